@@ -1,0 +1,48 @@
+/**
+ * Names of the environment variables the runtime code reads. The CDK stacks set them, the handlers and
+ * the container server read them, and the local runner sets them for its in-process handlers.
+ */
+export const ENV = {
+  /** DynamoDB table that holds the prediction log. */
+  PREDICTION_TABLE: 'MLSHIP_PREDICTION_TABLE',
+  /** S3 bucket for datasets, model artifacts, batch files and large prediction inputs. */
+  DATA_BUCKET: 'MLSHIP_DATA_BUCKET',
+  /** `fargate` | `sagemaker` | `sagemaker-serverless`. */
+  BACKEND: 'MLSHIP_BACKEND',
+  /** Base URL of the model server (the Fargate service's internal load balancer, or a local server). */
+  MODEL_URL: 'MLSHIP_MODEL_URL',
+  /** SageMaker endpoint name (sagemaker backends). */
+  SAGEMAKER_ENDPOINT: 'MLSHIP_SAGEMAKER_ENDPOINT',
+  /** Override of the SageMaker runtime endpoint URL (local stand-in only). */
+  SAGEMAKER_RUNTIME_URL: 'MLSHIP_SAGEMAKER_RUNTIME_URL',
+  /** SQS queue that receives log records the table refused, for replay. */
+  LOG_DLQ_URL: 'MLSHIP_LOG_DLQ_URL',
+  /**
+   * Path of the served model's manifest (`model.json`), absolute or relative to the handler bundle's
+   * directory: the CDK bundling copies it beside the code, so handlers validate without a network call
+   * and without Lambda's 4 KB environment limit.
+   */
+  MODEL_MANIFEST_PATH: 'MLSHIP_MODEL_MANIFEST_PATH',
+  /** Days a prediction log item is kept; `0` keeps it forever. */
+  LOG_TTL_DAYS: 'MLSHIP_LOG_TTL_DAYS',
+  /** Override of the DynamoDB endpoint URL (local only). */
+  DYNAMODB_URL: 'MLSHIP_DYNAMODB_URL',
+  /** Override of the S3 endpoint URL (local only; path-style addressing is used). */
+  S3_URL: 'MLSHIP_S3_URL',
+  /** Override of the SQS endpoint URL (local only). */
+  SQS_URL: 'MLSHIP_SQS_URL',
+  /** Container: where to load the model from on Fargate (`s3://bucket/models/<name>/<version>/model.tar.gz` or a prefix). */
+  MODEL_S3_URI: 'MODEL_S3_URI',
+  /** Container: directory holding `model.json` and the ONNX file (SageMaker mounts `/opt/ml/model`). */
+  MODEL_DIR: 'MODEL_DIR',
+  /** Container: listening port (SageMaker sets SAGEMAKER_BIND_TO_PORT). */
+  PORT: 'PORT',
+  SAGEMAKER_BIND_TO_PORT: 'SAGEMAKER_BIND_TO_PORT',
+  /** Container: micro-batching — maximum rows per `session.run`, maximum wait in microseconds (0 turns batching off). */
+  MAX_BATCH_SIZE: 'MLSHIP_MAX_BATCH_SIZE',
+  MAX_BATCH_DELAY_US: 'MLSHIP_MAX_BATCH_DELAY_US',
+  /** Container: worker processes (`0` = one per core). */
+  WORKERS: 'MLSHIP_WORKERS',
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];

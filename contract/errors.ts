@@ -1,0 +1,67 @@
+/**
+ * Stable error codes of the HTTP surface (API handlers, local gateway, model server).
+ * Every error body is `{"error": {"code", "message", "field"?}}`; clients branch on `code`, never on text.
+ */
+export const ERROR_STATUS = {
+  INVALID_JSON: 400,
+  INVALID_BODY: 400,
+  EMPTY_INSTANCES: 400,
+  TOO_MANY_INSTANCES: 400,
+  WRONG_FEATURE_COUNT: 400,
+  MISSING_FEATURE: 400,
+  UNKNOWN_FEATURE: 400,
+  INVALID_FEATURE_TYPE: 400,
+  NON_FINITE_NUMBER: 400,
+  INVALID_IMAGE: 400,
+  INVALID_CSV: 400,
+  INVALID_S3_KEY: 400,
+  INVALID_QUERY: 400,
+  INVALID_CURSOR: 400,
+  INVALID_ID: 400,
+  INVALID_LABEL: 400,
+  INVALID_HEADER: 400,
+  MISSING_API_KEY: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  NOT_ACCEPTABLE: 406,
+  IDEMPOTENCY_CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  THROTTLED: 429,
+  INTERNAL: 500,
+  BACKEND_ERROR: 502,
+  BACKEND_UNAVAILABLE: 503,
+  MODEL_LOADING: 503,
+  STORAGE_UNAVAILABLE: 503,
+  BACKEND_TIMEOUT: 504,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; field?: string };
+}
+
+/** An error meant for the caller: it carries its stable code, HTTP status and the offending field. */
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = ERROR_STATUS[code];
+  }
+
+  toBody(): ErrorBody {
+    return { error: { code: this.code, message: this.message, ...(this.field !== undefined ? { field: this.field } : {}) } };
+  }
+}
+
+export function isApiError(e: unknown): e is ApiError {
+  return e instanceof ApiError;
+}

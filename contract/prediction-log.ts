@@ -1,0 +1,50 @@
+/**
+ * The prediction log's key design, shared by the CDK table, the handlers and the local runner.
+ *
+ * - get one prediction: GetItem on `id`;
+ * - newest first per model, optionally in a time range: Query the `byModel` index on `model` with
+ *   `createdAt` descending (`createdAt` is `<ISO timestamp>#<id>`, so it sorts by time and stays unique);
+ * - idempotency records live in the same table under `id = idem#<apiKeyId>#<key>`; they carry no
+ *   `model` attribute, so the sparse index never lists them.
+ */
+export const LOG_TABLE = {
+  partitionKey: 'id',
+  ttlAttribute: 'expiresAt',
+  byModelIndex: {
+    name: 'byModel',
+    partitionKey: 'model',
+    sortKey: 'createdAt',
+  },
+  idempotencyPrefix: 'idem#',
+} as const;
+
+/** One logged prediction (one item per instance of a request). */
+export interface PredictionRecord {
+  id: string;
+  /** Model name (the index partition key). */
+  model: string;
+  modelVersion: string;
+  /** `<ISO timestamp>#<id>` — the index sort key. */
+  createdAt: string;
+  /** ISO timestamp of the prediction. */
+  timestamp: string;
+  /** The instance as sent, when small enough to keep inline. */
+  input?: unknown;
+  /** S3 key of the input (`predictions/…` for large inputs, `datasets/…` when the caller sent a key). */
+  inputKey?: string;
+  /** The model's answer for this instance. */
+  output: unknown;
+  /** Predicted label (classifiers), kept apart for summaries and accuracy. */
+  label?: string;
+  latencyMs: number;
+  requestId: string;
+  apiKeyId?: string;
+  /** Ground truth recorded by the feedback route. */
+  feedback?: { label: string; at: string };
+  /** Epoch seconds after which DynamoDB may delete the item. */
+  expiresAt?: number;
+}
+
+export function sortKeyOf(timestamp: string, id: string): string {
+  return `${timestamp}#${id}`;
+}

@@ -1,0 +1,90 @@
+/**
+ * The route table: the single source of truth for the API Gateway REST API (lib/), the local gateway
+ * (local/) and the OpenAPI document. Each route names the Lambda function that serves it; one function
+ * may serve several routes of the same privilege (it dispatches on `routeId`).
+ */
+export type HttpMethod = 'GET' | 'POST';
+
+/** Lambda functions behind the API, named for what they may touch (each has its own IAM role). */
+export const HANDLERS = ['predict', 'query', 'feedback', 'meta'] as const;
+export type HandlerName = (typeof HANDLERS)[number];
+
+export interface RouteSpec {
+  readonly id: string;
+  readonly method: HttpMethod;
+  /** API Gateway resource path; `{name}` marks a path parameter. */
+  readonly path: string;
+  readonly handler: HandlerName;
+  /** Whether the caller must send `x-api-key`. */
+  readonly apiKey: boolean;
+  readonly summary: string;
+  /** Query string parameters the route reads (documented in OpenAPI; anything else is ignored). */
+  readonly query?: readonly string[];
+}
+
+export const ROUTES: readonly RouteSpec[] = [
+  { id: 'predict', method: 'POST', path: '/predict', handler: 'predict', apiKey: true, summary: 'Validate instances, run the model, log one item per instance and answer' },
+  { id: 'listPredictions', method: 'GET', path: '/predictions', handler: 'query', apiKey: true, summary: 'Logged predictions, newest first', query: ['limit', 'cursor', 'version', 'from', 'to'] },
+  { id: 'getPrediction', method: 'GET', path: '/predictions/{id}', handler: 'query', apiKey: true, summary: 'One logged prediction' },
+  { id: 'postFeedback', method: 'POST', path: '/predictions/{id}/feedback', handler: 'feedback', apiKey: true, summary: 'Record the ground-truth label of a prediction' },
+  { id: 'metricsSummary', method: 'GET', path: '/metrics/summary', handler: 'query', apiKey: true, summary: 'Counts per class, latency percentiles and accuracy over a window', query: ['window'] },
+  { id: 'getModel', method: 'GET', path: '/model', handler: 'meta', apiKey: true, summary: "The served model's manifest" },
+  { id: 'health', method: 'GET', path: '/health', handler: 'meta', apiKey: false, summary: 'Liveness of the API' },
+  { id: 'openapi', method: 'GET', path: '/openapi.json', handler: 'meta', apiKey: false, summary: 'This API as an OpenAPI 3 document' },
+];
+
+/** Header carrying the API key, as API Gateway reads it. */
+export const API_KEY_HEADER = 'x-api-key';
+/** Optional header that makes a repeated `POST /predict` return the first answer. */
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+
+export function routesOf(handler: HandlerName): RouteSpec[] {
+  return ROUTES.filter((r) => r.handler === handler);
+}
+
+/** Finds the route for an API Gateway `resource` + method (what a proxy event carries). */
+export function routeFor(method: string, resource: string): RouteSpec | undefined {
+  return ROUTES.find((r) => r.method === method && r.path === resource);
+}
+
+/**
+ * Matches a concrete request path against the table (what the local gateway does for API Gateway).
+ * Returns the route and its path parameters, `methodNotAllowed` when the path exists under another
+ * method, or undefined.
+ */
+export function matchRoute(
+  method: string,
+  path: string,
+): { route: RouteSpec; pathParameters: Record<string, string> } | { methodNotAllowed: true } | undefined {
+  let pathExists = false;
+  for (const route of ROUTES) {
+    const params = matchPath(route.path, path);
+    if (!params) continue;
+    if (route.method === method) return { route, pathParameters: params };
+    pathExists = true;
+  }
+  return pathExists ? { methodNotAllowed: true } : undefined;
+}
+
+function matchPath(pattern: string, path: string): Record<string, string> | undefined {
+  const want = pattern.split('/');
+  const got = path.split('/');
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i];
+    if (w.startsWith('{') && w.endsWith('}')) {
+      if (got[i] === '') return undefined;
+      let value: string;
+      try {
+        value = decodeURIComponent(got[i]);
+      } catch {
+        return undefined;
+      }
+      params[w.slice(1, -1)] = value;
+    } else if (w !== got[i]) {
+      return undefined;
+    }
+  }
+  return params;
+}
