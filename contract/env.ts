@@ -46,3 +46,32 @@ export const ENV = {
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+/** Functions the CDK app deploys: the API's handlers plus the dead-letter replayer. */
+export type FunctionName = 'predict' | 'query' | 'feedback' | 'meta' | 'replay';
+
+/**
+ * The environment each function reads, for a backend. The stacks set exactly these on each function and
+ * the handlers' config reader fails fast when one is missing; a test checks the two agree.
+ */
+export function functionEnv(fn: FunctionName, backend: 'fargate' | 'sagemaker' | 'sagemaker-serverless'): EnvName[] {
+  switch (fn) {
+    case 'predict':
+      return [
+        ENV.PREDICTION_TABLE,
+        ENV.DATA_BUCKET,
+        ENV.BACKEND,
+        backend === 'fargate' ? ENV.MODEL_URL : ENV.SAGEMAKER_ENDPOINT,
+        ENV.LOG_DLQ_URL,
+        ENV.MODEL_MANIFEST_PATH,
+        ENV.LOG_TTL_DAYS,
+      ];
+    case 'query':
+    case 'feedback':
+      return [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH];
+    case 'meta':
+      return [ENV.MODEL_MANIFEST_PATH, ENV.BACKEND];
+    case 'replay':
+      return [ENV.PREDICTION_TABLE, ENV.LOG_DLQ_URL];
+  }
+}

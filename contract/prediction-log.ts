@@ -48,3 +48,31 @@ export interface PredictionRecord {
 export function sortKeyOf(timestamp: string, id: string): string {
   return `${timestamp}#${id}`;
 }
+
+/**
+ * The table definition as DynamoDB's CreateTable input (on-demand). The local runner creates its table
+ * from this; the CDK stack builds the same key schema from LOG_TABLE, and a test compares the two.
+ */
+export function createTableInput(tableName: string) {
+  const ix = LOG_TABLE.byModelIndex;
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    AttributeDefinitions: [
+      { AttributeName: LOG_TABLE.partitionKey, AttributeType: 'S' as const },
+      { AttributeName: ix.partitionKey, AttributeType: 'S' as const },
+      { AttributeName: ix.sortKey, AttributeType: 'S' as const },
+    ],
+    KeySchema: [{ AttributeName: LOG_TABLE.partitionKey, KeyType: 'HASH' as const }],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: ix.name,
+        KeySchema: [
+          { AttributeName: ix.partitionKey, KeyType: 'HASH' as const },
+          { AttributeName: ix.sortKey, KeyType: 'RANGE' as const },
+        ],
+        Projection: { ProjectionType: 'ALL' as const },
+      },
+    ],
+  };
+}

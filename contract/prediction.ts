@@ -1,0 +1,13 @@
+/** What the model server answers for each instance, and what `POST /predict` passes on. */
+export type Prediction =
+  | { label: string; probabilities: Record<string, number> }
+  | { value: number };
+
+/** Body of a model server `POST /invocations` answer (application/json). */
+export interface InvocationResponse {
+  predictions: Prediction[];
+  model: { name: string; version: string };
+}
+
+/** Header the model server sets with the served `<name>/<version>`, so callers see what answered. */
+export const MODEL_VERSION_HEADER = 'x-mlship-model';
