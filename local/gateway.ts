@@ -1,0 +1,189 @@
+/**
+ * The local API gateway: node:http in front of the Lambda handlers, in-process. It behaves like the
+ * deployed REST API — same route table, API-key check, payload limit and error shapes — and serves the
+ * dashboard from `web/dist/` on the same port.
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ApiError } from '../contract/errors';
+import { SERVICE_LIMITS } from '../contract/limits';
+import { API_KEY_HEADER, type HandlerName, matchRoute, type RouteSpec } from '../contract/routes';
+import { lambdaContext, toProxyEvent } from './proxy-event';
+import { resolveStaticFile, sendStaticFile } from './static-files';
+
+export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+export interface AccessLogEntry {
+  method: string;
+  path: string;
+  status: number;
+  ms: number;
+  requestId: string;
+}
+
+export interface GatewayOptions {
+  /** The API's Lambda handlers, by the name the route table uses. */
+  handlers: Record<HandlerName, ProxyHandler>;
+  apiKey: string;
+  /** The key's id, as API Gateway passes it to the integration (`identity.apiKeyId`). */
+  apiKeyId: string;
+  stage: string;
+  /** Folder of the built dashboard; omitted or missing means API only. */
+  staticDir?: string;
+  /** Integration timeout (API Gateway's 29 s by default). */
+  timeoutMs?: number;
+  /** Largest accepted request body (API Gateway's 10 MB by default). */
+  maxBodyBytes?: number;
+  onRequest?: (entry: AccessLogEntry) => void;
+}
+
+/** Id of a local API key: stable for a key, never the key itself. */
+export function apiKeyIdOf(apiKey: string): string {
+  return `local-${createHash('sha256').update(apiKey).digest('hex').slice(0, 12)}`;
+}
+
+export function createGateway(opts: GatewayOptions): Server {
+  const timeoutMs = opts.timeoutMs ?? SERVICE_LIMITS.apiGatewayIntegrationTimeoutMs;
+  const maxBodyBytes = opts.maxBodyBytes ?? SERVICE_LIMITS.apiGatewayPayloadBytes;
+  const keyDigest = createHash('sha256').update(opts.apiKey).digest();
+
+  const keyMatches = (sent: string | string[] | undefined): boolean => {
+    if (typeof sent !== 'string') return false;
+    return timingSafeEqual(createHash('sha256').update(sent).digest(), keyDigest);
+  };
+
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    const started = performance.now();
+    const requestId = randomUUID();
+    res.setHeader('x-amzn-requestid', requestId);
+    if (opts.onRequest) {
+      res.once('finish', () =>
+        opts.onRequest?.({ method: req.method ?? '', path: req.url ?? '', status: res.statusCode, ms: performance.now() - started, requestId }),
+      );
+    }
+    handle(req, res, requestId).catch((e: unknown) => {
+      // Only a bug in the gateway itself lands here: answer like API Gateway's 5xx, keep serving.
+      process.stderr.write(`gateway: ${requestId}: ${(e as Error).stack ?? String(e)}\n`);
+      if (!res.headersSent) sendError(res, new ApiError('INTERNAL', `Internal error (request ${requestId}).`));
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    const method = req.method ?? 'GET';
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    const query = q === -1 ? '' : rawUrl.slice(q + 1);
+
+    const match = matchRoute(method, path);
+    if (match === undefined || 'methodNotAllowed' in match) {
+      if ((method === 'GET' || method === 'HEAD') && opts.staticDir) {
+        const file = resolveStaticFile(opts.staticDir, path);
+        if (file) return sendStaticFile(req, res, file);
+      }
+      drain(req);
+      if (match === undefined) return sendError(res, new ApiError('ROUTE_NOT_FOUND', `No route for ${method} ${path}.`));
+      return sendError(res, new ApiError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}.`));
+    }
+
+    const { route, pathParameters } = match;
+    // API Gateway checks the key before it reads anything else.
+    if (route.apiKey && !keyMatches(req.headers[API_KEY_HEADER])) {
+      drain(req);
+      return sendError(res, new ApiError('FORBIDDEN', `Missing or invalid API key: send it in the ${API_KEY_HEADER} header.`, API_KEY_HEADER));
+    }
+
+    const body = await readBody(req, maxBodyBytes);
+    if (body === 'too-large') {
+      res.setHeader('connection', 'close');
+      return sendError(res, new ApiError('PAYLOAD_TOO_LARGE', `The request body is larger than ${maxBodyBytes} bytes.`));
+    }
+
+    const event = toProxyEvent(
+      { method, path, query, rawHeaders: req.rawHeaders, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' },
+      { route, pathParameters, requestId, stage: opts.stage, apiKey: route.apiKey ? { id: opts.apiKeyId, value: opts.apiKey } : undefined },
+    );
+    const result = await invoke(route, event, requestId);
+    sendResult(res, result);
+  }
+
+  async function invoke(route: RouteSpec, event: APIGatewayProxyEvent, requestId: string): Promise<APIGatewayProxyResult> {
+    const handler = opts.handlers[route.handler];
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((done) => {
+      timer = setTimeout(() => done('timeout'), timeoutMs);
+    });
+    try {
+      const result = await Promise.race([handler(event, lambdaContext(`mlship-local-${route.handler}`, requestId, timeoutMs)), timeout]);
+      if (result === 'timeout') {
+        return errorResult(new ApiError('BACKEND_TIMEOUT', `The ${route.handler} function did not answer within ${timeoutMs} ms.`));
+      }
+      if (typeof result?.statusCode !== 'number' || (result.body !== undefined && typeof result.body !== 'string')) {
+        process.stderr.write(`gateway: ${requestId}: ${route.handler} returned a malformed proxy response\n`);
+        return errorResult(new ApiError('INTERNAL', `Internal error (request ${requestId}).`));
+      }
+      return result;
+    } catch (e) {
+      // A handler that throws is a 5xx in API Gateway too; the stack goes to the log, not the caller.
+      process.stderr.write(`gateway: ${requestId}: ${route.handler} threw: ${(e as Error).stack ?? String(e)}\n`);
+      return errorResult(new ApiError('INTERNAL', `Internal error (request ${requestId}).`));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return server;
+}
+
+/** Reads the whole body, or stops at `limit` bytes. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    drain(req);
+    return Promise.resolve('too-large');
+  }
+  return new Promise((done, fail) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        done('too-large');
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!over) done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    });
+    req.on('error', fail);
+  });
+}
+
+/** Discards a body we will not read, so the answer reaches the caller and the connection stays usable. */
+function drain(req: IncomingMessage): void {
+  req.resume();
+}
+
+function errorResult(err: ApiError): APIGatewayProxyResult {
+  return { statusCode: err.status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(err.toBody()) };
+}
+
+function sendError(res: ServerResponse, err: ApiError): void {
+  sendResult(res, errorResult(err));
+}
+
+function sendResult(res: ServerResponse, result: APIGatewayProxyResult): void {
+  const body = result.body === undefined || result.body === '' ? Buffer.alloc(0) : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
+  for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, String(value));
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) res.setHeader(name, values.map(String));
+  res.setHeader('content-length', body.length);
+  res.statusCode = result.statusCode;
+  res.end(body);
+}

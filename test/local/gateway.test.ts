@@ -1,0 +1,141 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HANDLERS, type HandlerName, ROUTES } from '../../contract/routes';
+import { apiKeyIdOf, createGateway, type ProxyHandler } from '../../local/gateway';
+import { closeServer, listen } from '../../local/listen';
+
+const API_KEY = 'test-key-0123456789abcdef';
+
+/** Handlers that answer with the event they received, so the test sees what the gateway built. */
+function echoHandlers(seen: APIGatewayProxyEvent[]): Record<HandlerName, ProxyHandler> {
+  const echo: ProxyHandler = async (event, context) => {
+    seen.push(event);
+    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ resource: event.resource, requestId: context.awsRequestId }) };
+  };
+  return Object.fromEntries(HANDLERS.map((h) => [h, echo])) as Record<HandlerName, ProxyHandler>;
+}
+
+describe('local API gateway', () => {
+  let server: Server;
+  let url: string;
+  let webDir: string;
+  const seen: APIGatewayProxyEvent[] = [];
+
+  beforeAll(async () => {
+    webDir = mkdtempSync(join(tmpdir(), 'mlship-web-'));
+    writeFileSync(join(webDir, 'index.html'), '<!doctype html><title>dash</title>');
+    mkdirSync(join(webDir, 'assets'));
+    writeFileSync(join(webDir, 'assets', 'app.js'), 'console.log(1)');
+    const handlers = echoHandlers(seen);
+    handlers.meta = async (event, context) => {
+      if (event.resource === '/health' && event.queryStringParameters?.boom === '1') throw new Error('handler bug');
+      return echoHandlers(seen).meta(event, context);
+    };
+    server = createGateway({ handlers, apiKey: API_KEY, apiKeyId: apiKeyIdOf(API_KEY), stage: 'local', staticDir: webDir, maxBodyBytes: 1024 });
+    url = `http://127.0.0.1:${await listen(server, 0, 'test gateway')}`;
+  });
+
+  afterAll(async () => {
+    await closeServer(server);
+    rmSync(webDir, { recursive: true, force: true });
+  });
+
+  beforeEach(() => {
+    seen.length = 0;
+  });
+
+  it('serves every route of the table at its resource, with the key where the table asks for one', async () => {
+    for (const route of ROUTES) {
+      const path = route.path.replace('{id}', 'p-1');
+      const withKey = await fetch(url + path, { method: route.method, headers: { 'x-api-key': API_KEY }, body: route.method === 'POST' ? '{}' : undefined });
+      expect({ id: route.id, status: withKey.status }).toEqual({ id: route.id, status: 200 });
+      expect((await withKey.json()).resource).toBe(route.path);
+      const without = await fetch(url + path, { method: route.method, body: route.method === 'POST' ? '{}' : undefined });
+      expect({ id: route.id, status: without.status }).toEqual({ id: route.id, status: route.apiKey ? 403 : 200 });
+      await without.arrayBuffer();
+    }
+  });
+
+  it('builds the proxy event as API Gateway does', async () => {
+    const res = await fetch(`${url}/predictions/abc%2F1/feedback?x=1&x=2&y=z`, {
+      method: 'POST',
+      headers: { 'x-api-key': API_KEY, 'Content-Type': 'application/json', 'X-Custom': 'v' },
+      body: '{"label":"benign"}',
+    });
+    expect(res.status).toBe(200);
+    const { requestId } = await res.json();
+    expect(res.headers.get('x-amzn-requestid')).toBe(requestId);
+    const e = seen[0];
+    expect(e).toMatchObject({
+      resource: '/predictions/{id}/feedback',
+      path: '/predictions/abc%2F1/feedback',
+      httpMethod: 'POST',
+      pathParameters: { id: 'abc/1' },
+      queryStringParameters: { x: '2', y: 'z' },
+      multiValueQueryStringParameters: { x: ['1', '2'], y: ['z'] },
+      body: '{"label":"benign"}',
+      isBase64Encoded: false,
+      requestContext: { stage: 'local', requestId, resourcePath: '/predictions/{id}/feedback', identity: { apiKeyId: apiKeyIdOf(API_KEY), sourceIp: '127.0.0.1' } },
+    });
+    // Header names keep the caller's spelling, as in API Gateway's proxy events.
+    expect(e.headers['X-Custom']).toBe('v');
+    expect(e.multiValueHeaders['X-Custom']).toEqual(['v']);
+  });
+
+  it('passes bytes that are not UTF-8 base64-encoded', async () => {
+    const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0xff, 0xfe, 0x00]);
+    await (await fetch(`${url}/predict`, { method: 'POST', headers: { 'x-api-key': API_KEY, 'content-type': 'image/png' }, body: bytes })).arrayBuffer();
+    expect(seen[0].isBase64Encoded).toBe(true);
+    expect(Buffer.from(seen[0].body ?? '', 'base64')).toEqual(bytes);
+    expect(seen[0].queryStringParameters).toBeNull();
+  });
+
+  it('answers API Gateway errors with the contract shape', async () => {
+    const cases: [string, RequestInit, number, string][] = [
+      ['/predict', { method: 'POST', body: '{}' }, 403, 'FORBIDDEN'],
+      ['/predict', { method: 'POST', headers: { 'x-api-key': 'wrong-key-0123456789abc' }, body: '{}' }, 403, 'FORBIDDEN'],
+      ['/nope', {}, 404, 'ROUTE_NOT_FOUND'],
+      ['/predict', { method: 'GET' }, 405, 'METHOD_NOT_ALLOWED'],
+      ['/predictions', { method: 'DELETE' }, 405, 'METHOD_NOT_ALLOWED'],
+      ['/predict', { method: 'POST', headers: { 'x-api-key': API_KEY }, body: 'x'.repeat(2048) }, 413, 'PAYLOAD_TOO_LARGE'],
+      ['/health?boom=1', {}, 500, 'INTERNAL'],
+    ];
+    for (const [path, init, status, code] of cases) {
+      const res = await fetch(url + path, init);
+      expect({ path, status: res.status }).toEqual({ path, status });
+      expect(res.headers.get('content-type')).toBe('application/json');
+      const body = await res.json();
+      expect(body.error.code).toBe(code);
+      expect(typeof body.error.message).toBe('string');
+    }
+    expect(seen.filter((e) => e.resource === '/predict')).toHaveLength(0);
+  });
+
+  it('rejects a body that grows past the limit without a content-length', async () => {
+    const chunks = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < 4; i++) c.enqueue(new Uint8Array(512).fill(65));
+        c.close();
+      },
+    });
+    const res = await fetch(`${url}/predict`, { method: 'POST', headers: { 'x-api-key': API_KEY }, body: chunks, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(413);
+    expect((await res.json()).error.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('serves the dashboard files with their content types and never outside the folder', async () => {
+    const index = await fetch(`${url}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await index.text()).toContain('<title>dash</title>');
+    const js = await fetch(`${url}/assets/app.js`);
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    await js.arrayBuffer();
+    const escape = await fetch(`${url}/..%2F..%2Fetc%2Fpasswd`);
+    expect(escape.status).toBe(404);
+    expect((await escape.json()).error.code).toBe('ROUTE_NOT_FOUND');
+  });
+});
