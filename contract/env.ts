@@ -43,6 +43,10 @@ export const ENV = {
   MAX_BATCH_DELAY_US: 'MLSHIP_MAX_BATCH_DELAY_US',
   /** Container: worker processes (`0` = one per core). */
   WORKERS: 'MLSHIP_WORKERS',
+  /** Quality job: path of the model's `baseline.json`, absolute or relative to the bundle (copied beside it like the manifest). */
+  MODEL_BASELINE_PATH: 'MLSHIP_MODEL_BASELINE_PATH',
+  /** Quality job: minutes of prediction log read per run. */
+  QUALITY_WINDOW_MINUTES: 'MLSHIP_QUALITY_WINDOW_MINUTES',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -1,0 +1,48 @@
+/**
+ * Model-quality metrics: what the scheduled quality job publishes and the CloudWatch dashboard and alarms
+ * read. They share the namespace of the API's own metrics and carry the Model and ModelVersion dimensions;
+ * per-feature drift adds a Feature dimension.
+ */
+import { ENV, type EnvName } from './env';
+
+export const QUALITY_METRICS = {
+  /** Share of fed-back classifier predictions whose label matched the ground truth (0..1). */
+  accuracy: 'Accuracy',
+  /** Regression: mean absolute and root-mean-square error of fed-back predictions. */
+  mae: 'MeanAbsoluteError',
+  rmse: 'RootMeanSquareError',
+  /** Predictions of the window that carry feedback (accuracy and error are computed on these). */
+  feedbackCount: 'FeedbackCount',
+  /** Predictions of the window the job read. */
+  windowPredictions: 'WindowPredictions',
+  /** Largest per-feature PSI of the window against the training baseline: the drift alarm's metric. */
+  maxFeaturePsi: 'MaxFeaturePsi',
+  /** PSI of the predicted classes against the training class priors. */
+  predictionPsi: 'PredictionPsi',
+  /** Per feature (dimension `Feature`): PSI and binned Kolmogorov-Smirnov distance. */
+  featurePsi: 'FeaturePsi',
+  featureKs: 'FeatureKs',
+} as const;
+
+/** Dimension names the quality metrics carry. */
+export const QUALITY_DIMENSIONS = { model: 'Model', modelVersion: 'ModelVersion', feature: 'Feature' } as const;
+
+/** Minutes of prediction log the job reads per run, and its default. */
+export const DEFAULT_QUALITY_WINDOW_MINUTES = 60;
+
+/** At most this many log items are read per run, so the job's time and cost stay bounded. */
+export const MAX_QUALITY_ITEMS = 20_000;
+
+/**
+ * Per-feature metrics are published for at most this many features (the ones that drifted most):
+ * each is a custom metric with a monthly price, and an image model has one feature per pixel.
+ */
+export const MAX_FEATURE_METRICS = 30;
+
+/** The environment the quality function reads (the stack sets exactly these). */
+export const QUALITY_FUNCTION_ENV: readonly EnvName[] = [
+  ENV.PREDICTION_TABLE,
+  ENV.MODEL_MANIFEST_PATH,
+  ENV.MODEL_BASELINE_PATH,
+  ENV.QUALITY_WINDOW_MINUTES,
+];

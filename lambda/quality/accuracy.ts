@@ -1,0 +1,80 @@
+/**
+ * How well the model did on the predictions that received ground truth through the feedback route:
+ * accuracy for classifiers, mean absolute and root-mean-square error for regression.
+ */
+import type { PredictionRecord } from '../../contract/prediction-log';
+
+export interface ClassifierQuality {
+  kind: 'classification';
+  /** Predictions with feedback that the computation used. */
+  count: number;
+  /** Share whose predicted label equals the fed-back label; undefined with no feedback. */
+  accuracy?: number;
+}
+
+export interface RegressionQuality {
+  kind: 'regression';
+  count: number;
+  mae?: number;
+  rmse?: number;
+  /** Fed-back labels that were not numbers (a client error worth seeing, not counted in the error). */
+  invalid: number;
+}
+
+/** Accuracy over (predicted, actual) label pairs. */
+export function accuracy(pairs: ReadonlyArray<{ predicted: string; actual: string }>): ClassifierQuality {
+  if (pairs.length === 0) return { kind: 'classification', count: 0 };
+  const hits = pairs.reduce((n, p) => n + (p.predicted === p.actual ? 1 : 0), 0);
+  return { kind: 'classification', count: pairs.length, accuracy: hits / pairs.length };
+}
+
+/** MAE and RMSE over (predicted, actual) value pairs. */
+export function regressionError(pairs: ReadonlyArray<{ predicted: number; actual: number }>, invalid = 0): RegressionQuality {
+  if (pairs.length === 0) return { kind: 'regression', count: 0, invalid };
+  let abs = 0;
+  let sq = 0;
+  for (const p of pairs) {
+    const d = p.predicted - p.actual;
+    abs += Math.abs(d);
+    sq += d * d;
+  }
+  return { kind: 'regression', count: pairs.length, mae: abs / pairs.length, rmse: Math.sqrt(sq / pairs.length), invalid };
+}
+
+/** The predicted label of a logged classifier prediction (kept apart as `label`, else inside `output`). */
+export function predictedLabel(r: PredictionRecord): string | undefined {
+  if (typeof r.label === 'string') return r.label;
+  const out = r.output as { label?: unknown } | null;
+  return out !== null && typeof out === 'object' && typeof out.label === 'string' ? out.label : undefined;
+}
+
+/** The predicted value of a logged regression prediction. */
+export function predictedValue(r: PredictionRecord): number | undefined {
+  const out = r.output as { value?: unknown } | null;
+  return out !== null && typeof out === 'object' && typeof out.value === 'number' ? out.value : undefined;
+}
+
+/** Accuracy of the classifier records that carry feedback. */
+export function classifierQuality(records: readonly PredictionRecord[]): ClassifierQuality {
+  const pairs: { predicted: string; actual: string }[] = [];
+  for (const r of records) {
+    const predicted = predictedLabel(r);
+    if (r.feedback !== undefined && predicted !== undefined) pairs.push({ predicted, actual: r.feedback.label });
+  }
+  return accuracy(pairs);
+}
+
+/** MAE/RMSE of the regression records that carry feedback; the fed-back label is the true value as text. */
+export function regressionQuality(records: readonly PredictionRecord[]): RegressionQuality {
+  const pairs: { predicted: number; actual: number }[] = [];
+  let invalid = 0;
+  for (const r of records) {
+    const predicted = predictedValue(r);
+    if (r.feedback === undefined || predicted === undefined) continue;
+    const text = r.feedback.label.trim();
+    const actual = text === '' ? NaN : Number(text);
+    if (Number.isFinite(actual)) pairs.push({ predicted, actual });
+    else invalid++;
+  }
+  return regressionError(pairs, invalid);
+}

@@ -1,0 +1,69 @@
+import type { PredictionRecord } from '../../contract/prediction-log';
+import { accuracy, classifierQuality, regressionError, regressionQuality } from '../../lambda/quality/accuracy';
+
+function record(id: string, output: unknown, feedback?: string, label?: string): PredictionRecord {
+  const timestamp = '2024-05-01T10:00:00.000Z';
+  return {
+    id,
+    model: 'm',
+    modelVersion: '1',
+    createdAt: `${timestamp}#${id}`,
+    timestamp,
+    output,
+    ...(label !== undefined ? { label } : {}),
+    latencyMs: 3,
+    requestId: 'r',
+    ...(feedback !== undefined ? { feedback: { label: feedback, at: timestamp } } : {}),
+  };
+}
+
+describe('classifier accuracy', () => {
+  test('share of matching labels', () => {
+    const q = accuracy([
+      { predicted: 'a', actual: 'a' },
+      { predicted: 'a', actual: 'b' },
+      { predicted: 'b', actual: 'b' },
+      { predicted: 'c', actual: 'c' },
+    ]);
+    expect(q).toEqual({ kind: 'classification', count: 4, accuracy: 0.75 });
+  });
+
+  test('no feedback means no accuracy, not 0 or 1', () => {
+    expect(accuracy([])).toEqual({ kind: 'classification', count: 0 });
+  });
+
+  test('from log records: only those with feedback count; the label comes from `label` or the output', () => {
+    const q = classifierQuality([
+      record('1', { label: 'benign', probabilities: {} }, 'benign', 'benign'),
+      record('2', { label: 'benign', probabilities: {} }, 'malignant'),
+      record('3', { label: 'malignant', probabilities: {} }, 'malignant'),
+      record('4', { label: 'malignant', probabilities: {} }),
+    ]);
+    expect(q.count).toBe(3);
+    expect(q.accuracy).toBeCloseTo(2 / 3, 15);
+  });
+});
+
+describe('regression error', () => {
+  test('MAE and RMSE by hand: errors −1, 0, −2', () => {
+    const q = regressionError([
+      { predicted: 1, actual: 2 },
+      { predicted: 2, actual: 2 },
+      { predicted: 3, actual: 5 },
+    ]);
+    expect(q.count).toBe(3);
+    expect(q.mae).toBeCloseTo(1, 15);
+    expect(q.rmse).toBeCloseTo(Math.sqrt(5 / 3), 15);
+  });
+
+  test('from log records: fed-back text parsed as a number, non-numbers counted apart', () => {
+    const q = regressionQuality([record('1', { value: 10 }, '12.5'), record('2', { value: 4 }, ' 4 '), record('3', { value: 1 }, 'abc'), record('4', { value: 1 }, ''), record('5', { value: 7 })]);
+    expect(q).toMatchObject({ kind: 'regression', count: 2, invalid: 2 });
+    expect(q.mae).toBeCloseTo(1.25, 15);
+    expect(q.rmse).toBeCloseTo(Math.sqrt(6.25 / 2), 15);
+  });
+
+  test('no feedback means no error values', () => {
+    expect(regressionError([])).toEqual({ kind: 'regression', count: 0, invalid: 0 });
+  });
+});
