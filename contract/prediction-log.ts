@@ -76,3 +76,26 @@ export function createTableInput(tableName: string) {
     ],
   };
 }
+
+/** Body of a `GET /predictions` answer; `cursor` is absent on the last page. */
+export interface PredictionPage {
+  items: PredictionRecord[];
+  cursor?: string;
+}
+
+/** Body of a `GET /metrics/summary` answer. */
+export interface MetricsSummary {
+  model: string;
+  window: string;
+  from: string;
+  to: string;
+  /** Predictions counted; `truncated` is true when the window held more than the summary reads. */
+  count: number;
+  truncated: boolean;
+  /** Classifiers: predictions per label. */
+  countsByLabel: Record<string, number>;
+  latencyMs: { p50: number | null; p90: number | null; p99: number | null };
+  /** Predictions with recorded ground truth, and the share predicted right (null when none). */
+  feedbackCount: number;
+  accuracy: number | null;
+}

@@ -11,3 +11,9 @@ export interface InvocationResponse {
 
 /** Header the model server sets with the served `<name>/<version>`, so callers see what answered. */
 export const MODEL_VERSION_HEADER = 'x-mlship-model';
+
+/** Body of a `POST /predict` answer: each instance's prediction with the id it is logged under. */
+export interface PredictResponse {
+  predictions: (Prediction & { id: string })[];
+  model: { name: string; version: string };
+}

@@ -1,0 +1,64 @@
+/**
+ * The model backends behind `POST /predict`. Both speak the model server's protocol: a JSON body
+ * `{"instances": [...]}` in, an `InvocationResponse` out. Failures become the API's stable codes in one
+ * place: the model server's 4xx is passed on as is, an unreachable or overloaded backend is 503, a slow
+ * one 504, anything else 502.
+ */
+import { ApiError, ERROR_STATUS, type ErrorBody, type ErrorCode } from '../../contract/errors';
+import type { InvocationResponse } from '../../contract/prediction';
+
+export interface Backend {
+  readonly kind: string;
+  /** Sends the serialized `{"instances": [...]}` body; resolves with the parsed answer. */
+  invoke(body: string, expectedPredictions: number): Promise<InvocationResponse>;
+}
+
+/** Connection failures: nothing reached the model, so another attempt is safe. */
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
+export function isConnectionError(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return code !== undefined && CONNECTION_ERRORS.has(code);
+}
+
+/** A model server 4xx body, passed on under the same code when it is one of ours. */
+export function passOnClientError(status: number, body: string, backendName: string): ApiError {
+  try {
+    const parsed = JSON.parse(body) as Partial<ErrorBody>;
+    const err = parsed.error;
+    if (err !== undefined && typeof err.code === 'string' && err.code in ERROR_STATUS && typeof err.message === 'string') {
+      const code = err.code as ErrorCode;
+      if (ERROR_STATUS[code] === status || (status >= 400 && status < 500 && ERROR_STATUS[code] < 500)) {
+        return new ApiError(code, err.message, typeof err.field === 'string' ? err.field : undefined);
+      }
+    }
+  } catch {
+    // Not our error shape: reported as a backend error below.
+  }
+  return new ApiError('BACKEND_ERROR', `The ${backendName} answered ${status} with an unexpected body.`);
+}
+
+/** A 503 from the model server: still loading the model, or overloaded. */
+export function unavailable(status: number, body: string, backendName: string): ApiError {
+  const passed = passOnClientError(status, body, backendName);
+  if (passed.code === 'MODEL_LOADING') return passed;
+  return new ApiError('BACKEND_UNAVAILABLE', `The ${backendName} is unavailable (${status}); retry shortly.`);
+}
+
+/** Checks the model's answer has the shape and count the API promises its callers. */
+export function parseInvocationResponse(raw: string, expected: number, backendName: string): InvocationResponse {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ApiError('BACKEND_ERROR', `The ${backendName} answered with a body that is not JSON.`);
+  }
+  const r = parsed as Partial<InvocationResponse>;
+  if (!Array.isArray(r.predictions) || typeof r.model?.name !== 'string' || typeof r.model?.version !== 'string') {
+    throw new ApiError('BACKEND_ERROR', `The ${backendName} answered without "predictions" and "model".`);
+  }
+  if (r.predictions.length !== expected) {
+    throw new ApiError('BACKEND_ERROR', `The ${backendName} answered ${r.predictions.length} predictions for ${expected} instances.`);
+  }
+  return r as InvocationResponse;
+}

@@ -1,0 +1,78 @@
+/**
+ * The Fargate backend: HTTP `POST /invocations` to the service's internal load balancer over kept-alive
+ * connections. Each attempt is bounded in time; only failures where the model surely did not answer
+ * (connection refused/reset, 503) are retried, so a slow prediction is never run twice.
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { ApiError } from '../../contract/errors';
+import { LIMITS } from '../../contract/limits';
+import { isConnectionError, parseInvocationResponse, passOnClientError, unavailable, type Backend } from './backend';
+
+export interface FargateBackendOptions {
+  /** Base URL of the model server, e.g. `http://internal-alb:80`. */
+  url: string;
+  attemptTimeoutMs?: number;
+  maxAttempts?: number;
+}
+
+const NAME = 'model server';
+
+export function fargateBackend(opts: FargateBackendOptions): Backend {
+  const target = new URL('invocations', opts.url.endsWith('/') ? opts.url : `${opts.url}/`);
+  const lib = target.protocol === 'https:' ? https : http;
+  const agent = new lib.Agent({ keepAlive: true, maxSockets: 64 });
+  const timeoutMs = opts.attemptTimeoutMs ?? LIMITS.backendAttemptTimeoutMs;
+  const maxAttempts = opts.maxAttempts ?? LIMITS.backendMaxAttempts;
+
+  async function attempt(body: string): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      const req = lib.request(
+        target,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.setTimeout(timeoutMs, () => req.destroy(new TimeoutError(timeoutMs)));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  return {
+    kind: 'fargate',
+    async invoke(body, expected) {
+      let last: ApiError | undefined;
+      for (let i = 1; i <= maxAttempts; i++) {
+        let res: { status: number; text: string };
+        try {
+          res = await attempt(body);
+        } catch (e) {
+          if (e instanceof TimeoutError) throw new ApiError('BACKEND_TIMEOUT', `The ${NAME} did not answer within ${timeoutMs} ms.`);
+          if (!isConnectionError(e)) throw new ApiError('BACKEND_ERROR', `Calling the ${NAME} failed: ${(e as Error).message}`);
+          last = new ApiError('BACKEND_UNAVAILABLE', `The ${NAME} cannot be reached (${(e as { code?: string }).code}); retry shortly.`);
+          continue;
+        }
+        if (res.status >= 200 && res.status < 300) return parseInvocationResponse(res.text, expected, NAME);
+        if (res.status === 503) {
+          last = unavailable(res.status, res.text, NAME);
+          continue;
+        }
+        if (res.status >= 400 && res.status < 500) throw passOnClientError(res.status, res.text, NAME);
+        throw new ApiError('BACKEND_ERROR', `The ${NAME} answered ${res.status}.`);
+      }
+      throw last ?? new ApiError('BACKEND_UNAVAILABLE', `The ${NAME} is unavailable.`);
+    },
+  };
+}
+
+class TimeoutError extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+    this.name = 'TimeoutError';
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The one place where results and errors become API Gateway responses: JSON bodies, the stable error
+ * shape, and unknown exceptions turned into a 500 carrying the request id (and logged) instead of a crash.
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { ApiError, isApiError } from '../../contract/errors';
+import { routeFor, type HandlerName, type RouteSpec } from '../../contract/routes';
+import type { Logger } from './logger';
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
+  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+export function errorResponse(e: ApiError): APIGatewayProxyResult {
+  return json(e.status, e.toBody());
+}
+
+export type RouteHandler = (event: APIGatewayProxyEvent, ctx: RequestContext) => Promise<APIGatewayProxyResult>;
+
+export interface RequestContext {
+  readonly requestId: string;
+  readonly route: RouteSpec;
+  readonly log: Logger;
+}
+
+/**
+ * Builds a Lambda handler that dispatches on the event's `resource` + `httpMethod` to the routes this
+ * function serves, and maps every failure to a response.
+ */
+export function apiHandler(
+  name: HandlerName,
+  log: Logger,
+  routes: Record<string, RouteHandler>,
+): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
+  return async (event) => {
+    const requestId = event.requestContext?.requestId ?? 'unknown';
+    const reqLog = log.child({ requestId });
+    const route = routeFor(event.httpMethod, event.resource);
+    const serve = route !== undefined && route.handler === name ? routes[route.id] : undefined;
+    if (route === undefined || serve === undefined) {
+      return errorResponse(new ApiError('ROUTE_NOT_FOUND', `No route ${event.httpMethod} ${event.resource} on the ${name} function.`));
+    }
+    try {
+      return await serve(event, { requestId, route, log: reqLog });
+    } catch (e) {
+      if (isApiError(e)) {
+        if (e.status >= 500) reqLog.warn('request failed', { route: route.id, code: e.code, reason: e.message });
+        return errorResponse(e);
+      }
+      reqLog.error('unhandled error', { route: route.id, error: e });
+      return json(500, { error: { code: 'INTERNAL', message: `Internal error; quote request id ${requestId} when reporting it.` } });
+    }
+  };
+}
+
+/** Case-insensitive header lookup (API Gateway keeps the caller's spelling). */
+export function header(event: APIGatewayProxyEvent, name: string): string | undefined {
+  const want = name.toLowerCase();
+  for (const [k, v] of Object.entries(event.headers ?? {})) {
+    if (k.toLowerCase() === want && v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/** The raw body as bytes (API Gateway base64-encodes binary media types). */
+export function bodyBytes(event: APIGatewayProxyEvent): Buffer {
+  if (event.body === null || event.body === undefined) return Buffer.alloc(0);
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+}
+
+/** Parses a JSON body; an empty or malformed body is 400 INVALID_JSON. */
+export function parseJsonBody(bytes: Buffer): unknown {
+  if (bytes.length === 0) throw new ApiError('INVALID_JSON', 'The body is empty; send a JSON document.');
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    throw new ApiError('INVALID_JSON', `The body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** The media type of the body without parameters, lower-cased (`application/json; charset=utf-8` → `application/json`). */
+export function mediaType(event: APIGatewayProxyEvent): string | undefined {
+  const raw = header(event, 'content-type');
+  return raw === undefined ? undefined : raw.split(';')[0].trim().toLowerCase();
+}

@@ -1,0 +1,25 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Prediction ids: 26 characters of Crockford base32, 48 bits of millisecond time then 80 random bits
+ * (the ULID layout), so ids sort by creation time and never need coordination.
+ */
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+export const PREDICTION_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+export function newPredictionId(now = Date.now()): string {
+  let time = '';
+  let t = now;
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  const bytes = randomBytes(16);
+  let rand = '';
+  for (let i = 0; i < 16; i++) rand += ALPHABET[bytes[i] % 32];
+  return time + rand;
+}
+
+export function isPredictionId(s: string): boolean {
+  return PREDICTION_ID.test(s);
+}

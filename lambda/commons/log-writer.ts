@@ -1,0 +1,92 @@
+/**
+ * Writes prediction records so that none is lost and none is doubled: a conditional PutItem
+ * (`attribute_not_exists(id)`, so a retry that already landed counts as written), retried with
+ * exponential backoff; what still fails goes, whole, to the dead-letter queue for the replay handler.
+ */
+import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { LIMITS } from '../../contract/limits';
+import { LOG_TABLE, type PredictionRecord } from '../../contract/prediction-log';
+
+export interface PutOutcome {
+  ok: boolean;
+  attempts: number;
+  error?: unknown;
+}
+
+/** One conditional write; `ok` is true also when the item is already there (an earlier attempt landed). */
+export async function putRecordOnce(ddb: DynamoDBClient, table: string, record: PredictionRecord): Promise<void> {
+  try {
+    await ddb.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: marshall(record, { removeUndefinedValues: true, convertClassInstanceToMap: true }),
+        ConditionExpression: 'attribute_not_exists(#id)',
+        ExpressionAttributeNames: { '#id': LOG_TABLE.partitionKey },
+      }),
+    );
+  } catch (e) {
+    if ((e as { name?: string }).name === 'ConditionalCheckFailedException') return;
+    throw e;
+  }
+}
+
+export async function putRecordWithRetry(
+  ddb: DynamoDBClient,
+  table: string,
+  record: PredictionRecord,
+  opts: { maxAttempts?: number; baseDelayMs?: number } = {},
+): Promise<PutOutcome> {
+  const maxAttempts = opts.maxAttempts ?? LIMITS.logWriteMaxAttempts;
+  const baseDelayMs = opts.baseDelayMs ?? LIMITS.logWriteBaseDelayMs;
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    try {
+      await putRecordOnce(ddb, table, record);
+      return { ok: true, attempts: attempt };
+    } catch (e) {
+      lastError = e;
+      if (isPermanent(e)) break;
+      if (attempt < maxAttempts) await sleep(baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
+    }
+  }
+  return { ok: false, attempts: maxAttempts, error: lastError };
+}
+
+/** Sends records to the dead-letter queue in batches of ten (SQS's batch limit); throws if any is refused. */
+export async function sendToDeadLetterQueue(sqs: SQSClient, queueUrl: string, records: PredictionRecord[]): Promise<void> {
+  for (let i = 0; i < records.length; i += 10) {
+    const batch = records.slice(i, i + 10);
+    const out = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: batch.map((r, j) => ({ Id: String(j), MessageBody: JSON.stringify(r) })),
+      }),
+    );
+    if (out.Failed !== undefined && out.Failed.length > 0) {
+      throw new Error(`The dead-letter queue refused ${out.Failed.length} record(s): ${out.Failed[0].Code ?? ''} ${out.Failed[0].Message ?? ''}`);
+    }
+  }
+}
+
+/** Validation errors will fail the same way on every attempt (and on replay): no point retrying. */
+function isPermanent(e: unknown): boolean {
+  return (e as { name?: string }).name === 'ValidationException';
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Checks that a dead-lettered message is a prediction record before it is written back. */
+export function parseQueuedRecord(body: string): PredictionRecord {
+  const r = JSON.parse(body) as Partial<PredictionRecord>;
+  const strings: (keyof PredictionRecord)[] = ['id', 'model', 'modelVersion', 'createdAt', 'timestamp', 'requestId'];
+  for (const k of strings) {
+    if (typeof r[k] !== 'string' || (r[k] as string).length === 0) throw new Error(`Queued record lacks "${k}"`);
+  }
+  if (typeof r.latencyMs !== 'number' || !('output' in r)) throw new Error('Queued record lacks "latencyMs" or "output"');
+  if ((r.id as string).startsWith(LOG_TABLE.idempotencyPrefix)) throw new Error('Queued record has an idempotency id');
+  return r as PredictionRecord;
+}

@@ -1,0 +1,45 @@
+/**
+ * CloudWatch Embedded Metric Format: a JSON log line that CloudWatch turns into metrics, with no API
+ * call on the request path. Every metric carries the Model and ModelVersion dimensions.
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+ */
+export const METRICS_NAMESPACE = 'mlship';
+
+export type MetricUnit = 'Count' | 'Milliseconds';
+
+export interface MetricSink {
+  (line: string): void;
+}
+
+export class Metrics {
+  constructor(
+    private readonly model: { name: string; version: string },
+    private readonly sink: MetricSink = (line) => process.stdout.write(line + '\n'),
+  ) {}
+
+  /** Emits one or more metrics sharing the model dimensions plus any extra ones (e.g. Label). */
+  emit(values: Record<string, { value: number; unit: MetricUnit }>, extraDimensions: Record<string, string> = {}): void {
+    const names = Object.keys(values);
+    if (names.length === 0) return;
+    const dimensions = { Model: this.model.name, ModelVersion: this.model.version, ...extraDimensions };
+    const doc: Record<string, unknown> = {
+      _aws: {
+        Timestamp: Date.now(),
+        CloudWatchMetrics: [
+          {
+            Namespace: METRICS_NAMESPACE,
+            Dimensions: [Object.keys(dimensions)],
+            Metrics: names.map((n) => ({ Name: n, Unit: values[n].unit })),
+          },
+        ],
+      },
+      ...dimensions,
+    };
+    for (const n of names) doc[n] = values[n].value;
+    this.sink(JSON.stringify(doc));
+  }
+
+  count(name: string, value = 1, extraDimensions: Record<string, string> = {}): void {
+    this.emit({ [name]: { value, unit: 'Count' } }, extraDimensions);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The SageMaker backends (real-time and serverless): `InvokeEndpoint` with the same JSON body. The
+ * SDK's own retry and timeout settings give the same bounds as the Fargate path.
+ */
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { ApiError } from '../../contract/errors';
+import { ENV } from '../../contract/env';
+import { LIMITS } from '../../contract/limits';
+import { isConnectionError, parseInvocationResponse, passOnClientError, unavailable, type Backend } from './backend';
+import { endpointOverride } from './config';
+
+export interface SageMakerBackendOptions {
+  endpointName: string;
+  attemptTimeoutMs?: number;
+  maxAttempts?: number;
+}
+
+const NAME = 'SageMaker endpoint';
+
+export function sagemakerBackend(opts: SageMakerBackendOptions): Backend {
+  const timeoutMs = opts.attemptTimeoutMs ?? LIMITS.backendAttemptTimeoutMs;
+  const client = new SageMakerRuntimeClient({
+    endpoint: endpointOverride(ENV.SAGEMAKER_RUNTIME_URL),
+    maxAttempts: opts.maxAttempts ?? LIMITS.backendMaxAttempts,
+    requestHandler: { requestTimeout: timeoutMs, connectionTimeout: Math.min(timeoutMs, 3000) },
+  });
+
+  return {
+    kind: 'sagemaker',
+    async invoke(body, expected) {
+      try {
+        const out = await client.send(
+          new InvokeEndpointCommand({ EndpointName: opts.endpointName, Body: Buffer.from(body), ContentType: 'application/json', Accept: 'application/json' }),
+        );
+        const text = out.Body === undefined ? '' : Buffer.from(out.Body).toString('utf8');
+        return parseInvocationResponse(text, expected, NAME);
+      } catch (e) {
+        throw toApiError(e, timeoutMs);
+      }
+    },
+  };
+}
+
+function toApiError(e: unknown, timeoutMs: number): ApiError {
+  if (e instanceof ApiError) return e;
+  const err = e as { name?: string; message?: string; OriginalStatusCode?: number; OriginalMessage?: string };
+  switch (err.name) {
+    case 'ModelError': {
+      // The container answered non-2xx; SageMaker wraps it in a 424 with the original status and body.
+      const status = err.OriginalStatusCode ?? 0;
+      const original = err.OriginalMessage ?? '';
+      if (status === 503) return unavailable(status, original, NAME);
+      if (status >= 400 && status < 500) return passOnClientError(status, original, NAME);
+      return new ApiError('BACKEND_ERROR', `The model answered ${status || 'an error'} through the ${NAME}.`);
+    }
+    case 'ModelNotReadyException':
+      return new ApiError('MODEL_LOADING', `The ${NAME} is still loading the model; retry shortly.`);
+    case 'ServiceUnavailable':
+    case 'ThrottlingException':
+      return new ApiError('BACKEND_UNAVAILABLE', `The ${NAME} is unavailable; retry shortly.`);
+    case 'TimeoutError':
+      return new ApiError('BACKEND_TIMEOUT', `The ${NAME} did not answer within ${timeoutMs} ms.`);
+  }
+  if (isConnectionError(e)) return new ApiError('BACKEND_UNAVAILABLE', `The ${NAME} cannot be reached; retry shortly.`);
+  return new ApiError('BACKEND_ERROR', `Calling the ${NAME} failed: ${err.name ?? 'error'}: ${err.message ?? ''}`.trim());
+}

@@ -1,0 +1,102 @@
+/**
+ * One window of the prediction log compared with the model's baseline: per model version, the
+ * per-feature drift of the logged inputs, the drift of the predicted classes against the class priors,
+ * and the accuracy (or error) of the predictions that received feedback.
+ */
+import type { FeatureBaseline, ModelBaseline } from '../../contract/baseline';
+import type { ModelManifest } from '../../contract/manifest';
+import type { PredictionRecord } from '../../contract/prediction-log';
+import { classifierQuality, predictedLabel, regressionQuality, type ClassifierQuality, type RegressionQuality } from './accuracy';
+import { categoricalPsi, ks, psi } from './drift';
+
+export interface FeatureDrift {
+  feature: string;
+  psi: number;
+  ks: number;
+}
+
+export interface VersionQuality {
+  modelVersion: string;
+  /** Predictions of this version in the window. */
+  predictions: number;
+  /** Of those, how many had inputs the job could read (inline numbers; not encoded images or S3 references). */
+  comparableInputs: number;
+  /** Per-feature drift, largest PSI first; empty when no input was comparable. */
+  features: FeatureDrift[];
+  maxFeaturePsi?: number;
+  /** Drift of the predicted classes against the training class priors (classifiers with priors). */
+  predictionPsi?: number;
+  quality: ClassifierQuality | RegressionQuality;
+}
+
+/** The model-input values of a logged instance, or undefined when the log does not hold them inline. */
+export function inputValues(manifest: ModelManifest, input: unknown): number[] | undefined {
+  if (manifest.input.kind === 'tabular') {
+    const features = manifest.input.features;
+    if (Array.isArray(input)) return input.length === features.length && input.every(isNumber) ? (input as number[]) : undefined;
+    if (input !== null && typeof input === 'object') {
+      const o = input as Record<string, unknown>;
+      const row = features.map((f) => o[f.name]);
+      return row.every(isNumber) ? (row as number[]) : undefined;
+    }
+    return undefined;
+  }
+  // Images: only numeric pixel arrays (already preprocessed, like the baseline) are comparable; an
+  // encoded PNG/JPEG would have to be decoded with the model server's preprocessing.
+  const { width, height, channels } = manifest.input;
+  if (!Array.isArray(input)) return undefined;
+  const flat = (input as unknown[]).flat(2);
+  return flat.length === width * height * channels && flat.every(isNumber) ? (flat as number[]) : undefined;
+}
+
+function isNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+/** Groups the window by model version and measures each group. */
+export function analyzeWindow(manifest: ModelManifest, baseline: ModelBaseline | undefined, records: readonly PredictionRecord[]): VersionQuality[] {
+  const byVersion = new Map<string, PredictionRecord[]>();
+  for (const r of records) {
+    const list = byVersion.get(r.modelVersion);
+    if (list) list.push(r);
+    else byVersion.set(r.modelVersion, [r]);
+  }
+  return [...byVersion.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([modelVersion, group]) => analyzeVersion(manifest, baseline, modelVersion, group));
+}
+
+function analyzeVersion(manifest: ModelManifest, baseline: ModelBaseline | undefined, modelVersion: string, records: PredictionRecord[]): VersionQuality {
+  const quality = manifest.output.kind === 'classification' ? classifierQuality(records) : regressionQuality(records);
+  const rows: number[][] = [];
+  for (const r of records) {
+    const values = inputValues(manifest, r.input);
+    if (values !== undefined) rows.push(values);
+  }
+  const features = baseline !== undefined && rows.length > 0 ? featureDrift(baseline.features, rows) : [];
+  const out: VersionQuality = { modelVersion, predictions: records.length, comparableInputs: rows.length, features, quality };
+  if (features.length > 0) out.maxFeaturePsi = features[0].psi;
+  if (manifest.output.kind === 'classification' && baseline?.classPriors !== undefined) {
+    const counts: Record<string, number> = {};
+    let labelled = 0;
+    for (const r of records) {
+      const label = predictedLabel(r);
+      if (label === undefined) continue;
+      counts[label] = (counts[label] ?? 0) + 1;
+      labelled++;
+    }
+    if (labelled > 0) out.predictionPsi = categoricalPsi(baseline.classPriors, counts);
+  }
+  return out;
+}
+
+/** Per-feature PSI and KS over the rows (column j of every row against baseline feature j), largest PSI first. */
+export function featureDrift(baseline: readonly FeatureBaseline[], rows: readonly number[][]): FeatureDrift[] {
+  const column = new Float64Array(rows.length);
+  const out: FeatureDrift[] = [];
+  for (let j = 0; j < baseline.length; j++) {
+    for (let i = 0; i < rows.length; i++) column[i] = rows[i][j];
+    out.push({ feature: baseline[j].name, psi: psi(baseline[j], column), ks: ks(baseline[j], column) });
+  }
+  return out.sort((a, b) => b.psi - a.psi || a.feature.localeCompare(b.feature));
+}

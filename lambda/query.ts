@@ -1,0 +1,142 @@
+/**
+ * Read side of the prediction log: `GET /predictions` (newest first, cursor pages, version and time
+ * filters), `GET /predictions/{id}` and `GET /metrics/summary`.
+ */
+import { DynamoDBClient, GetItemCommand, QueryCommand, type AttributeValue, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { ENV } from '../contract/env';
+import { ApiError } from '../contract/errors';
+import { LIMITS } from '../contract/limits';
+import { LOG_TABLE, type PredictionPage, type PredictionRecord } from '../contract/prediction-log';
+import { dynamoOptions } from './commons/clients';
+import { readConfig, required } from './commons/config';
+import { decodeCursor, encodeCursor } from './commons/cursor';
+import { apiHandler, json } from './commons/http';
+import { isPredictionId } from './commons/ids';
+import { createLogger } from './commons/logger';
+import { loadManifest } from './commons/manifest';
+import { parseWindow, summarize } from './commons/summary';
+
+const config = readConfig('query');
+const manifest = loadManifest(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);
+const table = required(config, ENV.PREDICTION_TABLE);
+const ddb = new DynamoDBClient(dynamoOptions());
+const log = createLogger('query', { model: manifest.name });
+const ix = LOG_TABLE.byModelIndex;
+
+/** Items a summary reads at most (10 pages of 1,000): bounds its time and read cost. */
+const SUMMARY_MAX_ITEMS = 10_000;
+const SUMMARY_PAGE = 1_000;
+/** Rounds of a filtered list query before answering a short page with a cursor. */
+const LIST_MAX_ROUNDS = 10;
+
+export const handler = apiHandler('query', log, { listPredictions, getPrediction, metricsSummary });
+
+async function listPredictions(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const q = event.queryStringParameters ?? {};
+  const limit = pageSize(q.limit);
+  const version = q.version;
+  if (version !== undefined && (version.length === 0 || version.length > 64)) throw new ApiError('INVALID_QUERY', 'version must be 1-64 characters.', 'version');
+  const from = q.from === undefined ? undefined : isoTime(q.from, 'from');
+  const to = q.to === undefined ? undefined : isoTime(q.to, 'to');
+  if (from !== undefined && to !== undefined && from > to) throw new ApiError('INVALID_QUERY', '"from" is after "to".', 'from');
+
+  const input = keyCondition(from, to);
+  if (version !== undefined) {
+    input.FilterExpression = 'modelVersion = :v';
+    input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ':v': { S: version } };
+  }
+  let startKey = q.cursor === undefined ? undefined : decodeCursor(q.cursor, manifest.name);
+  const items: PredictionRecord[] = [];
+  // A version filter may leave a page short: read on until it is full or the index is exhausted.
+  for (let round = 0; round < LIST_MAX_ROUNDS && items.length < limit; round++) {
+    const out = await query({ ...input, Limit: limit - items.length, ExclusiveStartKey: startKey });
+    for (const it of out.Items ?? []) items.push(unmarshall(it) as PredictionRecord);
+    startKey = out.LastEvaluatedKey;
+    if (startKey === undefined) break;
+  }
+  const page: PredictionPage = { items, ...(startKey !== undefined ? { cursor: encodeCursor(startKey) } : {}) };
+  return json(200, page);
+}
+
+async function getPrediction(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const id = event.pathParameters?.id ?? '';
+  // Rejects idempotency records (`idem#…`) and anything else that is not a prediction id.
+  if (!isPredictionId(id)) throw new ApiError('INVALID_ID', 'Not a prediction id (26 characters of Crockford base32).', 'id');
+  const out = await ddb.send(new GetItemCommand({ TableName: table, Key: { [LOG_TABLE.partitionKey]: { S: id } } }));
+  if (out.Item === undefined || out.Item[ix.partitionKey] === undefined) throw new ApiError('NOT_FOUND', `No prediction ${id}.`, 'id');
+  return json(200, unmarshall(out.Item));
+}
+
+async function metricsSummary(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const window = event.queryStringParameters?.window ?? '24h';
+  const ms = parseWindow(window);
+  if (ms === undefined) throw new ApiError('INVALID_QUERY', 'window must look like 15m, 1h, 24h or 7d (at most 30d).', 'window');
+  const to = new Date();
+  const from = new Date(to.getTime() - ms);
+  const input = keyCondition(from.toISOString(), to.toISOString());
+  input.ProjectionExpression = '#lb, latencyMs, #fb';
+  input.ExpressionAttributeNames = { ...input.ExpressionAttributeNames, '#lb': 'label', '#fb': 'feedback' };
+  const records: Pick<PredictionRecord, 'label' | 'latencyMs' | 'feedback'>[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const out = await query({ ...input, Limit: Math.min(SUMMARY_PAGE, SUMMARY_MAX_ITEMS - records.length), ExclusiveStartKey: startKey });
+    for (const it of out.Items ?? []) records.push(unmarshall(it) as PredictionRecord);
+    startKey = out.LastEvaluatedKey;
+  } while (startKey !== undefined && records.length < SUMMARY_MAX_ITEMS);
+  return json(200, summarize(records, { model: manifest.name, window, from: from.toISOString(), to: to.toISOString(), truncated: startKey !== undefined }));
+}
+
+/** Query of the byModel index, newest first, optionally bounded in time (inclusive at both ends). */
+function keyCondition(from: string | undefined, to: string | undefined): QueryCommandInput {
+  const values: Record<string, AttributeValue> = { ':m': { S: manifest.name } };
+  let cond = '#m = :m';
+  // createdAt is `<timestamp>#<id>`: '#' < '$', so `<to>$` is above every id at that instant.
+  if (from !== undefined && to !== undefined) {
+    cond += ' AND #c BETWEEN :from AND :to';
+    values[':from'] = { S: from };
+    values[':to'] = { S: `${to}$` };
+  } else if (from !== undefined) {
+    cond += ' AND #c >= :from';
+    values[':from'] = { S: from };
+  } else if (to !== undefined) {
+    cond += ' AND #c <= :to';
+    values[':to'] = { S: `${to}$` };
+  }
+  return {
+    TableName: table,
+    IndexName: ix.name,
+    KeyConditionExpression: cond,
+    ExpressionAttributeNames: { '#m': ix.partitionKey, ...(from !== undefined || to !== undefined ? { '#c': ix.sortKey } : {}) },
+    ExpressionAttributeValues: values,
+    ScanIndexForward: false,
+  };
+}
+
+async function query(input: QueryCommandInput) {
+  try {
+    return await ddb.send(new QueryCommand(input));
+  } catch (e) {
+    // A cursor outside the requested time range is refused by DynamoDB itself.
+    if ((e as { name?: string }).name === 'ValidationException' && input.ExclusiveStartKey !== undefined) {
+      throw new ApiError('INVALID_CURSOR', 'The cursor does not belong to this query; start again without it.', 'cursor');
+    }
+    throw e;
+  }
+}
+
+function pageSize(raw: string | undefined): number {
+  if (raw === undefined) return LIMITS.defaultPageSize;
+  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > LIMITS.maxPageSize) {
+    throw new ApiError('INVALID_QUERY', `limit must be an integer from 1 to ${LIMITS.maxPageSize}.`, 'limit');
+  }
+  return Number(raw);
+}
+
+/** An ISO 8601 time with a zone, normalized to the form the log's keys use. */
+function isoTime(raw: string, field: string): string {
+  const t = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(raw) ? Date.parse(raw) : NaN;
+  if (Number.isNaN(t)) throw new ApiError('INVALID_QUERY', `${field} must be an ISO 8601 time such as 2025-01-31T12:00:00Z.`, field);
+  return new Date(t).toISOString();
+}
