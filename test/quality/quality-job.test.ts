@@ -1,0 +1,168 @@
+import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ENV } from '../../contract/env';
+import { sortKeyOf, type PredictionRecord } from '../../contract/prediction-log';
+import { QUALITY_METRICS } from '../../contract/quality';
+import { runQuality } from '../../lambda/quality';
+import { readQualityConfig } from '../../lambda/quality/config';
+import { readWindow } from '../../lambda/quality/read-window';
+import { dynamoClient, ensureTable, startDynamoDb, type EmbeddedDynamoDb } from '../../local/dynamodb';
+
+const MODELS = join(__dirname, '../../models');
+const TABLE = 'quality-job-test';
+const NOW = new Date('2024-05-01T12:00:00.000Z');
+
+interface ParityRow {
+  input: number[];
+  label: string;
+}
+const parity = (JSON.parse(readFileSync(join(MODELS, 'breast-cancer/parity.json'), 'utf8')) as { rows: ParityRow[] }).rows;
+
+function envFor(model: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    [ENV.PREDICTION_TABLE]: TABLE,
+    [ENV.MODEL_MANIFEST_PATH]: join(MODELS, model, 'model.json'),
+    [ENV.MODEL_BASELINE_PATH]: join(MODELS, model, 'baseline.json'),
+    [ENV.QUALITY_WINDOW_MINUTES]: '60',
+    ...extra,
+  };
+}
+
+function record(i: number, minutesAgo: number, version: string, input: unknown, label: string, feedback?: string): PredictionRecord {
+  const timestamp = new Date(NOW.getTime() - minutesAgo * 60_000).toISOString();
+  const id = `ID${String(i).padStart(24, '0')}`;
+  return {
+    id,
+    model: 'breast-cancer',
+    modelVersion: version,
+    createdAt: sortKeyOf(timestamp, id),
+    timestamp,
+    input,
+    output: { label, probabilities: {} },
+    label,
+    latencyMs: 2,
+    requestId: `req-${i}`,
+    ...(feedback !== undefined ? { feedback: { label: feedback, at: timestamp } } : {}),
+  };
+}
+
+let db: EmbeddedDynamoDb;
+let ddb: DynamoDBClient;
+
+beforeAll(async () => {
+  db = await startDynamoDb({});
+  ddb = dynamoClient(db.url);
+  await ensureTable(ddb, TABLE);
+  const put = (r: PredictionRecord) => ddb.send(new PutItemCommand({ TableName: TABLE, Item: marshall(r, { removeUndefinedValues: true }) }));
+  const records: PredictionRecord[] = [];
+  // Version 1.0.0: the 50 held-out rows as arrays, half of them by feature name; 40 fed back, 30 correctly.
+  const names = (JSON.parse(readFileSync(join(MODELS, 'breast-cancer/model.json'), 'utf8')) as { input: { features: { name: string }[] } }).input.features.map((f) => f.name);
+  parity.forEach((row, i) => {
+    const input = i % 2 === 0 ? row.input : Object.fromEntries(names.map((n, j) => [n, row.input[j]]));
+    const feedback = i < 30 ? row.label : i < 40 ? (row.label === 'benign' ? 'malignant' : 'benign') : undefined;
+    records.push(record(i, 1 + (i % 50), '1.0.0', input, row.label, feedback));
+  });
+  // Version 2.0.0: every input shifted far off the training range, all predicted malignant, no feedback.
+  for (let i = 0; i < 20; i++) records.push(record(100 + i, 5, '2.0.0', parity[i].input.map((v) => v * 10 + 1000), 'malignant'));
+  // Outside the window: older than 60 minutes, and one with an encoded input the job cannot read.
+  records.push(record(200, 61, '1.0.0', parity[0].input, 'benign', 'malignant'));
+  records.push(record(201, 3, '1.0.0', { s3Key: 'datasets/x.json' }, 'benign'));
+  await Promise.all(records.map(put));
+});
+
+afterAll(async () => {
+  ddb.destroy();
+  await db.close();
+});
+
+describe('quality job', () => {
+  test('reads the window per version and publishes accuracy and drift as EMF with Model and ModelVersion', async () => {
+    const config = readQualityConfig(envFor('breast-cancer'), __dirname);
+    const lines: string[] = [];
+    const result = await runQuality(config, ddb, NOW, (l) => lines.push(l));
+
+    expect(result).toMatchObject({ model: 'breast-cancer', from: '2024-05-01T11:00:00.000Z', to: NOW.toISOString(), truncated: false });
+    const [v1, v2] = result.versions;
+    expect(v1).toMatchObject({ modelVersion: '1.0.0', predictions: 51, comparableInputs: 50 });
+    expect(v1.quality).toEqual({ kind: 'classification', count: 40, accuracy: 0.75 });
+    // The held-out rows come from the training distribution; the shifted ones do not.
+    expect(v1.maxFeaturePsi).toBeLessThan(2);
+    expect(v2).toMatchObject({ modelVersion: '2.0.0', predictions: 20, comparableInputs: 20, quality: { count: 0 } });
+    expect(v2.maxFeaturePsi).toBeGreaterThan(5);
+    expect(v2.features.every((f) => f.ks > 0.5)).toBe(true);
+    // Every prediction malignant against priors 0.37/0.63.
+    expect(v2.predictionPsi).toBeGreaterThan(v1.predictionPsi as number);
+
+    const docs = lines.map((l) => JSON.parse(l) as Record<string, unknown> & { _aws: { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } });
+    const summary = docs.find((d) => d.ModelVersion === '1.0.0' && d.Feature === undefined);
+    expect(summary).toMatchObject({ Model: 'breast-cancer', [QUALITY_METRICS.accuracy]: 0.75, [QUALITY_METRICS.feedbackCount]: 40, [QUALITY_METRICS.windowPredictions]: 51 });
+    expect(summary?._aws.Timestamp).toBe(NOW.getTime());
+    expect(summary?._aws.CloudWatchMetrics[0].Dimensions).toEqual([['Model', 'ModelVersion']]);
+    // Every metric a document declares has its value in the document.
+    for (const d of docs) for (const m of d._aws.CloudWatchMetrics[0].Metrics) expect(typeof d[m.Name]).toBe('number');
+    // No feedback for 2.0.0: no accuracy data point rather than a made-up one.
+    const summary2 = docs.find((d) => d.ModelVersion === '2.0.0' && d.Feature === undefined);
+    expect(summary2?.[QUALITY_METRICS.accuracy]).toBeUndefined();
+    expect(summary2?.[QUALITY_METRICS.maxFeaturePsi]).toBe(v2.maxFeaturePsi);
+    // Per-feature documents: all 30 features, with the Feature dimension.
+    const perFeature = docs.filter((d) => d.ModelVersion === '1.0.0' && d.Feature !== undefined);
+    expect(perFeature).toHaveLength(30);
+    expect(perFeature[0]._aws.CloudWatchMetrics[0].Dimensions).toEqual([['Model', 'ModelVersion', 'Feature']]);
+  });
+
+  test('reads at most the item bound, newest first, and says it left some out', async () => {
+    const w = await readWindow(ddb, TABLE, 'breast-cancer', new Date(NOW.getTime() - 3_600_000), NOW, 10);
+    expect(w.truncated).toBe(true);
+    expect(w.records).toHaveLength(10);
+    const times = w.records.map((r) => r.createdAt);
+    expect([...times].sort().reverse()).toEqual(times);
+    const all = await readWindow(ddb, TABLE, 'breast-cancer', new Date(NOW.getTime() - 3_600_000), NOW, 71);
+    expect(all).toMatchObject({ truncated: false });
+    expect(all.records).toHaveLength(71);
+  });
+
+  test('an empty window publishes nothing and reports no versions', async () => {
+    const config = readQualityConfig(envFor('breast-cancer'), __dirname);
+    const lines: string[] = [];
+    const result = await runQuality(config, ddb, new Date('2020-01-01T00:00:00Z'), (l) => lines.push(l));
+    expect(result.versions).toEqual([]);
+    expect(lines).toEqual([]);
+  });
+});
+
+describe('quality job configuration', () => {
+  test('a missing variable stops the cold start naming it', () => {
+    const env = envFor('breast-cancer');
+    delete env[ENV.MODEL_BASELINE_PATH];
+    expect(() => readQualityConfig(env, __dirname)).toThrow(/missing environment variable\(s\): MLSHIP_MODEL_BASELINE_PATH/);
+  });
+
+  test('a bad window is refused', () => {
+    expect(() => readQualityConfig(envFor('breast-cancer', { [ENV.QUALITY_WINDOW_MINUTES]: '0' }), __dirname)).toThrow(/1 to 10080/);
+    expect(() => readQualityConfig(envFor('breast-cancer', { [ENV.QUALITY_WINDOW_MINUTES]: '15m' }), __dirname)).toThrow(/whole number/);
+  });
+
+  test("another model's baseline is refused", () => {
+    const env = envFor('breast-cancer', { [ENV.MODEL_BASELINE_PATH]: join(MODELS, 'digits/baseline.json') });
+    expect(() => readQualityConfig(env, __dirname)).toThrow(/64 features but model breast-cancer takes 30/);
+  });
+
+  test('a malformed baseline is refused with the path of the problem', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlship-baseline-'));
+    try {
+      const raw = JSON.parse(readFileSync(join(MODELS, 'breast-cancer/baseline.json'), 'utf8'));
+      raw.features[3].edges = raw.features[3].edges.slice(1);
+      writeFileSync(join(dir, 'baseline.json'), JSON.stringify(raw));
+      expect(() => readQualityConfig(envFor('breast-cancer', { [ENV.MODEL_BASELINE_PATH]: join(dir, 'baseline.json') }), __dirname)).toThrow(/features\.3\.edges: expected 9 edges/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('image models take the pixel baseline', () => {
+    expect(readQualityConfig(envFor('digits'), __dirname).baseline.features).toHaveLength(64);
+  });
+});
