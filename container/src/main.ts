@@ -1,0 +1,26 @@
+/**
+ * Command line of the model server. SageMaker starts the image as `docker run IMAGE serve`; without
+ * Docker, `npm run serve -- --model models/breast-cancer --port 8080` starts the same server.
+ */
+import { Command } from 'commander';
+import { serveSettings } from './config';
+import { serveCluster } from './cluster';
+import { log } from './log';
+
+const program = new Command('mlship-model-server').description('ONNX inference server speaking the SageMaker container contract');
+
+program
+  .command('serve')
+  .description('Load the model and answer /ping and /invocations')
+  .option('--model <dir>', 'model directory (default: MODEL_DIR, MODEL_S3_URI or /opt/ml/model)')
+  .option('--port <n>', 'port (default: SAGEMAKER_BIND_TO_PORT, PORT or 8080)')
+  .option('--workers <n>', 'worker processes, 0 = one per core (default: MLSHIP_WORKERS or 0)')
+  .option('--host <addr>', 'address to listen on', '0.0.0.0')
+  .action(async (flags: { model?: string; port?: string; workers?: string; host: string }) => {
+    await serveCluster(serveSettings(flags), flags.host);
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  log('error', 'the model server could not start', { error: e instanceof Error ? e.message : String(e) });
+  process.exit(1);
+});

@@ -1,0 +1,123 @@
+/**
+ * Finds the model directory: `--model DIR`, then `MODEL_DIR`, then `MODEL_S3_URI` (downloaded once and
+ * cached on local disk), then SageMaker's `/opt/ml/model`.
+ */
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as tar from 'tar';
+import { ENV } from '../../contract/env';
+import { MANIFEST_FILE } from '../../contract/manifest';
+
+/** Where SageMaker mounts the model data. */
+export const SAGEMAKER_MODEL_DIR = '/opt/ml/model';
+
+/** Largest model package or prefix accepted from S3. */
+const MAX_MODEL_BYTES = 2 * 1024 * 1024 * 1024;
+
+export interface ModelSourceOptions {
+  /** `--model DIR` from the command line. */
+  readonly modelDir?: string;
+  /** Environment to read `MODEL_DIR`, `MODEL_S3_URI` and `MLSHIP_S3_URL` from. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Local cache for downloaded models. @default <tmpdir>/mlship-model-cache */
+  readonly cacheDir?: string;
+}
+
+export async function resolveModelDir(opts: ModelSourceOptions = {}): Promise<string> {
+  const env = opts.env ?? process.env;
+  if (opts.modelDir) return opts.modelDir;
+  const dir = env[ENV.MODEL_DIR];
+  if (dir) return dir;
+  const uri = env[ENV.MODEL_S3_URI];
+  if (uri) return downloadModel(uri, { s3Url: env[ENV.S3_URL], region: env.AWS_REGION, cacheDir: opts.cacheDir });
+  if (existsSync(path.join(SAGEMAKER_MODEL_DIR, MANIFEST_FILE))) return SAGEMAKER_MODEL_DIR;
+  throw new Error(`No model to serve: pass --model DIR, or set ${ENV.MODEL_DIR} or ${ENV.MODEL_S3_URI}, or mount one at ${SAGEMAKER_MODEL_DIR}.`);
+}
+
+export function parseS3Uri(uri: string): { bucket: string; key: string } {
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/.exec(uri);
+  if (!m) throw new Error(`${ENV.MODEL_S3_URI} must look like s3://bucket/models/<name>/<version>/model.tar.gz or a prefix, got "${uri}"`);
+  return { bucket: m[1], key: m[2] };
+}
+
+export interface DownloadOptions {
+  /** Endpoint override (s3rver locally); path-style addressing is used with it. */
+  readonly s3Url?: string;
+  readonly region?: string;
+  readonly cacheDir?: string;
+}
+
+/**
+ * Downloads `s3://bucket/…/model.tar.gz` (extracted) or every object under a prefix into the cache,
+ * keyed by the URI, and returns the directory holding `model.json`. A finished download is reused.
+ */
+export async function downloadModel(uri: string, opts: DownloadOptions = {}): Promise<string> {
+  const { bucket, key } = parseS3Uri(uri);
+  const cacheDir = opts.cacheDir ?? path.join(os.tmpdir(), 'mlship-model-cache');
+  const target = path.join(cacheDir, createHash('sha256').update(uri).digest('hex').slice(0, 16));
+  if (existsSync(path.join(target, MANIFEST_FILE))) return target;
+
+  const s3 = new S3Client({
+    region: opts.region ?? 'us-east-1',
+    ...(opts.s3Url ? { endpoint: opts.s3Url, forcePathStyle: true } : {}),
+  });
+  await mkdir(cacheDir, { recursive: true });
+  // Download into a scratch directory and rename: a crash mid-download never leaves a half model cached.
+  const scratch = await mkdtemp(path.join(cacheDir, 'tmp-'));
+  try {
+    if (/\.(tar\.gz|tgz)$/.test(key)) await fetchPackage(s3, bucket, key, scratch);
+    else await fetchPrefix(s3, bucket, key.endsWith('/') || key === '' ? key : `${key}/`, scratch);
+    const root = await findManifestDir(scratch);
+    await rm(target, { recursive: true, force: true });
+    await rename(root, target);
+    return target;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+    s3.destroy();
+  }
+}
+
+async function fetchPackage(s3: S3Client, bucket: string, key: string, into: string): Promise<void> {
+  const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  if ((obj.ContentLength ?? 0) > MAX_MODEL_BYTES) throw new Error(`s3://${bucket}/${key} is larger than ${MAX_MODEL_BYTES} bytes`);
+  // tar strips absolute paths and `..` entries, so a package cannot write outside `into`.
+  await pipeline(obj.Body as Readable, tar.x({ cwd: into, strict: true }));
+}
+
+async function fetchPrefix(s3: S3Client, bucket: string, prefix: string, into: string): Promise<void> {
+  let token: string | undefined;
+  let total = 0;
+  let count = 0;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) {
+      if (!o.Key || o.Key.endsWith('/')) continue;
+      const rel = o.Key.slice(prefix.length);
+      if (rel.split('/').some((part) => part === '..' || part === '')) throw new Error(`Refusing S3 key ${o.Key}`);
+      total += o.Size ?? 0;
+      if (total > MAX_MODEL_BYTES) throw new Error(`s3://${bucket}/${prefix} holds more than ${MAX_MODEL_BYTES} bytes`);
+      const file = path.join(into, rel);
+      await mkdir(path.dirname(file), { recursive: true });
+      const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key }));
+      await pipeline(obj.Body as Readable, createWriteStream(file));
+      count++;
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  if (count === 0) throw new Error(`No objects under s3://${bucket}/${prefix}`);
+}
+
+/** The package's root, or its single top-level folder when it was packed with one. */
+async function findManifestDir(dir: string): Promise<string> {
+  if (existsSync(path.join(dir, MANIFEST_FILE))) return dir;
+  const entries = await readdir(dir, { withFileTypes: true });
+  const dirs = entries.filter((e) => e.isDirectory());
+  if (dirs.length === 1 && existsSync(path.join(dir, dirs[0].name, MANIFEST_FILE))) return path.join(dir, dirs[0].name);
+  throw new Error(`The model package has no ${MANIFEST_FILE} at its root`);
+}
