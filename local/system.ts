@@ -1,0 +1,284 @@
+/**
+ * `startLocal`: the whole system on 127.0.0.1 — embedded DynamoDB, S3 and SQS, the model packed and
+ * uploaded as the deploy path does, the model server started from `MODEL_S3_URI` as on Fargate, and the
+ * API gateway in front of the same Lambda handlers.
+ *
+ * The handlers read their configuration when first imported, and Node keeps one copy of a module per
+ * process: one local system runs per process (tests run each file in its own module registry).
+ */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { modelPackageKey } from '../contract/bucket';
+import { ENV } from '../contract/env';
+import type { Backend } from '../contract/limits';
+import { MANIFEST_FILE, parseManifest, type ModelManifest } from '../contract/manifest';
+import { packModel } from '../contract/model-package';
+import type { HandlerName } from '../contract/routes';
+import { resolveModelDir } from '../container/src/model-source';
+import { startServer, type RunningServer } from '../container/src/server';
+import { dynamoClient, ensureTable, startDynamoDb, type EmbeddedDynamoDb } from './dynamodb';
+import { apiKeyIdOf, createGateway, type AccessLogEntry, type ProxyHandler } from './gateway';
+import { handlerEnv } from './handler-env';
+import { closeServer, listen } from './listen';
+import { dataPaths, DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR, LOCAL_NAMES, PROJECT_ROOT, resolveApiKey, writeState } from './paths';
+import { drainQueue, type DrainResult } from './replay-loop';
+import { s3Client, startS3, uploadFile, type EmbeddedS3 } from './s3';
+import { startSqsServer } from './sqs-server';
+
+export interface StartLocalOptions {
+  /** Gateway port; 0 picks a free one. @default 3000 */
+  port?: number;
+  /** Folder for the persisted log, bucket, queue and API key. @default .mlship/local */
+  dataDir?: string;
+  /** Keep DynamoDB and the queue in memory and the bucket in a temporary folder, all gone at stop(). @default false */
+  inMemory?: boolean;
+  /** Model directory (model.json + the ONNX file). @default models/breast-cancer */
+  modelDir?: string;
+  /** API key; else MLSHIP_API_KEY, else the one kept in the data folder, else a new one. */
+  apiKey?: string;
+  /** Local backend path for POST /predict. @default 'fargate' */
+  backend?: Extract<Backend, 'fargate'>;
+  /** Dashboard folder served at `/`. @default web/dist */
+  staticDir?: string;
+  /** How often the dead-letter queue is drained into the replay handler; 0 turns it off. @default 5000 */
+  replayIntervalMs?: number;
+  /** Days a log item is kept (TTL attribute). @default 0 - forever */
+  logTtlDays?: number;
+  /** Called after each API request (the CLI prints an access log). */
+  onRequest?: (entry: AccessLogEntry) => void;
+  /** Progress lines while starting. */
+  onProgress?: (message: string) => void;
+}
+
+/** A component a fault test can take down and bring back on the same port. */
+export interface Switchable {
+  readonly url: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+export interface LocalSystem {
+  /** Base URL of the API (routes at its root, dashboard at `/`). */
+  readonly url: string;
+  readonly apiKey: string;
+  readonly apiKeyId: string;
+  readonly tableName: string;
+  readonly bucketName: string;
+  readonly dynamodbUrl: string;
+  readonly s3Url: string;
+  readonly sqsUrl: string;
+  readonly logDlqUrl: string;
+  readonly modelUrl: string;
+  /** `s3://bucket/models/<name>/<version>/model.tar.gz` the model server loaded. */
+  readonly modelS3Uri: string;
+  readonly manifest: ModelManifest;
+  readonly dataDir: string;
+  /** Fault handles: the embedded DynamoDB and the model server. */
+  readonly dynamodb: Switchable;
+  readonly model: Switchable;
+  /** Drains the log dead-letter queue into the replay handler now. */
+  replay(): Promise<DrainResult>;
+  /** Stops everything; the persisted data stays (in-memory data is gone). */
+  stop(): Promise<void>;
+}
+
+let running = false;
+let loadedSignature: string | undefined;
+
+export async function startLocal(opts: StartLocalOptions = {}): Promise<LocalSystem> {
+  if (running) throw new Error('A local system is already running in this process; stop() it first.');
+  running = true;
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    return await boot(opts, cleanups);
+  } catch (e) {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    running = false;
+    throw e;
+  }
+}
+
+async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]): Promise<LocalSystem> {
+  const progress = opts.onProgress ?? (() => undefined);
+  const inMemory = opts.inMemory ?? false;
+  const dataDir = resolve(opts.dataDir ?? DEFAULT_DATA_DIR);
+  const paths = dataPaths(dataDir);
+  const modelDir = resolve(opts.modelDir ?? DEFAULT_MODEL_DIR);
+  const manifestPath = join(modelDir, MANIFEST_FILE);
+  const manifest = parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
+  const apiKey = resolveApiKey(dataDir, opts.apiKey ?? envApiKey(), !inMemory);
+  const backend = opts.backend ?? 'fargate';
+  mkdirSync(dataDir, { recursive: true });
+
+  // In memory, the bucket and the work files go to a temporary folder removed at stop().
+  const scratch = inMemory ? mkdtempSync(join(tmpdir(), 'mlship-local-')) : undefined;
+  if (scratch) cleanups.push(async () => rmSync(scratch, { recursive: true, force: true }));
+  const s3Dir = scratch ? join(scratch, 's3') : paths.s3;
+  const workDir = scratch ? join(scratch, 'work') : paths.work;
+
+  progress('starting DynamoDB (dynalite)');
+  const ddb: EmbeddedDynamoDb = await startDynamoDb({ dir: inMemory ? undefined : paths.dynamodb });
+  cleanups.push(() => ddb.close());
+  const ddbClient = dynamoClient(ddb.url);
+  cleanups.push(async () => ddbClient.destroy());
+  await ensureTable(ddbClient, LOCAL_NAMES.table);
+
+  progress('starting S3 (s3rver)');
+  const s3: EmbeddedS3 = await startS3({ dir: s3Dir, bucket: LOCAL_NAMES.bucket });
+  cleanups.push(() => s3.close());
+
+  progress('starting SQS');
+  const sqsServer = await startSqsServer({ port: 0, file: inMemory ? undefined : paths.sqs, queues: [LOCAL_NAMES.logDlq] });
+  cleanups.push(() => sqsServer.close());
+  const sqs = new SQSClient({ endpoint: sqsServer.url, region: LOCAL_NAMES.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  cleanups.push(async () => sqs.destroy());
+  const logDlqUrl = sqsServer.queueUrl(LOCAL_NAMES.logDlq);
+
+  progress(`packing and uploading ${manifest.name}/${manifest.version}`);
+  const key = modelPackageKey(manifest.name, manifest.version);
+  const archive = join(workDir, 'model.tar.gz');
+  await packModel(modelDir, archive);
+  const s3c = s3Client(s3.url);
+  await uploadFile(s3c, LOCAL_NAMES.bucket, key, archive);
+  s3c.destroy();
+  const modelS3Uri = `s3://${LOCAL_NAMES.bucket}/${key}`;
+
+  // From here on the handlers and the model download read the same environment as in AWS.
+  const env = handlerEnv({
+    backend,
+    tableName: LOCAL_NAMES.table,
+    bucketName: LOCAL_NAMES.bucket,
+    logDlqUrl,
+    manifestPath,
+    modelUrl: 'http://127.0.0.1:0',
+    dynamodbUrl: ddb.url,
+    s3Url: s3.url,
+    sqsUrl: sqsServer.url,
+    logTtlDays: opts.logTtlDays ?? 0,
+  });
+  applyEnv(env);
+
+  progress('starting the model server from MODEL_S3_URI');
+  // A fresh cache each start: the archive may hold a retrained model under the same version.
+  const cacheDir = join(workDir, 'model-cache');
+  rmSync(cacheDir, { recursive: true, force: true });
+  const servedDir = await resolveModelDir({ env: { [ENV.MODEL_S3_URI]: modelS3Uri, [ENV.S3_URL]: s3.url, AWS_REGION: LOCAL_NAMES.region }, cacheDir });
+  const model = await startModel(servedDir);
+  cleanups.push(() => model.close());
+  process.env[ENV.MODEL_URL] = model.url;
+
+  progress('loading the handlers');
+  const { handlers, replay } = await loadHandlers(JSON.stringify({ ...env, [ENV.MODEL_URL]: model.url }));
+
+  const apiKeyId = apiKeyIdOf(apiKey);
+  const staticDir = opts.staticDir ?? join(PROJECT_ROOT, 'web', 'dist');
+  const gateway: Server = createGateway({ handlers, apiKey, apiKeyId, stage: LOCAL_NAMES.stage, staticDir, onRequest: opts.onRequest });
+  const port = await listen(gateway, opts.port ?? 3000, 'API gateway');
+  cleanups.push(() => closeServer(gateway));
+  const url = `http://127.0.0.1:${port}`;
+
+  const drain = () => drainQueue(sqs, logDlqUrl, replay);
+  const interval = opts.replayIntervalMs ?? 5000;
+  let draining: Promise<unknown> = Promise.resolve();
+  if (interval > 0) {
+    const timer = setInterval(() => {
+      draining = drain().catch((e: unknown) => process.stderr.write(`replay: ${(e as Error).message}\n`));
+    }, interval);
+    cleanups.push(async () => {
+      clearInterval(timer);
+      await draining;
+    });
+  }
+
+  if (!inMemory) {
+    writeState(dataDir, {
+      pid: process.pid,
+      url,
+      tableName: LOCAL_NAMES.table,
+      bucketName: LOCAL_NAMES.bucket,
+      dynamodbUrl: ddb.url,
+      s3Url: s3.url,
+      sqsUrl: sqsServer.url,
+      logDlqUrl,
+      modelUrl: model.url,
+      startedAt: new Date().toISOString(),
+    });
+    cleanups.push(async () => rmSync(paths.state, { force: true }));
+  }
+
+  let stopped = false;
+  return {
+    url,
+    apiKey,
+    apiKeyId,
+    tableName: LOCAL_NAMES.table,
+    bucketName: LOCAL_NAMES.bucket,
+    dynamodbUrl: ddb.url,
+    s3Url: s3.url,
+    sqsUrl: sqsServer.url,
+    logDlqUrl,
+    modelUrl: model.url,
+    modelS3Uri,
+    manifest,
+    dataDir,
+    dynamodb: { url: ddb.url, stop: () => ddb.stop(), start: () => ddb.start() },
+    model: { url: model.url, stop: () => model.stop(), start: () => model.start() },
+    replay: drain,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      // Reverse order: the gateway stops taking requests before what it calls goes away.
+      for (const c of cleanups.reverse()) await c();
+      running = false;
+    },
+  };
+}
+
+function envApiKey(): string | undefined {
+  const v = process.env.MLSHIP_API_KEY;
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function applyEnv(env: Record<string, string>): void {
+  // A session token or profile from the caller's shell would be sent to the local servers: drop them.
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+  Object.assign(process.env, env);
+}
+
+/** The model server on a fixed port once started, so a fault test can stop it and start it again. */
+async function startModel(modelDir: string): Promise<Switchable & { close(): Promise<void> }> {
+  let server: RunningServer | undefined = await startServer({ modelDir, port: 0, host: '127.0.0.1', workers: 0 });
+  const { url, port } = server;
+  const stop = async () => {
+    const s = server;
+    server = undefined;
+    await s?.close();
+  };
+  const start = async () => {
+    if (!server) server = await startServer({ modelDir, port, host: '127.0.0.1', workers: 0 });
+  };
+  return { url, stop, start, close: stop };
+}
+
+async function loadHandlers(signature: string): Promise<{ handlers: Record<HandlerName, ProxyHandler>; replay: (e: SQSEvent) => Promise<SQSBatchResponse> }> {
+  if (loadedSignature !== undefined && loadedSignature !== signature) {
+    throw new Error('The handlers were loaded for another local system in this process; start one local system per process.');
+  }
+  loadedSignature = signature;
+  const [predict, query, feedback, meta, replay] = await Promise.all([
+    import('../lambda/predict'),
+    import('../lambda/query'),
+    import('../lambda/feedback'),
+    import('../lambda/meta'),
+    import('../lambda/replay'),
+  ]);
+  return {
+    handlers: { predict: predict.handler, query: query.handler, feedback: feedback.handler, meta: meta.handler },
+    replay: replay.handler,
+  };
+}
