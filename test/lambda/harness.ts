@@ -1,0 +1,114 @@
+/**
+ * The real parts the handler tests run against: dynalite with the prediction table, s3rver with the
+ * data bucket, the local SQS with the dead-letter queue, and the container's model server with the
+ * example model. Handlers are loaded fresh (cold start) with the environment the CDK would set.
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startServer, type RunningServer } from '../../container/src/server';
+import { ENV } from '../../contract/env';
+import { dynamoClient, ensureTable, startDynamoDb, type EmbeddedDynamoDb } from '../../local/dynamodb';
+import { s3Client, startS3, type EmbeddedS3 } from '../../local/s3';
+import { startSqsServer, type RunningSqsServer } from '../../local/sqs-server';
+
+export const MODEL_DIR = resolve(__dirname, '../../models/breast-cancer');
+export const MANIFEST_PATH = join(MODEL_DIR, 'model.json');
+export const TABLE = 'predictions-test';
+export const BUCKET = 'mlship-test-data';
+export const QUEUE = 'log-dlq';
+
+export interface Harness {
+  ddb: EmbeddedDynamoDb;
+  s3: EmbeddedS3;
+  sqs: RunningSqsServer;
+  model: RunningServer;
+  /** Lines the handlers wrote to stdout (structured logs and EMF metrics), parsed. */
+  stdout: Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+export async function startHarness(opts: { model?: boolean } = {}): Promise<Harness> {
+  process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
+  process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
+  process.env.AWS_REGION = 'us-east-1';
+  const dir = mkdtempSync(join(tmpdir(), 'mlship-lambda-'));
+  const [ddb, s3, sqs, model] = await Promise.all([
+    startDynamoDb({}),
+    startS3({ dir: join(dir, 's3'), bucket: BUCKET }),
+    startSqsServer({ queues: [QUEUE] }),
+    opts.model === false ? Promise.resolve(undefined as unknown as RunningServer) : startServer({ modelDir: MODEL_DIR, workers: 1, port: 0 }),
+  ]);
+  await ensureTable(dynamoClient(ddb.url), TABLE);
+  const stdout: Record<string, unknown>[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    const text = chunk.toString();
+    if (text.startsWith('{')) {
+      for (const line of text.split('\n').filter(Boolean)) stdout.push(JSON.parse(line) as Record<string, unknown>);
+      return true;
+    }
+    return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stdout.write);
+  return {
+    ddb,
+    s3,
+    sqs,
+    model,
+    stdout,
+    async close() {
+      spy.mockRestore();
+      await Promise.all([ddb.close(), s3.close(), sqs.close(), model?.close()]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+type ApiHandler = (e: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+/** Sets the environment the CDK sets for the function and loads it as a cold start. */
+export function loadHandler(file: 'predict' | 'query' | 'feedback' | 'meta', env: Record<string, string>): ApiHandler {
+  return loadModule<{ handler: ApiHandler }>(file, env).handler;
+}
+
+export function loadReplay(env: Record<string, string>): (e: SQSEvent) => Promise<SQSBatchResponse> {
+  return loadModule<{ handler: (e: SQSEvent) => Promise<SQSBatchResponse> }>('replay', env).handler;
+}
+
+function loadModule<T>(file: string, env: Record<string, string>): T {
+  for (const name of Object.values(ENV)) if (name.startsWith('MLSHIP_')) delete process.env[name];
+  Object.assign(process.env, env);
+  let mod: T | undefined;
+  jest.isolateModules(() => {
+    mod = require(`../../lambda/${file}`) as T;
+  });
+  return mod as T;
+}
+
+/** The environment of the predict function for a harness and backend. */
+export function predictEnv(h: Harness, backend: 'fargate' | { sagemakerEndpoint: string; runtimeUrl: string }, modelUrl?: string): Record<string, string> {
+  return {
+    [ENV.PREDICTION_TABLE]: TABLE,
+    [ENV.DATA_BUCKET]: BUCKET,
+    [ENV.LOG_DLQ_URL]: h.sqs.queueUrl(QUEUE),
+    [ENV.MODEL_MANIFEST_PATH]: MANIFEST_PATH,
+    [ENV.LOG_TTL_DAYS]: '30',
+    [ENV.DYNAMODB_URL]: h.ddb.url,
+    [ENV.S3_URL]: h.s3.url,
+    [ENV.SQS_URL]: h.sqs.url,
+    ...(backend === 'fargate'
+      ? { [ENV.BACKEND]: 'fargate', [ENV.MODEL_URL]: modelUrl ?? h.model.url }
+      : { [ENV.BACKEND]: 'sagemaker', [ENV.SAGEMAKER_ENDPOINT]: backend.sagemakerEndpoint, [ENV.SAGEMAKER_RUNTIME_URL]: backend.runtimeUrl }),
+  };
+}
+
+export function queryEnv(h: Harness): Record<string, string> {
+  return { [ENV.PREDICTION_TABLE]: TABLE, [ENV.MODEL_MANIFEST_PATH]: MANIFEST_PATH, [ENV.DYNAMODB_URL]: h.ddb.url };
+}
+
+export function replayEnv(h: Harness): Record<string, string> {
+  return { [ENV.PREDICTION_TABLE]: TABLE, [ENV.LOG_DLQ_URL]: h.sqs.queueUrl(QUEUE), [ENV.DYNAMODB_URL]: h.ddb.url };
+}
+
+export { dynamoClient, s3Client };

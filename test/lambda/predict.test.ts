@@ -1,0 +1,219 @@
+/**
+ * `POST /predict` against the real parts: dynalite, s3rver, the local SQS and the container's model
+ * server with the breast-cancer model, through the fargate (HTTP) path.
+ */
+import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { SQSEvent } from 'aws-lambda';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PredictResponse } from '../../contract/prediction';
+import type { PredictionRecord } from '../../contract/prediction-log';
+import { jsonBody, proxyEvent } from './events';
+import { BUCKET, dynamoClient, loadHandler, loadReplay, MODEL_DIR, predictEnv, replayEnv, s3Client, startHarness, TABLE, type Harness } from './harness';
+
+const parity = JSON.parse(readFileSync(join(MODEL_DIR, 'parity.json'), 'utf8')) as { rows: { input: number[]; label: string }[] };
+const rows = parity.rows.map((r) => r.input);
+
+let h: Harness;
+let predict: ReturnType<typeof loadHandler>;
+
+beforeAll(async () => {
+  h = await startHarness();
+  predict = loadHandler('predict', predictEnv(h, 'fargate'));
+});
+afterAll(async () => h.close());
+
+const post = (body: unknown, headers: Record<string, string> = {}, raw?: string) =>
+  predict(proxyEvent({ method: 'POST', resource: '/predict', headers: { 'content-type': 'application/json', ...headers }, body: raw ?? JSON.stringify(body) }));
+
+async function getRecord(id: string): Promise<PredictionRecord | undefined> {
+  const out = await dynamoClient(h.ddb.url).send(new GetItemCommand({ TableName: TABLE, Key: { id: { S: id } }, ConsistentRead: true }));
+  return out.Item === undefined ? undefined : (unmarshall(out.Item) as PredictionRecord);
+}
+
+async function countLogged(): Promise<number> {
+  const out = await dynamoClient(h.ddb.url).send(new ScanCommand({ TableName: TABLE, Select: 'COUNT', FilterExpression: 'attribute_exists(model)' }));
+  return out.Count ?? 0;
+}
+
+describe('POST /predict (fargate backend)', () => {
+  it('answers each instance with its prediction id and logs one item per instance', async () => {
+    const res = await post({ instances: rows.slice(0, 3) }, {}, undefined);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers?.['content-type']).toBe('application/json');
+    const body = jsonBody<PredictResponse>(res);
+    expect(body.model).toEqual({ name: 'breast-cancer', version: '1.0.0' });
+    expect(body.predictions.map((p) => ('label' in p ? p.label : undefined))).toEqual(parity.rows.slice(0, 3).map((r) => r.label));
+    for (const [i, p] of body.predictions.entries()) {
+      const rec = await getRecord(p.id);
+      expect(rec).toMatchObject({ id: p.id, model: 'breast-cancer', modelVersion: '1.0.0', input: rows[i], apiKeyId: 'key-1', label: parity.rows[i].label });
+      expect(rec?.createdAt).toBe(`${rec?.timestamp}#${p.id}`);
+      expect(rec?.expiresAt).toBeGreaterThan(Date.now() / 1000 + 29 * 86400);
+      expect(typeof rec?.requestId).toBe('string');
+    }
+    // EMF metrics with the model dimensions, and no instance values or API key in any log line.
+    const emf = h.stdout.filter((l) => l._aws !== undefined && l.Predictions !== undefined);
+    expect(emf.some((l) => l.Model === 'breast-cancer' && l.ModelVersion === '1.0.0' && l.BackendLatency !== undefined)).toBe(true);
+    expect(emf.some((l) => l.Label === parity.rows[0].label)).toBe(true);
+    const logged = JSON.stringify(h.stdout);
+    expect(logged).not.toContain('secret-key-value');
+    expect(logged).not.toContain(String(rows[0][3]));
+  });
+
+  it('accepts text/csv rows for the tabular model', async () => {
+    const csv = rows.slice(0, 2).map((r) => r.join(',')).join('\r\n') + '\r\n';
+    const res = await predict(proxyEvent({ method: 'POST', resource: '/predict', headers: { 'Content-Type': 'text/csv' }, body: csv }));
+    expect(res.statusCode).toBe(200);
+    const body = jsonBody<PredictResponse>(res);
+    expect(body.predictions).toHaveLength(2);
+    expect((await getRecord(body.predictions[1].id))?.input).toEqual(rows[1]);
+  });
+
+  it('fetches instances given as S3 keys and logs the key', async () => {
+    await s3Client(h.s3.url).send(new PutObjectCommand({ Bucket: BUCKET, Key: 'datasets/rows/one.json', Body: JSON.stringify(rows[0]) }));
+    const res = await post({ instances: [{ s3Key: 'datasets/rows/one.json' }, rows[1]] });
+    expect(res.statusCode).toBe(200);
+    const body = jsonBody<PredictResponse>(res);
+    expect('label' in body.predictions[0] && body.predictions[0].label).toBe(parity.rows[0].label);
+    const rec = await getRecord(body.predictions[0].id);
+    expect(rec?.inputKey).toBe('datasets/rows/one.json');
+    expect(rec?.input).toBeUndefined();
+
+    const missing = await post({ instances: [{ s3Key: 'datasets/rows/none.json' }] });
+    expect(missing.statusCode).toBe(400);
+    expect(jsonBody(missing)).toEqual({ error: expect.objectContaining({ code: 'INVALID_S3_KEY', field: 'instances[0].s3Key' }) });
+  });
+
+  it.each([
+    ['INVALID_JSON', 400, '{"instances": [', 'application/json'],
+    ['INVALID_BODY', 400, '[]', 'application/json'],
+    ['EMPTY_INSTANCES', 400, '{"instances": []}', 'application/json'],
+    ['TOO_MANY_INSTANCES', 400, JSON.stringify({ instances: Array(101).fill([1]) }), 'application/json'],
+    ['WRONG_FEATURE_COUNT', 400, '{"instances": [[1, 2, 3]]}', 'application/json'],
+    ['INVALID_FEATURE_TYPE', 400, JSON.stringify({ instances: [[...Array(29).fill(1), 'x']] }), 'application/json'],
+    ['MISSING_FEATURE', 400, '{"instances": [{"mean_radius": 1}]}', 'application/json'],
+    ['INVALID_S3_KEY', 400, '{"instances": [{"s3Key": "../etc/passwd"}]}', 'application/json'],
+    ['INVALID_CSV_ROW', 400, '1,2,3\n', 'text/csv'],
+    ['UNSUPPORTED_MEDIA_TYPE', 415, '<x/>', 'application/xml'],
+  ])('answers %s with %i naming the field', async (code, status, body, type) => {
+    const res = await predict(proxyEvent({ method: 'POST', resource: '/predict', headers: { 'content-type': type }, body }));
+    expect(res.statusCode).toBe(status);
+    const err = jsonBody<{ error: { code: string; message: string } }>(res).error;
+    expect(err.code).toBe(code === 'INVALID_CSV_ROW' ? 'WRONG_FEATURE_COUNT' : code);
+    expect(err.message.length).toBeGreaterThan(5);
+  });
+
+  it('answers 413 before calling the model when the body is over the limit', async () => {
+    const before = await countLogged();
+    const res = await post(undefined, {}, `{"instances": [], "pad": "${'x'.repeat(6 * 1024 * 1024)}"}`);
+    expect(res.statusCode).toBe(413);
+    expect(jsonBody(res)).toEqual({ error: expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }) });
+    expect(await countLogged()).toBe(before);
+  });
+
+  describe('Idempotency-Key', () => {
+    it('returns the first answer to a repeat and logs nothing new', async () => {
+      const first = await post({ instances: [rows[2]] }, { 'Idempotency-Key': 'order-42' });
+      expect(first.statusCode).toBe(200);
+      const logged = await countLogged();
+      const again = await post({ instances: [rows[2]] }, { 'Idempotency-Key': 'order-42' });
+      expect(again.statusCode).toBe(200);
+      expect(again.body).toBe(first.body);
+      expect(await countLogged()).toBe(logged);
+    });
+
+    it('answers 409 when the key comes back with another body, and 400 for a malformed key', async () => {
+      await post({ instances: [rows[3]] }, { 'Idempotency-Key': 'order-43' });
+      const conflict = await post({ instances: [rows[4]] }, { 'Idempotency-Key': 'order-43' });
+      expect(conflict.statusCode).toBe(409);
+      expect(jsonBody(conflict)).toEqual({ error: expect.objectContaining({ code: 'IDEMPOTENCY_CONFLICT' }) });
+      const bad = await post({ instances: [rows[3]] }, { 'Idempotency-Key': 'has space' });
+      expect(bad.statusCode).toBe(400);
+      expect(jsonBody(bad)).toEqual({ error: expect.objectContaining({ code: 'INVALID_HEADER' }) });
+    });
+
+    it('keys are per API key: another caller with the same key gets its own prediction', async () => {
+      const a = await post({ instances: [rows[5]] }, { 'Idempotency-Key': 'shared' });
+      const b = await predict(
+        proxyEvent({ method: 'POST', resource: '/predict', apiKeyId: 'key-2', headers: { 'content-type': 'application/json', 'Idempotency-Key': 'shared' }, body: JSON.stringify({ instances: [rows[5]] }) }),
+      );
+      expect(b.statusCode).toBe(200);
+      expect(jsonBody<PredictResponse>(b).predictions[0].id).not.toBe(jsonBody<PredictResponse>(a).predictions[0].id);
+    });
+  });
+
+  it('answers 503 BACKEND_UNAVAILABLE when the model server is down, and logs nothing', async () => {
+    const down = loadHandler('predict', predictEnv(h, 'fargate', 'http://127.0.0.1:1'));
+    const before = await countLogged();
+    const res = await down(proxyEvent({ method: 'POST', resource: '/predict', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [rows[0]] }) }));
+    expect(res.statusCode).toBe(503);
+    expect(jsonBody(res)).toEqual({ error: expect.objectContaining({ code: 'BACKEND_UNAVAILABLE' }) });
+    expect(await countLogged()).toBe(before);
+  });
+
+  it('with DynamoDB down, dead-letters the records; the replay writes each exactly once', async () => {
+    const sqs = new SQSClient({ endpoint: h.sqs.url });
+    const queueUrl = predictEnv(h, 'fargate').MLSHIP_LOG_DLQ_URL;
+    await h.ddb.stop();
+    let ids: string[];
+    try {
+      const res = await post({ instances: rows.slice(0, 3) });
+      expect(res.statusCode).toBe(200);
+      ids = jsonBody<PredictResponse>(res).predictions.map((p) => p.id);
+    } finally {
+      await h.ddb.start();
+    }
+    expect(h.stdout.some((l) => l.DlqSends === 3)).toBe(true);
+    expect(h.stdout.some((l) => l.LogWriteFailures === 3)).toBe(true);
+    const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    expect(attrs.Attributes?.ApproximateNumberOfMessages).toBe('3');
+    for (const id of ids) expect(await getRecord(id)).toBeUndefined();
+
+    const replay = loadReplay(replayEnv(h));
+    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 1 }));
+    const event: SQSEvent = {
+      Records: (received.Messages ?? []).map((m) => ({
+        messageId: m.MessageId!,
+        receiptHandle: m.ReceiptHandle!,
+        body: m.Body!,
+        attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
+        messageAttributes: {},
+        md5OfBody: m.MD5OfBody!,
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:log-dlq',
+        awsRegion: 'us-east-1',
+      })),
+    };
+    expect(event.Records).toHaveLength(3);
+    const before = await countLogged();
+    // Delivered twice (SQS is at-least-once): the second pass must not double anything.
+    expect(await replay(event)).toEqual({ batchItemFailures: [] });
+    expect(await replay(event)).toEqual({ batchItemFailures: [] });
+    expect(await countLogged()).toBe(before + 3);
+    for (const id of ids) expect((await getRecord(id))?.id).toBe(id);
+    for (const m of received.Messages ?? []) await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
+    const after = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    expect(after.Attributes?.ApproximateNumberOfMessages).toBe('0');
+  });
+
+  it('answers 503 STORAGE_UNAVAILABLE when both the table and the queue refuse the record', async () => {
+    const env = { ...predictEnv(h, 'fargate'), MLSHIP_LOG_DLQ_URL: h.sqs.queueUrl('no-such-queue') };
+    const noQueue = loadHandler('predict', env);
+    await h.ddb.stop();
+    try {
+      const res = await noQueue(proxyEvent({ method: 'POST', resource: '/predict', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [rows[0]] }) }));
+      expect(res.statusCode).toBe(503);
+      expect(jsonBody(res)).toEqual({ error: expect.objectContaining({ code: 'STORAGE_UNAVAILABLE' }) });
+    } finally {
+      await h.ddb.start();
+    }
+  });
+
+  it('answers ROUTE_NOT_FOUND for a route this function does not serve', async () => {
+    const res = await predict(proxyEvent({ method: 'GET', resource: '/predictions' }));
+    expect(res.statusCode).toBe(404);
+  });
+});
