@@ -48,6 +48,12 @@ export interface StartLocalOptions {
   replayIntervalMs?: number;
   /** Days a log item is kept (TTL attribute). @default 0 - forever */
   logTtlDays?: number;
+  /**
+   * Model server worker processes. The server runs in its own process, as the container does on Fargate,
+   * so a busy model never stalls the gateway (and onnxruntime's tensors stay in one JavaScript realm).
+   * @default 1
+   */
+  modelWorkers?: number;
   /** Called after each API request (the CLI prints an access log). */
   onRequest?: (entry: AccessLogEntry) => void;
   /** Progress lines while starting. */
@@ -167,7 +173,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   const cacheDir = join(workDir, 'model-cache');
   rmSync(cacheDir, { recursive: true, force: true });
   const servedDir = await resolveModelDir({ env: { [ENV.MODEL_S3_URI]: modelS3Uri, [ENV.S3_URL]: s3.url, AWS_REGION: LOCAL_NAMES.region }, cacheDir });
-  const model = await startModel(servedDir);
+  const model = await startModel(servedDir, opts.modelWorkers ?? 1);
   cleanups.push(() => model.close());
   process.env[ENV.MODEL_URL] = model.url;
 
@@ -251,8 +257,9 @@ function applyEnv(env: Record<string, string>): void {
 }
 
 /** The model server on a fixed port once started, so a fault test can stop it and start it again. */
-async function startModel(modelDir: string): Promise<Switchable & { close(): Promise<void> }> {
-  let server: RunningServer | undefined = await startServer({ modelDir, port: 0, host: '127.0.0.1', workers: 0 });
+async function startModel(modelDir: string, workers: number): Promise<Switchable & { close(): Promise<void> }> {
+  if (!Number.isInteger(workers) || workers < 1) throw new Error(`modelWorkers must be a positive integer, got ${workers}`);
+  let server: RunningServer | undefined = await startServer({ modelDir, port: 0, host: '127.0.0.1', workers });
   const { url, port } = server;
   const stop = async () => {
     const s = server;
@@ -260,7 +267,7 @@ async function startModel(modelDir: string): Promise<Switchable & { close(): Pro
     await s?.close();
   };
   const start = async () => {
-    if (!server) server = await startServer({ modelDir, port, host: '127.0.0.1', workers: 0 });
+    if (!server) server = await startServer({ modelDir, port, host: '127.0.0.1', workers });
   };
   return { url, stop, start, close: stop };
 }
