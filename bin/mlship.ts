@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+/**
+ * The CDK app (`npx cdk synth -c backend=sagemaker`). Configuration: lib/config.ts.
+ */
+import { resolve } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { loadConfig } from '../lib/config';
+import { buildMlshipApp } from '../lib/mlship-app';
+
+const rootDir = resolve(__dirname, '..');
+const app = new App();
+const config = loadConfig({ context: (key) => app.node.tryGetContext(key), rootDir });
+buildMlshipApp(app, config, { rootDir });
+app.synth();

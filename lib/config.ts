@@ -1,0 +1,184 @@
+/**
+ * The one configuration of the CDK app. Every key has a default that synthesizes out of the box; a key
+ * can be set in `mlship.config.json` at the repository root and overridden with CDK context
+ * (`npx cdk synth -c backend=sagemaker -c logRetentionDays=30`). All values are checked at synth time and
+ * every bad key is reported in one error naming the key, the value and what is allowed.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { BACKENDS } from '../contract/limits';
+
+/** CloudWatch Logs accepts only these retention periods (days). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/** Fargate task sizes: CPU units and the memory (MiB) each allows. */
+export const FARGATE_MEMORY_BY_CPU: Record<number, readonly number[]> = {
+  256: [512, 1024, 2048],
+  512: range(1024, 4096, 1024),
+  1024: range(2048, 8192, 1024),
+  2048: range(4096, 16384, 1024),
+  4096: range(8192, 30720, 1024),
+};
+
+function range(from: number, to: number, step: number): number[] {
+  const out: number[] = [];
+  for (let v = from; v <= to; v += step) out.push(v);
+  return out;
+}
+
+/** An integer in [min, max]; every failure says so in the same words. */
+function int(min: number, max: number) {
+  const error = `an integer from ${min} to ${max}`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+}
+
+export const configSchema = z
+  .object({
+    /** Directory holding `model.json` and the ONNX file, relative to the repository root. */
+    modelDir: z.string({ error: 'a directory path' }).min(1, { error: 'a directory path' }).default('models/breast-cancer'),
+    backend: z.enum(BACKENDS).default('fargate'),
+    /** Prefix of the stack names (`<prefix>-Data`, `<prefix>-Serving`, `<prefix>-Api`). */
+    stackPrefix: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]{0,39}$/, 'a letter, then letters, digits or dashes (max 40)')
+      .default('Mlship'),
+    stageName: z
+      .string()
+      .regex(/^[A-Za-z0-9_]{1,64}$/, 'letters, digits and underscores (max 64)')
+      .default('prod'),
+    fargateCpu: z
+      .number({ error: `one of ${Object.keys(FARGATE_MEMORY_BY_CPU).join(', ')}` })
+      .refine((v) => v in FARGATE_MEMORY_BY_CPU, `one of ${Object.keys(FARGATE_MEMORY_BY_CPU).join(', ')}`)
+      .default(512),
+    fargateMemoryMiB: int(512, 30720).default(1024),
+    fargateMinCapacity: int(1, 100).default(1),
+    fargateMaxCapacity: int(1, 100).default(4),
+    sagemakerInstanceType: z
+      .string()
+      .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'a SageMaker hosting instance type such as ml.m5.large')
+      .default('ml.m5.large'),
+    sagemakerInitialInstanceCount: int(1, 100).default(1),
+    sagemakerMinCapacity: int(1, 100).default(1),
+    sagemakerMaxCapacity: int(1, 100).default(4),
+    serverlessMemorySizeMb: z
+      .number({ error: 'one of 1024, 2048, 3072, 4096, 5120, 6144' })
+      .refine((v) => [1024, 2048, 3072, 4096, 5120, 6144].includes(v), 'one of 1024, 2048, 3072, 4096, 5120, 6144')
+      .default(2048),
+    serverlessMaxConcurrency: int(1, 200).default(5),
+    apiThrottleRateLimit: z
+      .number({ error: 'a number above 0, at most 10000 (requests per second)' })
+      .positive({ error: 'a number above 0, at most 10000 (requests per second)' })
+      .max(10_000, { error: 'a number above 0, at most 10000 (requests per second)' })
+      .default(50),
+    apiThrottleBurstLimit: int(1, 5_000).default(100),
+    apiQuotaPerDay: int(1, 100_000_000).default(100_000),
+    logRetentionDays: z
+      .number({ error: `one of ${LOG_RETENTION_DAYS.join(', ')}` })
+      .refine((v) => (LOG_RETENTION_DAYS as readonly number[]).includes(v), `one of ${LOG_RETENTION_DAYS.join(', ')}`)
+      .default(90),
+    /** Days a prediction log item is kept (DynamoDB TTL); 0 keeps items forever. */
+    predictionTtlDays: int(0, 3650).default(365),
+    alarmEmail: z.email({ error: 'an e-mail address' }).optional(),
+    /**
+     * What happens to the bucket, the table and the queues when a stack is deleted. `retain` keeps the
+     * data (production); `destroy` deletes it with the stack, for throw-away dev deployments only.
+     */
+    removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const allowed = FARGATE_MEMORY_BY_CPU[c.fargateCpu];
+    if (allowed && !allowed.includes(c.fargateMemoryMiB)) {
+      ctx.addIssue({ code: 'custom', path: ['fargateMemoryMiB'], message: `with fargateCpu ${c.fargateCpu}: one of ${allowed.join(', ')}` });
+    }
+    if (c.fargateMinCapacity > c.fargateMaxCapacity) {
+      ctx.addIssue({ code: 'custom', path: ['fargateMinCapacity'], message: `at most fargateMaxCapacity (${c.fargateMaxCapacity})` });
+    }
+    if (c.sagemakerMinCapacity > c.sagemakerMaxCapacity) {
+      ctx.addIssue({ code: 'custom', path: ['sagemakerMinCapacity'], message: `at most sagemakerMaxCapacity (${c.sagemakerMaxCapacity})` });
+    }
+    if (c.sagemakerInitialInstanceCount < c.sagemakerMinCapacity || c.sagemakerInitialInstanceCount > c.sagemakerMaxCapacity) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sagemakerInitialInstanceCount'],
+        message: `between sagemakerMinCapacity (${c.sagemakerMinCapacity}) and sagemakerMaxCapacity (${c.sagemakerMaxCapacity})`,
+      });
+    }
+    if (c.apiThrottleBurstLimit < c.apiThrottleRateLimit) {
+      ctx.addIssue({ code: 'custom', path: ['apiThrottleBurstLimit'], message: `at least apiThrottleRateLimit (${c.apiThrottleRateLimit})` });
+    }
+  });
+
+export type MlshipConfig = z.infer<typeof configSchema>;
+export type ConfigKey = keyof MlshipConfig;
+export const CONFIG_KEYS = Object.keys(configSchema.shape) as ConfigKey[];
+export const CONFIG_FILE = 'mlship.config.json';
+
+/** A config that failed validation; `problems` holds one line per bad key. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid mlship configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** CDK context values given with `-c key=value` arrive as strings: numbers are read as numbers. */
+function fromContext(value: unknown): unknown {
+  if (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim())) return Number(value);
+  return value;
+}
+
+function show(value: unknown): string {
+  return value === undefined ? '(missing)' : JSON.stringify(value);
+}
+
+/** Validates raw values (file merged with context) into a config, or throws one ConfigError listing every problem. */
+export function parseConfig(raw: Record<string, unknown>): MlshipConfig {
+  const result = configSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}: allowed keys are ${CONFIG_KEYS.join(', ')}`;
+    }
+    const key = String(issue.path[0]);
+    const allowed = issue.code === 'invalid_value' ? `one of ${issue.values.map((v) => String(v)).join(', ')}` : issue.message;
+    return `${key} = ${show(raw[key])}: expected ${allowed}`;
+  });
+  throw new ConfigError(problems);
+}
+
+export interface LoadConfigOptions {
+  /** Reads one CDK context key (`app.node.tryGetContext`). */
+  context: (key: string) => unknown;
+  /** Repository root: where `mlship.config.json` is looked for and `modelDir` is resolved from. */
+  rootDir: string;
+}
+
+/** Defaults, then `mlship.config.json` (if present), then CDK context. */
+export function loadConfig({ context, rootDir }: LoadConfigOptions): MlshipConfig {
+  const raw: Record<string, unknown> = {};
+  const file = join(rootDir, CONFIG_FILE);
+  if (existsSync(file)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new ConfigError([`${CONFIG_FILE} is not valid JSON: ${(e as Error).message}`]);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new ConfigError([`${CONFIG_FILE} must hold a JSON object of config keys`]);
+    }
+    Object.assign(raw, parsed);
+  }
+  for (const key of CONFIG_KEYS) {
+    const value = context(key);
+    if (value !== undefined) raw[key] = fromContext(value);
+  }
+  return parseConfig(raw);
+}
+
+/** The model directory as an absolute path. */
+export function modelDirOf(config: MlshipConfig, rootDir: string): string {
+  return isAbsolute(config.modelDir) ? config.modelDir : resolve(rootDir, config.modelDir);
+}

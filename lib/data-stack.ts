@@ -1,0 +1,139 @@
+/**
+ * Stateful resources, apart from everything that can be recreated: the data bucket, the prediction log
+ * table and the dead-letter queue of log records the table refused, with the function that replays them.
+ * Everything here is retained when the stack is deleted unless the config says `removalPolicy: destroy`.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ENV } from '../contract/env';
+import { LOG_TABLE } from '../contract/prediction-log';
+import { MlshipConfig } from './config';
+import { HandlerFunction } from './constructs/handler-function';
+
+export interface DataStackProps extends StackProps {
+  readonly config: MlshipConfig;
+  readonly rootDir: string;
+  readonly manifestPath: string;
+}
+
+export class DataStack extends Stack {
+  /** Datasets, model packages, batch files and large prediction inputs, each under its prefix. */
+  public readonly bucket: s3.Bucket;
+  /** Receives the data bucket's server access logs. */
+  public readonly accessLogBucket: s3.Bucket;
+  /** The prediction log. */
+  public readonly table: dynamodb.Table;
+  /** Log records the table refused; the replay function writes them later. */
+  public readonly logDlq: sqs.Queue;
+  /** Messages the replay function failed on repeatedly, kept for a person to look at. */
+  public readonly poisonQueue: sqs.Queue;
+  public readonly replay: HandlerFunction;
+  /**
+   * CloudFormation export of the bucket ARN. Other stacks import it by this fixed name, so the policies
+   * that name a prefix of the bucket read `<export>/models/*` and their cdk-nag acknowledgements can say so.
+   */
+  public readonly bucketArnExport: string;
+
+  constructor(scope: Construct, id: string, props: DataStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    // RETAIN keeps data through a stack deletion; DESTROY is for throw-away dev stacks (config `removalPolicy`).
+    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const autoDelete = config.removalPolicy === 'destroy';
+    const retention = config.logRetentionDays as logs.RetentionDays;
+
+    // S3-managed keys: encryption at rest without per-request KMS charges; access is governed by IAM and
+    // the bucket policy, so a customer key would add cost and no separation we use.
+    this.accessLogBucket = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(config.logRetentionDays) }],
+      removalPolicy,
+      autoDeleteObjects: autoDelete,
+    });
+    Validations.of(this.accessLogBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket is the destination of the data bucket access logs; logging it to itself would loop.',
+    });
+
+    this.bucket = new s3.Bucket(this, 'DataBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogBucket,
+      serverAccessLogsPrefix: 'data-bucket/',
+      lifecycleRules: [
+        { noncurrentVersionExpiration: Duration.days(30), noncurrentVersionsToRetain: 3 },
+        { abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
+      removalPolicy,
+      autoDeleteObjects: autoDelete,
+    });
+
+    this.bucketArnExport = `${this.stackName}-DataBucketArn`;
+    new CfnOutput(this, 'DataBucketArn', { value: this.bucket.bucketArn, exportName: this.bucketArnExport });
+
+    const ix = LOG_TABLE.byModelIndex;
+    this.table = new dynamodb.Table(this, 'PredictionLog', {
+      partitionKey: { name: LOG_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: LOG_TABLE.ttlAttribute,
+      removalPolicy,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: ix.name,
+      partitionKey: { name: ix.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: ix.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+
+    this.poisonQueue = new sqs.Queue(this, 'LogReplayFailures', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy,
+    });
+    Validations.of(this.poisonQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the log dead-letter queue; it is the end of the line.',
+    });
+    this.logDlq = new sqs.Queue(this, 'LogDeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      // Six times the replay function's timeout, as Lambda's SQS event source recommends.
+      visibilityTimeout: Duration.seconds(180),
+      deadLetterQueue: { queue: this.poisonQueue, maxReceiveCount: 5 },
+      removalPolicy,
+    });
+
+    this.replay = new HandlerFunction(this, 'Replay', {
+      name: 'replay',
+      backend: config.backend,
+      rootDir: props.rootDir,
+      manifestPath: props.manifestPath,
+      environment: { [ENV.PREDICTION_TABLE]: this.table.tableName, [ENV.LOG_DLQ_URL]: this.logDlq.queueUrl },
+      logRetention: retention,
+      removalPolicy,
+      timeout: Duration.seconds(30),
+    });
+    // A conditional PutItem makes each replay write exactly-once; nothing else on the table.
+    this.replay.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'], resources: [this.table.tableArn] }),
+    );
+    this.replay.function.addEventSource(
+      new SqsEventSource(this.logDlq, { batchSize: 10, reportBatchItemFailures: true, maxBatchingWindow: Duration.seconds(5) }),
+    );
+  }
+}

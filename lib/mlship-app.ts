@@ -1,0 +1,73 @@
+/**
+ * Builds mlship's stacks into an app: Data (stateful), Serving (the model) and Api, with the cdk-nag
+ * AwsSolutions checks as a validation plugin. Used by bin/mlship.ts and by the tests.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, Tags, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { MANIFEST_FILE, ModelManifest, parseManifest } from '../contract/manifest';
+import { ApiStack } from './api-stack';
+import { MlshipConfig, modelDirOf } from './config';
+import { DataStack } from './data-stack';
+import { ServingStack } from './serving-stack';
+
+export interface MlshipStacks {
+  readonly config: MlshipConfig;
+  readonly manifest: ModelManifest;
+  readonly data: DataStack;
+  readonly serving: ServingStack;
+  readonly api: ApiStack;
+}
+
+export interface BuildOptions {
+  /** Repository root: `lambda/`, `container/`, `package-lock.json` and the relative `modelDir` are found from it. */
+  readonly rootDir: string;
+  /** Where build products are staged. @default `<rootDir>/.mlship/build` */
+  readonly buildDir?: string;
+  /** Apply the cdk-nag AwsSolutions pack. @default true */
+  readonly nag?: boolean;
+}
+
+export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOptions): MlshipStacks {
+  const { rootDir } = options;
+  const modelDir = modelDirOf(config, rootDir);
+  const manifestPath = join(modelDir, MANIFEST_FILE);
+  const manifest = parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
+  const name = (suffix: string) => `${config.stackPrefix}-${suffix}`;
+
+  const data = new DataStack(app, name('Data'), {
+    description: 'mlship: data bucket, prediction log table and its dead-letter replay',
+    config,
+    rootDir,
+    manifestPath,
+  });
+  const serving = new ServingStack(app, name('Serving'), {
+    description: `mlship: model ${manifest.name} ${manifest.version} served on ${config.backend}`,
+    config,
+    rootDir,
+    bucketArnExport: data.bucketArnExport,
+    manifest,
+    modelDir,
+    buildDir: options.buildDir ?? join(rootDir, '.mlship', 'build'),
+  });
+  const api = new ApiStack(app, name('Api'), {
+    description: 'mlship: inference API',
+    config,
+    rootDir,
+    manifestPath,
+    bucketArnExport: data.bucketArnExport,
+    table: data.table,
+    logDlq: data.logDlq,
+    modelBackend: serving.modelBackend,
+  });
+
+  // The bucket is imported by export name, which CloudFormation does not order by itself.
+  serving.addDependency(data);
+  api.addDependency(data);
+
+  Tags.of(app).add('project', 'mlship');
+  Tags.of(app).add('mlship:model', manifest.name);
+  if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { config, manifest, data, serving, api };
+}

@@ -1,0 +1,177 @@
+/**
+ * The model container on Fargate behind an internal Application Load Balancer. Only the security group
+ * handed to callers (the predict function) may reach the load balancer, and only the load balancer may
+ * reach the tasks. The tasks read their model package from `models/` in the data bucket.
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { PREFIX } from '../../contract/bucket';
+import { ENV } from '../../contract/env';
+import { ModelBackend } from './model-backend';
+
+/** The container listens here (SageMaker's port, so one image serves both backends). */
+export const CONTAINER_PORT = 8080;
+
+export interface FargateModelServiceProps {
+  readonly image: DockerImageAsset;
+  readonly bucket: s3.IBucket;
+  /** `s3://…/model.tar.gz` the tasks load at start. */
+  readonly modelS3Uri: string;
+  /** CPU units (256 = 0.25 vCPU). */
+  readonly cpu: number;
+  readonly memoryMiB: number;
+  readonly minCapacity: number;
+  readonly maxCapacity: number;
+  readonly logRetention: logs.RetentionDays;
+}
+
+export class FargateModelService extends Construct implements ModelBackend {
+  public readonly backend = 'fargate' as const;
+  public readonly vpc: ec2.Vpc;
+  public readonly cluster: ecs.Cluster;
+  public readonly service: ecs.FargateService;
+  public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  public readonly targetGroup: elbv2.ApplicationTargetGroup;
+  /** Security group of the model's callers: the only source the load balancer accepts. */
+  public readonly clientSecurityGroup: ec2.SecurityGroup;
+  /** `http://<internal load balancer DNS name>`. */
+  public readonly url: string;
+  public readonly clientVpc: ec2.IVpc;
+  public readonly clientSecurityGroups: ec2.ISecurityGroup[];
+  public readonly clientEnvironment: Partial<Record<typeof ENV.MODEL_URL, string>>;
+
+  constructor(scope: Construct, id: string, props: FargateModelServiceProps) {
+    super(scope, id);
+
+    // One NAT gateway for the few calls that leave the VPC (ECR API, CloudWatch Logs, SQS, X-Ray) costs
+    // less than an interface endpoint for each of them in two AZs; S3 (image layers, model) and DynamoDB
+    // (the log) go through the free gateway endpoints.
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 1,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
+      ],
+      gatewayEndpoints: {
+        S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
+        DynamoDB: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
+      },
+    });
+    this.vpc.addFlowLog('FlowLog', {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(
+        new logs.LogGroup(this, 'FlowLogs', { retention: props.logRetention }),
+      ),
+      trafficType: ec2.FlowLogTrafficType.REJECT,
+    });
+
+    this.cluster = new ecs.Cluster(this, 'Cluster', { vpc: this.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
+
+    const taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
+      cpu: props.cpu,
+      memoryLimitMiB: props.memoryMiB,
+      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+    });
+    taskDefinition.addContainer('Model', {
+      image: ecs.ContainerImage.fromDockerImageAsset(props.image),
+      portMappings: [{ containerPort: CONTAINER_PORT }],
+      environment: { [ENV.MODEL_S3_URI]: props.modelS3Uri, [ENV.PORT]: String(CONTAINER_PORT) },
+      logging: ecs.LogDrivers.awsLogs({
+        streamPrefix: 'model',
+        logGroup: new logs.LogGroup(this, 'ContainerLogs', { retention: props.logRetention }),
+      }),
+      // SageMaker also stops containers after 30 s; the server drains within it.
+      stopTimeout: Duration.seconds(30),
+    });
+    // The tasks may read model packages and nothing else in the bucket.
+    taskDefinition.taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.bucket.arnForObjects(`${PREFIX.models}*`)] }),
+    );
+    taskDefinition.taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [props.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${PREFIX.models}*`] } },
+      }),
+    );
+
+    const albSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSg', {
+      vpc: this.vpc,
+      description: 'mlship model load balancer: HTTP from the model clients only',
+      allowAllOutbound: false,
+    });
+    this.clientSecurityGroup = new ec2.SecurityGroup(this, 'ClientSg', {
+      vpc: this.vpc,
+      description: 'mlship model clients: HTTP to the model load balancer, HTTPS to AWS APIs',
+      allowAllOutbound: false,
+    });
+    this.clientSecurityGroup.addEgressRule(albSecurityGroup, ec2.Port.tcp(80), 'HTTP to the model load balancer');
+    this.clientSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs (gateway endpoints and NAT)');
+    albSecurityGroup.addIngressRule(this.clientSecurityGroup, ec2.Port.tcp(80), 'HTTP from the model clients');
+
+    const serviceSecurityGroup = new ec2.SecurityGroup(this, 'ServiceSg', {
+      vpc: this.vpc,
+      description: 'mlship model tasks: traffic from the load balancer; HTTPS out for ECR, S3 and logs',
+      allowAllOutbound: false,
+    });
+    serviceSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to ECR, S3 and CloudWatch Logs');
+    albSecurityGroup.addEgressRule(serviceSecurityGroup, ec2.Port.tcp(CONTAINER_PORT), 'HTTP to the model tasks');
+    serviceSecurityGroup.addIngressRule(albSecurityGroup, ec2.Port.tcp(CONTAINER_PORT), 'HTTP from the load balancer');
+
+    this.service = new ecs.FargateService(this, 'Service', {
+      cluster: this.cluster,
+      taskDefinition,
+      desiredCount: props.minCapacity,
+      minHealthyPercent: 100,
+      maxHealthyPercent: 200,
+      circuitBreaker: { enable: true, rollback: true },
+      securityGroups: [serviceSecurityGroup],
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      assignPublicIp: false,
+    });
+
+    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
+      vpc: this.vpc,
+      internetFacing: false,
+      securityGroup: albSecurityGroup,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      dropInvalidHeaderFields: true,
+    });
+    const listener = this.loadBalancer.addListener('Http', { port: 80, open: false });
+    this.targetGroup = listener.addTargets('Model', {
+      port: CONTAINER_PORT,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      targets: [this.service],
+      healthCheck: { path: '/ping', healthyHttpCodes: '200', interval: Duration.seconds(15), healthyThresholdCount: 2 },
+      deregistrationDelay: Duration.seconds(30),
+    });
+
+    const scaling = this.service.autoScaleTaskCount({ minCapacity: props.minCapacity, maxCapacity: props.maxCapacity });
+    scaling.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 60 });
+    scaling.scaleOnRequestCount('Requests', { requestsPerTarget: 3000, targetGroup: this.targetGroup });
+
+    this.url = `http://${this.loadBalancer.loadBalancerDnsName}`;
+    this.clientVpc = this.vpc;
+    this.clientSecurityGroups = [this.clientSecurityGroup];
+    this.clientEnvironment = { [ENV.MODEL_URL]: this.url };
+
+    Validations.of(this.loadBalancer).acknowledge({
+      id: 'AwsSolutions-ELB2',
+      reason: 'Internal load balancer reached only by the predict function: every request is already in the API access log and the prediction log.',
+    });
+    Validations.of(taskDefinition).acknowledge(
+      { id: 'AwsSolutions-ECS2', reason: 'The container environment holds the model S3 URI and the port, neither of them secret.' },
+      { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ecr:GetAuthorizationToken cannot be scoped to a resource.' },
+    );
+  }
+
+  /** The model is reached over the network: callers get the security group, not an IAM permission. */
+  grantInvoke(_grantee: iam.IGrantable): void {}
+}

@@ -1,0 +1,71 @@
+/**
+ * Puts the model package (`model.tar.gz`, packed deterministically) into the data bucket at
+ * `models/<name>/<version>/model.tar.gz`, where SageMaker's `ModelDataUrl` and the Fargate container read it.
+ */
+import { join } from 'node:path';
+import { Stack, Validations } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import { Construct } from 'constructs';
+import { modelPackageKey } from '../../contract/bucket';
+import { ModelManifest } from '../../contract/manifest';
+import { packModelSync } from '../../contract/model-package';
+
+export interface ModelPackageProps {
+  readonly bucket: s3.IBucket;
+  readonly manifest: ModelManifest;
+  /** Directory holding `model.json` and the ONNX file. */
+  readonly modelDir: string;
+  /** Directory the archive is staged in before it becomes an asset (kept out of git). */
+  readonly buildDir: string;
+}
+
+export class ModelPackage extends Construct {
+  /** Object key of the package in the bucket. */
+  public readonly key: string;
+  /** `s3://<bucket>/<key>`. */
+  public readonly s3Uri: string;
+  public readonly deployment: s3deploy.BucketDeployment;
+
+  constructor(scope: Construct, id: string, props: ModelPackageProps) {
+    super(scope, id);
+    const { name, version } = props.manifest;
+    this.key = modelPackageKey(name, version);
+    this.s3Uri = props.bucket.s3UrlForObject(this.key);
+
+    // The staging directory holds only the archive, so the asset hash is the archive's content hash.
+    const staging = join(props.buildDir, 'model-package', name, version);
+    packModelSync(props.modelDir, join(staging, 'model.tar.gz'));
+
+    this.deployment = new s3deploy.BucketDeployment(this, 'Upload', {
+      sources: [s3deploy.Source.asset(staging)],
+      destinationBucket: props.bucket,
+      destinationKeyPrefix: this.key.slice(0, -'model.tar.gz'.length),
+      extract: true,
+      // Other versions' packages and datasets live in the same bucket: never delete what we did not write.
+      prune: false,
+      retainOnDelete: true,
+      memoryLimit: 512,
+    });
+
+    const s3Wildcards = 'aws-s3-deployment grants its upload function these object and bucket actions to copy from the CDK asset bucket.';
+    const reasons = {
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]':
+        'The upload function of aws-s3-deployment uses AWSLambdaBasicExecutionRole only to write its own logs.',
+      'AwsSolutions-IAM5[Action::s3:GetObject*]': s3Wildcards,
+      'AwsSolutions-IAM5[Action::s3:GetBucket*]': s3Wildcards,
+      'AwsSolutions-IAM5[Action::s3:List*]': s3Wildcards,
+      'AwsSolutions-IAM5[Action::s3:DeleteObject*]': s3Wildcards,
+      'AwsSolutions-IAM5[Action::s3:Abort*]': s3Wildcards,
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]':
+        'Reads the model archive from the CDK asset bucket, whose object keys are content hashes.',
+      'AwsSolutions-L1': 'The runtime of the aws-s3-deployment upload function is chosen by aws-cdk-lib and updated with it.',
+    };
+    const stack = Stack.of(this);
+    // The upload function is a singleton at stack level, created by BucketDeployment.
+    const uploaders = stack.node.children.filter((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
+    for (const target of [this, ...uploaders]) {
+      for (const [id, reason] of Object.entries(reasons)) Validations.of(target).acknowledge({ id, reason });
+    }
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The model container as a SageMaker endpoint: real-time instances with Application Auto Scaling on
+ * invocations per instance, or serverless (memory + max concurrency, scales to zero). The execution role
+ * may pull the one image repository, read the one model package and write the endpoint's logs.
+ */
+import { Arn, ArnFormat, Stack, Validations } from 'aws-cdk-lib';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import { Construct } from 'constructs';
+import { ENV } from '../../contract/env';
+import { ModelBackend } from './model-backend';
+
+const VARIANT = 'AllTraffic';
+
+export interface RealtimeCapacity {
+  readonly instanceType: string;
+  readonly initialInstanceCount: number;
+  readonly minCapacity: number;
+  readonly maxCapacity: number;
+}
+
+export interface ServerlessCapacity {
+  readonly memorySizeMb: number;
+  readonly maxConcurrency: number;
+}
+
+export interface SageMakerModelEndpointProps {
+  readonly image: DockerImageAsset;
+  readonly bucket: s3.IBucket;
+  /** Key of `model.tar.gz` in the bucket. */
+  readonly modelKey: string;
+  /** Exactly one of `realtime` and `serverless`. */
+  readonly realtime?: RealtimeCapacity;
+  readonly serverless?: ServerlessCapacity;
+}
+
+export class SageMakerModelEndpoint extends Construct implements ModelBackend {
+  public readonly backend: 'sagemaker' | 'sagemaker-serverless';
+  public readonly role: iam.Role;
+  public readonly model: sagemaker.CfnModel;
+  public readonly endpointConfig: sagemaker.CfnEndpointConfig;
+  public readonly endpoint: sagemaker.CfnEndpoint;
+  public readonly endpointName: string;
+  /** ARN of the endpoint (what `InvokeEndpoint` is granted on). */
+  public readonly endpointArn: string;
+  public readonly clientEnvironment: Partial<Record<typeof ENV.SAGEMAKER_ENDPOINT, string>>;
+  /** Instance count scaling (real-time only). */
+  public readonly scalableTarget?: appscaling.ScalableTarget;
+
+  constructor(scope: Construct, id: string, props: SageMakerModelEndpointProps) {
+    super(scope, id);
+    if ((props.realtime === undefined) === (props.serverless === undefined)) {
+      throw new Error('Specify either `realtime` or `serverless` capacity for the SageMaker endpoint, not both or neither.');
+    }
+    this.backend = props.serverless ? 'sagemaker-serverless' : 'sagemaker';
+    const stack = Stack.of(this);
+
+    this.role = new iam.Role(this, 'ExecutionRole', {
+      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+      description: 'mlship SageMaker model: pull the image, read the model package, write logs and metrics',
+    });
+    props.image.repository.grantPull(this.role);
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.bucket.arnForObjects(props.modelKey)] }));
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+        resources: [
+          Arn.format({ service: 'logs', resource: 'log-group', resourceName: '/aws/sagemaker/Endpoints/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack),
+        ],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints' } },
+      }),
+    );
+
+    this.model = new sagemaker.CfnModel(this, 'Model', {
+      executionRoleArn: this.role.roleArn,
+      primaryContainer: {
+        image: props.image.imageUri,
+        modelDataUrl: props.bucket.s3UrlForObject(props.modelKey),
+        environment: { [ENV.MODEL_DIR]: '/opt/ml/model' },
+      },
+    });
+    // The role's policy must exist before SageMaker checks it can pull the image.
+    this.model.node.addDependency(this.role);
+
+    this.endpointConfig = new sagemaker.CfnEndpointConfig(this, 'EndpointConfig', {
+      productionVariants: [
+        props.realtime
+          ? {
+              variantName: VARIANT,
+              modelName: this.model.attrModelName,
+              initialVariantWeight: 1,
+              instanceType: props.realtime.instanceType,
+              initialInstanceCount: props.realtime.initialInstanceCount,
+            }
+          : {
+              variantName: VARIANT,
+              modelName: this.model.attrModelName,
+              initialVariantWeight: 1,
+              serverlessConfig: { memorySizeInMb: props.serverless!.memorySizeMb, maxConcurrency: props.serverless!.maxConcurrency },
+            },
+      ],
+    });
+    this.endpoint = new sagemaker.CfnEndpoint(this, 'Endpoint', { endpointConfigName: this.endpointConfig.attrEndpointConfigName });
+    this.endpointName = this.endpoint.attrEndpointName;
+    // `Ref` of AWS::SageMaker::Endpoint is its ARN.
+    this.endpointArn = this.endpoint.ref;
+    this.clientEnvironment = { [ENV.SAGEMAKER_ENDPOINT]: this.endpointName };
+
+    if (props.realtime) {
+      this.scalableTarget = new appscaling.ScalableTarget(this, 'Scaling', {
+        serviceNamespace: appscaling.ServiceNamespace.SAGEMAKER,
+        resourceId: `endpoint/${this.endpointName}/variant/${VARIANT}`,
+        scalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+        minCapacity: props.realtime.minCapacity,
+        maxCapacity: props.realtime.maxCapacity,
+      });
+      this.scalableTarget.node.addDependency(this.endpoint);
+      this.scalableTarget.scaleToTrackMetric('InvocationsPerInstance', {
+        predefinedMetric: appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
+        // Invocations per instance per minute; the small models this kit serves take ~1 ms each.
+        targetValue: 1000,
+      });
+    }
+
+    Validations.of(this).acknowledge(
+      { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ecr:GetAuthorizationToken cannot be scoped to a resource, and cloudwatch:PutMetricData is limited by a namespace condition instead.' },
+      {
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/*]',
+        reason: "SageMaker writes to /aws/sagemaker/Endpoints/<endpoint name>; the name is generated after the role must exist, so the grant covers SageMaker's endpoint log groups only.",
+      },
+      { id: 'AwsSolutions-SM1', reason: 'The endpoint needs no VPC: it reads only its model package from S3 and is called through the SageMaker API (serverless endpoints cannot run in a VPC).' },
+      { id: 'AwsSolutions-SM2', reason: 'The endpoint storage uses the AWS-managed key; serverless endpoints do not accept a KMS key and the model is not secret.' },
+    );
+  }
+
+  grantInvoke(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:InvokeEndpoint'], resourceArns: [this.endpointArn] });
+  }
+}
