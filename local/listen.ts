@@ -1,5 +1,5 @@
 /** Binding servers to 127.0.0.1 with one clear error when the port is taken. */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export const LOCAL_HOST = '127.0.0.1';
@@ -39,4 +39,12 @@ export function closeServer(server: Server): Promise<void> {
     server.close((err) => (err ? reject(err) : done()));
     server.closeAllConnections();
   });
+}
+
+/** Fails fast with PortInUseError when `port` is taken, before slower start-up work begins. */
+export async function checkPortFree(port: number, what: string): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  await listen(probe, port, what);
+  await closeServer(probe);
 }

@@ -23,7 +23,7 @@ import { startServer, type RunningServer } from '../container/src/server';
 import { dynamoClient, ensureTable, startDynamoDb, type EmbeddedDynamoDb } from './dynamodb';
 import { apiKeyIdOf, createGateway, type AccessLogEntry, type ProxyHandler } from './gateway';
 import { handlerEnv } from './handler-env';
-import { closeServer, listen } from './listen';
+import { checkPortFree, closeServer, listen } from './listen';
 import { dataPaths, DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR, LOCAL_NAMES, PROJECT_ROOT, resolveApiKey, writeState } from './paths';
 import { drainQueue, type DrainResult } from './replay-loop';
 import { s3Client, startS3, uploadFile, type EmbeddedS3 } from './s3';
@@ -119,6 +119,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   const apiKey = resolveApiKey(dataDir, opts.apiKey ?? envApiKey(), !inMemory);
   const backend = opts.backend ?? 'fargate';
   mkdirSync(dataDir, { recursive: true });
+  await checkPortFree(opts.port ?? 3000, 'API gateway');
 
   // In memory, the bucket and the work files go to a temporary folder removed at stop().
   const scratch = inMemory ? mkdtempSync(join(tmpdir(), 'mlship-local-')) : undefined;

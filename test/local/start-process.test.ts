@@ -1,0 +1,99 @@
+/** `npm start` as a person runs it: a real process, its banner, SIGTERM, a restart on the same data, a taken port. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../local/paths';
+
+const TSX = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
+const START = join(PROJECT_ROOT, 'local', 'start.ts');
+const parity = JSON.parse(readFileSync(join(PROJECT_ROOT, 'models', 'breast-cancer', 'parity.json'), 'utf8')) as { rows: { input: number[]; label: string }[] };
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  apiKey: string;
+  exit: Promise<number | null>;
+  stderr: () => string;
+}
+
+function spawnStart(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; exit: Promise<number | null>; stdout: () => string; stderr: () => string } {
+  const child = spawn(TSX, [START, ...args], { cwd: PROJECT_ROOT, env: { ...process.env, MLSHIP_API_KEY: '', PORT: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+  const exit = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  return { child, exit, stdout: () => out, stderr: () => err };
+}
+
+async function startSystem(dataDir: string): Promise<Started> {
+  const p = spawnStart(['--port', '0', '--data-dir', dataDir]);
+  const deadline = Date.now() + 30_000;
+  while (!p.stdout().includes('Ctrl-C stops everything')) {
+    if (p.child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not come up:\n${p.stderr()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const url = /API {8}(http:\/\/127\.0\.0\.1:\d+)/.exec(p.stdout())?.[1];
+  const apiKey = /API key {4}(\S+)/.exec(p.stdout())?.[1];
+  if (!url || !apiKey) throw new Error(`no URL or key in the banner:\n${p.stdout()}`);
+  return { child: p.child, url, apiKey, exit: p.exit, stderr: p.stderr };
+}
+
+describe('npm start', () => {
+  let dataDir: string;
+  const children: ChildProcess[] = [];
+
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'mlship-start-'));
+  });
+
+  afterAll(() => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('stops cleanly on SIGTERM and keeps the prediction log and the API key across a restart', async () => {
+    const first = await startSystem(dataDir);
+    children.push(first.child);
+    expect(readFileSync(join(dataDir, 'api-key'), 'utf8').trim()).toBe(first.apiKey);
+    const res = await fetch(`${first.url}/predict`, {
+      method: 'POST',
+      headers: { 'x-api-key': first.apiKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: [parity.rows[0].input] }),
+    });
+    expect(res.status).toBe(200);
+    const id = (await res.json()).predictions[0].id as string;
+
+    first.child.kill('SIGTERM');
+    expect(await first.exit).toBe(0);
+    expect(first.stderr()).toContain('stopped.');
+
+    const second = await startSystem(dataDir);
+    children.push(second.child);
+    expect(second.apiKey).toBe(first.apiKey);
+    const again = await fetch(`${second.url}/predictions/${id}`, { headers: { 'x-api-key': second.apiKey } });
+    expect(again.status).toBe(200);
+    expect((await again.json()).label).toBe(parity.rows[0].label);
+    second.child.kill('SIGINT');
+    expect(await second.exit).toBe(0);
+  });
+
+  it('says in one line that the port is taken, with exit code 1 and no stack trace', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const p = spawnStart(['--in-memory'], { PORT: String(port) });
+      children.push(p.child);
+      expect(await p.exit).toBe(1);
+      const lines = p.stderr().split('\n').filter((l) => l.startsWith('mlship:'));
+      expect(lines).toEqual([`mlship: Port ${port} is already in use (API gateway). Stop the other process or choose another port with --port or PORT.`]);
+      expect(p.stderr()).not.toMatch(/^\s+at /m);
+      expect(p.stdout()).toBe('');
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
+  });
+});
