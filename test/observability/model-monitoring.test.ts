@@ -1,0 +1,277 @@
+import { join } from 'node:path';
+import { App, CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { readFileSync, readdirSync } from 'node:fs';
+import { ENV } from '../../contract/env';
+import { LOG_TABLE } from '../../contract/prediction-log';
+import { ModelMonitoring, type ModelMonitoringProps, type MonitoredBackend } from '../../lib/observability/model-monitoring';
+
+const ROOT = join(__dirname, '../..');
+const BREAST_CANCER = join(ROOT, 'models/breast-cancer');
+
+/** The parts of the real stacks ModelMonitoring reads, built small. */
+function fixture(stack: Stack) {
+  const table = new dynamodb.Table(stack, 'Log', {
+    partitionKey: { name: LOG_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+  });
+  table.addGlobalSecondaryIndex({
+    indexName: LOG_TABLE.byModelIndex.name,
+    partitionKey: { name: LOG_TABLE.byModelIndex.partitionKey, type: dynamodb.AttributeType.STRING },
+    sortKey: { name: LOG_TABLE.byModelIndex.sortKey, type: dynamodb.AttributeType.STRING },
+  });
+  const fn = (id: string) => new lambda.Function(stack, id, { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=async()=>({})') });
+  const predict = fn('Predict');
+  const query = fn('Query');
+  const api = new apigw.RestApi(stack, 'Api');
+  api.root.addResource('predict').addMethod('POST', new apigw.LambdaIntegration(predict));
+  const deadLetterQueue = new sqs.Queue(stack, 'Dlq', { enforceSSL: true });
+  return { table, api, functions: { predict, query }, deadLetterQueue };
+}
+
+function fargateBackend(stack: Stack): MonitoredBackend {
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0 });
+  const cluster = new ecs.Cluster(stack, 'Cluster', { vpc });
+  const task = new ecs.FargateTaskDefinition(stack, 'Task');
+  task.addContainer('model', { image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/busybox:latest'), portMappings: [{ containerPort: 8080 }] });
+  const service = new ecs.FargateService(stack, 'Service', { cluster, taskDefinition: task, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } });
+  const alb = new elbv2.ApplicationLoadBalancer(stack, 'Alb', { vpc });
+  const listener = alb.addListener('Http', { port: 80 });
+  const targetGroup = listener.addTargets('Model', { port: 8080, targets: [service] });
+  return { kind: 'fargate', service, targetGroup };
+}
+
+const SAGEMAKER: MonitoredBackend = { kind: 'sagemaker', endpointName: 'mlship-breast-cancer', variantName: 'AllTraffic' };
+
+function build(overrides: Partial<ModelMonitoringProps> = {}, backend?: (s: Stack) => MonitoredBackend) {
+  const app = new App();
+  const stack = new Stack(app, 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
+  const monitoring = new ModelMonitoring(stack, 'Monitoring', {
+    rootDir: ROOT,
+    modelDir: BREAST_CANCER,
+    ...fixture(stack),
+    backend: backend ? backend(stack) : SAGEMAKER,
+    quality: { accuracyFloor: 0.9, driftPsiThreshold: 0.3 },
+    logRetention: logs.RetentionDays.ONE_MONTH,
+    removalPolicy: RemovalPolicy.RETAIN,
+    ...overrides,
+  });
+  return { app, stack, monitoring, template: Template.fromStack(stack) };
+}
+
+describe('ModelMonitoring', () => {
+  // One synth (it bundles the quality function with esbuild) shared by the read-only checks.
+  const { stack, monitoring, template } = build({ alarmEmail: 'ops@example.com' });
+
+  test('alarms: 5xx rate, p99 latency, dead letters, unhealthy backend, quality job, drift and accuracy', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    const topic = { Ref: stack.getLogicalId(monitoring.alarmTopic.node.defaultChild as CfnElement) };
+    // Every alarm notifies the topic on ALARM and on OK.
+    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toEqual([topic]);
+      expect(alarm.Properties.OKActions).toEqual([topic]);
+    }
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 0.9,
+      ComparisonOperator: 'LessThanThreshold',
+      MetricName: 'Accuracy',
+      Namespace: 'mlship',
+      Dimensions: [
+        { Name: 'Model', Value: 'breast-cancer' },
+        { Name: 'ModelVersion', Value: '1.0.0' },
+      ],
+      TreatMissingData: 'missing',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Threshold: 0.3, ComparisonOperator: 'GreaterThanThreshold', MetricName: 'MaxFeaturePsi', Statistic: 'Maximum' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 2000,
+      Metrics: [Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Latency', Namespace: 'AWS/ApiGateway' }), Stat: 'p99' }) })],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Metrics: [Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ApproximateNumberOfMessagesVisible' }), Stat: 'Maximum' }) })],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Invocation5XXErrors',
+      Namespace: 'AWS/SageMaker',
+      Dimensions: Match.arrayWith([{ Name: 'EndpointName', Value: 'mlship-breast-cancer' }]),
+    });
+    // The 5xx rate is a ratio of two API metrics.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 1,
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'IF(requests > 0, 100 * errors / requests, 0)' })]),
+    });
+    expect(monitoring.alarms.meanAbsoluteError).toBeUndefined();
+  });
+
+  test('the alarm topic is KMS-encrypted, TLS-only and may be used by CloudWatch; the e-mail is subscribed', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+
+  test('the quality job runs every 15 minutes with least privilege: Query on the byModel index only', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 900 } })],
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      Environment: {
+        Variables: {
+          [ENV.PREDICTION_TABLE]: { Ref: Match.stringLikeRegexp('^Log') },
+          [ENV.MODEL_MANIFEST_PATH]: 'model.json',
+          [ENV.MODEL_BASELINE_PATH]: 'baseline.json',
+          [ENV.QUALITY_WINDOW_MINUTES]: '60',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      },
+    });
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^MonitoringQualityRole') } });
+    const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const dynamo = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo).toHaveLength(1);
+    expect(dynamo[0].Action).toBe('dynamodb:Query');
+    expect(JSON.stringify(dynamo[0].Resource)).toContain('/index/byModel');
+    // Nothing else of the data: no S3, SQS or CloudWatch API rights (metrics go out as EMF log lines).
+    expect(statements.flatMap((s) => [s.Action].flat()).filter((a) => /^(s3|sqs|cloudwatch|dynamodb:(Scan|GetItem|PutItem))/.test(a))).toEqual([]);
+  });
+
+  test('the bundle carries the manifest and the baseline beside the code', () => {
+    const outdir = (monitoring.node.root as App).outdir;
+    const assets = readdirSync(outdir).filter((d) => d.startsWith('asset.'));
+    const bundle = assets.find((d) => readdirSync(join(outdir, d)).includes('baseline.json'));
+    expect(bundle).toBeDefined();
+    const files = readdirSync(join(outdir, bundle as string));
+    expect(files).toEqual(expect.arrayContaining(['index.js', 'model.json', 'baseline.json']));
+    expect(readFileSync(join(outdir, bundle as string, 'baseline.json'), 'utf8')).toBe(readFileSync(join(BREAST_CANCER, 'baseline.json'), 'utf8'));
+  });
+
+  test('one dashboard with the service and model-quality widgets', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody);
+    for (const title of [
+      'API requests',
+      'API latency (ms)',
+      'API errors',
+      'Lambda errors',
+      'Lambda throttles',
+      'Lambda duration p99 (ms)',
+      'Backend latency (ms, sagemaker)',
+      'Backend health',
+      'DynamoDB throttles',
+      'Log dead-letter queue',
+      'Predictions per class',
+      'Accuracy from feedback',
+      'Drift (PSI vs training baseline)',
+      'Drift per feature (PSI)',
+    ]) {
+      expect(body).toContain(`\\"title\\":\\"${title}\\"`);
+    }
+    for (const metric of ['ReadThrottleEvents', 'WriteThrottleEvents', 'Throttles', 'ModelLatency', 'MaxFeaturePsi', 'PredictionPsi', 'Accuracy', '5XXError', '4XXError']) {
+      expect(body).toContain(`\\"${metric}\\"`);
+    }
+    // Per-class counts and per-feature PSI are SEARCH expressions over the model's own metrics.
+    expect(body).toContain('MetricName=\\\\\\"Predictions\\\\\\" Model=\\\\\\"breast-cancer\\\\\\"');
+    expect(body).toContain('MetricName=\\\\\\"FeaturePsi\\\\\\"');
+  });
+
+  test('synthesizes with no cdk-nag or CloudFormation validation finding in the monitoring resources', () => {
+    const app = new App();
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    const stack = new Stack(app, 'Nag', { env: { account: '111111111111', region: 'eu-west-1' } });
+    new ModelMonitoring(stack, 'Monitoring', {
+      rootDir: ROOT,
+      modelDir: BREAST_CANCER,
+      ...fixture(stack),
+      backend: SAGEMAKER,
+      quality: { accuracyFloor: 0.9 },
+      logRetention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    let report: string;
+    try {
+      app.synth();
+      report = readFileSync(join(app.outdir, 'validation-report.json'), 'utf8');
+    } catch (e) {
+      report = String((e as Error).message);
+      const file = join(app.outdir, 'validation-report.json');
+      try {
+        report = readFileSync(file, 'utf8');
+      } catch {
+        // the message holds the findings
+      }
+    }
+    // The fixture (bare table, API, queue) has its own findings; none may name a monitoring resource.
+    // The plugin did run: the bare fixture has findings of its own.
+    expect(report).toContain('AwsSolutions-');
+    const ours = report.split('\n').filter((line) => line.includes('/Monitoring/'));
+    expect(ours).toEqual([]);
+  });
+});
+
+describe('ModelMonitoring with the Fargate backend', () => {
+  test('graphs and alarms on the target group and the service', () => {
+    const { template } = build({}, fargateBackend);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'UnHealthyHostCount',
+      Namespace: 'AWS/ApplicationELB',
+      Statistic: 'Maximum',
+      Threshold: 1,
+    });
+    const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody);
+    for (const metric of ['TargetResponseTime', 'HealthyHostCount', 'CPUUtilization', 'MemoryUtilization']) expect(body).toContain(`\\"${metric}\\"`);
+  });
+});
+
+describe('ModelMonitoring props', () => {
+  test('every bad prop is reported in one error', () => {
+    expect(() =>
+      build({
+        quality: { accuracyFloor: 1.5, maxMeanAbsoluteError: 2, driftPsiThreshold: -1 },
+        p99LatencyMs: 0,
+        alarmEmail: 'not-an-address',
+        qualitySchedule: Duration.seconds(90),
+      }),
+    ).toThrow(
+      /accuracyFloor` must be a share in \(0, 1\]; got 1\.5[\s\S]*maxMeanAbsoluteError` applies to regression models[\s\S]*driftPsiThreshold` must be above 0[\s\S]*p99LatencyMs[\s\S]*qualitySchedule[\s\S]*alarmEmail/,
+    );
+  });
+
+  test('a model without a matching baseline is refused at synth', () => {
+    expect(() => build({ modelDir: join(ROOT, 'models/does-not-exist') })).toThrow(/model\.json|ENOENT/);
+  });
+
+  test('no e-mail, no subscription; no accuracy floor, no accuracy alarm', () => {
+    const { template, monitoring } = build({ quality: {} }, undefined);
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    expect(monitoring.alarms.accuracy).toBeUndefined();
+  });
+});
