@@ -26,6 +26,7 @@ import { putRecordWithRetry, sendToDeadLetterQueue } from './commons/log-writer'
 import { loadManifest } from './commons/manifest';
 import { Metrics } from './commons/metrics';
 import { fargateBackend } from './commons/fargate-backend';
+import { sagemakerBackend } from './commons/sagemaker-backend';
 
 const config = readConfig('predict');
 const manifest = loadManifest(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);
@@ -43,18 +44,10 @@ const idempotency = new IdempotencyStore(ddb, table);
 const log = createLogger('predict', { model: manifest.name, modelVersion: manifest.version, backend: config.backend });
 const metrics = new Metrics({ name: manifest.name, version: manifest.version });
 
-let backend: Backend | undefined;
-/** The SageMaker client is loaded only by functions configured for it, keeping the Fargate cold start lean. */
-async function getBackend(): Promise<Backend> {
-  if (backend !== undefined) return backend;
-  if (config.backend === 'fargate') {
-    backend = fargateBackend({ url: required(config, ENV.MODEL_URL) });
-  } else {
-    const { sagemakerBackend } = await import('./commons/sagemaker-backend');
-    backend = sagemakerBackend({ endpointName: required(config, ENV.SAGEMAKER_ENDPOINT) });
-  }
-  return backend;
-}
+const backend: Backend =
+  config.backend === 'fargate'
+    ? fargateBackend({ url: required(config, ENV.MODEL_URL) })
+    : sagemakerBackend({ endpointName: required(config, ENV.SAGEMAKER_ENDPOINT) });
 
 export const handler = apiHandler('predict', log, { predict });
 
@@ -129,9 +122,8 @@ async function run(instances: ParsedInstances, ctx: RequestContext, apiKeyId: st
     throw new ApiError('PAYLOAD_TOO_LARGE', `The instances add up to more than ${maxBodyBytes} bytes for the ${config.backend} backend.`);
   }
 
-  const b = await getBackend();
   const t0 = Date.now();
-  const answer = await b.invoke(invocation, modelInputs.length);
+  const answer = await backend.invoke(invocation, modelInputs.length);
   const backendMs = Date.now() - t0;
 
   const now = new Date();

@@ -22,7 +22,8 @@ export function sagemakerBackend(opts: SageMakerBackendOptions): Backend {
   const client = new SageMakerRuntimeClient({
     endpoint: endpointOverride(ENV.SAGEMAKER_RUNTIME_URL),
     maxAttempts: opts.maxAttempts ?? LIMITS.backendMaxAttempts,
-    requestHandler: { requestTimeout: timeoutMs, connectionTimeout: Math.min(timeoutMs, 3000) },
+    // Without throwOnRequestTimeout the handler only warns when the request timeout passes.
+    requestHandler: { requestTimeout: timeoutMs, connectionTimeout: Math.min(timeoutMs, 3000), throwOnRequestTimeout: true },
   });
 
   return {
