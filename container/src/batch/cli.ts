@@ -1,0 +1,50 @@
+/**
+ * `mlship batch`: score a dataset on this machine (the same code as the container's batch mode), or,
+ * with `--stack`, start the batch state machine in AWS; `mlship batch status --stack NAME` lists runs.
+ */
+import { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { loadConfig, modelDirOf } from '../../../lib/config';
+import { addBatchOptions, batchOptionsOf, printSummary, type BatchFlags } from './command';
+import { findBatchStack, listBatchRuns, startBatch } from './cloud';
+import { runBatch } from './run-batch';
+
+/** The model of `mlship.config.json` (or the default example model), unless `--model` names one. */
+function localModelDir(flag: string | undefined): string {
+  if (flag) return flag;
+  const root = process.cwd();
+  const dir = modelDirOf(loadConfig({ context: () => undefined, rootDir: root }), root);
+  if (!existsSync(path.join(dir, 'model.json'))) throw new Error(`No model at ${dir}: pass --model DIR.`);
+  return dir;
+}
+
+export function batchCommand(): Command {
+  const cmd = addBatchOptions(new Command('batch'), false)
+    .description('Predict a whole dataset: locally (--input data.csv --output preds.csv) or in AWS (--input s3://… --stack NAME)')
+    .option('--stack <name>', 'run in AWS: start the batch state machine of this stack')
+    .action(async (flags: BatchFlags & { stack?: string }) => {
+      if (!flags.input) throw new Error('--input is required (or use `mlship batch status --stack NAME`).');
+      if (flags.stack) {
+        const run = await startBatch(await findBatchStack(flags.stack), flags.input);
+        process.stdout.write(`started ${run.executionArn}\nresults will be under ${run.outputPrefix}\nfollow with: mlship batch status --stack ${flags.stack}\n`);
+        return;
+      }
+      if (!flags.output) throw new Error('--output is required for a local run.');
+      printSummary(await runBatch(batchOptionsOf(flags, localModelDir(flags.model))), flags.json === true);
+    });
+  cmd
+    .command('status')
+    .description('Recent batch runs in AWS, newest first, with the error of failed ones')
+    .requiredOption('--stack <name>', 'stack holding the batch state machine')
+    .option('--max <n>', 'runs to list', '10')
+    .action(async (flags: { stack: string; max: string }) => {
+      const runs = await listBatchRuns(await findBatchStack(flags.stack), Math.min(Math.max(Number(flags.max) || 10, 1), 100));
+      if (runs.length === 0) process.stdout.write('no batch runs yet\n');
+      for (const r of runs) {
+        const took = r.startedAt && r.stoppedAt ? ` ${((r.stoppedAt.getTime() - r.startedAt.getTime()) / 1000).toFixed(0)} s` : '';
+        process.stdout.write(`${r.status.padEnd(9)} ${r.name} ${r.startedAt?.toISOString() ?? ''}${took}${r.error ? `\n          ${r.error}` : ''}\n`);
+      }
+    });
+  return cmd;
+}

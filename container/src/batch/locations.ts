@@ -1,0 +1,99 @@
+/**
+ * Where a batch run reads and writes: a local path or `s3://bucket/key`. S3 input is the GetObject body
+ * stream, S3 output a multipart upload fed by a stream, so neither side holds the whole file.
+ * `MLSHIP_S3_URL` points both at a local S3 (path-style addressing).
+ */
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { ENV } from '../../../contract/env';
+
+export type Location = { readonly kind: 'file'; readonly path: string } | { readonly kind: 's3'; readonly bucket: string; readonly key: string };
+
+const S3_URI = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/;
+
+export function parseLocation(uri: string): Location {
+  if (!uri.startsWith('s3://')) return { kind: 'file', path: path.resolve(uri) };
+  const m = S3_URI.exec(uri);
+  if (!m) throw new Error(`"${uri}" is not an S3 URI like s3://bucket/batch/input/data.csv`);
+  return { kind: 's3', bucket: m[1], key: m[2] };
+}
+
+export function describeLocation(l: Location): string {
+  return l.kind === 'file' ? l.path : `s3://${l.bucket}/${l.key}`;
+}
+
+/** An output ending in `/` is a folder or prefix: the file is named after the input, like Batch Transform's `<name>.out`. */
+export function resolveOutput(output: string, input: Location): Location {
+  if (!output.endsWith('/')) return parseLocation(output);
+  const name = `${path.posix.basename(input.kind === 'file' ? input.path : input.key)}.out`;
+  return parseLocation(`${output}${name}`);
+}
+
+export function s3Client(env: NodeJS.ProcessEnv): S3Client {
+  const endpoint = env[ENV.S3_URL];
+  return new S3Client({
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+  });
+}
+
+export interface OpenedInput {
+  readonly stream: Readable;
+  /** Size in bytes, for progress. */
+  readonly bytes?: number;
+}
+
+export async function openInput(l: Location, s3: () => S3Client): Promise<OpenedInput> {
+  if (l.kind === 'file') {
+    const st = await stat(l.path).catch(() => {
+      throw new Error(`The input ${l.path} does not exist.`);
+    });
+    // Large reads keep the per-chunk overhead of the main thread small.
+    return { stream: createReadStream(l.path, { highWaterMark: 1 << 20 }), bytes: st.size };
+  }
+  const obj = await s3().send(new GetObjectCommand({ Bucket: l.bucket, Key: l.key }));
+  if (!obj.Body) throw new Error(`s3://${l.bucket}/${l.key} has no body`);
+  return { stream: obj.Body as Readable, bytes: obj.ContentLength };
+}
+
+/** A stream to write to, and `done()` to await once it has been ended (the upload completes then). */
+export interface OpenedOutput {
+  readonly stream: Writable;
+  done(): Promise<void>;
+  /** Abandons the output after a failure (aborts a multipart upload). */
+  abort(): Promise<void>;
+}
+
+export async function openOutput(l: Location, s3: () => S3Client, contentType: string): Promise<OpenedOutput> {
+  if (l.kind === 'file') {
+    await mkdir(path.dirname(l.path), { recursive: true });
+    const stream = createWriteStream(l.path);
+    return { stream, done: () => finished(stream), abort: async () => void stream.destroy() };
+  }
+  // The stream's buffer and the upload's part queue bound the memory, whatever the output size.
+  const body = new PassThrough({ highWaterMark: 1 << 20 });
+  const upload = new Upload({
+    client: s3(),
+    params: { Bucket: l.bucket, Key: l.key, Body: body, ContentType: contentType },
+    queueSize: 2,
+    partSize: 8 * 1024 * 1024,
+    leavePartsOnError: false,
+  });
+  const uploaded = upload.done();
+  uploaded.catch(() => undefined); // awaited in done(); a failure must not go unhandled before then
+  return {
+    stream: body,
+    done: async () => {
+      await uploaded;
+    },
+    abort: async () => {
+      body.destroy();
+      await upload.abort().catch(() => undefined);
+    },
+  };
+}

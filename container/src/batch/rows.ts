@@ -1,0 +1,305 @@
+/**
+ * Turns a chunk of dataset lines into model rows and rejects. The CSV path reads numbers straight from
+ * the bytes (the common case: plain decimals); any line the fast path does not take is handed to the
+ * contract's `csvRow`, which either accepts it or throws the error code and message the API would give.
+ * So the batch mode accepts exactly what `POST /invocations` accepts, only faster.
+ */
+import { ApiError, isApiError, type ErrorCode } from '../../../contract/errors';
+import { csvRow, validateInstances, type Instance, type ModelManifest, type TabularInput } from '../../../contract/manifest';
+import type { CsvLayout } from './types';
+
+export interface Reject {
+  readonly id: string | number;
+  /** 1-based line of the file. */
+  readonly line: number;
+  readonly code: ErrorCode;
+  readonly field?: string;
+  readonly message: string;
+}
+
+export interface ParsedChunk {
+  /** Ids of the accepted rows, in file order. */
+  readonly ids: (string | number)[];
+  /** Accepted rows: tabular values packed row after row, or instances still to decode (images). */
+  readonly packed: Float32Array;
+  readonly instances?: Instance[];
+  /** Line of each instance (JSON Lines), for rejects found while decoding. */
+  readonly lines?: number[];
+  readonly rejects: Reject[];
+  /** Data rows seen (accepted + rejected). */
+  readonly rows: number;
+}
+
+const NL = 10;
+const CR = 13;
+const COMMA = 44;
+
+/** Powers of ten a double holds exactly: one multiply or divide by them rounds correctly. */
+const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
+
+/** Where the last `scanNumber` stopped: the comma after the cell, or the end of the line. */
+let scanEnd = 0;
+
+/**
+ * Reads a plain decimal (`-12.5`, `3e-4`, `.5`) from the bytes at `p` up to the next comma or `e`, and
+ * leaves `scanEnd` at that comma. Returns NaN when the cell needs the slow path. Only values with at
+ * most 15 significant digits and a decimal exponent within ±22 are taken: for them `m * 10^k` (or
+ * `m / 10^-k`) is one correctly rounded operation, so the result is bit-identical to `Number(text)`
+ * (Clinger's fast path). Everything else, including every malformed cell, returns NaN.
+ */
+export function scanNumber(b: Uint8Array, p: number, e: number): number {
+  let i = p;
+  let c = i < e ? b[i] : COMMA;
+  const neg = c === 45;
+  if (neg || c === 43) c = ++i < e ? b[i] : COMMA;
+  let m = 0;
+  let digits = 0;
+  let exp = 0;
+  let any = false;
+  while (c >= 48 && c <= 57) {
+    any = true;
+    if (m !== 0 || c !== 48) {
+      m = m * 10 + (c - 48);
+      digits++;
+    }
+    c = ++i < e ? b[i] : COMMA;
+  }
+  if (c === 46) {
+    c = ++i < e ? b[i] : COMMA;
+    while (c >= 48 && c <= 57) {
+      any = true;
+      if (m !== 0 || c !== 48) {
+        m = m * 10 + (c - 48);
+        digits++;
+      }
+      exp--;
+      c = ++i < e ? b[i] : COMMA;
+    }
+  }
+  if (c === 101 || c === 69) {
+    c = ++i < e ? b[i] : COMMA;
+    const eneg = c === 45;
+    if (eneg || c === 43) c = ++i < e ? b[i] : COMMA;
+    let ev = 0;
+    let edigits = 0;
+    while (c >= 48 && c <= 57) {
+      if (ev < 10_000) ev = ev * 10 + (c - 48);
+      edigits++;
+      c = ++i < e ? b[i] : COMMA;
+    }
+    if (edigits === 0) any = false;
+    exp += eneg ? -ev : ev;
+  }
+  if (c !== COMMA) {
+    while (i < e && b[i] !== COMMA) i++;
+    scanEnd = i;
+    return NaN;
+  }
+  scanEnd = i;
+  if (!any || digits > 15) return NaN;
+  if (m === 0) return neg ? -0 : 0;
+  let v: number;
+  if (exp < 0) {
+    if (exp < -22) return NaN;
+    v = m / POW10[-exp];
+  } else {
+    if (exp > 22) return NaN;
+    v = m * POW10[exp];
+  }
+  return neg ? -v : v;
+}
+
+/** `scanNumber` over a whole cell `[s, e)`, for tests and one-off use. */
+export function fastNumber(b: Uint8Array, s: number, e: number): number {
+  const v = scanNumber(b, s, e);
+  return scanEnd === e ? v : NaN;
+}
+
+/** Reads the CSV header and says where the id and each feature are; throws INVALID_HEADER naming what is wrong. */
+export function csvLayout(m: ModelManifest, headerLine: string, idColumn: string): CsvLayout {
+  if (m.input.kind !== 'tabular') {
+    throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'CSV datasets are for tabular models; send images as JSON Lines.');
+  }
+  const names = headerLine.replace(/\r$/, '').split(',').map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (seen.has(n)) throw new ApiError('INVALID_HEADER', `The CSV header names "${n}" twice.`, n);
+    seen.add(n);
+  }
+  const features = m.input.features;
+  const missing = features.filter((f) => !seen.has(f.name)).map((f) => f.name);
+  if (missing.length > 0) {
+    throw new ApiError(
+      'INVALID_HEADER',
+      `The CSV header lacks ${missing.length} of the model's features (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}). ` +
+        `The first line must name the columns: "${idColumn}" (optional) and ${features.map((f) => f.name).slice(0, 3).join(', ')}, …`,
+      missing[0],
+    );
+  }
+  const index = new Map(features.map((f, i) => [f.name, i]));
+  return { columns: names.length, idIndex: names.indexOf(idColumn), featureOf: names.map((n) => index.get(n) ?? -1) };
+}
+
+/**
+ * Parses CSV lines. `rowBase` turns a line number into a row number for files without an id column
+ * (the header is line 1, so the first data row is row 1).
+ */
+export function parseCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Array, firstLine: number): ParsedChunk {
+  const f = input.features.length;
+  const featureOf = layout.featureOf;
+  const columns = layout.columns;
+  const idIndex = layout.idIndex;
+  const isInt = Uint8Array.from(input.features, (x) => (x.type === 'int' ? 1 : 0));
+  const ids: (string | number)[] = [];
+  const rejects: Reject[] = [];
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  // At most one row per newline: size the packed rows once, trim at the end.
+  let capacity = 1;
+  for (let i = buf.indexOf(NL); i !== -1; i = buf.indexOf(NL, i + 1)) capacity++;
+  const packed = new Float32Array(capacity * f);
+  let accepted = 0;
+  let rows = 0;
+  let line = firstLine;
+  let s = 0;
+  while (s < b.length) {
+    let nl = buf.indexOf(NL, s);
+    if (nl === -1) nl = b.length;
+    let e = nl;
+    if (e > s && b[e - 1] === CR) e--;
+    if (!isBlank(b, s, e)) {
+      rows++;
+      const base = accepted * f;
+      let col = 0;
+      let ok = true;
+      let id: string | number = line - 1;
+      let p = s;
+      for (;;) {
+        const fi = col < columns ? featureOf[col] : -1;
+        if (fi >= 0) {
+          const v = scanNumber(b, p, e);
+          if (v !== v || (isInt[fi] === 1 && !Number.isInteger(v))) ok = false;
+          else packed[base + fi] = v;
+          p = scanEnd;
+        } else {
+          const cellStart = p;
+          while (p < e && b[p] !== COMMA) p++;
+          if (col === idIndex) id = unquote(buf.toString('latin1', cellStart, p), b, cellStart, p, buf);
+        }
+        col++;
+        if (p >= e) break;
+        p++;
+      }
+      if (col !== layout.columns || (layout.idIndex >= 0 && id === '')) ok = false;
+      if (!ok) {
+        const fixed = slowCsvRow(input, layout, buf.toString('utf8', s, e), line);
+        if ('reject' in fixed) rejects.push(fixed.reject);
+        else {
+          packed.set(fixed.values, base);
+          ids.push(fixed.id);
+          accepted++;
+        }
+      } else {
+        ids.push(id);
+        accepted++;
+      }
+    }
+    s = nl + 1;
+    line++;
+  }
+  return { ids, packed: packed.subarray(0, accepted * f), rejects, rows };
+}
+
+function isBlank(b: Uint8Array, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (b[i] !== 32 && b[i] !== 9) return false;
+  return true;
+}
+
+/** An id cell as text: read as latin1 (fast) and re-read as UTF-8 only when it holds non-ASCII bytes. */
+function unquote(latin1: string, b: Uint8Array, s: number, e: number, buf: Buffer): string {
+  for (let i = s; i < e; i++) if (b[i] > 127) return trimQuotes(buf.toString('utf8', s, e));
+  return trimQuotes(latin1);
+}
+
+function trimQuotes(cell: string): string {
+  const t = cell.trim();
+  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1).replace(/""/g, '"') : t;
+}
+
+/** The contract's verdict on a line the fast path did not take: its values, or the reason it is refused. */
+function slowCsvRow(input: TabularInput, layout: CsvLayout, text: string, line: number): { id: string | number; values: Float32Array } | { reject: Reject } {
+  const cells = text.split(',');
+  const id = layout.idIndex >= 0 && layout.idIndex < cells.length ? trimQuotes(cells[layout.idIndex]) : line - 1;
+  if (cells.length !== layout.columns) {
+    return { reject: { id, line, code: 'WRONG_FEATURE_COUNT', message: `Expected ${layout.columns} values (the header's columns), got ${cells.length}.` } };
+  }
+  if (id === '') return { reject: { id, line, code: 'INVALID_ID', message: 'The id column is empty.' } };
+  const ordered = new Array<string>(input.features.length);
+  layout.featureOf.forEach((fi, col) => {
+    if (fi >= 0) ordered[fi] = cells[col];
+  });
+  try {
+    return { id, values: csvRow(input.features, ordered.join(','), 'row') };
+  } catch (e) {
+    return { reject: rejectOf(e, id, line, (field) => featureName(input, field)) };
+  }
+}
+
+/** `row[3]` → the fourth feature's name. */
+function featureName(input: TabularInput, field: string | undefined): string | undefined {
+  const m = field === undefined ? null : /\[(\d+)\]$/.exec(field);
+  return m ? input.features[Number(m[1])]?.name : field;
+}
+
+function rejectOf(e: unknown, id: string | number, line: number, fieldOf: (f: string | undefined) => string | undefined): Reject {
+  if (!isApiError(e)) throw e;
+  const field = fieldOf(e.field);
+  return { id, line, code: e.code, ...(field ? { field } : {}), message: e.message };
+}
+
+/**
+ * Parses JSON Lines: each line is an object of feature values (plus the id key), an array of feature
+ * values, or an image instance as the API takes it; the contract's `validateInstances` judges each one.
+ */
+export function parseJsonChunk(m: ModelManifest, idColumn: string, text: string, firstLine: number): ParsedChunk {
+  const ids: (string | number)[] = [];
+  const rejects: Reject[] = [];
+  const instances: Instance[] = [];
+  const lines: number[] = [];
+  let rows = 0;
+  let line = firstLine;
+  let s = 0;
+  while (s < text.length) {
+    let nl = text.indexOf('\n', s);
+    if (nl === -1) nl = text.length;
+    const raw = text.slice(s, nl).trim();
+    s = nl + 1;
+    const at = line++;
+    if (raw === '') continue;
+    rows++;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (e) {
+      rejects.push({ id: at, line: at, code: 'INVALID_JSON', message: `Not JSON: ${(e as Error).message}` });
+      continue;
+    }
+    let id: string | number = at;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value) && idColumn in value) {
+      const { [idColumn]: given, ...rest } = value as Record<string, unknown>;
+      if ((typeof given !== 'string' || given === '') && typeof given !== 'number') {
+        rejects.push({ id: at, line: at, code: 'INVALID_ID', field: idColumn, message: `"${idColumn}" must be a non-empty string or a number.` });
+        continue;
+      }
+      id = given;
+      value = rest;
+    }
+    try {
+      instances.push(validateInstances(m, { instances: [value] }, { maxInstances: 1 })[0]);
+      ids.push(id);
+      lines.push(at);
+    } catch (e) {
+      rejects.push(rejectOf(e, id, at, (f) => f?.replace(/^instances\[0\]\.?/, '') || undefined));
+    }
+  }
+  return { ids, packed: new Float32Array(0), instances, lines, rejects, rows };
+}

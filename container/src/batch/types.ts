@@ -1,0 +1,86 @@
+/** Options, results and the messages the batch mode's main thread and its model workers exchange. */
+
+/** Dataset formats: CSV with a header row, or one JSON value per line. */
+export type BatchFormat = 'csv' | 'jsonl';
+export const BATCH_FORMATS: readonly BatchFormat[] = ['csv', 'jsonl'];
+
+export interface BatchOptions {
+  /** Model directory (`model.json` + ONNX file). */
+  readonly model: string;
+  /** Local path or `s3://bucket/key`. */
+  readonly input: string;
+  /** Local path or `s3://bucket/key`; a trailing `/` names a prefix and the file is `<input name>.out`. */
+  readonly output: string;
+  /** Input format. @default - from the input's extension: `.jsonl`/`.ndjson` are JSON Lines, anything else CSV */
+  readonly format?: BatchFormat;
+  /** Output format. @default - from the output's extension, else the input format */
+  readonly outputFormat?: BatchFormat;
+  /** Column (CSV) or key (JSON Lines) holding each row's id; rows without one are numbered. @default 'id' */
+  readonly idColumn?: string;
+  /** Rows per `session.run`. @default 2048 */
+  readonly chunkRows?: number;
+  /** Model workers, each with its own onnxruntime session. @default - one per core */
+  readonly workers?: number;
+  /** Where rejected rows go (JSON Lines with the reason). @default - `<output>.rejects.jsonl` */
+  readonly rejects?: string;
+  /** Prints progress to stderr. @default - when stderr is a TTY */
+  readonly progress?: boolean;
+  /** Environment to read `MLSHIP_S3_URL` and `AWS_REGION` from. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Worker script for bundled builds. @default - `batch-worker.js` beside the running bundle */
+  readonly workerScript?: string;
+}
+
+export interface BatchSummary {
+  /** Data rows read (blank lines not counted). */
+  readonly rows: number;
+  readonly predicted: number;
+  readonly rejected: number;
+  readonly elapsedMs: number;
+  readonly rowsPerSecond: number;
+  /** Largest resident set of the process (main thread and workers) during the run. */
+  readonly peakRssMiB: number;
+  /** Where predictions and rejects were written (rejects only when there were any). */
+  readonly output: string;
+  readonly rejects?: string;
+}
+
+/** Where each CSV column goes: the id, a model feature (by index), or nowhere. */
+export interface CsvLayout {
+  /** Columns every row must have (the header's). */
+  readonly columns: number;
+  /** Column of the id, or -1 when rows are numbered. */
+  readonly idIndex: number;
+  /** For each column, the feature it feeds, or -1. */
+  readonly featureOf: readonly number[];
+}
+
+/** What a worker is started with. */
+export interface WorkerInit {
+  readonly modelDir: string;
+  readonly format: BatchFormat;
+  readonly outputFormat: BatchFormat;
+  readonly idColumn: string;
+  /** CSV only. */
+  readonly layout?: CsvLayout;
+}
+
+/** One chunk of whole lines. `firstLine` is the 1-based line number of its first line in the file. */
+export interface ChunkRequest {
+  readonly seq: number;
+  readonly bytes: Uint8Array;
+  readonly firstLine: number;
+}
+
+export type WorkerMessage =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'failed'; readonly message: string }
+  | {
+      readonly kind: 'done';
+      readonly seq: number;
+      /** Formatted prediction lines and reject lines, ready to write. */
+      readonly output: string;
+      readonly rejects: string;
+      readonly rows: number;
+      readonly rejected: number;
+    };

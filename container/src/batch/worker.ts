@@ -1,0 +1,75 @@
+/**
+ * A batch model worker (one per core): its own onnxruntime session, and the whole per-row work — parse,
+ * validate, predict, format — so the main thread only moves bytes. Started by `pool.ts`; in a bundled
+ * image this file is its own entry (`batch-worker.js`).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { isApiError } from '../../../contract/errors';
+import { loadModel, type LoadedModel } from '../model';
+import { formatPredictions, formatRejects } from './format';
+import { parseCsvChunk, parseJsonChunk, type ParsedChunk } from './rows';
+import type { ChunkRequest, WorkerInit, WorkerMessage } from './types';
+
+async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Promise<void> {
+  const send = (m: WorkerMessage) => port.postMessage(m);
+  let model: LoadedModel;
+  try {
+    model = await loadModel(init.modelDir);
+  } catch (e) {
+    send({ kind: 'failed', message: (e as Error).message });
+    return;
+  }
+  const manifest = model.manifest;
+  const labels = manifest.output.kind === 'classification' ? manifest.output.labels : undefined;
+  const decoder = new TextDecoder();
+  const f = model.featureCount;
+
+  // Chunks are handled one at a time, in arrival order, even though predicting awaits.
+  let queue = Promise.resolve();
+  port.on('message', (req: ChunkRequest) => {
+    queue = queue.then(async () => {
+      try {
+        const parsed: ParsedChunk =
+          init.format === 'csv' && manifest.input.kind === 'tabular' && init.layout
+            ? parseCsvChunk(manifest.input, init.layout, req.bytes, req.firstLine)
+            : parseJsonChunk(manifest, init.idColumn, decoder.decode(req.bytes), req.firstLine);
+        const { ids, rows } = decodeInstances(model, parsed);
+        const predictions = rows.length ? await model.run(rows) : [];
+        send({
+          kind: 'done',
+          seq: req.seq,
+          output: formatPredictions(ids, predictions, labels, init.outputFormat),
+          rejects: formatRejects(parsed.rejects),
+          rows: parsed.rows,
+          rejected: parsed.rejects.length,
+        });
+      } catch (e) {
+        send({ kind: 'failed', message: `chunk at line ${req.firstLine}: ${(e as Error).message}` });
+      }
+    });
+  });
+  send({ kind: 'ready' });
+
+  /** Views into the packed values, or decoded instances (images), dropping rows that fail to decode. */
+  function decodeInstances(m: LoadedModel, parsed: ParsedChunk): { ids: (string | number)[]; rows: Float32Array[] } {
+    if (!parsed.instances) {
+      const rows = new Array<Float32Array>(parsed.ids.length);
+      for (let i = 0; i < rows.length; i++) rows[i] = parsed.packed.subarray(i * f, (i + 1) * f);
+      return { ids: parsed.ids, rows };
+    }
+    const ids: (string | number)[] = [];
+    const rows: Float32Array[] = [];
+    parsed.instances.forEach((inst, i) => {
+      try {
+        rows.push(m.toRows([inst])[0]);
+        ids.push(parsed.ids[i]);
+      } catch (e) {
+        if (!isApiError(e)) throw e;
+        parsed.rejects.push({ id: parsed.ids[i], line: parsed.lines?.[i] ?? 0, code: e.code, message: e.message });
+      }
+    });
+    return { ids, rows };
+  }
+}
+
+if (parentPort) void start(parentPort, workerData as WorkerInit);
