@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, LOG_RETENTION_DAYS, loadConfig, parseConfig } from '../../lib/config';
+
+function problemsOf(raw: Record<string, unknown>): string[] {
+  try {
+    parseConfig(raw);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('has defaults that synthesize out of the box', () => {
+    expect(parseConfig({})).toMatchObject({
+      modelDir: 'models/breast-cancer',
+      backend: 'fargate',
+      stageName: 'prod',
+      removalPolicy: 'retain',
+      logRetentionDays: 90,
+      serverlessMemorySizeMb: 2048,
+    });
+  });
+
+  it.each([
+    [{ backend: 'lambda' }, 'backend = "lambda": expected one of fargate, sagemaker, sagemaker-serverless'],
+    [{ fargateCpu: 300 }, 'fargateCpu = 300: expected one of 256, 512, 1024, 2048, 4096'],
+    [{ fargateCpu: 256, fargateMemoryMiB: 4096 }, 'fargateMemoryMiB = 4096: expected with fargateCpu 256: one of 512, 1024, 2048'],
+    [{ fargateMinCapacity: 0 }, 'fargateMinCapacity = 0: expected an integer from 1 to 100'],
+    [{ fargateMinCapacity: 5, fargateMaxCapacity: 2 }, 'fargateMinCapacity = 5: expected at most fargateMaxCapacity (2)'],
+    [{ sagemakerInstanceType: 'm5.large' }, 'sagemakerInstanceType = "m5.large": expected a SageMaker hosting instance type such as ml.m5.large'],
+    [{ sagemakerInitialInstanceCount: 9 }, 'sagemakerInitialInstanceCount = 9: expected between sagemakerMinCapacity (1) and sagemakerMaxCapacity (4)'],
+    [{ serverlessMemorySizeMb: 1000 }, 'serverlessMemorySizeMb = 1000: expected one of 1024, 2048, 3072, 4096, 5120, 6144'],
+    [{ serverlessMaxConcurrency: 201 }, 'serverlessMaxConcurrency = 201: expected an integer from 1 to 200'],
+    [{ apiThrottleRateLimit: 0 }, 'apiThrottleRateLimit = 0: expected a number above 0, at most 10000 (requests per second)'],
+    [{ apiThrottleRateLimit: 500, apiThrottleBurstLimit: 100 }, 'apiThrottleBurstLimit = 100: expected at least apiThrottleRateLimit (500)'],
+    [{ apiQuotaPerDay: 'many' }, 'apiQuotaPerDay = "many": expected an integer from 1 to 100000000'],
+    [{ logRetentionDays: 8 }, `logRetentionDays = 8: expected one of ${LOG_RETENTION_DAYS.join(', ')}`],
+    [{ predictionTtlDays: -1 }, 'predictionTtlDays = -1: expected an integer from 0 to 3650'],
+    [{ alarmEmail: 'ops' }, 'alarmEmail = "ops": expected an e-mail address'],
+    [{ removalPolicy: 'delete' }, 'removalPolicy = "delete": expected one of retain, destroy'],
+    [{ stageName: 'prod-1' }, 'stageName = "prod-1": expected letters, digits and underscores (max 64)'],
+    [{ stackPrefix: '1abc' }, 'stackPrefix = "1abc": expected a letter, then letters, digits or dashes (max 40)'],
+  ])('%j is refused with its key, value and what is allowed', (raw, message) => {
+    expect(problemsOf(raw)).toEqual([message]);
+  });
+
+  it('reports every bad key in one error, unknown keys included', () => {
+    let error: Error | undefined;
+    try {
+      parseConfig({ backend: 'ec2', logRetentionDays: 2, colour: 'blue' });
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error?.message).toMatch(/^Invalid mlship configuration:\n {2}- backend = "ec2"/);
+    expect(error?.message).toContain('logRetentionDays = 2');
+    expect(error?.message).toContain('unknown key(s) "colour": allowed keys are modelDir, backend,');
+  });
+
+  describe('loadConfig', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'mlship-config-'));
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('reads mlship.config.json, then lets CDK context override it; context strings become numbers', () => {
+      writeFileSync(join(dir, 'mlship.config.json'), JSON.stringify({ backend: 'sagemaker', logRetentionDays: 30, sagemakerMaxCapacity: 8 }));
+      const context: Record<string, unknown> = { backend: 'sagemaker-serverless', serverlessMaxConcurrency: '20', '@aws-cdk/core:someFlag': true };
+      const config = loadConfig({ context: (k) => context[k], rootDir: dir });
+      expect(config).toMatchObject({ backend: 'sagemaker-serverless', logRetentionDays: 30, sagemakerMaxCapacity: 8, serverlessMaxConcurrency: 20 });
+    });
+
+    it('names the file when it is not JSON, and refuses unknown keys in it', () => {
+      writeFileSync(join(dir, 'mlship.config.json'), '{ backend: fargate }');
+      expect(() => loadConfig({ context: () => undefined, rootDir: dir })).toThrow(/mlship\.config\.json is not valid JSON/);
+      writeFileSync(join(dir, 'mlship.config.json'), JSON.stringify({ backnd: 'fargate' }));
+      expect(() => loadConfig({ context: () => undefined, rootDir: dir })).toThrow(/unknown key\(s\) "backnd"/);
+    });
+
+    it('reports a bad context value with the key and value given', () => {
+      expect(() => loadConfig({ context: (k) => (k === 'fargateCpu' ? '3' : undefined), rootDir: dir })).toThrow(
+        'fargateCpu = 3: expected one of 256, 512, 1024, 2048, 4096',
+      );
+    });
+  });
+});
