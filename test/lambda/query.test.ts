@@ -1,0 +1,173 @@
+/** The read side against dynalite: pages, filters, single items, feedback and the summary. */
+import type { MetricsSummary, PredictionPage, PredictionRecord } from '../../contract/prediction-log';
+import { sortKeyOf } from '../../contract/prediction-log';
+import { newPredictionId } from '../../lambda/commons/ids';
+import { putRecordOnce } from '../../lambda/commons/log-writer';
+import { jsonBody, proxyEvent } from './events';
+import { dynamoClient, loadHandler, queryEnv, startHarness, TABLE, type Harness } from './harness';
+
+let h: Harness;
+let query: ReturnType<typeof loadHandler>;
+let feedback: ReturnType<typeof loadHandler>;
+const HOUR = 3_600_000;
+const now = Date.now();
+/** 25 records, one every 10 minutes going back; every fifth from an older model version. */
+const seeded: PredictionRecord[] = [];
+
+beforeAll(async () => {
+  h = await startHarness({ model: false });
+  query = loadHandler('query', queryEnv(h));
+  feedback = loadHandler('feedback', queryEnv(h));
+  const ddb = dynamoClient(h.ddb.url);
+  for (let i = 0; i < 25; i++) {
+    const t = now - i * 10 * 60_000 - 1000;
+    const id = newPredictionId(t);
+    const timestamp = new Date(t).toISOString();
+    const label = i % 3 === 0 ? 'malignant' : 'benign';
+    const rec: PredictionRecord = {
+      id,
+      model: 'breast-cancer',
+      modelVersion: i % 5 === 0 ? '0.9.0' : '1.0.0',
+      createdAt: sortKeyOf(timestamp, id),
+      timestamp,
+      input: [i],
+      output: { label, probabilities: { malignant: 0.5, benign: 0.5 } },
+      label,
+      latencyMs: i + 1,
+      requestId: `req-${i}`,
+    };
+    seeded.push(rec);
+    await putRecordOnce(ddb, TABLE, rec);
+  }
+  // Records of another model share the table but never show up in this model's pages.
+  const other = newPredictionId();
+  await putRecordOnce(ddb, TABLE, { ...seeded[0], id: other, model: 'other-model', createdAt: sortKeyOf(seeded[0].timestamp, other) });
+});
+afterAll(async () => h.close());
+
+const list = (q: Record<string, string> = {}) => query(proxyEvent({ method: 'GET', resource: '/predictions', query: q }));
+
+describe('GET /predictions', () => {
+  it('pages newest first with an opaque cursor until the end', async () => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const res = await list({ limit: '10', ...(cursor ? { cursor } : {}) });
+      expect(res.statusCode).toBe(200);
+      const page = jsonBody<PredictionPage>(res);
+      seen.push(...page.items.map((r) => r.id));
+      cursor = page.cursor;
+      pages++;
+    } while (cursor !== undefined && pages < 10);
+    expect(seen).toEqual(seeded.map((r) => r.id));
+    expect(pages).toBeLessThanOrEqual(4);
+  });
+
+  it('filters by model version and by time range', async () => {
+    const v = jsonBody<PredictionPage>(await list({ version: '0.9.0', limit: '3' }));
+    expect(v.items.map((r) => r.id)).toEqual(seeded.filter((r) => r.modelVersion === '0.9.0').slice(0, 3).map((r) => r.id));
+    expect(v.cursor).toBeDefined();
+
+    const from = new Date(now - 1 * HOUR).toISOString();
+    const to = new Date(now - 0.5 * HOUR).toISOString();
+    const ranged = jsonBody<PredictionPage>(await list({ from, to }));
+    const want = seeded.filter((r) => r.timestamp >= from && r.timestamp <= to).map((r) => r.id);
+    expect(want.length).toBeGreaterThan(0);
+    expect(ranged.items.map((r) => r.id)).toEqual(want);
+  });
+
+  it.each([
+    [{ limit: '0' }, 'INVALID_QUERY', 'limit'],
+    [{ limit: '201' }, 'INVALID_QUERY', 'limit'],
+    [{ limit: 'ten' }, 'INVALID_QUERY', 'limit'],
+    [{ from: 'yesterday' }, 'INVALID_QUERY', 'from'],
+    [{ from: '2025-02-01T00:00:00Z', to: '2025-01-01T00:00:00Z' }, 'INVALID_QUERY', 'from'],
+    [{ cursor: 'not-a-cursor' }, 'INVALID_CURSOR', 'cursor'],
+    [{ cursor: Buffer.from(JSON.stringify({ i: 'x', m: 'breast-cancer', c: 'y' })).toString('base64url') }, 'INVALID_CURSOR', 'cursor'],
+  ])('rejects %j with %s', async (q, code, field) => {
+    const res = await list(q as Record<string, string>);
+    expect(res.statusCode).toBe(400);
+    expect(jsonBody(res)).toEqual({ error: expect.objectContaining({ code, field }) });
+  });
+
+  it("rejects another model's cursor and a cursor outside the time range", async () => {
+    const page = jsonBody<PredictionPage>(await list({ limit: '2' }));
+    const decoded = JSON.parse(Buffer.from(page.cursor!, 'base64url').toString()) as Record<string, string>;
+    const foreign = Buffer.from(JSON.stringify({ ...decoded, m: 'other-model' })).toString('base64url');
+    expect((await list({ cursor: foreign })).statusCode).toBe(400);
+    const outside = await list({ cursor: page.cursor!, from: new Date(now - 0.1 * HOUR).toISOString() });
+    expect(jsonBody(outside)).toEqual({ error: expect.objectContaining({ code: 'INVALID_CURSOR' }) });
+  });
+});
+
+describe('GET /predictions/{id}', () => {
+  const get = (id: string) => query(proxyEvent({ method: 'GET', resource: '/predictions/{id}', pathParameters: { id } }));
+
+  it('returns one logged prediction', async () => {
+    const res = await get(seeded[3].id);
+    expect(res.statusCode).toBe(200);
+    expect(jsonBody(res)).toEqual(seeded[3]);
+  });
+
+  it('answers 404 for an unknown id and 400 for malformed or idempotency ids', async () => {
+    expect(jsonBody(await get(newPredictionId()))).toEqual({ error: expect.objectContaining({ code: 'NOT_FOUND' }) });
+    for (const id of ['idem#key-1#order-42', 'abc', `${seeded[0].id}x`]) {
+      const res = await get(id);
+      expect(res.statusCode).toBe(400);
+      expect(jsonBody(res)).toEqual({ error: expect.objectContaining({ code: 'INVALID_ID', field: 'id' }) });
+    }
+  });
+});
+
+describe('feedback and the summary', () => {
+  const post = (id: string, body: string, type = 'application/json') =>
+    feedback(proxyEvent({ method: 'POST', resource: '/predictions/{id}/feedback', pathParameters: { id }, headers: { 'content-type': type }, body }));
+
+  it('records ground truth; the summary counts classes, latency percentiles and accuracy', async () => {
+    // Four within the last hour get feedback: three right, one wrong.
+    const recent = seeded.slice(0, 4);
+    for (const [i, r] of recent.entries()) {
+      const truth = i === 3 ? (r.label === 'benign' ? 'malignant' : 'benign') : r.label!;
+      const res = await post(r.id, JSON.stringify({ label: truth }));
+      expect(res.statusCode).toBe(200);
+      expect(jsonBody<PredictionRecord>(res).feedback).toEqual({ label: truth, at: expect.any(String) });
+    }
+    const res = await query(proxyEvent({ method: 'GET', resource: '/metrics/summary', query: { window: '1h' } }));
+    expect(res.statusCode).toBe(200);
+    const s = jsonBody<MetricsSummary>(res);
+    const inWindow = seeded.filter((r) => Date.parse(r.timestamp) >= Date.parse(s.from));
+    expect(s.count).toBe(inWindow.length);
+    expect(s.countsByLabel).toEqual({
+      malignant: inWindow.filter((r) => r.label === 'malignant').length,
+      benign: inWindow.filter((r) => r.label === 'benign').length,
+    });
+    expect(s.latencyMs.p50).toBe(Math.ceil(inWindow.length / 2));
+    expect(s.latencyMs.p99).toBe(inWindow.length);
+    expect(s.feedbackCount).toBe(4);
+    expect(s.accuracy).toBeCloseTo(0.75);
+    expect(s.truncated).toBe(false);
+
+    const day = jsonBody<MetricsSummary>(await query(proxyEvent({ method: 'GET', resource: '/metrics/summary', query: { window: '24h' } })));
+    expect(day.count).toBe(25);
+  });
+
+  it('answers 404 for an unknown prediction and 400 for a label the model does not know', async () => {
+    expect(jsonBody(await post(newPredictionId(), '{"label": "benign"}'))).toEqual({ error: expect.objectContaining({ code: 'NOT_FOUND' }) });
+    const bad = await post(seeded[0].id, '{"label": "maybe"}');
+    expect(bad.statusCode).toBe(400);
+    expect(jsonBody(bad)).toEqual({ error: expect.objectContaining({ code: 'INVALID_LABEL', field: 'label' }) });
+    expect(jsonBody(await post(seeded[0].id, '{"label": 1}'))).toEqual({ error: expect.objectContaining({ code: 'INVALID_LABEL' }) });
+    expect(jsonBody(await post(seeded[0].id, '{"truth": "benign"}'))).toEqual({ error: expect.objectContaining({ code: 'INVALID_BODY' }) });
+    expect(jsonBody(await post(seeded[0].id, '{'))).toEqual({ error: expect.objectContaining({ code: 'INVALID_JSON' }) });
+    expect((await post(seeded[0].id, 'label=benign', 'application/x-www-form-urlencoded')).statusCode).toBe(415);
+    expect(jsonBody(await post('idem#key-1#x', '{"label": "benign"}'))).toEqual({ error: expect.objectContaining({ code: 'INVALID_ID' }) });
+  });
+
+  it('rejects a malformed window', async () => {
+    for (const window of ['1w', '0h', '31d', 'h']) {
+      const res = await query(proxyEvent({ method: 'GET', resource: '/metrics/summary', query: { window } }));
+      expect(jsonBody(res)).toEqual({ error: expect.objectContaining({ code: 'INVALID_QUERY', field: 'window' }) });
+    }
+  });
+});
