@@ -1,0 +1,91 @@
+/**
+ * @jest-environment ./test/container/onnx-environment.js
+ */
+/**
+ * The model loaded from S3 (s3rver): a `model.tar.gz` package and an uncompressed prefix, selected by
+ * MODEL_S3_URI exactly as on Fargate, downloaded once and served from the local cache.
+ */
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tar from 'tar';
+import { modelPackageKey } from '../../contract/bucket';
+import { ENV } from '../../contract/env';
+import { downloadModel, parseS3Uri, resolveModelDir } from '../../container/src/model-source';
+import { startServer } from '../../container/src/server';
+import { EmbeddedS3, startS3 } from '../../local/s3';
+import { BREAST_CANCER, closeAgent, parity, postJson } from './helpers';
+
+const BUCKET = 'mlship-test-models';
+const CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+
+let s3: EmbeddedS3;
+let client: S3Client;
+let scratch: string;
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  scratch = mkdtempSync(path.join(os.tmpdir(), 'mlship-source-'));
+  s3 = await startS3({ dir: path.join(scratch, 's3'), bucket: BUCKET });
+  Object.assign(process.env, CREDENTIALS);
+  client = new S3Client({ region: 'us-east-1', endpoint: s3.url, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  // The package as the CDK app ships it: model.json and the ONNX file at the archive's root.
+  const tgz = path.join(scratch, 'model.tar.gz');
+  await tar.c({ gzip: true, file: tgz, cwd: BREAST_CANCER }, ['model.json', 'model.onnx']);
+  await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: modelPackageKey('breast-cancer', '1.0.0'), Body: readFileSync(tgz) }));
+  for (const f of ['model.json', 'model.onnx']) {
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `models/breast-cancer/1.0.0/files/${f}`, Body: readFileSync(path.join(BREAST_CANCER, f)) }));
+  }
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  client.destroy();
+  await s3.close();
+  rmSync(scratch, { recursive: true, force: true });
+  closeAgent();
+});
+
+test('the server starts from MODEL_S3_URI pointing at model.tar.gz and answers like the local model', async () => {
+  // GIVEN the Fargate environment
+  process.env[ENV.MODEL_S3_URI] = `s3://${BUCKET}/${modelPackageKey('breast-cancer', '1.0.0')}`;
+  process.env[ENV.S3_URL] = s3.url;
+  delete process.env[ENV.MODEL_DIR];
+  const dir = await resolveModelDir({ cacheDir: path.join(scratch, 'cache') });
+  // WHEN the server starts from that directory
+  const server = await startServer({ modelDir: dir });
+  try {
+    // THEN it serves the model's predictions
+    const par = parity(BREAST_CANCER);
+    const reply = await postJson(server.url, { instances: par.rows.slice(0, 5).map((r) => r.input) });
+    expect(reply.status).toBe(200);
+    expect(reply.json().predictions.map((p: { label: string }) => p.label)).toEqual(par.rows.slice(0, 5).map((r) => r.label));
+  } finally {
+    await server.close();
+  }
+});
+
+test('an uncompressed prefix is downloaded file by file, and a second resolve reuses the cache', async () => {
+  const cacheDir = path.join(scratch, 'cache-prefix');
+  const uri = `s3://${BUCKET}/models/breast-cancer/1.0.0/files`;
+  const dir = await downloadModel(uri, { s3Url: s3.url, cacheDir });
+  expect(readdirSync(dir).sort()).toEqual(['model.json', 'model.onnx']);
+  expect(readFileSync(path.join(dir, 'model.onnx')).equals(readFileSync(path.join(BREAST_CANCER, 'model.onnx')))).toBe(true);
+  // No scratch directories are left behind, and the cached copy is used without S3.
+  expect(readdirSync(cacheDir)).toHaveLength(1);
+  expect(await downloadModel(uri, { s3Url: 'http://127.0.0.1:9', cacheDir })).toBe(dir);
+});
+
+test('a missing package or a malformed URI fails with a message that names it', async () => {
+  await expect(downloadModel(`s3://${BUCKET}/models/none/1/model.tar.gz`, { s3Url: s3.url, cacheDir: path.join(scratch, 'c3') })).rejects.toThrow();
+  await expect(downloadModel(`s3://${BUCKET}/models/none/1`, { s3Url: s3.url, cacheDir: path.join(scratch, 'c3') })).rejects.toThrow(/No objects under/);
+  expect(() => parseS3Uri('https://example.com/model.tar.gz')).toThrow(/MODEL_S3_URI must look like/);
+  expect(readdirSync(path.join(scratch, 'c3'))).toEqual([]);
+});
+
+test('MODEL_DIR and --model win over MODEL_S3_URI, and nothing at all is a clear error', async () => {
+  expect(await resolveModelDir({ modelDir: '/a', env: { [ENV.MODEL_DIR]: '/b', [ENV.MODEL_S3_URI]: 's3://x/y' } })).toBe('/a');
+  expect(await resolveModelDir({ env: { [ENV.MODEL_DIR]: '/b', [ENV.MODEL_S3_URI]: 's3://x/y' } })).toBe('/b');
+  await expect(resolveModelDir({ env: {} })).rejects.toThrow(/No model to serve/);
+});

@@ -1,0 +1,49 @@
+/**
+ * @jest-environment ./test/container/onnx-environment.js
+ */
+/**
+ * Served predictions equal scikit-learn's own on the held-out parity vectors saved beside each model:
+ * same labels, probabilities within 1e-5.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseBaseline } from '../../contract/baseline';
+import { featureCount, parseManifest } from '../../contract/manifest';
+import { RunningServer, startServer } from '../../container/src/server';
+import { BREAST_CANCER, closeAgent, DIGITS, maxProbabilityDiff, parity, postJson } from './helpers';
+
+afterAll(() => closeAgent());
+
+describe.each([
+  ['breast-cancer', BREAST_CANCER],
+  ['digits', DIGITS],
+])('%s', (_name, dir) => {
+  let server: RunningServer;
+  const par = parity(dir);
+
+  beforeAll(async () => {
+    server = await startServer({ modelDir: dir });
+  });
+  afterAll(() => server.close());
+
+  test('the served labels and probabilities match scikit-learn on every parity row', async () => {
+    expect(par.rows.length).toBeGreaterThanOrEqual(50);
+    const reply = await postJson(server.url, { instances: par.rows.map((r) => r.input) });
+    expect(reply.status).toBe(200);
+    const predictions: { label: string; probabilities: Record<string, number> }[] = reply.json().predictions;
+    expect(predictions.map((p) => p.label)).toEqual(par.rows.map((r) => r.label));
+    const worst = Math.max(...predictions.map((p, i) => maxProbabilityDiff(p.probabilities, par.rows[i].probabilities, par.labels)));
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  test('the model files are small and the manifest and drift baseline agree with the model', () => {
+    const manifest = parseManifest(JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')));
+    const baseline = parseBaseline(JSON.parse(readFileSync(path.join(dir, 'baseline.json'), 'utf8')));
+    expect(readFileSync(path.join(dir, manifest.file)).length).toBeLessThan(1024 * 1024);
+    expect(baseline.bins).toBe(10);
+    expect(baseline.features).toHaveLength(featureCount(manifest));
+    if (manifest.input.kind === 'tabular') expect(baseline.features.map((f) => f.name)).toEqual(manifest.input.features.map((f) => f.name));
+    for (const f of baseline.features) expect(f.proportions.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+    expect(Object.keys(baseline.classPriors ?? {})).toEqual(manifest.output.kind === 'classification' ? manifest.output.labels : []);
+  });
+});
