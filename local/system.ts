@@ -179,7 +179,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   process.env[ENV.MODEL_URL] = model.url;
 
   progress('loading the handlers');
-  const { handlers, replay } = await loadHandlers(JSON.stringify({ ...env, [ENV.MODEL_URL]: model.url }));
+  const { handlers, replay } = loadHandlers(JSON.stringify({ ...env, [ENV.MODEL_URL]: model.url }));
 
   const apiKeyId = apiKeyIdOf(apiKey);
   const staticDir = opts.staticDir ?? join(PROJECT_ROOT, 'web', 'dist');
@@ -273,18 +273,18 @@ async function startModel(modelDir: string, workers: number): Promise<Switchable
   return { url, stop, start, close: stop };
 }
 
-async function loadHandlers(signature: string): Promise<{ handlers: Record<HandlerName, ProxyHandler>; replay: (e: SQSEvent) => Promise<SQSBatchResponse> }> {
+function loadHandlers(signature: string): { handlers: Record<HandlerName, ProxyHandler>; replay: (e: SQSEvent) => Promise<SQSBatchResponse> } {
   if (loadedSignature !== undefined && loadedSignature !== signature) {
     throw new Error('The handlers were loaded for another local system in this process; start one local system per process.');
   }
   loadedSignature = signature;
-  const [predict, query, feedback, meta, replay] = await Promise.all([
-    import('../lambda/predict'),
-    import('../lambda/query'),
-    import('../lambda/feedback'),
-    import('../lambda/meta'),
-    import('../lambda/replay'),
-  ]);
+  // require(), not import(): the handlers must load after the environment is set, under tsx's require
+  // hook (the `mlship` bin) as well as under the tsx CLI and jest.
+  const predict = require('../lambda/predict') as typeof import('../lambda/predict');
+  const query = require('../lambda/query') as typeof import('../lambda/query');
+  const feedback = require('../lambda/feedback') as typeof import('../lambda/feedback');
+  const meta = require('../lambda/meta') as typeof import('../lambda/meta');
+  const replay = require('../lambda/replay') as typeof import('../lambda/replay');
   return {
     handlers: { predict: predict.handler, query: query.handler, feedback: feedback.handler, meta: meta.handler },
     replay: replay.handler,

@@ -1,0 +1,63 @@
+/**
+ * Turns what a person hands `mlship invoke` into a `POST /predict` body: a JSON string or file, a CSV file
+ * (one instance per row, an optional header skipped), or image files (PNG/JPEG, sent base64).
+ */
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+
+export interface PredictBody {
+  instances: unknown[];
+}
+
+const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
+
+export function predictBody(inputs: string[], readStdin: () => string = () => readFileSync(0, 'utf8')): PredictBody {
+  if (inputs.length === 0) throw new Error('Give the input: a JSON string, a .json, .csv, .png or .jpg file, or - for JSON on stdin.');
+  if (inputs.every((i) => IMAGE_EXTENSIONS.has(extname(i).toLowerCase()))) {
+    return { instances: inputs.map((file) => ({ b64: readFileSync(file).toString('base64') })) };
+  }
+  if (inputs.length > 1) throw new Error('Several inputs are accepted for image files only.');
+  const input = inputs[0];
+  const trimmed = input.trimStart();
+  if (input === '-') return fromJson(readStdin(), 'stdin');
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) return fromJson(input, 'the argument');
+  const ext = extname(input).toLowerCase();
+  if (ext === '.csv') return fromCsv(readFileSync(input, 'utf8'), input);
+  if (ext === '.json') return fromJson(readFileSync(input, 'utf8'), input);
+  throw new Error(`Cannot tell what ${input} is: use a JSON string, or a file ending in .json, .csv, .png, .jpg or .jpeg.`);
+}
+
+/** `{"instances": [...]}` as is, a bare array as the instances, a bare object as one instance. */
+function fromJson(text: string, source: string): PredictBody {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${source} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (Array.isArray(value)) return { instances: value.length > 0 && value.every((v) => typeof v === 'number') ? [value] : value };
+  if (typeof value === 'object' && value !== null && 'instances' in value) return value as PredictBody;
+  if (typeof value === 'object' && value !== null) return { instances: [value] };
+  throw new Error(`${source} must hold {"instances": [...]}, an array of instances, or one instance.`);
+}
+
+/**
+ * One instance per non-blank line. A first line that is not all numbers is taken as a header and its
+ * names key the instances, so columns may come in any order; the API checks names and values.
+ */
+export function fromCsv(text: string, source: string): PredictBody {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  if (lines.length === 0) throw new Error(`${source} has no rows.`);
+  const cells = (line: string) => line.split(',').map((c) => c.trim());
+  const isNumber = (c: string) => c !== '' && Number.isFinite(Number(c));
+  const first = cells(lines[0]);
+  const header = first.every(isNumber) ? undefined : first;
+  const rows = (header ? lines.slice(1) : lines).map((line, i) => {
+    const values = cells(line).map((c) => (isNumber(c) ? Number(c) : c));
+    if (!header) return values;
+    if (values.length !== header.length) throw new Error(`${source} row ${i + 2} has ${values.length} values for ${header.length} columns.`);
+    return Object.fromEntries(header.map((h, j) => [h, values[j]]));
+  });
+  if (rows.length === 0) throw new Error(`${source} has a header but no rows.`);
+  return { instances: rows };
+}

@@ -1,0 +1,124 @@
+/**
+ * Where CLI commands go: the local system (found through `.mlship/local/state.json`) or a deployed
+ * stack (found through its CloudFormation outputs). Both answer the same questions: the API URL and
+ * key, the bucket, the table and the log dead-letter queue, plus how to reach them.
+ */
+import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
+import { existsSync, readFileSync } from 'node:fs';
+import { ENV } from '../../contract/env';
+import { dataPaths, DEFAULT_DATA_DIR, LOCAL_NAMES, readState, S3RVER_CREDENTIALS } from '../paths';
+
+export interface TargetOptions {
+  stack?: string;
+  apiKey?: string;
+  dataDir?: string;
+  region?: string;
+}
+
+export interface Target {
+  kind: 'local' | 'stack';
+  /** A short description for messages ("local system at …", "stack mlship-Api"). */
+  label: string;
+  apiUrl: string;
+  /** Undefined when a deployed stack's key was not given (routes without a key still work). */
+  apiKey?: string;
+  bucketName: string;
+  tableName: string;
+  logDlqUrl: string;
+  /** Environment for SDK clients and in-process handlers aimed at this target. */
+  awsEnv: Record<string, string>;
+  /** Endpoint overrides and credentials for SDK clients built by the CLI itself. */
+  s3: { endpoint?: string; forcePathStyle?: boolean; credentials?: { accessKeyId: string; secretAccessKey: string }; region?: string };
+  sqs: { endpoint?: string; region?: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
+}
+
+/** Output keys the API stack publishes. */
+export const STACK_OUTPUTS = ['ApiUrl', 'ApiKeyId', 'BucketName', 'TableName', 'Backend', 'DlqUrl'] as const;
+
+export async function resolveTarget(opts: TargetOptions): Promise<Target> {
+  const givenKey = opts.apiKey ?? nonEmpty(process.env.MLSHIP_API_KEY);
+  return opts.stack ? stackTarget(opts.stack, givenKey, opts.region) : localTarget(opts.dataDir ?? DEFAULT_DATA_DIR, givenKey);
+}
+
+export function localTarget(dataDir: string, givenKey: string | undefined): Target {
+  const state = readState(dataDir);
+  if (!state || !isAlive(state.pid)) {
+    throw new Error(`The local system is not running (no live state in ${dataDir}). Start it with \`npm start\`, or pass --stack NAME for a deployed stack.`);
+  }
+  const keyFile = dataPaths(dataDir).apiKey;
+  const apiKey = givenKey ?? (existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : undefined);
+  const credentials = { ...S3RVER_CREDENTIALS };
+  return {
+    kind: 'local',
+    label: `local system at ${state.url}`,
+    apiUrl: state.url,
+    apiKey,
+    bucketName: state.bucketName,
+    tableName: state.tableName,
+    logDlqUrl: state.logDlqUrl,
+    awsEnv: {
+      AWS_REGION: LOCAL_NAMES.region,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      [ENV.DYNAMODB_URL]: state.dynamodbUrl,
+      [ENV.S3_URL]: state.s3Url,
+      [ENV.SQS_URL]: state.sqsUrl,
+    },
+    s3: { endpoint: state.s3Url, forcePathStyle: true, credentials, region: LOCAL_NAMES.region },
+    sqs: { endpoint: state.sqsUrl, region: LOCAL_NAMES.region, credentials },
+  };
+}
+
+async function stackTarget(stack: string, givenKey: string | undefined, region: string | undefined): Promise<Target> {
+  const cfn = new CloudFormationClient(region ? { region } : {});
+  try {
+    // The CDK app puts the outputs on `<prefix>-Api`; accept the prefix as well as the full name.
+    const outputs = (await outputsOf(cfn, stack)) ?? (await outputsOf(cfn, `${stack}-Api`));
+    if (!outputs) throw new Error(`No stack named ${stack} or ${stack}-Api with an ApiUrl output was found.`);
+    const get = (key: (typeof STACK_OUTPUTS)[number]) => {
+      const v = outputs.find((o) => o.OutputKey === key)?.OutputValue;
+      if (!v) throw new Error(`The stack has no ${key} output.`);
+      return v;
+    };
+    const resolvedRegion = region ?? (await cfn.config.region());
+    return {
+      kind: 'stack',
+      label: `stack ${stack}`,
+      apiUrl: get('ApiUrl').replace(/\/+$/, ''),
+      apiKey: givenKey,
+      bucketName: get('BucketName'),
+      tableName: get('TableName'),
+      logDlqUrl: get('DlqUrl'),
+      awsEnv: { AWS_REGION: resolvedRegion },
+      s3: { region: resolvedRegion },
+      sqs: { region: resolvedRegion },
+    };
+  } finally {
+    cfn.destroy();
+  }
+}
+
+async function outputsOf(cfn: CloudFormationClient, name: string): Promise<Output[] | undefined> {
+  try {
+    const out = await cfn.send(new DescribeStacksCommand({ StackName: name }));
+    const outputs = out.Stacks?.[0]?.Outputs ?? [];
+    return outputs.some((o) => o.OutputKey === 'ApiUrl') ? outputs : undefined;
+  } catch (e) {
+    // CloudFormation answers ValidationError "Stack with id X does not exist".
+    if ((e as { name?: string }).name === 'ValidationError') return undefined;
+    throw e;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v;
+}
