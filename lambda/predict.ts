@@ -3,8 +3,6 @@
  * backend, log one item per instance (never losing one), and answer with each prediction's id.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ENV } from '../contract/env';
 import { ApiError } from '../contract/errors';
@@ -15,7 +13,8 @@ import { predictionInputKey } from '../contract/bucket';
 import { sortKeyOf, type PredictionRecord } from '../contract/prediction-log';
 import { IDEMPOTENCY_HEADER } from '../contract/routes';
 import type { Backend } from './commons/backend';
-import { dynamoOptions, s3Options, sqsOptions } from './commons/clients';
+import { dynamoOptions } from './commons/clients';
+import { lazyS3, lazySqs } from './commons/lazy-clients';
 import { intValue, readConfig, required } from './commons/config';
 import { apiHandler, bodyBytes, header, mediaType, parseJsonBody, type RequestContext } from './commons/http';
 import { bodyHash, checkIdempotencyKey, IdempotencyStore } from './commons/idempotency';
@@ -38,8 +37,8 @@ const maxBodyBytes = maxPredictBodyBytes(config.backend);
 
 // One attempt per SDK call: the log writer runs its own bounded retries before dead-lettering.
 const ddb = new DynamoDBClient(dynamoOptions(1));
-const s3 = new S3Client(s3Options());
-const sqs = new SQSClient(sqsOptions());
+const s3 = lazyS3();
+const sqs = lazySqs();
 const idempotency = new IdempotencyStore(ddb, table);
 const log = createLogger('predict', { model: manifest.name, modelVersion: manifest.version, backend: config.backend });
 const metrics = new Metrics({ name: manifest.name, version: manifest.version });

@@ -3,14 +3,15 @@
  * model call (images as base64, tabular rows as JSON), and inputs too large to keep inline in the log
  * are written under `predictions/` so the log item holds only their key.
  */
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApiError, isApiError } from '../../contract/errors';
 import { validateInstances, type ModelManifest } from '../../contract/manifest';
+import type { S3Handle } from './lazy-clients';
 
-export async function fetchInstance(s3: S3Client, bucket: string, m: ModelManifest, key: string, field: string, maxBytes: number): Promise<unknown> {
+export async function fetchInstance(s3: () => Promise<S3Handle>, bucket: string, m: ModelManifest, key: string, field: string, maxBytes: number): Promise<unknown> {
   let bytes: Uint8Array;
   try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const { sdk, client } = await s3();
+    const out = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }));
     if (out.ContentLength !== undefined && out.ContentLength > maxBytes) {
       throw new ApiError('PAYLOAD_TOO_LARGE', `The object ${key} is ${out.ContentLength} bytes; at most ${maxBytes}.`, field);
     }
@@ -38,9 +39,10 @@ export async function fetchInstance(s3: S3Client, bucket: string, m: ModelManife
   return parsed;
 }
 
-export async function storeInput(s3: S3Client, bucket: string, key: string, input: unknown): Promise<void> {
+export async function storeInput(s3: () => Promise<S3Handle>, bucket: string, key: string, input: unknown): Promise<void> {
   try {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(input), ContentType: 'application/json' }));
+    const { sdk, client } = await s3();
+    await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(input), ContentType: 'application/json' }));
   } catch {
     throw new ApiError('STORAGE_UNAVAILABLE', 'Storing the prediction input failed; retry shortly.');
   }

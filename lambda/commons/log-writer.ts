@@ -4,10 +4,10 @@
  * exponential backoff; what still fails goes, whole, to the dead-letter queue for the replay handler.
  */
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { LIMITS } from '../../contract/limits';
 import { LOG_TABLE, type PredictionRecord } from '../../contract/prediction-log';
+import type { SqsHandle } from './lazy-clients';
 
 export interface PutOutcome {
   ok: boolean;
@@ -55,11 +55,12 @@ export async function putRecordWithRetry(
 }
 
 /** Sends records to the dead-letter queue in batches of ten (SQS's batch limit); throws if any is refused. */
-export async function sendToDeadLetterQueue(sqs: SQSClient, queueUrl: string, records: PredictionRecord[]): Promise<void> {
+export async function sendToDeadLetterQueue(sqs: () => Promise<SqsHandle>, queueUrl: string, records: PredictionRecord[]): Promise<void> {
+  const { sdk, client } = await sqs();
   for (let i = 0; i < records.length; i += 10) {
     const batch = records.slice(i, i + 10);
-    const out = await sqs.send(
-      new SendMessageBatchCommand({
+    const out = await client.send(
+      new sdk.SendMessageBatchCommand({
         QueueUrl: queueUrl,
         Entries: batch.map((r, j) => ({ Id: String(j), MessageBody: JSON.stringify(r) })),
       }),

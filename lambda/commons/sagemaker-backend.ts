@@ -2,7 +2,6 @@
  * The SageMaker backends (real-time and serverless): `InvokeEndpoint` with the same JSON body. The
  * SDK's own retry and timeout settings give the same bounds as the Fargate path.
  */
-import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { ApiError } from '../../contract/errors';
 import { ENV } from '../../contract/env';
 import { LIMITS } from '../../contract/limits';
@@ -19,19 +18,24 @@ const NAME = 'SageMaker endpoint';
 
 export function sagemakerBackend(opts: SageMakerBackendOptions): Backend {
   const timeoutMs = opts.attemptTimeoutMs ?? LIMITS.backendAttemptTimeoutMs;
-  const client = new SageMakerRuntimeClient({
-    endpoint: endpointOverride(ENV.SAGEMAKER_RUNTIME_URL),
-    maxAttempts: opts.maxAttempts ?? LIMITS.backendMaxAttempts,
-    // Without throwOnRequestTimeout the handler only warns when the request timeout passes.
-    requestHandler: { requestTimeout: timeoutMs, connectionTimeout: Math.min(timeoutMs, 3000), throwOnRequestTimeout: true },
-  });
+  // Loaded on the first call: a function configured for Fargate never pays for this package.
+  const sdk = import('@aws-sdk/client-sagemaker-runtime').then((m) => ({
+    m,
+    client: new m.SageMakerRuntimeClient({
+      endpoint: endpointOverride(ENV.SAGEMAKER_RUNTIME_URL),
+      maxAttempts: opts.maxAttempts ?? LIMITS.backendMaxAttempts,
+      // Without throwOnRequestTimeout the handler only warns when the request timeout passes.
+      requestHandler: { requestTimeout: timeoutMs, connectionTimeout: Math.min(timeoutMs, 3000), throwOnRequestTimeout: true },
+    }),
+  }));
 
   return {
     kind: 'sagemaker',
     async invoke(body, expected) {
       try {
+        const { m, client } = await sdk;
         const out = await client.send(
-          new InvokeEndpointCommand({ EndpointName: opts.endpointName, Body: Buffer.from(body), ContentType: 'application/json', Accept: 'application/json' }),
+          new m.InvokeEndpointCommand({ EndpointName: opts.endpointName, Body: Buffer.from(body), ContentType: 'application/json', Accept: 'application/json' }),
         );
         const text = out.Body === undefined ? '' : Buffer.from(out.Body).toString('utf8');
         return parseInvocationResponse(text, expected, NAME);

@@ -1,0 +1,165 @@
+/**
+ * Bundle size and cold-start cost of each Lambda handler: the production bundle (minified, tree-shaken,
+ * the SDK's ES module builds so per-command imports drop unused commands) side by side with a naive
+ * bundle (esbuild's defaults: the SDK's CommonJS builds, which hold every command of a client, not
+ * minified). Each measurement runs in a fresh node process: time to load the module, then time of the
+ * first call against real local services (dynalite, s3rver, the local SQS and the model server).
+ *
+ *   npx tsx bench/bundles/bench.ts [--runs 7]
+ */
+import { build, type BuildOptions } from 'esbuild';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startServer } from '../../container/src/server';
+import { ENV } from '../../contract/env';
+import { dynamoClient, ensureTable, startDynamoDb } from '../../local/dynamodb';
+import { startS3 } from '../../local/s3';
+import { startSqsServer } from '../../local/sqs-server';
+
+const ROOT = resolve(__dirname, '../..');
+const HANDLERS = ['predict', 'query', 'feedback', 'meta', 'replay'] as const;
+type Handler = (typeof HANDLERS)[number];
+const MODEL_DIR = join(ROOT, 'models/breast-cancer');
+const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 7;
+
+const production: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  target: 'node22',
+  format: 'cjs',
+  minify: true,
+  treeShaking: true,
+  mainFields: ['module', 'main'],
+  sourcemap: 'external',
+  legalComments: 'none',
+  logLevel: 'error',
+};
+const naive: BuildOptions = { bundle: true, platform: 'node', format: 'cjs', logLevel: 'error' };
+
+async function main(): Promise<void> {
+  const out = mkdtempSync(join(tmpdir(), 'mlship-bundles-'));
+  const dir = mkdtempSync(join(tmpdir(), 'mlship-bench-'));
+  process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
+  process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
+  const [ddb, s3, sqs, model] = await Promise.all([
+    startDynamoDb({}),
+    startS3({ dir: join(dir, 's3'), bucket: 'mlship-bench-data' }),
+    startSqsServer({ queues: ['dlq'] }),
+    startServer({ modelDir: MODEL_DIR, workers: 0 }),
+  ]);
+  await ensureTable(dynamoClient(ddb.url), 'bench-predictions');
+  const env: Record<string, string> = {
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_REGION: 'us-east-1',
+    [ENV.PREDICTION_TABLE]: 'bench-predictions',
+    [ENV.DATA_BUCKET]: 'mlship-bench-data',
+    [ENV.BACKEND]: 'fargate',
+    [ENV.MODEL_URL]: model.url,
+    [ENV.LOG_DLQ_URL]: sqs.queueUrl('dlq'),
+    [ENV.MODEL_MANIFEST_PATH]: join(MODEL_DIR, 'model.json'),
+    [ENV.LOG_TTL_DAYS]: '0',
+    [ENV.DYNAMODB_URL]: ddb.url,
+    [ENV.S3_URL]: s3.url,
+    [ENV.SQS_URL]: sqs.url,
+  };
+  const rows: string[] = [];
+  const results: Record<string, unknown> = {};
+  try {
+    for (const h of HANDLERS) {
+      const files: Record<'production' | 'naive', string> = { production: join(out, 'production', `${h}.js`), naive: join(out, 'naive', `${h}.js`) };
+      await build({ ...production, entryPoints: [join(ROOT, 'lambda', `${h}.ts`)], outfile: files.production });
+      await build({ ...naive, entryPoints: [join(ROOT, 'lambda', `${h}.ts`)], outfile: files.naive });
+      const m: Record<string, { bytes: number; loadMs: number; firstCallMs: number }> = {};
+      for (const variant of ['production', 'naive'] as const) {
+        const samples: { load: number; first: number }[] = [];
+        for (let i = 0; i < runs; i++) samples.push(await measure(files[variant], h, env));
+        m[variant] = { bytes: statSync(files[variant]).size, loadMs: median(samples.map((s) => s.load)), firstCallMs: median(samples.map((s) => s.first)) };
+      }
+      const total = (v: { loadMs: number; firstCallMs: number }) => v.loadMs + v.firstCallMs;
+      const ratio = total(m.production) / total(m.naive);
+      results[h] = { ...m, ratio };
+      rows.push(
+        [h.padEnd(9), kb(m.production.bytes), kb(m.naive.bytes), ms(m.production.loadMs), ms(m.production.firstCallMs), ms(m.naive.loadMs), ms(m.naive.firstCallMs), ratio.toFixed(2).padStart(6)].join(' '),
+      );
+    }
+  } finally {
+    await Promise.all([ddb.close(), s3.close(), sqs.close(), model.close()]);
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
+  }
+  console.log(`median of ${runs} fresh processes each; node ${process.version}; first call against local dynalite/s3rver/SQS/model server`);
+  console.log('handler      prod KB  naive KB  prod load  prod 1st  naive load  naive 1st  (load+1st) prod/naive');
+  for (const r of rows) console.log(r);
+  mkdirSync(__dirname, { recursive: true });
+  writeFileSync(join(__dirname, 'results.json'), JSON.stringify({ node: process.version, runs, results }, null, 2) + '\n');
+}
+
+/** One cold start in a fresh process: module load, then the first call of a representative request. */
+/** Runs asynchronously: the model server and the local services answer from this process meanwhile. */
+async function measure(bundle: string, h: Handler, env: Record<string, string>): Promise<{ load: number; first: number }> {
+  const script = `
+    const { performance } = require('node:perf_hooks');
+    const event = ${JSON.stringify(firstEvent(h))};
+    const t0 = performance.now();
+    const mod = require(${JSON.stringify(bundle)});
+    const t1 = performance.now();
+    Promise.resolve(mod.handler(event)).then((res) => {
+      const t2 = performance.now();
+      const status = res && res.statusCode;
+      if (status !== undefined && status >= 500) throw new Error('first call failed: ' + JSON.stringify(res));
+      process.stderr.write(JSON.stringify({ load: t1 - t0, first: t2 - t1 }) + '\\n');
+      process.exit(0);
+    }).catch((e) => { console.error(e); process.exit(1); });`;
+  const { stderr: outText } = await promisify(execFile)(process.execPath, ['--no-deprecation', '-e', script], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const line = outText.trim().split('\n').filter((l) => l.startsWith('{"load"')).pop();
+  if (line === undefined) throw new Error(`no measurement from ${bundle}: ${outText}`);
+  return JSON.parse(line) as { load: number; first: number };
+}
+
+function firstEvent(h: Handler): unknown {
+  const row = (JSON.parse(readFileSync(join(MODEL_DIR, 'parity.json'), 'utf8')) as { rows: { input: number[] }[] }).rows[0].input;
+  const api = (method: string, resource: string, extra: Record<string, unknown> = {}) => ({
+    resource,
+    path: resource,
+    httpMethod: method,
+    headers: { 'content-type': 'application/json' },
+    queryStringParameters: null,
+    pathParameters: null,
+    body: null,
+    isBase64Encoded: false,
+    requestContext: { requestId: 'bench', identity: { apiKeyId: 'bench' } },
+    ...extra,
+  });
+  switch (h) {
+    case 'predict':
+      return api('POST', '/predict', { body: JSON.stringify({ instances: [row] }) });
+    case 'query':
+      return api('GET', '/predictions', { queryStringParameters: { limit: '5' } });
+    case 'feedback':
+      return api('POST', '/predictions/{id}/feedback', { pathParameters: { id: '01JBENCH0000000000000000AA' }, body: '{"label":"benign"}' });
+    case 'meta':
+      return api('GET', '/model');
+    case 'replay':
+      return { Records: [] };
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+const kb = (b: number) => (b / 1024).toFixed(0).padStart(8);
+const ms = (x: number) => `${x.toFixed(1)}ms`.padStart(10);
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
