@@ -307,7 +307,8 @@ async function startCluster(opts: StartServerOptions): Promise<RunningServer> {
     ready: Promise.resolve(),
     close: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
+      const code = await exited;
+      if (code !== 0) throw new Error(`The model server exited with code ${code} on SIGTERM`);
     },
   };
 }

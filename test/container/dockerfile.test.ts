@@ -1,0 +1,140 @@
+/**
+ * The image cannot be built here (no Docker engine), so its invariants are linted, and the exact
+ * esbuild command of the Dockerfile is run: the bundle must start as the ENTRYPOINT starts it, answer
+ * /ping and /invocations, and exit 0 on SIGTERM.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BREAST_CANCER, parity, ROOT } from './helpers';
+
+const dockerfile = readFileSync(path.join(ROOT, 'container/Dockerfile'), 'utf8');
+// Instructions with their continuation lines joined.
+const instructions = dockerfile
+  .replace(/\\\n/g, ' ')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l !== '' && !l.startsWith('#'));
+const dockerignore = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l !== '' && !l.startsWith('#'));
+
+describe('Dockerfile invariants', () => {
+  const froms = instructions.filter((l) => /^FROM /i.test(l));
+  // The last stage, with continuation lines joined.
+  const runtime = instructions.slice(instructions.lastIndexOf(froms[froms.length - 1])).join('\n');
+
+  test('is multi-stage on pinned node:22 slim images, never `latest`', () => {
+    expect(froms.length).toBeGreaterThanOrEqual(2);
+    for (const f of froms) {
+      expect(f).toMatch(/^FROM node:22[\w.-]*-slim\b/);
+      expect(f).not.toMatch(/:latest\b/);
+    }
+  });
+
+  test('the runtime stage runs as a non-root user with a HEALTHCHECK on /ping', () => {
+    const user = /^USER\s+(\S+)/m.exec(runtime)?.[1];
+    expect(user).toBeDefined();
+    expect(user).not.toMatch(/^(root|0)(:|$)/);
+    expect(runtime).toMatch(/^HEALTHCHECK .*CMD .*\/ping/m);
+    expect(runtime).toMatch(/^EXPOSE 8080$/m);
+  });
+
+  test('starts as SageMaker starts it: `node /app/server.js serve`', () => {
+    expect(instructions).toContain('ENTRYPOINT ["node", "/app/server.js"]');
+    expect(instructions[instructions.length - 1]).toBe('CMD ["serve"]');
+  });
+
+  test('installs the locked dependencies with the repository .npmrc and keeps only linux/x64 onnxruntime binaries', () => {
+    expect(dockerfile).toMatch(/COPY package\.json package-lock\.json \.npmrc/);
+    expect(dockerfile).toMatch(/RUN npm ci /);
+    expect(dockerfile).toMatch(/! -name linux/);
+    expect(dockerfile).toMatch(/! -name x64/);
+    // Only the bundle and onnxruntime reach the runtime stage.
+    const copies = runtime.split('\n').filter((l) => l.startsWith('COPY'));
+    expect(copies.every((l) => l.startsWith('COPY --from=build'))).toBe(true);
+  });
+
+  test('.dockerignore allow-lists what the build copies and never sends node_modules or cdk.out', () => {
+    expect(dockerignore[0]).toBe('*');
+    const allowed = dockerignore.filter((l) => l.startsWith('!')).map((l) => l.slice(1));
+    for (const bad of ['node_modules', 'cdk.out']) {
+      expect(allowed.some((a) => a.startsWith(bad))).toBe(false);
+      expect(dockerignore).toContain(`**/${bad}`);
+    }
+    const sources = instructions
+      .filter((l) => /^COPY /.test(l) && !l.includes('--from='))
+      .flatMap((l) => l.split(/\s+/).slice(1, -1));
+    for (const src of sources) expect(allowed.some((a) => a === src || a === `${src}/`)).toBe(true);
+  });
+});
+
+describe('the bundle the Dockerfile builds', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'mlship-bundle-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('the Dockerfile esbuild command bundles main.ts, and the bundle serves and stops like the image', async () => {
+    // GIVEN the Dockerfile's own esbuild command, writing into a scratch /app
+    const cmd = instructions.find((l) => l.startsWith('RUN npx esbuild '));
+    expect(cmd).toBeDefined();
+    const args = cmd!.replace(/^RUN npx esbuild /, '').split(/\s+/);
+    const entry = args.find((a) => !a.startsWith('--'))!;
+    expect(entry).toBe('container/src/main.ts');
+    const outfile = path.join(dir, 'server.js');
+    execFileSync(path.join(ROOT, 'node_modules/.bin/esbuild'), [...args.filter((a) => !a.startsWith('--outfile=')), `--outfile=${outfile}`, '--log-level=warning'], { cwd: ROOT });
+    // AND only onnxruntime beside it, as in the runtime stage
+    mkdirSync(path.join(dir, 'node_modules'));
+    for (const pkg of ['onnxruntime-node', 'onnxruntime-common']) symlinkSync(path.join(ROOT, 'node_modules', pkg), path.join(dir, 'node_modules', pkg));
+
+    // WHEN it starts as `node /app/server.js serve`
+    const child = spawn(process.execPath, [outfile, 'serve', '--model', BREAST_CANCER, '--port', '0', '--workers', '1', '--host', '127.0.0.1'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (c: Buffer) => {
+          out += c.toString();
+          const m = /"msg":"ready".*?"port":(\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        void exited.then((code) => reject(new Error(`bundle exited ${code}: ${out}`)));
+      });
+      // THEN it answers /ping and /invocations
+      expect(await get(port, '/ping')).toMatchObject({ status: 200 });
+      const row = parity(BREAST_CANCER).rows[0];
+      const reply = await post(port, JSON.stringify({ instances: [row.input] }));
+      expect(reply.status).toBe(200);
+      expect(JSON.parse(reply.text).predictions[0].label).toBe(row.label);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    // AND exits 0 on SIGTERM
+    expect(await exited).toBe(0);
+  });
+});
+
+function get(port: number, route: string): Promise<{ status: number; text: string }> {
+  return call(port, 'GET', route);
+}
+
+function post(port: number, body: string): Promise<{ status: number; text: string }> {
+  return call(port, 'POST', '/invocations', body);
+}
+
+function call(port: number, method: string, route: string, body?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: route, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}

@@ -1,0 +1,40 @@
+/**
+ * @jest-environment ./test/container/onnx-environment.js
+ */
+/**
+ * Graceful shutdown of the real CLI (`main.ts serve`, cluster of 2 workers, as the image runs it):
+ * on SIGTERM a request already in flight is answered, then every process exits 0 and the port closes.
+ */
+import * as http from 'node:http';
+import { startServer } from '../../container/src/server';
+import { BREAST_CANCER, parity } from './helpers';
+
+test('SIGTERM finishes the in-flight request, then exits 0', async () => {
+  // GIVEN the cluster serving the model
+  const server = await startServer({ modelDir: BREAST_CANCER, workers: 2 });
+  const body = Buffer.from(JSON.stringify({ instances: [parity(BREAST_CANCER).rows[0].input] }));
+
+  // WHEN a request has sent its headers and half its body
+  const reply = new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = http.request(`${server.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.write(body.subarray(0, 20));
+    setTimeout(() => req.end(body.subarray(20)), 1000);
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  // AND the server is told to stop
+  const closed = server.close();
+
+  // THEN the request is answered, the processes exit 0, and new connections are refused
+  const answer = await reply;
+  expect(answer.status).toBe(200);
+  expect(JSON.parse(answer.text).predictions).toHaveLength(1);
+  await expect(closed).resolves.toBeUndefined();
+  await expect(
+    new Promise((resolve, reject) => http.get(`${server.url}/ping`, resolve).on('error', reject)),
+  ).rejects.toThrow(/ECONNREFUSED/);
+});
