@@ -53,15 +53,29 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
   let layout: CsvLayout | undefined;
   let pending: Uint8Array | undefined;
   let bytesRead = 0;
-  if (format === 'csv') {
-    const header = await readFirstLine(chunks);
-    layout = csvLayout(manifest, header.line, idColumn);
-    pending = header.rest;
-    bytesRead = Buffer.byteLength(header.line) + 1;
+  let pool: WorkerPool;
+  let out: OpenedOutput;
+  try {
+    if (format === 'csv') {
+      const header = await readFirstLine(chunks);
+      layout = csvLayout(manifest, header.line, idColumn);
+      pending = header.rest;
+      bytesRead = Buffer.byteLength(header.line) + 1;
+    }
+    pool = await WorkerPool.start(workers, { modelDir: opts.model, format, outputFormat, idColumn, layout }, opts.workerScript);
+  } catch (e) {
+    source.stream.destroy();
+    client?.destroy();
+    throw e;
   }
-
-  const pool = await WorkerPool.start(workers, { modelDir: opts.model, format, outputFormat, idColumn, layout }, opts.workerScript);
-  const out = await openOutput(output, s3, contentTypeOf(outputFormat));
+  try {
+    out = await openOutput(output, s3, contentTypeOf(outputFormat));
+  } catch (e) {
+    source.stream.destroy();
+    await pool.close();
+    client?.destroy();
+    throw e;
+  }
   let rejectsOut: OpenedOutput | undefined;
   const totals = { rows: 0, rejected: 0, bytes: 0 };
   const progress = new Progress(startedAt, source.bytes, () => ({ ...totals, bytes: bytesRead }), opts.progress ?? process.stderr.isTTY === true);
