@@ -49,3 +49,10 @@ export function parseBaseline(raw: unknown, source = BASELINE_FILE): ModelBaseli
   }
   return result.data;
 }
+
+/**
+ * Optional field of the `GET /model` answer: the served model's baseline, when the meta function has it.
+ * The dashboard measures feature drift against it; without it the dashboard compares the newest
+ * predictions with the older ones it loaded and says so.
+ */
+export const MODEL_INFO_BASELINE_FIELD = 'baseline';

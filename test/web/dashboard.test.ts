@@ -1,0 +1,135 @@
+/**
+ * The dashboard in a real browser (Debian's chromium through playwright-core) against a real local
+ * system: empty and error states first, then real predictions and feedback, every chart drawn, the
+ * table filled, no console errors; a screenshot goes to test-artifacts/dashboard.png.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startLocal, type LocalSystem } from '../../local/system';
+import { ensureWebBuilt } from '../../web/build';
+
+jest.setTimeout(120_000);
+
+const ROOT = join(__dirname, '../..');
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+const API_KEY = 'dashboard-test-key-0123456789abcdef';
+const parity = (JSON.parse(readFileSync(join(ROOT, 'models/breast-cancer/parity.json'), 'utf8')) as { rows: { input: number[]; label: string }[] }).rows;
+
+let system: LocalSystem;
+let browser: Browser;
+
+beforeAll(async () => {
+  await ensureWebBuilt();
+  system = await startLocal({ port: 0, inMemory: true, apiKey: API_KEY, replayIntervalMs: 0 });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await system?.stop();
+});
+
+/** A page with the given saved settings, opened on the dashboard and settled after its first load. */
+async function open(settings: { apiKey?: string; baseUrl?: string }): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1360, height: 1500 } });
+  await page.addInitScript((s) => {
+    if (s.apiKey !== undefined) localStorage.setItem('mlship.apiKey', s.apiKey);
+    if (s.baseUrl !== undefined) localStorage.setItem('mlship.baseUrl', s.baseUrl);
+  }, settings);
+  await page.goto(system.url + '/');
+  await page.waitForSelector('body[data-loaded="true"]');
+  return page;
+}
+
+async function statusText(page: Page): Promise<string> {
+  return (await page.locator('#status').textContent()) ?? '';
+}
+
+async function post(path: string, body: unknown): Promise<unknown> {
+  const res = await fetch(system.url + path, { method: 'POST', headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect(res.status).toBe(200);
+  return res.json();
+}
+
+describe('dashboard states before any prediction', () => {
+  test('no key: asks for it and says where to find it', async () => {
+    const page = await open({});
+    expect(await statusText(page)).toMatch(/Enter the API key.*npm start/);
+    expect(await page.locator('#content').isHidden()).toBe(true);
+    await page.close();
+  });
+
+  test('wrong key: says the API refused it', async () => {
+    const page = await open({ apiKey: 'not-the-key-0000000000000' });
+    expect(await statusText(page)).toMatch(/refused the key \(403 FORBIDDEN\)/);
+    await page.close();
+  });
+
+  test('API down: says it cannot reach it', async () => {
+    const page = await open({ apiKey: API_KEY, baseUrl: 'http://127.0.0.1:9' });
+    expect(await statusText(page)).toMatch(/Cannot reach the API at http:\/\/127\.0\.0\.1:9/);
+    await page.close();
+  });
+
+  test('no predictions yet: shows how to send one', async () => {
+    const page = await open({ apiKey: API_KEY });
+    expect(await statusText(page)).toMatch(/No predictions yet.*\/predict/);
+    await page.close();
+  });
+});
+
+describe('dashboard with real predictions', () => {
+  test('loads, draws every chart, lists the predictions, logs no console error', async () => {
+    // 50 held-out rows in 5 requests (arrays and named features), then feedback on 20 of them.
+    const names = system.manifest.input.kind === 'tabular' ? system.manifest.input.features.map((f) => f.name) : [];
+    const ids: string[] = [];
+    for (let i = 0; i < parity.length; i += 10) {
+      const instances = parity.slice(i, i + 10).map((r, j) => (j % 2 === 0 ? r.input : Object.fromEntries(names.map((n, k) => [n, r.input[k]]))));
+      const answer = (await post('/predict', { instances })) as { predictions: { id: string }[] };
+      ids.push(...answer.predictions.map((p) => p.id));
+    }
+    for (let i = 0; i < 20; i++) await post(`/predictions/${ids[i]}/feedback`, { label: i < 17 ? parity[i].label : parity[i].label === 'benign' ? 'malignant' : 'benign' });
+
+    const page = await browser.newPage({ viewport: { width: 1360, height: 1500 } });
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
+    await page.goto(system.url + '/');
+    await page.waitForSelector('#content:not([hidden])');
+
+    expect(await page.locator('#model-name').textContent()).toBe('breast-cancer 1.0.0');
+    expect(await page.locator('#stat-count').textContent()).toBe('50');
+    expect(await page.locator('#stat-feedback').textContent()).toBe('20 with feedback');
+    expect(await page.locator('#stat-accuracy').textContent()).toBe('85.0%');
+    expect(await page.locator('#stat-p99').textContent()).toMatch(/^\d+ ms$/);
+
+    // Every chart drew points: uPlot's canvas is there and the chart reports its point count.
+    for (const id of ['chart-volume', 'chart-latency', 'chart-classes', 'chart-accuracy', 'chart-drift']) {
+      const chart = page.locator(`#${id}`);
+      expect(await chart.locator('canvas').count()).toBeGreaterThan(0);
+      expect(Number(await chart.getAttribute('data-points'))).toBeGreaterThan(0);
+    }
+    expect(Number(await page.locator('#chart-classes').getAttribute('data-points'))).toBe(2);
+    expect(await page.locator('#note-drift').textContent()).toMatch(/PSI of the newest 25 inputs|against the training baseline/);
+
+    // The table lists the newest predictions with their inputs.
+    const rows = page.locator('#predictions-body tr');
+    expect(await rows.count()).toBe(25);
+    const tableText = (await page.locator('#predictions-body').textContent()) ?? '';
+    expect(tableText).toContain(ids[ids.length - 1]);
+    expect(tableText).toMatch(/(benign|malignant) \(\d+\.\d%\)/);
+    expect(await page.locator('#status').isHidden()).toBe(true);
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});

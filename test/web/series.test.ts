@@ -1,0 +1,59 @@
+import type { PredictionRecord } from '../../contract/prediction-log';
+import { psi } from '../../lambda/quality/drift';
+import { bucketSeconds, decileBins, featureDrift, percentile, timeBuckets } from '../../web/src/series';
+
+function rec(i: number, secondsAfter: number, latencyMs: number, label: string, input: unknown, feedback?: string): PredictionRecord {
+  const timestamp = new Date(Date.UTC(2024, 4, 1, 12, 0, 0) + secondsAfter * 1000).toISOString();
+  return { id: `id${i}`, model: 'm', modelVersion: '1', createdAt: `${timestamp}#id${i}`, timestamp, input, output: { label }, label, latencyMs, requestId: 'r', ...(feedback ? { feedback: { label: feedback, at: timestamp } } : {}) };
+}
+
+describe('dashboard series', () => {
+  test('nearest-rank percentiles', () => {
+    expect(percentile([], 50)).toBeNull();
+    expect(percentile([1, 2, 3, 4], 50)).toBe(2);
+    expect(percentile([1, 2, 3, 4], 99)).toBe(4);
+  });
+
+  test('bucket width keeps at most ~60 points', () => {
+    expect(bucketSeconds(0)).toBe(10);
+    expect(bucketSeconds(3600)).toBe(60);
+    expect(bucketSeconds(86400)).toBe(3600);
+  });
+
+  test('volume, latency and running accuracy per bucket, empty buckets kept', () => {
+    // Buckets of 10 s: [0,10) holds two, [10,20) none, [20,30) one.
+    const b = timeBuckets([rec(1, 0, 5, 'a', [1], 'a'), rec(2, 5, 15, 'b', [1], 'a'), rec(3, 25, 7, 'a', [1], 'a')]);
+    expect(b.count).toEqual([2, 0, 1]);
+    expect(b.p50).toEqual([5, null, 7]);
+    expect(b.p99).toEqual([15, null, 7]);
+    expect(b.accuracy).toEqual([0.5, 0.5, 2 / 3]);
+    expect(b.t[1] - b.t[0]).toBe(10);
+  });
+
+  test('a lone bucket gets an empty one before it, so the time axis has a span', () => {
+    const b = timeBuckets([rec(1, 0, 5, 'a', [1]), rec(2, 1, 6, 'a', [1])]);
+    expect(b.count).toEqual([0, 2]);
+    expect(b.p50).toEqual([null, 5]);
+  });
+
+  test('decile bins of a reference sample put 10% in each bin', () => {
+    const values = Array.from({ length: 100 }, (_v, i) => i);
+    const bins = decileBins(values);
+    expect(bins.edges).toHaveLength(9);
+    expect(bins.proportions.every((p) => Math.abs(p - 0.1) < 1e-12)).toBe(true);
+    expect(psi(bins, values)).toBe(0);
+  });
+
+  test('drift against the baseline when given, else newer against older predictions', () => {
+    const items = Array.from({ length: 40 }, (_v, i) => rec(i, i, 1, 'a', i < 20 ? [100 + i] : [i]));
+    const self = featureDrift(items, ['x'], undefined);
+    expect(self).toMatchObject({ reference: 'older-predictions', rows: 20, referenceRows: 20 });
+    // The newest 20 (values 100..119) all sit past the older ones' last cut point.
+    expect(self?.features[0].psi).toBeGreaterThan(3);
+    const baseline = { rows: 10, bins: 2, features: [{ name: 'x', mean: 0, std: 1, min: 0, max: 200, edges: [50], proportions: [0.5, 0.5] }] };
+    const vsBaseline = featureDrift(items, ['x'], baseline);
+    expect(vsBaseline?.reference).toBe('baseline');
+    expect(vsBaseline?.features[0].psi).toBeCloseTo(0, 12);
+    expect(featureDrift(items.slice(0, 5), ['x'], undefined)).toBeUndefined();
+  });
+});

@@ -1,0 +1,81 @@
+/** uPlot charts of the dashboard: created once, fed new data on every refresh, resized with their card. */
+import uPlot from 'uplot';
+
+const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2'];
+
+export interface ChartSpec {
+  /** Series labels (after the x axis). */
+  series: string[];
+  /** Category labels: draws bars over indices instead of a time axis. */
+  categories?: boolean;
+  yRange?: [number, number];
+  yLabel?: string;
+}
+
+export class Chart {
+  private plot: uPlot | undefined;
+  private categories: string[] = [];
+
+  constructor(
+    private readonly host: HTMLElement,
+    private readonly spec: ChartSpec,
+  ) {
+    new ResizeObserver(() => this.plot?.setSize(this.size())).observe(host);
+  }
+
+  private size() {
+    return { width: Math.max(200, this.host.clientWidth), height: 220 };
+  }
+
+  /** Draws `data` (x values, then one array per series); category charts take labels for x. */
+  update(data: uPlot.AlignedData, categories?: string[]): void {
+    if (categories) this.categories = categories;
+    if (this.plot === undefined) {
+      this.plot = new uPlot(this.options(), data, this.host);
+    } else {
+      this.plot.setData(data);
+    }
+    // Exposed on the element so a reader (and the browser test) can tell a drawn chart from an empty one.
+    this.host.dataset.points = String(this.points);
+  }
+
+  /** Points drawn in the first series, for tests and empty states. */
+  get points(): number {
+    const ys = this.plot?.data[1];
+    return ys === undefined ? 0 : Array.from(ys as ArrayLike<number | null | undefined>).filter((v) => v !== null && v !== undefined).length;
+  }
+
+  private options(): uPlot.Options {
+    const bars = this.spec.categories === true;
+    const series: uPlot.Series[] = [
+      {},
+      ...this.spec.series.map((label, i) => ({
+        label,
+        stroke: COLORS[i % COLORS.length],
+        width: 2,
+        ...(bars ? { fill: `${COLORS[i % COLORS.length]}99`, paths: uPlot.paths.bars!({ size: [0.6, 80] }), points: { show: false } } : { spanGaps: true, points: { show: true, size: 6 } }),
+      })),
+    ];
+    return {
+      ...this.size(),
+      series,
+      scales: {
+        x: bars
+          ? { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] }
+          : { time: true },
+        y: this.spec.yRange ? { range: this.spec.yRange } : { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+      },
+      axes: [
+        bars ? { splits: () => this.categories.map((_c, i) => i), values: (_u, splits) => splits.map((s) => shorten(this.categories[s] ?? '')), gap: 4, size: 40 } : {},
+        { label: this.spec.yLabel, size: 56 },
+      ],
+      legend: { show: true },
+      cursor: { drag: { x: false, y: false } },
+    };
+  }
+}
+
+/** Category labels longer than this are cut so neighbouring bars' labels never overlap. */
+function shorten(label: string, max = 16): string {
+  return label.length > max ? `${label.slice(0, max - 1)}…` : label;
+}

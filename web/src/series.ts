@@ -1,0 +1,148 @@
+/**
+ * What the dashboard draws, computed from the API's answers: pure functions over logged predictions,
+ * so they are tested without a browser.
+ */
+import type { ModelBaseline } from '../../contract/baseline';
+import type { PredictionRecord } from '../../contract/prediction-log';
+import { psi, type BinnedDistribution } from '../../lambda/quality/drift';
+
+export interface TimeBuckets {
+  /** Bucket start times, epoch seconds (uPlot's x axis). */
+  t: number[];
+  count: number[];
+  p50: (number | null)[];
+  p99: (number | null)[];
+  /** Cumulative accuracy of fed-back predictions up to each bucket; null before the first feedback. */
+  accuracy: (number | null)[];
+}
+
+/** Nearest-rank percentile of sorted values. */
+export function percentile(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[Math.min(rank, sorted.length) - 1];
+}
+
+/** A bucket width that gives at most ~60 points over the span (10 s, 1 min, 5 min, 15 min, 1 h, 6 h, 1 d). */
+export function bucketSeconds(spanSeconds: number): number {
+  for (const s of [10, 60, 300, 900, 3600, 21600]) if (spanSeconds / s <= 60) return s;
+  return 86400;
+}
+
+/** Volume, latency percentiles and running accuracy per time bucket, oldest first, empty buckets kept. */
+export function timeBuckets(items: readonly PredictionRecord[]): TimeBuckets {
+  const out: TimeBuckets = { t: [], count: [], p50: [], p99: [], accuracy: [] };
+  if (items.length === 0) return out;
+  const times = items.map((r) => Date.parse(r.timestamp) / 1000);
+  const min = Math.min(...times);
+  const max = Math.max(...times);
+  const width = bucketSeconds(max - min);
+  // With everything in one bucket, start a bucket earlier (it truly held none) so a time axis has a span.
+  const first = Math.floor(min / width) * width - (max - min < width ? width : 0);
+  const n = Math.floor((max - first) / width) + 1;
+  const latencies: number[][] = Array.from({ length: n }, () => []);
+  const hits = new Array<number>(n).fill(0);
+  const fed = new Array<number>(n).fill(0);
+  items.forEach((r, i) => {
+    const b = Math.floor((times[i] - first) / width);
+    latencies[b].push(r.latencyMs);
+    if (r.feedback !== undefined && r.label !== undefined) {
+      fed[b]++;
+      if (r.feedback.label === r.label) hits[b]++;
+    }
+  });
+  let hitSum = 0;
+  let fedSum = 0;
+  for (let b = 0; b < n; b++) {
+    const sorted = latencies[b].sort((x, y) => x - y);
+    hitSum += hits[b];
+    fedSum += fed[b];
+    out.t.push(first + b * width);
+    out.count.push(sorted.length);
+    out.p50.push(percentile(sorted, 50));
+    out.p99.push(percentile(sorted, 99));
+    out.accuracy.push(fedSum === 0 ? null : hitSum / fedSum);
+  }
+  return out;
+}
+
+/** Numeric model inputs of a logged prediction, when the log holds them inline. */
+export function inlineValues(r: PredictionRecord, featureNames: readonly string[] | undefined): number[] | undefined {
+  const input = r.input;
+  if (Array.isArray(input)) {
+    const flat = (input as unknown[]).flat(2);
+    return flat.every((v) => typeof v === 'number') ? (flat as number[]) : undefined;
+  }
+  if (featureNames !== undefined && input !== null && typeof input === 'object') {
+    const o = input as Record<string, unknown>;
+    const row = featureNames.map((n) => o[n]);
+    return row.every((v) => typeof v === 'number') ? (row as number[]) : undefined;
+  }
+  return undefined;
+}
+
+export interface DriftResult {
+  /** What the live inputs were compared with. */
+  reference: 'baseline' | 'older-predictions';
+  /** Rows compared (and, for `older-predictions`, the reference rows). */
+  rows: number;
+  referenceRows?: number;
+  features: { name: string; psi: number }[];
+}
+
+/** Decile bins of a reference sample, in the baseline's format (interior cut points + shares). */
+export function decileBins(values: readonly number[]): BinnedDistribution {
+  const sorted = [...values].sort((a, b) => a - b);
+  const edges: number[] = [];
+  for (let q = 1; q < 10; q++) {
+    // Linear interpolation between order statistics, numpy's default quantile method.
+    const pos = (q / 10) * (sorted.length - 1);
+    const lo = Math.floor(pos);
+    edges.push(sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (pos - lo));
+  }
+  const counts = new Array<number>(10).fill(0);
+  for (const v of sorted) {
+    let i = 0;
+    while (i < edges.length && edges[i] < v) i++;
+    counts[i]++;
+  }
+  return { edges, proportions: counts.map((c) => c / sorted.length) };
+}
+
+/** Minimum rows for a drift figure worth drawing. */
+export const MIN_DRIFT_ROWS = 10;
+
+/**
+ * PSI per feature of the loaded predictions' inputs: against the training baseline when the API
+ * exposes it, else the newer half of the predictions against the older half (items come newest first).
+ */
+export function featureDrift(
+  items: readonly PredictionRecord[],
+  featureNames: readonly string[],
+  baseline: ModelBaseline | undefined,
+): DriftResult | undefined {
+  const rows = items.map((r) => inlineValues(r, featureNames)).filter((v): v is number[] => v !== undefined && v.length === featureNames.length);
+  if (baseline !== undefined && baseline.features.length === featureNames.length) {
+    if (rows.length < MIN_DRIFT_ROWS) return undefined;
+    return {
+      reference: 'baseline',
+      rows: rows.length,
+      features: baseline.features.map((f, j) => ({ name: f.name, psi: psi(f, rows.map((r) => r[j])) })),
+    };
+  }
+  if (rows.length < 2 * MIN_DRIFT_ROWS) return undefined;
+  const half = Math.floor(rows.length / 2);
+  const recent = rows.slice(0, half);
+  const older = rows.slice(half);
+  return {
+    reference: 'older-predictions',
+    rows: recent.length,
+    referenceRows: older.length,
+    features: featureNames.map((name, j) => ({ name, psi: psi(decileBins(older.map((r) => r[j])), recent.map((r) => r[j])) })),
+  };
+}
+
+/** The features that drifted most, for a readable bar chart. */
+export function topDrift(d: DriftResult, n = 10): { name: string; psi: number }[] {
+  return [...d.features].sort((a, b) => b.psi - a.psi || a.name.localeCompare(b.name)).slice(0, n);
+}

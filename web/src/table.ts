@@ -1,0 +1,90 @@
+/** The table of the latest predictions, with a preview of each input or a reference to where it is kept. */
+import type { PredictionRecord } from '../../contract/prediction-log';
+import type { ModelInfo } from './api';
+
+function cell(row: HTMLTableRowElement, text: string, className?: string): HTMLTableCellElement {
+  const td = row.insertCell();
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+/** The model's answer in a few words: label and its probability, or the value. */
+export function describeOutput(r: PredictionRecord): string {
+  const out = r.output as { label?: string; probabilities?: Record<string, number>; value?: number } | null;
+  if (out && typeof out.value === 'number') return out.value.toPrecision(4);
+  const label = r.label ?? out?.label;
+  if (label === undefined) return '–';
+  const p = out?.probabilities?.[label];
+  return p === undefined ? label : `${label} (${(p * 100).toFixed(1)}%)`;
+}
+
+/** Draws an inline grayscale pixel array (already preprocessed) as a small image. */
+function pixelPreview(values: number[], width: number, height: number): HTMLCanvasElement {
+  const canvas = document.createElement('canvas');
+  canvas.width = width;
+  canvas.height = height;
+  canvas.className = 'preview';
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', `${width}×${height} input image`);
+  const ctx = canvas.getContext('2d');
+  if (ctx) {
+    const max = Math.max(...values, 1e-9);
+    const min = Math.min(...values, 0);
+    const img = ctx.createImageData(width, height);
+    for (let i = 0; i < width * height; i++) {
+      const v = Math.round(255 - ((values[i] - min) / (max - min || 1)) * 255);
+      img.data.set([v, v, v, 255], i * 4);
+    }
+    ctx.putImageData(img, 0, 0);
+  }
+  return canvas;
+}
+
+function inputCell(row: HTMLTableRowElement, r: PredictionRecord, model: ModelInfo): void {
+  const td = row.insertCell();
+  td.className = 'input';
+  if (r.inputKey !== undefined) {
+    const code = document.createElement('code');
+    code.textContent = r.inputKey;
+    code.title = 'Kept in the data bucket under this key';
+    td.append('S3: ', code);
+    return;
+  }
+  const input = r.input as unknown;
+  if (model.input.kind === 'image') {
+    const o = input as { b64?: unknown } | string | unknown[];
+    const b64 = typeof o === 'string' ? o : !Array.isArray(o) && o !== null && typeof o === 'object' && typeof o.b64 === 'string' ? o.b64 : undefined;
+    if (b64 !== undefined) {
+      const img = document.createElement('img');
+      img.className = 'preview';
+      img.alt = 'input image';
+      img.src = `data:${b64.startsWith('/9j/') ? 'image/jpeg' : 'image/png'};base64,${b64}`;
+      td.append(img);
+      return;
+    }
+    if (Array.isArray(o)) {
+      td.append(pixelPreview((o as unknown[]).flat(2) as number[], model.input.width, model.input.height));
+      return;
+    }
+  }
+  const text = JSON.stringify(input) ?? '–';
+  td.textContent = text.length > 80 ? `${text.slice(0, 80)}…` : text;
+  td.title = text.slice(0, 2000);
+}
+
+export function renderTable(body: HTMLTableSectionElement, items: readonly PredictionRecord[], model: ModelInfo): void {
+  body.replaceChildren();
+  for (const r of items) {
+    const row = body.insertRow();
+    const time = cell(row, new Date(r.timestamp).toLocaleTimeString());
+    time.title = r.timestamp;
+    cell(row, r.id, 'mono');
+    cell(row, r.modelVersion);
+    cell(row, describeOutput(r));
+    cell(row, `${r.latencyMs} ms`, 'num');
+    const fb = r.feedback === undefined ? '–' : r.feedback.label === (r.label ?? '') ? `✓ ${r.feedback.label}` : `✗ ${r.feedback.label}`;
+    cell(row, fb, r.feedback === undefined ? '' : r.feedback.label === r.label ? 'ok' : 'bad');
+    inputCell(row, r, model);
+  }
+}
