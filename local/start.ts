@@ -21,6 +21,16 @@ export interface RunStartOptions {
 /** Starts the system, prints the banner and stops on SIGINT/SIGTERM. Resolves once it has stopped. */
 export async function runStart(opts: RunStartOptions): Promise<void> {
   const tty = process.stderr.isTTY;
+  // Signals are taken from the first moment: one during start-up stops the system as soon as it is up,
+  // so no child process (the model server) is left behind.
+  let signalled: string | undefined;
+  let onSignal: (signal: string) => void = (signal) => {
+    signalled = signal;
+  };
+  const handleInt = () => onSignal('SIGINT');
+  const handleTerm = () => onSignal('SIGTERM');
+  process.on('SIGINT', handleInt);
+  process.on('SIGTERM', handleTerm);
   let local: LocalSystem;
   try {
     local = await startLocal({
@@ -28,6 +38,7 @@ export async function runStart(opts: RunStartOptions): Promise<void> {
       dataDir: opts.dataDir,
       inMemory: opts.inMemory,
       modelDir: opts.modelDir,
+      buildDashboard: true,
       onProgress: (m) => process.stderr.write(tty ? `\r\x1b[2K… ${m}` : `… ${m}\n`),
       onRequest: opts.accessLog ? (e) => process.stderr.write(`${e.method} ${e.path} ${e.status} ${e.ms.toFixed(1)} ms\n`) : undefined,
     });
@@ -36,10 +47,12 @@ export async function runStart(opts: RunStartOptions): Promise<void> {
     // Expected failures (a taken port, a bad model folder) are one line, not a stack trace.
     process.stderr.write(`mlship: ${e instanceof PortInUseError ? e.message : firstLine(e)}\n`);
     process.exitCode = 1;
+    process.off('SIGINT', handleInt);
+    process.off('SIGTERM', handleTerm);
     return;
   }
   if (tty) process.stderr.write('\r\x1b[2K');
-  printBanner(local, opts);
+  if (!signalled) printBanner(local, opts);
 
   await new Promise<void>((done) => {
     let stopping = false;
@@ -56,9 +69,11 @@ export async function runStart(opts: RunStartOptions): Promise<void> {
         })
         .finally(done);
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    onSignal = stop;
+    if (signalled) stop(signalled);
   });
+  process.off('SIGINT', handleInt);
+  process.off('SIGTERM', handleTerm);
 }
 
 function printBanner(local: LocalSystem, opts: RunStartOptions): void {

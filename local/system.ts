@@ -24,7 +24,8 @@ import { dynamoClient, ensureTable, startDynamoDb, type EmbeddedDynamoDb } from 
 import { apiKeyIdOf, createGateway, type AccessLogEntry, type ProxyHandler } from './gateway';
 import { handlerEnv } from './handler-env';
 import { checkPortFree, closeServer, listen } from './listen';
-import { dataPaths, DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR, LOCAL_NAMES, PROJECT_ROOT, resolveApiKey, writeState } from './paths';
+import { ensureWebBuilt, WEB_DIST } from '../web/build';
+import { dataPaths, DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR, LOCAL_NAMES, resolveApiKey, writeState } from './paths';
 import { drainQueue, type DrainResult } from './replay-loop';
 import { s3Client, startS3, uploadFile, type EmbeddedS3 } from './s3';
 import { startSqsServer } from './sqs-server';
@@ -44,6 +45,8 @@ export interface StartLocalOptions {
   backend?: Extract<Backend, 'fargate'>;
   /** Dashboard folder served at `/`. @default web/dist */
   staticDir?: string;
+  /** Build the dashboard into `web/dist/` first when it is missing or stale (npm start does). @default false */
+  buildDashboard?: boolean;
   /** How often the dead-letter queue is drained into the replay handler; 0 turns it off. @default 5000 */
   replayIntervalMs?: number;
   /** Days a log item is kept (TTL attribute). @default 0 - forever */
@@ -182,7 +185,12 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   const { handlers, replay } = loadHandlers(JSON.stringify({ ...env, [ENV.MODEL_URL]: model.url }));
 
   const apiKeyId = apiKeyIdOf(apiKey);
-  const staticDir = opts.staticDir ?? join(PROJECT_ROOT, 'web', 'dist');
+  const staticDir = opts.staticDir ?? WEB_DIST;
+  if (opts.buildDashboard) {
+    progress('building the dashboard');
+    // The API is useful without the page: a failed build is a warning, not a failed start.
+    await ensureWebBuilt(staticDir).catch((e: unknown) => process.stderr.write(`\nmlship: the dashboard was not built: ${(e as Error).message.split('\n')[0]}\n`));
+  }
   const gateway: Server = createGateway({ handlers, apiKey, apiKeyId, stage: LOCAL_NAMES.stage, staticDir, onRequest: opts.onRequest });
   const port = await listen(gateway, opts.port ?? 3000, 'API gateway');
   cleanups.push(() => closeServer(gateway));
