@@ -3,7 +3,8 @@
  * against it. The model server, the API handlers, the batch mode and the CDK app all read the manifest
  * through this module, so an instance the API accepts is one the model server accepts.
  */
-import { z } from 'zod';
+// A namespace import (not the `z` object) lets bundlers drop the parts of zod the schemas do not use.
+import * as z from 'zod';
 import { ApiError } from './errors';
 import { LIMITS } from './limits';
 
