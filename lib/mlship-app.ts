@@ -63,8 +63,8 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
   });
 
   // The bucket is imported by export name, which CloudFormation does not order by itself.
-  serving.addDependency(data);
-  api.addDependency(data);
+  serving.addStackDependency(data);
+  api.addStackDependency(data);
 
   Tags.of(app).add('project', 'mlship');
   Tags.of(app).add('mlship:model', manifest.name);

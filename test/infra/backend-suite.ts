@@ -1,0 +1,262 @@
+/**
+ * Assertions every backend's app must pass. Each backend's test file synthesizes its app once and runs
+ * these plus its own; jest runs the files in parallel.
+ */
+import { CfnResource, Stack } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { IConstruct } from 'constructs';
+import { ENV, FunctionName, functionEnv } from '../../contract/env';
+import { ERROR_STATUS } from '../../contract/errors';
+import { Backend } from '../../contract/limits';
+import { MANIFEST_FILE } from '../../contract/manifest';
+import { createTableInput } from '../../contract/prediction-log';
+import { ROUTES } from '../../contract/routes';
+import { GATEWAY_ERRORS } from '../../lib/api/gateway-responses';
+import { SynthResult, bare, normalized, statementsOfRole } from './synth';
+
+export function logicalIdOf(c: IConstruct): string {
+  return Stack.of(c).getLogicalId(c.node.defaultChild as CfnResource);
+}
+
+/** Statements every function role starts with: its own log group and X-Ray. */
+export function baseStatements(logGroupId: string) {
+  return [
+    { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`<${bare(logGroupId)}.Arn>`] },
+    { actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] },
+  ];
+}
+
+const TABLE_ARN = '<import:PredictionLog.Arn>';
+const BUCKET = '<import:Mlship-Data-DataBucketArn>';
+
+export function describeBackend(backend: Backend, synth: () => SynthResult): void {
+  let r: SynthResult;
+  beforeAll(() => {
+    r = synth();
+  });
+
+  describe(`${backend}: validation`, () => {
+    it('synthesizes with zero unacknowledged cdk-nag or CloudFormation findings', () => {
+      expect(r.synthError?.message).toBeUndefined();
+      expect(r.violations).toEqual([]);
+    });
+
+    it('gives every acknowledgement a written reason', () => {
+      expect(r.acknowledged.length).toBeGreaterThan(0);
+      for (const a of r.acknowledged) expect({ rule: a.rule, reason: (a.reason ?? '').length > 20 }).toEqual({ rule: a.rule, reason: true });
+    });
+  });
+
+  describe(`${backend}: snapshots`, () => {
+    it.each(['data', 'serving', 'api'] as const)('%s stack', (name) => {
+      expect(normalized(r.templates[name])).toMatchSnapshot();
+    });
+  });
+
+  describe(`${backend}: functions`, () => {
+    const fns = (): Record<FunctionName, { stack: 'data' | 'api'; construct: IConstruct }> => ({
+      predict: { stack: 'api', construct: r.api.functions.predict.function },
+      query: { stack: 'api', construct: r.api.functions.query.function },
+      feedback: { stack: 'api', construct: r.api.functions.feedback.function },
+      meta: { stack: 'api', construct: r.api.functions.meta.function },
+      replay: { stack: 'data', construct: r.data.replay.function },
+    });
+
+    it.each(['predict', 'query', 'feedback', 'meta', 'replay'] as FunctionName[])('%s gets exactly functionEnv(fn, backend)', (name) => {
+      const { stack, construct } = fns()[name];
+      const fn = r.templates[stack].toJSON().Resources[logicalIdOf(construct)];
+      const vars = Object.keys(fn.Properties.Environment.Variables).filter((k) => k !== 'NODE_OPTIONS');
+      expect(vars.sort()).toEqual([...functionEnv(name, backend)].sort());
+      if (vars.includes(ENV.MODEL_MANIFEST_PATH)) expect(fn.Properties.Environment.Variables[ENV.MODEL_MANIFEST_PATH]).toBe(MANIFEST_FILE);
+      if (vars.includes(ENV.BACKEND)) expect(fn.Properties.Environment.Variables[ENV.BACKEND]).toBe(backend);
+    });
+
+    it('runs every function on Node 22 arm64 with X-Ray and a log group with the configured retention', () => {
+      for (const { stack, construct } of Object.values(fns())) {
+        const fn = r.templates[stack].toJSON().Resources[logicalIdOf(construct)];
+        expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
+        const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref;
+        expect(r.templates[stack].toJSON().Resources[logGroupId].Properties.RetentionInDays).toBe(r.config.logRetentionDays);
+      }
+    });
+
+    it('grants query, feedback, meta and replay exactly what they use', () => {
+      const { query, feedback, meta } = r.api.functions;
+      const api = r.templates.api;
+      expect(statementsOfRole(api, logicalIdOf(query.role))).toEqual([
+        ...baseStatements(logicalIdOf(query.logGroup)),
+        { actions: ['dynamodb:GetItem'], resources: [TABLE_ARN] },
+        { actions: ['dynamodb:Query'], resources: [`${TABLE_ARN}/index/byModel`] },
+      ]);
+      expect(statementsOfRole(api, logicalIdOf(feedback.role))).toEqual([
+        ...baseStatements(logicalIdOf(feedback.logGroup)),
+        { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [TABLE_ARN] },
+      ]);
+      expect(statementsOfRole(api, logicalIdOf(meta.role))).toEqual(baseStatements(logicalIdOf(meta.logGroup)));
+      expect(statementsOfRole(r.templates.data, logicalIdOf(r.data.replay.role))).toEqual([
+        ...baseStatements(logicalIdOf(r.data.replay.logGroup)),
+        { actions: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'], resources: ['<PredictionLog.Arn>'] },
+        {
+          actions: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+          resources: ['<LogDeadLetters.Arn>'],
+        },
+      ]);
+    });
+
+    it('grants predict the log table, its dead-letter queue and two bucket prefixes', () => {
+      const { predict } = r.api.functions;
+      const statements = statementsOfRole(r.templates.api, logicalIdOf(predict.role));
+      expect(statements).toEqual(
+        expect.arrayContaining([
+          { actions: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'], resources: [TABLE_ARN] },
+          {
+            actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+            resources: [TABLE_ARN],
+            condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['idem#*'] } },
+          },
+          { actions: ['sqs:SendMessage'], resources: ['<import:LogDeadLetters.Arn>'] },
+          { actions: ['s3:PutObject'], resources: [`${BUCKET}/predictions/*`] },
+          { actions: ['s3:GetObject'], resources: [`${BUCKET}/datasets/*`, `${BUCKET}/predictions/*`] },
+        ]),
+      );
+    });
+  });
+
+  describe(`${backend}: data`, () => {
+    it('builds the prediction log from the same key design as createTableInput()', () => {
+      const want = createTableInput('ignored');
+      const table = r.templates.data.toJSON().Resources[logicalIdOf(r.data.table)].Properties;
+      expect(table.KeySchema).toEqual(want.KeySchema);
+      expect([...table.AttributeDefinitions].sort((a, b) => a.AttributeName.localeCompare(b.AttributeName))).toEqual(
+        [...want.AttributeDefinitions].sort((a, b) => a.AttributeName.localeCompare(b.AttributeName)),
+      );
+      expect(table.GlobalSecondaryIndexes).toEqual(want.GlobalSecondaryIndexes);
+      expect(table).toMatchObject({
+        BillingMode: want.BillingMode,
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      });
+      r.templates.data.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    });
+
+    it('encrypts, versions, logs and closes the data bucket, TLS only', () => {
+      const data = r.templates.data;
+      data.hasResource('AWS::S3::Bucket', {
+        DeletionPolicy: 'Retain',
+        Properties: Match.objectLike({
+          BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+          VersioningConfiguration: { Status: 'Enabled' },
+          PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+          LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'data-bucket/' }),
+          LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: Match.objectLike({ NoncurrentDays: 30 }) })]) },
+        }),
+      });
+      const policies = Object.values(data.findResources('AWS::S3::BucketPolicy'));
+      expect(policies).toHaveLength(2);
+      for (const p of policies) {
+        expect(p.Properties.PolicyDocument.Statement).toEqual(
+          expect.arrayContaining([expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        );
+      }
+    });
+
+    it('replays dead letters with partial batch failures, poison messages going to their own queue', () => {
+      const data = r.templates.data;
+      data.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: logicalIdOf(r.data.replay.function) },
+        EventSourceArn: { 'Fn::GetAtt': [logicalIdOf(r.data.logDlq), 'Arn'] },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+      data.hasResourceProperties('AWS::SQS::Queue', {
+        SqsManagedSseEnabled: true,
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalIdOf(r.data.poisonQueue), 'Arn'] }, maxReceiveCount: 5 },
+      });
+      data.resourcePropertiesCountIs('AWS::SQS::Queue', { SqsManagedSseEnabled: true }, 2);
+      data.resourceCountIs('AWS::SQS::QueuePolicy', 2);
+    });
+  });
+
+  describe(`${backend}: model package`, () => {
+    it('uploads model.tar.gz to models/<name>/<version>/ without pruning, and keeps it on delete', () => {
+      const { name, version } = r.manifest;
+      r.templates.serving.hasResourceProperties('Custom::CDKBucketDeployment', {
+        DestinationBucketKeyPrefix: `models/${name}/${version}/`,
+        Prune: false,
+        RetainOnDelete: true,
+        Extract: true,
+      });
+      expect(r.serving.modelPackage.key).toBe(`models/${name}/${version}/model.tar.gz`);
+    });
+  });
+
+  describe(`${backend}: API`, () => {
+    it('has exactly the methods of the route table, with API keys where the table says', () => {
+      const api = r.templates.api.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+      const pathOf = (id: string | undefined): string => {
+        if (!id) return '';
+        const res = api[id].Properties;
+        const parent = (res.ParentId as { Ref?: string }).Ref;
+        return `${pathOf(parent)}/${res.PathPart}`;
+      };
+      const methods = Object.values(api)
+        .filter((x) => x.Type === 'AWS::ApiGateway::Method')
+        .map((m) => ({
+          method: m.Properties.HttpMethod,
+          path: pathOf((m.Properties.ResourceId as { Ref?: string }).Ref) || '/',
+          apiKey: m.Properties.ApiKeyRequired === true,
+          operation: m.Properties.OperationName,
+        }));
+      const byKey = (a: { path: string; method: unknown }, b: { path: string; method: unknown }) => `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`);
+      expect(methods.sort(byKey)).toEqual(ROUTES.map((x) => ({ method: x.method, path: x.path, apiKey: x.apiKey, operation: x.id })).sort(byKey));
+    });
+
+    it('sends each route to the function the route table names', () => {
+      const api = r.templates.api;
+      for (const route of ROUTES) {
+        const fnId = logicalIdOf(r.api.functions[route.handler].function);
+        api.hasResourceProperties('AWS::ApiGateway::Method', {
+          OperationName: route.id,
+          Integration: Match.objectLike({
+            Type: 'AWS_PROXY',
+            Uri: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ 'Fn::GetAtt': [fnId, 'Arn'] }])]) }),
+          }),
+        });
+      }
+    });
+
+    it('throttles and caps the usage plan and logs the stage', () => {
+      const c = r.config;
+      r.templates.api.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+        Throttle: { RateLimit: c.apiThrottleRateLimit, BurstLimit: c.apiThrottleBurstLimit },
+        Quota: { Limit: c.apiQuotaPerDay, Period: 'DAY' },
+      });
+      r.templates.api.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 1);
+      r.templates.api.hasResourceProperties('AWS::ApiGateway::Stage', {
+        StageName: c.stageName,
+        TracingEnabled: true,
+        AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+        MethodSettings: [Match.objectLike({ LoggingLevel: 'ERROR', DataTraceEnabled: false, HttpMethod: '*', ResourcePath: '/*' })],
+      });
+    });
+
+    it("answers API Gateway's own errors with the error body and codes of the contract", () => {
+      for (const spec of GATEWAY_ERRORS) {
+        r.templates.api.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+          ResponseType: spec.type.responseType,
+          ...(spec.keepStatus ? {} : { StatusCode: String(ERROR_STATUS[spec.code]) }),
+          ResponseTemplates: { 'application/json': JSON.stringify({ error: { code: spec.code, message: spec.message } }) },
+        });
+      }
+      const types = GATEWAY_ERRORS.map((g) => g.type.responseType);
+      for (const t of ['INVALID_API_KEY', 'THROTTLED', 'QUOTA_EXCEEDED', 'REQUEST_TOO_LARGE', 'DEFAULT_5XX']) expect(types).toContain(t);
+    });
+
+    it('outputs what the CLI and the README need', () => {
+      const outputs = Object.keys(r.templates.api.toJSON().Outputs);
+      const model = backend === 'fargate' ? 'ModelUrl' : 'EndpointName';
+      for (const o of ['ApiUrl', 'ApiKeyId', 'BucketName', 'TableName', 'DlqUrl', 'Backend', model]) expect(outputs).toContain(o);
+      expect(r.templates.api.toJSON().Outputs.Backend.Value).toBe(backend);
+    });
+  });
+}
