@@ -1,0 +1,46 @@
+/**
+ * `npx cdk synth` as a user runs it: the CDK CLI, the app from cdk.json, context on the command line, and
+ * no AWS credentials or region anywhere in the environment. (The other backends synthesize in-process
+ * in their own test files; this one checks the CLI path end to end.)
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './synth';
+
+function envWithoutAws(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_') && !k.startsWith('CDK_')) env[k] = v;
+  // Nowhere to find credentials either.
+  env.HOME = mkdtempSync(join(tmpdir(), 'mlship-home-'));
+  return env;
+}
+
+describe('npx cdk synth', () => {
+  it('synthesizes the sagemaker-serverless app with no AWS credentials', () => {
+    const out = mkdtempSync(join(tmpdir(), 'mlship-cdk-out-'));
+    const res = spawnSync('npx', ['cdk', 'synth', '--quiet', '-c', 'backend=sagemaker-serverless', '-o', out], {
+      cwd: ROOT,
+      env: envWithoutAws(),
+      encoding: 'utf8',
+      timeout: 240_000,
+    });
+    expect({ status: res.status, stderr: res.status === 0 ? '' : res.stderr }).toEqual({ status: 0, stderr: '' });
+    const templates = readdirSync(out).filter((f) => f.endsWith('.template.json')).sort();
+    expect(templates).toEqual(['Mlship-Api.template.json', 'Mlship-Data.template.json', 'Mlship-Serving.template.json']);
+    const api = JSON.parse(readFileSync(join(out, 'Mlship-Api.template.json'), 'utf8'));
+    expect(api.Outputs.Backend.Value).toBe('sagemaker-serverless');
+  }, 300_000);
+
+  it('fails with the config error when a context value is bad', () => {
+    const res = spawnSync('npx', ['cdk', 'synth', '--quiet', '-c', 'backend=ec2', '-o', mkdtempSync(join(tmpdir(), 'mlship-cdk-out-'))], {
+      cwd: ROOT,
+      env: envWithoutAws(),
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(res.status).not.toBe(0);
+    expect(res.stderr).toContain('backend = "ec2": expected one of fargate, sagemaker, sagemaker-serverless');
+  }, 150_000);
+});
