@@ -1,0 +1,99 @@
+/**
+ * Local end-to-end benchmark: `POST /predict` through the gateway, the predict handler and the prediction
+ * log (DynamoDB), beside a direct `POST /invocations` to the same model server, in the same run.
+ * The local system runs as `npm start` does, in its own processes; autocannon drives the load from here.
+ *
+ *   npx tsx bench/local/bench.ts [--duration 5]
+ *
+ * Target (issue 4): end-to-end p50 ≤ 2× direct p50.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PROJECT_ROOT } from '../../local/paths';
+
+interface AutocannonResult {
+  requests: { average: number };
+  latency: { p50: number; p99: number; average: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+type Autocannon = (opts: { url: string; method: string; headers: Record<string, string>; body: string; connections: number; duration: number }) => Promise<AutocannonResult>;
+const autocannon = require('autocannon') as Autocannon;
+
+const { values } = parseArgs({ options: { duration: { type: 'string', default: '5' } } });
+const duration = Number(values.duration);
+const parity = JSON.parse(readFileSync(join(PROJECT_ROOT, 'models', 'breast-cancer', 'parity.json'), 'utf8')) as { rows: { input: number[] }[] };
+const body = JSON.stringify({ instances: [parity.rows[0].input] });
+
+async function startSystem() {
+  const child = spawn(join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), [join(PROJECT_ROOT, 'local', 'start.ts'), '--port', '0', '--in-memory'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, MLSHIP_API_KEY: 'bench-key-0123456789abcdef', PORT: '' },
+  });
+  let out = '';
+  // Keep reading: the handlers' log lines go to stdout as they would to CloudWatch.
+  child.stdout.on('data', (c: Buffer) => {
+    if (out.length < 100_000) out += c.toString();
+  });
+  child.stderr.resume();
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const deadline = Date.now() + 60_000;
+  while (!out.includes('Ctrl-C stops everything')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error('the local system did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const apiUrl = /API {8}(\S+)/.exec(out)?.[1];
+  const modelUrl = /Model {6}.*?(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+  if (!apiUrl || !modelUrl) throw new Error(`cannot read the banner:\n${out}`);
+  return {
+    apiUrl,
+    modelUrl,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function run(name: string, url: string, headers: Record<string, string>, connections: number) {
+  const r = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, connections, duration });
+  if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0) throw new Error(`${name} c=${connections}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+  return { name, connections, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+}
+
+async function main() {
+  const sys = await startSystem();
+  try {
+    const key = { 'x-api-key': 'bench-key-0123456789abcdef' };
+    // Warm-up: cold handler start, connection pools, the model's first runs.
+    await autocannon({ url: `${sys.apiUrl}/predict`, method: 'POST', headers: { 'content-type': 'application/json', ...key }, body, connections: 4, duration: 1 });
+    const rows = [];
+    for (const c of [1, 32]) {
+      rows.push(await run('direct model server', `${sys.modelUrl}/invocations`, {}, c));
+      rows.push(await run('end to end (API + log)', `${sys.apiUrl}/predict`, key, c));
+    }
+    process.stdout.write(`\nlocal end-to-end vs direct model server, ${duration} s per cell, one-row JSON bodies\n\n`);
+    process.stdout.write(`${'path'.padEnd(24)} ${'c'.padStart(3)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)}\n`);
+    for (const r of rows) {
+      process.stdout.write(`${r.name.padEnd(24)} ${String(r.connections).padStart(3)} ${r.rps.toFixed(0).padStart(8)} ${r.p50.toFixed(2).padStart(7)} ${r.p99.toFixed(2).padStart(7)}\n`);
+    }
+    process.stdout.write('\n');
+    for (const c of [1, 32]) {
+      const direct = rows.find((r) => r.connections === c && r.name.startsWith('direct'));
+      const e2e = rows.find((r) => r.connections === c && r.name.startsWith('end'));
+      if (!direct || !e2e) continue;
+      const ratio = e2e.p50 / Math.max(direct.p50, 0.001);
+      process.stdout.write(`c=${c}: end-to-end p50 = ${ratio.toFixed(2)}x direct (target <= 2x) ${ratio <= 2 ? 'MET' : 'NOT MET'}\n`);
+    }
+  } finally {
+    await sys.stop();
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+});
