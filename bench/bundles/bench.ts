@@ -73,17 +73,35 @@ async function main(): Promise<void> {
       const files: Record<'production' | 'naive', string> = { production: join(out, 'production', `${h}.js`), naive: join(out, 'naive', `${h}.js`) };
       await build({ ...production, entryPoints: [join(ROOT, 'lambda', `${h}.ts`)], outfile: files.production });
       await build({ ...naive, entryPoints: [join(ROOT, 'lambda', `${h}.ts`)], outfile: files.naive });
-      const m: Record<string, { bytes: number; loadMs: number; firstCallMs: number }> = {};
+      const m: Record<string, Figures> = {};
       for (const variant of ['production', 'naive'] as const) {
-        const samples: { load: number; first: number }[] = [];
+        const samples: Sample[] = [];
         for (let i = 0; i < runs; i++) samples.push(await measure(files[variant], h, env));
-        m[variant] = { bytes: statSync(files[variant]).size, loadMs: median(samples.map((s) => s.load)), firstCallMs: median(samples.map((s) => s.first)) };
+        m[variant] = {
+          bytes: statSync(files[variant]).size,
+          loadMs: median(samples.map((s) => s.load)),
+          firstCallMs: median(samples.map((s) => s.first)),
+          cpuMs: median(samples.map((s) => s.loadCpu + s.firstCpu)),
+        };
       }
-      const total = (v: { loadMs: number; firstCallMs: number }) => v.loadMs + v.firstCallMs;
-      const ratio = total(m.production) / total(m.naive);
-      results[h] = { ...m, ratio };
+      const wall = (v: Figures) => v.loadMs + v.firstCallMs;
+      const ratio = wall(m.production) / wall(m.naive);
+      const cpuRatio = m.production.cpuMs / m.naive.cpuMs;
+      results[h] = { ...m, ratio, cpuRatio };
       rows.push(
-        [h.padEnd(9), kb(m.production.bytes), kb(m.naive.bytes), ms(m.production.loadMs), ms(m.production.firstCallMs), ms(m.naive.loadMs), ms(m.naive.firstCallMs), ratio.toFixed(2).padStart(6)].join(' '),
+        [
+          h.padEnd(9),
+          kb(m.production.bytes),
+          kb(m.naive.bytes),
+          ms(m.production.loadMs),
+          ms(m.production.firstCallMs),
+          ms(m.naive.loadMs),
+          ms(m.naive.firstCallMs),
+          ratio.toFixed(2).padStart(6),
+          ms(m.production.cpuMs),
+          ms(m.naive.cpuMs),
+          cpuRatio.toFixed(2).padStart(6),
+        ].join(' '),
       );
     }
   } finally {
@@ -92,7 +110,7 @@ async function main(): Promise<void> {
     rmSync(out, { recursive: true, force: true });
   }
   console.log(`median of ${runs} fresh processes each; node ${process.version}; first call against local dynalite/s3rver/SQS/model server`);
-  console.log('handler      prod KB  naive KB  prod load  prod 1st  naive load  naive 1st  (load+1st) prod/naive');
+  console.log('handler     prod KB naive KB  prod load   prod 1st naive load  naive 1st  wall×   prod CPU  naive CPU   CPU×');
   for (const r of rows) console.log(r);
   mkdirSync(__dirname, { recursive: true });
   writeFileSync(join(__dirname, 'results.json'), JSON.stringify({ node: process.version, runs, results }, null, 2) + '\n');
@@ -100,18 +118,22 @@ async function main(): Promise<void> {
 
 /** One cold start in a fresh process: module load, then the first call of a representative request. */
 /** Runs asynchronously: the model server and the local services answer from this process meanwhile. */
-async function measure(bundle: string, h: Handler, env: Record<string, string>): Promise<{ load: number; first: number }> {
+async function measure(bundle: string, h: Handler, env: Record<string, string>): Promise<Sample> {
   const script = `
     const { performance } = require('node:perf_hooks');
     const event = ${JSON.stringify(firstEvent(h))};
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const mod = require(${JSON.stringify(bundle)});
     const t1 = performance.now();
+    const c1 = process.cpuUsage();
     Promise.resolve(mod.handler(event)).then((res) => {
       const t2 = performance.now();
+      const c2 = process.cpuUsage();
+      const cpu = (a, b) => (b.user - a.user + b.system - a.system) / 1000;
       const status = res && res.statusCode;
       if (status !== undefined && status >= 500) throw new Error('first call failed: ' + JSON.stringify(res));
-      process.stderr.write(JSON.stringify({ load: t1 - t0, first: t2 - t1 }) + '\\n');
+      process.stderr.write(JSON.stringify({ load: t1 - t0, first: t2 - t1, loadCpu: cpu(c0, c1), firstCpu: cpu(c1, c2) }) + '\\n');
       process.exit(0);
     }).catch((e) => { console.error(e); process.exit(1); });`;
   const { stderr: outText } = await promisify(execFile)(process.execPath, ['--no-deprecation', '-e', script], {
@@ -121,7 +143,15 @@ async function measure(bundle: string, h: Handler, env: Record<string, string>):
   });
   const line = outText.trim().split('\n').filter((l) => l.startsWith('{"load"')).pop();
   if (line === undefined) throw new Error(`no measurement from ${bundle}: ${outText}`);
-  return JSON.parse(line) as { load: number; first: number };
+  return JSON.parse(line) as Sample;
+}
+
+/** Wall-clock and CPU milliseconds of one cold start (CPU time is steadier on a busy machine). */
+interface Sample {
+  load: number;
+  first: number;
+  loadCpu: number;
+  firstCpu: number;
 }
 
 function firstEvent(h: Handler): unknown {
@@ -150,6 +180,14 @@ function firstEvent(h: Handler): unknown {
     case 'replay':
       return { Records: [] };
   }
+}
+
+interface Figures {
+  bytes: number;
+  loadMs: number;
+  firstCallMs: number;
+  /** CPU time of load + first call. */
+  cpuMs: number;
 }
 
 function median(xs: number[]): number {

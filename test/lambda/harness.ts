@@ -24,12 +24,15 @@ export interface Harness {
   s3: EmbeddedS3;
   sqs: RunningSqsServer;
   model: RunningServer;
+  /** The served model's manifest, given to the handlers. */
+  manifestPath: string;
   /** Lines the handlers wrote to stdout (structured logs and EMF metrics), parsed. */
   stdout: Record<string, unknown>[];
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { model?: boolean } = {}): Promise<Harness> {
+export async function startHarness(opts: { model?: boolean; modelDir?: string } = {}): Promise<Harness> {
+  const modelDir = opts.modelDir ?? MODEL_DIR;
   process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
   process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
   process.env.AWS_REGION = 'us-east-1';
@@ -38,7 +41,8 @@ export async function startHarness(opts: { model?: boolean } = {}): Promise<Harn
     startDynamoDb({}),
     startS3({ dir: join(dir, 's3'), bucket: BUCKET }),
     startSqsServer({ queues: [QUEUE] }),
-    opts.model === false ? Promise.resolve(undefined as unknown as RunningServer) : startServer({ modelDir: MODEL_DIR, workers: 1, port: 0 }),
+    opts.model === false ? Promise.resolve(undefined as unknown as RunningServer) : // A worker process: onnxruntime rejects typed arrays made in jest's sandboxed globals.
+      startServer({ modelDir, workers: 1, port: 0 }),
   ]);
   await ensureTable(dynamoClient(ddb.url), TABLE);
   const stdout: Record<string, unknown>[] = [];
@@ -56,6 +60,7 @@ export async function startHarness(opts: { model?: boolean } = {}): Promise<Harn
     s3,
     sqs,
     model,
+    manifestPath: join(modelDir, 'model.json'),
     stdout,
     async close() {
       spy.mockRestore();
@@ -92,7 +97,7 @@ export function predictEnv(h: Harness, backend: 'fargate' | { sagemakerEndpoint:
     [ENV.PREDICTION_TABLE]: TABLE,
     [ENV.DATA_BUCKET]: BUCKET,
     [ENV.LOG_DLQ_URL]: h.sqs.queueUrl(QUEUE),
-    [ENV.MODEL_MANIFEST_PATH]: MANIFEST_PATH,
+    [ENV.MODEL_MANIFEST_PATH]: h.manifestPath,
     [ENV.LOG_TTL_DAYS]: '30',
     [ENV.DYNAMODB_URL]: h.ddb.url,
     [ENV.S3_URL]: h.s3.url,
@@ -104,7 +109,7 @@ export function predictEnv(h: Harness, backend: 'fargate' | { sagemakerEndpoint:
 }
 
 export function queryEnv(h: Harness): Record<string, string> {
-  return { [ENV.PREDICTION_TABLE]: TABLE, [ENV.MODEL_MANIFEST_PATH]: MANIFEST_PATH, [ENV.DYNAMODB_URL]: h.ddb.url };
+  return { [ENV.PREDICTION_TABLE]: TABLE, [ENV.MODEL_MANIFEST_PATH]: h.manifestPath, [ENV.DYNAMODB_URL]: h.ddb.url };
 }
 
 export function replayEnv(h: Harness): Record<string, string> {
