@@ -1,0 +1,47 @@
+/**
+ * The S3 rights of whatever runs a batch job (the SageMaker model's role, or the Fargate task role):
+ * exact actions on exact key prefixes of the data bucket, never the whole bucket.
+ */
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import { PREFIX } from '../../contract/bucket';
+
+export interface BatchDataAccess {
+  /** Batch Transform lists the input prefix (S3Prefix data source). */
+  readonly listInput: boolean;
+  /** The Fargate task downloads the model package itself. */
+  readonly readModels: boolean;
+}
+
+/**
+ * Attaches the rights as a policy of `scope` (not the role's default policy), so they live, and are
+ * reviewed, with the batch construct even when the role belongs to the serving stack.
+ */
+export function grantBatchData(scope: Construct, id: string, role: iam.IRole, bucket: s3.IBucket, access: BatchDataAccess): iam.Policy {
+  const read = [bucket.arnForObjects(`${PREFIX.batchInput}*`)];
+  if (access.readModels) read.push(bucket.arnForObjects(`${PREFIX.models}*`));
+  const policy = new iam.Policy(scope, id);
+  policy.addStatements(new iam.PolicyStatement({ sid: 'ReadBatchInput', actions: ['s3:GetObject'], resources: read }));
+  policy.addStatements(
+    new iam.PolicyStatement({
+      sid: 'WriteBatchOutput',
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+      resources: [bucket.arnForObjects(`${PREFIX.batchOutput}*`)],
+    }),
+  );
+  if (access.listInput) {
+    policy.addStatements(
+      new iam.PolicyStatement({
+        sid: 'ListBatchInput',
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${PREFIX.batchInput}*`] } },
+      }),
+    );
+  }
+  role.attachInlinePolicy(policy);
+  // A KMS-encrypted bucket also needs the key; S3-managed encryption needs nothing more.
+  bucket.encryptionKey?.grantEncryptDecrypt(role);
+  return policy;
+}

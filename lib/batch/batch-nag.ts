@@ -1,0 +1,69 @@
+/**
+ * The cdk-nag IAM5 (wildcard) findings the batch construct accepts. Each accepted shape is listed with
+ * its reason; any other wildcard in the construct stays a finding. The findings name resolved ARNs
+ * (logical ids included), so they are computed from the synthesized policies when the tree is validated.
+ */
+import { CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
+import type { Construct, IConstruct } from 'constructs';
+import { PREFIX } from '../../contract/bucket';
+
+interface Accepted {
+  readonly finding: RegExp;
+  readonly reason: string;
+}
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+function acceptedShapes(scope: Construct, taskDefinition?: ecs.FargateTaskDefinition): Accepted[] {
+  const prefixes = [PREFIX.batchInput, PREFIX.batchOutput, PREFIX.models].map(escape).join('|');
+  const shapes: Accepted[] = [
+    {
+      finding: new RegExp(`^Resource::.+/(${prefixes})\\*$`),
+      reason: 'Object rights on exactly one key prefix of the data bucket (batch/input/ read, batch/output/ write, models/ read).',
+    },
+    {
+      finding: /^Resource::\*$/,
+      reason:
+        'Only actions without resource-level permissions: X-Ray segments and sampling, CloudWatch Logs delivery for the state machine, ecs:DescribeTasks/StopTask, ecr:GetAuthorizationToken and sagemaker:ListTags.',
+    },
+    {
+      finding: /^Resource::arn:<AWS::Partition>:sagemaker:[^:]+:[^:]+:transform-job\/\*$/,
+      reason: 'Transform jobs are named per execution (batch-<execution name>); the state machine may only create, describe, stop and tag them.',
+    },
+  ];
+  if (taskDefinition) {
+    const logicalId = Stack.of(scope).getLogicalId(taskDefinition.node.defaultChild as CfnElement);
+    shapes.push({
+      finding: new RegExp(`^Resource::.*${escape(logicalId)}.*:\\*$`),
+      reason: 'ecs:RunTask on any revision of the batch task definition family this construct owns.',
+    });
+  }
+  return shapes;
+}
+
+/** At validation time, acknowledges each IAM5 finding of the construct's policies that matches an accepted shape. */
+export function acknowledgeIamWildcards(scope: Construct, taskDefinition?: ecs.FargateTaskDefinition): void {
+  scope.node.addValidation({
+    validate: () => {
+      const shapes = acceptedShapes(scope, taskDefinition);
+      for (const policy of scope.node.findAll().filter((c: IConstruct): c is iam.CfnPolicy => c instanceof iam.CfnPolicy)) {
+        const doc = Stack.of(policy).resolve(policy.policyDocument) as { Statement?: { Effect: string; Resource: unknown }[] };
+        for (const st of doc.Statement ?? []) {
+          if (st.Effect !== 'Allow') continue;
+          for (const r of Array.isArray(st.Resource) ? st.Resource : [st.Resource]) {
+            const finding = `Resource::${flattenCfnReference(r)}`;
+            if (!finding.includes('*')) continue;
+            const shape = shapes.find((s) => s.finding.test(finding));
+            if (shape) Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: shape.reason });
+          }
+        }
+      }
+      return [];
+    },
+  });
+}
