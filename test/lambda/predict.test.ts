@@ -4,9 +4,10 @@
  */
 import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { SQSEvent } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
+import { drainQueue } from '../../lambda/commons/drain-queue';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PredictResponse } from '../../contract/prediction';
@@ -173,30 +174,28 @@ describe('POST /predict (fargate backend)', () => {
     for (const id of ids) expect(await getRecord(id)).toBeUndefined();
 
     const replay = loadReplay(replayEnv(h));
+    // SQS delivers at least once: replaying a record already written must not double it.
     const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 1 }));
-    const event: SQSEvent = {
-      Records: (received.Messages ?? []).map((m) => ({
-        messageId: m.MessageId!,
-        receiptHandle: m.ReceiptHandle!,
-        body: m.Body!,
-        attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
-        messageAttributes: {},
-        md5OfBody: m.MD5OfBody!,
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:log-dlq',
-        awsRegion: 'us-east-1',
-      })),
-    };
-    expect(event.Records).toHaveLength(3);
+    expect(received.Messages).toHaveLength(3);
+    const first = received.Messages![0];
     const before = await countLogged();
-    // Delivered twice (SQS is at-least-once): the second pass must not double anything.
-    expect(await replay(event)).toEqual({ batchItemFailures: [] });
-    expect(await replay(event)).toEqual({ batchItemFailures: [] });
+    const once = await replay({ Records: [sqsRecord(first.MessageId!, first.ReceiptHandle!, first.Body!)] });
+    expect(once).toEqual({ batchItemFailures: [] });
+    expect(await countLogged()).toBe(before + 1);
+    await new Promise((r) => setTimeout(r, 1100)); // the visibility timeout passes: all three come back
+
+    const drained = await drainQueue({ sqs, queueUrl, handler: replay });
+    expect(drained).toEqual({ received: 3, written: 3, failed: 0 });
     expect(await countLogged()).toBe(before + 3);
     for (const id of ids) expect((await getRecord(id))?.id).toBe(id);
-    for (const m of received.Messages ?? []) await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
     const after = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
     expect(after.Attributes?.ApproximateNumberOfMessages).toBe('0');
+  });
+
+  it('the replay reports a malformed message as a failure and keeps going', async () => {
+    const replay = loadReplay(replayEnv(h));
+    const out = await replay({ Records: [sqsRecord('bad-1', 'r1', '{"not": "a record"}'), sqsRecord('bad-2', 'r2', 'not json')] });
+    expect(out.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['bad-1', 'bad-2']);
   });
 
   it('answers 503 STORAGE_UNAVAILABLE when both the table and the queue refuse the record', async () => {
@@ -217,3 +216,17 @@ describe('POST /predict (fargate backend)', () => {
     expect(res.statusCode).toBe(404);
   });
 });
+
+function sqsRecord(messageId: string, receiptHandle: string, body: string): SQSRecord {
+  return {
+    messageId,
+    receiptHandle,
+    body,
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'test', ApproximateFirstReceiveTimestamp: '0' },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:log-dlq',
+    awsRegion: 'us-east-1',
+  };
+}
