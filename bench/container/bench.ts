@@ -8,7 +8,6 @@
  *
  *   npx tsx bench/container/bench.ts            (BENCH_SECONDS=5 per cell by default)
  */
-import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -16,6 +15,25 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadModel } from '../../container/src/model';
 import { startServer } from '../../container/src/server';
+
+/** autocannon ships no types; this is the part of its API the benchmark uses. */
+interface LoadOptions {
+  url: string;
+  method: 'POST';
+  body: string;
+  headers: Record<string, string>;
+  connections: number;
+  duration: number;
+}
+interface LoadResult {
+  duration: number;
+  non2xx: number;
+  errors: number;
+}
+type LoadRun = Promise<LoadResult> & {
+  on(event: 'response', listener: (client: unknown, status: number, bytes: number, ms: number) => void): void;
+};
+const autocannon = require('autocannon') as (opts: LoadOptions) => LoadRun;
 
 const ROOT = path.resolve(__dirname, '../..');
 const MODEL = path.join(ROOT, 'models/breast-cancer');
@@ -70,7 +88,7 @@ async function load(system: string, url: string, body: string, c: number): Promi
   await autocannon({ ...opts, duration: 1 }); // warm-up: connections, JIT, worker caches
   const latencies: number[] = [];
   const instance = autocannon({ ...opts, duration: SECONDS });
-  instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+  instance.on('response', (_client, status, _bytes, ms) => {
     if (status === 200) latencies.push(ms);
   });
   const result = await instance;

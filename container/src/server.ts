@@ -76,6 +76,9 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
   let modelHeader = '';
   let jsonSuffix = '';
   let stopping = false;
+  // Invocations still working, even when their client has gone: the session is released only after them.
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
   const executionParameters = JSON.stringify({
     MaxConcurrentTransforms: opts.concurrency ?? 1,
     BatchStrategy: 'MULTI_RECORD',
@@ -89,7 +92,10 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
     if (route === '/invocations') {
       if (req.method !== 'POST') return fail(req, res, new ApiError('METHOD_NOT_ALLOWED', 'Use POST /invocations.'));
       if (!model || !batcher) return fail(req, res, new ApiError('MODEL_LOADING', 'The model is still loading.'));
-      invoke(req, res, model, batcher).catch((e) => fail(req, res, e));
+      inFlight++;
+      invoke(req, res, model, batcher)
+        .catch((e) => fail(req, res, e))
+        .finally(() => --inFlight === 0 && drained?.());
     } else if (route === '/ping') {
       if (req.method !== 'GET') return fail(req, res, new ApiError('METHOD_NOT_ALLOWED', 'Use GET /ping.'));
       if (!model) return fail(req, res, new ApiError('MODEL_LOADING', 'The model is still loading.'));
@@ -180,6 +186,7 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
       server.closeIdleConnections();
     }).then(async () => {
       await ready.catch(() => undefined);
+      if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
       await model?.close();
     }));
 

@@ -6,6 +6,7 @@
  * on SIGTERM a request already in flight is answered, then every process exits 0 and the port closes.
  */
 import * as http from 'node:http';
+import { loadModel, LoadedModel } from '../../container/src/model';
 import { startServer } from '../../container/src/server';
 import { BREAST_CANCER, parity } from './helpers';
 
@@ -37,4 +38,41 @@ test('SIGTERM finishes the in-flight request, then exits 0', async () => {
   await expect(
     new Promise((resolve, reject) => http.get(`${server.url}/ping`, resolve).on('error', reject)),
   ).rejects.toThrow(/ECONNREFUSED/);
+});
+
+test('close() releases the model only after invocations whose client has gone are done', async () => {
+  // GIVEN a server whose model runs wait on a gate (a slow model, on demand)
+  const real = await loadModel(BREAST_CANCER);
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const outcomes: string[] = [];
+  const slow: LoadedModel = {
+    manifest: real.manifest,
+    dir: real.dir,
+    featureCount: real.featureCount,
+    toRows: (i) => real.toRows(i),
+    predict: (i) => real.predict(i),
+    run: async (rows) => {
+      await gate;
+      return real.run(rows).then((p) => (outcomes.push('ran'), p), (e: Error) => (outcomes.push(e.message), Promise.reject(e)));
+    },
+    close: async () => {
+      outcomes.push('closed');
+      await real.close();
+    },
+  };
+  const server = await startServer({ load: async () => slow });
+  // WHEN a client sends a request and hangs up before the answer, and the server is closed
+  const req = http.request(`${server.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+  req.on('error', () => undefined);
+  req.end(JSON.stringify({ instances: [parity(BREAST_CANCER).rows[0].input] }));
+  await new Promise((r) => setTimeout(r, 200));
+  req.destroy();
+  const closed = server.close();
+  await new Promise((r) => setTimeout(r, 200));
+  expect(outcomes).toEqual([]);
+  open();
+  await closed;
+  // THEN the run finished on a live session before the session was released
+  expect(outcomes).toEqual(['ran', 'closed']);
 });
