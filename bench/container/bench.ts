@@ -124,7 +124,10 @@ async function freePort(): Promise<number> {
 async function flask(body: string, label: string): Promise<Cell[]> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn('gunicorn', ['-w', String(CORES), '-b', `127.0.0.1:${port}`, '--chdir', __dirname, '--log-level', 'warning', 'flask_app:app'], { stdio: 'inherit' });
+  // gthread workers keep connections alive (sync workers close each one, and autocannon then counts
+  // reconnects as errors with meaningless latencies); one BLAS thread per worker, as the cores are shared.
+  const args = ['-w', String(CORES), '-k', 'gthread', '--threads', '4', '-b', `127.0.0.1:${port}`, '--chdir', __dirname, '--log-level', 'warning', 'flask_app:app'];
+  const child: ChildProcess = spawn('gunicorn', args, { stdio: 'inherit', env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' } });
   try {
     for (let i = 0; ; i++) {
       const up = await new Promise<boolean>((r) => http.get(`${url}/ping`, (res) => r(res.statusCode === 200)).on('error', () => r(false)));
@@ -134,7 +137,7 @@ async function flask(body: string, label: string): Promise<Cell[]> {
     }
     await check(url, body, label);
     const out: Cell[] = [];
-    for (const c of CONCURRENCY) out.push(await load(`(4) Flask + gunicorn (${CORES} workers)`, url, body, c));
+    for (const c of CONCURRENCY) out.push(await load(`(4) Flask + gunicorn, ${CORES} workers`, url, body, c));
     return out;
   } finally {
     child.kill('SIGTERM');

@@ -2,7 +2,7 @@
 
 Trains the same pipeline as models/breast-cancer/train.py at start (same data, split and seed), then
 answers POST /invocations {"instances": [[30 numbers], ...]} with labels and probabilities.
-Run: gunicorn -w 2 -b 127.0.0.1:8081 --chdir bench/container flask_app:app
+Run: OPENBLAS_NUM_THREADS=1 gunicorn -w 2 -k gthread --threads 4 -b 127.0.0.1:8081 --chdir bench/container flask_app:app
 """
 import numpy as np
 from flask import Flask, jsonify, request
