@@ -14,6 +14,7 @@ import { apiHandler, bodyBytes, json, mediaType, parseJsonBody } from './commons
 import { isPredictionId } from './commons/ids';
 import { createLogger } from './commons/logger';
 import { loadManifest } from './commons/manifest';
+import { storageUnavailable } from './commons/storage-errors';
 
 const config = readConfig('feedback');
 const manifest = loadManifest(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);
@@ -52,7 +53,7 @@ async function postFeedback(event: APIGatewayProxyEvent): Promise<APIGatewayProx
     return json(200, unmarshall(out.Attributes ?? {}));
   } catch (e) {
     if ((e as { name?: string }).name === 'ConditionalCheckFailedException') throw new ApiError('NOT_FOUND', `No prediction ${id}.`, 'id');
-    throw e;
+    throw storageUnavailable(e) ?? e;
   }
 }
 

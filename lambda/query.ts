@@ -16,6 +16,7 @@ import { apiHandler, json } from './commons/http';
 import { isPredictionId } from './commons/ids';
 import { createLogger } from './commons/logger';
 import { loadManifest } from './commons/manifest';
+import { storageUnavailable } from './commons/storage-errors';
 import { parseWindow, summarize } from './commons/summary';
 
 const config = readConfig('query');
@@ -64,7 +65,9 @@ async function getPrediction(event: APIGatewayProxyEvent): Promise<APIGatewayPro
   const id = event.pathParameters?.id ?? '';
   // Rejects idempotency records (`idem#…`) and anything else that is not a prediction id.
   if (!isPredictionId(id)) throw new ApiError('INVALID_ID', 'Not a prediction id (26 characters of Crockford base32).', 'id');
-  const out = await ddb.send(new GetItemCommand({ TableName: table, Key: { [LOG_TABLE.partitionKey]: { S: id } } }));
+  const out = await ddb.send(new GetItemCommand({ TableName: table, Key: { [LOG_TABLE.partitionKey]: { S: id } } })).catch((e: unknown) => {
+    throw storageUnavailable(e) ?? e;
+  });
   if (out.Item === undefined || out.Item[ix.partitionKey] === undefined) throw new ApiError('NOT_FOUND', `No prediction ${id}.`, 'id');
   return json(200, unmarshall(out.Item));
 }
@@ -122,7 +125,7 @@ async function query(input: QueryCommandInput) {
     if ((e as { name?: string }).name === 'ValidationException' && input.ExclusiveStartKey !== undefined) {
       throw new ApiError('INVALID_CURSOR', 'The cursor does not belong to this query; start again without it.', 'cursor');
     }
-    throw e;
+    throw storageUnavailable(e) ?? e;
   }
 }
 

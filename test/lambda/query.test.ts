@@ -164,6 +164,18 @@ describe('feedback and the summary', () => {
     expect(jsonBody(await post('idem#key-1#x', '{"label": "benign"}'))).toEqual({ error: expect.objectContaining({ code: 'INVALID_ID' }) });
   });
 
+  it('answers 503 STORAGE_UNAVAILABLE while the table cannot be reached', async () => {
+    await h.ddb.stop();
+    try {
+      const listed = await list();
+      expect(listed.statusCode).toBe(503);
+      expect(jsonBody(listed)).toEqual({ error: expect.objectContaining({ code: 'STORAGE_UNAVAILABLE' }) });
+      expect((await post(seeded[0].id, '{"label": "benign"}')).statusCode).toBe(503);
+    } finally {
+      await h.ddb.start();
+    }
+  });
+
   it('rejects a malformed window', async () => {
     for (const window of ['1w', '0h', '31d', 'h']) {
       const res = await query(proxyEvent({ method: 'GET', resource: '/metrics/summary', query: { window } }));
