@@ -218,7 +218,7 @@ function imageInstance(input: ImageInput, inst: unknown, field: string): Instanc
  * Parses `text/csv` rows (no header; one instance per line) for tabular models. Lines may end in
  * CRLF; blank lines are skipped. Throws INVALID_CSV / feature errors naming `rows[i]`.
  */
-export function parseCsvRows(m: ModelManifest, text: string, maxRows = LIMITS.maxRowsPerInvocation): Float32Array[] {
+export function parseCsvRows(m: ModelManifest, text: string, maxRows: number = LIMITS.maxRowsPerInvocation): Float32Array[] {
   if (m.input.kind !== 'tabular') throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'text/csv is accepted for tabular models only.');
   const features = m.input.features;
   const rows: Float32Array[] = [];
