@@ -13,10 +13,11 @@ export interface LineChunk {
 }
 
 export class LineChunker {
-  private carry: Buffer = Buffer.alloc(0);
-  /** Newlines already counted in `carry`, and where counting resumes. */
-  private carryLines = 0;
-  private scanFrom = 0;
+  /** Bytes of the unfinished chunk, still in the stream's own buffers (copied once, when the chunk is cut). */
+  private pieces: Uint8Array[] = [];
+  private pieceBytes = 0;
+  /** Newlines in `pieces`. */
+  private lines = 0;
   private nextLine: number;
 
   /** `firstLine`: line number of the first byte pushed (2 after a CSV header). */
@@ -29,43 +30,48 @@ export class LineChunker {
 
   /** Feeds bytes; returns the chunks now complete. */
   push(data: Uint8Array): LineChunk[] {
-    const buf = this.carry.length ? Buffer.concat([this.carry, data]) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const out: LineChunk[] = [];
     let start = 0;
-    let lines = this.carryLines;
-    let pos = this.scanFrom;
+    let pos = 0;
     for (;;) {
       const nl = buf.indexOf(NL, pos);
       if (nl === -1) break;
-      lines++;
       pos = nl + 1;
-      if (lines === this.rows) {
-        out.push(this.cut(buf, start, pos, lines));
+      if (++this.lines === this.rows) {
+        out.push(this.cut(buf.subarray(start, pos)));
         start = pos;
-        lines = 0;
       }
     }
-    // Keep the unfinished part; copy it so the stream's buffer can be freed.
-    this.carry = Buffer.from(buf.subarray(start));
-    this.carryLines = lines;
-    this.scanFrom = pos - start;
+    if (start < buf.length) {
+      this.pieces.push(buf.subarray(start));
+      this.pieceBytes += buf.length - start;
+    }
     return out;
   }
 
   /** The rest, at the end of the stream (a last line without a newline counts). */
   end(): LineChunk[] {
-    if (this.carry.length === 0) return [];
-    const lines = this.carryLines + (this.carry[this.carry.length - 1] === NL ? 0 : 1);
-    const chunk = this.cut(this.carry, 0, this.carry.length, lines);
-    this.carry = Buffer.alloc(0);
-    return [chunk];
+    if (this.pieceBytes === 0) return [];
+    const last = this.pieces[this.pieces.length - 1];
+    if (last[last.length - 1] !== NL) this.lines++;
+    return [this.cut(new Uint8Array(0))];
   }
 
-  private cut(buf: Buffer, start: number, end: number, lines: number): LineChunk {
-    const bytes = new Uint8Array(end - start);
-    bytes.set(buf.subarray(start, end));
-    const chunk = { bytes, firstLine: this.nextLine, lines };
-    this.nextLine += lines;
+  /** One copy of the pending pieces and `tail` into a buffer of the chunk's own. */
+  private cut(tail: Uint8Array): LineChunk {
+    const bytes = new Uint8Array(this.pieceBytes + tail.length);
+    let at = 0;
+    for (const p of this.pieces) {
+      bytes.set(p, at);
+      at += p.length;
+    }
+    bytes.set(tail, at);
+    const chunk = { bytes, firstLine: this.nextLine, lines: this.lines };
+    this.nextLine += this.lines;
+    this.pieces = [];
+    this.pieceBytes = 0;
+    this.lines = 0;
     return chunk;
   }
 }

@@ -48,10 +48,12 @@ let scanEnd = 0;
  * (Clinger's fast path). Everything else, including every malformed cell, returns NaN.
  */
 export function scanNumber(b: Uint8Array, p: number, e: number): number {
+  // No bounds checks in the digit loops: the byte at `e` is a newline, a CR or past the end (undefined),
+  // and none of those is a digit, a dot, an exponent mark or a comma.
   let i = p;
-  let c = i < e ? b[i] : COMMA;
+  let c = b[i];
   const neg = c === 45;
-  if (neg || c === 43) c = ++i < e ? b[i] : COMMA;
+  if (neg || c === 43) c = b[++i];
   let m = 0;
   let digits = 0;
   let exp = 0;
@@ -62,10 +64,10 @@ export function scanNumber(b: Uint8Array, p: number, e: number): number {
       m = m * 10 + (c - 48);
       digits++;
     }
-    c = ++i < e ? b[i] : COMMA;
+    c = b[++i];
   }
   if (c === 46) {
-    c = ++i < e ? b[i] : COMMA;
+    c = b[++i];
     while (c >= 48 && c <= 57) {
       any = true;
       if (m !== 0 || c !== 48) {
@@ -73,24 +75,24 @@ export function scanNumber(b: Uint8Array, p: number, e: number): number {
         digits++;
       }
       exp--;
-      c = ++i < e ? b[i] : COMMA;
+      c = b[++i];
     }
   }
   if (c === 101 || c === 69) {
-    c = ++i < e ? b[i] : COMMA;
+    c = b[++i];
     const eneg = c === 45;
-    if (eneg || c === 43) c = ++i < e ? b[i] : COMMA;
+    if (eneg || c === 43) c = b[++i];
     let ev = 0;
     let edigits = 0;
     while (c >= 48 && c <= 57) {
       if (ev < 10_000) ev = ev * 10 + (c - 48);
       edigits++;
-      c = ++i < e ? b[i] : COMMA;
+      c = b[++i];
     }
     if (edigits === 0) any = false;
     exp += eneg ? -ev : ev;
   }
-  if (c !== COMMA) {
+  if (i > e || (i < e && c !== COMMA)) {
     while (i < e && b[i] !== COMMA) i++;
     scanEnd = i;
     return NaN;

@@ -1,0 +1,97 @@
+/**
+ * The batch mode's fast paths agree with the contract: numbers read from bytes are bit-identical to
+ * `Number(text)` (or refused), line chunks cover the stream exactly, and CSV rows are accepted or
+ * rejected exactly as the contract's `csvRow` would.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { csvRow, parseManifest, type TabularInput } from '../../contract/manifest';
+import { LineChunker } from '../../container/src/batch/lines';
+import { csvLayout, fastNumber, parseCsvChunk } from '../../container/src/batch/rows';
+
+const manifest = parseManifest(JSON.parse(readFileSync(path.join(__dirname, '../../models/breast-cancer/model.json'), 'utf8')));
+const input = manifest.input as TabularInput;
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+describe('fastNumber', () => {
+  it('gives exactly Number(text) for plain decimals, or NaN to send the cell to the contract', () => {
+    const cells = ['0', '-0', '+1', '12.5', '.5', '5.', '0.00680', '1e-7', '-3.4E+38', '123456789012345', '1234567890123456', '0.1e23', '7e22', '1e400', '2.5e-300'];
+    // Random decimals with up to 17 digits and exponents around the fast path's edges.
+    let seed = 5;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (let i = 0; i < 20_000; i++) {
+      const digits = String(Math.floor(rand() * 1e17)).slice(0, 1 + Math.floor(rand() * 17));
+      const dot = Math.floor(rand() * (digits.length + 1));
+      const exp = rand() < 0.3 ? `e${Math.floor(rand() * 60) - 30}` : '';
+      cells.push(`${rand() < 0.5 ? '-' : ''}${digits.slice(0, dot)}.${digits.slice(dot)}${exp}`);
+    }
+    const wrong = cells.filter((c) => {
+      const v = fastNumber(bytes(c), 0, c.length);
+      return !(Number.isNaN(v) || Object.is(v, Number(c)));
+    });
+    expect(wrong).toEqual([]);
+    // Most cells take the fast path; only long or extreme ones fall back.
+    expect(cells.filter((c) => !Number.isNaN(fastNumber(bytes(c), 0, c.length))).length).toBeGreaterThan(cells.length * 0.5);
+  });
+
+  it('refuses everything the contract refuses', () => {
+    for (const c of ['', '-', '.', 'e5', '1e', '1e+', '0x10', '1,5', ' 1', '1 ', 'NaN', 'Infinity', '1.2.3', '--1', '1e5e5']) {
+      expect([c, fastNumber(bytes(c), 0, c.length)]).toEqual([c, NaN]);
+    }
+  });
+});
+
+describe('LineChunker', () => {
+  it('cuts any split of a stream into chunks of whole lines that add back up to the stream', () => {
+    const text = Array.from({ length: 1000 }, (_, i) => `line ${i}${i % 7 === 0 ? '\r' : ''}`).join('\n') + '\nlast without newline';
+    const data = bytes(text);
+    for (const piece of [1, 3, 64, 4096, data.length]) {
+      const chunker = new LineChunker(97, 2);
+      const chunks = [];
+      for (let i = 0; i < data.length; i += piece) chunks.push(...chunker.push(data.slice(i, i + piece)));
+      chunks.push(...chunker.end());
+      expect(Buffer.concat(chunks.map((c) => c.bytes)).toString()).toBe(text);
+      expect(chunks.map((c) => c.lines)).toEqual([...Array(10).fill(97), 1001 - 970]);
+      expect(chunks.map((c) => c.firstLine)).toEqual(chunks.map((_, i) => 2 + i * 97));
+      for (const c of chunks.slice(0, -1)) expect(c.bytes[c.bytes.length - 1]).toBe(10);
+    }
+  });
+});
+
+describe('parseCsvChunk', () => {
+  const header = ['id', ...input.features.map((f) => f.name)].join(',');
+  const layout = csvLayout(manifest, header, 'id');
+  const good = input.features.map((_, i) => (i + 1) * 1.25).join(',');
+
+  it('agrees with csvRow on every row it accepts and rejects', () => {
+    const lines = [
+      `a,${good}`,
+      `b,${good.replace('1.25', ' 1.25 ')}`, // spaces: the fast path declines, the contract accepts
+      `c,${good.replace('2.5', '2.5e400')}`,
+      `d,${good.replace('2.5', '0x10')}`,
+      `e,${good},9`,
+      `,${good}`,
+      '',
+      `"g",${good.replace('1.25', '12345678901234567890')}`,
+    ];
+    const chunk = parseCsvChunk(input, layout, bytes(lines.join('\r\n')), 2);
+    expect(chunk.rows).toBe(7);
+    expect(chunk.ids).toEqual(['a', 'b', 'g']);
+    const f = input.features.length;
+    const want = [good, good.replace('1.25', ' 1.25 '), good.replace('1.25', '12345678901234567890')].map((l) => csvRow(input.features, l, 'row'));
+    want.forEach((w, i) => expect(Array.from(chunk.packed.subarray(i * f, (i + 1) * f))).toEqual(Array.from(w)));
+    expect(chunk.rejects).toEqual([
+      { id: 'c', line: 4, code: 'NON_FINITE_NUMBER', field: 'mean_texture', message: 'NaN and Infinity are not valid feature values.' },
+      { id: 'd', line: 5, code: 'INVALID_FEATURE_TYPE', field: 'mean_texture', message: '"0x10" is not a number.' },
+      { id: 'e', line: 6, code: 'WRONG_FEATURE_COUNT', message: "Expected 31 values (the header's columns), got 32." },
+      { id: '', line: 7, code: 'INVALID_ID', message: 'The id column is empty.' },
+    ]);
+  });
+
+  it('refuses a header without the model features, and CSV for image models', () => {
+    expect(() => csvLayout(manifest, 'id,mean_radius,mean_radius', 'id')).toThrow(/twice/);
+    expect(() => csvLayout(manifest, 'id,x', 'id')).toThrow(expect.objectContaining({ code: 'INVALID_HEADER', field: 'mean_radius' }));
+    const digits = parseManifest(JSON.parse(readFileSync(path.join(__dirname, '../../models/digits/model.json'), 'utf8')));
+    expect(() => csvLayout(digits, 'id', 'id')).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_MEDIA_TYPE' }));
+  });
+});
