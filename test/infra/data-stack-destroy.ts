@@ -8,30 +8,33 @@ import { parseConfig } from '../../lib/config';
 import { DataStack } from '../../lib/data-stack';
 import { ROOT } from './synth';
 
-describe('DataStack with removalPolicy destroy (dev deployments)', () => {
-  it('deletes the bucket, table and queues with the stack, and stays cdk-nag clean', () => {
-    // GIVEN
-    const outdir = mkdtempSync(join(tmpdir(), 'mlship-data-'));
-    const app = new App({ outdir });
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-    // WHEN
-    const stack = new DataStack(app, 'Data', {
-      config: parseConfig({ removalPolicy: 'destroy' }),
-      rootDir: ROOT,
-      manifestPath: join(ROOT, 'models', 'breast-cancer', 'model.json'),
+/** The data stack alone with `removalPolicy: destroy`, the setting for throw-away dev deployments. */
+export function describeDataStackDestroy(): void {
+  describe('DataStack with removalPolicy destroy (dev deployments)', () => {
+    it('deletes the bucket, table and queues with the stack, and stays cdk-nag clean', () => {
+      // GIVEN
+      const outdir = mkdtempSync(join(tmpdir(), 'mlship-data-'));
+      const app = new App({ outdir });
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+      // WHEN
+      const stack = new DataStack(app, 'Data', {
+        config: parseConfig({ removalPolicy: 'destroy' }),
+        rootDir: ROOT,
+        manifestPath: join(ROOT, 'models', 'breast-cancer', 'model.json'),
+      });
+      app.synth();
+      // THEN
+      const t = Template.fromStack(stack);
+      for (const type of ['AWS::S3::Bucket', 'AWS::DynamoDB::Table', 'AWS::SQS::Queue']) {
+        for (const r of Object.values(t.findResources(type))) expect({ type, policy: r.DeletionPolicy }).toEqual({ type, policy: 'Delete' });
+      }
+      // Versioned objects are emptied by the auto-delete custom resource, or CloudFormation could not delete the bucket.
+      t.resourceCountIs('Custom::S3AutoDeleteObjects', 2);
+      const report = join(outdir, 'validation-report.json');
+      const violations = existsSync(report)
+        ? (JSON.parse(readFileSync(report, 'utf8')).pluginReports as { violations: unknown[] }[]).flatMap((p) => p.violations)
+        : [];
+      expect(violations).toEqual([]);
     });
-    app.synth();
-    // THEN
-    const t = Template.fromStack(stack);
-    for (const type of ['AWS::S3::Bucket', 'AWS::DynamoDB::Table', 'AWS::SQS::Queue']) {
-      for (const r of Object.values(t.findResources(type))) expect({ type, policy: r.DeletionPolicy }).toEqual({ type, policy: 'Delete' });
-    }
-    // Versioned objects are emptied by the auto-delete custom resource, or CloudFormation could not delete the bucket.
-    t.resourceCountIs('Custom::S3AutoDeleteObjects', 2);
-    const report = join(outdir, 'validation-report.json');
-    const violations = existsSync(report)
-      ? (JSON.parse(readFileSync(report, 'utf8')).pluginReports as { violations: unknown[] }[]).flatMap((p) => p.violations)
-      : [];
-    expect(violations).toEqual([]);
   });
-});
+}

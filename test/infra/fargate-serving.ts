@@ -1,106 +1,107 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { baseStatements, describeBackend, logicalIdOf } from './backend-suite';
-import { SynthResult, statementsOfRole, synthBackend } from './synth';
+import { baseStatements, logicalIdOf } from './backend-suite';
+import { SynthResult, statementsOfRole } from './synth';
 
-let r: SynthResult;
-const synth = () => (r ??= synthBackend('fargate'));
-
-describeBackend('fargate', synth);
-
-describe('fargate: serving', () => {
-  beforeAll(synth);
-
-  it('runs the service with a rollback circuit breaker, behind an internal load balancer checking GET /ping', () => {
-    const s = r.templates.serving;
-    s.hasResourceProperties('AWS::ECS::Service', {
-      LaunchType: 'FARGATE',
-      DesiredCount: r.config.fargateMinCapacity,
-      DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true } }),
-      NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'DISABLED' }) },
-    });
-    s.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal' });
-    s.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { HealthCheckPath: '/ping', Port: 8080, Protocol: 'HTTP' });
-    s.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
-    s.hasResourceProperties('AWS::ECS::TaskDefinition', {
-      Cpu: String(r.config.fargateCpu),
-      Memory: String(r.config.fargateMemoryMiB),
-      ContainerDefinitions: [
-        Match.objectLike({
-          Environment: Match.arrayWith([{ Name: 'MODEL_S3_URI', Value: Match.anyValue() }]),
-          LogConfiguration: Match.objectLike({ LogDriver: 'awslogs' }),
-        }),
-      ],
-    });
+/** Assertions for the fargate backend's serving stack and the predict function's access to it. */
+export function describeFargateServing(synth: () => SynthResult): void {
+  let r: SynthResult;
+  beforeAll(() => {
+    r = synth();
   });
 
-  it('scales between min and max on CPU and on requests per target', () => {
-    const s = r.templates.serving;
-    s.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
-      MinCapacity: r.config.fargateMinCapacity,
-      MaxCapacity: r.config.fargateMaxCapacity,
-      ScalableDimension: 'ecs:service:DesiredCount',
-    });
-    s.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
-      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' } }),
-    });
-    s.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
-      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
-        PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: 'ALBRequestCountPerTarget' }),
-      }),
-    });
-  });
-
-  it('keeps every log group at the configured retention', () => {
-    for (const t of Object.values(r.templates)) {
-      for (const lg of Object.values(t.findResources('AWS::Logs::LogGroup'))) expect(lg.Properties.RetentionInDays).toBe(r.config.logRetentionDays);
-    }
-  });
-
-  it('lets the task role read models/ and nothing else', () => {
-    const taskRole = r.serving.fargate!.service.taskDefinition.taskRole;
-    expect(statementsOfRole(r.templates.serving, logicalIdOf(taskRole))).toEqual([
-      { actions: ['s3:GetObject'], resources: ['<import:Mlship-Data-DataBucketArn>/models/*'] },
-      { actions: ['s3:ListBucket'], resources: ['<import:Mlship-Data-DataBucketArn>'], condition: { StringLike: { 's3:prefix': ['models/*'] } } },
-    ]);
-  });
-
-  it('uses one NAT gateway and free gateway endpoints for S3 and DynamoDB', () => {
-    const s = r.templates.serving;
-    s.resourceCountIs('AWS::EC2::NatGateway', 1);
-    s.resourceCountIs('AWS::EC2::Subnet', 4);
-    s.resourceCountIs('AWS::EC2::VPCEndpoint', 2);
-    for (const e of Object.values(s.findResources('AWS::EC2::VPCEndpoint'))) expect(e.Properties.VpcEndpointType).toBe('Gateway');
-  });
-
-  it('runs predict in the VPC, lets only its security group reach the load balancer, and calls it over HTTP', () => {
-    const { predict } = r.api.functions;
-    const fn = r.templates.api.toJSON().Resources[logicalIdOf(predict.function)].Properties;
-    expect(fn.VpcConfig.SecurityGroupIds).toHaveLength(1);
-    expect(JSON.stringify(fn.Environment.Variables.MLSHIP_MODEL_URL)).toMatch(/^\{"Fn::Join":\["",\["http:\/\/",\{"Fn::ImportValue":"Mlship-Serving:ExportsOutputFnGetAttFargateLoadBalancer.*DNSName/);
-    const s = r.templates.serving;
-    const clientSg = logicalIdOf(r.serving.fargate!.clientSecurityGroup);
-    const ingress = Object.values(s.findResources('AWS::EC2::SecurityGroupIngress')).map((x) => x.Properties);
-    expect(ingress).toEqual(
-      expect.arrayContaining([expect.objectContaining({ FromPort: 80, ToPort: 80, SourceSecurityGroupId: { 'Fn::GetAtt': [clientSg, 'GroupId'] } })]),
-    );
-    // Nothing reaches the load balancer or the tasks from an address range.
-    const sgs = Object.values(s.findResources('AWS::EC2::SecurityGroup')).map((x) => x.Properties);
-    for (const sg of sgs) expect(sg.SecurityGroupIngress ?? []).toEqual([]);
-    expect(statementsOfRole(r.templates.api, logicalIdOf(predict.role)).slice(0, 3)).toEqual([
-      baseStatements(logicalIdOf(predict.logGroup))[0],
-      {
-        actions: [
-          'ec2:CreateNetworkInterface',
-          'ec2:DescribeNetworkInterfaces',
-          'ec2:DescribeSubnets',
-          'ec2:DeleteNetworkInterface',
-          'ec2:AssignPrivateIpAddresses',
-          'ec2:UnassignPrivateIpAddresses',
+  describe('fargate: serving', () => {
+    it('runs the service with a rollback circuit breaker, behind an internal load balancer checking GET /ping', () => {
+      const s = r.templates.serving;
+      s.hasResourceProperties('AWS::ECS::Service', {
+        LaunchType: 'FARGATE',
+        DesiredCount: r.config.fargateMinCapacity,
+        DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true } }),
+        NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'DISABLED' }) },
+      });
+      s.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal' });
+      s.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { HealthCheckPath: '/ping', Port: 8080, Protocol: 'HTTP' });
+      s.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
+      s.hasResourceProperties('AWS::ECS::TaskDefinition', {
+        Cpu: String(r.config.fargateCpu),
+        Memory: String(r.config.fargateMemoryMiB),
+        ContainerDefinitions: [
+          Match.objectLike({
+            Environment: Match.arrayWith([{ Name: 'MODEL_S3_URI', Value: Match.anyValue() }]),
+            LogConfiguration: Match.objectLike({ LogDriver: 'awslogs' }),
+          }),
         ],
-        resources: ['*'],
-      },
-      baseStatements(logicalIdOf(predict.logGroup))[1],
-    ]);
-    expect(statementsOfRole(r.templates.api, logicalIdOf(predict.role)).flatMap((x) => x.actions)).not.toContain('sagemaker:InvokeEndpoint');
+      });
+    });
+
+    it('scales between min and max on CPU and on requests per target', () => {
+      const s = r.templates.serving;
+      s.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+        MinCapacity: r.config.fargateMinCapacity,
+        MaxCapacity: r.config.fargateMaxCapacity,
+        ScalableDimension: 'ecs:service:DesiredCount',
+      });
+      s.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+        TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' } }),
+      });
+      s.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+        TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+          PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: 'ALBRequestCountPerTarget' }),
+        }),
+      });
+    });
+
+    it('keeps every log group at the configured retention', () => {
+      for (const t of Object.values(r.templates)) {
+        for (const lg of Object.values(t.findResources('AWS::Logs::LogGroup'))) expect(lg.Properties.RetentionInDays).toBe(r.config.logRetentionDays);
+      }
+    });
+
+    it('lets the task role read models/ and nothing else', () => {
+      const taskRole = r.serving.fargate!.service.taskDefinition.taskRole;
+      expect(statementsOfRole(r.templates.serving, logicalIdOf(taskRole))).toEqual([
+        { actions: ['s3:GetObject'], resources: ['<import:Mlship-Data-DataBucketArn>/models/*'] },
+        { actions: ['s3:ListBucket'], resources: ['<import:Mlship-Data-DataBucketArn>'], condition: { StringLike: { 's3:prefix': ['models/*'] } } },
+      ]);
+    });
+
+    it('uses one NAT gateway and free gateway endpoints for S3 and DynamoDB', () => {
+      const s = r.templates.serving;
+      s.resourceCountIs('AWS::EC2::NatGateway', 1);
+      s.resourceCountIs('AWS::EC2::Subnet', 4);
+      s.resourceCountIs('AWS::EC2::VPCEndpoint', 2);
+      for (const e of Object.values(s.findResources('AWS::EC2::VPCEndpoint'))) expect(e.Properties.VpcEndpointType).toBe('Gateway');
+    });
+
+    it('runs predict in the VPC, lets only its security group reach the load balancer, and calls it over HTTP', () => {
+      const { predict } = r.api.functions;
+      const fn = r.templates.api.toJSON().Resources[logicalIdOf(predict.function)].Properties;
+      expect(fn.VpcConfig.SecurityGroupIds).toHaveLength(1);
+      expect(JSON.stringify(fn.Environment.Variables.MLSHIP_MODEL_URL)).toMatch(/^\{"Fn::Join":\["",\["http:\/\/",\{"Fn::ImportValue":"Mlship-Serving:ExportsOutputFnGetAttFargateLoadBalancer.*DNSName/);
+      const s = r.templates.serving;
+      const clientSg = logicalIdOf(r.serving.fargate!.clientSecurityGroup);
+      const ingress = Object.values(s.findResources('AWS::EC2::SecurityGroupIngress')).map((x) => x.Properties);
+      expect(ingress).toEqual(
+        expect.arrayContaining([expect.objectContaining({ FromPort: 80, ToPort: 80, SourceSecurityGroupId: { 'Fn::GetAtt': [clientSg, 'GroupId'] } })]),
+      );
+      // Nothing reaches the load balancer or the tasks from an address range.
+      const sgs = Object.values(s.findResources('AWS::EC2::SecurityGroup')).map((x) => x.Properties);
+      for (const sg of sgs) expect(sg.SecurityGroupIngress ?? []).toEqual([]);
+      expect(statementsOfRole(r.templates.api, logicalIdOf(predict.role)).slice(0, 3)).toEqual([
+        baseStatements(logicalIdOf(predict.logGroup))[0],
+        {
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        },
+        baseStatements(logicalIdOf(predict.logGroup))[1],
+      ]);
+      expect(statementsOfRole(r.templates.api, logicalIdOf(predict.role)).flatMap((x) => x.actions)).not.toContain('sagemaker:InvokeEndpoint');
+    });
   });
-});
+}
