@@ -47,6 +47,8 @@ export interface RunningServer {
   readonly port: number;
   /** Settles when the model is loaded (rejects when loading failed). */
   readonly ready: Promise<void>;
+  /** Process id of the cluster's primary (workers > 0). */
+  readonly pid?: number;
   /** Batching counters of an in-process server. */
   readonly stats?: Batcher['stats'];
   /** Stops accepting, finishes in-flight requests, releases the model. */
@@ -311,6 +313,7 @@ async function startCluster(opts: StartServerOptions): Promise<RunningServer> {
   return {
     url: `http://${host}:${port}`,
     port,
+    pid: child.pid,
     ready: Promise.resolve(),
     close: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');

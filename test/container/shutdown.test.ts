@@ -5,7 +5,9 @@
  * Graceful shutdown of the real CLI (`main.ts serve`, cluster of 2 workers, as the image runs it):
  * on SIGTERM a request already in flight is answered, then every process exits 0 and the port closes.
  */
+import { execFileSync } from 'node:child_process';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { loadModel, LoadedModel } from '../../container/src/model';
 import { startServer } from '../../container/src/server';
 import { BREAST_CANCER, parity } from './helpers';
@@ -38,6 +40,32 @@ test('SIGTERM finishes the in-flight request, then exits 0', async () => {
   await expect(
     new Promise((resolve, reject) => http.get(`${server.url}/ping`, resolve).on('error', reject)),
   ).rejects.toThrow(/ECONNREFUSED/);
+});
+
+test('the primary restarts a worker that dies, and the port keeps answering', async () => {
+  // A fixed port, as in production: with port 0 a lone worker's replacement would draw a new random port.
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+  const server = await startServer({ modelDir: BREAST_CANCER, workers: 1, port });
+  try {
+    const workers = () => execFileSync('ps', ['-o', 'pid=', '--ppid', String(server.pid)]).toString().trim().split(/\s+/).filter(Boolean).map(Number);
+    const [first] = workers();
+    expect(first).toBeGreaterThan(0);
+    // WHEN the only worker is killed
+    process.kill(first, 'SIGKILL');
+    // THEN a new worker takes over the port
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      status = await new Promise<number>((resolve) => http.get(`${server.url}/ping`, { agent: false }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', () => resolve(0)));
+    }
+    expect(status).toBe(200);
+    expect(workers()).not.toContain(first);
+  } finally {
+    await server.close();
+  }
 });
 
 test('close() releases the model only after invocations whose client has gone are done', async () => {
