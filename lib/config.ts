@@ -80,6 +80,24 @@ export const configSchema = z
     /** Days a prediction log item is kept (DynamoDB TTL); 0 keeps items forever. */
     predictionTtlDays: int(0, 3650).default(365),
     alarmEmail: z.email({ error: 'an e-mail address' }).optional(),
+    /** Classifiers: the accuracy alarm fires when accuracy from feedback falls below this share. */
+    accuracyFloor: z
+      .number({ error: 'a share from 0 to 1' })
+      .gt(0, { error: 'a share above 0, at most 1' })
+      .max(1, { error: 'a share above 0, at most 1' })
+      .default(0.8),
+    /** Regression models: the error alarm fires when the mean absolute error from feedback rises above this. */
+    maxMeanAbsoluteError: z.number({ error: 'a number above 0' }).positive({ error: 'a number above 0' }).optional(),
+    /** The drift alarm fires when the largest per-feature PSI rises above this (0.25 is a significant shift). */
+    driftPsiThreshold: z
+      .number({ error: 'a number above 0, at most 10' })
+      .positive({ error: 'a number above 0, at most 10' })
+      .max(10, { error: 'a number above 0, at most 10' })
+      .default(0.25),
+    /** How often the quality job publishes accuracy and drift, in minutes. */
+    qualityScheduleMinutes: int(1, 1440).default(15),
+    /** Minutes of prediction log each quality run reads (at least the schedule, or predictions go unmeasured). */
+    qualityWindowMinutes: int(1, 10080).default(60),
     /**
      * What happens to the bucket, the table and the queues when a stack is deleted. `retain` keeps the
      * data (production); `destroy` deletes it with the stack, for throw-away dev deployments only.
@@ -104,6 +122,9 @@ export const configSchema = z
         path: ['sagemakerInitialInstanceCount'],
         message: `between sagemakerMinCapacity (${c.sagemakerMinCapacity}) and sagemakerMaxCapacity (${c.sagemakerMaxCapacity})`,
       });
+    }
+    if (c.qualityWindowMinutes < c.qualityScheduleMinutes) {
+      ctx.addIssue({ code: 'custom', path: ['qualityWindowMinutes'], message: `at least qualityScheduleMinutes (${c.qualityScheduleMinutes}), or predictions between runs are never measured` });
     }
     if (c.apiThrottleBurstLimit < c.apiThrottleRateLimit) {
       ctx.addIssue({ code: 'custom', path: ['apiThrottleBurstLimit'], message: `at least apiThrottleRateLimit (${c.apiThrottleRateLimit})` });

@@ -22,6 +22,10 @@ describe('config', () => {
       removalPolicy: 'retain',
       logRetentionDays: 90,
       serverlessMemorySizeMb: 2048,
+      accuracyFloor: 0.8,
+      driftPsiThreshold: 0.25,
+      qualityScheduleMinutes: 15,
+      qualityWindowMinutes: 60,
     });
   });
 
@@ -42,6 +46,12 @@ describe('config', () => {
     [{ predictionTtlDays: -1 }, 'predictionTtlDays = -1: expected an integer from 0 to 3650'],
     [{ alarmEmail: 'ops' }, 'alarmEmail = "ops": expected an e-mail address'],
     [{ removalPolicy: 'delete' }, 'removalPolicy = "delete": expected one of retain, destroy'],
+    [{ accuracyFloor: 0 }, 'accuracyFloor = 0: expected a share above 0, at most 1'],
+    [{ accuracyFloor: 1.5 }, 'accuracyFloor = 1.5: expected a share above 0, at most 1'],
+    [{ maxMeanAbsoluteError: -2 }, 'maxMeanAbsoluteError = -2: expected a number above 0'],
+    [{ driftPsiThreshold: 0 }, 'driftPsiThreshold = 0: expected a number above 0, at most 10'],
+    [{ qualityScheduleMinutes: 0.5 }, 'qualityScheduleMinutes = 0.5: expected an integer from 1 to 1440'],
+    [{ qualityScheduleMinutes: 30, qualityWindowMinutes: 20 }, 'qualityWindowMinutes = 20: expected at least qualityScheduleMinutes (30), or predictions between runs are never measured'],
     [{ stageName: 'prod-1' }, 'stageName = "prod-1": expected letters, digits and underscores (max 64)'],
     [{ stackPrefix: '1abc' }, 'stackPrefix = "1abc": expected a letter, then letters, digits or dashes (max 40)'],
   ])('%j is refused with its key, value and what is allowed', (raw, message) => {
