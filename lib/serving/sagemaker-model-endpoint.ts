@@ -44,6 +44,8 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
   public readonly endpointConfig: sagemaker.CfnEndpointConfig;
   public readonly endpoint: sagemaker.CfnEndpoint;
   public readonly endpointName: string;
+  /** The production variant that serves all traffic (the dimension of its CloudWatch metrics). */
+  public readonly variantName = VARIANT;
   /** ARN of the endpoint (what `InvokeEndpoint` is granted on). */
   public readonly endpointArn: string;
   public readonly clientEnvironment: Partial<Record<typeof ENV.SAGEMAKER_ENDPOINT, string>>;
