@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR } from '../local/paths';
+import { batchCommand } from '../container/src/batch/cli';
 import { ApiCallError } from '../local/cli/api';
 import { feedback, followPredictions, formatTable, invoke, listPredictions, replay, serve, uploadModel } from '../local/cli/commands';
 import { resolveTarget, type TargetOptions } from '../local/cli/target';
@@ -125,6 +126,9 @@ program
     process.stdout.write(`received ${r.received}, replayed ${r.replayed}, failed ${r.failed}\n`);
     if (r.failed > 0) process.exitCode = 1;
   });
+
+// `batch`: a local dataset through the same code as the container's batch mode, or the state machine in AWS.
+program.addCommand(batchCommand());
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   // Expected failures read as one line; a stack trace would only hide the message.

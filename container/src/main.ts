@@ -1,9 +1,11 @@
 /**
  * Command line of the model server. SageMaker starts the image as `docker run IMAGE serve`; without
  * Docker, `npm run serve -- --model models/breast-cancer --port 8080` starts the same server.
+ * `batch` runs a dataset through the model in chunks (the Fargate backend's batch task).
  */
 import { Command } from 'commander';
 import { serveSettings } from './config';
+import { batchContainerCommand } from './batch/command';
 import { serveCluster } from './cluster';
 import { log } from './log';
 
@@ -19,6 +21,9 @@ program
   .action(async (flags: { model?: string; port?: string; workers?: string; host: string }) => {
     await serveCluster(serveSettings(flags), flags.host);
   });
+
+// `batch --input s3://… --output s3://…`: the ECS RunTask of the batch state machine runs this.
+program.addCommand(batchContainerCommand());
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   log('error', 'the model server could not start', { error: e instanceof Error ? e.message : String(e) });
