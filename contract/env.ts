@@ -47,6 +47,8 @@ export const ENV = {
   MODEL_BASELINE_PATH: 'MLSHIP_MODEL_BASELINE_PATH',
   /** Quality job: minutes of prediction log read per run. */
   QUALITY_WINDOW_MINUTES: 'MLSHIP_QUALITY_WINDOW_MINUTES',
+  /** Golden-set check: path of the model's `parity.json`, absolute or relative to the bundle (copied beside it). */
+  GOLDEN_SET_PATH: 'MLSHIP_GOLDEN_SET_PATH',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -77,5 +79,19 @@ export function functionEnv(fn: FunctionName, backend: 'fargate' | 'sagemaker' |
       return [ENV.MODEL_MANIFEST_PATH, ENV.BACKEND];
     case 'replay':
       return [ENV.PREDICTION_TABLE, ENV.LOG_DLQ_URL];
+  }
+}
+
+/** Functions CloudFormation or ECS run during a deployment, not the API. */
+export type DeploymentFunctionName = 'golden-check';
+
+/**
+ * The environment a deployment function reads. The golden-set check gets its SageMaker endpoint from the
+ * custom resource's properties; on Fargate it calls the load balancer's test listener at `MLSHIP_MODEL_URL`.
+ */
+export function deploymentFunctionEnv(fn: DeploymentFunctionName, backend: 'fargate' | 'sagemaker' | 'sagemaker-serverless'): EnvName[] {
+  switch (fn) {
+    case 'golden-check':
+      return backend === 'fargate' ? [ENV.GOLDEN_SET_PATH, ENV.MODEL_URL] : [ENV.GOLDEN_SET_PATH];
   }
 }

@@ -2,10 +2,12 @@
  * The base of every mlship function: Node 22 on arm64, bundled by the local esbuild (never Docker) with
  * the AWS SDK inside the bundle (we pin our own versions), source maps on, X-Ray active, its own log
  * group with the configured retention, and a role that starts with write access to that log group only.
- * It sets exactly the environment `functionEnv(name, backend)` lists, and copies the model manifest
- * beside the code when the function reads it.
+ * It sets exactly the environment `functionEnv(name, backend)` lists (`QUALITY_FUNCTION_ENV` for the
+ * quality job), and copies the files the function reads beside the code: the model manifest, the drift
+ * baseline and the built dashboard.
  */
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,21 +15,40 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENV, EnvName, FunctionName, functionEnv } from '../../contract/env';
+import { DeploymentFunctionName, ENV, EnvName, FunctionName, deploymentFunctionEnv, functionEnv } from '../../contract/env';
+import { BASELINE_FILE } from '../../contract/baseline';
 import { Backend } from '../../contract/limits';
 import { MANIFEST_FILE } from '../../contract/manifest';
+import { QUALITY_FUNCTION_ENV } from '../../contract/quality';
+
+/** The scheduled model-quality job (`lambda/quality.ts`): not behind the API, but built the same way. */
+export const QUALITY_FUNCTION = 'quality';
+
+/** Where the dashboard folder is copied inside the bundle (the value of MLSHIP_DASHBOARD_DIR). */
+export const BUNDLED_DASHBOARD_DIR = 'dashboard';
 
 export interface HandlerFunctionProps {
-  /** Which function: its code is `lambda/<name>.ts` and its environment is `functionEnv(name, backend)`. */
-  readonly name: FunctionName;
+  /**
+   * Which function: its code is `lambda/<name>.ts` and its environment is `functionEnv(name, backend)`
+   * (`deploymentFunctionEnv` for the functions a deployment runs).
+   */
+  readonly name: FunctionName | DeploymentFunctionName | typeof QUALITY_FUNCTION;
   readonly backend: Backend;
   /** Repository root (holds `lambda/` and `package-lock.json`). */
   readonly rootDir: string;
   /** Absolute path of the served model's `model.json`, copied into the bundle when the function reads it. */
   readonly manifestPath: string;
   /**
-   * Values of the function's environment variables, except `MLSHIP_MODEL_MANIFEST_PATH` which this
-   * construct sets. Must name exactly the variables `functionEnv` lists.
+   * Absolute path of the model's `baseline.json`, copied into the bundle when the function reads
+   * `MLSHIP_MODEL_BASELINE_PATH` and the file exists (the quality job requires it).
+   * @default - `baseline.json` beside the manifest
+   */
+  readonly baselinePath?: string;
+  /** Absolute folder of the built web dashboard, copied into the bundle for the function that serves it. @default - none */
+  readonly dashboardDir?: string;
+  /**
+   * Values of the function's environment variables, except the paths of the files this construct copies
+   * (`MLSHIP_MODEL_MANIFEST_PATH`, `MLSHIP_MODEL_BASELINE_PATH`, `MLSHIP_DASHBOARD_DIR`), which it sets. Must name exactly the variables `functionEnv` lists.
    */
   readonly environment: Partial<Record<EnvName, string>>;
   readonly logRetention: logs.RetentionDays;
@@ -39,6 +60,8 @@ export interface HandlerFunctionProps {
   /** Runs the function in this VPC's private subnets. @default - not in a VPC */
   readonly vpc?: ec2.IVpc;
   readonly securityGroups?: ec2.ISecurityGroup[];
+  /** Absolute paths of more files to copy beside the code (a golden set). @default - none */
+  readonly bundledFiles?: string[];
 }
 
 export class HandlerFunction extends Construct {
@@ -73,7 +96,7 @@ export class HandlerFunction extends Construct {
       );
     }
 
-    const readsManifest = ENV.MODEL_MANIFEST_PATH in environment;
+    const copies = filesToCopy(props, environment);
     this.function = new NodejsFunction(this, 'Function', {
       entry: join(props.rootDir, 'lambda', `${props.name}.ts`),
       handler: 'handler',
@@ -98,11 +121,15 @@ export class HandlerFunction extends Construct {
         sourceMap: true,
         // Bundle the AWS SDK too: the handlers run against the versions this repository pins and tests.
         externalModules: [],
+        // Prefer the packages' ES module builds, which esbuild can tree-shake (the SDK's CJS builds cannot be).
+        mainFields: ['module', 'main'],
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (_inputDir: string, outputDir: string) =>
-            readsManifest ? [`cp "${props.manifestPath}" "${join(outputDir, MANIFEST_FILE)}"`] : [],
+          afterBundling: (_inputDir: string, outputDir: string) => [
+            ...copies.map(({ from, to, dir }) => `cp ${dir ? '-R ' : ''}"${from}" "${join(outputDir, to)}"`),
+            ...(props.bundledFiles ?? []).map((f) => `cp "${f}" "${outputDir}/"`),
+          ],
         },
       },
     });
@@ -120,11 +147,45 @@ export class HandlerFunction extends Construct {
   }
 }
 
-/** The function's environment: exactly `functionEnv(name, backend)`, or a synth error naming the difference. */
+/** The variables a function reads. */
+function wantedEnv(props: HandlerFunctionProps): readonly EnvName[] {
+  if (props.name === QUALITY_FUNCTION) return QUALITY_FUNCTION_ENV;
+  if (props.name === 'golden-check') return deploymentFunctionEnv(props.name, props.backend);
+  return functionEnv(props.name, props.backend);
+}
+
+interface FileCopy {
+  readonly from: string;
+  /** Name inside the bundle. */
+  readonly to: string;
+  readonly dir?: boolean;
+}
+
+/** Files the function reads, copied beside its code (their variables hold paths relative to the bundle). */
+function filesToCopy(props: HandlerFunctionProps, environment: Record<string, string>): FileCopy[] {
+  const copies: FileCopy[] = [];
+  if (ENV.MODEL_MANIFEST_PATH in environment) copies.push({ from: props.manifestPath, to: MANIFEST_FILE });
+  if (ENV.MODEL_BASELINE_PATH in environment) {
+    const baseline = props.baselinePath ?? join(dirname(props.manifestPath), BASELINE_FILE);
+    if (existsSync(baseline)) copies.push({ from: baseline, to: BASELINE_FILE });
+    else if (props.name === QUALITY_FUNCTION) throw new Error(`The quality function needs ${baseline}: the training script writes it beside model.json`);
+  }
+  if (ENV.DASHBOARD_DIR in environment) {
+    if (props.dashboardDir === undefined || !existsSync(join(props.dashboardDir, 'index.html'))) {
+      throw new Error(`Function "${props.name}" serves the dashboard: \`dashboardDir\` must name a built dashboard (npm run build:web); got ${props.dashboardDir ?? 'none'}`);
+    }
+    copies.push({ from: props.dashboardDir, to: BUNDLED_DASHBOARD_DIR, dir: true });
+  }
+  return copies;
+}
+
+/** The function's environment: exactly what it reads, or a synth error naming the difference. */
 function environmentOf(props: HandlerFunctionProps): Record<string, string> {
-  const wanted = functionEnv(props.name, props.backend);
+  const wanted = wantedEnv(props);
   const given: Partial<Record<EnvName, string>> = { ...props.environment };
   if (wanted.includes(ENV.MODEL_MANIFEST_PATH)) given[ENV.MODEL_MANIFEST_PATH] = MANIFEST_FILE;
+  if (wanted.includes(ENV.MODEL_BASELINE_PATH)) given[ENV.MODEL_BASELINE_PATH] = BASELINE_FILE;
+  if (wanted.includes(ENV.DASHBOARD_DIR)) given[ENV.DASHBOARD_DIR] = BUNDLED_DASHBOARD_DIR;
   const missing = wanted.filter((k) => given[k] === undefined);
   const extra = (Object.keys(given) as EnvName[]).filter((k) => !wanted.includes(k));
   if (missing.length > 0 || extra.length > 0) {
