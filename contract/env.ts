@@ -47,6 +47,11 @@ export const ENV = {
   MODEL_BASELINE_PATH: 'MLSHIP_MODEL_BASELINE_PATH',
   /** Quality job: minutes of prediction log read per run. */
   QUALITY_WINDOW_MINUTES: 'MLSHIP_QUALITY_WINDOW_MINUTES',
+  /**
+   * Meta function: folder of the built web dashboard (`web/dist`), absolute or relative to the bundle
+   * (the CDK bundling copies it beside the code as `dashboard/`).
+   */
+  DASHBOARD_DIR: 'MLSHIP_DASHBOARD_DIR',
   /** Golden-set check: path of the model's `parity.json`, absolute or relative to the bundle (copied beside it). */
   GOLDEN_SET_PATH: 'MLSHIP_GOLDEN_SET_PATH',
 } as const;
@@ -76,7 +81,8 @@ export function functionEnv(fn: FunctionName, backend: 'fargate' | 'sagemaker' |
     case 'feedback':
       return [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH];
     case 'meta':
-      return [ENV.MODEL_MANIFEST_PATH, ENV.BACKEND];
+      // The baseline file itself is optional (GET /model includes it when present); its path is not.
+      return [ENV.MODEL_MANIFEST_PATH, ENV.BACKEND, ENV.MODEL_BASELINE_PATH, ENV.DASHBOARD_DIR];
     case 'replay':
       return [ENV.PREDICTION_TABLE, ENV.LOG_DLQ_URL];
   }

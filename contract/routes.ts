@@ -31,7 +31,14 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'getModel', method: 'GET', path: '/model', handler: 'meta', apiKey: true, summary: "The served model's manifest" },
   { id: 'health', method: 'GET', path: '/health', handler: 'meta', apiKey: false, summary: 'Liveness of the API' },
   { id: 'openapi', method: 'GET', path: '/openapi.json', handler: 'meta', apiKey: false, summary: 'This API as an OpenAPI 3 document' },
+  // The dashboard is served on the API's own origin: the page holds no data and asks for the API key,
+  // which the data routes above keep requiring.
+  { id: 'dashboard', method: 'GET', path: '/', handler: 'meta', apiKey: false, summary: 'The web dashboard (asks for the API key)' },
+  { id: 'dashboardFile', method: 'GET', path: '/dashboard/{file}', handler: 'meta', apiKey: false, summary: "The dashboard's scripts and styles" },
 ];
+
+/** Where the dashboard page finds its files, relative to the API root (the `dashboardFile` route). */
+export const DASHBOARD_PATH_PREFIX = 'dashboard/';
 
 /** Header carrying the API key, as API Gateway reads it. */
 export const API_KEY_HEADER = 'x-api-key';

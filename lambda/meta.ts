@@ -1,19 +1,104 @@
-/** `GET /model` (the served model's manifest), `GET /health` and `GET /openapi.json`. */
-import type { APIGatewayProxyResult } from 'aws-lambda';
+/**
+ * `GET /model` (the served model's manifest, with its drift baseline when the model has one),
+ * `GET /health`, `GET /openapi.json`, and the web dashboard: the page at `GET /` and its hashed files at
+ * `GET /dashboard/{file}`, served from the folder bundled beside this code.
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { extname, isAbsolute, resolve } from 'node:path';
+import { MODEL_INFO_BASELINE_FIELD } from '../contract/baseline';
 import { ENV } from '../contract/env';
+import { ApiError } from '../contract/errors';
 import { readConfig, required } from './commons/config';
 import { apiHandler, json } from './commons/http';
 import { createLogger } from './commons/logger';
 import { loadManifest } from './commons/manifest';
 import { buildOpenApi } from './commons/openapi';
+import { checkBaselineMatches, loadBaseline } from './quality/config';
 
 const config = readConfig('meta');
 const manifest = loadManifest(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);
 const log = createLogger('meta', { model: manifest.name });
 const openapi = JSON.stringify(buildOpenApi(manifest));
+const modelInfo = JSON.stringify({ ...manifest, backend: config.backend, ...baselineField() });
+const dashboardDir = absolute(required(config, ENV.DASHBOARD_DIR));
+
+/** The baseline is optional (a model trained without statistics); a broken or mismatched one stops the cold start. */
+function baselineField(): Record<string, unknown> {
+  const path = absolute(required(config, ENV.MODEL_BASELINE_PATH));
+  if (!existsSync(path)) return {};
+  const baseline = loadBaseline(path, __dirname);
+  checkBaselineMatches(manifest, baseline);
+  return { [MODEL_INFO_BASELINE_FIELD]: baseline };
+}
+
+function absolute(path: string): string {
+  return isAbsolute(path) ? path : resolve(__dirname, path);
+}
+
+// ---- dashboard -------------------------------------------------------------------------------------
+
+const INDEX_FILE = 'index.html';
+/** Only the text files the dashboard build writes: API Gateway passes them through without binary media types. */
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+};
+/** One path segment, no leading dot: `..`, slashes and backslashes (even URL-encoded) never name a file. */
+const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** The build puts a content hash in every file name but the page's (`app-3FZQ2B7K.js`, `styles-0a1b2c3d4e.css`). */
+const HASHED = /-[A-Za-z0-9]{8,}\.[a-z]+(\.map)?$/;
+
+/** The page only talks to this origin, loads only its own files and cannot be framed. */
+const PAGE_SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};
+
+async function dashboardFile(name: string): Promise<APIGatewayProxyResult> {
+  const type = CONTENT_TYPES[extname(name)];
+  if (!FILE_NAME.test(name) || type === undefined) throw new ApiError('NOT_FOUND', `The dashboard has no file "${name}".`, 'file');
+  const file = resolve(dashboardDir, name);
+  let body: string;
+  try {
+    body = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    const hint = name === INDEX_FILE ? ' Build it with `npm run build:web`.' : ' The page may be older than the deployed files: reload it.';
+    throw new ApiError('NOT_FOUND', `The dashboard has no file "${name}".${hint}`, 'file');
+  }
+  // Hashed files never change under their name; the page is revalidated so a deployment shows at once.
+  const cacheControl = HASHED.test(name) ? 'public, max-age=31536000, immutable' : 'no-cache';
+  return { statusCode: 200, headers: { 'content-type': type, 'cache-control': cacheControl, ...PAGE_SECURITY_HEADERS }, body };
+}
+
+function redirect(location: string): APIGatewayProxyResult {
+  return { statusCode: 301, headers: { location, 'cache-control': 'no-cache' }, body: '' };
+}
+
+async function dashboardPage(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  // The page links `dashboard/<file>` relative to itself: it must be read at the stage root *with* its
+  // slash (`/prod/`), or its links and API calls would miss the stage.
+  const seen = event.requestContext.path;
+  if (!seen.endsWith('/')) return redirect(`${seen}/`);
+  return dashboardFile(INDEX_FILE);
+}
 
 export const handler = apiHandler('meta', log, {
-  getModel: async (): Promise<APIGatewayProxyResult> => json(200, { ...manifest, backend: config.backend }),
+  getModel: async (): Promise<APIGatewayProxyResult> => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: modelInfo }),
   health: async (): Promise<APIGatewayProxyResult> => json(200, { status: 'ok', model: { name: manifest.name, version: manifest.version }, backend: config.backend }),
   openapi: async (): Promise<APIGatewayProxyResult> => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: openapi }),
+  dashboard: dashboardPage,
+  dashboardFile: async (event): Promise<APIGatewayProxyResult> => {
+    const name = event.pathParameters?.file ?? '';
+    // The page lives at the API root; under `dashboard/` its relative links would break.
+    if (name === INDEX_FILE) return redirect('../');
+    return dashboardFile(name);
+  },
 });

@@ -1,7 +1,7 @@
 /**
  * The local API gateway: node:http in front of the Lambda handlers, in-process. It behaves like the
- * deployed REST API — same route table, API-key check, payload limit and error shapes — and serves the
- * dashboard from `web/dist/` on the same port.
+ * deployed REST API — same route table, API-key check, payload limit and error shapes. The dashboard comes through the
+ * same routes as in AWS (`GET /`, `GET /dashboard/{file}`, served by the meta function).
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
@@ -10,7 +10,6 @@ import { ApiError } from '../contract/errors';
 import { SERVICE_LIMITS } from '../contract/limits';
 import { API_KEY_HEADER, type HandlerName, matchRoute, type RouteSpec } from '../contract/routes';
 import { lambdaContext, toProxyEvent } from './proxy-event';
-import { resolveStaticFile, sendStaticFile } from './static-files';
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -29,8 +28,6 @@ export interface GatewayOptions {
   /** The key's id, as API Gateway passes it to the integration (`identity.apiKeyId`). */
   apiKeyId: string;
   stage: string;
-  /** Folder of the built dashboard; omitted or missing means API only. */
-  staticDir?: string;
   /** Integration timeout (API Gateway's 29 s by default). */
   timeoutMs?: number;
   /** Largest accepted request body (API Gateway's 10 MB by default). */
@@ -79,10 +76,6 @@ export function createGateway(opts: GatewayOptions): Server {
 
     const match = matchRoute(method, path);
     if (match === undefined || 'methodNotAllowed' in match) {
-      if ((method === 'GET' || method === 'HEAD') && opts.staticDir) {
-        const file = resolveStaticFile(opts.staticDir, path);
-        if (file) return sendStaticFile(req, res, file);
-      }
       drain(req);
       if (match === undefined) return sendError(res, new ApiError('ROUTE_NOT_FOUND', `No route for ${method} ${path}.`));
       return sendError(res, new ApiError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}.`));

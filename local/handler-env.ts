@@ -3,8 +3,11 @@
  * plus the endpoint overrides that point the SDK clients at the embedded servers. Handlers read it at
  * module load, so it is set before they are imported.
  */
+import { dirname, join } from 'node:path';
+import { BASELINE_FILE } from '../contract/baseline';
 import { ENV, functionEnv, type EnvName, type FunctionName } from '../contract/env';
 import type { Backend } from '../contract/limits';
+import { WEB_DIST } from '../web/build';
 import { LOCAL_NAMES, S3RVER_CREDENTIALS } from './paths';
 
 const FUNCTIONS: FunctionName[] = ['predict', 'query', 'feedback', 'meta', 'replay'];
@@ -15,6 +18,10 @@ export interface HandlerEnvInput {
   bucketName: string;
   logDlqUrl: string;
   manifestPath: string;
+  /** The model's drift baseline (served by `GET /model` when the file exists). @default `baseline.json` beside the manifest */
+  baselinePath?: string;
+  /** Built dashboard served by the meta function. @default web/dist */
+  dashboardDir?: string;
   modelUrl?: string;
   sagemakerEndpoint?: string;
   sagemakerRuntimeUrl?: string;
@@ -31,6 +38,8 @@ export function handlerEnv(input: HandlerEnvInput): Record<string, string> {
     [ENV.BACKEND]: input.backend,
     [ENV.LOG_DLQ_URL]: input.logDlqUrl,
     [ENV.MODEL_MANIFEST_PATH]: input.manifestPath,
+    [ENV.MODEL_BASELINE_PATH]: input.baselinePath ?? join(dirname(input.manifestPath), BASELINE_FILE),
+    [ENV.DASHBOARD_DIR]: input.dashboardDir ?? WEB_DIST,
     [ENV.LOG_TTL_DAYS]: String(input.logTtlDays),
     [ENV.DYNAMODB_URL]: input.dynamodbUrl,
     [ENV.S3_URL]: input.s3Url,

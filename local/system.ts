@@ -164,6 +164,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     bucketName: LOCAL_NAMES.bucket,
     logDlqUrl,
     manifestPath,
+    dashboardDir: opts.staticDir ?? WEB_DIST,
     modelUrl: 'http://127.0.0.1:0',
     dynamodbUrl: ddb.url,
     s3Url: s3.url,
@@ -191,7 +192,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     // The API is useful without the page: a failed build is a warning, not a failed start.
     await ensureWebBuilt(staticDir).catch((e: unknown) => process.stderr.write(`\nmlship: the dashboard was not built: ${(e as Error).message.split('\n')[0]}\n`));
   }
-  const gateway: Server = createGateway({ handlers, apiKey, apiKeyId, stage: LOCAL_NAMES.stage, staticDir, onRequest: opts.onRequest });
+  const gateway: Server = createGateway({ handlers, apiKey, apiKeyId, stage: LOCAL_NAMES.stage, onRequest: opts.onRequest });
   const port = await listen(gateway, opts.port ?? 3000, 'API gateway');
   cleanups.push(() => closeServer(gateway));
   const url = `http://127.0.0.1:${port}`;

@@ -7,9 +7,11 @@ describe('route table', () => {
     expect(new Set(ROUTES.map((r) => r.id)).size).toBe(ROUTES.length);
   });
 
-  it('requires an API key on every route but health and the OpenAPI document', () => {
-    const open = ROUTES.filter((r) => !r.apiKey).map((r) => r.path);
-    expect(open.sort()).toEqual(['/health', '/openapi.json']);
+  it('requires an API key on every route but health, the OpenAPI document and the dashboard page and files', () => {
+    const open = ROUTES.filter((r) => !r.apiKey);
+    expect(open.map((r) => r.path).sort()).toEqual(['/', '/dashboard/{file}', '/health', '/openapi.json']);
+    // Open routes only read: none of them returns predictions or takes a body.
+    expect(open.every((r) => r.method === 'GET' && r.handler === 'meta')).toBe(true);
   });
 
   it('matches concrete paths with their parameters', () => {

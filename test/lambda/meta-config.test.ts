@@ -25,12 +25,19 @@ describe('config', () => {
 
   it('a handler fails at cold start when its configuration is incomplete', () => {
     expect(() => loadHandler('meta', { [ENV.BACKEND]: 'fargate' })).toThrow(/MLSHIP_MODEL_MANIFEST_PATH/);
-    expect(() => loadHandler('meta', { [ENV.BACKEND]: 'fargate', [ENV.MODEL_MANIFEST_PATH]: '/nonexistent/model.json' })).toThrow(/Cannot read the model manifest/);
+    const paths = { [ENV.MODEL_BASELINE_PATH]: '/nonexistent/baseline.json', [ENV.DASHBOARD_DIR]: '/nonexistent/dashboard' };
+    expect(() => loadHandler('meta', { [ENV.BACKEND]: 'fargate', [ENV.MODEL_MANIFEST_PATH]: '/nonexistent/model.json', ...paths })).toThrow(/Cannot read the model manifest/);
   });
 });
 
 describe('meta routes', () => {
-  const meta = () => loadHandler('meta', { [ENV.BACKEND]: 'sagemaker-serverless', [ENV.MODEL_MANIFEST_PATH]: MANIFEST_PATH });
+  const meta = () =>
+    loadHandler('meta', {
+      [ENV.BACKEND]: 'sagemaker-serverless',
+      [ENV.MODEL_MANIFEST_PATH]: MANIFEST_PATH,
+      [ENV.MODEL_BASELINE_PATH]: '/nonexistent/baseline.json',
+      [ENV.DASHBOARD_DIR]: '/nonexistent/dashboard',
+    });
 
   it('serves the manifest, health and an OpenAPI document covering every route', async () => {
     const h = meta();

@@ -1,8 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { HANDLERS, type HandlerName, ROUTES } from '../../contract/routes';
 import { apiKeyIdOf, createGateway, type ProxyHandler } from '../../local/gateway';
 import { closeServer, listen } from '../../local/listen';
@@ -21,26 +18,20 @@ function echoHandlers(seen: APIGatewayProxyEvent[]): Record<HandlerName, ProxyHa
 describe('local API gateway', () => {
   let server: Server;
   let url: string;
-  let webDir: string;
   const seen: APIGatewayProxyEvent[] = [];
 
   beforeAll(async () => {
-    webDir = mkdtempSync(join(tmpdir(), 'mlship-web-'));
-    writeFileSync(join(webDir, 'index.html'), '<!doctype html><title>dash</title>');
-    mkdirSync(join(webDir, 'assets'));
-    writeFileSync(join(webDir, 'assets', 'app.js'), 'console.log(1)');
     const handlers = echoHandlers(seen);
     handlers.meta = async (event, context) => {
       if (event.resource === '/health' && event.queryStringParameters?.boom === '1') throw new Error('handler bug');
       return echoHandlers(seen).meta(event, context);
     };
-    server = createGateway({ handlers, apiKey: API_KEY, apiKeyId: apiKeyIdOf(API_KEY), stage: 'local', staticDir: webDir, maxBodyBytes: 1024 });
+    server = createGateway({ handlers, apiKey: API_KEY, apiKeyId: apiKeyIdOf(API_KEY), stage: 'local', maxBodyBytes: 1024 });
     url = `http://127.0.0.1:${await listen(server, 0, 'test gateway')}`;
   });
 
   afterAll(async () => {
     await closeServer(server);
-    rmSync(webDir, { recursive: true, force: true });
   });
 
   beforeEach(() => {
@@ -126,16 +117,19 @@ describe('local API gateway', () => {
     expect((await res.json()).error.code).toBe('PAYLOAD_TOO_LARGE');
   });
 
-  it('serves the dashboard files with their content types and never outside the folder', async () => {
-    const index = await fetch(`${url}/`);
-    expect(index.status).toBe(200);
-    expect(index.headers.get('content-type')).toBe('text/html; charset=utf-8');
-    expect(await index.text()).toContain('<title>dash</title>');
-    const js = await fetch(`${url}/assets/app.js`);
-    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
-    await js.arrayBuffer();
-    const escape = await fetch(`${url}/..%2F..%2Fetc%2Fpasswd`);
-    expect(escape.status).toBe(404);
-    expect((await escape.json()).error.code).toBe('ROUTE_NOT_FOUND');
+  it('sends the dashboard through its routes to the meta function, like API Gateway; other paths are no route', async () => {
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    expect(seen.at(-1)).toMatchObject({ resource: '/', path: '/', pathParameters: null });
+    await page.arrayBuffer();
+    // An encoded traversal stays one path parameter: the meta function decides (and refuses it).
+    const file = await fetch(`${url}/dashboard/..%2F..%2Fetc%2Fpasswd`);
+    expect(file.status).toBe(200);
+    expect(seen.at(-1)).toMatchObject({ resource: '/dashboard/{file}', pathParameters: { file: '../../etc/passwd' } });
+    await file.arrayBuffer();
+    for (const path of ['/..%2F..%2Fetc%2Fpasswd', '/dashboard/a/b', '/index.html']) {
+      const res = await fetch(url + path);
+      expect({ path, status: res.status, code: (await res.json()).error.code }).toEqual({ path, status: 404, code: 'ROUTE_NOT_FOUND' });
+    }
   });
 });

@@ -29,7 +29,9 @@ async function getJson<T>(s: ApiSettings, path: string): Promise<T> {
   if (s.apiKey.trim() === '') {
     throw new DashboardError('no-key', 'Enter the API key above. `npm start` prints it, and keeps it in .mlship/local/api-key; on AWS it is the stack output ApiKeyId (aws apigateway get-api-key --include-value).');
   }
-  const url = `${s.baseUrl.replace(/\/+$/, '')}${path}`;
+  // Without a base URL the API is the page's own origin and path: the page is served at the API root
+  // (`/prod/` on API Gateway), so a relative URL keeps the stage.
+  const url = s.baseUrl === '' ? path.replace(/^\//, '') : `${s.baseUrl.replace(/\/+$/, '')}${path}`;
   let res: Response;
   try {
     res = await fetch(url, { headers: { [API_KEY_HEADER]: s.apiKey.trim(), accept: 'application/json' } });
