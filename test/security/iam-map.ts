@@ -1,0 +1,125 @@
+/**
+ * From a recorded SDK call to what IAM must allow: the action, the resource (in symbolic form shared
+ * with the templates: `table`, `table/index/<name>`, `bucket`, `bucket/<key>`, `queue`, `endpoint`) and
+ * the request values IAM conditions look at. And from a rendered policy statement to the same form.
+ */
+import type { Statement } from '../infra/synth';
+
+export type Caller = 'predict' | 'query' | 'feedback' | 'meta' | 'replay' | 'container';
+
+export interface RecordedCall {
+  client: string;
+  command: string;
+  input: Record<string, unknown>;
+  files: string[];
+}
+
+export interface IamRequest {
+  caller: Caller;
+  action: string;
+  resource: string;
+  /** `dynamodb:LeadingKeys` (the partition key) and `s3:prefix` values of the request. */
+  context: Record<string, string>;
+  /** The SDK call it came from, for messages. */
+  call: string;
+}
+
+/**
+ * Who made a call, from the source files on its stack. The local replay loop stands in for Lambda's
+ * SQS event source mapping, which polls and deletes with the replay function's role.
+ */
+export function callerOf(files: string[]): Caller | 'unattributed' | undefined {
+  for (const f of files) {
+    const m = /\/lambda\/(predict|query|feedback|meta|replay)\.ts$/.exec(f);
+    if (m) return m[1] as Caller;
+  }
+  if (files.some((f) => /\/(local\/replay-loop|lambda\/commons\/drain-queue)\.ts$/.test(f))) return 'replay';
+  if (files.some((f) => f.includes('/container/src/'))) return 'container';
+  // Runtime code with no handler on the stack would escape the check: make it visible.
+  if (files.some((f) => f.includes('/lambda/'))) return 'unattributed';
+  return undefined;
+}
+
+const partitionKeyOf = (input: Record<string, unknown>): string | undefined => {
+  const key = (input.Key ?? input.Item) as Record<string, { S?: string }> | undefined;
+  return key?.id?.S;
+};
+
+/** The IAM requests one SDK call makes; throws for a call this map does not know (add it here). */
+export function iamRequestsOf(caller: Caller, call: RecordedCall): IamRequest[] {
+  const op = call.command.replace(/Command$/, '');
+  const name = `${call.client}.${op}`;
+  const req = (action: string, resource: string, context: Record<string, string> = {}): IamRequest => ({ caller, action, resource, context, call: name });
+  const input = call.input;
+  switch (call.client) {
+    case 'DynamoDBClient': {
+      if (!['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'].includes(op)) break;
+      const resource = typeof input.IndexName === 'string' ? `table/index/${input.IndexName}` : 'table';
+      const pk = partitionKeyOf(input);
+      const out = [req(`dynamodb:${op}`, resource, pk !== undefined ? { 'dynamodb:LeadingKeys': pk } : {})];
+      // A write that returns the item's attributes also reads it: DynamoDB asks for GetItem then.
+      if (op !== 'Query' && op !== 'GetItem' && input.ReturnValues !== undefined && input.ReturnValues !== 'NONE') {
+        out.push(req('dynamodb:GetItem', resource, pk !== undefined ? { 'dynamodb:LeadingKeys': pk } : {}));
+      }
+      return out;
+    }
+    case 'S3Client':
+      if (op === 'GetObject' || op === 'HeadObject') return [req('s3:GetObject', `bucket/${String(input.Key)}`)];
+      if (op === 'PutObject') return [req('s3:PutObject', `bucket/${String(input.Key)}`)];
+      if (op === 'ListObjectsV2') return [req('s3:ListBucket', 'bucket', { 's3:prefix': String(input.Prefix ?? '') })];
+      break;
+    case 'SQSClient': {
+      const actions: Record<string, string> = {
+        SendMessage: 'sqs:SendMessage',
+        SendMessageBatch: 'sqs:SendMessage',
+        ReceiveMessage: 'sqs:ReceiveMessage',
+        DeleteMessage: 'sqs:DeleteMessage',
+        DeleteMessageBatch: 'sqs:DeleteMessage',
+        ChangeMessageVisibility: 'sqs:ChangeMessageVisibility',
+        ChangeMessageVisibilityBatch: 'sqs:ChangeMessageVisibility',
+        GetQueueAttributes: 'sqs:GetQueueAttributes',
+      };
+      if (actions[op]) return [req(actions[op], 'queue')];
+      break;
+    }
+    case 'SageMakerRuntimeClient':
+      if (op === 'InvokeEndpoint') return [req('sagemaker:InvokeEndpoint', 'endpoint')];
+      break;
+  }
+  throw new Error(`No IAM mapping for ${name} (made by ${caller}): add it to test/security/iam-map.ts`);
+}
+
+/** A rendered statement resource in the symbolic form, or the rendered text when it is none of ours. */
+export function symbolicResource(rendered: string): string {
+  return rendered
+    .replace(/^<(?:import:)?[^>]*PredictionLog[^>]*\.Arn>/, 'table')
+    .replace(/^<(?:import:)?[^>]*DataBucketArn>/, 'bucket')
+    .replace(/^<(?:import:)?[^>]*LogDeadLetters[^>]*\.Arn>/, 'queue')
+    .replace(/^<(?:import:)?SageMakerEndpoint>$/, 'endpoint');
+}
+
+function glob(pattern: string, value: string): boolean {
+  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return re.test(value);
+}
+
+/** Whether one statement allows the request: action, resource and every condition it carries. */
+export function allows(s: Statement, r: IamRequest): boolean {
+  if (!s.actions.some((a) => glob(a, r.action))) return false;
+  if (!s.resources.some((res) => glob(symbolicResource(res), r.resource))) return false;
+  if (s.condition === undefined) return true;
+  for (const [operator, keys] of Object.entries(s.condition as Record<string, Record<string, string | string[]>>)) {
+    for (const [key, wanted] of Object.entries(keys)) {
+      const value = r.context[key];
+      const patterns = Array.isArray(wanted) ? wanted : [wanted];
+      if (operator === 'ForAllValues:StringLike' || operator === 'StringLike') {
+        if (value === undefined || !patterns.some((p) => glob(p, value))) return false;
+      } else if (operator === 'StringEquals') {
+        if (value === undefined || !patterns.includes(value)) return false;
+      } else {
+        throw new Error(`Condition operator ${operator} is not understood by the IAM proof`);
+      }
+    }
+  }
+  return true;
+}
