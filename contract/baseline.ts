@@ -3,7 +3,7 @@
  * decile bins and class priors. The scheduled quality job and the web dashboard compare live inputs and
  * predicted classes with them to measure drift.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const featureBaseline = z.object({
   name: z.string().min(1),
