@@ -48,6 +48,9 @@ function operation(r: RouteSpec): Record<string, unknown> {
   if (r.id === 'predict') parameters.push({ name: IDEMPOTENCY_HEADER, in: 'header', required: false, schema: { type: 'string', maxLength: 128 } });
   const errorStatuses = [...new Set(Object.values(ERROR_STATUS))].sort();
   const responses: Record<string, unknown> = { '200': { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } } };
+  // The dashboard routes answer the page (HTML) or its scripts and styles, not JSON.
+  if (r.handler === 'meta' && r.path.startsWith('/dashboard/')) responses['200'] = { description: 'A dashboard file', content: { 'text/javascript': {}, 'text/css': {}, 'application/json': {} } };
+  if (r.handler === 'meta' && r.path === '/') responses['200'] = { description: 'The dashboard page', content: { 'text/html': { schema: { type: 'string' } } } };
   for (const s of errorStatuses) responses[String(s)] = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
   return {
     operationId: r.id,
