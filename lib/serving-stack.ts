@@ -3,13 +3,17 @@
  * and the configured backend (Fargate service, SageMaker real-time or serverless endpoint).
  */
 import { join } from 'node:path';
-import { Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ModelManifest } from '../contract/manifest';
+import { MANIFEST_FILE, ModelManifest } from '../contract/manifest';
+import { GOLDEN_SET_FILE } from '../contract/rollout';
 import { MlshipConfig } from './config';
 import { importDataBucket } from './constructs/data-bucket-import';
+import { GoldenSetCheck } from './rollout/golden-set-check';
 import { FargateModelService } from './serving/fargate-model-service';
 import { ModelBackend } from './serving/model-backend';
 import { ModelPackage } from './serving/model-package';
@@ -34,6 +38,8 @@ export class ServingStack extends Stack {
   public readonly fargate?: FargateModelService;
   /** Set for the SageMaker backends. */
   public readonly sagemaker?: SageMakerModelEndpoint;
+  /** Replays the model's golden set against each new version before it keeps traffic. */
+  public readonly goldenCheck: GoldenSetCheck;
 
   constructor(scope: Construct, id: string, props: ServingStackProps) {
     super(scope, id, props);
@@ -83,6 +89,26 @@ export class ServingStack extends Stack {
         reason: 'The tasks read model packages: any object under models/ and nothing else.',
       });
       this.modelBackend = this.fargate;
+      this.goldenCheck = this.newGoldenCheck(props, {
+        testUrl: this.fargate.testUrl,
+        vpc: this.fargate.vpc,
+        securityGroups: [this.fargate.testClientSecurityGroup],
+      });
+      this.fargate.service.addLifecycleHook(
+        new ecs.DeploymentLifecycleLambdaTarget(this.goldenCheck.handler.function, 'GoldenSetHook', {
+          lifecycleStages: [ecs.DeploymentLifecycleStage.POST_TEST_TRAFFIC_SHIFT],
+        }),
+      );
+      Validations.of(this.fargate.service).acknowledge(
+        {
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]',
+          reason: "ECS blue/green swaps listener rules between the two target groups with this role; AWS's managed policy is the documented one and follows new ELB actions.",
+        },
+        {
+          id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.goldenCheck.handler.function.node.defaultChild as CfnFunction)}.Arn>:*]`,
+          reason: 'ECS invokes the golden-set hook function; the grant covers that one function and its versions.',
+        },
+      );
     } else {
       this.sagemaker = new SageMakerModelEndpoint(this, 'SageMaker', {
         image: this.image,
@@ -104,6 +130,27 @@ export class ServingStack extends Stack {
       });
       this.sagemaker.model.node.addDependency(this.modelPackage.deployment);
       this.modelBackend = this.sagemaker;
+      this.goldenCheck = this.newGoldenCheck(props, {});
+      this.goldenCheck.checkSageMakerEndpoint({
+        endpointName: this.sagemaker.endpointName,
+        endpointArn: this.sagemaker.endpointArn,
+        endpointConfigName: this.sagemaker.endpointConfig.attrEndpointConfigName,
+        model: `${props.manifest.name}/${props.manifest.version}`,
+        dependable: this.sagemaker.endpoint,
+      });
     }
+  }
+
+  private newGoldenCheck(props: ServingStackProps, network: Pick<ConstructorParameters<typeof GoldenSetCheck>[2], 'testUrl' | 'vpc' | 'securityGroups'>): GoldenSetCheck {
+    const { config } = props;
+    return new GoldenSetCheck(this, 'GoldenSetCheck', {
+      backend: config.backend,
+      rootDir: props.rootDir,
+      manifestPath: join(props.modelDir, MANIFEST_FILE),
+      goldenSetPath: join(props.modelDir, GOLDEN_SET_FILE),
+      logRetention: config.logRetentionDays as logs.RetentionDays,
+      removalPolicy: config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+      ...network,
+    });
   }
 }

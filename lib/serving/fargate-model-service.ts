@@ -4,6 +4,7 @@
  * reach the tasks. The tasks read their model package from `models/` in the data bucket.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -14,10 +15,13 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { PREFIX } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
+import { fargateDeploymentAlarms } from '../rollout/deployment-alarms';
 import { ModelBackend } from './model-backend';
 
 /** The container listens here (SageMaker's port, so one image serves both backends). */
 export const CONTAINER_PORT = 8080;
+/** Load balancer port of the blue/green test listener: during a rollout it reaches the new tasks only. */
+export const TEST_LISTENER_PORT = 8081;
 
 export interface FargateModelServiceProps {
   readonly image: DockerImageAsset;
@@ -38,7 +42,15 @@ export class FargateModelService extends Construct implements ModelBackend {
   public readonly cluster: ecs.Cluster;
   public readonly service: ecs.FargateService;
   public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  /** The target group production traffic starts on; blue/green rollouts alternate with `alternateTargetGroup`. */
   public readonly targetGroup: elbv2.ApplicationTargetGroup;
+  public readonly alternateTargetGroup: elbv2.ApplicationTargetGroup;
+  /** Security group of the rollout check: the only source the test listener accepts. */
+  public readonly testClientSecurityGroup: ec2.SecurityGroup;
+  /** `http://<load balancer>:<test port>`: the new tasks during a rollout. */
+  public readonly testUrl: string;
+  /** Target 5xx and unhealthy hosts on both target groups: any in ALARM rolls a deployment back. */
+  public readonly deploymentAlarms: cloudwatch.Alarm[];
   /** Security group of the model's callers: the only source the load balancer accepts. */
   public readonly clientSecurityGroup: ec2.SecurityGroup;
   /** `http://<internal load balancer DNS name>`. */
@@ -115,6 +127,14 @@ export class FargateModelService extends Construct implements ModelBackend {
     this.clientSecurityGroup.addEgressRule(albSecurityGroup, ec2.Port.tcp(80), 'HTTP to the model load balancer');
     this.clientSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs (gateway endpoints and NAT)');
     albSecurityGroup.addIngressRule(this.clientSecurityGroup, ec2.Port.tcp(80), 'HTTP from the model clients');
+    this.testClientSecurityGroup = new ec2.SecurityGroup(this, 'TestClientSg', {
+      vpc: this.vpc,
+      description: 'mlship rollout check: HTTP to the test listener, HTTPS to AWS APIs',
+      allowAllOutbound: false,
+    });
+    this.testClientSecurityGroup.addEgressRule(albSecurityGroup, ec2.Port.tcp(TEST_LISTENER_PORT), 'HTTP to the test listener');
+    this.testClientSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs (CloudFormation and logs)');
+    albSecurityGroup.addIngressRule(this.testClientSecurityGroup, ec2.Port.tcp(TEST_LISTENER_PORT), 'HTTP from the rollout check');
 
     const serviceSecurityGroup = new ec2.SecurityGroup(this, 'ServiceSg', {
       vpc: this.vpc,
@@ -132,6 +152,11 @@ export class FargateModelService extends Construct implements ModelBackend {
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
       circuitBreaker: { enable: true, rollback: true },
+      // ECS blue/green: the new tasks get the test listener first, the golden-set hook checks them there
+      // (see lib/rollout/golden-set-check.ts), then production traffic moves; the old tasks stay for the
+      // bake time, during which the deployment alarms can still roll back.
+      deploymentStrategy: ecs.DeploymentStrategy.BLUE_GREEN,
+      bakeTime: Duration.minutes(5),
       securityGroups: [serviceSecurityGroup],
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       assignPublicIp: false,
@@ -144,20 +169,49 @@ export class FargateModelService extends Construct implements ModelBackend {
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       dropInvalidHeaderFields: true,
     });
-    const listener = this.loadBalancer.addListener('Http', { port: 80, open: false });
-    this.targetGroup = listener.addTargets('Model', {
-      port: CONTAINER_PORT,
-      protocol: elbv2.ApplicationProtocol.HTTP,
-      targets: [this.service],
-      healthCheck: { path: '/ping', healthyHttpCodes: '200', interval: Duration.seconds(15), healthyThresholdCount: 2 },
-      deregistrationDelay: Duration.seconds(30),
-    });
+    const targetGroup = (name: string) =>
+      new elbv2.ApplicationTargetGroup(this, name, {
+        vpc: this.vpc,
+        port: CONTAINER_PORT,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        targetType: elbv2.TargetType.IP,
+        healthCheck: { path: '/ping', healthyHttpCodes: '200', interval: Duration.seconds(15), healthyThresholdCount: 2 },
+        deregistrationDelay: Duration.seconds(30),
+      });
+    this.targetGroup = targetGroup('Model');
+    this.alternateTargetGroup = targetGroup('ModelAlternate');
+    // Blue/green swaps the target groups of listener rules, so traffic goes through rules, not default actions.
+    const notFound = elbv2.ListenerAction.fixedResponse(404, { contentType: 'application/json', messageBody: '{"error":{"code":"ROUTE_NOT_FOUND","message":"No route."}}' });
+    const listener = this.loadBalancer.addListener('Http', { port: 80, open: false, defaultAction: notFound });
+    const testListener = this.loadBalancer.addListener('Test', { port: TEST_LISTENER_PORT, protocol: elbv2.ApplicationProtocol.HTTP, open: false, defaultAction: notFound });
+    const rule = (id: string, l: elbv2.ApplicationListener) =>
+      new elbv2.ApplicationListenerRule(this, id, { listener: l, priority: 1, conditions: [elbv2.ListenerCondition.pathPatterns(['/*'])], action: elbv2.ListenerAction.forward([this.targetGroup]) });
+    const productionRule = rule('ProductionRule', listener);
+    const testRule = rule('TestRule', testListener);
+    this.service
+      .loadBalancerTarget({
+        containerName: 'Model',
+        containerPort: CONTAINER_PORT,
+        alternateTarget: new ecs.AlternateTarget('Alternate', {
+          alternateTargetGroup: this.alternateTargetGroup,
+          productionListener: ecs.ListenerRuleConfiguration.applicationListenerRule(productionRule),
+          testListener: ecs.ListenerRuleConfiguration.applicationListenerRule(testRule),
+        }),
+      })
+      .attachToApplicationTargetGroup(this.targetGroup);
+
+    this.deploymentAlarms = fargateDeploymentAlarms(this, this.loadBalancer, [this.targetGroup, this.alternateTargetGroup]);
+    this.service.enableDeploymentAlarms(
+      this.deploymentAlarms.map((a) => a.alarmName),
+      { behavior: ecs.AlarmBehavior.ROLLBACK_ON_ALARM },
+    );
 
     const scaling = this.service.autoScaleTaskCount({ minCapacity: props.minCapacity, maxCapacity: props.maxCapacity });
     scaling.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 60 });
     scaling.scaleOnRequestCount('Requests', { requestsPerTarget: 3000, targetGroup: this.targetGroup });
 
     this.url = `http://${this.loadBalancer.loadBalancerDnsName}`;
+    this.testUrl = `http://${this.loadBalancer.loadBalancerDnsName}:${TEST_LISTENER_PORT}`;
     this.clientVpc = this.vpc;
     this.clientSecurityGroups = [this.clientSecurityGroup];
     this.clientEnvironment = { [ENV.MODEL_URL]: this.url };

@@ -3,17 +3,28 @@
  * invocations per instance, or serverless (memory + max concurrency, scales to zero). The execution role
  * may pull the one image repository, read the one model package and write the endpoint's logs.
  */
-import { Arn, ArnFormat, Stack, Validations } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { ENV } from '../../contract/env';
+import { sageMakerDeploymentAlarms } from '../rollout/deployment-alarms';
 import { ModelBackend } from './model-backend';
 
 const VARIANT = 'AllTraffic';
+
+/** Endpoint updates: how long SageMaker may take, and how long the old fleet is kept to roll back to. */
+const ROLLOUT = {
+  canaryPercent: 25,
+  canaryWait: Duration.minutes(5),
+  terminationWait: Duration.minutes(10),
+  maximumExecutionTimeout: Duration.hours(1),
+  maxModelLatency: Duration.seconds(1),
+};
 
 export interface RealtimeCapacity {
   readonly instanceType: string;
@@ -51,6 +62,8 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
   public readonly clientEnvironment: Partial<Record<typeof ENV.SAGEMAKER_ENDPOINT, string>>;
   /** Instance count scaling (real-time only). */
   public readonly scalableTarget?: appscaling.ScalableTarget;
+  /** Alarms that roll an endpoint update back (invocation 5xx, p99 model latency). */
+  public readonly deploymentAlarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: SageMakerModelEndpointProps) {
     super(scope, id);
@@ -111,8 +124,33 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
             },
       ],
     });
-    this.endpoint = new sagemaker.CfnEndpoint(this, 'Endpoint', { endpointConfigName: this.endpointConfig.attrEndpointConfigName });
-    this.endpointName = this.endpoint.attrEndpointName;
+    // A fixed name, because the rollback alarms must name the endpoint before it exists (the endpoint
+    // names the alarms in its DeploymentConfig, so a generated name would be a dependency cycle).
+    this.endpointName = `${stack.stackName}-model`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63);
+    this.deploymentAlarms = sageMakerDeploymentAlarms(this, { endpointName: this.endpointName, variantName: VARIANT, maxModelLatency: ROLLOUT.maxModelLatency });
+    this.endpoint = new sagemaker.CfnEndpoint(this, 'Endpoint', {
+      endpointName: this.endpointName,
+      endpointConfigName: this.endpointConfig.attrEndpointConfigName,
+      // Blue/green updates: SageMaker starts the new fleet beside the old one, shifts traffic, watches the
+      // alarms until the old fleet is terminated, and shifts back if one fires. Real-time endpoints take a
+      // canary first; serverless endpoints support blue/green only with all-at-once shifting (canary and
+      // linear shifting size the new fleet in instances, which serverless endpoints have none of; rolling
+      // updates exclude serverless), so they get the alarms and the bake time without the canary.
+      deploymentConfig: {
+        blueGreenUpdatePolicy: {
+          trafficRoutingConfiguration: props.realtime
+            ? {
+                type: 'CANARY',
+                canarySize: { type: 'CAPACITY_PERCENT', value: ROLLOUT.canaryPercent },
+                waitIntervalInSeconds: ROLLOUT.canaryWait.toSeconds(),
+              }
+            : { type: 'ALL_AT_ONCE' },
+          terminationWaitInSeconds: ROLLOUT.terminationWait.toSeconds(),
+          maximumExecutionTimeoutInSeconds: ROLLOUT.maximumExecutionTimeout.toSeconds(),
+        },
+        autoRollbackConfiguration: { alarms: this.deploymentAlarms.map((a) => ({ alarmName: a.alarmName })) },
+      },
+    });
     // `Ref` of AWS::SageMaker::Endpoint is its ARN.
     this.endpointArn = this.endpoint.ref;
     this.clientEnvironment = { [ENV.SAGEMAKER_ENDPOINT]: this.endpointName };
