@@ -1,6 +1,7 @@
 /**
  * The inference API: a REST API built from the route table, one Lambda function per privilege level
- * (predict, query, feedback, meta), API key + usage plan, access logs and tracing. Each function's role
+ * (predict, query, feedback, meta), API key + usage plan, access logs and tracing. The meta function also
+ * serves the web dashboard on the API's own origin (no CORS, no second distribution to secure). Each function's role
  * names exactly the table actions, bucket prefixes, queue and model it uses.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
@@ -29,6 +30,8 @@ export interface ApiStackProps extends StackProps {
   readonly table: dynamodb.ITable;
   readonly logDlq: sqs.IQueue;
   readonly modelBackend: ModelBackend;
+  /** Absolute folder of the built web dashboard (`web/dist`), bundled beside the meta function. */
+  readonly dashboardDir: string;
 }
 
 export class ApiStack extends Stack {
@@ -67,7 +70,8 @@ export class ApiStack extends Stack {
     });
     const query = new HandlerFunction(this, 'Query', { ...common, name: 'query', environment: { [ENV.PREDICTION_TABLE]: table.tableName } });
     const feedback = new HandlerFunction(this, 'Feedback', { ...common, name: 'feedback', environment: { [ENV.PREDICTION_TABLE]: table.tableName } });
-    const meta = new HandlerFunction(this, 'Meta', { ...common, name: 'meta', memorySize: 256, environment: { [ENV.BACKEND]: config.backend } });
+    // meta also reads the model's baseline and the dashboard files, which HandlerFunction bundles beside it.
+    const meta = new HandlerFunction(this, 'Meta', { ...common, name: 'meta', memorySize: 256, dashboardDir: props.dashboardDir, environment: { [ENV.BACKEND]: config.backend } });
     this.functions = { predict, query, feedback, meta };
 
     const indexArn = `${table.tableArn}/index/${LOG_TABLE.byModelIndex.name}`;
@@ -89,7 +93,7 @@ export class ApiStack extends Stack {
     allow(query, ['dynamodb:Query'], [indexArn]);
     // feedback: reads a prediction and sets its label.
     allow(feedback, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table.tableArn]);
-    // meta: serves the bundled manifest and the route table; it needs no permission.
+    // meta: serves the bundled manifest, baseline, route table and dashboard; it needs no permission.
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention, removalPolicy });
     this.api = new apigw.RestApi(this, 'InferenceApi', {
@@ -136,6 +140,7 @@ export class ApiStack extends Stack {
 
     const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     out('ApiUrl', this.api.url, 'Base URL of the inference API');
+    out('DashboardUrl', this.api.url, 'The web dashboard (it asks for the API key)');
     out('ApiKeyId', this.apiKey.keyId, 'Id of the API key (aws apigateway get-api-key --include-value --api-key <id>)');
     out('BucketName', bucket.bucketName, 'Data bucket');
     out('TableName', table.tableName, 'Prediction log table');
@@ -146,7 +151,7 @@ export class ApiStack extends Stack {
 
     Validations.of(this.api).acknowledge(
       { id: 'AwsSolutions-APIG3', reason: 'No WAF by default: it costs from $5/month plus rules; API keys, the usage plan and stage throttling bound abuse. Attach a web ACL for public production use.' },
-      { id: 'AwsSolutions-APIG4', reason: 'Callers are identified by API key and limited by the usage plan; health and OpenAPI routes are public on purpose.' },
+      { id: 'AwsSolutions-APIG4', reason: 'Callers are identified by API key and limited by the usage plan; health, OpenAPI and the dashboard page (which holds no data and asks for the key) are public on purpose.' },
       { id: 'AwsSolutions-COG4', reason: 'No Cognito user pool: machine clients authenticate with API keys.' },
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',

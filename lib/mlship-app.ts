@@ -1,6 +1,7 @@
 /**
- * Builds mlship's stacks into an app: Data (stateful), Serving (the model) and Api, with the cdk-nag
- * AwsSolutions checks as a validation plugin. Used by bin/mlship.ts and by the tests.
+ * Builds mlship's stacks into an app: Data (stateful), Serving (the model), Api (with the web dashboard)
+ * and Monitoring (dashboard, alarms, quality job), with the cdk-nag AwsSolutions checks as a validation
+ * plugin. Used by bin/mlship.ts and by the tests.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,9 @@ import { MANIFEST_FILE, ModelManifest, parseManifest } from '../contract/manifes
 import { ApiStack } from './api-stack';
 import { MlshipConfig, modelDirOf } from './config';
 import { DataStack } from './data-stack';
+import { MonitoringStack } from './monitoring-stack';
 import { ServingStack } from './serving-stack';
+import { ensureWebBuiltSync } from '../web/build';
 
 export interface MlshipStacks {
   readonly config: MlshipConfig;
@@ -18,6 +21,7 @@ export interface MlshipStacks {
   readonly data: DataStack;
   readonly serving: ServingStack;
   readonly api: ApiStack;
+  readonly monitoring: MonitoringStack;
 }
 
 export interface BuildOptions {
@@ -60,14 +64,28 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
     table: data.table,
     logDlq: data.logDlq,
     modelBackend: serving.modelBackend,
+    // Served by the meta function; built now when missing or older than its sources.
+    dashboardDir: ensureWebBuiltSync(),
+  });
+  const monitoring = new MonitoringStack(app, name('Monitoring'), {
+    description: `mlship: dashboard, alarms and quality job of model ${manifest.name}`,
+    config,
+    rootDir,
+    modelDir,
+    manifest,
+    data,
+    serving,
+    api,
   });
 
   // The bucket is imported by export name, which CloudFormation does not order by itself.
   serving.addStackDependency(data);
   api.addStackDependency(data);
+  monitoring.addStackDependency(api);
+  monitoring.addStackDependency(serving);
 
   Tags.of(app).add('project', 'mlship');
   Tags.of(app).add('mlship:model', manifest.name);
   if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { config, manifest, data, serving, api };
+  return { config, manifest, data, serving, api, monitoring };
 }

@@ -130,6 +130,7 @@ export class ModelMonitoring extends Construct {
     this.qualityFunction = new QualityFunction(this, 'Quality', {
       rootDir: props.rootDir,
       modelDir: props.modelDir,
+      backend: props.backend.kind,
       table: props.table,
       windowMinutes: window.toMinutes(),
       logRetention: props.logRetention,

@@ -48,7 +48,7 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
   });
 
   describe(`${backend}: snapshots`, () => {
-    it.each(['data', 'serving', 'api'] as const)('%s stack', (name) => {
+    it.each(['data', 'serving', 'api', 'monitoring'] as const)('%s stack', (name) => {
       expect(normalized(r.templates[name])).toMatchSnapshot();
     });
   });

@@ -5,6 +5,7 @@
 import { describeBackend } from './backend-suite';
 import { describeDataStackDestroy } from './data-stack-destroy';
 import { describeFargateServing } from './fargate-serving';
+import { describeMonitoring } from './monitoring-wiring';
 import { describeSageMakerServing } from './sagemaker-serving';
 import { describeServerlessServing } from './serverless-serving';
 import { SynthResult, synthBackend } from './synth';
@@ -24,4 +25,14 @@ describeBackend('sagemaker', sagemaker);
 describeSageMakerServing(sagemaker);
 describeBackend('sagemaker-serverless', serverless);
 describeServerlessServing(serverless);
+describeMonitoring('fargate', fargate);
+describeMonitoring('sagemaker', sagemaker);
+describeMonitoring('sagemaker-serverless', serverless);
+// Monitoring settings from the config reach the alarms, the schedule and the e-mail subscription.
+describeMonitoring(
+  'sagemaker-serverless',
+  once(() =>
+    synthBackend('sagemaker-serverless', { alarmEmail: 'ops@example.com', accuracyFloor: 0.9, driftPsiThreshold: 0.4, qualityScheduleMinutes: 30, qualityWindowMinutes: 120 }),
+  ),
+);
 describeDataStackDestroy();

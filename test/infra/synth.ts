@@ -21,7 +21,7 @@ export interface Violation {
 
 export interface SynthResult extends MlshipStacks {
   app: App;
-  templates: { data: Template; serving: Template; api: Template };
+  templates: { data: Template; serving: Template; api: Template; monitoring: Template };
   /** Unacknowledged findings of every validation plugin (cdk-nag and CloudFormation Validate). */
   violations: Violation[];
   /** Acknowledged findings and their reasons. */
@@ -60,7 +60,12 @@ export function synthBackend(backend: Backend, overrides: Partial<MlshipConfig> 
   );
   const templates = synthError
     ? ({} as SynthResult['templates'])
-    : { data: Template.fromStack(stacks.data), serving: Template.fromStack(stacks.serving), api: Template.fromStack(stacks.api) };
+    : {
+        data: Template.fromStack(stacks.data),
+        serving: Template.fromStack(stacks.serving),
+        api: Template.fromStack(stacks.api),
+        monitoring: Template.fromStack(stacks.monitoring),
+      };
   return { ...stacks, app, templates, violations, acknowledged, synthError };
 }
 

@@ -1,0 +1,106 @@
+/**
+ * The Monitoring stack as the real app builds it: alarms on the service and the model's quality to one
+ * topic, the dashboard, the quality job's schedule, environment and IAM, and the meta function's bundle
+ * carrying the baseline and the dashboard files.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Match } from 'aws-cdk-lib/assertions';
+import { BASELINE_FILE } from '../../contract/baseline';
+import { ENV } from '../../contract/env';
+import type { Backend } from '../../contract/limits';
+import { QUALITY_FUNCTION_ENV } from '../../contract/quality';
+import { BUNDLED_DASHBOARD_DIR } from '../../lib/constructs/handler-function';
+import { baseStatements, logicalIdOf } from './backend-suite';
+import { statementsOfRole, type SynthResult } from './synth';
+
+const ALARMS = ['ServerErrorRate', 'P99Latency', 'DeadLetters', 'BackendUnhealthy', 'QualityJobErrors', 'Drift', 'Accuracy'];
+
+export function describeMonitoring(backend: Backend, synth: () => SynthResult): void {
+  let r: SynthResult;
+  beforeAll(() => {
+    r = synth();
+  });
+
+  describe(`${backend}: monitoring`, () => {
+    it('is its own stack, deployed after the API and the model', () => {
+      expect(r.monitoring.stackName).toBe(`${r.config.stackPrefix}-Monitoring`);
+      expect(r.monitoring.dependencies.map((s) => s.stackName).sort()).toEqual([r.api.stackName, r.data.stackName, r.serving.stackName].sort());
+      // Stateless: nothing in it keeps data (the topic's key follows the configured removal policy).
+      expect(Object.keys(r.templates.monitoring.findResources('AWS::DynamoDB::Table'))).toEqual([]);
+      expect(Object.keys(r.templates.monitoring.findResources('AWS::S3::Bucket'))).toEqual([]);
+    });
+
+    it('raises every service and quality alarm to the one encrypted topic, with the configured thresholds', () => {
+      const t = r.templates.monitoring;
+      const alarms = t.findResources('AWS::CloudWatch::Alarm');
+      const byName = Object.fromEntries(Object.entries(alarms).map(([id, a]) => [ALARMS.find((n) => id.includes(n)) ?? id, a.Properties]));
+      expect(Object.keys(byName).sort()).toEqual([...ALARMS].sort());
+      const topic = logicalIdOf(r.monitoring.monitoring.alarmTopic);
+      for (const p of Object.values(byName)) expect(p.AlarmActions).toEqual([{ Ref: topic }]);
+      expect(byName.Accuracy).toMatchObject({ Threshold: r.config.accuracyFloor, ComparisonOperator: 'LessThanThreshold', MetricName: 'Accuracy' });
+      expect(byName.Drift).toMatchObject({ Threshold: r.config.driftPsiThreshold, ComparisonOperator: 'GreaterThanThreshold', MetricName: 'MaxFeaturePsi' });
+      expect(byName.Drift.Dimensions).toEqual(
+        expect.arrayContaining([
+          { Name: 'Model', Value: r.manifest.name },
+          { Name: 'ModelVersion', Value: r.manifest.version },
+        ]),
+      );
+      t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+      t.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      });
+      t.resourceCountIs('AWS::SNS::Subscription', r.config.alarmEmail ? 1 : 0);
+    });
+
+    it("watches this backend's health", () => {
+      const unhealthy = Object.entries(r.templates.monitoring.findResources('AWS::CloudWatch::Alarm')).find(([id]) => id.includes('BackendUnhealthy'))?.[1];
+      expect(unhealthy?.Properties.MetricName).toBe(backend === 'fargate' ? 'UnHealthyHostCount' : 'Invocation5XXErrors');
+      if (backend !== 'fargate') {
+        expect(unhealthy?.Properties.Dimensions).toEqual(expect.arrayContaining([{ Name: 'VariantName', Value: 'AllTraffic' }]));
+      }
+    });
+
+    it('runs the quality job on the configured schedule, reading the configured window and nothing but the log index', () => {
+      const t = r.templates.monitoring;
+      const quality = r.monitoring.monitoring.qualityFunction;
+      t.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: `rate(${r.config.qualityScheduleMinutes} minutes)`,
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalIdOf(quality.function), 'Arn'] } })],
+      });
+      const fn = t.toJSON().Resources[logicalIdOf(quality.function)];
+      const vars = fn.Properties.Environment.Variables;
+      expect(Object.keys(vars).filter((k) => k !== 'NODE_OPTIONS').sort()).toEqual([...QUALITY_FUNCTION_ENV].sort());
+      expect(vars[ENV.QUALITY_WINDOW_MINUTES]).toBe(String(r.config.qualityWindowMinutes));
+      expect(vars[ENV.MODEL_BASELINE_PATH]).toBe(BASELINE_FILE);
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
+      expect(statementsOfRole(t, logicalIdOf(quality.role))).toEqual([
+        ...baseStatements(logicalIdOf(quality.logGroup)),
+        { actions: ['dynamodb:Query'], resources: ['<import:PredictionLog.Arn>/index/byModel'] },
+      ]);
+    });
+
+    it('graphs the API, every function, the backend, the table, the queue and the model quality on one dashboard', () => {
+      const dashboards = Object.values(r.templates.monitoring.findResources('AWS::CloudWatch::Dashboard'));
+      expect(dashboards).toHaveLength(1);
+      const body = JSON.stringify(dashboards[0].Properties.DashboardBody);
+      for (const title of ['API requests', 'Lambda errors', 'Backend health', 'DynamoDB throttles', 'Log dead-letter queue', 'Accuracy from feedback', 'Drift per feature (PSI)']) {
+        expect(body).toContain(title);
+      }
+      for (const fn of ['predict', 'query', 'feedback', 'meta', 'replay']) expect(body).toContain(`\\"label\\":\\"${fn}\\"`);
+    });
+
+    it("bundles the model's baseline and the built dashboard beside the meta function", () => {
+      const meta = r.api.functions.meta.function;
+      const props = r.templates.api.toJSON().Resources[logicalIdOf(meta)].Properties;
+      expect(props.Environment.Variables).toMatchObject({ [ENV.MODEL_BASELINE_PATH]: BASELINE_FILE, [ENV.DASHBOARD_DIR]: BUNDLED_DASHBOARD_DIR });
+      // The bundle is staged in the cloud assembly as `asset.<hash>`, uploaded as `<hash>.zip`.
+      const dir = join(r.app.outdir, `asset.${String(props.Code.S3Key).replace(/\.zip$/, '')}`);
+      expect(existsSync(join(dir, BASELINE_FILE))).toBe(true);
+      const files = readdirSync(join(dir, BUNDLED_DASHBOARD_DIR));
+      expect(files).toContain('index.html');
+      expect(files.some((f) => /^app-[A-Z0-9]{8}\.js$/.test(f))).toBe(true);
+      expect(files.some((f) => /^styles-[0-9a-f]{10}\.css$/.test(f))).toBe(true);
+    });
+  });
+}
