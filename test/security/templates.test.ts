@@ -46,7 +46,8 @@ describe('security of the synthesized templates', () => {
     };
     const methods = Object.values(resources)
       .filter((r) => r.Type === 'AWS::ApiGateway::Method' && r.Properties.HttpMethod !== 'OPTIONS')
-      .map((r) => ({ key: `${r.Properties.HttpMethod} ${pathOf((r.Properties.ResourceId as { Ref?: string }).Ref)}`, apiKey: r.Properties.ApiKeyRequired === true }));
+      // Methods on the root resource name it by GetAtt RootResourceId, not by Ref: their path is "/".
+      .map((r) => ({ key: `${r.Properties.HttpMethod} ${pathOf((r.Properties.ResourceId as { Ref?: string }).Ref) || '/'}`, apiKey: r.Properties.ApiKeyRequired === true }));
     for (const route of ROUTES) {
       expect(methods.filter((m) => m.key === `${route.method} ${route.path}`)).toEqual([{ key: `${route.method} ${route.path}`, apiKey: route.apiKey }]);
     }
