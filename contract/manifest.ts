@@ -120,6 +120,10 @@ export function validateInstances(
   }
   const instances = (body as { instances?: unknown }).instances;
   if (instances === undefined) throw new ApiError('INVALID_BODY', 'Missing "instances": send {"instances": [...]}.', 'instances');
+  for (const key in body) {
+    // A misspelt or unsupported option must not pass silently.
+    if (key !== 'instances') throw new ApiError('INVALID_BODY', `Unknown field "${key}": the body holds only "instances".`, key);
+  }
   if (!Array.isArray(instances)) throw new ApiError('INVALID_BODY', '"instances" must be an array.', 'instances');
   if (instances.length === 0) throw new ApiError('EMPTY_INSTANCES', '"instances" is empty: send at least one instance.', 'instances');
   if (instances.length > maxInstances) {

@@ -76,7 +76,7 @@ export class ApiStack extends Stack {
 
     const indexArn = `${table.tableArn}/index/${LOG_TABLE.byModelIndex.name}`;
     // predict: write log items; read, update and delete only its idempotency records (ids `idem#...`).
-    allow(predict, ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'], [table.tableArn]);
+    allow(predict, ['dynamodb:PutItem'], [table.tableArn]);
     allow(predict, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], [table.tableArn], {
       'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${LOG_TABLE.idempotencyPrefix}*`] },
     });

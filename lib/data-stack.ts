@@ -6,7 +6,6 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -79,6 +78,13 @@ export class DataStack extends Stack {
       autoDeleteObjects: autoDelete,
     });
 
+    // Objects landing under batch/input/ start the batch state machine through EventBridge. Set on the
+    // CloudFormation resource itself: the L2 flag adds a notifications custom resource (a Lambda with a
+    // managed policy) that a bucket this stack owns does not need.
+    (this.bucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
+      eventBridgeConfiguration: { eventBridgeEnabled: true },
+    };
+
     this.bucketArnExport = `${this.stackName}-DataBucketArn`;
     new CfnOutput(this, 'DataBucketArn', { value: this.bucket.bucketArn, exportName: this.bucketArnExport });
 
@@ -129,11 +135,20 @@ export class DataStack extends Stack {
       timeout: Duration.seconds(30),
     });
     // A conditional PutItem makes each replay write exactly-once; nothing else on the table.
+    this.replay.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [this.table.tableArn] }));
+    // A plain event source mapping with the exact rights Lambda's poller uses: `SqsEventSource` would grant
+    // `grantConsumeMessages`, which adds sqs:GetQueueUrl that nothing calls.
+    this.replay.function.addEventSourceMapping('LogDlqSource', {
+      eventSourceArn: this.logDlq.queueArn,
+      batchSize: 10,
+      maxBatchingWindow: Duration.seconds(5),
+      reportBatchItemFailures: true,
+    });
     this.replay.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'], resources: [this.table.tableArn] }),
-    );
-    this.replay.function.addEventSource(
-      new SqsEventSource(this.logDlq, { batchSize: 10, reportBatchItemFailures: true, maxBatchingWindow: Duration.seconds(5) }),
+      new iam.PolicyStatement({
+        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+        resources: [this.logDlq.queueArn],
+      }),
     );
   }
 }

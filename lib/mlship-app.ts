@@ -33,8 +33,13 @@ export interface BuildOptions {
   readonly nag?: boolean;
 }
 
+const CROSS_STACK_REFERENCES = '@aws-cdk/core:defaultCrossStackReferences';
+
 export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOptions): MlshipStacks {
   const { rootDir } = options;
+  // Cross-stack references stay CloudFormation exports (a consumer keeps its producer from changing under
+  // it); said explicitly so the choice does not depend on a library default.
+  if (app.node.tryGetContext(CROSS_STACK_REFERENCES) === undefined) app.node.setContext(CROSS_STACK_REFERENCES, 'strong');
   const modelDir = modelDirOf(config, rootDir);
   const manifestPath = join(modelDir, MANIFEST_FILE);
   const manifest = parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);

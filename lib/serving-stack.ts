@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
@@ -11,6 +12,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { MANIFEST_FILE, ModelManifest } from '../contract/manifest';
 import { GOLDEN_SET_FILE } from '../contract/rollout';
+import { BatchInference } from './batch/batch-inference';
 import { MlshipConfig } from './config';
 import { importDataBucket } from './constructs/data-bucket-import';
 import { GoldenSetCheck } from './rollout/golden-set-check';
@@ -40,6 +42,8 @@ export class ServingStack extends Stack {
   public readonly sagemaker?: SageMakerModelEndpoint;
   /** Replays the model's golden set against each new version before it keeps traffic. */
   public readonly goldenCheck: GoldenSetCheck;
+  /** Batch inference on datasets under `batch/input/`: Batch Transform or an ECS task of the same image. */
+  public readonly batch: BatchInference;
 
   constructor(scope: Construct, id: string, props: ServingStackProps) {
     super(scope, id, props);
@@ -139,6 +143,39 @@ export class ServingStack extends Stack {
         dependable: this.sagemaker.endpoint,
       });
     }
+
+    this.batch = new BatchInference(this, 'Batch', {
+      backend: config.backend,
+      bucket: data.bucket,
+      logRetention: config.logRetentionDays as logs.RetentionDays,
+      ...(this.fargate ? { fargate: this.batchTask(this.fargate) } : {}),
+      ...(this.sagemaker
+        ? {
+            sagemaker: {
+              modelName: this.sagemaker.model.attrModelName,
+              modelRole: this.sagemaker.role,
+              // Batch Transform always runs on instances, serverless endpoints' models included.
+              instanceType: config.sagemakerInstanceType,
+            },
+          }
+        : {}),
+    });
+  }
+
+  /** The batch task runs the model image beside the service: same cluster and private subnets, egress only. */
+  private batchTask(fargate: FargateModelService) {
+    const securityGroup = new ec2.SecurityGroup(this, 'BatchTaskSecurityGroup', {
+      vpc: fargate.vpc,
+      description: 'mlship batch tasks: no inbound traffic; outbound to S3 and ECR',
+      allowAllOutbound: true,
+    });
+    return {
+      cluster: fargate.cluster,
+      image: ecs.ContainerImage.fromDockerImageAsset(this.image),
+      modelS3Uri: this.modelPackage.s3Uri,
+      subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [securityGroup],
+    };
   }
 
   private newGoldenCheck(props: ServingStackProps, network: Pick<ConstructorParameters<typeof GoldenSetCheck>[2], 'testUrl' | 'vpc' | 'securityGroups'>): GoldenSetCheck {

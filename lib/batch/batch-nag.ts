@@ -32,7 +32,8 @@ function acceptedShapes(scope: Construct, taskDefinition?: ecs.FargateTaskDefini
         'Only actions without resource-level permissions: X-Ray segments and sampling, CloudWatch Logs delivery for the state machine, ecs:DescribeTasks/StopTask, ecr:GetAuthorizationToken and sagemaker:ListTags.',
     },
     {
-      finding: /^Resource::arn:<AWS::Partition>:sagemaker:[^:]+:[^:]+:transform-job\/\*$/,
+      // Region and account are tokens (`<AWS::Region>`) in an environment-agnostic stack, literals otherwise.
+      finding: /^Resource::arn:<AWS::Partition>:sagemaker:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d+):transform-job\/\*$/,
       reason: 'Transform jobs are named per execution (batch-<execution name>); the state machine may only create, describe, stop and tag them.',
     },
   ];

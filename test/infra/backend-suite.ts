@@ -95,9 +95,9 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
       expect(statementsOfRole(api, logicalIdOf(meta.role))).toEqual(baseStatements(logicalIdOf(meta.logGroup)));
       expect(statementsOfRole(r.templates.data, logicalIdOf(r.data.replay.role))).toEqual([
         ...baseStatements(logicalIdOf(r.data.replay.logGroup)),
-        { actions: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'], resources: ['<PredictionLog.Arn>'] },
+        { actions: ['dynamodb:PutItem'], resources: ['<PredictionLog.Arn>'] },
         {
-          actions: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+          actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
           resources: ['<LogDeadLetters.Arn>'],
         },
       ]);
@@ -108,7 +108,7 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
       const statements = statementsOfRole(r.templates.api, logicalIdOf(predict.role));
       expect(statements).toEqual(
         expect.arrayContaining([
-          { actions: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'], resources: [TABLE_ARN] },
+          { actions: ['dynamodb:PutItem'], resources: [TABLE_ARN] },
           {
             actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
             resources: [TABLE_ARN],
@@ -257,6 +257,30 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
       const model = backend === 'fargate' ? 'ModelUrl' : 'EndpointName';
       for (const o of ['ApiUrl', 'ApiKeyId', 'BucketName', 'TableName', 'DlqUrl', 'Backend', model]) expect(outputs).toContain(o);
       expect(r.templates.api.toJSON().Outputs.Backend.Value).toBe(backend);
+    });
+  });
+
+  describe(`${backend}: batch inference`, () => {
+    it('starts the state machine when an object lands under batch/input/ of the data bucket', () => {
+      const bucket = Object.values(r.templates.data.findResources('AWS::S3::Bucket')).find((b) => b.Properties.NotificationConfiguration);
+      expect(bucket?.Properties.NotificationConfiguration).toEqual({ EventBridgeConfiguration: { EventBridgeEnabled: true } });
+      r.templates.serving.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: Match.objectLike({
+          source: ['aws.s3'],
+          'detail-type': ['Object Created'],
+          detail: Match.objectLike({ object: { key: [{ prefix: 'batch/input/' }] } }),
+        }),
+        Targets: [Match.objectLike({ Arn: { Ref: logicalIdOf(r.serving.batch.stateMachine) } })],
+      });
+    });
+
+    it(`runs ${backend === 'fargate' ? 'an ECS task of the model image' : 'a SageMaker Batch Transform job'}, logging all events with tracing on`, () => {
+      const definition = JSON.stringify(r.templates.serving.findResources('AWS::StepFunctions::StateMachine'));
+      expect(definition).toContain(backend === 'fargate' ? ':states:::ecs:runTask.sync' : ':states:::sagemaker:createTransformJob.sync');
+      r.templates.serving.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+        LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+        TracingConfiguration: { Enabled: true },
+      });
     });
   });
 }

@@ -37,7 +37,7 @@ export function describeSageMakerServing(synth: () => SynthResult): void {
       });
     });
 
-    it('gives the execution role exactly image pull, the one model object, endpoint logs and metrics', () => {
+    it('gives the execution role exactly image pull, the one model object, endpoint logs and metrics, and the batch prefixes', () => {
       const statements = statementsOfRole(r.templates.serving, logicalIdOf(r.serving.sagemaker!.role));
       const { name, version } = r.manifest;
       expect(statements.map((s) => ({ ...s, resources: s.resources.map((x) => x.replace(/<asset-hash>|[0-9a-f]{64}/g, 'H')) }))).toEqual([
@@ -52,6 +52,10 @@ export function describeSageMakerServing(synth: () => SynthResult): void {
           resources: ['arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/*'],
         },
         { actions: ['cloudwatch:PutMetricData'], resources: ['*'], condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints' } } },
+        // Batch Transform runs with the model's role: it reads batch/input/ and writes batch/output/.
+        { actions: ['s3:GetObject'], resources: ['<import:Mlship-Data-DataBucketArn>/batch/input/*'] },
+        { actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: ['<import:Mlship-Data-DataBucketArn>/batch/output/*'] },
+        { actions: ['s3:ListBucket'], resources: ['<import:Mlship-Data-DataBucketArn>'], condition: { StringLike: { 's3:prefix': ['batch/input/*'] } } },
       ]);
     });
 

@@ -44,10 +44,8 @@ describe('malformed requests', () => {
     expect(await scanPredictions(local.dynamodbUrl, local.tableName)).toEqual([]);
   });
 
-  // Known defect, reported: POST /predict answers 200 to {"instances": [...], "debug": true} because
-  // validateInstances (contract/manifest.ts) never looks at keys other than "instances", while the
-  // feedback route rejects unknown fields with INVALID_BODY. Turn `it.failing` into `it` once fixed.
-  it.failing('rejects an unknown top-level field of a predict body with INVALID_BODY', async () => {
+  // Like the feedback route, predict refuses fields it does not know rather than ignoring them.
+  it('rejects an unknown top-level field of a predict body with INVALID_BODY', async () => {
     const [verdict] = await sendBadRequests(local.url, [extraTopLevelField(local.apiKey)], 1);
     expect(verdict).toEqual({ kind: 'predict/extra-top-level-field', status: 400, code: 'INVALID_BODY' });
   });

@@ -21,6 +21,19 @@ const STAR_RESOURCE_ALLOWED: Record<string, string> = {
   'ec2:DeleteNetworkInterface': 'Lambda VPC networking: interface ids are created at run time',
   'ec2:AssignPrivateIpAddresses': 'Lambda VPC networking: interface ids are created at run time',
   'ec2:UnassignPrivateIpAddresses': 'Lambda VPC networking: interface ids are created at run time',
+  'xray:GetSamplingRules': 'X-Ray has no resource-level permissions (state machine tracing)',
+  'xray:GetSamplingTargets': 'X-Ray has no resource-level permissions (state machine tracing)',
+  'logs:CreateLogDelivery': 'vended log delivery (state machine logging) accepts only Resource "*"',
+  'logs:GetLogDelivery': 'vended log delivery (state machine logging) accepts only Resource "*"',
+  'logs:UpdateLogDelivery': 'vended log delivery (state machine logging) accepts only Resource "*"',
+  'logs:DeleteLogDelivery': 'vended log delivery (state machine logging) accepts only Resource "*"',
+  'logs:ListLogDeliveries': 'vended log delivery (state machine logging) accepts only Resource "*"',
+  'logs:PutResourcePolicy': 'vended log delivery (state machine logging) accepts only Resource "*"',
+  'logs:DescribeResourcePolicies': 'vended log delivery (state machine logging) accepts only Resource "*"',
+  'logs:DescribeLogGroups': 'vended log delivery (state machine logging) accepts only Resource "*"',
+  'ecs:DescribeTasks': "the Step Functions ECS .sync integration watches the task it started; its ARN exists only at run time",
+  'sagemaker:ListTags': "granted on * by the Step Functions SageMaker .sync integration (aws-stepfunctions-tasks); it reads tags only",
+  'ecs:StopTask': "the Step Functions ECS .sync integration stops the task it started when the run is aborted; its ARN exists only at run time",
 };
 /** Allowed on `*` only with a condition narrowing it (the metric namespace). */
 const STAR_RESOURCE_WITH_CONDITION = new Set(['cloudwatch:PutMetricData']);
