@@ -61,6 +61,8 @@ async function main(): Promise<void> {
     [ENV.MODEL_URL]: model.url,
     [ENV.LOG_DLQ_URL]: sqs.queueUrl('dlq'),
     [ENV.MODEL_MANIFEST_PATH]: join(MODEL_DIR, 'model.json'),
+    [ENV.MODEL_BASELINE_PATH]: join(MODEL_DIR, 'baseline.json'),
+    [ENV.DASHBOARD_DIR]: join(ROOT, 'web', 'dist'),
     [ENV.LOG_TTL_DAYS]: '0',
     [ENV.DYNAMODB_URL]: ddb.url,
     [ENV.S3_URL]: s3.url,

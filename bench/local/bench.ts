@@ -14,13 +14,15 @@ import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../../local/paths';
 
 interface AutocannonResult {
-  requests: { average: number };
-  latency: { p50: number; p99: number; average: number };
+  duration: number;
   non2xx: number;
   errors: number;
   timeouts: number;
 }
-type Autocannon = (opts: { url: string; method: string; headers: Record<string, string>; body: string; connections: number; duration: number }) => Promise<AutocannonResult>;
+interface AutocannonRun extends Promise<AutocannonResult> {
+  on(event: 'response', listener: (client: unknown, status: number, bytes: number, ms: number) => void): void;
+}
+type Autocannon = (opts: { url: string; method: string; headers: Record<string, string>; body: string; connections: number; duration: number }) => AutocannonRun;
 const autocannon = require('autocannon') as Autocannon;
 
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '5' } } });
@@ -58,10 +60,18 @@ async function startSystem() {
   };
 }
 
+/** Latencies come from each response (sub-millisecond), not from autocannon's whole-millisecond histogram. */
 async function run(name: string, url: string, headers: Record<string, string>, connections: number) {
-  const r = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, connections, duration });
+  const latencies: number[] = [];
+  const instance = autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, connections, duration });
+  instance.on('response', (_client, status, _bytes, ms) => {
+    if (status === 200) latencies.push(ms);
+  });
+  const r = await instance;
   if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0) throw new Error(`${name} c=${connections}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
-  return { name, connections, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+  latencies.sort((a, b) => a - b);
+  const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+  return { name, connections, rps: latencies.length / r.duration, p50: at(50), p99: at(99) };
 }
 
 async function main() {
@@ -78,7 +88,7 @@ async function main() {
     process.stdout.write(`\nlocal end-to-end vs direct model server, ${duration} s per cell, one-row JSON bodies\n\n`);
     process.stdout.write(`${'path'.padEnd(24)} ${'c'.padStart(3)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)}\n`);
     for (const r of rows) {
-      process.stdout.write(`${r.name.padEnd(24)} ${String(r.connections).padStart(3)} ${r.rps.toFixed(0).padStart(8)} ${r.p50.toFixed(2).padStart(7)} ${r.p99.toFixed(2).padStart(7)}\n`);
+      process.stdout.write(`${r.name.padEnd(24)} ${String(r.connections).padStart(3)} ${r.rps.toFixed(0).padStart(8)} ${r.p50.toFixed(3).padStart(7)} ${r.p99.toFixed(3).padStart(7)}\n`);
     }
     process.stdout.write('\n');
     for (const c of [1, 32]) {
