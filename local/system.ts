@@ -210,27 +210,9 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     });
   }
 
-  if (!inMemory) {
-    writeState(dataDir, {
-      pid: process.pid,
-      url,
-      tableName: LOCAL_NAMES.table,
-      bucketName: LOCAL_NAMES.bucket,
-      dynamodbUrl: ddb.url,
-      s3Url: s3.url,
-      sqsUrl: sqsServer.url,
-      logDlqUrl,
-      modelUrl: model.url,
-      startedAt: new Date().toISOString(),
-    });
-    cleanups.push(async () => rmSync(paths.state, { force: true }));
-  }
-
-  let stopped = false;
-  return {
+  // What the CLI needs to find this system: written to the state file and returned alike.
+  const endpoints = {
     url,
-    apiKey,
-    apiKeyId,
     tableName: LOCAL_NAMES.table,
     bucketName: LOCAL_NAMES.bucket,
     dynamodbUrl: ddb.url,
@@ -238,6 +220,17 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     sqsUrl: sqsServer.url,
     logDlqUrl,
     modelUrl: model.url,
+  };
+  if (!inMemory) {
+    writeState(dataDir, { pid: process.pid, ...endpoints, startedAt: new Date().toISOString() });
+    cleanups.push(async () => rmSync(paths.state, { force: true }));
+  }
+
+  let stopped = false;
+  return {
+    ...endpoints,
+    apiKey,
+    apiKeyId,
     modelS3Uri,
     manifest,
     dataDir,
