@@ -139,7 +139,8 @@ async function measure(bundle: string, h: Handler, env: Record<string, string>):
       process.exit(0);
     }).catch((e) => { console.error(e); process.exit(1); });`;
   const { stderr: outText } = await promisify(execFile)(process.execPath, ['--no-deprecation', '-e', script], {
-    env: { PATH: process.env.PATH ?? '', ...env },
+    // Only PATH from this process: the handler sees the environment its function would have, nothing more.
+    env: { PATH: process.env.PATH, ...env },
     encoding: 'utf8',
     maxBuffer: 16 * 1024 * 1024,
   });

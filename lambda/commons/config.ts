@@ -8,7 +8,10 @@ import { ENV, functionEnv, type EnvName, type FunctionName } from '../../contrac
 
 export interface FunctionConfig {
   readonly fn: FunctionName;
-  /** The backend, for functions that read it; `fargate` is a placeholder for those that don't care. */
+  /**
+   * The backend from MLSHIP_BACKEND for predict and meta, the functions that declare it. The others'
+   * environment is the same for every backend, so they get `fargate` here and never read it.
+   */
   readonly backend: Backend;
   /** Every variable `functionEnv()` lists, present and non-empty. */
   readonly values: Readonly<Partial<Record<EnvName, string>>>;
