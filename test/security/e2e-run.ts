@@ -5,15 +5,17 @@
  * (large inputs stored under `predictions/`). Each step is tagged with the backends it applies to.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyResult, ScheduledEvent } from 'aws-lambda';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { resolveModelDir } from '../../container/src/model-source';
 import { startServer } from '../../container/src/server';
+import { BASELINE_FILE } from '../../contract/baseline';
 import { modelPackageKey, PREFIX } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
+import { MANIFEST_FILE } from '../../contract/manifest';
 import { API_KEY_HEADER, IDEMPOTENCY_HEADER } from '../../contract/routes';
 import { LOCAL_NAMES, PROJECT_ROOT } from '../../local/paths';
 import { s3Client } from '../../local/s3';
@@ -142,4 +144,21 @@ export async function exerciseSageMakerPredict(local: LocalSystem, install: () =
     await model.close();
   }
   return statuses;
+}
+
+/**
+ * The scheduled quality job over the window just logged, as its EventBridge rule runs it, with the
+ * environment its function gets. Returns how many model versions it measured.
+ */
+export async function runQualityJob(local: LocalSystem): Promise<number> {
+  const env: Record<string, string> = {
+    [ENV.PREDICTION_TABLE]: local.tableName,
+    [ENV.MODEL_MANIFEST_PATH]: join(MODEL_DIR, MANIFEST_FILE),
+    [ENV.MODEL_BASELINE_PATH]: join(MODEL_DIR, BASELINE_FILE),
+    [ENV.QUALITY_WINDOW_MINUTES]: '60',
+  };
+  Object.assign(process.env, env);
+  const quality = require('../../lambda/quality') as typeof import('../../lambda/quality');
+  const result = await quality.handler({ time: new Date().toISOString() } as ScheduledEvent);
+  return result.versions.length;
 }

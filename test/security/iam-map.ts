@@ -5,7 +5,7 @@
  */
 import type { Statement } from '../infra/synth';
 
-export type Caller = 'predict' | 'query' | 'feedback' | 'meta' | 'replay' | 'container';
+export type Caller = 'predict' | 'query' | 'feedback' | 'meta' | 'replay' | 'quality' | 'container';
 
 export interface RecordedCall {
   client: string;
@@ -30,7 +30,7 @@ export interface IamRequest {
  */
 export function callerOf(files: string[]): Caller | 'unattributed' | undefined {
   for (const f of files) {
-    const m = /\/lambda\/(predict|query|feedback|meta|replay)\.ts$/.exec(f);
+    const m = /\/lambda\/(predict|query|feedback|meta|replay|quality)\.ts$/.exec(f);
     if (m) return m[1] as Caller;
   }
   if (files.some((f) => /\/(local\/replay-loop|lambda\/commons\/drain-queue)\.ts$/.test(f))) return 'replay';

@@ -12,7 +12,7 @@ import type { IConstruct } from 'constructs';
 import { startLocal, type LocalSystem } from '../../local/system';
 import { MODEL_DIR } from '../../bench/reliability/load-runner';
 import { statementsOfRole, type Statement } from '../infra/synth';
-import { exerciseLocalSystem, exerciseSageMakerPredict, type Phase } from './e2e-run';
+import { exerciseLocalSystem, exerciseSageMakerPredict, runQualityJob, type Phase } from './e2e-run';
 import { allows, callerOf, iamRequestsOf, type Caller, type IamRequest, type RecordedCall } from './iam-map';
 import { synthesizeAll, type SynthesizedBackend } from './templates';
 
@@ -72,8 +72,8 @@ function logicalIdOf(c: IConstruct): string {
 
 /** Each caller's role statements in a backend's templates. */
 function roleStatements(s: SynthesizedBackend): Record<Caller, Statement[]> {
-  const { api, data, serving } = s.stacks;
-  const of = (stack: 'api' | 'data' | 'serving', role: IConstruct) => statementsOfRole(s.templates[stack], logicalIdOf(role));
+  const { api, data, serving, monitoring } = s.stacks;
+  const of = (stack: 'api' | 'data' | 'serving' | 'monitoring', role: IConstruct) => statementsOfRole(s.templates[stack], logicalIdOf(role));
   const containerRole = serving.fargate ? serving.fargate.service.taskDefinition.taskRole : serving.sagemaker?.role;
   if (!containerRole) throw new Error(`${s.backend}: no container role found`);
   return {
@@ -82,6 +82,7 @@ function roleStatements(s: SynthesizedBackend): Record<Caller, Statement[]> {
     feedback: of('api', api.functions.feedback.role),
     meta: of('api', api.functions.meta.role),
     replay: of('data', data.replay.role),
+    quality: of('monitoring', monitoring.monitoring.qualityFunction.role),
     container: of('serving', containerRole),
   };
 }
@@ -94,6 +95,7 @@ describe('IAM proof from recorded AWS calls', () => {
   let backends: SynthesizedBackend[];
   let statuses: Record<string, number>;
   let sagemakerStatuses: number[];
+  let qualityVersions: number;
   const childLog = join(mkdtempSync(join(tmpdir(), 'mlship-iam-')), 'calls.jsonl');
   const savedNodeOptions = process.env.NODE_OPTIONS;
   const sink = (call: RecordedCall) => calls.push({ call, phase });
@@ -108,6 +110,7 @@ describe('IAM proof from recorded AWS calls', () => {
     delete process.env.MLSHIP_AWS_CALL_LOG;
     statuses = await exerciseLocalSystem(local, (p) => (phase = p));
     sagemakerStatuses = await exerciseSageMakerPredict(local, () => (require('./record-aws-calls') as Recorder).install(sink), (p) => (phase = p));
+    qualityVersions = await runQualityJob(local);
     backends = synthesizeAll();
   });
 
@@ -171,6 +174,8 @@ describe('IAM proof from recorded AWS calls', () => {
     });
     expect(sagemakerStatuses[0]).toBe(200);
     expect(sagemakerStatuses).toHaveLength(2);
+    // The scheduled quality job read the window the run logged.
+    expect(qualityVersions).toBe(1);
   });
 
   it('records calls from every caller that makes them, through one shared SDK base class', () => {
@@ -191,6 +196,7 @@ describe('IAM proof from recorded AWS calls', () => {
         'replay sqs:ReceiveMessage queue',
         'replay sqs:DeleteMessage queue',
         'replay dynamodb:PutItem table',
+        'quality dynamodb:Query table/index/byModel',
         'container s3:ListBucket bucket',
       ]),
     );

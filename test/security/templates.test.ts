@@ -68,8 +68,18 @@ describe('security of the synthesized templates', () => {
   }));
 
   it('allows no wildcard action anywhere (wildcards appear only in Deny statements)', each((b) => {
-    const wild = everyStatement(b).filter((s) => s.effect === 'Allow' && s.actions.some((a) => a === '*' || a.endsWith(':*')));
+    // The one exception: a KMS key's own policy giving the account `kms:*`, AWS's default key policy. It
+    // names no role; it is what lets IAM policies govern the key (without it the key is unmanageable).
+    const keyPolicyRoot = (s: { where: string; resourcePolicy: boolean; actions: string[] }) =>
+      s.resourcePolicy && s.where.endsWith('(AWS::KMS::Key)') && s.actions.length === 1 && s.actions[0] === 'kms:*';
+    const wild = everyStatement(b).filter((s) => s.effect === 'Allow' && !keyPolicyRoot(s) && s.actions.some((a) => a === '*' || a.endsWith(':*')));
     expect(wild).toEqual([]);
+    expect(everyStatement(b).filter(keyPolicyRoot).length).toBeLessThanOrEqual(1);
+    for (const key of Object.values(b.templates.monitoring.findResources('AWS::KMS::Key'))) {
+      for (const st of key.Properties.KeyPolicy.Statement as { Action: string | string[]; Principal?: { AWS?: unknown } }[]) {
+        if ([st.Action].flat().includes('kms:*')) expect(JSON.stringify(st.Principal?.AWS)).toMatch(/:root"/);
+      }
+    }
     // Deny statements with wildcards must be conditional (the TLS-only guards), never a blanket deny.
     for (const s of everyStatement(b).filter((x) => x.effect === 'Deny')) expect({ where: s.where, hasCondition: s.hasCondition }).toEqual({ where: s.where, hasCondition: true });
   }));

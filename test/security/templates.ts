@@ -17,7 +17,7 @@ export const ROOT = resolve(__dirname, '..', '..');
 export interface SynthesizedBackend {
   backend: Backend;
   stacks: MlshipStacks;
-  templates: { data: Template; serving: Template; api: Template };
+  templates: { data: Template; serving: Template; api: Template; monitoring: Template };
   /** Unacknowledged validation findings (cdk-nag, CloudFormation Validate). */
   violations: { plugin: string; rule: string }[];
 }
@@ -35,7 +35,12 @@ export function synthesize(backend: Backend): SynthesizedBackend {
   return {
     backend,
     stacks,
-    templates: { data: Template.fromStack(stacks.data), serving: Template.fromStack(stacks.serving), api: Template.fromStack(stacks.api) },
+    templates: {
+      data: Template.fromStack(stacks.data),
+      serving: Template.fromStack(stacks.serving),
+      api: Template.fromStack(stacks.api),
+      monitoring: Template.fromStack(stacks.monitoring),
+    },
     violations: report.pluginReports.flatMap((p) => p.violations.map((v) => ({ plugin: p.pluginName, rule: v.ruleName }))),
   };
 }
