@@ -46,3 +46,6 @@ export const QUALITY_FUNCTION_ENV: readonly EnvName[] = [
   ENV.MODEL_BASELINE_PATH,
   ENV.QUALITY_WINDOW_MINUTES,
 ];
+
+/** CloudWatch namespace of every metric the handlers and the quality job publish (EMF). */
+export const METRICS_NAMESPACE = 'mlship';

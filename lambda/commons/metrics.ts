@@ -3,7 +3,7 @@
  * call on the request path. Every metric carries the Model and ModelVersion dimensions.
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
-export const METRICS_NAMESPACE = 'mlship';
+import { METRICS_NAMESPACE } from '../../contract/quality';
 
 export type MetricUnit = 'Count' | 'Milliseconds';
 

@@ -6,7 +6,7 @@
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
 import { MAX_FEATURE_METRICS, QUALITY_DIMENSIONS as D, QUALITY_METRICS as M } from '../../contract/quality';
-import { METRICS_NAMESPACE } from '../commons/metrics';
+import { METRICS_NAMESPACE } from '../../contract/quality';
 import type { VersionQuality } from './analyze';
 
 type Unit = 'None' | 'Count';

@@ -24,7 +24,7 @@ import { Construct } from 'constructs';
 import { BASELINE_FILE, parseBaseline } from '../../contract/baseline';
 import { MANIFEST_FILE, parseManifest, type ModelManifest } from '../../contract/manifest';
 import { QUALITY_DIMENSIONS as D, QUALITY_METRICS as Q } from '../../contract/quality';
-import { METRICS_NAMESPACE } from '../../lambda/commons/metrics';
+import { METRICS_NAMESPACE } from '../../contract/quality';
 import { checkBaselineMatches } from '../../lambda/quality/config';
 import { backendMetrics, type MonitoredBackend } from './backend-metrics';
 import { MONITORING_DEFAULTS } from './monitoring-defaults';

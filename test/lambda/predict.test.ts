@@ -7,7 +7,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
-import { drainQueue } from '../../lambda/commons/drain-queue';
+import { drainQueue } from '../../local/replay-loop';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PredictResponse } from '../../contract/prediction';
@@ -184,8 +184,8 @@ describe('POST /predict (fargate backend)', () => {
     expect(await countLogged()).toBe(before + 1);
     await new Promise((r) => setTimeout(r, 1100)); // the visibility timeout passes: all three come back
 
-    const drained = await drainQueue({ sqs, queueUrl, handler: replay });
-    expect(drained).toEqual({ received: 3, written: 3, failed: 0 });
+    const drained = await drainQueue(sqs, queueUrl, replay);
+    expect(drained).toEqual({ received: 3, replayed: 3, failed: 0 });
     expect(await countLogged()).toBe(before + 3);
     for (const id of ids) expect((await getRecord(id))?.id).toBe(id);
     const after = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));

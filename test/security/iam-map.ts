@@ -33,7 +33,7 @@ export function callerOf(files: string[]): Caller | 'unattributed' | undefined {
     const m = /\/lambda\/(predict|query|feedback|meta|replay|quality)\.ts$/.exec(f);
     if (m) return m[1] as Caller;
   }
-  if (files.some((f) => /\/(local\/replay-loop|lambda\/commons\/drain-queue)\.ts$/.test(f))) return 'replay';
+  if (files.some((f) => /\/local\/replay-loop\.ts$/.test(f))) return 'replay';
   if (files.some((f) => f.includes('/container/src/'))) return 'container';
   // Runtime code with no handler on the stack would escape the check: make it visible.
   if (files.some((f) => f.includes('/lambda/'))) return 'unattributed';
