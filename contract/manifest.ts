@@ -156,7 +156,11 @@ function tabularRow(input: TabularInput, inst: unknown, field: string): Float32A
     if (inst.length !== features.length) {
       throw new ApiError('WRONG_FEATURE_COUNT', `Expected ${features.length} features, got ${inst.length}.`, field);
     }
-    for (let j = 0; j < features.length; j++) row[j] = numberOf(inst[j], features[j].type, `${field}[${j}]`);
+    for (let j = 0; j < features.length; j++) {
+      const v: unknown = inst[j];
+      if (!isFeatureValue(v, features[j].type)) throw featureError(v, features[j].type, `${field}[${j}]`);
+      row[j] = v;
+    }
     return row;
   }
   if (typeof inst !== 'object' || inst === null) {
@@ -168,7 +172,8 @@ function tabularRow(input: TabularInput, inst: unknown, field: string): Float32A
     const f = features[j];
     const v = o[f.name];
     if (v === undefined) throw new ApiError('MISSING_FEATURE', `Missing feature "${f.name}".`, `${field}.${f.name}`);
-    row[j] = numberOf(v, f.type, `${field}.${f.name}`);
+    if (!isFeatureValue(v, f.type)) throw featureError(v, f.type, `${field}.${f.name}`);
+    row[j] = v;
     seen++;
   }
   const keys = Object.keys(o);
@@ -180,13 +185,20 @@ function tabularRow(input: TabularInput, inst: unknown, field: string): Float32A
   return row;
 }
 
-function numberOf(v: unknown, type: 'float' | 'int', field: string): number {
-  if (typeof v !== 'number') throw new ApiError('INVALID_FEATURE_TYPE', `Expected a number (${type}), got ${describe(v)}.`, field);
-  if (!Number.isFinite(v)) throw new ApiError('NON_FINITE_NUMBER', 'NaN and Infinity are not valid feature values.', field);
-  if (type === 'int' && !Number.isInteger(v)) throw new ApiError('INVALID_FEATURE_TYPE', `Expected an integer, got ${v}.`, field);
-  // Beyond float32's range the model would see Infinity.
-  if (Math.abs(v) > 3.4e38) throw new ApiError('NON_FINITE_NUMBER', `${v} is outside the float32 range.`, field);
-  return v;
+/** Beyond float32's range the model would see Infinity. */
+const FLOAT32_MAX = 3.4e38;
+
+/** The hot path of validation: a plain check, with no field name built unless there is an error. */
+function isFeatureValue(v: unknown, type: 'float' | 'int'): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= FLOAT32_MAX && (type === 'float' || Number.isInteger(v));
+}
+
+/** The error naming why `v` is not a feature value of `type` (call only when `isFeatureValue` is false). */
+function featureError(v: unknown, type: 'float' | 'int', field: string): ApiError {
+  if (typeof v !== 'number') return new ApiError('INVALID_FEATURE_TYPE', `Expected a number (${type}), got ${describe(v)}.`, field);
+  if (!Number.isFinite(v)) return new ApiError('NON_FINITE_NUMBER', 'NaN and Infinity are not valid feature values.', field);
+  if (type === 'int' && !Number.isInteger(v)) return new ApiError('INVALID_FEATURE_TYPE', `Expected an integer, got ${v}.`, field);
+  return new ApiError('NON_FINITE_NUMBER', `${v} is outside the float32 range.`, field);
 }
 
 function imageInstance(input: ImageInput, inst: unknown, field: string): Instance {
@@ -212,7 +224,11 @@ function imageInstance(input: ImageInput, inst: unknown, field: string): Instanc
       throw new ApiError('WRONG_FEATURE_COUNT', `Expected ${size} pixel values (${input.height}x${input.width}x${input.channels}), got ${flat.length}.`, field);
     }
     const values = new Float32Array(size);
-    for (let j = 0; j < size; j++) values[j] = numberOf(flat[j], 'float', `${field}[${j}]`);
+    for (let j = 0; j < size; j++) {
+      const v: unknown = flat[j];
+      if (!isFeatureValue(v, 'float')) throw featureError(v, 'float', `${field}[${j}]`);
+      values[j] = v;
+    }
     return { values };
   }
   throw new ApiError('INVALID_IMAGE', `Expected an image, got ${describe(encoded)}.`, field);
@@ -257,7 +273,9 @@ export function csvRow(features: TabularInput['features'], line: string, field: 
     if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(cell)) {
       throw new ApiError(/^[-+]?(nan|inf(inity)?)$/i.test(cell) ? 'NON_FINITE_NUMBER' : 'INVALID_FEATURE_TYPE', `"${cell.slice(0, 40)}" is not a number.`, `${field}[${j}]`);
     }
-    row[j] = numberOf(Number(cell), features[j].type, `${field}[${j}]`);
+    const v = Number(cell);
+    if (!isFeatureValue(v, features[j].type)) throw featureError(v, features[j].type, `${field}[${j}]`);
+    row[j] = v;
   }
   return row;
 }
