@@ -3,39 +3,44 @@
  * decile bins and class priors. The scheduled quality job and the web dashboard compare live inputs and
  * predicted classes with them to measure drift.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-messages';
+
+const share = z.number().check(z.minimum(0), z.maximum(1));
 
 const featureBaseline = z.object({
-  name: z.string().min(1),
+  name: z.string().check(z.minLength(1)),
   mean: z.number(),
-  std: z.number().nonnegative(),
+  std: z.number().check(z.nonnegative()),
   min: z.number(),
   max: z.number(),
   /** The k − 1 interior cut points; bin i holds v with edges[i−1] < v <= edges[i] (outer bins open-ended). */
   edges: z.array(z.number()),
   /** Training share of each of the k bins. */
-  proportions: z.array(z.number().min(0).max(1)).min(1),
+  proportions: z.array(share).check(z.minLength(1)),
 });
 
 export const baselineSchema = z
   .object({
     /** Training rows the statistics were computed on. */
-    rows: z.number().int().positive(),
-    bins: z.number().int().min(1),
+    rows: z.int().check(z.positive()),
+    bins: z.int().check(z.minimum(1)),
     /** One entry per model input value, in the model's input order (tabular features, or image pixels). */
-    features: z.array(featureBaseline).min(1),
+    features: z.array(featureBaseline).check(z.minLength(1)),
     /** Training share of each class label (classifiers only). */
-    classPriors: z.record(z.string(), z.number().min(0).max(1)).optional(),
+    classPriors: z.optional(z.record(z.string(), share)),
   })
-  .superRefine((b, ctx) => {
-    b.features.forEach((f, i) => {
-      if (f.proportions.length !== b.bins) ctx.addIssue({ code: 'custom', path: ['features', i, 'proportions'], message: `expected ${b.bins} proportions` });
-      if (f.edges.length !== b.bins - 1) ctx.addIssue({ code: 'custom', path: ['features', i, 'edges'], message: `expected ${b.bins - 1} edges` });
-      if (f.edges.some((e, j) => j > 0 && e < f.edges[j - 1])) ctx.addIssue({ code: 'custom', path: ['features', i, 'edges'], message: 'edges must be ascending' });
-    });
-  });
+  .check(
+    z.superRefine((b, ctx) => {
+      b.features.forEach((f, i) => {
+        if (f.proportions.length !== b.bins) ctx.addIssue({ code: 'custom', input: f.proportions, path: ['features', i, 'proportions'], message: `expected ${b.bins} proportions` });
+        if (f.edges.length !== b.bins - 1) ctx.addIssue({ code: 'custom', input: f.edges, path: ['features', i, 'edges'], message: `expected ${b.bins - 1} edges` });
+        if (f.edges.some((e, j) => j > 0 && e < f.edges[j - 1])) ctx.addIssue({ code: 'custom', input: f.edges, path: ['features', i, 'edges'], message: 'edges must be ascending' });
+      });
+    }),
+  );
 
-export type ModelBaseline = z.infer<typeof baselineSchema>;
+export type ModelBaseline = z.output<typeof baselineSchema>;
 export type FeatureBaseline = ModelBaseline['features'][number];
 
 export const BASELINE_FILE = 'baseline.json';

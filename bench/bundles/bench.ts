@@ -5,7 +5,10 @@
  * minified). Each measurement runs in a fresh node process: time to load the module, then time of the
  * first call against real local services (dynalite, s3rver, the local SQS and the model server).
  *
- *   npx tsx bench/bundles/bench.ts [--runs 7]
+ *   npx tsx bench/bundles/bench.ts [--runs 7] [--only predict] [--profile DIR]
+ *
+ * `--profile DIR` writes a V8 CPU profile of every measured process into DIR (open it in Chrome's
+ * DevTools) to see where a cold start spends its time.
  */
 import { build, type BuildOptions } from 'esbuild';
 import { execFile } from 'node:child_process';
@@ -23,7 +26,11 @@ const ROOT = resolve(__dirname, '../..');
 const HANDLERS = ['predict', 'query', 'feedback', 'meta', 'replay'] as const;
 type Handler = (typeof HANDLERS)[number];
 const MODEL_DIR = join(ROOT, 'models/breast-cancer');
-const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 7;
+const flag = (name: string): string | undefined => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+const runs = Number(flag('--runs')) || 7;
+const only = flag('--only');
+const profileDir = flag('--profile');
+if (only !== undefined && !(HANDLERS as readonly string[]).includes(only)) throw new Error(`--only takes one of ${HANDLERS.join(', ')}`);
 
 const production: BuildOptions = {
   bundle: true,
@@ -70,8 +77,9 @@ async function main(): Promise<void> {
   };
   const rows: string[] = [];
   const results: Record<string, unknown> = {};
+  let floor: Figures | undefined;
   try {
-    for (const h of HANDLERS) {
+    for (const h of HANDLERS.filter((x) => only === undefined || x === only)) {
       const files: Record<'production' | 'naive', string> = { production: join(out, 'production', `${h}.js`), naive: join(out, 'naive', `${h}.js`) };
       await build({ ...production, entryPoints: [join(ROOT, 'lambda', `${h}.ts`)], outfile: files.production });
       await build({ ...naive, entryPoints: [join(ROOT, 'lambda', `${h}.ts`)], outfile: files.naive });
@@ -106,6 +114,7 @@ async function main(): Promise<void> {
         ].join(' '),
       );
     }
+    if (only === undefined || only === 'predict') floor = await measureFloor(out, env);
   } finally {
     await Promise.all([ddb.close(), s3.close(), sqs.close(), model.close()]);
     rmSync(dir, { recursive: true, force: true });
@@ -114,13 +123,49 @@ async function main(): Promise<void> {
   console.log(`median of ${runs} fresh processes each; node ${process.version}; first call against local dynalite/s3rver/SQS/model server`);
   console.log('handler     prod KB naive KB  prod load   prod 1st naive load  naive 1st  wall×   prod CPU  naive CPU   CPU×');
   for (const r of rows) console.log(r);
+  const naivePredict = results.predict as { naive: Figures } | undefined;
+  if (floor !== undefined && naivePredict !== undefined) {
+    const naiveWall = naivePredict.naive.loadMs + naivePredict.naive.firstCallMs;
+    console.log(
+      `floor: a bundle holding only the DynamoDB client (${kb(floor.bytes).trim()} KB), one PutItem: load ${ms(floor.loadMs).trim()} + first call ${ms(floor.firstCallMs).trim()}` +
+        ` = ${((floor.loadMs + floor.firstCallMs) / naiveWall).toFixed(2)}× the naive predict bundle's load + first call`,
+    );
+    results.floor = floor;
+  }
+  if (only !== undefined) return; // results.json holds whole runs only
   mkdirSync(__dirname, { recursive: true });
   writeFileSync(join(__dirname, 'results.json'), JSON.stringify({ node: process.version, runs, results }, null, 2) + '\n');
 }
 
+/**
+ * What no bundling can beat: every predict call writes its log item before answering, so a cold start
+ * holds at least the DynamoDB client's load and its first PutItem. Built with the production options.
+ */
+async function measureFloor(out: string, env: Record<string, string>): Promise<Figures> {
+  const source = join(out, 'floor.ts');
+  writeFileSync(
+    source,
+    [
+      `import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';`,
+      `const client = new DynamoDBClient({ endpoint: process.env.${ENV.DYNAMODB_URL} });`,
+      `export const handler = () => client.send(new PutItemCommand({ TableName: process.env.${ENV.PREDICTION_TABLE}, Item: { id: { S: 'floor-' + Date.now() } } }));`,
+    ].join('\n'),
+  );
+  const file = join(out, 'production', 'floor.js');
+  await build({ ...production, entryPoints: [source], outfile: file, nodePaths: [join(ROOT, 'node_modules')] });
+  const samples: Sample[] = [];
+  for (let i = 0; i < runs; i++) samples.push(await measure(file, 'floor', env));
+  return {
+    bytes: statSync(file).size,
+    loadMs: median(samples.map((x) => x.load)),
+    firstCallMs: median(samples.map((x) => x.first)),
+    cpuMs: median(samples.map((x) => x.loadCpu + x.firstCpu)),
+  };
+}
+
 /** One cold start in a fresh process: module load, then the first call of a representative request. */
 /** Runs asynchronously: the model server and the local services answer from this process meanwhile. */
-async function measure(bundle: string, h: Handler, env: Record<string, string>): Promise<Sample> {
+async function measure(bundle: string, h: Handler | 'floor', env: Record<string, string>): Promise<Sample> {
   const script = `
     const { performance } = require('node:perf_hooks');
     const event = ${JSON.stringify(firstEvent(h))};
@@ -138,7 +183,8 @@ async function measure(bundle: string, h: Handler, env: Record<string, string>):
       process.stderr.write(JSON.stringify({ load: t1 - t0, first: t2 - t1, loadCpu: cpu(c0, c1), firstCpu: cpu(c1, c2) }) + '\\n');
       process.exit(0);
     }).catch((e) => { console.error(e); process.exit(1); });`;
-  const { stderr: outText } = await promisify(execFile)(process.execPath, ['--no-deprecation', '-e', script], {
+  const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', resolve(profileDir), '--cpu-prof-name', `${h}-${variantOf(bundle)}-${Date.now()}.cpuprofile`] : [];
+  const { stderr: outText } = await promisify(execFile)(process.execPath, ['--no-deprecation', ...profile, '-e', script], {
     // Only PATH from this process: the handler sees the environment its function would have, nothing more.
     env: { PATH: process.env.PATH, ...env },
     encoding: 'utf8',
@@ -149,6 +195,11 @@ async function measure(bundle: string, h: Handler, env: Record<string, string>):
   return JSON.parse(line) as Sample;
 }
 
+/** `production` or `naive`, from the bundle's folder. */
+function variantOf(bundle: string): string {
+  return bundle.includes('/naive/') ? 'naive' : 'production';
+}
+
 /** Wall-clock and CPU milliseconds of one cold start (CPU time is steadier on a busy machine). */
 interface Sample {
   load: number;
@@ -157,7 +208,7 @@ interface Sample {
   firstCpu: number;
 }
 
-function firstEvent(h: Handler): unknown {
+function firstEvent(h: Handler | 'floor'): unknown {
   const row = (JSON.parse(readFileSync(join(MODEL_DIR, 'parity.json'), 'utf8')) as { rows: { input: number[] }[] }).rows[0].input;
   const api = (method: string, resource: string, extra: Record<string, unknown> = {}) => ({
     resource,
@@ -182,6 +233,8 @@ function firstEvent(h: Handler): unknown {
       return api('GET', '/model');
     case 'replay':
       return { Records: [] };
+    case 'floor':
+      return {};
   }
 }
 
