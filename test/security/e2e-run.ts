@@ -2,22 +2,31 @@
  * One end-to-end run that reaches every AWS call the runtime code can make: every route, idempotent
  * replays and conflicts, S3 inputs, the dead-letter path and its replay, the model download from S3 in
  * both forms the container accepts, and the predict function on the SageMaker path with an image model
- * (large inputs stored under `predictions/`). Each step is tagged with the backends it applies to.
+ * (large inputs stored under `predictions/`), the golden-set check both ways a rollout calls it, and the
+ * Fargate batch task on a dataset in the bucket. Each step is tagged with the backends it applies to.
  */
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyResult, ScheduledEvent } from 'aws-lambda';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
+import { openOutput, s3Client as batchS3Client } from '../../container/src/batch/locations';
 import { resolveModelDir } from '../../container/src/model-source';
 import { startServer } from '../../container/src/server';
 import { BASELINE_FILE } from '../../contract/baseline';
+import { batchOutputPrefix } from '../../contract/batch';
 import { modelPackageKey, PREFIX } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
 import { MANIFEST_FILE } from '../../contract/manifest';
 import { API_KEY_HEADER, IDEMPOTENCY_HEADER } from '../../contract/routes';
-import { LOCAL_NAMES, PROJECT_ROOT } from '../../local/paths';
+import { GOLDEN_SET_FILE } from '../../contract/rollout';
+import { LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS } from '../../local/paths';
 import { s3Client } from '../../local/s3';
 import { startSageMakerRuntime } from '../../local/sagemaker-runtime';
 import type { LocalSystem } from '../../local/system';
@@ -161,4 +170,171 @@ export async function runQualityJob(local: LocalSystem): Promise<number> {
   const quality = require('../../lambda/quality') as typeof import('../../lambda/quality');
   const result = await quality.handler({ time: new Date().toISOString() } as ScheduledEvent);
   return result.versions.length;
+}
+
+/** The name the golden-check custom resource is given for the local SageMaker runtime's endpoint. */
+const GOLDEN_ENDPOINT = 'mlship-iam-proof-golden';
+
+export interface GoldenCheckOutcome {
+  /** The ECS lifecycle hook's answer (Fargate: the test listener, here the local model server). */
+  hookStatus: string;
+  /** What the custom resource PUT to its `ResponseURL` (SageMaker: after an endpoint update). */
+  customResourceStatus: string;
+}
+
+/**
+ * The golden-set check function both ways its deployment calls it, with the environment its function
+ * gets: as the Fargate service's lifecycle hook against the served model over HTTP, and as the custom
+ * resource after a SageMaker endpoint update, through InvokeEndpoint on the local runtime stand-in (its
+ * module-scope client is pointed there with the SDK's own `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`) and a
+ * local server standing in for CloudFormation's pre-signed response URL.
+ */
+export async function runGoldenCheck(local: LocalSystem, install: () => () => void, setPhase: (p: Phase) => void): Promise<GoldenCheckOutcome> {
+  const goldenSetPath = join(MODEL_DIR, GOLDEN_SET_FILE);
+  const answers: string[] = [];
+  const cfn = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      answers.push(body);
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => cfn.listen(0, '127.0.0.1', resolve));
+  const responseUrl = `http://127.0.0.1:${(cfn.address() as AddressInfo).port}/cfn-response`;
+  const runtime = await startSageMakerRuntime({ endpoints: { [GOLDEN_ENDPOINT]: local.modelUrl } });
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    [ENV.GOLDEN_SET_PATH]: goldenSetPath,
+    [ENV.MODEL_URL]: local.modelUrl,
+    AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: runtime.url,
+  });
+  let uninstall: (() => void) | undefined;
+  try {
+    let check: typeof import('../../lambda/golden-check') | undefined;
+    jest.isolateModules(() => {
+      uninstall = install();
+      check = require('../../lambda/golden-check');
+    });
+    if (!check) throw new Error('golden-check did not load');
+    setPhase('fargate');
+    const hook = await check.handler({ executionId: 'iam-proof', lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT', hookDetails: {} });
+    setPhase('sagemaker');
+    await check.handler({
+      RequestType: 'Create',
+      ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:golden-check',
+      ResponseURL: responseUrl,
+      StackId: 'arn:aws:cloudformation:us-east-1:111111111111:stack/Mlship-Serving/iam-proof',
+      RequestId: 'iam-proof',
+      LogicalResourceId: 'GoldenSetCheckAfterEndpointUpdate',
+      ResourceType: 'Custom::GoldenSetCheck',
+      ResourceProperties: {
+        ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:golden-check',
+        EndpointName: GOLDEN_ENDPOINT,
+        EndpointConfigName: 'iam-proof-config',
+        Model: `${local.manifest.name}/${local.manifest.version}`,
+        GoldenSetSha256: createHash('sha256').update(readFileSync(goldenSetPath, 'utf8')).digest('hex'),
+      },
+    });
+    const answer = answers.length === 1 ? (JSON.parse(answers[0]) as { Status: string; Reason: string }) : { Status: `${answers.length} answers`, Reason: '' };
+    return { hookStatus: hook?.hookStatus ?? 'none', customResourceStatus: `${answer.Status}: ${answer.Reason}` };
+  } finally {
+    uninstall?.();
+    process.env = saved;
+    setPhase('all');
+    await runtime.close();
+    await new Promise<void>((resolve) => cfn.close(() => resolve()));
+  }
+}
+
+export interface BatchTaskOutcome {
+  exitCode: number | null;
+  stderr: string;
+  summary?: { rows: number; predicted: number; rejected: number; output: string; rejects?: string };
+  /** The prediction lines written to the output object. */
+  outputLines: number;
+}
+
+/**
+ * The Fargate batch task as the state machine's RunTask starts it: the image's entry point
+ * (`container/src/main.ts`) with the command `batch --input s3://…/batch/input/… --output
+ * s3://…/batch/output/<run>/` and the task's environment (`MODEL_S3_URI`, the region), in its own process
+ * with a fresh temporary directory (no cached model) and the recorder preloaded, writing to `callLog`.
+ * The dataset holds one malformed row, so the rejects object is written too.
+ */
+export async function runBatchTask(local: LocalSystem, callLog: string): Promise<BatchTaskOutcome> {
+  const names = local.manifest.input.kind === 'tabular' ? local.manifest.input.features.map((f) => f.name) : [];
+  const parity = JSON.parse(readFileSync(join(MODEL_DIR, GOLDEN_SET_FILE), 'utf8')) as { rows: { input: number[] }[] };
+  const csv = [`id,${names.join(',')}`, ...parity.rows.slice(0, 20).map((r, i) => `r${i},${r.input.join(',')}`), 'bad,1,2,3'].join('\n') + '\n';
+  const inputKey = `${PREFIX.batchInput}iam-proof/rows.csv`;
+  const outputPrefix = batchOutputPrefix('iam-proof-run');
+  const s3 = s3Client(local.s3Url);
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: local.bucketName, Key: inputKey, Body: csv }));
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TMPDIR: mkdtempSync(join(tmpdir(), 'mlship-iam-batch-')),
+      NODE_OPTIONS: `--require ${join(__dirname, 'record-aws-calls.js')}`,
+      MLSHIP_AWS_CALL_LOG: callLog,
+      [ENV.MODEL_S3_URI]: local.modelS3Uri,
+      AWS_REGION: LOCAL_NAMES.region,
+      // Locally only: the S3 stand-in's address and its fixed credentials (in AWS, the task role's).
+      [ENV.S3_URL]: local.s3Url,
+      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    };
+    const args = ['--import', 'tsx', join(PROJECT_ROOT, 'container', 'src', 'main.ts'), 'batch', '--input', `s3://${local.bucketName}/${inputKey}`, '--output', `s3://${local.bucketName}/${outputPrefix}`, '--workers', '1', '--json'];
+    const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exitCode = await new Promise<number | null>((resolve, reject) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+      child.on('error', reject);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
+    const summary = exitCode === 0 ? (JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as BatchTaskOutcome['summary']) : undefined;
+    let outputLines = 0;
+    if (summary) {
+      const out = await s3.send(new GetObjectCommand({ Bucket: local.bucketName, Key: `${outputPrefix}rows.csv.out` }));
+      outputLines = (await out.Body!.transformToString()).trim().split('\n').length;
+    }
+    return { exitCode, stderr, summary, outputLines };
+  } finally {
+    s3.destroy();
+  }
+}
+
+/**
+ * The batch task's clean-up after a failed run: `openOutput(…).abort()` (what `runBatch` calls when a
+ * run fails) on an output whose first part is already uploaded, so the multipart upload is aborted.
+ * In this process: a run that fails only after 8 MB of predictions is not worth its minutes here.
+ * Resolves once `seen` reports the abort; the calls are the batch task's (the caller attributes them).
+ */
+export async function abortBatchOutput(local: LocalSystem, seen: (command: string) => boolean): Promise<boolean> {
+  const env = { [ENV.S3_URL]: local.s3Url, AWS_REGION: LOCAL_NAMES.region };
+  const client = batchS3Client(env);
+  const until = async (command: string) => {
+    for (let waited = 0; !seen(command); waited += 20) {
+      if (waited > 20_000) return false;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return true;
+  };
+  try {
+    const out = await openOutput({ kind: 's3', bucket: local.bucketName, key: `${batchOutputPrefix('iam-proof-failed')}rows.csv.out` }, () => client, 'text/csv');
+    // One byte more than a part: the first part goes up as a multipart upload, the rest waits.
+    const line = Buffer.alloc(1024, 'x');
+    for (let i = 0; i <= 8 * 1024; i++) if (!out.stream.write(line)) await once(out.stream, 'drain');
+    if (!(await until('CreateMultipartUploadCommand'))) return false;
+    await out.abort();
+    return await until('AbortMultipartUploadCommand');
+  } finally {
+    client.destroy();
+  }
 }

@@ -5,7 +5,11 @@
  */
 import type { Statement } from '../infra/synth';
 
-export type Caller = 'predict' | 'query' | 'feedback' | 'meta' | 'replay' | 'quality' | 'container';
+/**
+ * Whose role a call is made with: a function, the model container (Fargate task or SageMaker model), or
+ * the Fargate batch task (`batch`, the same image run as `batch …`; its process is attributed whole).
+ */
+export type Caller = 'predict' | 'query' | 'feedback' | 'meta' | 'replay' | 'quality' | 'golden-check' | 'container' | 'batch';
 
 export interface RecordedCall {
   client: string;
@@ -30,7 +34,7 @@ export interface IamRequest {
  */
 export function callerOf(files: string[]): Caller | 'unattributed' | undefined {
   for (const f of files) {
-    const m = /\/lambda\/(predict|query|feedback|meta|replay|quality)\.ts$/.exec(f);
+    const m = /\/lambda\/(predict|query|feedback|meta|replay|quality|golden-check)\.ts$/.exec(f);
     if (m) return m[1] as Caller;
   }
   if (files.some((f) => /\/local\/replay-loop\.ts$/.test(f))) return 'replay';
@@ -65,7 +69,9 @@ export function iamRequestsOf(caller: Caller, call: RecordedCall): IamRequest[] 
     }
     case 'S3Client':
       if (op === 'GetObject' || op === 'HeadObject') return [req('s3:GetObject', `bucket/${String(input.Key)}`)];
-      if (op === 'PutObject') return [req('s3:PutObject', `bucket/${String(input.Key)}`)];
+      // A multipart upload (lib-storage's Upload, for outputs over one part) is authorized as PutObject.
+      if (['PutObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload'].includes(op)) return [req('s3:PutObject', `bucket/${String(input.Key)}`)];
+      if (op === 'AbortMultipartUpload') return [req('s3:AbortMultipartUpload', `bucket/${String(input.Key)}`)];
       if (op === 'ListObjectsV2') return [req('s3:ListBucket', 'bucket', { 's3:prefix': String(input.Prefix ?? '') })];
       break;
     case 'SQSClient': {

@@ -1,8 +1,14 @@
 /**
- * Least privilege, proven from what the code does: every AWS SDK call the handlers and the container
- * make in an end-to-end run of the local system is recorded (the model server's own process too), mapped
- * to its IAM action and resource, and checked against the roles of each backend's synthesized templates.
- * The test fails when code gains a call without its grant, or a grant outlives its call.
+ * Least privilege, proven from what the code does: every AWS SDK call the handlers, the golden-set check,
+ * the container and the batch task make in an end-to-end run of the local system is recorded (the model
+ * server's and the batch task's own processes too), mapped to its IAM action and resource, and checked
+ * against the roles of each backend's synthesized templates. The test fails when code gains a call
+ * without its grant, or a grant outlives its call.
+ *
+ * Roles no code of ours runs under (ECS task execution roles, the batch state machine, its EventBridge
+ * trigger, the ECS rollout hook) cannot be recorded: AWS makes their calls, and there is no local ECS,
+ * Step Functions or EventBridge. Each of their grants is checked against the list of what AWS needs,
+ * with the exact resource and who uses it, both ways.
  */
 import { CfnResource, Stack } from 'aws-cdk-lib';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -11,14 +17,24 @@ import { join } from 'node:path';
 import type { IConstruct } from 'constructs';
 import { startLocal, type LocalSystem } from '../../local/system';
 import { MODEL_DIR } from '../../bench/reliability/load-runner';
-import { statementsOfRole, type Statement } from '../infra/synth';
-import { exerciseLocalSystem, exerciseSageMakerPredict, runQualityJob, type Phase } from './e2e-run';
+import { bare, render, statementsOfRole, type Statement } from '../infra/synth';
+import { abortBatchOutput, exerciseLocalSystem, exerciseSageMakerPredict, runBatchTask, runGoldenCheck, runQualityJob, type BatchTaskOutcome, type GoldenCheckOutcome, type Phase } from './e2e-run';
 import { allows, callerOf, iamRequestsOf, type Caller, type IamRequest, type RecordedCall } from './iam-map';
 import { synthesizeAll, type SynthesizedBackend } from './templates';
 
 jest.setTimeout(180_000);
 
 type Recorder = { install: (sink: (c: RecordedCall) => void) => () => void };
+
+/** A function in a VPC (the Fargate backend): Lambda creates and removes its network interfaces with the role. */
+const LAMBDA_VPC: Record<string, string> = {
+  'ec2:CreateNetworkInterface': 'Lambda VPC networking',
+  'ec2:DescribeNetworkInterfaces': 'Lambda VPC networking',
+  'ec2:DescribeSubnets': 'Lambda VPC networking',
+  'ec2:DeleteNetworkInterface': 'Lambda VPC networking',
+  'ec2:AssignPrivateIpAddresses': 'Lambda VPC networking',
+  'ec2:UnassignPrivateIpAddresses': 'Lambda VPC networking',
+};
 
 /**
  * Granted actions no code of ours calls, because AWS itself uses them with the role. Each says who.
@@ -33,15 +49,9 @@ const USED_BY_AWS: Partial<Record<Caller, Record<string, string>>> & { all: Reco
     'xray:PutTraceSegments': 'Lambda active tracing',
     'xray:PutTelemetryRecords': 'Lambda active tracing',
   },
-  predict: {
-    // A function in a VPC (the Fargate backend): Lambda creates and removes its network interfaces with the role.
-    'ec2:CreateNetworkInterface': 'Lambda VPC networking',
-    'ec2:DescribeNetworkInterfaces': 'Lambda VPC networking',
-    'ec2:DescribeSubnets': 'Lambda VPC networking',
-    'ec2:DeleteNetworkInterface': 'Lambda VPC networking',
-    'ec2:AssignPrivateIpAddresses': 'Lambda VPC networking',
-    'ec2:UnassignPrivateIpAddresses': 'Lambda VPC networking',
-  },
+  predict: LAMBDA_VPC,
+  // The golden-set check reaches the test listener from the VPC on the Fargate backend.
+  'golden-check': LAMBDA_VPC,
   replay: {
     // The SQS event source mapping polls with the function's role; locally the replay loop stands in for
     // it with ReceiveMessage/DeleteMessageBatch only.
@@ -66,6 +76,99 @@ const USED_BY_AWS: Partial<Record<Caller, Record<string, string>>> & { all: Reco
 };
 
 
+/** A grant only AWS uses with a role: the action, the exact resource (rendered) and who uses it. */
+interface AwsGrant {
+  action: string;
+  resource: string | RegExp;
+  reason: string;
+}
+
+/**
+ * Compares a role's statements with the grants AWS needs, both ways: each granted action on each
+ * resource must be one of `expected` (nothing else is granted), and each of `expected` must be granted
+ * (the service would fail without it). Returns the differences, empty when the role is exact.
+ */
+function compareWithAwsUse(statements: Statement[], expected: AwsGrant[]): { unexplained: string[]; missing: string[] } {
+  const granted = statements.flatMap((st) => st.actions.flatMap((action) => st.resources.map((resource) => ({ action, resource, conditional: st.condition !== undefined }))));
+  const matches = (g: { action: string; resource: string }, e: AwsGrant) => g.action === e.action && (typeof e.resource === 'string' ? g.resource === e.resource : e.resource.test(g.resource));
+  return {
+    unexplained: granted.filter((g) => !expected.some((e) => matches(g, e))).map((g) => `${g.action} on ${g.resource}`),
+    missing: expected.filter((e) => !granted.some((g) => matches(g, e))).map((e) => `${e.action} on ${String(e.resource)} (${e.reason})`),
+  };
+}
+
+type CfnResources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+const getAttId = (v: unknown): string => ((v as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'] ?? [])[0];
+
+/**
+ * The grants of an ECS task execution role: ECS (the agent), not the container, pulls the image and
+ * ships the container's output with it. The repository and log group are read from the task definition.
+ */
+function executionRoleGrants(taskDefinition: { Properties: Record<string, unknown> }): AwsGrant[] {
+  const [container, ...others] = taskDefinition.Properties.ContainerDefinitions as { Image: unknown; LogConfiguration: { LogDriver: string; Options: Record<string, unknown> } }[];
+  if (others.length > 0) throw new Error('one container per task definition expected');
+  const repository = /\/([^/]+):[^:/<>]+$/.exec(render(container.Image))?.[1];
+  if (!repository || container.LogConfiguration.LogDriver !== 'awslogs') throw new Error(`unexpected image or log driver: ${render(container.Image)}`);
+  const repositoryArn = `arn:<AWS::Partition>:ecr:<AWS::Region>:<AWS::AccountId>:repository/${repository}`;
+  const logGroupArn = render(container.LogConfiguration.Options['awslogs-group']).replace(/>$/, '.Arn>');
+  return [
+    { action: 'ecr:GetAuthorizationToken', resource: '*', reason: 'ECS logs in to the registry before the pull; the action takes only Resource "*"' },
+    { action: 'ecr:BatchCheckLayerAvailability', resource: repositoryArn, reason: "ECS pulls the task's image from its one repository" },
+    { action: 'ecr:GetDownloadUrlForLayer', resource: repositoryArn, reason: "ECS pulls the task's image layers" },
+    { action: 'ecr:BatchGetImage', resource: repositoryArn, reason: "ECS reads the task's image manifest" },
+    { action: 'logs:CreateLogStream', resource: logGroupArn, reason: "the awslogs driver creates the task's stream in the container's log group" },
+    { action: 'logs:PutLogEvents', resource: logGroupArn, reason: "the awslogs driver writes the container's stdout and stderr" },
+  ];
+}
+
+/**
+ * The grants of the batch state machine's role, by the service integration its definition uses; Step
+ * Functions makes these calls itself (none is our code, so none can be recorded locally: there is no
+ * local Step Functions, ECS or SageMaker control plane). Documented per integration:
+ * https://docs.aws.amazon.com/step-functions/latest/dg/ecs-iam.html and .../sagemaker-iam.html.
+ */
+function stateMachineGrants(definition: string, passedRoles: string[], taskDefinitionFamilyId: string | undefined): AwsGrant[] {
+  const grants: AwsGrant[] = [
+    ...['logs:CreateLogDelivery', 'logs:GetLogDelivery', 'logs:UpdateLogDelivery', 'logs:DeleteLogDelivery', 'logs:ListLogDeliveries', 'logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups'].map(
+      (action) => ({ action, resource: '*', reason: 'Step Functions delivers the execution log (vended log delivery takes only Resource "*")' }),
+    ),
+    ...['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'].map((action) => ({ action, resource: '*', reason: 'state machine tracing' })),
+  ];
+  const passRole = (reason: string) => passedRoles.map((r) => ({ action: 'iam:PassRole', resource: `<${r}.Arn>`, reason }));
+  if (definition.includes(':states:::ecs:runTask.sync')) {
+    if (!taskDefinitionFamilyId) throw new Error('an ECS run needs its task definition');
+    grants.push(
+      { action: 'ecs:RunTask', resource: new RegExp(`"Ref":"${taskDefinitionFamilyId}".*/.*:\\*$`), reason: 'the run starts the batch task (any revision of its one family)' },
+      { action: 'ecs:DescribeTasks', resource: '*', reason: '.sync watches the task it started (its ARN exists only at run time)' },
+      { action: 'ecs:StopTask', resource: '*', reason: '.sync stops the task when the run is aborted or times out' },
+      ...['events:PutTargets', 'events:PutRule', 'events:DescribeRule'].map((action) => ({
+        action,
+        resource: 'arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/StepFunctionsGetEventsForECSTaskRule',
+        reason: "the managed rule through which .sync learns the task's end",
+      })),
+      ...passRole('RunTask hands the task its task role and execution role'),
+    );
+  }
+  if (definition.includes(':states:::sagemaker:createTransformJob.sync')) {
+    const jobs = 'arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:transform-job/*';
+    grants.push(
+      ...['sagemaker:CreateTransformJob', 'sagemaker:DescribeTransformJob', 'sagemaker:StopTransformJob', 'sagemaker:AddTags'].map((action) => ({
+        action,
+        resource: jobs,
+        reason: 'the run creates, watches, stops (on abort) and tags its transform job, named per execution',
+      })),
+      { action: 'sagemaker:ListTags', resource: '*', reason: 'granted on "*" by the .sync integration; it reads tags only' },
+      ...['events:PutTargets', 'events:PutRule', 'events:DescribeRule'].map((action) => ({
+        action,
+        resource: 'arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/StepFunctionsGetEventsForSageMakerTransformJobsRule',
+        reason: "the managed rule through which .sync learns the job's end",
+      })),
+      ...passRole("the transform job runs with the model's execution role"),
+    );
+  }
+  return grants;
+}
+
 function logicalIdOf(c: IConstruct): string {
   return Stack.of(c).getLogicalId(c.node.defaultChild as CfnResource);
 }
@@ -76,7 +179,13 @@ function roleStatements(s: SynthesizedBackend): Record<Caller, Statement[]> {
   const of = (stack: 'api' | 'data' | 'serving' | 'monitoring', role: IConstruct) => statementsOfRole(s.templates[stack], logicalIdOf(role));
   const containerRole = serving.fargate ? serving.fargate.service.taskDefinition.taskRole : serving.sagemaker?.role;
   if (!containerRole) throw new Error(`${s.backend}: no container role found`);
+  // The Fargate backend's batch task has its own role; SageMaker's Batch Transform uses the model's
+  // (the container's) role, with AWS making the calls (USED_BY_AWS.container).
+  const batchTaskRole = serving.batch.taskDefinition?.taskRole;
+  if ((batchTaskRole !== undefined) !== (s.backend === 'fargate')) throw new Error(`${s.backend}: a batch task role only on fargate`);
   return {
+    'golden-check': of('serving', serving.goldenCheck.handler.role),
+    batch: batchTaskRole ? of('serving', batchTaskRole) : [],
     predict: of('api', api.functions.predict.role),
     query: of('api', api.functions.query.role),
     feedback: of('api', api.functions.feedback.role),
@@ -88,7 +197,6 @@ function roleStatements(s: SynthesizedBackend): Record<Caller, Statement[]> {
 }
 
 describe('IAM proof from recorded AWS calls', () => {
-  const calls: { call: RecordedCall; phase: Phase }[] = [];
   let phase: Phase = 'all';
   let local: LocalSystem | undefined;
   let uninstall: (() => void) | undefined;
@@ -96,9 +204,18 @@ describe('IAM proof from recorded AWS calls', () => {
   let statuses: Record<string, number>;
   let sagemakerStatuses: number[];
   let qualityVersions: number;
-  const childLog = join(mkdtempSync(join(tmpdir(), 'mlship-iam-')), 'calls.jsonl');
+  let golden: GoldenCheckOutcome;
+  let batchTask: BatchTaskOutcome;
+  let batchAborted: boolean;
+  const logDir = mkdtempSync(join(tmpdir(), 'mlship-iam-'));
+  const childLog = join(logDir, 'calls.jsonl');
+  /** The batch task's process: every call it makes is made with the batch task role. */
+  const batchLog = join(logDir, 'batch-calls.jsonl');
   const savedNodeOptions = process.env.NODE_OPTIONS;
-  const sink = (call: RecordedCall) => calls.push({ call, phase });
+  /** Set while this process runs code of a caller whose calls a stack cannot name (lib-storage's async upload). */
+  let asCaller: Caller | undefined;
+  const calls: { call: RecordedCall; phase: Phase; caller?: Caller }[] = [];
+  const sink = (call: RecordedCall) => calls.push({ call, phase, caller: asCaller });
 
   beforeAll(async () => {
     uninstall = (require('./record-aws-calls') as Recorder).install(sink);
@@ -111,6 +228,15 @@ describe('IAM proof from recorded AWS calls', () => {
     statuses = await exerciseLocalSystem(local, (p) => (phase = p));
     sagemakerStatuses = await exerciseSageMakerPredict(local, () => (require('./record-aws-calls') as Recorder).install(sink), (p) => (phase = p));
     qualityVersions = await runQualityJob(local);
+    golden = await runGoldenCheck(local, () => (require('./record-aws-calls') as Recorder).install(sink), (p) => (phase = p));
+    // The batch task exists on the Fargate backend only: its calls are checked against that backend.
+    batchTask = await runBatchTask(local, batchLog);
+    phase = 'fargate';
+    asCaller = 'batch';
+    const recordedAfter = calls.length;
+    batchAborted = await abortBatchOutput(local, (command) => calls.slice(recordedAfter).some(({ call }) => call.command === command));
+    asCaller = undefined;
+    phase = 'all';
     backends = synthesizeAll();
   });
 
@@ -123,10 +249,14 @@ describe('IAM proof from recorded AWS calls', () => {
 
   /** The IAM requests of the run, with the phases they belong to. */
   const requests = (): { req: IamRequest; phase: Phase }[] => {
-    const childCalls: RecordedCall[] = existsSync(childLog) ? readFileSync(childLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
-    const all = [...calls, ...childCalls.map((call) => ({ call: { ...call, files: [...call.files, '/container/src/'] }, phase: 'all' as Phase }))];
-    return all.flatMap(({ call, phase: p }) => {
-      const caller = callerOf(call.files);
+    const read = (file: string): RecordedCall[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+    const all = [
+      ...calls,
+      ...read(childLog).map((call) => ({ call: { ...call, files: [...call.files, '/container/src/'] }, phase: 'all' as Phase, caller: undefined })),
+      ...read(batchLog).map((call) => ({ call, phase: 'fargate' as Phase, caller: 'batch' as Caller })),
+    ];
+    return all.flatMap(({ call, phase: p, caller: given }) => {
+      const caller = given ?? callerOf(call.files);
       if (caller === undefined) return [];
       if (caller === 'unattributed') throw new Error(`${call.client}.${call.command} from runtime code with no handler on the stack: ${call.files.join(' < ')}`);
       return iamRequestsOf(caller, call).map((req) => ({ req, phase: p }));
@@ -176,6 +306,13 @@ describe('IAM proof from recorded AWS calls', () => {
     expect(sagemakerStatuses).toHaveLength(2);
     // The scheduled quality job read the window the run logged.
     expect(qualityVersions).toBe(1);
+    // The golden set passed both ways the deployment runs it.
+    expect(golden).toEqual({ hookStatus: 'SUCCEEDED', customResourceStatus: expect.stringMatching(/^SUCCESS: Golden set passed/) });
+    // The batch task scored the dataset and wrote the predictions and the rejected row.
+    expect({ exitCode: batchTask.exitCode, stderr: batchTask.exitCode === 0 ? '' : batchTask.stderr }).toEqual({ exitCode: 0, stderr: '' });
+    expect(batchTask.summary).toMatchObject({ rows: 21, predicted: 20, rejected: 1, rejects: expect.stringMatching(/\/batch\/output\/iam-proof-run\/rows\.csv\.out\.rejects\.jsonl$/) });
+    expect(batchTask.outputLines).toBe(21); // the header and 20 predictions
+    expect(batchAborted).toBe(true);
   });
 
   it('records calls from every caller that makes them, through one shared SDK base class', () => {
@@ -198,10 +335,91 @@ describe('IAM proof from recorded AWS calls', () => {
         'replay dynamodb:PutItem table',
         'quality dynamodb:Query table/index/byModel',
         'container s3:ListBucket bucket',
+        'golden-check sagemaker:InvokeEndpoint endpoint',
+        'batch s3:GetObject bucket/batch/input/iam-proof/rows.csv',
+        'batch s3:PutObject bucket/batch/output/iam-proof-run/rows.csv.out',
+        'batch s3:PutObject bucket/batch/output/iam-proof-run/rows.csv.out.rejects.jsonl',
+        'batch s3:PutObject bucket/batch/output/iam-proof-failed/rows.csv.out',
+        'batch s3:AbortMultipartUpload bucket/batch/output/iam-proof-failed/rows.csv.out',
       ]),
     );
     const keys = requests().map(({ req }) => `${req.caller} ${req.action} ${req.resource}`);
-    expect(keys).toEqual(expect.arrayContaining([expect.stringMatching(/^predict s3:PutObject bucket\/predictions\//), expect.stringMatching(/^predict s3:GetObject bucket\/predictions\//), expect.stringMatching(/^predict s3:GetObject bucket\/datasets\//), expect.stringMatching(/^container s3:GetObject bucket\/models\/.*model\.tar\.gz$/)]));
+    expect(keys).toEqual(expect.arrayContaining([expect.stringMatching(/^predict s3:PutObject bucket\/predictions\//), expect.stringMatching(/^predict s3:GetObject bucket\/predictions\//), expect.stringMatching(/^predict s3:GetObject bucket\/datasets\//), expect.stringMatching(/^container s3:GetObject bucket\/models\/.*model\.tar\.gz$/), expect.stringMatching(/^batch s3:GetObject bucket\/models\/.*model\.tar\.gz$/)]));
+  });
+
+  it.each(['fargate', 'sagemaker', 'sagemaker-serverless'])('%s: the golden-set check and batch roles are exact, from the run', (backend) => {
+    // The two roles the run above covered are present where the backend has them, and their grants name
+    // exact resources: the one endpoint, the batch prefixes and the model package prefix.
+    const s = backends.find((b) => b.backend === backend)!;
+    const roles = roleStatements(s);
+    const objectResources = (caller: Caller) => roles[caller].filter((st) => st.actions.some((a) => a.startsWith('s3:') || a.startsWith('sagemaker:'))).flatMap((st) => st.resources);
+    expect(objectResources('golden-check')).toEqual(backend === 'fargate' ? [] : ['<SageMakerEndpoint>']);
+    expect(objectResources('batch').sort()).toEqual(
+      backend === 'fargate'
+        ? ['<import:Mlship-Data-DataBucketArn>/batch/input/*', '<import:Mlship-Data-DataBucketArn>/batch/output/*', '<import:Mlship-Data-DataBucketArn>/models/*']
+        : [],
+    );
+  });
+
+  it.each(['fargate', 'sagemaker', 'sagemaker-serverless'])('%s: the ECS task execution roles grant exactly what ECS uses to start the task', (backend) => {
+    const s = backends.find((b) => b.backend === backend)!;
+    const resources = s.templates.serving.toJSON().Resources as CfnResources;
+    const taskDefinitions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::ECS::TaskDefinition');
+    // The model service's tasks and the batch task: both Fargate only.
+    expect(taskDefinitions.map(([id]) => bare(id)).sort()).toEqual(backend === 'fargate' ? ['BatchTask', 'FargateTask'] : []);
+    const expectedRoles = backend === 'fargate' ? [s.stacks.serving.fargate!.service.taskDefinition.executionRole!, s.stacks.serving.batch.taskDefinition!.executionRole!].map(logicalIdOf).sort() : [];
+    expect(taskDefinitions.map(([, td]) => getAttId(td.Properties.ExecutionRoleArn)).sort()).toEqual(expectedRoles);
+    for (const [id, td] of taskDefinitions) {
+      const roleId = getAttId(td.Properties.ExecutionRoleArn);
+      // Nothing attached but its one policy: no managed policies, no inline ones.
+      expect({ id, managed: resources[roleId].Properties.ManagedPolicyArns, inline: resources[roleId].Properties.Policies }).toEqual({ id, managed: undefined, inline: undefined });
+      expect({ id, ...compareWithAwsUse(statementsOfRole(s.templates.serving, roleId), executionRoleGrants(td)) }).toEqual({ id, unexplained: [], missing: [] });
+    }
+    const managed = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::ManagedPolicy');
+    expect(managed).toEqual([]);
+  });
+
+  it.each(['fargate', 'sagemaker', 'sagemaker-serverless'])('%s: the batch state machine, its trigger and the rollout hook grant exactly what AWS uses', (backend) => {
+    const s = backends.find((b) => b.backend === backend)!;
+    const { serving } = s.stacks;
+    const template = s.templates.serving;
+    const resources = template.toJSON().Resources as CfnResources;
+    const [machineId, machine] = Object.entries(resources).find(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine')!;
+    expect(machineId).toBe(logicalIdOf(serving.batch.stateMachine));
+    const definition = render(machine.Properties.DefinitionString);
+    const integration = backend === 'fargate' ? ':states:::ecs:runTask.sync' : ':states:::sagemaker:createTransformJob.sync';
+    expect(definition).toContain(integration);
+    const passed = serving.batch.taskDefinition
+      ? [serving.batch.taskDefinition.taskRole, serving.batch.taskDefinition.executionRole!].map((r) => bare(logicalIdOf(r)))
+      : [bare(logicalIdOf(serving.sagemaker!.role))];
+    const familyId = serving.batch.taskDefinition ? logicalIdOf(serving.batch.taskDefinition) : undefined;
+    const machineRole = getAttId(machine.Properties.RoleArn);
+    const machineStatements = statementsOfRole(template, machineRole);
+    expect(compareWithAwsUse(machineStatements, stateMachineGrants(definition, passed, familyId))).toEqual({ unexplained: [], missing: [] });
+    // The role is passed to the one service that runs it, where the integration says so.
+    const passStatements = machineStatements.filter((st) => st.actions.includes('iam:PassRole'));
+    if (backend !== 'fargate') expect(passStatements.map((st) => st.condition)).toEqual([{ StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } }]);
+
+    // EventBridge starts a run for each object created under batch/input/, with this role only.
+    const [rule] = Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    const [target] = rule.Properties.Targets as { Arn: unknown; RoleArn: unknown }[];
+    expect(render(target.Arn)).toBe(`<${bare(machineId)}>`);
+    expect(compareWithAwsUse(statementsOfRole(template, getAttId(target.RoleArn)), [{ action: 'states:StartExecution', resource: `<${bare(machineId)}>`, reason: 'EventBridge starts a run per input object' }])).toEqual({
+      unexplained: [],
+      missing: [],
+    });
+
+    // Fargate: ECS invokes the golden-set check at POST_TEST_TRAFFIC_SHIFT with the hook role (the
+    // function and its versions: the grant CDK's grantInvoke makes for a Lambda target).
+    const services = Object.values(resources).filter((r) => r.Type === 'AWS::ECS::Service');
+    const hooks = services.flatMap((svc) => ((svc.Properties.DeploymentConfiguration as { LifecycleHooks?: { HookTargetArn: unknown; RoleArn: unknown }[] } | undefined)?.LifecycleHooks ?? []));
+    expect(hooks.length).toBe(backend === 'fargate' ? 1 : 0);
+    for (const hook of hooks) {
+      const fn = `<${bare(logicalIdOf(serving.goldenCheck.handler.function))}.Arn>`;
+      expect(render(hook.HookTargetArn)).toBe(fn);
+      const invoke = [fn, `${fn}:*`].map((resource) => ({ action: 'lambda:InvokeFunction', resource, reason: 'ECS calls the golden-set hook before production traffic moves' }));
+      expect(compareWithAwsUse(statementsOfRole(template, getAttId(hook.RoleArn)), invoke)).toEqual({ unexplained: [], missing: [] });
+    }
   });
 
   it.each(['fargate', 'sagemaker', 'sagemaker-serverless'])('%s: every recorded call is granted to the role of the code that makes it', (backend) => {
