@@ -183,7 +183,7 @@ async function measure(bundle: string, h: Handler | 'floor', env: Record<string,
       process.stderr.write(JSON.stringify({ load: t1 - t0, first: t2 - t1, loadCpu: cpu(c0, c1), firstCpu: cpu(c1, c2) }) + '\\n');
       process.exit(0);
     }).catch((e) => { console.error(e); process.exit(1); });`;
-  const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', resolve(profileDir), '--cpu-prof-name', `${h}-${variantOf(bundle)}-${Date.now()}.cpuprofile`] : [];
+  const profile = profileDir ? ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', resolve(profileDir), '--cpu-prof-name', `${h}-${variantOf(bundle)}-${Date.now()}.cpuprofile`] : [];
   const { stderr: outText } = await promisify(execFile)(process.execPath, ['--no-deprecation', ...profile, '-e', script], {
     // Only PATH from this process: the handler sees the environment its function would have, nothing more.
     env: { PATH: process.env.PATH, ...env },

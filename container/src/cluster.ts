@@ -1,23 +1,34 @@
 /**
  * All cores: the primary process only supervises (forks one worker per core, restarts a dead one,
  * forwards SIGTERM); each worker runs its own server and onnxruntime session on the shared port.
+ *
+ * Workers listen at once and answer `/ping` 503 while the primary fetches the model (an S3 download on
+ * Fargate can take a while); each asks the primary for the model directory and loads it when it comes.
  */
 import cluster, { Worker } from 'node:cluster';
-import { ENV } from '../../contract/env';
 import { ServeSettings } from './config';
 import { log } from './log';
+import { loadModel } from './model';
 import { resolveModelDir } from './model-source';
 import { startInProcess } from './server';
 
 const RESTART_DELAY_MS = 1000;
 
-interface ReadyMessage {
-  type: 'ready';
-  port: number;
+/** Worker → primary: listening (model still loading), model loaded, or asking where the model is. */
+type WorkerMessage = { type: 'listening'; port: number } | { type: 'ready'; port: number } | { type: 'model?' };
+/** Primary → worker: the model directory. */
+interface ModelMessage {
+  type: 'model';
+  dir: string;
 }
 
-function isReady(m: unknown): m is ReadyMessage {
-  return typeof m === 'object' && m !== null && (m as ReadyMessage).type === 'ready';
+function isWorkerMessage(m: unknown): m is WorkerMessage {
+  const type = typeof m === 'object' && m !== null ? (m as { type?: unknown }).type : undefined;
+  return type === 'listening' || type === 'ready' || type === 'model?';
+}
+
+function isModelMessage(m: unknown): m is ModelMessage {
+  return typeof m === 'object' && m !== null && (m as ModelMessage).type === 'model' && typeof (m as ModelMessage).dir === 'string';
 }
 
 export async function serveCluster(settings: ServeSettings, host: string): Promise<void> {
@@ -26,54 +37,77 @@ export async function serveCluster(settings: ServeSettings, host: string): Promi
 }
 
 async function runPrimary(settings: ServeSettings): Promise<void> {
-  // Download from S3 once, here, rather than once per worker.
-  const modelDir = await resolveModelDir({ modelDir: settings.modelDir });
   let stopping = false;
   let announced = false;
+  const listening = new Set<number>();
   const ready = new Set<number>();
+  // Settles once the model is on local disk; the workers ask for it (a restarted one too).
+  let modelDir: string | undefined;
+  const waiting: Worker[] = [];
 
   const fork = (): Worker => {
-    const worker = cluster.fork({ [ENV.MODEL_DIR]: modelDir });
+    const worker = cluster.fork();
     worker.on('message', (m: unknown) => {
-      if (!isReady(m)) return;
-      ready.add(worker.id);
-      if (!announced && ready.size >= settings.workers) {
-        announced = true;
-        log('info', 'ready', { port: m.port, workers: settings.workers, model: modelDir });
+      if (!isWorkerMessage(m)) return;
+      if (m.type === 'model?') {
+        if (modelDir !== undefined) worker.send({ type: 'model', dir: modelDir } satisfies ModelMessage);
+        else waiting.push(worker);
+      } else if (m.type === 'listening') {
+        listening.add(worker.id);
+        if (listening.size === settings.workers) log('info', 'listening', { port: m.port, workers: settings.workers, model: 'loading; /ping answers 503 until it is ready' });
+      } else {
+        ready.add(worker.id);
+        if (!announced && ready.size >= settings.workers) {
+          announced = true;
+          log('info', 'ready', { port: m.port, workers: settings.workers, model: modelDir });
+        }
       }
     });
     return worker;
   };
 
   cluster.on('exit', (worker, code, signal) => {
+    listening.delete(worker.id);
     ready.delete(worker.id);
     if (stopping) return;
     log('error', 'worker died; restarting', { worker: worker.id, code: code ?? undefined, signal: signal ?? undefined });
     setTimeout(() => !stopping && fork(), RESTART_DELAY_MS);
   });
 
-  const stop = (signal: NodeJS.Signals) => {
+  const stop = (signal: NodeJS.Signals | 'failure', exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     log('info', 'stopping', { signal });
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
     let left = workers.length;
-    if (left === 0) process.exit(0);
+    if (left === 0) process.exit(exitCode);
     for (const w of workers) {
-      w.once('exit', () => --left === 0 && process.exit(0));
+      w.once('exit', () => --left === 0 && process.exit(exitCode));
       w.process.kill('SIGTERM');
     }
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  // A signal listener gets (name, number): pass the name only, so the exit code stays 0.
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 
   for (let i = 0; i < settings.workers; i++) fork();
+
+  // Download from S3 once, here, rather than once per worker.
+  try {
+    modelDir = await resolveModelDir({ modelDir: settings.modelDir });
+  } catch (e) {
+    log('error', 'the model could not be fetched', { error: (e as Error).message });
+    stop('failure', 1);
+    return;
+  }
+  for (const w of waiting.splice(0)) if (w.isConnected()) w.send({ type: 'model', dir: modelDir } satisfies ModelMessage);
 }
 
 async function runWorker(settings: ServeSettings, host: string): Promise<void> {
   const server = await startInProcess({
     host,
     port: settings.port,
+    load: async () => loadModel(await modelDirFromPrimary()),
     maxBatchSize: settings.maxBatchSize,
     maxBatchDelayUs: settings.maxBatchDelayUs,
     concurrency: settings.workers,
@@ -91,11 +125,25 @@ async function runWorker(settings: ServeSettings, host: string): Promise<void> {
   process.on('SIGTERM', stop);
   // The primary forwards SIGTERM; Ctrl-C reaches every process of the group, so wait for the primary's.
   process.on('SIGINT', () => undefined);
+  process.send?.({ type: 'listening', port: server.port } satisfies WorkerMessage);
   try {
     await server.ready;
   } catch (e) {
     log('error', 'model failed to load', { error: (e as Error).message });
     process.exit(1);
   }
-  process.send?.({ type: 'ready', port: server.port } satisfies ReadyMessage);
+  process.send?.({ type: 'ready', port: server.port } satisfies WorkerMessage);
+}
+
+/** Asks the primary for the model directory; it answers once the model is on local disk. */
+function modelDirFromPrimary(): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const onMessage = (m: unknown) => {
+      if (!isModelMessage(m)) return;
+      process.off('message', onMessage);
+      resolve(m.dir);
+    };
+    process.on('message', onMessage);
+    process.send?.({ type: 'model?' } satisfies WorkerMessage);
+  });
 }
