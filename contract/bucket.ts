@@ -7,9 +7,19 @@ export const PREFIX = {
   predictions: 'predictions/',
 } as const;
 
+/**
+ * Where every version of one model lives: `models/<name>/`. The trailing slash keeps a grant on
+ * `models/<name>/*` off other models whose names start the same (`models/<name>-v2/…`).
+ */
+export function modelPrefix(name: string): string {
+  // A slash or an IAM wildcard in the name would widen every grant built on this prefix.
+  if (!/^[^/*?]+$/.test(name)) throw new Error(`A model name is one key segment without "/", "*" or "?", got "${name}".`);
+  return `${PREFIX.models}${name}/`;
+}
+
 /** Where a model version's package lives: `models/<name>/<version>/model.tar.gz`. */
 export function modelPackageKey(name: string, version: string): string {
-  return `${PREFIX.models}${name}/${version}/model.tar.gz`;
+  return `${modelPrefix(name)}${version}/model.tar.gz`;
 }
 
 /** Where a large prediction input is kept: `predictions/<model>/<yyyy-mm-dd>/<predictionId>.json`. */

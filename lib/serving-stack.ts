@@ -10,6 +10,7 @@ import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { modelPrefix } from '../contract/bucket';
 import { MANIFEST_FILE, ModelManifest } from '../contract/manifest';
 import { GOLDEN_SET_FILE } from '../contract/rollout';
 import { BatchInference } from './batch/batch-inference';
@@ -79,7 +80,7 @@ export class ServingStack extends Stack {
       this.fargate = new FargateModelService(this, 'Fargate', {
         image: this.image,
         bucket: data.bucket,
-        modelS3Uri: this.modelPackage.s3Uri,
+        model: props.manifest,
         cpu: config.fargateCpu,
         memoryMiB: config.fargateMemoryMiB,
         minCapacity: config.fargateMinCapacity,
@@ -88,9 +89,10 @@ export class ServingStack extends Stack {
       });
       // Tasks must not start before their model package is in the bucket.
       this.fargate.service.node.addDependency(this.modelPackage.deployment);
+      const ownModel = modelPrefix(props.manifest.name);
       Validations.of(this.fargate.service.taskDefinition).acknowledge({
-        id: data.wildcardFinding('models/*'),
-        reason: 'The tasks read model packages: any object under models/ and nothing else.',
+        id: data.wildcardFinding(`${ownModel}*`),
+        reason: `The tasks read their own model's packages, every version under ${ownModel} (old tasks of a blue/green rollout still load theirs), and nothing else.`,
       });
       this.modelBackend = this.fargate;
       this.goldenCheck = this.newGoldenCheck(props, {
@@ -148,7 +150,7 @@ export class ServingStack extends Stack {
       backend: config.backend,
       bucket: data.bucket,
       logRetention: config.logRetentionDays as logs.RetentionDays,
-      ...(this.fargate ? { fargate: this.batchTask(this.fargate) } : {}),
+      ...(this.fargate ? { fargate: this.batchTask(this.fargate, props.manifest) } : {}),
       ...(this.sagemaker
         ? {
             sagemaker: {
@@ -163,7 +165,7 @@ export class ServingStack extends Stack {
   }
 
   /** The batch task runs the model image beside the service: same cluster and private subnets, egress only. */
-  private batchTask(fargate: FargateModelService) {
+  private batchTask(fargate: FargateModelService, manifest: ModelManifest) {
     const securityGroup = new ec2.SecurityGroup(this, 'BatchTaskSecurityGroup', {
       vpc: fargate.vpc,
       description: 'mlship batch tasks: no inbound traffic; outbound to S3 and ECR',
@@ -172,7 +174,7 @@ export class ServingStack extends Stack {
     return {
       cluster: fargate.cluster,
       image: ecs.ContainerImage.fromDockerImageAsset(this.image),
-      modelS3Uri: this.modelPackage.s3Uri,
+      model: manifest,
       subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [securityGroup],
     };

@@ -5,13 +5,17 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { PREFIX } from '../../contract/bucket';
+import { modelPrefix, PREFIX } from '../../contract/bucket';
 
 export interface BatchDataAccess {
   /** Batch Transform lists the input prefix (S3Prefix data source). */
   readonly listInput: boolean;
-  /** The Fargate task downloads the model package itself. */
-  readonly readModels: boolean;
+  /**
+   * Name of the model whose packages the task downloads itself (the Fargate task): it may read every
+   * version under `models/<name>/`, since a run started before a deployment still loads its own version.
+   * @default - no model read (Batch Transform: SageMaker loads the model)
+   */
+  readonly readModel?: string;
 }
 
 /**
@@ -20,7 +24,7 @@ export interface BatchDataAccess {
  */
 export function grantBatchData(scope: Construct, id: string, role: iam.IRole, bucket: s3.IBucket, access: BatchDataAccess): iam.Policy {
   const read = [bucket.arnForObjects(`${PREFIX.batchInput}*`)];
-  if (access.readModels) read.push(bucket.arnForObjects(`${PREFIX.models}*`));
+  if (access.readModel !== undefined) read.push(bucket.arnForObjects(`${modelPrefix(access.readModel)}*`));
   const policy = new iam.Policy(scope, id);
   policy.addStatements(new iam.PolicyStatement({ sid: 'ReadBatchInput', actions: ['s3:GetObject'], resources: read }));
   policy.addStatements(

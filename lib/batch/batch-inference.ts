@@ -18,9 +18,10 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { BATCH_STACK_OUTPUTS } from '../../contract/batch';
-import { PREFIX } from '../../contract/bucket';
+import { modelPackageKey, PREFIX } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
 import type { Backend } from '../../contract/limits';
+import type { ModelManifest } from '../../contract/manifest';
 import { grantBatchData } from './batch-grants';
 import { acknowledgeIamWildcards } from './batch-nag';
 
@@ -45,8 +46,8 @@ export interface FargateBatchTask {
   readonly cluster: ecs.ICluster;
   /** The model server image (the same image serves and scores datasets). */
   readonly image: ecs.ContainerImage;
-  /** `s3://<bucket>/models/<name>/<version>/model.tar.gz`, read at task start. */
-  readonly modelS3Uri: string;
+  /** The served model (from its manifest): the task reads `models/<name>/<version>/model.tar.gz` at start. */
+  readonly model: Pick<ModelManifest, 'name' | 'version'>;
   /** Private subnets with a route to S3 (a gateway endpoint or NAT). */
   readonly subnets: ec2.SubnetSelection;
   readonly securityGroups: ec2.ISecurityGroup[];
@@ -78,7 +79,7 @@ export interface BatchInferenceProps {
 function checkProps(p: BatchInferenceProps): string[] {
   const problems: string[] = [];
   if (p.backend === 'fargate') {
-    if (!p.fargate) problems.push('The fargate backend needs `fargate` (cluster, image, modelS3Uri, subnets, securityGroups).');
+    if (!p.fargate) problems.push('The fargate backend needs `fargate` (cluster, image, model, subnets, securityGroups).');
     if (p.sagemaker) problems.push('Specify `fargate` for the fargate backend, not `sagemaker`.');
   } else {
     if (!p.sagemaker) problems.push(`The ${p.backend} backend needs \`sagemaker\` (modelName, modelRole, instanceType).`);
@@ -183,7 +184,7 @@ export class BatchInference extends Construct {
 
   /** Batch Transform: headerless CSV lines in, one `text/csv` answer line per input line out. */
   private transformJob(props: BatchInferenceProps, model: SageMakerBatchModel): sfn.IChainable {
-    grantBatchData(this, 'ModelRoleBatchData', model.modelRole, props.bucket, { listInput: true, readModels: false });
+    grantBatchData(this, 'ModelRoleBatchData', model.modelRole, props.bucket, { listInput: true });
     return new tasks.SageMakerCreateTransformJob(this, 'Transform', {
       integrationPattern: sfn.IntegrationPattern.RUN_JOB,
       transformJobName: sfn.JsonPath.format('batch-{}', sfn.JsonPath.executionName),
@@ -212,10 +213,10 @@ export class BatchInference extends Construct {
     });
     const container = taskDefinition.addContainer('batch', {
       image: f.image,
-      environment: { [ENV.MODEL_S3_URI]: f.modelS3Uri, AWS_REGION: Stack.of(this).region },
+      environment: { [ENV.MODEL_S3_URI]: props.bucket.s3UrlForObject(modelPackageKey(f.model.name, f.model.version)), AWS_REGION: Stack.of(this).region },
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'batch', logGroup: new logs.LogGroup(this, 'TaskLogs', { retention: props.logRetention }) }),
     });
-    grantBatchData(this, 'TaskRoleBatchData', taskDefinition.taskRole, props.bucket, { listInput: false, readModels: true });
+    grantBatchData(this, 'TaskRoleBatchData', taskDefinition.taskRole, props.bucket, { listInput: false, readModel: f.model.name });
 
     const command = new sfn.Pass(this, 'Build the batch command', {
       parameters: {
@@ -240,7 +241,7 @@ export class BatchInference extends Construct {
 
   /** cdk-nag findings this construct accepts, each with the reason. */
   private acknowledgeFindings(props: BatchInferenceProps): void {
-    acknowledgeIamWildcards(this, this.taskDefinition);
+    acknowledgeIamWildcards(this, this.taskDefinition && props.fargate ? { taskDefinition: this.taskDefinition, modelName: props.fargate.model.name } : undefined);
     if (props.fargate) {
       Validations.of(this).acknowledge({ id: 'AwsSolutions-ECS2', reason: 'The container environment holds only the model location and the region, no secrets.' });
     }

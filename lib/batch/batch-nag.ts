@@ -8,7 +8,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import type { Construct, IConstruct } from 'constructs';
-import { PREFIX } from '../../contract/bucket';
+import { modelPrefix, PREFIX } from '../../contract/bucket';
 
 interface Accepted {
   readonly finding: RegExp;
@@ -19,12 +19,18 @@ function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
-function acceptedShapes(scope: Construct, taskDefinition?: ecs.FargateTaskDefinition): Accepted[] {
-  const prefixes = [PREFIX.batchInput, PREFIX.batchOutput, PREFIX.models].map(escape).join('|');
+/** The Fargate batch task: its task definition and the model whose packages it reads. */
+export interface BatchTaskFindings {
+  readonly taskDefinition: ecs.FargateTaskDefinition;
+  readonly modelName: string;
+}
+
+function acceptedShapes(scope: Construct, task?: BatchTaskFindings): Accepted[] {
+  const prefixes = [PREFIX.batchInput, PREFIX.batchOutput].map(escape).join('|');
   const shapes: Accepted[] = [
     {
       finding: new RegExp(`^Resource::.+/(${prefixes})\\*$`),
-      reason: 'Object rights on exactly one key prefix of the data bucket (batch/input/ read, batch/output/ write, models/ read).',
+      reason: 'Object rights on exactly one key prefix of the data bucket (batch/input/ read, batch/output/ write).',
     },
     {
       finding: /^Resource::\*$/,
@@ -37,8 +43,13 @@ function acceptedShapes(scope: Construct, taskDefinition?: ecs.FargateTaskDefini
       reason: 'Transform jobs are named per execution (batch-<execution name>); the state machine may only create, describe, stop and tag them.',
     },
   ];
-  if (taskDefinition) {
-    const logicalId = Stack.of(scope).getLogicalId(taskDefinition.node.defaultChild as CfnElement);
+  if (task) {
+    const model = modelPrefix(task.modelName);
+    shapes.push({
+      finding: new RegExp(`^Resource::.+/${escape(model)}\\*$`),
+      reason: `The task reads the served model's packages only: every version under ${model} (a run started before a deployment still loads its own), no other model.`,
+    });
+    const logicalId = Stack.of(scope).getLogicalId(task.taskDefinition.node.defaultChild as CfnElement);
     shapes.push({
       finding: new RegExp(`^Resource::.*${escape(logicalId)}.*:\\*$`),
       reason: 'ecs:RunTask on any revision of the batch task definition family this construct owns.',
@@ -48,10 +59,10 @@ function acceptedShapes(scope: Construct, taskDefinition?: ecs.FargateTaskDefini
 }
 
 /** At validation time, acknowledges each IAM5 finding of the construct's policies that matches an accepted shape. */
-export function acknowledgeIamWildcards(scope: Construct, taskDefinition?: ecs.FargateTaskDefinition): void {
+export function acknowledgeIamWildcards(scope: Construct, task?: BatchTaskFindings): void {
   scope.node.addValidation({
     validate: () => {
-      const shapes = acceptedShapes(scope, taskDefinition);
+      const shapes = acceptedShapes(scope, task);
       for (const policy of scope.node.findAll().filter((c: IConstruct): c is iam.CfnPolicy => c instanceof iam.CfnPolicy)) {
         const doc = Stack.of(policy).resolve(policy.policyDocument) as { Statement?: { Effect: string; Resource: unknown }[] };
         for (const st of doc.Statement ?? []) {

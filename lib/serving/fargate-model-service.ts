@@ -1,7 +1,7 @@
 /**
  * The model container on Fargate behind an internal Application Load Balancer. Only the security group
  * handed to callers (the predict function) may reach the load balancer, and only the load balancer may
- * reach the tasks. The tasks read their model package from `models/` in the data bucket.
+ * reach the tasks. The tasks read their model's package from `models/<name>/` in the data bucket.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -13,8 +13,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { PREFIX } from '../../contract/bucket';
+import { modelPackageKey, modelPrefix } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
+import type { ModelManifest } from '../../contract/manifest';
 import { fargateDeploymentAlarms } from '../rollout/deployment-alarms';
 import { ModelBackend } from './model-backend';
 
@@ -26,8 +27,8 @@ export const TEST_LISTENER_PORT = 8081;
 export interface FargateModelServiceProps {
   readonly image: DockerImageAsset;
   readonly bucket: s3.IBucket;
-  /** `s3://…/model.tar.gz` the tasks load at start. */
-  readonly modelS3Uri: string;
+  /** The served model (from its manifest): the tasks load `models/<name>/<version>/model.tar.gz` from `bucket` at start. */
+  readonly model: Pick<ModelManifest, 'name' | 'version'>;
   /** CPU units (256 = 0.25 vCPU). */
   readonly cpu: number;
   readonly memoryMiB: number;
@@ -94,7 +95,7 @@ export class FargateModelService extends Construct implements ModelBackend {
     taskDefinition.addContainer('Model', {
       image: ecs.ContainerImage.fromDockerImageAsset(props.image),
       portMappings: [{ containerPort: CONTAINER_PORT }],
-      environment: { [ENV.MODEL_S3_URI]: props.modelS3Uri, [ENV.PORT]: String(CONTAINER_PORT) },
+      environment: { [ENV.MODEL_S3_URI]: props.bucket.s3UrlForObject(modelPackageKey(props.model.name, props.model.version)), [ENV.PORT]: String(CONTAINER_PORT) },
       logging: ecs.LogDrivers.awsLogs({
         streamPrefix: 'model',
         logGroup: new logs.LogGroup(this, 'ContainerLogs', { retention: props.logRetention }),
@@ -102,16 +103,13 @@ export class FargateModelService extends Construct implements ModelBackend {
       // SageMaker also stops containers after 30 s; the server drains within it.
       stopTimeout: Duration.seconds(30),
     });
-    // The tasks may read model packages and nothing else in the bucket.
+    // The tasks may read this model's packages and nothing else in the bucket. Every version of the model,
+    // not only this one: during a blue/green rollout the old tasks may be replaced while the new version is
+    // tested, and they must still load their own version's package with this (already updated) role.
+    // No s3:ListBucket: MODEL_S3_URI is always a package key, which the container fetches with GetObject alone
+    // (so a missing package reads as AccessDenied, not NoSuchKey).
     taskDefinition.taskRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.bucket.arnForObjects(`${PREFIX.models}*`)] }),
-    );
-    taskDefinition.taskRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [props.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${PREFIX.models}*`] } },
-      }),
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.bucket.arnForObjects(`${modelPrefix(props.model.name)}*`)] }),
     );
 
     const albSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSg', {

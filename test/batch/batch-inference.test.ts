@@ -64,7 +64,7 @@ function fargateProps(f: Fixture): BatchInferenceProps {
     fargate: {
       cluster,
       image: ecs.ContainerImage.fromRegistry('111111111111.dkr.ecr.eu-west-1.amazonaws.com/model:1'),
-      modelS3Uri: `s3://${f.bucket.bucketName}/models/m/1/model.tar.gz`,
+      model: { name: 'm', version: '1' },
       subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       securityGroups: [sg],
     },
@@ -211,14 +211,21 @@ describe('BatchInference with the Fargate backend', () => {
       Memory: '2048',
       ContainerDefinitions: [Match.objectLike({ Name: 'batch', Environment: Match.arrayWith([Match.objectLike({ Name: 'MODEL_S3_URI' })]) })],
     });
+    // The task loads the model's package key, which GetObject alone fetches (no listing).
+    const [td] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
+    const uri = (td.Properties.ContainerDefinitions[0].Environment as { Name: string; Value: unknown }[]).find((e) => e.Name === 'MODEL_S3_URI')?.Value;
+    expect(JSON.stringify(uri)).toMatch(/"\/models\/m\/1\/model\.tar\.gz"\]\]\}$/);
   });
 
-  it('lets the task read batch/input/ and models/, write batch/output/, and nothing else', () => {
+  it("lets the task read batch/input/ and its own model's versions, write batch/output/, and nothing else", () => {
     const statements = statementsOf(template, 'BatchTaskTaskRole');
     expect(statements.map((s) => s.Sid).sort()).toEqual(['ReadBatchInput', 'WriteBatchOutput']);
     const read = JSON.stringify(statements.find((s) => s.Sid === 'ReadBatchInput')?.Resource);
     expect(read).toContain('"/batch/input/*"');
-    expect(read).toContain('"/models/*"');
+    // Every version of model m (a run started before a deployment still loads its own), no other model.
+    expect(read).toContain('"/models/m/*"');
+    expect(read).not.toContain('"/models/*"');
+    expect(JSON.stringify(statements)).not.toContain('s3:ListBucket');
     expect(statements.find((s) => s.Sid === 'ReadBatchInput')?.Action).toBe('s3:GetObject');
     expect(statements.find((s) => s.Sid === 'WriteBatchOutput')?.Action).toEqual(['s3:PutObject', 's3:AbortMultipartUpload']);
   });

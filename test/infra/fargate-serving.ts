@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { modelPackageKey, modelPrefix } from '../../contract/bucket';
 import { baseStatements, logicalIdOf } from './backend-suite';
-import { SynthResult, statementsOfRole } from './synth';
+import { SynthResult, render, statementsOfRole } from './synth';
 
 /** Assertions for the fargate backend's serving stack and the predict function's access to it. */
 export function describeFargateServing(synth: () => SynthResult): void {
@@ -56,12 +57,19 @@ export function describeFargateServing(synth: () => SynthResult): void {
       }
     });
 
-    it('lets the task role read models/ and nothing else', () => {
+    it("lets the task role read its own model's packages and nothing else, without listing", () => {
+      const { name, version } = r.manifest;
       const taskRole = r.serving.fargate!.service.taskDefinition.taskRole;
+      // Every version of this model (old tasks of a blue/green rollout still load theirs), no other model.
       expect(statementsOfRole(r.templates.serving, logicalIdOf(taskRole))).toEqual([
-        { actions: ['s3:GetObject'], resources: ['<import:Mlship-Data-DataBucketArn>/models/*'] },
-        { actions: ['s3:ListBucket'], resources: ['<import:Mlship-Data-DataBucketArn>'], condition: { StringLike: { 's3:prefix': ['models/*'] } } },
+        { actions: ['s3:GetObject'], resources: [`<import:Mlship-Data-DataBucketArn>/${modelPrefix(name)}*`] },
       ]);
+      // GetObject alone suffices because the tasks are given the package key, never a prefix to list.
+      const [container] = r.templates.serving.toJSON().Resources[logicalIdOf(r.serving.fargate!.service.taskDefinition)].Properties.ContainerDefinitions;
+      const uri = container.Environment.find((e: { Name: string }) => e.Name === 'MODEL_S3_URI').Value;
+      const key = modelPackageKey(name, version);
+      expect(render(uri)).toMatch(/^s3:\/\//);
+      expect(render(uri).slice(-key.length - 1)).toBe(`/${key}`);
     });
 
     it('uses one NAT gateway and free gateway endpoints for S3 and DynamoDB', () => {

@@ -21,7 +21,7 @@ import { resolveModelDir } from '../../container/src/model-source';
 import { startServer } from '../../container/src/server';
 import { BASELINE_FILE } from '../../contract/baseline';
 import { batchOutputPrefix } from '../../contract/batch';
-import { modelPackageKey, PREFIX } from '../../contract/bucket';
+import { modelPrefix, PREFIX } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
 import { MANIFEST_FILE } from '../../contract/manifest';
 import { API_KEY_HEADER, IDEMPOTENCY_HEADER } from '../../contract/routes';
@@ -33,8 +33,11 @@ import type { LocalSystem } from '../../local/system';
 import { MODEL_DIR } from '../../bench/reliability/load-runner';
 import { proxyEvent } from '../lambda/events';
 
-/** Which backends' roles a recorded call must be checked against. */
-export type Phase = 'all' | 'fargate' | 'sagemaker';
+/**
+ * Which backends' roles a recorded call must be checked against. `undeployed`: a form the code accepts
+ * but no deployment configures; its calls are checked to be denied where they must be.
+ */
+export type Phase = 'all' | 'fargate' | 'sagemaker' | 'undeployed';
 
 /** Feature values no log line may contain. */
 export const DISTINCTIVE_VALUES = [91.73625148, 47.21958317];
@@ -86,12 +89,13 @@ export async function exerciseLocalSystem(local: LocalSystem, setPhase: (p: Phas
   const drained = await local.replay();
   statuses['replayed'] = drained.replayed;
 
-  // Fargate's container also accepts a prefix (ListBucket + GetObject); SageMaker mounts the archive itself.
-  const prefix = modelPackageKey(local.manifest.name, local.manifest.version).replace(/model\.tar\.gz$/, 'files/');
+  // The container also accepts a prefix (ListBucket + GetObject), but every deployment hands it the
+  // package key (GetObject alone), so no role may list: recorded to prove that the listing is denied.
+  const prefix = `${modelPrefix(local.manifest.name)}${local.manifest.version}/files/`;
   for (const file of ['model.json', local.manifest.file]) {
     await s3.send(new PutObjectCommand({ Bucket: local.bucketName, Key: prefix + file, Body: readFileSync(join(MODEL_DIR, file)) }));
   }
-  setPhase('fargate');
+  setPhase('undeployed');
   const prefixUri = `s3://${local.bucketName}/${prefix}`;
   await resolveModelDir({ env: { [ENV.MODEL_S3_URI]: prefixUri, [ENV.S3_URL]: local.s3Url, AWS_REGION: LOCAL_NAMES.region }, cacheDir: mkdtempSync(join(tmpdir(), 'mlship-iam-cache-')) });
   s3.destroy();

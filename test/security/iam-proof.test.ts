@@ -15,6 +15,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IConstruct } from 'constructs';
+import { modelPrefix } from '../../contract/bucket';
 import { startLocal, type LocalSystem } from '../../local/system';
 import { MODEL_DIR } from '../../bench/reliability/load-runner';
 import { bare, render, statementsOfRole, type Statement } from '../infra/synth';
@@ -263,10 +264,11 @@ describe('IAM proof from recorded AWS calls', () => {
     });
   };
   // The SageMaker run's log and S3 calls are what predict does on every backend; only its model call
-  // (InvokeEndpoint) is SageMaker's. The container's prefix download is Fargate's only.
+  // (InvokeEndpoint) is SageMaker's. The container's prefix download is no backend's.
   const forBackend = (backend: string) =>
     requests()
       .filter(({ req, phase: p }) => {
+        if (p === 'undeployed') return false;
         if (p === 'fargate') return backend === 'fargate';
         if (p === 'sagemaker' && req.action === 'sagemaker:InvokeEndpoint') return backend !== 'fargate';
         return true;
@@ -356,9 +358,18 @@ describe('IAM proof from recorded AWS calls', () => {
     expect(objectResources('golden-check')).toEqual(backend === 'fargate' ? [] : ['<SageMakerEndpoint>']);
     expect(objectResources('batch').sort()).toEqual(
       backend === 'fargate'
-        ? ['<import:Mlship-Data-DataBucketArn>/batch/input/*', '<import:Mlship-Data-DataBucketArn>/batch/output/*', '<import:Mlship-Data-DataBucketArn>/models/*']
+        ? ['<import:Mlship-Data-DataBucketArn>/batch/input/*', '<import:Mlship-Data-DataBucketArn>/batch/output/*', `<import:Mlship-Data-DataBucketArn>/${modelPrefix(s.stacks.manifest.name)}*`]
         : [],
     );
+  });
+
+  it.each(['fargate', 'sagemaker', 'sagemaker-serverless'])('%s: no model reader may list the bucket, since every deployment hands it the package key', (backend) => {
+    // The container's prefix form lists; the recorded listing is denied to the container and batch roles.
+    const roles = roleStatements(backends.find((b) => b.backend === backend)!);
+    const listings = requests().filter(({ req, phase: p }) => p === 'undeployed' && req.action === 's3:ListBucket');
+    expect(listings.length).toBeGreaterThan(0);
+    const granted = listings.flatMap(({ req }) => (['container', 'batch'] as Caller[]).filter((caller) => roles[caller].some((st) => allows(st, { ...req, caller }))));
+    expect(granted).toEqual([]);
   });
 
   it.each(['fargate', 'sagemaker', 'sagemaker-serverless'])('%s: the ECS task execution roles grant exactly what ECS uses to start the task', (backend) => {
