@@ -1,22 +1,27 @@
 /**
- * Bundle size and cold-start cost of each Lambda handler: the production bundle (minified, tree-shaken,
- * the SDK's ES module builds so per-command imports drop unused commands) side by side with a naive
+ * Bundle size and cold-start cost of each Lambda handler: the production bundle, built exactly as the
+ * CDK functions build it (lib/constructs/lambda-bundle.ts: ES modules split so rarely used clients load
+ * only when used, minified, tree-shaken, the SDK's ES module builds) side by side with a naive
  * bundle (esbuild's defaults: the SDK's CommonJS builds, which hold every command of a client, not
  * minified). Each measurement runs in a fresh node process: time to load the module, then time of the
- * first call against real local services (dynalite, s3rver, the local SQS and the model server).
+ * first call against real local services (dynalite, s3rver, the local SQS and the model server). The
+ * production bundle runs as deployed, with its source map read at load (`--enable-source-maps`); the
+ * naive one has none.
  *
  *   npx tsx bench/bundles/bench.ts [--runs 7] [--only predict] [--profile DIR]
  *
  * `--profile DIR` writes a V8 CPU profile of every measured process into DIR (open it in Chrome's
  * DevTools) to see where a cold start spends its time.
  */
-import { build, type BuildOptions } from 'esbuild';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { join, resolve } from 'node:path';
 import { startServer } from '../../container/src/server';
+import { ENTRY_NAME, lambdaBuildOptions } from '../../lib/constructs/lambda-bundle';
 import { ENV } from '../../contract/env';
 import { dynamoClient, ensureTable, startDynamoDb } from '../../local/dynamodb';
 import { startS3 } from '../../local/s3';
@@ -32,18 +37,6 @@ const only = flag('--only');
 const profileDir = flag('--profile');
 if (only !== undefined && !(HANDLERS as readonly string[]).includes(only)) throw new Error(`--only takes one of ${HANDLERS.join(', ')}`);
 
-const production: BuildOptions = {
-  bundle: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'cjs',
-  minify: true,
-  treeShaking: true,
-  mainFields: ['module', 'main'],
-  sourcemap: 'external',
-  legalComments: 'none',
-  logLevel: 'error',
-};
 const naive: BuildOptions = { bundle: true, platform: 'node', format: 'cjs', logLevel: 'error' };
 
 async function main(): Promise<void> {
@@ -80,15 +73,16 @@ async function main(): Promise<void> {
   let floor: Figures | undefined;
   try {
     for (const h of HANDLERS.filter((x) => only === undefined || x === only)) {
-      const files: Record<'production' | 'naive', string> = { production: join(out, 'production', `${h}.js`), naive: join(out, 'naive', `${h}.js`) };
-      await build({ ...production, entryPoints: [join(ROOT, 'lambda', `${h}.ts`)], outfile: files.production });
-      await build({ ...naive, entryPoints: [join(ROOT, 'lambda', `${h}.ts`)], outfile: files.naive });
+      const entry = join(ROOT, 'lambda', `${h}.ts`);
+      const prod = await buildProduction(entry, join(out, 'production', h));
+      const files: Record<'production' | 'naive', string> = { production: prod.file, naive: join(out, 'naive', `${h}.js`) };
+      await build({ ...naive, entryPoints: [entry], outfile: files.naive });
       const m: Record<string, Figures> = {};
       for (const variant of ['production', 'naive'] as const) {
         const samples: Sample[] = [];
         for (let i = 0; i < runs; i++) samples.push(await measure(files[variant], h, env));
         m[variant] = {
-          bytes: statSync(files[variant]).size,
+          bytes: variant === 'production' ? prod.coldBytes : statSync(files[variant]).size,
           loadMs: median(samples.map((s) => s.load)),
           firstCallMs: median(samples.map((s) => s.first)),
           cpuMs: median(samples.map((s) => s.loadCpu + s.firstCpu)),
@@ -138,8 +132,33 @@ async function main(): Promise<void> {
 }
 
 /**
+ * The bundle exactly as the CDK functions build it (lib/constructs/lambda-bundle.ts). Its size is what
+ * a cold start loads: the entry and the chunks it imports statically, not the lazily imported ones.
+ */
+async function buildProduction(entry: string, outdir: string, nodePaths?: string[]): Promise<{ file: string; coldBytes: number }> {
+  const result = await build({ ...lambdaBuildOptions(entry, outdir), metafile: true, ...(nodePaths ? { nodePaths } : {}) });
+  const file = join(outdir, `${ENTRY_NAME}.mjs`);
+  return { file, coldBytes: staticClosureBytes(result.metafile, file) };
+}
+
+/** Bytes of an output file and every output it imports statically, transitively. */
+function staticClosureBytes(meta: Metafile, file: string): number {
+  const byPath = new Map(Object.entries(meta.outputs).map(([p, o]) => [resolve(p), o]));
+  const seen = new Set<string>();
+  const visit = (p: string): number => {
+    if (seen.has(p)) return 0;
+    seen.add(p);
+    const o = byPath.get(p);
+    if (o === undefined) return 0;
+    // Paths in the metafile, keys and imports alike, are relative to the working directory.
+    return o.bytes + o.imports.filter((i) => i.kind === 'import-statement' && !i.external).reduce((n, i) => n + visit(resolve(i.path)), 0);
+  };
+  return visit(resolve(file));
+}
+
+/**
  * What no bundling can beat: every predict call writes its log item before answering, so a cold start
- * holds at least the DynamoDB client's load and its first PutItem. Built with the production options.
+ * holds at least the DynamoDB client's load and its first PutItem.
  */
 async function measureFloor(out: string, env: Record<string, string>): Promise<Figures> {
   const source = join(out, 'floor.ts');
@@ -151,8 +170,9 @@ async function measureFloor(out: string, env: Record<string, string>): Promise<F
       `export const handler = () => client.send(new PutItemCommand({ TableName: process.env.${ENV.PREDICTION_TABLE}, Item: { id: { S: 'floor-' + Date.now() } } }));`,
     ].join('\n'),
   );
-  const file = join(out, 'production', 'floor.js');
-  await build({ ...production, entryPoints: [source], outfile: file, nodePaths: [join(ROOT, 'node_modules')] });
+  // The cheapest form to load: one minified CommonJS file, no source map.
+  const file = join(out, 'floor', 'floor.js');
+  await build({ ...naive, entryPoints: [source], outfile: file, target: 'node22', minify: true, mainFields: ['module', 'main'], nodePaths: [join(ROOT, 'node_modules')] });
   const samples: Sample[] = [];
   for (let i = 0; i < runs; i++) samples.push(await measure(file, 'floor', env));
   return {
@@ -171,10 +191,14 @@ async function measure(bundle: string, h: Handler | 'floor', env: Record<string,
     const event = ${JSON.stringify(firstEvent(h))};
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const mod = require(${JSON.stringify(bundle)});
-    const t1 = performance.now();
-    const c1 = process.cpuUsage();
-    Promise.resolve(mod.handler(event)).then((res) => {
+    // As the Lambda runtime loads them: an ES module with import(), CommonJS with require().
+    const loaded = ${bundle.endsWith('.mjs')} ? import(${JSON.stringify(pathToFileURL(bundle).href)}) : Promise.resolve(require(${JSON.stringify(bundle)}));
+    let t1, c1;
+    loaded.then((mod) => {
+      t1 = performance.now();
+      c1 = process.cpuUsage();
+      return mod.handler(event);
+    }).then((res) => {
       const t2 = performance.now();
       const c2 = process.cpuUsage();
       const cpu = (a, b) => (b.user - a.user + b.system - a.system) / 1000;
@@ -184,7 +208,8 @@ async function measure(bundle: string, h: Handler | 'floor', env: Record<string,
       process.exit(0);
     }).catch((e) => { console.error(e); process.exit(1); });`;
   const profile = profileDir ? ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', resolve(profileDir), '--cpu-prof-name', `${h}-${variantOf(bundle)}-${Date.now()}.cpuprofile`] : [];
-  const { stderr: outText } = await promisify(execFile)(process.execPath, ['--no-deprecation', ...profile, '-e', script], {
+  const sourceMaps = variantOf(bundle) === 'production' ? ['--enable-source-maps'] : [];
+  const { stderr: outText } = await promisify(execFile)(process.execPath, ['--no-deprecation', ...sourceMaps, ...profile, '-e', script], {
     // Only PATH from this process: the handler sees the environment its function would have, nothing more.
     env: { PATH: process.env.PATH, ...env },
     encoding: 'utf8',
@@ -195,9 +220,9 @@ async function measure(bundle: string, h: Handler | 'floor', env: Record<string,
   return JSON.parse(line) as Sample;
 }
 
-/** `production` or `naive`, from the bundle's folder. */
+/** `production`, `naive` or `floor`, from the bundle's folder. */
 function variantOf(bundle: string): string {
-  return bundle.includes('/naive/') ? 'naive' : 'production';
+  return ['production', 'naive', 'floor'].find((v) => bundle.includes(`/${v}/`)) ?? 'unknown';
 }
 
 /** Wall-clock and CPU milliseconds of one cold start (CPU time is steadier on a busy machine). */

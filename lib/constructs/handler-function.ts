@@ -7,12 +7,11 @@
  * baseline and the built dashboard.
  */
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { basename, dirname, join } from 'node:path';
+import { AssetHashType, DockerImage, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DeploymentFunctionName, ENV, EnvName, FunctionName, deploymentFunctionEnv, functionEnv } from '../../contract/env';
@@ -20,6 +19,7 @@ import { BASELINE_FILE } from '../../contract/baseline';
 import { Backend } from '../../contract/limits';
 import { MANIFEST_FILE } from '../../contract/manifest';
 import { QUALITY_FUNCTION_ENV } from '../../contract/quality';
+import { LAMBDA_HANDLER, LocalLambdaBundling, type FileCopy } from './lambda-bundle';
 
 /** The scheduled model-quality job (`lambda/quality.ts`): not behind the API, but built the same way. */
 export const QUALITY_FUNCTION = 'quality';
@@ -65,7 +65,7 @@ export interface HandlerFunctionProps {
 }
 
 export class HandlerFunction extends Construct {
-  public readonly function: NodejsFunction;
+  public readonly function: lambda.Function;
   public readonly role: iam.Role;
   public readonly logGroup: logs.LogGroup;
 
@@ -96,12 +96,19 @@ export class HandlerFunction extends Construct {
       );
     }
 
-    const copies = filesToCopy(props, environment);
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: join(props.rootDir, 'lambda', `${props.name}.ts`),
-      handler: 'handler',
-      projectRoot: props.rootDir,
-      depsLockFilePath: join(props.rootDir, 'package-lock.json'),
+    const copies = [...filesToCopy(props, environment), ...(props.bundledFiles ?? []).map((f) => ({ from: f, to: basename(f) }))];
+    const entry = join(props.rootDir, 'lambda', `${props.name}.ts`);
+    this.function = new lambda.Function(this, 'Function', {
+      // Bundled at synth by the project's esbuild (lambda-bundle.ts); the asset hash is the bundle's own.
+      code: lambda.Code.fromAsset(join(props.rootDir, 'lambda'), {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          local: new LocalLambdaBundling(entry, copies),
+          // Required by the API, never used: local bundling always succeeds or fails the synth.
+          image: DockerImage.fromRegistry('public.ecr.aws/sam/build-nodejs22.x'),
+        },
+      }),
+      handler: LAMBDA_HANDLER,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
@@ -113,25 +120,6 @@ export class HandlerFunction extends Construct {
       vpcSubnets: props.vpc ? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } : undefined,
       securityGroups: props.securityGroups,
       environment: { ...environment, NODE_OPTIONS: '--enable-source-maps' },
-      bundling: {
-        forceDockerBundling: false,
-        format: OutputFormat.CJS,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        // Bundle the AWS SDK too: the handlers run against the versions this repository pins and tests.
-        externalModules: [],
-        // Prefer the packages' ES module builds, which esbuild can tree-shake (the SDK's CJS builds cannot be).
-        mainFields: ['module', 'main'],
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          afterBundling: (_inputDir: string, outputDir: string) => [
-            ...copies.map(({ from, to, dir }) => `cp ${dir ? '-R ' : ''}"${from}" "${join(outputDir, to)}"`),
-            ...(props.bundledFiles ?? []).map((f) => `cp "${f}" "${outputDir}/"`),
-          ],
-        },
-      },
     });
 
     Validations.of(this).acknowledge(
@@ -154,13 +142,6 @@ function wantedEnv(props: HandlerFunctionProps): readonly EnvName[] {
   return functionEnv(props.name, props.backend);
 }
 
-interface FileCopy {
-  readonly from: string;
-  /** Name inside the bundle. */
-  readonly to: string;
-  readonly dir?: boolean;
-}
-
 /** Files the function reads, copied beside its code (their variables hold paths relative to the bundle). */
 function filesToCopy(props: HandlerFunctionProps, environment: Record<string, string>): FileCopy[] {
   const copies: FileCopy[] = [];
@@ -174,7 +155,7 @@ function filesToCopy(props: HandlerFunctionProps, environment: Record<string, st
     if (props.dashboardDir === undefined || !existsSync(join(props.dashboardDir, 'index.html'))) {
       throw new Error(`Function "${props.name}" serves the dashboard: \`dashboardDir\` must name a built dashboard (npm run build:web); got ${props.dashboardDir ?? 'none'}`);
     }
-    copies.push({ from: props.dashboardDir, to: BUNDLED_DASHBOARD_DIR, dir: true });
+    copies.push({ from: props.dashboardDir, to: BUNDLED_DASHBOARD_DIR });
   }
   return copies;
 }

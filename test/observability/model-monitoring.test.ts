@@ -169,7 +169,7 @@ describe('ModelMonitoring', () => {
     const bundle = assets.find((d) => readdirSync(join(outdir, d)).includes('baseline.json'));
     expect(bundle).toBeDefined();
     const files = readdirSync(join(outdir, bundle as string));
-    expect(files).toEqual(expect.arrayContaining(['index.js', 'model.json', 'baseline.json']));
+    expect(files).toEqual(expect.arrayContaining(['index.mjs', 'model.json', 'baseline.json']));
     expect(readFileSync(join(outdir, bundle as string, 'baseline.json'), 'utf8')).toBe(readFileSync(join(BREAST_CANCER, 'baseline.json'), 'utf8'));
   });
 

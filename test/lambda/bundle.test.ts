@@ -1,0 +1,78 @@
+/**
+ * The predict function as deployed: bundled by the same `LocalLambdaBundling` the CDK functions use (split
+ * ES modules, the manifest copied beside the code), loaded by a fresh node process the way the Lambda
+ * runtime loads `index.handler` (import() of index.mjs, source maps on), against the real local parts.
+ */
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { ENV } from '../../contract/env';
+import { MANIFEST_FILE } from '../../contract/manifest';
+import { ENTRY_NAME, LocalLambdaBundling } from '../../lib/constructs/lambda-bundle';
+import { proxyEvent } from './events';
+import { BUCKET, dynamoClient, MANIFEST_PATH, MODEL_DIR, predictEnv, s3Client, startHarness, TABLE, type Harness } from './harness';
+
+jest.setTimeout(60_000);
+
+let h: Harness;
+let out: string;
+const rows = (JSON.parse(readFileSync(join(MODEL_DIR, 'parity.json'), 'utf8')) as { rows: { input: number[]; label: string }[] }).rows;
+
+beforeAll(async () => {
+  h = await startHarness();
+  out = mkdtempSync(join(tmpdir(), 'mlship-bundle-'));
+  new LocalLambdaBundling(resolve(__dirname, '../../lambda/predict.ts'), [{ from: MANIFEST_PATH, to: MANIFEST_FILE }]).tryBundle(out, {} as never);
+});
+
+afterAll(async () => {
+  await h.close();
+  rmSync(out, { recursive: true, force: true });
+});
+
+/** One invocation in a fresh process, as a cold Lambda sandbox runs it. */
+async function invoke(body: unknown): Promise<{ statusCode: number; body: string }> {
+  // As deployed: the manifest path is relative to the code.
+  const env = { ...predictEnv(h, 'fargate'), [ENV.MODEL_MANIFEST_PATH]: MANIFEST_FILE };
+  const event = proxyEvent({ method: 'POST', resource: '/predict', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const script = `import(${JSON.stringify(pathToFileURL(join(out, `${ENTRY_NAME}.mjs`)).href)})
+    .then((m) => m.handler(${JSON.stringify(event)}))
+    .then((r) => process.stderr.write('RESULT ' + JSON.stringify(r) + '\\n'))`;
+  const { stderr } = await promisify(execFile)(process.execPath, ['--enable-source-maps', '--no-warnings', '-e', script], {
+    env: { PATH: process.env.PATH, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', ...env },
+    cwd: tmpdir(),
+  });
+  const line = stderr.split('\n').find((l) => l.startsWith('RESULT '));
+  if (line === undefined) throw new Error(`no result from the bundle: ${stderr}`);
+  return JSON.parse(line.slice('RESULT '.length)) as { statusCode: number; body: string };
+}
+
+test('the bundle is an ES module entry with lazily loaded chunks, a source map without sources, and the manifest', () => {
+  const files = readdirSync(out);
+  expect(files).toEqual(expect.arrayContaining([`${ENTRY_NAME}.mjs`, `${ENTRY_NAME}.mjs.map`, MANIFEST_FILE, 'chunks']));
+  expect(readdirSync(join(out, 'chunks')).filter((f) => f.endsWith('.mjs')).length).toBeGreaterThan(1);
+  const map = JSON.parse(readFileSync(join(out, `${ENTRY_NAME}.mjs.map`), 'utf8')) as { sources: string[]; sourcesContent?: unknown };
+  expect(map.sources.some((s) => s.endsWith('lambda/predict.ts'))).toBe(true);
+  expect(map.sourcesContent).toBeUndefined();
+});
+
+test('the deployed bundle predicts and logs the prediction, and its lazily loaded S3 chunk fetches an s3Key input', async () => {
+  await s3Client(h.s3.url).send(new PutObjectCommand({ Bucket: BUCKET, Key: 'datasets/bundle/one.json', Body: JSON.stringify(rows[0].input) }));
+  const res = await invoke({ instances: [{ s3Key: 'datasets/bundle/one.json' }, rows[1].input] });
+  expect(res.statusCode).toBe(200);
+  const body = JSON.parse(res.body) as { predictions: { id: string; label: string }[] };
+  expect(body.predictions.map((p) => p.label)).toEqual([rows[0].label, rows[1].label]);
+  const item = await dynamoClient(h.ddb.url).send(new GetItemCommand({ TableName: TABLE, Key: { id: { S: body.predictions[0].id } } }));
+  expect(item.Item && unmarshall(item.Item).inputKey).toBe('datasets/bundle/one.json');
+});
+
+test('bad input from the bundle is the same stable 400 as from the source', async () => {
+  const res = await invoke({ instances: [[1, 2, 3]] });
+  expect(res.statusCode).toBe(400);
+  expect(JSON.parse(res.body)).toEqual({ error: expect.objectContaining({ code: 'WRONG_FEATURE_COUNT', field: 'instances[0]' }) });
+});
