@@ -186,27 +186,28 @@ async function measureFloor(out: string, env: Record<string, string>): Promise<F
 /** One cold start in a fresh process: module load, then the first call of a representative request. */
 /** Runs asynchronously: the model server and the local services answer from this process meanwhile. */
 async function measure(bundle: string, h: Handler | 'floor', env: Record<string, string>): Promise<Sample> {
-  const script = `
+  const esm = bundle.endsWith('.mjs');
+  const script = `(async () => {
     const { performance } = require('node:perf_hooks');
     const event = ${JSON.stringify(firstEvent(h))};
+    // The Lambda runtime client is itself an ES module: Node's module loader is up before any handler
+    // loads. Start it here too, so neither variant is charged for it.
+    await import('node:path');
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     // As the Lambda runtime loads them: an ES module with import(), CommonJS with require().
-    const loaded = ${bundle.endsWith('.mjs')} ? import(${JSON.stringify(pathToFileURL(bundle).href)}) : Promise.resolve(require(${JSON.stringify(bundle)}));
-    let t1, c1;
-    loaded.then((mod) => {
-      t1 = performance.now();
-      c1 = process.cpuUsage();
-      return mod.handler(event);
-    }).then((res) => {
-      const t2 = performance.now();
-      const c2 = process.cpuUsage();
-      const cpu = (a, b) => (b.user - a.user + b.system - a.system) / 1000;
-      const status = res && res.statusCode;
-      if (status !== undefined && status >= 500) throw new Error('first call failed: ' + JSON.stringify(res));
-      process.stderr.write(JSON.stringify({ load: t1 - t0, first: t2 - t1, loadCpu: cpu(c0, c1), firstCpu: cpu(c1, c2) }) + '\\n');
-      process.exit(0);
-    }).catch((e) => { console.error(e); process.exit(1); });`;
+    const mod = ${esm ? `await import(${JSON.stringify(pathToFileURL(bundle).href)})` : `require(${JSON.stringify(bundle)})`};
+    const t1 = performance.now();
+    const c1 = process.cpuUsage();
+    const res = await mod.handler(event);
+    const t2 = performance.now();
+    const c2 = process.cpuUsage();
+    const cpu = (a, b) => (b.user - a.user + b.system - a.system) / 1000;
+    const status = res && res.statusCode;
+    if (status !== undefined && status >= 500) throw new Error('first call failed: ' + JSON.stringify(res));
+    process.stderr.write(JSON.stringify({ load: t1 - t0, first: t2 - t1, loadCpu: cpu(c0, c1), firstCpu: cpu(c1, c2) }) + '\\n');
+    process.exit(0);
+  })().catch((e) => { console.error(e); process.exit(1); });`;
   const profile = profileDir ? ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', resolve(profileDir), '--cpu-prof-name', `${h}-${variantOf(bundle)}-${Date.now()}.cpuprofile`] : [];
   const sourceMaps = variantOf(bundle) === 'production' ? ['--enable-source-maps'] : [];
   const { stderr: outText } = await promisify(execFile)(process.execPath, ['--no-deprecation', ...sourceMaps, ...profile, '-e', script], {
