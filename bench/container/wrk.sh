@@ -39,6 +39,12 @@ ratio() { # ours flask: req/s and p99 ratios at c=64
 }
 
 echo "| system                                       |   c |     req/s |      p50 |      p99 | non-2xx"
+MLSHIP_MAX_BATCH_DELAY_US=0 node_modules/.bin/tsx container/src/main.ts serve --model models/breast-cancer --port 18379 --host 127.0.0.1 --workers "$CORES" > "$work/server-nobatch.log" 2>&1 &
+pid=$!
+wait_for http://127.0.0.1:18379
+run "mlship server, $CORES workers, no batching" http://127.0.0.1:18379
+kill "$pid"; wait "$pid" 2>/dev/null || true
+
 node_modules/.bin/tsx container/src/main.ts serve --model models/breast-cancer --port 18380 --host 127.0.0.1 --workers "$CORES" > "$work/server.log" 2>&1 &
 pid=$!
 wait_for http://127.0.0.1:18380
@@ -56,5 +62,5 @@ kill "$pid"; wait "$pid" 2>/dev/null || true
 wait_for http://127.0.0.1:18382
 run "Flask + gunicorn, $CORES sync workers" http://127.0.0.1:18382
 echo
-ratio "mlship" "gthread"
-ratio "mlship" "sync"
+ratio "mlship.*, batching" "gthread"
+ratio "mlship.*, batching" "sync"
