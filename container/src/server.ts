@@ -17,7 +17,7 @@ import { LIMITS } from '../../contract/limits';
 import { parseCsvRows, validateInstances } from '../../contract/manifest';
 import { InvocationResponse, MODEL_VERSION_HEADER, Prediction } from '../../contract/prediction';
 import { Batcher } from './batcher';
-import { log } from './log';
+import { log, readLogLines } from './log';
 import { loadModel, LoadedModel } from './model';
 import { resolveModelDir } from './model-source';
 
@@ -292,20 +292,8 @@ async function startCluster(opts: StartServerOptions): Promise<RunningServer> {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const port = await new Promise<number>((resolve, reject) => {
-    let buffered = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) !== -1) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        try {
-          const rec = JSON.parse(line) as { msg?: string; port?: number };
-          if (rec.msg === 'ready' && typeof rec.port === 'number') resolve(rec.port);
-        } catch {
-          // not one of our log lines
-        }
-      }
+    readLogLines(child.stdout, (rec) => {
+      if (rec.msg === 'ready' && typeof rec.port === 'number') resolve(rec.port);
     });
     void exited.then((code) => reject(new Error(`The model server exited with code ${code} before it was ready`)));
   });

@@ -17,6 +17,7 @@ import * as tar from 'tar';
 import { modelPackageKey } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
 import { downloadModel, parseS3Uri, resolveModelDir } from '../../container/src/model-source';
+import { readLogLines } from '../../container/src/log';
 import { startServer } from '../../container/src/server';
 import { EmbeddedS3, startS3 } from '../../local/s3';
 import { BREAST_CANCER, closeAgent, parity, postJson } from './helpers';
@@ -153,21 +154,9 @@ test('the cluster answers /ping 503 while the model downloads from S3, then 200 
 function logLines(stream: NodeJS.ReadableStream) {
   const seen: Record<string, unknown>[] = [];
   const waiters: { msg: string; resolve: (rec: Record<string, unknown> & { port?: number }) => void }[] = [];
-  let buffered = '';
-  stream.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString('utf8');
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) !== -1) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      try {
-        const rec = JSON.parse(line) as Record<string, unknown>;
-        seen.push(rec);
-        for (const w of waiters.filter((x) => x.msg === rec.msg)) w.resolve(rec);
-      } catch {
-        // not a log line
-      }
-    }
+  readLogLines(stream, (rec) => {
+    seen.push(rec);
+    for (const w of waiters.filter((x) => x.msg === rec.msg)) w.resolve(rec);
   });
   return {
     waitFor: (msg: string) =>
