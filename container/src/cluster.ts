@@ -38,6 +38,8 @@ export async function serveCluster(settings: ServeSettings, host: string): Promi
 
 async function runPrimary(settings: ServeSettings): Promise<void> {
   let stopping = false;
+  // Each announced once: a restarted worker does not repeat them.
+  let announcedListening = false;
   let announced = false;
   const listening = new Set<number>();
   const ready = new Set<number>();
@@ -54,7 +56,10 @@ async function runPrimary(settings: ServeSettings): Promise<void> {
         else waiting.push(worker);
       } else if (m.type === 'listening') {
         listening.add(worker.id);
-        if (listening.size === settings.workers) log('info', 'listening', { port: m.port, workers: settings.workers, model: 'loading; /ping answers 503 until it is ready' });
+        if (!announcedListening && listening.size >= settings.workers) {
+          announcedListening = true;
+          log('info', 'listening', { port: m.port, workers: settings.workers, model: 'loading; /ping answers 503 until it is ready' });
+        }
       } else {
         ready.add(worker.id);
         if (!announced && ready.size >= settings.workers) {
