@@ -5,15 +5,18 @@
  *
  *   npx tsx bench/local/bench.ts [--duration 5]
  *
- * Target (issue 4): end-to-end p50 ≤ 2× direct p50. A third row measures what every accepted prediction
+ * Target (issue 4): end-to-end p50 ≤ 2× direct p50. Two more rows measure what every accepted prediction
  * must pay before it is answered whatever the gateway and handler do: one conditional PutItem of a log
- * item through the SDK to the same embedded DynamoDB.
+ * item through the SDK to the same embedded DynamoDB, and the same call to an endpoint that answers `{}`
+ * at once (the SDK client's own cost, the least any DynamoDB could leave).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dynamoClient, ensureTable } from '../../local/dynamodb';
 import { PROJECT_ROOT } from '../../local/paths';
 
@@ -81,10 +84,10 @@ async function run(name: string, url: string, headers: Record<string, string>, c
 }
 
 /** Conditional PutItems of a log-sized item, `connections` at a time, for `duration` seconds. */
-async function runPutItem(dynamoUrl: string, connections: number) {
+async function runPutItem(name: string, dynamoUrl: string, connections: number, createTable = true) {
   const client = dynamoClient(dynamoUrl);
   const table = 'mlship-bench-floor';
-  await ensureTable(client, table);
+  if (createTable) await ensureTable(client, table);
   const input = JSON.stringify(parity.rows[0].input);
   const output = JSON.stringify({ label: 'benign', probabilities: { malignant: 0.02, benign: 0.98 } });
   const latencies: number[] = [];
@@ -109,11 +112,31 @@ async function runPutItem(dynamoUrl: string, connections: number) {
   client.destroy();
   latencies.sort((a, b) => a - b);
   const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-  return { name: 'log write alone (PutItem)', connections, rps: latencies.length / duration, p50: at(50), p99: at(99) };
+  return { name, connections, rps: latencies.length / duration, p50: at(50), p99: at(99) };
+}
+
+/**
+ * An endpoint that answers every DynamoDB call with `{}` at once, in this process: writing to it
+ * measures what the SDK client alone costs per write (a DynamoDB infinitely fast would leave this).
+ */
+async function startNoopDynamoDb(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'content-length': 2 });
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
 }
 
 async function main() {
   const sys = await startSystem();
+  const noop = await startNoopDynamoDb();
   try {
     const key = { 'x-api-key': 'bench-key-0123456789abcdef' };
     // Warm-up: cold handler start, connection pools, the model's first runs.
@@ -122,7 +145,8 @@ async function main() {
     for (const c of [1, 32]) {
       rows.push(await run('direct model server', `${sys.modelUrl}/invocations`, {}, c));
       rows.push(await run('end to end (API + log)', `${sys.apiUrl}/predict`, key, c));
-      rows.push(await runPutItem(sys.dynamoUrl, c));
+      rows.push(await runPutItem('log write alone (PutItem)', sys.dynamoUrl, c));
+      rows.push(await runPutItem('SDK alone (no-op endpoint)', noop.url, c, false));
     }
     process.stdout.write(`\nlocal end-to-end vs direct model server, ${duration} s per cell, one-row JSON bodies\n\n`);
     process.stdout.write(`${'path'.padEnd(26)} ${'c'.padStart(3)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)}\n`);
@@ -136,11 +160,13 @@ async function main() {
       if (!direct || !e2e) continue;
       const ratio = e2e.p50 / Math.max(direct.p50, 0.001);
       const put = rows.find((r) => r.connections === c && r.name.startsWith('log write'));
-      const floor = put ? `; the log write alone is ${(put.p50 / Math.max(direct.p50, 0.001)).toFixed(2)}x direct` : '';
+      const sdk = rows.find((r) => r.connections === c && r.name.startsWith('SDK alone'));
+      const times = (r: { p50: number } | undefined) => (r ? (r.p50 / Math.max(direct.p50, 0.001)).toFixed(2) : '?');
+      const floor = `; the log write alone is ${times(put)}x direct, the SDK alone ${times(sdk)}x`;
       process.stdout.write(`c=${c}: end-to-end p50 = ${ratio.toFixed(2)}x direct (target <= 2x) ${ratio <= 2 ? 'MET' : 'NOT MET'}${floor}\n`);
     }
   } finally {
-    await sys.stop();
+    await Promise.all([sys.stop(), noop.close()]);
   }
 }
 
