@@ -1,6 +1,6 @@
 /**
- * The predict function as deployed: bundled by the same `LocalLambdaBundling` the CDK functions use (split
- * ES modules, the manifest copied beside the code), loaded by a fresh node process the way the Lambda
+ * The functions as deployed: bundled by the same `LocalLambdaBundling` the CDK functions use (split ES
+ * modules, the manifest copied beside the code), each loaded by a fresh node process the way the Lambda
  * runtime loads `index.handler` (import() of index.mjs, source maps on), against the real local parts.
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
@@ -16,31 +16,36 @@ import { ENV } from '../../contract/env';
 import { MANIFEST_FILE } from '../../contract/manifest';
 import { ENTRY_NAME, LocalLambdaBundling } from '../../lib/constructs/lambda-bundle';
 import { proxyEvent } from './events';
-import { BUCKET, dynamoClient, MANIFEST_PATH, MODEL_DIR, predictEnv, s3Client, startHarness, TABLE, type Harness } from './harness';
+import { BUCKET, dynamoClient, MANIFEST_PATH, MODEL_DIR, predictEnv, queryEnv, replayEnv, s3Client, startHarness, TABLE, type Harness } from './harness';
 
 jest.setTimeout(60_000);
 
 let h: Harness;
+let root: string;
 let out: string;
+type Fn = 'predict' | 'query' | 'feedback' | 'replay';
+const bundles = {} as Record<Fn, string>;
 const rows = (JSON.parse(readFileSync(join(MODEL_DIR, 'parity.json'), 'utf8')) as { rows: { input: number[]; label: string }[] }).rows;
 
 beforeAll(async () => {
   h = await startHarness();
-  out = mkdtempSync(join(tmpdir(), 'mlship-bundle-'));
-  new LocalLambdaBundling(resolve(__dirname, '../../lambda/predict.ts'), [{ from: MANIFEST_PATH, to: MANIFEST_FILE }]).tryBundle(out, {} as never);
+  root = mkdtempSync(join(tmpdir(), 'mlship-bundle-'));
+  for (const fn of ['predict', 'query', 'feedback', 'replay'] as const) {
+    bundles[fn] = join(root, fn);
+    const copies = fn === 'replay' ? [] : [{ from: MANIFEST_PATH, to: MANIFEST_FILE }];
+    new LocalLambdaBundling(resolve(__dirname, `../../lambda/${fn}.ts`), copies).tryBundle(bundles[fn], {} as never);
+  }
+  out = bundles.predict;
 });
 
 afterAll(async () => {
   await h.close();
-  rmSync(out, { recursive: true, force: true });
+  rmSync(root, { recursive: true, force: true });
 });
 
-/** One invocation in a fresh process, as a cold Lambda sandbox runs it. */
-async function invoke(body: unknown): Promise<{ statusCode: number; body: string }> {
-  // As deployed: the manifest path is relative to the code.
-  const env = { ...predictEnv(h, 'fargate'), [ENV.MODEL_MANIFEST_PATH]: MANIFEST_FILE };
-  const event = proxyEvent({ method: 'POST', resource: '/predict', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  const script = `import(${JSON.stringify(pathToFileURL(join(out, `${ENTRY_NAME}.mjs`)).href)})
+/** One invocation of a bundle in a fresh process, as a cold Lambda sandbox runs it. */
+async function invokeBundle<T>(fn: Fn, event: unknown, env: Record<string, string>): Promise<T> {
+  const script = `import(${JSON.stringify(pathToFileURL(join(bundles[fn], `${ENTRY_NAME}.mjs`)).href)})
     .then((m) => m.handler(${JSON.stringify(event)}))
     .then((r) => process.stderr.write('RESULT ' + JSON.stringify(r) + '\\n'))`;
   const { stderr } = await promisify(execFile)(process.execPath, ['--enable-source-maps', '--no-warnings', '-e', script], {
@@ -48,8 +53,17 @@ async function invoke(body: unknown): Promise<{ statusCode: number; body: string
     cwd: tmpdir(),
   });
   const line = stderr.split('\n').find((l) => l.startsWith('RESULT '));
-  if (line === undefined) throw new Error(`no result from the bundle: ${stderr}`);
-  return JSON.parse(line.slice('RESULT '.length)) as { statusCode: number; body: string };
+  if (line === undefined) throw new Error(`no result from the ${fn} bundle: ${stderr}`);
+  return JSON.parse(line.slice('RESULT '.length)) as T;
+}
+
+// As deployed: the manifest path is relative to the code.
+const deployed = (env: Record<string, string>) => ({ ...env, ...(ENV.MODEL_MANIFEST_PATH in env ? { [ENV.MODEL_MANIFEST_PATH]: MANIFEST_FILE } : {}) });
+
+/** POST /predict to the predict bundle. */
+function invoke(body: unknown): Promise<{ statusCode: number; body: string }> {
+  const event = proxyEvent({ method: 'POST', resource: '/predict', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  return invokeBundle('predict', event, deployed(predictEnv(h, 'fargate')));
 }
 
 test('the bundle is an ES module entry with lazily loaded chunks, a source map without sources, and the manifest', () => {
@@ -75,4 +89,23 @@ test('bad input from the bundle is the same stable 400 as from the source', asyn
   const res = await invoke({ instances: [[1, 2, 3]] });
   expect(res.statusCode).toBe(400);
   expect(JSON.parse(res.body)).toEqual({ error: expect.objectContaining({ code: 'WRONG_FEATURE_COUNT', field: 'instances[0]' }) });
+});
+
+test('the query, feedback and replay bundles load and answer from a fresh process', async () => {
+  const made = JSON.parse((await invoke({ instances: [rows[2].input] })).body) as { predictions: { id: string }[] };
+  const id = made.predictions[0].id;
+
+  const page = await invokeBundle<{ statusCode: number; body: string }>('query', proxyEvent({ method: 'GET', resource: '/predictions', query: { limit: '50' } }), deployed(queryEnv(h)));
+  expect(page.statusCode).toBe(200);
+  expect(JSON.stringify(JSON.parse(page.body))).toContain(id);
+
+  const feedbackEnv = deployed({ [ENV.PREDICTION_TABLE]: TABLE, [ENV.MODEL_MANIFEST_PATH]: MANIFEST_PATH, [ENV.DYNAMODB_URL]: h.ddb.url });
+  const feedback = (target: string) =>
+    invokeBundle<{ statusCode: number }>('feedback', proxyEvent({ method: 'POST', resource: '/predictions/{id}/feedback', pathParameters: { id: target }, body: JSON.stringify({ label: rows[2].label }) }), feedbackEnv);
+  expect((await feedback(id)).statusCode).toBe(200);
+  expect((await feedback('01ZZZZZZZZZZZZZZZZZZZZZZZZ')).statusCode).toBe(404);
+
+  const bad = { messageId: 'bad-1', receiptHandle: 'r1', body: 'not json', attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:log-dlq', awsRegion: 'us-east-1' };
+  const replayed = await invokeBundle<{ batchItemFailures: { itemIdentifier: string }[] }>('replay', { Records: [bad] }, replayEnv(h));
+  expect(replayed.batchItemFailures).toEqual([{ itemIdentifier: 'bad-1' }]);
 });
