@@ -3,10 +3,12 @@
  * prediction log table created from the same CreateTable input the contract defines.
  */
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { Server } from 'node:http';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { createTableInput } from '../contract/prediction-log';
-import { listen } from './listen';
+import { listen, PortInUseError } from './listen';
 import { LOCAL_NAMES } from './paths';
 
 /** dynalite ships no types: the factory returns a node:http server whose close() also closes the store. */
@@ -56,6 +58,78 @@ export async function startDynamoDb(opts: { dir?: string; port?: number }): Prom
     });
   };
   return { url, port, stop, start, close };
+}
+
+/** Main thread → DynamoDB thread. */
+export interface DynamoDbThreadRequest {
+  readonly id: number;
+  readonly op: 'stop' | 'start' | 'close';
+}
+
+/** DynamoDB thread → main thread. */
+export type DynamoDbThreadReply =
+  | { readonly kind: 'ready'; readonly port: number }
+  | { readonly kind: 'failed'; readonly error: string; readonly portInUse?: number }
+  | { readonly kind: 'done'; readonly id: number; readonly error?: string };
+
+/**
+ * The same embedded DynamoDB in a worker thread: `npm start` uses it so that dynalite's CPU (about a third
+ * of a logged prediction's) runs on the other core, beside the gateway and the handlers.
+ */
+export async function startDynamoDbThread(opts: { dir?: string; port?: number }): Promise<EmbeddedDynamoDb> {
+  const worker = spawnDynamoDbWorker(opts);
+  const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  let nextId = 0;
+  const ready = new Promise<number>((resolve, reject) => {
+    worker.on('message', (m: DynamoDbThreadReply) => {
+      if (m.kind === 'ready') resolve(m.port);
+      else if (m.kind === 'failed') reject(m.portInUse !== undefined ? new PortInUseError(m.portInUse, 'embedded DynamoDB') : new Error(m.error));
+      else {
+        const call = pending.get(m.id);
+        pending.delete(m.id);
+        if (m.error === undefined) call?.resolve();
+        else call?.reject(new Error(m.error));
+      }
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      const gone = new Error(`The embedded DynamoDB thread exited (code ${code})`);
+      reject(gone);
+      for (const call of pending.values()) call.reject(gone);
+      pending.clear();
+    });
+  });
+  const port = await ready.catch(async (e: unknown) => {
+    await worker.terminate();
+    throw e;
+  });
+  const call = (op: DynamoDbThreadRequest['op']) =>
+    new Promise<void>((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, op } satisfies DynamoDbThreadRequest);
+    });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    stop: () => call('stop'),
+    start: () => call('start'),
+    close: async () => {
+      await call('close');
+      await worker.terminate();
+    },
+  };
+}
+
+/** The worker from the TypeScript source (tsx: `npm start`, tests) or from compiled JavaScript beside this file. */
+function spawnDynamoDbWorker(opts: { dir?: string; port?: number }): Worker {
+  // A roomy young generation: dynalite makes many short-lived objects per request.
+  const options = { workerData: opts, resourceLimits: { maxYoungGenerationSizeMb: 64 } };
+  const source = join(__dirname, 'dynamodb-worker.ts');
+  if (__filename.endsWith('.ts') && existsSync(source)) {
+    return new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(source)});`, { ...options, eval: true });
+  }
+  return new Worker(join(__dirname, 'dynamodb-worker.js'), options);
 }
 
 export function dynamoClient(url: string): DynamoDBClient {

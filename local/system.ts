@@ -20,7 +20,7 @@ import { packModel } from '../contract/model-package';
 import type { HandlerName } from '../contract/routes';
 import { resolveModelDir } from '../container/src/model-source';
 import { startServer, type RunningServer } from '../container/src/server';
-import { dynamoClient, ensureTable, startDynamoDb, type EmbeddedDynamoDb } from './dynamodb';
+import { dynamoClient, ensureTable, startDynamoDbThread, type EmbeddedDynamoDb } from './dynamodb';
 import { apiKeyIdOf, createGateway, type AccessLogEntry, type ProxyHandler } from './gateway';
 import { handlerEnv } from './handler-env';
 import { checkPortFree, closeServer, listen } from './listen';
@@ -131,7 +131,8 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   const workDir = scratch ? join(scratch, 'work') : paths.work;
 
   progress('starting DynamoDB (dynalite)');
-  const ddb: EmbeddedDynamoDb = await startDynamoDb({ dir: inMemory ? undefined : paths.dynamodb });
+  // On its own thread: dynalite's work runs beside the gateway and the handlers, not between their requests.
+  const ddb: EmbeddedDynamoDb = await startDynamoDbThread({ dir: inMemory ? undefined : paths.dynamodb });
   cleanups.push(() => ddb.close());
   const ddbClient = dynamoClient(ddb.url);
   cleanups.push(async () => ddbClient.destroy());

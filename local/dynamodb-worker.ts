@@ -1,0 +1,31 @@
+/**
+ * The embedded DynamoDB in a worker thread (see `startDynamoDbThread`): dynalite answers on its own
+ * event loop and heap, so its parsing, LevelDB work and garbage collection run beside the handlers on
+ * the other core instead of between their requests.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { startDynamoDb, type DynamoDbThreadReply, type DynamoDbThreadRequest } from './dynamodb';
+import { PortInUseError } from './listen';
+
+const port = parentPort;
+if (port === null) throw new Error('dynamodb-worker runs as a worker thread');
+
+startDynamoDb(workerData as { dir?: string; port?: number }).then(
+  (db) => {
+    port.on('message', (m: DynamoDbThreadRequest) => {
+      db[m.op]().then(
+        () => {
+          port.postMessage({ kind: 'done', id: m.id } satisfies DynamoDbThreadReply);
+          if (m.op === 'close') port.close();
+        },
+        (e: Error) => port.postMessage({ kind: 'done', id: m.id, error: e.message } satisfies DynamoDbThreadReply),
+      );
+    });
+    port.postMessage({ kind: 'ready', port: db.port } satisfies DynamoDbThreadReply);
+  },
+  (e: Error) => {
+    const portInUse = e instanceof PortInUseError ? e.port : undefined;
+    port.postMessage({ kind: 'failed', error: e.message, portInUse } satisfies DynamoDbThreadReply);
+    port.close();
+  },
+);
