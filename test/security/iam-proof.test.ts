@@ -122,6 +122,15 @@ function executionRoleGrants(taskDefinition: { Properties: Record<string, unknow
   ];
 }
 
+/** The Step Functions managed rule through which a `.sync` integration learns that its `what` ended. */
+function syncRuleGrants(rule: string, what: string) {
+  return ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'].map((action) => ({
+    action,
+    resource: `arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/${rule}`,
+    reason: `the managed rule through which .sync learns the ${what}'s end`,
+  }));
+}
+
 /**
  * The grants of the batch state machine's role, by the service integration its definition uses; Step
  * Functions makes these calls itself (none is our code, so none can be recorded locally: there is no
@@ -142,11 +151,7 @@ function stateMachineGrants(definition: string, passedRoles: string[], taskDefin
       { action: 'ecs:RunTask', resource: new RegExp(`"Ref":"${taskDefinitionFamilyId}".*/.*:\\*$`), reason: 'the run starts the batch task (any revision of its one family)' },
       { action: 'ecs:DescribeTasks', resource: '*', reason: '.sync watches the task it started (its ARN exists only at run time)' },
       { action: 'ecs:StopTask', resource: '*', reason: '.sync stops the task when the run is aborted or times out' },
-      ...['events:PutTargets', 'events:PutRule', 'events:DescribeRule'].map((action) => ({
-        action,
-        resource: 'arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/StepFunctionsGetEventsForECSTaskRule',
-        reason: "the managed rule through which .sync learns the task's end",
-      })),
+      ...syncRuleGrants('StepFunctionsGetEventsForECSTaskRule', 'task'),
       ...passRole('RunTask hands the task its task role and execution role'),
     );
   }
@@ -159,11 +164,7 @@ function stateMachineGrants(definition: string, passedRoles: string[], taskDefin
         reason: 'the run creates, watches, stops (on abort) and tags its transform job, named per execution',
       })),
       { action: 'sagemaker:ListTags', resource: '*', reason: 'granted on "*" by the .sync integration; it reads tags only' },
-      ...['events:PutTargets', 'events:PutRule', 'events:DescribeRule'].map((action) => ({
-        action,
-        resource: 'arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/StepFunctionsGetEventsForSageMakerTransformJobsRule',
-        reason: "the managed rule through which .sync learns the job's end",
-      })),
+      ...syncRuleGrants('StepFunctionsGetEventsForSageMakerTransformJobsRule', 'job'),
       ...passRole("the transform job runs with the model's execution role"),
     );
   }
