@@ -23,15 +23,12 @@ export interface ModelPackageProps {
 export class ModelPackage extends Construct {
   /** Object key of the package in the bucket. */
   public readonly key: string;
-  /** `s3://<bucket>/<key>`. */
-  public readonly s3Uri: string;
   public readonly deployment: s3deploy.BucketDeployment;
 
   constructor(scope: Construct, id: string, props: ModelPackageProps) {
     super(scope, id);
     const { name, version } = props.manifest;
     this.key = modelPackageKey(name, version);
-    this.s3Uri = props.bucket.s3UrlForObject(this.key);
 
     // The staging directory holds only the archive, so the asset hash is the archive's content hash.
     const staging = join(props.buildDir, 'model-package', name, version);
