@@ -149,5 +149,12 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
     if (!(e instanceof ResourceNotFoundException)) throw e;
   }
   await client.send(new CreateTableCommand(createTableInput(tableName)));
-  return 'created';
+  // dynalite answers CreateTable with CREATING and turns the table ACTIVE a moment later; a write in
+  // between is refused as ResourceNotFound, so return only once the table takes writes.
+  for (const deadline = Date.now() + 10_000; ; ) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') return 'created';
+    if (Date.now() > deadline) throw new Error(`Table ${tableName} is still ${Table?.TableStatus} after 10 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
