@@ -17,10 +17,19 @@ export function modelPrefix(name: string): string {
   return `${PREFIX.models}${name}/`;
 }
 
-/** Where a model version's package lives: `models/<name>/<version>/model.tar.gz`. */
-export function modelPackageKey(name: string, version: string): string {
-  return `${modelPrefix(name)}${version}/model.tar.gz`;
+/**
+ * Where a model version's package lives: `models/<name>/<version>/model.tar.gz`, or, with the archive's
+ * content digest, `models/<name>/<version>/<digest>/model.tar.gz`. Deployments use the digest form: a model
+ * retrained without a version bump gets a new key, so the package a running endpoint or task was started
+ * with is never overwritten under it (and a rollback still finds its own).
+ */
+export function modelPackageKey(name: string, version: string, digest?: string): string {
+  if (digest !== undefined && !/^[0-9a-f]{8,64}$/.test(digest)) throw new Error(`A package digest is 8 to 64 lowercase hex digits, got "${digest}".`);
+  return `${modelPrefix(name)}${version}/${digest === undefined ? '' : `${digest}/`}model.tar.gz`;
 }
+
+/** Hex digits of the archive's sha256 kept in a deployed package key. */
+export const PACKAGE_DIGEST_LENGTH = 16;
 
 /** Where a large prediction input is kept: `predictions/<model>/<yyyy-mm-dd>/<predictionId>.json`. */
 export function predictionInputKey(model: string, isoTimestamp: string, predictionId: string): string {

@@ -53,7 +53,8 @@ export class DataStack extends Stack {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      // ACLs off: S3 delivers the access logs under a bucket policy statement (no legacy AccessControl).
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ expiration: Duration.days(config.logRetentionDays) }],
       removalPolicy,
       autoDeleteObjects: autoDelete,

@@ -34,12 +34,23 @@ export interface BuildOptions {
 }
 
 const CROSS_STACK_REFERENCES = '@aws-cdk/core:defaultCrossStackReferences';
+const ACCESS_LOGS_BY_BUCKET_POLICY = '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy';
+/**
+ * ECS blue/green rewrites the listener rules' actions, and any CloudFormation update of a rule (a changed
+ * tag included) puts the declared action back, sending traffic to a target group that may have no tasks
+ * (aws-cdk issue 36649): the rules' template must never change after creation, so they carry no tags.
+ */
+export const LISTENER_RULE = 'AWS::ElasticLoadBalancingV2::ListenerRule';
+/** The model tag changes with the model: not a stack tag, which CloudFormation would copy onto every resource (the rules too). */
+export const MODEL_TAG_EXCLUDED = ['aws:cdk:stack', LISTENER_RULE];
 
 export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOptions): MlshipStacks {
   const { rootDir } = options;
   // Cross-stack references stay CloudFormation exports (a consumer keeps its producer from changing under
   // it); said explicitly so the choice does not depend on a library default.
   if (app.node.tryGetContext(CROSS_STACK_REFERENCES) === undefined) app.node.setContext(CROSS_STACK_REFERENCES, 'strong');
+  // S3 log delivery is granted in the log bucket's policy, not with the legacy LogDeliveryWrite ACL.
+  app.node.setContext(ACCESS_LOGS_BY_BUCKET_POLICY, true);
   const modelDir = modelDirOf(config, rootDir);
   const manifestPath = join(modelDir, MANIFEST_FILE);
   const manifest = parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
@@ -89,8 +100,8 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
   monitoring.addStackDependency(api);
   monitoring.addStackDependency(serving);
 
-  Tags.of(app).add('project', 'mlship');
-  Tags.of(app).add('mlship:model', manifest.name);
+  Tags.of(app).add('project', 'mlship', { excludeResourceTypes: [LISTENER_RULE] });
+  Tags.of(app).add('mlship:model', manifest.name, { excludeResourceTypes: MODEL_TAG_EXCLUDED });
   if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { config, manifest, data, serving, api, monitoring };
 }

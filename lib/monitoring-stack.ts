@@ -55,7 +55,12 @@ export class MonitoringStack extends Stack {
 }
 
 function monitoredBackend(serving: ServingStack): MonitoredBackend {
-  if (serving.fargate) return { kind: 'fargate', service: serving.fargate.service, targetGroup: serving.fargate.targetGroup };
+  if (serving.fargate) return {
+      kind: 'fargate',
+      service: serving.fargate.service,
+      loadBalancer: serving.fargate.loadBalancer,
+      targetGroups: [serving.fargate.targetGroup, serving.fargate.alternateTargetGroup],
+    };
   if (serving.sagemaker) return { kind: serving.sagemaker.backend, endpointName: serving.sagemaker.endpointName, variantName: serving.sagemaker.variantName };
   throw new Error('The serving stack has neither a Fargate service nor a SageMaker endpoint');
 }

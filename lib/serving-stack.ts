@@ -81,6 +81,7 @@ export class ServingStack extends Stack {
         image: this.image,
         bucket: data.bucket,
         model: props.manifest,
+        modelKey: this.modelPackage.key,
         cpu: config.fargateCpu,
         memoryMiB: config.fargateMemoryMiB,
         minCapacity: config.fargateMinCapacity,
@@ -175,6 +176,7 @@ export class ServingStack extends Stack {
       cluster: fargate.cluster,
       image: ecs.ContainerImage.fromDockerImageAsset(this.image),
       model: manifest,
+      modelKey: this.modelPackage.key,
       subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [securityGroup],
     };

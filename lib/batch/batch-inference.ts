@@ -5,7 +5,7 @@
  * (EventBridge), and so does `mlship batch --input s3://… --stack NAME`; results go to
  * `batch/output/<execution name>/<input file name>.out`.
  */
-import { Annotations, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Arn, ArnFormat, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -18,12 +18,17 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { BATCH_STACK_OUTPUTS } from '../../contract/batch';
-import { modelPackageKey, PREFIX } from '../../contract/bucket';
+import { PREFIX } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
 import type { Backend } from '../../contract/limits';
 import type { ModelManifest } from '../../contract/manifest';
 import { grantBatchData } from './batch-grants';
 import { acknowledgeIamWildcards } from './batch-nag';
+
+/** Transform jobs are named `batch-<execution name>`; their log streams start with the job name. */
+const TRANSFORM_JOB_PREFIX = 'batch-';
+/** Where SageMaker writes every transform job's logs and metrics (one log group, a stream per job and instance). */
+export const TRANSFORM_JOB_LOGS = '/aws/sagemaker/TransformJobs';
 
 /** The deployed SageMaker model a Batch Transform job runs. */
 export interface SageMakerBatchModel {
@@ -46,8 +51,10 @@ export interface FargateBatchTask {
   readonly cluster: ecs.ICluster;
   /** The model server image (the same image serves and scores datasets). */
   readonly image: ecs.ContainerImage;
-  /** The served model (from its manifest): the task reads `models/<name>/<version>/model.tar.gz` at start. */
+  /** The served model (from its manifest): the task may read every package under `models/<name>/`. */
   readonly model: Pick<ModelManifest, 'name' | 'version'>;
+  /** Key of the package the task loads at start (ModelPackage.key). */
+  readonly modelKey: string;
   /** Private subnets with a route to S3 (a gateway endpoint or NAT). */
   readonly subnets: ec2.SubnetSelection;
   readonly securityGroups: ec2.ISecurityGroup[];
@@ -185,9 +192,10 @@ export class BatchInference extends Construct {
   /** Batch Transform: headerless CSV lines in, one `text/csv` answer line per input line out. */
   private transformJob(props: BatchInferenceProps, model: SageMakerBatchModel): sfn.IChainable {
     grantBatchData(this, 'ModelRoleBatchData', model.modelRole, props.bucket, { listInput: true });
+    this.grantTransformJobLogs(model.modelRole);
     return new tasks.SageMakerCreateTransformJob(this, 'Transform', {
       integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-      transformJobName: sfn.JsonPath.format('batch-{}', sfn.JsonPath.executionName),
+      transformJobName: sfn.JsonPath.format(`${TRANSFORM_JOB_PREFIX}{}`, sfn.JsonPath.executionName),
       modelName: model.modelName,
       // The job runs with the model's own role; passing it stops the task from making a full-access one.
       role: model.modelRole,
@@ -204,6 +212,37 @@ export class BatchInference extends Construct {
     });
   }
 
+  /**
+   * SageMaker writes a transform job's container logs and metrics with the model's role, under
+   * /aws/sagemaker/TransformJobs (not the endpoint's /aws/sagemaker/Endpoints): that one log group, this
+   * construct's job streams, and the TransformJobs metric namespace.
+   */
+  private grantTransformJobLogs(role: iam.IRole): iam.Policy {
+    const stack = Stack.of(this);
+    const logGroup = (resourceName: string) => Arn.format({ service: 'logs', resource: 'log-group', resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack);
+    const policy = new iam.Policy(this, 'ModelRoleTransformLogs');
+    policy.addStatements(
+      new iam.PolicyStatement({
+        sid: 'TransformJobLogGroup',
+        actions: ['logs:CreateLogGroup', 'logs:DescribeLogStreams'],
+        resources: [logGroup(TRANSFORM_JOB_LOGS)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'TransformJobLogStreams',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup(`${TRANSFORM_JOB_LOGS}:log-stream:${TRANSFORM_JOB_PREFIX}*`)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'TransformJobMetrics',
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': TRANSFORM_JOB_LOGS } },
+      }),
+    );
+    role.attachInlinePolicy(policy);
+    return policy;
+  }
+
   /** Fargate: the model image's `batch` command, reading and writing S3 itself. */
   private fargateRun(props: BatchInferenceProps, f: FargateBatchTask): { run: sfn.IChainable; taskDefinition: ecs.FargateTaskDefinition } {
     const taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
@@ -213,7 +252,7 @@ export class BatchInference extends Construct {
     });
     const container = taskDefinition.addContainer('batch', {
       image: f.image,
-      environment: { [ENV.MODEL_S3_URI]: props.bucket.s3UrlForObject(modelPackageKey(f.model.name, f.model.version)), AWS_REGION: Stack.of(this).region },
+      environment: { [ENV.MODEL_S3_URI]: props.bucket.s3UrlForObject(f.modelKey), AWS_REGION: Stack.of(this).region },
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'batch', logGroup: new logs.LogGroup(this, 'TaskLogs', { retention: props.logRetention }) }),
     });
     grantBatchData(this, 'TaskRoleBatchData', taskDefinition.taskRole, props.bucket, { listInput: false, readModel: f.model.name });

@@ -35,7 +35,11 @@ function acceptedShapes(scope: Construct, task?: BatchTaskFindings): Accepted[] 
     {
       finding: /^Resource::\*$/,
       reason:
-        'Only actions without resource-level permissions: X-Ray segments and sampling, CloudWatch Logs delivery for the state machine, ecs:DescribeTasks/StopTask, ecr:GetAuthorizationToken and sagemaker:ListTags.',
+        'Only actions without resource-level permissions: X-Ray segments and sampling, CloudWatch Logs delivery for the state machine, ecs:DescribeTasks/StopTask, ecr:GetAuthorizationToken, sagemaker:ListTags, and cloudwatch:PutMetricData limited to the TransformJobs namespace by a condition.',
+    },
+    {
+      finding: /^Resource::arn:<AWS::Partition>:logs:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d+):log-group:\/aws\/sagemaker\/TransformJobs:log-stream:batch-\*$/,
+      reason: "Log streams of this construct's transform jobs (batch-<execution name>/<instance>) in SageMaker's one TransformJobs log group.",
     },
     {
       // Region and account are tokens (`<AWS::Region>`) in an environment-agnostic stack, literals otherwise.

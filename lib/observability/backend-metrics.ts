@@ -13,8 +13,10 @@ export type MonitoredBackend =
       readonly kind: 'fargate';
       /** The model service (CPU and memory graphs). */
       readonly service: ecs.FargateService;
-      /** The internal load balancer's target group (response time and healthy hosts). */
-      readonly targetGroup: elbv2.ApplicationTargetGroup;
+      /** The internal load balancer (response time over every target group). */
+      readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+      /** Both blue/green target groups: ECS moves the traffic between them on alternate deployments. */
+      readonly targetGroups: elbv2.ApplicationTargetGroup[];
     }
   | {
       readonly kind: 'sagemaker' | 'sagemaker-serverless';
@@ -38,20 +40,43 @@ export interface BackendMetrics {
 
 export function backendMetrics(backend: MonitoredBackend, period: Duration): BackendMetrics {
   if (backend.kind === 'fargate') {
-    const tg = backend.targetGroup.metrics;
+    const lb = backend.loadBalancer.metrics;
+    // Host counts exist per target group only: summed (healthy) or the largest (unhealthy) over both, an
+    // empty group counting as zero, so the graphs and the alarm follow the traffic whichever group has it.
+    // Built by hand: the alternate group is attached to the load balancer by ECS, not by the template.
+    const overTargetGroups = (id: string, label: string, combine: 'SUM' | 'MAX', metricName: string, statistic: string) =>
+      new cloudwatch.MathExpression({
+        expression: `${combine}([${backend.targetGroups.map((_, i) => `FILL(${id}${i}, 0)`).join(', ')}])`,
+        usingMetrics: Object.fromEntries(
+          backend.targetGroups.map((tg, i) => [
+            `${id}${i}`,
+            new cloudwatch.Metric({
+              namespace: 'AWS/ApplicationELB',
+              metricName,
+              dimensionsMap: { LoadBalancer: backend.loadBalancer.loadBalancerFullName, TargetGroup: tg.targetGroupFullName },
+              statistic,
+              period,
+            }),
+          ]),
+        ),
+        period,
+        label,
+      });
+    const unhealthy = overTargetGroups('unhealthy', 'unhealthy tasks', 'MAX', 'UnHealthyHostCount', 'Maximum');
     return {
-      // The ALB reports seconds; every latency graph here is in milliseconds. Ids differ per graph line.
+      // The load balancer's response time covers both target groups. The ALB reports seconds; every latency
+      // graph here is in milliseconds. Ids differ per graph line.
       latency: ['p50', 'p99'].map(
         (s) =>
           new cloudwatch.MathExpression({
             expression: `t${s} * 1000`,
-            usingMetrics: { [`t${s}`]: tg.targetResponseTime({ statistic: s, period }) },
+            usingMetrics: { [`t${s}`]: lb.targetResponseTime({ statistic: s, period }) },
             period,
             label: `target response ${s}`,
           }),
       ),
-      health: [tg.healthyHostCount({ period, statistic: 'Minimum' }), tg.unhealthyHostCount({ period, statistic: 'Maximum' })],
-      unhealthy: tg.unhealthyHostCount({ period, statistic: 'Maximum' }),
+      health: [overTargetGroups('healthy', 'healthy tasks', 'SUM', 'HealthyHostCount', 'Minimum'), unhealthy],
+      unhealthy,
       unhealthyMeaning: 'a model task failed its load balancer health check',
       utilization: [backend.service.metricCpuUtilization({ period }), backend.service.metricMemoryUtilization({ period })],
     };

@@ -4,6 +4,7 @@
  * reach the tasks. The tasks read their model's package from `models/<name>/` in the data bucket.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
@@ -13,7 +14,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { modelPackageKey, modelPrefix } from '../../contract/bucket';
+import { modelPrefix } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
 import type { ModelManifest } from '../../contract/manifest';
 import { fargateDeploymentAlarms } from '../rollout/deployment-alarms';
@@ -23,12 +24,16 @@ import { ModelBackend } from './model-backend';
 export const CONTAINER_PORT = 8080;
 /** Load balancer port of the blue/green test listener: during a rollout it reaches the new tasks only. */
 export const TEST_LISTENER_PORT = 8081;
+/** Requests per task per minute the request scaling policy keeps the service at. */
+export const REQUESTS_PER_TASK_PER_MINUTE = 3000;
 
 export interface FargateModelServiceProps {
   readonly image: DockerImageAsset;
   readonly bucket: s3.IBucket;
-  /** The served model (from its manifest): the tasks load `models/<name>/<version>/model.tar.gz` from `bucket` at start. */
+  /** The served model (from its manifest): the tasks may read every package under `models/<name>/`. */
   readonly model: Pick<ModelManifest, 'name' | 'version'>;
+  /** Key of the package the tasks load at start (ModelPackage.key, under `models/<name>/`). */
+  readonly modelKey: string;
   /** CPU units (256 = 0.25 vCPU). */
   readonly cpu: number;
   readonly memoryMiB: number;
@@ -50,6 +55,8 @@ export class FargateModelService extends Construct implements ModelBackend {
   public readonly testClientSecurityGroup: ec2.SecurityGroup;
   /** `http://<load balancer>:<test port>`: the new tasks during a rollout. */
   public readonly testUrl: string;
+  /** Task count scaling on CPU and on requests per task (both target groups: the whole load balancer). */
+  public readonly scalableTarget: appscaling.ScalableTarget;
   /** Target 5xx and unhealthy hosts on both target groups: any in ALARM rolls a deployment back. */
   public readonly deploymentAlarms: cloudwatch.Alarm[];
   /** Security group of the model's callers: the only source the load balancer accepts. */
@@ -95,7 +102,7 @@ export class FargateModelService extends Construct implements ModelBackend {
     taskDefinition.addContainer('Model', {
       image: ecs.ContainerImage.fromDockerImageAsset(props.image),
       portMappings: [{ containerPort: CONTAINER_PORT }],
-      environment: { [ENV.MODEL_S3_URI]: props.bucket.s3UrlForObject(modelPackageKey(props.model.name, props.model.version)), [ENV.PORT]: String(CONTAINER_PORT) },
+      environment: { [ENV.MODEL_S3_URI]: props.bucket.s3UrlForObject(props.modelKey), [ENV.PORT]: String(CONTAINER_PORT) },
       logging: ecs.LogDrivers.awsLogs({
         streamPrefix: 'model',
         logGroup: new logs.LogGroup(this, 'ContainerLogs', { retention: props.logRetention }),
@@ -146,7 +153,9 @@ export class FargateModelService extends Construct implements ModelBackend {
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: this.cluster,
       taskDefinition,
-      desiredCount: props.minCapacity,
+      // No DesiredCount: the scaler owns the task count. CloudFormation starts a new service with one task
+      // (raised to minCapacity when the scalable target registers) and leaves the count alone on updates,
+      // where a declared count would reset the service to it on every deployment.
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
       circuitBreaker: { enable: true, rollback: true },
@@ -182,6 +191,10 @@ export class FargateModelService extends Construct implements ModelBackend {
     const notFound = elbv2.ListenerAction.fixedResponse(404, { contentType: 'application/json', messageBody: '{"error":{"code":"ROUTE_NOT_FOUND","message":"No route."}}' });
     const listener = this.loadBalancer.addListener('Http', { port: 80, open: false, defaultAction: notFound });
     const testListener = this.loadBalancer.addListener('Test', { port: TEST_LISTENER_PORT, protocol: elbv2.ApplicationProtocol.HTTP, open: false, defaultAction: notFound });
+    // ECS owns these rules' actions after creation (it rewrites them to weighted forwards over both
+    // target groups); their properties must stay the same for the life of the stack, or CloudFormation
+    // would put the declared action back (aws-cdk issue 36649). They carry no tags (lib/mlship-app.ts) and
+    // name nothing that changes with the model or the config.
     const rule = (id: string, l: elbv2.ApplicationListener) =>
       new elbv2.ApplicationListenerRule(this, id, { listener: l, priority: 1, conditions: [elbv2.ListenerCondition.pathPatterns(['/*'])], action: elbv2.ListenerAction.forward([this.targetGroup]) });
     const productionRule = rule('ProductionRule', listener);
@@ -204,10 +217,15 @@ export class FargateModelService extends Construct implements ModelBackend {
       { behavior: ecs.AlarmBehavior.ROLLBACK_ON_ALARM },
     );
 
-    const scaling = this.service.autoScaleTaskCount({ minCapacity: props.minCapacity, maxCapacity: props.maxCapacity });
-    scaling.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 60 });
-    scaling.scaleOnRequestCount('Requests', { requestsPerTarget: 3000, targetGroup: this.targetGroup });
-
+    this.scalableTarget = new appscaling.ScalableTarget(this, 'Scaling', {
+      serviceNamespace: appscaling.ServiceNamespace.ECS,
+      resourceId: `service/${this.cluster.clusterName}/${this.service.serviceName}`,
+      scalableDimension: 'ecs:service:DesiredCount',
+      minCapacity: props.minCapacity,
+      maxCapacity: props.maxCapacity,
+    });
+    this.scalableTarget.scaleToTrackMetric('Cpu', { predefinedMetric: appscaling.PredefinedMetric.ECS_SERVICE_AVERAGE_CPU_UTILIZATION, targetValue: 60 });
+    this.requestScalingPolicy();
     this.url = `http://${this.loadBalancer.loadBalancerDnsName}`;
     this.testUrl = `http://${this.loadBalancer.loadBalancerDnsName}:${TEST_LISTENER_PORT}`;
     this.clientVpc = this.vpc;
@@ -222,6 +240,34 @@ export class FargateModelService extends Construct implements ModelBackend {
       { id: 'AwsSolutions-ECS2', reason: 'The container environment holds the model S3 URI and the port, neither of them secret.' },
       { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ecr:GetAuthorizationToken cannot be scoped to a resource.' },
     );
+  }
+
+  /**
+   * Requests per running task, over the whole load balancer: blue/green moves the traffic between the two
+   * target groups on alternate deployments, so the predefined per-target-group metric would watch an empty
+   * group half the time. Metric math is not in the L2 API, hence the L1 policy.
+   */
+  private requestScalingPolicy(): appscaling.CfnScalingPolicy {
+    const stat = (id: string, namespace: string, metricName: string, dimensions: Record<string, string>, statistic: string) => ({
+      id,
+      returnData: false,
+      metricStat: { metric: { namespace, metricName, dimensions: Object.entries(dimensions).map(([name, value]) => ({ name, value })) }, stat: statistic },
+    });
+    return new appscaling.CfnScalingPolicy(this, 'RequestsPerTask', {
+      policyName: `${this.node.path.replace(/\//g, '-')}-RequestsPerTask`,
+      policyType: 'TargetTrackingScaling',
+      scalingTargetId: this.scalableTarget.scalableTargetId,
+      targetTrackingScalingPolicyConfiguration: {
+        targetValue: REQUESTS_PER_TASK_PER_MINUTE,
+        customizedMetricSpecification: {
+          metrics: [
+            stat('requests', 'AWS/ApplicationELB', 'RequestCount', { LoadBalancer: this.loadBalancer.loadBalancerFullName }, 'Sum'),
+            stat('tasks', 'ECS/ContainerInsights', 'RunningTaskCount', { ClusterName: this.cluster.clusterName, ServiceName: this.service.serviceName }, 'Average'),
+            { id: 'perTask', expression: 'requests / tasks', label: 'requests per running task per minute', returnData: true },
+          ],
+        },
+      },
+    });
   }
 
   /** The model is reached over the network: callers get the security group, not an IAM permission. */

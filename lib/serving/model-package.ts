@@ -1,13 +1,15 @@
 /**
  * Puts the model package (`model.tar.gz`, packed deterministically) into the data bucket at
- * `models/<name>/<version>/model.tar.gz`, where SageMaker's `ModelDataUrl` and the Fargate container read it.
+ * `models/<name>/<version>/<digest>/model.tar.gz`, where SageMaker's `ModelDataUrl` and the Fargate
+ * container read it. The digest (of the archive) makes a retrained model without a version bump a new
+ * key instead of overwriting the package a running endpoint or task was started from.
  */
 import { join } from 'node:path';
 import { Stack, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
-import { modelPackageKey } from '../../contract/bucket';
+import { PACKAGE_DIGEST_LENGTH, modelPackageKey } from '../../contract/bucket';
 import { ModelManifest } from '../../contract/manifest';
 import { packModelSync } from '../../contract/model-package';
 
@@ -28,11 +30,11 @@ export class ModelPackage extends Construct {
   constructor(scope: Construct, id: string, props: ModelPackageProps) {
     super(scope, id);
     const { name, version } = props.manifest;
-    this.key = modelPackageKey(name, version);
 
     // The staging directory holds only the archive, so the asset hash is the archive's content hash.
     const staging = join(props.buildDir, 'model-package', name, version);
-    packModelSync(props.modelDir, join(staging, 'model.tar.gz'));
+    const { sha256 } = packModelSync(props.modelDir, join(staging, 'model.tar.gz'));
+    this.key = modelPackageKey(name, version, sha256.slice(0, PACKAGE_DIGEST_LENGTH));
 
     this.deployment = new s3deploy.BucketDeployment(this, 'Upload', {
       sources: [s3deploy.Source.asset(staging)],

@@ -65,6 +65,7 @@ function fargateProps(f: Fixture): BatchInferenceProps {
       cluster,
       image: ecs.ContainerImage.fromRegistry('111111111111.dkr.ecr.eu-west-1.amazonaws.com/model:1'),
       model: { name: 'm', version: '1' },
+      modelKey: 'models/m/1/0123456789abcdef/model.tar.gz',
       subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       securityGroups: [sg],
     },
@@ -140,7 +141,14 @@ describe('BatchInference with a SageMaker model', () => {
   it('lets the model role read batch/input/ and write batch/output/, and nothing else in the bucket', () => {
     const statements = statementsOf(template, 'ModelRole');
     const bucketArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('^Data'), 'Arn'] };
-    expect(statements.map((s) => s.Sid).sort()).toEqual(['ListBatchInput', 'ReadBatchInput', 'WriteBatchOutput']);
+    expect(statements.map((s) => s.Sid).sort()).toEqual([
+      'ListBatchInput',
+      'ReadBatchInput',
+      'TransformJobLogGroup',
+      'TransformJobLogStreams',
+      'TransformJobMetrics',
+      'WriteBatchOutput',
+    ]);
     const by = (sid: string) => statements.find((s) => s.Sid === sid);
     expect(by('ReadBatchInput')?.Action).toBe('s3:GetObject');
     expect(JSON.stringify(by('ReadBatchInput')?.Resource)).toMatch(/^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["Data[0-9A-F]+","Arn"\]\},"\/batch\/input\/\*"\]\]\}$/);
@@ -150,6 +158,22 @@ describe('BatchInference with a SageMaker model', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('^ModelRole') }],
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'ListBatchInput', Resource: bucketArn })]) },
+    });
+  });
+
+  it("lets the model role write the transform jobs' logs and metrics under /aws/sagemaker/TransformJobs, and nowhere else", () => {
+    // SageMaker writes a transform job's container output with the model's role; the endpoint's
+    // /aws/sagemaker/Endpoints grant does not cover it.
+    const by = (sid: string) => statementsOf(template, 'ModelRole').find((s) => s.Sid === sid);
+    const arn = (resourceName: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:logs:eu-west-1:111111111111:log-group:${resourceName}`]] });
+    expect(by('TransformJobLogGroup')?.Action).toEqual(['logs:CreateLogGroup', 'logs:DescribeLogStreams']);
+    expect(by('TransformJobLogGroup')?.Resource).toEqual(arn('/aws/sagemaker/TransformJobs'));
+    expect(by('TransformJobLogStreams')?.Action).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(by('TransformJobLogStreams')?.Resource).toEqual(arn('/aws/sagemaker/TransformJobs:log-stream:batch-*'));
+    expect(by('TransformJobMetrics')).toMatchObject({
+      Action: 'cloudwatch:PutMetricData',
+      Resource: '*',
+      Condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/TransformJobs' } },
     });
   });
 
@@ -211,10 +235,10 @@ describe('BatchInference with the Fargate backend', () => {
       Memory: '2048',
       ContainerDefinitions: [Match.objectLike({ Name: 'batch', Environment: Match.arrayWith([Match.objectLike({ Name: 'MODEL_S3_URI' })]) })],
     });
-    // The task loads the model's package key, which GetObject alone fetches (no listing).
+    // The task loads the package key it is given (the deployed, digest-named one), which GetObject alone fetches (no listing).
     const [td] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
     const uri = (td.Properties.ContainerDefinitions[0].Environment as { Name: string; Value: unknown }[]).find((e) => e.Name === 'MODEL_S3_URI')?.Value;
-    expect(JSON.stringify(uri)).toMatch(/"\/models\/m\/1\/model\.tar\.gz"\]\]\}$/);
+    expect(JSON.stringify(uri)).toMatch(/"\/models\/m\/1\/0123456789abcdef\/model\.tar\.gz"\]\]\}$/);
   });
 
   it("lets the task read batch/input/ and its own model's versions, write batch/output/, and nothing else", () => {

@@ -3,6 +3,7 @@
  * pays a fixed ~15 s for aws-cdk-lib's CloudFormation validator, later ones do not.
  */
 import { describeBackend } from './backend-suite';
+import { describeCfnLint } from './cfn-lint';
 import { describeDataStackDestroy } from './data-stack-destroy';
 import { describeFargateServing } from './fargate-serving';
 import { describeMonitoring } from './monitoring-wiring';
@@ -36,3 +37,4 @@ describeMonitoring(
   ),
 );
 describeDataStackDestroy();
+describeCfnLint({ fargate, sagemaker, 'sagemaker-serverless': serverless });

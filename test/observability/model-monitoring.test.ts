@@ -47,7 +47,8 @@ function fargateBackend(stack: Stack): MonitoredBackend {
   const alb = new elbv2.ApplicationLoadBalancer(stack, 'Alb', { vpc });
   const listener = alb.addListener('Http', { port: 80 });
   const targetGroup = listener.addTargets('Model', { port: 8080, targets: [service] });
-  return { kind: 'fargate', service, targetGroup };
+  const alternate = new elbv2.ApplicationTargetGroup(stack, 'Alternate', { vpc, port: 8080, targetType: elbv2.TargetType.IP });
+  return { kind: 'fargate', service, loadBalancer: alb, targetGroups: [targetGroup, alternate] };
 }
 
 const SAGEMAKER: MonitoredBackend = { kind: 'sagemaker', endpointName: 'mlship-breast-cancer', variantName: 'AllTraffic' };
@@ -237,14 +238,27 @@ describe('ModelMonitoring', () => {
 });
 
 describe('ModelMonitoring with the Fargate backend', () => {
-  test('graphs and alarms on the target group and the service', () => {
+  test('graphs and alarms on both blue/green target groups, the load balancer and the service', () => {
     const { template } = build({}, fargateBackend);
+    // Blue/green moves the traffic to the other target group on alternate deployments: the alarm watches the worse of the two.
+    const tgMetric = (id: string) =>
+      Match.objectLike({
+        Id: id,
+        ReturnData: false,
+        MetricStat: Match.objectLike({
+          Stat: 'Maximum',
+          Metric: Match.objectLike({ MetricName: 'UnHealthyHostCount', Namespace: 'AWS/ApplicationELB', Dimensions: Match.arrayWith([Match.objectLike({ Name: 'TargetGroup' })]) }),
+        }),
+      });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'UnHealthyHostCount',
-      Namespace: 'AWS/ApplicationELB',
-      Statistic: 'Maximum',
       Threshold: 1,
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'MAX([FILL(unhealthy0, 0), FILL(unhealthy1, 0)])' }), tgMetric('unhealthy0'), tgMetric('unhealthy1')]),
     });
+    const alarm = Object.entries(template.findResources('AWS::CloudWatch::Alarm')).find(([id]) => id.includes('BackendUnhealthy'))![1];
+    const groups = alarm.Properties.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat).map((m: { MetricStat: { Metric: { Dimensions: { Name: string; Value: unknown }[] } } }) =>
+      JSON.stringify(m.MetricStat.Metric.Dimensions.find((d) => d.Name === 'TargetGroup')!.Value),
+    );
+    expect(new Set(groups).size).toBe(2);
     const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody);
     for (const metric of ['TargetResponseTime', 'HealthyHostCount', 'CPUUtilization', 'MemoryUtilization']) expect(body).toContain(`\\"${metric}\\"`);
   });
