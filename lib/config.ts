@@ -38,7 +38,7 @@ export const configSchema = z
     /** Directory holding `model.json` and the ONNX file, relative to the repository root. */
     modelDir: z.string({ error: 'a directory path' }).min(1, { error: 'a directory path' }).default('models/breast-cancer'),
     backend: z.enum(BACKENDS).default('fargate'),
-    /** Prefix of the stack names (`<prefix>-Data`, `<prefix>-Serving`, `<prefix>-Api`). */
+    /** Prefix of the stack names (`<prefix>-Data`, `<prefix>-Serving-<backend>`, `<prefix>-Api`, `<prefix>-Monitoring`). */
     stackPrefix: z
       .string()
       .regex(/^[A-Za-z][A-Za-z0-9-]{0,39}$/, 'a letter, then letters, digits or dashes (max 40)')
@@ -61,6 +61,12 @@ export const configSchema = z
     sagemakerInitialInstanceCount: int(1, 100).default(1),
     sagemakerMinCapacity: int(1, 100).default(1),
     sagemakerMaxCapacity: int(1, 100).default(4),
+    /**
+     * Auto scaling of the real-time endpoint. Set it to false for one deploy before changing
+     * `sagemakerInstanceType` (SageMaker refuses a new instance type while the variant is registered), then
+     * change the type and set it back to true (README, "Changing the SageMaker instance type").
+     */
+    sagemakerAutoScaling: z.boolean({ error: 'true or false' }).default(true),
     serverlessMemorySizeMb: z
       .number({ error: 'one of 1024, 2048, 3072, 4096, 5120, 6144' })
       .refine((v) => [1024, 2048, 3072, 4096, 5120, 6144].includes(v), 'one of 1024, 2048, 3072, 4096, 5120, 6144')
@@ -144,9 +150,10 @@ export class ConfigError extends Error {
   }
 }
 
-/** CDK context values given with `-c key=value` arrive as strings: numbers are read as numbers. */
+/** CDK context values given with `-c key=value` arrive as strings: numbers and booleans are read as such. */
 function fromContext(value: unknown): unknown {
   if (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim())) return Number(value);
+  if (value === 'true' || value === 'false') return value === 'true';
   return value;
 }
 
@@ -176,7 +183,12 @@ export interface LoadConfigOptions {
   rootDir: string;
 }
 
-/** Defaults, then `mlship.config.json` (if present), then CDK context. */
+/**
+ * Defaults, then `mlship.config.json` (if present), then CDK context. The backend is the one key context
+ * may not change: it is the deployed choice, kept in the file, because a deploy with another backend
+ * switches the serving stack (README, "Switching the backend"), and a forgotten `-c backend=` would do so
+ * by accident.
+ */
 export function loadConfig({ context, rootDir }: LoadConfigOptions): MlshipConfig {
   const raw: Record<string, unknown> = {};
   const file = join(rootDir, CONFIG_FILE);
@@ -192,11 +204,20 @@ export function loadConfig({ context, rootDir }: LoadConfigOptions): MlshipConfi
     }
     Object.assign(raw, parsed);
   }
+  const fromFile = { ...raw };
   for (const key of CONFIG_KEYS) {
     const value = context(key);
     if (value !== undefined) raw[key] = fromContext(value);
   }
-  return parseConfig(raw);
+  const config = parseConfig(raw);
+  const kept = fromFile.backend === undefined ? parseConfig({}).backend : parseConfig({ backend: fromFile.backend }).backend;
+  if (config.backend !== kept) {
+    throw new ConfigError([
+      `backend = "${config.backend}" from -c: the deployed backend is kept in ${CONFIG_FILE} (${fromFile.backend === undefined ? `not set there, so "${kept}"` : `"${kept}"`}). ` +
+        `To switch, set "backend": "${config.backend}" in ${CONFIG_FILE} and follow the README's "Switching the backend".`,
+    ]);
+  }
+  return config;
 }
 
 /** The model directory as an absolute path. */

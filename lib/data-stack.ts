@@ -15,6 +15,8 @@ import { LOG_TABLE } from '../contract/prediction-log';
 import { MlshipConfig } from './config';
 import { HandlerFunction } from './constructs/handler-function';
 
+const ACCESS_LOGS_BY_BUCKET_POLICY = '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy';
+
 export interface DataStackProps extends StackProps {
   readonly config: MlshipConfig;
   readonly rootDir: string;
@@ -41,6 +43,9 @@ export class DataStack extends Stack {
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
+    // S3 log delivery is granted in the log bucket's policy, not with the legacy LogDeliveryWrite ACL
+    // (set here, before any bucket exists, so the stack does not depend on the app's flags).
+    this.node.setContext(ACCESS_LOGS_BY_BUCKET_POLICY, true);
     const { config } = props;
     // RETAIN keeps data through a stack deletion; DESTROY is for throw-away dev stacks (config `removalPolicy`).
     const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;

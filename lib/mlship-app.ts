@@ -34,7 +34,6 @@ export interface BuildOptions {
 }
 
 const CROSS_STACK_REFERENCES = '@aws-cdk/core:defaultCrossStackReferences';
-const ACCESS_LOGS_BY_BUCKET_POLICY = '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy';
 /**
  * ECS blue/green rewrites the listener rules' actions, and any CloudFormation update of a rule (a changed
  * tag included) puts the declared action back, sending traffic to a target group that may have no tasks
@@ -44,13 +43,21 @@ export const LISTENER_RULE = 'AWS::ElasticLoadBalancingV2::ListenerRule';
 /** The model tag changes with the model: not a stack tag, which CloudFormation would copy onto every resource (the rules too). */
 export const MODEL_TAG_EXCLUDED = ['aws:cdk:stack', LISTENER_RULE];
 
+/**
+ * One serving stack per backend (`<prefix>-Serving-<backend>`). Switching the backend then creates the new
+ * backend's stack beside the old one, moves the Api and Monitoring stacks over to it, and leaves the old
+ * stack, whose exports nothing imports any more, to be deleted: no deploy ever removes an export another
+ * stack still imports (README, "Switching the backend").
+ */
+export function servingStackName(config: Pick<MlshipConfig, 'stackPrefix' | 'backend'>): string {
+  return `${config.stackPrefix}-Serving-${config.backend}`;
+}
+
 export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOptions): MlshipStacks {
   const { rootDir } = options;
   // Cross-stack references stay CloudFormation exports (a consumer keeps its producer from changing under
   // it); said explicitly so the choice does not depend on a library default.
   if (app.node.tryGetContext(CROSS_STACK_REFERENCES) === undefined) app.node.setContext(CROSS_STACK_REFERENCES, 'strong');
-  // S3 log delivery is granted in the log bucket's policy, not with the legacy LogDeliveryWrite ACL.
-  app.node.setContext(ACCESS_LOGS_BY_BUCKET_POLICY, true);
   const modelDir = modelDirOf(config, rootDir);
   const manifestPath = join(modelDir, MANIFEST_FILE);
   const manifest = parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
@@ -62,7 +69,7 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
     rootDir,
     manifestPath,
   });
-  const serving = new ServingStack(app, name('Serving'), {
+  const serving = new ServingStack(app, servingStackName(config), {
     description: `mlship: model ${manifest.name} ${manifest.version} served on ${config.backend}`,
     config,
     rootDir,

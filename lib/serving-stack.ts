@@ -128,6 +128,7 @@ export class ServingStack extends Stack {
                 initialInstanceCount: config.sagemakerInitialInstanceCount,
                 minCapacity: config.sagemakerMinCapacity,
                 maxCapacity: config.sagemakerMaxCapacity,
+                autoScaling: config.sagemakerAutoScaling,
               }
             : undefined,
         serverless:

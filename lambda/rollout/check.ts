@@ -37,12 +37,17 @@ export interface GoldenCheckProperties {
   EndpointConfigName: string;
 }
 
-/** Decides a CloudFormation request; never throws (a throw would leave CloudFormation waiting). */
+/**
+ * Decides a CloudFormation request; never throws (a throw would leave CloudFormation waiting). With a
+ * `deadline` (epoch ms) the check answers FAILED at that time whatever the endpoint does: the requests are
+ * cancelled through the signal handed to `invokerFor`, and the answer does not wait for them.
+ */
 export async function decideCustomResource(
   event: CloudFormationCustomResourceEvent,
   golden: LoadedGoldenSet,
-  invokerFor: (endpointName: string) => Invoke,
+  invokerFor: (endpointName: string, signal: AbortSignal) => Invoke,
   log: Logger,
+  deadline?: number,
 ): Promise<CloudFormationCustomResourceResponse> {
   const props = event.ResourceProperties as unknown as GoldenCheckProperties & { ServiceToken: string };
   const physicalId = event.RequestType === 'Create' ? `golden-check/${props.EndpointName}` : event.PhysicalResourceId;
@@ -54,8 +59,13 @@ export async function decideCustomResource(
     log.warn(reason, { model: props.Model });
     return responseOf(event, 'SUCCESS', reason, physicalId);
   }
+  const cancel = new AbortController();
+  const timer = deadline === undefined ? undefined : setTimeout(() => cancel.abort(), Math.max(0, deadline - Date.now()));
+  const deadlinePassed = new Promise<never>((_, reject) =>
+    cancel.signal.addEventListener('abort', () => reject(new Error(`no verdict by the check's deadline (${new Date(deadline ?? 0).toISOString()}); the endpoint did not answer in time`))),
+  );
   try {
-    const { verdict, model } = await replayGoldenSet(golden.set, invokerFor(props.EndpointName));
+    const { verdict, model } = await Promise.race([replayGoldenSet(golden.set, invokerFor(props.EndpointName, cancel.signal)), deadlinePassed]);
     const reason = `${describeVerdict(verdict)} Model ${model} on endpoint ${props.EndpointName}.`;
     log[verdict.passed ? 'info' : 'error'](reason, { model, expectedModel: props.Model, mismatches: verdict.mismatches });
     if (verdict.passed && model !== props.Model) {
@@ -66,6 +76,9 @@ export async function decideCustomResource(
     const reason = `Golden set check could not run against ${props.EndpointName}: ${(e as Error).message}`;
     log.error(reason, { error: e });
     return responseOf(event, 'FAILED', reason, physicalId);
+  } finally {
+    clearTimeout(timer);
+    cancel.abort();
   }
 }
 

@@ -4,7 +4,7 @@
  * reproduces the golden set may take traffic.
  */
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { LIMITS } from '../../contract/limits';
+import { LIMITS, SERVICE_LIMITS } from '../../contract/limits';
 import { InvocationResponse, Prediction } from '../../contract/prediction';
 import { GoldenSet } from '../../contract/rollout';
 import { GoldenVerdict, compareGolden } from './golden';
@@ -32,14 +32,15 @@ export async function replayGoldenSet(set: GoldenSet, invoke: Invoke): Promise<R
   return { verdict: compareGolden(set, predictions), model };
 }
 
-/** `POST <baseUrl>/invocations` (the model server, or the Fargate load balancer's test listener). */
-export function httpInvoker(baseUrl: string, timeoutMs = LIMITS.backendAttemptTimeoutMs): Invoke {
+/** `POST <baseUrl>/invocations` (the model server, or the Fargate load balancer's test listener). `signal` cancels it early. */
+export function httpInvoker(baseUrl: string, timeoutMs = LIMITS.backendAttemptTimeoutMs, signal?: AbortSignal): Invoke {
   return async (body) => {
+    const timeout = AbortSignal.timeout(timeoutMs);
     const res = await fetch(`${baseUrl.replace(/\/$/, '')}/invocations`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body,
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
     });
     const text = await res.text();
     if (!res.ok) throw new Error(`The model answered HTTP ${res.status}: ${text.slice(0, 300)}`);
@@ -47,11 +48,24 @@ export function httpInvoker(baseUrl: string, timeoutMs = LIMITS.backendAttemptTi
   };
 }
 
-/** InvokeEndpoint on one SageMaker endpoint. */
-export function sageMakerInvoker(client: SageMakerRuntimeClient, endpointName: string): Invoke {
+/**
+ * The SageMaker runtime client of the check: every request bounded (SageMaker itself gives an invocation
+ * 60 s), one retry, so a hung endpoint cannot hold the check past its deadline.
+ */
+export function checkRuntimeClient(endpoint?: string): SageMakerRuntimeClient {
+  return new SageMakerRuntimeClient({
+    ...(endpoint ? { endpoint } : {}),
+    maxAttempts: 2,
+    requestHandler: { requestTimeout: SERVICE_LIMITS.sagemakerInvocationTimeoutMs, connectionTimeout: 3000, throwOnRequestTimeout: true },
+  });
+}
+
+/** InvokeEndpoint on one SageMaker endpoint. `signal` cancels the request (the check's deadline). */
+export function sageMakerInvoker(client: SageMakerRuntimeClient, endpointName: string, signal?: AbortSignal): Invoke {
   return async (body) => {
     const out = await client.send(
       new InvokeEndpointCommand({ EndpointName: endpointName, ContentType: 'application/json', Accept: 'application/json', Body: body }),
+      signal ? { abortSignal: signal } : {},
     );
     return new TextDecoder().decode(out.Body);
   };

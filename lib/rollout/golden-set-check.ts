@@ -17,6 +17,14 @@ import { Backend } from '../../contract/limits';
 import { GOLDEN_SET_FILE } from '../../contract/rollout';
 import { HandlerFunction } from '../constructs/handler-function';
 
+/** The check function's timeout. */
+export const CHECK_TIMEOUT = Duration.minutes(2);
+/**
+ * How long CloudFormation waits for the custom resource's answer before failing it (instead of its default
+ * hour): the function's timeout and its retries by Lambda's async invoke, with a margin.
+ */
+export const CHECK_SERVICE_TIMEOUT = Duration.minutes(8);
+
 export interface GoldenSetCheckProps {
   readonly backend: Backend;
   readonly rootDir: string;
@@ -51,8 +59,9 @@ export class GoldenSetCheck extends Construct {
       bundledFiles: [props.goldenSetPath],
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
-      // Two requests of 50 rows and the custom resource answer; a cold endpoint can take seconds.
-      timeout: Duration.minutes(2),
+      // Two requests of 50 rows and the custom resource answer; a cold endpoint can take seconds. The
+      // function answers FAILED itself 15 s before this (lambda/golden-check.ts).
+      timeout: CHECK_TIMEOUT,
       vpc: props.vpc,
       securityGroups: props.securityGroups,
     });
@@ -67,6 +76,7 @@ export class GoldenSetCheck extends Construct {
     const resource = new CustomResource(this, 'AfterEndpointUpdate', {
       serviceToken: this.handler.function.functionArn,
       resourceType: 'Custom::GoldenSetCheck',
+      serviceTimeout: CHECK_SERVICE_TIMEOUT,
       properties: {
         EndpointName: endpoint.endpointName,
         EndpointConfigName: endpoint.endpointConfigName,

@@ -28,9 +28,17 @@ const ROLLOUT = {
 
 export interface RealtimeCapacity {
   readonly instanceType: string;
+  /** Instances the endpoint is created with; later deployments keep the count the scaler set. */
   readonly initialInstanceCount: number;
   readonly minCapacity: number;
   readonly maxCapacity: number;
+  /**
+   * Register the variant with Application Auto Scaling. SageMaker refuses an endpoint update that changes
+   * the instance type of a variant registered for auto scaling: deploy once with `false` (the registration
+   * goes, the endpoint stays as it is), then with the new instance type and `true` again.
+   * @default true
+   */
+  readonly autoScaling?: boolean;
 }
 
 export interface ServerlessCapacity {
@@ -144,18 +152,24 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
                 canarySize: { type: 'CAPACITY_PERCENT', value: ROLLOUT.canaryPercent },
                 waitIntervalInSeconds: ROLLOUT.canaryWait.toSeconds(),
               }
-            : { type: 'ALL_AT_ONCE' },
+            : // The API requires WaitIntervalInSeconds for every type, ALL_AT_ONCE included, although
+              // CloudFormation's schema marks it optional (a ValidationException at deploy without it).
+              { type: 'ALL_AT_ONCE', waitIntervalInSeconds: ROLLOUT.canaryWait.toSeconds() },
           terminationWaitInSeconds: ROLLOUT.terminationWait.toSeconds(),
           maximumExecutionTimeoutInSeconds: ROLLOUT.maximumExecutionTimeout.toSeconds(),
         },
         autoRollbackConfiguration: { alarms: this.deploymentAlarms.map((a) => ({ alarmName: a.alarmName })) },
       },
+      // A model rollout keeps the instance count the scaler reached (and the variant weight) instead of
+      // resetting the endpoint to initialInstanceCount. The instance type is not a retained property: it
+      // always comes from the new endpoint config.
+      ...(props.realtime ? { retainAllVariantProperties: true } : {}),
     });
     // `Ref` of AWS::SageMaker::Endpoint is its ARN.
     this.endpointArn = this.endpoint.ref;
     this.clientEnvironment = { [ENV.SAGEMAKER_ENDPOINT]: this.endpointName };
 
-    if (props.realtime) {
+    if (props.realtime && (props.realtime.autoScaling ?? true)) {
       this.scalableTarget = new appscaling.ScalableTarget(this, 'Scaling', {
         serviceNamespace: appscaling.ServiceNamespace.SAGEMAKER,
         resourceId: `endpoint/${this.endpointName}/variant/${VARIANT}`,

@@ -4,6 +4,8 @@
  */
 import { describeBackend } from './backend-suite';
 import { describeCfnLint } from './cfn-lint';
+import { describeSageMakerApiShapes } from './sagemaker-api-shapes';
+import { describeStackUpdates } from './stack-updates';
 import { describeDataStackDestroy } from './data-stack-destroy';
 import { describeFargateServing } from './fargate-serving';
 import { describeMonitoring } from './monitoring-wiring';
@@ -38,3 +40,7 @@ describeMonitoring(
 );
 describeDataStackDestroy();
 describeCfnLint({ fargate, sagemaker, 'sagemaker-serverless': serverless });
+describeSageMakerApiShapes({ sagemaker, 'sagemaker-serverless': serverless });
+// Another model on the same backend: what a model update changes in the deployed stacks.
+const fargateDigits = once(() => synthBackend('fargate', { modelDir: 'models/digits' }));
+describeStackUpdates({ fargate, sagemaker, 'sagemaker-serverless': serverless }, fargateDigits);

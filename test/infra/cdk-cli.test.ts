@@ -18,9 +18,9 @@ function envWithoutAws(): NodeJS.ProcessEnv {
 }
 
 describe('npx cdk synth', () => {
-  it('synthesizes the sagemaker-serverless app with no AWS credentials', () => {
+  it('synthesizes the app with no AWS credentials, context values applied', () => {
     const out = mkdtempSync(join(tmpdir(), 'mlship-cdk-out-'));
-    const res = spawnSync('npx', ['cdk', 'synth', '--quiet', '-c', 'backend=sagemaker-serverless', '-o', out], {
+    const res = spawnSync('npx', ['cdk', 'synth', '--quiet', '-c', 'logRetentionDays=30', '-o', out], {
       cwd: ROOT,
       env: envWithoutAws(),
       encoding: 'utf8',
@@ -28,10 +28,23 @@ describe('npx cdk synth', () => {
     });
     expect({ status: res.status, stderr: res.status === 0 ? '' : res.stderr }).toEqual({ status: 0, stderr: '' });
     const templates = readdirSync(out).filter((f) => f.endsWith('.template.json')).sort();
-    expect(templates).toEqual(['Mlship-Api.template.json', 'Mlship-Data.template.json', 'Mlship-Monitoring.template.json', 'Mlship-Serving.template.json']);
+    expect(templates).toEqual(['Mlship-Api.template.json', 'Mlship-Data.template.json', 'Mlship-Monitoring.template.json', 'Mlship-Serving-fargate.template.json']);
     const api = JSON.parse(readFileSync(join(out, 'Mlship-Api.template.json'), 'utf8'));
-    expect(api.Outputs.Backend.Value).toBe('sagemaker-serverless');
+    expect(api.Outputs.Backend.Value).toBe('fargate');
+    const groups = Object.values(api.Resources as Record<string, { Type: string; Properties: { RetentionInDays?: number } }>).filter((r) => r.Type === 'AWS::Logs::LogGroup');
+    expect(groups.map((g) => g.Properties.RetentionInDays)).toEqual(groups.map(() => 30));
   }, 300_000);
+
+  it('refuses to switch the backend from the command line: the deployed choice is kept in mlship.config.json', () => {
+    const res = spawnSync('npx', ['cdk', 'synth', '--quiet', '-c', 'backend=sagemaker', '-o', mkdtempSync(join(tmpdir(), 'mlship-cdk-out-'))], {
+      cwd: ROOT,
+      env: envWithoutAws(),
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(res.status).not.toBe(0);
+    expect(res.stderr).toContain('backend = "sagemaker" from -c: the deployed backend is kept in mlship.config.json');
+  }, 150_000);
 
   it('fails with the config error when a context value is bad', () => {
     const res = spawnSync('npx', ['cdk', 'synth', '--quiet', '-c', 'backend=ec2', '-o', mkdtempSync(join(tmpdir(), 'mlship-cdk-out-'))], {

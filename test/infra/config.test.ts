@@ -54,6 +54,7 @@ describe('config', () => {
     [{ qualityScheduleMinutes: 30, qualityWindowMinutes: 20 }, 'qualityWindowMinutes = 20: expected at least qualityScheduleMinutes (30), or predictions between runs are never measured'],
     [{ stageName: 'prod-1' }, 'stageName = "prod-1": expected letters, digits and underscores (max 64)'],
     [{ stackPrefix: '1abc' }, 'stackPrefix = "1abc": expected a letter, then letters, digits or dashes (max 40)'],
+    [{ sagemakerAutoScaling: 'no' }, 'sagemakerAutoScaling = "no": expected true or false'],
   ])('%j is refused with its key, value and what is allowed', (raw, message) => {
     expect(problemsOf(raw)).toEqual([message]);
   });
@@ -79,9 +80,23 @@ describe('config', () => {
 
     it('reads mlship.config.json, then lets CDK context override it; context strings become numbers', () => {
       writeFileSync(join(dir, 'mlship.config.json'), JSON.stringify({ backend: 'sagemaker', logRetentionDays: 30, sagemakerMaxCapacity: 8 }));
-      const context: Record<string, unknown> = { backend: 'sagemaker-serverless', serverlessMaxConcurrency: '20', '@aws-cdk/core:someFlag': true };
+      const context: Record<string, unknown> = { backend: 'sagemaker', serverlessMaxConcurrency: '20', sagemakerAutoScaling: 'false', '@aws-cdk/core:someFlag': true };
       const config = loadConfig({ context: (k) => context[k], rootDir: dir });
-      expect(config).toMatchObject({ backend: 'sagemaker-serverless', logRetentionDays: 30, sagemakerMaxCapacity: 8, serverlessMaxConcurrency: 20 });
+      expect(config).toMatchObject({ backend: 'sagemaker', logRetentionDays: 30, sagemakerMaxCapacity: 8, serverlessMaxConcurrency: 20, sagemakerAutoScaling: false });
+    });
+
+    it('keeps the deployed backend in the file: -c backend cannot switch it, nor a forgotten -c fall back to the default', () => {
+      // GIVEN a deployment whose file says sagemaker
+      writeFileSync(join(dir, 'mlship.config.json'), JSON.stringify({ backend: 'sagemaker' }));
+      // WHEN a deploy names another backend on the command line THEN it is refused, saying where the choice lives
+      expect(() => loadConfig({ context: (k) => (k === 'backend' ? 'fargate' : undefined), rootDir: dir })).toThrow(
+          'backend = "fargate" from -c: the deployed backend is kept in mlship.config.json ("sagemaker"). To switch, set "backend": "fargate" in mlship.config.json and follow the README\'s "Switching the backend".',
+      );
+      // WHEN a later deploy forgets -c THEN the file's backend applies, not the default
+      expect(loadConfig({ context: () => undefined, rootDir: dir }).backend).toBe('sagemaker');
+      // Without a file, -c cannot pick another backend than the default either: it would not be kept.
+      rmSync(join(dir, 'mlship.config.json'));
+      expect(() => loadConfig({ context: (k) => (k === 'backend' ? 'sagemaker-serverless' : undefined), rootDir: dir })).toThrow(/not set there, so "fargate"/);
     });
 
     it('names the file when it is not JSON, and refuses unknown keys in it', () => {

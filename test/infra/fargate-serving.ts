@@ -15,7 +15,8 @@ export function describeFargateServing(synth: () => SynthResult): void {
       const s = r.templates.serving;
       s.hasResourceProperties('AWS::ECS::Service', {
         LaunchType: 'FARGATE',
-        DesiredCount: r.config.fargateMinCapacity,
+        // The scaler owns the count: a declared DesiredCount would reset the service on every update.
+        DesiredCount: Match.absent(),
         DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true } }),
         NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'DISABLED' }) },
       });
@@ -34,7 +35,7 @@ export function describeFargateServing(synth: () => SynthResult): void {
       });
     });
 
-    it('scales between min and max on CPU and on requests per target', () => {
+    it('scales between min and max on CPU and on requests per running task over the whole load balancer (both blue/green target groups)', () => {
       const s = r.templates.serving;
       s.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
         MinCapacity: r.config.fargateMinCapacity,
@@ -44,11 +45,28 @@ export function describeFargateServing(synth: () => SynthResult): void {
       s.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
         TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' } }),
       });
+      const lb = logicalIdOf(r.serving.fargate!.loadBalancer);
       s.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
         TargetTrackingScalingPolicyConfiguration: Match.objectLike({
-          PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: 'ALBRequestCountPerTarget' }),
+          TargetValue: 3000,
+          CustomizedMetricSpecification: {
+            Metrics: [
+              Match.objectLike({
+                Id: 'requests',
+                ReturnData: false,
+                MetricStat: {
+                  Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'RequestCount', Dimensions: [{ Name: 'LoadBalancer', Value: { 'Fn::GetAtt': [lb, 'LoadBalancerFullName'] } }] },
+                  Stat: 'Sum',
+                },
+              }),
+              Match.objectLike({ Id: 'tasks', ReturnData: false, MetricStat: Match.objectLike({ Metric: Match.objectLike({ Namespace: 'ECS/ContainerInsights', MetricName: 'RunningTaskCount' }) }) }),
+              { Id: 'perTask', Expression: 'requests / tasks', Label: Match.anyValue(), ReturnData: true },
+            ],
+          },
         }),
       });
+      // No policy watches a single target group: blue/green moves the traffic to the other one every other deployment.
+      expect(JSON.stringify(s.findResources('AWS::ApplicationAutoScaling::ScalingPolicy'))).not.toContain('ALBRequestCountPerTarget');
     });
 
     it('keeps every log group at the configured retention', () => {
@@ -67,9 +85,10 @@ export function describeFargateServing(synth: () => SynthResult): void {
       // GetObject alone suffices because the tasks are given the package key, never a prefix to list.
       const [container] = r.templates.serving.toJSON().Resources[logicalIdOf(r.serving.fargate!.service.taskDefinition)].Properties.ContainerDefinitions;
       const uri = container.Environment.find((e: { Name: string }) => e.Name === 'MODEL_S3_URI').Value;
-      const key = modelPackageKey(name, version);
+      // The deployed package's key, named by its digest: a retrained model never overwrites what tasks load.
       expect(render(uri)).toMatch(/^s3:\/\//);
-      expect(render(uri).slice(-key.length - 1)).toBe(`/${key}`);
+      expect(render(uri).endsWith(`/${r.serving.modelPackage.key}`)).toBe(true);
+      expect(r.serving.modelPackage.key).toMatch(new RegExp(`^${modelPackageKey(name, version).replace('model.tar.gz', '')}[0-9a-f]{16}/model\\.tar\\.gz$`));
     });
 
     it('uses one NAT gateway and free gateway endpoints for S3 and DynamoDB', () => {
@@ -84,7 +103,7 @@ export function describeFargateServing(synth: () => SynthResult): void {
       const { predict } = r.api.functions;
       const fn = r.templates.api.toJSON().Resources[logicalIdOf(predict.function)].Properties;
       expect(fn.VpcConfig.SecurityGroupIds).toHaveLength(1);
-      expect(JSON.stringify(fn.Environment.Variables.MLSHIP_MODEL_URL)).toMatch(/^\{"Fn::Join":\["",\["http:\/\/",\{"Fn::ImportValue":"Mlship-Serving:ExportsOutputFnGetAttFargateLoadBalancer.*DNSName/);
+      expect(JSON.stringify(fn.Environment.Variables.MLSHIP_MODEL_URL)).toMatch(/^\{"Fn::Join":\["",\["http:\/\/",\{"Fn::ImportValue":"Mlship-Serving-fargate:ExportsOutputFnGetAttFargateLoadBalancer.*DNSName/);
       const s = r.templates.serving;
       const clientSg = logicalIdOf(r.serving.fargate!.clientSecurityGroup);
       const ingress = Object.values(s.findResources('AWS::EC2::SecurityGroupIngress')).map((x) => x.Properties);

@@ -55,8 +55,15 @@ export function describeMonitoring(backend: Backend, synth: () => SynthResult): 
 
     it("watches this backend's health", () => {
       const unhealthy = Object.entries(r.templates.monitoring.findResources('AWS::CloudWatch::Alarm')).find(([id]) => id.includes('BackendUnhealthy'))?.[1];
-      expect(unhealthy?.Properties.MetricName).toBe(backend === 'fargate' ? 'UnHealthyHostCount' : 'Invocation5XXErrors');
-      if (backend !== 'fargate') {
+      if (backend === 'fargate') {
+        // Both blue/green target groups: the worse of the two.
+        const metrics = unhealthy?.Properties.Metrics as { Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string; Value: unknown }[] } } }[];
+        expect(metrics.find((m) => m.Expression)?.Expression).toBe('MAX([FILL(unhealthy0, 0), FILL(unhealthy1, 0)])');
+        const groups = metrics.filter((m) => m.MetricStat).map((m) => JSON.stringify(m.MetricStat!.Metric.Dimensions.find((d) => d.Name === 'TargetGroup')!.Value));
+        expect(metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat!.Metric.MetricName)).toEqual(['UnHealthyHostCount', 'UnHealthyHostCount']);
+        expect(new Set(groups).size).toBe(2);
+      } else {
+        expect(unhealthy?.Properties.MetricName).toBe('Invocation5XXErrors');
         expect(unhealthy?.Properties.Dimensions).toEqual(expect.arrayContaining([{ Name: 'VariantName', Value: 'AllTraffic' }]));
       }
     });

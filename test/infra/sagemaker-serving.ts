@@ -14,7 +14,7 @@ export function describeSageMakerServing(synth: () => SynthResult): void {
       const model = r.templates.serving.findResources('AWS::SageMaker::Model');
       const [props] = Object.values(model).map((m) => m.Properties);
       const { name, version } = r.manifest;
-      expect(render(props.PrimaryContainer.ModelDataUrl)).toMatch(new RegExp(`/models/${name}/${version}/model\\.tar\\.gz$`));
+      expect(render(props.PrimaryContainer.ModelDataUrl)).toMatch(new RegExp(`/models/${name}/${version}/[0-9a-f]{16}/model\\.tar\\.gz$`));
       expect(render(props.PrimaryContainer.ModelDataUrl)).toMatch(/^s3:\/\//);
       expect(render(props.PrimaryContainer.Image)).toMatch(/\.dkr\.ecr\..*cdk-hnb659fds-container-assets-.*:[0-9a-f]{64}$/);
     });
@@ -30,6 +30,8 @@ export function describeSageMakerServing(synth: () => SynthResult): void {
         ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
         ServiceNamespace: 'sagemaker',
       });
+      // Rollouts keep the count the scaler reached.
+      s.hasResourceProperties('AWS::SageMaker::Endpoint', { RetainAllVariantProperties: true });
       s.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
         TargetTrackingScalingPolicyConfiguration: Match.objectLike({
           PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
@@ -39,14 +41,13 @@ export function describeSageMakerServing(synth: () => SynthResult): void {
 
     it('gives the execution role exactly image pull, the one model object, endpoint logs and metrics, and the batch prefixes', () => {
       const statements = statementsOfRole(r.templates.serving, logicalIdOf(r.serving.sagemaker!.role));
-      const { name, version } = r.manifest;
       expect(statements.map((s) => ({ ...s, resources: s.resources.map((x) => x.replace(/<asset-hash>|[0-9a-f]{64}/g, 'H')) }))).toEqual([
         {
           actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
           resources: ['arn:<AWS::Partition>:ecr:<AWS::Region>:<AWS::AccountId>:repository/cdk-hnb659fds-container-assets-<AWS::AccountId>-<AWS::Region>'],
         },
         { actions: ['ecr:GetAuthorizationToken'], resources: ['*'] },
-        { actions: ['s3:GetObject'], resources: [`<import:Mlship-Data-DataBucketArn>/models/${name}/${version}/model.tar.gz`] },
+        { actions: ['s3:GetObject'], resources: [`<import:Mlship-Data-DataBucketArn>/${r.serving.modelPackage.key}`] },
         {
           actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
           resources: ['arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/*'],
@@ -56,6 +57,13 @@ export function describeSageMakerServing(synth: () => SynthResult): void {
         { actions: ['s3:GetObject'], resources: ['<import:Mlship-Data-DataBucketArn>/batch/input/*'] },
         { actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: ['<import:Mlship-Data-DataBucketArn>/batch/output/*'] },
         { actions: ['s3:ListBucket'], resources: ['<import:Mlship-Data-DataBucketArn>'], condition: { StringLike: { 's3:prefix': ['batch/input/*'] } } },
+        // Transform jobs log under /aws/sagemaker/TransformJobs (not the endpoint's group), with the model's role.
+        { actions: ['logs:CreateLogGroup', 'logs:DescribeLogStreams'], resources: ['arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/TransformJobs'] },
+        {
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: ['arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/TransformJobs:log-stream:batch-*'],
+        },
+        { actions: ['cloudwatch:PutMetricData'], resources: ['*'], condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/TransformJobs' } } },
       ]);
     });
 

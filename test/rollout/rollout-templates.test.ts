@@ -74,7 +74,8 @@ describe.each(['sagemaker', 'sagemaker-serverless'] as const)('%s', (backend) =>
           TrafficRoutingConfiguration:
             backend === 'sagemaker'
               ? { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 25 }, WaitIntervalInSeconds: 300 }
-              : { Type: 'ALL_AT_ONCE' },
+              : // Required by the SageMaker API even for ALL_AT_ONCE (optional in CloudFormation's schema).
+                { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 300 },
           TerminationWaitInSeconds: 600,
           MaximumExecutionTimeoutInSeconds: 3600,
         },

@@ -222,7 +222,8 @@ export async function runGoldenCheck(local: LocalSystem, install: () => () => vo
     });
     if (!check) throw new Error('golden-check did not load');
     setPhase('fargate');
-    const hook = await check.handler({ executionId: 'iam-proof', lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT', hookDetails: {} });
+    const context = { getRemainingTimeInMillis: () => 120_000 };
+    const hook = await check.handler({ executionId: 'iam-proof', lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT', hookDetails: {} }, context);
     setPhase('sagemaker');
     await check.handler({
       RequestType: 'Create',
@@ -239,7 +240,7 @@ export async function runGoldenCheck(local: LocalSystem, install: () => () => vo
         Model: `${local.manifest.name}/${local.manifest.version}`,
         GoldenSetSha256: createHash('sha256').update(readFileSync(goldenSetPath, 'utf8')).digest('hex'),
       },
-    });
+    }, context);
     const answer = answers.length === 1 ? (JSON.parse(answers[0]) as { Status: string; Reason: string }) : { Status: `${answers.length} answers`, Reason: '' };
     return { hookStatus: hook?.hookStatus ?? 'none', customResourceStatus: `${answer.Status}: ${answer.Reason}` };
   } finally {
