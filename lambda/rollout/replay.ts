@@ -33,7 +33,7 @@ export async function replayGoldenSet(set: GoldenSet, invoke: Invoke): Promise<R
 }
 
 /** `POST <baseUrl>/invocations` (the model server, or the Fargate load balancer's test listener). `signal` cancels it early. */
-export function httpInvoker(baseUrl: string, timeoutMs = LIMITS.backendAttemptTimeoutMs, signal?: AbortSignal): Invoke {
+export function httpInvoker(baseUrl: string, timeoutMs: number = LIMITS.backendAttemptTimeoutMs, signal?: AbortSignal): Invoke {
   return async (body) => {
     const timeout = AbortSignal.timeout(timeoutMs);
     const res = await fetch(`${baseUrl.replace(/\/$/, '')}/invocations`, {

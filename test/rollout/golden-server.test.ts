@@ -14,7 +14,8 @@ import { RunningServer, startServer } from '../../container/src/server';
 import { createLogger } from '../../lambda/commons/logger';
 import { sendResponse } from '../../lambda/rollout/cfn-response';
 import { HOOK_ATTEMPTS, decideCustomResource, decideLifecycleHook, loadGoldenSet } from '../../lambda/rollout/check';
-import { httpInvoker, replayGoldenSet } from '../../lambda/rollout/replay';
+import { checkRuntimeClient, httpInvoker, replayGoldenSet, sageMakerInvoker } from '../../lambda/rollout/replay';
+import { startSageMakerRuntime } from '../../local/sagemaker-runtime';
 
 const MODELS = resolve(__dirname, '..', '..', 'models');
 const golden = {
@@ -135,5 +136,50 @@ describe('the CloudFormation custom resource', () => {
     expect(rollback).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/a rollback, not checked again/) });
     const del = await decideCustomResource({ ...update(golden.digits.sha256), RequestType: 'Delete' }, golden.digits, invokerFor('breast-cancer'), quiet);
     expect(del.Status).toBe('SUCCESS');
+  });
+
+  describe('whatever the endpoint does, answers FAILED by its own deadline', () => {
+    // A model server that accepts the request and never answers; it records when the caller gives up.
+    let stall: Server;
+    let stallUrl = '';
+    let open = 0;
+    beforeAll(async () => {
+      stall = createServer((req) => {
+        open++;
+        req.on('close', () => open--);
+      });
+      await new Promise<void>((r) => stall.listen(0, '127.0.0.1', r));
+      stallUrl = `http://127.0.0.1:${(stall.address() as AddressInfo).port}`;
+    });
+    afterAll(() => {
+      stall.closeAllConnections();
+      return new Promise<void>((r) => stall.close(() => r()));
+    });
+
+    it('over HTTP: FAILED at the deadline, the hanging request cancelled', async () => {
+      const t0 = Date.now();
+      const response = await decideCustomResource(update(golden['breast-cancer'].sha256), golden['breast-cancer'], (_name, signal) => httpInvoker(stallUrl, 60_000, signal), quiet, t0 + 400);
+      expect(response.Status).toBe('FAILED');
+      expect(response.Reason).toMatch(/could not run against ep: no verdict by the check's deadline/);
+      expect(Date.now() - t0).toBeLessThan(3000);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(open).toBe(0);
+    });
+
+    it('through InvokeEndpoint with the check\'s own SDK client: FAILED at the deadline', async () => {
+      const runtime = await startSageMakerRuntime({ endpoints: { hung: stallUrl } });
+      const saved = { ...process.env };
+      Object.assign(process.env, { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+      try {
+        const client = checkRuntimeClient(runtime.url);
+        const t0 = Date.now();
+        const response = await decideCustomResource(update(golden['breast-cancer'].sha256), golden['breast-cancer'], (_name, signal) => sageMakerInvoker(client, 'hung', signal), quiet, t0 + 400);
+        expect(response).toMatchObject({ Status: 'FAILED', Reason: expect.stringMatching(/no verdict by the check's deadline/) });
+        expect(Date.now() - t0).toBeLessThan(3000);
+      } finally {
+        process.env = saved;
+        await runtime.close();
+      }
+    });
   });
 });

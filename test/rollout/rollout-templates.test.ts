@@ -98,6 +98,8 @@ describe.each(['sagemaker', 'sagemaker-serverless'] as const)('%s', (backend) =>
     const [id, resource] = Object.entries(s.findResources('Custom::GoldenSetCheck'))[0];
     expect(id).toBeDefined();
     expect(resource.DependsOn).toEqual(expect.arrayContaining([r.serving.getLogicalId(r.serving.sagemaker!.endpoint)]));
+    // CloudFormation gives up on a silent custom resource after minutes, not its default hour.
+    expect(resource.Properties.ServiceTimeout).toBe('480');
     expect(resource.Properties).toMatchObject({
       ServiceToken: { 'Fn::GetAtt': [logicalIdOf(check.handler.function), 'Arn'] },
       EndpointName: r.serving.sagemaker!.endpointName,
