@@ -38,6 +38,11 @@ export const LIMITS = {
   /** One backend attempt; two attempts plus backoff stay under API Gateway's 29 s. */
   backendAttemptTimeoutMs: 12_000,
   backendMaxAttempts: 2,
+  /**
+   * Every attempt of one model call together (a serverless endpoint's cold start may use all of it in one
+   * attempt): API Gateway's 29 s less the time validation, the log write and the answer need.
+   */
+  backendBudgetMs: 25_000,
   /** Prediction log writes: attempts and first backoff before the record goes to the dead-letter queue. */
   logWriteMaxAttempts: 4,
   logWriteBaseDelayMs: 50,

@@ -46,7 +46,7 @@ const metrics = new Metrics({ name: manifest.name, version: manifest.version });
 const backend: Backend =
   config.backend === 'fargate'
     ? fargateBackend({ url: required(config, ENV.MODEL_URL) })
-    : sagemakerBackend({ endpointName: required(config, ENV.SAGEMAKER_ENDPOINT) });
+    : sagemakerBackend({ endpointName: required(config, ENV.SAGEMAKER_ENDPOINT), serverless: config.backend === 'sagemaker-serverless' });
 
 export const handler = apiHandler('predict', log, { predict });
 
