@@ -143,6 +143,19 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
       r.templates.data.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     });
 
+    it('receives the access logs through the log bucket policy, with ACLs off (no legacy AccessControl)', () => {
+      const data = r.templates.data.toJSON().Resources;
+      const logBucket = logicalIdOf(r.data.accessLogBucket);
+      expect(data[logBucket].Properties.AccessControl).toBeUndefined();
+      expect(data[logBucket].Properties.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+      const policy = Object.values(data as Record<string, { Type: string; Properties: { Bucket: unknown; PolicyDocument: { Statement: Record<string, unknown>[] } } }>).find(
+        (x) => x.Type === 'AWS::S3::BucketPolicy' && JSON.stringify(x.Properties.Bucket) === JSON.stringify({ Ref: logBucket }),
+      );
+      expect(policy?.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Allow', Action: 's3:PutObject', Principal: { Service: 'logging.s3.amazonaws.com' } }),
+      );
+    });
+
     it('encrypts, versions, logs and closes the data bucket, TLS only', () => {
       const data = r.templates.data;
       data.hasResource('AWS::S3::Bucket', {
