@@ -5,7 +5,7 @@
  * enforced, encrypted result location and a per-query scan limit holds the named queries. It holds no
  * data of its own besides query results, so it can be removed and redeployed without touching the log.
  */
-import { Aws, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { Aws, CfnResource, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as glue from 'aws-cdk-lib/aws-glue';
@@ -49,6 +49,7 @@ export class AnalyticsStack extends Stack {
   public readonly resultsBucket: s3.Bucket;
   public readonly namedQueries: athena.CfnNamedQuery[];
   private readonly dataBucketArn: string;
+  private readonly dataWildcardFinding: (objectPattern: string) => string;
 
   constructor(scope: Construct, id: string, props: AnalyticsStackProps) {
     super(scope, id, props);
@@ -57,6 +58,7 @@ export class AnalyticsStack extends Stack {
     if (streamArn === undefined) throw new Error('The Analytics stack reads the prediction log stream: turn the table stream on (config `analytics: true` does).');
     const data = importDataBucket(this, 'DataBucket', props.bucketArnExport);
     this.dataBucketArn = data.bucket.bucketArn;
+    this.dataWildcardFinding = data.wildcardFinding;
     const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
     this.writer = new HandlerFunction(this, 'Writer', {
@@ -203,6 +205,13 @@ export class AnalyticsStack extends Stack {
     for (const [actions, resourceArns, conditions] of statements) {
       const g = iam.Grant.addToPrincipal({ grantee, actions, resourceArns, conditions: conditions as Record<string, Record<string, unknown>> | undefined });
       grant = grant === undefined ? g : grant.combine(g);
+    }
+    if (Construct.isConstruct(grantee)) {
+      const results = `<${this.getLogicalId(this.resultsBucket.node.defaultChild as CfnResource)}.Arn>/results/*`;
+      Validations.of(grantee).acknowledge(
+        { id: this.dataWildcardFinding(`${PREFIX.analytics}*`), reason: 'Athena reads the Parquet objects of the two tables, which live under analytics/ only.' },
+        { id: `AwsSolutions-IAM5[Resource::${results}]`, reason: 'Athena writes and reads query results under results/ of the results bucket, one object per query.' },
+      );
     }
     return grant!;
   }
