@@ -13,7 +13,9 @@
  * id, or `GROUP BY id`), so a row written twice — a redelivered stream batch that landed under a new
  * key, an export over days the stream already wrote — is counted once. Feedback keeps the latest label.
  */
+import { featureColumn } from './analytics';
 import type { ModelBaseline } from './baseline';
+import type { ModelManifest } from './manifest';
 
 /** Shares below this are raised to it before the logarithm (the quality job's PSI_EPSILON; a test keeps them equal). */
 export const QUERY_PSI_EPSILON = 1e-4;
@@ -32,9 +34,8 @@ export const QUERY_DESCRIPTIONS: Record<NamedQuery, string> = {
 
 /**
  * Functions both engines define alike (Trino: trino.io/docs/current/functions; DuckDB: duckdb.org/docs/sql/functions).
- * `arbitrary` is DuckDB's alias of `first` and Trino's any-value: used only where every candidate is equal.
  */
-export const PORTABLE_FUNCTIONS = ['count', 'sum', 'min', 'max', 'max_by', 'arbitrary', 'coalesce', 'nullif', 'greatest', 'ln', 'ceil', 'cast', 'row_number', 'unnest'] as const;
+export const PORTABLE_FUNCTIONS = ['count', 'sum', 'min', 'max', 'max_by', 'coalesce', 'nullif', 'greatest', 'ln', 'ceil', 'cast', 'row_number'] as const;
 
 const LATEST_FEEDBACK = 'f AS (SELECT id, max_by(label, received_at) AS actual FROM feedback WHERE dt >= ? GROUP BY id)';
 
@@ -105,24 +106,24 @@ GROUP BY t.version, e.feature_index, e.feature`;
 
 /**
  * Per-feature PSI of the inline inputs against the baseline's decile bins. The baseline is written into
- * the query (bin edges as a CASE per feature, training shares as VALUES), so it runs on the tables alone.
- * A value lands in bin i when edges[i-1] < v <= edges[i], the quality job's rule; the edges are compared
- * as REAL, the type the `features` column holds, so a value equal to an edge lands where it did in training.
+ * the query (bin edges as one CASE per feature column, training shares as VALUES), so it runs on the
+ * tables alone. A value lands in bin i when edges[i-1] < v <= edges[i], the quality job's rule; the
+ * edges are compared as REAL, the type of the feature columns, so a value equal to an edge lands where
+ * it did in training. One pass over the data: the grouping sets count every feature's bins together.
  */
 function featureDrift(baseline: ModelBaseline): string {
-  const binOf = baseline.features
-    .map((f, j) => {
-      const whens = f.edges.map((edge, i) => `WHEN u.value <= CAST(${dbl(edge)} AS REAL) THEN ${i}`).join(' ');
-      return `    WHEN ${j + 1} THEN CASE ${whens} ELSE ${f.edges.length} END`;
-    })
-    .join('\n');
-  const expected = baseline.features.flatMap((f, j) => f.proportions.map((share, bin) => `(${j + 1}, ${str(f.name)}, ${bin}, ${dbl(share)})`)).join(',\n  ');
-  return `WITH p AS (SELECT id, arbitrary(version) AS version, arbitrary(features) AS features FROM predictions WHERE dt >= ? AND features IS NOT NULL GROUP BY id),
-u AS (SELECT p.version, x.value, x.feature_index FROM p CROSS JOIN UNNEST(p.features) WITH ORDINALITY AS x(value, feature_index)),
-binned AS (SELECT u.version, u.feature_index, CASE u.feature_index
+  const features = baseline.features.map((f, j) => ({ column: featureColumn(f.name), bin: `b${j + 1}`, f }));
+  const binOf = features
+    .map(({ column, bin, f }) => `  CASE ${f.edges.map((edge, i) => `WHEN ${column} <= CAST(${dbl(edge)} AS REAL) THEN ${i}`).join(' ')} ELSE ${f.edges.length} END AS ${bin}`)
+    .join(',\n');
+  const bins = features.map((x) => x.bin);
+  const expected = features.flatMap(({ f }, j) => f.proportions.map((share, bin) => `(${j + 1}, ${str(f.name)}, ${bin}, ${dbl(share)})`)).join(',\n  ');
+  return `WITH p AS (SELECT DISTINCT id, version, ${features.map((x) => x.column).join(', ')} FROM predictions WHERE dt >= ? AND ${features[0].column} IS NOT NULL),
+binned AS (SELECT version,
 ${binOf}
-  END AS bin FROM u),
-counts AS (SELECT version, feature_index, bin, count(*) AS n FROM binned GROUP BY version, feature_index, bin),
+  FROM p),
+sets AS (SELECT version, ${bins.join(', ')}, count(*) AS n FROM binned GROUP BY GROUPING SETS (${bins.map((b) => `(version, ${b})`).join(', ')})),
+counts AS (SELECT version, CASE ${bins.map((b, j) => `WHEN ${b} IS NOT NULL THEN ${j + 1}`).join(' ')} END AS feature_index, coalesce(${bins.join(', ')}) AS bin, n FROM sets),
 expected(feature_index, feature, bin, share) AS (VALUES
   ${expected}),
 ${psiSelect()}
@@ -151,9 +152,14 @@ export function namedQuerySql(name: NamedQuery, baseline: ModelBaseline | undefi
   return FIXED[name];
 }
 
-/** The named queries a model supports: drift needs a baseline, prediction drift also class priors. */
-export function namedQueriesFor(baseline: ModelBaseline | undefined): NamedQuery[] {
-  return NAMED_QUERIES.filter((q) => (q === 'feature-drift' ? baseline !== undefined : q === 'prediction-drift' ? baseline?.classPriors !== undefined : true));
+/**
+ * The named queries a model supports: feature drift needs a baseline and tabular inputs (the store keeps
+ * no pixel columns), prediction drift a classifier's class priors.
+ */
+export function namedQueriesFor(manifest: ModelManifest, baseline: ModelBaseline | undefined): NamedQuery[] {
+  return NAMED_QUERIES.filter((q) =>
+    q === 'feature-drift' ? baseline !== undefined && manifest.input.kind === 'tabular' : q === 'prediction-drift' ? baseline?.classPriors !== undefined : true,
+  );
 }
 
 /** Counts the `?` parameters of a query (all of them take the first day of the window). */

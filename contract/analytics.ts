@@ -9,6 +9,7 @@
  * README's design notes for why it is not a projected partition).
  */
 import { PREFIX } from './bucket';
+import type { ModelManifest } from './manifest';
 
 export const ANALYTICS_TABLES = ['predictions', 'feedback'] as const;
 export type AnalyticsTable = (typeof ANALYTICS_TABLES)[number];
@@ -17,7 +18,7 @@ export type AnalyticsTable = (typeof ANALYTICS_TABLES)[number];
 export const PARTITION_KEYS = ['model', 'dt'] as const;
 
 /** Column types, named as the Glue catalog (Hive DDL) spells them. */
-export type ColumnType = 'string' | 'double' | 'float' | 'timestamp' | 'array<float>';
+export type ColumnType = 'string' | 'double' | 'float' | 'timestamp';
 
 export interface ColumnSpec {
   readonly name: string;
@@ -25,9 +26,11 @@ export interface ColumnSpec {
   /** False when every row has a value. */
   readonly nullable: boolean;
   readonly comment: string;
+  /** Input feature columns: the feature's position in the manifest (the row's `features[featureIndex]`). */
+  readonly featureIndex?: number;
 }
 
-/** One row per logged prediction. */
+/** The columns every prediction row has, whatever the model; a tabular model adds one column per feature. */
 export const PREDICTION_COLUMNS: readonly ColumnSpec[] = [
   { name: 'id', type: 'string', nullable: false, comment: 'prediction id (the log key)' },
   { name: 'version', type: 'string', nullable: false, comment: 'model version that answered' },
@@ -37,8 +40,6 @@ export const PREDICTION_COLUMNS: readonly ColumnSpec[] = [
   { name: 'predicted_value', type: 'double', nullable: true, comment: 'regression: the predicted value' },
   { name: 'latency_ms', type: 'double', nullable: false, comment: 'time to answer, milliseconds' },
   { name: 'api_key_id', type: 'string', nullable: true, comment: 'API key the caller used' },
-  { name: 'request_id', type: 'string', nullable: false, comment: 'API request that carried the instance' },
-  { name: 'features', type: 'array<float>', nullable: true, comment: "model input values in the manifest's order, when logged inline" },
   { name: 'input_key', type: 'string', nullable: true, comment: 'S3 key of the input when it was kept in the bucket' },
 ];
 
@@ -50,7 +51,35 @@ export const FEEDBACK_COLUMNS: readonly ColumnSpec[] = [
   { name: 'received_at', type: 'timestamp', nullable: false, comment: 'when the feedback was recorded (UTC)' },
 ];
 
-export const TABLE_COLUMNS: Record<AnalyticsTable, readonly ColumnSpec[]> = { predictions: PREDICTION_COLUMNS, feedback: FEEDBACK_COLUMNS };
+/**
+ * The column of a tabular input feature: `f_` and the feature name in lower case, other characters as
+ * `_` (Glue column names are lower case; the prefix keeps them apart from the fixed columns).
+ */
+export function featureColumn(featureName: string): string {
+  return `f_${featureName.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
+}
+
+/**
+ * A table's columns for a model. Tabular inputs get one FLOAT column per feature (the model reads
+ * float32): columnar values compress, encode and scan far better than a list column, and the drift
+ * query reads each as a plain column. Image inputs keep no pixel columns (an image is thousands of
+ * values; its S3 key is kept when the API stored it).
+ */
+export function tableColumns(table: AnalyticsTable, manifest: ModelManifest): ColumnSpec[] {
+  if (table === 'feedback') return [...FEEDBACK_COLUMNS];
+  const columns = [...PREDICTION_COLUMNS];
+  if (manifest.input.kind === 'tabular') {
+    const seen = new Map<string, string>();
+    manifest.input.features.forEach((f, featureIndex) => {
+      const name = featureColumn(f.name);
+      const other = seen.get(name);
+      if (other !== undefined) throw new Error(`Features "${other}" and "${f.name}" would share the analytics column ${name}; rename one.`);
+      seen.set(name, f.name);
+      columns.push({ name, type: 'float', nullable: true, comment: `input feature ${f.name}`.slice(0, 255), featureIndex });
+    });
+  }
+  return columns;
+}
 
 export interface PredictionRow {
   id: string;
@@ -62,7 +91,7 @@ export interface PredictionRow {
   predicted_value: number | null;
   latency_ms: number;
   api_key_id: string | null;
-  request_id: string;
+  /** Input values in the manifest's order (tabular, logged inline); written as one column per feature. */
   features: number[] | null;
   input_key: string | null;
 }

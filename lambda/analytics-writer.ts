@@ -50,8 +50,8 @@ export function rowsOfStream(event: DynamoDBStreamEvent): StreamRows {
 export async function handler(event: DynamoDBStreamEvent): Promise<void> {
   const rows = rowsOfStream(event);
   const written = [
-    ...(rows.predictions.length > 0 ? await writeRows(s3, bucket, 'predictions', rows.predictions) : []),
-    ...(rows.feedback.length > 0 ? await writeRows(s3, bucket, 'feedback', rows.feedback) : []),
+    ...(rows.predictions.length > 0 ? await writeRows(s3, bucket, 'predictions', rows.predictions, manifest) : []),
+    ...(rows.feedback.length > 0 ? await writeRows(s3, bucket, 'feedback', rows.feedback, manifest) : []),
   ];
   log.info('written', { records: event.Records.length, predictions: rows.predictions.length, feedback: rows.feedback.length, objects: written.length });
 }

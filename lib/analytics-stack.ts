@@ -14,7 +14,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ANALYTICS_TABLES, PARTITION_KEYS, TABLE_COLUMNS, glueDatabaseName, tablePrefix, type AnalyticsTable } from '../contract/analytics';
+import { ANALYTICS_TABLES, PARTITION_KEYS, glueDatabaseName, tableColumns, tablePrefix, type AnalyticsTable } from '../contract/analytics';
 import { QUERY_DESCRIPTIONS, namedQueriesFor, namedQuerySql } from '../contract/analytics-queries';
 import type { ModelBaseline } from '../contract/baseline';
 import { PREFIX } from '../contract/bucket';
@@ -127,7 +127,7 @@ export class AnalyticsStack extends Stack {
           partitionKeys: PARTITION_KEYS.map((k) => ({ name: k, type: 'string' })),
           storageDescriptor: {
             location,
-            columns: TABLE_COLUMNS[name].map((c) => ({ name: c.name, type: c.type, comment: c.comment })),
+            columns: tableColumns(name, manifest).map((c) => ({ name: c.name, type: c.type, comment: c.comment })),
             inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
             outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
             serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
@@ -169,7 +169,7 @@ export class AnalyticsStack extends Stack {
       },
     });
 
-    this.namedQueries = namedQueriesFor(props.baseline).map((name) => {
+    this.namedQueries = namedQueriesFor(manifest, props.baseline).map((name) => {
       // The workgroup Ref orders the creation: a named query needs its workgroup.
       return new athena.CfnNamedQuery(this, `Query-${name}`, {
         name,

@@ -1,7 +1,9 @@
 /**
  * From a prediction log item to analytics rows. The one place that reads log attributes for the
  * analytics store: `id`, `model`, `modelVersion`, `timestamp`, `label`, `output` (probabilities or
- * value), `latencyMs`, `apiKeyId`, `requestId`, `input`, `inputKey` and `feedback.{label,at}`.
+ * value), `latencyMs`, `apiKeyId`, `input`, `inputKey` and `feedback.{label,at}`. The request id is
+ * left out: no analytics question needs it, it is the costliest column (random text), and the log item
+ * keeps it.
  */
 import type { FeedbackRow, PredictionRow } from '../../contract/analytics';
 import type { ModelManifest } from '../../contract/manifest';
@@ -28,7 +30,6 @@ export function predictionRow(manifest: ModelManifest, r: PredictionRecord): Pre
     predicted_value: typeof output.value === 'number' ? output.value : null,
     latency_ms: r.latencyMs,
     api_key_id: r.apiKeyId ?? null,
-    request_id: r.requestId,
     features: values ?? null,
     input_key: r.inputKey ?? null,
   };

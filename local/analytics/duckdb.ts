@@ -6,16 +6,16 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ANALYTICS_TABLES, PARTITION_KEYS, TABLE_COLUMNS, tablePrefix, type AnalyticsTable, type ColumnType } from '../../contract/analytics';
+import { ANALYTICS_TABLES, PARTITION_KEYS, tableColumns, tablePrefix, type AnalyticsTable, type ColumnType } from '../../contract/analytics';
 import { namedQuerySql, parameterCount, type NamedQuery } from '../../contract/analytics-queries';
 import type { ModelBaseline } from '../../contract/baseline';
+import type { ModelManifest } from '../../contract/manifest';
 
 const DUCKDB_TYPE: Record<ColumnType, string> = {
   string: 'VARCHAR',
   double: 'DOUBLE',
   float: 'FLOAT',
   timestamp: 'TIMESTAMPTZ',
-  'array<float>': 'FLOAT[]',
 };
 
 export interface QueryResult {
@@ -40,22 +40,22 @@ function hasParquet(dir: string): boolean {
   return false;
 }
 
-/** The view of one table: the files when there are any, else an empty relation of the same columns. */
-function viewSql(root: string, table: AnalyticsTable): string {
+/** The view of one table: the files when there are any, else an empty relation of the model's columns. */
+function viewSql(root: string, table: AnalyticsTable, manifest: ModelManifest): string {
   const dir = join(root, tablePrefix(table));
   if (hasParquet(dir)) {
     const glob = join(dir, '**', '*.parquet').replace(/'/g, "''");
     return `CREATE OR REPLACE VIEW ${table} AS SELECT * FROM read_parquet('${glob}', hive_partitioning = true, hive_types_autocast = false, union_by_name = true)`;
   }
-  const columns = [...TABLE_COLUMNS[table].map((c) => `CAST(NULL AS ${DUCKDB_TYPE[c.type]}) AS ${c.name}`), ...PARTITION_KEYS.map((k) => `CAST(NULL AS VARCHAR) AS ${k}`)];
+  const columns = [...tableColumns(table, manifest).map((c) => `CAST(NULL AS ${DUCKDB_TYPE[c.type]}) AS ${c.name}`), ...PARTITION_KEYS.map((k) => `CAST(NULL AS VARCHAR) AS ${k}`)];
   return `CREATE OR REPLACE VIEW ${table} AS SELECT ${columns.join(', ')} WHERE false`;
 }
 
-/** Opens an in-memory DuckDB over the Parquet store mirrored (or written) under `root`. */
-export async function openAnalyticsDb(root: string, opts: { threads?: number } = {}): Promise<AnalyticsDb> {
+/** Opens an in-memory DuckDB over the Parquet store of `manifest`'s model mirrored (or written) under `root`. */
+export async function openAnalyticsDb(root: string, manifest: ModelManifest, opts: { threads?: number } = {}): Promise<AnalyticsDb> {
   const instance = await DuckDBInstance.create(':memory:', opts.threads !== undefined ? { threads: String(opts.threads) } : {});
   const conn: DuckDBConnection = await instance.connect();
-  for (const table of ANALYTICS_TABLES) await conn.run(viewSql(root, table));
+  for (const table of ANALYTICS_TABLES) await conn.run(viewSql(root, table, manifest));
   const query = async (sql: string, params: (string | number)[] = []): Promise<QueryResult> => {
     const reader = await conn.runAndReadAll(sql, params.length > 0 ? params : undefined);
     return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Record<string, unknown>[] };

@@ -32,8 +32,8 @@ export async function exportLog(ddb: DynamoDBClient, table: string, s3: S3Client
   let predictions: PredictionRow[] = [];
   let feedback: FeedbackRow[] = [];
   const write = async () => {
-    if (predictions.length > 0) result.objects += (await writeRows(s3, bucket, 'predictions', predictions)).length;
-    if (feedback.length > 0) result.objects += (await writeRows(s3, bucket, 'feedback', feedback)).length;
+    if (predictions.length > 0) result.objects += (await writeRows(s3, bucket, 'predictions', predictions, manifest)).length;
+    if (feedback.length > 0) result.objects += (await writeRows(s3, bucket, 'feedback', feedback, manifest)).length;
     result.predictions += predictions.length;
     result.feedback += feedback.length;
     predictions = [];

@@ -5,7 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { join } from 'node:path';
-import { NAMED_QUERIES, type NamedQuery } from '../../contract/analytics-queries';
+import { NAMED_QUERIES, namedQueriesFor, type NamedQuery } from '../../contract/analytics-queries';
 import { parseBaseline, type ModelBaseline } from '../../contract/baseline';
 import { ENV } from '../../contract/env';
 import type { ModelManifest } from '../../contract/manifest';
@@ -49,12 +49,13 @@ export async function runQuery(target: Target, opts: QueryOptions): Promise<Quer
   } finally {
     s3.destroy();
   }
-  const db = await openAnalyticsDb(root);
+  const { manifest, baseline } = await modelOf(target);
+  const db = await openAnalyticsDb(root, manifest);
   try {
     if (opts.sql !== undefined) return await db.query(opts.sql);
     const since = opts.since ?? new Date(Date.now() - 90 * 86_400_000).toISOString().slice(0, 10);
-    const needsBaseline = opts.named === 'feature-drift' || opts.named === 'prediction-drift';
-    const baseline = needsBaseline ? (await modelOf(target)).baseline : undefined;
+    const supported = namedQueriesFor(manifest, baseline);
+    if (!supported.includes(opts.named as NamedQuery)) throw new Error(`${opts.named} needs what this model lacks (a baseline.json; class priors; tabular inputs). Available: ${supported.join(', ')}.`);
     return await db.named(opts.named as NamedQuery, baseline, since);
   } finally {
     db.close();

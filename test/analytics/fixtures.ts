@@ -64,7 +64,7 @@ export const feedbackRows = (records: PredictionRecord[]) => records.flatMap((r)
 
 /** Writes rows as the store does (same keys, same Parquet) into a folder laid out like the bucket. */
 export function writeStore(root: string, table: AnalyticsTable, rows: ReturnType<typeof predictionRows> | ReturnType<typeof feedbackRows>): string[] {
-  return objectsOf(table, rows).map((o) => {
+  return objectsOf(table, rows, MANIFEST).map((o) => {
     const file = join(root, o.key);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, o.body);

@@ -33,7 +33,7 @@ describe('the local analytics store', () => {
     const root = tempStore();
     roots.push(root);
     await mirrorAnalytics(s3, local.bucketName, root);
-    return openAnalyticsDb(root, { threads: 1 });
+    return openAnalyticsDb(root, local.manifest, { threads: 1 });
   };
   const objectCount = async () => (await s3.send(new ListObjectsV2Command({ Bucket: local.bucketName, Prefix: PREFIX.analytics }))).KeyCount ?? 0;
 
@@ -65,9 +65,22 @@ describe('the local analytics store', () => {
     // THEN the store holds each id once, its input values, and the feedback joined by id
     const db = await open();
     try {
-      const stored = await db.query('SELECT id, model, version, dt, predicted_label, api_key_id, len(features) AS n_features FROM predictions ORDER BY id');
+      const stored = await db.query('SELECT id, model, version, dt, predicted_label, api_key_id, f_mean_radius, f_worst_fractal_dimension FROM predictions ORDER BY id');
       expect(stored.rows).toEqual(
-        [...predictions].sort((a, b) => a.id.localeCompare(b.id)).map((p) => ({ id: p.id, model: 'breast-cancer', version: '1.0.0', dt: today(), predicted_label: p.label, api_key_id: local.apiKeyId, n_features: '30' })),
+        predictions
+          .map((p, i) => ({ p, input: rows[i].input }))
+          .sort((a, b) => a.p.id.localeCompare(b.p.id))
+          .map(({ p, input }) => ({
+            id: p.id,
+            model: 'breast-cancer',
+            version: '1.0.0',
+            dt: today(),
+            predicted_label: p.label,
+            api_key_id: local.apiKeyId,
+            // float32, as the model reads them
+            f_mean_radius: Math.fround(input[0]),
+            f_worst_fractal_dimension: Math.fround(input[29]),
+          })),
       );
       const joined = await db.query('SELECT p.id, p.predicted_label, f.label FROM predictions p JOIN feedback f ON f.id = p.id ORDER BY p.id');
       expect(joined.rows).toEqual(

@@ -6,7 +6,8 @@ import { rmSync } from 'node:fs';
 import { NAMED_QUERIES, PORTABLE_FUNCTIONS, QUERY_PSI_EPSILON, namedQuerySql, namedQueriesFor, parameterCount, type NamedQuery } from '../../contract/analytics-queries';
 import { PSI_EPSILON, psi } from '../../lambda/quality/drift';
 import { openAnalyticsDb, type AnalyticsDb } from '../../local/analytics/duckdb';
-import { BASELINE, EARLIER_FEEDBACK, RECORDS, feedbackRows, predictionRows, tempStore, writeStore } from './fixtures';
+import { parseManifest } from '../../contract/manifest';
+import { BASELINE, EARLIER_FEEDBACK, MANIFEST, RECORDS, feedbackRows, predictionRows, tempStore, writeStore } from './fixtures';
 
 const SINCE = '2026-01-01';
 
@@ -20,7 +21,7 @@ async function openWith(duplicated: boolean): Promise<{ db: AnalyticsDb; root: s
     writeStore(root, 'predictions', predictionRows(RECORDS.slice(1)));
     writeStore(root, 'feedback', feedbackRows(RECORDS.slice(0, 2)));
   }
-  return { db: await openAnalyticsDb(root, { threads: 1 }), root };
+  return { db: await openAnalyticsDb(root, MANIFEST, { threads: 1 }), root };
 }
 
 /** The hand-worked answers (see fixtures.ts for the log). */
@@ -121,7 +122,7 @@ describe('feature drift agrees with the quality job', () => {
 
   it('an empty store answers with no rows', async () => {
     const root = tempStore();
-    const db = await openAnalyticsDb(root, { threads: 1 });
+    const db = await openAnalyticsDb(root, MANIFEST, { threads: 1 });
     try {
       for (const name of NAMED_QUERIES) expect((await db.named(name, BASELINE, SINCE)).rows).toEqual([]);
     } finally {
@@ -138,7 +139,7 @@ describe('Athena dialect', () => {
     const stripped = sql.replace(/'(?:[^']|'')*'/g, "''");
     // Column lists of CTEs (`expected(a, b) AS (`) and of table aliases (`AS x(a, b)`) are not calls.
     const aliases = new Set([...stripped.matchAll(/(\w+)\s*\([^()]*\)\s+AS\s*\(/gi), ...stripped.matchAll(/\bAS\s+(\w+)\s*\(/gi)].map((m) => m[1].toLowerCase()));
-    const keywords = new Set(['as', 'over', 'values', 'in']);
+    const keywords = new Set(['as', 'over', 'values', 'in', 'sets']);
     const calls = [...stripped.matchAll(/\b([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)].map((m) => m[1].toLowerCase()).filter((f) => !keywords.has(f) && !aliases.has(f));
     expect([...new Set(calls)].filter((f) => !(PORTABLE_FUNCTIONS as readonly string[]).includes(f))).toEqual([]);
   });
@@ -151,9 +152,11 @@ describe('Athena dialect', () => {
     expect(parameterCount(sql)).toBeGreaterThanOrEqual(1);
   });
 
-  it('drift queries need a baseline; prediction drift needs class priors', () => {
+  it('drift queries need a baseline; prediction drift class priors; feature drift tabular inputs', () => {
     expect(() => namedQuerySql('feature-drift', undefined)).toThrow(/baseline/);
-    expect(namedQueriesFor(undefined)).toEqual(['accuracy-by-day', 'confusion-matrix', 'latency-percentiles', 'volume-by-api-key']);
-    expect(namedQueriesFor({ ...BASELINE, classPriors: undefined })).not.toContain('prediction-drift');
+    expect(namedQueriesFor(MANIFEST, undefined)).toEqual(['accuracy-by-day', 'confusion-matrix', 'latency-percentiles', 'volume-by-api-key']);
+    expect(namedQueriesFor(MANIFEST, { ...BASELINE, classPriors: undefined })).not.toContain('prediction-drift');
+    const image = parseManifest({ ...MANIFEST, input: { kind: 'image', width: 2, height: 1, channels: 1 } });
+    expect(namedQueriesFor(image, BASELINE)).toEqual(['accuracy-by-day', 'confusion-matrix', 'prediction-drift', 'latency-percentiles', 'volume-by-api-key']);
   });
 });

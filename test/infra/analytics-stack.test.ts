@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { PREDICTION_COLUMNS } from '../../contract/analytics';
+import { tableColumns } from '../../contract/analytics';
 import { NAMED_QUERIES, namedQuerySql } from '../../contract/analytics-queries';
 import { parseBaseline } from '../../contract/baseline';
 import { parseConfig } from '../../lib/config';
@@ -83,7 +83,7 @@ describe('Analytics stack', () => {
           'storage.location.template': Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['/analytics/predictions/model=${model}/dt=${dt}/']) ]) }),
         }),
         StorageDescriptor: Match.objectLike({
-          Columns: PREDICTION_COLUMNS.map((c) => ({ Name: c.name, Type: c.type, Comment: c.comment })),
+          Columns: tableColumns('predictions', stacks.manifest).map((c) => ({ Name: c.name, Type: c.type, Comment: c.comment })),
           SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
         }),
       }),
