@@ -9,8 +9,8 @@
  * - one `?` parameter: the first day (`yyyy-mm-dd`) of the window, compared with the `dt` partition so
  *   both engines read only the days asked for.
  *
- * Every query keeps one row per prediction id (`SELECT DISTINCT` over columns that are all fixed by the
- * id, or `GROUP BY id`), so a row written twice — a redelivered stream batch that landed under a new
+ * Every query keeps one row per prediction id (`GROUP BY id`, with `max()` of columns that are all
+ * fixed by the id), so a row written twice — a redelivered stream batch that landed under a new
  * key, an export over days the stream already wrote — is counted once. Feedback keeps the latest label.
  */
 import { featureColumn } from './analytics';
@@ -41,7 +41,7 @@ const LATEST_FEEDBACK = 'f AS (SELECT id, max_by(label, received_at) AS actual F
 
 /** The queries that need nothing but the tables. */
 const FIXED: Record<Exclude<NamedQuery, 'feature-drift' | 'prediction-drift'>, string> = {
-  'accuracy-by-day': `WITH p AS (SELECT DISTINCT id, dt, version, predicted_label FROM predictions WHERE dt >= ?),
+  'accuracy-by-day': `WITH p AS (SELECT id, max(dt) AS dt, max(version) AS version, max(predicted_label) AS predicted_label FROM predictions WHERE dt >= ? GROUP BY id),
 ${LATEST_FEEDBACK}
 SELECT p.dt AS day, p.version, count(*) AS predictions, count(f.id) AS with_feedback,
   sum(CASE WHEN f.actual = p.predicted_label THEN 1 ELSE 0 END) AS correct,
@@ -50,14 +50,14 @@ FROM p LEFT JOIN f ON f.id = p.id
 GROUP BY p.dt, p.version
 ORDER BY day, p.version`,
 
-  'confusion-matrix': `WITH p AS (SELECT DISTINCT id, dt, version, predicted_label FROM predictions WHERE dt >= ?),
+  'confusion-matrix': `WITH p AS (SELECT id, max(dt) AS dt, max(version) AS version, max(predicted_label) AS predicted_label FROM predictions WHERE dt >= ? GROUP BY id),
 ${LATEST_FEEDBACK}
 SELECT p.dt AS day, p.version, p.predicted_label AS predicted, f.actual, count(*) AS n
 FROM p JOIN f ON f.id = p.id
 GROUP BY p.dt, p.version, p.predicted_label, f.actual
 ORDER BY day, p.version, predicted, f.actual`,
 
-  'latency-percentiles': `WITH p AS (SELECT DISTINCT id, dt, version, latency_ms FROM predictions WHERE dt >= ?),
+  'latency-percentiles': `WITH p AS (SELECT id, max(dt) AS dt, max(version) AS version, max(latency_ms) AS latency_ms FROM predictions WHERE dt >= ? GROUP BY id),
 r AS (SELECT dt, version, latency_ms,
   row_number() OVER (PARTITION BY dt, version ORDER BY latency_ms) AS rn,
   count(*) OVER (PARTITION BY dt, version) AS n
@@ -71,7 +71,7 @@ FROM r
 GROUP BY dt, version
 ORDER BY day, version`,
 
-  'volume-by-api-key': `WITH p AS (SELECT DISTINCT id, dt, api_key_id FROM predictions WHERE dt >= ?)
+  'volume-by-api-key': `WITH p AS (SELECT id, max(dt) AS dt, max(api_key_id) AS api_key_id FROM predictions WHERE dt >= ? GROUP BY id)
 SELECT dt AS day, coalesce(api_key_id, '(none)') AS api_key_id, count(*) AS predictions
 FROM p
 GROUP BY dt, api_key_id
@@ -118,7 +118,7 @@ function featureDrift(baseline: ModelBaseline): string {
     .join(',\n');
   const bins = features.map((x) => x.bin);
   const expected = features.flatMap(({ f }, j) => f.proportions.map((share, bin) => `(${j + 1}, ${str(f.name)}, ${bin}, ${dbl(share)})`)).join(',\n  ');
-  return `WITH p AS (SELECT DISTINCT id, version, ${features.map((x) => x.column).join(', ')} FROM predictions WHERE dt >= ? AND ${features[0].column} IS NOT NULL),
+  return `WITH p AS (SELECT id, max(version) AS version, ${features.map((x) => `max(${x.column}) AS ${x.column}`).join(', ')} FROM predictions WHERE dt >= ? AND ${features[0].column} IS NOT NULL GROUP BY id),
 binned AS (SELECT version,
 ${binOf}
   FROM p),
@@ -135,7 +135,7 @@ function predictionDrift(baseline: ModelBaseline): string {
   const priors = Object.entries(baseline.classPriors ?? {});
   if (priors.length === 0) throw new Error('prediction-drift needs class priors in the baseline (classifiers only)');
   const expected = priors.map(([label, share]) => `(1, 'predicted_label', ${str(label)}, ${dbl(share)})`).join(',\n  ');
-  return `WITH p AS (SELECT DISTINCT id, version, predicted_label FROM predictions WHERE dt >= ? AND predicted_label IS NOT NULL),
+  return `WITH p AS (SELECT id, max(version) AS version, max(predicted_label) AS predicted_label FROM predictions WHERE dt >= ? AND predicted_label IS NOT NULL GROUP BY id),
 counts AS (SELECT version, 1 AS feature_index, predicted_label AS bin, count(*) AS n FROM p GROUP BY version, predicted_label),
 expected(feature_index, feature, bin, share) AS (VALUES
   ${expected}),
