@@ -3,7 +3,12 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.tsx?$': ['ts-jest', { diagnostics: false }] },
+  transform: {
+    '^.+\\.tsx?$': ['ts-jest', { diagnostics: false }],
+    // hyparquet-writer (and its hyparquet) ship only ES modules, which jest's CommonJS runtime cannot load as they are.
+    '/node_modules/hyparquet(-writer)?/.+\\.js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true } }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!hyparquet(-writer)?/)'],
   testTimeout: 60000,
   // Synth and end-to-end suites each start servers or esbuild; two workers match the two cores.
   maxWorkers: 2,

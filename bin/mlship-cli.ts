@@ -6,7 +6,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR } from '../local/paths';
 import { batchCommand } from '../container/src/batch/cli';
 import { ApiCallError } from '../local/cli/api';
-import { feedback, followPredictions, formatTable, invoke, listPredictions, replay, serve, uploadModel } from '../local/cli/commands';
+import { NAMED_QUERIES } from '../contract/analytics-queries';
+import { formatResult, runExport, runQuery } from '../local/cli/analytics';
+import { feedback, followPredictions, formatTable, invoke, listPredictions, progress, progressDone, replay, serve, uploadModel } from '../local/cli/commands';
 import { resolveTarget, type TargetOptions } from '../local/cli/target';
 import { parsePort, runStart } from '../local/start';
 
@@ -125,6 +127,29 @@ program
     const r = await replay(await target(cmd), flags.maxBatches);
     process.stdout.write(`received ${r.received}, replayed ${r.replayed}, failed ${r.failed}\n`);
     if (r.failed > 0) process.exitCode = 1;
+  });
+
+program
+  .command('query')
+  .description('Run SQL or a named query over the analytics tables (predictions, feedback) with DuckDB; local system only')
+  .argument('[sql]', 'SQL over the tables `predictions` and `feedback`')
+  .option('--named <name>', `a named query: ${NAMED_QUERIES.join(', ')}`)
+  .option('--since <day>', 'first day (yyyy-mm-dd) a named query reads (default: 90 days ago)')
+  .option('--json', 'print JSON rows instead of a table', false)
+  .addHelpText('after', '\nExamples:\n  mlship query --named accuracy-by-day\n  mlship query "SELECT version, count(*) FROM predictions GROUP BY version"')
+  .action(async (sql: string | undefined, flags: { named?: string; since?: string; json: boolean }, cmd: Command) => {
+    const t = await target(cmd);
+    const result = await runQuery(t, { sql, named: flags.named, since: flags.since, dataDir: cmd.optsWithGlobals<{ dataDir: string }>().dataDir });
+    process.stdout.write(`${flags.json ? JSON.stringify(result.rows, null, 2) : formatResult(result)}\n`);
+  });
+
+program
+  .command('export')
+  .description('Backfill the analytics store from the prediction log table (logs that predate the stream); local system only')
+  .action(async (_flags: object, cmd: Command) => {
+    const r = await runExport(await target(cmd), (p) => progress(`scanned ${p.scanned} items, wrote ${p.predictions} predictions…`));
+    progressDone();
+    process.stdout.write(`scanned ${r.scanned} items: ${r.predictions} predictions and ${r.feedback} feedback rows in ${r.objects} Parquet objects\n`);
   });
 
 // `batch`: a local dataset through the same code as the container's batch mode, or the state machine in AWS.

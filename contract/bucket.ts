@@ -5,6 +5,8 @@ export const PREFIX = {
   batchInput: 'batch/input/',
   batchOutput: 'batch/output/',
   predictions: 'predictions/',
+  /** The Parquet analytics store (`contract/analytics.ts`): the prediction log as tables for Athena and DuckDB. */
+  analytics: 'analytics/',
 } as const;
 
 /**

@@ -58,8 +58,8 @@ export const ENV = {
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
-/** Functions the CDK app deploys: the API's handlers plus the dead-letter replayer. */
-export type FunctionName = 'predict' | 'query' | 'feedback' | 'meta' | 'replay';
+/** Functions the CDK app deploys: the API's handlers, the dead-letter replayer and the analytics writer. */
+export type FunctionName = 'predict' | 'query' | 'feedback' | 'meta' | 'replay' | 'analytics-writer';
 
 /**
  * The environment each function reads, for a backend. The stacks set exactly these on each function and
@@ -85,6 +85,9 @@ export function functionEnv(fn: FunctionName, backend: 'fargate' | 'sagemaker' |
       return [ENV.MODEL_MANIFEST_PATH, ENV.BACKEND, ENV.MODEL_BASELINE_PATH, ENV.DASHBOARD_DIR];
     case 'replay':
       return [ENV.PREDICTION_TABLE, ENV.LOG_DLQ_URL];
+    case 'analytics-writer':
+      // Fed by the table's stream: it writes Parquet to the bucket and never calls the table.
+      return [ENV.DATA_BUCKET, ENV.MODEL_MANIFEST_PATH];
   }
 }
 

@@ -109,6 +109,12 @@ export const configSchema = z
      * data (production); `destroy` deletes it with the stack, for throw-away dev deployments only.
      */
     removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
+    /** The Analytics stack: the log as Parquet in S3, the Glue tables and the Athena workgroup (`false` leaves it out). */
+    analytics: z.boolean({ error: 'true or false' }).default(true),
+    /** Athena cancels a query of the analytics workgroup once it has scanned this many MiB (at least 10, Athena's minimum). */
+    analyticsBytesScannedCutoffMiB: int(10, 10_485_760).default(10_240),
+    /** Days Athena query results are kept in the results bucket. */
+    analyticsResultsExpirationDays: int(1, 3650).default(30),
   })
   .strict()
   .superRefine((c, ctx) => {

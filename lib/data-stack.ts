@@ -101,6 +101,8 @@ export class DataStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       timeToLiveAttribute: LOG_TABLE.ttlAttribute,
+      // The analytics writer reads new and updated items from the stream; the new image is all it needs.
+      stream: config.analytics ? dynamodb.StreamViewType.NEW_IMAGE : undefined,
       removalPolicy,
     });
     this.table.addGlobalSecondaryIndex({

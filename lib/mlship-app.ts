@@ -3,11 +3,13 @@
  * and Monitoring (dashboard, alarms, quality job), with the cdk-nag AwsSolutions checks as a validation
  * plugin. Used by bin/mlship.ts and by the tests.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { BASELINE_FILE, parseBaseline } from '../contract/baseline';
 import { MANIFEST_FILE, ModelManifest, parseManifest } from '../contract/manifest';
+import { AnalyticsStack } from './analytics-stack';
 import { ApiStack } from './api-stack';
 import { MlshipConfig, modelDirOf } from './config';
 import { DataStack } from './data-stack';
@@ -22,6 +24,8 @@ export interface MlshipStacks {
   readonly serving: ServingStack;
   readonly api: ApiStack;
   readonly monitoring: MonitoringStack;
+  /** Absent when the config turns analytics off. */
+  readonly analytics?: AnalyticsStack;
 }
 
 export interface BuildOptions {
@@ -101,6 +105,22 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
     api,
   });
 
+  let analytics: AnalyticsStack | undefined;
+  if (config.analytics) {
+    const baselinePath = join(modelDir, BASELINE_FILE);
+    analytics = new AnalyticsStack(app, name('Analytics'), {
+      description: `mlship: prediction analytics of model ${manifest.name} (Parquet in S3, Glue, Athena)`,
+      config,
+      rootDir,
+      manifestPath,
+      manifest,
+      baseline: existsSync(baselinePath) ? parseBaseline(JSON.parse(readFileSync(baselinePath, 'utf8')), baselinePath) : undefined,
+      bucketArnExport: data.bucketArnExport,
+      table: data.table,
+    });
+    analytics.addStackDependency(data);
+  }
+
   // The bucket is imported by export name, which CloudFormation does not order by itself.
   serving.addStackDependency(data);
   api.addStackDependency(data);
@@ -110,5 +130,5 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
   Tags.of(app).add('project', 'mlship', { excludeResourceTypes: [LISTENER_RULE] });
   Tags.of(app).add('mlship:model', manifest.name, { excludeResourceTypes: MODEL_TAG_EXCLUDED });
   if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { config, manifest, data, serving, api, monitoring };
+  return { config, manifest, data, serving, api, monitoring, analytics };
 }

@@ -4,7 +4,7 @@
  */
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { existsSync, mkdirSync } from 'node:fs';
-import { Server } from 'node:http';
+import { Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { createTableInput } from '../contract/prediction-log';
@@ -26,10 +26,46 @@ export interface EmbeddedDynamoDb {
   close(): Promise<void>;
 }
 
-export async function startDynamoDb(opts: { dir?: string; port?: number }): Promise<EmbeddedDynamoDb> {
+/**
+ * An item write the embedded DynamoDB accepted, with the item as it now is (DynamoDB JSON): what a
+ * DynamoDB stream with the NEW_IMAGE view would carry. PutItem gives its item; UpdateItem gives the
+ * item only when the caller asked for ALL_NEW (the feedback route does), else it is not reported.
+ */
+export interface ItemChange {
+  readonly operation: 'PutItem' | 'UpdateItem';
+  readonly table: string;
+  readonly newImage: Record<string, unknown>;
+}
+
+/** Watches dynalite's answers and reports accepted PutItem/UpdateItem writes (the local stand-in for a table stream). */
+function tapChanges(server: Server, onChange: (c: ItemChange) => void): void {
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1];
+    if (operation !== 'PutItem' && operation !== 'UpdateItem') return;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    const end = res.end.bind(res) as (body?: unknown) => ServerResponse;
+    res.end = ((body?: unknown) => {
+      if (res.statusCode === 200) {
+        try {
+          const request = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { TableName: string; Item?: Record<string, unknown>; ReturnValues?: string };
+          const newImage =
+            operation === 'PutItem' ? request.Item : request.ReturnValues === 'ALL_NEW' ? (JSON.parse(String(body)) as { Attributes?: Record<string, unknown> }).Attributes : undefined;
+          if (newImage !== undefined) onChange({ operation, table: request.TableName, newImage });
+        } catch {
+          // A body dynalite accepted is JSON; anything else is not a write to report.
+        }
+      }
+      return end(body);
+    }) as typeof res.end;
+  });
+}
+
+export async function startDynamoDb(opts: { dir?: string; port?: number; onChange?: (c: ItemChange) => void }): Promise<EmbeddedDynamoDb> {
   if (opts.dir) mkdirSync(opts.dir, { recursive: true });
   // Tables are ACTIVE at once: dynalite otherwise mimics the seconds DynamoDB spends creating them.
   const server = dynalite({ path: opts.dir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  if (opts.onChange) tapChanges(server, opts.onChange);
   // dynalite wraps listen()/close() to reopen and close its store; the fault switch uses the plain
   // node:http ones so the store (and an in-memory table) survives a stop/start.
   const plainListen = (p: number, h: string) => (Server.prototype.listen as (port: number, host: string) => Server).call(server, p, h);
@@ -70,19 +106,22 @@ export interface DynamoDbThreadRequest {
 export type DynamoDbThreadReply =
   | { readonly kind: 'ready'; readonly port: number }
   | { readonly kind: 'failed'; readonly error: string; readonly portInUse?: number }
-  | { readonly kind: 'done'; readonly id: number; readonly error?: string };
+  | { readonly kind: 'done'; readonly id: number; readonly error?: string }
+  | { readonly kind: 'change'; readonly change: ItemChange };
 
 /**
  * The same embedded DynamoDB in a worker thread: `npm start` uses it so that dynalite's CPU (about a third
  * of a logged prediction's) runs on the other core, beside the gateway and the handlers.
  */
-export async function startDynamoDbThread(opts: { dir?: string; port?: number }): Promise<EmbeddedDynamoDb> {
-  const worker = spawnDynamoDbWorker(opts);
+export async function startDynamoDbThread(opts: { dir?: string; port?: number; onChange?: (c: ItemChange) => void }): Promise<EmbeddedDynamoDb> {
+  const { onChange, ...workerOpts } = opts;
+  const worker = spawnDynamoDbWorker({ ...workerOpts, tapChanges: onChange !== undefined });
   const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   let nextId = 0;
   const ready = new Promise<number>((resolve, reject) => {
     worker.on('message', (m: DynamoDbThreadReply) => {
-      if (m.kind === 'ready') resolve(m.port);
+      if (m.kind === 'change') onChange?.(m.change);
+      else if (m.kind === 'ready') resolve(m.port);
       else if (m.kind === 'failed') reject(m.portInUse !== undefined ? new PortInUseError(m.portInUse, 'embedded DynamoDB') : new Error(m.error));
       else {
         const call = pending.get(m.id);
@@ -122,7 +161,7 @@ export async function startDynamoDbThread(opts: { dir?: string; port?: number })
 }
 
 /** The worker from the TypeScript source (tsx: `npm start`, tests) or from compiled JavaScript beside this file. */
-function spawnDynamoDbWorker(opts: { dir?: string; port?: number }): Worker {
+function spawnDynamoDbWorker(opts: { dir?: string; port?: number; tapChanges: boolean }): Worker {
   // A roomy young generation: dynalite makes many short-lived objects per request.
   const options = { workerData: opts, resourceLimits: { maxYoungGenerationSizeMb: 64 } };
   const source = join(__dirname, 'dynamodb-worker.ts');

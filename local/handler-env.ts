@@ -10,7 +10,7 @@ import type { Backend } from '../contract/limits';
 import { WEB_DIST } from '../web/build';
 import { LOCAL_NAMES, S3RVER_CREDENTIALS } from './paths';
 
-const FUNCTIONS: FunctionName[] = ['predict', 'query', 'feedback', 'meta', 'replay'];
+const FUNCTIONS: FunctionName[] = ['predict', 'query', 'feedback', 'meta', 'replay', 'analytics-writer'];
 
 export interface HandlerEnvInput {
   backend: Backend;

@@ -26,6 +26,7 @@ import { handlerEnv } from './handler-env';
 import { checkPortFree, closeServer, listen } from './listen';
 import { ensureWebBuilt, WEB_DIST } from '../web/build';
 import { dataPaths, DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR, LOCAL_NAMES, resolveApiKey, writeState } from './paths';
+import { createLogStreamFeeder, type LogStreamFeeder, type StreamHandler } from './log-stream';
 import { drainQueue, type DrainResult } from './replay-loop';
 import { s3Client, startS3, uploadFile, type EmbeddedS3 } from './s3';
 import { startSqsServer } from './sqs-server';
@@ -49,6 +50,11 @@ export interface StartLocalOptions {
   buildDashboard?: boolean;
   /** How often the dead-letter queue is drained into the replay handler; 0 turns it off. @default 5000 */
   replayIntervalMs?: number;
+  /**
+   * How often log writes are handed to the analytics writer (the local stand-in for the table stream's
+   * batching window); 0 hands them over only on `flushAnalytics()` and at stop. @default 2000
+   */
+  analyticsIntervalMs?: number;
   /** Days a log item is kept (TTL attribute). @default 0 - forever */
   logTtlDays?: number;
   /**
@@ -91,6 +97,8 @@ export interface LocalSystem {
   readonly model: Switchable;
   /** Drains the log dead-letter queue into the replay handler now. */
   replay(): Promise<DrainResult>;
+  /** Hands the log writes not yet written to the analytics store to its writer now. */
+  flushAnalytics(): Promise<void>;
   /** Stops everything; the persisted data stays (in-memory data is gone). */
   stop(): Promise<void>;
 }
@@ -132,7 +140,9 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
 
   progress('starting DynamoDB (dynalite)');
   // On its own thread: dynalite's work runs beside the gateway and the handlers, not between their requests.
-  const ddb: EmbeddedDynamoDb = await startDynamoDbThread({ dir: inMemory ? undefined : paths.dynamodb });
+  // Its accepted writes feed the analytics writer, as the table's stream does in AWS.
+  let feeder: LogStreamFeeder | undefined;
+  const ddb: EmbeddedDynamoDb = await startDynamoDbThread({ dir: inMemory ? undefined : paths.dynamodb, onChange: (c) => feeder?.push(c) });
   cleanups.push(() => ddb.close());
   const ddbClient = dynamoClient(ddb.url);
   cleanups.push(async () => ddbClient.destroy());
@@ -184,7 +194,19 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   process.env[ENV.MODEL_URL] = model.url;
 
   progress('loading the handlers');
-  const { handlers, replay } = loadHandlers(JSON.stringify({ ...env, [ENV.MODEL_URL]: model.url }));
+  const { handlers, replay, analyticsWriter } = loadHandlers(JSON.stringify({ ...env, [ENV.MODEL_URL]: model.url }));
+  const streamFeeder = createLogStreamFeeder({
+    table: LOCAL_NAMES.table,
+    handler: analyticsWriter,
+    intervalMs: opts.analyticsIntervalMs === 0 ? 2 ** 31 - 1 : opts.analyticsIntervalMs,
+    onError: (e) => process.stderr.write(`analytics: ${(e as Error).message}\n`),
+  });
+  feeder = streamFeeder;
+  // Stopped after the gateway (nothing more to log) and before S3 (the last batch still lands).
+  cleanups.push(async () => {
+    feeder = undefined;
+    await streamFeeder.close();
+  });
 
   const apiKeyId = apiKeyIdOf(apiKey);
   const staticDir = opts.staticDir ?? WEB_DIST;
@@ -238,6 +260,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     dynamodb: { url: ddb.url, stop: () => ddb.stop(), start: () => ddb.start() },
     model: { url: model.url, stop: () => model.stop(), start: () => model.start() },
     replay: drain,
+    flushAnalytics: () => streamFeeder.flush(),
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -276,7 +299,11 @@ async function startModel(modelDir: string, workers: number): Promise<Switchable
   return { url, stop, start, close: stop };
 }
 
-function loadHandlers(signature: string): { handlers: Record<HandlerName, ProxyHandler>; replay: (e: SQSEvent) => Promise<SQSBatchResponse> } {
+function loadHandlers(signature: string): {
+  handlers: Record<HandlerName, ProxyHandler>;
+  replay: (e: SQSEvent) => Promise<SQSBatchResponse>;
+  analyticsWriter: StreamHandler;
+} {
   if (loadedSignature !== undefined && loadedSignature !== signature) {
     throw new Error('The handlers were loaded for another local system in this process; start one local system per process.');
   }
@@ -288,8 +315,10 @@ function loadHandlers(signature: string): { handlers: Record<HandlerName, ProxyH
   const feedback = require('../lambda/feedback') as typeof import('../lambda/feedback');
   const meta = require('../lambda/meta') as typeof import('../lambda/meta');
   const replay = require('../lambda/replay') as typeof import('../lambda/replay');
+  const analyticsWriter = require('../lambda/analytics-writer') as typeof import('../lambda/analytics-writer');
   return {
     handlers: { predict: predict.handler, query: query.handler, feedback: feedback.handler, meta: meta.handler },
     replay: replay.handler,
+    analyticsWriter: analyticsWriter.handler,
   };
 }

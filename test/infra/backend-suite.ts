@@ -57,17 +57,18 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
   });
 
   describe(`${backend}: functions`, () => {
-    const fns = (): Record<FunctionName, { stack: 'data' | 'api'; construct: IConstruct }> => ({
+    const fns = (): Record<FunctionName, { stack: 'data' | 'api' | 'analytics'; construct: IConstruct }> => ({
       predict: { stack: 'api', construct: r.api.functions.predict.function },
       query: { stack: 'api', construct: r.api.functions.query.function },
       feedback: { stack: 'api', construct: r.api.functions.feedback.function },
       meta: { stack: 'api', construct: r.api.functions.meta.function },
       replay: { stack: 'data', construct: r.data.replay.function },
+      'analytics-writer': { stack: 'analytics', construct: r.analytics!.writer.function },
     });
 
-    it.each(['predict', 'query', 'feedback', 'meta', 'replay'] as FunctionName[])('%s gets exactly functionEnv(fn, backend)', (name) => {
+    it.each(['predict', 'query', 'feedback', 'meta', 'replay', 'analytics-writer'] as FunctionName[])('%s gets exactly functionEnv(fn, backend)', (name) => {
       const { stack, construct } = fns()[name];
-      const fn = r.templates[stack].toJSON().Resources[logicalIdOf(construct)];
+      const fn = r.templates[stack]!.toJSON().Resources[logicalIdOf(construct)];
       const vars = Object.keys(fn.Properties.Environment.Variables).filter((k) => k !== 'NODE_OPTIONS');
       expect(vars.sort()).toEqual([...functionEnv(name, backend)].sort());
       if (vars.includes(ENV.MODEL_MANIFEST_PATH)) expect(fn.Properties.Environment.Variables[ENV.MODEL_MANIFEST_PATH]).toBe(MANIFEST_FILE);
@@ -76,10 +77,10 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
 
     it('runs every function on Node 22 arm64 with X-Ray and a log group with the configured retention', () => {
       for (const { stack, construct } of Object.values(fns())) {
-        const fn = r.templates[stack].toJSON().Resources[logicalIdOf(construct)];
+        const fn = r.templates[stack]!.toJSON().Resources[logicalIdOf(construct)];
         expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
         const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref;
-        expect(r.templates[stack].toJSON().Resources[logGroupId].Properties.RetentionInDays).toBe(r.config.logRetentionDays);
+        expect(r.templates[stack]!.toJSON().Resources[logGroupId].Properties.RetentionInDays).toBe(r.config.logRetentionDays);
       }
     });
 

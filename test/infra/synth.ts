@@ -21,7 +21,8 @@ export interface Violation {
 
 export interface SynthResult extends MlshipStacks {
   app: App;
-  templates: { data: Template; serving: Template; api: Template; monitoring: Template };
+  /** `analytics` is absent when the config turns the Analytics stack off. */
+  templates: { data: Template; serving: Template; api: Template; monitoring: Template; analytics?: Template };
   /** Unacknowledged findings of every validation plugin (cdk-nag and CloudFormation Validate). */
   violations: Violation[];
   /** Acknowledged findings and their reasons. */
@@ -65,6 +66,7 @@ export function synthBackend(backend: Backend, overrides: Partial<MlshipConfig> 
         serving: Template.fromStack(stacks.serving),
         api: Template.fromStack(stacks.api),
         monitoring: Template.fromStack(stacks.monitoring),
+        ...(stacks.analytics ? { analytics: Template.fromStack(stacks.analytics) } : {}),
       };
   return { ...stacks, app, templates, violations, acknowledged, synthError };
 }

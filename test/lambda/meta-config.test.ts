@@ -9,7 +9,7 @@ const fullEnv = (fn: FunctionName, backend: 'fargate' | 'sagemaker') =>
   Object.fromEntries(functionEnv(fn, backend).map((n) => [n, n === ENV.BACKEND ? backend : n === ENV.LOG_TTL_DAYS ? '0' : 'x']));
 
 describe('config', () => {
-  it.each(['predict', 'query', 'feedback', 'meta', 'replay'] as const)('the %s function reads exactly functionEnv() and names every missing variable', (fn) => {
+  it.each(['predict', 'query', 'feedback', 'meta', 'replay', 'analytics-writer'] as const)('the %s function reads exactly functionEnv() and names every missing variable', (fn) => {
     for (const backend of ['fargate', 'sagemaker'] as const) {
       const env = fullEnv(fn, backend);
       expect(Object.keys(readConfig(fn, env).values).sort()).toEqual(functionEnv(fn, backend).sort());

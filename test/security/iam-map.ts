@@ -9,7 +9,7 @@ import type { Statement } from '../infra/synth';
  * Whose role a call is made with: a function, the model container (Fargate task or SageMaker model), or
  * the Fargate batch task (`batch`, the same image run as `batch …`; its process is attributed whole).
  */
-export type Caller = 'predict' | 'query' | 'feedback' | 'meta' | 'replay' | 'quality' | 'golden-check' | 'container' | 'batch';
+export type Caller = 'predict' | 'query' | 'feedback' | 'meta' | 'replay' | 'analytics-writer' | 'quality' | 'golden-check' | 'container' | 'batch';
 
 export interface RecordedCall {
   client: string;
@@ -34,7 +34,7 @@ export interface IamRequest {
  */
 export function callerOf(files: string[]): Caller | 'unattributed' | undefined {
   for (const f of files) {
-    const m = /\/lambda\/(predict|query|feedback|meta|replay|quality|golden-check)\.ts$/.exec(f);
+    const m = /\/lambda\/(predict|query|feedback|meta|replay|analytics-writer|quality|golden-check)\.ts$/.exec(f);
     if (m) return m[1] as Caller;
   }
   if (files.some((f) => /\/local\/replay-loop\.ts$/.test(f))) return 'replay';

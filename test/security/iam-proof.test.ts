@@ -53,6 +53,14 @@ const USED_BY_AWS: Partial<Record<Caller, Record<string, string>>> & { all: Reco
   predict: LAMBDA_VPC,
   // The golden-set check reaches the test listener from the VPC on the Fargate backend.
   'golden-check': LAMBDA_VPC,
+  'analytics-writer': {
+    // The DynamoDB stream event source mapping reads the stream with the function's role; locally the
+    // embedded DynamoDB's change tap stands in for it and makes no AWS call.
+    'dynamodb:DescribeStream': "Lambda's stream event source mapping describes the log stream's shards",
+    'dynamodb:GetShardIterator': "Lambda's stream event source mapping opens each shard",
+    'dynamodb:GetRecords': "Lambda's stream event source mapping reads the records it hands to the function",
+    'dynamodb:ListStreams': "Lambda's stream event source mapping lists the table's streams",
+  },
   replay: {
     // The SQS event source mapping polls with the function's role; locally the replay loop stands in for
     // it with ReceiveMessage/DeleteMessageBatch only.
@@ -177,8 +185,8 @@ function logicalIdOf(c: IConstruct): string {
 
 /** Each caller's role statements in a backend's templates. */
 function roleStatements(s: SynthesizedBackend): Record<Caller, Statement[]> {
-  const { api, data, serving, monitoring } = s.stacks;
-  const of = (stack: 'api' | 'data' | 'serving' | 'monitoring', role: IConstruct) => statementsOfRole(s.templates[stack], logicalIdOf(role));
+  const { api, data, serving, monitoring, analytics } = s.stacks;
+  const of = (stack: 'api' | 'data' | 'serving' | 'monitoring' | 'analytics', role: IConstruct) => statementsOfRole(s.templates[stack], logicalIdOf(role));
   const containerRole = serving.fargate ? serving.fargate.service.taskDefinition.taskRole : serving.sagemaker?.role;
   if (!containerRole) throw new Error(`${s.backend}: no container role found`);
   // The Fargate backend's batch task has its own role; SageMaker's Batch Transform uses the model's
@@ -193,6 +201,7 @@ function roleStatements(s: SynthesizedBackend): Record<Caller, Statement[]> {
     feedback: of('api', api.functions.feedback.role),
     meta: of('api', api.functions.meta.role),
     replay: of('data', data.replay.role),
+    'analytics-writer': of('analytics', analytics!.writer.role),
     quality: of('monitoring', monitoring.monitoring.qualityFunction.role),
     container: of('serving', containerRole),
   };
@@ -228,6 +237,8 @@ describe('IAM proof from recorded AWS calls', () => {
     // Only the model server's processes (started above) record to the file; this process records in memory.
     delete process.env.MLSHIP_AWS_CALL_LOG;
     statuses = await exerciseLocalSystem(local, (p) => (phase = p));
+    // The log writes of the run reach the analytics writer, as the table stream hands them over in AWS.
+    await local.flushAnalytics();
     sagemakerStatuses = await exerciseSageMakerPredict(local, () => (require('./record-aws-calls') as Recorder).install(sink), (p) => (phase = p));
     qualityVersions = await runQualityJob(local);
     golden = await runGoldenCheck(local, () => (require('./record-aws-calls') as Recorder).install(sink), (p) => (phase = p));
@@ -347,7 +358,7 @@ describe('IAM proof from recorded AWS calls', () => {
       ]),
     );
     const keys = requests().map(({ req }) => `${req.caller} ${req.action} ${req.resource}`);
-    expect(keys).toEqual(expect.arrayContaining([expect.stringMatching(/^predict s3:PutObject bucket\/predictions\//), expect.stringMatching(/^predict s3:GetObject bucket\/predictions\//), expect.stringMatching(/^predict s3:GetObject bucket\/datasets\//), expect.stringMatching(/^container s3:GetObject bucket\/models\/.*model\.tar\.gz$/), expect.stringMatching(/^batch s3:GetObject bucket\/models\/.*model\.tar\.gz$/)]));
+    expect(keys).toEqual(expect.arrayContaining([expect.stringMatching(/^analytics-writer s3:PutObject bucket\/analytics\/predictions\/model=[^/]+\/dt=[^/]+\/[^/]+\.parquet$/), expect.stringMatching(/^analytics-writer s3:PutObject bucket\/analytics\/feedback\//), expect.stringMatching(/^predict s3:PutObject bucket\/predictions\//), expect.stringMatching(/^predict s3:GetObject bucket\/predictions\//), expect.stringMatching(/^predict s3:GetObject bucket\/datasets\//), expect.stringMatching(/^container s3:GetObject bucket\/models\/.*model\.tar\.gz$/), expect.stringMatching(/^batch s3:GetObject bucket\/models\/.*model\.tar\.gz$/)]));
   });
 
   it.each(['fargate', 'sagemaker', 'sagemaker-serverless'])('%s: the golden-set check and batch roles are exact, from the run', (backend) => {

@@ -21,6 +21,7 @@ const STAR_RESOURCE_ALLOWED: Record<string, string> = {
   'ec2:DeleteNetworkInterface': 'Lambda VPC networking: interface ids are created at run time',
   'ec2:AssignPrivateIpAddresses': 'Lambda VPC networking: interface ids are created at run time',
   'ec2:UnassignPrivateIpAddresses': 'Lambda VPC networking: interface ids are created at run time',
+  'dynamodb:ListStreams': 'lists the streams of the account (the analytics writer\'s stream event source mapping); the action takes no resource',
   'xray:GetSamplingRules': 'X-Ray has no resource-level permissions (state machine tracing)',
   'xray:GetSamplingTargets': 'X-Ray has no resource-level permissions (state machine tracing)',
   'logs:CreateLogDelivery': 'vended log delivery (state machine logging) accepts only Resource "*"',

@@ -17,7 +17,7 @@ export const ROOT = resolve(__dirname, '..', '..');
 export interface SynthesizedBackend {
   backend: Backend;
   stacks: MlshipStacks;
-  templates: { data: Template; serving: Template; api: Template; monitoring: Template };
+  templates: { data: Template; serving: Template; api: Template; monitoring: Template; analytics: Template };
   /** Unacknowledged validation findings (cdk-nag, CloudFormation Validate). */
   violations: { plugin: string; rule: string }[];
 }
@@ -40,6 +40,7 @@ export function synthesize(backend: Backend): SynthesizedBackend {
       serving: Template.fromStack(stacks.serving),
       api: Template.fromStack(stacks.api),
       monitoring: Template.fromStack(stacks.monitoring),
+      analytics: Template.fromStack(stacks.analytics!),
     },
     violations: report.pluginReports.flatMap((p) => p.violations.map((v) => ({ plugin: p.pluginName, rule: v.ruleName }))),
   };

@@ -1,0 +1,168 @@
+/**
+ * The named analytics queries, in one place, in SQL that Athena (Trino) and DuckDB both run unchanged:
+ * Athena saves them as named queries of the workgroup, `mlship query --named` runs them locally, and the
+ * dashboard's long windows run them through the query function.
+ *
+ * Dialect rules (checked by test/analytics/queries.test.ts over every query):
+ * - only functions in PORTABLE_FUNCTIONS, which both engines document with the same meaning;
+ * - no `::` casts, no double-quoted strings, numbers as `E` notation doubles (Trino reads `0.5` as DECIMAL);
+ * - one `?` parameter: the first day (`yyyy-mm-dd`) of the window, compared with the `dt` partition so
+ *   both engines read only the days asked for.
+ *
+ * Every query keeps one row per prediction id (`GROUP BY id`, with `max()` of columns that are all
+ * fixed by the id), so a row written twice — a redelivered stream batch that landed under a new
+ * key, an export over days the stream already wrote — is counted once. Feedback keeps the latest label.
+ */
+import { featureColumn } from './analytics';
+import type { ModelBaseline } from './baseline';
+import type { ModelManifest } from './manifest';
+
+/** Shares below this are raised to it before the logarithm (the quality job's PSI_EPSILON; a test keeps them equal). */
+export const QUERY_PSI_EPSILON = 1e-4;
+
+export const NAMED_QUERIES = ['accuracy-by-day', 'confusion-matrix', 'feature-drift', 'prediction-drift', 'latency-percentiles', 'volume-by-api-key'] as const;
+export type NamedQuery = (typeof NAMED_QUERIES)[number];
+
+export const QUERY_DESCRIPTIONS: Record<NamedQuery, string> = {
+  'accuracy-by-day': 'Predictions, feedback received and accuracy, per day and model version',
+  'confusion-matrix': 'Predicted against fed-back label counts, per day and model version',
+  'feature-drift': 'PSI of each input feature against the training baseline, per model version',
+  'prediction-drift': 'PSI of the predicted classes against the training class priors, per model version',
+  'latency-percentiles': 'Latency p50, p90, p99 and max (nearest rank), per day and model version',
+  'volume-by-api-key': 'Predictions per day and API key',
+};
+
+/**
+ * Functions both engines define alike (Trino: trino.io/docs/current/functions; DuckDB: duckdb.org/docs/sql/functions).
+ */
+export const PORTABLE_FUNCTIONS = ['count', 'sum', 'min', 'max', 'max_by', 'coalesce', 'nullif', 'greatest', 'ln', 'ceil', 'cast', 'row_number'] as const;
+
+const LATEST_FEEDBACK = 'f AS (SELECT id, max_by(label, received_at) AS actual FROM feedback WHERE dt >= ? GROUP BY id)';
+
+/** The queries that need nothing but the tables. */
+const FIXED: Record<Exclude<NamedQuery, 'feature-drift' | 'prediction-drift'>, string> = {
+  'accuracy-by-day': `WITH p AS (SELECT id, max(dt) AS dt, max(version) AS version, max(predicted_label) AS predicted_label FROM predictions WHERE dt >= ? GROUP BY id),
+${LATEST_FEEDBACK}
+SELECT p.dt AS day, p.version, count(*) AS predictions, count(f.id) AS with_feedback,
+  sum(CASE WHEN f.actual = p.predicted_label THEN 1 ELSE 0 END) AS correct,
+  CAST(sum(CASE WHEN f.actual = p.predicted_label THEN 1 ELSE 0 END) AS DOUBLE) / nullif(count(f.id), 0) AS accuracy
+FROM p LEFT JOIN f ON f.id = p.id
+GROUP BY p.dt, p.version
+ORDER BY day, p.version`,
+
+  'confusion-matrix': `WITH p AS (SELECT id, max(dt) AS dt, max(version) AS version, max(predicted_label) AS predicted_label FROM predictions WHERE dt >= ? GROUP BY id),
+${LATEST_FEEDBACK}
+SELECT p.dt AS day, p.version, p.predicted_label AS predicted, f.actual, count(*) AS n
+FROM p JOIN f ON f.id = p.id
+GROUP BY p.dt, p.version, p.predicted_label, f.actual
+ORDER BY day, p.version, predicted, f.actual`,
+
+  'latency-percentiles': `WITH p AS (SELECT id, max(dt) AS dt, max(version) AS version, max(latency_ms) AS latency_ms FROM predictions WHERE dt >= ? GROUP BY id),
+r AS (SELECT dt, version, latency_ms,
+  row_number() OVER (PARTITION BY dt, version ORDER BY latency_ms) AS rn,
+  count(*) OVER (PARTITION BY dt, version) AS n
+  FROM p)
+SELECT dt AS day, version, max(n) AS predictions,
+  min(CASE WHEN rn >= ceil(5.0E-1 * n) THEN latency_ms END) AS p50,
+  min(CASE WHEN rn >= ceil(9.0E-1 * n) THEN latency_ms END) AS p90,
+  min(CASE WHEN rn >= ceil(9.9E-1 * n) THEN latency_ms END) AS p99,
+  max(latency_ms) AS max_ms
+FROM r
+GROUP BY dt, version
+ORDER BY day, version`,
+
+  'volume-by-api-key': `WITH p AS (SELECT id, max(dt) AS dt, max(api_key_id) AS api_key_id FROM predictions WHERE dt >= ? GROUP BY id)
+SELECT dt AS day, coalesce(api_key_id, '(none)') AS api_key_id, count(*) AS predictions
+FROM p
+GROUP BY dt, api_key_id
+ORDER BY day, predictions DESC, api_key_id`,
+};
+
+/** A double literal both engines read as DOUBLE. */
+function dbl(x: number): string {
+  if (!Number.isFinite(x)) throw new Error(`Not a finite number: ${x}`);
+  return x.toExponential().toUpperCase();
+}
+
+/** A string literal (single quotes doubled). */
+function str(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/**
+ * PSI per version and feature from `expected(feature_index, feature, bin, share)` (the training shares)
+ * and `counts(version, feature_index, bin, n)` (the live counts). Bins no live row fell in count as 0.
+ */
+function psiSelect(): string {
+  const a = `greatest(CAST(coalesce(c.n, 0) AS DOUBLE) / t.total, ${dbl(QUERY_PSI_EPSILON)})`;
+  const e = `greatest(e.share, ${dbl(QUERY_PSI_EPSILON)})`;
+  return `totals AS (SELECT version, feature_index, sum(n) AS total FROM counts GROUP BY version, feature_index)
+SELECT t.version, e.feature_index, e.feature, max(t.total) AS predictions, sum((${a} - ${e}) * ln(${a} / ${e})) AS psi
+FROM expected e
+JOIN totals t ON t.feature_index = e.feature_index
+LEFT JOIN counts c ON c.version = t.version AND c.feature_index = e.feature_index AND c.bin = e.bin
+GROUP BY t.version, e.feature_index, e.feature`;
+}
+
+/**
+ * Per-feature PSI of the inline inputs against the baseline's decile bins. The baseline is written into
+ * the query (bin edges as one CASE per feature column, training shares as VALUES), so it runs on the
+ * tables alone. A value lands in bin i when edges[i-1] < v <= edges[i], the quality job's rule; the
+ * edges are compared as REAL, the type of the feature columns, so a value equal to an edge lands where
+ * it did in training. One pass over the data: the grouping sets count every feature's bins together.
+ */
+function featureDrift(baseline: ModelBaseline): string {
+  const features = baseline.features.map((f, j) => ({ column: featureColumn(f.name), bin: `b${j + 1}`, f }));
+  const binOf = features
+    .map(({ column, bin, f }) => `  CASE ${f.edges.map((edge, i) => `WHEN ${column} <= CAST(${dbl(edge)} AS REAL) THEN ${i}`).join(' ')} ELSE ${f.edges.length} END AS ${bin}`)
+    .join(',\n');
+  const bins = features.map((x) => x.bin);
+  const expected = features.flatMap(({ f }, j) => f.proportions.map((share, bin) => `(${j + 1}, ${str(f.name)}, ${bin}, ${dbl(share)})`)).join(',\n  ');
+  return `WITH p AS (SELECT id, max(version) AS version, ${features.map((x) => `max(${x.column}) AS ${x.column}`).join(', ')} FROM predictions WHERE dt >= ? AND ${features[0].column} IS NOT NULL GROUP BY id),
+binned AS (SELECT version,
+${binOf}
+  FROM p),
+sets AS (SELECT version, ${bins.join(', ')}, count(*) AS n FROM binned GROUP BY GROUPING SETS (${bins.map((b) => `(version, ${b})`).join(', ')})),
+counts AS (SELECT version, CASE ${bins.map((b, j) => `WHEN ${b} IS NOT NULL THEN ${j + 1}`).join(' ')} END AS feature_index, coalesce(${bins.join(', ')}) AS bin, n FROM sets),
+expected(feature_index, feature, bin, share) AS (VALUES
+  ${expected}),
+${psiSelect()}
+ORDER BY t.version, psi DESC, e.feature`;
+}
+
+/** PSI of the predicted classes against the training class priors: one categorical variable whose bins are the labels. */
+function predictionDrift(baseline: ModelBaseline): string {
+  const priors = Object.entries(baseline.classPriors ?? {});
+  if (priors.length === 0) throw new Error('prediction-drift needs class priors in the baseline (classifiers only)');
+  const expected = priors.map(([label, share]) => `(1, 'predicted_label', ${str(label)}, ${dbl(share)})`).join(',\n  ');
+  return `WITH p AS (SELECT id, max(version) AS version, max(predicted_label) AS predicted_label FROM predictions WHERE dt >= ? AND predicted_label IS NOT NULL GROUP BY id),
+counts AS (SELECT version, 1 AS feature_index, predicted_label AS bin, count(*) AS n FROM p GROUP BY version, predicted_label),
+expected(feature_index, feature, bin, share) AS (VALUES
+  ${expected}),
+${psiSelect()}
+ORDER BY t.version`;
+}
+
+/** The SQL of a named query for a model's baseline (drift queries need one; the others ignore it). */
+export function namedQuerySql(name: NamedQuery, baseline: ModelBaseline | undefined): string {
+  if (name === 'feature-drift' || name === 'prediction-drift') {
+    if (baseline === undefined) throw new Error(`${name} needs the model's baseline.json`);
+    return name === 'feature-drift' ? featureDrift(baseline) : predictionDrift(baseline);
+  }
+  return FIXED[name];
+}
+
+/**
+ * The named queries a model supports: feature drift needs a baseline and tabular inputs (the store keeps
+ * no pixel columns), prediction drift a classifier's class priors.
+ */
+export function namedQueriesFor(manifest: ModelManifest, baseline: ModelBaseline | undefined): NamedQuery[] {
+  return NAMED_QUERIES.filter((q) =>
+    q === 'feature-drift' ? baseline !== undefined && manifest.input.kind === 'tabular' : q === 'prediction-drift' ? baseline?.classPriors !== undefined : true,
+  );
+}
+
+/** Counts the `?` parameters of a query (all of them take the first day of the window). */
+export function parameterCount(sql: string): number {
+  return (sql.replace(/'(?:[^']|'')*'/g, '').match(/\?/g) ?? []).length;
+}

@@ -1,0 +1,137 @@
+/**
+ * The analytics store: the prediction log as two Parquet tables under `analytics/` in the data bucket,
+ * read by Athena (through the Glue catalog) on AWS and by DuckDB locally. The Glue table columns, the
+ * Parquet writer's schema and the local DuckDB views are all built from the definitions here.
+ *
+ * Layout: `analytics/<table>/model=<name>/dt=<yyyy-mm-dd>/<version>~<batch>.parquet`. `model` and `dt`
+ * are Hive partitions that Athena projects (no crawler, no partition list to maintain); the version is
+ * a column, one value per file, so a version filter still skips whole files by their statistics (see the
+ * README's design notes for why it is not a projected partition).
+ */
+import { PREFIX } from './bucket';
+import type { ModelManifest } from './manifest';
+
+export const ANALYTICS_TABLES = ['predictions', 'feedback'] as const;
+export type AnalyticsTable = (typeof ANALYTICS_TABLES)[number];
+
+/** Partition columns, in path order. Both are strings (Athena's `date` projection reads `dt` as yyyy-MM-dd). */
+export const PARTITION_KEYS = ['model', 'dt'] as const;
+
+/** Column types, named as the Glue catalog (Hive DDL) spells them. */
+export type ColumnType = 'string' | 'double' | 'float' | 'timestamp';
+
+export interface ColumnSpec {
+  readonly name: string;
+  readonly type: ColumnType;
+  /** False when every row has a value. */
+  readonly nullable: boolean;
+  readonly comment: string;
+  /** Input feature columns: the feature's position in the manifest (the row's `features[featureIndex]`). */
+  readonly featureIndex?: number;
+}
+
+/** The columns every prediction row has, whatever the model; a tabular model adds one column per feature. */
+export const PREDICTION_COLUMNS: readonly ColumnSpec[] = [
+  { name: 'id', type: 'string', nullable: false, comment: 'prediction id (the log key)' },
+  { name: 'version', type: 'string', nullable: false, comment: 'model version that answered' },
+  { name: 'ts', type: 'timestamp', nullable: false, comment: 'time of the prediction (UTC)' },
+  { name: 'predicted_label', type: 'string', nullable: true, comment: 'classifiers: the predicted label' },
+  { name: 'score', type: 'float', nullable: true, comment: 'classifiers: probability of the predicted label' },
+  { name: 'predicted_value', type: 'double', nullable: true, comment: 'regression: the predicted value' },
+  { name: 'latency_ms', type: 'double', nullable: false, comment: 'time to answer, milliseconds' },
+  { name: 'api_key_id', type: 'string', nullable: true, comment: 'API key the caller used' },
+  { name: 'input_key', type: 'string', nullable: true, comment: 'S3 key of the input when it was kept in the bucket' },
+];
+
+/** One row per feedback received (a prediction corrected twice has two rows: queries keep the latest). */
+export const FEEDBACK_COLUMNS: readonly ColumnSpec[] = [
+  { name: 'id', type: 'string', nullable: false, comment: 'prediction id' },
+  { name: 'version', type: 'string', nullable: false, comment: 'model version of the prediction' },
+  { name: 'label', type: 'string', nullable: false, comment: 'ground truth (regression values as decimal text)' },
+  { name: 'received_at', type: 'timestamp', nullable: false, comment: 'when the feedback was recorded (UTC)' },
+];
+
+/**
+ * The column of a tabular input feature: `f_` and the feature name in lower case, other characters as
+ * `_` (Glue column names are lower case; the prefix keeps them apart from the fixed columns).
+ */
+export function featureColumn(featureName: string): string {
+  return `f_${featureName.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
+}
+
+/**
+ * A table's columns for a model. Tabular inputs get one FLOAT column per feature (the model reads
+ * float32): columnar values compress, encode and scan far better than a list column, and the drift
+ * query reads each as a plain column. Image inputs keep no pixel columns (an image is thousands of
+ * values; its S3 key is kept when the API stored it).
+ */
+export function tableColumns(table: AnalyticsTable, manifest: ModelManifest): ColumnSpec[] {
+  if (table === 'feedback') return [...FEEDBACK_COLUMNS];
+  const columns = [...PREDICTION_COLUMNS];
+  if (manifest.input.kind === 'tabular') {
+    const seen = new Map<string, string>();
+    manifest.input.features.forEach((f, featureIndex) => {
+      const name = featureColumn(f.name);
+      const other = seen.get(name);
+      if (other !== undefined) throw new Error(`Features "${other}" and "${f.name}" would share the analytics column ${name}; rename one.`);
+      seen.set(name, f.name);
+      columns.push({ name, type: 'float', nullable: true, comment: `input feature ${f.name}`.slice(0, 255), featureIndex });
+    });
+  }
+  return columns;
+}
+
+export interface PredictionRow {
+  id: string;
+  model: string;
+  version: string;
+  ts: Date;
+  predicted_label: string | null;
+  score: number | null;
+  predicted_value: number | null;
+  latency_ms: number;
+  api_key_id: string | null;
+  /** Input values in the manifest's order (tabular, logged inline); written as one column per feature. */
+  features: number[] | null;
+  input_key: string | null;
+}
+
+export interface FeedbackRow {
+  id: string;
+  model: string;
+  version: string;
+  /** The prediction's time: feedback is partitioned with its prediction, so a day's join reads one folder of each table. */
+  ts: Date;
+  label: string;
+  received_at: Date;
+}
+
+/** `analytics/<table>/` */
+export function tablePrefix(table: AnalyticsTable): string {
+  return `${PREFIX.analytics}${table}/`;
+}
+
+/** The partition date of a time: its UTC day. */
+export function partitionDate(ts: Date): string {
+  return ts.toISOString().slice(0, 10);
+}
+
+const SAFE_SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * The object key of one batch of one table's rows in one partition. Deterministic: the same batch
+ * (the same stream records) always lands under the same key, so a redelivered batch overwrites itself.
+ */
+export function analyticsObjectKey(table: AnalyticsTable, model: string, dt: string, version: string, batchId: string): string {
+  for (const [what, v] of [['model', model], ['version', version], ['batch id', batchId]] as const) {
+    // Model names and versions are already restricted to these characters by the manifest schema.
+    if (!SAFE_SEGMENT.test(v)) throw new Error(`An analytics ${what} must be letters, digits, ".", "_" or "-", got "${v}"`);
+  }
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(dt)) throw new Error(`A partition date is yyyy-mm-dd, got "${dt}"`);
+  return `${tablePrefix(table)}model=${model}/dt=${dt}/${version}~${batchId}.parquet`;
+}
+
+/** Name of the Glue database of a stack prefix (Glue names: lower case, digits and underscores). */
+export function glueDatabaseName(stackPrefix: string): string {
+  return `${stackPrefix.toLowerCase().replace(/[^a-z0-9]/g, '_')}_analytics`;
+}

@@ -1,0 +1,219 @@
+/**
+ * The analytics store on AWS: the prediction log's DynamoDB stream feeds the analytics writer, which
+ * writes each batch as Parquet under `analytics/` in the data bucket; a Glue database describes the two
+ * tables with partition projection (no crawler, no partition list), and an Athena workgroup with an
+ * enforced, encrypted result location and a per-query scan limit holds the named queries. It holds no
+ * data of its own besides query results, so it can be removed and redeployed without touching the log.
+ */
+import { Aws, CfnResource, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as athena from 'aws-cdk-lib/aws-athena';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as glue from 'aws-cdk-lib/aws-glue';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { ANALYTICS_TABLES, PARTITION_KEYS, glueDatabaseName, tableColumns, tablePrefix, type AnalyticsTable } from '../contract/analytics';
+import { QUERY_DESCRIPTIONS, namedQueriesFor, namedQuerySql } from '../contract/analytics-queries';
+import type { ModelBaseline } from '../contract/baseline';
+import { PREFIX } from '../contract/bucket';
+import { ENV } from '../contract/env';
+import type { ModelManifest } from '../contract/manifest';
+import type { MlshipConfig } from './config';
+import { importDataBucket } from './constructs/data-bucket-import';
+import { HandlerFunction } from './constructs/handler-function';
+
+/** First day Athena's date projection lists; predictions logged before it are not visible to Athena. */
+export const PROJECTION_FIRST_DAY = '2020-01-01';
+
+export interface AnalyticsStackProps extends StackProps {
+  readonly config: MlshipConfig;
+  readonly rootDir: string;
+  readonly manifestPath: string;
+  readonly manifest: ModelManifest;
+  /** The model's drift baseline; without one the drift queries are left out. @default - no drift queries */
+  readonly baseline?: ModelBaseline;
+  /** Export name of the data bucket ARN (DataStack.bucketArnExport). */
+  readonly bucketArnExport: string;
+  /** The prediction log, with its stream turned on. */
+  readonly table: dynamodb.ITable;
+}
+
+export class AnalyticsStack extends Stack {
+  public readonly writer: HandlerFunction;
+  public readonly database: glue.CfnDatabase;
+  public readonly tables: Record<AnalyticsTable, glue.CfnTable>;
+  public readonly workgroup: athena.CfnWorkGroup;
+  /** Athena query results (encrypted, expiring). */
+  public readonly resultsBucket: s3.Bucket;
+  public readonly namedQueries: athena.CfnNamedQuery[];
+  private readonly dataBucketArn: string;
+  private readonly dataWildcardFinding: (objectPattern: string) => string;
+
+  constructor(scope: Construct, id: string, props: AnalyticsStackProps) {
+    super(scope, id, props);
+    const { config, table, manifest } = props;
+    const streamArn = table.tableStreamArn;
+    if (streamArn === undefined) throw new Error('The Analytics stack reads the prediction log stream: turn the table stream on (config `analytics: true` does).');
+    const data = importDataBucket(this, 'DataBucket', props.bucketArnExport);
+    this.dataBucketArn = data.bucket.bucketArn;
+    this.dataWildcardFinding = data.wildcardFinding;
+    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    this.writer = new HandlerFunction(this, 'Writer', {
+      name: 'analytics-writer',
+      backend: config.backend,
+      rootDir: props.rootDir,
+      manifestPath: props.manifestPath,
+      environment: { [ENV.DATA_BUCKET]: data.bucket.bucketName },
+      logRetention: config.logRetentionDays as logs.RetentionDays,
+      removalPolicy,
+      // Encoding a 1,000-record batch takes well under a second; the margin covers slow S3 writes.
+      memorySize: 1024,
+      timeout: Duration.seconds(60),
+    });
+    // A plain event source mapping with exactly the rights Lambda's stream poller uses.
+    this.writer.function.addEventSourceMapping('LogStream', {
+      eventSourceArn: streamArn,
+      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: 1000,
+      // Larger, fewer files: Parquet pays off per row group, and "within minutes" is the promise.
+      maxBatchingWindow: Duration.seconds(60),
+      // A retried batch is the same batch (no bisecting), so it rewrites the same object keys.
+      bisectBatchOnError: false,
+      retryAttempts: 10,
+    });
+    this.writer.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], resources: [streamArn] }),
+    );
+    // Lambda's poller lists the account's streams; ListStreams takes no resource narrower than "*".
+    this.writer.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] }));
+    this.writer.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [`${data.bucket.bucketArn}/${PREFIX.analytics}*`] }));
+    Validations.of(this.writer).acknowledge(
+      { id: data.wildcardFinding(`${PREFIX.analytics}*`), reason: 'The writer puts one object per stream batch under analytics/, keyed by partition and content; only that prefix.' },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray tracing and dynamodb:ListStreams (which Lambda stream polling uses) have no resource-level permissions; the stream reads themselves name the one stream.',
+      },
+    );
+
+    this.database = new glue.CfnDatabase(this, 'Database', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseInput: { name: glueDatabaseName(config.stackPrefix), description: `mlship prediction analytics of model ${manifest.name}` },
+    });
+    const bucketName = data.bucket.bucketName;
+    const tableOf = (name: AnalyticsTable) => {
+      const location = `s3://${bucketName}/${tablePrefix(name)}`;
+      const t = new glue.CfnTable(this, `${name === 'predictions' ? 'Predictions' : 'Feedback'}Table`, {
+        catalogId: Aws.ACCOUNT_ID,
+        databaseName: this.database.ref,
+        tableInput: {
+          name,
+          tableType: 'EXTERNAL_TABLE',
+          parameters: {
+            classification: 'parquet',
+            // Partition projection: Athena computes the partitions from these rules, no crawler or partition list.
+            'projection.enabled': 'true',
+            'projection.model.type': 'enum',
+            'projection.model.values': manifest.name,
+            'projection.dt.type': 'date',
+            'projection.dt.format': 'yyyy-MM-dd',
+            'projection.dt.range': `${PROJECTION_FIRST_DAY},NOW`,
+            'projection.dt.interval': '1',
+            'projection.dt.interval.unit': 'DAYS',
+            'storage.location.template': `${location}model=\${model}/dt=\${dt}/`,
+          },
+          partitionKeys: PARTITION_KEYS.map((k) => ({ name: k, type: 'string' })),
+          storageDescriptor: {
+            location,
+            columns: tableColumns(name, manifest).map((c) => ({ name: c.name, type: c.type, comment: c.comment })),
+            inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+            outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+            serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+          },
+        },
+      });
+      return t;
+    };
+    this.tables = { predictions: tableOf('predictions'), feedback: tableOf('feedback') };
+
+    this.resultsBucket = new s3.Bucket(this, 'QueryResults', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      lifecycleRules: [{ expiration: Duration.days(config.analyticsResultsExpirationDays) }, { abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      removalPolicy,
+      autoDeleteObjects: config.removalPolicy === 'destroy',
+    });
+    Validations.of(this.resultsBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'Athena query results only, expiring after analyticsResultsExpirationDays; the queries themselves are recorded in the workgroup history and CloudTrail.',
+    });
+
+    this.workgroup = new athena.CfnWorkGroup(this, 'Workgroup', {
+      name: `${config.stackPrefix}-analytics`,
+      description: 'mlship prediction analytics: encrypted results, per-query scan limit',
+      state: 'ENABLED',
+      // Deleting the stack deletes the named queries and the query history with the workgroup.
+      recursiveDeleteOption: true,
+      workGroupConfiguration: {
+        enforceWorkGroupConfiguration: true,
+        bytesScannedCutoffPerQuery: config.analyticsBytesScannedCutoffMiB * 1024 * 1024,
+        publishCloudWatchMetricsEnabled: true,
+        engineVersion: { selectedEngineVersion: 'Athena engine version 3' },
+        resultConfiguration: {
+          outputLocation: `s3://${this.resultsBucket.bucketName}/results/`,
+          encryptionConfiguration: { encryptionOption: 'SSE_S3' },
+        },
+      },
+    });
+
+    this.namedQueries = namedQueriesFor(manifest, props.baseline).map((name) => {
+      // The workgroup Ref orders the creation: a named query needs its workgroup.
+      return new athena.CfnNamedQuery(this, `Query-${name}`, {
+        name,
+        description: `${QUERY_DESCRIPTIONS[name]}. Parameters: the first day (yyyy-mm-dd) of the window, once per ?.`,
+        database: this.database.ref,
+        workGroup: this.workgroup.ref,
+        queryString: namedQuerySql(name, props.baseline),
+      });
+    });
+  }
+
+  /**
+   * Lets `grantee` run queries in the workgroup over the two tables: start and read its queries, read
+   * the catalog entries, the Parquet objects and the results it writes. Nothing else in the bucket.
+   */
+  public grantQuery(grantee: iam.IGrantable): iam.Grant {
+    const workgroupArn = this.formatArn({ service: 'athena', resource: 'workgroup', resourceName: this.workgroup.ref });
+    const catalog = [
+      this.formatArn({ service: 'glue', resource: 'catalog' }),
+      this.formatArn({ service: 'glue', resource: 'database', resourceName: this.database.ref }),
+      ...ANALYTICS_TABLES.map((t) => this.formatArn({ service: 'glue', resource: 'table', resourceName: `${this.database.ref}/${t}` })),
+    ];
+    const statements: [string[], string[], Record<string, unknown>?][] = [
+      [['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution', 'athena:GetWorkGroup'], [workgroupArn]],
+      [['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'], catalog],
+      [['s3:GetObject'], [`${this.dataBucketArn}/${PREFIX.analytics}*`]],
+      [['s3:ListBucket'], [this.dataBucketArn], { StringLike: { 's3:prefix': [`${PREFIX.analytics}*`] } }],
+      [['s3:GetBucketLocation'], [this.dataBucketArn, this.resultsBucket.bucketArn]],
+      [['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'], [this.resultsBucket.arnForObjects('results/*')]],
+      [['s3:ListBucket'], [this.resultsBucket.bucketArn], { StringLike: { 's3:prefix': ['results/*'] } }],
+    ];
+    let grant: iam.Grant | undefined;
+    for (const [actions, resourceArns, conditions] of statements) {
+      const g = iam.Grant.addToPrincipal({ grantee, actions, resourceArns, conditions: conditions as Record<string, Record<string, unknown>> | undefined });
+      grant = grant === undefined ? g : grant.combine(g);
+    }
+    if (Construct.isConstruct(grantee)) {
+      const results = `<${this.getLogicalId(this.resultsBucket.node.defaultChild as CfnResource)}.Arn>/results/*`;
+      Validations.of(grantee).acknowledge(
+        { id: this.dataWildcardFinding(`${PREFIX.analytics}*`), reason: 'Athena reads the Parquet objects of the two tables, which live under analytics/ only.' },
+        { id: `AwsSolutions-IAM5[Resource::${results}]`, reason: 'Athena writes and reads query results under results/ of the results bucket, one object per query.' },
+      );
+    }
+    return grant!;
+  }
+}
+

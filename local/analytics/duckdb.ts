@@ -1,0 +1,75 @@
+/**
+ * The analytics tables in DuckDB: views `predictions` and `feedback` over a folder of Parquet files laid
+ * out as in the bucket (`analytics/<table>/model=…/dt=…/*.parquet`), with the Hive partitions read from
+ * the path as strings, as Athena's projection reads them. The named queries run here unchanged.
+ */
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ANALYTICS_TABLES, PARTITION_KEYS, tableColumns, tablePrefix, type AnalyticsTable, type ColumnType } from '../../contract/analytics';
+import { namedQuerySql, parameterCount, type NamedQuery } from '../../contract/analytics-queries';
+import type { ModelBaseline } from '../../contract/baseline';
+import type { ModelManifest } from '../../contract/manifest';
+
+const DUCKDB_TYPE: Record<ColumnType, string> = {
+  string: 'VARCHAR',
+  double: 'DOUBLE',
+  float: 'FLOAT',
+  timestamp: 'TIMESTAMPTZ',
+};
+
+export interface QueryResult {
+  columns: string[];
+  rows: Record<string, unknown>[];
+}
+
+export interface AnalyticsDb {
+  /** Runs SQL; `params` fill its `?` placeholders in order. */
+  query(sql: string, params?: (string | number)[]): Promise<QueryResult>;
+  /** Runs a named query over the days from `since` (yyyy-mm-dd) on. */
+  named(name: NamedQuery, baseline: ModelBaseline | undefined, since: string): Promise<QueryResult>;
+  close(): void;
+}
+
+function hasParquet(dir: string): boolean {
+  if (!existsSync(dir)) return false;
+  for (const entry of readdirSync(dir)) {
+    const p = join(dir, entry);
+    if (statSync(p).isDirectory() ? hasParquet(p) : entry.endsWith('.parquet')) return true;
+  }
+  return false;
+}
+
+/** The view of one table: the files when there are any, else an empty relation of the model's columns. */
+function viewSql(root: string, table: AnalyticsTable, manifest: ModelManifest): string {
+  const dir = join(root, tablePrefix(table));
+  if (hasParquet(dir)) {
+    const glob = join(dir, '**', '*.parquet').replace(/'/g, "''");
+    return `CREATE OR REPLACE VIEW ${table} AS SELECT * FROM read_parquet('${glob}', hive_partitioning = true, hive_types_autocast = false, union_by_name = true)`;
+  }
+  const columns = [...tableColumns(table, manifest).map((c) => `CAST(NULL AS ${DUCKDB_TYPE[c.type]}) AS ${c.name}`), ...PARTITION_KEYS.map((k) => `CAST(NULL AS VARCHAR) AS ${k}`)];
+  return `CREATE OR REPLACE VIEW ${table} AS SELECT ${columns.join(', ')} WHERE false`;
+}
+
+/** Opens an in-memory DuckDB over the Parquet store of `manifest`'s model mirrored (or written) under `root`. */
+export async function openAnalyticsDb(root: string, manifest: ModelManifest, opts: { threads?: number } = {}): Promise<AnalyticsDb> {
+  const instance = await DuckDBInstance.create(':memory:', opts.threads !== undefined ? { threads: String(opts.threads) } : {});
+  const conn: DuckDBConnection = await instance.connect();
+  for (const table of ANALYTICS_TABLES) await conn.run(viewSql(root, table, manifest));
+  const query = async (sql: string, params: (string | number)[] = []): Promise<QueryResult> => {
+    const reader = await conn.runAndReadAll(sql, params.length > 0 ? params : undefined);
+    return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Record<string, unknown>[] };
+  };
+  return {
+    query,
+    named: (name, baseline, since) => {
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(since)) throw new Error(`since must be a day (yyyy-mm-dd), got "${since}"`);
+      const sql = namedQuerySql(name, baseline);
+      return query(sql, new Array<string>(parameterCount(sql)).fill(since));
+    },
+    close: () => {
+      conn.closeSync();
+      instance.closeSync();
+    },
+  };
+}

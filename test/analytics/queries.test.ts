@@ -1,0 +1,162 @@
+/**
+ * Each named query on DuckDB against answers worked out by hand (test/analytics/fixtures.ts), the same
+ * answers with every row delivered twice, and the dialect rules that keep the SQL runnable on Athena.
+ */
+import { rmSync } from 'node:fs';
+import { NAMED_QUERIES, PORTABLE_FUNCTIONS, QUERY_PSI_EPSILON, namedQuerySql, namedQueriesFor, parameterCount, type NamedQuery } from '../../contract/analytics-queries';
+import { PSI_EPSILON, psi } from '../../lambda/quality/drift';
+import { openAnalyticsDb, type AnalyticsDb } from '../../local/analytics/duckdb';
+import { parseManifest } from '../../contract/manifest';
+import { BASELINE, EARLIER_FEEDBACK, MANIFEST, RECORDS, feedbackRows, predictionRows, tempStore, writeStore } from './fixtures';
+
+const SINCE = '2026-01-01';
+
+async function openWith(duplicated: boolean): Promise<{ db: AnalyticsDb; root: string }> {
+  const root = tempStore();
+  writeStore(root, 'predictions', predictionRows(RECORDS));
+  writeStore(root, 'feedback', feedbackRows([...RECORDS, EARLIER_FEEDBACK]));
+  if (duplicated) {
+    // The same rows again in other batches (other keys): a redelivery that did not land on the same objects.
+    writeStore(root, 'predictions', predictionRows(RECORDS.slice(0, 3)));
+    writeStore(root, 'predictions', predictionRows(RECORDS.slice(1)));
+    writeStore(root, 'feedback', feedbackRows(RECORDS.slice(0, 2)));
+  }
+  return { db: await openAnalyticsDb(root, MANIFEST, { threads: 1 }), root };
+}
+
+/** The hand-worked answers (see fixtures.ts for the log). */
+const ln = Math.log;
+const psiV2a = (1e-4 - 0.25) * ln(1e-4 / 0.25) + (1e-4 - 0.5) * ln(1e-4 / 0.5) + (1 - 0.25) * ln(1 / 0.25);
+const psiV2b = (1 - 0.5) * ln(1 / 0.5) + 2 * (1e-4 - 0.25) * ln(1e-4 / 0.25);
+const EXPECTED: Record<NamedQuery, Record<string, unknown>[]> = {
+  // day 1: p1 right, p2 wrong, p4 right (its corrected label), p3 without feedback.
+  'accuracy-by-day': [
+    { day: '2026-01-01', version: '1', predictions: 4, with_feedback: 3, correct: 2, accuracy: 2 / 3 },
+    { day: '2026-01-02', version: '2', predictions: 1, with_feedback: 1, correct: 1, accuracy: 1 },
+  ],
+  'confusion-matrix': [
+    { day: '2026-01-01', version: '1', predicted: 'no', actual: 'no', n: 1 },
+    { day: '2026-01-01', version: '1', predicted: 'yes', actual: 'no', n: 1 },
+    { day: '2026-01-01', version: '1', predicted: 'yes', actual: 'yes', n: 1 },
+    { day: '2026-01-02', version: '2', predicted: 'yes', actual: 'yes', n: 1 },
+  ],
+  // Version 1, a = [0.5, 1, 1.5, 3] → bins 0,0,1,2: shares .5/.25/.25 against .25/.5/.25 → 0.5·ln 2.
+  // b = [5, 15, 25, 10] → bins 0,1,2,0: the training shares exactly → 0.
+  'feature-drift': [
+    { version: '1', feature_index: 1, feature: 'a', predictions: 4, psi: 0.5 * ln(2) },
+    { version: '1', feature_index: 2, feature: 'b', predictions: 4, psi: 0 },
+    // Version 2, one row: a = 2.5 → bin 2 (all of it), b = 5 → bin 0.
+    { version: '2', feature_index: 1, feature: 'a', predictions: 1, psi: psiV2a },
+    { version: '2', feature_index: 2, feature: 'b', predictions: 1, psi: psiV2b },
+  ],
+  'prediction-drift': [
+    // Version 1 predicted yes twice and no twice, the priors exactly; version 2 only yes.
+    { version: '1', feature_index: 1, feature: 'predicted_label', predictions: 4, psi: 0 },
+    { version: '2', feature_index: 1, feature: 'predicted_label', predictions: 1, psi: (1 - 0.5) * ln(1 / 0.5) + (1e-4 - 0.5) * ln(1e-4 / 0.5) },
+  ],
+  // Nearest rank over [10, 20, 30, 40]: p50 = 2nd, p90 and p99 = 4th.
+  'latency-percentiles': [
+    { day: '2026-01-01', version: '1', predictions: 4, p50: 20, p90: 40, p99: 40, max_ms: 40 },
+    { day: '2026-01-02', version: '2', predictions: 1, p50: 5, p90: 5, p99: 5, max_ms: 5 },
+  ],
+  'volume-by-api-key': [
+    { day: '2026-01-01', api_key_id: 'k1', predictions: 2 },
+    { day: '2026-01-01', api_key_id: '(none)', predictions: 1 },
+    { day: '2026-01-01', api_key_id: 'k2', predictions: 1 },
+    { day: '2026-01-02', api_key_id: 'k1', predictions: 1 },
+  ],
+};
+
+/** DuckDB answers counts as BIGINT (JSON strings) and sums of them as HUGEINT: compare as numbers. */
+function normalize(rows: Record<string, unknown>[]): Record<string, unknown>[] {
+  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) && k !== 'version' && k !== 'day' ? Number(v) : v])));
+}
+
+function expectRows(got: Record<string, unknown>[], want: Record<string, unknown>[]): void {
+  const g = normalize(got);
+  expect(g.map((r) => Object.keys(r))).toEqual(want.map((r) => Object.keys(r)));
+  g.forEach((row, i) => {
+    for (const [k, v] of Object.entries(want[i])) {
+      if (typeof v === 'number' && !Number.isInteger(v)) expect({ row: i, [k]: row[k] }).toEqual({ row: i, [k]: expect.closeTo(v, 9) });
+      else expect({ row: i, [k]: row[k] }).toEqual({ row: i, [k]: v });
+    }
+  });
+}
+
+describe.each([false, true])('named queries on DuckDB (rows delivered twice: %s)', (duplicated) => {
+  let db: AnalyticsDb;
+  let root: string;
+  beforeAll(async () => ({ db, root } = await openWith(duplicated)));
+  afterAll(() => {
+    db?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it.each(NAMED_QUERIES)('%s equals the hand-computed answer', async (name) => {
+    const got = await db.named(name, BASELINE, SINCE);
+    expectRows(got.rows, EXPECTED[name]);
+  });
+
+  it('a window starting later leaves the earlier days out', async () => {
+    const got = await db.named('accuracy-by-day', BASELINE, '2026-01-02');
+    expect(normalize(got.rows)).toEqual([EXPECTED['accuracy-by-day'][1]]);
+  });
+});
+
+describe('feature drift agrees with the quality job', () => {
+  it('gives the PSI the quality job computes from the same values, with the same epsilon', async () => {
+    expect(QUERY_PSI_EPSILON).toBe(PSI_EPSILON);
+    const { db, root } = await openWith(false);
+    try {
+      const got = normalize((await db.named('feature-drift', BASELINE, SINCE)).rows);
+      const v1 = RECORDS.filter((r) => r.modelVersion === '1').map((r) => r.input as number[]);
+      for (const [j, f] of BASELINE.features.entries()) {
+        const row = got.find((r) => r.version === '1' && r.feature === f.name)!;
+        expect(row.psi).toBeCloseTo(psi(f, v1.map((x) => x[j])), 9);
+      }
+    } finally {
+      db.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('an empty store answers with no rows', async () => {
+    const root = tempStore();
+    const db = await openAnalyticsDb(root, MANIFEST, { threads: 1 });
+    try {
+      for (const name of NAMED_QUERIES) expect((await db.named(name, BASELINE, SINCE)).rows).toEqual([]);
+    } finally {
+      db.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('Athena dialect', () => {
+  const queries = NAMED_QUERIES.map((name) => [name, namedQuerySql(name, BASELINE)] as const);
+
+  it.each(queries)('%s calls only functions both engines define alike', (_name, sql) => {
+    const stripped = sql.replace(/'(?:[^']|'')*'/g, "''");
+    // Column lists of CTEs (`expected(a, b) AS (`) and of table aliases (`AS x(a, b)`) are not calls.
+    const aliases = new Set([...stripped.matchAll(/(\w+)\s*\([^()]*\)\s+AS\s*\(/gi), ...stripped.matchAll(/\bAS\s+(\w+)\s*\(/gi)].map((m) => m[1].toLowerCase()));
+    const keywords = new Set(['as', 'over', 'values', 'in', 'sets']);
+    const calls = [...stripped.matchAll(/\b([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)].map((m) => m[1].toLowerCase()).filter((f) => !keywords.has(f) && !aliases.has(f));
+    expect([...new Set(calls)].filter((f) => !(PORTABLE_FUNCTIONS as readonly string[]).includes(f))).toEqual([]);
+  });
+
+  it.each(queries)('%s has no DuckDB-only syntax and no DECIMAL literals', (_name, sql) => {
+    const stripped = sql.replace(/'(?:[^']|'')*'/g, "''");
+    expect(stripped).not.toMatch(/::|"|\bQUALIFY\b|\bEXCLUDE\b|->|\bLIST\b|\[/i);
+    // Trino reads 0.5 as DECIMAL(1,1); the queries write doubles as 5.0E-1.
+    expect(stripped.match(/\b\d+\.\d+(?![\dE])/gi) ?? []).toEqual([]);
+    expect(parameterCount(sql)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('drift queries need a baseline; prediction drift class priors; feature drift tabular inputs', () => {
+    expect(() => namedQuerySql('feature-drift', undefined)).toThrow(/baseline/);
+    expect(namedQueriesFor(MANIFEST, undefined)).toEqual(['accuracy-by-day', 'confusion-matrix', 'latency-percentiles', 'volume-by-api-key']);
+    expect(namedQueriesFor(MANIFEST, { ...BASELINE, classPriors: undefined })).not.toContain('prediction-drift');
+    const image = parseManifest({ ...MANIFEST, input: { kind: 'image', width: 2, height: 1, channels: 1 } });
+    expect(namedQueriesFor(image, BASELINE)).toEqual(['accuracy-by-day', 'confusion-matrix', 'prediction-drift', 'latency-percentiles', 'volume-by-api-key']);
+  });
+});

@@ -1,0 +1,153 @@
+/**
+ * The Analytics stack as synthesized: the writer on the table's stream with exact grants, the Glue
+ * catalog with partition projection, the Athena workgroup's enforced encrypted results and scan limit,
+ * one named query per query the model supports, cdk-nag and the CloudFormation validation report clean;
+ * and the config key that leaves it all out.
+ */
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { tableColumns } from '../../contract/analytics';
+import { NAMED_QUERIES, namedQuerySql } from '../../contract/analytics-queries';
+import { parseBaseline } from '../../contract/baseline';
+import { parseConfig } from '../../lib/config';
+import { buildMlshipApp, type MlshipStacks } from '../../lib/mlship-app';
+import { logicalIdOf } from './backend-suite';
+import { ROOT, bare, statementsOfRole } from './synth';
+
+function synth(overrides: Record<string, unknown> = {}, beforeSynth?: (stacks: MlshipStacks) => void): { stacks: MlshipStacks; violations: unknown[] } {
+  const outdir = mkdtempSync(join(tmpdir(), 'mlship-analytics-synth-'));
+  // Bundling skipped (as `cdk synth --exclusively` does): these checks read the templates, not the code.
+  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  const stacks = buildMlshipApp(app, parseConfig(overrides), { rootDir: ROOT, buildDir: join(outdir, 'build') });
+  beforeSynth?.(stacks);
+  app.synth();
+  const report = join(outdir, 'validation-report.json');
+  const violations = existsSync(report) ? (JSON.parse(readFileSync(report, 'utf8')) as { pluginReports: { violations: unknown[] }[] }).pluginReports.flatMap((p) => p.violations) : [];
+  return { stacks, violations };
+}
+
+describe('Analytics stack', () => {
+  let stacks: MlshipStacks;
+  let t: Template;
+  let violations: unknown[];
+  beforeAll(() => {
+    ({ stacks, violations } = synth());
+    t = Template.fromStack(stacks.analytics!);
+  });
+
+  it('is on by default, with cdk-nag and the CloudFormation validation report clean', () => {
+    expect(stacks.analytics).toBeDefined();
+    expect(violations).toEqual([]);
+  });
+
+  it('turns the table stream on and feeds the writer from it, without bisecting retried batches', () => {
+    Template.fromStack(stacks.data).hasResourceProperties('AWS::DynamoDB::Table', { StreamSpecification: { StreamViewType: 'NEW_IMAGE' } });
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalIdOf(stacks.analytics!.writer.function) },
+      EventSourceArn: { 'Fn::ImportValue': Match.stringLikeRegexp('PredictionLog.*StreamArn') },
+      StartingPosition: 'TRIM_HORIZON',
+      BisectBatchOnFunctionError: false,
+      MaximumRetryAttempts: 10,
+    });
+  });
+
+  it("grants the writer exactly the stream reads and PutObject under analytics/", () => {
+    const w = stacks.analytics!.writer;
+    expect(statementsOfRole(t, logicalIdOf(w.role))).toEqual([
+      { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`<${bare(logicalIdOf(w.logGroup))}.Arn>`] },
+      { actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] },
+      { actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], resources: ['<import:PredictionLog.StreamArn>'] },
+      { actions: ['dynamodb:ListStreams'], resources: ['*'] },
+      { actions: ['s3:PutObject'], resources: ['<import:Mlship-Data-DataBucketArn>/analytics/*'] },
+    ]);
+  });
+
+  it('describes both tables in Glue with partition projection on model and day, and the columns of the contract', () => {
+    t.resourceCountIs('AWS::Glue::Table', 2);
+    t.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'predictions',
+        TableType: 'EXTERNAL_TABLE',
+        PartitionKeys: [{ Name: 'model', Type: 'string' }, { Name: 'dt', Type: 'string' }],
+        Parameters: Match.objectLike({
+          'projection.enabled': 'true',
+          'projection.model.type': 'enum',
+          'projection.model.values': 'breast-cancer',
+          'projection.dt.type': 'date',
+          'projection.dt.format': 'yyyy-MM-dd',
+          'projection.dt.range': '2020-01-01,NOW',
+          'storage.location.template': Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['/analytics/predictions/model=${model}/dt=${dt}/']) ]) }),
+        }),
+        StorageDescriptor: Match.objectLike({
+          Columns: tableColumns('predictions', stacks.manifest).map((c) => ({ Name: c.name, Type: c.type, Comment: c.comment })),
+          SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+        }),
+      }),
+    });
+    t.hasResourceProperties('AWS::Glue::Table', { TableInput: Match.objectLike({ Name: 'feedback' }) });
+  });
+
+  it('enforces the workgroup: encrypted results in its own closed bucket and a bytes-scanned limit', () => {
+    const results = logicalIdOf(stacks.analytics!.resultsBucket);
+    t.hasResourceProperties('AWS::Athena::WorkGroup', {
+      WorkGroupConfiguration: {
+        EnforceWorkGroupConfiguration: true,
+        BytesScannedCutoffPerQuery: 10_240 * 1024 * 1024,
+        PublishCloudWatchMetricsEnabled: true,
+        EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
+        ResultConfiguration: {
+          EncryptionConfiguration: { EncryptionOption: 'SSE_S3' },
+          OutputLocation: { 'Fn::Join': ['', ['s3://', { Ref: results }, '/results/']] },
+        },
+      },
+    });
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    });
+  });
+
+  it('saves every named query, rendered with the model baseline, in the workgroup', () => {
+    const baseline = parseBaseline(JSON.parse(readFileSync(join(ROOT, 'models', 'breast-cancer', 'baseline.json'), 'utf8')));
+    t.resourceCountIs('AWS::Athena::NamedQuery', NAMED_QUERIES.length);
+    for (const name of NAMED_QUERIES) {
+      t.hasResourceProperties('AWS::Athena::NamedQuery', { Name: name, QueryString: namedQuerySql(name, baseline), WorkGroup: { Ref: 'Workgroup' } });
+    }
+  });
+
+  it('grantQuery gives a principal the workgroup, the catalog entries and the analytics objects only', () => {
+    // GIVEN a role of the stack, WHEN it is granted queries
+    let role: iam.Role | undefined;
+    const { stacks: s, violations: v } = synth({}, (st) => {
+      role = new iam.Role(st.analytics!, 'Analyst', { assumedBy: new iam.AccountRootPrincipal() });
+      st.analytics!.grantQuery(role);
+    });
+    // THEN it holds exactly the query rights, on exact resources, and cdk-nag still passes
+    const statements = statementsOfRole(Template.fromStack(s.analytics!), logicalIdOf(role!));
+    expect(statements.flatMap((s) => s.actions).sort()).toEqual(
+      ['athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:GetWorkGroup', 'athena:StartQueryExecution', 'athena:StopQueryExecution', 'glue:GetDatabase', 'glue:GetPartitions', 'glue:GetTable', 's3:AbortMultipartUpload', 's3:GetBucketLocation', 's3:GetObject', 's3:GetObject', 's3:ListBucket', 's3:ListBucket', 's3:PutObject'].sort(),
+    );
+    expect(statements.find((st) => st.actions.includes('s3:GetObject') && st.actions.length === 1)?.resources).toEqual(['<import:Mlship-Data-DataBucketArn>/analytics/*']);
+    expect(v).toEqual([]);
+  });
+});
+
+describe('config analytics: false', () => {
+  it('leaves the stack and the table stream out', () => {
+    // GIVEN / WHEN
+    const { stacks, violations } = synth({ analytics: false });
+    // THEN
+    expect(stacks.analytics).toBeUndefined();
+    expect(Template.fromStack(stacks.data).toJSON().Resources[logicalIdOf(stacks.data.table)].Properties.StreamSpecification).toBeUndefined();
+    expect(violations).toEqual([]);
+  });
+
+  it('reads -c analytics=false as a boolean and refuses other words', () => {
+    expect(parseConfig({ analytics: false }).analytics).toBe(false);
+    expect(() => parseConfig({ analytics: 'no' })).toThrow(/analytics = "no": expected true or false/);
+  });
+});
