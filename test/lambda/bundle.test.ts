@@ -99,7 +99,7 @@ test('the query, feedback and replay bundles load and answer from a fresh proces
   expect(page.statusCode).toBe(200);
   expect(JSON.stringify(JSON.parse(page.body))).toContain(id);
 
-  const feedbackEnv = deployed({ [ENV.PREDICTION_TABLE]: TABLE, [ENV.MODEL_MANIFEST_PATH]: MANIFEST_PATH, [ENV.DYNAMODB_URL]: h.ddb.url });
+  const feedbackEnv = deployed({ ...queryEnv(h), [ENV.MODEL_MANIFEST_PATH]: MANIFEST_PATH });
   const feedback = (target: string) =>
     invokeBundle<{ statusCode: number }>('feedback', proxyEvent({ method: 'POST', resource: '/predictions/{id}/feedback', pathParameters: { id: target }, body: JSON.stringify({ label: rows[2].label }) }), feedbackEnv);
   expect((await feedback(id)).statusCode).toBe(200);
