@@ -95,7 +95,7 @@ export function callerModelOf(apiKeyId: string, model: string): string {
  * DynamoDB's number type: at most 38 significant digits, magnitude from 1e-130 to below 1e126.
  * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
  */
-export const DYNAMODB_NUMBER = { minMagnitude: 1e-130, maxMagnitude: 9.9999999999999999e125 } as const;
+export const DYNAMODB_NUMBER = { minMagnitude: 1e-130, magnitudeBelow: 1e126 } as const;
 
 /** A value the log cannot store: no retry or replay changes that. */
 export class UnstorableValueError extends Error {
@@ -111,7 +111,7 @@ export class UnstorableValueError extends Error {
  */
 export function numberText(v: number, path: string): string {
   const a = Math.abs(v);
-  if (!Number.isFinite(v) || (a !== 0 && (a < DYNAMODB_NUMBER.minMagnitude || a > DYNAMODB_NUMBER.maxMagnitude))) {
+  if (!Number.isFinite(v) || (a !== 0 && (a < DYNAMODB_NUMBER.minMagnitude || a >= DYNAMODB_NUMBER.magnitudeBelow))) {
     throw new UnstorableValueError(`${path} = ${v} is outside DynamoDB's number range`);
   }
   return String(v === 0 ? 0 : v);

@@ -107,5 +107,6 @@ test('the query, feedback and replay bundles load and answer from a fresh proces
 
   const bad = { messageId: 'bad-1', receiptHandle: 'r1', body: 'not json', attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:log-dlq', awsRegion: 'us-east-1' };
   const replayed = await invokeBundle<{ batchItemFailures: { itemIdentifier: string }[] }>('replay', { Records: [bad] }, replayEnv(h));
-  expect(replayed.batchItemFailures).toEqual([{ itemIdentifier: 'bad-1' }]);
+  // Not a record: parked in the bucket (never cycled in the queue), so nothing is reported failed.
+  expect(replayed.batchItemFailures).toEqual([]);
 });

@@ -7,6 +7,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-s
 import { PREFIX } from '../../contract/bucket';
 import { LIMITS } from '../../contract/limits';
 import { newPredictionId } from '../../lambda/commons/ids';
+import { s3ReadError } from '../../lambda/commons/inputs';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { drainQueue } from '../../local/replay-loop';
@@ -92,6 +93,25 @@ describe('POST /predict (fargate backend)', () => {
     const missing = await post({ instances: [{ s3Key: 'datasets/rows/none.json' }] });
     expect(missing.statusCode).toBe(404);
     expect(jsonBody(missing)).toEqual({ error: expect.objectContaining({ code: 'S3_OBJECT_NOT_FOUND', field: 'instances[0].s3Key' }) });
+  });
+
+  it('answers 400 for keys S3 or a file system cannot hold, 404 for a missing object, and maps S3 errors by cause', async () => {
+    for (const key of ['datasets//ok.json', `datasets/${'a'.repeat(1000)}.json`, `datasets/${'a/'.repeat(600)}x.json`, 'datasets/./x.json', 'datasets/']) {
+      const res = await post({ instances: [{ s3Key: key }] });
+      expect({ key: key.slice(0, 30), status: res.statusCode, body: jsonBody(res) }).toEqual({ key: key.slice(0, 30), status: 400, body: { error: expect.objectContaining({ code: 'INVALID_S3_KEY' }) } });
+    }
+    // A long key of legal segments is S3's to answer: not found, not an outage.
+    const long = `datasets/${Array.from({ length: 5 }, () => 'b'.repeat(200)).join('/')}.json`;
+    expect(long.length).toBeGreaterThan(1000);
+    const res = await post({ instances: [{ s3Key: long }] });
+    expect({ status: res.statusCode, code: jsonBody<{ error: { code: string } }>(res).error.code }).toEqual({ status: 404, code: 'S3_OBJECT_NOT_FOUND' });
+    // What a real S3 answers but the local one cannot be made to (no IAM there): mapped by name and status.
+    const err = (name: string, httpStatusCode?: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode } });
+    expect(s3ReadError(err('AccessDenied', 403), 'k', 'f')).toMatchObject({ code: 'S3_ACCESS_DENIED', status: 403 });
+    expect(s3ReadError(err('KeyTooLongError', 400), 'k', 'f')).toMatchObject({ code: 'INVALID_S3_KEY', status: 400 });
+    expect(s3ReadError(err('SlowDown', 503), 'k', 'f')).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503 });
+    expect(s3ReadError(err('InternalError', 500), 'k', 'f')).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503 });
+    expect(s3ReadError(err('ECONNREFUSED'), 'k', 'f')).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503 });
   });
 
   it.each([
