@@ -7,6 +7,8 @@ export const PREFIX = {
   predictions: 'predictions/',
   /** The Parquet analytics store (`contract/analytics.ts`): the prediction log as tables for Athena and DuckDB. */
   analytics: 'analytics/',
+  /** Dead-lettered log records the replay could not write, kept for a person (never cycled, never dropped). */
+  parkedLogRecords: 'parked/log-records/',
 } as const;
 
 /**
@@ -33,7 +35,15 @@ export function modelPackageKey(name: string, version: string, digest?: string):
 /** Hex digits of the archive's sha256 kept in a deployed package key. */
 export const PACKAGE_DIGEST_LENGTH = 16;
 
-/** Where a large prediction input is kept: `predictions/<model>/<yyyy-mm-dd>/<predictionId>.json`. */
-export function predictionInputKey(model: string, isoTimestamp: string, predictionId: string): string {
-  return `${PREFIX.predictions}${model}/${isoTimestamp.slice(0, 10)}/${predictionId}.json`;
+/**
+ * Where a large prediction input is kept: `predictions/<model>/<yyyy-mm-dd>/<predictionId>.<ext>` —
+ * `json` for numbers, `png`/`jpg` for an encoded image stored as its own bytes.
+ */
+export function predictionInputKey(model: string, isoTimestamp: string, predictionId: string, ext: 'json' | 'png' | 'jpg' = 'json'): string {
+  return `${PREFIX.predictions}${model}/${isoTimestamp.slice(0, 10)}/${predictionId}.${ext}`;
+}
+
+/** Where replay parks a log record it cannot write: `parked/log-records/<yyyy-mm-dd>/<predictionId>.json`. */
+export function parkedRecordKey(isoTimestamp: string, predictionId: string): string {
+  return `${PREFIX.parkedLogRecords}${isoTimestamp.slice(0, 10)}/${predictionId}.json`;
 }

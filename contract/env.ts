@@ -23,6 +23,11 @@ export const ENV = {
    * and without Lambda's 4 KB environment limit.
    */
   MODEL_MANIFEST_PATH: 'MLSHIP_MODEL_MANIFEST_PATH',
+  /**
+   * Comma-separated API key ids of the operator keys (their own usage plan): they see every caller's
+   * predictions and the metrics; any other key sees only its own predictions.
+   */
+  OPERATOR_KEY_IDS: 'MLSHIP_OPERATOR_KEY_IDS',
   /** Days a prediction log item is kept; `0` keeps it forever. */
   LOG_TTL_DAYS: 'MLSHIP_LOG_TTL_DAYS',
   /** Override of the DynamoDB endpoint URL (local only). */
@@ -79,12 +84,12 @@ export function functionEnv(fn: FunctionName, backend: 'fargate' | 'sagemaker' |
       ];
     case 'query':
     case 'feedback':
-      return [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH];
+      return [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH, ENV.OPERATOR_KEY_IDS];
     case 'meta':
       // The baseline file itself is optional (GET /model includes it when present); its path is not.
       return [ENV.MODEL_MANIFEST_PATH, ENV.BACKEND, ENV.MODEL_BASELINE_PATH, ENV.DASHBOARD_DIR];
     case 'replay':
-      return [ENV.PREDICTION_TABLE, ENV.LOG_DLQ_URL];
+      return [ENV.PREDICTION_TABLE, ENV.LOG_DLQ_URL, ENV.DATA_BUCKET];
     case 'analytics-writer':
       // Fed by the table's stream: it writes Parquet to the bucket and never calls the table.
       return [ENV.DATA_BUCKET, ENV.MODEL_MANIFEST_PATH];

@@ -15,6 +15,8 @@ export const ERROR_STATUS = {
   INVALID_IMAGE: 400,
   INVALID_CSV: 400,
   INVALID_S3_KEY: 400,
+  S3_ACCESS_DENIED: 403,
+  S3_OBJECT_NOT_FOUND: 404,
   INVALID_QUERY: 400,
   INVALID_CURSOR: 400,
   INVALID_ID: 400,
@@ -27,6 +29,7 @@ export const ERROR_STATUS = {
   METHOD_NOT_ALLOWED: 405,
   NOT_ACCEPTABLE: 406,
   IDEMPOTENCY_CONFLICT: 409,
+  FEEDBACK_EXISTS: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   THROTTLED: 429,
@@ -41,7 +44,8 @@ export const ERROR_STATUS = {
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string; field?: string };
+  /** `details`: machine-readable facts of some errors (e.g. FEEDBACK_EXISTS carries the existing feedback). */
+  error: { code: ErrorCode; message: string; field?: string; details?: Record<string, unknown> };
 }
 
 /** An error meant for the caller: it carries its stable code, HTTP status and the offending field. */
@@ -51,6 +55,7 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly field?: string,
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -58,7 +63,7 @@ export class ApiError extends Error {
   }
 
   toBody(): ErrorBody {
-    return { error: { code: this.code, message: this.message, ...(this.field !== undefined ? { field: this.field } : {}) } };
+    return { error: { code: this.code, message: this.message, ...(this.field !== undefined ? { field: this.field } : {}), ...(this.details !== undefined ? { details: this.details } : {}) } };
   }
 }
 

@@ -46,6 +46,13 @@ export const LIMITS = {
   /** Prediction log writes: attempts and first backoff before the record goes to the dead-letter queue. */
   logWriteMaxAttempts: 4,
   logWriteBaseDelayMs: 50,
+  /**
+   * Deliveries of one dead-lettered record after which replay stops retrying and parks it in the bucket
+   * (below the queue's own redrive count, which stays a backstop for when parking fails).
+   */
+  replayMaxReceives: 4,
+  /** The log dead-letter queue's redrive count to its own dead-letter queue. */
+  logDlqMaxReceives: 6,
   /** `GET /predictions` page size. */
   defaultPageSize: 50,
   maxPageSize: 200,

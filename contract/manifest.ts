@@ -109,7 +109,17 @@ export function featureCount(m: ModelManifest): number {
 export type Instance = { values: Float32Array } | { image: string } | { s3Key: string };
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-const S3_KEY = /^(datasets|predictions)\/[A-Za-z0-9!_.*'()/-]{1,1000}$/;
+/**
+ * An s3Key: under datasets/ or predictions/, S3's safe characters, at most 1024 characters (S3's limit),
+ * no empty, `.` or `..` segment and none over 255 characters (what a file system — and so s3rver or an
+ * `aws s3 sync` to disk — can hold), so a key means the same object on AWS and locally.
+ */
+const S3_KEY = /^(datasets|predictions)(\/[A-Za-z0-9!_.*'()-]{1,255}){1,100}$/;
+const MAX_S3_KEY_LENGTH = 1024;
+
+function isS3Key(v: unknown): v is string {
+  return typeof v === 'string' && v.length <= MAX_S3_KEY_LENGTH && S3_KEY.test(v) && !v.split('/').some((seg) => seg === '.' || seg === '..');
+}
 
 /**
  * Validates `{"instances": [...]}` against the manifest. Throws ApiError naming the offending field.
@@ -146,8 +156,8 @@ function validateInstance(m: ModelManifest, inst: unknown, field: string, allowS
     if ('s3Key' in o) {
       if (!allowS3Keys) throw new ApiError('INVALID_S3_KEY', 'S3 keys are resolved by the API, not by the model server.', `${field}.s3Key`);
       if (Object.keys(o).length !== 1) throw new ApiError('UNKNOWN_FEATURE', 'An S3 reference holds only "s3Key".', field);
-      if (typeof o.s3Key !== 'string' || !S3_KEY.test(o.s3Key) || o.s3Key.includes('..')) {
-        throw new ApiError('INVALID_S3_KEY', 's3Key must be an object key under datasets/ or predictions/ in the data bucket.', `${field}.s3Key`);
+      if (!isS3Key(o.s3Key)) {
+        throw new ApiError('INVALID_S3_KEY', "s3Key must be an object key under datasets/ or predictions/ in the data bucket: at most 1024 characters of letters, digits and !_.*'()-, in non-empty segments of at most 255 between slashes.", `${field}.s3Key`);
       }
       return { s3Key: o.s3Key };
     }

@@ -1,52 +1,170 @@
 /**
- * The prediction log's key design, shared by the CDK table, the handlers and the local runner.
+ * The prediction log: its key design, the item each prediction is stored as, and the one encoding of
+ * that item to DynamoDB attribute values and back. The CDK table, the handlers, the quality job, the
+ * local runner and the analytics export all read and write items through this module.
  *
- * - get one prediction: GetItem on `id`;
- * - newest first per model, optionally in a time range: Query the `byModel` index on `model` with
- *   `createdAt` descending (`createdAt` is `<ISO timestamp>#<id>`, so it sorts by time and stays unique);
- * - idempotency records live in the same table under `id = idem#<apiKeyId>#<key>`; they carry no
- *   `model` attribute, so the sparse index never lists them.
+ * Access patterns (no scan anywhere):
+ * - one prediction: GetItem on `id` (a client key then sees it only when `apiKeyId` is its own);
+ * - newest first per model, optionally in a time range (operators): Query `byModel` on `model`, sort key
+ *   `createdAtId` (`<createdAt>#<id>`, so it sorts by time and stays unique);
+ * - the same for one caller (client keys): Query `byCaller` on `callerModel` (`<apiKeyId>#<model>`),
+ *   same sort key;
+ * - idempotency records live in the same table under `id = idem#<apiKeyId>#<key>`; they carry no `model`
+ *   or `callerModel`, so the sparse indexes never list them.
+ *
+ * Attribute names are none of DynamoDB's reserved words (a test checks every name, nested ones too), so
+ * AWS CLI and PartiQL queries of the log need no `#placeholders`.
  */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+
 export const LOG_TABLE = {
   partitionKey: 'id',
   ttlAttribute: 'expiresAt',
   byModelIndex: {
     name: 'byModel',
     partitionKey: 'model',
-    sortKey: 'createdAt',
+    sortKey: 'createdAtId',
+  },
+  byCallerIndex: {
+    name: 'byCaller',
+    partitionKey: 'callerModel',
+    sortKey: 'createdAtId',
   },
   idempotencyPrefix: 'idem#',
 } as const;
 
-/** One logged prediction (one item per instance of a request). */
+/** Ground truth given through the feedback route. */
+export interface Feedback {
+  label: string;
+  /** ISO time the label was given. */
+  givenAt: string;
+  /** API key id of the caller who gave it. */
+  apiKeyId?: string;
+}
+
+/**
+ * One logged prediction (one item per instance of a request), as stored and as the API returns it.
+ *
+ * The input is kept in one canonical form, whatever shape the caller sent:
+ * - `inputValues`: the numbers the model saw, as float32 (the input tensor's type) widened exactly to
+ *   float64, in the model's feature order (tabular rows, whether sent as an array, an object or CSV) or
+ *   row-major pixel order (pixel arrays);
+ * - `inputImage`: an encoded image (PNG/JPEG) as base64, when it is small enough to keep inline;
+ * - `inputKey`: the S3 key of the input — the caller's `datasets/…` key, or `predictions/…` where an
+ *   input too large to keep inline was stored (numbers as a JSON array, images as their own bytes), so
+ *   either can be sent back as `{"s3Key": …}`.
+ */
 export interface PredictionRecord {
   id: string;
-  /** Model name (the index partition key). */
+  /** Model name (the byModel partition key). */
   model: string;
   modelVersion: string;
-  /** `<ISO timestamp>#<id>` — the index sort key. */
+  /** ISO time of the prediction. */
   createdAt: string;
-  /** ISO timestamp of the prediction. */
-  timestamp: string;
-  /** The instance as sent, when small enough to keep inline. */
-  input?: unknown;
-  /** S3 key of the input (`predictions/…` for large inputs, `datasets/…` when the caller sent a key). */
+  inputValues?: number[];
+  inputImage?: string;
   inputKey?: string;
-  /** The model's answer for this instance. */
-  output: unknown;
-  /** Predicted label (classifiers), kept apart for summaries and accuracy. */
+  /** Classifiers: the predicted label and each label's probability. */
   label?: string;
+  probabilities?: Record<string, number>;
+  /** Regression: the predicted value. */
+  predictedValue?: number;
   latencyMs: number;
   requestId: string;
+  /** API key id of the caller (API Gateway's `identity.apiKeyId`). */
   apiKeyId?: string;
-  /** Ground truth recorded by the feedback route. */
-  feedback?: { label: string; at: string };
+  /** The ground truth in force, and the labels it replaced (oldest first). */
+  feedback?: Feedback;
+  feedbackHistory?: Feedback[];
   /** Epoch seconds after which DynamoDB may delete the item. */
   expiresAt?: number;
 }
 
-export function sortKeyOf(timestamp: string, id: string): string {
-  return `${timestamp}#${id}`;
+/** Attributes that exist only for the indexes: stored, never part of an API answer. */
+export const STORAGE_ONLY_ATTRIBUTES = [LOG_TABLE.byModelIndex.sortKey, LOG_TABLE.byCallerIndex.partitionKey] as const;
+
+export function sortKeyOf(createdAt: string, id: string): string {
+  return `${createdAt}#${id}`;
+}
+
+export function callerModelOf(apiKeyId: string, model: string): string {
+  return `${apiKeyId}#${model}`;
+}
+
+/**
+ * DynamoDB's number type: at most 38 significant digits, magnitude from 1e-130 to below 1e126.
+ * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
+ */
+export const DYNAMODB_NUMBER = { minMagnitude: 1e-130, magnitudeBelow: 1e126 } as const;
+
+/** A value the log cannot store: no retry or replay changes that. */
+export class UnstorableValueError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnstorableValueError';
+  }
+}
+
+/**
+ * A number as DynamoDB's `N`: JavaScript's shortest round-trip text (at most 17 significant digits), so
+ * reading it back gives the same float64. Values DynamoDB cannot hold throw UnstorableValueError.
+ */
+export function numberText(v: number, path: string): string {
+  const a = Math.abs(v);
+  if (!Number.isFinite(v) || (a !== 0 && (a < DYNAMODB_NUMBER.minMagnitude || a >= DYNAMODB_NUMBER.magnitudeBelow))) {
+    throw new UnstorableValueError(`${path} = ${v} is outside DynamoDB's number range`);
+  }
+  return String(v === 0 ? 0 : v);
+}
+
+/** JSON-like values (what a record holds) to attribute values; undefined members are left out. */
+export function toAttributeValue(v: unknown, path: string): AttributeValue {
+  if (typeof v === 'string') return { S: v };
+  if (typeof v === 'number') return { N: numberText(v, path) };
+  if (typeof v === 'boolean') return { BOOL: v };
+  if (v === null) return { NULL: true };
+  if (Array.isArray(v)) return { L: v.map((x, i) => toAttributeValue(x, `${path}[${i}]`)) };
+  if (typeof v === 'object') {
+    const m: Record<string, AttributeValue> = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (x !== undefined) m[k] = toAttributeValue(x, `${path}.${k}`);
+    return { M: m };
+  }
+  throw new UnstorableValueError(`${path} is a ${typeof v}, which the log does not store`);
+}
+
+/** Attribute values back to JSON-like values; numbers are read exactly as `numberText` wrote them. */
+export function fromAttributeValue(a: AttributeValue): unknown {
+  if (a.S !== undefined) return a.S;
+  if (a.N !== undefined) return Number(a.N);
+  if (a.BOOL !== undefined) return a.BOOL;
+  if (a.NULL !== undefined) return null;
+  if (a.L !== undefined) return a.L.map(fromAttributeValue);
+  if (a.M !== undefined) return Object.fromEntries(Object.entries(a.M).map(([k, x]) => [k, fromAttributeValue(x)]));
+  if (a.SS !== undefined) return a.SS;
+  if (a.NS !== undefined) return a.NS.map(Number);
+  throw new Error(`Unsupported attribute value ${Object.keys(a).join(',')}`);
+}
+
+/** The stored item of a record: the record plus its index keys. Throws UnstorableValueError. */
+export function encodeRecord(r: PredictionRecord): Record<string, AttributeValue> {
+  const item = toAttributeValue(r, 'record').M ?? {};
+  item[LOG_TABLE.byModelIndex.sortKey] = { S: sortKeyOf(r.createdAt, r.id) };
+  if (r.apiKeyId !== undefined) item[LOG_TABLE.byCallerIndex.partitionKey] = { S: callerModelOf(r.apiKeyId, r.model) };
+  return item;
+}
+
+/** A stored item as the API returns it: index-only attributes dropped. */
+export function decodeRecord(item: Record<string, AttributeValue>): PredictionRecord {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(item)) {
+    if (!(STORAGE_ONLY_ATTRIBUTES as readonly string[]).includes(k)) out[k] = fromAttributeValue(v);
+  }
+  return out as unknown as PredictionRecord;
+}
+
+/** Whether a stored item is a prediction (idempotency records carry no `model`). */
+export function isPredictionItem(item: Record<string, AttributeValue>): boolean {
+  return item[LOG_TABLE.byModelIndex.partitionKey] !== undefined;
 }
 
 /**
@@ -54,30 +172,25 @@ export function sortKeyOf(timestamp: string, id: string): string {
  * from this; the CDK stack builds the same key schema from LOG_TABLE, and a test compares the two.
  */
 export function createTableInput(tableName: string) {
-  const ix = LOG_TABLE.byModelIndex;
+  const indexes = [LOG_TABLE.byModelIndex, LOG_TABLE.byCallerIndex];
+  const attributes = [...new Set([LOG_TABLE.partitionKey, ...indexes.flatMap((ix) => [ix.partitionKey, ix.sortKey])])];
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST' as const,
-    AttributeDefinitions: [
-      { AttributeName: LOG_TABLE.partitionKey, AttributeType: 'S' as const },
-      { AttributeName: ix.partitionKey, AttributeType: 'S' as const },
-      { AttributeName: ix.sortKey, AttributeType: 'S' as const },
-    ],
+    AttributeDefinitions: attributes.map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
     KeySchema: [{ AttributeName: LOG_TABLE.partitionKey, KeyType: 'HASH' as const }],
-    GlobalSecondaryIndexes: [
-      {
-        IndexName: ix.name,
-        KeySchema: [
-          { AttributeName: ix.partitionKey, KeyType: 'HASH' as const },
-          { AttributeName: ix.sortKey, KeyType: 'RANGE' as const },
-        ],
-        Projection: { ProjectionType: 'ALL' as const },
-      },
-    ],
+    GlobalSecondaryIndexes: indexes.map((ix) => ({
+      IndexName: ix.name,
+      KeySchema: [
+        { AttributeName: ix.partitionKey, KeyType: 'HASH' as const },
+        { AttributeName: ix.sortKey, KeyType: 'RANGE' as const },
+      ],
+      Projection: { ProjectionType: 'ALL' as const },
+    })),
   };
 }
 
-/** Body of a `GET /predictions` answer; `cursor` is absent on the last page. */
+/** Body of a `GET /predictions` answer; `cursor` is present only when another non-empty page follows. */
 export interface PredictionPage {
   items: PredictionRecord[];
   cursor?: string;

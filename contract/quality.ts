@@ -49,3 +49,6 @@ export const QUALITY_FUNCTION_ENV: readonly EnvName[] = [
 
 /** CloudWatch namespace of every metric the handlers and the quality job publish (EMF). */
 export const METRICS_NAMESPACE = 'mlship';
+
+/** Metric (no dimensions) the replay function emits for each dead-lettered log record it parks in the bucket; alarmed on. */
+export const PARKED_RECORDS_METRIC = 'ParkedLogRecords';

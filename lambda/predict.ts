@@ -10,7 +10,7 @@ import { LIMITS, maxPredictBodyBytes } from '../contract/limits';
 import { parseCsvRows, validateInstances, type Instance } from '../contract/manifest';
 import { MODEL_VERSION_HEADER, type InvocationResponse, type PredictResponse, type Prediction } from '../contract/prediction';
 import { predictionInputKey } from '../contract/bucket';
-import { sortKeyOf, type PredictionRecord } from '../contract/prediction-log';
+import type { PredictionRecord } from '../contract/prediction-log';
 import { IDEMPOTENCY_HEADER } from '../contract/routes';
 import type { Backend } from './commons/backend';
 import { dynamoOptions } from './commons/clients';
@@ -18,7 +18,7 @@ import { lazyS3, lazySqs } from './commons/lazy-clients';
 import { intValue, readConfig, required } from './commons/config';
 import { apiHandler, bodyBytes, header, mediaType, parseJsonBody, type RequestContext } from './commons/http';
 import { bodyHash, checkIdempotencyKey, IdempotencyStore } from './commons/idempotency';
-import { fetchInstance, storeInput } from './commons/inputs';
+import { fetchInstance, imageFormatOf, storeInput, type ResolvedInstance } from './commons/inputs';
 import { newPredictionId } from './commons/ids';
 import { createLogger } from './commons/logger';
 import { putRecordWithRetry, sendToDeadLetterQueue } from './commons/log-writer';
@@ -67,7 +67,7 @@ async function predict(event: APIGatewayProxyEvent, ctx: RequestContext): Promis
     idemId = idempotency.itemId(apiKeyId ?? 'anonymous', idemKey);
     const begun = await idempotency.begin(idemId, bodyHash(type, bytes));
     if (begun.kind === 'replay') {
-      ctx.log.info('idempotent replay', { instances: instances.sent.length });
+      ctx.log.info('idempotent replay', { instances: instances.length });
       return { statusCode: begun.statusCode, headers: { 'content-type': 'application/json', [MODEL_VERSION_HEADER]: `${manifest.name}/${manifest.version}`, 'idempotent-replay': 'true' }, body: begun.body };
     }
   }
@@ -83,50 +83,43 @@ async function predict(event: APIGatewayProxyEvent, ctx: RequestContext): Promis
   }
 }
 
-/** What the caller sent (kept for the log) and what was checked against the manifest. */
-interface ParsedInstances {
-  sent: unknown[];
-  checked: Instance[];
-}
-
-function parseInstances(type: string, bytes: Buffer): ParsedInstances {
-  if (type === 'application/json') {
-    const body = parseJsonBody(bytes);
-    const checked = validateInstances(manifest, body, { allowS3Keys: true });
-    return { sent: (body as { instances: unknown[] }).instances, checked };
-  }
+function parseInstances(type: string, bytes: Buffer): Instance[] {
+  if (type === 'application/json') return validateInstances(manifest, parseJsonBody(bytes), { allowS3Keys: true });
   if (type === 'text/csv' && manifest.input.kind === 'tabular') {
-    const text = bytes.toString('utf8');
-    const rows = parseCsvRows(manifest, text);
+    const rows = parseCsvRows(manifest, bytes.toString('utf8'));
     if (rows.length > LIMITS.maxInstancesPerRequest) {
       throw new ApiError('TOO_MANY_INSTANCES', `${rows.length} rows sent; at most ${LIMITS.maxInstancesPerRequest} per request.`, 'rows');
     }
-    // The rows passed the check, so each non-blank line is plain decimal numbers: keep them exactly as sent.
-    const sent = text.split('\n').filter((l) => l.trim() !== '').map((l) => l.trim().split(',').map((c) => Number(c.trim())));
-    return { sent, checked: rows.map((values) => ({ values })) };
+    return rows.map((values) => ({ values }));
   }
   const accepted = manifest.input.kind === 'tabular' ? 'application/json or text/csv' : 'application/json';
   throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${type} is not accepted; send ${accepted}.`, 'Content-Type');
 }
 
-async function run(instances: ParsedInstances, ctx: RequestContext, apiKeyId: string | undefined, started: number): Promise<PredictResponse> {
-  // Instances given as S3 keys are fetched; the model sees the object, the log keeps the key.
-  const modelInputs = await Promise.all(
-    instances.checked.map((inst, i) =>
-      's3Key' in inst ? fetchInstance(s3, bucket, manifest, inst.s3Key, `instances[${i}].s3Key`, maxBodyBytes) : Promise.resolve(instances.sent[i]),
-    ),
+/**
+ * What the model is sent for an instance: the checked values (float32, as the model server reads them,
+ * so the log and the model see the same numbers whatever form the caller used) or the encoded image.
+ */
+function modelInput(inst: ResolvedInstance): number[] | { b64: string } {
+  return 'values' in inst ? Array.from(inst.values) : { b64: inst.image };
+}
+
+async function run(instances: Instance[], ctx: RequestContext, apiKeyId: string | undefined, started: number): Promise<PredictResponse> {
+  // Instances given as S3 keys are fetched and checked; the model sees the object, the log keeps the key.
+  const resolved = await Promise.all(
+    instances.map((inst, i) => ('s3Key' in inst ? fetchInstance(s3, bucket, manifest, inst.s3Key, `instances[${i}].s3Key`, maxBodyBytes) : Promise.resolve(inst))),
   );
-  const invocation = JSON.stringify({ instances: modelInputs });
+  const invocation = JSON.stringify({ instances: resolved.map(modelInput) });
   if (Buffer.byteLength(invocation) > maxBodyBytes) {
     throw new ApiError('PAYLOAD_TOO_LARGE', `The instances add up to more than ${maxBodyBytes} bytes for the ${config.backend} backend.`);
   }
 
   const t0 = Date.now();
-  const answer = await backend.invoke(invocation, modelInputs.length);
+  const answer = await backend.invoke(invocation, resolved.length);
   const backendMs = Date.now() - t0;
 
   const now = new Date();
-  const records = await Promise.all(answer.predictions.map((p, i) => recordFor(p, i, instances, answer, ctx, apiKeyId, now, Date.now() - started)));
+  const records = await Promise.all(answer.predictions.map((p, i) => recordFor(p, instances[i], resolved[i], answer, ctx, apiKeyId, now, Date.now() - started)));
   await logRecords(records, ctx);
   emitMetrics(answer, backendMs);
   ctx.log.info('predicted', { instances: records.length, backendMs, ids: records.map((r) => r.id) });
@@ -136,8 +129,8 @@ async function run(instances: ParsedInstances, ctx: RequestContext, apiKeyId: st
 
 async function recordFor(
   p: Prediction,
-  i: number,
-  instances: ParsedInstances,
+  sent: Instance,
+  seen: ResolvedInstance,
   answer: InvocationResponse,
   ctx: RequestContext,
   apiKeyId: string | undefined,
@@ -145,29 +138,36 @@ async function recordFor(
   latencyMs: number,
 ): Promise<PredictionRecord> {
   const id = newPredictionId(now.getTime());
-  const timestamp = now.toISOString();
+  const createdAt = now.toISOString();
   const record: PredictionRecord = {
     id,
     model: answer.model.name,
     modelVersion: answer.model.version,
-    createdAt: sortKeyOf(timestamp, id),
-    timestamp,
-    output: p,
+    createdAt,
+    ...('label' in p ? { label: p.label, probabilities: p.probabilities } : { predictedValue: p.value }),
     latencyMs,
     requestId: ctx.requestId,
-    ...('label' in p ? { label: p.label } : {}),
     ...(apiKeyId !== undefined ? { apiKeyId } : {}),
     ...(ttlDays > 0 ? { expiresAt: Math.floor(now.getTime() / 1000) + ttlDays * 86_400 } : {}),
   };
-  const checked = instances.checked[i];
-  if ('s3Key' in checked) {
-    record.inputKey = checked.s3Key;
-  } else if (Buffer.byteLength(JSON.stringify(instances.sent[i])) > LIMITS.maxInlineInputBytes) {
-    const key = predictionInputKey(record.model, timestamp, id);
-    await storeInput(s3, bucket, key, instances.sent[i]);
-    record.inputKey = key;
+  if ('s3Key' in sent) record.inputKey = sent.s3Key;
+  if ('values' in seen) {
+    const values = Array.from(seen.values);
+    const text = JSON.stringify(values);
+    if (Buffer.byteLength(text) <= LIMITS.maxInlineInputBytes) record.inputValues = values;
+    else if (record.inputKey === undefined) {
+      record.inputKey = predictionInputKey(record.model, createdAt, id, 'json');
+      await storeInput(s3, bucket, record.inputKey, text, 'application/json');
+    }
+  } else if (record.inputKey !== undefined) {
+    // An image sent by key: the bucket holds its bytes already.
+  } else if (seen.image.length <= LIMITS.maxInlineInputBytes) {
+    record.inputImage = seen.image;
   } else {
-    record.input = instances.sent[i];
+    const bytes = Buffer.from(seen.image, 'base64');
+    const format = imageFormatOf(bytes) ?? 'png';
+    record.inputKey = predictionInputKey(record.model, createdAt, id, format);
+    await storeInput(s3, bucket, record.inputKey, bytes, format === 'png' ? 'image/png' : 'image/jpeg');
   }
   return record;
 }

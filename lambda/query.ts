@@ -3,25 +3,26 @@
  * filters), `GET /predictions/{id}` and `GET /metrics/summary`.
  */
 import { DynamoDBClient, GetItemCommand, QueryCommand, type AttributeValue, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ENV } from '../contract/env';
 import { ApiError } from '../contract/errors';
 import { LIMITS } from '../contract/limits';
-import { LOG_TABLE, type PredictionPage, type PredictionRecord } from '../contract/prediction-log';
+import { callerModelOf, decodeRecord, LOG_TABLE, type PredictionPage, type PredictionRecord } from '../contract/prediction-log';
 import { dynamoOptions } from './commons/clients';
 import { readConfig, required } from './commons/config';
-import { decodeCursor, encodeCursor } from './commons/cursor';
+import { decodeCursor, encodeCursor, type IndexPartition } from './commons/cursor';
 import { apiHandler, json } from './commons/http';
 import { isPredictionId } from './commons/ids';
 import { createLogger } from './commons/logger';
 import { loadManifest } from './commons/manifest';
 import { storageUnavailable } from './commons/storage-errors';
 import { parseWindow, summarize } from './commons/summary';
+import { callerOf, maySee, operatorKeyIds, type Caller } from './commons/tenancy';
 
 const config = readConfig('query');
 const manifest = loadManifest(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);
 const table = required(config, ENV.PREDICTION_TABLE);
+const operators = operatorKeyIds(required(config, ENV.OPERATOR_KEY_IDS));
 const ddb = new DynamoDBClient(dynamoOptions());
 const log = createLogger('query', { model: manifest.name });
 const ix = LOG_TABLE.byModelIndex;
@@ -35,6 +36,7 @@ const LIST_MAX_ROUNDS = 10;
 export const handler = apiHandler('query', log, { listPredictions, getPrediction, metricsSummary });
 
 async function listPredictions(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const caller = callerOf(event, operators);
   const q = event.queryStringParameters ?? {};
   const limit = pageSize(q.limit);
   const version = q.version;
@@ -43,59 +45,76 @@ async function listPredictions(event: APIGatewayProxyEvent): Promise<APIGatewayP
   const to = q.to === undefined ? undefined : isoTime(q.to, 'to');
   if (from !== undefined && to !== undefined && from > to) throw new ApiError('INVALID_QUERY', '"from" is after "to".', 'from');
 
-  const input = keyCondition(from, to);
+  // Operators read the model's index; a client key reads its own partition of the caller index.
+  const at = partitionFor(caller);
+  const input = keyCondition(at, from, to);
   if (version !== undefined) {
     input.FilterExpression = 'modelVersion = :v';
     input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ':v': { S: version } };
   }
-  let startKey = q.cursor === undefined ? undefined : decodeCursor(q.cursor, manifest.name);
-  const items: PredictionRecord[] = [];
-  // A version filter may leave a page short: read on until it is full or the index is exhausted.
-  for (let round = 0; round < LIST_MAX_ROUNDS && items.length < limit; round++) {
-    const out = await query({ ...input, Limit: limit - items.length, ExclusiveStartKey: startKey });
-    for (const it of out.Items ?? []) items.push(unmarshall(it) as PredictionRecord);
+  let startKey = q.cursor === undefined ? undefined : decodeCursor(q.cursor, at);
+  const items: Record<string, AttributeValue>[] = [];
+  // One item more than the page: a cursor is given only when a next item exists, so the last page has
+  // none (DynamoDB alone returns a LastEvaluatedKey whenever it stops at the Limit, even at the end).
+  // A version filter may leave a round short: read on until the page is full or the index is exhausted.
+  for (let round = 0; round < LIST_MAX_ROUNDS && items.length <= limit; round++) {
+    const out = await query({ ...input, Limit: limit + 1, ExclusiveStartKey: startKey });
+    items.push(...(out.Items ?? []));
     startKey = out.LastEvaluatedKey;
     if (startKey === undefined) break;
   }
-  const page: PredictionPage = { items, ...(startKey !== undefined ? { cursor: encodeCursor(startKey) } : {}) };
+  let cursorKey = startKey;
+  if (items.length > limit) {
+    items.length = limit;
+    cursorKey = items[limit - 1];
+  }
+  const page: PredictionPage = { items: items.map(decodeRecord), ...(cursorKey !== undefined ? { cursor: encodeCursor(cursorKey, at) } : {}) };
   return json(200, page);
 }
 
+function partitionFor(caller: Caller): IndexPartition {
+  return caller.operator
+    ? { index: LOG_TABLE.byModelIndex, value: manifest.name }
+    : { index: LOG_TABLE.byCallerIndex, value: callerModelOf(caller.apiKeyId, manifest.name) };
+}
+
 async function getPrediction(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const caller = callerOf(event, operators);
   const id = event.pathParameters?.id ?? '';
   // Rejects idempotency records (`idem#…`) and anything else that is not a prediction id.
   if (!isPredictionId(id)) throw new ApiError('INVALID_ID', 'Not a prediction id (26 characters of Crockford base32).', 'id');
   const out = await ddb.send(new GetItemCommand({ TableName: table, Key: { [LOG_TABLE.partitionKey]: { S: id } } })).catch((e: unknown) => {
     throw storageUnavailable(e) ?? e;
   });
-  if (out.Item === undefined || out.Item[ix.partitionKey] === undefined) throw new ApiError('NOT_FOUND', `No prediction ${id}.`, 'id');
-  return json(200, unmarshall(out.Item));
+  // Another caller's prediction is "not found" too: its existence is not this caller's business.
+  if (out.Item === undefined || out.Item[ix.partitionKey] === undefined || !maySee(caller, out.Item.apiKeyId?.S)) throw new ApiError('NOT_FOUND', `No prediction ${id}.`, 'id');
+  return json(200, decodeRecord(out.Item));
 }
 
 async function metricsSummary(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  if (!callerOf(event, operators).operator) throw new ApiError('FORBIDDEN', 'The metrics are for operator keys; this key reads its own predictions only.');
   const window = event.queryStringParameters?.window ?? '24h';
   const ms = parseWindow(window);
   if (ms === undefined) throw new ApiError('INVALID_QUERY', 'window must look like 15m, 1h, 24h or 7d (at most 30d).', 'window');
   const to = new Date();
   const from = new Date(to.getTime() - ms);
-  const input = keyCondition(from.toISOString(), to.toISOString());
-  input.ProjectionExpression = '#lb, latencyMs, #fb';
-  input.ExpressionAttributeNames = { ...input.ExpressionAttributeNames, '#lb': 'label', '#fb': 'feedback' };
+  const input = keyCondition({ index: ix, value: manifest.name }, from.toISOString(), to.toISOString());
+  input.ProjectionExpression = 'label, latencyMs, feedback';
   const records: Pick<PredictionRecord, 'label' | 'latencyMs' | 'feedback'>[] = [];
   let startKey: Record<string, AttributeValue> | undefined;
   do {
     const out = await query({ ...input, Limit: Math.min(SUMMARY_PAGE, SUMMARY_MAX_ITEMS - records.length), ExclusiveStartKey: startKey });
-    for (const it of out.Items ?? []) records.push(unmarshall(it) as PredictionRecord);
+    for (const it of out.Items ?? []) records.push(decodeRecord(it));
     startKey = out.LastEvaluatedKey;
   } while (startKey !== undefined && records.length < SUMMARY_MAX_ITEMS);
   return json(200, summarize(records, { model: manifest.name, window, from: from.toISOString(), to: to.toISOString(), truncated: startKey !== undefined }));
 }
 
-/** Query of the byModel index, newest first, optionally bounded in time (inclusive at both ends). */
-function keyCondition(from: string | undefined, to: string | undefined): QueryCommandInput {
-  const values: Record<string, AttributeValue> = { ':m': { S: manifest.name } };
+/** Query of one index partition, newest first, optionally bounded in time (inclusive at both ends). */
+function keyCondition(at: IndexPartition, from: string | undefined, to: string | undefined): QueryCommandInput {
+  const values: Record<string, AttributeValue> = { ':m': { S: at.value } };
   let cond = '#m = :m';
-  // createdAt is `<timestamp>#<id>`: '#' < '$', so `<to>$` is above every id at that instant.
+  // The sort key is `<createdAt>#<id>`: '#' < '$', so `<to>$` is above every id at that instant.
   if (from !== undefined && to !== undefined) {
     cond += ' AND #c BETWEEN :from AND :to';
     values[':from'] = { S: from };
@@ -109,9 +128,9 @@ function keyCondition(from: string | undefined, to: string | undefined): QueryCo
   }
   return {
     TableName: table,
-    IndexName: ix.name,
+    IndexName: at.index === ix ? ix.name : LOG_TABLE.byCallerIndex.name,
     KeyConditionExpression: cond,
-    ExpressionAttributeNames: { '#m': ix.partitionKey, ...(from !== undefined || to !== undefined ? { '#c': ix.sortKey } : {}) },
+    ExpressionAttributeNames: { '#m': at.index.partitionKey, ...(from !== undefined || to !== undefined ? { '#c': at.index.sortKey } : {}) },
     ExpressionAttributeValues: values,
     ScanIndexForward: false,
   };

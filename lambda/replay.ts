@@ -1,46 +1,78 @@
 /**
  * Drains the prediction log's dead-letter queue: writes each queued record to the table with the same
  * `attribute_not_exists(id)` condition as the predict function, so a record lands exactly once however
- * often it is delivered. Records that still fail are reported back and stay in the queue.
+ * often it is delivered. A record that can never be written (the table refuses the item itself) or that
+ * still fails after LIMITS.replayMaxReceives deliveries is parked in the data bucket under
+ * `parked/log-records/` with the reason, counted in the ParkedLogRecords metric (alarmed), and removed
+ * from the queue: never cycled for good, never dropped. If parking fails too, it stays in the queue.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { parkedRecordKey } from '../contract/bucket';
 import { ENV } from '../contract/env';
+import { LIMITS } from '../contract/limits';
 import { readConfig, required } from './commons/config';
 import { dynamoOptions } from './commons/clients';
+import { lazyS3 } from './commons/lazy-clients';
 import { createLogger } from './commons/logger';
 import { parseQueuedRecord, putRecordWithRetry } from './commons/log-writer';
+import { emfCount, PARKED_RECORDS_METRIC } from './commons/metrics';
 
 const config = readConfig('replay');
 const table = required(config, ENV.PREDICTION_TABLE);
+const bucket = required(config, ENV.DATA_BUCKET);
 // The queue this function drains; logged so an operator knows where failed records wait.
 const queueUrl = required(config, ENV.LOG_DLQ_URL);
 const ddb = new DynamoDBClient(dynamoOptions(1));
+const s3 = lazyS3();
 const log = createLogger('replay', { queueUrl });
 
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
   const failures: SQSBatchResponse['batchItemFailures'] = [];
   let written = 0;
+  let parked = 0;
   await Promise.all(
     event.Records.map(async (msg) => {
-      let record;
-      try {
-        record = parseQueuedRecord(msg.body);
-      } catch (e) {
-        // Kept in the queue (and, after its retries, in the queue's own redrive target) for a person to look at.
-        log.error('queued message is not a prediction record', { messageId: msg.messageId, error: e });
-        failures.push({ itemIdentifier: msg.messageId });
-        return;
-      }
-      const out = await putRecordWithRetry(ddb, table, record);
-      if (out.ok) {
-        written++;
-      } else {
-        log.warn('replay write failed', { messageId: msg.messageId, id: record.id, error: out.error });
-        failures.push({ itemIdentifier: msg.messageId });
-      }
+      const outcome = await replayOne(msg);
+      if (outcome === 'written') written++;
+      else if (outcome === 'parked') parked++;
+      else failures.push({ itemIdentifier: msg.messageId });
     }),
   );
-  log.info('replayed', { received: event.Records.length, written, failed: failures.length });
+  if (parked > 0) emfCount(PARKED_RECORDS_METRIC, parked);
+  log.info('replayed', { received: event.Records.length, written, parked, failed: failures.length });
   return { batchItemFailures: failures };
+}
+
+async function replayOne(msg: SQSRecord): Promise<'written' | 'parked' | 'failed'> {
+  const receives = Number(msg.attributes.ApproximateReceiveCount) || 1;
+  let record;
+  try {
+    record = parseQueuedRecord(msg.body);
+  } catch (e) {
+    // Not a record at all: no write can fix it.
+    return park(msg, undefined, `not a prediction record: ${(e as Error).message}`);
+  }
+  const out = await putRecordWithRetry(ddb, table, record);
+  if (out.ok) return 'written';
+  const reason = `${(out.error as { name?: string })?.name ?? 'Error'}: ${(out.error as Error)?.message ?? String(out.error)}`;
+  if (out.permanent) return park(msg, record.id, `the table refuses the item: ${reason}`);
+  if (receives >= LIMITS.replayMaxReceives) return park(msg, record.id, `still failing after ${receives} deliveries: ${reason}`);
+  log.warn('replay write failed; left in the queue', { messageId: msg.messageId, id: record.id, receives, error: out.error });
+  return 'failed';
+}
+
+async function park(msg: SQSRecord, id: string | undefined, reason: string): Promise<'parked' | 'failed'> {
+  const key = parkedRecordKey(new Date().toISOString(), id ?? `message-${msg.messageId}`);
+  const body = JSON.stringify({ reason, parkedAt: new Date().toISOString(), messageId: msg.messageId, receives: msg.attributes.ApproximateReceiveCount, body: msg.body });
+  try {
+    const { sdk, client } = await s3();
+    await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));
+  } catch (e) {
+    // Kept in the queue (and, after its redrive count, in the queue's own dead-letter queue).
+    log.error('parking a log record failed; left in the queue', { messageId: msg.messageId, id, reason, error: e });
+    return 'failed';
+  }
+  log.error('log record parked', { messageId: msg.messageId, id, key, reason });
+  return 'parked';
 }

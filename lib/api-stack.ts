@@ -4,7 +4,7 @@
  * serves the web dashboard on the API's own origin (no CORS, no second distribution to secure). Each function's role
  * names exactly the table actions, bucket prefixes, queue and model it uses.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -36,8 +36,12 @@ export interface ApiStackProps extends StackProps {
 
 export class ApiStack extends Stack {
   public readonly api: apigw.RestApi;
+  /** The client key: it reads and gives feedback on its own predictions only. */
   public readonly apiKey: apigw.IApiKey;
   public readonly usagePlan: apigw.UsagePlan;
+  /** Keys of the operator usage plan: every prediction and the metrics. */
+  public readonly operatorKeys: apigw.IApiKey[];
+  public readonly operatorUsagePlan: apigw.UsagePlan;
   public readonly accessLogs: logs.LogGroup;
   /** The API's functions by name. */
   public readonly functions: Record<HandlerName, HandlerFunction>;
@@ -68,13 +72,18 @@ export class ApiStack extends Stack {
       vpc: modelBackend.clientVpc,
       securityGroups: modelBackend.clientSecurityGroups,
     });
-    const query = new HandlerFunction(this, 'Query', { ...common, name: 'query', environment: { [ENV.PREDICTION_TABLE]: table.tableName } });
-    const feedback = new HandlerFunction(this, 'Feedback', { ...common, name: 'feedback', environment: { [ENV.PREDICTION_TABLE]: table.tableName } });
+    // Operator keys are made apart from the API's stage (their usage plan binds them to it), so the
+    // functions can be given their ids without a dependency cycle through the deployment.
+    this.operatorKeys = config.operatorKeyNames.map((name) => new apigw.ApiKey(this, `OperatorKey-${name}`, { description: `mlship operator key "${name}"`, enabled: true }));
+    const tenancy = { [ENV.PREDICTION_TABLE]: table.tableName, [ENV.OPERATOR_KEY_IDS]: Fn.join(',', this.operatorKeys.map((k) => k.keyId)) };
+    const query = new HandlerFunction(this, 'Query', { ...common, name: 'query', environment: tenancy });
+    const feedback = new HandlerFunction(this, 'Feedback', { ...common, name: 'feedback', environment: tenancy });
     // meta also reads the model's baseline and the dashboard files, which HandlerFunction bundles beside it.
     const meta = new HandlerFunction(this, 'Meta', { ...common, name: 'meta', memorySize: 256, dashboardDir: props.dashboardDir, environment: { [ENV.BACKEND]: config.backend } });
     this.functions = { predict, query, feedback, meta };
 
     const indexArn = `${table.tableArn}/index/${LOG_TABLE.byModelIndex.name}`;
+    const callerIndexArn = `${table.tableArn}/index/${LOG_TABLE.byCallerIndex.name}`;
     // predict: write log items; read, update and delete only its idempotency records (ids `idem#...`).
     allow(predict, ['dynamodb:PutItem'], [table.tableArn]);
     allow(predict, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], [table.tableArn], {
@@ -90,7 +99,7 @@ export class ApiStack extends Stack {
     );
     // query: reads only.
     allow(query, ['dynamodb:GetItem'], [table.tableArn]);
-    allow(query, ['dynamodb:Query'], [indexArn]);
+    allow(query, ['dynamodb:Query'], [indexArn, callerIndexArn]);
     // feedback: reads a prediction and sets its label.
     allow(feedback, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table.tableArn]);
     // meta: serves the bundled manifest, baseline, route table and dashboard; it needs no permission.
@@ -137,11 +146,19 @@ export class ApiStack extends Stack {
       apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
     });
     this.usagePlan.addApiKey(this.apiKey);
+    this.operatorUsagePlan = this.api.addUsagePlan('OperatorUsagePlan', {
+      name: config.operatorUsagePlanName,
+      description: 'Operator keys: every prediction and the metrics',
+      throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
+      apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+    });
+    for (const key of this.operatorKeys) this.operatorUsagePlan.addApiKey(key);
 
     const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     out('ApiUrl', this.api.url, 'Base URL of the inference API');
     out('DashboardUrl', this.api.url, 'The web dashboard (it asks for the API key)');
-    out('ApiKeyId', this.apiKey.keyId, 'Id of the API key (aws apigateway get-api-key --include-value --api-key <id>)');
+    out('ApiKeyId', this.apiKey.keyId, 'Id of the client API key (aws apigateway get-api-key --include-value --api-key <id>)');
+    this.operatorKeys.forEach((k, i) => out(`OperatorApiKeyId${i + 1}`, k.keyId, `Id of operator key "${config.operatorKeyNames[i]}" (aws apigateway get-api-key --include-value --api-key <id>)`));
     out('BucketName', bucket.bucketName, 'Data bucket');
     out('TableName', table.tableName, 'Prediction log table');
     out('DlqUrl', logDlq.queueUrl, 'Dead-letter queue of prediction log records');

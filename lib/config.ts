@@ -79,6 +79,20 @@ export const configSchema = z
       .default(50),
     apiThrottleBurstLimit: int(1, 5_000).default(100),
     apiQuotaPerDay: int(1, 100_000_000).default(100_000),
+    /**
+     * Name of the operator usage plan. Its keys see every caller's predictions and the metrics; the
+     * default plan's keys (clients) see only the predictions they made.
+     */
+    operatorUsagePlanName: z
+      .string()
+      .regex(/^[A-Za-z0-9 _.-]{1,64}$/, 'letters, digits, spaces, dots, dashes and underscores (max 64)')
+      .default('mlship-operators'),
+    /** Names of the operator API keys the stack creates in the operator usage plan (at least one). */
+    operatorKeyNames: z
+      .array(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, dashes and underscores (max 32)'), { error: 'a list of key names' })
+      .min(1, { error: 'at least one key name' })
+      .max(10, { error: 'at most 10 key names' })
+      .default(['operator']),
     logRetentionDays: z
       .number({ error: `one of ${LOG_RETENTION_DAYS.join(', ')}` })
       .refine((v) => (LOG_RETENTION_DAYS as readonly number[]).includes(v), `one of ${LOG_RETENTION_DAYS.join(', ')}`)

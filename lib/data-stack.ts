@@ -11,6 +11,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../contract/env';
+import { PREFIX } from '../contract/bucket';
+import { LIMITS } from '../contract/limits';
 import { LOG_TABLE } from '../contract/prediction-log';
 import { MlshipConfig } from './config';
 import { HandlerFunction } from './constructs/handler-function';
@@ -94,7 +96,6 @@ export class DataStack extends Stack {
     this.bucketArnExport = `${this.stackName}-DataBucketArn`;
     new CfnOutput(this, 'DataBucketArn', { value: this.bucket.bucketArn, exportName: this.bucketArnExport });
 
-    const ix = LOG_TABLE.byModelIndex;
     this.table = new dynamodb.Table(this, 'PredictionLog', {
       partitionKey: { name: LOG_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -105,12 +106,14 @@ export class DataStack extends Stack {
       stream: config.analytics ? dynamodb.StreamViewType.NEW_IMAGE : undefined,
       removalPolicy,
     });
-    this.table.addGlobalSecondaryIndex({
-      indexName: ix.name,
-      partitionKey: { name: ix.partitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: ix.sortKey, type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.ALL,
-    });
+    for (const ix of [LOG_TABLE.byModelIndex, LOG_TABLE.byCallerIndex]) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: ix.name,
+        partitionKey: { name: ix.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: ix.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
 
     this.poisonQueue = new sqs.Queue(this, 'LogReplayFailures', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -128,7 +131,9 @@ export class DataStack extends Stack {
       retentionPeriod: Duration.days(14),
       // Six times the replay function's timeout, as Lambda's SQS event source recommends.
       visibilityTimeout: Duration.seconds(180),
-      deadLetterQueue: { queue: this.poisonQueue, maxReceiveCount: 5 },
+      // Replay parks a record in the bucket after LIMITS.replayMaxReceives deliveries; the redrive is the
+      // backstop for when parking itself fails.
+      deadLetterQueue: { queue: this.poisonQueue, maxReceiveCount: LIMITS.logDlqMaxReceives },
       removalPolicy,
     });
 
@@ -137,13 +142,19 @@ export class DataStack extends Stack {
       backend: config.backend,
       rootDir: props.rootDir,
       manifestPath: props.manifestPath,
-      environment: { [ENV.PREDICTION_TABLE]: this.table.tableName, [ENV.LOG_DLQ_URL]: this.logDlq.queueUrl },
+      environment: { [ENV.PREDICTION_TABLE]: this.table.tableName, [ENV.LOG_DLQ_URL]: this.logDlq.queueUrl, [ENV.DATA_BUCKET]: this.bucket.bucketName },
       logRetention: retention,
       removalPolicy,
       timeout: Duration.seconds(30),
     });
     // A conditional PutItem makes each replay write exactly-once; nothing else on the table.
     this.replay.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [this.table.tableArn] }));
+    // Records it cannot write are parked under their own prefix, never anywhere else in the bucket.
+    this.replay.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${PREFIX.parkedLogRecords}*`)] }));
+    Validations.of(this.replay.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/${PREFIX.parkedLogRecords}*]`,
+      reason: `replay writes the records it cannot put in the table under ${PREFIX.parkedLogRecords} only, one object per record.`,
+    });
     // A plain event source mapping with the exact rights Lambda's poller uses: `SqsEventSource` would grant
     // `grantConsumeMessages`, which adds sqs:GetQueueUrl that nothing calls.
     this.replay.function.addEventSourceMapping('LogDlqSource', {

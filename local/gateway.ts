@@ -27,6 +27,8 @@ export interface GatewayOptions {
   apiKey: string;
   /** The key's id, as API Gateway passes it to the integration (`identity.apiKeyId`). */
   apiKeyId: string;
+  /** More accepted keys (e.g. the client key beside the operator key), each passed on with its own id. */
+  extraApiKeys?: readonly { value: string; id: string }[];
   stage: string;
   /** Integration timeout (API Gateway's 29 s by default). */
   timeoutMs?: number;
@@ -43,11 +45,15 @@ export function apiKeyIdOf(apiKey: string): string {
 export function createGateway(opts: GatewayOptions): Server {
   const timeoutMs = opts.timeoutMs ?? SERVICE_LIMITS.apiGatewayIntegrationTimeoutMs;
   const maxBodyBytes = opts.maxBodyBytes ?? SERVICE_LIMITS.apiGatewayPayloadBytes;
-  const keyDigest = createHash('sha256').update(opts.apiKey).digest();
+  const keys = [{ value: opts.apiKey, id: opts.apiKeyId }, ...(opts.extraApiKeys ?? [])].map((k) => ({ ...k, digest: createHash('sha256').update(k.value).digest() }));
 
-  const keyMatches = (sent: string | string[] | undefined): boolean => {
-    if (typeof sent !== 'string') return false;
-    return timingSafeEqual(createHash('sha256').update(sent).digest(), keyDigest);
+  /** The key sent, when it is one of the API's keys (compared in constant time, every key each time). */
+  const keyOf = (sent: string | string[] | undefined): { value: string; id: string } | undefined => {
+    if (typeof sent !== 'string') return undefined;
+    const digest = createHash('sha256').update(sent).digest();
+    let found: { value: string; id: string } | undefined;
+    for (const k of keys) if (timingSafeEqual(digest, k.digest)) found = k;
+    return found;
   };
 
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
@@ -83,7 +89,8 @@ export function createGateway(opts: GatewayOptions): Server {
 
     const { route, pathParameters } = match;
     // API Gateway checks the key before it reads anything else.
-    if (route.apiKey && !keyMatches(req.headers[API_KEY_HEADER])) {
+    const key = route.apiKey ? keyOf(req.headers[API_KEY_HEADER]) : undefined;
+    if (route.apiKey && key === undefined) {
       drain(req);
       return sendError(res, new ApiError('FORBIDDEN', `Missing or invalid API key: send it in the ${API_KEY_HEADER} header.`, API_KEY_HEADER));
     }
@@ -96,7 +103,7 @@ export function createGateway(opts: GatewayOptions): Server {
 
     const event = toProxyEvent(
       { method, path, query, rawHeaders: req.rawHeaders, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' },
-      { route, pathParameters, requestId, stage: opts.stage, apiKey: route.apiKey ? { id: opts.apiKeyId, value: opts.apiKey } : undefined },
+      { route, pathParameters, requestId, stage: opts.stage, apiKey: key },
     );
     const result = await invoke(route, event, requestId);
     sendResult(res, result);

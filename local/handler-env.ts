@@ -29,6 +29,8 @@ export interface HandlerEnvInput {
   s3Url: string;
   sqsUrl: string;
   logTtlDays: number;
+  /** Ids of the operator keys (the local gateway's operator key). */
+  operatorKeyIds: string[];
 }
 
 export function handlerEnv(input: HandlerEnvInput): Record<string, string> {
@@ -41,6 +43,7 @@ export function handlerEnv(input: HandlerEnvInput): Record<string, string> {
     [ENV.MODEL_BASELINE_PATH]: input.baselinePath ?? join(dirname(input.manifestPath), BASELINE_FILE),
     [ENV.DASHBOARD_DIR]: input.dashboardDir ?? WEB_DIST,
     [ENV.LOG_TTL_DAYS]: String(input.logTtlDays),
+    [ENV.OPERATOR_KEY_IDS]: input.operatorKeyIds.join(','),
     [ENV.DYNAMODB_URL]: input.dynamodbUrl,
     [ENV.S3_URL]: input.s3Url,
     [ENV.SQS_URL]: input.sqsUrl,

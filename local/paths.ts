@@ -34,7 +34,10 @@ export function dataPaths(dataDir: string) {
     dynamodb: join(dataDir, 'dynamodb'),
     s3: join(dataDir, 's3'),
     sqs: join(dataDir, 'sqs.json'),
+    /** The operator key (every prediction and the metrics). */
     apiKey: join(dataDir, 'api-key'),
+    /** The client key (its own predictions only). */
+    clientApiKey: join(dataDir, 'client-api-key'),
     state: join(dataDir, 'state.json'),
     /** Model archives packed for upload and downloaded back by the model server. */
     work: join(dataDir, 'work'),
@@ -45,14 +48,14 @@ export function dataPaths(dataDir: string) {
  * The API key: the given one, else the one kept in the data folder, else a new one written there
  * (mode 0600) so it survives restarts and the CLI can read it.
  */
-export function resolveApiKey(dataDir: string, given: string | undefined, persist: boolean): string {
+export function resolveApiKey(dataDir: string, given: string | undefined, persist: boolean, which: 'apiKey' | 'clientApiKey' = 'apiKey'): string {
   if (given !== undefined) {
     if (!/^[\x21-\x7e]{20,128}$/.test(given)) {
       throw new Error('The API key must be 20 to 128 printable ASCII characters without spaces (API Gateway requires at least 20).');
     }
     return given;
   }
-  const file = dataPaths(dataDir).apiKey;
+  const file = dataPaths(dataDir)[which];
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const key = randomBytes(24).toString('base64url');
   if (persist) {

@@ -40,8 +40,10 @@ export interface StartLocalOptions {
   inMemory?: boolean;
   /** Model directory (model.json + the ONNX file). @default models/breast-cancer */
   modelDir?: string;
-  /** API key; else MLSHIP_API_KEY, else the one kept in the data folder, else a new one. */
+  /** Operator API key; else MLSHIP_API_KEY, else the one kept in the data folder, else a new one. */
   apiKey?: string;
+  /** Client API key (own predictions only); else MLSHIP_CLIENT_API_KEY, else the one kept in the data folder, else a new one. */
+  clientApiKey?: string;
   /** Local backend path for POST /predict. @default 'fargate' */
   backend?: Extract<Backend, 'fargate'>;
   /** Dashboard folder served at `/`. @default web/dist */
@@ -79,8 +81,12 @@ export interface Switchable {
 export interface LocalSystem {
   /** Base URL of the API (routes at its root, dashboard at `/`). */
   readonly url: string;
+  /** The operator key: every prediction and the metrics. */
   readonly apiKey: string;
   readonly apiKeyId: string;
+  /** The client key: its own predictions only. */
+  readonly clientApiKey: string;
+  readonly clientApiKeyId: string;
   readonly tableName: string;
   readonly bucketName: string;
   readonly dynamodbUrl: string;
@@ -127,7 +133,11 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   const modelDir = resolve(opts.modelDir ?? DEFAULT_MODEL_DIR);
   const manifestPath = join(modelDir, MANIFEST_FILE);
   const manifest = parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
-  const apiKey = resolveApiKey(dataDir, opts.apiKey ?? envApiKey(), !inMemory);
+  const apiKey = resolveApiKey(dataDir, opts.apiKey ?? envApiKey('MLSHIP_API_KEY'), !inMemory);
+  const clientApiKey = resolveApiKey(dataDir, opts.clientApiKey ?? envApiKey('MLSHIP_CLIENT_API_KEY'), !inMemory, 'clientApiKey');
+  if (clientApiKey === apiKey) throw new Error('The client API key must differ from the operator API key.');
+  const apiKeyId = apiKeyIdOf(apiKey);
+  const clientApiKeyId = apiKeyIdOf(clientApiKey);
   const backend = opts.backend ?? 'fargate';
   mkdirSync(dataDir, { recursive: true });
   await checkPortFree(opts.port ?? 3000, 'API gateway');
@@ -181,6 +191,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     s3Url: s3.url,
     sqsUrl: sqsServer.url,
     logTtlDays: opts.logTtlDays ?? 0,
+    operatorKeyIds: [apiKeyId],
   });
   applyEnv(env);
 
@@ -208,14 +219,13 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     await streamFeeder.close();
   });
 
-  const apiKeyId = apiKeyIdOf(apiKey);
   const staticDir = opts.staticDir ?? WEB_DIST;
   if (opts.buildDashboard) {
     progress('building the dashboard');
     // The API is useful without the page: a failed build is a warning, not a failed start.
     await ensureWebBuilt(staticDir).catch((e: unknown) => process.stderr.write(`\nmlship: the dashboard was not built: ${(e as Error).message.split('\n')[0]}\n`));
   }
-  const gateway: Server = createGateway({ handlers, apiKey, apiKeyId, stage: LOCAL_NAMES.stage, onRequest: opts.onRequest });
+  const gateway: Server = createGateway({ handlers, apiKey, apiKeyId, extraApiKeys: [{ value: clientApiKey, id: clientApiKeyId }], stage: LOCAL_NAMES.stage, onRequest: opts.onRequest });
   const port = await listen(gateway, opts.port ?? 3000, 'API gateway');
   cleanups.push(() => closeServer(gateway));
   const url = `http://127.0.0.1:${port}`;
@@ -254,6 +264,8 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     ...endpoints,
     apiKey,
     apiKeyId,
+    clientApiKey,
+    clientApiKeyId,
     modelS3Uri,
     manifest,
     dataDir,
@@ -271,8 +283,8 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   };
 }
 
-function envApiKey(): string | undefined {
-  const v = process.env.MLSHIP_API_KEY;
+function envApiKey(name: 'MLSHIP_API_KEY' | 'MLSHIP_CLIENT_API_KEY'): string | undefined {
+  const v = process.env[name];
   return v === undefined || v === '' ? undefined : v;
 }
 

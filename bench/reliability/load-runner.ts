@@ -25,7 +25,7 @@ export function markedRow(seq: number, tag: number): number[] {
 
 /** The marker of a logged item of the run tagged `tag`, or undefined for other runs' items. */
 export function markerOf(tag: number): (item: PredictionRecord) => string | undefined {
-  return (item) => (Array.isArray(item.input) && item.input[1] === tag ? String(item.input[0]) : undefined);
+  return (item) => (item.inputValues?.[1] === tag ? String(item.inputValues[0]) : undefined);
 }
 
 export interface LoadOptions {

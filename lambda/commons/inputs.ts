@@ -1,13 +1,27 @@
 /**
- * Inputs kept in the data bucket: instances sent as `{"s3Key": "datasets/..."}` are fetched before the
- * model call (images as base64, tabular rows as JSON), and inputs too large to keep inline in the log
- * are written under `predictions/` so the log item holds only their key.
+ * Inputs kept in the data bucket. Instances sent as `{"s3Key": …}` are fetched before the model call and
+ * checked like inline ones: an encoded image (PNG/JPEG bytes) is sent on as base64, anything else is read
+ * as one JSON instance. Inputs too large to keep inline in the log are written under `predictions/` in
+ * the same forms (numbers as a JSON array, images as their own bytes), so a stored input can be sent back
+ * as an s3Key.
  */
 import { ApiError, isApiError } from '../../contract/errors';
-import { validateInstances, type ModelManifest } from '../../contract/manifest';
+import { validateInstances, type Instance, type ModelManifest } from '../../contract/manifest';
 import type { S3Handle } from './lazy-clients';
 
-export async function fetchInstance(s3: () => Promise<S3Handle>, bucket: string, m: ModelManifest, key: string, field: string, maxBytes: number): Promise<unknown> {
+/** An instance with its values ready for the model: numbers or a base64 image. */
+export type ResolvedInstance = Exclude<Instance, { s3Key: string }>;
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** `png`, `jpg` or undefined, from the first bytes of an encoded image. */
+export function imageFormatOf(bytes: Uint8Array): 'png' | 'jpg' | undefined {
+  if (bytes.length >= 8 && Buffer.from(bytes.subarray(0, 8)).equals(PNG_SIGNATURE)) return 'png';
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpg';
+  return undefined;
+}
+
+export async function fetchInstance(s3: () => Promise<S3Handle>, bucket: string, m: ModelManifest, key: string, field: string, maxBytes: number): Promise<ResolvedInstance> {
   let bytes: Uint8Array;
   try {
     const { sdk, client } = await s3();
@@ -18,31 +32,50 @@ export async function fetchInstance(s3: () => Promise<S3Handle>, bucket: string,
     if (out.Body === undefined) throw new ApiError('INVALID_S3_KEY', `The object ${key} is empty.`, field);
     bytes = await out.Body.transformToByteArray();
   } catch (e) {
-    if (isApiError(e)) throw e;
-    const name = (e as { name?: string }).name;
-    if (name === 'NoSuchKey' || name === 'NotFound') throw new ApiError('INVALID_S3_KEY', `No object ${key} in the data bucket.`, field);
-    throw new ApiError('STORAGE_UNAVAILABLE', `Reading ${key} from the data bucket failed; retry shortly.`);
+    throw s3ReadError(e, key, field);
   }
-  if (m.input.kind === 'image') return { b64: Buffer.from(bytes).toString('base64') };
+  if (m.input.kind === 'image' && imageFormatOf(bytes) !== undefined) return { image: Buffer.from(bytes).toString('base64') };
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch {
-    throw new ApiError('INVALID_S3_KEY', `The object ${key} is not a JSON instance.`, field);
+    const what = m.input.kind === 'image' ? 'a PNG or JPEG image or a JSON instance' : 'a JSON instance';
+    throw new ApiError('INVALID_S3_KEY', `The object ${key} is not ${what}.`, field);
   }
   try {
-    validateInstances(m, { instances: [parsed] }, { maxInstances: 1 });
+    return validateInstances(m, { instances: [parsed] }, { maxInstances: 1 })[0] as ResolvedInstance;
   } catch (e) {
     if (isApiError(e)) throw new ApiError(e.code, `In ${key}: ${e.message}`, field);
     throw e;
   }
-  return parsed;
 }
 
-export async function storeInput(s3: () => Promise<S3Handle>, bucket: string, key: string, input: unknown): Promise<void> {
+/**
+ * What a failed read means to the caller. Only throttling, S3's own 5xx and no answer at all are worth a
+ * retry (503); a missing key is 404, a refused one 403 (S3 answers AccessDenied for a missing key to a
+ * caller without s3:ListBucket, as the API's role is), and any other 4xx is the key's fault (400).
+ */
+export function s3ReadError(e: unknown, key: string, field: string): ApiError {
+  if (isApiError(e)) return e;
+  const name = (e as { name?: string }).name ?? '';
+  const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) {
+    return new ApiError('S3_OBJECT_NOT_FOUND', `No object ${key} in the data bucket.`, field);
+  }
+  if (name === 'AccessDenied' || status === 403) {
+    return new ApiError('S3_ACCESS_DENIED', `The API may not read ${key}: the object does not exist (S3 answers "access denied" for a missing key) or is not readable with the API's role.`, field);
+  }
+  if (status !== undefined && status >= 400 && status < 500 && status !== 429 && name !== 'SlowDown') {
+    return new ApiError('INVALID_S3_KEY', `S3 refused the key ${key} (${name || status}).`, field);
+  }
+  return new ApiError('STORAGE_UNAVAILABLE', `Reading ${key} from the data bucket failed; retry shortly.`);
+}
+
+/** Stores an input too large for the log item: numbers as a JSON array, an encoded image as its bytes. */
+export async function storeInput(s3: () => Promise<S3Handle>, bucket: string, key: string, body: Uint8Array | string, contentType: string): Promise<void> {
   try {
     const { sdk, client } = await s3();
-    await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(input), ContentType: 'application/json' }));
+    await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
   } catch {
     throw new ApiError('STORAGE_UNAVAILABLE', 'Storing the prediction input failed; retry shortly.');
   }

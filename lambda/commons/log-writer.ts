@@ -4,15 +4,16 @@
  * exponential backoff; what still fails goes, whole, to the dead-letter queue for the replay handler.
  */
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { LIMITS } from '../../contract/limits';
-import { LOG_TABLE, type PredictionRecord } from '../../contract/prediction-log';
+import { encodeRecord, LOG_TABLE, UnstorableValueError, type PredictionRecord } from '../../contract/prediction-log';
 import type { SqsHandle } from './lazy-clients';
 
 export interface PutOutcome {
   ok: boolean;
   attempts: number;
   error?: unknown;
+  /** The failure is one no retry can fix (the item itself is refused): replaying it is pointless. */
+  permanent?: boolean;
 }
 
 /** One conditional write; `ok` is true also when the item is already there (an earlier attempt landed). */
@@ -21,7 +22,7 @@ export async function putRecordOnce(ddb: DynamoDBClient, table: string, record: 
     await ddb.send(
       new PutItemCommand({
         TableName: table,
-        Item: marshall(record, { removeUndefinedValues: true, convertClassInstanceToMap: true }),
+        Item: encodeRecord(record),
         ConditionExpression: 'attribute_not_exists(#id)',
         ExpressionAttributeNames: { '#id': LOG_TABLE.partitionKey },
       }),
@@ -47,11 +48,11 @@ export async function putRecordWithRetry(
       return { ok: true, attempts: attempt };
     } catch (e) {
       lastError = e;
-      if (isPermanent(e)) break;
+      if (isPermanent(e)) return { ok: false, attempts: attempt, error: e, permanent: true };
       if (attempt < maxAttempts) await sleep(baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
     }
   }
-  return { ok: false, attempts: maxAttempts, error: lastError };
+  return { ok: false, attempts: maxAttempts, error: lastError, permanent: false };
 }
 
 /** Sends records to the dead-letter queue in batches of ten (SQS's batch limit); throws if any is refused. */
@@ -71,10 +72,22 @@ export async function sendToDeadLetterQueue(sqs: () => Promise<SqsHandle>, queue
   }
 }
 
-/** Validation errors will fail the same way on every attempt (and on replay): no point retrying. */
-function isPermanent(e: unknown): boolean {
-  return (e as { name?: string }).name === 'ValidationException';
+/**
+ * Errors that fail the same way on every attempt and on replay: the item cannot be encoded, or DynamoDB
+ * refuses it (validation, item too large, a 4xx other than throttling). Everything else — throttling,
+ * 5xx, no answer — is transient.
+ */
+export function isPermanent(e: unknown): boolean {
+  if (e instanceof UnstorableValueError) return true;
+  const name = (e as { name?: string }).name ?? '';
+  if (['ValidationException', 'ItemCollectionSizeLimitExceededException', 'SerializationException'].includes(name)) return true;
+  if (TRANSIENT_4XX.has(name)) return false;
+  const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  // A 4xx the service answered about this request (not its rate, not our credentials, which may be rotated).
+  return status === 400 && !['UnrecognizedClientException', 'ExpiredTokenException', 'AccessDeniedException'].includes(name);
 }
+
+const TRANSIENT_4XX = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'TransactionConflictException', 'LimitExceededException']);
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -83,11 +96,11 @@ function sleep(ms: number): Promise<void> {
 /** Checks that a dead-lettered message is a prediction record before it is written back. */
 export function parseQueuedRecord(body: string): PredictionRecord {
   const r = JSON.parse(body) as Partial<PredictionRecord>;
-  const strings: (keyof PredictionRecord)[] = ['id', 'model', 'modelVersion', 'createdAt', 'timestamp', 'requestId'];
+  const strings: (keyof PredictionRecord)[] = ['id', 'model', 'modelVersion', 'createdAt', 'requestId'];
   for (const k of strings) {
     if (typeof r[k] !== 'string' || (r[k] as string).length === 0) throw new Error(`Queued record lacks "${k}"`);
   }
-  if (typeof r.latencyMs !== 'number' || !('output' in r)) throw new Error('Queued record lacks "latencyMs" or "output"');
+  if (typeof r.latencyMs !== 'number' || (r.label === undefined && !('predictedValue' in r))) throw new Error('Queued record lacks "latencyMs" or a prediction');
   if ((r.id as string).startsWith(LOG_TABLE.idempotencyPrefix)) throw new Error('Queued record has an idempotency id');
   return r as PredictionRecord;
 }

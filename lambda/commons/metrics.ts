@@ -4,6 +4,7 @@
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
 import { METRICS_NAMESPACE } from '../../contract/quality';
+export { PARKED_RECORDS_METRIC } from '../../contract/quality';
 
 export type MetricUnit = 'Count' | 'Milliseconds';
 
@@ -42,4 +43,9 @@ export class Metrics {
   count(name: string, value = 1, extraDimensions: Record<string, string> = {}): void {
     this.emit({ [name]: { value, unit: 'Count' } }, extraDimensions);
   }
+}
+
+/** One count with no dimensions (a metric about the system, not one model version), as an EMF line. */
+export function emfCount(name: string, value: number, sink: MetricSink = (line) => process.stdout.write(line + '\n')): void {
+  sink(JSON.stringify({ _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [[]], Metrics: [{ Name: name, Unit: 'Count' }] }] }, [name]: value }));
 }

@@ -41,17 +41,14 @@ export function regressionError(pairs: ReadonlyArray<{ predicted: number; actual
   return { kind: 'regression', count: pairs.length, mae: abs / pairs.length, rmse: Math.sqrt(sq / pairs.length), invalid };
 }
 
-/** The predicted label of a logged classifier prediction (kept apart as `label`, else inside `output`). */
+/** The predicted label of a logged classifier prediction. */
 export function predictedLabel(r: PredictionRecord): string | undefined {
-  if (typeof r.label === 'string') return r.label;
-  const out = r.output as { label?: unknown } | null;
-  return out !== null && typeof out === 'object' && typeof out.label === 'string' ? out.label : undefined;
+  return typeof r.label === 'string' ? r.label : undefined;
 }
 
 /** The predicted value of a logged regression prediction. */
 export function predictedValue(r: PredictionRecord): number | undefined {
-  const out = r.output as { value?: unknown } | null;
-  return out !== null && typeof out === 'object' && typeof out.value === 'number' ? out.value : undefined;
+  return typeof r.predictedValue === 'number' ? r.predictedValue : undefined;
 }
 
 /** Accuracy of the classifier records that carry feedback. */

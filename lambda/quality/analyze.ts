@@ -70,7 +70,7 @@ function analyzeVersion(manifest: ModelManifest, baseline: ModelBaseline | undef
   const quality = manifest.output.kind === 'classification' ? classifierQuality(records) : regressionQuality(records);
   const rows: number[][] = [];
   for (const r of records) {
-    const values = inputValues(manifest, r.input);
+    const values = inputValues(manifest, r.inputValues);
     if (values !== undefined) rows.push(values);
   }
   const features = baseline !== undefined && rows.length > 0 ? featureDrift(baseline.features, rows) : [];

@@ -3,8 +3,7 @@
  * MAX_QUALITY_ITEMS so a busy hour cannot make the job run out of time.
  */
 import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { LOG_TABLE, type PredictionRecord } from '../../contract/prediction-log';
+import { decodeRecord, LOG_TABLE, type PredictionRecord } from '../../contract/prediction-log';
 import { MAX_QUALITY_ITEMS } from '../../contract/quality';
 
 export interface LogWindow {
@@ -38,7 +37,7 @@ export async function readWindow(
         ExclusiveStartKey: startKey,
       }),
     );
-    for (const item of page.Items ?? []) records.push(unmarshall(item) as PredictionRecord);
+    for (const item of page.Items ?? []) records.push(decodeRecord(item));
     startKey = page.LastEvaluatedKey;
   } while (startKey !== undefined && records.length <= maxItems);
   const truncated = records.length > maxItems;

@@ -24,7 +24,8 @@ import { Construct } from 'constructs';
 import { BASELINE_FILE, parseBaseline } from '../../contract/baseline';
 import { MANIFEST_FILE, parseManifest, type ModelManifest } from '../../contract/manifest';
 import { QUALITY_DIMENSIONS as D, QUALITY_METRICS as Q } from '../../contract/quality';
-import { METRICS_NAMESPACE } from '../../contract/quality';
+import { METRICS_NAMESPACE, PARKED_RECORDS_METRIC } from '../../contract/quality';
+import { PREFIX } from '../../contract/bucket';
 import { checkBaselineMatches } from '../../lambda/quality/config';
 import { backendMetrics, type MonitoredBackend } from './backend-metrics';
 import { MONITORING_DEFAULTS } from './monitoring-defaults';
@@ -85,6 +86,8 @@ export class ModelMonitoring extends Construct {
     readonly serverErrorRate: cloudwatch.Alarm;
     readonly p99Latency: cloudwatch.Alarm;
     readonly deadLetters: cloudwatch.Alarm;
+    /** Log records the replay could not write and parked in the bucket (`parked/log-records/`). */
+    readonly parkedLogRecords: cloudwatch.Alarm;
     readonly backendUnhealthy: cloudwatch.Alarm;
     readonly qualityJobErrors: cloudwatch.Alarm;
     readonly drift: cloudwatch.Alarm;
@@ -198,6 +201,14 @@ export class ModelMonitoring extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         alarmDescription: 'Prediction log records wait in the dead-letter queue: the table refused them. The replay function writes them back; look at its logs if they stay.',
+      }),
+      parkedLogRecords: alarm('ParkedLogRecords', {
+        metric: new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: PARKED_RECORDS_METRIC, statistic: 'Sum', period }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: `The replay function parked prediction log records it could not write under ${PREFIX.parkedLogRecords} in the data bucket (each object says why). They are not in the table: fix the cause and write them back by hand.`,
       }),
       backendUnhealthy: alarm('BackendUnhealthy', {
         ...service,

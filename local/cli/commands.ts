@@ -110,9 +110,8 @@ export function formatTable(items: PredictionRecord[]): string {
 const HEADER = `${'time'.padEnd(24)}  ${'id'.padEnd(26)}  ${'prediction'.padEnd(16)}  ${'ms'.padStart(6)}  feedback`;
 
 function formatRow(item: PredictionRecord): string {
-  const output = item.output as { label?: string; value?: number } | undefined;
-  const predicted = item.label ?? output?.label ?? (output?.value !== undefined ? String(output.value) : '?');
-  return `${item.timestamp.padEnd(24)}  ${item.id.padEnd(26)}  ${predicted.padEnd(16)}  ${String(item.latencyMs).padStart(6)}  ${item.feedback?.label ?? ''}`;
+  const predicted = item.label ?? (item.predictedValue !== undefined ? String(item.predictedValue) : '?');
+  return `${item.createdAt.padEnd(24)}  ${item.id.padEnd(26)}  ${predicted.padEnd(16)}  ${String(item.latencyMs).padStart(6)}  ${item.feedback?.label ?? ''}`;
 }
 
 /** Records the true label; regression models take a number. */

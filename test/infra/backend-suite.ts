@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CfnResource, Stack } from 'aws-cdk-lib';
+import { CfnResource, Fn, Stack } from 'aws-cdk-lib';
+import { LIMITS } from '../../contract/limits';
 import { Match } from 'aws-cdk-lib/assertions';
 import { IConstruct } from 'constructs';
 import { ENV, FunctionName, functionEnv } from '../../contract/env';
@@ -90,7 +91,8 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
       expect(statementsOfRole(api, logicalIdOf(query.role))).toEqual([
         ...baseStatements(logicalIdOf(query.logGroup)),
         { actions: ['dynamodb:GetItem'], resources: [TABLE_ARN] },
-        { actions: ['dynamodb:Query'], resources: [`${TABLE_ARN}/index/byModel`] },
+        // Operators read the model's index; a client key its own partition of the caller index.
+        { actions: ['dynamodb:Query'], resources: [`${TABLE_ARN}/index/byModel`, `${TABLE_ARN}/index/byCaller`] },
       ]);
       expect(statementsOfRole(api, logicalIdOf(feedback.role))).toEqual([
         ...baseStatements(logicalIdOf(feedback.logGroup)),
@@ -100,6 +102,7 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
       expect(statementsOfRole(r.templates.data, logicalIdOf(r.data.replay.role))).toEqual([
         ...baseStatements(logicalIdOf(r.data.replay.logGroup)),
         { actions: ['dynamodb:PutItem'], resources: ['<PredictionLog.Arn>'] },
+        { actions: ['s3:PutObject'], resources: ['<DataBucket.Arn>/parked/log-records/*'] },
         {
           actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
           resources: ['<LogDeadLetters.Arn>'],
@@ -187,7 +190,7 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
       });
       data.hasResourceProperties('AWS::SQS::Queue', {
         SqsManagedSseEnabled: true,
-        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalIdOf(r.data.poisonQueue), 'Arn'] }, maxReceiveCount: 5 },
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalIdOf(r.data.poisonQueue), 'Arn'] }, maxReceiveCount: LIMITS.logDlqMaxReceives },
       });
       data.resourcePropertiesCountIs('AWS::SQS::Queue', { SqsManagedSseEnabled: true }, 2);
       data.resourceCountIs('AWS::SQS::QueuePolicy', 2);
@@ -251,7 +254,16 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
         Throttle: { RateLimit: c.apiThrottleRateLimit, BurstLimit: c.apiThrottleBurstLimit },
         Quota: { Limit: c.apiQuotaPerDay, Period: 'DAY' },
       });
-      r.templates.api.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 1);
+      // The client plan's key and the operator plan's key (config `operatorKeyNames`), each in its own plan.
+      r.templates.api.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 1 + c.operatorKeyNames.length);
+      r.templates.api.hasResourceProperties('AWS::ApiGateway::UsagePlan', { UsagePlanName: c.operatorUsagePlanName });
+      // The query and feedback functions know the operator keys by id.
+      for (const fn of [r.api.functions.query, r.api.functions.feedback]) {
+        r.templates.api.hasResourceProperties('AWS::Lambda::Function', {
+          Environment: { Variables: Match.objectLike({ MLSHIP_OPERATOR_KEY_IDS: Stack.of(fn.role).resolve(Fn.join(',', r.api.operatorKeys.map((k) => k.keyId))) }) },
+          Role: { 'Fn::GetAtt': [logicalIdOf(fn.role), 'Arn'] },
+        });
+      }
       r.templates.api.hasResourceProperties('AWS::ApiGateway::Stage', {
         StageName: c.stageName,
         TracingEnabled: true,

@@ -99,7 +99,7 @@ test('the query, feedback and replay bundles load and answer from a fresh proces
   expect(page.statusCode).toBe(200);
   expect(JSON.stringify(JSON.parse(page.body))).toContain(id);
 
-  const feedbackEnv = deployed({ [ENV.PREDICTION_TABLE]: TABLE, [ENV.MODEL_MANIFEST_PATH]: MANIFEST_PATH, [ENV.DYNAMODB_URL]: h.ddb.url });
+  const feedbackEnv = deployed({ ...queryEnv(h), [ENV.MODEL_MANIFEST_PATH]: MANIFEST_PATH });
   const feedback = (target: string) =>
     invokeBundle<{ statusCode: number }>('feedback', proxyEvent({ method: 'POST', resource: '/predictions/{id}/feedback', pathParameters: { id: target }, body: JSON.stringify({ label: rows[2].label }) }), feedbackEnv);
   expect((await feedback(id)).statusCode).toBe(200);
@@ -107,5 +107,6 @@ test('the query, feedback and replay bundles load and answer from a fresh proces
 
   const bad = { messageId: 'bad-1', receiptHandle: 'r1', body: 'not json', attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:log-dlq', awsRegion: 'us-east-1' };
   const replayed = await invokeBundle<{ batchItemFailures: { itemIdentifier: string }[] }>('replay', { Records: [bad] }, replayEnv(h));
-  expect(replayed.batchItemFailures).toEqual([{ itemIdentifier: 'bad-1' }]);
+  // Not a record: parked in the bucket (never cycled in the queue), so nothing is reported failed.
+  expect(replayed.batchItemFailures).toEqual([]);
 });

@@ -108,12 +108,15 @@ export function predictEnv(h: Harness, backend: 'fargate' | { sagemakerEndpoint:
   };
 }
 
+/** The operator key id the query and feedback functions are given in the tests (events default to the client key `key-1`). */
+export const OPERATOR_KEY_ID = 'operator-1';
+
 export function queryEnv(h: Harness): Record<string, string> {
-  return { [ENV.PREDICTION_TABLE]: TABLE, [ENV.MODEL_MANIFEST_PATH]: h.manifestPath, [ENV.DYNAMODB_URL]: h.ddb.url };
+  return { [ENV.PREDICTION_TABLE]: TABLE, [ENV.MODEL_MANIFEST_PATH]: h.manifestPath, [ENV.DYNAMODB_URL]: h.ddb.url, [ENV.OPERATOR_KEY_IDS]: OPERATOR_KEY_ID };
 }
 
 export function replayEnv(h: Harness): Record<string, string> {
-  return { [ENV.PREDICTION_TABLE]: TABLE, [ENV.LOG_DLQ_URL]: h.sqs.queueUrl(QUEUE), [ENV.DYNAMODB_URL]: h.ddb.url };
+  return { [ENV.PREDICTION_TABLE]: TABLE, [ENV.LOG_DLQ_URL]: h.sqs.queueUrl(QUEUE), [ENV.DATA_BUCKET]: BUCKET, [ENV.DYNAMODB_URL]: h.ddb.url, [ENV.S3_URL]: h.s3.url };
 }
 
 export { dynamoClient, s3Client };

@@ -5,13 +5,12 @@
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { PNG } from 'pngjs';
 import { LIMITS } from '../../contract/limits';
 import type { PredictResponse } from '../../contract/prediction';
-import type { PredictionRecord } from '../../contract/prediction-log';
+import { decodeRecord, type PredictionRecord } from '../../contract/prediction-log';
 import { jsonBody, proxyEvent } from './events';
 import { BUCKET, dynamoClient, loadHandler, predictEnv, s3Client, startHarness, TABLE, type Harness } from './harness';
 
@@ -35,7 +34,7 @@ function noisePng(side: number): Buffer {
 
 async function record(id: string): Promise<PredictionRecord> {
   const out = await dynamoClient(h.ddb.url).send(new GetItemCommand({ TableName: TABLE, Key: { id: { S: id } }, ConsistentRead: true }));
-  return unmarshall(out.Item!) as PredictionRecord;
+  return decodeRecord(out.Item!);
 }
 
 const post = (instances: unknown[]) =>
@@ -49,7 +48,7 @@ it('fetches an image given as an S3 key; the log keeps the key', async () => {
   expect('label' in p && /^[0-9]$/.test(p.label)).toBe(true);
   const rec = await record(p.id);
   expect(rec.inputKey).toBe('datasets/digits/7.png');
-  expect(rec.input).toBeUndefined();
+  expect(rec.inputImage).toBeUndefined();
 });
 
 it('stores an inline image above the inline limit under predictions/ and logs its key', async () => {
@@ -61,12 +60,18 @@ it('stores an inline image above the inline limit under predictions/ and logs it
   expect(res.statusCode).toBe(200);
   const [big, inline] = jsonBody<PredictResponse>(res).predictions;
   const bigRec = await record(big.id);
-  expect(bigRec.input).toBeUndefined();
-  expect(bigRec.inputKey).toBe(`predictions/digits/${bigRec.timestamp.slice(0, 10)}/${big.id}.json`);
+  expect(bigRec.inputImage).toBeUndefined();
+  // Stored as the image itself, so it can be sent back as an s3Key.
+  expect(bigRec.inputKey).toBe(`predictions/digits/${bigRec.createdAt.slice(0, 10)}/${big.id}.png`);
   const obj = await s3Client(h.s3.url).send(new GetObjectCommand({ Bucket: BUCKET, Key: bigRec.inputKey }));
-  expect(JSON.parse(await obj.Body!.transformToString())).toEqual({ b64 });
+  expect(obj.ContentType).toBe('image/png');
+  expect(Buffer.from(await obj.Body!.transformToByteArray()).toString('base64')).toBe(b64);
+  const again = await post([{ s3Key: bigRec.inputKey }]);
+  expect(again.statusCode).toBe(200);
+  const resent = jsonBody<PredictResponse>(again).predictions[0];
+  expect('label' in resent && 'label' in big && resent.label).toBe('label' in big && big.label);
   const inlineRec = await record(inline.id);
-  expect(inlineRec.input).toBe(small);
+  expect(inlineRec.inputImage).toBe(small);
   expect(inlineRec.inputKey).toBeUndefined();
 });
 

@@ -3,15 +3,18 @@
  * server with the breast-cancer model, through the fargate (HTTP) path.
  */
 import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PREFIX } from '../../contract/bucket';
+import { LIMITS } from '../../contract/limits';
+import { newPredictionId } from '../../lambda/commons/ids';
+import { s3ReadError } from '../../lambda/commons/inputs';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import { drainQueue } from '../../local/replay-loop';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PredictResponse } from '../../contract/prediction';
-import type { PredictionRecord } from '../../contract/prediction-log';
+import { decodeRecord, type PredictionRecord } from '../../contract/prediction-log';
 import { jsonBody, proxyEvent } from './events';
 import { BUCKET, dynamoClient, loadHandler, loadReplay, MODEL_DIR, predictEnv, replayEnv, s3Client, startHarness, TABLE, type Harness } from './harness';
 
@@ -32,8 +35,11 @@ const post = (body: unknown, headers: Record<string, string> = {}, raw?: string)
 
 async function getRecord(id: string): Promise<PredictionRecord | undefined> {
   const out = await dynamoClient(h.ddb.url).send(new GetItemCommand({ TableName: TABLE, Key: { id: { S: id } }, ConsistentRead: true }));
-  return out.Item === undefined ? undefined : (unmarshall(out.Item) as PredictionRecord);
+  return out.Item === undefined ? undefined : decodeRecord(out.Item);
 }
+
+/** Numbers as the model's float32 input tensor holds them. */
+const f32 = (values: number[]) => Array.from(new Float32Array(values));
 
 async function countLogged(): Promise<number> {
   const out = await dynamoClient(h.ddb.url).send(new ScanCommand({ TableName: TABLE, Select: 'COUNT', FilterExpression: 'attribute_exists(model)' }));
@@ -50,8 +56,9 @@ describe('POST /predict (fargate backend)', () => {
     expect(body.predictions.map((p) => ('label' in p ? p.label : undefined))).toEqual(parity.rows.slice(0, 3).map((r) => r.label));
     for (const [i, p] of body.predictions.entries()) {
       const rec = await getRecord(p.id);
-      expect(rec).toMatchObject({ id: p.id, model: 'breast-cancer', modelVersion: '1.0.0', input: rows[i], apiKeyId: 'key-1', label: parity.rows[i].label });
-      expect(rec?.createdAt).toBe(`${rec?.timestamp}#${p.id}`);
+      // The log holds the values the model saw: float32, as the input tensor reads them.
+      expect(rec).toMatchObject({ id: p.id, model: 'breast-cancer', modelVersion: '1.0.0', inputValues: f32(rows[i]), apiKeyId: 'key-1', label: parity.rows[i].label });
+      expect(rec?.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
       expect(rec?.expiresAt).toBeGreaterThan(Date.now() / 1000 + 29 * 86400);
       expect(typeof rec?.requestId).toBe('string');
     }
@@ -70,7 +77,7 @@ describe('POST /predict (fargate backend)', () => {
     expect(res.statusCode).toBe(200);
     const body = jsonBody<PredictResponse>(res);
     expect(body.predictions).toHaveLength(2);
-    expect((await getRecord(body.predictions[1].id))?.input).toEqual(rows[1]);
+    expect((await getRecord(body.predictions[1].id))?.inputValues).toEqual(f32(rows[1]));
   });
 
   it('fetches instances given as S3 keys and logs the key', async () => {
@@ -81,11 +88,30 @@ describe('POST /predict (fargate backend)', () => {
     expect('label' in body.predictions[0] && body.predictions[0].label).toBe(parity.rows[0].label);
     const rec = await getRecord(body.predictions[0].id);
     expect(rec?.inputKey).toBe('datasets/rows/one.json');
-    expect(rec?.input).toBeUndefined();
+    expect(rec?.inputValues).toEqual(f32(rows[0]));
 
     const missing = await post({ instances: [{ s3Key: 'datasets/rows/none.json' }] });
-    expect(missing.statusCode).toBe(400);
-    expect(jsonBody(missing)).toEqual({ error: expect.objectContaining({ code: 'INVALID_S3_KEY', field: 'instances[0].s3Key' }) });
+    expect(missing.statusCode).toBe(404);
+    expect(jsonBody(missing)).toEqual({ error: expect.objectContaining({ code: 'S3_OBJECT_NOT_FOUND', field: 'instances[0].s3Key' }) });
+  });
+
+  it('answers 400 for keys S3 or a file system cannot hold, 404 for a missing object, and maps S3 errors by cause', async () => {
+    for (const key of ['datasets//ok.json', `datasets/${'a'.repeat(1000)}.json`, `datasets/${'a/'.repeat(600)}x.json`, 'datasets/./x.json', 'datasets/']) {
+      const res = await post({ instances: [{ s3Key: key }] });
+      expect({ key: key.slice(0, 30), status: res.statusCode, body: jsonBody(res) }).toEqual({ key: key.slice(0, 30), status: 400, body: { error: expect.objectContaining({ code: 'INVALID_S3_KEY' }) } });
+    }
+    // A long key of legal segments is S3's to answer: not found, not an outage.
+    const long = `datasets/${Array.from({ length: 5 }, () => 'b'.repeat(200)).join('/')}.json`;
+    expect(long.length).toBeGreaterThan(1000);
+    const res = await post({ instances: [{ s3Key: long }] });
+    expect({ status: res.statusCode, code: jsonBody<{ error: { code: string } }>(res).error.code }).toEqual({ status: 404, code: 'S3_OBJECT_NOT_FOUND' });
+    // What a real S3 answers but the local one cannot be made to (no IAM there): mapped by name and status.
+    const err = (name: string, httpStatusCode?: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode } });
+    expect(s3ReadError(err('AccessDenied', 403), 'k', 'f')).toMatchObject({ code: 'S3_ACCESS_DENIED', status: 403 });
+    expect(s3ReadError(err('KeyTooLongError', 400), 'k', 'f')).toMatchObject({ code: 'INVALID_S3_KEY', status: 400 });
+    expect(s3ReadError(err('SlowDown', 503), 'k', 'f')).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503 });
+    expect(s3ReadError(err('InternalError', 500), 'k', 'f')).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503 });
+    expect(s3ReadError(err('ECONNREFUSED'), 'k', 'f')).toMatchObject({ code: 'STORAGE_UNAVAILABLE', status: 503 });
   });
 
   it.each([
@@ -192,10 +218,47 @@ describe('POST /predict (fargate backend)', () => {
     expect(after.Attributes?.ApproximateNumberOfMessages).toBe('0');
   });
 
-  it('the replay reports a malformed message as a failure and keeps going', async () => {
+  it("logs numbers beyond 2^53 and below DynamoDB's range as the float32 values the model saw", async () => {
+    const row = [...rows[0]];
+    row[0] = 1e16;
+    row[1] = 1e-140;
+    row[2] = 3.4e38;
+    const res = await post({ instances: [row] });
+    expect(res.statusCode).toBe(200);
+    const rec = await getRecord(jsonBody<PredictResponse>(res).predictions[0].id);
+    expect(rec?.inputValues).toEqual(f32(row));
+    expect(rec?.inputValues?.slice(0, 3)).toEqual([Math.fround(1e16), 0, Math.fround(3.4e38)]);
+  });
+
+  it('the replay parks what it can never write in the bucket, with the reason, and deletes it from the queue', async () => {
     const replay = loadReplay(replayEnv(h));
-    const out = await replay({ Records: [sqsRecord('bad-1', 'r1', '{"not": "a record"}'), sqsRecord('bad-2', 'r2', 'not json')] });
-    expect(out.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['bad-1', 'bad-2']);
+    h.stdout.length = 0;
+    const unstorable = { id: newPredictionId(), model: 'breast-cancer', modelVersion: '1.0.0', createdAt: new Date().toISOString(), label: 'benign', probabilities: { benign: 1e200 }, latencyMs: 1, requestId: 'r' };
+    const out = await replay({ Records: [sqsRecord('bad-1', 'r1', '{"not": "a record"}'), sqsRecord('bad-2', 'r2', 'not json'), sqsRecord('bad-3', 'r3', JSON.stringify(unstorable))] });
+    expect(out.batchItemFailures).toEqual([]);
+    const parked = await listParked();
+    expect(parked.some((k) => k.endsWith(`/${unstorable.id}.json`))).toBe(true);
+    expect(parked.filter((k) => k.includes('/message-bad-')).length).toBe(2);
+    const obj = await s3Client(h.s3.url).send(new GetObjectCommand({ Bucket: BUCKET, Key: parked.find((k) => k.endsWith(`/${unstorable.id}.json`))! }));
+    const body = JSON.parse(await obj.Body!.transformToString()) as { reason: string; body: string };
+    expect(body.reason).toMatch(/refuses the item.*outside DynamoDB's number range/);
+    expect(JSON.parse(body.body)).toEqual(unstorable);
+    expect(h.stdout.filter((l) => l.ParkedLogRecords !== undefined).reduce((n, l) => n + Number(l.ParkedLogRecords), 0)).toBe(3);
+  });
+
+  it('the replay retries a transient failure, then parks the record after a bounded number of deliveries', async () => {
+    const replay = loadReplay(replayEnv(h));
+    const record = { id: newPredictionId(), model: 'breast-cancer', modelVersion: '1.0.0', createdAt: new Date().toISOString(), label: 'benign', probabilities: { benign: 1 }, latencyMs: 1, requestId: 'r' };
+    await h.ddb.stop();
+    try {
+      const early = await replay({ Records: [sqsRecord('t-1', 'r1', JSON.stringify(record))] });
+      expect(early.batchItemFailures).toEqual([{ itemIdentifier: 't-1' }]);
+      const late = await replay({ Records: [{ ...sqsRecord('t-1', 'r1', JSON.stringify(record)), attributes: { ...sqsRecord('t-1', 'r1', '').attributes, ApproximateReceiveCount: String(LIMITS.replayMaxReceives) } }] });
+      expect(late.batchItemFailures).toEqual([]);
+    } finally {
+      await h.ddb.start();
+    }
+    expect((await listParked()).some((k) => k.endsWith(`/${record.id}.json`))).toBe(true);
   });
 
   it('answers 503 STORAGE_UNAVAILABLE when both the table and the queue refuse the record', async () => {
@@ -216,6 +279,11 @@ describe('POST /predict (fargate backend)', () => {
     expect(res.statusCode).toBe(404);
   });
 });
+
+async function listParked(): Promise<string[]> {
+  const out = await s3Client(h.s3.url).send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: PREFIX.parkedLogRecords }));
+  return (out.Contents ?? []).map((o) => o.Key!);
+}
 
 function sqsRecord(messageId: string, receiptHandle: string, body: string): SQSRecord {
   return {

@@ -1,10 +1,9 @@
 /** The read side against dynalite: pages, filters, single items, feedback and the summary. */
 import type { MetricsSummary, PredictionPage, PredictionRecord } from '../../contract/prediction-log';
-import { sortKeyOf } from '../../contract/prediction-log';
 import { newPredictionId } from '../../lambda/commons/ids';
 import { putRecordOnce } from '../../lambda/commons/log-writer';
 import { jsonBody, proxyEvent } from './events';
-import { dynamoClient, loadHandler, queryEnv, startHarness, TABLE, type Harness } from './harness';
+import { dynamoClient, loadHandler, OPERATOR_KEY_ID, queryEnv, startHarness, TABLE, type Harness } from './harness';
 
 let h: Harness;
 let query: ReturnType<typeof loadHandler>;
@@ -22,30 +21,43 @@ beforeAll(async () => {
   for (let i = 0; i < 25; i++) {
     const t = now - i * 10 * 60_000 - 1000;
     const id = newPredictionId(t);
-    const timestamp = new Date(t).toISOString();
     const label = i % 3 === 0 ? 'malignant' : 'benign';
     const rec: PredictionRecord = {
       id,
       model: 'breast-cancer',
       modelVersion: i % 5 === 0 ? '0.9.0' : '1.0.0',
-      createdAt: sortKeyOf(timestamp, id),
-      timestamp,
-      input: [i],
-      output: { label, probabilities: { malignant: 0.5, benign: 0.5 } },
+      createdAt: new Date(t).toISOString(),
+      inputValues: [i],
       label,
+      probabilities: { malignant: 0.5, benign: 0.5 },
       latencyMs: i + 1,
       requestId: `req-${i}`,
+      // Two client keys: even records are key-1's (the events' default key), odd ones key-2's.
+      apiKeyId: i % 2 === 0 ? 'key-1' : 'key-2',
     };
     seeded.push(rec);
     await putRecordOnce(ddb, TABLE, rec);
   }
   // Records of another model share the table but never show up in this model's pages.
   const other = newPredictionId();
-  await putRecordOnce(ddb, TABLE, { ...seeded[0], id: other, model: 'other-model', createdAt: sortKeyOf(seeded[0].timestamp, other) });
+  await putRecordOnce(ddb, TABLE, { ...seeded[0], id: other, model: 'other-model' });
 });
 afterAll(async () => h.close());
 
-const list = (q: Record<string, string> = {}) => query(proxyEvent({ method: 'GET', resource: '/predictions', query: q }));
+const list = (q: Record<string, string> = {}, apiKeyId = OPERATOR_KEY_ID) => query(proxyEvent({ method: 'GET', resource: '/predictions', query: q, apiKeyId }));
+
+/** Every page of a listing, following cursors (at most 30 pages). */
+async function allPages(q: Record<string, string>, apiKeyId = OPERATOR_KEY_ID): Promise<PredictionPage[]> {
+  const pages: PredictionPage[] = [];
+  let cursor: string | undefined;
+  do {
+    const res = await list({ ...q, ...(cursor ? { cursor } : {}) }, apiKeyId);
+    expect(res.statusCode).toBe(200);
+    pages.push(jsonBody<PredictionPage>(res));
+    cursor = pages.at(-1)!.cursor;
+  } while (cursor !== undefined && pages.length < 30);
+  return pages;
+}
 
 describe('GET /predictions', () => {
   it('pages newest first with an opaque cursor until the end', async () => {
@@ -64,6 +76,38 @@ describe('GET /predictions', () => {
     expect(pages).toBeLessThanOrEqual(4);
   });
 
+  it('gives no cursor on the last page, also when the items fill it exactly', async () => {
+    for (const limit of ['5', '25', '1']) {
+      const pages = await allPages({ limit });
+      expect(pages.length).toBe(25 / Number(limit));
+      expect(pages.every((p) => p.items.length === Number(limit))).toBe(true);
+      expect(pages.at(-1)!.cursor).toBeUndefined();
+    }
+    // A filtered listing ends the same way: 5 records of 0.9.0, pages of 5.
+    const filtered = await allPages({ version: '0.9.0', limit: '5' });
+    expect(filtered.map((p) => p.items.length)).toEqual([5]);
+  });
+
+  it('answers createdAt as an ISO time, never the storage sort key', async () => {
+    const page = jsonBody<PredictionPage>(await list({ limit: '3' }));
+    for (const item of page.items) {
+      expect(item.createdAt).toBe(new Date(Date.parse(item.createdAt)).toISOString());
+      expect(Object.keys(item)).not.toContain('createdAtId');
+      expect(Object.keys(item)).not.toContain('callerModel');
+    }
+  });
+
+  it("lists a client key's own predictions only, through its own index partition", async () => {
+    const own = (await allPages({ limit: '4' }, 'key-1')).flatMap((p) => p.items.map((r) => r.id));
+    expect(own).toEqual(seeded.filter((r) => r.apiKeyId === 'key-1').map((r) => r.id));
+    const none = await allPages({}, 'key-without-predictions');
+    expect(none.flatMap((p) => p.items)).toEqual([]);
+    // A cursor issued to one key is refused for another.
+    const page = jsonBody<PredictionPage>(await list({ limit: '2' }, 'key-1'));
+    const stolen = await list({ cursor: page.cursor! }, 'key-2');
+    expect(jsonBody(stolen)).toEqual({ error: expect.objectContaining({ code: 'INVALID_CURSOR' }) });
+  });
+
   it('filters by model version and by time range', async () => {
     const v = jsonBody<PredictionPage>(await list({ version: '0.9.0', limit: '3' }));
     expect(v.items.map((r) => r.id)).toEqual(seeded.filter((r) => r.modelVersion === '0.9.0').slice(0, 3).map((r) => r.id));
@@ -72,7 +116,7 @@ describe('GET /predictions', () => {
     const from = new Date(now - 1 * HOUR).toISOString();
     const to = new Date(now - 0.5 * HOUR).toISOString();
     const ranged = jsonBody<PredictionPage>(await list({ from, to }));
-    const want = seeded.filter((r) => r.timestamp >= from && r.timestamp <= to).map((r) => r.id);
+    const want = seeded.filter((r) => r.createdAt >= from && r.createdAt <= to).map((r) => r.id);
     expect(want.length).toBeGreaterThan(0);
     expect(ranged.items.map((r) => r.id)).toEqual(want);
   });
@@ -94,7 +138,7 @@ describe('GET /predictions', () => {
   it("rejects another model's cursor and a cursor outside the time range", async () => {
     const page = jsonBody<PredictionPage>(await list({ limit: '2' }));
     const decoded = JSON.parse(Buffer.from(page.cursor!, 'base64url').toString()) as Record<string, string>;
-    const foreign = Buffer.from(JSON.stringify({ ...decoded, m: 'other-model' })).toString('base64url');
+    const foreign = Buffer.from(JSON.stringify({ ...decoded, p: 'other-model' })).toString('base64url');
     expect((await list({ cursor: foreign })).statusCode).toBe(400);
     const outside = await list({ cursor: page.cursor!, from: new Date(now - 0.1 * HOUR).toISOString() });
     expect(jsonBody(outside)).toEqual({ error: expect.objectContaining({ code: 'INVALID_CURSOR' }) });
@@ -102,12 +146,19 @@ describe('GET /predictions', () => {
 });
 
 describe('GET /predictions/{id}', () => {
-  const get = (id: string) => query(proxyEvent({ method: 'GET', resource: '/predictions/{id}', pathParameters: { id } }));
+  const get = (id: string, apiKeyId = OPERATOR_KEY_ID) => query(proxyEvent({ method: 'GET', resource: '/predictions/{id}', pathParameters: { id }, apiKeyId }));
 
   it('returns one logged prediction', async () => {
     const res = await get(seeded[3].id);
     expect(res.statusCode).toBe(200);
     expect(jsonBody(res)).toEqual(seeded[3]);
+  });
+
+  it("shows a client key its own prediction and answers 404 for another key's", async () => {
+    expect((await get(seeded[4].id, 'key-1')).statusCode).toBe(200);
+    const other = await get(seeded[3].id, 'key-1');
+    expect(other.statusCode).toBe(404);
+    expect(jsonBody(other)).toEqual({ error: expect.objectContaining({ code: 'NOT_FOUND' }) });
   });
 
   it('answers 404 for an unknown id and 400 for malformed or idempotency ids', async () => {
@@ -121,8 +172,9 @@ describe('GET /predictions/{id}', () => {
 });
 
 describe('feedback and the summary', () => {
-  const post = (id: string, body: string, type = 'application/json') =>
-    feedback(proxyEvent({ method: 'POST', resource: '/predictions/{id}/feedback', pathParameters: { id }, headers: { 'content-type': type }, body }));
+  const post = (id: string, body: string, type = 'application/json', apiKeyId = OPERATOR_KEY_ID) =>
+    feedback(proxyEvent({ method: 'POST', resource: '/predictions/{id}/feedback', pathParameters: { id }, headers: { 'content-type': type }, body, apiKeyId }));
+  const summary = (window: string, apiKeyId = OPERATOR_KEY_ID) => query(proxyEvent({ method: 'GET', resource: '/metrics/summary', query: { window }, apiKeyId }));
 
   it('records ground truth; the summary counts classes, latency percentiles and accuracy', async () => {
     // Four within the last hour get feedback: three right, one wrong.
@@ -131,12 +183,12 @@ describe('feedback and the summary', () => {
       const truth = i === 3 ? (r.label === 'benign' ? 'malignant' : 'benign') : r.label!;
       const res = await post(r.id, JSON.stringify({ label: truth }));
       expect(res.statusCode).toBe(200);
-      expect(jsonBody<PredictionRecord>(res).feedback).toEqual({ label: truth, at: expect.any(String) });
+      expect(jsonBody<PredictionRecord>(res).feedback).toEqual({ label: truth, givenAt: expect.any(String), apiKeyId: OPERATOR_KEY_ID });
     }
-    const res = await query(proxyEvent({ method: 'GET', resource: '/metrics/summary', query: { window: '1h' } }));
+    const res = await summary('1h');
     expect(res.statusCode).toBe(200);
     const s = jsonBody<MetricsSummary>(res);
-    const inWindow = seeded.filter((r) => Date.parse(r.timestamp) >= Date.parse(s.from));
+    const inWindow = seeded.filter((r) => Date.parse(r.createdAt) >= Date.parse(s.from));
     expect(s.count).toBe(inWindow.length);
     expect(s.countsByLabel).toEqual({
       malignant: inWindow.filter((r) => r.label === 'malignant').length,
@@ -148,8 +200,32 @@ describe('feedback and the summary', () => {
     expect(s.accuracy).toBeCloseTo(0.75);
     expect(s.truncated).toBe(false);
 
-    const day = jsonBody<MetricsSummary>(await query(proxyEvent({ method: 'GET', resource: '/metrics/summary', query: { window: '24h' } })));
+    const day = jsonBody<MetricsSummary>(await summary('24h'));
     expect(day.count).toBe(25);
+    // The metrics are an operator's view.
+    const client = await summary('1h', 'key-1');
+    expect(client.statusCode).toBe(403);
+    expect(jsonBody(client)).toEqual({ error: expect.objectContaining({ code: 'FORBIDDEN' }) });
+  });
+
+  it('keeps the first feedback (409 with its label) unless the caller asks to replace it; both stay in the log', async () => {
+    const r = seeded[6];
+    const first = await post(r.id, JSON.stringify({ label: 'benign' }), 'application/json', 'key-1');
+    expect(first.statusCode).toBe(200);
+    const second = await post(r.id, JSON.stringify({ label: 'malignant' }), 'application/json', 'key-1');
+    expect(second.statusCode).toBe(409);
+    expect(jsonBody(second)).toEqual({ error: expect.objectContaining({ code: 'FEEDBACK_EXISTS', details: { feedback: expect.objectContaining({ label: 'benign' }) } }) });
+    const replaced = await post(r.id, JSON.stringify({ label: 'malignant', replace: true }), 'application/json', 'key-1');
+    expect(replaced.statusCode).toBe(200);
+    const rec = jsonBody<PredictionRecord>(replaced);
+    expect(rec.feedback).toMatchObject({ label: 'malignant', apiKeyId: 'key-1' });
+    expect(rec.feedbackHistory).toEqual([expect.objectContaining({ label: 'benign', apiKeyId: 'key-1' })]);
+    expect(jsonBody(await post(r.id, JSON.stringify({ label: 'benign', replace: 'yes' })))).toEqual({ error: expect.objectContaining({ code: 'INVALID_BODY', field: 'replace' }) });
+  });
+
+  it("answers 404 to a client key's feedback on another key's prediction", async () => {
+    const res = await post(seeded[7].id, JSON.stringify({ label: 'benign' }), 'application/json', 'key-1');
+    expect(res.statusCode).toBe(404);
   });
 
   it('answers 404 for an unknown prediction and 400 for a label the model does not know', async () => {
@@ -178,7 +254,7 @@ describe('feedback and the summary', () => {
 
   it('rejects a malformed window', async () => {
     for (const window of ['1w', '0h', '31d', 'h']) {
-      const res = await query(proxyEvent({ method: 'GET', resource: '/metrics/summary', query: { window } }));
+      const res = await summary(window);
       expect(jsonBody(res)).toEqual({ error: expect.objectContaining({ code: 'INVALID_QUERY', field: 'window' }) });
     }
   });

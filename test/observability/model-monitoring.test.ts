@@ -73,8 +73,9 @@ describe('ModelMonitoring', () => {
   // One synth (it bundles the quality function with esbuild) shared by the read-only checks.
   const { stack, monitoring, template } = build({ alarmEmail: 'ops@example.com' });
 
-  test('alarms: 5xx rate, p99 latency, dead letters, unhealthy backend, quality job, drift and accuracy', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+  test('alarms: 5xx rate, p99 latency, dead letters, parked log records, unhealthy backend, quality job, drift and accuracy', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ParkedLogRecords', Namespace: 'mlship', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
     const topic = { Ref: stack.getLogicalId(monitoring.alarmTopic.node.defaultChild as CfnElement) };
     // Every alarm notifies the topic on ALARM and on OK.
     for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
@@ -285,7 +286,7 @@ describe('ModelMonitoring props', () => {
   test('no e-mail, no subscription; no accuracy floor, no accuracy alarm', () => {
     const { template, monitoring } = build({ quality: {} }, undefined);
     template.resourceCountIs('AWS::SNS::Subscription', 0);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
     expect(monitoring.alarms.accuracy).toBeUndefined();
   });
 });

@@ -1,19 +1,17 @@
 import type { PredictionRecord } from '../../contract/prediction-log';
 import { accuracy, classifierQuality, regressionError, regressionQuality } from '../../lambda/quality/accuracy';
 
-function record(id: string, output: unknown, feedback?: string, label?: string): PredictionRecord {
-  const timestamp = '2024-05-01T10:00:00.000Z';
+function record(id: string, output: { label?: string; value?: number }, feedback?: string): PredictionRecord {
+  const createdAt = '2024-05-01T10:00:00.000Z';
   return {
     id,
     model: 'm',
     modelVersion: '1',
-    createdAt: `${timestamp}#${id}`,
-    timestamp,
-    output,
-    ...(label !== undefined ? { label } : {}),
+    createdAt,
+    ...(output.label !== undefined ? { label: output.label, probabilities: {} } : { predictedValue: output.value }),
     latencyMs: 3,
     requestId: 'r',
-    ...(feedback !== undefined ? { feedback: { label: feedback, at: timestamp } } : {}),
+    ...(feedback !== undefined ? { feedback: { label: feedback, givenAt: createdAt } } : {}),
   };
 }
 
@@ -32,12 +30,12 @@ describe('classifier accuracy', () => {
     expect(accuracy([])).toEqual({ kind: 'classification', count: 0 });
   });
 
-  test('from log records: only those with feedback count; the label comes from `label` or the output', () => {
+  test('from log records: only those with feedback count; the label is the logged `label`', () => {
     const q = classifierQuality([
-      record('1', { label: 'benign', probabilities: {} }, 'benign', 'benign'),
-      record('2', { label: 'benign', probabilities: {} }, 'malignant'),
-      record('3', { label: 'malignant', probabilities: {} }, 'malignant'),
-      record('4', { label: 'malignant', probabilities: {} }),
+      record('1', { label: 'benign' }, 'benign'),
+      record('2', { label: 'benign' }, 'malignant'),
+      record('3', { label: 'malignant' }, 'malignant'),
+      record('4', { label: 'malignant' }),
     ]);
     expect(q.count).toBe(3);
     expect(q.accuracy).toBeCloseTo(2 / 3, 15);

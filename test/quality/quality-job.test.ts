@@ -1,10 +1,9 @@
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ENV } from '../../contract/env';
-import { sortKeyOf, type PredictionRecord } from '../../contract/prediction-log';
+import { encodeRecord, type PredictionRecord } from '../../contract/prediction-log';
 import { QUALITY_METRICS } from '../../contract/quality';
 import { runQuality } from '../../lambda/quality';
 import { readQualityConfig } from '../../lambda/quality/config';
@@ -38,14 +37,13 @@ function record(i: number, minutesAgo: number, version: string, input: unknown, 
     id,
     model: 'breast-cancer',
     modelVersion: version,
-    createdAt: sortKeyOf(timestamp, id),
-    timestamp,
-    input,
-    output: { label, probabilities: {} },
+    createdAt: timestamp,
+    ...(input as Partial<PredictionRecord>),
     label,
+    probabilities: {},
     latencyMs: 2,
     requestId: `req-${i}`,
-    ...(feedback !== undefined ? { feedback: { label: feedback, at: timestamp } } : {}),
+    ...(feedback !== undefined ? { feedback: { label: feedback, givenAt: timestamp } } : {}),
   };
 }
 
@@ -56,20 +54,19 @@ beforeAll(async () => {
   db = await startDynamoDb({});
   ddb = dynamoClient(db.url);
   await ensureTable(ddb, TABLE);
-  const put = (r: PredictionRecord) => ddb.send(new PutItemCommand({ TableName: TABLE, Item: marshall(r, { removeUndefinedValues: true }) }));
+  const put = (r: PredictionRecord) => ddb.send(new PutItemCommand({ TableName: TABLE, Item: encodeRecord(r) }));
   const records: PredictionRecord[] = [];
-  // Version 1.0.0: the 50 held-out rows as arrays, half of them by feature name; 40 fed back, 30 correctly.
-  const names = (JSON.parse(readFileSync(join(MODELS, 'breast-cancer/model.json'), 'utf8')) as { input: { features: { name: string }[] } }).input.features.map((f) => f.name);
+  // Version 1.0.0: the 50 held-out rows; 40 fed back, 30 correctly.
   parity.forEach((row, i) => {
-    const input = i % 2 === 0 ? row.input : Object.fromEntries(names.map((n, j) => [n, row.input[j]]));
+    const input = { inputValues: row.input };
     const feedback = i < 30 ? row.label : i < 40 ? (row.label === 'benign' ? 'malignant' : 'benign') : undefined;
     records.push(record(i, 1 + (i % 50), '1.0.0', input, row.label, feedback));
   });
   // Version 2.0.0: every input shifted far off the training range, all predicted malignant, no feedback.
-  for (let i = 0; i < 20; i++) records.push(record(100 + i, 5, '2.0.0', parity[i].input.map((v) => v * 10 + 1000), 'malignant'));
+  for (let i = 0; i < 20; i++) records.push(record(100 + i, 5, '2.0.0', { inputValues: parity[i].input.map((v) => v * 10 + 1000) }, 'malignant'));
   // Outside the window: older than 60 minutes, and one with an encoded input the job cannot read.
-  records.push(record(200, 61, '1.0.0', parity[0].input, 'benign', 'malignant'));
-  records.push(record(201, 3, '1.0.0', { s3Key: 'datasets/x.json' }, 'benign'));
+  records.push(record(200, 61, '1.0.0', { inputValues: parity[0].input }, 'benign', 'malignant'));
+  records.push(record(201, 3, '1.0.0', { inputKey: 'datasets/x.json' }, 'benign'));
   await Promise.all(records.map(put));
 });
 

@@ -37,7 +37,7 @@ describe('load on the local system', () => {
   it('reconciliation notices a lost, a doubled and an orphaned item', async () => {
     // The checker must be able to fail: feed it answers that do not match the table.
     const items = await scanPredictions(local.dynamodbUrl, local.tableName);
-    const answered = new Map(items.slice(1).map((i) => [i.id, String(i.input && (i.input as number[])[0])]));
+    const answered = new Map(items.slice(1).map((i) => [i.id, String(i.inputValues?.[0])]));
     answered.set('01ARZ3NDEKTSV4RRFFQ69G5FAV', 'never-logged');
     const doubled = [...items, { ...items[2], id: '01ARZ3NDEKTSV4RRFFQ69G5FAW' }];
     const rec = reconcile(answered, [], doubled, markerOf(1));

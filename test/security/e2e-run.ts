@@ -6,6 +6,7 @@
  * Fargate batch task on a dataset in the bucket. Each step is tagged with the backends it applies to.
  */
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResult, ScheduledEvent } from 'aws-lambda';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -75,6 +76,8 @@ export async function exerciseLocalSystem(local: LocalSystem, setPhase: (p: Phas
   await call('predict idempotent failure', '/predict', { method: 'POST', body: { instances: [{ s3Key: `${PREFIX.datasets}iam-proof/missing.json` }] }, headers: { [IDEMPOTENCY_HEADER]: 'iam-proof-2' } });
 
   await call('list', '/predictions?limit=5');
+  // A client key lists through its own partition of the caller index.
+  await call('list as client', '/predictions?limit=5', { headers: { [API_KEY_HEADER]: local.clientApiKey } });
   await call('get', `/predictions/${id}`);
   await call('feedback', `/predictions/${id}/feedback`, { method: 'POST', body: { label: first.predictions?.[0].label } });
   await call('summary', '/metrics/summary?window=1h');
@@ -88,6 +91,11 @@ export async function exerciseLocalSystem(local: LocalSystem, setPhase: (p: Phas
   await local.dynamodb.start();
   const drained = await local.replay();
   statuses['replayed'] = drained.replayed;
+  // A message no write can fix: the replay parks it under parked/log-records/ (PutObject).
+  const sqs = new SQSClient({ endpoint: local.sqsUrl, region: LOCAL_NAMES.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  await sqs.send(new SendMessageCommand({ QueueUrl: local.logDlqUrl, MessageBody: '{"not": "a record"}' }));
+  sqs.destroy();
+  statuses['parked'] = (await local.replay()).replayed;
 
   // The container also accepts a prefix (ListBucket + GetObject), but every deployment hands it the
   // package key (GetObject alone), so no role may list: recorded to prove that the listing is denied.

@@ -100,6 +100,8 @@ export function symbolicResource(rendered: string): string {
   return rendered
     .replace(/^<(?:import:)?[^>]*PredictionLog[^>]*\.Arn>/, 'table')
     .replace(/^<(?:import:)?[^>]*DataBucketArn>/, 'bucket')
+    // The data stack's own roles name the bucket directly (replay's parking prefix).
+    .replace(/^<DataBucket[^>]*\.Arn>/, 'bucket')
     .replace(/^<(?:import:)?[^>]*LogDeadLetters[^>]*\.Arn>/, 'queue')
     .replace(/^<(?:import:)?SageMakerEndpoint>$/, 'endpoint');
 }

@@ -305,8 +305,10 @@ describe('IAM proof from recorded AWS calls', () => {
       'predict idempotent replay': 200,
       'predict idempotent conflict': 409,
       'predict s3Key': 200,
-      'predict idempotent failure': 400,
+      // The missing dataset object is a 404 now, not a retry-shortly 503.
+      'predict idempotent failure': 404,
       list: 200,
+      'list as client': 200,
       get: 200,
       feedback: 200,
       summary: 200,
@@ -315,6 +317,7 @@ describe('IAM proof from recorded AWS calls', () => {
       openapi: 200,
       'predict dead-lettered': 200,
       replayed: 1,
+      parked: 1,
     });
     expect(sagemakerStatuses[0]).toBe(200);
     expect(sagemakerStatuses).toHaveLength(2);

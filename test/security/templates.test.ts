@@ -5,6 +5,7 @@
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { ROUTES } from '../../contract/routes';
+import { parseConfig } from '../../lib/config';
 import { allStatements } from './policies';
 import { synthesizeAll, type SynthesizedBackend } from './templates';
 
@@ -65,7 +66,8 @@ describe('security of the synthesized templates', () => {
     for (const route of ROUTES) {
       expect(methods.filter((m) => m.key === `${route.method} ${route.path}`)).toEqual([{ key: `${route.method} ${route.path}`, apiKey: route.apiKey }]);
     }
-    b.templates.api.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 1);
+    // The client key in the default plan, and each operator key in the operator plan.
+    b.templates.api.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 1 + parseConfig({}).operatorKeyNames.length);
   }));
 
   it('allows no wildcard action anywhere (wildcards appear only in Deny statements)', each((b) => {

@@ -33,7 +33,7 @@ export function bucketSeconds(spanSeconds: number): number {
 export function timeBuckets(items: readonly PredictionRecord[]): TimeBuckets {
   const out: TimeBuckets = { t: [], count: [], p50: [], p99: [], accuracy: [] };
   if (items.length === 0) return out;
-  const times = items.map((r) => Date.parse(r.timestamp) / 1000);
+  const times = items.map((r) => Date.parse(r.createdAt) / 1000);
   const min = Math.min(...times);
   const max = Math.max(...times);
   const width = bucketSeconds(max - min);
@@ -68,7 +68,7 @@ export function timeBuckets(items: readonly PredictionRecord[]): TimeBuckets {
 
 /** Numeric model inputs of a logged prediction, when the log holds them inline. */
 export function inlineValues(r: PredictionRecord, featureNames: readonly string[] | undefined): number[] | undefined {
-  const input = r.input;
+  const input: unknown = r.inputValues;
   if (Array.isArray(input)) {
     const flat = (input as unknown[]).flat(2);
     return flat.every((v) => typeof v === 'number') ? (flat as number[]) : undefined;

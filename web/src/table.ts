@@ -11,11 +11,10 @@ function cell(row: HTMLTableRowElement, text: string, className?: string): HTMLT
 
 /** The model's answer in a few words: label and its probability, or the value. */
 export function describeOutput(r: PredictionRecord): string {
-  const out = r.output as { label?: string; probabilities?: Record<string, number>; value?: number } | null;
-  if (out && typeof out.value === 'number') return out.value.toPrecision(4);
-  const label = r.label ?? out?.label;
+  if (typeof r.predictedValue === 'number') return r.predictedValue.toPrecision(4);
+  const label = r.label;
   if (label === undefined) return '–';
-  const p = out?.probabilities?.[label];
+  const p = r.probabilities?.[label];
   return p === undefined ? label : `${label} (${(p * 100).toFixed(1)}%)`;
 }
 
@@ -51,7 +50,7 @@ function inputCell(row: HTMLTableRowElement, r: PredictionRecord, model: ModelIn
     td.append('S3: ', code);
     return;
   }
-  const input = r.input as unknown;
+  const input: unknown = r.inputImage ?? r.inputValues;
   if (model.input.kind === 'image') {
     const o = input as { b64?: unknown } | string | unknown[];
     const b64 = typeof o === 'string' ? o : !Array.isArray(o) && o !== null && typeof o === 'object' && typeof o.b64 === 'string' ? o.b64 : undefined;
@@ -77,8 +76,8 @@ export function renderTable(body: HTMLTableSectionElement, items: readonly Predi
   body.replaceChildren();
   for (const r of items) {
     const row = body.insertRow();
-    const time = cell(row, new Date(r.timestamp).toLocaleTimeString());
-    time.title = r.timestamp;
+    const time = cell(row, new Date(r.createdAt).toLocaleTimeString());
+    time.title = r.createdAt;
     cell(row, r.id, 'mono');
     cell(row, r.modelVersion);
     cell(row, describeOutput(r));
