@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { modelPackageKey } from '../contract/bucket';
+import { PACKAGE_DIGEST_LENGTH, modelPackageKey } from '../contract/bucket';
 import { ENV } from '../contract/env';
 import type { Backend } from '../contract/limits';
 import { MANIFEST_FILE, parseManifest, type ModelManifest } from '../contract/manifest';
@@ -94,7 +94,7 @@ export interface LocalSystem {
   readonly sqsUrl: string;
   readonly logDlqUrl: string;
   readonly modelUrl: string;
-  /** `s3://bucket/models/<name>/<version>/model.tar.gz` the model server loaded. */
+  /** `s3://bucket/models/<name>/<version>/<digest>/model.tar.gz` the model server loaded. */
   readonly modelS3Uri: string;
   readonly manifest: ModelManifest;
   readonly dataDir: string;
@@ -170,9 +170,10 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   const logDlqUrl = sqsServer.queueUrl(LOCAL_NAMES.logDlq);
 
   progress(`packing and uploading ${manifest.name}/${manifest.version}`);
-  const key = modelPackageKey(manifest.name, manifest.version);
   const archive = join(workDir, 'model.tar.gz');
-  await packModel(modelDir, archive);
+  const { sha256 } = await packModel(modelDir, archive);
+  // The deployed key: named by the archive's digest, as lib/serving/model-package.ts does.
+  const key = modelPackageKey(manifest.name, manifest.version, sha256.slice(0, PACKAGE_DIGEST_LENGTH));
   const s3c = s3Client(s3.url);
   await uploadFile(s3c, LOCAL_NAMES.bucket, key, archive);
   s3c.destroy();

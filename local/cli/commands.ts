@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { modelPackageKey } from '../../contract/bucket';
+import { PACKAGE_DIGEST_LENGTH, modelPackageKey } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
 import { MANIFEST_FILE, parseManifest, type ModelManifest } from '../../contract/manifest';
 import { packModel } from '../../contract/model-package';
@@ -37,7 +37,7 @@ export interface UploadResult {
   manifest: ModelManifest;
 }
 
-/** Packs the model folder exactly as the deploy path does and puts it at `models/<name>/<version>/model.tar.gz`. */
+/** Packs the model folder exactly as the deploy path does and puts it at `models/<name>/<version>/<digest>/model.tar.gz`. */
 export async function uploadModel(target: Target, modelDir: string): Promise<UploadResult> {
   const dir = resolve(modelDir);
   const manifestPath = join(dir, MANIFEST_FILE);
@@ -49,7 +49,7 @@ export async function uploadModel(target: Target, modelDir: string): Promise<Upl
     const archive = join(scratch, 'model.tar.gz');
     const { sha256 } = await packModel(dir, archive);
     const body = readFileSync(archive);
-    const key = modelPackageKey(manifest.name, manifest.version);
+    const key = modelPackageKey(manifest.name, manifest.version, sha256.slice(0, PACKAGE_DIGEST_LENGTH));
     progress(`uploading ${body.length} bytes to s3://${target.bucketName}/${key}…`);
     await s3.send(new PutObjectCommand({ Bucket: target.bucketName, Key: key, Body: body, ContentType: 'application/gzip' }));
     progressDone();
