@@ -28,7 +28,7 @@ describe('npx cdk synth', () => {
     });
     expect({ status: res.status, stderr: res.status === 0 ? '' : res.stderr }).toEqual({ status: 0, stderr: '' });
     const templates = readdirSync(out).filter((f) => f.endsWith('.template.json')).sort();
-    expect(templates).toEqual(['Mlship-Api.template.json', 'Mlship-Data.template.json', 'Mlship-Monitoring.template.json', 'Mlship-Serving-fargate.template.json']);
+    expect(templates).toEqual(['Mlship-Analytics.template.json', 'Mlship-Api.template.json', 'Mlship-Data.template.json', 'Mlship-Monitoring.template.json', 'Mlship-Serving-fargate.template.json']);
     const api = JSON.parse(readFileSync(join(out, 'Mlship-Api.template.json'), 'utf8'));
     expect(api.Outputs.Backend.Value).toBe('fargate');
     const groups = Object.values(api.Resources as Record<string, { Type: string; Properties: { RetentionInDays?: number } }>).filter((r) => r.Type === 'AWS::Logs::LogGroup');
