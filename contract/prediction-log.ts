@@ -46,8 +46,8 @@ export interface Feedback {
  * One logged prediction (one item per instance of a request), as stored and as the API returns it.
  *
  * The input is kept in one canonical form, whatever shape the caller sent:
- * - `inputValues`: the numbers the model saw, as float32 (the input tensor's type) widened exactly to
- *   float64, in the model's feature order (tabular rows, whether sent as an array, an object or CSV) or
+ * - `inputValues`: the numbers the model saw, as float32 (the input tensor's type), each written as the
+ *   shortest decimal that reads back as that float32 (`float32Decimal`), in the model's feature order (tabular rows, whether sent as an array, an object or CSV) or
  *   row-major pixel order (pixel arrays);
  * - `inputImage`: an encoded image (PNG/JPEG) as base64, when it is small enough to keep inline;
  * - `inputKey`: the S3 key of the input — the caller's `datasets/…` key, or `predictions/…` where an
@@ -96,6 +96,21 @@ export function callerModelOf(apiKeyId: string, model: string): string {
  * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
  */
 export const DYNAMODB_NUMBER = { minMagnitude: 1e-130, magnitudeBelow: 1e126 } as const;
+
+/**
+ * A float32 as the shortest decimal that reads back as the same float32 (how numpy prints float32):
+ * `28.77` rather than its float64 widening `28.770000457763672`. `Math.fround` of the result is the value
+ * the model saw, bit for bit; at most 9 significant digits.
+ */
+export function float32Decimal(v: number): number {
+  const f = Math.fround(v);
+  if (!Number.isFinite(f) || f === 0) return f === 0 ? 0 : f;
+  for (let p = 1; p < 9; p++) {
+    const d = Number(f.toPrecision(p));
+    if (Math.fround(d) === f) return d;
+  }
+  return Number(f.toPrecision(9));
+}
 
 /** A value the log cannot store: no retry or replay changes that. */
 export class UnstorableValueError extends Error {

@@ -10,7 +10,7 @@ import { LIMITS, maxPredictBodyBytes } from '../contract/limits';
 import { parseCsvRows, validateInstances, type Instance } from '../contract/manifest';
 import { MODEL_VERSION_HEADER, type InvocationResponse, type PredictResponse, type Prediction } from '../contract/prediction';
 import { predictionInputKey } from '../contract/bucket';
-import type { PredictionRecord } from '../contract/prediction-log';
+import { float32Decimal, type PredictionRecord } from '../contract/prediction-log';
 import { IDEMPOTENCY_HEADER } from '../contract/routes';
 import type { Backend } from './commons/backend';
 import { dynamoOptions } from './commons/clients';
@@ -152,7 +152,7 @@ async function recordFor(
   };
   if ('s3Key' in sent) record.inputKey = sent.s3Key;
   if ('values' in seen) {
-    const values = Array.from(seen.values);
+    const values = Array.from(seen.values, float32Decimal);
     const text = JSON.stringify(values);
     if (Buffer.byteLength(text) <= LIMITS.maxInlineInputBytes) record.inputValues = values;
     else if (record.inputKey === undefined) {

@@ -6,6 +6,7 @@
  *
  *   npx tsx bench/reliability/log-attacks.ts
  */
+import { float32Decimal } from '../../contract/prediction-log';
 import { API_KEY_HEADER } from '../../contract/routes';
 import { startLocal, type LocalSystem } from '../../local/system';
 import { MODEL_DIR } from './load-runner';
@@ -54,7 +55,7 @@ export async function runLogAttacks(local: LocalSystem): Promise<AttackReport> {
     const p = await call('/predict', { body: { instances: [row({ 0: v })] } });
     const id = p.body.predictions?.[0]?.id ?? '';
     const got = await call(`/predictions/${id}`);
-    check(name, `200, logged ${Math.fround(v)}`, `${p.status}, logged ${got.status === 200 ? got.body.inputValues?.[0] : `(GET ${got.status})`}`);
+    check(name, `200, logged ${float32Decimal(v)}`, `${p.status}, logged ${got.status === 200 ? got.body.inputValues?.[0] : `(GET ${got.status})`}`);
   }
   // Item 8: S3 keys that are not an outage.
   for (const [name, key, want] of [

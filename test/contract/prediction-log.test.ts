@@ -1,5 +1,5 @@
 /** The log item's encoding: attribute names, numbers, and what the API sees. */
-import { decodeRecord, encodeRecord, fromAttributeValue, LOG_TABLE, numberText, toAttributeValue, UnstorableValueError, type PredictionRecord } from '../../contract/prediction-log';
+import { decodeRecord, encodeRecord, float32Decimal, fromAttributeValue, LOG_TABLE, numberText, toAttributeValue, UnstorableValueError, type PredictionRecord } from '../../contract/prediction-log';
 
 /** DynamoDB's reserved words (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ReservedWords.html). */
 const RESERVED = new Set(
@@ -64,6 +64,19 @@ function names(item: Record<string, { M?: Record<string, unknown>; L?: unknown[]
   }
   return out;
 }
+
+describe('float32 values in the log', () => {
+  it('writes the shortest decimal that reads back as the same float32', () => {
+    expect([28.77, 0.0926, 1e16, 3.4e38, 1e-40, -0, 1e-46, 0.1].map(float32Decimal)).toEqual([28.77, 0.0926, 1e16, 3.4e38, 1e-40, 0, 0, 0.1]);
+    // Random float32 bit patterns: always recovered exactly, never more than 9 significant digits.
+    const bits = new Uint32Array(20_000).map((_v, i) => (Math.imul(i + 1, 2654435761) >>> 0) & 0x7f7fffff);
+    for (const f of new Float32Array(bits.buffer)) {
+      const d = float32Decimal(f);
+      expect(Math.fround(d)).toBe(f);
+      expect(d.toPrecision(9).replace(/e.*$/, '').replace(/0+$/, '').replace('.', '').replace(/^-?0*/, '').length).toBeLessThanOrEqual(9);
+    }
+  });
+});
 
 describe('prediction log item', () => {
   it('uses no DynamoDB reserved word as an attribute name, nested ones included', () => {

@@ -14,7 +14,7 @@ import { drainQueue } from '../../local/replay-loop';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PredictResponse } from '../../contract/prediction';
-import { decodeRecord, type PredictionRecord } from '../../contract/prediction-log';
+import { decodeRecord, float32Decimal, type PredictionRecord } from '../../contract/prediction-log';
 import { jsonBody, proxyEvent } from './events';
 import { BUCKET, dynamoClient, loadHandler, loadReplay, MODEL_DIR, predictEnv, replayEnv, s3Client, startHarness, TABLE, type Harness } from './harness';
 
@@ -38,8 +38,8 @@ async function getRecord(id: string): Promise<PredictionRecord | undefined> {
   return out.Item === undefined ? undefined : decodeRecord(out.Item);
 }
 
-/** Numbers as the model's float32 input tensor holds them. */
-const f32 = (values: number[]) => Array.from(new Float32Array(values));
+/** Numbers as the model's float32 input tensor holds them, in the log's shortest decimal form. */
+const f32 = (values: number[]) => Array.from(new Float32Array(values), float32Decimal);
 
 async function countLogged(): Promise<number> {
   const out = await dynamoClient(h.ddb.url).send(new ScanCommand({ TableName: TABLE, Select: 'COUNT', FilterExpression: 'attribute_exists(model)' }));
@@ -227,7 +227,9 @@ describe('POST /predict (fargate backend)', () => {
     expect(res.statusCode).toBe(200);
     const rec = await getRecord(jsonBody<PredictResponse>(res).predictions[0].id);
     expect(rec?.inputValues).toEqual(f32(row));
-    expect(rec?.inputValues?.slice(0, 3)).toEqual([Math.fround(1e16), 0, Math.fround(3.4e38)]);
+    expect(rec?.inputValues?.slice(0, 3)).toEqual([1e16, 0, 3.4e38]);
+    // Bit for bit what the model saw.
+    expect(rec?.inputValues?.map(Math.fround)).toEqual(Array.from(new Float32Array(row)));
   });
 
   it('the replay parks what it can never write in the bucket, with the reason, and deletes it from the queue', async () => {
