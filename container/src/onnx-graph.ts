@@ -150,7 +150,8 @@ function valueSignature(v: onnx.IValueInfoProto): ValueSignature {
 
 function labelsOf(node: onnx.INodeProto): string[] | undefined {
   for (const a of node.attribute ?? []) {
-    if (a.name === 'classlabels_int64s' && a.ints && a.ints.length > 0) return a.ints.map((i) => String(i));
+    // ZipMap and TreeEnsembleClassifier say classlabels_int64s; LinearClassifier and SVMClassifier classlabels_ints.
+    if ((a.name === 'classlabels_int64s' || a.name === 'classlabels_ints') && a.ints && a.ints.length > 0) return a.ints.map((i) => String(i));
     if (a.name === 'classlabels_strings' && a.strings && a.strings.length > 0) return a.strings.map((s) => Buffer.from(s).toString('utf8'));
   }
   return undefined;
