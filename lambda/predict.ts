@@ -122,7 +122,11 @@ async function run(instances: ParsedInstances, ctx: RequestContext, apiKeyId: st
   }
 
   const t0 = Date.now();
-  const answer = await backend.invoke(invocation, modelInputs.length);
+  const answer = await backend.invoke(invocation, modelInputs.length).catch((e: unknown) => {
+    // The model answered NaN or Infinity: no prediction to log, but a count to alarm on.
+    if (e instanceof ApiError && e.code === 'NON_FINITE_OUTPUT') metrics.count('NonFiniteOutputs', 1);
+    throw e;
+  });
   const backendMs = Date.now() - t0;
 
   const now = new Date();
