@@ -262,3 +262,20 @@ def parity_rows(instances, labels, proba, names=None):
     for i, inst in enumerate(instances):
         rows.append({"input": inst, "label": names[int(labels[i])] if names else str(labels[i]), "probabilities": [float(p) for p in proba[i]]})
     return rows
+
+
+def column_baseline(name, values):
+    """One baseline feature: decile bins for numbers, category shares (then "any other value") for strings and bools."""
+    values = np.asarray(values)
+    if values.dtype.kind in "fiu":
+        return baseline(values.reshape(-1, 1).astype(np.float64), np.zeros(len(values)), [name], ["_"])["features"][0]
+    text = np.array(["true" if v is True or v is np.True_ else "false" if v is False or v is np.False_ else str(v) for v in values.tolist()])
+    categories, counts = np.unique(text, return_counts=True)
+    return {"name": name, "kind": "categorical", "categories": [str(c) for c in categories],
+            "proportions": [float(c) / len(text) for c in counts] + [0.0]}
+
+
+def columns_baseline(columns, y, labels):
+    """baseline.json for a model fed by named columns of any type (a ColumnTransformer pipeline)."""
+    priors = {str(l): float(np.mean(np.asarray(y) == l)) for l in labels}
+    return {"rows": int(len(y)), "bins": BINS, "features": [column_baseline(n, v) for n, v in columns], "classPriors": priors}
