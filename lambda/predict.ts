@@ -7,7 +7,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ENV } from '../contract/env';
 import { ApiError } from '../contract/errors';
 import { LIMITS, maxPredictBodyBytes } from '../contract/limits';
-import { parseCsvRows, validateInstances, type Instance } from '../contract/manifest';
+import { packsFloat32, parseCsvRows, validateInstances, type Instance } from '../contract/manifest';
 import { MODEL_VERSION_HEADER, type InvocationResponse, type PredictResponse, type Prediction } from '../contract/prediction';
 import { predictionInputKey } from '../contract/bucket';
 import { sortKeyOf, type PredictionRecord } from '../contract/prediction-log';
@@ -101,8 +101,8 @@ function parseInstances(type: string, bytes: Buffer): ParsedInstances {
     if (rows.length > LIMITS.maxInstancesPerRequest) {
       throw new ApiError('TOO_MANY_INSTANCES', `${rows.length} rows sent; at most ${LIMITS.maxInstancesPerRequest} per request.`, 'rows');
     }
-    // The rows passed the check, so each non-blank line is plain decimal numbers: keep them exactly as sent.
-    const sent = text.split('\n').filter((l) => l.trim() !== '').map((l) => l.trim().split(',').map((c) => Number(c.trim())));
+    // The rows passed the check: numeric rows are kept exactly as sent; typed rows (strings, bools) as checked.
+    const sent = packsFloat32(manifest) ? text.split('\n').filter((l) => l.trim() !== '').map((l) => l.trim().split(',').map((c) => Number(c.trim()))) : rows;
     return { sent, checked: rows.map((values) => ({ values })) };
   }
   const accepted = manifest.input.kind === 'tabular' ? 'application/json or text/csv' : 'application/json';
