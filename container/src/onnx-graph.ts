@@ -70,6 +70,8 @@ export interface GraphSignature {
   readonly classLabels?: readonly string[];
   /** Operator types in the graph, for messages and `mlship init`. */
   readonly ops: readonly string[];
+  /** The operator that writes each graph output, looking through Identity and Cast. */
+  readonly producers: Readonly<Record<string, string>>;
 }
 
 /** A parsed ONNX model: its signature and the bytes onnxruntime should load. */
@@ -110,7 +112,15 @@ export function readOnnx(bytes: Uint8Array, source = 'model.onnx'): OnnxGraph {
     const [output] = node.output ?? [];
     if (op === 'ZipMap' && labels && input && output) zipMaps.push({ output, source: input, labels });
   }
-  const signature: GraphSignature = { inputs, outputs, zipMaps, ...(classLabels ? { classLabels } : {}), ops: [...ops] };
+  const writer = new Map<string, onnx.INodeProto>();
+  for (const node of graph.node ?? []) for (const o of node.output ?? []) writer.set(o, node);
+  const producers: Record<string, string> = {};
+  for (const o of outputs) {
+    let node = writer.get(o.name);
+    for (let hops = 0; node && (node.opType === 'Identity' || node.opType === 'Cast') && hops < 16; hops++) node = writer.get(node.input?.[0] ?? '');
+    if (node?.opType) producers[o.name] = node.opType;
+  }
+  const signature: GraphSignature = { inputs, outputs, zipMaps, ...(classLabels ? { classLabels } : {}), ops: [...ops], producers };
   const outputNames = new Set(outputs.map((o) => o.name));
   const exposed = zipMaps.filter((z) => outputNames.has(z.output) && !outputNames.has(z.source)).map((z) => z.source);
   return { signature, servable: exposed.length === 0 ? bytes : withOutputs(bytes, exposed) };
