@@ -9,6 +9,7 @@ import { ApiCallError } from '../local/cli/api';
 import { NAMED_QUERIES } from '../contract/analytics-queries';
 import { formatResult, runExport, runQuery } from '../local/cli/analytics';
 import { feedback, followPredictions, formatTable, invoke, listPredictions, progress, progressDone, replay, serve, uploadModel } from '../local/cli/commands';
+import { formatInit, initModel } from '../local/cli/init';
 import { resolveTarget, type TargetOptions } from '../local/cli/target';
 import { parsePort, runStart } from '../local/start';
 
@@ -48,6 +49,22 @@ program
       modelDir: flags.model,
       accessLog: flags.accessLog,
     });
+  });
+
+program
+  .command('init')
+  .description('Write a model folder (model.json, baseline.json, parity.json) for an ONNX file a converter exported')
+  .argument('<model.onnx>', 'the ONNX file (skl2onnx, onnxmltools, torch.onnx.export, tf2onnx)')
+  .requiredOption('--out <dir>', 'model folder to write')
+  .option('--name <name>', 'model name (default: the file name)')
+  .option('--version <v>', 'model version', '1')
+  .option('--data <sample.csv>', 'sample rows with a header row naming the columns: feature names, baseline.json, five test predictions')
+  .option('--labels <a,b,…>', 'class labels in the model\'s class order, when the model does not name them')
+  .option('--expected-column <col>', 'column of --data holding the training framework\'s own predictions: writes parity.json and checks it')
+  .action(async (model: string, flags: { out: string; name?: string; version: string; data?: string; labels?: string; expectedColumn?: string }) => {
+    const result = await initModel({ model, ...flags, labels: flags.labels?.split(',').map((l) => l.trim()) });
+    process.stdout.write(`${formatInit(result)}\n`);
+    if (result.parityMismatches > 0) process.exitCode = 1;
   });
 
 program

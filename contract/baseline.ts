@@ -20,19 +20,33 @@ const featureBaseline = z.object({
   proportions: z.array(share).check(z.minLength(1)),
 });
 
+/** A string or bool feature: the training share of each value, then of any value not listed. */
+const categoricalBaseline = z.object({
+  name: z.string().check(z.minLength(1)),
+  kind: z.literal('categorical'),
+  /** Training values (bool features as "true" / "false"). */
+  categories: z.array(z.string()).check(z.minLength(1)),
+  /** Training share of each category, then of any other value: categories.length + 1 entries. */
+  proportions: z.array(share).check(z.minLength(2)),
+});
+
 export const baselineSchema = z
   .object({
     /** Training rows the statistics were computed on. */
     rows: z.int().check(z.positive()),
     bins: z.int().check(z.minimum(1)),
     /** One entry per model input value, in the model's input order (tabular features, or image pixels). */
-    features: z.array(featureBaseline).check(z.minLength(1)),
+    features: z.array(z.union([categoricalBaseline, featureBaseline])).check(z.minLength(1)),
     /** Training share of each class label (classifiers only). */
     classPriors: z.optional(z.record(z.string(), share)),
   })
   .check(
     z.superRefine((b, ctx) => {
       b.features.forEach((f, i) => {
+        if ('kind' in f) {
+          if (f.proportions.length !== f.categories.length + 1) ctx.addIssue({ code: 'custom', input: f.proportions, path: ['features', i, 'proportions'], message: `expected ${f.categories.length + 1} proportions (each category, then any other value)` });
+          return;
+        }
         if (f.proportions.length !== b.bins) ctx.addIssue({ code: 'custom', input: f.proportions, path: ['features', i, 'proportions'], message: `expected ${b.bins} proportions` });
         if (f.edges.length !== b.bins - 1) ctx.addIssue({ code: 'custom', input: f.edges, path: ['features', i, 'edges'], message: `expected ${b.bins - 1} edges` });
         if (f.edges.some((e, j) => j > 0 && e < f.edges[j - 1])) ctx.addIssue({ code: 'custom', input: f.edges, path: ['features', i, 'edges'], message: 'edges must be ascending' });
@@ -42,6 +56,12 @@ export const baselineSchema = z
 
 export type ModelBaseline = z.output<typeof baselineSchema>;
 export type FeatureBaseline = ModelBaseline['features'][number];
+export type NumericFeatureBaseline = Exclude<FeatureBaseline, { kind: 'categorical' }>;
+export type CategoricalFeatureBaseline = Extract<FeatureBaseline, { kind: 'categorical' }>;
+
+export function isCategorical(f: FeatureBaseline): f is CategoricalFeatureBaseline {
+  return 'kind' in f && f.kind === 'categorical';
+}
 
 export const BASELINE_FILE = 'baseline.json';
 

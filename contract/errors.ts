@@ -11,7 +11,10 @@ export const ERROR_STATUS = {
   MISSING_FEATURE: 400,
   UNKNOWN_FEATURE: 400,
   INVALID_FEATURE_TYPE: 400,
+  UNKNOWN_CATEGORY: 400,
   NON_FINITE_NUMBER: 400,
+  /** A float64 feature the prediction log could not keep exactly (DynamoDB's number range). */
+  NUMBER_OUT_OF_RANGE: 400,
   INVALID_IMAGE: 400,
   INVALID_CSV: 400,
   INVALID_S3_KEY: 400,
@@ -34,6 +37,8 @@ export const ERROR_STATUS = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   THROTTLED: 429,
   INTERNAL: 500,
+  /** The model answered NaN or Infinity for an instance: no prediction is made from it. */
+  NON_FINITE_OUTPUT: 500,
   BACKEND_ERROR: 502,
   BACKEND_UNAVAILABLE: 503,
   MODEL_LOADING: 503,

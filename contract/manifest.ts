@@ -8,6 +8,7 @@
 import * as z from 'zod/mini';
 import { ApiError } from './errors';
 import { LIMITS } from './limits';
+import { DYNAMODB_NUMBER } from './prediction-log';
 import './zod-messages';
 
 const name = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, starting with a letter or digit (max 63)'));
@@ -15,10 +16,25 @@ const name = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case l
 const between = (min: number, max: number) => [z.minLength(min), z.maxLength(max)] as const;
 const text = (min: number, max = 1024) => z.string().check(...between(min, max));
 
+/**
+ * A feature's value type. `float` and `int` are numbers the model sees as float32 (int: whole numbers);
+ * `double` keeps float64 precision; `string` is a categorical value; `bool` is true/false.
+ */
+export const FEATURE_TYPES = ['float', 'int', 'double', 'string', 'bool'] as const;
+export type FeatureType = (typeof FEATURE_TYPES)[number];
+
 const feature = z.object({
   name: text(1, 128),
-  type: z.enum(['float', 'int']),
+  type: z.enum(FEATURE_TYPES),
   description: z.optional(z.string()),
+  /** Allowed values of a `string` feature; any string is accepted when absent. */
+  values: z.optional(z.array(text(0, 256)).check(...between(1, 10_000))),
+  /**
+   * ONNX input this feature feeds as an [N, 1] tensor, for graphs with one input per column (a
+   * ColumnTransformer pipeline). Used only when the manifest has no `inputTensor`.
+   * @default - the feature's name
+   */
+  tensor: z.optional(text(1)),
 });
 
 const tabularInput = z.object({
@@ -53,9 +69,21 @@ const imageInput = z.object({
 
 const classificationOutput = z.object({
   kind: z.literal('classification'),
+  /** Names answered for the model's classes, in the model's class order. */
   labels: z.array(text(1, 128)).check(...between(2, 10_000)),
-  /** ONNX output holding class probabilities, shape [N, labels.length]. */
+  /**
+   * ONNX output holding class scores: a probability tensor [N, labels.length], or a ZipMap output
+   * (sequence of maps, as skl2onnx writes by default), which the server reads from the ZipMap's input.
+   */
   tensor: text(1),
+  /**
+   * ONNX output holding the predicted class (int64 or string [N], skl2onnx's `output_label`). When set,
+   * it decides the label (as the training framework's `predict` does); otherwise the top score does.
+   * @default - the label with the highest score
+   */
+  labelTensor: z.optional(text(1)),
+  /** The scores are logits: apply softmax to get probabilities. @default false */
+  softmax: z._default(z.boolean(), false),
 });
 
 const regressionOutput = z.object({
@@ -71,13 +99,29 @@ export const manifestSchema = z.object({
   description: z.optional(z.string()),
   /** ONNX file name inside the model directory. */
   file: z.string().check(z.regex(/^[A-Za-z0-9._-]+\.onnx$/, 'a file name ending in .onnx')),
-  /** ONNX input tensor name. */
-  inputTensor: text(1),
+  /**
+   * ONNX input tensor taking all features ([N, F]) or the image. Without it, a tabular model takes one
+   * [N, 1] input per feature (see `features[].tensor`).
+   */
+  inputTensor: z.optional(text(1)),
   input: z.discriminatedUnion('kind', [tabularInput, imageInput]),
   output: z.discriminatedUnion('kind', [classificationOutput, regressionOutput]),
   /** Optional training facts shown by `GET /model` (data source, metrics). */
   training: z.optional(z.record(z.string(), z.unknown())),
-});
+}).check(
+  z.superRefine((m, ctx) => {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', input: m, path, message });
+    if (m.input.kind === 'image' && m.inputTensor === undefined) issue(['inputTensor'], 'an image model names its input tensor');
+    if (m.input.kind !== 'tabular') return;
+    const names = new Set<string>();
+    m.input.features.forEach((f, i) => {
+      if (names.has(f.name)) issue(['input', 'features', i, 'name'], `"${f.name}" is named twice`);
+      names.add(f.name);
+      if (f.values !== undefined && f.type !== 'string') issue(['input', 'features', i, 'values'], 'allowed values are for string features');
+      if (f.tensor !== undefined && m.inputTensor !== undefined) issue(['input', 'features', i, 'tensor'], 'a feature names its own tensor only when the manifest has no inputTensor');
+    });
+  }),
+);
 
 export type ModelManifest = z.output<typeof manifestSchema>;
 export type TabularInput = z.output<typeof tabularInput>;
@@ -100,13 +144,42 @@ export function featureCount(m: ModelManifest): number {
   return m.input.kind === 'tabular' ? m.input.features.length : m.input.width * m.input.height * m.input.channels;
 }
 
+/** A feature value as the model gets it. */
+export type FeatureValue = number | string | boolean;
+
+/**
+ * One validated instance in model order: float32 values (images, and models fed all their numeric
+ * features through one tensor: the fast path), or one typed value per feature otherwise.
+ */
+export type Row = Float32Array | FeatureValue[];
+
+/** True when an instance travels as float32 values (see `Row`). */
+export function packsFloat32(m: ModelManifest): boolean {
+  if (m.input.kind === 'image') return true;
+  return m.inputTensor !== undefined && m.input.features.every((f) => f.type === 'float' || f.type === 'int');
+}
+
+/** An ONNX input of a tabular model and the features (indices) it takes, in order. */
+export interface InputBinding {
+  readonly tensor: string;
+  readonly features: readonly number[];
+}
+
+/** The ONNX inputs a manifest feeds: one tensor for all features (or the image), or one per feature. */
+export function inputBindings(m: ModelManifest): InputBinding[] {
+  if (m.input.kind === 'image' || m.inputTensor !== undefined) {
+    return [{ tensor: m.inputTensor ?? '', features: Array.from({ length: featureCount(m) }, (_v, i) => i) }];
+  }
+  return m.input.features.map((f, i) => ({ tensor: f.tensor ?? f.name, features: [i] }));
+}
+
 /**
  * One instance as the caller sent it, after structural validation:
- * - `values`: numbers ready for the model (tabular rows, or preprocessed image arrays);
+ * - `values`: a row ready for the model (tabular rows, or preprocessed image arrays);
  * - `image`: an encoded image (base64 PNG/JPEG) that the model server decodes;
  * - `s3Key`: a reference to an object in the data bucket, resolved by the API before the model call.
  */
-export type Instance = { values: Float32Array } | { image: string } | { s3Key: string };
+export type Instance = { values: Row } | { image: string } | { s3Key: string };
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /**
@@ -145,12 +218,13 @@ export function validateInstances(
   if (instances.length > maxInstances) {
     throw new ApiError('TOO_MANY_INSTANCES', `${instances.length} instances sent; at most ${maxInstances} per request.`, 'instances');
   }
+  const float32 = packsFloat32(m);
   const out: Instance[] = new Array(instances.length);
-  for (let i = 0; i < instances.length; i++) out[i] = validateInstance(m, instances[i], `instances[${i}]`, opts.allowS3Keys ?? false);
+  for (let i = 0; i < instances.length; i++) out[i] = validateInstance(m, instances[i], `instances[${i}]`, opts.allowS3Keys ?? false, float32);
   return out;
 }
 
-function validateInstance(m: ModelManifest, inst: unknown, field: string, allowS3Keys: boolean): Instance {
+function validateInstance(m: ModelManifest, inst: unknown, field: string, allowS3Keys: boolean, float32: boolean): Instance {
   if (typeof inst === 'object' && inst !== null && !Array.isArray(inst)) {
     const o = inst as Record<string, unknown>;
     if ('s3Key' in o) {
@@ -162,19 +236,19 @@ function validateInstance(m: ModelManifest, inst: unknown, field: string, allowS
       return { s3Key: o.s3Key };
     }
   }
-  return m.input.kind === 'tabular' ? { values: tabularRow(m.input, inst, field) } : imageInstance(m.input, inst, field);
+  return m.input.kind === 'tabular' ? { values: tabularRow(m.input, inst, field, float32) } : imageInstance(m.input, inst, field);
 }
 
-function tabularRow(input: TabularInput, inst: unknown, field: string): Float32Array {
+function tabularRow(input: TabularInput, inst: unknown, field: string, float32: boolean): Row {
   const features = input.features;
-  const row = new Float32Array(features.length);
+  const row: Row = float32 ? new Float32Array(features.length) : new Array<FeatureValue>(features.length);
   if (Array.isArray(inst)) {
     if (inst.length !== features.length) {
       throw new ApiError('WRONG_FEATURE_COUNT', `Expected ${features.length} features, got ${inst.length}.`, field);
     }
     for (let j = 0; j < features.length; j++) {
       const v: unknown = inst[j];
-      if (!isFeatureValue(v, features[j].type)) throw featureError(v, features[j].type, `${field}[${j}]`);
+      if (!isFeatureValue(v, features[j])) throw featureError(v, features[j], `${field}[${j}]`);
       row[j] = v;
     }
     return row;
@@ -188,7 +262,7 @@ function tabularRow(input: TabularInput, inst: unknown, field: string): Float32A
     const f = features[j];
     const v = o[f.name];
     if (v === undefined) throw new ApiError('MISSING_FEATURE', `Missing feature "${f.name}".`, `${field}.${f.name}`);
-    if (!isFeatureValue(v, f.type)) throw featureError(v, f.type, `${field}.${f.name}`);
+    if (!isFeatureValue(v, f)) throw featureError(v, f, `${field}.${f.name}`);
     row[j] = v;
     seen++;
   }
@@ -203,18 +277,49 @@ function tabularRow(input: TabularInput, inst: unknown, field: string): Float32A
 
 /** Beyond float32's range the model would see Infinity. */
 const FLOAT32_MAX = 3.4e38;
+/** Longest categorical value accepted. */
+const MAX_STRING_FEATURE = 1024;
+
+type Feature = TabularInput['features'][number];
 
 /** The hot path of validation: a plain check, with no field name built unless there is an error. */
-function isFeatureValue(v: unknown, type: 'float' | 'int'): v is number {
-  return typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= FLOAT32_MAX && (type === 'float' || Number.isInteger(v));
+function isFeatureValue(v: unknown, f: Feature): v is FeatureValue {
+  switch (f.type) {
+    case 'float':
+      return typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= FLOAT32_MAX;
+    case 'int':
+      return typeof v === 'number' && Number.isSafeInteger(v) && Math.abs(v) <= FLOAT32_MAX;
+    case 'double':
+      return typeof v === 'number' && Number.isFinite(v) && storableMagnitude(v);
+    case 'string':
+      return typeof v === 'string' && v.length <= MAX_STRING_FEATURE && (f.values === undefined || f.values.includes(v));
+    case 'bool':
+      return typeof v === 'boolean';
+  }
 }
 
-/** The error naming why `v` is not a feature value of `type` (call only when `isFeatureValue` is false). */
-function featureError(v: unknown, type: 'float' | 'int', field: string): ApiError {
+/** The error naming why `v` is not a value of feature `f` (call only when `isFeatureValue` is false). */
+function featureError(v: unknown, f: Feature, field: string): ApiError {
+  const type = f.type;
+  if (type === 'string') {
+    if (typeof v !== 'string') return new ApiError('INVALID_FEATURE_TYPE', `Expected a string, got ${describe(v)}.`, field);
+    if (v.length > MAX_STRING_FEATURE) return new ApiError('INVALID_FEATURE_TYPE', `At most ${MAX_STRING_FEATURE} characters.`, field);
+    const allowed = f.values ?? [];
+    return new ApiError('UNKNOWN_CATEGORY', `"${v.slice(0, 40)}" is not one of ${allowed.slice(0, 10).map((a) => JSON.stringify(a)).join(', ')}${allowed.length > 10 ? ', …' : ''}.`, field);
+  }
+  if (type === 'bool') return new ApiError('INVALID_FEATURE_TYPE', `Expected true or false, got ${describe(v)}.`, field);
   if (typeof v !== 'number') return new ApiError('INVALID_FEATURE_TYPE', `Expected a number (${type}), got ${describe(v)}.`, field);
   if (!Number.isFinite(v)) return new ApiError('NON_FINITE_NUMBER', 'NaN and Infinity are not valid feature values.', field);
   if (type === 'int' && !Number.isInteger(v)) return new ApiError('INVALID_FEATURE_TYPE', `Expected an integer, got ${v}.`, field);
+  if (type === 'int' && !Number.isSafeInteger(v)) return new ApiError('INVALID_FEATURE_TYPE', `${v} is beyond the exact integer range (±2^53).`, field);
+  if (type === 'double') return new ApiError('NUMBER_OUT_OF_RANGE', `${v} is outside what the prediction log stores exactly (magnitude 1e-130 to below 1e126, or 0).`, field);
   return new ApiError('NON_FINITE_NUMBER', `${v} is outside the float32 range.`, field);
+}
+
+/** Whether a float64 value fits DynamoDB's number range, so the log can keep what the model saw. */
+function storableMagnitude(v: number): boolean {
+  const a = Math.abs(v);
+  return a === 0 || (a >= DYNAMODB_NUMBER.minMagnitude && a < DYNAMODB_NUMBER.magnitudeBelow);
 }
 
 function imageInstance(input: ImageInput, inst: unknown, field: string): Instance {
@@ -242,22 +347,25 @@ function imageInstance(input: ImageInput, inst: unknown, field: string): Instanc
     const values = new Float32Array(size);
     for (let j = 0; j < size; j++) {
       const v: unknown = flat[j];
-      if (!isFeatureValue(v, 'float')) throw featureError(v, 'float', `${field}[${j}]`);
-      values[j] = v;
+      if (!isFeatureValue(v, PIXEL)) throw featureError(v, PIXEL, `${field}[${j}]`);
+      values[j] = v as number;
     }
     return { values };
   }
   throw new ApiError('INVALID_IMAGE', `Expected an image, got ${describe(encoded)}.`, field);
 }
 
+const PIXEL: Feature = { name: 'pixel', type: 'float' };
+
 /**
  * Parses `text/csv` rows (no header; one instance per line) for tabular models. Lines may end in
  * CRLF; blank lines are skipped. Throws INVALID_CSV / feature errors naming `rows[i]`.
  */
-export function parseCsvRows(m: ModelManifest, text: string, maxRows: number = LIMITS.maxRowsPerInvocation): Float32Array[] {
+export function parseCsvRows(m: ModelManifest, text: string, maxRows: number = LIMITS.maxRowsPerInvocation): Row[] {
   if (m.input.kind !== 'tabular') throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'text/csv is accepted for tabular models only.');
   const features = m.input.features;
-  const rows: Float32Array[] = [];
+  const float32 = packsFloat32(m);
+  const rows: Row[] = [];
   let start = 0;
   let line = 0;
   while (start <= text.length) {
@@ -268,7 +376,7 @@ export function parseCsvRows(m: ModelManifest, text: string, maxRows: number = L
     start = end + 1;
     if (s.trim() !== '') {
       if (rows.length >= maxRows) throw new ApiError('TOO_MANY_INSTANCES', `More than ${maxRows} rows in one request.`, 'rows');
-      rows.push(csvRow(features, s, `rows[${line}]`));
+      rows.push(csvRow(features, s, `rows[${line}]`, float32));
     }
     line++;
   }
@@ -276,28 +384,81 @@ export function parseCsvRows(m: ModelManifest, text: string, maxRows: number = L
   return rows;
 }
 
-/** One CSV line of feature values (no quoting: features are numbers). */
-export function csvRow(features: TabularInput['features'], line: string, field: string): Float32Array {
+/**
+ * One CSV line of feature values (no quoting). `float32` packs the row as float32 values (see `Row`);
+ * by default when every feature is a float32 number.
+ */
+export function csvRow(features: TabularInput['features'], line: string, field: string, float32 = features.every((f) => f.type === 'float' || f.type === 'int')): Row {
   const cells = line.split(',');
   if (cells.length !== features.length) {
     throw new ApiError('WRONG_FEATURE_COUNT', `Expected ${features.length} values, got ${cells.length}.`, field);
   }
-  const row = new Float32Array(features.length);
-  for (let j = 0; j < cells.length; j++) {
-    const cell = cells[j].trim();
-    // Number('') is 0 and Number('0x10') is 16: accept plain decimal notation only.
-    if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(cell)) {
-      throw new ApiError(/^[-+]?(nan|inf(inity)?)$/i.test(cell) ? 'NON_FINITE_NUMBER' : 'INVALID_FEATURE_TYPE', `"${cell.slice(0, 40)}" is not a number.`, `${field}[${j}]`);
-    }
-    const v = Number(cell);
-    if (!isFeatureValue(v, features[j].type)) throw featureError(v, features[j].type, `${field}[${j}]`);
-    row[j] = v;
-  }
+  const row: Row = float32 ? new Float32Array(features.length) : new Array<FeatureValue>(features.length);
+  for (let j = 0; j < cells.length; j++) row[j] = cellValue(features[j], cells[j], `${field}[${j}]`) as number;
   return row;
+}
+
+/**
+ * A CSV cell (already unquoted) as the typed value of feature `f`, checked as a JSON value would be.
+ * Numbers in plain decimal notation; bool as true/false or 1/0; strings as they are.
+ */
+export function cellValue(f: Feature, raw: string, field: string): FeatureValue {
+  let v: FeatureValue;
+  if (f.type === 'string') v = raw;
+  else {
+    const cell = raw.trim();
+    if (f.type === 'bool') {
+      const b = /^(true|1)$/i.test(cell) ? true : /^(false|0)$/i.test(cell) ? false : undefined;
+      if (b === undefined) throw new ApiError('INVALID_FEATURE_TYPE', `"${cell.slice(0, 40)}" is not true, false, 1 or 0.`, field);
+      v = b;
+    } else {
+      // Number('') is 0 and Number('0x10') is 16: accept plain decimal notation only.
+      if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(cell)) {
+        throw new ApiError(/^[-+]?(nan|inf(inity)?)$/i.test(cell) ? 'NON_FINITE_NUMBER' : 'INVALID_FEATURE_TYPE', `"${cell.slice(0, 40)}" is not a number.`, field);
+      }
+      v = Number(cell);
+    }
+  }
+  if (!isFeatureValue(v, f)) throw featureError(v, f, field);
+  return v;
 }
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   return typeof v === 'string' ? 'a string' : typeof v;
+}
+
+/**
+ * JSON Schema (OpenAPI 3.0 dialect) of one instance of `POST /predict`, following the manifest: a
+ * tabular row as an array in feature order or an object keyed by feature name (typed per feature,
+ * categorical values listed); an image as base64, {"b64"}, or pixel values; or an S3 reference.
+ */
+export function instanceSchema(m: ModelManifest): Record<string, unknown> {
+  const s3 = { type: 'object', required: ['s3Key'], additionalProperties: false, properties: { s3Key: { type: 'string', pattern: S3_KEY.source } } };
+  if (m.input.kind === 'image') {
+    const n = featureCount(m);
+    const b64 = { type: 'string', format: 'byte', description: 'base64 PNG or JPEG' };
+    return { oneOf: [b64, { type: 'object', required: ['b64'], additionalProperties: false, properties: { b64 }, }, { type: 'array', description: `${n} pixel values (flat, [H][W] or [H][W][C])` }, s3] };
+  }
+  const typed = (f: Feature): Record<string, unknown> => {
+    switch (f.type) {
+      case 'string':
+        return { type: 'string', maxLength: MAX_STRING_FEATURE, ...(f.values ? { enum: f.values } : {}) };
+      case 'bool':
+        return { type: 'boolean' };
+      case 'int':
+        return { type: 'integer' };
+      default:
+        return { type: 'number', ...(f.type === 'float' ? { minimum: -FLOAT32_MAX, maximum: FLOAT32_MAX } : {}) };
+    }
+  };
+  const features = m.input.features;
+  return {
+    oneOf: [
+      { type: 'array', minItems: features.length, maxItems: features.length, items: { anyOf: [...new Set(features.map((f) => JSON.stringify(typed(f))))].map((t) => JSON.parse(t) as unknown) }, description: `values in order: ${features.map((f) => f.name).join(', ')}` },
+      { type: 'object', required: features.map((f) => f.name), additionalProperties: false, properties: Object.fromEntries(features.map((f) => [f.name, typed(f)])) },
+      s3,
+    ],
+  };
 }

@@ -61,7 +61,7 @@ export interface PredictionRecord {
   modelVersion: string;
   /** ISO time of the prediction. */
   createdAt: string;
-  inputValues?: number[];
+  inputValues?: (number | string | boolean)[];
   inputImage?: string;
   inputKey?: string;
   /** Classifiers: the predicted label and each label's probability. */

@@ -7,7 +7,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ENV } from '../contract/env';
 import { ApiError } from '../contract/errors';
 import { LIMITS, maxPredictBodyBytes } from '../contract/limits';
-import { parseCsvRows, validateInstances, type Instance } from '../contract/manifest';
+import { parseCsvRows, validateInstances, type FeatureValue, type Instance, type Row } from '../contract/manifest';
 import { MODEL_VERSION_HEADER, type InvocationResponse, type PredictResponse, type Prediction } from '../contract/prediction';
 import { predictionInputKey } from '../contract/bucket';
 import { float32Decimal, type PredictionRecord } from '../contract/prediction-log';
@@ -100,8 +100,18 @@ function parseInstances(type: string, bytes: Buffer): Instance[] {
  * What the model is sent for an instance: the checked values (float32, as the model server reads them,
  * so the log and the model see the same numbers whatever form the caller used) or the encoded image.
  */
-function modelInput(inst: ResolvedInstance): number[] | { b64: string } {
+function modelInput(inst: ResolvedInstance): FeatureValue[] | { b64: string } {
   return 'values' in inst ? Array.from(inst.values) : { b64: inst.image };
+}
+
+/**
+ * The values the model saw, as the log keeps them: float32 numbers as their shortest decimal; int, double,
+ * string and bool features (fed through their own typed tensors) as they are.
+ */
+function loggedValues(row: Row): FeatureValue[] {
+  if (row instanceof Float32Array) return Array.from(row, float32Decimal);
+  const features = manifest.input.kind === 'tabular' ? manifest.input.features : [];
+  return row.map((v, i) => (typeof v === 'number' && features[i]?.type === 'float' ? float32Decimal(v) : v));
 }
 
 async function run(instances: Instance[], ctx: RequestContext, apiKeyId: string | undefined, started: number): Promise<PredictResponse> {
@@ -115,7 +125,11 @@ async function run(instances: Instance[], ctx: RequestContext, apiKeyId: string 
   }
 
   const t0 = Date.now();
-  const answer = await backend.invoke(invocation, resolved.length);
+  const answer = await backend.invoke(invocation, resolved.length).catch((e: unknown) => {
+    // The model answered NaN or Infinity: no prediction to log, but a count to alarm on.
+    if (e instanceof ApiError && e.code === 'NON_FINITE_OUTPUT') metrics.count('NonFiniteOutputs', 1);
+    throw e;
+  });
   const backendMs = Date.now() - t0;
 
   const now = new Date();
@@ -152,7 +166,7 @@ async function recordFor(
   };
   if ('s3Key' in sent) record.inputKey = sent.s3Key;
   if ('values' in seen) {
-    const values = Array.from(seen.values, float32Decimal);
+    const values = loggedValues(seen.values);
     const text = JSON.stringify(values);
     if (Buffer.byteLength(text) <= LIMITS.maxInlineInputBytes) record.inputValues = values;
     else if (record.inputKey === undefined) {

@@ -10,6 +10,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { BASELINE_FILE, parseBaseline } from '../contract/baseline';
 import { MANIFEST_FILE, ModelManifest, parseManifest } from '../contract/manifest';
 import { AnalyticsStack } from './analytics-stack';
+import { planModel } from '../container/src/model-plan';
+import { readOnnx } from '../container/src/onnx-graph';
 import { ApiStack } from './api-stack';
 import { MlshipConfig, modelDirOf } from './config';
 import { DataStack } from './data-stack';
@@ -65,6 +67,9 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
   const modelDir = modelDirOf(config, rootDir);
   const manifestPath = join(modelDir, MANIFEST_FILE);
   const manifest = parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
+  // The same check the model server runs at start, from the graph signature alone (no onnxruntime):
+  // a manifest that does not fit its model fails the synth, not every request after the deploy.
+  planModel(manifest, readOnnx(readFileSync(join(modelDir, manifest.file)), manifest.file).signature);
   const name = (suffix: string) => `${config.stackPrefix}-${suffix}`;
 
   const data = new DataStack(app, name('Data'), {

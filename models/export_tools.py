@@ -115,3 +115,167 @@ def parity(X, clf_predict, clf_proba, labels, n=50):
             for i in range(len(X))
         ],
     }
+
+
+# ---------------------------------------------------------------------------------------------------
+# Converter-style graphs: the ai.onnx.ml operators and output names skl2onnx and onnxmltools write
+# (TreeEnsembleClassifier/Regressor, LinearClassifier, Scaler, OneHotEncoder, ZipMap), so models built
+# here look to the server exactly like converted ones.
+
+ML_DOMAIN = "ai.onnx.ml"
+
+
+def ml_model(graph, opset=15, ml_opset=1):
+    """A ModelProto importing the default and the ai.onnx.ml domains, as the converters write it."""
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset), helper.make_opsetid(ML_DOMAIN, ml_opset)],
+                              producer_name="mlship-export-tools")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def _tree_nodes(tree, tree_id, attrs):
+    """Appends one fitted scikit-learn tree's nodes (the skl2onnx layout: x <= threshold goes left)."""
+    t = tree.tree_
+    for node in range(t.node_count):
+        leaf = t.children_left[node] == -1
+        attrs["nodes_treeids"].append(tree_id)
+        attrs["nodes_nodeids"].append(node)
+        attrs["nodes_featureids"].append(0 if leaf else int(t.feature[node]))
+        attrs["nodes_modes"].append("LEAF" if leaf else "BRANCH_LEQ")
+        attrs["nodes_values"].append(0.0 if leaf else float(t.threshold[node]))
+        attrs["nodes_truenodeids"].append(0 if leaf else int(t.children_left[node]))
+        attrs["nodes_falsenodeids"].append(0 if leaf else int(t.children_right[node]))
+        attrs["nodes_hitrates"].append(1.0)
+        attrs["nodes_missing_value_tracks_true"].append(0)
+    return t
+
+
+def _empty_tree_attrs():
+    keys = ["nodes_treeids", "nodes_nodeids", "nodes_featureids", "nodes_modes", "nodes_values",
+            "nodes_truenodeids", "nodes_falsenodeids", "nodes_hitrates", "nodes_missing_value_tracks_true"]
+    return {k: [] for k in keys}
+
+
+def class_label_attr(classes, int_attr="classlabels_int64s"):
+    """classlabels_int64s (LinearClassifier: classlabels_ints) for integer classes, classlabels_strings
+    otherwise (as skl2onnx decides)."""
+    if all(isinstance(c, (int, np.integer)) for c in classes):
+        return {int_attr: [int(c) for c in classes]}
+    return {"classlabels_strings": [str(c) for c in classes]}
+
+
+def forest_classifier_node(forest, classes, input_name, label_name, proba_name):
+    """TreeEnsembleClassifier of a fitted RandomForestClassifier / DecisionTreeClassifier: each leaf votes
+    its class shares divided by the number of trees, so the sum is predict_proba."""
+    trees = getattr(forest, "estimators_", [forest])
+    attrs = _empty_tree_attrs()
+    attrs.update({"class_treeids": [], "class_nodeids": [], "class_ids": [], "class_weights": []})
+    for tree_id, tree in enumerate(trees):
+        t = _tree_nodes(tree, tree_id, attrs)
+        for node in range(t.node_count):
+            if t.children_left[node] != -1:
+                continue
+            value = t.value[node][0]
+            share = value / value.sum()
+            for k, w in enumerate(share):
+                attrs["class_treeids"].append(tree_id)
+                attrs["class_nodeids"].append(node)
+                attrs["class_ids"].append(k)
+                attrs["class_weights"].append(float(w) / len(trees))
+    attrs.update(class_label_attr(classes))
+    return helper.make_node("TreeEnsembleClassifier", [input_name], [label_name, proba_name], domain=ML_DOMAIN,
+                            post_transform="NONE", name="TreeEnsembleClassifier", **attrs)
+
+
+def forest_regressor_node(forest, input_name, output_name):
+    """TreeEnsembleRegressor of a fitted RandomForestRegressor: the average of the trees' leaf values."""
+    trees = getattr(forest, "estimators_", [forest])
+    attrs = _empty_tree_attrs()
+    attrs.update({"target_treeids": [], "target_nodeids": [], "target_ids": [], "target_weights": []})
+    for tree_id, tree in enumerate(trees):
+        t = _tree_nodes(tree, tree_id, attrs)
+        for node in range(t.node_count):
+            if t.children_left[node] == -1:
+                attrs["target_treeids"].append(tree_id)
+                attrs["target_nodeids"].append(node)
+                attrs["target_ids"].append(0)
+                attrs["target_weights"].append(float(t.value[node][0][0]) / len(trees))
+    return helper.make_node("TreeEnsembleRegressor", [input_name], [output_name], domain=ML_DOMAIN, n_targets=1,
+                            post_transform="NONE", aggregate_function="SUM", name="TreeEnsembleRegressor", **attrs)
+
+
+def linear_classifier_node(clf, input_name, label_name, proba_name):
+    """LinearClassifier of a fitted LogisticRegression as skl2onnx writes it: binary models get the
+    rows [-w, w] with LOGISTIC (so the two scores are 1-p and p), multinomial ones SOFTMAX."""
+    coef = np.asarray(clf.coef_, dtype=np.float64)
+    intercept = np.asarray(clf.intercept_, dtype=np.float64)
+    if coef.shape[0] == 1:
+        coef = np.vstack([-coef, coef])
+        intercept = np.concatenate([-intercept, intercept])
+        post = "LOGISTIC"
+    else:
+        post = "SOFTMAX"
+    return helper.make_node("LinearClassifier", [input_name], [label_name, proba_name], domain=ML_DOMAIN,
+                            coefficients=[float(v) for v in coef.ravel()], intercepts=[float(v) for v in intercept],
+                            multi_class=0, post_transform=post, name="LinearClassifier", **class_label_attr(list(clf.classes_), "classlabels_ints"))
+
+
+def scaler_node(scaler, input_name, output_name):
+    """Scaler of a fitted StandardScaler: (x - offset) * scale."""
+    return helper.make_node("Scaler", [input_name], [output_name], domain=ML_DOMAIN, name="Scaler",
+                            offset=[float(v) for v in scaler.mean_], scale=[float(1 / v) for v in scaler.scale_])
+
+
+def zipmap_node(classes, input_name, output_name="output_probability"):
+    """ZipMap: the probability tensor as a sequence of {class label: probability} maps (skl2onnx default)."""
+    return helper.make_node("ZipMap", [input_name], [output_name], domain=ML_DOMAIN, name="ZipMap", **class_label_attr(classes))
+
+
+def zipmap_output(classes, name="output_probability"):
+    key = TensorProto.INT64 if "classlabels_int64s" in class_label_attr(classes) else TensorProto.STRING
+    # onnx 1.12's helper has no make_map_type_proto: fill the map type by hand.
+    value = onnx.TypeProto()
+    value.map_type.key_type = key
+    value.map_type.value_type.CopyFrom(helper.make_tensor_type_proto(TensorProto.FLOAT, None))
+    return helper.make_value_info(name, helper.make_sequence_type_proto(value))
+
+
+def label_output(classes, name="output_label"):
+    key = TensorProto.INT64 if "classlabels_int64s" in class_label_attr(classes) else TensorProto.STRING
+    return helper.make_tensor_value_info(name, key, [None])
+
+
+def one_hot_nodes(column, categories, output_name):
+    """skl2onnx's OneHotEncoder for one string column [N, 1]: OneHotEncoder gives [N, 1, C], Reshape to [N, C]."""
+    shape = output_name + "_shape"
+    return [
+        helper.make_node("OneHotEncoder", [column], [output_name + "_3d"], domain=ML_DOMAIN, name="OneHotEncoder_" + column,
+                         cats_strings=[str(c) for c in categories], zeros=1),
+        helper.make_node("Reshape", [output_name + "_3d", shape], [output_name], name="Reshape_" + column),
+    ], [numpy_helper.from_array(np.array([-1, len(categories)], dtype=np.int64), shape)]
+
+
+def parity_rows(instances, labels, proba, names=None):
+    """Parity vectors: the instances as the API takes them, with the framework's own label and probabilities."""
+    rows = []
+    for i, inst in enumerate(instances):
+        rows.append({"input": inst, "label": names[int(labels[i])] if names else str(labels[i]), "probabilities": [float(p) for p in proba[i]]})
+    return rows
+
+
+def column_baseline(name, values):
+    """One baseline feature: decile bins for numbers, category shares (then "any other value") for strings and bools."""
+    values = np.asarray(values)
+    if values.dtype.kind in "fiu":
+        return baseline(values.reshape(-1, 1).astype(np.float64), np.zeros(len(values)), [name], ["_"])["features"][0]
+    text = np.array(["true" if v is True or v is np.True_ else "false" if v is False or v is np.False_ else str(v) for v in values.tolist()])
+    categories, counts = np.unique(text, return_counts=True)
+    return {"name": name, "kind": "categorical", "categories": [str(c) for c in categories],
+            "proportions": [float(c) / len(text) for c in counts] + [0.0]}
+
+
+def columns_baseline(columns, y, labels):
+    """baseline.json for a model fed by named columns of any type (a ColumnTransformer pipeline)."""
+    priors = {str(l): float(np.mean(np.asarray(y) == l)) for l in labels}
+    return {"rows": int(len(y)), "bins": BINS, "features": [column_baseline(n, v) for n, v in columns], "classPriors": priors}

@@ -7,7 +7,7 @@
 import { createWriteStream, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import * as path from 'node:path';
-import { BASELINE_FILE, parseBaseline } from '../../contract/baseline';
+import { BASELINE_FILE, isCategorical, parseBaseline, type NumericFeatureBaseline } from '../../contract/baseline';
 
 export interface DatasetOptions {
   /** Model directory whose `baseline.json` gives the feature names and spreads. */
@@ -59,7 +59,8 @@ const JSON_CODES = ['INVALID_FEATURE_TYPE', 'MISSING_FEATURE', 'NON_FINITE_NUMBE
 
 export async function writeDataset(file: string, opts: DatasetOptions): Promise<DatasetInfo> {
   const baseline = parseBaseline(JSON.parse(readFileSync(path.join(opts.modelDir, BASELINE_FILE), 'utf8')));
-  const features = baseline.features;
+  // The batch bench generates numeric datasets (the breast-cancer model).
+  const features = baseline.features.filter((f): f is NumericFeatureBaseline => !isCategorical(f));
   const names = features.map((f) => f.name);
   const rand = random(opts.seed ?? 1);
   const out = createWriteStream(file);

@@ -173,6 +173,14 @@ export function extraTopLevelField(apiKey: string): BadRequest {
   return { kind: 'predict/extra-top-level-field', ...predict(apiKey, json({ instances: [markedRow(1, 7)], debug: true })) };
 }
 
+/**
+ * Legal feature values the breast-cancer model answers NaN for (every feature 1e36, inside float32's
+ * range). Expected: 500 NON_FINITE_OUTPUT naming the instance — a 5xx on purpose, never a label.
+ */
+export function nonFiniteOutput(apiKey: string): BadRequest {
+  return { kind: 'predict/non-finite-output', ...predict(apiKey, json({ instances: [new Array<number>(FEATURES).fill(1e36)] })) };
+}
+
 /** `count` malformed requests drawn from KINDS by weight, the same for the same seed. */
 export function generateBadRequests(seed: number, count: number, apiKey: string): BadRequest[] {
   const rng = seededRng(seed);

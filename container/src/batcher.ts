@@ -9,6 +9,8 @@
  * - `maxDelayUs = 0` turns batching off: each request gets its own run.
  * Each request gets back exactly its own rows' predictions, in order.
  */
+import { isApiError } from '../../contract/errors';
+import type { Row } from '../../contract/manifest';
 import { Prediction } from '../../contract/prediction';
 
 export interface BatcherOptions {
@@ -18,10 +20,10 @@ export interface BatcherOptions {
   readonly maxDelayUs: number;
 }
 
-type Run = (rows: readonly Float32Array[]) => Promise<Prediction[]>;
+type Run = (rows: readonly Row[]) => Promise<Prediction[]>;
 
 interface Waiter {
-  readonly rows: readonly Float32Array[];
+  readonly rows: readonly Row[];
   resolve(p: Prediction[]): void;
   reject(e: unknown): void;
 }
@@ -48,7 +50,7 @@ export class Batcher {
   }
 
   /** Predicts the rows, sharing a run with other requests' rows when the server is busy. */
-  submit(rows: readonly Float32Array[]): Promise<Prediction[]> {
+  submit(rows: readonly Row[]): Promise<Prediction[]> {
     if (!this.enabled || rows.length >= this.opts.maxBatchSize) return this.track(rows);
     return new Promise<Prediction[]>((resolve, reject) => {
       if (this.queuedRows + rows.length > this.opts.maxBatchSize) this.flush();
@@ -91,7 +93,7 @@ export class Batcher {
       this.track(w.rows).then(w.resolve, w.reject);
       return;
     }
-    const rows: Float32Array[] = [];
+    const rows: Row[] = [];
     for (const w of waiters) for (const r of w.rows) rows.push(r);
     this.track(rows).then(
       (predictions) => {
@@ -102,13 +104,15 @@ export class Batcher {
         }
       },
       (e) => {
-        for (const w of waiters) w.reject(e);
+        // A NaN/Infinity answer belongs to one caller's rows: rerun each caller alone so only it fails.
+        if (isApiError(e) && e.code === 'NON_FINITE_OUTPUT') for (const w of waiters) this.track(w.rows).then(w.resolve, w.reject);
+        else for (const w of waiters) w.reject(e);
       },
     );
   }
 
   /** Runs and counts in-flight runs; when the last one ends, whatever queued meanwhile runs next. */
-  private async track(rows: readonly Float32Array[]): Promise<Prediction[]> {
+  private async track(rows: readonly Row[]): Promise<Prediction[]> {
     this.inFlight++;
     this.stats.runs++;
     this.stats.rows += rows.length;

@@ -36,6 +36,9 @@ export async function serveCluster(settings: ServeSettings, host: string): Promi
   else await runWorker(settings, host);
 }
 
+/** Exit code of a worker whose model did not load (EX_CONFIG): the primary stops instead of restarting it. */
+const MODEL_LOAD_FAILED = 78;
+
 async function runPrimary(settings: ServeSettings): Promise<void> {
   let stopping = false;
   // Each announced once: a restarted worker does not repeat them.
@@ -75,6 +78,11 @@ async function runPrimary(settings: ServeSettings): Promise<void> {
     listening.delete(worker.id);
     ready.delete(worker.id);
     if (stopping) return;
+    if (code === MODEL_LOAD_FAILED) {
+      // Every worker loads the same files: a model that does not load will not load on a restart either.
+      stop('failure', 1);
+      return;
+    }
     log('error', 'worker died; restarting', { worker: worker.id, code: code ?? undefined, signal: signal ?? undefined });
     setTimeout(() => !stopping && fork(), RESTART_DELAY_MS);
   });
@@ -135,7 +143,7 @@ async function runWorker(settings: ServeSettings, host: string): Promise<void> {
     await server.ready;
   } catch (e) {
     log('error', 'model failed to load', { error: (e as Error).message });
-    process.exit(1);
+    process.exit(MODEL_LOAD_FAILED);
   }
   process.send?.({ type: 'ready', port: server.port } satisfies WorkerMessage);
 }

@@ -6,9 +6,11 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ApiError } from '../../contract/errors';
-import { featureCount, Instance, MANIFEST_FILE, ModelManifest, parseManifest } from '../../contract/manifest';
+import { featureCount, packsFloat32, type FeatureValue, type Instance, MANIFEST_FILE, type ModelManifest, parseManifest, type Row } from '../../contract/manifest';
 import { Prediction } from '../../contract/prediction';
 import { decodeImage } from './image';
+import { ManifestMismatchError, planModel, type InputPlan, type ModelPlan } from './model-plan';
+import { readOnnx } from './onnx-graph';
 
 export interface LoadModelOptions {
   /**
@@ -25,17 +27,23 @@ export interface LoadedModel {
   readonly dir: string;
   /** Values one row feeds the model. */
   readonly featureCount: number;
+  /** How the model is fed and read, as checked against its ONNX signature. */
+  readonly plan: ModelPlan;
   /** Rows ready for the model (image instances are decoded here; S3 references are refused). */
-  toRows(instances: ReadonlyArray<Float32Array | Instance>): Float32Array[];
-  /** Predicts rows already in model space with one `session.run`. */
-  run(rows: readonly Float32Array[]): Promise<Prediction[]>;
+  toRows(instances: ReadonlyArray<Row | Instance>): Row[];
+  /** Predicts rows already in model space with one `session.run` (one per row for a batch-of-one model). */
+  run(rows: readonly Row[]): Promise<Prediction[]>;
   /** `toRows` then `run`: one `session.run` for all the given rows or instances. */
-  predict(rows: ReadonlyArray<Float32Array | Instance>): Promise<Prediction[]>;
+  predict(rows: ReadonlyArray<Row | Instance>): Promise<Prediction[]>;
   /** Releases the onnxruntime session. */
   close(): Promise<void>;
 }
 
-/** Reads and checks `model.json`, then opens the ONNX file it names. */
+/**
+ * Reads and checks `model.json`, reads the ONNX file it names and checks the manifest against its
+ * signature, opens it (with ZipMap probabilities exposed as a tensor) and runs one test prediction, so
+ * a model that cannot answer fails here, at start, naming the manifest field.
+ */
 export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promise<LoadedModel> {
   const manifestPath = path.join(dir, MANIFEST_FILE);
   let raw: unknown;
@@ -45,74 +53,137 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
     throw new Error(`Cannot read the model manifest ${manifestPath}: ${(e as Error).message}`);
   }
   const manifest = parseManifest(raw, manifestPath);
-  const session = await ort.InferenceSession.create(path.join(dir, manifest.file), {
+  const graph = readOnnx(await readFile(path.join(dir, manifest.file)), manifest.file);
+  const plan = planModel(manifest, graph.signature);
+  const session = await ort.InferenceSession.create(graph.servable, {
     intraOpNumThreads: opts.intraOpThreads ?? 1,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
   });
-  checkTensorNames(manifest, session);
-  return new OnnxModel(path.resolve(dir), manifest, session);
+  const model = new OnnxModel(path.resolve(dir), manifest, plan, session);
+  try {
+    await model.run([sampleRow(manifest)]);
+  } catch (e) {
+    // A NaN answer to the all-zero row says nothing about the manifest; anything else does.
+    if (!(e instanceof ApiError && e.code === 'NON_FINITE_OUTPUT')) {
+      await session.release();
+      throw e instanceof ManifestMismatchError ? e : new Error(`A test prediction with ${manifest.file} failed: ${(e as Error).message}`);
+    }
+  }
+  return model;
 }
 
-function checkTensorNames(m: ModelManifest, session: ort.InferenceSession): void {
-  if (!session.inputNames.includes(m.inputTensor)) {
-    throw new Error(`model.json names input tensor "${m.inputTensor}", but ${m.file} has inputs: ${session.inputNames.join(', ')}`);
-  }
-  if (!session.outputNames.includes(m.output.tensor)) {
-    throw new Error(`model.json names output tensor "${m.output.tensor}", but ${m.file} has outputs: ${session.outputNames.join(', ')}`);
-  }
+/** A valid row of neutral values (0, false, the first allowed string), for the start-up test prediction. */
+function sampleRow(m: ModelManifest): Row {
+  if (packsFloat32(m)) return new Float32Array(featureCount(m));
+  if (m.input.kind !== 'tabular') return new Float32Array(featureCount(m));
+  return m.input.features.map((f): FeatureValue => (f.type === 'string' ? (f.values?.[0] ?? '') : f.type === 'bool' ? false : 0));
 }
+
+type ScoreData = Float32Array | Float64Array;
 
 class OnnxModel implements LoadedModel {
   readonly featureCount: number;
-  private readonly inputDims: (n: number) => number[];
   private readonly labels: readonly string[] | undefined;
+  /** Graph label (as text) → index into the manifest's labels. */
+  private readonly labelIndex: Map<string, number> | undefined;
+  private readonly fetches: string[];
+  private readonly softmax: boolean;
 
   constructor(
     readonly dir: string,
     readonly manifest: ModelManifest,
+    readonly plan: ModelPlan,
     private readonly session: ort.InferenceSession,
   ) {
     this.featureCount = featureCount(manifest);
-    this.inputDims = tensorShape(manifest);
-    this.labels = manifest.output.kind === 'classification' ? manifest.output.labels : undefined;
+    const out = manifest.output;
+    this.labels = out.kind === 'classification' ? out.labels : undefined;
+    this.softmax = out.kind === 'classification' && out.softmax;
+    this.fetches = plan.labelTensor ? [plan.scoreTensor, plan.labelTensor] : [plan.scoreTensor];
+    if (this.labels && plan.labelTensor) {
+      // Class labels the label tensor answers: the graph's own, or indices (int) / the manifest's names (string).
+      this.labelIndex = plan.graphLabels
+        ? new Map(plan.graphLabels.map((l, i) => [l, i]))
+        : new Map(this.labels.flatMap((l, i): [string, number][] => [[String(i), i], [l, i]]));
+    }
   }
 
-  toRows(instances: ReadonlyArray<Float32Array | Instance>): Float32Array[] {
-    const rows = new Array<Float32Array>(instances.length);
+  toRows(instances: ReadonlyArray<Row | Instance>): Row[] {
+    const rows = new Array<Row>(instances.length);
     for (let i = 0; i < instances.length; i++) rows[i] = this.rowOf(instances[i], i);
     return rows;
   }
 
-  async predict(rows: ReadonlyArray<Float32Array | Instance>): Promise<Prediction[]> {
+  async predict(rows: ReadonlyArray<Row | Instance>): Promise<Prediction[]> {
     return this.run(this.toRows(rows));
   }
 
-  async run(rows: readonly Float32Array[]): Promise<Prediction[]> {
+  async run(rows: readonly Row[]): Promise<Prediction[]> {
     const n = rows.length;
     if (n === 0) return [];
-    const f = this.featureCount;
-    let packed: Float32Array;
-    if (n === 1 && rows[0].byteOffset === 0 && rows[0].buffer.byteLength === f * 4) {
-      packed = rows[0]; // a lone row that owns its buffer goes to onnxruntime as is
-    } else {
-      packed = new Float32Array(n * f);
-      for (let i = 0; i < n; i++) packed.set(rows[i], i * f);
+    if (this.plan.batchOfOne && n > 1) {
+      // The graph's batch dimension is fixed to 1: one run per row, in order.
+      const out: Prediction[] = [];
+      for (let i = 0; i < n; i++) {
+        try {
+          out.push((await this.runBatch([rows[i]]))[0]);
+        } catch (e) {
+          throw e instanceof ApiError && e.code === 'NON_FINITE_OUTPUT' ? nonFinite(i) : e;
+        }
+      }
+      return out;
     }
-    const feeds = { [this.manifest.inputTensor]: new ort.Tensor('float32', packed, this.inputDims(n)) };
-    const out = await this.session.run(feeds, [this.manifest.output.tensor]);
-    const data = out[this.manifest.output.tensor].data as Float32Array;
-    return this.labels ? classify(data, n, this.labels) : regress(data, n);
+    return this.runBatch(rows);
+  }
+
+  private async runBatch(rows: readonly Row[]): Promise<Prediction[]> {
+    const n = rows.length;
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const input of this.plan.inputs) feeds[input.tensor] = feed(input, rows, n);
+    const out = await this.session.run(feeds, this.fetches);
+    const scores = out[this.plan.scoreTensor].data as ScoreData;
+    if (!this.labels) return regress(scores, n);
+    const labelData = this.plan.labelTensor ? (out[this.plan.labelTensor].data as ArrayLike<bigint | number | string>) : undefined;
+    return this.classify(scores, labelData, n);
+  }
+
+  private classify(data: ScoreData, labelData: ArrayLike<bigint | number | string> | undefined, n: number): Prediction[] {
+    const labels = this.labels as readonly string[];
+    const k = labels.length;
+    if (data.length !== n * k) throw new ManifestMismatchError('output.labels', `model.json lists ${k} labels, but the model answered ${data.length / n} scores per row.`);
+    const out = new Array<Prediction>(n);
+    const row = new Float64Array(k);
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      for (let j = 0; j < k; j++) {
+        const v = data[i * k + j];
+        if (!Number.isFinite(v)) throw nonFinite(i);
+        row[j] = v;
+        if (v > row[best]) best = j;
+      }
+      if (this.softmax) softmaxInPlace(row);
+      const probabilities: Record<string, number> = {};
+      for (let j = 0; j < k; j++) probabilities[labels[j]] = row[j];
+      if (labelData) {
+        const given = String(labelData[i]);
+        const at = this.labelIndex?.get(given);
+        if (at === undefined) throw new Error(`The label output answered "${given.slice(0, 40)}", which is not one of the model's ${k} classes.`);
+        best = at;
+      }
+      out[i] = { label: labels[best], probabilities };
+    }
+    return out;
   }
 
   async close(): Promise<void> {
     await this.session.release();
   }
 
-  private rowOf(inst: Float32Array | Instance, i: number): Float32Array {
-    let row: Float32Array;
-    if (inst instanceof Float32Array) row = inst;
+  private rowOf(inst: Row | Instance, i: number): Row {
+    let row: Row;
+    if (inst instanceof Float32Array || Array.isArray(inst)) row = inst;
     else if ('values' in inst) row = inst.values;
     else if ('image' in inst) {
       if (this.manifest.input.kind !== 'image') throw new ApiError('INVALID_FEATURE_TYPE', 'This model takes tabular rows, not images.', `instances[${i}]`);
@@ -127,37 +198,66 @@ class OnnxModel implements LoadedModel {
   }
 }
 
-/** The input tensor's dimensions for N rows, from the manifest's layout. */
-function tensorShape(m: ModelManifest): (n: number) => number[] {
-  const input = m.input;
-  if (input.kind === 'tabular' || input.layout === 'flat') {
-    const f = featureCount(m);
-    return (n) => [n, f];
-  }
-  const { width: w, height: h, channels: c } = input;
-  return input.layout === 'NCHW' ? (n) => [n, c, h, w] : (n) => [n, h, w, c];
+/** The NaN/Infinity answer for row `i` of a run: a 5xx for the request that sent it, never a label. */
+function nonFinite(i: number): ApiError {
+  return new ApiError('NON_FINITE_OUTPUT', `The model answered NaN or Infinity for instances[${i}]; no prediction was made from it.`, `instances[${i}]`);
 }
 
-function classify(data: Float32Array, n: number, labels: readonly string[]): Prediction[] {
-  const k = labels.length;
-  if (data.length !== n * k) throw new Error(`The model answered ${data.length} values for ${n} rows and ${k} labels.`);
+/** One input tensor for N rows, in the element type the graph declares. */
+function feed(input: InputPlan, rows: readonly Row[], n: number): ort.Tensor {
+  const cols = input.features;
+  const w = cols.length;
+  const dims = input.dims(n);
+  const first = rows[0];
+  if (input.elementType === 'float32' && first instanceof Float32Array && first.length === w && cols[w - 1] === w - 1) {
+    // Float32 rows straight into the tensor: the hot path of single-tensor models and images.
+    if (n === 1 && first.byteOffset === 0 && first.buffer.byteLength === w * 4) return new ort.Tensor('float32', first, dims);
+    const packed = new Float32Array(n * w);
+    for (let i = 0; i < n; i++) packed.set(rows[i] as Float32Array, i * w);
+    return new ort.Tensor('float32', packed, dims);
+  }
+  const size = n * w;
+  switch (input.elementType) {
+    case 'float32':
+    case 'float64':
+    case 'int32': {
+      const data = input.elementType === 'float32' ? new Float32Array(size) : input.elementType === 'float64' ? new Float64Array(size) : new Int32Array(size);
+      for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) data[i * w + j] = rows[i][cols[j]] as number;
+      return new ort.Tensor(input.elementType, data, dims);
+    }
+    case 'int64': {
+      const data = new BigInt64Array(size);
+      for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) data[i * w + j] = BigInt(rows[i][cols[j]] as number);
+      return new ort.Tensor('int64', data, dims);
+    }
+    case 'bool': {
+      const data = new Uint8Array(size);
+      for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) data[i * w + j] = rows[i][cols[j]] ? 1 : 0;
+      return new ort.Tensor('bool', data, dims);
+    }
+    case 'string': {
+      const data = new Array<string>(size);
+      for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) data[i * w + j] = String(rows[i][cols[j]]);
+      return new ort.Tensor('string', data, dims);
+    }
+  }
+}
+
+function softmaxInPlace(row: Float64Array): void {
+  let max = -Infinity;
+  for (const v of row) if (v > max) max = v;
+  let sum = 0;
+  for (let j = 0; j < row.length; j++) sum += row[j] = Math.exp(row[j] - max);
+  for (let j = 0; j < row.length; j++) row[j] /= sum;
+}
+
+function regress(data: ScoreData, n: number): Prediction[] {
+  if (data.length !== n) throw new ManifestMismatchError('output.tensor', `The model answered ${data.length} values for ${n} rows; a regression output is [N] or [N, 1].`);
   const out = new Array<Prediction>(n);
   for (let i = 0; i < n; i++) {
-    const probabilities: Record<string, number> = {};
-    let best = 0;
-    for (let j = 0; j < k; j++) {
-      const p = data[i * k + j];
-      probabilities[labels[j]] = p;
-      if (p > data[i * k + best]) best = j;
-    }
-    out[i] = { label: labels[best], probabilities };
+    const v = data[i];
+    if (!Number.isFinite(v)) throw nonFinite(i);
+    out[i] = { value: v };
   }
-  return out;
-}
-
-function regress(data: Float32Array, n: number): Prediction[] {
-  if (data.length !== n) throw new Error(`The model answered ${data.length} values for ${n} rows.`);
-  const out = new Array<Prediction>(n);
-  for (let i = 0; i < n; i++) out[i] = { value: data[i] };
   return out;
 }

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { ENV } from '../../contract/env';
 import { ApiError, isApiError } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
-import { parseCsvRows, validateInstances } from '../../contract/manifest';
+import { parseCsvRows, validateInstances, type Row } from '../../contract/manifest';
 import { InvocationResponse, MODEL_VERSION_HEADER, Prediction } from '../../contract/prediction';
 import { Batcher } from './batcher';
 import { log, readLogLines } from './log';
@@ -114,7 +114,7 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
     const inFormat = contentFormat(req.headers['content-type']);
     const outFormat = acceptFormat(req.headers.accept);
     const text = await readBody(req);
-    let rows: Float32Array[];
+    let rows: Row[];
     if (inFormat === 'csv') {
       rows = parseCsvRows(m.manifest, text, LIMITS.maxRowsPerInvocation);
     } else {

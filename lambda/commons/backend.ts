@@ -38,6 +38,16 @@ export function passOnClientError(status: number, body: string, backendName: str
   return new ApiError('BACKEND_ERROR', `The ${backendName} answered ${status} with an unexpected body.`);
 }
 
+/**
+ * A model server 5xx other than 503: its own code when it names what went wrong with the model's answer
+ * (NON_FINITE_OUTPUT), BACKEND_ERROR otherwise.
+ */
+export function serverError(status: number, body: string, backendName: string): ApiError {
+  const passed = passOnClientError(status, body, backendName);
+  if (passed.code === 'NON_FINITE_OUTPUT') return passed;
+  return new ApiError('BACKEND_ERROR', `The ${backendName} answered ${status}.`);
+}
+
 /** A 503 from the model server: still loading the model, or overloaded. */
 export function unavailable(status: number, body: string, backendName: string): ApiError {
   const passed = passOnClientError(status, body, backendName);

@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { ApiError } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
-import { isConnectionError, parseInvocationResponse, passOnClientError, unavailable, type Backend } from './backend';
+import { isConnectionError, parseInvocationResponse, passOnClientError, serverError, unavailable, type Backend } from './backend';
 
 export interface FargateBackendOptions {
   /** Base URL of the model server, e.g. `http://internal-alb:80`. */
@@ -63,7 +63,7 @@ export function fargateBackend(opts: FargateBackendOptions): Backend {
           continue;
         }
         if (res.status >= 400 && res.status < 500) throw passOnClientError(res.status, res.text, NAME);
-        throw new ApiError('BACKEND_ERROR', `The ${NAME} answered ${res.status}.`);
+        throw serverError(res.status, res.text, NAME);
       }
       throw last ?? new ApiError('BACKEND_UNAVAILABLE', `The ${NAME} is unavailable.`);
     },

@@ -3,6 +3,7 @@
  * stack deploys. The meta function serves it at `GET /openapi.json`; the CDK app may publish it too.
  */
 import { ERROR_STATUS } from '../../contract/errors';
+import { instanceSchema, type ModelManifest } from '../../contract/manifest';
 import { API_KEY_HEADER, IDEMPOTENCY_HEADER, ROUTES, type RouteSpec } from '../../contract/routes';
 
 export interface OpenApiDocument {
@@ -12,7 +13,7 @@ export interface OpenApiDocument {
   components: Record<string, unknown>;
 }
 
-export function buildOpenApi(model: { name: string; version: string }, serverUrl?: string): OpenApiDocument {
+export function buildOpenApi(model: { name: string; version: string } & Partial<Pick<ModelManifest, 'input'>>, serverUrl?: string): OpenApiDocument {
   const paths: OpenApiDocument['paths'] = {};
   for (const r of ROUTES) {
     paths[r.path] = { ...paths[r.path], [r.method.toLowerCase()]: operation(r) };
@@ -25,6 +26,8 @@ export function buildOpenApi(model: { name: string; version: string }, serverUrl
     components: {
       securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: API_KEY_HEADER } },
       schemas: {
+        // One instance of POST /predict as this model takes it (typed features, categorical values).
+        ...(model.input ? { Instance: instanceSchema(model as ModelManifest) } : {}),
         Error: {
           type: 'object',
           required: ['error'],

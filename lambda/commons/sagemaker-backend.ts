@@ -10,7 +10,7 @@
 import { ApiError } from '../../contract/errors';
 import { ENV } from '../../contract/env';
 import { LIMITS } from '../../contract/limits';
-import { isConnectionError, parseInvocationResponse, passOnClientError, unavailable, type Backend } from './backend';
+import { isConnectionError, parseInvocationResponse, passOnClientError, serverError, unavailable, type Backend } from './backend';
 import { endpointOverride } from './config';
 
 export interface SageMakerBackendOptions {
@@ -98,6 +98,10 @@ function toApiError(e: unknown): ApiError {
       const original = err.OriginalMessage ?? '';
       if (status === 503) return unavailable(status, original, NAME);
       if (status >= 400 && status < 500) return passOnClientError(status, original, NAME);
+      if (status >= 500) {
+        const passed = serverError(status, original, NAME);
+        if (passed.code !== 'BACKEND_ERROR') return passed;
+      }
       return new ApiError('BACKEND_ERROR', `The model answered ${status || 'an error'} through the ${NAME}.`);
     }
     case 'ModelNotReadyException':

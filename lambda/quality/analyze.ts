@@ -3,11 +3,11 @@
  * per-feature drift of the logged inputs, the drift of the predicted classes against the class priors,
  * and the accuracy (or error) of the predictions that received feedback.
  */
-import type { FeatureBaseline, ModelBaseline } from '../../contract/baseline';
-import type { ModelManifest } from '../../contract/manifest';
+import { isCategorical, type FeatureBaseline, type ModelBaseline } from '../../contract/baseline';
+import type { FeatureValue, ModelManifest } from '../../contract/manifest';
 import type { PredictionRecord } from '../../contract/prediction-log';
 import { classifierQuality, predictedLabel, regressionQuality, type ClassifierQuality, type RegressionQuality } from './accuracy';
-import { categoricalPsi, ks, psi } from './drift';
+import { categoricalPsi, featureKs, featurePsi, ks, psi } from './drift';
 
 export interface FeatureDrift {
   feature: string;
@@ -30,14 +30,16 @@ export interface VersionQuality {
 }
 
 /** The model-input values of a logged instance, or undefined when the log does not hold them inline. */
-export function inputValues(manifest: ModelManifest, input: unknown): number[] | undefined {
+export function inputValues(manifest: ModelManifest, input: unknown): FeatureValue[] | undefined {
   if (manifest.input.kind === 'tabular') {
     const features = manifest.input.features;
-    if (Array.isArray(input)) return input.length === features.length && input.every(isNumber) ? (input as number[]) : undefined;
+    // Numbers for numeric features, strings for categorical ones, booleans for bool ones.
+    const fits = (row: unknown[]) => row.every((v, j) => (features[j].type === 'string' ? typeof v === 'string' : features[j].type === 'bool' ? typeof v === 'boolean' : isNumber(v)));
+    if (Array.isArray(input)) return input.length === features.length && fits(input) ? (input as FeatureValue[]) : undefined;
     if (input !== null && typeof input === 'object') {
       const o = input as Record<string, unknown>;
       const row = features.map((f) => o[f.name]);
-      return row.every(isNumber) ? (row as number[]) : undefined;
+      return fits(row) ? (row as FeatureValue[]) : undefined;
     }
     return undefined;
   }
@@ -68,7 +70,7 @@ export function analyzeWindow(manifest: ModelManifest, baseline: ModelBaseline |
 
 function analyzeVersion(manifest: ModelManifest, baseline: ModelBaseline | undefined, modelVersion: string, records: PredictionRecord[]): VersionQuality {
   const quality = manifest.output.kind === 'classification' ? classifierQuality(records) : regressionQuality(records);
-  const rows: number[][] = [];
+  const rows: FeatureValue[][] = [];
   for (const r of records) {
     const values = inputValues(manifest, r.inputValues);
     if (values !== undefined) rows.push(values);
@@ -91,12 +93,18 @@ function analyzeVersion(manifest: ModelManifest, baseline: ModelBaseline | undef
 }
 
 /** Per-feature PSI and KS over the rows (column j of every row against baseline feature j), largest PSI first. */
-export function featureDrift(baseline: readonly FeatureBaseline[], rows: readonly number[][]): FeatureDrift[] {
+export function featureDrift(baseline: readonly FeatureBaseline[], rows: readonly (readonly FeatureValue[])[]): FeatureDrift[] {
   const column = new Float64Array(rows.length);
   const out: FeatureDrift[] = [];
   for (let j = 0; j < baseline.length; j++) {
-    for (let i = 0; i < rows.length; i++) column[i] = rows[i][j];
-    out.push({ feature: baseline[j].name, psi: psi(baseline[j], column), ks: ks(baseline[j], column) });
+    const f = baseline[j];
+    if (isCategorical(f)) {
+      const values = rows.map((r) => r[j]);
+      out.push({ feature: f.name, psi: featurePsi(f, values), ks: featureKs(f, values) });
+      continue;
+    }
+    for (let i = 0; i < rows.length; i++) column[i] = rows[i][j] as number;
+    out.push({ feature: f.name, psi: psi(f, column), ks: ks(f, column) });
   }
   return out.sort((a, b) => b.psi - a.psi || a.feature.localeCompare(b.feature));
 }

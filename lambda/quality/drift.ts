@@ -103,3 +103,41 @@ export function categoricalPsi(expected: Record<string, number>, counts: Record<
     epsilon,
   );
 }
+
+/** A baseline feature: binned numbers, or categories with an "any other value" share at the end. */
+export type FeatureDistribution = BinnedDistribution | { categories: string[]; proportions: number[] };
+
+function isCategories(d: FeatureDistribution): d is { categories: string[]; proportions: number[] } {
+  return 'categories' in d;
+}
+
+/** Shares of each category in `values` (bools read as "true"/"false"), then of everything else. */
+export function categoryShares(categories: readonly string[], values: ArrayLike<unknown>): number[] {
+  const index = new Map(categories.map((c, i) => [c, i]));
+  const counts = new Array<number>(categories.length + 1).fill(0);
+  for (let i = 0; i < values.length; i++) counts[index.get(String(values[i])) ?? categories.length]++;
+  return values.length === 0 ? counts : counts.map((c) => c / values.length);
+}
+
+/** PSI of a live column against a baseline feature of either kind. */
+export function featurePsi(d: FeatureDistribution, values: ArrayLike<unknown>, epsilon = PSI_EPSILON): number {
+  if (isCategories(d)) return psiOfShares(d.proportions, categoryShares(d.categories, values), epsilon);
+  return psi(d, values as ArrayLike<number>, epsilon);
+}
+
+/**
+ * KS distance for numbers; for categories, which have no order, the largest difference between a
+ * category's live and training shares.
+ */
+export function featureKs(d: FeatureDistribution, values: ArrayLike<unknown>): number {
+  if (!isCategories(d)) return ks(d, values as ArrayLike<number>);
+  const live = categoryShares(d.categories, values);
+  return live.reduce((m, s, i) => Math.max(m, Math.abs(s - d.proportions[i])), 0);
+}
+
+/** A reference distribution from earlier values: deciles of numbers, or the categories seen. */
+export function referenceOf(values: readonly unknown[], decileBins: (v: number[]) => BinnedDistribution): FeatureDistribution {
+  if (values.every((v) => typeof v === 'number')) return decileBins(values as number[]);
+  const categories = [...new Set(values.map((v) => String(v)))];
+  return { categories, proportions: categoryShares(categories, values) };
+}

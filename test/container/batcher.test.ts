@@ -8,6 +8,7 @@
  */
 import { ENV } from '../../contract/env';
 import { Prediction } from '../../contract/prediction';
+import type { Row } from '../../contract/manifest';
 import { Batcher } from '../../container/src/batcher';
 import { serveSettings } from '../../container/src/config';
 import { loadModel, LoadedModel } from '../../container/src/model';
@@ -52,7 +53,7 @@ test('with a delay of 0 every request has its own run', async () => {
 test('a failing run rejects the callers in it, and the next run serves again', async () => {
   // A model that fails on a marked row: a fault a real model does not produce on demand.
   const marked = new Float32Array(30).fill(-1);
-  const run = (r: readonly Float32Array[]): Promise<Prediction[]> => (r.includes(marked) ? Promise.reject(new Error('boom')) : model.run(r));
+  const run = (r: readonly Row[]): Promise<Prediction[]> => (r.includes(marked) ? Promise.reject(new Error('boom')) : model.run(r));
   const batcher = new Batcher(run, { maxBatchSize: 64, maxDelayUs: 1000 });
   const results = await Promise.allSettled([batcher.submit([rows[0]]), batcher.submit([marked]), batcher.submit([rows[1]])]);
   expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);

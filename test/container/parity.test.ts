@@ -10,13 +10,14 @@ import * as path from 'node:path';
 import { parseBaseline } from '../../contract/baseline';
 import { featureCount, parseManifest } from '../../contract/manifest';
 import { RunningServer, startServer } from '../../container/src/server';
-import { BREAST_CANCER, closeAgent, DIGITS, maxProbabilityDiff, parity, postJson } from './helpers';
+import { BREAST_CANCER, closeAgent, DIGITS, maxProbabilityDiff, parity, postJson, ROOT } from './helpers';
 
 afterAll(() => closeAgent());
 
 describe.each([
   ['breast-cancer', BREAST_CANCER],
   ['digits', DIGITS],
+  ['diabetes-risk', path.join(ROOT, 'models/diabetes-risk')],
 ])('%s', (_name, dir) => {
   let server: RunningServer;
   const par = parity(dir);

@@ -78,6 +78,7 @@ test('close() releases the model only after invocations whose client has gone ar
     manifest: real.manifest,
     dir: real.dir,
     featureCount: real.featureCount,
+    plan: real.plan,
     toRows: (i) => real.toRows(i),
     predict: (i) => real.predict(i),
     run: async (rows) => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseBaseline } from '../../contract/baseline';
-import { binIndex, binShares, categoricalPsi, checkBinned, ks, psi, psiOfShares, PSI_EPSILON } from '../../lambda/quality/drift';
+import { binIndex, binShares, categoricalPsi, categoryShares, checkBinned, featureKs, featurePsi, ks, psi, psiOfShares, PSI_EPSILON } from '../../lambda/quality/drift';
 
 // Four bins around the interior cut points 1, 2, 3: (-inf,1], (1,2], (2,3], (3,inf).
 const EDGES = [1, 2, 3];
@@ -73,9 +73,9 @@ describe('PSI', () => {
     const baseline = parseBaseline(JSON.parse(readFileSync(join(dir, 'baseline.json'), 'utf8')));
     const rows = (JSON.parse(readFileSync(join(dir, 'parity.json'), 'utf8')) as { rows: { input: number[] }[] }).rows;
     const column = (j: number) => rows.map((r) => r.input[j]);
-    expect(psi(baseline.features[0], column(0))).toBeCloseTo(0.06153282298759307, 10);
-    expect(psi(baseline.features[1], column(1))).toBeCloseTo(0.15109165321030818, 10);
-    expect(ks(baseline.features[2], column(2))).toBeCloseTo(0.07890109890109887, 10);
+    expect(featurePsi(baseline.features[0], column(0))).toBeCloseTo(0.06153282298759307, 10);
+    expect(featurePsi(baseline.features[1], column(1))).toBeCloseTo(0.15109165321030818, 10);
+    expect(featureKs(baseline.features[2], column(2))).toBeCloseTo(0.07890109890109887, 10);
   });
 });
 
@@ -89,5 +89,22 @@ describe('KS at the bin edges', () => {
     expect(ks(UNIFORM, [0, 1.5, 2.5, 3.5])).toBe(0);
     expect(ks(UNIFORM, [10, 11, 12])).toBeCloseTo(0.75, 12);
     expect(ks({ edges: [1], proportions: [1, 0] }, [5])).toBe(1);
+  });
+});
+
+describe('categorical features', () => {
+  const city = { categories: ['lisbon', 'oslo'], proportions: [0.5, 0.5, 0] };
+
+  test('shares count each category and put unseen values last', () => {
+    expect(categoryShares(['lisbon', 'oslo'], ['oslo', 'oslo', 'rome', 'lisbon'])).toEqual([0.25, 0.5, 0.25]);
+    expect(categoryShares(['false', 'true'], [true, false, true, true])).toEqual([0.25, 0.75, 0]);
+  });
+
+  test('PSI is 0 for the training mix and grows when a category takes over or an unseen value appears', () => {
+    expect(featurePsi(city, ['lisbon', 'oslo', 'lisbon', 'oslo'])).toBeCloseTo(0, 12);
+    const shifted = featurePsi(city, ['oslo', 'oslo', 'oslo', 'lisbon']);
+    expect(shifted).toBeCloseTo(psiOfShares([0.5, 0.5, 0], [0.25, 0.75, 0]), 12);
+    expect(featurePsi(city, ['rome', 'rome', 'oslo', 'lisbon'])).toBeGreaterThan(0.25);
+    expect(featureKs(city, ['oslo', 'oslo', 'oslo', 'lisbon'])).toBeCloseTo(0.25, 12);
   });
 });

@@ -3,7 +3,7 @@
  * JSON error with a contract code, none a 5xx, and the system healthy afterwards. The 10,000-request
  * version is `npx tsx bench/reliability/bad-input.ts`.
  */
-import { extraTopLevelField, generateBadRequests, KINDS, sendBadRequests, tally } from '../../bench/reliability/malformed';
+import { extraTopLevelField, generateBadRequests, KINDS, nonFiniteOutput, sendBadRequests, tally } from '../../bench/reliability/malformed';
 import { MODEL_DIR } from '../../bench/reliability/load-runner';
 import { quietHandlerLogs } from '../../bench/reliability/quiet-logs';
 import { scanPredictions } from '../../bench/reliability/log-scan';
@@ -48,6 +48,13 @@ describe('malformed requests', () => {
   it('rejects an unknown top-level field of a predict body with INVALID_BODY', async () => {
     const [verdict] = await sendBadRequests(local.url, [extraTopLevelField(local.apiKey)], 1);
     expect(verdict).toEqual({ kind: 'predict/extra-top-level-field', status: 400, code: 'INVALID_BODY' });
+  });
+
+  // The model's NaN is the server's failure, not the caller's: a 5xx with its own code, and no label.
+  it('answers a row the model turns into NaN with 500 NON_FINITE_OUTPUT and logs nothing', async () => {
+    const [verdict] = await sendBadRequests(local.url, [nonFiniteOutput(local.apiKey)], 1);
+    expect(verdict).toEqual({ kind: 'predict/non-finite-output', status: 500, code: 'NON_FINITE_OUTPUT', problem: 'status 500 is not 4xx' });
+    expect(await scanPredictions(local.dynamodbUrl, local.tableName)).toEqual([]);
   });
 
   it('is healthy afterwards and still predicts', async () => {

@@ -4,7 +4,7 @@
  */
 import type { ModelBaseline } from '../../contract/baseline';
 import type { PredictionRecord } from '../../contract/prediction-log';
-import { psi, type BinnedDistribution } from '../../lambda/quality/drift';
+import { featurePsi, referenceOf, type BinnedDistribution } from '../../lambda/quality/drift';
 
 export interface TimeBuckets {
   /** Bucket start times, epoch seconds (uPlot's x axis). */
@@ -67,16 +67,20 @@ export function timeBuckets(items: readonly PredictionRecord[]): TimeBuckets {
 }
 
 /** Numeric model inputs of a logged prediction, when the log holds them inline. */
-export function inlineValues(r: PredictionRecord, featureNames: readonly string[] | undefined): number[] | undefined {
+/** A logged feature value: a number, a categorical string or a bool. */
+type Value = number | string | boolean;
+const isValue = (v: unknown): v is Value => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean';
+
+export function inlineValues(r: PredictionRecord, featureNames: readonly string[] | undefined): Value[] | undefined {
   const input: unknown = r.inputValues;
   if (Array.isArray(input)) {
     const flat = (input as unknown[]).flat(2);
-    return flat.every((v) => typeof v === 'number') ? (flat as number[]) : undefined;
+    return flat.every(isValue) ? flat : undefined;
   }
   if (featureNames !== undefined && input !== null && typeof input === 'object') {
     const o = input as Record<string, unknown>;
     const row = featureNames.map((n) => o[n]);
-    return row.every((v) => typeof v === 'number') ? (row as number[]) : undefined;
+    return row.every(isValue) ? row : undefined;
   }
   return undefined;
 }
@@ -121,13 +125,13 @@ export function featureDrift(
   featureNames: readonly string[],
   baseline: ModelBaseline | undefined,
 ): DriftResult | undefined {
-  const rows = items.map((r) => inlineValues(r, featureNames)).filter((v): v is number[] => v !== undefined && v.length === featureNames.length);
+  const rows = items.map((r) => inlineValues(r, featureNames)).filter((v): v is Value[] => v !== undefined && v.length === featureNames.length);
   if (baseline !== undefined && baseline.features.length === featureNames.length) {
     if (rows.length < MIN_DRIFT_ROWS) return undefined;
     return {
       reference: 'baseline',
       rows: rows.length,
-      features: baseline.features.map((f, j) => ({ name: f.name, psi: psi(f, rows.map((r) => r[j])) })),
+      features: baseline.features.map((f, j) => ({ name: f.name, psi: featurePsi(f, rows.map((r) => r[j])) })),
     };
   }
   if (rows.length < 2 * MIN_DRIFT_ROWS) return undefined;
@@ -138,7 +142,7 @@ export function featureDrift(
     reference: 'older-predictions',
     rows: recent.length,
     referenceRows: older.length,
-    features: featureNames.map((name, j) => ({ name, psi: psi(decileBins(older.map((r) => r[j])), recent.map((r) => r[j])) })),
+    features: featureNames.map((name, j) => ({ name, psi: featurePsi(referenceOf(older.map((r) => r[j]), decileBins), recent.map((r) => r[j])) })),
   };
 }
 

@@ -5,7 +5,7 @@
  * So the batch mode accepts exactly what `POST /invocations` accepts, only faster.
  */
 import { ApiError, isApiError, type ErrorCode } from '../../../contract/errors';
-import { csvRow, validateInstances, type Instance, type ModelManifest, type TabularInput } from '../../../contract/manifest';
+import { csvRow, validateInstances, type Instance, type ModelManifest, type Row, type TabularInput } from '../../../contract/manifest';
 import type { CsvLayout } from './types';
 
 export interface Reject {
@@ -147,6 +147,7 @@ export function csvLayout(m: ModelManifest, headerLine: string, idColumn: string
  * (the header is line 1, so the first data row is row 1).
  */
 export function parseCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Array, firstLine: number): ParsedChunk {
+  if (!input.features.every((x) => x.type === 'float' || x.type === 'int')) return parseTypedCsvChunk(input, layout, b, firstLine);
   const f = input.features.length;
   const featureOf = layout.featureOf;
   const columns = layout.columns;
@@ -196,7 +197,7 @@ export function parseCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Ar
         const fixed = slowCsvRow(input, layout, buf.toString('utf8', s, e), line);
         if ('reject' in fixed) rejects.push(fixed.reject);
         else {
-          packed.set(fixed.values, base);
+          packed.set(fixed.values as Float32Array, base);
           ids.push(fixed.id);
           accepted++;
         }
@@ -209,6 +210,31 @@ export function parseCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Ar
     line++;
   }
   return { ids, packed: packed.subarray(0, accepted * f), rejects, rows };
+}
+
+/** CSV lines of a model with categorical, bool or double features: each line through the contract's `csvRow`. */
+function parseTypedCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Array, firstLine: number): ParsedChunk {
+  const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+  const ids: (string | number)[] = [];
+  const instances: Instance[] = [];
+  const lines: number[] = [];
+  const rejects: Reject[] = [];
+  let rows = 0;
+  let line = firstLine;
+  for (const raw of text.split('\n')) {
+    const at = line++;
+    const l = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (l.trim() === '') continue;
+    rows++;
+    const fixed = slowCsvRow(input, layout, l, at);
+    if ('reject' in fixed) rejects.push(fixed.reject);
+    else {
+      ids.push(fixed.id);
+      instances.push({ values: fixed.values });
+      lines.push(at);
+    }
+  }
+  return { ids, packed: new Float32Array(0), instances, lines, rejects, rows };
 }
 
 function isBlank(b: Uint8Array, s: number, e: number): boolean {
@@ -228,7 +254,7 @@ function trimQuotes(cell: string): string {
 }
 
 /** The contract's verdict on a line the fast path did not take: its values, or the reason it is refused. */
-function slowCsvRow(input: TabularInput, layout: CsvLayout, text: string, line: number): { id: string | number; values: Float32Array } | { reject: Reject } {
+function slowCsvRow(input: TabularInput, layout: CsvLayout, text: string, line: number): { id: string | number; values: Row } | { reject: Reject } {
   const cells = text.split(',');
   const id = layout.idIndex >= 0 && layout.idIndex < cells.length ? trimQuotes(cells[layout.idIndex]) : line - 1;
   if (cells.length !== layout.columns) {

@@ -5,6 +5,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isApiError } from '../../../contract/errors';
+import type { Row } from '../../../contract/manifest';
+import type { Prediction } from '../../../contract/prediction';
 import { loadModel, type LoadedModel } from '../model';
 import { formatPredictions, formatRejects } from './format';
 import { parseCsvChunk, parseJsonChunk, type ParsedChunk } from './rows';
@@ -34,7 +36,7 @@ async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Pr
             ? parseCsvChunk(manifest.input, init.layout, req.bytes, req.firstLine)
             : parseJsonChunk(manifest, init.idColumn, decoder.decode(req.bytes), req.firstLine);
         const { ids, rows } = decodeInstances(model, parsed);
-        const predictions = rows.length ? await model.run(rows) : [];
+        const predictions = rows.length ? await runRows(model, ids, rows, parsed) : [];
         send({
           kind: 'done',
           seq: req.seq,
@@ -51,14 +53,39 @@ async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Pr
   send({ kind: 'ready' });
 
   /** Views into the packed values, or decoded instances (images), dropping rows that fail to decode. */
-  function decodeInstances(m: LoadedModel, parsed: ParsedChunk): { ids: (string | number)[]; rows: Float32Array[] } {
+  /**
+   * Predicts the rows; when the model answers NaN or Infinity for some, those rows are rejected with
+   * NON_FINITE_OUTPUT (found row by row) and the others keep their predictions.
+   */
+  async function runRows(m: LoadedModel, ids: (string | number)[], rows: Row[], parsed: ParsedChunk): Promise<Prediction[]> {
+    try {
+      return await m.run(rows);
+    } catch (e) {
+      if (!isApiError(e) || e.code !== 'NON_FINITE_OUTPUT') throw e;
+    }
+    const kept: Prediction[] = [];
+    const keptIds: (string | number)[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      try {
+        kept.push((await m.run([rows[i]]))[0]);
+        keptIds.push(ids[i]);
+      } catch (e) {
+        if (!isApiError(e) || e.code !== 'NON_FINITE_OUTPUT') throw e;
+        parsed.rejects.push({ id: ids[i], line: parsed.lines?.[i] ?? 0, code: e.code, message: e.message.replace('instances[0]', 'this row') });
+      }
+    }
+    ids.splice(0, ids.length, ...keptIds);
+    return kept;
+  }
+
+  function decodeInstances(m: LoadedModel, parsed: ParsedChunk): { ids: (string | number)[]; rows: Row[] } {
     if (!parsed.instances) {
       const rows = new Array<Float32Array>(parsed.ids.length);
       for (let i = 0; i < rows.length; i++) rows[i] = parsed.packed.subarray(i * f, (i + 1) * f);
       return { ids: parsed.ids, rows };
     }
     const ids: (string | number)[] = [];
-    const rows: Float32Array[] = [];
+    const rows: Row[] = [];
     parsed.instances.forEach((inst, i) => {
       try {
         rows.push(m.toRows([inst])[0]);

@@ -1,0 +1,174 @@
+/**
+ * Reads an ONNX file's signature (inputs, outputs, element types, shapes) and the class labels its ML
+ * ops declare, and makes graphs servable by onnxruntime-node, which cannot return non-tensor outputs:
+ * a ZipMap's probability tensor (its input) becomes a graph output. The user's file is never changed.
+ *
+ * This module needs no onnxruntime, so `cdk synth` and `mlship init` read the same signature the model
+ * server checks at start.
+ */
+import { onnx } from 'onnx-proto';
+
+/** Tensor element types as onnxruntime-node names them. */
+export type ElementType =
+  | 'float32'
+  | 'float64'
+  | 'float16'
+  | 'int64'
+  | 'int32'
+  | 'int16'
+  | 'int8'
+  | 'uint8'
+  | 'uint16'
+  | 'uint32'
+  | 'uint64'
+  | 'string'
+  | 'bool'
+  | 'other';
+
+const ELEMENT_TYPES: Record<number, ElementType> = {
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  4: 'uint16',
+  5: 'int16',
+  6: 'int32',
+  7: 'int64',
+  8: 'string',
+  9: 'bool',
+  10: 'float16',
+  11: 'float64',
+  12: 'uint32',
+  13: 'uint64',
+};
+
+/** A graph input or output as declared. */
+export interface ValueSignature {
+  readonly name: string;
+  /** `sequence` and `map` values cannot cross onnxruntime-node's boundary. */
+  readonly kind: 'tensor' | 'sequence' | 'map' | 'other';
+  readonly elementType?: ElementType;
+  /** Dimensions: a size, or null for a free (named or unknown) one. Undefined when the rank is unknown. */
+  readonly dims?: readonly (number | null)[];
+}
+
+/** A ZipMap node: its output is a sequence of maps built from its input tensor. */
+export interface ZipMapInfo {
+  /** Graph output name (skl2onnx: `output_probability`). */
+  readonly output: string;
+  /** The probability tensor [N, C] ZipMap reads. */
+  readonly source: string;
+  /** Its `classlabels_int64s` or `classlabels_strings`, as text. */
+  readonly labels: readonly string[];
+}
+
+export interface GraphSignature {
+  /** Inputs the caller must feed (initializers excluded). */
+  readonly inputs: readonly ValueSignature[];
+  readonly outputs: readonly ValueSignature[];
+  readonly zipMaps: readonly ZipMapInfo[];
+  /** Class labels an ML classifier op declares (TreeEnsembleClassifier, LinearClassifier, SVMClassifier, ZipMap). */
+  readonly classLabels?: readonly string[];
+  /** Operator types in the graph, for messages and `mlship init`. */
+  readonly ops: readonly string[];
+  /** The operator that writes each graph output, looking through Identity and Cast. */
+  readonly producers: Readonly<Record<string, string>>;
+}
+
+/** A parsed ONNX model: its signature and the bytes onnxruntime should load. */
+export interface OnnxGraph {
+  readonly signature: GraphSignature;
+  /**
+   * The file's bytes with each ZipMap's input added as a graph output, or the file's bytes as they are
+   * when there is nothing to expose.
+   */
+  readonly servable: Uint8Array;
+}
+
+const CLASSIFIER_OPS = new Set(['TreeEnsembleClassifier', 'LinearClassifier', 'SVMClassifier', 'ZipMap']);
+
+/** Parses the model and prepares its servable bytes. Throws a plain message on a file that is not ONNX. */
+export function readOnnx(bytes: Uint8Array, source = 'model.onnx'): OnnxGraph {
+  let model: onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new Error(`${source} is not an ONNX model: ${(e as Error).message}`);
+  }
+  const graph = model.graph;
+  if (!graph) throw new Error(`${source} is not an ONNX model: it has no graph.`);
+  const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
+  const inputs = (graph.input ?? []).filter((v) => !initializers.has(v.name)).map(valueSignature);
+  const outputs = (graph.output ?? []).map(valueSignature);
+  const zipMaps: ZipMapInfo[] = [];
+  let classLabels: string[] | undefined;
+  const ops = new Set<string>();
+  for (const node of graph.node ?? []) {
+    const op = node.opType ?? '';
+    ops.add(op);
+    if (!CLASSIFIER_OPS.has(op)) continue;
+    const labels = labelsOf(node);
+    if (labels && !classLabels) classLabels = labels;
+    const [input] = node.input ?? [];
+    const [output] = node.output ?? [];
+    if (op === 'ZipMap' && labels && input && output) zipMaps.push({ output, source: input, labels });
+  }
+  const writer = new Map<string, onnx.INodeProto>();
+  for (const node of graph.node ?? []) for (const o of node.output ?? []) writer.set(o, node);
+  const producers: Record<string, string> = {};
+  for (const o of outputs) {
+    let node = writer.get(o.name);
+    for (let hops = 0; node && (node.opType === 'Identity' || node.opType === 'Cast') && hops < 16; hops++) node = writer.get(node.input?.[0] ?? '');
+    if (node?.opType) producers[o.name] = node.opType;
+  }
+  const signature: GraphSignature = { inputs, outputs, zipMaps, ...(classLabels ? { classLabels } : {}), ops: [...ops], producers };
+  const outputNames = new Set(outputs.map((o) => o.name));
+  const exposed = zipMaps.filter((z) => outputNames.has(z.output) && !outputNames.has(z.source)).map((z) => z.source);
+  return { signature, servable: exposed.length === 0 ? bytes : withOutputs(bytes, exposed) };
+}
+
+/**
+ * Adds float tensors as graph outputs by appending a second ModelProto record: protobuf merges a repeated
+ * embedded message field, so the parser sees the original graph with extra outputs. Nothing of the
+ * original is re-encoded, so fields this package's schema does not know survive.
+ */
+function withOutputs(bytes: Uint8Array, names: readonly string[]): Uint8Array {
+  const patch = onnx.ModelProto.encode({
+    graph: { output: names.map((name) => ({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } })) },
+  }).finish();
+  const out = new Uint8Array(bytes.length + patch.length);
+  out.set(bytes, 0);
+  out.set(patch, bytes.length);
+  return out;
+}
+
+function valueSignature(v: onnx.IValueInfoProto): ValueSignature {
+  const name = v.name ?? '';
+  const t = v.type;
+  if (t?.tensorType) {
+    const shape = t.tensorType.shape;
+    return {
+      name,
+      kind: 'tensor',
+      elementType: ELEMENT_TYPES[t.tensorType.elemType ?? 0] ?? 'other',
+      ...(shape ? { dims: (shape.dim ?? []).map((d) => (d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : null)) } : {}),
+    };
+  }
+  if (t?.sequenceType) return { name, kind: 'sequence' };
+  if (t?.mapType) return { name, kind: 'map' };
+  return { name, kind: 'other' };
+}
+
+function labelsOf(node: onnx.INodeProto): string[] | undefined {
+  for (const a of node.attribute ?? []) {
+    // ZipMap and TreeEnsembleClassifier say classlabels_int64s; LinearClassifier and SVMClassifier classlabels_ints.
+    if ((a.name === 'classlabels_int64s' || a.name === 'classlabels_ints') && a.ints && a.ints.length > 0) return a.ints.map((i) => String(i));
+    if (a.name === 'classlabels_strings' && a.strings && a.strings.length > 0) return a.strings.map((s) => Buffer.from(s).toString('utf8'));
+  }
+  return undefined;
+}
+
+/** Reads an ONNX file from disk. */
+export async function readOnnxFile(file: string): Promise<OnnxGraph> {
+  const { readFile } = await import('node:fs/promises');
+  return readOnnx(await readFile(file), file);
+}

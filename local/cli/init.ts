@@ -1,0 +1,318 @@
+/**
+ * `mlship init MODEL.onnx --out DIR`: writes a ready model directory from a converter's ONNX file. The
+ * manifest is inferred from the graph's signature and its ML operators' attributes (class labels, ZipMap,
+ * label output), feature names and the drift baseline from a sample CSV, and parity vectors from the
+ * training framework's own predictions in a column of that sample. What cannot be inferred is asked for
+ * by naming the flag. The result is checked exactly as the model server checks it at start.
+ */
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { BASELINE_FILE } from '../../contract/baseline';
+import { cellValue, MANIFEST_FILE, parseManifest, type FeatureType, type FeatureValue, type ModelManifest, type Row } from '../../contract/manifest';
+import type { Prediction } from '../../contract/prediction';
+import { GOLDEN_SET_FILE } from '../../contract/rollout';
+import { loadModel } from '../../container/src/model';
+import { planModel, suggest } from '../../container/src/model-plan';
+import { readOnnx, type GraphSignature, type ValueSignature } from '../../container/src/onnx-graph';
+
+export interface InitOptions {
+  /** The ONNX file. */
+  readonly model: string;
+  /** Model directory to write. */
+  readonly out: string;
+  /** @default - the ONNX file's name, lower-cased */
+  readonly name?: string;
+  /** @default '1' */
+  readonly version?: string;
+  /** A sample CSV with a header row naming the columns. */
+  readonly data?: string;
+  /** Class labels, in the model's class order. */
+  readonly labels?: readonly string[];
+  /** Column of the sample holding the training framework's own prediction (label or value). */
+  readonly expectedColumn?: string;
+}
+
+export interface InitResult {
+  readonly dir: string;
+  readonly manifest: ModelManifest;
+  readonly files: string[];
+  /** What was inferred and from where, one line each. */
+  readonly notes: string[];
+  /** Predictions of up to five sample rows. */
+  readonly predictions: { input: FeatureValue[] | string; prediction: Prediction }[];
+  /** Rows whose served answer differs from the expected column. */
+  readonly parityMismatches: number;
+}
+
+/** A problem the user fixes with a flag; the message names it. */
+export class InitError extends Error {}
+
+/** Probability tensors come from these ops; any other float [N, C] output is taken as logits. */
+const PROBABILITY_OPS = new Set(['Softmax', 'LinearClassifier', 'TreeEnsembleClassifier', 'SVMClassifier', 'Normalizer', 'ZipMap', 'Sigmoid']);
+const PARITY_ROWS = 50;
+const BINS = 10;
+
+export async function initModel(opts: InitOptions): Promise<InitResult> {
+  const bytes = readFileSync(opts.model);
+  const sig = readOnnx(bytes, path.basename(opts.model)).signature;
+  const notes: string[] = [];
+  const sample = opts.data !== undefined ? readCsv(opts.data) : undefined;
+  const file = /^[A-Za-z0-9._-]+\.onnx$/.test(path.basename(opts.model)) ? path.basename(opts.model) : 'model.onnx';
+  const name = opts.name ?? (path.basename(opts.model, '.onnx').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'model');
+
+  const input = inferInput(sig, sample, opts.expectedColumn, notes);
+  const output = inferOutput(sig, opts.labels, notes);
+  const manifest = parseManifest({ name, version: opts.version ?? '1', file, ...input, output }, 'the inferred model.json');
+  // The server's own start-up check, so a directory init writes is one the server starts with.
+  planModel(manifest, sig, file);
+
+  mkdirSync(opts.out, { recursive: true });
+  copyFileSync(opts.model, path.join(opts.out, file));
+  writeJson(path.join(opts.out, MANIFEST_FILE), manifest);
+  const files = [file, MANIFEST_FILE];
+
+  const model = await loadModel(opts.out);
+  try {
+    const rows = sample ? sampleRows(manifest, sample) : [];
+    const predictions = rows.length > 0 ? await model.run(rows.slice(0, Math.max(5, PARITY_ROWS))) : [];
+    let parityMismatches = 0;
+    if (sample) {
+      const all = rows.length > PARITY_ROWS ? await model.run(rows) : predictions;
+      writeJson(path.join(opts.out, BASELINE_FILE), baselineOf(manifest, rows, all, sample, opts.expectedColumn));
+      files.push(BASELINE_FILE);
+      if (opts.expectedColumn !== undefined) {
+        const golden = parityOf(manifest, rows, predictions, sample, opts.expectedColumn);
+        writeJson(path.join(opts.out, GOLDEN_SET_FILE), golden.set);
+        files.push(GOLDEN_SET_FILE);
+        parityMismatches = golden.mismatches;
+      }
+    } else {
+      notes.push('no --data: pass a sample CSV (header row naming the columns) to write baseline.json, which drift monitoring and `cdk deploy` need');
+    }
+    const shown = rows.length > 0 ? rows.slice(0, 5) : [];
+    return {
+      dir: opts.out,
+      manifest,
+      files,
+      notes,
+      predictions: shown.map((r, i) => ({ input: Array.from(r as ArrayLike<FeatureValue>), prediction: predictions[i] })),
+      parityMismatches,
+    };
+  } finally {
+    await model.close();
+  }
+}
+
+type ManifestInput = Pick<ModelManifest, 'inputTensor' | 'input'>;
+
+function inferInput(sig: GraphSignature, sample: Csv | undefined, expected: string | undefined, notes: string[]): ManifestInput {
+  const inputs = sig.inputs;
+  if (inputs.length === 0) throw new InitError('The ONNX graph has no inputs to feed.');
+  const columns = sample?.header.filter((h) => h !== expected);
+  if (inputs.length > 1 || (inputs[0].dims?.length === 2 && inputs[0].dims[1] === 1 && columns?.length !== 1 && columns?.includes(inputs[0].name))) {
+    // One input per column, as skl2onnx writes a ColumnTransformer pipeline.
+    const features = inputs.map((v) => ({ name: v.name, type: featureType(v) }));
+    notes.push(`inputs: one [N, 1] tensor per feature (${features.map((f) => `${f.name}: ${f.type}`).join(', ')})`);
+    return { input: { kind: 'tabular', features } };
+  }
+  const v = inputs[0];
+  const dims = v.dims;
+  if (dims !== undefined && dims.length === 4) {
+    const [, a, b, c] = dims;
+    const nchw = a === 1 || a === 3;
+    const [channels, height, width] = nchw ? [a, b, c] : [c, a, b];
+    if ((channels !== 1 && channels !== 3) || !height || !width) {
+      throw new InitError(`Input "${v.name}" has shape [${dims.map((d) => d ?? 'N').join(', ')}]: mlship serves images [N, C, H, W] or [N, H, W, C] with C = 1 or 3 and fixed H and W.`);
+    }
+    notes.push(`input "${v.name}": ${nchw ? 'NCHW' : 'NHWC'} image ${width}x${height}, ${channels} channel(s); preprocessing defaults to pixel / 255 (edit input.preprocess to match training)`);
+    return { inputTensor: v.name, input: { kind: 'image', width, height, channels: channels as 1 | 3, layout: nchw ? 'NCHW' : 'NHWC', preprocess: { scale: 1 / 255, mean: [0], std: [1], invert: false } } };
+  }
+  const width = dims?.[1] ?? null;
+  const type = featureType(v);
+  let names: string[];
+  if (columns !== undefined && (width === null || columns.length === width)) {
+    names = columns;
+    notes.push(`features: ${names.length} named by the sample's header, type ${type} (input "${v.name}")`);
+  } else if (width !== null) {
+    if (columns !== undefined) throw new InitError(`Input "${v.name}" takes ${width} features but the --data header has ${columns.length} columns besides --expected-column.`);
+    names = Array.from({ length: width }, (_x, i) => `${v.name}_${i}`);
+    notes.push(`features: ${width} named ${names[0]}…${names[width - 1]} after input "${v.name}" (pass --data SAMPLE.csv with a header row to name them)`);
+  } else {
+    throw new InitError(`Input "${v.name}" has no fixed feature count: pass --data SAMPLE.csv with a header row naming the features.`);
+  }
+  return { inputTensor: v.name, input: { kind: 'tabular', features: names.map((n) => ({ name: n, type })) } };
+}
+
+function featureType(v: ValueSignature): FeatureType {
+  if (v.kind !== 'tensor' || v.elementType === undefined) throw new InitError(`Input "${v.name}" is not a tensor: mlship feeds tensors only (sequence and map inputs cannot be served).`);
+  return suggest(v.elementType);
+}
+
+function inferOutput(sig: GraphSignature, given: readonly string[] | undefined, notes: string[]): ModelManifest['output'] {
+  const zip = sig.zipMaps.find((z) => sig.outputs.some((o) => o.name === z.output));
+  const labelOut = sig.outputs.find((o) => o.kind === 'tensor' && (o.elementType === 'int64' || o.elementType === 'string') && (o.dims === undefined || o.dims.length === 1));
+  const floats = sig.outputs.filter((o) => o.kind === 'tensor' && (o.elementType === 'float32' || o.elementType === 'float64'));
+  let tensor: string;
+  let graphLabels = sig.classLabels;
+  if (zip) {
+    tensor = zip.output;
+    graphLabels = zip.labels;
+    notes.push(`output "${zip.output}": ZipMap probabilities (served from its input tensor "${zip.source}")`);
+  } else {
+    const scores = floats.find((o) => o.dims?.length === 2 && (o.dims[1] ?? 2) > 1) ?? (graphLabels ? floats[0] : undefined);
+    if (!scores) {
+      const value = floats[0];
+      if (!value) throw new InitError(`No float output to read: outputs are ${sig.outputs.map((o) => `${o.name} (${o.kind}${o.elementType ? ` ${o.elementType}` : ''})`).join(', ')}.`);
+      notes.push(`output "${value.name}": regression value`);
+      return { kind: 'regression', tensor: value.name };
+    }
+    tensor = scores.name;
+    const width = scores.dims?.[1];
+    const producer = sig.producers[scores.name];
+    const softmax = !graphLabels && producer !== undefined && !PROBABILITY_OPS.has(producer);
+    notes.push(`output "${scores.name}": class ${softmax ? `logits (written by ${producer}; softmax applied)` : 'probabilities'}${width ? `, ${width} classes` : ''}`);
+    if (!graphLabels && !given) {
+      throw new InitError(`Output "${scores.name}" holds ${width ?? 'several'} class scores but the model does not name its classes: pass --labels a,b,… in the model's class order.`);
+    }
+    if (softmax) return { kind: 'classification', labels: labelsOf(given, graphLabels, width), tensor, softmax: true };
+  }
+  const labels = labelsOf(given, graphLabels, undefined);
+  notes.push(`labels: ${labels.join(', ')}${given ? ' (from --labels)' : ' (from the model)'}`);
+  if (labelOut) notes.push(`output "${labelOut.name}": predicted label (decides the answer, as predict() does)`);
+  return { kind: 'classification', labels, tensor, ...(labelOut ? { labelTensor: labelOut.name } : {}), softmax: false };
+}
+
+function labelsOf(given: readonly string[] | undefined, graph: readonly string[] | undefined, width: number | null | undefined): string[] {
+  const n = graph?.length ?? width ?? given?.length;
+  if (given) {
+    if (n !== undefined && n !== null && given.length !== n) throw new InitError(`--labels lists ${given.length} labels but the model has ${n} classes${graph ? ` (${graph.join(', ')})` : ''}.`);
+    return [...given];
+  }
+  return [...(graph ?? [])];
+}
+
+interface Csv {
+  header: string[];
+  rows: string[][];
+}
+
+/** A small CSV reader for the sample: a header row, then rows; double-quoted cells may hold commas. */
+function readCsv(file: string): Csv {
+  const lines = readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+  if (lines.length < 2) throw new InitError(`--data ${file} needs a header row and at least one data row.`);
+  const header = splitCsvLine(lines[0]);
+  return { header, rows: lines.slice(1).map(splitCsvLine) };
+}
+
+function splitCsvLine(line: string): string[] {
+  const cells: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      cells.push(cell);
+      cell = '';
+    } else cell += ch;
+  }
+  cells.push(cell);
+  return cells.map((c) => c.trim());
+}
+
+/** The sample's rows as model rows, cells converted by the contract's rules. */
+function sampleRows(m: ModelManifest, csv: Csv): Row[] {
+  if (m.input.kind !== 'tabular') return [];
+  const features = m.input.features;
+  const at = features.map((f) => {
+    const i = csv.header.indexOf(f.name);
+    if (i === -1) throw new InitError(`--data has no column "${f.name}" (its header: ${csv.header.slice(0, 8).join(', ')}…).`);
+    return i;
+  });
+  return csv.rows.map((cells, r) => features.map((f, j) => cellValue(f, cells[at[j]] ?? '', `--data row ${r + 1}, column ${f.name}`)));
+}
+
+function baselineOf(m: ModelManifest, rows: Row[], predictions: Prediction[], csv: Csv, expected: string | undefined): unknown {
+  if (m.input.kind !== 'tabular') throw new InitError('--data describes tabular models; image baselines are written by the training script.');
+  const features = m.input.features.map((f, j) => {
+    const column = rows.map((r) => r[j]);
+    if (f.type === 'string' || f.type === 'bool') {
+      const text = column.map((v) => String(v));
+      const categories = [...new Set(text)].sort();
+      return { name: f.name, kind: 'categorical', categories, proportions: [...categories.map((c) => text.filter((t) => t === c).length / text.length), 0] };
+    }
+    return numericBaseline(f.name, column as number[]);
+  });
+  const out: Record<string, unknown> = { rows: rows.length, bins: BINS, features };
+  if (m.output.kind === 'classification') {
+    const labels = m.output.labels;
+    const e = expected !== undefined ? csv.header.indexOf(expected) : -1;
+    const seen = e >= 0 ? csv.rows.map((c) => c[e]) : predictions.map((p) => ('label' in p ? p.label : ''));
+    out.classPriors = Object.fromEntries(labels.map((l, i) => [l, seen.filter((s) => s === l || s === String(i)).length / seen.length]));
+  }
+  return out;
+}
+
+/** Deciles as numpy computes them (linear interpolation), binned with searchsorted(side="left"). */
+function numericBaseline(name: string, values: number[]): unknown {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  const q = (p: number) => {
+    const pos = p * (n - 1);
+    const lo = Math.floor(pos);
+    return lo + 1 < n ? sorted[lo] + (pos - lo) * (sorted[lo + 1] - sorted[lo]) : sorted[lo];
+  };
+  const edges = Array.from({ length: BINS - 1 }, (_x, i) => q((i + 1) / BINS));
+  const counts = new Array<number>(BINS).fill(0);
+  for (const v of values) counts[edges.filter((e) => e < v).length]++;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
+  return { name, mean, std, min: sorted[0], max: sorted[n - 1], edges, proportions: counts.map((c) => c / n) };
+}
+
+function parityOf(m: ModelManifest, rows: Row[], predictions: Prediction[], csv: Csv, expected: string): { set: unknown; mismatches: number } {
+  const e = csv.header.indexOf(expected);
+  if (e === -1) throw new InitError(`--expected-column "${expected}" is not in the --data header.`);
+  const n = Math.min(PARITY_ROWS, rows.length);
+  let mismatches = 0;
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const cell = csv.rows[i][e] ?? '';
+    const p = predictions[i];
+    const input = Array.from(rows[i] as ArrayLike<FeatureValue>);
+    if (m.output.kind === 'regression') {
+      const value = Number(cell);
+      if ('value' in p && Math.abs(p.value - value) > 1e-4 * Math.max(1, Math.abs(value))) mismatches++;
+      out.push({ input, value });
+    } else {
+      // The framework's label as the model names it (a class index or the label itself).
+      const labels = m.output.labels;
+      const label = labels.includes(cell) ? cell : labels[Number(cell)] ?? cell;
+      if (!('label' in p) || p.label !== label) mismatches++;
+      out.push({ input, label, probabilities: 'label' in p ? labels.map((l) => p.probabilities[l]) : [] });
+    }
+  }
+  return { set: m.output.kind === 'classification' ? { labels: m.output.labels, rows: out } : { rows: out }, mismatches };
+}
+
+function writeJson(file: string, value: unknown): void {
+  writeFileSync(file, `${JSON.stringify(value, null, 1)}\n`);
+}
+
+/** What init prints: the inferred model, five predictions and the next commands. */
+export function formatInit(r: InitResult): string {
+  const lines = [`wrote ${r.dir}: ${r.files.join(', ')}`, ...r.notes.map((n) => `  ${n}`)];
+  if (r.predictions.length > 0) {
+    lines.push('sample predictions:');
+    for (const p of r.predictions) lines.push(`  ${JSON.stringify(p.input).slice(0, 80)} → ${JSON.stringify(p.prediction).slice(0, 120)}`);
+  }
+  if (r.parityMismatches > 0) lines.push(`${r.parityMismatches} parity row(s) differ from --expected-column: the served model does not reproduce the training framework.`);
+  lines.push('next:', `  npm start -- --model ${r.dir}`, `  npx cdk deploy --all -c modelDir=${r.dir}`);
+  return lines.join('\n');
+}

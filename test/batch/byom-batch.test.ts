@@ -1,0 +1,59 @@
+/**
+ * @jest-environment ./test/container/onnx-environment.js
+ */
+/**
+ * The batch mode with brought models: a CSV with a categorical column through the diabetes-risk
+ * pipeline (one input per column, ZipMap), and rows a model answers NaN for rejected one by one with
+ * NON_FINITE_OUTPUT while the rest of their chunk is predicted.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runBatch } from '../../container/src/batch/run-batch';
+
+const ROOT = path.join(__dirname, '../..');
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'mlship-byom-batch-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+test('a CSV with a categorical column, by header name, equals scikit-learn on the parity rows; unknown categories are rejected', async () => {
+  // GIVEN the parity rows of diabetes-risk as a CSV with an id column and the columns in another order
+  const model = path.join(ROOT, 'models/diabetes-risk');
+  const manifest = JSON.parse(readFileSync(path.join(model, 'model.json'), 'utf8'));
+  const names: string[] = manifest.input.features.map((f: { name: string }) => f.name);
+  const parity = JSON.parse(readFileSync(path.join(model, 'parity.json'), 'utf8')) as { rows: { input: (number | string)[]; label: string }[] };
+  const header = ['id', ...[...names].reverse()];
+  const lines = parity.rows.map((r, i) => [`p${i}`, ...[...r.input].reverse()].join(','));
+  lines.push(['bad', ...[...parity.rows[0].input].reverse().map((v, j) => (j === 0 ? '3' : v))].join(','));
+  const input = path.join(dir, 'diabetes.csv');
+  writeFileSync(input, `${header.join(',')}\n${lines.join('\n')}\n`);
+  const output = path.join(dir, 'diabetes.out.jsonl');
+  // WHEN the batch mode runs it
+  const s = await runBatch({ model, input, output, workers: 1, progress: false });
+  // THEN every parity row has scikit-learn's label and the unknown sex code is rejected by name
+  expect(s).toMatchObject({ rows: parity.rows.length + 1, predicted: parity.rows.length, rejected: 1 });
+  const out = readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; label: string });
+  expect(out.map((o) => o.label)).toEqual(parity.rows.map((r) => r.label));
+  const reject = JSON.parse(readFileSync(`${output}.rejects.jsonl`, 'utf8').trim());
+  expect(reject).toMatchObject({ id: 'bad', code: 'UNKNOWN_CATEGORY', field: 'sex' });
+});
+
+test('rows the model answers NaN for are rejected with NON_FINITE_OUTPUT; the rest of the chunk is predicted', async () => {
+  const model = path.join(ROOT, 'models/breast-cancer');
+  const manifest = JSON.parse(readFileSync(path.join(model, 'model.json'), 'utf8'));
+  const names: string[] = manifest.input.features.map((f: { name: string }) => f.name);
+  const parity = JSON.parse(readFileSync(path.join(model, 'parity.json'), 'utf8')) as { rows: { input: number[]; label: string }[] };
+  const rows = parity.rows.slice(0, 10).map((r, i) => `${i},${r.input.join(',')}`);
+  rows.splice(4, 0, `nan,${new Array(30).fill('1e36').join(',')}`);
+  const input = path.join(dir, 'nan.csv');
+  writeFileSync(input, `id,${names.join(',')}\n${rows.join('\n')}\n`);
+  const output = path.join(dir, 'nan.out.jsonl');
+  const s = await runBatch({ model, input, output, workers: 1, progress: false });
+  expect(s).toMatchObject({ rows: 11, predicted: 10, rejected: 1 });
+  const out = readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string | number; label: string });
+  expect(out.map((o) => o.label)).toEqual(parity.rows.slice(0, 10).map((r) => r.label));
+  expect(JSON.parse(readFileSync(`${output}.rejects.jsonl`, 'utf8').trim())).toMatchObject({ id: 'nan', code: 'NON_FINITE_OUTPUT' });
+});
