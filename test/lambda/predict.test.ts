@@ -229,7 +229,7 @@ describe('POST /predict (fargate backend)', () => {
     expect(rec?.inputValues).toEqual(f32(row));
     expect(rec?.inputValues?.slice(0, 3)).toEqual([1e16, 0, 3.4e38]);
     // Bit for bit what the model saw.
-    expect(rec?.inputValues?.map(Math.fround)).toEqual(Array.from(new Float32Array(row)));
+    expect(rec?.inputValues?.map((v) => Math.fround(v as number))).toEqual(Array.from(new Float32Array(row)));
   });
 
   it('the replay parks what it can never write in the bucket, with the reason, and deletes it from the queue', async () => {
