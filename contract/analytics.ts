@@ -75,11 +75,24 @@ export function tableColumns(table: AnalyticsTable, manifest: ModelManifest): Co
       const other = seen.get(name);
       if (other !== undefined) throw new Error(`Features "${other}" and "${f.name}" would share the analytics column ${name}; rename one.`);
       seen.set(name, f.name);
-      columns.push({ name, type: 'float', nullable: true, comment: `input feature ${f.name}`.slice(0, 255), featureIndex });
+      columns.push({ name, type: featureColumnType(f.type), nullable: true, comment: `input feature ${f.name}`.slice(0, 255), featureIndex });
     });
   }
   return columns;
 }
+
+/**
+ * The column type of a feature: float32 features as FLOAT (what the model read), int and double as
+ * DOUBLE (exact for every accepted int), string and bool as STRING (bools as "true"/"false", the
+ * baseline's own category names).
+ */
+function featureColumnType(type: 'float' | 'int' | 'double' | 'string' | 'bool'): ColumnType {
+  if (type === 'float') return 'float';
+  return type === 'int' || type === 'double' ? 'double' : 'string';
+}
+
+/** A feature value as its analytics column holds it. */
+export type FeatureCell = number | string | null;
 
 export interface PredictionRow {
   id: string;
@@ -92,7 +105,7 @@ export interface PredictionRow {
   latency_ms: number;
   api_key_id: string | null;
   /** Input values in the manifest's order (tabular, logged inline); written as one column per feature. */
-  features: number[] | null;
+  features: FeatureCell[] | null;
   input_key: string | null;
 }
 

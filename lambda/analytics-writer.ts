@@ -6,13 +6,12 @@
  * embedded DynamoDB's change tap (`local/log-stream.ts`).
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { FeedbackRow, PredictionRow } from '../contract/analytics';
 import { ENV } from '../contract/env';
-import type { PredictionRecord } from '../contract/prediction-log';
-import { feedbackRow, isPredictionItem, predictionRow } from './analytics/log-rows';
+import { decodeRecord, isPredictionItem } from '../contract/prediction-log';
+import { feedbackRow, predictionRow } from './analytics/log-rows';
 import { writeRows } from './analytics/store';
 import { s3Options } from './commons/clients';
 import { readConfig, required } from './commons/config';
@@ -36,9 +35,10 @@ export function rowsOfStream(event: DynamoDBStreamEvent): StreamRows {
   for (const record of event.Records) {
     const image = record.dynamodb?.NewImage;
     if (image === undefined || (record.eventName !== 'INSERT' && record.eventName !== 'MODIFY')) continue;
-    const item = unmarshall(image as Record<string, AttributeValue>);
+    // The log's own decoder: numbers are read as written (the SDK's unmarshall refuses those beyond 2^53).
+    const item = image as Record<string, AttributeValue>;
     if (!isPredictionItem(item)) continue;
-    const r = item as unknown as PredictionRecord;
+    const r = decodeRecord(item);
     if (record.eventName === 'INSERT') out.predictions.push(predictionRow(manifest, r));
     // Feedback is the one update a logged prediction gets; a repeated one is a correction (queries keep the latest).
     const fb = feedbackRow(r);

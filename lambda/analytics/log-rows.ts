@@ -1,36 +1,30 @@
 /**
  * From a prediction log item to analytics rows. The one place that reads log attributes for the
- * analytics store: `id`, `model`, `modelVersion`, `timestamp`, `label`, `output` (probabilities or
- * value), `latencyMs`, `apiKeyId`, `input`, `inputKey` and `feedback.{label,at}`. The request id is
+ * analytics store: `id`, `model`, `modelVersion`, `createdAt`, `label`, `probabilities`,
+ * `predictedValue`, `latencyMs`, `apiKeyId`, `inputValues`, `inputKey` and `feedback.{label,givenAt}`. The request id is
  * left out: no analytics question needs it, it is the costliest column (random text), and the log item
  * keeps it.
  */
 import type { FeedbackRow, PredictionRow } from '../../contract/analytics';
 import type { ModelManifest } from '../../contract/manifest';
-import { LOG_TABLE, type PredictionRecord } from '../../contract/prediction-log';
+import type { PredictionRecord } from '../../contract/prediction-log';
 import { inputValues } from '../quality/analyze';
 
-/** Whether a log item is a logged prediction (idempotency records carry no index key). */
-export function isPredictionItem(item: Record<string, unknown>): item is PredictionRecord & Record<string, unknown> {
-  return typeof item[LOG_TABLE.byModelIndex.partitionKey] === 'string' && typeof item[LOG_TABLE.partitionKey] === 'string';
-}
-
 export function predictionRow(manifest: ModelManifest, r: PredictionRecord): PredictionRow {
-  const output = (r.output ?? {}) as { label?: unknown; probabilities?: Record<string, unknown>; value?: unknown };
-  const label = typeof r.label === 'string' ? r.label : typeof output.label === 'string' ? output.label : null;
-  const score = label !== null && typeof output.probabilities?.[label] === 'number' ? (output.probabilities[label] as number) : null;
-  const values = r.input === undefined ? undefined : inputValues(manifest, r.input);
+  const label = typeof r.label === 'string' ? r.label : null;
+  const score = label !== null && typeof r.probabilities?.[label] === 'number' ? r.probabilities[label] : null;
+  const values = r.inputValues === undefined ? undefined : inputValues(manifest, r.inputValues);
   return {
     id: r.id,
     model: r.model,
     version: r.modelVersion,
-    ts: timeOf(r.timestamp, 'timestamp', r.id),
+    ts: timeOf(r.createdAt, 'createdAt', r.id),
     predicted_label: label,
     score,
-    predicted_value: typeof output.value === 'number' ? output.value : null,
+    predicted_value: typeof r.predictedValue === 'number' ? r.predictedValue : null,
     latency_ms: r.latencyMs,
     api_key_id: r.apiKeyId ?? null,
-    features: values ?? null,
+    features: values === undefined ? null : values.map((v) => (typeof v === 'boolean' ? String(v) : v)),
     input_key: r.inputKey ?? null,
   };
 }
@@ -38,7 +32,7 @@ export function predictionRow(manifest: ModelManifest, r: PredictionRecord): Pre
 /** The feedback row of an item that carries feedback, else undefined. */
 export function feedbackRow(r: PredictionRecord): FeedbackRow | undefined {
   if (r.feedback === undefined) return undefined;
-  return { id: r.id, model: r.model, version: r.modelVersion, ts: timeOf(r.timestamp, 'timestamp', r.id), label: r.feedback.label, received_at: timeOf(r.feedback.at, 'feedback.at', r.id) };
+  return { id: r.id, model: r.model, version: r.modelVersion, ts: timeOf(r.createdAt, 'createdAt', r.id), label: r.feedback.label, received_at: timeOf(r.feedback.givenAt, 'feedback.givenAt', r.id) };
 }
 
 function timeOf(iso: string, field: string, id: string): Date {

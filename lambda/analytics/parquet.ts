@@ -5,7 +5,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { tableColumns, type AnalyticsTable, type ColumnSpec } from '../../contract/analytics';
+import { tableColumns, type AnalyticsTable, type ColumnSpec, type FeatureCell } from '../../contract/analytics';
 import type { ModelManifest } from '../../contract/manifest';
 
 type SchemaElement = Record<string, unknown>;
@@ -63,7 +63,7 @@ function layoutOf(table: AnalyticsTable, manifest: ModelManifest) {
  */
 function columnValues(c: ColumnSpec, rows: readonly object[]): unknown[] | Float32Array | Float64Array {
   const index = c.featureIndex;
-  const values = index === undefined ? rows.map((r) => (r as Record<string, unknown>)[c.name] ?? null) : rows.map((r) => (r as { features: number[] | null }).features?.[index] ?? null);
+  const values = index === undefined ? rows.map((r) => (r as Record<string, unknown>)[c.name] ?? null) : rows.map((r) => (r as { features: FeatureCell[] | null }).features?.[index] ?? null);
   if ((c.type === 'float' || c.type === 'double') && !values.includes(null)) return c.type === 'float' ? Float32Array.from(values as number[]) : Float64Array.from(values as number[]);
   return values;
 }

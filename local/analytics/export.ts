@@ -6,11 +6,10 @@
  */
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { FeedbackRow, PredictionRow } from '../../contract/analytics';
 import type { ModelManifest } from '../../contract/manifest';
-import type { PredictionRecord } from '../../contract/prediction-log';
-import { feedbackRow, isPredictionItem, predictionRow } from '../../lambda/analytics/log-rows';
+import { decodeRecord, isPredictionItem } from '../../contract/prediction-log';
+import { feedbackRow, predictionRow } from '../../lambda/analytics/log-rows';
 import { writeRows } from '../../lambda/analytics/store';
 
 export interface ExportResult {
@@ -45,10 +44,9 @@ export async function exportLog(ddb: DynamoDBClient, table: string, s3: S3Client
     const page = await ddb.send(new ScanCommand({ TableName: table, ExclusiveStartKey: startKey }));
     for (const raw of page.Items ?? []) {
       result.scanned++;
-      const item = unmarshall(raw);
       // Only this model's predictions: the writer decodes inputs with its manifest.
-      if (!isPredictionItem(item) || item.model !== manifest.name) continue;
-      const r = item as unknown as PredictionRecord;
+      if (!isPredictionItem(raw) || raw.model?.S !== manifest.name) continue;
+      const r = decodeRecord(raw);
       predictions.push(predictionRow(manifest, r));
       const fb = feedbackRow(r);
       if (fb !== undefined) feedback.push(fb);
