@@ -7,7 +7,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ENV } from '../contract/env';
 import { ApiError } from '../contract/errors';
 import { LIMITS, maxPredictBodyBytes } from '../contract/limits';
-import { parseCsvRows, validateInstances, type Instance } from '../contract/manifest';
+import { csvRecords, csvRow, validateInstances, type Instance } from '../contract/manifest';
 import { MODEL_VERSION_HEADER, type InvocationResponse, type PredictResponse, type Prediction } from '../contract/prediction';
 import { predictionInputKey } from '../contract/bucket';
 import { sortKeyOf, type PredictionRecord } from '../contract/prediction-log';
@@ -96,14 +96,13 @@ function parseInstances(type: string, bytes: Buffer): ParsedInstances {
     return { sent: (body as { instances: unknown[] }).instances, checked };
   }
   if (type === 'text/csv' && manifest.input.kind === 'tabular') {
-    const text = bytes.toString('utf8');
-    const rows = parseCsvRows(manifest, text);
-    if (rows.length > LIMITS.maxInstancesPerRequest) {
-      throw new ApiError('TOO_MANY_INSTANCES', `${rows.length} rows sent; at most ${LIMITS.maxInstancesPerRequest} per request.`, 'rows');
-    }
-    // The rows passed the check, so each non-blank line is plain decimal numbers: keep them exactly as sent.
-    const sent = text.split('\n').filter((l) => l.trim() !== '').map((l) => l.trim().split(',').map((c) => Number(c.trim())));
-    return { sent, checked: rows.map((values) => ({ values })) };
+    // Parsing stops after the rows one request may hold; a header row is matched by feature names.
+    const features = manifest.input.features;
+    const records = csvRecords(manifest, bytes.toString('utf8'), LIMITS.maxInstancesPerRequest);
+    const checked = records.map((r) => ({ values: csvRow(features, r.cells, `rows[${r.line}]`) }));
+    // The rows passed the check, so each cell is a plain decimal: keep the numbers as sent, in feature order.
+    const sent = records.map((r) => r.cells.map((c) => Number(c.trim())));
+    return { sent, checked };
   }
   const accepted = manifest.input.kind === 'tabular' ? 'application/json or text/csv' : 'application/json';
   throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${type} is not accepted; send ${accepted}.`, 'Content-Type');

@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { ApiError } from '../../contract/errors';
 import { featureCount, Instance, MANIFEST_FILE, ModelManifest, parseManifest } from '../../contract/manifest';
 import { Prediction } from '../../contract/prediction';
-import { decodeImage } from './image';
+import { decodeImage, PixelBudget } from './image';
 
 export interface LoadModelOptions {
   /**
@@ -81,7 +81,9 @@ class OnnxModel implements LoadedModel {
 
   toRows(instances: ReadonlyArray<Float32Array | Instance>): Float32Array[] {
     const rows = new Array<Float32Array>(instances.length);
-    for (let i = 0; i < instances.length; i++) rows[i] = this.rowOf(instances[i], i);
+    // One pixel budget for all the images of the call.
+    const budget = this.manifest.input.kind === 'image' ? new PixelBudget(this.manifest.input) : undefined;
+    for (let i = 0; i < instances.length; i++) rows[i] = this.rowOf(instances[i], i, budget);
     return rows;
   }
 
@@ -110,13 +112,13 @@ class OnnxModel implements LoadedModel {
     await this.session.release();
   }
 
-  private rowOf(inst: Float32Array | Instance, i: number): Float32Array {
+  private rowOf(inst: Float32Array | Instance, i: number, budget: PixelBudget | undefined): Float32Array {
     let row: Float32Array;
     if (inst instanceof Float32Array) row = inst;
     else if ('values' in inst) row = inst.values;
     else if ('image' in inst) {
-      if (this.manifest.input.kind !== 'image') throw new ApiError('INVALID_FEATURE_TYPE', 'This model takes tabular rows, not images.', `instances[${i}]`);
-      row = decodeImage(this.manifest.input, inst.image, `instances[${i}]`);
+      if (this.manifest.input.kind !== 'image' || budget === undefined) throw new ApiError('INVALID_FEATURE_TYPE', 'This model takes tabular rows, not images.', `instances[${i}]`);
+      row = decodeImage(this.manifest.input, inst.image, `instances[${i}]`, budget);
     } else {
       throw new ApiError('INVALID_S3_KEY', 'S3 keys are resolved by the API, not by the model server.', `instances[${i}].s3Key`);
     }

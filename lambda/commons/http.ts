@@ -4,6 +4,7 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ApiError, isApiError } from '../../contract/errors';
+import { parseJsonBounded } from '../../contract/json';
 import { routeFor, type HandlerName, type RouteSpec } from '../../contract/routes';
 import type { Logger } from './logger';
 
@@ -70,14 +71,10 @@ export function bodyBytes(event: APIGatewayProxyEvent): Buffer {
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
 }
 
-/** Parses a JSON body; an empty or malformed body is 400 INVALID_JSON. */
+/** Parses a JSON body; an empty, malformed or too deeply nested body is 400 INVALID_JSON. */
 export function parseJsonBody(bytes: Buffer): unknown {
   if (bytes.length === 0) throw new ApiError('INVALID_JSON', 'The body is empty; send a JSON document.');
-  try {
-    return JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    throw new ApiError('INVALID_JSON', `The body is not valid JSON: ${(e as Error).message}`);
-  }
+  return parseJsonBounded(bytes.toString('utf8'));
 }
 
 /** The media type of the body without parameters, lower-cased (`application/json; charset=utf-8` → `application/json`). */

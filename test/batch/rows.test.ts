@@ -78,7 +78,7 @@ describe('parseCsvChunk', () => {
     expect(chunk.rows).toBe(7);
     expect(chunk.ids).toEqual(['a', 'b', 'g']);
     const f = input.features.length;
-    const want = [good, good.replace('1.25', ' 1.25 '), good.replace('1.25', '12345678901234567890')].map((l) => csvRow(input.features, l, 'row'));
+    const want = [good, good.replace('1.25', ' 1.25 '), good.replace('1.25', '12345678901234567890')].map((l) => csvRow(input.features, l.split(','), 'row'));
     want.forEach((w, i) => expect(Array.from(chunk.packed.subarray(i * f, (i + 1) * f))).toEqual(Array.from(w)));
     expect(chunk.rejects).toEqual([
       { id: 'c', line: 4, code: 'NON_FINITE_NUMBER', field: 'mean_texture', message: 'NaN and Infinity are not valid feature values.' },

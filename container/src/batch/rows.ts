@@ -240,7 +240,7 @@ function slowCsvRow(input: TabularInput, layout: CsvLayout, text: string, line: 
     if (fi >= 0) ordered[fi] = cells[col];
   });
   try {
-    return { id, values: csvRow(input.features, ordered.join(','), 'row') };
+    return { id, values: csvRow(input.features, ordered, 'row') };
   } catch (e) {
     return { reject: rejectOf(e, id, line, (field) => featureName(input, field)) };
   }
