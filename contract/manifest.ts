@@ -307,7 +307,13 @@ export function parseCsvRows(m: ModelManifest, text: string, maxRows: number = L
 export function csvRecords(m: ModelManifest, text: string, maxRows: number = LIMITS.maxRowsPerInvocation): CsvRecord[] {
   const features = tabular(m).features;
   // One more record than the rows allowed: the first may be a header.
-  const records = parseCsv(text, maxRows + 1);
+  let records: CsvRecord[];
+  try {
+    records = parseCsv(text, maxRows + 1);
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 'TOO_MANY_INSTANCES') throw new ApiError('TOO_MANY_INSTANCES', `More than ${maxRows} rows in one request.`, 'rows');
+    throw e;
+  }
   const columns = records.length > 0 ? csvHeader(records[0].cells, features.map((f) => f.name)) : undefined;
   const data = columns ? records.slice(1) : records;
   if (data.length > maxRows) throw new ApiError('TOO_MANY_INSTANCES', `More than ${maxRows} rows in one request.`, 'rows');

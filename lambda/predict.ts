@@ -121,7 +121,7 @@ async function run(instances: ParsedInstances, ctx: RequestContext, apiKeyId: st
   }
 
   const t0 = Date.now();
-  const answer = await backend.invoke(invocation, modelInputs.length);
+  const answer = await backend.invoke(invocation, modelInputs.length, ctx.deadline);
   const backendMs = Date.now() - t0;
 
   const now = new Date();

@@ -5,7 +5,8 @@
 import { ApiError } from '../../contract/errors';
 import { ENV } from '../../contract/env';
 import { LIMITS } from '../../contract/limits';
-import { isConnectionError, parseInvocationResponse, passOnClientError, unavailable, type Backend } from './backend';
+import { DEADLINE_ATTRIBUTE } from '../../contract/prediction';
+import { isConnectionError, modelTimeLeft, parseInvocationResponse, passOnClientError, unavailable, type Backend } from './backend';
 import { endpointOverride } from './config';
 
 export interface SageMakerBackendOptions {
@@ -31,11 +32,14 @@ export function sagemakerBackend(opts: SageMakerBackendOptions): Backend {
 
   return {
     kind: 'sagemaker',
-    async invoke(body, expected) {
+    async invoke(body, expected, deadline) {
       try {
         const { m, client } = await sdk;
+        const left = modelTimeLeft(deadline);
+        // SageMaker hands CustomAttributes to the container, which stops working past the deadline.
+        const CustomAttributes = left === undefined ? undefined : `${DEADLINE_ATTRIBUTE}=${Math.min(timeoutMs, left)}`;
         const out = await client.send(
-          new m.InvokeEndpointCommand({ EndpointName: opts.endpointName, Body: Buffer.from(body), ContentType: 'application/json', Accept: 'application/json' }),
+          new m.InvokeEndpointCommand({ EndpointName: opts.endpointName, Body: Buffer.from(body), ContentType: 'application/json', Accept: 'application/json', CustomAttributes }),
         );
         const text = out.Body === undefined ? '' : Buffer.from(out.Body).toString('utf8');
         return parseInvocationResponse(text, expected, NAME);
@@ -55,6 +59,8 @@ function toApiError(e: unknown, timeoutMs: number): ApiError {
       const status = err.OriginalStatusCode ?? 0;
       const original = err.OriginalMessage ?? '';
       if (status === 503) return unavailable(status, original, NAME);
+      // The container gave up at the deadline it was given.
+      if (status === 504) return new ApiError('BACKEND_TIMEOUT', `The model did not answer before the request deadline (${NAME}).`);
       if (status >= 400 && status < 500) return passOnClientError(status, original, NAME);
       return new ApiError('BACKEND_ERROR', `The model answered ${status || 'an error'} through the ${NAME}.`);
     }
