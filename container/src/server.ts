@@ -338,11 +338,13 @@ async function startCluster(opts: StartServerOptions): Promise<RunningServer> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (opts.maxBatchSize !== undefined) env[ENV.MAX_BATCH_SIZE] = String(opts.maxBatchSize);
   if (opts.maxBatchDelayUs !== undefined) env[ENV.MAX_BATCH_DELAY_US] = String(opts.maxBatchDelayUs);
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  // The IPC channel is a lifeline: the cluster stops when this process goes away, even by SIGKILL.
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  child.channel?.unref();
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const port = await new Promise<number>((resolve, reject) => {
-    readLogLines(child.stdout, (rec) => {
+    readLogLines(child.stdout!, (rec) => {
       if (rec.msg === 'ready' && typeof rec.port === 'number') resolve(rec.port);
     });
     void exited.then((code) => reject(new Error(`The model server exited with code ${code} before it was ready`)));
