@@ -72,9 +72,12 @@ export function doubleIhdrPng(side = 16384): Buffer {
   return png([ihdr(8, 8, 0, 0), ihdr(side, side, 0, 0), chunk('IDAT', zerosStream((side + 1) * side))]);
 }
 
-/** A legal `side`×`side` grey PNG with a gradient (small to send, real work to decode). */
-export function largePng(side: number): Buffer {
+/**
+ * A legal `side`×`side` grey PNG (small to send, real work to decode): a pattern, or all black
+ * (`blank`, a few KB even at 4096×4096).
+ */
+export function largePng(side: number, blank = false): Buffer {
   const raw = Buffer.alloc((side + 1) * side);
-  for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) raw[y * (side + 1) + 1 + x] = (x ^ y) & 0xff;
-  return png([ihdr(side, side, 0, 0), chunk('IDAT', zlib.deflateSync(raw, { level: 6 }))]);
+  if (!blank) for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) raw[y * (side + 1) + 1 + x] = (x ^ y) & 0xff;
+  return png([ihdr(side, side, 0, 0), chunk('IDAT', blank ? zerosStream(raw.length) : zlib.deflateSync(raw, { level: 6 }))]);
 }
