@@ -102,7 +102,6 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
       const abandon = new AbortController();
       invoke(req, res, model, batcher, abandon)
         .catch((e) => fail(req, res, e))
-        .finally(() => abandon.abort())
         .finally(() => --inFlight === 0 && drained?.());
     } else if (route === '/ping') {
       if (req.method !== 'GET') return fail(req, res, new ApiError('METHOD_NOT_ALLOWED', 'Use GET /ping.'));
@@ -122,11 +121,11 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
     // Work for a caller that has gone, or whose deadline has passed, is abandoned at the next step.
     const signal = abandon.signal;
     const deadlineMs = callerDeadlineMs(req);
-    if (deadlineMs !== undefined) {
-      const timer = setTimeout(() => abandon.abort(new ApiError('BACKEND_TIMEOUT', `The caller's deadline of ${deadlineMs} ms passed.`)), deadlineMs);
-      signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
-    }
-    res.once('close', () => abandon.abort(new ApiError('BACKEND_TIMEOUT', 'The caller closed the connection.')));
+    const timer = deadlineMs === undefined ? undefined : setTimeout(() => abandon.abort(new ApiError('BACKEND_TIMEOUT', `The caller's deadline of ${deadlineMs} ms passed.`)), deadlineMs);
+    res.once('close', () => {
+      clearTimeout(timer);
+      if (!res.writableFinished) abandon.abort(new ApiError('BACKEND_TIMEOUT', 'The caller closed the connection.'));
+    });
     const text = await readBody(req);
     signal.throwIfAborted();
     let rows: Float32Array[];
@@ -243,6 +242,8 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
   return running;
 }
 
+const DEADLINE_ATTRIBUTE_PATTERN = new RegExp(`(?:^|[;,\\s])${DEADLINE_ATTRIBUTE}=([^;,\\s]*)`);
+
 /**
  * The time the caller will still wait, from the deadline header or SageMaker's custom attributes
  * (`mlship-deadline-ms=12000`); undefined when neither says. A malformed value is INVALID_HEADER.
@@ -251,7 +252,7 @@ function callerDeadlineMs(req: http.IncomingMessage): number | undefined {
   let raw = req.headers[DEADLINE_HEADER];
   if (raw === undefined) {
     const attrs = req.headers[SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER];
-    const m = typeof attrs === 'string' ? new RegExp(`(?:^|[;,\\s])${DEADLINE_ATTRIBUTE}=([^;,\\s]*)`).exec(attrs) : null;
+    const m = typeof attrs === 'string' ? DEADLINE_ATTRIBUTE_PATTERN.exec(attrs) : null;
     raw = m?.[1];
   }
   if (raw === undefined) return undefined;
