@@ -21,18 +21,27 @@ export function checkJsonDepth(text: string, maxDepth: number = LIMITS.maxJsonDe
   const n = text.length;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    if (c === QUOTE) {
-      // Skip the string: up to the next quote not escaped by a backslash.
-      for (i++; i < n; i++) {
-        const d = text.charCodeAt(i);
-        if (d === BACKSLASH) i++;
-        else if (d === QUOTE) break;
-      }
+    // Digits, commas, dots, signs, colons and quotes are all below '[': one comparison for most characters.
+    if (c < OPEN_ARRAY) {
+      if (c === QUOTE) i = stringEnd(text, i);
     } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
       if (++depth > maxDepth) throw new ApiError('INVALID_JSON', `The JSON nests deeper than ${maxDepth} levels.`);
     } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
       depth--;
     }
+  }
+}
+
+/** Index of the quote closing the string opened at `open` (or the end): found natively, escapes respected. */
+function stringEnd(text: string, open: number): number {
+  let q = open;
+  for (;;) {
+    q = text.indexOf('"', q + 1);
+    if (q === -1) return text.length;
+    // A quote preceded by an odd number of backslashes is escaped.
+    let slashes = 0;
+    while (text.charCodeAt(q - 1 - slashes) === BACKSLASH) slashes++;
+    if (slashes % 2 === 0) return q;
   }
 }
 
