@@ -93,6 +93,21 @@ test('data: URLs of PNG and JPEG images are accepted, as browsers produce them',
   expect(reply.json().predictions.map((p: { label: string }) => p.label)).toEqual([r.label, r.label]);
 });
 
+test('a JPEG claiming a huge frame is IMAGE_TOO_LARGE, and one with two frame headers is INVALID_IMAGE', async () => {
+  const jpg = jpeg.encode(rgba(par.rows[0].input, 8), 95).data;
+  const sof = jpg.findIndex((b, i) => b === 0xff && jpg[i + 1] === 0xc0);
+  const huge = Buffer.from(jpg);
+  huge.writeUInt16BE(60_000, sof + 5);
+  huge.writeUInt16BE(60_000, sof + 7);
+  expect((await postJson(server.url, { instances: [huge.toString('base64')] })).json().error).toMatchObject({ code: 'IMAGE_TOO_LARGE', field: 'instances[0]' });
+  // The frame header segment repeated right after itself
+  const length = jpg.readUInt16BE(sof + 2);
+  const twice = Buffer.concat([jpg.subarray(0, sof + 2 + length), jpg.subarray(sof, sof + 2 + length), jpg.subarray(sof + 2 + length)]);
+  const reply = await postJson(server.url, { instances: [twice.toString('base64')] });
+  expect(reply.json().error).toMatchObject({ code: 'INVALID_IMAGE', field: 'instances[0]' });
+  expect(reply.json().error.message).toMatch(/second frame header/);
+});
+
 describe('pixel arrays', () => {
   const flat = par.rows[0].input;
   const grid = Array.from({ length: 8 }, (_, y) => flat.slice(y * 8, y * 8 + 8));
