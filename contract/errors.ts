@@ -16,6 +16,7 @@ export const ERROR_STATUS = {
   /** A float64 feature the prediction log could not keep exactly (DynamoDB's number range). */
   NUMBER_OUT_OF_RANGE: 400,
   INVALID_IMAGE: 400,
+  IMAGE_TOO_LARGE: 400,
   INVALID_CSV: 400,
   INVALID_S3_KEY: 400,
   S3_ACCESS_DENIED: 403,
@@ -25,9 +26,11 @@ export const ERROR_STATUS = {
   INVALID_ID: 400,
   INVALID_LABEL: 400,
   INVALID_HEADER: 400,
+  MALFORMED_REQUEST: 400,
   MISSING_API_KEY: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
+  REQUEST_TIMEOUT: 408,
   ROUTE_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   NOT_ACCEPTABLE: 406,
@@ -36,6 +39,7 @@ export const ERROR_STATUS = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   THROTTLED: 429,
+  HEADERS_TOO_LARGE: 431,
   INTERNAL: 500,
   /** The model answered NaN or Infinity for an instance: no prediction is made from it. */
   NON_FINITE_OUTPUT: 500,

@@ -61,4 +61,41 @@ export const LIMITS = {
   defaultMaxBatchDelayUs: 500,
   /** Idempotency keys: printable ASCII, bounded. */
   maxIdempotencyKeyLength: 128,
+  /**
+   * Deepest JSON nesting accepted (checked before parsing): `{"instances": [[[[v]]]]}` needs 5, so
+   * anything near this is an attack, and refusing it early keeps the parser and validators bounded.
+   */
+  maxJsonDepth: 32,
 } as const;
+
+/**
+ * Decoded-image budgets, derived from the model's own input size so that a request's decoding work is
+ * bounded by what the model needs, not by what the file claims:
+ * - one image may have up to `sideMargin` times the model's width and height (so up to sideMargin²
+ *   times its pixels), but never less than `floorPixels` (a phone photo of an 8×8 digit model still
+ *   decodes) and never a side above `maxSide`;
+ * - all images of one request together may decode `requestImages` images of that size.
+ * A PNG is inflated to at most the bytes its header implies for that budget, and a JPEG decoder gets a
+ * memory cap of `jpegBytesPerPixel` per budgeted pixel.
+ */
+export const IMAGE_LIMITS = {
+  sideMargin: 16,
+  floorPixels: 1024 * 1024,
+  maxSide: 4096,
+  requestImages: 4,
+  jpegBytesPerPixel: 24,
+  /** Scans in one progressive JPEG (each is a pass over the whole image). */
+  maxJpegScans: 64,
+} as const;
+
+/** Most pixels one decoded image may have, for a model taking `width`×`height` images. */
+export function maxImagePixels(width: number, height: number): number {
+  const m = IMAGE_LIMITS.sideMargin;
+  const side = IMAGE_LIMITS.maxSide;
+  return Math.min(side * side, Math.max(IMAGE_LIMITS.floorPixels, width * m * height * m));
+}
+
+/** Most pixels all images of one request may decode together. */
+export function maxRequestPixels(width: number, height: number): number {
+  return maxImagePixels(width, height) * IMAGE_LIMITS.requestImages;
+}

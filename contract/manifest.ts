@@ -6,6 +6,7 @@
 // zod/mini: the same validator as zod with a functional API that bundles small and loads fast, which
 // matters here because every Lambda handler and the model server parse a manifest at cold start.
 import * as z from 'zod/mini';
+import { cellsInFeatureOrder, csvHeader, parseCsv, type CsvRecord } from './csv';
 import { ApiError } from './errors';
 import { LIMITS } from './limits';
 import { DYNAMODB_NUMBER } from './prediction-log';
@@ -208,7 +209,12 @@ export function validateInstances(
     throw new ApiError('INVALID_BODY', 'The body must be a JSON object like {"instances": [...]}.');
   }
   const instances = (body as { instances?: unknown }).instances;
-  if (instances === undefined) throw new ApiError('INVALID_BODY', 'Missing "instances": send {"instances": [...]}.', 'instances');
+  if (instances === undefined) {
+    if ('s3Key' in body) {
+      throw new ApiError('INVALID_BODY', 'Missing "instances": an S3 input is one instance, sent as {"instances": [{"s3Key": "datasets/..."}]}.', 'instances');
+    }
+    throw new ApiError('INVALID_BODY', 'Missing "instances": send {"instances": [...]}.', 'instances');
+  }
   for (const key in body) {
     // A misspelt or unsupported option must not pass silently.
     if (key !== 'instances') throw new ApiError('INVALID_BODY', `Unknown field "${key}": the body holds only "instances".`, key);
@@ -323,73 +329,126 @@ function storableMagnitude(v: number): boolean {
 }
 
 function imageInstance(input: ImageInput, inst: unknown, field: string): Instance {
-  const size = input.width * input.height * input.channels;
   let encoded: unknown = inst;
   if (typeof inst === 'object' && inst !== null && !Array.isArray(inst)) {
     const o = inst as Record<string, unknown>;
     if (!('b64' in o) || Object.keys(o).length !== 1) {
-      throw new ApiError('INVALID_IMAGE', 'An image instance is {"b64": "<base64 PNG or JPEG>"}, a base64 string, an array of pixel values or {"s3Key": "datasets/..."}.', field);
+      throw new ApiError('INVALID_IMAGE', 'An image instance is {"b64": "<base64 PNG or JPEG>"}, a base64 string or data: URL, an array of pixel values or {"s3Key": "datasets/..."}.', field);
     }
     encoded = o.b64;
     field = `${field}.b64`;
   }
-  if (typeof encoded === 'string') {
-    if (encoded.length === 0 || encoded.length % 4 !== 0 || !BASE64.test(encoded)) {
-      throw new ApiError('INVALID_IMAGE', 'Not valid base64.', field);
-    }
-    return { image: encoded };
-  }
-  if (Array.isArray(encoded)) {
-    const flat = (encoded as unknown[]).flat(2);
-    if (flat.length !== size) {
-      throw new ApiError('WRONG_FEATURE_COUNT', `Expected ${size} pixel values (${input.height}x${input.width}x${input.channels}), got ${flat.length}.`, field);
-    }
-    const values = new Float32Array(size);
-    for (let j = 0; j < size; j++) {
-      const v: unknown = flat[j];
-      if (!isFeatureValue(v, PIXEL)) throw featureError(v, PIXEL, `${field}[${j}]`);
-      values[j] = v as number;
-    }
-    return { values };
-  }
+  if (typeof encoded === 'string') return { image: base64Image(encoded, field) };
+  if (Array.isArray(encoded)) return { values: pixelValues(input, encoded, field) };
   throw new ApiError('INVALID_IMAGE', `Expected an image, got ${describe(encoded)}.`, field);
+}
+
+/** `data:image/png;base64,` and `data:image/jpeg;base64,` (what browsers' canvas and FileReader give). */
+const DATA_URL = /^data:([^;,]*)((?:;[^;,]*)*),/i;
+const DATA_URL_TYPES = new Set(['image/png', 'image/jpeg', 'image/jpg']);
+
+/** The base64 text of an image given as base64 or as a base64 data: URL. */
+function base64Image(encoded: string, field: string): string {
+  let b64 = encoded;
+  if (encoded.startsWith('data:')) {
+    const m = DATA_URL.exec(encoded.slice(0, 256));
+    const type = m?.[1].toLowerCase() ?? '';
+    if (m === null || !DATA_URL_TYPES.has(type) || !m[2].toLowerCase().split(';').includes('base64')) {
+      throw new ApiError('INVALID_IMAGE', 'A data: URL must be data:image/png;base64,… or data:image/jpeg;base64,….', field);
+    }
+    b64 = encoded.slice(m[0].length);
+  }
+  if (b64.length === 0 || b64.length % 4 !== 0 || !BASE64.test(b64)) {
+    throw new ApiError('INVALID_IMAGE', 'Not valid base64.', field);
+  }
+  return b64;
+}
+
+/**
+ * Pixel values sent as numbers: flat in tensor order, or nested in the layout's own shape —
+ * [H][W][C] for flat and NHWC models, [C][H][W] for NCHW — and [H][W] for one channel.
+ */
+function pixelValues(input: ImageInput, encoded: unknown[], field: string): Float32Array {
+  const { width: w, height: h, channels: c } = input;
+  const size = w * h * c;
+  const shapes: number[][] = [[size], input.layout === 'NCHW' ? [c, h, w] : [h, w, c]];
+  if (c === 1) shapes.push([h, w]);
+  const shape = shapeOf(encoded);
+  if (!shapes.some((s) => s.length === shape.length && s.every((d, i) => d === shape[i]))) {
+    const wanted = shapes.map((s) => (s.length === 1 ? `a flat array of ${size}` : s.map((d) => `[${d}]`).join(''))).join(', ');
+    throw new ApiError('WRONG_FEATURE_COUNT', `Expected pixel values as ${wanted}; got ${shape.map((d) => `[${d}]`).join('') || 'a value'}.`, field);
+  }
+  const values = new Float32Array(size);
+  let at = 0;
+  // Walks the nested arrays in order, checking each is as long as the shape says (no ragged rows).
+  const walk = (a: unknown[], depth: number, path: string): void => {
+    if (a.length !== shape[depth]) throw new ApiError('WRONG_FEATURE_COUNT', `Expected ${shape[depth]} values at ${path}, got ${a.length} (rows must all be the same length).`, path);
+    for (let j = 0; j < a.length; j++) {
+      const v: unknown = a[j];
+      if (depth + 1 < shape.length) {
+        if (!Array.isArray(v)) throw new ApiError('WRONG_FEATURE_COUNT', `Expected an array of ${shape[depth + 1]} values, got ${describe(v)}.`, `${path}[${j}]`);
+        walk(v, depth + 1, `${path}[${j}]`);
+      } else {
+        if (!isFeatureValue(v, PIXEL)) throw featureError(v, PIXEL, `${path}[${j}]`);
+        values[at++] = v as number;
+      }
+    }
+  };
+  walk(encoded, 0, field);
+  return values;
+}
+
+/** The shape of nested arrays, read along their first elements (at most 4 levels). */
+function shapeOf(a: unknown[]): number[] {
+  const shape: number[] = [];
+  let cur: unknown = a;
+  while (Array.isArray(cur) && shape.length < 4) {
+    shape.push(cur.length);
+    cur = cur[0];
+  }
+  return shape;
+}
+
+/**
+ * Parses a `text/csv` body for tabular models (rules in contract/csv.ts: RFC 4180 quoting, optional
+ * header matched by feature names). Stops reading at `maxRows` rows. Throws INVALID_CSV / INVALID_HEADER
+ * / feature errors naming `rows[i]`.
+ */
+export function parseCsvRows(m: ModelManifest, text: string, maxRows: number = LIMITS.maxRowsPerInvocation): Row[] {
+  const float32 = packsFloat32(m);
+  return csvRecords(m, text, maxRows).map((r) => csvRow(tabular(m).features, r.cells, `rows[${r.line}]`, float32));
+}
+
+/** The data rows of a CSV body as string cells in feature order (header, if any, applied and dropped). */
+export function csvRecords(m: ModelManifest, text: string, maxRows: number = LIMITS.maxRowsPerInvocation): CsvRecord[] {
+  const features = tabular(m).features;
+  // One more record than the rows allowed: the first may be a header.
+  let records: CsvRecord[];
+  try {
+    records = parseCsv(text, maxRows + 1);
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 'TOO_MANY_INSTANCES') throw new ApiError('TOO_MANY_INSTANCES', `More than ${maxRows} rows in one request.`, 'rows');
+    throw e;
+  }
+  const columns = records.length > 0 ? csvHeader(records[0].cells, features.map((f) => f.name)) : undefined;
+  const data = columns ? records.slice(1) : records;
+  if (data.length > maxRows) throw new ApiError('TOO_MANY_INSTANCES', `More than ${maxRows} rows in one request.`, 'rows');
+  if (data.length === 0) throw new ApiError('EMPTY_INSTANCES', columns ? 'The CSV body has a header but no rows.' : 'The CSV body has no rows.', 'rows');
+  return data.map((r) => ({ line: r.line, cells: [...cellsInFeatureOrder(r.cells, columns, `rows[${r.line}]`)] }));
+}
+
+function tabular(m: ModelManifest): TabularInput {
+  if (m.input.kind !== 'tabular') throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'text/csv is accepted for tabular models only.');
+  return m.input;
 }
 
 const PIXEL: Feature = { name: 'pixel', type: 'float' };
 
 /**
- * Parses `text/csv` rows (no header; one instance per line) for tabular models. Lines may end in
- * CRLF; blank lines are skipped. Throws INVALID_CSV / feature errors naming `rows[i]`.
+ * One CSV record's cells (in feature order, already unquoted) as feature values. `float32` packs the row
+ * as float32 values (see `Row`); by default when every feature is a float32 number.
  */
-export function parseCsvRows(m: ModelManifest, text: string, maxRows: number = LIMITS.maxRowsPerInvocation): Row[] {
-  if (m.input.kind !== 'tabular') throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'text/csv is accepted for tabular models only.');
-  const features = m.input.features;
-  const float32 = packsFloat32(m);
-  const rows: Row[] = [];
-  let start = 0;
-  let line = 0;
-  while (start <= text.length) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
-    let s = text.slice(start, end);
-    if (s.endsWith('\r')) s = s.slice(0, -1);
-    start = end + 1;
-    if (s.trim() !== '') {
-      if (rows.length >= maxRows) throw new ApiError('TOO_MANY_INSTANCES', `More than ${maxRows} rows in one request.`, 'rows');
-      rows.push(csvRow(features, s, `rows[${line}]`, float32));
-    }
-    line++;
-  }
-  if (rows.length === 0) throw new ApiError('EMPTY_INSTANCES', 'The CSV body has no rows.', 'rows');
-  return rows;
-}
-
-/**
- * One CSV line of feature values (no quoting). `float32` packs the row as float32 values (see `Row`);
- * by default when every feature is a float32 number.
- */
-export function csvRow(features: TabularInput['features'], line: string, field: string, float32 = features.every((f) => f.type === 'float' || f.type === 'int')): Row {
-  const cells = line.split(',');
+export function csvRow(features: TabularInput['features'], cells: readonly string[], field: string, float32 = features.every((f) => f.type === 'float' || f.type === 'int')): Row {
   if (cells.length !== features.length) {
     throw new ApiError('WRONG_FEATURE_COUNT', `Expected ${features.length} values, got ${cells.length}.`, field);
   }

@@ -17,3 +17,12 @@ export interface PredictResponse {
   predictions: (Prediction & { id: string })[];
   model: { name: string; version: string };
 }
+
+/**
+ * How long the caller will still wait, in milliseconds, so the model server can abandon work nobody
+ * waits for: a request header on the Fargate path, a `key=value` in SageMaker's custom attributes.
+ */
+export const DEADLINE_HEADER = 'x-mlship-deadline-ms';
+export const DEADLINE_ATTRIBUTE = 'mlship-deadline-ms';
+/** SageMaker passes `CustomAttributes` to the container in this header. */
+export const SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER = 'x-amzn-sagemaker-custom-attributes';

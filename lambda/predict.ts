@@ -7,7 +7,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ENV } from '../contract/env';
 import { ApiError } from '../contract/errors';
 import { LIMITS, maxPredictBodyBytes } from '../contract/limits';
-import { parseCsvRows, validateInstances, type FeatureValue, type Instance, type Row } from '../contract/manifest';
+import { csvRecords, csvRow, packsFloat32, validateInstances, type FeatureValue, type Instance, type Row } from '../contract/manifest';
 import { MODEL_VERSION_HEADER, type InvocationResponse, type PredictResponse, type Prediction } from '../contract/prediction';
 import { predictionInputKey } from '../contract/bucket';
 import { float32Decimal, type PredictionRecord } from '../contract/prediction-log';
@@ -86,11 +86,10 @@ async function predict(event: APIGatewayProxyEvent, ctx: RequestContext): Promis
 function parseInstances(type: string, bytes: Buffer): Instance[] {
   if (type === 'application/json') return validateInstances(manifest, parseJsonBody(bytes), { allowS3Keys: true });
   if (type === 'text/csv' && manifest.input.kind === 'tabular') {
-    const rows = parseCsvRows(manifest, bytes.toString('utf8'));
-    if (rows.length > LIMITS.maxInstancesPerRequest) {
-      throw new ApiError('TOO_MANY_INSTANCES', `${rows.length} rows sent; at most ${LIMITS.maxInstancesPerRequest} per request.`, 'rows');
-    }
-    return rows.map((values) => ({ values }));
+    // Parsing stops after the rows one request may hold; a header row is matched by feature names.
+    const features = manifest.input.features;
+    const float32 = packsFloat32(manifest);
+    return csvRecords(manifest, bytes.toString('utf8'), LIMITS.maxInstancesPerRequest).map((r) => ({ values: csvRow(features, r.cells, `rows[${r.line}]`, float32) }));
   }
   const accepted = manifest.input.kind === 'tabular' ? 'application/json or text/csv' : 'application/json';
   throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${type} is not accepted; send ${accepted}.`, 'Content-Type');
@@ -125,7 +124,7 @@ async function run(instances: Instance[], ctx: RequestContext, apiKeyId: string 
   }
 
   const t0 = Date.now();
-  const answer = await backend.invoke(invocation, resolved.length).catch((e: unknown) => {
+  const answer = await backend.invoke(invocation, resolved.length, ctx.deadline).catch((e: unknown) => {
     // The model answered NaN or Infinity: no prediction to log, but a count to alarm on.
     if (e instanceof ApiError && e.code === 'NON_FINITE_OUTPUT') metrics.count('NonFiniteOutputs', 1);
     throw e;

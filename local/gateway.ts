@@ -6,6 +6,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { answerParserErrors, drainUnreadBody } from '../container/src/early-answer';
 import { ApiError } from '../contract/errors';
 import { SERVICE_LIMITS } from '../contract/limits';
 import { API_KEY_HEADER, type HandlerName, matchRoute, type RouteSpec } from '../contract/routes';
@@ -97,7 +98,7 @@ export function createGateway(opts: GatewayOptions): Server {
 
     const body = await readBody(req, maxBodyBytes);
     if (body === 'too-large') {
-      res.setHeader('connection', 'close');
+      drain(req);
       return sendError(res, new ApiError('PAYLOAD_TOO_LARGE', `The request body is larger than ${maxBodyBytes} bytes.`));
     }
 
@@ -134,16 +135,14 @@ export function createGateway(opts: GatewayOptions): Server {
     }
   }
 
+  answerParserErrors(server);
   return server;
 }
 
 /** Reads the whole body, or stops at `limit` bytes. */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    drain(req);
-    return Promise.resolve('too-large');
-  }
+  if (Number.isFinite(declared) && declared > limit) return Promise.resolve('too-large');
   return new Promise((done, fail) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -154,6 +153,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
       if (size > limit) {
         over = true;
         chunks.length = 0;
+        req.removeAllListeners('data');
         done('too-large');
         return;
       }
@@ -166,9 +166,12 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
   });
 }
 
-/** Discards a body we will not read, so the answer reaches the caller and the connection stays usable. */
+/**
+ * Discards a body we will not read (for a bounded time and size), so the answer reaches the caller
+ * rather than a reset, and the connection stays usable.
+ */
 function drain(req: IncomingMessage): void {
-  req.resume();
+  drainUnreadBody(req);
 }
 
 function errorResult(err: ApiError): APIGatewayProxyResult {

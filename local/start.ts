@@ -1,9 +1,12 @@
 /**
  * `npm start`: the whole system on 127.0.0.1. Prints where everything is, the API key and a curl to try;
- * Ctrl-C or SIGTERM stops everything cleanly. A port in use is one line on stderr and exit code 1.
+ * Ctrl-C, SIGTERM, SIGINT or the end of the process that started it (npm, an IDE, a process manager)
+ * stops everything cleanly. A port in use or a data folder another run holds is one line on stderr and
+ * exit code 1.
  */
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DataDirBusyError } from './data-dir-lock';
 import { exampleCurl, exampleInstance } from './example';
 import { PortInUseError } from './listen';
 import { dataPaths, DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR, PROJECT_ROOT } from './paths';
@@ -31,6 +34,19 @@ export async function runStart(opts: RunStartOptions): Promise<void> {
   const handleTerm = () => onSignal('SIGTERM');
   process.on('SIGINT', handleInt);
   process.on('SIGTERM', handleTerm);
+  // npm runs this under `sh -c`, and a signal to npm stops the shell, not us: when the process that
+  // started us goes away (we are re-parented), stop as on a signal rather than serve on, orphaned.
+  const parent = process.ppid;
+  const watchParent = setInterval(() => process.ppid !== parent && onSignal('parent exited'), PARENT_POLL_MS);
+  watchParent.unref();
+  // Start-up work that stalls with nothing left to wait on would end the process silently with 0.
+  let starting = true;
+  const onBeforeExit = () => {
+    if (!starting) return;
+    process.stderr.write(`${tty ? '\r\x1b[2K' : ''}mlship: start-up stopped before the system was up.\n`);
+    process.exit(1);
+  };
+  process.on('beforeExit', onBeforeExit);
   let local: LocalSystem;
   try {
     local = await startLocal({
@@ -43,14 +59,18 @@ export async function runStart(opts: RunStartOptions): Promise<void> {
       onRequest: opts.accessLog ? (e) => process.stderr.write(`${e.method} ${e.path} ${e.status} ${e.ms.toFixed(1)} ms\n`) : undefined,
     });
   } catch (e) {
+    starting = false;
     if (tty) process.stderr.write('\r\x1b[2K');
-    // Expected failures (a taken port, a bad model folder) are one line, not a stack trace.
-    process.stderr.write(`mlship: ${e instanceof PortInUseError ? e.message : firstLine(e)}\n`);
+    // Expected failures (a taken port, a busy data folder, a bad model folder) are one line, not a stack trace.
+    process.stderr.write(`mlship: ${e instanceof PortInUseError || e instanceof DataDirBusyError ? e.message : firstLine(e)}\n`);
     process.exitCode = 1;
     process.off('SIGINT', handleInt);
     process.off('SIGTERM', handleTerm);
+    process.off('beforeExit', onBeforeExit);
+    clearInterval(watchParent);
     return;
   }
+  starting = false;
   if (tty) process.stderr.write('\r\x1b[2K');
   if (!signalled) printBanner(local, opts);
 
@@ -74,7 +94,12 @@ export async function runStart(opts: RunStartOptions): Promise<void> {
   });
   process.off('SIGINT', handleInt);
   process.off('SIGTERM', handleTerm);
+  process.off('beforeExit', onBeforeExit);
+  clearInterval(watchParent);
 }
+
+/** How often the parent process is checked. */
+const PARENT_POLL_MS = 500;
 
 function printBanner(local: LocalSystem, opts: RunStartOptions): void {
   const m = local.manifest;

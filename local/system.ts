@@ -21,6 +21,7 @@ import type { HandlerName } from '../contract/routes';
 import { resolveModelDir } from '../container/src/model-source';
 import { startServer, type RunningServer } from '../container/src/server';
 import { dynamoClient, ensureTable, startDynamoDbThread, type EmbeddedDynamoDb } from './dynamodb';
+import { lockDataDir } from './data-dir-lock';
 import { apiKeyIdOf, createGateway, type AccessLogEntry, type ProxyHandler } from './gateway';
 import { handlerEnv } from './handler-env';
 import { checkPortFree, closeServer, listen } from './listen';
@@ -140,6 +141,11 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   const clientApiKeyId = apiKeyIdOf(clientApiKey);
   const backend = opts.backend ?? 'fargate';
   mkdirSync(dataDir, { recursive: true });
+  // Before anything starts: a second run on the same folder would fight over LevelDB's lock.
+  if (!inMemory) {
+    const unlock = lockDataDir(dataDir);
+    cleanups.push(async () => unlock());
+  }
   await checkPortFree(opts.port ?? 3000, 'API gateway');
 
   // In memory, the bucket and the work files go to a temporary folder removed at stop().

@@ -117,6 +117,17 @@ export const KINDS: Record<string, { weight: number; make: Make }> = {
   'predict/too-many-instances': { weight: 1, make: (r, k) => predict(k, json({ instances: Array.from({ length: LIMITS.maxInstancesPerRequest + r.int(1, 20) }, () => row(r)) })) },
   'predict/bad-s3-key': { weight: 2, make: (r, k) => predict(k, json({ instances: [{ s3Key: r.pick(['../secret', 'models/x/model.tar.gz', '', 'datasets/../../x', 'datasets/missing-object.json', 7]) }] })) },
   'predict/bad-csv': { weight: 3, make: (r, k) => predict(k, Buffer.from(r.pick(['a,b,c', 'NaN,' + row(r).slice(1).join(','), row(r).slice(1).join(','), ',,,', '0x10,' + row(r).slice(1).join(','), ''])), 'text/csv') },
+  'predict/csv-too-many-rows': { weight: 1, make: (r, k) => predict(k, Buffer.from(`${row(r).join(',')}\n`.repeat(LIMITS.maxInstancesPerRequest + r.int(1, 2000))), 'text/csv') },
+  'predict/csv-bad-header': {
+    weight: 2,
+    make: (r, k) => {
+      const names = [...FEATURE_NAMES];
+      names[r.int(1, names.length - 1)] = r.pick([names[0], 'not_a_feature', '']);
+      return predict(k, Buffer.from(`${names.join(',')}\n${row(r).join(',')}\n`), 'text/csv');
+    },
+  },
+  'predict/csv-unclosed-quote': { weight: 1, make: (r, k) => predict(k, Buffer.from(`"${row(r).join(',')}\n`), 'text/csv') },
+  'predict/top-level-s3key': { weight: 1, make: (r, k) => predict(k, json({ s3Key: r.pick(['datasets/x.json', 'datasets/a/b.json']) })) },
   'predict/bad-idempotency-key': {
     weight: 3,
     make: (r, k) => predict(k, json({ instances: [row(r)] }), 'application/json', { [IDEMPOTENCY_HEADER]: r.pick(['has space', 'x'.repeat(LIMITS.maxIdempotencyKeyLength + 1), '\u00e9t\u00e9', 'tab\there']) }),

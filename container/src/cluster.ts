@@ -87,7 +87,7 @@ async function runPrimary(settings: ServeSettings): Promise<void> {
     setTimeout(() => !stopping && fork(), RESTART_DELAY_MS);
   });
 
-  const stop = (signal: NodeJS.Signals | 'failure', exitCode = 0) => {
+  const stop = (signal: NodeJS.Signals | 'failure' | 'parent exited', exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     log('info', 'stopping', { signal });
@@ -102,6 +102,8 @@ async function runPrimary(settings: ServeSettings): Promise<void> {
   // A signal listener gets (name, number): pass the name only, so the exit code stays 0.
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Started by a local process with an IPC channel (startServer): stop with it, never outlive it.
+  if (process.channel) process.once('disconnect', () => stop('parent exited'));
 
   for (let i = 0; i < settings.workers; i++) fork();
 

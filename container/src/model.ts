@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { ApiError } from '../../contract/errors';
 import { featureCount, packsFloat32, type FeatureValue, type Instance, MANIFEST_FILE, type ModelManifest, parseManifest, type Row } from '../../contract/manifest';
 import { Prediction } from '../../contract/prediction';
-import { decodeImage } from './image';
+import { decodeImage, PixelBudget } from './image';
 import { ManifestMismatchError, planModel, type InputPlan, type ModelPlan } from './model-plan';
 import { readOnnx } from './onnx-graph';
 
@@ -112,7 +112,9 @@ class OnnxModel implements LoadedModel {
 
   toRows(instances: ReadonlyArray<Row | Instance>): Row[] {
     const rows = new Array<Row>(instances.length);
-    for (let i = 0; i < instances.length; i++) rows[i] = this.rowOf(instances[i], i);
+    // One pixel budget for all the images of the call.
+    const budget = this.manifest.input.kind === 'image' ? new PixelBudget(this.manifest.input) : undefined;
+    for (let i = 0; i < instances.length; i++) rows[i] = this.rowOf(instances[i], i, budget);
     return rows;
   }
 
@@ -181,13 +183,13 @@ class OnnxModel implements LoadedModel {
     await this.session.release();
   }
 
-  private rowOf(inst: Row | Instance, i: number): Row {
+  private rowOf(inst: Row | Instance, i: number, budget: PixelBudget | undefined): Row {
     let row: Row;
     if (inst instanceof Float32Array || Array.isArray(inst)) row = inst;
     else if ('values' in inst) row = inst.values;
     else if ('image' in inst) {
-      if (this.manifest.input.kind !== 'image') throw new ApiError('INVALID_FEATURE_TYPE', 'This model takes tabular rows, not images.', `instances[${i}]`);
-      row = decodeImage(this.manifest.input, inst.image, `instances[${i}]`);
+      if (this.manifest.input.kind !== 'image' || budget === undefined) throw new ApiError('INVALID_FEATURE_TYPE', 'This model takes tabular rows, not images.', `instances[${i}]`);
+      row = decodeImage(this.manifest.input, inst.image, `instances[${i}]`, budget);
     } else {
       throw new ApiError('INVALID_S3_KEY', 'S3 keys are resolved by the API, not by the model server.', `instances[${i}].s3Key`);
     }

@@ -13,10 +13,13 @@ import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { ENV } from '../../contract/env';
 import { ApiError, isApiError } from '../../contract/errors';
+import { parseJsonBounded } from '../../contract/json';
 import { LIMITS } from '../../contract/limits';
-import { parseCsvRows, validateInstances, type Row } from '../../contract/manifest';
-import { InvocationResponse, MODEL_VERSION_HEADER, Prediction } from '../../contract/prediction';
+import { parseCsvRows, validateInstances, type Instance, type Row } from '../../contract/manifest';
+import { DEADLINE_ATTRIBUTE, DEADLINE_HEADER, InvocationResponse, MODEL_VERSION_HEADER, Prediction, SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER } from '../../contract/prediction';
 import { Batcher } from './batcher';
+import { answerParserErrors, drainUnreadBody } from './early-answer';
+import { ImageDecoder } from './image-decoder';
 import { log, readLogLines } from './log';
 import { loadModel, LoadedModel } from './model';
 import { resolveModelDir } from './model-source';
@@ -75,6 +78,7 @@ type Format = 'json' | 'csv';
 export async function startInProcess(opts: StartServerOptions): Promise<RunningServer> {
   let model: LoadedModel | undefined;
   let batcher: Batcher | undefined;
+  let decoder: ImageDecoder | undefined;
   let modelHeader = '';
   let jsonSuffix = '';
   let stopping = false;
@@ -95,7 +99,8 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
       if (req.method !== 'POST') return fail(req, res, new ApiError('METHOD_NOT_ALLOWED', 'Use POST /invocations.'));
       if (!model || !batcher) return fail(req, res, new ApiError('MODEL_LOADING', 'The model is still loading.'));
       inFlight++;
-      invoke(req, res, model, batcher)
+      const abandon = new AbortController();
+      invoke(req, res, model, batcher, abandon)
         .catch((e) => fail(req, res, e))
         .finally(() => --inFlight === 0 && drained?.());
     } else if (route === '/ping') {
@@ -110,25 +115,51 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
     }
   });
 
-  async function invoke(req: http.IncomingMessage, res: http.ServerResponse, m: LoadedModel, b: Batcher): Promise<void> {
+  async function invoke(req: http.IncomingMessage, res: http.ServerResponse, m: LoadedModel, b: Batcher, abandon: AbortController): Promise<void> {
     const inFormat = contentFormat(req.headers['content-type']);
     const outFormat = acceptFormat(req.headers.accept);
+    // Work for a caller that has gone, or whose deadline has passed, is abandoned at the next step.
+    const signal = abandon.signal;
+    const deadlineMs = callerDeadlineMs(req);
+    const timer = deadlineMs === undefined ? undefined : setTimeout(() => abandon.abort(new ApiError('BACKEND_TIMEOUT', `The caller's deadline of ${deadlineMs} ms passed.`)), deadlineMs);
+    res.once('close', () => {
+      clearTimeout(timer);
+      if (!res.writableFinished) abandon.abort(new ApiError('BACKEND_TIMEOUT', 'The caller closed the connection.'));
+    });
     const text = await readBody(req);
+    signal.throwIfAborted();
     let rows: Row[];
     if (inFormat === 'csv') {
       rows = parseCsvRows(m.manifest, text, LIMITS.maxRowsPerInvocation);
     } else {
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw new ApiError('INVALID_JSON', 'The body is not valid JSON.');
-      }
-      rows = m.toRows(validateInstances(m.manifest, body, { maxInstances: LIMITS.maxRowsPerInvocation }));
+      const body = parseJsonBounded(text);
+      const instances = validateInstances(m.manifest, body, { maxInstances: LIMITS.maxRowsPerInvocation });
+      rows = m.toRows(await decodeImages(m, instances, signal));
     }
+    signal.throwIfAborted();
     const predictions = await b.submit(rows);
     if (outFormat === 'csv') send(res, 200, CSV_TYPE, toCsv(predictions), modelHeader);
     else send(res, 200, JSON_TYPE, `{"predictions":${JSON.stringify(predictions)}${jsonSuffix}`, modelHeader);
+  }
+
+  /** Image instances decoded on the decoding thread (off the event loop that answers /ping). */
+  async function decodeImages(m: LoadedModel, instances: Instance[], signal: AbortSignal): Promise<Instance[]> {
+    const input = m.manifest.input;
+    if (input.kind !== 'image') return instances;
+    const at: number[] = [];
+    const images: { b64: string; field: string }[] = [];
+    instances.forEach((inst, i) => {
+      if ('image' in inst) {
+        at.push(i);
+        images.push({ b64: inst.image, field: `instances[${i}]` });
+      }
+    });
+    if (images.length === 0) return instances;
+    decoder ??= new ImageDecoder(input);
+    const decoded = await decoder.decode(images, signal);
+    const out = instances.slice();
+    at.forEach((i, j) => (out[i] = { values: decoded[j] }));
+    return out;
   }
 
   function send(res: http.ServerResponse, status: number, type: string, body: string, model?: string): void {
@@ -142,15 +173,13 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
   function fail(req: http.IncomingMessage, res: http.ServerResponse, e: unknown): void {
     const err = isApiError(e) ? e : new ApiError('INTERNAL', 'The model server failed to answer.');
     if (!isApiError(e)) log('error', 'invocation failed', { error: (e as Error)?.stack ?? String(e) });
-    if (res.headersSent) return void res.destroy();
-    // A body we did not read would be taken as the next request: close the connection instead.
-    if (!req.complete) {
-      res.shouldKeepAlive = false;
-      req.resume();
-    }
+    if (res.headersSent || res.destroyed) return void res.destroy();
+    // Answer first, then read and discard what the client still sends, so it reads the answer.
+    drainUnreadBody(req);
     send(res, err.status, JSON_TYPE, JSON.stringify(err.toBody()));
   }
 
+  answerParserErrors(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
@@ -189,6 +218,7 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
     }).then(async () => {
       await ready.catch(() => undefined);
       if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+      await decoder?.close();
       await model?.close();
     }));
 
@@ -210,6 +240,27 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
     }
   }
   return running;
+}
+
+const DEADLINE_ATTRIBUTE_PATTERN = new RegExp(`(?:^|[;,\\s])${DEADLINE_ATTRIBUTE}=([^;,\\s]*)`);
+
+/**
+ * The time the caller will still wait, from the deadline header or SageMaker's custom attributes
+ * (`mlship-deadline-ms=12000`); undefined when neither says. A malformed value is INVALID_HEADER.
+ */
+function callerDeadlineMs(req: http.IncomingMessage): number | undefined {
+  let raw = req.headers[DEADLINE_HEADER];
+  if (raw === undefined) {
+    const attrs = req.headers[SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER];
+    const m = typeof attrs === 'string' ? DEADLINE_ATTRIBUTE_PATTERN.exec(attrs) : null;
+    raw = m?.[1];
+  }
+  if (raw === undefined) return undefined;
+  const ms = Number(raw);
+  if (typeof raw !== 'string' || !/^\d{1,9}$/.test(raw) || ms < 1) {
+    throw new ApiError('INVALID_HEADER', `${DEADLINE_HEADER} must be a whole number of milliseconds (1 or more).`, DEADLINE_HEADER);
+  }
+  return ms;
 }
 
 /** Content-Type → input format; a missing one is taken as JSON (SageMaker's default). */
@@ -288,11 +339,13 @@ async function startCluster(opts: StartServerOptions): Promise<RunningServer> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (opts.maxBatchSize !== undefined) env[ENV.MAX_BATCH_SIZE] = String(opts.maxBatchSize);
   if (opts.maxBatchDelayUs !== undefined) env[ENV.MAX_BATCH_DELAY_US] = String(opts.maxBatchDelayUs);
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  // The IPC channel is a lifeline: the cluster stops when this process goes away, even by SIGKILL.
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  child.channel?.unref();
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const port = await new Promise<number>((resolve, reject) => {
-    readLogLines(child.stdout, (rec) => {
+    readLogLines(child.stdout!, (rec) => {
       if (rec.msg === 'ready' && typeof rec.port === 'number') resolve(rec.port);
     });
     void exited.then((code) => reject(new Error(`The model server exited with code ${code} before it was ready`)));

@@ -9,8 +9,19 @@ import type { InvocationResponse } from '../../contract/prediction';
 
 export interface Backend {
   readonly kind: string;
-  /** Sends the serialized `{"instances": [...]}` body; resolves with the parsed answer. */
-  invoke(body: string, expectedPredictions: number): Promise<InvocationResponse>;
+  /**
+   * Sends the serialized `{"instances": [...]}` body; resolves with the parsed answer. `deadline`
+   * (epoch ms) is when the caller stops waiting: the model server is told, and abandons work past it.
+   */
+  invoke(body: string, expectedPredictions: number, deadline?: number): Promise<InvocationResponse>;
+}
+
+/** Time the predict handler keeps after the model call to log the predictions and answer. */
+export const LOG_RESERVE_MS = 1000;
+
+/** Milliseconds the model may still take before `deadline` (less the log reserve); at least 1. */
+export function modelTimeLeft(deadline: number | undefined, now = Date.now()): number | undefined {
+  return deadline === undefined ? undefined : Math.max(1, deadline - LOG_RESERVE_MS - now);
 }
 
 /** Connection failures: nothing reached the model, so another attempt is safe. */

@@ -7,7 +7,8 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { ApiError } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
-import { isConnectionError, parseInvocationResponse, passOnClientError, serverError, unavailable, type Backend } from './backend';
+import { DEADLINE_HEADER } from '../../contract/prediction';
+import { isConnectionError, modelTimeLeft, parseInvocationResponse, passOnClientError, serverError, unavailable, type Backend } from './backend';
 
 export interface FargateBackendOptions {
   /** Base URL of the model server, e.g. `http://internal-alb:80`. */
@@ -25,11 +26,14 @@ export function fargateBackend(opts: FargateBackendOptions): Backend {
   const timeoutMs = opts.attemptTimeoutMs ?? LIMITS.backendAttemptTimeoutMs;
   const maxAttempts = opts.maxAttempts ?? LIMITS.backendMaxAttempts;
 
-  async function attempt(body: string): Promise<{ status: number; text: string }> {
+  async function attempt(body: string, timeoutMs: number, left: number | undefined): Promise<{ status: number; text: string }> {
+    const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', accept: 'application/json', 'content-length': Buffer.byteLength(body) };
+    // The model server stops working on the request when the caller will no longer wait for it.
+    if (left !== undefined) headers[DEADLINE_HEADER] = String(Math.min(timeoutMs, left));
     return new Promise((resolve, reject) => {
       const req = lib.request(
         target,
-        { method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'application/json', 'content-length': Buffer.byteLength(body) } },
+        { method: 'POST', agent, headers },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -45,14 +49,17 @@ export function fargateBackend(opts: FargateBackendOptions): Backend {
 
   return {
     kind: 'fargate',
-    async invoke(body, expected) {
+    async invoke(body, expected, deadline) {
       let last: ApiError | undefined;
       for (let i = 1; i <= maxAttempts; i++) {
+        const left = modelTimeLeft(deadline);
+        if (left !== undefined && left <= 1 && i > 1) break;
+        const attemptMs = Math.min(timeoutMs, left ?? timeoutMs);
         let res: { status: number; text: string };
         try {
-          res = await attempt(body);
+          res = await attempt(body, attemptMs, left);
         } catch (e) {
-          if (e instanceof TimeoutError) throw new ApiError('BACKEND_TIMEOUT', `The ${NAME} did not answer within ${timeoutMs} ms.`);
+          if (e instanceof TimeoutError) throw new ApiError('BACKEND_TIMEOUT', `The ${NAME} did not answer within ${attemptMs} ms.`);
           if (!isConnectionError(e)) throw new ApiError('BACKEND_ERROR', `Calling the ${NAME} failed: ${(e as Error).message}`);
           last = new ApiError('BACKEND_UNAVAILABLE', `The ${NAME} cannot be reached (${(e as { code?: string }).code}); retry shortly.`);
           continue;
@@ -63,6 +70,7 @@ export function fargateBackend(opts: FargateBackendOptions): Backend {
           continue;
         }
         if (res.status >= 400 && res.status < 500) throw passOnClientError(res.status, res.text, NAME);
+        if (res.status === 504) throw new ApiError('BACKEND_TIMEOUT', `The ${NAME} did not answer before the request deadline.`);
         throw serverError(res.status, res.text, NAME);
       }
       throw last ?? new ApiError('BACKEND_UNAVAILABLE', `The ${NAME} is unavailable.`);

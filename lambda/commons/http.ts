@@ -2,8 +2,10 @@
  * The one place where results and errors become API Gateway responses: JSON bodies, the stable error
  * shape, and unknown exceptions turned into a 500 carrying the request id (and logged) instead of a crash.
  */
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { ApiError, isApiError } from '../../contract/errors';
+import { SERVICE_LIMITS } from '../../contract/limits';
+import { parseJsonBounded } from '../../contract/json';
 import { routeFor, type HandlerName, type RouteSpec } from '../../contract/routes';
 import type { Logger } from './logger';
 
@@ -23,6 +25,19 @@ export interface RequestContext {
   readonly requestId: string;
   readonly route: RouteSpec;
   readonly log: Logger;
+  /**
+   * When the caller stops waiting (epoch ms): API Gateway's integration timeout from the request's
+   * arrival, or the function's own timeout, whichever comes first.
+   */
+  readonly deadline: number;
+}
+
+/** The earlier of API Gateway's integration timeout and the Lambda timeout, as epoch ms. */
+export function requestDeadline(event: APIGatewayProxyEvent, context: Pick<Context, 'getRemainingTimeInMillis'> | undefined, now = Date.now()): number {
+  const arrived = event.requestContext?.requestTimeEpoch;
+  const api = (typeof arrived === 'number' && arrived > 0 && arrived <= now ? arrived : now) + SERVICE_LIMITS.apiGatewayIntegrationTimeoutMs;
+  const remaining = context?.getRemainingTimeInMillis?.();
+  return typeof remaining === 'number' && remaining > 0 ? Math.min(api, now + remaining) : api;
 }
 
 /**
@@ -33,8 +48,8 @@ export function apiHandler(
   name: HandlerName,
   log: Logger,
   routes: Record<string, RouteHandler>,
-): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
-  return async (event) => {
+): (event: APIGatewayProxyEvent, context?: Context) => Promise<APIGatewayProxyResult> {
+  return async (event, context) => {
     const requestId = event.requestContext?.requestId ?? 'unknown';
     const reqLog = log.child({ requestId });
     const route = routeFor(event.httpMethod, event.resource);
@@ -43,7 +58,7 @@ export function apiHandler(
       return errorResponse(new ApiError('ROUTE_NOT_FOUND', `No route ${event.httpMethod} ${event.resource} on the ${name} function.`));
     }
     try {
-      return await serve(event, { requestId, route, log: reqLog });
+      return await serve(event, { requestId, route, log: reqLog, deadline: requestDeadline(event, context) });
     } catch (e) {
       if (isApiError(e)) {
         if (e.status >= 500) reqLog.warn('request failed', { route: route.id, code: e.code, reason: e.message });
@@ -70,14 +85,10 @@ export function bodyBytes(event: APIGatewayProxyEvent): Buffer {
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
 }
 
-/** Parses a JSON body; an empty or malformed body is 400 INVALID_JSON. */
+/** Parses a JSON body; an empty, malformed or too deeply nested body is 400 INVALID_JSON. */
 export function parseJsonBody(bytes: Buffer): unknown {
   if (bytes.length === 0) throw new ApiError('INVALID_JSON', 'The body is empty; send a JSON document.');
-  try {
-    return JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    throw new ApiError('INVALID_JSON', `The body is not valid JSON: ${(e as Error).message}`);
-  }
+  return parseJsonBounded(bytes.toString('utf8'));
 }
 
 /** The media type of the body without parameters, lower-cased (`application/json; charset=utf-8` → `application/json`). */

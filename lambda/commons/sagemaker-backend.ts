@@ -10,7 +10,8 @@
 import { ApiError } from '../../contract/errors';
 import { ENV } from '../../contract/env';
 import { LIMITS } from '../../contract/limits';
-import { isConnectionError, parseInvocationResponse, passOnClientError, serverError, unavailable, type Backend } from './backend';
+import { DEADLINE_ATTRIBUTE } from '../../contract/prediction';
+import { isConnectionError, modelTimeLeft, parseInvocationResponse, passOnClientError, serverError, unavailable, type Backend } from './backend';
 import { endpointOverride } from './config';
 
 export interface SageMakerBackendOptions {
@@ -55,7 +56,7 @@ export function sagemakerBackend(opts: SageMakerBackendOptions): Backend {
 
   return {
     kind: 'sagemaker',
-    async invoke(body, expected) {
+    async invoke(body, expected, callerDeadline) {
       const { m, client } = await sdk;
       const deadline = Date.now() + budgetMs;
       let last: unknown;
@@ -63,9 +64,12 @@ export function sagemakerBackend(opts: SageMakerBackendOptions): Backend {
         const left = deadline - Date.now();
         if (left < MIN_ATTEMPT_MS) break;
         const timeoutMs = Math.min(attemptMs, left);
+        // SageMaker hands CustomAttributes to the container, which stops working past the caller's deadline.
+        const callerLeft = modelTimeLeft(callerDeadline);
+        const CustomAttributes = callerLeft === undefined ? undefined : `${DEADLINE_ATTRIBUTE}=${Math.min(timeoutMs, callerLeft)}`;
         try {
           const out = await client.send(
-            new m.InvokeEndpointCommand({ EndpointName: opts.endpointName, Body: Buffer.from(body), ContentType: 'application/json', Accept: 'application/json' }),
+            new m.InvokeEndpointCommand({ EndpointName: opts.endpointName, Body: Buffer.from(body), ContentType: 'application/json', Accept: 'application/json', CustomAttributes }),
             { abortSignal: AbortSignal.timeout(timeoutMs) },
           );
           const text = out.Body === undefined ? '' : Buffer.from(out.Body).toString('utf8');
@@ -97,6 +101,8 @@ function toApiError(e: unknown): ApiError {
       const status = err.OriginalStatusCode ?? 0;
       const original = err.OriginalMessage ?? '';
       if (status === 503) return unavailable(status, original, NAME);
+      // The container gave up at the deadline it was given.
+      if (status === 504) return new ApiError('BACKEND_TIMEOUT', `The model did not answer before the request deadline (${NAME}).`);
       if (status >= 400 && status < 500) return passOnClientError(status, original, NAME);
       if (status >= 500) {
         const passed = serverError(status, original, NAME);

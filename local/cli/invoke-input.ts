@@ -4,6 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
+import { parseCsv } from '../../contract/csv';
+import { LIMITS } from '../../contract/limits';
 
 export interface PredictBody {
   instances: unknown[];
@@ -42,18 +44,22 @@ function fromJson(text: string, source: string): PredictBody {
 }
 
 /**
- * One instance per non-blank line. A first line that is not all numbers is taken as a header and its
- * names key the instances, so columns may come in any order; the API checks names and values.
+ * One instance per CSV record (the rules of contract/csv.ts: RFC 4180 quoting, blank lines skipped).
+ * A first record that is not all numbers is taken as a header and its names key the instances, so
+ * columns may come in any order; the API checks names and values.
  */
 export function fromCsv(text: string, source: string): PredictBody {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  if (lines.length === 0) throw new Error(`${source} has no rows.`);
-  const cells = (line: string) => line.split(',').map((c) => c.trim());
+  let records: string[][];
+  try {
+    records = parseCsv(text, LIMITS.maxInstancesPerRequest + 1).map((r) => r.cells);
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
+  }
+  if (records.length === 0) throw new Error(`${source} has no rows.`);
   const isNumber = (c: string) => c !== '' && Number.isFinite(Number(c));
-  const first = cells(lines[0]);
-  const header = first.every(isNumber) ? undefined : first;
-  const rows = (header ? lines.slice(1) : lines).map((line, i) => {
-    const values = cells(line).map((c) => (isNumber(c) ? Number(c) : c));
+  const header = records[0].every(isNumber) ? undefined : records[0];
+  const rows = (header ? records.slice(1) : records).map((cells, i) => {
+    const values = cells.map((c) => (isNumber(c) ? Number(c) : c));
     if (!header) return values;
     if (values.length !== header.length) throw new Error(`${source} row ${i + 2} has ${values.length} values for ${header.length} columns.`);
     return Object.fromEntries(header.map((h, j) => [h, values[j]]));

@@ -73,12 +73,14 @@ describe('parseCsvChunk', () => {
       `,${good}`,
       '',
       `"g",${good.replace('1.25', '12345678901234567890')}`,
+      // RFC 4180 quoting, as spreadsheets write it: the contract's CSV rules apply
+      `"h",${good.split(',').map((c) => `"${c}"`).join(',')}`,
     ];
     const chunk = parseCsvChunk(input, layout, bytes(lines.join('\r\n')), 2);
-    expect(chunk.rows).toBe(7);
-    expect(chunk.ids).toEqual(['a', 'b', 'g']);
+    expect(chunk.rows).toBe(8);
+    expect(chunk.ids).toEqual(['a', 'b', 'g', 'h']);
     const f = input.features.length;
-    const want = [good, good.replace('1.25', ' 1.25 '), good.replace('1.25', '12345678901234567890')].map((l) => csvRow(input.features, l, 'row'));
+    const want = [good, good.replace('1.25', ' 1.25 '), good.replace('1.25', '12345678901234567890'), good].map((l) => csvRow(input.features, l.split(','), 'row'));
     want.forEach((w, i) => expect(Array.from(chunk.packed.subarray(i * f, (i + 1) * f))).toEqual(Array.from(w)));
     expect(chunk.rejects).toEqual([
       { id: 'c', line: 4, code: 'NON_FINITE_NUMBER', field: 'mean_texture', message: 'NaN and Infinity are not valid feature values.' },

@@ -45,7 +45,7 @@ function inputRows(info: DatasetInfo): Map<string, Float32Array> {
   const rows = new Map<string, Float32Array>();
   for (const l of readFileSync(info.path, 'utf8').trimEnd().split('\n').slice(1)) {
     const id = l.slice(0, l.indexOf(','));
-    if (!info.bad.has(id)) rows.set(id, csvRow(input.features, l.slice(id.length + 1), id) as Float32Array);
+    if (!info.bad.has(id)) rows.set(id, csvRow(input.features, l.slice(id.length + 1).split(','), id) as Float32Array);
   }
   return rows;
 }

@@ -1,4 +1,6 @@
 import { ApiError } from '../../contract/errors';
+import { parseCsv } from '../../contract/csv';
+import { checkJsonDepth, parseJsonBounded } from '../../contract/json';
 import { parseCsvRows, parseManifest, validateInstances } from '../../contract/manifest';
 
 const tabular = parseManifest({
@@ -95,5 +97,70 @@ describe('parseCsvRows', () => {
     ['\n', 'EMPTY_INSTANCES', 'rows'],
   ])('rejects %j', (text, code, field) => {
     expect(codeOf(() => parseCsvRows(tabular, text))).toEqual({ code, field });
+  });
+});
+
+describe('CSV rules (contract/csv.ts)', () => {
+  it('takes a header row matched by feature names, in any order', () => {
+    expect(parseCsvRows(tabular, 'b,a\n2,1\n4,3.5\n').map((r) => Array.from(r))).toEqual([[1, 2], [3.5, 4]]);
+    expect(parseCsvRows(tabular, '"a", "b"\r\n1,2').map((r) => Array.from(r))).toEqual([[1, 2]]);
+  });
+
+  it.each([
+    ['a,c\n1,2', 'INVALID_HEADER', 'header[1]'],
+    ['a,a\n1,2', 'INVALID_HEADER', 'header[1]'],
+    ['a\n1', 'INVALID_HEADER', 'header'],
+    ['a,b\n', 'EMPTY_INSTANCES', 'rows'],
+    ['a,b\n1,2,3', 'WRONG_FEATURE_COUNT', 'rows[1]'],
+    ['"1,2', 'INVALID_CSV', 'rows[0]'],
+    ['"1"x,2', 'INVALID_CSV', 'rows[0][0]'],
+  ])('rejects %j', (text, code, field) => {
+    expect(codeOf(() => parseCsvRows(tabular, text))).toEqual({ code, field });
+  });
+
+  it('reads RFC 4180 quoting: commas, quotes and line breaks inside quotes are data', () => {
+    expect(parseCsv('"x,1","say ""hi"""\n"two\nlines",3\r\n', 10).map((r) => r.cells)).toEqual([
+      ['x,1', 'say "hi"'],
+      ['two\nlines', '3'],
+    ]);
+    // Errors name the line a record starts on, counting line breaks inside quotes.
+    expect(parseCsv('"a\nb",1\n\n2,3', 10).map((r) => r.line)).toEqual([0, 3]);
+  });
+
+  it('stops reading at the row limit instead of parsing the whole body', () => {
+    // GIVEN 100,000 rows and a limit of 100, with a malformed row far past the limit
+    const text = `${'1,2\n'.repeat(100_000)}"never closed`;
+    // THEN the limit is reported, not the malformed row: the parser never got there
+    expect(codeOf(() => parseCsvRows(tabular, text, 100))).toEqual({ code: 'TOO_MANY_INSTANCES', field: 'rows' });
+    expect(codeOf(() => parseCsv(text, 100))).toEqual({ code: 'TOO_MANY_INSTANCES', field: 'rows' });
+    // AND a header does not count as a row
+    expect(parseCsvRows(tabular, `a,b\n${'1,2\n'.repeat(100)}`, 100)).toHaveLength(100);
+  });
+});
+
+describe('JSON depth', () => {
+  it('refuses 2.5 million nesting levels in the scan, before JSON.parse', () => {
+    const depth = 2_500_000;
+    const text = `{"instances":${'['.repeat(depth)}1${']'.repeat(depth)}}`;
+    const parse = jest.spyOn(JSON, 'parse');
+    try {
+      expect(codeOf(() => parseJsonBounded(text))).toEqual({ code: 'INVALID_JSON', field: undefined });
+      expect(parse).not.toHaveBeenCalled();
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  it('counts brackets inside strings as text, and passes real bodies', () => {
+    expect(parseJsonBounded(JSON.stringify({ instances: [{ b64: '['.repeat(100) }] }))).toEqual({ instances: [{ b64: '['.repeat(100) }] });
+    expect(() => checkJsonDepth(`${'['.repeat(33)}${']'.repeat(33)}`)).toThrow(/deeper than 32/);
+    expect(() => checkJsonDepth(`"\\\\"${'['.repeat(33)}`)).toThrow(/deeper than 32/);
+    expect(() => checkJsonDepth(`${'['.repeat(32)}${']'.repeat(32)}`)).not.toThrow();
+  });
+});
+
+describe('the s3Key form', () => {
+  it('names the expected shape when the key is sent at the top level', () => {
+    expect(() => validateInstances(tabular, { s3Key: 'datasets/x.json' }, { allowS3Keys: true })).toThrow('{"instances": [{"s3Key": "datasets/..."}]}');
   });
 });

@@ -80,6 +80,31 @@ describe('POST /predict (fargate backend)', () => {
     expect((await getRecord(body.predictions[1].id))?.inputValues).toEqual(f32(rows[1]));
   });
 
+  it('accepts a CSV header row matched by feature names (columns in any order) and logs rows in feature order', async () => {
+    const names = (JSON.parse(readFileSync(join(__dirname, '../../models/breast-cancer/model.json'), 'utf8')) as { input: { features: { name: string }[] } }).input.features.map((f) => f.name);
+    const order = names.map((_, j) => j).reverse();
+    const csv = [order.map((j) => `"${names[j]}"`).join(','), ...rows.slice(0, 2).map((r) => order.map((j) => r[j]).join(','))].join('\n');
+    const res = await predict(proxyEvent({ method: 'POST', resource: '/predict', headers: { 'Content-Type': 'text/csv' }, body: csv }));
+    expect(res.statusCode).toBe(200);
+    const body = jsonBody<PredictResponse>(res);
+    expect(body.predictions.map((p) => ('label' in p ? p.label : undefined))).toEqual(parity.rows.slice(0, 2).map((r) => r.label));
+    expect((await getRecord(body.predictions[0].id))?.input).toEqual(rows[0]);
+  });
+
+  it('stops reading a CSV body at the request row limit', async () => {
+    // 100,000 short rows (the body stays under the payload limit): refused after row 101, not after parsing all
+    const csv = '1\n'.repeat(100_000);
+    const res = await predict(proxyEvent({ method: 'POST', resource: '/predict', headers: { 'Content-Type': 'text/csv' }, body: csv }));
+    expect(res.statusCode).toBe(400);
+    expect(jsonBody<{ error: { code: string; message: string } }>(res).error).toMatchObject({ code: 'TOO_MANY_INSTANCES', message: 'More than 100 rows in one request.' });
+  });
+
+  it('names the expected shape for a top-level s3Key', async () => {
+    const res = await post({ s3Key: 'datasets/x.json' });
+    expect(res.statusCode).toBe(400);
+    expect(jsonBody<{ error: { message: string } }>(res).error.message).toContain('{"instances": [{"s3Key": "datasets/..."}]}');
+  });
+
   it('fetches instances given as S3 keys and logs the key', async () => {
     await s3Client(h.s3.url).send(new PutObjectCommand({ Bucket: BUCKET, Key: 'datasets/rows/one.json', Body: JSON.stringify(rows[0]) }));
     const res = await post({ instances: [{ s3Key: 'datasets/rows/one.json' }, rows[1]] });

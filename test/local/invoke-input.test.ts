@@ -29,6 +29,10 @@ describe('mlship invoke input', () => {
     const ragged = join(dir, 'ragged.csv');
     writeFileSync(ragged, 'a,b\n1\n');
     expect(() => predictBody([ragged])).toThrow(/row 2 has 1 values for 2 columns/);
+    // RFC 4180 quoting, as spreadsheets export it
+    const quoted = join(dir, 'quoted.csv');
+    writeFileSync(quoted, '"mean radius","a, b"\r\n1,"2"\r\n');
+    expect(predictBody([quoted])).toEqual({ instances: [{ 'mean radius': 1, 'a, b': 2 }] });
   });
 
   it('sends image files base64-encoded, one instance each', () => {

@@ -5,6 +5,7 @@
  * So the batch mode accepts exactly what `POST /invocations` accepts, only faster.
  */
 import { ApiError, isApiError, type ErrorCode } from '../../../contract/errors';
+import { parseCsv } from '../../../contract/csv';
 import { csvRow, validateInstances, type Instance, type ModelManifest, type Row, type TabularInput } from '../../../contract/manifest';
 import type { CsvLayout } from './types';
 
@@ -122,7 +123,7 @@ export function csvLayout(m: ModelManifest, headerLine: string, idColumn: string
   if (m.input.kind !== 'tabular') {
     throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'CSV datasets are for tabular models; send images as JSON Lines.');
   }
-  const names = headerLine.replace(/\r$/, '').split(',').map((h) => h.trim().replace(/^"(.*)"$/, '$1'));
+  const names = csvCells(headerLine.replace(/\r$/, ''));
   const seen = new Set<string>();
   for (const n of names) {
     if (seen.has(n)) throw new ApiError('INVALID_HEADER', `The CSV header names "${n}" twice.`, n);
@@ -255,8 +256,13 @@ function trimQuotes(cell: string): string {
 
 /** The contract's verdict on a line the fast path did not take: its values, or the reason it is refused. */
 function slowCsvRow(input: TabularInput, layout: CsvLayout, text: string, line: number): { id: string | number; values: Row } | { reject: Reject } {
-  const cells = text.split(',');
-  const id = layout.idIndex >= 0 && layout.idIndex < cells.length ? trimQuotes(cells[layout.idIndex]) : line - 1;
+  let cells: string[];
+  try {
+    cells = csvCells(text);
+  } catch (e) {
+    return { reject: rejectOf(e, line - 1, line, () => undefined) };
+  }
+  const id = layout.idIndex >= 0 && layout.idIndex < cells.length ? cells[layout.idIndex] : line - 1;
   if (cells.length !== layout.columns) {
     return { reject: { id, line, code: 'WRONG_FEATURE_COUNT', message: `Expected ${layout.columns} values (the header's columns), got ${cells.length}.` } };
   }
@@ -266,10 +272,15 @@ function slowCsvRow(input: TabularInput, layout: CsvLayout, text: string, line: 
     if (fi >= 0) ordered[fi] = cells[col];
   });
   try {
-    return { id, values: csvRow(input.features, ordered.join(','), 'row') };
+    return { id, values: csvRow(input.features, ordered, 'row') };
   } catch (e) {
     return { reject: rejectOf(e, id, line, (field) => featureName(input, field)) };
   }
+}
+
+/** One line's cells by the contract's CSV rules (RFC 4180 quoting), for the lines the fast path leaves. */
+function csvCells(line: string): string[] {
+  return parseCsv(line, 1)[0]?.cells ?? [''];
 }
 
 /** `row[3]` → the fourth feature's name. */
