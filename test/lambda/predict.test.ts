@@ -88,7 +88,7 @@ describe('POST /predict (fargate backend)', () => {
     expect(res.statusCode).toBe(200);
     const body = jsonBody<PredictResponse>(res);
     expect(body.predictions.map((p) => ('label' in p ? p.label : undefined))).toEqual(parity.rows.slice(0, 2).map((r) => r.label));
-    expect((await getRecord(body.predictions[0].id))?.input).toEqual(rows[0]);
+    expect((await getRecord(body.predictions[0].id))?.inputValues).toEqual(f32(rows[0]));
   });
 
   it('stops reading a CSV body at the request row limit', async () => {
