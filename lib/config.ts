@@ -230,12 +230,16 @@ export function loadConfig({ context, rootDir }: LoadConfigOptions): MlshipConfi
     if (value !== undefined) raw[key] = fromContext(value);
   }
   const config = parseConfig(raw);
-  const kept = fromFile.backend === undefined ? parseConfig({}).backend : parseConfig({ backend: fromFile.backend }).backend;
-  if (config.backend !== kept) {
-    throw new ConfigError([
-      `backend = "${config.backend}" from -c: the deployed backend is kept in ${CONFIG_FILE} (${fromFile.backend === undefined ? `not set there, so "${kept}"` : `"${kept}"`}). ` +
-        `To switch, set "backend": "${config.backend}" in ${CONFIG_FILE} and follow the README's "Switching the backend".`,
-    ]);
+  // Once the file names the deployed backend, -c cannot switch it by accident (a switch is the README's
+  // sequence). Without one, -c picks it: a first synth or deploy, which the README's checklist records.
+  if (fromFile.backend !== undefined) {
+    const kept = parseConfig({ backend: fromFile.backend }).backend;
+    if (config.backend !== kept) {
+      throw new ConfigError([
+        `backend = "${config.backend}" from -c: the deployed backend is kept in ${CONFIG_FILE} ("${kept}"). ` +
+          `To switch, set "backend": "${config.backend}" in ${CONFIG_FILE} and follow the README's "Switching the backend".`,
+      ]);
+    }
   }
   return config;
 }

@@ -35,17 +35,6 @@ describe('npx cdk synth', () => {
     expect(groups.map((g) => g.Properties.RetentionInDays)).toEqual(groups.map(() => 30));
   }, 300_000);
 
-  it('refuses to switch the backend from the command line: the deployed choice is kept in mlship.config.json', () => {
-    const res = spawnSync('npx', ['cdk', 'synth', '--quiet', '-c', 'backend=sagemaker', '-o', mkdtempSync(join(tmpdir(), 'mlship-cdk-out-'))], {
-      cwd: ROOT,
-      env: envWithoutAws(),
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    expect(res.status).not.toBe(0);
-    expect(res.stderr).toContain('backend = "sagemaker" from -c: the deployed backend is kept in mlship.config.json');
-  }, 150_000);
-
   it('fails with the config error when a context value is bad', () => {
     const res = spawnSync('npx', ['cdk', 'synth', '--quiet', '-c', 'backend=ec2', '-o', mkdtempSync(join(tmpdir(), 'mlship-cdk-out-'))], {
       cwd: ROOT,

@@ -85,7 +85,7 @@ describe('config', () => {
       expect(config).toMatchObject({ backend: 'sagemaker', logRetentionDays: 30, sagemakerMaxCapacity: 8, serverlessMaxConcurrency: 20, sagemakerAutoScaling: false });
     });
 
-    it('keeps the deployed backend in the file: -c backend cannot switch it, nor a forgotten -c fall back to the default', () => {
+    it('keeps the deployed backend in the file: -c backend cannot switch it, nor a forgotten -c fall back to the default; without a file -c picks it', () => {
       // GIVEN a deployment whose file says sagemaker
       writeFileSync(join(dir, 'mlship.config.json'), JSON.stringify({ backend: 'sagemaker' }));
       // WHEN a deploy names another backend on the command line THEN it is refused, saying where the choice lives
@@ -94,9 +94,9 @@ describe('config', () => {
       );
       // WHEN a later deploy forgets -c THEN the file's backend applies, not the default
       expect(loadConfig({ context: () => undefined, rootDir: dir }).backend).toBe('sagemaker');
-      // Without a file, -c cannot pick another backend than the default either: it would not be kept.
+      // Without a file nothing deployed is recorded yet: -c picks the backend (a first synth or deploy).
       rmSync(join(dir, 'mlship.config.json'));
-      expect(() => loadConfig({ context: (k) => (k === 'backend' ? 'sagemaker-serverless' : undefined), rootDir: dir })).toThrow(/not set there, so "fargate"/);
+      expect(loadConfig({ context: (k) => (k === 'backend' ? 'sagemaker-serverless' : undefined), rootDir: dir }).backend).toBe('sagemaker-serverless');
     });
 
     it('names the file when it is not JSON, and refuses unknown keys in it', () => {
