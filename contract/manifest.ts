@@ -108,8 +108,8 @@ export function featureCount(m: ModelManifest): number {
  */
 export type Instance = { values: Float32Array } | { image: string } | { s3Key: string };
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-const S3_KEY = /^(datasets|predictions)\/[A-Za-z0-9!_.*'()/-]{1,1000}$/;
+export const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+export const S3_KEY = /^(datasets|predictions)\/[A-Za-z0-9!_.*'()/-]{1,1000}$/;
 
 /**
  * Validates `{"instances": [...]}` against the manifest. Throws ApiError naming the offending field.

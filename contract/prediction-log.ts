@@ -7,6 +7,9 @@
  * - idempotency records live in the same table under `id = idem#<apiKeyId>#<key>`; they carry no
  *   `model` attribute, so the sparse index never lists them.
  */
+import * as z from 'zod/mini';
+import { predictionSchema } from './prediction';
+
 export const LOG_TABLE = {
   partitionKey: 'id',
   ttlAttribute: 'expiresAt',
@@ -18,32 +21,36 @@ export const LOG_TABLE = {
   idempotencyPrefix: 'idem#',
 } as const;
 
-/** One logged prediction (one item per instance of a request). */
-export interface PredictionRecord {
-  id: string;
+/**
+ * One logged prediction (one item per instance of a request), as stored and as the API answers it.
+ * The zod schema is the type the code uses and the response schema of the OpenAPI document.
+ */
+export const predictionRecordSchema = z.object({
+  id: z.string(),
   /** Model name (the index partition key). */
-  model: string;
-  modelVersion: string;
+  model: z.string(),
+  modelVersion: z.string(),
   /** `<ISO timestamp>#<id>` — the index sort key. */
-  createdAt: string;
+  createdAt: z.string(),
   /** ISO timestamp of the prediction. */
-  timestamp: string;
+  timestamp: z.string(),
   /** The instance as sent, when small enough to keep inline. */
-  input?: unknown;
+  input: z.optional(z.unknown()),
   /** S3 key of the input (`predictions/…` for large inputs, `datasets/…` when the caller sent a key). */
-  inputKey?: string;
+  inputKey: z.optional(z.string()),
   /** The model's answer for this instance. */
-  output: unknown;
+  output: predictionSchema,
   /** Predicted label (classifiers), kept apart for summaries and accuracy. */
-  label?: string;
-  latencyMs: number;
-  requestId: string;
-  apiKeyId?: string;
+  label: z.optional(z.string()),
+  latencyMs: z.number(),
+  requestId: z.string(),
+  apiKeyId: z.optional(z.string()),
   /** Ground truth recorded by the feedback route. */
-  feedback?: { label: string; at: string };
+  feedback: z.optional(z.object({ label: z.string(), at: z.string() })),
   /** Epoch seconds after which DynamoDB may delete the item. */
-  expiresAt?: number;
-}
+  expiresAt: z.optional(z.number()),
+});
+export type PredictionRecord = z.output<typeof predictionRecordSchema>;
 
 export function sortKeyOf(timestamp: string, id: string): string {
   return `${timestamp}#${id}`;
@@ -78,24 +85,28 @@ export function createTableInput(tableName: string) {
 }
 
 /** Body of a `GET /predictions` answer; `cursor` is absent on the last page. */
-export interface PredictionPage {
-  items: PredictionRecord[];
-  cursor?: string;
-}
+export const predictionPageSchema = z.object({
+  items: z.array(predictionRecordSchema),
+  cursor: z.optional(z.string()),
+});
+export type PredictionPage = z.output<typeof predictionPageSchema>;
+
+const nullableMs = z.nullable(z.number());
 
 /** Body of a `GET /metrics/summary` answer. */
-export interface MetricsSummary {
-  model: string;
-  window: string;
-  from: string;
-  to: string;
+export const metricsSummarySchema = z.object({
+  model: z.string(),
+  window: z.string(),
+  from: z.string(),
+  to: z.string(),
   /** Predictions counted; `truncated` is true when the window held more than the summary reads. */
-  count: number;
-  truncated: boolean;
+  count: z.int().check(z.minimum(0)),
+  truncated: z.boolean(),
   /** Classifiers: predictions per label. */
-  countsByLabel: Record<string, number>;
-  latencyMs: { p50: number | null; p90: number | null; p99: number | null };
+  countsByLabel: z.record(z.string(), z.int()),
+  latencyMs: z.object({ p50: nullableMs, p90: nullableMs, p99: nullableMs }),
   /** Predictions with recorded ground truth, and the share predicted right (null when none). */
-  feedbackCount: number;
-  accuracy: number | null;
-}
+  feedbackCount: z.int().check(z.minimum(0)),
+  accuracy: z.nullable(z.number().check(z.minimum(0), z.maximum(1))),
+});
+export type MetricsSummary = z.output<typeof metricsSummarySchema>;

@@ -21,7 +21,7 @@ import type { HandlerName } from '../contract/routes';
 import { resolveModelDir } from '../container/src/model-source';
 import { startServer, type RunningServer } from '../container/src/server';
 import { dynamoClient, ensureTable, startDynamoDbThread, type EmbeddedDynamoDb } from './dynamodb';
-import { apiKeyIdOf, createGateway, type AccessLogEntry, type ProxyHandler } from './gateway';
+import { apiKeyIdOf, createGateway, type AccessLogEntry, type GatewayOptions, type ProxyHandler } from './gateway';
 import { handlerEnv } from './handler-env';
 import { checkPortFree, closeServer, listen } from './listen';
 import { ensureWebBuilt, WEB_DIST } from '../web/build';
@@ -61,6 +61,8 @@ export interface StartLocalOptions {
   modelWorkers?: number;
   /** Called after each API request (the CLI prints an access log). */
   onRequest?: (entry: AccessLogEntry) => void;
+  /** Called with each API answer as sent (tests check them against the OpenAPI document). */
+  onResponse?: GatewayOptions['onResponse'];
   /** Progress lines while starting. */
   onProgress?: (message: string) => void;
 }
@@ -202,7 +204,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     // The API is useful without the page: a failed build is a warning, not a failed start.
     await ensureWebBuilt(staticDir).catch((e: unknown) => process.stderr.write(`\nmlship: the dashboard was not built: ${(e as Error).message.split('\n')[0]}\n`));
   }
-  const gateway: Server = createGateway({ handlers, apiKey, apiKeyId, stage: LOCAL_NAMES.stage, onRequest: opts.onRequest });
+  const gateway: Server = createGateway({ handlers, apiKey, apiKeyId, stage: LOCAL_NAMES.stage, onRequest: opts.onRequest, onResponse: opts.onResponse });
   const port = await listen(gateway, apiPort, 'API gateway');
   cleanups.push(() => closeServer(gateway));
   const url = `http://127.0.0.1:${port}`;

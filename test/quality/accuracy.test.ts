@@ -1,7 +1,7 @@
 import type { PredictionRecord } from '../../contract/prediction-log';
 import { accuracy, classifierQuality, regressionError, regressionQuality } from '../../lambda/quality/accuracy';
 
-function record(id: string, output: unknown, feedback?: string, label?: string): PredictionRecord {
+function record(id: string, output: PredictionRecord['output'], feedback?: string, label?: string): PredictionRecord {
   const timestamp = '2024-05-01T10:00:00.000Z';
   return {
     id,

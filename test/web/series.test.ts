@@ -4,7 +4,7 @@ import { bucketSeconds, decileBins, featureDrift, percentile, timeBuckets } from
 
 function rec(i: number, secondsAfter: number, latencyMs: number, label: string, input: unknown, feedback?: string): PredictionRecord {
   const timestamp = new Date(Date.UTC(2024, 4, 1, 12, 0, 0) + secondsAfter * 1000).toISOString();
-  return { id: `id${i}`, model: 'm', modelVersion: '1', createdAt: `${timestamp}#id${i}`, timestamp, input, output: { label }, label, latencyMs, requestId: 'r', ...(feedback ? { feedback: { label: feedback, at: timestamp } } : {}) };
+  return { id: `id${i}`, model: 'm', modelVersion: '1', createdAt: `${timestamp}#id${i}`, timestamp, input, output: { label, probabilities: { [label]: 1 } }, label, latencyMs, requestId: 'r', ...(feedback ? { feedback: { label: feedback, at: timestamp } } : {}) };
 }
 
 describe('dashboard series', () => {
