@@ -77,7 +77,8 @@ export function renderTable(body: HTMLTableSectionElement, items: readonly Predi
   body.replaceChildren();
   for (const r of items) {
     const row = body.insertRow();
-    const time = cell(row, new Date(r.timestamp).toLocaleTimeString());
+    // Date and time: the table may reach back days. The cell never wraps (styles.css).
+    const time = cell(row, new Date(r.timestamp).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' }), 'time');
     time.title = r.timestamp;
     cell(row, r.id, 'mono');
     cell(row, r.modelVersion);
