@@ -1,6 +1,7 @@
 /** What a person sees in the terminal of `npm start`: the options, the banner, and a quiet log by default. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS, servicePortsFor } from '../../local/paths';
@@ -8,6 +9,9 @@ import { LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS, servicePortsFor } from '
 const TSX = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
 const START = join(PROJECT_ROOT, 'local', 'start.ts');
 const parity = JSON.parse(readFileSync(join(PROJECT_ROOT, 'models', 'breast-cancer', 'parity.json'), 'utf8')) as { rows: { input: number[] }[] };
+
+// Each test starts the whole system in its own process: slow on a busy machine.
+jest.setTimeout(180_000);
 
 interface Run {
   child: ChildProcess;
@@ -26,7 +30,7 @@ function spawnStart(args: string[]): Run {
   return { child, exit, stdout: () => out, stderr: () => err };
 }
 
-async function until(what: string, ok: () => boolean, run: Run, ms = 60_000): Promise<void> {
+async function until(what: string, ok: () => boolean, run: Run, ms = 120_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!ok()) {
     if (run.child.exitCode !== null || Date.now() > deadline) throw new Error(`${what} did not happen:\n${run.stdout()}\n${run.stderr()}`);
@@ -106,6 +110,18 @@ describe('npm start in a terminal', () => {
     await until('the summary', () => /4 requests in 1 s: 4 POST \/predict · 3 ok, 1 4xx · p50 [\d.]+ ms/.test(run.stderr()), run);
     const lines = (run.stdout() + run.stderr()).split('\n');
     expect(lines.filter((l) => l.trimStart().startsWith('{'))).toEqual([]);
+
+    // AND the README's curl, pasted as is (KEY from the key file, the default port moved to this run's), predicts
+    const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const block = /```sh\n(KEY=[^\n]*\ncurl [\s\S]*?)```/.exec(readme)?.[1];
+    if (block === undefined) throw new Error('README: no ```sh block that sets KEY and then runs curl');
+    const keyDir = mkdtempSync(join(tmpdir(), 'mlship-readme-'));
+    writeFileSync(join(keyDir, 'api-key'), `${apiKey}\n`);
+    const script = block.replaceAll('http://127.0.0.1:3000', url).replaceAll('.mlship/local/api-key', join(keyDir, 'api-key'));
+    const curl = spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, MLSHIP_API_KEY: '' } });
+    rmSync(keyDir, { recursive: true, force: true });
+    expect(curl.status).toBe(0);
+    expect(JSON.parse(curl.stdout)).toMatchObject({ predictions: [{ label: expect.any(String) }] });
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(0);
   });
