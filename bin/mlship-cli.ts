@@ -3,7 +3,7 @@
  * deployed stack with `--stack NAME` (found through its CloudFormation outputs).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR } from '../local/paths';
+import { DEFAULT_DATA_DIR } from '../local/paths';
 import { batchCommand } from '../container/src/batch/cli';
 import { ApiCallError } from '../local/cli/api';
 import { NAMED_QUERIES } from '../contract/analytics-queries';
@@ -11,7 +11,7 @@ import { formatResult, runExport, runQuery } from '../local/cli/analytics';
 import { feedback, followPredictions, formatTable, invoke, listPredictions, progress, progressDone, replay, serve, uploadModel } from '../local/cli/commands';
 import { formatInit, initModel } from '../local/cli/init';
 import { resolveTarget, type TargetOptions } from '../local/cli/target';
-import { parsePort, runStart } from '../local/start';
+import { addStartOptions, runStart, startOptionsOf, type StartFlags } from '../local/start';
 
 function intOption(name: string, min: number, max: number) {
   return (raw: string): number => {
@@ -34,21 +34,10 @@ function target(cmd: Command) {
   return resolveTarget(cmd.optsWithGlobals<TargetOptions>());
 }
 
-program
-  .command('start')
+addStartOptions(program.command('start'))
   .description('Run the whole system on 127.0.0.1: DynamoDB, S3 and SQS stand-ins, the model server and the API (same as npm start)')
-  .option('--port <n>', 'API port (default: PORT or 3000; 0 picks a free one)')
-  .option('--in-memory', 'keep nothing: data lives in memory and a temporary folder', false)
-  .addOption(new Option('--model <dir>', 'model folder to serve').default(DEFAULT_MODEL_DIR, 'models/breast-cancer'))
-  .option('--access-log', 'print one line per API request', false)
-  .action(async (flags: { port?: string; inMemory: boolean; model: string; accessLog: boolean }, cmd: Command) => {
-    await runStart({
-      port: flags.port !== undefined ? parsePort(flags.port, '--port') : undefined,
-      dataDir: cmd.optsWithGlobals<{ dataDir: string }>().dataDir,
-      inMemory: flags.inMemory,
-      modelDir: flags.model,
-      accessLog: flags.accessLog,
-    });
+  .action(async (flags: StartFlags, cmd: Command) => {
+    await runStart(startOptionsOf(flags, cmd.optsWithGlobals<{ dataDir: string }>().dataDir));
   });
 
 program

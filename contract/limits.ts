@@ -99,3 +99,21 @@ export function maxImagePixels(width: number, height: number): number {
 export function maxRequestPixels(width: number, height: number): number {
   return maxImagePixels(width, height) * IMAGE_LIMITS.requestImages;
 }
+
+/**
+ * Formats the API checks, written once for the handlers and the OpenAPI document (JSON Schema patterns
+ * use the same regular expressions).
+ */
+export const FORMATS = {
+  /** Prediction ids: 26 characters of Crockford base32 (the ULID layout). */
+  predictionId: /^[0-9A-HJKMNP-TV-Z]{26}$/,
+  /** `GET /metrics/summary?window=`: a count of minutes, hours or days, at most `maxSummaryWindowDays`. */
+  summaryWindow: /^([1-9]\d{0,3})(m|h|d)$/,
+  maxSummaryWindowDays: 30,
+  /** `from` / `to` of `GET /predictions`: an ISO 8601 date, or date and time with a zone. */
+  isoTime: /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/,
+  /** `Idempotency-Key`: printable ASCII without spaces, 1 to `LIMITS.maxIdempotencyKeyLength` characters. */
+  idempotencyKey: /^[\x21-\x7e]+$/,
+  /** `GET /predictions?version=`: 1 to 64 characters. */
+  maxVersionLength: 64,
+} as const;

@@ -182,13 +182,13 @@ export function inputBindings(m: ModelManifest): InputBinding[] {
  */
 export type Instance = { values: Row } | { image: string } | { s3Key: string };
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+export const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /**
  * An s3Key: under datasets/ or predictions/, S3's safe characters, at most 1024 characters (S3's limit),
  * no empty, `.` or `..` segment and none over 255 characters (what a file system — and so s3rver or an
  * `aws s3 sync` to disk — can hold), so a key means the same object on AWS and locally.
  */
-const S3_KEY = /^(datasets|predictions)(\/[A-Za-z0-9!_.*'()-]{1,255}){1,100}$/;
+export const S3_KEY = /^(datasets|predictions)(\/[A-Za-z0-9!_.*'()-]{1,255}){1,100}$/;
 const MAX_S3_KEY_LENGTH = 1024;
 
 function isS3Key(v: unknown): v is string {

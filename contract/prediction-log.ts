@@ -16,6 +16,7 @@
  * AWS CLI and PartiQL queries of the log need no `#placeholders`.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import * as z from 'zod/mini';
 
 export const LOG_TABLE = {
   partitionKey: 'id',
@@ -34,51 +35,54 @@ export const LOG_TABLE = {
 } as const;
 
 /** Ground truth given through the feedback route. */
-export interface Feedback {
-  label: string;
+export const feedbackSchema = z.object({
+  label: z.string(),
   /** ISO time the label was given. */
-  givenAt: string;
+  givenAt: z.string(),
   /** API key id of the caller who gave it. */
-  apiKeyId?: string;
-}
+  apiKeyId: z.optional(z.string()),
+});
+export type Feedback = z.output<typeof feedbackSchema>;
 
 /**
- * One logged prediction (one item per instance of a request), as stored and as the API returns it.
+ * One logged prediction (one item per instance of a request), as stored and as the API answers it.
+ * The zod schema is the type the code uses and the response schema of the OpenAPI document.
  *
  * The input is kept in one canonical form, whatever shape the caller sent:
- * - `inputValues`: the numbers the model saw, as float32 (the input tensor's type), each written as the
- *   shortest decimal that reads back as that float32 (`float32Decimal`), in the model's feature order (tabular rows, whether sent as an array, an object or CSV) or
- *   row-major pixel order (pixel arrays);
+ * - `inputValues`: the values the model saw in the model's feature order (tabular rows, whether sent as
+ *   an array, an object or CSV) or row-major pixel order (pixel arrays); float32 features as the shortest
+ *   decimal that reads back as that float32 (`float32Decimal`), int/double/string/bool features as sent;
  * - `inputImage`: an encoded image (PNG/JPEG) as base64, when it is small enough to keep inline;
  * - `inputKey`: the S3 key of the input — the caller's `datasets/…` key, or `predictions/…` where an
  *   input too large to keep inline was stored (numbers as a JSON array, images as their own bytes), so
  *   either can be sent back as `{"s3Key": …}`.
  */
-export interface PredictionRecord {
-  id: string;
+export const predictionRecordSchema = z.object({
+  id: z.string(),
   /** Model name (the byModel partition key). */
-  model: string;
-  modelVersion: string;
+  model: z.string(),
+  modelVersion: z.string(),
   /** ISO time of the prediction. */
-  createdAt: string;
-  inputValues?: (number | string | boolean)[];
-  inputImage?: string;
-  inputKey?: string;
+  createdAt: z.string(),
+  inputValues: z.optional(z.array(z.union([z.number(), z.string(), z.boolean()]))),
+  inputImage: z.optional(z.string()),
+  inputKey: z.optional(z.string()),
   /** Classifiers: the predicted label and each label's probability. */
-  label?: string;
-  probabilities?: Record<string, number>;
+  label: z.optional(z.string()),
+  probabilities: z.optional(z.record(z.string(), z.number())),
   /** Regression: the predicted value. */
-  predictedValue?: number;
-  latencyMs: number;
-  requestId: string;
+  predictedValue: z.optional(z.number()),
+  latencyMs: z.number(),
+  requestId: z.string(),
   /** API key id of the caller (API Gateway's `identity.apiKeyId`). */
-  apiKeyId?: string;
+  apiKeyId: z.optional(z.string()),
   /** The ground truth in force, and the labels it replaced (oldest first). */
-  feedback?: Feedback;
-  feedbackHistory?: Feedback[];
+  feedback: z.optional(feedbackSchema),
+  feedbackHistory: z.optional(z.array(feedbackSchema)),
   /** Epoch seconds after which DynamoDB may delete the item. */
-  expiresAt?: number;
-}
+  expiresAt: z.optional(z.number()),
+});
+export type PredictionRecord = z.output<typeof predictionRecordSchema>;
 
 /** Attributes that exist only for the indexes: stored, never part of an API answer. */
 export const STORAGE_ONLY_ATTRIBUTES = [LOG_TABLE.byModelIndex.sortKey, LOG_TABLE.byCallerIndex.partitionKey] as const;
@@ -206,24 +210,28 @@ export function createTableInput(tableName: string) {
 }
 
 /** Body of a `GET /predictions` answer; `cursor` is present only when another non-empty page follows. */
-export interface PredictionPage {
-  items: PredictionRecord[];
-  cursor?: string;
-}
+export const predictionPageSchema = z.object({
+  items: z.array(predictionRecordSchema),
+  cursor: z.optional(z.string()),
+});
+export type PredictionPage = z.output<typeof predictionPageSchema>;
+
+const nullableMs = z.nullable(z.number());
 
 /** Body of a `GET /metrics/summary` answer. */
-export interface MetricsSummary {
-  model: string;
-  window: string;
-  from: string;
-  to: string;
+export const metricsSummarySchema = z.object({
+  model: z.string(),
+  window: z.string(),
+  from: z.string(),
+  to: z.string(),
   /** Predictions counted; `truncated` is true when the window held more than the summary reads. */
-  count: number;
-  truncated: boolean;
+  count: z.int().check(z.minimum(0)),
+  truncated: z.boolean(),
   /** Classifiers: predictions per label. */
-  countsByLabel: Record<string, number>;
-  latencyMs: { p50: number | null; p90: number | null; p99: number | null };
+  countsByLabel: z.record(z.string(), z.int()),
+  latencyMs: z.object({ p50: nullableMs, p90: nullableMs, p99: nullableMs }),
   /** Predictions with recorded ground truth, and the share predicted right (null when none). */
-  feedbackCount: number;
-  accuracy: number | null;
-}
+  feedbackCount: z.int().check(z.minimum(0)),
+  accuracy: z.nullable(z.number().check(z.minimum(0), z.maximum(1))),
+});
+export type MetricsSummary = z.output<typeof metricsSummarySchema>;

@@ -11,16 +11,15 @@ import { MODEL_INFO_BASELINE_FIELD } from '../contract/baseline';
 import { ENV } from '../contract/env';
 import { ApiError } from '../contract/errors';
 import { readConfig, required } from './commons/config';
-import { apiHandler, json } from './commons/http';
+import { apiHandler, header, json } from './commons/http';
 import { createLogger } from './commons/logger';
 import { loadManifest } from './commons/manifest';
-import { buildOpenApi } from './commons/openapi';
+import { buildOpenApi, type OpenApiDocument } from './commons/openapi';
 import { checkBaselineMatches, loadBaseline } from './quality/config';
 
 const config = readConfig('meta');
 const manifest = loadManifest(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);
 const log = createLogger('meta', { model: manifest.name });
-const openapi = JSON.stringify(buildOpenApi(manifest));
 const modelInfo = JSON.stringify({ ...manifest, backend: config.backend, ...baselineField() });
 const dashboardDir = absolute(required(config, ENV.DASHBOARD_DIR));
 
@@ -35,6 +34,22 @@ function baselineField(): Record<string, unknown> {
 
 function absolute(path: string): string {
   return isAbsolute(path) ? path : resolve(__dirname, path);
+}
+
+// ---- OpenAPI ---------------------------------------------------------------------------------------
+
+/** The document without servers, built at the first request (most cold starts never serve it). */
+let openapiBase: OpenApiDocument | undefined;
+
+/** The document with the API's base URL as the caller reached it (stage or custom-domain base path included). */
+function openapiFor(event: APIGatewayProxyEvent): string {
+  openapiBase ??= buildOpenApi(manifest);
+  const host = header(event, 'host');
+  if (host === undefined) return JSON.stringify(openapiBase);
+  const seen = event.requestContext.path;
+  const base = seen.endsWith(event.resource) ? seen.slice(0, seen.length - event.resource.length) : '';
+  const proto = header(event, 'x-forwarded-proto') ?? 'https';
+  return JSON.stringify({ ...openapiBase, servers: [{ url: `${proto}://${host}${base}` }] });
 }
 
 // ---- dashboard -------------------------------------------------------------------------------------
@@ -93,7 +108,7 @@ async function dashboardPage(event: APIGatewayProxyEvent): Promise<APIGatewayPro
 export const handler = apiHandler('meta', log, {
   getModel: async (): Promise<APIGatewayProxyResult> => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: modelInfo }),
   health: async (): Promise<APIGatewayProxyResult> => json(200, { status: 'ok', model: { name: manifest.name, version: manifest.version }, backend: config.backend }),
-  openapi: async (): Promise<APIGatewayProxyResult> => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: openapi }),
+  openapi: async (event): Promise<APIGatewayProxyResult> => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: openapiFor(event) }),
   dashboard: dashboardPage,
   dashboardFile: async (event): Promise<APIGatewayProxyResult> => {
     const name = event.pathParameters?.file ?? '';

@@ -6,7 +6,7 @@ import { DynamoDBClient, GetItemCommand, QueryCommand, type AttributeValue, type
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ENV } from '../contract/env';
 import { ApiError } from '../contract/errors';
-import { LIMITS } from '../contract/limits';
+import { FORMATS, LIMITS } from '../contract/limits';
 import { callerModelOf, decodeRecord, LOG_TABLE, type PredictionPage, type PredictionRecord } from '../contract/prediction-log';
 import { dynamoOptions } from './commons/clients';
 import { readConfig, required } from './commons/config';
@@ -40,7 +40,7 @@ async function listPredictions(event: APIGatewayProxyEvent): Promise<APIGatewayP
   const q = event.queryStringParameters ?? {};
   const limit = pageSize(q.limit);
   const version = q.version;
-  if (version !== undefined && (version.length === 0 || version.length > 64)) throw new ApiError('INVALID_QUERY', 'version must be 1-64 characters.', 'version');
+  if (version !== undefined && (version.length === 0 || version.length > FORMATS.maxVersionLength)) throw new ApiError('INVALID_QUERY', `version must be 1-${FORMATS.maxVersionLength} characters.`, 'version');
   const from = q.from === undefined ? undefined : isoTime(q.from, 'from');
   const to = q.to === undefined ? undefined : isoTime(q.to, 'to');
   if (from !== undefined && to !== undefined && from > to) throw new ApiError('INVALID_QUERY', '"from" is after "to".', 'from');
@@ -158,7 +158,7 @@ function pageSize(raw: string | undefined): number {
 
 /** An ISO 8601 time with a zone, normalized to the form the log's keys use. */
 function isoTime(raw: string, field: string): string {
-  const t = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(raw) ? Date.parse(raw) : NaN;
+  const t = FORMATS.isoTime.test(raw) ? Date.parse(raw) : NaN;
   if (Number.isNaN(t)) throw new ApiError('INVALID_QUERY', `${field} must be an ISO 8601 time such as 2025-01-31T12:00:00Z.`, field);
   return new Date(t).toISOString();
 }

@@ -36,6 +36,8 @@ export interface GatewayOptions {
   /** Largest accepted request body (API Gateway's 10 MB by default). */
   maxBodyBytes?: number;
   onRequest?: (entry: AccessLogEntry) => void;
+  /** Called with every answer as sent (tests check them against the OpenAPI document). */
+  onResponse?: (request: { method: string; path: string }, result: APIGatewayProxyResult) => void;
 }
 
 /** Id of a local API key: stable for a key, never the key itself. */
@@ -66,6 +68,8 @@ export function createGateway(opts: GatewayOptions): Server {
         opts.onRequest?.({ method: req.method ?? '', path: req.url ?? '', status: res.statusCode, ms: performance.now() - started, requestId }),
       );
     }
+    const observe = opts.onResponse;
+    if (observe) responseObservers.set(res, (result) => observe({ method: req.method ?? '', path: req.url ?? '' }, result));
     handle(req, res, requestId).catch((e: unknown) => {
       // Only a bug in the gateway itself lands here: answer like API Gateway's 5xx, keep serving.
       process.stderr.write(`gateway: ${requestId}: ${(e as Error).stack ?? String(e)}\n`);
@@ -182,7 +186,11 @@ function sendError(res: ServerResponse, err: ApiError): void {
   sendResult(res, errorResult(err));
 }
 
+/** Per response, the `onResponse` hook of its gateway. */
+const responseObservers = new WeakMap<ServerResponse, (result: APIGatewayProxyResult) => void>();
+
 function sendResult(res: ServerResponse, result: APIGatewayProxyResult): void {
+  responseObservers.get(res)?.(result);
   const body = result.body === undefined || result.body === '' ? Buffer.alloc(0) : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
   for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, String(value));
   for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) res.setHeader(name, values.map(String));

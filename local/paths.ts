@@ -25,6 +25,20 @@ export const LOCAL_NAMES = {
   stage: 'local',
 } as const;
 
+/**
+ * Ports of the embedded services, counted up from the API port so they stay the same at every start
+ * and a second system on another `--port` gets its own set (3000 → DynamoDB 3001, S3 3002, …).
+ * API port 0 (tests) gives every service a free port.
+ */
+export const SERVICE_PORT_OFFSETS = { dynamodb: 1, s3: 2, sqs: 3, model: 4 } as const;
+export type ServicePorts = Record<keyof typeof SERVICE_PORT_OFFSETS, number>;
+
+export function servicePortsFor(apiPort: number): ServicePorts {
+  const at = (offset: number) => (apiPort === 0 ? 0 : apiPort + offset);
+  const o = SERVICE_PORT_OFFSETS;
+  return { dynamodb: at(o.dynamodb), s3: at(o.s3), sqs: at(o.sqs), model: at(o.model) };
+}
+
 /** s3rver checks SigV4 signatures against these fixed credentials. */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 

@@ -39,6 +39,11 @@ export function toProxyEvent(req: IncomingRequest, ctx: EventContext): APIGatewa
     headers[name] = value;
     (multiValueHeaders[name] ??= []).push(value);
   }
+  // API Gateway tells the function the scheme the client used (https there, http here).
+  if (headerValue(headers, 'x-forwarded-proto') === undefined) {
+    headers['X-Forwarded-Proto'] = 'http';
+    multiValueHeaders['X-Forwarded-Proto'] = ['http'];
+  }
   const { single: queryStringParameters, multi: multiValueQueryStringParameters } = parseQuery(req.query);
   const { body, isBase64Encoded } = encodeBody(req.body);
   const now = ctx.now ?? new Date();
@@ -61,7 +66,8 @@ export function toProxyEvent(req: IncomingRequest, ctx: EventContext): APIGatewa
       authorizer: null,
       protocol: 'HTTP/1.1',
       httpMethod: req.method,
-      path: `/${ctx.stage}${req.path}`,
+      // The path as the client sent it: in AWS it starts with the stage because the URL does; local URLs have none.
+      path: req.path,
       stage: ctx.stage,
       requestId: ctx.requestId,
       requestTimeEpoch: now.getTime(),

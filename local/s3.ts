@@ -14,6 +14,23 @@ interface S3rverInstance {
   run(): Promise<{ port: number }>;
   close(): Promise<void>;
   httpServer?: Server;
+  store: S3rverStore;
+}
+
+interface ListOptions {
+  delimiter?: string;
+  startAfter?: string;
+  prefix?: string;
+  maxKeys?: number;
+}
+interface ListResult {
+  objects: { key: string }[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+}
+/** s3rver's filesystem store: the bucket controller lists through `listObjects`. */
+interface S3rverStore {
+  listObjects(bucket: string, options: ListOptions): Promise<ListResult>;
 }
 type S3rverClass = new (options: {
   address: string;
@@ -42,6 +59,7 @@ export async function startS3(opts: { dir: string; bucket: string; port?: number
     // Path-style only, as the handlers' clients use it.
     vhostBuckets: false,
   });
+  listWithDelimiterAsS3(server.store);
   let port: number;
   try {
     port = (await server.run()).port;
@@ -56,6 +74,33 @@ export async function startS3(opts: { dir: string; bucket: string; port?: number
       server.httpServer?.closeAllConnections();
       await server.close();
     },
+  };
+}
+
+/**
+ * s3rver 3.7.1 skips folders nested more than one level below a delimiter listing: `aws s3 ls
+ * s3://bucket/` showed no `models/` because every model object sits deeper. A listing with a delimiter
+ * is therefore built here from the full listing under the prefix, grouped as S3 groups it: keys with the
+ * delimiter after the prefix become one common prefix each, the rest are objects (up to maxKeys).
+ */
+export function listWithDelimiterAsS3(store: S3rverStore): void {
+  const list = store.listObjects.bind(store);
+  store.listObjects = async (bucket, options) => {
+    const delimiter = options.delimiter ?? '';
+    if (delimiter === '') return list(bucket, options);
+    const prefix = options.prefix ?? '';
+    const maxKeys = options.maxKeys ?? Infinity;
+    const all = await list(bucket, { ...options, delimiter: '', maxKeys: Infinity });
+    const commonPrefixes = new Set<string>();
+    const objects: ListResult['objects'] = [];
+    let isTruncated = false;
+    for (const object of [...all.objects].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
+      const at = object.key.indexOf(delimiter, prefix.length);
+      if (at !== -1) commonPrefixes.add(object.key.slice(0, at + delimiter.length));
+      else if (objects.length < maxKeys) objects.push(object);
+      else isTruncated = true;
+    }
+    return { objects, commonPrefixes: [...commonPrefixes].sort(), isTruncated };
   };
 }
 

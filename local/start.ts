@@ -4,13 +4,16 @@
  * stops everything cleanly. A port in use or a data folder another run holds is one line on stderr and
  * exit code 1.
  */
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { relative } from 'node:path';
-import { parseArgs } from 'node:util';
+import { setLineSink } from '../lambda/commons/log-output';
 import { DataDirBusyError } from './data-dir-lock';
 import { exampleCurl, exampleInstance } from './example';
+import type { AccessLogEntry } from './gateway';
 import { PortInUseError } from './listen';
-import { dataPaths, DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR, PROJECT_ROOT } from './paths';
+import { dataPaths, DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR, LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS, SERVICE_PORT_OFFSETS } from './paths';
 import { startLocal, type LocalSystem } from './system';
+import { requestLine, RequestSummary, shortHandlerLine } from './terminal-log';
 
 export interface RunStartOptions {
   port?: number;
@@ -19,6 +22,48 @@ export interface RunStartOptions {
   modelDir?: string;
   /** Print one line per API request. */
   accessLog?: boolean;
+  /** Print the handlers' structured JSON lines and metrics as Lambda writes them. */
+  verbose?: boolean;
+  /** Seconds between request summaries; 0 turns them off. @default 10 */
+  summaryEvery?: number;
+}
+
+/** The options of `npm start` and `mlship start`, defined once (the CLI adds --data-dir globally). */
+export function addStartOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--port <n>', `API port (default: PORT, else 3000); the embedded DynamoDB, S3, SQS and model server take the next ${Object.keys(SERVICE_PORT_OFFSETS).length} (0: free ones)`).argParser((raw) => asPort(raw, '--port')))
+    .option('--in-memory', 'keep nothing: the log and queue in memory, the bucket in a temporary folder', false)
+    .addOption(new Option('--model <dir>', 'model folder to serve (model.json + the ONNX file)').default(DEFAULT_MODEL_DIR, 'models/breast-cancer'))
+    .option('--access-log', 'print one line per API request', false)
+    .option('--verbose', "print the handlers' structured JSON logs and metrics (as in CloudWatch) instead of summaries", false)
+    .addOption(new Option('--summary-every <seconds>', 'seconds between request summaries (0: none)').default(10).argParser(asSeconds));
+}
+
+/** The flags `addStartOptions` defines, as commander hands them over. */
+export interface StartFlags {
+  port?: number;
+  inMemory: boolean;
+  model: string;
+  accessLog: boolean;
+  verbose: boolean;
+  summaryEvery: number;
+}
+
+export function startOptionsOf(flags: StartFlags, dataDir: string): RunStartOptions {
+  return { port: flags.port, dataDir, inMemory: flags.inMemory, modelDir: flags.model, accessLog: flags.accessLog, verbose: flags.verbose, summaryEvery: flags.summaryEvery };
+}
+
+function asPort(raw: string, what: string): number {
+  try {
+    return parsePort(raw, what);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
+function asSeconds(raw: string): number {
+  if (!/^\d{1,5}$/.test(raw)) throw new InvalidArgumentError('--summary-every must be a whole number of seconds.');
+  return Number(raw);
 }
 
 /** Starts the system, prints the banner and stops on SIGINT/SIGTERM. Resolves once it has stopped. */
@@ -47,6 +92,7 @@ export async function runStart(opts: RunStartOptions): Promise<void> {
     process.exit(1);
   };
   process.on('beforeExit', onBeforeExit);
+  const output = terminalOutput(opts);
   let local: LocalSystem;
   try {
     local = await startLocal({
@@ -56,7 +102,7 @@ export async function runStart(opts: RunStartOptions): Promise<void> {
       modelDir: opts.modelDir,
       buildDashboard: true,
       onProgress: (m) => process.stderr.write(tty ? `\r\x1b[2K… ${m}` : `… ${m}\n`),
-      onRequest: opts.accessLog ? (e) => process.stderr.write(`${e.method} ${e.path} ${e.status} ${e.ms.toFixed(1)} ms\n`) : undefined,
+      onRequest: output.onRequest,
     });
   } catch (e) {
     starting = false;
@@ -64,6 +110,7 @@ export async function runStart(opts: RunStartOptions): Promise<void> {
     // Expected failures (a taken port, a busy data folder, a bad model folder) are one line, not a stack trace.
     process.stderr.write(`mlship: ${e instanceof PortInUseError || e instanceof DataDirBusyError ? e.message : firstLine(e)}\n`);
     process.exitCode = 1;
+    output.close();
     process.off('SIGINT', handleInt);
     process.off('SIGTERM', handleTerm);
     process.off('beforeExit', onBeforeExit);
@@ -92,6 +139,7 @@ export async function runStart(opts: RunStartOptions): Promise<void> {
     onSignal = stop;
     if (signalled) stop(signalled);
   });
+  output.close();
   process.off('SIGINT', handleInt);
   process.off('SIGTERM', handleTerm);
   process.off('beforeExit', onBeforeExit);
@@ -100,6 +148,41 @@ export async function runStart(opts: RunStartOptions): Promise<void> {
 
 /** How often the parent process is checked. */
 const PARENT_POLL_MS = 500;
+
+/**
+ * Routes the handlers' lines and the request log to the terminal (on stderr: stdout holds the banner).
+ * Quiet by default: summaries and short warnings; `--verbose` writes the structured lines unchanged.
+ */
+function terminalOutput(opts: RunStartOptions): { onRequest?: (e: AccessLogEntry) => void; close(): void } {
+  const err = (line: string) => process.stderr.write(`${line}\n`);
+  if (opts.verbose) {
+    setLineSink();
+  } else {
+    setLineSink((line, kind) => {
+      const short = shortHandlerLine(line, kind);
+      if (short !== undefined) err(short);
+    });
+  }
+  const every = opts.summaryEvery ?? 10;
+  const summary = every > 0 && !opts.verbose && !opts.accessLog ? new RequestSummary() : undefined;
+  const timer = summary
+    ? setInterval(() => {
+        const line = summary.flush(new Date(), every);
+        if (line !== undefined) err(line);
+      }, every * 1000).unref()
+    : undefined;
+  const onRequest = (e: AccessLogEntry) => {
+    if (opts.accessLog) err(requestLine(e, new Date()));
+    summary?.add(e);
+  };
+  return {
+    onRequest: opts.accessLog || summary ? onRequest : undefined,
+    close() {
+      clearInterval(timer);
+      setLineSink();
+    },
+  };
+}
 
 function printBanner(local: LocalSystem, opts: RunStartOptions): void {
   const m = local.manifest;
@@ -114,12 +197,19 @@ function printBanner(local: LocalSystem, opts: RunStartOptions): void {
     `  Model      ${m.name} ${m.version}   ${local.modelUrl}   from ${local.modelS3Uri}`,
     `  DynamoDB   ${local.dynamodbUrl}   table ${local.tableName}`,
     `  S3         ${local.s3Url}   bucket ${local.bucketName}`,
-    `  SQS        ${local.logDlqUrl}`,
+    `  SQS        ${local.sqsUrl}   queue ${local.logDlqUrl}`,
+    `  AWS keys   ${S3RVER_CREDENTIALS.accessKeyId} / ${S3RVER_CREDENTIALS.secretAccessKey}, region ${LOCAL_NAMES.region}   (S3 checks them; DynamoDB and SQS take any)`,
     `  Data       ${opts.inMemory ? 'in memory (gone at stop)' : shortPath(local.dataDir)}`,
     '',
     'Try a prediction:',
     `  ${exampleCurl(local.url, local.apiKey, exampleInstance(opts.modelDir ?? DEFAULT_MODEL_DIR, m))}`,
     '',
+    'Read the prediction log and the bucket with the AWS CLI:',
+    `  export AWS_ACCESS_KEY_ID=${S3RVER_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${S3RVER_CREDENTIALS.secretAccessKey} AWS_DEFAULT_REGION=${LOCAL_NAMES.region}`,
+    `  aws --endpoint-url ${local.dynamodbUrl} dynamodb scan --table-name ${local.tableName} --max-items 5`,
+    `  aws --endpoint-url ${local.s3Url} s3 ls s3://${local.bucketName}/ --recursive`,
+    '',
+    opts.verbose ? 'Handler logs and metrics follow as JSON lines.' : `Requests are summed up every ${opts.summaryEvery ?? 10} s (--access-log: one line each; --verbose: the JSON logs).`,
     'Ctrl-C stops everything.',
     '',
   ];
@@ -147,25 +237,11 @@ function firstLine(e: unknown): string {
 }
 
 if (require.main === module) {
-  try {
-    const { values } = parseArgs({
-      options: {
-        port: { type: 'string' },
-        'data-dir': { type: 'string' },
-        'in-memory': { type: 'boolean', default: false },
-        model: { type: 'string' },
-        'access-log': { type: 'boolean', default: false },
-      },
-    });
-    void runStart({
-      port: values.port !== undefined ? parsePort(values.port, '--port') : undefined,
-      dataDir: values['data-dir'] ?? DEFAULT_DATA_DIR,
-      inMemory: values['in-memory'],
-      modelDir: values.model,
-      accessLog: values['access-log'],
-    });
-  } catch (e) {
-    process.stderr.write(`mlship: ${firstLine(e)}\n`);
-    process.exitCode = 1;
-  }
+  const program = addStartOptions(new Command('npm start --'))
+    .description('Run the whole system on 127.0.0.1: embedded DynamoDB, S3 and SQS, the model server and the API with its dashboard.')
+    .addOption(new Option('--data-dir <dir>', 'folder of the persisted log, bucket, queue and API key').default(DEFAULT_DATA_DIR, '.mlship/local'))
+    .addHelpText('after', '\nEnvironment:\n  PORT            API port when --port is not given\n  MLSHIP_API_KEY  API key to require (default: the one kept in the data folder, else a new one)')
+    .showHelpAfterError()
+    .action((flags: StartFlags & { dataDir: string }) => runStart(startOptionsOf(flags, flags.dataDir)));
+  void program.parseAsync(process.argv);
 }

@@ -22,11 +22,11 @@ import { resolveModelDir } from '../container/src/model-source';
 import { startServer, type RunningServer } from '../container/src/server';
 import { dynamoClient, ensureTable, startDynamoDbThread, type EmbeddedDynamoDb } from './dynamodb';
 import { lockDataDir } from './data-dir-lock';
-import { apiKeyIdOf, createGateway, type AccessLogEntry, type ProxyHandler } from './gateway';
+import { apiKeyIdOf, createGateway, type AccessLogEntry, type GatewayOptions, type ProxyHandler } from './gateway';
 import { handlerEnv } from './handler-env';
 import { checkPortFree, closeServer, listen } from './listen';
 import { ensureWebBuilt, WEB_DIST } from '../web/build';
-import { dataPaths, DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR, LOCAL_NAMES, resolveApiKey, writeState } from './paths';
+import { dataPaths, DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR, LOCAL_NAMES, resolveApiKey, servicePortsFor, writeState, type ServicePorts } from './paths';
 import { createLogStreamFeeder, type LogStreamFeeder, type StreamHandler } from './log-stream';
 import { drainQueue, type DrainResult } from './replay-loop';
 import { s3Client, startS3, uploadFile, type EmbeddedS3 } from './s3';
@@ -35,6 +35,8 @@ import { startSqsServer } from './sqs-server';
 export interface StartLocalOptions {
   /** Gateway port; 0 picks a free one. @default 3000 */
   port?: number;
+  /** Ports of the embedded DynamoDB, S3, SQS and model server. @default - counted up from `port` (all free ones when `port` is 0) */
+  servicePorts?: ServicePorts;
   /** Folder for the persisted log, bucket, queue and API key. @default .mlship/local */
   dataDir?: string;
   /** Keep DynamoDB and the queue in memory and the bucket in a temporary folder, all gone at stop(). @default false */
@@ -68,6 +70,8 @@ export interface StartLocalOptions {
   modelWorkers?: number;
   /** Called after each API request (the CLI prints an access log). */
   onRequest?: (entry: AccessLogEntry) => void;
+  /** Called with each API answer as sent (tests check them against the OpenAPI document). */
+  onResponse?: GatewayOptions['onResponse'];
   /** Progress lines while starting. */
   onProgress?: (message: string) => void;
 }
@@ -146,7 +150,14 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     const unlock = lockDataDir(dataDir);
     cleanups.push(async () => unlock());
   }
-  await checkPortFree(opts.port ?? 3000, 'API gateway');
+  const apiPort = opts.port ?? 3000;
+  const ports = opts.servicePorts ?? servicePortsFor(apiPort);
+  // Fail fast, before the slower start-up work, when any of the fixed ports is taken.
+  await checkPortFree(apiPort, 'API gateway');
+  await checkPortFree(ports.dynamodb, 'embedded DynamoDB');
+  await checkPortFree(ports.s3, 'embedded S3');
+  await checkPortFree(ports.sqs, 'embedded SQS');
+  await checkPortFree(ports.model, 'model server');
 
   // In memory, the bucket and the work files go to a temporary folder removed at stop().
   const scratch = inMemory ? mkdtempSync(join(tmpdir(), 'mlship-local-')) : undefined;
@@ -158,18 +169,18 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   // On its own thread: dynalite's work runs beside the gateway and the handlers, not between their requests.
   // Its accepted writes feed the analytics writer, as the table's stream does in AWS.
   let feeder: LogStreamFeeder | undefined;
-  const ddb: EmbeddedDynamoDb = await startDynamoDbThread({ dir: inMemory ? undefined : paths.dynamodb, onChange: (c) => feeder?.push(c) });
+  const ddb: EmbeddedDynamoDb = await startDynamoDbThread({ dir: inMemory ? undefined : paths.dynamodb, port: ports.dynamodb, onChange: (c) => feeder?.push(c) });
   cleanups.push(() => ddb.close());
   const ddbClient = dynamoClient(ddb.url);
   cleanups.push(async () => ddbClient.destroy());
   await ensureTable(ddbClient, LOCAL_NAMES.table);
 
   progress('starting S3 (s3rver)');
-  const s3: EmbeddedS3 = await startS3({ dir: s3Dir, bucket: LOCAL_NAMES.bucket });
+  const s3: EmbeddedS3 = await startS3({ dir: s3Dir, bucket: LOCAL_NAMES.bucket, port: ports.s3 });
   cleanups.push(() => s3.close());
 
   progress('starting SQS');
-  const sqsServer = await startSqsServer({ port: 0, file: inMemory ? undefined : paths.sqs, queues: [LOCAL_NAMES.logDlq] });
+  const sqsServer = await startSqsServer({ port: ports.sqs, file: inMemory ? undefined : paths.sqs, queues: [LOCAL_NAMES.logDlq] });
   cleanups.push(() => sqsServer.close());
   const sqs = new SQSClient({ endpoint: sqsServer.url, region: LOCAL_NAMES.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   cleanups.push(async () => sqs.destroy());
@@ -207,7 +218,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   const cacheDir = join(workDir, 'model-cache');
   rmSync(cacheDir, { recursive: true, force: true });
   const servedDir = await resolveModelDir({ env: { [ENV.MODEL_S3_URI]: modelS3Uri, [ENV.S3_URL]: s3.url, AWS_REGION: LOCAL_NAMES.region }, cacheDir });
-  const model = await startModel(servedDir, opts.modelWorkers ?? 1);
+  const model = await startModel(servedDir, opts.modelWorkers ?? 1, ports.model);
   cleanups.push(() => model.close());
   process.env[ENV.MODEL_URL] = model.url;
 
@@ -232,8 +243,8 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     // The API is useful without the page: a failed build is a warning, not a failed start.
     await ensureWebBuilt(staticDir).catch((e: unknown) => process.stderr.write(`\nmlship: the dashboard was not built: ${(e as Error).message.split('\n')[0]}\n`));
   }
-  const gateway: Server = createGateway({ handlers, apiKey, apiKeyId, extraApiKeys: [{ value: clientApiKey, id: clientApiKeyId }], stage: LOCAL_NAMES.stage, onRequest: opts.onRequest });
-  const port = await listen(gateway, opts.port ?? 3000, 'API gateway');
+  const gateway: Server = createGateway({ handlers, apiKey, apiKeyId, extraApiKeys: [{ value: clientApiKey, id: clientApiKeyId }], stage: LOCAL_NAMES.stage, onRequest: opts.onRequest, onResponse: opts.onResponse });
+  const port = await listen(gateway, apiPort, 'API gateway');
   cleanups.push(() => closeServer(gateway));
   const url = `http://127.0.0.1:${port}`;
 
@@ -303,9 +314,9 @@ function applyEnv(env: Record<string, string>): void {
 }
 
 /** The model server on a fixed port once started, so a fault test can stop it and start it again. */
-async function startModel(modelDir: string, workers: number): Promise<Switchable & { close(): Promise<void> }> {
+async function startModel(modelDir: string, workers: number, port0: number): Promise<Switchable & { close(): Promise<void> }> {
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`modelWorkers must be a positive integer, got ${workers}`);
-  let server: RunningServer | undefined = await startServer({ modelDir, port: 0, host: '127.0.0.1', workers });
+  let server: RunningServer | undefined = await startServer({ modelDir, port: port0, host: '127.0.0.1', workers });
   const { url, port } = server;
   const stop = async () => {
     const s = server;

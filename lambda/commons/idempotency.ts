@@ -7,10 +7,10 @@
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
 import { ApiError } from '../../contract/errors';
-import { LIMITS } from '../../contract/limits';
+import { FORMATS, LIMITS } from '../../contract/limits';
 import { LOG_TABLE } from '../../contract/prediction-log';
 
-const KEY_PATTERN = /^[\x21-\x7e]+$/;
+const KEY_PATTERN = FORMATS.idempotencyKey;
 /** Answers are replayed for a day, like most payment APIs. */
 const RETENTION_SECONDS = 24 * 3600;
 /** A reservation older than this belongs to a request that cannot still be running (API Gateway gives up at 29 s). */

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { FORMATS } from '../../contract/limits';
 
 /**
  * Prediction ids: 26 characters of Crockford base32, 48 bits of millisecond time then 80 random bits
  * (the ULID layout), so ids sort by creation time and never need coordination.
  */
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-export const PREDICTION_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+export const PREDICTION_ID = FORMATS.predictionId;
 
 export function newPredictionId(now = Date.now()): string {
   let time = '';

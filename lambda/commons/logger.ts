@@ -3,6 +3,8 @@
  * logging library: the handlers need only leveled JSON lines, and every kilobyte in the bundle is paid
  * at each cold start. Callers pass facts (ids, codes, counts), never API keys or instance values.
  */
+import { writeLine } from './log-output';
+
 type Level = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
 export interface Logger {
@@ -15,7 +17,7 @@ export interface Logger {
 export function createLogger(service: string, base: Record<string, unknown> = {}): Logger {
   const write = (level: Level, message: string, fields?: Record<string, unknown>) => {
     const line = JSON.stringify({ timestamp: new Date().toISOString(), level, service, message, ...base, ...fields }, errorReplacer);
-    (level === 'ERROR' ? process.stderr : process.stdout).write(line + '\n');
+    writeLine(line, level === 'DEBUG' ? 'INFO' : level);
   };
   return {
     info: (m, f) => write('INFO', m, f),

@@ -4,6 +4,7 @@
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
 import { METRICS_NAMESPACE } from '../../contract/quality';
+import { writeLine } from './log-output';
 export { PARKED_RECORDS_METRIC } from '../../contract/quality';
 
 export type MetricUnit = 'Count' | 'Milliseconds';
@@ -15,7 +16,7 @@ export interface MetricSink {
 export class Metrics {
   constructor(
     private readonly model: { name: string; version: string },
-    private readonly sink: MetricSink = (line) => process.stdout.write(line + '\n'),
+    private readonly sink: MetricSink = (line) => writeLine(line, 'METRIC'),
   ) {}
 
   /** Emits one or more metrics sharing the model dimensions plus any extra ones (e.g. Label). */

@@ -1,68 +1,166 @@
 /**
- * The OpenAPI 3 document of the API, built from the route table so it cannot drift from what the
- * stack deploys. The meta function serves it at `GET /openapi.json`; the CDK app may publish it too.
+ * The OpenAPI 3.1 document of the API, built from the route table and the zod schemas of
+ * `contract/api-schemas.ts` (the shapes the handlers answer, narrowed to the served model's features and
+ * labels) so it cannot drift from what the stack deploys. The meta function serves it at
+ * `GET /openapi.json` with the caller's base URL as its server.
  */
-import { ERROR_STATUS } from '../../contract/errors';
-import { instanceSchema, type ModelManifest } from '../../contract/manifest';
+import * as z from 'zod/mini';
+import {
+  errorBodySchema,
+  feedbackRequestSchema,
+  healthSchema,
+  instanceSchema,
+  metricsSummarySchema,
+  modelInfoSchema,
+  modelPredictionPageSchema,
+  modelPredictionRecordSchema,
+  PARAMETER_SCHEMAS,
+  predictRequestSchema,
+  predictResponseSchema,
+  routeErrorsByStatus,
+} from '../../contract/api-schemas';
+import type { ModelManifest } from '../../contract/manifest';
+import { MODEL_VERSION_HEADER } from '../../contract/prediction';
 import { API_KEY_HEADER, IDEMPOTENCY_HEADER, ROUTES, type RouteSpec } from '../../contract/routes';
 
 export interface OpenApiDocument {
-  openapi: '3.0.3';
+  openapi: '3.1.0';
   info: { title: string; version: string; description: string };
+  servers?: { url: string; description?: string }[];
   paths: Record<string, Record<string, unknown>>;
-  components: Record<string, unknown>;
+  components: { securitySchemes: Record<string, unknown>; schemas: Record<string, unknown> };
 }
 
-export function buildOpenApi(model: { name: string; version: string } & Partial<Pick<ModelManifest, 'input'>>, serverUrl?: string): OpenApiDocument {
-  const paths: OpenApiDocument['paths'] = {};
-  for (const r of ROUTES) {
-    paths[r.path] = { ...paths[r.path], [r.method.toLowerCase()]: operation(r) };
+type JsonSchema = Record<string, unknown>;
+const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
+
+/** The component schemas, each generated once from its zod schema; references between them stay references. */
+function componentSchemas(m: ModelManifest): Record<string, JsonSchema> {
+  const registry = z.registry<{ id: string }>();
+  const record = modelPredictionRecordSchema(m);
+  const instance = instanceSchema(m);
+  const named: [string, z.core.$ZodType][] = [
+    ['Error', errorBodySchema],
+    ['Instance', instance],
+    ['PredictRequest', predictRequestSchema(instance)],
+    ['PredictResponse', predictResponseSchema(m)],
+    ['PredictionRecord', record],
+    ['PredictionPage', modelPredictionPageSchema(record)],
+    ['Feedback', feedbackRequestSchema(m)],
+    ['MetricsSummary', metricsSummarySchema],
+    ['ModelInfo', modelInfoSchema],
+    ['Health', healthSchema],
+  ];
+  for (const [id, schema] of named) registry.add(schema, { id });
+  const out = z.toJSONSchema(registry, { io: 'output', uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' }).schemas;
+  const schemas: Record<string, JsonSchema> = {};
+  for (const [id, s] of Object.entries(out)) {
+    const { $schema: _dialect, $id: _id, ...rest } = s as JsonSchema;
+    schemas[id] = rest;
   }
+  return schemas;
+}
+
+function parameterSchema(name: keyof typeof PARAMETER_SCHEMAS): JsonSchema {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(PARAMETER_SCHEMAS[name]) as JsonSchema;
+  return rest;
+}
+
+/** The successful answers of each route, with the bodies their handlers write. */
+function successResponses(r: RouteSpec): Record<string, unknown> {
+  switch (r.id) {
+    case 'predict':
+      return {
+        '200': {
+          description: 'One prediction per instance, each with the id it is logged under.',
+          headers: {
+            [MODEL_VERSION_HEADER]: { description: 'The model that answered, as `<name>/<version>`.', schema: { type: 'string' } },
+            'idempotent-replay': { description: '`true` when this is the stored answer to an earlier request with the same Idempotency-Key.', schema: { type: 'string', enum: ['true'] } },
+          },
+          content: json(ref('PredictResponse')),
+        },
+      };
+    case 'listPredictions':
+      return { '200': { description: 'Logged predictions, newest first; `cursor` is absent on the last page.', content: json(ref('PredictionPage')) } };
+    case 'getPrediction':
+      return { '200': { description: 'The logged prediction.', content: json(ref('PredictionRecord')) } };
+    case 'postFeedback':
+      return { '200': { description: 'The prediction with its feedback.', content: json(ref('PredictionRecord')) } };
+    case 'metricsSummary':
+      return { '200': { description: 'The summary of the window.', content: json(ref('MetricsSummary')) } };
+    case 'getModel':
+      return { '200': { description: 'The manifest of the served model, its backend and drift baseline.', content: json(ref('ModelInfo')) } };
+    case 'health':
+      return { '200': { description: 'The API is up.', content: json(ref('Health')) } };
+    case 'openapi':
+      return { '200': { description: 'This document.', content: json({ type: 'object' }) } };
+    case 'dashboard':
+      return {
+        '200': { description: 'The dashboard page.', content: { 'text/html': { schema: { type: 'string' } } } },
+        '301': { description: 'The page lives at the path with a trailing slash.', headers: { location: { schema: { type: 'string' } } } },
+      };
+    case 'dashboardFile':
+      return {
+        '200': { description: "One of the dashboard's scripts, styles or source maps.", content: { 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'string' } } } },
+        '301': { description: '`index.html` is served at the API root.', headers: { location: { schema: { type: 'string' } } } },
+      };
+    default:
+      throw new Error(`The OpenAPI document has no answer for route ${r.id}: add it to successResponses().`);
+  }
+}
+
+function requestBody(r: RouteSpec, m: ModelManifest): Record<string, unknown> | undefined {
+  if (r.id === 'predict') {
+    const csv = m.input.kind === 'tabular' ? { 'text/csv': { schema: { type: 'string', description: `One instance per line: ${m.input.features.length} comma-separated values in manifest order, no header.` } } } : {};
+    return { required: true, content: { ...json(ref('PredictRequest')), ...csv } };
+  }
+  if (r.id === 'postFeedback') return { required: true, content: json(ref('Feedback')) };
+  return undefined;
+}
+
+function operation(r: RouteSpec, m: ModelManifest): Record<string, unknown> {
+  const parameters: unknown[] = [];
+  for (const p of r.path.matchAll(/\{(\w+)\}/g)) {
+    const name = p[1];
+    parameters.push({ name, in: 'path', required: true, schema: name in PARAMETER_SCHEMAS ? parameterSchema(name as keyof typeof PARAMETER_SCHEMAS) : { type: 'string' } });
+  }
+  for (const q of r.query ?? []) {
+    if (!(q in PARAMETER_SCHEMAS)) throw new Error(`No schema for query parameter ${q} of route ${r.id}: add it to PARAMETER_SCHEMAS.`);
+    const schema = parameterSchema(q as keyof typeof PARAMETER_SCHEMAS);
+    parameters.push({ name: q, in: 'query', required: false, ...(typeof schema.description === 'string' ? { description: schema.description } : {}), schema });
+  }
+  if (r.id === 'predict') {
+    const schema = parameterSchema('idempotencyKey');
+    parameters.push({ name: IDEMPOTENCY_HEADER, in: 'header', required: false, description: schema.description, schema });
+  }
+  const responses: Record<string, unknown> = successResponses(r);
+  for (const [status, codes] of routeErrorsByStatus(r)) {
+    responses[String(status)] = { description: codes.join(', '), content: json(ref('Error')) };
+  }
+  const body = requestBody(r, m);
   return {
-    openapi: '3.0.3',
-    info: { title: `${model.name} inference API`, version: model.version, description: `Predictions of the ${model.name} model, version ${model.version}.` },
+    operationId: r.id,
+    summary: r.summary,
+    security: r.apiKey ? [{ apiKey: [] }] : [],
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(body !== undefined ? { requestBody: body } : {}),
+    responses,
+  };
+}
+
+/** The document for model `m`; `serverUrl` is the API's base URL as the caller reached it. */
+export function buildOpenApi(m: ModelManifest, serverUrl?: string): OpenApiDocument {
+  const paths: OpenApiDocument['paths'] = {};
+  for (const r of ROUTES) paths[r.path] = { ...paths[r.path], [r.method.toLowerCase()]: operation(r, m) };
+  return {
+    openapi: '3.1.0',
+    info: { title: `${m.name} inference API`, version: m.version, description: `Predictions of the ${m.name} model, version ${m.version}, with their log, feedback and metrics.` },
     ...(serverUrl !== undefined ? { servers: [{ url: serverUrl }] } : {}),
     paths,
     components: {
       securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: API_KEY_HEADER } },
-      schemas: {
-        // One instance of POST /predict as this model takes it (typed features, categorical values).
-        ...(model.input ? { Instance: instanceSchema(model as ModelManifest) } : {}),
-        Error: {
-          type: 'object',
-          required: ['error'],
-          properties: {
-            error: {
-              type: 'object',
-              required: ['code', 'message'],
-              properties: { code: { type: 'string', enum: Object.keys(ERROR_STATUS) }, message: { type: 'string' }, field: { type: 'string' } },
-            },
-          },
-        },
-      },
+      schemas: componentSchemas(m),
     },
-  };
-}
-
-function operation(r: RouteSpec): Record<string, unknown> {
-  const parameters: unknown[] = [];
-  for (const m of r.path.matchAll(/\{(\w+)\}/g)) parameters.push({ name: m[1], in: 'path', required: true, schema: { type: 'string' } });
-  for (const q of r.query ?? []) parameters.push({ name: q, in: 'query', required: false, schema: { type: q === 'limit' ? 'integer' : 'string' } });
-  if (r.id === 'predict') parameters.push({ name: IDEMPOTENCY_HEADER, in: 'header', required: false, schema: { type: 'string', maxLength: 128 } });
-  const errorStatuses = [...new Set(Object.values(ERROR_STATUS))].sort();
-  const responses: Record<string, unknown> = { '200': { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } } };
-  // The dashboard routes answer the page (HTML) or its scripts and styles, not JSON.
-  if (r.handler === 'meta' && r.path.startsWith('/dashboard/')) responses['200'] = { description: 'A dashboard file', content: { 'text/javascript': {}, 'text/css': {}, 'application/json': {} } };
-  if (r.handler === 'meta' && r.path === '/') responses['200'] = { description: 'The dashboard page', content: { 'text/html': { schema: { type: 'string' } } } };
-  for (const s of errorStatuses) responses[String(s)] = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-  return {
-    operationId: r.id,
-    summary: r.summary,
-    ...(r.apiKey ? { security: [{ apiKey: [] }] } : { security: [] }),
-    ...(parameters.length > 0 ? { parameters } : {}),
-    ...(r.method === 'POST'
-      ? { requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } }, ...(r.id === 'predict' ? { 'text/csv': { schema: { type: 'string' } } } : {}) } } }
-      : {}),
-    responses,
   };
 }

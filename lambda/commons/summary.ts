@@ -1,4 +1,5 @@
 /** Pure arithmetic of `GET /metrics/summary`, kept apart from the DynamoDB paging. */
+import { FORMATS } from '../../contract/limits';
 import type { MetricsSummary, PredictionRecord } from '../../contract/prediction-log';
 
 /** Nearest-rank percentile of sorted values; null when there are none. */
@@ -35,10 +36,10 @@ export function summarize(
   };
 }
 
-const WINDOW = /^([1-9]\d{0,3})(m|h|d)$/;
+const WINDOW = FORMATS.summaryWindow;
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 /** Longest window: the summary reads a bounded number of pages, and older items may have expired. */
-export const MAX_WINDOW_MS = 30 * UNIT_MS.d;
+export const MAX_WINDOW_MS = FORMATS.maxSummaryWindowDays * UNIT_MS.d;
 
 /** `15m`, `1h`, `24h`, `7d`… → milliseconds, or undefined when malformed or longer than 30 days. */
 export function parseWindow(w: string): number | undefined {

@@ -5,11 +5,13 @@ import { join } from 'node:path';
 import { dynamoClient } from '../../local/dynamodb';
 import { PROJECT_ROOT } from '../../local/paths';
 import { startLocal, type LocalSystem } from '../../local/system';
+import { openApiResponseCheck } from '../openapi/response-check';
 
 const MODEL_DIR = join(PROJECT_ROOT, 'models', 'breast-cancer');
 const parity = JSON.parse(readFileSync(join(MODEL_DIR, 'parity.json'), 'utf8')) as { rows: { input: number[]; label: string }[] };
 
 describe('the local system end to end', () => {
+  const openapi = openApiResponseCheck();
   let local: LocalSystem;
   const ddb = () => dynamoClient(local.dynamodbUrl);
 
@@ -35,7 +37,7 @@ describe('the local system end to end', () => {
   };
 
   beforeAll(async () => {
-    local = await startLocal({ port: 0, inMemory: true, modelDir: MODEL_DIR, apiKey: 'e2e-key-0123456789abcdefgh', replayIntervalMs: 0 });
+    local = await startLocal({ port: 0, inMemory: true, modelDir: MODEL_DIR, apiKey: 'e2e-key-0123456789abcdefgh', replayIntervalMs: 0, onResponse: openapi.record });
   });
 
   afterAll(async () => {
@@ -115,5 +117,10 @@ describe('the local system end to end', () => {
       await local.model.start();
     }
     expect((await predict([parity.rows[0].input])).status).toBe(200);
+  });
+
+  it('answered only what the OpenAPI document declares, with bodies valid against its schemas', async () => {
+    expect(openapi.count()).toBeGreaterThan(0);
+    expect(await openapi.failures(local.url)).toEqual([]);
   });
 });

@@ -8,14 +8,16 @@ import { MODEL_DIR } from '../../bench/reliability/load-runner';
 import { quietHandlerLogs } from '../../bench/reliability/quiet-logs';
 import { scanPredictions } from '../../bench/reliability/log-scan';
 import { startLocal, type LocalSystem } from '../../local/system';
+import { openApiResponseCheck } from '../openapi/response-check';
 
 describe('malformed requests', () => {
+  const openapi = openApiResponseCheck();
   let local: LocalSystem;
   const quiet = quietHandlerLogs();
 
   beforeAll(async () => {
     // No dashboard folder: a GET of an unknown path must reach the API's own 404, not a static file.
-    local = await startLocal({ port: 0, inMemory: true, modelDir: MODEL_DIR, apiKey: 'bad-input-key-0123456789ab', replayIntervalMs: 0, staticDir: '/nonexistent-dashboard' });
+    local = await startLocal({ port: 0, inMemory: true, modelDir: MODEL_DIR, apiKey: 'bad-input-key-0123456789ab', replayIntervalMs: 0, staticDir: '/nonexistent-dashboard', onResponse: openapi.record });
   });
 
   afterAll(async () => {
@@ -65,5 +67,10 @@ describe('malformed requests', () => {
       body: JSON.stringify({ instances: [[...Array(30)].map((_, i) => i / 10)] }),
     });
     expect(res.status).toBe(200);
+  });
+
+  it('answered only what the OpenAPI document declares, with bodies valid against its schemas', async () => {
+    expect(openapi.count()).toBeGreaterThan(0);
+    expect(await openapi.failures(local.url)).toEqual([]);
   });
 });

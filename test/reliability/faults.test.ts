@@ -10,16 +10,18 @@ import { MODEL_DIR } from '../../bench/reliability/load-runner';
 import { quietHandlerLogs } from '../../bench/reliability/quiet-logs';
 import { startTcpSwitch, type TcpSwitch } from '../../bench/reliability/tcp-switch';
 import { startLocal, type LocalSystem } from '../../local/system';
+import { openApiResponseCheck } from '../openapi/response-check';
 
 jest.setTimeout(60_000);
 
 describe('faults under load', () => {
+  const openapi = openApiResponseCheck();
   let local: LocalSystem;
   let s3Switch: TcpSwitch;
   const quiet = quietHandlerLogs();
 
   beforeAll(async () => {
-    local = await startLocal({ port: 0, inMemory: true, modelDir: MODEL_DIR, apiKey: 'faults-key-0123456789abcdef', replayIntervalMs: 0 });
+    local = await startLocal({ port: 0, inMemory: true, modelDir: MODEL_DIR, apiKey: 'faults-key-0123456789abcdef', replayIntervalMs: 0, onResponse: openapi.record });
     // The predict function builds its S3 client on first use: point it through a switch we can turn off.
     s3Switch = await startTcpSwitch(Number(new URL(local.s3Url).port));
     process.env[ENV.S3_URL] = s3Switch.url;
@@ -76,5 +78,10 @@ describe('faults under load', () => {
   it('is healthy after the faults', async () => {
     const res = await fetch(`${local.url}/health`);
     expect(res.status).toBe(200);
+  });
+
+  it('answered only what the OpenAPI document declares, with bodies valid against its schemas', async () => {
+    expect(openapi.count()).toBeGreaterThan(0);
+    expect(await openapi.failures(local.url)).toEqual([]);
   });
 });

@@ -59,6 +59,8 @@ describe('dashboard states before any prediction', () => {
   test('no key: asks for it and says where to find it', async () => {
     const page = await open({});
     expect(await statusText(page)).toMatch(/Enter the API key.*npm start/);
+    // An instruction before anything went wrong, not a red error.
+    expect(await page.locator('#status').getAttribute('class')).toBe('status status-info');
     expect(await page.locator('#content').isHidden()).toBe(true);
     await page.close();
   });
@@ -130,6 +132,42 @@ describe('dashboard with real predictions', () => {
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  test.each([1400, 390])('at %i px: fits the width, dates in the table on one line, no console error (screenshot)', async (width) => {
+    const page = await browser.newPage({ viewport: { width, height: 900 } });
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('response', (r) => {
+      if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
+    });
+    await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
+    await page.goto(system.url + '/');
+    await page.waitForSelector('#content:not([hidden])');
+    await page.waitForSelector('#chart-drift[data-points]');
+
+    // Nothing wider than the window: no sideways scrolling of the page (the table scrolls in its own box).
+    const widths = await page.evaluate(() => ({
+      page: document.documentElement.scrollWidth,
+      view: document.documentElement.clientWidth,
+      widest: Math.max(...Array.from(document.querySelectorAll('.card, .stat, canvas'), (e) => e.getBoundingClientRect().right)),
+    }));
+    expect(widths.page).toBeLessThanOrEqual(widths.view);
+    expect(widths.widest).toBeLessThanOrEqual(widths.view);
+
+    // The time column shows the date and stays on one line.
+    const time = page.locator('#predictions-body td.time').first();
+    expect(await time.textContent()).toMatch(/\d{1,2}\/\d{1,2}\/\d{2,4}.*\d{1,2}:\d{2}:\d{2}/);
+    const box = await time.evaluate((td) => ({ whiteSpace: getComputedStyle(td).whiteSpace }));
+    expect(box.whiteSpace).toBe('nowrap');
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, `dashboard-${width}.png`), fullPage: true });
     expect(problems).toEqual([]);
     await page.close();
   });

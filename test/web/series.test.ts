@@ -1,6 +1,6 @@
 import type { PredictionRecord } from '../../contract/prediction-log';
 import { psi } from '../../lambda/quality/drift';
-import { bucketSeconds, decileBins, featureDrift, percentile, timeBuckets } from '../../web/src/series';
+import { bucketSeconds, categoryAxis, decileBins, featureDrift, percentile, timeBuckets } from '../../web/src/series';
 
 function rec(i: number, secondsAfter: number, latencyMs: number, label: string, input: unknown, feedback?: string): PredictionRecord {
   const timestamp = new Date(Date.UTC(2024, 4, 1, 12, 0, 0) + secondsAfter * 1000).toISOString();
@@ -55,5 +55,24 @@ describe('dashboard series', () => {
     expect(vsBaseline?.reference).toBe('baseline');
     expect(vsBaseline?.features[0].psi).toBeCloseTo(0, 12);
     expect(featureDrift(items.slice(0, 5), ['x'], undefined)).toBeUndefined();
+  });
+});
+
+describe('category axis labels', () => {
+  test('level when each label fits its bar', () => {
+    expect(categoryAxis(['malignant', 'benign'], 1200)).toEqual({ labels: ['malignant', 'benign'], rotate: 0, size: 40 });
+  });
+  test('at an angle, cut to 14 characters, when the bars are narrow', () => {
+    const names = ['worst concave points', 'mean radius', 'px12', 'px3', 'px40', 'px41', 'px42', 'px43', 'px44', 'px45'];
+    const axis = categoryAxis(names, 300);
+    expect(axis.rotate).toBe(-45);
+    expect(axis.labels[0]).toBe('worst concave…');
+    expect(axis.labels).toHaveLength(10);
+    expect(axis.size).toBeGreaterThan(40);
+  });
+  test('every n-th label when even angled labels would touch', () => {
+    const axis = categoryAxis(Array.from({ length: 64 }, (_v, i) => `px${i}`), 300);
+    expect(axis.labels.filter((l) => l !== '').length).toBeLessThan(64);
+    expect(axis.labels[0]).toBe('px0');
   });
 });

@@ -1,5 +1,6 @@
 /** uPlot charts of the dashboard: created once, fed new data on every refresh, resized with their card. */
 import uPlot from 'uplot';
+import { categoryAxis } from './series';
 
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2'];
 
@@ -45,6 +46,10 @@ export class Chart {
     return ys === undefined ? 0 : Array.from(ys as ArrayLike<number | null | undefined>).filter((v) => v !== null && v !== undefined).length;
   }
 
+  private categoryAxis(u: uPlot) {
+    return categoryAxis(this.categories, u.bbox.width > 0 ? u.bbox.width / devicePixelRatio : this.size().width - 60);
+  }
+
   private options(): uPlot.Options {
     const bars = this.spec.categories === true;
     const series: uPlot.Series[] = [
@@ -53,7 +58,7 @@ export class Chart {
         label,
         stroke: COLORS[i % COLORS.length],
         width: 2,
-        ...(bars ? { fill: `${COLORS[i % COLORS.length]}99`, paths: uPlot.paths.bars!({ size: [0.6, 80] }), points: { show: false } } : { spanGaps: true, points: { show: true, size: 6 } }),
+        ...(bars ? { fill: `${COLORS[i % COLORS.length]}99`, paths: uPlot.paths.bars!({ size: [0.6, 80] }), points: { show: false } } : { spanGaps: false, points: { show: true, size: 6 } }),
       })),
     ];
     return {
@@ -66,16 +71,21 @@ export class Chart {
         y: this.spec.yRange ? { range: this.spec.yRange } : { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
       },
       axes: [
-        bars ? { splits: () => this.categories.map((_c, i) => i), values: (_u, splits) => splits.map((s) => shorten(this.categories[s] ?? '')), gap: 4, size: 40 } : {},
+        bars
+          ? {
+              splits: () => this.categories.map((_c, i) => i),
+              values: (u) => this.categoryAxis(u).labels,
+              rotate: (u) => this.categoryAxis(u).rotate,
+              size: (u) => this.categoryAxis(u).size,
+              gap: 4,
+            }
+          : { space: 70 },
         { label: this.spec.yLabel, size: 56 },
       ],
+      // Labels at an angle lean right: the last one needs room beyond the plot.
+      ...(bars ? { padding: [null, (u: uPlot) => (this.categoryAxis(u).rotate === 0 ? 8 : this.categoryAxis(u).size - 24), null, null] as uPlot.Padding } : {}),
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
     };
   }
-}
-
-/** Category labels longer than this are cut so neighbouring bars' labels never overlap. */
-function shorten(label: string, max = 16): string {
-  return label.length > max ? `${label.slice(0, max - 1)}…` : label;
 }

@@ -114,6 +114,8 @@ async function refresh(): Promise<void> {
     render(await loadDashboard(settings(), windowSelect.value));
   } catch (e) {
     content.hidden = !(e instanceof DashboardError && e.kind === 'api');
+    // No key yet is the first step, not a failure: an instruction, not a red error.
+    if (e instanceof DashboardError && e.kind === 'no-key') return showStatus('info', e.message);
     showStatus('error', e instanceof DashboardError ? e.message : `Unexpected error: ${(e as Error).message}`);
     if (!(e instanceof DashboardError)) console.error(e);
   } finally {

@@ -150,3 +150,28 @@ export function featureDrift(
 export function topDrift(d: DriftResult, n = 10): { name: string; psi: number }[] {
   return [...d.features].sort((a, b) => b.psi - a.psi || a.name.localeCompare(b.name)).slice(0, n);
 }
+
+/** Characters of a category label at most, and the width of one in the axis font. */
+const MAX_LABEL_CHARS = 14;
+const CHAR_PX = 7;
+/** Room a label written at an angle needs across the axis. */
+const ROTATED_LINE_PX = 14;
+
+/**
+ * How the labels under category bars are written: level when each fits its bar, else at -45° (the axis
+ * grows to hold them), and when bars are too narrow even for that, only every n-th label.
+ */
+export function categoryAxis(labels: readonly string[], plotWidth: number): { labels: string[]; rotate: number; size: number } {
+  if (labels.length === 0) return { labels: [], rotate: 0, size: 40 };
+  const perBar = plotWidth / labels.length;
+  const cut = labels.map((l) => shorten(l, MAX_LABEL_CHARS));
+  const widest = Math.max(...cut.map((l) => l.length)) * CHAR_PX + 8;
+  if (widest <= perBar) return { labels: cut, rotate: 0, size: 40 };
+  const every = Math.max(1, Math.ceil(ROTATED_LINE_PX / perBar));
+  return { labels: cut.map((l, i) => (i % every === 0 ? l : '')), rotate: -45, size: 24 + Math.ceil(widest * Math.SQRT1_2) };
+}
+
+/** Category labels longer than this are cut so neighbouring bars' labels never overlap. */
+function shorten(label: string, max = 16): string {
+  return label.length > max ? `${label.slice(0, max - 1)}…` : label;
+}

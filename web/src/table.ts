@@ -76,7 +76,8 @@ export function renderTable(body: HTMLTableSectionElement, items: readonly Predi
   body.replaceChildren();
   for (const r of items) {
     const row = body.insertRow();
-    const time = cell(row, new Date(r.createdAt).toLocaleTimeString());
+    // Date and time: the table may reach back days. The cell never wraps (styles.css).
+    const time = cell(row, new Date(r.createdAt).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' }), 'time');
     time.title = r.createdAt;
     cell(row, r.id, 'mono');
     cell(row, r.modelVersion);

@@ -1,0 +1,154 @@
+/**
+ * The API's request and response shapes as zod schemas: the response types the handlers use
+ * (`contract/prediction.ts`, `contract/prediction-log.ts`) narrowed to the served model (its features and
+ * labels), the limits the handlers enforce, and the error codes each route can answer. The OpenAPI
+ * document (`lambda/commons/openapi.ts`) is generated from them with `z.toJSONSchema`.
+ */
+import * as z from 'zod/mini';
+import { baselineSchema, MODEL_INFO_BASELINE_FIELD } from './baseline';
+import { ERROR_STATUS, type ErrorCode } from './errors';
+import { BACKENDS, FORMATS, LIMITS } from './limits';
+import { BASE64, manifestSchema, S3_KEY, type ModelManifest, type TabularInput } from './manifest';
+import { modelRefSchema } from './prediction';
+import { predictionPageSchema, predictionRecordSchema, metricsSummarySchema } from './prediction-log';
+import type { RouteSpec } from './routes';
+
+// ---- errors ----------------------------------------------------------------------------------------
+
+export const errorBodySchema = z.object({
+  error: z.object({
+    code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
+    message: z.string(),
+    field: z.optional(z.string().check(z.describe('The offending field, header or query parameter.'))),
+  }),
+});
+
+/** Input errors a tabular or image instance can fail with (in the API or passed on by the model server). */
+const INSTANCE_ERRORS: ErrorCode[] = ['EMPTY_INSTANCES', 'TOO_MANY_INSTANCES', 'WRONG_FEATURE_COUNT', 'MISSING_FEATURE', 'UNKNOWN_FEATURE', 'INVALID_FEATURE_TYPE', 'NON_FINITE_NUMBER', 'INVALID_IMAGE', 'INVALID_CSV', 'INVALID_S3_KEY'];
+
+/** What each route's function can answer besides 200 (the gateway adds `GATEWAY_ERRORS`). */
+export const ROUTE_ERRORS: Readonly<Record<string, readonly ErrorCode[]>> = {
+  predict: ['INVALID_JSON', 'INVALID_BODY', ...INSTANCE_ERRORS, 'INVALID_HEADER', 'IDEMPOTENCY_CONFLICT', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'BACKEND_ERROR', 'BACKEND_UNAVAILABLE', 'MODEL_LOADING', 'STORAGE_UNAVAILABLE', 'BACKEND_TIMEOUT'],
+  listPredictions: ['INVALID_QUERY', 'INVALID_CURSOR', 'STORAGE_UNAVAILABLE'],
+  getPrediction: ['INVALID_ID', 'NOT_FOUND', 'STORAGE_UNAVAILABLE'],
+  postFeedback: ['INVALID_ID', 'INVALID_JSON', 'INVALID_BODY', 'INVALID_LABEL', 'NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'STORAGE_UNAVAILABLE'],
+  metricsSummary: ['INVALID_QUERY', 'STORAGE_UNAVAILABLE'],
+  getModel: [],
+  health: [],
+  openapi: [],
+  dashboard: ['NOT_FOUND'],
+  dashboardFile: ['NOT_FOUND'],
+};
+
+/** API Gateway's own answers on any route: throttling, a function that failed or did not answer in time. */
+export const GATEWAY_ERRORS: readonly ErrorCode[] = ['THROTTLED', 'INTERNAL', 'BACKEND_TIMEOUT'];
+
+/** Every error code `route` can answer, by HTTP status. */
+export function routeErrorsByStatus(route: RouteSpec): Map<number, ErrorCode[]> {
+  const codes = new Set<ErrorCode>([...(ROUTE_ERRORS[route.id] ?? []), ...GATEWAY_ERRORS, ...(route.apiKey ? (['FORBIDDEN'] as const) : [])]);
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
+  return new Map([...byStatus].sort((a, b) => a[0] - b[0]));
+}
+
+// ---- parameters ------------------------------------------------------------------------------------
+
+const pattern = (re: RegExp) => z.regex(new RegExp(re.source));
+
+export const PARAMETER_SCHEMAS = {
+  id: z.string().check(pattern(FORMATS.predictionId), z.describe('A prediction id: 26 characters of Crockford base32.')),
+  limit: z.int().check(z.minimum(1), z.maximum(LIMITS.maxPageSize), z.describe(`Items per page (default ${LIMITS.defaultPageSize}).`)),
+  cursor: z.string().check(z.minLength(1), z.describe('The `cursor` of the previous page, as it was answered.')),
+  version: z.string().check(z.minLength(1), z.maxLength(FORMATS.maxVersionLength), z.describe('Only predictions of this model version.')),
+  from: z.string().check(pattern(FORMATS.isoTime), z.describe('Oldest prediction time, inclusive: an ISO 8601 date, or date and time with a zone.')),
+  to: z.string().check(pattern(FORMATS.isoTime), z.describe('Newest prediction time, inclusive: an ISO 8601 date, or date and time with a zone.')),
+  window: z.string().check(pattern(FORMATS.summaryWindow), z.describe(`Minutes, hours or days back from now (15m, 1h, 24h, 7d), at most ${FORMATS.maxSummaryWindowDays}d; default 24h.`)),
+  idempotencyKey: z
+    .string()
+    .check(z.minLength(1), z.maxLength(LIMITS.maxIdempotencyKeyLength), pattern(FORMATS.idempotencyKey), z.describe('Repeat-safe key: the same key and body within a day return the first answer and log nothing.')),
+} as const;
+
+// ---- the served model's instances, predictions and records ------------------------------------------
+
+type Feature = TabularInput['features'][number];
+
+/** The JSON value of one feature, by its manifest type (a new feature type needs its case here). */
+export function featureValueSchema(feature: Feature) {
+  const type = feature.type;
+  switch (type) {
+    case 'float':
+      return z.number();
+    case 'int':
+      return z.int();
+    default: {
+      const unknownType: never = type;
+      throw new Error(`No JSON Schema for feature type ${String(unknownType)}`);
+    }
+  }
+}
+
+const s3Reference = z.object({ s3Key: z.string().check(pattern(S3_KEY), z.describe('An object under datasets/ or predictions/ in the data bucket holding one instance as JSON.')) });
+
+/** One instance of `POST /predict` for this model: its features (or image), or an S3 reference. */
+export function instanceSchema(m: ModelManifest) {
+  if (m.input.kind === 'tabular') {
+    const features = m.input.features;
+    const row = z.tuple(features.map(featureValueSchema) as [ReturnType<typeof featureValueSchema>]).check(z.describe(`Feature values in manifest order: ${features.map((f) => f.name).join(', ')}.`));
+    const named = z.object(Object.fromEntries(features.map((f) => [f.name, f.description ? featureValueSchema(f).check(z.describe(f.description)) : featureValueSchema(f)])));
+    return z.union([row, named, s3Reference]);
+  }
+  const { width, height, channels } = m.input;
+  const base64 = z.string().check(z.minLength(4), pattern(BASE64), z.describe('A PNG or JPEG file, base64-encoded.'));
+  const pixels = z.array(z.union([z.number(), z.array(z.union([z.number(), z.array(z.number())]))])).check(
+    z.describe(`${width * height * channels} preprocessed pixel values, flat or nested as [${height}][${width}]${channels > 1 ? `[${channels}]` : ''}.`),
+  );
+  return z.union([base64, z.object({ b64: base64 }), pixels, s3Reference]);
+}
+
+/** `{"instances": [...]}` of `instance`s (`instanceSchema(manifest)`). */
+export function predictRequestSchema(instance: ReturnType<typeof instanceSchema>) {
+  return z.object({ instances: z.array(instance).check(z.minLength(1), z.maxLength(LIMITS.maxInstancesPerRequest)) });
+}
+
+/** The model's answer for one instance, with this model's labels. */
+export function modelPredictionSchema(m: ModelManifest) {
+  if (m.output.kind === 'classification') {
+    const labels = m.output.labels as [string, ...string[]];
+    return z.object({
+      label: z.enum(labels),
+      probabilities: z.object(Object.fromEntries(labels.map((l) => [l, z.number().check(z.minimum(0), z.maximum(1))]))),
+    });
+  }
+  return z.object({ value: z.number() });
+}
+
+export function predictResponseSchema(m: ModelManifest) {
+  return z.object({ predictions: z.array(z.extend(modelPredictionSchema(m), { id: PARAMETER_SCHEMAS.id })), model: modelRefSchema });
+}
+
+/** The label a feedback carries: one of the model's labels, or a number for regression. */
+export function feedbackRequestSchema(m: ModelManifest) {
+  return z.object({ label: m.output.kind === 'classification' ? z.enum(m.output.labels as [string, ...string[]]) : z.number() });
+}
+
+/** A logged prediction of this model: the log's record with the model's own output and labels. */
+export function modelPredictionRecordSchema(m: ModelManifest) {
+  const label = m.output.kind === 'classification' ? z.enum(m.output.labels as [string, ...string[]]) : z.string();
+  return z.extend(predictionRecordSchema, {
+    output: modelPredictionSchema(m),
+    ...(m.output.kind === 'classification' ? { label: z.optional(label) } : {}),
+    feedback: z.optional(z.object({ label: m.output.kind === 'classification' ? label : z.string().check(z.describe('The value sent, as a string.')), at: z.string() })),
+  });
+}
+
+/** A page of `GET /predictions` holding `record`s. */
+export function modelPredictionPageSchema(record: ReturnType<typeof modelPredictionRecordSchema>) {
+  return z.extend(predictionPageSchema, { items: z.array(record) });
+}
+
+export { metricsSummarySchema };
+
+export const healthSchema = z.object({ status: z.literal('ok'), model: modelRefSchema, backend: z.enum(BACKENDS) });
+
+/** `GET /model`: the manifest, the backend, and the drift baseline when the model has one. */
+export const modelInfoSchema = z.extend(manifestSchema, { backend: z.enum(BACKENDS), [MODEL_INFO_BASELINE_FIELD]: z.optional(baselineSchema) });
