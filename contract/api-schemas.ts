@@ -8,7 +8,7 @@ import * as z from 'zod/mini';
 import { baselineSchema, MODEL_INFO_BASELINE_FIELD } from './baseline';
 import { ERROR_STATUS, type ErrorCode } from './errors';
 import { BACKENDS, FORMATS, LIMITS } from './limits';
-import { BASE64, manifestSchema, S3_KEY, type ModelManifest, type TabularInput } from './manifest';
+import { BASE64, FLOAT32_MAX, manifestSchema, MAX_STRING_FEATURE, S3_KEY, type ModelManifest, type TabularInput } from './manifest';
 import { modelRefSchema } from './prediction';
 import { predictionPageSchema, predictionRecordSchema, metricsSummarySchema } from './prediction-log';
 import type { RouteSpec } from './routes';
@@ -77,9 +77,15 @@ export function featureValueSchema(feature: Feature) {
   const type = feature.type;
   switch (type) {
     case 'float':
-      return z.number();
+      return z.number().check(z.minimum(-FLOAT32_MAX), z.maximum(FLOAT32_MAX));
     case 'int':
       return z.int();
+    case 'double':
+      return z.number();
+    case 'string':
+      return feature.values ? z.enum(feature.values as [string, ...string[]]) : z.string().check(z.maxLength(MAX_STRING_FEATURE));
+    case 'bool':
+      return z.boolean();
     default: {
       const unknownType: never = type;
       throw new Error(`No JSON Schema for feature type ${String(unknownType)}`);
@@ -131,13 +137,17 @@ export function feedbackRequestSchema(m: ModelManifest) {
   return z.object({ label: m.output.kind === 'classification' ? z.enum(m.output.labels as [string, ...string[]]) : z.number() });
 }
 
-/** A logged prediction of this model: the log's record with the model's own output and labels. */
+/** A logged prediction of this model: the log's record with the model's own labels and feature types. */
 export function modelPredictionRecordSchema(m: ModelManifest) {
-  const label = m.output.kind === 'classification' ? z.enum(m.output.labels as [string, ...string[]]) : z.string();
+  const classifier = m.output.kind === 'classification';
+  const label = classifier ? z.enum((m.output as { labels: string[] }).labels as [string, ...string[]]) : z.string().check(z.describe('The value sent, as a string.'));
+  const feedback = z.object({ label, givenAt: z.string(), apiKeyId: z.optional(z.string()) });
+  const values = m.input.kind === 'tabular' ? z.array(z.union(m.input.features.map(featureValueSchema) as [ReturnType<typeof featureValueSchema>, ...ReturnType<typeof featureValueSchema>[]])) : z.array(z.number());
   return z.extend(predictionRecordSchema, {
-    output: modelPredictionSchema(m),
-    ...(m.output.kind === 'classification' ? { label: z.optional(label) } : {}),
-    feedback: z.optional(z.object({ label: m.output.kind === 'classification' ? label : z.string().check(z.describe('The value sent, as a string.')), at: z.string() })),
+    inputValues: z.optional(values),
+    ...(classifier ? { label: z.optional(label) } : {}),
+    feedback: z.optional(feedback),
+    feedbackHistory: z.optional(z.array(feedback)),
   });
 }
 

@@ -282,9 +282,9 @@ function tabularRow(input: TabularInput, inst: unknown, field: string, float32: 
 }
 
 /** Beyond float32's range the model would see Infinity. */
-const FLOAT32_MAX = 3.4e38;
+export const FLOAT32_MAX = 3.4e38;
 /** Longest categorical value accepted. */
-const MAX_STRING_FEATURE = 1024;
+export const MAX_STRING_FEATURE = 1024;
 
 type Feature = TabularInput['features'][number];
 
@@ -488,36 +488,3 @@ function describe(v: unknown): string {
   return typeof v === 'string' ? 'a string' : typeof v;
 }
 
-/**
- * JSON Schema (OpenAPI 3.0 dialect) of one instance of `POST /predict`, following the manifest: a
- * tabular row as an array in feature order or an object keyed by feature name (typed per feature,
- * categorical values listed); an image as base64, {"b64"}, or pixel values; or an S3 reference.
- */
-export function instanceSchema(m: ModelManifest): Record<string, unknown> {
-  const s3 = { type: 'object', required: ['s3Key'], additionalProperties: false, properties: { s3Key: { type: 'string', pattern: S3_KEY.source } } };
-  if (m.input.kind === 'image') {
-    const n = featureCount(m);
-    const b64 = { type: 'string', format: 'byte', description: 'base64 PNG or JPEG' };
-    return { oneOf: [b64, { type: 'object', required: ['b64'], additionalProperties: false, properties: { b64 }, }, { type: 'array', description: `${n} pixel values (flat, [H][W] or [H][W][C])` }, s3] };
-  }
-  const typed = (f: Feature): Record<string, unknown> => {
-    switch (f.type) {
-      case 'string':
-        return { type: 'string', maxLength: MAX_STRING_FEATURE, ...(f.values ? { enum: f.values } : {}) };
-      case 'bool':
-        return { type: 'boolean' };
-      case 'int':
-        return { type: 'integer' };
-      default:
-        return { type: 'number', ...(f.type === 'float' ? { minimum: -FLOAT32_MAX, maximum: FLOAT32_MAX } : {}) };
-    }
-  };
-  const features = m.input.features;
-  return {
-    oneOf: [
-      { type: 'array', minItems: features.length, maxItems: features.length, items: { anyOf: [...new Set(features.map((f) => JSON.stringify(typed(f))))].map((t) => JSON.parse(t) as unknown) }, description: `values in order: ${features.map((f) => f.name).join(', ')}` },
-      { type: 'object', required: features.map((f) => f.name), additionalProperties: false, properties: Object.fromEntries(features.map((f) => [f.name, typed(f)])) },
-      s3,
-    ],
-  };
-}

@@ -2,7 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from '../../contract/errors';
-import { cellValue, instanceSchema, parseCsvRows, parseManifest, validateInstances } from '../../contract/manifest';
+import * as z from 'zod/mini';
+import { instanceSchema } from '../../contract/api-schemas';
+import { cellValue, parseCsvRows, parseManifest, validateInstances } from '../../contract/manifest';
 
 const typed = parseManifest({
   name: 'houses',
@@ -72,6 +74,6 @@ test('the manifest refuses contradictions, naming each', () => {
 });
 
 test('the OpenAPI instance schema follows the feature types', () => {
-  const schema = instanceSchema(parseManifest(JSON.parse(readFileSync(join(__dirname, '../../models/diabetes-risk/model.json'), 'utf8')))) as { oneOf: { properties?: Record<string, unknown> }[] };
-  expect(schema.oneOf[1].properties).toMatchObject({ age: { type: 'number' }, sex: { type: 'string', enum: ['1', '2'] } });
+  const schema = z.toJSONSchema(instanceSchema(parseManifest(JSON.parse(readFileSync(join(__dirname, '../../models/diabetes-risk/model.json'), 'utf8'))))) as { anyOf: { properties?: Record<string, unknown> }[] };
+  expect(schema.anyOf[1].properties).toMatchObject({ age: { type: 'number' }, sex: { type: 'string', enum: ['1', '2'] } });
 });
