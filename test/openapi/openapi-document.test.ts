@@ -67,7 +67,7 @@ describe('OpenAPI document', () => {
     expect(schema(image, 'Instance').anyOf).toHaveLength(4);
     expect(op(image, '/predict', 'post').requestBody?.content).not.toHaveProperty(['text/csv']);
     const reg = buildOpenApi(regression);
-    expect(schema(reg, 'Instance').anyOf[0].prefixItems).toEqual([{ type: 'integer', minimum: expect.any(Number), maximum: expect.any(Number) }, { type: 'number' }]);
+    expect(schema(reg, 'Instance').anyOf[0].prefixItems).toEqual([{ type: 'integer', minimum: expect.any(Number), maximum: expect.any(Number) }, { type: 'number', minimum: -3.4e38, maximum: 3.4e38 }]);
     expect(schema(reg, 'PredictResponse').properties.predictions.items.properties).toHaveProperty('value', { type: 'number' });
     expect(schema(reg, 'Feedback').properties.label).toEqual({ type: 'number' });
   });
