@@ -20,18 +20,35 @@ export const errorBodySchema = z.object({
     code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
     message: z.string(),
     field: z.optional(z.string().check(z.describe('The offending field, header or query parameter.'))),
+    details: z.optional(z.record(z.string(), z.unknown()).check(z.describe('Machine-readable facts of some errors (FEEDBACK_EXISTS: the feedback in force).'))),
   }),
 });
 
 /** Input errors a tabular or image instance can fail with (in the API or passed on by the model server). */
-const INSTANCE_ERRORS: ErrorCode[] = ['EMPTY_INSTANCES', 'TOO_MANY_INSTANCES', 'WRONG_FEATURE_COUNT', 'MISSING_FEATURE', 'UNKNOWN_FEATURE', 'INVALID_FEATURE_TYPE', 'NON_FINITE_NUMBER', 'INVALID_IMAGE', 'INVALID_CSV', 'INVALID_S3_KEY'];
+const INSTANCE_ERRORS: ErrorCode[] = [
+  'EMPTY_INSTANCES',
+  'TOO_MANY_INSTANCES',
+  'WRONG_FEATURE_COUNT',
+  'MISSING_FEATURE',
+  'UNKNOWN_FEATURE',
+  'INVALID_FEATURE_TYPE',
+  'UNKNOWN_CATEGORY',
+  'NON_FINITE_NUMBER',
+  'NUMBER_OUT_OF_RANGE',
+  'INVALID_IMAGE',
+  'IMAGE_TOO_LARGE',
+  'INVALID_CSV',
+  'INVALID_S3_KEY',
+  'S3_ACCESS_DENIED',
+  'S3_OBJECT_NOT_FOUND',
+];
 
 /** What each route's function can answer besides 200 (the gateway adds `GATEWAY_ERRORS`). */
 export const ROUTE_ERRORS: Readonly<Record<string, readonly ErrorCode[]>> = {
-  predict: ['INVALID_JSON', 'INVALID_BODY', ...INSTANCE_ERRORS, 'INVALID_HEADER', 'IDEMPOTENCY_CONFLICT', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'BACKEND_ERROR', 'BACKEND_UNAVAILABLE', 'MODEL_LOADING', 'STORAGE_UNAVAILABLE', 'BACKEND_TIMEOUT'],
+  predict: ['INVALID_JSON', 'INVALID_BODY', ...INSTANCE_ERRORS, 'INVALID_HEADER', 'IDEMPOTENCY_CONFLICT', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NON_FINITE_OUTPUT', 'BACKEND_ERROR', 'BACKEND_UNAVAILABLE', 'MODEL_LOADING', 'STORAGE_UNAVAILABLE', 'BACKEND_TIMEOUT'],
   listPredictions: ['INVALID_QUERY', 'INVALID_CURSOR', 'STORAGE_UNAVAILABLE'],
   getPrediction: ['INVALID_ID', 'NOT_FOUND', 'STORAGE_UNAVAILABLE'],
-  postFeedback: ['INVALID_ID', 'INVALID_JSON', 'INVALID_BODY', 'INVALID_LABEL', 'NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'STORAGE_UNAVAILABLE'],
+  postFeedback: ['INVALID_ID', 'INVALID_JSON', 'INVALID_BODY', 'INVALID_LABEL', 'NOT_FOUND', 'FEEDBACK_EXISTS', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'STORAGE_UNAVAILABLE'],
   metricsSummary: ['INVALID_QUERY', 'STORAGE_UNAVAILABLE'],
   getModel: [],
   health: [],
