@@ -64,7 +64,7 @@ export async function openAnalyticsDb(root: string, manifest: ModelManifest, opt
     query,
     named: (name, baseline, since) => {
       if (!/^\d{4}-\d{2}-\d{2}$/.test(since)) throw new Error(`since must be a day (yyyy-mm-dd), got "${since}"`);
-      const sql = namedQuerySql(name, baseline);
+      const sql = namedQuerySql(name, manifest, baseline);
       return query(sql, new Array<string>(parameterCount(sql)).fill(since));
     },
     close: () => {
