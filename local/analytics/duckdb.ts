@@ -11,7 +11,8 @@ import { namedQuerySql, parameterCount, type NamedQuery } from '../../contract/a
 import type { ModelBaseline } from '../../contract/baseline';
 import type { ModelManifest } from '../../contract/manifest';
 
-const DUCKDB_TYPE: Record<ColumnType, string> = {
+/** The DuckDB type of each analytics column type (the views and the bench's staging table use it). */
+export const DUCKDB_TYPE: Record<ColumnType, string> = {
   string: 'VARCHAR',
   double: 'DOUBLE',
   float: 'FLOAT',
