@@ -13,8 +13,8 @@
  * fixed by the id), so a row written twice — a redelivered stream batch that landed under a new
  * key, an export over days the stream already wrote — is counted once. Feedback keeps the latest label.
  */
-import { featureColumn } from './analytics';
-import type { ModelBaseline } from './baseline';
+import { featureColumn, tableColumns, type ColumnSpec } from './analytics';
+import { isCategorical, type FeatureBaseline, type ModelBaseline } from './baseline';
 import type { ModelManifest } from './manifest';
 
 /** Shares below this are raised to it before the logarithm (the quality job's PSI_EPSILON; a test keeps them equal). */
@@ -105,17 +105,35 @@ GROUP BY t.version, e.feature_index, e.feature`;
 }
 
 /**
- * Per-feature PSI of the inline inputs against the baseline's decile bins. The baseline is written into
- * the query (bin edges as one CASE per feature column, training shares as VALUES), so it runs on the
- * tables alone. A value lands in bin i when edges[i-1] < v <= edges[i], the quality job's rule; the
- * edges are compared as REAL, the type of the feature columns, so a value equal to an edge lands where
- * it did in training. One pass over the data: the grouping sets count every feature's bins together.
+ * The bin of one feature column as a CASE. Numbers land in decile bin i when edges[i-1] < v <= edges[i],
+ * the quality job's rule; the edges are compared in the column's type (REAL for float features), so a
+ * value equal to an edge lands where it did in training. Categories land in the bin of their value,
+ * and any value training did not see (or a missing one) in the last bin, the baseline's "any other".
  */
-function featureDrift(baseline: ModelBaseline): string {
-  const features = baseline.features.map((f, j) => ({ column: featureColumn(f.name), bin: `b${j + 1}`, f }));
-  const binOf = features
-    .map(({ column, bin, f }) => `  CASE ${f.edges.map((edge, i) => `WHEN ${column} <= CAST(${dbl(edge)} AS REAL) THEN ${i}`).join(' ')} ELSE ${f.edges.length} END AS ${bin}`)
-    .join(',\n');
+function binCase(f: FeatureBaseline, column: ColumnSpec): string {
+  if (isCategorical(f)) {
+    if (column.type !== 'string') throw new Error(`Feature "${f.name}" has categories in the baseline but a ${column.type} column; the baseline does not fit the manifest`);
+    return `CASE ${f.categories.map((c, i) => `WHEN ${column.name} = ${str(c)} THEN ${i}`).join(' ')} ELSE ${f.categories.length} END`;
+  }
+  if (column.type !== 'float' && column.type !== 'double') throw new Error(`Feature "${f.name}" has decile bins in the baseline but a ${column.type} column; the baseline does not fit the manifest`);
+  const edge = (x: number) => (column.type === 'float' ? `CAST(${dbl(x)} AS REAL)` : dbl(x));
+  return `CASE ${f.edges.map((x, i) => `WHEN ${column.name} <= ${edge(x)} THEN ${i}`).join(' ')} ELSE ${f.edges.length} END`;
+}
+
+/**
+ * Per-feature PSI of the inline inputs against the baseline: decile bins for numeric features, one bin
+ * per category (and one for any other value) for string and bool features. The baseline is written
+ * into the query (bins as one CASE per feature column, training shares as VALUES), so it runs on the
+ * tables alone. One pass over the data: the grouping sets count every feature's bins together.
+ */
+function featureDrift(manifest: ModelManifest, baseline: ModelBaseline): string {
+  const columns = new Map(tableColumns('predictions', manifest).map((c) => [c.name, c]));
+  const features = baseline.features.map((f, j) => {
+    const column = columns.get(featureColumn(f.name));
+    if (column?.featureIndex === undefined) throw new Error(`Baseline feature "${f.name}" is not an input feature of model ${manifest.name}`);
+    return { column: column.name, bin: `b${j + 1}`, f, binOf: binCase(f, column) };
+  });
+  const binOf = features.map(({ bin, binOf }) => `  ${binOf} AS ${bin}`).join(',\n');
   const bins = features.map((x) => x.bin);
   const expected = features.flatMap(({ f }, j) => f.proportions.map((share, bin) => `(${j + 1}, ${str(f.name)}, ${bin}, ${dbl(share)})`)).join(',\n  ');
   return `WITH p AS (SELECT id, max(version) AS version, ${features.map((x) => `max(${x.column}) AS ${x.column}`).join(', ')} FROM predictions WHERE dt >= ? AND ${features[0].column} IS NOT NULL GROUP BY id),
@@ -143,11 +161,14 @@ ${psiSelect()}
 ORDER BY t.version`;
 }
 
-/** The SQL of a named query for a model's baseline (drift queries need one; the others ignore it). */
-export function namedQuerySql(name: NamedQuery, baseline: ModelBaseline | undefined): string {
+/**
+ * The SQL of a named query for a model (feature drift reads its column types) and its baseline (drift
+ * queries need one; the others ignore it).
+ */
+export function namedQuerySql(name: NamedQuery, manifest: ModelManifest, baseline: ModelBaseline | undefined): string {
   if (name === 'feature-drift' || name === 'prediction-drift') {
     if (baseline === undefined) throw new Error(`${name} needs the model's baseline.json`);
-    return name === 'feature-drift' ? featureDrift(baseline) : predictionDrift(baseline);
+    return name === 'feature-drift' ? featureDrift(manifest, baseline) : predictionDrift(baseline);
   }
   return FIXED[name];
 }

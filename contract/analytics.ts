@@ -60,8 +60,8 @@ export function featureColumn(featureName: string): string {
 }
 
 /**
- * A table's columns for a model. Tabular inputs get one FLOAT column per feature (the model reads
- * float32): columnar values compress, encode and scan far better than a list column, and the drift
+ * A table's columns for a model. Tabular inputs get one column per feature, typed by the feature
+ * (see featureColumnType): columnar values compress, encode and scan far better than a list column, and the drift
  * query reads each as a plain column. Image inputs keep no pixel columns (an image is thousands of
  * values; its S3 key is kept when the API stored it).
  */

@@ -176,7 +176,7 @@ export class AnalyticsStack extends Stack {
         description: `${QUERY_DESCRIPTIONS[name]}. Parameters: the first day (yyyy-mm-dd) of the window, once per ?.`,
         database: this.database.ref,
         workGroup: this.workgroup.ref,
-        queryString: namedQuerySql(name, props.baseline),
+        queryString: namedQuerySql(name, manifest, props.baseline),
       });
     });
   }

@@ -13,7 +13,7 @@
  *    (COPY … PARTITION_BY, GZIP, the same columns and layout), which fills the store in minutes where
  *    ours would take an hour of a busy 2-core machine; the bytes per prediction are ours.
  * 2. Bytes per prediction: the Parquet files against the DynamoDB item size of the same records (the
- *    documented size rules, over the marshalled log items of a sample).
+ *    documented size rules, over the log items of a sample as `encodeRecord` writes them).
  * 3. Queries: accuracy-by-day and feature-drift over all rows with DuckDB (`--threads` cores), the
  *    median of three runs after one warm-up; a floor row runs accuracy-by-day without the per-id dedupe.
  * 4. Baseline: the same two answers from a Scan of the embedded DynamoDB (dynalite, as `npm start` runs
@@ -24,17 +24,16 @@
  * rewrites it; the writer figures are then printed from the run that wrote it).
  */
 import { BatchWriteItemCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { partitionDate, tableColumns } from '../../contract/analytics';
 import { parseBaseline } from '../../contract/baseline';
-import { parseManifest } from '../../contract/manifest';
-import type { PredictionRecord } from '../../contract/prediction-log';
+import { parseManifest, type FeatureValue } from '../../contract/manifest';
+import { decodeRecord, encodeRecord, type PredictionRecord } from '../../contract/prediction-log';
 import { feedbackRow, predictionRow } from '../../lambda/analytics/log-rows';
 import { objectsOf } from '../../lambda/analytics/store';
 import { featureDrift, inputValues } from '../../lambda/quality/analyze';
-import { openAnalyticsDb } from '../../local/analytics/duckdb';
+import { DUCKDB_TYPE, openAnalyticsDb } from '../../local/analytics/duckdb';
 import { dynamoClient, ensureTable, startDynamoDbThread } from '../../local/dynamodb';
 import { dayOfLog, dynamoItemSize, type LogShape } from './generate';
 
@@ -55,7 +54,9 @@ const writerRows = Number(flag('writer-rows', '1000000'));
 const manifest = parseManifest(JSON.parse(readFileSync(join(MODEL, 'model.json'), 'utf8')));
 const baseline = parseBaseline(JSON.parse(readFileSync(join(MODEL, 'baseline.json'), 'utf8')));
 if (manifest.output.kind !== 'classification') throw new Error('the bench model is a classifier');
-const shape: LogShape = { model: manifest.name, labels: manifest.output.labels, baseline, rows, days, start: new Date('2026-01-01T00:00:00Z') };
+if (manifest.input.kind !== 'tabular') throw new Error('the bench model takes tabular inputs');
+const featureTypes = manifest.input.features.map((f) => f.type);
+const shape: LogShape = { model: manifest.name, labels: manifest.output.labels, baseline, featureTypes, rows, days, start: new Date('2026-01-01T00:00:00Z') };
 const since = partitionDate(shape.start);
 
 interface WriteFigures {
@@ -84,13 +85,13 @@ async function duckdbWriter(): Promise<{ add(records: PredictionRecord[]): Promi
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:', { threads: String(threads) });
   const conn = await instance.connect();
-  const features = tableColumns('predictions', manifest).filter((c) => c.featureIndex !== undefined);
-  await conn.run(`CREATE TABLE p (id VARCHAR, model VARCHAR, dt VARCHAR, version VARCHAR, ts VARCHAR, predicted_label VARCHAR, score FLOAT, latency_ms DOUBLE, api_key_id VARCHAR, ${features.map((c) => `${c.name} FLOAT`).join(', ')})`);
+  const columnsOfFeatures = tableColumns('predictions', manifest).filter((c) => c.featureIndex !== undefined);
+  await conn.run(`CREATE TABLE p (id VARCHAR, model VARCHAR, dt VARCHAR, version VARCHAR, ts VARCHAR, predicted_label VARCHAR, score FLOAT, latency_ms DOUBLE, api_key_id VARCHAR, ${columnsOfFeatures.map((c) => `${c.name} ${DUCKDB_TYPE[c.type]}`).join(', ')})`);
   await conn.run('CREATE TABLE f (id VARCHAR, model VARCHAR, dt VARCHAR, version VARCHAR, ts VARCHAR, label VARCHAR, received_at VARCHAR)');
   let rowsWritten = 0;
   const copy = async () => {
     const opts = "(FORMAT PARQUET, PARTITION_BY (model, dt), COMPRESSION GZIP, OVERWRITE_OR_IGNORE true, FILENAME_PATTERN 'duckdb_{i}')";
-    await conn.run(`COPY (SELECT id, version, CAST(ts AS TIMESTAMPTZ) AS ts, predicted_label, score, CAST(NULL AS DOUBLE) AS predicted_value, latency_ms, api_key_id, CAST(NULL AS VARCHAR) AS input_key, ${features.map((c) => c.name).join(', ')}, model, dt FROM p) TO '${join(STORE, 'analytics/predictions')}' ${opts}`);
+    await conn.run(`COPY (SELECT id, version, CAST(ts AS TIMESTAMPTZ) AS ts, predicted_label, score, CAST(NULL AS DOUBLE) AS predicted_value, latency_ms, api_key_id, CAST(NULL AS VARCHAR) AS input_key, ${columnsOfFeatures.map((c) => c.name).join(', ')}, model, dt FROM p) TO '${join(STORE, 'analytics/predictions')}' ${opts}`);
     await conn.run(`COPY (SELECT id, version, label, CAST(received_at AS TIMESTAMPTZ) AS received_at, model, dt FROM f) TO '${join(STORE, 'analytics/feedback')}' ${opts}`);
     await conn.run('DELETE FROM p');
     await conn.run('DELETE FROM f');
@@ -103,17 +104,24 @@ async function duckdbWriter(): Promise<{ add(records: PredictionRecord[]): Promi
       const af = await conn.createAppender('f');
       for (const r of records) {
         const row = predictionRow(manifest, r);
+        const features = row.features!;
         const dt = partitionDate(row.ts);
         ap.appendVarchar(row.id);
         ap.appendVarchar(row.model);
         ap.appendVarchar(dt);
         ap.appendVarchar(row.version);
-        ap.appendVarchar(r.timestamp);
+        ap.appendVarchar(r.createdAt);
         ap.appendVarchar(row.predicted_label ?? '');
         ap.appendFloat(row.score ?? 0);
         ap.appendDouble(row.latency_ms);
         ap.appendVarchar(row.api_key_id ?? '');
-        for (const c of features) ap.appendFloat(row.features![c.featureIndex!]);
+        for (const c of columnsOfFeatures) {
+          const v = features[c.featureIndex!];
+          if (v === null) ap.appendNull();
+          else if (typeof v === 'string') ap.appendVarchar(v);
+          else if (c.type === 'float') ap.appendFloat(v);
+          else ap.appendDouble(v);
+        }
         ap.endRow();
         const fb = feedbackRow(r);
         if (fb) {
@@ -122,9 +130,9 @@ async function duckdbWriter(): Promise<{ add(records: PredictionRecord[]): Promi
           af.appendVarchar(fb.model);
           af.appendVarchar(dt);
           af.appendVarchar(fb.version);
-          af.appendVarchar(r.timestamp);
+          af.appendVarchar(r.createdAt);
           af.appendVarchar(fb.label);
-          af.appendVarchar(r.feedback!.at);
+          af.appendVarchar(r.feedback!.givenAt);
           af.endRow();
         }
       }
@@ -175,17 +183,19 @@ async function writeStore(): Promise<WriteFigures> {
       continue;
     }
     if (day === 0) {
-      // Stream-sized batches: what the deployed writer gets from the event source (1,000 records).
-      const first = records.slice(0, 100_000);
+      // Stream-sized batches: what the deployed writer gets from the event source (1,000 log items).
+      const first = records.slice(0, 100_000).map(encodeRecord);
       const t = process.hrtime.bigint();
       let bytes = 0;
-      for (let i = 0; i < first.length; i += 1000) bytes += objectsOf('predictions', first.slice(i, i + 1000).map((r) => predictionRow(manifest, r)), manifest).reduce((s, o) => s + o.body.byteLength, 0);
+      for (let i = 0; i < first.length; i += 1000) bytes += objectsOf('predictions', first.slice(i, i + 1000).map((item) => predictionRow(manifest, decodeRecord(item))), manifest).reduce((s, o) => s + o.body.byteLength, 0);
       const s = Number(process.hrtime.bigint() - t) / 1e9;
       streamBatch = { rowsPerSecond: first.length / s, bytesPerPrediction: bytes / first.length };
     }
     for (let i = 0; i < records.length; i += 100_000) {
-      const chunk = records.slice(i, i + 100_000);
+      // Log items as the table holds them; the writer decodes them as the stream function does.
+      const items = records.slice(i, i + 100_000).map(encodeRecord);
       const t = process.hrtime.bigint();
+      const chunk = items.map(decodeRecord);
       const p = chunk.map((r) => predictionRow(manifest, r));
       const f = chunk.flatMap((r) => feedbackRow(r) ?? []);
       writerNs += process.hrtime.bigint() - t;
@@ -242,7 +252,7 @@ async function scanBaseline(): Promise<{ loadSeconds: number; seconds: number; a
     for (let day = 0; day < days && items.length < sample; day++) items.push(...dayOfLog(shape, day).slice(0, Math.ceil(sample / days)));
     const batch = items.slice(0, sample);
     for (let i = 0; i < batch.length; i += 25) {
-      const requests = batch.slice(i, i + 25).map((r) => ({ PutRequest: { Item: marshall(r, { removeUndefinedValues: true }) } }));
+      const requests = batch.slice(i, i + 25).map((r) => ({ PutRequest: { Item: encodeRecord(r) } }));
       let unprocessed: typeof requests | undefined = requests;
       while (unprocessed && unprocessed.length > 0) {
         const out = await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: unprocessed } }));
@@ -256,15 +266,15 @@ async function scanBaseline(): Promise<{ loadSeconds: number; seconds: number; a
     let startKey: Record<string, AttributeValue> | undefined;
     do {
       const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: startKey }));
-      for (const it of page.Items ?? []) scanned.push(unmarshall(it) as PredictionRecord);
+      for (const it of page.Items ?? []) scanned.push(decodeRecord(it));
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
     // accuracy-by-day: predictions, feedback and hits per day and version
     const acc = new Map<string, { n: number; fb: number; hit: number }>();
     // feature-drift: inputs per version, then the quality job's PSI per feature
-    const inputs = new Map<string, number[][]>();
+    const inputs = new Map<string, FeatureValue[][]>();
     for (const r of scanned) {
-      const k = `${r.timestamp.slice(0, 10)} ${r.modelVersion}`;
+      const k = `${r.createdAt.slice(0, 10)} ${r.modelVersion}`;
       const a = acc.get(k) ?? { n: 0, fb: 0, hit: 0 };
       a.n++;
       if (r.feedback) {
@@ -272,7 +282,7 @@ async function scanBaseline(): Promise<{ loadSeconds: number; seconds: number; a
         if (r.feedback.label === r.label) a.hit++;
       }
       acc.set(k, a);
-      const v = inputValues(manifest, r.input);
+      const v = inputValues(manifest, r.inputValues);
       if (v) (inputs.get(r.modelVersion) ?? inputs.set(r.modelVersion, []).get(r.modelVersion)!).push(v);
     }
     let driftRows = 0;
@@ -290,9 +300,9 @@ async function main(): Promise<void> {
   process.stderr.write(`analytics bench: ${rows.toLocaleString('en-US')} predictions over ${days} days, DuckDB on ${threads} threads, scan sample ${sample.toLocaleString('en-US')}\n`);
   const w = await storeFigures();
 
-  // DynamoDB item size of the same records, as the log writer marshals them.
+  // DynamoDB item size of the same records, as the log writer encodes them (index keys included).
   const probe = dayOfLog(shape, 0).slice(0, 10_000);
-  const ddbBytes = probe.reduce((s, r) => s + dynamoItemSize(marshall(r, { removeUndefinedValues: true, convertClassInstanceToMap: true }) as Record<string, unknown>), 0) / probe.length;
+  const ddbBytes = probe.reduce((s, r) => s + dynamoItemSize(encodeRecord(r)), 0) / probe.length;
 
   const db = await openAnalyticsDb(STORE, manifest, { threads });
   const accuracy = await time(() => db.named('accuracy-by-day', baseline, since));

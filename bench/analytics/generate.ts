@@ -2,10 +2,12 @@
  * A synthetic prediction log for the analytics benchmark: one model (breast-cancer, 30 features), two
  * versions over the days, feature values drawn from the training baseline's bins (a few features drift
  * in the later days), labels from the class priors, feedback on a share of the predictions. Seeded, so
- * every run makes the same log. Records have the log item's exact shape (`PredictionRecord`).
+ * every run makes the same log. Records have the log item's exact shape (`PredictionRecord`); store
+ * them with `encodeRecord`, as the API does.
  */
-import type { ModelBaseline } from '../../contract/baseline';
-import type { PredictionRecord } from '../../contract/prediction-log';
+import { isCategorical, type ModelBaseline } from '../../contract/baseline';
+import type { FeatureType } from '../../contract/manifest';
+import { float32Decimal, type PredictionRecord } from '../../contract/prediction-log';
 
 /** mulberry32: a small seeded PRNG (the bench must be repeatable, Math.random is not). */
 export function rng(seed: number): () => number {
@@ -37,6 +39,8 @@ export interface LogShape {
   model: string;
   labels: string[];
   baseline: ModelBaseline;
+  /** The manifest's feature types, in the baseline's order: values are logged as the API logs them. */
+  featureTypes: readonly FeatureType[];
   rows: number;
   days: number;
   /** First day, UTC midnight. */
@@ -50,9 +54,34 @@ function round4(x: number): number {
   return Number(x.toPrecision(4));
 }
 
+/** An index drawn by the shares (the last index takes whatever the others leave). */
+function pick(shares: readonly number[], r: () => number): number {
+  let u = r();
+  let i = 0;
+  while (i < shares.length - 1 && u > shares[i]) u -= shares[i++];
+  return i;
+}
+
+/**
+ * A value of a feature as the API logs it: floats as float32 shortest decimals, ints whole, bools as
+ * booleans; a categorical feature's "any other value" share becomes a value training never saw.
+ */
+function featureValue(f: ModelBaseline['features'][number], type: FeatureType, shift: number, r: () => number): number | string | boolean {
+  const bin = pick(f.proportions, r);
+  if (isCategorical(f)) {
+    const value = bin < f.categories.length ? f.categories[bin] : `unseen-${Math.floor(r() * 100)}`;
+    return type === 'bool' ? value === 'true' : value;
+  }
+  // A value inside the bin (outer bins run to the training min/max).
+  const lo = bin === 0 ? f.min : f.edges[bin - 1];
+  const hi = bin === f.edges.length ? f.max : f.edges[bin];
+  const x = lo + r() * (hi - lo) + shift;
+  return type === 'int' ? Math.round(x) : type === 'float' ? float32Decimal(round4(x)) : round4(x);
+}
+
 /**
  * The records of one day, in time order. Version 1.0.0 answers the first two thirds of the days, 1.1.0
- * the rest; from then on the first three features drift up by half a standard deviation.
+ * the rest; from then on the first three numeric features drift up by half a standard deviation.
  */
 export function dayOfLog(shape: LogShape, day: number): PredictionRecord[] {
   const r = rng(0x5eed + day);
@@ -61,36 +90,24 @@ export function dayOfLog(shape: LogShape, day: number): PredictionRecord[] {
   const late = day >= Math.floor((shape.days * 2) / 3);
   const version = late ? '1.1.0' : '1.0.0';
   const priors = Object.entries(shape.baseline.classPriors ?? Object.fromEntries(shape.labels.map((l) => [l, 1 / shape.labels.length])));
+  if (shape.featureTypes.length !== shape.baseline.features.length) throw new Error(`${shape.featureTypes.length} feature types for ${shape.baseline.features.length} baseline features`);
   const out: PredictionRecord[] = new Array(perDay);
   for (let i = 0; i < perDay; i++) {
     const ms = dayStart + Math.floor((i / perDay) * 86_400_000);
-    const timestamp = new Date(ms).toISOString();
+    const createdAt = new Date(ms).toISOString();
     const id = ulid(ms, r);
-    const input = shape.baseline.features.map((f, j) => {
-      // A bin by the training shares, then a value inside it (outer bins run to the training min/max).
-      let u = r();
-      let bin = 0;
-      while (bin < f.proportions.length - 1 && u > f.proportions[bin]) u -= f.proportions[bin++];
-      const lo = bin === 0 ? f.min : f.edges[bin - 1];
-      const hi = bin === f.edges.length ? f.max : f.edges[bin];
-      const shift = late && j < 3 ? f.std / 2 : 0;
-      return round4(lo + r() * (hi - lo) + shift);
-    });
-    let u = r();
-    let k = 0;
-    while (k < priors.length - 1 && u > priors[k][1]) u -= priors[k++][1];
-    const label = priors[k][0];
+    const inputValues = shape.baseline.features.map((f, j) => featureValue(f, shape.featureTypes[j], late && j < 3 && !isCategorical(f) ? f.std / 2 : 0, r));
+    const label = priors[pick(priors.map(([, share]) => share), r)][0];
     const p = 0.5 + r() / 2;
     const probabilities = Object.fromEntries(shape.labels.map((l) => [l, l === label ? p : (1 - p) / (shape.labels.length - 1)]));
     const record: PredictionRecord = {
       id,
       model: shape.model,
       modelVersion: version,
-      createdAt: `${timestamp}#${id}`,
-      timestamp,
-      input,
-      output: { label, probabilities },
+      createdAt,
+      inputValues,
       label,
+      probabilities,
       latencyMs: round4(1 + -Math.log(1 - r()) * 3),
       requestId: `${ulid(ms, r).toLowerCase()}`,
       apiKeyId: `key${Math.floor(r() * 5)}`,
@@ -98,7 +115,7 @@ export function dayOfLog(shape: LogShape, day: number): PredictionRecord[] {
     };
     if (r() < (shape.feedbackShare ?? 0.3)) {
       const right = r() < (late ? 0.88 : 0.95);
-      record.feedback = { label: right ? label : shape.labels.find((l) => l !== label)!, at: new Date(ms + 3_600_000).toISOString() };
+      record.feedback = { label: right ? label : shape.labels.find((l) => l !== label)!, givenAt: new Date(ms + 3_600_000).toISOString() };
     }
     out[i] = record;
   }

@@ -11,7 +11,8 @@ import { namedQuerySql, parameterCount, type NamedQuery } from '../../contract/a
 import type { ModelBaseline } from '../../contract/baseline';
 import type { ModelManifest } from '../../contract/manifest';
 
-const DUCKDB_TYPE: Record<ColumnType, string> = {
+/** The DuckDB type of each analytics column type (the views and the bench's staging table use it). */
+export const DUCKDB_TYPE: Record<ColumnType, string> = {
   string: 'VARCHAR',
   double: 'DOUBLE',
   float: 'FLOAT',
@@ -64,7 +65,7 @@ export async function openAnalyticsDb(root: string, manifest: ModelManifest, opt
     query,
     named: (name, baseline, since) => {
       if (!/^\d{4}-\d{2}-\d{2}$/.test(since)) throw new Error(`since must be a day (yyyy-mm-dd), got "${since}"`);
-      const sql = namedQuerySql(name, baseline);
+      const sql = namedQuerySql(name, manifest, baseline);
       return query(sql, new Array<string>(parameterCount(sql)).fill(since));
     },
     close: () => {

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import type { AnalyticsTable } from '../../contract/analytics';
 import { parseBaseline } from '../../contract/baseline';
 import { parseManifest } from '../../contract/manifest';
-import type { PredictionRecord } from '../../contract/prediction-log';
+import { decodeRecord, encodeRecord, type Feedback, type PredictionRecord } from '../../contract/prediction-log';
 import { feedbackRow, predictionRow } from '../../lambda/analytics/log-rows';
 import { objectsOf } from '../../lambda/analytics/store';
 
@@ -14,29 +14,34 @@ export const MANIFEST = parseManifest({
   version: '1',
   file: 'toy.onnx',
   inputTensor: 'x',
-  input: { kind: 'tabular', features: [{ name: 'a', type: 'float' }, { name: 'b', type: 'float' }] },
+  input: { kind: 'tabular', features: [{ name: 'a', type: 'float' }, { name: 'b', type: 'int' }, { name: 'c', type: 'string' }, { name: 'd', type: 'bool' }] },
   output: { kind: 'classification', labels: ['no', 'yes'], tensor: 'p' },
 });
 
-/** Feature a: bins (-inf, 1], (1, 2], (2, inf) with training shares 0.25/0.5/0.25; b: (-inf, 10], (10, 20], (20, inf) at 0.5/0.25/0.25. */
+/**
+ * Feature a: bins (-inf, 1], (1, 2], (2, inf) with training shares 0.25/0.5/0.25; b: (-inf, 10], (10, 20],
+ * (20, inf) at 0.5/0.25/0.25; c: "red", "o'k", any other value at 0.5/0.3/0.2; d: true, false, any
+ * other at 0.75/0.25/0.
+ */
 export const BASELINE = parseBaseline({
   rows: 100,
   bins: 3,
   features: [
     { name: 'a', mean: 1.5, std: 1, min: 0, max: 3, edges: [1, 2], proportions: [0.25, 0.5, 0.25] },
     { name: 'b', mean: 15, std: 5, min: 0, max: 30, edges: [10, 20], proportions: [0.5, 0.25, 0.25] },
+    { name: 'c', kind: 'categorical', categories: ['red', "o'k"], proportions: [0.5, 0.3, 0.2] },
+    { name: 'd', kind: 'categorical', categories: ['true', 'false'], proportions: [0.75, 0.25, 0] },
   ],
   classPriors: { no: 0.5, yes: 0.5 },
 });
 
 let seq = 0;
-function record(over: Partial<PredictionRecord> & { id: string; timestamp: string; label: string; input: number[] }): PredictionRecord {
+function record(over: Partial<PredictionRecord> & { id: string; createdAt: string; label: string; inputValues: PredictionRecord['inputValues'] }): PredictionRecord {
   seq++;
   return {
     model: 'toy',
     modelVersion: '1',
-    createdAt: `${over.timestamp}#${over.id}`,
-    output: { label: over.label, probabilities: { [over.label]: 0.75, [over.label === 'yes' ? 'no' : 'yes']: 0.25 } },
+    probabilities: { [over.label]: 0.75, [over.label === 'yes' ? 'no' : 'yes']: 0.25 },
     latencyMs: 1,
     requestId: `req-${seq}`,
     ...over,
@@ -45,22 +50,26 @@ function record(over: Partial<PredictionRecord> & { id: string; timestamp: strin
 
 const DAY1 = '2026-01-01T10:00:00.000Z';
 const DAY2 = '2026-01-02T10:00:00.000Z';
-const fb = (label: string, at = '2026-01-03T00:00:00.000Z') => ({ label, at });
+const fb = (label: string, givenAt = '2026-01-03T00:00:00.000Z'): Feedback => ({ label, givenAt });
 
 /** The log: four predictions of version 1 on day 1, one of version 2 on day 2. p4's feedback was corrected from yes to no. */
 export const RECORDS: PredictionRecord[] = [
-  record({ id: 'p1', timestamp: DAY1, label: 'yes', input: [0.5, 5], latencyMs: 10, apiKeyId: 'k1', feedback: fb('yes') }),
+  record({ id: 'p1', createdAt: DAY1, label: 'yes', inputValues: [0.5, 5, 'red', true], latencyMs: 10, apiKeyId: 'k1', feedback: fb('yes') }),
   // 1 and 10 sit on a bin edge: they belong to the lower bin.
-  record({ id: 'p2', timestamp: DAY1, label: 'yes', input: [1, 15], latencyMs: 20, apiKeyId: 'k1', feedback: fb('no') }),
-  record({ id: 'p3', timestamp: DAY1, label: 'no', input: [1.5, 25], latencyMs: 30, apiKeyId: 'k2' }),
-  record({ id: 'p4', timestamp: DAY1, label: 'no', input: [3, 10], latencyMs: 40, feedback: fb('no', '2026-01-04T00:00:00.000Z') }),
-  record({ id: 'p5', timestamp: DAY2, modelVersion: '2', label: 'yes', input: [2.5, 5], latencyMs: 5, apiKeyId: 'k1', feedback: fb('yes') }),
+  record({ id: 'p2', createdAt: DAY1, label: 'yes', inputValues: [1, 15, 'red', true], latencyMs: 20, apiKeyId: 'k1', feedback: fb('no') }),
+  record({ id: 'p3', createdAt: DAY1, label: 'no', inputValues: [1.5, 25, 'red', false], latencyMs: 30, apiKeyId: 'k2' }),
+  // "blue" is no training category: it counts as any other value.
+  record({ id: 'p4', createdAt: DAY1, label: 'no', inputValues: [3, 10, 'blue', true], latencyMs: 40, feedback: fb('no', '2026-01-04T00:00:00.000Z') }),
+  record({ id: 'p5', createdAt: DAY2, modelVersion: '2', label: 'yes', inputValues: [2.5, 5, "o'k", false], latencyMs: 5, apiKeyId: 'k1', feedback: fb('yes') }),
 ];
 /** p4's first, superseded feedback. */
-export const EARLIER_FEEDBACK = { ...RECORDS[3], feedback: fb('yes', '2026-01-03T00:00:00.000Z') };
+export const EARLIER_FEEDBACK: PredictionRecord = { ...RECORDS[3], feedback: fb('yes', '2026-01-03T00:00:00.000Z') };
 
-export const predictionRows = (records: PredictionRecord[]) => records.map((r) => predictionRow(MANIFEST, r));
-export const feedbackRows = (records: PredictionRecord[]) => records.flatMap((r) => feedbackRow(r) ?? []);
+/** A record as the analytics writer reads it: encoded into a log item and decoded back, as the stream delivers it. */
+export const throughLog = (r: PredictionRecord): PredictionRecord => decodeRecord(encodeRecord(r));
+
+export const predictionRows = (records: PredictionRecord[]) => records.map((r) => predictionRow(MANIFEST, throughLog(r)));
+export const feedbackRows = (records: PredictionRecord[]) => records.flatMap((r) => feedbackRow(throughLog(r)) ?? []);
 
 /** Writes rows as the store does (same keys, same Parquet) into a folder laid out like the bucket. */
 export function writeStore(root: string, table: AnalyticsTable, rows: ReturnType<typeof predictionRows> | ReturnType<typeof feedbackRows>): string[] {

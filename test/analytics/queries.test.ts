@@ -4,10 +4,10 @@
  */
 import { rmSync } from 'node:fs';
 import { NAMED_QUERIES, PORTABLE_FUNCTIONS, QUERY_PSI_EPSILON, namedQuerySql, namedQueriesFor, parameterCount, type NamedQuery } from '../../contract/analytics-queries';
-import { PSI_EPSILON, psi } from '../../lambda/quality/drift';
+import { PSI_EPSILON, featurePsi } from '../../lambda/quality/drift';
 import { openAnalyticsDb, type AnalyticsDb } from '../../local/analytics/duckdb';
 import { parseManifest } from '../../contract/manifest';
-import { BASELINE, EARLIER_FEEDBACK, MANIFEST, RECORDS, feedbackRows, predictionRows, tempStore, writeStore } from './fixtures';
+import { BASELINE, EARLIER_FEEDBACK, MANIFEST, RECORDS, feedbackRows, predictionRows, tempStore, throughLog, writeStore } from './fixtures';
 
 const SINCE = '2026-01-01';
 
@@ -26,8 +26,16 @@ async function openWith(duplicated: boolean): Promise<{ db: AnalyticsDb; root: s
 
 /** The hand-worked answers (see fixtures.ts for the log). */
 const ln = Math.log;
-const psiV2a = (1e-4 - 0.25) * ln(1e-4 / 0.25) + (1e-4 - 0.5) * ln(1e-4 / 0.5) + (1 - 0.25) * ln(1 / 0.25);
-const psiV2b = (1 - 0.5) * ln(1 / 0.5) + 2 * (1e-4 - 0.25) * ln(1e-4 / 0.25);
+const eps = 1e-4;
+const psiV2a = (eps - 0.25) * ln(eps / 0.25) + (eps - 0.5) * ln(eps / 0.5) + (1 - 0.25) * ln(1 / 0.25);
+const psiV2b = (1 - 0.5) * ln(1 / 0.5) + 2 * (eps - 0.25) * ln(eps / 0.25);
+// Categorical c against red .5, o'k .3, other .2. Version 1: red ×3, blue (other) ×1 → .75/0/.25.
+const psiV1c = (0.75 - 0.5) * ln(0.75 / 0.5) + (eps - 0.3) * ln(eps / 0.3) + (0.25 - 0.2) * ln(0.25 / 0.2);
+// Version 2: o'k (a quote inside the SQL literal) → 0/1/0.
+const psiV2c = (eps - 0.5) * ln(eps / 0.5) + (1 - 0.3) * ln(1 / 0.3) + (eps - 0.2) * ln(eps / 0.2);
+// Bool d against true .75, false .25, other 0: version 1 has the training shares (the empty bin's 0 meets 0 → 0);
+// version 2 is one false → 0/1/0.
+const psiV2d = (eps - 0.75) * ln(eps / 0.75) + (1 - 0.25) * ln(1 / 0.25);
 const EXPECTED: Record<NamedQuery, Record<string, unknown>[]> = {
   // day 1: p1 right, p2 wrong, p4 right (its corrected label), p3 without feedback.
   'accuracy-by-day': [
@@ -41,12 +49,16 @@ const EXPECTED: Record<NamedQuery, Record<string, unknown>[]> = {
     { day: '2026-01-02', version: '2', predicted: 'yes', actual: 'yes', n: 1 },
   ],
   // Version 1, a = [0.5, 1, 1.5, 3] → bins 0,0,1,2: shares .5/.25/.25 against .25/.5/.25 → 0.5·ln 2.
-  // b = [5, 15, 25, 10] → bins 0,1,2,0: the training shares exactly → 0.
+  // b = [5, 15, 25, 10] → bins 0,1,2,0: the training shares exactly → 0. Ordered by PSI, then name.
   'feature-drift': [
+    { version: '1', feature_index: 3, feature: 'c', predictions: 4, psi: psiV1c },
     { version: '1', feature_index: 1, feature: 'a', predictions: 4, psi: 0.5 * ln(2) },
     { version: '1', feature_index: 2, feature: 'b', predictions: 4, psi: 0 },
+    { version: '1', feature_index: 4, feature: 'd', predictions: 4, psi: 0 },
     // Version 2, one row: a = 2.5 → bin 2 (all of it), b = 5 → bin 0.
+    { version: '2', feature_index: 4, feature: 'd', predictions: 1, psi: psiV2d },
     { version: '2', feature_index: 1, feature: 'a', predictions: 1, psi: psiV2a },
+    { version: '2', feature_index: 3, feature: 'c', predictions: 1, psi: psiV2c },
     { version: '2', feature_index: 2, feature: 'b', predictions: 1, psi: psiV2b },
   ],
   'prediction-drift': [
@@ -109,10 +121,12 @@ describe('feature drift agrees with the quality job', () => {
     const { db, root } = await openWith(false);
     try {
       const got = normalize((await db.named('feature-drift', BASELINE, SINCE)).rows);
-      const v1 = RECORDS.filter((r) => r.modelVersion === '1').map((r) => r.input as number[]);
-      for (const [j, f] of BASELINE.features.entries()) {
-        const row = got.find((r) => r.version === '1' && r.feature === f.name)!;
-        expect(row.psi).toBeCloseTo(psi(f, v1.map((x) => x[j])), 9);
+      for (const version of ['1', '2']) {
+        const inputs = RECORDS.filter((r) => r.modelVersion === version).map((r) => throughLog(r).inputValues!);
+        for (const [j, f] of BASELINE.features.entries()) {
+          const row = got.find((r) => r.version === version && r.feature === f.name)!;
+          expect(row.psi).toBeCloseTo(featurePsi(f, inputs.map((x) => x[j])), 9);
+        }
       }
     } finally {
       db.close();
@@ -133,7 +147,7 @@ describe('feature drift agrees with the quality job', () => {
 });
 
 describe('Athena dialect', () => {
-  const queries = NAMED_QUERIES.map((name) => [name, namedQuerySql(name, BASELINE)] as const);
+  const queries = NAMED_QUERIES.map((name) => [name, namedQuerySql(name, MANIFEST, BASELINE)] as const);
 
   it.each(queries)('%s calls only functions both engines define alike', (_name, sql) => {
     const stripped = sql.replace(/'(?:[^']|'')*'/g, "''");
@@ -153,7 +167,11 @@ describe('Athena dialect', () => {
   });
 
   it('drift queries need a baseline; prediction drift class priors; feature drift tabular inputs', () => {
-    expect(() => namedQuerySql('feature-drift', undefined)).toThrow(/baseline/);
+    expect(() => namedQuerySql('feature-drift', MANIFEST, undefined)).toThrow(/baseline/);
+    // A baseline that does not fit the manifest's feature types fails with the feature named.
+    const [a, b, c, d] = BASELINE.features;
+    expect(() => namedQuerySql('feature-drift', MANIFEST, { ...BASELINE, features: [a, b, b, d].map((f, i) => ({ ...f, name: [a, b, c, d][i].name })) })).toThrow(/"c" has decile bins .* string column/);
+    expect(() => namedQuerySql('feature-drift', MANIFEST, { ...BASELINE, features: [a, c, c, d].map((f, i) => ({ ...f, name: [a, b, c, d][i].name })) })).toThrow(/"b" has categories .* double column/);
     expect(namedQueriesFor(MANIFEST, undefined)).toEqual(['accuracy-by-day', 'confusion-matrix', 'latency-percentiles', 'volume-by-api-key']);
     expect(namedQueriesFor(MANIFEST, { ...BASELINE, classPriors: undefined })).not.toContain('prediction-drift');
     const image = parseManifest({ ...MANIFEST, input: { kind: 'image', width: 2, height: 1, channels: 1 } });

@@ -115,7 +115,7 @@ describe('Analytics stack', () => {
     const baseline = parseBaseline(JSON.parse(readFileSync(join(ROOT, 'models', 'breast-cancer', 'baseline.json'), 'utf8')));
     t.resourceCountIs('AWS::Athena::NamedQuery', NAMED_QUERIES.length);
     for (const name of NAMED_QUERIES) {
-      t.hasResourceProperties('AWS::Athena::NamedQuery', { Name: name, QueryString: namedQuerySql(name, baseline), WorkGroup: { Ref: 'Workgroup' } });
+      t.hasResourceProperties('AWS::Athena::NamedQuery', { Name: name, QueryString: namedQuerySql(name, stacks.manifest, baseline), WorkGroup: { Ref: 'Workgroup' } });
     }
   });
 
