@@ -76,7 +76,7 @@ describe('OpenAPI document', () => {
     const statuses = (path: string, method: string) => Object.keys(op(doc, path, method).responses).sort();
     expect(statuses('/predictions', 'get')).toEqual(['200', '400', '403', '429', '500', '503', '504']);
     expect(statuses('/health', 'get')).toEqual(['200', '429', '500', '504']);
-    expect(statuses('/predictions/{id}/feedback', 'post')).toEqual(['200', '400', '403', '404', '413', '415', '429', '500', '503', '504']);
+    expect(statuses('/predictions/{id}/feedback', 'post')).toEqual(['200', '400', '403', '404', '409', '413', '415', '429', '500', '503', '504']);
     for (const r of ROUTES) {
       const got = Object.keys(op(doc, r.path, r.method.toLowerCase()).responses);
       expect(got).not.toContain(String(ERROR_STATUS.MISSING_API_KEY));
