@@ -14,7 +14,7 @@ import { BUNDLED_DASHBOARD_DIR } from '../../lib/constructs/handler-function';
 import { baseStatements, logicalIdOf } from './backend-suite';
 import { statementsOfRole, type SynthResult } from './synth';
 
-const ALARMS = ['ServerErrorRate', 'P99Latency', 'DeadLetters', 'BackendUnhealthy', 'QualityJobErrors', 'Drift', 'Accuracy'];
+const ALARMS = ['ServerErrorRate', 'P99Latency', 'DeadLetters', 'ParkedLogRecords', 'BackendUnhealthy', 'QualityJobErrors', 'Drift', 'Accuracy'];
 
 export function describeMonitoring(backend: Backend, synth: () => SynthResult): void {
   let r: SynthResult;
@@ -39,6 +39,8 @@ export function describeMonitoring(backend: Backend, synth: () => SynthResult): 
       const topic = logicalIdOf(r.monitoring.monitoring.alarmTopic);
       for (const p of Object.values(byName)) expect(p.AlarmActions).toEqual([{ Ref: topic }]);
       expect(byName.Accuracy).toMatchObject({ Threshold: r.config.accuracyFloor, ComparisonOperator: 'LessThanThreshold', MetricName: 'Accuracy' });
+      // A log record replay could not write is parked for a person: one is enough to raise the alarm.
+      expect(byName.ParkedLogRecords).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
       expect(byName.Drift).toMatchObject({ Threshold: r.config.driftPsiThreshold, ComparisonOperator: 'GreaterThanThreshold', MetricName: 'MaxFeaturePsi' });
       expect(byName.Drift.Dimensions).toEqual(
         expect.arrayContaining([
