@@ -99,8 +99,7 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
       if (req.method !== 'POST') return fail(req, res, new ApiError('METHOD_NOT_ALLOWED', 'Use POST /invocations.'));
       if (!model || !batcher) return fail(req, res, new ApiError('MODEL_LOADING', 'The model is still loading.'));
       inFlight++;
-      const abandon = new AbortController();
-      invoke(req, res, model, batcher, abandon)
+      invoke(req, res, model, batcher)
         .catch((e) => fail(req, res, e))
         .finally(() => --inFlight === 0 && drained?.());
     } else if (route === '/ping') {
@@ -115,19 +114,12 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
     }
   });
 
-  async function invoke(req: http.IncomingMessage, res: http.ServerResponse, m: LoadedModel, b: Batcher, abandon: AbortController): Promise<void> {
+  async function invoke(req: http.IncomingMessage, res: http.ServerResponse, m: LoadedModel, b: Batcher): Promise<void> {
     const inFormat = contentFormat(req.headers['content-type']);
     const outFormat = acceptFormat(req.headers.accept);
-    // Work for a caller that has gone, or whose deadline has passed, is abandoned at the next step.
-    const signal = abandon.signal;
-    const deadlineMs = callerDeadlineMs(req);
-    const timer = deadlineMs === undefined ? undefined : setTimeout(() => abandon.abort(new ApiError('BACKEND_TIMEOUT', `The caller's deadline of ${deadlineMs} ms passed.`)), deadlineMs);
-    res.once('close', () => {
-      clearTimeout(timer);
-      if (!res.writableFinished) abandon.abort(new ApiError('BACKEND_TIMEOUT', 'The caller closed the connection.'));
-    });
+    const signal = abandonSignal(req, res, m);
     const text = await readBody(req);
-    signal.throwIfAborted();
+    signal?.throwIfAborted();
     let rows: Row[];
     if (inFormat === 'csv') {
       rows = parseCsvRows(m.manifest, text, LIMITS.maxRowsPerInvocation);
@@ -136,14 +128,32 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
       const instances = validateInstances(m.manifest, body, { maxInstances: LIMITS.maxRowsPerInvocation });
       rows = m.toRows(await decodeImages(m, instances, signal));
     }
-    signal.throwIfAborted();
+    signal?.throwIfAborted();
     const predictions = await b.submit(rows);
     if (outFormat === 'csv') send(res, 200, CSV_TYPE, toCsv(predictions), modelHeader);
     else send(res, 200, JSON_TYPE, `{"predictions":${JSON.stringify(predictions)}${jsonSuffix}`, modelHeader);
   }
 
+  /**
+   * Work for a caller that has gone, or whose deadline has passed, is abandoned at the next step. Only
+   * requests with work worth abandoning get the wiring (an AbortController, a timer and a close listener
+   * cost a tabular request a measurable share of its time): those with a deadline, and image models,
+   * whose decoding is the long step.
+   */
+  function abandonSignal(req: http.IncomingMessage, res: http.ServerResponse, m: LoadedModel): AbortSignal | undefined {
+    const deadlineMs = callerDeadlineMs(req);
+    if (deadlineMs === undefined && m.manifest.input.kind !== 'image') return undefined;
+    const abandon = new AbortController();
+    const timer = deadlineMs === undefined ? undefined : setTimeout(() => abandon.abort(new ApiError('BACKEND_TIMEOUT', `The caller's deadline of ${deadlineMs} ms passed.`)), deadlineMs);
+    res.once('close', () => {
+      clearTimeout(timer);
+      if (!res.writableFinished) abandon.abort(new ApiError('BACKEND_TIMEOUT', 'The caller closed the connection.'));
+    });
+    return abandon.signal;
+  }
+
   /** Image instances decoded on the decoding thread (off the event loop that answers /ping). */
-  async function decodeImages(m: LoadedModel, instances: Instance[], signal: AbortSignal): Promise<Instance[]> {
+  async function decodeImages(m: LoadedModel, instances: Instance[], signal: AbortSignal | undefined): Promise<Instance[]> {
     const input = m.manifest.input;
     if (input.kind !== 'image') return instances;
     const at: number[] = [];
