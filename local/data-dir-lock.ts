@@ -57,7 +57,8 @@ export function lockDataDir(dataDir: string): () => void {
   throw new Error(`Cannot take the lock ${file}.`);
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid runs (EPERM: alive, but another user's). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -7,6 +7,7 @@ import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-s
 import { existsSync, readFileSync } from 'node:fs';
 import { ENV } from '../../contract/env';
 import { dataPaths, DEFAULT_DATA_DIR, LOCAL_NAMES, readState, S3RVER_CREDENTIALS } from '../paths';
+import { isAlive } from '../data-dir-lock';
 
 export interface TargetOptions {
   stack?: string;
@@ -107,15 +108,6 @@ async function outputsOf(cfn: CloudFormationClient, name: string): Promise<Outpu
     // CloudFormation answers ValidationError "Stack with id X does not exist".
     if ((e as { name?: string }).name === 'ValidationError') return undefined;
     throw e;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

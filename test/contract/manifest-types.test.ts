@@ -1,10 +1,10 @@
 /** The manifest's typed features (string, bool, double, int), one input per feature, and what follows from them. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiError } from '../../contract/errors';
 import * as z from 'zod/mini';
 import { instanceSchema } from '../../contract/api-schemas';
 import { cellValue, parseCsvRows, parseManifest, validateInstances } from '../../contract/manifest';
+import { codeOf } from './api-error';
 
 const typed = parseManifest({
   name: 'houses',
@@ -21,16 +21,6 @@ const typed = parseManifest({
   },
   output: { kind: 'classification', labels: ['no', 'yes'], tensor: 'output_probability', labelTensor: 'output_label' },
 });
-
-function codeOf(fn: () => unknown): { code: string; field?: string } {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ApiError) return { code: e.code, field: e.field };
-    throw e;
-  }
-  throw new Error('expected an ApiError');
-}
 
 test('typed rows keep strings, bools and float64 values as sent', () => {
   const [a, b] = validateInstances(typed, { instances: [['oslo', 3, true, 80.123456789012], { area: 1e120, garden: false, rooms: 2 ** 40, city: 'lisbon' }] });

@@ -1,7 +1,7 @@
-import { ApiError } from '../../contract/errors';
 import { parseCsv } from '../../contract/csv';
 import { checkJsonDepth, parseJsonBounded } from '../../contract/json';
 import { parseCsvRows, parseManifest, validateInstances } from '../../contract/manifest';
+import { codeOf } from './api-error';
 
 const tabular = parseManifest({
   name: 'iris',
@@ -20,16 +20,6 @@ const image = parseManifest({
   input: { kind: 'image', width: 2, height: 2, channels: 1 },
   output: { kind: 'classification', labels: ['0', '1'], tensor: 'probabilities' },
 });
-
-function codeOf(fn: () => unknown): { code: string; field?: string } {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ApiError) return { code: e.code, field: e.field };
-    throw e;
-  }
-  throw new Error('expected an ApiError');
-}
 
 describe('manifest', () => {
   it('lists every problem of a bad manifest with its path', () => {
