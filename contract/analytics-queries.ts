@@ -13,14 +13,21 @@
  * fixed by the id), so a row written twice — a redelivered stream batch that landed under a new
  * key, an export over days the stream already wrote — is counted once. Feedback keeps the latest label.
  */
-import { featureColumn, tableColumns, type ColumnSpec } from './analytics';
-import { isCategorical, type FeatureBaseline, type ModelBaseline } from './baseline';
+import { type ColumnSpec, featureColumn, tableColumns } from './analytics';
+import { type FeatureBaseline, isCategorical, type ModelBaseline } from './baseline';
 import type { ModelManifest } from './manifest';
 
 /** Shares below this are raised to it before the logarithm (the quality job's PSI_EPSILON; a test keeps them equal). */
 export const QUERY_PSI_EPSILON = 1e-4;
 
-export const NAMED_QUERIES = ['accuracy-by-day', 'confusion-matrix', 'feature-drift', 'prediction-drift', 'latency-percentiles', 'volume-by-api-key'] as const;
+export const NAMED_QUERIES = [
+  'accuracy-by-day',
+  'confusion-matrix',
+  'feature-drift',
+  'prediction-drift',
+  'latency-percentiles',
+  'volume-by-api-key',
+] as const;
 export type NamedQuery = (typeof NAMED_QUERIES)[number];
 
 export const QUERY_DESCRIPTIONS: Record<NamedQuery, string> = {
@@ -35,7 +42,20 @@ export const QUERY_DESCRIPTIONS: Record<NamedQuery, string> = {
 /**
  * Functions both engines define alike (Trino: trino.io/docs/current/functions; DuckDB: duckdb.org/docs/sql/functions).
  */
-export const PORTABLE_FUNCTIONS = ['count', 'sum', 'min', 'max', 'max_by', 'coalesce', 'nullif', 'greatest', 'ln', 'ceil', 'cast', 'row_number'] as const;
+export const PORTABLE_FUNCTIONS = [
+  'count',
+  'sum',
+  'min',
+  'max',
+  'max_by',
+  'coalesce',
+  'nullif',
+  'greatest',
+  'ln',
+  'ceil',
+  'cast',
+  'row_number',
+] as const;
 
 const LATEST_FEEDBACK = 'f AS (SELECT id, max_by(label, received_at) AS actual FROM feedback WHERE dt >= ? GROUP BY id)';
 
@@ -112,10 +132,16 @@ GROUP BY t.version, e.feature_index, e.feature`;
  */
 function binCase(f: FeatureBaseline, column: ColumnSpec): string {
   if (isCategorical(f)) {
-    if (column.type !== 'string') throw new Error(`Feature "${f.name}" has categories in the baseline but a ${column.type} column; the baseline does not fit the manifest`);
+    if (column.type !== 'string')
+      throw new Error(
+        `Feature "${f.name}" has categories in the baseline but a ${column.type} column; the baseline does not fit the manifest`,
+      );
     return `CASE ${f.categories.map((c, i) => `WHEN ${column.name} = ${str(c)} THEN ${i}`).join(' ')} ELSE ${f.categories.length} END`;
   }
-  if (column.type !== 'float' && column.type !== 'double') throw new Error(`Feature "${f.name}" has decile bins in the baseline but a ${column.type} column; the baseline does not fit the manifest`);
+  if (column.type !== 'float' && column.type !== 'double')
+    throw new Error(
+      `Feature "${f.name}" has decile bins in the baseline but a ${column.type} column; the baseline does not fit the manifest`,
+    );
   const edge = (x: number) => (column.type === 'float' ? `CAST(${dbl(x)} AS REAL)` : dbl(x));
   return `CASE ${f.edges.map((x, i) => `WHEN ${column.name} <= ${edge(x)} THEN ${i}`).join(' ')} ELSE ${f.edges.length} END`;
 }
@@ -130,12 +156,15 @@ function featureDrift(manifest: ModelManifest, baseline: ModelBaseline): string 
   const columns = new Map(tableColumns('predictions', manifest).map((c) => [c.name, c]));
   const features = baseline.features.map((f, j) => {
     const column = columns.get(featureColumn(f.name));
-    if (column?.featureIndex === undefined) throw new Error(`Baseline feature "${f.name}" is not an input feature of model ${manifest.name}`);
+    if (column?.featureIndex === undefined)
+      throw new Error(`Baseline feature "${f.name}" is not an input feature of model ${manifest.name}`);
     return { column: column.name, bin: `b${j + 1}`, f, binOf: binCase(f, column) };
   });
   const binOf = features.map(({ bin, binOf }) => `  ${binOf} AS ${bin}`).join(',\n');
   const bins = features.map((x) => x.bin);
-  const expected = features.flatMap(({ f }, j) => f.proportions.map((share, bin) => `(${j + 1}, ${str(f.name)}, ${bin}, ${dbl(share)})`)).join(',\n  ');
+  const expected = features
+    .flatMap(({ f }, j) => f.proportions.map((share, bin) => `(${j + 1}, ${str(f.name)}, ${bin}, ${dbl(share)})`))
+    .join(',\n  ');
   return `WITH p AS (SELECT id, max(version) AS version, ${features.map((x) => `max(${x.column}) AS ${x.column}`).join(', ')} FROM predictions WHERE dt >= ? AND ${features[0].column} IS NOT NULL GROUP BY id),
 binned AS (SELECT version,
 ${binOf}
@@ -179,7 +208,11 @@ export function namedQuerySql(name: NamedQuery, manifest: ModelManifest, baselin
  */
 export function namedQueriesFor(manifest: ModelManifest, baseline: ModelBaseline | undefined): NamedQuery[] {
   return NAMED_QUERIES.filter((q) =>
-    q === 'feature-drift' ? baseline !== undefined && manifest.input.kind === 'tabular' : q === 'prediction-drift' ? baseline?.classPriors !== undefined : true,
+    q === 'feature-drift'
+      ? baseline !== undefined && manifest.input.kind === 'tabular'
+      : q === 'prediction-drift'
+        ? baseline?.classPriors !== undefined
+        : true,
   );
 }
 

@@ -75,7 +75,13 @@ export function tableColumns(table: AnalyticsTable, manifest: ModelManifest): Co
       const other = seen.get(name);
       if (other !== undefined) throw new Error(`Features "${other}" and "${f.name}" would share the analytics column ${name}; rename one.`);
       seen.set(name, f.name);
-      columns.push({ name, type: featureColumnType(f.type), nullable: true, comment: `input feature ${f.name}`.slice(0, 255), featureIndex });
+      columns.push({
+        name,
+        type: featureColumnType(f.type),
+        nullable: true,
+        comment: `input feature ${f.name}`.slice(0, 255),
+        featureIndex,
+      });
     });
   }
   return columns;
@@ -136,7 +142,11 @@ const SAFE_SEGMENT = /^[A-Za-z0-9._-]+$/;
  * (the same stream records) always lands under the same key, so a redelivered batch overwrites itself.
  */
 export function analyticsObjectKey(table: AnalyticsTable, model: string, dt: string, version: string, batchId: string): string {
-  for (const [what, v] of [['model', model], ['version', version], ['batch id', batchId]] as const) {
+  for (const [what, v] of [
+    ['model', model],
+    ['version', version],
+    ['batch id', batchId],
+  ] as const) {
     // Model names and versions are already restricted to these characters by the manifest schema.
     if (!SAFE_SEGMENT.test(v)) throw new Error(`An analytics ${what} must be letters, digits, ".", "_" or "-", got "${v}"`);
   }

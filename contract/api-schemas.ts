@@ -8,9 +8,9 @@ import * as z from 'zod/mini';
 import { baselineSchema, MODEL_INFO_BASELINE_FIELD } from './baseline';
 import { ERROR_STATUS, type ErrorCode } from './errors';
 import { BACKENDS, FORMATS, LIMITS } from './limits';
-import { BASE64, FLOAT32_MAX, manifestSchema, MAX_STRING_FEATURE, S3_KEY, type ModelManifest, type TabularInput } from './manifest';
+import { BASE64, FLOAT32_MAX, MAX_STRING_FEATURE, type ModelManifest, manifestSchema, S3_KEY, type TabularInput } from './manifest';
 import { modelRefSchema } from './prediction';
-import { predictionPageSchema, predictionRecordSchema, metricsSummarySchema } from './prediction-log';
+import { metricsSummarySchema, predictionPageSchema, predictionRecordSchema } from './prediction-log';
 import type { RouteSpec } from './routes';
 
 // ---- errors ----------------------------------------------------------------------------------------
@@ -20,7 +20,11 @@ export const errorBodySchema = z.object({
     code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
     message: z.string(),
     field: z.optional(z.string().check(z.describe('The offending field, header or query parameter.'))),
-    details: z.optional(z.record(z.string(), z.unknown()).check(z.describe('Machine-readable facts of some errors (FEEDBACK_EXISTS: the feedback in force).'))),
+    details: z.optional(
+      z
+        .record(z.string(), z.unknown())
+        .check(z.describe('Machine-readable facts of some errors (FEEDBACK_EXISTS: the feedback in force).')),
+    ),
   }),
 });
 
@@ -45,10 +49,34 @@ const INSTANCE_ERRORS: ErrorCode[] = [
 
 /** What each route's function can answer besides 200 (the gateway adds `GATEWAY_ERRORS`). */
 export const ROUTE_ERRORS: Readonly<Record<string, readonly ErrorCode[]>> = {
-  predict: ['INVALID_JSON', 'INVALID_BODY', ...INSTANCE_ERRORS, 'INVALID_HEADER', 'IDEMPOTENCY_CONFLICT', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NON_FINITE_OUTPUT', 'BACKEND_ERROR', 'BACKEND_UNAVAILABLE', 'MODEL_LOADING', 'STORAGE_UNAVAILABLE', 'BACKEND_TIMEOUT'],
+  predict: [
+    'INVALID_JSON',
+    'INVALID_BODY',
+    ...INSTANCE_ERRORS,
+    'INVALID_HEADER',
+    'IDEMPOTENCY_CONFLICT',
+    'PAYLOAD_TOO_LARGE',
+    'UNSUPPORTED_MEDIA_TYPE',
+    'NON_FINITE_OUTPUT',
+    'BACKEND_ERROR',
+    'BACKEND_UNAVAILABLE',
+    'MODEL_LOADING',
+    'STORAGE_UNAVAILABLE',
+    'BACKEND_TIMEOUT',
+  ],
   listPredictions: ['INVALID_QUERY', 'INVALID_CURSOR', 'STORAGE_UNAVAILABLE'],
   getPrediction: ['INVALID_ID', 'NOT_FOUND', 'STORAGE_UNAVAILABLE'],
-  postFeedback: ['INVALID_ID', 'INVALID_JSON', 'INVALID_BODY', 'INVALID_LABEL', 'NOT_FOUND', 'FEEDBACK_EXISTS', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'STORAGE_UNAVAILABLE'],
+  postFeedback: [
+    'INVALID_ID',
+    'INVALID_JSON',
+    'INVALID_BODY',
+    'INVALID_LABEL',
+    'NOT_FOUND',
+    'FEEDBACK_EXISTS',
+    'PAYLOAD_TOO_LARGE',
+    'UNSUPPORTED_MEDIA_TYPE',
+    'STORAGE_UNAVAILABLE',
+  ],
   metricsSummary: ['INVALID_QUERY', 'STORAGE_UNAVAILABLE'],
   getModel: [],
   health: [],
@@ -62,7 +90,11 @@ export const GATEWAY_ERRORS: readonly ErrorCode[] = ['THROTTLED', 'INTERNAL', 'B
 
 /** Every error code `route` can answer, by HTTP status. */
 export function routeErrorsByStatus(route: RouteSpec): Map<number, ErrorCode[]> {
-  const codes = new Set<ErrorCode>([...(ROUTE_ERRORS[route.id] ?? []), ...GATEWAY_ERRORS, ...(route.apiKey ? (['FORBIDDEN'] as const) : [])]);
+  const codes = new Set<ErrorCode>([
+    ...(ROUTE_ERRORS[route.id] ?? []),
+    ...GATEWAY_ERRORS,
+    ...(route.apiKey ? (['FORBIDDEN'] as const) : []),
+  ]);
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
   return new Map([...byStatus].sort((a, b) => a[0] - b[0]));
@@ -77,12 +109,26 @@ export const PARAMETER_SCHEMAS = {
   limit: z.int().check(z.minimum(1), z.maximum(LIMITS.maxPageSize), z.describe(`Items per page (default ${LIMITS.defaultPageSize}).`)),
   cursor: z.string().check(z.minLength(1), z.describe('The `cursor` of the previous page, as it was answered.')),
   version: z.string().check(z.minLength(1), z.maxLength(FORMATS.maxVersionLength), z.describe('Only predictions of this model version.')),
-  from: z.string().check(pattern(FORMATS.isoTime), z.describe('Oldest prediction time, inclusive: an ISO 8601 date, or date and time with a zone.')),
-  to: z.string().check(pattern(FORMATS.isoTime), z.describe('Newest prediction time, inclusive: an ISO 8601 date, or date and time with a zone.')),
-  window: z.string().check(pattern(FORMATS.summaryWindow), z.describe(`Minutes, hours or days back from now (15m, 1h, 24h, 7d), at most ${FORMATS.maxSummaryWindowDays}d; default 24h.`)),
+  from: z
+    .string()
+    .check(pattern(FORMATS.isoTime), z.describe('Oldest prediction time, inclusive: an ISO 8601 date, or date and time with a zone.')),
+  to: z
+    .string()
+    .check(pattern(FORMATS.isoTime), z.describe('Newest prediction time, inclusive: an ISO 8601 date, or date and time with a zone.')),
+  window: z
+    .string()
+    .check(
+      pattern(FORMATS.summaryWindow),
+      z.describe(`Minutes, hours or days back from now (15m, 1h, 24h, 7d), at most ${FORMATS.maxSummaryWindowDays}d; default 24h.`),
+    ),
   idempotencyKey: z
     .string()
-    .check(z.minLength(1), z.maxLength(LIMITS.maxIdempotencyKeyLength), pattern(FORMATS.idempotencyKey), z.describe('Repeat-safe key: the same key and body within a day return the first answer and log nothing.')),
+    .check(
+      z.minLength(1),
+      z.maxLength(LIMITS.maxIdempotencyKeyLength),
+      pattern(FORMATS.idempotencyKey),
+      z.describe('Repeat-safe key: the same key and body within a day return the first answer and log nothing.'),
+    ),
 } as const;
 
 // ---- the served model's instances, predictions and records ------------------------------------------
@@ -110,21 +156,35 @@ export function featureValueSchema(feature: Feature) {
   }
 }
 
-const s3Reference = z.object({ s3Key: z.string().check(pattern(S3_KEY), z.describe('An object under datasets/ or predictions/ in the data bucket holding one instance as JSON.')) });
+const s3Reference = z.object({
+  s3Key: z
+    .string()
+    .check(pattern(S3_KEY), z.describe('An object under datasets/ or predictions/ in the data bucket holding one instance as JSON.')),
+});
 
 /** One instance of `POST /predict` for this model: its features (or image), or an S3 reference. */
 export function instanceSchema(m: ModelManifest) {
   if (m.input.kind === 'tabular') {
     const features = m.input.features;
-    const row = z.tuple(features.map(featureValueSchema) as [ReturnType<typeof featureValueSchema>]).check(z.describe(`Feature values in manifest order: ${features.map((f) => f.name).join(', ')}.`));
-    const named = z.object(Object.fromEntries(features.map((f) => [f.name, f.description ? featureValueSchema(f).check(z.describe(f.description)) : featureValueSchema(f)])));
+    const row = z
+      .tuple(features.map(featureValueSchema) as [ReturnType<typeof featureValueSchema>])
+      .check(z.describe(`Feature values in manifest order: ${features.map((f) => f.name).join(', ')}.`));
+    const named = z.object(
+      Object.fromEntries(
+        features.map((f) => [f.name, f.description ? featureValueSchema(f).check(z.describe(f.description)) : featureValueSchema(f)]),
+      ),
+    );
     return z.union([row, named, s3Reference]);
   }
   const { width, height, channels } = m.input;
   const base64 = z.string().check(z.minLength(4), pattern(BASE64), z.describe('A PNG or JPEG file, base64-encoded.'));
-  const pixels = z.array(z.union([z.number(), z.array(z.union([z.number(), z.array(z.number())]))])).check(
-    z.describe(`${width * height * channels} preprocessed pixel values, flat or nested as [${height}][${width}]${channels > 1 ? `[${channels}]` : ''}.`),
-  );
+  const pixels = z
+    .array(z.union([z.number(), z.array(z.union([z.number(), z.array(z.number())]))]))
+    .check(
+      z.describe(
+        `${width * height * channels} preprocessed pixel values, flat or nested as [${height}][${width}]${channels > 1 ? `[${channels}]` : ''}.`,
+      ),
+    );
   return z.union([base64, z.object({ b64: base64 }), pixels, s3Reference]);
 }
 
@@ -157,9 +217,18 @@ export function feedbackRequestSchema(m: ModelManifest) {
 /** A logged prediction of this model: the log's record with the model's own labels and feature types. */
 export function modelPredictionRecordSchema(m: ModelManifest) {
   const classifier = m.output.kind === 'classification';
-  const label = classifier ? z.enum((m.output as { labels: string[] }).labels as [string, ...string[]]) : z.string().check(z.describe('The value sent, as a string.'));
+  const label = classifier
+    ? z.enum((m.output as { labels: string[] }).labels as [string, ...string[]])
+    : z.string().check(z.describe('The value sent, as a string.'));
   const feedback = z.object({ label, givenAt: z.string(), apiKeyId: z.optional(z.string()) });
-  const values = m.input.kind === 'tabular' ? z.array(z.union(m.input.features.map(featureValueSchema) as [ReturnType<typeof featureValueSchema>, ...ReturnType<typeof featureValueSchema>[]])) : z.array(z.number());
+  const values =
+    m.input.kind === 'tabular'
+      ? z.array(
+          z.union(
+            m.input.features.map(featureValueSchema) as [ReturnType<typeof featureValueSchema>, ...ReturnType<typeof featureValueSchema>[]],
+          ),
+        )
+      : z.array(z.number());
   return z.extend(predictionRecordSchema, {
     inputValues: z.optional(values),
     ...(classifier ? { label: z.optional(label) } : {}),
@@ -178,4 +247,7 @@ export { metricsSummarySchema };
 export const healthSchema = z.object({ status: z.literal('ok'), model: modelRefSchema, backend: z.enum(BACKENDS) });
 
 /** `GET /model`: the manifest, the backend, and the drift baseline when the model has one. */
-export const modelInfoSchema = z.extend(manifestSchema, { backend: z.enum(BACKENDS), [MODEL_INFO_BASELINE_FIELD]: z.optional(baselineSchema) });
+export const modelInfoSchema = z.extend(manifestSchema, {
+  backend: z.enum(BACKENDS),
+  [MODEL_INFO_BASELINE_FIELD]: z.optional(baselineSchema),
+});

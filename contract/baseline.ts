@@ -44,12 +44,26 @@ export const baselineSchema = z
     z.superRefine((b, ctx) => {
       b.features.forEach((f, i) => {
         if ('kind' in f) {
-          if (f.proportions.length !== f.categories.length + 1) ctx.addIssue({ code: 'custom', input: f.proportions, path: ['features', i, 'proportions'], message: `expected ${f.categories.length + 1} proportions (each category, then any other value)` });
+          if (f.proportions.length !== f.categories.length + 1)
+            ctx.addIssue({
+              code: 'custom',
+              input: f.proportions,
+              path: ['features', i, 'proportions'],
+              message: `expected ${f.categories.length + 1} proportions (each category, then any other value)`,
+            });
           return;
         }
-        if (f.proportions.length !== b.bins) ctx.addIssue({ code: 'custom', input: f.proportions, path: ['features', i, 'proportions'], message: `expected ${b.bins} proportions` });
-        if (f.edges.length !== b.bins - 1) ctx.addIssue({ code: 'custom', input: f.edges, path: ['features', i, 'edges'], message: `expected ${b.bins - 1} edges` });
-        if (f.edges.some((e, j) => j > 0 && e < f.edges[j - 1])) ctx.addIssue({ code: 'custom', input: f.edges, path: ['features', i, 'edges'], message: 'edges must be ascending' });
+        if (f.proportions.length !== b.bins)
+          ctx.addIssue({
+            code: 'custom',
+            input: f.proportions,
+            path: ['features', i, 'proportions'],
+            message: `expected ${b.bins} proportions`,
+          });
+        if (f.edges.length !== b.bins - 1)
+          ctx.addIssue({ code: 'custom', input: f.edges, path: ['features', i, 'edges'], message: `expected ${b.bins - 1} edges` });
+        if (f.edges.some((e, j) => j > 0 && e < f.edges[j - 1]))
+          ctx.addIssue({ code: 'custom', input: f.edges, path: ['features', i, 'edges'], message: 'edges must be ascending' });
       });
     }),
   );

@@ -28,7 +28,8 @@ export function modelPrefix(name: string): string {
  * with is never overwritten under it (and a rollback still finds its own).
  */
 export function modelPackageKey(name: string, version: string, digest?: string): string {
-  if (digest !== undefined && !/^[0-9a-f]{8,64}$/.test(digest)) throw new Error(`A package digest is 8 to 64 lowercase hex digits, got "${digest}".`);
+  if (digest !== undefined && !/^[0-9a-f]{8,64}$/.test(digest))
+    throw new Error(`A package digest is 8 to 64 lowercase hex digits, got "${digest}".`);
   return `${modelPrefix(name)}${version}/${digest === undefined ? '' : `${digest}/`}model.tar.gz`;
 }
 
@@ -39,7 +40,12 @@ export const PACKAGE_DIGEST_LENGTH = 16;
  * Where a large prediction input is kept: `predictions/<model>/<yyyy-mm-dd>/<predictionId>.<ext>` —
  * `json` for numbers, `png`/`jpg` for an encoded image stored as its own bytes.
  */
-export function predictionInputKey(model: string, isoTimestamp: string, predictionId: string, ext: 'json' | 'png' | 'jpg' = 'json'): string {
+export function predictionInputKey(
+  model: string,
+  isoTimestamp: string,
+  predictionId: string,
+  ext: 'json' | 'png' | 'jpg' = 'json',
+): string {
   return `${PREFIX.predictions}${model}/${isoTimestamp.slice(0, 10)}/${predictionId}.${ext}`;
 }
 

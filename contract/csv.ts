@@ -61,7 +61,11 @@ export function parseCsv(text: string, maxRecords: number): CsvRecord[] {
         while (k < n && (text.charCodeAt(k) === 32 || text.charCodeAt(k) === 9)) k++;
         const c = text.charCodeAt(k);
         if (k < n && c !== COMMA && c !== LF && c !== CR) {
-          throw new ApiError('INVALID_CSV', 'Text follows a closing quote: quote the whole cell and write a quote inside it as "".', `rows[${startLine}][${cells.length}]`);
+          throw new ApiError(
+            'INVALID_CSV',
+            'Text follows a closing quote: quote the whole cell and write a quote inside it as "".',
+            `rows[${startLine}][${cells.length}]`,
+          );
         }
         cell = out;
         i = k;
@@ -106,7 +110,11 @@ export interface CsvColumns {
  * every feature once and nothing else (`extra` lists other columns it may hold, e.g. an id), and
  * returns the column of each feature. Returns undefined for a headerless body (features in manifest order).
  */
-export function csvHeader(first: readonly string[], featureNames: readonly string[], extra: readonly string[] = []): CsvColumns | undefined {
+export function csvHeader(
+  first: readonly string[],
+  featureNames: readonly string[],
+  extra: readonly string[] = [],
+): CsvColumns | undefined {
   const index = new Map(featureNames.map((name, f) => [name, f]));
   if (!first.some((c) => index.has(c))) return undefined;
   const columnOf = new Array<number>(featureNames.length).fill(-1);
@@ -114,7 +122,11 @@ export function csvHeader(first: readonly string[], featureNames: readonly strin
     const f = index.get(name);
     if (f === undefined) {
       if (extra.includes(name)) return;
-      throw new ApiError('INVALID_HEADER', `The CSV header names "${name.slice(0, 60)}", which is not a feature of this model.`, `header[${col}]`);
+      throw new ApiError(
+        'INVALID_HEADER',
+        `The CSV header names "${name.slice(0, 60)}", which is not a feature of this model.`,
+        `header[${col}]`,
+      );
     }
     if (columnOf[f] !== -1) throw new ApiError('INVALID_HEADER', `The CSV header names "${name}" twice.`, `header[${col}]`);
     columnOf[f] = col;

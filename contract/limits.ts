@@ -22,7 +22,8 @@ const LAMBDA_ENVELOPE_BYTES = 256 * 1024;
 /** Largest `POST /predict` body accepted for a backend: above it the API answers 413 before calling the model. */
 export function maxPredictBodyBytes(backend: Backend): number {
   const lambda = SERVICE_LIMITS.lambdaSyncPayloadBytes - LAMBDA_ENVELOPE_BYTES;
-  const model = backend === 'sagemaker-serverless' ? SERVICE_LIMITS.sagemakerServerlessPayloadBytes : SERVICE_LIMITS.sagemakerRealtimePayloadBytes;
+  const model =
+    backend === 'sagemaker-serverless' ? SERVICE_LIMITS.sagemakerServerlessPayloadBytes : SERVICE_LIMITS.sagemakerRealtimePayloadBytes;
   return Math.min(lambda, model);
 }
 

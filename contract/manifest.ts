@@ -6,13 +6,15 @@
 // zod/mini: the same validator as zod with a functional API that bundles small and loads fast, which
 // matters here because every Lambda handler and the model server parse a manifest at cold start.
 import * as z from 'zod/mini';
-import { cellsInFeatureOrder, csvHeader, parseCsv, type CsvRecord } from './csv';
+import { type CsvRecord, cellsInFeatureOrder, csvHeader, parseCsv } from './csv';
 import { ApiError } from './errors';
 import { LIMITS } from './limits';
 import { DYNAMODB_NUMBER } from './prediction-log';
 import './zod-messages';
 
-const name = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, starting with a letter or digit (max 63)'));
+const name = z
+  .string()
+  .check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, starting with a letter or digit (max 63)'));
 /** Length bounds of a string or an array. */
 const between = (min: number, max: number) => [z.minLength(min), z.maxLength(max)] as const;
 const text = (min: number, max = 1024) => z.string().check(...between(min, max));
@@ -94,35 +96,39 @@ const regressionOutput = z.object({
   unit: z.optional(z.string()),
 });
 
-export const manifestSchema = z.object({
-  name,
-  version: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, dots, dashes and underscores (max 64)')),
-  description: z.optional(z.string()),
-  /** ONNX file name inside the model directory. */
-  file: z.string().check(z.regex(/^[A-Za-z0-9._-]+\.onnx$/, 'a file name ending in .onnx')),
-  /**
-   * ONNX input tensor taking all features ([N, F]) or the image. Without it, a tabular model takes one
-   * [N, 1] input per feature (see `features[].tensor`).
-   */
-  inputTensor: z.optional(text(1)),
-  input: z.discriminatedUnion('kind', [tabularInput, imageInput]),
-  output: z.discriminatedUnion('kind', [classificationOutput, regressionOutput]),
-  /** Optional training facts shown by `GET /model` (data source, metrics). */
-  training: z.optional(z.record(z.string(), z.unknown())),
-}).check(
-  z.superRefine((m, ctx) => {
-    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', input: m, path, message });
-    if (m.input.kind === 'image' && m.inputTensor === undefined) issue(['inputTensor'], 'an image model names its input tensor');
-    if (m.input.kind !== 'tabular') return;
-    const names = new Set<string>();
-    m.input.features.forEach((f, i) => {
-      if (names.has(f.name)) issue(['input', 'features', i, 'name'], `"${f.name}" is named twice`);
-      names.add(f.name);
-      if (f.values !== undefined && f.type !== 'string') issue(['input', 'features', i, 'values'], 'allowed values are for string features');
-      if (f.tensor !== undefined && m.inputTensor !== undefined) issue(['input', 'features', i, 'tensor'], 'a feature names its own tensor only when the manifest has no inputTensor');
-    });
-  }),
-);
+export const manifestSchema = z
+  .object({
+    name,
+    version: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, dots, dashes and underscores (max 64)')),
+    description: z.optional(z.string()),
+    /** ONNX file name inside the model directory. */
+    file: z.string().check(z.regex(/^[A-Za-z0-9._-]+\.onnx$/, 'a file name ending in .onnx')),
+    /**
+     * ONNX input tensor taking all features ([N, F]) or the image. Without it, a tabular model takes one
+     * [N, 1] input per feature (see `features[].tensor`).
+     */
+    inputTensor: z.optional(text(1)),
+    input: z.discriminatedUnion('kind', [tabularInput, imageInput]),
+    output: z.discriminatedUnion('kind', [classificationOutput, regressionOutput]),
+    /** Optional training facts shown by `GET /model` (data source, metrics). */
+    training: z.optional(z.record(z.string(), z.unknown())),
+  })
+  .check(
+    z.superRefine((m, ctx) => {
+      const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', input: m, path, message });
+      if (m.input.kind === 'image' && m.inputTensor === undefined) issue(['inputTensor'], 'an image model names its input tensor');
+      if (m.input.kind !== 'tabular') return;
+      const names = new Set<string>();
+      m.input.features.forEach((f, i) => {
+        if (names.has(f.name)) issue(['input', 'features', i, 'name'], `"${f.name}" is named twice`);
+        names.add(f.name);
+        if (f.values !== undefined && f.type !== 'string')
+          issue(['input', 'features', i, 'values'], 'allowed values are for string features');
+        if (f.tensor !== undefined && m.inputTensor !== undefined)
+          issue(['input', 'features', i, 'tensor'], 'a feature names its own tensor only when the manifest has no inputTensor');
+      });
+    }),
+  );
 
 export type ModelManifest = z.output<typeof manifestSchema>;
 export type TabularInput = z.output<typeof tabularInput>;
@@ -192,7 +198,9 @@ export const S3_KEY = /^(datasets|predictions)(\/[A-Za-z0-9!_.*'()-]{1,255}){1,1
 const MAX_S3_KEY_LENGTH = 1024;
 
 function isS3Key(v: unknown): v is string {
-  return typeof v === 'string' && v.length <= MAX_S3_KEY_LENGTH && S3_KEY.test(v) && !v.split('/').some((seg) => seg === '.' || seg === '..');
+  return (
+    typeof v === 'string' && v.length <= MAX_S3_KEY_LENGTH && S3_KEY.test(v) && !v.split('/').some((seg) => seg === '.' || seg === '..')
+  );
 }
 
 /**
@@ -211,7 +219,11 @@ export function validateInstances(
   const instances = (body as { instances?: unknown }).instances;
   if (instances === undefined) {
     if ('s3Key' in body) {
-      throw new ApiError('INVALID_BODY', 'Missing "instances": an S3 input is one instance, sent as {"instances": [{"s3Key": "datasets/..."}]}.', 'instances');
+      throw new ApiError(
+        'INVALID_BODY',
+        'Missing "instances": an S3 input is one instance, sent as {"instances": [{"s3Key": "datasets/..."}]}.',
+        'instances',
+      );
     }
     throw new ApiError('INVALID_BODY', 'Missing "instances": send {"instances": [...]}.', 'instances');
   }
@@ -226,7 +238,8 @@ export function validateInstances(
   }
   const float32 = packsFloat32(m);
   const out: Instance[] = new Array(instances.length);
-  for (let i = 0; i < instances.length; i++) out[i] = validateInstance(m, instances[i], `instances[${i}]`, opts.allowS3Keys ?? false, float32);
+  for (let i = 0; i < instances.length; i++)
+    out[i] = validateInstance(m, instances[i], `instances[${i}]`, opts.allowS3Keys ?? false, float32);
   return out;
 }
 
@@ -237,7 +250,11 @@ function validateInstance(m: ModelManifest, inst: unknown, field: string, allowS
       if (!allowS3Keys) throw new ApiError('INVALID_S3_KEY', 'S3 keys are resolved by the API, not by the model server.', `${field}.s3Key`);
       if (Object.keys(o).length !== 1) throw new ApiError('UNKNOWN_FEATURE', 'An S3 reference holds only "s3Key".', field);
       if (!isS3Key(o.s3Key)) {
-        throw new ApiError('INVALID_S3_KEY', "s3Key must be an object key under datasets/ or predictions/ in the data bucket: at most 1024 characters of letters, digits and !_.*'()-, in non-empty segments of at most 255 between slashes.", `${field}.s3Key`);
+        throw new ApiError(
+          'INVALID_S3_KEY',
+          "s3Key must be an object key under datasets/ or predictions/ in the data bucket: at most 1024 characters of letters, digits and !_.*'()-, in non-empty segments of at most 255 between slashes.",
+          `${field}.s3Key`,
+        );
       }
       return { s3Key: o.s3Key };
     }
@@ -311,14 +328,27 @@ function featureError(v: unknown, f: Feature, field: string): ApiError {
     if (typeof v !== 'string') return new ApiError('INVALID_FEATURE_TYPE', `Expected a string, got ${describe(v)}.`, field);
     if (v.length > MAX_STRING_FEATURE) return new ApiError('INVALID_FEATURE_TYPE', `At most ${MAX_STRING_FEATURE} characters.`, field);
     const allowed = f.values ?? [];
-    return new ApiError('UNKNOWN_CATEGORY', `"${v.slice(0, 40)}" is not one of ${allowed.slice(0, 10).map((a) => JSON.stringify(a)).join(', ')}${allowed.length > 10 ? ', …' : ''}.`, field);
+    return new ApiError(
+      'UNKNOWN_CATEGORY',
+      `"${v.slice(0, 40)}" is not one of ${allowed
+        .slice(0, 10)
+        .map((a) => JSON.stringify(a))
+        .join(', ')}${allowed.length > 10 ? ', …' : ''}.`,
+      field,
+    );
   }
   if (type === 'bool') return new ApiError('INVALID_FEATURE_TYPE', `Expected true or false, got ${describe(v)}.`, field);
   if (typeof v !== 'number') return new ApiError('INVALID_FEATURE_TYPE', `Expected a number (${type}), got ${describe(v)}.`, field);
   if (!Number.isFinite(v)) return new ApiError('NON_FINITE_NUMBER', 'NaN and Infinity are not valid feature values.', field);
   if (type === 'int' && !Number.isInteger(v)) return new ApiError('INVALID_FEATURE_TYPE', `Expected an integer, got ${v}.`, field);
-  if (type === 'int' && !Number.isSafeInteger(v)) return new ApiError('INVALID_FEATURE_TYPE', `${v} is beyond the exact integer range (±2^53).`, field);
-  if (type === 'double') return new ApiError('NUMBER_OUT_OF_RANGE', `${v} is outside what the prediction log stores exactly (magnitude 1e-130 to below 1e126, or 0).`, field);
+  if (type === 'int' && !Number.isSafeInteger(v))
+    return new ApiError('INVALID_FEATURE_TYPE', `${v} is beyond the exact integer range (±2^53).`, field);
+  if (type === 'double')
+    return new ApiError(
+      'NUMBER_OUT_OF_RANGE',
+      `${v} is outside what the prediction log stores exactly (magnitude 1e-130 to below 1e126, or 0).`,
+      field,
+    );
   return new ApiError('NON_FINITE_NUMBER', `${v} is outside the float32 range.`, field);
 }
 
@@ -333,7 +363,11 @@ function imageInstance(input: ImageInput, inst: unknown, field: string): Instanc
   if (typeof inst === 'object' && inst !== null && !Array.isArray(inst)) {
     const o = inst as Record<string, unknown>;
     if (!('b64' in o) || Object.keys(o).length !== 1) {
-      throw new ApiError('INVALID_IMAGE', 'An image instance is {"b64": "<base64 PNG or JPEG>"}, a base64 string or data: URL, an array of pixel values or {"s3Key": "datasets/..."}.', field);
+      throw new ApiError(
+        'INVALID_IMAGE',
+        'An image instance is {"b64": "<base64 PNG or JPEG>"}, a base64 string or data: URL, an array of pixel values or {"s3Key": "datasets/..."}.',
+        field,
+      );
     }
     encoded = o.b64;
     field = `${field}.b64`;
@@ -376,17 +410,31 @@ function pixelValues(input: ImageInput, encoded: unknown[], field: string): Floa
   const shape = shapeOf(encoded);
   if (!shapes.some((s) => s.length === shape.length && s.every((d, i) => d === shape[i]))) {
     const wanted = shapes.map((s) => (s.length === 1 ? `a flat array of ${size}` : s.map((d) => `[${d}]`).join(''))).join(', ');
-    throw new ApiError('WRONG_FEATURE_COUNT', `Expected pixel values as ${wanted}; got ${shape.map((d) => `[${d}]`).join('') || 'a value'}.`, field);
+    throw new ApiError(
+      'WRONG_FEATURE_COUNT',
+      `Expected pixel values as ${wanted}; got ${shape.map((d) => `[${d}]`).join('') || 'a value'}.`,
+      field,
+    );
   }
   const values = new Float32Array(size);
   let at = 0;
   // Walks the nested arrays in order, checking each is as long as the shape says (no ragged rows).
   const walk = (a: unknown[], depth: number, path: string): void => {
-    if (a.length !== shape[depth]) throw new ApiError('WRONG_FEATURE_COUNT', `Expected ${shape[depth]} values at ${path}, got ${a.length} (rows must all be the same length).`, path);
+    if (a.length !== shape[depth])
+      throw new ApiError(
+        'WRONG_FEATURE_COUNT',
+        `Expected ${shape[depth]} values at ${path}, got ${a.length} (rows must all be the same length).`,
+        path,
+      );
     for (let j = 0; j < a.length; j++) {
       const v: unknown = a[j];
       if (depth + 1 < shape.length) {
-        if (!Array.isArray(v)) throw new ApiError('WRONG_FEATURE_COUNT', `Expected an array of ${shape[depth + 1]} values, got ${describe(v)}.`, `${path}[${j}]`);
+        if (!Array.isArray(v))
+          throw new ApiError(
+            'WRONG_FEATURE_COUNT',
+            `Expected an array of ${shape[depth + 1]} values, got ${describe(v)}.`,
+            `${path}[${j}]`,
+          );
         walk(v, depth + 1, `${path}[${j}]`);
       } else {
         if (!isFeatureValue(v, PIXEL)) throw featureError(v, PIXEL, `${path}[${j}]`);
@@ -427,13 +475,21 @@ export function csvRecords(m: ModelManifest, text: string, maxRows: number = LIM
   try {
     records = parseCsv(text, maxRows + 1);
   } catch (e) {
-    if (e instanceof ApiError && e.code === 'TOO_MANY_INSTANCES') throw new ApiError('TOO_MANY_INSTANCES', `More than ${maxRows} rows in one request.`, 'rows');
+    if (e instanceof ApiError && e.code === 'TOO_MANY_INSTANCES')
+      throw new ApiError('TOO_MANY_INSTANCES', `More than ${maxRows} rows in one request.`, 'rows');
     throw e;
   }
-  const columns = records.length > 0 ? csvHeader(records[0].cells, features.map((f) => f.name)) : undefined;
+  const columns =
+    records.length > 0
+      ? csvHeader(
+          records[0].cells,
+          features.map((f) => f.name),
+        )
+      : undefined;
   const data = columns ? records.slice(1) : records;
   if (data.length > maxRows) throw new ApiError('TOO_MANY_INSTANCES', `More than ${maxRows} rows in one request.`, 'rows');
-  if (data.length === 0) throw new ApiError('EMPTY_INSTANCES', columns ? 'The CSV body has a header but no rows.' : 'The CSV body has no rows.', 'rows');
+  if (data.length === 0)
+    throw new ApiError('EMPTY_INSTANCES', columns ? 'The CSV body has a header but no rows.' : 'The CSV body has no rows.', 'rows');
   return data.map((r) => ({ line: r.line, cells: [...cellsInFeatureOrder(r.cells, columns, `rows[${r.line}]`)] }));
 }
 
@@ -448,7 +504,12 @@ const PIXEL: Feature = { name: 'pixel', type: 'float' };
  * One CSV record's cells (in feature order, already unquoted) as feature values. `float32` packs the row
  * as float32 values (see `Row`); by default when every feature is a float32 number.
  */
-export function csvRow(features: TabularInput['features'], cells: readonly string[], field: string, float32 = features.every((f) => f.type === 'float' || f.type === 'int')): Row {
+export function csvRow(
+  features: TabularInput['features'],
+  cells: readonly string[],
+  field: string,
+  float32 = features.every((f) => f.type === 'float' || f.type === 'int'),
+): Row {
   if (cells.length !== features.length) {
     throw new ApiError('WRONG_FEATURE_COUNT', `Expected ${features.length} values, got ${cells.length}.`, field);
   }
@@ -473,7 +534,11 @@ export function cellValue(f: Feature, raw: string, field: string): FeatureValue 
     } else {
       // Number('') is 0 and Number('0x10') is 16: accept plain decimal notation only.
       if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(cell)) {
-        throw new ApiError(/^[-+]?(nan|inf(inity)?)$/i.test(cell) ? 'NON_FINITE_NUMBER' : 'INVALID_FEATURE_TYPE', `"${cell.slice(0, 40)}" is not a number.`, field);
+        throw new ApiError(
+          /^[-+]?(nan|inf(inity)?)$/i.test(cell) ? 'NON_FINITE_NUMBER' : 'INVALID_FEATURE_TYPE',
+          `"${cell.slice(0, 40)}" is not a number.`,
+          field,
+        );
       }
       v = Number(cell);
     }
@@ -487,4 +552,3 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   return typeof v === 'string' ? 'a string' : typeof v;
 }
-

@@ -23,7 +23,9 @@ export const MODEL_VERSION_HEADER = 'x-mlship-model';
 
 /** Body of a `POST /predict` answer: each instance's prediction with the id it is logged under. */
 export const predictResponseSchema = z.object({
-  predictions: z.array(z.union([z.extend(classificationPredictionSchema, { id: z.string() }), z.extend(regressionPredictionSchema, { id: z.string() })])),
+  predictions: z.array(
+    z.union([z.extend(classificationPredictionSchema, { id: z.string() }), z.extend(regressionPredictionSchema, { id: z.string() })]),
+  ),
   model: modelRefSchema,
 });
 export type PredictResponse = z.output<typeof predictResponseSchema>;

@@ -23,18 +23,55 @@ export interface RouteSpec {
 }
 
 export const ROUTES: readonly RouteSpec[] = [
-  { id: 'predict', method: 'POST', path: '/predict', handler: 'predict', apiKey: true, summary: 'Validate instances, run the model, log one item per instance and answer' },
-  { id: 'listPredictions', method: 'GET', path: '/predictions', handler: 'query', apiKey: true, summary: 'Logged predictions, newest first', query: ['limit', 'cursor', 'version', 'from', 'to'] },
+  {
+    id: 'predict',
+    method: 'POST',
+    path: '/predict',
+    handler: 'predict',
+    apiKey: true,
+    summary: 'Validate instances, run the model, log one item per instance and answer',
+  },
+  {
+    id: 'listPredictions',
+    method: 'GET',
+    path: '/predictions',
+    handler: 'query',
+    apiKey: true,
+    summary: 'Logged predictions, newest first',
+    query: ['limit', 'cursor', 'version', 'from', 'to'],
+  },
   { id: 'getPrediction', method: 'GET', path: '/predictions/{id}', handler: 'query', apiKey: true, summary: 'One logged prediction' },
-  { id: 'postFeedback', method: 'POST', path: '/predictions/{id}/feedback', handler: 'feedback', apiKey: true, summary: 'Record the ground-truth label of a prediction' },
-  { id: 'metricsSummary', method: 'GET', path: '/metrics/summary', handler: 'query', apiKey: true, summary: 'Counts per class, latency percentiles and accuracy over a window', query: ['window'] },
+  {
+    id: 'postFeedback',
+    method: 'POST',
+    path: '/predictions/{id}/feedback',
+    handler: 'feedback',
+    apiKey: true,
+    summary: 'Record the ground-truth label of a prediction',
+  },
+  {
+    id: 'metricsSummary',
+    method: 'GET',
+    path: '/metrics/summary',
+    handler: 'query',
+    apiKey: true,
+    summary: 'Counts per class, latency percentiles and accuracy over a window',
+    query: ['window'],
+  },
   { id: 'getModel', method: 'GET', path: '/model', handler: 'meta', apiKey: true, summary: "The served model's manifest" },
   { id: 'health', method: 'GET', path: '/health', handler: 'meta', apiKey: false, summary: 'Liveness of the API' },
   { id: 'openapi', method: 'GET', path: '/openapi.json', handler: 'meta', apiKey: false, summary: 'This API as an OpenAPI 3 document' },
   // The dashboard is served on the API's own origin: the page holds no data and asks for the API key,
   // which the data routes above keep requiring.
   { id: 'dashboard', method: 'GET', path: '/', handler: 'meta', apiKey: false, summary: 'The web dashboard (asks for the API key)' },
-  { id: 'dashboardFile', method: 'GET', path: '/dashboard/{file}', handler: 'meta', apiKey: false, summary: "The dashboard's scripts and styles" },
+  {
+    id: 'dashboardFile',
+    method: 'GET',
+    path: '/dashboard/{file}',
+    handler: 'meta',
+    apiKey: false,
+    summary: "The dashboard's scripts and styles",
+  },
 ];
 
 /** Where the dashboard page finds its files, relative to the API root (the `dashboardFile` route). */

@@ -5,9 +5,10 @@
  * the retry overwrites what the failed attempt already wrote. Locally the same handler is fed by the
  * embedded DynamoDB's change tap (`local/log-stream.ts`).
  */
+
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { FeedbackRow, PredictionRow } from '../contract/analytics';
 import { ENV } from '../contract/env';
 import { decodeRecord, isPredictionItem } from '../contract/prediction-log';
@@ -53,5 +54,10 @@ export async function handler(event: DynamoDBStreamEvent): Promise<void> {
     ...(rows.predictions.length > 0 ? await writeRows(s3, bucket, 'predictions', rows.predictions, manifest) : []),
     ...(rows.feedback.length > 0 ? await writeRows(s3, bucket, 'feedback', rows.feedback, manifest) : []),
   ];
-  log.info('written', { records: event.Records.length, predictions: rows.predictions.length, feedback: rows.feedback.length, objects: written.length });
+  log.info('written', {
+    records: event.Records.length,
+    predictions: rows.predictions.length,
+    feedback: rows.feedback.length,
+    objects: written.length,
+  });
 }

@@ -5,11 +5,11 @@
  * a second one is 409 with the label in force, unless the caller sends `"replace": true`; the replaced
  * feedback moves to `feedbackHistory`, so every label given stays in the log.
  */
-import { DynamoDBClient, GetItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ENV } from '../contract/env';
 import { ApiError } from '../contract/errors';
-import { decodeRecord, LOG_TABLE, toAttributeValue, type Feedback } from '../contract/prediction-log';
+import { decodeRecord, type Feedback, LOG_TABLE, toAttributeValue } from '../contract/prediction-log';
 import { dynamoOptions } from './commons/clients';
 import { readConfig, required } from './commons/config';
 import { apiHandler, bodyBytes, json, mediaType, parseJsonBody } from './commons/http';
@@ -36,7 +36,8 @@ async function postFeedback(event: APIGatewayProxyEvent): Promise<APIGatewayProx
   const id = event.pathParameters?.id ?? '';
   if (!isPredictionId(id)) throw new ApiError('INVALID_ID', 'Not a prediction id (26 characters of Crockford base32).', 'id');
   const type = mediaType(event) ?? 'application/json';
-  if (type !== 'application/json') throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${type} is not accepted; send application/json.`, 'Content-Type');
+  if (type !== 'application/json')
+    throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${type} is not accepted; send application/json.`, 'Content-Type');
   const bytes = bodyBytes(event);
   if (bytes.length > MAX_BODY_BYTES) throw new ApiError('PAYLOAD_TOO_LARGE', `Feedback bodies are at most ${MAX_BODY_BYTES} bytes.`);
   const { label, replace } = parseBody(parseJsonBody(bytes));
@@ -61,17 +62,33 @@ async function postFeedback(event: APIGatewayProxyEvent): Promise<APIGatewayProx
   if (existing !== undefined) {
     update += ', feedbackHistory = list_append(if_not_exists(feedbackHistory, :none), :old)';
     condition = 'feedback.givenAt = :currentAt AND feedback.label = :currentLabel';
-    Object.assign(values, { ':none': { L: [] }, ':old': { L: [existing] }, ':currentAt': existing.M?.givenAt ?? { NULL: true }, ':currentLabel': existing.M?.label ?? { NULL: true } });
+    Object.assign(values, {
+      ':none': { L: [] },
+      ':old': { L: [existing] },
+      ':currentAt': existing.M?.givenAt ?? { NULL: true },
+      ':currentLabel': existing.M?.label ?? { NULL: true },
+    });
   }
   try {
     const out = await ddb.send(
-      new UpdateItemCommand({ TableName: table, Key: key, UpdateExpression: update, ConditionExpression: condition, ExpressionAttributeValues: values, ReturnValues: 'ALL_NEW' }),
+      new UpdateItemCommand({
+        TableName: table,
+        Key: key,
+        UpdateExpression: update,
+        ConditionExpression: condition,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
     );
     log.info('feedback recorded', { id, replaced: existing !== undefined });
     return json(200, decodeRecord(out.Attributes ?? {}));
   } catch (e) {
     if ((e as { name?: string }).name === 'ConditionalCheckFailedException') {
-      throw new ApiError('FEEDBACK_EXISTS', `The feedback of prediction ${id} changed while this one was recorded; read it and send again.`, 'label');
+      throw new ApiError(
+        'FEEDBACK_EXISTS',
+        `The feedback of prediction ${id} changed while this one was recorded; read it and send again.`,
+        'label',
+      );
     }
     throw storageUnavailable(e) ?? e;
   }
@@ -93,7 +110,8 @@ function parseBody(body: unknown): { label: string; replace: boolean } {
   const extra = Object.keys(body).find((k) => k !== 'label' && k !== 'replace');
   if (extra !== undefined) throw new ApiError('INVALID_BODY', `Unknown field "${extra}"; send {"label": …, "replace"?: true}.`, extra);
   const replace = (body as { replace?: unknown }).replace;
-  if (replace !== undefined && typeof replace !== 'boolean') throw new ApiError('INVALID_BODY', '"replace" must be true or false.', 'replace');
+  if (replace !== undefined && typeof replace !== 'boolean')
+    throw new ApiError('INVALID_BODY', '"replace" must be true or false.', 'replace');
   return { label: labelOf((body as { label?: unknown }).label), replace: replace === true };
 }
 
@@ -106,6 +124,7 @@ function labelOf(label: unknown): string {
     }
     return label;
   }
-  if (typeof label !== 'number' || !Number.isFinite(label)) throw new ApiError('INVALID_LABEL', '"label" must be a finite number for a regression model.', 'label');
+  if (typeof label !== 'number' || !Number.isFinite(label))
+    throw new ApiError('INVALID_LABEL', '"label" must be a finite number for a regression model.', 'label');
   return String(label);
 }

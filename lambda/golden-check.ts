@@ -6,7 +6,14 @@ import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { ENV } from '../contract/env';
 import { createLogger } from './commons/logger';
 import { sendResponse } from './rollout/cfn-response';
-import { EcsHookResult, EcsLifecycleHookEvent, decideCustomResource, decideLifecycleHook, isCustomResourceEvent, loadGoldenSet } from './rollout/check';
+import {
+  decideCustomResource,
+  decideLifecycleHook,
+  type EcsHookResult,
+  type EcsLifecycleHookEvent,
+  isCustomResourceEvent,
+  loadGoldenSet,
+} from './rollout/check';
 import { checkRuntimeClient, httpInvoker, sageMakerInvoker } from './rollout/replay';
 
 /** Time kept from the function's own timeout to send the answer to CloudFormation (the PUT allows 10 s). */
@@ -18,11 +25,20 @@ const golden = loadGoldenSet(goldenSetPath, __dirname);
 const log = createLogger('golden-check');
 const sagemaker = checkRuntimeClient();
 
-export async function handler(event: CloudFormationCustomResourceEvent | EcsLifecycleHookEvent, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<EcsHookResult | void> {
+export async function handler(
+  event: CloudFormationCustomResourceEvent | EcsLifecycleHookEvent,
+  context: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<EcsHookResult | void> {
   if (isCustomResourceEvent(event)) {
     // CloudFormation waits for an answer: FAILED must be sent before Lambda stops the function.
     const deadline = Date.now() + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS;
-    const response = await decideCustomResource(event, golden, (name, signal) => sageMakerInvoker(sagemaker, name, signal), log.child({ requestId: event.RequestId }), deadline);
+    const response = await decideCustomResource(
+      event,
+      golden,
+      (name, signal) => sageMakerInvoker(sagemaker, name, signal),
+      log.child({ requestId: event.RequestId }),
+      deadline,
+    );
     await sendResponse(event.ResponseURL, response);
     return;
   }

@@ -3,10 +3,11 @@
  * `GET /health`, `GET /openapi.json`, and the web dashboard: the page at `GET /` and its hashed files at
  * `GET /dashboard/{file}`, served from the folder bundled beside this code.
  */
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, isAbsolute, resolve } from 'node:path';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { MODEL_INFO_BASELINE_FIELD } from '../contract/baseline';
 import { ENV } from '../contract/env';
 import { ApiError } from '../contract/errors';
@@ -106,9 +107,18 @@ async function dashboardPage(event: APIGatewayProxyEvent): Promise<APIGatewayPro
 }
 
 export const handler = apiHandler('meta', log, {
-  getModel: async (): Promise<APIGatewayProxyResult> => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: modelInfo }),
-  health: async (): Promise<APIGatewayProxyResult> => json(200, { status: 'ok', model: { name: manifest.name, version: manifest.version }, backend: config.backend }),
-  openapi: async (event): Promise<APIGatewayProxyResult> => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: openapiFor(event) }),
+  getModel: async (): Promise<APIGatewayProxyResult> => ({
+    statusCode: 200,
+    headers: { 'content-type': 'application/json' },
+    body: modelInfo,
+  }),
+  health: async (): Promise<APIGatewayProxyResult> =>
+    json(200, { status: 'ok', model: { name: manifest.name, version: manifest.version }, backend: config.backend }),
+  openapi: async (event): Promise<APIGatewayProxyResult> => ({
+    statusCode: 200,
+    headers: { 'content-type': 'application/json' },
+    body: openapiFor(event),
+  }),
   dashboard: dashboardPage,
   dashboardFile: async (event): Promise<APIGatewayProxyResult> => {
     const name = event.pathParameters?.file ?? '';

@@ -4,27 +4,27 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { predictionInputKey } from '../contract/bucket';
 import { ENV } from '../contract/env';
 import { ApiError } from '../contract/errors';
 import { LIMITS, maxPredictBodyBytes } from '../contract/limits';
-import { csvRecords, csvRow, packsFloat32, validateInstances, type FeatureValue, type Instance, type Row } from '../contract/manifest';
-import { MODEL_VERSION_HEADER, type InvocationResponse, type PredictResponse, type Prediction } from '../contract/prediction';
-import { predictionInputKey } from '../contract/bucket';
+import { csvRecords, csvRow, type FeatureValue, type Instance, packsFloat32, type Row, validateInstances } from '../contract/manifest';
+import { type InvocationResponse, MODEL_VERSION_HEADER, type Prediction, type PredictResponse } from '../contract/prediction';
 import { float32Decimal, type PredictionRecord } from '../contract/prediction-log';
 import { IDEMPOTENCY_HEADER } from '../contract/routes';
 import type { Backend } from './commons/backend';
 import { dynamoOptions } from './commons/clients';
-import { lazyS3, lazySqs } from './commons/lazy-clients';
 import { intValue, readConfig, required } from './commons/config';
+import { fargateBackend } from './commons/fargate-backend';
 import { apiHandler, bodyBytes, header, mediaType, parseJsonBody, type RequestContext } from './commons/http';
 import { bodyHash, checkIdempotencyKey, IdempotencyStore } from './commons/idempotency';
-import { fetchInstance, imageFormatOf, storeInput, type ResolvedInstance } from './commons/inputs';
 import { newPredictionId } from './commons/ids';
-import { createLogger } from './commons/logger';
+import { fetchInstance, imageFormatOf, type ResolvedInstance, storeInput } from './commons/inputs';
+import { lazyS3, lazySqs } from './commons/lazy-clients';
 import { putRecordWithRetry, sendToDeadLetterQueue } from './commons/log-writer';
+import { createLogger } from './commons/logger';
 import { loadManifest } from './commons/manifest';
 import { Metrics } from './commons/metrics';
-import { fargateBackend } from './commons/fargate-backend';
 import { sagemakerBackend } from './commons/sagemaker-backend';
 
 const config = readConfig('predict');
@@ -54,7 +54,10 @@ async function predict(event: APIGatewayProxyEvent, ctx: RequestContext): Promis
   const started = Date.now();
   const bytes = bodyBytes(event);
   if (bytes.length > maxBodyBytes) {
-    throw new ApiError('PAYLOAD_TOO_LARGE', `The body is ${bytes.length} bytes; at most ${maxBodyBytes} for the ${config.backend} backend.`);
+    throw new ApiError(
+      'PAYLOAD_TOO_LARGE',
+      `The body is ${bytes.length} bytes; at most ${maxBodyBytes} for the ${config.backend} backend.`,
+    );
   }
   const type = mediaType(event) ?? 'application/json';
   const instances = parseInstances(type, bytes);
@@ -68,17 +71,31 @@ async function predict(event: APIGatewayProxyEvent, ctx: RequestContext): Promis
     const begun = await idempotency.begin(idemId, bodyHash(type, bytes));
     if (begun.kind === 'replay') {
       ctx.log.info('idempotent replay', { instances: instances.length });
-      return { statusCode: begun.statusCode, headers: { 'content-type': 'application/json', [MODEL_VERSION_HEADER]: `${manifest.name}/${manifest.version}`, 'idempotent-replay': 'true' }, body: begun.body };
+      return {
+        statusCode: begun.statusCode,
+        headers: {
+          'content-type': 'application/json',
+          [MODEL_VERSION_HEADER]: `${manifest.name}/${manifest.version}`,
+          'idempotent-replay': 'true',
+        },
+        body: begun.body,
+      };
     }
   }
 
   try {
     const result = await run(instances, ctx, apiKeyId ?? undefined, started);
     const body = JSON.stringify(result);
-    if (idemId !== undefined) await idempotency.complete(idemId, 200, body).catch((e) => ctx.log.warn('idempotency record not completed', { error: e }));
-    return { statusCode: 200, headers: { 'content-type': 'application/json', [MODEL_VERSION_HEADER]: `${result.model.name}/${result.model.version}` }, body };
+    if (idemId !== undefined)
+      await idempotency.complete(idemId, 200, body).catch((e) => ctx.log.warn('idempotency record not completed', { error: e }));
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'application/json', [MODEL_VERSION_HEADER]: `${result.model.name}/${result.model.version}` },
+      body,
+    };
   } catch (e) {
-    if (idemId !== undefined) await idempotency.abandon(idemId).catch((err) => ctx.log.warn('idempotency record not released', { error: err }));
+    if (idemId !== undefined)
+      await idempotency.abandon(idemId).catch((err) => ctx.log.warn('idempotency record not released', { error: err }));
     throw e;
   }
 }
@@ -89,7 +106,9 @@ function parseInstances(type: string, bytes: Buffer): Instance[] {
     // Parsing stops after the rows one request may hold; a header row is matched by feature names.
     const features = manifest.input.features;
     const float32 = packsFloat32(manifest);
-    return csvRecords(manifest, bytes.toString('utf8'), LIMITS.maxInstancesPerRequest).map((r) => ({ values: csvRow(features, r.cells, `rows[${r.line}]`, float32) }));
+    return csvRecords(manifest, bytes.toString('utf8'), LIMITS.maxInstancesPerRequest).map((r) => ({
+      values: csvRow(features, r.cells, `rows[${r.line}]`, float32),
+    }));
   }
   const accepted = manifest.input.kind === 'tabular' ? 'application/json or text/csv' : 'application/json';
   throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${type} is not accepted; send ${accepted}.`, 'Content-Type');
@@ -116,7 +135,9 @@ function loggedValues(row: Row): FeatureValue[] {
 async function run(instances: Instance[], ctx: RequestContext, apiKeyId: string | undefined, started: number): Promise<PredictResponse> {
   // Instances given as S3 keys are fetched and checked; the model sees the object, the log keeps the key.
   const resolved = await Promise.all(
-    instances.map((inst, i) => ('s3Key' in inst ? fetchInstance(s3, bucket, manifest, inst.s3Key, `instances[${i}].s3Key`, maxBodyBytes) : Promise.resolve(inst))),
+    instances.map((inst, i) =>
+      's3Key' in inst ? fetchInstance(s3, bucket, manifest, inst.s3Key, `instances[${i}].s3Key`, maxBodyBytes) : Promise.resolve(inst),
+    ),
   );
   const invocation = JSON.stringify({ instances: resolved.map(modelInput) });
   if (Buffer.byteLength(invocation) > maxBodyBytes) {
@@ -132,7 +153,9 @@ async function run(instances: Instance[], ctx: RequestContext, apiKeyId: string 
   const backendMs = Date.now() - t0;
 
   const now = new Date();
-  const records = await Promise.all(answer.predictions.map((p, i) => recordFor(p, instances[i], resolved[i], answer, ctx, apiKeyId, now, Date.now() - started)));
+  const records = await Promise.all(
+    answer.predictions.map((p, i) => recordFor(p, instances[i], resolved[i], answer, ctx, apiKeyId, now, Date.now() - started)),
+  );
   await logRecords(records, ctx);
   emitMetrics(answer, backendMs);
   ctx.log.info('predicted', { instances: records.length, backendMs, ids: records.map((r) => r.id) });
@@ -194,7 +217,11 @@ async function logRecords(records: PredictionRecord[], ctx: RequestContext): Pro
   const failed = records.filter((_, i) => !outcomes[i].ok);
   if (failed.length === 0) return;
   metrics.count('LogWriteFailures', failed.length);
-  ctx.log.warn('log write failed; dead-lettering', { failed: failed.length, ids: failed.map((r) => r.id), error: outcomes.find((o) => !o.ok)?.error });
+  ctx.log.warn('log write failed; dead-lettering', {
+    failed: failed.length,
+    ids: failed.map((r) => r.id),
+    error: outcomes.find((o) => !o.ok)?.error,
+  });
   try {
     await sendToDeadLetterQueue(sqs, dlqUrl, failed);
   } catch (e) {
@@ -205,7 +232,10 @@ async function logRecords(records: PredictionRecord[], ctx: RequestContext): Pro
 }
 
 function emitMetrics(answer: InvocationResponse, backendMs: number): void {
-  metrics.emit({ Predictions: { value: answer.predictions.length, unit: 'Count' }, BackendLatency: { value: backendMs, unit: 'Milliseconds' } });
+  metrics.emit({
+    Predictions: { value: answer.predictions.length, unit: 'Count' },
+    BackendLatency: { value: backendMs, unit: 'Milliseconds' },
+  });
   const perLabel = new Map<string, number>();
   for (const p of answer.predictions) if ('label' in p) perLabel.set(p.label, (perLabel.get(p.label) ?? 0) + 1);
   for (const [label, n] of perLabel) metrics.count('Predictions', n, { Label: label });

@@ -9,7 +9,7 @@ import type { ScheduledEvent } from 'aws-lambda';
 import { dynamoOptions } from './commons/clients';
 import { createLogger } from './commons/logger';
 import { analyzeWindow, type VersionQuality } from './quality/analyze';
-import { readQualityConfig, type QualityConfig } from './quality/config';
+import { type QualityConfig, readQualityConfig } from './quality/config';
 import { qualityDocuments } from './quality/publish';
 import { readWindow } from './quality/read-window';
 
@@ -51,7 +51,12 @@ export async function handler(event: ScheduledEvent): Promise<QualityRunResult> 
     from: result.from,
     to: result.to,
     truncated: result.truncated,
-    versions: result.versions.map((v) => ({ version: v.modelVersion, predictions: v.predictions, feedback: v.quality.count, maxFeaturePsi: v.maxFeaturePsi })),
+    versions: result.versions.map((v) => ({
+      version: v.modelVersion,
+      predictions: v.predictions,
+      feedback: v.quality.count,
+      maxFeaturePsi: v.maxFeaturePsi,
+    })),
   });
   if (result.truncated) log.warn('window held more items than the job reads; the oldest were skipped', { model: result.model });
   return result;

@@ -2,7 +2,7 @@
  * Read side of the prediction log: `GET /predictions` (newest first, cursor pages, version and time
  * filters), `GET /predictions/{id}` and `GET /metrics/summary`.
  */
-import { DynamoDBClient, GetItemCommand, QueryCommand, type AttributeValue, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, DynamoDBClient, GetItemCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ENV } from '../contract/env';
 import { ApiError } from '../contract/errors';
@@ -17,7 +17,7 @@ import { createLogger } from './commons/logger';
 import { loadManifest } from './commons/manifest';
 import { storageUnavailable } from './commons/storage-errors';
 import { parseWindow, summarize } from './commons/summary';
-import { callerOf, maySee, operatorKeyIds, type Caller } from './commons/tenancy';
+import { type Caller, callerOf, maySee, operatorKeyIds } from './commons/tenancy';
 
 const config = readConfig('query');
 const manifest = loadManifest(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);
@@ -40,7 +40,8 @@ async function listPredictions(event: APIGatewayProxyEvent): Promise<APIGatewayP
   const q = event.queryStringParameters ?? {};
   const limit = pageSize(q.limit);
   const version = q.version;
-  if (version !== undefined && (version.length === 0 || version.length > FORMATS.maxVersionLength)) throw new ApiError('INVALID_QUERY', `version must be 1-${FORMATS.maxVersionLength} characters.`, 'version');
+  if (version !== undefined && (version.length === 0 || version.length > FORMATS.maxVersionLength))
+    throw new ApiError('INVALID_QUERY', `version must be 1-${FORMATS.maxVersionLength} characters.`, 'version');
   const from = q.from === undefined ? undefined : isoTime(q.from, 'from');
   const to = q.to === undefined ? undefined : isoTime(q.to, 'to');
   if (from !== undefined && to !== undefined && from > to) throw new ApiError('INVALID_QUERY', '"from" is after "to".', 'from');
@@ -68,7 +69,10 @@ async function listPredictions(event: APIGatewayProxyEvent): Promise<APIGatewayP
     items.length = limit;
     cursorKey = items[limit - 1];
   }
-  const page: PredictionPage = { items: items.map(decodeRecord), ...(cursorKey !== undefined ? { cursor: encodeCursor(cursorKey, at) } : {}) };
+  const page: PredictionPage = {
+    items: items.map(decodeRecord),
+    ...(cursorKey !== undefined ? { cursor: encodeCursor(cursorKey, at) } : {}),
+  };
   return json(200, page);
 }
 
@@ -87,12 +91,14 @@ async function getPrediction(event: APIGatewayProxyEvent): Promise<APIGatewayPro
     throw storageUnavailable(e) ?? e;
   });
   // Another caller's prediction is "not found" too: its existence is not this caller's business.
-  if (out.Item === undefined || out.Item[ix.partitionKey] === undefined || !maySee(caller, out.Item.apiKeyId?.S)) throw new ApiError('NOT_FOUND', `No prediction ${id}.`, 'id');
+  if (out.Item === undefined || out.Item[ix.partitionKey] === undefined || !maySee(caller, out.Item.apiKeyId?.S))
+    throw new ApiError('NOT_FOUND', `No prediction ${id}.`, 'id');
   return json(200, decodeRecord(out.Item));
 }
 
 async function metricsSummary(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
-  if (!callerOf(event, operators).operator) throw new ApiError('FORBIDDEN', 'The metrics are for operator keys; this key reads its own predictions only.');
+  if (!callerOf(event, operators).operator)
+    throw new ApiError('FORBIDDEN', 'The metrics are for operator keys; this key reads its own predictions only.');
   const window = event.queryStringParameters?.window ?? '24h';
   const ms = parseWindow(window);
   if (ms === undefined) throw new ApiError('INVALID_QUERY', 'window must look like 15m, 1h, 24h or 7d (at most 30d).', 'window');
@@ -107,7 +113,10 @@ async function metricsSummary(event: APIGatewayProxyEvent): Promise<APIGatewayPr
     for (const it of out.Items ?? []) records.push(decodeRecord(it));
     startKey = out.LastEvaluatedKey;
   } while (startKey !== undefined && records.length < SUMMARY_MAX_ITEMS);
-  return json(200, summarize(records, { model: manifest.name, window, from: from.toISOString(), to: to.toISOString(), truncated: startKey !== undefined }));
+  return json(
+    200,
+    summarize(records, { model: manifest.name, window, from: from.toISOString(), to: to.toISOString(), truncated: startKey !== undefined }),
+  );
 }
 
 /** Query of one index partition, newest first, optionally bounded in time (inclusive at both ends). */
@@ -130,7 +139,10 @@ function keyCondition(at: IndexPartition, from: string | undefined, to: string |
     TableName: table,
     IndexName: at.index === ix ? ix.name : LOG_TABLE.byCallerIndex.name,
     KeyConditionExpression: cond,
-    ExpressionAttributeNames: { '#m': at.index.partitionKey, ...(from !== undefined || to !== undefined ? { '#c': at.index.sortKey } : {}) },
+    ExpressionAttributeNames: {
+      '#m': at.index.partitionKey,
+      ...(from !== undefined || to !== undefined ? { '#c': at.index.sortKey } : {}),
+    },
     ExpressionAttributeValues: values,
     ScanIndexForward: false,
   };

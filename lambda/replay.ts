@@ -11,11 +11,11 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { parkedRecordKey } from '../contract/bucket';
 import { ENV } from '../contract/env';
 import { LIMITS } from '../contract/limits';
-import { readConfig, required } from './commons/config';
 import { dynamoOptions } from './commons/clients';
+import { readConfig, required } from './commons/config';
 import { lazyS3 } from './commons/lazy-clients';
-import { createLogger } from './commons/logger';
 import { parseQueuedRecord, putRecordWithRetry } from './commons/log-writer';
+import { createLogger } from './commons/logger';
 import { emfCount, PARKED_RECORDS_METRIC } from './commons/metrics';
 
 const config = readConfig('replay');
@@ -64,7 +64,13 @@ async function replayOne(msg: SQSRecord): Promise<'written' | 'parked' | 'failed
 
 async function park(msg: SQSRecord, id: string | undefined, reason: string): Promise<'parked' | 'failed'> {
   const key = parkedRecordKey(new Date().toISOString(), id ?? `message-${msg.messageId}`);
-  const body = JSON.stringify({ reason, parkedAt: new Date().toISOString(), messageId: msg.messageId, receives: msg.attributes.ApproximateReceiveCount, body: msg.body });
+  const body = JSON.stringify({
+    reason,
+    parkedAt: new Date().toISOString(),
+    messageId: msg.messageId,
+    receives: msg.attributes.ApproximateReceiveCount,
+    body: msg.body,
+  });
   try {
     const { sdk, client } = await s3();
     await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));

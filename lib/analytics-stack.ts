@@ -5,17 +5,17 @@
  * enforced, encrypted result location and a per-query scan limit holds the named queries. It holds no
  * data of its own besides query results, so it can be removed and redeployed without touching the log.
  */
-import { Aws, CfnResource, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { Aws, type CfnResource, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ANALYTICS_TABLES, PARTITION_KEYS, glueDatabaseName, tableColumns, tablePrefix, type AnalyticsTable } from '../contract/analytics';
-import { QUERY_DESCRIPTIONS, namedQueriesFor, namedQuerySql } from '../contract/analytics-queries';
+import { ANALYTICS_TABLES, type AnalyticsTable, glueDatabaseName, PARTITION_KEYS, tableColumns, tablePrefix } from '../contract/analytics';
+import { namedQueriesFor, namedQuerySql, QUERY_DESCRIPTIONS } from '../contract/analytics-queries';
 import type { ModelBaseline } from '../contract/baseline';
 import { PREFIX } from '../contract/bucket';
 import { ENV } from '../contract/env';
@@ -55,7 +55,8 @@ export class AnalyticsStack extends Stack {
     super(scope, id, props);
     const { config, table, manifest } = props;
     const streamArn = table.tableStreamArn;
-    if (streamArn === undefined) throw new Error('The Analytics stack reads the prediction log stream: turn the table stream on (config `analytics: true` does).');
+    if (streamArn === undefined)
+      throw new Error('The Analytics stack reads the prediction log stream: turn the table stream on (config `analytics: true` does).');
     const data = importDataBucket(this, 'DataBucket', props.bucketArnExport);
     this.dataBucketArn = data.bucket.bucketArn;
     this.dataWildcardFinding = data.wildcardFinding;
@@ -85,16 +86,25 @@ export class AnalyticsStack extends Stack {
       retryAttempts: 10,
     });
     this.writer.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], resources: [streamArn] }),
+      new iam.PolicyStatement({
+        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        resources: [streamArn],
+      }),
     );
     // Lambda's poller lists the account's streams; ListStreams takes no resource narrower than "*".
     this.writer.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] }));
-    this.writer.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [`${data.bucket.bucketArn}/${PREFIX.analytics}*`] }));
+    this.writer.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [`${data.bucket.bucketArn}/${PREFIX.analytics}*`] }),
+    );
     Validations.of(this.writer).acknowledge(
-      { id: data.wildcardFinding(`${PREFIX.analytics}*`), reason: 'The writer puts one object per stream batch under analytics/, keyed by partition and content; only that prefix.' },
+      {
+        id: data.wildcardFinding(`${PREFIX.analytics}*`),
+        reason: 'The writer puts one object per stream batch under analytics/, keyed by partition and content; only that prefix.',
+      },
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray tracing and dynamodb:ListStreams (which Lambda stream polling uses) have no resource-level permissions; the stream reads themselves name the one stream.',
+        reason:
+          'X-Ray tracing and dynamodb:ListStreams (which Lambda stream polling uses) have no resource-level permissions; the stream reads themselves name the one stream.',
       },
     );
 
@@ -142,13 +152,17 @@ export class AnalyticsStack extends Stack {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      lifecycleRules: [{ expiration: Duration.days(config.analyticsResultsExpirationDays) }, { abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      lifecycleRules: [
+        { expiration: Duration.days(config.analyticsResultsExpirationDays) },
+        { abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
       removalPolicy,
       autoDeleteObjects: config.removalPolicy === 'destroy',
     });
     Validations.of(this.resultsBucket).acknowledge({
       id: 'AwsSolutions-S1',
-      reason: 'Athena query results only, expiring after analyticsResultsExpirationDays; the queries themselves are recorded in the workgroup history and CloudTrail.',
+      reason:
+        'Athena query results only, expiring after analyticsResultsExpirationDays; the queries themselves are recorded in the workgroup history and CloudTrail.',
     });
 
     this.workgroup = new athena.CfnWorkGroup(this, 'Workgroup', {
@@ -193,7 +207,16 @@ export class AnalyticsStack extends Stack {
       ...ANALYTICS_TABLES.map((t) => this.formatArn({ service: 'glue', resource: 'table', resourceName: `${this.database.ref}/${t}` })),
     ];
     const statements: [string[], string[], Record<string, unknown>?][] = [
-      [['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution', 'athena:GetWorkGroup'], [workgroupArn]],
+      [
+        [
+          'athena:StartQueryExecution',
+          'athena:GetQueryExecution',
+          'athena:GetQueryResults',
+          'athena:StopQueryExecution',
+          'athena:GetWorkGroup',
+        ],
+        [workgroupArn],
+      ],
       [['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'], catalog],
       [['s3:GetObject'], [`${this.dataBucketArn}/${PREFIX.analytics}*`]],
       [['s3:ListBucket'], [this.dataBucketArn], { StringLike: { 's3:prefix': [`${PREFIX.analytics}*`] } }],
@@ -203,17 +226,27 @@ export class AnalyticsStack extends Stack {
     ];
     let grant: iam.Grant | undefined;
     for (const [actions, resourceArns, conditions] of statements) {
-      const g = iam.Grant.addToPrincipal({ grantee, actions, resourceArns, conditions: conditions as Record<string, Record<string, unknown>> | undefined });
+      const g = iam.Grant.addToPrincipal({
+        grantee,
+        actions,
+        resourceArns,
+        conditions: conditions as Record<string, Record<string, unknown>> | undefined,
+      });
       grant = grant === undefined ? g : grant.combine(g);
     }
     if (Construct.isConstruct(grantee)) {
       const results = `<${this.getLogicalId(this.resultsBucket.node.defaultChild as CfnResource)}.Arn>/results/*`;
       Validations.of(grantee).acknowledge(
-        { id: this.dataWildcardFinding(`${PREFIX.analytics}*`), reason: 'Athena reads the Parquet objects of the two tables, which live under analytics/ only.' },
-        { id: `AwsSolutions-IAM5[Resource::${results}]`, reason: 'Athena writes and reads query results under results/ of the results bucket, one object per query.' },
+        {
+          id: this.dataWildcardFinding(`${PREFIX.analytics}*`),
+          reason: 'Athena reads the Parquet objects of the two tables, which live under analytics/ only.',
+        },
+        {
+          id: `AwsSolutions-IAM5[Resource::${results}]`,
+          reason: 'Athena writes and reads query results under results/ of the results bucket, one object per query.',
+        },
       );
     }
     return grant!;
   }
 }
-

@@ -4,22 +4,22 @@
  * serves the web dashboard on the API's own origin (no CORS, no second distribution to secure). Each function's role
  * names exactly the table actions, bucket prefixes, queue and model it uses.
  */
-import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
 import { PREFIX } from '../contract/bucket';
 import { ENV } from '../contract/env';
 import { LOG_TABLE } from '../contract/prediction-log';
-import { HANDLERS, HandlerName, ROUTES } from '../contract/routes';
+import { HANDLERS, type HandlerName, ROUTES } from '../contract/routes';
 import { addGatewayResponses } from './api/gateway-responses';
-import { MlshipConfig } from './config';
+import type { MlshipConfig } from './config';
 import { importDataBucket } from './constructs/data-bucket-import';
 import { HandlerFunction } from './constructs/handler-function';
-import { ModelBackend } from './serving/model-backend';
+import type { ModelBackend } from './serving/model-backend';
 
 export interface ApiStackProps extends StackProps {
   readonly config: MlshipConfig;
@@ -74,12 +74,26 @@ export class ApiStack extends Stack {
     });
     // Operator keys are made apart from the API's stage (their usage plan binds them to it), so the
     // functions can be given their ids without a dependency cycle through the deployment.
-    this.operatorKeys = config.operatorKeyNames.map((name) => new apigw.ApiKey(this, `OperatorKey-${name}`, { description: `mlship operator key "${name}"`, enabled: true }));
-    const tenancy = { [ENV.PREDICTION_TABLE]: table.tableName, [ENV.OPERATOR_KEY_IDS]: Fn.join(',', this.operatorKeys.map((k) => k.keyId)) };
+    this.operatorKeys = config.operatorKeyNames.map(
+      (name) => new apigw.ApiKey(this, `OperatorKey-${name}`, { description: `mlship operator key "${name}"`, enabled: true }),
+    );
+    const tenancy = {
+      [ENV.PREDICTION_TABLE]: table.tableName,
+      [ENV.OPERATOR_KEY_IDS]: Fn.join(
+        ',',
+        this.operatorKeys.map((k) => k.keyId),
+      ),
+    };
     const query = new HandlerFunction(this, 'Query', { ...common, name: 'query', environment: tenancy });
     const feedback = new HandlerFunction(this, 'Feedback', { ...common, name: 'feedback', environment: tenancy });
     // meta also reads the model's baseline and the dashboard files, which HandlerFunction bundles beside it.
-    const meta = new HandlerFunction(this, 'Meta', { ...common, name: 'meta', memorySize: 256, dashboardDir: props.dashboardDir, environment: { [ENV.BACKEND]: config.backend } });
+    const meta = new HandlerFunction(this, 'Meta', {
+      ...common,
+      name: 'meta',
+      memorySize: 256,
+      dashboardDir: props.dashboardDir,
+      environment: { [ENV.BACKEND]: config.backend },
+    });
     this.functions = { predict, query, feedback, meta };
 
     const indexArn = `${table.tableArn}/index/${LOG_TABLE.byModelIndex.name}`;
@@ -95,7 +109,10 @@ export class ApiStack extends Stack {
     modelBackend.grantInvoke(predict.role);
     Validations.of(predict.role).acknowledge(
       { id: data.wildcardFinding(`${PREFIX.predictions}*`), reason: 'predict stores and reads large inputs under predictions/ only.' },
-      { id: data.wildcardFinding(`${PREFIX.datasets}*`), reason: 'predict reads instances the caller references by key under datasets/ only.' },
+      {
+        id: data.wildcardFinding(`${PREFIX.datasets}*`),
+        reason: 'predict reads instances the caller references by key under datasets/ only.',
+      },
     );
     // query: reads only.
     allow(query, ['dynamodb:GetItem'], [table.tableArn]);
@@ -126,7 +143,9 @@ export class ApiStack extends Stack {
     });
     const validator = this.api.addRequestValidator('Parameters', { validateRequestParameters: true, validateRequestBody: true });
 
-    const integrations = new Map(HANDLERS.map((h) => [h, new apigw.LambdaIntegration(this.functions[h].function, { allowTestInvoke: false })]));
+    const integrations = new Map(
+      HANDLERS.map((h) => [h, new apigw.LambdaIntegration(this.functions[h].function, { allowTestInvoke: false })]),
+    );
     for (const route of ROUTES) {
       const resource = this.api.root.resourceForPath(route.path);
       const pathParams = route.path.match(/\{[^}]+\}/g)?.map((p) => p.slice(1, -1)) ?? [];
@@ -158,17 +177,32 @@ export class ApiStack extends Stack {
     out('ApiUrl', this.api.url, 'Base URL of the inference API');
     out('DashboardUrl', this.api.url, 'The web dashboard (it asks for the API key)');
     out('ApiKeyId', this.apiKey.keyId, 'Id of the client API key (aws apigateway get-api-key --include-value --api-key <id>)');
-    this.operatorKeys.forEach((k, i) => out(`OperatorApiKeyId${i + 1}`, k.keyId, `Id of operator key "${config.operatorKeyNames[i]}" (aws apigateway get-api-key --include-value --api-key <id>)`));
+    this.operatorKeys.forEach((k, i) =>
+      out(
+        `OperatorApiKeyId${i + 1}`,
+        k.keyId,
+        `Id of operator key "${config.operatorKeyNames[i]}" (aws apigateway get-api-key --include-value --api-key <id>)`,
+      ),
+    );
     out('BucketName', bucket.bucketName, 'Data bucket');
     out('TableName', table.tableName, 'Prediction log table');
     out('DlqUrl', logDlq.queueUrl, 'Dead-letter queue of prediction log records');
     out('Backend', config.backend, 'Model serving backend');
     const modelTarget = modelBackend.clientEnvironment[ENV.MODEL_URL] ?? modelBackend.clientEnvironment[ENV.SAGEMAKER_ENDPOINT];
-    if (modelTarget) out(config.backend === 'fargate' ? 'ModelUrl' : 'EndpointName', modelTarget, 'Where the predict function sends instances');
+    if (modelTarget)
+      out(config.backend === 'fargate' ? 'ModelUrl' : 'EndpointName', modelTarget, 'Where the predict function sends instances');
 
     Validations.of(this.api).acknowledge(
-      { id: 'AwsSolutions-APIG3', reason: 'No WAF by default: it costs from $5/month plus rules; API keys, the usage plan and stage throttling bound abuse. Attach a web ACL for public production use.' },
-      { id: 'AwsSolutions-APIG4', reason: 'Callers are identified by API key and limited by the usage plan; health, OpenAPI and the dashboard page (which holds no data and asks for the key) are public on purpose.' },
+      {
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'No WAF by default: it costs from $5/month plus rules; API keys, the usage plan and stage throttling bound abuse. Attach a web ACL for public production use.',
+      },
+      {
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'Callers are identified by API key and limited by the usage plan; health, OpenAPI and the dashboard page (which holds no data and asks for the key) are public on purpose.',
+      },
       { id: 'AwsSolutions-COG4', reason: 'No Cognito user pool: machine clients authenticate with API keys.' },
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',

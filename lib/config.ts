@@ -10,7 +10,9 @@ import { z } from 'zod';
 import { BACKENDS } from '../contract/limits';
 
 /** CloudWatch Logs accepts only these retention periods (days). */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
 
 /** Fargate task sizes: CPU units and the memory (MiB) each allows. */
 export const FARGATE_MEMORY_BY_CPU: Record<number, readonly number[]> = {
@@ -89,7 +91,9 @@ export const configSchema = z
       .default('mlship-operators'),
     /** Names of the operator API keys the stack creates in the operator usage plan (at least one). */
     operatorKeyNames: z
-      .array(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, dashes and underscores (max 32)'), { error: 'a list of key names' })
+      .array(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, dashes and underscores (max 32)'), {
+        error: 'a list of key names',
+      })
       .min(1, { error: 'at least one key name' })
       .max(10, { error: 'at most 10 key names' })
       .default(['operator']),
@@ -134,7 +138,11 @@ export const configSchema = z
   .superRefine((c, ctx) => {
     const allowed = FARGATE_MEMORY_BY_CPU[c.fargateCpu];
     if (allowed && !allowed.includes(c.fargateMemoryMiB)) {
-      ctx.addIssue({ code: 'custom', path: ['fargateMemoryMiB'], message: `with fargateCpu ${c.fargateCpu}: one of ${allowed.join(', ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fargateMemoryMiB'],
+        message: `with fargateCpu ${c.fargateCpu}: one of ${allowed.join(', ')}`,
+      });
     }
     if (c.fargateMinCapacity > c.fargateMaxCapacity) {
       ctx.addIssue({ code: 'custom', path: ['fargateMinCapacity'], message: `at most fargateMaxCapacity (${c.fargateMaxCapacity})` });
@@ -150,10 +158,18 @@ export const configSchema = z
       });
     }
     if (c.qualityWindowMinutes < c.qualityScheduleMinutes) {
-      ctx.addIssue({ code: 'custom', path: ['qualityWindowMinutes'], message: `at least qualityScheduleMinutes (${c.qualityScheduleMinutes}), or predictions between runs are never measured` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['qualityWindowMinutes'],
+        message: `at least qualityScheduleMinutes (${c.qualityScheduleMinutes}), or predictions between runs are never measured`,
+      });
     }
     if (c.apiThrottleBurstLimit < c.apiThrottleRateLimit) {
-      ctx.addIssue({ code: 'custom', path: ['apiThrottleBurstLimit'], message: `at least apiThrottleRateLimit (${c.apiThrottleRateLimit})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['apiThrottleBurstLimit'],
+        message: `at least apiThrottleRateLimit (${c.apiThrottleRateLimit})`,
+      });
     }
   });
 

@@ -3,18 +3,18 @@
  * table and the dead-letter queue of log records the table refused, with the function that replays them.
  * Everything here is retained when the stack is deleted unless the config says `removalPolicy: destroy`.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
-import { ENV } from '../contract/env';
+import type { Construct } from 'constructs';
 import { PREFIX } from '../contract/bucket';
+import { ENV } from '../contract/env';
 import { LIMITS } from '../contract/limits';
 import { LOG_TABLE } from '../contract/prediction-log';
-import { MlshipConfig } from './config';
+import type { MlshipConfig } from './config';
 import { HandlerFunction } from './constructs/handler-function';
 
 const ACCESS_LOGS_BY_BUCKET_POLICY = '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy';
@@ -142,7 +142,11 @@ export class DataStack extends Stack {
       backend: config.backend,
       rootDir: props.rootDir,
       manifestPath: props.manifestPath,
-      environment: { [ENV.PREDICTION_TABLE]: this.table.tableName, [ENV.LOG_DLQ_URL]: this.logDlq.queueUrl, [ENV.DATA_BUCKET]: this.bucket.bucketName },
+      environment: {
+        [ENV.PREDICTION_TABLE]: this.table.tableName,
+        [ENV.LOG_DLQ_URL]: this.logDlq.queueUrl,
+        [ENV.DATA_BUCKET]: this.bucket.bucketName,
+      },
       logRetention: retention,
       removalPolicy,
       timeout: Duration.seconds(30),
@@ -150,7 +154,9 @@ export class DataStack extends Stack {
     // A conditional PutItem makes each replay write exactly-once; nothing else on the table.
     this.replay.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [this.table.tableArn] }));
     // Records it cannot write are parked under their own prefix, never anywhere else in the bucket.
-    this.replay.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${PREFIX.parkedLogRecords}*`)] }));
+    this.replay.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${PREFIX.parkedLogRecords}*`)] }),
+    );
     Validations.of(this.replay.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/${PREFIX.parkedLogRecords}*]`,
       reason: `replay writes the records it cannot put in the table under ${PREFIX.parkedLogRecords} only, one object per record.`,

@@ -5,19 +5,19 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Tags, Validations } from 'aws-cdk-lib';
+import { type App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { BASELINE_FILE, parseBaseline } from '../contract/baseline';
-import { MANIFEST_FILE, ModelManifest, parseManifest } from '../contract/manifest';
-import { AnalyticsStack } from './analytics-stack';
 import { planModel } from '../container/src/model-plan';
 import { readOnnx } from '../container/src/onnx-graph';
+import { BASELINE_FILE, parseBaseline } from '../contract/baseline';
+import { MANIFEST_FILE, type ModelManifest, parseManifest } from '../contract/manifest';
+import { ensureWebBuiltSync } from '../web/build';
+import { AnalyticsStack } from './analytics-stack';
 import { ApiStack } from './api-stack';
-import { MlshipConfig, modelDirOf } from './config';
+import { type MlshipConfig, modelDirOf } from './config';
 import { DataStack } from './data-stack';
 import { MonitoringStack } from './monitoring-stack';
 import { ServingStack } from './serving-stack';
-import { ensureWebBuiltSync } from '../web/build';
 
 export interface MlshipStacks {
   readonly config: MlshipConfig;

@@ -4,9 +4,9 @@
  * be torn down, re-tuned or redeployed without touching the API or the model; it reads the other stacks'
  * resources through CloudFormation exports, and deploys after them.
  */
-import { Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import type { ModelManifest } from '../contract/manifest';
 import type { ApiStack } from './api-stack';
 import type { MlshipConfig } from './config';
@@ -36,7 +36,10 @@ export class MonitoringStack extends Stack {
       modelDir: props.modelDir,
       table: data.table,
       api: api.api,
-      functions: { ...Object.fromEntries(Object.entries(api.functions).map(([name, fn]) => [name, fn.function])), replay: data.replay.function },
+      functions: {
+        ...Object.fromEntries(Object.entries(api.functions).map(([name, fn]) => [name, fn.function])),
+        replay: data.replay.function,
+      },
       deadLetterQueue: data.logDlq,
       backend: monitoredBackend(serving),
       // The accuracy floor is a classifier's alarm; a regression model is watched through its error.
@@ -55,12 +58,14 @@ export class MonitoringStack extends Stack {
 }
 
 function monitoredBackend(serving: ServingStack): MonitoredBackend {
-  if (serving.fargate) return {
+  if (serving.fargate)
+    return {
       kind: 'fargate',
       service: serving.fargate.service,
       loadBalancer: serving.fargate.loadBalancer,
       targetGroups: [serving.fargate.targetGroup, serving.fargate.alternateTargetGroup],
     };
-  if (serving.sagemaker) return { kind: serving.sagemaker.backend, endpointName: serving.sagemaker.endpointName, variantName: serving.sagemaker.variantName };
+  if (serving.sagemaker)
+    return { kind: serving.sagemaker.backend, endpointName: serving.sagemaker.endpointName, variantName: serving.sagemaker.variantName };
   throw new Error('The serving stack has neither a Fargate service nor a SageMaker endpoint');
 }

@@ -3,22 +3,22 @@
  * and the configured backend (Fargate service, SageMaker real-time or serverless endpoint).
  */
 import { join } from 'node:path';
-import { RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
-import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
-import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
 import { modelPrefix } from '../contract/bucket';
-import { MANIFEST_FILE, ModelManifest } from '../contract/manifest';
+import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
 import { GOLDEN_SET_FILE } from '../contract/rollout';
 import { BatchInference } from './batch/batch-inference';
-import { MlshipConfig } from './config';
+import type { MlshipConfig } from './config';
 import { importDataBucket } from './constructs/data-bucket-import';
 import { GoldenSetCheck } from './rollout/golden-set-check';
 import { FargateModelService } from './serving/fargate-model-service';
-import { ModelBackend } from './serving/model-backend';
+import type { ModelBackend } from './serving/model-backend';
 import { ModelPackage } from './serving/model-package';
 import { SageMakerModelEndpoint } from './serving/sagemaker-model-endpoint';
 
@@ -73,7 +73,10 @@ export class ServingStack extends Stack {
     });
     // The upload function is a singleton at stack level, shared by every BucketDeployment of the stack.
     for (const uploader of this.node.children.filter((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'))) {
-      Validations.of(uploader).acknowledge({ id: data.wildcardFinding('*'), reason: 'Object access in the destination bucket, for the model upload.' });
+      Validations.of(uploader).acknowledge({
+        id: data.wildcardFinding('*'),
+        reason: 'Object access in the destination bucket, for the model upload.',
+      });
     }
 
     if (config.backend === 'fargate') {
@@ -109,7 +112,8 @@ export class ServingStack extends Stack {
       Validations.of(this.fargate.service).acknowledge(
         {
           id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]',
-          reason: "ECS blue/green swaps listener rules between the two target groups with this role; AWS's managed policy is the documented one and follows new ELB actions.",
+          reason:
+            "ECS blue/green swaps listener rules between the two target groups with this role; AWS's managed policy is the documented one and follows new ELB actions.",
         },
         {
           id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.goldenCheck.handler.function.node.defaultChild as CfnFunction)}.Arn>:*]`,
@@ -183,7 +187,10 @@ export class ServingStack extends Stack {
     };
   }
 
-  private newGoldenCheck(props: ServingStackProps, network: Pick<ConstructorParameters<typeof GoldenSetCheck>[2], 'testUrl' | 'vpc' | 'securityGroups'>): GoldenSetCheck {
+  private newGoldenCheck(
+    props: ServingStackProps,
+    network: Pick<ConstructorParameters<typeof GoldenSetCheck>[2], 'testUrl' | 'vpc' | 'securityGroups'>,
+  ): GoldenSetCheck {
     const { config } = props;
     return new GoldenSetCheck(this, 'GoldenSetCheck', {
       backend: config.backend,

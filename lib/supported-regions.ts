@@ -3,4 +3,12 @@
  * and serverless inference, Batch Transform, API Gateway REST, Step Functions) exists in each, and the
  * tests run cfn-lint over every synthesized template with this list.
  */
-export const SUPPORTED_REGIONS = ['us-east-1', 'us-east-2', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-northeast-1', 'ap-southeast-2'] as const;
+export const SUPPORTED_REGIONS = [
+  'us-east-1',
+  'us-east-2',
+  'us-west-2',
+  'eu-west-1',
+  'eu-central-1',
+  'ap-northeast-1',
+  'ap-southeast-2',
+] as const;

@@ -2,11 +2,12 @@
  * The embedded DynamoDB: dynalite on 127.0.0.1, on LevelDB in a folder (or in memory), with the
  * prediction log table created from the same CreateTable input the contract defines.
  */
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+
 import { existsSync, mkdirSync } from 'node:fs';
-import { Server, type IncomingMessage, type ServerResponse } from 'node:http';
+import { type IncomingMessage, Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { createTableInput } from '../contract/prediction-log';
 import { listen, PortInUseError } from './listen';
 import { LOCAL_NAMES } from './paths';
@@ -48,9 +49,17 @@ function tapChanges(server: Server, onChange: (c: ItemChange) => void): void {
     res.end = ((body?: unknown) => {
       if (res.statusCode === 200) {
         try {
-          const request = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { TableName: string; Item?: Record<string, unknown>; ReturnValues?: string };
+          const request = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+            TableName: string;
+            Item?: Record<string, unknown>;
+            ReturnValues?: string;
+          };
           const newImage =
-            operation === 'PutItem' ? request.Item : request.ReturnValues === 'ALL_NEW' ? (JSON.parse(String(body)) as { Attributes?: Record<string, unknown> }).Attributes : undefined;
+            operation === 'PutItem'
+              ? request.Item
+              : request.ReturnValues === 'ALL_NEW'
+                ? (JSON.parse(String(body)) as { Attributes?: Record<string, unknown> }).Attributes
+                : undefined;
           if (newImage !== undefined) onChange({ operation, table: request.TableName, newImage });
         } catch {
           // A body dynalite accepted is JSON; anything else is not a write to report.
@@ -113,7 +122,11 @@ export type DynamoDbThreadReply =
  * The same embedded DynamoDB in a worker thread: `npm start` uses it so that dynalite's CPU (about a third
  * of a logged prediction's) runs on the other core, beside the gateway and the handlers.
  */
-export async function startDynamoDbThread(opts: { dir?: string; port?: number; onChange?: (c: ItemChange) => void }): Promise<EmbeddedDynamoDb> {
+export async function startDynamoDbThread(opts: {
+  dir?: string;
+  port?: number;
+  onChange?: (c: ItemChange) => void;
+}): Promise<EmbeddedDynamoDb> {
   const { onChange, ...workerOpts } = opts;
   const worker = spawnDynamoDbWorker({ ...workerOpts, tapChanges: onChange !== undefined });
   const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
@@ -122,7 +135,8 @@ export async function startDynamoDbThread(opts: { dir?: string; port?: number; o
     worker.on('message', (m: DynamoDbThreadReply) => {
       if (m.kind === 'change') onChange?.(m.change);
       else if (m.kind === 'ready') resolve(m.port);
-      else if (m.kind === 'failed') reject(m.portInUse !== undefined ? new PortInUseError(m.portInUse, 'embedded DynamoDB') : new Error(m.error));
+      else if (m.kind === 'failed')
+        reject(m.portInUse !== undefined ? new PortInUseError(m.portInUse, 'embedded DynamoDB') : new Error(m.error));
       else {
         const call = pending.get(m.id);
         pending.delete(m.id);

@@ -1,7 +1,7 @@
 /** An instance to show in the ready-to-paste curl: a held-out row of the model's parity file, else neutral values. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { featureCount, validateInstances, type FeatureValue, type ModelManifest } from '../contract/manifest';
+import { type FeatureValue, featureCount, type ModelManifest, validateInstances } from '../contract/manifest';
 
 export function exampleInstance(modelDir: string, manifest: ModelManifest): unknown {
   const parity = join(modelDir, 'parity.json');

@@ -3,9 +3,10 @@
  * deployed REST API — same route table, API-key check, payload limit and error shapes. The dashboard comes through the
  * same routes as in AWS (`GET /`, `GET /dashboard/{file}`, served by the meta function).
  */
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { answerParserErrors, drainUnreadBody } from '../container/src/early-answer';
 import { ApiError } from '../contract/errors';
 import { SERVICE_LIMITS } from '../contract/limits';
@@ -48,7 +49,10 @@ export function apiKeyIdOf(apiKey: string): string {
 export function createGateway(opts: GatewayOptions): Server {
   const timeoutMs = opts.timeoutMs ?? SERVICE_LIMITS.apiGatewayIntegrationTimeoutMs;
   const maxBodyBytes = opts.maxBodyBytes ?? SERVICE_LIMITS.apiGatewayPayloadBytes;
-  const keys = [{ value: opts.apiKey, id: opts.apiKeyId }, ...(opts.extraApiKeys ?? [])].map((k) => ({ ...k, digest: createHash('sha256').update(k.value).digest() }));
+  const keys = [{ value: opts.apiKey, id: opts.apiKeyId }, ...(opts.extraApiKeys ?? [])].map((k) => ({
+    ...k,
+    digest: createHash('sha256').update(k.value).digest(),
+  }));
 
   /** The key sent, when it is one of the API's keys (compared in constant time, every key each time). */
   const keyOf = (sent: string | string[] | undefined): { value: string; id: string } | undefined => {
@@ -65,7 +69,13 @@ export function createGateway(opts: GatewayOptions): Server {
     res.setHeader('x-amzn-requestid', requestId);
     if (opts.onRequest) {
       res.once('finish', () =>
-        opts.onRequest?.({ method: req.method ?? '', path: req.url ?? '', status: res.statusCode, ms: performance.now() - started, requestId }),
+        opts.onRequest?.({
+          method: req.method ?? '',
+          path: req.url ?? '',
+          status: res.statusCode,
+          ms: performance.now() - started,
+          requestId,
+        }),
       );
     }
     const observe = opts.onResponse;
@@ -97,7 +107,10 @@ export function createGateway(opts: GatewayOptions): Server {
     const key = route.apiKey ? keyOf(req.headers[API_KEY_HEADER]) : undefined;
     if (route.apiKey && key === undefined) {
       drain(req);
-      return sendError(res, new ApiError('FORBIDDEN', `Missing or invalid API key: send it in the ${API_KEY_HEADER} header.`, API_KEY_HEADER));
+      return sendError(
+        res,
+        new ApiError('FORBIDDEN', `Missing or invalid API key: send it in the ${API_KEY_HEADER} header.`, API_KEY_HEADER),
+      );
     }
 
     const body = await readBody(req, maxBodyBytes);
@@ -191,7 +204,10 @@ const responseObservers = new WeakMap<ServerResponse, (result: APIGatewayProxyRe
 
 function sendResult(res: ServerResponse, result: APIGatewayProxyResult): void {
   responseObservers.get(res)?.(result);
-  const body = result.body === undefined || result.body === '' ? Buffer.alloc(0) : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
+  const body =
+    result.body === undefined || result.body === ''
+      ? Buffer.alloc(0)
+      : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
   for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, String(value));
   for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) res.setHeader(name, values.map(String));
   res.setHeader('content-length', body.length);

@@ -5,7 +5,7 @@
  */
 import { dirname, join } from 'node:path';
 import { BASELINE_FILE } from '../contract/baseline';
-import { ENV, functionEnv, type EnvName, type FunctionName } from '../contract/env';
+import { ENV, type EnvName, type FunctionName, functionEnv } from '../contract/env';
 import type { Backend } from '../contract/limits';
 import { WEB_DIST } from '../web/build';
 import { LOCAL_NAMES, S3RVER_CREDENTIALS } from './paths';

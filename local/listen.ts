@@ -16,7 +16,12 @@ export class PortInUseError extends Error {
 }
 
 /** Listens on 127.0.0.1:`port` (0 picks a free one) and resolves with the bound port. */
-export function listen(server: Server, port: number, what: string, listenFn: (port: number, host: string) => void = (p, h) => server.listen(p, h)): Promise<number> {
+export function listen(
+  server: Server,
+  port: number,
+  what: string,
+  listenFn: (port: number, host: string) => void = (p, h) => server.listen(p, h),
+): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening);

@@ -62,7 +62,12 @@ export function dataPaths(dataDir: string) {
  * The API key: the given one, else the one kept in the data folder, else a new one written there
  * (mode 0600) so it survives restarts and the CLI can read it.
  */
-export function resolveApiKey(dataDir: string, given: string | undefined, persist: boolean, which: 'apiKey' | 'clientApiKey' = 'apiKey'): string {
+export function resolveApiKey(
+  dataDir: string,
+  given: string | undefined,
+  persist: boolean,
+  which: 'apiKey' | 'clientApiKey' = 'apiKey',
+): string {
   if (given !== undefined) {
     if (!/^[\x21-\x7e]{20,128}$/.test(given)) {
       throw new Error('The API key must be 20 to 128 printable ASCII characters without spaces (API Gateway requires at least 20).');

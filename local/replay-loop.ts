@@ -2,7 +2,7 @@
  * Drains the log dead-letter queue into the replay handler, as Lambda's SQS event source mapping does:
  * receive a batch, hand it over as an SQSEvent, delete what the handler did not report as failed.
  */
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 
 export type ReplayHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
@@ -16,12 +16,19 @@ export interface DrainResult {
 /** Largest batch SQS returns (and the event source mapping's default batch size). */
 const BATCH = 10;
 
-export async function drainQueue(sqs: SQSClient, queueUrl: string, handler: ReplayHandler, opts: { maxBatches?: number; queueArn?: string } = {}): Promise<DrainResult> {
+export async function drainQueue(
+  sqs: SQSClient,
+  queueUrl: string,
+  handler: ReplayHandler,
+  opts: { maxBatches?: number; queueArn?: string } = {},
+): Promise<DrainResult> {
   const result: DrainResult = { received: 0, replayed: 0, failed: 0 };
   const maxBatches = opts.maxBatches ?? 100;
   // Messages the handler rejected stay invisible for their visibility timeout, so a drain never loops on them.
   for (let i = 0; i < maxBatches; i++) {
-    const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: BATCH, WaitTimeSeconds: 0, VisibilityTimeout: 30 }));
+    const got = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: BATCH, WaitTimeSeconds: 0, VisibilityTimeout: 30 }),
+    );
     const messages = got.Messages ?? [];
     if (messages.length === 0) break;
     result.received += messages.length;
@@ -47,7 +54,12 @@ export async function drainQueue(sqs: SQSClient, queueUrl: string, handler: Repl
     result.failed += failed.size;
     result.replayed += done.length;
     if (done.length > 0) {
-      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((r, n) => ({ Id: String(n), ReceiptHandle: r.receiptHandle })) }));
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: done.map((r, n) => ({ Id: String(n), ReceiptHandle: r.receiptHandle })),
+        }),
+      );
     }
   }
   return result;

@@ -2,12 +2,13 @@
  * The embedded S3: s3rver on 127.0.0.1 with the data bucket, files in a folder. Clients use path-style
  * addressing and s3rver's fixed credentials (it checks SigV4 signatures like S3).
  */
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+
 import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { LOCAL_NAMES, S3RVER_CREDENTIALS } from './paths';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PortInUseError } from './listen';
+import { LOCAL_NAMES, S3RVER_CREDENTIALS } from './paths';
 
 /** s3rver ships no types; this is the part of its API the runner uses. */
 interface S3rverInstance {
@@ -109,6 +110,12 @@ export function s3Client(url: string): S3Client {
 }
 
 /** Uploads a file as one object (model archives are small; a restart simply writes it again). */
-export async function uploadFile(client: S3Client, bucket: string, key: string, file: string, contentType = 'application/gzip'): Promise<void> {
+export async function uploadFile(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  file: string,
+  contentType = 'application/gzip',
+): Promise<void> {
   await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(file), ContentType: contentType }));
 }

@@ -36,7 +36,8 @@ export async function startSageMakerRuntime(opts: SageMakerRuntimeOptions): Prom
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const m = PATH.exec((req.url ?? '').split('?')[0]);
-      if (req.method !== 'POST' || m === null) return awsError(res, 404, 'UnknownOperationException', `No operation ${req.method} ${req.url}`);
+      if (req.method !== 'POST' || m === null)
+        return awsError(res, 404, 'UnknownOperationException', `No operation ${req.method} ${req.url}`);
       const name = decodeURIComponent(m[1]);
       const target = opts.endpoints[name];
       if (target === undefined) return awsError(res, 400, 'ValidationError', `Endpoint ${name} of account 000000000000 not found.`);
@@ -94,6 +95,11 @@ export async function startSageMakerRuntime(opts: SageMakerRuntimeOptions): Prom
 /** A REST-JSON error: the SDK reads the type from `x-amzn-ErrorType` and the members from the body. */
 function awsError(res: http.ServerResponse, status: number, type: string, message: string, extra: Record<string, unknown> = {}): void {
   const body = JSON.stringify({ Message: message, message, ...extra });
-  res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type, 'x-amzn-requestid': `local-${Date.now()}`, 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'x-amzn-errortype': type,
+    'x-amzn-requestid': `local-${Date.now()}`,
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }

@@ -66,7 +66,8 @@ export async function startSqsServer(opts: SqsServerOptions = {}): Promise<Runni
     const saved = JSON.parse(readFileSync(opts.file, 'utf8')) as Record<string, Queue>;
     for (const [name, q] of Object.entries(saved)) queues.set(name, q);
   }
-  for (const name of opts.queues ?? []) if (!queues.has(name)) queues.set(name, { visibilityTimeoutSeconds: defaultVisibility, messages: [] });
+  for (const name of opts.queues ?? [])
+    if (!queues.has(name)) queues.set(name, { visibilityTimeoutSeconds: defaultVisibility, messages: [] });
 
   let base = '';
   const save = () => {
@@ -77,16 +78,25 @@ export async function startSqsServer(opts: SqsServerOptions = {}): Promise<Runni
   };
   const urlOf = (name: string) => `${base}/${ACCOUNT}/${name}`;
   const queueOf = (queueUrl: unknown): Queue => {
-    const name = typeof queueUrl === 'string' ? queueUrl.split('/').pop() ?? '' : '';
+    const name = typeof queueUrl === 'string' ? (queueUrl.split('/').pop() ?? '') : '';
     const q = queues.get(name);
-    if (q === undefined) throw new SqsError('QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue', 'The specified queue does not exist.');
+    if (q === undefined)
+      throw new SqsError('QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue', 'The specified queue does not exist.');
     return q;
   };
   const send = (q: Queue, body: unknown, delaySeconds: unknown) => {
-    if (typeof body !== 'string' || body.length === 0) throw new SqsError('InvalidParameterValue', 'InvalidParameterValue', 'MessageBody is required.');
-    if (Buffer.byteLength(body) > MAX_BODY_BYTES) throw new SqsError('InvalidParameterValue', 'InvalidParameterValue', 'MessageBody is longer than 262144 bytes.');
+    if (typeof body !== 'string' || body.length === 0)
+      throw new SqsError('InvalidParameterValue', 'InvalidParameterValue', 'MessageBody is required.');
+    if (Buffer.byteLength(body) > MAX_BODY_BYTES)
+      throw new SqsError('InvalidParameterValue', 'InvalidParameterValue', 'MessageBody is longer than 262144 bytes.');
     const now = Date.now();
-    const m: StoredMessage = { id: randomUUID(), body, sentAt: now, visibleAt: now + (typeof delaySeconds === 'number' ? delaySeconds * 1000 : 0), receiveCount: 0 };
+    const m: StoredMessage = {
+      id: randomUUID(),
+      body,
+      sentAt: now,
+      visibleAt: now + (typeof delaySeconds === 'number' ? delaySeconds * 1000 : 0),
+      receiveCount: 0,
+    };
     q.messages.push(m);
     return { MessageId: m.id, MD5OfMessageBody: md5(body) };
   };
@@ -119,17 +129,22 @@ export async function startSqsServer(opts: SqsServerOptions = {}): Promise<Runni
   const actions: Record<string, (input: Record<string, unknown>) => Promise<unknown> | unknown> = {
     CreateQueue: (input) => {
       const name = String(input.QueueName ?? '');
-      if (!/^[A-Za-z0-9_-]{1,80}(\.fifo)?$/.test(name)) throw new SqsError('InvalidParameterValue', 'InvalidParameterValue', 'Invalid QueueName.');
+      if (!/^[A-Za-z0-9_-]{1,80}(\.fifo)?$/.test(name))
+        throw new SqsError('InvalidParameterValue', 'InvalidParameterValue', 'Invalid QueueName.');
       if (!queues.has(name)) {
         const attrs = (input.Attributes ?? {}) as Record<string, string>;
-        queues.set(name, { visibilityTimeoutSeconds: attrs.VisibilityTimeout !== undefined ? Number(attrs.VisibilityTimeout) : defaultVisibility, messages: [] });
+        queues.set(name, {
+          visibilityTimeoutSeconds: attrs.VisibilityTimeout !== undefined ? Number(attrs.VisibilityTimeout) : defaultVisibility,
+          messages: [],
+        });
         save();
       }
       return { QueueUrl: urlOf(name) };
     },
     GetQueueUrl: (input) => {
       const name = String(input.QueueName ?? '');
-      if (!queues.has(name)) throw new SqsError('QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue', 'The specified queue does not exist.');
+      if (!queues.has(name))
+        throw new SqsError('QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue', 'The specified queue does not exist.');
       return { QueueUrl: urlOf(name) };
     },
     GetQueueAttributes: (input) => {
@@ -152,7 +167,12 @@ export async function startSqsServer(opts: SqsServerOptions = {}): Promise<Runni
     SendMessageBatch: (input) => {
       const q = queueOf(input.QueueUrl);
       const entries = (input.Entries ?? []) as { Id: string; MessageBody: unknown; DelaySeconds?: unknown }[];
-      if (entries.length === 0 || entries.length > 10) throw new SqsError('TooManyEntriesInBatchRequest', 'AWS.SimpleQueueService.TooManyEntriesInBatchRequest', 'A batch holds 1 to 10 entries.');
+      if (entries.length === 0 || entries.length > 10)
+        throw new SqsError(
+          'TooManyEntriesInBatchRequest',
+          'AWS.SimpleQueueService.TooManyEntriesInBatchRequest',
+          'A batch holds 1 to 10 entries.',
+        );
       const Successful = [];
       const Failed = [];
       for (const e of entries) {
@@ -180,7 +200,8 @@ export async function startSqsServer(opts: SqsServerOptions = {}): Promise<Runni
     },
     DeleteMessage: (input) => {
       const q = queueOf(input.QueueUrl);
-      if (!remove(q, input.ReceiptHandle)) throw new SqsError('ReceiptHandleIsInvalid', 'ReceiptHandleIsInvalid', 'The receipt handle is no longer valid.');
+      if (!remove(q, input.ReceiptHandle))
+        throw new SqsError('ReceiptHandleIsInvalid', 'ReceiptHandleIsInvalid', 'The receipt handle is no longer valid.');
       save();
       return {};
     },
@@ -191,7 +212,8 @@ export async function startSqsServer(opts: SqsServerOptions = {}): Promise<Runni
       const Failed = [];
       for (const e of entries) {
         if (remove(q, e.ReceiptHandle)) Successful.push({ Id: e.Id });
-        else Failed.push({ Id: e.Id, SenderFault: true, Code: 'ReceiptHandleIsInvalid', Message: 'The receipt handle is no longer valid.' });
+        else
+          Failed.push({ Id: e.Id, SenderFault: true, Code: 'ReceiptHandleIsInvalid', Message: 'The receipt handle is no longer valid.' });
       }
       save();
       return { Successful, Failed };
@@ -206,7 +228,12 @@ export async function startSqsServer(opts: SqsServerOptions = {}): Promise<Runni
       const action = target.startsWith('AmazonSQS.') ? actions[target.slice('AmazonSQS.'.length)] : undefined;
       Promise.resolve()
         .then(() => {
-          if (action === undefined) throw new SqsError('UnsupportedOperation', 'AWS.SimpleQueueService.UnsupportedOperation', `Unsupported action ${target || '(none)'}.`);
+          if (action === undefined)
+            throw new SqsError(
+              'UnsupportedOperation',
+              'AWS.SimpleQueueService.UnsupportedOperation',
+              `Unsupported action ${target || '(none)'}.`,
+            );
           const raw = Buffer.concat(chunks).toString('utf8');
           return action(raw === '' ? {} : (JSON.parse(raw) as Record<string, unknown>));
         })
@@ -214,7 +241,12 @@ export async function startSqsServer(opts: SqsServerOptions = {}): Promise<Runni
           (out) => reply(res, 200, out),
           (e: unknown) => {
             const err = e instanceof SqsError ? e : new SqsError('InternalError', 'InternalError', (e as Error).message, 500);
-            reply(res, err.status, { __type: `com.amazonaws.sqs#${err.type}`, message: err.message }, { 'x-amzn-query-error': `${err.queryCode};Sender` });
+            reply(
+              res,
+              err.status,
+              { __type: `com.amazonaws.sqs#${err.type}`, message: err.message },
+              { 'x-amzn-query-error': `${err.queryCode};Sender` },
+            );
           },
         );
     });
@@ -227,7 +259,12 @@ export async function startSqsServer(opts: SqsServerOptions = {}): Promise<Runni
 
 function reply(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID(), 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.0',
+    'x-amzn-requestid': randomUUID(),
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 

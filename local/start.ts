@@ -4,16 +4,25 @@
  * stops everything cleanly. A port in use or a data folder another run holds is one line on stderr and
  * exit code 1.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+
 import { relative } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { setLineSink } from '../lambda/commons/log-output';
 import { DataDirBusyError } from './data-dir-lock';
 import { exampleCurl, exampleInstance } from './example';
 import type { AccessLogEntry } from './gateway';
 import { PortInUseError } from './listen';
-import { dataPaths, DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR, LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS, SERVICE_PORT_OFFSETS } from './paths';
-import { startLocal, type LocalSystem } from './system';
-import { requestLine, RequestSummary, shortHandlerLine } from './terminal-log';
+import {
+  DEFAULT_DATA_DIR,
+  DEFAULT_MODEL_DIR,
+  dataPaths,
+  LOCAL_NAMES,
+  PROJECT_ROOT,
+  S3RVER_CREDENTIALS,
+  SERVICE_PORT_OFFSETS,
+} from './paths';
+import { type LocalSystem, startLocal } from './system';
+import { RequestSummary, requestLine, shortHandlerLine } from './terminal-log';
 
 export interface RunStartOptions {
   port?: number;
@@ -31,9 +40,16 @@ export interface RunStartOptions {
 /** The options of `npm start` and `mlship start`, defined once (the CLI adds --data-dir globally). */
 export function addStartOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--port <n>', `API port (default: PORT, else 3000); the embedded DynamoDB, S3, SQS and model server take the next ${Object.keys(SERVICE_PORT_OFFSETS).length} (0: free ones)`).argParser((raw) => asPort(raw, '--port')))
+    .addOption(
+      new Option(
+        '--port <n>',
+        `API port (default: PORT, else 3000); the embedded DynamoDB, S3, SQS and model server take the next ${Object.keys(SERVICE_PORT_OFFSETS).length} (0: free ones)`,
+      ).argParser((raw) => asPort(raw, '--port')),
+    )
     .option('--in-memory', 'keep nothing: the log and queue in memory, the bucket in a temporary folder', false)
-    .addOption(new Option('--model <dir>', 'model folder to serve (model.json + the ONNX file)').default(DEFAULT_MODEL_DIR, 'models/breast-cancer'))
+    .addOption(
+      new Option('--model <dir>', 'model folder to serve (model.json + the ONNX file)').default(DEFAULT_MODEL_DIR, 'models/breast-cancer'),
+    )
     .option('--access-log', 'print one line per API request', false)
     .option('--verbose', "print the handlers' structured JSON logs and metrics (as in CloudWatch) instead of summaries", false)
     .addOption(new Option('--summary-every <seconds>', 'seconds between request summaries (0: none)').default(10).argParser(asSeconds));
@@ -50,7 +66,15 @@ export interface StartFlags {
 }
 
 export function startOptionsOf(flags: StartFlags, dataDir: string): RunStartOptions {
-  return { port: flags.port, dataDir, inMemory: flags.inMemory, modelDir: flags.model, accessLog: flags.accessLog, verbose: flags.verbose, summaryEvery: flags.summaryEvery };
+  return {
+    port: flags.port,
+    dataDir,
+    inMemory: flags.inMemory,
+    modelDir: flags.model,
+    accessLog: flags.accessLog,
+    verbose: flags.verbose,
+    summaryEvery: flags.summaryEvery,
+  };
 }
 
 function asPort(raw: string, what: string): number {
@@ -186,7 +210,11 @@ function terminalOutput(opts: RunStartOptions): { onRequest?: (e: AccessLogEntry
 
 function printBanner(local: LocalSystem, opts: RunStartOptions): void {
   const m = local.manifest;
-  const keyNote = process.env.MLSHIP_API_KEY ? '(from MLSHIP_API_KEY)' : opts.inMemory ? '(this run only)' : `(kept in ${shortPath(dataPaths(local.dataDir).apiKey)})`;
+  const keyNote = process.env.MLSHIP_API_KEY
+    ? '(from MLSHIP_API_KEY)'
+    : opts.inMemory
+      ? '(this run only)'
+      : `(kept in ${shortPath(dataPaths(local.dataDir).apiKey)})`;
   const lines = [
     'mlship is running on 127.0.0.1',
     '',
@@ -209,7 +237,9 @@ function printBanner(local: LocalSystem, opts: RunStartOptions): void {
     `  aws --endpoint-url ${local.dynamodbUrl} dynamodb scan --table-name ${local.tableName} --max-items 5`,
     `  aws --endpoint-url ${local.s3Url} s3 ls s3://${local.bucketName}/ --recursive`,
     '',
-    opts.verbose ? 'Handler logs and metrics follow as JSON lines.' : `Requests are summed up every ${opts.summaryEvery ?? 10} s (--access-log: one line each; --verbose: the JSON logs).`,
+    opts.verbose
+      ? 'Handler logs and metrics follow as JSON lines.'
+      : `Requests are summed up every ${opts.summaryEvery ?? 10} s (--access-log: one line each; --verbose: the JSON logs).`,
     'Ctrl-C stops everything.',
     '',
   ];
@@ -239,8 +269,13 @@ function firstLine(e: unknown): string {
 if (require.main === module) {
   const program = addStartOptions(new Command('npm start --'))
     .description('Run the whole system on 127.0.0.1: embedded DynamoDB, S3 and SQS, the model server and the API with its dashboard.')
-    .addOption(new Option('--data-dir <dir>', 'folder of the persisted log, bucket, queue and API key').default(DEFAULT_DATA_DIR, '.mlship/local'))
-    .addHelpText('after', '\nEnvironment:\n  PORT            API port when --port is not given\n  MLSHIP_API_KEY  API key to require (default: the one kept in the data folder, else a new one)')
+    .addOption(
+      new Option('--data-dir <dir>', 'folder of the persisted log, bucket, queue and API key').default(DEFAULT_DATA_DIR, '.mlship/local'),
+    )
+    .addHelpText(
+      'after',
+      '\nEnvironment:\n  PORT            API port when --port is not given\n  MLSHIP_API_KEY  API key to require (default: the one kept in the data folder, else a new one)',
+    )
     .showHelpAfterError()
     .action((flags: StartFlags & { dataDir: string }) => runStart(startOptionsOf(flags, flags.dataDir)));
   void program.parseAsync(process.argv);

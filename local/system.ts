@@ -6,30 +6,40 @@
  * The handlers read their configuration when first imported, and Node keeps one copy of a module per
  * process: one local system runs per process (tests run each file in its own module registry).
  */
-import { SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PACKAGE_DIGEST_LENGTH, modelPackageKey } from '../contract/bucket';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { resolveModelDir } from '../container/src/model-source';
+import { type RunningServer, startServer } from '../container/src/server';
+import { modelPackageKey, PACKAGE_DIGEST_LENGTH } from '../contract/bucket';
 import { ENV } from '../contract/env';
 import type { Backend } from '../contract/limits';
-import { MANIFEST_FILE, parseManifest, type ModelManifest } from '../contract/manifest';
+import { MANIFEST_FILE, type ModelManifest, parseManifest } from '../contract/manifest';
 import { packModel } from '../contract/model-package';
 import type { HandlerName } from '../contract/routes';
-import { resolveModelDir } from '../container/src/model-source';
-import { startServer, type RunningServer } from '../container/src/server';
-import { dynamoClient, ensureTable, startDynamoDbThread, type EmbeddedDynamoDb } from './dynamodb';
+import { ensureWebBuilt, WEB_DIST } from '../web/build';
 import { lockDataDir } from './data-dir-lock';
-import { apiKeyIdOf, createGateway, type AccessLogEntry, type GatewayOptions, type ProxyHandler } from './gateway';
+import { dynamoClient, type EmbeddedDynamoDb, ensureTable, startDynamoDbThread } from './dynamodb';
+import { type AccessLogEntry, apiKeyIdOf, createGateway, type GatewayOptions, type ProxyHandler } from './gateway';
 import { handlerEnv } from './handler-env';
 import { checkPortFree, closeServer, listen } from './listen';
-import { ensureWebBuilt, WEB_DIST } from '../web/build';
-import { dataPaths, DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR, LOCAL_NAMES, resolveApiKey, servicePortsFor, writeState, type ServicePorts } from './paths';
 import { createLogStreamFeeder, type LogStreamFeeder, type StreamHandler } from './log-stream';
-import { drainQueue, type DrainResult } from './replay-loop';
-import { s3Client, startS3, uploadFile, type EmbeddedS3 } from './s3';
+import {
+  DEFAULT_DATA_DIR,
+  DEFAULT_MODEL_DIR,
+  dataPaths,
+  LOCAL_NAMES,
+  resolveApiKey,
+  type ServicePorts,
+  servicePortsFor,
+  writeState,
+} from './paths';
+import { type DrainResult, drainQueue } from './replay-loop';
+import { type EmbeddedS3, s3Client, startS3, uploadFile } from './s3';
 import { startSqsServer } from './sqs-server';
 
 export interface StartLocalOptions {
@@ -169,7 +179,11 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   // On its own thread: dynalite's work runs beside the gateway and the handlers, not between their requests.
   // Its accepted writes feed the analytics writer, as the table's stream does in AWS.
   let feeder: LogStreamFeeder | undefined;
-  const ddb: EmbeddedDynamoDb = await startDynamoDbThread({ dir: inMemory ? undefined : paths.dynamodb, port: ports.dynamodb, onChange: (c) => feeder?.push(c) });
+  const ddb: EmbeddedDynamoDb = await startDynamoDbThread({
+    dir: inMemory ? undefined : paths.dynamodb,
+    port: ports.dynamodb,
+    onChange: (c) => feeder?.push(c),
+  });
   cleanups.push(() => ddb.close());
   const ddbClient = dynamoClient(ddb.url);
   cleanups.push(async () => ddbClient.destroy());
@@ -182,7 +196,11 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   progress('starting SQS');
   const sqsServer = await startSqsServer({ port: ports.sqs, file: inMemory ? undefined : paths.sqs, queues: [LOCAL_NAMES.logDlq] });
   cleanups.push(() => sqsServer.close());
-  const sqs = new SQSClient({ endpoint: sqsServer.url, region: LOCAL_NAMES.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const sqs = new SQSClient({
+    endpoint: sqsServer.url,
+    region: LOCAL_NAMES.region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   cleanups.push(async () => sqs.destroy());
   const logDlqUrl = sqsServer.queueUrl(LOCAL_NAMES.logDlq);
 
@@ -217,7 +235,10 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   // A fresh cache each start: the archive may hold a retrained model under the same version.
   const cacheDir = join(workDir, 'model-cache');
   rmSync(cacheDir, { recursive: true, force: true });
-  const servedDir = await resolveModelDir({ env: { [ENV.MODEL_S3_URI]: modelS3Uri, [ENV.S3_URL]: s3.url, AWS_REGION: LOCAL_NAMES.region }, cacheDir });
+  const servedDir = await resolveModelDir({
+    env: { [ENV.MODEL_S3_URI]: modelS3Uri, [ENV.S3_URL]: s3.url, AWS_REGION: LOCAL_NAMES.region },
+    cacheDir,
+  });
   const model = await startModel(servedDir, opts.modelWorkers ?? 1, ports.model);
   cleanups.push(() => model.close());
   process.env[ENV.MODEL_URL] = model.url;
@@ -241,9 +262,19 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   if (opts.buildDashboard) {
     progress('building the dashboard');
     // The API is useful without the page: a failed build is a warning, not a failed start.
-    await ensureWebBuilt(staticDir).catch((e: unknown) => process.stderr.write(`\nmlship: the dashboard was not built: ${(e as Error).message.split('\n')[0]}\n`));
+    await ensureWebBuilt(staticDir).catch((e: unknown) =>
+      process.stderr.write(`\nmlship: the dashboard was not built: ${(e as Error).message.split('\n')[0]}\n`),
+    );
   }
-  const gateway: Server = createGateway({ handlers, apiKey, apiKeyId, extraApiKeys: [{ value: clientApiKey, id: clientApiKeyId }], stage: LOCAL_NAMES.stage, onRequest: opts.onRequest, onResponse: opts.onResponse });
+  const gateway: Server = createGateway({
+    handlers,
+    apiKey,
+    apiKeyId,
+    extraApiKeys: [{ value: clientApiKey, id: clientApiKeyId }],
+    stage: LOCAL_NAMES.stage,
+    onRequest: opts.onRequest,
+    onResponse: opts.onResponse,
+  });
   const port = await listen(gateway, apiPort, 'API gateway');
   cleanups.push(() => closeServer(gateway));
   const url = `http://127.0.0.1:${port}`;

@@ -5,8 +5,8 @@
  * structured JSON lines and metrics exactly as Lambda writes them to CloudWatch.
  */
 import { matchRoute } from '../contract/routes';
-import type { AccessLogEntry } from './gateway';
 import type { LineKind } from '../lambda/commons/log-output';
+import type { AccessLogEntry } from './gateway';
 
 /** Requests seen since the last summary, grouped by route. */
 export class RequestSummary {
@@ -58,9 +58,7 @@ export function shortHandlerLine(line: string, kind: LineKind): string | undefin
     return line;
   }
   const time = typeof entry.timestamp === 'string' ? clock(new Date(entry.timestamp)) : clock(new Date());
-  const details = ['code', 'reason', 'failed', 'requestId']
-    .filter((k) => entry[k] !== undefined)
-    .map((k) => `${k} ${String(entry[k])}`);
+  const details = ['code', 'reason', 'failed', 'requestId'].filter((k) => entry[k] !== undefined).map((k) => `${k} ${String(entry[k])}`);
   const error = entry.error as { message?: unknown } | undefined;
   if (error !== undefined && typeof error === 'object' && error !== null && typeof error.message === 'string') details.push(error.message);
   return `${time}  ${String(entry.service ?? 'handler')} ${kind} ${String(entry.message ?? '')}${details.length > 0 ? ` (${details.join(', ')})` : ''}`;

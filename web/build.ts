@@ -6,10 +6,11 @@
  * `npm run build:web` runs it; the CDK app, the local runner and the browser test call `ensureWebBuilt*()`
  * so the page is there right after `npm ci`.
  */
-import { buildSync, type BuildOptions } from 'esbuild';
+
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
+import { type BuildOptions, buildSync } from 'esbuild';
 import { DASHBOARD_PATH_PREFIX } from '../contract/routes';
 
 export const WEB_DIR = __dirname;
@@ -42,7 +43,9 @@ export function buildWebSync(outDir = WEB_DIST): string {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const result = buildSync(esbuildOptions(outDir));
-  const script = Object.keys(result.metafile?.outputs ?? {}).map((f) => basename(f)).find((f) => f.endsWith('.js'));
+  const script = Object.keys(result.metafile?.outputs ?? {})
+    .map((f) => basename(f))
+    .find((f) => f.endsWith('.js'));
   if (script === undefined) throw new Error('esbuild wrote no script for the dashboard');
 
   let page = readFileSync(join(WEB_DIR, INDEX_FILE), 'utf8').replace('src="app.js"', `src="${DASHBOARD_PATH_PREFIX}${script}"`);
@@ -78,7 +81,11 @@ export async function ensureWebBuilt(outDir = WEB_DIST): Promise<string> {
 }
 
 function newestSource(): number {
-  const files = [join(WEB_DIR, INDEX_FILE), join(WEB_DIR, 'styles.css'), ...readdirSync(join(WEB_DIR, 'src')).map((f) => join(WEB_DIR, 'src', f))];
+  const files = [
+    join(WEB_DIR, INDEX_FILE),
+    join(WEB_DIR, 'styles.css'),
+    ...readdirSync(join(WEB_DIR, 'src')).map((f) => join(WEB_DIR, 'src', f)),
+  ];
   return Math.max(...files.map((f) => statSync(f).mtimeMs));
 }
 

@@ -23,12 +23,13 @@
  * The generated store is kept in .mlship/bench/analytics and reused when the shape matches (--fresh
  * rewrites it; the writer figures are then printed from the run that wrote it).
  */
-import { BatchWriteItemCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve, dirname } from 'node:path';
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { type AttributeValue, BatchWriteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { partitionDate, tableColumns } from '../../contract/analytics';
 import { parseBaseline } from '../../contract/baseline';
-import { parseManifest, type FeatureValue } from '../../contract/manifest';
+import { type FeatureValue, parseManifest } from '../../contract/manifest';
 import { decodeRecord, encodeRecord, type PredictionRecord } from '../../contract/prediction-log';
 import { feedbackRow, predictionRow } from '../../lambda/analytics/log-rows';
 import { objectsOf } from '../../lambda/analytics/store';
@@ -56,7 +57,15 @@ const baseline = parseBaseline(JSON.parse(readFileSync(join(MODEL, 'baseline.jso
 if (manifest.output.kind !== 'classification') throw new Error('the bench model is a classifier');
 if (manifest.input.kind !== 'tabular') throw new Error('the bench model takes tabular inputs');
 const featureTypes = manifest.input.features.map((f) => f.type);
-const shape: LogShape = { model: manifest.name, labels: manifest.output.labels, baseline, featureTypes, rows, days, start: new Date('2026-01-01T00:00:00Z') };
+const shape: LogShape = {
+  model: manifest.name,
+  labels: manifest.output.labels,
+  baseline,
+  featureTypes,
+  rows,
+  days,
+  start: new Date('2026-01-01T00:00:00Z'),
+};
 const since = partitionDate(shape.start);
 
 interface WriteFigures {
@@ -86,13 +95,19 @@ async function duckdbWriter(): Promise<{ add(records: PredictionRecord[]): Promi
   const instance = await DuckDBInstance.create(':memory:', { threads: String(threads) });
   const conn = await instance.connect();
   const columnsOfFeatures = tableColumns('predictions', manifest).filter((c) => c.featureIndex !== undefined);
-  await conn.run(`CREATE TABLE p (id VARCHAR, model VARCHAR, dt VARCHAR, version VARCHAR, ts VARCHAR, predicted_label VARCHAR, score FLOAT, latency_ms DOUBLE, api_key_id VARCHAR, ${columnsOfFeatures.map((c) => `${c.name} ${DUCKDB_TYPE[c.type]}`).join(', ')})`);
+  await conn.run(
+    `CREATE TABLE p (id VARCHAR, model VARCHAR, dt VARCHAR, version VARCHAR, ts VARCHAR, predicted_label VARCHAR, score FLOAT, latency_ms DOUBLE, api_key_id VARCHAR, ${columnsOfFeatures.map((c) => `${c.name} ${DUCKDB_TYPE[c.type]}`).join(', ')})`,
+  );
   await conn.run('CREATE TABLE f (id VARCHAR, model VARCHAR, dt VARCHAR, version VARCHAR, ts VARCHAR, label VARCHAR, received_at VARCHAR)');
   let rowsWritten = 0;
   const copy = async () => {
     const opts = "(FORMAT PARQUET, PARTITION_BY (model, dt), COMPRESSION GZIP, OVERWRITE_OR_IGNORE true, FILENAME_PATTERN 'duckdb_{i}')";
-    await conn.run(`COPY (SELECT id, version, CAST(ts AS TIMESTAMPTZ) AS ts, predicted_label, score, CAST(NULL AS DOUBLE) AS predicted_value, latency_ms, api_key_id, CAST(NULL AS VARCHAR) AS input_key, ${columnsOfFeatures.map((c) => c.name).join(', ')}, model, dt FROM p) TO '${join(STORE, 'analytics/predictions')}' ${opts}`);
-    await conn.run(`COPY (SELECT id, version, label, CAST(received_at AS TIMESTAMPTZ) AS received_at, model, dt FROM f) TO '${join(STORE, 'analytics/feedback')}' ${opts}`);
+    await conn.run(
+      `COPY (SELECT id, version, CAST(ts AS TIMESTAMPTZ) AS ts, predicted_label, score, CAST(NULL AS DOUBLE) AS predicted_value, latency_ms, api_key_id, CAST(NULL AS VARCHAR) AS input_key, ${columnsOfFeatures.map((c) => c.name).join(', ')}, model, dt FROM p) TO '${join(STORE, 'analytics/predictions')}' ${opts}`,
+    );
+    await conn.run(
+      `COPY (SELECT id, version, label, CAST(received_at AS TIMESTAMPTZ) AS received_at, model, dt FROM f) TO '${join(STORE, 'analytics/feedback')}' ${opts}`,
+    );
     await conn.run('DELETE FROM p');
     await conn.run('DELETE FROM f');
   };
@@ -187,7 +202,12 @@ async function writeStore(): Promise<WriteFigures> {
       const first = records.slice(0, 100_000).map(encodeRecord);
       const t = process.hrtime.bigint();
       let bytes = 0;
-      for (let i = 0; i < first.length; i += 1000) bytes += objectsOf('predictions', first.slice(i, i + 1000).map((item) => predictionRow(manifest, decodeRecord(item))), manifest).reduce((s, o) => s + o.body.byteLength, 0);
+      for (let i = 0; i < first.length; i += 1000)
+        bytes += objectsOf(
+          'predictions',
+          first.slice(i, i + 1000).map((item) => predictionRow(manifest, decodeRecord(item))),
+          manifest,
+        ).reduce((s, o) => s + o.body.byteLength, 0);
       const s = Number(process.hrtime.bigint() - t) / 1e9;
       streamBatch = { rowsPerSecond: first.length / s, bytesPerPrediction: bytes / first.length };
     }
@@ -210,7 +230,17 @@ async function writeStore(): Promise<WriteFigures> {
   }
   await duck.finish();
   process.stderr.write('\n');
-  const figures: WriteFigures = { rows: written, ourRows, ourBytes, duckRows, feedback, bytes: dirBytes(STORE), files, writerSeconds: Number(writerNs) / 1e9, streamBatch };
+  const figures: WriteFigures = {
+    rows: written,
+    ourRows,
+    ourBytes,
+    duckRows,
+    feedback,
+    bytes: dirBytes(STORE),
+    files,
+    writerSeconds: Number(writerNs) / 1e9,
+    streamBatch,
+  };
   writeFileSync(join(STORE, 'figures.json'), JSON.stringify({ shape: { rows, days }, figures }));
   return figures;
 }
@@ -297,7 +327,9 @@ async function scanBaseline(): Promise<{ loadSeconds: number; seconds: number; a
 }
 
 async function main(): Promise<void> {
-  process.stderr.write(`analytics bench: ${rows.toLocaleString('en-US')} predictions over ${days} days, DuckDB on ${threads} threads, scan sample ${sample.toLocaleString('en-US')}\n`);
+  process.stderr.write(
+    `analytics bench: ${rows.toLocaleString('en-US')} predictions over ${days} days, DuckDB on ${threads} threads, scan sample ${sample.toLocaleString('en-US')}\n`,
+  );
   const w = await storeFigures();
 
   // DynamoDB item size of the same records, as the log writer encodes them (index keys included).
@@ -308,7 +340,10 @@ async function main(): Promise<void> {
   const accuracy = await time(() => db.named('accuracy-by-day', baseline, since));
   const drift = await time(() => db.named('feature-drift', baseline, since));
   const floor = await time(() =>
-    db.query('SELECT p.dt, p.version, count(*) AS n, count(f.id) AS fb FROM predictions p LEFT JOIN feedback f ON f.id = p.id WHERE p.dt >= ? GROUP BY p.dt, p.version', [since]),
+    db.query(
+      'SELECT p.dt, p.version, count(*) AS n, count(f.id) AS fb FROM predictions p LEFT JOIN feedback f ON f.id = p.id WHERE p.dt >= ? GROUP BY p.dt, p.version',
+      [since],
+    ),
   );
   const count = Number((await db.query('SELECT count(*) AS n FROM predictions')).rows[0].n);
   db.close();

@@ -90,14 +90,23 @@ export function dayOfLog(shape: LogShape, day: number): PredictionRecord[] {
   const late = day >= Math.floor((shape.days * 2) / 3);
   const version = late ? '1.1.0' : '1.0.0';
   const priors = Object.entries(shape.baseline.classPriors ?? Object.fromEntries(shape.labels.map((l) => [l, 1 / shape.labels.length])));
-  if (shape.featureTypes.length !== shape.baseline.features.length) throw new Error(`${shape.featureTypes.length} feature types for ${shape.baseline.features.length} baseline features`);
+  if (shape.featureTypes.length !== shape.baseline.features.length)
+    throw new Error(`${shape.featureTypes.length} feature types for ${shape.baseline.features.length} baseline features`);
   const out: PredictionRecord[] = new Array(perDay);
   for (let i = 0; i < perDay; i++) {
     const ms = dayStart + Math.floor((i / perDay) * 86_400_000);
     const createdAt = new Date(ms).toISOString();
     const id = ulid(ms, r);
-    const inputValues = shape.baseline.features.map((f, j) => featureValue(f, shape.featureTypes[j], late && j < 3 && !isCategorical(f) ? f.std / 2 : 0, r));
-    const label = priors[pick(priors.map(([, share]) => share), r)][0];
+    const inputValues = shape.baseline.features.map((f, j) =>
+      featureValue(f, shape.featureTypes[j], late && j < 3 && !isCategorical(f) ? f.std / 2 : 0, r),
+    );
+    const label =
+      priors[
+        pick(
+          priors.map(([, share]) => share),
+          r,
+        )
+      ][0];
     const p = 0.5 + r() / 2;
     const probabilities = Object.fromEntries(shape.labels.map((l) => [l, l === label ? p : (1 - p) / (shape.labels.length - 1)]));
     const record: PredictionRecord = {
@@ -137,7 +146,12 @@ function attributeSize(v: unknown): number {
   const a = v as { S?: string; N?: string; BOOL?: boolean; NULL?: boolean; L?: unknown[]; M?: Record<string, unknown> };
   if (a.S !== undefined) return Buffer.byteLength(a.S);
   if (a.N !== undefined) {
-    const digits = a.N.replace(/^-/, '').replace(/[eE].*$/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '') || '0';
+    const digits =
+      a.N.replace(/^-/, '')
+        .replace(/[eE].*$/, '')
+        .replace('.', '')
+        .replace(/^0+/, '')
+        .replace(/0+$/, '') || '0';
     return Math.ceil(digits.length / 2) + 1;
   }
   if (a.BOOL !== undefined || a.NULL !== undefined) return 1;

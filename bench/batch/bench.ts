@@ -41,7 +41,9 @@ function run(cmd: string, args: string[]): Promise<string> {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out.trim().split('\n').pop() ?? '') : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(out.trim().split('\n').pop() ?? '') : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`)),
+    );
   });
 }
 
@@ -66,13 +68,25 @@ function bundleWorker(): string {
 async function batchMode(input: string, output: string, workers: number, workerScript: string): Promise<Result> {
   const line = await run(process.execPath, ['--import', 'tsx', __filename, 'child', input, output, String(workers), workerScript]);
   const s = JSON.parse(line) as { rows: number; elapsedMs: number; peakRssMiB: number; cpuSeconds: number };
-  return { engine: `mlship batch (${workers || os.availableParallelism()} workers)`, rows: s.rows, seconds: s.elapsedMs / 1000, peakRssMiB: s.peakRssMiB, cpuSeconds: s.cpuSeconds };
+  return {
+    engine: `mlship batch (${workers || os.availableParallelism()} workers)`,
+    rows: s.rows,
+    seconds: s.elapsedMs / 1000,
+    peakRssMiB: s.peakRssMiB,
+    cpuSeconds: s.cpuSeconds,
+  };
 }
 
 async function pandas(input: string, output: string): Promise<Result> {
   const line = await run(PYTHON, [path.join(__dirname, 'sklearn_baseline.py'), input, output]);
   const s = JSON.parse(line) as { rows: number; seconds: number; peakRssMiB: number; cpuSeconds: number };
-  return { engine: 'pandas + scikit-learn', rows: s.rows, seconds: s.seconds, peakRssMiB: Math.round(s.peakRssMiB), cpuSeconds: s.cpuSeconds };
+  return {
+    engine: 'pandas + scikit-learn',
+    rows: s.rows,
+    seconds: s.seconds,
+    peakRssMiB: Math.round(s.peakRssMiB),
+    cpuSeconds: s.cpuSeconds,
+  };
 }
 
 /** Share of rows where both sides chose the same label (float32 ONNX vs float64 scikit-learn). */
@@ -94,7 +108,10 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const big = path.join(dir, `data-${rows}.csv`);
   const small = path.join(dir, `data-${Math.round(rows / 5)}.csv`);
-  for (const [file, n] of [[big, rows], [small, Math.round(rows / 5)]] as const) {
+  for (const [file, n] of [
+    [big, rows],
+    [small, Math.round(rows / 5)],
+  ] as const) {
     if (!existsSync(file)) {
       process.stderr.write(`generating ${n} rows → ${file}\n`);
       await writeDataset(file, { modelDir: MODEL, rows: n, format: 'csv', seed: 11 });
@@ -122,9 +139,15 @@ async function main(): Promise<void> {
   const theirs = results[2];
   const ratio = ours.rows / ours.seconds / (theirs.rows / theirs.seconds);
   console.log(`rows/s ratio (mlship / pandas+sklearn) on ${rows} rows: ${ratio.toFixed(2)}x (target >= 3x)`);
-  console.log(`CPU per row: pandas+sklearn uses ${(theirs.cpuSeconds / ours.cpuSeconds).toFixed(2)}x the CPU seconds of mlship (load ${os.loadavg()[0].toFixed(1)} on ${os.availableParallelism()} cores)`);
-  console.log(`peak RSS: mlship ${results[0].peakRssMiB} → ${ours.peakRssMiB} MiB for 5x the rows; pandas ${results[3].peakRssMiB} → ${theirs.peakRssMiB} MiB`);
-  console.log(`same label on the first 100000 rows: ${(100 * labelAgreement(path.join(dir, 'mlship.csv'), path.join(dir, 'pandas.csv'), 100_000)).toFixed(3)}%`);
+  console.log(
+    `CPU per row: pandas+sklearn uses ${(theirs.cpuSeconds / ours.cpuSeconds).toFixed(2)}x the CPU seconds of mlship (load ${os.loadavg()[0].toFixed(1)} on ${os.availableParallelism()} cores)`,
+  );
+  console.log(
+    `peak RSS: mlship ${results[0].peakRssMiB} → ${ours.peakRssMiB} MiB for 5x the rows; pandas ${results[3].peakRssMiB} → ${theirs.peakRssMiB} MiB`,
+  );
+  console.log(
+    `same label on the first 100000 rows: ${(100 * labelAgreement(path.join(dir, 'mlship.csv'), path.join(dir, 'pandas.csv'), 100_000)).toFixed(3)}%`,
+  );
   if (!process.argv.includes('--keep')) rmSync(dir, { recursive: true, force: true });
 }
 

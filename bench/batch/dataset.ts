@@ -4,10 +4,11 @@
  * bad rows mixed in at known positions. Deterministic for a seed, written in a stream (no whole-file
  * buffering), so a million rows cost no more memory than a hundred.
  */
-import { createWriteStream, readFileSync } from 'node:fs';
+
 import { once } from 'node:events';
+import { createWriteStream, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { BASELINE_FILE, isCategorical, parseBaseline, type NumericFeatureBaseline } from '../../contract/baseline';
+import { BASELINE_FILE, isCategorical, type NumericFeatureBaseline, parseBaseline } from '../../contract/baseline';
 
 export interface DatasetOptions {
   /** Model directory whose `baseline.json` gives the feature names and spreads. */
@@ -41,7 +42,11 @@ function random(seed: number): () => number {
 }
 
 /** Ways a row is broken, and the contract error code each one must be rejected with. */
-const BREAKAGES: ReadonlyArray<{ code: string; csv: (cells: string[]) => string[]; json: (o: Record<string, unknown>, names: readonly string[]) => Record<string, unknown> }> = [
+const BREAKAGES: ReadonlyArray<{
+  code: string;
+  csv: (cells: string[]) => string[];
+  json: (o: Record<string, unknown>, names: readonly string[]) => Record<string, unknown>;
+}> = [
   { code: 'INVALID_FEATURE_TYPE', csv: (c) => c.map((v, i) => (i === 3 ? 'abc' : v)), json: (o, n) => ({ ...o, [n[2]]: 'abc' }) },
   { code: 'WRONG_FEATURE_COUNT', csv: (c) => c.slice(0, -2), json: (o, n) => dropKey(o, n[n.length - 1]) },
   { code: 'NON_FINITE_NUMBER', csv: (c) => c.map((v, i) => (i === 5 ? 'NaN' : v)), json: (o, n) => ({ ...o, [n[4]]: 1e39 }) },

@@ -13,16 +13,17 @@
  * `--profile DIR` writes a V8 CPU profile of every measured process into DIR (open it in Chrome's
  * DevTools) to see where a cold start spends its time.
  */
-import { build, type BuildOptions, type Metafile } from 'esbuild';
+
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { startServer } from '../../container/src/server';
-import { ENTRY_NAME, lambdaBuildOptions } from '../../lib/constructs/lambda-bundle';
 import { ENV } from '../../contract/env';
+import { ENTRY_NAME, lambdaBuildOptions } from '../../lib/constructs/lambda-bundle';
 import { dynamoClient, ensureTable, startDynamoDb } from '../../local/dynamodb';
 import { startS3 } from '../../local/s3';
 import { startSqsServer } from '../../local/sqs-server';
@@ -172,7 +173,15 @@ async function measureFloor(out: string, env: Record<string, string>): Promise<F
   );
   // The cheapest form to load: one minified CommonJS file, no source map.
   const file = join(out, 'floor', 'floor.js');
-  await build({ ...naive, entryPoints: [source], outfile: file, target: 'node22', minify: true, mainFields: ['module', 'main'], nodePaths: [join(ROOT, 'node_modules')] });
+  await build({
+    ...naive,
+    entryPoints: [source],
+    outfile: file,
+    target: 'node22',
+    minify: true,
+    mainFields: ['module', 'main'],
+    nodePaths: [join(ROOT, 'node_modules')],
+  });
   const samples: Sample[] = [];
   for (let i = 0; i < runs; i++) samples.push(await measure(file, 'floor', env));
   return {
@@ -208,7 +217,17 @@ async function measure(bundle: string, h: Handler | 'floor', env: Record<string,
     process.stderr.write(JSON.stringify({ load: t1 - t0, first: t2 - t1, loadCpu: cpu(c0, c1), firstCpu: cpu(c1, c2) }) + '\\n');
     process.exit(0);
   })().catch((e) => { console.error(e); process.exit(1); });`;
-  const profile = profileDir ? ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', resolve(profileDir), '--cpu-prof-name', `${h}-${variantOf(bundle)}-${Date.now()}.cpuprofile`] : [];
+  const profile = profileDir
+    ? [
+        '--cpu-prof',
+        '--cpu-prof-interval',
+        '100',
+        '--cpu-prof-dir',
+        resolve(profileDir),
+        '--cpu-prof-name',
+        `${h}-${variantOf(bundle)}-${Date.now()}.cpuprofile`,
+      ]
+    : [];
   const sourceMaps = variantOf(bundle) === 'production' ? ['--enable-source-maps'] : [];
   const { stderr: outText } = await promisify(execFile)(process.execPath, ['--no-deprecation', ...sourceMaps, ...profile, '-e', script], {
     // Only PATH from this process: the handler sees the environment its function would have, nothing more.
@@ -216,7 +235,11 @@ async function measure(bundle: string, h: Handler | 'floor', env: Record<string,
     encoding: 'utf8',
     maxBuffer: 16 * 1024 * 1024,
   });
-  const line = outText.trim().split('\n').filter((l) => l.startsWith('{"load"')).pop();
+  const line = outText
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{"load"'))
+    .pop();
   if (line === undefined) throw new Error(`no measurement from ${bundle}: ${outText}`);
   return JSON.parse(line) as Sample;
 }
@@ -254,7 +277,10 @@ function firstEvent(h: Handler | 'floor'): unknown {
     case 'query':
       return api('GET', '/predictions', { queryStringParameters: { limit: '5' } });
     case 'feedback':
-      return api('POST', '/predictions/{id}/feedback', { pathParameters: { id: '01JBENCH0000000000000000AA' }, body: '{"label":"benign"}' });
+      return api('POST', '/predictions/{id}/feedback', {
+        pathParameters: { id: '01JBENCH0000000000000000AA' },
+        body: '{"label":"benign"}',
+      });
     case 'meta':
       return api('GET', '/model');
     case 'replay':

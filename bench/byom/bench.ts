@@ -8,7 +8,7 @@
  *
  *   npx tsx bench/byom/bench.ts        (needs /usr/bin/python3 with sklearn + onnx, gunicorn, wrk; BENCH_SECONDS=5)
  */
-import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -16,10 +16,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { parseManifest } from '../../contract/manifest';
 import { planModel } from '../../container/src/model-plan';
 import { readOnnx } from '../../container/src/onnx-graph';
 import { startServer } from '../../container/src/server';
+import { parseManifest } from '../../contract/manifest';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -64,7 +64,10 @@ interface Cell {
 async function wrk(system: string, url: string, body: string): Promise<Cell> {
   const script = path.join(mkdtempSync(path.join(os.tmpdir(), 'mlship-wrk-')), 'post.lua');
   writeFileSync(script, `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(body)}\n`);
-  const run = (seconds: number, latency: boolean) => promisify(execFile)('wrk', ['-t1', `-c${C}`, `-d${seconds}s`, ...(latency ? ['--latency'] : []), '-s', script, `${url}/invocations`], { encoding: 'utf8' });
+  const run = (seconds: number, latency: boolean) =>
+    promisify(execFile)('wrk', ['-t1', `-c${C}`, `-d${seconds}s`, ...(latency ? ['--latency'] : []), '-s', script, `${url}/invocations`], {
+      encoding: 'utf8',
+    });
   await run(2, false);
   const { stdout } = await run(SECONDS, true);
   const ms = (p: number) => {
@@ -73,13 +76,20 @@ async function wrk(system: string, url: string, body: string): Promise<Cell> {
     return Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2] as 'us' | 'ms' | 's'];
   };
   const count = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? 0);
-  return { system, rps: count(/Requests\/sec:\s+([\d.]+)/), p50: ms(50), p99: ms(99), errors: count(/Non-2xx or 3xx responses: (\d+)/) + count(/timeout (\d+)/) };
+  return {
+    system,
+    rps: count(/Requests\/sec:\s+([\d.]+)/),
+    p50: ms(50),
+    p99: ms(99),
+    errors: count(/Non-2xx or 3xx responses: (\d+)/) + count(/timeout (\d+)/),
+  };
 }
 
 async function check(url: string, body: string, label: string): Promise<void> {
   const reply = await fetch(`${url}/invocations`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
   const json = (await reply.json()) as { predictions: { label: string }[] };
-  if (reply.status !== 200 || json.predictions[0].label !== label) throw new Error(`${url} answered ${reply.status} ${JSON.stringify(json)}`);
+  if (reply.status !== 200 || json.predictions[0].label !== label)
+    throw new Error(`${url} answered ${reply.status} ${JSON.stringify(json)}`);
 }
 
 async function freePort(): Promise<number> {
@@ -94,8 +104,22 @@ async function flask(body: string, label: string, workerClass: 'gthread' | 'sync
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const threads = workerClass === 'gthread' ? ['-k', 'gthread', '--threads', '4'] : [];
-  const args = ['-w', String(CORES), ...threads, '-b', `127.0.0.1:${port}`, '--chdir', __dirname, '--log-level', 'warning', 'flask_forest:app'];
-  const child: ChildProcess = spawn('gunicorn', args, { stdio: 'inherit', env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' } });
+  const args = [
+    '-w',
+    String(CORES),
+    ...threads,
+    '-b',
+    `127.0.0.1:${port}`,
+    '--chdir',
+    __dirname,
+    '--log-level',
+    'warning',
+    'flask_forest:app',
+  ];
+  const child: ChildProcess = spawn('gunicorn', args, {
+    stdio: 'inherit',
+    env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' },
+  });
   try {
     for (let i = 0; ; i++) {
       const up = await new Promise<boolean>((r) => http.get(`${url}/ping`, (res) => r(res.statusCode === 200)).on('error', () => r(false)));
@@ -114,7 +138,12 @@ async function flask(body: string, label: string, workerClass: 'gthread' | 'sync
 async function main(): Promise<void> {
   const forestDir = mkdtempSync(path.join(os.tmpdir(), 'mlship-forest-'));
   execFileSync('/usr/bin/python3', [path.join(__dirname, 'forest.py'), forestDir], { stdio: 'inherit' });
-  console.log(`bring-your-own-model benchmark: ${os.cpus()[0]?.model ?? 'cpu'} x${CORES}, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  console.log(
+    `bring-your-own-model benchmark: ${os.cpus()[0]?.model ?? 'cpu'} x${CORES}, node ${process.version}, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}\n`,
+  );
 
   console.log(`(A) start-up, median of ${REPEAT} loads (ms)\n`);
   console.log('| model | size | ZipMap exposed | read signature + rewrite + check | onnxruntime session create (baseline) |');
@@ -145,7 +174,9 @@ async function main(): Promise<void> {
   console.log('|---|---:|---:|---:|---:|');
   for (const c of cells) console.log(`| ${c.system} | ${c.rps.toFixed(0)} | ${c.p50.toFixed(2)} | ${c.p99.toFixed(2)} | ${c.errors} |`);
   const best = cells.slice(1).reduce((a, b) => (b.rps > a.rps ? b : a));
-  console.log(`\nmlship vs the faster Flask row: ${(cells[0].rps / best.rps).toFixed(1)}x req/s (target >= 10x), p99 ${(cells[0].p99 / best.p99).toFixed(3)} of it (target <= 0.25)`);
+  console.log(
+    `\nmlship vs the faster Flask row: ${(cells[0].rps / best.rps).toFixed(1)}x req/s (target >= 10x), p99 ${(cells[0].p99 / best.p99).toFixed(3)} of it (target <= 0.25)`,
+  );
 }
 
 main().catch((e) => {

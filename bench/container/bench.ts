@@ -11,7 +11,7 @@
  *
  *   npx tsx bench/container/bench.ts            (BENCH_SECONDS=5 per cell by default)
  */
-import { ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -96,7 +96,13 @@ function load(system: string, url: string, body: string, c: number): Promise<Cel
 
 /** autocannon, with latencies taken from each response (sub-millisecond precision). */
 async function loadWithAutocannon(system: string, url: string, body: string, c: number): Promise<Cell> {
-  const opts = { url: `${url}/invocations`, method: 'POST' as const, body, headers: { 'content-type': 'application/json' }, connections: c };
+  const opts = {
+    url: `${url}/invocations`,
+    method: 'POST' as const,
+    body,
+    headers: { 'content-type': 'application/json' },
+    connections: c,
+  };
   await autocannon({ ...opts, duration: 1 }); // warm-up: connections, JIT, worker caches
   const latencies: number[] = [];
   const instance = autocannon({ ...opts, duration: SECONDS });
@@ -116,7 +122,11 @@ async function loadWithWrk(system: string, url: string, body: string, c: number)
     writeFileSync(wrkScript, `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(body)}\n`);
   }
   const run = (seconds: number, latency: boolean) =>
-    promisify(execFile)('wrk', ['-t1', `-c${c}`, `-d${seconds}s`, ...(latency ? ['--latency'] : []), '-s', wrkScript as string, `${url}/invocations`], { encoding: 'utf8' });
+    promisify(execFile)(
+      'wrk',
+      ['-t1', `-c${c}`, `-d${seconds}s`, ...(latency ? ['--latency'] : []), '-s', wrkScript as string, `${url}/invocations`],
+      { encoding: 'utf8' },
+    );
   await run(2, false); // warm-up: connections, JIT, worker caches
   const { stdout } = await run(SECONDS, true);
   const ms = (p: number) => {
@@ -132,7 +142,8 @@ async function loadWithWrk(system: string, url: string, body: string, c: number)
 async function check(url: string, body: string, label: string): Promise<void> {
   const reply = await fetch(`${url}/invocations`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
   const json = (await reply.json()) as { predictions: { label: string }[] };
-  if (reply.status !== 200 || json.predictions[0].label !== label) throw new Error(`${url} answered ${reply.status} ${JSON.stringify(json)}`);
+  if (reply.status !== 200 || json.predictions[0].label !== label)
+    throw new Error(`${url} answered ${reply.status} ${JSON.stringify(json)}`);
 }
 
 async function ourServer(system: string, body: string, label: string, maxBatchDelayUs: number): Promise<Cell[]> {
@@ -161,8 +172,22 @@ async function flask(body: string, label: string, workerClass: 'gthread' | 'sync
   const url = `http://127.0.0.1:${port}`;
   // One BLAS thread per worker, as the cores are shared.
   const threads = workerClass === 'gthread' ? ['-k', 'gthread', '--threads', '4'] : [];
-  const args = ['-w', String(CORES), ...threads, '-b', `127.0.0.1:${port}`, '--chdir', __dirname, '--log-level', 'warning', 'flask_app:app'];
-  const child: ChildProcess = spawn('gunicorn', args, { stdio: 'inherit', env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' } });
+  const args = [
+    '-w',
+    String(CORES),
+    ...threads,
+    '-b',
+    `127.0.0.1:${port}`,
+    '--chdir',
+    __dirname,
+    '--log-level',
+    'warning',
+    'flask_app:app',
+  ];
+  const child: ChildProcess = spawn('gunicorn', args, {
+    stdio: 'inherit',
+    env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' },
+  });
   try {
     for (let i = 0; ; i++) {
       const up = await new Promise<boolean>((r) => http.get(`${url}/ping`, (res) => r(res.statusCode === 200)).on('error', () => r(false)));
@@ -182,7 +207,10 @@ async function flask(body: string, label: string, workerClass: 'gthread' | 'sync
 }
 
 function printTable(cells: Cell[]): void {
-  const rows = [['system', 'conc.', 'req/s', 'p50 ms', 'p99 ms', 'errors'], ...cells.map((c) => [c.system, String(c.c), c.rps.toFixed(0), c.p50.toFixed(3), c.p99.toFixed(3), String(c.errors)])];
+  const rows = [
+    ['system', 'conc.', 'req/s', 'p50 ms', 'p99 ms', 'errors'],
+    ...cells.map((c) => [c.system, String(c.c), c.rps.toFixed(0), c.p50.toFixed(3), c.p99.toFixed(3), String(c.errors)]),
+  ];
   const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
   const line = (r: string[]) => `| ${r.map((v, j) => (j === 0 ? v.padEnd(widths[j]) : v.padStart(widths[j]))).join(' | ')} |`;
   console.log(line(rows[0]));
@@ -194,7 +222,9 @@ async function main(): Promise<void> {
   const parity = (await import(path.join(MODEL, 'parity.json'))) as { rows: { input: number[]; label: string }[] };
   const { input, label } = parity.rows[0];
   const body = JSON.stringify({ instances: [input] });
-  console.log(`model server benchmark: ${os.cpus()[0]?.model ?? 'cpu'} x${CORES}, node ${process.version}, ${SECONDS} s per cell, one-row JSON bodies, load from ${WRK ? 'wrk' : 'autocannon (install wrk for figures the generator does not cap)'}\n`);
+  console.log(
+    `model server benchmark: ${os.cpus()[0]?.model ?? 'cpu'} x${CORES}, node ${process.version}, ${SECONDS} s per cell, one-row JSON bodies, load from ${WRK ? 'wrk' : 'autocannon (install wrk for figures the generator does not cap)'}\n`,
+  );
 
   const cells = [
     ...(await rawRun(Float32Array.from(input))),
@@ -212,7 +242,9 @@ async function main(): Promise<void> {
   for (const prefix of ['(4)', "(4')"]) {
     const flask64 = at(prefix, 64);
     if (!flask64) continue;
-    console.log(`  (3)/${prefix} req/s at c=64: ${(ours.rps / flask64.rps).toFixed(1)}x (target >= 10x); p99 ${(ours.p99 / flask64.p99).toFixed(3)} (target <= 0.25)`);
+    console.log(
+      `  (3)/${prefix} req/s at c=64: ${(ours.rps / flask64.rps).toFixed(1)}x (target >= 10x); p99 ${(ours.p99 / flask64.p99).toFixed(3)} (target <= 0.25)`,
+    );
   }
   console.log(`  (2) - (1) p50 at c=1: ${(at('(2)', 1)!.p50 - at('(1)', 1)!.p50).toFixed(3)} ms (target <= 0.1 ms)`);
 }

@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkJsonDepth } from '../../contract/json';
 
-const parity = (model: string) => JSON.parse(readFileSync(join(__dirname, '../../models', model, 'parity.json'), 'utf8')) as { rows: { input: number[] }[] };
+const parity = (model: string) =>
+  JSON.parse(readFileSync(join(__dirname, '../../models', model, 'parity.json'), 'utf8')) as { rows: { input: number[] }[] };
 const rows = parity('breast-cancer').rows.map((r) => r.input);
 const bodies: Record<string, string> = {
   'one row, 30 features': JSON.stringify({ instances: [rows[0]] }),
@@ -33,7 +34,9 @@ for (const [name, body] of Object.entries(bodies)) {
   const n = body.length > 10_000 ? 2_000 : 50_000;
   const parse = time(() => JSON.parse(body), n);
   const scan = time(() => checkJsonDepth(body), n);
-  console.log(`${name.padEnd(28)} ${String(body.length).padStart(7)} ${parse.toFixed(0).padStart(15)} ${scan.toFixed(0).padStart(15)} ${(scan / parse).toFixed(2).padStart(12)}`);
+  console.log(
+    `${name.padEnd(28)} ${String(body.length).padStart(7)} ${parse.toFixed(0).padStart(15)} ${scan.toFixed(0).padStart(15)} ${(scan / parse).toFixed(2).padStart(12)}`,
+  );
 }
 const depth = 2_500_000;
 const deep = `{"instances":${'['.repeat(depth)}1${']'.repeat(depth)}}`;

@@ -12,11 +12,11 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { dynamoClient, ensureTable } from '../../local/dynamodb';
 import { PROJECT_ROOT } from '../../local/paths';
 
@@ -29,19 +29,32 @@ interface AutocannonResult {
 interface AutocannonRun extends Promise<AutocannonResult> {
   on(event: 'response', listener: (client: unknown, status: number, bytes: number, ms: number) => void): void;
 }
-type Autocannon = (opts: { url: string; method: string; headers: Record<string, string>; body: string; connections: number; duration: number }) => AutocannonRun;
+type Autocannon = (opts: {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: string;
+  connections: number;
+  duration: number;
+}) => AutocannonRun;
 const autocannon = require('autocannon') as Autocannon;
 
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '5' } } });
 const duration = Number(values.duration);
-const parity = JSON.parse(readFileSync(join(PROJECT_ROOT, 'models', 'breast-cancer', 'parity.json'), 'utf8')) as { rows: { input: number[] }[] };
+const parity = JSON.parse(readFileSync(join(PROJECT_ROOT, 'models', 'breast-cancer', 'parity.json'), 'utf8')) as {
+  rows: { input: number[] }[];
+};
 const body = JSON.stringify({ instances: [parity.rows[0].input] });
 
 async function startSystem() {
-  const child = spawn(join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), [join(PROJECT_ROOT, 'local', 'start.ts'), '--port', '0', '--in-memory'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, MLSHIP_API_KEY: 'bench-key-0123456789abcdef', PORT: '' },
-  });
+  const child = spawn(
+    join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'),
+    [join(PROJECT_ROOT, 'local', 'start.ts'), '--port', '0', '--in-memory'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, MLSHIP_API_KEY: 'bench-key-0123456789abcdef', PORT: '' },
+    },
+  );
   let out = '';
   // Keep reading: the handlers' log lines go to stdout as they would to CloudWatch.
   child.stdout.on('data', (c: Buffer) => {
@@ -72,12 +85,20 @@ async function startSystem() {
 /** Latencies come from each response (sub-millisecond), not from autocannon's whole-millisecond histogram. */
 async function run(name: string, url: string, headers: Record<string, string>, connections: number) {
   const latencies: number[] = [];
-  const instance = autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, connections, duration });
+  const instance = autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+    connections,
+    duration,
+  });
   instance.on('response', (_client, status, _bytes, ms) => {
     if (status === 200) latencies.push(ms);
   });
   const r = await instance;
-  if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0) throw new Error(`${name} c=${connections}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+  if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0)
+    throw new Error(`${name} c=${connections}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
   latencies.sort((a, b) => a - b);
   const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
   return { name, connections, rps: latencies.length / r.duration, p50: at(50), p99: at(99) };
@@ -100,7 +121,13 @@ async function runPutItem(name: string, dynamoUrl: string, connections: number, 
       await client.send(
         new PutItemCommand({
           TableName: table,
-          Item: { id: { S: id }, model: { S: 'breast-cancer#1.0.0' }, createdAt: { S: new Date().toISOString() }, input: { S: input }, output: { S: output } },
+          Item: {
+            id: { S: id },
+            model: { S: 'breast-cancer#1.0.0' },
+            createdAt: { S: new Date().toISOString() },
+            input: { S: input },
+            output: { S: output },
+          },
           ConditionExpression: 'attribute_not_exists(#id)',
           ExpressionAttributeNames: { '#id': 'id' },
         }),
@@ -140,7 +167,14 @@ async function main() {
   try {
     const key = { 'x-api-key': 'bench-key-0123456789abcdef' };
     // Warm-up: cold handler start, connection pools, the model's first runs.
-    await autocannon({ url: `${sys.apiUrl}/predict`, method: 'POST', headers: { 'content-type': 'application/json', ...key }, body, connections: 4, duration: 1 });
+    await autocannon({
+      url: `${sys.apiUrl}/predict`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...key },
+      body,
+      connections: 4,
+      duration: 1,
+    });
     const rows = [];
     for (const c of [1, 32]) {
       rows.push(await run('direct model server', `${sys.modelUrl}/invocations`, {}, c));
@@ -149,9 +183,13 @@ async function main() {
       rows.push(await runPutItem('SDK alone (no-op endpoint)', noop.url, c, false));
     }
     process.stdout.write(`\nlocal end-to-end vs direct model server, ${duration} s per cell, one-row JSON bodies\n\n`);
-    process.stdout.write(`${'path'.padEnd(26)} ${'c'.padStart(3)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)}\n`);
+    process.stdout.write(
+      `${'path'.padEnd(26)} ${'c'.padStart(3)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)}\n`,
+    );
     for (const r of rows) {
-      process.stdout.write(`${r.name.padEnd(26)} ${String(r.connections).padStart(3)} ${r.rps.toFixed(0).padStart(8)} ${r.p50.toFixed(3).padStart(7)} ${r.p99.toFixed(3).padStart(7)}\n`);
+      process.stdout.write(
+        `${r.name.padEnd(26)} ${String(r.connections).padStart(3)} ${r.rps.toFixed(0).padStart(8)} ${r.p50.toFixed(3).padStart(7)} ${r.p99.toFixed(3).padStart(7)}\n`,
+      );
     }
     process.stdout.write('\n');
     for (const c of [1, 32]) {
@@ -163,7 +201,9 @@ async function main() {
       const sdk = rows.find((r) => r.connections === c && r.name.startsWith('SDK alone'));
       const times = (r: { p50: number } | undefined) => (r ? (r.p50 / Math.max(direct.p50, 0.001)).toFixed(2) : '?');
       const floor = `; the log write alone is ${times(put)}x direct, the SDK alone ${times(sdk)}x`;
-      process.stdout.write(`c=${c}: end-to-end p50 = ${ratio.toFixed(2)}x direct (target <= 2x) ${ratio <= 2 ? 'MET' : 'NOT MET'}${floor}\n`);
+      process.stdout.write(
+        `c=${c}: end-to-end p50 = ${ratio.toFixed(2)}x direct (target <= 2x) ${ratio <= 2 ? 'MET' : 'NOT MET'}${floor}\n`,
+      );
     }
   } finally {
     await Promise.all([sys.stop(), noop.close()]);

@@ -23,7 +23,12 @@ export interface AttackCase {
 
 async function post(url: string, apiKey: string, body: BodyInit, type = 'application/json'): Promise<{ status: number; code?: string }> {
   try {
-    const res = await fetch(`${url}/predict`, { method: 'POST', headers: { [API_KEY_HEADER]: apiKey, 'content-type': type }, body, duplex: 'half' } as RequestInit);
+    const res = await fetch(`${url}/predict`, {
+      method: 'POST',
+      headers: { [API_KEY_HEADER]: apiKey, 'content-type': type },
+      body,
+      duplex: 'half',
+    } as RequestInit);
     const text = await res.text();
     let code: string | undefined;
     try {
@@ -80,8 +85,18 @@ const grid8 = Array.from({ length: 8 }, () => Array(8).fill(0));
 export function attackCases(tabularFeatures: readonly string[] = []): AttackCase[] {
   const tabularRow = tabularFeatures.map(() => '1');
   return [
-    { name: 'PNG bomb: interlaced 8x8, IDAT inflates to 1 GiB', model: 'image', expect: { status: 400, code: 'INVALID_IMAGE' }, send: (u, k) => post(u, k, json({ instances: [{ b64: pngBomb().toString('base64') }] })) },
-    { name: 'PNG with a second IHDR of 16384x16384', model: 'image', expect: { status: 400, code: 'INVALID_IMAGE' }, send: (u, k) => post(u, k, json({ instances: [{ b64: doubleIhdrPng().toString('base64') }] })) },
+    {
+      name: 'PNG bomb: interlaced 8x8, IDAT inflates to 1 GiB',
+      model: 'image',
+      expect: { status: 400, code: 'INVALID_IMAGE' },
+      send: (u, k) => post(u, k, json({ instances: [{ b64: pngBomb().toString('base64') }] })),
+    },
+    {
+      name: 'PNG with a second IHDR of 16384x16384',
+      model: 'image',
+      expect: { status: 400, code: 'INVALID_IMAGE' },
+      send: (u, k) => post(u, k, json({ instances: [{ b64: doubleIhdrPng().toString('base64') }] })),
+    },
     {
       name: '40 legal 4096x4096 PNGs in one request',
       model: 'image',
@@ -94,33 +109,89 @@ export function attackCases(tabularFeatures: readonly string[] = []): AttackCase
       expect: { status: 200 },
       send: (u, k) => post(u, k, json({ instances: Array(4).fill(largePng(1024).toString('base64')) })),
     },
-    { name: 'pixel array [64][1] for an 8x8 model', model: 'image', expect: { status: 400, code: 'WRONG_FEATURE_COUNT' }, send: (u, k) => post(u, k, json({ instances: [Array.from({ length: 64 }, () => [0])] })) },
-    { name: 'pixel arrays [8][8] and [8][8][1]', model: 'image', expect: { status: 200 }, send: (u, k) => post(u, k, json({ instances: [grid8, grid8.map((r) => r.map((v) => [v]))] })) },
+    {
+      name: 'pixel array [64][1] for an 8x8 model',
+      model: 'image',
+      expect: { status: 400, code: 'WRONG_FEATURE_COUNT' },
+      send: (u, k) => post(u, k, json({ instances: [Array.from({ length: 64 }, () => [0])] })),
+    },
+    {
+      name: 'pixel arrays [8][8] and [8][8][1]',
+      model: 'image',
+      expect: { status: 200 },
+      send: (u, k) => post(u, k, json({ instances: [grid8, grid8.map((r) => r.map((v) => [v]))] })),
+    },
     {
       name: 'data:image/png;base64 URL',
       model: 'image',
       expect: { status: 200 },
       send: (u, k) => post(u, k, json({ instances: [`data:image/png;base64,${largePng(64).toString('base64')}`] })),
     },
-    { name: 'top-level {"s3Key": …}', model: 'image', expect: { status: 400, code: 'INVALID_BODY' }, send: (u, k) => post(u, k, json({ s3Key: 'datasets/x.json' })) },
+    {
+      name: 'top-level {"s3Key": …}',
+      model: 'image',
+      expect: { status: 400, code: 'INVALID_BODY' },
+      send: (u, k) => post(u, k, json({ s3Key: 'datasets/x.json' })),
+    },
     {
       name: '2.5 million JSON nesting levels',
       model: 'image',
       expect: { status: 400, code: 'INVALID_JSON' },
       send: (u, k) => post(u, k, `{"instances":${'['.repeat(2_500_000)}1${']'.repeat(2_500_000)}}`),
     },
-    { name: '30 MB body, sent at once (Node fetch)', model: 'image', tries: 6, expect: { status: 413, code: 'PAYLOAD_TOO_LARGE' }, send: (u, k) => post(u, k, new Uint8Array(30 * 1024 * 1024).fill(0x61)) },
-    { name: '30 MB body, streamed (Node fetch)', model: 'image', tries: 6, expect: { status: 413, code: 'PAYLOAD_TOO_LARGE' }, send: (u, k) => post(u, k, streamed(30)) },
-    { name: '20 KB of headers', model: 'image', expect: { status: 431, code: 'HEADERS_TOO_LARGE' }, send: (u) => raw(u, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`) },
-    { name: 'a request line that is not HTTP', model: 'image', expect: { status: 400, code: 'MALFORMED_REQUEST' }, send: (u) => raw(u, 'NOT HTTP AT ALL\r\n\r\n') },
-    { name: 'CSV of 100,000 rows', model: 'tabular', expect: { status: 400, code: 'TOO_MANY_INSTANCES' }, send: (u, k) => post(u, k, `${tabularRow.join(',')}\n`.repeat(100_000).slice(0, 5_000_000), 'text/csv') },
+    {
+      name: '30 MB body, sent at once (Node fetch)',
+      model: 'image',
+      tries: 6,
+      expect: { status: 413, code: 'PAYLOAD_TOO_LARGE' },
+      send: (u, k) => post(u, k, new Uint8Array(30 * 1024 * 1024).fill(0x61)),
+    },
+    {
+      name: '30 MB body, streamed (Node fetch)',
+      model: 'image',
+      tries: 6,
+      expect: { status: 413, code: 'PAYLOAD_TOO_LARGE' },
+      send: (u, k) => post(u, k, streamed(30)),
+    },
+    {
+      name: '20 KB of headers',
+      model: 'image',
+      expect: { status: 431, code: 'HEADERS_TOO_LARGE' },
+      send: (u) => raw(u, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
+    },
+    {
+      name: 'a request line that is not HTTP',
+      model: 'image',
+      expect: { status: 400, code: 'MALFORMED_REQUEST' },
+      send: (u) => raw(u, 'NOT HTTP AT ALL\r\n\r\n'),
+    },
+    {
+      name: 'CSV of 100,000 rows',
+      model: 'tabular',
+      expect: { status: 400, code: 'TOO_MANY_INSTANCES' },
+      send: (u, k) => post(u, k, `${tabularRow.join(',')}\n`.repeat(100_000).slice(0, 5_000_000), 'text/csv'),
+    },
     {
       name: 'CSV with a header row (columns reversed)',
       model: 'tabular',
       expect: { status: 200 },
-      send: (u, k) => post(u, k, `${[...tabularFeatures].reverse().map((f) => `"${f}"`).join(',')}\n${tabularRow.join(',')}\n`, 'text/csv'),
+      send: (u, k) =>
+        post(
+          u,
+          k,
+          `${[...tabularFeatures]
+            .reverse()
+            .map((f) => `"${f}"`)
+            .join(',')}\n${tabularRow.join(',')}\n`,
+          'text/csv',
+        ),
     },
-    { name: 'CSV with an unclosed quote', model: 'tabular', expect: { status: 400, code: 'INVALID_CSV' }, send: (u, k) => post(u, k, `"${tabularRow.join(',')}\n`, 'text/csv') },
+    {
+      name: 'CSV with an unclosed quote',
+      model: 'tabular',
+      expect: { status: 400, code: 'INVALID_CSV' },
+      send: (u, k) => post(u, k, `"${tabularRow.join(',')}\n`, 'text/csv'),
+    },
   ];
 }
 

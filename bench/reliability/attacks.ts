@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { MANIFEST_FILE, parseManifest } from '../../contract/manifest';
 import { PROJECT_ROOT } from '../../local/paths';
 import { startLocal } from '../../local/system';
-import { attackCases, runAttacks, type AttackVerdict, type ModelKind } from './attack-cases';
+import { type AttackVerdict, attackCases, type ModelKind, runAttacks } from './attack-cases';
 import { quietHandlerLogs } from './quiet-logs';
 
 const MODELS: Record<ModelKind, string> = {
@@ -57,11 +57,22 @@ async function runModel(model: ModelKind): Promise<ModelRun> {
   const modelDir = MODELS[model];
   const manifest = parseManifest(JSON.parse(readFileSync(join(modelDir, MANIFEST_FILE), 'utf8')));
   const features = manifest.input.kind === 'tabular' ? manifest.input.features.map((f) => f.name) : [];
-  const local = await startLocal({ port: 0, inMemory: true, modelDir, apiKey: 'attack-key-0123456789abcdef', replayIntervalMs: 0, staticDir: '/nonexistent-dashboard' });
+  const local = await startLocal({
+    port: 0,
+    inMemory: true,
+    modelDir,
+    apiKey: 'attack-key-0123456789abcdef',
+    replayIntervalMs: 0,
+    staticDir: '/nonexistent-dashboard',
+  });
   try {
     const workers = modelWorkers(process.pid);
     const before = workers.map(peakRss);
-    const verdicts = await runAttacks(local.url, local.apiKey, attackCases(features).filter((c) => c.model === model));
+    const verdicts = await runAttacks(
+      local.url,
+      local.apiKey,
+      attackCases(features).filter((c) => c.model === model),
+    );
     const health = (await fetch(`${local.url}/health`)).status;
     return { model, verdicts, health, workerPeak: workers.map((w, i) => ({ before: before[i], after: peakRss(w) })) };
   } finally {
@@ -79,7 +90,11 @@ async function main(): Promise<void> {
   }
   const runs: ModelRun[] = [];
   for (const model of Object.keys(MODELS) as ModelKind[]) {
-    const child = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--model', model], { cwd: PROJECT_ROOT, encoding: 'utf8', maxBuffer: 64 * MB });
+    const child = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--model', model], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      maxBuffer: 64 * MB,
+    });
     const line = child.stdout.split('\n').find((l) => l.startsWith('@@'));
     if (!line) throw new Error(`the ${model} run failed:\n${child.stderr}`);
     runs.push(JSON.parse(line.slice(2)) as ModelRun);
@@ -97,7 +112,9 @@ async function main(): Promise<void> {
       console.log(`  ${v.ok ? 'ok  ' : 'FAIL'} ${v.name.padEnd(52)} expected ${v.expected.padEnd(26)} got ${got}  (${v.ms} ms)`);
     }
     for (const [i, w] of run.workerPeak.entries()) {
-      console.log(`  model server worker ${i + 1}: peak RSS ${(w.before / MB).toFixed(0)} MiB before the attacks, ${(w.after / MB).toFixed(0)} MiB after`);
+      console.log(
+        `  model server worker ${i + 1}: peak RSS ${(w.before / MB).toFixed(0)} MiB before the attacks, ${(w.after / MB).toFixed(0)} MiB after`,
+      );
     }
     console.log(`  /health afterwards: ${run.health}`);
     ok &&= run.health === 200;

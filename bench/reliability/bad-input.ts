@@ -14,7 +14,14 @@ import { quietHandlerLogs } from './quiet-logs';
 async function main(): Promise<void> {
   const flags = numberFlags(process.argv.slice(2), { requests: 10_000, seed: 20251124, concurrency: 32 });
   const quiet = quietHandlerLogs();
-  const local = await startLocal({ port: 0, inMemory: true, modelDir: MODEL_DIR, apiKey: 'bad-input-key-0123456789ab', replayIntervalMs: 0, staticDir: '/nonexistent-dashboard' });
+  const local = await startLocal({
+    port: 0,
+    inMemory: true,
+    modelDir: MODEL_DIR,
+    apiKey: 'bad-input-key-0123456789ab',
+    replayIntervalMs: 0,
+    staticDir: '/nonexistent-dashboard',
+  });
   try {
     const started = Date.now();
     const verdicts = await sendBadRequests(local.url, generateBadRequests(flags.seed, flags.requests, local.apiKey), flags.concurrency);

@@ -4,7 +4,12 @@ export function numberFlags<T extends Record<string, number>>(argv: string[], de
   for (let i = 0; i < argv.length; i += 2) {
     const name = argv[i].replace(/^--/, '');
     const value = Number(argv[i + 1]);
-    if (!(name in defaults)) throw new Error(`Unknown flag ${argv[i]}; known: ${Object.keys(defaults).map((k) => `--${k}`).join(' ')}`);
+    if (!(name in defaults))
+      throw new Error(
+        `Unknown flag ${argv[i]}; known: ${Object.keys(defaults)
+          .map((k) => `--${k}`)
+          .join(' ')}`,
+      );
     if (!Number.isFinite(value) || value < 0) throw new Error(`${argv[i]} needs a non-negative number, got "${argv[i + 1]}"`);
     out[name] = value;
   }

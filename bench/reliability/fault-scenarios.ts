@@ -8,8 +8,8 @@ import { PREFIX } from '../../contract/bucket';
 import { API_KEY_HEADER } from '../../contract/routes';
 import { s3Client } from '../../local/s3';
 import type { LocalSystem } from '../../local/system';
-import { answeredIds, markedRow, markerOf, runLoad, summarize, type Answer, type LoadSummary } from './load-runner';
-import { reconcile, scanPredictions, type Reconciliation } from './log-scan';
+import { type Answer, answeredIds, type LoadSummary, markedRow, markerOf, runLoad, summarize } from './load-runner';
+import { type Reconciliation, reconcile, scanPredictions } from './log-scan';
 import type { TcpSwitch } from './tcp-switch';
 
 export interface OutageTiming {
@@ -42,7 +42,15 @@ async function loadWithOutage(local: LocalSystem, t: OutageTiming, takeDown: () 
   // Coming back can take a while (a model server loads its model): the tail is counted from then.
   const until = () => Date.now() - started >= backAt + t.tailSeconds * 1000;
   const maxSeconds = t.leadSeconds + t.downSeconds + t.tailSeconds + 120;
-  const load = runLoad({ url: local.url, apiKey: local.apiKey, requests: Number.MAX_SAFE_INTEGER, concurrency: t.concurrency, maxSeconds, until, tag: t.tag });
+  const load = runLoad({
+    url: local.url,
+    apiKey: local.apiKey,
+    requests: Number.MAX_SAFE_INTEGER,
+    concurrency: t.concurrency,
+    maxSeconds,
+    until,
+    tag: t.tag,
+  });
   const outage = (async () => {
     await sleep(t.leadSeconds * 1000);
     downAt = Date.now() - started;
@@ -66,7 +74,12 @@ export async function replayAll(local: LocalSystem, maxDrains = 50): Promise<num
   throw new Error(`The dead-letter queue was not empty after ${maxDrains} drains`);
 }
 
-async function report(local: LocalSystem, t: OutageTiming, run: Awaited<ReturnType<typeof loadWithOutage>>, replayed: number): Promise<OutageReport> {
+async function report(
+  local: LocalSystem,
+  t: OutageTiming,
+  run: Awaited<ReturnType<typeof loadWithOutage>>,
+  replayed: number,
+): Promise<OutageReport> {
   const { answered, answeredTwice } = answeredIds(run.result.answers);
   const items = await scanPredictions(local.dynamodbUrl, local.tableName);
   return {
@@ -80,14 +93,24 @@ async function report(local: LocalSystem, t: OutageTiming, run: Awaited<ReturnTy
 
 /** The log store goes away mid-load: writes fall back to the dead-letter queue, the replay writes them later. */
 export async function dynamoDbOutage(local: LocalSystem, t: OutageTiming): Promise<OutageReport> {
-  const run = await loadWithOutage(local, t, () => local.dynamodb.stop(), () => local.dynamodb.start());
+  const run = await loadWithOutage(
+    local,
+    t,
+    () => local.dynamodb.stop(),
+    () => local.dynamodb.start(),
+  );
   const replayed = await replayAll(local);
   return report(local, t, run, replayed);
 }
 
 /** The model server goes away mid-load and comes back; the API keeps running. */
 export async function modelOutage(local: LocalSystem, t: OutageTiming): Promise<OutageReport> {
-  const run = await loadWithOutage(local, t, () => local.model.stop(), () => local.model.start());
+  const run = await loadWithOutage(
+    local,
+    t,
+    () => local.model.stop(),
+    () => local.model.start(),
+  );
   const replayed = await replayAll(local);
   return report(local, t, run, replayed);
 }
@@ -110,7 +133,14 @@ export async function s3Outage(local: LocalSystem, s3Switch: TcpSwitch, tag: num
   const key = `${PREFIX.datasets}reliability/row-${tag}.json`;
   const direct = s3Client(local.s3Url);
   try {
-    await direct.send(new PutObjectCommand({ Bucket: local.bucketName, Key: key, Body: JSON.stringify(markedRow(0, tag)), ContentType: 'application/json' }));
+    await direct.send(
+      new PutObjectCommand({
+        Bucket: local.bucketName,
+        Key: key,
+        Body: JSON.stringify(markedRow(0, tag)),
+        ContentType: 'application/json',
+      }),
+    );
   } finally {
     direct.destroy();
   }
@@ -120,7 +150,10 @@ export async function s3Outage(local: LocalSystem, s3Switch: TcpSwitch, tag: num
       headers: { 'content-type': 'application/json', [API_KEY_HEADER]: local.apiKey },
       body: JSON.stringify({ instances: [{ s3Key: key }] }),
     });
-    return { status: res.status, body: (await res.json()) as { predictions?: { id: string }[]; error?: { code?: string; message?: string } } };
+    return {
+      status: res.status,
+      body: (await res.json()) as { predictions?: { id: string }[]; error?: { code?: string; message?: string } },
+    };
   };
   const naming = async () => (await scanPredictions(local.dynamodbUrl, local.tableName)).filter((i) => i.inputKey === key).length;
 

@@ -10,26 +10,44 @@
 import { ENV } from '../../contract/env';
 import { startLocal } from '../../local/system';
 import { numberFlags } from './cli-args';
-import { dynamoDbOutage, modelOutage, s3Outage, type OutageReport } from './fault-scenarios';
+import { dynamoDbOutage, modelOutage, type OutageReport, s3Outage } from './fault-scenarios';
 import { MODEL_DIR } from './load-runner';
 import { quietHandlerLogs } from './quiet-logs';
 import { startTcpSwitch } from './tcp-switch';
 
 function print(name: string, r: OutageReport): boolean {
   const rec = r.reconciliation;
-  const failedCodes = [...r.during, ...r.after].filter((a) => a.status !== 200).reduce<Record<string, number>>((m, a) => ({ ...m, [`${a.status} ${a.code}`]: (m[`${a.status} ${a.code}`] ?? 0) + 1 }), {});
+  const failedCodes = [...r.during, ...r.after]
+    .filter((a) => a.status !== 200)
+    .reduce<Record<string, number>>((m, a) => ({ ...m, [`${a.status} ${a.code}`]: (m[`${a.status} ${a.code}`] ?? 0) + 1 }), {});
   console.log(`\n${name}`);
-  console.log(`  requests ${r.summary.requests}, ${r.summary.requestsPerSecond.toFixed(1)} req/s, p50 ${r.summary.p50Ms.toFixed(2)} ms, p99 ${r.summary.p99Ms.toFixed(2)} ms`);
+  console.log(
+    `  requests ${r.summary.requests}, ${r.summary.requestsPerSecond.toFixed(1)} req/s, p50 ${r.summary.p50Ms.toFixed(2)} ms, p99 ${r.summary.p99Ms.toFixed(2)} ms`,
+  );
   console.log(`  during the outage ${r.during.length} answers, after it ${r.after.length}; non-200: ${JSON.stringify(failedCodes)}`);
   console.log(`  replayed from the dead-letter queue: ${r.replayed}`);
-  console.log(`  log: answered ${rec.answered}, items ${rec.logged}, lost ${rec.lost.length}, duplicated ${rec.duplicated.length}, orphaned ${rec.orphaned.length}`);
-  return r.summary.networkErrors === 0 && r.summary.malformed === 0 && rec.lost.length === 0 && rec.duplicated.length === 0 && rec.orphaned.length === 0;
+  console.log(
+    `  log: answered ${rec.answered}, items ${rec.logged}, lost ${rec.lost.length}, duplicated ${rec.duplicated.length}, orphaned ${rec.orphaned.length}`,
+  );
+  return (
+    r.summary.networkErrors === 0 &&
+    r.summary.malformed === 0 &&
+    rec.lost.length === 0 &&
+    rec.duplicated.length === 0 &&
+    rec.orphaned.length === 0
+  );
 }
 
 async function main(): Promise<void> {
   const flags = numberFlags(process.argv.slice(2), { 'down-seconds': 10, concurrency: 64 });
   const quiet = quietHandlerLogs();
-  const local = await startLocal({ port: 0, inMemory: true, modelDir: MODEL_DIR, apiKey: 'faults-key-0123456789abcdef', replayIntervalMs: 0 });
+  const local = await startLocal({
+    port: 0,
+    inMemory: true,
+    modelDir: MODEL_DIR,
+    apiKey: 'faults-key-0123456789abcdef',
+    replayIntervalMs: 0,
+  });
   const s3Switch = await startTcpSwitch(Number(new URL(local.s3Url).port));
   process.env[ENV.S3_URL] = s3Switch.url;
   const log = (line: string) => console.log(line);
@@ -38,12 +56,22 @@ async function main(): Promise<void> {
     const ddb = await dynamoDbOutage(local, { ...timing, tag: 11 });
     const ddbOk = print(`DynamoDB stopped for ${timing.downSeconds} s`, ddb) && ddb.summary.status5xx === 0;
     const model = await modelOutage(local, { ...timing, tag: 12 });
-    const wrong = [...model.during, ...model.after].filter((a) => a.status !== 200 && !(a.status === 503 && a.code === 'BACKEND_UNAVAILABLE'));
-    const modelOk = print(`model server stopped for ${timing.downSeconds} s`, model) && wrong.length === 0 && model.after.some((a) => a.status === 200);
+    const wrong = [...model.during, ...model.after].filter(
+      (a) => a.status !== 200 && !(a.status === 503 && a.code === 'BACKEND_UNAVAILABLE'),
+    );
+    const modelOk =
+      print(`model server stopped for ${timing.downSeconds} s`, model) && wrong.length === 0 && model.after.some((a) => a.status === 200);
     const s3 = await s3Outage(local, s3Switch, 13);
-    log(`\nS3 unreachable for an S3 input\n  while down: ${s3.down.status} ${s3.down.body.error?.code} "${s3.down.body.error?.message}"; log items naming it: ${s3.itemsAfterFailure}`);
+    log(
+      `\nS3 unreachable for an S3 input\n  while down: ${s3.down.status} ${s3.down.body.error?.code} "${s3.down.body.error?.message}"; log items naming it: ${s3.itemsAfterFailure}`,
+    );
     log(`  once back: ${s3.back.status}; log items naming it: ${s3.itemsAfterRecovery}`);
-    const s3Ok = s3.down.status === 503 && s3.down.body.error?.code === 'STORAGE_UNAVAILABLE' && s3.itemsAfterFailure === 0 && s3.back.status === 200 && s3.itemsAfterRecovery === 1;
+    const s3Ok =
+      s3.down.status === 503 &&
+      s3.down.body.error?.code === 'STORAGE_UNAVAILABLE' &&
+      s3.itemsAfterFailure === 0 &&
+      s3.back.status === 200 &&
+      s3.itemsAfterRecovery === 1;
     const health = await fetch(`${local.url}/health`);
     const ok = ddbOk && modelOk && s3Ok && health.status === 200;
     console.log(`\nhealth afterwards: ${health.status}\n${ok ? 'PASS' : 'FAIL'}`);

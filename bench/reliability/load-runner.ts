@@ -4,8 +4,9 @@
  * number as the first feature, the run's tag as the second) so the log can be reconciled with the answers.
  * Latency is measured per request with process.hrtime, so percentiles have sub-millisecond resolution.
  */
-import { Agent, request } from 'node:http';
+
 import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import type { PredictionRecord } from '../../contract/prediction-log';
 import { API_KEY_HEADER } from '../../contract/routes';
@@ -92,13 +93,25 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   return { answers, elapsedSeconds: Number(process.hrtime.bigint() - t0) / 1e9, stoppedByTimeCap };
 }
 
-function postJson(url: string, body: string, headers: Record<string, string>, agent: Agent, seq: number, timeoutMs: number): Promise<Omit<Answer, 'at'>> {
+function postJson(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  agent: Agent,
+  seq: number,
+  timeoutMs: number,
+): Promise<Omit<Answer, 'at'>> {
   const started = process.hrtime.bigint();
   const ms = () => Number(process.hrtime.bigint() - started) / 1e6;
   return new Promise((resolve) => {
     const req = request(
       url,
-      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers }, timeout: timeoutMs },
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
+        timeout: timeoutMs,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

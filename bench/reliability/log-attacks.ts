@@ -8,14 +8,20 @@
  */
 import { float32Decimal } from '../../contract/prediction-log';
 import { API_KEY_HEADER } from '../../contract/routes';
-import { startLocal, type LocalSystem } from '../../local/system';
+import { type LocalSystem, startLocal } from '../../local/system';
 import { MODEL_DIR } from './load-runner';
 import { scanPredictions } from './log-scan';
 import { quietHandlerLogs } from './quiet-logs';
 
 interface Answer {
   status: number;
-  body: { error?: { code?: string }; predictions?: { id: string; label?: string }[]; items?: { id: string }[]; cursor?: string; inputValues?: number[] };
+  body: {
+    error?: { code?: string };
+    predictions?: { id: string; label?: string }[];
+    items?: { id: string }[];
+    cursor?: string;
+    inputValues?: number[];
+  };
 }
 
 export interface AttackCase {
@@ -51,11 +57,19 @@ export async function runLogAttacks(local: LocalSystem): Promise<AttackReport> {
   const check = (name: string, want: string, got: string) => results.push({ name, want, got, ok: want === got });
   const row = (patch: Record<number, number>) => Array.from({ length: 30 }, (_v, i) => patch[i] ?? 0.5 + i / 100);
   // Item 1: numbers beyond 2^53 and below DynamoDB's range are logged as the float32 the model saw.
-  for (const [name, v] of [['feature 1e16', 1e16], ['feature 1e-140', 1e-140], ['feature -3.4e38', -3.4e38]] as const) {
+  for (const [name, v] of [
+    ['feature 1e16', 1e16],
+    ['feature 1e-140', 1e-140],
+    ['feature -3.4e38', -3.4e38],
+  ] as const) {
     const p = await call('/predict', { body: { instances: [row({ 0: v })] } });
     const id = p.body.predictions?.[0]?.id ?? '';
     const got = await call(`/predictions/${id}`);
-    check(name, `200, logged ${float32Decimal(v)}`, `${p.status}, logged ${got.status === 200 ? got.body.inputValues?.[0] : `(GET ${got.status})`}`);
+    check(
+      name,
+      `200, logged ${float32Decimal(v)}`,
+      `${p.status}, logged ${got.status === 200 ? got.body.inputValues?.[0] : `(GET ${got.status})`}`,
+    );
   }
   // Item 8: S3 keys that are not an outage.
   for (const [name, key, want] of [
@@ -86,7 +100,11 @@ export async function runLogAttacks(local: LocalSystem): Promise<AttackReport> {
   // Paging: a page that ends exactly at the last item carries no cursor.
   const all = (await call('/predictions?limit=200')).body.items?.length ?? 0;
   const exact = await call(`/predictions?limit=${all}`);
-  check('last page filled exactly', `${all} items, no cursor`, `${exact.body.items?.length ?? 0} items, ${exact.body.cursor === undefined ? 'no cursor' : 'a cursor'}`);
+  check(
+    'last page filled exactly',
+    `${all} items, no cursor`,
+    `${exact.body.items?.length ?? 0} items, ${exact.body.cursor === undefined ? 'no cursor' : 'a cursor'}`,
+  );
 
   const logged = new Set((await scanPredictions(local.dynamodbUrl, local.tableName)).map((i) => i.id));
   return { cases: results, status5xx, answered: answered.size, logged: [...answered].filter((id) => logged.has(id)).length };
@@ -94,12 +112,20 @@ export async function runLogAttacks(local: LocalSystem): Promise<AttackReport> {
 
 async function main(): Promise<void> {
   const quiet = quietHandlerLogs();
-  const local = await startLocal({ port: 0, inMemory: true, modelDir: MODEL_DIR, replayIntervalMs: 0, staticDir: '/nonexistent-dashboard' });
+  const local = await startLocal({
+    port: 0,
+    inMemory: true,
+    modelDir: MODEL_DIR,
+    replayIntervalMs: 0,
+    staticDir: '/nonexistent-dashboard',
+  });
   try {
     const r = await runLogAttacks(local);
     quiet.restore();
     for (const c of r.cases) console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name.padEnd(52)} want ${c.want.padEnd(24)} got ${c.got}`);
-    console.log(`bad inputs tried ${r.cases.length}, as expected ${r.cases.filter((c) => c.ok).length}, 5xx ${r.status5xx}, predictions answered ${r.answered}, logged ${r.logged}`);
+    console.log(
+      `bad inputs tried ${r.cases.length}, as expected ${r.cases.filter((c) => c.ok).length}, 5xx ${r.status5xx}, predictions answered ${r.answered}, logged ${r.logged}`,
+    );
     const ok = r.cases.every((c) => c.ok) && r.status5xx === 0 && r.logged === r.answered;
     console.log(ok ? 'PASS' : 'FAIL');
     process.exitCode = ok ? 0 : 1;

@@ -3,7 +3,7 @@
  * answered: every id of a 200 answer must be in the table exactly once, and no request may be logged
  * twice or logged without a 200.
  */
-import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { LOG_TABLE, type PredictionRecord } from '../../contract/prediction-log';
 import { dynamoClient } from '../../local/dynamodb';
@@ -45,7 +45,12 @@ export interface Reconciliation {
  * `answered` maps each id of a 200 answer to the marker of its request; `markerOf` reads the marker back
  * from a logged item (undefined for items of other runs, which are ignored).
  */
-export function reconcile(answered: Map<string, string>, answeredTwice: string[], items: PredictionRecord[], markerOf: (item: PredictionRecord) => string | undefined): Reconciliation {
+export function reconcile(
+  answered: Map<string, string>,
+  answeredTwice: string[],
+  items: PredictionRecord[],
+  markerOf: (item: PredictionRecord) => string | undefined,
+): Reconciliation {
   const byMarker = new Map<string, number>();
   const ids = new Set<string>();
   const orphaned: string[] = [];

@@ -3,15 +3,16 @@
  * a 4xx status, a JSON body `{"error": {"code", "message"}}` whose code is one of contract/errors.ts
  * and whose status is that code's status. Nothing here is a valid request, so nothing may answer 2xx.
  */
+
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { join } from 'node:path';
 import { ERROR_STATUS, type ErrorCode } from '../../contract/errors';
 import { LIMITS, maxPredictBodyBytes } from '../../contract/limits';
-import { API_KEY_HEADER, IDEMPOTENCY_HEADER } from '../../contract/routes';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { MANIFEST_FILE, parseManifest } from '../../contract/manifest';
-import { markedRow, MODEL_DIR } from './load-runner';
-import { seededRng, type Rng } from './seeded';
+import { API_KEY_HEADER, IDEMPOTENCY_HEADER } from '../../contract/routes';
+import { MODEL_DIR, markedRow } from './load-runner';
+import { type Rng, seededRng } from './seeded';
 
 export interface BadRequest {
   /** What is wrong with it, e.g. `predict/nan-literal`. */
@@ -37,14 +38,21 @@ const withCell = (rng: Rng, cell: string) => {
   cells[rng.int(0, cells.length - 1)] = cell;
   return Buffer.from(`{"instances":[[${cells.join(',')}]]}`);
 };
-const post = (path: string, key: string, body: Buffer | undefined, type: string | undefined = 'application/json', extra: Record<string, string> = {}) => ({
+const post = (
+  path: string,
+  key: string,
+  body: Buffer | undefined,
+  type: string | undefined = 'application/json',
+  extra: Record<string, string> = {},
+) => ({
   method: 'POST',
   path,
   headers: { [API_KEY_HEADER]: key, ...(type !== undefined ? { 'content-type': type } : {}), ...extra },
   body,
 });
 const get = (path: string, key: string) => ({ method: 'GET', path, headers: { [API_KEY_HEADER]: key } });
-const predict = (key: string, body: Buffer | undefined, type?: string, extra?: Record<string, string>) => post('/predict', key, body, type, extra);
+const predict = (key: string, body: Buffer | undefined, type?: string, extra?: Record<string, string>) =>
+  post('/predict', key, body, type, extra);
 
 /** Each kind of malformed request, by name. Oversized bodies are rare in the mix: they cost megabytes each. */
 export const KINDS: Record<string, { weight: number; make: Make }> = {
@@ -59,8 +67,14 @@ export const KINDS: Record<string, { weight: number; make: Make }> = {
       return predict(k, json({ instances: [x] }));
     },
   },
-  'predict/huge-number': { weight: 3, make: (r, k) => predict(k, withCell(r, r.pick(['1e39', '-1e39', '1e309', '-1e400', '3.5e38', '1' + '0'.repeat(400)]))) },
-  'predict/nan-infinity-literal': { weight: 4, make: (r, k) => predict(k, withCell(r, r.pick(['NaN', 'Infinity', '-Infinity', 'nan', 'inf', 'undefined']))) },
+  'predict/huge-number': {
+    weight: 3,
+    make: (r, k) => predict(k, withCell(r, r.pick(['1e39', '-1e39', '1e309', '-1e400', '3.5e38', '1' + '0'.repeat(400)]))),
+  },
+  'predict/nan-infinity-literal': {
+    weight: 4,
+    make: (r, k) => predict(k, withCell(r, r.pick(['NaN', 'Infinity', '-Infinity', 'nan', 'inf', 'undefined']))),
+  },
   'predict/deep-nesting': {
     weight: 2,
     make: (r, k) => {
@@ -71,7 +85,15 @@ export const KINDS: Record<string, { weight: number; make: Make }> = {
   'predict/invalid-utf8': {
     weight: 3,
     make: (r, k) => {
-      const bad = Buffer.from(r.pick([[0xff, 0xfe], [0xc3, 0x28], [0xe2, 0x82], [0xf0, 0x28, 0x8c, 0xbc], [0xed, 0xa0, 0x80]]));
+      const bad = Buffer.from(
+        r.pick([
+          [0xff, 0xfe],
+          [0xc3, 0x28],
+          [0xe2, 0x82],
+          [0xf0, 0x28, 0x8c, 0xbc],
+          [0xed, 0xa0, 0x80],
+        ]),
+      );
       const [head, tail] = r.pick([
         ['{"instances":[["', '"]]}'],
         ['{"instances":[[1,', ']]}'],
@@ -83,10 +105,21 @@ export const KINDS: Record<string, { weight: number; make: Make }> = {
   },
   'predict/wrong-content-type': {
     weight: 3,
-    make: (r, k) => predict(k, json({ instances: [row(r)] }), r.pick(['text/plain', 'application/xml', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', 'image/png'])),
+    make: (r, k) =>
+      predict(
+        k,
+        json({ instances: [row(r)] }),
+        r.pick(['text/plain', 'application/xml', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', 'image/png']),
+      ),
   },
-  'predict/missing-content-type-bad-body': { weight: 2, make: (r, k) => predict(k, Buffer.from(r.pick(['instances=1', '<xml/>', 'a,b,c'])), undefined) },
-  'predict/empty-body': { weight: 3, make: (r, k) => predict(k, r.pick([Buffer.alloc(0), Buffer.from('   '), Buffer.from('\n')]), r.pick(['application/json', undefined])) },
+  'predict/missing-content-type-bad-body': {
+    weight: 2,
+    make: (r, k) => predict(k, Buffer.from(r.pick(['instances=1', '<xml/>', 'a,b,c'])), undefined),
+  },
+  'predict/empty-body': {
+    weight: 3,
+    make: (r, k) => predict(k, r.pick([Buffer.alloc(0), Buffer.from('   '), Buffer.from('\n')]), r.pick(['application/json', undefined])),
+  },
   'predict/truncated-json': { weight: 3, make: (r, k) => predict(k, json({ instances: [row(r)] }).subarray(0, r.int(1, 40))) },
   'predict/missing-field': { weight: 3, make: (r, k) => predict(k, json(r.pick([{}, { instance: [row(r)] }, { rows: [row(r)] }]))) },
   'predict/extra-feature': {
@@ -114,10 +147,35 @@ export const KINDS: Record<string, { weight: number; make: Make }> = {
     },
   },
   'predict/empty-instances': { weight: 2, make: (_r, k) => predict(k, json({ instances: [] })) },
-  'predict/too-many-instances': { weight: 1, make: (r, k) => predict(k, json({ instances: Array.from({ length: LIMITS.maxInstancesPerRequest + r.int(1, 20) }, () => row(r)) })) },
-  'predict/bad-s3-key': { weight: 2, make: (r, k) => predict(k, json({ instances: [{ s3Key: r.pick(['../secret', 'models/x/model.tar.gz', '', 'datasets/../../x', 'datasets/missing-object.json', 7]) }] })) },
-  'predict/bad-csv': { weight: 3, make: (r, k) => predict(k, Buffer.from(r.pick(['a,b,c', 'NaN,' + row(r).slice(1).join(','), row(r).slice(1).join(','), ',,,', '0x10,' + row(r).slice(1).join(','), ''])), 'text/csv') },
-  'predict/csv-too-many-rows': { weight: 1, make: (r, k) => predict(k, Buffer.from(`${row(r).join(',')}\n`.repeat(LIMITS.maxInstancesPerRequest + r.int(1, 2000))), 'text/csv') },
+  'predict/too-many-instances': {
+    weight: 1,
+    make: (r, k) => predict(k, json({ instances: Array.from({ length: LIMITS.maxInstancesPerRequest + r.int(1, 20) }, () => row(r)) })),
+  },
+  'predict/bad-s3-key': {
+    weight: 2,
+    make: (r, k) =>
+      predict(
+        k,
+        json({
+          instances: [{ s3Key: r.pick(['../secret', 'models/x/model.tar.gz', '', 'datasets/../../x', 'datasets/missing-object.json', 7]) }],
+        }),
+      ),
+  },
+  'predict/bad-csv': {
+    weight: 3,
+    make: (r, k) =>
+      predict(
+        k,
+        Buffer.from(
+          r.pick(['a,b,c', 'NaN,' + row(r).slice(1).join(','), row(r).slice(1).join(','), ',,,', '0x10,' + row(r).slice(1).join(','), '']),
+        ),
+        'text/csv',
+      ),
+  },
+  'predict/csv-too-many-rows': {
+    weight: 1,
+    make: (r, k) => predict(k, Buffer.from(`${row(r).join(',')}\n`.repeat(LIMITS.maxInstancesPerRequest + r.int(1, 2000))), 'text/csv'),
+  },
   'predict/csv-bad-header': {
     weight: 2,
     make: (r, k) => {
@@ -130,7 +188,10 @@ export const KINDS: Record<string, { weight: number; make: Make }> = {
   'predict/top-level-s3key': { weight: 1, make: (r, k) => predict(k, json({ s3Key: r.pick(['datasets/x.json', 'datasets/a/b.json']) })) },
   'predict/bad-idempotency-key': {
     weight: 3,
-    make: (r, k) => predict(k, json({ instances: [row(r)] }), 'application/json', { [IDEMPOTENCY_HEADER]: r.pick(['has space', 'x'.repeat(LIMITS.maxIdempotencyKeyLength + 1), '\u00e9t\u00e9', 'tab\there']) }),
+    make: (r, k) =>
+      predict(k, json({ instances: [row(r)] }), 'application/json', {
+        [IDEMPOTENCY_HEADER]: r.pick(['has space', 'x'.repeat(LIMITS.maxIdempotencyKeyLength + 1), '\u00e9t\u00e9', 'tab\there']),
+      }),
   },
   'predict/oversized-body': {
     weight: 0.15,
@@ -142,7 +203,12 @@ export const KINDS: Record<string, { weight: number; make: Make }> = {
   'auth/missing-or-wrong-key': {
     weight: 3,
     make: (r, k) => {
-      const target = r.pick([post('/predict', k, json({ instances: [row(r)] })), get('/predictions', k), get('/model', k), get('/metrics/summary', k)]);
+      const target = r.pick([
+        post('/predict', k, json({ instances: [row(r)] })),
+        get('/predictions', k),
+        get('/model', k),
+        get('/metrics/summary', k),
+      ]);
       const headers: Record<string, string> = { ...target.headers };
       if (r.next() < 0.5) delete headers[API_KEY_HEADER];
       else headers[API_KEY_HEADER] = r.pick(['wrong', `${k}x`, k.slice(1), ' ']);
@@ -151,28 +217,72 @@ export const KINDS: Record<string, { weight: number; make: Make }> = {
   },
   'route/wrong-method': {
     weight: 3,
-    make: (r, k) => ({ ...get(r.pick(['/predict', '/predictions', '/model', '/health', '/openapi.json', `/predictions/${UNKNOWN_ID}/feedback`]), k), method: r.pick(['PUT', 'DELETE', 'PATCH', 'OPTIONS']) }),
+    make: (r, k) => ({
+      ...get(r.pick(['/predict', '/predictions', '/model', '/health', '/openapi.json', `/predictions/${UNKNOWN_ID}/feedback`]), k),
+      method: r.pick(['PUT', 'DELETE', 'PATCH', 'OPTIONS']),
+    }),
   },
-  'route/post-to-get-route': { weight: 2, make: (r, k) => post(r.pick(['/health', '/model', '/predictions', '/metrics/summary']), k, json({})) },
-  'route/unknown-path': { weight: 3, make: (r, k) => post(r.pick(['/nope', '/predict/extra', '/predictions/a/b/c', '/%zz', '/predictions/%E0%A4%A/feedback', '//predict']), k, json({})) },
+  'route/post-to-get-route': {
+    weight: 2,
+    make: (r, k) => post(r.pick(['/health', '/model', '/predictions', '/metrics/summary']), k, json({})),
+  },
+  'route/unknown-path': {
+    weight: 3,
+    make: (r, k) =>
+      post(r.pick(['/nope', '/predict/extra', '/predictions/a/b/c', '/%zz', '/predictions/%E0%A4%A/feedback', '//predict']), k, json({})),
+  },
   'query/bad-limit': { weight: 2, make: (r, k) => get(`/predictions?limit=${r.pick(['-1', '0', 'abc', '100000', '1.5', ''])}`, k) },
   'query/bad-cursor': {
     weight: 3,
     make: (r, k) =>
-      get(`/predictions?cursor=${encodeURIComponent(r.pick(['garbage', Buffer.from('{"id":1}').toString('base64url'), Buffer.from('not json').toString('base64'), 'A'.repeat(5000), '%%%']))}`, k),
+      get(
+        `/predictions?cursor=${encodeURIComponent(r.pick(['garbage', Buffer.from('{"id":1}').toString('base64url'), Buffer.from('not json').toString('base64'), 'A'.repeat(5000), '%%%']))}`,
+        k,
+      ),
   },
-  'query/bad-time': { weight: 2, make: (r, k) => get(`/predictions?${r.pick(['from=yesterday', 'to=2025-13-45', 'from=2025-02-01T00:00:00Z&to=2025-01-01T00:00:00Z', 'version='])}`, k) },
-  'query/bad-window': { weight: 2, make: (r, k) => get(`/metrics/summary?window=${r.pick(['forever', '-1h', '0m', '999d', '1w', ''])}`, k) },
-  'query/bad-id': { weight: 3, make: (r, k) => get(`/predictions/${encodeURIComponent(r.pick(['not-an-id', 'x'.repeat(300), '01ARZ3NDEKTSV4RRFFQ69G5FA', 'idem#x', '0'.repeat(26).replace(/0$/, 'U'), '\u0000']))}`, k) },
+  'query/bad-time': {
+    weight: 2,
+    make: (r, k) =>
+      get(
+        `/predictions?${r.pick(['from=yesterday', 'to=2025-13-45', 'from=2025-02-01T00:00:00Z&to=2025-01-01T00:00:00Z', 'version='])}`,
+        k,
+      ),
+  },
+  'query/bad-window': {
+    weight: 2,
+    make: (r, k) => get(`/metrics/summary?window=${r.pick(['forever', '-1h', '0m', '999d', '1w', ''])}`, k),
+  },
+  'query/bad-id': {
+    weight: 3,
+    make: (r, k) =>
+      get(
+        `/predictions/${encodeURIComponent(r.pick(['not-an-id', 'x'.repeat(300), '01ARZ3NDEKTSV4RRFFQ69G5FA', 'idem#x', '0'.repeat(26).replace(/0$/, 'U'), '\u0000']))}`,
+        k,
+      ),
+  },
   'query/unknown-id': { weight: 1, make: (_r, k) => get(`/predictions/${UNKNOWN_ID}`, k) },
   'feedback/bad-label': {
     weight: 3,
-    make: (r, k) => post(`/predictions/${UNKNOWN_ID}/feedback`, k, json(r.pick([{ label: 5 }, { label: 'no-such-class' }, { label: null }, {}, { label: 'benign', extra: 1 }, [], 'benign']))),
+    make: (r, k) =>
+      post(
+        `/predictions/${UNKNOWN_ID}/feedback`,
+        k,
+        json(r.pick([{ label: 5 }, { label: 'no-such-class' }, { label: null }, {}, { label: 'benign', extra: 1 }, [], 'benign'])),
+      ),
   },
-  'feedback/bad-id': { weight: 2, make: (r, k) => post(`/predictions/${r.pick(['short', 'idem%23x', 'x'.repeat(40)])}/feedback`, k, json({ label: 'benign' })) },
+  'feedback/bad-id': {
+    weight: 2,
+    make: (r, k) => post(`/predictions/${r.pick(['short', 'idem%23x', 'x'.repeat(40)])}/feedback`, k, json({ label: 'benign' })),
+  },
   'feedback/bad-body': {
     weight: 2,
-    make: (r, k) => post(`/predictions/${UNKNOWN_ID}/feedback`, k, r.pick([Buffer.alloc(0), Buffer.from('{'), Buffer.from('label=benign'), Buffer.alloc(5000, 'a')]), r.pick(['application/json', 'text/plain'])),
+    make: (r, k) =>
+      post(
+        `/predictions/${UNKNOWN_ID}/feedback`,
+        k,
+        r.pick([Buffer.alloc(0), Buffer.from('{'), Buffer.from('label=benign'), Buffer.alloc(5000, 'a')]),
+        r.pick(['application/json', 'text/plain']),
+      ),
   },
 };
 
@@ -259,20 +369,33 @@ function judge(kind: string, status: number, text: string): Verdict {
     return { kind, status, problem: `not JSON: ${text.slice(0, 80)}` };
   }
   const code = body.error?.code;
-  if (typeof code !== 'string' || !(code in ERROR_STATUS)) return { kind, status, problem: `no contract error code: ${text.slice(0, 120)}` };
-  if (typeof body.error?.message !== 'string' || body.error.message === '') return { kind, status, code, problem: 'error without a message' };
+  if (typeof code !== 'string' || !(code in ERROR_STATUS))
+    return { kind, status, problem: `no contract error code: ${text.slice(0, 120)}` };
+  if (typeof body.error?.message !== 'string' || body.error.message === '')
+    return { kind, status, code, problem: 'error without a message' };
   if (status < 400 || status >= 500) return { kind, status, code, problem: `status ${status} is not 4xx` };
-  if (ERROR_STATUS[code as ErrorCode] !== status) return { kind, status, code, problem: `${code} should be ${ERROR_STATUS[code as ErrorCode]}, got ${status}` };
+  if (ERROR_STATUS[code as ErrorCode] !== status)
+    return { kind, status, code, problem: `${code} should be ${ERROR_STATUS[code as ErrorCode]}, got ${status}` };
   return { kind, status, code };
 }
 
 /** Counts by code and the requests that broke the contract. */
-export function tally(verdicts: Verdict[]): { byCode: Record<string, number>; byKind: Record<string, number>; problems: Verdict[]; status5xx: number } {
+export function tally(verdicts: Verdict[]): {
+  byCode: Record<string, number>;
+  byKind: Record<string, number>;
+  problems: Verdict[];
+  status5xx: number;
+} {
   const byCode: Record<string, number> = {};
   const byKind: Record<string, number> = {};
   for (const v of verdicts) {
     if (v.code) byCode[v.code] = (byCode[v.code] ?? 0) + 1;
     byKind[v.kind] = (byKind[v.kind] ?? 0) + 1;
   }
-  return { byCode, byKind, problems: verdicts.filter((v) => v.problem !== undefined), status5xx: verdicts.filter((v) => v.status >= 500).length };
+  return {
+    byCode,
+    byKind,
+    problems: verdicts.filter((v) => v.problem !== undefined),
+    status5xx: verdicts.filter((v) => v.status >= 500).length,
+  };
 }

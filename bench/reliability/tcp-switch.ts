@@ -3,7 +3,7 @@
  * cuts open ones, as a store that went away does. Put between a client and a real server to take the
  * server "down" for the client without stopping it for everyone else.
  */
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export interface TcpSwitch {
   readonly url: string;
@@ -29,13 +29,14 @@ export async function startTcpSwitch(targetPort: number): Promise<TcpSwitch> {
     upstream.on('error', drop).on('close', drop);
     client.pipe(upstream).pipe(client);
   });
-  const listen = (port: number) => new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve((server.address() as { port: number }).port);
+  const listen = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve((server.address() as { port: number }).port);
+      });
     });
-  });
   const port = await listen(0);
   let listening = true;
   const off = async () => {

@@ -11,7 +11,7 @@
  */
 import { isApiError } from '../../contract/errors';
 import type { Row } from '../../contract/manifest';
-import { Prediction } from '../../contract/prediction';
+import type { Prediction } from '../../contract/prediction';
 
 export interface BatcherOptions {
   /** Most rows in one run. */
@@ -41,8 +41,10 @@ export class Batcher {
     private readonly run: Run,
     private readonly opts: BatcherOptions,
   ) {
-    if (!Number.isInteger(opts.maxBatchSize) || opts.maxBatchSize < 1) throw new Error(`maxBatchSize must be a positive integer, got ${opts.maxBatchSize}`);
-    if (!Number.isInteger(opts.maxDelayUs) || opts.maxDelayUs < 0) throw new Error(`maxDelayUs must be an integer >= 0, got ${opts.maxDelayUs}`);
+    if (!Number.isInteger(opts.maxBatchSize) || opts.maxBatchSize < 1)
+      throw new Error(`maxBatchSize must be a positive integer, got ${opts.maxBatchSize}`);
+    if (!Number.isInteger(opts.maxDelayUs) || opts.maxDelayUs < 0)
+      throw new Error(`maxDelayUs must be an integer >= 0, got ${opts.maxDelayUs}`);
   }
 
   get enabled(): boolean {

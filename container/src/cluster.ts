@@ -5,8 +5,8 @@
  * Workers listen at once and answer `/ping` 503 while the primary fetches the model (an S3 download on
  * Fargate can take a while); each asks the primary for the model directory and loads it when it comes.
  */
-import cluster, { Worker } from 'node:cluster';
-import { ServeSettings } from './config';
+import cluster, { type Worker } from 'node:cluster';
+import type { ServeSettings } from './config';
 import { log } from './log';
 import { loadModel } from './model';
 import { resolveModelDir } from './model-source';

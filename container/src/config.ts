@@ -22,7 +22,11 @@ export interface CliFlags {
 
 /** Flags win over the environment; SageMaker's SAGEMAKER_BIND_TO_PORT wins over PORT. */
 export function serveSettings(flags: CliFlags, env: NodeJS.ProcessEnv = process.env): ServeSettings {
-  const port = intSetting('--port', flags.port, 0, 65535) ?? intSetting(ENV.SAGEMAKER_BIND_TO_PORT, env[ENV.SAGEMAKER_BIND_TO_PORT], 0, 65535) ?? intSetting(ENV.PORT, env[ENV.PORT], 0, 65535) ?? DEFAULT_PORT;
+  const port =
+    intSetting('--port', flags.port, 0, 65535) ??
+    intSetting(ENV.SAGEMAKER_BIND_TO_PORT, env[ENV.SAGEMAKER_BIND_TO_PORT], 0, 65535) ??
+    intSetting(ENV.PORT, env[ENV.PORT], 0, 65535) ??
+    DEFAULT_PORT;
   const workers = intSetting('--workers', flags.workers, 0, 1024) ?? intSetting(ENV.WORKERS, env[ENV.WORKERS], 0, 1024) ?? 0;
   return {
     port,

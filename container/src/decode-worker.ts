@@ -16,7 +16,10 @@ if (port) {
       const budget = new PixelBudget(job.input);
       const rows = job.images.map((img) => decodeImage(job.input, img.b64, img.field, budget));
       result = { id: job.id, rows };
-      port.postMessage(result, rows.map((r) => r.buffer as ArrayBuffer));
+      port.postMessage(
+        result,
+        rows.map((r) => r.buffer as ArrayBuffer),
+      );
       return;
     } catch (e) {
       result = isApiError(e)

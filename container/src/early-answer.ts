@@ -68,7 +68,9 @@ export function answerParserErrors(server: Server): void {
     }
     const body = JSON.stringify(e.toBody());
     const reason = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[e.status] ?? 'Error';
-    socket.end(`HTTP/1.1 ${e.status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${e.status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
     // Keep reading what the client still sends, so it reads the answer rather than a reset.
     socket.on('data', () => undefined);
     socket.on('error', () => undefined);

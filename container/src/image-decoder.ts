@@ -20,7 +20,9 @@ export interface DecodeJob {
   images: { b64: string; field: string }[];
 }
 
-export type DecodeResult = { id: number; rows: Float32Array[] } | { id: number; error: { code: ErrorCode; message: string; field?: string } };
+export type DecodeResult =
+  | { id: number; rows: Float32Array[] }
+  | { id: number; error: { code: ErrorCode; message: string; field?: string } };
 
 interface Pending {
   readonly worker: Worker;
@@ -119,6 +121,9 @@ function startWorker(script?: string): Worker {
     return new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(source)});`, { eval: true });
   }
   const file = script ?? path.join(__dirname, 'decode-worker.js');
-  if (!existsSync(file)) throw new Error(`The image decoding script ${file} is missing: bundle container/src/decode-worker.ts as decode-worker.js beside the entry.`);
+  if (!existsSync(file))
+    throw new Error(
+      `The image decoding script ${file} is missing: bundle container/src/decode-worker.ts as decode-worker.js beside the entry.`,
+    );
   return new Worker(file);
 }

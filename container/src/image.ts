@@ -12,7 +12,7 @@ import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { ApiError } from '../../contract/errors';
 import { IMAGE_LIMITS, maxImagePixels, maxRequestPixels } from '../../contract/limits';
-import { ImageInput } from '../../contract/manifest';
+import type { ImageInput } from '../../contract/manifest';
 
 const MB = 1024 * 1024;
 
@@ -88,7 +88,11 @@ export function readImageHeader(bytes: Buffer, maxPixels: number, field: string)
     throw new ApiError('IMAGE_TOO_LARGE', `Image is ${width}x${height}; each side must be 1..${side} pixels.`, field);
   }
   if (width * height > maxPixels) {
-    throw new ApiError('IMAGE_TOO_LARGE', `Image is ${width}x${height} (${width * height} pixels); this model decodes at most ${maxPixels} pixels per image.`, field);
+    throw new ApiError(
+      'IMAGE_TOO_LARGE',
+      `Image is ${width}x${height} (${width * height} pixels); this model decodes at most ${maxPixels} pixels per image.`,
+      field,
+    );
   }
   return header;
 }
@@ -128,7 +132,8 @@ function pngHeader(b: Buffer): ImageHeader {
       if (p !== 8 || length !== 13) throw new Error('IHDR must come first, 13 bytes long');
       ihdr = { width: b.readUInt32BE(p + 8), height: b.readUInt32BE(p + 12), depth: b[p + 16], colour: b[p + 17], interlace: b[p + 20] };
       const spec = PNG_COLOUR_TYPES[ihdr.colour];
-      if (spec === undefined || !spec.depths.includes(ihdr.depth)) throw new Error(`colour type ${ihdr.colour} with bit depth ${ihdr.depth}`);
+      if (spec === undefined || !spec.depths.includes(ihdr.depth))
+        throw new Error(`colour type ${ihdr.colour} with bit depth ${ihdr.depth}`);
       if (b[p + 18] !== 0 || b[p + 19] !== 0 || ihdr.interlace > 1) throw new Error('unknown compression, filter or interlace method');
     } else if (ihdr === undefined) {
       throw new Error('IHDR must come first');

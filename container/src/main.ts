@@ -4,9 +4,9 @@
  * `batch` runs a dataset through the model in chunks (the Fargate backend's batch task).
  */
 import { Command } from 'commander';
-import { serveSettings } from './config';
 import { batchContainerCommand } from './batch/command';
 import { serveCluster } from './cluster';
+import { serveSettings } from './config';
 import { log } from './log';
 
 const program = new Command('mlship-model-server').description('ONNX inference server speaking the SageMaker container contract');

@@ -3,7 +3,7 @@
  * server, `mlship init` and `cdk synth` run this same check, so a manifest that does not fit its model
  * stops the start (or the synth) with one message naming the field, never a 500 on every request.
  */
-import { inputBindings, type FeatureType, type ModelManifest } from '../../contract/manifest';
+import { type FeatureType, inputBindings, type ModelManifest } from '../../contract/manifest';
 import type { ElementType, GraphSignature, ValueSignature } from './onnx-graph';
 
 /** How one ONNX input is fed. */
@@ -68,21 +68,35 @@ export function planModel(m: ModelManifest, sig: GraphSignature, file = m.file):
   const unfed = sig.inputs.find((v) => !fed.has(v.name));
   if (unfed) {
     const field = m.inputTensor !== undefined ? 'inputTensor' : 'input.features';
-    throw new ManifestMismatchError(field, `${file} also takes input "${unfed.name}", which nothing in model.json feeds (inputs: ${names(sig.inputs)}).`);
+    throw new ManifestMismatchError(
+      field,
+      `${file} also takes input "${unfed.name}", which nothing in model.json feeds (inputs: ${names(sig.inputs)}).`,
+    );
   }
   const batchOfOne = sig.inputs.some((v) => v.dims !== undefined && v.dims[0] === 1);
   return { inputs, batchOfOne, ...outputPlan(m, sig, file) };
 }
 
-function inputPlan(m: ModelManifest, tensor: string, features: readonly number[], v: ValueSignature, field: string, file: string): InputPlan {
+function inputPlan(
+  m: ModelManifest,
+  tensor: string,
+  features: readonly number[],
+  v: ValueSignature,
+  field: string,
+  file: string,
+): InputPlan {
   const t = v.elementType;
   if (v.kind !== 'tensor' || t === undefined || !FEEDABLE.has(t)) {
-    throw new ManifestMismatchError(field, `input "${tensor}" of ${file} is ${describe(v)}; mlship feeds float, double, int64, int32, string and bool tensors.`);
+    throw new ManifestMismatchError(
+      field,
+      `input "${tensor}" of ${file} is ${describe(v)}; mlship feeds float, double, int64, int32, string and bool tensors.`,
+    );
   }
   const elementType = t as FeedType;
   const dims = v.dims;
   if (m.input.kind === 'image') {
-    if (t !== 'float32' && t !== 'float64') throw new ManifestMismatchError('inputTensor', `input "${tensor}" takes ${t}; an image model takes float or double pixels.`);
+    if (t !== 'float32' && t !== 'float64')
+      throw new ManifestMismatchError('inputTensor', `input "${tensor}" takes ${t}; an image model takes float or double pixels.`);
     const { width: w, height: h, channels: c, layout } = m.input;
     const want = layout === 'NCHW' ? [c, h, w] : layout === 'NHWC' ? [h, w, c] : [w * h * c];
     checkDims(dims, want, 'input.layout', `input "${tensor}"`, `${layout} ${want.join('x')}`);
@@ -92,7 +106,10 @@ function inputPlan(m: ModelManifest, tensor: string, features: readonly number[]
   for (const j of features) {
     const f = all[j];
     if (!ACCEPTS[f.type].has(t)) {
-      throw new ManifestMismatchError(`input.features[${j}].type`, `feature "${f.name}" is ${f.type}, but input "${tensor}" takes ${t} (declare it ${suggest(t)}).`);
+      throw new ManifestMismatchError(
+        `input.features[${j}].type`,
+        `feature "${f.name}" is ${f.type}, but input "${tensor}" takes ${t} (declare it ${suggest(t)}).`,
+      );
     }
   }
   const width = features.length;
@@ -106,7 +123,8 @@ function inputPlan(m: ModelManifest, tensor: string, features: readonly number[]
 function checkDims(dims: readonly (number | null)[] | undefined, want: number[], field: string, what: string, declared: string): void {
   if (dims === undefined) return;
   const shown = `[${dims.map((d) => d ?? 'N').join(', ')}]`;
-  if (dims.length !== want.length + 1) throw new ManifestMismatchError(field, `${what} has shape ${shown}, but model.json declares ${declared}.`);
+  if (dims.length !== want.length + 1)
+    throw new ManifestMismatchError(field, `${what} has shape ${shown}, but model.json declares ${declared}.`);
   want.forEach((w, i) => {
     const d = dims[i + 1];
     if (d !== null && d !== w) throw new ManifestMismatchError(field, `${what} has shape ${shown}, but model.json declares ${declared}.`);
@@ -119,10 +137,16 @@ function outputPlan(m: ModelManifest, sig: GraphSignature, file: string): Pick<M
   if (!v) throw new ManifestMismatchError('output.tensor', `names output "${out.tensor}", but ${file} has outputs: ${names(sig.outputs)}.`);
   if (out.kind === 'regression') {
     if (v.kind !== 'tensor' || (v.elementType !== 'float32' && v.elementType !== 'float64')) {
-      throw new ManifestMismatchError('output.tensor', `output "${v.name}" is ${describe(v)}; a regression output is a float or double tensor [N] or [N, 1].`);
+      throw new ManifestMismatchError(
+        'output.tensor',
+        `output "${v.name}" is ${describe(v)}; a regression output is a float or double tensor [N] or [N, 1].`,
+      );
     }
     if (v.dims !== undefined && (v.dims.length > 2 || (v.dims.length === 2 && v.dims[1] !== null && v.dims[1] !== 1))) {
-      throw new ManifestMismatchError('output.tensor', `output "${v.name}" has shape [${v.dims.map((d) => d ?? 'N').join(', ')}]; a regression output is [N] or [N, 1].`);
+      throw new ManifestMismatchError(
+        'output.tensor',
+        `output "${v.name}" has shape [${v.dims.map((d) => d ?? 'N').join(', ')}]; a regression output is [N] or [N, 1].`,
+      );
     }
     return { scoreTensor: v.name };
   }
@@ -130,27 +154,47 @@ function outputPlan(m: ModelManifest, sig: GraphSignature, file: string): Pick<M
   let graphLabels = sig.classLabels;
   if (v.kind !== 'tensor') {
     const zip = sig.zipMaps.find((z) => z.output === v.name);
-    if (!zip) throw new ManifestMismatchError('output.tensor', `output "${v.name}" is ${describe(v)} not made by a ZipMap; mlship reads tensor outputs and ZipMap outputs.`);
+    if (!zip)
+      throw new ManifestMismatchError(
+        'output.tensor',
+        `output "${v.name}" is ${describe(v)} not made by a ZipMap; mlship reads tensor outputs and ZipMap outputs.`,
+      );
     scoreTensor = zip.source;
     graphLabels = zip.labels;
   } else {
     if (v.elementType !== 'float32' && v.elementType !== 'float64') {
-      throw new ManifestMismatchError('output.tensor', `output "${v.name}" is ${describe(v)}; class scores are a float or double tensor [N, ${out.labels.length}].`);
+      throw new ManifestMismatchError(
+        'output.tensor',
+        `output "${v.name}" is ${describe(v)}; class scores are a float or double tensor [N, ${out.labels.length}].`,
+      );
     }
     const d = v.dims;
     if (d !== undefined && (d.length !== 2 || (d[1] !== null && d[1] !== out.labels.length))) {
-      throw new ManifestMismatchError('output.labels', `model.json lists ${out.labels.length} labels, but output "${v.name}" has shape [${d.map((x) => x ?? 'N').join(', ')}].`);
+      throw new ManifestMismatchError(
+        'output.labels',
+        `model.json lists ${out.labels.length} labels, but output "${v.name}" has shape [${d.map((x) => x ?? 'N').join(', ')}].`,
+      );
     }
   }
   if (graphLabels !== undefined && graphLabels.length !== out.labels.length) {
-    throw new ManifestMismatchError('output.labels', `model.json lists ${out.labels.length} labels, but ${file} declares ${graphLabels.length} classes (${graphLabels.slice(0, 10).join(', ')}).`);
+    throw new ManifestMismatchError(
+      'output.labels',
+      `model.json lists ${out.labels.length} labels, but ${file} declares ${graphLabels.length} classes (${graphLabels.slice(0, 10).join(', ')}).`,
+    );
   }
   let labelTensor: string | undefined;
   if (out.labelTensor !== undefined) {
     const l = sig.outputs.find((o) => o.name === out.labelTensor);
-    if (!l) throw new ManifestMismatchError('output.labelTensor', `names output "${out.labelTensor}", but ${file} has outputs: ${names(sig.outputs)}.`);
+    if (!l)
+      throw new ManifestMismatchError(
+        'output.labelTensor',
+        `names output "${out.labelTensor}", but ${file} has outputs: ${names(sig.outputs)}.`,
+      );
     if (l.kind !== 'tensor' || !['int64', 'int32', 'string'].includes(l.elementType ?? '')) {
-      throw new ManifestMismatchError('output.labelTensor', `output "${l.name}" is ${describe(l)}; a label output is an int64 or string tensor [N].`);
+      throw new ManifestMismatchError(
+        'output.labelTensor',
+        `output "${l.name}" is ${describe(l)}; a label output is an int64 or string tensor [N].`,
+      );
     }
     labelTensor = l.name;
   }

@@ -2,14 +2,15 @@
  * Finds the model directory: `--model DIR`, then `MODEL_DIR`, then `MODEL_S3_URI` (downloaded once and
  * cached on local disk), then SageMaker's `/opt/ml/model`.
  */
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import * as tar from 'tar';
 import { ENV } from '../../contract/env';
 import { MANIFEST_FILE } from '../../contract/manifest';
@@ -37,7 +38,9 @@ export async function resolveModelDir(opts: ModelSourceOptions = {}): Promise<st
   const uri = env[ENV.MODEL_S3_URI];
   if (uri) return downloadModel(uri, { s3Url: env[ENV.S3_URL], region: env.AWS_REGION, cacheDir: opts.cacheDir });
   if (existsSync(path.join(SAGEMAKER_MODEL_DIR, MANIFEST_FILE))) return SAGEMAKER_MODEL_DIR;
-  throw new Error(`No model to serve: pass --model DIR, or set ${ENV.MODEL_DIR} or ${ENV.MODEL_S3_URI}, or mount one at ${SAGEMAKER_MODEL_DIR}.`);
+  throw new Error(
+    `No model to serve: pass --model DIR, or set ${ENV.MODEL_DIR} or ${ENV.MODEL_S3_URI}, or mount one at ${SAGEMAKER_MODEL_DIR}.`,
+  );
 }
 
 export function parseS3Uri(uri: string): { bucket: string; key: string } {

@@ -6,10 +6,19 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ApiError } from '../../contract/errors';
-import { featureCount, packsFloat32, type FeatureValue, type Instance, MANIFEST_FILE, type ModelManifest, parseManifest, type Row } from '../../contract/manifest';
-import { Prediction } from '../../contract/prediction';
+import {
+  type FeatureValue,
+  featureCount,
+  type Instance,
+  MANIFEST_FILE,
+  type ModelManifest,
+  packsFloat32,
+  parseManifest,
+  type Row,
+} from '../../contract/manifest';
+import type { Prediction } from '../../contract/prediction';
 import { decodeImage, PixelBudget } from './image';
-import { ManifestMismatchError, planModel, type InputPlan, type ModelPlan } from './model-plan';
+import { type InputPlan, ManifestMismatchError, type ModelPlan, planModel } from './model-plan';
 import { readOnnx } from './onnx-graph';
 
 export interface LoadModelOptions {
@@ -106,7 +115,12 @@ class OnnxModel implements LoadedModel {
       // Class labels the label tensor answers: the graph's own, or indices (int) / the manifest's names (string).
       this.labelIndex = plan.graphLabels
         ? new Map(plan.graphLabels.map((l, i) => [l, i]))
-        : new Map(this.labels.flatMap((l, i): [string, number][] => [[String(i), i], [l, i]]));
+        : new Map(
+            this.labels.flatMap((l, i): [string, number][] => [
+              [String(i), i],
+              [l, i],
+            ]),
+          );
     }
   }
 
@@ -154,7 +168,11 @@ class OnnxModel implements LoadedModel {
   private classify(data: ScoreData, labelData: ArrayLike<bigint | number | string> | undefined, n: number): Prediction[] {
     const labels = this.labels as readonly string[];
     const k = labels.length;
-    if (data.length !== n * k) throw new ManifestMismatchError('output.labels', `model.json lists ${k} labels, but the model answered ${data.length / n} scores per row.`);
+    if (data.length !== n * k)
+      throw new ManifestMismatchError(
+        'output.labels',
+        `model.json lists ${k} labels, but the model answered ${data.length / n} scores per row.`,
+      );
     const out = new Array<Prediction>(n);
     const row = new Float64Array(k);
     for (let i = 0; i < n; i++) {
@@ -171,7 +189,8 @@ class OnnxModel implements LoadedModel {
       if (labelData) {
         const given = String(labelData[i]);
         const at = this.labelIndex?.get(given);
-        if (at === undefined) throw new Error(`The label output answered "${given.slice(0, 40)}", which is not one of the model's ${k} classes.`);
+        if (at === undefined)
+          throw new Error(`The label output answered "${given.slice(0, 40)}", which is not one of the model's ${k} classes.`);
         best = at;
       }
       out[i] = { label: labels[best], probabilities };
@@ -188,7 +207,8 @@ class OnnxModel implements LoadedModel {
     if (inst instanceof Float32Array || Array.isArray(inst)) row = inst;
     else if ('values' in inst) row = inst.values;
     else if ('image' in inst) {
-      if (this.manifest.input.kind !== 'image' || budget === undefined) throw new ApiError('INVALID_FEATURE_TYPE', 'This model takes tabular rows, not images.', `instances[${i}]`);
+      if (this.manifest.input.kind !== 'image' || budget === undefined)
+        throw new ApiError('INVALID_FEATURE_TYPE', 'This model takes tabular rows, not images.', `instances[${i}]`);
       row = decodeImage(this.manifest.input, inst.image, `instances[${i}]`, budget);
     } else {
       throw new ApiError('INVALID_S3_KEY', 'S3 keys are resolved by the API, not by the model server.', `instances[${i}].s3Key`);
@@ -202,7 +222,11 @@ class OnnxModel implements LoadedModel {
 
 /** The NaN/Infinity answer for row `i` of a run: a 5xx for the request that sent it, never a label. */
 function nonFinite(i: number): ApiError {
-  return new ApiError('NON_FINITE_OUTPUT', `The model answered NaN or Infinity for instances[${i}]; no prediction was made from it.`, `instances[${i}]`);
+  return new ApiError(
+    'NON_FINITE_OUTPUT',
+    `The model answered NaN or Infinity for instances[${i}]; no prediction was made from it.`,
+    `instances[${i}]`,
+  );
 }
 
 /** One input tensor for N rows, in the element type the graph declares. */
@@ -223,7 +247,12 @@ function feed(input: InputPlan, rows: readonly Row[], n: number): ort.Tensor {
     case 'float32':
     case 'float64':
     case 'int32': {
-      const data = input.elementType === 'float32' ? new Float32Array(size) : input.elementType === 'float64' ? new Float64Array(size) : new Int32Array(size);
+      const data =
+        input.elementType === 'float32'
+          ? new Float32Array(size)
+          : input.elementType === 'float64'
+            ? new Float64Array(size)
+            : new Int32Array(size);
       for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) data[i * w + j] = rows[i][cols[j]] as number;
       return new ort.Tensor(input.elementType, data, dims);
     }
@@ -254,7 +283,11 @@ function softmaxInPlace(row: Float64Array): void {
 }
 
 function regress(data: ScoreData, n: number): Prediction[] {
-  if (data.length !== n) throw new ManifestMismatchError('output.tensor', `The model answered ${data.length} values for ${n} rows; a regression output is [N] or [N, 1].`);
+  if (data.length !== n)
+    throw new ManifestMismatchError(
+      'output.tensor',
+      `The model answered ${data.length} values for ${n} rows; a regression output is [N] or [N, 1].`,
+    );
   const out = new Array<Prediction>(n);
   for (let i = 0; i < n; i++) {
     const v = data[i];

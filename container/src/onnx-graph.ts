@@ -117,7 +117,8 @@ export function readOnnx(bytes: Uint8Array, source = 'model.onnx'): OnnxGraph {
   const producers: Record<string, string> = {};
   for (const o of outputs) {
     let node = writer.get(o.name);
-    for (let hops = 0; node && (node.opType === 'Identity' || node.opType === 'Cast') && hops < 16; hops++) node = writer.get(node.input?.[0] ?? '');
+    for (let hops = 0; node && (node.opType === 'Identity' || node.opType === 'Cast') && hops < 16; hops++)
+      node = writer.get(node.input?.[0] ?? '');
     if (node?.opType) producers[o.name] = node.opType;
   }
   const signature: GraphSignature = { inputs, outputs, zipMaps, ...(classLabels ? { classLabels } : {}), ops: [...ops], producers };
@@ -161,7 +162,8 @@ function valueSignature(v: onnx.IValueInfoProto): ValueSignature {
 function labelsOf(node: onnx.INodeProto): string[] | undefined {
   for (const a of node.attribute ?? []) {
     // ZipMap and TreeEnsembleClassifier say classlabels_int64s; LinearClassifier and SVMClassifier classlabels_ints.
-    if ((a.name === 'classlabels_int64s' || a.name === 'classlabels_ints') && a.ints && a.ints.length > 0) return a.ints.map((i) => String(i));
+    if ((a.name === 'classlabels_int64s' || a.name === 'classlabels_ints') && a.ints && a.ints.length > 0)
+      return a.ints.map((i) => String(i));
     if (a.name === 'classlabels_strings' && a.strings && a.strings.length > 0) return a.strings.map((s) => Buffer.from(s).toString('utf8'));
   }
   return undefined;

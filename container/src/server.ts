@@ -9,19 +9,26 @@
  */
 import { spawn } from 'node:child_process';
 import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { ENV } from '../../contract/env';
 import { ApiError, isApiError } from '../../contract/errors';
 import { parseJsonBounded } from '../../contract/json';
 import { LIMITS } from '../../contract/limits';
-import { parseCsvRows, validateInstances, type Instance, type Row } from '../../contract/manifest';
-import { DEADLINE_ATTRIBUTE, DEADLINE_HEADER, InvocationResponse, MODEL_VERSION_HEADER, Prediction, SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER } from '../../contract/prediction';
+import { type Instance, parseCsvRows, type Row, validateInstances } from '../../contract/manifest';
+import {
+  DEADLINE_ATTRIBUTE,
+  DEADLINE_HEADER,
+  type InvocationResponse,
+  MODEL_VERSION_HEADER,
+  type Prediction,
+  SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER,
+} from '../../contract/prediction';
 import { Batcher } from './batcher';
 import { answerParserErrors, drainUnreadBody } from './early-answer';
 import { ImageDecoder } from './image-decoder';
 import { log, readLogLines } from './log';
-import { loadModel, LoadedModel } from './model';
+import { type LoadedModel, loadModel } from './model';
 import { resolveModelDir } from './model-source';
 
 export interface StartServerOptions {
@@ -144,7 +151,10 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
     const deadlineMs = callerDeadlineMs(req);
     if (deadlineMs === undefined && m.manifest.input.kind !== 'image') return undefined;
     const abandon = new AbortController();
-    const timer = deadlineMs === undefined ? undefined : setTimeout(() => abandon.abort(new ApiError('BACKEND_TIMEOUT', `The caller's deadline of ${deadlineMs} ms passed.`)), deadlineMs);
+    const timer =
+      deadlineMs === undefined
+        ? undefined
+        : setTimeout(() => abandon.abort(new ApiError('BACKEND_TIMEOUT', `The caller's deadline of ${deadlineMs} ms passed.`)), deadlineMs);
     res.once('close', () => {
       clearTimeout(timer);
       if (!res.writableFinished) abandon.abort(new ApiError('BACKEND_TIMEOUT', 'The caller closed the connection.'));
@@ -279,7 +289,11 @@ function contentFormat(header: string | undefined): Format {
   const type = mediaType(header);
   if (type === JSON_TYPE) return 'json';
   if (type === CSV_TYPE) return 'csv';
-  throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${header.slice(0, 100)} is not supported: send application/json or text/csv.`, 'content-type');
+  throw new ApiError(
+    'UNSUPPORTED_MEDIA_TYPE',
+    `Content-Type ${header.slice(0, 100)} is not supported: send application/json or text/csv.`,
+    'content-type',
+  );
 }
 
 /** Accept → output format: the first of application/json, text/csv or a wildcard listed. */

@@ -32,7 +32,14 @@ export function predictionRow(manifest: ModelManifest, r: PredictionRecord): Pre
 /** The feedback row of an item that carries feedback, else undefined. */
 export function feedbackRow(r: PredictionRecord): FeedbackRow | undefined {
   if (r.feedback === undefined) return undefined;
-  return { id: r.id, model: r.model, version: r.modelVersion, ts: timeOf(r.createdAt, 'createdAt', r.id), label: r.feedback.label, received_at: timeOf(r.feedback.givenAt, 'feedback.givenAt', r.id) };
+  return {
+    id: r.id,
+    model: r.model,
+    version: r.modelVersion,
+    ts: timeOf(r.createdAt, 'createdAt', r.id),
+    label: r.feedback.label,
+    received_at: timeOf(r.feedback.givenAt, 'feedback.givenAt', r.id),
+  };
 }
 
 function timeOf(iso: string, field: string, id: string): Date {

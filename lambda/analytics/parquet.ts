@@ -5,7 +5,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { tableColumns, type AnalyticsTable, type ColumnSpec, type FeatureCell } from '../../contract/analytics';
+import { type AnalyticsTable, type ColumnSpec, type FeatureCell, tableColumns } from '../../contract/analytics';
 import type { ModelManifest } from '../../contract/manifest';
 
 type SchemaElement = Record<string, unknown>;
@@ -26,7 +26,13 @@ function schemaOf(columns: readonly ColumnSpec[]): SchemaElement[] {
         break;
       case 'timestamp':
         // Milliseconds, the precision of the log's ISO times; Athena and DuckDB both read TIMESTAMP_MILLIS.
-        out.push({ name: c.name, type: 'INT64', converted_type: 'TIMESTAMP_MILLIS', logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' }, repetition_type });
+        out.push({
+          name: c.name,
+          type: 'INT64',
+          converted_type: 'TIMESTAMP_MILLIS',
+          logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' },
+          repetition_type,
+        });
         break;
     }
   }
@@ -63,8 +69,12 @@ function layoutOf(table: AnalyticsTable, manifest: ModelManifest) {
  */
 function columnValues(c: ColumnSpec, rows: readonly object[]): unknown[] | Float32Array | Float64Array {
   const index = c.featureIndex;
-  const values = index === undefined ? rows.map((r) => (r as Record<string, unknown>)[c.name] ?? null) : rows.map((r) => (r as { features: FeatureCell[] | null }).features?.[index] ?? null);
-  if ((c.type === 'float' || c.type === 'double') && !values.includes(null)) return c.type === 'float' ? Float32Array.from(values as number[]) : Float64Array.from(values as number[]);
+  const values =
+    index === undefined
+      ? rows.map((r) => (r as Record<string, unknown>)[c.name] ?? null)
+      : rows.map((r) => (r as { features: FeatureCell[] | null }).features?.[index] ?? null);
+  if ((c.type === 'float' || c.type === 'double') && !values.includes(null))
+    return c.type === 'float' ? Float32Array.from(values as number[]) : Float64Array.from(values as number[]);
   return values;
 }
 
@@ -72,7 +82,11 @@ function columnValues(c: ColumnSpec, rows: readonly object[]): unknown[] | Float
 export function toParquet(table: AnalyticsTable, rows: readonly object[], manifest: ModelManifest): Uint8Array {
   if (rows.length === 0) throw new Error('A Parquet file needs at least one row');
   const { columns, schema } = layoutOf(table, manifest);
-  const columnData = columns.map((c) => ({ name: c.name, data: columnValues(c, rows), ...ENCODINGS[c.type === 'timestamp' ? 'timestamp' : c.name] }));
+  const columnData = columns.map((c) => ({
+    name: c.name,
+    data: columnValues(c, rows),
+    ...ENCODINGS[c.type === 'timestamp' ? 'timestamp' : c.name],
+  }));
   const buffer = parquetWriteBuffer({
     columnData,
     schema,

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { analyticsObjectKey, partitionDate, type AnalyticsTable, type FeedbackRow, type PredictionRow } from '../../contract/analytics';
+import { type AnalyticsTable, analyticsObjectKey, type FeedbackRow, type PredictionRow, partitionDate } from '../../contract/analytics';
 import type { ModelManifest } from '../../contract/manifest';
 import { toParquet } from './parquet';
 
@@ -37,14 +37,28 @@ export function batchIdOf(table: AnalyticsTable, rows: readonly Row[]): string {
 }
 
 /** The objects `rows` become: key and Parquet body per group. */
-export function objectsOf(table: AnalyticsTable, rows: readonly Row[], manifest: ModelManifest): { key: string; body: Uint8Array; rows: number }[] {
+export function objectsOf(
+  table: AnalyticsTable,
+  rows: readonly Row[],
+  manifest: ModelManifest,
+): { key: string; body: Uint8Array; rows: number }[] {
   return [...groupRows(rows).values()].map((group) => {
     const first = group[0];
-    return { key: analyticsObjectKey(table, first.model, partitionDate(first.ts), first.version, batchIdOf(table, group)), body: toParquet(table, group, manifest), rows: group.length };
+    return {
+      key: analyticsObjectKey(table, first.model, partitionDate(first.ts), first.version, batchIdOf(table, group)),
+      body: toParquet(table, group, manifest),
+      rows: group.length,
+    };
   });
 }
 
-export async function writeRows(s3: S3Client, bucket: string, table: AnalyticsTable, rows: readonly Row[], manifest: ModelManifest): Promise<WrittenObject[]> {
+export async function writeRows(
+  s3: S3Client,
+  bucket: string,
+  table: AnalyticsTable,
+  rows: readonly Row[],
+  manifest: ModelManifest,
+): Promise<WrittenObject[]> {
   const written: WrittenObject[] = [];
   for (const o of objectsOf(table, rows, manifest)) {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: o.key, Body: o.body, ContentType: 'application/vnd.apache.parquet' }));

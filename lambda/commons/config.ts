@@ -3,8 +3,9 @@
  * `functionEnv()` names for it (the CDK sets exactly these), and a missing one stops the cold start with
  * a message naming every missing variable, so a misconfigured function never serves a request.
  */
+
+import { ENV, type EnvName, type FunctionName, functionEnv } from '../../contract/env';
 import { BACKENDS, type Backend } from '../../contract/limits';
-import { ENV, functionEnv, type EnvName, type FunctionName } from '../../contract/env';
 
 export interface FunctionConfig {
   readonly fn: FunctionName;
@@ -37,7 +38,9 @@ export function required(config: FunctionConfig, name: EnvName): string {
 }
 
 /** Optional endpoint overrides for the local stand-ins; unset in AWS. */
-export function endpointOverride(name: typeof ENV.DYNAMODB_URL | typeof ENV.S3_URL | typeof ENV.SQS_URL | typeof ENV.SAGEMAKER_RUNTIME_URL): string | undefined {
+export function endpointOverride(
+  name: typeof ENV.DYNAMODB_URL | typeof ENV.S3_URL | typeof ENV.SQS_URL | typeof ENV.SAGEMAKER_RUNTIME_URL,
+): string | undefined {
   const v = process.env[name];
   return v === undefined || v === '' ? undefined : v;
 }

@@ -33,7 +33,14 @@ export function decodeCursor(cursor: string, at: IndexPartition): Key {
   }
   const p = plain as { i?: unknown; p?: unknown; c?: unknown };
   if (typeof p !== 'object' || p === null || Object.keys(p).length !== 3) throw bad();
-  if (typeof p.i !== 'string' || !PREDICTION_ID.test(p.i) || p.p !== at.value || typeof p.c !== 'string' || !CREATED_AT_ID.test(p.c) || !p.c.endsWith(`#${p.i}`)) {
+  if (
+    typeof p.i !== 'string' ||
+    !PREDICTION_ID.test(p.i) ||
+    p.p !== at.value ||
+    typeof p.c !== 'string' ||
+    !CREATED_AT_ID.test(p.c) ||
+    !p.c.endsWith(`#${p.i}`)
+  ) {
     throw bad();
   }
   return { [LOG_TABLE.partitionKey]: { S: p.i }, [at.index.partitionKey]: { S: p.p }, [at.index.sortKey]: { S: p.c } };

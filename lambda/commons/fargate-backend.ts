@@ -8,7 +8,15 @@ import * as https from 'node:https';
 import { ApiError } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
 import { DEADLINE_HEADER } from '../../contract/prediction';
-import { isConnectionError, modelTimeLeft, parseInvocationResponse, passOnClientError, serverError, unavailable, type Backend } from './backend';
+import {
+  type Backend,
+  isConnectionError,
+  modelTimeLeft,
+  parseInvocationResponse,
+  passOnClientError,
+  serverError,
+  unavailable,
+} from './backend';
 
 export interface FargateBackendOptions {
   /** Base URL of the model server, e.g. `http://internal-alb:80`. */
@@ -27,20 +35,20 @@ export function fargateBackend(opts: FargateBackendOptions): Backend {
   const maxAttempts = opts.maxAttempts ?? LIMITS.backendMaxAttempts;
 
   async function attempt(body: string, timeoutMs: number, left: number | undefined): Promise<{ status: number; text: string }> {
-    const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', accept: 'application/json', 'content-length': Buffer.byteLength(body) };
+    const headers: http.OutgoingHttpHeaders = {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      'content-length': Buffer.byteLength(body),
+    };
     // The model server stops working on the request when the caller will no longer wait for it.
     if (left !== undefined) headers[DEADLINE_HEADER] = String(Math.min(timeoutMs, left));
     return new Promise((resolve, reject) => {
-      const req = lib.request(
-        target,
-        { method: 'POST', agent, headers },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        },
-      );
+      const req = lib.request(target, { method: 'POST', agent, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
       req.setTimeout(timeoutMs, () => req.destroy(new TimeoutError(timeoutMs)));
       req.on('error', reject);
       req.end(body);

@@ -4,9 +4,9 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { ApiError, isApiError } from '../../contract/errors';
-import { SERVICE_LIMITS } from '../../contract/limits';
 import { parseJsonBounded } from '../../contract/json';
-import { routeFor, type HandlerName, type RouteSpec } from '../../contract/routes';
+import { SERVICE_LIMITS } from '../../contract/limits';
+import { type HandlerName, type RouteSpec, routeFor } from '../../contract/routes';
 import type { Logger } from './logger';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -33,9 +33,14 @@ export interface RequestContext {
 }
 
 /** The earlier of API Gateway's integration timeout and the Lambda timeout, as epoch ms. */
-export function requestDeadline(event: APIGatewayProxyEvent, context: Pick<Context, 'getRemainingTimeInMillis'> | undefined, now = Date.now()): number {
+export function requestDeadline(
+  event: APIGatewayProxyEvent,
+  context: Pick<Context, 'getRemainingTimeInMillis'> | undefined,
+  now = Date.now(),
+): number {
   const arrived = event.requestContext?.requestTimeEpoch;
-  const api = (typeof arrived === 'number' && arrived > 0 && arrived <= now ? arrived : now) + SERVICE_LIMITS.apiGatewayIntegrationTimeoutMs;
+  const api =
+    (typeof arrived === 'number' && arrived > 0 && arrived <= now ? arrived : now) + SERVICE_LIMITS.apiGatewayIntegrationTimeoutMs;
   const remaining = context?.getRemainingTimeInMillis?.();
   return typeof remaining === 'number' && remaining > 0 ? Math.min(api, now + remaining) : api;
 }

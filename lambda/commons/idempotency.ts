@@ -4,8 +4,9 @@
  * with the same body gets that answer and logs nothing; a different body under the same key is 409.
  * A reservation whose request died mid-way can be taken over once it is stale.
  */
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
 import { createHash } from 'node:crypto';
+import { DeleteItemCommand, type DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ApiError } from '../../contract/errors';
 import { FORMATS, LIMITS } from '../../contract/limits';
 import { LOG_TABLE } from '../../contract/prediction-log';
@@ -20,7 +21,11 @@ export type Begin = { kind: 'new' } | { kind: 'replay'; statusCode: number; body
 
 export function checkIdempotencyKey(key: string): void {
   if (key.length === 0 || key.length > LIMITS.maxIdempotencyKeyLength || !KEY_PATTERN.test(key)) {
-    throw new ApiError('INVALID_HEADER', `Idempotency-Key must be 1-${LIMITS.maxIdempotencyKeyLength} printable ASCII characters without spaces.`, 'Idempotency-Key');
+    throw new ApiError(
+      'INVALID_HEADER',
+      `Idempotency-Key must be 1-${LIMITS.maxIdempotencyKeyLength} printable ASCII characters without spaces.`,
+      'Idempotency-Key',
+    );
   }
 }
 
@@ -65,7 +70,11 @@ export class IdempotencyStore {
       throw new ApiError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used with a different request body.', 'Idempotency-Key');
     }
     if (existing.state !== 'done' || existing.body === undefined) {
-      throw new ApiError('IDEMPOTENCY_CONFLICT', 'A request with this Idempotency-Key is still in progress; retry shortly.', 'Idempotency-Key');
+      throw new ApiError(
+        'IDEMPOTENCY_CONFLICT',
+        'A request with this Idempotency-Key is still in progress; retry shortly.',
+        'Idempotency-Key',
+      );
     }
     return { kind: 'replay', statusCode: existing.statusCode, body: existing.body };
   }

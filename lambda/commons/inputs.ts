@@ -6,7 +6,7 @@
  * as an s3Key.
  */
 import { ApiError, isApiError } from '../../contract/errors';
-import { validateInstances, type Instance, type ModelManifest } from '../../contract/manifest';
+import { type Instance, type ModelManifest, validateInstances } from '../../contract/manifest';
 import type { S3Handle } from './lazy-clients';
 
 /** An instance with its values ready for the model: numbers or a base64 image. */
@@ -21,7 +21,14 @@ export function imageFormatOf(bytes: Uint8Array): 'png' | 'jpg' | undefined {
   return undefined;
 }
 
-export async function fetchInstance(s3: () => Promise<S3Handle>, bucket: string, m: ModelManifest, key: string, field: string, maxBytes: number): Promise<ResolvedInstance> {
+export async function fetchInstance(
+  s3: () => Promise<S3Handle>,
+  bucket: string,
+  m: ModelManifest,
+  key: string,
+  field: string,
+  maxBytes: number,
+): Promise<ResolvedInstance> {
   let bytes: Uint8Array;
   try {
     const { sdk, client } = await s3();
@@ -63,7 +70,11 @@ export function s3ReadError(e: unknown, key: string, field: string): ApiError {
     return new ApiError('S3_OBJECT_NOT_FOUND', `No object ${key} in the data bucket.`, field);
   }
   if (name === 'AccessDenied' || status === 403) {
-    return new ApiError('S3_ACCESS_DENIED', `The API may not read ${key}: the object does not exist (S3 answers "access denied" for a missing key) or is not readable with the API's role.`, field);
+    return new ApiError(
+      'S3_ACCESS_DENIED',
+      `The API may not read ${key}: the object does not exist (S3 answers "access denied" for a missing key) or is not readable with the API's role.`,
+      field,
+    );
   }
   if (status !== undefined && status >= 400 && status < 500 && status !== 429 && name !== 'SlowDown') {
     return new ApiError('INVALID_S3_KEY', `S3 refused the key ${key} (${name || status}).`, field);
@@ -72,7 +83,13 @@ export function s3ReadError(e: unknown, key: string, field: string): ApiError {
 }
 
 /** Stores an input too large for the log item: numbers as a JSON array, an encoded image as its bytes. */
-export async function storeInput(s3: () => Promise<S3Handle>, bucket: string, key: string, body: Uint8Array | string, contentType: string): Promise<void> {
+export async function storeInput(
+  s3: () => Promise<S3Handle>,
+  bucket: string,
+  key: string,
+  body: Uint8Array | string,
+  contentType: string,
+): Promise<void> {
   try {
     const { sdk, client } = await s3();
     await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));

@@ -3,9 +3,9 @@
  * (`attribute_not_exists(id)`, so a retry that already landed counts as written), retried with
  * exponential backoff; what still fails goes, whole, to the dead-letter queue for the replay handler.
  */
-import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { LIMITS } from '../../contract/limits';
-import { encodeRecord, LOG_TABLE, UnstorableValueError, type PredictionRecord } from '../../contract/prediction-log';
+import { encodeRecord, LOG_TABLE, type PredictionRecord, UnstorableValueError } from '../../contract/prediction-log';
 import type { SqsHandle } from './lazy-clients';
 
 export interface PutOutcome {
@@ -67,7 +67,9 @@ export async function sendToDeadLetterQueue(sqs: () => Promise<SqsHandle>, queue
       }),
     );
     if (out.Failed !== undefined && out.Failed.length > 0) {
-      throw new Error(`The dead-letter queue refused ${out.Failed.length} record(s): ${out.Failed[0].Code ?? ''} ${out.Failed[0].Message ?? ''}`);
+      throw new Error(
+        `The dead-letter queue refused ${out.Failed.length} record(s): ${out.Failed[0].Code ?? ''} ${out.Failed[0].Message ?? ''}`,
+      );
     }
   }
 }
@@ -87,7 +89,13 @@ export function isPermanent(e: unknown): boolean {
   return status === 400 && !['UnrecognizedClientException', 'ExpiredTokenException', 'AccessDeniedException'].includes(name);
 }
 
-const TRANSIENT_4XX = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'TransactionConflictException', 'LimitExceededException']);
+const TRANSIENT_4XX = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TransactionConflictException',
+  'LimitExceededException',
+]);
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -100,7 +108,8 @@ export function parseQueuedRecord(body: string): PredictionRecord {
   for (const k of strings) {
     if (typeof r[k] !== 'string' || (r[k] as string).length === 0) throw new Error(`Queued record lacks "${k}"`);
   }
-  if (typeof r.latencyMs !== 'number' || (r.label === undefined && !('predictedValue' in r))) throw new Error('Queued record lacks "latencyMs" or a prediction');
+  if (typeof r.latencyMs !== 'number' || (r.label === undefined && !('predictedValue' in r)))
+    throw new Error('Queued record lacks "latencyMs" or a prediction');
   if ((r.id as string).startsWith(LOG_TABLE.idempotencyPrefix)) throw new Error('Queued record has an idempotency id');
   return r as PredictionRecord;
 }

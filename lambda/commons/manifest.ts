@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { parseManifest, type ModelManifest } from '../../contract/manifest';
+import { type ModelManifest, parseManifest } from '../../contract/manifest';
 
 /**
  * Loads the served model's manifest once. A relative path is taken from the directory of the running

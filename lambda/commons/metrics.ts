@@ -5,13 +5,12 @@
  */
 import { METRICS_NAMESPACE } from '../../contract/quality';
 import { writeLine } from './log-output';
+
 export { PARKED_RECORDS_METRIC } from '../../contract/quality';
 
 export type MetricUnit = 'Count' | 'Milliseconds';
 
-export interface MetricSink {
-  (line: string): void;
-}
+export type MetricSink = (line: string) => void;
 
 export class Metrics {
   constructor(
@@ -48,5 +47,13 @@ export class Metrics {
 
 /** One count with no dimensions (a metric about the system, not one model version), as an EMF line. */
 export function emfCount(name: string, value: number, sink: MetricSink = (line) => process.stdout.write(line + '\n')): void {
-  sink(JSON.stringify({ _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [[]], Metrics: [{ Name: name, Unit: 'Count' }] }] }, [name]: value }));
+  sink(
+    JSON.stringify({
+      _aws: {
+        Timestamp: Date.now(),
+        CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [[]], Metrics: [{ Name: name, Unit: 'Count' }] }],
+      },
+      [name]: value,
+    }),
+  );
 }

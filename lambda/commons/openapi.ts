@@ -76,13 +76,21 @@ function successResponses(r: RouteSpec): Record<string, unknown> {
           description: 'One prediction per instance, each with the id it is logged under.',
           headers: {
             [MODEL_VERSION_HEADER]: { description: 'The model that answered, as `<name>/<version>`.', schema: { type: 'string' } },
-            'idempotent-replay': { description: '`true` when this is the stored answer to an earlier request with the same Idempotency-Key.', schema: { type: 'string', enum: ['true'] } },
+            'idempotent-replay': {
+              description: '`true` when this is the stored answer to an earlier request with the same Idempotency-Key.',
+              schema: { type: 'string', enum: ['true'] },
+            },
           },
           content: json(ref('PredictResponse')),
         },
       };
     case 'listPredictions':
-      return { '200': { description: 'Logged predictions, newest first; `cursor` is absent on the last page.', content: json(ref('PredictionPage')) } };
+      return {
+        '200': {
+          description: 'Logged predictions, newest first; `cursor` is absent on the last page.',
+          content: json(ref('PredictionPage')),
+        },
+      };
     case 'getPrediction':
       return { '200': { description: 'The logged prediction.', content: json(ref('PredictionRecord')) } };
     case 'postFeedback':
@@ -90,7 +98,9 @@ function successResponses(r: RouteSpec): Record<string, unknown> {
     case 'metricsSummary':
       return { '200': { description: 'The summary of the window.', content: json(ref('MetricsSummary')) } };
     case 'getModel':
-      return { '200': { description: 'The manifest of the served model, its backend and drift baseline.', content: json(ref('ModelInfo')) } };
+      return {
+        '200': { description: 'The manifest of the served model, its backend and drift baseline.', content: json(ref('ModelInfo')) },
+      };
     case 'health':
       return { '200': { description: 'The API is up.', content: json(ref('Health')) } };
     case 'openapi':
@@ -102,7 +112,14 @@ function successResponses(r: RouteSpec): Record<string, unknown> {
       };
     case 'dashboardFile':
       return {
-        '200': { description: "One of the dashboard's scripts, styles or source maps.", content: { 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'string' } } } },
+        '200': {
+          description: "One of the dashboard's scripts, styles or source maps.",
+          content: {
+            'text/javascript': { schema: { type: 'string' } },
+            'text/css': { schema: { type: 'string' } },
+            'application/json': { schema: { type: 'string' } },
+          },
+        },
         '301': { description: '`index.html` is served at the API root.', headers: { location: { schema: { type: 'string' } } } },
       };
     default:
@@ -112,7 +129,17 @@ function successResponses(r: RouteSpec): Record<string, unknown> {
 
 function requestBody(r: RouteSpec, m: ModelManifest): Record<string, unknown> | undefined {
   if (r.id === 'predict') {
-    const csv = m.input.kind === 'tabular' ? { 'text/csv': { schema: { type: 'string', description: `One instance per line: ${m.input.features.length} comma-separated values in manifest order, no header.` } } } : {};
+    const csv =
+      m.input.kind === 'tabular'
+        ? {
+            'text/csv': {
+              schema: {
+                type: 'string',
+                description: `One instance per line: ${m.input.features.length} comma-separated values in manifest order, no header.`,
+              },
+            },
+          }
+        : {};
     return { required: true, content: { ...json(ref('PredictRequest')), ...csv } };
   }
   if (r.id === 'postFeedback') return { required: true, content: json(ref('Feedback')) };
@@ -123,12 +150,23 @@ function operation(r: RouteSpec, m: ModelManifest): Record<string, unknown> {
   const parameters: unknown[] = [];
   for (const p of r.path.matchAll(/\{(\w+)\}/g)) {
     const name = p[1];
-    parameters.push({ name, in: 'path', required: true, schema: name in PARAMETER_SCHEMAS ? parameterSchema(name as keyof typeof PARAMETER_SCHEMAS) : { type: 'string' } });
+    parameters.push({
+      name,
+      in: 'path',
+      required: true,
+      schema: name in PARAMETER_SCHEMAS ? parameterSchema(name as keyof typeof PARAMETER_SCHEMAS) : { type: 'string' },
+    });
   }
   for (const q of r.query ?? []) {
     if (!(q in PARAMETER_SCHEMAS)) throw new Error(`No schema for query parameter ${q} of route ${r.id}: add it to PARAMETER_SCHEMAS.`);
     const schema = parameterSchema(q as keyof typeof PARAMETER_SCHEMAS);
-    parameters.push({ name: q, in: 'query', required: false, ...(typeof schema.description === 'string' ? { description: schema.description } : {}), schema });
+    parameters.push({
+      name: q,
+      in: 'query',
+      required: false,
+      ...(typeof schema.description === 'string' ? { description: schema.description } : {}),
+      schema,
+    });
   }
   if (r.id === 'predict') {
     const schema = parameterSchema('idempotencyKey');
@@ -155,7 +193,11 @@ export function buildOpenApi(m: ModelManifest, serverUrl?: string): OpenApiDocum
   for (const r of ROUTES) paths[r.path] = { ...paths[r.path], [r.method.toLowerCase()]: operation(r, m) };
   return {
     openapi: '3.1.0',
-    info: { title: `${m.name} inference API`, version: m.version, description: `Predictions of the ${m.name} model, version ${m.version}, with their log, feedback and metrics.` },
+    info: {
+      title: `${m.name} inference API`,
+      version: m.version,
+      description: `Predictions of the ${m.name} model, version ${m.version}, with their log, feedback and metrics.`,
+    },
     ...(serverUrl !== undefined ? { servers: [{ url: serverUrl }] } : {}),
     paths,
     components: {

@@ -7,11 +7,20 @@
  * of it, because a cold start (container start, model download and load) can take longer than a warm
  * attempt's bound.
  */
-import { ApiError } from '../../contract/errors';
+
 import { ENV } from '../../contract/env';
+import { ApiError } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
 import { DEADLINE_ATTRIBUTE } from '../../contract/prediction';
-import { isConnectionError, modelTimeLeft, parseInvocationResponse, passOnClientError, serverError, unavailable, type Backend } from './backend';
+import {
+  type Backend,
+  isConnectionError,
+  modelTimeLeft,
+  parseInvocationResponse,
+  passOnClientError,
+  serverError,
+  unavailable,
+} from './backend';
 import { endpointOverride } from './config';
 
 export interface SageMakerBackendOptions {
@@ -69,7 +78,13 @@ export function sagemakerBackend(opts: SageMakerBackendOptions): Backend {
         const CustomAttributes = callerLeft === undefined ? undefined : `${DEADLINE_ATTRIBUTE}=${Math.min(timeoutMs, callerLeft)}`;
         try {
           const out = await client.send(
-            new m.InvokeEndpointCommand({ EndpointName: opts.endpointName, Body: Buffer.from(body), ContentType: 'application/json', Accept: 'application/json', CustomAttributes }),
+            new m.InvokeEndpointCommand({
+              EndpointName: opts.endpointName,
+              Body: Buffer.from(body),
+              ContentType: 'application/json',
+              Accept: 'application/json',
+              CustomAttributes,
+            }),
             { abortSignal: AbortSignal.timeout(timeoutMs) },
           );
           const text = out.Body === undefined ? '' : Buffer.from(out.Body).toString('utf8');

@@ -13,7 +13,12 @@ export interface Caller {
 
 /** Parses the comma-separated operator key ids of the function's environment. */
 export function operatorKeyIds(raw: string): ReadonlySet<string> {
-  return new Set(raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+  return new Set(
+    raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
 }
 
 export function callerOf(event: APIGatewayProxyEvent, operators: ReadonlySet<string>): Caller {

@@ -3,10 +3,10 @@
  * per-feature drift of the logged inputs, the drift of the predicted classes against the class priors,
  * and the accuracy (or error) of the predictions that received feedback.
  */
-import { isCategorical, type FeatureBaseline, type ModelBaseline } from '../../contract/baseline';
+import { type FeatureBaseline, isCategorical, type ModelBaseline } from '../../contract/baseline';
 import type { FeatureValue, ModelManifest } from '../../contract/manifest';
 import type { PredictionRecord } from '../../contract/prediction-log';
-import { classifierQuality, predictedLabel, regressionQuality, type ClassifierQuality, type RegressionQuality } from './accuracy';
+import { type ClassifierQuality, classifierQuality, predictedLabel, type RegressionQuality, regressionQuality } from './accuracy';
 import { categoricalPsi, featureKs, featurePsi, ks, psi } from './drift';
 
 export interface FeatureDrift {
@@ -34,7 +34,10 @@ export function inputValues(manifest: ModelManifest, input: unknown): FeatureVal
   if (manifest.input.kind === 'tabular') {
     const features = manifest.input.features;
     // Numbers for numeric features, strings for categorical ones, booleans for bool ones.
-    const fits = (row: unknown[]) => row.every((v, j) => (features[j].type === 'string' ? typeof v === 'string' : features[j].type === 'bool' ? typeof v === 'boolean' : isNumber(v)));
+    const fits = (row: unknown[]) =>
+      row.every((v, j) =>
+        features[j].type === 'string' ? typeof v === 'string' : features[j].type === 'bool' ? typeof v === 'boolean' : isNumber(v),
+      );
     if (Array.isArray(input)) return input.length === features.length && fits(input) ? (input as FeatureValue[]) : undefined;
     if (input !== null && typeof input === 'object') {
       const o = input as Record<string, unknown>;
@@ -56,7 +59,11 @@ function isNumber(v: unknown): v is number {
 }
 
 /** Groups the window by model version and measures each group. */
-export function analyzeWindow(manifest: ModelManifest, baseline: ModelBaseline | undefined, records: readonly PredictionRecord[]): VersionQuality[] {
+export function analyzeWindow(
+  manifest: ModelManifest,
+  baseline: ModelBaseline | undefined,
+  records: readonly PredictionRecord[],
+): VersionQuality[] {
   const byVersion = new Map<string, PredictionRecord[]>();
   for (const r of records) {
     const list = byVersion.get(r.modelVersion);
@@ -68,7 +75,12 @@ export function analyzeWindow(manifest: ModelManifest, baseline: ModelBaseline |
     .map(([modelVersion, group]) => analyzeVersion(manifest, baseline, modelVersion, group));
 }
 
-function analyzeVersion(manifest: ModelManifest, baseline: ModelBaseline | undefined, modelVersion: string, records: PredictionRecord[]): VersionQuality {
+function analyzeVersion(
+  manifest: ModelManifest,
+  baseline: ModelBaseline | undefined,
+  modelVersion: string,
+  records: PredictionRecord[],
+): VersionQuality {
   const quality = manifest.output.kind === 'classification' ? classifierQuality(records) : regressionQuality(records);
   const rows: FeatureValue[][] = [];
   for (const r of records) {

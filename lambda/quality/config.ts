@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { parseBaseline, type ModelBaseline } from '../../contract/baseline';
+import { type ModelBaseline, parseBaseline } from '../../contract/baseline';
 import { ENV, type EnvName } from '../../contract/env';
 import { featureCount, type ModelManifest } from '../../contract/manifest';
 import { QUALITY_FUNCTION_ENV } from '../../contract/quality';
@@ -48,11 +48,14 @@ export function loadBaseline(path: string, baseDir: string): ModelBaseline {
 export function checkBaselineMatches(manifest: ModelManifest, baseline: ModelBaseline): void {
   const n = featureCount(manifest);
   if (baseline.features.length !== n) {
-    throw new Error(`The baseline describes ${baseline.features.length} features but model ${manifest.name} takes ${n} values per instance`);
+    throw new Error(
+      `The baseline describes ${baseline.features.length} features but model ${manifest.name} takes ${n} values per instance`,
+    );
   }
   if (manifest.input.kind === 'tabular') {
     const i = manifest.input.features.findIndex((f, j) => f.name !== baseline.features[j].name);
-    if (i !== -1) throw new Error(`Baseline feature ${i} is "${baseline.features[i].name}" but the model's is "${manifest.input.features[i].name}"`);
+    if (i !== -1)
+      throw new Error(`Baseline feature ${i} is "${baseline.features[i].name}" but the model's is "${manifest.input.features[i].name}"`);
   }
   if (manifest.output.kind === 'classification' && baseline.classPriors !== undefined) {
     const labels = new Set(manifest.output.labels);

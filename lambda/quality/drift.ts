@@ -32,7 +32,8 @@ export function checkBinned(d: BinnedDistribution, what: string): void {
     if (!(d.edges[i] >= d.edges[i - 1])) throw new Error(`${what}: edges are not ascending at index ${i}`);
   }
   const sum = d.proportions.reduce((a, b) => a + b, 0);
-  if (d.proportions.some((p) => !(p >= 0)) || Math.abs(sum - 1) > 1e-3) throw new Error(`${what}: proportions must be non-negative and sum to 1 (sum ${sum})`);
+  if (d.proportions.some((p) => !(p >= 0)) || Math.abs(sum - 1) > 1e-3)
+    throw new Error(`${what}: proportions must be non-negative and sum to 1 (sum ${sum})`);
 }
 
 /** Index of the bin holding `x`: the number of edges strictly below it (binary search). */

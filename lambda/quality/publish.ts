@@ -5,19 +5,28 @@
  * the metrics still carry exact values and dimensions.
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
-import { MAX_FEATURE_METRICS, QUALITY_DIMENSIONS as D, QUALITY_METRICS as M } from '../../contract/quality';
-import { METRICS_NAMESPACE } from '../../contract/quality';
+import { QUALITY_DIMENSIONS as D, QUALITY_METRICS as M, MAX_FEATURE_METRICS, METRICS_NAMESPACE } from '../../contract/quality';
 import type { VersionQuality } from './analyze';
 
 type Unit = 'None' | 'Count';
 
 /** One EMF document: the metric values plus the dimension values, all at the top level. */
-export function emfDocument(timestamp: number, dimensions: Record<string, string>, values: Record<string, { value: number; unit: Unit }>): string {
+export function emfDocument(
+  timestamp: number,
+  dimensions: Record<string, string>,
+  values: Record<string, { value: number; unit: Unit }>,
+): string {
   const names = Object.keys(values);
   const doc: Record<string, unknown> = {
     _aws: {
       Timestamp: timestamp,
-      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [Object.keys(dimensions)], Metrics: names.map((n) => ({ Name: n, Unit: values[n].unit })) }],
+      CloudWatchMetrics: [
+        {
+          Namespace: METRICS_NAMESPACE,
+          Dimensions: [Object.keys(dimensions)],
+          Metrics: names.map((n) => ({ Name: n, Unit: values[n].unit })),
+        },
+      ],
     },
     ...dimensions,
   };
@@ -36,7 +45,8 @@ export function qualityDocuments(model: string, q: VersionQuality, timestamp: nu
     [M.feedbackCount]: { value: q.quality.count, unit: 'Count' },
   };
   // A metric with no data point is "missing" to an alarm, which is the honest state without feedback.
-  if (q.quality.kind === 'classification' && q.quality.accuracy !== undefined) values[M.accuracy] = { value: q.quality.accuracy, unit: 'None' };
+  if (q.quality.kind === 'classification' && q.quality.accuracy !== undefined)
+    values[M.accuracy] = { value: q.quality.accuracy, unit: 'None' };
   if (q.quality.kind === 'regression' && q.quality.mae !== undefined && q.quality.rmse !== undefined) {
     values[M.mae] = { value: q.quality.mae, unit: 'None' };
     values[M.rmse] = { value: q.quality.rmse, unit: 'None' };
@@ -46,10 +56,14 @@ export function qualityDocuments(model: string, q: VersionQuality, timestamp: nu
   const lines = [emfDocument(timestamp, dims, values)];
   for (const f of q.features.slice(0, MAX_FEATURE_METRICS)) {
     lines.push(
-      emfDocument(timestamp, { ...dims, [D.feature]: f.feature }, {
-        [M.featurePsi]: { value: f.psi, unit: 'None' },
-        [M.featureKs]: { value: f.ks, unit: 'None' },
-      }),
+      emfDocument(
+        timestamp,
+        { ...dims, [D.feature]: f.feature },
+        {
+          [M.featurePsi]: { value: f.psi, unit: 'None' },
+          [M.featureKs]: { value: f.ks, unit: 'None' },
+        },
+      ),
     );
   }
   return lines;

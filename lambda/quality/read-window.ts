@@ -2,7 +2,7 @@
  * Reads one window of a model's prediction log through the `byModel` index (newest first), bounded by
  * MAX_QUALITY_ITEMS so a busy hour cannot make the job run out of time.
  */
-import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { decodeRecord, LOG_TABLE, type PredictionRecord } from '../../contract/prediction-log';
 import { MAX_QUALITY_ITEMS } from '../../contract/quality';
 

@@ -9,11 +9,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { CloudFormationCustomResourceEvent, CloudFormationCustomResourceResponse } from 'aws-lambda';
-import { GoldenSet } from '../../contract/rollout';
-import { Logger } from '../commons/logger';
+import type { GoldenSet } from '../../contract/rollout';
+import type { Logger } from '../commons/logger';
 import { responseOf } from './cfn-response';
 import { describeVerdict, parseGoldenSet } from './golden';
-import { Invoke, replayGoldenSet } from './replay';
+import { type Invoke, replayGoldenSet } from './replay';
 
 export interface LoadedGoldenSet {
   set: GoldenSet;
@@ -62,16 +62,26 @@ export async function decideCustomResource(
   const cancel = new AbortController();
   const timer = deadline === undefined ? undefined : setTimeout(() => cancel.abort(), Math.max(0, deadline - Date.now()));
   const deadlinePassed = new Promise<never>((_, reject) =>
-    cancel.signal.addEventListener('abort', () => reject(new Error(`no verdict by the check's deadline (${new Date(deadline ?? 0).toISOString()}); the endpoint did not answer in time`))),
+    cancel.signal.addEventListener('abort', () =>
+      reject(
+        new Error(`no verdict by the check's deadline (${new Date(deadline ?? 0).toISOString()}); the endpoint did not answer in time`),
+      ),
+    ),
   );
   try {
-    const { verdict, model } = await Promise.race([replayGoldenSet(golden.set, invokerFor(props.EndpointName, cancel.signal)), deadlinePassed]);
+    const { verdict, model } = await Promise.race([
+      replayGoldenSet(golden.set, invokerFor(props.EndpointName, cancel.signal)),
+      deadlinePassed,
+    ]);
     const reason = `${describeVerdict(verdict)} Model ${model} on endpoint ${props.EndpointName}.`;
     log[verdict.passed ? 'info' : 'error'](reason, { model, expectedModel: props.Model, mismatches: verdict.mismatches });
     if (verdict.passed && model !== props.Model) {
       return responseOf(event, 'FAILED', `The endpoint answered as ${model}, not ${props.Model}.`, physicalId);
     }
-    return responseOf(event, verdict.passed ? 'SUCCESS' : 'FAILED', reason, physicalId, { rows: verdict.rows, maxDifference: verdict.maxDifference });
+    return responseOf(event, verdict.passed ? 'SUCCESS' : 'FAILED', reason, physicalId, {
+      rows: verdict.rows,
+      maxDifference: verdict.maxDifference,
+    });
   } catch (e) {
     const reason = `Golden set check could not run against ${props.EndpointName}: ${(e as Error).message}`;
     log.error(reason, { error: e });
@@ -100,16 +110,28 @@ export interface EcsHookResult {
 export const HOOK_ATTEMPTS = 3;
 const RETRY_DELAY_S = 20;
 
-export async function decideLifecycleHook(event: EcsLifecycleHookEvent, golden: LoadedGoldenSet, invoke: Invoke, log: Logger): Promise<EcsHookResult> {
+export async function decideLifecycleHook(
+  event: EcsLifecycleHookEvent,
+  golden: LoadedGoldenSet,
+  invoke: Invoke,
+  log: Logger,
+): Promise<EcsHookResult> {
   const attempt = (event.hookDetails?.attempt ?? 0) + 1;
-  const fields = { executionId: event.executionId, stage: event.lifecycleStage, revision: event.executionDetails?.targetServiceRevisionArn, attempt };
+  const fields = {
+    executionId: event.executionId,
+    stage: event.lifecycleStage,
+    revision: event.executionDetails?.targetServiceRevisionArn,
+    attempt,
+  };
   try {
     const { verdict, model } = await replayGoldenSet(golden.set, invoke);
     log[verdict.passed ? 'info' : 'error'](describeVerdict(verdict), { ...fields, model, mismatches: verdict.mismatches });
     return { hookStatus: verdict.passed ? 'SUCCEEDED' : 'FAILED' };
   } catch (e) {
     log.warn('Golden set check could not reach the new tasks', { ...fields, error: e });
-    return attempt < HOOK_ATTEMPTS ? { hookStatus: 'IN_PROGRESS', callBackDelay: RETRY_DELAY_S, hookDetails: { attempt } } : { hookStatus: 'FAILED' };
+    return attempt < HOOK_ATTEMPTS
+      ? { hookStatus: 'IN_PROGRESS', callBackDelay: RETRY_DELAY_S, hookDetails: { attempt } }
+      : { hookStatus: 'FAILED' };
   }
 }
 

@@ -2,8 +2,9 @@
  * Compares a model's answers on the golden set with the expected ones. Pure: no I/O, so the same code
  * decides in the deployment hook, in the tests and anywhere else a version is vetted.
  */
-import { GOLDEN_TOLERANCE, GoldenRow, GoldenSet } from '../../contract/rollout';
-import { Prediction } from '../../contract/prediction';
+
+import type { Prediction } from '../../contract/prediction';
+import { GOLDEN_TOLERANCE, type GoldenRow, type GoldenSet } from '../../contract/rollout';
 
 export interface Mismatch {
   row: number;
@@ -34,7 +35,10 @@ export function parseGoldenSet(raw: unknown): GoldenSet {
   o.rows.forEach((r, i) => {
     const ok =
       Array.isArray(r?.input) &&
-      (('label' in r && typeof r.label === 'string' && Array.isArray(r.probabilities) && r.probabilities.length === (o.labels ?? []).length) ||
+      (('label' in r &&
+        typeof r.label === 'string' &&
+        Array.isArray(r.probabilities) &&
+        r.probabilities.length === (o.labels ?? []).length) ||
         ('value' in r && typeof r.value === 'number'));
     if (!ok) throw new Error(`Golden row ${i} needs "input" and either "label" + one probability per label, or "value".`);
   });
@@ -54,7 +58,13 @@ export function compareGolden(set: GoldenSet, predictions: readonly Prediction[]
     maxDifference = Math.max(maxDifference, found.difference);
     for (const m of found.mismatches) mismatches.push({ row: i, ...m });
   });
-  return { passed: mismatches.length === 0, rows: set.rows.length, maxDifference, mismatches: mismatches.slice(0, MAX_REPORTED), mismatchCount: mismatches.length };
+  return {
+    passed: mismatches.length === 0,
+    rows: set.rows.length,
+    maxDifference,
+    mismatches: mismatches.slice(0, MAX_REPORTED),
+    mismatchCount: mismatches.length,
+  };
 }
 
 function compareRow(
@@ -79,7 +89,8 @@ function compareRow(
     // A missing or non-numeric probability is as wrong as a drifted one (NaN fails every comparison).
     const d = typeof served === 'number' ? Math.abs(served - want.probabilities[j]) : Infinity;
     difference = Math.max(difference, Number.isNaN(d) ? Infinity : d);
-    if (!(d <= tolerance.probability)) mismatches.push({ field: `probabilities.${label}`, expected: want.probabilities[j], actual: served ?? null });
+    if (!(d <= tolerance.probability))
+      mismatches.push({ field: `probabilities.${label}`, expected: want.probabilities[j], actual: served ?? null });
   });
   return { difference, mismatches };
 }

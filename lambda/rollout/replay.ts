@@ -5,9 +5,9 @@
  */
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { LIMITS, SERVICE_LIMITS } from '../../contract/limits';
-import { InvocationResponse, Prediction } from '../../contract/prediction';
-import { GoldenSet } from '../../contract/rollout';
-import { GoldenVerdict, compareGolden } from './golden';
+import type { InvocationResponse, Prediction } from '../../contract/prediction';
+import type { GoldenSet } from '../../contract/rollout';
+import { compareGolden, type GoldenVerdict } from './golden';
 
 /** Posts one `{"instances": [...]}` body to the model and returns its answer text. */
 export type Invoke = (body: string) => Promise<string>;

@@ -4,7 +4,7 @@
  * codes as the handlers, so clients branch on one set of codes.
  */
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
-import { ERROR_STATUS, ErrorCode } from '../../contract/errors';
+import { ERROR_STATUS, type ErrorCode } from '../../contract/errors';
 
 export interface GatewayErrorSpec {
   readonly type: apigw.ResponseType;
@@ -16,18 +16,42 @@ export interface GatewayErrorSpec {
 
 export const GATEWAY_ERRORS: readonly GatewayErrorSpec[] = [
   // API Gateway does not tell a missing key from a wrong one: both are INVALID_API_KEY (403).
-  { type: apigw.ResponseType.INVALID_API_KEY, code: 'FORBIDDEN', message: 'Missing or invalid API key: send a valid key in the x-api-key header.' },
+  {
+    type: apigw.ResponseType.INVALID_API_KEY,
+    code: 'FORBIDDEN',
+    message: 'Missing or invalid API key: send a valid key in the x-api-key header.',
+  },
   { type: apigw.ResponseType.ACCESS_DENIED, code: 'FORBIDDEN', message: 'Access denied.' },
   // An unknown path or method reaches API Gateway as a request without a matching (authorised) method.
-  { type: apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, code: 'ROUTE_NOT_FOUND', message: 'No such route: see GET /openapi.json for the routes.' },
+  {
+    type: apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+    code: 'ROUTE_NOT_FOUND',
+    message: 'No such route: see GET /openapi.json for the routes.',
+  },
   { type: apigw.ResponseType.RESOURCE_NOT_FOUND, code: 'ROUTE_NOT_FOUND', message: 'No such route: see GET /openapi.json for the routes.' },
-  { type: apigw.ResponseType.THROTTLED, code: 'THROTTLED', message: 'Too many requests: the usage plan rate was exceeded; retry with backoff.' },
+  {
+    type: apigw.ResponseType.THROTTLED,
+    code: 'THROTTLED',
+    message: 'Too many requests: the usage plan rate was exceeded; retry with backoff.',
+  },
   { type: apigw.ResponseType.QUOTA_EXCEEDED, code: 'THROTTLED', message: 'The daily request quota of this API key is used up.' },
-  { type: apigw.ResponseType.REQUEST_TOO_LARGE, code: 'PAYLOAD_TOO_LARGE', message: 'The request body is larger than API Gateway accepts (10 MB).' },
+  {
+    type: apigw.ResponseType.REQUEST_TOO_LARGE,
+    code: 'PAYLOAD_TOO_LARGE',
+    message: 'The request body is larger than API Gateway accepts (10 MB).',
+  },
   { type: apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Unsupported Content-Type.' },
-  { type: apigw.ResponseType.BAD_REQUEST_PARAMETERS, code: 'INVALID_QUERY', message: 'A required request parameter is missing or invalid.' },
+  {
+    type: apigw.ResponseType.BAD_REQUEST_PARAMETERS,
+    code: 'INVALID_QUERY',
+    message: 'A required request parameter is missing or invalid.',
+  },
   { type: apigw.ResponseType.BAD_REQUEST_BODY, code: 'INVALID_BODY', message: 'The request body is invalid.' },
-  { type: apigw.ResponseType.INTEGRATION_TIMEOUT, code: 'BACKEND_TIMEOUT', message: 'The request took longer than API Gateway waits (29 s).' },
+  {
+    type: apigw.ResponseType.INTEGRATION_TIMEOUT,
+    code: 'BACKEND_TIMEOUT',
+    message: 'The request took longer than API Gateway waits (29 s).',
+  },
   { type: apigw.ResponseType.INTEGRATION_FAILURE, code: 'BACKEND_ERROR', message: 'The handler could not be reached.' },
   { type: apigw.ResponseType.DEFAULT_4XX, code: 'FORBIDDEN', message: 'The request was refused.', keepStatus: true },
   { type: apigw.ResponseType.DEFAULT_5XX, code: 'INTERNAL', message: 'Internal error.', keepStatus: true },

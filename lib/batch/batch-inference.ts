@@ -13,7 +13,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -95,7 +95,8 @@ function checkProps(p: BatchInferenceProps): string[] {
       problems.push(`sagemaker.instanceType must look like ml.m5.large, got "${p.sagemaker.instanceType}".`);
     }
     const n = p.sagemaker?.instanceCount;
-    if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 100)) problems.push(`sagemaker.instanceCount must be an integer from 1 to 100, got ${n}.`);
+    if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 100))
+      problems.push(`sagemaker.instanceCount must be an integer from 1 to 100, got ${n}.`);
   }
   return problems;
 }
@@ -125,7 +126,11 @@ export class BatchInference extends Construct {
         'bucket.$': '$.run.bucket',
         'key.$': '$.run.key',
         inputUri: sfn.JsonPath.format('s3://{}/{}', sfn.JsonPath.stringAt('$.run.bucket'), sfn.JsonPath.stringAt('$.run.key')),
-        outputPath: sfn.JsonPath.format(`s3://{}/${PREFIX.batchOutput}{}/`, sfn.JsonPath.stringAt('$.run.bucket'), sfn.JsonPath.executionName),
+        outputPath: sfn.JsonPath.format(
+          `s3://{}/${PREFIX.batchOutput}{}/`,
+          sfn.JsonPath.stringAt('$.run.bucket'),
+          sfn.JsonPath.executionName,
+        ),
       },
       resultPath: '$.run',
     });
@@ -167,7 +172,9 @@ export class BatchInference extends Construct {
       },
       targets: [new targets.SfnStateMachine(this.stateMachine)],
     });
-    Annotations.of(this).addInfo(`The bucket must send events to EventBridge (eventBridgeEnabled: true) for uploads under ${PREFIX.batchInput} to start runs.`);
+    Annotations.of(this).addInfo(
+      `The bucket must send events to EventBridge (eventBridgeEnabled: true) for uploads under ${PREFIX.batchInput} to start runs.`,
+    );
 
     this.failureAlarm = new cloudwatch.Alarm(this, 'RunFailed', {
       alarmDescription: 'A batch inference run failed: see `mlship batch status` or the state machine log group.',
@@ -179,12 +186,14 @@ export class BatchInference extends Construct {
     });
 
     if (props.stackOutputs ?? true) {
-      new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn, description: 'Batch inference state machine' }).overrideLogicalId(
-        BATCH_STACK_OUTPUTS.stateMachineArn,
-      );
-      new CfnOutput(this, 'BucketName', { value: props.bucket.bucketName, description: `Upload datasets under ${PREFIX.batchInput} here` }).overrideLogicalId(
-        BATCH_STACK_OUTPUTS.bucketName,
-      );
+      new CfnOutput(this, 'StateMachineArn', {
+        value: this.stateMachine.stateMachineArn,
+        description: 'Batch inference state machine',
+      }).overrideLogicalId(BATCH_STACK_OUTPUTS.stateMachineArn);
+      new CfnOutput(this, 'BucketName', {
+        value: props.bucket.bucketName,
+        description: `Upload datasets under ${PREFIX.batchInput} here`,
+      }).overrideLogicalId(BATCH_STACK_OUTPUTS.bucketName);
     }
     this.acknowledgeFindings(props);
   }
@@ -205,8 +214,15 @@ export class BatchInference extends Construct {
         contentType: 'text/csv',
         splitType: tasks.SplitType.LINE,
       },
-      transformOutput: { s3OutputPath: sfn.JsonPath.stringAt('$.run.outputPath'), accept: 'text/csv', assembleWith: tasks.AssembleWith.LINE },
-      transformResources: { instanceCount: model.instanceCount ?? 1, instanceType: new ec2.InstanceType(model.instanceType.replace(/^ml\./, '')) },
+      transformOutput: {
+        s3OutputPath: sfn.JsonPath.stringAt('$.run.outputPath'),
+        accept: 'text/csv',
+        assembleWith: tasks.AssembleWith.LINE,
+      },
+      transformResources: {
+        instanceCount: model.instanceCount ?? 1,
+        instanceType: new ec2.InstanceType(model.instanceType.replace(/^ml\./, '')),
+      },
       resultSelector: { 'status.$': '$.TransformJobStatus', 'output.$': '$.TransformOutput.S3OutputPath' },
       resultPath: '$.result',
     });
@@ -219,7 +235,8 @@ export class BatchInference extends Construct {
    */
   private grantTransformJobLogs(role: iam.IRole): iam.Policy {
     const stack = Stack.of(this);
-    const logGroup = (resourceName: string) => Arn.format({ service: 'logs', resource: 'log-group', resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack);
+    const logGroup = (resourceName: string) =>
+      Arn.format({ service: 'logs', resource: 'log-group', resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack);
     const policy = new iam.Policy(this, 'ModelRoleTransformLogs');
     policy.addStatements(
       new iam.PolicyStatement({
@@ -253,13 +270,22 @@ export class BatchInference extends Construct {
     const container = taskDefinition.addContainer('batch', {
       image: f.image,
       environment: { [ENV.MODEL_S3_URI]: props.bucket.s3UrlForObject(f.modelKey), AWS_REGION: Stack.of(this).region },
-      logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'batch', logGroup: new logs.LogGroup(this, 'TaskLogs', { retention: props.logRetention }) }),
+      logging: ecs.LogDrivers.awsLogs({
+        streamPrefix: 'batch',
+        logGroup: new logs.LogGroup(this, 'TaskLogs', { retention: props.logRetention }),
+      }),
     });
     grantBatchData(this, 'TaskRoleBatchData', taskDefinition.taskRole, props.bucket, { listInput: false, readModel: f.model.name });
 
     const command = new sfn.Pass(this, 'Build the batch command', {
       parameters: {
-        command: sfn.JsonPath.array('batch', '--input', sfn.JsonPath.stringAt('$.run.inputUri'), '--output', sfn.JsonPath.stringAt('$.run.outputPath')),
+        command: sfn.JsonPath.array(
+          'batch',
+          '--input',
+          sfn.JsonPath.stringAt('$.run.inputUri'),
+          '--output',
+          sfn.JsonPath.stringAt('$.run.outputPath'),
+        ),
       },
       resultPath: '$.task',
     });
@@ -280,9 +306,15 @@ export class BatchInference extends Construct {
 
   /** cdk-nag findings this construct accepts, each with the reason. */
   private acknowledgeFindings(props: BatchInferenceProps): void {
-    acknowledgeIamWildcards(this, this.taskDefinition && props.fargate ? { taskDefinition: this.taskDefinition, modelName: props.fargate.model.name } : undefined);
+    acknowledgeIamWildcards(
+      this,
+      this.taskDefinition && props.fargate ? { taskDefinition: this.taskDefinition, modelName: props.fargate.model.name } : undefined,
+    );
     if (props.fargate) {
-      Validations.of(this).acknowledge({ id: 'AwsSolutions-ECS2', reason: 'The container environment holds only the model location and the region, no secrets.' });
+      Validations.of(this).acknowledge({
+        id: 'AwsSolutions-ECS2',
+        reason: 'The container environment holds only the model location and the region, no secrets.',
+      });
     }
   }
 }

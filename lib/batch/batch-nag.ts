@@ -3,8 +3,8 @@
  * its reason; any other wildcard in the construct stays a finding. The findings name resolved ARNs
  * (logical ids included), so they are computed from the synthesized policies when the tree is validated.
  */
-import { CfnElement, Stack, Validations } from 'aws-cdk-lib';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import type { Construct, IConstruct } from 'constructs';
@@ -38,13 +38,16 @@ function acceptedShapes(scope: Construct, task?: BatchTaskFindings): Accepted[] 
         'Only actions without resource-level permissions: X-Ray segments and sampling, CloudWatch Logs delivery for the state machine, ecs:DescribeTasks/StopTask, ecr:GetAuthorizationToken, sagemaker:ListTags, and cloudwatch:PutMetricData limited to the TransformJobs namespace by a condition.',
     },
     {
-      finding: /^Resource::arn:<AWS::Partition>:logs:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d+):log-group:\/aws\/sagemaker\/TransformJobs:log-stream:batch-\*$/,
-      reason: "Log streams of this construct's transform jobs (batch-<execution name>/<instance>) in SageMaker's one TransformJobs log group.",
+      finding:
+        /^Resource::arn:<AWS::Partition>:logs:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d+):log-group:\/aws\/sagemaker\/TransformJobs:log-stream:batch-\*$/,
+      reason:
+        "Log streams of this construct's transform jobs (batch-<execution name>/<instance>) in SageMaker's one TransformJobs log group.",
     },
     {
       // Region and account are tokens (`<AWS::Region>`) in an environment-agnostic stack, literals otherwise.
       finding: /^Resource::arn:<AWS::Partition>:sagemaker:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d+):transform-job\/\*$/,
-      reason: 'Transform jobs are named per execution (batch-<execution name>); the state machine may only create, describe, stop and tag them.',
+      reason:
+        'Transform jobs are named per execution (batch-<execution name>); the state machine may only create, describe, stop and tag them.',
     },
   ];
   if (task) {

@@ -4,7 +4,7 @@
  */
 import { Fn } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 
 export interface ImportedDataBucket {
   readonly bucket: s3.IBucket;

@@ -8,18 +8,18 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { AssetHashType, DockerImage, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DeploymentFunctionName, ENV, EnvName, FunctionName, deploymentFunctionEnv, functionEnv } from '../../contract/env';
 import { BASELINE_FILE } from '../../contract/baseline';
-import { Backend } from '../../contract/limits';
+import { type DeploymentFunctionName, deploymentFunctionEnv, ENV, type EnvName, type FunctionName, functionEnv } from '../../contract/env';
+import type { Backend } from '../../contract/limits';
 import { MANIFEST_FILE } from '../../contract/manifest';
 import { QUALITY_FUNCTION_ENV } from '../../contract/quality';
-import { LAMBDA_HANDLER, LocalLambdaBundling, type FileCopy } from './lambda-bundle';
+import { type FileCopy, LAMBDA_HANDLER, LocalLambdaBundling } from './lambda-bundle';
 
 /** The scheduled model-quality job (`lambda/quality.ts`): not behind the API, but built the same way. */
 export const QUALITY_FUNCTION = 'quality';
@@ -129,7 +129,8 @@ export class HandlerFunction extends Construct {
       },
       {
         id: 'AwsSolutions-L1',
-        reason: 'Node.js 22 on purpose: the handlers, the model container and the tests all target Node 22; moving to a newer runtime is one change for all of them.',
+        reason:
+          'Node.js 22 on purpose: the handlers, the model container and the tests all target Node 22; moving to a newer runtime is one change for all of them.',
       },
     );
   }
@@ -149,11 +150,14 @@ function filesToCopy(props: HandlerFunctionProps, environment: Record<string, st
   if (ENV.MODEL_BASELINE_PATH in environment) {
     const baseline = props.baselinePath ?? join(dirname(props.manifestPath), BASELINE_FILE);
     if (existsSync(baseline)) copies.push({ from: baseline, to: BASELINE_FILE });
-    else if (props.name === QUALITY_FUNCTION) throw new Error(`The quality function needs ${baseline}: the training script writes it beside model.json`);
+    else if (props.name === QUALITY_FUNCTION)
+      throw new Error(`The quality function needs ${baseline}: the training script writes it beside model.json`);
   }
   if (ENV.DASHBOARD_DIR in environment) {
     if (props.dashboardDir === undefined || !existsSync(join(props.dashboardDir, 'index.html'))) {
-      throw new Error(`Function "${props.name}" serves the dashboard: \`dashboardDir\` must name a built dashboard (npm run build:web); got ${props.dashboardDir ?? 'none'}`);
+      throw new Error(
+        `Function "${props.name}" serves the dashboard: \`dashboardDir\` must name a built dashboard (npm run build:web); got ${props.dashboardDir ?? 'none'}`,
+      );
     }
     copies.push({ from: props.dashboardDir, to: BUNDLED_DASHBOARD_DIR });
   }

@@ -9,8 +9,8 @@
  */
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BuildOptions } from 'esbuild';
 import type { BundlingOptions, ILocalBundling } from 'aws-cdk-lib';
+import type { BuildOptions } from 'esbuild';
 
 /** The entry file inside the asset; the Lambda handler is `index.handler`. */
 export const ENTRY_NAME = 'index';

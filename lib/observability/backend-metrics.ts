@@ -2,7 +2,7 @@
  * The serving backend's latency and health metrics, whichever backend serves the model: the Fargate
  * service's load balancer target group, or the SageMaker endpoint variant.
  */
-import { Duration } from 'aws-cdk-lib';
+import type { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -93,14 +93,23 @@ export function backendMetrics(backend: MonitoredBackend, period: Duration): Bac
   return {
     // ModelLatency is in microseconds.
     latency: ['p50', 'p99'].map(
-      (s) => new cloudwatch.MathExpression({ expression: `l${s} / 1000`, usingMetrics: { [`l${s}`]: sagemaker('ModelLatency', s) }, period, label: `model latency ${s}` }),
+      (s) =>
+        new cloudwatch.MathExpression({
+          expression: `l${s} / 1000`,
+          usingMetrics: { [`l${s}`]: sagemaker('ModelLatency', s) },
+          period,
+          label: `model latency ${s}`,
+        }),
     ),
     health: [modelErrors, sagemaker('Invocation4XXErrors', 'Sum'), sagemaker('Invocations', 'Sum')],
     unhealthy: modelErrors,
     unhealthyMeaning: 'the SageMaker endpoint answered with 5xx errors',
     utilization:
       backend.kind === 'sagemaker'
-        ? [sagemaker('CPUUtilization', 'Average', '/aws/sagemaker/Endpoints'), sagemaker('MemoryUtilization', 'Average', '/aws/sagemaker/Endpoints')]
+        ? [
+            sagemaker('CPUUtilization', 'Average', '/aws/sagemaker/Endpoints'),
+            sagemaker('MemoryUtilization', 'Average', '/aws/sagemaker/Endpoints'),
+          ]
         : [sagemaker('ModelSetupTime', 'Average')],
   };
 }

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Annotations, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, type RemovalPolicy, Token } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -22,10 +22,9 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BASELINE_FILE, parseBaseline } from '../../contract/baseline';
-import { MANIFEST_FILE, parseManifest, type ModelManifest } from '../../contract/manifest';
-import { QUALITY_DIMENSIONS as D, QUALITY_METRICS as Q } from '../../contract/quality';
-import { METRICS_NAMESPACE, PARKED_RECORDS_METRIC } from '../../contract/quality';
 import { PREFIX } from '../../contract/bucket';
+import { MANIFEST_FILE, type ModelManifest, parseManifest } from '../../contract/manifest';
+import { QUALITY_DIMENSIONS as D, METRICS_NAMESPACE, PARKED_RECORDS_METRIC, QUALITY_METRICS as Q } from '../../contract/quality';
 import { checkBaselineMatches } from '../../lambda/quality/config';
 import { backendMetrics, type MonitoredBackend } from './backend-metrics';
 import { MONITORING_DEFAULTS } from './monitoring-defaults';
@@ -107,7 +106,10 @@ export class ModelMonitoring extends Construct {
     const schedule = props.qualitySchedule ?? MONITORING_DEFAULTS.qualitySchedule;
     const window = props.qualityWindow ?? MONITORING_DEFAULTS.qualityWindow;
     if (window.toMinutes() < schedule.toMinutes()) {
-      Annotations.of(this).addWarningV2('mlship:qualityWindowShorterThanSchedule', 'The quality window is shorter than its schedule: predictions between runs are never measured.');
+      Annotations.of(this).addWarningV2(
+        'mlship:qualityWindowShorterThanSchedule',
+        'The quality window is shorter than its schedule: predictions between runs are never measured.',
+      );
     }
 
     // A customer key, because CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key.
@@ -160,7 +162,11 @@ export class ModelMonitoring extends Construct {
       label: '5xx %',
     });
     const p99 = api.metricLatency({ period, statistic: 'p99', label: 'latency p99' });
-    const dlqDepth = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: 'messages waiting' });
+    const dlqDepth = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      period,
+      statistic: 'Maximum',
+      label: 'messages waiting',
+    });
     const backend = backendMetrics(props.backend, period);
     const accuracy = quality(Q.accuracy, 'Average');
     const mae = quality(Q.mae, 'Average');
@@ -200,7 +206,8 @@ export class ModelMonitoring extends Construct {
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: 'Prediction log records wait in the dead-letter queue: the table refused them. The replay function writes them back; look at its logs if they stay.',
+        alarmDescription:
+          'Prediction log records wait in the dead-letter queue: the table refused them. The replay function writes them back; look at its logs if they stay.',
       }),
       parkedLogRecords: alarm('ParkedLogRecords', {
         metric: new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: PARKED_RECORDS_METRIC, statistic: 'Sum', period }),
@@ -274,20 +281,36 @@ export class ModelMonitoring extends Construct {
     const qualityWidgets =
       this.manifest.output.kind === 'classification'
         ? [
-            graph('Predictions per class', [search('Predictions', ['Label', 'Model', 'ModelVersion'], '', 'Sum', period)], { stacked: true }),
+            graph('Predictions per class', [search('Predictions', ['Label', 'Model', 'ModelVersion'], '', 'Sum', period)], {
+              stacked: true,
+            }),
             graph('Accuracy from feedback', [accuracy], {
               period: schedule,
               leftYAxis: { min: 0, max: 1 },
               right: [quality(Q.feedbackCount, 'Sum')],
-              leftAnnotations: props.quality?.accuracyFloor !== undefined ? [{ value: props.quality.accuracyFloor, label: 'floor', color: '#d62728' }] : [],
+              leftAnnotations:
+                props.quality?.accuracyFloor !== undefined
+                  ? [{ value: props.quality.accuracyFloor, label: 'floor', color: '#d62728' }]
+                  : [],
             }),
           ]
         : [
-            graph('Predictions', [new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: 'Predictions', dimensionsMap: modelDims, statistic: 'Sum', period })]),
+            graph('Predictions', [
+              new cloudwatch.Metric({
+                namespace: METRICS_NAMESPACE,
+                metricName: 'Predictions',
+                dimensionsMap: modelDims,
+                statistic: 'Sum',
+                period,
+              }),
+            ]),
             graph('Error from feedback', [mae, quality(Q.rmse, 'Average')], {
               period: schedule,
               right: [quality(Q.feedbackCount, 'Sum')],
-              leftAnnotations: props.quality?.maxMeanAbsoluteError !== undefined ? [{ value: props.quality.maxMeanAbsoluteError, label: 'MAE ceiling', color: '#d62728' }] : [],
+              leftAnnotations:
+                props.quality?.maxMeanAbsoluteError !== undefined
+                  ? [{ value: props.quality.maxMeanAbsoluteError, label: 'MAE ceiling', color: '#d62728' }]
+                  : [],
             }),
           ];
 
@@ -300,19 +323,37 @@ export class ModelMonitoring extends Construct {
             width: 12,
             height: 3,
           }),
-          new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms).filter((a): a is cloudwatch.Alarm => a !== undefined), width: 12, height: 3 }),
+          new cloudwatch.AlarmStatusWidget({
+            title: 'Alarms',
+            alarms: Object.values(this.alarms).filter((a): a is cloudwatch.Alarm => a !== undefined),
+            width: 12,
+            height: 3,
+          }),
         ],
         [
           graph('API requests', [requests]),
-          graph('API latency (ms)', ['p50', 'p90', 'p99'].map((statistic) => api.metricLatency({ period, statistic, label: statistic })), {
-            leftAnnotations: [{ value: thresholds.p99, label: 'p99 alarm' }],
-          }),
+          graph(
+            'API latency (ms)',
+            ['p50', 'p90', 'p99'].map((statistic) => api.metricLatency({ period, statistic, label: statistic })),
+            {
+              leftAnnotations: [{ value: thresholds.p99, label: 'p99 alarm' }],
+            },
+          ),
           graph('API errors', [clientErrors, serverErrors], { right: [serverErrorRate] }),
         ],
         [
-          graph('Lambda errors', perFunction((fn, name) => fn.metricErrors({ period, label: name }))),
-          graph('Lambda throttles', perFunction((fn, name) => fn.metricThrottles({ period, label: name }))),
-          graph('Lambda duration p99 (ms)', perFunction((fn, name) => fn.metricDuration({ period, statistic: 'p99', label: name }))),
+          graph(
+            'Lambda errors',
+            perFunction((fn, name) => fn.metricErrors({ period, label: name })),
+          ),
+          graph(
+            'Lambda throttles',
+            perFunction((fn, name) => fn.metricThrottles({ period, label: name })),
+          ),
+          graph(
+            'Lambda duration p99 (ms)',
+            perFunction((fn, name) => fn.metricDuration({ period, statistic: 'p99', label: name })),
+          ),
         ],
         [
           graph(`Backend latency (ms, ${props.backend.kind})`, backend.latency),
@@ -324,7 +365,9 @@ export class ModelMonitoring extends Construct {
             props.table.metric('ReadThrottleEvents', { period, statistic: 'Sum', label: 'read' }),
             props.table.metric('WriteThrottleEvents', { period, statistic: 'Sum', label: 'write' }),
           ]),
-          graph('Log dead-letter queue', [dlqDepth], { right: [props.deadLetterQueue.metricApproximateAgeOfOldestMessage({ period, label: 'oldest (s)' })] }),
+          graph('Log dead-letter queue', [dlqDepth], {
+            right: [props.deadLetterQueue.metricApproximateAgeOfOldestMessage({ period, label: 'oldest (s)' })],
+          }),
           graph('Quality job', [this.qualityFunction.function.metricErrors({ period: schedule, label: 'errors' })], {
             period: schedule,
             right: [quality(Q.windowPredictions, 'Sum')],
@@ -338,7 +381,10 @@ export class ModelMonitoring extends Construct {
           }),
         ],
         [
-          graph('Drift per feature (PSI)', [search(Q.featurePsi, ['Feature', 'Model', 'ModelVersion'], '', 'Maximum', schedule)], { width: 24, period: schedule }),
+          graph('Drift per feature (PSI)', [search(Q.featurePsi, ['Feature', 'Model', 'ModelVersion'], '', 'Maximum', schedule)], {
+            width: 24,
+            period: schedule,
+          }),
         ],
       ],
     });
@@ -346,7 +392,11 @@ export class ModelMonitoring extends Construct {
 
   /** Lets a principal read the dashboard's metrics (e.g. an operator role). */
   public grantReadMetrics(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics', 'cloudwatch:GetDashboard'], resourceArns: ['*'] });
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics', 'cloudwatch:GetDashboard'],
+      resourceArns: ['*'],
+    });
   }
 }
 
@@ -370,28 +420,40 @@ function checkProps(props: ModelMonitoringProps, manifest: ModelManifest): void 
   const q = props.quality ?? {};
   const classifier = manifest.output.kind === 'classification';
   if (q.accuracyFloor !== undefined) {
-    if (!classifier) problems.push(`\`quality.accuracyFloor\` applies to classifiers; ${manifest.name} is a regression model: use \`quality.maxMeanAbsoluteError\``);
-    else if (!(q.accuracyFloor > 0 && q.accuracyFloor <= 1)) problems.push(`\`quality.accuracyFloor\` must be a share in (0, 1]; got ${q.accuracyFloor}`);
+    if (!classifier)
+      problems.push(
+        `\`quality.accuracyFloor\` applies to classifiers; ${manifest.name} is a regression model: use \`quality.maxMeanAbsoluteError\``,
+      );
+    else if (!(q.accuracyFloor > 0 && q.accuracyFloor <= 1))
+      problems.push(`\`quality.accuracyFloor\` must be a share in (0, 1]; got ${q.accuracyFloor}`);
   }
   if (q.maxMeanAbsoluteError !== undefined) {
-    if (classifier) problems.push(`\`quality.maxMeanAbsoluteError\` applies to regression models; ${manifest.name} is a classifier: use \`quality.accuracyFloor\``);
-    else if (!(q.maxMeanAbsoluteError > 0)) problems.push(`\`quality.maxMeanAbsoluteError\` must be above 0; got ${q.maxMeanAbsoluteError}`);
+    if (classifier)
+      problems.push(
+        `\`quality.maxMeanAbsoluteError\` applies to regression models; ${manifest.name} is a classifier: use \`quality.accuracyFloor\``,
+      );
+    else if (!(q.maxMeanAbsoluteError > 0))
+      problems.push(`\`quality.maxMeanAbsoluteError\` must be above 0; got ${q.maxMeanAbsoluteError}`);
   }
-  if (q.driftPsiThreshold !== undefined && !(q.driftPsiThreshold > 0)) problems.push(`\`quality.driftPsiThreshold\` must be above 0; got ${q.driftPsiThreshold}`);
+  if (q.driftPsiThreshold !== undefined && !(q.driftPsiThreshold > 0))
+    problems.push(`\`quality.driftPsiThreshold\` must be above 0; got ${q.driftPsiThreshold}`);
   if (props.serverErrorRatePercent !== undefined && !(props.serverErrorRatePercent > 0 && props.serverErrorRatePercent <= 100)) {
     problems.push(`\`serverErrorRatePercent\` must be in (0, 100]; got ${props.serverErrorRatePercent}`);
   }
-  if (props.p99LatencyMs !== undefined && !(props.p99LatencyMs > 0)) problems.push(`\`p99LatencyMs\` must be above 0; got ${props.p99LatencyMs}`);
+  if (props.p99LatencyMs !== undefined && !(props.p99LatencyMs > 0))
+    problems.push(`\`p99LatencyMs\` must be above 0; got ${props.p99LatencyMs}`);
   const schedule = props.qualitySchedule ?? MONITORING_DEFAULTS.qualitySchedule;
   if (schedule.toMinutes({ integral: false }) < 1 || !Number.isInteger(schedule.toMinutes({ integral: false }))) {
     problems.push('`qualitySchedule` must be a whole number of minutes, at least 1');
   }
   const window = props.qualityWindow ?? MONITORING_DEFAULTS.qualityWindow;
   const windowMinutes = window.toMinutes({ integral: false });
-  if (!Number.isInteger(windowMinutes) || windowMinutes < 1 || windowMinutes > 7 * 24 * 60) problems.push('`qualityWindow` must be a whole number of minutes from 1 to 7 days');
+  if (!Number.isInteger(windowMinutes) || windowMinutes < 1 || windowMinutes > 7 * 24 * 60)
+    problems.push('`qualityWindow` must be a whole number of minutes from 1 to 7 days');
   if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
     problems.push(`\`alarmEmail\` is not an e-mail address: "${props.alarmEmail}"`);
   }
-  if (Object.keys(props.functions).length === 0) problems.push('`functions` is empty: pass the API functions to graph their errors, throttles and duration');
+  if (Object.keys(props.functions).length === 0)
+    problems.push('`functions` is empty: pass the API functions to graph their errors, throttles and duration');
   if (problems.length > 0) throw new Error(`Invalid ModelMonitoring props:\n  - ${problems.join('\n  - ')}`);
 }

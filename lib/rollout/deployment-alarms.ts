@@ -4,8 +4,8 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import { Construct } from 'constructs';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import type { Construct } from 'constructs';
 
 const PERIOD = Duration.minutes(1);
 
@@ -13,7 +13,11 @@ const PERIOD = Duration.minutes(1);
  * Load balancer target 5xx answers and unhealthy hosts of the model's target groups. The metrics are
  * built by hand: the alternate target group is attached only while a blue/green rollout uses it.
  */
-export function fargateDeploymentAlarms(scope: Construct, loadBalancer: elbv2.ApplicationLoadBalancer, targetGroups: elbv2.ApplicationTargetGroup[]): cloudwatch.Alarm[] {
+export function fargateDeploymentAlarms(
+  scope: Construct,
+  loadBalancer: elbv2.ApplicationLoadBalancer,
+  targetGroups: elbv2.ApplicationTargetGroup[],
+): cloudwatch.Alarm[] {
   return targetGroups.flatMap((tg, i) => {
     const dimensionsMap = { LoadBalancer: loadBalancer.loadBalancerFullName, TargetGroup: tg.targetGroupFullName };
     const metric = (metricName: string, statistic: string) =>
@@ -53,7 +57,13 @@ export function sageMakerDeploymentAlarms(scope: Construct, props: SageMakerAlar
   return [
     new cloudwatch.Alarm(scope, 'Invocation5xx', {
       alarmDescription: 'mlship rollout: the endpoint answers 5xx',
-      metric: new cloudwatch.Metric({ namespace: 'AWS/SageMaker', metricName: 'Invocation5XXErrors', dimensionsMap, period: PERIOD, statistic: 'Sum' }),
+      metric: new cloudwatch.Metric({
+        namespace: 'AWS/SageMaker',
+        metricName: 'Invocation5XXErrors',
+        dimensionsMap,
+        period: PERIOD,
+        statistic: 'Sum',
+      }),
       threshold: 5,
       evaluationPeriods: 2,
       datapointsToAlarm: 2,
@@ -62,7 +72,13 @@ export function sageMakerDeploymentAlarms(scope: Construct, props: SageMakerAlar
     new cloudwatch.Alarm(scope, 'ModelLatencyP99', {
       alarmDescription: 'mlship rollout: p99 model latency too high',
       // SageMaker reports ModelLatency in microseconds.
-      metric: new cloudwatch.Metric({ namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensionsMap, period: PERIOD, statistic: 'p99' }),
+      metric: new cloudwatch.Metric({
+        namespace: 'AWS/SageMaker',
+        metricName: 'ModelLatency',
+        dimensionsMap,
+        period: PERIOD,
+        statistic: 'p99',
+      }),
       threshold: props.maxModelLatency.toMilliseconds() * 1000,
       evaluationPeriods: 3,
       datapointsToAlarm: 3,

@@ -7,13 +7,13 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { CustomResource, Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV } from '../../contract/env';
-import { Backend } from '../../contract/limits';
+import type { Backend } from '../../contract/limits';
 import { GOLDEN_SET_FILE } from '../../contract/rollout';
 import { HandlerFunction } from '../constructs/handler-function';
 
@@ -71,7 +71,13 @@ export class GoldenSetCheck extends Construct {
    * Runs the check after every update of `endpoint`: `endpointConfigName` changes with each new model
    * version, so CloudFormation sends the custom resource an Update each time.
    */
-  checkSageMakerEndpoint(endpoint: { endpointName: string; endpointArn: string; endpointConfigName: string; model: string; dependable: Construct }): CustomResource {
+  checkSageMakerEndpoint(endpoint: {
+    endpointName: string;
+    endpointArn: string;
+    endpointConfigName: string;
+    model: string;
+    dependable: Construct;
+  }): CustomResource {
     iam.Grant.addToPrincipal({ grantee: this.handler.role, actions: ['sagemaker:InvokeEndpoint'], resourceArns: [endpoint.endpointArn] });
     const resource = new CustomResource(this, 'AfterEndpointUpdate', {
       serviceToken: this.handler.function.functionArn,

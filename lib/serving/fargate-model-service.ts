@@ -5,20 +5,20 @@
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
+import type { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { modelPrefix } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
 import type { ModelManifest } from '../../contract/manifest';
 import { fargateDeploymentAlarms } from '../rollout/deployment-alarms';
-import { ModelBackend } from './model-backend';
+import type { ModelBackend } from './model-backend';
 
 /** The container listens here (SageMaker's port, so one image serves both backends). */
 export const CONTAINER_PORT = 8080;
@@ -86,9 +86,7 @@ export class FargateModelService extends Construct implements ModelBackend {
       },
     });
     this.vpc.addFlowLog('FlowLog', {
-      destination: ec2.FlowLogDestination.toCloudWatchLogs(
-        new logs.LogGroup(this, 'FlowLogs', { retention: props.logRetention }),
-      ),
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(new logs.LogGroup(this, 'FlowLogs', { retention: props.logRetention })),
       trafficType: ec2.FlowLogTrafficType.REJECT,
     });
 
@@ -188,15 +186,28 @@ export class FargateModelService extends Construct implements ModelBackend {
     this.targetGroup = targetGroup('Model');
     this.alternateTargetGroup = targetGroup('ModelAlternate');
     // Blue/green swaps the target groups of listener rules, so traffic goes through rules, not default actions.
-    const notFound = elbv2.ListenerAction.fixedResponse(404, { contentType: 'application/json', messageBody: '{"error":{"code":"ROUTE_NOT_FOUND","message":"No route."}}' });
+    const notFound = elbv2.ListenerAction.fixedResponse(404, {
+      contentType: 'application/json',
+      messageBody: '{"error":{"code":"ROUTE_NOT_FOUND","message":"No route."}}',
+    });
     const listener = this.loadBalancer.addListener('Http', { port: 80, open: false, defaultAction: notFound });
-    const testListener = this.loadBalancer.addListener('Test', { port: TEST_LISTENER_PORT, protocol: elbv2.ApplicationProtocol.HTTP, open: false, defaultAction: notFound });
+    const testListener = this.loadBalancer.addListener('Test', {
+      port: TEST_LISTENER_PORT,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      open: false,
+      defaultAction: notFound,
+    });
     // ECS owns these rules' actions after creation (it rewrites them to weighted forwards over both
     // target groups); their properties must stay the same for the life of the stack, or CloudFormation
     // would put the declared action back (aws-cdk issue 36649). They carry no tags (lib/mlship-app.ts) and
     // name nothing that changes with the model or the config.
     const rule = (id: string, l: elbv2.ApplicationListener) =>
-      new elbv2.ApplicationListenerRule(this, id, { listener: l, priority: 1, conditions: [elbv2.ListenerCondition.pathPatterns(['/*'])], action: elbv2.ListenerAction.forward([this.targetGroup]) });
+      new elbv2.ApplicationListenerRule(this, id, {
+        listener: l,
+        priority: 1,
+        conditions: [elbv2.ListenerCondition.pathPatterns(['/*'])],
+        action: elbv2.ListenerAction.forward([this.targetGroup]),
+      });
     const productionRule = rule('ProductionRule', listener);
     const testRule = rule('TestRule', testListener);
     this.service
@@ -224,7 +235,10 @@ export class FargateModelService extends Construct implements ModelBackend {
       minCapacity: props.minCapacity,
       maxCapacity: props.maxCapacity,
     });
-    this.scalableTarget.scaleToTrackMetric('Cpu', { predefinedMetric: appscaling.PredefinedMetric.ECS_SERVICE_AVERAGE_CPU_UTILIZATION, targetValue: 60 });
+    this.scalableTarget.scaleToTrackMetric('Cpu', {
+      predefinedMetric: appscaling.PredefinedMetric.ECS_SERVICE_AVERAGE_CPU_UTILIZATION,
+      targetValue: 60,
+    });
     this.requestScalingPolicy();
     this.url = `http://${this.loadBalancer.loadBalancerDnsName}`;
     this.testUrl = `http://${this.loadBalancer.loadBalancerDnsName}:${TEST_LISTENER_PORT}`;
@@ -234,7 +248,8 @@ export class FargateModelService extends Construct implements ModelBackend {
 
     Validations.of(this.loadBalancer).acknowledge({
       id: 'AwsSolutions-ELB2',
-      reason: 'Internal load balancer reached only by the predict function: every request is already in the API access log and the prediction log.',
+      reason:
+        'Internal load balancer reached only by the predict function: every request is already in the API access log and the prediction log.',
     });
     Validations.of(taskDefinition).acknowledge(
       { id: 'AwsSolutions-ECS2', reason: 'The container environment holds the model S3 URI and the port, neither of them secret.' },
@@ -251,7 +266,10 @@ export class FargateModelService extends Construct implements ModelBackend {
     const stat = (id: string, namespace: string, metricName: string, dimensions: Record<string, string>, statistic: string) => ({
       id,
       returnData: false,
-      metricStat: { metric: { namespace, metricName, dimensions: Object.entries(dimensions).map(([name, value]) => ({ name, value })) }, stat: statistic },
+      metricStat: {
+        metric: { namespace, metricName, dimensions: Object.entries(dimensions).map(([name, value]) => ({ name, value })) },
+        stat: statistic,
+      },
     });
     return new appscaling.CfnScalingPolicy(this, 'RequestsPerTask', {
       policyName: `${this.node.path.replace(/\//g, '-')}-RequestsPerTask`,
@@ -262,7 +280,13 @@ export class FargateModelService extends Construct implements ModelBackend {
         customizedMetricSpecification: {
           metrics: [
             stat('requests', 'AWS/ApplicationELB', 'RequestCount', { LoadBalancer: this.loadBalancer.loadBalancerFullName }, 'Sum'),
-            stat('tasks', 'ECS/ContainerInsights', 'RunningTaskCount', { ClusterName: this.cluster.clusterName, ServiceName: this.service.serviceName }, 'Average'),
+            stat(
+              'tasks',
+              'ECS/ContainerInsights',
+              'RunningTaskCount',
+              { ClusterName: this.cluster.clusterName, ServiceName: this.service.serviceName },
+              'Average',
+            ),
             { id: 'perTask', expression: 'requests / tasks', label: 'requests per running task per minute', returnData: true },
           ],
         },

@@ -1,8 +1,8 @@
 /** What the API stack needs from a serving backend, whichever it is. */
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import { EnvName } from '../../contract/env';
-import { Backend } from '../../contract/limits';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type { EnvName } from '../../contract/env';
+import type { Backend } from '../../contract/limits';
 
 export interface ModelBackend {
   readonly backend: Backend;

@@ -6,11 +6,11 @@
  */
 import { join } from 'node:path';
 import { Stack, Validations } from 'aws-cdk-lib';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
-import { PACKAGE_DIGEST_LENGTH, modelPackageKey } from '../../contract/bucket';
-import { ModelManifest } from '../../contract/manifest';
+import { modelPackageKey, PACKAGE_DIGEST_LENGTH } from '../../contract/bucket';
+import type { ModelManifest } from '../../contract/manifest';
 import { packModelSync } from '../../contract/model-package';
 
 export interface ModelPackageProps {

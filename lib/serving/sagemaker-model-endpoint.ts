@@ -5,15 +5,15 @@
  */
 import { Arn, ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
-import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { ENV } from '../../contract/env';
 import { sageMakerDeploymentAlarms } from '../rollout/deployment-alarms';
-import { ModelBackend } from './model-backend';
+import type { ModelBackend } from './model-backend';
 
 const VARIANT = 'AllTraffic';
 
@@ -86,12 +86,22 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
       description: 'mlship SageMaker model: pull the image, read the model package, write logs and metrics',
     });
     props.image.repository.grantPull(this.role);
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.bucket.arnForObjects(props.modelKey)] }));
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.bucket.arnForObjects(props.modelKey)] }),
+    );
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
         resources: [
-          Arn.format({ service: 'logs', resource: 'log-group', resourceName: '/aws/sagemaker/Endpoints/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack),
+          Arn.format(
+            {
+              service: 'logs',
+              resource: 'log-group',
+              resourceName: '/aws/sagemaker/Endpoints/*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            },
+            stack,
+          ),
         ],
       }),
     );
@@ -135,7 +145,11 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
     // A fixed name, because the rollback alarms must name the endpoint before it exists (the endpoint
     // names the alarms in its DeploymentConfig, so a generated name would be a dependency cycle).
     this.endpointName = `${stack.stackName}-model`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63);
-    this.deploymentAlarms = sageMakerDeploymentAlarms(this, { endpointName: this.endpointName, variantName: VARIANT, maxModelLatency: ROLLOUT.maxModelLatency });
+    this.deploymentAlarms = sageMakerDeploymentAlarms(this, {
+      endpointName: this.endpointName,
+      variantName: VARIANT,
+      maxModelLatency: ROLLOUT.maxModelLatency,
+    });
     this.endpoint = new sagemaker.CfnEndpoint(this, 'Endpoint', {
       endpointName: this.endpointName,
       endpointConfigName: this.endpointConfig.attrEndpointConfigName,
@@ -186,13 +200,25 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
     }
 
     Validations.of(this).acknowledge(
-      { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ecr:GetAuthorizationToken cannot be scoped to a resource, and cloudwatch:PutMetricData is limited by a namespace condition instead.' },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'ecr:GetAuthorizationToken cannot be scoped to a resource, and cloudwatch:PutMetricData is limited by a namespace condition instead.',
+      },
       {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/*]',
-        reason: "SageMaker writes to /aws/sagemaker/Endpoints/<endpoint name>; the name is generated after the role must exist, so the grant covers SageMaker's endpoint log groups only.",
+        reason:
+          "SageMaker writes to /aws/sagemaker/Endpoints/<endpoint name>; the name is generated after the role must exist, so the grant covers SageMaker's endpoint log groups only.",
       },
-      { id: 'AwsSolutions-SM1', reason: 'The endpoint needs no VPC: it reads only its model package from S3 and is called through the SageMaker API (serverless endpoints cannot run in a VPC).' },
-      { id: 'AwsSolutions-SM2', reason: 'The endpoint storage uses the AWS-managed key; serverless endpoints do not accept a KMS key and the model is not secret.' },
+      {
+        id: 'AwsSolutions-SM1',
+        reason:
+          'The endpoint needs no VPC: it reads only its model package from S3 and is called through the SageMaker API (serverless endpoints cannot run in a VPC).',
+      },
+      {
+        id: 'AwsSolutions-SM2',
+        reason: 'The endpoint storage uses the AWS-managed key; serverless endpoints do not accept a KMS key and the model is not secret.',
+      },
     );
   }
 

@@ -3,11 +3,19 @@
  * out as in the bucket (`analytics/<table>/model=…/dt=…/*.parquet`), with the Hive partitions read from
  * the path as strings, as Athena's projection reads them. The named queries run here unchanged.
  */
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ANALYTICS_TABLES, PARTITION_KEYS, tableColumns, tablePrefix, type AnalyticsTable, type ColumnType } from '../../contract/analytics';
-import { namedQuerySql, parameterCount, type NamedQuery } from '../../contract/analytics-queries';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import {
+  ANALYTICS_TABLES,
+  type AnalyticsTable,
+  type ColumnType,
+  PARTITION_KEYS,
+  tableColumns,
+  tablePrefix,
+} from '../../contract/analytics';
+import { type NamedQuery, namedQuerySql, parameterCount } from '../../contract/analytics-queries';
 import type { ModelBaseline } from '../../contract/baseline';
 import type { ModelManifest } from '../../contract/manifest';
 
@@ -48,7 +56,10 @@ function viewSql(root: string, table: AnalyticsTable, manifest: ModelManifest): 
     const glob = join(dir, '**', '*.parquet').replace(/'/g, "''");
     return `CREATE OR REPLACE VIEW ${table} AS SELECT * FROM read_parquet('${glob}', hive_partitioning = true, hive_types_autocast = false, union_by_name = true)`;
   }
-  const columns = [...tableColumns(table, manifest).map((c) => `CAST(NULL AS ${DUCKDB_TYPE[c.type]}) AS ${c.name}`), ...PARTITION_KEYS.map((k) => `CAST(NULL AS VARCHAR) AS ${k}`)];
+  const columns = [
+    ...tableColumns(table, manifest).map((c) => `CAST(NULL AS ${DUCKDB_TYPE[c.type]}) AS ${c.name}`),
+    ...PARTITION_KEYS.map((k) => `CAST(NULL AS VARCHAR) AS ${k}`),
+  ];
   return `CREATE OR REPLACE VIEW ${table} AS SELECT ${columns.join(', ')} WHERE false`;
 }
 

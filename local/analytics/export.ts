@@ -4,7 +4,7 @@
  * writer as the stream function. Rows the stream already wrote are written again under other keys; the
  * queries count each prediction id once, so a backfill over days the stream covered changes no answer.
  */
-import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { FeedbackRow, PredictionRow } from '../../contract/analytics';
 import type { ModelManifest } from '../../contract/manifest';
@@ -25,7 +25,14 @@ export interface ExportOptions {
   onProgress?: (r: ExportResult) => void;
 }
 
-export async function exportLog(ddb: DynamoDBClient, table: string, s3: S3Client, bucket: string, manifest: ModelManifest, opts: ExportOptions = {}): Promise<ExportResult> {
+export async function exportLog(
+  ddb: DynamoDBClient,
+  table: string,
+  s3: S3Client,
+  bucket: string,
+  manifest: ModelManifest,
+  opts: ExportOptions = {},
+): Promise<ExportResult> {
   const chunk = opts.chunkRows ?? 100_000;
   const result: ExportResult = { scanned: 0, predictions: 0, feedback: 0, objects: 0 };
   let predictions: PredictionRow[] = [];

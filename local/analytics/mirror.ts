@@ -4,9 +4,10 @@
  * are skipped, objects gone from the bucket are removed. DuckDB then reads plain files, with no S3
  * extension to download.
  */
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { PREFIX } from '../../contract/bucket';
 
 const INDEX = '.mirror-etags.json';

@@ -2,22 +2,25 @@
  * `mlship query` and `mlship export` against the local system: the bucket's `analytics/` prefix is
  * mirrored into `<data dir>/analytics` and queried with DuckDB; the export scans the local table.
  */
+
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { join } from 'node:path';
-import { NAMED_QUERIES, namedQueriesFor, type NamedQuery } from '../../contract/analytics-queries';
-import { parseBaseline, type ModelBaseline } from '../../contract/baseline';
+import { NAMED_QUERIES, type NamedQuery, namedQueriesFor } from '../../contract/analytics-queries';
+import { type ModelBaseline, parseBaseline } from '../../contract/baseline';
 import { ENV } from '../../contract/env';
 import type { ModelManifest } from '../../contract/manifest';
 import { openAnalyticsDb, type QueryResult } from '../analytics/duckdb';
-import { exportLog, type ExportResult } from '../analytics/export';
+import { type ExportResult, exportLog } from '../analytics/export';
 import { mirrorAnalytics } from '../analytics/mirror';
 import { callApi } from './api';
 import type { Target } from './target';
 
 function localOnly(target: Target, what: string): void {
   if (target.kind !== 'local') {
-    throw new Error(`${what} runs against the local system; on AWS use the Athena workgroup of the stack (its named queries are saved there).`);
+    throw new Error(
+      `${what} runs against the local system; on AWS use the Athena workgroup of the stack (its named queries are saved there).`,
+    );
   }
 }
 
@@ -55,7 +58,10 @@ export async function runQuery(target: Target, opts: QueryOptions): Promise<Quer
     if (opts.sql !== undefined) return await db.query(opts.sql);
     const since = opts.since ?? new Date(Date.now() - 90 * 86_400_000).toISOString().slice(0, 10);
     const supported = namedQueriesFor(manifest, baseline);
-    if (!supported.includes(opts.named as NamedQuery)) throw new Error(`${opts.named} needs what this model lacks (a baseline.json; class priors; tabular inputs). Available: ${supported.join(', ')}.`);
+    if (!supported.includes(opts.named as NamedQuery))
+      throw new Error(
+        `${opts.named} needs what this model lacks (a baseline.json; class priors; tabular inputs). Available: ${supported.join(', ')}.`,
+      );
     return await db.named(opts.named as NamedQuery, baseline, since);
   } finally {
     db.close();
@@ -65,7 +71,11 @@ export async function runQuery(target: Target, opts: QueryOptions): Promise<Quer
 export async function runExport(target: Target, onProgress?: (r: ExportResult) => void): Promise<ExportResult> {
   localOnly(target, 'mlship export');
   const { manifest } = await modelOf(target);
-  const ddb = new DynamoDBClient({ endpoint: target.awsEnv[ENV.DYNAMODB_URL], region: target.awsEnv.AWS_REGION, credentials: target.s3.credentials });
+  const ddb = new DynamoDBClient({
+    endpoint: target.awsEnv[ENV.DYNAMODB_URL],
+    region: target.awsEnv.AWS_REGION,
+    credentials: target.s3.credentials,
+  });
   const s3 = new S3Client(target.s3);
   try {
     return await exportLog(ddb, target.tableName, s3, target.bucketName, manifest, { onProgress });
@@ -80,7 +90,11 @@ export function formatResult(r: QueryResult): string {
   if (r.rows.length === 0) return '(no rows)';
   const cells = r.rows.map((row) => r.columns.map((c) => cell(row[c])));
   const widths = r.columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(r.columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
@@ -89,4 +103,3 @@ function cell(v: unknown): string {
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toPrecision(6);
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
-

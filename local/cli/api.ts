@@ -42,7 +42,11 @@ export async function callApi<T>(target: Target, path: string, opts: CallOptions
   if (!res.ok) {
     const err = (parsed as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error;
     const hint = res.status === 403 && !target.apiKey ? ' Pass --api-key or set MLSHIP_API_KEY.' : '';
-    throw new ApiCallError(res.status, err?.code ?? 'HTTP_ERROR', `${err?.message ?? text.slice(0, 200)}${err?.field ? ` [${err.field}]` : ''}${hint}`);
+    throw new ApiCallError(
+      res.status,
+      err?.code ?? 'HTTP_ERROR',
+      `${err?.message ?? text.slice(0, 200)}${err?.field ? ` [${err.field}]` : ''}${hint}`,
+    );
   }
   return parsed as T;
 }

@@ -1,18 +1,19 @@
 /** What each `mlship` subcommand does, apart from its command-line wiring (bin/mlship-cli.ts). */
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
+
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PACKAGE_DIGEST_LENGTH, modelPackageKey } from '../../contract/bucket';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { modelPackageKey, PACKAGE_DIGEST_LENGTH } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
-import { MANIFEST_FILE, parseManifest, type ModelManifest } from '../../contract/manifest';
+import { MANIFEST_FILE, type ModelManifest, parseManifest } from '../../contract/manifest';
 import { packModel } from '../../contract/model-package';
 import type { PredictResponse } from '../../contract/prediction';
 import type { PredictionRecord } from '../../contract/prediction-log';
 import { PROJECT_ROOT } from '../paths';
-import { drainQueue, type DrainResult } from '../replay-loop';
+import { type DrainResult, drainQueue } from '../replay-loop';
 import { callApi } from './api';
 import { predictBody } from './invoke-input';
 import type { Target } from './target';
@@ -83,7 +84,11 @@ export function listPredictions(target: Target, opts: ListOptions): Promise<Pred
 }
 
 /** Prints new predictions as they arrive until `signal` aborts; the first poll prints the latest page. */
-export async function followPredictions(target: Target, opts: ListOptions & { intervalMs: number; json: boolean }, signal: AbortSignal): Promise<void> {
+export async function followPredictions(
+  target: Target,
+  opts: ListOptions & { intervalMs: number; json: boolean },
+  signal: AbortSignal,
+): Promise<void> {
   const seen = new Set<string>();
   while (!signal.aborted) {
     const page = await listPredictions(target, opts);
@@ -94,10 +99,14 @@ export async function followPredictions(target: Target, opts: ListOptions & { in
     }
     await new Promise<void>((done) => {
       const t = setTimeout(done, opts.intervalMs);
-      signal.addEventListener('abort', () => {
-        clearTimeout(t);
-        done();
-      }, { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          done();
+        },
+        { once: true },
+      );
     });
   }
 }
@@ -120,7 +129,8 @@ export async function feedback(target: Target, id: string, label: string): Promi
   let value: string | number = label;
   if (model.output.kind === 'regression') {
     value = Number(label);
-    if (label.trim() === '' || !Number.isFinite(value)) throw new Error(`This is a regression model: the label must be a number, got "${label}".`);
+    if (label.trim() === '' || !Number.isFinite(value))
+      throw new Error(`This is a regression model: the label must be a number, got "${label}".`);
   }
   return callApi(target, `/predictions/${encodeURIComponent(id)}/feedback`, { method: 'POST', body: JSON.stringify({ label: value }) });
 }

@@ -7,13 +7,21 @@
  */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { BASELINE_FILE } from '../../contract/baseline';
-import { cellValue, MANIFEST_FILE, parseManifest, type FeatureType, type FeatureValue, type ModelManifest, type Row } from '../../contract/manifest';
-import type { Prediction } from '../../contract/prediction';
-import { GOLDEN_SET_FILE } from '../../contract/rollout';
 import { loadModel } from '../../container/src/model';
 import { planModel, suggest } from '../../container/src/model-plan';
-import { readOnnx, type GraphSignature, type ValueSignature } from '../../container/src/onnx-graph';
+import { type GraphSignature, readOnnx, type ValueSignature } from '../../container/src/onnx-graph';
+import { BASELINE_FILE } from '../../contract/baseline';
+import {
+  cellValue,
+  type FeatureType,
+  type FeatureValue,
+  MANIFEST_FILE,
+  type ModelManifest,
+  parseManifest,
+  type Row,
+} from '../../contract/manifest';
+import type { Prediction } from '../../contract/prediction';
+import { GOLDEN_SET_FILE } from '../../contract/rollout';
 
 export interface InitOptions {
   /** The ONNX file. */
@@ -48,7 +56,15 @@ export interface InitResult {
 export class InitError extends Error {}
 
 /** Probability tensors come from these ops; any other float [N, C] output is taken as logits. */
-const PROBABILITY_OPS = new Set(['Softmax', 'LinearClassifier', 'TreeEnsembleClassifier', 'SVMClassifier', 'Normalizer', 'ZipMap', 'Sigmoid']);
+const PROBABILITY_OPS = new Set([
+  'Softmax',
+  'LinearClassifier',
+  'TreeEnsembleClassifier',
+  'SVMClassifier',
+  'Normalizer',
+  'ZipMap',
+  'Sigmoid',
+]);
 const PARITY_ROWS = 50;
 const BINS = 10;
 
@@ -58,7 +74,15 @@ export async function initModel(opts: InitOptions): Promise<InitResult> {
   const notes: string[] = [];
   const sample = opts.data !== undefined ? readCsv(opts.data) : undefined;
   const file = /^[A-Za-z0-9._-]+\.onnx$/.test(path.basename(opts.model)) ? path.basename(opts.model) : 'model.onnx';
-  const name = opts.name ?? (path.basename(opts.model, '.onnx').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'model');
+  const name =
+    opts.name ??
+    (path
+      .basename(opts.model, '.onnx')
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 63) ||
+      'model');
 
   const input = inferInput(sig, sample, opts.expectedColumn, notes);
   const output = inferOutput(sig, opts.labels, notes);
@@ -87,7 +111,9 @@ export async function initModel(opts: InitOptions): Promise<InitResult> {
         parityMismatches = golden.mismatches;
       }
     } else {
-      notes.push('no --data: pass a sample CSV (header row naming the columns) to write baseline.json, which drift monitoring and `cdk deploy` need');
+      notes.push(
+        'no --data: pass a sample CSV (header row naming the columns) to write baseline.json, which drift monitoring and `cdk deploy` need',
+      );
     }
     const shown = rows.length > 0 ? rows.slice(0, 5) : [];
     return {
@@ -109,7 +135,10 @@ function inferInput(sig: GraphSignature, sample: Csv | undefined, expected: stri
   const inputs = sig.inputs;
   if (inputs.length === 0) throw new InitError('The ONNX graph has no inputs to feed.');
   const columns = sample?.header.filter((h) => h !== expected);
-  if (inputs.length > 1 || (inputs[0].dims?.length === 2 && inputs[0].dims[1] === 1 && columns?.length !== 1 && columns?.includes(inputs[0].name))) {
+  if (
+    inputs.length > 1 ||
+    (inputs[0].dims?.length === 2 && inputs[0].dims[1] === 1 && columns?.length !== 1 && columns?.includes(inputs[0].name))
+  ) {
     // One input per column, as skl2onnx writes a ColumnTransformer pipeline.
     const features = inputs.map((v) => ({ name: v.name, type: featureType(v) }));
     notes.push(`inputs: one [N, 1] tensor per feature (${features.map((f) => `${f.name}: ${f.type}`).join(', ')})`);
@@ -122,10 +151,24 @@ function inferInput(sig: GraphSignature, sample: Csv | undefined, expected: stri
     const nchw = a === 1 || a === 3;
     const [channels, height, width] = nchw ? [a, b, c] : [c, a, b];
     if ((channels !== 1 && channels !== 3) || !height || !width) {
-      throw new InitError(`Input "${v.name}" has shape [${dims.map((d) => d ?? 'N').join(', ')}]: mlship serves images [N, C, H, W] or [N, H, W, C] with C = 1 or 3 and fixed H and W.`);
+      throw new InitError(
+        `Input "${v.name}" has shape [${dims.map((d) => d ?? 'N').join(', ')}]: mlship serves images [N, C, H, W] or [N, H, W, C] with C = 1 or 3 and fixed H and W.`,
+      );
     }
-    notes.push(`input "${v.name}": ${nchw ? 'NCHW' : 'NHWC'} image ${width}x${height}, ${channels} channel(s); preprocessing defaults to pixel / 255 (edit input.preprocess to match training)`);
-    return { inputTensor: v.name, input: { kind: 'image', width, height, channels: channels as 1 | 3, layout: nchw ? 'NCHW' : 'NHWC', preprocess: { scale: 1 / 255, mean: [0], std: [1], invert: false } } };
+    notes.push(
+      `input "${v.name}": ${nchw ? 'NCHW' : 'NHWC'} image ${width}x${height}, ${channels} channel(s); preprocessing defaults to pixel / 255 (edit input.preprocess to match training)`,
+    );
+    return {
+      inputTensor: v.name,
+      input: {
+        kind: 'image',
+        width,
+        height,
+        channels: channels as 1 | 3,
+        layout: nchw ? 'NCHW' : 'NHWC',
+        preprocess: { scale: 1 / 255, mean: [0], std: [1], invert: false },
+      },
+    };
   }
   const width = dims?.[1] ?? null;
   const type = featureType(v);
@@ -134,9 +177,14 @@ function inferInput(sig: GraphSignature, sample: Csv | undefined, expected: stri
     names = columns;
     notes.push(`features: ${names.length} named by the sample's header, type ${type} (input "${v.name}")`);
   } else if (width !== null) {
-    if (columns !== undefined) throw new InitError(`Input "${v.name}" takes ${width} features but the --data header has ${columns.length} columns besides --expected-column.`);
+    if (columns !== undefined)
+      throw new InitError(
+        `Input "${v.name}" takes ${width} features but the --data header has ${columns.length} columns besides --expected-column.`,
+      );
     names = Array.from({ length: width }, (_x, i) => `${v.name}_${i}`);
-    notes.push(`features: ${width} named ${names[0]}…${names[width - 1]} after input "${v.name}" (pass --data SAMPLE.csv with a header row to name them)`);
+    notes.push(
+      `features: ${width} named ${names[0]}…${names[width - 1]} after input "${v.name}" (pass --data SAMPLE.csv with a header row to name them)`,
+    );
   } else {
     throw new InitError(`Input "${v.name}" has no fixed feature count: pass --data SAMPLE.csv with a header row naming the features.`);
   }
@@ -144,13 +192,17 @@ function inferInput(sig: GraphSignature, sample: Csv | undefined, expected: stri
 }
 
 function featureType(v: ValueSignature): FeatureType {
-  if (v.kind !== 'tensor' || v.elementType === undefined) throw new InitError(`Input "${v.name}" is not a tensor: mlship feeds tensors only (sequence and map inputs cannot be served).`);
+  if (v.kind !== 'tensor' || v.elementType === undefined)
+    throw new InitError(`Input "${v.name}" is not a tensor: mlship feeds tensors only (sequence and map inputs cannot be served).`);
   return suggest(v.elementType);
 }
 
 function inferOutput(sig: GraphSignature, given: readonly string[] | undefined, notes: string[]): ModelManifest['output'] {
   const zip = sig.zipMaps.find((z) => sig.outputs.some((o) => o.name === z.output));
-  const labelOut = sig.outputs.find((o) => o.kind === 'tensor' && (o.elementType === 'int64' || o.elementType === 'string') && (o.dims === undefined || o.dims.length === 1));
+  const labelOut = sig.outputs.find(
+    (o) =>
+      o.kind === 'tensor' && (o.elementType === 'int64' || o.elementType === 'string') && (o.dims === undefined || o.dims.length === 1),
+  );
   const floats = sig.outputs.filter((o) => o.kind === 'tensor' && (o.elementType === 'float32' || o.elementType === 'float64'));
   let tensor: string;
   let graphLabels = sig.classLabels;
@@ -162,7 +214,10 @@ function inferOutput(sig: GraphSignature, given: readonly string[] | undefined, 
     const scores = floats.find((o) => o.dims?.length === 2 && (o.dims[1] ?? 2) > 1) ?? (graphLabels ? floats[0] : undefined);
     if (!scores) {
       const value = floats[0];
-      if (!value) throw new InitError(`No float output to read: outputs are ${sig.outputs.map((o) => `${o.name} (${o.kind}${o.elementType ? ` ${o.elementType}` : ''})`).join(', ')}.`);
+      if (!value)
+        throw new InitError(
+          `No float output to read: outputs are ${sig.outputs.map((o) => `${o.name} (${o.kind}${o.elementType ? ` ${o.elementType}` : ''})`).join(', ')}.`,
+        );
       notes.push(`output "${value.name}": regression value`);
       return { kind: 'regression', tensor: value.name };
     }
@@ -170,9 +225,13 @@ function inferOutput(sig: GraphSignature, given: readonly string[] | undefined, 
     const width = scores.dims?.[1];
     const producer = sig.producers[scores.name];
     const softmax = !graphLabels && producer !== undefined && !PROBABILITY_OPS.has(producer);
-    notes.push(`output "${scores.name}": class ${softmax ? `logits (written by ${producer}; softmax applied)` : 'probabilities'}${width ? `, ${width} classes` : ''}`);
+    notes.push(
+      `output "${scores.name}": class ${softmax ? `logits (written by ${producer}; softmax applied)` : 'probabilities'}${width ? `, ${width} classes` : ''}`,
+    );
     if (!graphLabels && !given) {
-      throw new InitError(`Output "${scores.name}" holds ${width ?? 'several'} class scores but the model does not name its classes: pass --labels a,b,… in the model's class order.`);
+      throw new InitError(
+        `Output "${scores.name}" holds ${width ?? 'several'} class scores but the model does not name its classes: pass --labels a,b,… in the model's class order.`,
+      );
     }
     if (softmax) return { kind: 'classification', labels: labelsOf(given, graphLabels, width), tensor, softmax: true };
   }
@@ -185,7 +244,8 @@ function inferOutput(sig: GraphSignature, given: readonly string[] | undefined, 
 function labelsOf(given: readonly string[] | undefined, graph: readonly string[] | undefined, width: number | null | undefined): string[] {
   const n = graph?.length ?? width ?? given?.length;
   if (given) {
-    if (n !== undefined && n !== null && given.length !== n) throw new InitError(`--labels lists ${given.length} labels but the model has ${n} classes${graph ? ` (${graph.join(', ')})` : ''}.`);
+    if (n !== undefined && n !== null && given.length !== n)
+      throw new InitError(`--labels lists ${given.length} labels but the model has ${n} classes${graph ? ` (${graph.join(', ')})` : ''}.`);
     return [...given];
   }
   return [...(graph ?? [])];
@@ -198,7 +258,9 @@ interface Csv {
 
 /** A small CSV reader for the sample: a header row, then rows; double-quoted cells may hold commas. */
 function readCsv(file: string): Csv {
-  const lines = readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+  const lines = readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '');
   if (lines.length < 2) throw new InitError(`--data ${file} needs a header row and at least one data row.`);
   const header = splitCsvLine(lines[0]);
   return { header, rows: lines.slice(1).map(splitCsvLine) };
@@ -239,13 +301,19 @@ function sampleRows(m: ModelManifest, csv: Csv): Row[] {
 }
 
 function baselineOf(m: ModelManifest, rows: Row[], predictions: Prediction[], csv: Csv, expected: string | undefined): unknown {
-  if (m.input.kind !== 'tabular') throw new InitError('--data describes tabular models; image baselines are written by the training script.');
+  if (m.input.kind !== 'tabular')
+    throw new InitError('--data describes tabular models; image baselines are written by the training script.');
   const features = m.input.features.map((f, j) => {
     const column = rows.map((r) => r[j]);
     if (f.type === 'string' || f.type === 'bool') {
       const text = column.map((v) => String(v));
       const categories = [...new Set(text)].sort();
-      return { name: f.name, kind: 'categorical', categories, proportions: [...categories.map((c) => text.filter((t) => t === c).length / text.length), 0] };
+      return {
+        name: f.name,
+        kind: 'categorical',
+        categories,
+        proportions: [...categories.map((c) => text.filter((t) => t === c).length / text.length), 0],
+      };
     }
     return numericBaseline(f.name, column as number[]);
   });
@@ -276,7 +344,13 @@ function numericBaseline(name: string, values: number[]): unknown {
   return { name, mean, std, min: sorted[0], max: sorted[n - 1], edges, proportions: counts.map((c) => c / n) };
 }
 
-function parityOf(m: ModelManifest, rows: Row[], predictions: Prediction[], csv: Csv, expected: string): { set: unknown; mismatches: number } {
+function parityOf(
+  m: ModelManifest,
+  rows: Row[],
+  predictions: Prediction[],
+  csv: Csv,
+  expected: string,
+): { set: unknown; mismatches: number } {
   const e = csv.header.indexOf(expected);
   if (e === -1) throw new InitError(`--expected-column "${expected}" is not in the --data header.`);
   const n = Math.min(PARITY_ROWS, rows.length);
@@ -293,7 +367,7 @@ function parityOf(m: ModelManifest, rows: Row[], predictions: Prediction[], csv:
     } else {
       // The framework's label as the model names it (a class index or the label itself).
       const labels = m.output.labels;
-      const label = labels.includes(cell) ? cell : labels[Number(cell)] ?? cell;
+      const label = labels.includes(cell) ? cell : (labels[Number(cell)] ?? cell);
       if (!('label' in p) || p.label !== label) mismatches++;
       out.push({ input, label, probabilities: 'label' in p ? labels.map((l) => p.probabilities[l]) : [] });
     }
@@ -312,7 +386,10 @@ export function formatInit(r: InitResult): string {
     lines.push('sample predictions:');
     for (const p of r.predictions) lines.push(`  ${JSON.stringify(p.input).slice(0, 80)} → ${JSON.stringify(p.prediction).slice(0, 120)}`);
   }
-  if (r.parityMismatches > 0) lines.push(`${r.parityMismatches} parity row(s) differ from --expected-column: the served model does not reproduce the training framework.`);
+  if (r.parityMismatches > 0)
+    lines.push(
+      `${r.parityMismatches} parity row(s) differ from --expected-column: the served model does not reproduce the training framework.`,
+    );
   lines.push('next:', `  npm start -- --model ${r.dir}`, `  npx cdk deploy --all -c modelDir=${r.dir}`);
   return lines.join('\n');
 }

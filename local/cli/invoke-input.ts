@@ -61,7 +61,8 @@ export function fromCsv(text: string, source: string): PredictBody {
   const rows = (header ? records.slice(1) : records).map((cells, i) => {
     const values = cells.map((c) => (isNumber(c) ? Number(c) : c));
     if (!header) return values;
-    if (values.length !== header.length) throw new Error(`${source} row ${i + 2} has ${values.length} values for ${header.length} columns.`);
+    if (values.length !== header.length)
+      throw new Error(`${source} row ${i + 2} has ${values.length} values for ${header.length} columns.`);
     return Object.fromEntries(header.map((h, j) => [h, values[j]]));
   });
   if (rows.length === 0) throw new Error(`${source} has a header but no rows.`);

@@ -3,11 +3,12 @@
  * stack (found through its CloudFormation outputs). Both answer the same questions: the API URL and
  * key, the bucket, the table and the log dead-letter queue, plus how to reach them.
  */
-import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
+
 import { existsSync, readFileSync } from 'node:fs';
+import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
 import { ENV } from '../../contract/env';
-import { dataPaths, DEFAULT_DATA_DIR, LOCAL_NAMES, readState, S3RVER_CREDENTIALS } from '../paths';
 import { isAlive } from '../data-dir-lock';
+import { DEFAULT_DATA_DIR, dataPaths, LOCAL_NAMES, readState, S3RVER_CREDENTIALS } from '../paths';
 
 export interface TargetOptions {
   stack?: string;
@@ -44,7 +45,9 @@ export async function resolveTarget(opts: TargetOptions): Promise<Target> {
 export function localTarget(dataDir: string, givenKey: string | undefined): Target {
   const state = readState(dataDir);
   if (!state || !isAlive(state.pid)) {
-    throw new Error(`The local system is not running (no live state in ${dataDir}). Start it with \`npm start\`, or pass --stack NAME for a deployed stack.`);
+    throw new Error(
+      `The local system is not running (no live state in ${dataDir}). Start it with \`npm start\`, or pass --stack NAME for a deployed stack.`,
+    );
   }
   const keyFile = dataPaths(dataDir).apiKey;
   const apiKey = givenKey ?? (existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : undefined);

@@ -14,7 +14,15 @@ export const MANIFEST = parseManifest({
   version: '1',
   file: 'toy.onnx',
   inputTensor: 'x',
-  input: { kind: 'tabular', features: [{ name: 'a', type: 'float' }, { name: 'b', type: 'int' }, { name: 'c', type: 'string' }, { name: 'd', type: 'bool' }] },
+  input: {
+    kind: 'tabular',
+    features: [
+      { name: 'a', type: 'float' },
+      { name: 'b', type: 'int' },
+      { name: 'c', type: 'string' },
+      { name: 'd', type: 'bool' },
+    ],
+  },
   output: { kind: 'classification', labels: ['no', 'yes'], tensor: 'p' },
 });
 
@@ -36,7 +44,9 @@ export const BASELINE = parseBaseline({
 });
 
 let seq = 0;
-function record(over: Partial<PredictionRecord> & { id: string; createdAt: string; label: string; inputValues: PredictionRecord['inputValues'] }): PredictionRecord {
+function record(
+  over: Partial<PredictionRecord> & { id: string; createdAt: string; label: string; inputValues: PredictionRecord['inputValues'] },
+): PredictionRecord {
   seq++;
   return {
     model: 'toy',
@@ -54,13 +64,37 @@ const fb = (label: string, givenAt = '2026-01-03T00:00:00.000Z'): Feedback => ({
 
 /** The log: four predictions of version 1 on day 1, one of version 2 on day 2. p4's feedback was corrected from yes to no. */
 export const RECORDS: PredictionRecord[] = [
-  record({ id: 'p1', createdAt: DAY1, label: 'yes', inputValues: [0.5, 5, 'red', true], latencyMs: 10, apiKeyId: 'k1', feedback: fb('yes') }),
+  record({
+    id: 'p1',
+    createdAt: DAY1,
+    label: 'yes',
+    inputValues: [0.5, 5, 'red', true],
+    latencyMs: 10,
+    apiKeyId: 'k1',
+    feedback: fb('yes'),
+  }),
   // 1 and 10 sit on a bin edge: they belong to the lower bin.
   record({ id: 'p2', createdAt: DAY1, label: 'yes', inputValues: [1, 15, 'red', true], latencyMs: 20, apiKeyId: 'k1', feedback: fb('no') }),
   record({ id: 'p3', createdAt: DAY1, label: 'no', inputValues: [1.5, 25, 'red', false], latencyMs: 30, apiKeyId: 'k2' }),
   // "blue" is no training category: it counts as any other value.
-  record({ id: 'p4', createdAt: DAY1, label: 'no', inputValues: [3, 10, 'blue', true], latencyMs: 40, feedback: fb('no', '2026-01-04T00:00:00.000Z') }),
-  record({ id: 'p5', createdAt: DAY2, modelVersion: '2', label: 'yes', inputValues: [2.5, 5, "o'k", false], latencyMs: 5, apiKeyId: 'k1', feedback: fb('yes') }),
+  record({
+    id: 'p4',
+    createdAt: DAY1,
+    label: 'no',
+    inputValues: [3, 10, 'blue', true],
+    latencyMs: 40,
+    feedback: fb('no', '2026-01-04T00:00:00.000Z'),
+  }),
+  record({
+    id: 'p5',
+    createdAt: DAY2,
+    modelVersion: '2',
+    label: 'yes',
+    inputValues: [2.5, 5, "o'k", false],
+    latencyMs: 5,
+    apiKeyId: 'k1',
+    feedback: fb('yes'),
+  }),
 ];
 /** p4's first, superseded feedback. */
 export const EARLIER_FEEDBACK: PredictionRecord = { ...RECORDS[3], feedback: fb('yes', '2026-01-03T00:00:00.000Z') };
@@ -72,7 +106,11 @@ export const predictionRows = (records: PredictionRecord[]) => records.map((r) =
 export const feedbackRows = (records: PredictionRecord[]) => records.flatMap((r) => feedbackRow(throughLog(r)) ?? []);
 
 /** Writes rows as the store does (same keys, same Parquet) into a folder laid out like the bucket. */
-export function writeStore(root: string, table: AnalyticsTable, rows: ReturnType<typeof predictionRows> | ReturnType<typeof feedbackRows>): string[] {
+export function writeStore(
+  root: string,
+  table: AnalyticsTable,
+  rows: ReturnType<typeof predictionRows> | ReturnType<typeof feedbackRows>,
+): string[] {
   return objectsOf(table, rows, MANIFEST).map((o) => {
     const file = join(root, o.key);
     mkdirSync(dirname(file), { recursive: true });

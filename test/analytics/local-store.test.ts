@@ -3,18 +3,19 @@
  * the Parquet store exactly once, with their feedback joined, through the same writer the stream
  * function runs; a stream batch delivered twice counts once; `mlship export` backfills the same rows.
  */
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { PREFIX } from '../../contract/bucket';
 import { openAnalyticsDb } from '../../local/analytics/duckdb';
 import { exportLog } from '../../local/analytics/export';
 import { mirrorAnalytics } from '../../local/analytics/mirror';
 import { dynamoClient } from '../../local/dynamodb';
-import { PROJECT_ROOT, S3RVER_CREDENTIALS, LOCAL_NAMES } from '../../local/paths';
-import { startLocal, type LocalSystem } from '../../local/system';
+import { LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS } from '../../local/paths';
+import { type LocalSystem, startLocal } from '../../local/system';
 import { tempStore } from './fixtures';
 
 const MODEL_DIR = join(PROJECT_ROOT, 'models', 'breast-cancer');
@@ -26,7 +27,11 @@ describe('the local analytics store', () => {
   let s3: S3Client;
   const roots: string[] = [];
   const call = (path: string, body: unknown) =>
-    fetch(local.url + path, { method: 'POST', headers: { 'x-api-key': local.apiKey, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(local.url + path, {
+      method: 'POST',
+      headers: { 'x-api-key': local.apiKey, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
 
   /** Mirrors the bucket's store and opens DuckDB over it. */
   const open = async () => {
@@ -35,10 +40,18 @@ describe('the local analytics store', () => {
     await mirrorAnalytics(s3, local.bucketName, root);
     return openAnalyticsDb(root, local.manifest, { threads: 1 });
   };
-  const objectCount = async () => (await s3.send(new ListObjectsV2Command({ Bucket: local.bucketName, Prefix: PREFIX.analytics }))).KeyCount ?? 0;
+  const objectCount = async () =>
+    (await s3.send(new ListObjectsV2Command({ Bucket: local.bucketName, Prefix: PREFIX.analytics }))).KeyCount ?? 0;
 
   beforeAll(async () => {
-    local = await startLocal({ port: 0, inMemory: true, modelDir: MODEL_DIR, apiKey: 'analytics-key-0123456789ab', replayIntervalMs: 0, analyticsIntervalMs: 0 });
+    local = await startLocal({
+      port: 0,
+      inMemory: true,
+      modelDir: MODEL_DIR,
+      apiKey: 'analytics-key-0123456789ab',
+      replayIntervalMs: 0,
+      analyticsIntervalMs: 0,
+    });
     s3 = new S3Client({ endpoint: local.s3Url, forcePathStyle: true, region: LOCAL_NAMES.region, credentials: S3RVER_CREDENTIALS });
   });
   afterAll(async () => {
@@ -51,7 +64,10 @@ describe('the local analytics store', () => {
   it('writes each prediction made through the API once, with its feedback joined', async () => {
     // GIVEN five predictions in two requests, and feedback on two of them (one right, one wrong)
     const rows = parity.rows.slice(0, 5);
-    const answers = await Promise.all([call('/predict', { instances: rows.slice(0, 2).map((r) => r.input) }), call('/predict', { instances: rows.slice(2).map((r) => r.input) })]);
+    const answers = await Promise.all([
+      call('/predict', { instances: rows.slice(0, 2).map((r) => r.input) }),
+      call('/predict', { instances: rows.slice(2).map((r) => r.input) }),
+    ]);
     const bodies = (await Promise.all(answers.map((a) => a.json()))) as { predictions: { id: string; label: string }[] }[];
     const predictions = bodies.flatMap((b) => b.predictions);
     ids = predictions.map((p) => p.id);
@@ -65,7 +81,9 @@ describe('the local analytics store', () => {
     // THEN the store holds each id once, its input values, and the feedback joined by id
     const db = await open();
     try {
-      const stored = await db.query('SELECT id, model, version, dt, predicted_label, api_key_id, f_mean_radius, f_worst_fractal_dimension FROM predictions ORDER BY id');
+      const stored = await db.query(
+        'SELECT id, model, version, dt, predicted_label, api_key_id, f_mean_radius, f_worst_fractal_dimension FROM predictions ORDER BY id',
+      );
       expect(stored.rows).toEqual(
         predictions
           .map((p, i) => ({ p, input: rows[i].input }))
@@ -82,7 +100,9 @@ describe('the local analytics store', () => {
             f_worst_fractal_dimension: Math.fround(input[29]),
           })),
       );
-      const joined = await db.query('SELECT p.id, p.predicted_label, f.label FROM predictions p JOIN feedback f ON f.id = p.id ORDER BY p.id');
+      const joined = await db.query(
+        'SELECT p.id, p.predicted_label, f.label FROM predictions p JOIN feedback f ON f.id = p.id ORDER BY p.id',
+      );
       expect(joined.rows).toEqual(
         [
           { id: ids[0], predicted_label: predictions[0].label, label: predictions[0].label },
@@ -90,7 +110,9 @@ describe('the local analytics store', () => {
         ].sort((a, b) => a.id.localeCompare(b.id)),
       );
       const accuracy = await db.named('accuracy-by-day', undefined, today());
-      expect(accuracy.rows).toEqual([{ day: today(), version: '1.0.0', predictions: '5', with_feedback: '2', correct: '1', accuracy: 0.5 }]);
+      expect(accuracy.rows).toEqual([
+        { day: today(), version: '1.0.0', predictions: '5', with_feedback: '2', correct: '1', accuracy: 0.5 },
+      ]);
     } finally {
       db.close();
     }
@@ -112,7 +134,11 @@ describe('the local analytics store', () => {
     const items = ((await ddb.send(new ScanCommand({ TableName: local.tableName }))).Items ?? []).filter((i) => i.model !== undefined);
     ddb.destroy();
     const event = (records: typeof items): DynamoDBStreamEvent => ({
-      Records: records.map((NewImage, n) => ({ eventName: 'INSERT', eventSource: 'aws:dynamodb', dynamodb: { NewImage: NewImage as never, SequenceNumber: String(n), StreamViewType: 'NEW_IMAGE' } })),
+      Records: records.map((NewImage, n) => ({
+        eventName: 'INSERT',
+        eventSource: 'aws:dynamodb',
+        dynamodb: { NewImage: NewImage as never, SequenceNumber: String(n), StreamViewType: 'NEW_IMAGE' },
+      })),
     });
     await writer.handler(event(items));
     const afterFull = await objectCount();
@@ -143,7 +169,9 @@ describe('the local analytics store', () => {
     const db = await open();
     try {
       const accuracy = await db.named('accuracy-by-day', undefined, today());
-      expect(accuracy.rows).toEqual([{ day: today(), version: '1.0.0', predictions: '8', with_feedback: '2', correct: '1', accuracy: 0.5 }]);
+      expect(accuracy.rows).toEqual([
+        { day: today(), version: '1.0.0', predictions: '8', with_feedback: '2', correct: '1', accuracy: 0.5 },
+      ]);
     } finally {
       db.close();
     }

@@ -3,11 +3,19 @@
  * answers with every row delivered twice, and the dialect rules that keep the SQL runnable on Athena.
  */
 import { rmSync } from 'node:fs';
-import { NAMED_QUERIES, PORTABLE_FUNCTIONS, QUERY_PSI_EPSILON, namedQuerySql, namedQueriesFor, parameterCount, type NamedQuery } from '../../contract/analytics-queries';
-import { PSI_EPSILON, featurePsi } from '../../lambda/quality/drift';
-import { openAnalyticsDb, type AnalyticsDb } from '../../local/analytics/duckdb';
+import {
+  NAMED_QUERIES,
+  type NamedQuery,
+  namedQueriesFor,
+  namedQuerySql,
+  PORTABLE_FUNCTIONS,
+  parameterCount,
+  QUERY_PSI_EPSILON,
+} from '../../contract/analytics-queries';
 import { parseManifest } from '../../contract/manifest';
-import { BASELINE, EARLIER_FEEDBACK, MANIFEST, RECORDS, feedbackRows, predictionRows, tempStore, throughLog, writeStore } from './fixtures';
+import { featurePsi, PSI_EPSILON } from '../../lambda/quality/drift';
+import { type AnalyticsDb, openAnalyticsDb } from '../../local/analytics/duckdb';
+import { BASELINE, EARLIER_FEEDBACK, feedbackRows, MANIFEST, predictionRows, RECORDS, tempStore, throughLog, writeStore } from './fixtures';
 
 const SINCE = '2026-01-01';
 
@@ -64,7 +72,13 @@ const EXPECTED: Record<NamedQuery, Record<string, unknown>[]> = {
   'prediction-drift': [
     // Version 1 predicted yes twice and no twice, the priors exactly; version 2 only yes.
     { version: '1', feature_index: 1, feature: 'predicted_label', predictions: 4, psi: 0 },
-    { version: '2', feature_index: 1, feature: 'predicted_label', predictions: 1, psi: (1 - 0.5) * ln(1 / 0.5) + (1e-4 - 0.5) * ln(1e-4 / 0.5) },
+    {
+      version: '2',
+      feature_index: 1,
+      feature: 'predicted_label',
+      predictions: 1,
+      psi: (1 - 0.5) * ln(1 / 0.5) + (1e-4 - 0.5) * ln(1e-4 / 0.5),
+    },
   ],
   // Nearest rank over [10, 20, 30, 40]: p50 = 2nd, p90 and p99 = 4th.
   'latency-percentiles': [
@@ -81,7 +95,11 @@ const EXPECTED: Record<NamedQuery, Record<string, unknown>[]> = {
 
 /** DuckDB answers counts as BIGINT (JSON strings) and sums of them as HUGEINT: compare as numbers. */
 function normalize(rows: Record<string, unknown>[]): Record<string, unknown>[] {
-  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) && k !== 'version' && k !== 'day' ? Number(v) : v])));
+  return rows.map((r) =>
+    Object.fromEntries(
+      Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) && k !== 'version' && k !== 'day' ? Number(v) : v]),
+    ),
+  );
 }
 
 function expectRows(got: Record<string, unknown>[], want: Record<string, unknown>[]): void {
@@ -125,7 +143,13 @@ describe('feature drift agrees with the quality job', () => {
         const inputs = RECORDS.filter((r) => r.modelVersion === version).map((r) => throughLog(r).inputValues!);
         for (const [j, f] of BASELINE.features.entries()) {
           const row = got.find((r) => r.version === version && r.feature === f.name)!;
-          expect(row.psi).toBeCloseTo(featurePsi(f, inputs.map((x) => x[j])), 9);
+          expect(row.psi).toBeCloseTo(
+            featurePsi(
+              f,
+              inputs.map((x) => x[j]),
+            ),
+            9,
+          );
         }
       }
     } finally {
@@ -152,9 +176,13 @@ describe('Athena dialect', () => {
   it.each(queries)('%s calls only functions both engines define alike', (_name, sql) => {
     const stripped = sql.replace(/'(?:[^']|'')*'/g, "''");
     // Column lists of CTEs (`expected(a, b) AS (`) and of table aliases (`AS x(a, b)`) are not calls.
-    const aliases = new Set([...stripped.matchAll(/(\w+)\s*\([^()]*\)\s+AS\s*\(/gi), ...stripped.matchAll(/\bAS\s+(\w+)\s*\(/gi)].map((m) => m[1].toLowerCase()));
+    const aliases = new Set(
+      [...stripped.matchAll(/(\w+)\s*\([^()]*\)\s+AS\s*\(/gi), ...stripped.matchAll(/\bAS\s+(\w+)\s*\(/gi)].map((m) => m[1].toLowerCase()),
+    );
     const keywords = new Set(['as', 'over', 'values', 'in', 'sets']);
-    const calls = [...stripped.matchAll(/\b([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)].map((m) => m[1].toLowerCase()).filter((f) => !keywords.has(f) && !aliases.has(f));
+    const calls = [...stripped.matchAll(/\b([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)]
+      .map((m) => m[1].toLowerCase())
+      .filter((f) => !keywords.has(f) && !aliases.has(f));
     expect([...new Set(calls)].filter((f) => !(PORTABLE_FUNCTIONS as readonly string[]).includes(f))).toEqual([]);
   });
 
@@ -170,11 +198,32 @@ describe('Athena dialect', () => {
     expect(() => namedQuerySql('feature-drift', MANIFEST, undefined)).toThrow(/baseline/);
     // A baseline that does not fit the manifest's feature types fails with the feature named.
     const [a, b, c, d] = BASELINE.features;
-    expect(() => namedQuerySql('feature-drift', MANIFEST, { ...BASELINE, features: [a, b, b, d].map((f, i) => ({ ...f, name: [a, b, c, d][i].name })) })).toThrow(/"c" has decile bins .* string column/);
-    expect(() => namedQuerySql('feature-drift', MANIFEST, { ...BASELINE, features: [a, c, c, d].map((f, i) => ({ ...f, name: [a, b, c, d][i].name })) })).toThrow(/"b" has categories .* double column/);
-    expect(namedQueriesFor(MANIFEST, undefined)).toEqual(['accuracy-by-day', 'confusion-matrix', 'latency-percentiles', 'volume-by-api-key']);
+    expect(() =>
+      namedQuerySql('feature-drift', MANIFEST, {
+        ...BASELINE,
+        features: [a, b, b, d].map((f, i) => ({ ...f, name: [a, b, c, d][i].name })),
+      }),
+    ).toThrow(/"c" has decile bins .* string column/);
+    expect(() =>
+      namedQuerySql('feature-drift', MANIFEST, {
+        ...BASELINE,
+        features: [a, c, c, d].map((f, i) => ({ ...f, name: [a, b, c, d][i].name })),
+      }),
+    ).toThrow(/"b" has categories .* double column/);
+    expect(namedQueriesFor(MANIFEST, undefined)).toEqual([
+      'accuracy-by-day',
+      'confusion-matrix',
+      'latency-percentiles',
+      'volume-by-api-key',
+    ]);
     expect(namedQueriesFor(MANIFEST, { ...BASELINE, classPriors: undefined })).not.toContain('prediction-drift');
     const image = parseManifest({ ...MANIFEST, input: { kind: 'image', width: 2, height: 1, channels: 1 } });
-    expect(namedQueriesFor(image, BASELINE)).toEqual(['accuracy-by-day', 'confusion-matrix', 'prediction-drift', 'latency-percentiles', 'volume-by-api-key']);
+    expect(namedQueriesFor(image, BASELINE)).toEqual([
+      'accuracy-by-day',
+      'confusion-matrix',
+      'prediction-drift',
+      'latency-percentiles',
+      'volume-by-api-key',
+    ]);
   });
 });

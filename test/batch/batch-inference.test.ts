@@ -2,6 +2,9 @@
  * The BatchInference construct on a test stack: the state machine's definition for each backend, its
  * trigger, the exact IAM it grants, its logging and tracing, the failure alarm, and cdk-nag.
  */
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -11,8 +14,6 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { BATCH_STACK_OUTPUTS } from '../../contract/batch';
 import { BatchInference, type BatchInferenceProps } from '../../lib/batch/batch-inference';
 
@@ -28,7 +29,11 @@ interface Fixture {
 /** A data bucket and a SageMaker model, standing in for the data and serving stacks. */
 function fixture(app: App): Fixture {
   const stack = new Stack(app, 'Batch', { env: ENV });
-  const bucket = new s3.Bucket(stack, 'Data', { eventBridgeEnabled: true, enforceSSL: true, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL });
+  const bucket = new s3.Bucket(stack, 'Data', {
+    eventBridgeEnabled: true,
+    enforceSSL: true,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+  });
   Validations.of(bucket).acknowledge({ id: 'AwsSolutions-S1', reason: 'Test fixture: the data stack owns access logging.' });
   // eventBridgeEnabled adds CDK's bucket-notifications Lambda to the fixture stack.
   Validations.of(stack).acknowledge({
@@ -38,7 +43,10 @@ function fixture(app: App): Fixture {
   const modelRole = new iam.Role(stack, 'ModelRole', { assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com') });
   const model = new sagemaker.CfnModel(stack, 'Model', {
     executionRoleArn: modelRole.roleArn,
-    primaryContainer: { image: '111111111111.dkr.ecr.eu-west-1.amazonaws.com/model:1', modelDataUrl: `s3://${bucket.bucketName}/models/m/1/model.tar.gz` },
+    primaryContainer: {
+      image: '111111111111.dkr.ecr.eu-west-1.amazonaws.com/model:1',
+      modelDataUrl: `s3://${bucket.bucketName}/models/m/1/model.tar.gz`,
+    },
   });
   return { stack, bucket, modelRole, model };
 }
@@ -53,7 +61,11 @@ function sagemakerProps(f: Fixture): BatchInferenceProps {
 }
 
 function fargateProps(f: Fixture): BatchInferenceProps {
-  const vpc = new ec2.Vpc(f.stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'app', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+  const vpc = new ec2.Vpc(f.stack, 'Vpc', {
+    maxAzs: 2,
+    natGateways: 0,
+    subnetConfiguration: [{ name: 'app', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+  });
   vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3 });
   Validations.of(vpc).acknowledge({ id: 'AwsSolutions-VPC7', reason: 'Test fixture: the serving stack owns flow logs.' });
   const cluster = new ecs.Cluster(f.stack, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
@@ -82,7 +94,10 @@ function definitionOf(template: Template): Record<string, { Type: string; [k: st
 }
 
 /** Every statement of the policies attached to a role. */
-function statementsOf(template: Template, roleLogicalIdPrefix: string): { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
+function statementsOf(
+  template: Template,
+  roleLogicalIdPrefix: string,
+): { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
   return Object.values(template.findResources('AWS::IAM::Policy'))
     .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref.startsWith(roleLogicalIdPrefix)))
     .flatMap((p) => p.Properties.PolicyDocument.Statement);
@@ -108,7 +123,11 @@ describe('BatchInference with a SageMaker model', () => {
       'TransformJobName.$': "States.Format('batch-{}', $$.Execution.Name)",
       ModelName: expect.stringContaining('ModelName'),
       BatchStrategy: 'MultiRecord',
-      TransformInput: { ContentType: 'text/csv', SplitType: 'Line', DataSource: { S3DataSource: { 'S3Uri.$': '$.run.inputUri', S3DataType: 'S3Prefix' } } },
+      TransformInput: {
+        ContentType: 'text/csv',
+        SplitType: 'Line',
+        DataSource: { S3DataSource: { 'S3Uri.$': '$.run.inputUri', S3DataType: 'S3Prefix' } },
+      },
       TransformOutput: { 'S3OutputPath.$': '$.run.outputPath', Accept: 'text/csv', AssembleWith: 'Line' },
       TransformResources: { InstanceCount: 1, InstanceType: 'ml.m5.large' },
     });
@@ -151,7 +170,9 @@ describe('BatchInference with a SageMaker model', () => {
     ]);
     const by = (sid: string) => statements.find((s) => s.Sid === sid);
     expect(by('ReadBatchInput')?.Action).toBe('s3:GetObject');
-    expect(JSON.stringify(by('ReadBatchInput')?.Resource)).toMatch(/^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["Data[0-9A-F]+","Arn"\]\},"\/batch\/input\/\*"\]\]\}$/);
+    expect(JSON.stringify(by('ReadBatchInput')?.Resource)).toMatch(
+      /^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["Data[0-9A-F]+","Arn"\]\},"\/batch\/input\/\*"\]\]\}$/,
+    );
     expect(by('WriteBatchOutput')?.Action).toEqual(['s3:PutObject', 's3:AbortMultipartUpload']);
     expect(JSON.stringify(by('WriteBatchOutput')?.Resource)).toContain('"/batch/output/*"');
     expect(by('ListBatchInput')).toMatchObject({ Action: 's3:ListBucket', Condition: { StringLike: { 's3:prefix': ['batch/input/*'] } } });
@@ -165,7 +186,9 @@ describe('BatchInference with a SageMaker model', () => {
     // SageMaker writes a transform job's container output with the model's role; the endpoint's
     // /aws/sagemaker/Endpoints grant does not cover it.
     const by = (sid: string) => statementsOf(template, 'ModelRole').find((s) => s.Sid === sid);
-    const arn = (resourceName: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:logs:eu-west-1:111111111111:log-group:${resourceName}`]] });
+    const arn = (resourceName: string) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:logs:eu-west-1:111111111111:log-group:${resourceName}`]],
+    });
     expect(by('TransformJobLogGroup')?.Action).toEqual(['logs:CreateLogGroup', 'logs:DescribeLogStreams']);
     expect(by('TransformJobLogGroup')?.Resource).toEqual(arn('/aws/sagemaker/TransformJobs'));
     expect(by('TransformJobLogStreams')?.Action).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
@@ -180,7 +203,12 @@ describe('BatchInference with a SageMaker model', () => {
   it('gives the state machine only the transform job actions, and no full-access role', () => {
     const actions = statementsOf(template, 'BatchStateMachineRole').flatMap((s) => s.Action);
     expect(actions).toEqual(
-      expect.arrayContaining(['sagemaker:CreateTransformJob', 'sagemaker:DescribeTransformJob', 'sagemaker:StopTransformJob', 'iam:PassRole']),
+      expect.arrayContaining([
+        'sagemaker:CreateTransformJob',
+        'sagemaker:DescribeTransformJob',
+        'sagemaker:StopTransformJob',
+        'iam:PassRole',
+      ]),
     );
     expect(actions.filter((a) => a.startsWith('s3:'))).toEqual([]);
     expect(JSON.stringify(template.toJSON())).not.toContain('AmazonSageMakerFullAccess');
@@ -188,7 +216,11 @@ describe('BatchInference with a SageMaker model', () => {
 
   it('logs every event with execution data, traces with X-Ray and alarms on failed runs', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true, Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: Match.anyValue() } }] },
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: true,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: Match.anyValue() } }],
+      },
       TracingConfiguration: { Enabled: true },
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
@@ -216,7 +248,7 @@ describe('BatchInference with the Fargate backend', () => {
     template = Template.fromStack(f.stack);
   });
 
-  it('runs the image\'s batch command on Fargate with the run\'s input and output', () => {
+  it("runs the image's batch command on Fargate with the run's input and output", () => {
     const states = definitionOf(template);
     expect(states['Build the batch command']).toMatchObject({
       Parameters: { 'command.$': "States.Array('batch', '--input', $.run.inputUri, '--output', $.run.outputPath)" },
@@ -225,7 +257,12 @@ describe('BatchInference with the Fargate backend', () => {
     expect(run.Resource).toMatch(/:states:::ecs:runTask\.sync$/);
     expect(run.Parameters).toMatchObject({
       LaunchType: 'FARGATE',
-      NetworkConfiguration: { AwsvpcConfiguration: { Subnets: [expect.stringContaining('Vpcapp'), expect.stringContaining('Vpcapp')], SecurityGroups: [expect.stringContaining('TaskSg')] } },
+      NetworkConfiguration: {
+        AwsvpcConfiguration: {
+          Subnets: [expect.stringContaining('Vpcapp'), expect.stringContaining('Vpcapp')],
+          SecurityGroups: [expect.stringContaining('TaskSg')],
+        },
+      },
       Overrides: { ContainerOverrides: [{ Name: 'batch', 'Command.$': '$.task.command' }] },
     });
     // Private subnets only: no public address for the task.
@@ -233,11 +270,15 @@ describe('BatchInference with the Fargate backend', () => {
     template.hasResourceProperties('AWS::ECS::TaskDefinition', {
       Cpu: '1024',
       Memory: '2048',
-      ContainerDefinitions: [Match.objectLike({ Name: 'batch', Environment: Match.arrayWith([Match.objectLike({ Name: 'MODEL_S3_URI' })]) })],
+      ContainerDefinitions: [
+        Match.objectLike({ Name: 'batch', Environment: Match.arrayWith([Match.objectLike({ Name: 'MODEL_S3_URI' })]) }),
+      ],
     });
     // The task loads the package key it is given (the deployed, digest-named one), which GetObject alone fetches (no listing).
     const [td] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
-    const uri = (td.Properties.ContainerDefinitions[0].Environment as { Name: string; Value: unknown }[]).find((e) => e.Name === 'MODEL_S3_URI')?.Value;
+    const uri = (td.Properties.ContainerDefinitions[0].Environment as { Name: string; Value: unknown }[]).find(
+      (e) => e.Name === 'MODEL_S3_URI',
+    )?.Value;
     expect(JSON.stringify(uri)).toMatch(/"\/models\/m\/1\/0123456789abcdef\/model\.tar\.gz"\]\]\}$/);
   });
 
@@ -258,11 +299,22 @@ describe('BatchInference with the Fargate backend', () => {
 describe('BatchInference props', () => {
   it('names every missing or contradictory prop in one error', () => {
     const f = fixture(new App());
-    expect(() => new BatchInference(f.stack, 'B1', { backend: 'fargate', bucket: f.bucket, logRetention: logs.RetentionDays.ONE_DAY, sagemaker: sagemakerProps(f).sagemaker })).toThrow(
-      /needs `fargate`[\s\S]*not `sagemaker`/,
-    );
-    expect(() =>
-      new BatchInference(f.stack, 'B2', { ...sagemakerProps(f), backend: 'sagemaker', sagemaker: { modelName: 'm', modelRole: f.modelRole, instanceType: 'm5.large', instanceCount: 0 } }),
+    expect(
+      () =>
+        new BatchInference(f.stack, 'B1', {
+          backend: 'fargate',
+          bucket: f.bucket,
+          logRetention: logs.RetentionDays.ONE_DAY,
+          sagemaker: sagemakerProps(f).sagemaker,
+        }),
+    ).toThrow(/needs `fargate`[\s\S]*not `sagemaker`/);
+    expect(
+      () =>
+        new BatchInference(f.stack, 'B2', {
+          ...sagemakerProps(f),
+          backend: 'sagemaker',
+          sagemaker: { modelName: 'm', modelRole: f.modelRole, instanceType: 'm5.large', instanceCount: 0 },
+        }),
     ).toThrow(/ml\.m5\.large[\s\S]*instanceCount/);
   });
 });
@@ -281,8 +333,14 @@ describe('cdk-nag', () => {
         error = e;
       }
       const file = join(app.outdir, 'validation-report.json');
-      const report = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { pluginReports: { violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[] }[] }) : { pluginReports: [] };
-      const violations = report.pluginReports.flatMap((p) => p.violations.map((v) => `${v.ruleName} ${v.violatingConstructs.map((c) => c.constructPath).join(' ')}`));
+      const report = existsSync(file)
+        ? (JSON.parse(readFileSync(file, 'utf8')) as {
+            pluginReports: { violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[] }[];
+          })
+        : { pluginReports: [] };
+      const violations = report.pluginReports.flatMap((p) =>
+        p.violations.map((v) => `${v.ruleName} ${v.violatingConstructs.map((c) => c.constructPath).join(' ')}`),
+      );
       expect(violations).toEqual([]);
       expect(error).toBeUndefined();
     });

@@ -24,7 +24,9 @@ test('a CSV with a categorical column, by header name, equals scikit-learn on th
   const model = path.join(ROOT, 'models/diabetes-risk');
   const manifest = JSON.parse(readFileSync(path.join(model, 'model.json'), 'utf8'));
   const names: string[] = manifest.input.features.map((f: { name: string }) => f.name);
-  const parity = JSON.parse(readFileSync(path.join(model, 'parity.json'), 'utf8')) as { rows: { input: (number | string)[]; label: string }[] };
+  const parity = JSON.parse(readFileSync(path.join(model, 'parity.json'), 'utf8')) as {
+    rows: { input: (number | string)[]; label: string }[];
+  };
   const header = ['id', ...[...names].reverse()];
   const lines = parity.rows.map((r, i) => [`p${i}`, ...[...r.input].reverse()].join(','));
   lines.push(['bad', ...[...parity.rows[0].input].reverse().map((v, j) => (j === 0 ? '3' : v))].join(','));
@@ -35,7 +37,10 @@ test('a CSV with a categorical column, by header name, equals scikit-learn on th
   const s = await runBatch({ model, input, output, workers: 1, progress: false });
   // THEN every parity row has scikit-learn's label and the unknown sex code is rejected by name
   expect(s).toMatchObject({ rows: parity.rows.length + 1, predicted: parity.rows.length, rejected: 1 });
-  const out = readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; label: string });
+  const out = readFileSync(output, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { id: string; label: string });
   expect(out.map((o) => o.label)).toEqual(parity.rows.map((r) => r.label));
   const reject = JSON.parse(readFileSync(`${output}.rejects.jsonl`, 'utf8').trim());
   expect(reject).toMatchObject({ id: 'bad', code: 'UNKNOWN_CATEGORY', field: 'sex' });
@@ -53,7 +58,10 @@ test('rows the model answers NaN for are rejected with NON_FINITE_OUTPUT; the re
   const output = path.join(dir, 'nan.out.jsonl');
   const s = await runBatch({ model, input, output, workers: 1, progress: false });
   expect(s).toMatchObject({ rows: 11, predicted: 10, rejected: 1 });
-  const out = readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string | number; label: string });
+  const out = readFileSync(output, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { id: string | number; label: string });
   expect(out.map((o) => o.label)).toEqual(parity.rows.slice(0, 10).map((r) => r.label));
   expect(JSON.parse(readFileSync(`${output}.rejects.jsonl`, 'utf8').trim())).toMatchObject({ id: 'nan', code: 'NON_FINITE_OUTPUT' });
 });

@@ -2,10 +2,11 @@
  * @jest-environment ./test/container/onnx-environment.js
  */
 /** The `batch` commands parse their flags into a real run (container) and refuse what they cannot do. */
-import { Command } from 'commander';
+
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Command } from 'commander';
 import { batchCommand } from '../../container/src/batch/cli';
 import { batchContainerCommand } from '../../container/src/batch/command';
 
@@ -27,19 +28,41 @@ function program(cmd: Command): Command {
 
 it('container: runs `batch` with every flag and writes <input>.out under a folder output', async () => {
   const parity = JSON.parse(readFileSync(path.join(MODEL_DIR, 'parity.json'), 'utf8')) as { rows: { input: number[]; label: string }[] };
-  const names = (JSON.parse(readFileSync(path.join(MODEL_DIR, 'model.json'), 'utf8')) as { input: { features: { name: string }[] } }).input.features.map((f) => f.name);
+  const names = (
+    JSON.parse(readFileSync(path.join(MODEL_DIR, 'model.json'), 'utf8')) as { input: { features: { name: string }[] } }
+  ).input.features.map((f) => f.name);
   const input = path.join(dir, 'rows.csv');
   writeFileSync(input, `key,${names.join(',')}\n${parity.rows.map((r, i) => `k${i},${r.input.join(',')}`).join('\n')}\n`);
   const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
   try {
     await program(batchContainerCommand()).parseAsync(
-      ['batch', '--input', input, '--output', `${dir}/out/`, '--model', MODEL_DIR, '--id-column', 'key', '--output-format', 'jsonl', '--chunk-rows', '7', '--workers', '1', '--json'],
+      [
+        'batch',
+        '--input',
+        input,
+        '--output',
+        `${dir}/out/`,
+        '--model',
+        MODEL_DIR,
+        '--id-column',
+        'key',
+        '--output-format',
+        'jsonl',
+        '--chunk-rows',
+        '7',
+        '--workers',
+        '1',
+        '--json',
+      ],
       { from: 'user' },
     );
     const summary = JSON.parse(String(stdout.mock.calls[0][0])) as { rows: number; rejected: number; output: string };
     expect(summary).toMatchObject({ rows: parity.rows.length, rejected: 0, output: path.join(dir, 'out/rows.csv.out') });
-    const out = readFileSync(summary.output, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; label: string });
+    const out = readFileSync(summary.output, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; label: string });
     expect(out.map((o) => o.id)).toEqual(parity.rows.map((_, i) => `k${i}`));
     expect(out.map((o) => o.label)).toEqual(parity.rows.map((r) => r.label));
     expect(String(stderr.mock.calls.at(-1)?.[0])).toMatch(/rows\/s, peak RSS \d+ MiB/);
@@ -50,12 +73,17 @@ it('container: runs `batch` with every flag and writes <input>.out under a folde
 });
 
 it('container: a malformed number flag stops with the flag named', async () => {
-  await expect(program(batchContainerCommand()).parseAsync(['batch', '--input', 'a.csv', '--output', 'b.csv', '--model', MODEL_DIR, '--workers', 'two'], { from: 'user' })).rejects.toThrow(
-    /--workers must be an integer/,
-  );
+  await expect(
+    program(batchContainerCommand()).parseAsync(
+      ['batch', '--input', 'a.csv', '--output', 'b.csv', '--model', MODEL_DIR, '--workers', 'two'],
+      { from: 'user' },
+    ),
+  ).rejects.toThrow(/--workers must be an integer/);
 });
 
 it('user CLI: a local run needs --output, and `status` needs --stack', async () => {
-  await expect(program(batchCommand()).parseAsync(['batch', '--input', 'a.csv', '--model', MODEL_DIR], { from: 'user' })).rejects.toThrow(/--output is required/);
+  await expect(program(batchCommand()).parseAsync(['batch', '--input', 'a.csv', '--model', MODEL_DIR], { from: 'user' })).rejects.toThrow(
+    /--output is required/,
+  );
   await expect(program(batchCommand()).parseAsync(['batch', 'status'], { from: 'user' })).rejects.toThrow(/--stack/);
 });

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { csvRow, parseManifest, type TabularInput } from '../../contract/manifest';
 import { LineChunker } from '../../container/src/batch/lines';
 import { csvLayout, fastNumber, parseCsvChunk } from '../../container/src/batch/rows';
+import { csvRow, parseManifest, type TabularInput } from '../../contract/manifest';
 
 const manifest = parseManifest(JSON.parse(readFileSync(path.join(__dirname, '../../models/breast-cancer/model.json'), 'utf8')));
 const input = manifest.input as TabularInput;
@@ -15,10 +15,26 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 
 describe('fastNumber', () => {
   it('gives exactly Number(text) for plain decimals, or NaN to send the cell to the contract', () => {
-    const cells = ['0', '-0', '+1', '12.5', '.5', '5.', '0.00680', '1e-7', '-3.4E+38', '123456789012345', '1234567890123456', '0.1e23', '7e22', '1e400', '2.5e-300'];
+    const cells = [
+      '0',
+      '-0',
+      '+1',
+      '12.5',
+      '.5',
+      '5.',
+      '0.00680',
+      '1e-7',
+      '-3.4E+38',
+      '123456789012345',
+      '1234567890123456',
+      '0.1e23',
+      '7e22',
+      '1e400',
+      '2.5e-300',
+    ];
     // Random decimals with up to 17 digits and exponents around the fast path's edges.
     let seed = 5;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     for (let i = 0; i < 20_000; i++) {
       const digits = String(Math.floor(rand() * 1e17)).slice(0, 1 + Math.floor(rand() * 17));
       const dot = Math.floor(rand() * (digits.length + 1));
@@ -74,13 +90,18 @@ describe('parseCsvChunk', () => {
       '',
       `"g",${good.replace('1.25', '12345678901234567890')}`,
       // RFC 4180 quoting, as spreadsheets write it: the contract's CSV rules apply
-      `"h",${good.split(',').map((c) => `"${c}"`).join(',')}`,
+      `"h",${good
+        .split(',')
+        .map((c) => `"${c}"`)
+        .join(',')}`,
     ];
     const chunk = parseCsvChunk(input, layout, bytes(lines.join('\r\n')), 2);
     expect(chunk.rows).toBe(8);
     expect(chunk.ids).toEqual(['a', 'b', 'g', 'h']);
     const f = input.features.length;
-    const want = [good, good.replace('1.25', ' 1.25 '), good.replace('1.25', '12345678901234567890'), good].map((l) => csvRow(input.features, l.split(','), 'row'));
+    const want = [good, good.replace('1.25', ' 1.25 '), good.replace('1.25', '12345678901234567890'), good].map((l) =>
+      csvRow(input.features, l.split(','), 'row'),
+    );
     want.forEach((w, i) => expect(Array.from(chunk.packed.subarray(i * f, (i + 1) * f))).toEqual(Array.from(w)));
     expect(chunk.rejects).toEqual([
       { id: 'c', line: 4, code: 'NON_FINITE_NUMBER', field: 'mean_texture', message: 'NaN and Infinity are not valid feature values.' },

@@ -6,19 +6,20 @@
  * id, bad rows in the rejects file with the contract's codes, outputs equal to predicting each row on
  * its own, JSON Lines in and out, and S3 in and out against s3rver.
  */
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+
 import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import { writeDataset, type DatasetInfo } from '../../bench/batch/dataset';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { type DatasetInfo, writeDataset } from '../../bench/batch/dataset';
+import { runBatch } from '../../container/src/batch/run-batch';
+import { type LoadedModel, loadModel } from '../../container/src/model';
 import { ENV } from '../../contract/env';
 import { csvRow, type TabularInput } from '../../contract/manifest';
 import type { Prediction } from '../../contract/prediction';
-import { runBatch } from '../../container/src/batch/run-batch';
-import { loadModel, type LoadedModel } from '../../container/src/model';
-import { startS3, type EmbeddedS3 } from '../../local/s3';
 import { S3RVER_CREDENTIALS } from '../../local/paths';
+import { type EmbeddedS3, startS3 } from '../../local/s3';
 
 const MODEL_DIR = path.join(__dirname, '../../models/breast-cancer');
 const LABELS = ['malignant', 'benign'];
@@ -64,7 +65,13 @@ describe('CSV, 100k rows with bad rows mixed in', () => {
   });
 
   it('summarises the run', () => {
-    expect(summary).toMatchObject({ rows: 100_000, rejected: info.bad.size, predicted: 100_000 - info.bad.size, output, rejects: `${output}.rejects.jsonl` });
+    expect(summary).toMatchObject({
+      rows: 100_000,
+      rejected: info.bad.size,
+      predicted: 100_000 - info.bad.size,
+      output,
+      rejects: `${output}.rejects.jsonl`,
+    });
     expect(info.bad.size).toBe(100);
     expect(summary.rowsPerSecond).toBeGreaterThan(0);
     expect(summary.peakRssMiB).toBeGreaterThan(0);
@@ -119,14 +126,21 @@ describe('CSV, 100k rows with bad rows mixed in', () => {
       expect(r?.message.length).toBeGreaterThan(5);
     }
     expect(rejects.get('r997')).toMatchObject({ code: 'INVALID_FEATURE_TYPE', field: 'mean_area', message: '"abc" is not a number.' });
-    expect(rejects.get('r1994')).toMatchObject({ code: 'WRONG_FEATURE_COUNT', message: 'Expected 31 values (the header\'s columns), got 29.' });
+    expect(rejects.get('r1994')).toMatchObject({
+      code: 'WRONG_FEATURE_COUNT',
+      message: "Expected 31 values (the header's columns), got 29.",
+    });
   });
 });
 
 /** Same label and, written with nine significant digits, exactly the model's float32 probabilities. */
 function same(got: number[], want: Prediction): boolean {
   if (!('label' in want)) throw new Error('the example model is a classifier');
-  return LABELS[got[0]] === want.label && Math.fround(got[1]) === want.probabilities.malignant && Math.fround(got[2]) === want.probabilities.benign;
+  return (
+    LABELS[got[0]] === want.label &&
+    Math.fround(got[1]) === want.probabilities.malignant &&
+    Math.fround(got[2]) === want.probabilities.benign
+  );
 }
 
 describe('CSV layouts', () => {
@@ -140,7 +154,10 @@ describe('CSV layouts', () => {
     const output = path.join(dir, 'noid.jsonl');
     const s = await runBatch({ model: MODEL_DIR, input, output, workers: 1, progress: false });
     expect(s).toMatchObject({ rows: 5, rejected: 0 });
-    const out = readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: number; label: string });
+    const out = readFileSync(output, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: number; label: string });
     const want = await model.predict(parity.rows.slice(0, 5).map((r) => Float32Array.from(r.input)));
     expect(out.map((o) => o.id)).toEqual([1, 2, 3, 4, 5]);
     expect(out.map((o) => o.label)).toEqual(want.map((p) => ('label' in p ? p.label : '')));
@@ -149,10 +166,12 @@ describe('CSV layouts', () => {
   it('stops before predicting when the header lacks features, naming them', async () => {
     const input = path.join(dir, 'bad-header.csv');
     writeFileSync(input, 'id,a,b\n1,2,3\n');
-    await expect(runBatch({ model: MODEL_DIR, input, output: path.join(dir, 'x.csv'), workers: 1, progress: false })).rejects.toMatchObject({
-      code: 'INVALID_HEADER',
-      message: expect.stringContaining('mean_radius'),
-    });
+    await expect(runBatch({ model: MODEL_DIR, input, output: path.join(dir, 'x.csv'), workers: 1, progress: false })).rejects.toMatchObject(
+      {
+        code: 'INVALID_HEADER',
+        message: expect.stringContaining('mean_radius'),
+      },
+    );
   });
 
   it('refuses to overwrite its input', async () => {
@@ -164,13 +183,22 @@ describe('CSV layouts', () => {
 
 describe('JSON Lines in and out', () => {
   it('answers objects and arrays by id and rejects what the API would reject', async () => {
-    const info = await writeDataset(path.join(dir, 'data.jsonl'), { modelDir: MODEL_DIR, rows: 3000, format: 'jsonl', badEvery: 50, seed: 3 });
+    const info = await writeDataset(path.join(dir, 'data.jsonl'), {
+      modelDir: MODEL_DIR,
+      rows: 3000,
+      format: 'jsonl',
+      badEvery: 50,
+      seed: 3,
+    });
     writeFileSync(info.path, `${readFileSync(info.path, 'utf8')}not json\n[1,2]\n{"id":"arr","x":1}\n`);
     const output = path.join(dir, 'out.jsonl');
     const s = await runBatch({ model: MODEL_DIR, input: info.path, output, chunkRows: 256, workers: 2, progress: false });
     expect(s).toMatchObject({ rows: 3003, rejected: info.bad.size + 3 });
 
-    const out = readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; label: string; probabilities: Record<string, number> });
+    const out = readFileSync(output, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; label: string; probabilities: Record<string, number> });
     expect(out).toHaveLength(3000 - info.bad.size);
     expect(new Set(out.map((o) => o.id)).size).toBe(out.length);
     expect(out.some((o) => info.bad.has(o.id))).toBe(false);
@@ -180,7 +208,10 @@ describe('JSON Lines in and out', () => {
     expect(out[0].id).toBe('r1');
     expect(same([LABELS.indexOf(out[0].label), out[0].probabilities.malignant, out[0].probabilities.benign], want)).toBe(true);
 
-    const rejects = readFileSync(`${output}.rejects.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string | number; code: string; field?: string });
+    const rejects = readFileSync(`${output}.rejects.jsonl`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string | number; code: string; field?: string });
     for (const [id, code] of info.bad) expect(rejects.find((r) => r.id === id)?.code).toBe(code);
     expect(rejects.slice(-3).map((r) => r.code)).toEqual(['INVALID_JSON', 'WRONG_FEATURE_COUNT', 'MISSING_FEATURE']);
     expect(rejects.slice(-3).map((r) => r.id)).toEqual([3001, 3002, 'arr']);
@@ -222,7 +253,12 @@ describe('S3 in and out (s3rver)', () => {
     });
 
     // THEN the object is named after the input, like a Batch Transform output
-    expect(s).toMatchObject({ rows: 20_000, rejected: 20, output: `s3://${BUCKET}/batch/output/run-1/data.csv.out`, rejects: `s3://${BUCKET}/batch/output/run-1/data.csv.out.rejects.jsonl` });
+    expect(s).toMatchObject({
+      rows: 20_000,
+      rejected: 20,
+      output: `s3://${BUCKET}/batch/output/run-1/data.csv.out`,
+      rejects: `s3://${BUCKET}/batch/output/run-1/data.csv.out.rejects.jsonl`,
+    });
     const text = async (Key: string) => (await client.send(new GetObjectCommand({ Bucket: BUCKET, Key }))).Body?.transformToString() ?? '';
     const out = (await text('batch/output/run-1/data.csv.out')).trim().split('\n');
     expect(out[0]).toBe('id,label,p_malignant,p_benign');
@@ -234,7 +270,13 @@ describe('S3 in and out (s3rver)', () => {
 
   it('fails with the S3 error when the input object is missing, leaving no output behind', async () => {
     await expect(
-      runBatch({ model: MODEL_DIR, input: `s3://${BUCKET}/batch/input/missing.csv`, output: path.join(dir, 'never.csv'), progress: false, env: { [ENV.S3_URL]: s3.url } }),
+      runBatch({
+        model: MODEL_DIR,
+        input: `s3://${BUCKET}/batch/input/missing.csv`,
+        output: path.join(dir, 'never.csv'),
+        progress: false,
+        env: { [ENV.S3_URL]: s3.url },
+      }),
     ).rejects.toThrow(/key does not exist/i);
     expect(existsSync(path.join(dir, 'never.csv'))).toBe(false);
   });

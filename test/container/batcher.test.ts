@@ -6,12 +6,13 @@
  * rows back; a failed run fails only its callers; batching off means one run per request.
  * Also the server settings read from flags and the environment.
  */
-import { ENV } from '../../contract/env';
-import { Prediction } from '../../contract/prediction';
-import type { Row } from '../../contract/manifest';
+
 import { Batcher } from '../../container/src/batcher';
 import { serveSettings } from '../../container/src/config';
-import { loadModel, LoadedModel } from '../../container/src/model';
+import { type LoadedModel, loadModel } from '../../container/src/model';
+import { ENV } from '../../contract/env';
+import type { Row } from '../../contract/manifest';
+import type { Prediction } from '../../contract/prediction';
 import { BREAST_CANCER, parity } from './helpers';
 
 const rows = parity(BREAST_CANCER).rows.map((r) => Float32Array.from(r.input));

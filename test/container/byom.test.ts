@@ -6,15 +6,16 @@
  * float64, logits) are served with the framework's own answers; a manifest that does not fit its model
  * stops the start naming the field; a NaN answer is an error, never a label.
  */
-import { createHash } from 'node:crypto';
+
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { validateInstances } from '../../contract/manifest';
 import { loadModel } from '../../container/src/model';
 import { startServer } from '../../container/src/server';
+import { validateInstances } from '../../contract/manifest';
 import { BREAST_CANCER, closeAgent, parity, postJson, ROOT } from './helpers';
 
 const FIXTURES = path.join(ROOT, 'test/fixtures/byom');
@@ -64,7 +65,9 @@ describe.each([
         if ('value' in p) expect(p.value).toBeCloseTo(e.value as number, name === 'diabetes-double' ? 8 : 3);
         else {
           expect(p.label).toBe(e.label);
-          expect(Object.values(p.probabilities).map((v) => Math.round(v * 1e5) / 1e5)).toEqual((e.probabilities as number[]).map((v) => Math.round(v * 1e5) / 1e5));
+          expect(Object.values(p.probabilities).map((v) => Math.round(v * 1e5) / 1e5)).toEqual(
+            (e.probabilities as number[]).map((v) => Math.round(v * 1e5) / 1e5),
+          );
         }
       });
     } finally {
@@ -106,11 +109,27 @@ describe('a manifest that does not fit its model stops the start, naming the fie
   }
 
   test.each([
-    ['unknown output', (m: any) => (m.output.tensor = 'probabilities'), /model\.json output\.tensor: names output "probabilities", but model\.onnx has outputs: output_label, output_probability/],
+    [
+      'unknown output',
+      (m: any) => (m.output.tensor = 'probabilities'),
+      /model\.json output\.tensor: names output "probabilities", but model\.onnx has outputs: output_label, output_probability/,
+    ],
     ['unknown label output', (m: any) => (m.output.labelTensor = 'label'), /model\.json output\.labelTensor: names output "label"/],
-    ['labels vs classes', (m: any) => m.output.labels.push('maybe'), /model\.json output\.labels: model\.json lists 3 labels, but model\.onnx declares 2 classes \(no, yes\)/],
-    ['feature type', (m: any) => (m.input.features[1].type = 'string'), /model\.json input\.features\[1\]\.type: feature "rooms" is string, but input "rooms" takes int64 \(declare it int\)/],
-    ['unknown input', (m: any) => (m.input.features[0].name = 'town'), /model\.json input\.features\[0\]\.tensor: names input "town", but model\.onnx has inputs: city, rooms, garden, area, score/],
+    [
+      'labels vs classes',
+      (m: any) => m.output.labels.push('maybe'),
+      /model\.json output\.labels: model\.json lists 3 labels, but model\.onnx declares 2 classes \(no, yes\)/,
+    ],
+    [
+      'feature type',
+      (m: any) => (m.input.features[1].type = 'string'),
+      /model\.json input\.features\[1\]\.type: feature "rooms" is string, but input "rooms" takes int64 \(declare it int\)/,
+    ],
+    [
+      'unknown input',
+      (m: any) => (m.input.features[0].name = 'town'),
+      /model\.json input\.features\[0\]\.tensor: names input "town", but model\.onnx has inputs: city, rooms, garden, area, score/,
+    ],
     ['input left unfed', (m: any) => m.input.features.pop(), /model\.json input\.features: model\.onnx also takes input "score"/],
   ])('%s', async (_case, edit, message) => {
     await expect(loadModel(variant(_case.replace(/ /g, '-'), edit))).rejects.toThrow(message);
@@ -122,15 +141,34 @@ describe('a manifest that does not fit its model stops the start, naming the fie
     const m = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8'));
     m.input.features.push({ name: 'extra', type: 'float' });
     writeFileSync(path.join(dir, 'model.json'), JSON.stringify(m));
-    await expect(loadModel(dir)).rejects.toThrow(/model\.json input\.features: input "float_input" has shape \[N, 4\], but model\.json declares 5 features/);
+    await expect(loadModel(dir)).rejects.toThrow(
+      /model\.json input\.features: input "float_input" has shape \[N, 4\], but model\.json declares 5 features/,
+    );
   });
 
   test('the model server process exits 1 with that one message instead of answering /ping', () => {
     const dir = variant('server-exit', (m) => (m.output.tensor = 'probabilities'));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'container/src/main.ts'), 'serve', '--model', dir, '--port', '0', '--workers', '1', '--host', '127.0.0.1'], {
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(ROOT, 'container/src/main.ts'),
+        'serve',
+        '--model',
+        dir,
+        '--port',
+        '0',
+        '--workers',
+        '1',
+        '--host',
+        '127.0.0.1',
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
     expect(r.status).toBe(1);
     expect(r.stdout + r.stderr).toMatch(/output\.tensor: names output \\?"probabilities\\?"/);
   }, 150_000);
@@ -144,10 +182,18 @@ describe('non-finite model outputs', () => {
       const huge = new Array(30).fill(1e36);
       const fine = parity(BREAST_CANCER).rows[0];
       // WHEN it arrives together with ordinary requests (so they share a run)
-      const replies = await Promise.all([postJson(server.url, { instances: [fine.input] }), postJson(server.url, { instances: [fine.input, huge] }), postJson(server.url, { instances: [fine.input] })]);
+      const replies = await Promise.all([
+        postJson(server.url, { instances: [fine.input] }),
+        postJson(server.url, { instances: [fine.input, huge] }),
+        postJson(server.url, { instances: [fine.input] }),
+      ]);
       // THEN only its request fails, with a 5xx naming the instance, and no label
       expect(replies.map((r) => r.status)).toEqual([200, 500, 200]);
-      expect(replies[1].json().error).toEqual({ code: 'NON_FINITE_OUTPUT', message: expect.stringMatching(/NaN or Infinity for instances\[1\]/), field: 'instances[1]' });
+      expect(replies[1].json().error).toEqual({
+        code: 'NON_FINITE_OUTPUT',
+        message: expect.stringMatching(/NaN or Infinity for instances\[1\]/),
+        field: 'instances[1]',
+      });
       expect(replies[0].json().predictions[0].label).toBe(fine.label);
     } finally {
       await server.close();

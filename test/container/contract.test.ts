@@ -7,13 +7,13 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ERROR_STATUS, ErrorCode } from '../../contract/errors';
+import { type LoadedModel, loadModel } from '../../container/src/model';
+import { type RunningServer, startServer } from '../../container/src/server';
+import { ERROR_STATUS, type ErrorCode } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
 import { parseManifest } from '../../contract/manifest';
 import { MODEL_VERSION_HEADER } from '../../contract/prediction';
-import { loadModel, LoadedModel } from '../../container/src/model';
-import { RunningServer, startServer } from '../../container/src/server';
-import { BREAST_CANCER, closeAgent, parity, postJson, Reply, request } from './helpers';
+import { BREAST_CANCER, closeAgent, parity, postJson, type Reply, request } from './helpers';
 
 const par = parity(BREAST_CANCER);
 const row = par.rows[0].input;
@@ -97,7 +97,10 @@ describe('POST /invocations', () => {
     const lines = await request(server.url, 'POST', '/invocations', csv, { 'content-type': 'text/csv', accept: 'text/csv' });
     expect(lines.status).toBe(200);
     expect(lines.headers['content-type']).toBe('text/csv');
-    const out = lines.text.trimEnd().split('\n').map((l) => l.split(','));
+    const out = lines.text
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split(','));
     expect(out.map((cells) => cells[0])).toEqual([par.rows[0].label, par.rows[1].label]);
     out.forEach((cells, i) => {
       cells.slice(1).forEach((p, j) => expect(Math.abs(Number(p) - par.rows[i].probabilities[j])).toBeLessThan(1e-5));
@@ -118,17 +121,63 @@ describe('each error class answers its code, status and field, and the server ke
     ['a JSON array body', () => postJson(server.url, [row]), 'INVALID_BODY'],
     ['no instances', () => postJson(server.url, { rows: [row] }), 'INVALID_BODY', 'instances'],
     ['empty instances', () => postJson(server.url, { instances: [] }), 'EMPTY_INSTANCES', 'instances'],
-    ['too many instances', () => postJson(server.url, `{"instances":[${Array(LIMITS.maxRowsPerInvocation + 1).fill('0').join(',')}]}`), 'TOO_MANY_INSTANCES', 'instances'],
+    [
+      'too many instances',
+      () =>
+        postJson(
+          server.url,
+          `{"instances":[${Array(LIMITS.maxRowsPerInvocation + 1)
+            .fill('0')
+            .join(',')}]}`,
+        ),
+      'TOO_MANY_INSTANCES',
+      'instances',
+    ],
     ['a short row', () => postJson(server.url, { instances: [row, short] }), 'WRONG_FEATURE_COUNT', 'instances[1]'],
     ['a string feature', () => postJson(server.url, { instances: [[...short, '1']] }), 'INVALID_FEATURE_TYPE', 'instances[0][29]'],
-    ['an Infinity feature', () => postJson(server.url, `{"instances":[[${short.join(',')},1e999]]}`), 'NON_FINITE_NUMBER', 'instances[0][29]'],
-    ['a missing feature', () => postJson(server.url, { instances: [Object.fromEntries(featureNames.slice(1).map((n) => [n, 1]))] }), 'MISSING_FEATURE', `instances[0].${featureNames[0]}`],
-    ['an unknown feature', () => postJson(server.url, { instances: [{ ...Object.fromEntries(featureNames.map((n) => [n, 1])), colour: 1 }] }), 'UNKNOWN_FEATURE', 'instances[0].colour'],
+    [
+      'an Infinity feature',
+      () => postJson(server.url, `{"instances":[[${short.join(',')},1e999]]}`),
+      'NON_FINITE_NUMBER',
+      'instances[0][29]',
+    ],
+    [
+      'a missing feature',
+      () => postJson(server.url, { instances: [Object.fromEntries(featureNames.slice(1).map((n) => [n, 1]))] }),
+      'MISSING_FEATURE',
+      `instances[0].${featureNames[0]}`,
+    ],
+    [
+      'an unknown feature',
+      () => postJson(server.url, { instances: [{ ...Object.fromEntries(featureNames.map((n) => [n, 1])), colour: 1 }] }),
+      'UNKNOWN_FEATURE',
+      'instances[0].colour',
+    ],
     ['an S3 key', () => postJson(server.url, { instances: [{ s3Key: 'datasets/x.json' }] }), 'INVALID_S3_KEY', 'instances[0].s3Key'],
-    ['CSV with NaN', () => request(server.url, 'POST', '/invocations', `${short.join(',')},NaN\n`, { 'content-type': 'text/csv' }), 'NON_FINITE_NUMBER', 'rows[0][29]'],
-    ['CSV with a word', () => request(server.url, 'POST', '/invocations', `${short.join(',')},abc\n`, { 'content-type': 'text/csv' }), 'INVALID_FEATURE_TYPE', 'rows[0][29]'],
-    ['an empty CSV body', () => request(server.url, 'POST', '/invocations', '\n\n', { 'content-type': 'text/csv' }), 'EMPTY_INSTANCES', 'rows'],
-    ['an unsupported content type', () => request(server.url, 'POST', '/invocations', 'x', { 'content-type': 'text/plain' }), 'UNSUPPORTED_MEDIA_TYPE', 'content-type'],
+    [
+      'CSV with NaN',
+      () => request(server.url, 'POST', '/invocations', `${short.join(',')},NaN\n`, { 'content-type': 'text/csv' }),
+      'NON_FINITE_NUMBER',
+      'rows[0][29]',
+    ],
+    [
+      'CSV with a word',
+      () => request(server.url, 'POST', '/invocations', `${short.join(',')},abc\n`, { 'content-type': 'text/csv' }),
+      'INVALID_FEATURE_TYPE',
+      'rows[0][29]',
+    ],
+    [
+      'an empty CSV body',
+      () => request(server.url, 'POST', '/invocations', '\n\n', { 'content-type': 'text/csv' }),
+      'EMPTY_INSTANCES',
+      'rows',
+    ],
+    [
+      'an unsupported content type',
+      () => request(server.url, 'POST', '/invocations', 'x', { 'content-type': 'text/plain' }),
+      'UNSUPPORTED_MEDIA_TYPE',
+      'content-type',
+    ],
     ['an unsupported Accept', () => postJson(server.url, { instances: [row] }, { accept: 'image/png' }), 'NOT_ACCEPTABLE', 'accept'],
     ['an unknown path', () => request(server.url, 'GET', '/predict'), 'ROUTE_NOT_FOUND'],
     ['GET /invocations', () => request(server.url, 'GET', '/invocations'), 'METHOD_NOT_ALLOWED'],
@@ -144,7 +193,10 @@ describe('each error class answers its code, status and field, and the server ke
     const big = Buffer.alloc(LIMITS.maxInvocationBodyBytes + 1024, 0x20);
     expectError(await postJson(server.url, big), 'PAYLOAD_TOO_LARGE');
     // Chunked, so the limit is found while reading (the first request declared its length and was refused at once).
-    expectError(await request(server.url, 'POST', '/invocations', big, { 'content-type': 'text/csv', 'transfer-encoding': 'chunked' }), 'PAYLOAD_TOO_LARGE');
+    expectError(
+      await request(server.url, 'POST', '/invocations', big, { 'content-type': 'text/csv', 'transfer-encoding': 'chunked' }),
+      'PAYLOAD_TOO_LARGE',
+    );
     expect((await postJson(server.url, { instances: [row] })).status).toBe(200);
   });
 });
@@ -152,7 +204,9 @@ describe('each error class answers its code, status and field, and the server ke
 describe('micro-batching', () => {
   test('64 concurrent requests of mixed sizes get exactly their own answers, in fewer runs than requests', async () => {
     // GIVEN the answers one request at a time
-    const bodies = Array.from({ length: 64 }, (_, i) => ({ instances: par.rows.slice(i % 40, (i % 40) + 1 + (i % 4)).map((r) => r.input) }));
+    const bodies = Array.from({ length: 64 }, (_, i) => ({
+      instances: par.rows.slice(i % 40, (i % 40) + 1 + (i % 4)).map((r) => r.input),
+    }));
     const alone: unknown[] = [];
     for (const b of bodies) alone.push((await postJson(server.url, b)).json().predictions);
     // Open 64 keep-alive connections first, so all requests reach the server in the same event-loop turn.

@@ -65,9 +65,7 @@ describe('Dockerfile invariants', () => {
       expect(allowed.some((a) => a.startsWith(bad))).toBe(false);
       expect(dockerignore).toContain(`**/${bad}`);
     }
-    const sources = instructions
-      .filter((l) => /^COPY /.test(l) && !l.includes('--from='))
-      .flatMap((l) => l.split(/\s+/).slice(1, -1));
+    const sources = instructions.filter((l) => /^COPY /.test(l) && !l.includes('--from=')).flatMap((l) => l.split(/\s+/).slice(1, -1));
     for (const src of sources) expect(allowed.some((a) => a === src || a === `${src}/`)).toBe(true);
   });
 });
@@ -87,13 +85,22 @@ describe('the bundle the Dockerfile builds', () => {
     const entry = args.find((a) => !a.startsWith('--'))!;
     expect(entry).toBe('container/src/main.ts');
     const outfile = path.join(dir, 'server.js');
-    execFileSync(path.join(ROOT, 'node_modules/.bin/esbuild'), [...args.filter((a) => !a.startsWith('--outfile=')), `--outfile=${outfile}`, '--log-level=warning'], { cwd: ROOT });
+    execFileSync(
+      path.join(ROOT, 'node_modules/.bin/esbuild'),
+      [...args.filter((a) => !a.startsWith('--outfile=')), `--outfile=${outfile}`, '--log-level=warning'],
+      { cwd: ROOT },
+    );
     // AND only onnxruntime beside it, as in the runtime stage
     mkdirSync(path.join(dir, 'node_modules'));
-    for (const pkg of ['onnxruntime-node', 'onnxruntime-common']) symlinkSync(path.join(ROOT, 'node_modules', pkg), path.join(dir, 'node_modules', pkg));
+    for (const pkg of ['onnxruntime-node', 'onnxruntime-common'])
+      symlinkSync(path.join(ROOT, 'node_modules', pkg), path.join(dir, 'node_modules', pkg));
 
     // WHEN it starts as `node /app/server.js serve`
-    const child = spawn(process.execPath, [outfile, 'serve', '--model', BREAST_CANCER, '--port', '0', '--workers', '1', '--host', '127.0.0.1'], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [outfile, 'serve', '--model', BREAST_CANCER, '--port', '0', '--workers', '1', '--host', '127.0.0.1'],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
       const port = await new Promise<number>((resolve, reject) => {
@@ -129,11 +136,14 @@ function post(port: number, body: string): Promise<{ status: number; text: strin
 
 function call(port: number, method: string, route: string, body?: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: route, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path: route, headers: body ? { 'content-type': 'application/json' } : {} },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

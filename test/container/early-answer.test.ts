@@ -7,10 +7,10 @@
  * reset while the client is still sending. Node's own parser errors answer in the JSON error shape.
  */
 import { execFile } from 'node:child_process';
-import * as net from 'node:net';
 import type { Server } from 'node:http';
+import * as net from 'node:net';
 import { promisify } from 'node:util';
-import { RunningServer, startServer } from '../../container/src/server';
+import { type RunningServer, startServer } from '../../container/src/server';
 import { HANDLERS, type HandlerName } from '../../contract/routes';
 import { apiKeyIdOf, createGateway, type ProxyHandler } from '../../local/gateway';
 import { closeServer, listen } from '../../local/listen';
@@ -28,7 +28,12 @@ let gatewayUrl: string;
 beforeAll(async () => {
   model = await startServer({ modelDir: BREAST_CANCER });
   const ok: ProxyHandler = async () => ({ statusCode: 200, body: '{}' });
-  gateway = createGateway({ handlers: Object.fromEntries(HANDLERS.map((h) => [h, ok])) as Record<HandlerName, ProxyHandler>, apiKey: API_KEY, apiKeyId: apiKeyIdOf(API_KEY), stage: 'local' });
+  gateway = createGateway({
+    handlers: Object.fromEntries(HANDLERS.map((h) => [h, ok])) as Record<HandlerName, ProxyHandler>,
+    apiKey: API_KEY,
+    apiKeyId: apiKeyIdOf(API_KEY),
+    stage: 'local',
+  });
   gatewayUrl = `http://127.0.0.1:${await listen(gateway, 0, 'test gateway')}`;
 });
 afterAll(async () => {
@@ -37,10 +42,11 @@ afterAll(async () => {
   closeAgent();
 });
 
-const targets = () => [
-  ['model server', `${model.url}/invocations`, {}],
-  ['local gateway', `${gatewayUrl}/predict`, { 'x-api-key': API_KEY }],
-] as const;
+const targets = () =>
+  [
+    ['model server', `${model.url}/invocations`, {}],
+    ['local gateway', `${gatewayUrl}/predict`, { 'x-api-key': API_KEY }],
+  ] as const;
 
 /** 30 MB as a stream of 1 MB chunks with a pause between them: still sending long after the answer. */
 function slowBody(): ReadableStream<Uint8Array> {
@@ -65,7 +71,12 @@ test.each([
   for (let i = 0; i < TRIES; i++) {
     try {
       const body = how === 'streamed' ? slowBody() : BODY;
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, duplex: 'half' } as RequestInit);
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+        duplex: 'half',
+      } as RequestInit);
       outcomes.push(`${res.status} ${(await res.json()).error.code}`);
     } catch (e) {
       const cause = (e as { cause?: { code?: string } }).cause;
@@ -82,7 +93,19 @@ test.each([0, 1])('curl and Python read the JSON 413 too (target %#)', async (t)
   try {
     const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
     for (let i = 0; i < 3; i++) {
-      const curl = await run('curl', ['-sS', '-X', 'POST', url, '-H', 'content-type: application/json', ...h, '--data-binary', `@${file}`, '-w', '\n%{http_code}']);
+      const curl = await run('curl', [
+        '-sS',
+        '-X',
+        'POST',
+        url,
+        '-H',
+        'content-type: application/json',
+        ...h,
+        '--data-binary',
+        `@${file}`,
+        '-w',
+        '\n%{http_code}',
+      ]);
       expect(curl.stdout.trim().split('\n').pop()).toBe('413');
       expect(JSON.parse(curl.stdout.trim().split('\n')[0]).error.code).toBe('PAYLOAD_TOO_LARGE');
     }

@@ -6,7 +6,7 @@
  * esbuild command) succeed from a copy of it.
  */
 import { execSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synthBackend } from '../infra/synth';
@@ -21,7 +21,9 @@ function stagedImages(outdir: string): { stack: string; source: DockerImageSourc
   return readdirSync(outdir)
     .filter((f) => f.endsWith('.assets.json'))
     .flatMap((f) => {
-      const manifest = JSON.parse(readFileSync(join(outdir, f), 'utf8')) as { dockerImages?: Record<string, { source: DockerImageSource }> };
+      const manifest = JSON.parse(readFileSync(join(outdir, f), 'utf8')) as {
+        dockerImages?: Record<string, { source: DockerImageSource }>;
+      };
       return Object.values(manifest.dockerImages ?? {}).map((a) => ({ stack: f, source: a.source }));
     });
 }
@@ -40,7 +42,10 @@ function contextSources(instructions: string[]): string[] {
   return instructions
     .filter((l) => /^(COPY|ADD)\s/i.test(l) && !/\s--from=/.test(l))
     .flatMap((l) => {
-      const words = l.split(/\s+/).slice(1).filter((w) => !w.startsWith('--'));
+      const words = l
+        .split(/\s+/)
+        .slice(1)
+        .filter((w) => !w.startsWith('--'));
       return words.slice(0, -1);
     });
 }

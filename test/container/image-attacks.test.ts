@@ -10,9 +10,9 @@
 import { readFileSync } from 'node:fs';
 import { doubleIhdrPng, largePng, pngBomb } from '../../bench/reliability/image-attacks';
 import { ImageDecoder } from '../../container/src/image-decoder';
-import { RunningServer, startServer } from '../../container/src/server';
+import { type RunningServer, startServer } from '../../container/src/server';
 import { ApiError } from '../../contract/errors';
-import { parseManifest, type ImageInput } from '../../contract/manifest';
+import { type ImageInput, parseManifest } from '../../contract/manifest';
 import { closeAgent, DIGITS, parity, postJson, request } from './helpers';
 
 const MB = 1024 * 1024;

@@ -7,9 +7,9 @@
  */
 import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { RunningServer, startServer } from '../../container/src/server';
-import { DEADLINE_ATTRIBUTE, DEADLINE_HEADER } from '../../contract/prediction';
 import { largePng } from '../../bench/reliability/image-attacks';
+import { type RunningServer, startServer } from '../../container/src/server';
+import { DEADLINE_ATTRIBUTE, DEADLINE_HEADER } from '../../contract/prediction';
 import { closeAgent, DIGITS, maxProbabilityDiff, parity, postJson } from './helpers';
 
 const par = parity(DIGITS);
@@ -52,7 +52,13 @@ test('a PNG of each digit classifies the same as its pixel array, at the same si
     rows.forEach((_r, i) => {
       expect(asImages[i].label).toBe(asArrays[i].label);
       // PNG pixels are whole numbers in 0..255: each pixel is off by at most 16/255/2 in model space.
-      expect(maxProbabilityDiff(asImages[i].probabilities, par.labels.map((l) => asArrays[i].probabilities[l]), par.labels)).toBeLessThan(0.05);
+      expect(
+        maxProbabilityDiff(
+          asImages[i].probabilities,
+          par.labels.map((l) => asArrays[i].probabilities[l]),
+          par.labels,
+        ),
+      ).toBeLessThan(0.05);
     });
   }
 });
@@ -88,7 +94,9 @@ test('a PNG claiming a huge canvas is IMAGE_TOO_LARGE, before anything is decode
 test('data: URLs of PNG and JPEG images are accepted, as browsers produce them', async () => {
   const r = par.rows[5];
   const jpg = jpeg.encode(rgba(r.input, 8), 95).data.toString('base64');
-  const reply = await postJson(server.url, { instances: [`data:image/png;base64,${png(r.input, 2)}`, { b64: `data:image/jpeg;base64,${jpg}` }] });
+  const reply = await postJson(server.url, {
+    instances: [`data:image/png;base64,${png(r.input, 2)}`, { b64: `data:image/jpeg;base64,${jpg}` }],
+  });
   expect(reply.status).toBe(200);
   expect(reply.json().predictions.map((p: { label: string }) => p.label)).toEqual([r.label, r.label]);
 });
@@ -99,7 +107,10 @@ test('a JPEG claiming a huge frame is IMAGE_TOO_LARGE, and one with two frame he
   const huge = Buffer.from(jpg);
   huge.writeUInt16BE(60_000, sof + 5);
   huge.writeUInt16BE(60_000, sof + 7);
-  expect((await postJson(server.url, { instances: [huge.toString('base64')] })).json().error).toMatchObject({ code: 'IMAGE_TOO_LARGE', field: 'instances[0]' });
+  expect((await postJson(server.url, { instances: [huge.toString('base64')] })).json().error).toMatchObject({
+    code: 'IMAGE_TOO_LARGE',
+    field: 'instances[0]',
+  });
   // The frame header segment repeated right after itself
   const length = jpg.readUInt16BE(sof + 2);
   const twice = Buffer.concat([jpg.subarray(0, sof + 2 + length), jpg.subarray(sof, sof + 2 + length), jpg.subarray(sof + 2 + length)]);
@@ -153,7 +164,11 @@ test('work past the caller deadline is abandoned with 504, and the next request 
   const late = await postJson(server.url, { instances: [big, big, big, big] }, { [DEADLINE_HEADER]: '1' });
   expect(late.status).toBe(504);
   expect(late.json().error.code).toBe('BACKEND_TIMEOUT');
-  const viaSageMaker = await postJson(server.url, { instances: [big, big, big, big] }, { 'x-amzn-sagemaker-custom-attributes': `trace=1;${DEADLINE_ATTRIBUTE}=1` });
+  const viaSageMaker = await postJson(
+    server.url,
+    { instances: [big, big, big, big] },
+    { 'x-amzn-sagemaker-custom-attributes': `trace=1;${DEADLINE_ATTRIBUTE}=1` },
+  );
   expect(viaSageMaker.status).toBe(504);
   expect((await postJson(server.url, { instances: [big] }, { [DEADLINE_HEADER]: '60000' })).status).toBe(200);
   expect((await postJson(server.url, { instances: [big] }, { [DEADLINE_HEADER]: 'soon' })).json().error.code).toBe('INVALID_HEADER');

@@ -6,20 +6,21 @@
  * MODEL_S3_URI exactly as on Fargate, downloaded once and served from the local cache; the cluster
  * answers /ping 503 until the download is done.
  */
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+
 import { spawn } from 'node:child_process';
-import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import * as tar from 'tar';
+import { readLogLines } from '../../container/src/log';
+import { downloadModel, parseS3Uri, resolveModelDir } from '../../container/src/model-source';
+import { startServer } from '../../container/src/server';
 import { modelPackageKey } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
-import { downloadModel, parseS3Uri, resolveModelDir } from '../../container/src/model-source';
-import { readLogLines } from '../../container/src/log';
-import { startServer } from '../../container/src/server';
-import { EmbeddedS3, startS3 } from '../../local/s3';
+import { type EmbeddedS3, startS3 } from '../../local/s3';
 import { BREAST_CANCER, closeAgent, parity, postJson } from './helpers';
 
 const BUCKET = 'mlship-test-models';
@@ -35,13 +36,24 @@ beforeAll(async () => {
   scratch = mkdtempSync(path.join(os.tmpdir(), 'mlship-source-'));
   s3 = await startS3({ dir: path.join(scratch, 's3'), bucket: BUCKET });
   Object.assign(process.env, CREDENTIALS);
-  client = new S3Client({ region: 'us-east-1', endpoint: s3.url, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  client = new S3Client({
+    region: 'us-east-1',
+    endpoint: s3.url,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
   // The package as the CDK app ships it: model.json and the ONNX file at the archive's root.
   const tgz = path.join(scratch, 'model.tar.gz');
   await tar.c({ gzip: true, file: tgz, cwd: BREAST_CANCER }, ['model.json', 'model.onnx']);
   await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: modelPackageKey('breast-cancer', '1.0.0'), Body: readFileSync(tgz) }));
   for (const f of ['model.json', 'model.onnx']) {
-    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `models/breast-cancer/1.0.0/files/${f}`, Body: readFileSync(path.join(BREAST_CANCER, f)) }));
+    await client.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: `models/breast-cancer/1.0.0/files/${f}`,
+        Body: readFileSync(path.join(BREAST_CANCER, f)),
+      }),
+    );
   }
 });
 
@@ -84,8 +96,12 @@ test('an uncompressed prefix is downloaded file by file, and a second resolve re
 });
 
 test('a missing package or a malformed URI fails with a message that names it', async () => {
-  await expect(downloadModel(`s3://${BUCKET}/models/none/1/model.tar.gz`, { s3Url: s3.url, cacheDir: path.join(scratch, 'c3') })).rejects.toThrow();
-  await expect(downloadModel(`s3://${BUCKET}/models/none/1`, { s3Url: s3.url, cacheDir: path.join(scratch, 'c3') })).rejects.toThrow(/No objects under/);
+  await expect(
+    downloadModel(`s3://${BUCKET}/models/none/1/model.tar.gz`, { s3Url: s3.url, cacheDir: path.join(scratch, 'c3') }),
+  ).rejects.toThrow();
+  await expect(downloadModel(`s3://${BUCKET}/models/none/1`, { s3Url: s3.url, cacheDir: path.join(scratch, 'c3') })).rejects.toThrow(
+    /No objects under/,
+  );
   expect(() => parseS3Uri('https://example.com/model.tar.gz')).toThrow(/MODEL_S3_URI must look like/);
   expect(readdirSync(path.join(scratch, 'c3'))).toEqual([]);
 });
@@ -116,7 +132,14 @@ test('the cluster answers /ping 503 while the model downloads from S3, then 200 
   // WHEN the server starts as on Fargate: the CLI, a cluster of 2 workers, MODEL_S3_URI, an empty cache
   const tmp = mkdtempSync(path.join(scratch, 'tmp-'));
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0', '--workers', '2', '--host', '127.0.0.1'], {
-    env: { ...process.env, ...CREDENTIALS, TMPDIR: tmp, [ENV.MODEL_S3_URI]: `s3://${BUCKET}/${modelPackageKey('breast-cancer', '1.0.0')}`, [ENV.S3_URL]: gateUrl, [ENV.MODEL_DIR]: '' },
+    env: {
+      ...process.env,
+      ...CREDENTIALS,
+      TMPDIR: tmp,
+      [ENV.MODEL_S3_URI]: `s3://${BUCKET}/${modelPackageKey('breast-cancer', '1.0.0')}`,
+      [ENV.S3_URL]: gateUrl,
+      [ENV.MODEL_DIR]: '',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((r) => child.once('exit', r));
@@ -183,7 +206,14 @@ function getJson(url: string): Promise<{ status: number; json: () => { error: { 
 
 test('a model the cluster cannot fetch stops every process with exit code 1 and says why', async () => {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0', '--workers', '2', '--host', '127.0.0.1'], {
-    env: { ...process.env, ...CREDENTIALS, TMPDIR: mkdtempSync(path.join(scratch, 'tmp-')), [ENV.MODEL_S3_URI]: `s3://${BUCKET}/models/none/9/model.tar.gz`, [ENV.S3_URL]: s3.url, [ENV.MODEL_DIR]: '' },
+    env: {
+      ...process.env,
+      ...CREDENTIALS,
+      TMPDIR: mkdtempSync(path.join(scratch, 'tmp-')),
+      [ENV.MODEL_S3_URI]: `s3://${BUCKET}/models/none/9/model.tar.gz`,
+      [ENV.S3_URL]: s3.url,
+      [ENV.MODEL_DIR]: '',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((r) => child.once('exit', r));

@@ -7,9 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { type RunningServer, startServer } from '../../container/src/server';
 import { parseBaseline } from '../../contract/baseline';
 import { featureCount, parseManifest } from '../../contract/manifest';
-import { RunningServer, startServer } from '../../container/src/server';
 import { BREAST_CANCER, closeAgent, DIGITS, maxProbabilityDiff, parity, postJson, ROOT } from './helpers';
 
 afterAll(() => closeAgent());

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { loadModel, LoadedModel } from '../../container/src/model';
+import { type LoadedModel, loadModel } from '../../container/src/model';
 import { startServer } from '../../container/src/server';
 import { BREAST_CANCER, parity } from './helpers';
 
@@ -19,11 +19,15 @@ test('SIGTERM finishes the in-flight request, then exits 0', async () => {
 
   // WHEN a request has sent its headers and half its body
   const reply = new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = http.request(`${server.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
+    const req = http.request(
+      `${server.url}/invocations`,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
     req.on('error', reject);
     req.write(body.subarray(0, 20));
     setTimeout(() => req.end(body.subarray(20)), 1000);
@@ -37,9 +41,9 @@ test('SIGTERM finishes the in-flight request, then exits 0', async () => {
   expect(answer.status).toBe(200);
   expect(JSON.parse(answer.text).predictions).toHaveLength(1);
   await expect(closed).resolves.toBeUndefined();
-  await expect(
-    new Promise((resolve, reject) => http.get(`${server.url}/ping`, resolve).on('error', reject)),
-  ).rejects.toThrow(/ECONNREFUSED/);
+  await expect(new Promise((resolve, reject) => http.get(`${server.url}/ping`, resolve).on('error', reject))).rejects.toThrow(
+    /ECONNREFUSED/,
+  );
 });
 
 test('the primary restarts a worker that dies, and the port keeps answering', async () => {
@@ -50,7 +54,13 @@ test('the primary restarts a worker that dies, and the port keeps answering', as
   await new Promise((r) => probe.close(r));
   const server = await startServer({ modelDir: BREAST_CANCER, workers: 1, port });
   try {
-    const workers = () => execFileSync('ps', ['-o', 'pid=', '--ppid', String(server.pid)]).toString().trim().split(/\s+/).filter(Boolean).map(Number);
+    const workers = () =>
+      execFileSync('ps', ['-o', 'pid=', '--ppid', String(server.pid)])
+        .toString()
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean)
+        .map(Number);
     const [first] = workers();
     expect(first).toBeGreaterThan(0);
     // WHEN the only worker is killed
@@ -59,7 +69,11 @@ test('the primary restarts a worker that dies, and the port keeps answering', as
     let status = 0;
     for (let i = 0; i < 100 && status !== 200; i++) {
       await new Promise((r) => setTimeout(r, 200));
-      status = await new Promise<number>((resolve) => http.get(`${server.url}/ping`, { agent: false }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', () => resolve(0)));
+      status = await new Promise<number>((resolve) =>
+        http
+          .get(`${server.url}/ping`, { agent: false }, (res) => (res.resume(), resolve(res.statusCode ?? 0)))
+          .on('error', () => resolve(0)),
+      );
     }
     expect(status).toBe(200);
     expect(workers()).not.toContain(first);
@@ -83,7 +97,10 @@ test('close() releases the model only after invocations whose client has gone ar
     predict: (i) => real.predict(i),
     run: async (rows) => {
       await gate;
-      return real.run(rows).then((p) => (outcomes.push('ran'), p), (e: Error) => (outcomes.push(e.message), Promise.reject(e)));
+      return real.run(rows).then(
+        (p) => (outcomes.push('ran'), p),
+        (e: Error) => (outcomes.push(e.message), Promise.reject(e)),
+      );
     },
     close: async () => {
       outcomes.push('closed');

@@ -4,7 +4,9 @@ const feature = { name: 'a', mean: 0, std: 1, min: 0, max: 1, edges: [0.5], prop
 
 describe('baseline', () => {
   it('accepts a consistent baseline', () => {
-    expect(parseBaseline({ rows: 10, bins: 2, features: [feature], classPriors: { yes: 0.4, no: 0.6 } }).features[0]).toMatchObject({ edges: [0.5] });
+    expect(parseBaseline({ rows: 10, bins: 2, features: [feature], classPriors: { yes: 0.4, no: 0.6 } }).features[0]).toMatchObject({
+      edges: [0.5],
+    });
   });
 
   it('names each feature whose bins do not match the bin count, and edges out of order', () => {
@@ -15,6 +17,8 @@ describe('baseline', () => {
   });
 
   it('explains a field of the wrong type in words', () => {
-    expect(() => parseBaseline({ rows: 'ten', bins: 2, features: [feature] })).toThrow(/rows: Invalid input: expected (int|number), received string/);
+    expect(() => parseBaseline({ rows: 'ten', bins: 2, features: [feature] })).toThrow(
+      /rows: Invalid input: expected (int|number), received string/,
+    );
   });
 });

@@ -9,8 +9,11 @@ describe('bucket key layout', () => {
 
   it('puts a deployed package under its content digest, so a retrained model never overwrites a served one', () => {
     expect(modelPackageKey('breast-cancer', '1.0.0', '0123456789abcdef')).toBe('models/breast-cancer/1.0.0/0123456789abcdef/model.tar.gz');
-    expect(modelPackageKey('breast-cancer', '1.0.0', 'fedcba9876543210')).not.toBe(modelPackageKey('breast-cancer', '1.0.0', '0123456789abcdef'));
-    for (const digest of ['', 'XYZ', '../x', 'a/b']) expect(() => modelPackageKey('m', '1', digest)).toThrow(/8 to 64 lowercase hex digits/);
+    expect(modelPackageKey('breast-cancer', '1.0.0', 'fedcba9876543210')).not.toBe(
+      modelPackageKey('breast-cancer', '1.0.0', '0123456789abcdef'),
+    );
+    for (const digest of ['', 'XYZ', '../x', 'a/b'])
+      expect(() => modelPackageKey('m', '1', digest)).toThrow(/8 to 64 lowercase hex digits/);
   });
 
   it('keeps a model prefix off other models whose names start the same', () => {

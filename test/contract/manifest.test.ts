@@ -8,7 +8,13 @@ const tabular = parseManifest({
   version: '1',
   file: 'model.onnx',
   inputTensor: 'input',
-  input: { kind: 'tabular', features: [{ name: 'a', type: 'float' }, { name: 'b', type: 'int' }] },
+  input: {
+    kind: 'tabular',
+    features: [
+      { name: 'a', type: 'float' },
+      { name: 'b', type: 'int' },
+    ],
+  },
   output: { kind: 'classification', labels: ['x', 'y'], tensor: 'probabilities' },
 });
 
@@ -23,7 +29,16 @@ const image = parseManifest({
 
 describe('manifest', () => {
   it('lists every problem of a bad manifest with its path', () => {
-    expect(() => parseManifest({ name: 'Bad Name', version: '1', file: 'm.txt', inputTensor: 'x', input: { kind: 'tabular', features: [] }, output: { kind: 'regression', tensor: 'y' } })).toThrow(
+    expect(() =>
+      parseManifest({
+        name: 'Bad Name',
+        version: '1',
+        file: 'm.txt',
+        inputTensor: 'x',
+        input: { kind: 'tabular', features: [] },
+        output: { kind: 'regression', tensor: 'y' },
+      }),
+    ).toThrow(
       /name: lower-case[\s\S]*file: a file name ending in \.onnx[\s\S]*input\.features: Too small: expected array to have >=1 items/,
     );
   });
@@ -36,7 +51,10 @@ describe('manifest', () => {
 describe('validateInstances', () => {
   it('accepts rows as arrays and as objects keyed by feature name', () => {
     const out = validateInstances(tabular, { instances: [[1.5, 2], { b: 3, a: 0.25 }] });
-    expect(out.map((i) => ('values' in i ? Array.from(i.values) : i))).toEqual([[1.5, 2], [0.25, 3]]);
+    expect(out.map((i) => ('values' in i ? Array.from(i.values) : i))).toEqual([
+      [1.5, 2],
+      [0.25, 3],
+    ]);
   });
 
   it.each([
@@ -56,18 +74,47 @@ describe('validateInstances', () => {
   });
 
   it('rejects too many instances', () => {
-    expect(codeOf(() => validateInstances(tabular, { instances: [[1, 2], [1, 2]] }, { maxInstances: 1 })).code).toBe('TOO_MANY_INSTANCES');
+    expect(
+      codeOf(() =>
+        validateInstances(
+          tabular,
+          {
+            instances: [
+              [1, 2],
+              [1, 2],
+            ],
+          },
+          { maxInstances: 1 },
+        ),
+      ).code,
+    ).toBe('TOO_MANY_INSTANCES');
   });
 
   it('accepts S3 keys under datasets/ only where allowed, and refuses traversal', () => {
-    expect(validateInstances(image, { instances: [{ s3Key: 'datasets/x/1.png' }] }, { allowS3Keys: true })).toEqual([{ s3Key: 'datasets/x/1.png' }]);
-    expect(codeOf(() => validateInstances(image, { instances: [{ s3Key: 'models/x' }] }, { allowS3Keys: true })).code).toBe('INVALID_S3_KEY');
-    expect(codeOf(() => validateInstances(image, { instances: [{ s3Key: 'datasets/../models/x' }] }, { allowS3Keys: true })).code).toBe('INVALID_S3_KEY');
+    expect(validateInstances(image, { instances: [{ s3Key: 'datasets/x/1.png' }] }, { allowS3Keys: true })).toEqual([
+      { s3Key: 'datasets/x/1.png' },
+    ]);
+    expect(codeOf(() => validateInstances(image, { instances: [{ s3Key: 'models/x' }] }, { allowS3Keys: true })).code).toBe(
+      'INVALID_S3_KEY',
+    );
+    expect(codeOf(() => validateInstances(image, { instances: [{ s3Key: 'datasets/../models/x' }] }, { allowS3Keys: true })).code).toBe(
+      'INVALID_S3_KEY',
+    );
   });
 
   it('accepts images as base64 or pixel arrays', () => {
-    expect(validateInstances(image, { instances: ['iVBORw0KGgo=', { b64: 'AAAA' }] })).toEqual([{ image: 'iVBORw0KGgo=' }, { image: 'AAAA' }]);
-    const [px] = validateInstances(image, { instances: [[[0, 1], [2, 3]]] });
+    expect(validateInstances(image, { instances: ['iVBORw0KGgo=', { b64: 'AAAA' }] })).toEqual([
+      { image: 'iVBORw0KGgo=' },
+      { image: 'AAAA' },
+    ]);
+    const [px] = validateInstances(image, {
+      instances: [
+        [
+          [0, 1],
+          [2, 3],
+        ],
+      ],
+    });
     expect('values' in px && Array.from(px.values)).toEqual([0, 1, 2, 3]);
     expect(codeOf(() => validateInstances(image, { instances: ['not base64!'] })).code).toBe('INVALID_IMAGE');
     expect(codeOf(() => validateInstances(image, { instances: [[1, 2, 3]] })).code).toBe('WRONG_FEATURE_COUNT');
@@ -76,7 +123,10 @@ describe('validateInstances', () => {
 
 describe('parseCsvRows', () => {
   it('parses rows, skipping blank lines and CRLF', () => {
-    expect(parseCsvRows(tabular, '1,2\r\n\n3.5e0, 4\n').map((r) => Array.from(r))).toEqual([[1, 2], [3.5, 4]]);
+    expect(parseCsvRows(tabular, '1,2\r\n\n3.5e0, 4\n').map((r) => Array.from(r))).toEqual([
+      [1, 2],
+      [3.5, 4],
+    ]);
   });
 
   it.each([
@@ -92,7 +142,10 @@ describe('parseCsvRows', () => {
 
 describe('CSV rules (contract/csv.ts)', () => {
   it('takes a header row matched by feature names, in any order', () => {
-    expect(parseCsvRows(tabular, 'b,a\n2,1\n4,3.5\n').map((r) => Array.from(r))).toEqual([[1, 2], [3.5, 4]]);
+    expect(parseCsvRows(tabular, 'b,a\n2,1\n4,3.5\n').map((r) => Array.from(r))).toEqual([
+      [1, 2],
+      [3.5, 4],
+    ]);
     expect(parseCsvRows(tabular, '"a", "b"\r\n1,2').map((r) => Array.from(r))).toEqual([[1, 2]]);
   });
 
@@ -151,6 +204,8 @@ describe('JSON depth', () => {
 
 describe('the s3Key form', () => {
   it('names the expected shape when the key is sent at the top level', () => {
-    expect(() => validateInstances(tabular, { s3Key: 'datasets/x.json' }, { allowS3Keys: true })).toThrow('{"instances": [{"s3Key": "datasets/..."}]}');
+    expect(() => validateInstances(tabular, { s3Key: 'datasets/x.json' }, { allowS3Keys: true })).toThrow(
+      '{"instances": [{"s3Key": "datasets/..."}]}',
+    );
   });
 });

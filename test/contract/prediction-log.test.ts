@@ -1,5 +1,15 @@
 /** The log item's encoding: attribute names, numbers, and what the API sees. */
-import { decodeRecord, encodeRecord, float32Decimal, fromAttributeValue, LOG_TABLE, numberText, toAttributeValue, UnstorableValueError, type PredictionRecord } from '../../contract/prediction-log';
+import {
+  decodeRecord,
+  encodeRecord,
+  float32Decimal,
+  fromAttributeValue,
+  LOG_TABLE,
+  numberText,
+  type PredictionRecord,
+  toAttributeValue,
+  UnstorableValueError,
+} from '../../contract/prediction-log';
 
 /** DynamoDB's reserved words (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ReservedWords.html). */
 const RESERVED = new Set(
@@ -67,7 +77,9 @@ function names(item: Record<string, { M?: Record<string, unknown>; L?: unknown[]
 
 describe('float32 values in the log', () => {
   it('writes the shortest decimal that reads back as the same float32', () => {
-    expect([28.77, 0.0926, 1e16, 3.4e38, 1e-40, -0, 1e-46, 0.1].map(float32Decimal)).toEqual([28.77, 0.0926, 1e16, 3.4e38, 1e-40, 0, 0, 0.1]);
+    expect([28.77, 0.0926, 1e16, 3.4e38, 1e-40, -0, 1e-46, 0.1].map(float32Decimal)).toEqual([
+      28.77, 0.0926, 1e16, 3.4e38, 1e-40, 0, 0, 0.1,
+    ]);
     // Random float32 bit patterns: always recovered exactly, never more than 9 significant digits.
     const bits = new Uint32Array(20_000).map((_v, i) => (Math.imul(i + 1, 2654435761) >>> 0) & 0x7f7fffff);
     for (const f of new Float32Array(bits.buffer)) {
@@ -83,7 +95,8 @@ describe('prediction log item', () => {
     const used = names(encodeRecord(fullRecord()) as never);
     expect(used).toEqual(expect.arrayContaining(['createdAt', 'createdAtId', 'callerModel', 'inputValues', 'givenAt', 'feedbackHistory']));
     expect(used.filter((n) => RESERVED.has(n.toUpperCase()))).toEqual([]);
-    for (const ix of [LOG_TABLE.byModelIndex, LOG_TABLE.byCallerIndex]) for (const n of [ix.partitionKey, ix.sortKey]) expect(RESERVED.has(n.toUpperCase())).toBe(false);
+    for (const ix of [LOG_TABLE.byModelIndex, LOG_TABLE.byCallerIndex])
+      for (const n of [ix.partitionKey, ix.sortKey]) expect(RESERVED.has(n.toUpperCase())).toBe(false);
   });
 
   it('round-trips every number exactly, beyond 2^53 too, and drops the index-only attributes', () => {
@@ -100,7 +113,9 @@ describe('prediction log item', () => {
 
   it("refuses, as a permanent error, numbers outside DynamoDB's range (never a silent 0 or Infinity)", () => {
     for (const v of [1e-131, -1e-300, 1e126, Infinity, NaN]) expect(() => numberText(v, 'x')).toThrow(UnstorableValueError);
-    expect(() => encodeRecord({ ...fullRecord(), probabilities: { benign: 1e200 } })).toThrow(/record\.probabilities\.benign = 1e\+200 is outside DynamoDB's number range/);
+    expect(() => encodeRecord({ ...fullRecord(), probabilities: { benign: 1e200 } })).toThrow(
+      /record\.probabilities\.benign = 1e\+200 is outside DynamoDB's number range/,
+    );
     expect(numberText(-0, 'x')).toBe('0');
   });
 });

@@ -1,4 +1,4 @@
-import { matchRoute, routeFor, ROUTES, routesOf } from '../../contract/routes';
+import { matchRoute, ROUTES, routeFor, routesOf } from '../../contract/routes';
 
 describe('route table', () => {
   it('has unique method + path pairs and ids', () => {

@@ -4,11 +4,12 @@
  * one named query per query the model supports, cdk-nag and the CloudFormation validation report clean;
  * and the config key that leaves it all out.
  */
-import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { tableColumns } from '../../contract/analytics';
 import { NAMED_QUERIES, namedQuerySql } from '../../contract/analytics-queries';
@@ -16,9 +17,12 @@ import { parseBaseline } from '../../contract/baseline';
 import { parseConfig } from '../../lib/config';
 import { buildMlshipApp, type MlshipStacks } from '../../lib/mlship-app';
 import { logicalIdOf } from './backend-suite';
-import { ROOT, bare, statementsOfRole } from './synth';
+import { bare, ROOT, statementsOfRole } from './synth';
 
-function synth(overrides: Record<string, unknown> = {}, beforeSynth?: (stacks: MlshipStacks) => void): { stacks: MlshipStacks; violations: unknown[] } {
+function synth(
+  overrides: Record<string, unknown> = {},
+  beforeSynth?: (stacks: MlshipStacks) => void,
+): { stacks: MlshipStacks; violations: unknown[] } {
   const outdir = mkdtempSync(join(tmpdir(), 'mlship-analytics-synth-'));
   // Bundling skipped (as `cdk synth --exclusively` does): these checks read the templates, not the code.
   const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
@@ -26,7 +30,11 @@ function synth(overrides: Record<string, unknown> = {}, beforeSynth?: (stacks: M
   beforeSynth?.(stacks);
   app.synth();
   const report = join(outdir, 'validation-report.json');
-  const violations = existsSync(report) ? (JSON.parse(readFileSync(report, 'utf8')) as { pluginReports: { violations: unknown[] }[] }).pluginReports.flatMap((p) => p.violations) : [];
+  const violations = existsSync(report)
+    ? (JSON.parse(readFileSync(report, 'utf8')) as { pluginReports: { violations: unknown[] }[] }).pluginReports.flatMap(
+        (p) => p.violations,
+      )
+    : [];
   return { stacks, violations };
 }
 
@@ -55,12 +63,15 @@ describe('Analytics stack', () => {
     });
   });
 
-  it("grants the writer exactly the stream reads and PutObject under analytics/", () => {
+  it('grants the writer exactly the stream reads and PutObject under analytics/', () => {
     const w = stacks.analytics!.writer;
     expect(statementsOfRole(t, logicalIdOf(w.role))).toEqual([
       { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`<${bare(logicalIdOf(w.logGroup))}.Arn>`] },
       { actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] },
-      { actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], resources: ['<import:PredictionLog.StreamArn>'] },
+      {
+        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        resources: ['<import:PredictionLog.StreamArn>'],
+      },
       { actions: ['dynamodb:ListStreams'], resources: ['*'] },
       { actions: ['s3:PutObject'], resources: ['<import:Mlship-Data-DataBucketArn>/analytics/*'] },
     ]);
@@ -72,7 +83,10 @@ describe('Analytics stack', () => {
       TableInput: Match.objectLike({
         Name: 'predictions',
         TableType: 'EXTERNAL_TABLE',
-        PartitionKeys: [{ Name: 'model', Type: 'string' }, { Name: 'dt', Type: 'string' }],
+        PartitionKeys: [
+          { Name: 'model', Type: 'string' },
+          { Name: 'dt', Type: 'string' },
+        ],
         Parameters: Match.objectLike({
           'projection.enabled': 'true',
           'projection.model.type': 'enum',
@@ -80,7 +94,9 @@ describe('Analytics stack', () => {
           'projection.dt.type': 'date',
           'projection.dt.format': 'yyyy-MM-dd',
           'projection.dt.range': '2020-01-01,NOW',
-          'storage.location.template': Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['/analytics/predictions/model=${model}/dt=${dt}/']) ]) }),
+          'storage.location.template': Match.objectLike({
+            'Fn::Join': Match.arrayWith([Match.arrayWith(['/analytics/predictions/model=${model}/dt=${dt}/'])]),
+          }),
         }),
         StorageDescriptor: Match.objectLike({
           Columns: tableColumns('predictions', stacks.manifest).map((c) => ({ Name: c.name, Type: c.type, Comment: c.comment })),
@@ -107,7 +123,12 @@ describe('Analytics stack', () => {
     });
     t.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
     });
   });
 
@@ -115,7 +136,11 @@ describe('Analytics stack', () => {
     const baseline = parseBaseline(JSON.parse(readFileSync(join(ROOT, 'models', 'breast-cancer', 'baseline.json'), 'utf8')));
     t.resourceCountIs('AWS::Athena::NamedQuery', NAMED_QUERIES.length);
     for (const name of NAMED_QUERIES) {
-      t.hasResourceProperties('AWS::Athena::NamedQuery', { Name: name, QueryString: namedQuerySql(name, stacks.manifest, baseline), WorkGroup: { Ref: 'Workgroup' } });
+      t.hasResourceProperties('AWS::Athena::NamedQuery', {
+        Name: name,
+        QueryString: namedQuerySql(name, stacks.manifest, baseline),
+        WorkGroup: { Ref: 'Workgroup' },
+      });
     }
   });
 
@@ -129,9 +154,27 @@ describe('Analytics stack', () => {
     // THEN it holds exactly the query rights, on exact resources, and cdk-nag still passes
     const statements = statementsOfRole(Template.fromStack(s.analytics!), logicalIdOf(role!));
     expect(statements.flatMap((s) => s.actions).sort()).toEqual(
-      ['athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:GetWorkGroup', 'athena:StartQueryExecution', 'athena:StopQueryExecution', 'glue:GetDatabase', 'glue:GetPartitions', 'glue:GetTable', 's3:AbortMultipartUpload', 's3:GetBucketLocation', 's3:GetObject', 's3:GetObject', 's3:ListBucket', 's3:ListBucket', 's3:PutObject'].sort(),
+      [
+        'athena:GetQueryExecution',
+        'athena:GetQueryResults',
+        'athena:GetWorkGroup',
+        'athena:StartQueryExecution',
+        'athena:StopQueryExecution',
+        'glue:GetDatabase',
+        'glue:GetPartitions',
+        'glue:GetTable',
+        's3:AbortMultipartUpload',
+        's3:GetBucketLocation',
+        's3:GetObject',
+        's3:GetObject',
+        's3:ListBucket',
+        's3:ListBucket',
+        's3:PutObject',
+      ].sort(),
     );
-    expect(statements.find((st) => st.actions.includes('s3:GetObject') && st.actions.length === 1)?.resources).toEqual(['<import:Mlship-Data-DataBucketArn>/analytics/*']);
+    expect(statements.find((st) => st.actions.includes('s3:GetObject') && st.actions.length === 1)?.resources).toEqual([
+      '<import:Mlship-Data-DataBucketArn>/analytics/*',
+    ]);
     expect(v).toEqual([]);
   });
 });
@@ -142,7 +185,9 @@ describe('config analytics: false', () => {
     const { stacks, violations } = synth({ analytics: false });
     // THEN
     expect(stacks.analytics).toBeUndefined();
-    expect(Template.fromStack(stacks.data).toJSON().Resources[logicalIdOf(stacks.data.table)].Properties.StreamSpecification).toBeUndefined();
+    expect(
+      Template.fromStack(stacks.data).toJSON().Resources[logicalIdOf(stacks.data.table)].Properties.StreamSpecification,
+    ).toBeUndefined();
     expect(violations).toEqual([]);
   });
 

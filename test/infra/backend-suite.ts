@@ -5,18 +5,17 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CfnResource, Fn, Stack } from 'aws-cdk-lib';
-import { LIMITS } from '../../contract/limits';
+import { type CfnResource, Fn, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
-import { IConstruct } from 'constructs';
-import { ENV, FunctionName, functionEnv } from '../../contract/env';
+import type { IConstruct } from 'constructs';
+import { ENV, type FunctionName, functionEnv } from '../../contract/env';
 import { ERROR_STATUS } from '../../contract/errors';
-import { Backend } from '../../contract/limits';
+import { type Backend, LIMITS } from '../../contract/limits';
 import { MANIFEST_FILE } from '../../contract/manifest';
 import { createTableInput } from '../../contract/prediction-log';
 import { ROUTES } from '../../contract/routes';
 import { GATEWAY_ERRORS } from '../../lib/api/gateway-responses';
-import { SynthResult, bare, normalized, statementsOfRole } from './synth';
+import { bare, normalized, type SynthResult, statementsOfRole } from './synth';
 
 export function logicalIdOf(c: IConstruct): string {
   return Stack.of(c).getLogicalId(c.node.defaultChild as CfnResource);
@@ -47,7 +46,8 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
 
     it('gives every acknowledgement a written reason', () => {
       // (The report lists only acknowledgements of the validation plugins' own findings; there may be none.)
-      for (const a of r.acknowledged) expect({ rule: a.rule, reason: (a.reason ?? '').length > 20 }).toEqual({ rule: a.rule, reason: true });
+      for (const a of r.acknowledged)
+        expect({ rule: a.rule, reason: (a.reason ?? '').length > 20 }).toEqual({ rule: a.rule, reason: true });
     });
   });
 
@@ -67,14 +67,18 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
       'analytics-writer': { stack: 'analytics', construct: r.analytics!.writer.function },
     });
 
-    it.each(['predict', 'query', 'feedback', 'meta', 'replay', 'analytics-writer'] as FunctionName[])('%s gets exactly functionEnv(fn, backend)', (name) => {
-      const { stack, construct } = fns()[name];
-      const fn = r.templates[stack]!.toJSON().Resources[logicalIdOf(construct)];
-      const vars = Object.keys(fn.Properties.Environment.Variables).filter((k) => k !== 'NODE_OPTIONS');
-      expect(vars.sort()).toEqual([...functionEnv(name, backend)].sort());
-      if (vars.includes(ENV.MODEL_MANIFEST_PATH)) expect(fn.Properties.Environment.Variables[ENV.MODEL_MANIFEST_PATH]).toBe(MANIFEST_FILE);
-      if (vars.includes(ENV.BACKEND)) expect(fn.Properties.Environment.Variables[ENV.BACKEND]).toBe(backend);
-    });
+    it.each(['predict', 'query', 'feedback', 'meta', 'replay', 'analytics-writer'] as FunctionName[])(
+      '%s gets exactly functionEnv(fn, backend)',
+      (name) => {
+        const { stack, construct } = fns()[name];
+        const fn = r.templates[stack]!.toJSON().Resources[logicalIdOf(construct)];
+        const vars = Object.keys(fn.Properties.Environment.Variables).filter((k) => k !== 'NODE_OPTIONS');
+        expect(vars.sort()).toEqual([...functionEnv(name, backend)].sort());
+        if (vars.includes(ENV.MODEL_MANIFEST_PATH))
+          expect(fn.Properties.Environment.Variables[ENV.MODEL_MANIFEST_PATH]).toBe(MANIFEST_FILE);
+        if (vars.includes(ENV.BACKEND)) expect(fn.Properties.Environment.Variables[ENV.BACKEND]).toBe(backend);
+      },
+    );
 
     it('runs every function on Node 22 arm64 with X-Ray and a log group with the configured retention', () => {
       for (const { stack, construct } of Object.values(fns())) {
@@ -152,9 +156,9 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
       const logBucket = logicalIdOf(r.data.accessLogBucket);
       expect(data[logBucket].Properties.AccessControl).toBeUndefined();
       expect(data[logBucket].Properties.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
-      const policy = Object.values(data as Record<string, { Type: string; Properties: { Bucket: unknown; PolicyDocument: { Statement: Record<string, unknown>[] } } }>).find(
-        (x) => x.Type === 'AWS::S3::BucketPolicy' && JSON.stringify(x.Properties.Bucket) === JSON.stringify({ Ref: logBucket }),
-      );
+      const policy = Object.values(
+        data as Record<string, { Type: string; Properties: { Bucket: unknown; PolicyDocument: { Statement: Record<string, unknown>[] } } }>,
+      ).find((x) => x.Type === 'AWS::S3::BucketPolicy' && JSON.stringify(x.Properties.Bucket) === JSON.stringify({ Ref: logBucket }));
       expect(policy?.Properties.PolicyDocument.Statement).toContainEqual(
         expect.objectContaining({ Effect: 'Allow', Action: 's3:PutObject', Principal: { Service: 'logging.s3.amazonaws.com' } }),
       );
@@ -167,9 +171,16 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
         Properties: Match.objectLike({
           BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
           VersioningConfiguration: { Status: 'Enabled' },
-          PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+          PublicAccessBlockConfiguration: {
+            BlockPublicAcls: true,
+            BlockPublicPolicy: true,
+            IgnorePublicAcls: true,
+            RestrictPublicBuckets: true,
+          },
           LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'data-bucket/' }),
-          LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: Match.objectLike({ NoncurrentDays: 30 }) })]) },
+          LifecycleConfiguration: {
+            Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: Match.objectLike({ NoncurrentDays: 30 }) })]),
+          },
         }),
       });
       const policies = Object.values(data.findResources('AWS::S3::BucketPolicy'));
@@ -190,7 +201,10 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
       });
       data.hasResourceProperties('AWS::SQS::Queue', {
         SqsManagedSseEnabled: true,
-        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalIdOf(r.data.poisonQueue), 'Arn'] }, maxReceiveCount: LIMITS.logDlqMaxReceives },
+        RedrivePolicy: {
+          deadLetterTargetArn: { 'Fn::GetAtt': [logicalIdOf(r.data.poisonQueue), 'Arn'] },
+          maxReceiveCount: LIMITS.logDlqMaxReceives,
+        },
       });
       data.resourcePropertiesCountIs('AWS::SQS::Queue', { SqsManagedSseEnabled: true }, 2);
       data.resourceCountIs('AWS::SQS::QueuePolicy', 2);
@@ -230,8 +244,11 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
           apiKey: m.Properties.ApiKeyRequired === true,
           operation: m.Properties.OperationName,
         }));
-      const byKey = (a: { path: string; method: unknown }, b: { path: string; method: unknown }) => `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`);
-      expect(methods.sort(byKey)).toEqual(ROUTES.map((x) => ({ method: x.method, path: x.path, apiKey: x.apiKey, operation: x.id })).sort(byKey));
+      const byKey = (a: { path: string; method: unknown }, b: { path: string; method: unknown }) =>
+        `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`);
+      expect(methods.sort(byKey)).toEqual(
+        ROUTES.map((x) => ({ method: x.method, path: x.path, apiKey: x.apiKey, operation: x.id })).sort(byKey),
+      );
     });
 
     it('sends each route to the function the route table names', () => {
@@ -260,7 +277,16 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
       // The query and feedback functions know the operator keys by id.
       for (const fn of [r.api.functions.query, r.api.functions.feedback]) {
         r.templates.api.hasResourceProperties('AWS::Lambda::Function', {
-          Environment: { Variables: Match.objectLike({ MLSHIP_OPERATOR_KEY_IDS: Stack.of(fn.role).resolve(Fn.join(',', r.api.operatorKeys.map((k) => k.keyId))) }) },
+          Environment: {
+            Variables: Match.objectLike({
+              MLSHIP_OPERATOR_KEY_IDS: Stack.of(fn.role).resolve(
+                Fn.join(
+                  ',',
+                  r.api.operatorKeys.map((k) => k.keyId),
+                ),
+              ),
+            }),
+          },
           Role: { 'Fn::GetAtt': [logicalIdOf(fn.role), 'Arn'] },
         });
       }

@@ -4,14 +4,14 @@
  */
 import { describeBackend } from './backend-suite';
 import { describeCfnLint } from './cfn-lint';
-import { describeSageMakerApiShapes } from './sagemaker-api-shapes';
-import { describeStackUpdates } from './stack-updates';
 import { describeDataStackDestroy } from './data-stack-destroy';
 import { describeFargateServing } from './fargate-serving';
 import { describeMonitoring } from './monitoring-wiring';
+import { describeSageMakerApiShapes } from './sagemaker-api-shapes';
 import { describeSageMakerServing } from './sagemaker-serving';
 import { describeServerlessServing } from './serverless-serving';
-import { SynthResult, synthBackend } from './synth';
+import { describeStackUpdates } from './stack-updates';
+import { type SynthResult, synthBackend } from './synth';
 
 function once(synth: () => SynthResult): () => SynthResult {
   let result: SynthResult | undefined;
@@ -35,7 +35,13 @@ describeMonitoring('sagemaker-serverless', serverless);
 describeMonitoring(
   'sagemaker-serverless',
   once(() =>
-    synthBackend('sagemaker-serverless', { alarmEmail: 'ops@example.com', accuracyFloor: 0.9, driftPsiThreshold: 0.4, qualityScheduleMinutes: 30, qualityWindowMinutes: 120 }),
+    synthBackend('sagemaker-serverless', {
+      alarmEmail: 'ops@example.com',
+      accuracyFloor: 0.9,
+      driftPsiThreshold: 0.4,
+      qualityScheduleMinutes: 30,
+      qualityWindowMinutes: 120,
+    }),
   ),
 );
 describeDataStackDestroy();

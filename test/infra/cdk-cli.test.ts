@@ -4,7 +4,7 @@
  * in their own test files; this one checks the CLI path end to end.)
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './synth';
@@ -27,11 +27,21 @@ describe('npx cdk synth', () => {
       timeout: 240_000,
     });
     expect({ status: res.status, stderr: res.status === 0 ? '' : res.stderr }).toEqual({ status: 0, stderr: '' });
-    const templates = readdirSync(out).filter((f) => f.endsWith('.template.json')).sort();
-    expect(templates).toEqual(['Mlship-Analytics.template.json', 'Mlship-Api.template.json', 'Mlship-Data.template.json', 'Mlship-Monitoring.template.json', 'Mlship-Serving-fargate.template.json']);
+    const templates = readdirSync(out)
+      .filter((f) => f.endsWith('.template.json'))
+      .sort();
+    expect(templates).toEqual([
+      'Mlship-Analytics.template.json',
+      'Mlship-Api.template.json',
+      'Mlship-Data.template.json',
+      'Mlship-Monitoring.template.json',
+      'Mlship-Serving-fargate.template.json',
+    ]);
     const api = JSON.parse(readFileSync(join(out, 'Mlship-Api.template.json'), 'utf8'));
     expect(api.Outputs.Backend.Value).toBe('fargate');
-    const groups = Object.values(api.Resources as Record<string, { Type: string; Properties: { RetentionInDays?: number } }>).filter((r) => r.Type === 'AWS::Logs::LogGroup');
+    const groups = Object.values(api.Resources as Record<string, { Type: string; Properties: { RetentionInDays?: number } }>).filter(
+      (r) => r.Type === 'AWS::Logs::LogGroup',
+    );
     expect(groups.map((g) => g.Properties.RetentionInDays)).toEqual(groups.map(() => 30));
   }, 300_000);
 

@@ -4,7 +4,7 @@
  * type in cfn-lint-ignores.json, each with its reason; everything else (errors and warnings) fails.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SUPPORTED_REGIONS } from '../../lib/supported-regions';
 
@@ -41,13 +41,21 @@ export const INSTALL_HINT = 'cfn-lint is not installed: pip install cfn-lint';
 
 /** Runs cfn-lint over every `*.template.json` in the cloud assembly directories; returns every finding above informational. */
 export function cfnLint(assemblyDirs: string[], command = 'cfn-lint'): CfnLintFinding[] {
-  const templates = assemblyDirs.flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.template.json')).map((f) => join(dir, f)));
+  const templates = assemblyDirs.flatMap((dir) =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.template.json'))
+      .map((f) => join(dir, f)),
+  );
   if (templates.length === 0) throw new Error(`No templates in ${assemblyDirs.join(', ')}`);
-  const res = spawnSync(command, ['--format', 'json', '--regions', ...SUPPORTED_REGIONS, '--', ...templates], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const res = spawnSync(command, ['--format', 'json', '--regions', ...SUPPORTED_REGIONS, '--', ...templates], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if ((res.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') throw new Error(INSTALL_HINT);
   if (res.error) throw res.error;
   // Exit codes are bit flags of the levels found (2 errors, 4 warnings, 8 informational); 1 is a failure of cfn-lint itself.
-  if (res.status === 1 || !res.stdout.trim().startsWith('[')) throw new Error(`cfn-lint failed (exit ${res.status}): ${res.stderr || res.stdout}`);
+  if (res.status === 1 || !res.stdout.trim().startsWith('['))
+    throw new Error(`cfn-lint failed (exit ${res.status}): ${res.stderr || res.stdout}`);
   const parsed = new Map<string, { Resources?: Record<string, { Type: string }> }>();
   const typeOf = (file: string, path: (string | number)[]) => {
     if (path[0] !== 'Resources') return String(path[0]);
@@ -67,7 +75,9 @@ export function cfnLint(assemblyDirs: string[], command = 'cfn-lint'): CfnLintFi
 }
 
 export function isIgnored(f: CfnLintFinding, ignores = IGNORES): boolean {
-  return ignores.some((i) => i.rule === f.rule && i.resourceType === f.resourceType && (i.message === undefined || f.message.includes(i.message)));
+  return ignores.some(
+    (i) => i.rule === f.rule && i.resourceType === f.resourceType && (i.message === undefined || f.message.includes(i.message)),
+  );
 }
 
 /** Lints the templates of every backend's synthesis once (one cfn-lint process: its start-up is the slow part). */
@@ -84,7 +94,11 @@ export function describeCfnLint(synths: Record<string, () => { app: { outdir: st
 
     it('acknowledges each false positive by rule and resource type with a reason, and only ones that still occur', () => {
       for (const i of IGNORES) {
-        expect({ ...i, reason: i.reason.length > 30, used: findings.some((f) => isIgnored(f, [i])) }).toEqual({ ...i, reason: true, used: true });
+        expect({ ...i, reason: i.reason.length > 30, used: findings.some((f) => isIgnored(f, [i])) }).toEqual({
+          ...i,
+          reason: true,
+          used: true,
+        });
       }
     });
 

@@ -35,12 +35,21 @@ describe('config', () => {
     [{ fargateCpu: 256, fargateMemoryMiB: 4096 }, 'fargateMemoryMiB = 4096: expected with fargateCpu 256: one of 512, 1024, 2048'],
     [{ fargateMinCapacity: 0 }, 'fargateMinCapacity = 0: expected an integer from 1 to 100'],
     [{ fargateMinCapacity: 5, fargateMaxCapacity: 2 }, 'fargateMinCapacity = 5: expected at most fargateMaxCapacity (2)'],
-    [{ sagemakerInstanceType: 'm5.large' }, 'sagemakerInstanceType = "m5.large": expected a SageMaker hosting instance type such as ml.m5.large'],
-    [{ sagemakerInitialInstanceCount: 9 }, 'sagemakerInitialInstanceCount = 9: expected between sagemakerMinCapacity (1) and sagemakerMaxCapacity (4)'],
+    [
+      { sagemakerInstanceType: 'm5.large' },
+      'sagemakerInstanceType = "m5.large": expected a SageMaker hosting instance type such as ml.m5.large',
+    ],
+    [
+      { sagemakerInitialInstanceCount: 9 },
+      'sagemakerInitialInstanceCount = 9: expected between sagemakerMinCapacity (1) and sagemakerMaxCapacity (4)',
+    ],
     [{ serverlessMemorySizeMb: 1000 }, 'serverlessMemorySizeMb = 1000: expected one of 1024, 2048, 3072, 4096, 5120, 6144'],
     [{ serverlessMaxConcurrency: 201 }, 'serverlessMaxConcurrency = 201: expected an integer from 1 to 200'],
     [{ apiThrottleRateLimit: 0 }, 'apiThrottleRateLimit = 0: expected a number above 0, at most 10000 (requests per second)'],
-    [{ apiThrottleRateLimit: 500, apiThrottleBurstLimit: 100 }, 'apiThrottleBurstLimit = 100: expected at least apiThrottleRateLimit (500)'],
+    [
+      { apiThrottleRateLimit: 500, apiThrottleBurstLimit: 100 },
+      'apiThrottleBurstLimit = 100: expected at least apiThrottleRateLimit (500)',
+    ],
     [{ apiQuotaPerDay: 'many' }, 'apiQuotaPerDay = "many": expected an integer from 1 to 100000000'],
     [{ logRetentionDays: 8 }, `logRetentionDays = 8: expected one of ${LOG_RETENTION_DAYS.join(', ')}`],
     [{ predictionTtlDays: -1 }, 'predictionTtlDays = -1: expected an integer from 0 to 3650'],
@@ -51,7 +60,10 @@ describe('config', () => {
     [{ maxMeanAbsoluteError: -2 }, 'maxMeanAbsoluteError = -2: expected a number above 0'],
     [{ driftPsiThreshold: 0 }, 'driftPsiThreshold = 0: expected a number above 0, at most 10'],
     [{ qualityScheduleMinutes: 0.5 }, 'qualityScheduleMinutes = 0.5: expected an integer from 1 to 1440'],
-    [{ qualityScheduleMinutes: 30, qualityWindowMinutes: 20 }, 'qualityWindowMinutes = 20: expected at least qualityScheduleMinutes (30), or predictions between runs are never measured'],
+    [
+      { qualityScheduleMinutes: 30, qualityWindowMinutes: 20 },
+      'qualityWindowMinutes = 20: expected at least qualityScheduleMinutes (30), or predictions between runs are never measured',
+    ],
     [{ stageName: 'prod-1' }, 'stageName = "prod-1": expected letters, digits and underscores (max 64)'],
     [{ stackPrefix: '1abc' }, 'stackPrefix = "1abc": expected a letter, then letters, digits or dashes (max 40)'],
     [{ sagemakerAutoScaling: 'no' }, 'sagemakerAutoScaling = "no": expected true or false'],
@@ -79,10 +91,24 @@ describe('config', () => {
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
     it('reads mlship.config.json, then lets CDK context override it; context strings become numbers', () => {
-      writeFileSync(join(dir, 'mlship.config.json'), JSON.stringify({ backend: 'sagemaker', logRetentionDays: 30, sagemakerMaxCapacity: 8 }));
-      const context: Record<string, unknown> = { backend: 'sagemaker', serverlessMaxConcurrency: '20', sagemakerAutoScaling: 'false', '@aws-cdk/core:someFlag': true };
+      writeFileSync(
+        join(dir, 'mlship.config.json'),
+        JSON.stringify({ backend: 'sagemaker', logRetentionDays: 30, sagemakerMaxCapacity: 8 }),
+      );
+      const context: Record<string, unknown> = {
+        backend: 'sagemaker',
+        serverlessMaxConcurrency: '20',
+        sagemakerAutoScaling: 'false',
+        '@aws-cdk/core:someFlag': true,
+      };
       const config = loadConfig({ context: (k) => context[k], rootDir: dir });
-      expect(config).toMatchObject({ backend: 'sagemaker', logRetentionDays: 30, sagemakerMaxCapacity: 8, serverlessMaxConcurrency: 20, sagemakerAutoScaling: false });
+      expect(config).toMatchObject({
+        backend: 'sagemaker',
+        logRetentionDays: 30,
+        sagemakerMaxCapacity: 8,
+        serverlessMaxConcurrency: 20,
+        sagemakerAutoScaling: false,
+      });
     });
 
     it('keeps the deployed backend in the file: -c backend cannot switch it, nor a forgotten -c fall back to the default; without a file -c picks it', () => {
@@ -90,13 +116,15 @@ describe('config', () => {
       writeFileSync(join(dir, 'mlship.config.json'), JSON.stringify({ backend: 'sagemaker' }));
       // WHEN a deploy names another backend on the command line THEN it is refused, saying where the choice lives
       expect(() => loadConfig({ context: (k) => (k === 'backend' ? 'fargate' : undefined), rootDir: dir })).toThrow(
-          'backend = "fargate" from -c: the deployed backend is kept in mlship.config.json ("sagemaker"). To switch, set "backend": "fargate" in mlship.config.json and follow the README\'s "Switching the backend".',
+        'backend = "fargate" from -c: the deployed backend is kept in mlship.config.json ("sagemaker"). To switch, set "backend": "fargate" in mlship.config.json and follow the README\'s "Switching the backend".',
       );
       // WHEN a later deploy forgets -c THEN the file's backend applies, not the default
       expect(loadConfig({ context: () => undefined, rootDir: dir }).backend).toBe('sagemaker');
       // Without a file nothing deployed is recorded yet: -c picks the backend (a first synth or deploy).
       rmSync(join(dir, 'mlship.config.json'));
-      expect(loadConfig({ context: (k) => (k === 'backend' ? 'sagemaker-serverless' : undefined), rootDir: dir }).backend).toBe('sagemaker-serverless');
+      expect(loadConfig({ context: (k) => (k === 'backend' ? 'sagemaker-serverless' : undefined), rootDir: dir }).backend).toBe(
+        'sagemaker-serverless',
+      );
     });
 
     it('names the file when it is not JSON, and refuses unknown keys in it', () => {

@@ -26,7 +26,8 @@ export function describeDataStackDestroy(): void {
       // THEN
       const t = Template.fromStack(stack);
       for (const type of ['AWS::S3::Bucket', 'AWS::DynamoDB::Table', 'AWS::SQS::Queue']) {
-        for (const r of Object.values(t.findResources(type))) expect({ type, policy: r.DeletionPolicy }).toEqual({ type, policy: 'Delete' });
+        for (const r of Object.values(t.findResources(type)))
+          expect({ type, policy: r.DeletionPolicy }).toEqual({ type, policy: 'Delete' });
       }
       // Versioned objects are emptied by the auto-delete custom resource, or CloudFormation could not delete the bucket.
       t.resourceCountIs('Custom::S3AutoDeleteObjects', 2);

@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { modelPackageKey, modelPrefix } from '../../contract/bucket';
 import { baseStatements, logicalIdOf } from './backend-suite';
-import { SynthResult, render, statementsOfRole } from './synth';
+import { render, type SynthResult, statementsOfRole } from './synth';
 
 /** Assertions for the fargate backend's serving stack and the predict function's access to it. */
 export function describeFargateServing(synth: () => SynthResult): void {
@@ -43,7 +43,9 @@ export function describeFargateServing(synth: () => SynthResult): void {
         ScalableDimension: 'ecs:service:DesiredCount',
       });
       s.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
-        TargetTrackingScalingPolicyConfiguration: Match.objectLike({ PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' } }),
+        TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+          PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' },
+        }),
       });
       const lb = logicalIdOf(r.serving.fargate!.loadBalancer);
       s.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
@@ -55,11 +57,21 @@ export function describeFargateServing(synth: () => SynthResult): void {
                 Id: 'requests',
                 ReturnData: false,
                 MetricStat: {
-                  Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'RequestCount', Dimensions: [{ Name: 'LoadBalancer', Value: { 'Fn::GetAtt': [lb, 'LoadBalancerFullName'] } }] },
+                  Metric: {
+                    Namespace: 'AWS/ApplicationELB',
+                    MetricName: 'RequestCount',
+                    Dimensions: [{ Name: 'LoadBalancer', Value: { 'Fn::GetAtt': [lb, 'LoadBalancerFullName'] } }],
+                  },
                   Stat: 'Sum',
                 },
               }),
-              Match.objectLike({ Id: 'tasks', ReturnData: false, MetricStat: Match.objectLike({ Metric: Match.objectLike({ Namespace: 'ECS/ContainerInsights', MetricName: 'RunningTaskCount' }) }) }),
+              Match.objectLike({
+                Id: 'tasks',
+                ReturnData: false,
+                MetricStat: Match.objectLike({
+                  Metric: Match.objectLike({ Namespace: 'ECS/ContainerInsights', MetricName: 'RunningTaskCount' }),
+                }),
+              }),
               { Id: 'perTask', Expression: 'requests / tasks', Label: Match.anyValue(), ReturnData: true },
             ],
           },
@@ -71,7 +83,8 @@ export function describeFargateServing(synth: () => SynthResult): void {
 
     it('keeps every log group at the configured retention', () => {
       for (const t of Object.values(r.templates)) {
-        for (const lg of Object.values(t.findResources('AWS::Logs::LogGroup'))) expect(lg.Properties.RetentionInDays).toBe(r.config.logRetentionDays);
+        for (const lg of Object.values(t.findResources('AWS::Logs::LogGroup')))
+          expect(lg.Properties.RetentionInDays).toBe(r.config.logRetentionDays);
       }
     });
 
@@ -83,12 +96,15 @@ export function describeFargateServing(synth: () => SynthResult): void {
         { actions: ['s3:GetObject'], resources: [`<import:Mlship-Data-DataBucketArn>/${modelPrefix(name)}*`] },
       ]);
       // GetObject alone suffices because the tasks are given the package key, never a prefix to list.
-      const [container] = r.templates.serving.toJSON().Resources[logicalIdOf(r.serving.fargate!.service.taskDefinition)].Properties.ContainerDefinitions;
+      const [container] =
+        r.templates.serving.toJSON().Resources[logicalIdOf(r.serving.fargate!.service.taskDefinition)].Properties.ContainerDefinitions;
       const uri = container.Environment.find((e: { Name: string }) => e.Name === 'MODEL_S3_URI').Value;
       // The deployed package's key, named by its digest: a retrained model never overwrites what tasks load.
       expect(render(uri)).toMatch(/^s3:\/\//);
       expect(render(uri).endsWith(`/${r.serving.modelPackage.key}`)).toBe(true);
-      expect(r.serving.modelPackage.key).toMatch(new RegExp(`^${modelPackageKey(name, version).replace('model.tar.gz', '')}[0-9a-f]{16}/model\\.tar\\.gz$`));
+      expect(r.serving.modelPackage.key).toMatch(
+        new RegExp(`^${modelPackageKey(name, version).replace('model.tar.gz', '')}[0-9a-f]{16}/model\\.tar\\.gz$`),
+      );
     });
 
     it('uses one NAT gateway and free gateway endpoints for S3 and DynamoDB', () => {
@@ -103,12 +119,16 @@ export function describeFargateServing(synth: () => SynthResult): void {
       const { predict } = r.api.functions;
       const fn = r.templates.api.toJSON().Resources[logicalIdOf(predict.function)].Properties;
       expect(fn.VpcConfig.SecurityGroupIds).toHaveLength(1);
-      expect(JSON.stringify(fn.Environment.Variables.MLSHIP_MODEL_URL)).toMatch(/^\{"Fn::Join":\["",\["http:\/\/",\{"Fn::ImportValue":"Mlship-Serving-fargate:ExportsOutputFnGetAttFargateLoadBalancer.*DNSName/);
+      expect(JSON.stringify(fn.Environment.Variables.MLSHIP_MODEL_URL)).toMatch(
+        /^\{"Fn::Join":\["",\["http:\/\/",\{"Fn::ImportValue":"Mlship-Serving-fargate:ExportsOutputFnGetAttFargateLoadBalancer.*DNSName/,
+      );
       const s = r.templates.serving;
       const clientSg = logicalIdOf(r.serving.fargate!.clientSecurityGroup);
       const ingress = Object.values(s.findResources('AWS::EC2::SecurityGroupIngress')).map((x) => x.Properties);
       expect(ingress).toEqual(
-        expect.arrayContaining([expect.objectContaining({ FromPort: 80, ToPort: 80, SourceSecurityGroupId: { 'Fn::GetAtt': [clientSg, 'GroupId'] } })]),
+        expect.arrayContaining([
+          expect.objectContaining({ FromPort: 80, ToPort: 80, SourceSecurityGroupId: { 'Fn::GetAtt': [clientSg, 'GroupId'] } }),
+        ]),
       );
       // Nothing reaches the load balancer or the tasks from an address range.
       const sgs = Object.values(s.findResources('AWS::EC2::SecurityGroup')).map((x) => x.Properties);
@@ -128,7 +148,9 @@ export function describeFargateServing(synth: () => SynthResult): void {
         },
         baseStatements(logicalIdOf(predict.logGroup))[1],
       ]);
-      expect(statementsOfRole(r.templates.api, logicalIdOf(predict.role)).flatMap((x) => x.actions)).not.toContain('sagemaker:InvokeEndpoint');
+      expect(statementsOfRole(r.templates.api, logicalIdOf(predict.role)).flatMap((x) => x.actions)).not.toContain(
+        'sagemaker:InvokeEndpoint',
+      );
     });
   });
 }

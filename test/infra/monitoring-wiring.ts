@@ -12,9 +12,18 @@ import type { Backend } from '../../contract/limits';
 import { QUALITY_FUNCTION_ENV } from '../../contract/quality';
 import { BUNDLED_DASHBOARD_DIR } from '../../lib/constructs/handler-function';
 import { baseStatements, logicalIdOf } from './backend-suite';
-import { statementsOfRole, type SynthResult } from './synth';
+import { type SynthResult, statementsOfRole } from './synth';
 
-const ALARMS = ['ServerErrorRate', 'P99Latency', 'DeadLetters', 'ParkedLogRecords', 'BackendUnhealthy', 'QualityJobErrors', 'Drift', 'Accuracy'];
+const ALARMS = [
+  'ServerErrorRate',
+  'P99Latency',
+  'DeadLetters',
+  'ParkedLogRecords',
+  'BackendUnhealthy',
+  'QualityJobErrors',
+  'Drift',
+  'Accuracy',
+];
 
 export function describeMonitoring(backend: Backend, synth: () => SynthResult): void {
   let r: SynthResult;
@@ -25,7 +34,9 @@ export function describeMonitoring(backend: Backend, synth: () => SynthResult): 
   describe(`${backend}: monitoring`, () => {
     it('is its own stack, deployed after the API and the model', () => {
       expect(r.monitoring.stackName).toBe(`${r.config.stackPrefix}-Monitoring`);
-      expect(r.monitoring.dependencies.map((s) => s.stackName).sort()).toEqual([r.api.stackName, r.data.stackName, r.serving.stackName].sort());
+      expect(r.monitoring.dependencies.map((s) => s.stackName).sort()).toEqual(
+        [r.api.stackName, r.data.stackName, r.serving.stackName].sort(),
+      );
       // Stateless: nothing in it keeps data (the topic's key follows the configured removal policy).
       expect(Object.keys(r.templates.monitoring.findResources('AWS::DynamoDB::Table'))).toEqual([]);
       expect(Object.keys(r.templates.monitoring.findResources('AWS::S3::Bucket'))).toEqual([]);
@@ -38,10 +49,18 @@ export function describeMonitoring(backend: Backend, synth: () => SynthResult): 
       expect(Object.keys(byName).sort()).toEqual([...ALARMS].sort());
       const topic = logicalIdOf(r.monitoring.monitoring.alarmTopic);
       for (const p of Object.values(byName)) expect(p.AlarmActions).toEqual([{ Ref: topic }]);
-      expect(byName.Accuracy).toMatchObject({ Threshold: r.config.accuracyFloor, ComparisonOperator: 'LessThanThreshold', MetricName: 'Accuracy' });
+      expect(byName.Accuracy).toMatchObject({
+        Threshold: r.config.accuracyFloor,
+        ComparisonOperator: 'LessThanThreshold',
+        MetricName: 'Accuracy',
+      });
       // A log record replay could not write is parked for a person: one is enough to raise the alarm.
       expect(byName.ParkedLogRecords).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
-      expect(byName.Drift).toMatchObject({ Threshold: r.config.driftPsiThreshold, ComparisonOperator: 'GreaterThanThreshold', MetricName: 'MaxFeaturePsi' });
+      expect(byName.Drift).toMatchObject({
+        Threshold: r.config.driftPsiThreshold,
+        ComparisonOperator: 'GreaterThanThreshold',
+        MetricName: 'MaxFeaturePsi',
+      });
       expect(byName.Drift.Dimensions).toEqual(
         expect.arrayContaining([
           { Name: 'Model', Value: r.manifest.name },
@@ -50,19 +69,31 @@ export function describeMonitoring(backend: Backend, synth: () => SynthResult): 
       );
       t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
       t.hasResourceProperties('AWS::SNS::TopicPolicy', {
-        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+        PolicyDocument: {
+          Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        },
       });
       t.resourceCountIs('AWS::SNS::Subscription', r.config.alarmEmail ? 1 : 0);
     });
 
     it("watches this backend's health", () => {
-      const unhealthy = Object.entries(r.templates.monitoring.findResources('AWS::CloudWatch::Alarm')).find(([id]) => id.includes('BackendUnhealthy'))?.[1];
+      const unhealthy = Object.entries(r.templates.monitoring.findResources('AWS::CloudWatch::Alarm')).find(([id]) =>
+        id.includes('BackendUnhealthy'),
+      )?.[1];
       if (backend === 'fargate') {
         // Both blue/green target groups: the worse of the two.
-        const metrics = unhealthy?.Properties.Metrics as { Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string; Value: unknown }[] } } }[];
+        const metrics = unhealthy?.Properties.Metrics as {
+          Expression?: string;
+          MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string; Value: unknown }[] } };
+        }[];
         expect(metrics.find((m) => m.Expression)?.Expression).toBe('MAX([FILL(unhealthy0, 0), FILL(unhealthy1, 0)])');
-        const groups = metrics.filter((m) => m.MetricStat).map((m) => JSON.stringify(m.MetricStat!.Metric.Dimensions.find((d) => d.Name === 'TargetGroup')!.Value));
-        expect(metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat!.Metric.MetricName)).toEqual(['UnHealthyHostCount', 'UnHealthyHostCount']);
+        const groups = metrics
+          .filter((m) => m.MetricStat)
+          .map((m) => JSON.stringify(m.MetricStat!.Metric.Dimensions.find((d) => d.Name === 'TargetGroup')!.Value));
+        expect(metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat!.Metric.MetricName)).toEqual([
+          'UnHealthyHostCount',
+          'UnHealthyHostCount',
+        ]);
         expect(new Set(groups).size).toBe(2);
       } else {
         expect(unhealthy?.Properties.MetricName).toBe('Invocation5XXErrors');
@@ -79,7 +110,11 @@ export function describeMonitoring(backend: Backend, synth: () => SynthResult): 
       });
       const fn = t.toJSON().Resources[logicalIdOf(quality.function)];
       const vars = fn.Properties.Environment.Variables;
-      expect(Object.keys(vars).filter((k) => k !== 'NODE_OPTIONS').sort()).toEqual([...QUALITY_FUNCTION_ENV].sort());
+      expect(
+        Object.keys(vars)
+          .filter((k) => k !== 'NODE_OPTIONS')
+          .sort(),
+      ).toEqual([...QUALITY_FUNCTION_ENV].sort());
       expect(vars[ENV.QUALITY_WINDOW_MINUTES]).toBe(String(r.config.qualityWindowMinutes));
       expect(vars[ENV.MODEL_BASELINE_PATH]).toBe(BASELINE_FILE);
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
@@ -93,7 +128,15 @@ export function describeMonitoring(backend: Backend, synth: () => SynthResult): 
       const dashboards = Object.values(r.templates.monitoring.findResources('AWS::CloudWatch::Dashboard'));
       expect(dashboards).toHaveLength(1);
       const body = JSON.stringify(dashboards[0].Properties.DashboardBody);
-      for (const title of ['API requests', 'Lambda errors', 'Backend health', 'DynamoDB throttles', 'Log dead-letter queue', 'Accuracy from feedback', 'Drift per feature (PSI)']) {
+      for (const title of [
+        'API requests',
+        'Lambda errors',
+        'Backend health',
+        'DynamoDB throttles',
+        'Log dead-letter queue',
+        'Accuracy from feedback',
+        'Drift per feature (PSI)',
+      ]) {
         expect(body).toContain(title);
       }
       for (const fn of ['predict', 'query', 'feedback', 'meta', 'replay']) expect(body).toContain(`\\"label\\":\\"${fn}\\"`);
@@ -102,7 +145,10 @@ export function describeMonitoring(backend: Backend, synth: () => SynthResult): 
     it("bundles the model's baseline and the built dashboard beside the meta function", () => {
       const meta = r.api.functions.meta.function;
       const props = r.templates.api.toJSON().Resources[logicalIdOf(meta)].Properties;
-      expect(props.Environment.Variables).toMatchObject({ [ENV.MODEL_BASELINE_PATH]: BASELINE_FILE, [ENV.DASHBOARD_DIR]: BUNDLED_DASHBOARD_DIR });
+      expect(props.Environment.Variables).toMatchObject({
+        [ENV.MODEL_BASELINE_PATH]: BASELINE_FILE,
+        [ENV.DASHBOARD_DIR]: BUNDLED_DASHBOARD_DIR,
+      });
       // The bundle is staged in the cloud assembly as `asset.<hash>`, uploaded as `<hash>.zip`.
       const dir = join(r.app.outdir, `asset.${String(props.Code.S3Key).replace(/\.zip$/, '')}`);
       expect(existsSync(join(dir, BASELINE_FILE))).toBe(true);

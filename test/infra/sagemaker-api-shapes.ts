@@ -28,7 +28,11 @@ export const SHAPES: Record<string, Shape> = {
   // CreateModel request (ExecutionRoleArn, PrimaryContainer).
   CreateModel: {
     required: [],
-    members: { ExecutionRoleArn: { string: true, min: 20, max: 2048 }, PrimaryContainer: { shape: 'ContainerDefinition' }, ModelName: { string: true, pattern: NAME } },
+    members: {
+      ExecutionRoleArn: { string: true, min: 20, max: 2048 },
+      PrimaryContainer: { shape: 'ContainerDefinition' },
+      ModelName: { string: true, pattern: NAME },
+    },
   },
   ContainerDefinition: {
     required: [],
@@ -54,7 +58,12 @@ export const SHAPES: Record<string, Shape> = {
       InstanceType: { string: true, pattern: /^ml\.[a-z0-9]+\.[a-z0-9]+$/ },
       ServerlessConfig: { shape: 'ProductionVariantServerlessConfig' },
     },
-    rules: [(v) => (v.ServerlessConfig !== undefined && (v.InstanceType !== undefined || v.InitialInstanceCount !== undefined) ? 'a serverless variant takes no InstanceType or InitialInstanceCount' : undefined)],
+    rules: [
+      (v) =>
+        v.ServerlessConfig !== undefined && (v.InstanceType !== undefined || v.InitialInstanceCount !== undefined)
+          ? 'a serverless variant takes no InstanceType or InitialInstanceCount'
+          : undefined,
+    ],
   },
   ProductionVariantServerlessConfig: {
     required: ['MemorySizeInMB', 'MaxConcurrency'],
@@ -90,8 +99,12 @@ export const SHAPES: Record<string, Shape> = {
     rules: [
       (v) => {
         const max = v.MaximumExecutionTimeoutInSeconds;
-        const waits = Number(v.TerminationWaitInSeconds ?? 0) + Number((v.TrafficRoutingConfiguration as Record<string, unknown> | undefined)?.WaitIntervalInSeconds ?? 0);
-        return typeof max === 'number' && max <= waits ? `MaximumExecutionTimeoutInSeconds ${max} must exceed TerminationWaitInSeconds + WaitIntervalInSeconds (${waits})` : undefined;
+        const waits =
+          Number(v.TerminationWaitInSeconds ?? 0) +
+          Number((v.TrafficRoutingConfiguration as Record<string, unknown> | undefined)?.WaitIntervalInSeconds ?? 0);
+        return typeof max === 'number' && max <= waits
+          ? `MaximumExecutionTimeoutInSeconds ${max} must exceed TerminationWaitInSeconds + WaitIntervalInSeconds (${waits})`
+          : undefined;
       },
     ],
   },
@@ -111,7 +124,12 @@ export const SHAPES: Record<string, Shape> = {
   CapacitySize: {
     required: ['Type', 'Value'],
     members: { Type: { string: true, values: ['INSTANCE_COUNT', 'CAPACITY_PERCENT'] }, Value: { integer: true, min: 1 } },
-    rules: [(v) => (v.Type === 'CAPACITY_PERCENT' && typeof v.Value === 'number' && v.Value > 50 ? 'a canary or linear step is at most 50% of the capacity' : undefined)],
+    rules: [
+      (v) =>
+        v.Type === 'CAPACITY_PERCENT' && typeof v.Value === 'number' && v.Value > 50
+          ? 'a canary or linear step is at most 50% of the capacity'
+          : undefined,
+    ],
   },
   AutoRollbackConfig: { required: [], members: { Alarms: { list: 'Alarm', min: 1, max: 10 } } },
   Alarm: { required: ['AlarmName'], members: { AlarmName: { string: true, min: 1, max: 255 } } },
@@ -127,7 +145,8 @@ export const RESOURCE_SHAPES: Record<string, string> = {
 /** Members CloudFormation manages itself (tags) rather than sending in the request body. */
 const CLOUDFORMATION_ONLY = new Set(['Tags']);
 
-const isToken = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).some((k) => k === 'Ref' || k.startsWith('Fn::'));
+const isToken = (v: unknown) =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).some((k) => k === 'Ref' || k.startsWith('Fn::'));
 
 function check(value: unknown, shapeName: string, path: string, out: string[]): void {
   const shape = SHAPES[shapeName];
@@ -165,8 +184,10 @@ function checkMember(value: unknown, spec: Member, at: string, out: string[]): v
     return;
   }
   if ('integer' in spec) {
-    if (typeof value !== 'number' || !Number.isInteger(value)) return void out.push(`${at}: expected an integer, got ${JSON.stringify(value)}`);
-    if ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max)) out.push(`${at}: ${value} outside ${spec.min ?? '-inf'}..${spec.max ?? 'inf'}`);
+    if (typeof value !== 'number' || !Number.isInteger(value))
+      return void out.push(`${at}: expected an integer, got ${JSON.stringify(value)}`);
+    if ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max))
+      out.push(`${at}: ${value} outside ${spec.min ?? '-inf'}..${spec.max ?? 'inf'}`);
     return;
   }
   if ('boolean' in spec) {
@@ -179,7 +200,8 @@ function checkMember(value: unknown, spec: Member, at: string, out: string[]): v
     if (spec.max !== undefined && entries.length > spec.max) out.push(`${at}: at most ${spec.max} entries`);
     for (const [k, v] of entries) {
       if (spec.keyPattern && !spec.keyPattern.test(k)) out.push(`${at}.${k}: key does not match ${spec.keyPattern}`);
-      if (typeof v === 'string' && spec.valueMax !== undefined && v.length > spec.valueMax) out.push(`${at}.${k}: value longer than ${spec.valueMax}`);
+      if (typeof v === 'string' && spec.valueMax !== undefined && v.length > spec.valueMax)
+        out.push(`${at}.${k}: value longer than ${spec.valueMax}`);
     }
     return;
   }
@@ -210,13 +232,18 @@ export function sageMakerApiProblems(template: { Resources?: Record<string, { Ty
   return out;
 }
 
-export function describeSageMakerApiShapes(synths: Record<string, () => { templates: { serving: { toJSON(): Record<string, unknown> } } }>): void {
+export function describeSageMakerApiShapes(
+  synths: Record<string, () => { templates: { serving: { toJSON(): Record<string, unknown> } } }>,
+): void {
   describe('SageMaker API shapes', () => {
-    it.each(Object.keys(synths))('%s: every SageMaker property conforms to the API reference, not only to the CloudFormation schema', (backend) => {
-      const template = synths[backend]().templates.serving.toJSON() as Parameters<typeof sageMakerApiProblems>[0];
-      expect(Object.values(template.Resources ?? {}).filter((r) => r.Type.startsWith('AWS::SageMaker::')).length).toBeGreaterThan(0);
-      expect(sageMakerApiProblems(template)).toEqual([]);
-    });
+    it.each(Object.keys(synths))(
+      '%s: every SageMaker property conforms to the API reference, not only to the CloudFormation schema',
+      (backend) => {
+        const template = synths[backend]().templates.serving.toJSON() as Parameters<typeof sageMakerApiProblems>[0];
+        expect(Object.values(template.Resources ?? {}).filter((r) => r.Type.startsWith('AWS::SageMaker::')).length).toBeGreaterThan(0);
+        expect(sageMakerApiProblems(template)).toEqual([]);
+      },
+    );
 
     it('catches an ALL_AT_ONCE routing without WaitIntervalInSeconds, which the CloudFormation schema allows', () => {
       // GIVEN the serverless endpoint as it was declared before: { Type: ALL_AT_ONCE } alone
@@ -227,7 +254,9 @@ export function describeSageMakerApiShapes(synths: Record<string, () => { templa
             Properties: {
               EndpointName: 'Mlship-Serving-model',
               EndpointConfigName: { 'Fn::GetAtt': ['Config', 'EndpointConfigName'] },
-              DeploymentConfig: { BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE' }, MaximumExecutionTimeoutInSeconds: 3600 } },
+              DeploymentConfig: {
+                BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE' }, MaximumExecutionTimeoutInSeconds: 3600 },
+              },
             },
           },
         },

@@ -9,7 +9,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { RealtimeCapacity, SageMakerModelEndpoint, ServerlessCapacity } from '../../lib/serving/sagemaker-model-endpoint';
+import { type RealtimeCapacity, SageMakerModelEndpoint, type ServerlessCapacity } from '../../lib/serving/sagemaker-model-endpoint';
 import { sageMakerApiProblems } from './sagemaker-api-shapes';
 
 const imageDir = mkdtempSync(join(tmpdir(), 'mlship-image-'));
@@ -33,7 +33,10 @@ describe('SageMakerModelEndpoint updates', () => {
     // GIVEN a real-time endpoint registered for auto scaling
     const t = endpoint({ realtime: REALTIME });
     // THEN an update keeps the variant's count and weight instead of resetting them to the new config's
-    t.hasResourceProperties('AWS::SageMaker::Endpoint', { RetainAllVariantProperties: true, ExcludeRetainedVariantProperties: Match.absent() });
+    t.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      RetainAllVariantProperties: true,
+      ExcludeRetainedVariantProperties: Match.absent(),
+    });
     t.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 1);
     expect(sageMakerApiProblems(t.toJSON())).toEqual([]);
   });
@@ -53,7 +56,9 @@ describe('SageMakerModelEndpoint updates', () => {
   it('gives a serverless endpoint an all-at-once routing with the wait interval the API requires', () => {
     const t = endpoint({ serverless: { memorySizeMb: 2048, maxConcurrency: 5 } });
     t.hasResourceProperties('AWS::SageMaker::Endpoint', {
-      DeploymentConfig: Match.objectLike({ BlueGreenUpdatePolicy: Match.objectLike({ TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 300 } }) }),
+      DeploymentConfig: Match.objectLike({
+        BlueGreenUpdatePolicy: Match.objectLike({ TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 300 } }),
+      }),
       RetainAllVariantProperties: Match.absent(),
     });
     expect(sageMakerApiProblems(t.toJSON())).toEqual([]);

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { logicalIdOf } from './backend-suite';
-import { SynthResult, render, statementsOfRole } from './synth';
+import { render, type SynthResult, statementsOfRole } from './synth';
 
 /** Assertions for the sagemaker backend's serving stack and the predict function's access to it. */
 export function describeSageMakerServing(synth: () => SynthResult): void {
@@ -22,7 +22,13 @@ export function describeSageMakerServing(synth: () => SynthResult): void {
     it('runs real-time instances of the configured type and count, scaled on invocations per instance', () => {
       const s = r.templates.serving;
       s.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
-        ProductionVariants: [Match.objectLike({ InstanceType: r.config.sagemakerInstanceType, InitialInstanceCount: r.config.sagemakerInitialInstanceCount, VariantName: 'AllTraffic' })],
+        ProductionVariants: [
+          Match.objectLike({
+            InstanceType: r.config.sagemakerInstanceType,
+            InitialInstanceCount: r.config.sagemakerInitialInstanceCount,
+            VariantName: 'AllTraffic',
+          }),
+        ],
       });
       s.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
         MinCapacity: r.config.sagemakerMinCapacity,
@@ -44,7 +50,9 @@ export function describeSageMakerServing(synth: () => SynthResult): void {
       expect(statements.map((s) => ({ ...s, resources: s.resources.map((x) => x.replace(/<asset-hash>|[0-9a-f]{64}/g, 'H')) }))).toEqual([
         {
           actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
-          resources: ['arn:<AWS::Partition>:ecr:<AWS::Region>:<AWS::AccountId>:repository/cdk-hnb659fds-container-assets-<AWS::AccountId>-<AWS::Region>'],
+          resources: [
+            'arn:<AWS::Partition>:ecr:<AWS::Region>:<AWS::AccountId>:repository/cdk-hnb659fds-container-assets-<AWS::AccountId>-<AWS::Region>',
+          ],
         },
         { actions: ['ecr:GetAuthorizationToken'], resources: ['*'] },
         { actions: ['s3:GetObject'], resources: [`<import:Mlship-Data-DataBucketArn>/${r.serving.modelPackage.key}`] },
@@ -52,18 +60,33 @@ export function describeSageMakerServing(synth: () => SynthResult): void {
           actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
           resources: ['arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/Endpoints/*'],
         },
-        { actions: ['cloudwatch:PutMetricData'], resources: ['*'], condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints' } } },
+        {
+          actions: ['cloudwatch:PutMetricData'],
+          resources: ['*'],
+          condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints' } },
+        },
         // Batch Transform runs with the model's role: it reads batch/input/ and writes batch/output/.
         { actions: ['s3:GetObject'], resources: ['<import:Mlship-Data-DataBucketArn>/batch/input/*'] },
         { actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: ['<import:Mlship-Data-DataBucketArn>/batch/output/*'] },
-        { actions: ['s3:ListBucket'], resources: ['<import:Mlship-Data-DataBucketArn>'], condition: { StringLike: { 's3:prefix': ['batch/input/*'] } } },
+        {
+          actions: ['s3:ListBucket'],
+          resources: ['<import:Mlship-Data-DataBucketArn>'],
+          condition: { StringLike: { 's3:prefix': ['batch/input/*'] } },
+        },
         // Transform jobs log under /aws/sagemaker/TransformJobs (not the endpoint's group), with the model's role.
-        { actions: ['logs:CreateLogGroup', 'logs:DescribeLogStreams'], resources: ['arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/TransformJobs'] },
+        {
+          actions: ['logs:CreateLogGroup', 'logs:DescribeLogStreams'],
+          resources: ['arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/TransformJobs'],
+        },
         {
           actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
           resources: ['arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/TransformJobs:log-stream:batch-*'],
         },
-        { actions: ['cloudwatch:PutMetricData'], resources: ['*'], condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/TransformJobs' } } },
+        {
+          actions: ['cloudwatch:PutMetricData'],
+          resources: ['*'],
+          condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/TransformJobs' } },
+        },
       ]);
     });
 

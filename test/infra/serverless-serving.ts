@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { logicalIdOf } from './backend-suite';
-import { SynthResult, statementsOfRole } from './synth';
+import { type SynthResult, statementsOfRole } from './synth';
 
 /** Assertions for the sagemaker-serverless backend's serving stack and the predict function's access to it. */
 export function describeServerlessServing(synth: () => SynthResult): void {

@@ -3,9 +3,9 @@
  * deployed app (A) and the new one (B). CloudFormation refuses to remove an export another stack still
  * imports, and to import one no deployed stack exports; either rolls the deploy back.
  */
-import { Stack } from 'aws-cdk-lib';
+import type { Stack } from 'aws-cdk-lib';
 import { LISTENER_RULE } from '../../lib/mlship-app';
-import { SynthResult } from './synth';
+import type { SynthResult } from './synth';
 
 interface Template {
   Outputs?: Record<string, { Export?: { Name?: unknown } }>;
@@ -75,7 +75,8 @@ export function refusedSteps(a: DeployedApp, b: DeployedApp): { refused: string[
       const kept = exportsOf(next);
       for (const e of exportsOf(before)) {
         if (kept.has(e)) continue;
-        for (const [other, t] of others) if (importsOf(t).has(e)) refused.push(`${name} removes export ${e} while ${other} still imports it`);
+        for (const [other, t] of others)
+          if (importsOf(t).has(e)) refused.push(`${name} removes export ${e} while ${other} still imports it`);
       }
     }
     deployed.set(name, next);
@@ -100,25 +101,35 @@ export function describeStackUpdates(synths: Record<string, () => SynthResult>, 
   const pairs = names.flatMap((from) => names.filter((to) => to !== from).map((to) => [from, to] as const));
 
   describe('switching the backend with cdk deploy --all', () => {
-    it.each(pairs)('%s → %s: no export is removed while imported, none imported before it exists; the old serving stack is left with no importer', (from, to) => {
-      const a = deployedApp(synths[from]());
-      const b = deployedApp(synths[to]());
-      const { refused, leftOver } = refusedSteps(a, b);
-      expect(refused).toEqual([]);
-      // The old backend's serving stack stays until it is deleted (README), and nothing imports from it any more.
-      expect(leftOver).toEqual([{ stack: synths[from]().serving.stackName, importedBy: [] }]);
-    });
+    it.each(pairs)(
+      '%s → %s: no export is removed while imported, none imported before it exists; the old serving stack is left with no importer',
+      (from, to) => {
+        const a = deployedApp(synths[from]());
+        const b = deployedApp(synths[to]());
+        const { refused, leftOver } = refusedSteps(a, b);
+        expect(refused).toEqual([]);
+        // The old backend's serving stack stays until it is deleted (README), and nothing imports from it any more.
+        expect(leftOver).toEqual([{ stack: synths[from]().serving.stackName, importedBy: [] }]);
+      },
+    );
 
     it('finds the deadlock it guards against: one serving stack name for every backend', () => {
       // GIVEN the old layout (a serving stack of the same name whatever the backend)
       const rename = (app: DeployedApp, from: string, to: string): DeployedApp => {
-        const templates = new Map([...app.templates].map(([n, t]) => [n === from ? to : n, JSON.parse(JSON.stringify(t).split(`${from}:`).join(`${to}:`)) as Template]));
+        const templates = new Map(
+          [...app.templates].map(([n, t]) => [
+            n === from ? to : n,
+            JSON.parse(JSON.stringify(t).split(`${from}:`).join(`${to}:`)) as Template,
+          ]),
+        );
         return { templates, order: app.order.map((n) => (n === from ? to : n)) };
       };
       const a = rename(deployedApp(synths.fargate()), synths.fargate().serving.stackName, 'Mlship-Serving');
       const b = rename(deployedApp(synths.sagemaker()), synths.sagemaker().serving.stackName, 'Mlship-Serving');
       // THEN the switch removes exports the Api stack still imports
-      expect(refusedSteps(a, b).refused.join('\n')).toMatch(/Mlship-Serving removes export Mlship-Serving:ExportsOutput.* while Mlship-Api still imports it/);
+      expect(refusedSteps(a, b).refused.join('\n')).toMatch(
+        /Mlship-Serving removes export Mlship-Serving:ExportsOutput.* while Mlship-Api still imports it/,
+      );
     });
   });
 
@@ -134,7 +145,7 @@ export function describeStackUpdates(synths: Record<string, () => SynthResult>, 
       expect(refusedSteps(deployedApp(a), deployedApp(b))).toEqual({ refused: [], leftOver: [] });
     });
 
-    it("tags no stack with the model (CloudFormation would copy a changed stack tag onto every resource, the listener rules too)", () => {
+    it('tags no stack with the model (CloudFormation would copy a changed stack tag onto every resource, the listener rules too)', () => {
       for (const r of [synths.fargate(), fargateOtherModel()]) {
         for (const stack of [r.data, r.serving, r.api, r.monitoring]) expect(stack.tags.tagValues()['mlship:model']).toBeUndefined();
       }

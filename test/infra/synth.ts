@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { Backend } from '../../contract/limits';
-import { MlshipConfig, parseConfig } from '../../lib/config';
-import { MlshipStacks, buildMlshipApp } from '../../lib/mlship-app';
+import type { Backend } from '../../contract/limits';
+import { type MlshipConfig, parseConfig } from '../../lib/config';
+import { buildMlshipApp, type MlshipStacks } from '../../lib/mlship-app';
 
 export const ROOT = resolve(__dirname, '..', '..');
 

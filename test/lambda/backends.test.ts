@@ -3,17 +3,18 @@
  * InvokeEndpoint stand-in, a model server that serves another model (its 4xx passed on), a server that
  * stalls (504) and one that is overloaded (503, retried).
  */
-import { createServer, type Server } from 'node:http';
+
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import { startServer, type RunningServer } from '../../container/src/server';
+import { type RunningServer, startServer } from '../../container/src/server';
+import type { PredictResponse } from '../../contract/prediction';
 import { fargateBackend } from '../../lambda/commons/fargate-backend';
 import { sagemakerBackend } from '../../lambda/commons/sagemaker-backend';
-import { startSageMakerRuntime, type RunningSageMakerRuntime } from '../../local/sagemaker-runtime';
-import type { PredictResponse } from '../../contract/prediction';
 import { closeServer, listen } from '../../local/listen';
+import { type RunningSageMakerRuntime, startSageMakerRuntime } from '../../local/sagemaker-runtime';
 import { jsonBody, proxyEvent } from './events';
-import { loadHandler, MODEL_DIR, predictEnv, startHarness, type Harness } from './harness';
+import { type Harness, loadHandler, MODEL_DIR, predictEnv, startHarness } from './harness';
 
 const rows = (JSON.parse(readFileSync(join(MODEL_DIR, 'parity.json'), 'utf8')) as { rows: { input: number[]; label: string }[] }).rows;
 const DIGITS_DIR = resolve(__dirname, '../../models/digits');
@@ -25,7 +26,9 @@ let digits: RunningServer;
 beforeAll(async () => {
   h = await startHarness();
   digits = await startServer({ modelDir: DIGITS_DIR, workers: 1, port: 0 });
-  runtime = await startSageMakerRuntime({ endpoints: { 'bc-endpoint': h.model.url, 'digits-endpoint': digits.url, 'down-endpoint': 'http://127.0.0.1:1' } });
+  runtime = await startSageMakerRuntime({
+    endpoints: { 'bc-endpoint': h.model.url, 'digits-endpoint': digits.url, 'down-endpoint': 'http://127.0.0.1:1' },
+  });
 });
 afterAll(async () => {
   await runtime.close();
@@ -34,7 +37,8 @@ afterAll(async () => {
 });
 
 const body = (instances: unknown[]) => JSON.stringify({ instances });
-const event = (instances: unknown[]) => proxyEvent({ method: 'POST', resource: '/predict', headers: { 'content-type': 'application/json' }, body: body(instances) });
+const event = (instances: unknown[]) =>
+  proxyEvent({ method: 'POST', resource: '/predict', headers: { 'content-type': 'application/json' }, body: body(instances) });
 
 describe('sagemaker backend', () => {
   it('predicts through InvokeEndpoint and logs like the fargate path', async () => {

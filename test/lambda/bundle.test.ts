@@ -3,20 +3,33 @@
  * modules, the manifest copied beside the code), each loaded by a fresh node process the way the Lambda
  * runtime loads `index.handler` (import() of index.mjs, source maps on), against the real local parts.
  */
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ENV } from '../../contract/env';
 import { MANIFEST_FILE } from '../../contract/manifest';
 import { ENTRY_NAME, LocalLambdaBundling } from '../../lib/constructs/lambda-bundle';
 import { proxyEvent } from './events';
-import { BUCKET, dynamoClient, MANIFEST_PATH, MODEL_DIR, predictEnv, queryEnv, replayEnv, s3Client, startHarness, TABLE, type Harness } from './harness';
+import {
+  BUCKET,
+  dynamoClient,
+  type Harness,
+  MANIFEST_PATH,
+  MODEL_DIR,
+  predictEnv,
+  queryEnv,
+  replayEnv,
+  s3Client,
+  startHarness,
+  TABLE,
+} from './harness';
 
 jest.setTimeout(60_000);
 
@@ -58,11 +71,19 @@ async function invokeBundle<T>(fn: Fn, event: unknown, env: Record<string, strin
 }
 
 // As deployed: the manifest path is relative to the code.
-const deployed = (env: Record<string, string>) => ({ ...env, ...(ENV.MODEL_MANIFEST_PATH in env ? { [ENV.MODEL_MANIFEST_PATH]: MANIFEST_FILE } : {}) });
+const deployed = (env: Record<string, string>) => ({
+  ...env,
+  ...(ENV.MODEL_MANIFEST_PATH in env ? { [ENV.MODEL_MANIFEST_PATH]: MANIFEST_FILE } : {}),
+});
 
 /** POST /predict to the predict bundle. */
 function invoke(body: unknown): Promise<{ statusCode: number; body: string }> {
-  const event = proxyEvent({ method: 'POST', resource: '/predict', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const event = proxyEvent({
+    method: 'POST',
+    resource: '/predict',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return invokeBundle('predict', event, deployed(predictEnv(h, 'fargate')));
 }
 
@@ -76,7 +97,9 @@ test('the bundle is an ES module entry with lazily loaded chunks, a source map w
 });
 
 test('the deployed bundle predicts and logs the prediction, and its lazily loaded S3 chunk fetches an s3Key input', async () => {
-  await s3Client(h.s3.url).send(new PutObjectCommand({ Bucket: BUCKET, Key: 'datasets/bundle/one.json', Body: JSON.stringify(rows[0].input) }));
+  await s3Client(h.s3.url).send(
+    new PutObjectCommand({ Bucket: BUCKET, Key: 'datasets/bundle/one.json', Body: JSON.stringify(rows[0].input) }),
+  );
   const res = await invoke({ instances: [{ s3Key: 'datasets/bundle/one.json' }, rows[1].input] });
   expect(res.statusCode).toBe(200);
   const body = JSON.parse(res.body) as { predictions: { id: string; label: string }[] };
@@ -95,17 +118,40 @@ test('the query, feedback and replay bundles load and answer from a fresh proces
   const made = JSON.parse((await invoke({ instances: [rows[2].input] })).body) as { predictions: { id: string }[] };
   const id = made.predictions[0].id;
 
-  const page = await invokeBundle<{ statusCode: number; body: string }>('query', proxyEvent({ method: 'GET', resource: '/predictions', query: { limit: '50' } }), deployed(queryEnv(h)));
+  const page = await invokeBundle<{ statusCode: number; body: string }>(
+    'query',
+    proxyEvent({ method: 'GET', resource: '/predictions', query: { limit: '50' } }),
+    deployed(queryEnv(h)),
+  );
   expect(page.statusCode).toBe(200);
   expect(JSON.stringify(JSON.parse(page.body))).toContain(id);
 
   const feedbackEnv = deployed({ ...queryEnv(h), [ENV.MODEL_MANIFEST_PATH]: MANIFEST_PATH });
   const feedback = (target: string) =>
-    invokeBundle<{ statusCode: number }>('feedback', proxyEvent({ method: 'POST', resource: '/predictions/{id}/feedback', pathParameters: { id: target }, body: JSON.stringify({ label: rows[2].label }) }), feedbackEnv);
+    invokeBundle<{ statusCode: number }>(
+      'feedback',
+      proxyEvent({
+        method: 'POST',
+        resource: '/predictions/{id}/feedback',
+        pathParameters: { id: target },
+        body: JSON.stringify({ label: rows[2].label }),
+      }),
+      feedbackEnv,
+    );
   expect((await feedback(id)).statusCode).toBe(200);
   expect((await feedback('01ZZZZZZZZZZZZZZZZZZZZZZZZ')).statusCode).toBe(404);
 
-  const bad = { messageId: 'bad-1', receiptHandle: 'r1', body: 'not json', attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:log-dlq', awsRegion: 'us-east-1' };
+  const bad = {
+    messageId: 'bad-1',
+    receiptHandle: 'r1',
+    body: 'not json',
+    attributes: {},
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:log-dlq',
+    awsRegion: 'us-east-1',
+  };
   const replayed = await invokeBundle<{ batchItemFailures: { itemIdentifier: string }[] }>('replay', { Records: [bad] }, replayEnv(h));
   // Not a record: parked in the bucket (never cycled in the queue), so nothing is reported failed.
   expect(replayed.batchItemFailures).toEqual([]);

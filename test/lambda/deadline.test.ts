@@ -9,17 +9,17 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import { largePng } from '../../bench/reliability/image-attacks';
-import { startServer, type RunningServer } from '../../container/src/server';
+import { type RunningServer, startServer } from '../../container/src/server';
+import { ENV } from '../../contract/env';
+import { ApiError } from '../../contract/errors';
+import { DEADLINE_HEADER } from '../../contract/prediction';
 import { LOG_RESERVE_MS } from '../../lambda/commons/backend';
 import { fargateBackend } from '../../lambda/commons/fargate-backend';
 import { requestDeadline } from '../../lambda/commons/http';
 import { sagemakerBackend } from '../../lambda/commons/sagemaker-backend';
-import { DEADLINE_HEADER } from '../../contract/prediction';
-import { startSageMakerRuntime, type RunningSageMakerRuntime } from '../../local/sagemaker-runtime';
-import { ApiError } from '../../contract/errors';
-import { ENV } from '../../contract/env';
-import { resolve } from 'node:path';
+import { type RunningSageMakerRuntime, startSageMakerRuntime } from '../../local/sagemaker-runtime';
 import { proxyEvent } from './events';
 
 const DIGITS = resolve(__dirname, '../../models/digits');
@@ -72,7 +72,10 @@ describe('the request deadline', () => {
     const deadline = Date.now() + 5000;
     const answer = await backend.invoke(JSON.stringify(pixels), 1, deadline);
     expect(answer.predictions).toHaveLength(1);
-    const sent = kind === 'fargate' ? seen[0][DEADLINE_HEADER] : /mlship-deadline-ms=(\d+)/.exec(String(seen[0]['x-amzn-sagemaker-custom-attributes']))?.[1];
+    const sent =
+      kind === 'fargate'
+        ? seen[0][DEADLINE_HEADER]
+        : /mlship-deadline-ms=(\d+)/.exec(String(seen[0]['x-amzn-sagemaker-custom-attributes']))?.[1];
     expect(Number(sent)).toBeGreaterThan(0);
     expect(Number(sent)).toBeLessThanOrEqual(5000 - LOG_RESERVE_MS);
   });
@@ -80,7 +83,10 @@ describe('the request deadline', () => {
   it.each(['fargate', 'sagemaker'])('makes the model server abandon work the caller will not wait for (%s)', async (kind) => {
     const backend = kind === 'fargate' ? fargateBackend({ url: hopUrl }) : sagemakerBackend({ endpointName: 'digits' });
     // Already past: the model server gets 1 ms and answers 504 instead of decoding four 1024x1024 images.
-    const err = await backend.invoke(images, 4, Date.now() - 1).then(() => undefined, (e: unknown) => e);
+    const err = await backend.invoke(images, 4, Date.now() - 1).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).code).toBe('BACKEND_TIMEOUT');
   });

@@ -1,6 +1,7 @@
 /** Builds API Gateway REST proxy events the way API Gateway sends them to the handlers. */
-import type { APIGatewayProxyEvent } from 'aws-lambda';
+
 import { randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 
 export interface EventSpec {
   method: 'GET' | 'POST' | 'PUT';

@@ -3,15 +3,16 @@
  * data bucket, the local SQS with the dead-letter queue, and the container's model server with the
  * example model. Handlers are loaded fresh (cold start) with the environment the CDK would set.
  */
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startServer, type RunningServer } from '../../container/src/server';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { type RunningServer, startServer } from '../../container/src/server';
 import { ENV } from '../../contract/env';
-import { dynamoClient, ensureTable, startDynamoDb, type EmbeddedDynamoDb } from '../../local/dynamodb';
-import { s3Client, startS3, type EmbeddedS3 } from '../../local/s3';
-import { startSqsServer, type RunningSqsServer } from '../../local/sqs-server';
+import { dynamoClient, type EmbeddedDynamoDb, ensureTable, startDynamoDb } from '../../local/dynamodb';
+import { type EmbeddedS3, s3Client, startS3 } from '../../local/s3';
+import { type RunningSqsServer, startSqsServer } from '../../local/sqs-server';
 
 export const MODEL_DIR = resolve(__dirname, '../../models/breast-cancer');
 export const MANIFEST_PATH = join(MODEL_DIR, 'model.json');
@@ -41,8 +42,10 @@ export async function startHarness(opts: { model?: boolean; modelDir?: string } 
     startDynamoDb({}),
     startS3({ dir: join(dir, 's3'), bucket: BUCKET }),
     startSqsServer({ queues: [QUEUE] }),
-    opts.model === false ? Promise.resolve(undefined as unknown as RunningServer) : // A worker process: onnxruntime rejects typed arrays made in jest's sandboxed globals.
-      startServer({ modelDir, workers: 1, port: 0 }),
+    opts.model === false
+      ? Promise.resolve(undefined as unknown as RunningServer)
+      : // A worker process: onnxruntime rejects typed arrays made in jest's sandboxed globals.
+        startServer({ modelDir, workers: 1, port: 0 }),
   ]);
   await ensureTable(dynamoClient(ddb.url), TABLE);
   const stdout: Record<string, unknown>[] = [];
@@ -92,7 +95,11 @@ function loadModule<T>(file: string, env: Record<string, string>): T {
 }
 
 /** The environment of the predict function for a harness and backend. */
-export function predictEnv(h: Harness, backend: 'fargate' | { sagemakerEndpoint: string; runtimeUrl: string }, modelUrl?: string): Record<string, string> {
+export function predictEnv(
+  h: Harness,
+  backend: 'fargate' | { sagemakerEndpoint: string; runtimeUrl: string },
+  modelUrl?: string,
+): Record<string, string> {
   return {
     [ENV.PREDICTION_TABLE]: TABLE,
     [ENV.DATA_BUCKET]: BUCKET,
@@ -104,7 +111,11 @@ export function predictEnv(h: Harness, backend: 'fargate' | { sagemakerEndpoint:
     [ENV.SQS_URL]: h.sqs.url,
     ...(backend === 'fargate'
       ? { [ENV.BACKEND]: 'fargate', [ENV.MODEL_URL]: modelUrl ?? h.model.url }
-      : { [ENV.BACKEND]: 'sagemaker', [ENV.SAGEMAKER_ENDPOINT]: backend.sagemakerEndpoint, [ENV.SAGEMAKER_RUNTIME_URL]: backend.runtimeUrl }),
+      : {
+          [ENV.BACKEND]: 'sagemaker',
+          [ENV.SAGEMAKER_ENDPOINT]: backend.sagemakerEndpoint,
+          [ENV.SAGEMAKER_RUNTIME_URL]: backend.runtimeUrl,
+        }),
   };
 }
 
@@ -112,11 +123,22 @@ export function predictEnv(h: Harness, backend: 'fargate' | { sagemakerEndpoint:
 export const OPERATOR_KEY_ID = 'operator-1';
 
 export function queryEnv(h: Harness): Record<string, string> {
-  return { [ENV.PREDICTION_TABLE]: TABLE, [ENV.MODEL_MANIFEST_PATH]: h.manifestPath, [ENV.DYNAMODB_URL]: h.ddb.url, [ENV.OPERATOR_KEY_IDS]: OPERATOR_KEY_ID };
+  return {
+    [ENV.PREDICTION_TABLE]: TABLE,
+    [ENV.MODEL_MANIFEST_PATH]: h.manifestPath,
+    [ENV.DYNAMODB_URL]: h.ddb.url,
+    [ENV.OPERATOR_KEY_IDS]: OPERATOR_KEY_ID,
+  };
 }
 
 export function replayEnv(h: Harness): Record<string, string> {
-  return { [ENV.PREDICTION_TABLE]: TABLE, [ENV.LOG_DLQ_URL]: h.sqs.queueUrl(QUEUE), [ENV.DATA_BUCKET]: BUCKET, [ENV.DYNAMODB_URL]: h.ddb.url, [ENV.S3_URL]: h.s3.url };
+  return {
+    [ENV.PREDICTION_TABLE]: TABLE,
+    [ENV.LOG_DLQ_URL]: h.sqs.queueUrl(QUEUE),
+    [ENV.DATA_BUCKET]: BUCKET,
+    [ENV.DYNAMODB_URL]: h.ddb.url,
+    [ENV.S3_URL]: h.s3.url,
+  };
 }
 
 export { dynamoClient, s3Client };

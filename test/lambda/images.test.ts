@@ -3,16 +3,17 @@
  * base64 (the log keeps the key), and inline images larger than the log's inline limit are stored
  * under `predictions/` with only their key in the log item.
  */
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { PNG } from 'pngjs';
 import { LIMITS } from '../../contract/limits';
 import type { PredictResponse } from '../../contract/prediction';
 import { decodeRecord, type PredictionRecord } from '../../contract/prediction-log';
 import { jsonBody, proxyEvent } from './events';
-import { BUCKET, dynamoClient, loadHandler, predictEnv, s3Client, startHarness, TABLE, type Harness } from './harness';
+import { BUCKET, dynamoClient, type Harness, loadHandler, predictEnv, s3Client, startHarness, TABLE } from './harness';
 
 const DIGITS_DIR = resolve(__dirname, '../../models/digits');
 let h: Harness;
@@ -38,10 +39,19 @@ async function record(id: string): Promise<PredictionRecord> {
 }
 
 const post = (instances: unknown[]) =>
-  predict(proxyEvent({ method: 'POST', resource: '/predict', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances }) }));
+  predict(
+    proxyEvent({
+      method: 'POST',
+      resource: '/predict',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances }),
+    }),
+  );
 
 it('fetches an image given as an S3 key; the log keeps the key', async () => {
-  await s3Client(h.s3.url).send(new PutObjectCommand({ Bucket: BUCKET, Key: 'datasets/digits/7.png', Body: noisePng(16), ContentType: 'image/png' }));
+  await s3Client(h.s3.url).send(
+    new PutObjectCommand({ Bucket: BUCKET, Key: 'datasets/digits/7.png', Body: noisePng(16), ContentType: 'image/png' }),
+  );
   const res = await post([{ s3Key: 'datasets/digits/7.png' }]);
   expect(res.statusCode).toBe(200);
   const p = jsonBody<PredictResponse>(res).predictions[0];

@@ -1,5 +1,5 @@
 /** Cold-start configuration, the meta routes and the OpenAPI document built from the route table. */
-import { ENV, functionEnv, type FunctionName } from '../../contract/env';
+import { ENV, type FunctionName, functionEnv } from '../../contract/env';
 import { ROUTES } from '../../contract/routes';
 import { readConfig } from '../../lambda/commons/config';
 import { jsonBody, proxyEvent } from './events';
@@ -9,24 +9,31 @@ const fullEnv = (fn: FunctionName, backend: 'fargate' | 'sagemaker') =>
   Object.fromEntries(functionEnv(fn, backend).map((n) => [n, n === ENV.BACKEND ? backend : n === ENV.LOG_TTL_DAYS ? '0' : 'x']));
 
 describe('config', () => {
-  it.each(['predict', 'query', 'feedback', 'meta', 'replay', 'analytics-writer'] as const)('the %s function reads exactly functionEnv() and names every missing variable', (fn) => {
-    for (const backend of ['fargate', 'sagemaker'] as const) {
-      const env = fullEnv(fn, backend);
-      expect(Object.keys(readConfig(fn, env).values).sort()).toEqual(functionEnv(fn, backend).sort());
-      const missing = functionEnv(fn, backend).filter((n) => n !== ENV.BACKEND);
-      const partial = Object.fromEntries(Object.entries(env).filter(([k]) => !missing.includes(k as never)));
-      expect(() => readConfig(fn, partial)).toThrow(new RegExp(missing.join('.*')));
-    }
-  });
+  it.each(['predict', 'query', 'feedback', 'meta', 'replay', 'analytics-writer'] as const)(
+    'the %s function reads exactly functionEnv() and names every missing variable',
+    (fn) => {
+      for (const backend of ['fargate', 'sagemaker'] as const) {
+        const env = fullEnv(fn, backend);
+        expect(Object.keys(readConfig(fn, env).values).sort()).toEqual(functionEnv(fn, backend).sort());
+        const missing = functionEnv(fn, backend).filter((n) => n !== ENV.BACKEND);
+        const partial = Object.fromEntries(Object.entries(env).filter(([k]) => !missing.includes(k as never)));
+        expect(() => readConfig(fn, partial)).toThrow(new RegExp(missing.join('.*')));
+      }
+    },
+  );
 
   it('refuses an unknown backend', () => {
-    expect(() => readConfig('predict', { ...fullEnv('predict', 'fargate'), [ENV.BACKEND]: 'lambda' })).toThrow(/must be one of fargate, sagemaker, sagemaker-serverless/);
+    expect(() => readConfig('predict', { ...fullEnv('predict', 'fargate'), [ENV.BACKEND]: 'lambda' })).toThrow(
+      /must be one of fargate, sagemaker, sagemaker-serverless/,
+    );
   });
 
   it('a handler fails at cold start when its configuration is incomplete', () => {
     expect(() => loadHandler('meta', { [ENV.BACKEND]: 'fargate' })).toThrow(/MLSHIP_MODEL_MANIFEST_PATH/);
     const paths = { [ENV.MODEL_BASELINE_PATH]: '/nonexistent/baseline.json', [ENV.DASHBOARD_DIR]: '/nonexistent/dashboard' };
-    expect(() => loadHandler('meta', { [ENV.BACKEND]: 'fargate', [ENV.MODEL_MANIFEST_PATH]: '/nonexistent/model.json', ...paths })).toThrow(/Cannot read the model manifest/);
+    expect(() => loadHandler('meta', { [ENV.BACKEND]: 'fargate', [ENV.MODEL_MANIFEST_PATH]: '/nonexistent/model.json', ...paths })).toThrow(
+      /Cannot read the model manifest/,
+    );
   });
 });
 
@@ -41,14 +48,18 @@ describe('meta routes', () => {
 
   it('serves the manifest, health and an OpenAPI document covering every route', async () => {
     const h = meta();
-    const model = jsonBody<{ name: string; version: string; input: { kind: string }; backend: string }>(await h(proxyEvent({ method: 'GET', resource: '/model' })));
+    const model = jsonBody<{ name: string; version: string; input: { kind: string }; backend: string }>(
+      await h(proxyEvent({ method: 'GET', resource: '/model' })),
+    );
     expect(model).toMatchObject({ name: 'breast-cancer', version: '1.0.0', input: { kind: 'tabular' }, backend: 'sagemaker-serverless' });
 
     const health = await h(proxyEvent({ method: 'GET', resource: '/health' }));
     expect(health.statusCode).toBe(200);
     expect(jsonBody(health)).toEqual({ status: 'ok', model: { name: 'breast-cancer', version: '1.0.0' }, backend: 'sagemaker-serverless' });
 
-    const doc = jsonBody<{ openapi: string; paths: Record<string, Record<string, { operationId: string; security: unknown[] }>> }>(await h(proxyEvent({ method: 'GET', resource: '/openapi.json' })));
+    const doc = jsonBody<{ openapi: string; paths: Record<string, Record<string, { operationId: string; security: unknown[] }>> }>(
+      await h(proxyEvent({ method: 'GET', resource: '/openapi.json' })),
+    );
     expect(doc.openapi).toMatch(/^3\./);
     for (const r of ROUTES) {
       const op = doc.paths[r.path]?.[r.method.toLowerCase()];

@@ -26,7 +26,12 @@ beforeAll(() => {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const meta = (baselinePath = BASELINE_PATH, manifestPath = MANIFEST_PATH) =>
-  loadHandler('meta', { [ENV.BACKEND]: 'fargate', [ENV.MODEL_MANIFEST_PATH]: manifestPath, [ENV.MODEL_BASELINE_PATH]: baselinePath, [ENV.DASHBOARD_DIR]: dashboard });
+  loadHandler('meta', {
+    [ENV.BACKEND]: 'fargate',
+    [ENV.MODEL_MANIFEST_PATH]: manifestPath,
+    [ENV.MODEL_BASELINE_PATH]: baselinePath,
+    [ENV.DASHBOARD_DIR]: dashboard,
+  });
 
 describe('GET /model', () => {
   it('includes the training baseline when the model has one', async () => {
@@ -38,7 +43,9 @@ describe('GET /model', () => {
   });
 
   it('answers without a baseline when the model has none', async () => {
-    const body = jsonBody<Record<string, unknown>>(await meta(join(scratch, 'no-baseline.json'))(proxyEvent({ method: 'GET', resource: '/model' })));
+    const body = jsonBody<Record<string, unknown>>(
+      await meta(join(scratch, 'no-baseline.json'))(proxyEvent({ method: 'GET', resource: '/model' })),
+    );
     expect(body.name).toBe('breast-cancer');
     expect(body).not.toHaveProperty(MODEL_INFO_BASELINE_FIELD);
   });
@@ -50,7 +57,8 @@ describe('GET /model', () => {
 });
 
 describe('dashboard', () => {
-  const file = (name: string) => meta()(proxyEvent({ method: 'GET', resource: '/dashboard/{file}', pathParameters: { file: name }, headers: {} }));
+  const file = (name: string) =>
+    meta()(proxyEvent({ method: 'GET', resource: '/dashboard/{file}', pathParameters: { file: name }, headers: {} }));
 
   it('serves the page at the API root, revalidated, under a strict Content-Security-Policy', async () => {
     const res = await meta()(proxyEvent({ method: 'GET', resource: '/', headers: {} }));
@@ -82,8 +90,14 @@ describe('dashboard', () => {
     const js = await file('app-ABCD2345.js');
     expect(js.statusCode).toBe(200);
     expect(js.body).toBe('console.log(1)');
-    expect(js.headers).toMatchObject({ 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=31536000, immutable' });
-    expect((await file('styles-0a1b2c3d4e.css')).headers).toMatchObject({ 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=31536000, immutable' });
+    expect(js.headers).toMatchObject({
+      'content-type': 'text/javascript; charset=utf-8',
+      'cache-control': 'public, max-age=31536000, immutable',
+    });
+    expect((await file('styles-0a1b2c3d4e.css')).headers).toMatchObject({
+      'content-type': 'text/css; charset=utf-8',
+      'cache-control': 'public, max-age=31536000, immutable',
+    });
     expect((await file('app-ABCD2345.js.map')).headers).toMatchObject({ 'content-type': 'application/json; charset=utf-8' });
   });
 
@@ -93,13 +107,22 @@ describe('dashboard', () => {
     expect(res.headers?.location).toBe('../');
   });
 
-  it.each(['../secret.js', '..', '.', '..\\secret.js', '/etc/passwd', 'a/../../secret.js', '.hidden.js', 'notes.txt', 'missing-ABCD2345.js', '', 'x'.repeat(200) + '.js'])(
-    'refuses %j with 404 NOT_FOUND and reads nothing outside the folder',
-    async (name) => {
-      const res = await file(name);
-      expect(res.statusCode).toBe(404);
-      expect(jsonBody(res)).toEqual({ error: expect.objectContaining({ code: 'NOT_FOUND', field: 'file' }) });
-      expect(res.body).not.toContain('outside the dashboard');
-    },
-  );
+  it.each([
+    '../secret.js',
+    '..',
+    '.',
+    '..\\secret.js',
+    '/etc/passwd',
+    'a/../../secret.js',
+    '.hidden.js',
+    'notes.txt',
+    'missing-ABCD2345.js',
+    '',
+    'x'.repeat(200) + '.js',
+  ])('refuses %j with 404 NOT_FOUND and reads nothing outside the folder', async (name) => {
+    const res = await file(name);
+    expect(res.statusCode).toBe(404);
+    expect(jsonBody(res)).toEqual({ error: expect.objectContaining({ code: 'NOT_FOUND', field: 'file' }) });
+    expect(res.body).not.toContain('outside the dashboard');
+  });
 });

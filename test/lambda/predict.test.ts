@@ -2,21 +2,34 @@
  * `POST /predict` against the real parts: dynalite, s3rver, the local SQS and the container's model
  * server with the breast-cancer model, through the fargate (HTTP) path.
  */
-import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { PREFIX } from '../../contract/bucket';
-import { LIMITS } from '../../contract/limits';
-import { newPredictionId } from '../../lambda/commons/ids';
-import { s3ReadError } from '../../lambda/commons/inputs';
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSRecord } from 'aws-lambda';
-import { drainQueue } from '../../local/replay-loop';
+
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import { PREFIX } from '../../contract/bucket';
+import { LIMITS } from '../../contract/limits';
 import type { PredictResponse } from '../../contract/prediction';
 import { decodeRecord, float32Decimal, type PredictionRecord } from '../../contract/prediction-log';
+import { newPredictionId } from '../../lambda/commons/ids';
+import { s3ReadError } from '../../lambda/commons/inputs';
+import { drainQueue } from '../../local/replay-loop';
 import { jsonBody, proxyEvent } from './events';
-import { BUCKET, dynamoClient, loadHandler, loadReplay, MODEL_DIR, predictEnv, replayEnv, s3Client, startHarness, TABLE, type Harness } from './harness';
+import {
+  BUCKET,
+  dynamoClient,
+  type Harness,
+  loadHandler,
+  loadReplay,
+  MODEL_DIR,
+  predictEnv,
+  replayEnv,
+  s3Client,
+  startHarness,
+  TABLE,
+} from './harness';
 
 const parity = JSON.parse(readFileSync(join(MODEL_DIR, 'parity.json'), 'utf8')) as { rows: { input: number[]; label: string }[] };
 const rows = parity.rows.map((r) => r.input);
@@ -31,7 +44,14 @@ beforeAll(async () => {
 afterAll(async () => h.close());
 
 const post = (body: unknown, headers: Record<string, string> = {}, raw?: string) =>
-  predict(proxyEvent({ method: 'POST', resource: '/predict', headers: { 'content-type': 'application/json', ...headers }, body: raw ?? JSON.stringify(body) }));
+  predict(
+    proxyEvent({
+      method: 'POST',
+      resource: '/predict',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: raw ?? JSON.stringify(body),
+    }),
+  );
 
 async function getRecord(id: string): Promise<PredictionRecord | undefined> {
   const out = await dynamoClient(h.ddb.url).send(new GetItemCommand({ TableName: TABLE, Key: { id: { S: id } }, ConsistentRead: true }));
@@ -42,7 +62,9 @@ async function getRecord(id: string): Promise<PredictionRecord | undefined> {
 const f32 = (values: number[]) => Array.from(new Float32Array(values), float32Decimal);
 
 async function countLogged(): Promise<number> {
-  const out = await dynamoClient(h.ddb.url).send(new ScanCommand({ TableName: TABLE, Select: 'COUNT', FilterExpression: 'attribute_exists(model)' }));
+  const out = await dynamoClient(h.ddb.url).send(
+    new ScanCommand({ TableName: TABLE, Select: 'COUNT', FilterExpression: 'attribute_exists(model)' }),
+  );
   return out.Count ?? 0;
 }
 
@@ -57,7 +79,14 @@ describe('POST /predict (fargate backend)', () => {
     for (const [i, p] of body.predictions.entries()) {
       const rec = await getRecord(p.id);
       // The log holds the values the model saw: float32, as the input tensor reads them.
-      expect(rec).toMatchObject({ id: p.id, model: 'breast-cancer', modelVersion: '1.0.0', inputValues: f32(rows[i]), apiKeyId: 'key-1', label: parity.rows[i].label });
+      expect(rec).toMatchObject({
+        id: p.id,
+        model: 'breast-cancer',
+        modelVersion: '1.0.0',
+        inputValues: f32(rows[i]),
+        apiKeyId: 'key-1',
+        label: parity.rows[i].label,
+      });
       expect(rec?.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
       expect(rec?.expiresAt).toBeGreaterThan(Date.now() / 1000 + 29 * 86400);
       expect(typeof rec?.requestId).toBe('string');
@@ -72,7 +101,11 @@ describe('POST /predict (fargate backend)', () => {
   });
 
   it('accepts text/csv rows for the tabular model', async () => {
-    const csv = rows.slice(0, 2).map((r) => r.join(',')).join('\r\n') + '\r\n';
+    const csv =
+      rows
+        .slice(0, 2)
+        .map((r) => r.join(','))
+        .join('\r\n') + '\r\n';
     const res = await predict(proxyEvent({ method: 'POST', resource: '/predict', headers: { 'Content-Type': 'text/csv' }, body: csv }));
     expect(res.statusCode).toBe(200);
     const body = jsonBody<PredictResponse>(res);
@@ -81,7 +114,11 @@ describe('POST /predict (fargate backend)', () => {
   });
 
   it('accepts a CSV header row matched by feature names (columns in any order) and logs rows in feature order', async () => {
-    const names = (JSON.parse(readFileSync(join(__dirname, '../../models/breast-cancer/model.json'), 'utf8')) as { input: { features: { name: string }[] } }).input.features.map((f) => f.name);
+    const names = (
+      JSON.parse(readFileSync(join(__dirname, '../../models/breast-cancer/model.json'), 'utf8')) as {
+        input: { features: { name: string }[] };
+      }
+    ).input.features.map((f) => f.name);
     const order = names.map((_, j) => j).reverse();
     const csv = [order.map((j) => `"${names[j]}"`).join(','), ...rows.slice(0, 2).map((r) => order.map((j) => r[j]).join(','))].join('\n');
     const res = await predict(proxyEvent({ method: 'POST', resource: '/predict', headers: { 'Content-Type': 'text/csv' }, body: csv }));
@@ -96,7 +133,10 @@ describe('POST /predict (fargate backend)', () => {
     const csv = '1\n'.repeat(100_000);
     const res = await predict(proxyEvent({ method: 'POST', resource: '/predict', headers: { 'Content-Type': 'text/csv' }, body: csv }));
     expect(res.statusCode).toBe(400);
-    expect(jsonBody<{ error: { code: string; message: string } }>(res).error).toMatchObject({ code: 'TOO_MANY_INSTANCES', message: 'More than 100 rows in one request.' });
+    expect(jsonBody<{ error: { code: string; message: string } }>(res).error).toMatchObject({
+      code: 'TOO_MANY_INSTANCES',
+      message: 'More than 100 rows in one request.',
+    });
   });
 
   it('names the expected shape for a top-level s3Key', async () => {
@@ -121,15 +161,28 @@ describe('POST /predict (fargate backend)', () => {
   });
 
   it('answers 400 for keys S3 or a file system cannot hold, 404 for a missing object, and maps S3 errors by cause', async () => {
-    for (const key of ['datasets//ok.json', `datasets/${'a'.repeat(1000)}.json`, `datasets/${'a/'.repeat(600)}x.json`, 'datasets/./x.json', 'datasets/']) {
+    for (const key of [
+      'datasets//ok.json',
+      `datasets/${'a'.repeat(1000)}.json`,
+      `datasets/${'a/'.repeat(600)}x.json`,
+      'datasets/./x.json',
+      'datasets/',
+    ]) {
       const res = await post({ instances: [{ s3Key: key }] });
-      expect({ key: key.slice(0, 30), status: res.statusCode, body: jsonBody(res) }).toEqual({ key: key.slice(0, 30), status: 400, body: { error: expect.objectContaining({ code: 'INVALID_S3_KEY' }) } });
+      expect({ key: key.slice(0, 30), status: res.statusCode, body: jsonBody(res) }).toEqual({
+        key: key.slice(0, 30),
+        status: 400,
+        body: { error: expect.objectContaining({ code: 'INVALID_S3_KEY' }) },
+      });
     }
     // A long key of legal segments is S3's to answer: not found, not an outage.
     const long = `datasets/${Array.from({ length: 5 }, () => 'b'.repeat(200)).join('/')}.json`;
     expect(long.length).toBeGreaterThan(1000);
     const res = await post({ instances: [{ s3Key: long }] });
-    expect({ status: res.statusCode, code: jsonBody<{ error: { code: string } }>(res).error.code }).toEqual({ status: 404, code: 'S3_OBJECT_NOT_FOUND' });
+    expect({ status: res.statusCode, code: jsonBody<{ error: { code: string } }>(res).error.code }).toEqual({
+      status: 404,
+      code: 'S3_OBJECT_NOT_FOUND',
+    });
     // What a real S3 answers but the local one cannot be made to (no IAM there): mapped by name and status.
     const err = (name: string, httpStatusCode?: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode } });
     expect(s3ReadError(err('AccessDenied', 403), 'k', 'f')).toMatchObject({ code: 'S3_ACCESS_DENIED', status: 403 });
@@ -190,7 +243,13 @@ describe('POST /predict (fargate backend)', () => {
     it('keys are per API key: another caller with the same key gets its own prediction', async () => {
       const a = await post({ instances: [rows[5]] }, { 'Idempotency-Key': 'shared' });
       const b = await predict(
-        proxyEvent({ method: 'POST', resource: '/predict', apiKeyId: 'key-2', headers: { 'content-type': 'application/json', 'Idempotency-Key': 'shared' }, body: JSON.stringify({ instances: [rows[5]] }) }),
+        proxyEvent({
+          method: 'POST',
+          resource: '/predict',
+          apiKeyId: 'key-2',
+          headers: { 'content-type': 'application/json', 'Idempotency-Key': 'shared' },
+          body: JSON.stringify({ instances: [rows[5]] }),
+        }),
       );
       expect(b.statusCode).toBe(200);
       expect(jsonBody<PredictResponse>(b).predictions[0].id).not.toBe(jsonBody<PredictResponse>(a).predictions[0].id);
@@ -200,7 +259,14 @@ describe('POST /predict (fargate backend)', () => {
   it('answers 503 BACKEND_UNAVAILABLE when the model server is down, and logs nothing', async () => {
     const down = loadHandler('predict', predictEnv(h, 'fargate', 'http://127.0.0.1:1'));
     const before = await countLogged();
-    const res = await down(proxyEvent({ method: 'POST', resource: '/predict', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [rows[0]] }) }));
+    const res = await down(
+      proxyEvent({
+        method: 'POST',
+        resource: '/predict',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ instances: [rows[0]] }),
+      }),
+    );
     expect(res.statusCode).toBe(503);
     expect(jsonBody(res)).toEqual({ error: expect.objectContaining({ code: 'BACKEND_UNAVAILABLE' }) });
     expect(await countLogged()).toBe(before);
@@ -260,13 +326,30 @@ describe('POST /predict (fargate backend)', () => {
   it('the replay parks what it can never write in the bucket, with the reason, and deletes it from the queue', async () => {
     const replay = loadReplay(replayEnv(h));
     h.stdout.length = 0;
-    const unstorable = { id: newPredictionId(), model: 'breast-cancer', modelVersion: '1.0.0', createdAt: new Date().toISOString(), label: 'benign', probabilities: { benign: 1e200 }, latencyMs: 1, requestId: 'r' };
-    const out = await replay({ Records: [sqsRecord('bad-1', 'r1', '{"not": "a record"}'), sqsRecord('bad-2', 'r2', 'not json'), sqsRecord('bad-3', 'r3', JSON.stringify(unstorable))] });
+    const unstorable = {
+      id: newPredictionId(),
+      model: 'breast-cancer',
+      modelVersion: '1.0.0',
+      createdAt: new Date().toISOString(),
+      label: 'benign',
+      probabilities: { benign: 1e200 },
+      latencyMs: 1,
+      requestId: 'r',
+    };
+    const out = await replay({
+      Records: [
+        sqsRecord('bad-1', 'r1', '{"not": "a record"}'),
+        sqsRecord('bad-2', 'r2', 'not json'),
+        sqsRecord('bad-3', 'r3', JSON.stringify(unstorable)),
+      ],
+    });
     expect(out.batchItemFailures).toEqual([]);
     const parked = await listParked();
     expect(parked.some((k) => k.endsWith(`/${unstorable.id}.json`))).toBe(true);
     expect(parked.filter((k) => k.includes('/message-bad-')).length).toBe(2);
-    const obj = await s3Client(h.s3.url).send(new GetObjectCommand({ Bucket: BUCKET, Key: parked.find((k) => k.endsWith(`/${unstorable.id}.json`))! }));
+    const obj = await s3Client(h.s3.url).send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: parked.find((k) => k.endsWith(`/${unstorable.id}.json`))! }),
+    );
     const body = JSON.parse(await obj.Body!.transformToString()) as { reason: string; body: string };
     expect(body.reason).toMatch(/refuses the item.*outside DynamoDB's number range/);
     expect(JSON.parse(body.body)).toEqual(unstorable);
@@ -275,12 +358,28 @@ describe('POST /predict (fargate backend)', () => {
 
   it('the replay retries a transient failure, then parks the record after a bounded number of deliveries', async () => {
     const replay = loadReplay(replayEnv(h));
-    const record = { id: newPredictionId(), model: 'breast-cancer', modelVersion: '1.0.0', createdAt: new Date().toISOString(), label: 'benign', probabilities: { benign: 1 }, latencyMs: 1, requestId: 'r' };
+    const record = {
+      id: newPredictionId(),
+      model: 'breast-cancer',
+      modelVersion: '1.0.0',
+      createdAt: new Date().toISOString(),
+      label: 'benign',
+      probabilities: { benign: 1 },
+      latencyMs: 1,
+      requestId: 'r',
+    };
     await h.ddb.stop();
     try {
       const early = await replay({ Records: [sqsRecord('t-1', 'r1', JSON.stringify(record))] });
       expect(early.batchItemFailures).toEqual([{ itemIdentifier: 't-1' }]);
-      const late = await replay({ Records: [{ ...sqsRecord('t-1', 'r1', JSON.stringify(record)), attributes: { ...sqsRecord('t-1', 'r1', '').attributes, ApproximateReceiveCount: String(LIMITS.replayMaxReceives) } }] });
+      const late = await replay({
+        Records: [
+          {
+            ...sqsRecord('t-1', 'r1', JSON.stringify(record)),
+            attributes: { ...sqsRecord('t-1', 'r1', '').attributes, ApproximateReceiveCount: String(LIMITS.replayMaxReceives) },
+          },
+        ],
+      });
       expect(late.batchItemFailures).toEqual([]);
     } finally {
       await h.ddb.start();
@@ -293,7 +392,14 @@ describe('POST /predict (fargate backend)', () => {
     const noQueue = loadHandler('predict', env);
     await h.ddb.stop();
     try {
-      const res = await noQueue(proxyEvent({ method: 'POST', resource: '/predict', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [rows[0]] }) }));
+      const res = await noQueue(
+        proxyEvent({
+          method: 'POST',
+          resource: '/predict',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ instances: [rows[0]] }),
+        }),
+      );
       expect(res.statusCode).toBe(503);
       expect(jsonBody(res)).toEqual({ error: expect.objectContaining({ code: 'STORAGE_UNAVAILABLE' }) });
     } finally {

@@ -3,7 +3,7 @@ import type { MetricsSummary, PredictionPage, PredictionRecord } from '../../con
 import { newPredictionId } from '../../lambda/commons/ids';
 import { putRecordOnce } from '../../lambda/commons/log-writer';
 import { jsonBody, proxyEvent } from './events';
-import { dynamoClient, loadHandler, OPERATOR_KEY_ID, queryEnv, startHarness, TABLE, type Harness } from './harness';
+import { dynamoClient, type Harness, loadHandler, OPERATOR_KEY_ID, queryEnv, startHarness, TABLE } from './harness';
 
 let h: Harness;
 let query: ReturnType<typeof loadHandler>;
@@ -44,7 +44,8 @@ beforeAll(async () => {
 });
 afterAll(async () => h.close());
 
-const list = (q: Record<string, string> = {}, apiKeyId = OPERATOR_KEY_ID) => query(proxyEvent({ method: 'GET', resource: '/predictions', query: q, apiKeyId }));
+const list = (q: Record<string, string> = {}, apiKeyId = OPERATOR_KEY_ID) =>
+  query(proxyEvent({ method: 'GET', resource: '/predictions', query: q, apiKeyId }));
 
 /** Every page of a listing, following cursors (at most 30 pages). */
 async function allPages(q: Record<string, string>, apiKeyId = OPERATOR_KEY_ID): Promise<PredictionPage[]> {
@@ -110,7 +111,12 @@ describe('GET /predictions', () => {
 
   it('filters by model version and by time range', async () => {
     const v = jsonBody<PredictionPage>(await list({ version: '0.9.0', limit: '3' }));
-    expect(v.items.map((r) => r.id)).toEqual(seeded.filter((r) => r.modelVersion === '0.9.0').slice(0, 3).map((r) => r.id));
+    expect(v.items.map((r) => r.id)).toEqual(
+      seeded
+        .filter((r) => r.modelVersion === '0.9.0')
+        .slice(0, 3)
+        .map((r) => r.id),
+    );
     expect(v.cursor).toBeDefined();
 
     const from = new Date(now - 1 * HOUR).toISOString();
@@ -146,7 +152,8 @@ describe('GET /predictions', () => {
 });
 
 describe('GET /predictions/{id}', () => {
-  const get = (id: string, apiKeyId = OPERATOR_KEY_ID) => query(proxyEvent({ method: 'GET', resource: '/predictions/{id}', pathParameters: { id }, apiKeyId }));
+  const get = (id: string, apiKeyId = OPERATOR_KEY_ID) =>
+    query(proxyEvent({ method: 'GET', resource: '/predictions/{id}', pathParameters: { id }, apiKeyId }));
 
   it('returns one logged prediction', async () => {
     const res = await get(seeded[3].id);
@@ -173,8 +180,18 @@ describe('GET /predictions/{id}', () => {
 
 describe('feedback and the summary', () => {
   const post = (id: string, body: string, type = 'application/json', apiKeyId = OPERATOR_KEY_ID) =>
-    feedback(proxyEvent({ method: 'POST', resource: '/predictions/{id}/feedback', pathParameters: { id }, headers: { 'content-type': type }, body, apiKeyId }));
-  const summary = (window: string, apiKeyId = OPERATOR_KEY_ID) => query(proxyEvent({ method: 'GET', resource: '/metrics/summary', query: { window }, apiKeyId }));
+    feedback(
+      proxyEvent({
+        method: 'POST',
+        resource: '/predictions/{id}/feedback',
+        pathParameters: { id },
+        headers: { 'content-type': type },
+        body,
+        apiKeyId,
+      }),
+    );
+  const summary = (window: string, apiKeyId = OPERATOR_KEY_ID) =>
+    query(proxyEvent({ method: 'GET', resource: '/metrics/summary', query: { window }, apiKeyId }));
 
   it('records ground truth; the summary counts classes, latency percentiles and accuracy', async () => {
     // Four within the last hour get feedback: three right, one wrong.
@@ -214,13 +231,17 @@ describe('feedback and the summary', () => {
     expect(first.statusCode).toBe(200);
     const second = await post(r.id, JSON.stringify({ label: 'malignant' }), 'application/json', 'key-1');
     expect(second.statusCode).toBe(409);
-    expect(jsonBody(second)).toEqual({ error: expect.objectContaining({ code: 'FEEDBACK_EXISTS', details: { feedback: expect.objectContaining({ label: 'benign' }) } }) });
+    expect(jsonBody(second)).toEqual({
+      error: expect.objectContaining({ code: 'FEEDBACK_EXISTS', details: { feedback: expect.objectContaining({ label: 'benign' }) } }),
+    });
     const replaced = await post(r.id, JSON.stringify({ label: 'malignant', replace: true }), 'application/json', 'key-1');
     expect(replaced.statusCode).toBe(200);
     const rec = jsonBody<PredictionRecord>(replaced);
     expect(rec.feedback).toMatchObject({ label: 'malignant', apiKeyId: 'key-1' });
     expect(rec.feedbackHistory).toEqual([expect.objectContaining({ label: 'benign', apiKeyId: 'key-1' })]);
-    expect(jsonBody(await post(r.id, JSON.stringify({ label: 'benign', replace: 'yes' })))).toEqual({ error: expect.objectContaining({ code: 'INVALID_BODY', field: 'replace' }) });
+    expect(jsonBody(await post(r.id, JSON.stringify({ label: 'benign', replace: 'yes' })))).toEqual({
+      error: expect.objectContaining({ code: 'INVALID_BODY', field: 'replace' }),
+    });
   });
 
   it("answers 404 to a client key's feedback on another key's prediction", async () => {
@@ -229,7 +250,9 @@ describe('feedback and the summary', () => {
   });
 
   it('answers 404 for an unknown prediction and 400 for a label the model does not know', async () => {
-    expect(jsonBody(await post(newPredictionId(), '{"label": "benign"}'))).toEqual({ error: expect.objectContaining({ code: 'NOT_FOUND' }) });
+    expect(jsonBody(await post(newPredictionId(), '{"label": "benign"}'))).toEqual({
+      error: expect.objectContaining({ code: 'NOT_FOUND' }),
+    });
     const bad = await post(seeded[0].id, '{"label": "maybe"}');
     expect(bad.statusCode).toBe(400);
     expect(jsonBody(bad)).toEqual({ error: expect.objectContaining({ code: 'INVALID_LABEL', field: 'label' }) });

@@ -7,9 +7,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { LIMITS, SERVICE_LIMITS } from '../../contract/limits';
 import { sagemakerBackend } from '../../lambda/commons/sagemaker-backend';
 import { closeServer, listen } from '../../local/listen';
-import { startSageMakerRuntime, type RunningSageMakerRuntime } from '../../local/sagemaker-runtime';
+import { type RunningSageMakerRuntime, startSageMakerRuntime } from '../../local/sagemaker-runtime';
 
-const ANSWER = JSON.stringify({ predictions: [{ label: 'benign', probabilities: { benign: 1, malignant: 0 } }], model: { name: 'm', version: '1' } });
+const ANSWER = JSON.stringify({
+  predictions: [{ label: 'benign', probabilities: { benign: 1, malignant: 0 } }],
+  model: { name: 'm', version: '1' },
+});
 const BODY = JSON.stringify({ instances: [[1, 2, 3]] });
 
 /** A container whose `/invocations` takes `delays[n]` ms to answer the n-th call (503 where `statuses[n]` says). */
@@ -20,7 +23,9 @@ async function container(delays: number[], statuses: number[] = []) {
     req.resume();
     setTimeout(() => {
       const status = statuses[n] ?? 200;
-      res.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? ANSWER : '{"error":{"code":"BACKEND_UNAVAILABLE","message":"busy"}}');
+      res
+        .writeHead(status, { 'content-type': 'application/json' })
+        .end(status === 200 ? ANSWER : '{"error":{"code":"BACKEND_UNAVAILABLE","message":"busy"}}');
     }, delays[n] ?? 0);
   });
   const port = await listen(server, 0, 'test container');
@@ -37,7 +42,12 @@ afterEach(async () => {
 
 async function endpointFor(url: string): Promise<string> {
   runtime = await startSageMakerRuntime({ endpoints: { ep: url } });
-  Object.assign(process.env, { MLSHIP_SAGEMAKER_RUNTIME_URL: runtime.url, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+  Object.assign(process.env, {
+    MLSHIP_SAGEMAKER_RUNTIME_URL: runtime.url,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+  });
   return 'ep';
 }
 

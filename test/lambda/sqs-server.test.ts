@@ -1,11 +1,22 @@
 /** The local SQS through the real SDK client: batches, visibility timeout, deletes and persistence. */
-import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { startSqsServer } from '../../local/sqs-server';
 
-const client = (url: string) => new SQSClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+const client = (url: string) =>
+  new SQSClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
 const dir = mkdtempSync(join(tmpdir(), 'mlship-sqs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -16,7 +27,15 @@ it('sends, hides received messages for the visibility timeout, deletes, and surv
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'q1' }));
   expect((await sqs.send(new GetQueueUrlCommand({ QueueName: 'q1' }))).QueueUrl).toBe(QueueUrl);
   await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'one' }));
-  const batch = await sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: [{ Id: 'a', MessageBody: 'two' }, { Id: 'b', MessageBody: 'three' }] }));
+  const batch = await sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl,
+      Entries: [
+        { Id: 'a', MessageBody: 'two' },
+        { Id: 'b', MessageBody: 'three' },
+      ],
+    }),
+  );
   expect(batch.Successful).toHaveLength(2);
 
   const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 2, VisibilityTimeout: 1 }));

@@ -2,11 +2,12 @@
  * The embedded DynamoDB on its own worker thread, as `npm start` runs it: the same dynalite through the
  * real SDK, data kept in its folder across restarts, stop/start for fault tests, a taken port named.
  */
-import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { dynamoClient, ensureTable, startDynamoDbThread } from '../../local/dynamodb';
 import { PortInUseError } from '../../local/listen';
 

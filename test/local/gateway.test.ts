@@ -1,5 +1,5 @@
-import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { Server } from 'node:http';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { HANDLERS, type HandlerName, ROUTES } from '../../contract/routes';
 import { apiKeyIdOf, createGateway, type ProxyHandler } from '../../local/gateway';
 import { closeServer, listen } from '../../local/listen';
@@ -10,7 +10,11 @@ const API_KEY = 'test-key-0123456789abcdef';
 function echoHandlers(seen: APIGatewayProxyEvent[]): Record<HandlerName, ProxyHandler> {
   const echo: ProxyHandler = async (event, context) => {
     seen.push(event);
-    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ resource: event.resource, requestId: context.awsRequestId }) };
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ resource: event.resource, requestId: context.awsRequestId }),
+    };
   };
   return Object.fromEntries(HANDLERS.map((h) => [h, echo])) as Record<HandlerName, ProxyHandler>;
 }
@@ -41,7 +45,11 @@ describe('local API gateway', () => {
   it('serves every route of the table at its resource, with the key where the table asks for one', async () => {
     for (const route of ROUTES) {
       const path = route.path.replace('{id}', 'p-1');
-      const withKey = await fetch(url + path, { method: route.method, headers: { 'x-api-key': API_KEY }, body: route.method === 'POST' ? '{}' : undefined });
+      const withKey = await fetch(url + path, {
+        method: route.method,
+        headers: { 'x-api-key': API_KEY },
+        body: route.method === 'POST' ? '{}' : undefined,
+      });
       expect({ id: route.id, status: withKey.status }).toEqual({ id: route.id, status: 200 });
       expect((await withKey.json()).resource).toBe(route.path);
       const without = await fetch(url + path, { method: route.method, body: route.method === 'POST' ? '{}' : undefined });
@@ -69,7 +77,12 @@ describe('local API gateway', () => {
       multiValueQueryStringParameters: { x: ['1', '2'], y: ['z'] },
       body: '{"label":"benign"}',
       isBase64Encoded: false,
-      requestContext: { stage: 'local', requestId, resourcePath: '/predictions/{id}/feedback', identity: { apiKeyId: apiKeyIdOf(API_KEY), sourceIp: '127.0.0.1' } },
+      requestContext: {
+        stage: 'local',
+        requestId,
+        resourcePath: '/predictions/{id}/feedback',
+        identity: { apiKeyId: apiKeyIdOf(API_KEY), sourceIp: '127.0.0.1' },
+      },
     });
     // Header names keep the caller's spelling, as in API Gateway's proxy events.
     expect(e.headers['X-Custom']).toBe('v');
@@ -78,7 +91,9 @@ describe('local API gateway', () => {
 
   it('passes bytes that are not UTF-8 base64-encoded', async () => {
     const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0xff, 0xfe, 0x00]);
-    await (await fetch(`${url}/predict`, { method: 'POST', headers: { 'x-api-key': API_KEY, 'content-type': 'image/png' }, body: bytes })).arrayBuffer();
+    await (
+      await fetch(`${url}/predict`, { method: 'POST', headers: { 'x-api-key': API_KEY, 'content-type': 'image/png' }, body: bytes })
+    ).arrayBuffer();
     expect(seen[0].isBase64Encoded).toBe(true);
     expect(Buffer.from(seen[0].body ?? '', 'base64')).toEqual(bytes);
     expect(seen[0].queryStringParameters).toBeNull();
@@ -112,7 +127,12 @@ describe('local API gateway', () => {
         c.close();
       },
     });
-    const res = await fetch(`${url}/predict`, { method: 'POST', headers: { 'x-api-key': API_KEY }, body: chunks, duplex: 'half' } as RequestInit);
+    const res = await fetch(`${url}/predict`, {
+      method: 'POST',
+      headers: { 'x-api-key': API_KEY },
+      body: chunks,
+      duplex: 'half',
+    } as RequestInit);
     expect(res.status).toBe(413);
     expect((await res.json()).error.code).toBe('PAYLOAD_TOO_LARGE');
   });

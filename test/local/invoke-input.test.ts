@@ -22,7 +22,12 @@ describe('mlship invoke input', () => {
   it('turns CSV rows into instances, keyed by a header when there is one', () => {
     const plain = join(dir, 'rows.csv');
     writeFileSync(plain, '1,2.5,-3e2\r\n\r\n4,5,6\n');
-    expect(predictBody([plain])).toEqual({ instances: [[1, 2.5, -300], [4, 5, 6]] });
+    expect(predictBody([plain])).toEqual({
+      instances: [
+        [1, 2.5, -300],
+        [4, 5, 6],
+      ],
+    });
     const named = join(dir, 'named.csv');
     writeFileSync(named, 'b,a\n2,1\n');
     expect(predictBody([named])).toEqual({ instances: [{ b: 2, a: 1 }] });

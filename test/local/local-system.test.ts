@@ -1,10 +1,10 @@
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { dynamoClient } from '../../local/dynamodb';
 import { PROJECT_ROOT } from '../../local/paths';
-import { startLocal, type LocalSystem } from '../../local/system';
+import { type LocalSystem, startLocal } from '../../local/system';
 import { openApiResponseCheck } from '../openapi/response-check';
 
 const MODEL_DIR = join(PROJECT_ROOT, 'models', 'breast-cancer');
@@ -18,7 +18,11 @@ describe('the local system end to end', () => {
   const call = (path: string, init: RequestInit & { key?: boolean } = {}) =>
     fetch(local.url + path, {
       ...init,
-      headers: { ...(init.key === false ? {} : { 'x-api-key': local.apiKey }), 'content-type': 'application/json', ...(init.headers as Record<string, string>) },
+      headers: {
+        ...(init.key === false ? {} : { 'x-api-key': local.apiKey }),
+        'content-type': 'application/json',
+        ...(init.headers as Record<string, string>),
+      },
     });
 
   const predict = async (rows: number[][]) => {
@@ -37,7 +41,14 @@ describe('the local system end to end', () => {
   };
 
   beforeAll(async () => {
-    local = await startLocal({ port: 0, inMemory: true, modelDir: MODEL_DIR, apiKey: 'e2e-key-0123456789abcdefgh', replayIntervalMs: 0, onResponse: openapi.record });
+    local = await startLocal({
+      port: 0,
+      inMemory: true,
+      modelDir: MODEL_DIR,
+      apiKey: 'e2e-key-0123456789abcdefgh',
+      replayIntervalMs: 0,
+      onResponse: openapi.record,
+    });
   });
 
   afterAll(async () => {

@@ -1,10 +1,11 @@
 /** The embedded S3 lists like S3: a delimiter listing shows every folder, however deep its objects sit. */
-import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { modelPackageKey } from '../../contract/bucket';
-import { s3Client, startS3, type EmbeddedS3 } from '../../local/s3';
+import { type EmbeddedS3, s3Client, startS3 } from '../../local/s3';
 
 const BUCKET = 'listing-test-bucket';
 const KEYS = [
@@ -23,7 +24,11 @@ describe('embedded S3 listings', () => {
 
   const list = async (input: { Prefix?: string; Delimiter?: string; MaxKeys?: number }) => {
     const out = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, ...input }));
-    return { keys: (out.Contents ?? []).map((o) => o.Key), prefixes: (out.CommonPrefixes ?? []).map((p) => p.Prefix), truncated: out.IsTruncated ?? false };
+    return {
+      keys: (out.Contents ?? []).map((o) => o.Key),
+      prefixes: (out.CommonPrefixes ?? []).map((p) => p.Prefix),
+      truncated: out.IsTruncated ?? false,
+    };
   };
 
   beforeAll(async () => {
@@ -41,13 +46,25 @@ describe('embedded S3 listings', () => {
 
   it('shows the top-level folders of deeply nested objects (what `aws s3 ls s3://bucket/` asks)', async () => {
     // GIVEN objects two to four levels deep WHEN listing the root with "/" THEN every first folder is a prefix
-    expect(await list({ Delimiter: '/' })).toEqual({ keys: ['readme.txt'], prefixes: ['batch/', 'datasets/', 'models/', 'predictions/'], truncated: false });
+    expect(await list({ Delimiter: '/' })).toEqual({
+      keys: ['readme.txt'],
+      prefixes: ['batch/', 'datasets/', 'models/', 'predictions/'],
+      truncated: false,
+    });
   });
 
   it('shows the next level under a prefix, and the objects at the bottom', async () => {
     expect(await list({ Prefix: 'models/', Delimiter: '/' })).toEqual({ keys: [], prefixes: ['models/breast-cancer/'], truncated: false });
-    expect(await list({ Prefix: 'batch/', Delimiter: '/' })).toEqual({ keys: [], prefixes: ['batch/input/', 'batch/output/'], truncated: false });
-    expect(await list({ Prefix: 'models/breast-cancer/1.0.0/', Delimiter: '/' })).toEqual({ keys: [modelPackageKey('breast-cancer', '1.0.0')], prefixes: [], truncated: false });
+    expect(await list({ Prefix: 'batch/', Delimiter: '/' })).toEqual({
+      keys: [],
+      prefixes: ['batch/input/', 'batch/output/'],
+      truncated: false,
+    });
+    expect(await list({ Prefix: 'models/breast-cancer/1.0.0/', Delimiter: '/' })).toEqual({
+      keys: [modelPackageKey('breast-cancer', '1.0.0')],
+      prefixes: [],
+      truncated: false,
+    });
   });
 
   it('lists every key without a delimiter', async () => {

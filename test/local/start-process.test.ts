@@ -1,5 +1,5 @@
 /** `npm start` as a person runs it: a real process, its banner, SIGTERM, a restart on the same data, a taken port. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../local/paths';
 
 const START = join(PROJECT_ROOT, 'local', 'start.ts');
-const parity = JSON.parse(readFileSync(join(PROJECT_ROOT, 'models', 'breast-cancer', 'parity.json'), 'utf8')) as { rows: { input: number[]; label: string }[] };
+const parity = JSON.parse(readFileSync(join(PROJECT_ROOT, 'models', 'breast-cancer', 'parity.json'), 'utf8')) as {
+  rows: { input: number[]; label: string }[];
+};
 
 interface Started {
   child: ChildProcess;
@@ -17,9 +19,16 @@ interface Started {
   stderr: () => string;
 }
 
-function spawnStart(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; exit: Promise<number | null>; stdout: () => string; stderr: () => string } {
+function spawnStart(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; exit: Promise<number | null>; stdout: () => string; stderr: () => string } {
   // As `npm start` runs it: node with tsx's loader, no tsx CLI process in between.
-  const child = spawn(process.execPath, ['--import', 'tsx', START, ...args], { cwd: PROJECT_ROOT, env: { ...process.env, MLSHIP_API_KEY: '', PORT: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', START, ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, MLSHIP_API_KEY: '', PORT: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
@@ -108,35 +117,47 @@ describe('npm start', () => {
     expect(await second.exit).toBe(0);
   }, 240_000);
 
-  it.each(['SIGTERM', 'SIGINT'] as const)('`npm start` stops every process it started when npm alone gets %s', async (signal) => {
-    // GIVEN `npm start` in its own process group, as an IDE or a process manager runs it
-    const dir = mkdtempSync(join(tmpdir(), 'mlship-npm-'));
-    const npm = spawn('npm', ['start', '--', '--port', '0', '--data-dir', dir], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, MLSHIP_API_KEY: '', PORT: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    children.push(npm);
-    let out = '';
-    npm.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-    npm.stderr?.on('data', () => undefined);
-    const group = npm.pid!;
-    try {
-      await until(() => out.includes('Ctrl-C stops everything'), 90_000, () => `npm start did not come up:\n${out}`);
-      // npm, the shell, mlship, the model server's primary and worker at least
-      expect(processesIn(group).length).toBeGreaterThanOrEqual(4);
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    '`npm start` stops every process it started when npm alone gets %s',
+    async (signal) => {
+      // GIVEN `npm start` in its own process group, as an IDE or a process manager runs it
+      const dir = mkdtempSync(join(tmpdir(), 'mlship-npm-'));
+      const npm = spawn('npm', ['start', '--', '--port', '0', '--data-dir', dir], {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, MLSHIP_API_KEY: '', PORT: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      children.push(npm);
+      let out = '';
+      npm.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+      npm.stderr?.on('data', () => undefined);
+      const group = npm.pid!;
+      try {
+        await until(
+          () => out.includes('Ctrl-C stops everything'),
+          90_000,
+          () => `npm start did not come up:\n${out}`,
+        );
+        // npm, the shell, mlship, the model server's primary and worker at least
+        expect(processesIn(group).length).toBeGreaterThanOrEqual(4);
 
-      // WHEN only npm's own pid gets the signal
-      process.kill(npm.pid!, signal);
+        // WHEN only npm's own pid gets the signal
+        process.kill(npm.pid!, signal);
 
-      // THEN every process of the group is gone shortly after
-      await until(() => processesIn(group).length === 0, 20_000, () => `still running: ${JSON.stringify(processesIn(group))}`);
-    } finally {
-      for (const pid of processesIn(group)) process.kill(pid, 'SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 240_000);
+        // THEN every process of the group is gone shortly after
+        await until(
+          () => processesIn(group).length === 0,
+          20_000,
+          () => `still running: ${JSON.stringify(processesIn(group))}`,
+        );
+      } finally {
+        for (const pid of processesIn(group)) process.kill(pid, 'SIGKILL');
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    240_000,
+  );
 
   it('refuses a second start on a busy data folder with one line naming the running one and --data-dir', async () => {
     // GIVEN a running system on a data folder
@@ -149,7 +170,10 @@ describe('npm start', () => {
       children.push(second.child);
       // THEN it exits 1 with one line naming the running instance's pid and URL and the way out
       expect(await second.exit).toBe(1);
-      const lines = second.stderr().split('\n').filter((l) => l.startsWith('mlship:'));
+      const lines = second
+        .stderr()
+        .split('\n')
+        .filter((l) => l.startsWith('mlship:'));
       expect(lines).toHaveLength(1);
       expect(lines[0]).toContain(`pid ${first.child.pid}`);
       expect(lines[0]).toContain(first.url);
@@ -172,8 +196,13 @@ describe('npm start', () => {
       const p = spawnStart(['--in-memory'], { PORT: String(port) });
       children.push(p.child);
       expect(await p.exit).toBe(1);
-      const lines = p.stderr().split('\n').filter((l) => l.startsWith('mlship:'));
-      expect(lines).toEqual([`mlship: Port ${port} is already in use (API gateway). Stop the other process or choose another port with --port or PORT.`]);
+      const lines = p
+        .stderr()
+        .split('\n')
+        .filter((l) => l.startsWith('mlship:'));
+      expect(lines).toEqual([
+        `mlship: Port ${port} is already in use (API gateway). Stop the other process or choose another port with --port or PORT.`,
+      ]);
       expect(p.stderr()).not.toMatch(/^\s+at /m);
       expect(p.stdout()).toBe('');
     } finally {

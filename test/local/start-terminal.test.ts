@@ -1,14 +1,16 @@
 /** What a person sees in the terminal of `npm start`: the options, the banner, and a quiet log by default. */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS, servicePortsFor } from '../../local/paths';
 
 const TSX = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
 const START = join(PROJECT_ROOT, 'local', 'start.ts');
-const parity = JSON.parse(readFileSync(join(PROJECT_ROOT, 'models', 'breast-cancer', 'parity.json'), 'utf8')) as { rows: { input: number[] }[] };
+const parity = JSON.parse(readFileSync(join(PROJECT_ROOT, 'models', 'breast-cancer', 'parity.json'), 'utf8')) as {
+  rows: { input: number[] }[];
+};
 
 // Each test starts the whole system in its own process: slow on a busy machine.
 jest.setTimeout(180_000);
@@ -21,7 +23,11 @@ interface Run {
 }
 
 function spawnStart(args: string[]): Run {
-  const child = spawn(TSX, [START, ...args], { cwd: PROJECT_ROOT, env: { ...process.env, MLSHIP_API_KEY: '', PORT: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(TSX, [START, ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, MLSHIP_API_KEY: '', PORT: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
@@ -64,7 +70,11 @@ async function freePortBlock(): Promise<number> {
 }
 
 async function predict(url: string, apiKey: string, body: unknown): Promise<number> {
-  const res = await fetch(`${url}/predict`, { method: 'POST', headers: { 'x-api-key': apiKey, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${url}/predict`, {
+    method: 'POST',
+    headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   await res.arrayBuffer();
   return res.status;
 }
@@ -78,7 +88,17 @@ describe('npm start in a terminal', () => {
   it('--help lists every start option', () => {
     const out = spawnSync(TSX, [START, '--help'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
     expect(out.status).toBe(0);
-    for (const option of ['--port <n>', '--data-dir <dir>', '--in-memory', '--model <dir>', '--access-log', '--verbose', '--summary-every <seconds>', 'PORT', 'MLSHIP_API_KEY']) {
+    for (const option of [
+      '--port <n>',
+      '--data-dir <dir>',
+      '--in-memory',
+      '--model <dir>',
+      '--access-log',
+      '--verbose',
+      '--summary-every <seconds>',
+      'PORT',
+      'MLSHIP_API_KEY',
+    ]) {
       expect(out.stdout).toContain(option);
     }
   });
@@ -131,8 +151,15 @@ describe('npm start in a terminal', () => {
     children.push(run.child);
     const { url, apiKey } = await bannerOf(run);
     expect(await predict(url, apiKey, { instances: [parity.rows[0].input] })).toBe(200);
-    await until('the JSON lines', () => run.stdout().includes('"message":"predicted"') && run.stdout().includes('"CloudWatchMetrics"'), run);
-    const json = run.stdout().split('\n').filter((l) => l.startsWith('{'));
+    await until(
+      'the JSON lines',
+      () => run.stdout().includes('"message":"predicted"') && run.stdout().includes('"CloudWatchMetrics"'),
+      run,
+    );
+    const json = run
+      .stdout()
+      .split('\n')
+      .filter((l) => l.startsWith('{'));
     for (const line of json) expect(() => JSON.parse(line)).not.toThrow();
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(0);

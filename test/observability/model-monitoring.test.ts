@@ -1,5 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { App, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -10,7 +11,6 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { readFileSync, readdirSync } from 'node:fs';
 import { ENV } from '../../contract/env';
 import { LOG_TABLE } from '../../contract/prediction-log';
 import { ModelMonitoring, type ModelMonitoringProps, type MonitoredBackend } from '../../lib/observability/model-monitoring';
@@ -29,7 +29,12 @@ function fixture(stack: Stack) {
     partitionKey: { name: LOG_TABLE.byModelIndex.partitionKey, type: dynamodb.AttributeType.STRING },
     sortKey: { name: LOG_TABLE.byModelIndex.sortKey, type: dynamodb.AttributeType.STRING },
   });
-  const fn = (id: string) => new lambda.Function(stack, id, { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=async()=>({})') });
+  const fn = (id: string) =>
+    new lambda.Function(stack, id, {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler=async()=>({})'),
+    });
   const predict = fn('Predict');
   const query = fn('Query');
   const api = new apigw.RestApi(stack, 'Api');
@@ -42,8 +47,15 @@ function fargateBackend(stack: Stack): MonitoredBackend {
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0 });
   const cluster = new ecs.Cluster(stack, 'Cluster', { vpc });
   const task = new ecs.FargateTaskDefinition(stack, 'Task');
-  task.addContainer('model', { image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/busybox:latest'), portMappings: [{ containerPort: 8080 }] });
-  const service = new ecs.FargateService(stack, 'Service', { cluster, taskDefinition: task, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } });
+  task.addContainer('model', {
+    image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/busybox:latest'),
+    portMappings: [{ containerPort: 8080 }],
+  });
+  const service = new ecs.FargateService(stack, 'Service', {
+    cluster,
+    taskDefinition: task,
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+  });
   const alb = new elbv2.ApplicationLoadBalancer(stack, 'Alb', { vpc });
   const listener = alb.addListener('Http', { port: 80 });
   const targetGroup = listener.addTargets('Model', { port: 8080, targets: [service] });
@@ -75,7 +87,12 @@ describe('ModelMonitoring', () => {
 
   test('alarms: 5xx rate, p99 latency, dead letters, parked log records, unhealthy backend, quality job, drift and accuracy', () => {
     template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ParkedLogRecords', Namespace: 'mlship', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ParkedLogRecords',
+      Namespace: 'mlship',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
     const topic = { Ref: stack.getLogicalId(monitoring.alarmTopic.node.defaultChild as CfnElement) };
     // Every alarm notifies the topic on ALARM and on OK.
     for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
@@ -93,15 +110,28 @@ describe('ModelMonitoring', () => {
       ],
       TreatMissingData: 'missing',
     });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Threshold: 0.3, ComparisonOperator: 'GreaterThanThreshold', MetricName: 'MaxFeaturePsi', Statistic: 'Maximum' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 0.3,
+      ComparisonOperator: 'GreaterThanThreshold',
+      MetricName: 'MaxFeaturePsi',
+      Statistic: 'Maximum',
+    });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: 2000,
-      Metrics: [Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Latency', Namespace: 'AWS/ApiGateway' }), Stat: 'p99' }) })],
+      Metrics: [
+        Match.objectLike({
+          MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Latency', Namespace: 'AWS/ApiGateway' }), Stat: 'p99' }),
+        }),
+      ],
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      Metrics: [Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ApproximateNumberOfMessagesVisible' }), Stat: 'Maximum' }) })],
+      Metrics: [
+        Match.objectLike({
+          MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ApproximateNumberOfMessagesVisible' }), Stat: 'Maximum' }),
+        }),
+      ],
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'Invocation5XXErrors',
@@ -155,14 +185,20 @@ describe('ModelMonitoring', () => {
         },
       },
     });
-    const policies = template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^MonitoringQualityHandlerRole') } });
-    const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const policies = template.findResources('AWS::IAM::Policy', {
+      Properties: { PolicyName: Match.stringLikeRegexp('^MonitoringQualityHandlerRole') },
+    });
+    const statements = Object.values(policies).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    );
     const dynamo = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
     expect(dynamo).toHaveLength(1);
     expect(dynamo[0].Action).toBe('dynamodb:Query');
     expect(JSON.stringify(dynamo[0].Resource)).toContain('/index/byModel');
     // Nothing else of the data: no S3, SQS or CloudWatch API rights (metrics go out as EMF log lines).
-    expect(statements.flatMap((s) => [s.Action].flat()).filter((a) => /^(s3|sqs|cloudwatch|dynamodb:(Scan|GetItem|PutItem))/.test(a))).toEqual([]);
+    expect(
+      statements.flatMap((s) => [s.Action].flat()).filter((a) => /^(s3|sqs|cloudwatch|dynamodb:(Scan|GetItem|PutItem))/.test(a)),
+    ).toEqual([]);
   });
 
   test('the bundle carries the manifest and the baseline beside the code', () => {
@@ -172,7 +208,9 @@ describe('ModelMonitoring', () => {
     expect(bundle).toBeDefined();
     const files = readdirSync(join(outdir, bundle as string));
     expect(files).toEqual(expect.arrayContaining(['index.mjs', 'model.json', 'baseline.json']));
-    expect(readFileSync(join(outdir, bundle as string, 'baseline.json'), 'utf8')).toBe(readFileSync(join(BREAST_CANCER, 'baseline.json'), 'utf8'));
+    expect(readFileSync(join(outdir, bundle as string, 'baseline.json'), 'utf8')).toBe(
+      readFileSync(join(BREAST_CANCER, 'baseline.json'), 'utf8'),
+    );
   });
 
   test('one dashboard with the service and model-quality widgets', () => {
@@ -196,7 +234,17 @@ describe('ModelMonitoring', () => {
     ]) {
       expect(body).toContain(`\\"title\\":\\"${title}\\"`);
     }
-    for (const metric of ['ReadThrottleEvents', 'WriteThrottleEvents', 'Throttles', 'ModelLatency', 'MaxFeaturePsi', 'PredictionPsi', 'Accuracy', '5XXError', '4XXError']) {
+    for (const metric of [
+      'ReadThrottleEvents',
+      'WriteThrottleEvents',
+      'Throttles',
+      'ModelLatency',
+      'MaxFeaturePsi',
+      'PredictionPsi',
+      'Accuracy',
+      '5XXError',
+      '4XXError',
+    ]) {
       expect(body).toContain(`\\"${metric}\\"`);
     }
     // Per-class counts and per-feature PSI are SEARCH expressions over the model's own metrics.
@@ -248,20 +296,30 @@ describe('ModelMonitoring with the Fargate backend', () => {
         ReturnData: false,
         MetricStat: Match.objectLike({
           Stat: 'Maximum',
-          Metric: Match.objectLike({ MetricName: 'UnHealthyHostCount', Namespace: 'AWS/ApplicationELB', Dimensions: Match.arrayWith([Match.objectLike({ Name: 'TargetGroup' })]) }),
+          Metric: Match.objectLike({
+            MetricName: 'UnHealthyHostCount',
+            Namespace: 'AWS/ApplicationELB',
+            Dimensions: Match.arrayWith([Match.objectLike({ Name: 'TargetGroup' })]),
+          }),
         }),
       });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: 1,
-      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'MAX([FILL(unhealthy0, 0), FILL(unhealthy1, 0)])' }), tgMetric('unhealthy0'), tgMetric('unhealthy1')]),
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'MAX([FILL(unhealthy0, 0), FILL(unhealthy1, 0)])' }),
+        tgMetric('unhealthy0'),
+        tgMetric('unhealthy1'),
+      ]),
     });
     const alarm = Object.entries(template.findResources('AWS::CloudWatch::Alarm')).find(([id]) => id.includes('BackendUnhealthy'))![1];
-    const groups = alarm.Properties.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat).map((m: { MetricStat: { Metric: { Dimensions: { Name: string; Value: unknown }[] } } }) =>
-      JSON.stringify(m.MetricStat.Metric.Dimensions.find((d) => d.Name === 'TargetGroup')!.Value),
+    const groups = alarm.Properties.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat).map(
+      (m: { MetricStat: { Metric: { Dimensions: { Name: string; Value: unknown }[] } } }) =>
+        JSON.stringify(m.MetricStat.Metric.Dimensions.find((d) => d.Name === 'TargetGroup')!.Value),
     );
     expect(new Set(groups).size).toBe(2);
     const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody);
-    for (const metric of ['TargetResponseTime', 'HealthyHostCount', 'CPUUtilization', 'MemoryUtilization']) expect(body).toContain(`\\"${metric}\\"`);
+    for (const metric of ['TargetResponseTime', 'HealthyHostCount', 'CPUUtilization', 'MemoryUtilization'])
+      expect(body).toContain(`\\"${metric}\\"`);
   });
 });
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ERROR_STATUS } from '../../contract/errors';
 import { FORMATS, LIMITS } from '../../contract/limits';
-import { parseManifest, type ModelManifest } from '../../contract/manifest';
+import { type ModelManifest, parseManifest } from '../../contract/manifest';
 import { ROUTES } from '../../contract/routes';
 import { buildOpenApi } from '../../lambda/commons/openapi';
 import { PROJECT_ROOT } from '../../local/paths';
@@ -23,14 +23,25 @@ const regression: ModelManifest = parseManifest({
   version: '2',
   file: 'model.onnx',
   inputTensor: 'x',
-  input: { kind: 'tabular', features: [{ name: 'rooms', type: 'int' }, { name: 'area', type: 'float', description: 'square metres' }] },
+  input: {
+    kind: 'tabular',
+    features: [
+      { name: 'rooms', type: 'int' },
+      { name: 'area', type: 'float', description: 'square metres' },
+    ],
+  },
   output: { kind: 'regression', tensor: 'y' },
 });
 
 type Doc = ReturnType<typeof buildOpenApi>;
-type Operation = { parameters?: { name: string; in: string; schema: Record<string, unknown> }[]; responses: Record<string, unknown>; requestBody?: { content: Record<string, { schema: unknown }> } };
+type Operation = {
+  parameters?: { name: string; in: string; schema: Record<string, unknown> }[];
+  responses: Record<string, unknown>;
+  requestBody?: { content: Record<string, { schema: unknown }> };
+};
 const op = (doc: Doc, path: string, method: string) => doc.paths[path][method] as Operation;
-const param = (doc: Doc, path: string, method: string, name: string) => op(doc, path, method).parameters?.find((p) => p.name === name)?.schema;
+const param = (doc: Doc, path: string, method: string, name: string) =>
+  op(doc, path, method).parameters?.find((p) => p.name === name)?.schema;
 const schema = (doc: Doc, name: string) => doc.components.schemas[name] as Record<string, any>;
 
 let dir: string;
@@ -46,8 +57,17 @@ describe('OpenAPI document', () => {
     expect(param(doc, '/predictions', 'get', 'limit')).toMatchObject({ type: 'integer', minimum: 1, maximum: LIMITS.maxPageSize });
     expect(param(doc, '/metrics/summary', 'get', 'window')).toMatchObject({ type: 'string', pattern: FORMATS.summaryWindow.source });
     expect(param(doc, '/predictions/{id}', 'get', 'id')).toMatchObject({ type: 'string', pattern: FORMATS.predictionId.source });
-    expect(param(doc, '/predict', 'post', 'idempotency-key')).toMatchObject({ type: 'string', minLength: 1, maxLength: LIMITS.maxIdempotencyKeyLength, pattern: FORMATS.idempotencyKey.source });
-    expect(schema(doc, 'PredictRequest').properties.instances).toMatchObject({ type: 'array', minItems: 1, maxItems: LIMITS.maxInstancesPerRequest });
+    expect(param(doc, '/predict', 'post', 'idempotency-key')).toMatchObject({
+      type: 'string',
+      minLength: 1,
+      maxLength: LIMITS.maxIdempotencyKeyLength,
+      pattern: FORMATS.idempotencyKey.source,
+    });
+    expect(schema(doc, 'PredictRequest').properties.instances).toMatchObject({
+      type: 'array',
+      minItems: 1,
+      maxItems: LIMITS.maxInstancesPerRequest,
+    });
     expect(schema(doc, 'Feedback').properties.label).toEqual({ type: 'string', enum: ['malignant', 'benign'] });
     expect(doc.servers).toEqual([{ url: 'http://127.0.0.1:3000' }]);
   });
@@ -55,7 +75,9 @@ describe('OpenAPI document', () => {
   it("describes the model's own instances and answers", () => {
     const [row, named, s3] = schema(doc, 'Instance').anyOf;
     expect(row).toMatchObject({ type: 'array', minItems: 30, maxItems: 30 });
-    expect(Object.keys(named.properties)).toEqual(breastCancer.input.kind === 'tabular' ? breastCancer.input.features.map((f) => f.name) : []);
+    expect(Object.keys(named.properties)).toEqual(
+      breastCancer.input.kind === 'tabular' ? breastCancer.input.features.map((f) => f.name) : [],
+    );
     expect(named.additionalProperties).toBe(false);
     expect(s3.required).toEqual(['s3Key']);
     const prediction = schema(doc, 'PredictResponse').properties.predictions.items;
@@ -67,7 +89,10 @@ describe('OpenAPI document', () => {
     expect(schema(image, 'Instance').anyOf).toHaveLength(4);
     expect(op(image, '/predict', 'post').requestBody?.content).not.toHaveProperty(['text/csv']);
     const reg = buildOpenApi(regression);
-    expect(schema(reg, 'Instance').anyOf[0].prefixItems).toEqual([{ type: 'integer', minimum: expect.any(Number), maximum: expect.any(Number) }, { type: 'number', minimum: -3.4e38, maximum: 3.4e38 }]);
+    expect(schema(reg, 'Instance').anyOf[0].prefixItems).toEqual([
+      { type: 'integer', minimum: expect.any(Number), maximum: expect.any(Number) },
+      { type: 'number', minimum: -3.4e38, maximum: 3.4e38 },
+    ]);
     expect(schema(reg, 'PredictResponse').properties.predictions.items.properties).toHaveProperty('value', { type: 'number' });
     expect(schema(reg, 'Feedback').properties.label).toEqual({ type: 'number' });
   });
@@ -76,7 +101,19 @@ describe('OpenAPI document', () => {
     const statuses = (path: string, method: string) => Object.keys(op(doc, path, method).responses).sort();
     expect(statuses('/predictions', 'get')).toEqual(['200', '400', '403', '429', '500', '503', '504']);
     expect(statuses('/health', 'get')).toEqual(['200', '429', '500', '504']);
-    expect(statuses('/predictions/{id}/feedback', 'post')).toEqual(['200', '400', '403', '404', '409', '413', '415', '429', '500', '503', '504']);
+    expect(statuses('/predictions/{id}/feedback', 'post')).toEqual([
+      '200',
+      '400',
+      '403',
+      '404',
+      '409',
+      '413',
+      '415',
+      '429',
+      '500',
+      '503',
+      '504',
+    ]);
     for (const r of ROUTES) {
       const got = Object.keys(op(doc, r.path, r.method.toLowerCase()).responses);
       expect(got).not.toContain(String(ERROR_STATUS.MISSING_API_KEY));
@@ -86,7 +123,11 @@ describe('OpenAPI document', () => {
   });
 
   it('passes Redocly lint with zero errors, offline', () => {
-    for (const [name, d] of [['breast-cancer', doc], ['digits', buildOpenApi(digits, 'https://example.org/prod')], ['regression', buildOpenApi(regression, 'http://127.0.0.1:3000')]] as const) {
+    for (const [name, d] of [
+      ['breast-cancer', doc],
+      ['digits', buildOpenApi(digits, 'https://example.org/prod')],
+      ['regression', buildOpenApi(regression, 'http://127.0.0.1:3000')],
+    ] as const) {
       const file = join(dir, `${name}.json`);
       writeFileSync(file, JSON.stringify(d));
       const out = spawnSync(join(BIN, 'redocly'), ['lint', file, '--format=json'], {
@@ -94,7 +135,10 @@ describe('OpenAPI document', () => {
         encoding: 'utf8',
         env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' },
       });
-      const report = JSON.parse(out.stdout.slice(out.stdout.indexOf('{'))) as { totals: { errors: number }; problems: { ruleId: string; severity: string; message: string }[] };
+      const report = JSON.parse(out.stdout.slice(out.stdout.indexOf('{'))) as {
+        totals: { errors: number };
+        problems: { ruleId: string; severity: string; message: string }[];
+      };
       expect(report.problems.filter((p) => p.severity === 'error')).toEqual([]);
       expect(report.totals.errors).toBe(0);
     }
@@ -139,7 +183,11 @@ export async function run(): Promise<string> {
 }
 `,
     );
-    const tsc = spawnSync(join(BIN, 'tsc'), ['--noEmit', '--strict', '--target', 'es2022', '--module', 'commonjs', '--skipLibCheck', 'client.ts'], { cwd: dir, encoding: 'utf8' });
+    const tsc = spawnSync(
+      join(BIN, 'tsc'),
+      ['--noEmit', '--strict', '--target', 'es2022', '--module', 'commonjs', '--skipLibCheck', 'client.ts'],
+      { cwd: dir, encoding: 'utf8' },
+    );
     expect(tsc.stdout + tsc.stderr).toBe('');
     expect(tsc.status).toBe(0);
   });

@@ -3,9 +3,10 @@
  * and a JSON body must validate (ajv, JSON Schema 2020-12) against the schema declared for that status.
  * End-to-end suites pass `record` as `startLocal({ onResponse })` and call `failures()` at the end.
  */
-import type { APIGatewayProxyResult } from 'aws-lambda';
+
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
+import type { APIGatewayProxyResult } from 'aws-lambda';
 import { matchRoute } from '../../contract/routes';
 
 interface Seen {
@@ -21,12 +22,21 @@ export function openApiResponseCheck() {
   return {
     record(request: { method: string; path: string }, result: APIGatewayProxyResult): void {
       const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
-      seen.push({ method: request.method, path: request.path.split('?')[0], status: result.statusCode, contentType: (headers['content-type'] ?? '').split(';')[0], body: result.isBase64Encoded ? '' : (result.body ?? '') });
+      seen.push({
+        method: request.method,
+        path: request.path.split('?')[0],
+        status: result.statusCode,
+        contentType: (headers['content-type'] ?? '').split(';')[0],
+        body: result.isBase64Encoded ? '' : (result.body ?? ''),
+      });
     },
     count: () => seen.length,
     /** Fetches the document from `baseUrl` and lists every answer that does not match it. */
     async failures(baseUrl: string): Promise<string[]> {
-      const doc = (await (await fetch(`${baseUrl}/openapi.json`)).json()) as { servers?: { url: string }[]; paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }>> };
+      const doc = (await (await fetch(`${baseUrl}/openapi.json`)).json()) as {
+        servers?: { url: string }[];
+        paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>;
+      };
       const problems: string[] = [];
       // The document names the URL it was fetched from as its server, so a generated client needs no setup.
       if (doc.servers?.[0]?.url !== baseUrl) problems.push(`servers is ${JSON.stringify(doc.servers)}, not ${baseUrl}`);
@@ -50,14 +60,17 @@ export function openApiResponseCheck() {
           continue;
         }
         if (s.contentType !== 'application/json') {
-          if (response.content !== undefined && !(s.contentType in response.content)) problems.push(`${what}: content type ${s.contentType} not declared`);
+          if (response.content !== undefined && !(s.contentType in response.content))
+            problems.push(`${what}: content type ${s.contentType} not declared`);
           continue;
         }
         if (response.content?.['application/json']?.schema === undefined) {
           problems.push(`${what}: no JSON schema declared`);
           continue;
         }
-        const validate = ajv.getSchema(`api#/${pointer('paths', match.route.path, s.method.toLowerCase(), 'responses', String(s.status), 'content', 'application/json', 'schema')}`);
+        const validate = ajv.getSchema(
+          `api#/${pointer('paths', match.route.path, s.method.toLowerCase(), 'responses', String(s.status), 'content', 'application/json', 'schema')}`,
+        );
         if (validate === undefined) throw new Error(`no schema at ${what}`);
         if (!validate(JSON.parse(s.body))) problems.push(`${what}: ${ajv.errorsText(validate.errors)} in ${s.body.slice(0, 300)}`);
       }

@@ -55,7 +55,13 @@ describe('regression error', () => {
   });
 
   test('from log records: fed-back text parsed as a number, non-numbers counted apart', () => {
-    const q = regressionQuality([record('1', { value: 10 }, '12.5'), record('2', { value: 4 }, ' 4 '), record('3', { value: 1 }, 'abc'), record('4', { value: 1 }, ''), record('5', { value: 7 })]);
+    const q = regressionQuality([
+      record('1', { value: 10 }, '12.5'),
+      record('2', { value: 4 }, ' 4 '),
+      record('3', { value: 1 }, 'abc'),
+      record('4', { value: 1 }, ''),
+      record('5', { value: 7 }),
+    ]);
     expect(q).toMatchObject({ kind: 'regression', count: 2, invalid: 2 });
     expect(q.mae).toBeCloseTo(1.25, 15);
     expect(q.rmse).toBeCloseTo(Math.sqrt(6.25 / 2), 15);

@@ -1,7 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseBaseline } from '../../contract/baseline';
-import { binIndex, binShares, categoricalPsi, categoryShares, checkBinned, featureKs, featurePsi, ks, psi, psiOfShares, PSI_EPSILON } from '../../lambda/quality/drift';
+import {
+  binIndex,
+  binShares,
+  categoricalPsi,
+  categoryShares,
+  checkBinned,
+  featureKs,
+  featurePsi,
+  ks,
+  PSI_EPSILON,
+  psi,
+  psiOfShares,
+} from '../../lambda/quality/drift';
 
 // Four bins around the interior cut points 1, 2, 3: (-inf,1], (1,2], (2,3], (3,inf).
 const EDGES = [1, 2, 3];

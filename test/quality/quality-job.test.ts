@@ -1,14 +1,14 @@
-import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ENV } from '../../contract/env';
 import { encodeRecord, type PredictionRecord } from '../../contract/prediction-log';
 import { QUALITY_METRICS } from '../../contract/quality';
 import { runQuality } from '../../lambda/quality';
 import { readQualityConfig } from '../../lambda/quality/config';
 import { readWindow } from '../../lambda/quality/read-window';
-import { dynamoClient, ensureTable, startDynamoDb, type EmbeddedDynamoDb } from '../../local/dynamodb';
+import { dynamoClient, type EmbeddedDynamoDb, ensureTable, startDynamoDb } from '../../local/dynamodb';
 
 const MODELS = join(__dirname, '../../models');
 const TABLE = 'quality-job-test';
@@ -63,7 +63,8 @@ beforeAll(async () => {
     records.push(record(i, 1 + (i % 50), '1.0.0', input, row.label, feedback));
   });
   // Version 2.0.0: every input shifted far off the training range, all predicted malignant, no feedback.
-  for (let i = 0; i < 20; i++) records.push(record(100 + i, 5, '2.0.0', { inputValues: parity[i].input.map((v) => v * 10 + 1000) }, 'malignant'));
+  for (let i = 0; i < 20; i++)
+    records.push(record(100 + i, 5, '2.0.0', { inputValues: parity[i].input.map((v) => v * 10 + 1000) }, 'malignant'));
   // Outside the window: older than 60 minutes, and one with an encoded input the job cannot read.
   records.push(record(200, 61, '1.0.0', { inputValues: parity[0].input }, 'benign', 'malignant'));
   records.push(record(201, 3, '1.0.0', { inputKey: 'datasets/x.json' }, 'benign'));
@@ -93,9 +94,19 @@ describe('quality job', () => {
     // Every prediction malignant against priors 0.37/0.63.
     expect(v2.predictionPsi).toBeGreaterThan(v1.predictionPsi as number);
 
-    const docs = lines.map((l) => JSON.parse(l) as Record<string, unknown> & { _aws: { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } });
+    const docs = lines.map(
+      (l) =>
+        JSON.parse(l) as Record<string, unknown> & {
+          _aws: { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
+        },
+    );
     const summary = docs.find((d) => d.ModelVersion === '1.0.0' && d.Feature === undefined);
-    expect(summary).toMatchObject({ Model: 'breast-cancer', [QUALITY_METRICS.accuracy]: 0.75, [QUALITY_METRICS.feedbackCount]: 40, [QUALITY_METRICS.windowPredictions]: 51 });
+    expect(summary).toMatchObject({
+      Model: 'breast-cancer',
+      [QUALITY_METRICS.accuracy]: 0.75,
+      [QUALITY_METRICS.feedbackCount]: 40,
+      [QUALITY_METRICS.windowPredictions]: 51,
+    });
     expect(summary?._aws.Timestamp).toBe(NOW.getTime());
     expect(summary?._aws.CloudWatchMetrics[0].Dimensions).toEqual([['Model', 'ModelVersion']]);
     // Every metric a document declares has its value in the document.
@@ -153,7 +164,9 @@ describe('quality job configuration', () => {
       const raw = JSON.parse(readFileSync(join(MODELS, 'breast-cancer/baseline.json'), 'utf8'));
       raw.features[3].edges = raw.features[3].edges.slice(1);
       writeFileSync(join(dir, 'baseline.json'), JSON.stringify(raw));
-      expect(() => readQualityConfig(envFor('breast-cancer', { [ENV.MODEL_BASELINE_PATH]: join(dir, 'baseline.json') }), __dirname)).toThrow(/features\.3\.edges: expected 9 edges/);
+      expect(() =>
+        readQualityConfig(envFor('breast-cancer', { [ENV.MODEL_BASELINE_PATH]: join(dir, 'baseline.json') }), __dirname),
+      ).toThrow(/features\.3\.edges: expected 9 edges/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -3,11 +3,12 @@
  * JSON error with a contract code, none a 5xx, and the system healthy afterwards. The 10,000-request
  * version is `npx tsx bench/reliability/bad-input.ts`.
  */
-import { extraTopLevelField, generateBadRequests, KINDS, nonFiniteOutput, sendBadRequests, tally } from '../../bench/reliability/malformed';
+
 import { MODEL_DIR } from '../../bench/reliability/load-runner';
-import { quietHandlerLogs } from '../../bench/reliability/quiet-logs';
 import { scanPredictions } from '../../bench/reliability/log-scan';
-import { startLocal, type LocalSystem } from '../../local/system';
+import { extraTopLevelField, generateBadRequests, KINDS, nonFiniteOutput, sendBadRequests, tally } from '../../bench/reliability/malformed';
+import { quietHandlerLogs } from '../../bench/reliability/quiet-logs';
+import { type LocalSystem, startLocal } from '../../local/system';
 import { openApiResponseCheck } from '../openapi/response-check';
 
 describe('malformed requests', () => {
@@ -17,7 +18,15 @@ describe('malformed requests', () => {
 
   beforeAll(async () => {
     // No dashboard folder: a GET of an unknown path must reach the API's own 404, not a static file.
-    local = await startLocal({ port: 0, inMemory: true, modelDir: MODEL_DIR, apiKey: 'bad-input-key-0123456789ab', replayIntervalMs: 0, staticDir: '/nonexistent-dashboard', onResponse: openapi.record });
+    local = await startLocal({
+      port: 0,
+      inMemory: true,
+      modelDir: MODEL_DIR,
+      apiKey: 'bad-input-key-0123456789ab',
+      replayIntervalMs: 0,
+      staticDir: '/nonexistent-dashboard',
+      onResponse: openapi.record,
+    });
   });
 
   afterAll(async () => {
@@ -28,7 +37,9 @@ describe('malformed requests', () => {
   it('generates the same requests for the same seed, covering every kind', () => {
     const a = generateBadRequests(7, 200, 'k');
     const b = generateBadRequests(7, 200, 'k');
-    expect(a.map((r) => [r.kind, r.method, r.path, r.body?.toString('base64')])).toEqual(b.map((r) => [r.kind, r.method, r.path, r.body?.toString('base64')]));
+    expect(a.map((r) => [r.kind, r.method, r.path, r.body?.toString('base64')])).toEqual(
+      b.map((r) => [r.kind, r.method, r.path, r.body?.toString('base64')]),
+    );
     expect(new Set(a.map((r) => r.kind))).toEqual(new Set(Object.keys(KINDS)));
   });
 
@@ -40,7 +51,22 @@ describe('malformed requests', () => {
     expect(t.status5xx).toBe(0);
     expect(verdicts).toHaveLength(500);
     // The mix reaches the gateway's and each handler's checks.
-    for (const code of ['INVALID_JSON', 'INVALID_BODY', 'WRONG_FEATURE_COUNT', 'INVALID_FEATURE_TYPE', 'NON_FINITE_NUMBER', 'UNSUPPORTED_MEDIA_TYPE', 'INVALID_CURSOR', 'INVALID_ID', 'INVALID_LABEL', 'INVALID_HEADER', 'FORBIDDEN', 'ROUTE_NOT_FOUND', 'METHOD_NOT_ALLOWED', 'INVALID_QUERY']) {
+    for (const code of [
+      'INVALID_JSON',
+      'INVALID_BODY',
+      'WRONG_FEATURE_COUNT',
+      'INVALID_FEATURE_TYPE',
+      'NON_FINITE_NUMBER',
+      'UNSUPPORTED_MEDIA_TYPE',
+      'INVALID_CURSOR',
+      'INVALID_ID',
+      'INVALID_LABEL',
+      'INVALID_HEADER',
+      'FORBIDDEN',
+      'ROUTE_NOT_FOUND',
+      'METHOD_NOT_ALLOWED',
+      'INVALID_QUERY',
+    ]) {
       expect({ code, seen: (t.byCode[code] ?? 0) > 0 }).toEqual({ code, seen: true });
     }
     expect(await scanPredictions(local.dynamodbUrl, local.tableName)).toEqual([]);
@@ -55,7 +81,12 @@ describe('malformed requests', () => {
   // The model's NaN is the server's failure, not the caller's: a 5xx with its own code, and no label.
   it('answers a row the model turns into NaN with 500 NON_FINITE_OUTPUT and logs nothing', async () => {
     const [verdict] = await sendBadRequests(local.url, [nonFiniteOutput(local.apiKey)], 1);
-    expect(verdict).toEqual({ kind: 'predict/non-finite-output', status: 500, code: 'NON_FINITE_OUTPUT', problem: 'status 500 is not 4xx' });
+    expect(verdict).toEqual({
+      kind: 'predict/non-finite-output',
+      status: 500,
+      code: 'NON_FINITE_OUTPUT',
+      problem: 'status 500 is not 4xx',
+    });
     expect(await scanPredictions(local.dynamodbUrl, local.tableName)).toEqual([]);
   });
 

@@ -3,13 +3,14 @@
  * middle of traffic. Nothing answered 200 may be lost or doubled, callers get clear JSON errors, and the
  * system recovers without a restart. The full-length version is `npx tsx bench/reliability/faults.ts`.
  */
-import { ENV } from '../../contract/env';
-import { ERROR_STATUS } from '../../contract/errors';
+
 import { dynamoDbOutage, modelOutage, s3Outage } from '../../bench/reliability/fault-scenarios';
 import { MODEL_DIR } from '../../bench/reliability/load-runner';
 import { quietHandlerLogs } from '../../bench/reliability/quiet-logs';
 import { startTcpSwitch, type TcpSwitch } from '../../bench/reliability/tcp-switch';
-import { startLocal, type LocalSystem } from '../../local/system';
+import { ENV } from '../../contract/env';
+import { ERROR_STATUS } from '../../contract/errors';
+import { type LocalSystem, startLocal } from '../../local/system';
 import { openApiResponseCheck } from '../openapi/response-check';
 
 jest.setTimeout(60_000);
@@ -21,7 +22,14 @@ describe('faults under load', () => {
   const quiet = quietHandlerLogs();
 
   beforeAll(async () => {
-    local = await startLocal({ port: 0, inMemory: true, modelDir: MODEL_DIR, apiKey: 'faults-key-0123456789abcdef', replayIntervalMs: 0, onResponse: openapi.record });
+    local = await startLocal({
+      port: 0,
+      inMemory: true,
+      modelDir: MODEL_DIR,
+      apiKey: 'faults-key-0123456789abcdef',
+      replayIntervalMs: 0,
+      onResponse: openapi.record,
+    });
     // The predict function builds its S3 client on first use: point it through a switch we can turn off.
     s3Switch = await startTcpSwitch(Number(new URL(local.s3Url).port));
     process.env[ENV.S3_URL] = s3Switch.url;
@@ -52,7 +60,11 @@ describe('faults under load', () => {
     const failed = [...r.during, ...r.after].filter((a) => a.status !== 200);
     expect(failed.length).toBeGreaterThan(0);
     // Down: BACKEND_UNAVAILABLE. Back up but still loading its model: the server's own MODEL_LOADING. Both 503.
-    for (const a of failed) expect({ status: a.status, code: ['BACKEND_UNAVAILABLE', 'MODEL_LOADING'].includes(a.code ?? '') }).toEqual({ status: ERROR_STATUS.BACKEND_UNAVAILABLE, code: true });
+    for (const a of failed)
+      expect({ status: a.status, code: ['BACKEND_UNAVAILABLE', 'MODEL_LOADING'].includes(a.code ?? '') }).toEqual({
+        status: ERROR_STATUS.BACKEND_UNAVAILABLE,
+        code: true,
+      });
     expect(failed.some((a) => a.code === 'BACKEND_UNAVAILABLE')).toBe(true);
     expect(r.summary).toMatchObject({ networkErrors: 0, malformed: 0 });
     // Once the server is back, answers are 200 again.

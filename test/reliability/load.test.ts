@@ -2,10 +2,10 @@
  * Fast load test: a few hundred concurrent `POST /predict` against the real local system, then the log
  * is scanned and reconciled with the answers. The full run is `npx tsx bench/reliability/load.ts`.
  */
-import { answeredIds, markerOf, MODEL_DIR, runLoad, summarize } from '../../bench/reliability/load-runner';
+import { answeredIds, MODEL_DIR, markerOf, runLoad, summarize } from '../../bench/reliability/load-runner';
 import { reconcile, scanPredictions } from '../../bench/reliability/log-scan';
 import { quietHandlerLogs } from '../../bench/reliability/quiet-logs';
-import { startLocal, type LocalSystem } from '../../local/system';
+import { type LocalSystem, startLocal } from '../../local/system';
 
 describe('load on the local system', () => {
   let local: LocalSystem;

@@ -3,10 +3,11 @@
  * real local system: numbers beyond 2^53 and below DynamoDB's range, S3 keys that once answered 503,
  * tenancy between the operator and a client key, a second feedback, the last page of a listing.
  */
-import { runLogAttacks } from '../../bench/reliability/log-attacks';
+
 import { MODEL_DIR } from '../../bench/reliability/load-runner';
+import { runLogAttacks } from '../../bench/reliability/log-attacks';
 import { quietHandlerLogs } from '../../bench/reliability/quiet-logs';
-import { startLocal, type LocalSystem } from '../../local/system';
+import { type LocalSystem, startLocal } from '../../local/system';
 
 jest.setTimeout(120_000);
 

@@ -6,14 +6,14 @@
  * model passes its own golden set, and a server holding the wrong model is refused. The same decision
  * functions the deployment calls are driven with real HTTP.
  */
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { CloudFormationCustomResourceUpdateEvent } from 'aws-lambda';
-import { RunningServer, startServer } from '../../container/src/server';
+import { type RunningServer, startServer } from '../../container/src/server';
 import { createLogger } from '../../lambda/commons/logger';
 import { sendResponse } from '../../lambda/rollout/cfn-response';
-import { HOOK_ATTEMPTS, decideCustomResource, decideLifecycleHook, loadGoldenSet } from '../../lambda/rollout/check';
+import { decideCustomResource, decideLifecycleHook, HOOK_ATTEMPTS, loadGoldenSet } from '../../lambda/rollout/check';
 import { checkRuntimeClient, httpInvoker, replayGoldenSet, sageMakerInvoker } from '../../lambda/rollout/replay';
 import { startSageMakerRuntime } from '../../local/sagemaker-runtime';
 
@@ -47,14 +47,24 @@ describe.each(['breast-cancer', 'digits'] as const)('%s server', (model) => {
   });
 
   it('lets the ECS hook succeed', async () => {
-    const result = await decideLifecycleHook({ executionId: 'e1', lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT' }, golden[model], httpInvoker(servers[model].url), quiet);
+    const result = await decideLifecycleHook(
+      { executionId: 'e1', lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT' },
+      golden[model],
+      httpInvoker(servers[model].url),
+      quiet,
+    );
     expect(result).toEqual({ hookStatus: 'SUCCEEDED' });
   });
 });
 
 describe('a server holding the wrong model', () => {
   it('is refused: the digits golden set against the breast-cancer server', async () => {
-    const result = await decideLifecycleHook({ executionId: 'e2', lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT' }, golden.digits, httpInvoker(servers['breast-cancer'].url), quiet);
+    const result = await decideLifecycleHook(
+      { executionId: 'e2', lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT' },
+      golden.digits,
+      httpInvoker(servers['breast-cancer'].url),
+      quiet,
+    );
     // The server rejects 64-feature rows (WRONG_FEATURE_COUNT): an error, retried, then refused.
     expect(result.hookStatus).toBe('IN_PROGRESS');
     let last = result;
@@ -73,8 +83,16 @@ describe('a server holding the wrong model', () => {
     // The breast-cancer golden set with every row's expected answer swapped for another row's: the
     // server answers in the right shape, and the labels/probabilities no longer match.
     const set = golden['breast-cancer'].set;
-    const shifted = { ...golden['breast-cancer'], set: { labels: set.labels, rows: set.rows.map((r, i) => ({ ...set.rows[(i + 1) % set.rows.length], input: r.input })) } };
-    const result = await decideLifecycleHook({ executionId: 'e3', lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT' }, shifted, httpInvoker(servers['breast-cancer'].url), quiet);
+    const shifted = {
+      ...golden['breast-cancer'],
+      set: { labels: set.labels, rows: set.rows.map((r, i) => ({ ...set.rows[(i + 1) % set.rows.length], input: r.input })) },
+    };
+    const result = await decideLifecycleHook(
+      { executionId: 'e3', lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT' },
+      shifted,
+      httpInvoker(servers['breast-cancer'].url),
+      quiet,
+    );
     expect(result).toEqual({ hookStatus: 'FAILED' });
   });
 });
@@ -113,28 +131,53 @@ describe('the CloudFormation custom resource', () => {
   const invokerFor = (server: string) => () => httpInvoker(servers[server].url);
 
   it('succeeds for the right model and sends the answer to the response URL', async () => {
-    const response = await decideCustomResource(update(golden['breast-cancer'].sha256), golden['breast-cancer'], invokerFor('breast-cancer'), quiet);
-    expect(response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'golden-check/ep', RequestId: 'r1', LogicalResourceId: 'GoldenCheck' });
+    const response = await decideCustomResource(
+      update(golden['breast-cancer'].sha256),
+      golden['breast-cancer'],
+      invokerFor('breast-cancer'),
+      quiet,
+    );
+    expect(response).toMatchObject({
+      Status: 'SUCCESS',
+      PhysicalResourceId: 'golden-check/ep',
+      RequestId: 'r1',
+      LogicalResourceId: 'GoldenCheck',
+    });
     received = [];
     await sendResponse(responseUrl, response);
     expect(received).toEqual([{ method: 'PUT', type: '', body: response }]);
   });
 
   it('fails the stack update when the endpoint serves the wrong model', async () => {
-    const response = await decideCustomResource(update(golden.digits.sha256, 'digits/1.0.0'), golden.digits, invokerFor('breast-cancer'), quiet);
+    const response = await decideCustomResource(
+      update(golden.digits.sha256, 'digits/1.0.0'),
+      golden.digits,
+      invokerFor('breast-cancer'),
+      quiet,
+    );
     expect(response.Status).toBe('FAILED');
     expect(response.Reason).toMatch(/could not run against ep: The model answered HTTP 400/);
   });
 
   it('fails when the answers are right but another version answered', async () => {
-    const response = await decideCustomResource(update(golden['breast-cancer'].sha256, 'breast-cancer/2.0.0'), golden['breast-cancer'], invokerFor('breast-cancer'), quiet);
+    const response = await decideCustomResource(
+      update(golden['breast-cancer'].sha256, 'breast-cancer/2.0.0'),
+      golden['breast-cancer'],
+      invokerFor('breast-cancer'),
+      quiet,
+    );
     expect(response).toMatchObject({ Status: 'FAILED', Reason: 'The endpoint answered as breast-cancer/1.0.0, not breast-cancer/2.0.0.' });
   });
 
   it('lets a rollback to another golden set through, and deletes without checking', async () => {
     const rollback = await decideCustomResource(update('0'.repeat(64)), golden['breast-cancer'], invokerFor('digits'), quiet);
     expect(rollback).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/a rollback, not checked again/) });
-    const del = await decideCustomResource({ ...update(golden.digits.sha256), RequestType: 'Delete' }, golden.digits, invokerFor('breast-cancer'), quiet);
+    const del = await decideCustomResource(
+      { ...update(golden.digits.sha256), RequestType: 'Delete' },
+      golden.digits,
+      invokerFor('breast-cancer'),
+      quiet,
+    );
     expect(del.Status).toBe('SUCCESS');
   });
 
@@ -158,7 +201,13 @@ describe('the CloudFormation custom resource', () => {
 
     it('over HTTP: FAILED at the deadline, the hanging request cancelled', async () => {
       const t0 = Date.now();
-      const response = await decideCustomResource(update(golden['breast-cancer'].sha256), golden['breast-cancer'], (_name, signal) => httpInvoker(stallUrl, 60_000, signal), quiet, t0 + 400);
+      const response = await decideCustomResource(
+        update(golden['breast-cancer'].sha256),
+        golden['breast-cancer'],
+        (_name, signal) => httpInvoker(stallUrl, 60_000, signal),
+        quiet,
+        t0 + 400,
+      );
       expect(response.Status).toBe('FAILED');
       expect(response.Reason).toMatch(/could not run against ep: no verdict by the check's deadline/);
       expect(Date.now() - t0).toBeLessThan(3000);
@@ -166,14 +215,20 @@ describe('the CloudFormation custom resource', () => {
       expect(open).toBe(0);
     });
 
-    it('through InvokeEndpoint with the check\'s own SDK client: FAILED at the deadline', async () => {
+    it("through InvokeEndpoint with the check's own SDK client: FAILED at the deadline", async () => {
       const runtime = await startSageMakerRuntime({ endpoints: { hung: stallUrl } });
       const saved = { ...process.env };
       Object.assign(process.env, { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
       try {
         const client = checkRuntimeClient(runtime.url);
         const t0 = Date.now();
-        const response = await decideCustomResource(update(golden['breast-cancer'].sha256), golden['breast-cancer'], (_name, signal) => sageMakerInvoker(client, 'hung', signal), quiet, t0 + 400);
+        const response = await decideCustomResource(
+          update(golden['breast-cancer'].sha256),
+          golden['breast-cancer'],
+          (_name, signal) => sageMakerInvoker(client, 'hung', signal),
+          quiet,
+          t0 + 400,
+        );
         expect(response).toMatchObject({ Status: 'FAILED', Reason: expect.stringMatching(/no verdict by the check's deadline/) });
         expect(Date.now() - t0).toBeLessThan(3000);
       } finally {

@@ -1,8 +1,8 @@
 /** The golden-set comparison on the real parity files: scikit-learn's answers pass, any change fails. */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Prediction } from '../../contract/prediction';
-import { GOLDEN_TOLERANCE, GoldenSet } from '../../contract/rollout';
+import type { Prediction } from '../../contract/prediction';
+import { GOLDEN_TOLERANCE, type GoldenSet } from '../../contract/rollout';
 import { compareGolden, describeVerdict, parseGoldenSet } from '../../lambda/rollout/golden';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -63,7 +63,12 @@ describe.each(['breast-cancer', 'digits'])('%s golden set', (model) => {
 });
 
 describe('regression rows and bad files', () => {
-  const set: GoldenSet = { rows: [{ input: [1], value: 200 }, { input: [2], value: 0.5 }] };
+  const set: GoldenSet = {
+    rows: [
+      { input: [1], value: 200 },
+      { input: [2], value: 0.5 },
+    ],
+  };
 
   it('compares values relative to max(1, |expected|)', () => {
     expect(compareGolden(set, [{ value: 200.01 }, { value: 0.50005 }]).passed).toBe(true);

@@ -6,7 +6,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { ENV } from '../../contract/env';
 import { GOLDEN_SET_FILE } from '../../contract/rollout';
 import { baseStatements, logicalIdOf } from '../infra/backend-suite';
-import { SynthResult, statementsOfRole, synthBackend } from '../infra/synth';
+import { type SynthResult, statementsOfRole, synthBackend } from '../infra/synth';
 
 const results: Partial<Record<string, SynthResult>> = {};
 const synth = (b: 'fargate' | 'sagemaker' | 'sagemaker-serverless') => (results[b] ??= synthBackend(b));
@@ -86,7 +86,10 @@ describe.each(['sagemaker', 'sagemaker-serverless'] as const)('%s', (backend) =>
       s.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SageMaker',
         MetricName: metric,
-        Dimensions: Match.arrayWith([{ Name: 'EndpointName', Value: sm.endpointName }, { Name: 'VariantName', Value: 'AllTraffic' }]),
+        Dimensions: Match.arrayWith([
+          { Name: 'EndpointName', Value: sm.endpointName },
+          { Name: 'VariantName', Value: 'AllTraffic' },
+        ]),
       });
     }
   });

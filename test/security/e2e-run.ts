@@ -5,9 +5,7 @@
  * (large inputs stored under `predictions/`), the golden-set check both ways a rollout calls it, and the
  * Fargate batch task on a dataset in the bucket. Each step is tagged with the backends it applies to.
  */
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyResult, ScheduledEvent } from 'aws-lambda';
+
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -16,8 +14,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyResult, ScheduledEvent } from 'aws-lambda';
 import { PNG } from 'pngjs';
-import { openOutput, s3Client as batchS3Client } from '../../container/src/batch/locations';
+import { MODEL_DIR } from '../../bench/reliability/load-runner';
+import { s3Client as batchS3Client, openOutput } from '../../container/src/batch/locations';
 import { resolveModelDir } from '../../container/src/model-source';
 import { startServer } from '../../container/src/server';
 import { BASELINE_FILE } from '../../contract/baseline';
@@ -25,13 +27,12 @@ import { batchOutputPrefix } from '../../contract/batch';
 import { modelPrefix, PREFIX } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
 import { MANIFEST_FILE } from '../../contract/manifest';
-import { API_KEY_HEADER, IDEMPOTENCY_HEADER } from '../../contract/routes';
 import { GOLDEN_SET_FILE } from '../../contract/rollout';
+import { API_KEY_HEADER, IDEMPOTENCY_HEADER } from '../../contract/routes';
 import { LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS } from '../../local/paths';
 import { s3Client } from '../../local/s3';
 import { startSageMakerRuntime } from '../../local/sagemaker-runtime';
 import type { LocalSystem } from '../../local/system';
-import { MODEL_DIR } from '../../bench/reliability/load-runner';
 import { proxyEvent } from '../lambda/events';
 
 /**
@@ -64,16 +65,32 @@ export async function exerciseLocalSystem(local: LocalSystem, setPhase: (p: Phas
   setPhase('all');
   const first = await call('predict', '/predict', { method: 'POST', body: { instances: [distinctiveRow()] } });
   const id = first.predictions?.[0].id ?? '';
-  await call('predict idempotent', '/predict', { method: 'POST', body: { instances: [distinctiveRow()] }, headers: { [IDEMPOTENCY_HEADER]: 'iam-proof-1' } });
-  await call('predict idempotent replay', '/predict', { method: 'POST', body: { instances: [distinctiveRow()] }, headers: { [IDEMPOTENCY_HEADER]: 'iam-proof-1' } });
-  await call('predict idempotent conflict', '/predict', { method: 'POST', body: { instances: [distinctiveRow(), distinctiveRow()] }, headers: { [IDEMPOTENCY_HEADER]: 'iam-proof-1' } });
+  await call('predict idempotent', '/predict', {
+    method: 'POST',
+    body: { instances: [distinctiveRow()] },
+    headers: { [IDEMPOTENCY_HEADER]: 'iam-proof-1' },
+  });
+  await call('predict idempotent replay', '/predict', {
+    method: 'POST',
+    body: { instances: [distinctiveRow()] },
+    headers: { [IDEMPOTENCY_HEADER]: 'iam-proof-1' },
+  });
+  await call('predict idempotent conflict', '/predict', {
+    method: 'POST',
+    body: { instances: [distinctiveRow(), distinctiveRow()] },
+    headers: { [IDEMPOTENCY_HEADER]: 'iam-proof-1' },
+  });
 
   const s3 = s3Client(local.s3Url);
   const datasetKey = `${PREFIX.datasets}iam-proof/row.json`;
   await s3.send(new PutObjectCommand({ Bucket: local.bucketName, Key: datasetKey, Body: JSON.stringify(distinctiveRow()) }));
   await call('predict s3Key', '/predict', { method: 'POST', body: { instances: [{ s3Key: datasetKey }] } });
   // A request that fails after reserving its idempotency key releases it (DeleteItem).
-  await call('predict idempotent failure', '/predict', { method: 'POST', body: { instances: [{ s3Key: `${PREFIX.datasets}iam-proof/missing.json` }] }, headers: { [IDEMPOTENCY_HEADER]: 'iam-proof-2' } });
+  await call('predict idempotent failure', '/predict', {
+    method: 'POST',
+    body: { instances: [{ s3Key: `${PREFIX.datasets}iam-proof/missing.json` }] },
+    headers: { [IDEMPOTENCY_HEADER]: 'iam-proof-2' },
+  });
 
   await call('list', '/predictions?limit=5');
   // A client key lists through its own partition of the caller index.
@@ -92,7 +109,11 @@ export async function exerciseLocalSystem(local: LocalSystem, setPhase: (p: Phas
   const drained = await local.replay();
   statuses['replayed'] = drained.replayed;
   // A message no write can fix: the replay parks it under parked/log-records/ (PutObject).
-  const sqs = new SQSClient({ endpoint: local.sqsUrl, region: LOCAL_NAMES.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const sqs = new SQSClient({
+    endpoint: local.sqsUrl,
+    region: LOCAL_NAMES.region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   await sqs.send(new SendMessageCommand({ QueueUrl: local.logDlqUrl, MessageBody: '{"not": "a record"}' }));
   sqs.destroy();
   statuses['parked'] = (await local.replay()).replayed;
@@ -105,7 +126,10 @@ export async function exerciseLocalSystem(local: LocalSystem, setPhase: (p: Phas
   }
   setPhase('undeployed');
   const prefixUri = `s3://${local.bucketName}/${prefix}`;
-  await resolveModelDir({ env: { [ENV.MODEL_S3_URI]: prefixUri, [ENV.S3_URL]: local.s3Url, AWS_REGION: LOCAL_NAMES.region }, cacheDir: mkdtempSync(join(tmpdir(), 'mlship-iam-cache-')) });
+  await resolveModelDir({
+    env: { [ENV.MODEL_S3_URI]: prefixUri, [ENV.S3_URL]: local.s3Url, AWS_REGION: LOCAL_NAMES.region },
+    cacheDir: mkdtempSync(join(tmpdir(), 'mlship-iam-cache-')),
+  });
   s3.destroy();
   setPhase('all');
   return statuses;
@@ -123,7 +147,11 @@ function noisePng(side: number): string {
  * InvokeEndpoint through the local runtime stand-in, a large image stored under `predictions/`, and that
  * stored input read back as an S3 key.
  */
-export async function exerciseSageMakerPredict(local: LocalSystem, install: () => () => void, setPhase: (p: Phase) => void): Promise<number[]> {
+export async function exerciseSageMakerPredict(
+  local: LocalSystem,
+  install: () => () => void,
+  setPhase: (p: Phase) => void,
+): Promise<number[]> {
   const digits = join(PROJECT_ROOT, 'models', 'digits');
   // In its own process, as in the local system: onnxruntime's tensors must stay in one JavaScript realm.
   const model = await startServer({ modelDir: digits, port: 0, host: '127.0.0.1', workers: 1 });
@@ -148,7 +176,15 @@ export async function exerciseSageMakerPredict(local: LocalSystem, install: () =
     });
     if (!predict) throw new Error('predict did not load');
     const send = async (body: unknown) => {
-      const res = (await predict!.handler(proxyEvent({ method: 'POST', resource: '/predict', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, apiKeyId: 'iam' }))) as APIGatewayProxyResult;
+      const res = (await predict!.handler(
+        proxyEvent({
+          method: 'POST',
+          resource: '/predict',
+          body: JSON.stringify(body),
+          headers: { 'content-type': 'application/json' },
+          apiKeyId: 'iam',
+        }),
+      )) as APIGatewayProxyResult;
       statuses.push(res.statusCode);
       return JSON.parse(res.body) as { predictions?: { id: string }[] };
     };
@@ -201,7 +237,11 @@ export interface GoldenCheckOutcome {
  * module-scope client is pointed there with the SDK's own `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`) and a
  * local server standing in for CloudFormation's pre-signed response URL.
  */
-export async function runGoldenCheck(local: LocalSystem, install: () => () => void, setPhase: (p: Phase) => void): Promise<GoldenCheckOutcome> {
+export async function runGoldenCheck(
+  local: LocalSystem,
+  install: () => () => void,
+  setPhase: (p: Phase) => void,
+): Promise<GoldenCheckOutcome> {
   const goldenSetPath = join(MODEL_DIR, GOLDEN_SET_FILE);
   const answers: string[] = [];
   const cfn = createServer((req, res) => {
@@ -233,23 +273,29 @@ export async function runGoldenCheck(local: LocalSystem, install: () => () => vo
     const context = { getRemainingTimeInMillis: () => 120_000 };
     const hook = await check.handler({ executionId: 'iam-proof', lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT', hookDetails: {} }, context);
     setPhase('sagemaker');
-    await check.handler({
-      RequestType: 'Create',
-      ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:golden-check',
-      ResponseURL: responseUrl,
-      StackId: 'arn:aws:cloudformation:us-east-1:111111111111:stack/Mlship-Serving/iam-proof',
-      RequestId: 'iam-proof',
-      LogicalResourceId: 'GoldenSetCheckAfterEndpointUpdate',
-      ResourceType: 'Custom::GoldenSetCheck',
-      ResourceProperties: {
+    await check.handler(
+      {
+        RequestType: 'Create',
         ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:golden-check',
-        EndpointName: GOLDEN_ENDPOINT,
-        EndpointConfigName: 'iam-proof-config',
-        Model: `${local.manifest.name}/${local.manifest.version}`,
-        GoldenSetSha256: createHash('sha256').update(readFileSync(goldenSetPath, 'utf8')).digest('hex'),
+        ResponseURL: responseUrl,
+        StackId: 'arn:aws:cloudformation:us-east-1:111111111111:stack/Mlship-Serving/iam-proof',
+        RequestId: 'iam-proof',
+        LogicalResourceId: 'GoldenSetCheckAfterEndpointUpdate',
+        ResourceType: 'Custom::GoldenSetCheck',
+        ResourceProperties: {
+          ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:golden-check',
+          EndpointName: GOLDEN_ENDPOINT,
+          EndpointConfigName: 'iam-proof-config',
+          Model: `${local.manifest.name}/${local.manifest.version}`,
+          GoldenSetSha256: createHash('sha256').update(readFileSync(goldenSetPath, 'utf8')).digest('hex'),
+        },
       },
-    }, context);
-    const answer = answers.length === 1 ? (JSON.parse(answers[0]) as { Status: string; Reason: string }) : { Status: `${answers.length} answers`, Reason: '' };
+      context,
+    );
+    const answer =
+      answers.length === 1
+        ? (JSON.parse(answers[0]) as { Status: string; Reason: string })
+        : { Status: `${answers.length} answers`, Reason: '' };
     return { hookStatus: hook?.hookStatus ?? 'none', customResourceStatus: `${answer.Status}: ${answer.Reason}` };
   } finally {
     uninstall?.();
@@ -278,7 +324,8 @@ export interface BatchTaskOutcome {
 export async function runBatchTask(local: LocalSystem, callLog: string): Promise<BatchTaskOutcome> {
   const names = local.manifest.input.kind === 'tabular' ? local.manifest.input.features.map((f) => f.name) : [];
   const parity = JSON.parse(readFileSync(join(MODEL_DIR, GOLDEN_SET_FILE), 'utf8')) as { rows: { input: number[] }[] };
-  const csv = [`id,${names.join(',')}`, ...parity.rows.slice(0, 20).map((r, i) => `r${i},${r.input.join(',')}`), 'bad,1,2,3'].join('\n') + '\n';
+  const csv =
+    [`id,${names.join(',')}`, ...parity.rows.slice(0, 20).map((r, i) => `r${i},${r.input.join(',')}`), 'bad,1,2,3'].join('\n') + '\n';
   const inputKey = `${PREFIX.batchInput}iam-proof/rows.csv`;
   const outputPrefix = batchOutputPrefix('iam-proof-run');
   const s3 = s3Client(local.s3Url);
@@ -297,7 +344,19 @@ export async function runBatchTask(local: LocalSystem, callLog: string): Promise
       AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
     };
-    const args = ['--import', 'tsx', join(PROJECT_ROOT, 'container', 'src', 'main.ts'), 'batch', '--input', `s3://${local.bucketName}/${inputKey}`, '--output', `s3://${local.bucketName}/${outputPrefix}`, '--workers', '1', '--json'];
+    const args = [
+      '--import',
+      'tsx',
+      join(PROJECT_ROOT, 'container', 'src', 'main.ts'),
+      'batch',
+      '--input',
+      `s3://${local.bucketName}/${inputKey}`,
+      '--output',
+      `s3://${local.bucketName}/${outputPrefix}`,
+      '--workers',
+      '1',
+      '--json',
+    ];
     const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -340,7 +399,11 @@ export async function abortBatchOutput(local: LocalSystem, seen: (command: strin
     return true;
   };
   try {
-    const out = await openOutput({ kind: 's3', bucket: local.bucketName, key: `${batchOutputPrefix('iam-proof-failed')}rows.csv.out` }, () => client, 'text/csv');
+    const out = await openOutput(
+      { kind: 's3', bucket: local.bucketName, key: `${batchOutputPrefix('iam-proof-failed')}rows.csv.out` },
+      () => client,
+      'text/csv',
+    );
     // One byte more than a part: the first part goes up as a multipart upload, the rest waits.
     const line = Buffer.alloc(1024, 'x');
     for (let i = 0; i <= 8 * 1024; i++) if (!out.stream.write(line)) await once(out.stream, 'drain');

@@ -9,7 +9,17 @@ import type { Statement } from '../infra/synth';
  * Whose role a call is made with: a function, the model container (Fargate task or SageMaker model), or
  * the Fargate batch task (`batch`, the same image run as `batch …`; its process is attributed whole).
  */
-export type Caller = 'predict' | 'query' | 'feedback' | 'meta' | 'replay' | 'analytics-writer' | 'quality' | 'golden-check' | 'container' | 'batch';
+export type Caller =
+  | 'predict'
+  | 'query'
+  | 'feedback'
+  | 'meta'
+  | 'replay'
+  | 'analytics-writer'
+  | 'quality'
+  | 'golden-check'
+  | 'container'
+  | 'batch';
 
 export interface RecordedCall {
   client: string;
@@ -53,7 +63,13 @@ const partitionKeyOf = (input: Record<string, unknown>): string | undefined => {
 export function iamRequestsOf(caller: Caller, call: RecordedCall): IamRequest[] {
   const op = call.command.replace(/Command$/, '');
   const name = `${call.client}.${op}`;
-  const req = (action: string, resource: string, context: Record<string, string> = {}): IamRequest => ({ caller, action, resource, context, call: name });
+  const req = (action: string, resource: string, context: Record<string, string> = {}): IamRequest => ({
+    caller,
+    action,
+    resource,
+    context,
+    call: name,
+  });
   const input = call.input;
   switch (call.client) {
     case 'DynamoDBClient': {
@@ -70,7 +86,8 @@ export function iamRequestsOf(caller: Caller, call: RecordedCall): IamRequest[] 
     case 'S3Client':
       if (op === 'GetObject' || op === 'HeadObject') return [req('s3:GetObject', `bucket/${String(input.Key)}`)];
       // A multipart upload (lib-storage's Upload, for outputs over one part) is authorized as PutObject.
-      if (['PutObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload'].includes(op)) return [req('s3:PutObject', `bucket/${String(input.Key)}`)];
+      if (['PutObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload'].includes(op))
+        return [req('s3:PutObject', `bucket/${String(input.Key)}`)];
       if (op === 'AbortMultipartUpload') return [req('s3:AbortMultipartUpload', `bucket/${String(input.Key)}`)];
       if (op === 'ListObjectsV2') return [req('s3:ListBucket', 'bucket', { 's3:prefix': String(input.Prefix ?? '') })];
       break;
@@ -97,17 +114,24 @@ export function iamRequestsOf(caller: Caller, call: RecordedCall): IamRequest[] 
 
 /** A rendered statement resource in the symbolic form, or the rendered text when it is none of ours. */
 export function symbolicResource(rendered: string): string {
-  return rendered
-    .replace(/^<(?:import:)?[^>]*PredictionLog[^>]*\.Arn>/, 'table')
-    .replace(/^<(?:import:)?[^>]*DataBucketArn>/, 'bucket')
-    // The data stack's own roles name the bucket directly (replay's parking prefix).
-    .replace(/^<DataBucket[^>]*\.Arn>/, 'bucket')
-    .replace(/^<(?:import:)?[^>]*LogDeadLetters[^>]*\.Arn>/, 'queue')
-    .replace(/^<(?:import:)?SageMakerEndpoint>$/, 'endpoint');
+  return (
+    rendered
+      .replace(/^<(?:import:)?[^>]*PredictionLog[^>]*\.Arn>/, 'table')
+      .replace(/^<(?:import:)?[^>]*DataBucketArn>/, 'bucket')
+      // The data stack's own roles name the bucket directly (replay's parking prefix).
+      .replace(/^<DataBucket[^>]*\.Arn>/, 'bucket')
+      .replace(/^<(?:import:)?[^>]*LogDeadLetters[^>]*\.Arn>/, 'queue')
+      .replace(/^<(?:import:)?SageMakerEndpoint>$/, 'endpoint')
+  );
 }
 
 function glob(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(value);
 }
 

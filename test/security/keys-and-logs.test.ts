@@ -3,9 +3,10 @@
  * the API key nor the feature values of inputs ever reach the log output of the handlers and the gateway,
  * on success, on error and on the dead-letter path.
  */
-import { API_KEY_HEADER, ROUTES } from '../../contract/routes';
+
 import { MODEL_DIR } from '../../bench/reliability/load-runner';
-import { startLocal, type LocalSystem } from '../../local/system';
+import { API_KEY_HEADER, ROUTES } from '../../contract/routes';
+import { type LocalSystem, startLocal } from '../../local/system';
 import { DISTINCTIVE_VALUES, distinctiveRow } from './e2e-run';
 
 const API_KEY = 'sec-key-Zq8xV3pL0mN7bR2tY6wKc4';
@@ -24,7 +25,14 @@ describe('API key and log hygiene on the local system', () => {
     };
     process.stdout.write = capture as typeof process.stdout.write;
     process.stderr.write = capture as typeof process.stderr.write;
-    local = await startLocal({ port: 0, inMemory: true, modelDir: MODEL_DIR, apiKey: API_KEY, replayIntervalMs: 0, staticDir: '/nonexistent-dashboard' });
+    local = await startLocal({
+      port: 0,
+      inMemory: true,
+      modelDir: MODEL_DIR,
+      apiKey: API_KEY,
+      replayIntervalMs: 0,
+      staticDir: '/nonexistent-dashboard',
+    });
   });
 
   afterAll(async () => {
@@ -35,17 +43,31 @@ describe('API key and log hygiene on the local system', () => {
 
   const concrete = (path: string) => path.replace('{id}', '01ARZ3NDEKTSV4RRFFQ69G5FAV');
 
-  it.each(ROUTES.filter((r) => r.apiKey).map((r) => [r.method, r.path] as const))('%s %s without the key, or with a wrong one, is 403 FORBIDDEN', async (method, path) => {
-    const wrongKeys: Record<string, string>[] = [{}, { [API_KEY_HEADER]: `${API_KEY}x` }, { [API_KEY_HEADER]: '' }];
-    for (const headers of wrongKeys) {
-      const res = await fetch(local.url + concrete(path), { method, headers: { 'content-type': 'application/json', ...headers }, body: method === 'POST' ? '{}' : undefined });
-      expect({ status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code }).toEqual({ status: 403, code: 'FORBIDDEN' });
-    }
-  });
+  it.each(ROUTES.filter((r) => r.apiKey).map((r) => [r.method, r.path] as const))(
+    '%s %s without the key, or with a wrong one, is 403 FORBIDDEN',
+    async (method, path) => {
+      const wrongKeys: Record<string, string>[] = [{}, { [API_KEY_HEADER]: `${API_KEY}x` }, { [API_KEY_HEADER]: '' }];
+      for (const headers of wrongKeys) {
+        const res = await fetch(local.url + concrete(path), {
+          method,
+          headers: { 'content-type': 'application/json', ...headers },
+          body: method === 'POST' ? '{}' : undefined,
+        });
+        expect({ status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code }).toEqual({
+          status: 403,
+          code: 'FORBIDDEN',
+        });
+      }
+    },
+  );
 
   it('keeps the API key and input values out of every log line', async () => {
     const send = (body: string, headers: Record<string, string> = {}) =>
-      fetch(`${local.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', [API_KEY_HEADER]: API_KEY, ...headers }, body }).then(async (r) => ({ status: r.status, text: await r.text() }));
+      fetch(`${local.url}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [API_KEY_HEADER]: API_KEY, ...headers },
+        body,
+      }).then(async (r) => ({ status: r.status, text: await r.text() }));
     const row = distinctiveRow();
     const ok = await send(JSON.stringify({ instances: [row] }));
     expect(ok.status).toBe(200);

@@ -21,9 +21,11 @@ export function allStatements(template: Template): FoundStatement[] {
   for (const [id, r] of Object.entries(resources)) {
     const p = r.Properties ?? {};
     const docs: { doc: unknown; resourcePolicy: boolean }[] = [];
-    if (p.PolicyDocument) docs.push({ doc: p.PolicyDocument, resourcePolicy: !['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy'].includes(r.Type) });
+    if (p.PolicyDocument)
+      docs.push({ doc: p.PolicyDocument, resourcePolicy: !['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy'].includes(r.Type) });
     if (p.KeyPolicy) docs.push({ doc: p.KeyPolicy, resourcePolicy: true });
-    for (const inline of list(p.Policies) as { PolicyDocument?: unknown }[]) if (inline.PolicyDocument) docs.push({ doc: inline.PolicyDocument, resourcePolicy: false });
+    for (const inline of list(p.Policies) as { PolicyDocument?: unknown }[])
+      if (inline.PolicyDocument) docs.push({ doc: inline.PolicyDocument, resourcePolicy: false });
     for (const { doc, resourcePolicy } of docs) {
       for (const s of list((doc as { Statement?: unknown }).Statement) as Record<string, unknown>[]) {
         out.push({

@@ -7,7 +7,7 @@
  * In a child process: `NODE_OPTIONS="--require <this file>"` with MLSHIP_AWS_CALL_LOG=<file> appends
  * one JSON line per call to that file (set the variable only after installing in the parent).
  */
-'use strict';
+
 const { appendFileSync } = require('node:fs');
 
 const PROJECT_FILE = /\((\/[^():]+\.(?:ts|js)):\d+:\d+\)|at (\/[^():]+\.(?:ts|js)):\d+:\d+/g;
@@ -32,7 +32,13 @@ function install(sink) {
   if (original.__mlshipRecorded) return () => undefined;
   const patched = function send(command, ...rest) {
     try {
-      sink({ client: this.constructor.name, command: command.constructor.name, input: command.input, files: callerFiles(), pid: process.pid });
+      sink({
+        client: this.constructor.name,
+        command: command.constructor.name,
+        input: command.input,
+        files: callerFiles(),
+        pid: process.pid,
+      });
     } catch (e) {
       process.stderr.write(`aws call recorder: ${e && e.message}\n`);
     }
@@ -56,6 +62,7 @@ if (logFile) {
 /** The input fields that name a resource; nothing else (no item values, no bodies). */
 function pick(input) {
   const out = {};
-  for (const k of ['TableName', 'IndexName', 'Bucket', 'Key', 'Prefix', 'QueueUrl', 'EndpointName', 'ReturnValues']) if (input && input[k] !== undefined) out[k] = input[k];
+  for (const k of ['TableName', 'IndexName', 'Bucket', 'Key', 'Prefix', 'QueueUrl', 'EndpointName', 'ReturnValues'])
+    if (input && input[k] !== undefined) out[k] = input[k];
   return out;
 }

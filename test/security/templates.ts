@@ -3,11 +3,12 @@
  * IAM and security checks read policies, not code; skipping esbuild keeps a synth to seconds). The
  * cdk-nag plugin runs as in `cdk synth`.
  */
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { BACKENDS, type Backend } from '../../contract/limits';
 import { parseConfig } from '../../lib/config';
 import { buildMlshipApp, type MlshipStacks } from '../../lib/mlship-app';

@@ -5,8 +5,8 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { startLocal, type LocalSystem } from '../../local/system';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { type LocalSystem, startLocal } from '../../local/system';
 import { ensureWebBuilt } from '../../web/build';
 
 jest.setTimeout(120_000);
@@ -14,7 +14,9 @@ jest.setTimeout(120_000);
 const ROOT = join(__dirname, '../..');
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const API_KEY = 'dashboard-test-key-0123456789abcdef';
-const parity = (JSON.parse(readFileSync(join(ROOT, 'models/breast-cancer/parity.json'), 'utf8')) as { rows: { input: number[]; label: string }[] }).rows;
+const parity = (
+  JSON.parse(readFileSync(join(ROOT, 'models/breast-cancer/parity.json'), 'utf8')) as { rows: { input: number[]; label: string }[] }
+).rows;
 
 let system: LocalSystem;
 let browser: Browser;
@@ -24,7 +26,14 @@ beforeAll(async () => {
   system = await startLocal({ port: 0, inMemory: true, apiKey: API_KEY, replayIntervalMs: 0 });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 
@@ -50,7 +59,11 @@ async function statusText(page: Page): Promise<string> {
 }
 
 async function post(path: string, body: unknown): Promise<unknown> {
-  const res = await fetch(system.url + path, { method: 'POST', headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(system.url + path, {
+    method: 'POST',
+    headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   expect(res.status).toBe(200);
   return res.json();
 }
@@ -90,11 +103,16 @@ describe('dashboard with real predictions', () => {
     const names = system.manifest.input.kind === 'tabular' ? system.manifest.input.features.map((f) => f.name) : [];
     const ids: string[] = [];
     for (let i = 0; i < parity.length; i += 10) {
-      const instances = parity.slice(i, i + 10).map((r, j) => (j % 2 === 0 ? r.input : Object.fromEntries(names.map((n, k) => [n, r.input[k]]))));
+      const instances = parity
+        .slice(i, i + 10)
+        .map((r, j) => (j % 2 === 0 ? r.input : Object.fromEntries(names.map((n, k) => [n, r.input[k]]))));
       const answer = (await post('/predict', { instances })) as { predictions: { id: string }[] };
       ids.push(...answer.predictions.map((p) => p.id));
     }
-    for (let i = 0; i < 20; i++) await post(`/predictions/${ids[i]}/feedback`, { label: i < 17 ? parity[i].label : parity[i].label === 'benign' ? 'malignant' : 'benign' });
+    for (let i = 0; i < 20; i++)
+      await post(`/predictions/${ids[i]}/feedback`, {
+        label: i < 17 ? parity[i].label : parity[i].label === 'benign' ? 'malignant' : 'benign',
+      });
 
     const page = await browser.newPage({ viewport: { width: 1360, height: 1500 } });
     const problems: string[] = [];

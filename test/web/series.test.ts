@@ -4,7 +4,17 @@ import { bucketSeconds, categoryAxis, decileBins, featureDrift, percentile, time
 
 function rec(i: number, secondsAfter: number, latencyMs: number, label: string, input: unknown, feedback?: string): PredictionRecord {
   const timestamp = new Date(Date.UTC(2024, 4, 1, 12, 0, 0) + secondsAfter * 1000).toISOString();
-  return { id: `id${i}`, model: 'm', modelVersion: '1', createdAt: timestamp, inputValues: input as number[], label, latencyMs, requestId: 'r', ...(feedback ? { feedback: { label: feedback, givenAt: timestamp } } : {}) };
+  return {
+    id: `id${i}`,
+    model: 'm',
+    modelVersion: '1',
+    createdAt: timestamp,
+    inputValues: input as number[],
+    label,
+    latencyMs,
+    requestId: 'r',
+    ...(feedback ? { feedback: { label: feedback, givenAt: timestamp } } : {}),
+  };
 }
 
 describe('dashboard series', () => {
@@ -50,7 +60,11 @@ describe('dashboard series', () => {
     expect(self).toMatchObject({ reference: 'older-predictions', rows: 20, referenceRows: 20 });
     // The newest 20 (values 100..119) all sit past the older ones' last cut point.
     expect(self?.features[0].psi).toBeGreaterThan(3);
-    const baseline = { rows: 10, bins: 2, features: [{ name: 'x', mean: 0, std: 1, min: 0, max: 200, edges: [50], proportions: [0.5, 0.5] }] };
+    const baseline = {
+      rows: 10,
+      bins: 2,
+      features: [{ name: 'x', mean: 0, std: 1, min: 0, max: 200, edges: [50], proportions: [0.5, 0.5] }],
+    };
     const vsBaseline = featureDrift(items, ['x'], baseline);
     expect(vsBaseline?.reference).toBe('baseline');
     expect(vsBaseline?.features[0].psi).toBeCloseTo(0, 12);
@@ -71,7 +85,10 @@ describe('category axis labels', () => {
     expect(axis.size).toBeGreaterThan(40);
   });
   test('every n-th label when even angled labels would touch', () => {
-    const axis = categoryAxis(Array.from({ length: 64 }, (_v, i) => `px${i}`), 300);
+    const axis = categoryAxis(
+      Array.from({ length: 64 }, (_v, i) => `px${i}`),
+      300,
+    );
     expect(axis.labels.filter((l) => l !== '').length).toBeLessThan(64);
     expect(axis.labels[0]).toBe('px0');
   });

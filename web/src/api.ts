@@ -27,7 +27,10 @@ const PAGE_SIZE = 200;
 
 async function getJson<T>(s: ApiSettings, path: string): Promise<T> {
   if (s.apiKey.trim() === '') {
-    throw new DashboardError('no-key', 'Enter the API key above. `npm start` prints it, and keeps it in .mlship/local/api-key; on AWS it is the stack output ApiKeyId (aws apigateway get-api-key --include-value).');
+    throw new DashboardError(
+      'no-key',
+      'Enter the API key above. `npm start` prints it, and keeps it in .mlship/local/api-key; on AWS it is the stack output ApiKeyId (aws apigateway get-api-key --include-value).',
+    );
   }
   // Without a base URL the API is the page's own origin and path: the page is served at the API root
   // (`/prod/` on API Gateway), so a relative URL keeps the stage.
@@ -36,7 +39,10 @@ async function getJson<T>(s: ApiSettings, path: string): Promise<T> {
   try {
     res = await fetch(url, { headers: { [API_KEY_HEADER]: s.apiKey.trim(), accept: 'application/json' } });
   } catch {
-    throw new DashboardError('unreachable', `Cannot reach the API at ${s.baseUrl || window.location.origin}. Is it running (npm start)? Is the URL right?`);
+    throw new DashboardError(
+      'unreachable',
+      `Cannot reach the API at ${s.baseUrl || window.location.origin}. Is it running (npm start)? Is the URL right?`,
+    );
   }
   const text = await res.text();
   let body: unknown;
@@ -48,11 +54,15 @@ async function getJson<T>(s: ApiSettings, path: string): Promise<T> {
   if (!res.ok) {
     const err = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
     if (res.status === 401 || res.status === 403) {
-      throw new DashboardError('bad-key', `The API refused the key (${res.status} ${err?.code ?? ''}). Check the API key above: it must be the key of this deployment.`);
+      throw new DashboardError(
+        'bad-key',
+        `The API refused the key (${res.status} ${err?.code ?? ''}). Check the API key above: it must be the key of this deployment.`,
+      );
     }
     throw new DashboardError('api', `${path} answered ${res.status}${err ? ` ${err.code}: ${err.message}` : ''}.`);
   }
-  if (body === undefined) throw new DashboardError('api', `${path} did not answer JSON. Is ${s.baseUrl || 'this origin'} the API's base URL?`);
+  if (body === undefined)
+    throw new DashboardError('api', `${path} did not answer JSON. Is ${s.baseUrl || 'this origin'} the API's base URL?`);
   return body as T;
 }
 

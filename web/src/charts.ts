@@ -43,7 +43,9 @@ export class Chart {
   /** Points drawn in the first series, for tests and empty states. */
   get points(): number {
     const ys = this.plot?.data[1];
-    return ys === undefined ? 0 : Array.from(ys as ArrayLike<number | null | undefined>).filter((v) => v !== null && v !== undefined).length;
+    return ys === undefined
+      ? 0
+      : Array.from(ys as ArrayLike<number | null | undefined>).filter((v) => v !== null && v !== undefined).length;
   }
 
   private categoryAxis(u: uPlot) {
@@ -58,16 +60,16 @@ export class Chart {
         label,
         stroke: COLORS[i % COLORS.length],
         width: 2,
-        ...(bars ? { fill: `${COLORS[i % COLORS.length]}99`, paths: uPlot.paths.bars!({ size: [0.6, 80] }), points: { show: false } } : { spanGaps: false, points: { show: true, size: 6 } }),
+        ...(bars
+          ? { fill: `${COLORS[i % COLORS.length]}99`, paths: uPlot.paths.bars!({ size: [0.6, 80] }), points: { show: false } }
+          : { spanGaps: false, points: { show: true, size: 6 } }),
       })),
     ];
     return {
       ...this.size(),
       series,
       scales: {
-        x: bars
-          ? { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] }
-          : { time: true },
+        x: bars ? { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] } : { time: true },
         y: this.spec.yRange ? { range: this.spec.yRange } : { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
       },
       axes: [
@@ -83,7 +85,16 @@ export class Chart {
         { label: this.spec.yLabel, size: 56 },
       ],
       // Labels at an angle lean right: the last one needs room beyond the plot.
-      ...(bars ? { padding: [null, (u: uPlot) => (this.categoryAxis(u).rotate === 0 ? 8 : this.categoryAxis(u).size - 24), null, null] as uPlot.Padding } : {}),
+      ...(bars
+        ? {
+            padding: [
+              null,
+              (u: uPlot) => (this.categoryAxis(u).rotate === 0 ? 8 : this.categoryAxis(u).size - 24),
+              null,
+              null,
+            ] as uPlot.Padding,
+          }
+        : {}),
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
     };

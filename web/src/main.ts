@@ -3,7 +3,7 @@
  * seconds reads `GET /model`, `GET /metrics/summary` and `GET /predictions` and draws volume, latency,
  * classes, accuracy from feedback, feature drift and the latest predictions.
  */
-import { DashboardError, loadDashboard, type ApiSettings, type DashboardData } from './api';
+import { type ApiSettings, type DashboardData, DashboardError, loadDashboard } from './api';
 import { Chart } from './charts';
 import { featureDrift, timeBuckets, topDrift } from './series';
 import { renderTable } from './table';
@@ -81,19 +81,36 @@ function render(d: DashboardData): void {
 
   const labels = model.output.kind === 'classification' ? model.output.labels : Object.keys(summary.countsByLabel);
   charts.classes.update([labels.map((_l, i) => i), labels.map((l) => summary.countsByLabel[l] ?? 0)], labels);
-  note('note-classes', model.output.kind === 'classification' ? `predicted classes, last ${summary.window}` : 'regression model: no classes');
+  note(
+    'note-classes',
+    model.output.kind === 'classification' ? `predicted classes, last ${summary.window}` : 'regression model: no classes',
+  );
 
   charts.accuracy.update([b.t, b.accuracy]);
-  note('note-accuracy', summary.feedbackCount === 0 ? 'No feedback yet: POST /predictions/{id}/feedback {"label": …} records the true label.' : `running accuracy of ${summary.feedbackCount} fed-back predictions`);
+  note(
+    'note-accuracy',
+    summary.feedbackCount === 0
+      ? 'No feedback yet: POST /predictions/{id}/feedback {"label": …} records the true label.'
+      : `running accuracy of ${summary.feedbackCount} fed-back predictions`,
+  );
 
-  const names = model.input.kind === 'tabular' ? model.input.features.map((f) => f.name) : Array.from({ length: model.input.width * model.input.height * model.input.channels }, (_v, i) => `px${i}`);
+  const names =
+    model.input.kind === 'tabular'
+      ? model.input.features.map((f) => f.name)
+      : Array.from({ length: model.input.width * model.input.height * model.input.channels }, (_v, i) => `px${i}`);
   const drift = featureDrift(items, names, model.baseline);
   if (drift === undefined) {
     charts.drift.update([[], []], []);
-    note('note-drift', 'Not enough predictions with inline numeric inputs to measure drift (needs 20, or 10 when the API exposes the training baseline).');
+    note(
+      'note-drift',
+      'Not enough predictions with inline numeric inputs to measure drift (needs 20, or 10 when the API exposes the training baseline).',
+    );
   } else {
     const top = topDrift(drift);
-    charts.drift.update([top.map((_f, i) => i), top.map((f) => f.psi)], top.map((f) => f.name));
+    charts.drift.update(
+      [top.map((_f, i) => i), top.map((f) => f.psi)],
+      top.map((f) => f.name),
+    );
     note(
       'note-drift',
       drift.reference === 'baseline'

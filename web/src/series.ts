@@ -4,7 +4,7 @@
  */
 import type { ModelBaseline } from '../../contract/baseline';
 import type { PredictionRecord } from '../../contract/prediction-log';
-import { featurePsi, referenceOf, type BinnedDistribution } from '../../lambda/quality/drift';
+import { type BinnedDistribution, featurePsi, referenceOf } from '../../lambda/quality/drift';
 
 export interface TimeBuckets {
   /** Bucket start times, epoch seconds (uPlot's x axis). */
@@ -125,13 +125,21 @@ export function featureDrift(
   featureNames: readonly string[],
   baseline: ModelBaseline | undefined,
 ): DriftResult | undefined {
-  const rows = items.map((r) => inlineValues(r, featureNames)).filter((v): v is Value[] => v !== undefined && v.length === featureNames.length);
+  const rows = items
+    .map((r) => inlineValues(r, featureNames))
+    .filter((v): v is Value[] => v !== undefined && v.length === featureNames.length);
   if (baseline !== undefined && baseline.features.length === featureNames.length) {
     if (rows.length < MIN_DRIFT_ROWS) return undefined;
     return {
       reference: 'baseline',
       rows: rows.length,
-      features: baseline.features.map((f, j) => ({ name: f.name, psi: featurePsi(f, rows.map((r) => r[j])) })),
+      features: baseline.features.map((f, j) => ({
+        name: f.name,
+        psi: featurePsi(
+          f,
+          rows.map((r) => r[j]),
+        ),
+      })),
     };
   }
   if (rows.length < 2 * MIN_DRIFT_ROWS) return undefined;
@@ -142,7 +150,16 @@ export function featureDrift(
     reference: 'older-predictions',
     rows: recent.length,
     referenceRows: older.length,
-    features: featureNames.map((name, j) => ({ name, psi: featurePsi(referenceOf(older.map((r) => r[j]), decileBins), recent.map((r) => r[j])) })),
+    features: featureNames.map((name, j) => ({
+      name,
+      psi: featurePsi(
+        referenceOf(
+          older.map((r) => r[j]),
+          decileBins,
+        ),
+        recent.map((r) => r[j]),
+      ),
+    })),
   };
 }
 

@@ -53,7 +53,8 @@ function inputCell(row: HTMLTableRowElement, r: PredictionRecord, model: ModelIn
   const input: unknown = r.inputImage ?? r.inputValues;
   if (model.input.kind === 'image') {
     const o = input as { b64?: unknown } | string | unknown[];
-    const b64 = typeof o === 'string' ? o : !Array.isArray(o) && o !== null && typeof o === 'object' && typeof o.b64 === 'string' ? o.b64 : undefined;
+    const b64 =
+      typeof o === 'string' ? o : !Array.isArray(o) && o !== null && typeof o === 'object' && typeof o.b64 === 'string' ? o.b64 : undefined;
     if (b64 !== undefined) {
       const img = document.createElement('img');
       img.className = 'preview';

@@ -2,12 +2,13 @@
  * `mlship batch`: score a dataset on this machine (the same code as the container's batch mode), or,
  * with `--stack`, start the batch state machine in AWS; `mlship batch status --stack NAME` lists runs.
  */
-import { Command } from 'commander';
+
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { Command } from 'commander';
 import { loadConfig, modelDirOf } from '../../../lib/config';
-import { addBatchOptions, batchOptionsOf, printSummary, type BatchFlags } from './command';
 import { findBatchStack, listBatchRuns, startBatch } from './cloud';
+import { addBatchOptions, type BatchFlags, batchOptionsOf, printSummary } from './command';
 import { runBatch } from './run-batch';
 
 /** The model of `mlship.config.json` (or the default example model), unless `--model` names one. */
@@ -27,7 +28,9 @@ export function batchCommand(): Command {
       if (!flags.input) throw new Error('--input is required (or use `mlship batch status --stack NAME`).');
       if (flags.stack) {
         const run = await startBatch(await findBatchStack(flags.stack), flags.input);
-        process.stdout.write(`started ${run.executionArn}\nresults will be under ${run.outputPrefix}\nfollow with: mlship batch status --stack ${flags.stack}\n`);
+        process.stdout.write(
+          `started ${run.executionArn}\nresults will be under ${run.outputPrefix}\nfollow with: mlship batch status --stack ${flags.stack}\n`,
+        );
         return;
       }
       if (!flags.output) throw new Error('--output is required for a local run.');
@@ -43,7 +46,9 @@ export function batchCommand(): Command {
       if (runs.length === 0) process.stdout.write('no batch runs yet\n');
       for (const r of runs) {
         const took = r.startedAt && r.stoppedAt ? ` ${((r.stoppedAt.getTime() - r.startedAt.getTime()) / 1000).toFixed(0)} s` : '';
-        process.stdout.write(`${r.status.padEnd(9)} ${r.name} ${r.startedAt?.toISOString() ?? ''}${took}${r.error ? `\n          ${r.error}` : ''}\n`);
+        process.stdout.write(
+          `${r.status.padEnd(9)} ${r.name} ${r.startedAt?.toISOString() ?? ''}${took}${r.error ? `\n          ${r.error}` : ''}\n`,
+        );
       }
     });
   return cmd;

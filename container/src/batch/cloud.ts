@@ -2,9 +2,16 @@
  * Batch runs in AWS: start the stack's batch state machine on an object under `batch/input/`, and list
  * recent runs with their outcome. The stack names its state machine and bucket in its outputs.
  */
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient, StartExecutionCommand, type ExecutionStatus } from '@aws-sdk/client-sfn';
+
 import { randomBytes } from 'node:crypto';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  DescribeExecutionCommand,
+  type ExecutionStatus,
+  ListExecutionsCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { BATCH_STACK_OUTPUTS, batchExecutionInput } from '../../../contract/batch';
 import { PREFIX } from '../../../contract/bucket';
 import { parseLocation } from './locations';
@@ -21,20 +28,34 @@ export async function findBatchStack(stackName: string, cfn = new CloudFormation
   const stateMachineArn = outputs.get(BATCH_STACK_OUTPUTS.stateMachineArn);
   const bucketName = outputs.get(BATCH_STACK_OUTPUTS.bucketName);
   if (!stateMachineArn || !bucketName) {
-    throw new Error(`Stack ${stackName} has no batch outputs (${BATCH_STACK_OUTPUTS.stateMachineArn}, ${BATCH_STACK_OUTPUTS.bucketName}): is it the stack with the BatchInference construct?`);
+    throw new Error(
+      `Stack ${stackName} has no batch outputs (${BATCH_STACK_OUTPUTS.stateMachineArn}, ${BATCH_STACK_OUTPUTS.bucketName}): is it the stack with the BatchInference construct?`,
+    );
   }
   return { stateMachineArn, bucketName };
 }
 
 /** Starts a run on `s3://<bucket>/batch/input/…`; returns the execution ARN. */
-export async function startBatch(stack: BatchStack, inputUri: string, sfn = new SFNClient({})): Promise<{ executionArn: string; outputPrefix: string }> {
+export async function startBatch(
+  stack: BatchStack,
+  inputUri: string,
+  sfn = new SFNClient({}),
+): Promise<{ executionArn: string; outputPrefix: string }> {
   const input = parseLocation(inputUri);
   if (input.kind !== 's3' || input.bucket !== stack.bucketName || !input.key.startsWith(PREFIX.batchInput) || input.key.endsWith('/')) {
-    throw new Error(`In AWS the input must be an object under s3://${stack.bucketName}/${PREFIX.batchInput} (upload it there; the upload itself also starts a run).`);
+    throw new Error(
+      `In AWS the input must be an object under s3://${stack.bucketName}/${PREFIX.batchInput} (upload it there; the upload itself also starts a run).`,
+    );
   }
   // Execution names are unique per state machine and end up in the output prefix.
   const name = `cli-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
-  const out = await sfn.send(new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name, input: JSON.stringify(batchExecutionInput(input.bucket, input.key)) }));
+  const out = await sfn.send(
+    new StartExecutionCommand({
+      stateMachineArn: stack.stateMachineArn,
+      name,
+      input: JSON.stringify(batchExecutionInput(input.bucket, input.key)),
+    }),
+  );
   if (!out.executionArn) throw new Error('Step Functions returned no execution ARN');
   return { executionArn: out.executionArn, outputPrefix: `s3://${stack.bucketName}/${PREFIX.batchOutput}${name}/` };
 }

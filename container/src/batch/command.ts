@@ -29,7 +29,9 @@ export function addBatchOptions(cmd: Command, inputRequired = true): Command {
     .option('--output <path|s3://bucket/key>', 'predictions; a trailing / writes <input name>.out there')
     .option('--model <dir>', 'model directory (default: MODEL_DIR, MODEL_S3_URI or /opt/ml/model)')
     .addOption(new Option('--format <format>', 'input format (default: from the extension)').choices(BATCH_FORMATS))
-    .addOption(new Option('--output-format <format>', 'output format (default: from the extension, else the input format)').choices(BATCH_FORMATS))
+    .addOption(
+      new Option('--output-format <format>', 'output format (default: from the extension, else the input format)').choices(BATCH_FORMATS),
+    )
     .option('--id-column <name>', 'column or key holding row ids; rows without one are numbered', 'id')
     .option('--chunk-rows <n>', 'rows per model call (default: 2048)')
     .option('--workers <n>', 'model workers, 0 = one per core (default: 0)')
@@ -64,10 +66,11 @@ export function printSummary(s: BatchSummary, json: boolean): void {
 
 /** The container's `batch` command. Register it with `program.addCommand(batchContainerCommand())`. */
 export function batchContainerCommand(): Command {
-  return addBatchOptions(new Command('batch').description('Predict every row of a CSV or JSON Lines dataset (local path or s3://) and exit'))
-    .action(async (flags: BatchFlags) => {
-      if (!flags.output) throw new Error('--output is required');
-      const modelDir = await resolveModelDir({ modelDir: flags.model });
-      printSummary(await runBatch(batchOptionsOf(flags, modelDir)), flags.json === true);
-    });
+  return addBatchOptions(
+    new Command('batch').description('Predict every row of a CSV or JSON Lines dataset (local path or s3://) and exit'),
+  ).action(async (flags: BatchFlags) => {
+    if (!flags.output) throw new Error('--output is required');
+    const modelDir = await resolveModelDir({ modelDir: flags.model });
+    printSummary(await runBatch(batchOptionsOf(flags, modelDir)), flags.json === true);
+  });
 }

@@ -16,7 +16,12 @@ export function outputHeader(m: ModelManifest, format: BatchFormat): string {
 }
 
 /** The lines for one chunk's predictions, in order. */
-export function formatPredictions(ids: readonly (string | number)[], predictions: readonly Prediction[], labels: readonly string[] | undefined, format: BatchFormat): string {
+export function formatPredictions(
+  ids: readonly (string | number)[],
+  predictions: readonly Prediction[],
+  labels: readonly string[] | undefined,
+  format: BatchFormat,
+): string {
   let out = '';
   for (let i = 0; i < predictions.length; i++) {
     const p = predictions[i];

@@ -3,16 +3,19 @@
  * stream, S3 output a multipart upload fed by a stream, so neither side holds the whole file.
  * `MLSHIP_S3_URL` points both at a local S3 (path-style addressing).
  */
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { ENV } from '../../../contract/env';
 
-export type Location = { readonly kind: 'file'; readonly path: string } | { readonly kind: 's3'; readonly bucket: string; readonly key: string };
+export type Location =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 's3'; readonly bucket: string; readonly key: string };
 
 const S3_URI = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/;
 

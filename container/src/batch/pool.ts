@@ -26,7 +26,10 @@ function spawn(init: WorkerInit, script?: string): Worker {
     return new Worker(code, { eval: true, workerData: init, resourceLimits: RESOURCE_LIMITS });
   }
   const file = script ?? path.join(__dirname, 'batch-worker.js');
-  if (!existsSync(file)) throw new Error(`The batch worker script ${file} is missing: bundle container/src/batch/worker.ts as batch-worker.js beside the entry.`);
+  if (!existsSync(file))
+    throw new Error(
+      `The batch worker script ${file} is missing: bundle container/src/batch/worker.ts as batch-worker.js beside the entry.`,
+    );
   return new Worker(file, { workerData: init, resourceLimits: RESOURCE_LIMITS });
 }
 

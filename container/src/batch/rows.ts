@@ -4,9 +4,10 @@
  * contract's `csvRow`, which either accepts it or throws the error code and message the API would give.
  * So the batch mode accepts exactly what `POST /invocations` accepts, only faster.
  */
-import { ApiError, isApiError, type ErrorCode } from '../../../contract/errors';
+
 import { parseCsv } from '../../../contract/csv';
-import { csvRow, validateInstances, type Instance, type ModelManifest, type Row, type TabularInput } from '../../../contract/manifest';
+import { ApiError, type ErrorCode, isApiError } from '../../../contract/errors';
+import { csvRow, type Instance, type ModelManifest, type Row, type TabularInput, validateInstances } from '../../../contract/manifest';
 import type { CsvLayout } from './types';
 
 export interface Reject {
@@ -135,7 +136,10 @@ export function csvLayout(m: ModelManifest, headerLine: string, idColumn: string
     throw new ApiError(
       'INVALID_HEADER',
       `The CSV header lacks ${missing.length} of the model's features (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}). ` +
-        `The first line must name the columns: "${idColumn}" (optional) and ${features.map((f) => f.name).slice(0, 3).join(', ')}, …`,
+        `The first line must name the columns: "${idColumn}" (optional) and ${features
+          .map((f) => f.name)
+          .slice(0, 3)
+          .join(', ')}, …`,
       missing[0],
     );
   }
@@ -255,7 +259,12 @@ function trimQuotes(cell: string): string {
 }
 
 /** The contract's verdict on a line the fast path did not take: its values, or the reason it is refused. */
-function slowCsvRow(input: TabularInput, layout: CsvLayout, text: string, line: number): { id: string | number; values: Row } | { reject: Reject } {
+function slowCsvRow(
+  input: TabularInput,
+  layout: CsvLayout,
+  text: string,
+  line: number,
+): { id: string | number; values: Row } | { reject: Reject } {
   let cells: string[];
   try {
     cells = csvCells(text);
@@ -264,7 +273,14 @@ function slowCsvRow(input: TabularInput, layout: CsvLayout, text: string, line: 
   }
   const id = layout.idIndex >= 0 && layout.idIndex < cells.length ? cells[layout.idIndex] : line - 1;
   if (cells.length !== layout.columns) {
-    return { reject: { id, line, code: 'WRONG_FEATURE_COUNT', message: `Expected ${layout.columns} values (the header's columns), got ${cells.length}.` } };
+    return {
+      reject: {
+        id,
+        line,
+        code: 'WRONG_FEATURE_COUNT',
+        message: `Expected ${layout.columns} values (the header's columns), got ${cells.length}.`,
+      },
+    };
   }
   if (id === '') return { reject: { id, line, code: 'INVALID_ID', message: 'The id column is empty.' } };
   const ordered = new Array<string>(input.features.length);
@@ -326,7 +342,13 @@ export function parseJsonChunk(m: ModelManifest, idColumn: string, text: string,
     if (typeof value === 'object' && value !== null && !Array.isArray(value) && idColumn in value) {
       const { [idColumn]: given, ...rest } = value as Record<string, unknown>;
       if ((typeof given !== 'string' || given === '') && typeof given !== 'number') {
-        rejects.push({ id: at, line: at, code: 'INVALID_ID', field: idColumn, message: `"${idColumn}" must be a non-empty string or a number.` });
+        rejects.push({
+          id: at,
+          line: at,
+          code: 'INVALID_ID',
+          field: idColumn,
+          message: `"${idColumn}" must be a non-empty string or a number.`,
+        });
         continue;
       }
       id = given;

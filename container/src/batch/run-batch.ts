@@ -7,18 +7,28 @@
  * whole lines, at most a few chunks per worker are in hand at once (reading waits for room), and a chunk
  * counts as in hand until its predictions are written (writing waits for the output to drain).
  */
-import type { S3Client } from '@aws-sdk/client-s3';
+
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
-import { once } from 'node:events';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { LIMITS } from '../../../contract/limits';
-import { MANIFEST_FILE, parseManifest, type ModelManifest } from '../../../contract/manifest';
-import { formatOf, contentTypeOf } from './formats';
+import { MANIFEST_FILE, type ModelManifest, parseManifest } from '../../../contract/manifest';
 import { outputHeader } from './format';
-import { LineChunker, readFirstLine, type LineChunk } from './lines';
-import { describeLocation, openInput, openOutput, parseLocation, resolveOutput, s3Client, type Location, type OpenedOutput } from './locations';
+import { contentTypeOf, formatOf } from './formats';
+import { type LineChunk, LineChunker, readFirstLine } from './lines';
+import {
+  describeLocation,
+  type Location,
+  type OpenedOutput,
+  openInput,
+  openOutput,
+  parseLocation,
+  resolveOutput,
+  s3Client,
+} from './locations';
 import { WorkerPool } from './pool';
 import { Progress } from './progress';
 import { csvLayout } from './rows';
@@ -78,7 +88,12 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
   }
   let rejectsOut: OpenedOutput | undefined;
   const totals = { rows: 0, rejected: 0, bytes: 0 };
-  const progress = new Progress(startedAt, source.bytes, () => ({ ...totals, bytes: bytesRead }), opts.progress ?? process.stderr.isTTY === true);
+  const progress = new Progress(
+    startedAt,
+    source.bytes,
+    () => ({ ...totals, bytes: bytesRead }),
+    opts.progress ?? process.stderr.isTTY === true,
+  );
 
   // Ordered writing: results wait in `ready` until every earlier chunk has been written.
   const ready = new Map<number, Done>();
@@ -115,16 +130,18 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
         while (ready.has(nextToWrite)) {
           const next = ready.get(nextToWrite) as Done;
           ready.delete(nextToWrite++);
-          writing = writing.then(() => writeDone(next)).then(
-            () => {
-              inHand--;
-              signal();
-            },
-            (e: unknown) => {
-              failure ??= e;
-              signal();
-            },
-          );
+          writing = writing
+            .then(() => writeDone(next))
+            .then(
+              () => {
+                inHand--;
+                signal();
+              },
+              (e: unknown) => {
+                failure ??= e;
+                signal();
+              },
+            );
         }
       },
       (e: unknown) => {

@@ -7,9 +7,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { isApiError } from '../../../contract/errors';
 import type { Row } from '../../../contract/manifest';
 import type { Prediction } from '../../../contract/prediction';
-import { loadModel, type LoadedModel } from '../model';
+import { type LoadedModel, loadModel } from '../model';
 import { formatPredictions, formatRejects } from './format';
-import { parseCsvChunk, parseJsonChunk, type ParsedChunk } from './rows';
+import { type ParsedChunk, parseCsvChunk, parseJsonChunk } from './rows';
 import type { ChunkRequest, WorkerInit, WorkerMessage } from './types';
 
 async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Promise<void> {
@@ -71,7 +71,12 @@ async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Pr
         keptIds.push(ids[i]);
       } catch (e) {
         if (!isApiError(e) || e.code !== 'NON_FINITE_OUTPUT') throw e;
-        parsed.rejects.push({ id: ids[i], line: parsed.lines?.[i] ?? 0, code: e.code, message: e.message.replace('instances[0]', 'this row') });
+        parsed.rejects.push({
+          id: ids[i],
+          line: parsed.lines?.[i] ?? 0,
+          code: e.code,
+          message: e.message.replace('instances[0]', 'this row'),
+        });
       }
     }
     ids.splice(0, ids.length, ...keptIds);
