@@ -1,0 +1,185 @@
+/**
+ * The model server's routes and state: SageMaker's container contract over node:http.
+ *
+ *   GET  /ping                  200 once the model is loaded, 503 MODEL_LOADING before
+ *   POST /invocations           application/json {"instances": [...]} or text/csv rows → predictions
+ *   GET  /execution-parameters  what Batch Transform asks before sending work
+ */
+import type * as http from 'node:http';
+import { ApiError, isApiError } from '../../contract/errors';
+import { parseJsonBounded } from '../../contract/json';
+import { LIMITS } from '../../contract/limits';
+import { type Instance, parseCsvRows, type Row, validateInstances } from '../../contract/manifest';
+import type { InvocationResponse } from '../../contract/prediction';
+import { Batcher, type BatcherOptions } from './batcher';
+import { CallerWatch } from './caller-watch';
+import { drainUnreadBody } from './early-answer';
+import { acceptFormat, CSV_TYPE, callerDeadlineMs, contentFormat, JSON_TYPE, readBody, send, toCsv } from './http-io';
+import { ImageDecoder } from './image-decoder';
+import { log } from './log';
+import type { LoadedModel } from './model';
+
+const MB = 1024 * 1024;
+
+/** The model once loaded, with what every answer about it carries. */
+interface Serving {
+  readonly model: LoadedModel;
+  readonly batcher: Batcher;
+  /** `x-mlship-model` header value: `name/version`. */
+  readonly header: string;
+  /** Closes a JSON answer: `,"model":{...}}`. */
+  readonly jsonSuffix: string;
+}
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+interface Route {
+  readonly method: 'GET' | 'POST';
+  readonly handle: Handler;
+}
+
+export interface ModelServerOptions {
+  readonly batching: BatcherOptions;
+  /** Reported to Batch Transform as MaxConcurrentTransforms. */
+  readonly concurrency: number;
+}
+
+export class ModelServer {
+  private serving: Serving | undefined;
+  private decoder: ImageDecoder | undefined;
+  /** Set once shutdown starts: answers then ask keep-alive clients to reconnect elsewhere. */
+  private stopping = false;
+  /** Invocations still working, even when their client has gone: the model is released only after them. */
+  private inFlight = 0;
+  private drained: (() => void) | undefined;
+  private readonly executionParameters: string;
+  private readonly routes: Readonly<Record<string, Route>>;
+
+  constructor(private readonly opts: ModelServerOptions) {
+    this.executionParameters = JSON.stringify({
+      MaxConcurrentTransforms: opts.concurrency,
+      BatchStrategy: 'MULTI_RECORD',
+      MaxPayloadInMB: Math.floor(LIMITS.maxInvocationBodyBytes / MB),
+    });
+    this.routes = {
+      '/invocations': { method: 'POST', handle: (req, res) => this.invocations(req, res) },
+      '/ping': { method: 'GET', handle: (req, res) => this.ping(req, res) },
+      '/execution-parameters': { method: 'GET', handle: (_req, res) => this.answer(res, 200, JSON_TYPE, this.executionParameters) },
+    };
+  }
+
+  /** The node:http request listener. */
+  readonly listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const route = Object.hasOwn(this.routes, path) ? this.routes[path] : undefined;
+    if (route === undefined) return this.fail(req, res, new ApiError('ROUTE_NOT_FOUND', `No route ${path}.`));
+    if (req.method !== route.method) return this.fail(req, res, new ApiError('METHOD_NOT_ALLOWED', `Use ${route.method} ${path}.`));
+    route.handle(req, res);
+  };
+
+  /** Starts serving `model` (until then /ping and /invocations answer 503 MODEL_LOADING). */
+  serve(model: LoadedModel): void {
+    const { name, version } = model.manifest;
+    const info: InvocationResponse['model'] = { name, version };
+    this.serving = {
+      model,
+      batcher: new Batcher((rows) => model.run(rows), this.opts.batching),
+      header: `${name}/${version}`,
+      jsonSuffix: `,"model":${JSON.stringify(info)}}`,
+    };
+  }
+
+  get stats(): Batcher['stats'] | undefined {
+    return this.serving?.batcher.stats;
+  }
+
+  /** Marks the server as stopping; resolves once no invocation is working, then releases the decoder and model. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    await this.decoder?.close();
+    await this.serving?.model.close();
+  }
+
+  /** Marks the server as stopping (answers carry `connection: close`) without waiting. */
+  markStopping(): void {
+    this.stopping = true;
+  }
+
+  private ping(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (!this.serving) return this.fail(req, res, loading());
+    this.answer(res, 200, JSON_TYPE, `{"status":"ok","model":${JSON.stringify(this.serving.header)}}`);
+  }
+
+  private invocations(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const serving = this.serving;
+    if (!serving) return this.fail(req, res, loading());
+    this.inFlight++;
+    this.invoke(req, res, serving)
+      .catch((e) => this.fail(req, res, e))
+      .finally(() => --this.inFlight === 0 && this.drained?.());
+  }
+
+  private async invoke(req: http.IncomingMessage, res: http.ServerResponse, s: Serving): Promise<void> {
+    const inFormat = contentFormat(req.headers['content-type']);
+    const outFormat = acceptFormat(req.headers.accept);
+    const deadlineMs = callerDeadlineMs(req);
+    const image = s.model.manifest.input.kind === 'image';
+    // Image models always watch the caller (decoding is the long step); other requests only when they carry a deadline.
+    const watch = deadlineMs !== undefined || image ? new CallerWatch(req, res, deadlineMs) : undefined;
+    const text = await readBody(req);
+    watch?.check();
+    let rows: Row[];
+    if (inFormat === 'csv') {
+      rows = parseCsvRows(s.model.manifest, text, LIMITS.maxRowsPerInvocation);
+    } else {
+      const body = parseJsonBounded(text);
+      const instances = validateInstances(s.model.manifest, body, { maxInstances: LIMITS.maxRowsPerInvocation });
+      rows = s.model.toRows(image && watch ? await this.decodeImages(s.model, instances, watch) : instances);
+    }
+    watch?.check();
+    const predictions = await s.batcher.submit(rows);
+    if (outFormat === 'csv') this.answer(res, 200, CSV_TYPE, toCsv(predictions), s.header);
+    else this.answer(res, 200, JSON_TYPE, `{"predictions":${JSON.stringify(predictions)}${s.jsonSuffix}`, s.header);
+  }
+
+  /** Image instances decoded on the decoding thread (off the event loop that answers /ping). */
+  private async decodeImages(m: LoadedModel, instances: Instance[], watch: CallerWatch): Promise<Instance[]> {
+    const input = m.manifest.input;
+    if (input.kind !== 'image') return instances;
+    const at: number[] = [];
+    const images: { b64: string; field: string }[] = [];
+    instances.forEach((inst, i) => {
+      if ('image' in inst) {
+        at.push(i);
+        images.push({ b64: inst.image, field: `instances[${i}]` });
+      }
+    });
+    if (images.length === 0) return instances;
+    this.decoder ??= new ImageDecoder(input);
+    const decoded = await this.decoder.decode(images, watch.signal());
+    const out = instances.slice();
+    at.forEach((i, j) => {
+      out[i] = { values: decoded[j] };
+    });
+    return out;
+  }
+
+  private answer(res: http.ServerResponse, status: number, type: string, body: string, model = ''): void {
+    send(res, status, type, body, model, this.stopping);
+  }
+
+  private fail(req: http.IncomingMessage, res: http.ServerResponse, e: unknown): void {
+    const err = isApiError(e) ? e : new ApiError('INTERNAL', 'The model server failed to answer.');
+    if (!isApiError(e)) log('error', 'invocation failed', { error: (e as Error)?.stack ?? String(e) });
+    if (res.headersSent || res.destroyed) return void res.destroy();
+    // Answer first, then read and discard what the client still sends, so it reads the answer.
+    drainUnreadBody(req);
+    this.answer(res, err.status, JSON_TYPE, JSON.stringify(err.toBody()));
+  }
+}
+
+function loading(): ApiError {
+  return new ApiError('MODEL_LOADING', 'The model is still loading.');
+}
