@@ -61,6 +61,16 @@ export interface ZipMapInfo {
   readonly labels: readonly string[];
 }
 
+/** The categories a OneHotEncoder (`cats_strings`) knows for one string column of a graph input. */
+export interface InputCategories {
+  readonly input: string;
+  /** The column of the input ([N, C] inputs are read column by column through Gather). */
+  readonly column: number;
+  readonly values: readonly string[];
+  /** `zeros=1` (scikit-learn's handle_unknown='ignore'): an unknown value encodes as all zeros instead of failing the run. */
+  readonly unknownAsZeros: boolean;
+}
+
 export interface GraphSignature {
   /** Inputs the caller must feed (initializers excluded). */
   readonly inputs: readonly ValueSignature[];
@@ -72,6 +82,8 @@ export interface GraphSignature {
   readonly ops: readonly string[];
   /** The operator that writes each graph output, looking through Identity and Cast. */
   readonly producers: Readonly<Record<string, string>>;
+  /** String categories of graph input columns that feed a OneHotEncoder. */
+  readonly categories: readonly InputCategories[];
 }
 
 /** A parsed ONNX model: its signature and the bytes onnxruntime should load. */
@@ -121,10 +133,62 @@ export function readOnnx(bytes: Uint8Array, source = 'model.onnx'): OnnxGraph {
       node = writer.get(node.input?.[0] ?? '');
     if (node?.opType) producers[o.name] = node.opType;
   }
-  const signature: GraphSignature = { inputs, outputs, zipMaps, ...(classLabels ? { classLabels } : {}), ops: [...ops], producers };
+  const categories = inputCategories(graph, writer, new Set(inputs.map((v) => v.name)));
+  const signature: GraphSignature = {
+    inputs,
+    outputs,
+    zipMaps,
+    ...(classLabels ? { classLabels } : {}),
+    ops: [...ops],
+    producers,
+    categories,
+  };
   const outputNames = new Set(outputs.map((o) => o.name));
   const exposed = zipMaps.filter((z) => outputNames.has(z.output) && !outputNames.has(z.source)).map((z) => z.source);
   return { signature, servable: exposed.length === 0 ? bytes : withOutputs(bytes, exposed) };
+}
+
+/**
+ * The string categories each OneHotEncoder reads from a graph input column, as skl2onnx writes them: the
+ * input itself for a [N, 1] column, or `Gather(input, [i], axis=1)` for column i of a wider input.
+ */
+function inputCategories(graph: onnx.IGraphProto, writer: Map<string, onnx.INodeProto>, inputNames: Set<string>): InputCategories[] {
+  const constants = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const out: InputCategories[] = [];
+  for (const node of graph.node ?? []) {
+    if (node.opType !== 'OneHotEncoder') continue;
+    const attr = (name: string) => (node.attribute ?? []).find((a) => a.name === name);
+    const cats = attr('cats_strings')?.strings;
+    if (!cats || cats.length === 0) continue;
+    let name = node.input?.[0] ?? '';
+    let column = 0;
+    for (let hops = 0; !inputNames.has(name) && hops < 16; hops++) {
+      const w = writer.get(name);
+      if (w?.opType === 'Identity') name = w.input?.[0] ?? '';
+      else if (w?.opType === 'Gather' && Number((w.attribute ?? []).find((a) => a.name === 'axis')?.i ?? 0) === 1) {
+        const index = scalarInt(constants.get(w.input?.[1] ?? ''));
+        if (index === undefined) break;
+        column = index;
+        name = w.input?.[0] ?? '';
+      } else break;
+    }
+    if (!inputNames.has(name)) continue;
+    const values = cats.map((c) => Buffer.from(c).toString('utf8'));
+    out.push({ input: name, column, values, unknownAsZeros: Number(attr('zeros')?.i ?? 1) === 1 });
+  }
+  return out;
+}
+
+/** The single integer of a one-element int64/int32 initializer. */
+function scalarInt(t: onnx.ITensorProto | undefined): number | undefined {
+  if (!t) return undefined;
+  if (t.int64Data && t.int64Data.length === 1) return Number(t.int64Data[0]);
+  if (t.int32Data && t.int32Data.length === 1) return t.int32Data[0];
+  const raw = t.rawData;
+  if (raw && raw.length === 8 && t.dataType === onnx.TensorProto.DataType.INT64)
+    return Number(Buffer.from(raw.buffer, raw.byteOffset, 8).readBigInt64LE(0));
+  if (raw && raw.length === 4 && t.dataType === onnx.TensorProto.DataType.INT32) return Buffer.from(raw.buffer, raw.byteOffset, 4).readInt32LE(0);
+  return undefined;
 }
 
 /**

@@ -140,8 +140,9 @@ function inferInput(sig: GraphSignature, sample: Csv | undefined, expected: stri
     (inputs[0].dims?.length === 2 && inputs[0].dims[1] === 1 && columns?.length !== 1 && columns?.includes(inputs[0].name))
   ) {
     // One input per column, as skl2onnx writes a ColumnTransformer pipeline.
-    const features = inputs.map((v) => ({ name: v.name, type: featureType(v) }));
-    notes.push(`inputs: one [N, 1] tensor per feature (${features.map((f) => `${f.name}: ${f.type}`).join(', ')})`);
+    const typed = inputs.map((v) => ({ name: v.name, type: featureType(v) }));
+    notes.push(`inputs: one [N, 1] tensor per feature (${typed.map((f) => `${f.name}: ${f.type}`).join(', ')})`);
+    const features = typed.map((f) => withCategories(f, sig, f.name, 0, notes));
     return { input: { kind: 'tabular', features } };
   }
   const v = inputs[0];
@@ -188,7 +189,27 @@ function inferInput(sig: GraphSignature, sample: Csv | undefined, expected: stri
   } else {
     throw new InitError(`Input "${v.name}" has no fixed feature count: pass --data SAMPLE.csv with a header row naming the features.`);
   }
-  return { inputTensor: v.name, input: { kind: 'tabular', features: names.map((n) => ({ name: n, type })) } };
+  const features = names.map((n, column) => withCategories({ name: n, type }, sig, v.name, column, notes));
+  return { inputTensor: v.name, input: { kind: 'tabular', features } };
+}
+
+type TabularFeature = Extract<ModelManifest['input'], { kind: 'tabular' }>['features'][number];
+
+/**
+ * A string feature's allowed values from the OneHotEncoder that reads its column: with `zeros=0`
+ * (scikit-learn's default handle_unknown='error') an unknown value would fail the model run, so the API
+ * refuses it first (400 UNKNOWN_CATEGORY); with `zeros=1` any string is served, as the model does.
+ */
+function withCategories(f: TabularFeature, sig: GraphSignature, input: string, column: number, notes: string[]): TabularFeature {
+  if (f.type !== 'string') return f;
+  const found = sig.categories.find((c) => c.input === input && c.column === column);
+  if (!found) return f;
+  if (found.unknownAsZeros) {
+    notes.push(`feature "${f.name}": the model one-hot encodes ${found.values.length} categories and reads any other value as none of them`);
+    return f;
+  }
+  notes.push(`feature "${f.name}": allowed values ${found.values.map((v) => JSON.stringify(v)).join(', ')} (the model's OneHotEncoder categories)`);
+  return { ...f, values: [...found.values] };
 }
 
 function featureType(v: ValueSignature): FeatureType {

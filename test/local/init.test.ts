@@ -8,6 +8,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { onnx } from 'onnx-proto';
 import { startServer } from '../../container/src/server';
 import { parseBaseline } from '../../contract/baseline';
 import { initModel } from '../../local/cli/init';
@@ -118,4 +119,84 @@ test('a regressor with [N, 1] output and no sample: features named after the inp
   ]);
   expect(r.files).toEqual(['model.onnx', 'model.json']);
   expect(r.notes.join('\n')).toMatch(/pass a sample CSV .* to write baseline\.json/);
+});
+
+/**
+ * A string input [N, 2] read column by column as skl2onnx writes a two-column OneHotEncoder:
+ * Gather(axis=1) per column, OneHotEncoder (column 0 with zeros=0, handle_unknown='error'; column 1 with
+ * zeros=1, handle_unknown='ignore'), Reshape, Concat, then a sum as the regression output.
+ */
+function twoColumnOneHotModel(): Uint8Array {
+  const { TensorProto, AttributeProto } = onnx;
+  const ints = (name: string, values: number[], dims = [values.length]) => ({
+    name,
+    dataType: TensorProto.DataType.INT64,
+    dims,
+    int64Data: values,
+  });
+  const strings = (name: string, values: string[]) => ({
+    name,
+    type: AttributeProto.AttributeType.STRINGS,
+    strings: values.map((v) => Buffer.from(v)),
+  });
+  const int = (name: string, i: number) => ({ name, type: AttributeProto.AttributeType.INT, i });
+  const column = (i: number, cats: string[], zeros: number) => [
+    { opType: 'Gather', input: ['cats', `idx${i}`], output: [`col${i}`], attribute: [int('axis', 1)] },
+    {
+      opType: 'OneHotEncoder',
+      domain: 'ai.onnx.ml',
+      input: [`col${i}`],
+      output: [`oh${i}`],
+      attribute: [strings('cats_strings', cats), int('zeros', zeros)],
+    },
+    { opType: 'Reshape', input: [`oh${i}`, `shape${i}`], output: [`flat${i}`] },
+  ];
+  const tensor = (name: string, elemType: number, dims: (number | string)[]) => ({
+    name,
+    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+  });
+  return onnx.ModelProto.encode({
+    irVersion: 8,
+    opsetImport: [
+      { domain: '', version: 13 },
+      { domain: 'ai.onnx.ml', version: 2 },
+    ],
+    graph: {
+      name: 'two-column-onehot',
+      node: [
+        ...column(0, ['red', 'blue'], 0),
+        ...column(1, ['s', 'm', 'l'], 1),
+        { opType: 'Concat', input: ['flat0', 'flat1'], output: ['onehot'], attribute: [int('axis', 1)] },
+        { opType: 'ReduceSum', input: ['onehot', 'axes'], output: ['variable'], attribute: [int('keepdims', 1)] },
+      ],
+      initializer: [ints('idx0', [0]), ints('idx1', [1]), ints('shape0', [-1, 2]), ints('shape1', [-1, 3]), ints('axes', [1])],
+      input: [tensor('cats', TensorProto.DataType.STRING, ['N', 2])],
+      output: [tensor('variable', TensorProto.DataType.FLOAT, ['N', 1])],
+    },
+  }).finish();
+}
+
+test("a OneHotEncoder's categories become a string feature's allowed values unless unknown values encode as zeros", async () => {
+  // GIVEN a two-column string input whose first column's encoder fails on unknown values
+  const model = path.join(scratch, 'two-column.onnx');
+  writeFileSync(model, twoColumnOneHotModel());
+  // WHEN init reads it
+  const r = await initModel({ model, out: path.join(scratch, 'two-column') });
+  // THEN the first column allows only its categories; the second takes any string
+  expect(r.manifest.input.kind === 'tabular' && r.manifest.input.features).toEqual([
+    { name: 'cats_0', type: 'string', values: ['red', 'blue'] },
+    { name: 'cats_1', type: 'string' },
+  ]);
+  expect(r.notes.join('\n')).toMatch(/"cats_0": allowed values "red", "blue"/);
+  // AND the written folder is served: an unknown first-column value is a 400, an unknown second-column value is served
+  const server = await startServer({ modelDir: r.dir });
+  try {
+    const ok = await postJson(server.url, { instances: [['blue', 'xl']] });
+    expect(ok.status).toBe(200);
+    expect(ok.json().predictions[0].value).toBe(1);
+    const refused = await postJson(server.url, { instances: [['green', 's']] });
+    expect({ status: refused.status, code: refused.json().error.code }).toEqual({ status: 400, code: 'UNKNOWN_CATEGORY' });
+  } finally {
+    await server.close();
+  }
 });
