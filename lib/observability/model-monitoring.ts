@@ -26,6 +26,7 @@ import { PREFIX } from '../../contract/bucket';
 import { MANIFEST_FILE, type ModelManifest, parseManifest } from '../../contract/manifest';
 import { QUALITY_DIMENSIONS as D, METRICS_NAMESPACE, PARKED_RECORDS_METRIC, QUALITY_METRICS as Q } from '../../contract/quality';
 import { checkBaselineMatches } from '../../lambda/quality/config';
+import { contextFromParts } from '../deployment-context';
 import { backendMetrics, type MonitoredBackend } from './backend-metrics';
 import { MONITORING_DEFAULTS } from './monitoring-defaults';
 import { QualityFunction } from './quality-function';
@@ -133,13 +134,15 @@ export class ModelMonitoring extends Construct {
     if (props.alarmEmail !== undefined) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
 
     this.qualityFunction = new QualityFunction(this, 'Quality', {
-      rootDir: props.rootDir,
-      modelDir: props.modelDir,
-      backend: props.backend.kind,
+      deployment: contextFromParts({
+        rootDir: props.rootDir,
+        modelDir: props.modelDir,
+        backend: props.backend.kind,
+        logRetention: props.logRetention,
+        removalPolicy: props.removalPolicy,
+      }),
       table: props.table,
       windowMinutes: window.toMinutes(),
-      logRetention: props.logRetention,
-      removalPolicy: props.removalPolicy,
     });
     this.schedule = new events.Rule(this, 'QualitySchedule', {
       description: `Publishes drift and accuracy of model ${this.manifest.name} every ${schedule.toMinutes()} minutes`,
