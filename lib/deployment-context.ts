@@ -3,12 +3,15 @@
  * code and the model are, which backend serves it, how long logs are kept and what a stack deletion does
  * to stateful resources. lib/mlship-app.ts builds it and hands the same object to each stack.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Backend } from '../contract/limits';
 import { MANIFEST_FILE } from '../contract/manifest';
 import { type MlshipConfig, modelDirOf } from './config';
+
+/** The mlship folder (`lambda/`, `container/`, `package-lock.json`): the default root of constructs used on their own. */
+export const PACKAGE_ROOT = resolve(__dirname, '..');
 
 export interface DeploymentContext {
   /** Repository root: `lambda/`, `container/` and `package-lock.json` are found from it. */

@@ -21,13 +21,19 @@ import { MonitoringStack } from './monitoring-stack';
 import { ServingStack } from './serving-stack';
 
 export interface MlshipStacks {
+  /** The validated configuration the app was built from. */
   readonly config: MlshipConfig;
+  /** The served model's manifest. */
   readonly manifest: ModelManifest;
+  /** Bucket, prediction log, dead-letter queue and replay. */
   readonly data: DataStack;
+  /** The model, its rollout checks and batch inference. */
   readonly serving: ServingStack;
+  /** The inference API and its functions. */
   readonly api: ApiStack;
+  /** Dashboard, alarms and quality job. */
   readonly monitoring: MonitoringStack;
-  /** Absent when the config turns analytics off. */
+  /** The Analytics stack. @default - none when the config turns analytics off */
   readonly analytics?: AnalyticsStack;
 }
 

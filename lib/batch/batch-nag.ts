@@ -21,7 +21,9 @@ function escape(s: string): string {
 
 /** The Fargate batch task: its task definition and the model whose packages it reads. */
 export interface BatchTaskFindings {
+  /** The batch task definition (its family is in the RunTask grant). */
   readonly taskDefinition: ecs.FargateTaskDefinition;
+  /** The served model: the task reads its packages. */
   readonly modelName: string;
 }
 

@@ -48,7 +48,9 @@ export interface GoldenSetCheckProps {
 
 /** The SageMaker endpoint a check runs against after each update (a SageMakerModelEndpoint). */
 export interface SageMakerCheckTarget {
+  /** The endpoint's name. */
   readonly endpointName: string;
+  /** Its endpoint config: a new one with each model version. */
   readonly endpointConfig: sagemaker.CfnEndpointConfig;
   /** The endpoint resource: the check runs after it is updated. */
   readonly endpoint: sagemaker.CfnEndpoint;
