@@ -25,7 +25,7 @@ import { MANIFEST_FILE, type ModelManifest, parseManifest } from '../../contract
 import { checkBaselineMatches } from '../../lambda/quality/config';
 import { READ_METRICS_ACTIONS } from '../constructs/perms';
 import { contextFromParts, PACKAGE_ROOT } from '../deployment-context';
-import type { MonitoredBackend } from './backend-metrics';
+import { type MonitoredBackend, monitoredBackendProblems } from './backend-metrics';
 import { type AlarmThresholds, addModelAlarms, type ModelAlarms } from './model-alarms';
 import { addModelDashboard } from './model-dashboard';
 import { modelMetrics } from './model-metrics';
@@ -242,6 +242,7 @@ function checkProps(props: ModelMonitoringProps, manifest: ModelManifest): void 
   if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
     problems.push(`\`alarmEmail\` is not an e-mail address: "${props.alarmEmail}"`);
   }
+  problems.push(...monitoredBackendProblems(props.backend));
   if (Object.keys(props.functions).length === 0)
     problems.push('`functions` is empty: pass the API functions to graph their errors, throttles and duration');
   if (problems.length > 0) throw new Error(`Invalid ModelMonitoring props:\n  - ${problems.join('\n  - ')}`);
