@@ -7,7 +7,7 @@
 // The whole system, as bin/mlship.ts builds it.
 export { type BuildOptions, buildMlshipApp, type MlshipStacks, servingStackName } from './mlship-app';
 export { ConfigError, configSchema, loadConfig, type MlshipConfig, parseConfig } from './config';
-export { type DeploymentContext, contextFromParts, deploymentContext } from './deployment-context';
+export { type DeploymentContext, contextFromParts, deploymentContext, PACKAGE_ROOT } from './deployment-context';
 export { AnalyticsStack, type AnalyticsStackProps } from './analytics-stack';
 export { ApiStack, type ApiStackProps } from './api-stack';
 export { DataStack, type DataStackProps } from './data-stack';
@@ -30,6 +30,7 @@ export { acknowledgeWildcardResource } from './constructs/nag';
 export { FargateModelService, type FargateModelServiceProps, REQUESTS_PER_TASK_PER_MINUTE } from './serving/fargate-model-service';
 export type { ModelBackend, RolloutCheckPlacement } from './serving/model-backend';
 export { CONTAINER_PORT, LISTENER_PORT, ModelNetwork, type ModelNetworkProps, TEST_LISTENER_PORT } from './serving/model-network';
+export { ModelImage, type ModelImageProps } from './serving/model-image';
 export { ModelPackage, type ModelPackageProps } from './serving/model-package';
 export {
   type RealtimeCapacity,

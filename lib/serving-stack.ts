@@ -2,10 +2,9 @@
  * The model behind the API: the container image from `container/`, the model package in the data bucket,
  * and the configured backend (Fargate service, SageMaker real-time or serverless endpoint).
  */
-import { join } from 'node:path';
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
+import type * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
 import type { ModelManifest } from '../contract/manifest';
@@ -16,6 +15,7 @@ import type { DeploymentContext } from './deployment-context';
 import { GoldenSetCheck } from './rollout/golden-set-check';
 import { FargateModelService } from './serving/fargate-model-service';
 import type { ModelBackend } from './serving/model-backend';
+import { ModelImage } from './serving/model-image';
 import { ModelPackage } from './serving/model-package';
 import { SageMakerModelEndpoint } from './serving/sagemaker-model-endpoint';
 
@@ -54,13 +54,7 @@ export class ServingStack extends Stack {
     const data = importDataBucket(this, 'DataBucket', props.bucketArnExport);
 
     // Built at deploy time from the repository root (the server imports contract/); synth needs no Docker.
-    this.image = new ecrAssets.DockerImageAsset(this, 'ModelImage', {
-      directory: deployment.rootDir,
-      file: join('container', 'Dockerfile'),
-      platform: ecrAssets.Platform.LINUX_AMD64,
-      // Never part of the build context, whatever .dockerignore says (cdk.out would contain itself).
-      exclude: ['cdk.out', '.git', '.mlship', 'node_modules'],
-    });
+    this.image = new ModelImage(this, 'ModelImage', { rootDir: deployment.rootDir }).asset;
 
     this.modelPackage = new ModelPackage(this, 'ModelPackage', {
       bucket: data.bucket,

@@ -14,7 +14,6 @@ import { join, resolve } from 'node:path';
 import { App, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -30,6 +29,7 @@ import {
   GoldenSetCheck,
   HandlerFunction,
   LogDlqAccess,
+  ModelImage,
   ModelNetwork,
   ModelPackage,
   PredictionLogAccess,
@@ -109,12 +109,7 @@ export class OwnResourcesStack extends Stack {
 
     // ---- mlship's constructs -----------------------------------------------------------------------
     const network = new ModelNetwork(this, 'Network', { vpc });
-    const image = new ecrAssets.DockerImageAsset(this, 'ModelImage', {
-      directory: deployment.rootDir,
-      file: join('container', 'Dockerfile'),
-      platform: ecrAssets.Platform.LINUX_AMD64,
-      exclude: ['cdk.out', '.git', '.mlship', 'node_modules'],
-    });
+    const image = new ModelImage(this, 'ModelImage', { rootDir: deployment.rootDir }).asset;
     const modelPackage = new ModelPackage(this, 'ModelPackage', {
       bucket,
       manifest,
