@@ -5,7 +5,6 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
 import type { ModelManifest } from '../contract/manifest';
 import { BatchInference } from './batch/batch-inference';
@@ -105,34 +104,18 @@ export class ServingStack extends Stack {
       backend: config.backend,
       bucket: data.bucket,
       logRetention: deployment.logRetention,
-      ...(this.fargate ? { fargate: this.batchTask(this.fargate, manifest) } : {}),
-      ...(this.sagemaker
-        ? {
-            sagemaker: {
-              modelName: this.sagemaker.model.attrModelName,
-              modelRole: this.sagemaker.role,
-              // Batch Transform always runs on instances, serverless endpoints' models included.
-              instanceType: config.sagemakerInstanceType,
-            },
-          }
-        : {}),
+      fargate: this.fargate?.batchTask([this.batchTaskSecurityGroup(this.fargate.vpc)]),
+      // Batch Transform always runs on instances, serverless endpoints' models included.
+      sagemaker: this.sagemaker?.batchModel(config.sagemakerInstanceType),
     });
   }
 
-  /** The batch task runs the model image beside the service: same cluster and private subnets, egress only. */
-  private batchTask(fargate: FargateModelService, manifest: ModelManifest) {
-    const securityGroup = new ec2.SecurityGroup(this, 'BatchTaskSecurityGroup', {
-      vpc: fargate.vpc,
+  /** The batch task's security group: no inbound traffic, egress only (S3 and ECR). */
+  private batchTaskSecurityGroup(vpc: ec2.IVpc): ec2.SecurityGroup {
+    return new ec2.SecurityGroup(this, 'BatchTaskSecurityGroup', {
+      vpc,
       description: 'mlship batch tasks: no inbound traffic; outbound to S3 and ECR',
       allowAllOutbound: true,
     });
-    return {
-      cluster: fargate.cluster,
-      image: ecs.ContainerImage.fromDockerImageAsset(this.image),
-      model: manifest,
-      modelKey: this.modelPackage.key,
-      subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      securityGroups: [securityGroup],
-    };
   }
 }

@@ -17,6 +17,7 @@ import { Construct, type IDependable } from 'constructs';
 import { modelPrefix } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
 import type { ModelManifest } from '../../contract/manifest';
+import type { FargateBatchTask } from '../batch/batch-inference';
 import { acknowledgeWildcardResource } from '../constructs/nag';
 import { DATA_BUCKET_ACTIONS } from '../constructs/perms';
 import type { MonitoredBackend } from '../observability/backend-metrics';
@@ -95,12 +96,16 @@ export class FargateModelService extends Construct implements ModelBackend {
   public readonly monitored: MonitoredBackend;
   public readonly rolloutCheckPlacement: RolloutCheckPlacement;
   private readonly bucket: s3.IBucket;
-  private readonly modelName: string;
+  private readonly image: DockerImageAsset;
+  private readonly model: Pick<ModelManifest, 'name' | 'version'>;
+  private readonly modelKey: string;
 
   constructor(scope: Construct, id: string, props: FargateModelServiceProps) {
     super(scope, id);
     this.bucket = props.bucket;
-    this.modelName = props.model.name;
+    this.image = props.image;
+    this.model = props.model;
+    this.modelKey = props.modelKey;
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     // The default VPC is this construct's own child and the network's id is "Default", which logical ids
     // leave out: the VPC and the security groups keep the logical ids and Name tags they had before
@@ -202,7 +207,22 @@ export class FargateModelService extends Construct implements ModelBackend {
    * GetObject alone (so a missing package reads as AccessDenied, not NoSuchKey).
    */
   public grantReadModelPackages(grantee: iam.IGrantable): iam.Grant {
-    return this.grant(grantee, DATA_BUCKET_ACTIONS.get, [this.bucket.arnForObjects(`${modelPrefix(this.modelName)}*`)]);
+    return this.grant(grantee, DATA_BUCKET_ACTIONS.get, [this.bucket.arnForObjects(`${modelPrefix(this.model.name)}*`)]);
+  }
+
+  /**
+   * Where BatchInference runs the model image's `batch` command: beside the service, in its cluster and
+   * private subnets, loading the same package, with `securityGroups` (egress to S3 and ECR).
+   */
+  public batchTask(securityGroups: ec2.ISecurityGroup[]): FargateBatchTask {
+    return {
+      cluster: this.cluster,
+      image: ecs.ContainerImage.fromDockerImageAsset(this.image),
+      model: this.model,
+      modelKey: this.modelKey,
+      subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups,
+    };
   }
 
   /**

@@ -12,6 +12,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct, type IDependable } from 'constructs';
 import { ENV } from '../../contract/env';
+import type { SageMakerBatchModel } from '../batch/batch-inference';
 import { DATA_BUCKET_ACTIONS, ENDPOINT_INVOKE_ACTIONS, PUT_METRIC_DATA_ACTIONS, SAGEMAKER_ENDPOINT_LOG_ACTIONS } from '../constructs/perms';
 import type { MonitoredBackend } from '../observability/backend-metrics';
 import { sageMakerDeploymentAlarms } from '../rollout/deployment-alarms';
@@ -242,6 +243,14 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
    */
   public checkRolloutsWith(check: GoldenSetCheck, model: string): void {
     check.checkSageMakerEndpoint(this, model);
+  }
+
+  /**
+   * The model as a Batch Transform job runs it, with the model's role, on `instanceType` instances (Batch
+   * Transform always runs on instances, also for a serverless endpoint's model).
+   */
+  public batchModel(instanceType: string): SageMakerBatchModel {
+    return { modelName: this.model.attrModelName, modelRole: this.role, instanceType };
   }
 
   /** Lets `grantee` call this endpoint (InvokeEndpoint on its ARN), and nothing else. */
