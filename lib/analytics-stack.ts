@@ -5,13 +5,12 @@
  * enforced, encrypted result location and a per-query scan limit holds the named queries. It holds no
  * data of its own besides query results, so it can be removed and redeployed without touching the log.
  */
-import { Aws, type CfnResource, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Aws, type CfnResource, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ANALYTICS_TABLES, type AnalyticsTable, glueDatabaseName, PARTITION_KEYS, tableColumns, tablePrefix } from '../contract/analytics';
@@ -23,14 +22,17 @@ import type { ModelManifest } from '../contract/manifest';
 import type { MlshipConfig } from './config';
 import { importDataBucket } from './constructs/data-bucket-import';
 import { HandlerFunction } from './constructs/handler-function';
+import type { DeploymentContext } from './deployment-context';
 
 /** First day Athena's date projection lists; predictions logged before it are not visible to Athena. */
 export const PROJECTION_FIRST_DAY = '2020-01-01';
 
 export interface AnalyticsStackProps extends StackProps {
+  /** The validated configuration (stack prefix, Athena limits). */
   readonly config: MlshipConfig;
-  readonly rootDir: string;
-  readonly manifestPath: string;
+  /** Paths, backend, log retention and removal policy, derived once from the config. */
+  readonly deployment: DeploymentContext;
+  /** The served model's manifest (the table columns and the named queries). */
   readonly manifest: ModelManifest;
   /** The model's drift baseline; without one the drift queries are left out. @default - no drift queries */
   readonly baseline?: ModelBaseline;
@@ -60,16 +62,12 @@ export class AnalyticsStack extends Stack {
     const data = importDataBucket(this, 'DataBucket', props.bucketArnExport);
     this.dataBucketArn = data.bucket.bucketArn;
     this.dataWildcardFinding = data.wildcardFinding;
-    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const { removalPolicy, autoDeleteObjects } = props.deployment;
 
     this.writer = new HandlerFunction(this, 'Writer', {
       name: 'analytics-writer',
-      backend: config.backend,
-      rootDir: props.rootDir,
-      manifestPath: props.manifestPath,
+      deployment: props.deployment,
       environment: { [ENV.DATA_BUCKET]: data.bucket.bucketName },
-      logRetention: config.logRetentionDays as logs.RetentionDays,
-      removalPolicy,
       // Encoding a 1,000-record batch takes well under a second; the margin covers slow S3 writes.
       memorySize: 1024,
       timeout: Duration.seconds(60),
@@ -157,7 +155,7 @@ export class AnalyticsStack extends Stack {
         { abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
       removalPolicy,
-      autoDeleteObjects: config.removalPolicy === 'destroy',
+      autoDeleteObjects,
     });
     Validations.of(this.resultsBucket).acknowledge({
       id: 'AwsSolutions-S1',

@@ -7,68 +7,66 @@
 import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { PREFIX } from '../contract/bucket';
 import { ENV } from '../contract/env';
-import { LOG_TABLE } from '../contract/prediction-log';
 import { HANDLERS, type HandlerName, ROUTES } from '../contract/routes';
 import { addGatewayResponses } from './api/gateway-responses';
 import type { MlshipConfig } from './config';
 import { importDataBucket } from './constructs/data-bucket-import';
+import { DataBucketAccess, LogDlqAccess, PredictionLogAccess } from './constructs/data-grants';
 import { HandlerFunction } from './constructs/handler-function';
+import type { DeploymentContext } from './deployment-context';
 import type { ModelBackend } from './serving/model-backend';
 
 export interface ApiStackProps extends StackProps {
+  /** The validated configuration (stage, throttling, quota, operator keys, prediction TTL). */
   readonly config: MlshipConfig;
-  readonly rootDir: string;
-  readonly manifestPath: string;
+  /** Paths, backend, log retention and removal policy, derived once from the config. */
+  readonly deployment: DeploymentContext;
   /** Export name of the data bucket ARN (DataStack.bucketArnExport). */
   readonly bucketArnExport: string;
+  /** The prediction log (DataStack `table`). */
   readonly table: dynamodb.ITable;
+  /** Queue of log records the table refused (DataStack `logDlq`). */
   readonly logDlq: sqs.IQueue;
+  /** The serving backend the predict function calls (ServingStack `modelBackend`). */
   readonly modelBackend: ModelBackend;
   /** Absolute folder of the built web dashboard (`web/dist`), bundled beside the meta function. */
   readonly dashboardDir: string;
 }
 
 export class ApiStack extends Stack {
+  /** The REST API built from the route table. */
   public readonly api: apigw.RestApi;
   /** The client key: it reads and gives feedback on its own predictions only. */
   public readonly apiKey: apigw.IApiKey;
+  /** The clients' usage plan (throttle and daily quota). */
   public readonly usagePlan: apigw.UsagePlan;
   /** Keys of the operator usage plan: every prediction and the metrics. */
   public readonly operatorKeys: apigw.IApiKey[];
+  /** The operators' usage plan (throttle, no quota). */
   public readonly operatorUsagePlan: apigw.UsagePlan;
+  /** The stage's access log. */
   public readonly accessLogs: logs.LogGroup;
   /** The API's functions by name. */
   public readonly functions: Record<HandlerName, HandlerFunction>;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
-    const { config, table, logDlq, modelBackend } = props;
+    const { config, deployment, table, logDlq, modelBackend } = props;
     const data = importDataBucket(this, 'DataBucket', props.bucketArnExport);
     const bucket = data.bucket;
-    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
-    const logRetention = config.logRetentionDays as logs.RetentionDays;
-    const common = { backend: config.backend, rootDir: props.rootDir, manifestPath: props.manifestPath, logRetention, removalPolicy };
+    const { removalPolicy, logRetention } = deployment;
 
     const predict = new HandlerFunction(this, 'Predict', {
-      ...common,
       name: 'predict',
+      deployment,
       memorySize: 1024,
       // Two backend attempts with backoff fit in API Gateway's 29 s; the function must outlive them.
       timeout: Duration.seconds(29),
-      environment: {
-        [ENV.PREDICTION_TABLE]: table.tableName,
-        [ENV.DATA_BUCKET]: bucket.bucketName,
-        [ENV.BACKEND]: config.backend,
-        [ENV.LOG_DLQ_URL]: logDlq.queueUrl,
-        [ENV.LOG_TTL_DAYS]: String(config.predictionTtlDays),
-        ...modelBackend.clientEnvironment,
-      },
+      environment: { [ENV.BACKEND]: config.backend, [ENV.LOG_TTL_DAYS]: String(config.predictionTtlDays) },
       vpc: modelBackend.clientVpc,
       securityGroups: modelBackend.clientSecurityGroups,
     });
@@ -78,47 +76,33 @@ export class ApiStack extends Stack {
       (name) => new apigw.ApiKey(this, `OperatorKey-${name}`, { description: `mlship operator key "${name}"`, enabled: true }),
     );
     const tenancy = {
-      [ENV.PREDICTION_TABLE]: table.tableName,
       [ENV.OPERATOR_KEY_IDS]: Fn.join(
         ',',
         this.operatorKeys.map((k) => k.keyId),
       ),
     };
-    const query = new HandlerFunction(this, 'Query', { ...common, name: 'query', environment: tenancy });
-    const feedback = new HandlerFunction(this, 'Feedback', { ...common, name: 'feedback', environment: tenancy });
+    const query = new HandlerFunction(this, 'Query', { name: 'query', deployment, environment: tenancy });
+    const feedback = new HandlerFunction(this, 'Feedback', { name: 'feedback', deployment, environment: tenancy });
     // meta also reads the model's baseline and the dashboard files, which HandlerFunction bundles beside it.
     const meta = new HandlerFunction(this, 'Meta', {
-      ...common,
       name: 'meta',
+      deployment,
       memorySize: 256,
       dashboardDir: props.dashboardDir,
       environment: { [ENV.BACKEND]: config.backend },
     });
     this.functions = { predict, query, feedback, meta };
 
-    const indexArn = `${table.tableArn}/index/${LOG_TABLE.byModelIndex.name}`;
-    const callerIndexArn = `${table.tableArn}/index/${LOG_TABLE.byCallerIndex.name}`;
     // predict: write log items; read, update and delete only its idempotency records (ids `idem#...`).
-    allow(predict, ['dynamodb:PutItem'], [table.tableArn]);
-    allow(predict, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], [table.tableArn], {
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${LOG_TABLE.idempotencyPrefix}*`] },
-    });
-    allow(predict, ['sqs:SendMessage'], [logDlq.queueArn]);
-    allow(predict, ['s3:PutObject'], [bucket.arnForObjects(`${PREFIX.predictions}*`)]);
-    allow(predict, ['s3:GetObject'], [bucket.arnForObjects(`${PREFIX.datasets}*`), bucket.arnForObjects(`${PREFIX.predictions}*`)]);
-    modelBackend.grantInvoke(predict.role);
-    Validations.of(predict.role).acknowledge(
-      { id: data.wildcardFinding(`${PREFIX.predictions}*`), reason: 'predict stores and reads large inputs under predictions/ only.' },
-      {
-        id: data.wildcardFinding(`${PREFIX.datasets}*`),
-        reason: 'predict reads instances the caller references by key under datasets/ only.',
-      },
-    );
-    // query: reads only.
-    allow(query, ['dynamodb:GetItem'], [table.tableArn]);
-    allow(query, ['dynamodb:Query'], [indexArn, callerIndexArn]);
+    predict.bindPredictionLog(table, PredictionLogAccess.WRITE, PredictionLogAccess.IDEMPOTENCY);
+    predict.bindLogDlq(logDlq, LogDlqAccess.SEND);
+    // Large inputs are stored and read under predictions/, referenced instances under datasets/ (acknowledged by the binding).
+    predict.bindDataBucket(bucket, DataBucketAccess.WRITE_PREDICTION_INPUTS, DataBucketAccess.READ_PREDICTION_INPUTS);
+    predict.bindModel(modelBackend);
+    // query: reads only (operators the model's index, a client key its own partition of the caller index).
+    query.bindPredictionLog(table, PredictionLogAccess.READ_ITEM, PredictionLogAccess.QUERY);
     // feedback: reads a prediction and sets its label.
-    allow(feedback, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table.tableArn]);
+    feedback.bindPredictionLog(table, PredictionLogAccess.LABEL);
     // meta: serves the bundled manifest, baseline, route table and dashboard; it needs no permission.
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention, removalPolicy });
@@ -177,13 +161,13 @@ export class ApiStack extends Stack {
     out('ApiUrl', this.api.url, 'Base URL of the inference API');
     out('DashboardUrl', this.api.url, 'The web dashboard (it asks for the API key)');
     out('ApiKeyId', this.apiKey.keyId, 'Id of the client API key (aws apigateway get-api-key --include-value --api-key <id>)');
-    this.operatorKeys.forEach((k, i) =>
+    this.operatorKeys.forEach((k, i) => {
       out(
         `OperatorApiKeyId${i + 1}`,
         k.keyId,
         `Id of operator key "${config.operatorKeyNames[i]}" (aws apigateway get-api-key --include-value --api-key <id>)`,
-      ),
-    );
+      );
+    });
     out('BucketName', bucket.bucketName, 'Data bucket');
     out('TableName', table.tableName, 'Prediction log table');
     out('DlqUrl', logDlq.queueUrl, 'Dead-letter queue of prediction log records');
@@ -210,8 +194,4 @@ export class ApiStack extends Stack {
       },
     );
   }
-}
-
-function allow(fn: HandlerFunction, actions: string[], resources: string[], conditions?: Record<string, unknown>): void {
-  fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources, conditions }));
 }

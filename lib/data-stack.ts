@@ -3,26 +3,25 @@
  * table and the dead-letter queue of log records the table refused, with the function that replays them.
  * Everything here is retained when the stack is deleted unless the config says `removalPolicy: destroy`.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { PREFIX } from '../contract/bucket';
-import { ENV } from '../contract/env';
 import { LIMITS } from '../contract/limits';
 import { LOG_TABLE } from '../contract/prediction-log';
 import type { MlshipConfig } from './config';
+import { DataBucketAccess, LogDlqAccess, PredictionLogAccess } from './constructs/data-grants';
 import { HandlerFunction } from './constructs/handler-function';
+import type { DeploymentContext } from './deployment-context';
 
 const ACCESS_LOGS_BY_BUCKET_POLICY = '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy';
 
 export interface DataStackProps extends StackProps {
+  /** The validated configuration (prediction TTL, analytics stream). */
   readonly config: MlshipConfig;
-  readonly rootDir: string;
-  readonly manifestPath: string;
+  /** Paths, backend, log retention and removal policy, derived once from the config. */
+  readonly deployment: DeploymentContext;
 }
 
 export class DataStack extends Stack {
@@ -36,6 +35,7 @@ export class DataStack extends Stack {
   public readonly logDlq: sqs.Queue;
   /** Messages the replay function failed on repeatedly, kept for a person to look at. */
   public readonly poisonQueue: sqs.Queue;
+  /** Writes the dead-lettered log records back to the table. */
   public readonly replay: HandlerFunction;
   /**
    * CloudFormation export of the bucket ARN. Other stacks import it by this fixed name, so the policies
@@ -48,11 +48,9 @@ export class DataStack extends Stack {
     // S3 log delivery is granted in the log bucket's policy, not with the legacy LogDeliveryWrite ACL
     // (set here, before any bucket exists, so the stack does not depend on the app's flags).
     this.node.setContext(ACCESS_LOGS_BY_BUCKET_POLICY, true);
-    const { config } = props;
+    const { config, deployment } = props;
     // RETAIN keeps data through a stack deletion; DESTROY is for throw-away dev stacks (config `removalPolicy`).
-    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
-    const autoDelete = config.removalPolicy === 'destroy';
-    const retention = config.logRetentionDays as logs.RetentionDays;
+    const { removalPolicy, autoDeleteObjects } = deployment;
 
     // S3-managed keys: encryption at rest without per-request KMS charges; access is governed by IAM and
     // the bucket policy, so a customer key would add cost and no separation we use.
@@ -64,7 +62,7 @@ export class DataStack extends Stack {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ expiration: Duration.days(config.logRetentionDays) }],
       removalPolicy,
-      autoDeleteObjects: autoDelete,
+      autoDeleteObjects,
     });
     Validations.of(this.accessLogBucket).acknowledge({
       id: 'AwsSolutions-S1',
@@ -83,7 +81,7 @@ export class DataStack extends Stack {
         { abortIncompleteMultipartUploadAfter: Duration.days(7) },
       ],
       removalPolicy,
-      autoDeleteObjects: autoDelete,
+      autoDeleteObjects,
     });
 
     // Objects landing under batch/input/ start the batch state machine through EventBridge. Set on the
@@ -137,30 +135,11 @@ export class DataStack extends Stack {
       removalPolicy,
     });
 
-    this.replay = new HandlerFunction(this, 'Replay', {
-      name: 'replay',
-      backend: config.backend,
-      rootDir: props.rootDir,
-      manifestPath: props.manifestPath,
-      environment: {
-        [ENV.PREDICTION_TABLE]: this.table.tableName,
-        [ENV.LOG_DLQ_URL]: this.logDlq.queueUrl,
-        [ENV.DATA_BUCKET]: this.bucket.bucketName,
-      },
-      logRetention: retention,
-      removalPolicy,
-      timeout: Duration.seconds(30),
-    });
+    this.replay = new HandlerFunction(this, 'Replay', { name: 'replay', deployment, timeout: Duration.seconds(30) });
     // A conditional PutItem makes each replay write exactly-once; nothing else on the table.
-    this.replay.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [this.table.tableArn] }));
+    this.replay.bindPredictionLog(this.table, PredictionLogAccess.WRITE);
     // Records it cannot write are parked under their own prefix, never anywhere else in the bucket.
-    this.replay.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${PREFIX.parkedLogRecords}*`)] }),
-    );
-    Validations.of(this.replay.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/${PREFIX.parkedLogRecords}*]`,
-      reason: `replay writes the records it cannot put in the table under ${PREFIX.parkedLogRecords} only, one object per record.`,
-    });
+    this.replay.bindDataBucket(this.bucket, DataBucketAccess.PARK_LOG_RECORDS);
     // A plain event source mapping with the exact rights Lambda's poller uses: `SqsEventSource` would grant
     // `grantConsumeMessages`, which adds sqs:GetQueueUrl that nothing calls.
     this.replay.function.addEventSourceMapping('LogDlqSource', {
@@ -169,11 +148,6 @@ export class DataStack extends Stack {
       maxBatchingWindow: Duration.seconds(5),
       reportBatchItemFailures: true,
     });
-    this.replay.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
-        resources: [this.logDlq.queueArn],
-      }),
-    );
+    this.replay.bindLogDlq(this.logDlq, LogDlqAccess.CONSUME);
   }
 }

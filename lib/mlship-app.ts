@@ -10,23 +10,30 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { planModel } from '../container/src/model-plan';
 import { readOnnx } from '../container/src/onnx-graph';
 import { BASELINE_FILE, parseBaseline } from '../contract/baseline';
-import { MANIFEST_FILE, type ModelManifest, parseManifest } from '../contract/manifest';
+import { type ModelManifest, parseManifest } from '../contract/manifest';
 import { ensureWebBuiltSync } from '../web/build';
 import { AnalyticsStack } from './analytics-stack';
 import { ApiStack } from './api-stack';
-import { type MlshipConfig, modelDirOf } from './config';
+import type { MlshipConfig } from './config';
 import { DataStack } from './data-stack';
+import { deploymentContext } from './deployment-context';
 import { MonitoringStack } from './monitoring-stack';
 import { ServingStack } from './serving-stack';
 
 export interface MlshipStacks {
+  /** The validated configuration the app was built from. */
   readonly config: MlshipConfig;
+  /** The served model's manifest. */
   readonly manifest: ModelManifest;
+  /** Bucket, prediction log, dead-letter queue and replay. */
   readonly data: DataStack;
+  /** The model, its rollout checks and batch inference. */
   readonly serving: ServingStack;
+  /** The inference API and its functions. */
   readonly api: ApiStack;
+  /** Dashboard, alarms and quality job. */
   readonly monitoring: MonitoringStack;
-  /** Absent when the config turns analytics off. */
+  /** The Analytics stack. @default - none when the config turns analytics off */
   readonly analytics?: AnalyticsStack;
 }
 
@@ -61,11 +68,11 @@ export function servingStackName(config: Pick<MlshipConfig, 'stackPrefix' | 'bac
 
 export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOptions): MlshipStacks {
   const { rootDir } = options;
+  const deployment = deploymentContext(config, rootDir);
+  const { modelDir, manifestPath } = deployment;
   // Cross-stack references stay CloudFormation exports (a consumer keeps its producer from changing under
   // it); said explicitly so the choice does not depend on a library default.
   if (app.node.tryGetContext(CROSS_STACK_REFERENCES) === undefined) app.node.setContext(CROSS_STACK_REFERENCES, 'strong');
-  const modelDir = modelDirOf(config, rootDir);
-  const manifestPath = join(modelDir, MANIFEST_FILE);
   const manifest = parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
   // The same check the model server runs at start, from the graph signature alone (no onnxruntime):
   // a manifest that does not fit its model fails the synth, not every request after the deploy.
@@ -75,23 +82,20 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
   const data = new DataStack(app, name('Data'), {
     description: 'mlship: data bucket, prediction log table and its dead-letter replay',
     config,
-    rootDir,
-    manifestPath,
+    deployment,
   });
   const serving = new ServingStack(app, servingStackName(config), {
     description: `mlship: model ${manifest.name} ${manifest.version} served on ${config.backend}`,
     config,
-    rootDir,
+    deployment,
     bucketArnExport: data.bucketArnExport,
     manifest,
-    modelDir,
     buildDir: options.buildDir ?? join(rootDir, '.mlship', 'build'),
   });
   const api = new ApiStack(app, name('Api'), {
     description: 'mlship: inference API',
     config,
-    rootDir,
-    manifestPath,
+    deployment,
     bucketArnExport: data.bucketArnExport,
     table: data.table,
     logDlq: data.logDlq,
@@ -102,8 +106,7 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
   const monitoring = new MonitoringStack(app, name('Monitoring'), {
     description: `mlship: dashboard, alarms and quality job of model ${manifest.name}`,
     config,
-    rootDir,
-    modelDir,
+    deployment,
     manifest,
     data,
     serving,
@@ -116,8 +119,7 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
     analytics = new AnalyticsStack(app, name('Analytics'), {
       description: `mlship: prediction analytics of model ${manifest.name} (Parquet in S3, Glue, Athena)`,
       config,
-      rootDir,
-      manifestPath,
+      deployment,
       manifest,
       baseline: existsSync(baselinePath) ? parseBaseline(JSON.parse(readFileSync(baselinePath, 'utf8')), baselinePath) : undefined,
       bucketArnExport: data.bucketArnExport,

@@ -4,36 +4,42 @@
  * be torn down, re-tuned or redeployed without touching the API or the model; it reads the other stacks'
  * resources through CloudFormation exports, and deploys after them.
  */
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ModelManifest } from '../contract/manifest';
 import type { ApiStack } from './api-stack';
 import type { MlshipConfig } from './config';
 import type { DataStack } from './data-stack';
-import { ModelMonitoring, type MonitoredBackend } from './observability/model-monitoring';
+import type { DeploymentContext } from './deployment-context';
+import { ModelMonitoring } from './observability/model-monitoring';
 import type { ServingStack } from './serving-stack';
 
 export interface MonitoringStackProps extends StackProps {
+  /** The validated configuration (thresholds, quality schedule, alarm e-mail). */
   readonly config: MlshipConfig;
-  readonly rootDir: string;
-  readonly modelDir: string;
+  /** Paths, backend, log retention and removal policy, derived once from the config. */
+  readonly deployment: DeploymentContext;
+  /** The served model's manifest. */
   readonly manifest: ModelManifest;
+  /** The table, dead-letter queue and replay function to watch. */
   readonly data: DataStack;
+  /** The serving backend to watch. */
   readonly serving: ServingStack;
+  /** The API and its functions to watch. */
   readonly api: ApiStack;
 }
 
 export class MonitoringStack extends Stack {
+  /** The dashboard, the alarms and the quality job. */
   public readonly monitoring: ModelMonitoring;
 
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
     super(scope, id, props);
-    const { config, data, serving, api, manifest } = props;
+    const { config, deployment, data, serving, api, manifest } = props;
     const classifier = manifest.output.kind === 'classification';
     this.monitoring = new ModelMonitoring(this, 'Monitoring', {
-      rootDir: props.rootDir,
-      modelDir: props.modelDir,
+      rootDir: deployment.rootDir,
+      modelDir: deployment.modelDir,
       table: data.table,
       api: api.api,
       functions: {
@@ -41,7 +47,7 @@ export class MonitoringStack extends Stack {
         replay: data.replay.function,
       },
       deadLetterQueue: data.logDlq,
-      backend: monitoredBackend(serving),
+      backend: serving.modelBackend.monitored,
       // The accuracy floor is a classifier's alarm; a regression model is watched through its error.
       quality: {
         accuracyFloor: classifier ? config.accuracyFloor : undefined,
@@ -51,21 +57,8 @@ export class MonitoringStack extends Stack {
       alarmEmail: config.alarmEmail,
       qualitySchedule: Duration.minutes(config.qualityScheduleMinutes),
       qualityWindow: Duration.minutes(config.qualityWindowMinutes),
-      logRetention: config.logRetentionDays as logs.RetentionDays,
-      removalPolicy: config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+      logRetention: deployment.logRetention,
+      removalPolicy: deployment.removalPolicy,
     });
   }
-}
-
-function monitoredBackend(serving: ServingStack): MonitoredBackend {
-  if (serving.fargate)
-    return {
-      kind: 'fargate',
-      service: serving.fargate.service,
-      loadBalancer: serving.fargate.loadBalancer,
-      targetGroups: [serving.fargate.targetGroup, serving.fargate.alternateTargetGroup],
-    };
-  if (serving.sagemaker)
-    return { kind: serving.sagemaker.backend, endpointName: serving.sagemaker.endpointName, variantName: serving.sagemaker.variantName };
-  throw new Error('The serving stack has neither a Fargate service nor a SageMaker endpoint');
 }

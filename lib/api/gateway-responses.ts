@@ -7,10 +7,13 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import { ERROR_STATUS, type ErrorCode } from '../../contract/errors';
 
 export interface GatewayErrorSpec {
+  /** The API Gateway response type. */
   readonly type: apigw.ResponseType;
+  /** The contract error code of the answer body. */
   readonly code: ErrorCode;
+  /** The message of the answer body. */
   readonly message: string;
-  /** Keep API Gateway's own status instead of the code's (for the catch-all types). */
+  /** Keep API Gateway's own status instead of the code's (for the catch-all types). @default false */
   readonly keepStatus?: boolean;
 }
 

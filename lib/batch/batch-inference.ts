@@ -48,6 +48,7 @@ export interface SageMakerBatchModel {
 
 /** Where and how the Fargate batch task runs the model image's `batch` command. */
 export interface FargateBatchTask {
+  /** The ECS cluster the task runs in (the model service's). */
   readonly cluster: ecs.ICluster;
   /** The model server image (the same image serves and scores datasets). */
   readonly image: ecs.ContainerImage;
@@ -57,6 +58,7 @@ export interface FargateBatchTask {
   readonly modelKey: string;
   /** Private subnets with a route to S3 (a gateway endpoint or NAT). */
   readonly subnets: ec2.SubnetSelection;
+  /** Security groups of the task (egress to S3 and ECR; no inbound traffic). */
   readonly securityGroups: ec2.ISecurityGroup[];
   /** @default 1024 (one vCPU) */
   readonly cpu?: number;
@@ -65,13 +67,15 @@ export interface FargateBatchTask {
 }
 
 export interface BatchInferenceProps {
+  /** The serving backend: `fargate` runs an ECS task, the SageMaker backends a Batch Transform job. */
   readonly backend: Backend;
   /** The data bucket; it must send events to EventBridge (`eventBridgeEnabled: true`). */
   readonly bucket: s3.IBucket;
-  /** Required for the `sagemaker` and `sagemaker-serverless` backends. */
+  /** The deployed SageMaker model. Required for the `sagemaker` and `sagemaker-serverless` backends. @default - none (fargate backend) */
   readonly sagemaker?: SageMakerBatchModel;
-  /** Required for the `fargate` backend. */
+  /** Where the batch task runs. Required for the `fargate` backend. @default - none (SageMaker backends) */
   readonly fargate?: FargateBatchTask;
+  /** Retention of the state machine's and the task's log groups. */
   readonly logRetention: logs.RetentionDays;
   /** Longest a run may take before it counts as failed. @default Duration.hours(12) */
   readonly timeout?: Duration;

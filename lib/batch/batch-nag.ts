@@ -15,18 +15,20 @@ interface Accepted {
   readonly reason: string;
 }
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 /** The Fargate batch task: its task definition and the model whose packages it reads. */
 export interface BatchTaskFindings {
+  /** The batch task definition (its family is in the RunTask grant). */
   readonly taskDefinition: ecs.FargateTaskDefinition;
+  /** The served model: the task reads its packages. */
   readonly modelName: string;
 }
 
 function acceptedShapes(scope: Construct, task?: BatchTaskFindings): Accepted[] {
-  const prefixes = [PREFIX.batchInput, PREFIX.batchOutput].map(escape).join('|');
+  const prefixes = [PREFIX.batchInput, PREFIX.batchOutput].map(escapeRegExp).join('|');
   const shapes: Accepted[] = [
     {
       finding: new RegExp(`^Resource::.+/(${prefixes})\\*$`),
@@ -53,12 +55,12 @@ function acceptedShapes(scope: Construct, task?: BatchTaskFindings): Accepted[] 
   if (task) {
     const model = modelPrefix(task.modelName);
     shapes.push({
-      finding: new RegExp(`^Resource::.+/${escape(model)}\\*$`),
+      finding: new RegExp(`^Resource::.+/${escapeRegExp(model)}\\*$`),
       reason: `The task reads the served model's packages only: every version under ${model} (a run started before a deployment still loads its own), no other model.`,
     });
     const logicalId = Stack.of(scope).getLogicalId(task.taskDefinition.node.defaultChild as CfnElement);
     shapes.push({
-      finding: new RegExp(`^Resource::.*${escape(logicalId)}.*:\\*$`),
+      finding: new RegExp(`^Resource::.*${escapeRegExp(logicalId)}.*:\\*$`),
       reason: 'ecs:RunTask on any revision of the batch task definition family this construct owns.',
     });
   }

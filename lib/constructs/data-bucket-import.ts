@@ -7,6 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 
 export interface ImportedDataBucket {
+  /** The bucket, imported by its ARN export. */
   readonly bucket: s3.IBucket;
   /** The cdk-nag IAM5 finding id for a wildcard object pattern in this bucket, e.g. `models/*`. */
   wildcardFinding(objectPattern: string): string;

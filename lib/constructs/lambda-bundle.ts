@@ -56,6 +56,7 @@ export function lambdaBuildOptions(entry: string, outdir: string): BuildOptions 
 }
 
 export interface FileCopy {
+  /** Absolute path of the file or folder to copy. */
   readonly from: string;
   /** Name inside the bundle. */
   readonly to: string;

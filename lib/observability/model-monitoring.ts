@@ -6,27 +6,29 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Annotations, Duration, type RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Annotations, type Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BASELINE_FILE, parseBaseline } from '../../contract/baseline';
-import { PREFIX } from '../../contract/bucket';
 import { MANIFEST_FILE, type ModelManifest, parseManifest } from '../../contract/manifest';
-import { QUALITY_DIMENSIONS as D, METRICS_NAMESPACE, PARKED_RECORDS_METRIC, QUALITY_METRICS as Q } from '../../contract/quality';
 import { checkBaselineMatches } from '../../lambda/quality/config';
-import { backendMetrics, type MonitoredBackend } from './backend-metrics';
+import { READ_METRICS_ACTIONS } from '../constructs/perms';
+import { contextFromParts, PACKAGE_ROOT } from '../deployment-context';
+import { type MonitoredBackend, monitoredBackendProblems } from './backend-metrics';
+import { type AlarmThresholds, addModelAlarms, type ModelAlarms } from './model-alarms';
+import { addModelDashboard } from './model-dashboard';
+import { modelMetrics } from './model-metrics';
 import { MONITORING_DEFAULTS } from './monitoring-defaults';
 import { QualityFunction } from './quality-function';
 
@@ -43,8 +45,11 @@ export interface QualityThresholds {
 }
 
 export interface ModelMonitoringProps {
-  /** Repository root (holds `lambda/` and `package-lock.json`), for bundling the quality function. */
-  readonly rootDir: string;
+  /**
+   * The mlship folder (holds `lambda/` and `package-lock.json`), for bundling the quality function.
+   * @default - the folder of this package (PACKAGE_ROOT)
+   */
+  readonly rootDir?: string;
   /** Absolute directory of the served model: `model.json` and `baseline.json` are read at synth time. */
   readonly modelDir: string;
   /** The prediction log (DataStack `table`). */
@@ -57,7 +62,7 @@ export interface ModelMonitoringProps {
   readonly deadLetterQueue: sqs.IQueue;
   /** The serving backend (ServingStack `fargate` or `sagemaker`). */
   readonly backend: MonitoredBackend;
-  /** @default - see MONITORING_DEFAULTS */
+  /** Model-quality alarm thresholds. @default - a drift alarm at PSI 0.25, no accuracy or error alarm */
   readonly quality?: QualityThresholds;
   /** API 5xx share that raises the alarm, in percent. @default 1 */
   readonly serverErrorRatePercent?: number;
@@ -69,32 +74,25 @@ export interface ModelMonitoringProps {
   readonly qualitySchedule?: Duration;
   /** How much prediction log each run reads. @default Duration.minutes(60) */
   readonly qualityWindow?: Duration;
-  readonly logRetention: logs.RetentionDays;
-  /** For the quality function's log group and the topic's key. */
-  readonly removalPolicy: RemovalPolicy;
+  /** Retention of the quality function's log group. @default logs.RetentionDays.THREE_MONTHS */
+  readonly logRetention?: logs.RetentionDays;
+  /** What a stack deletion does to the quality function's log group and the topic's key. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 export class ModelMonitoring extends Construct {
+  /** The CloudWatch dashboard of the service and the model's quality. */
   public readonly dashboard: cloudwatch.Dashboard;
   /** Every alarm goes here. */
   public readonly alarmTopic: sns.Topic;
+  /** The alarm topic's key (CloudWatch alarms cannot publish with the AWS-managed SNS key). */
   public readonly alarmKey: kms.Key;
+  /** The scheduled job that publishes accuracy and drift. */
   public readonly qualityFunction: QualityFunction;
+  /** The rule that runs the quality job. */
   public readonly schedule: events.Rule;
-  public readonly alarms: {
-    readonly serverErrorRate: cloudwatch.Alarm;
-    readonly p99Latency: cloudwatch.Alarm;
-    readonly deadLetters: cloudwatch.Alarm;
-    /** Log records the replay could not write and parked in the bucket (`parked/log-records/`). */
-    readonly parkedLogRecords: cloudwatch.Alarm;
-    readonly backendUnhealthy: cloudwatch.Alarm;
-    readonly qualityJobErrors: cloudwatch.Alarm;
-    readonly drift: cloudwatch.Alarm;
-    /** Classifiers with an accuracy floor. */
-    readonly accuracy?: cloudwatch.Alarm;
-    /** Regression models with an error ceiling. */
-    readonly meanAbsoluteError?: cloudwatch.Alarm;
-  };
+  /** The alarms, each notifying `alarmTopic`. */
+  public readonly alarms: ModelAlarms;
   /** The model the metrics are about. */
   public readonly manifest: ModelManifest;
 
@@ -102,7 +100,7 @@ export class ModelMonitoring extends Construct {
     super(scope, id);
     this.manifest = readModel(props.modelDir);
     checkProps(props, this.manifest);
-    const period = MONITORING_DEFAULTS.period;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const schedule = props.qualitySchedule ?? MONITORING_DEFAULTS.qualitySchedule;
     const window = props.qualityWindow ?? MONITORING_DEFAULTS.qualityWindow;
     if (window.toMinutes() < schedule.toMinutes()) {
@@ -116,7 +114,7 @@ export class ModelMonitoring extends Construct {
     this.alarmKey = new kms.Key(this, 'AlarmTopicKey', {
       enableKeyRotation: true,
       description: `Encrypts the mlship ${this.manifest.name} alarm topic`,
-      removalPolicy: props.removalPolicy,
+      removalPolicy,
     });
     this.alarmKey.addToResourcePolicy(
       new iam.PolicyStatement({
@@ -133,13 +131,15 @@ export class ModelMonitoring extends Construct {
     if (props.alarmEmail !== undefined) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
 
     this.qualityFunction = new QualityFunction(this, 'Quality', {
-      rootDir: props.rootDir,
-      modelDir: props.modelDir,
-      backend: props.backend.kind,
+      deployment: contextFromParts({
+        rootDir: props.rootDir ?? PACKAGE_ROOT,
+        modelDir: props.modelDir,
+        backend: props.backend.kind,
+        logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+        removalPolicy,
+      }),
       table: props.table,
       windowMinutes: window.toMinutes(),
-      logRetention: props.logRetention,
-      removalPolicy: props.removalPolicy,
     });
     this.schedule = new events.Rule(this, 'QualitySchedule', {
       description: `Publishes drift and accuracy of model ${this.manifest.name} every ${schedule.toMinutes()} minutes`,
@@ -147,256 +147,45 @@ export class ModelMonitoring extends Construct {
       targets: [new targets.LambdaFunction(this.qualityFunction.function, { retryAttempts: 2, maxEventAge: schedule })],
     });
 
-    // ---- metrics -------------------------------------------------------------------------------------
-    const modelDims = { [D.model]: this.manifest.name, [D.modelVersion]: this.manifest.version };
-    const quality = (metricName: string, statistic: string) =>
-      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: modelDims, statistic, period: schedule });
-    const api = props.api;
-    const requests = api.metricCount({ period, statistic: 'Sum', label: 'requests' });
-    const serverErrors = api.metricServerError({ period, statistic: 'Sum', label: '5xx' });
-    const clientErrors = api.metricClientError({ period, statistic: 'Sum', label: '4xx' });
-    const serverErrorRate = new cloudwatch.MathExpression({
-      expression: 'IF(requests > 0, 100 * errors / requests, 0)',
-      usingMetrics: { requests, errors: serverErrors },
-      period,
-      label: '5xx %',
+    const metrics = modelMetrics({
+      manifest: this.manifest,
+      api: props.api,
+      deadLetterQueue: props.deadLetterQueue,
+      backend: props.backend,
+      qualityFunction: this.qualityFunction.function,
+      schedule,
     });
-    const p99 = api.metricLatency({ period, statistic: 'p99', label: 'latency p99' });
-    const dlqDepth = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-      period,
-      statistic: 'Maximum',
-      label: 'messages waiting',
-    });
-    const backend = backendMetrics(props.backend, period);
-    const accuracy = quality(Q.accuracy, 'Average');
-    const mae = quality(Q.mae, 'Average');
-    const maxPsi = quality(Q.maxFeaturePsi, 'Maximum');
-    const thresholds = {
-      driftPsi: props.quality?.driftPsiThreshold ?? MONITORING_DEFAULTS.driftPsiThreshold,
+    const thresholds: AlarmThresholds = {
       errorRate: props.serverErrorRatePercent ?? MONITORING_DEFAULTS.serverErrorRatePercent,
       p99: props.p99LatencyMs ?? MONITORING_DEFAULTS.p99LatencyMs,
+      driftPsi: props.quality?.driftPsiThreshold ?? MONITORING_DEFAULTS.driftPsiThreshold,
+      accuracyFloor: props.quality?.accuracyFloor,
+      maxMeanAbsoluteError: props.quality?.maxMeanAbsoluteError,
     };
-
-    // ---- alarms --------------------------------------------------------------------------------------
-    const alarm = (alarmId: string, { metric, ...options }: cloudwatch.CreateAlarmOptions & { metric: cloudwatch.IMetric }) => {
-      const a = new cloudwatch.Alarm(this, alarmId, { metric, ...options });
-      a.addAlarmAction(new actions.SnsAction(this.alarmTopic));
-      a.addOkAction(new actions.SnsAction(this.alarmTopic));
-      return a;
-    };
-    const service = { evaluationPeriods: 3, datapointsToAlarm: 2, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING };
-    this.alarms = {
-      serverErrorRate: alarm('ServerErrorRate', {
-        ...service,
-        metric: serverErrorRate,
-        threshold: thresholds.errorRate,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        alarmDescription: `More than ${thresholds.errorRate}% of API requests answered 5xx in 2 of 3 five-minute periods.`,
-      }),
-      p99Latency: alarm('P99Latency', {
-        ...service,
-        metric: p99,
-        threshold: thresholds.p99,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        alarmDescription: `API p99 latency above ${thresholds.p99} ms in 2 of 3 five-minute periods.`,
-      }),
-      deadLetters: alarm('DeadLetters', {
-        metric: dlqDepth,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription:
-          'Prediction log records wait in the dead-letter queue: the table refused them. The replay function writes them back; look at its logs if they stay.',
-      }),
-      parkedLogRecords: alarm('ParkedLogRecords', {
-        metric: new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: PARKED_RECORDS_METRIC, statistic: 'Sum', period }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: `The replay function parked prediction log records it could not write under ${PREFIX.parkedLogRecords} in the data bucket (each object says why). They are not in the table: fix the cause and write them back by hand.`,
-      }),
-      backendUnhealthy: alarm('BackendUnhealthy', {
-        ...service,
-        metric: backend.unhealthy,
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        alarmDescription: `The model backend is unhealthy: ${backend.unhealthyMeaning}, in 2 of 3 five-minute periods.`,
-      }),
-      qualityJobErrors: alarm('QualityJobErrors', {
-        metric: this.qualityFunction.function.metricErrors({ period: schedule, statistic: 'Sum' }),
-        threshold: 1,
-        evaluationPeriods: 2,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: 'The quality job failed twice in a row: accuracy and drift are no longer measured.',
-      }),
-      // Quality metrics have no data point when nothing was predicted or fed back: that is "unknown", not OK.
-      drift: alarm('Drift', {
-        metric: maxPsi,
-        threshold: thresholds.driftPsi,
-        evaluationPeriods: 2,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.MISSING,
-        alarmDescription: `An input feature drifted from the training baseline: largest PSI above ${thresholds.driftPsi} in two runs in a row. The FeaturePsi metrics name the feature.`,
-      }),
-      ...(props.quality?.accuracyFloor !== undefined
-        ? {
-            accuracy: alarm('Accuracy', {
-              metric: accuracy,
-              threshold: props.quality.accuracyFloor,
-              evaluationPeriods: 2,
-              comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-              treatMissingData: cloudwatch.TreatMissingData.MISSING,
-              alarmDescription: `Accuracy from feedback below ${props.quality.accuracyFloor} in two runs in a row.`,
-            }),
-          }
-        : {}),
-      ...(props.quality?.maxMeanAbsoluteError !== undefined
-        ? {
-            meanAbsoluteError: alarm('MeanAbsoluteError', {
-              metric: mae,
-              threshold: props.quality.maxMeanAbsoluteError,
-              evaluationPeriods: 2,
-              comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-              treatMissingData: cloudwatch.TreatMissingData.MISSING,
-              alarmDescription: `Mean absolute error from feedback above ${props.quality.maxMeanAbsoluteError} in two runs in a row.`,
-            }),
-          }
-        : {}),
-    };
-
-    // ---- dashboard -----------------------------------------------------------------------------------
-    const fns = Object.entries(props.functions);
-    const perFunction = (f: (fn: lambda.IFunction, name: string) => cloudwatch.IMetric) => fns.map(([name, fn]) => f(fn, name));
-    const search = (metric: string, dims: string[], extra: string, statistic: string, p: Duration) =>
-      new cloudwatch.MathExpression({
-        expression: `SEARCH('{${METRICS_NAMESPACE},${dims.join(',')}} MetricName="${metric}" Model="${this.manifest.name}"${extra}', '${statistic}', ${p.toSeconds()})`,
-        usingMetrics: {},
-        period: p,
-      });
-    const graph = (title: string, left: cloudwatch.IMetric[], more: Partial<cloudwatch.GraphWidgetProps> = {}) =>
-      new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, period, ...more });
-    const qualityWidgets =
-      this.manifest.output.kind === 'classification'
-        ? [
-            graph('Predictions per class', [search('Predictions', ['Label', 'Model', 'ModelVersion'], '', 'Sum', period)], {
-              stacked: true,
-            }),
-            graph('Accuracy from feedback', [accuracy], {
-              period: schedule,
-              leftYAxis: { min: 0, max: 1 },
-              right: [quality(Q.feedbackCount, 'Sum')],
-              leftAnnotations:
-                props.quality?.accuracyFloor !== undefined
-                  ? [{ value: props.quality.accuracyFloor, label: 'floor', color: '#d62728' }]
-                  : [],
-            }),
-          ]
-        : [
-            graph('Predictions', [
-              new cloudwatch.Metric({
-                namespace: METRICS_NAMESPACE,
-                metricName: 'Predictions',
-                dimensionsMap: modelDims,
-                statistic: 'Sum',
-                period,
-              }),
-            ]),
-            graph('Error from feedback', [mae, quality(Q.rmse, 'Average')], {
-              period: schedule,
-              right: [quality(Q.feedbackCount, 'Sum')],
-              leftAnnotations:
-                props.quality?.maxMeanAbsoluteError !== undefined
-                  ? [{ value: props.quality.maxMeanAbsoluteError, label: 'MAE ceiling', color: '#d62728' }]
-                  : [],
-            }),
-          ];
-
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      defaultInterval: Duration.hours(6),
-      widgets: [
-        [
-          new cloudwatch.TextWidget({
-            markdown: `# mlship · ${this.manifest.name} ${this.manifest.version}\nBackend: **${props.backend.kind}**. Quality metrics are published every ${schedule.toMinutes()} min over the last ${window.toMinutes()} min of predictions.`,
-            width: 12,
-            height: 3,
-          }),
-          new cloudwatch.AlarmStatusWidget({
-            title: 'Alarms',
-            alarms: Object.values(this.alarms).filter((a): a is cloudwatch.Alarm => a !== undefined),
-            width: 12,
-            height: 3,
-          }),
-        ],
-        [
-          graph('API requests', [requests]),
-          graph(
-            'API latency (ms)',
-            ['p50', 'p90', 'p99'].map((statistic) => api.metricLatency({ period, statistic, label: statistic })),
-            {
-              leftAnnotations: [{ value: thresholds.p99, label: 'p99 alarm' }],
-            },
-          ),
-          graph('API errors', [clientErrors, serverErrors], { right: [serverErrorRate] }),
-        ],
-        [
-          graph(
-            'Lambda errors',
-            perFunction((fn, name) => fn.metricErrors({ period, label: name })),
-          ),
-          graph(
-            'Lambda throttles',
-            perFunction((fn, name) => fn.metricThrottles({ period, label: name })),
-          ),
-          graph(
-            'Lambda duration p99 (ms)',
-            perFunction((fn, name) => fn.metricDuration({ period, statistic: 'p99', label: name })),
-          ),
-        ],
-        [
-          graph(`Backend latency (ms, ${props.backend.kind})`, backend.latency),
-          graph('Backend health', backend.health),
-          graph('Backend utilization', backend.utilization),
-        ],
-        [
-          graph('DynamoDB throttles', [
-            props.table.metric('ReadThrottleEvents', { period, statistic: 'Sum', label: 'read' }),
-            props.table.metric('WriteThrottleEvents', { period, statistic: 'Sum', label: 'write' }),
-          ]),
-          graph('Log dead-letter queue', [dlqDepth], {
-            right: [props.deadLetterQueue.metricApproximateAgeOfOldestMessage({ period, label: 'oldest (s)' })],
-          }),
-          graph('Quality job', [this.qualityFunction.function.metricErrors({ period: schedule, label: 'errors' })], {
-            period: schedule,
-            right: [quality(Q.windowPredictions, 'Sum')],
-          }),
-        ],
-        [
-          ...qualityWidgets,
-          graph('Drift (PSI vs training baseline)', [maxPsi, quality(Q.predictionPsi, 'Maximum')], {
-            period: schedule,
-            leftAnnotations: [{ value: thresholds.driftPsi, label: 'alarm', color: '#d62728' }],
-          }),
-        ],
-        [
-          graph('Drift per feature (PSI)', [search(Q.featurePsi, ['Feature', 'Model', 'ModelVersion'], '', 'Maximum', schedule)], {
-            width: 24,
-            period: schedule,
-          }),
-        ],
-      ],
+    this.alarms = addModelAlarms(this, this.alarmTopic, metrics, thresholds);
+    this.dashboard = addModelDashboard(this, {
+      manifest: this.manifest,
+      metrics,
+      alarms: this.alarms,
+      thresholds,
+      api: props.api,
+      functions: props.functions,
+      table: props.table,
+      deadLetterQueue: props.deadLetterQueue,
+      qualityFunction: this.qualityFunction.function,
+      backendKind: props.backend.kind,
+      schedule,
+      window,
     });
   }
 
   /** Lets a principal read the dashboard's metrics (e.g. an operator role). */
   public grantReadMetrics(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics', 'cloudwatch:GetDashboard'],
-      resourceArns: ['*'],
-    });
+    return this.grant(grantee, READ_METRICS_ACTIONS, ['*']);
+  }
+
+  private grant(grantee: iam.IGrantable, actions: readonly string[], resourceArns: string[]): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns });
   }
 }
 
@@ -453,6 +242,7 @@ function checkProps(props: ModelMonitoringProps, manifest: ModelManifest): void 
   if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
     problems.push(`\`alarmEmail\` is not an e-mail address: "${props.alarmEmail}"`);
   }
+  problems.push(...monitoredBackendProblems(props.backend));
   if (Object.keys(props.functions).length === 0)
     problems.push('`functions` is empty: pass the API functions to graph their errors, throttles and duration');
   if (problems.length > 0) throw new Error(`Invalid ModelMonitoring props:\n  - ${problems.join('\n  - ')}`);

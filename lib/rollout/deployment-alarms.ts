@@ -45,7 +45,9 @@ export function fargateDeploymentAlarms(
 }
 
 export interface SageMakerAlarmProps {
+  /** The endpoint's name. */
   readonly endpointName: string;
+  /** The production variant's name. */
   readonly variantName: string;
   /** p99 model latency above which the rollout is rolled back. */
   readonly maxModelLatency: Duration;

@@ -7,15 +7,16 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { CustomResource, Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { join } from 'node:path';
+import { CustomResource, Duration } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { ENV } from '../../contract/env';
-import type { Backend } from '../../contract/limits';
 import { GOLDEN_SET_FILE } from '../../contract/rollout';
 import { HandlerFunction } from '../constructs/handler-function';
+import type { DeploymentContext } from '../deployment-context';
 
 /** The check function's timeout. */
 export const CHECK_TIMEOUT = Duration.minutes(2);
@@ -26,39 +27,55 @@ export const CHECK_TIMEOUT = Duration.minutes(2);
 export const CHECK_SERVICE_TIMEOUT = Duration.minutes(8);
 
 export interface GoldenSetCheckProps {
-  readonly backend: Backend;
-  readonly rootDir: string;
-  readonly manifestPath: string;
-  /** Absolute path of the model's `parity.json`. */
-  readonly goldenSetPath: string;
-  readonly logRetention: logs.RetentionDays;
-  readonly removalPolicy: RemovalPolicy;
-  /** Fargate: the load balancer's test listener URL, reached from `vpc` with `securityGroups`. */
+  /** Paths, backend, log retention and removal policy of the deployment. */
+  readonly deployment: DeploymentContext;
+  /**
+   * Absolute path of the golden set (inputs and the expected answers), bundled beside the function.
+   * @default - `parity.json` in the model folder
+   */
+  readonly goldenSetPath?: string;
+  /**
+   * The new version's address during a rollout: the Fargate load balancer's test listener URL, reached
+   * from `vpc` with `securityGroups`. Required for the fargate backend, refused for the others.
+   * @default - none (SageMaker: the endpoint comes with each custom resource event)
+   */
   readonly testUrl?: string;
+  /** Runs the check in this VPC (Fargate). @default - not in a VPC */
   readonly vpc?: ec2.IVpc;
+  /** Security groups of the check in `vpc`. @default - none */
   readonly securityGroups?: ec2.ISecurityGroup[];
 }
 
+/** The SageMaker endpoint a check runs against after each update (a SageMakerModelEndpoint). */
+export interface SageMakerCheckTarget {
+  /** The endpoint's name. */
+  readonly endpointName: string;
+  /** Its endpoint config: a new one with each model version. */
+  readonly endpointConfig: sagemaker.CfnEndpointConfig;
+  /** The endpoint resource: the check runs after it is updated. */
+  readonly endpoint: sagemaker.CfnEndpoint;
+  grantInvoke(grantee: iam.IGrantable): iam.Grant;
+}
+
 export class GoldenSetCheck extends Construct {
+  /** The check function. */
   public readonly handler: HandlerFunction;
   /** sha256 of the bundled golden set (the custom resource names it, so a rollback is recognised). */
   public readonly goldenSetSha256: string;
 
   constructor(scope: Construct, id: string, props: GoldenSetCheckProps) {
     super(scope, id);
-    if ((props.backend === 'fargate') !== (props.testUrl !== undefined)) {
+    const { deployment } = props;
+    if ((deployment.backend === 'fargate') !== (props.testUrl !== undefined)) {
       throw new Error('Give `testUrl` (the test listener) for the fargate backend, and only for it.');
     }
-    this.goldenSetSha256 = createHash('sha256').update(readFileSync(props.goldenSetPath, 'utf8')).digest('hex');
+    const goldenSetPath = props.goldenSetPath ?? join(deployment.modelDir, GOLDEN_SET_FILE);
+    this.goldenSetSha256 = createHash('sha256').update(readFileSync(goldenSetPath, 'utf8')).digest('hex');
     this.handler = new HandlerFunction(this, 'Check', {
       name: 'golden-check',
-      backend: props.backend,
-      rootDir: props.rootDir,
-      manifestPath: props.manifestPath,
+      deployment,
       environment: { [ENV.GOLDEN_SET_PATH]: GOLDEN_SET_FILE, ...(props.testUrl ? { [ENV.MODEL_URL]: props.testUrl } : {}) },
-      bundledFiles: [props.goldenSetPath],
-      logRetention: props.logRetention,
-      removalPolicy: props.removalPolicy,
+      bundledFiles: [goldenSetPath],
       // Two requests of 50 rows and the custom resource answer; a cold endpoint can take seconds. The
       // function answers FAILED itself 15 s before this (lambda/golden-check.ts).
       timeout: CHECK_TIMEOUT,
@@ -69,28 +86,23 @@ export class GoldenSetCheck extends Construct {
 
   /**
    * Runs the check after every update of `endpoint`: `endpointConfigName` changes with each new model
-   * version, so CloudFormation sends the custom resource an Update each time.
+   * version, so CloudFormation sends the custom resource an Update each time. `model` names the model
+   * version being checked (`<name>/<version>`).
    */
-  checkSageMakerEndpoint(endpoint: {
-    endpointName: string;
-    endpointArn: string;
-    endpointConfigName: string;
-    model: string;
-    dependable: Construct;
-  }): CustomResource {
-    iam.Grant.addToPrincipal({ grantee: this.handler.role, actions: ['sagemaker:InvokeEndpoint'], resourceArns: [endpoint.endpointArn] });
+  checkSageMakerEndpoint(endpoint: SageMakerCheckTarget, model: string): CustomResource {
+    endpoint.grantInvoke(this.handler);
     const resource = new CustomResource(this, 'AfterEndpointUpdate', {
       serviceToken: this.handler.function.functionArn,
       resourceType: 'Custom::GoldenSetCheck',
       serviceTimeout: CHECK_SERVICE_TIMEOUT,
       properties: {
         EndpointName: endpoint.endpointName,
-        EndpointConfigName: endpoint.endpointConfigName,
-        Model: endpoint.model,
+        EndpointConfigName: endpoint.endpointConfig.attrEndpointConfigName,
+        Model: model,
         GoldenSetSha256: this.goldenSetSha256,
       },
     });
-    resource.node.addDependency(endpoint.dependable);
+    resource.node.addDependency(endpoint.endpoint);
     // The grant must be in place before the first check calls the endpoint.
     resource.node.addDependency(this.handler.role);
     return resource;

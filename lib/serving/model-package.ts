@@ -12,9 +12,12 @@ import { Construct } from 'constructs';
 import { modelPackageKey, PACKAGE_DIGEST_LENGTH } from '../../contract/bucket';
 import type { ModelManifest } from '../../contract/manifest';
 import { packModelSync } from '../../contract/model-package';
+import { acknowledgeWildcardResource } from '../constructs/nag';
 
 export interface ModelPackageProps {
+  /** The bucket the package goes to (under `models/<name>/<version>/<digest>/`). */
   readonly bucket: s3.IBucket;
+  /** The model's manifest (its name and version make the key). */
   readonly manifest: ModelManifest;
   /** Directory holding `model.json` and the ONNX file. */
   readonly modelDir: string;
@@ -25,6 +28,7 @@ export interface ModelPackageProps {
 export class ModelPackage extends Construct {
   /** Object key of the package in the bucket. */
   public readonly key: string;
+  /** The upload: whatever loads the package must depend on it. */
   public readonly deployment: s3deploy.BucketDeployment;
 
   constructor(scope: Construct, id: string, props: ModelPackageProps) {
@@ -65,6 +69,11 @@ export class ModelPackage extends Construct {
     const uploaders = stack.node.children.filter((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
     for (const target of [this, ...uploaders]) {
       for (const [id, reason] of Object.entries(reasons)) Validations.of(target).acknowledge({ id, reason });
+      acknowledgeWildcardResource(
+        target,
+        props.bucket.arnForObjects('*'),
+        'aws-s3-deployment grants its upload function object access in the destination bucket; it writes only under models/.',
+      );
     }
   }
 }

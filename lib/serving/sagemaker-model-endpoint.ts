@@ -10,10 +10,14 @@ import type { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
-import { Construct } from 'constructs';
+import { Construct, type IDependable } from 'constructs';
 import { ENV } from '../../contract/env';
+import type { SageMakerBatchModel } from '../batch/batch-inference';
+import { DATA_BUCKET_ACTIONS, ENDPOINT_INVOKE_ACTIONS, PUT_METRIC_DATA_ACTIONS, SAGEMAKER_ENDPOINT_LOG_ACTIONS } from '../constructs/perms';
+import type { MonitoredBackend } from '../observability/backend-metrics';
 import { sageMakerDeploymentAlarms } from '../rollout/deployment-alarms';
-import type { ModelBackend } from './model-backend';
+import type { GoldenSetCheck } from '../rollout/golden-set-check';
+import type { ModelBackend, RolloutCheckPlacement } from './model-backend';
 
 const VARIANT = 'AllTraffic';
 
@@ -27,10 +31,13 @@ const ROLLOUT = {
 };
 
 export interface RealtimeCapacity {
+  /** SageMaker hosting instance type, e.g. `ml.m5.large`. */
   readonly instanceType: string;
   /** Instances the endpoint is created with; later deployments keep the count the scaler set. */
   readonly initialInstanceCount: number;
+  /** Fewest instances the scaler keeps. */
   readonly minCapacity: number;
+  /** Most instances the scaler starts. */
   readonly maxCapacity: number;
   /**
    * Register the variant with Application Auto Scaling. SageMaker refuses an endpoint update that changes
@@ -42,26 +49,47 @@ export interface RealtimeCapacity {
 }
 
 export interface ServerlessCapacity {
+  /** Memory of the serverless endpoint, in MB (1024 to 6144, in steps of 1024). */
   readonly memorySizeMb: number;
+  /** Most concurrent invocations. */
   readonly maxConcurrency: number;
 }
 
 export interface SageMakerModelEndpointProps {
+  /** The model server image (built from `container/`). */
   readonly image: DockerImageAsset;
+  /** The bucket holding the model package. */
   readonly bucket: s3.IBucket;
   /** Key of `model.tar.gz` in the bucket. */
   readonly modelKey: string;
-  /** Exactly one of `realtime` and `serverless`. */
+  /**
+   * What puts the package in the bucket (ModelPackage.deployment): the model is created after it.
+   * @default - nothing to wait for: the package is already in the bucket
+   */
+  readonly modelUpload?: IDependable;
+  /**
+   * Real-time instances. Exactly one of `realtime` and `serverless`.
+   * @default - none: `serverless` must be given
+   */
   readonly realtime?: RealtimeCapacity;
+  /**
+   * A serverless endpoint. Exactly one of `realtime` and `serverless`.
+   * @default - none: `realtime` must be given
+   */
   readonly serverless?: ServerlessCapacity;
 }
 
 export class SageMakerModelEndpoint extends Construct implements ModelBackend {
   public readonly backend: 'sagemaker' | 'sagemaker-serverless';
+  /** The execution role: image pull, the model package, the endpoint's logs and metrics. */
   public readonly role: iam.Role;
+  /** The SageMaker model (image + package). */
   public readonly model: sagemaker.CfnModel;
+  /** The endpoint config (a new one with each model version). */
   public readonly endpointConfig: sagemaker.CfnEndpointConfig;
+  /** The endpoint, updated blue/green. */
   public readonly endpoint: sagemaker.CfnEndpoint;
+  /** The endpoint's fixed name. */
   public readonly endpointName: string;
   /** The production variant that serves all traffic (the dimension of its CloudWatch metrics). */
   public readonly variantName = VARIANT;
@@ -72,10 +100,14 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
   public readonly scalableTarget?: appscaling.ScalableTarget;
   /** Alarms that roll an endpoint update back (invocation 5xx, p99 model latency). */
   public readonly deploymentAlarms: cloudwatch.Alarm[];
+  public readonly monitored: MonitoredBackend;
+  /** The check calls the endpoint through the SageMaker API: no VPC, no test address. */
+  public readonly rolloutCheckPlacement: RolloutCheckPlacement = {};
 
   constructor(scope: Construct, id: string, props: SageMakerModelEndpointProps) {
     super(scope, id);
-    if ((props.realtime === undefined) === (props.serverless === undefined)) {
+    const { realtime, serverless } = props;
+    if ((realtime === undefined) === (serverless === undefined)) {
       throw new Error('Specify either `realtime` or `serverless` capacity for the SageMaker endpoint, not both or neither.');
     }
     this.backend = props.serverless ? 'sagemaker-serverless' : 'sagemaker';
@@ -86,32 +118,13 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
       description: 'mlship SageMaker model: pull the image, read the model package, write logs and metrics',
     });
     props.image.repository.grantPull(this.role);
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [props.bucket.arnForObjects(props.modelKey)] }),
+    this.grant(this.role, DATA_BUCKET_ACTIONS.get, [props.bucket.arnForObjects(props.modelKey)]);
+    const endpointLogs = Arn.format(
+      { service: 'logs', resource: 'log-group', resourceName: '/aws/sagemaker/Endpoints/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+      stack,
     );
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
-        resources: [
-          Arn.format(
-            {
-              service: 'logs',
-              resource: 'log-group',
-              resourceName: '/aws/sagemaker/Endpoints/*',
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            },
-            stack,
-          ),
-        ],
-      }),
-    );
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['cloudwatch:PutMetricData'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints' } },
-      }),
-    );
+    this.grant(this.role, SAGEMAKER_ENDPOINT_LOG_ACTIONS, [endpointLogs]);
+    this.grant(this.role, PUT_METRIC_DATA_ACTIONS, ['*'], { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints' } });
 
     this.model = new sagemaker.CfnModel(this, 'Model', {
       executionRoleArn: this.role.roleArn,
@@ -123,22 +136,23 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
     });
     // The role's policy must exist before SageMaker checks it can pull the image.
     this.model.node.addDependency(this.role);
+    if (props.modelUpload) this.model.node.addDependency(props.modelUpload);
 
     this.endpointConfig = new sagemaker.CfnEndpointConfig(this, 'EndpointConfig', {
       productionVariants: [
-        props.realtime
+        realtime
           ? {
               variantName: VARIANT,
               modelName: this.model.attrModelName,
               initialVariantWeight: 1,
-              instanceType: props.realtime.instanceType,
-              initialInstanceCount: props.realtime.initialInstanceCount,
+              instanceType: realtime.instanceType,
+              initialInstanceCount: realtime.initialInstanceCount,
             }
           : {
               variantName: VARIANT,
               modelName: this.model.attrModelName,
               initialVariantWeight: 1,
-              serverlessConfig: { memorySizeInMb: props.serverless!.memorySizeMb, maxConcurrency: props.serverless!.maxConcurrency },
+              serverlessConfig: serverless && { memorySizeInMb: serverless.memorySizeMb, maxConcurrency: serverless.maxConcurrency },
             },
       ],
     });
@@ -182,6 +196,7 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
     // `Ref` of AWS::SageMaker::Endpoint is its ARN.
     this.endpointArn = this.endpoint.ref;
     this.clientEnvironment = { [ENV.SAGEMAKER_ENDPOINT]: this.endpointName };
+    this.monitored = { kind: this.backend, endpointName: this.endpointName, variantName: VARIANT };
 
     if (props.realtime && (props.realtime.autoScaling ?? true)) {
       this.scalableTarget = new appscaling.ScalableTarget(this, 'Scaling', {
@@ -222,7 +237,33 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
     );
   }
 
-  grantInvoke(grantee: iam.IGrantable): void {
-    iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:InvokeEndpoint'], resourceArns: [this.endpointArn] });
+  /**
+   * Runs `check` after every update of the endpoint (a custom resource): a failed check fails the stack
+   * update, and CloudFormation rolls the endpoint back.
+   */
+  public checkRolloutsWith(check: GoldenSetCheck, model: string): void {
+    check.checkSageMakerEndpoint(this, model);
+  }
+
+  /**
+   * The model as a Batch Transform job runs it, with the model's role, on `instanceType` instances (Batch
+   * Transform always runs on instances, also for a serverless endpoint's model).
+   */
+  public batchModel(instanceType: string): SageMakerBatchModel {
+    return { modelName: this.model.attrModelName, modelRole: this.role, instanceType };
+  }
+
+  /** Lets `grantee` call this endpoint (InvokeEndpoint on its ARN), and nothing else. */
+  public grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return this.grant(grantee, ENDPOINT_INVOKE_ACTIONS, [this.endpointArn]);
+  }
+
+  private grant(
+    grantee: iam.IGrantable,
+    actions: readonly string[],
+    resourceArns: string[],
+    conditions?: Record<string, Record<string, unknown>>,
+  ): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns, conditions });
   }
 }

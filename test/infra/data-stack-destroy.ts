@@ -6,6 +6,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseConfig } from '../../lib/config';
 import { DataStack } from '../../lib/data-stack';
+import { deploymentContext } from '../../lib/deployment-context';
 import { ROOT } from './synth';
 
 /** The data stack alone with `removalPolicy: destroy`, the setting for throw-away dev deployments. */
@@ -17,11 +18,8 @@ export function describeDataStackDestroy(): void {
       const app = new App({ outdir });
       Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
       // WHEN
-      const stack = new DataStack(app, 'Data', {
-        config: parseConfig({ removalPolicy: 'destroy' }),
-        rootDir: ROOT,
-        manifestPath: join(ROOT, 'models', 'breast-cancer', 'model.json'),
-      });
+      const config = parseConfig({ removalPolicy: 'destroy' });
+      const stack = new DataStack(app, 'Data', { config, deployment: deploymentContext(config, ROOT) });
       app.synth();
       // THEN
       const t = Template.fromStack(stack);

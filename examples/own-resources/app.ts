@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+/**
+ * A CDK app of your own that serves an mlship model with resources it already has: its own VPC, data
+ * bucket, prediction log table and dead-letter queue. mlship's constructs add the model package, the
+ * Fargate service behind an internal load balancer (with its security groups in your VPC), the predict
+ * function bound to your table, queue and bucket, and the golden-set check of every rollout.
+ *
+ *   npx cdk synth --app "npx tsx examples/own-resources/app.ts"
+ *
+ * In your own repository, import from the package (`from 'mlship'`) instead of `../../lib`.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { App, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { Construct } from 'constructs';
+import { ENV } from '../../contract/env';
+import { parseManifest } from '../../contract/manifest';
+import { LOG_TABLE } from '../../contract/prediction-log';
+import {
+  contextFromParts,
+  DataBucketAccess,
+  FargateModelService,
+  GoldenSetCheck,
+  HandlerFunction,
+  LogDlqAccess,
+  ModelImage,
+  ModelNetwork,
+  ModelPackage,
+  PredictionLogAccess,
+} from '../../lib';
+
+export interface OwnResourcesStackProps extends StackProps {
+  /** The mlship folder (its `lambda/`, `container/` and `package-lock.json`). */
+  readonly rootDir: string;
+  /** The model folder. @default - `models/breast-cancer` under `rootDir` */
+  readonly modelDir?: string;
+  /** Where the model archive is staged. @default - `.mlship/build` under `rootDir` */
+  readonly buildDir?: string;
+}
+
+export class OwnResourcesStack extends Stack {
+  public readonly service: FargateModelService;
+  public readonly predict: HandlerFunction;
+  public readonly table: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: OwnResourcesStackProps) {
+    super(scope, id, props);
+    const deployment = contextFromParts({
+      rootDir: props.rootDir,
+      modelDir: props.modelDir ?? join(props.rootDir, 'models', 'breast-cancer'),
+      backend: 'fargate',
+      logRetention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const manifest = parseManifest(JSON.parse(readFileSync(deployment.manifestPath, 'utf8')), deployment.manifestPath);
+
+    // ---- your resources ----------------------------------------------------------------------------
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 1,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
+        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      ],
+      gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
+    });
+    vpc.addFlowLog('FlowLog', {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(new logs.LogGroup(this, 'FlowLogs', { retention: deployment.logRetention })),
+    });
+    const bucket = new s3.Bucket(this, 'Data', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      versioned: true,
+    });
+    Validations.of(bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'Example app: server access logging of this bucket is configured account-wide by its owner.',
+    });
+    // The prediction log's key design is the contract's (contract/prediction-log.ts): the handlers query these indexes.
+    this.table = new dynamodb.Table(this, 'Predictions', {
+      partitionKey: { name: LOG_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: LOG_TABLE.ttlAttribute,
+    });
+    for (const ix of [LOG_TABLE.byModelIndex, LOG_TABLE.byCallerIndex]) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: ix.name,
+        partitionKey: { name: ix.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: ix.sortKey, type: dynamodb.AttributeType.STRING },
+      });
+    }
+    const logDlq = new sqs.Queue(this, 'LogDlq', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(logDlq).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'Example app: this queue is itself a dead-letter queue (of prediction log records).',
+    });
+
+    // ---- mlship's constructs -----------------------------------------------------------------------
+    const network = new ModelNetwork(this, 'Network', { vpc });
+    const image = new ModelImage(this, 'ModelImage', { rootDir: deployment.rootDir }).asset;
+    const modelPackage = new ModelPackage(this, 'ModelPackage', {
+      bucket,
+      manifest,
+      modelDir: deployment.modelDir,
+      buildDir: props.buildDir ?? join(deployment.rootDir, '.mlship', 'build'),
+    });
+    this.service = new FargateModelService(this, 'Model', {
+      image,
+      bucket,
+      model: manifest,
+      modelKey: modelPackage.key,
+      modelUpload: modelPackage.deployment,
+      network,
+      logRetention: deployment.logRetention,
+    });
+
+    // Each binding sets the function's variable and grants exactly that access, together.
+    this.predict = new HandlerFunction(this, 'Predict', {
+      name: 'predict',
+      deployment,
+      memorySize: 1024,
+      timeout: Duration.seconds(29),
+      environment: { [ENV.BACKEND]: deployment.backend, [ENV.LOG_TTL_DAYS]: '30' },
+      vpc: this.service.clientVpc,
+      securityGroups: this.service.clientSecurityGroups,
+    });
+    this.predict.bindPredictionLog(this.table, PredictionLogAccess.WRITE, PredictionLogAccess.IDEMPOTENCY);
+    this.predict.bindLogDlq(logDlq, LogDlqAccess.SEND);
+    this.predict.bindDataBucket(bucket, DataBucketAccess.WRITE_PREDICTION_INPUTS, DataBucketAccess.READ_PREDICTION_INPUTS);
+    this.predict.bindModel(this.service);
+
+    const check = new GoldenSetCheck(this, 'GoldenSetCheck', { deployment, ...this.service.rolloutCheckPlacement });
+    this.service.checkRolloutsWith(check, `${manifest.name}/${manifest.version}`);
+
+    new CfnOutput(this, 'PredictFunction', { value: this.predict.function.functionName });
+  }
+}
+
+if (require.main === module) {
+  const app = new App();
+  new OwnResourcesStack(app, 'MlshipOwnResources', { rootDir: resolve(__dirname, '..', '..') });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  app.synth();
+}

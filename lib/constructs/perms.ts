@@ -1,0 +1,56 @@
+/**
+ * The IAM actions mlship grants, one set per purpose and each in one place (as aws-cdk-lib's perms.ts):
+ * the grant methods name a set, never a list of their own.
+ */
+
+/** The prediction log table. */
+export const LOG_TABLE_ACTIONS = {
+  /** Write a log item; a conditional PutItem makes each write exactly-once. */
+  write: ['dynamodb:PutItem'],
+  /** Read, update and delete idempotency records (granted with a condition on the leading key). */
+  idempotency: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  /** Read one prediction by id. */
+  readItem: ['dynamodb:GetItem'],
+  /** Read a prediction and set its label (feedback). */
+  label: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  /** Query an index. */
+  query: ['dynamodb:Query'],
+} as const;
+
+/** The dead-letter queue of log records the table refused. */
+export const LOG_DLQ_ACTIONS = {
+  send: ['sqs:SendMessage'],
+  /** What Lambda's SQS poller calls with the function's role (no sqs:GetQueueUrl, which nothing calls). */
+  consume: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+} as const;
+
+/** Objects of the data bucket (always on one key prefix). */
+export const DATA_BUCKET_ACTIONS = {
+  put: ['s3:PutObject'],
+  get: ['s3:GetObject'],
+} as const;
+
+/** Calling a SageMaker endpoint. */
+export const ENDPOINT_INVOKE_ACTIONS = ['sagemaker:InvokeEndpoint'] as const;
+
+/** What Lambda needs to attach a function to a VPC; EC2 offers no resource-level scope for them. */
+export const VPC_ATTACHMENT_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+] as const;
+
+/** A SageMaker model's own logs and metrics (its execution role). */
+export const SAGEMAKER_ENDPOINT_LOG_ACTIONS = [
+  'logs:CreateLogGroup',
+  'logs:CreateLogStream',
+  'logs:PutLogEvents',
+  'logs:DescribeLogStreams',
+] as const;
+export const PUT_METRIC_DATA_ACTIONS = ['cloudwatch:PutMetricData'] as const;
+
+/** Reading CloudWatch metrics and dashboards. */
+export const READ_METRICS_ACTIONS = ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics', 'cloudwatch:GetDashboard'] as const;

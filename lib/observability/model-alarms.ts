@@ -1,0 +1,139 @@
+/**
+ * The alarms of a served model, apart from its dashboard: API errors and latency, the log dead-letter queue
+ * and parked records, backend health, the quality job, drift, and accuracy (classifiers) or mean absolute
+ * error (regression). Each sends ALARM and OK to the alarm topic.
+ */
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import { PREFIX } from '../../contract/bucket';
+import type { ModelMetrics } from './model-metrics';
+
+/** The thresholds the alarms compare with. */
+export interface AlarmThresholds {
+  /** API 5xx share, in percent. */
+  readonly errorRate: number;
+  /** API p99 latency, in milliseconds. */
+  readonly p99: number;
+  /** Largest per-feature PSI. */
+  readonly driftPsi: number;
+  /** Classifiers: accuracy from feedback below this. @default - no accuracy alarm */
+  readonly accuracyFloor?: number;
+  /** Regression: mean absolute error above this. @default - no error alarm */
+  readonly maxMeanAbsoluteError?: number;
+}
+
+export interface ModelAlarms {
+  /** API 5xx share above the threshold. */
+  readonly serverErrorRate: cloudwatch.Alarm;
+  /** API p99 latency above the threshold. */
+  readonly p99Latency: cloudwatch.Alarm;
+  /** Log records waiting in the dead-letter queue. */
+  readonly deadLetters: cloudwatch.Alarm;
+  /** Log records the replay could not write and parked in the bucket (`parked/log-records/`). */
+  readonly parkedLogRecords: cloudwatch.Alarm;
+  /** The model backend is unhealthy. */
+  readonly backendUnhealthy: cloudwatch.Alarm;
+  /** The quality job failed twice in a row. */
+  readonly qualityJobErrors: cloudwatch.Alarm;
+  /** Largest per-feature PSI above the threshold. */
+  readonly drift: cloudwatch.Alarm;
+  /** Accuracy from feedback below the floor. @default - none without an accuracy floor (regression models) */
+  readonly accuracy?: cloudwatch.Alarm;
+  /** Mean absolute error above the ceiling. @default - none without an error ceiling (classifiers) */
+  readonly meanAbsoluteError?: cloudwatch.Alarm;
+}
+
+/** Adds the alarms to `scope` (their logical ids are the scope's), each notifying `topic`. */
+export function addModelAlarms(scope: Construct, topic: sns.ITopic, metrics: ModelMetrics, thresholds: AlarmThresholds): ModelAlarms {
+  const { serverErrorRate, p99, dlqDepth, parkedRecords, backend, qualityJobErrors, maxPsi, accuracy, mae } = metrics;
+  const alarm = (alarmId: string, { metric, ...options }: cloudwatch.CreateAlarmOptions & { metric: cloudwatch.IMetric }) => {
+    const a = new cloudwatch.Alarm(scope, alarmId, { metric, ...options });
+    a.addAlarmAction(new actions.SnsAction(topic));
+    a.addOkAction(new actions.SnsAction(topic));
+    return a;
+  };
+  const service = { evaluationPeriods: 3, datapointsToAlarm: 2, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING };
+  return {
+    serverErrorRate: alarm('ServerErrorRate', {
+      ...service,
+      metric: serverErrorRate,
+      threshold: thresholds.errorRate,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      alarmDescription: `More than ${thresholds.errorRate}% of API requests answered 5xx in 2 of 3 five-minute periods.`,
+    }),
+    p99Latency: alarm('P99Latency', {
+      ...service,
+      metric: p99,
+      threshold: thresholds.p99,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      alarmDescription: `API p99 latency above ${thresholds.p99} ms in 2 of 3 five-minute periods.`,
+    }),
+    deadLetters: alarm('DeadLetters', {
+      metric: dlqDepth,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription:
+        'Prediction log records wait in the dead-letter queue: the table refused them. The replay function writes them back; look at its logs if they stay.',
+    }),
+    parkedLogRecords: alarm('ParkedLogRecords', {
+      metric: parkedRecords,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `The replay function parked prediction log records it could not write under ${PREFIX.parkedLogRecords} in the data bucket (each object says why). They are not in the table: fix the cause and write them back by hand.`,
+    }),
+    backendUnhealthy: alarm('BackendUnhealthy', {
+      ...service,
+      metric: backend.unhealthy,
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      alarmDescription: `The model backend is unhealthy: ${backend.unhealthyMeaning}, in 2 of 3 five-minute periods.`,
+    }),
+    qualityJobErrors: alarm('QualityJobErrors', {
+      metric: qualityJobErrors,
+      threshold: 1,
+      evaluationPeriods: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: 'The quality job failed twice in a row: accuracy and drift are no longer measured.',
+    }),
+    // Quality metrics have no data point when nothing was predicted or fed back: that is "unknown", not OK.
+    drift: alarm('Drift', {
+      metric: maxPsi,
+      threshold: thresholds.driftPsi,
+      evaluationPeriods: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.MISSING,
+      alarmDescription: `An input feature drifted from the training baseline: largest PSI above ${thresholds.driftPsi} in two runs in a row. The FeaturePsi metrics name the feature.`,
+    }),
+    ...(thresholds.accuracyFloor !== undefined
+      ? {
+          accuracy: alarm('Accuracy', {
+            metric: accuracy,
+            threshold: thresholds.accuracyFloor,
+            evaluationPeriods: 2,
+            comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            treatMissingData: cloudwatch.TreatMissingData.MISSING,
+            alarmDescription: `Accuracy from feedback below ${thresholds.accuracyFloor} in two runs in a row.`,
+          }),
+        }
+      : {}),
+    ...(thresholds.maxMeanAbsoluteError !== undefined
+      ? {
+          meanAbsoluteError: alarm('MeanAbsoluteError', {
+            metric: mae,
+            threshold: thresholds.maxMeanAbsoluteError,
+            evaluationPeriods: 2,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treatMissingData: cloudwatch.TreatMissingData.MISSING,
+            alarmDescription: `Mean absolute error from feedback above ${thresholds.maxMeanAbsoluteError} in two runs in a row.`,
+          }),
+        }
+      : {}),
+  };
+}

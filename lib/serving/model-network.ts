@@ -1,0 +1,94 @@
+/**
+ * The network of the Fargate model service: the VPC and the four security groups that say who may talk to
+ * whom. Only the model's callers (`clientSecurityGroup`, the predict function) reach the load balancer's
+ * production port, only the rollout check (`testClientSecurityGroup`) its test port, and only the load
+ * balancer reaches the tasks. Nothing is reachable from an address range.
+ */
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The container listens here (SageMaker's port, so one image serves both backends). */
+export const CONTAINER_PORT = 8080;
+/** Load balancer port of the production listener. */
+export const LISTENER_PORT = 80;
+/** Load balancer port of the blue/green test listener: during a rollout it reaches the new tasks only. */
+export const TEST_LISTENER_PORT = 8081;
+
+export interface ModelNetworkProps {
+  /**
+   * The VPC to run in. It needs private subnets with egress (`PRIVATE_WITH_EGRESS`) for the tasks, the load
+   * balancer and the functions, and a route to S3, ECR, CloudWatch Logs and SQS (NAT or endpoints).
+   * @default - a new VPC (`ModelNetwork.addDefaultVpc`): two AZs, one NAT gateway, S3 and DynamoDB gateway
+   * endpoints, a flow log of rejected traffic
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * Retention of the new VPC's flow log (only without `vpc`).
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly flowLogRetention?: logs.RetentionDays;
+}
+
+export class ModelNetwork extends Construct {
+  /** The VPC of the service, its load balancer and its callers. */
+  public readonly vpc: ec2.IVpc;
+  /** The internal load balancer's: HTTP in from the clients and the rollout check, out to the tasks. */
+  public readonly loadBalancerSecurityGroup: ec2.SecurityGroup;
+  /** The model's callers': the only source the production listener accepts. */
+  public readonly clientSecurityGroup: ec2.SecurityGroup;
+  /** The rollout check's: the only source the test listener accepts. */
+  public readonly testClientSecurityGroup: ec2.SecurityGroup;
+  /** The model tasks': traffic from the load balancer only; HTTPS out for ECR, S3 and logs. */
+  public readonly serviceSecurityGroup: ec2.SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: ModelNetworkProps = {}) {
+    super(scope, id);
+    this.vpc = props.vpc ?? ModelNetwork.addDefaultVpc(this, props.flowLogRetention);
+
+    const group = (groupId: string, description: string) =>
+      new ec2.SecurityGroup(this, groupId, { vpc: this.vpc, description, allowAllOutbound: false });
+    const alb = group('LoadBalancerSg', 'mlship model load balancer: HTTP from the model clients only');
+    this.loadBalancerSecurityGroup = alb;
+    this.clientSecurityGroup = group('ClientSg', 'mlship model clients: HTTP to the model load balancer, HTTPS to AWS APIs');
+    this.clientSecurityGroup.addEgressRule(alb, ec2.Port.tcp(LISTENER_PORT), 'HTTP to the model load balancer');
+    this.clientSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs (gateway endpoints and NAT)');
+    alb.addIngressRule(this.clientSecurityGroup, ec2.Port.tcp(LISTENER_PORT), 'HTTP from the model clients');
+    this.testClientSecurityGroup = group('TestClientSg', 'mlship rollout check: HTTP to the test listener, HTTPS to AWS APIs');
+    this.testClientSecurityGroup.addEgressRule(alb, ec2.Port.tcp(TEST_LISTENER_PORT), 'HTTP to the test listener');
+    this.testClientSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs (CloudFormation and logs)');
+    alb.addIngressRule(this.testClientSecurityGroup, ec2.Port.tcp(TEST_LISTENER_PORT), 'HTTP from the rollout check');
+
+    this.serviceSecurityGroup = group('ServiceSg', 'mlship model tasks: traffic from the load balancer; HTTPS out for ECR, S3 and logs');
+    this.serviceSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to ECR, S3 and CloudWatch Logs');
+    alb.addEgressRule(this.serviceSecurityGroup, ec2.Port.tcp(CONTAINER_PORT), 'HTTP to the model tasks');
+    this.serviceSecurityGroup.addIngressRule(alb, ec2.Port.tcp(CONTAINER_PORT), 'HTTP from the load balancer');
+  }
+
+  /**
+   * Adds mlship's default VPC to `scope` (children `Vpc` and `FlowLogs`): two AZs, public and private
+   * subnets, one NAT gateway and the S3 and DynamoDB gateway endpoints, with a flow log of rejected traffic.
+   * One NAT gateway for the few calls that leave the VPC (ECR API, CloudWatch Logs, SQS, X-Ray) costs less
+   * than an interface endpoint for each of them in two AZs; S3 (image layers, model) and DynamoDB (the
+   * log) go through the free gateway endpoints.
+   */
+  public static addDefaultVpc(scope: Construct, flowLogRetention = logs.RetentionDays.THREE_MONTHS): ec2.Vpc {
+    const vpc = new ec2.Vpc(scope, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 1,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
+      ],
+      gatewayEndpoints: {
+        S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
+        DynamoDB: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
+      },
+    });
+    vpc.addFlowLog('FlowLog', {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(new logs.LogGroup(scope, 'FlowLogs', { retention: flowLogRetention })),
+      trafficType: ec2.FlowLogTrafficType.REJECT,
+    });
+    return vpc;
+  }
+}
