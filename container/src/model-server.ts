@@ -160,9 +160,11 @@ export class ModelServer {
     this.decoder ??= new ImageDecoder(input);
     const decoded = await this.decoder.decode(images, watch.signal());
     const out = instances.slice();
-    at.forEach((i, j) => {
-      out[i] = { values: decoded[j] };
-    });
+    for (const [j, i] of at.entries()) {
+      const values = decoded[j];
+      if (values === undefined) throw new Error(`The image decoder answered ${decoded.length} rows for ${at.length} images.`);
+      out[i] = { values };
+    }
     return out;
   }
 
