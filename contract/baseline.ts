@@ -62,7 +62,7 @@ export const baselineSchema = z
           });
         if (f.edges.length !== b.bins - 1)
           ctx.addIssue({ code: 'custom', input: f.edges, path: ['features', i, 'edges'], message: `expected ${b.bins - 1} edges` });
-        if (f.edges.some((e, j) => j > 0 && e < f.edges[j - 1]))
+        if (f.edges.some((e, j) => e < (f.edges[j - 1] ?? -Infinity)))
           ctx.addIssue({ code: 'custom', input: f.edges, path: ['features', i, 'edges'], message: 'edges must be ascending' });
       });
     }),

@@ -148,5 +148,6 @@ export function cellsInFeatureOrder(cells: readonly string[], columns: CsvColumn
   if (cells.length !== columns.columns) {
     throw new ApiError('WRONG_FEATURE_COUNT', `Expected ${columns.columns} values (the header's columns), got ${cells.length}.`, field);
   }
-  return columns.columnOf.map((col) => cells[col]);
+  // Every col < columns.columns = cells.length (csvHeader's columns, checked above).
+  return columns.columnOf.map((col) => cells[col] as string);
 }

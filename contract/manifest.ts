@@ -271,7 +271,8 @@ function tabularRow(input: TabularInput, inst: unknown, field: string, float32: 
     }
     for (let j = 0; j < features.length; j++) {
       const v: unknown = inst[j];
-      if (!isFeatureValue(v, features[j])) throw featureError(v, features[j], `${field}[${j}]`);
+      const f = features[j] as Feature; // j < features.length
+      if (!isFeatureValue(v, f)) throw featureError(v, f, `${field}[${j}]`);
       row[j] = v;
     }
     return row;
@@ -282,7 +283,7 @@ function tabularRow(input: TabularInput, inst: unknown, field: string, float32: 
   const o = inst as Record<string, unknown>;
   let seen = 0;
   for (let j = 0; j < features.length; j++) {
-    const f = features[j];
+    const f = features[j] as Feature; // j < features.length
     const v = o[f.name];
     if (v === undefined) throw new ApiError('MISSING_FEATURE', `Missing feature "${f.name}".`, `${field}.${f.name}`);
     if (!isFeatureValue(v, f)) throw featureError(v, f, `${field}.${f.name}`);
@@ -385,12 +386,15 @@ const DATA_URL_TYPES = new Set(['image/png', 'image/jpeg', 'image/jpg']);
 function base64Image(encoded: string, field: string): string {
   let b64 = encoded;
   if (encoded.startsWith('data:')) {
-    const m = DATA_URL.exec(encoded.slice(0, 256));
-    const type = m?.[1].toLowerCase() ?? '';
-    if (m === null || !DATA_URL_TYPES.has(type) || !m[2].toLowerCase().split(';').includes('base64')) {
+    const [prefix, type, params] = DATA_URL.exec(encoded.slice(0, 256)) ?? [];
+    if (
+      prefix === undefined ||
+      !DATA_URL_TYPES.has(type?.toLowerCase() ?? '') ||
+      !(params ?? '').toLowerCase().split(';').includes('base64')
+    ) {
       throw new ApiError('INVALID_IMAGE', 'A data: URL must be data:image/png;base64,… or data:image/jpeg;base64,….', field);
     }
-    b64 = encoded.slice(m[0].length);
+    b64 = encoded.slice(prefix.length);
   }
   if (b64.length === 0 || b64.length % 4 !== 0 || !BASE64.test(b64)) {
     throw new ApiError('INVALID_IMAGE', 'Not valid base64.', field);
@@ -479,10 +483,11 @@ export function csvRecords(m: ModelManifest, text: string, maxRows: number = LIM
       throw new ApiError('TOO_MANY_INSTANCES', `More than ${maxRows} rows in one request.`, 'rows');
     throw e;
   }
+  const first = records[0];
   const columns =
-    records.length > 0
+    first !== undefined
       ? csvHeader(
-          records[0].cells,
+          first.cells,
           features.map((f) => f.name),
         )
       : undefined;
@@ -514,7 +519,8 @@ export function csvRow(
     throw new ApiError('WRONG_FEATURE_COUNT', `Expected ${features.length} values, got ${cells.length}.`, field);
   }
   const row: Row = float32 ? new Float32Array(features.length) : new Array<FeatureValue>(features.length);
-  for (let j = 0; j < cells.length; j++) row[j] = cellValue(features[j], cells[j], `${field}[${j}]`) as number;
+  // j < cells.length = features.length
+  for (let j = 0; j < cells.length; j++) row[j] = cellValue(features[j] as Feature, cells[j] as string, `${field}[${j}]`) as number;
   return row;
 }
 

@@ -115,18 +115,19 @@ function matchPath(pattern: string, path: string): Record<string, string> | unde
   const got = path.split('/');
   if (want.length !== got.length) return undefined;
   const params: Record<string, string> = {};
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i];
+  for (const [i, w] of want.entries()) {
+    const g = got[i];
+    if (g === undefined) return undefined;
     if (w.startsWith('{') && w.endsWith('}')) {
-      if (got[i] === '') return undefined;
+      if (g === '') return undefined;
       let value: string;
       try {
-        value = decodeURIComponent(got[i]);
+        value = decodeURIComponent(g);
       } catch {
         return undefined;
       }
       params[w.slice(1, -1)] = value;
-    } else if (w !== got[i]) {
+    } else if (w !== g) {
       return undefined;
     }
   }

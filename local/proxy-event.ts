@@ -32,12 +32,14 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function toProxyEvent(req: IncomingRequest, ctx: EventContext): APIGatewayProxyEvent {
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
+  // Node's rawHeaders: name, value, name, value, …
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i];
     const value = req.rawHeaders[i + 1];
+    if (name === undefined || value === undefined) break;
     // API Gateway keeps the last value in `headers` and every value in `multiValueHeaders`.
     headers[name] = value;
-    (multiValueHeaders[name] ??= []).push(value);
+    appendValue(multiValueHeaders, name, value);
   }
   // API Gateway tells the function the scheme the client used (https there, http here).
   if (headerValue(headers, 'x-forwarded-proto') === undefined) {
@@ -101,13 +103,19 @@ export function headerValue(headers: Record<string, string>, name: string): stri
   return undefined;
 }
 
+function appendValue(multi: Record<string, string[]>, key: string, value: string): void {
+  const values = multi[key];
+  if (values === undefined) multi[key] = [value];
+  else values.push(value);
+}
+
 function parseQuery(query: string): { single: Record<string, string> | null; multi: Record<string, string[]> | null } {
   if (query === '') return { single: null, multi: null };
   const single: Record<string, string> = {};
   const multi: Record<string, string[]> = {};
   for (const [k, v] of new URLSearchParams(query)) {
     single[k] = v;
-    (multi[k] ??= []).push(v);
+    appendValue(multi, k, v);
   }
   return Object.keys(single).length > 0 ? { single, multi } : { single: null, multi: null };
 }

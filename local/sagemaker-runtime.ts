@@ -35,10 +35,10 @@ export async function startSageMakerRuntime(opts: SageMakerRuntimeOptions): Prom
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const m = PATH.exec((req.url ?? '').split('?')[0]);
-      if (req.method !== 'POST' || m === null)
+      const [, endpoint] = PATH.exec((req.url ?? '').replace(/\?.*$/s, '')) ?? [];
+      if (req.method !== 'POST' || endpoint === undefined)
         return awsError(res, 404, 'UnknownOperationException', `No operation ${req.method} ${req.url}`);
-      const name = decodeURIComponent(m[1]);
+      const name = decodeURIComponent(endpoint);
       const target = opts.endpoints[name];
       if (target === undefined) return awsError(res, 400, 'ValidationError', `Endpoint ${name} of account 000000000000 not found.`);
       invocations[name] = (invocations[name] ?? 0) + 1;

@@ -15,7 +15,7 @@ export class RequestSummary {
   private latencies: number[] = [];
 
   add(e: AccessLogEntry): void {
-    const path = e.path.split('?')[0];
+    const path = e.path.replace(/\?.*$/s, '');
     const match = matchRoute(e.method, path);
     const route = match !== undefined && 'route' in match ? `${e.method} ${match.route.path}` : `${e.method} (no route)`;
     this.byRoute.set(route, (this.byRoute.get(route) ?? 0) + 1);
@@ -26,13 +26,13 @@ export class RequestSummary {
 
   /** One line for the requests since the last call, or undefined when there were none. */
   flush(now: Date, seconds: number): string | undefined {
-    const n = this.latencies.length;
-    if (n === 0) return undefined;
-    const routes = [...this.byRoute].sort((a, b) => b[1] - a[1]).map(([r, c]) => `${c} ${r}`);
-    const classes = ['ok', '4xx', '5xx'].filter((c) => this.byClass.has(c)).map((c) => `${this.byClass.get(c)} ${c}`);
     const sorted = this.latencies.sort((a, b) => a - b);
+    const n = sorted.length;
     const p50 = sorted[Math.ceil(n / 2) - 1];
     const max = sorted[n - 1];
+    if (p50 === undefined || max === undefined) return undefined;
+    const routes = [...this.byRoute].sort((a, b) => b[1] - a[1]).map(([r, c]) => `${c} ${r}`);
+    const classes = ['ok', '4xx', '5xx'].filter((c) => this.byClass.has(c)).map((c) => `${this.byClass.get(c)} ${c}`);
     this.byRoute = new Map();
     this.byClass = new Map();
     this.latencies = [];

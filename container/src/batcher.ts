@@ -90,9 +90,9 @@ export class Batcher {
     const waiters = this.queue;
     this.queue = [];
     this.queuedRows = 0;
-    if (waiters.length === 1) {
-      const w = waiters[0];
-      this.track(w.rows).then(w.resolve, w.reject);
+    const only = waiters.length === 1 ? waiters[0] : undefined;
+    if (only !== undefined) {
+      this.track(only.rows).then(only.resolve, only.reject);
       return;
     }
     const rows: Row[] = [];

@@ -85,7 +85,10 @@ export function readBody(req: http.IncomingMessage): Promise<string> {
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8')));
+    req.once('end', () => {
+      const only = chunks.length === 1 ? chunks[0] : undefined;
+      resolve(only ? only.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'));
+    });
     req.once('error', reject);
   });
 }

@@ -57,7 +57,8 @@ export class ImageDecoder {
 
   private runJob(images: { b64: string; field: string }[], signal?: AbortSignal): Promise<Float32Array[]> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const worker = (this.worker ??= this.spawn());
+    this.worker ??= this.spawn();
+    const worker = this.worker;
     const id = this.nextId++;
     return new Promise<Float32Array[]>((resolve, reject) => {
       const onAbort = () => {

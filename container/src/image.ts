@@ -120,7 +120,7 @@ const ADAM7 = [
 /** Walks every PNG chunk: IHDR first and only once, lengths inside the file, IEND last. */
 function pngHeader(b: Buffer): ImageHeader {
   let p = 8;
-  let ihdr: { width: number; height: number; depth: number; colour: number; interlace: number } | undefined;
+  let ihdr: { width: number; height: number; depth: number; channels: number; interlace: number } | undefined;
   let ended = false;
   while (p < b.length && !ended) {
     if (p + 12 > b.length) throw new Error('truncated chunk');
@@ -130,11 +130,13 @@ function pngHeader(b: Buffer): ImageHeader {
     if (type === 'IHDR') {
       if (ihdr !== undefined) throw new Error('a second IHDR header');
       if (p !== 8 || length !== 13) throw new Error('IHDR must come first, 13 bytes long');
-      ihdr = { width: b.readUInt32BE(p + 8), height: b.readUInt32BE(p + 12), depth: b[p + 16], colour: b[p + 17], interlace: b[p + 20] };
-      const spec = PNG_COLOUR_TYPES[ihdr.colour];
-      if (spec === undefined || !spec.depths.includes(ihdr.depth))
-        throw new Error(`colour type ${ihdr.colour} with bit depth ${ihdr.depth}`);
-      if (b[p + 18] !== 0 || b[p + 19] !== 0 || ihdr.interlace > 1) throw new Error('unknown compression, filter or interlace method');
+      const depth = b.readUInt8(p + 16);
+      const colour = b.readUInt8(p + 17);
+      const interlace = b.readUInt8(p + 20);
+      const spec = PNG_COLOUR_TYPES[colour];
+      if (spec === undefined || !spec.depths.includes(depth)) throw new Error(`colour type ${colour} with bit depth ${depth}`);
+      if (b[p + 18] !== 0 || b[p + 19] !== 0 || interlace > 1) throw new Error('unknown compression, filter or interlace method');
+      ihdr = { width: b.readUInt32BE(p + 8), height: b.readUInt32BE(p + 12), depth, channels: spec.channels, interlace };
     } else if (ihdr === undefined) {
       throw new Error('IHDR must come first');
     } else if (type === 'IEND') {
@@ -143,8 +145,8 @@ function pngHeader(b: Buffer): ImageHeader {
     p += 12 + length;
   }
   if (ihdr === undefined) throw new Error('no IHDR header');
-  const { width, height, depth, colour, interlace } = ihdr;
-  const bits = PNG_COLOUR_TYPES[colour].channels * depth;
+  const { width, height, depth, channels, interlace } = ihdr;
+  const bits = channels * depth;
   // Each scanline is a filter byte plus its packed pixels; an interlaced image has seven sub-images.
   const scanlines = (w: number, h: number) => (w > 0 && h > 0 ? h * (1 + Math.ceil((w * bits) / 8)) : 0);
   let inflatedBytes = 0;
@@ -166,7 +168,8 @@ function jpegHeader(b: Buffer): ImageHeader {
   while (p < b.length) {
     if (b[p] !== 0xff) throw new Error(`no marker at byte ${p}`);
     while (p < b.length && b[p] === 0xff) p++;
-    const marker = b[p++];
+    if (p >= b.length) throw new Error('truncated segment');
+    const marker = b.readUInt8(p++);
     if (marker === 0xd9) break;
     if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) continue;
     if (p + 2 > b.length) throw new Error('truncated segment');
@@ -182,7 +185,11 @@ function jpegHeader(b: Buffer): ImageHeader {
       if (size === undefined) throw new Error('scan before the frame header');
       if (++scans > IMAGE_LIMITS.maxJpegScans) throw new Error(`more than ${IMAGE_LIMITS.maxJpegScans} scans`);
       // Entropy-coded data runs to the next marker that is not a stuffed 0xFF00 or a restart marker.
-      while (p + 1 < b.length && !(b[p] === 0xff && b[p + 1] !== 0 && !(b[p + 1] >= 0xd0 && b[p + 1] <= 0xd7))) p++;
+      for (; p + 1 < b.length; p++) {
+        if (b[p] !== 0xff) continue;
+        const next = b[p + 1] as number; // p + 1 < b.length
+        if (next !== 0 && !(next >= 0xd0 && next <= 0xd7)) break;
+      }
       if (p + 1 >= b.length) break;
     }
   }
@@ -239,6 +246,7 @@ function checkInflatedSize(b: Buffer, limit: number): void {
  */
 function resize(src: Rgba, width: number, height: number): Float32Array {
   const out = new Float32Array(width * height * 3);
+  const data = src.data;
   for (let ty = 0; ty < height; ty++) {
     const y0 = Math.floor((ty * src.height) / height);
     const y1 = Math.max(y0 + 1, Math.floor(((ty + 1) * src.height) / height));
@@ -250,11 +258,12 @@ function resize(src: Rgba, width: number, height: number): Float32Array {
       let b = 0;
       for (let y = y0; y < y1; y++) {
         for (let x = x0; x < x1; x++) {
+          // y < src.height and x < src.width, so p + 3 < src.width * src.height * 4 = data.length
           const p = (y * src.width + x) * 4;
-          const a = src.data[p + 3] / 255;
-          r += src.data[p] * a;
-          g += src.data[p + 1] * a;
-          b += src.data[p + 2] * a;
+          const a = (data[p + 3] as number) / 255;
+          r += (data[p] as number) * a;
+          g += (data[p + 1] as number) * a;
+          b += (data[p + 2] as number) * a;
         }
       }
       const count = (y1 - y0) * (x1 - x0);
@@ -272,16 +281,27 @@ function toRow(input: ImageInput, rgb: Float32Array): Float32Array {
   const { width, height, channels, preprocess: pre, layout } = input;
   const pixels = width * height;
   const row = new Float32Array(pixels * channels);
-  for (let i = 0; i < pixels; i++) {
-    for (let c = 0; c < channels; c++) {
-      let v = channels === 1 ? 0.299 * rgb[i * 3] + 0.587 * rgb[i * 3 + 1] + 0.114 * rgb[i * 3 + 2] : rgb[i * 3 + c];
+  for (let c = 0; c < channels; c++) {
+    const mean = perChannel(pre.mean, c);
+    const std = perChannel(pre.std, c);
+    for (let i = 0; i < pixels; i++) {
+      // i * 3 + 2 < pixels * 3 = rgb.length
+      let v =
+        channels === 1
+          ? 0.299 * (rgb[i * 3] as number) + 0.587 * (rgb[i * 3 + 1] as number) + 0.114 * (rgb[i * 3 + 2] as number)
+          : (rgb[i * 3 + c] as number);
       if (pre.invert) v = 255 - v;
-      const mean = pre.mean[c] ?? pre.mean[0];
-      const std = pre.std[c] ?? pre.std[0];
       // NCHW keeps each channel's plane together; flat and NHWC interleave channels per pixel.
       const o = layout === 'NCHW' ? c * pixels + i : i * channels + c;
       row[o] = (v * pre.scale - mean) / std;
     }
   }
   return row;
+}
+
+/** Channel `c`'s value of a preprocessing list: its own, or the list's single value for every channel. */
+function perChannel(values: readonly number[], c: number): number {
+  const v = values[c] ?? values[0];
+  if (v === undefined) throw new Error('The image preprocessing lists no mean or std value.');
+  return v;
 }

@@ -105,6 +105,8 @@ function inputPlan(
   const all = m.input.features;
   for (const j of features) {
     const f = all[j];
+    if (f === undefined)
+      throw new ManifestMismatchError('input.features', `input "${tensor}" is fed feature ${j}, but there are ${all.length}.`);
     if (!ACCEPTS[f.type].has(t)) {
       throw new ManifestMismatchError(
         `input.features[${j}].type`,

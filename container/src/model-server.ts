@@ -73,9 +73,9 @@ export class ModelServer {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const route = Object.hasOwn(this.routes, path) ? this.routes[path] : undefined;
-    if (route === undefined) return this.fail(req, res, new ApiError('ROUTE_NOT_FOUND', `No route ${path}.`));
-    if (req.method !== route.method) return this.fail(req, res, new ApiError('METHOD_NOT_ALLOWED', `Use ${route.method} ${path}.`));
-    route.handle(req, res);
+    if (route === undefined) this.fail(req, res, new ApiError('ROUTE_NOT_FOUND', `No route ${path}.`));
+    else if (req.method !== route.method) this.fail(req, res, new ApiError('METHOD_NOT_ALLOWED', `Use ${route.method} ${path}.`));
+    else route.handle(req, res);
   };
 
   /** Starts serving `model` (until then /ping and /invocations answer 503 MODEL_LOADING). */
@@ -108,13 +108,16 @@ export class ModelServer {
   }
 
   private ping(req: http.IncomingMessage, res: http.ServerResponse): void {
-    if (!this.serving) return this.fail(req, res, loading());
-    this.answer(res, 200, JSON_TYPE, `{"status":"ok","model":${JSON.stringify(this.serving.header)}}`);
+    if (this.serving) this.answer(res, 200, JSON_TYPE, `{"status":"ok","model":${JSON.stringify(this.serving.header)}}`);
+    else this.fail(req, res, loading());
   }
 
   private invocations(req: http.IncomingMessage, res: http.ServerResponse): void {
     const serving = this.serving;
-    if (!serving) return this.fail(req, res, loading());
+    if (!serving) {
+      this.fail(req, res, loading());
+      return;
+    }
     this.inFlight++;
     this.invoke(req, res, serving)
       .catch((e) => this.fail(req, res, e))
@@ -160,9 +163,11 @@ export class ModelServer {
     this.decoder ??= new ImageDecoder(input);
     const decoded = await this.decoder.decode(images, watch.signal());
     const out = instances.slice();
-    at.forEach((i, j) => {
-      out[i] = { values: decoded[j] };
-    });
+    for (const [j, i] of at.entries()) {
+      const values = decoded[j];
+      if (values === undefined) throw new Error(`The image decoder answered ${decoded.length} rows for ${at.length} images.`);
+      out[i] = { values };
+    }
     return out;
   }
 

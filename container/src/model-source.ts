@@ -44,9 +44,10 @@ export async function resolveModelDir(opts: ModelSourceOptions = {}): Promise<st
 }
 
 export function parseS3Uri(uri: string): { bucket: string; key: string } {
-  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/.exec(uri);
-  if (!m) throw new Error(`${ENV.MODEL_S3_URI} must look like s3://bucket/models/<name>/<version>/model.tar.gz or a prefix, got "${uri}"`);
-  return { bucket: m[1], key: m[2] };
+  const [, bucket, key] = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/.exec(uri) ?? [];
+  if (bucket === undefined || key === undefined)
+    throw new Error(`${ENV.MODEL_S3_URI} must look like s3://bucket/models/<name>/<version>/model.tar.gz or a prefix, got "${uri}"`);
+  return { bucket, key };
 }
 
 export interface DownloadOptions {
@@ -121,6 +122,7 @@ async function findManifestDir(dir: string): Promise<string> {
   if (existsSync(path.join(dir, MANIFEST_FILE))) return dir;
   const entries = await readdir(dir, { withFileTypes: true });
   const dirs = entries.filter((e) => e.isDirectory());
-  if (dirs.length === 1 && existsSync(path.join(dir, dirs[0].name, MANIFEST_FILE))) return path.join(dir, dirs[0].name);
+  const only = dirs.length === 1 ? dirs[0] : undefined;
+  if (only && existsSync(path.join(dir, only.name, MANIFEST_FILE))) return path.join(dir, only.name);
   throw new Error(`The model package has no ${MANIFEST_FILE} at its root`);
 }

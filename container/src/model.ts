@@ -125,11 +125,9 @@ class OnnxModel implements LoadedModel {
   }
 
   toRows(instances: ReadonlyArray<Row | Instance>): Row[] {
-    const rows = new Array<Row>(instances.length);
     // One pixel budget for all the images of the call.
     const budget = this.manifest.input.kind === 'image' ? new PixelBudget(this.manifest.input) : undefined;
-    for (let i = 0; i < instances.length; i++) rows[i] = this.rowOf(instances[i], i, budget);
-    return rows;
+    return instances.map((inst, i) => this.rowOf(inst, i, budget));
   }
 
   async predict(rows: ReadonlyArray<Row | Instance>): Promise<Prediction[]> {
@@ -142,9 +140,9 @@ class OnnxModel implements LoadedModel {
     if (this.plan.batchOfOne && n > 1) {
       // The graph's batch dimension is fixed to 1: one run per row, in order.
       const out: Prediction[] = [];
-      for (let i = 0; i < n; i++) {
+      for (const [i, row] of rows.entries()) {
         try {
-          out.push((await this.runBatch([rows[i]]))[0]);
+          out.push(...(await this.runBatch([row])));
         } catch (e) {
           throw e instanceof ApiError && e.code === 'NON_FINITE_OUTPUT' ? nonFinite(i) : e;
         }
@@ -159,9 +157,9 @@ class OnnxModel implements LoadedModel {
     const feeds: Record<string, ort.Tensor> = {};
     for (const input of this.plan.inputs) feeds[input.tensor] = feed(input, rows, n);
     const out = await this.session.run(feeds, this.fetches);
-    const scores = out[this.plan.scoreTensor].data as ScoreData;
+    const scores = fetched(out, this.plan.scoreTensor).data as ScoreData;
     if (!this.labels) return regress(scores, n);
-    const labelData = this.plan.labelTensor ? (out[this.plan.labelTensor].data as ArrayLike<bigint | number | string>) : undefined;
+    const labelData = this.plan.labelTensor ? (fetched(out, this.plan.labelTensor).data as ArrayLike<bigint | number | string>) : undefined;
     return this.classify(scores, labelData, n);
   }
 
@@ -177,15 +175,19 @@ class OnnxModel implements LoadedModel {
     const row = new Float64Array(k);
     for (let i = 0; i < n; i++) {
       let best = 0;
+      let bestScore = -Infinity;
       for (let j = 0; j < k; j++) {
-        const v = data[i * k + j];
+        const v = data[i * k + j] as number; // i * k + j < n * k = data.length
         if (!Number.isFinite(v)) throw nonFinite(i);
         row[j] = v;
-        if (v > row[best]) best = j;
+        if (v > bestScore) {
+          best = j;
+          bestScore = v;
+        }
       }
       if (this.softmax) softmaxInPlace(row);
       const probabilities: Record<string, number> = {};
-      for (let j = 0; j < k; j++) probabilities[labels[j]] = row[j];
+      for (let j = 0; j < k; j++) probabilities[labels[j] as string] = row[j] as number; // j < k = labels.length = row.length
       if (labelData) {
         const given = String(labelData[i]);
         const at = this.labelIndex?.get(given);
@@ -193,7 +195,8 @@ class OnnxModel implements LoadedModel {
           throw new Error(`The label output answered "${given.slice(0, 40)}", which is not one of the model's ${k} classes.`);
         best = at;
       }
-      out[i] = { label: labels[best], probabilities };
+      // best < k: an index of the scores, or of the graph's labels, which the plan checked are k too
+      out[i] = { label: labels[best] as string, probabilities };
     }
     return out;
   }
@@ -229,6 +232,13 @@ function nonFinite(i: number): ApiError {
   );
 }
 
+/** An output `session.run` was asked to fetch. */
+function fetched(out: ort.InferenceSession.OnnxValueMapType, name: string): ort.OnnxValue {
+  const t = out[name];
+  if (t === undefined) throw new Error(`The model run gave no "${name}" output.`);
+  return t;
+}
+
 /** One input tensor for N rows, in the element type the graph declares. */
 function feed(input: InputPlan, rows: readonly Row[], n: number): ort.Tensor {
   const cols = input.features;
@@ -253,22 +263,34 @@ function feed(input: InputPlan, rows: readonly Row[], n: number): ort.Tensor {
           : input.elementType === 'float64'
             ? new Float64Array(size)
             : new Int32Array(size);
-      for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) data[i * w + j] = rows[i][cols[j]] as number;
+      for (let i = 0; i < n; i++) {
+        const row = rows[i] as Row; // i < n = rows.length
+        for (let j = 0; j < w; j++) data[i * w + j] = row[cols[j] as number] as number; // j < w = cols.length
+      }
       return new ort.Tensor(input.elementType, data, dims);
     }
     case 'int64': {
       const data = new BigInt64Array(size);
-      for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) data[i * w + j] = BigInt(rows[i][cols[j]] as number);
+      for (let i = 0; i < n; i++) {
+        const row = rows[i] as Row; // i < n = rows.length
+        for (let j = 0; j < w; j++) data[i * w + j] = BigInt(row[cols[j] as number] as number); // j < w = cols.length
+      }
       return new ort.Tensor('int64', data, dims);
     }
     case 'bool': {
       const data = new Uint8Array(size);
-      for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) data[i * w + j] = rows[i][cols[j]] ? 1 : 0;
+      for (let i = 0; i < n; i++) {
+        const row = rows[i] as Row; // i < n = rows.length
+        for (let j = 0; j < w; j++) data[i * w + j] = row[cols[j] as number] ? 1 : 0; // j < w = cols.length
+      }
       return new ort.Tensor('bool', data, dims);
     }
     case 'string': {
       const data = new Array<string>(size);
-      for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) data[i * w + j] = String(rows[i][cols[j]]);
+      for (let i = 0; i < n; i++) {
+        const row = rows[i] as Row; // i < n = rows.length
+        for (let j = 0; j < w; j++) data[i * w + j] = String(row[cols[j] as number]); // j < w = cols.length
+      }
       return new ort.Tensor('string', data, dims);
     }
   }
@@ -278,8 +300,13 @@ function softmaxInPlace(row: Float64Array): void {
   let max = -Infinity;
   for (const v of row) if (v > max) max = v;
   let sum = 0;
-  for (let j = 0; j < row.length; j++) sum += row[j] = Math.exp(row[j] - max);
-  for (let j = 0; j < row.length; j++) row[j] /= sum;
+  // j < row.length in both loops
+  for (let j = 0; j < row.length; j++) {
+    const e = Math.exp((row[j] as number) - max);
+    row[j] = e;
+    sum += e;
+  }
+  for (let j = 0; j < row.length; j++) row[j] = (row[j] as number) / sum;
 }
 
 function regress(data: ScoreData, n: number): Prediction[] {
@@ -290,7 +317,7 @@ function regress(data: ScoreData, n: number): Prediction[] {
     );
   const out = new Array<Prediction>(n);
   for (let i = 0; i < n; i++) {
-    const v = data[i];
+    const v = data[i] as number; // i < n = data.length
     if (!Number.isFinite(v)) throw nonFinite(i);
     out[i] = { value: v };
   }

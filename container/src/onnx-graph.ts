@@ -187,7 +187,8 @@ function scalarInt(t: onnx.ITensorProto | undefined): number | undefined {
   const raw = t.rawData;
   if (raw && raw.length === 8 && t.dataType === onnx.TensorProto.DataType.INT64)
     return Number(Buffer.from(raw.buffer, raw.byteOffset, 8).readBigInt64LE(0));
-  if (raw && raw.length === 4 && t.dataType === onnx.TensorProto.DataType.INT32) return Buffer.from(raw.buffer, raw.byteOffset, 4).readInt32LE(0);
+  if (raw && raw.length === 4 && t.dataType === onnx.TensorProto.DataType.INT32)
+    return Buffer.from(raw.buffer, raw.byteOffset, 4).readInt32LE(0);
   return undefined;
 }
 

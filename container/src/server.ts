@@ -144,10 +144,15 @@ async function startCluster(opts: StartServerOptions): Promise<RunningServer> {
   // The IPC channel is a lifeline: the cluster stops when this process goes away, even by SIGKILL.
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   child.channel?.unref();
+  const stdout = child.stdout;
+  if (stdout === null) {
+    child.kill();
+    throw new Error('The model server was started without a stdout pipe to read its ready line from.');
+  }
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const port = await new Promise<number>((resolve, reject) => {
-    readLogLines(child.stdout!, (rec) => {
+    readLogLines(stdout, (rec) => {
       if (rec.msg === 'ready' && typeof rec.port === 'number') resolve(rec.port);
     });
     void exited.then((code) => reject(new Error(`The model server exited with code ${code} before it was ready`)));

@@ -121,7 +121,10 @@ export async function initModel(opts: InitOptions): Promise<InitResult> {
       manifest,
       files,
       notes,
-      predictions: shown.map((r, i) => ({ input: Array.from(r as ArrayLike<FeatureValue>), prediction: predictions[i] })),
+      predictions: shown.map((r, i) => ({
+        input: Array.from(r as ArrayLike<FeatureValue>),
+        prediction: nth(predictions, i, 'prediction'),
+      })),
       parityMismatches,
     };
   } finally {
@@ -133,19 +136,16 @@ type ManifestInput = Pick<ModelManifest, 'inputTensor' | 'input'>;
 
 function inferInput(sig: GraphSignature, sample: Csv | undefined, expected: string | undefined, notes: string[]): ManifestInput {
   const inputs = sig.inputs;
-  if (inputs.length === 0) throw new InitError('The ONNX graph has no inputs to feed.');
+  const [v] = inputs;
+  if (v === undefined) throw new InitError('The ONNX graph has no inputs to feed.');
   const columns = sample?.header.filter((h) => h !== expected);
-  if (
-    inputs.length > 1 ||
-    (inputs[0].dims?.length === 2 && inputs[0].dims[1] === 1 && columns?.length !== 1 && columns?.includes(inputs[0].name))
-  ) {
+  if (inputs.length > 1 || (v.dims?.length === 2 && v.dims[1] === 1 && columns?.length !== 1 && columns?.includes(v.name))) {
     // One input per column, as skl2onnx writes a ColumnTransformer pipeline.
     const typed = inputs.map((v) => ({ name: v.name, type: featureType(v) }));
     notes.push(`inputs: one [N, 1] tensor per feature (${typed.map((f) => `${f.name}: ${f.type}`).join(', ')})`);
     const features = typed.map((f) => withCategories(f, sig, f.name, 0, notes));
     return { input: { kind: 'tabular', features } };
   }
-  const v = inputs[0];
   const dims = v.dims;
   if (dims !== undefined && dims.length === 4) {
     const [, a, b, c] = dims;
@@ -205,10 +205,14 @@ function withCategories(f: TabularFeature, sig: GraphSignature, input: string, c
   const found = sig.categories.find((c) => c.input === input && c.column === column);
   if (!found) return f;
   if (found.unknownAsZeros) {
-    notes.push(`feature "${f.name}": the model one-hot encodes ${found.values.length} categories and reads any other value as none of them`);
+    notes.push(
+      `feature "${f.name}": the model one-hot encodes ${found.values.length} categories and reads any other value as none of them`,
+    );
     return f;
   }
-  notes.push(`feature "${f.name}": allowed values ${found.values.map((v) => JSON.stringify(v)).join(', ')} (the model's OneHotEncoder categories)`);
+  notes.push(
+    `feature "${f.name}": allowed values ${found.values.map((v) => JSON.stringify(v)).join(', ')} (the model's OneHotEncoder categories)`,
+  );
   return { ...f, values: [...found.values] };
 }
 
@@ -282,8 +286,9 @@ function readCsv(file: string): Csv {
   const lines = readFileSync(file, 'utf8')
     .split(/\r?\n/)
     .filter((l) => l.trim() !== '');
-  if (lines.length < 2) throw new InitError(`--data ${file} needs a header row and at least one data row.`);
-  const header = splitCsvLine(lines[0]);
+  const [first] = lines;
+  if (first === undefined || lines.length < 2) throw new InitError(`--data ${file} needs a header row and at least one data row.`);
+  const header = splitCsvLine(first);
   return { header, rows: lines.slice(1).map(splitCsvLine) };
 }
 
@@ -313,12 +318,12 @@ function splitCsvLine(line: string): string[] {
 function sampleRows(m: ModelManifest, csv: Csv): Row[] {
   if (m.input.kind !== 'tabular') return [];
   const features = m.input.features;
-  const at = features.map((f) => {
+  const columns = features.map((f) => {
     const i = csv.header.indexOf(f.name);
     if (i === -1) throw new InitError(`--data has no column "${f.name}" (its header: ${csv.header.slice(0, 8).join(', ')}…).`);
-    return i;
+    return { f, i };
   });
-  return csv.rows.map((cells, r) => features.map((f, j) => cellValue(f, cells[at[j]] ?? '', `--data row ${r + 1}, column ${f.name}`)));
+  return csv.rows.map((cells, r) => columns.map(({ f, i }) => cellValue(f, cells[i] ?? '', `--data row ${r + 1}, column ${f.name}`)));
 }
 
 function baselineOf(m: ModelManifest, rows: Row[], predictions: Prediction[], csv: Csv, expected: string | undefined): unknown {
@@ -355,11 +360,16 @@ function numericBaseline(name: string, values: number[]): unknown {
   const q = (p: number) => {
     const pos = p * (n - 1);
     const lo = Math.floor(pos);
-    return lo + 1 < n ? sorted[lo] + (pos - lo) * (sorted[lo + 1] - sorted[lo]) : sorted[lo];
+    const below = nth(sorted, lo, 'value');
+    const above = sorted[lo + 1];
+    return above === undefined ? below : below + (pos - lo) * (above - below);
   };
   const edges = Array.from({ length: BINS - 1 }, (_x, i) => q((i + 1) / BINS));
   const counts = new Array<number>(BINS).fill(0);
-  for (const v of values) counts[edges.filter((e) => e < v).length]++;
+  for (const v of values) {
+    const bin = edges.filter((e) => e < v).length;
+    counts[bin] = (counts[bin] ?? 0) + 1;
+  }
   const mean = values.reduce((a, b) => a + b, 0) / n;
   const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
   return { name, mean, std, min: sorted[0], max: sorted[n - 1], edges, proportions: counts.map((c) => c / n) };
@@ -378,9 +388,9 @@ function parityOf(
   let mismatches = 0;
   const out = [];
   for (let i = 0; i < n; i++) {
-    const cell = csv.rows[i][e] ?? '';
-    const p = predictions[i];
-    const input = Array.from(rows[i] as ArrayLike<FeatureValue>);
+    const cell = nth(csv.rows, i, 'sample row')[e] ?? '';
+    const p = nth(predictions, i, 'prediction');
+    const input = Array.from(nth(rows, i, 'row') as ArrayLike<FeatureValue>);
     if (m.output.kind === 'regression') {
       const value = Number(cell);
       if ('value' in p && Math.abs(p.value - value) > 1e-4 * Math.max(1, Math.abs(value))) mismatches++;
@@ -394,6 +404,13 @@ function parityOf(
     }
   }
   return { set: m.output.kind === 'classification' ? { labels: m.output.labels, rows: out } : { rows: out }, mismatches };
+}
+
+/** Item `i` of one of the parallel lists (sample rows, model rows, predictions), which all hold it. */
+function nth<T>(items: readonly T[], i: number, what: string): T {
+  const item = items[i];
+  if (item === undefined) throw new Error(`No ${what} ${i}: there are ${items.length}.`);
+  return item;
 }
 
 function writeJson(file: string, value: unknown): void {

@@ -14,12 +14,12 @@ export interface PredictBody {
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
 export function predictBody(inputs: string[], readStdin: () => string = () => readFileSync(0, 'utf8')): PredictBody {
-  if (inputs.length === 0) throw new Error('Give the input: a JSON string, a .json, .csv, .png or .jpg file, or - for JSON on stdin.');
+  const [input] = inputs;
+  if (input === undefined) throw new Error('Give the input: a JSON string, a .json, .csv, .png or .jpg file, or - for JSON on stdin.');
   if (inputs.every((i) => IMAGE_EXTENSIONS.has(extname(i).toLowerCase()))) {
     return { instances: inputs.map((file) => ({ b64: readFileSync(file).toString('base64') })) };
   }
   if (inputs.length > 1) throw new Error('Several inputs are accepted for image files only.');
-  const input = inputs[0];
   const trimmed = input.trimStart();
   if (input === '-') return fromJson(readStdin(), 'stdin');
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) return fromJson(input, 'the argument');
@@ -55,9 +55,10 @@ export function fromCsv(text: string, source: string): PredictBody {
   } catch (e) {
     throw new Error(`${source}: ${(e as Error).message}`);
   }
-  if (records.length === 0) throw new Error(`${source} has no rows.`);
+  const [first] = records;
+  if (first === undefined) throw new Error(`${source} has no rows.`);
   const isNumber = (c: string) => c !== '' && Number.isFinite(Number(c));
-  const header = records[0].every(isNumber) ? undefined : records[0];
+  const header = first.every(isNumber) ? undefined : first;
   const rows = (header ? records.slice(1) : records).map((cells, i) => {
     const values = cells.map((c) => (isNumber(c) ? Number(c) : c));
     if (!header) return values;

@@ -23,8 +23,7 @@ export function formatPredictions(
   format: BatchFormat,
 ): string {
   let out = '';
-  for (let i = 0; i < predictions.length; i++) {
-    const p = predictions[i];
+  for (const [i, p] of predictions.entries()) {
     const id = ids[i];
     if (format === 'csv') {
       out += csvCell(String(id));
@@ -38,7 +37,11 @@ export function formatPredictions(
       out += `{"id":${JSON.stringify(id)},`;
       if ('label' in p) {
         out += `"label":${JSON.stringify(p.label)},"probabilities":{`;
-        (labels ?? []).forEach((l, j) => (out += `${j ? ',' : ''}${JSON.stringify(l)}:${num(p.probabilities[l])}`));
+        let sep = '';
+        for (const l of labels ?? []) {
+          out += `${sep}${JSON.stringify(l)}:${num(p.probabilities[l])}`;
+          sep = ',';
+        }
         out += '}}\n';
       } else out += `"value":${num(p.value)}}\n`;
     }
@@ -56,10 +59,10 @@ export function formatRejects(rejects: readonly Reject[]): string {
  * The model's outputs are float32: nine significant digits give each one back exactly
  * (`Math.fround(Number(text)) === value`), at a third of the cost of the shortest double form
  * (trailing zeros are kept: trimming them costs more than the bytes).
- * NaN and Infinity (a broken model) are written as null so JSON stays valid.
+ * NaN and Infinity (a broken model) and a missing value are written as null so JSON stays valid.
  */
-function num(v: number): string {
-  return Number.isFinite(v) ? v.toPrecision(9) : 'null';
+function num(v: number | undefined): string {
+  return v !== undefined && Number.isFinite(v) ? v.toPrecision(9) : 'null';
 }
 
 /** A CSV cell, quoted only when it must be. */

@@ -52,9 +52,9 @@ export class LineChunker {
 
   /** The rest, at the end of the stream (a last line without a newline counts). */
   end(): LineChunk[] {
-    if (this.pieceBytes === 0) return [];
-    const last = this.pieces[this.pieces.length - 1];
-    if (last[last.length - 1] !== NL) this.lines++;
+    const last = this.pieces.at(-1);
+    if (this.pieceBytes === 0 || last === undefined) return [];
+    if (last.at(-1) !== NL) this.lines++;
     return [this.cut(new Uint8Array(0))];
   }
 

@@ -21,9 +21,9 @@ const S3_URI = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/;
 
 export function parseLocation(uri: string): Location {
   if (!uri.startsWith('s3://')) return { kind: 'file', path: path.resolve(uri) };
-  const m = S3_URI.exec(uri);
-  if (!m) throw new Error(`"${uri}" is not an S3 URI like s3://bucket/batch/input/data.csv`);
-  return { kind: 's3', bucket: m[1], key: m[2] };
+  const [, bucket, key] = S3_URI.exec(uri) ?? [];
+  if (bucket === undefined || key === undefined) throw new Error(`"${uri}" is not an S3 URI like s3://bucket/batch/input/data.csv`);
+  return { kind: 's3', bucket, key };
 }
 
 export function describeLocation(l: Location): string {

@@ -51,11 +51,12 @@ let scanEnd = 0;
  */
 export function scanNumber(b: Uint8Array, p: number, e: number): number {
   // No bounds checks in the digit loops: the byte at `e` is a newline, a CR or past the end (undefined),
-  // and none of those is a digit, a dot, an exponent mark or a comma.
+  // and none of those is a digit, a dot, an exponent mark or a comma. Hence the `as number` reads: an
+  // undefined `c` compares false everywhere below, as a non-digit byte does.
   let i = p;
-  let c = b[i];
+  let c = b[i] as number;
   const neg = c === 45;
-  if (neg || c === 43) c = b[++i];
+  if (neg || c === 43) c = b[++i] as number;
   let m = 0;
   let digits = 0;
   let exp = 0;
@@ -66,10 +67,10 @@ export function scanNumber(b: Uint8Array, p: number, e: number): number {
       m = m * 10 + (c - 48);
       digits++;
     }
-    c = b[++i];
+    c = b[++i] as number;
   }
   if (c === 46) {
-    c = b[++i];
+    c = b[++i] as number;
     while (c >= 48 && c <= 57) {
       any = true;
       if (m !== 0 || c !== 48) {
@@ -77,19 +78,19 @@ export function scanNumber(b: Uint8Array, p: number, e: number): number {
         digits++;
       }
       exp--;
-      c = b[++i];
+      c = b[++i] as number;
     }
   }
   if (c === 101 || c === 69) {
-    c = b[++i];
+    c = b[++i] as number;
     const eneg = c === 45;
-    if (eneg || c === 43) c = b[++i];
+    if (eneg || c === 43) c = b[++i] as number;
     let ev = 0;
     let edigits = 0;
     while (c >= 48 && c <= 57) {
       if (ev < 10_000) ev = ev * 10 + (c - 48);
       edigits++;
-      c = b[++i];
+      c = b[++i] as number;
     }
     if (edigits === 0) any = false;
     exp += eneg ? -ev : ev;
@@ -105,10 +106,10 @@ export function scanNumber(b: Uint8Array, p: number, e: number): number {
   let v: number;
   if (exp < 0) {
     if (exp < -22) return NaN;
-    v = m / POW10[-exp];
+    v = m / (POW10[-exp] as number); // -exp <= 22 < POW10.length
   } else {
     if (exp > 22) return NaN;
-    v = m * POW10[exp];
+    v = m * (POW10[exp] as number); // exp <= 22 < POW10.length
   }
   return neg ? -v : v;
 }
@@ -182,10 +183,10 @@ export function parseCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Ar
       let id: string | number = line - 1;
       let p = s;
       for (;;) {
-        const fi = col < columns ? featureOf[col] : -1;
+        const fi = col < columns ? (featureOf[col] as number) : -1; // col < columns = featureOf.length
         if (fi >= 0) {
           const v = scanNumber(b, p, e);
-          if (v !== v || (isInt[fi] === 1 && !Number.isInteger(v))) ok = false;
+          if (Number.isNaN(v) || (isInt[fi] === 1 && !Number.isInteger(v))) ok = false;
           else packed[base + fi] = v;
           p = scanEnd;
         } else {
@@ -249,7 +250,7 @@ function isBlank(b: Uint8Array, s: number, e: number): boolean {
 
 /** An id cell as text: read as latin1 (fast) and re-read as UTF-8 only when it holds non-ASCII bytes. */
 function unquote(latin1: string, b: Uint8Array, s: number, e: number, buf: Buffer): string {
-  for (let i = s; i < e; i++) if (b[i] > 127) return trimQuotes(buf.toString('utf8', s, e));
+  for (let i = s; i < e; i++) if ((b[i] as number) > 127) return trimQuotes(buf.toString('utf8', s, e)); // i < e <= b.length
   return trimQuotes(latin1);
 }
 
@@ -271,7 +272,7 @@ function slowCsvRow(
   } catch (e) {
     return { reject: rejectOf(e, line - 1, line, () => undefined) };
   }
-  const id = layout.idIndex >= 0 && layout.idIndex < cells.length ? cells[layout.idIndex] : line - 1;
+  const id = (layout.idIndex >= 0 ? cells[layout.idIndex] : undefined) ?? line - 1;
   if (cells.length !== layout.columns) {
     return {
       reject: {
@@ -284,9 +285,10 @@ function slowCsvRow(
   }
   if (id === '') return { reject: { id, line, code: 'INVALID_ID', message: 'The id column is empty.' } };
   const ordered = new Array<string>(input.features.length);
-  layout.featureOf.forEach((fi, col) => {
-    if (fi >= 0) ordered[fi] = cells[col];
-  });
+  for (const [col, cell] of cells.entries()) {
+    const fi = layout.featureOf[col];
+    if (fi !== undefined && fi >= 0) ordered[fi] = cell;
+  }
   try {
     return { id, values: csvRow(input.features, ordered, 'row') };
   } catch (e) {
@@ -355,7 +357,7 @@ export function parseJsonChunk(m: ModelManifest, idColumn: string, text: string,
       value = rest;
     }
     try {
-      instances.push(validateInstances(m, { instances: [value] }, { maxInstances: 1 })[0]);
+      instances.push(...validateInstances(m, { instances: [value] }, { maxInstances: 1 }));
       ids.push(id);
       lines.push(at);
     } catch (e) {

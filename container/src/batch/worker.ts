@@ -65,14 +65,15 @@ async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Pr
     }
     const kept: Prediction[] = [];
     const keptIds: (string | number)[] = [];
-    for (let i = 0; i < rows.length; i++) {
+    for (const [i, row] of rows.entries()) {
+      const id = idOf(ids, i);
       try {
-        kept.push((await m.run([rows[i]]))[0]);
-        keptIds.push(ids[i]);
+        kept.push(...(await m.run([row])));
+        keptIds.push(id);
       } catch (e) {
         if (!isApiError(e) || e.code !== 'NON_FINITE_OUTPUT') throw e;
         parsed.rejects.push({
-          id: ids[i],
+          id,
           line: parsed.lines?.[i] ?? 0,
           code: e.code,
           message: e.message.replace('instances[0]', 'this row'),
@@ -91,17 +92,25 @@ async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Pr
     }
     const ids: (string | number)[] = [];
     const rows: Row[] = [];
-    parsed.instances.forEach((inst, i) => {
+    for (const [i, inst] of parsed.instances.entries()) {
+      const id = idOf(parsed.ids, i);
       try {
-        rows.push(m.toRows([inst])[0]);
-        ids.push(parsed.ids[i]);
+        rows.push(...m.toRows([inst]));
+        ids.push(id);
       } catch (e) {
         if (!isApiError(e)) throw e;
-        parsed.rejects.push({ id: parsed.ids[i], line: parsed.lines?.[i] ?? 0, code: e.code, message: e.message });
+        parsed.rejects.push({ id, line: parsed.lines?.[i] ?? 0, code: e.code, message: e.message });
       }
-    });
+    }
     return { ids, rows };
   }
+}
+
+/** The id of row `i` of a chunk, whose ids and rows are parallel arrays. */
+function idOf(ids: readonly (string | number)[], i: number): string | number {
+  const id = ids[i];
+  if (id === undefined) throw new Error(`Row ${i} of the chunk has no id (${ids.length} ids).`);
+  return id;
 }
 
 if (parentPort) void start(parentPort, workerData as WorkerInit);
