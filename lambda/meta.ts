@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, isAbsolute, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { MODEL_INFO_BASELINE_FIELD } from '../contract/baseline';
+import { checkBaselineMatches, MODEL_INFO_BASELINE_FIELD } from '../contract/baseline';
 import { ENV } from '../contract/env';
 import { ApiError } from '../contract/errors';
 import { readConfig, required } from './commons/config';
@@ -16,7 +16,7 @@ import { apiHandler, header, json } from './commons/http';
 import { createLogger } from './commons/logger';
 import { loadManifest } from './commons/manifest';
 import { buildOpenApi, type OpenApiDocument } from './commons/openapi';
-import { checkBaselineMatches, loadBaseline } from './quality/config';
+import { loadBaseline } from './quality/config';
 
 const config = readConfig('meta');
 const manifest = loadManifest(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);

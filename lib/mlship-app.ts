@@ -1,17 +1,16 @@
 /**
  * Builds mlship's stacks into an app: Data (stateful), Serving (the model), Api (with the web dashboard)
  * and Monitoring (dashboard, alarms, quality job), with the cdk-nag AwsSolutions checks as a validation
- * plugin. Used by bin/mlship.ts and by the tests.
+ * plugin. Used by bin/mlship.ts and by the tests, which hand it the built dashboard.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { planModel } from '../container/src/model-plan';
-import { readOnnx } from '../container/src/onnx-graph';
 import { BASELINE_FILE, parseBaseline } from '../contract/baseline';
 import { MANIFEST_FILE, type ModelManifest, parseManifest } from '../contract/manifest';
-import { ensureWebBuiltSync } from '../web/build';
+import { planModel } from '../contract/model-plan';
+import { readOnnx } from '../contract/onnx-graph';
 import { AnalyticsStack } from './analytics-stack';
 import { ApiStack } from './api-stack';
 import { type MlshipConfig, modelDirOf } from './config';
@@ -37,6 +36,8 @@ export interface BuildOptions {
   readonly buildDir?: string;
   /** Apply the cdk-nag AwsSolutions pack. @default true */
   readonly nag?: boolean;
+  /** Folder of the built web dashboard (`web/dist`), served by the meta function; the caller builds it (bin/mlship.ts). */
+  readonly dashboardDir: string;
 }
 
 const CROSS_STACK_REFERENCES = '@aws-cdk/core:defaultCrossStackReferences';
@@ -96,8 +97,7 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
     table: data.table,
     logDlq: data.logDlq,
     modelBackend: serving.modelBackend,
-    // Served by the meta function; built now when missing or older than its sources.
-    dashboardDir: ensureWebBuiltSync(),
+    dashboardDir: options.dashboardDir,
   });
   const monitoring = new MonitoringStack(app, name('Monitoring'), {
     description: `mlship: dashboard, alarms and quality job of model ${manifest.name}`,

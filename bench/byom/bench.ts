@@ -16,10 +16,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { planModel } from '../../container/src/model-plan';
-import { readOnnx } from '../../container/src/onnx-graph';
 import { startServer } from '../../container/src/server';
 import { parseManifest } from '../../contract/manifest';
+import { planModel } from '../../contract/model-plan';
+import { readOnnx } from '../../contract/onnx-graph';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);

@@ -16,10 +16,10 @@ import {
   parseManifest,
   type Row,
 } from '../../contract/manifest';
+import { type InputPlan, ManifestMismatchError, type ModelPlan, planModel } from '../../contract/model-plan';
+import { readOnnx } from '../../contract/onnx-graph';
 import type { Prediction } from '../../contract/prediction';
 import { decodeImage, PixelBudget } from './image';
-import { type InputPlan, ManifestMismatchError, type ModelPlan, planModel } from './model-plan';
-import { readOnnx } from './onnx-graph';
 
 export interface LoadModelOptions {
   /**

@@ -5,9 +5,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { type ModelBaseline, parseBaseline } from '../../contract/baseline';
+import { checkBaselineMatches, type ModelBaseline, parseBaseline } from '../../contract/baseline';
 import { ENV, type EnvName } from '../../contract/env';
-import { featureCount, type ModelManifest } from '../../contract/manifest';
+import type { ModelManifest } from '../../contract/manifest';
 import { QUALITY_FUNCTION_ENV } from '../../contract/quality';
 import { loadManifest } from '../commons/manifest';
 
@@ -42,24 +42,4 @@ export function loadBaseline(path: string, baseDir: string): ModelBaseline {
     throw new Error(`Cannot read the model baseline ${full}: ${(e as Error).message}`);
   }
   return parseBaseline(raw, full);
-}
-
-/** A baseline from another model would yield confident nonsense: its features must be the model's inputs. */
-export function checkBaselineMatches(manifest: ModelManifest, baseline: ModelBaseline): void {
-  const n = featureCount(manifest);
-  if (baseline.features.length !== n) {
-    throw new Error(
-      `The baseline describes ${baseline.features.length} features but model ${manifest.name} takes ${n} values per instance`,
-    );
-  }
-  if (manifest.input.kind === 'tabular') {
-    const i = manifest.input.features.findIndex((f, j) => f.name !== baseline.features[j].name);
-    if (i !== -1)
-      throw new Error(`Baseline feature ${i} is "${baseline.features[i].name}" but the model's is "${manifest.input.features[i].name}"`);
-  }
-  if (manifest.output.kind === 'classification' && baseline.classPriors !== undefined) {
-    const labels = new Set(manifest.output.labels);
-    const unknown = Object.keys(baseline.classPriors).find((l) => !labels.has(l));
-    if (unknown !== undefined) throw new Error(`The baseline's class prior "${unknown}" is not one of the model's labels`);
-  }
 }

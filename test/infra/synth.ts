@@ -10,6 +10,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { Backend } from '../../contract/limits';
 import { type MlshipConfig, parseConfig } from '../../lib/config';
 import { buildMlshipApp, type MlshipStacks } from '../../lib/mlship-app';
+import { ensureWebBuiltSync } from '../../web/build';
 
 export const ROOT = resolve(__dirname, '..', '..');
 
@@ -44,7 +45,7 @@ export function synthBackend(backend: Backend, overrides: Partial<MlshipConfig> 
   const outdir = mkdtempSync(join(tmpdir(), `mlship-synth-${backend}-`));
   const app = new App({ outdir });
   const config = parseConfig({ backend, ...overrides });
-  const stacks = buildMlshipApp(app, config, { rootDir: ROOT, buildDir: join(outdir, 'build') });
+  const stacks = buildMlshipApp(app, config, { rootDir: ROOT, buildDir: join(outdir, 'build'), dashboardDir: ensureWebBuiltSync() });
   let synthError: Error | undefined;
   try {
     app.synth();
