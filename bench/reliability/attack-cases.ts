@@ -6,7 +6,7 @@
  */
 import { Socket } from 'node:net';
 import { API_KEY_HEADER } from '../../contract/routes';
-import { doubleIhdrPng, largePng, pngBomb } from './image-attacks';
+import { doubleIhdrPng, largePng, pngBomb } from '../../test/support/image-attacks';
 
 export type ModelKind = 'image' | 'tabular';
 

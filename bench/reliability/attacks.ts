@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { MANIFEST_FILE, parseManifest } from '../../contract/manifest';
 import { PROJECT_ROOT } from '../../local/paths';
 import { startLocal } from '../../local/system';
+import { quietHandlerLogs } from '../../test/support/quiet-logs';
 import { type AttackVerdict, attackCases, type ModelKind, runAttacks } from './attack-cases';
-import { quietHandlerLogs } from './quiet-logs';
 
 const MODELS: Record<ModelKind, string> = {
   image: join(PROJECT_ROOT, 'models', 'digits'),

@@ -5,11 +5,11 @@
  *   npx tsx bench/reliability/bad-input.ts [--requests 10000] [--seed 20251124] [--concurrency 32]
  */
 import { startLocal } from '../../local/system';
+import { MODEL_DIR } from '../../test/support/load-runner';
+import { scanPredictions } from '../../test/support/log-scan';
+import { generateBadRequests, sendBadRequests, tally } from '../../test/support/malformed';
+import { quietHandlerLogs } from '../../test/support/quiet-logs';
 import { numberFlags } from './cli-args';
-import { MODEL_DIR } from './load-runner';
-import { scanPredictions } from './log-scan';
-import { generateBadRequests, sendBadRequests, tally } from './malformed';
-import { quietHandlerLogs } from './quiet-logs';
 
 async function main(): Promise<void> {
   const flags = numberFlags(process.argv.slice(2), { requests: 10_000, seed: 20251124, concurrency: 32 });

@@ -9,11 +9,11 @@
  */
 import { ENV } from '../../contract/env';
 import { startLocal } from '../../local/system';
+import { dynamoDbOutage, modelOutage, type OutageReport, s3Outage } from '../../test/support/fault-scenarios';
+import { MODEL_DIR } from '../../test/support/load-runner';
+import { quietHandlerLogs } from '../../test/support/quiet-logs';
+import { startTcpSwitch } from '../../test/support/tcp-switch';
 import { numberFlags } from './cli-args';
-import { dynamoDbOutage, modelOutage, type OutageReport, s3Outage } from './fault-scenarios';
-import { MODEL_DIR } from './load-runner';
-import { quietHandlerLogs } from './quiet-logs';
-import { startTcpSwitch } from './tcp-switch';
 
 function print(name: string, r: OutageReport): boolean {
   const rec = r.reconciliation;

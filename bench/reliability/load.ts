@@ -7,10 +7,10 @@
  * Exits 1 when anything is lost, doubled, or answered 5xx.
  */
 import { startLocal } from '../../local/system';
+import { answeredIds, MODEL_DIR, markerOf, runLoad, summarize } from '../../test/support/load-runner';
+import { reconcile, scanPredictions } from '../../test/support/log-scan';
+import { quietHandlerLogs } from '../../test/support/quiet-logs';
 import { numberFlags } from './cli-args';
-import { answeredIds, MODEL_DIR, markerOf, runLoad, summarize } from './load-runner';
-import { reconcile, scanPredictions } from './log-scan';
-import { quietHandlerLogs } from './quiet-logs';
 
 async function main(): Promise<void> {
   const flags = numberFlags(process.argv.slice(2), { requests: 100_000, concurrency: 64, 'max-seconds': 300 });

@@ -8,11 +8,11 @@
  * (VmHWM, read from /proc) stays bounded. Decoding runs off the event loop and stops when abandoned.
  */
 import { readFileSync } from 'node:fs';
-import { doubleIhdrPng, largePng, pngBomb } from '../../bench/reliability/image-attacks';
 import { ImageDecoder } from '../../container/src/image-decoder';
 import { type RunningServer, startServer } from '../../container/src/server';
 import { ApiError } from '../../contract/errors';
 import { type ImageInput, parseManifest } from '../../contract/manifest';
+import { doubleIhdrPng, largePng, pngBomb } from '../support/image-attacks';
 import { closeAgent, DIGITS, parity, postJson, request } from './helpers';
 
 const MB = 1024 * 1024;

@@ -16,10 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CfnResource, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { MODEL_DIR } from '../../bench/reliability/load-runner';
 import { modelPrefix } from '../../contract/bucket';
 import { type LocalSystem, startLocal } from '../../local/system';
 import { bare, render, type Statement, statementsOfRole } from '../infra/synth';
+import { MODEL_DIR } from '../support/load-runner';
 import {
   abortBatchOutput,
   type BatchTaskOutcome,
