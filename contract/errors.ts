@@ -27,7 +27,6 @@ export const ERROR_STATUS = {
   INVALID_LABEL: 400,
   INVALID_HEADER: 400,
   MALFORMED_REQUEST: 400,
-  MISSING_API_KEY: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   REQUEST_TIMEOUT: 408,
@@ -85,4 +84,20 @@ export class ApiError extends Error {
 
 export function isApiError(e: unknown): e is ApiError {
   return e instanceof ApiError;
+}
+
+/** The message of anything thrown: an Error's message, anything else as text. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** The stack of anything thrown (its message when it has none), anything else as text: for logs. */
+export function errorStack(e: unknown): string {
+  return e instanceof Error ? (e.stack ?? e.message) : String(e);
+}
+
+/** The `code` of a Node system error (`ENOENT`, `EADDRINUSE`, …), or undefined. */
+export function errorCode(e: unknown): string | undefined {
+  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
 }

@@ -10,7 +10,7 @@ import { extname, isAbsolute, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { checkBaselineMatches, MODEL_INFO_BASELINE_FIELD } from '../contract/baseline';
 import { ENV } from '../contract/env';
-import { ApiError } from '../contract/errors';
+import { ApiError, errorCode } from '../contract/errors';
 import { readConfig, required } from './commons/config';
 import { apiHandler, header, json } from './commons/http';
 import { createLogger } from './commons/logger';
@@ -85,7 +85,7 @@ async function dashboardFile(name: string): Promise<APIGatewayProxyResult> {
   try {
     body = await readFile(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if (errorCode(e) !== 'ENOENT') throw e;
     const hint = name === INDEX_FILE ? ' Build it with `npm run build:web`.' : ' The page may be older than the deployed files: reload it.';
     throw new ApiError('NOT_FOUND', `The dashboard has no file "${name}".${hint}`, 'file');
   }

@@ -7,6 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
+import { errorMessage } from '../contract/errors';
 import { closeServer, listen } from './listen';
 
 export interface SqsServerOptions {
@@ -179,7 +180,7 @@ export async function startSqsServer(opts: SqsServerOptions = {}): Promise<Runni
         try {
           Successful.push({ Id: e.Id, ...send(q, e.MessageBody, e.DelaySeconds) });
         } catch (err) {
-          Failed.push({ Id: e.Id, SenderFault: true, Code: (err as SqsError).type, Message: (err as Error).message });
+          Failed.push({ Id: e.Id, SenderFault: true, Code: (err as SqsError).type, Message: errorMessage(err) });
         }
       }
       save();
@@ -240,7 +241,7 @@ export async function startSqsServer(opts: SqsServerOptions = {}): Promise<Runni
         .then(
           (out) => reply(res, 200, out),
           (e: unknown) => {
-            const err = e instanceof SqsError ? e : new SqsError('InternalError', 'InternalError', (e as Error).message, 500);
+            const err = e instanceof SqsError ? e : new SqsError('InternalError', 'InternalError', errorMessage(e), 500);
             reply(
               res,
               err.status,

@@ -17,6 +17,7 @@ import { resolveModelDir } from '../container/src/model-source';
 import { type RunningServer, startServer } from '../container/src/server';
 import { modelPackageKey, PACKAGE_DIGEST_LENGTH } from '../contract/bucket';
 import { ENV } from '../contract/env';
+import { errorMessage } from '../contract/errors';
 import type { Backend } from '../contract/limits';
 import { MANIFEST_FILE, type ModelManifest, parseManifest } from '../contract/manifest';
 import { packModel } from '../contract/model-package';
@@ -249,7 +250,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     table: LOCAL_NAMES.table,
     handler: analyticsWriter,
     intervalMs: opts.analyticsIntervalMs === 0 ? 2 ** 31 - 1 : opts.analyticsIntervalMs,
-    onError: (e) => process.stderr.write(`analytics: ${(e as Error).message}\n`),
+    onError: (e) => process.stderr.write(`analytics: ${errorMessage(e)}\n`),
   });
   feeder = streamFeeder;
   // Stopped after the gateway (nothing more to log) and before S3 (the last batch still lands).
@@ -263,7 +264,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     progress('building the dashboard');
     // The API is useful without the page: a failed build is a warning, not a failed start.
     await ensureWebBuilt(staticDir).catch((e: unknown) =>
-      process.stderr.write(`\nmlship: the dashboard was not built: ${(e as Error).message.split('\n')[0]}\n`),
+      process.stderr.write(`\nmlship: the dashboard was not built: ${errorMessage(e).split('\n')[0]}\n`),
     );
   }
   const gateway: Server = createGateway({
@@ -284,7 +285,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   let draining: Promise<unknown> = Promise.resolve();
   if (interval > 0) {
     const timer = setInterval(() => {
-      draining = drain().catch((e: unknown) => process.stderr.write(`replay: ${(e as Error).message}\n`));
+      draining = drain().catch((e: unknown) => process.stderr.write(`replay: ${errorMessage(e)}\n`));
     }, interval);
     cleanups.push(async () => {
       clearInterval(timer);

@@ -29,6 +29,7 @@ import { dirname, join, resolve } from 'node:path';
 import { type AttributeValue, BatchWriteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { partitionDate, tableColumns } from '../../contract/analytics';
 import { parseBaseline } from '../../contract/baseline';
+import { errorStack } from '../../contract/errors';
 import { type FeatureValue, parseManifest } from '../../contract/manifest';
 import { decodeRecord, encodeRecord, type PredictionRecord } from '../../contract/prediction-log';
 import { feedbackRow, predictionRow } from '../../lambda/analytics/log-rows';
@@ -376,6 +377,6 @@ async function main(): Promise<void> {
 }
 
 void main().catch((e: unknown) => {
-  process.stderr.write(`${(e as Error).stack}\n`);
+  process.stderr.write(`${errorStack(e)}\n`);
   process.exitCode = 1;
 });

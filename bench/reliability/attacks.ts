@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { errorStack } from '../../contract/errors';
 import { MANIFEST_FILE, parseManifest } from '../../contract/manifest';
 import { PROJECT_ROOT } from '../../local/paths';
 import { startLocal } from '../../local/system';
@@ -126,6 +127,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error((e as Error).stack ?? String(e));
+  console.error(errorStack(e));
   process.exit(2);
 });

@@ -4,6 +4,8 @@
  *
  *   npx tsx bench/reliability/bad-input.ts [--requests 10000] [--seed 20251124] [--concurrency 32]
  */
+
+import { errorStack } from '../../contract/errors';
 import { startLocal } from '../../local/system';
 import { MODEL_DIR } from '../../test/support/load-runner';
 import { scanPredictions } from '../../test/support/log-scan';
@@ -47,6 +49,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error((e as Error).stack ?? String(e));
+  console.error(errorStack(e));
   process.exit(2);
 });

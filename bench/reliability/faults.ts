@@ -8,6 +8,7 @@
  * Exits 1 when a check fails.
  */
 import { ENV } from '../../contract/env';
+import { errorStack } from '../../contract/errors';
 import { startLocal } from '../../local/system';
 import { dynamoDbOutage, modelOutage, type OutageReport, s3Outage } from '../../test/support/fault-scenarios';
 import { MODEL_DIR } from '../../test/support/load-runner';
@@ -84,6 +85,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error((e as Error).stack ?? String(e));
+  console.error(errorStack(e));
   process.exit(2);
 });

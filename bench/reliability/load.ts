@@ -6,6 +6,8 @@
  *
  * Exits 1 when anything is lost, doubled, or answered 5xx.
  */
+
+import { errorMessage } from '../../contract/errors';
 import { startLocal } from '../../local/system';
 import { answeredIds, MODEL_DIR, markerOf, runLoad, summarize } from '../../test/support/load-runner';
 import { reconcile, scanPredictions } from '../../test/support/log-scan';
@@ -67,6 +69,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error((e as Error).message);
+  console.error(errorMessage(e));
   process.exit(2);
 });

@@ -4,6 +4,8 @@
  *
  *   npx tsx bench/reliability/log-attacks.ts
  */
+
+import { errorStack } from '../../contract/errors';
 import { startLocal } from '../../local/system';
 import { MODEL_DIR } from '../../test/support/load-runner';
 import { runLogAttacks } from '../../test/support/log-attacks';
@@ -36,7 +38,7 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((e: unknown) => {
-    console.error((e as Error).stack ?? String(e));
+    console.error(errorStack(e));
     process.exit(2);
   });
 }

@@ -12,7 +12,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { ENV } from '../../contract/env';
-import { ApiError, isApiError } from '../../contract/errors';
+import { ApiError, errorStack, isApiError } from '../../contract/errors';
 import { parseJsonBounded } from '../../contract/json';
 import { LIMITS } from '../../contract/limits';
 import { type Instance, parseCsvRows, type Row, validateInstances } from '../../contract/manifest';
@@ -192,7 +192,7 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
 
   function fail(req: http.IncomingMessage, res: http.ServerResponse, e: unknown): void {
     const err = isApiError(e) ? e : new ApiError('INTERNAL', 'The model server failed to answer.');
-    if (!isApiError(e)) log('error', 'invocation failed', { error: (e as Error)?.stack ?? String(e) });
+    if (!isApiError(e)) log('error', 'invocation failed', { error: errorStack(e) });
     if (res.headersSent || res.destroyed) return void res.destroy();
     // Answer first, then read and discard what the client still sends, so it reads the answer.
     drainUnreadBody(req);

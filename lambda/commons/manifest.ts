@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { errorMessage } from '../../contract/errors';
 import { type ModelManifest, parseManifest } from '../../contract/manifest';
 
 /**
@@ -12,7 +13,7 @@ export function loadManifest(path: string, baseDir: string): ModelManifest {
   try {
     raw = JSON.parse(readFileSync(full, 'utf8'));
   } catch (e) {
-    throw new Error(`Cannot read the model manifest ${full}: ${(e as Error).message}`);
+    throw new Error(`Cannot read the model manifest ${full}: ${errorMessage(e)}`);
   }
   return parseManifest(raw, full);
 }

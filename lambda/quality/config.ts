@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { checkBaselineMatches, type ModelBaseline, parseBaseline } from '../../contract/baseline';
 import { ENV, type EnvName } from '../../contract/env';
+import { errorMessage } from '../../contract/errors';
 import type { ModelManifest } from '../../contract/manifest';
 import { QUALITY_FUNCTION_ENV } from '../../contract/quality';
 import { loadManifest } from '../commons/manifest';
@@ -39,7 +40,7 @@ export function loadBaseline(path: string, baseDir: string): ModelBaseline {
   try {
     raw = JSON.parse(readFileSync(full, 'utf8'));
   } catch (e) {
-    throw new Error(`Cannot read the model baseline ${full}: ${(e as Error).message}`);
+    throw new Error(`Cannot read the model baseline ${full}: ${errorMessage(e)}`);
   }
   return parseBaseline(raw, full);
 }

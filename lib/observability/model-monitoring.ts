@@ -23,6 +23,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BASELINE_FILE, checkBaselineMatches, parseBaseline } from '../../contract/baseline';
 import { PREFIX } from '../../contract/bucket';
+import { errorMessage } from '../../contract/errors';
 import { MANIFEST_FILE, type ModelManifest, parseManifest } from '../../contract/manifest';
 import { QUALITY_DIMENSIONS as D, METRICS_NAMESPACE, PARKED_RECORDS_METRIC, QUALITY_METRICS as Q } from '../../contract/quality';
 import { backendMetrics, type MonitoredBackend } from './backend-metrics';
@@ -407,7 +408,7 @@ function readModel(modelDir: string): ModelManifest {
   try {
     raw = JSON.parse(readFileSync(baselinePath, 'utf8'));
   } catch (e) {
-    throw new Error(`ModelMonitoring needs ${baselinePath} (training statistics for drift): ${(e as Error).message}`);
+    throw new Error(`ModelMonitoring needs ${baselinePath} (training statistics for drift): ${errorMessage(e)}`);
   }
   checkBaselineMatches(manifest, parseBaseline(raw, baselinePath));
   return manifest;
