@@ -86,14 +86,26 @@ export function isApiError(e: unknown): e is ApiError {
   return e instanceof ApiError;
 }
 
-/** The message of anything thrown: an Error's message, anything else as text. */
+/**
+ * What was thrown, read as an error when it looks like one. Duck-typed rather than `instanceof Error`:
+ * errors from another realm (a worker, a vm context such as jest's) are not instances of this one's Error.
+ */
+function asError(e: unknown): { message: string; stack?: unknown } | undefined {
+  return typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string'
+    ? (e as { message: string; stack?: unknown })
+    : undefined;
+}
+
+/** The message of anything thrown: an error's message, anything else as text. */
 export function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return asError(e)?.message ?? String(e);
 }
 
 /** The stack of anything thrown (its message when it has none), anything else as text: for logs. */
 export function errorStack(e: unknown): string {
-  return e instanceof Error ? (e.stack ?? e.message) : String(e);
+  const err = asError(e);
+  if (err === undefined) return String(e);
+  return typeof err.stack === 'string' ? err.stack : err.message;
 }
 
 /** The `code` of a Node system error (`ENOENT`, `EADDRINUSE`, …), or undefined. */

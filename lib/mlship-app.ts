@@ -7,8 +7,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { BASELINE_FILE, parseBaseline } from '../contract/baseline';
-import { MANIFEST_FILE, type ModelManifest, parseManifest } from '../contract/manifest';
+import { BASELINE_FILE } from '../contract/baseline';
+import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
+import { readBaselineFile, readManifestFile } from '../contract/model-files';
 import { planModel } from '../contract/model-plan';
 import { readOnnx } from '../contract/onnx-graph';
 import { AnalyticsStack } from './analytics-stack';
@@ -67,7 +68,7 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
   if (app.node.tryGetContext(CROSS_STACK_REFERENCES) === undefined) app.node.setContext(CROSS_STACK_REFERENCES, 'strong');
   const modelDir = modelDirOf(config, rootDir);
   const manifestPath = join(modelDir, MANIFEST_FILE);
-  const manifest = parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
+  const manifest = readManifestFile(manifestPath);
   // The same check the model server runs at start, from the graph signature alone (no onnxruntime):
   // a manifest that does not fit its model fails the synth, not every request after the deploy.
   planModel(manifest, readOnnx(readFileSync(join(modelDir, manifest.file)), manifest.file).signature);
@@ -119,7 +120,7 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
       rootDir,
       manifestPath,
       manifest,
-      baseline: existsSync(baselinePath) ? parseBaseline(JSON.parse(readFileSync(baselinePath, 'utf8')), baselinePath) : undefined,
+      baseline: existsSync(baselinePath) ? readBaselineFile(baselinePath) : undefined,
       bucketArnExport: data.bucketArnExport,
       table: data.table,
     });

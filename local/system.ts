@@ -7,7 +7,7 @@
  * process: one local system runs per process (tests run each file in its own module registry).
  */
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -19,7 +19,8 @@ import { modelPackageKey, PACKAGE_DIGEST_LENGTH } from '../contract/bucket';
 import { ENV } from '../contract/env';
 import { errorMessage } from '../contract/errors';
 import type { Backend } from '../contract/limits';
-import { MANIFEST_FILE, type ModelManifest, parseManifest } from '../contract/manifest';
+import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
+import { readManifestFile } from '../contract/model-files';
 import { packModel } from '../contract/model-package';
 import type { HandlerName } from '../contract/routes';
 import { ensureWebBuilt, WEB_DIST } from '../web/build';
@@ -148,7 +149,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   const paths = dataPaths(dataDir);
   const modelDir = resolve(opts.modelDir ?? DEFAULT_MODEL_DIR);
   const manifestPath = join(modelDir, MANIFEST_FILE);
-  const manifest = parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
+  const manifest = readManifestFile(manifestPath);
   const apiKey = resolveApiKey(dataDir, opts.apiKey ?? envApiKey('MLSHIP_API_KEY'), !inMemory);
   const clientApiKey = resolveApiKey(dataDir, opts.clientApiKey ?? envApiKey('MLSHIP_CLIENT_API_KEY'), !inMemory, 'clientApiKey');
   if (clientApiKey === apiKey) throw new Error('The client API key must differ from the operator API key.');

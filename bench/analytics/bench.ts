@@ -30,7 +30,8 @@ import { type AttributeValue, BatchWriteItemCommand, ScanCommand } from '@aws-sd
 import { partitionDate, tableColumns } from '../../contract/analytics';
 import { parseBaseline } from '../../contract/baseline';
 import { errorStack } from '../../contract/errors';
-import { type FeatureValue, parseManifest } from '../../contract/manifest';
+import { type FeatureValue } from '../../contract/manifest';
+import { readManifestFile } from '../../contract/model-files';
 import { decodeRecord, encodeRecord, type PredictionRecord } from '../../contract/prediction-log';
 import { feedbackRow, predictionRow } from '../../lambda/analytics/log-rows';
 import { objectsOf } from '../../lambda/analytics/store';
@@ -53,7 +54,7 @@ const days = Number(flag('days', '90'));
 const sample = Number(flag('sample', '20000'));
 const threads = Number(flag('threads', '2'));
 const writerRows = Number(flag('writer-rows', '1000000'));
-const manifest = parseManifest(JSON.parse(readFileSync(join(MODEL, 'model.json'), 'utf8')));
+const manifest = readManifestFile(join(MODEL, 'model.json'));
 const baseline = parseBaseline(JSON.parse(readFileSync(join(MODEL, 'baseline.json'), 'utf8')));
 if (manifest.output.kind !== 'classification') throw new Error('the bench model is a classifier');
 if (manifest.input.kind !== 'tabular') throw new Error('the bench model takes tabular inputs');

@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorStack } from '../../contract/errors';
-import { MANIFEST_FILE, parseManifest } from '../../contract/manifest';
+import { MANIFEST_FILE } from '../../contract/manifest';
+import { readManifestFile } from '../../contract/model-files';
 import { PROJECT_ROOT } from '../../local/paths';
 import { startLocal } from '../../local/system';
 import { quietHandlerLogs } from '../../test/support/quiet-logs';
@@ -56,7 +57,7 @@ function peakRss(pid: number): number {
 async function runModel(model: ModelKind): Promise<ModelRun> {
   const quiet = quietHandlerLogs();
   const modelDir = MODELS[model];
-  const manifest = parseManifest(JSON.parse(readFileSync(join(modelDir, MANIFEST_FILE), 'utf8')));
+  const manifest = readManifestFile(join(modelDir, MANIFEST_FILE));
   const features = manifest.input.kind === 'tabular' ? manifest.input.features.map((f) => f.name) : [];
   const local = await startLocal({
     port: 0,

@@ -2,9 +2,8 @@
  * The base of every mlship function: Node 22 on arm64, bundled by the local esbuild (never Docker) with
  * the AWS SDK inside the bundle (we pin our own versions), source maps on, X-Ray active, its own log
  * group with the configured retention, and a role that starts with write access to that log group only.
- * It sets exactly the environment `functionEnv(name, backend)` lists (`QUALITY_FUNCTION_ENV` for the
- * quality job), and copies the files the function reads beside the code: the model manifest, the drift
- * baseline and the built dashboard.
+ * It sets exactly the environment `functionEnv(name, backend)` lists, and copies the files the function
+ * reads beside the code: the model manifest, the drift baseline and the built dashboard.
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -15,10 +14,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BASELINE_FILE } from '../../contract/baseline';
-import { type DeploymentFunctionName, deploymentFunctionEnv, ENV, type EnvName, type FunctionName, functionEnv } from '../../contract/env';
+import { type DeploymentFunctionName, ENV, type EnvName, type FunctionName, functionEnv } from '../../contract/env';
 import type { Backend } from '../../contract/limits';
 import { MANIFEST_FILE } from '../../contract/manifest';
-import { QUALITY_FUNCTION_ENV } from '../../contract/quality';
 import { type FileCopy, LAMBDA_HANDLER, LocalLambdaBundling } from './lambda-bundle';
 
 /** The scheduled model-quality job (`lambda/quality.ts`): not behind the API, but built the same way. */
@@ -29,8 +27,7 @@ export const BUNDLED_DASHBOARD_DIR = 'dashboard';
 
 export interface HandlerFunctionProps {
   /**
-   * Which function: its code is `lambda/<name>.ts` and its environment is `functionEnv(name, backend)`
-   * (`deploymentFunctionEnv` for the functions a deployment runs).
+   * Which function: its code is `lambda/<name>.ts` and its environment is `functionEnv(name, backend)`.
    */
   readonly name: FunctionName | DeploymentFunctionName | typeof QUALITY_FUNCTION;
   readonly backend: Backend;
@@ -138,8 +135,6 @@ export class HandlerFunction extends Construct {
 
 /** The variables a function reads. */
 function wantedEnv(props: HandlerFunctionProps): readonly EnvName[] {
-  if (props.name === QUALITY_FUNCTION) return QUALITY_FUNCTION_ENV;
-  if (props.name === 'golden-check') return deploymentFunctionEnv(props.name, props.backend);
   return functionEnv(props.name, props.backend);
 }
 

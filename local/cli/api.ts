@@ -32,7 +32,7 @@ export async function callApi<T>(target: Target, path: string, opts: CallOptions
   try {
     res = await fetch(`${target.apiUrl}${path}`, { method: opts.method ?? 'GET', headers, body: opts.body });
   } catch (e) {
-    throw new Error(`Cannot reach the ${target.label}: ${errorMessage((e instanceof Error ? e.cause : undefined) ?? e)}`);
+    throw new Error(`Cannot reach the ${target.label}: ${errorMessage((e as { cause?: unknown } | undefined)?.cause ?? e)}`);
   }
   const text = await res.text();
   let parsed: unknown;
