@@ -30,7 +30,7 @@ import { type AttributeValue, BatchWriteItemCommand, ScanCommand } from '@aws-sd
 import { partitionDate, tableColumns } from '../../contract/analytics';
 import { parseBaseline } from '../../contract/baseline';
 import { errorStack } from '../../contract/errors';
-import { type FeatureValue } from '../../contract/manifest';
+import type { FeatureValue } from '../../contract/manifest';
 import { readManifestFile } from '../../contract/model-files';
 import { decodeRecord, encodeRecord, type PredictionRecord } from '../../contract/prediction-log';
 import { feedbackRow, predictionRow } from '../../lambda/analytics/log-rows';
