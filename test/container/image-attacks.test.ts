@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { ImageDecoder } from '../../container/src/image-decoder';
 import { type RunningServer, startServer } from '../../container/src/server';
 import { ApiError } from '../../contract/errors';
-import { type ImageInput } from '../../contract/manifest';
+import type { ImageInput } from '../../contract/manifest';
 import { readManifestFile } from '../../contract/model-files';
 import { doubleIhdrPng, largePng, pngBomb } from '../support/image-attacks';
 import { closeAgent, DIGITS, parity, postJson, request } from './helpers';
