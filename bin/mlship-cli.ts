@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { batchCommand } from '../container/src/batch/cli';
 import { NAMED_QUERIES } from '../contract/analytics-queries';
+import { loadConfig, modelDirOf } from '../lib/config';
 import { formatResult, runExport, runQuery } from '../local/cli/analytics';
 import { ApiCallError } from '../local/cli/api';
 import {
@@ -194,7 +195,7 @@ program
   });
 
 // `batch`: a local dataset through the same code as the container's batch mode, or the state machine in AWS.
-program.addCommand(batchCommand());
+program.addCommand(batchCommand(() => modelDirOf(loadConfig({ context: () => undefined, rootDir: process.cwd() }), process.cwd())));
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   // Expected failures read as one line; a stack trace would only hide the message.

@@ -4,6 +4,7 @@
  * predicted classes with them to measure drift.
  */
 import * as z from 'zod/mini';
+import { featureCount, type ModelManifest } from './manifest';
 import './zod-messages';
 
 const share = z.number().check(z.minimum(0), z.maximum(1));
@@ -95,3 +96,23 @@ export function parseBaseline(raw: unknown, source = BASELINE_FILE): ModelBaseli
  * predictions with the older ones it loaded and says so.
  */
 export const MODEL_INFO_BASELINE_FIELD = 'baseline';
+
+/** A baseline from another model would yield confident nonsense: its features must be the model's inputs. */
+export function checkBaselineMatches(manifest: ModelManifest, baseline: ModelBaseline): void {
+  const n = featureCount(manifest);
+  if (baseline.features.length !== n) {
+    throw new Error(
+      `The baseline describes ${baseline.features.length} features but model ${manifest.name} takes ${n} values per instance`,
+    );
+  }
+  if (manifest.input.kind === 'tabular') {
+    const i = manifest.input.features.findIndex((f, j) => f.name !== baseline.features[j].name);
+    if (i !== -1)
+      throw new Error(`Baseline feature ${i} is "${baseline.features[i].name}" but the model's is "${manifest.input.features[i].name}"`);
+  }
+  if (manifest.output.kind === 'classification' && baseline.classPriors !== undefined) {
+    const labels = new Set(manifest.output.labels);
+    const unknown = Object.keys(baseline.classPriors).find((l) => !labels.has(l));
+    if (unknown !== undefined) throw new Error(`The baseline's class prior "${unknown}" is not one of the model's labels`);
+  }
+}

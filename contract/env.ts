@@ -1,7 +1,10 @@
 /**
- * Names of the environment variables the runtime code reads. The CDK stacks set them, the handlers and
- * the container server read them, and the local runner sets them for its in-process handlers.
+ * Names of the environment variables the runtime code reads, and which function reads which. The CDK
+ * stacks set them, the handlers and the container server read them, and the local runner sets them for
+ * its in-process handlers.
  */
+import type { Backend } from './limits';
+
 export const ENV = {
   /** DynamoDB table that holds the prediction log. */
   PREDICTION_TABLE: 'MLSHIP_PREDICTION_TABLE',
@@ -63,49 +66,48 @@ export const ENV = {
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
-/** Functions the CDK app deploys: the API's handlers, the dead-letter replayer and the analytics writer. */
-export type FunctionName = 'predict' | 'query' | 'feedback' | 'meta' | 'replay' | 'analytics-writer';
+/** Functions that answer the API or follow its writes: the API's handlers, the dead-letter replayer and the analytics writer (all run in-process by `npm start`). */
+export const FUNCTION_NAMES = ['predict', 'query', 'feedback', 'meta', 'replay', 'analytics-writer'] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
-/**
- * The environment each function reads, for a backend. The stacks set exactly these on each function and
- * the handlers' config reader fails fast when one is missing; a test checks the two agree.
- */
-export function functionEnv(fn: FunctionName, backend: 'fargate' | 'sagemaker' | 'sagemaker-serverless'): EnvName[] {
-  switch (fn) {
-    case 'predict':
-      return [
-        ENV.PREDICTION_TABLE,
-        ENV.DATA_BUCKET,
-        ENV.BACKEND,
-        backend === 'fargate' ? ENV.MODEL_URL : ENV.SAGEMAKER_ENDPOINT,
-        ENV.LOG_DLQ_URL,
-        ENV.MODEL_MANIFEST_PATH,
-        ENV.LOG_TTL_DAYS,
-      ];
-    case 'query':
-    case 'feedback':
-      return [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH, ENV.OPERATOR_KEY_IDS];
-    case 'meta':
-      // The baseline file itself is optional (GET /model includes it when present); its path is not.
-      return [ENV.MODEL_MANIFEST_PATH, ENV.BACKEND, ENV.MODEL_BASELINE_PATH, ENV.DASHBOARD_DIR];
-    case 'replay':
-      return [ENV.PREDICTION_TABLE, ENV.LOG_DLQ_URL, ENV.DATA_BUCKET];
-    case 'analytics-writer':
-      // Fed by the table's stream: it writes Parquet to the bucket and never calls the table.
-      return [ENV.DATA_BUCKET, ENV.MODEL_MANIFEST_PATH];
-  }
-}
+/** The scheduled model-quality job. */
+export type ScheduledFunctionName = 'quality';
 
 /** Functions CloudFormation or ECS run during a deployment, not the API. */
 export type DeploymentFunctionName = 'golden-check';
 
+/** Every function the CDK app deploys. */
+export type AnyFunctionName = FunctionName | ScheduledFunctionName | DeploymentFunctionName;
+
 /**
- * The environment a deployment function reads. The golden-set check gets its SageMaker endpoint from the
- * custom resource's properties; on Fargate it calls the load balancer's test listener at `MLSHIP_MODEL_URL`.
+ * The one registry of what each function reads, for a backend. The stacks set exactly these on each
+ * function, the functions' one config reader (lambda/commons/config.ts) fails the cold start naming every
+ * missing one, the local runner gives each a value, and tests check all of them agree.
  */
-export function deploymentFunctionEnv(fn: DeploymentFunctionName, backend: 'fargate' | 'sagemaker' | 'sagemaker-serverless'): EnvName[] {
-  switch (fn) {
-    case 'golden-check':
-      return backend === 'fargate' ? [ENV.GOLDEN_SET_PATH, ENV.MODEL_URL] : [ENV.GOLDEN_SET_PATH];
-  }
+const FUNCTION_ENV: Record<AnyFunctionName, (backend: Backend) => EnvName[]> = {
+  predict: (backend) => [
+    ENV.PREDICTION_TABLE,
+    ENV.DATA_BUCKET,
+    ENV.BACKEND,
+    backend === 'fargate' ? ENV.MODEL_URL : ENV.SAGEMAKER_ENDPOINT,
+    ENV.LOG_DLQ_URL,
+    ENV.MODEL_MANIFEST_PATH,
+    ENV.LOG_TTL_DAYS,
+  ],
+  query: () => [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH, ENV.OPERATOR_KEY_IDS],
+  feedback: () => [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH, ENV.OPERATOR_KEY_IDS],
+  // The baseline file itself is optional (GET /model includes it when present); its path is not.
+  meta: () => [ENV.MODEL_MANIFEST_PATH, ENV.BACKEND, ENV.MODEL_BASELINE_PATH, ENV.DASHBOARD_DIR],
+  replay: () => [ENV.PREDICTION_TABLE, ENV.LOG_DLQ_URL, ENV.DATA_BUCKET],
+  // Fed by the table's stream: it writes Parquet to the bucket and never calls the table.
+  'analytics-writer': () => [ENV.DATA_BUCKET, ENV.MODEL_MANIFEST_PATH],
+  quality: () => [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH, ENV.MODEL_BASELINE_PATH, ENV.QUALITY_WINDOW_MINUTES],
+  // The SageMaker endpoint comes with the custom resource's properties; on Fargate the check calls the
+  // load balancer's test listener at MLSHIP_MODEL_URL.
+  'golden-check': (backend) => (backend === 'fargate' ? [ENV.GOLDEN_SET_PATH, ENV.MODEL_URL] : [ENV.GOLDEN_SET_PATH]),
+};
+
+/** The environment a function reads on a backend. */
+export function functionEnv(fn: AnyFunctionName, backend: Backend): EnvName[] {
+  return FUNCTION_ENV[fn](backend);
 }

@@ -27,7 +27,6 @@ export const ERROR_STATUS = {
   INVALID_LABEL: 400,
   INVALID_HEADER: 400,
   MALFORMED_REQUEST: 400,
-  MISSING_API_KEY: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   REQUEST_TIMEOUT: 408,
@@ -85,4 +84,32 @@ export class ApiError extends Error {
 
 export function isApiError(e: unknown): e is ApiError {
   return e instanceof ApiError;
+}
+
+/**
+ * What was thrown, read as an error when it looks like one. Duck-typed rather than `instanceof Error`:
+ * errors from another realm (a worker, a vm context such as jest's) are not instances of this one's Error.
+ */
+function asError(e: unknown): { message: string; stack?: unknown } | undefined {
+  return typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string'
+    ? (e as { message: string; stack?: unknown })
+    : undefined;
+}
+
+/** The message of anything thrown: an error's message, anything else as text. */
+export function errorMessage(e: unknown): string {
+  return asError(e)?.message ?? String(e);
+}
+
+/** The stack of anything thrown (its message when it has none), anything else as text: for logs. */
+export function errorStack(e: unknown): string {
+  const err = asError(e);
+  if (err === undefined) return String(e);
+  return typeof err.stack === 'string' ? err.stack : err.message;
+}
+
+/** The `code` of a Node system error (`ENOENT`, `EADDRINUSE`, …), or undefined. */
+export function errorCode(e: unknown): string | undefined {
+  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
 }

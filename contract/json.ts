@@ -3,7 +3,7 @@
  * `JSON.parse` sees the text, so millions of `[` cost a scan that stops at the limit, not a parse and a
  * validation walk over every level.
  */
-import { ApiError } from './errors';
+import { ApiError, errorMessage } from './errors';
 import { LIMITS } from './limits';
 
 const QUOTE = 34;
@@ -51,6 +51,6 @@ export function parseJsonBounded(text: string, maxDepth: number = LIMITS.maxJson
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new ApiError('INVALID_JSON', `The body is not valid JSON: ${(e as Error).message}`);
+    throw new ApiError('INVALID_JSON', `The body is not valid JSON: ${errorMessage(e)}`);
   }
 }

@@ -10,7 +10,8 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as tar from 'tar';
-import { MANIFEST_FILE, parseManifest } from './manifest';
+import { MANIFEST_FILE } from './manifest';
+import { readManifestFile } from './model-files';
 
 /** Every entry gets this mtime: the archive must not depend on when the files were checked out. */
 const FIXED_MTIME = new Date('2000-01-01T00:00:00Z');
@@ -27,7 +28,7 @@ export interface ModelPackage {
 /** The files a model package holds: the manifest and the ONNX file it names, sorted. Throws on a bad manifest or a missing file. */
 export function modelPackageFiles(modelDir: string): string[] {
   const manifestPath = join(modelDir, MANIFEST_FILE);
-  const manifest = parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
+  const manifest = readManifestFile(manifestPath);
   const files = [MANIFEST_FILE, manifest.file].sort();
   for (const f of files) {
     if (!statSync(join(modelDir, f)).isFile()) throw new Error(`${join(modelDir, f)} is not a regular file`);

@@ -3,8 +3,6 @@
  * read. They share the namespace of the API's own metrics and carry the Model and ModelVersion dimensions;
  * per-feature drift adds a Feature dimension.
  */
-import { ENV, type EnvName } from './env';
-
 export const QUALITY_METRICS = {
   /** Share of fed-back classifier predictions whose label matched the ground truth (0..1). */
   accuracy: 'Accuracy',
@@ -38,14 +36,6 @@ export const MAX_QUALITY_ITEMS = 20_000;
  * each is a custom metric with a monthly price, and an image model has one feature per pixel.
  */
 export const MAX_FEATURE_METRICS = 30;
-
-/** The environment the quality function reads (the stack sets exactly these). */
-export const QUALITY_FUNCTION_ENV: readonly EnvName[] = [
-  ENV.PREDICTION_TABLE,
-  ENV.MODEL_MANIFEST_PATH,
-  ENV.MODEL_BASELINE_PATH,
-  ENV.QUALITY_WINDOW_MINUTES,
-];
 
 /** CloudWatch namespace of every metric the handlers and the quality job publish (EMF). */
 export const METRICS_NAMESPACE = 'mlship';

@@ -11,16 +11,16 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import type { FeedbackRow, PredictionRow } from '../contract/analytics';
 import { ENV } from '../contract/env';
+import { readManifestFile } from '../contract/model-files';
 import { decodeRecord, isPredictionItem } from '../contract/prediction-log';
 import { feedbackRow, predictionRow } from './analytics/log-rows';
 import { writeRows } from './analytics/store';
 import { s3Options } from './commons/clients';
 import { readConfig, required } from './commons/config';
 import { createLogger } from './commons/logger';
-import { loadManifest } from './commons/manifest';
 
 const config = readConfig('analytics-writer');
-const manifest = loadManifest(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);
+const manifest = readManifestFile(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);
 const bucket = required(config, ENV.DATA_BUCKET);
 const s3 = new S3Client(s3Options());
 const log = createLogger('analytics-writer', { model: manifest.name });

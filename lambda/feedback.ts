@@ -9,18 +9,18 @@ import { type AttributeValue, DynamoDBClient, GetItemCommand, UpdateItemCommand 
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ENV } from '../contract/env';
 import { ApiError } from '../contract/errors';
+import { readManifestFile } from '../contract/model-files';
 import { decodeRecord, type Feedback, LOG_TABLE, toAttributeValue } from '../contract/prediction-log';
 import { dynamoOptions } from './commons/clients';
 import { readConfig, required } from './commons/config';
 import { apiHandler, bodyBytes, json, mediaType, parseJsonBody } from './commons/http';
 import { isPredictionId } from './commons/ids';
 import { createLogger } from './commons/logger';
-import { loadManifest } from './commons/manifest';
 import { storageUnavailable } from './commons/storage-errors';
 import { callerOf, maySee, operatorKeyIds } from './commons/tenancy';
 
 const config = readConfig('feedback');
-const manifest = loadManifest(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);
+const manifest = readManifestFile(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);
 const table = required(config, ENV.PREDICTION_TABLE);
 const operators = operatorKeyIds(required(config, ENV.OPERATOR_KEY_IDS));
 const ddb = new DynamoDBClient(dynamoOptions());

@@ -4,6 +4,7 @@
  */
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { ENV } from '../contract/env';
+import { readConfig, required } from './commons/config';
 import { createLogger } from './commons/logger';
 import { sendResponse } from './rollout/cfn-response';
 import {
@@ -19,9 +20,8 @@ import { checkRuntimeClient, httpInvoker, sageMakerInvoker } from './rollout/rep
 /** Time kept from the function's own timeout to send the answer to CloudFormation (the PUT allows 10 s). */
 export const RESPONSE_MARGIN_MS = 15_000;
 
-const goldenSetPath = process.env[ENV.GOLDEN_SET_PATH];
-if (!goldenSetPath) throw new Error(`The golden-check function is missing environment variable ${ENV.GOLDEN_SET_PATH}`);
-const golden = loadGoldenSet(goldenSetPath, __dirname);
+const config = readConfig('golden-check');
+const golden = loadGoldenSet(required(config, ENV.GOLDEN_SET_PATH), __dirname);
 const log = createLogger('golden-check');
 const sagemaker = checkRuntimeClient();
 
@@ -43,7 +43,5 @@ export async function handler(
     return;
   }
   // Fargate: the test listener reaches only the new (green) tasks.
-  const modelUrl = process.env[ENV.MODEL_URL];
-  if (!modelUrl) throw new Error(`The golden-check function is missing environment variable ${ENV.MODEL_URL} (the test listener)`);
-  return decideLifecycleHook(event, golden, httpInvoker(modelUrl), log);
+  return decideLifecycleHook(event, golden, httpInvoker(required(config, ENV.MODEL_URL)), log);
 }

@@ -8,18 +8,17 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, isAbsolute, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { MODEL_INFO_BASELINE_FIELD } from '../contract/baseline';
+import { checkBaselineMatches, MODEL_INFO_BASELINE_FIELD } from '../contract/baseline';
 import { ENV } from '../contract/env';
-import { ApiError } from '../contract/errors';
+import { ApiError, errorCode } from '../contract/errors';
+import { readBaselineFile, readManifestFile } from '../contract/model-files';
 import { readConfig, required } from './commons/config';
 import { apiHandler, header, json } from './commons/http';
 import { createLogger } from './commons/logger';
-import { loadManifest } from './commons/manifest';
 import { buildOpenApi, type OpenApiDocument } from './commons/openapi';
-import { checkBaselineMatches, loadBaseline } from './quality/config';
 
 const config = readConfig('meta');
-const manifest = loadManifest(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);
+const manifest = readManifestFile(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);
 const log = createLogger('meta', { model: manifest.name });
 const modelInfo = JSON.stringify({ ...manifest, backend: config.backend, ...baselineField() });
 const dashboardDir = absolute(required(config, ENV.DASHBOARD_DIR));
@@ -28,7 +27,7 @@ const dashboardDir = absolute(required(config, ENV.DASHBOARD_DIR));
 function baselineField(): Record<string, unknown> {
   const path = absolute(required(config, ENV.MODEL_BASELINE_PATH));
   if (!existsSync(path)) return {};
-  const baseline = loadBaseline(path, __dirname);
+  const baseline = readBaselineFile(path, __dirname);
   checkBaselineMatches(manifest, baseline);
   return { [MODEL_INFO_BASELINE_FIELD]: baseline };
 }
@@ -85,7 +84,7 @@ async function dashboardFile(name: string): Promise<APIGatewayProxyResult> {
   try {
     body = await readFile(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if (errorCode(e) !== 'ENOENT') throw e;
     const hint = name === INDEX_FILE ? ' Build it with `npm run build:web`.' : ' The page may be older than the deployed files: reload it.';
     throw new ApiError('NOT_FOUND', `The dashboard has no file "${name}".${hint}`, 'file');
   }

@@ -9,6 +9,7 @@ import { ENV } from '../contract/env';
 import { ApiError } from '../contract/errors';
 import { LIMITS, maxPredictBodyBytes } from '../contract/limits';
 import { csvRecords, csvRow, type FeatureValue, type Instance, packsFloat32, type Row, validateInstances } from '../contract/manifest';
+import { readManifestFile } from '../contract/model-files';
 import { type InvocationResponse, MODEL_VERSION_HEADER, type Prediction, type PredictResponse } from '../contract/prediction';
 import { float32Decimal, type PredictionRecord } from '../contract/prediction-log';
 import { IDEMPOTENCY_HEADER } from '../contract/routes';
@@ -23,12 +24,11 @@ import { fetchInstance, imageFormatOf, type ResolvedInstance, storeInput } from 
 import { lazyS3, lazySqs } from './commons/lazy-clients';
 import { putRecordWithRetry, sendToDeadLetterQueue } from './commons/log-writer';
 import { createLogger } from './commons/logger';
-import { loadManifest } from './commons/manifest';
 import { Metrics } from './commons/metrics';
 import { sagemakerBackend } from './commons/sagemaker-backend';
 
 const config = readConfig('predict');
-const manifest = loadManifest(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);
+const manifest = readManifestFile(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);
 const table = required(config, ENV.PREDICTION_TABLE);
 const bucket = required(config, ENV.DATA_BUCKET);
 const dlqUrl = required(config, ENV.LOG_DLQ_URL);

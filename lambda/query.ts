@@ -7,6 +7,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ENV } from '../contract/env';
 import { ApiError } from '../contract/errors';
 import { FORMATS, LIMITS } from '../contract/limits';
+import { readManifestFile } from '../contract/model-files';
 import { callerModelOf, decodeRecord, LOG_TABLE, type PredictionPage, type PredictionRecord } from '../contract/prediction-log';
 import { dynamoOptions } from './commons/clients';
 import { readConfig, required } from './commons/config';
@@ -14,13 +15,12 @@ import { decodeCursor, encodeCursor, type IndexPartition } from './commons/curso
 import { apiHandler, json } from './commons/http';
 import { isPredictionId } from './commons/ids';
 import { createLogger } from './commons/logger';
-import { loadManifest } from './commons/manifest';
 import { storageUnavailable } from './commons/storage-errors';
 import { parseWindow, summarize } from './commons/summary';
 import { type Caller, callerOf, maySee, operatorKeyIds } from './commons/tenancy';
 
 const config = readConfig('query');
-const manifest = loadManifest(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);
+const manifest = readManifestFile(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);
 const table = required(config, ENV.PREDICTION_TABLE);
 const operators = operatorKeyIds(required(config, ENV.OPERATOR_KEY_IDS));
 const ddb = new DynamoDBClient(dynamoOptions());

@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { parkedRecordKey } from '../contract/bucket';
 import { ENV } from '../contract/env';
+import { errorMessage } from '../contract/errors';
 import { LIMITS } from '../contract/limits';
 import { dynamoOptions } from './commons/clients';
 import { readConfig, required } from './commons/config';
@@ -51,11 +52,11 @@ async function replayOne(msg: SQSRecord): Promise<'written' | 'parked' | 'failed
     record = parseQueuedRecord(msg.body);
   } catch (e) {
     // Not a record at all: no write can fix it.
-    return park(msg, undefined, `not a prediction record: ${(e as Error).message}`);
+    return park(msg, undefined, `not a prediction record: ${errorMessage(e)}`);
   }
   const out = await putRecordWithRetry(ddb, table, record);
   if (out.ok) return 'written';
-  const reason = `${(out.error as { name?: string })?.name ?? 'Error'}: ${(out.error as Error)?.message ?? String(out.error)}`;
+  const reason = `${(out.error as { name?: string })?.name ?? 'Error'}: ${errorMessage(out.error)}`;
   if (out.permanent) return park(msg, record.id, `the table refuses the item: ${reason}`);
   if (receives >= LIMITS.replayMaxReceives) return park(msg, record.id, `still failing after ${receives} deliveries: ${reason}`);
   log.warn('replay write failed; left in the queue', { messageId: msg.messageId, id: record.id, receives, error: out.error });

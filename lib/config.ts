@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { errorMessage } from '../contract/errors';
 import { BACKENDS } from '../contract/limits';
 
 /** CloudWatch Logs accepts only these retention periods (days). */
@@ -233,7 +234,7 @@ export function loadConfig({ context, rootDir }: LoadConfigOptions): MlshipConfi
     try {
       parsed = JSON.parse(readFileSync(file, 'utf8'));
     } catch (e) {
-      throw new ConfigError([`${CONFIG_FILE} is not valid JSON: ${(e as Error).message}`]);
+      throw new ConfigError([`${CONFIG_FILE} is not valid JSON: ${errorMessage(e)}`]);
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw new ConfigError([`${CONFIG_FILE} must hold a JSON object of config keys`]);

@@ -1,17 +1,17 @@
 /**
  * Builds mlship's stacks into an app: Data (stateful), Serving (the model), Api (with the web dashboard)
  * and Monitoring (dashboard, alarms, quality job), with the cdk-nag AwsSolutions checks as a validation
- * plugin. Used by bin/mlship.ts and by the tests.
+ * plugin. Used by bin/mlship.ts and by the tests, which hand it the built dashboard.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { planModel } from '../container/src/model-plan';
-import { readOnnx } from '../container/src/onnx-graph';
-import { BASELINE_FILE, parseBaseline } from '../contract/baseline';
-import { type ModelManifest, parseManifest } from '../contract/manifest';
-import { ensureWebBuiltSync } from '../web/build';
+import { BASELINE_FILE } from '../contract/baseline';
+import type { ModelManifest } from '../contract/manifest';
+import { readBaselineFile, readManifestFile } from '../contract/model-files';
+import { planModel } from '../contract/model-plan';
+import { readOnnx } from '../contract/onnx-graph';
 import { AnalyticsStack } from './analytics-stack';
 import { ApiStack } from './api-stack';
 import type { MlshipConfig } from './config';
@@ -44,6 +44,8 @@ export interface BuildOptions {
   readonly buildDir?: string;
   /** Apply the cdk-nag AwsSolutions pack. @default true */
   readonly nag?: boolean;
+  /** Folder of the built web dashboard (`web/dist`), served by the meta function; the caller builds it (bin/mlship.ts). */
+  readonly dashboardDir: string;
 }
 
 const CROSS_STACK_REFERENCES = '@aws-cdk/core:defaultCrossStackReferences';
@@ -73,7 +75,7 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
   // Cross-stack references stay CloudFormation exports (a consumer keeps its producer from changing under
   // it); said explicitly so the choice does not depend on a library default.
   if (app.node.tryGetContext(CROSS_STACK_REFERENCES) === undefined) app.node.setContext(CROSS_STACK_REFERENCES, 'strong');
-  const manifest = parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
+  const manifest = readManifestFile(manifestPath);
   // The same check the model server runs at start, from the graph signature alone (no onnxruntime):
   // a manifest that does not fit its model fails the synth, not every request after the deploy.
   planModel(manifest, readOnnx(readFileSync(join(modelDir, manifest.file)), manifest.file).signature);
@@ -100,8 +102,7 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
     table: data.table,
     logDlq: data.logDlq,
     modelBackend: serving.modelBackend,
-    // Served by the meta function; built now when missing or older than its sources.
-    dashboardDir: ensureWebBuiltSync(),
+    dashboardDir: options.dashboardDir,
   });
   const monitoring = new MonitoringStack(app, name('Monitoring'), {
     description: `mlship: dashboard, alarms and quality job of model ${manifest.name}`,
@@ -121,7 +122,7 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
       config,
       deployment,
       manifest,
-      baseline: existsSync(baselinePath) ? parseBaseline(JSON.parse(readFileSync(baselinePath, 'utf8')), baselinePath) : undefined,
+      baseline: existsSync(baselinePath) ? readBaselineFile(baselinePath) : undefined,
       bucketArnExport: data.bucketArnExport,
       table: data.table,
     });

@@ -6,6 +6,7 @@
  */
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { errorCode } from '../contract/errors';
 import { readState } from './paths';
 
 export class DataDirBusyError extends Error {
@@ -34,7 +35,7 @@ export function lockDataDir(dataDir: string): () => void {
     try {
       fd = openSync(file, 'wx', 0o600);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (errorCode(e) !== 'EEXIST') throw e;
       const owner = Number(readFileSync(file, 'utf8').trim());
       if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
         const state = readState(dataDir);
@@ -64,6 +65,6 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch (e) {
     // EPERM: alive, but another user's.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    return errorCode(e) === 'EPERM';
   }
 }

@@ -8,7 +8,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { answerParserErrors, drainUnreadBody } from '../container/src/early-answer';
-import { ApiError } from '../contract/errors';
+import { ApiError, errorStack } from '../contract/errors';
 import { SERVICE_LIMITS } from '../contract/limits';
 import { API_KEY_HEADER, type HandlerName, matchRoute, type RouteSpec } from '../contract/routes';
 import { lambdaContext, toProxyEvent } from './proxy-event';
@@ -82,7 +82,7 @@ export function createGateway(opts: GatewayOptions): Server {
     if (observe) responseObservers.set(res, (result) => observe({ method: req.method ?? '', path: req.url ?? '' }, result));
     handle(req, res, requestId).catch((e: unknown) => {
       // Only a bug in the gateway itself lands here: answer like API Gateway's 5xx, keep serving.
-      process.stderr.write(`gateway: ${requestId}: ${(e as Error).stack ?? String(e)}\n`);
+      process.stderr.write(`gateway: ${requestId}: ${errorStack(e)}\n`);
       if (!res.headersSent) sendError(res, new ApiError('INTERNAL', `Internal error (request ${requestId}).`));
       else res.destroy();
     });
@@ -145,7 +145,7 @@ export function createGateway(opts: GatewayOptions): Server {
       return result;
     } catch (e) {
       // A handler that throws is a 5xx in API Gateway too; the stack goes to the log, not the caller.
-      process.stderr.write(`gateway: ${requestId}: ${route.handler} threw: ${(e as Error).stack ?? String(e)}\n`);
+      process.stderr.write(`gateway: ${requestId}: ${route.handler} threw: ${errorStack(e)}\n`);
       return errorResult(new ApiError('INTERNAL', `Internal error (request ${requestId}).`));
     } finally {
       clearTimeout(timer);

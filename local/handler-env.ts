@@ -5,12 +5,10 @@
  */
 import { dirname, join } from 'node:path';
 import { BASELINE_FILE } from '../contract/baseline';
-import { ENV, type EnvName, type FunctionName, functionEnv } from '../contract/env';
+import { ENV, type EnvName, FUNCTION_NAMES, functionEnv } from '../contract/env';
 import type { Backend } from '../contract/limits';
 import { WEB_DIST } from '../web/build';
 import { LOCAL_NAMES, S3RVER_CREDENTIALS } from './paths';
-
-const FUNCTIONS: FunctionName[] = ['predict', 'query', 'feedback', 'meta', 'replay', 'analytics-writer'];
 
 export interface HandlerEnvInput {
   backend: Backend;
@@ -52,7 +50,7 @@ export function handlerEnv(input: HandlerEnvInput): Record<string, string> {
     ...(input.sagemakerRuntimeUrl !== undefined ? { [ENV.SAGEMAKER_RUNTIME_URL]: input.sagemakerRuntimeUrl } : {}),
   };
   // A variable the contract adds later must be given a local value here: fail now, not at the first request.
-  const missing = [...new Set(FUNCTIONS.flatMap((fn) => functionEnv(fn, input.backend)))].filter((n) => values[n] === undefined);
+  const missing = [...new Set(FUNCTION_NAMES.flatMap((fn) => functionEnv(fn, input.backend)))].filter((n) => values[n] === undefined);
   if (missing.length > 0) throw new Error(`The local runner has no value for ${missing.join(', ')}`);
   return {
     ...(values as Record<string, string>),

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { errorCode } from '../contract/errors';
 import { PortInUseError } from './listen';
 import { LOCAL_NAMES, S3RVER_CREDENTIALS } from './paths';
 
@@ -65,7 +66,7 @@ export async function startS3(opts: { dir: string; bucket: string; port?: number
   try {
     port = (await server.run()).port;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(opts.port ?? 0, 'embedded S3');
+    if (errorCode(e) === 'EADDRINUSE') throw new PortInUseError(opts.port ?? 0, 'embedded S3');
     throw e;
   }
   return {

@@ -7,6 +7,7 @@
 
 import { relative } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { errorMessage } from '../contract/errors';
 import { setLineSink } from '../lambda/commons/log-output';
 import { DataDirBusyError } from './data-dir-lock';
 import { exampleCurl, exampleInstance } from './example';
@@ -81,7 +82,7 @@ function asPort(raw: string, what: string): number {
   try {
     return parsePort(raw, what);
   } catch (e) {
-    throw new InvalidArgumentError((e as Error).message);
+    throw new InvalidArgumentError(errorMessage(e));
   }
 }
 

@@ -7,7 +7,7 @@
  * process: one local system runs per process (tests run each file in its own module registry).
  */
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,8 +17,10 @@ import { resolveModelDir } from '../container/src/model-source';
 import { type RunningServer, startServer } from '../container/src/server';
 import { modelPackageKey, PACKAGE_DIGEST_LENGTH } from '../contract/bucket';
 import { ENV } from '../contract/env';
+import { errorMessage } from '../contract/errors';
 import type { Backend } from '../contract/limits';
-import { MANIFEST_FILE, type ModelManifest, parseManifest } from '../contract/manifest';
+import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
+import { readManifestFile } from '../contract/model-files';
 import { packModel } from '../contract/model-package';
 import type { HandlerName } from '../contract/routes';
 import { ensureWebBuilt, WEB_DIST } from '../web/build';
@@ -147,7 +149,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   const paths = dataPaths(dataDir);
   const modelDir = resolve(opts.modelDir ?? DEFAULT_MODEL_DIR);
   const manifestPath = join(modelDir, MANIFEST_FILE);
-  const manifest = parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
+  const manifest = readManifestFile(manifestPath);
   const apiKey = resolveApiKey(dataDir, opts.apiKey ?? envApiKey('MLSHIP_API_KEY'), !inMemory);
   const clientApiKey = resolveApiKey(dataDir, opts.clientApiKey ?? envApiKey('MLSHIP_CLIENT_API_KEY'), !inMemory, 'clientApiKey');
   if (clientApiKey === apiKey) throw new Error('The client API key must differ from the operator API key.');
@@ -249,7 +251,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     table: LOCAL_NAMES.table,
     handler: analyticsWriter,
     intervalMs: opts.analyticsIntervalMs === 0 ? 2 ** 31 - 1 : opts.analyticsIntervalMs,
-    onError: (e) => process.stderr.write(`analytics: ${(e as Error).message}\n`),
+    onError: (e) => process.stderr.write(`analytics: ${errorMessage(e)}\n`),
   });
   feeder = streamFeeder;
   // Stopped after the gateway (nothing more to log) and before S3 (the last batch still lands).
@@ -263,7 +265,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     progress('building the dashboard');
     // The API is useful without the page: a failed build is a warning, not a failed start.
     await ensureWebBuilt(staticDir).catch((e: unknown) =>
-      process.stderr.write(`\nmlship: the dashboard was not built: ${(e as Error).message.split('\n')[0]}\n`),
+      process.stderr.write(`\nmlship: the dashboard was not built: ${errorMessage(e).split('\n')[0]}\n`),
     );
   }
   const gateway: Server = createGateway({
@@ -284,7 +286,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   let draining: Promise<unknown> = Promise.resolve();
   if (interval > 0) {
     const timer = setInterval(() => {
-      draining = drain().catch((e: unknown) => process.stderr.write(`replay: ${(e as Error).message}\n`));
+      draining = drain().catch((e: unknown) => process.stderr.write(`replay: ${errorMessage(e)}\n`));
     }, interval);
     cleanups.push(async () => {
       clearInterval(timer);

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { type BuildOptions, buildSync } from 'esbuild';
+import { errorMessage } from '../contract/errors';
 import { DASHBOARD_PATH_PREFIX } from '../contract/routes';
 
 export const WEB_DIR = __dirname;
@@ -93,7 +94,7 @@ if (require.main === module) {
   buildWeb()
     .then((dir) => process.stdout.write(`dashboard built in ${dir}\n`))
     .catch((e: unknown) => {
-      process.stderr.write(`${(e as Error).message}\n`);
+      process.stderr.write(`${errorMessage(e)}\n`);
       process.exit(1);
     });
 }

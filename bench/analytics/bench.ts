@@ -29,7 +29,9 @@ import { dirname, join, resolve } from 'node:path';
 import { type AttributeValue, BatchWriteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { partitionDate, tableColumns } from '../../contract/analytics';
 import { parseBaseline } from '../../contract/baseline';
-import { type FeatureValue, parseManifest } from '../../contract/manifest';
+import { errorStack } from '../../contract/errors';
+import type { FeatureValue } from '../../contract/manifest';
+import { readManifestFile } from '../../contract/model-files';
 import { decodeRecord, encodeRecord, type PredictionRecord } from '../../contract/prediction-log';
 import { feedbackRow, predictionRow } from '../../lambda/analytics/log-rows';
 import { objectsOf } from '../../lambda/analytics/store';
@@ -52,7 +54,7 @@ const days = Number(flag('days', '90'));
 const sample = Number(flag('sample', '20000'));
 const threads = Number(flag('threads', '2'));
 const writerRows = Number(flag('writer-rows', '1000000'));
-const manifest = parseManifest(JSON.parse(readFileSync(join(MODEL, 'model.json'), 'utf8')));
+const manifest = readManifestFile(join(MODEL, 'model.json'));
 const baseline = parseBaseline(JSON.parse(readFileSync(join(MODEL, 'baseline.json'), 'utf8')));
 if (manifest.output.kind !== 'classification') throw new Error('the bench model is a classifier');
 if (manifest.input.kind !== 'tabular') throw new Error('the bench model takes tabular inputs');
@@ -376,6 +378,6 @@ async function main(): Promise<void> {
 }
 
 void main().catch((e: unknown) => {
-  process.stderr.write(`${(e as Error).stack}\n`);
+  process.stderr.write(`${errorStack(e)}\n`);
   process.exitCode = 1;
 });

@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { runBatch } from '../../container/src/batch/run-batch';
-import { writeDataset } from './dataset';
+import { writeDataset } from '../../test/support/dataset';
 
 const ROOT = path.resolve(__dirname, '../..');
 const MODEL = path.join(ROOT, 'models/breast-cancer');

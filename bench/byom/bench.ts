@@ -16,10 +16,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { planModel } from '../../container/src/model-plan';
-import { readOnnx } from '../../container/src/onnx-graph';
 import { startServer } from '../../container/src/server';
-import { parseManifest } from '../../contract/manifest';
+import { readManifestFile } from '../../contract/model-files';
+import { planModel } from '../../contract/model-plan';
+import { readOnnx } from '../../contract/onnx-graph';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -34,7 +34,7 @@ function median(xs: number[]): number {
 
 /** (A): median over REPEAT loads of the signature read + plan, and of onnxruntime's session creation. */
 async function startupCost(name: string, dir: string): Promise<string> {
-  const manifest = parseManifest(JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')));
+  const manifest = readManifestFile(path.join(dir, 'model.json'));
   const file = path.join(dir, manifest.file);
   const bytes = readFileSync(file);
   const read: number[] = [];

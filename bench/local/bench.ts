@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { errorMessage } from '../../contract/errors';
 import { dynamoClient, ensureTable } from '../../local/dynamodb';
 import { PROJECT_ROOT } from '../../local/paths';
 
@@ -211,6 +212,6 @@ async function main() {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`bench: ${(e as Error).message}\n`);
+  process.stderr.write(`bench: ${errorMessage(e)}\n`);
   process.exitCode = 1;
 });

@@ -5,8 +5,9 @@
  * URLs, pixel grids). `runAttacks` sends each to a running local system and judges the answer.
  */
 import { Socket } from 'node:net';
+import { errorMessage } from '../../contract/errors';
 import { API_KEY_HEADER } from '../../contract/routes';
-import { doubleIhdrPng, largePng, pngBomb } from './image-attacks';
+import { doubleIhdrPng, largePng, pngBomb } from '../../test/support/image-attacks';
 
 export type ModelKind = 'image' | 'tabular';
 
@@ -39,7 +40,7 @@ async function post(url: string, apiKey: string, body: BodyInit, type = 'applica
     return { status: res.status, code };
   } catch (e) {
     // A client that never read an answer (EPIPE, ECONNRESET) is a failed case, not a crash of the run.
-    return { status: 0, code: `network error ${(e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message}` };
+    return { status: 0, code: `network error ${(e as { cause?: { code?: string } }).cause?.code ?? errorMessage(e)}` };
   }
 }
 

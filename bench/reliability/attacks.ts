@@ -8,11 +8,13 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MANIFEST_FILE, parseManifest } from '../../contract/manifest';
+import { errorStack } from '../../contract/errors';
+import { MANIFEST_FILE } from '../../contract/manifest';
+import { readManifestFile } from '../../contract/model-files';
 import { PROJECT_ROOT } from '../../local/paths';
 import { startLocal } from '../../local/system';
+import { quietHandlerLogs } from '../../test/support/quiet-logs';
 import { type AttackVerdict, attackCases, type ModelKind, runAttacks } from './attack-cases';
-import { quietHandlerLogs } from './quiet-logs';
 
 const MODELS: Record<ModelKind, string> = {
   image: join(PROJECT_ROOT, 'models', 'digits'),
@@ -55,7 +57,7 @@ function peakRss(pid: number): number {
 async function runModel(model: ModelKind): Promise<ModelRun> {
   const quiet = quietHandlerLogs();
   const modelDir = MODELS[model];
-  const manifest = parseManifest(JSON.parse(readFileSync(join(modelDir, MANIFEST_FILE), 'utf8')));
+  const manifest = readManifestFile(join(modelDir, MANIFEST_FILE));
   const features = manifest.input.kind === 'tabular' ? manifest.input.features.map((f) => f.name) : [];
   const local = await startLocal({
     port: 0,
@@ -126,6 +128,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error((e as Error).stack ?? String(e));
+  console.error(errorStack(e));
   process.exit(2);
 });

@@ -4,12 +4,14 @@
  *
  *   npx tsx bench/reliability/bad-input.ts [--requests 10000] [--seed 20251124] [--concurrency 32]
  */
+
+import { errorStack } from '../../contract/errors';
 import { startLocal } from '../../local/system';
+import { MODEL_DIR } from '../../test/support/load-runner';
+import { scanPredictions } from '../../test/support/log-scan';
+import { generateBadRequests, sendBadRequests, tally } from '../../test/support/malformed';
+import { quietHandlerLogs } from '../../test/support/quiet-logs';
 import { numberFlags } from './cli-args';
-import { MODEL_DIR } from './load-runner';
-import { scanPredictions } from './log-scan';
-import { generateBadRequests, sendBadRequests, tally } from './malformed';
-import { quietHandlerLogs } from './quiet-logs';
 
 async function main(): Promise<void> {
   const flags = numberFlags(process.argv.slice(2), { requests: 10_000, seed: 20251124, concurrency: 32 });
@@ -47,6 +49,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error((e as Error).stack ?? String(e));
+  console.error(errorStack(e));
   process.exit(2);
 });

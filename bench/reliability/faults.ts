@@ -8,12 +8,13 @@
  * Exits 1 when a check fails.
  */
 import { ENV } from '../../contract/env';
+import { errorStack } from '../../contract/errors';
 import { startLocal } from '../../local/system';
+import { dynamoDbOutage, modelOutage, type OutageReport, s3Outage } from '../../test/support/fault-scenarios';
+import { MODEL_DIR } from '../../test/support/load-runner';
+import { quietHandlerLogs } from '../../test/support/quiet-logs';
+import { startTcpSwitch } from '../../test/support/tcp-switch';
 import { numberFlags } from './cli-args';
-import { dynamoDbOutage, modelOutage, type OutageReport, s3Outage } from './fault-scenarios';
-import { MODEL_DIR } from './load-runner';
-import { quietHandlerLogs } from './quiet-logs';
-import { startTcpSwitch } from './tcp-switch';
 
 function print(name: string, r: OutageReport): boolean {
   const rec = r.reconciliation;
@@ -84,6 +85,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error((e as Error).stack ?? String(e));
+  console.error(errorStack(e));
   process.exit(2);
 });

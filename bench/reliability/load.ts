@@ -6,11 +6,13 @@
  *
  * Exits 1 when anything is lost, doubled, or answered 5xx.
  */
+
+import { errorMessage } from '../../contract/errors';
 import { startLocal } from '../../local/system';
+import { answeredIds, MODEL_DIR, markerOf, runLoad, summarize } from '../../test/support/load-runner';
+import { reconcile, scanPredictions } from '../../test/support/log-scan';
+import { quietHandlerLogs } from '../../test/support/quiet-logs';
 import { numberFlags } from './cli-args';
-import { answeredIds, MODEL_DIR, markerOf, runLoad, summarize } from './load-runner';
-import { reconcile, scanPredictions } from './log-scan';
-import { quietHandlerLogs } from './quiet-logs';
 
 async function main(): Promise<void> {
   const flags = numberFlags(process.argv.slice(2), { requests: 100_000, concurrency: 64, 'max-seconds': 300 });
@@ -67,6 +69,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error((e as Error).message);
+  console.error(errorMessage(e));
   process.exit(2);
 });

@@ -6,6 +6,7 @@
  * Fargate can take a while); each asks the primary for the model directory and loads it when it comes.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { errorMessage } from '../../contract/errors';
 import type { ServeSettings } from './config';
 import { log } from './log';
 import { loadModel } from './model';
@@ -111,7 +112,7 @@ async function runPrimary(settings: ServeSettings): Promise<void> {
   try {
     modelDir = await resolveModelDir({ modelDir: settings.modelDir });
   } catch (e) {
-    log('error', 'the model could not be fetched', { error: (e as Error).message });
+    log('error', 'the model could not be fetched', { error: errorMessage(e) });
     stop('failure', 1);
     return;
   }
@@ -144,7 +145,7 @@ async function runWorker(settings: ServeSettings, host: string): Promise<void> {
   try {
     await server.ready;
   } catch (e) {
-    log('error', 'model failed to load', { error: (e as Error).message });
+    log('error', 'model failed to load', { error: errorMessage(e) });
     process.exit(MODEL_LOAD_FAILED);
   }
   process.send?.({ type: 'ready', port: server.port } satisfies WorkerMessage);

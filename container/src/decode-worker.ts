@@ -4,7 +4,7 @@
  * `image-decoder.ts`; in the bundled image this file is its own entry (`decode-worker.js`).
  */
 import { parentPort } from 'node:worker_threads';
-import { isApiError } from '../../contract/errors';
+import { errorMessage, isApiError } from '../../contract/errors';
 import { decodeImage, PixelBudget } from './image';
 import type { DecodeJob, DecodeResult } from './image-decoder';
 
@@ -24,7 +24,7 @@ if (port) {
     } catch (e) {
       result = isApiError(e)
         ? { id: job.id, error: { code: e.code, message: e.message, field: e.field } }
-        : { id: job.id, error: { code: 'INVALID_IMAGE', message: `The image cannot be decoded: ${(e as Error).message}`.slice(0, 200) } };
+        : { id: job.id, error: { code: 'INVALID_IMAGE', message: `The image cannot be decoded: ${errorMessage(e)}`.slice(0, 200) } };
     }
     port.postMessage(result);
   });

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ApiError, type ErrorCode } from '../../contract/errors';
+import { ApiError, type ErrorCode, errorMessage } from '../../contract/errors';
 import { maxImagePixels } from '../../contract/limits';
 import type { ImageInput } from '../../contract/manifest';
 import { PixelBudget, readImageHeader } from './image';
@@ -99,7 +99,7 @@ export class ImageDecoder {
       for (const [id, p] of this.pending) {
         if (p.worker !== worker) continue;
         this.pending.delete(id);
-        p.reject(new ApiError('INTERNAL', `Image decoding failed: ${(e as Error)?.message ?? e}`));
+        p.reject(new ApiError('INTERNAL', `Image decoding failed: ${errorMessage(e)}`));
       }
     };
     worker.on('error', fail);

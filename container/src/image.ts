@@ -10,7 +10,7 @@
 import * as zlib from 'node:zlib';
 import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { ApiError } from '../../contract/errors';
+import { ApiError, errorMessage } from '../../contract/errors';
 import { IMAGE_LIMITS, maxImagePixels, maxRequestPixels } from '../../contract/limits';
 import type { ImageInput } from '../../contract/manifest';
 
@@ -80,7 +80,7 @@ export function readImageHeader(bytes: Buffer, maxPixels: number, field: string)
     else throw new ApiError('INVALID_IMAGE', 'Not a PNG or JPEG image.', field);
   } catch (e) {
     if (e instanceof ApiError) throw e;
-    throw new ApiError('INVALID_IMAGE', `The image cannot be decoded: ${(e as Error).message}`.slice(0, 200), field);
+    throw new ApiError('INVALID_IMAGE', `The image cannot be decoded: ${errorMessage(e)}`.slice(0, 200), field);
   }
   const { width, height } = header;
   const side = IMAGE_LIMITS.maxSide;
@@ -215,7 +215,7 @@ function decodeRgba(bytes: Buffer, header: ImageHeader, field: string): Rgba {
     });
   } catch (e) {
     if (e instanceof ApiError) throw e;
-    throw new ApiError('INVALID_IMAGE', `The image cannot be decoded: ${(e as Error).message}`.slice(0, 200), field);
+    throw new ApiError('INVALID_IMAGE', `The image cannot be decoded: ${errorMessage(e)}`.slice(0, 200), field);
   }
 }
 

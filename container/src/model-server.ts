@@ -6,7 +6,7 @@
  *   GET  /execution-parameters  what Batch Transform asks before sending work
  */
 import type * as http from 'node:http';
-import { ApiError, isApiError } from '../../contract/errors';
+import { ApiError, errorStack, isApiError } from '../../contract/errors';
 import { parseJsonBounded } from '../../contract/json';
 import { LIMITS } from '../../contract/limits';
 import { type Instance, parseCsvRows, type Row, validateInstances } from '../../contract/manifest';
@@ -177,7 +177,7 @@ export class ModelServer {
 
   private fail(req: http.IncomingMessage, res: http.ServerResponse, e: unknown): void {
     const err = isApiError(e) ? e : new ApiError('INTERNAL', 'The model server failed to answer.');
-    if (!isApiError(e)) log('error', 'invocation failed', { error: (e as Error)?.stack ?? String(e) });
+    if (!isApiError(e)) log('error', 'invocation failed', { error: errorStack(e) });
     if (res.headersSent || res.destroyed) return void res.destroy();
     // Answer first, then read and discard what the client still sends, so it reads the answer.
     drainUnreadBody(req);

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ApiError } from '../../contract/errors';
+import { ApiError, errorMessage } from '../../contract/errors';
 import {
   type FeatureValue,
   featureCount,
@@ -16,10 +16,10 @@ import {
   parseManifest,
   type Row,
 } from '../../contract/manifest';
+import { type InputPlan, ManifestMismatchError, type ModelPlan, planModel } from '../../contract/model-plan';
+import { readOnnx } from '../../contract/onnx-graph';
 import type { Prediction } from '../../contract/prediction';
 import { decodeImage, PixelBudget } from './image';
-import { type InputPlan, ManifestMismatchError, type ModelPlan, planModel } from './model-plan';
-import { readOnnx } from './onnx-graph';
 
 export interface LoadModelOptions {
   /**
@@ -59,7 +59,7 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
   try {
     raw = JSON.parse(await readFile(manifestPath, 'utf8'));
   } catch (e) {
-    throw new Error(`Cannot read the model manifest ${manifestPath}: ${(e as Error).message}`);
+    throw new Error(`Cannot read the model manifest ${manifestPath}: ${errorMessage(e)}`);
   }
   const manifest = parseManifest(raw, manifestPath);
   const graph = readOnnx(await readFile(path.join(dir, manifest.file)), manifest.file);
@@ -77,7 +77,7 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
     // A NaN answer to the all-zero row says nothing about the manifest; anything else does.
     if (!(e instanceof ApiError && e.code === 'NON_FINITE_OUTPUT')) {
       await session.release();
-      throw e instanceof ManifestMismatchError ? e : new Error(`A test prediction with ${manifest.file} failed: ${(e as Error).message}`);
+      throw e instanceof ManifestMismatchError ? e : new Error(`A test prediction with ${manifest.file} failed: ${errorMessage(e)}`);
     }
   }
   return model;

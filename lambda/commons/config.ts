@@ -1,40 +1,49 @@
 /**
- * Configuration of a function, read once at cold start. Each function reads exactly the variables
- * `functionEnv()` names for it (the CDK sets exactly these), and a missing one stops the cold start with
- * a message naming every missing variable, so a misconfigured function never serves a request.
+ * The one configuration reader of every function, run once at cold start. Each function reads exactly
+ * the variables `functionEnv()` names for it (the CDK sets exactly these), and a missing one stops the
+ * cold start with a message naming every missing variable, so a misconfigured function never serves a
+ * request.
  */
 
-import { ENV, type EnvName, type FunctionName, functionEnv } from '../../contract/env';
+import { type AnyFunctionName, ENV, type EnvName, functionEnv } from '../../contract/env';
 import { BACKENDS, type Backend } from '../../contract/limits';
 
 export interface FunctionConfig {
-  readonly fn: FunctionName;
+  readonly fn: AnyFunctionName;
   /**
-   * The backend from MLSHIP_BACKEND for predict and meta, the functions that declare it. The others'
-   * environment is the same for every backend, so they get `fargate` here and never read it.
+   * The backend from MLSHIP_BACKEND for the functions that declare it (predict, meta). The others are
+   * given `fargate` here and never read it.
    */
   readonly backend: Backend;
-  /** Every variable `functionEnv()` lists, present and non-empty. */
+  /** Every variable `functionEnv()` lists, present and non-empty (see `optional`). */
   readonly values: Readonly<Partial<Record<EnvName, string>>>;
+  /**
+   * Variables only some backends set, for a function that is not told its backend (the golden-set check
+   * calls MLSHIP_MODEL_URL on Fargate only): checked when read, by `required()`.
+   */
+  readonly optional: readonly EnvName[];
 }
 
-export function readConfig(fn: FunctionName, env: NodeJS.ProcessEnv = process.env): FunctionConfig {
-  const backend = backendOf(fn, env);
-  const names = functionEnv(fn, backend);
-  const missing = names.filter((n) => env[n] === undefined || env[n] === '');
-  if (missing.length > 0) {
-    throw new Error(`The ${fn} function is missing environment variable(s): ${missing.join(', ')}`);
-  }
+export function readConfig(fn: AnyFunctionName, env: NodeJS.ProcessEnv = process.env): FunctionConfig {
+  const declaresBackend = BACKENDS.some((b) => functionEnv(fn, b).includes(ENV.BACKEND));
+  const backend = declaresBackend ? backendOf(fn, env) : 'fargate';
+  // A function that is not told its backend needs what every backend gives it; the rest when it reads them.
+  const lists = declaresBackend ? [functionEnv(fn, backend)] : BACKENDS.map((b) => functionEnv(fn, b));
+  const names = [...new Set(lists.flat())];
+  const always = names.filter((n) => lists.every((l) => l.includes(n)));
+  const missing = always.filter((n) => !isSet(env, n));
+  if (missing.length > 0) throw missingError(fn, missing);
   const values: Partial<Record<EnvName, string>> = {};
-  for (const n of names) values[n] = env[n];
-  return { fn, backend, values };
+  for (const n of names) if (isSet(env, n)) values[n] = env[n];
+  return { fn, backend, values, optional: names.filter((n) => !always.includes(n)) };
 }
 
 /** A variable the config holds; asking for one the function does not declare is a programming error. */
 export function required(config: FunctionConfig, name: EnvName): string {
   const v = config.values[name];
-  if (v === undefined) throw new Error(`${name} is not part of the ${config.fn} function's environment`);
-  return v;
+  if (v !== undefined) return v;
+  if (config.optional.includes(name)) throw missingError(config.fn, [name]);
+  throw new Error(`${name} is not part of the ${config.fn} function's environment`);
 }
 
 /** Optional endpoint overrides for the local stand-ins; unset in AWS. */
@@ -45,11 +54,17 @@ export function endpointOverride(
   return v === undefined || v === '' ? undefined : v;
 }
 
-function backendOf(fn: FunctionName, env: NodeJS.ProcessEnv): Backend {
-  // Only predict and meta declare the backend; the others' variables do not depend on it.
-  if (fn !== 'predict' && fn !== 'meta') return 'fargate';
+function isSet(env: NodeJS.ProcessEnv, name: EnvName): boolean {
+  return env[name] !== undefined && env[name] !== '';
+}
+
+function missingError(fn: AnyFunctionName, names: readonly EnvName[]): Error {
+  return new Error(`The ${fn} function is missing environment variable(s): ${names.join(', ')}`);
+}
+
+function backendOf(fn: AnyFunctionName, env: NodeJS.ProcessEnv): Backend {
   const raw = env[ENV.BACKEND];
-  if (raw === undefined || raw === '') throw new Error(`The ${fn} function is missing environment variable(s): ${ENV.BACKEND}`);
+  if (raw === undefined || raw === '') throw missingError(fn, [ENV.BACKEND]);
   if (!(BACKENDS as readonly string[]).includes(raw)) {
     throw new Error(`${ENV.BACKEND} must be one of ${BACKENDS.join(', ')}; got "${raw}"`);
   }

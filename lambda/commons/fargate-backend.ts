@@ -5,7 +5,7 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { ApiError } from '../../contract/errors';
+import { ApiError, errorMessage } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
 import { DEADLINE_HEADER } from '../../contract/prediction';
 import {
@@ -68,7 +68,7 @@ export function fargateBackend(opts: FargateBackendOptions): Backend {
           res = await attempt(body, attemptMs, left);
         } catch (e) {
           if (e instanceof TimeoutError) throw new ApiError('BACKEND_TIMEOUT', `The ${NAME} did not answer within ${attemptMs} ms.`);
-          if (!isConnectionError(e)) throw new ApiError('BACKEND_ERROR', `Calling the ${NAME} failed: ${(e as Error).message}`);
+          if (!isConnectionError(e)) throw new ApiError('BACKEND_ERROR', `Calling the ${NAME} failed: ${errorMessage(e)}`);
           last = new ApiError('BACKEND_UNAVAILABLE', `The ${NAME} cannot be reached (${(e as { code?: string }).code}); retry shortly.`);
           continue;
         }

@@ -4,10 +4,10 @@
  * and the accuracy (or error) of the predictions that received feedback.
  */
 import { type FeatureBaseline, isCategorical, type ModelBaseline } from '../../contract/baseline';
+import { categoricalPsi, featureKs, featurePsi, ks, psi } from '../../contract/drift';
 import type { FeatureValue, ModelManifest } from '../../contract/manifest';
 import type { PredictionRecord } from '../../contract/prediction-log';
 import { type ClassifierQuality, classifierQuality, predictedLabel, type RegressionQuality, regressionQuality } from './accuracy';
-import { categoricalPsi, featureKs, featurePsi, ks, psi } from './drift';
 
 export interface FeatureDrift {
   feature: string;

@@ -1,15 +1,13 @@
 /**
- * The quality job's configuration, read once at cold start: every variable QUALITY_FUNCTION_ENV names
- * must be set, and the manifest and baseline must parse and agree, or the function fails before its
+ * The quality job's configuration, read once at cold start by the functions' one config reader: every
+ * variable `functionEnv('quality')` names must be set, and the manifest and baseline must parse and agree, or the function fails before its
  * first run instead of publishing nothing.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
-import { type ModelBaseline, parseBaseline } from '../../contract/baseline';
+import { checkBaselineMatches, type ModelBaseline } from '../../contract/baseline';
 import { ENV, type EnvName } from '../../contract/env';
-import { featureCount, type ModelManifest } from '../../contract/manifest';
-import { QUALITY_FUNCTION_ENV } from '../../contract/quality';
-import { loadManifest } from '../commons/manifest';
+import type { ModelManifest } from '../../contract/manifest';
+import { readBaselineFile, readManifestFile } from '../../contract/model-files';
+import { readConfig, required } from '../commons/config';
 
 export interface QualityConfig {
   table: string;
@@ -19,47 +17,14 @@ export interface QualityConfig {
 }
 
 export function readQualityConfig(env: NodeJS.ProcessEnv, baseDir: string): QualityConfig {
-  const missing = QUALITY_FUNCTION_ENV.filter((n) => env[n] === undefined || env[n] === '');
-  if (missing.length > 0) throw new Error(`The quality function is missing environment variable(s): ${missing.join(', ')}`);
-  const get = (n: EnvName) => env[n] as string;
+  const config = readConfig('quality', env);
+  const get = (n: EnvName) => required(config, n);
   const rawWindow = get(ENV.QUALITY_WINDOW_MINUTES);
   if (!/^\d+$/.test(rawWindow) || Number(rawWindow) < 1 || Number(rawWindow) > 7 * 24 * 60) {
     throw new Error(`${ENV.QUALITY_WINDOW_MINUTES} must be a whole number of minutes from 1 to 10080; got "${rawWindow}"`);
   }
-  const manifest = loadManifest(get(ENV.MODEL_MANIFEST_PATH), baseDir);
-  const baseline = loadBaseline(get(ENV.MODEL_BASELINE_PATH), baseDir);
+  const manifest = readManifestFile(get(ENV.MODEL_MANIFEST_PATH), baseDir);
+  const baseline = readBaselineFile(get(ENV.MODEL_BASELINE_PATH), baseDir);
   checkBaselineMatches(manifest, baseline);
   return { table: get(ENV.PREDICTION_TABLE), manifest, baseline, windowMinutes: Number(rawWindow) };
-}
-
-export function loadBaseline(path: string, baseDir: string): ModelBaseline {
-  const full = isAbsolute(path) ? path : resolve(baseDir, path);
-  if (!existsSync(full)) throw new Error(`The model baseline ${full} does not exist; the training script writes it beside model.json`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(full, 'utf8'));
-  } catch (e) {
-    throw new Error(`Cannot read the model baseline ${full}: ${(e as Error).message}`);
-  }
-  return parseBaseline(raw, full);
-}
-
-/** A baseline from another model would yield confident nonsense: its features must be the model's inputs. */
-export function checkBaselineMatches(manifest: ModelManifest, baseline: ModelBaseline): void {
-  const n = featureCount(manifest);
-  if (baseline.features.length !== n) {
-    throw new Error(
-      `The baseline describes ${baseline.features.length} features but model ${manifest.name} takes ${n} values per instance`,
-    );
-  }
-  if (manifest.input.kind === 'tabular') {
-    const i = manifest.input.features.findIndex((f, j) => f.name !== baseline.features[j].name);
-    if (i !== -1)
-      throw new Error(`Baseline feature ${i} is "${baseline.features[i].name}" but the model's is "${manifest.input.features[i].name}"`);
-  }
-  if (manifest.output.kind === 'classification' && baseline.classPriors !== undefined) {
-    const labels = new Set(manifest.output.labels);
-    const unknown = Object.keys(baseline.classPriors).find((l) => !labels.has(l));
-    if (unknown !== undefined) throw new Error(`The baseline's class prior "${unknown}" is not one of the model's labels`);
-  }
 }

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { CloudFormationCustomResourceEvent, CloudFormationCustomResourceResponse } from 'aws-lambda';
+import { errorMessage } from '../../contract/errors';
 import type { GoldenSet } from '../../contract/rollout';
 import type { Logger } from '../commons/logger';
 import { responseOf } from './cfn-response';
@@ -83,7 +84,7 @@ export async function decideCustomResource(
       maxDifference: verdict.maxDifference,
     });
   } catch (e) {
-    const reason = `Golden set check could not run against ${props.EndpointName}: ${(e as Error).message}`;
+    const reason = `Golden set check could not run against ${props.EndpointName}: ${errorMessage(e)}`;
     log.error(reason, { error: e });
     return responseOf(event, 'FAILED', reason, physicalId);
   } finally {

@@ -2,10 +2,10 @@
  * The base of every mlship function: Node 22 on arm64, bundled by the local esbuild (never Docker) with
  * the AWS SDK inside the bundle (we pin our own versions), source maps on, X-Ray active, its own log
  * group with the configured retention, and a role that starts with write access to that log group only.
- * It ends up with exactly the environment `functionEnv(name, backend)` lists (`QUALITY_FUNCTION_ENV` for the
- * quality job): the `bind…()` methods set a variable and grant its access together (Powertools' `bindTable()`
- * idea), so no caller writes a policy statement or sets a variable apart from its grant. It copies the files the function reads beside the code: the model manifest, the drift
- * baseline and the built dashboard.
+ * It ends up with exactly the environment `functionEnv(name, backend)` lists: the `bind…()` methods set a
+ * variable and grant its access together (Powertools' `bindTable()` idea), so no caller writes a policy
+ * statement or sets a variable apart from its grant. It copies the files the function reads beside the
+ * code: the model manifest, the drift baseline and the built dashboard.
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -19,9 +19,8 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BASELINE_FILE } from '../../contract/baseline';
-import { type DeploymentFunctionName, deploymentFunctionEnv, ENV, type EnvName, type FunctionName, functionEnv } from '../../contract/env';
+import { type DeploymentFunctionName, ENV, type EnvName, type FunctionName, functionEnv } from '../../contract/env';
 import { MANIFEST_FILE } from '../../contract/manifest';
-import { QUALITY_FUNCTION_ENV } from '../../contract/quality';
 import type { DeploymentContext } from '../deployment-context';
 import type { ModelBackend } from '../serving/model-backend';
 import {
@@ -43,8 +42,7 @@ export const BUNDLED_DASHBOARD_DIR = 'dashboard';
 
 export interface HandlerFunctionProps {
   /**
-   * Which function: its code is `lambda/<name>.ts` and its environment is `functionEnv(name, backend)`
-   * (`deploymentFunctionEnv` for the functions a deployment runs).
+   * Which function: its code is `lambda/<name>.ts` and its environment is `functionEnv(name, backend)`.
    */
   readonly name: FunctionName | DeploymentFunctionName | typeof QUALITY_FUNCTION;
   /** Where the code and the model are, the backend, log retention and removal policy of the log group. */
@@ -195,8 +193,6 @@ function combine(grantee: iam.IGrantable, grants: iam.Grant[]): iam.Grant {
 
 /** The variables a function reads. */
 function wantedEnv(props: HandlerFunctionProps): readonly EnvName[] {
-  if (props.name === QUALITY_FUNCTION) return QUALITY_FUNCTION_ENV;
-  if (props.name === 'golden-check') return deploymentFunctionEnv(props.name, props.deployment.backend);
   return functionEnv(props.name, props.deployment.backend);
 }
 

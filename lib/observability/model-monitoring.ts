@@ -4,7 +4,6 @@
  * both sent to an encrypted TLS-only SNS topic, and the scheduled quality job that publishes the quality
  * metrics. It reads only public fields of the stacks' constructs, so it can live in its own stack.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Annotations, type Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
@@ -20,9 +19,10 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { BASELINE_FILE, parseBaseline } from '../../contract/baseline';
-import { MANIFEST_FILE, type ModelManifest, parseManifest } from '../../contract/manifest';
-import { checkBaselineMatches } from '../../lambda/quality/config';
+import { BASELINE_FILE, checkBaselineMatches, type ModelBaseline } from '../../contract/baseline';
+import { errorMessage } from '../../contract/errors';
+import { MANIFEST_FILE, type ModelManifest } from '../../contract/manifest';
+import { readBaselineFile, readManifestFile } from '../../contract/model-files';
 import { READ_METRICS_ACTIONS } from '../constructs/perms';
 import { contextFromParts, PACKAGE_ROOT } from '../deployment-context';
 import { type MonitoredBackend, monitoredBackendProblems } from './backend-metrics';
@@ -192,14 +192,14 @@ export class ModelMonitoring extends Construct {
 function readModel(modelDir: string): ModelManifest {
   const manifestPath = join(modelDir, MANIFEST_FILE);
   const baselinePath = join(modelDir, BASELINE_FILE);
-  const manifest = parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
-  let raw: unknown;
+  const manifest = readManifestFile(manifestPath);
+  let baseline: ModelBaseline;
   try {
-    raw = JSON.parse(readFileSync(baselinePath, 'utf8'));
+    baseline = readBaselineFile(baselinePath);
   } catch (e) {
-    throw new Error(`ModelMonitoring needs ${baselinePath} (training statistics for drift): ${(e as Error).message}`);
+    throw new Error(`ModelMonitoring needs ${baselinePath} (training statistics for drift): ${errorMessage(e)}`);
   }
-  checkBaselineMatches(manifest, parseBaseline(raw, baselinePath));
+  checkBaselineMatches(manifest, baseline);
   return manifest;
 }
 

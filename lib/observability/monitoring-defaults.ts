@@ -1,7 +1,7 @@
 /** Defaults of ModelMonitoring: alarm thresholds, the quality schedule and the dashboard's periods. */
 import { Duration } from 'aws-cdk-lib';
+import { PSI_SIGNIFICANT } from '../../contract/drift';
 import { DEFAULT_QUALITY_WINDOW_MINUTES } from '../../contract/quality';
-import { PSI_SIGNIFICANT } from '../../lambda/quality/drift';
 
 export const MONITORING_DEFAULTS = {
   /** Share of API requests answered 5xx, in percent, over one period. */

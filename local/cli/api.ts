@@ -1,4 +1,6 @@
 /** A small client of the inference API for the CLI: JSON in and out, errors with their stable code. */
+
+import { errorMessage } from '../../contract/errors';
 import { API_KEY_HEADER, IDEMPOTENCY_HEADER } from '../../contract/routes';
 import type { Target } from './target';
 
@@ -30,7 +32,7 @@ export async function callApi<T>(target: Target, path: string, opts: CallOptions
   try {
     res = await fetch(`${target.apiUrl}${path}`, { method: opts.method ?? 'GET', headers, body: opts.body });
   } catch (e) {
-    throw new Error(`Cannot reach the ${target.label}: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`);
+    throw new Error(`Cannot reach the ${target.label}: ${errorMessage((e as { cause?: unknown } | undefined)?.cause ?? e)}`);
   }
   const text = await res.text();
   let parsed: unknown;

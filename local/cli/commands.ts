@@ -8,7 +8,8 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { modelPackageKey, PACKAGE_DIGEST_LENGTH } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
-import { MANIFEST_FILE, type ModelManifest, parseManifest } from '../../contract/manifest';
+import { MANIFEST_FILE, type ModelManifest } from '../../contract/manifest';
+import { readManifestFile } from '../../contract/model-files';
 import { packModel } from '../../contract/model-package';
 import type { PredictResponse } from '../../contract/prediction';
 import type { PredictionRecord } from '../../contract/prediction-log';
@@ -42,7 +43,7 @@ export interface UploadResult {
 export async function uploadModel(target: Target, modelDir: string): Promise<UploadResult> {
   const dir = resolve(modelDir);
   const manifestPath = join(dir, MANIFEST_FILE);
-  const manifest = parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
+  const manifest = readManifestFile(manifestPath);
   const scratch = mkdtempSync(join(tmpdir(), 'mlship-upload-'));
   const s3 = new S3Client(target.s3);
   try {

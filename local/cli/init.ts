@@ -8,8 +8,6 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadModel } from '../../container/src/model';
-import { planModel, suggest } from '../../container/src/model-plan';
-import { type GraphSignature, readOnnx, type ValueSignature } from '../../container/src/onnx-graph';
 import { BASELINE_FILE } from '../../contract/baseline';
 import {
   cellValue,
@@ -20,6 +18,8 @@ import {
   parseManifest,
   type Row,
 } from '../../contract/manifest';
+import { planModel, suggest } from '../../contract/model-plan';
+import { type GraphSignature, readOnnx, type ValueSignature } from '../../contract/onnx-graph';
 import type { Prediction } from '../../contract/prediction';
 import { GOLDEN_SET_FILE } from '../../contract/rollout';
 

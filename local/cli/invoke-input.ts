@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parseCsv } from '../../contract/csv';
+import { errorMessage } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
 
 export interface PredictBody {
@@ -35,7 +36,7 @@ function fromJson(text: string, source: string): PredictBody {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${source} is not valid JSON: ${(e as Error).message}`);
+    throw new Error(`${source} is not valid JSON: ${errorMessage(e)}`);
   }
   if (Array.isArray(value)) return { instances: value.length > 0 && value.every((v) => typeof v === 'number') ? [value] : value };
   if (typeof value === 'object' && value !== null && 'instances' in value) return value as PredictBody;
@@ -53,7 +54,7 @@ export function fromCsv(text: string, source: string): PredictBody {
   try {
     records = parseCsv(text, LIMITS.maxInstancesPerRequest + 1).map((r) => r.cells);
   } catch (e) {
-    throw new Error(`${source}: ${(e as Error).message}`);
+    throw new Error(`${source}: ${errorMessage(e)}`);
   }
   const [first] = records;
   if (first === undefined) throw new Error(`${source} has no rows.`);

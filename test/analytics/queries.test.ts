@@ -12,8 +12,8 @@ import {
   parameterCount,
   QUERY_PSI_EPSILON,
 } from '../../contract/analytics-queries';
+import { featurePsi, PSI_EPSILON } from '../../contract/drift';
 import { parseManifest } from '../../contract/manifest';
-import { featurePsi, PSI_EPSILON } from '../../lambda/quality/drift';
 import { type AnalyticsDb, openAnalyticsDb } from '../../local/analytics/duckdb';
 import { BASELINE, EARLIER_FEEDBACK, feedbackRows, MANIFEST, predictionRows, RECORDS, tempStore, throughLog, writeStore } from './fixtures';
 

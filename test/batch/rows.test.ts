@@ -3,13 +3,13 @@
  * `Number(text)` (or refused), line chunks cover the stream exactly, and CSV rows are accepted or
  * rejected exactly as the contract's `csvRow` would.
  */
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { LineChunker } from '../../container/src/batch/lines';
 import { csvLayout, fastNumber, parseCsvChunk } from '../../container/src/batch/rows';
-import { csvRow, parseManifest, type TabularInput } from '../../contract/manifest';
+import { csvRow, type TabularInput } from '../../contract/manifest';
+import { readManifestFile } from '../../contract/model-files';
 
-const manifest = parseManifest(JSON.parse(readFileSync(path.join(__dirname, '../../models/breast-cancer/model.json'), 'utf8')));
+const manifest = readManifestFile(path.join(__dirname, '../../models/breast-cancer/model.json'));
 const input = manifest.input as TabularInput;
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -114,7 +114,7 @@ describe('parseCsvChunk', () => {
   it('refuses a header without the model features, and CSV for image models', () => {
     expect(() => csvLayout(manifest, 'id,mean_radius,mean_radius', 'id')).toThrow(/twice/);
     expect(() => csvLayout(manifest, 'id,x', 'id')).toThrow(expect.objectContaining({ code: 'INVALID_HEADER', field: 'mean_radius' }));
-    const digits = parseManifest(JSON.parse(readFileSync(path.join(__dirname, '../../models/digits/model.json'), 'utf8')));
+    const digits = readManifestFile(path.join(__dirname, '../../models/digits/model.json'));
     expect(() => csvLayout(digits, 'id', 'id')).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_MEDIA_TYPE' }));
   });
 });

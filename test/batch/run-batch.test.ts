@@ -12,7 +12,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { type DatasetInfo, writeDataset } from '../../bench/batch/dataset';
 import { runBatch } from '../../container/src/batch/run-batch';
 import { type LoadedModel, loadModel } from '../../container/src/model';
 import { ENV } from '../../contract/env';
@@ -20,6 +19,7 @@ import { csvRow, type TabularInput } from '../../contract/manifest';
 import type { Prediction } from '../../contract/prediction';
 import { S3RVER_CREDENTIALS } from '../../local/paths';
 import { type EmbeddedS3, startS3 } from '../../local/s3';
+import { type DatasetInfo, writeDataset } from '../support/dataset';
 
 const MODEL_DIR = path.join(__dirname, '../../models/breast-cancer');
 const LABELS = ['malignant', 'benign'];

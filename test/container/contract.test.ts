@@ -5,20 +5,19 @@
  * The SageMaker container contract over real HTTP against the in-process server and the real
  * breast-cancer model: routes, JSON and CSV, every error class, and batching under concurrency.
  */
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { type LoadedModel, loadModel } from '../../container/src/model';
 import { type RunningServer, startServer } from '../../container/src/server';
 import { ERROR_STATUS, type ErrorCode } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
-import { parseManifest } from '../../contract/manifest';
+import { readManifestFile } from '../../contract/model-files';
 import { MODEL_VERSION_HEADER } from '../../contract/prediction';
 import { BREAST_CANCER, closeAgent, parity, postJson, type Reply, request } from './helpers';
 
 const par = parity(BREAST_CANCER);
 const row = par.rows[0].input;
 
-const manifest = parseManifest(JSON.parse(readFileSync(path.join(BREAST_CANCER, 'model.json'), 'utf8')));
+const manifest = readManifestFile(path.join(BREAST_CANCER, 'model.json'));
 const featureNames = manifest.input.kind === 'tabular' ? manifest.input.features.map((f) => f.name) : [];
 
 let server: RunningServer;

@@ -11,6 +11,7 @@ import type { Server } from 'node:http';
 import * as net from 'node:net';
 import { promisify } from 'node:util';
 import { type RunningServer, startServer } from '../../container/src/server';
+import { errorMessage } from '../../contract/errors';
 import { HANDLERS, type HandlerName } from '../../contract/routes';
 import { apiKeyIdOf, createGateway, type ProxyHandler } from '../../local/gateway';
 import { closeServer, listen } from '../../local/listen';
@@ -80,7 +81,7 @@ test.each([
       outcomes.push(`${res.status} ${(await res.json()).error.code}`);
     } catch (e) {
       const cause = (e as { cause?: { code?: string } }).cause;
-      outcomes.push(`error ${cause?.code ?? (e as Error).message}`);
+      outcomes.push(`error ${cause?.code ?? errorMessage(e)}`);
     }
   }
   expect(outcomes).toEqual(Array(TRIES).fill('413 PAYLOAD_TOO_LARGE'));

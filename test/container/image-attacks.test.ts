@@ -8,11 +8,12 @@
  * (VmHWM, read from /proc) stays bounded. Decoding runs off the event loop and stops when abandoned.
  */
 import { readFileSync } from 'node:fs';
-import { doubleIhdrPng, largePng, pngBomb } from '../../bench/reliability/image-attacks';
 import { ImageDecoder } from '../../container/src/image-decoder';
 import { type RunningServer, startServer } from '../../container/src/server';
 import { ApiError } from '../../contract/errors';
-import { type ImageInput, parseManifest } from '../../contract/manifest';
+import type { ImageInput } from '../../contract/manifest';
+import { readManifestFile } from '../../contract/model-files';
+import { doubleIhdrPng, largePng, pngBomb } from '../support/image-attacks';
 import { closeAgent, DIGITS, parity, postJson, request } from './helpers';
 
 const MB = 1024 * 1024;
@@ -73,7 +74,7 @@ describe('image attacks on the model server cluster', () => {
 });
 
 describe('ImageDecoder', () => {
-  const input = parseManifest(JSON.parse(readFileSync(`${DIGITS}/model.json`, 'utf8'))).input as ImageInput;
+  const input = readManifestFile(`${DIGITS}/model.json`).input as ImageInput;
   const big = largePng(1024).toString('base64');
   const images = [0, 1, 2, 3].map((i) => ({ b64: big, field: `instances[${i}]` }));
 

@@ -7,9 +7,9 @@
  */
 import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { largePng } from '../../bench/reliability/image-attacks';
 import { type RunningServer, startServer } from '../../container/src/server';
 import { DEADLINE_ATTRIBUTE, DEADLINE_HEADER } from '../../contract/prediction';
+import { largePng } from '../support/image-attacks';
 import { closeAgent, DIGITS, maxProbabilityDiff, parity, postJson } from './helpers';
 
 const par = parity(DIGITS);

@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { type RunningServer, startServer } from '../../container/src/server';
 import { parseBaseline } from '../../contract/baseline';
-import { featureCount, parseManifest } from '../../contract/manifest';
+import { featureCount } from '../../contract/manifest';
+import { readManifestFile } from '../../contract/model-files';
 import { BREAST_CANCER, closeAgent, DIGITS, maxProbabilityDiff, parity, postJson, ROOT } from './helpers';
 
 afterAll(() => closeAgent());
@@ -38,7 +39,7 @@ describe.each([
   });
 
   test('the model files are small and the manifest and drift baseline agree with the model', () => {
-    const manifest = parseManifest(JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')));
+    const manifest = readManifestFile(path.join(dir, 'model.json'));
     const baseline = parseBaseline(JSON.parse(readFileSync(path.join(dir, 'baseline.json'), 'utf8')));
     expect(readFileSync(path.join(dir, manifest.file)).length).toBeLessThan(1024 * 1024);
     expect(baseline.bins).toBe(10);

@@ -10,6 +10,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { type LoadedModel, loadModel } from '../../container/src/model';
 import { startServer } from '../../container/src/server';
+import { until } from '../support/poll';
 import { BREAST_CANCER, parity } from './helpers';
 
 test('SIGTERM finishes the in-flight request, then exits 0', async () => {
@@ -88,6 +89,7 @@ test('close() releases the model only after invocations whose client has gone ar
   let open!: () => void;
   const gate = new Promise<void>((r) => (open = r));
   const outcomes: string[] = [];
+  let running = false;
   const slow: LoadedModel = {
     manifest: real.manifest,
     dir: real.dir,
@@ -96,6 +98,7 @@ test('close() releases the model only after invocations whose client has gone ar
     toRows: (i) => real.toRows(i),
     predict: (i) => real.predict(i),
     run: async (rows) => {
+      running = true;
       await gate;
       return real.run(rows).then(
         (p) => (outcomes.push('ran'), p),
@@ -112,9 +115,10 @@ test('close() releases the model only after invocations whose client has gone ar
   const req = http.request(`${server.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' } });
   req.on('error', () => undefined);
   req.end(JSON.stringify({ instances: [parity(BREAST_CANCER).rows[0].input] }));
-  await new Promise((r) => setTimeout(r, 200));
+  await until('the invocation to reach the model', () => running);
   req.destroy();
   const closed = server.close();
+  // Nothing to wait for here but time: close() must still be holding the model 200 ms later.
   await new Promise((r) => setTimeout(r, 200));
   expect(outcomes).toEqual([]);
   open();

@@ -1,9 +1,9 @@
 /** The manifest's typed features (string, bool, double, int), one input per feature, and what follows from them. */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { instanceSchema } from '../../contract/api-schemas';
 import { cellValue, parseCsvRows, parseManifest, validateInstances } from '../../contract/manifest';
+import { readManifestFile } from '../../contract/model-files';
 import { codeOf } from './api-error';
 
 const typed = parseManifest({
@@ -83,8 +83,8 @@ test('the manifest refuses contradictions, naming each', () => {
 });
 
 test('the OpenAPI instance schema follows the feature types', () => {
-  const schema = z.toJSONSchema(
-    instanceSchema(parseManifest(JSON.parse(readFileSync(join(__dirname, '../../models/diabetes-risk/model.json'), 'utf8')))),
-  ) as { anyOf: { properties?: Record<string, unknown> }[] };
+  const schema = z.toJSONSchema(instanceSchema(readManifestFile(join(__dirname, '../../models/diabetes-risk/model.json')))) as {
+    anyOf: { properties?: Record<string, unknown> }[];
+  };
   expect(schema.anyOf[1].properties).toMatchObject({ age: { type: 'number' }, sex: { type: 'string', enum: ['1', '2'] } });
 });

@@ -16,6 +16,7 @@ import { NAMED_QUERIES, namedQuerySql } from '../../contract/analytics-queries';
 import { parseBaseline } from '../../contract/baseline';
 import { parseConfig } from '../../lib/config';
 import { buildMlshipApp, type MlshipStacks } from '../../lib/mlship-app';
+import { ensureWebBuiltSync } from '../../web/build';
 import { logicalIdOf } from './backend-suite';
 import { bare, ROOT, statementsOfRole } from './synth';
 
@@ -26,7 +27,11 @@ function synth(
   const outdir = mkdtempSync(join(tmpdir(), 'mlship-analytics-synth-'));
   // Bundling skipped (as `cdk synth --exclusively` does): these checks read the templates, not the code.
   const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-  const stacks = buildMlshipApp(app, parseConfig(overrides), { rootDir: ROOT, buildDir: join(outdir, 'build') });
+  const stacks = buildMlshipApp(app, parseConfig(overrides), {
+    rootDir: ROOT,
+    buildDir: join(outdir, 'build'),
+    dashboardDir: ensureWebBuiltSync(),
+  });
   beforeSynth?.(stacks);
   app.synth();
   const report = join(outdir, 'validation-report.json');

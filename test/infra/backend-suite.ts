@@ -15,7 +15,7 @@ import { MANIFEST_FILE } from '../../contract/manifest';
 import { createTableInput } from '../../contract/prediction-log';
 import { ROUTES } from '../../contract/routes';
 import { GATEWAY_ERRORS } from '../../lib/api/gateway-responses';
-import { bare, normalized, type SynthResult, statementsOfRole } from './synth';
+import { bare, type SynthResult, snapshotView, statementsOfRole } from './synth';
 
 export function logicalIdOf(c: IConstruct): string {
   return Stack.of(c).getLogicalId(c.node.defaultChild as CfnResource);
@@ -53,7 +53,7 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
 
   describe(`${backend}: snapshots`, () => {
     it.each(['data', 'serving', 'api', 'monitoring'] as const)('%s stack', (name) => {
-      expect(normalized(r.templates[name])).toMatchSnapshot();
+      expect(snapshotView(r.templates[name])).toMatchSnapshot();
     });
   });
 

@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { errorCode } from '../../contract/errors';
 import { SUPPORTED_REGIONS } from '../../lib/supported-regions';
 
 export interface CfnLintIgnore {
@@ -51,7 +52,7 @@ export function cfnLint(assemblyDirs: string[], command = 'cfn-lint'): CfnLintFi
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
-  if ((res.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') throw new Error(INSTALL_HINT);
+  if (errorCode(res.error) === 'ENOENT') throw new Error(INSTALL_HINT);
   if (res.error) throw res.error;
   // Exit codes are bit flags of the levels found (2 errors, 4 warnings, 8 informational); 1 is a failure of cfn-lint itself.
   if (res.status === 1 || !res.stdout.trim().startsWith('['))

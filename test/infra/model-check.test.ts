@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { parseConfig } from '../../lib/config';
 import { buildMlshipApp } from '../../lib/mlship-app';
+import { ensureWebBuiltSync } from '../../web/build';
 import { ROOT, synthBackend } from './synth';
 
 const FIXTURE = join(ROOT, 'test/fixtures/byom/mixed-columns');
@@ -21,7 +22,13 @@ test('a manifest naming a tensor the model does not have fails the synth with on
     m.output.tensor = 'probabilities';
     writeFileSync(join(dir, 'model.json'), JSON.stringify(m));
     // WHEN the app is built THEN it throws before any stack exists
-    expect(() => buildMlshipApp(new App(), parseConfig({ backend: 'fargate', modelDir: dir }), { rootDir: ROOT, nag: false })).toThrow(
+    expect(() =>
+      buildMlshipApp(new App(), parseConfig({ backend: 'fargate', modelDir: dir }), {
+        rootDir: ROOT,
+        nag: false,
+        dashboardDir: ensureWebBuiltSync(),
+      }),
+    ).toThrow(
       /^model\.json output\.tensor: names output "probabilities", but model\.onnx has outputs: output_label, output_probability\.$/,
     );
   } finally {

@@ -7,9 +7,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { BASELINE_FILE } from '../../contract/baseline';
-import { ENV } from '../../contract/env';
+import { ENV, functionEnv } from '../../contract/env';
 import type { Backend } from '../../contract/limits';
-import { QUALITY_FUNCTION_ENV } from '../../contract/quality';
 import { BUNDLED_DASHBOARD_DIR } from '../../lib/constructs/handler-function';
 import { baseStatements, logicalIdOf } from './backend-suite';
 import { type SynthResult, statementsOfRole } from './synth';
@@ -114,7 +113,7 @@ export function describeMonitoring(backend: Backend, synth: () => SynthResult): 
         Object.keys(vars)
           .filter((k) => k !== 'NODE_OPTIONS')
           .sort(),
-      ).toEqual([...QUALITY_FUNCTION_ENV].sort());
+      ).toEqual([...functionEnv('quality', r.config.backend)].sort());
       expect(vars[ENV.QUALITY_WINDOW_MINUTES]).toBe(String(r.config.qualityWindowMinutes));
       expect(vars[ENV.MODEL_BASELINE_PATH]).toBe(BASELINE_FILE);
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });

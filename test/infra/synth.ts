@@ -10,6 +10,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { Backend } from '../../contract/limits';
 import { type MlshipConfig, parseConfig } from '../../lib/config';
 import { buildMlshipApp, type MlshipStacks } from '../../lib/mlship-app';
+import { ensureWebBuiltSync } from '../../web/build';
 
 export const ROOT = resolve(__dirname, '..', '..');
 
@@ -44,7 +45,7 @@ export function synthBackend(backend: Backend, overrides: Partial<MlshipConfig> 
   const outdir = mkdtempSync(join(tmpdir(), `mlship-synth-${backend}-`));
   const app = new App({ outdir });
   const config = parseConfig({ backend, ...overrides });
-  const stacks = buildMlshipApp(app, config, { rootDir: ROOT, buildDir: join(outdir, 'build') });
+  const stacks = buildMlshipApp(app, config, { rootDir: ROOT, buildDir: join(outdir, 'build'), dashboardDir: ensureWebBuiltSync() });
   let synthError: Error | undefined;
   try {
     app.synth();
@@ -77,6 +78,46 @@ export function normalized(template: Template): unknown {
     // Asset hashes (Lambda bundles, the image, the model archive) change with any source change.
     .replace(/[0-9a-f]{64}/g, '<asset-hash>');
   return JSON.parse(text);
+}
+
+/**
+ * What the stack snapshots keep: the part of a template the fine-grained assertions do not pin. Every
+ * resource by logical id with its type, its deletion and replacement policies and the names of the
+ * properties it sets (a vanished resource, a renamed one, which CloudFormation replaces, or a property
+ * gained or lost shows at once), and the outputs with their export names. The values are left to the
+ * assertions that name them (IAM statement by statement, encryption, keys, retention, alarms, routes,
+ * autoscaling, rollout, the SageMaker API shapes) and to cfn-lint: a snapshot of every value (535 KB for
+ * three backends) was reviewed by no one and changed with every construct refactor.
+ */
+export function snapshotView(template: Template): unknown {
+  const t = normalized(template) as {
+    Resources?: Record<
+      string,
+      { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string }
+    >;
+    Outputs?: Record<string, { Export?: { Name?: unknown } }>;
+  };
+  const resources = Object.fromEntries(
+    Object.entries(t.Resources ?? {})
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([id, r]) => [
+        id,
+        [
+          r.Type,
+          ...(r.DeletionPolicy !== undefined ? [`DeletionPolicy: ${r.DeletionPolicy}`] : []),
+          ...(r.UpdateReplacePolicy !== undefined ? [`UpdateReplacePolicy: ${r.UpdateReplacePolicy}`] : []),
+          Object.keys(r.Properties ?? {})
+            .sort()
+            .join(' '),
+        ].join(' | '),
+      ]),
+  );
+  const outputs = Object.fromEntries(
+    Object.entries(t.Outputs ?? {})
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([id, o]) => [id, o.Export?.Name !== undefined ? `export ${render(o.Export.Name)}` : 'output']),
+  );
+  return { resources, outputs };
 }
 
 /** Drops the 8-hex-digit suffix CDK appends to logical ids. */

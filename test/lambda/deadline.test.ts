@@ -10,7 +10,6 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { largePng } from '../../bench/reliability/image-attacks';
 import { type RunningServer, startServer } from '../../container/src/server';
 import { ENV } from '../../contract/env';
 import { ApiError } from '../../contract/errors';
@@ -20,6 +19,7 @@ import { fargateBackend } from '../../lambda/commons/fargate-backend';
 import { requestDeadline } from '../../lambda/commons/http';
 import { sagemakerBackend } from '../../lambda/commons/sagemaker-backend';
 import { type RunningSageMakerRuntime, startSageMakerRuntime } from '../../local/sagemaker-runtime';
+import { largePng } from '../support/image-attacks';
 import { proxyEvent } from './events';
 
 const DIGITS = resolve(__dirname, '../../models/digits');

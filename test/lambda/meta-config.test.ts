@@ -1,15 +1,15 @@
 /** Cold-start configuration, the meta routes and the OpenAPI document built from the route table. */
-import { ENV, type FunctionName, functionEnv } from '../../contract/env';
+import { type AnyFunctionName, ENV, functionEnv } from '../../contract/env';
 import { ROUTES } from '../../contract/routes';
-import { readConfig } from '../../lambda/commons/config';
+import { readConfig, required } from '../../lambda/commons/config';
 import { jsonBody, proxyEvent } from './events';
 import { loadHandler, MANIFEST_PATH } from './harness';
 
-const fullEnv = (fn: FunctionName, backend: 'fargate' | 'sagemaker') =>
+const fullEnv = (fn: AnyFunctionName, backend: 'fargate' | 'sagemaker') =>
   Object.fromEntries(functionEnv(fn, backend).map((n) => [n, n === ENV.BACKEND ? backend : n === ENV.LOG_TTL_DAYS ? '0' : 'x']));
 
 describe('config', () => {
-  it.each(['predict', 'query', 'feedback', 'meta', 'replay', 'analytics-writer'] as const)(
+  it.each(['predict', 'query', 'feedback', 'meta', 'replay', 'analytics-writer', 'quality'] as const)(
     'the %s function reads exactly functionEnv() and names every missing variable',
     (fn) => {
       for (const backend of ['fargate', 'sagemaker'] as const) {
@@ -21,6 +21,19 @@ describe('config', () => {
       }
     },
   );
+
+  it('the golden-set check, not told its backend, needs its golden set at cold start and the test listener when it calls it', () => {
+    // GIVEN the environment SageMaker gives it (no test listener)
+    const config = readConfig('golden-check', fullEnv('golden-check', 'sagemaker'));
+    // THEN it starts, and only reading the Fargate-only variable names it as missing
+    expect(required(config, ENV.GOLDEN_SET_PATH)).toBe('x');
+    expect(() => required(config, ENV.MODEL_URL)).toThrow('The golden-check function is missing environment variable(s): MLSHIP_MODEL_URL');
+    expect(readConfig('golden-check', fullEnv('golden-check', 'fargate')).values[ENV.MODEL_URL]).toBe('x');
+    expect(() => readConfig('golden-check', {})).toThrow(
+      'The golden-check function is missing environment variable(s): MLSHIP_GOLDEN_SET_PATH',
+    );
+    expect(() => required(config, ENV.PREDICTION_TABLE)).toThrow(/not part of the golden-check function's environment/);
+  });
 
   it('refuses an unknown backend', () => {
     expect(() => readConfig('predict', { ...fullEnv('predict', 'fargate'), [ENV.BACKEND]: 'lambda' })).toThrow(

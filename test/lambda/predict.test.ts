@@ -16,6 +16,7 @@ import { decodeRecord, float32Decimal, type PredictionRecord } from '../../contr
 import { newPredictionId } from '../../lambda/commons/ids';
 import { s3ReadError } from '../../lambda/commons/inputs';
 import { drainQueue } from '../../local/replay-loop';
+import { until } from '../support/poll';
 import { jsonBody, proxyEvent } from './events';
 import {
   BUCKET,
@@ -275,23 +276,28 @@ describe('POST /predict (fargate backend)', () => {
   it('with DynamoDB down, dead-letters the records; the replay writes each exactly once', async () => {
     const sqs = new SQSClient({ endpoint: h.sqs.url });
     const queueUrl = predictEnv(h, 'fargate').MLSHIP_LOG_DLQ_URL;
+    const visibleMessages = async () =>
+      (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes
+        ?.ApproximateNumberOfMessages;
+    // GIVEN DynamoDB is down
     await h.ddb.stop();
     let ids: string[];
     try {
+      // WHEN three instances are predicted
       const res = await post({ instances: rows.slice(0, 3) });
       expect(res.statusCode).toBe(200);
       ids = jsonBody<PredictResponse>(res).predictions.map((p) => p.id);
     } finally {
       await h.ddb.start();
     }
+    // THEN they are answered, not logged, and their records wait in the dead-letter queue
     expect(h.stdout.some((l) => l.DlqSends === 3)).toBe(true);
     expect(h.stdout.some((l) => l.LogWriteFailures === 3)).toBe(true);
-    const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
-    expect(attrs.Attributes?.ApproximateNumberOfMessages).toBe('3');
+    expect(await visibleMessages()).toBe('3');
     for (const id of ids) expect(await getRecord(id)).toBeUndefined();
 
+    // WHEN DynamoDB is back, the three records are received (hidden for 1 s, not deleted) and the replay writes one
     const replay = loadReplay(replayEnv(h));
-    // SQS delivers at least once: replaying a record already written must not double it.
     const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 1 }));
     expect(received.Messages).toHaveLength(3);
     const first = received.Messages![0];
@@ -299,14 +305,16 @@ describe('POST /predict (fargate backend)', () => {
     const once = await replay({ Records: [sqsRecord(first.MessageId!, first.ReceiptHandle!, first.Body!)] });
     expect(once).toEqual({ batchItemFailures: [] });
     expect(await countLogged()).toBe(before + 1);
-    await new Promise((r) => setTimeout(r, 1100)); // the visibility timeout passes: all three come back
+    // AND, once the visibility timeout passes, all three come back and are replayed
+    // (SQS delivers at least once: replaying a record already written must not double it)
+    await until('the received record to be visible again', async () => (await visibleMessages()) === '3');
 
     const drained = await drainQueue(sqs, queueUrl, replay);
+    // THEN each record is logged exactly once and the queue is empty
     expect(drained).toEqual({ received: 3, replayed: 3, failed: 0 });
     expect(await countLogged()).toBe(before + 3);
     for (const id of ids) expect((await getRecord(id))?.id).toBe(id);
-    const after = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
-    expect(after.Attributes?.ApproximateNumberOfMessages).toBe('0');
+    expect(await visibleMessages()).toBe('0');
   });
 
   it("logs numbers beyond 2^53 and below DynamoDB's range as the float32 values the model saw", async () => {

@@ -12,6 +12,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ENV } from '../../contract/env';
+import { errorMessage } from '../../contract/errors';
 import { LOG_TABLE } from '../../contract/prediction-log';
 import { ModelMonitoring, type ModelMonitoringProps, type MonitoredBackend } from '../../lib/observability/model-monitoring';
 
@@ -270,7 +271,7 @@ describe('ModelMonitoring', () => {
       app.synth();
       report = readFileSync(join(app.outdir, 'validation-report.json'), 'utf8');
     } catch (e) {
-      report = String((e as Error).message);
+      report = errorMessage(e);
       const file = join(app.outdir, 'validation-report.json');
       try {
         report = readFileSync(file, 'utf8');

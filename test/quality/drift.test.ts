@@ -13,7 +13,7 @@ import {
   PSI_EPSILON,
   psi,
   psiOfShares,
-} from '../../lambda/quality/drift';
+} from '../../contract/drift';
 
 // Four bins around the interior cut points 1, 2, 3: (-inf,1], (1,2], (2,3], (3,inf).
 const EDGES = [1, 2, 3];

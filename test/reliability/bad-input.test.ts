@@ -4,12 +4,12 @@
  * version is `npx tsx bench/reliability/bad-input.ts`.
  */
 
-import { MODEL_DIR } from '../../bench/reliability/load-runner';
-import { scanPredictions } from '../../bench/reliability/log-scan';
-import { extraTopLevelField, generateBadRequests, KINDS, nonFiniteOutput, sendBadRequests, tally } from '../../bench/reliability/malformed';
-import { quietHandlerLogs } from '../../bench/reliability/quiet-logs';
 import { type LocalSystem, startLocal } from '../../local/system';
 import { openApiResponseCheck } from '../openapi/response-check';
+import { MODEL_DIR } from '../support/load-runner';
+import { scanPredictions } from '../support/log-scan';
+import { extraTopLevelField, generateBadRequests, KINDS, nonFiniteOutput, sendBadRequests, tally } from '../support/malformed';
+import { quietHandlerLogs } from '../support/quiet-logs';
 
 describe('malformed requests', () => {
   const openapi = openApiResponseCheck();

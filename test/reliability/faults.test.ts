@@ -4,14 +4,14 @@
  * system recovers without a restart. The full-length version is `npx tsx bench/reliability/faults.ts`.
  */
 
-import { dynamoDbOutage, modelOutage, s3Outage } from '../../bench/reliability/fault-scenarios';
-import { MODEL_DIR } from '../../bench/reliability/load-runner';
-import { quietHandlerLogs } from '../../bench/reliability/quiet-logs';
-import { startTcpSwitch, type TcpSwitch } from '../../bench/reliability/tcp-switch';
 import { ENV } from '../../contract/env';
 import { ERROR_STATUS } from '../../contract/errors';
 import { type LocalSystem, startLocal } from '../../local/system';
 import { openApiResponseCheck } from '../openapi/response-check';
+import { dynamoDbOutage, modelOutage, s3Outage } from '../support/fault-scenarios';
+import { MODEL_DIR } from '../support/load-runner';
+import { quietHandlerLogs } from '../support/quiet-logs';
+import { startTcpSwitch, type TcpSwitch } from '../support/tcp-switch';
 
 jest.setTimeout(60_000);
 

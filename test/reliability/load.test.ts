@@ -2,10 +2,11 @@
  * Fast load test: a few hundred concurrent `POST /predict` against the real local system, then the log
  * is scanned and reconciled with the answers. The full run is `npx tsx bench/reliability/load.ts`.
  */
-import { answeredIds, MODEL_DIR, markerOf, runLoad, summarize } from '../../bench/reliability/load-runner';
-import { reconcile, scanPredictions } from '../../bench/reliability/log-scan';
-import { quietHandlerLogs } from '../../bench/reliability/quiet-logs';
+
 import { type LocalSystem, startLocal } from '../../local/system';
+import { answeredIds, MODEL_DIR, markerOf, runLoad, summarize } from '../support/load-runner';
+import { reconcile, scanPredictions } from '../support/log-scan';
+import { quietHandlerLogs } from '../support/quiet-logs';
 
 describe('load on the local system', () => {
   let local: LocalSystem;

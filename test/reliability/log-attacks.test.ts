@@ -1,13 +1,13 @@
 /**
- * The prediction-log attacks of the reliability harness (`bench/reliability/log-attacks.ts`) against the
+ * The prediction-log attacks (`test/support/log-attacks.ts`, also run by `bench/reliability/log-attacks.ts`) against the
  * real local system: numbers beyond 2^53 and below DynamoDB's range, S3 keys that once answered 503,
  * tenancy between the operator and a client key, a second feedback, the last page of a listing.
  */
 
-import { MODEL_DIR } from '../../bench/reliability/load-runner';
-import { runLogAttacks } from '../../bench/reliability/log-attacks';
-import { quietHandlerLogs } from '../../bench/reliability/quiet-logs';
 import { type LocalSystem, startLocal } from '../../local/system';
+import { MODEL_DIR } from '../support/load-runner';
+import { runLogAttacks } from '../support/log-attacks';
+import { quietHandlerLogs } from '../support/quiet-logs';
 
 jest.setTimeout(120_000);
 

@@ -16,6 +16,7 @@ import { sendResponse } from '../../lambda/rollout/cfn-response';
 import { decideCustomResource, decideLifecycleHook, HOOK_ATTEMPTS, loadGoldenSet } from '../../lambda/rollout/check';
 import { checkRuntimeClient, httpInvoker, replayGoldenSet, sageMakerInvoker } from '../../lambda/rollout/replay';
 import { startSageMakerRuntime } from '../../local/sagemaker-runtime';
+import { until } from '../support/poll';
 
 const MODELS = resolve(__dirname, '..', '..', 'models');
 const golden = {
@@ -211,8 +212,7 @@ describe('the CloudFormation custom resource', () => {
       expect(response.Status).toBe('FAILED');
       expect(response.Reason).toMatch(/could not run against ep: no verdict by the check's deadline/);
       expect(Date.now() - t0).toBeLessThan(3000);
-      await new Promise((r) => setTimeout(r, 100));
-      expect(open).toBe(0);
+      await until('the hanging request to be closed', () => open === 0, { timeoutMs: 2000 });
     });
 
     it("through InvokeEndpoint with the check's own SDK client: FAILED at the deadline", async () => {

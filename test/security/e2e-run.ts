@@ -18,7 +18,6 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResult, ScheduledEvent } from 'aws-lambda';
 import { PNG } from 'pngjs';
-import { MODEL_DIR } from '../../bench/reliability/load-runner';
 import { s3Client as batchS3Client, openOutput } from '../../container/src/batch/locations';
 import { resolveModelDir } from '../../container/src/model-source';
 import { startServer } from '../../container/src/server';
@@ -34,6 +33,7 @@ import { s3Client } from '../../local/s3';
 import { startSageMakerRuntime } from '../../local/sagemaker-runtime';
 import type { LocalSystem } from '../../local/system';
 import { proxyEvent } from '../lambda/events';
+import { MODEL_DIR } from '../support/load-runner';
 
 /**
  * Which backends' roles a recorded call must be checked against. `undeployed`: a form the code accepts
@@ -190,7 +190,7 @@ export async function exerciseSageMakerPredict(
     };
     const big = await send({ instances: [{ b64: noisePng(64) }] });
     const id = big.predictions?.[0].id;
-    const { scanPredictions } = await import('../../bench/reliability/log-scan');
+    const { scanPredictions } = await import('../support/log-scan');
     const stored = (await scanPredictions(local.dynamodbUrl, local.tableName)).find((i) => i.id === id)?.inputKey;
     if (stored) await send({ instances: [{ s3Key: stored }] });
     uninstall?.();

@@ -16,10 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CfnResource, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { MODEL_DIR } from '../../bench/reliability/load-runner';
 import { modelPrefix } from '../../contract/bucket';
 import { type LocalSystem, startLocal } from '../../local/system';
 import { bare, render, type Statement, statementsOfRole } from '../infra/synth';
+import { MODEL_DIR } from '../support/load-runner';
 import {
   abortBatchOutput,
   type BatchTaskOutcome,
@@ -276,6 +276,7 @@ describe('IAM proof from recorded AWS calls', () => {
   const sink = (call: RecordedCall) => calls.push({ call, phase, caller: asCaller });
 
   beforeAll(async () => {
+    // GIVEN every AWS SDK call recorded: in this process in memory, in the model server's processes to a file
     uninstall = (require('./record-aws-calls') as Recorder).install(sink);
     // The model server runs in child processes: they preload the recorder and append to a file.
     process.env.MLSHIP_AWS_CALL_LOG = childLog;
@@ -290,28 +291,35 @@ describe('IAM proof from recorded AWS calls', () => {
     });
     // Only the model server's processes (started above) record to the file; this process records in memory.
     delete process.env.MLSHIP_AWS_CALL_LOG;
+    // WHEN (1) every route runs against the local system, the Fargate backend's way
     statuses = await exerciseLocalSystem(local, (p) => (phase = p));
-    // The log writes of the run reach the analytics writer, as the table stream hands them over in AWS.
+    // (2) the run's log writes reach the analytics writer, as the table stream hands them over in AWS
     await local.flushAnalytics();
+    // (3) predict calls a SageMaker endpoint, the SageMaker backends' way
     sagemakerStatuses = await exerciseSageMakerPredict(
       local,
       () => (require('./record-aws-calls') as Recorder).install(sink),
       (p) => (phase = p),
     );
+    // (4) the quality job runs once
     qualityVersions = await runQualityJob(local);
+    // (5) the golden-set check runs
     golden = await runGoldenCheck(
       local,
       () => (require('./record-aws-calls') as Recorder).install(sink),
       (p) => (phase = p),
     );
-    // The batch task exists on the Fargate backend only: its calls are checked against that backend.
+    // (6) the batch task scores a dataset in its own process. It exists on the Fargate backend only: its
+    // calls are checked against that backend.
     batchTask = await runBatchTask(local, batchLog);
+    // (7) a failed batch run aborts its multipart output
     phase = 'fargate';
     asCaller = 'batch';
     const recordedAfter = calls.length;
     batchAborted = await abortBatchOutput(local, (command) => calls.slice(recordedAfter).some(({ call }) => call.command === command));
     asCaller = undefined;
     phase = 'all';
+    // THEN (in the tests below) each recorded call is checked against the roles of every backend's templates
     backends = synthesizeAll();
   });
 

@@ -4,9 +4,9 @@
  * on success, on error and on the dead-letter path.
  */
 
-import { MODEL_DIR } from '../../bench/reliability/load-runner';
 import { API_KEY_HEADER, ROUTES } from '../../contract/routes';
 import { type LocalSystem, startLocal } from '../../local/system';
+import { MODEL_DIR } from '../support/load-runner';
 import { DISTINCTIVE_VALUES, distinctiveRow } from './e2e-run';
 
 const API_KEY = 'sec-key-Zq8xV3pL0mN7bR2tY6wKc4';

@@ -12,6 +12,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { BACKENDS, type Backend } from '../../contract/limits';
 import { parseConfig } from '../../lib/config';
 import { buildMlshipApp, type MlshipStacks } from '../../lib/mlship-app';
+import { ensureWebBuiltSync } from '../../web/build';
 
 export const ROOT = resolve(__dirname, '..', '..');
 
@@ -27,7 +28,11 @@ export function synthesize(backend: Backend): SynthesizedBackend {
   const outdir = mkdtempSync(join(tmpdir(), `mlship-security-${backend}-`));
   // An empty bundling-stacks list is what `cdk synth --exclusively` uses to skip asset bundling.
   const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-  const stacks = buildMlshipApp(app, parseConfig({ backend }), { rootDir: ROOT, buildDir: join(outdir, 'build') });
+  const stacks = buildMlshipApp(app, parseConfig({ backend }), {
+    rootDir: ROOT,
+    buildDir: join(outdir, 'build'),
+    dashboardDir: ensureWebBuiltSync(),
+  });
   app.synth();
   const reportFile = join(outdir, 'validation-report.json');
   const report = existsSync(reportFile)

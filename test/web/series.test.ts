@@ -1,5 +1,5 @@
+import { psi } from '../../contract/drift';
 import type { PredictionRecord } from '../../contract/prediction-log';
-import { psi } from '../../lambda/quality/drift';
 import { bucketSeconds, categoryAxis, decileBins, featureDrift, percentile, timeBuckets } from '../../web/src/series';
 
 function rec(i: number, secondsAfter: number, latencyMs: number, label: string, input: unknown, feedback?: string): PredictionRecord {

@@ -3,6 +3,8 @@
  * seconds reads `GET /model`, `GET /metrics/summary` and `GET /predictions` and draws volume, latency,
  * classes, accuracy from feedback, feature drift and the latest predictions.
  */
+
+import { errorMessage } from '../../contract/errors';
 import { type ApiSettings, type DashboardData, DashboardError, loadDashboard } from './api';
 import { Chart } from './charts';
 import { featureDrift, timeBuckets, topDrift } from './series';
@@ -133,7 +135,7 @@ async function refresh(): Promise<void> {
     content.hidden = !(e instanceof DashboardError && e.kind === 'api');
     // No key yet is the first step, not a failure: an instruction, not a red error.
     if (e instanceof DashboardError && e.kind === 'no-key') return showStatus('info', e.message);
-    showStatus('error', e instanceof DashboardError ? e.message : `Unexpected error: ${(e as Error).message}`);
+    showStatus('error', e instanceof DashboardError ? e.message : `Unexpected error: ${errorMessage(e)}`);
     if (!(e instanceof DashboardError)) console.error(e);
   } finally {
     inFlight = false;

@@ -3,8 +3,8 @@
  * so they are tested without a browser.
  */
 import type { ModelBaseline } from '../../contract/baseline';
+import { type BinnedDistribution, featurePsi, referenceOf } from '../../contract/drift';
 import type { PredictionRecord } from '../../contract/prediction-log';
-import { type BinnedDistribution, featurePsi, referenceOf } from '../../lambda/quality/drift';
 
 export interface TimeBuckets {
   /** Bucket start times, epoch seconds (uPlot's x axis). */

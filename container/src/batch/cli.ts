@@ -6,21 +6,23 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { loadConfig, modelDirOf } from '../../../lib/config';
 import { findBatchStack, listBatchRuns, startBatch } from './cloud';
 import { addBatchOptions, type BatchFlags, batchOptionsOf, printSummary } from './command';
 import { runBatch } from './run-batch';
 
-/** The model of `mlship.config.json` (or the default example model), unless `--model` names one. */
-function localModelDir(flag: string | undefined): string {
+/** The configured model, unless `--model` names one. */
+function localModelDir(flag: string | undefined, configuredModelDir: () => string): string {
   if (flag) return flag;
-  const root = process.cwd();
-  const dir = modelDirOf(loadConfig({ context: () => undefined, rootDir: root }), root);
+  const dir = configuredModelDir();
   if (!existsSync(path.join(dir, 'model.json'))) throw new Error(`No model at ${dir}: pass --model DIR.`);
   return dir;
 }
 
-export function batchCommand(): Command {
+/**
+ * @param configuredModelDir the model folder to score with when `--model` is not given: the CLI reads it
+ * from `mlship.config.json` (or the default example model).
+ */
+export function batchCommand(configuredModelDir: () => string): Command {
   const cmd = addBatchOptions(new Command('batch'), false)
     .description('Predict a whole dataset: locally (--input data.csv --output preds.csv) or in AWS (--input s3://… --stack NAME)')
     .option('--stack <name>', 'run in AWS: start the batch state machine of this stack')
@@ -34,7 +36,7 @@ export function batchCommand(): Command {
         return;
       }
       if (!flags.output) throw new Error('--output is required for a local run.');
-      printSummary(await runBatch(batchOptionsOf(flags, localModelDir(flags.model))), flags.json === true);
+      printSummary(await runBatch(batchOptionsOf(flags, localModelDir(flags.model, configuredModelDir))), flags.json === true);
     });
   cmd
     .command('status')

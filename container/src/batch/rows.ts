@@ -6,7 +6,7 @@
  */
 
 import { parseCsv } from '../../../contract/csv';
-import { ApiError, type ErrorCode, isApiError } from '../../../contract/errors';
+import { ApiError, type ErrorCode, errorMessage, isApiError } from '../../../contract/errors';
 import { csvRow, type Instance, type ModelManifest, type Row, type TabularInput, validateInstances } from '../../../contract/manifest';
 import type { CsvLayout } from './types';
 
@@ -337,7 +337,7 @@ export function parseJsonChunk(m: ModelManifest, idColumn: string, text: string,
     try {
       value = JSON.parse(raw);
     } catch (e) {
-      rejects.push({ id: at, line: at, code: 'INVALID_JSON', message: `Not JSON: ${(e as Error).message}` });
+      rejects.push({ id: at, line: at, code: 'INVALID_JSON', message: `Not JSON: ${errorMessage(e)}` });
       continue;
     }
     let id: string | number = at;

@@ -4,7 +4,7 @@
  * image this file is its own entry (`batch-worker.js`).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { isApiError } from '../../../contract/errors';
+import { errorMessage, isApiError } from '../../../contract/errors';
 import type { Row } from '../../../contract/manifest';
 import type { Prediction } from '../../../contract/prediction';
 import { type LoadedModel, loadModel } from '../model';
@@ -18,7 +18,7 @@ async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Pr
   try {
     model = await loadModel(init.modelDir);
   } catch (e) {
-    send({ kind: 'failed', message: (e as Error).message });
+    send({ kind: 'failed', message: errorMessage(e) });
     return;
   }
   const manifest = model.manifest;
@@ -46,7 +46,7 @@ async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Pr
           rejected: parsed.rejects.length,
         });
       } catch (e) {
-        send({ kind: 'failed', message: `chunk at line ${req.firstLine}: ${(e as Error).message}` });
+        send({ kind: 'failed', message: `chunk at line ${req.firstLine}: ${errorMessage(e)}` });
       }
     });
   });

@@ -3,7 +3,7 @@
  * server, `mlship init` and `cdk synth` run this same check, so a manifest that does not fit its model
  * stops the start (or the synth) with one message naming the field, never a 500 on every request.
  */
-import { type FeatureType, inputBindings, type ModelManifest } from '../../contract/manifest';
+import { type FeatureType, inputBindings, type ModelManifest } from './manifest';
 import type { ElementType, GraphSignature, ValueSignature } from './onnx-graph';
 
 /** How one ONNX input is fed. */

@@ -4,12 +4,12 @@
  * and whose status is that code's status. Nothing here is a valid request, so nothing may answer 2xx.
  */
 
-import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { ERROR_STATUS, type ErrorCode } from '../../contract/errors';
 import { LIMITS, maxPredictBodyBytes } from '../../contract/limits';
-import { MANIFEST_FILE, parseManifest } from '../../contract/manifest';
+import { MANIFEST_FILE } from '../../contract/manifest';
+import { readManifestFile } from '../../contract/model-files';
 import { API_KEY_HEADER, IDEMPOTENCY_HEADER } from '../../contract/routes';
 import { MODEL_DIR, markedRow } from './load-runner';
 import { type Rng, seededRng } from './seeded';
@@ -23,7 +23,7 @@ export interface BadRequest {
   body?: Buffer;
 }
 
-const manifest = parseManifest(JSON.parse(readFileSync(join(MODEL_DIR, MANIFEST_FILE), 'utf8')));
+const manifest = readManifestFile(join(MODEL_DIR, MANIFEST_FILE));
 const FEATURE_NAMES = manifest.input.kind === 'tabular' ? manifest.input.features.map((f) => f.name) : [];
 const FEATURES = FEATURE_NAMES.length;
 /** A well-formed prediction id (Crockford base32) that was never issued. */

@@ -7,6 +7,7 @@
  * server checks at start.
  */
 import { onnx } from 'onnx-proto';
+import { errorMessage } from './errors';
 
 /** Tensor element types as onnxruntime-node names them. */
 export type ElementType =
@@ -104,7 +105,7 @@ export function readOnnx(bytes: Uint8Array, source = 'model.onnx'): OnnxGraph {
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (e) {
-    throw new Error(`${source} is not an ONNX model: ${(e as Error).message}`);
+    throw new Error(`${source} is not an ONNX model: ${errorMessage(e)}`);
   }
   const graph = model.graph;
   if (!graph) throw new Error(`${source} is not an ONNX model: it has no graph.`);
