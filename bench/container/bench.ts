@@ -20,6 +20,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { loadModel } from '../../container/src/model';
 import { startServer } from '../../container/src/server';
+import { defined } from '../../test/support/defined';
 
 /** autocannon ships no types; this is the part of its API the benchmark uses. */
 interface LoadOptions {
@@ -237,7 +238,7 @@ async function main(): Promise<void> {
   printTable(cells);
 
   const at = (prefix: string, c: number) => cells.find((x) => x.system.startsWith(prefix) && x.c === c);
-  const ours = at('(3)', 64)!;
+  const ours = defined(at('(3)', 64), 'the (3) cell at c=64');
   console.log('\ntargets:');
   for (const prefix of ['(4)', "(4')"]) {
     const flask64 = at(prefix, 64);
@@ -246,7 +247,9 @@ async function main(): Promise<void> {
       `  (3)/${prefix} req/s at c=64: ${(ours.rps / flask64.rps).toFixed(1)}x (target >= 10x); p99 ${(ours.p99 / flask64.p99).toFixed(3)} (target <= 0.25)`,
     );
   }
-  console.log(`  (2) - (1) p50 at c=1: ${(at('(2)', 1)!.p50 - at('(1)', 1)!.p50).toFixed(3)} ms (target <= 0.1 ms)`);
+  console.log(
+    `  (2) - (1) p50 at c=1: ${(defined(at('(2)', 1), 'the (2) cell at c=1').p50 - defined(at('(1)', 1), 'the (1) cell at c=1').p50).toFixed(3)} ms (target <= 0.1 ms)`,
+  );
 }
 
 main().catch((e: unknown) => {

@@ -12,6 +12,7 @@ import { ERROR_STATUS, type ErrorCode } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
 import { readManifestFile } from '../../contract/model-files';
 import { MODEL_VERSION_HEADER } from '../../contract/prediction';
+import { defined } from '../support/defined';
 import { BREAST_CANCER, closeAgent, parity, postJson, type Reply, request } from './helpers';
 
 const par = parity(BREAST_CANCER);
@@ -210,7 +211,7 @@ describe('micro-batching', () => {
     for (const b of bodies) alone.push((await postJson(server.url, b)).json().predictions);
     // Open 64 keep-alive connections first, so all requests reach the server in the same event-loop turn.
     await Promise.all(bodies.map(() => request(server.url, 'GET', '/ping')));
-    const before = { ...server.stats! };
+    const before = { ...defined(server.stats, 'batching stats before') };
     // WHEN all are sent at once
     const together = await Promise.all(bodies.map((b) => postJson(server.url, b)));
     // THEN each answer equals its one-by-one answer, and runs were shared
@@ -218,9 +219,10 @@ describe('micro-batching', () => {
       expect(r.status).toBe(200);
       expect(r.json().predictions).toEqual(alone[i]);
     });
-    const runs = server.stats!.runs - before.runs;
-    expect(server.stats!.rows - before.rows).toBe(bodies.reduce((n, b) => n + b.instances.length, 0));
+    const after = defined(server.stats, 'batching stats after');
+    const runs = after.runs - before.runs;
+    expect(after.rows - before.rows).toBe(bodies.reduce((n, b) => n + b.instances.length, 0));
     expect(runs).toBeLessThan(64);
-    expect(server.stats!.maxRowsPerRun).toBeGreaterThan(4);
+    expect(after.maxRowsPerRun).toBeGreaterThan(4);
   });
 });

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { defined } from '../support/defined';
 import { BREAST_CANCER, parity, ROOT } from './helpers';
 
 const dockerfile = readFileSync(path.join(ROOT, 'container/Dockerfile'), 'utf8');
@@ -80,9 +81,10 @@ describe('the bundle the Dockerfile builds', () => {
   test('the Dockerfile esbuild command bundles main.ts, and the bundle serves and stops like the image', async () => {
     // GIVEN the Dockerfile's own esbuild command, writing into a scratch /app
     const cmd = instructions.find((l) => l.startsWith('RUN npx esbuild '));
-    expect(cmd).toBeDefined();
-    const args = cmd!.replace(/^RUN npx esbuild /, '').split(/\s+/);
-    const entry = args.find((a) => !a.startsWith('--'))!;
+    const args = defined(cmd, 'the esbuild RUN line')
+      .replace(/^RUN npx esbuild /, '')
+      .split(/\s+/);
+    const entry = args.find((a) => !a.startsWith('--'));
     expect(entry).toBe('container/src/main.ts');
     const outfile = path.join(dir, 'server.js');
     execFileSync(
@@ -105,7 +107,7 @@ describe('the bundle the Dockerfile builds', () => {
     try {
       const port = await new Promise<number>((resolve, reject) => {
         let out = '';
-        child.stdout!.on('data', (c: Buffer) => {
+        defined(child.stdout, 'the server stdout').on('data', (c: Buffer) => {
           out += c.toString();
           const m = /"msg":"ready".*?"port":(\d+)/.exec(out);
           if (m) resolve(Number(m[1]));

@@ -10,6 +10,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synthBackend } from '../infra/synth';
+import { defined } from '../support/defined';
 
 interface DockerImageSource {
   directory: string;
@@ -82,7 +83,7 @@ describe('the staged Docker image asset', () => {
   });
 
   test("the build stage's npm ci and esbuild commands succeed from a copy of the staged folder", () => {
-    const { source } = images[0]!;
+    const { source } = defined(images[0], 'the first staged image');
     const staged = join(outdir, source.directory);
     const instructions = instructionsOf(readFileSync(join(staged, source.dockerFile ?? 'Dockerfile'), 'utf8'));
     scratch = mkdtempSync(join(tmpdir(), 'mlship-image-build-'));
@@ -90,8 +91,11 @@ describe('the staged Docker image asset', () => {
 
     // WHEN the Dockerfile's own install step runs there (from the npm cache where it can: CI has just run npm ci)
     const install = instructions.find((l) => /^RUN npm ci\b/.test(l));
-    expect(install).toBeDefined();
-    execSync(`${install!.replace(/^RUN /, '')} --prefer-offline`, { cwd: scratch, stdio: 'pipe', timeout: 240_000 });
+    execSync(`${defined(install, 'the npm ci RUN line').replace(/^RUN /, '')} --prefer-offline`, {
+      cwd: scratch,
+      stdio: 'pipe',
+      timeout: 240_000,
+    });
 
     // AND each esbuild step of the Dockerfile, verbatim
     const bundles = instructions.filter((l) => /^RUN npx esbuild /.test(l));

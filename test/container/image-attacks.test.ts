@@ -13,6 +13,7 @@ import { type RunningServer, startServer } from '../../container/src/server';
 import { ApiError } from '../../contract/errors';
 import type { ImageInput } from '../../contract/manifest';
 import { readManifestFile } from '../../contract/model-files';
+import { defined } from '../support/defined';
 import { doubleIhdrPng, largePng, pngBomb } from '../support/image-attacks';
 import { closeAgent, DIGITS, parity, postJson, request } from './helpers';
 
@@ -43,7 +44,7 @@ afterAll(async () => {
 describe('image attacks on the model server cluster', () => {
   test('decompression bombs are 400s and the worker memory stays bounded', async () => {
     // GIVEN a worker that has served a real image request (its baseline peak)
-    const worker = workerPid(server.pid!);
+    const worker = workerPid(defined(server.pid, 'the server pid'));
     expect((await postJson(server.url, { instances: [largePng(1024).toString('base64')] })).status).toBe(200);
     const before = peakRss(worker);
 

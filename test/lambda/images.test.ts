@@ -12,6 +12,7 @@ import { PNG } from 'pngjs';
 import { LIMITS } from '../../contract/limits';
 import type { PredictResponse } from '../../contract/prediction';
 import { decodeRecord, type PredictionRecord } from '../../contract/prediction-log';
+import { defined } from '../support/defined';
 import { jsonBody, proxyEvent } from './events';
 import { BUCKET, dynamoClient, type Harness, loadHandler, predictEnv, s3Client, startHarness, TABLE } from './harness';
 
@@ -35,7 +36,7 @@ function noisePng(side: number): Buffer {
 
 async function record(id: string): Promise<PredictionRecord> {
   const out = await dynamoClient(h.ddb.url).send(new GetItemCommand({ TableName: TABLE, Key: { id: { S: id } }, ConsistentRead: true }));
-  return decodeRecord(out.Item!);
+  return decodeRecord(defined(out.Item, `the record ${id}`));
 }
 
 const post = (instances: unknown[]) =>
@@ -75,7 +76,7 @@ it('stores an inline image above the inline limit under predictions/ and logs it
   expect(bigRec.inputKey).toBe(`predictions/digits/${bigRec.createdAt.slice(0, 10)}/${big.id}.png`);
   const obj = await s3Client(h.s3.url).send(new GetObjectCommand({ Bucket: BUCKET, Key: bigRec.inputKey }));
   expect(obj.ContentType).toBe('image/png');
-  expect(Buffer.from(await obj.Body!.transformToByteArray()).toString('base64')).toBe(b64);
+  expect(Buffer.from(await defined(obj.Body, 'the stored image body').transformToByteArray()).toString('base64')).toBe(b64);
   const again = await post([{ s3Key: bigRec.inputKey }]);
   expect(again.statusCode).toBe(200);
   const resent = jsonBody<PredictResponse>(again).predictions[0];

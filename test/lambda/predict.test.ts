@@ -16,6 +16,7 @@ import { decodeRecord, float32Decimal, type PredictionRecord } from '../../contr
 import { newPredictionId } from '../../lambda/commons/ids';
 import { s3ReadError } from '../../lambda/commons/inputs';
 import { drainQueue } from '../../local/replay-loop';
+import { defined } from '../support/defined';
 import { until } from '../support/poll';
 import { jsonBody, proxyEvent } from './events';
 import {
@@ -300,9 +301,13 @@ describe('POST /predict (fargate backend)', () => {
     const replay = loadReplay(replayEnv(h));
     const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 1 }));
     expect(received.Messages).toHaveLength(3);
-    const first = received.Messages![0];
+    const first = defined(received.Messages?.[0], 'the first received message');
     const before = await countLogged();
-    const once = await replay({ Records: [sqsRecord(first.MessageId!, first.ReceiptHandle!, first.Body!)] });
+    const once = await replay({
+      Records: [
+        sqsRecord(defined(first.MessageId, 'its id'), defined(first.ReceiptHandle, 'its receipt handle'), defined(first.Body, 'its body')),
+      ],
+    });
     expect(once).toEqual({ batchItemFailures: [] });
     expect(await countLogged()).toBe(before + 1);
     // AND, once the visibility timeout passes, all three come back and are replayed
@@ -356,9 +361,15 @@ describe('POST /predict (fargate backend)', () => {
     expect(parked.some((k) => k.endsWith(`/${unstorable.id}.json`))).toBe(true);
     expect(parked.filter((k) => k.includes('/message-bad-')).length).toBe(2);
     const obj = await s3Client(h.s3.url).send(
-      new GetObjectCommand({ Bucket: BUCKET, Key: parked.find((k) => k.endsWith(`/${unstorable.id}.json`))! }),
+      new GetObjectCommand({
+        Bucket: BUCKET,
+        Key: defined(
+          parked.find((k) => k.endsWith(`/${unstorable.id}.json`)),
+          'the parked record',
+        ),
+      }),
     );
-    const body = JSON.parse(await obj.Body!.transformToString()) as { reason: string; body: string };
+    const body = JSON.parse(await defined(obj.Body, 'the parked object body').transformToString()) as { reason: string; body: string };
     expect(body.reason).toMatch(/refuses the item.*outside DynamoDB's number range/);
     expect(JSON.parse(body.body)).toEqual(unstorable);
     expect(h.stdout.filter((l) => l.ParkedLogRecords !== undefined).reduce((n, l) => n + Number(l.ParkedLogRecords), 0)).toBe(3);
@@ -423,7 +434,7 @@ describe('POST /predict (fargate backend)', () => {
 
 async function listParked(): Promise<string[]> {
   const out = await s3Client(h.s3.url).send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: PREFIX.parkedLogRecords }));
-  return (out.Contents ?? []).map((o) => o.Key!);
+  return (out.Contents ?? []).map((o) => defined(o.Key, 'a listed object key'));
 }
 
 function sqsRecord(messageId: string, receiptHandle: string, body: string): SQSRecord {

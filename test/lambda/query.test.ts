@@ -2,6 +2,7 @@
 import type { MetricsSummary, PredictionPage, PredictionRecord } from '../../contract/prediction-log';
 import { newPredictionId } from '../../lambda/commons/ids';
 import { putRecordOnce } from '../../lambda/commons/log-writer';
+import { defined } from '../support/defined';
 import { jsonBody, proxyEvent } from './events';
 import { dynamoClient, type Harness, loadHandler, OPERATOR_KEY_ID, queryEnv, startHarness, TABLE } from './harness';
 
@@ -54,8 +55,9 @@ async function allPages(q: Record<string, string>, apiKeyId = OPERATOR_KEY_ID): 
   do {
     const res = await list({ ...q, ...(cursor ? { cursor } : {}) }, apiKeyId);
     expect(res.statusCode).toBe(200);
-    pages.push(jsonBody<PredictionPage>(res));
-    cursor = pages.at(-1)!.cursor;
+    const page = jsonBody<PredictionPage>(res);
+    pages.push(page);
+    cursor = page.cursor;
   } while (cursor !== undefined && pages.length < 30);
   return pages;
 }
@@ -82,7 +84,7 @@ describe('GET /predictions', () => {
       const pages = await allPages({ limit });
       expect(pages.length).toBe(25 / Number(limit));
       expect(pages.every((p) => p.items.length === Number(limit))).toBe(true);
-      expect(pages.at(-1)!.cursor).toBeUndefined();
+      expect(defined(pages.at(-1), 'the last page').cursor).toBeUndefined();
     }
     // A filtered listing ends the same way: 5 records of 0.9.0, pages of 5.
     const filtered = await allPages({ version: '0.9.0', limit: '5' });
@@ -105,7 +107,7 @@ describe('GET /predictions', () => {
     expect(none.flatMap((p) => p.items)).toEqual([]);
     // A cursor issued to one key is refused for another.
     const page = jsonBody<PredictionPage>(await list({ limit: '2' }, 'key-1'));
-    const stolen = await list({ cursor: page.cursor! }, 'key-2');
+    const stolen = await list({ cursor: defined(page.cursor, 'the key-1 cursor') }, 'key-2');
     expect(jsonBody(stolen)).toEqual({ error: expect.objectContaining({ code: 'INVALID_CURSOR' }) });
   });
 
@@ -143,10 +145,11 @@ describe('GET /predictions', () => {
 
   it("rejects another model's cursor and a cursor outside the time range", async () => {
     const page = jsonBody<PredictionPage>(await list({ limit: '2' }));
-    const decoded = JSON.parse(Buffer.from(page.cursor!, 'base64url').toString()) as Record<string, string>;
+    const cursor = defined(page.cursor, 'the first page cursor');
+    const decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Record<string, string>;
     const foreign = Buffer.from(JSON.stringify({ ...decoded, p: 'other-model' })).toString('base64url');
     expect((await list({ cursor: foreign })).statusCode).toBe(400);
-    const outside = await list({ cursor: page.cursor!, from: new Date(now - 0.1 * HOUR).toISOString() });
+    const outside = await list({ cursor, from: new Date(now - 0.1 * HOUR).toISOString() });
     expect(jsonBody(outside)).toEqual({ error: expect.objectContaining({ code: 'INVALID_CURSOR' }) });
   });
 });
@@ -197,7 +200,7 @@ describe('feedback and the summary', () => {
     // Four within the last hour get feedback: three right, one wrong.
     const recent = seeded.slice(0, 4);
     for (const [i, r] of recent.entries()) {
-      const truth = i === 3 ? (r.label === 'benign' ? 'malignant' : 'benign') : r.label!;
+      const truth = i === 3 ? (r.label === 'benign' ? 'malignant' : 'benign') : defined(r.label, 'a seeded label');
       const res = await post(r.id, JSON.stringify({ label: truth }));
       expect(res.statusCode).toBe(200);
       expect(jsonBody<PredictionRecord>(res).feedback).toEqual({ label: truth, givenAt: expect.any(String), apiKeyId: OPERATOR_KEY_ID });

@@ -8,6 +8,7 @@ import { LIMITS, SERVICE_LIMITS } from '../../contract/limits';
 import { sagemakerBackend } from '../../lambda/commons/sagemaker-backend';
 import { closeServer, listen } from '../../local/listen';
 import { type RunningSageMakerRuntime, startSageMakerRuntime } from '../../local/sagemaker-runtime';
+import { defined } from '../support/defined';
 
 const ANSWER = JSON.stringify({
   predictions: [{ label: 'benign', probabilities: { benign: 1, malignant: 0 } }],
@@ -60,7 +61,7 @@ describe('SageMaker backend timing', () => {
       // WHEN it is called THEN it gives up after one attempt, and the container saw one request
       await expect(b.invoke(BODY, 1)).rejects.toMatchObject({ code: 'BACKEND_TIMEOUT', status: 504 });
       expect(c.calls()).toBe(1);
-      expect(runtime!.invocations.ep).toBe(1);
+      expect(defined(runtime, 'the SageMaker runtime').invocations.ep).toBe(1);
     } finally {
       await c.close();
     }

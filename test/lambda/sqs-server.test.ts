@@ -14,6 +14,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { startSqsServer } from '../../local/sqs-server';
+import { defined } from '../support/defined';
 import { until } from '../support/poll';
 
 const client = (url: string) =>
@@ -45,7 +46,12 @@ it('sends, hides received messages for the visibility timeout, deletes, and surv
   expect(got.Messages?.map((m) => m.Body)).toEqual(['one', 'two']);
   const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
   expect(attrs.Attributes?.ApproximateNumberOfMessages).toBe('1');
-  await sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries: [{ Id: '0', ReceiptHandle: got.Messages![0].ReceiptHandle }] }));
+  await sqs.send(
+    new DeleteMessageBatchCommand({
+      QueueUrl,
+      Entries: [{ Id: '0', ReceiptHandle: defined(got.Messages?.[0], 'the first message').ReceiptHandle }],
+    }),
+  );
 
   // AND the server restarts from its file
   await server.close();

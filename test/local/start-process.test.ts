@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../local/paths';
+import { defined } from '../support/defined';
 
 const START = join(PROJECT_ROOT, 'local', 'start.ts');
 const parity = JSON.parse(readFileSync(join(PROJECT_ROOT, 'models', 'breast-cancer', 'parity.json'), 'utf8')) as {
@@ -132,7 +133,7 @@ describe('npm start', () => {
       let out = '';
       npm.stdout?.on('data', (c: Buffer) => (out += c.toString()));
       npm.stderr?.on('data', () => undefined);
-      const group = npm.pid!;
+      const group = defined(npm.pid, 'the npm pid');
       try {
         await until(
           () => out.includes('Ctrl-C stops everything'),
@@ -143,7 +144,7 @@ describe('npm start', () => {
         expect(processesIn(group).length).toBeGreaterThanOrEqual(4);
 
         // WHEN only npm's own pid gets the signal
-        process.kill(npm.pid!, signal);
+        process.kill(group, signal);
 
         // THEN every process of the group is gone shortly after
         await until(

@@ -15,6 +15,7 @@ import { ENV } from '../../contract/env';
 import { errorMessage } from '../../contract/errors';
 import { LOG_TABLE } from '../../contract/prediction-log';
 import { ModelMonitoring, type ModelMonitoringProps, type MonitoredBackend } from '../../lib/observability/model-monitoring';
+import { defined } from '../support/defined';
 
 const ROOT = join(__dirname, '../..');
 const BREAST_CANCER = join(ROOT, 'models/breast-cancer');
@@ -312,10 +313,18 @@ describe('ModelMonitoring with the Fargate backend', () => {
         tgMetric('unhealthy1'),
       ]),
     });
-    const alarm = Object.entries(template.findResources('AWS::CloudWatch::Alarm')).find(([id]) => id.includes('BackendUnhealthy'))![1];
+    const [, alarm] = defined(
+      Object.entries(template.findResources('AWS::CloudWatch::Alarm')).find(([id]) => id.includes('BackendUnhealthy')),
+      'the BackendUnhealthy alarm',
+    );
     const groups = alarm.Properties.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat).map(
       (m: { MetricStat: { Metric: { Dimensions: { Name: string; Value: unknown }[] } } }) =>
-        JSON.stringify(m.MetricStat.Metric.Dimensions.find((d) => d.Name === 'TargetGroup')!.Value),
+        JSON.stringify(
+          defined(
+            m.MetricStat.Metric.Dimensions.find((d) => d.Name === 'TargetGroup'),
+            'a TargetGroup dimension',
+          ).Value,
+        ),
     );
     expect(new Set(groups).size).toBe(2);
     const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody);

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Prediction } from '../../contract/prediction';
 import { GOLDEN_TOLERANCE, type GoldenSet } from '../../contract/rollout';
 import { compareGolden, describeVerdict, parseGoldenSet } from '../../lambda/rollout/golden';
+import { defined } from '../support/defined';
 
 const ROOT = resolve(__dirname, '..', '..');
 const load = (model: string): GoldenSet => parseGoldenSet(JSON.parse(readFileSync(join(ROOT, 'models', model, 'parity.json'), 'utf8')));
@@ -12,12 +13,16 @@ const load = (model: string): GoldenSet => parseGoldenSet(JSON.parse(readFileSyn
 function faithful(set: GoldenSet): Prediction[] {
   return set.rows.map((r) => {
     if (!('label' in r)) return { value: r.value };
-    return { label: r.label, probabilities: Object.fromEntries(set.labels!.map((l, j) => [l, r.probabilities[j]])) };
+    return {
+      label: r.label,
+      probabilities: Object.fromEntries(defined(set.labels, 'the golden set labels').map((l, j) => [l, r.probabilities[j]])),
+    };
   });
 }
 
 describe.each(['breast-cancer', 'digits'])('%s golden set', (model) => {
   const set = load(model);
+  const labels = defined(set.labels, `the ${model} labels`);
 
   it('passes its own answers', () => {
     const v = compareGolden(set, faithful(set));
@@ -28,7 +33,10 @@ describe.each(['breast-cancer', 'digits'])('%s golden set', (model) => {
   it('fails on one flipped label', () => {
     const answers = faithful(set);
     const first = answers[7] as { label: string };
-    const other = set.labels!.find((l) => l !== first.label)!;
+    const other = defined(
+      labels.find((l) => l !== first.label),
+      'a label other than the first answer',
+    );
     answers[7] = { ...(answers[7] as object), label: other } as Prediction;
     const v = compareGolden(set, answers);
     expect(v.passed).toBe(false);
@@ -36,7 +44,7 @@ describe.each(['breast-cancer', 'digits'])('%s golden set', (model) => {
   });
 
   it('passes a drift inside the tolerance and fails one just beyond it', () => {
-    const label = set.labels![0];
+    const label = labels[0];
     const drift = (d: number) => {
       const answers = faithful(set) as { label: string; probabilities: Record<string, number> }[];
       answers[3].probabilities[label] += d;
@@ -51,10 +59,10 @@ describe.each(['breast-cancer', 'digits'])('%s golden set', (model) => {
 
   it('fails when a probability is missing, NaN, or a row is missing', () => {
     const missing = faithful(set) as { probabilities: Record<string, number> }[];
-    delete missing[0].probabilities[set.labels![1]];
+    delete missing[0].probabilities[labels[1]];
     expect(compareGolden(set, missing as Prediction[]).passed).toBe(false);
     const nan = faithful(set) as { probabilities: Record<string, number> }[];
-    nan[1].probabilities[set.labels![0]] = NaN;
+    nan[1].probabilities[labels[0]] = NaN;
     expect(compareGolden(set, nan as Prediction[]).passed).toBe(false);
     const short = compareGolden(set, faithful(set).slice(0, 49));
     expect(short.passed).toBe(false);

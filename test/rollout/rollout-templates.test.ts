@@ -7,6 +7,7 @@ import { ENV } from '../../contract/env';
 import { GOLDEN_SET_FILE } from '../../contract/rollout';
 import { baseStatements, logicalIdOf } from '../infra/backend-suite';
 import { type SynthResult, statementsOfRole, synthBackend } from '../infra/synth';
+import { defined } from '../support/defined';
 
 const results: Partial<Record<string, SynthResult>> = {};
 const synth = (b: 'fargate' | 'sagemaker' | 'sagemaker-serverless') => (results[b] ??= synthBackend(b));
@@ -21,7 +22,7 @@ describe('fargate', () => {
   it('rolls back on the circuit breaker and on target 5xx / unhealthy-host alarms, blue/green with a bake time', () => {
     const r = synth('fargate');
     const s = r.templates.serving;
-    const alarms = r.serving.fargate!.deploymentAlarms.map((a) => ({ Ref: logicalIdOf(a) }));
+    const alarms = defined(r.serving.fargate, 'the Fargate service').deploymentAlarms.map((a) => ({ Ref: logicalIdOf(a) }));
     expect(alarms).toHaveLength(4);
     s.hasResourceProperties('AWS::ECS::Service', {
       DeploymentConfiguration: Match.objectLike({
@@ -50,7 +51,9 @@ describe('fargate', () => {
     expect(Object.keys(fn.Environment.Variables).sort()).toEqual([ENV.MODEL_URL, ENV.GOLDEN_SET_PATH, 'NODE_OPTIONS'].sort());
     expect(fn.Environment.Variables[ENV.GOLDEN_SET_PATH]).toBe(GOLDEN_SET_FILE);
     expect(JSON.stringify(fn.Environment.Variables[ENV.MODEL_URL])).toContain(':8081');
-    expect(fn.VpcConfig.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [logicalIdOf(r.serving.fargate!.testClientSecurityGroup), 'GroupId'] }]);
+    expect(fn.VpcConfig.SecurityGroupIds).toEqual([
+      { 'Fn::GetAtt': [logicalIdOf(defined(r.serving.fargate, 'the Fargate service').testClientSecurityGroup), 'GroupId'] },
+    ]);
     const actions = statementsOfRole(r.templates.serving, logicalIdOf(check.role)).flatMap((x) => x.actions);
     expect(actions.filter((a) => !a.startsWith('ec2:') && !a.startsWith('logs:') && !a.startsWith('xray:'))).toEqual([]);
   });
@@ -66,7 +69,7 @@ describe.each(['sagemaker', 'sagemaker-serverless'] as const)('%s', (backend) =>
   it('updates the endpoint blue/green with auto-rollback on its 5xx and latency alarms', () => {
     const r = synth(backend);
     const s = r.templates.serving;
-    const sm = r.serving.sagemaker!;
+    const sm = defined(r.serving.sagemaker, 'the SageMaker endpoint');
     s.hasResourceProperties('AWS::SageMaker::Endpoint', {
       EndpointName: sm.endpointName,
       DeploymentConfig: {
@@ -98,15 +101,16 @@ describe.each(['sagemaker', 'sagemaker-serverless'] as const)('%s', (backend) =>
     const r = synth(backend);
     const s = r.templates.serving;
     const check = r.serving.goldenCheck;
+    const sm = defined(r.serving.sagemaker, 'the SageMaker endpoint');
     const [id, resource] = Object.entries(s.findResources('Custom::GoldenSetCheck'))[0];
     expect(id).toBeDefined();
-    expect(resource.DependsOn).toEqual(expect.arrayContaining([r.serving.getLogicalId(r.serving.sagemaker!.endpoint)]));
+    expect(resource.DependsOn).toEqual(expect.arrayContaining([r.serving.getLogicalId(sm.endpoint)]));
     // CloudFormation gives up on a silent custom resource after minutes, not its default hour.
     expect(resource.Properties.ServiceTimeout).toBe('480');
     expect(resource.Properties).toMatchObject({
       ServiceToken: { 'Fn::GetAtt': [logicalIdOf(check.handler.function), 'Arn'] },
-      EndpointName: r.serving.sagemaker!.endpointName,
-      EndpointConfigName: { 'Fn::GetAtt': [r.serving.getLogicalId(r.serving.sagemaker!.endpointConfig), 'EndpointConfigName'] },
+      EndpointName: sm.endpointName,
+      EndpointConfigName: { 'Fn::GetAtt': [r.serving.getLogicalId(sm.endpointConfig), 'EndpointConfigName'] },
       Model: `${r.manifest.name}/${r.manifest.version}`,
       GoldenSetSha256: check.goldenSetSha256,
     });
