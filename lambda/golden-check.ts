@@ -28,7 +28,7 @@ const sagemaker = checkRuntimeClient();
 export async function handler(
   event: CloudFormationCustomResourceEvent | EcsLifecycleHookEvent,
   context: Pick<Context, 'getRemainingTimeInMillis'>,
-): Promise<EcsHookResult | void> {
+): Promise<EcsHookResult | undefined> {
   if (isCustomResourceEvent(event)) {
     // CloudFormation waits for an answer: FAILED must be sent before Lambda stops the function.
     const deadline = Date.now() + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS;
@@ -40,7 +40,8 @@ export async function handler(
       deadline,
     );
     await sendResponse(event.ResponseURL, response);
-    return;
+    // The answer went to CloudFormation's URL; Lambda's own result is not read.
+    return undefined;
   }
   // Fargate: the test listener reaches only the new (green) tasks.
   return decideLifecycleHook(event, golden, httpInvoker(required(config, ENV.MODEL_URL)), log);

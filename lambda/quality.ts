@@ -28,7 +28,7 @@ export async function runQuality(
   config: QualityConfig,
   ddb: DynamoDBClient,
   now: Date,
-  write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
+  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
 ): Promise<QualityRunResult> {
   const to = now;
   const from = new Date(now.getTime() - config.windowMinutes * 60_000);

@@ -12,6 +12,7 @@ import { parkedRecordKey } from '../contract/bucket';
 import { ENV } from '../contract/env';
 import { errorMessage } from '../contract/errors';
 import { LIMITS } from '../contract/limits';
+import type { PredictionRecord } from '../contract/prediction-log';
 import { dynamoOptions } from './commons/clients';
 import { readConfig, required } from './commons/config';
 import { lazyS3 } from './commons/lazy-clients';
@@ -47,7 +48,7 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
 
 async function replayOne(msg: SQSRecord): Promise<'written' | 'parked' | 'failed'> {
   const receives = Number(msg.attributes.ApproximateReceiveCount) || 1;
-  let record;
+  let record: PredictionRecord;
   try {
     record = parseQueuedRecord(msg.body);
   } catch (e) {

@@ -6,7 +6,14 @@
  */
 
 import { createHash } from 'node:crypto';
-import { DeleteItemCommand, type DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { ApiError } from '../../contract/errors';
 import { FORMATS, LIMITS } from '../../contract/limits';
 import { LOG_TABLE } from '../../contract/prediction-log';
@@ -97,7 +104,7 @@ export class IdempotencyStore {
   }
 
   private async read(id: string): Promise<{ bodyHash: string; state: string; statusCode: number; body?: string } | undefined> {
-    let item;
+    let item: Record<string, AttributeValue> | undefined;
     try {
       item = (await this.ddb.send(new GetItemCommand({ TableName: this.table, Key: { id: { S: id } }, ConsistentRead: true }))).Item;
     } catch {

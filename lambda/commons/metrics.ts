@@ -46,7 +46,7 @@ export class Metrics {
 }
 
 /** One count with no dimensions (a metric about the system, not one model version), as an EMF line. */
-export function emfCount(name: string, value: number, sink: MetricSink = (line) => process.stdout.write(line + '\n')): void {
+export function emfCount(name: string, value: number, sink: MetricSink = (line) => process.stdout.write(`${line}\n`)): void {
   sink(
     JSON.stringify({
       _aws: {
