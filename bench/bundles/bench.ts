@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   }
   if (only !== undefined) return; // results.json holds whole runs only
   mkdirSync(__dirname, { recursive: true });
-  writeFileSync(join(__dirname, 'results.json'), JSON.stringify({ node: process.version, runs, results }, null, 2) + '\n');
+  writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify({ node: process.version, runs, results }, null, 2)}\n`);
 }
 
 /**

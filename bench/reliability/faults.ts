@@ -18,9 +18,12 @@ import { numberFlags } from './cli-args';
 
 function print(name: string, r: OutageReport): boolean {
   const rec = r.reconciliation;
-  const failedCodes = [...r.during, ...r.after]
-    .filter((a) => a.status !== 200)
-    .reduce<Record<string, number>>((m, a) => ({ ...m, [`${a.status} ${a.code}`]: (m[`${a.status} ${a.code}`] ?? 0) + 1 }), {});
+  const failedCodes: Record<string, number> = {};
+  for (const a of [...r.during, ...r.after]) {
+    if (a.status === 200) continue;
+    const key = `${a.status} ${a.code}`;
+    failedCodes[key] = (failedCodes[key] ?? 0) + 1;
+  }
   console.log(`\n${name}`);
   console.log(
     `  requests ${r.summary.requests}, ${r.summary.requestsPerSecond.toFixed(1)} req/s, p50 ${r.summary.p50Ms.toFixed(2)} ms, p99 ${r.summary.p99Ms.toFixed(2)} ms`,

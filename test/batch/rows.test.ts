@@ -34,7 +34,10 @@ describe('fastNumber', () => {
     ];
     // Random decimals with up to 17 digits and exponents around the fast path's edges.
     let seed = 5;
-    const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
     for (let i = 0; i < 20_000; i++) {
       const digits = String(Math.floor(rand() * 1e17)).slice(0, 1 + Math.floor(rand() * 17));
       const dot = Math.floor(rand() * (digits.length + 1));
@@ -59,7 +62,7 @@ describe('fastNumber', () => {
 
 describe('LineChunker', () => {
   it('cuts any split of a stream into chunks of whole lines that add back up to the stream', () => {
-    const text = Array.from({ length: 1000 }, (_, i) => `line ${i}${i % 7 === 0 ? '\r' : ''}`).join('\n') + '\nlast without newline';
+    const text = `${Array.from({ length: 1000 }, (_, i) => `line ${i}${i % 7 === 0 ? '\r' : ''}`).join('\n')}\nlast without newline`;
     const data = bytes(text);
     for (const piece of [1, 3, 64, 4096, data.length]) {
       const chunker = new LineChunker(97, 2);
@@ -102,7 +105,7 @@ describe('parseCsvChunk', () => {
     const want = [good, good.replace('1.25', ' 1.25 '), good.replace('1.25', '12345678901234567890'), good].map((l) =>
       csvRow(input.features, l.split(','), 'row'),
     );
-    want.forEach((w, i) => expect(Array.from(chunk.packed.subarray(i * f, (i + 1) * f))).toEqual(Array.from(w)));
+    for (const [i, w] of want.entries()) expect(Array.from(chunk.packed.subarray(i * f, (i + 1) * f))).toEqual(Array.from(w));
     expect(chunk.rejects).toEqual([
       { id: 'c', line: 4, code: 'NON_FINITE_NUMBER', field: 'mean_texture', message: 'NaN and Infinity are not valid feature values.' },
       { id: 'd', line: 5, code: 'INVALID_FEATURE_TYPE', field: 'mean_texture', message: '"0x10" is not a number.' },

@@ -99,10 +99,16 @@ test('a ZipMap model is served from memory: onnxruntime alone cannot return its 
 });
 
 describe('a manifest that does not fit its model stops the start, naming the field', () => {
-  function variant(name: string, edit: (m: any) => void): string {
+  /** The fields of the mixed-columns fixture's model.json that these cases change. */
+  interface EditableManifest {
+    input: { features: { name: string; type: string }[] };
+    output: { tensor: string; labelTensor: string; labels: string[] };
+  }
+
+  function variant(name: string, edit: (m: EditableManifest) => void): string {
     const dir = path.join(scratch, name);
     cpSync(path.join(FIXTURES, 'mixed-columns'), dir, { recursive: true });
-    const m = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8'));
+    const m = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as EditableManifest;
     edit(m);
     writeFileSync(path.join(dir, 'model.json'), JSON.stringify(m));
     return dir;
@@ -111,26 +117,34 @@ describe('a manifest that does not fit its model stops the start, naming the fie
   test.each([
     [
       'unknown output',
-      (m: any) => (m.output.tensor = 'probabilities'),
+      (m: EditableManifest) => (m.output.tensor = 'probabilities'),
       /model\.json output\.tensor: names output "probabilities", but model\.onnx has outputs: output_label, output_probability/,
     ],
-    ['unknown label output', (m: any) => (m.output.labelTensor = 'label'), /model\.json output\.labelTensor: names output "label"/],
+    [
+      'unknown label output',
+      (m: EditableManifest) => (m.output.labelTensor = 'label'),
+      /model\.json output\.labelTensor: names output "label"/,
+    ],
     [
       'labels vs classes',
-      (m: any) => m.output.labels.push('maybe'),
+      (m: EditableManifest) => m.output.labels.push('maybe'),
       /model\.json output\.labels: model\.json lists 3 labels, but model\.onnx declares 2 classes \(no, yes\)/,
     ],
     [
       'feature type',
-      (m: any) => (m.input.features[1].type = 'string'),
+      (m: EditableManifest) => (m.input.features[1].type = 'string'),
       /model\.json input\.features\[1\]\.type: feature "rooms" is string, but input "rooms" takes int64 \(declare it int\)/,
     ],
     [
       'unknown input',
-      (m: any) => (m.input.features[0].name = 'town'),
+      (m: EditableManifest) => (m.input.features[0].name = 'town'),
       /model\.json input\.features\[0\]\.tensor: names input "town", but model\.onnx has inputs: city, rooms, garden, area, score/,
     ],
-    ['input left unfed', (m: any) => m.input.features.pop(), /model\.json input\.features: model\.onnx also takes input "score"/],
+    [
+      'input left unfed',
+      (m: EditableManifest) => m.input.features.pop(),
+      /model\.json input\.features: model\.onnx also takes input "score"/,
+    ],
   ])('%s', async (_case, edit, message) => {
     await expect(loadModel(variant(_case.replace(/ /g, '-'), edit))).rejects.toThrow(message);
   });

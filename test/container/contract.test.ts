@@ -102,9 +102,9 @@ describe('POST /invocations', () => {
       .split('\n')
       .map((l) => l.split(','));
     expect(out.map((cells) => cells[0])).toEqual([par.rows[0].label, par.rows[1].label]);
-    out.forEach((cells, i) => {
-      cells.slice(1).forEach((p, j) => expect(Math.abs(Number(p) - par.rows[i].probabilities[j])).toBeLessThan(1e-5));
-    });
+    for (const [i, cells] of out.entries()) {
+      for (const [j, p] of cells.slice(1).entries()) expect(Math.abs(Number(p) - par.rows[i].probabilities[j])).toBeLessThan(1e-5);
+    }
   });
 
   test('GET /execution-parameters answers what Batch Transform asks', async () => {

@@ -20,8 +20,22 @@ export interface Reply {
   status: number;
   headers: http.IncomingHttpHeaders;
   text: string;
-  /** The body parsed as JSON (assertions read it freely). */
-  json: () => any;
+  /** The body parsed as JSON, typed as the tests read it (unchecked: assertions check the fields). */
+  json: () => ReplyBody;
+}
+
+/** One prediction as the tests read it: a classifier's label and probabilities, or a regressor's value. */
+export interface ReplyPrediction {
+  label: string;
+  probabilities: Record<string, number>;
+  value: number;
+}
+
+/** A model server answer as the tests read it: predictions, an error, or the ping's fields. */
+export interface ReplyBody {
+  predictions: ReplyPrediction[];
+  error: { code: string; message: string; field?: string };
+  model: unknown;
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
@@ -39,7 +53,7 @@ export function request(
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) as ReplyBody });
       });
       res.on('error', reject);
     });

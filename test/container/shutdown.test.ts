@@ -72,7 +72,10 @@ test('the primary restarts a worker that dies, and the port keeps answering', as
       await new Promise((r) => setTimeout(r, 200));
       status = await new Promise<number>((resolve) =>
         http
-          .get(`${server.url}/ping`, { agent: false }, (res) => (res.resume(), resolve(res.statusCode ?? 0)))
+          .get(`${server.url}/ping`, { agent: false }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          })
           .on('error', () => resolve(0)),
       );
     }
@@ -101,8 +104,14 @@ test('close() releases the model only after invocations whose client has gone ar
       running = true;
       await gate;
       return real.run(rows).then(
-        (p) => (outcomes.push('ran'), p),
-        (e: Error) => (outcomes.push(e.message), Promise.reject(e)),
+        (p) => {
+          outcomes.push('ran');
+          return p;
+        },
+        (e: Error) => {
+          outcomes.push(e.message);
+          return Promise.reject(e);
+        },
       );
     },
     close: async () => {

@@ -118,7 +118,7 @@ describe('dashboard', () => {
     'notes.txt',
     'missing-ABCD2345.js',
     '',
-    'x'.repeat(200) + '.js',
+    `${'x'.repeat(200)}.js`,
   ])('refuses %j with 404 NOT_FOUND and reads nothing outside the folder', async (name) => {
     const res = await file(name);
     expect(res.statusCode).toBe(404);

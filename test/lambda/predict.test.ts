@@ -103,11 +103,10 @@ describe('POST /predict (fargate backend)', () => {
   });
 
   it('accepts text/csv rows for the tabular model', async () => {
-    const csv =
-      rows
-        .slice(0, 2)
-        .map((r) => r.join(','))
-        .join('\r\n') + '\r\n';
+    const csv = rows
+      .slice(0, 2)
+      .map((r) => `${r.join(',')}\r\n`)
+      .join('');
     const res = await predict(proxyEvent({ method: 'POST', resource: '/predict', headers: { 'Content-Type': 'text/csv' }, body: csv }));
     expect(res.statusCode).toBe(200);
     const body = jsonBody<PredictResponse>(res);

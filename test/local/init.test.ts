@@ -35,7 +35,7 @@ function sampleCsv(fixture: string, header: string[], answer: (r: { label?: stri
   const cells = (input: unknown) =>
     (Array.isArray(input) ? input : Object.values(input as object)).map((v) => (typeof v === 'string' ? `"${v}"` : String(v)));
   const file = path.join(scratch, `${fixture}.csv`);
-  writeFileSync(file, [header.join(','), ...rows.map((r) => [...cells(r.input), answer(r)].join(','))].join('\n') + '\n');
+  writeFileSync(file, `${[header.join(','), ...rows.map((r) => [...cells(r.input), answer(r)].join(','))].join('\n')}\n`);
   return file;
 }
 

@@ -43,7 +43,14 @@ type Operation = {
 const op = (doc: Doc, path: string, method: string) => doc.paths[path][method] as Operation;
 const param = (doc: Doc, path: string, method: string, name: string) =>
   op(doc, path, method).parameters?.find((p) => p.name === name)?.schema;
-const schema = (doc: Doc, name: string) => doc.components.schemas[name] as Record<string, any>;
+/** A JSON Schema node as far as these tests walk it; anything else is compared as a plain value. */
+interface SchemaNode {
+  readonly properties: Record<string, SchemaNode>;
+  readonly items: SchemaNode;
+  readonly anyOf: SchemaNode[];
+  readonly [keyword: string]: unknown;
+}
+const schema = (doc: Doc, name: string) => doc.components.schemas[name] as SchemaNode;
 
 let dir: string;
 beforeAll(() => {

@@ -89,7 +89,7 @@ export async function writeDataset(file: string, opts: DatasetOptions): Promise<
       buf += `${id},${row.join(',')}\n`;
     } else {
       let o: Record<string, unknown> = { id };
-      names.forEach((n, i) => (o[n] = Number(cells[i])));
+      for (const [i, n] of names.entries()) o[n] = Number(cells[i]);
       if (breakage >= 0) {
         o = BREAKAGES[breakage].json(o, names);
         bad.set(id, JSON_CODES[breakage]);

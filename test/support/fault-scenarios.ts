@@ -158,7 +158,7 @@ export async function s3Outage(local: LocalSystem, s3Switch: TcpSwitch, tag: num
   const naming = async () => (await scanPredictions(local.dynamodbUrl, local.tableName)).filter((i) => i.inputKey === key).length;
 
   await s3Switch.off();
-  let down;
+  let down: Awaited<ReturnType<typeof send>>;
   try {
     down = await send();
   } finally {

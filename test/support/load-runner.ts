@@ -81,7 +81,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       }
       const seq = next++;
       const body = JSON.stringify({ instances: [markedRow(seq, opts.tag)] });
-      const answer = await postJson(opts.url + '/predict', body, { [API_KEY_HEADER]: opts.apiKey }, agent, seq, opts.timeoutMs ?? 35_000);
+      const answer = await postJson(`${opts.url}/predict`, body, { [API_KEY_HEADER]: opts.apiKey }, agent, seq, opts.timeoutMs ?? 35_000);
       answers.push({ ...answer, at: Number(process.hrtime.bigint() - t0) / 1e6 });
     }
   };

@@ -69,7 +69,7 @@ export const KINDS: Record<string, { weight: number; make: Make }> = {
   },
   'predict/huge-number': {
     weight: 3,
-    make: (r, k) => predict(k, withCell(r, r.pick(['1e39', '-1e39', '1e309', '-1e400', '3.5e38', '1' + '0'.repeat(400)]))),
+    make: (r, k) => predict(k, withCell(r, r.pick(['1e39', '-1e39', '1e309', '-1e400', '3.5e38', `1${'0'.repeat(400)}`]))),
   },
   'predict/nan-infinity-literal': {
     weight: 4,
@@ -126,7 +126,7 @@ export const KINDS: Record<string, { weight: number; make: Make }> = {
     weight: 3,
     make: (r, k) => {
       const o: Record<string, number> = {};
-      row(r).forEach((v, i) => (o[FEATURE_NAMES[i]] = v));
+      for (const [i, v] of row(r).entries()) o[FEATURE_NAMES[i]] = v;
       o[r.pick(['extra', 'model', 'debug'])] = 1;
       return predict(k, json({ instances: [o] }));
     },
@@ -142,7 +142,7 @@ export const KINDS: Record<string, { weight: number; make: Make }> = {
     weight: 3,
     make: (r, k) => {
       const o: Record<string, number> = {};
-      row(r).forEach((v, i) => (o[`feature_${i}`] = v));
+      for (const [i, v] of row(r).entries()) o[`feature_${i}`] = v;
       return predict(k, json({ instances: [r.next() < 0.5 ? {} : o] }));
     },
   },
@@ -167,7 +167,7 @@ export const KINDS: Record<string, { weight: number; make: Make }> = {
       predict(
         k,
         Buffer.from(
-          r.pick(['a,b,c', 'NaN,' + row(r).slice(1).join(','), row(r).slice(1).join(','), ',,,', '0x10,' + row(r).slice(1).join(','), '']),
+          r.pick(['a,b,c', `NaN,${row(r).slice(1).join(',')}`, row(r).slice(1).join(','), ',,,', `0x10,${row(r).slice(1).join(',')}`, '']),
         ),
         'text/csv',
       ),
@@ -312,7 +312,15 @@ export function generateBadRequests(seed: number, count: number, apiKey: string)
   for (const [kind, k] of kinds) if (out.length < count) out.push({ kind, ...k.make(rng, apiKey) });
   while (out.length < count) {
     let x = rng.next() * total;
-    const [kind, k] = kinds.find(([, c]) => (x -= c.weight) < 0) ?? kinds[kinds.length - 1];
+    let picked = kinds[kinds.length - 1];
+    for (const entry of kinds) {
+      x -= entry[1].weight;
+      if (x < 0) {
+        picked = entry;
+        break;
+      }
+    }
+    const [kind, k] = picked;
     out.push({ kind, ...k.make(rng, apiKey) });
   }
   return out;

@@ -15,5 +15,10 @@ export function quietHandlerLogs(): { lines: () => number; restore: () => void }
     }
     return (original as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
   }) as typeof process.stdout.write;
-  return { lines: () => count, restore: () => void (process.stdout.write = original) };
+  return {
+    lines: () => count,
+    restore: () => {
+      process.stdout.write = original;
+    },
+  };
 }
