@@ -34,10 +34,12 @@ export function inputValues(manifest: ModelManifest, input: unknown): FeatureVal
   if (manifest.input.kind === 'tabular') {
     const features = manifest.input.features;
     // Numbers for numeric features, strings for categorical ones, booleans for bool ones.
+    // Rows given to it have one value per feature.
     const fits = (row: unknown[]) =>
-      row.every((v, j) =>
-        features[j].type === 'string' ? typeof v === 'string' : features[j].type === 'bool' ? typeof v === 'boolean' : isNumber(v),
-      );
+      features.every((f, j) => {
+        const v = row[j];
+        return f.type === 'string' ? typeof v === 'string' : f.type === 'bool' ? typeof v === 'boolean' : isNumber(v);
+      });
     if (Array.isArray(input)) return input.length === features.length && fits(input) ? (input as FeatureValue[]) : undefined;
     if (input !== null && typeof input === 'object') {
       const o = input as Record<string, unknown>;
@@ -89,7 +91,8 @@ function analyzeVersion(
   }
   const features = baseline !== undefined && rows.length > 0 ? featureDrift(baseline.features, rows) : [];
   const out: VersionQuality = { modelVersion, predictions: records.length, comparableInputs: rows.length, features, quality };
-  if (features.length > 0) out.maxFeaturePsi = features[0].psi;
+  const [largest] = features;
+  if (largest !== undefined) out.maxFeaturePsi = largest.psi;
   if (manifest.output.kind === 'classification' && baseline?.classPriors !== undefined) {
     const counts: Record<string, number> = {};
     let labelled = 0;
@@ -108,14 +111,14 @@ function analyzeVersion(
 export function featureDrift(baseline: readonly FeatureBaseline[], rows: readonly (readonly FeatureValue[])[]): FeatureDrift[] {
   const column = new Float64Array(rows.length);
   const out: FeatureDrift[] = [];
-  for (let j = 0; j < baseline.length; j++) {
-    const f = baseline[j];
+  for (const [j, f] of baseline.entries()) {
     if (isCategorical(f)) {
       const values = rows.map((r) => r[j]);
       out.push({ feature: f.name, psi: featurePsi(f, values), ks: featureKs(f, values) });
       continue;
     }
-    for (let i = 0; i < rows.length; i++) column[i] = rows[i][j] as number;
+    let i = 0;
+    for (const r of rows) column[i++] = r[j] as number;
     out.push({ feature: f.name, psi: psi(f, column), ks: ks(f, column) });
   }
   return out.sort((a, b) => b.psi - a.psi || a.feature.localeCompare(b.feature));

@@ -16,7 +16,7 @@ export function emfDocument(
   dimensions: Record<string, string>,
   values: Record<string, { value: number; unit: Unit }>,
 ): string {
-  const names = Object.keys(values);
+  const entries = Object.entries(values);
   const doc: Record<string, unknown> = {
     _aws: {
       Timestamp: timestamp,
@@ -24,13 +24,13 @@ export function emfDocument(
         {
           Namespace: METRICS_NAMESPACE,
           Dimensions: [Object.keys(dimensions)],
-          Metrics: names.map((n) => ({ Name: n, Unit: values[n].unit })),
+          Metrics: entries.map(([name, v]) => ({ Name: name, Unit: v.unit })),
         },
       ],
     },
     ...dimensions,
   };
-  for (const n of names) doc[n] = values[n].value;
+  for (const [name, v] of entries) doc[name] = v.value;
   return JSON.stringify(doc);
 }
 
