@@ -153,14 +153,23 @@ async function run(instances: Instance[], ctx: RequestContext, apiKeyId: string 
   const backendMs = Date.now() - t0;
 
   const now = new Date();
-  const records = await Promise.all(
-    answer.predictions.map((p, i) => recordFor(p, instances[i], resolved[i], answer, ctx, apiKeyId, now, Date.now() - started)),
+  const answered = await Promise.all(
+    answer.predictions.map(async (p, i) => {
+      // backend.invoke has checked one prediction per instance, and resolved maps instances one to one.
+      const sent = instances[i];
+      const seen = resolved[i];
+      if (sent === undefined || seen === undefined)
+        throw new ApiError('BACKEND_ERROR', 'The backend answered more predictions than instances.');
+      const record = await recordFor(p, sent, seen, answer, ctx, apiKeyId, now, Date.now() - started);
+      return { record, prediction: { id: record.id, ...p } };
+    }),
   );
+  const records = answered.map((a) => a.record);
   await logRecords(records, ctx);
   emitMetrics(answer, backendMs);
   ctx.log.info('predicted', { instances: records.length, backendMs, ids: records.map((r) => r.id) });
 
-  return { predictions: answer.predictions.map((p, i) => ({ id: records[i].id, ...p })), model: answer.model };
+  return { predictions: answered.map((a) => a.prediction), model: answer.model };
 }
 
 async function recordFor(
@@ -214,7 +223,7 @@ async function recordFor(
  */
 async function logRecords(records: PredictionRecord[], ctx: RequestContext): Promise<void> {
   const outcomes = await Promise.all(records.map((r) => putRecordWithRetry(ddb, table, r)));
-  const failed = records.filter((_, i) => !outcomes[i].ok);
+  const failed = records.filter((_, i) => outcomes[i]?.ok === false);
   if (failed.length === 0) return;
   metrics.count('LogWriteFailures', failed.length);
   ctx.log.warn('log write failed; dead-lettering', {

@@ -177,7 +177,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!over) done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      if (over) return;
+      const [first] = chunks;
+      done(chunks.length === 1 && first !== undefined ? first : Buffer.concat(chunks, size));
     });
     req.on('error', fail);
   });

@@ -264,7 +264,8 @@ function shortPath(p: string): string {
 }
 
 function firstLine(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+  const [line = ''] = (e instanceof Error ? e.message : String(e)).split('\n'); // split always yields at least one part
+  return line;
 }
 
 if (require.main === module) {

@@ -99,5 +99,7 @@ export function parseJsonBody(bytes: Buffer): unknown {
 /** The media type of the body without parameters, lower-cased (`application/json; charset=utf-8` → `application/json`). */
 export function mediaType(event: APIGatewayProxyEvent): string | undefined {
   const raw = header(event, 'content-type');
-  return raw === undefined ? undefined : raw.split(';')[0].trim().toLowerCase();
+  if (raw === undefined) return undefined;
+  const [type = ''] = raw.split(';'); // split always yields at least one part
+  return type.trim().toLowerCase();
 }

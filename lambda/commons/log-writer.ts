@@ -66,10 +66,10 @@ export async function sendToDeadLetterQueue(sqs: () => Promise<SqsHandle>, queue
         Entries: batch.map((r, j) => ({ Id: String(j), MessageBody: JSON.stringify(r) })),
       }),
     );
-    if (out.Failed !== undefined && out.Failed.length > 0) {
-      throw new Error(
-        `The dead-letter queue refused ${out.Failed.length} record(s): ${out.Failed[0].Code ?? ''} ${out.Failed[0].Message ?? ''}`,
-      );
+    const failed = out.Failed ?? [];
+    const [first] = failed;
+    if (first !== undefined) {
+      throw new Error(`The dead-letter queue refused ${failed.length} record(s): ${first.Code ?? ''} ${first.Message ?? ''}`);
     }
   }
 }

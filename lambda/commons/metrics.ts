@@ -20,8 +20,8 @@ export class Metrics {
 
   /** Emits one or more metrics sharing the model dimensions plus any extra ones (e.g. Label). */
   emit(values: Record<string, { value: number; unit: MetricUnit }>, extraDimensions: Record<string, string> = {}): void {
-    const names = Object.keys(values);
-    if (names.length === 0) return;
+    const entries = Object.entries(values);
+    if (entries.length === 0) return;
     const dimensions = { Model: this.model.name, ModelVersion: this.model.version, ...extraDimensions };
     const doc: Record<string, unknown> = {
       _aws: {
@@ -30,13 +30,13 @@ export class Metrics {
           {
             Namespace: METRICS_NAMESPACE,
             Dimensions: [Object.keys(dimensions)],
-            Metrics: names.map((n) => ({ Name: n, Unit: values[n].unit })),
+            Metrics: entries.map(([name, v]) => ({ Name: name, Unit: v.unit })),
           },
         ],
       },
       ...dimensions,
     };
-    for (const n of names) doc[n] = values[n].value;
+    for (const [name, v] of entries) doc[name] = v.value;
     this.sink(JSON.stringify(doc));
   }
 

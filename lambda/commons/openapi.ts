@@ -149,7 +149,7 @@ function requestBody(r: RouteSpec, m: ModelManifest): Record<string, unknown> | 
 function operation(r: RouteSpec, m: ModelManifest): Record<string, unknown> {
   const parameters: unknown[] = [];
   for (const p of r.path.matchAll(/\{(\w+)\}/g)) {
-    const name = p[1];
+    const name = p[1] as string; // the pattern's one group always takes part in a match
     parameters.push({
       name,
       in: 'path',

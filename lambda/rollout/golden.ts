@@ -84,14 +84,18 @@ function compareRow(
   const mismatches: Omit<Mismatch, 'row'>[] = [];
   if (got.label !== want.label) mismatches.push({ field: 'label', expected: want.label, actual: got.label });
   let difference = 0;
-  labels.forEach((label, j) => {
+  for (const [j, label] of labels.entries()) {
+    const expected = want.probabilities[j];
+    if (expected === undefined) {
+      // parseGoldenSet accepts only rows with one probability per label.
+      throw new Error(`A golden row has ${want.probabilities.length} probabilities for ${labels.length} labels.`);
+    }
     const served = got.probabilities?.[label];
     // A missing or non-numeric probability is as wrong as a drifted one (NaN fails every comparison).
-    const d = typeof served === 'number' ? Math.abs(served - want.probabilities[j]) : Infinity;
+    const d = typeof served === 'number' ? Math.abs(served - expected) : Infinity;
     difference = Math.max(difference, Number.isNaN(d) ? Infinity : d);
-    if (!(d <= tolerance.probability))
-      mismatches.push({ field: `probabilities.${label}`, expected: want.probabilities[j], actual: served ?? null });
-  });
+    if (!(d <= tolerance.probability)) mismatches.push({ field: `probabilities.${label}`, expected, actual: served ?? null });
+  }
   return { difference, mismatches };
 }
 
