@@ -59,7 +59,16 @@ export const ENV = {
   DASHBOARD_DIR: 'MLSHIP_DASHBOARD_DIR',
   /** Golden-set check: path of the model's `parity.json`, absolute or relative to the bundle (copied beside it). */
   GOLDEN_SET_PATH: 'MLSHIP_GOLDEN_SET_PATH',
+  /**
+   * Query function: the Athena workgroup and Glue database that answer summary windows over 24 h, or
+   * `ANALYTICS_OFF` in both when the deployment has no analytics store (`-c analytics=false`).
+   */
+  ANALYTICS_WORKGROUP: 'MLSHIP_ANALYTICS_WORKGROUP',
+  ANALYTICS_DATABASE: 'MLSHIP_ANALYTICS_DATABASE',
 } as const;
+
+/** The value of the analytics variables on a deployment without the analytics store. */
+export const ANALYTICS_OFF = 'off';
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
@@ -83,6 +92,7 @@ export function functionEnv(fn: FunctionName, backend: 'fargate' | 'sagemaker' |
         ENV.LOG_TTL_DAYS,
       ];
     case 'query':
+      return [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH, ENV.OPERATOR_KEY_IDS, ENV.ANALYTICS_WORKGROUP, ENV.ANALYTICS_DATABASE];
     case 'feedback':
       return [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH, ENV.OPERATOR_KEY_IDS];
     case 'meta':

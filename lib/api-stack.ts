@@ -11,8 +11,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { athenaWorkgroupName, glueDatabaseName } from '../contract/analytics';
 import { PREFIX } from '../contract/bucket';
-import { ENV } from '../contract/env';
+import { ANALYTICS_OFF, ENV } from '../contract/env';
 import { LOG_TABLE } from '../contract/prediction-log';
 import { HANDLERS, type HandlerName, ROUTES } from '../contract/routes';
 import { addGatewayResponses } from './api/gateway-responses';
@@ -84,7 +85,18 @@ export class ApiStack extends Stack {
         this.operatorKeys.map((k) => k.keyId),
       ),
     };
-    const query = new HandlerFunction(this, 'Query', { ...common, name: 'query', environment: tenancy });
+    const query = new HandlerFunction(this, 'Query', {
+      ...common,
+      name: 'query',
+      // Summary windows over 24 h wait for Athena: the function may use all of API Gateway's 29 s.
+      timeout: Duration.seconds(29),
+      environment: {
+        ...tenancy,
+        // Names, not references: the Analytics stack grants this role (AnalyticsStack.grantQuery) and may be left out.
+        [ENV.ANALYTICS_WORKGROUP]: config.analytics ? athenaWorkgroupName(config.stackPrefix) : ANALYTICS_OFF,
+        [ENV.ANALYTICS_DATABASE]: config.analytics ? glueDatabaseName(config.stackPrefix) : ANALYTICS_OFF,
+      },
+    });
     const feedback = new HandlerFunction(this, 'Feedback', { ...common, name: 'feedback', environment: tenancy });
     // meta also reads the model's baseline and the dashboard files, which HandlerFunction bundles beside it.
     const meta = new HandlerFunction(this, 'Meta', {
