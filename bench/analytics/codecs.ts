@@ -10,7 +10,8 @@
  * (`compressors: { ZSTD: … }`); it ships SNAPPY in JavaScript, Node's zlib gives GZIP (and ZSTD from
  * Node 22.15 on, the Lambda runtime's line; not the Node 20 the tools here run on).
  */
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   for (const codec of ['ZSTD', 'SNAPPY']) {
     const out = `${store}-${codec.toLowerCase()}`;
     rmSync(out, { recursive: true, force: true });
+    mkdirSync(join(out, 'analytics'), { recursive: true });
     const t = process.hrtime.bigint();
     for (const table of ['predictions', 'feedback']) {
       const from = join(store, 'analytics', table, '**', '*.parquet').replace(/'/g, "''");
@@ -45,6 +47,26 @@ async function main(): Promise<void> {
     const seconds = Number(process.hrtime.bigint() - t) / 1e9;
     process.stdout.write(
       `${codec}: ${out}, ${(bytesOf(out) / 2 ** 20).toFixed(1)} MiB (GZIP: ${(bytesOf(store) / 2 ** 20).toFixed(1)} MiB), rewritten in ${seconds.toFixed(1)} s\n`,
+    );
+  }
+  // The floor of feature-drift in each codec: its 32 columns read, nothing else; CPU seconds of one run after a warm-up.
+  for (const [codec, root] of [
+    ['GZIP', store],
+    ['ZSTD', `${store}-zstd`],
+    ['SNAPPY', `${store}-snappy`],
+  ]) {
+    const glob = join(root, 'analytics', 'predictions', '**', '*.parquet').replace(/'/g, "''");
+    const probe = await conn.runAndReadAll(`SELECT * FROM read_parquet('${glob}', hive_partitioning = true) LIMIT 0`);
+    const columns = probe.columnNames().filter((c) => c.startsWith('f_') || c === 'id' || c === 'version');
+    const sql = `SELECT ${columns.map((c) => `min(${c})`).join(', ')} FROM read_parquet('${glob}', hive_partitioning = true, hive_types_autocast = false)`;
+    await conn.run(sql);
+    const c = process.cpuUsage();
+    const t = process.hrtime.bigint();
+    await conn.run(sql);
+    const used = process.cpuUsage(c);
+    const wall = Number(process.hrtime.bigint() - t) / 1e9;
+    process.stdout.write(
+      `${codec}: drift columns read in ${wall.toFixed(2)} s, ${((used.user + used.system) / 1e6).toFixed(2)} s CPU (load ${loadavg()[0].toFixed(1)})\n`,
     );
   }
   conn.closeSync();
