@@ -216,6 +216,32 @@ export function namedQueriesFor(manifest: ModelManifest, baseline: ModelBaseline
   );
 }
 
+/**
+ * The dashboard summary of a long window (`GET /metrics/summary` over 24 h) for one model: one row per
+ * predicted label (one NULL row for regression) with its predictions, fed-back predictions and hits,
+ * and the latency percentiles of the whole window as candidates — the nearest-rank rule over every row
+ * (`row_number()` across the window), so the smallest candidate over the rows is the window's
+ * percentile. Same dialect rules and `dt >= ?` parameter as the named queries; the model name is
+ * written in (it is restricted to safe characters by the manifest schema).
+ */
+export function summarySql(manifest: Pick<ModelManifest, 'name'>): string {
+  const model = str(manifest.name);
+  return `WITH p AS (SELECT id, max(predicted_label) AS predicted_label, max(latency_ms) AS latency_ms FROM predictions WHERE model = ${model} AND dt >= ? GROUP BY id),
+f AS (SELECT id, max_by(label, received_at) AS actual FROM feedback WHERE model = ${model} AND dt >= ? GROUP BY id),
+r AS (SELECT p.predicted_label, p.latency_ms, f.actual,
+  row_number() OVER (ORDER BY p.latency_ms) AS rn,
+  count(*) OVER () AS n
+  FROM p LEFT JOIN f ON f.id = p.id)
+SELECT predicted_label, count(*) AS predictions, count(actual) AS with_feedback,
+  sum(CASE WHEN actual = predicted_label THEN 1 ELSE 0 END) AS correct,
+  min(CASE WHEN rn >= ceil(5.0E-1 * n) THEN latency_ms END) AS p50,
+  min(CASE WHEN rn >= ceil(9.0E-1 * n) THEN latency_ms END) AS p90,
+  min(CASE WHEN rn >= ceil(9.9E-1 * n) THEN latency_ms END) AS p99
+FROM r
+GROUP BY predicted_label
+ORDER BY predicted_label`;
+}
+
 /** Counts the `?` parameters of a query (all of them take the first day of the window). */
 export function parameterCount(sql: string): number {
   return (sql.replace(/'(?:[^']|'')*'/g, '').match(/\?/g) ?? []).length;

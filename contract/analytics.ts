@@ -154,6 +154,11 @@ export function analyticsObjectKey(table: AnalyticsTable, model: string, dt: str
   return `${tablePrefix(table)}model=${model}/dt=${dt}/${version}~${batchId}.parquet`;
 }
 
+/** Name of the Athena workgroup of a stack prefix (the query function runs the long summary windows in it). */
+export function athenaWorkgroupName(stackPrefix: string): string {
+  return `${stackPrefix}-analytics`;
+}
+
 /** Name of the Glue database of a stack prefix (Glue names: lower case, digits and underscores). */
 export function glueDatabaseName(stackPrefix: string): string {
   return `${stackPrefix.toLowerCase().replace(/[^a-z0-9]/g, '_')}_analytics`;

@@ -77,7 +77,7 @@ export const ROUTE_ERRORS: Readonly<Record<string, readonly ErrorCode[]>> = {
     'UNSUPPORTED_MEDIA_TYPE',
     'STORAGE_UNAVAILABLE',
   ],
-  metricsSummary: ['INVALID_QUERY', 'STORAGE_UNAVAILABLE'],
+  metricsSummary: ['INVALID_QUERY', 'ANALYTICS_OFF', 'STORAGE_UNAVAILABLE', 'ANALYTICS_UNAVAILABLE', 'ANALYTICS_TIMEOUT'],
   getModel: [],
   health: [],
   openapi: [],
@@ -119,7 +119,10 @@ export const PARAMETER_SCHEMAS = {
     .string()
     .check(
       pattern(FORMATS.summaryWindow),
-      z.describe(`Minutes, hours or days back from now (15m, 1h, 24h, 7d), at most ${FORMATS.maxSummaryWindowDays}d; default 24h.`),
+      z.describe(
+        `Minutes, hours or days back from now (15m, 1h, 24h, 7d, 90d), at most ${FORMATS.maxSummaryWindowDays}d; default 24h. ` +
+          `Windows over ${FORMATS.maxLogSummaryWindowHours}h are answered from the analytics store over whole UTC days (ANALYTICS_OFF where the deployment has none).`,
+      ),
     ),
   idempotencyKey: z
     .string()

@@ -62,7 +62,16 @@ export const ENV = {
   DASHBOARD_DIR: 'MLSHIP_DASHBOARD_DIR',
   /** Golden-set check: path of the model's `parity.json`, absolute or relative to the bundle (copied beside it). */
   GOLDEN_SET_PATH: 'MLSHIP_GOLDEN_SET_PATH',
+  /**
+   * Query function: the Athena workgroup and Glue database that answer summary windows over 24 h, or
+   * `ANALYTICS_OFF` in both when the deployment has no analytics store (`-c analytics=false`).
+   */
+  ANALYTICS_WORKGROUP: 'MLSHIP_ANALYTICS_WORKGROUP',
+  ANALYTICS_DATABASE: 'MLSHIP_ANALYTICS_DATABASE',
 } as const;
+
+/** The value of the analytics variables on a deployment without the analytics store. */
+export const ANALYTICS_OFF = 'off';
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
@@ -94,7 +103,7 @@ const FUNCTION_ENV: Record<AnyFunctionName, (backend: Backend) => EnvName[]> = {
     ENV.MODEL_MANIFEST_PATH,
     ENV.LOG_TTL_DAYS,
   ],
-  query: () => [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH, ENV.OPERATOR_KEY_IDS],
+  query: () => [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH, ENV.OPERATOR_KEY_IDS, ENV.ANALYTICS_WORKGROUP, ENV.ANALYTICS_DATABASE],
   feedback: () => [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH, ENV.OPERATOR_KEY_IDS],
   // The baseline file itself is optional (GET /model includes it when present); its path is not.
   meta: () => [ENV.MODEL_MANIFEST_PATH, ENV.BACKEND, ENV.MODEL_BASELINE_PATH, ENV.DASHBOARD_DIR],

@@ -22,6 +22,8 @@ export const ERROR_STATUS = {
   S3_ACCESS_DENIED: 403,
   S3_OBJECT_NOT_FOUND: 404,
   INVALID_QUERY: 400,
+  /** A summary window the log does not cover (over 24 h) on a deployment without the analytics store. */
+  ANALYTICS_OFF: 400,
   INVALID_CURSOR: 400,
   INVALID_ID: 400,
   INVALID_LABEL: 400,
@@ -46,7 +48,11 @@ export const ERROR_STATUS = {
   BACKEND_UNAVAILABLE: 503,
   MODEL_LOADING: 503,
   STORAGE_UNAVAILABLE: 503,
+  /** The analytics engine (Athena) refused or failed the query. */
+  ANALYTICS_UNAVAILABLE: 503,
   BACKEND_TIMEOUT: 504,
+  /** The analytics query did not finish before the caller's deadline (it is stopped). */
+  ANALYTICS_TIMEOUT: 504,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

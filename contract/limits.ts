@@ -67,6 +67,14 @@ export const LIMITS = {
    * anything near this is an attack, and refusing it early keeps the parser and validators bounded.
    */
   maxJsonDepth: 32,
+  /**
+   * Analytics queries of the summary's long windows: the first wait before asking whether the query is
+   * done, growing by half each time up to the last, and the time kept before the caller's deadline to
+   * stop the query and answer 504 instead of letting API Gateway cut the connection.
+   */
+  analyticsPollFirstMs: 100,
+  analyticsPollMaxMs: 1_000,
+  analyticsAnswerMarginMs: 1_500,
 } as const;
 
 /**
@@ -110,7 +118,12 @@ export const FORMATS = {
   predictionId: /^[0-9A-HJKMNP-TV-Z]{26}$/,
   /** `GET /metrics/summary?window=`: a count of minutes, hours or days, at most `maxSummaryWindowDays`. */
   summaryWindow: /^([1-9]\d{0,3})(m|h|d)$/,
-  maxSummaryWindowDays: 30,
+  maxSummaryWindowDays: 90,
+  /**
+   * Windows up to this many hours are summarized from the prediction log (a bounded read of its index);
+   * longer ones from the analytics store, over whole UTC days.
+   */
+  maxLogSummaryWindowHours: 24,
   /** `from` / `to` of `GET /predictions`: an ISO 8601 date, or date and time with a zone. */
   isoTime: /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/,
   /** `Idempotency-Key`: printable ASCII without spaces, 1 to `LIMITS.maxIdempotencyKeyLength` characters. */

@@ -162,9 +162,15 @@ export type Row = Float32Array | FeatureValue[];
 
 /** True when an instance travels as float32 values (see `Row`). */
 export function packsFloat32(m: ModelManifest): boolean {
-  if (m.input.kind === 'image') return true;
-  return m.inputTensor !== undefined && m.input.features.every((f) => f.type === 'float' || f.type === 'int');
+  let packs = PACKS_FLOAT32.get(m);
+  if (packs === undefined) {
+    packs = m.input.kind === 'image' || (m.inputTensor !== undefined && m.input.features.every((f) => f.type === 'float' || f.type === 'int'));
+    PACKS_FLOAT32.set(m, packs);
+  }
+  return packs;
 }
+/** Per manifest (they are immutable once parsed): asked once per request on the serving path. */
+const PACKS_FLOAT32 = new WeakMap<ModelManifest, boolean>();
 
 /** An ONNX input of a tabular model and the features (indices) it takes, in order. */
 export interface InputBinding {
@@ -264,6 +270,8 @@ function validateInstance(m: ModelManifest, inst: unknown, field: string, allowS
 
 function tabularRow(input: TabularInput, inst: unknown, field: string, float32: boolean): Row {
   const features = input.features;
+  // The common case, a float32 model sent an array: a monomorphic loop into a Float32Array.
+  if (float32 && Array.isArray(inst) && inst.length === features.length) return float32Row(features, inst, field);
   const row: Row = float32 ? new Float32Array(features.length) : new Array<FeatureValue>(features.length);
   if (Array.isArray(inst)) {
     if (inst.length !== features.length) {
@@ -295,6 +303,22 @@ function tabularRow(input: TabularInput, inst: unknown, field: string, float32: 
     const known = new Set(features.map((f) => f.name));
     const extra = keys.find((k) => !known.has(k)) ?? keys[0];
     throw new ApiError('UNKNOWN_FEATURE', `Unknown feature "${extra}".`, `${field}.${extra}`);
+  }
+  return row;
+}
+
+/** A row of a model whose features are all `float` or `int` (packed as float32), from an array of the right length. */
+function float32Row(features: readonly Feature[], inst: unknown[], field: string): Float32Array {
+  const n = features.length;
+  const row = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    const v = inst[j];
+    const f = features[j] as Feature; // j < n = features.length
+    // `!(|v| <= max)` is also true for NaN and ±Infinity.
+    if (typeof v !== 'number' || !(Math.abs(v) <= FLOAT32_MAX) || (f.type === 'int' && !Number.isSafeInteger(v))) {
+      throw featureError(v, f, `${field}[${j}]`);
+    }
+    row[j] = v;
   }
   return row;
 }

@@ -233,5 +233,7 @@ export const metricsSummarySchema = z.object({
   /** Predictions with recorded ground truth, and the share predicted right (null when none). */
   feedbackCount: z.int().check(z.minimum(0)),
   accuracy: z.nullable(z.number().check(z.minimum(0), z.maximum(1))),
+  /** Where the figures come from: the prediction log (windows up to 24 h) or the analytics store (longer ones, whole UTC days). */
+  source: z.enum(['log', 'analytics']),
 });
 export type MetricsSummary = z.output<typeof metricsSummarySchema>;

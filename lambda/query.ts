@@ -1,22 +1,26 @@
 /**
  * Read side of the prediction log: `GET /predictions` (newest first, cursor pages, version and time
- * filters), `GET /predictions/{id}` and `GET /metrics/summary`.
+ * filters), `GET /predictions/{id}` and `GET /metrics/summary` — windows up to 24 h from the log's index,
+ * longer ones from the analytics store (Athena on AWS, DuckDB locally: the same SQL either way).
  */
 import { type AttributeValue, DynamoDBClient, GetItemCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { partitionDate } from '../contract/analytics';
+import { summarySql } from '../contract/analytics-queries';
 import { ENV } from '../contract/env';
 import { ApiError } from '../contract/errors';
 import { FORMATS, LIMITS } from '../contract/limits';
 import { readManifestFile } from '../contract/model-files';
 import { callerModelOf, decodeRecord, LOG_TABLE, type PredictionPage, type PredictionRecord } from '../contract/prediction-log';
+import { analyticsEngineOf } from './commons/analytics-engine';
 import { dynamoOptions } from './commons/clients';
 import { readConfig, required } from './commons/config';
 import { decodeCursor, encodeCursor, type IndexPartition } from './commons/cursor';
-import { apiHandler, json } from './commons/http';
+import { apiHandler, json, type RequestContext } from './commons/http';
 import { isPredictionId } from './commons/ids';
 import { createLogger } from './commons/logger';
 import { storageUnavailable } from './commons/storage-errors';
-import { parseWindow, summarize } from './commons/summary';
+import { MAX_LOG_WINDOW_MS, parseWindow, summarize, summarizeAnalytics } from './commons/summary';
 import { type Caller, callerOf, maySee, operatorKeyIds } from './commons/tenancy';
 
 const config = readConfig('query');
@@ -24,6 +28,8 @@ const manifest = readManifestFile(required(config, ENV.MODEL_MANIFEST_PATH), __d
 const table = required(config, ENV.PREDICTION_TABLE);
 const operators = operatorKeyIds(required(config, ENV.OPERATOR_KEY_IDS));
 const ddb = new DynamoDBClient(dynamoOptions());
+/** Undefined on a deployment without the analytics store. */
+const analytics = analyticsEngineOf(config);
 const log = createLogger('query', { model: manifest.name });
 const ix = LOG_TABLE.byModelIndex;
 
@@ -96,12 +102,14 @@ async function getPrediction(event: APIGatewayProxyEvent): Promise<APIGatewayPro
   return json(200, decodeRecord(out.Item));
 }
 
-async function metricsSummary(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+async function metricsSummary(event: APIGatewayProxyEvent, ctx: RequestContext): Promise<APIGatewayProxyResult> {
   if (!callerOf(event, operators).operator)
     throw new ApiError('FORBIDDEN', 'The metrics are for operator keys; this key reads its own predictions only.');
   const window = event.queryStringParameters?.window ?? '24h';
   const ms = parseWindow(window);
-  if (ms === undefined) throw new ApiError('INVALID_QUERY', 'window must look like 15m, 1h, 24h or 7d (at most 30d).', 'window');
+  if (ms === undefined)
+    throw new ApiError('INVALID_QUERY', `window must look like 15m, 1h, 24h or 7d (at most ${FORMATS.maxSummaryWindowDays}d).`, 'window');
+  if (ms > MAX_LOG_WINDOW_MS) return analyticsSummary(window, ms, ctx);
   const to = new Date();
   const from = new Date(to.getTime() - ms);
   const input = keyCondition({ index: ix, value: manifest.name }, from.toISOString(), to.toISOString());
@@ -117,6 +125,26 @@ async function metricsSummary(event: APIGatewayProxyEvent): Promise<APIGatewayPr
     200,
     summarize(records, { model: manifest.name, window, from: from.toISOString(), to: to.toISOString(), truncated: startKey !== undefined }),
   );
+}
+
+/**
+ * A window over 24 h, from the analytics store: whole UTC days from the window's first day on (the
+ * store is partitioned by day), each prediction counted once however often the stream delivered it.
+ */
+async function analyticsSummary(window: string, ms: number, ctx: RequestContext): Promise<APIGatewayProxyResult> {
+  if (analytics === undefined) {
+    throw new ApiError(
+      'ANALYTICS_OFF',
+      `Windows over ${FORMATS.maxLogSummaryWindowHours}h are answered from the analytics store, which this deployment leaves out (analytics=false); ask for ${FORMATS.maxLogSummaryWindowHours}h or less.`,
+      'window',
+    );
+  }
+  const to = new Date();
+  const since = partitionDate(new Date(to.getTime() - ms));
+  const started = Date.now();
+  const rows = await analytics.run(summarySql(manifest), since, ctx.deadline);
+  ctx.log.info('analytics summary', { engine: analytics.name, window, since, rows: rows.length, ms: Date.now() - started });
+  return json(200, summarizeAnalytics(rows, { model: manifest.name, window, from: `${since}T00:00:00.000Z`, to: to.toISOString() }));
 }
 
 /** Query of one index partition, newest first, optionally bounded in time (inclusive at both ends). */

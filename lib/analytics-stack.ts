@@ -5,7 +5,7 @@
  * enforced, encrypted result location and a per-query scan limit holds the named queries. It holds no
  * data of its own besides query results, so it can be removed and redeployed without touching the log.
  */
-import { Aws, type CfnResource, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Aws, CfnOutput, type CfnResource, Duration, Fn, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as glue from 'aws-cdk-lib/aws-glue';
@@ -13,7 +13,15 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ANALYTICS_TABLES, type AnalyticsTable, glueDatabaseName, PARTITION_KEYS, tableColumns, tablePrefix } from '../contract/analytics';
+import {
+  ANALYTICS_TABLES,
+  type AnalyticsTable,
+  athenaWorkgroupName,
+  glueDatabaseName,
+  PARTITION_KEYS,
+  tableColumns,
+  tablePrefix,
+} from '../contract/analytics';
 import { namedQueriesFor, namedQuerySql, QUERY_DESCRIPTIONS } from '../contract/analytics-queries';
 import type { ModelBaseline } from '../contract/baseline';
 import { PREFIX } from '../contract/bucket';
@@ -50,7 +58,11 @@ export class AnalyticsStack extends Stack {
   /** Athena query results (encrypted, expiring). */
   public readonly resultsBucket: s3.Bucket;
   public readonly namedQueries: athena.CfnNamedQuery[];
+  /** Export name of the results bucket ARN: a role of another stack (the query function's) imports it by name. */
+  public readonly resultsBucketArnExport: string;
   private readonly dataBucketArn: string;
+  private readonly workgroupName: string;
+  private readonly databaseName: string;
   private readonly dataWildcardFinding: (objectPattern: string) => string;
 
   constructor(scope: Construct, id: string, props: AnalyticsStackProps) {
@@ -163,8 +175,13 @@ export class AnalyticsStack extends Stack {
         'Athena query results only, expiring after analyticsResultsExpirationDays; the queries themselves are recorded in the workgroup history and CloudTrail.',
     });
 
+    this.resultsBucketArnExport = `${this.stackName}-QueryResultsArn`;
+    new CfnOutput(this, 'QueryResultsArn', { value: this.resultsBucket.bucketArn, exportName: this.resultsBucketArnExport });
+
+    this.workgroupName = athenaWorkgroupName(config.stackPrefix);
+    this.databaseName = glueDatabaseName(config.stackPrefix);
     this.workgroup = new athena.CfnWorkGroup(this, 'Workgroup', {
-      name: `${config.stackPrefix}-analytics`,
+      name: this.workgroupName,
       description: 'mlship prediction analytics: encrypted results, per-query scan limit',
       state: 'ENABLED',
       // Deleting the stack deletes the named queries and the query history with the workgroup.
@@ -196,31 +213,35 @@ export class AnalyticsStack extends Stack {
   /**
    * Lets `grantee` run queries in the workgroup over the two tables: start and read its queries, read
    * the catalog entries, the Parquet objects and the results it writes. Nothing else in the bucket.
+   * A grantee of another stack names the workgroup and database by their fixed names and imports the
+   * results bucket by its export, so that stack depends on this one only by name (add the stack dependency).
    */
   public grantQuery(grantee: iam.IGrantable): iam.Grant {
-    const workgroupArn = this.formatArn({ service: 'athena', resource: 'workgroup', resourceName: this.workgroup.ref });
+    const local = !Construct.isConstruct(grantee) || Stack.of(grantee) === this;
+    const workgroupArn = this.formatArn({
+      service: 'athena',
+      resource: 'workgroup',
+      resourceName: local ? this.workgroup.ref : this.workgroupName,
+    });
+    const database = local ? this.database.ref : this.databaseName;
+    const resultsBucketArn = local ? this.resultsBucket.bucketArn : Fn.importValue(this.resultsBucketArnExport);
     const catalog = [
       this.formatArn({ service: 'glue', resource: 'catalog' }),
-      this.formatArn({ service: 'glue', resource: 'database', resourceName: this.database.ref }),
-      ...ANALYTICS_TABLES.map((t) => this.formatArn({ service: 'glue', resource: 'table', resourceName: `${this.database.ref}/${t}` })),
+      this.formatArn({ service: 'glue', resource: 'database', resourceName: database }),
+      ...ANALYTICS_TABLES.map((t) => this.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/${t}` })),
     ];
     const statements: [string[], string[], Record<string, unknown>?][] = [
       [
-        [
-          'athena:StartQueryExecution',
-          'athena:GetQueryExecution',
-          'athena:GetQueryResults',
-          'athena:StopQueryExecution',
-          'athena:GetWorkGroup',
-        ],
+        // What the query function's Athena engine calls (lambda/commons/athena-engine.ts).
+        ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'],
         [workgroupArn],
       ],
       [['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'], catalog],
       [['s3:GetObject'], [`${this.dataBucketArn}/${PREFIX.analytics}*`]],
       [['s3:ListBucket'], [this.dataBucketArn], { StringLike: { 's3:prefix': [`${PREFIX.analytics}*`] } }],
-      [['s3:GetBucketLocation'], [this.dataBucketArn, this.resultsBucket.bucketArn]],
-      [['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'], [this.resultsBucket.arnForObjects('results/*')]],
-      [['s3:ListBucket'], [this.resultsBucket.bucketArn], { StringLike: { 's3:prefix': ['results/*'] } }],
+      [['s3:GetBucketLocation'], [this.dataBucketArn, resultsBucketArn]],
+      [['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'], [`${resultsBucketArn}/results/*`]],
+      [['s3:ListBucket'], [resultsBucketArn], { StringLike: { 's3:prefix': ['results/*'] } }],
     ];
     let grant: iam.Grant | undefined;
     for (const [actions, resourceArns, conditions] of statements) {
@@ -233,7 +254,9 @@ export class AnalyticsStack extends Stack {
       grant = grant === undefined ? g : grant.combine(g);
     }
     if (Construct.isConstruct(grantee)) {
-      const results = `<${this.getLogicalId(this.resultsBucket.node.defaultChild as CfnResource)}.Arn>/results/*`;
+      const results = local
+        ? `<${this.getLogicalId(this.resultsBucket.node.defaultChild as CfnResource)}.Arn>/results/*`
+        : `${this.resultsBucketArnExport}/results/*`;
       Validations.of(grantee).acknowledge(
         {
           id: this.dataWildcardFinding(`${PREFIX.analytics}*`),

@@ -10,7 +10,8 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { ENV } from '../contract/env';
+import { athenaWorkgroupName, glueDatabaseName } from '../contract/analytics';
+import { ANALYTICS_OFF, ENV } from '../contract/env';
 import { HANDLERS, type HandlerName, ROUTES } from '../contract/routes';
 import { addGatewayResponses } from './api/gateway-responses';
 import type { MlshipConfig } from './config';
@@ -81,7 +82,18 @@ export class ApiStack extends Stack {
         this.operatorKeys.map((k) => k.keyId),
       ),
     };
-    const query = new HandlerFunction(this, 'Query', { name: 'query', deployment, environment: tenancy });
+    const query = new HandlerFunction(this, 'Query', {
+      name: 'query',
+      deployment,
+      // Summary windows over 24 h wait for Athena: the function may use all of API Gateway's 29 s.
+      timeout: Duration.seconds(29),
+      environment: {
+        ...tenancy,
+        // Names, not references: the Analytics stack grants this role (AnalyticsStack.grantQuery) and may be left out.
+        [ENV.ANALYTICS_WORKGROUP]: config.analytics ? athenaWorkgroupName(config.stackPrefix) : ANALYTICS_OFF,
+        [ENV.ANALYTICS_DATABASE]: config.analytics ? glueDatabaseName(config.stackPrefix) : ANALYTICS_OFF,
+      },
+    });
     const feedback = new HandlerFunction(this, 'Feedback', { name: 'feedback', deployment, environment: tenancy });
     // meta also reads the model's baseline and the dashboard files, which HandlerFunction bundles beside it.
     const meta = new HandlerFunction(this, 'Meta', {

@@ -127,6 +127,9 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
       table: data.table,
     });
     analytics.addStackDependency(data);
+    // The query function answers the dashboard's long windows with Athena; its grant imports the results bucket by name.
+    analytics.grantQuery(api.functions.query.role);
+    api.addStackDependency(analytics);
   }
 
   // The bucket is imported by export name, which CloudFormation does not order by itself.

@@ -29,6 +29,9 @@ export interface HandlerEnvInput {
   logTtlDays: number;
   /** Ids of the operator keys (the local gateway's operator key). */
   operatorKeyIds: string[];
+  /** Athena workgroup and Glue database names of the query function (`off` turns the long windows off). */
+  analyticsWorkgroup: string;
+  analyticsDatabase: string;
 }
 
 export function handlerEnv(input: HandlerEnvInput): Record<string, string> {
@@ -42,6 +45,8 @@ export function handlerEnv(input: HandlerEnvInput): Record<string, string> {
     [ENV.DASHBOARD_DIR]: input.dashboardDir ?? WEB_DIST,
     [ENV.LOG_TTL_DAYS]: String(input.logTtlDays),
     [ENV.OPERATOR_KEY_IDS]: input.operatorKeyIds.join(','),
+    [ENV.ANALYTICS_WORKGROUP]: input.analyticsWorkgroup,
+    [ENV.ANALYTICS_DATABASE]: input.analyticsDatabase,
     [ENV.DYNAMODB_URL]: input.dynamodbUrl,
     [ENV.S3_URL]: input.s3Url,
     [ENV.SQS_URL]: input.sqsUrl,

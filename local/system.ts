@@ -15,6 +15,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { resolveModelDir } from '../container/src/model-source';
 import { type RunningServer, startServer } from '../container/src/server';
+import { athenaWorkgroupName, glueDatabaseName } from '../contract/analytics';
 import { modelPackageKey, PACKAGE_DIGEST_LENGTH } from '../contract/bucket';
 import { ENV } from '../contract/env';
 import { errorMessage } from '../contract/errors';
@@ -23,7 +24,9 @@ import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
 import { readManifestFile } from '../contract/model-files';
 import { packModel } from '../contract/model-package';
 import type { HandlerName } from '../contract/routes';
+import { useLocalAnalyticsEngine } from '../lambda/commons/analytics-engine';
 import { ensureWebBuilt, WEB_DIST } from '../web/build';
+import { duckdbEngine } from './analytics/engine';
 import { lockDataDir } from './data-dir-lock';
 import { dynamoClient, type EmbeddedDynamoDb, ensureTable, startDynamoDbThread } from './dynamodb';
 import { type AccessLogEntry, apiKeyIdOf, createGateway, type GatewayOptions, type ProxyHandler } from './gateway';
@@ -230,6 +233,9 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     sqsUrl: sqsServer.url,
     logTtlDays: opts.logTtlDays ?? 0,
     operatorKeyIds: [apiKeyId],
+    // The names the deployed stack would have; locally DuckDB answers in their place (below).
+    analyticsWorkgroup: athenaWorkgroupName('mlship-local'),
+    analyticsDatabase: glueDatabaseName('mlship-local'),
   });
   applyEnv(env);
 
@@ -244,6 +250,14 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   const model = await startModel(servedDir, opts.modelWorkers ?? 1, ports.model);
   cleanups.push(() => model.close());
   process.env[ENV.MODEL_URL] = model.url;
+
+  // The query function's long summary windows: DuckDB over the bucket's Parquet, where Athena runs on AWS.
+  const analyticsS3 = s3Client(s3.url);
+  cleanups.push(async () => {
+    useLocalAnalyticsEngine(undefined);
+    analyticsS3.destroy();
+  });
+  useLocalAnalyticsEngine(duckdbEngine({ s3: analyticsS3, bucket: LOCAL_NAMES.bucket, root: join(workDir, 'analytics-mirror'), manifest }));
 
   progress('loading the handlers');
   const { handlers, replay, analyticsWriter } = loadHandlers(JSON.stringify({ ...env, [ENV.MODEL_URL]: model.url }));

@@ -20,6 +20,7 @@ import { startServer } from '../../container/src/server';
 import { readManifestFile } from '../../contract/model-files';
 import { planModel } from '../../contract/model-plan';
 import { readOnnx } from '../../contract/onnx-graph';
+import { buildServerBundle } from '../../test/support/server-bundle';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -161,12 +162,15 @@ async function main(): Promise<void> {
   const body = JSON.stringify({ instances: [sample.input] });
   console.log(`\n(B) the forest served at concurrency ${C}, one-row JSON bodies, wrk ${SECONDS} s after a 2 s warm-up\n`);
   const cells: Cell[] = [];
-  const server = await startServer({ modelDir: forestDir, workers: CORES });
+  // The server as the image ships it (the Dockerfile's esbuild bundle).
+  const bundle = buildServerBundle();
+  const server = await startServer({ modelDir: forestDir, workers: CORES, bundle: bundle.file });
   try {
     await check(server.url, body, sample.label);
     cells.push(await wrk(`mlship model server, ${CORES} workers, micro-batching`, server.url, body));
   } finally {
     await server.close();
+    bundle.remove();
   }
   cells.push(await flask(body, sample.label, 'gthread'));
   cells.push(await flask(body, sample.label, 'sync'));

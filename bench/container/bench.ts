@@ -5,11 +5,15 @@
  *   (3) our server, all cores, adaptive micro-batching,
  *   (4) Flask + gunicorn (as many workers as cores) serving the same model with scikit-learn: gthread
  *       workers (keep-alive) and, with wrk, also gunicorn's default sync workers, the courses' command.
+ * (2) and (3) run the server as the image ships it: the bundle the Dockerfile's esbuild command builds.
+ * With BENCH_BASELINE_REF=<commit>, (2′) and (3′) run that commit's bundle the same way, beside them, so a
+ * regression shows in one table.
  * One-row JSON bodies of the breast-cancer model, on the same loopback and cores. The load generator is
  * wrk (C) when installed (Debian's `wrk`); otherwise autocannon, which is single-threaded JavaScript and
  * saturates near 40k req/s on two cores, so it understates the fast rows.
  *
  *   npx tsx bench/container/bench.ts            (BENCH_SECONDS=5 per cell by default)
+ *   BENCH_BASELINE_REF=881517e npx tsx bench/container/bench.ts
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -21,6 +25,7 @@ import { promisify } from 'node:util';
 import { loadModel } from '../../container/src/model';
 import { startServer } from '../../container/src/server';
 import { defined } from '../../test/support/defined';
+import { buildServerBundle, type ServerBundle } from '../../test/support/server-bundle';
 
 /** autocannon ships no types; this is the part of its API the benchmark uses. */
 interface LoadOptions {
@@ -147,8 +152,8 @@ async function check(url: string, body: string, label: string): Promise<void> {
     throw new Error(`${url} answered ${reply.status} ${JSON.stringify(json)}`);
 }
 
-async function ourServer(system: string, body: string, label: string, maxBatchDelayUs: number): Promise<Cell[]> {
-  const server = await startServer({ modelDir: MODEL, workers: CORES, maxBatchDelayUs });
+async function ourServer(system: string, bundle: ServerBundle, body: string, label: string, maxBatchDelayUs: number): Promise<Cell[]> {
+  const server = await startServer({ modelDir: MODEL, workers: CORES, maxBatchDelayUs, bundle: bundle.file });
   try {
     await check(server.url, body, label);
     const out: Cell[] = [];
@@ -227,10 +232,15 @@ async function main(): Promise<void> {
     `model server benchmark: ${os.cpus()[0]?.model ?? 'cpu'} x${CORES}, node ${process.version}, ${SECONDS} s per cell, one-row JSON bodies, load from ${WRK ? 'wrk' : 'autocannon (install wrk for figures the generator does not cap)'}\n`,
   );
 
+  const bundle = buildServerBundle();
+  const baselineRef = process.env.BENCH_BASELINE_REF;
+  const baseline = baselineRef ? buildServerBundle(baselineRef) : undefined;
   const cells = [
     ...(await rawRun(Float32Array.from(input))),
-    ...(await ourServer(`(2) server, ${CORES} workers, no batching`, body, label, 0)),
-    ...(await ourServer(`(3) server, ${CORES} workers, batching`, body, label, 500)),
+    ...(await ourServer(`(2) server, ${CORES} workers, no batching`, bundle, body, label, 0)),
+    ...(baseline ? await ourServer(`(2') ${baselineRef}, ${CORES} workers, no batching`, baseline, body, label, 0) : []),
+    ...(await ourServer(`(3) server, ${CORES} workers, batching`, bundle, body, label, 500)),
+    ...(baseline ? await ourServer(`(3') ${baselineRef}, ${CORES} workers, batching`, baseline, body, label, 500) : []),
     ...(await flask(body, label, 'gthread')),
     // autocannon counts each reconnect after a sync worker's Connection: close as an error.
     ...(WRK ? await flask(body, label, 'sync') : []),
@@ -250,6 +260,21 @@ async function main(): Promise<void> {
   console.log(
     `  (2) - (1) p50 at c=1: ${(defined(at('(2)', 1), 'the (2) cell at c=1').p50 - defined(at('(1)', 1), 'the (1) cell at c=1').p50).toFixed(3)} ms (target <= 0.1 ms)`,
   );
+  if (baseline) {
+    console.log(`\nagainst ${baselineRef} (req/s ratio, p99 ratio; above 1 and below 1 are better):`);
+    for (const [now, then] of [
+      ['(2)', "(2')"],
+      ['(3)', "(3')"],
+    ] as const) {
+      for (const c of CONCURRENCY) {
+        const a = at(now, c);
+        const b = at(then, c);
+        if (a && b) console.log(`  ${now}/${then} c=${c}: req/s ${(a.rps / b.rps).toFixed(3)}, p99 ${(a.p99 / b.p99).toFixed(3)}`);
+      }
+    }
+  }
+  bundle.remove();
+  baseline?.remove();
 }
 
 main().catch((e: unknown) => {

@@ -34,6 +34,11 @@ export interface StartServerOptions {
   readonly waitForModel?: boolean;
   /** Reported to Batch Transform as MaxConcurrentTransforms. @default 1 */
   readonly concurrency?: number;
+  /**
+   * A built server bundle (the image's `/app/server.js`) to start the cluster from, instead of these
+   * sources (workers > 0 only). @default - the sources (through tsx when they are TypeScript)
+   */
+  readonly bundle?: string;
 }
 
 export interface RunningServer {
@@ -56,6 +61,7 @@ const DRAIN_TIMEOUT_MS = 25_000;
 
 export async function startServer(opts: StartServerOptions = {}): Promise<RunningServer> {
   if ((opts.workers ?? 0) > 0) return startCluster(opts);
+  if (opts.bundle) throw new Error('`bundle` starts the cluster: pass `workers` > 0 with it.');
   return startInProcess(opts);
 }
 
@@ -135,7 +141,11 @@ function closeServer(server: http.Server): Promise<void> {
 async function startCluster(opts: StartServerOptions): Promise<RunningServer> {
   if (opts.load) throw new Error('`load` works in-process only; pass `modelDir` with `workers` > 0.');
   // Under tsx this file is TypeScript and the child needs the loader; in the bundle main and server are one file.
-  const entry = __filename.endsWith('.ts') ? ['--import', 'tsx', path.join(__dirname, 'main.ts')] : [__filename];
+  const entry = opts.bundle
+    ? [opts.bundle]
+    : __filename.endsWith('.ts')
+      ? ['--import', 'tsx', path.join(__dirname, 'main.ts')]
+      : [__filename];
   const args = [...entry, 'serve', '--port', String(opts.port ?? 0), '--workers', String(opts.workers), '--host', opts.host ?? '127.0.0.1'];
   if (opts.modelDir) args.push('--model', opts.modelDir);
   const env: NodeJS.ProcessEnv = { ...process.env };

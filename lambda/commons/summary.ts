@@ -1,6 +1,7 @@
-/** Pure arithmetic of `GET /metrics/summary`, kept apart from the DynamoDB paging. */
+/** Pure arithmetic of `GET /metrics/summary`, kept apart from the DynamoDB paging and the analytics engine. */
 import { FORMATS } from '../../contract/limits';
 import type { MetricsSummary, PredictionRecord } from '../../contract/prediction-log';
+import type { AnalyticsRow } from './analytics-engine';
 
 /** Nearest-rank percentile of sorted values; null when there are none. */
 export function percentile(sorted: number[], p: number): number | null {
@@ -33,15 +34,67 @@ export function summarize(
     latencyMs: { p50: percentile(latencies, 50), p90: percentile(latencies, 90), p99: percentile(latencies, 99) },
     feedbackCount,
     accuracy: feedbackCount === 0 ? null : correct / feedbackCount,
+    source: 'log',
+  };
+}
+
+/** A count or measure of an analytics row: Athena answers text, DuckDB numbers (counts as text too). */
+function num(v: string | number | null | undefined): number | null {
+  if (v === null || v === undefined || v === '') return null;
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isFinite(n)) throw new Error(`The analytics summary answered a non-number: ${String(v)}`);
+  return n;
+}
+
+/** The smallest non-null value (each row holds a candidate of the window's percentile; see summarySql). */
+function least(values: (number | null)[]): number | null {
+  const present = values.filter((v): v is number => v !== null);
+  return present.length === 0 ? null : Math.min(...present);
+}
+
+/**
+ * The summary from the rows of `summarySql` (one per predicted label, a null label for regression):
+ * the same figures as `summarize` gives from log items, counted once per prediction id.
+ */
+export function summarizeAnalytics(rows: AnalyticsRow[], meta: Pick<MetricsSummary, 'model' | 'window' | 'from' | 'to'>): MetricsSummary {
+  const countsByLabel: Record<string, number> = {};
+  let count = 0;
+  let feedbackCount = 0;
+  let correct = 0;
+  for (const r of rows) {
+    const n = num(r.predictions) ?? 0;
+    count += n;
+    const label = r.predicted_label;
+    if (label === null || label === undefined) continue;
+    // As from the log: feedback and accuracy count for predictions that carry a label (classifiers).
+    countsByLabel[String(label)] = n;
+    feedbackCount += num(r.with_feedback) ?? 0;
+    correct += num(r.correct) ?? 0;
+  }
+  return {
+    ...meta,
+    count,
+    truncated: false,
+    countsByLabel,
+    latencyMs: {
+      p50: least(rows.map((r) => num(r.p50))),
+      p90: least(rows.map((r) => num(r.p90))),
+      p99: least(rows.map((r) => num(r.p99))),
+    },
+    feedbackCount,
+    accuracy: feedbackCount === 0 ? null : correct / feedbackCount,
+    source: 'analytics',
   };
 }
 
 const WINDOW = FORMATS.summaryWindow;
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-/** Longest window: the summary reads a bounded number of pages, and older items may have expired. */
+/** Longest window (answered from the analytics store; the log's items may have expired by then). */
 export const MAX_WINDOW_MS = FORMATS.maxSummaryWindowDays * UNIT_MS.d;
+/** Longest window read from the log (a bounded number of pages of its index); longer ones come from the analytics store. */
+export const MAX_LOG_WINDOW_MS = FORMATS.maxLogSummaryWindowHours * UNIT_MS.h;
 
-/** `15m`, `1h`, `24h`, `7d`… → milliseconds, or undefined when malformed or longer than 30 days. */
+/** `15m`, `1h`, `24h`, `7d`… → milliseconds, or undefined when malformed or longer than `maxSummaryWindowDays`. */
 export function parseWindow(w: string): number | undefined {
   const m = WINDOW.exec(w);
   if (m === null) return undefined;

@@ -10,6 +10,7 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { PREFIX } from '../../contract/bucket';
+import type { MetricsSummary } from '../../contract/prediction-log';
 import { openAnalyticsDb } from '../../local/analytics/duckdb';
 import { exportLog } from '../../local/analytics/export';
 import { mirrorAnalytics } from '../../local/analytics/mirror';
@@ -174,6 +175,36 @@ describe('the local analytics store', () => {
       ]);
     } finally {
       db.close();
+    }
+  });
+
+  it('answers the dashboard windows over 24 h from the store: the same figures the log gives for the day, each prediction once', async () => {
+    // GIVEN today's eight predictions, written to the store more than once (above), two with feedback
+    const summary = async (window: string) => {
+      const res = await fetch(`${local.url}/metrics/summary?window=${window}`, { headers: { 'x-api-key': local.apiKey } });
+      expect(res.status).toBe(200);
+      return (await res.json()) as MetricsSummary;
+    };
+    // WHEN the same predictions are summarized from the log (24 h) and from the store (7, 30 and 90 days)
+    const fromLog = await summary('24h');
+    // THEN the long windows come from the store, from the first UTC day of the window, with the log's figures
+    const figures = (s: MetricsSummary) => ({
+      count: s.count,
+      countsByLabel: s.countsByLabel,
+      latencyMs: s.latencyMs,
+      feedbackCount: s.feedbackCount,
+      accuracy: s.accuracy,
+    });
+    expect(fromLog).toMatchObject({ source: 'log', count: 8, feedbackCount: 2, accuracy: 0.5 });
+    for (const [window, days] of [
+      ['7d', 7],
+      ['30d', 30],
+      ['90d', 90],
+    ] as const) {
+      const fromStore = await summary(window);
+      expect(fromStore).toMatchObject({ source: 'analytics', window, truncated: false });
+      expect(fromStore.from.slice(0, 10)).toBe(new Date(Date.parse(fromStore.to) - days * 86_400_000).toISOString().slice(0, 10));
+      expect(figures(fromStore)).toEqual(figures(fromLog));
     }
   });
 });

@@ -11,6 +11,7 @@ import {
   PORTABLE_FUNCTIONS,
   parameterCount,
   QUERY_PSI_EPSILON,
+  summarySql,
 } from '../../contract/analytics-queries';
 import { featurePsi, PSI_EPSILON } from '../../contract/drift';
 import { parseManifest } from '../../contract/manifest';
@@ -133,6 +134,32 @@ describe.each([false, true])('named queries on DuckDB (rows delivered twice: %s)
   });
 });
 
+describe('the dashboard summary of a long window', () => {
+  it.each([false, true])(
+    'counts each prediction once, latest feedback, window-wide nearest-rank percentiles (duplicated: %s)',
+    async (dup) => {
+      // GIVEN the fixture log (delivered twice when dup), WHEN the summary runs from day 1 and from day 2
+      const { db, root } = await openWith(dup);
+      try {
+        const rows = (since: string) => db.query(summarySql(MANIFEST), [since, since]).then((r) => r.rows);
+        // THEN by hand: labels yes p1 p2 p5, no p3 p4; hits p1 p4 (latest "no") p5 of 4 with feedback; latencies 5 10 20 30 40
+        expect(await rows(SINCE)).toEqual([
+          { predicted_label: 'no', predictions: '2', with_feedback: '1', correct: '1', p50: 30, p90: 40, p99: 40 },
+          { predicted_label: 'yes', predictions: '3', with_feedback: '3', correct: '2', p50: 20, p90: null, p99: null },
+        ]);
+        expect(await rows('2026-01-02')).toEqual([
+          { predicted_label: 'yes', predictions: '1', with_feedback: '1', correct: '1', p50: 5, p90: 5, p99: 5 },
+        ]);
+        // AND another model's name finds nothing
+        expect((await db.query(summarySql({ name: 'other' }), [SINCE, SINCE])).rows).toEqual([]);
+      } finally {
+        db.close();
+        rmSync(root, { recursive: true, force: true });
+      }
+    },
+  );
+});
+
 describe('feature drift agrees with the quality job', () => {
   it('gives the PSI the quality job computes from the same values, with the same epsilon', async () => {
     expect(QUERY_PSI_EPSILON).toBe(PSI_EPSILON);
@@ -171,7 +198,11 @@ describe('feature drift agrees with the quality job', () => {
 });
 
 describe('Athena dialect', () => {
-  const queries = NAMED_QUERIES.map((name) => [name, namedQuerySql(name, MANIFEST, BASELINE)] as const);
+  // The named queries and the dashboard summary the query function runs through Athena.
+  const queries = [
+    ...NAMED_QUERIES.map((name) => [name, namedQuerySql(name, MANIFEST, BASELINE)] as const),
+    ['dashboard summary', summarySql(MANIFEST)] as const,
+  ];
 
   it.each(queries)('%s calls only functions both engines define alike', (_name, sql) => {
     const stripped = sql.replace(/'(?:[^']|'')*'/g, "''");

@@ -14,6 +14,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { tableColumns } from '../../contract/analytics';
 import { NAMED_QUERIES, namedQuerySql } from '../../contract/analytics-queries';
 import { parseBaseline } from '../../contract/baseline';
+import { ANALYTICS_OFF, ENV } from '../../contract/env';
 import { parseConfig } from '../../lib/config';
 import { buildMlshipApp, type MlshipStacks } from '../../lib/mlship-app';
 import { ensureWebBuiltSync } from '../../web/build';
@@ -162,7 +163,6 @@ describe('Analytics stack', () => {
       [
         'athena:GetQueryExecution',
         'athena:GetQueryResults',
-        'athena:GetWorkGroup',
         'athena:StartQueryExecution',
         'athena:StopQueryExecution',
         'glue:GetDatabase',
@@ -182,6 +182,62 @@ describe('Analytics stack', () => {
     ]);
     expect(v).toEqual([]);
   });
+
+  it("gives the query function the workgroup's names and exactly the Athena, Glue and S3 rights of its queries", () => {
+    // GIVEN the default app (analytics on)
+    const api = Template.fromStack(stacks.api);
+    const queryFn = stacks.api.functions.query;
+    // THEN the function knows the workgroup and database by name, and may wait as long as API Gateway does
+    api.hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 29,
+      Environment: {
+        Variables: Match.objectLike({ [ENV.ANALYTICS_WORKGROUP]: 'Mlship-analytics', [ENV.ANALYTICS_DATABASE]: 'mlship_analytics' }),
+      },
+    });
+    expect(t.toJSON().Resources.Workgroup.Properties.Name).toBe('Mlship-analytics');
+    // AND its role holds the Athena actions on the one workgroup, Glue reads of the catalog, database and two tables
+    const statements = statementsOfRole(api, logicalIdOf(queryFn.role));
+    const of = (action: string) => statements.filter((st) => st.actions.includes(action)).flatMap((st) => st.resources);
+    for (const action of ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'])
+      expect(of(action)).toEqual(['arn:<AWS::Partition>:athena:<AWS::Region>:<AWS::AccountId>:workgroup/Mlship-analytics']);
+    expect(of('glue:GetTable')).toEqual([
+      'arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:catalog',
+      'arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:database/mlship_analytics',
+      'arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/mlship_analytics/predictions',
+      'arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/mlship_analytics/feedback',
+    ]);
+    // AND S3: the Parquet objects and the results prefix, the results bucket imported by its fixed export name
+    expect(of('s3:GetObject').sort()).toEqual([
+      '<import:Mlship-Analytics-QueryResultsArn>/results/*',
+      '<import:Mlship-Data-DataBucketArn>/analytics/*',
+    ]);
+    expect(of('s3:PutObject')).toEqual(['<import:Mlship-Analytics-QueryResultsArn>/results/*']);
+    // AND the Api stack is deployed after the Analytics stack it imports from
+    expect(stacks.api.dependencies).toContain(stacks.analytics);
+    expect(
+      statements
+        .flatMap((st) => st.actions)
+        .filter((a) => !a.startsWith('dynamodb:') && !a.startsWith('logs:') && !a.startsWith('xray:'))
+        .sort(),
+    ).toEqual(
+      [
+        'athena:GetQueryExecution',
+        'athena:GetQueryResults',
+        'athena:StartQueryExecution',
+        'athena:StopQueryExecution',
+        'glue:GetDatabase',
+        'glue:GetPartitions',
+        'glue:GetTable',
+        's3:AbortMultipartUpload',
+        's3:GetBucketLocation',
+        's3:GetObject',
+        's3:GetObject',
+        's3:ListBucket',
+        's3:ListBucket',
+        's3:PutObject',
+      ].sort(),
+    );
+  });
 });
 
 describe('config analytics: false', () => {
@@ -190,6 +246,13 @@ describe('config analytics: false', () => {
     const { stacks, violations } = synth({ analytics: false });
     // THEN
     expect(stacks.analytics).toBeUndefined();
+    // AND the query function is told so (windows over 24 h answer ANALYTICS_OFF) and holds no Athena right
+    const api = Template.fromStack(stacks.api);
+    api.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [ENV.ANALYTICS_WORKGROUP]: ANALYTICS_OFF, [ENV.ANALYTICS_DATABASE]: ANALYTICS_OFF }) },
+    });
+    const actions = statementsOfRole(api, logicalIdOf(stacks.api.functions.query.role)).flatMap((st) => st.actions);
+    expect(actions.filter((a) => /^(athena|glue|s3):/.test(a))).toEqual([]);
     expect(
       Template.fromStack(stacks.data).toJSON().Resources[logicalIdOf(stacks.data.table)].Properties.StreamSpecification,
     ).toBeUndefined();

@@ -90,6 +90,28 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
     });
 
     it('grants query, feedback, meta and replay exactly what they use', () => {
+      const arn = (service: string, resource: string) => `arn:<AWS::Partition>:${service}:<AWS::Region>:<AWS::AccountId>:${resource}`;
+      const results = '<import:Mlship-Analytics-QueryResultsArn>';
+      const queryAnalyticsStatements = [
+        {
+          actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'],
+          resources: [arn('athena', 'workgroup/Mlship-analytics')],
+        },
+        {
+          actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+          resources: [
+            arn('glue', 'catalog'),
+            arn('glue', 'database/mlship_analytics'),
+            arn('glue', 'table/mlship_analytics/predictions'),
+            arn('glue', 'table/mlship_analytics/feedback'),
+          ],
+        },
+        { actions: ['s3:GetObject'], resources: [`${BUCKET}/analytics/*`] },
+        { actions: ['s3:ListBucket'], resources: [BUCKET], condition: { StringLike: { 's3:prefix': ['analytics/*'] } } },
+        { actions: ['s3:GetBucketLocation'], resources: [BUCKET, results] },
+        { actions: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'], resources: [`${results}/results/*`] },
+        { actions: ['s3:ListBucket'], resources: [results], condition: { StringLike: { 's3:prefix': ['results/*'] } } },
+      ];
       const { query, feedback, meta } = r.api.functions;
       const api = r.templates.api;
       expect(statementsOfRole(api, logicalIdOf(query.role))).toEqual([
@@ -97,6 +119,8 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
         { actions: ['dynamodb:GetItem'], resources: [TABLE_ARN] },
         // Operators read the model's index; a client key its own partition of the caller index.
         { actions: ['dynamodb:Query'], resources: [`${TABLE_ARN}/index/byModel`, `${TABLE_ARN}/index/byCaller`] },
+        // Summary windows over 24 h run in the Athena workgroup: AnalyticsStack.grantQuery (test/infra/analytics-stack.test.ts).
+        ...queryAnalyticsStatements,
       ]);
       expect(statementsOfRole(api, logicalIdOf(feedback.role))).toEqual([
         ...baseStatements(logicalIdOf(feedback.logGroup)),

@@ -20,7 +20,8 @@ interface DeployedApp {
 }
 
 export function deployedApp(r: SynthResult): DeployedApp {
-  const stacks: Stack[] = [r.data, r.serving, r.api, r.monitoring];
+  // The Analytics stack (on by default) comes before the Api stack, whose query role imports its results bucket.
+  const stacks: Stack[] = [r.data, r.serving, ...(r.analytics ? [r.analytics] : []), r.api, r.monitoring];
   const order: string[] = [];
   const visit = (s: Stack) => {
     if (order.includes(s.stackName)) return;
@@ -33,6 +34,7 @@ export function deployedApp(r: SynthResult): DeployedApp {
     [r.serving.stackName, r.templates.serving.toJSON()],
     [r.api.stackName, r.templates.api.toJSON()],
     [r.monitoring.stackName, r.templates.monitoring.toJSON()],
+    ...(r.analytics && r.templates.analytics ? [[r.analytics.stackName, r.templates.analytics.toJSON()] as [string, Template]] : []),
   ]);
   return { templates, order };
 }

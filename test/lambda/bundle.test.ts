@@ -23,6 +23,7 @@ import {
   type Harness,
   MANIFEST_PATH,
   MODEL_DIR,
+  OPERATOR_KEY_ID,
   predictEnv,
   queryEnv,
   replayEnv,
@@ -155,4 +156,30 @@ test('the query, feedback and replay bundles load and answer from a fresh proces
   const replayed = await invokeBundle<{ batchItemFailures: { itemIdentifier: string }[] }>('replay', { Records: [bad] }, replayEnv(h));
   // Not a record: parked in the bucket (never cycled in the queue), so nothing is reported failed.
   expect(replayed.batchItemFailures).toEqual([]);
+});
+
+test('the query bundle holds no DuckDB, loads Athena only for a long window, and answers its failure as JSON', async () => {
+  // GIVEN the query bundle as deployed
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
+  const code = files(bundles.query).filter((f) => f.endsWith('.mjs'));
+  const text = (f: string) => readFileSync(f, 'utf8');
+  // THEN DuckDB (a native dev dependency of the local runner) is nowhere in it, and the Athena client is a chunk off the cold path
+  expect(code.filter((f) => /duckdb/i.test(text(f)))).toEqual([]);
+  const athenaClient = (f: string) => text(f).includes('AmazonAthena');
+  expect(athenaClient(join(bundles.query, `${ENTRY_NAME}.mjs`))).toBe(false);
+  expect(code.filter(athenaClient).map((f) => f.includes('/chunks/'))).toEqual([true]);
+
+  // WHEN it is asked for 30 days with a workgroup configured, and Athena cannot be reached
+  const res = await invokeBundle<{ statusCode: number; body: string }>(
+    'query',
+    proxyEvent({ method: 'GET', resource: '/metrics/summary', query: { window: '30d' }, apiKeyId: OPERATOR_KEY_ID }),
+    {
+      ...deployed(queryEnv(h, { workgroup: 'Mlship-analytics', database: 'mlship_analytics' })),
+      AWS_ENDPOINT_URL_ATHENA: 'http://127.0.0.1:9',
+    },
+  );
+  // THEN the lazily loaded chunk ran and its failure is the stable 503
+  expect(res.statusCode).toBe(503);
+  expect(JSON.parse(res.body)).toEqual({ error: expect.objectContaining({ code: 'ANALYTICS_UNAVAILABLE' }) });
 });

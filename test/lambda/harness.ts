@@ -122,12 +122,18 @@ export function predictEnv(
 /** The operator key id the query and feedback functions are given in the tests (events default to the client key `key-1`). */
 export const OPERATOR_KEY_ID = 'operator-1';
 
-export function queryEnv(h: Harness): Record<string, string> {
+/** The query function's environment; `analytics` names the Athena workgroup and database (default: none deployed). */
+export function queryEnv(
+  h: Harness,
+  analytics: { workgroup: string; database: string } = { workgroup: 'off', database: 'off' },
+): Record<string, string> {
   return {
     [ENV.PREDICTION_TABLE]: TABLE,
     [ENV.MODEL_MANIFEST_PATH]: h.manifestPath,
     [ENV.DYNAMODB_URL]: h.ddb.url,
     [ENV.OPERATOR_KEY_IDS]: OPERATOR_KEY_ID,
+    [ENV.ANALYTICS_WORKGROUP]: analytics.workgroup,
+    [ENV.ANALYTICS_DATABASE]: analytics.database,
   };
 }
 

@@ -222,6 +222,7 @@ describe('feedback and the summary', () => {
 
     const day = jsonBody<MetricsSummary>(await summary('24h'));
     expect(day.count).toBe(25);
+    expect([s.source, day.source]).toEqual(['log', 'log']);
     // The metrics are an operator's view.
     const client = await summary('1h', 'key-1');
     expect(client.statusCode).toBe(403);
@@ -279,9 +280,23 @@ describe('feedback and the summary', () => {
   });
 
   it('rejects a malformed window', async () => {
-    for (const window of ['1w', '0h', '31d', 'h']) {
+    for (const window of ['1w', '0h', '91d', '2161h', 'h']) {
       const res = await summary(window);
       expect(jsonBody(res)).toEqual({ error: expect.objectContaining({ code: 'INVALID_QUERY', field: 'window' }) });
     }
+  });
+
+  it('answers windows over 24 h with 400 ANALYTICS_OFF where the deployment has no analytics store', async () => {
+    // GIVEN the function of a deployment with analytics=false (queryEnv's default), WHEN asked for a long window
+    for (const window of ['25h', '7d', '90d']) {
+      const res = await summary(window);
+      // THEN a clear 4xx naming the switch, not a partial answer from the log
+      expect(res.statusCode).toBe(400);
+      expect(jsonBody(res)).toEqual({
+        error: { code: 'ANALYTICS_OFF', field: 'window', message: expect.stringMatching(/analytics store.*analytics=false.*24h or less/) },
+      });
+    }
+    // AND the 24 h window still comes from the log
+    expect((await summary('24h')).statusCode).toBe(200);
   });
 });

@@ -72,6 +72,23 @@ const USED_BY_AWS: Partial<Record<Caller, Record<string, string>>> & { all: Reco
     'dynamodb:GetRecords': "Lambda's stream event source mapping reads the records it hands to the function",
     'dynamodb:ListStreams': "Lambda's stream event source mapping lists the table's streams",
   },
+  query: {
+    // Summary windows over 24 h: locally DuckDB answers them (no AWS call to record). On AWS the Athena
+    // engine makes these four calls, whose exact requests test/lambda/athena-engine.test.ts checks...
+    'athena:StartQueryExecution': 'the Athena engine starts the summary query in the workgroup',
+    'athena:GetQueryExecution': 'the Athena engine polls the query until it is done',
+    'athena:GetQueryResults': 'the Athena engine reads the answer',
+    'athena:StopQueryExecution': 'the Athena engine stops a query still running at the deadline',
+    // ...and Athena itself reads the catalog, the Parquet objects and writes the results with the caller's credentials.
+    'glue:GetDatabase': 'Athena reads the analytics database with the caller’s credentials',
+    'glue:GetTable': 'Athena reads the table definitions (and their projection) with the caller’s credentials',
+    'glue:GetPartitions': 'Athena asks for partitions with the caller’s credentials',
+    's3:GetObject': 'Athena reads the Parquet objects under analytics/ and the result it wrote, with the caller’s credentials',
+    's3:ListBucket': 'Athena lists the partition folders under analytics/ and its results/ prefix',
+    's3:GetBucketLocation': 'Athena checks the region of the data and results buckets',
+    's3:PutObject': 'Athena writes the query result under results/',
+    's3:AbortMultipartUpload': 'Athena abandons a failed result upload',
+  },
   replay: {
     // The SQS event source mapping polls with the function's role; locally the replay loop stands in for
     // it with ReceiveMessage/DeleteMessageBatch only.

@@ -154,6 +154,44 @@ describe('dashboard with real predictions', () => {
     await page.close();
   });
 
+  test('a 30-day window is answered from the analytics store with the figures of the same predictions', async () => {
+    // GIVEN the 50 predictions and 20 feedbacks above, handed to the analytics writer as the stream does
+    await system.flushAnalytics();
+    const page = await browser.newPage({ viewport: { width: 1360, height: 1500 } });
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('response', (r) => {
+      if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
+    });
+    await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
+    await page.goto(system.url + '/');
+    await page.waitForSelector('#content:not([hidden])');
+    expect(await page.locator('#window option').allTextContents()).toEqual(['1 hour', '24 hours', '7 days', '30 days', '90 days']);
+
+    // WHEN the operator picks 30 days
+    await page.selectOption('#window', '30d');
+
+    // THEN the summary says it comes from the store (whole days), with the counts the log gave for the day
+    await page.waitForFunction(() => document.getElementById('stat-window')?.textContent?.includes('analytics store'), undefined, {
+      timeout: 60_000,
+    });
+    expect(await page.locator('#stat-window').textContent()).toMatch(/^since \d{4}-\d{2}-\d{2} \(last 30d, analytics store\)$/);
+    expect(await page.locator('#stat-count').textContent()).toBe('50');
+    expect(await page.locator('#stat-feedback').textContent()).toBe('20 with feedback');
+    expect(await page.locator('#stat-accuracy').textContent()).toBe('85.0%');
+    expect(await page.locator('#stat-p99').textContent()).toMatch(/^\d+ ms$/);
+    expect(await page.locator('#note-classes').textContent()).toBe('predicted classes, last 30d');
+    expect(Number(await page.locator('#chart-classes').getAttribute('data-points'))).toBe(2);
+    expect(await page.locator('#status').isHidden()).toBe(true);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-30d.png'), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   test.each([1400, 390])('at %i px: fits the width, dates in the table on one line, no console error (screenshot)', async (width) => {
     const page = await browser.newPage({ viewport: { width, height: 900 } });
     const problems: string[] = [];

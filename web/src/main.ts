@@ -59,7 +59,11 @@ function render(d: DashboardData): void {
   $('model-name').textContent = `${model.name} ${model.version}`;
   $('model-meta').textContent = `${model.output.kind} · ${model.input.kind} input${model.backend ? ` · ${model.backend} backend` : ''}`;
   $('stat-count').textContent = String(summary.count);
-  $('stat-window').textContent = `in the last ${summary.window}${summary.truncated ? ' (partial)' : ''}`;
+  // Windows over 24 h come from the analytics store, over whole UTC days from the first one.
+  $('stat-window').textContent =
+    summary.source === 'analytics'
+      ? `since ${summary.from.slice(0, 10)} (last ${summary.window}, analytics store)`
+      : `in the last ${summary.window}${summary.truncated ? ' (partial)' : ''}`;
   $('stat-p50').textContent = fmt(summary.latencyMs.p50, 0, ' ms');
   $('stat-p99').textContent = fmt(summary.latencyMs.p99, 0, ' ms');
   $('stat-accuracy').textContent = summary.accuracy === null ? '–' : `${(summary.accuracy * 100).toFixed(1)}%`;
