@@ -29,7 +29,8 @@ export function checkBinned(d: BinnedDistribution, what: string): void {
   if (k < 1) throw new Error(`${what}: no bins`);
   if (d.edges.length !== k - 1) throw new Error(`${what}: ${d.edges.length} edges for ${k} bins (expected ${k - 1})`);
   for (let i = 1; i < d.edges.length; i++) {
-    if (!(d.edges[i] >= d.edges[i - 1])) throw new Error(`${what}: edges are not ascending at index ${i}`);
+    // 1 <= i < edges.length
+    if (!((d.edges[i] as number) >= (d.edges[i - 1] as number))) throw new Error(`${what}: edges are not ascending at index ${i}`);
   }
   const sum = d.proportions.reduce((a, b) => a + b, 0);
   if (d.proportions.some((p) => !(p >= 0)) || Math.abs(sum - 1) > 1e-3)
@@ -42,7 +43,8 @@ export function binIndex(edges: number[], x: number): number {
   let hi = edges.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (edges[mid] < x) lo = mid + 1;
+    if ((edges[mid] as number) < x)
+      lo = mid + 1; // lo <= mid < hi <= edges.length
     else hi = mid;
   }
   return lo;
@@ -51,7 +53,8 @@ export function binIndex(edges: number[], x: number): number {
 /** Shares of `values` in each bin of `edges`. An empty sample gives all zeros. */
 export function binShares(edges: number[], values: ArrayLike<number>): number[] {
   const counts = new Array<number>(edges.length + 1).fill(0);
-  for (let i = 0; i < values.length; i++) counts[binIndex(edges, values[i])]++;
+  // binIndex is at most edges.length, the last of counts' edges.length + 1 slots.
+  for (let i = 0; i < values.length; i++) (counts[binIndex(edges, values[i] as number)] as number)++;
   return values.length === 0 ? counts : counts.map((c) => c / values.length);
 }
 
@@ -63,8 +66,9 @@ export function psiOfShares(expected: number[], actual: number[], epsilon = PSI_
   if (expected.length !== actual.length) throw new Error(`PSI needs the same bins: ${expected.length} vs ${actual.length}`);
   let psi = 0;
   for (let i = 0; i < expected.length; i++) {
-    const e = Math.max(expected[i], epsilon);
-    const a = Math.max(actual[i], epsilon);
+    // i < expected.length = actual.length
+    const e = Math.max(expected[i] as number, epsilon);
+    const a = Math.max(actual[i] as number, epsilon);
     psi += (a - e) * Math.log(a / e);
   }
   return psi;
@@ -86,8 +90,9 @@ export function ks(baseline: BinnedDistribution, values: ArrayLike<number>): num
   let d = 0;
   // The CDF at edges[i] is the cumulative share of bins 0..i; past the last edge both CDFs reach 1.
   for (let i = 0; i < live.length - 1; i++) {
-    base += baseline.proportions[i];
-    seen += live[i];
+    // i < live.length - 1 = edges.length = proportions.length - 1 (checkBinned)
+    base += baseline.proportions[i] as number;
+    seen += live[i] as number;
     d = Math.max(d, Math.abs(seen - base));
   }
   return d;
@@ -99,7 +104,7 @@ export function categoricalPsi(expected: Record<string, number>, counts: Record<
   const total = labels.reduce((s, l) => s + (counts[l] ?? 0), 0);
   const actual = labels.map((l) => (total === 0 ? 0 : (counts[l] ?? 0) / total));
   return psiOfShares(
-    labels.map((l) => expected[l]),
+    labels.map((l) => expected[l] as number), // l is a key of expected
     actual,
     epsilon,
   );
@@ -116,7 +121,8 @@ function isCategories(d: FeatureDistribution): d is { categories: string[]; prop
 export function categoryShares(categories: readonly string[], values: ArrayLike<unknown>): number[] {
   const index = new Map(categories.map((c, i) => [c, i]));
   const counts = new Array<number>(categories.length + 1).fill(0);
-  for (let i = 0; i < values.length; i++) counts[index.get(String(values[i])) ?? categories.length]++;
+  // Indices run 0..categories.length, the slots of counts.
+  for (let i = 0; i < values.length; i++) (counts[index.get(String(values[i])) ?? categories.length] as number)++;
   return values.length === 0 ? counts : counts.map((c) => c / values.length);
 }
 
@@ -133,7 +139,7 @@ export function featurePsi(d: FeatureDistribution, values: ArrayLike<unknown>, e
 export function featureKs(d: FeatureDistribution, values: ArrayLike<unknown>): number {
   if (!isCategories(d)) return ks(d, values as ArrayLike<number>);
   const live = categoryShares(d.categories, values);
-  return live.reduce((m, s, i) => Math.max(m, Math.abs(s - d.proportions[i])), 0);
+  return live.reduce((m, s, i) => Math.max(m, Math.abs(s - (d.proportions[i] ?? 0))), 0);
 }
 
 /** A reference distribution from earlier values: deciles of numbers, or the categories seen. */

@@ -105,7 +105,7 @@ export function athenaEngine(opts: AthenaEngineOptions): AnalyticsEngine {
           first = 1;
         }
         for (let i = first; i < data.length; i++) {
-          const cells = data[i].Data ?? [];
+          const cells = data[i]?.Data ?? [];
           rows.push(Object.fromEntries(columns.map((c, j) => [c, cells[j]?.VarCharValue ?? null])));
         }
         token = page.NextToken;
