@@ -160,12 +160,14 @@ function featureDrift(manifest: ModelManifest, baseline: ModelBaseline): string 
       throw new Error(`Baseline feature "${f.name}" is not an input feature of model ${manifest.name}`);
     return { column: column.name, bin: `b${j + 1}`, f, binOf: binCase(f, column) };
   });
+  const [first] = features;
+  if (first === undefined) throw new Error(`The baseline of model ${manifest.name} describes no features`);
   const binOf = features.map(({ bin, binOf }) => `  ${binOf} AS ${bin}`).join(',\n');
   const bins = features.map((x) => x.bin);
   const expected = features
     .flatMap(({ f }, j) => f.proportions.map((share, bin) => `(${j + 1}, ${str(f.name)}, ${bin}, ${dbl(share)})`))
     .join(',\n  ');
-  return `WITH p AS (SELECT id, max(version) AS version, ${features.map((x) => `max(${x.column}) AS ${x.column}`).join(', ')} FROM predictions WHERE dt >= ? AND ${features[0].column} IS NOT NULL GROUP BY id),
+  return `WITH p AS (SELECT id, max(version) AS version, ${features.map((x) => `max(${x.column}) AS ${x.column}`).join(', ')} FROM predictions WHERE dt >= ? AND ${first.column} IS NOT NULL GROUP BY id),
 binned AS (SELECT version,
 ${binOf}
   FROM p),

@@ -106,10 +106,9 @@ export function checkBaselineMatches(manifest: ModelManifest, baseline: ModelBas
     );
   }
   if (manifest.input.kind === 'tabular') {
-    for (const [i, f] of manifest.input.features.entries()) {
-      const name = baseline.features[i]?.name; // the counts are equal (checked above)
-      if (name !== f.name) throw new Error(`Baseline feature ${i} is "${name}" but the model's is "${f.name}"`);
-    }
+    const i = manifest.input.features.findIndex((f, j) => f.name !== baseline.features[j]?.name);
+    if (i !== -1)
+      throw new Error(`Baseline feature ${i} is "${baseline.features[i]?.name}" but the model's is "${manifest.input.features[i]?.name}"`);
   }
   if (manifest.output.kind === 'classification' && baseline.classPriors !== undefined) {
     const labels = new Set(manifest.output.labels);

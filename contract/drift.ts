@@ -28,10 +28,9 @@ export function checkBinned(d: BinnedDistribution, what: string): void {
   const k = d.proportions.length;
   if (k < 1) throw new Error(`${what}: no bins`);
   if (d.edges.length !== k - 1) throw new Error(`${what}: ${d.edges.length} edges for ${k} bins (expected ${k - 1})`);
-  let previous: number | undefined;
-  for (const [i, edge] of d.edges.entries()) {
-    if (previous !== undefined && !(edge >= previous)) throw new Error(`${what}: edges are not ascending at index ${i}`);
-    previous = edge;
+  for (let i = 1; i < d.edges.length; i++) {
+    // 1 <= i < edges.length
+    if (!((d.edges[i] as number) >= (d.edges[i - 1] as number))) throw new Error(`${what}: edges are not ascending at index ${i}`);
   }
   const sum = d.proportions.reduce((a, b) => a + b, 0);
   if (d.proportions.some((p) => !(p >= 0)) || Math.abs(sum - 1) > 1e-3)
@@ -45,7 +44,7 @@ export function binIndex(edges: number[], x: number): number {
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if ((edges[mid] as number) < x)
-      lo = mid + 1; // 0 <= mid < edges.length
+      lo = mid + 1; // lo <= mid < hi <= edges.length
     else hi = mid;
   }
   return lo;
@@ -54,10 +53,8 @@ export function binIndex(edges: number[], x: number): number {
 /** Shares of `values` in each bin of `edges`. An empty sample gives all zeros. */
 export function binShares(edges: number[], values: ArrayLike<number>): number[] {
   const counts = new Array<number>(edges.length + 1).fill(0);
-  for (let i = 0; i < values.length; i++) {
-    const bin = binIndex(edges, values[i] as number); // i < values.length
-    counts[bin] = (counts[bin] ?? 0) + 1;
-  }
+  // binIndex is at most edges.length, the last of counts' edges.length + 1 slots.
+  for (let i = 0; i < values.length; i++) (counts[binIndex(edges, values[i] as number)] as number)++;
   return values.length === 0 ? counts : counts.map((c) => c / values.length);
 }
 
@@ -69,7 +66,7 @@ export function psiOfShares(expected: number[], actual: number[], epsilon = PSI_
   if (expected.length !== actual.length) throw new Error(`PSI needs the same bins: ${expected.length} vs ${actual.length}`);
   let psi = 0;
   for (let i = 0; i < expected.length; i++) {
-    // i < expected.length === actual.length (checked above)
+    // i < expected.length = actual.length
     const e = Math.max(expected[i] as number, epsilon);
     const a = Math.max(actual[i] as number, epsilon);
     psi += (a - e) * Math.log(a / e);
@@ -93,7 +90,7 @@ export function ks(baseline: BinnedDistribution, values: ArrayLike<number>): num
   let d = 0;
   // The CDF at edges[i] is the cumulative share of bins 0..i; past the last edge both CDFs reach 1.
   for (let i = 0; i < live.length - 1; i++) {
-    // live has edges.length + 1 bins, as many as baseline.proportions (checkBinned)
+    // i < live.length - 1 = edges.length = proportions.length - 1 (checkBinned)
     base += baseline.proportions[i] as number;
     seen += live[i] as number;
     d = Math.max(d, Math.abs(seen - base));
@@ -103,11 +100,11 @@ export function ks(baseline: BinnedDistribution, values: ArrayLike<number>): num
 
 /** PSI between categorical distributions (e.g. predicted classes against training class priors). */
 export function categoricalPsi(expected: Record<string, number>, counts: Record<string, number>, epsilon = PSI_EPSILON): number {
-  const priors = Object.entries(expected);
-  const total = priors.reduce((s, [l]) => s + (counts[l] ?? 0), 0);
-  const actual = priors.map(([l]) => (total === 0 ? 0 : (counts[l] ?? 0) / total));
+  const labels = Object.keys(expected);
+  const total = labels.reduce((s, l) => s + (counts[l] ?? 0), 0);
+  const actual = labels.map((l) => (total === 0 ? 0 : (counts[l] ?? 0) / total));
   return psiOfShares(
-    priors.map(([, share]) => share),
+    labels.map((l) => expected[l] as number), // l is a key of expected
     actual,
     epsilon,
   );
@@ -124,10 +121,8 @@ function isCategories(d: FeatureDistribution): d is { categories: string[]; prop
 export function categoryShares(categories: readonly string[], values: ArrayLike<unknown>): number[] {
   const index = new Map(categories.map((c, i) => [c, i]));
   const counts = new Array<number>(categories.length + 1).fill(0);
-  for (let i = 0; i < values.length; i++) {
-    const c = index.get(String(values[i])) ?? categories.length;
-    counts[c] = (counts[c] ?? 0) + 1;
-  }
+  // Indices run 0..categories.length, the slots of counts.
+  for (let i = 0; i < values.length; i++) (counts[index.get(String(values[i])) ?? categories.length] as number)++;
   return values.length === 0 ? counts : counts.map((c) => c / values.length);
 }
 
@@ -144,8 +139,7 @@ export function featurePsi(d: FeatureDistribution, values: ArrayLike<unknown>, e
 export function featureKs(d: FeatureDistribution, values: ArrayLike<unknown>): number {
   if (!isCategories(d)) return ks(d, values as ArrayLike<number>);
   const live = categoryShares(d.categories, values);
-  // One share per category plus "any other value", as many as the baseline's proportions.
-  return live.reduce((m, s, i) => Math.max(m, Math.abs(s - (d.proportions[i] as number))), 0);
+  return live.reduce((m, s, i) => Math.max(m, Math.abs(s - (d.proportions[i] ?? 0))), 0);
 }
 
 /** A reference distribution from earlier values: deciles of numbers, or the categories seen. */

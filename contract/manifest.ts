@@ -164,7 +164,8 @@ export type Row = Float32Array | FeatureValue[];
 export function packsFloat32(m: ModelManifest): boolean {
   let packs = PACKS_FLOAT32.get(m);
   if (packs === undefined) {
-    packs = m.input.kind === 'image' || (m.inputTensor !== undefined && m.input.features.every((f) => f.type === 'float' || f.type === 'int'));
+    packs =
+      m.input.kind === 'image' || (m.inputTensor !== undefined && m.input.features.every((f) => f.type === 'float' || f.type === 'int'));
     PACKS_FLOAT32.set(m, packs);
   }
   return packs;

@@ -44,6 +44,8 @@ export function objectsOf(
 ): { key: string; body: Uint8Array; rows: number }[] {
   return [...groupRows(rows).values()].map((group) => {
     const first = group[0];
+    // groupRows makes a group only for a row it holds.
+    if (first === undefined) throw new Error('An analytics row group is empty');
     return {
       key: analyticsObjectKey(table, first.model, partitionDate(first.ts), first.version, batchIdOf(table, group)),
       body: toParquet(table, group, manifest),

@@ -104,8 +104,8 @@ export function athenaEngine(opts: AthenaEngineOptions): AnalyticsEngine {
           // A SELECT's first page starts with the column names as a row.
           first = 1;
         }
-        for (const row of data.slice(first)) {
-          const cells = row.Data ?? [];
+        for (let i = first; i < data.length; i++) {
+          const cells = data[i]?.Data ?? [];
           rows.push(Object.fromEntries(columns.map((c, j) => [c, cells[j]?.VarCharValue ?? null])));
         }
         token = page.NextToken;

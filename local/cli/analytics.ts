@@ -89,10 +89,10 @@ export async function runExport(target: Target, onProgress?: (r: ExportResult) =
 export function formatResult(r: QueryResult): string {
   if (r.rows.length === 0) return '(no rows)';
   const cells = r.rows.map((row) => r.columns.map((c) => cell(row[c])));
-  const widths = r.columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
+  const widths = r.columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]?.length ?? 0)));
   const line = (values: string[]) =>
     values
-      .map((v, i) => v.padEnd(widths[i]))
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
       .join('  ')
       .trimEnd();
   return [line(r.columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');

@@ -20,7 +20,7 @@ export interface TimeBuckets {
 export function percentile(sorted: readonly number[], p: number): number | null {
   if (sorted.length === 0) return null;
   const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1];
+  return sorted[Math.min(rank, sorted.length) - 1] ?? null;
 }
 
 /** A bucket width that gives at most ~60 points over the span (10 s, 1 min, 5 min, 15 min, 1 h, 6 h, 1 d). */
@@ -43,20 +43,22 @@ export function timeBuckets(items: readonly PredictionRecord[]): TimeBuckets {
   const latencies: number[][] = Array.from({ length: n }, () => []);
   const hits = new Array<number>(n).fill(0);
   const fed = new Array<number>(n).fill(0);
+  // Every bucket index b lies in 0..n-1 (first <= times[i] <= max), the length of the three arrays.
   items.forEach((r, i) => {
-    const b = Math.floor((times[i] - first) / width);
-    latencies[b].push(r.latencyMs);
+    const b = Math.floor(((times[i] as number) - first) / width);
+    (latencies[b] as number[]).push(r.latencyMs);
     if (r.feedback !== undefined && r.label !== undefined) {
-      fed[b]++;
-      if (r.feedback.label === r.label) hits[b]++;
+      (fed[b] as number)++;
+      if (r.feedback.label === r.label) (hits[b] as number)++;
     }
   });
   let hitSum = 0;
   let fedSum = 0;
   for (let b = 0; b < n; b++) {
-    const sorted = latencies[b].sort((x, y) => x - y);
-    hitSum += hits[b];
-    fedSum += fed[b];
+    // b < n, the length of the three arrays
+    const sorted = (latencies[b] as number[]).sort((x, y) => x - y);
+    hitSum += hits[b] as number;
+    fedSum += fed[b] as number;
     out.t.push(first + b * width);
     out.count.push(sorted.length);
     out.p50.push(percentile(sorted, 50));
@@ -102,13 +104,15 @@ export function decileBins(values: readonly number[]): BinnedDistribution {
     // Linear interpolation between order statistics, numpy's default quantile method.
     const pos = (q / 10) * (sorted.length - 1);
     const lo = Math.floor(pos);
-    edges.push(sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (pos - lo));
+    // 0 <= lo <= sorted.length - 1 (the caller passes a non-empty sample)
+    const at = sorted[lo] as number;
+    edges.push(at + ((sorted[Math.min(lo + 1, sorted.length - 1)] as number) - at) * (pos - lo));
   }
   const counts = new Array<number>(10).fill(0);
   for (const v of sorted) {
     let i = 0;
-    while (i < edges.length && edges[i] < v) i++;
-    counts[i]++;
+    while (i < edges.length && (edges[i] as number) < v) i++;
+    (counts[i] as number)++; // i <= edges.length = 9 < 10
   }
   return { edges, proportions: counts.map((c) => c / sorted.length) };
 }

@@ -32,7 +32,7 @@ function pixelPreview(values: number[], width: number, height: number): HTMLCanv
     const min = Math.min(...values, 0);
     const img = ctx.createImageData(width, height);
     for (let i = 0; i < width * height; i++) {
-      const v = Math.round(255 - ((values[i] - min) / (max - min || 1)) * 255);
+      const v = Math.round(255 - (((values[i] ?? min) - min) / (max - min || 1)) * 255);
       img.data.set([v, v, v, 255], i * 4);
     }
     ctx.putImageData(img, 0, 0);
