@@ -14,6 +14,7 @@ import { type AthenaSender, athenaEngine } from '../../lambda/commons/athena-eng
 import { summarizeAnalytics } from '../../lambda/commons/summary';
 import { openAnalyticsDb } from '../../local/analytics/duckdb';
 import { EARLIER_FEEDBACK, feedbackRows, MANIFEST, predictionRows, RECORDS, tempStore, writeStore } from '../analytics/fixtures';
+import { defined } from '../support/defined';
 import { jsonBody, proxyEvent } from './events';
 import { type Harness, OPERATOR_KEY_ID, queryEnv, startHarness } from './harness';
 
@@ -97,7 +98,7 @@ function athenaOverDuckDb(): { client: AthenaSender; calls: Sent[] } {
         polls++;
         return { QueryExecution: { Status: { State: polls === 1 ? 'QUEUED' : polls === 2 ? 'RUNNING' : 'SUCCEEDED' } } };
       case 'GetQueryResultsCommand': {
-        const pages = await answer!;
+        const pages = await defined(answer, 'a started query before its results are read');
         const token = sent.input.NextToken as string | undefined;
         return pages[token === undefined ? 0 : pages.findIndex((_p, i) => pages[i - 1]?.NextToken === token)];
       }
@@ -236,7 +237,7 @@ describe('GET /metrics/summary over 24 h through the query function', () => {
       );
       handler = (require('../../lambda/query') as { handler: typeof handler }).handler;
     });
-    return handler!;
+    return defined(handler, 'the query handler');
   }
   const summary = (handler: ReturnType<typeof handlerWith>, window: string) =>
     handler(proxyEvent({ method: 'GET', resource: '/metrics/summary', query: { window }, apiKeyId: OPERATOR_KEY_ID }));
