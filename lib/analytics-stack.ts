@@ -268,6 +268,7 @@ export class AnalyticsStack extends Stack {
         },
       );
     }
-    return grant!;
+    if (grant === undefined) throw new Error('grantQuery: no statements to grant');
+    return grant;
   }
 }

@@ -98,7 +98,9 @@ async function duckdbWriter(): Promise<{ add(records: PredictionRecord[]): Promi
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:', { threads: String(threads) });
   const conn = await instance.connect();
-  const columnsOfFeatures = tableColumns('predictions', manifest).filter((c) => c.featureIndex !== undefined);
+  const columnsOfFeatures = tableColumns('predictions', manifest).flatMap((c) =>
+    c.featureIndex === undefined ? [] : [{ ...c, featureIndex: c.featureIndex }],
+  );
   await conn.run(
     `CREATE TABLE p (id VARCHAR, model VARCHAR, dt VARCHAR, version VARCHAR, ts VARCHAR, predicted_label VARCHAR, score FLOAT, latency_ms DOUBLE, api_key_id VARCHAR, ${columnsOfFeatures.map((c) => `${c.name} ${DUCKDB_TYPE[c.type]}`).join(', ')})`,
   );
@@ -123,7 +125,8 @@ async function duckdbWriter(): Promise<{ add(records: PredictionRecord[]): Promi
       const af = await conn.createAppender('f');
       for (const r of records) {
         const row = predictionRow(manifest, r);
-        const features = row.features!;
+        const features = row.features;
+        if (features === null) throw new Error(`record ${r.id} has no input values`);
         const dt = partitionDate(row.ts);
         ap.appendVarchar(row.id);
         ap.appendVarchar(row.model);
@@ -135,7 +138,7 @@ async function duckdbWriter(): Promise<{ add(records: PredictionRecord[]): Promi
         ap.appendDouble(row.latency_ms);
         ap.appendVarchar(row.api_key_id ?? '');
         for (const c of columnsOfFeatures) {
-          const v = features[c.featureIndex!];
+          const v = features[c.featureIndex];
           if (v === null) ap.appendNull();
           else if (typeof v === 'string') ap.appendVarchar(v);
           else if (c.type === 'float') ap.appendFloat(v);
@@ -143,7 +146,7 @@ async function duckdbWriter(): Promise<{ add(records: PredictionRecord[]): Promi
         }
         ap.endRow();
         const fb = feedbackRow(r);
-        if (fb) {
+        if (fb && r.feedback) {
           feedbackRows++;
           af.appendVarchar(fb.id);
           af.appendVarchar(fb.model);
@@ -151,7 +154,7 @@ async function duckdbWriter(): Promise<{ add(records: PredictionRecord[]): Promi
           af.appendVarchar(fb.version);
           af.appendVarchar(r.createdAt);
           af.appendVarchar(fb.label);
-          af.appendVarchar(r.feedback!.givenAt);
+          af.appendVarchar(r.feedback.givenAt);
           af.endRow();
         }
       }
@@ -361,7 +364,14 @@ async function scanBaseline(): Promise<{ loadSeconds: number; seconds: number; c
       }
       acc.set(k, a);
       const v = inputValues(manifest, r.inputValues);
-      if (v) (inputs.get(r.modelVersion) ?? inputs.set(r.modelVersion, []).get(r.modelVersion)!).push(v);
+      if (v) {
+        let rows = inputs.get(r.modelVersion);
+        if (rows === undefined) {
+          rows = [];
+          inputs.set(r.modelVersion, rows);
+        }
+        rows.push(v);
+      }
     }
     let driftRows = 0;
     for (const rowsOfVersion of inputs.values()) driftRows += featureDrift(baseline.features, rowsOfVersion).length;

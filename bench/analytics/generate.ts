@@ -124,7 +124,9 @@ export function dayOfLog(shape: LogShape, day: number): PredictionRecord[] {
     };
     if (r() < (shape.feedbackShare ?? 0.3)) {
       const right = r() < (late ? 0.88 : 0.95);
-      record.feedback = { label: right ? label : shape.labels.find((l) => l !== label)!, givenAt: new Date(ms + 3_600_000).toISOString() };
+      const given = right ? label : shape.labels.find((l) => l !== label);
+      if (given === undefined) throw new Error(`shape ${shape.model} needs a second label for wrong feedback`);
+      record.feedback = { label: given, givenAt: new Date(ms + 3_600_000).toISOString() };
     }
     out[i] = record;
   }

@@ -53,11 +53,15 @@ const schemas = new WeakMap<ModelManifest, Map<AnalyticsTable, { columns: Column
 
 function layoutOf(table: AnalyticsTable, manifest: ModelManifest) {
   let byTable = schemas.get(manifest);
-  if (byTable === undefined) schemas.set(manifest, (byTable = new Map()));
+  if (byTable === undefined) {
+    byTable = new Map();
+    schemas.set(manifest, byTable);
+  }
   let layout = byTable.get(table);
   if (layout === undefined) {
     const columns = tableColumns(table, manifest);
-    byTable.set(table, (layout = { columns, schema: schemaOf(columns) }));
+    layout = { columns, schema: schemaOf(columns) };
+    byTable.set(table, layout);
   }
   return layout;
 }

@@ -16,6 +16,7 @@ import {
 import { featurePsi, PSI_EPSILON } from '../../contract/drift';
 import { parseManifest } from '../../contract/manifest';
 import { type AnalyticsDb, openAnalyticsDb } from '../../local/analytics/duckdb';
+import { defined } from '../support/defined';
 import { BASELINE, EARLIER_FEEDBACK, feedbackRows, MANIFEST, predictionRows, RECORDS, tempStore, throughLog, writeStore } from './fixtures';
 
 const SINCE = '2026-01-01';
@@ -167,9 +168,14 @@ describe('feature drift agrees with the quality job', () => {
     try {
       const got = normalize((await db.named('feature-drift', BASELINE, SINCE)).rows);
       for (const version of ['1', '2']) {
-        const inputs = RECORDS.filter((r) => r.modelVersion === version).map((r) => throughLog(r).inputValues!);
+        const inputs = RECORDS.filter((r) => r.modelVersion === version).map((r) =>
+          defined(throughLog(r).inputValues, `input values of ${r.id}`),
+        );
         for (const [j, f] of BASELINE.features.entries()) {
-          const row = got.find((r) => r.version === version && r.feature === f.name)!;
+          const row = defined(
+            got.find((r) => r.version === version && r.feature === f.name),
+            `a drift row for version ${version}, feature ${f.name}`,
+          );
           expect(row.psi).toBeCloseTo(
             featurePsi(
               f,

@@ -18,6 +18,7 @@ import { ANALYTICS_OFF, ENV } from '../../contract/env';
 import { parseConfig } from '../../lib/config';
 import { buildMlshipApp, type MlshipStacks } from '../../lib/mlship-app';
 import { ensureWebBuiltSync } from '../../web/build';
+import { defined } from '../support/defined';
 import { logicalIdOf } from './backend-suite';
 import { bare, ROOT, statementsOfRole } from './synth';
 
@@ -50,7 +51,7 @@ describe('Analytics stack', () => {
   let violations: unknown[];
   beforeAll(() => {
     ({ stacks, violations } = synth());
-    t = Template.fromStack(stacks.analytics!);
+    t = Template.fromStack(defined(stacks.analytics, 'the analytics stack'));
   });
 
   it('is on by default, with cdk-nag and the CloudFormation validation report clean', () => {
@@ -61,7 +62,7 @@ describe('Analytics stack', () => {
   it('turns the table stream on and feeds the writer from it, without bisecting retried batches', () => {
     Template.fromStack(stacks.data).hasResourceProperties('AWS::DynamoDB::Table', { StreamSpecification: { StreamViewType: 'NEW_IMAGE' } });
     t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      FunctionName: { Ref: logicalIdOf(stacks.analytics!.writer.function) },
+      FunctionName: { Ref: logicalIdOf(defined(stacks.analytics, 'the analytics stack').writer.function) },
       EventSourceArn: { 'Fn::ImportValue': Match.stringLikeRegexp('PredictionLog.*StreamArn') },
       StartingPosition: 'TRIM_HORIZON',
       BisectBatchOnFunctionError: false,
@@ -70,7 +71,7 @@ describe('Analytics stack', () => {
   });
 
   it('grants the writer exactly the stream reads and PutObject under analytics/', () => {
-    const w = stacks.analytics!.writer;
+    const w = defined(stacks.analytics, 'the analytics stack').writer;
     expect(statementsOfRole(t, logicalIdOf(w.role))).toEqual([
       { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`<${bare(logicalIdOf(w.logGroup))}.Arn>`] },
       { actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] },
@@ -101,6 +102,7 @@ describe('Analytics stack', () => {
           'projection.dt.format': 'yyyy-MM-dd',
           'projection.dt.range': '2020-01-01,NOW',
           'storage.location.template': Match.objectLike({
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena partition projection placeholders in the Glue table's location template
             'Fn::Join': Match.arrayWith([Match.arrayWith(['/analytics/predictions/model=${model}/dt=${dt}/'])]),
           }),
         }),
@@ -114,7 +116,7 @@ describe('Analytics stack', () => {
   });
 
   it('enforces the workgroup: encrypted results in its own closed bucket and a bytes-scanned limit', () => {
-    const results = logicalIdOf(stacks.analytics!.resultsBucket);
+    const results = logicalIdOf(defined(stacks.analytics, 'the analytics stack').resultsBucket);
     t.hasResourceProperties('AWS::Athena::WorkGroup', {
       WorkGroupConfiguration: {
         EnforceWorkGroupConfiguration: true,
@@ -154,11 +156,15 @@ describe('Analytics stack', () => {
     // GIVEN a role of the stack, WHEN it is granted queries
     let role: iam.Role | undefined;
     const { stacks: s, violations: v } = synth({}, (st) => {
-      role = new iam.Role(st.analytics!, 'Analyst', { assumedBy: new iam.AccountRootPrincipal() });
-      st.analytics!.grantQuery(role);
+      const analytics = defined(st.analytics, 'the analytics stack');
+      role = new iam.Role(analytics, 'Analyst', { assumedBy: new iam.AccountRootPrincipal() });
+      analytics.grantQuery(role);
     });
     // THEN it holds exactly the query rights, on exact resources, and cdk-nag still passes
-    const statements = statementsOfRole(Template.fromStack(s.analytics!), logicalIdOf(role!));
+    const statements = statementsOfRole(
+      Template.fromStack(defined(s.analytics, 'the analytics stack')),
+      logicalIdOf(defined(role, 'the granted role')),
+    );
     expect(statements.flatMap((s) => s.actions).sort()).toEqual(
       [
         'athena:GetQueryExecution',

@@ -15,6 +15,7 @@ import { MANIFEST_FILE } from '../../contract/manifest';
 import { createTableInput } from '../../contract/prediction-log';
 import { ROUTES } from '../../contract/routes';
 import { GATEWAY_ERRORS } from '../../lib/api/gateway-responses';
+import { defined } from '../support/defined';
 import { bare, type SynthResult, snapshotView, statementsOfRole } from './synth';
 
 export function logicalIdOf(c: IConstruct): string {
@@ -64,14 +65,14 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
       feedback: { stack: 'api', construct: r.api.functions.feedback.function },
       meta: { stack: 'api', construct: r.api.functions.meta.function },
       replay: { stack: 'data', construct: r.data.replay.function },
-      'analytics-writer': { stack: 'analytics', construct: r.analytics!.writer.function },
+      'analytics-writer': { stack: 'analytics', construct: defined(r.analytics, 'the analytics stack').writer.function },
     });
 
     it.each(['predict', 'query', 'feedback', 'meta', 'replay', 'analytics-writer'] as FunctionName[])(
       '%s gets exactly functionEnv(fn, backend)',
       (name) => {
         const { stack, construct } = fns()[name];
-        const fn = r.templates[stack]!.toJSON().Resources[logicalIdOf(construct)];
+        const fn = defined(r.templates[stack], `the ${stack} template`).toJSON().Resources[logicalIdOf(construct)];
         const vars = Object.keys(fn.Properties.Environment.Variables).filter((k) => k !== 'NODE_OPTIONS');
         expect(vars.sort()).toEqual([...functionEnv(name, backend)].sort());
         if (vars.includes(ENV.MODEL_MANIFEST_PATH))
@@ -82,10 +83,12 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
 
     it('runs every function on Node 22 arm64 with X-Ray and a log group with the configured retention', () => {
       for (const { stack, construct } of Object.values(fns())) {
-        const fn = r.templates[stack]!.toJSON().Resources[logicalIdOf(construct)];
+        const fn = defined(r.templates[stack], `the ${stack} template`).toJSON().Resources[logicalIdOf(construct)];
         expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
         const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref;
-        expect(r.templates[stack]!.toJSON().Resources[logGroupId].Properties.RetentionInDays).toBe(r.config.logRetentionDays);
+        expect(defined(r.templates[stack], `the ${stack} template`).toJSON().Resources[logGroupId].Properties.RetentionInDays).toBe(
+          r.config.logRetentionDays,
+        );
       }
     });
 

@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { modelPackageKey, modelPrefix } from '../../contract/bucket';
+import { defined } from '../support/defined';
 import { baseStatements, logicalIdOf } from './backend-suite';
 import { render, type SynthResult, statementsOfRole } from './synth';
 
@@ -47,7 +48,7 @@ export function describeFargateServing(synth: () => SynthResult): void {
           PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' },
         }),
       });
-      const lb = logicalIdOf(r.serving.fargate!.loadBalancer);
+      const lb = logicalIdOf(defined(r.serving.fargate, 'the Fargate service').loadBalancer);
       s.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
         TargetTrackingScalingPolicyConfiguration: Match.objectLike({
           TargetValue: 3000,
@@ -90,14 +91,15 @@ export function describeFargateServing(synth: () => SynthResult): void {
 
     it("lets the task role read its own model's packages and nothing else, without listing", () => {
       const { name, version } = r.manifest;
-      const taskRole = r.serving.fargate!.service.taskDefinition.taskRole;
+      const taskRole = defined(r.serving.fargate, 'the Fargate service').service.taskDefinition.taskRole;
       // Every version of this model (old tasks of a blue/green rollout still load theirs), no other model.
       expect(statementsOfRole(r.templates.serving, logicalIdOf(taskRole))).toEqual([
         { actions: ['s3:GetObject'], resources: [`<import:Mlship-Data-DataBucketArn>/${modelPrefix(name)}*`] },
       ]);
       // GetObject alone suffices because the tasks are given the package key, never a prefix to list.
       const [container] =
-        r.templates.serving.toJSON().Resources[logicalIdOf(r.serving.fargate!.service.taskDefinition)].Properties.ContainerDefinitions;
+        r.templates.serving.toJSON().Resources[logicalIdOf(defined(r.serving.fargate, 'the Fargate service').service.taskDefinition)]
+          .Properties.ContainerDefinitions;
       const uri = container.Environment.find((e: { Name: string }) => e.Name === 'MODEL_S3_URI').Value;
       // The deployed package's key, named by its digest: a retrained model never overwrites what tasks load.
       expect(render(uri)).toMatch(/^s3:\/\//);
@@ -123,7 +125,7 @@ export function describeFargateServing(synth: () => SynthResult): void {
         /^\{"Fn::Join":\["",\["http:\/\/",\{"Fn::ImportValue":"Mlship-Serving-fargate:ExportsOutputFnGetAttFargateLoadBalancer.*DNSName/,
       );
       const s = r.templates.serving;
-      const clientSg = logicalIdOf(r.serving.fargate!.clientSecurityGroup);
+      const clientSg = logicalIdOf(defined(r.serving.fargate, 'the Fargate service').clientSecurityGroup);
       const ingress = Object.values(s.findResources('AWS::EC2::SecurityGroupIngress')).map((x) => x.Properties);
       expect(ingress).toEqual(
         expect.arrayContaining([

@@ -27,7 +27,9 @@ function modelDir(mtime: Date, mode: number): string {
 
 describe('packModel', () => {
   const dirs: string[] = [];
-  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
   const make = (mtime: Date, mode: number) => {
     const d = modelDir(mtime, mode);
     dirs.push(d);

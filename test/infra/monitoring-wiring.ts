@@ -10,6 +10,7 @@ import { BASELINE_FILE } from '../../contract/baseline';
 import { ENV, functionEnv } from '../../contract/env';
 import type { Backend } from '../../contract/limits';
 import { BUNDLED_DASHBOARD_DIR } from '../../lib/constructs/handler-function';
+import { defined } from '../support/defined';
 import { baseStatements, logicalIdOf } from './backend-suite';
 import { type SynthResult, statementsOfRole } from './synth';
 
@@ -86,13 +87,16 @@ export function describeMonitoring(backend: Backend, synth: () => SynthResult): 
           MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string; Value: unknown }[] } };
         }[];
         expect(metrics.find((m) => m.Expression)?.Expression).toBe('MAX([FILL(unhealthy0, 0), FILL(unhealthy1, 0)])');
-        const groups = metrics
-          .filter((m) => m.MetricStat)
-          .map((m) => JSON.stringify(m.MetricStat!.Metric.Dimensions.find((d) => d.Name === 'TargetGroup')!.Value));
-        expect(metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat!.Metric.MetricName)).toEqual([
-          'UnHealthyHostCount',
-          'UnHealthyHostCount',
-        ]);
+        const stats = metrics.flatMap((m) => (m.MetricStat ? [m.MetricStat] : []));
+        const groups = stats.map((s) =>
+          JSON.stringify(
+            defined(
+              s.Metric.Dimensions.find((d) => d.Name === 'TargetGroup'),
+              'a TargetGroup dimension',
+            ).Value,
+          ),
+        );
+        expect(stats.map((s) => s.Metric.MetricName)).toEqual(['UnHealthyHostCount', 'UnHealthyHostCount']);
         expect(new Set(groups).size).toBe(2);
       } else {
         expect(unhealthy?.Properties.MetricName).toBe('Invocation5XXErrors');

@@ -175,12 +175,15 @@ function check(value: unknown, shapeName: string, path: string, out: string[]): 
 
 function checkMember(value: unknown, spec: Member, at: string, out: string[]): void {
   if (isToken(value)) return;
-  if ('shape' in spec) return check(value, spec.shape, at, out);
+  if ('shape' in spec) {
+    check(value, spec.shape, at, out);
+    return;
+  }
   if ('list' in spec) {
     if (!Array.isArray(value)) return void out.push(`${at}: expected a list`);
     if (spec.min !== undefined && value.length < spec.min) out.push(`${at}: at least ${spec.min} item(s)`);
     if (spec.max !== undefined && value.length > spec.max) out.push(`${at}: at most ${spec.max} item(s)`);
-    value.forEach((item, i) => check(item, spec.list, `${at}[${i}]`, out));
+    for (const [i, item] of value.entries()) check(item, spec.list, `${at}[${i}]`, out);
     return;
   }
   if ('integer' in spec) {

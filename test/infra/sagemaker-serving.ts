@@ -1,4 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { defined } from '../support/defined';
 import { logicalIdOf } from './backend-suite';
 import { render, type SynthResult, statementsOfRole } from './synth';
 
@@ -46,7 +47,7 @@ export function describeSageMakerServing(synth: () => SynthResult): void {
     });
 
     it('gives the execution role exactly image pull, the one model object, endpoint logs and metrics, and the batch prefixes', () => {
-      const statements = statementsOfRole(r.templates.serving, logicalIdOf(r.serving.sagemaker!.role));
+      const statements = statementsOfRole(r.templates.serving, logicalIdOf(defined(r.serving.sagemaker, 'the SageMaker serving').role));
       expect(statements.map((s) => ({ ...s, resources: s.resources.map((x) => x.replace(/<asset-hash>|[0-9a-f]{64}/g, 'H')) }))).toEqual([
         {
           actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],

@@ -5,6 +5,7 @@
  */
 import type { Stack } from 'aws-cdk-lib';
 import { LISTENER_RULE } from '../../lib/mlship-app';
+import { defined } from '../support/defined';
 import type { SynthResult } from './synth';
 
 interface Template {
@@ -66,7 +67,7 @@ export function refusedSteps(a: DeployedApp, b: DeployedApp): { refused: string[
   const deployed = new Map(a.templates);
   const refused: string[] = [];
   for (const name of b.order) {
-    const next = b.templates.get(name)!;
+    const next = defined(b.templates.get(name), `the template of ${name}`);
     const before = deployed.get(name);
     const others = [...deployed].filter(([n]) => n !== name);
     for (const e of importsOf(next)) {
@@ -83,10 +84,10 @@ export function refusedSteps(a: DeployedApp, b: DeployedApp): { refused: string[
     }
     deployed.set(name, next);
   }
-  const leftOver = [...deployed.keys()]
-    .filter((n) => !b.templates.has(n))
-    .map((stack) => {
-      const exported = exportsOf(deployed.get(stack)!);
+  const leftOver = [...deployed]
+    .filter(([n]) => !b.templates.has(n))
+    .map(([stack, template]) => {
+      const exported = exportsOf(template);
       const importedBy = [...deployed].filter(([n, t]) => n !== stack && [...importsOf(t)].some((e) => exported.has(e))).map(([n]) => n);
       return { stack, importedBy };
     });

@@ -33,6 +33,7 @@ import { s3Client } from '../../local/s3';
 import { startSageMakerRuntime } from '../../local/sagemaker-runtime';
 import type { LocalSystem } from '../../local/system';
 import { proxyEvent } from '../lambda/events';
+import { defined } from '../support/defined';
 import { MODEL_DIR } from '../support/load-runner';
 
 /**
@@ -107,7 +108,7 @@ export async function exerciseLocalSystem(local: LocalSystem, setPhase: (p: Phas
   await call('predict dead-lettered', '/predict', { method: 'POST', body: { instances: [distinctiveRow()] } });
   await local.dynamodb.start();
   const drained = await local.replay();
-  statuses['replayed'] = drained.replayed;
+  statuses.replayed = drained.replayed;
   // A message no write can fix: the replay parks it under parked/log-records/ (PutObject).
   const sqs = new SQSClient({
     endpoint: local.sqsUrl,
@@ -116,7 +117,7 @@ export async function exerciseLocalSystem(local: LocalSystem, setPhase: (p: Phas
   });
   await sqs.send(new SendMessageCommand({ QueueUrl: local.logDlqUrl, MessageBody: '{"not": "a record"}' }));
   sqs.destroy();
-  statuses['parked'] = (await local.replay()).replayed;
+  statuses.parked = (await local.replay()).replayed;
 
   // The container also accepts a prefix (ListBucket + GetObject), but every deployment hands it the
   // package key (GetObject alone), so no role may list: recorded to prove that the listing is denied.
@@ -175,8 +176,9 @@ export async function exerciseSageMakerPredict(
       predict = require('../../lambda/predict');
     });
     if (!predict) throw new Error('predict did not load');
+    const loaded = predict;
     const send = async (body: unknown) => {
-      const res = (await predict!.handler(
+      const res = (await loaded.handler(
         proxyEvent({
           method: 'POST',
           resource: '/predict',
@@ -324,8 +326,7 @@ export interface BatchTaskOutcome {
 export async function runBatchTask(local: LocalSystem, callLog: string): Promise<BatchTaskOutcome> {
   const names = local.manifest.input.kind === 'tabular' ? local.manifest.input.features.map((f) => f.name) : [];
   const parity = JSON.parse(readFileSync(join(MODEL_DIR, GOLDEN_SET_FILE), 'utf8')) as { rows: { input: number[] }[] };
-  const csv =
-    [`id,${names.join(',')}`, ...parity.rows.slice(0, 20).map((r, i) => `r${i},${r.input.join(',')}`), 'bad,1,2,3'].join('\n') + '\n';
+  const csv = `${[`id,${names.join(',')}`, ...parity.rows.slice(0, 20).map((r, i) => `r${i},${r.input.join(',')}`), 'bad,1,2,3'].join('\n')}\n`;
   const inputKey = `${PREFIX.batchInput}iam-proof/rows.csv`;
   const outputPrefix = batchOutputPrefix('iam-proof-run');
   const s3 = s3Client(local.s3Url);
@@ -374,7 +375,7 @@ export async function runBatchTask(local: LocalSystem, callLog: string): Promise
     let outputLines = 0;
     if (summary) {
       const out = await s3.send(new GetObjectCommand({ Bucket: local.bucketName, Key: `${outputPrefix}rows.csv.out` }));
-      outputLines = (await out.Body!.transformToString()).trim().split('\n').length;
+      outputLines = (await defined(out.Body, 'a body of the batch output').transformToString()).trim().split('\n').length;
     }
     return { exitCode, stderr, summary, outputLines };
   } finally {

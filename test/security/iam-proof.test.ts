@@ -19,6 +19,7 @@ import type { IConstruct } from 'constructs';
 import { modelPrefix } from '../../contract/bucket';
 import { type LocalSystem, startLocal } from '../../local/system';
 import { bare, render, type Statement, statementsOfRole } from '../infra/synth';
+import { defined } from '../support/defined';
 import { MODEL_DIR } from '../support/load-runner';
 import {
   abortBatchOutput,
@@ -265,7 +266,7 @@ function roleStatements(s: SynthesizedBackend): Record<Caller, Statement[]> {
     feedback: of('api', api.functions.feedback.role),
     meta: of('api', api.functions.meta.role),
     replay: of('data', data.replay.role),
-    'analytics-writer': of('analytics', analytics!.writer.role),
+    'analytics-writer': of('analytics', defined(analytics, 'the analytics stack').writer.role),
     quality: of('monitoring', monitoring.monitoring.qualityFunction.role),
     container: of('serving', containerRole),
   };
@@ -276,6 +277,11 @@ describe('IAM proof from recorded AWS calls', () => {
   let local: LocalSystem | undefined;
   let uninstall: (() => void) | undefined;
   let backends: SynthesizedBackend[];
+  const synthOf = (backend: string) =>
+    defined(
+      backends.find((b) => b.backend === backend),
+      `the ${backend} synth`,
+    );
   let statuses: Record<string, number>;
   let sagemakerStatuses: number[];
   let qualityVersions: number;
@@ -500,7 +506,7 @@ describe('IAM proof from recorded AWS calls', () => {
     (backend) => {
       // The two roles the run above covered are present where the backend has them, and their grants name
       // exact resources: the one endpoint, the batch prefixes and the model package prefix.
-      const s = backends.find((b) => b.backend === backend)!;
+      const s = synthOf(backend);
       const roles = roleStatements(s);
       const objectResources = (caller: Caller) =>
         roles[caller]
@@ -523,7 +529,7 @@ describe('IAM proof from recorded AWS calls', () => {
     '%s: no model reader may list the bucket, since every deployment hands it the package key',
     (backend) => {
       // The container's prefix form lists; the recorded listing is denied to the container and batch roles.
-      const roles = roleStatements(backends.find((b) => b.backend === backend)!);
+      const roles = roleStatements(synthOf(backend));
       const listings = requests().filter(({ req, phase: p }) => p === 'undeployed' && req.action === 's3:ListBucket');
       expect(listings.length).toBeGreaterThan(0);
       const granted = listings.flatMap(({ req }) =>
@@ -536,14 +542,20 @@ describe('IAM proof from recorded AWS calls', () => {
   it.each(['fargate', 'sagemaker', 'sagemaker-serverless'])(
     '%s: the ECS task execution roles grant exactly what ECS uses to start the task',
     (backend) => {
-      const s = backends.find((b) => b.backend === backend)!;
+      const s = synthOf(backend);
       const resources = s.templates.serving.toJSON().Resources as CfnResources;
       const taskDefinitions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::ECS::TaskDefinition');
       // The model service's tasks and the batch task: both Fargate only.
       expect(taskDefinitions.map(([id]) => bare(id)).sort()).toEqual(backend === 'fargate' ? ['BatchTask', 'FargateTask'] : []);
       const expectedRoles =
         backend === 'fargate'
-          ? [s.stacks.serving.fargate!.service.taskDefinition.executionRole!, s.stacks.serving.batch.taskDefinition!.executionRole!]
+          ? [
+              defined(
+                defined(s.stacks.serving.fargate, 'the Fargate service').service.taskDefinition.executionRole,
+                'the task execution role',
+              ),
+              defined(defined(s.stacks.serving.batch.taskDefinition, 'the batch task').executionRole, 'the batch execution role'),
+            ]
               .map(logicalIdOf)
               .sort()
           : [];
@@ -570,18 +582,23 @@ describe('IAM proof from recorded AWS calls', () => {
   it.each(['fargate', 'sagemaker', 'sagemaker-serverless'])(
     '%s: the batch state machine, its trigger and the rollout hook grant exactly what AWS uses',
     (backend) => {
-      const s = backends.find((b) => b.backend === backend)!;
+      const s = synthOf(backend);
       const { serving } = s.stacks;
       const template = s.templates.serving;
       const resources = template.toJSON().Resources as CfnResources;
-      const [machineId, machine] = Object.entries(resources).find(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine')!;
+      const [machineId, machine] = defined(
+        Object.entries(resources).find(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine'),
+        'a state machine',
+      );
       expect(machineId).toBe(logicalIdOf(serving.batch.stateMachine));
       const definition = render(machine.Properties.DefinitionString);
       const integration = backend === 'fargate' ? ':states:::ecs:runTask.sync' : ':states:::sagemaker:createTransformJob.sync';
       expect(definition).toContain(integration);
       const passed = serving.batch.taskDefinition
-        ? [serving.batch.taskDefinition.taskRole, serving.batch.taskDefinition.executionRole!].map((r) => bare(logicalIdOf(r)))
-        : [bare(logicalIdOf(serving.sagemaker!.role))];
+        ? [serving.batch.taskDefinition.taskRole, defined(serving.batch.taskDefinition.executionRole, 'the batch execution role')].map(
+            (r) => bare(logicalIdOf(r)),
+          )
+        : [bare(logicalIdOf(defined(serving.sagemaker, 'the SageMaker serving').role))];
       const familyId = serving.batch.taskDefinition ? logicalIdOf(serving.batch.taskDefinition) : undefined;
       const machineRole = getAttId(machine.Properties.RoleArn);
       const machineStatements = statementsOfRole(template, machineRole);
@@ -632,7 +649,7 @@ describe('IAM proof from recorded AWS calls', () => {
   it.each(['fargate', 'sagemaker', 'sagemaker-serverless'])(
     '%s: every recorded call is granted to the role of the code that makes it',
     (backend) => {
-      const s = backends.find((b) => b.backend === backend)!;
+      const s = synthOf(backend);
       const roles = roleStatements(s);
       const denied = forBackend(backend)
         .filter((r) => !roles[r.caller].some((st) => allows(st, r)))
@@ -644,7 +661,7 @@ describe('IAM proof from recorded AWS calls', () => {
   it.each(['fargate', 'sagemaker', 'sagemaker-serverless'])(
     '%s: every granted action is used by a recorded call or by AWS itself',
     (backend) => {
-      const s = backends.find((b) => b.backend === backend)!;
+      const s = synthOf(backend);
       const roles = roleStatements(s);
       const reqs = forBackend(backend);
       const unused: string[] = [];

@@ -40,7 +40,7 @@ function install(sink) {
         pid: process.pid,
       });
     } catch (e) {
-      process.stderr.write(`aws call recorder: ${e && e.message}\n`);
+      process.stderr.write(`aws call recorder: ${e?.message}\n`);
     }
     return original.call(this, command, ...rest);
   };
@@ -56,7 +56,7 @@ module.exports = { install };
 const logFile = process.env.MLSHIP_AWS_CALL_LOG;
 if (logFile) {
   // Preloaded with --require: record to the file (inputs are dropped to keep the file small and clean).
-  install((call) => appendFileSync(logFile, JSON.stringify({ ...call, input: pick(call.input) }) + '\n'));
+  install((call) => appendFileSync(logFile, `${JSON.stringify({ ...call, input: pick(call.input) })}\n`));
 }
 
 /** The input fields that name a resource; nothing else (no item values, no bodies). */

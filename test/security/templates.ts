@@ -13,6 +13,7 @@ import { BACKENDS, type Backend } from '../../contract/limits';
 import { parseConfig } from '../../lib/config';
 import { buildMlshipApp, type MlshipStacks } from '../../lib/mlship-app';
 import { ensureWebBuiltSync } from '../../web/build';
+import { defined } from '../support/defined';
 
 export const ROOT = resolve(__dirname, '..', '..');
 
@@ -46,7 +47,7 @@ export function synthesize(backend: Backend): SynthesizedBackend {
       serving: Template.fromStack(stacks.serving),
       api: Template.fromStack(stacks.api),
       monitoring: Template.fromStack(stacks.monitoring),
-      analytics: Template.fromStack(stacks.analytics!),
+      analytics: Template.fromStack(defined(stacks.analytics, 'the analytics stack')),
     },
     violations: report.pluginReports.flatMap((p) => p.violations.map((v) => ({ plugin: p.pluginName, rule: v.ruleName }))),
   };

@@ -49,7 +49,7 @@ async function open(settings: { apiKey?: string; baseUrl?: string }): Promise<Pa
     if (s.apiKey !== undefined) localStorage.setItem('mlship.apiKey', s.apiKey);
     if (s.baseUrl !== undefined) localStorage.setItem('mlship.baseUrl', s.baseUrl);
   }, settings);
-  await page.goto(system.url + '/');
+  await page.goto(`${system.url}/`);
   await page.waitForSelector('body[data-loaded="true"]');
   return page;
 }
@@ -121,7 +121,7 @@ describe('dashboard with real predictions', () => {
     });
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
     await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
-    await page.goto(system.url + '/');
+    await page.goto(`${system.url}/`);
     await page.waitForSelector('#content:not([hidden])');
 
     expect(await page.locator('#model-name').textContent()).toBe('breast-cancer 1.0.0');
@@ -167,7 +167,7 @@ describe('dashboard with real predictions', () => {
       if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
     });
     await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
-    await page.goto(system.url + '/');
+    await page.goto(`${system.url}/`);
     await page.waitForSelector('#content:not([hidden])');
     expect(await page.locator('#window option').allTextContents()).toEqual(['1 hour', '24 hours', '7 days', '30 days', '90 days']);
 
@@ -203,7 +203,7 @@ describe('dashboard with real predictions', () => {
       if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
     });
     await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
-    await page.goto(system.url + '/');
+    await page.goto(`${system.url}/`);
     await page.waitForSelector('#content:not([hidden])');
     await page.waitForSelector('#chart-drift[data-points]');
 

@@ -4,6 +4,13 @@ import { categoryAxis } from './series';
 
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2'];
 
+/** uPlot's bar path builder: optional in its types, present in the build the dashboard bundles. */
+function barPaths(): uPlot.Series.PathBuilder {
+  const bars = uPlot.paths.bars;
+  if (bars === undefined) throw new Error('uPlot has no bars path builder');
+  return bars({ size: [0.6, 80] });
+}
+
 export interface ChartSpec {
   /** Series labels (after the x axis). */
   series: string[];
@@ -61,7 +68,7 @@ export class Chart {
         stroke: COLORS[i % COLORS.length],
         width: 2,
         ...(bars
-          ? { fill: `${COLORS[i % COLORS.length]}99`, paths: uPlot.paths.bars!({ size: [0.6, 80] }), points: { show: false } }
+          ? { fill: `${COLORS[i % COLORS.length]}99`, paths: barPaths(), points: { show: false } }
           : { spanGaps: false, points: { show: true, size: 6 } }),
       })),
     ];
