@@ -4,18 +4,11 @@
  * returning `iam.Grant`; the stacks and `buildMlshipApp` assemble them the way `cdk deploy` here does.
  */
 
-// The whole system, as bin/mlship.ts builds it.
-export { type BuildOptions, buildMlshipApp, type MlshipStacks, servingStackName } from './mlship-app';
-export { ConfigError, configSchema, loadConfig, type MlshipConfig, parseConfig } from './config';
-export { type DeploymentContext, contextFromParts, deploymentContext, PACKAGE_ROOT } from './deployment-context';
 export { AnalyticsStack, type AnalyticsStackProps } from './analytics-stack';
 export { ApiStack, type ApiStackProps } from './api-stack';
-export { DataStack, type DataStackProps } from './data-stack';
-export { MonitoringStack, type MonitoringStackProps } from './monitoring-stack';
-export { ServingStack, type ServingStackProps } from './serving-stack';
-
-// Functions and grants.
-export { HandlerFunction, type HandlerFunctionProps, QUALITY_FUNCTION } from './constructs/handler-function';
+// Batch and monitoring.
+export { BatchInference, type BatchInferenceProps, type FargateBatchTask, type SageMakerBatchModel } from './batch/batch-inference';
+export { ConfigError, configSchema, loadConfig, type MlshipConfig, parseConfig } from './config';
 export {
   DataBucketAccess,
   DataBucketGrants,
@@ -24,13 +17,27 @@ export {
   PredictionLogAccess,
   PredictionLogGrants,
 } from './constructs/data-grants';
+// Functions and grants.
+export { HandlerFunction, type HandlerFunctionProps, QUALITY_FUNCTION } from './constructs/handler-function';
 export { acknowledgeWildcardResource } from './constructs/nag';
-
+export { DataStack, type DataStackProps } from './data-stack';
+export { contextFromParts, type DeploymentContext, deploymentContext, PACKAGE_ROOT } from './deployment-context';
+// The whole system, as bin/mlship.ts builds it.
+export { type BuildOptions, buildMlshipApp, type MlshipStacks, servingStackName } from './mlship-app';
+export { MonitoringStack, type MonitoringStackProps } from './monitoring-stack';
+export {
+  ModelMonitoring,
+  type ModelMonitoringProps,
+  type MonitoredBackend,
+  type QualityThresholds,
+} from './observability/model-monitoring';
+export { QualityFunction, type QualityFunctionProps } from './observability/quality-function';
+export { GoldenSetCheck, type GoldenSetCheckProps, type SageMakerCheckTarget } from './rollout/golden-set-check';
 // Serving.
 export { FargateModelService, type FargateModelServiceProps, REQUESTS_PER_TASK_PER_MINUTE } from './serving/fargate-model-service';
 export type { ModelBackend, RolloutCheckPlacement } from './serving/model-backend';
-export { CONTAINER_PORT, LISTENER_PORT, ModelNetwork, type ModelNetworkProps, TEST_LISTENER_PORT } from './serving/model-network';
 export { ModelImage, type ModelImageProps } from './serving/model-image';
+export { CONTAINER_PORT, LISTENER_PORT, ModelNetwork, type ModelNetworkProps, TEST_LISTENER_PORT } from './serving/model-network';
 export { ModelPackage, type ModelPackageProps } from './serving/model-package';
 export {
   type RealtimeCapacity,
@@ -38,14 +45,4 @@ export {
   type SageMakerModelEndpointProps,
   type ServerlessCapacity,
 } from './serving/sagemaker-model-endpoint';
-export { GoldenSetCheck, type GoldenSetCheckProps, type SageMakerCheckTarget } from './rollout/golden-set-check';
-
-// Batch and monitoring.
-export { BatchInference, type BatchInferenceProps, type FargateBatchTask, type SageMakerBatchModel } from './batch/batch-inference';
-export {
-  type MonitoredBackend,
-  ModelMonitoring,
-  type ModelMonitoringProps,
-  type QualityThresholds,
-} from './observability/model-monitoring';
-export { QualityFunction, type QualityFunctionProps } from './observability/quality-function';
+export { ServingStack, type ServingStackProps } from './serving-stack';

@@ -25,9 +25,9 @@
  */
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { type AttributeValue, BatchWriteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { loadavg } from 'node:os';
 import { partitionDate, tableColumns } from '../../contract/analytics';
 import { summarySql } from '../../contract/analytics-queries';
 import { parseBaseline } from '../../contract/baseline';
