@@ -8,10 +8,8 @@
  *
  *   npx tsx bench/byom/bench.ts        (needs /usr/bin/python3 with sklearn + onnx, gunicorn, wrk; BENCH_SECONDS=5)
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import * as http from 'node:http';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -21,6 +19,7 @@ import { readManifestFile } from '../../contract/model-files';
 import { planModel } from '../../contract/model-plan';
 import { readOnnx } from '../../contract/onnx-graph';
 import { buildServerBundle } from '../../test/support/server-bundle';
+import { startGunicorn } from '../support/gunicorn';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -93,46 +92,13 @@ async function check(url: string, body: string, label: string): Promise<void> {
     throw new Error(`${url} answered ${reply.status} ${JSON.stringify(json)}`);
 }
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 async function flask(body: string, label: string, workerClass: 'gthread' | 'sync'): Promise<Cell> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const threads = workerClass === 'gthread' ? ['-k', 'gthread', '--threads', '4'] : [];
-  const args = [
-    '-w',
-    String(CORES),
-    ...threads,
-    '-b',
-    `127.0.0.1:${port}`,
-    '--chdir',
-    __dirname,
-    '--log-level',
-    'warning',
-    'flask_forest:app',
-  ];
-  const child: ChildProcess = spawn('gunicorn', args, {
-    stdio: 'inherit',
-    env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' },
-  });
+  const gunicorn = await startGunicorn(__dirname, 'flask_forest:app', workerClass, CORES, 60);
   try {
-    for (let i = 0; ; i++) {
-      const up = await new Promise<boolean>((r) => http.get(`${url}/ping`, (res) => r(res.statusCode === 200)).on('error', () => r(false)));
-      if (up) break;
-      if (i > 240) throw new Error('gunicorn did not start');
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    await check(url, body, label);
-    return await wrk(`Flask + gunicorn + scikit-learn, ${CORES} ${workerClass} workers`, url, body);
+    await check(gunicorn.url, body, label);
+    return await wrk(`Flask + gunicorn + scikit-learn, ${CORES} ${workerClass} workers`, gunicorn.url, body);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await gunicorn.stop();
   }
 }
 

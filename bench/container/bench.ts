@@ -15,10 +15,8 @@
  *   npx tsx bench/container/bench.ts            (BENCH_SECONDS=5 per cell by default)
  *   BENCH_BASELINE_REF=881517e npx tsx bench/container/bench.ts
  */
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import * as http from 'node:http';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -26,6 +24,7 @@ import { loadModel } from '../../container/src/model';
 import { startServer } from '../../container/src/server';
 import { defined } from '../../test/support/defined';
 import { buildServerBundle, type ServerBundle } from '../../test/support/server-bundle';
+import { startGunicorn } from '../support/gunicorn';
 
 /** autocannon ships no types; this is the part of its API the benchmark uses. */
 interface LoadOptions {
@@ -164,51 +163,17 @@ async function ourServer(system: string, bundle: ServerBundle, body: string, lab
   }
 }
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 /** gunicorn serving flask_app.py: `gthread` workers keep connections alive; `sync` (its default) closes each one. */
 async function flask(body: string, label: string, workerClass: 'gthread' | 'sync'): Promise<Cell[]> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  // One BLAS thread per worker, as the cores are shared.
-  const threads = workerClass === 'gthread' ? ['-k', 'gthread', '--threads', '4'] : [];
-  const args = [
-    '-w',
-    String(CORES),
-    ...threads,
-    '-b',
-    `127.0.0.1:${port}`,
-    '--chdir',
-    __dirname,
-    '--log-level',
-    'warning',
-    'flask_app:app',
-  ];
-  const child: ChildProcess = spawn('gunicorn', args, {
-    stdio: 'inherit',
-    env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' },
-  });
+  const gunicorn = await startGunicorn(__dirname, 'flask_app:app', workerClass, CORES, 30);
   try {
-    for (let i = 0; ; i++) {
-      const up = await new Promise<boolean>((r) => http.get(`${url}/ping`, (res) => r(res.statusCode === 200)).on('error', () => r(false)));
-      if (up) break;
-      if (i > 120) throw new Error('gunicorn did not start');
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    await check(url, body, label);
+    await check(gunicorn.url, body, label);
     const name = workerClass === 'gthread' ? '(4) Flask + gunicorn' : "(4') Flask + gunicorn";
     const out: Cell[] = [];
-    for (const c of CONCURRENCY) out.push(await load(`${name}, ${CORES} ${workerClass} workers`, url, body, c));
+    for (const c of CONCURRENCY) out.push(await load(`${name}, ${CORES} ${workerClass} workers`, gunicorn.url, body, c));
     return out;
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await gunicorn.stop();
   }
 }
 
