@@ -7,7 +7,10 @@
  *       workers (keep-alive) and, with wrk, also gunicorn's default sync workers, the courses' command.
  * (2) and (3) run the server as the image ships it: the bundle the Dockerfile's esbuild command builds.
  * With BENCH_BASELINE_REF=<commit>, (2′) and (3′) run that commit's bundle the same way, beside them, so a
- * regression shows in one table.
+ * regression shows in one table: BENCH_ROUNDS rounds (default 3) alternate the two bundles (ABBA order, so a
+ * drift of the machine's load falls on both), and each cell is the median of its rounds. Beside req/s the
+ * table gives the server's CPU time per request (its processes' user + system time over the cell, from
+ * /proc): the load generator shares the cores, so req/s moves with whatever else runs, CPU per request less.
  * One-row JSON bodies of the breast-cancer model, on the same loopback and cores. The load generator is
  * wrk (C) when installed (Debian's `wrk`); otherwise autocannon, which is single-threaded JavaScript and
  * saturates near 40k req/s on two cores, so it understates the fast rows.
@@ -25,6 +28,7 @@ import { startServer } from '../../container/src/server';
 import { defined } from '../../test/support/defined';
 import { buildServerBundle, type ServerBundle } from '../../test/support/server-bundle';
 import { startGunicorn } from '../support/gunicorn';
+import { processTreeCpuSeconds } from '../support/process-cpu';
 
 /** autocannon ships no types; this is the part of its API the benchmark uses. */
 interface LoadOptions {
@@ -49,6 +53,9 @@ const ROOT = path.resolve(__dirname, '../..');
 const MODEL = path.join(ROOT, 'models/breast-cancer');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = [1, 16, 64];
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Each load cell starts with this long a run that is not measured: connections, JIT, worker caches. */
+const WARMUP_SECONDS = 2;
 const CORES = os.availableParallelism();
 /** wrk when it is installed (spawnSync reports ENOENT otherwise). */
 const WRK = spawnSync('wrk', ['-v']).error === undefined;
@@ -60,6 +67,8 @@ interface Cell {
   p50: number;
   p99: number;
   errors: number;
+  /** The server's CPU time (all its processes) per answered request, in µs; NaN where not measured. */
+  cpuUs: number;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -68,7 +77,7 @@ function percentile(sorted: Float64Array, p: number): number {
 
 function cell(system: string, c: number, latencies: number[], seconds: number, errors: number): Cell {
   const sorted = Float64Array.from(latencies).sort();
-  return { system, c, rps: latencies.length / seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), errors };
+  return { system, c, rps: latencies.length / seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), errors, cpuUs: NaN };
 }
 
 /** (1): `c` loops calling session.run with one row, in this process. */
@@ -108,7 +117,7 @@ async function loadWithAutocannon(system: string, url: string, body: string, c: 
     headers: { 'content-type': 'application/json' },
     connections: c,
   };
-  await autocannon({ ...opts, duration: 1 }); // warm-up: connections, JIT, worker caches
+  await autocannon({ ...opts, duration: WARMUP_SECONDS });
   const latencies: number[] = [];
   const instance = autocannon({ ...opts, duration: SECONDS });
   instance.on('response', (_client, status, _bytes, ms) => {
@@ -132,7 +141,7 @@ async function loadWithWrk(system: string, url: string, body: string, c: number)
       ['-t1', `-c${c}`, `-d${seconds}s`, ...(latency ? ['--latency'] : []), '-s', wrkScript as string, `${url}/invocations`],
       { encoding: 'utf8' },
     );
-  await run(2, false); // warm-up: connections, JIT, worker caches
+  await run(WARMUP_SECONDS, false);
   const { stdout } = await run(SECONDS, true);
   const ms = (p: number) => {
     const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)$`, 'm').exec(stdout);
@@ -141,7 +150,7 @@ async function loadWithWrk(system: string, url: string, body: string, c: number)
   };
   const count = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? 0);
   const errors = count(/Non-2xx or 3xx responses: (\d+)/) + count(/Socket errors: connect (\d+)/) + count(/timeout (\d+)/);
-  return { system, c, rps: count(/Requests\/sec:\s+([\d.]+)/), p50: ms(50), p99: ms(99), errors };
+  return { system, c, rps: count(/Requests\/sec:\s+([\d.]+)/), p50: ms(50), p99: ms(99), errors, cpuUs: NaN };
 }
 
 async function check(url: string, body: string, label: string): Promise<void> {
@@ -156,11 +165,59 @@ async function ourServer(system: string, bundle: ServerBundle, body: string, lab
   try {
     await check(server.url, body, label);
     const out: Cell[] = [];
-    for (const c of CONCURRENCY) out.push(await load(system, server.url, body, c));
+    for (const c of CONCURRENCY) {
+      const pid = defined(server.pid, 'the cluster primary pid');
+      const before = processTreeCpuSeconds(pid);
+      const measured = await load(system, server.url, body, c);
+      // The warm-up run is inside the window too: charge its requests at the measured rate.
+      const seconds = processTreeCpuSeconds(pid) - before;
+      out.push({ ...measured, cpuUs: (seconds / (measured.rps * (SECONDS + WARMUP_SECONDS))) * 1e6 });
+    }
     return out;
   } finally {
     await server.close();
   }
+}
+
+/** Cells of the same system and concurrency over several rounds, as one cell of medians. */
+function medianCells(rounds: Cell[][]): Cell[] {
+  const median = (xs: number[]) => {
+    const s = xs.slice().sort((a, b) => a - b);
+    return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+  };
+  const first = defined(rounds[0], 'a round');
+  return first.map((c, i) => {
+    const same = rounds.map((r) => defined(r[i], 'the same cell in every round'));
+    return {
+      system: rounds.length > 1 ? `${c.system} (median of ${rounds.length})` : c.system,
+      c: c.c,
+      rps: median(same.map((x) => x.rps)),
+      p50: median(same.map((x) => x.p50)),
+      p99: median(same.map((x) => x.p99)),
+      errors: same.reduce((n, x) => n + x.errors, 0),
+      cpuUs: median(same.map((x) => x.cpuUs)),
+    };
+  });
+}
+
+/** This bundle's and the baseline's cells for one batching setting, the two alternated over ROUNDS rounds. */
+async function againstBaseline(
+  names: readonly [string, string],
+  bundles: readonly [ServerBundle, ServerBundle],
+  body: string,
+  label: string,
+  maxBatchDelayUs: number,
+): Promise<Cell[]> {
+  const ours: Cell[][] = [];
+  const theirs: Cell[][] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 === 0 ? [0, 1] : [1, 0];
+    for (const i of order) {
+      const cells = await ourServer(names[i] as string, bundles[i] as ServerBundle, body, label, maxBatchDelayUs);
+      (i === 0 ? ours : theirs).push(cells);
+    }
+  }
+  return [...medianCells(ours), ...medianCells(theirs)];
 }
 
 /** gunicorn serving flask_app.py: `gthread` workers keep connections alive; `sync` (its default) closes each one. */
@@ -179,8 +236,16 @@ async function flask(body: string, label: string, workerClass: 'gthread' | 'sync
 
 function printTable(cells: Cell[]): void {
   const rows = [
-    ['system', 'conc.', 'req/s', 'p50 ms', 'p99 ms', 'errors'],
-    ...cells.map((c) => [c.system, String(c.c), c.rps.toFixed(0), c.p50.toFixed(3), c.p99.toFixed(3), String(c.errors)]),
+    ['system', 'conc.', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'server CPU µs/req'],
+    ...cells.map((c) => [
+      c.system,
+      String(c.c),
+      c.rps.toFixed(0),
+      c.p50.toFixed(3),
+      c.p99.toFixed(3),
+      String(c.errors),
+      Number.isNaN(c.cpuUs) ? '' : c.cpuUs.toFixed(1),
+    ]),
   ];
   const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
   const line = (r: string[]) => `| ${r.map((v, j) => (j === 0 ? v.padEnd(widths[j]) : v.padStart(widths[j]))).join(' | ')} |`;
@@ -200,12 +265,15 @@ async function main(): Promise<void> {
   const bundle = buildServerBundle();
   const baselineRef = process.env.BENCH_BASELINE_REF;
   const baseline = baselineRef ? buildServerBundle(baselineRef) : undefined;
+  const serving = async (n: string, delayUs: number, what: string): Promise<Cell[]> => {
+    const name = `(${n}) server, ${CORES} workers, ${what}`;
+    if (!baseline) return ourServer(name, bundle, body, label, delayUs);
+    return againstBaseline([name, `(${n}') ${baselineRef}, ${CORES} workers, ${what}`], [bundle, baseline], body, label, delayUs);
+  };
   const cells = [
     ...(await rawRun(Float32Array.from(input))),
-    ...(await ourServer(`(2) server, ${CORES} workers, no batching`, bundle, body, label, 0)),
-    ...(baseline ? await ourServer(`(2') ${baselineRef}, ${CORES} workers, no batching`, baseline, body, label, 0) : []),
-    ...(await ourServer(`(3) server, ${CORES} workers, batching`, bundle, body, label, 500)),
-    ...(baseline ? await ourServer(`(3') ${baselineRef}, ${CORES} workers, batching`, baseline, body, label, 500) : []),
+    ...(await serving('2', 0, 'no batching')),
+    ...(await serving('3', 500, 'batching')),
     ...(await flask(body, label, 'gthread')),
     // autocannon counts each reconnect after a sync worker's Connection: close as an error.
     ...(WRK ? await flask(body, label, 'sync') : []),
@@ -226,7 +294,7 @@ async function main(): Promise<void> {
     `  (2) - (1) p50 at c=1: ${(defined(at('(2)', 1), 'the (2) cell at c=1').p50 - defined(at('(1)', 1), 'the (1) cell at c=1').p50).toFixed(3)} ms (target <= 0.1 ms)`,
   );
   if (baseline) {
-    console.log(`\nagainst ${baselineRef} (req/s ratio, p99 ratio; above 1 and below 1 are better):`);
+    console.log(`\nagainst ${baselineRef} (ratios of medians; req/s above 1, p99 and CPU per request below 1 are better):`);
     for (const [now, then] of [
       ['(2)', "(2')"],
       ['(3)', "(3')"],
@@ -234,7 +302,10 @@ async function main(): Promise<void> {
       for (const c of CONCURRENCY) {
         const a = at(now, c);
         const b = at(then, c);
-        if (a && b) console.log(`  ${now}/${then} c=${c}: req/s ${(a.rps / b.rps).toFixed(3)}, p99 ${(a.p99 / b.p99).toFixed(3)}`);
+        if (a && b)
+          console.log(
+            `  ${now}/${then} c=${c}: req/s ${(a.rps / b.rps).toFixed(3)}, p99 ${(a.p99 / b.p99).toFixed(3)}, server CPU per request ${(a.cpuUs / b.cpuUs).toFixed(3)}`,
+          );
       }
     }
   }
