@@ -65,6 +65,10 @@ const PROBABILITY_OPS = new Set([
   'ZipMap',
   'Sigmoid',
 ]);
+/** Ops that answer regression values: a [N, k] output of one of them is k targets, not k class scores. */
+const REGRESSOR_OPS = new Set(['TreeEnsembleRegressor', 'LinearRegressor', 'SVMRegressor']);
+/** skl2onnx's name for a regressor's output. */
+const SKL2ONNX_REGRESSION_OUTPUT = 'variable';
 const PARITY_ROWS = 50;
 const BINS = 10;
 
@@ -249,6 +253,11 @@ function inferOutput(sig: GraphSignature, given: readonly string[] | undefined, 
     tensor = scores.name;
     const width = scores.dims?.[1];
     const producer = sig.producers[scores.name];
+    if (!graphLabels && !given && (REGRESSOR_OPS.has(producer ?? '') || scores.name === SKL2ONNX_REGRESSION_OUTPUT)) {
+      throw new InitError(
+        `Output "${scores.name}" answers ${width ?? 'several'} values per row, as a regressor with several targets does; mlship serves one value per row (a regression output [N] or [N, 1]): export one model per target. If these are class scores, pass --labels a,b,… in the model's class order.`,
+      );
+    }
     const softmax = !graphLabels && producer !== undefined && !PROBABILITY_OPS.has(producer);
     notes.push(
       `output "${scores.name}": class ${softmax ? `logits (written by ${producer}; softmax applied)` : 'probabilities'}${width ? `, ${width} classes` : ''}`,
@@ -258,7 +267,11 @@ function inferOutput(sig: GraphSignature, given: readonly string[] | undefined, 
         `Output "${scores.name}" holds ${width ?? 'several'} class scores but the model does not name its classes: pass --labels a,b,… in the model's class order.`,
       );
     }
-    if (softmax) return { kind: 'classification', labels: labelsOf(given, graphLabels, width), tensor, softmax: true };
+    if (softmax) {
+      const labels = labelsOf(given, graphLabels, width);
+      notes.push(`labels: ${labels.join(', ')}${given ? ' (from --labels)' : ' (from the model)'}`);
+      return { kind: 'classification', labels, tensor, softmax: true };
+    }
   }
   const labels = labelsOf(given, graphLabels, undefined);
   notes.push(`labels: ${labels.join(', ')}${given ? ' (from --labels)' : ' (from the model)'}`);

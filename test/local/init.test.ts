@@ -200,3 +200,45 @@ test("a OneHotEncoder's categories become a string feature's allowed values unle
     await server.close();
   }
 });
+
+/** A linear regressor with two targets, as skl2onnx writes it: float_input [N, 3] → MatMul → `variable` [N, 2]. */
+function twoTargetRegressor(): Uint8Array {
+  const { TensorProto } = onnx;
+  const tensor = (name: string, dims: (number | string)[]) => ({
+    name,
+    type: {
+      tensorType: {
+        elemType: TensorProto.DataType.FLOAT,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  });
+  return onnx.ModelProto.encode({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'two-targets',
+      node: [{ opType: 'MatMul', input: ['float_input', 'coef'], output: ['variable'] }],
+      initializer: [{ name: 'coef', dataType: TensorProto.DataType.FLOAT, dims: [3, 2], floatData: [1, 0, 0, 1, 1, 1] }],
+      input: [tensor('float_input', ['N', 3])],
+      output: [tensor('variable', ['N', 2])],
+    },
+  }).finish();
+}
+
+test('a regressor with two targets is named as such, not taken for an unlabelled classifier', async () => {
+  const model = path.join(scratch, 'two-targets.onnx');
+  writeFileSync(model, twoTargetRegressor());
+  await expect(initModel({ model, out: path.join(scratch, 'two-targets') })).rejects.toThrow(
+    /Output "variable" answers 2 values per row, as a regressor with several targets does; mlship serves one value per row .*export one model per target/,
+  );
+});
+
+test('labels given for logits are reported like labels read from the model', async () => {
+  const r = await initModel({
+    model: path.join(FIXTURES, 'cnn-logits/model.onnx'),
+    out: path.join(scratch, 'cnn-notes'),
+    labels: '0123456789'.split(''),
+  });
+  expect(r.notes).toContain('labels: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 (from --labels)');
+});
