@@ -13,7 +13,7 @@
  * fixed by the id), so a row written twice — a redelivered stream batch that landed under a new
  * key, an export over days the stream already wrote — is counted once. Feedback keeps the latest label.
  */
-import { type ColumnSpec, featureColumn, tableColumns } from './analytics';
+import { type ColumnSpec, tableColumns } from './analytics';
 import { type FeatureBaseline, isCategorical, type ModelBaseline } from './baseline';
 import type { ModelManifest } from './manifest';
 
@@ -153,9 +153,11 @@ function binCase(f: FeatureBaseline, column: ColumnSpec): string {
  * tables alone. One pass over the data: the grouping sets count every feature's bins together.
  */
 function featureDrift(manifest: ModelManifest, baseline: ModelBaseline): string {
-  const columns = new Map(tableColumns('predictions', manifest).map((c) => [c.name, c]));
+  const inputs = manifest.input.kind === 'tabular' ? manifest.input.features : [];
+  const columns = tableColumns('predictions', manifest);
   const features = baseline.features.map((f, j) => {
-    const column = columns.get(featureColumn(f.name));
+    const at = inputs.findIndex((x) => x.name === f.name);
+    const column = columns.find((c) => c.featureIndex !== undefined && c.featureIndex === at);
     if (column?.featureIndex === undefined)
       throw new Error(`Baseline feature "${f.name}" is not an input feature of model ${manifest.name}`);
     return { column: column.name, bin: `b${j + 1}`, f, binOf: binCase(f, column) };

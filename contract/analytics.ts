@@ -53,10 +53,24 @@ export const FEEDBACK_COLUMNS: readonly ColumnSpec[] = [
 
 /**
  * The column of a tabular input feature: `f_` and the feature name in lower case, other characters as
- * `_` (Glue column names are lower case; the prefix keeps them apart from the fixed columns).
+ * `_` (Glue column names are lower case; the prefix keeps them apart from the fixed columns). Features
+ * whose names fold to the same column (`Age` and `age`, `a-b` and `a_b`) each get their position
+ * appended (`f_age_0`, `f_age_1`), so any manifest has a table.
  */
-export function featureColumn(featureName: string): string {
-  return `f_${featureName.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
+function featureColumnNames(features: readonly { name: string }[]): string[] {
+  const base = features.map((f) => `f_${f.name.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`);
+  const count = new Map<string, number>();
+  for (const b of base) count.set(b, (count.get(b) ?? 0) + 1);
+  const names = base.map((b, i) => ((count.get(b) ?? 0) > 1 ? `${b}_${i}` : b));
+  const taken = new Map<string, string>();
+  names.forEach((n, i) => {
+    const other = taken.get(n);
+    const feature = features[i]?.name ?? n;
+    // Only a feature literally named like another's suffixed column (`age` twice and `age_1`) lands here.
+    if (other !== undefined) throw new Error(`Features "${other}" and "${feature}" would share the analytics column ${n}; rename one.`);
+    taken.set(n, feature);
+  });
+  return names;
 }
 
 /**
@@ -69,14 +83,10 @@ export function tableColumns(table: AnalyticsTable, manifest: ModelManifest): Co
   if (table === 'feedback') return [...FEEDBACK_COLUMNS];
   const columns = [...PREDICTION_COLUMNS];
   if (manifest.input.kind === 'tabular') {
-    const seen = new Map<string, string>();
+    const names = featureColumnNames(manifest.input.features);
     manifest.input.features.forEach((f, featureIndex) => {
-      const name = featureColumn(f.name);
-      const other = seen.get(name);
-      if (other !== undefined) throw new Error(`Features "${other}" and "${f.name}" would share the analytics column ${name}; rename one.`);
-      seen.set(name, f.name);
       columns.push({
-        name,
+        name: names[featureIndex] as string, // one name per feature
         type: featureColumnType(f.type),
         nullable: true,
         comment: `input feature ${f.name}`.slice(0, 255),

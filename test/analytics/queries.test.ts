@@ -2,7 +2,9 @@
  * Each named query on DuckDB against answers worked out by hand (test/analytics/fixtures.ts), the same
  * answers with every row delivered twice, and the dialect rules that keep the SQL runnable on Athena.
  */
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { tableColumns } from '../../contract/analytics';
 import {
   NAMED_QUERIES,
   type NamedQuery,
@@ -15,6 +17,8 @@ import {
 } from '../../contract/analytics-queries';
 import { featurePsi, PSI_EPSILON } from '../../contract/drift';
 import { parseManifest } from '../../contract/manifest';
+import { predictionRow } from '../../lambda/analytics/log-rows';
+import { objectsOf } from '../../lambda/analytics/store';
 import { type AnalyticsDb, openAnalyticsDb } from '../../local/analytics/duckdb';
 import { defined } from '../support/defined';
 import { BASELINE, EARLIER_FEEDBACK, feedbackRows, MANIFEST, predictionRows, RECORDS, tempStore, throughLog, writeStore } from './fixtures';
@@ -159,6 +163,52 @@ describe('the dashboard summary of a long window', () => {
       }
     },
   );
+});
+
+describe('features whose names fold to one column', () => {
+  // `Score` and `score` are both f_score once lower-cased: each gets its position appended.
+  const rename: Record<string, string> = { a: 'Score', b: 'score' };
+  const manifest = parseManifest({
+    ...MANIFEST,
+    input: {
+      kind: 'tabular',
+      features: (MANIFEST.input.kind === 'tabular' ? MANIFEST.input.features : []).map((f) => ({ ...f, name: rename[f.name] ?? f.name })),
+    },
+  });
+  const baseline = { ...BASELINE, features: BASELINE.features.map((f) => ({ ...f, name: rename[f.name] ?? f.name })) };
+
+  it('get a column each', () => {
+    expect(tableColumns('predictions', manifest).flatMap((c) => (c.featureIndex === undefined ? [] : [c.name]))).toEqual([
+      'f_score_0',
+      'f_score_1',
+      'f_c',
+      'f_d',
+    ]);
+  });
+
+  it('drift per feature is the same as under distinct names', async () => {
+    const root = tempStore();
+    for (const o of objectsOf(
+      'predictions',
+      RECORDS.map((r) => predictionRow(manifest, throughLog(r))),
+      manifest,
+    )) {
+      mkdirSync(dirname(join(root, o.key)), { recursive: true });
+      writeFileSync(join(root, o.key), o.body);
+    }
+    const db = await openAnalyticsDb(root, manifest, { threads: 1 });
+    try {
+      const byIndex = (rows: Record<string, unknown>[]) =>
+        normalize(rows).sort(
+          (x, y) => String(x.version).localeCompare(String(y.version)) || Number(x.feature_index) - Number(y.feature_index),
+        );
+      const want = EXPECTED['feature-drift'].map((r) => ({ ...r, feature: rename[r.feature as string] ?? r.feature }));
+      expectRows(byIndex((await db.named('feature-drift', baseline, SINCE)).rows), byIndex(want));
+    } finally {
+      db.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('feature drift agrees with the quality job', () => {
