@@ -45,11 +45,17 @@ function stringEnd(text: string, open: number): number {
   }
 }
 
-/** `JSON.parse` after the depth check; a malformed body is INVALID_JSON with the parser's reason. */
+const BYTE_ORDER_MARK = 0xfeff;
+
+/**
+ * `JSON.parse` after the depth check; a malformed body is INVALID_JSON with the parser's reason. A leading
+ * byte order mark (what some Windows tools write) is ignored, as RFC 8259 allows.
+ */
 export function parseJsonBounded(text: string, maxDepth: number = LIMITS.maxJsonDepth): unknown {
-  checkJsonDepth(text, maxDepth);
+  const json = text.charCodeAt(0) === BYTE_ORDER_MARK ? text.slice(1) : text;
+  checkJsonDepth(json, maxDepth);
   try {
-    return JSON.parse(text);
+    return JSON.parse(json);
   } catch (e) {
     throw new ApiError('INVALID_JSON', `The body is not valid JSON: ${errorMessage(e)}`);
   }

@@ -30,6 +30,19 @@ export function contentFormat(header: string | undefined): Format {
   );
 }
 
+/**
+ * Content-Encoding: bodies are read as sent, so a compressed one is refused by name (RFC 7694: 415) rather
+ * than parsed as bytes that are not JSON or CSV.
+ */
+export function checkContentEncoding(header: string | undefined): void {
+  if (header === undefined || header === '' || header.trim().toLowerCase() === 'identity') return;
+  throw new ApiError(
+    'UNSUPPORTED_MEDIA_TYPE',
+    `Content-Encoding ${header.slice(0, 100)} is not supported: send the body uncompressed.`,
+    'content-encoding',
+  );
+}
+
 /** Accept → output format: the first of application/json, text/csv or a wildcard listed. */
 export function acceptFormat(header: string | undefined): Format {
   if (header === undefined || header === '' || header === JSON_TYPE) return 'json';

@@ -14,7 +14,7 @@ import type { InvocationResponse } from '../../contract/prediction';
 import { Batcher, type BatcherOptions } from './batcher';
 import { CallerWatch } from './caller-watch';
 import { drainUnreadBody } from './early-answer';
-import { acceptFormat, CSV_TYPE, callerDeadlineMs, contentFormat, JSON_TYPE, readBody, send, toCsv } from './http-io';
+import { acceptFormat, CSV_TYPE, callerDeadlineMs, checkContentEncoding, contentFormat, JSON_TYPE, readBody, send, toCsv } from './http-io';
 import { ImageDecoder } from './image-decoder';
 import { log } from './log';
 import type { LoadedModel } from './model';
@@ -126,6 +126,7 @@ export class ModelServer {
 
   private async invoke(req: http.IncomingMessage, res: http.ServerResponse, s: Serving): Promise<void> {
     const inFormat = contentFormat(req.headers['content-type']);
+    checkContentEncoding(req.headers['content-encoding']);
     const outFormat = acceptFormat(req.headers.accept);
     const deadlineMs = callerDeadlineMs(req);
     const image = s.model.manifest.input.kind === 'image';

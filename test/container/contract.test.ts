@@ -5,7 +5,9 @@
  * The SageMaker container contract over real HTTP against the in-process server and the real
  * breast-cancer model: routes, JSON and CSV, every error class, and batching under concurrency.
  */
+
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { type LoadedModel, loadModel } from '../../container/src/model';
 import { type RunningServer, startServer } from '../../container/src/server';
 import { ERROR_STATUS, type ErrorCode } from '../../contract/errors';
@@ -107,6 +109,13 @@ describe('POST /invocations', () => {
     }
   });
 
+  test('a JSON body that starts with a byte order mark is read as JSON', async () => {
+    const reply = await request(server.url, 'POST', '/invocations', `\ufeff${JSON.stringify({ instances: [row] })}`, {
+      'content-type': 'application/json',
+    });
+    expect(reply.status).toBe(200);
+  });
+
   test('GET /execution-parameters answers what Batch Transform asks', async () => {
     const reply = await request(server.url, 'GET', '/execution-parameters');
     expect(reply.status).toBe(200);
@@ -177,6 +186,16 @@ describe('each error class answers its code, status and field, and the server ke
       () => request(server.url, 'POST', '/invocations', 'x', { 'content-type': 'text/plain' }),
       'UNSUPPORTED_MEDIA_TYPE',
       'content-type',
+    ],
+    [
+      'a gzip-compressed body',
+      () =>
+        request(server.url, 'POST', '/invocations', gzipSync(JSON.stringify({ instances: [row] })), {
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+        }),
+      'UNSUPPORTED_MEDIA_TYPE',
+      'content-encoding',
     ],
     ['an unsupported Accept', () => postJson(server.url, { instances: [row] }, { accept: 'image/png' }), 'NOT_ACCEPTABLE', 'accept'],
     ['an unknown path', () => request(server.url, 'GET', '/predict'), 'ROUTE_NOT_FOUND'],

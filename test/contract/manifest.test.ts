@@ -194,6 +194,11 @@ describe('JSON depth', () => {
     }
   });
 
+  it('ignores a leading byte order mark (RFC 8259 8.1), and only a leading one', () => {
+    expect(parseJsonBounded('\ufeff{"instances":[[1]]}')).toEqual({ instances: [[1]] });
+    expect(codeOf(() => parseJsonBounded('{"instances":\ufeff[[1]]}'))).toEqual({ code: 'INVALID_JSON', field: undefined });
+  });
+
   it('counts brackets inside strings as text, and passes real bodies', () => {
     expect(parseJsonBounded(JSON.stringify({ instances: [{ b64: '['.repeat(100) }] }))).toEqual({ instances: [{ b64: '['.repeat(100) }] });
     expect(() => checkJsonDepth(`${'['.repeat(33)}${']'.repeat(33)}`)).toThrow(/deeper than 32/);
