@@ -77,6 +77,8 @@ const classificationOutput = z.object({
   /**
    * ONNX output holding class scores: a probability tensor [N, labels.length], or a ZipMap output
    * (sequence of maps, as skl2onnx writes by default), which the server reads from the ZipMap's input.
+   * With two labels it may hold one score per row ([N] or [N, 1]): the second label's probability (or
+   * logit, with `softmax`), the first label's being its complement.
    */
   tensor: text(1),
   /**
@@ -85,7 +87,7 @@ const classificationOutput = z.object({
    * @default - the label with the highest score
    */
   labelTensor: z.optional(text(1)),
-  /** The scores are logits: apply softmax to get probabilities. @default false */
+  /** The scores are logits: apply softmax to get probabilities (a sigmoid, for one score per row). @default false */
   softmax: z._default(z.boolean(), false),
 });
 

@@ -133,6 +133,14 @@ function checkDims(dims: readonly (number | null)[] | undefined, want: number[],
   });
 }
 
+/**
+ * [N] or [N, 1]: one score per row. For two labels it is the second label's score — a sigmoid's
+ * probability (Keras `Dense(1, activation="sigmoid")`), or with `softmax` a logit (a PyTorch BCE head).
+ */
+export function oneScorePerRow(dims: readonly (number | null)[]): boolean {
+  return dims.length === 1 || (dims.length === 2 && dims[1] === 1);
+}
+
 function outputPlan(m: ModelManifest, sig: GraphSignature, file: string): Pick<ModelPlan, 'scoreTensor' | 'labelTensor' | 'graphLabels'> {
   const out = m.output;
   const v = sig.outputs.find((o) => o.name === out.tensor);
@@ -171,10 +179,15 @@ function outputPlan(m: ModelManifest, sig: GraphSignature, file: string): Pick<M
       );
     }
     const d = v.dims;
-    if (d !== undefined && (d.length !== 2 || (d[1] !== null && d[1] !== out.labels.length))) {
+    if (
+      d !== undefined &&
+      !(out.labels.length === 2 && oneScorePerRow(d)) &&
+      (d.length !== 2 || (d[1] !== null && d[1] !== out.labels.length))
+    ) {
+      const binary = out.labels.length === 2 ? ' (a binary classifier may also answer one score per row, [N] or [N, 1])' : '';
       throw new ManifestMismatchError(
         'output.labels',
-        `model.json lists ${out.labels.length} labels, but output "${v.name}" has shape [${d.map((x) => x ?? 'N').join(', ')}].`,
+        `model.json lists ${out.labels.length} labels, but output "${v.name}" has shape [${d.map((x) => x ?? 'N').join(', ')}]${binary}.`,
       );
     }
   }

@@ -166,6 +166,7 @@ class OnnxModel implements LoadedModel {
   private classify(data: ScoreData, labelData: ArrayLike<bigint | number | string> | undefined, n: number): Prediction[] {
     const labels = this.labels as readonly string[];
     const k = labels.length;
+    if (k === 2 && data.length === n) return this.classifyOneScore(data, labelData, labels, n);
     if (data.length !== n * k)
       throw new ManifestMismatchError(
         'output.labels',
@@ -188,17 +189,44 @@ class OnnxModel implements LoadedModel {
       if (this.softmax) softmaxInPlace(row);
       const probabilities: Record<string, number> = {};
       for (let j = 0; j < k; j++) probabilities[labels[j] as string] = row[j] as number; // j < k = labels.length = row.length
-      if (labelData) {
-        const given = String(labelData[i]);
-        const at = this.labelIndex?.get(given);
-        if (at === undefined)
-          throw new Error(`The label output answered "${given.slice(0, 40)}", which is not one of the model's ${k} classes.`);
-        best = at;
-      }
+      if (labelData) best = this.labelAt(labelData[i], k);
       // best < k: an index of the scores, or of the graph's labels, which the plan checked are k too
       out[i] = { label: labels[best] as string, probabilities };
     }
     return out;
+  }
+
+  /**
+   * A binary classifier answering one score per row: the second label's probability, or its logit when
+   * the manifest says softmax (softmax over [0, z] is the sigmoid of z).
+   */
+  private classifyOneScore(
+    data: ScoreData,
+    labelData: ArrayLike<bigint | number | string> | undefined,
+    labels: readonly string[],
+    n: number,
+  ): Prediction[] {
+    const [negative, positive] = labels as readonly [string, string];
+    const out = new Array<Prediction>(n);
+    for (let i = 0; i < n; i++) {
+      const score = data[i] as number; // i < n = data.length
+      if (!Number.isFinite(score)) throw nonFinite(i);
+      const p = this.softmax ? 1 / (1 + Math.exp(-score)) : score;
+      // Ties go to the first label, as the highest score does over two equal scores.
+      let label = p > 0.5 ? positive : negative;
+      if (labelData) label = labels[this.labelAt(labelData[i], 2)] as string;
+      out[i] = { label, probabilities: { [negative]: 1 - p, [positive]: p } };
+    }
+    return out;
+  }
+
+  /** Index into the manifest's labels of what the label output answered. */
+  private labelAt(given: bigint | number | string | undefined, k: number): number {
+    const text = String(given);
+    const at = this.labelIndex?.get(text);
+    if (at === undefined)
+      throw new Error(`The label output answered "${text.slice(0, 40)}", which is not one of the model's ${k} classes.`);
+    return at;
   }
 
   async close(): Promise<void> {

@@ -247,8 +247,7 @@ function inferOutput(sig: GraphSignature, given: readonly string[] | undefined, 
         throw new InitError(
           `No float output to read: outputs are ${sig.outputs.map((o) => `${o.name} (${o.kind}${o.elementType ? ` ${o.elementType}` : ''})`).join(', ')}.`,
         );
-      notes.push(`output "${value.name}": regression value`);
-      return { kind: 'regression', tensor: value.name };
+      return oneScoreOutput(value, sig.producers[value.name], given, notes);
     }
     tensor = scores.name;
     const width = scores.dims?.[1];
@@ -277,6 +276,37 @@ function inferOutput(sig: GraphSignature, given: readonly string[] | undefined, 
   notes.push(`labels: ${labels.join(', ')}${given ? ' (from --labels)' : ' (from the model)'}`);
   if (labelOut) notes.push(`output "${labelOut.name}": predicted label (decides the answer, as predict() does)`);
   return { kind: 'classification', labels, tensor, ...(labelOut ? { labelTensor: labelOut.name } : {}), softmax: false };
+}
+
+/**
+ * One float per row: a regression value, or — with two --labels, or when a Sigmoid writes it — a binary
+ * classifier's score for the second label (a logit unless a probability op writes it).
+ */
+function oneScoreOutput(
+  value: GraphSignature['outputs'][number],
+  producer: string | undefined,
+  given: readonly string[] | undefined,
+  notes: string[],
+): ModelManifest['output'] {
+  const shape = value.dims === undefined ? undefined : value.dims.map((d) => d ?? 'N').join(', ');
+  const probability = producer !== undefined && PROBABILITY_OPS.has(producer);
+  if (given === undefined) {
+    if (producer === 'Sigmoid')
+      throw new InitError(
+        `Output "${value.name}" holds one probability per row (written by Sigmoid): a binary classifier. Pass --labels negative,positive (the second is the class it scores).`,
+      );
+    notes.push(`output "${value.name}": regression value (a binary classifier's logit? pass --labels negative,positive)`);
+    return { kind: 'regression', tensor: value.name };
+  }
+  if (given.length !== 2)
+    throw new InitError(
+      `Output "${value.name}" holds one score per row${shape ? ` [${shape}]` : ''}: --labels then names the two classes of a binary classifier (negative,positive), not ${given.length}.`,
+    );
+  notes.push(
+    `output "${value.name}": one ${probability ? `probability (written by ${producer})` : `logit (written by ${producer ?? 'the graph'}; sigmoid applied)`} per row for "${given[1]}"; "${given[0]}" gets the rest`,
+  );
+  notes.push(`labels: ${given.join(', ')} (from --labels)`);
+  return { kind: 'classification', labels: [...given], tensor: value.name, softmax: !probability };
 }
 
 function labelsOf(given: readonly string[] | undefined, graph: readonly string[] | undefined, width: number | null | undefined): string[] {

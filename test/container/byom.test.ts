@@ -49,6 +49,8 @@ describe.each([
   ['fixed-batch', 'batch dimension fixed to 1'],
   ['diabetes-double', 'float64 input and output'],
   ['cnn-logits', 'NCHW image CNN answering logits, softmax from the manifest'],
+  ['binary-sigmoid', 'Keras-style Dense(1, sigmoid): one probability [N,1] for the second label'],
+  ['binary-logit', 'torch-style BCE head: one logit [N,1], sigmoid from the manifest'],
 ])('%s (%s)', (name) => {
   const dir = path.join(FIXTURES, name);
 

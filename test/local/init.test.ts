@@ -242,3 +242,34 @@ test('labels given for logits are reported like labels read from the model', asy
   });
   expect(r.notes).toContain('labels: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 (from --labels)');
 });
+
+test('one score per row: a Sigmoid asks for the two labels, then serves a probability; a Gemm logit is a regression unless labels are given', async () => {
+  const sigmoid = path.join(FIXTURES, 'binary-sigmoid/model.onnx');
+  await expect(initModel({ model: sigmoid, out: path.join(scratch, 'sig0') })).rejects.toThrow(
+    /Output "dense" holds one probability per row \(written by Sigmoid\): a binary classifier. Pass --labels negative,positive/,
+  );
+  const sig = await initModel({ model: sigmoid, out: path.join(scratch, 'sig1'), labels: ['malignant', 'benign'] });
+  expect(sig.manifest.output).toEqual({ kind: 'classification', labels: ['malignant', 'benign'], tensor: 'dense', softmax: false });
+
+  const logit = path.join(FIXTURES, 'binary-logit/model.onnx');
+  const reg = await initModel({ model: logit, out: path.join(scratch, 'logit0') });
+  expect(reg.manifest.output).toEqual({ kind: 'regression', tensor: 'logit' });
+  expect(reg.notes.join('\n')).toMatch(/a binary classifier's logit\? pass --labels negative,positive/);
+  await expect(initModel({ model: logit, out: path.join(scratch, 'logit1'), labels: ['a', 'b', 'c'] })).rejects.toThrow(
+    /one score per row \[N, 1\]: --labels then names the two classes/,
+  );
+  const bin = await initModel({ model: logit, out: path.join(scratch, 'logit2'), labels: ['malignant', 'benign'] });
+  expect(bin.manifest.output).toEqual({ kind: 'classification', labels: ['malignant', 'benign'], tensor: 'logit', softmax: true });
+  // AND the written folder answers the fixture's own parity rows
+  const rows = (
+    JSON.parse(readFileSync(path.join(FIXTURES, 'binary-logit/parity.json'), 'utf8')) as { rows: { input: number[]; label: string }[] }
+  ).rows;
+  const server = await startServer({ modelDir: bin.dir });
+  try {
+    const reply = await postJson(server.url, { instances: rows.map((r) => r.input) });
+    expect(reply.status).toBe(200);
+    expect(reply.json().predictions.map((p: { label: string }) => p.label)).toEqual(rows.map((r) => r.label));
+  } finally {
+    await server.close();
+  }
+});
