@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import * as tar from 'tar';
 import { MANIFEST_FILE } from './manifest';
 import { readManifestFile } from './model-files';
+import { readOnnx } from './onnx-graph';
 
 /** Every entry gets this mtime: the archive must not depend on when the files were checked out. */
 const FIXED_MTIME = new Date('2000-01-01T00:00:00Z');
@@ -25,11 +26,15 @@ export interface ModelPackage {
   files: string[];
 }
 
-/** The files a model package holds: the manifest and the ONNX file it names, sorted. Throws on a bad manifest or a missing file. */
+/**
+ * The files a model package holds: the manifest, the ONNX file it names and the files that ONNX file
+ * keeps tensors in (external data), sorted. Throws on a bad manifest or a missing file.
+ */
 export function modelPackageFiles(modelDir: string): string[] {
   const manifestPath = join(modelDir, MANIFEST_FILE);
   const manifest = readManifestFile(manifestPath);
-  const files = [MANIFEST_FILE, manifest.file].sort();
+  const { externalData } = readOnnx(readFileSync(join(modelDir, manifest.file)), manifest.file);
+  const files = [MANIFEST_FILE, manifest.file, ...externalData].sort();
   for (const f of files) {
     if (!statSync(join(modelDir, f)).isFile()) throw new Error(`${join(modelDir, f)} is not a regular file`);
   }

@@ -95,6 +95,11 @@ export interface OnnxGraph {
    * when there is nothing to expose.
    */
   readonly servable: Uint8Array;
+  /**
+   * Files beside the ONNX file that hold its tensors (external data, as exporters write models over
+   * 2 GB or when asked), relative to the ONNX file's folder, sorted; empty when every tensor is inline.
+   */
+  readonly externalData: readonly string[];
 }
 
 const CLASSIFIER_OPS = new Set(['TreeEnsembleClassifier', 'LinearClassifier', 'SVMClassifier', 'ZipMap']);
@@ -146,7 +151,48 @@ export function readOnnx(bytes: Uint8Array, source = 'model.onnx'): OnnxGraph {
   };
   const outputNames = new Set(outputs.map((o) => o.name));
   const exposed = zipMaps.filter((z) => outputNames.has(z.output) && !outputNames.has(z.source)).map((z) => z.source);
-  return { signature, servable: exposed.length === 0 ? bytes : withOutputs(bytes, exposed) };
+  return {
+    signature,
+    servable: exposed.length === 0 ? bytes : withOutputs(bytes, exposed),
+    externalData: externalDataFiles(graph, source),
+  };
+}
+
+/**
+ * The files a graph's tensors are kept in (initializers, Constant nodes' tensors, subgraphs'), each a
+ * relative path inside the model's folder: onnxruntime refuses others, and the model package holds only
+ * what is inside that folder.
+ */
+function externalDataFiles(graph: onnx.IGraphProto, source: string): string[] {
+  const files = new Set<string>();
+  const tensor = (t: onnx.ITensorProto | null | undefined) => {
+    if (t?.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) return;
+    const location = (t.externalData ?? []).find((e) => e.key === 'location')?.value;
+    if (!location) throw new Error(`${source}: tensor "${t.name}" is kept in external data that names no file.`);
+    const normal = location.replace(/\\/g, '/');
+    if (normal.startsWith('/') || /^[A-Za-z]:/.test(normal) || normal.split('/').includes('..'))
+      throw new Error(
+        `${source}: tensor "${t.name}" is kept in "${location}", outside the model's folder; keep external data beside the ONNX file.`,
+      );
+    files.add(normal.replace(/^(\.\/)+/, ''));
+  };
+  const walk = (g: onnx.IGraphProto | null | undefined) => {
+    if (!g) return;
+    for (const t of g.initializer ?? []) tensor(t);
+    for (const t of g.sparseInitializer ?? []) {
+      tensor(t.values);
+      tensor(t.indices);
+    }
+    for (const node of g.node ?? [])
+      for (const a of node.attribute ?? []) {
+        tensor(a.t);
+        for (const t of a.tensors ?? []) tensor(t);
+        walk(a.g);
+        for (const sub of a.graphs ?? []) walk(sub);
+      }
+  };
+  walk(graph);
+  return [...files].sort();
 }
 
 /**

@@ -2,6 +2,7 @@
  * Loads a model directory (`model.json` + ONNX file) and runs predictions with onnxruntime-node.
  * The server, the batch mode and the local runner all predict through `loadModel`.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -64,11 +65,18 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
   const manifest = parseManifest(raw, manifestPath);
   const graph = readOnnx(await readFile(path.join(dir, manifest.file)), manifest.file);
   const plan = planModel(manifest, graph.signature);
+  const missing = graph.externalData.filter((f) => !existsSync(path.join(dir, f)));
+  if (missing.length > 0)
+    throw new Error(
+      `${manifest.file} keeps its tensors in ${missing.join(', ')}, not found in ${dir}: copy the file beside ${manifest.file}.`,
+    );
   const session = await ort.InferenceSession.create(graph.servable, {
     intraOpNumThreads: opts.intraOpThreads ?? 1,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    // Loaded from bytes, the graph has no folder of its own: external data is read from the model's.
+    ...(graph.externalData.length > 0 ? { extra: { session: { model_external_initializers_file_folder_path: path.resolve(dir) } } } : {}),
   });
   const model = new OnnxModel(path.resolve(dir), manifest, plan, session);
   try {

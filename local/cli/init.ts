@@ -5,7 +5,7 @@
  * training framework's own predictions in a column of that sample. What cannot be inferred is asked for
  * by naming the flag. The result is checked exactly as the model server checks it at start.
  */
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadModel } from '../../container/src/model';
 import { BASELINE_FILE } from '../../contract/baseline';
@@ -74,7 +74,13 @@ const BINS = 10;
 
 export async function initModel(opts: InitOptions): Promise<InitResult> {
   const bytes = readFileSync(opts.model);
-  const sig = readOnnx(bytes, path.basename(opts.model)).signature;
+  const graph = readOnnx(bytes, path.basename(opts.model));
+  const sig = graph.signature;
+  const external = graph.externalData.map((f) => {
+    const from = path.join(path.dirname(opts.model), f);
+    if (!existsSync(from)) throw new InitError(`${path.basename(opts.model)} keeps its tensors in ${f}, which is not beside it (${from}).`);
+    return { file: f, from };
+  });
   const notes: string[] = [];
   const sample = opts.data !== undefined ? readCsv(opts.data) : undefined;
   const file = /^[A-Za-z0-9._-]+\.onnx$/.test(path.basename(opts.model)) ? path.basename(opts.model) : 'model.onnx';
@@ -96,8 +102,13 @@ export async function initModel(opts: InitOptions): Promise<InitResult> {
 
   mkdirSync(opts.out, { recursive: true });
   copyFileSync(opts.model, path.join(opts.out, file));
+  for (const e of external) {
+    mkdirSync(path.dirname(path.join(opts.out, e.file)), { recursive: true });
+    copyFileSync(e.from, path.join(opts.out, e.file));
+  }
+  if (external.length > 0) notes.push(`external data: ${external.map((e) => e.file).join(', ')} (copied beside ${file}; deployed with it)`);
   writeJson(path.join(opts.out, MANIFEST_FILE), manifest);
-  const files = [file, MANIFEST_FILE];
+  const files = [file, ...external.map((e) => e.file), MANIFEST_FILE];
 
   const model = await loadModel(opts.out);
   try {

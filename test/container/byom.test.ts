@@ -9,13 +9,15 @@
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadModel } from '../../container/src/model';
 import { startServer } from '../../container/src/server';
 import { validateInstances } from '../../contract/manifest';
+import { defined } from '../support/defined';
+import { tinyLinearOnnx } from '../support/tiny-onnx';
 import { BREAST_CANCER, closeAgent, parity, postJson, ROOT } from './helpers';
 
 const FIXTURES = path.join(ROOT, 'test/fixtures/byom');
@@ -215,4 +217,36 @@ describe('non-finite model outputs', () => {
       await server.close();
     }
   });
+});
+
+test('a model whose weights are kept in an external data file is served from its folder; without the file it stops at start, naming it', async () => {
+  // GIVEN y = 2x with its weight in data/w.bin beside the ONNX file, as exporters write models over 2 GB
+  const dir = path.join(scratch, 'external-data');
+  mkdirSync(path.join(dir, 'data'), { recursive: true });
+  const tiny = tinyLinearOnnx(2, 'data/w.bin');
+  writeFileSync(path.join(dir, 'tiny.onnx'), tiny.model);
+  writeFileSync(path.join(dir, 'data/w.bin'), defined(tiny.external, 'the external data'));
+  writeFileSync(
+    path.join(dir, 'model.json'),
+    JSON.stringify({
+      name: 'tiny',
+      version: '1',
+      file: 'tiny.onnx',
+      inputTensor: 'x',
+      input: { kind: 'tabular', features: [{ name: 'a', type: 'float' }] },
+      output: { kind: 'regression', tensor: 'y' },
+    }),
+  );
+  // WHEN it is loaded (from another working directory than the model's) THEN it predicts from the file's weight
+  const model = await loadModel(dir);
+  try {
+    expect(await model.predict(validateInstances(model.manifest, { instances: [[3], [-1.5]] }))).toEqual([{ value: 6 }, { value: -3 }]);
+  } finally {
+    await model.close();
+  }
+  // AND without the data file the start fails with the file named
+  rmSync(path.join(dir, 'data/w.bin'));
+  await expect(loadModel(dir)).rejects.toThrow(
+    /tiny\.onnx keeps its tensors in data\/w\.bin, not found in .*: copy the file beside tiny\.onnx/,
+  );
 });

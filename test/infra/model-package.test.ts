@@ -1,8 +1,10 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
 import { modelPackageFiles, packModel, packModelSync } from '../../contract/model-package';
+import { defined } from '../support/defined';
+import { tinyLinearOnnx } from '../support/tiny-onnx';
 
 const manifest = {
   name: 'tiny',
@@ -16,7 +18,7 @@ const manifest = {
 function modelDir(mtime: Date, mode: number): string {
   const dir = mkdtempSync(join(tmpdir(), 'mlship-pkg-'));
   writeFileSync(join(dir, 'model.json'), JSON.stringify(manifest));
-  writeFileSync(join(dir, 'tiny.onnx'), Buffer.from([1, 2, 3, 4, 5]));
+  writeFileSync(join(dir, 'tiny.onnx'), tinyLinearOnnx(2).model);
   writeFileSync(join(dir, 'notes.txt'), 'not part of the package');
   for (const f of ['model.json', 'tiny.onnx']) {
     chmodSync(join(dir, f), mode);
@@ -67,7 +69,28 @@ describe('packModel', () => {
     expect(entries.map((e) => e.path)).toEqual(['model.json', 'tiny.onnx']);
     expect(entries.map((e) => e.mode)).toEqual([0o644, 0o644]);
     expect(entries.every((e) => e.mtime?.toISOString() === '2000-01-01T00:00:00.000Z')).toBe(true);
-    expect(entries[1].size).toBe(5);
+    expect(entries[1].size).toBe(tinyLinearOnnx(2).model.length);
+  });
+
+  it('holds the files the ONNX file keeps its tensors in (external data), and nothing else beside them', async () => {
+    // GIVEN a model whose weight is kept in weights/w.bin, as exporters write large models
+    const d = make(new Date(), 0o644);
+    const tiny = tinyLinearOnnx(2, 'weights/w.bin');
+    writeFileSync(join(d, 'tiny.onnx'), tiny.model);
+    mkdirSync(join(d, 'weights'));
+    writeFileSync(join(d, 'weights/w.bin'), defined(tiny.external, 'the external data'));
+    // WHEN it is packed THEN the package holds the data file beside the manifest and the graph
+    expect(modelPackageFiles(d)).toEqual(['model.json', 'tiny.onnx', 'weights/w.bin']);
+    const out = join(d, 'model.tar.gz');
+    await packModel(d, out);
+    const entries: string[] = [];
+    await tar.list({ file: out, onReadEntry: (e) => entries.push(e.path) });
+    expect(entries).toEqual(['model.json', 'tiny.onnx', 'weights/w.bin']);
+    // AND a missing data file, or one outside the model's folder, is refused by name
+    rmSync(join(d, 'weights/w.bin'));
+    expect(() => modelPackageFiles(d)).toThrow(/weights\/w\.bin/);
+    writeFileSync(join(d, 'tiny.onnx'), tinyLinearOnnx(2, '../w.bin').model);
+    expect(() => modelPackageFiles(d)).toThrow(/tensor "w" is kept in "\.\.\/w\.bin", outside the model's folder/);
   });
 
   it('refuses a directory whose manifest is invalid or whose ONNX file is missing', () => {

@@ -5,7 +5,7 @@
  * `mlship init` on converter-style ONNX files: the manifest inferred from the signature and the ML ops,
  * baseline and parity from a sample CSV, flags asked for by name, and the written folder served as is.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
@@ -13,6 +13,8 @@ import { startServer } from '../../container/src/server';
 import { parseBaseline } from '../../contract/baseline';
 import { initModel } from '../../local/cli/init';
 import { closeAgent, postJson, ROOT } from '../container/helpers';
+import { defined } from '../support/defined';
+import { tinyLinearOnnx } from '../support/tiny-onnx';
 
 const FIXTURES = path.join(ROOT, 'test/fixtures/byom');
 let scratch: string;
@@ -272,4 +274,16 @@ test('one score per row: a Sigmoid asks for the two labels, then serves a probab
   } finally {
     await server.close();
   }
+});
+
+test('external data files are copied beside the ONNX file, and listed', async () => {
+  const src = path.join(scratch, 'external-src');
+  mkdirSync(src, { recursive: true });
+  const tiny = tinyLinearOnnx(2, 'tiny.onnx.data');
+  writeFileSync(path.join(src, 'tiny.onnx'), tiny.model);
+  writeFileSync(path.join(src, 'tiny.onnx.data'), defined(tiny.external, 'the external data'));
+  const r = await initModel({ model: path.join(src, 'tiny.onnx'), out: path.join(scratch, 'external-out') });
+  expect(r.files).toEqual(['tiny.onnx', 'tiny.onnx.data', 'model.json']);
+  expect(readFileSync(path.join(r.dir, 'tiny.onnx.data'))).toEqual(Buffer.from(defined(tiny.external, 'the external data')));
+  expect(r.notes).toContain('external data: tiny.onnx.data (copied beside tiny.onnx; deployed with it)');
 });
