@@ -97,6 +97,8 @@ export enum DataBucketAccess {
   READ_PREDICTION_INPUTS = 'read-prediction-inputs',
   /** PutObject under `parked/log-records/` (records the replay cannot write). */
   PARK_LOG_RECORDS = 'park-log-records',
+  /** PutObject under `analytics/` (the Parquet files the analytics writer makes of each stream batch). */
+  WRITE_ANALYTICS = 'write-analytics',
 }
 
 /**
@@ -128,6 +130,13 @@ export class DataBucketGrants {
           DATA_BUCKET_ACTIONS.put,
           [PREFIX.parkedLogRecords],
           `Log records the table refused for good are written under ${PREFIX.parkedLogRecords} only, one object per record.`,
+        );
+      case DataBucketAccess.WRITE_ANALYTICS:
+        return this.grant(
+          grantee,
+          DATA_BUCKET_ACTIONS.put,
+          [PREFIX.analytics],
+          `The writer puts one object per stream batch under ${PREFIX.analytics}, keyed by partition and content; only that prefix.`,
         );
     }
   }
