@@ -46,6 +46,9 @@ export const TRANSFORM_JOB_LOG_ACTIONS = {
   logStreams: ['logs:CreateLogStream', 'logs:PutLogEvents'],
 } as const;
 
+/** A KMS key CloudWatch alarms publish through (an SNS topic encrypted with it). */
+export const ALARM_TOPIC_KEY_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey*'] as const;
+
 /** Calling a SageMaker endpoint. */
 export const ENDPOINT_INVOKE_ACTIONS = ['sagemaker:InvokeEndpoint'] as const;
 

@@ -23,7 +23,7 @@ import { BASELINE_FILE, checkBaselineMatches, type ModelBaseline } from '../../c
 import { errorMessage } from '../../contract/errors';
 import { MANIFEST_FILE, type ModelManifest } from '../../contract/manifest';
 import { readBaselineFile, readManifestFile } from '../../contract/model-files';
-import { READ_METRICS_ACTIONS } from '../constructs/perms';
+import { ALARM_TOPIC_KEY_ACTIONS, READ_METRICS_ACTIONS } from '../constructs/perms';
 import { contextFromParts, PACKAGE_ROOT } from '../deployment-context';
 import { type MonitoredBackend, monitoredBackendProblems } from './backend-metrics';
 import { type AlarmThresholds, addModelAlarms, type ModelAlarms } from './model-alarms';
@@ -116,13 +116,8 @@ export class ModelMonitoring extends Construct {
       description: `Encrypts the mlship ${this.manifest.name} alarm topic`,
       removalPolicy,
     });
-    this.alarmKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-      }),
-    );
+    // A service principal takes no identity policy: the grant lands in the key policy (resource "*", this key).
+    this.alarmKey.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), ...ALARM_TOPIC_KEY_ACTIONS);
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
       displayName: `mlship ${this.manifest.name} alarms`,
       masterKey: this.alarmKey,
