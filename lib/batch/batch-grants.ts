@@ -1,13 +1,14 @@
 /**
  * What a batch job may do (the SageMaker model's role running a transform job, or the Fargate task role):
  * exact actions on exact key prefixes of the data bucket, never the whole bucket, and a transform job's
- * own logs and metrics. One private `grant()`, actions from perms.ts.
+ * own logs and metrics. Each method grants one set of actions from perms.ts through `grantActions`.
  */
 import { Arn, ArnFormat, Stack } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { modelPrefix, PREFIX } from '../../contract/bucket';
+import { grantActions } from '../constructs/grant-actions';
 import { BATCH_DATA_ACTIONS, PUT_METRIC_DATA_ACTIONS, TRANSFORM_JOB_LOG_ACTIONS } from '../constructs/perms';
 
 /** Transform jobs are named `batch-<execution name>`; their log streams start with the job name. */
@@ -32,7 +33,7 @@ export class BatchJobGrants {
 
   /** ListBucket limited to the `batch/input/` prefix: Batch Transform lists it (S3Prefix data source). */
   public grantListInput(grantee: iam.IGrantable): iam.Grant {
-    return this.grant(grantee, BATCH_DATA_ACTIONS.list, [this.bucket.bucketArn], {
+    return grantActions(grantee, BATCH_DATA_ACTIONS.list, [this.bucket.bucketArn], {
       StringLike: { 's3:prefix': [`${PREFIX.batchInput}*`] },
     });
   }
@@ -60,25 +61,18 @@ export class BatchJobGrants {
     const stack = Stack.of(this.scope);
     const logGroup = (resourceName: string) =>
       Arn.format({ service: 'logs', resource: 'log-group', resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack);
-    return this.grant(grantee, TRANSFORM_JOB_LOG_ACTIONS.logGroup, [logGroup(TRANSFORM_JOB_LOGS)])
+    return grantActions(grantee, TRANSFORM_JOB_LOG_ACTIONS.logGroup, [logGroup(TRANSFORM_JOB_LOGS)])
       .combine(
-        this.grant(grantee, TRANSFORM_JOB_LOG_ACTIONS.logStreams, [logGroup(`${TRANSFORM_JOB_LOGS}:log-stream:${TRANSFORM_JOB_PREFIX}*`)]),
+        grantActions(grantee, TRANSFORM_JOB_LOG_ACTIONS.logStreams, [
+          logGroup(`${TRANSFORM_JOB_LOGS}:log-stream:${TRANSFORM_JOB_PREFIX}*`),
+        ]),
       )
-      .combine(this.grant(grantee, PUT_METRIC_DATA_ACTIONS, ['*'], { StringEquals: { 'cloudwatch:namespace': TRANSFORM_JOB_LOGS } }));
+      .combine(grantActions(grantee, PUT_METRIC_DATA_ACTIONS, ['*'], { StringEquals: { 'cloudwatch:namespace': TRANSFORM_JOB_LOGS } }));
   }
 
   /** Object rights; a KMS-encrypted bucket also needs its key (S3-managed encryption needs nothing more). */
   private objectGrant(grantee: iam.IGrantable, actions: readonly string[], resourceArns: string[]): iam.Grant {
     this.bucket.encryptionKey?.grantEncryptDecrypt(grantee);
-    return this.grant(grantee, actions, resourceArns);
-  }
-
-  private grant(
-    grantee: iam.IGrantable,
-    actions: readonly string[],
-    resourceArns: string[],
-    conditions?: Record<string, Record<string, unknown>>,
-  ): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns, conditions });
+    return grantActions(grantee, actions, resourceArns);
   }
 }

@@ -4,12 +4,13 @@
  * perms.ts; callers (mostly `HandlerFunction.bind…()`) never write a policy statement.
  */
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PREFIX } from '../../contract/bucket';
 import { LOG_TABLE } from '../../contract/prediction-log';
+import { grantActions } from './grant-actions';
 import { acknowledgeWildcardResource } from './nag';
 import { DATA_BUCKET_ACTIONS, LOG_DLQ_ACTIONS, LOG_TABLE_ACTIONS } from './perms';
 
@@ -61,7 +62,7 @@ export class PredictionLogGrants {
     resourceArns: string[],
     conditions?: Record<string, Record<string, unknown>>,
   ): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns, conditions });
+    const grant = grantActions(grantee, actions, resourceArns, conditions);
     // A table encrypted with a customer key also needs the key (the log uses an AWS-owned or managed key).
     this.table.encryptionKey?.grantDecrypt(grantee);
     return grant;
@@ -85,7 +86,7 @@ export class LogDlqGrants {
   }
 
   private grant(grantee: iam.IGrantable, actions: readonly string[]): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [this.queue.queueArn] });
+    return grantActions(grantee, actions, [this.queue.queueArn]);
   }
 }
 
@@ -144,6 +145,6 @@ export class DataBucketGrants {
   private grant(grantee: iam.IGrantable, actions: readonly string[], prefixes: string[], reason: string): iam.Grant {
     const resourceArns = prefixes.map((p) => this.bucket.arnForObjects(`${p}*`));
     if (Construct.isConstruct(grantee)) for (const arn of resourceArns) acknowledgeWildcardResource(grantee, arn, reason);
-    return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns });
+    return grantActions(grantee, actions, resourceArns);
   }
 }

@@ -23,6 +23,7 @@ import { BASELINE_FILE, checkBaselineMatches, type ModelBaseline } from '../../c
 import { errorMessage } from '../../contract/errors';
 import { MANIFEST_FILE, type ModelManifest } from '../../contract/manifest';
 import { readBaselineFile, readManifestFile } from '../../contract/model-files';
+import { grantActions } from '../constructs/grant-actions';
 import { ALARM_TOPIC_KEY_ACTIONS, READ_METRICS_ACTIONS } from '../constructs/perms';
 import { contextFromParts, PACKAGE_ROOT } from '../deployment-context';
 import { type MonitoredBackend, monitoredBackendProblems } from './backend-metrics';
@@ -176,11 +177,7 @@ export class ModelMonitoring extends Construct {
 
   /** Lets a principal read the dashboard's metrics (e.g. an operator role). */
   public grantReadMetrics(grantee: iam.IGrantable): iam.Grant {
-    return this.grant(grantee, READ_METRICS_ACTIONS, ['*']);
-  }
-
-  private grant(grantee: iam.IGrantable, actions: readonly string[], resourceArns: string[]): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns });
+    return grantActions(grantee, READ_METRICS_ACTIONS, ['*']);
   }
 }
 

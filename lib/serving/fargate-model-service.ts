@@ -18,6 +18,7 @@ import { modelPrefix } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
 import type { ModelManifest } from '../../contract/manifest';
 import type { FargateBatchTask } from '../batch/batch-inference';
+import { grantActions } from '../constructs/grant-actions';
 import { acknowledgeWildcardResource } from '../constructs/nag';
 import { DATA_BUCKET_ACTIONS } from '../constructs/perms';
 import type { MonitoredBackend } from '../observability/backend-metrics';
@@ -207,7 +208,7 @@ export class FargateModelService extends Construct implements ModelBackend {
    * GetObject alone (so a missing package reads as AccessDenied, not NoSuchKey).
    */
   public grantReadModelPackages(grantee: iam.IGrantable): iam.Grant {
-    return this.grant(grantee, DATA_BUCKET_ACTIONS.get, [this.bucket.arnForObjects(`${modelPrefix(this.model.name)}*`)]);
+    return grantActions(grantee, DATA_BUCKET_ACTIONS.get, [this.bucket.arnForObjects(`${modelPrefix(this.model.name)}*`)]);
   }
 
   /**
@@ -253,10 +254,6 @@ export class FargateModelService extends Construct implements ModelBackend {
       `${check.handler.function.functionArn}:*`,
       'ECS invokes the golden-set hook function; the grant covers that one function and its versions.',
     );
-  }
-
-  private grant(grantee: iam.IGrantable, actions: readonly string[], resourceArns: string[]): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns });
   }
 
   private newTaskDefinition(props: FargateModelServiceProps, logRetention: logs.RetentionDays): ecs.FargateTaskDefinition {
