@@ -21,8 +21,8 @@ import { BATCH_STACK_OUTPUTS } from '../../contract/batch';
 import { PREFIX } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
 import type { Backend } from '../../contract/limits';
-import type { ModelManifest } from '../../contract/manifest';
 import { InlinePolicyGrantee } from '../constructs/inline-policy-grantee';
+import type { ModelIdentity } from '../serving/model-backend';
 import { BatchJobGrants, TRANSFORM_JOB_PREFIX } from './batch-grants';
 import { acknowledgeIamWildcards } from './batch-nag';
 
@@ -49,7 +49,7 @@ export interface FargateBatchTask {
   /** The model server image (the same image serves and scores datasets). */
   readonly image: ecs.ContainerImage;
   /** The served model (from its manifest): the task may read every package under `models/<name>/`. */
-  readonly model: Pick<ModelManifest, 'name' | 'version'>;
+  readonly model: ModelIdentity;
   /** Key of the package the task loads at start (ModelPackage.key). */
   readonly modelKey: string;
   /** Private subnets with a route to S3 (a gateway endpoint or NAT). */

@@ -58,7 +58,7 @@ export interface ModelMonitoringProps {
   /** The inference API (ApiStack `api`). */
   readonly api: apigw.RestApi;
   /** The functions to graph, by name (ApiStack `functions[name].function`, DataStack `replay.function`). */
-  readonly functions: Readonly<Record<string, lambda.IFunction>>;
+  readonly functions: { readonly [name: string]: lambda.IFunction };
   /** Queue of log records the table refused (DataStack `logDlq`). */
   readonly deadLetterQueue: sqs.IQueue;
   /** The serving backend (ServingStack `fargate` or `sagemaker`). */
