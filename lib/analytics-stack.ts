@@ -25,10 +25,10 @@ import {
 import { namedQueriesFor, namedQuerySql, QUERY_DESCRIPTIONS } from '../contract/analytics-queries';
 import type { ModelBaseline } from '../contract/baseline';
 import { PREFIX } from '../contract/bucket';
-import { ENV } from '../contract/env';
 import type { ModelManifest } from '../contract/manifest';
 import type { MlshipConfig } from './config';
 import { importDataBucket } from './constructs/data-bucket-import';
+import { DataBucketAccess } from './constructs/data-grants';
 import { HandlerFunction } from './constructs/handler-function';
 import type { DeploymentContext } from './deployment-context';
 
@@ -79,7 +79,6 @@ export class AnalyticsStack extends Stack {
     this.writer = new HandlerFunction(this, 'Writer', {
       name: 'analytics-writer',
       deployment: props.deployment,
-      environment: { [ENV.DATA_BUCKET]: data.bucket.bucketName },
       // Encoding a 1,000-record batch takes well under a second; the margin covers slow S3 writes.
       memorySize: 1024,
       timeout: Duration.seconds(60),
@@ -95,28 +94,15 @@ export class AnalyticsStack extends Stack {
       bisectBatchOnError: false,
       retryAttempts: 10,
     });
-    this.writer.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
-        resources: [streamArn],
-      }),
-    );
-    // Lambda's poller lists the account's streams; ListStreams takes no resource narrower than "*".
-    this.writer.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] }));
-    this.writer.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [`${data.bucket.bucketArn}/${PREFIX.analytics}*`] }),
-    );
-    Validations.of(this.writer).acknowledge(
-      {
-        id: data.wildcardFinding(`${PREFIX.analytics}*`),
-        reason: 'The writer puts one object per stream batch under analytics/, keyed by partition and content; only that prefix.',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'X-Ray tracing and dynamodb:ListStreams (which Lambda stream polling uses) have no resource-level permissions; the stream reads themselves name the one stream.',
-      },
-    );
+    // Exactly what Lambda's stream poller calls: DescribeStream, GetRecords and GetShardIterator on the one
+    // stream, and dynamodb:ListStreams, which takes no resource narrower than "*".
+    table.grantStreamRead(this.writer);
+    this.writer.bindDataBucket(data.bucket, DataBucketAccess.WRITE_ANALYTICS);
+    Validations.of(this.writer).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray tracing and dynamodb:ListStreams (which Lambda stream polling uses) have no resource-level permissions; the stream reads themselves name the one stream.',
+    });
 
     this.database = new glue.CfnDatabase(this, 'Database', {
       catalogId: Aws.ACCOUNT_ID,

@@ -7,6 +7,7 @@
 export { AnalyticsStack, type AnalyticsStackProps } from './analytics-stack';
 export { ApiStack, type ApiStackProps } from './api-stack';
 // Batch and monitoring.
+export { BatchJobGrants } from './batch/batch-grants';
 export { BatchInference, type BatchInferenceProps, type FargateBatchTask, type SageMakerBatchModel } from './batch/batch-inference';
 export { ConfigError, configSchema, loadConfig, type MlshipConfig, parseConfig } from './config';
 export {
@@ -35,7 +36,7 @@ export { QualityFunction, type QualityFunctionProps } from './observability/qual
 export { GoldenSetCheck, type GoldenSetCheckProps, type SageMakerCheckTarget } from './rollout/golden-set-check';
 // Serving.
 export { FargateModelService, type FargateModelServiceProps, REQUESTS_PER_TASK_PER_MINUTE } from './serving/fargate-model-service';
-export type { ModelBackend, RolloutCheckPlacement } from './serving/model-backend';
+export type { ModelBackend, ModelIdentity, RolloutCheckPlacement } from './serving/model-backend';
 export { ModelImage, type ModelImageProps } from './serving/model-image';
 export { CONTAINER_PORT, LISTENER_PORT, ModelNetwork, type ModelNetworkProps, TEST_LISTENER_PORT } from './serving/model-network';
 export { ModelPackage, type ModelPackageProps } from './serving/model-package';

@@ -14,9 +14,9 @@ import {
   MANIFEST_FILE,
   type ModelManifest,
   packsFloat32,
-  parseManifest,
   type Row,
 } from '../../contract/manifest';
+import { readManifestFile } from '../../contract/model-files';
 import { type InputPlan, ManifestMismatchError, type ModelPlan, planModel } from '../../contract/model-plan';
 import { readOnnx } from '../../contract/onnx-graph';
 import type { Prediction } from '../../contract/prediction';
@@ -55,14 +55,7 @@ export interface LoadedModel {
  * a model that cannot answer fails here, at start, naming the manifest field.
  */
 export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promise<LoadedModel> {
-  const manifestPath = path.join(dir, MANIFEST_FILE);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(manifestPath, 'utf8'));
-  } catch (e) {
-    throw new Error(`Cannot read the model manifest ${manifestPath}: ${errorMessage(e)}`);
-  }
-  const manifest = parseManifest(raw, manifestPath);
+  const manifest = readManifestFile(path.join(dir, MANIFEST_FILE));
   const graph = readOnnx(await readFile(path.join(dir, manifest.file)), manifest.file);
   const plan = planModel(manifest, graph.signature);
   const missing = graph.externalData.filter((f) => !existsSync(path.join(dir, f)));

@@ -66,6 +66,18 @@ export function unavailable(status: number, body: string, backendName: string): 
   return new ApiError('BACKEND_UNAVAILABLE', `The ${backendName} is unavailable (${status}); retry shortly.`);
 }
 
+/**
+ * The error for the model server's non-2xx answer, whichever backend carried it (SageMaker wraps the
+ * container's answer in a ModelError with the original status and body).
+ */
+export function modelAnswerError(status: number, body: string, backendName: string): ApiError {
+  if (status === 503) return unavailable(status, body, backendName);
+  // The model server gave up at the deadline it was given.
+  if (status === 504) return new ApiError('BACKEND_TIMEOUT', `The ${backendName} did not answer before the request deadline.`);
+  if (status >= 400 && status < 500) return passOnClientError(status, body, backendName);
+  return serverError(status, body, backendName);
+}
+
 /** Checks the model's answer has the shape and count the API promises its callers. */
 export function parseInvocationResponse(raw: string, expected: number, backendName: string): InvocationResponse {
   let parsed: unknown;

@@ -8,15 +8,7 @@ import * as https from 'node:https';
 import { ApiError, errorMessage } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
 import { DEADLINE_HEADER } from '../../contract/prediction';
-import {
-  type Backend,
-  isConnectionError,
-  modelTimeLeft,
-  parseInvocationResponse,
-  passOnClientError,
-  serverError,
-  unavailable,
-} from './backend';
+import { type Backend, isConnectionError, modelAnswerError, modelTimeLeft, parseInvocationResponse, unavailable } from './backend';
 
 export interface FargateBackendOptions {
   /** Base URL of the model server, e.g. `http://internal-alb:80`. */
@@ -77,9 +69,7 @@ export function fargateBackend(opts: FargateBackendOptions): Backend {
           last = unavailable(res.status, res.text, NAME);
           continue;
         }
-        if (res.status >= 400 && res.status < 500) throw passOnClientError(res.status, res.text, NAME);
-        if (res.status === 504) throw new ApiError('BACKEND_TIMEOUT', `The ${NAME} did not answer before the request deadline.`);
-        throw serverError(res.status, res.text, NAME);
+        throw modelAnswerError(res.status, res.text, NAME);
       }
       throw last ?? new ApiError('BACKEND_UNAVAILABLE', `The ${NAME} is unavailable.`);
     },

@@ -12,15 +12,7 @@ import { ENV } from '../../contract/env';
 import { ApiError } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
 import { DEADLINE_ATTRIBUTE } from '../../contract/prediction';
-import {
-  type Backend,
-  isConnectionError,
-  modelTimeLeft,
-  parseInvocationResponse,
-  passOnClientError,
-  serverError,
-  unavailable,
-} from './backend';
+import { type Backend, isConnectionError, modelAnswerError, modelTimeLeft, parseInvocationResponse } from './backend';
 import { endpointOverride } from './config';
 
 export interface SageMakerBackendOptions {
@@ -111,20 +103,9 @@ function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   const err = e as { name?: string; message?: string; OriginalStatusCode?: number; OriginalMessage?: string };
   switch (err.name) {
-    case 'ModelError': {
+    case 'ModelError':
       // The container answered non-2xx; SageMaker wraps it in a 424 with the original status and body.
-      const status = err.OriginalStatusCode ?? 0;
-      const original = err.OriginalMessage ?? '';
-      if (status === 503) return unavailable(status, original, NAME);
-      // The container gave up at the deadline it was given.
-      if (status === 504) return new ApiError('BACKEND_TIMEOUT', `The model did not answer before the request deadline (${NAME}).`);
-      if (status >= 400 && status < 500) return passOnClientError(status, original, NAME);
-      if (status >= 500) {
-        const passed = serverError(status, original, NAME);
-        if (passed.code !== 'BACKEND_ERROR') return passed;
-      }
-      return new ApiError('BACKEND_ERROR', `The model answered ${status || 'an error'} through the ${NAME}.`);
-    }
+      return modelAnswerError(err.OriginalStatusCode ?? 0, err.OriginalMessage ?? '', NAME);
     case 'ModelNotReadyException':
       return new ApiError('MODEL_LOADING', `The ${NAME} is still loading the model; retry shortly.`);
     case 'ServiceUnavailable':

@@ -5,13 +5,13 @@
  * (EventBridge), and so does `mlship batch --input s3://… --stack NAME`; results go to
  * `batch/output/<execution name>/<input file name>.out`.
  */
-import { Annotations, Arn, ArnFormat, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -21,14 +21,10 @@ import { BATCH_STACK_OUTPUTS } from '../../contract/batch';
 import { PREFIX } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
 import type { Backend } from '../../contract/limits';
-import type { ModelManifest } from '../../contract/manifest';
-import { grantBatchData } from './batch-grants';
+import { InlinePolicyGrantee } from '../constructs/inline-policy-grantee';
+import type { ModelIdentity } from '../serving/model-backend';
+import { BatchJobGrants, TRANSFORM_JOB_PREFIX } from './batch-grants';
 import { acknowledgeIamWildcards } from './batch-nag';
-
-/** Transform jobs are named `batch-<execution name>`; their log streams start with the job name. */
-const TRANSFORM_JOB_PREFIX = 'batch-';
-/** Where SageMaker writes every transform job's logs and metrics (one log group, a stream per job and instance). */
-export const TRANSFORM_JOB_LOGS = '/aws/sagemaker/TransformJobs';
 
 /** The deployed SageMaker model a Batch Transform job runs. */
 export interface SageMakerBatchModel {
@@ -53,7 +49,7 @@ export interface FargateBatchTask {
   /** The model server image (the same image serves and scores datasets). */
   readonly image: ecs.ContainerImage;
   /** The served model (from its manifest): the task may read every package under `models/<name>/`. */
-  readonly model: Pick<ModelManifest, 'name' | 'version'>;
+  readonly model: ModelIdentity;
   /** Key of the package the task loads at start (ModelPackage.key). */
   readonly modelKey: string;
   /** Private subnets with a route to S3 (a gateway endpoint or NAT). */
@@ -204,8 +200,13 @@ export class BatchInference extends Construct {
 
   /** Batch Transform: headerless CSV lines in, one `text/csv` answer line per input line out. */
   private transformJob(props: BatchInferenceProps, model: SageMakerBatchModel): sfn.IChainable {
-    grantBatchData(this, 'ModelRoleBatchData', model.modelRole, props.bucket, { listInput: true });
-    this.grantTransformJobLogs(model.modelRole);
+    // The model role belongs to the endpoint construct: these rights live in policies of this construct.
+    const grants = new BatchJobGrants(this, props.bucket);
+    const data = new InlinePolicyGrantee(this, 'ModelRoleBatchData', model.modelRole);
+    grants.grantReadInput(data);
+    grants.grantWriteOutput(data);
+    grants.grantListInput(data);
+    grants.grantTransformJobLogs(new InlinePolicyGrantee(this, 'ModelRoleTransformLogs', model.modelRole));
     return new tasks.SageMakerCreateTransformJob(this, 'Transform', {
       integrationPattern: sfn.IntegrationPattern.RUN_JOB,
       transformJobName: sfn.JsonPath.format(`${TRANSFORM_JOB_PREFIX}{}`, sfn.JsonPath.executionName),
@@ -232,38 +233,6 @@ export class BatchInference extends Construct {
     });
   }
 
-  /**
-   * SageMaker writes a transform job's container logs and metrics with the model's role, under
-   * /aws/sagemaker/TransformJobs (not the endpoint's /aws/sagemaker/Endpoints): that one log group, this
-   * construct's job streams, and the TransformJobs metric namespace.
-   */
-  private grantTransformJobLogs(role: iam.IRole): iam.Policy {
-    const stack = Stack.of(this);
-    const logGroup = (resourceName: string) =>
-      Arn.format({ service: 'logs', resource: 'log-group', resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack);
-    const policy = new iam.Policy(this, 'ModelRoleTransformLogs');
-    policy.addStatements(
-      new iam.PolicyStatement({
-        sid: 'TransformJobLogGroup',
-        actions: ['logs:CreateLogGroup', 'logs:DescribeLogStreams'],
-        resources: [logGroup(TRANSFORM_JOB_LOGS)],
-      }),
-      new iam.PolicyStatement({
-        sid: 'TransformJobLogStreams',
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup(`${TRANSFORM_JOB_LOGS}:log-stream:${TRANSFORM_JOB_PREFIX}*`)],
-      }),
-      new iam.PolicyStatement({
-        sid: 'TransformJobMetrics',
-        actions: ['cloudwatch:PutMetricData'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'cloudwatch:namespace': TRANSFORM_JOB_LOGS } },
-      }),
-    );
-    role.attachInlinePolicy(policy);
-    return policy;
-  }
-
   /** Fargate: the model image's `batch` command, reading and writing S3 itself. */
   private fargateRun(props: BatchInferenceProps, f: FargateBatchTask): { run: sfn.IChainable; taskDefinition: ecs.FargateTaskDefinition } {
     const taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
@@ -279,7 +248,11 @@ export class BatchInference extends Construct {
         logGroup: new logs.LogGroup(this, 'TaskLogs', { retention: props.logRetention }),
       }),
     });
-    grantBatchData(this, 'TaskRoleBatchData', taskDefinition.taskRole, props.bucket, { listInput: false, readModel: f.model.name });
+    const grants = new BatchJobGrants(this, props.bucket);
+    const data = new InlinePolicyGrantee(this, 'TaskRoleBatchData', taskDefinition.taskRole);
+    grants.grantReadInput(data);
+    grants.grantReadModelPackages(data, f.model.name);
+    grants.grantWriteOutput(data);
 
     const command = new sfn.Pass(this, 'Build the batch command', {
       parameters: {

@@ -4,12 +4,13 @@
  * perms.ts; callers (mostly `HandlerFunction.bind…()`) never write a policy statement.
  */
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PREFIX } from '../../contract/bucket';
 import { LOG_TABLE } from '../../contract/prediction-log';
+import { grantActions } from './grant-actions';
 import { acknowledgeWildcardResource } from './nag';
 import { DATA_BUCKET_ACTIONS, LOG_DLQ_ACTIONS, LOG_TABLE_ACTIONS } from './perms';
 
@@ -61,7 +62,7 @@ export class PredictionLogGrants {
     resourceArns: string[],
     conditions?: Record<string, Record<string, unknown>>,
   ): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns, conditions });
+    const grant = grantActions(grantee, actions, resourceArns, conditions);
     // A table encrypted with a customer key also needs the key (the log uses an AWS-owned or managed key).
     this.table.encryptionKey?.grantDecrypt(grantee);
     return grant;
@@ -85,7 +86,7 @@ export class LogDlqGrants {
   }
 
   private grant(grantee: iam.IGrantable, actions: readonly string[]): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [this.queue.queueArn] });
+    return grantActions(grantee, actions, [this.queue.queueArn]);
   }
 }
 
@@ -97,6 +98,8 @@ export enum DataBucketAccess {
   READ_PREDICTION_INPUTS = 'read-prediction-inputs',
   /** PutObject under `parked/log-records/` (records the replay cannot write). */
   PARK_LOG_RECORDS = 'park-log-records',
+  /** PutObject under `analytics/` (the Parquet files the analytics writer makes of each stream batch). */
+  WRITE_ANALYTICS = 'write-analytics',
 }
 
 /**
@@ -129,12 +132,19 @@ export class DataBucketGrants {
           [PREFIX.parkedLogRecords],
           `Log records the table refused for good are written under ${PREFIX.parkedLogRecords} only, one object per record.`,
         );
+      case DataBucketAccess.WRITE_ANALYTICS:
+        return this.grant(
+          grantee,
+          DATA_BUCKET_ACTIONS.put,
+          [PREFIX.analytics],
+          `The writer puts one object per stream batch under ${PREFIX.analytics}, keyed by partition and content; only that prefix.`,
+        );
     }
   }
 
   private grant(grantee: iam.IGrantable, actions: readonly string[], prefixes: string[], reason: string): iam.Grant {
     const resourceArns = prefixes.map((p) => this.bucket.arnForObjects(`${p}*`));
     if (Construct.isConstruct(grantee)) for (const arn of resourceArns) acknowledgeWildcardResource(grantee, arn, reason);
-    return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns });
+    return grantActions(grantee, actions, resourceArns);
   }
 }

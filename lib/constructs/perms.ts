@@ -30,6 +30,25 @@ export const DATA_BUCKET_ACTIONS = {
   get: ['s3:GetObject'],
 } as const;
 
+/** The batch prefixes of the data bucket, as the batch job (a transform job or the Fargate task) uses them. */
+export const BATCH_DATA_ACTIONS = {
+  /** Read input objects (and, for the Fargate task, the model package). */
+  read: ['s3:GetObject'],
+  /** Write result objects; multipart uploads that fail are aborted. */
+  write: ['s3:PutObject', 's3:AbortMultipartUpload'],
+  /** Batch Transform lists the input prefix (S3Prefix data source); granted with a prefix condition. */
+  list: ['s3:ListBucket'],
+} as const;
+
+/** What SageMaker writes with a model's role while a transform job runs (its log group, its streams, its metrics). */
+export const TRANSFORM_JOB_LOG_ACTIONS = {
+  logGroup: ['logs:CreateLogGroup', 'logs:DescribeLogStreams'],
+  logStreams: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+} as const;
+
+/** A KMS key CloudWatch alarms publish through (an SNS topic encrypted with it). */
+export const ALARM_TOPIC_KEY_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey*'] as const;
+
 /** Calling a SageMaker endpoint. */
 export const ENDPOINT_INVOKE_ACTIONS = ['sagemaker:InvokeEndpoint'] as const;
 

@@ -23,7 +23,8 @@ import { BASELINE_FILE, checkBaselineMatches, type ModelBaseline } from '../../c
 import { errorMessage } from '../../contract/errors';
 import { MANIFEST_FILE, type ModelManifest } from '../../contract/manifest';
 import { readBaselineFile, readManifestFile } from '../../contract/model-files';
-import { READ_METRICS_ACTIONS } from '../constructs/perms';
+import { grantActions } from '../constructs/grant-actions';
+import { ALARM_TOPIC_KEY_ACTIONS, READ_METRICS_ACTIONS } from '../constructs/perms';
 import { contextFromParts, PACKAGE_ROOT } from '../deployment-context';
 import { type MonitoredBackend, monitoredBackendProblems } from './backend-metrics';
 import { type AlarmThresholds, addModelAlarms, type ModelAlarms } from './model-alarms';
@@ -57,7 +58,7 @@ export interface ModelMonitoringProps {
   /** The inference API (ApiStack `api`). */
   readonly api: apigw.RestApi;
   /** The functions to graph, by name (ApiStack `functions[name].function`, DataStack `replay.function`). */
-  readonly functions: Readonly<Record<string, lambda.IFunction>>;
+  readonly functions: { readonly [name: string]: lambda.IFunction };
   /** Queue of log records the table refused (DataStack `logDlq`). */
   readonly deadLetterQueue: sqs.IQueue;
   /** The serving backend (ServingStack `fargate` or `sagemaker`). */
@@ -116,13 +117,8 @@ export class ModelMonitoring extends Construct {
       description: `Encrypts the mlship ${this.manifest.name} alarm topic`,
       removalPolicy,
     });
-    this.alarmKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-      }),
-    );
+    // A service principal takes no identity policy: the grant lands in the key policy (resource "*", this key).
+    this.alarmKey.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), ...ALARM_TOPIC_KEY_ACTIONS);
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
       displayName: `mlship ${this.manifest.name} alarms`,
       masterKey: this.alarmKey,
@@ -181,11 +177,7 @@ export class ModelMonitoring extends Construct {
 
   /** Lets a principal read the dashboard's metrics (e.g. an operator role). */
   public grantReadMetrics(grantee: iam.IGrantable): iam.Grant {
-    return this.grant(grantee, READ_METRICS_ACTIONS, ['*']);
-  }
-
-  private grant(grantee: iam.IGrantable, actions: readonly string[], resourceArns: string[]): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns });
+    return grantActions(grantee, READ_METRICS_ACTIONS, ['*']);
   }
 }
 

@@ -16,14 +16,14 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IDependable } from 'constructs';
 import { modelPrefix } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
-import type { ModelManifest } from '../../contract/manifest';
 import type { FargateBatchTask } from '../batch/batch-inference';
+import { grantActions } from '../constructs/grant-actions';
 import { acknowledgeWildcardResource } from '../constructs/nag';
 import { DATA_BUCKET_ACTIONS } from '../constructs/perms';
 import type { MonitoredBackend } from '../observability/backend-metrics';
 import { fargateDeploymentAlarms } from '../rollout/deployment-alarms';
 import type { GoldenSetCheck } from '../rollout/golden-set-check';
-import type { ModelBackend, RolloutCheckPlacement } from './model-backend';
+import type { ModelBackend, ModelIdentity, RolloutCheckPlacement } from './model-backend';
 import { CONTAINER_PORT, LISTENER_PORT, ModelNetwork, TEST_LISTENER_PORT } from './model-network';
 
 export { CONTAINER_PORT, TEST_LISTENER_PORT } from './model-network';
@@ -37,7 +37,7 @@ export interface FargateModelServiceProps {
   /** The bucket holding the model package. */
   readonly bucket: s3.IBucket;
   /** The served model (from its manifest): the tasks may read every package under `models/<name>/`. */
-  readonly model: Pick<ModelManifest, 'name' | 'version'>;
+  readonly model: ModelIdentity;
   /** Key of the package the tasks load at start (ModelPackage.key, under `models/<name>/`). */
   readonly modelKey: string;
   /**
@@ -97,7 +97,7 @@ export class FargateModelService extends Construct implements ModelBackend {
   public readonly rolloutCheckPlacement: RolloutCheckPlacement;
   private readonly bucket: s3.IBucket;
   private readonly image: DockerImageAsset;
-  private readonly model: Pick<ModelManifest, 'name' | 'version'>;
+  private readonly model: ModelIdentity;
   private readonly modelKey: string;
 
   constructor(scope: Construct, id: string, props: FargateModelServiceProps) {
@@ -207,7 +207,7 @@ export class FargateModelService extends Construct implements ModelBackend {
    * GetObject alone (so a missing package reads as AccessDenied, not NoSuchKey).
    */
   public grantReadModelPackages(grantee: iam.IGrantable): iam.Grant {
-    return this.grant(grantee, DATA_BUCKET_ACTIONS.get, [this.bucket.arnForObjects(`${modelPrefix(this.model.name)}*`)]);
+    return grantActions(grantee, DATA_BUCKET_ACTIONS.get, [this.bucket.arnForObjects(`${modelPrefix(this.model.name)}*`)]);
   }
 
   /**
@@ -253,10 +253,6 @@ export class FargateModelService extends Construct implements ModelBackend {
       `${check.handler.function.functionArn}:*`,
       'ECS invokes the golden-set hook function; the grant covers that one function and its versions.',
     );
-  }
-
-  private grant(grantee: iam.IGrantable, actions: readonly string[], resourceArns: string[]): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns });
   }
 
   private newTaskDefinition(props: FargateModelServiceProps, logRetention: logs.RetentionDays): ecs.FargateTaskDefinition {

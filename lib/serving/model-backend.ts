@@ -6,6 +6,14 @@ import type { Backend } from '../../contract/limits';
 import type { MonitoredBackend } from '../observability/backend-metrics';
 import type { GoldenSetCheck } from '../rollout/golden-set-check';
 
+/** The served model by name and version: a `ModelManifest` fits (a plain interface, not a `Pick<>`, for jsii). */
+export interface ModelIdentity {
+  /** The model's name (`models/<name>/` holds its packages). */
+  readonly name: string;
+  /** The model's version. */
+  readonly version: string;
+}
+
 /** Where a rollout check must run to reach the new version (the network props of GoldenSetCheck). */
 export interface RolloutCheckPlacement {
   /** The new version's address during a rollout. @default - none (SageMaker: the endpoint itself) */

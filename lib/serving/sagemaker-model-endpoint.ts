@@ -13,6 +13,7 @@ import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct, type IDependable } from 'constructs';
 import { ENV } from '../../contract/env';
 import type { SageMakerBatchModel } from '../batch/batch-inference';
+import { grantActions } from '../constructs/grant-actions';
 import { DATA_BUCKET_ACTIONS, ENDPOINT_INVOKE_ACTIONS, PUT_METRIC_DATA_ACTIONS, SAGEMAKER_ENDPOINT_LOG_ACTIONS } from '../constructs/perms';
 import type { MonitoredBackend } from '../observability/backend-metrics';
 import { sageMakerDeploymentAlarms } from '../rollout/deployment-alarms';
@@ -118,13 +119,13 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
       description: 'mlship SageMaker model: pull the image, read the model package, write logs and metrics',
     });
     props.image.repository.grantPull(this.role);
-    this.grant(this.role, DATA_BUCKET_ACTIONS.get, [props.bucket.arnForObjects(props.modelKey)]);
+    grantActions(this.role, DATA_BUCKET_ACTIONS.get, [props.bucket.arnForObjects(props.modelKey)]);
     const endpointLogs = Arn.format(
       { service: 'logs', resource: 'log-group', resourceName: '/aws/sagemaker/Endpoints/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME },
       stack,
     );
-    this.grant(this.role, SAGEMAKER_ENDPOINT_LOG_ACTIONS, [endpointLogs]);
-    this.grant(this.role, PUT_METRIC_DATA_ACTIONS, ['*'], { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints' } });
+    grantActions(this.role, SAGEMAKER_ENDPOINT_LOG_ACTIONS, [endpointLogs]);
+    grantActions(this.role, PUT_METRIC_DATA_ACTIONS, ['*'], { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints' } });
 
     this.model = new sagemaker.CfnModel(this, 'Model', {
       executionRoleArn: this.role.roleArn,
@@ -255,15 +256,6 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
 
   /** Lets `grantee` call this endpoint (InvokeEndpoint on its ARN), and nothing else. */
   public grantInvoke(grantee: iam.IGrantable): iam.Grant {
-    return this.grant(grantee, ENDPOINT_INVOKE_ACTIONS, [this.endpointArn]);
-  }
-
-  private grant(
-    grantee: iam.IGrantable,
-    actions: readonly string[],
-    resourceArns: string[],
-    conditions?: Record<string, Record<string, unknown>>,
-  ): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns, conditions });
+    return grantActions(grantee, ENDPOINT_INVOKE_ACTIONS, [this.endpointArn]);
   }
 }

@@ -3,21 +3,17 @@
  * esbuild command of the Dockerfile is run: the bundle must start as the ENTRYPOINT starts it, answer
  * /ping and /invocations, and exit 0 on SIGTERM.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { defined } from '../support/defined';
+import { buildServerBundle, dockerfileInstructions, type ServerBundle } from '../support/server-bundle';
 import { BREAST_CANCER, parity, ROOT } from './helpers';
 
 const dockerfile = readFileSync(path.join(ROOT, 'container/Dockerfile'), 'utf8');
 // Instructions with their continuation lines joined.
-const instructions = dockerfile
-  .replace(/\\\n/g, ' ')
-  .split('\n')
-  .map((l) => l.trim())
-  .filter((l) => l !== '' && !l.startsWith('#'));
+const instructions = dockerfileInstructions(ROOT);
 const dockerignore = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
   .split('\n')
   .map((l) => l.trim())
@@ -72,30 +68,15 @@ describe('Dockerfile invariants', () => {
 });
 
 describe('the bundle the Dockerfile builds', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'mlship-bundle-'));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let bundle: ServerBundle | undefined;
+  afterAll(() => bundle?.remove());
 
   test('the Dockerfile esbuild command bundles main.ts, and the bundle serves and stops like the image', async () => {
-    // GIVEN the Dockerfile's own esbuild command, writing into a scratch /app
-    const cmd = instructions.find((l) => l.startsWith('RUN npx esbuild '));
-    const args = defined(cmd, 'the esbuild RUN line')
-      .replace(/^RUN npx esbuild /, '')
-      .split(/\s+/);
-    const entry = args.find((a) => !a.startsWith('--'));
-    expect(entry).toBe('container/src/main.ts');
-    const outfile = path.join(dir, 'server.js');
-    execFileSync(
-      path.join(ROOT, 'node_modules/.bin/esbuild'),
-      [...args.filter((a) => !a.startsWith('--outfile=')), `--outfile=${outfile}`, '--log-level=warning'],
-      { cwd: ROOT },
-    );
-    // AND only onnxruntime beside it, as in the runtime stage
-    mkdirSync(path.join(dir, 'node_modules'));
-    for (const pkg of ['onnxruntime-node', 'onnxruntime-common'])
-      symlinkSync(path.join(ROOT, 'node_modules', pkg), path.join(dir, 'node_modules', pkg));
+    // GIVEN the Dockerfile's own esbuild command, writing into a scratch /app with only onnxruntime beside it
+    bundle = buildServerBundle();
+    expect(bundle.args.find((a) => !a.startsWith('--'))).toBe('container/src/main.ts');
+    const outfile = bundle.file;
+    const dir = path.dirname(outfile);
 
     // WHEN it starts as `node /app/server.js serve`
     const child = spawn(

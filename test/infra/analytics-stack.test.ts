@@ -75,11 +75,11 @@ describe('Analytics stack', () => {
     expect(statementsOfRole(t, logicalIdOf(w.role))).toEqual([
       { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`<${bare(logicalIdOf(w.logGroup))}.Arn>`] },
       { actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] },
+      { actions: ['dynamodb:ListStreams'], resources: ['*'] },
       {
         actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
         resources: ['<import:PredictionLog.StreamArn>'],
       },
-      { actions: ['dynamodb:ListStreams'], resources: ['*'] },
       { actions: ['s3:PutObject'], resources: ['<import:Mlship-Data-DataBucketArn>/analytics/*'] },
     ]);
   });

@@ -9,13 +9,13 @@
  */
 
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { LIMITS } from '../../../contract/limits';
-import { MANIFEST_FILE, type ModelManifest, parseManifest } from '../../../contract/manifest';
+import { MANIFEST_FILE } from '../../../contract/manifest';
+import { readManifestFile } from '../../../contract/model-files';
 import { outputHeader } from './format';
 import { contentTypeOf, formatOf } from './formats';
 import { type LineChunk, LineChunker, readFirstLine } from './lines';
@@ -56,7 +56,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
   }
   let client: S3Client | undefined;
   const s3 = () => (client ??= s3Client(env));
-  const manifest = await readManifest(opts.model);
+  const manifest = readManifestFile(path.join(opts.model, MANIFEST_FILE));
 
   const source = await openInput(input, s3);
   const chunks = source.stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
@@ -204,14 +204,6 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
     output: describeLocation(output),
     ...(rejectsOut ? { rejects: describeLocation(rejectsAt) } : {}),
   };
-}
-
-async function readManifest(dir: string): Promise<ModelManifest> {
-  const file = path.join(dir, MANIFEST_FILE);
-  const text = await readFile(file, 'utf8').catch(() => {
-    throw new Error(`No model at ${dir}: ${file} cannot be read.`);
-  });
-  return parseManifest(JSON.parse(text), file);
 }
 
 function write(stream: Writable, text: string): Promise<void> {
