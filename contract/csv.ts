@@ -1,6 +1,7 @@
 /**
  * CSV as the API, the model server, `mlship invoke` and the batch mode read it (RFC 4180):
- * - one record per line, cells separated by commas; lines end in LF or CRLF; blank lines are skipped;
+ * - one record per line, cells separated by commas; lines end in LF or CRLF; blank lines and a leading
+ *   byte order mark are skipped;
  * - a cell may be quoted with `"`; inside quotes, commas and line breaks are data and `""` is one `"`;
  *   spaces around a cell are dropped (they are never part of a number);
  * - the first record is a header when one of its cells is a feature name of the model: it must then
@@ -23,14 +24,18 @@ export interface CsvRecord {
   readonly line: number;
 }
 
+/** What Excel and other Windows tools put before a UTF-8 file's first byte. */
+const BYTE_ORDER_MARK = 0xfeff;
+
 /**
- * Splits `text` into records of string cells, skipping blank lines. Throws TOO_MANY_INSTANCES as soon
- * as record `maxRecords + 1` begins, and INVALID_CSV for a quote left open or text after a closing quote.
+ * Splits `text` into records of string cells, skipping blank lines and a leading byte order mark (so a
+ * quoted first header cell stays quoted). Throws TOO_MANY_INSTANCES as soon as record `maxRecords + 1`
+ * begins, and INVALID_CSV for a quote left open or text after a closing quote.
  */
 export function parseCsv(text: string, maxRecords: number): CsvRecord[] {
   const records: CsvRecord[] = [];
   const n = text.length;
-  let i = 0;
+  let i = text.charCodeAt(0) === BYTE_ORDER_MARK ? 1 : 0;
   let line = 0;
   while (i < n) {
     const startLine = line;

@@ -9,6 +9,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import * as path from 'node:path';
 import { loadModel } from '../../container/src/model';
 import { BASELINE_FILE } from '../../contract/baseline';
+import { type CsvRecord, parseCsv } from '../../contract/csv';
+import { errorMessage } from '../../contract/errors';
 import {
   cellValue,
   type FeatureType,
@@ -336,36 +338,18 @@ interface Csv {
 }
 
 /** A small CSV reader for the sample: a header row, then rows; double-quoted cells may hold commas. */
+/** The sample CSV, read by the same RFC 4180 parser as the API (quoted commas and line breaks; cells trimmed, a byte order mark too). */
 function readCsv(file: string): Csv {
-  const lines = readFileSync(file, 'utf8')
-    .split(/\r?\n/)
-    .filter((l) => l.trim() !== '');
-  const [first] = lines;
-  if (first === undefined || lines.length < 2) throw new InitError(`--data ${file} needs a header row and at least one data row.`);
-  const header = splitCsvLine(first);
-  return { header, rows: lines.slice(1).map(splitCsvLine) };
-}
-
-function splitCsvLine(line: string): string[] {
-  const cells: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      cells.push(cell);
-      cell = '';
-    } else cell += ch;
+  const text = readFileSync(file, 'utf8');
+  let records: CsvRecord[];
+  try {
+    records = parseCsv(text, Number.MAX_SAFE_INTEGER);
+  } catch (e) {
+    throw new InitError(`--data ${file}: ${errorMessage(e)}`);
   }
-  cells.push(cell);
-  return cells.map((c) => c.trim());
+  const [first, ...rest] = records;
+  if (first === undefined || rest.length === 0) throw new InitError(`--data ${file} needs a header row and at least one data row.`);
+  return { header: first.cells, rows: rest.map((r) => r.cells) };
 }
 
 /** The sample's rows as model rows, cells converted by the contract's rules. */

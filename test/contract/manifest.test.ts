@@ -170,6 +170,13 @@ describe('CSV rules (contract/csv.ts)', () => {
     expect(parseCsv('"a\nb",1\n\n2,3', 10).map((r) => r.line)).toEqual([0, 3]);
   });
 
+  it("skips a leading byte order mark (Excel's UTF-8 CSV), so a quoted first cell stays quoted", () => {
+    expect(parseCsv('\ufeff"a, b",c\n1,2\n', 10).map((r) => r.cells)).toEqual([
+      ['a, b', 'c'],
+      ['1', '2'],
+    ]);
+  });
+
   it('stops reading at the row limit instead of parsing the whole body', () => {
     // GIVEN 100,000 rows and a limit of 100, with a malformed row far past the limit
     const text = `${'1,2\n'.repeat(100_000)}"never closed`;

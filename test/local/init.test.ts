@@ -287,3 +287,29 @@ test('external data files are copied beside the ONNX file, and listed', async ()
   expect(readFileSync(path.join(r.dir, 'tiny.onnx.data'))).toEqual(Buffer.from(defined(tiny.external, 'the external data')));
   expect(r.notes).toContain('external data: tiny.onnx.data (copied beside tiny.onnx; deployed with it)');
 });
+
+test('the sample CSV is read like the API reads CSV: byte order mark, quoted header cells, CRLF, blank lines; a broken quote names --data', async () => {
+  const rows = (
+    JSON.parse(readFileSync(path.join(FIXTURES, 'iris-forest-int/parity.json'), 'utf8')) as { rows: { input: number[]; label: string }[] }
+  ).rows;
+  const file = path.join(scratch, 'excel.csv');
+  const header = '\ufeff"sepal, length","sepal_width",petal_length,petal_width,predicted';
+  writeFileSync(file, `${[header, ...rows.map((r) => [...r.input, r.label].join(','))].join('\r\n')}\r\n\r\n`);
+  const r = await initModel({
+    model: path.join(FIXTURES, 'iris-forest-int/model.onnx'),
+    out: path.join(scratch, 'excel'),
+    data: file,
+    expectedColumn: 'predicted',
+  });
+  expect(r.manifest.input.kind === 'tabular' && r.manifest.input.features.map((f) => f.name)).toEqual([
+    'sepal, length',
+    'sepal_width',
+    'petal_length',
+    'petal_width',
+  ]);
+  expect(r.parityMismatches).toBe(0);
+  writeFileSync(file, 'a,b\n"1,2\n');
+  await expect(
+    initModel({ model: path.join(FIXTURES, 'iris-forest-int/model.onnx'), out: path.join(scratch, 'broken'), data: file }),
+  ).rejects.toThrow(/--data .*excel\.csv: A quoted cell is never closed/);
+});
