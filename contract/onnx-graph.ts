@@ -91,8 +91,8 @@ export interface GraphSignature {
 export interface OnnxGraph {
   readonly signature: GraphSignature;
   /**
-   * The file's bytes with each ZipMap's input added as a graph output, or the file's bytes as they are
-   * when there is nothing to expose.
+   * The file's bytes with each ZipMap's input added as a graph output and weights no longer listed as
+   * graph inputs, or the file's bytes as they are when there is nothing to change.
    */
   readonly servable: Uint8Array;
   /**
@@ -151,9 +151,18 @@ export function readOnnx(bytes: Uint8Array, source = 'model.onnx'): OnnxGraph {
   };
   const outputNames = new Set(outputs.map((o) => o.name));
   const exposed = zipMaps.filter((z) => outputNames.has(z.output) && !outputNames.has(z.source)).map((z) => z.source);
+  // Old exporters (torch's keep_initializers_as_inputs, opset < 9) list every weight as a graph input too:
+  // onnxruntime then treats weights as overridable and skips constant folding, warning on stderr.
+  const weightsAsInputs = (graph.input ?? []).some((v) => initializers.has(v.name));
+  const base = weightsAsInputs
+    ? onnx.ModelProto.encode({
+        ...model,
+        graph: { ...graph, input: (graph.input ?? []).filter((v) => !initializers.has(v.name)) },
+      }).finish()
+    : bytes;
   return {
     signature,
-    servable: exposed.length === 0 ? bytes : withOutputs(bytes, exposed),
+    servable: exposed.length === 0 ? base : withOutputs(base, exposed),
     externalData: externalDataFiles(graph, source),
   };
 }

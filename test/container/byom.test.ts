@@ -12,10 +12,12 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { loadModel } from '../../container/src/model';
 import { startServer } from '../../container/src/server';
 import { validateInstances } from '../../contract/manifest';
+import { readOnnx } from '../../contract/onnx-graph';
 import { defined } from '../support/defined';
 import { tinyLinearOnnx } from '../support/tiny-onnx';
 import { BREAST_CANCER, closeAgent, parity, postJson, ROOT } from './helpers';
@@ -249,4 +251,13 @@ test('a model whose weights are kept in an external data file is served from its
   await expect(loadModel(dir)).rejects.toThrow(
     /tiny\.onnx keeps its tensors in data\/w\.bin, not found in .*: copy the file beside tiny\.onnx/,
   );
+});
+
+test('weights an old exporter also listed as graph inputs are served as constants: not a feature, not an input onnxruntime warns about', () => {
+  const { model } = tinyLinearOnnx(2, undefined, true);
+  const graph = readOnnx(model, 'old.onnx');
+  // The signature has the one real input; the servable graph no longer lists the weight among its inputs
+  expect(graph.signature.inputs.map((v) => v.name)).toEqual(['x']);
+  expect((onnx.ModelProto.decode(graph.servable).graph?.input ?? []).map((v) => v.name)).toEqual(['x']);
+  expect((onnx.ModelProto.decode(model).graph?.input ?? []).map((v) => v.name)).toEqual(['x', 'w']);
 });

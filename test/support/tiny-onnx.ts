@@ -12,8 +12,11 @@ export interface TinyOnnx {
   readonly external?: Uint8Array;
 }
 
-/** y = `weight` · x; with `externalFile`, the weight is kept in that file (a path relative to the ONNX file). */
-export function tinyLinearOnnx(weight: number, externalFile?: string): TinyOnnx {
+/**
+ * y = `weight` · x; with `externalFile`, the weight is kept in that file (a path relative to the ONNX
+ * file); with `weightAsInput`, the weight is also listed as a graph input, as old exporters wrote weights.
+ */
+export function tinyLinearOnnx(weight: number, externalFile?: string, weightAsInput = false): TinyOnnx {
   const { TensorProto } = onnx;
   const raw = Buffer.from(new Float32Array([weight]).buffer);
   const w = externalFile
@@ -40,7 +43,15 @@ export function tinyLinearOnnx(weight: number, externalFile?: string): TinyOnnx 
       name: 'tiny',
       node: [{ opType: 'MatMul', input: ['x', 'w'], output: ['y'] }],
       initializer: [w],
-      input: [tensor('x')],
+      input: weightAsInput
+        ? [
+            tensor('x'),
+            {
+              name: 'w',
+              type: { tensorType: { elemType: TensorProto.DataType.FLOAT, shape: { dim: [{ dimValue: 1 }, { dimValue: 1 }] } } },
+            },
+          ]
+        : [tensor('x')],
       output: [tensor('y')],
     },
   }).finish();
