@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { HANDLERS, type HandlerName, ROUTES } from '../../contract/routes';
 import { apiKeyIdOf, createGateway, type ProxyHandler } from '../../local/gateway';
@@ -97,6 +98,37 @@ describe('local API gateway', () => {
     expect(seen[0].isBase64Encoded).toBe(true);
     expect(Buffer.from(seen[0].body ?? '', 'base64')).toEqual(bytes);
     expect(seen[0].queryStringParameters).toBeNull();
+  });
+
+  it('decompresses gzip and deflate bodies as API Gateway does, and refuses other codings, bad data and bombs', async () => {
+    const json = JSON.stringify({ instances: [[1, 2, 3]] });
+    const post = (body: Buffer, encoding: string) =>
+      fetch(`${url}/predict`, {
+        method: 'POST',
+        headers: { 'x-api-key': API_KEY, 'content-type': 'application/json', 'content-encoding': encoding },
+        body,
+      });
+    // GIVEN the same JSON sent gzip-, deflate- and not compressed WHEN posted THEN the function sees the JSON
+    for (const [body, encoding] of [
+      [gzipSync(json), 'gzip'],
+      [deflateSync(json), 'Deflate'],
+      [Buffer.from(json), 'identity'],
+    ] as const) {
+      seen.length = 0;
+      expect((await post(body, encoding)).status).toBe(200);
+      expect(seen[0]?.body).toBe(json);
+    }
+    // AND brotli, a body that is not gzip, and 1 MB of zeros in 1 KB of gzip (past the 1,024-byte limit) never reach it
+    seen.length = 0;
+    for (const [body, encoding, status, code] of [
+      [brotliCompressSync(json), 'br', 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      [Buffer.from(json), 'gzip', 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      [gzipSync(Buffer.alloc(1 << 20)), 'gzip', 413, 'PAYLOAD_TOO_LARGE'],
+    ] as const) {
+      const res = await post(body, encoding);
+      expect({ encoding, status: res.status, code: (await res.json()).error.code }).toEqual({ encoding, status, code });
+    }
+    expect(seen).toHaveLength(0);
   });
 
   it('answers API Gateway errors with the contract shape', async () => {
