@@ -63,12 +63,14 @@ export const PORTABLE_FUNCTIONS = [
 /**
  * CTE `p`: one row per prediction id of the window with `columns` (besides `id`), where `filter` (a
  * condition on the table's columns) holds. Compacted rows as they are, less the ids that rows not yet
- * compacted hold; those rows once per id (`max()` of columns the id fixes).
+ * compacted hold; those rows once per id (`max()` of columns the id fixes). The anti-join is a LEFT JOIN
+ * on the small side: DuckDB ran `NOT IN (subquery)` at twice its CPU time (accuracy-by-day, 1 M rows).
  */
 function predictionsOnce(columns: readonly string[], filter = ''): string {
   const where = `dt >= ?${filter === '' ? '' : ` AND ${filter}`}`;
   return `pr AS (SELECT id, ${columns.map((c) => `max(${c}) AS ${c}`).join(', ')} FROM predictions WHERE ${where} AND compacted_at IS NULL GROUP BY id),
-p AS (SELECT id, ${columns.join(', ')} FROM predictions WHERE ${where} AND compacted_at IS NOT NULL AND id NOT IN (SELECT id FROM pr)
+p AS (SELECT c.id, ${columns.map((x) => `c.${x}`).join(', ')}
+  FROM (SELECT id, ${columns.join(', ')} FROM predictions WHERE ${where} AND compacted_at IS NOT NULL) c LEFT JOIN pr ON pr.id = c.id WHERE pr.id IS NULL
   UNION ALL SELECT id, ${columns.join(', ')} FROM pr)`;
 }
 

@@ -233,7 +233,7 @@ describe('Athena dialect', () => {
     const aliases = new Set(
       [...stripped.matchAll(/(\w+)\s*\([^()]*\)\s+AS\s*\(/gi), ...stripped.matchAll(/\bAS\s+(\w+)\s*\(/gi)].map((m) => m[1].toLowerCase()),
     );
-    const keywords = new Set(['as', 'over', 'values', 'in', 'sets']);
+    const keywords = new Set(['as', 'over', 'values', 'in', 'sets', 'from']);
     const calls = [...stripped.matchAll(/\b([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)]
       .map((m) => m[1].toLowerCase())
       .filter((f) => !keywords.has(f) && !aliases.has(f));
