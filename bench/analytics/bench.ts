@@ -455,6 +455,10 @@ async function main(): Promise<void> {
   const ddbBytes = probe.reduce((s, r) => s + dynamoItemSize(encodeRecord(r)), 0) / probe.length;
 
   const { accuracy, drift, summary, accuracyColumns, driftColumns, noDedupe, count } = await measureQueries(STORE, threads);
+  // The query figures first (the scan baseline below takes minutes to load).
+  process.stderr.write(
+    `queries: accuracy-by-day ${fmt(accuracy)}; its columns ${fmt(accuracyColumns)}; join without dedupe ${fmt(noDedupe)}; feature-drift ${fmt(drift)}; its columns ${fmt(driftColumns)}; summary ${fmt(summary)}\n`,
+  );
 
   const scan = await scanBaseline();
   const scanPerItem = scan.seconds / sample;
