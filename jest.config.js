@@ -5,10 +5,10 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.tsx?$': ['ts-jest', { diagnostics: false }],
-    // hyparquet-writer (and its hyparquet) ship only ES modules, which jest's CommonJS runtime cannot load as they are.
-    '/node_modules/hyparquet(-writer)?/.+\\.js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true } }],
+    // hyparquet, hyparquet-writer and @hpcc-js/wasm-zstd ship only ES modules, which jest's CommonJS runtime cannot load as they are.
+    '/node_modules/(hyparquet(-writer)?|@hpcc-js/wasm-zstd)/.+\\.js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!hyparquet(-writer)?/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(hyparquet(-writer)?|@hpcc-js/wasm-zstd)/)'],
   testTimeout: 60000,
   // Synth and end-to-end suites each start servers or esbuild; two workers match the two cores.
   maxWorkers: 2,

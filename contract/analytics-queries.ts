@@ -9,9 +9,12 @@
  * - one `?` parameter: the first day (`yyyy-mm-dd`) of the window, compared with the `dt` partition so
  *   both engines read only the days asked for.
  *
- * Every query keeps one row per prediction id (`GROUP BY id`, with `max()` of columns that are all
- * fixed by the id), so a row written twice — a redelivered stream batch that landed under a new
- * key, an export over days the stream already wrote — is counted once. Feedback keeps the latest label.
+ * Every query keeps one row per prediction id, so a row written twice — a redelivered stream batch that
+ * landed under a new key, an export over days the stream already wrote — is counted once. Feedback keeps
+ * the latest label. Compacted rows (`compacted_at` set, `lambda/analytics/compact.ts`) already hold each
+ * id once; only the rows the stream wrote since (the open day, late batches) go through `GROUP BY id`,
+ * and a compacted row counts unless such a row has its id (feedback: a later one). The dedupe then costs
+ * one day's ids, not the window's.
  */
 import { type ColumnSpec, tableColumns } from './analytics';
 import { type FeatureBaseline, isCategorical, type ModelBaseline } from './baseline';
@@ -57,11 +60,38 @@ export const PORTABLE_FUNCTIONS = [
   'row_number',
 ] as const;
 
-const LATEST_FEEDBACK = 'f AS (SELECT id, max_by(label, received_at) AS actual FROM feedback WHERE dt >= ? GROUP BY id)';
+/**
+ * CTE `p`: one row per prediction id of the window with `columns` (besides `id`), where `filter` (a
+ * condition on the table's columns) holds. Compacted rows as they are, less the ids that rows not yet
+ * compacted hold; those rows once per id (`max()` of columns the id fixes). The anti-join is a LEFT JOIN
+ * on the small side: DuckDB ran `NOT IN (subquery)` at twice its CPU time (accuracy-by-day, 1 M rows).
+ */
+function predictionsOnce(columns: readonly string[], filter = ''): string {
+  const where = `dt >= ?${filter === '' ? '' : ` AND ${filter}`}`;
+  return `pr AS (SELECT id, ${columns.map((c) => `max(${c}) AS ${c}`).join(', ')} FROM predictions WHERE ${where} AND compacted_at IS NULL GROUP BY id),
+p AS (SELECT c.id, ${columns.map((x) => `c.${x}`).join(', ')}
+  FROM (SELECT id, ${columns.join(', ')} FROM predictions WHERE ${where} AND compacted_at IS NOT NULL) c LEFT JOIN pr ON pr.id = c.id WHERE pr.id IS NULL
+  UNION ALL SELECT id, ${columns.join(', ')} FROM pr)`;
+}
+
+/**
+ * CTE `f(id, actual)`: the latest feedback label per prediction id of the window: the compacted row
+ * (already the latest of its day's rows) or the latest of the rows not yet compacted, whichever was
+ * received later.
+ */
+function latestFeedback(filter = ''): string {
+  const where = `dt >= ?${filter === '' ? '' : ` AND ${filter}`}`;
+  return `fr AS (SELECT id, max_by(label, received_at) AS label, max(received_at) AS received_at FROM feedback WHERE ${where} AND compacted_at IS NULL GROUP BY id),
+fc AS (SELECT id, label, received_at FROM feedback WHERE ${where} AND compacted_at IS NOT NULL),
+f AS (SELECT coalesce(fr.id, fc.id) AS id, CASE WHEN fr.id IS NULL OR fc.received_at > fr.received_at THEN fc.label ELSE fr.label END AS actual
+  FROM fc FULL JOIN fr ON fr.id = fc.id)`;
+}
+
+const LATEST_FEEDBACK = latestFeedback();
 
 /** The queries that need nothing but the tables. */
 const FIXED: Record<Exclude<NamedQuery, 'feature-drift' | 'prediction-drift'>, string> = {
-  'accuracy-by-day': `WITH p AS (SELECT id, max(dt) AS dt, max(version) AS version, max(predicted_label) AS predicted_label FROM predictions WHERE dt >= ? GROUP BY id),
+  'accuracy-by-day': `WITH ${predictionsOnce(['dt', 'version', 'predicted_label'])},
 ${LATEST_FEEDBACK}
 SELECT p.dt AS day, p.version, count(*) AS predictions, count(f.id) AS with_feedback,
   sum(CASE WHEN f.actual = p.predicted_label THEN 1 ELSE 0 END) AS correct,
@@ -70,14 +100,14 @@ FROM p LEFT JOIN f ON f.id = p.id
 GROUP BY p.dt, p.version
 ORDER BY day, p.version`,
 
-  'confusion-matrix': `WITH p AS (SELECT id, max(dt) AS dt, max(version) AS version, max(predicted_label) AS predicted_label FROM predictions WHERE dt >= ? GROUP BY id),
+  'confusion-matrix': `WITH ${predictionsOnce(['dt', 'version', 'predicted_label'])},
 ${LATEST_FEEDBACK}
 SELECT p.dt AS day, p.version, p.predicted_label AS predicted, f.actual, count(*) AS n
 FROM p JOIN f ON f.id = p.id
 GROUP BY p.dt, p.version, p.predicted_label, f.actual
 ORDER BY day, p.version, predicted, f.actual`,
 
-  'latency-percentiles': `WITH p AS (SELECT id, max(dt) AS dt, max(version) AS version, max(latency_ms) AS latency_ms FROM predictions WHERE dt >= ? GROUP BY id),
+  'latency-percentiles': `WITH ${predictionsOnce(['dt', 'version', 'latency_ms'])},
 r AS (SELECT dt, version, latency_ms,
   row_number() OVER (PARTITION BY dt, version ORDER BY latency_ms) AS rn,
   count(*) OVER (PARTITION BY dt, version) AS n
@@ -91,7 +121,7 @@ FROM r
 GROUP BY dt, version
 ORDER BY day, version`,
 
-  'volume-by-api-key': `WITH p AS (SELECT id, max(dt) AS dt, max(api_key_id) AS api_key_id FROM predictions WHERE dt >= ? GROUP BY id)
+  'volume-by-api-key': `WITH ${predictionsOnce(['dt', 'api_key_id'])}
 SELECT dt AS day, coalesce(api_key_id, '(none)') AS api_key_id, count(*) AS predictions
 FROM p
 GROUP BY dt, api_key_id
@@ -169,7 +199,7 @@ function featureDrift(manifest: ModelManifest, baseline: ModelBaseline): string 
   const expected = features
     .flatMap(({ f }, j) => f.proportions.map((share, bin) => `(${j + 1}, ${str(f.name)}, ${bin}, ${dbl(share)})`))
     .join(',\n  ');
-  return `WITH p AS (SELECT id, max(version) AS version, ${features.map((x) => `max(${x.column}) AS ${x.column}`).join(', ')} FROM predictions WHERE dt >= ? AND ${first.column} IS NOT NULL GROUP BY id),
+  return `WITH ${predictionsOnce(['version', ...features.map((x) => x.column)], `${first.column} IS NOT NULL`)},
 binned AS (SELECT version,
 ${binOf}
   FROM p),
@@ -186,7 +216,7 @@ function predictionDrift(baseline: ModelBaseline): string {
   const priors = Object.entries(baseline.classPriors ?? {});
   if (priors.length === 0) throw new Error('prediction-drift needs class priors in the baseline (classifiers only)');
   const expected = priors.map(([label, share]) => `(1, 'predicted_label', ${str(label)}, ${dbl(share)})`).join(',\n  ');
-  return `WITH p AS (SELECT id, max(version) AS version, max(predicted_label) AS predicted_label FROM predictions WHERE dt >= ? AND predicted_label IS NOT NULL GROUP BY id),
+  return `WITH ${predictionsOnce(['version', 'predicted_label'], 'predicted_label IS NOT NULL')},
 counts AS (SELECT version, 1 AS feature_index, predicted_label AS bin, count(*) AS n FROM p GROUP BY version, predicted_label),
 expected(feature_index, feature, bin, share) AS (VALUES
   ${expected}),
@@ -230,8 +260,8 @@ export function namedQueriesFor(manifest: ModelManifest, baseline: ModelBaseline
  */
 export function summarySql(manifest: Pick<ModelManifest, 'name'>): string {
   const model = str(manifest.name);
-  return `WITH p AS (SELECT id, max(predicted_label) AS predicted_label, max(latency_ms) AS latency_ms FROM predictions WHERE model = ${model} AND dt >= ? GROUP BY id),
-f AS (SELECT id, max_by(label, received_at) AS actual FROM feedback WHERE model = ${model} AND dt >= ? GROUP BY id),
+  return `WITH ${predictionsOnce(['predicted_label', 'latency_ms'], `model = ${model}`)},
+${latestFeedback(`model = ${model}`)},
 r AS (SELECT p.predicted_label, p.latency_ms, f.actual,
   row_number() OVER (ORDER BY p.latency_ms) AS rn,
   count(*) OVER () AS n

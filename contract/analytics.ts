@@ -43,12 +43,28 @@ export const PREDICTION_COLUMNS: readonly ColumnSpec[] = [
   { name: 'input_key', type: 'string', nullable: true, comment: 'S3 key of the input when it was kept in the bucket' },
 ];
 
-/** One row per feedback received (a prediction corrected twice has two rows: queries keep the latest). */
+/**
+ * The last column of both tables: when compaction wrote the row (see `compactedObjectKey`), NULL in the
+ * files the stream and `mlship export` write. Compacted rows hold each id once, so queries dedupe only
+ * the rows where it is NULL.
+ */
+export const COMPACTED_COLUMN: ColumnSpec = {
+  name: 'compacted_at',
+  type: 'timestamp',
+  nullable: true,
+  comment: 'when compaction wrote the row (one row per id); NULL as the stream wrote it',
+};
+
+/**
+ * One row per feedback received (a prediction corrected twice has two rows: queries keep the latest);
+ * compaction keeps only the latest, as the log item does.
+ */
 export const FEEDBACK_COLUMNS: readonly ColumnSpec[] = [
   { name: 'id', type: 'string', nullable: false, comment: 'prediction id' },
   { name: 'version', type: 'string', nullable: false, comment: 'model version of the prediction' },
   { name: 'label', type: 'string', nullable: false, comment: 'ground truth (regression values as decimal text)' },
   { name: 'received_at', type: 'timestamp', nullable: false, comment: 'when the feedback was recorded (UTC)' },
+  COMPACTED_COLUMN,
 ];
 
 /**
@@ -81,7 +97,7 @@ function featureColumnNames(features: readonly { name: string }[]): string[] {
  */
 export function tableColumns(table: AnalyticsTable, manifest: ModelManifest): ColumnSpec[] {
   if (table === 'feedback') return [...FEEDBACK_COLUMNS];
-  const columns = [...PREDICTION_COLUMNS];
+  const columns = [...PREDICTION_COLUMNS, COMPACTED_COLUMN];
   if (manifest.input.kind === 'tabular') {
     const names = featureColumnNames(manifest.input.features);
     manifest.input.features.forEach((f, featureIndex) => {
@@ -123,6 +139,8 @@ export interface PredictionRow {
   /** Input values in the manifest's order (tabular, logged inline); written as one column per feature. */
   features: FeatureCell[] | null;
   input_key: string | null;
+  /** Set by compaction only. @default - NULL */
+  compacted_at?: Date | null;
 }
 
 export interface FeedbackRow {
@@ -133,6 +151,8 @@ export interface FeedbackRow {
   ts: Date;
   label: string;
   received_at: Date;
+  /** Set by compaction only. @default - NULL */
+  compacted_at?: Date | null;
 }
 
 /** `analytics/<table>/` */
@@ -162,6 +182,37 @@ export function analyticsObjectKey(table: AnalyticsTable, model: string, dt: str
   }
   if (!/^\d{4}-\d{2}-\d{2}$/.test(dt)) throw new Error(`A partition date is yyyy-mm-dd, got "${dt}"`);
   return `${tablePrefix(table)}model=${model}/dt=${dt}/${version}~${batchId}.parquet`;
+}
+
+/** The batch id of a partition's compacted object (stream batch ids are hex digests, so never this). */
+export const COMPACTED_BATCH = 'compacted';
+
+/**
+ * The key of the compacted object of one table, model, day and version: fixed, so a second compaction
+ * of the day replaces it (one PUT, which readers see whole or not at all) instead of adding a copy.
+ */
+export function compactedObjectKey(table: AnalyticsTable, model: string, dt: string, version: string): string {
+  return analyticsObjectKey(table, model, dt, version, COMPACTED_BATCH);
+}
+
+export interface AnalyticsObjectName {
+  table: AnalyticsTable;
+  model: string;
+  dt: string;
+  version: string;
+  batch: string;
+  compacted: boolean;
+}
+
+/** The parts of an analytics object key, or undefined for a key that is not one (`analyticsObjectKey`'s inverse). */
+export function parseAnalyticsKey(key: string): AnalyticsObjectName | undefined {
+  const m = /^([^/]+)\/model=([A-Za-z0-9._-]+)\/dt=(\d{4}-\d{2}-\d{2})\/([A-Za-z0-9._-]+)~([A-Za-z0-9._-]+)\.parquet$/.exec(
+    key.startsWith(PREFIX.analytics) ? key.slice(PREFIX.analytics.length) : '',
+  );
+  const table = ANALYTICS_TABLES.find((t) => t === m?.[1]);
+  if (m === null || table === undefined) return undefined;
+  const [, , model, dt, version, batch] = m as unknown as [string, string, string, string, string, string];
+  return { table, model, dt, version, batch, compacted: batch === COMPACTED_BATCH };
 }
 
 /** Name of the Athena workgroup of a stack prefix (the query function runs the long summary windows in it). */

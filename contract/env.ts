@@ -75,8 +75,11 @@ export const ANALYTICS_OFF = 'off';
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
-/** Functions that answer the API or follow its writes: the API's handlers, the dead-letter replayer and the analytics writer (all run in-process by `npm start`). */
-export const FUNCTION_NAMES = ['predict', 'query', 'feedback', 'meta', 'replay', 'analytics-writer'] as const;
+/**
+ * Functions that answer the API or follow its writes: the API's handlers, the dead-letter replayer, the
+ * analytics writer and its compactor (all run in-process by `npm start`).
+ */
+export const FUNCTION_NAMES = ['predict', 'query', 'feedback', 'meta', 'replay', 'analytics-writer', 'analytics-compactor'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 /** The scheduled model-quality job. */
@@ -110,6 +113,8 @@ const FUNCTION_ENV: Record<AnyFunctionName, (backend: Backend) => EnvName[]> = {
   replay: () => [ENV.PREDICTION_TABLE, ENV.LOG_DLQ_URL, ENV.DATA_BUCKET],
   // Fed by the table's stream: it writes Parquet to the bucket and never calls the table.
   'analytics-writer': () => [ENV.DATA_BUCKET, ENV.MODEL_MANIFEST_PATH],
+  // Rewrites closed days of the Parquet store; the manifest names the model's partition and its columns.
+  'analytics-compactor': () => [ENV.DATA_BUCKET, ENV.MODEL_MANIFEST_PATH],
   quality: () => [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH, ENV.MODEL_BASELINE_PATH, ENV.QUALITY_WINDOW_MINUTES],
   // The SageMaker endpoint comes with the custom resource's properties; on Fargate the check calls the
   // load balancer's test listener at MLSHIP_MODEL_URL.

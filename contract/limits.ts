@@ -75,6 +75,12 @@ export const LIMITS = {
   analyticsPollFirstMs: 100,
   analyticsPollMaxMs: 1_000,
   analyticsAnswerMarginMs: 1_500,
+  /**
+   * How long the query function reuses a long window's answer (per window start day): the dashboard
+   * refreshes every 10 s, and the store itself trails the log by up to the stream's 60 s batching window,
+   * so a minute-old answer is about as fresh, at a sixth of the Athena queries.
+   */
+  analyticsAnswerCacheMs: 60_000,
 } as const;
 
 /**

@@ -12,7 +12,7 @@ import { ApiError } from '../contract/errors';
 import { FORMATS, LIMITS } from '../contract/limits';
 import { readManifestFile } from '../contract/model-files';
 import { callerModelOf, decodeRecord, LOG_TABLE, type PredictionPage, type PredictionRecord } from '../contract/prediction-log';
-import { analyticsEngineOf } from './commons/analytics-engine';
+import { analyticsEngineOf, cachedAnalyticsEngine } from './commons/analytics-engine';
 import { dynamoOptions } from './commons/clients';
 import { readConfig, required } from './commons/config';
 import { decodeCursor, encodeCursor, type IndexPartition } from './commons/cursor';
@@ -29,7 +29,9 @@ const table = required(config, ENV.PREDICTION_TABLE);
 const operators = operatorKeyIds(required(config, ENV.OPERATOR_KEY_IDS));
 const ddb = new DynamoDBClient(dynamoOptions());
 /** Undefined on a deployment without the analytics store. */
-const analytics = analyticsEngineOf(config);
+const engine = analyticsEngineOf(config);
+// The dashboard asks for the same long window every 10 s: a minute-old answer saves the other five queries.
+const analytics = engine === undefined ? undefined : cachedAnalyticsEngine(engine, LIMITS.analyticsAnswerCacheMs);
 const log = createLogger('query', { model: manifest.name });
 const ix = LOG_TABLE.byModelIndex;
 

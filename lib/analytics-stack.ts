@@ -1,6 +1,7 @@
 /**
  * The analytics store on AWS: the prediction log's DynamoDB stream feeds the analytics writer, which
- * writes each batch as Parquet under `analytics/` in the data bucket; a Glue database describes the two
+ * writes each batch as Parquet under `analytics/` in the data bucket, and a scheduled compactor folds each
+ * closed day into one object per version; a Glue database describes the two
  * tables with partition projection (no crawler, no partition list), and an Athena workgroup with an
  * enforced, encrypted result location and a per-query scan limit holds the named queries. It holds no
  * data of its own besides query results, so it can be removed and redeployed without touching the log.
@@ -8,6 +9,8 @@
 import { Aws, CfnOutput, type CfnResource, Duration, Fn, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -35,6 +38,12 @@ import type { DeploymentContext } from './deployment-context';
 /** First day Athena's date projection lists; predictions logged before it are not visible to Athena. */
 export const PROJECTION_FIRST_DAY = '2020-01-01';
 
+/**
+ * How often closed days are compacted. Hourly: the first run after midnight (UTC) folds the day that
+ * just closed, later runs fold late batches in; a run with nothing to do lists the model's prefix only.
+ */
+export const COMPACTION_SCHEDULE = Duration.hours(1);
+
 export interface AnalyticsStackProps extends StackProps {
   /** The validated configuration (stack prefix, Athena limits). */
   readonly config: MlshipConfig;
@@ -52,6 +61,9 @@ export interface AnalyticsStackProps extends StackProps {
 
 export class AnalyticsStack extends Stack {
   public readonly writer: HandlerFunction;
+  /** Rewrites closed days as one object per version (lambda/analytics-compactor.ts), on `compactionSchedule`. */
+  public readonly compactor: HandlerFunction;
+  public readonly compactionSchedule: events.Rule;
   public readonly database: glue.CfnDatabase;
   public readonly tables: Record<AnalyticsTable, glue.CfnTable>;
   public readonly workgroup: athena.CfnWorkGroup;
@@ -102,6 +114,24 @@ export class AnalyticsStack extends Stack {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'X-Ray tracing and dynamodb:ListStreams (which Lambda stream polling uses) have no resource-level permissions; the stream reads themselves name the one stream.',
+    });
+
+    this.compactor = new HandlerFunction(this, 'Compactor', {
+      name: 'analytics-compactor',
+      deployment: props.deployment,
+      // A day's rows are held in memory while the day is rewritten (about 0.5 KB each).
+      memorySize: 2048,
+      // A run starts no day in its last two minutes; days left over go to the next run.
+      timeout: Duration.minutes(15),
+      // Runs must not overlap: two runs could each rewrite a day from a different listing of its files.
+      reservedConcurrentExecutions: 1,
+    });
+    this.compactor.bindDataBucket(data.bucket, DataBucketAccess.COMPACT_ANALYTICS);
+    this.compactionSchedule = new events.Rule(this, 'CompactionSchedule', {
+      description: 'mlship analytics: compact the closed days of the Parquet store',
+      schedule: events.Schedule.rate(COMPACTION_SCHEDULE),
+      // A run missed or throttled is no loss: the next one finds the same days.
+      targets: [new targets.LambdaFunction(this.compactor.function, { retryAttempts: 2, maxEventAge: COMPACTION_SCHEDULE })],
     });
 
     this.database = new glue.CfnDatabase(this, 'Database', {

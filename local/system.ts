@@ -24,6 +24,7 @@ import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
 import { readManifestFile } from '../contract/model-files';
 import { packModel } from '../contract/model-package';
 import type { HandlerName } from '../contract/routes';
+import type { CompactionResult } from '../lambda/analytics/compact';
 import { useLocalAnalyticsEngine } from '../lambda/commons/analytics-engine';
 import { ensureWebBuilt, WEB_DIST } from '../web/build';
 import { duckdbEngine } from './analytics/engine';
@@ -75,6 +76,11 @@ export interface StartLocalOptions {
    * batching window); 0 hands them over only on `flushAnalytics()` and at stop. @default 2000
    */
   analyticsIntervalMs?: number;
+  /**
+   * How often closed days of the analytics store are compacted (the compactor's schedule on AWS), besides
+   * once at start; 0 compacts only on `compactAnalytics()`. @default 3600000 (hourly, as on AWS)
+   */
+  analyticsCompactionIntervalMs?: number;
   /** Days a log item is kept (TTL attribute). @default 0 - forever */
   logTtlDays?: number;
   /**
@@ -125,6 +131,8 @@ export interface LocalSystem {
   replay(): Promise<DrainResult>;
   /** Hands the log writes not yet written to the analytics store to its writer now. */
   flushAnalytics(): Promise<void>;
+  /** Compacts the analytics store's closed days now (the days before `now`'s, UTC; default the real now), one run at a time. */
+  compactAnalytics(now?: Date): Promise<CompactionResult>;
   /** Stops everything; the persisted data stays (in-memory data is gone). */
   stop(): Promise<void>;
 }
@@ -260,7 +268,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   useLocalAnalyticsEngine(duckdbEngine({ s3: analyticsS3, bucket: LOCAL_NAMES.bucket, root: join(workDir, 'analytics-mirror'), manifest }));
 
   progress('loading the handlers');
-  const { handlers, replay, analyticsWriter } = loadHandlers(JSON.stringify({ ...env, [ENV.MODEL_URL]: model.url }));
+  const { handlers, replay, analyticsWriter, analyticsCompactor } = loadHandlers(JSON.stringify({ ...env, [ENV.MODEL_URL]: model.url }));
   const streamFeeder = createLogStreamFeeder({
     table: LOCAL_NAMES.table,
     handler: analyticsWriter,
@@ -273,6 +281,27 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     feeder = undefined;
     await streamFeeder.close();
   });
+
+  // The compactor's schedule: once at start, then every interval; runs queue behind each other, as the
+  // function's reserved concurrency of 1 makes them on AWS.
+  let compacting: Promise<unknown> = Promise.resolve();
+  const compact = (now?: Date): Promise<CompactionResult> => {
+    const run = compacting.then(() => analyticsCompactor(now === undefined ? {} : { now: now.toISOString() }));
+    compacting = run.catch(() => undefined);
+    return run;
+  };
+  const compactInBackground = () => {
+    compact().catch((e: unknown) => process.stderr.write(`analytics compaction: ${errorMessage(e)}\n`));
+  };
+  const compactionInterval = opts.analyticsCompactionIntervalMs ?? 3_600_000;
+  if (compactionInterval > 0) {
+    compactInBackground();
+    const timer = setInterval(compactInBackground, compactionInterval);
+    cleanups.push(async () => {
+      clearInterval(timer);
+      await compacting;
+    });
+  }
 
   const staticDir = opts.staticDir ?? WEB_DIST;
   if (opts.buildDashboard) {
@@ -338,6 +367,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     model: { url: model.url, stop: () => model.stop(), start: () => model.start() },
     replay: drain,
     flushAnalytics: () => streamFeeder.flush(),
+    compactAnalytics: compact,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -380,6 +410,7 @@ function loadHandlers(signature: string): {
   handlers: Record<HandlerName, ProxyHandler>;
   replay: (e: SQSEvent) => Promise<SQSBatchResponse>;
   analyticsWriter: StreamHandler;
+  analyticsCompactor: (event: { now?: string }) => Promise<CompactionResult>;
 } {
   if (loadedSignature !== undefined && loadedSignature !== signature) {
     throw new Error('The handlers were loaded for another local system in this process; start one local system per process.');
@@ -393,9 +424,11 @@ function loadHandlers(signature: string): {
   const meta = require('../lambda/meta') as typeof import('../lambda/meta');
   const replay = require('../lambda/replay') as typeof import('../lambda/replay');
   const analyticsWriter = require('../lambda/analytics-writer') as typeof import('../lambda/analytics-writer');
+  const analyticsCompactor = require('../lambda/analytics-compactor') as typeof import('../lambda/analytics-compactor');
   return {
     handlers: { predict: predict.handler, query: query.handler, feedback: feedback.handler, meta: meta.handler },
     replay: replay.handler,
     analyticsWriter: analyticsWriter.handler,
+    analyticsCompactor: (event) => analyticsCompactor.handler(event),
   };
 }

@@ -10,8 +10,13 @@
  *    files of up to 100,000 rows (what `mlship export` writes) — records/s of the writer alone, on this
  *    one thread; stream-sized files (1,000 rows, the event source batch) are measured on the first
  *    100,000 rows. The other days of the same generated log are written by DuckDB's own Parquet writer
- *    (COPY … PARTITION_BY, GZIP, the same columns and layout), which fills the store in minutes where
+ *    (COPY … PARTITION_BY, ZSTD, the same columns and layout), which fills the store in minutes where
  *    ours would take an hour of a busy 2-core machine; the bytes per prediction are ours.
+ *    Compaction: the days our writer wrote are compacted by the compaction code (lambda/analytics/
+ *    compact.ts, records/s and bytes measured); DuckDB writes the other closed days as compaction leaves
+ *    them (one row per id — the generated log has no duplicates — sorted by id, `compacted_at` set); the
+ *    last day stays open, as the stream writes it. Then the first 1,000 predictions of day 1 and their
+ *    feedback are delivered again (a late batch after compaction), so the queries dedupe them too.
  * 2. Bytes per prediction: the Parquet files against the DynamoDB item size of the same records (the
  *    documented size rules, over the log items of a sample as `encodeRecord` writes them).
  * 3. Queries: accuracy-by-day and feature-drift over all rows with DuckDB (`--threads` cores), the
@@ -29,16 +34,18 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { type AttributeValue, BatchWriteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { partitionDate, tableColumns } from '../../contract/analytics';
-import { summarySql } from '../../contract/analytics-queries';
+import { parameterCount, summarySql } from '../../contract/analytics-queries';
 import { parseBaseline } from '../../contract/baseline';
 import { errorStack } from '../../contract/errors';
 import type { FeatureValue } from '../../contract/manifest';
 import { readManifestFile } from '../../contract/model-files';
 import { decodeRecord, encodeRecord, type PredictionRecord } from '../../contract/prediction-log';
+import { compactClosedDays } from '../../lambda/analytics/compact';
 import { feedbackRow, predictionRow } from '../../lambda/analytics/log-rows';
 import { objectsOf } from '../../lambda/analytics/store';
 import { featureDrift, inputValues } from '../../lambda/quality/analyze';
 import { DUCKDB_TYPE, openAnalyticsDb } from '../../local/analytics/duckdb';
+import { folderObjectStore } from '../../local/analytics/folder-store';
 import { dynamoClient, ensureTable, startDynamoDbThread } from '../../local/dynamodb';
 import { dayOfLog, dynamoItemSize, type LogShape } from './generate';
 
@@ -83,7 +90,14 @@ interface WriteFigures {
   files: number;
   writerSeconds: number;
   streamBatch: { rowsPerSecond: number; bytesPerPrediction: number };
+  /** Our compaction of the days our writer wrote: rows read per second, and the compacted bytes per prediction (feedback included). */
+  compaction: { rows: number; seconds: number; bytesPerPrediction: number };
 }
+
+/** Changes when the store's layout does: a store of another layout is written again. */
+const LAYOUT = 'zstd-compacted';
+/** When the bench's compaction ran (a fixed time: the store is the same every run). */
+const COMPACTED_AT = new Date('2026-06-01T00:00:00Z');
 
 function dirBytes(dir: string): number {
   if (!existsSync(dir)) return 0;
@@ -106,13 +120,16 @@ async function duckdbWriter(): Promise<{ add(records: PredictionRecord[]): Promi
   );
   await conn.run('CREATE TABLE f (id VARCHAR, model VARCHAR, dt VARCHAR, version VARCHAR, ts VARCHAR, label VARCHAR, received_at VARCHAR)');
   let rowsWritten = 0;
+  const lastDay = partitionDate(new Date(shape.start.getTime() + (shape.days - 1) * 86_400_000));
   const copy = async () => {
-    const opts = "(FORMAT PARQUET, PARTITION_BY (model, dt), COMPRESSION GZIP, OVERWRITE_OR_IGNORE true, FILENAME_PATTERN 'duckdb_{i}')";
+    const opts = "(FORMAT PARQUET, PARTITION_BY (model, dt), COMPRESSION ZSTD, OVERWRITE_OR_IGNORE true, FILENAME_PATTERN 'duckdb_{i}')";
+    // Closed days as compaction leaves them (ids are unique in the generated log), the last day as the stream writes it.
+    const compactedAt = `CASE WHEN dt < '${lastDay}' THEN CAST('${COMPACTED_AT.toISOString()}' AS TIMESTAMPTZ) END AS compacted_at`;
     await conn.run(
-      `COPY (SELECT id, version, CAST(ts AS TIMESTAMPTZ) AS ts, predicted_label, score, CAST(NULL AS DOUBLE) AS predicted_value, latency_ms, api_key_id, CAST(NULL AS VARCHAR) AS input_key, ${columnsOfFeatures.map((c) => c.name).join(', ')}, model, dt FROM p) TO '${join(STORE, 'analytics/predictions')}' ${opts}`,
+      `COPY (SELECT id, version, CAST(ts AS TIMESTAMPTZ) AS ts, predicted_label, score, CAST(NULL AS DOUBLE) AS predicted_value, latency_ms, api_key_id, CAST(NULL AS VARCHAR) AS input_key, ${compactedAt}, ${columnsOfFeatures.map((c) => c.name).join(', ')}, model, dt FROM p ORDER BY dt, id) TO '${join(STORE, 'analytics/predictions')}' ${opts}`,
     );
     await conn.run(
-      `COPY (SELECT id, version, label, CAST(received_at AS TIMESTAMPTZ) AS received_at, model, dt FROM f) TO '${join(STORE, 'analytics/feedback')}' ${opts}`,
+      `COPY (SELECT id, version, label, CAST(received_at AS TIMESTAMPTZ) AS received_at, ${compactedAt}, model, dt FROM f ORDER BY dt, id) TO '${join(STORE, 'analytics/feedback')}' ${opts}`,
     );
     await conn.run('DELETE FROM p');
     await conn.run('DELETE FROM f');
@@ -184,9 +201,9 @@ async function writeStore(): Promise<WriteFigures> {
   let feedback = 0;
   let files = 0;
   let streamBatch = { rowsPerSecond: 0, bytesPerPrediction: 0 };
-  const put = (table: 'predictions' | 'feedback', batch: object[]) => {
+  const put = async (table: 'predictions' | 'feedback', batch: object[]) => {
     const t = process.hrtime.bigint();
-    const objects = objectsOf(table, batch as never, manifest);
+    const objects = await objectsOf(table, batch as never, manifest);
     writerNs += process.hrtime.bigint() - t;
     for (const o of objects) {
       const file = join(STORE, o.key);
@@ -210,10 +227,12 @@ async function writeStore(): Promise<WriteFigures> {
       const t = process.hrtime.bigint();
       let bytes = 0;
       for (let i = 0; i < first.length; i += 1000)
-        bytes += objectsOf(
-          'predictions',
-          first.slice(i, i + 1000).map((item) => predictionRow(manifest, decodeRecord(item))),
-          manifest,
+        bytes += (
+          await objectsOf(
+            'predictions',
+            first.slice(i, i + 1000).map((item) => predictionRow(manifest, decodeRecord(item))),
+            manifest,
+          )
         ).reduce((s, o) => s + o.body.byteLength, 0);
       const s = Number(process.hrtime.bigint() - t) / 1e9;
       streamBatch = { rowsPerSecond: first.length / s, bytesPerPrediction: bytes / first.length };
@@ -226,8 +245,8 @@ async function writeStore(): Promise<WriteFigures> {
       const p = chunk.map((r) => predictionRow(manifest, r));
       const f = chunk.flatMap((r) => feedbackRow(r) ?? []);
       writerNs += process.hrtime.bigint() - t;
-      put('predictions', p);
-      if (f.length > 0) put('feedback', f);
+      await put('predictions', p);
+      if (f.length > 0) await put('feedback', f);
       written += p.length;
       feedback += f.length;
       ourRows += p.length;
@@ -236,7 +255,22 @@ async function writeStore(): Promise<WriteFigures> {
     process.stderr.write(`\rwriting the store: day ${day + 1}/${days}, ${written.toLocaleString('en-US')} predictions`);
   }
   await duck.finish();
-  process.stderr.write('\n');
+  process.stderr.write('\ncompacting the days the analytics writer wrote\n');
+  const c = process.hrtime.bigint();
+  const compacted = await compactClosedDays(folderObjectStore(STORE), manifest, { now: COMPACTED_AT });
+  const compactSeconds = Number(process.hrtime.bigint() - c) / 1e9;
+  const compactedRows = compacted.partitions.filter((x) => x.table === 'predictions').reduce((n, x) => n + x.rowsIn, 0);
+  const compactedBytes = compacted.partitions.reduce((n, x) => n + x.bytesOut, 0);
+  // A late batch after compaction: day 1's first 1,000 predictions and their feedback, delivered again.
+  const again = dayOfLog(shape, 0).slice(0, 1000);
+  for (const [table, rowsOfTable] of [
+    ['predictions', again.map((r) => predictionRow(manifest, r))],
+    ['feedback', again.flatMap((r) => feedbackRow(r) ?? [])],
+  ] as const)
+    for (const o of await objectsOf(table, rowsOfTable, manifest)) {
+      mkdirSync(dirname(join(STORE, o.key)), { recursive: true });
+      writeFileSync(join(STORE, o.key), o.body);
+    }
   const figures: WriteFigures = {
     rows: written,
     ourRows,
@@ -247,16 +281,24 @@ async function writeStore(): Promise<WriteFigures> {
     files,
     writerSeconds: Number(writerNs) / 1e9,
     streamBatch,
+    compaction: {
+      rows: compactedRows,
+      seconds: compactSeconds,
+      bytesPerPrediction: compactedRows > 0 ? compactedBytes / compactedRows : 0,
+    },
   };
-  writeFileSync(join(STORE, 'figures.json'), JSON.stringify({ shape: { rows, days }, figures }));
+  writeFileSync(join(STORE, 'figures.json'), JSON.stringify({ shape: { rows, days, layout: LAYOUT }, figures }));
   return figures;
 }
 
 async function storeFigures(): Promise<WriteFigures> {
   const file = join(STORE, 'figures.json');
   if (!process.argv.includes('--fresh') && existsSync(file)) {
-    const saved = JSON.parse(readFileSync(file, 'utf8')) as { shape: { rows: number; days: number }; figures: WriteFigures };
-    if (saved.shape.rows === rows && saved.shape.days === days) {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as {
+      shape: { rows: number; days: number; layout?: string };
+      figures: WriteFigures;
+    };
+    if (saved.shape.rows === rows && saved.shape.days === days && saved.shape.layout === LAYOUT) {
       process.stderr.write(`reusing the store in ${STORE} (--fresh rewrites it)\n`);
       return saved.figures;
     }
@@ -294,7 +336,7 @@ async function measureQueries(root: string, threadCount: number) {
     const features = tableColumns('predictions', manifest).filter((c) => c.featureIndex !== undefined);
     const accuracy = await time(() => db.named('accuracy-by-day', baseline, since));
     const drift = await time(() => db.named('feature-drift', baseline, since));
-    const summary = await time(() => db.query(summarySql(manifest), [since, since]));
+    const summary = await time(() => db.query(summarySql(manifest), new Array<string>(parameterCount(summarySql(manifest))).fill(since)));
     // Floors: the columns each query needs, decompressed and decoded, with the least work on them.
     const accuracyColumns = await time(() =>
       db.query(
@@ -413,6 +455,10 @@ async function main(): Promise<void> {
   const ddbBytes = probe.reduce((s, r) => s + dynamoItemSize(encodeRecord(r)), 0) / probe.length;
 
   const { accuracy, drift, summary, accuracyColumns, driftColumns, noDedupe, count } = await measureQueries(STORE, threads);
+  // The query figures first (the scan baseline below takes minutes to load).
+  process.stderr.write(
+    `queries: accuracy-by-day ${fmt(accuracy)}; its columns ${fmt(accuracyColumns)}; join without dedupe ${fmt(noDedupe)}; feature-drift ${fmt(drift)}; its columns ${fmt(driftColumns)}; summary ${fmt(summary)}\n`,
+  );
 
   const scan = await scanBaseline();
   const scanPerItem = scan.seconds / sample;
@@ -428,8 +474,10 @@ async function main(): Promise<void> {
     `| Parquet writer, 1,000-row files (stream batches), one thread | ${Math.round(w.streamBatch.rowsPerSecond).toLocaleString('en-US')} records/s |`,
     `| bytes per prediction, Parquet (100k-row files, incl. feedback) | ${parquetPerPrediction.toFixed(1)} |`,
     `| bytes per prediction, Parquet (1,000-row files) | ${w.streamBatch.bytesPerPrediction.toFixed(1)} |`,
+    `| bytes per prediction, compacted days (one file per day, incl. feedback) | ${w.compaction.bytesPerPrediction.toFixed(1)} |`,
     `| bytes per prediction, DynamoDB item size (same records) | ${ddbBytes.toFixed(1)} |`,
-    `| Parquet / DynamoDB | ${(parquetPerPrediction / ddbBytes).toFixed(3)} (target ≤ 0.2) |`,
+    `| Parquet / DynamoDB | ${(parquetPerPrediction / ddbBytes).toFixed(3)} (100k-row files), ${(w.streamBatch.bytesPerPrediction / ddbBytes).toFixed(3)} (1,000-row files), ${(w.compaction.bytesPerPrediction / ddbBytes).toFixed(3)} (compacted) (target ≤ 0.2) |`,
+    `| compaction of the days our writer wrote (read, dedupe, write, one thread) | ${Math.round(w.compaction.rows / w.compaction.seconds).toLocaleString('en-US')} records/s (${w.compaction.rows.toLocaleString('en-US')} rows in ${w.compaction.seconds.toFixed(1)} s) |`,
     `| DuckDB accuracy-by-day, all rows (target ≤ 2 s) | ${fmt(accuracy)}, ${accuracy.result.rows.length} rows |`,
     `| floor: reading its columns (id, dt, version, label; feedback id, label, time), no dedupe, no join | ${fmt(accuracyColumns)} |`,
     `| floor: its join without the per-id dedupe | ${fmt(noDedupe)} |`,

@@ -41,3 +41,25 @@ export function analyticsEngineOf(config: FunctionConfig): AnalyticsEngine | und
     throw new Error(`${ENV.ANALYTICS_WORKGROUP} and ${ENV.ANALYTICS_DATABASE} must both name the store or both be "${ANALYTICS_OFF}"`);
   return workgroup === ANALYTICS_OFF ? undefined : athenaEngine({ workgroup, database });
 }
+
+/**
+ * An engine that answers a repeated question (the same SQL and first day) from the last answer for
+ * `ttlMs`, and lets concurrent askers share one run. A failed run is not kept: the next ask runs again.
+ */
+export function cachedAnalyticsEngine(engine: AnalyticsEngine, ttlMs: number, now: () => number = Date.now): AnalyticsEngine {
+  const answers = new Map<string, { at: number; rows: Promise<AnalyticsRow[]> }>();
+  return {
+    name: `${engine.name} (answers kept ${ttlMs / 1000} s)`,
+    run(sql, since, deadline) {
+      const key = `${since}\n${sql}`;
+      const t = now();
+      for (const [k, a] of answers) if (t - a.at >= ttlMs) answers.delete(k);
+      const kept = answers.get(key);
+      if (kept !== undefined) return kept.rows;
+      const rows = engine.run(sql, since, deadline);
+      answers.set(key, { at: t, rows });
+      rows.catch(() => answers.delete(key));
+      return rows;
+    },
+  };
+}

@@ -100,6 +100,8 @@ export enum DataBucketAccess {
   PARK_LOG_RECORDS = 'park-log-records',
   /** PutObject under `analytics/` (the Parquet files the analytics writer makes of each stream batch). */
   WRITE_ANALYTICS = 'write-analytics',
+  /** Get, Put and DeleteObject under `analytics/`, and ListBucket of that prefix (the compactor's rewrite of closed days). */
+  COMPACT_ANALYTICS = 'compact-analytics',
 }
 
 /**
@@ -139,6 +141,18 @@ export class DataBucketGrants {
           [PREFIX.analytics],
           `The writer puts one object per stream batch under ${PREFIX.analytics}, keyed by partition and content; only that prefix.`,
         );
+      case DataBucketAccess.COMPACT_ANALYTICS: {
+        const rewrite = this.grant(
+          grantee,
+          DATA_BUCKET_ACTIONS.rewrite,
+          [PREFIX.analytics],
+          `The compactor reads a closed day's Parquet objects under ${PREFIX.analytics}, writes the compacted object and deletes the files it merged; only that prefix.`,
+        );
+        const list = grantActions(grantee, DATA_BUCKET_ACTIONS.list, [this.bucket.bucketArn], {
+          StringLike: { 's3:prefix': [`${PREFIX.analytics}*`] },
+        });
+        return rewrite.combine(list);
+      }
     }
   }
 

@@ -28,6 +28,10 @@ export const LOG_DLQ_ACTIONS = {
 export const DATA_BUCKET_ACTIONS = {
   put: ['s3:PutObject'],
   get: ['s3:GetObject'],
+  /** Rewrite a prefix's objects: read them, write the merged object, delete what was merged. */
+  rewrite: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+  /** List a prefix (granted on the bucket with an `s3:prefix` condition). */
+  list: ['s3:ListBucket'],
 } as const;
 
 /** The batch prefixes of the data bucket, as the batch job (a transform job or the Fargate task) uses them. */

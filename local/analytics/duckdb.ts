@@ -49,15 +49,23 @@ function hasParquet(dir: string): boolean {
   return false;
 }
 
-/** The view of one table: the files when there are any, else an empty relation of the model's columns. */
-function viewSql(root: string, table: AnalyticsTable, manifest: ModelManifest): string {
+/**
+ * The view of one table: the files when there are any, else an empty relation of the model's columns. A
+ * column no file has yet (`compacted_at` in a store written before compaction existed) reads as NULL, as
+ * Athena reads a Glue column a file lacks.
+ */
+async function viewSql(conn: DuckDBConnection, root: string, table: AnalyticsTable, manifest: ModelManifest): Promise<string> {
   const dir = join(root, tablePrefix(table));
+  const specs = tableColumns(table, manifest);
   if (hasParquet(dir)) {
     const glob = join(dir, '**', '*.parquet').replace(/'/g, "''");
-    return `CREATE OR REPLACE VIEW ${table} AS SELECT * FROM read_parquet('${glob}', hive_partitioning = true, hive_types_autocast = false, union_by_name = true)`;
+    const files = `read_parquet('${glob}', hive_partitioning = true, hive_types_autocast = false, union_by_name = true)`;
+    const present = new Set((await conn.runAndReadAll(`SELECT * FROM ${files} LIMIT 0`)).columnNames());
+    const missing = specs.filter((c) => !present.has(c.name)).map((c) => `, CAST(NULL AS ${DUCKDB_TYPE[c.type]}) AS ${c.name}`);
+    return `CREATE OR REPLACE VIEW ${table} AS SELECT *${missing.join('')} FROM ${files}`;
   }
   const columns = [
-    ...tableColumns(table, manifest).map((c) => `CAST(NULL AS ${DUCKDB_TYPE[c.type]}) AS ${c.name}`),
+    ...specs.map((c) => `CAST(NULL AS ${DUCKDB_TYPE[c.type]}) AS ${c.name}`),
     ...PARTITION_KEYS.map((k) => `CAST(NULL AS VARCHAR) AS ${k}`),
   ];
   return `CREATE OR REPLACE VIEW ${table} AS SELECT ${columns.join(', ')} WHERE false`;
@@ -67,7 +75,7 @@ function viewSql(root: string, table: AnalyticsTable, manifest: ModelManifest): 
 export async function openAnalyticsDb(root: string, manifest: ModelManifest, opts: { threads?: number } = {}): Promise<AnalyticsDb> {
   const instance = await DuckDBInstance.create(':memory:', opts.threads !== undefined ? { threads: String(opts.threads) } : {});
   const conn: DuckDBConnection = await instance.connect();
-  for (const table of ANALYTICS_TABLES) await conn.run(viewSql(root, table, manifest));
+  for (const table of ANALYTICS_TABLES) await conn.run(await viewSql(conn, root, table, manifest));
   const query = async (sql: string, params: (string | number)[] = []): Promise<QueryResult> => {
     const reader = await conn.runAndReadAll(sql, params.length > 0 ? params : undefined);
     return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Record<string, unknown>[] };

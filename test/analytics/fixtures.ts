@@ -106,12 +106,12 @@ export const predictionRows = (records: PredictionRecord[]) => records.map((r) =
 export const feedbackRows = (records: PredictionRecord[]) => records.flatMap((r) => feedbackRow(throughLog(r)) ?? []);
 
 /** Writes rows as the store does (same keys, same Parquet) into a folder laid out like the bucket. */
-export function writeStore(
+export async function writeStore(
   root: string,
   table: AnalyticsTable,
   rows: ReturnType<typeof predictionRows> | ReturnType<typeof feedbackRows>,
-): string[] {
-  return objectsOf(table, rows, MANIFEST).map((o) => {
+): Promise<string[]> {
+  return (await objectsOf(table, rows, MANIFEST)).map((o) => {
     const file = join(root, o.key);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, o.body);

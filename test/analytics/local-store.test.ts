@@ -207,4 +207,46 @@ describe('the local analytics store', () => {
       expect(figures(fromStore)).toEqual(figures(fromLog));
     }
   });
+
+  it('compacts the day through the bucket once it is closed, and still counts a batch delivered after that once', async () => {
+    const accuracy = async () => {
+      const db = await open();
+      try {
+        return (await db.named('accuracy-by-day', undefined, today())).rows;
+      } finally {
+        db.close();
+      }
+    };
+    const before = await accuracy();
+    // WHEN the compactor runs as if the day had closed (a run two days on)
+    const run = await local.compactAnalytics(new Date(Date.now() + 2 * 86_400_000));
+    // THEN today's files of both tables are one compacted object each, holding the eight predictions once
+    expect(run.partitions.map((p) => [p.table, p.rowsOut])).toEqual([
+      ['predictions', 8],
+      ['feedback', 2],
+    ]);
+    const keys = ((await s3.send(new ListObjectsV2Command({ Bucket: local.bucketName, Prefix: PREFIX.analytics }))).Contents ?? []).map(
+      (o) => o.Key,
+    );
+    expect(keys.sort()).toEqual(
+      ['feedback', 'predictions'].map((t) => `${PREFIX.analytics}${t}/model=breast-cancer/dt=${today()}/1.0.0~compacted.parquet`),
+    );
+    expect(await accuracy()).toEqual(before);
+
+    // AND a stream batch redelivered after compaction is counted once
+    const writer = require('../../lambda/analytics-writer') as typeof import('../../lambda/analytics-writer');
+    const ddb = dynamoClient(local.dynamodbUrl);
+    const items = ((await ddb.send(new ScanCommand({ TableName: local.tableName }))).Items ?? []).filter((i) => i.model !== undefined);
+    ddb.destroy();
+    await writer.handler({
+      Records: items.slice(0, 3).map((NewImage, n) => ({
+        eventName: 'INSERT',
+        eventSource: 'aws:dynamodb',
+        dynamodb: { NewImage: NewImage as never, SequenceNumber: String(n), StreamViewType: 'NEW_IMAGE' },
+      })),
+    });
+    // (a raw predictions object beside the compacted ones, and a feedback one when the batch carried feedback)
+    expect(await objectCount()).toBeGreaterThanOrEqual(3);
+    expect(await accuracy()).toEqual(before);
+  });
 });

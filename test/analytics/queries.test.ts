@@ -17,24 +17,43 @@ import {
 } from '../../contract/analytics-queries';
 import { featurePsi, PSI_EPSILON } from '../../contract/drift';
 import { parseManifest } from '../../contract/manifest';
+import { compactClosedDays } from '../../lambda/analytics/compact';
 import { predictionRow } from '../../lambda/analytics/log-rows';
 import { objectsOf } from '../../lambda/analytics/store';
 import { type AnalyticsDb, openAnalyticsDb } from '../../local/analytics/duckdb';
+import { folderObjectStore } from '../../local/analytics/folder-store';
 import { defined } from '../support/defined';
 import { BASELINE, EARLIER_FEEDBACK, feedbackRows, MANIFEST, predictionRows, RECORDS, tempStore, throughLog, writeStore } from './fixtures';
 
 const SINCE = '2026-01-01';
 
-async function openWith(duplicated: boolean): Promise<{ db: AnalyticsDb; root: string }> {
+/**
+ * How the fixture log reached the store: once; a second time in other batches; compacted (both days
+ * closed) and then delivered again, stale feedback included; with only day 1 compacted.
+ */
+const DELIVERIES = ['once', 'twice', 'compacted, then again', 'day 1 compacted'] as const;
+type Delivery = (typeof DELIVERIES)[number];
+
+/** The same rows again in other batches (other keys): a redelivery that did not land on the same objects. */
+async function deliverAgain(root: string): Promise<void> {
+  await writeStore(root, 'predictions', predictionRows(RECORDS.slice(0, 3)));
+  await writeStore(root, 'predictions', predictionRows(RECORDS.slice(1)));
+  await writeStore(root, 'feedback', feedbackRows(RECORDS.slice(0, 2)));
+}
+
+async function openWith(delivery: Delivery | boolean): Promise<{ db: AnalyticsDb; root: string }> {
+  const how: Delivery = delivery === true ? 'twice' : delivery === false ? 'once' : delivery;
   const root = tempStore();
-  writeStore(root, 'predictions', predictionRows(RECORDS));
-  writeStore(root, 'feedback', feedbackRows([...RECORDS, EARLIER_FEEDBACK]));
-  if (duplicated) {
-    // The same rows again in other batches (other keys): a redelivery that did not land on the same objects.
-    writeStore(root, 'predictions', predictionRows(RECORDS.slice(0, 3)));
-    writeStore(root, 'predictions', predictionRows(RECORDS.slice(1)));
-    writeStore(root, 'feedback', feedbackRows(RECORDS.slice(0, 2)));
+  await writeStore(root, 'predictions', predictionRows(RECORDS));
+  await writeStore(root, 'feedback', feedbackRows([...RECORDS, EARLIER_FEEDBACK]));
+  if (how !== 'once') await deliverAgain(root);
+  if (how === 'compacted, then again') {
+    await compactClosedDays(folderObjectStore(root), MANIFEST, { now: new Date('2026-02-01T00:00:00Z') });
+    // After compaction: the same batches again, and p4's superseded feedback, older than the compacted one.
+    await deliverAgain(root);
+    await writeStore(root, 'feedback', feedbackRows([EARLIER_FEEDBACK]));
   }
+  if (how === 'day 1 compacted') await compactClosedDays(folderObjectStore(root), MANIFEST, { now: new Date('2026-01-02T12:00:00Z') });
   return { db: await openAnalyticsDb(root, MANIFEST, { threads: 1 }), root };
 }
 
@@ -119,10 +138,10 @@ function expectRows(got: Record<string, unknown>[], want: Record<string, unknown
   });
 }
 
-describe.each([false, true])('named queries on DuckDB (rows delivered twice: %s)', (duplicated) => {
+describe.each(DELIVERIES)('named queries on DuckDB (rows delivered %s)', (delivery) => {
   let db: AnalyticsDb;
   let root: string;
-  beforeAll(async () => ({ db, root } = await openWith(duplicated)));
+  beforeAll(async () => ({ db, root } = await openWith(delivery)));
   afterAll(() => {
     db?.close();
     rmSync(root, { recursive: true, force: true });
@@ -140,29 +159,27 @@ describe.each([false, true])('named queries on DuckDB (rows delivered twice: %s)
 });
 
 describe('the dashboard summary of a long window', () => {
-  it.each([false, true])(
-    'counts each prediction once, latest feedback, window-wide nearest-rank percentiles (duplicated: %s)',
-    async (dup) => {
-      // GIVEN the fixture log (delivered twice when dup), WHEN the summary runs from day 1 and from day 2
-      const { db, root } = await openWith(dup);
-      try {
-        const rows = (since: string) => db.query(summarySql(MANIFEST), [since, since]).then((r) => r.rows);
-        // THEN by hand: labels yes p1 p2 p5, no p3 p4; hits p1 p4 (latest "no") p5 of 4 with feedback; latencies 5 10 20 30 40
-        expect(await rows(SINCE)).toEqual([
-          { predicted_label: 'no', predictions: '2', with_feedback: '1', correct: '1', p50: 30, p90: 40, p99: 40 },
-          { predicted_label: 'yes', predictions: '3', with_feedback: '3', correct: '2', p50: 20, p90: null, p99: null },
-        ]);
-        expect(await rows('2026-01-02')).toEqual([
-          { predicted_label: 'yes', predictions: '1', with_feedback: '1', correct: '1', p50: 5, p90: 5, p99: 5 },
-        ]);
-        // AND another model's name finds nothing
-        expect((await db.query(summarySql({ name: 'other' }), [SINCE, SINCE])).rows).toEqual([]);
-      } finally {
-        db.close();
-        rmSync(root, { recursive: true, force: true });
-      }
-    },
-  );
+  it.each(DELIVERIES)('counts each prediction once, latest feedback, window-wide nearest-rank percentiles (delivered %s)', async (dup) => {
+    // GIVEN the fixture log (delivered twice when dup), WHEN the summary runs from day 1 and from day 2
+    const { db, root } = await openWith(dup);
+    try {
+      const sql = summarySql(MANIFEST);
+      const rows = (since: string) => db.query(sql, new Array<string>(parameterCount(sql)).fill(since)).then((r) => r.rows);
+      // THEN by hand: labels yes p1 p2 p5, no p3 p4; hits p1 p4 (latest "no") p5 of 4 with feedback; latencies 5 10 20 30 40
+      expect(await rows(SINCE)).toEqual([
+        { predicted_label: 'no', predictions: '2', with_feedback: '1', correct: '1', p50: 30, p90: 40, p99: 40 },
+        { predicted_label: 'yes', predictions: '3', with_feedback: '3', correct: '2', p50: 20, p90: null, p99: null },
+      ]);
+      expect(await rows('2026-01-02')).toEqual([
+        { predicted_label: 'yes', predictions: '1', with_feedback: '1', correct: '1', p50: 5, p90: 5, p99: 5 },
+      ]);
+      // AND another model's name finds nothing
+      expect((await db.query(summarySql({ name: 'other' }), new Array<string>(parameterCount(sql)).fill(SINCE))).rows).toEqual([]);
+    } finally {
+      db.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('features whose names fold to one column', () => {
@@ -188,7 +205,7 @@ describe('features whose names fold to one column', () => {
 
   it('drift per feature is the same as under distinct names', async () => {
     const root = tempStore();
-    for (const o of objectsOf(
+    for (const o of await objectsOf(
       'predictions',
       RECORDS.map((r) => predictionRow(manifest, throughLog(r))),
       manifest,
@@ -266,7 +283,7 @@ describe('Athena dialect', () => {
     const aliases = new Set(
       [...stripped.matchAll(/(\w+)\s*\([^()]*\)\s+AS\s*\(/gi), ...stripped.matchAll(/\bAS\s+(\w+)\s*\(/gi)].map((m) => m[1].toLowerCase()),
     );
-    const keywords = new Set(['as', 'over', 'values', 'in', 'sets']);
+    const keywords = new Set(['as', 'over', 'values', 'in', 'sets', 'from']);
     const calls = [...stripped.matchAll(/\b([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)]
       .map((m) => m[1].toLowerCase())
       .filter((f) => !keywords.has(f) && !aliases.has(f));

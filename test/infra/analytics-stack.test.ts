@@ -84,6 +84,45 @@ describe('Analytics stack', () => {
     ]);
   });
 
+  it('compacts closed days hourly, one run at a time, with exactly the object rights under analytics/ it uses', () => {
+    // GIVEN the compactor of the default app
+    const c = defined(stacks.analytics, 'the analytics stack').compactor;
+    // THEN it is scheduled every hour and never runs twice at once
+    t.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [logicalIdOf(c.function), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+        }),
+      ],
+    });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.absent(),
+      ReservedConcurrentExecutions: 1,
+      Timeout: 900,
+      MemorySize: 2048,
+      Role: { 'Fn::GetAtt': [logicalIdOf(c.role), 'Arn'] },
+    });
+    t.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [logicalIdOf(c.function), 'Arn'] },
+    });
+    // AND its role reads, writes and deletes objects under analytics/ and lists that prefix only
+    expect(statementsOfRole(t, logicalIdOf(c.role))).toEqual([
+      { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`<${bare(logicalIdOf(c.logGroup))}.Arn>`] },
+      { actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] },
+      { actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], resources: ['<import:Mlship-Data-DataBucketArn>/analytics/*'] },
+      {
+        actions: ['s3:ListBucket'],
+        resources: ['<import:Mlship-Data-DataBucketArn>'],
+        condition: { StringLike: { 's3:prefix': ['analytics/*'] } },
+      },
+    ]);
+  });
+
   it('describes both tables in Glue with partition projection on model and day, and the columns of the contract', () => {
     t.resourceCountIs('AWS::Glue::Table', 2);
     t.hasResourceProperties('AWS::Glue::Table', {
@@ -112,7 +151,17 @@ describe('Analytics stack', () => {
         }),
       }),
     });
-    t.hasResourceProperties('AWS::Glue::Table', { TableInput: Match.objectLike({ Name: 'feedback' }) });
+    t.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'feedback',
+        StorageDescriptor: Match.objectLike({
+          Columns: tableColumns('feedback', stacks.manifest).map((c) => ({ Name: c.name, Type: c.type, Comment: c.comment })),
+        }),
+      }),
+    });
+    // AND both end with the compaction marker the queries read
+    expect(tableColumns('feedback', stacks.manifest).at(-1)?.name).toBe('compacted_at');
+    expect(tableColumns('predictions', stacks.manifest).map((c) => c.name)).toContain('compacted_at');
   });
 
   it('enforces the workgroup: encrypted results in its own closed bucket and a bytes-scanned limit', () => {

@@ -66,9 +66,10 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
       meta: { stack: 'api', construct: r.api.functions.meta.function },
       replay: { stack: 'data', construct: r.data.replay.function },
       'analytics-writer': { stack: 'analytics', construct: defined(r.analytics, 'the analytics stack').writer.function },
+      'analytics-compactor': { stack: 'analytics', construct: defined(r.analytics, 'the analytics stack').compactor.function },
     });
 
-    it.each(['predict', 'query', 'feedback', 'meta', 'replay', 'analytics-writer'] as FunctionName[])(
+    it.each(['predict', 'query', 'feedback', 'meta', 'replay', 'analytics-writer', 'analytics-compactor'] as FunctionName[])(
       '%s gets exactly functionEnv(fn, backend)',
       (name) => {
         const { stack, construct } = fns()[name];

@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { summarySql } from '../../contract/analytics-queries';
 import type { MetricsSummary } from '../../contract/prediction-log';
-import type { AnalyticsEngine } from '../../lambda/commons/analytics-engine';
+import { type AnalyticsEngine, cachedAnalyticsEngine } from '../../lambda/commons/analytics-engine';
 import { type AthenaSender, athenaEngine } from '../../lambda/commons/athena-engine';
 import { summarizeAnalytics } from '../../lambda/commons/summary';
 import { openAnalyticsDb } from '../../local/analytics/duckdb';
@@ -64,13 +64,13 @@ function resultPages(rows: Record<string, unknown>[], columns: string[], size: n
 }
 
 let store: string;
-beforeAll(() => {
+beforeAll(async () => {
   // GIVEN the fixture log in a store, with a stream batch delivered a second time under other keys
   store = tempStore();
-  writeStore(store, 'predictions', predictionRows(RECORDS));
-  writeStore(store, 'predictions', predictionRows(RECORDS.slice(0, 2)));
-  writeStore(store, 'feedback', feedbackRows(RECORDS));
-  writeStore(store, 'feedback', feedbackRows([EARLIER_FEEDBACK]));
+  await writeStore(store, 'predictions', predictionRows(RECORDS));
+  await writeStore(store, 'predictions', predictionRows(RECORDS.slice(0, 2)));
+  await writeStore(store, 'feedback', feedbackRows(RECORDS));
+  await writeStore(store, 'feedback', feedbackRows([EARLIER_FEEDBACK]));
 });
 afterAll(() => rmSync(store, { recursive: true, force: true }));
 
@@ -131,7 +131,8 @@ describe('Athena engine', () => {
       QueryString: summarySql(MANIFEST),
       WorkGroup: 'Mlship-analytics',
       QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: 'mlship_analytics' },
-      ExecutionParameters: ["'2026-01-01'", "'2026-01-01'"],
+      // The window's first day once per `?` (each table is read twice: compacted rows and rows not yet compacted).
+      ExecutionParameters: new Array<string>(4).fill("'2026-01-01'"),
     });
     expect(calls[1].input).toEqual({ QueryExecutionId: 'q-1' });
     expect(calls[5].input).toEqual({ QueryExecutionId: 'q-1', NextToken: 'page-2', MaxResults: 1000 });
@@ -275,6 +276,60 @@ describe('GET /metrics/summary over 24 h through the query function', () => {
       accuracy: 0.5,
       source: 'analytics',
     });
+  });
+
+  it('asks the engine once a minute per window, however often the dashboard refreshes, and again after a failure', async () => {
+    // GIVEN an engine that counts its runs, failing the first 30-day one
+    const asked: string[] = [];
+    let failNext = true;
+    const handler = handlerWith((errors) => ({
+      name: 'counting',
+      run: async (_sql, since) => {
+        asked.push(since);
+        if (since === new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10) && failNext) {
+          failNext = false;
+          throw new errors.ApiError('ANALYTICS_UNAVAILABLE', 'not now');
+        }
+        return [{ predicted_label: 'benign', predictions: String(asked.length), with_feedback: '0', correct: '0', p50: 1, p90: 1, p99: 1 }];
+      },
+    }));
+    // WHEN the 7-day window is asked six times (a minute of 10 s refreshes), then 30 days twice
+    const counts: number[] = [];
+    for (let i = 0; i < 6; i++) counts.push(jsonBody<MetricsSummary>(await summary(handler, '7d')).count);
+    expect((await summary(handler, '30d')).statusCode).toBe(503);
+    expect((await summary(handler, '30d')).statusCode).toBe(200);
+    // THEN the engine ran once for 7 days (every answer the first one's) and twice for 30 days (the failure was not kept)
+    expect(counts).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(asked).toHaveLength(3);
+  });
+
+  it('keeps an answer for the time given, shares a run in flight, and forgets a failed one', async () => {
+    let t = 0;
+    let runs = 0;
+    let fail = false;
+    const engine = cachedAnalyticsEngine(
+      {
+        name: 'inner',
+        run: async () => {
+          runs++;
+          if (fail) throw new Error('down');
+          return [{ n: runs }];
+        },
+      },
+      60_000,
+      () => t,
+    );
+    const [a, b] = await Promise.all([engine.run('q', '2026-01-01', 0), engine.run('q', '2026-01-01', 0)]);
+    expect([a, b, runs]).toEqual([[{ n: 1 }], [{ n: 1 }], 1]);
+    t = 59_999;
+    expect(await engine.run('q', '2026-01-01', 0)).toEqual([{ n: 1 }]);
+    expect(await engine.run('q', '2026-01-02', 0)).toEqual([{ n: 2 }]);
+    t = 60_000;
+    fail = true;
+    await expect(engine.run('q', '2026-01-01', 0)).rejects.toThrow('down');
+    fail = false;
+    expect(await engine.run('q', '2026-01-01', 0)).toEqual([{ n: 4 }]);
+    expect(engine.name).toBe('inner (answers kept 60 s)');
   });
 
   it("answers the engine's failures as their JSON errors, never a crash", async () => {

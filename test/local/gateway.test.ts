@@ -106,7 +106,7 @@ describe('local API gateway', () => {
       fetch(`${url}/predict`, {
         method: 'POST',
         headers: { 'x-api-key': API_KEY, 'content-type': 'application/json', 'content-encoding': encoding },
-        body,
+        body: new Uint8Array(body),
       });
     // GIVEN the same JSON sent gzip-, deflate- and not compressed WHEN posted THEN the function sees the JSON
     for (const [body, encoding] of [

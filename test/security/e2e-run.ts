@@ -125,6 +125,10 @@ export async function exerciseLocalSystem(local: LocalSystem, setPhase: (p: Phas
   for (const file of ['model.json', local.manifest.file]) {
     await s3.send(new PutObjectCommand({ Bucket: local.bucketName, Key: prefix + file, Body: readFileSync(join(MODEL_DIR, file)) }));
   }
+  // The analytics store: the stream stand-in writes the log's changes, then the compactor folds today in
+  // as if the day had closed (a run two days on), so its calls are recorded too.
+  await local.flushAnalytics();
+  statuses.compacted = (await local.compactAnalytics(new Date(Date.now() + 2 * 86_400_000))).partitions.length;
   setPhase('undeployed');
   const prefixUri = `s3://${local.bucketName}/${prefix}`;
   await resolveModelDir({

@@ -16,6 +16,7 @@ export type Caller =
   | 'meta'
   | 'replay'
   | 'analytics-writer'
+  | 'analytics-compactor'
   | 'quality'
   | 'golden-check'
   | 'container'
@@ -44,7 +45,7 @@ export interface IamRequest {
  */
 export function callerOf(files: string[]): Caller | 'unattributed' | undefined {
   for (const f of files) {
-    const m = /\/lambda\/(predict|query|feedback|meta|replay|analytics-writer|quality|golden-check)\.ts$/.exec(f);
+    const m = /\/lambda\/(predict|query|feedback|meta|replay|analytics-writer|analytics-compactor|quality|golden-check)\.ts$/.exec(f);
     if (m) return m[1] as Caller;
   }
   if (files.some((f) => /\/local\/replay-loop\.ts$/.test(f))) return 'replay';
@@ -90,6 +91,12 @@ export function iamRequestsOf(caller: Caller, call: RecordedCall): IamRequest[] 
         return [req('s3:PutObject', `bucket/${String(input.Key)}`)];
       if (op === 'AbortMultipartUpload') return [req('s3:AbortMultipartUpload', `bucket/${String(input.Key)}`)];
       if (op === 'ListObjectsV2') return [req('s3:ListBucket', 'bucket', { 's3:prefix': String(input.Prefix ?? '') })];
+      // DeleteObjects is authorized key by key as DeleteObject.
+      if (op === 'DeleteObject') return [req('s3:DeleteObject', `bucket/${String(input.Key)}`)];
+      if (op === 'DeleteObjects')
+        return ((input.Delete as { Objects?: { Key?: string }[] } | undefined)?.Objects ?? []).map((o) =>
+          req('s3:DeleteObject', `bucket/${String(o.Key)}`),
+        );
       break;
     case 'SQSClient': {
       const actions: Record<string, string> = {

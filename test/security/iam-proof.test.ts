@@ -267,6 +267,7 @@ function roleStatements(s: SynthesizedBackend): Record<Caller, Statement[]> {
     meta: of('api', api.functions.meta.role),
     replay: of('data', data.replay.role),
     'analytics-writer': of('analytics', defined(analytics, 'the analytics stack').writer.role),
+    'analytics-compactor': of('analytics', defined(analytics, 'the analytics stack').compactor.role),
     quality: of('monitoring', monitoring.monitoring.qualityFunction.role),
     container: of('serving', containerRole),
   };
@@ -437,6 +438,7 @@ describe('IAM proof from recorded AWS calls', () => {
       openapi: 200,
       'predict dead-lettered': 200,
       replayed: 1,
+      compacted: 2,
       parked: 1,
     });
     expect(sagemakerStatuses[0]).toBe(200);
@@ -492,6 +494,13 @@ describe('IAM proof from recorded AWS calls', () => {
       expect.arrayContaining([
         expect.stringMatching(/^analytics-writer s3:PutObject bucket\/analytics\/predictions\/model=[^/]+\/dt=[^/]+\/[^/]+\.parquet$/),
         expect.stringMatching(/^analytics-writer s3:PutObject bucket\/analytics\/feedback\//),
+        // The run compacts the day it wrote (as if closed): list, read, write the compacted object, delete the merged files.
+        expect.stringMatching(/^analytics-compactor s3:ListBucket bucket$/),
+        expect.stringMatching(/^analytics-compactor s3:GetObject bucket\/analytics\/predictions\/model=[^/]+\/dt=[^/]+\/[^/]+\.parquet$/),
+        expect.stringMatching(
+          /^analytics-compactor s3:PutObject bucket\/analytics\/predictions\/model=[^/]+\/dt=[^/]+\/[^/]+~compacted\.parquet$/,
+        ),
+        expect.stringMatching(/^analytics-compactor s3:DeleteObject bucket\/analytics\/feedback\/model=[^/]+\/dt=[^/]+\/[^/]+\.parquet$/),
         expect.stringMatching(/^predict s3:PutObject bucket\/predictions\//),
         expect.stringMatching(/^predict s3:GetObject bucket\/predictions\//),
         expect.stringMatching(/^predict s3:GetObject bucket\/datasets\//),
