@@ -12,6 +12,7 @@
  * validation's job (`csvRow` in manifest.ts).
  */
 import { ApiError } from './errors';
+import { BYTE_ORDER_MARK } from './json';
 
 const QUOTE = 34;
 const COMMA = 44;
@@ -23,9 +24,6 @@ export interface CsvRecord {
   /** 0-based index of the line the record starts on (errors name `rows[line]`). */
   readonly line: number;
 }
-
-/** What Excel and other Windows tools put before a UTF-8 file's first byte. */
-const BYTE_ORDER_MARK = 0xfeff;
 
 /**
  * Splits `text` into records of string cells, skipping blank lines and a leading byte order mark (so a

@@ -45,7 +45,8 @@ function stringEnd(text: string, open: number): number {
   }
 }
 
-const BYTE_ORDER_MARK = 0xfeff;
+/** What some Windows tools (Excel, PowerShell) write before a UTF-8 text's first character. */
+export const BYTE_ORDER_MARK = 0xfeff;
 
 /**
  * `JSON.parse` after the depth check; a malformed body is INVALID_JSON with the parser's reason. A leading

@@ -137,7 +137,7 @@ function checkDims(dims: readonly (number | null)[] | undefined, want: number[],
  * [N] or [N, 1]: one score per row. For two labels it is the second label's score — a sigmoid's
  * probability (Keras `Dense(1, activation="sigmoid")`), or with `softmax` a logit (a PyTorch BCE head).
  */
-export function oneScorePerRow(dims: readonly (number | null)[]): boolean {
+function oneScorePerRow(dims: readonly (number | null)[]): boolean {
   return dims.length === 1 || (dims.length === 2 && dims[1] === 1);
 }
 
