@@ -12,7 +12,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as glue from 'aws-cdk-lib/aws-glue';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -32,6 +32,7 @@ import type { ModelManifest } from '../contract/manifest';
 import type { MlshipConfig } from './config';
 import { importDataBucket } from './constructs/data-bucket-import';
 import { DataBucketAccess } from './constructs/data-grants';
+import { grantActions } from './constructs/grant-actions';
 import { HandlerFunction } from './constructs/handler-function';
 import type { DeploymentContext } from './deployment-context';
 
@@ -261,12 +262,7 @@ export class AnalyticsStack extends Stack {
     ];
     let grant: iam.Grant | undefined;
     for (const [actions, resourceArns, conditions] of statements) {
-      const g = iam.Grant.addToPrincipal({
-        grantee,
-        actions,
-        resourceArns,
-        conditions: conditions as Record<string, Record<string, unknown>> | undefined,
-      });
+      const g = grantActions(grantee, actions, resourceArns, conditions as Record<string, Record<string, unknown>> | undefined);
       grant = grant === undefined ? g : grant.combine(g);
     }
     if (Construct.isConstruct(grantee)) {

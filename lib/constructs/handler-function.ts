@@ -7,6 +7,7 @@
  * statement or sets a variable apart from its grant. It copies the files the function reads beside the
  * code: the model manifest, the drift baseline and the built dashboard.
  */
+
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { AssetHashType, DockerImage, Duration, Validations } from 'aws-cdk-lib';
@@ -31,6 +32,7 @@ import {
   type PredictionLogAccess,
   PredictionLogGrants,
 } from './data-grants';
+import { grantActions } from './grant-actions';
 import { type FileCopy, LAMBDA_HANDLER, LocalLambdaBundling } from './lambda-bundle';
 import { VPC_ATTACHMENT_ACTIONS } from './perms';
 
@@ -101,7 +103,7 @@ export class HandlerFunction extends Construct implements iam.IGrantable {
     this.logGroup.grantWrite(this.role);
     if (props.vpc) {
       // The permissions Lambda needs to attach the function to the VPC; EC2 offers no resource-level scope for them.
-      iam.Grant.addToPrincipal({ grantee: this.role, actions: [...VPC_ATTACHMENT_ACTIONS], resourceArns: ['*'] });
+      grantActions(this.role, VPC_ATTACHMENT_ACTIONS, ['*']);
     }
 
     const copies = [...filesToCopy(props, this.environment), ...(props.bundledFiles ?? []).map((f) => ({ from: f, to: basename(f) }))];

@@ -11,10 +11,12 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ENV } from '../../contract/env';
 import { MANIFEST_FILE } from '../../contract/manifest';
+import { readManifestFile } from '../../contract/model-files';
+import { encodeRecord, type PredictionRecord } from '../../contract/prediction-log';
 import { ENTRY_NAME, LocalLambdaBundling } from '../../lib/constructs/lambda-bundle';
 import { proxyEvent } from './events';
 import {
@@ -37,14 +39,14 @@ jest.setTimeout(60_000);
 let h: Harness;
 let root: string;
 let out: string;
-type Fn = 'predict' | 'query' | 'feedback' | 'replay';
+type Fn = 'predict' | 'query' | 'feedback' | 'replay' | 'analytics-writer' | 'analytics-compactor';
 const bundles = {} as Record<Fn, string>;
 const rows = (JSON.parse(readFileSync(join(MODEL_DIR, 'parity.json'), 'utf8')) as { rows: { input: number[]; label: string }[] }).rows;
 
 beforeAll(async () => {
   h = await startHarness();
   root = mkdtempSync(join(tmpdir(), 'mlship-bundle-'));
-  for (const fn of ['predict', 'query', 'feedback', 'replay'] as const) {
+  for (const fn of ['predict', 'query', 'feedback', 'replay', 'analytics-writer', 'analytics-compactor'] as const) {
     bundles[fn] = join(root, fn);
     const copies = fn === 'replay' ? [] : [{ from: MANIFEST_PATH, to: MANIFEST_FILE }];
     new LocalLambdaBundling(resolve(__dirname, `../../lambda/${fn}.ts`), copies).tryBundle(bundles[fn], {} as never);
@@ -61,7 +63,7 @@ afterAll(async () => {
 async function invokeBundle<T>(fn: Fn, event: unknown, env: Record<string, string>): Promise<T> {
   const script = `import(${JSON.stringify(pathToFileURL(join(bundles[fn], `${ENTRY_NAME}.mjs`)).href)})
     .then((m) => m.handler(${JSON.stringify(event)}))
-    .then((r) => process.stderr.write('RESULT ' + JSON.stringify(r) + '\\n'))`;
+    .then((r) => process.stderr.write('RESULT ' + JSON.stringify(r ?? null) + '\\n'))`;
   const { stderr } = await promisify(execFile)(process.execPath, ['--enable-source-maps', '--no-warnings', '-e', script], {
     env: { PATH: process.env.PATH, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', ...env },
     cwd: tmpdir(),
@@ -182,4 +184,35 @@ test('the query bundle holds no DuckDB, loads Athena only for a long window, and
   // THEN the lazily loaded chunk ran and its failure is the stable 503
   expect(res.statusCode).toBe(503);
   expect(JSON.parse(res.body)).toEqual({ error: expect.objectContaining({ code: 'ANALYTICS_UNAVAILABLE' }) });
+});
+
+test('the analytics writer and compactor bundles load as deployed (ZSTD from WebAssembly included), write a stream batch and compact its closed day', async () => {
+  // GIVEN one logged prediction of a day long closed, as the table's stream delivers it
+  const manifest = readManifestFile(MANIFEST_PATH);
+  const record: PredictionRecord = {
+    id: '01BUNDLEANALYTICS000000000',
+    model: manifest.name,
+    modelVersion: manifest.version,
+    createdAt: '2026-01-05T10:00:00.000Z',
+    label: rows[0].label,
+    probabilities: { [rows[0].label]: 1 },
+    latencyMs: 2,
+    requestId: 'req-bundle',
+    inputValues: rows[0].input,
+  };
+  const env = { [ENV.DATA_BUCKET]: BUCKET, [ENV.S3_URL]: h.s3.url, [ENV.MODEL_MANIFEST_PATH]: MANIFEST_FILE };
+  // WHEN the writer bundle takes the batch and the compactor bundle runs two days later
+  await invokeBundle('analytics-writer', { Records: [{ eventName: 'INSERT', dynamodb: { NewImage: encodeRecord(record) } }] }, env);
+  const result = await invokeBundle<{ partitions: { rowsOut: number }[]; remaining: number }>(
+    'analytics-compactor',
+    { now: '2026-01-07T00:00:00.000Z' },
+    env,
+  );
+  // THEN the day is one compacted object holding the one prediction
+  expect(result.partitions.map((p) => p.rowsOut)).toEqual([1]);
+  expect(result.remaining).toBe(0);
+  const listed = await s3Client(h.s3.url).send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'analytics/predictions/' }));
+  expect((listed.Contents ?? []).map((o) => o.Key).filter((k) => k?.includes('dt=2026-01-05'))).toEqual([
+    expect.stringMatching(/~compacted\.parquet$/),
+  ]);
 });
