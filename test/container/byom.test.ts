@@ -19,7 +19,7 @@ import { startServer } from '../../container/src/server';
 import { validateInstances } from '../../contract/manifest';
 import { readOnnx } from '../../contract/onnx-graph';
 import { defined } from '../support/defined';
-import { tinyLinearOnnx } from '../support/tiny-onnx';
+import { TINY_MANIFEST, tinyLinearOnnx } from '../support/tiny-onnx';
 import { BREAST_CANCER, closeAgent, parity, postJson, ROOT } from './helpers';
 
 const FIXTURES = path.join(ROOT, 'test/fixtures/byom');
@@ -228,17 +228,7 @@ test('a model whose weights are kept in an external data file is served from its
   const tiny = tinyLinearOnnx(2, 'data/w.bin');
   writeFileSync(path.join(dir, 'tiny.onnx'), tiny.model);
   writeFileSync(path.join(dir, 'data/w.bin'), defined(tiny.external, 'the external data'));
-  writeFileSync(
-    path.join(dir, 'model.json'),
-    JSON.stringify({
-      name: 'tiny',
-      version: '1',
-      file: 'tiny.onnx',
-      inputTensor: 'x',
-      input: { kind: 'tabular', features: [{ name: 'a', type: 'float' }] },
-      output: { kind: 'regression', tensor: 'y' },
-    }),
-  );
+  writeFileSync(path.join(dir, 'model.json'), JSON.stringify(TINY_MANIFEST));
   // WHEN it is loaded (from another working directory than the model's) THEN it predicts from the file's weight
   const model = await loadModel(dir);
   try {

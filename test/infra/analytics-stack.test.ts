@@ -22,6 +22,24 @@ import { defined } from '../support/defined';
 import { logicalIdOf } from './backend-suite';
 import { bare, ROOT, statementsOfRole } from './synth';
 
+/** Every action of a query grant (Athena, the catalog, the store and the results bucket), one per statement, sorted. */
+const QUERY_ACTIONS = [
+  'athena:GetQueryExecution',
+  'athena:GetQueryResults',
+  'athena:StartQueryExecution',
+  'athena:StopQueryExecution',
+  'glue:GetDatabase',
+  'glue:GetPartitions',
+  'glue:GetTable',
+  's3:AbortMultipartUpload',
+  's3:GetBucketLocation',
+  's3:GetObject',
+  's3:GetObject',
+  's3:ListBucket',
+  's3:ListBucket',
+  's3:PutObject',
+].sort();
+
 function synth(
   overrides: Record<string, unknown> = {},
   beforeSynth?: (stacks: MlshipStacks) => void,
@@ -214,24 +232,7 @@ describe('Analytics stack', () => {
       Template.fromStack(defined(s.analytics, 'the analytics stack')),
       logicalIdOf(defined(role, 'the granted role')),
     );
-    expect(statements.flatMap((s) => s.actions).sort()).toEqual(
-      [
-        'athena:GetQueryExecution',
-        'athena:GetQueryResults',
-        'athena:StartQueryExecution',
-        'athena:StopQueryExecution',
-        'glue:GetDatabase',
-        'glue:GetPartitions',
-        'glue:GetTable',
-        's3:AbortMultipartUpload',
-        's3:GetBucketLocation',
-        's3:GetObject',
-        's3:GetObject',
-        's3:ListBucket',
-        's3:ListBucket',
-        's3:PutObject',
-      ].sort(),
-    );
+    expect(statements.flatMap((s) => s.actions).sort()).toEqual(QUERY_ACTIONS);
     expect(statements.find((st) => st.actions.includes('s3:GetObject') && st.actions.length === 1)?.resources).toEqual([
       '<import:Mlship-Data-DataBucketArn>/analytics/*',
     ]);
@@ -274,24 +275,7 @@ describe('Analytics stack', () => {
         .flatMap((st) => st.actions)
         .filter((a) => !a.startsWith('dynamodb:') && !a.startsWith('logs:') && !a.startsWith('xray:'))
         .sort(),
-    ).toEqual(
-      [
-        'athena:GetQueryExecution',
-        'athena:GetQueryResults',
-        'athena:StartQueryExecution',
-        'athena:StopQueryExecution',
-        'glue:GetDatabase',
-        'glue:GetPartitions',
-        'glue:GetTable',
-        's3:AbortMultipartUpload',
-        's3:GetBucketLocation',
-        's3:GetObject',
-        's3:GetObject',
-        's3:ListBucket',
-        's3:ListBucket',
-        's3:PutObject',
-      ].sort(),
-    );
+    ).toEqual(QUERY_ACTIONS);
   });
 });
 

@@ -4,16 +4,9 @@ import { join } from 'node:path';
 import * as tar from 'tar';
 import { modelPackageFiles, packModel, packModelSync } from '../../contract/model-package';
 import { defined } from '../support/defined';
-import { tinyLinearOnnx } from '../support/tiny-onnx';
+import { TINY_MANIFEST, tinyLinearOnnx } from '../support/tiny-onnx';
 
-const manifest = {
-  name: 'tiny',
-  version: '1',
-  file: 'tiny.onnx',
-  inputTensor: 'x',
-  input: { kind: 'tabular', features: [{ name: 'a', type: 'float' }] },
-  output: { kind: 'regression', tensor: 'y' },
-};
+const manifest = TINY_MANIFEST;
 
 function modelDir(mtime: Date, mode: number): string {
   const dir = mkdtempSync(join(tmpdir(), 'mlship-pkg-'));

@@ -5,6 +5,16 @@
  */
 import { onnx } from 'onnx-proto';
 
+/** The manifest of the tiny model, its ONNX file named `tiny.onnx`: one float feature, a regression output. */
+export const TINY_MANIFEST = {
+  name: 'tiny',
+  version: '1',
+  file: 'tiny.onnx',
+  inputTensor: 'x',
+  input: { kind: 'tabular', features: [{ name: 'a', type: 'float' }] },
+  output: { kind: 'regression', tensor: 'y' },
+};
+
 export interface TinyOnnx {
   /** The ONNX file's bytes. */
   readonly model: Uint8Array;
