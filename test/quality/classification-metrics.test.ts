@@ -1,7 +1,7 @@
 /** Classifier metrics, ROC AUC and calibration on small fixtures worked out by hand. */
 import { confidencePoints, labelPoints, reliabilityCurve } from '../../contract/metrics/calibration';
 import { accuracyOf, classificationMetrics, confusionMatrix } from '../../contract/metrics/classification';
-import { classifierAuc, rocAuc } from '../../contract/metrics/roc-auc';
+import { classifierAuc, type ProbabilityRow, rocAuc } from '../../contract/metrics/roc-auc';
 
 const pairs = (predicted: string, actual: string, times: number) => new Array(times).fill({ predicted, actual });
 
@@ -122,7 +122,7 @@ describe('ROC AUC', () => {
   });
 
   test('binary: the second label is the positive class; rows without probabilities are left out', () => {
-    const rows = [
+    const rows: ProbabilityRow[] = [
       { actual: 'yes', probabilities: { no: 0.2, yes: 0.8 } },
       { actual: 'no', probabilities: { no: 0.6, yes: 0.4 } },
       { actual: 'yes', probabilities: { no: 0.7, yes: 0.3 } },
@@ -193,7 +193,7 @@ describe('reliability curve and expected calibration error', () => {
   });
 
   test('points from fed-back predictions: top-label confidence, or one label', () => {
-    const rows = [
+    const rows: (ProbabilityRow & { predicted: string })[] = [
       { predicted: 'yes', actual: 'yes', probabilities: { no: 0.1, yes: 0.9 } },
       { predicted: 'no', actual: 'yes', probabilities: { no: 0.6, yes: 0.4 } },
       { predicted: 'no', actual: 'no', probabilities: {} },
