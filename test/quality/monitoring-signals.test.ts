@@ -1,6 +1,7 @@
 /** Missing-value rates, label delay and the default thresholds with their overrides. */
 
 import { PSI_SIGNIFICANT } from '../../contract/drift';
+import { qualityAlerts } from '../../contract/metrics/alerts';
 import { labelDelayStats, labelDelays } from '../../contract/metrics/label-delay';
 import { isMissing, missingRates } from '../../contract/metrics/missing-values';
 import { nearestRank } from '../../contract/metrics/percentile';
@@ -86,5 +87,51 @@ describe('thresholds', () => {
     expect(() => qualityThresholds({ accuracyDrop: 5, maeRatio: 0.9, minimumSample: 2.5, colour: 1 })).toThrow(
       /accuracyDrop must be between 0 and 1[\s\S]*maeRatio must be greater than 1[\s\S]*minimumSample must be a whole number[\s\S]*unknown threshold "colour"/,
     );
+  });
+});
+
+describe('quality alerts against the held-out metrics', () => {
+  const reference = { rows: 200, accuracy: 0.9, macroF1: 0.82, mae: 1 };
+
+  test('accuracy and F1 alert below reference − drop, MAE above reference × ratio, drift at or above the share', () => {
+    // Accuracy limit 0.9 − 0.05 = 0.85: 0.84 breaches. Macro F1 limit 0.82 − 0.05 = 0.77: 0.8 is fine.
+    // MAE limit 1 × 1.25: 1.3 breaches. Drifted share 1/3 >= 0.3 breaches.
+    const checks = qualityAlerts(
+      {
+        feedbackCount: 150,
+        accuracy: 0.84,
+        macroF1: 0.8,
+        mae: 1.3,
+        driftedShare: { status: 'tested', tested: 3, drifted: 1, share: 1 / 3, alert: true },
+      },
+      reference,
+    );
+    expect(checks).toEqual([
+      { metric: 'accuracy', status: 'breached', value: 0.84, limit: expect.closeTo(0.85, 12) },
+      { metric: 'macroF1', status: 'ok', value: 0.8, limit: expect.closeTo(0.77, 12) },
+      { metric: 'mae', status: 'breached', value: 1.3, limit: 1.25 },
+      { metric: 'driftedFeatureShare', status: 'breached', value: 1 / 3, limit: 0.3 },
+    ]);
+    expect(qualityAlerts({ feedbackCount: 150, accuracy: 0.86, mae: 1.25 }, reference).map((c) => c.status)).toEqual(['ok', 'ok']);
+  });
+
+  test('too little feedback, no feedback at all, or no held-out figure: no verdict', () => {
+    expect(qualityAlerts({ feedbackCount: 99, accuracy: 0.1 }, reference)).toEqual([
+      { metric: 'accuracy', status: 'insufficient-data', n: 99, minimum: 100 },
+    ]);
+    expect(qualityAlerts({ feedbackCount: 0, mae: null }, reference)).toEqual([
+      { metric: 'mae', status: 'insufficient-data', n: 0, minimum: 100 },
+    ]);
+    expect(qualityAlerts({ feedbackCount: 500, accuracy: 0.5 }, undefined)).toEqual([{ metric: 'accuracy', status: 'no-reference' }]);
+    expect(qualityAlerts({ feedbackCount: 0, driftedShare: { status: 'insufficient-data', n: 12, minimum: 100 } }, reference)).toEqual([
+      { metric: 'driftedFeatureShare', status: 'insufficient-data', n: 12, minimum: 100 },
+    ]);
+  });
+
+  test('overridden thresholds move the limits', () => {
+    const thresholds = qualityThresholds({ accuracyDrop: 0.1, minimumSample: 10 });
+    expect(qualityAlerts({ feedbackCount: 20, accuracy: 0.84 }, reference, thresholds)).toEqual([
+      { metric: 'accuracy', status: 'ok', value: 0.84, limit: expect.closeTo(0.8, 12) },
+    ]);
   });
 });
