@@ -19,7 +19,7 @@
  *
  * Missing values (null, NaN) are left out of both tests: the missing rate is measured on its own.
  */
-import { type FeatureBaseline, isCategorical } from '../baseline';
+import { type FeatureBaseline, isCategorical, type ModelBaseline } from '../baseline';
 import { type BinnedDistribution, categoryCounts, ks } from '../drift';
 import { chiSquareSurvival, kolmogorovSurvival } from './distributions';
 import { isMissing } from './missing-values';
@@ -234,4 +234,36 @@ export function driftedShare(
   const drifted = tested.filter((r) => r.drifted).length;
   const share = drifted / tested.length;
   return { status: 'tested', tested: tested.length, drifted, share, alert: share >= threshold };
+}
+
+export interface FeatureDriftTest {
+  feature: string;
+  result: DriftTestResult;
+}
+
+/**
+ * Every baseline feature's test over the rows (row[j] is the value of baseline feature j, the model's
+ * input order), in baseline order.
+ */
+export function featureDriftTests(
+  baseline: Pick<ModelBaseline, 'rows' | 'features'>,
+  rows: ReadonlyArray<ArrayLike<unknown>>,
+  options: DriftTestOptions = {},
+): FeatureDriftTest[] {
+  const column = new Array<unknown>(rows.length);
+  return baseline.features.map((f, j) => {
+    rows.forEach((row, i) => {
+      column[i] = row[j];
+    });
+    return { feature: f.name, result: featureDriftTest(f, baseline.rows, column, options) };
+  });
+}
+
+/** KS test of a regressor's predicted values against the baseline's; undefined when the baseline holds no predicted-value bins. */
+export function predictedValueDriftTest(
+  baseline: Pick<ModelBaseline, 'rows' | 'prediction'>,
+  values: ArrayLike<number>,
+  options: DriftTestOptions = {},
+): DriftTestResult | undefined {
+  return baseline.prediction === undefined ? undefined : ksTest(baseline.prediction, baseline.rows, values, options);
 }

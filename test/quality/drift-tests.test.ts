@@ -5,7 +5,9 @@ import {
   chiSquareTest,
   driftedShare,
   featureDriftTest,
+  featureDriftTests,
   ksTest,
+  predictedValueDriftTest,
   predictionDriftTest,
 } from '../../contract/metrics/drift-tests';
 
@@ -147,5 +149,37 @@ describe('share of drifted features', () => {
     const few = ksTest(UNIFORM, ROWS, sample([5, 0, 0, 0]));
     expect(driftedShare([few, few])).toEqual({ status: 'insufficient-data', n: 5, minimum: 100 });
     expect(driftedShare([])).toEqual({ status: 'insufficient-data', n: 0, minimum: 100 });
+  });
+});
+
+describe('a window of rows against a whole baseline', () => {
+  const baseline = parseBaseline({
+    rows: ROWS,
+    bins: 4,
+    features: [
+      { name: 'x', mean: 2, std: 1, min: 0, max: 4, ...UNIFORM },
+      { name: 'colour', kind: 'categorical', categories: ['red', 'blue'], proportions: [0.5, 0.3, 0.2] },
+    ],
+    prediction: { mean: 2, std: 1, min: 0, max: 4, ...UNIFORM },
+  });
+
+  test('each feature is tested on its own column, in baseline order', () => {
+    // x: the 40/20/20/20 sample of the KS case (drifted). colour: red 50, blue 30, green 20 of 100 — the
+    // training mix (200/120/80 of 400) exactly, so χ² = 0 and p = 1.
+    const xs = sample([40, 20, 20, 20]);
+    const colours = [...new Array(50).fill('red'), ...new Array(30).fill('blue'), ...new Array(20).fill('green')];
+    const tests = featureDriftTests(
+      baseline,
+      xs.map((x, i) => [x, colours[i]]),
+    );
+    expect(tests.map((t) => t.feature)).toEqual(['x', 'colour']);
+    expect(tests[0].result).toEqual(ksTest(UNIFORM, ROWS, xs));
+    expect(tests[1].result).toMatchObject({ test: 'chi-square', statistic: 0, pValue: 1, df: 2, drifted: false });
+    expect(driftedShare(tests.map((t) => t.result))).toMatchObject({ tested: 2, drifted: 1, share: 0.5, alert: true });
+  });
+
+  test('a regressor’s predicted values against the baseline’s, when it has them', () => {
+    expect(predictedValueDriftTest(baseline, sample([25, 25, 25, 25]))).toMatchObject({ test: 'ks', statistic: 0, pValue: 1 });
+    expect(predictedValueDriftTest({ ...baseline, prediction: undefined }, sample([25, 25, 25, 25]))).toBeUndefined();
   });
 });

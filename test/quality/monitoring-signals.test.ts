@@ -1,5 +1,4 @@
-/** Missing-value rates, label delay and the default thresholds with their overrides. */
-
+/** Missing-value rates, label delay, the default thresholds with their overrides, and the alerts they drive. */
 import { PSI_SIGNIFICANT } from '../../contract/drift';
 import { qualityAlerts } from '../../contract/metrics/alerts';
 import { labelDelayStats, labelDelays } from '../../contract/metrics/label-delay';
