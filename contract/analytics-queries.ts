@@ -23,6 +23,10 @@
 import { type ColumnSpec, tableColumns } from './analytics';
 import { type FeatureBaseline, isCategorical, type ModelBaseline } from './baseline';
 import type { ModelManifest } from './manifest';
+import { DEFAULT_QUALITY_THRESHOLDS } from './metrics/thresholds';
+
+/** Equal-width probability bins of the calibration query. */
+const CALIBRATION_BINS = DEFAULT_QUALITY_THRESHOLDS.calibrationBins;
 
 /** Shares below this are raised to it before the logarithm (the quality job's PSI_EPSILON; a test keeps them equal). */
 export const QUERY_PSI_EPSILON = 1e-4;
@@ -31,6 +35,7 @@ export const NAMED_QUERIES = [
   'accuracy-by-day',
   'confusion-matrix',
   'class-metrics',
+  'calibration',
   'regression-error-by-day',
   'feature-drift',
   'prediction-drift',
@@ -43,6 +48,7 @@ export const QUERY_DESCRIPTIONS: Record<NamedQuery, string> = {
   'accuracy-by-day': 'Predictions, feedback received and accuracy, per day and model version',
   'confusion-matrix': 'Predicted against fed-back label counts, per day and model version',
   'class-metrics': 'Per-class precision, recall, F1 and support, with macro and weighted F1, per model version',
+  calibration: `Reliability curve of the predicted label's probability against accuracy (${CALIBRATION_BINS} equal-width bins) and the expected calibration error, per model version`,
   'regression-error-by-day': 'MAE, RMSE, mean error (predicted minus actual) and R2 of fed-back predictions, per day and model version',
   'feature-drift': 'PSI of each input feature against the training baseline, per model version',
   'prediction-drift': 'PSI of the predicted classes against the training class priors, per model version',
@@ -66,6 +72,8 @@ export const PORTABLE_FUNCTIONS = [
   'coalesce',
   'nullif',
   'greatest',
+  'least',
+  'floor',
   'ln',
   'ceil',
   'cast',
@@ -130,6 +138,9 @@ ORDER BY day, p.version, predicted, f.actual`;
     case 'class-metrics':
       return classMetrics(model);
 
+    case 'calibration':
+      return calibration(model);
+
     case 'regression-error-by-day':
       return regressionErrorByDay(model);
 
@@ -185,6 +196,28 @@ SELECT version, label, support, predicted, true_positives, precision, recall, f1
   sum(f1 * support) OVER (PARTITION BY version) / sum(support) OVER (PARTITION BY version) AS weighted_f1
 FROM m
 ORDER BY version, label`;
+}
+
+/**
+ * Top-label calibration per model version: the fed-back predictions' `score` (the predicted label's
+ * probability, stored as REAL) in bin ⌊score·k⌋ (score 1 in the last; scores outside [0, 1] left out),
+ * each non-empty bin's count, mean probability and accuracy, and on every row the version's expected
+ * calibration error Σ n_b·|accuracy_b − mean_b| / n. As contract/metrics/calibration.ts computes it
+ * (`reliabilityCurve(confidencePoints(…))`), on float32 scores.
+ */
+function calibration(model: string): string {
+  const k = CALIBRATION_BINS;
+  return `WITH ${predictionsOnce(['version', 'predicted_label', 'score'], `${model} AND score >= ${dbl(0)} AND score <= ${dbl(1)}`)},
+${latestFeedback(model)},
+b AS (SELECT p.version, CAST(p.score AS DOUBLE) AS confidence, CASE WHEN f.actual = p.predicted_label THEN 1 ELSE 0 END AS hit
+  FROM p JOIN f ON f.id = p.id),
+g AS (SELECT version, CAST(least(floor(confidence * ${dbl(k)}), ${dbl(k - 1)}) AS INTEGER) AS bin, confidence, hit FROM b),
+c AS (SELECT version, bin, count(*) AS n, avg(confidence) AS mean_confidence, CAST(sum(hit) AS DOUBLE) / count(*) AS accuracy
+  FROM g GROUP BY version, bin)
+SELECT version, bin, CAST(bin AS DOUBLE) / ${dbl(k)} AS lower, CAST(bin + 1 AS DOUBLE) / ${dbl(k)} AS upper, n, mean_confidence, accuracy,
+  sum(n * abs(accuracy - mean_confidence)) OVER (PARTITION BY version) / sum(n) OVER (PARTITION BY version) AS ece
+FROM c
+ORDER BY version, bin`;
 }
 
 /**
@@ -321,7 +354,13 @@ export function namedQuerySql(name: NamedQuery, manifest: ModelManifest, baselin
 }
 
 /** Queries about predicted labels, which only classifiers have, and about predicted values, which only regressors have. */
-const CLASSIFIER_QUERIES: readonly NamedQuery[] = ['accuracy-by-day', 'confusion-matrix', 'class-metrics', 'prediction-drift'];
+const CLASSIFIER_QUERIES: readonly NamedQuery[] = [
+  'accuracy-by-day',
+  'confusion-matrix',
+  'class-metrics',
+  'calibration',
+  'prediction-drift',
+];
 const REGRESSOR_QUERIES: readonly NamedQuery[] = ['regression-error-by-day'];
 
 /**

@@ -4,6 +4,7 @@
  * contract's metrics over a larger generated log.
  */
 import { rmSync } from 'node:fs';
+import { confidencePoints, reliabilityCurve } from '../../contract/metrics/calibration';
 import { classificationMetrics } from '../../contract/metrics/classification';
 import { regressionMetrics } from '../../contract/metrics/regression';
 import type { PredictionRecord } from '../../contract/prediction-log';
@@ -144,11 +145,13 @@ describe('the quality queries agree with the contract metrics on a generated log
     }
   });
 
-  it('class-metrics: each version and class as classificationMetrics computes it, macro and weighted F1 included', async () => {
+  it('class-metrics and calibration: each version as classificationMetrics and reliabilityCurve compute them', async () => {
     const labels = ['no', 'yes', 'maybe'];
     const pick = () => labels[Math.floor(next() * 3)] as string;
     const records: PredictionRecord[] = Array.from({ length: 90 }, (_, i) => {
-      const actual = pick();
+      // Unequal supports (about 50/35/15 %), so macro and weighted F1 differ.
+      const u = next();
+      const actual = u < 0.5 ? 'no' : u < 0.85 ? 'yes' : 'maybe';
       // Right about 60 % of the time, and "maybe" predicted more often than it occurs: the classes differ.
       const predicted = next() < 0.6 ? actual : next() < 0.5 ? 'maybe' : pick();
       return {
@@ -159,7 +162,8 @@ describe('the quality queries agree with the contract metrics on a generated log
         modelVersion: i % 3 === 0 ? '2' : '1',
         createdAt: days[i % 2],
         label: predicted,
-        probabilities: { [predicted]: 0.5 },
+        // Multiples of 1/64 from 0.25 to 1: exact in the store's float32 score column.
+        probabilities: { [predicted]: (16 + Math.floor(next() * 49)) / 64 },
         ...(i % 7 === 0 ? {} : { feedback: { label: actual, givenAt: '2026-01-03T00:00:00.000Z' } }),
       };
     });
@@ -169,6 +173,7 @@ describe('the quality queries agree with the contract metrics on a generated log
     const db = await openAnalyticsDb(root, MANIFEST, { threads: 1 });
     try {
       const rows = normalize((await db.named('class-metrics', undefined, SINCE)).rows);
+      const curves = normalize((await db.named('calibration', undefined, SINCE)).rows);
       for (const version of ['1', '2']) {
         const pairs = records
           .filter((r) => r.modelVersion === version && r.feedback !== undefined)
@@ -195,6 +200,35 @@ describe('the quality queries agree with the contract metrics on a generated log
         expectRows(
           rows.filter((r) => r.version === version),
           want,
+        );
+        // Calibration: the non-empty bins of the reliability curve of the predicted label's probability.
+        const curve = reliabilityCurve(
+          confidencePoints(
+            records
+              .filter((r) => r.modelVersion === version && r.feedback !== undefined)
+              .map((r) => ({ predicted: r.label as string, actual: r.feedback?.label as string, probabilities: r.probabilities ?? {} })),
+          ),
+        );
+        const bins = curve.bins.flatMap((b, bin) =>
+          b.count === 0
+            ? []
+            : [
+                {
+                  version,
+                  bin,
+                  lower: b.lower,
+                  upper: b.upper,
+                  n: b.count,
+                  mean_confidence: b.meanProbability,
+                  accuracy: b.observedRate,
+                  ece: curve.ece,
+                },
+              ],
+        );
+        expect(bins.length).toBeGreaterThan(4);
+        expectRows(
+          curves.filter((r) => r.version === version),
+          bins,
         );
       }
     } finally {

@@ -143,6 +143,12 @@ const EXPECTED: Record<Exclude<NamedQuery, 'regression-error-by-day'>, Record<st
       weighted_f1: 1,
     },
   ],
+  // Every fixture prediction has probability 0.75 for its label → bin ⌊7.5⌋ = 7 of 10, [0.7, 0.8).
+  // Version 1: p1 right, p2 wrong, p4 right → accuracy 2/3, ECE |2/3 − 0.75| = 1/12. Version 2: p5 right → ECE 0.25.
+  calibration: [
+    { version: '1', bin: 7, lower: 0.7, upper: 0.8, n: 3, mean_confidence: 0.75, accuracy: 2 / 3, ece: 1 / 12 },
+    { version: '2', bin: 7, lower: 0.7, upper: 0.8, n: 1, mean_confidence: 0.75, accuracy: 1, ece: 0.25 },
+  ],
   // Version 1, a = [0.5, 1, 1.5, 3] → bins 0,0,1,2: shares .5/.25/.25 against .25/.5/.25 → 0.5·ln 2.
   // b = [5, 15, 25, 10] → bins 0,1,2,0: the training shares exactly → 0. Ordered by PSI, then name.
   'feature-drift': [
@@ -360,6 +366,7 @@ describe('Athena dialect', () => {
       'accuracy-by-day',
       'confusion-matrix',
       'class-metrics',
+      'calibration',
       'latency-percentiles',
       'volume-by-api-key',
     ]);
@@ -369,6 +376,7 @@ describe('Athena dialect', () => {
       'accuracy-by-day',
       'confusion-matrix',
       'class-metrics',
+      'calibration',
       'prediction-drift',
       'latency-percentiles',
       'volume-by-api-key',
