@@ -97,21 +97,27 @@ function sequence(seed: number): () => number {
 describe('the quality queries agree with the contract metrics on a generated log', () => {
   const next = sequence(7);
   const days = ['2026-01-01T08:00:00.000Z', '2026-01-02T08:00:00.000Z'];
-  const base = { inputValues: [1, 10, 'red', true], latencyMs: 1, requestId: 'r' } as const;
+  /** Log record `id` of `model`, fed back with `label` unless that is undefined. */
+  const generated = (id: string, model: string, label: string | undefined, fields: Partial<PredictionRecord>): PredictionRecord => ({
+    id,
+    model,
+    modelVersion: '1',
+    createdAt: days[0],
+    inputValues: [1, 10, 'red', true],
+    latencyMs: 1,
+    requestId: 'r',
+    ...fields,
+    ...(label === undefined ? {} : { feedback: { label, givenAt: '2026-01-03T00:00:00.000Z' } }),
+  });
 
   it('regression-error-by-day: each day and version as regressionMetrics computes it', async () => {
     const records: PredictionRecord[] = Array.from({ length: 80 }, (_, i) => {
       const actual = Math.round(next() * 1000) / 10;
-      return {
-        ...base,
-        inputValues: [...base.inputValues],
-        id: `g${i}`,
-        model: 'toy-reg',
+      return generated(`g${i}`, 'toy-reg', i % 5 === 0 ? undefined : String(actual), {
         modelVersion: i % 2 === 0 ? '1' : '2',
         createdAt: days[i % 4 < 2 ? 0 : 1],
         predictedValue: actual + (next() - 0.4) * 20,
-        ...(i % 5 === 0 ? {} : { feedback: { label: String(actual), givenAt: '2026-01-03T00:00:00.000Z' } }),
-      };
+      });
     });
     const root = tempStore();
     await writeStore(root, 'predictions', predictionRows(records, REGRESSION_MANIFEST), REGRESSION_MANIFEST);
@@ -154,18 +160,13 @@ describe('the quality queries agree with the contract metrics on a generated log
       const actual = u < 0.5 ? 'no' : u < 0.85 ? 'yes' : 'maybe';
       // Right about 60 % of the time, and "maybe" predicted more often than it occurs: the classes differ.
       const predicted = next() < 0.6 ? actual : next() < 0.5 ? 'maybe' : pick();
-      return {
-        ...base,
-        inputValues: [...base.inputValues],
-        id: `c${i}`,
-        model: 'toy',
+      return generated(`c${i}`, 'toy', i % 7 === 0 ? undefined : actual, {
         modelVersion: i % 3 === 0 ? '2' : '1',
         createdAt: days[i % 2],
         label: predicted,
         // Multiples of 1/64 from 0.25 to 1: exact in the store's float32 score column.
         probabilities: { [predicted]: (16 + Math.floor(next() * 49)) / 64 },
-        ...(i % 7 === 0 ? {} : { feedback: { label: actual, givenAt: '2026-01-03T00:00:00.000Z' } }),
-      };
+      });
     });
     const root = tempStore();
     await writeStore(root, 'predictions', predictionRows(records));
