@@ -9,6 +9,10 @@
  * - one `?` parameter: the first day (`yyyy-mm-dd`) of the window, compared with the `dt` partition so
  *   both engines read only the days asked for.
  *
+ * Every query reads one model's rows only: the model name (restricted to safe characters by the manifest
+ * schema) is written in as a condition on the `model` partition, so a bucket shared by several models
+ * answers per model and reads only that model's folders.
+ *
  * Every query keeps one row per prediction id, so a row written twice — a redelivered stream batch that
  * landed under a new key, an export over days the stream already wrote — is counted once. Feedback keeps
  * the latest label. Compacted rows (`compacted_at` set, `lambda/analytics/compact.ts`) already hold each
@@ -19,6 +23,10 @@
 import { type ColumnSpec, tableColumns } from './analytics';
 import { type FeatureBaseline, isCategorical, type ModelBaseline } from './baseline';
 import type { ModelManifest } from './manifest';
+import { DEFAULT_QUALITY_THRESHOLDS } from './metrics/thresholds';
+
+/** Equal-width probability bins of the calibration query. */
+const CALIBRATION_BINS = DEFAULT_QUALITY_THRESHOLDS.calibrationBins;
 
 /** Shares below this are raised to it before the logarithm (the quality job's PSI_EPSILON; a test keeps them equal). */
 export const QUERY_PSI_EPSILON = 1e-4;
@@ -26,6 +34,9 @@ export const QUERY_PSI_EPSILON = 1e-4;
 export const NAMED_QUERIES = [
   'accuracy-by-day',
   'confusion-matrix',
+  'class-metrics',
+  'calibration',
+  'regression-error-by-day',
   'feature-drift',
   'prediction-drift',
   'latency-percentiles',
@@ -36,6 +47,9 @@ export type NamedQuery = (typeof NAMED_QUERIES)[number];
 export const QUERY_DESCRIPTIONS: Record<NamedQuery, string> = {
   'accuracy-by-day': 'Predictions, feedback received and accuracy, per day and model version',
   'confusion-matrix': 'Predicted against fed-back label counts, per day and model version',
+  'class-metrics': 'Per-class precision, recall, F1 and support, with macro and weighted F1, per model version',
+  calibration: `Reliability curve of the predicted label's probability against accuracy (${CALIBRATION_BINS} equal-width bins) and the expected calibration error, per model version`,
+  'regression-error-by-day': 'MAE, RMSE, mean error (predicted minus actual) and R2 of fed-back predictions, per day and model version',
   'feature-drift': 'PSI of each input feature against the training baseline, per model version',
   'prediction-drift': 'PSI of the predicted classes against the training class priors, per model version',
   'latency-percentiles': 'Latency p50, p90, p99 and max (nearest rank), per day and model version',
@@ -48,12 +62,18 @@ export const QUERY_DESCRIPTIONS: Record<NamedQuery, string> = {
 export const PORTABLE_FUNCTIONS = [
   'count',
   'sum',
+  'avg',
   'min',
   'max',
+  'abs',
+  'sqrt',
+  'try_cast',
   'max_by',
   'coalesce',
   'nullif',
   'greatest',
+  'least',
+  'floor',
   'ln',
   'ceil',
   'cast',
@@ -87,27 +107,45 @@ f AS (SELECT coalesce(fr.id, fc.id) AS id, CASE WHEN fr.id IS NULL OR fc.receive
   FROM fc FULL JOIN fr ON fr.id = fc.id)`;
 }
 
-const LATEST_FEEDBACK = latestFeedback();
+/** The condition that keeps one model's rows (the `model` partition). */
+function ofModel(manifest: Pick<ModelManifest, 'name'>): string {
+  return `model = ${str(manifest.name)}`;
+}
 
-/** The queries that need nothing but the tables. */
-const FIXED: Record<Exclude<NamedQuery, 'feature-drift' | 'prediction-drift'>, string> = {
-  'accuracy-by-day': `WITH ${predictionsOnce(['dt', 'version', 'predicted_label'])},
-${LATEST_FEEDBACK}
+/** The queries that need nothing but the tables (and the model's name). */
+function fixedQuery(name: Exclude<NamedQuery, 'feature-drift' | 'prediction-drift'>, manifest: Pick<ModelManifest, 'name'>): string {
+  const model = ofModel(manifest);
+  const feedback = latestFeedback(model);
+  switch (name) {
+    case 'accuracy-by-day':
+      return `WITH ${predictionsOnce(['dt', 'version', 'predicted_label'], model)},
+${feedback}
 SELECT p.dt AS day, p.version, count(*) AS predictions, count(f.id) AS with_feedback,
   sum(CASE WHEN f.actual = p.predicted_label THEN 1 ELSE 0 END) AS correct,
   CAST(sum(CASE WHEN f.actual = p.predicted_label THEN 1 ELSE 0 END) AS DOUBLE) / nullif(count(f.id), 0) AS accuracy
 FROM p LEFT JOIN f ON f.id = p.id
 GROUP BY p.dt, p.version
-ORDER BY day, p.version`,
+ORDER BY day, p.version`;
 
-  'confusion-matrix': `WITH ${predictionsOnce(['dt', 'version', 'predicted_label'])},
-${LATEST_FEEDBACK}
+    case 'confusion-matrix':
+      return `WITH ${predictionsOnce(['dt', 'version', 'predicted_label'], model)},
+${feedback}
 SELECT p.dt AS day, p.version, p.predicted_label AS predicted, f.actual, count(*) AS n
 FROM p JOIN f ON f.id = p.id
 GROUP BY p.dt, p.version, p.predicted_label, f.actual
-ORDER BY day, p.version, predicted, f.actual`,
+ORDER BY day, p.version, predicted, f.actual`;
 
-  'latency-percentiles': `WITH ${predictionsOnce(['dt', 'version', 'latency_ms'])},
+    case 'class-metrics':
+      return classMetrics(model);
+
+    case 'calibration':
+      return calibration(model);
+
+    case 'regression-error-by-day':
+      return regressionErrorByDay(model);
+
+    case 'latency-percentiles':
+      return `WITH ${predictionsOnce(['dt', 'version', 'latency_ms'], model)},
 r AS (SELECT dt, version, latency_ms,
   row_number() OVER (PARTITION BY dt, version ORDER BY latency_ms) AS rn,
   count(*) OVER (PARTITION BY dt, version) AS n
@@ -119,14 +157,93 @@ SELECT dt AS day, version, max(n) AS predictions,
   max(latency_ms) AS max_ms
 FROM r
 GROUP BY dt, version
-ORDER BY day, version`,
+ORDER BY day, version`;
 
-  'volume-by-api-key': `WITH ${predictionsOnce(['dt', 'api_key_id'])}
+    case 'volume-by-api-key':
+      return `WITH ${predictionsOnce(['dt', 'api_key_id'], model)}
 SELECT dt AS day, coalesce(api_key_id, '(none)') AS api_key_id, count(*) AS predictions
 FROM p
 GROUP BY dt, api_key_id
-ORDER BY day, predictions DESC, api_key_id`,
-};
+ORDER BY day, predictions DESC, api_key_id`;
+  }
+}
+
+/**
+ * Per model version and class (every label predicted or fed back), from the confusion counts of the
+ * fed-back predictions: support (actual), predicted, true positives, precision = TP / predicted,
+ * recall = TP / support (NULL where the divisor is 0), F1 = 2·TP / (support + predicted); on every row
+ * the version's macro F1 (mean over its classes) and weighted F1 (by support). As
+ * contract/metrics/classification.ts computes them.
+ */
+function classMetrics(model: string): string {
+  return `WITH ${predictionsOnce(['version', 'predicted_label'], `${model} AND predicted_label IS NOT NULL`)},
+${latestFeedback(model)},
+cm AS (SELECT p.version, p.predicted_label AS predicted, f.actual, count(*) AS n FROM p JOIN f ON f.id = p.id GROUP BY p.version, p.predicted_label, f.actual),
+k AS (SELECT version, predicted AS label FROM cm UNION SELECT version, actual AS label FROM cm),
+c AS (SELECT k.version, k.label,
+  sum(CASE WHEN cm.actual = k.label THEN cm.n ELSE 0 END) AS support,
+  sum(CASE WHEN cm.predicted = k.label THEN cm.n ELSE 0 END) AS predicted,
+  sum(CASE WHEN cm.predicted = k.label AND cm.actual = k.label THEN cm.n ELSE 0 END) AS true_positives
+  FROM k JOIN cm ON cm.version = k.version
+  GROUP BY k.version, k.label),
+m AS (SELECT version, label, support, predicted, true_positives,
+  CAST(true_positives AS DOUBLE) / nullif(predicted, 0) AS precision,
+  CAST(true_positives AS DOUBLE) / nullif(support, 0) AS recall,
+  CAST(2 * true_positives AS DOUBLE) / (support + predicted) AS f1
+  FROM c)
+SELECT version, label, support, predicted, true_positives, precision, recall, f1,
+  avg(f1) OVER (PARTITION BY version) AS macro_f1,
+  sum(f1 * support) OVER (PARTITION BY version) / sum(support) OVER (PARTITION BY version) AS weighted_f1
+FROM m
+ORDER BY version, label`;
+}
+
+/**
+ * Top-label calibration per model version: the fed-back predictions' `score` (the predicted label's
+ * probability, stored as REAL) in bin ⌊score·k⌋ (score 1 in the last; scores outside [0, 1] left out),
+ * each non-empty bin's count, mean probability and accuracy, and on every row the version's expected
+ * calibration error Σ n_b·|accuracy_b − mean_b| / n. As contract/metrics/calibration.ts computes it
+ * (`reliabilityCurve(confidencePoints(…))`), on float32 scores.
+ */
+function calibration(model: string): string {
+  const k = CALIBRATION_BINS;
+  return `WITH ${predictionsOnce(['version', 'predicted_label', 'score'], `${model} AND score >= ${dbl(0)} AND score <= ${dbl(1)}`)},
+${latestFeedback(model)},
+b AS (SELECT p.version, CAST(p.score AS DOUBLE) AS confidence, CASE WHEN f.actual = p.predicted_label THEN 1 ELSE 0 END AS hit
+  FROM p JOIN f ON f.id = p.id),
+g AS (SELECT version, CAST(least(floor(confidence * ${dbl(k)}), ${dbl(k - 1)}) AS INTEGER) AS bin, confidence, hit FROM b),
+c AS (SELECT version, bin, count(*) AS n, avg(confidence) AS mean_confidence, CAST(sum(hit) AS DOUBLE) / count(*) AS accuracy
+  FROM g GROUP BY version, bin)
+SELECT version, bin, CAST(bin AS DOUBLE) / ${dbl(k)} AS lower, CAST(bin + 1 AS DOUBLE) / ${dbl(k)} AS upper, n, mean_confidence, accuracy,
+  sum(n * abs(accuracy - mean_confidence)) OVER (PARTITION BY version) / sum(n) OVER (PARTITION BY version) AS ece
+FROM c
+ORDER BY version, bin`;
+}
+
+/**
+ * Per day and model version: predictions, fed-back predictions, and over those whose label reads as a
+ * finite number (`n`): MAE, RMSE, mean error (predicted − actual: positive when the model predicts too
+ * high) and R² = 1 − Σ error² / Σ (actual − mean actual)², NULL when every actual value is the same. As
+ * contract/metrics/regression.ts computes them. A label that is not a number (`try_cast` gives NULL;
+ * NaN and infinities fail the range test) counts as feedback but not in `n`.
+ */
+function regressionErrorByDay(model: string): string {
+  const actual = 'try_cast(f.actual AS DOUBLE)';
+  return `WITH ${predictionsOnce(['dt', 'version', 'predicted_value'], model)},
+${latestFeedback(model)},
+e AS (SELECT p.dt, p.version, f.id AS fid, p.predicted_value AS predicted,
+  CASE WHEN p.predicted_value IS NOT NULL AND abs(${actual}) <= ${dbl(Number.MAX_VALUE)} THEN ${actual} END AS actual
+  FROM p LEFT JOIN f ON f.id = p.id),
+m AS (SELECT dt, version, fid, actual, predicted - actual AS err, avg(actual) OVER (PARTITION BY dt, version) AS mean_actual FROM e)
+SELECT dt AS day, version, count(*) AS predictions, count(fid) AS with_feedback, count(err) AS n,
+  sum(abs(err)) / nullif(count(err), 0) AS mae,
+  sqrt(sum(err * err) / nullif(count(err), 0)) AS rmse,
+  sum(err) / nullif(count(err), 0) AS mean_error,
+  CASE WHEN min(actual) < max(actual) THEN 1.0E0 - sum(err * err) / sum((actual - mean_actual) * (actual - mean_actual)) END AS r2
+FROM m
+GROUP BY dt, version
+ORDER BY day, version`;
+}
 
 /** A double literal both engines read as DOUBLE. */
 function dbl(x: number): string {
@@ -199,7 +316,7 @@ function featureDrift(manifest: ModelManifest, baseline: ModelBaseline): string 
   const expected = features
     .flatMap(({ f }, j) => f.proportions.map((share, bin) => `(${j + 1}, ${str(f.name)}, ${bin}, ${dbl(share)})`))
     .join(',\n  ');
-  return `WITH ${predictionsOnce(['version', ...features.map((x) => x.column)], `${first.column} IS NOT NULL`)},
+  return `WITH ${predictionsOnce(['version', ...features.map((x) => x.column)], `${ofModel(manifest)} AND ${first.column} IS NOT NULL`)},
 binned AS (SELECT version,
 ${binOf}
   FROM p),
@@ -212,11 +329,11 @@ ORDER BY t.version, psi DESC, e.feature`;
 }
 
 /** PSI of the predicted classes against the training class priors: one categorical variable whose bins are the labels. */
-function predictionDrift(baseline: ModelBaseline): string {
+function predictionDrift(manifest: ModelManifest, baseline: ModelBaseline): string {
   const priors = Object.entries(baseline.classPriors ?? {});
   if (priors.length === 0) throw new Error('prediction-drift needs class priors in the baseline (classifiers only)');
   const expected = priors.map(([label, share]) => `(1, 'predicted_label', ${str(label)}, ${dbl(share)})`).join(',\n  ');
-  return `WITH ${predictionsOnce(['version', 'predicted_label'], 'predicted_label IS NOT NULL')},
+  return `WITH ${predictionsOnce(['version', 'predicted_label'], `${ofModel(manifest)} AND predicted_label IS NOT NULL`)},
 counts AS (SELECT version, 1 AS feature_index, predicted_label AS bin, count(*) AS n FROM p GROUP BY version, predicted_label),
 expected(feature_index, feature, bin, share) AS (VALUES
   ${expected}),
@@ -231,22 +348,36 @@ ORDER BY t.version`;
 export function namedQuerySql(name: NamedQuery, manifest: ModelManifest, baseline: ModelBaseline | undefined): string {
   if (name === 'feature-drift' || name === 'prediction-drift') {
     if (baseline === undefined) throw new Error(`${name} needs the model's baseline.json`);
-    return name === 'feature-drift' ? featureDrift(manifest, baseline) : predictionDrift(baseline);
+    return name === 'feature-drift' ? featureDrift(manifest, baseline) : predictionDrift(manifest, baseline);
   }
-  return FIXED[name];
+  return fixedQuery(name, manifest);
 }
 
+/** Queries about predicted labels, which only classifiers have, and about predicted values, which only regressors have. */
+const CLASSIFIER_QUERIES: readonly NamedQuery[] = [
+  'accuracy-by-day',
+  'confusion-matrix',
+  'class-metrics',
+  'calibration',
+  'prediction-drift',
+];
+const REGRESSOR_QUERIES: readonly NamedQuery[] = ['regression-error-by-day'];
+
 /**
- * The named queries a model supports: feature drift needs a baseline and tabular inputs (the store keeps
- * no pixel columns), prediction drift a classifier's class priors.
+ * The named queries a model supports: label queries for classifiers, error queries for regressors;
+ * feature drift needs a baseline and tabular inputs (the store keeps no pixel columns), prediction
+ * drift a classifier's class priors.
  */
 export function namedQueriesFor(manifest: ModelManifest, baseline: ModelBaseline | undefined): NamedQuery[] {
+  const other = manifest.output.kind === 'classification' ? REGRESSOR_QUERIES : CLASSIFIER_QUERIES;
   return NAMED_QUERIES.filter((q) =>
-    q === 'feature-drift'
-      ? baseline !== undefined && manifest.input.kind === 'tabular'
-      : q === 'prediction-drift'
-        ? baseline?.classPriors !== undefined
-        : true,
+    other.includes(q)
+      ? false
+      : q === 'feature-drift'
+        ? baseline !== undefined && manifest.input.kind === 'tabular'
+        : q === 'prediction-drift'
+          ? baseline?.classPriors !== undefined
+          : true,
   );
 }
 
@@ -259,9 +390,9 @@ export function namedQueriesFor(manifest: ModelManifest, baseline: ModelBaseline
  * written in (it is restricted to safe characters by the manifest schema).
  */
 export function summarySql(manifest: Pick<ModelManifest, 'name'>): string {
-  const model = str(manifest.name);
-  return `WITH ${predictionsOnce(['predicted_label', 'latency_ms'], `model = ${model}`)},
-${latestFeedback(`model = ${model}`)},
+  const model = ofModel(manifest);
+  return `WITH ${predictionsOnce(['predicted_label', 'latency_ms'], model)},
+${latestFeedback(model)},
 r AS (SELECT p.predicted_label, p.latency_ms, f.actual,
   row_number() OVER (ORDER BY p.latency_ms) AS rn,
   count(*) OVER () AS n

@@ -9,8 +9,8 @@ import './zod-messages';
 
 const share = z.number().check(z.minimum(0), z.maximum(1));
 
-const featureBaseline = z.object({
-  name: z.string().check(z.minLength(1)),
+/** A numeric distribution: summary statistics and decile bins. */
+const numericDistribution = {
   mean: z.number(),
   std: z.number().check(z.nonnegative()),
   min: z.number(),
@@ -19,6 +19,20 @@ const featureBaseline = z.object({
   edges: z.array(z.number()),
   /** Training share of each of the k bins. */
   proportions: z.array(share).check(z.minLength(1)),
+};
+
+const featureBaseline = z.object({ name: z.string().check(z.minLength(1)), ...numericDistribution });
+
+/** Metrics of the trained model on held-out rows: the reference the quality thresholds are relative to. */
+const heldOutEvaluation = z.object({
+  /** Held-out rows the metrics were computed on. */
+  rows: z.int().check(z.positive()),
+  /** Classifiers: accuracy and macro-averaged F1. */
+  accuracy: z.optional(share),
+  macroF1: z.optional(share),
+  /** Regression: mean absolute and root-mean-square error. */
+  mae: z.optional(z.number().check(z.nonnegative())),
+  rmse: z.optional(z.number().check(z.nonnegative())),
 });
 
 /** A string or bool feature: the training share of each value, then of any value not listed. */
@@ -40,6 +54,10 @@ export const baselineSchema = z
     features: z.array(z.union([categoricalBaseline, featureBaseline])).check(z.minLength(1)),
     /** Training share of each class label (classifiers only). */
     classPriors: z.optional(z.record(z.string(), share)),
+    /** Regression only: the model's predicted values on the training rows, binned like a feature (decile edges). */
+    prediction: z.optional(z.object(numericDistribution)),
+    /** The trained model's metrics on held-out rows. */
+    evaluation: z.optional(heldOutEvaluation),
   })
   .check(
     z.superRefine((b, ctx) => {
@@ -54,20 +72,26 @@ export const baselineSchema = z
             });
           return;
         }
-        if (f.proportions.length !== b.bins)
-          ctx.addIssue({
-            code: 'custom',
-            input: f.proportions,
-            path: ['features', i, 'proportions'],
-            message: `expected ${b.bins} proportions`,
-          });
-        if (f.edges.length !== b.bins - 1)
-          ctx.addIssue({ code: 'custom', input: f.edges, path: ['features', i, 'edges'], message: `expected ${b.bins - 1} edges` });
-        if (f.edges.some((e, j) => e < (f.edges[j - 1] ?? -Infinity)))
-          ctx.addIssue({ code: 'custom', input: f.edges, path: ['features', i, 'edges'], message: 'edges must be ascending' });
+        checkBins(f, b.bins, ['features', i], ctx);
       });
+      if (b.prediction !== undefined) checkBins(b.prediction, b.bins, ['prediction'], ctx);
     }),
   );
+
+/** A numeric distribution has `bins` proportions and `bins` − 1 ascending edges. */
+function checkBins(
+  d: { edges: number[]; proportions: number[] },
+  bins: number,
+  path: (string | number)[],
+  ctx: { addIssue: (issue: { code: 'custom'; input: unknown; path: (string | number)[]; message: string }) => void },
+): void {
+  if (d.proportions.length !== bins)
+    ctx.addIssue({ code: 'custom', input: d.proportions, path: [...path, 'proportions'], message: `expected ${bins} proportions` });
+  if (d.edges.length !== bins - 1)
+    ctx.addIssue({ code: 'custom', input: d.edges, path: [...path, 'edges'], message: `expected ${bins - 1} edges` });
+  if (d.edges.some((e, j) => e < (d.edges[j - 1] ?? -Infinity)))
+    ctx.addIssue({ code: 'custom', input: d.edges, path: [...path, 'edges'], message: 'edges must be ascending' });
+}
 
 export type ModelBaseline = z.output<typeof baselineSchema>;
 export type FeatureBaseline = ModelBaseline['features'][number];
@@ -110,6 +134,15 @@ export function checkBaselineMatches(manifest: ModelManifest, baseline: ModelBas
     if (i !== -1)
       throw new Error(`Baseline feature ${i} is "${baseline.features[i]?.name}" but the model's is "${manifest.input.features[i]?.name}"`);
   }
+  const classifier = manifest.output.kind === 'classification';
+  if (classifier && baseline.prediction !== undefined)
+    throw new Error(
+      `The baseline holds a predicted-value distribution, which only a regression model has; model ${manifest.name} is a classifier`,
+    );
+  const evaluation: Partial<Record<'accuracy' | 'macroF1' | 'mae' | 'rmse', number>> = baseline.evaluation ?? {};
+  const foreign = (classifier ? (['mae', 'rmse'] as const) : (['accuracy', 'macroF1'] as const)).find((k) => evaluation[k] !== undefined);
+  if (foreign !== undefined)
+    throw new Error(`The baseline's held-out ${foreign} does not apply to model ${manifest.name}, a ${manifest.output.kind} model`);
   if (manifest.output.kind === 'classification' && baseline.classPriors !== undefined) {
     const labels = new Set(manifest.output.labels);
     const unknown = Object.keys(baseline.classPriors).find((l) => !labels.has(l));

@@ -38,7 +38,7 @@ export function checkBinned(d: BinnedDistribution, what: string): void {
 }
 
 /** Index of the bin holding `x`: the number of edges strictly below it (binary search). */
-export function binIndex(edges: number[], x: number): number {
+export function binIndex(edges: readonly number[], x: number): number {
   let lo = 0;
   let hi = edges.length;
   while (lo < hi) {
@@ -50,11 +50,17 @@ export function binIndex(edges: number[], x: number): number {
   return lo;
 }
 
-/** Shares of `values` in each bin of `edges`. An empty sample gives all zeros. */
-export function binShares(edges: number[], values: ArrayLike<number>): number[] {
+/** How many of `values` fall in each bin of `edges`. */
+export function binCounts(edges: readonly number[], values: ArrayLike<number>): number[] {
   const counts = new Array<number>(edges.length + 1).fill(0);
   // binIndex is at most edges.length, the last of counts' edges.length + 1 slots.
   for (let i = 0; i < values.length; i++) (counts[binIndex(edges, values[i] as number)] as number)++;
+  return counts;
+}
+
+/** Shares of `values` in each bin of `edges`. An empty sample gives all zeros. */
+export function binShares(edges: number[], values: ArrayLike<number>): number[] {
+  const counts = binCounts(edges, values);
   return values.length === 0 ? counts : counts.map((c) => c / values.length);
 }
 
@@ -117,12 +123,18 @@ function isCategories(d: FeatureDistribution): d is { categories: string[]; prop
   return 'categories' in d;
 }
 
-/** Shares of each category in `values` (bools read as "true"/"false"), then of everything else. */
-export function categoryShares(categories: readonly string[], values: ArrayLike<unknown>): number[] {
+/** How many of `values` are each category (bools read as "true"/"false"), then how many are anything else. */
+export function categoryCounts(categories: readonly string[], values: ArrayLike<unknown>): number[] {
   const index = new Map(categories.map((c, i) => [c, i]));
   const counts = new Array<number>(categories.length + 1).fill(0);
   // Indices run 0..categories.length, the slots of counts.
   for (let i = 0; i < values.length; i++) (counts[index.get(String(values[i])) ?? categories.length] as number)++;
+  return counts;
+}
+
+/** Shares of each category in `values` (bools read as "true"/"false"), then of everything else. */
+export function categoryShares(categories: readonly string[], values: ArrayLike<unknown>): number[] {
+  const counts = categoryCounts(categories, values);
   return values.length === 0 ? counts : counts.map((c) => c / values.length);
 }
 

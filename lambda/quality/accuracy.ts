@@ -2,6 +2,8 @@
  * How well the model did on the predictions that received ground truth through the feedback route:
  * accuracy for classifiers, mean absolute and root-mean-square error for regression.
  */
+import { accuracyOf } from '../../contract/metrics/classification';
+import { regressionMetrics } from '../../contract/metrics/regression';
 import type { PredictionRecord } from '../../contract/prediction-log';
 
 export interface ClassifierQuality {
@@ -23,22 +25,16 @@ export interface RegressionQuality {
 
 /** Accuracy over (predicted, actual) label pairs. */
 export function accuracy(pairs: ReadonlyArray<{ predicted: string; actual: string }>): ClassifierQuality {
-  if (pairs.length === 0) return { kind: 'classification', count: 0 };
-  const hits = pairs.reduce((n, p) => n + (p.predicted === p.actual ? 1 : 0), 0);
-  return { kind: 'classification', count: pairs.length, accuracy: hits / pairs.length };
+  const share = accuracyOf(pairs);
+  return share === null ? { kind: 'classification', count: 0 } : { kind: 'classification', count: pairs.length, accuracy: share };
 }
 
 /** MAE and RMSE over (predicted, actual) value pairs. */
 export function regressionError(pairs: ReadonlyArray<{ predicted: number; actual: number }>, invalid = 0): RegressionQuality {
-  if (pairs.length === 0) return { kind: 'regression', count: 0, invalid };
-  let abs = 0;
-  let sq = 0;
-  for (const p of pairs) {
-    const d = p.predicted - p.actual;
-    abs += Math.abs(d);
-    sq += d * d;
-  }
-  return { kind: 'regression', count: pairs.length, mae: abs / pairs.length, rmse: Math.sqrt(sq / pairs.length), invalid };
+  const m = regressionMetrics(pairs);
+  return m === undefined
+    ? { kind: 'regression', count: 0, invalid }
+    : { kind: 'regression', count: m.count, mae: m.mae, rmse: m.rmse, invalid };
 }
 
 /** The predicted label of a logged classifier prediction. */

@@ -99,10 +99,61 @@ export const RECORDS: PredictionRecord[] = [
 /** p4's first, superseded feedback. */
 export const EARLIER_FEEDBACK: PredictionRecord = { ...RECORDS[3], feedback: fb('yes', '2026-01-03T00:00:00.000Z') };
 
+/**
+ * The same log under another model's name, every prediction and label the other way round, and inputs
+ * moved: a store shared by two models, whose answers for "toy" must not change.
+ */
+export const OTHER_MODEL_RECORDS: PredictionRecord[] = RECORDS.map((r) => {
+  const flip = (l: string) => (l === 'yes' ? 'no' : 'yes');
+  return {
+    ...r,
+    id: `other-${r.id}`,
+    model: 'other',
+    label: flip(r.label as string),
+    inputValues: [9, 99, 'blue', false],
+    ...(r.feedback === undefined ? {} : { feedback: { ...r.feedback, label: flip(r.feedback.label) } }),
+  };
+});
+
+/** A regression model with the same inputs, and its log. */
+export const REGRESSION_MANIFEST = parseManifest({ ...MANIFEST, name: 'toy-reg', output: { kind: 'regression', tensor: 'y' } });
+
+function valueRecord(id: string, createdAt: string, modelVersion: string, predictedValue: number, feedback?: string): PredictionRecord {
+  seq++;
+  return {
+    id,
+    model: 'toy-reg',
+    modelVersion,
+    createdAt,
+    predictedValue,
+    inputValues: [1, 10, 'red', true],
+    latencyMs: 1,
+    requestId: `req-${seq}`,
+    ...(feedback === undefined ? {} : { feedback: fb(feedback, '2026-01-04T00:00:00.000Z') }),
+  };
+}
+
+/**
+ * Version 1 on day 1: predicted 3, 5, 7, 1 against 2, 6, 7, 3 (errors +1, −1, 0, −2), one label that is no
+ * number and one prediction without feedback. Version 2 on day 2: 10 against 10.5, corrected from 12.
+ */
+export const REGRESSION_RECORDS: PredictionRecord[] = [
+  valueRecord('r1', DAY1, '1', 3, '2'),
+  valueRecord('r2', DAY1, '1', 5, '6'),
+  valueRecord('r3', DAY1, '1', 7, '7'),
+  valueRecord('r4', DAY1, '1', 1, '3'),
+  valueRecord('r5', DAY1, '1', 4, 'abc'),
+  valueRecord('r6', DAY1, '1', 2),
+  valueRecord('r7', DAY2, '2', 10, '10.5'),
+];
+/** r7's first, superseded feedback. */
+export const EARLIER_REGRESSION_FEEDBACK: PredictionRecord = { ...REGRESSION_RECORDS[6], feedback: fb('12', '2026-01-03T00:00:00.000Z') };
+
 /** A record as the analytics writer reads it: encoded into a log item and decoded back, as the stream delivers it. */
 export const throughLog = (r: PredictionRecord): PredictionRecord => decodeRecord(encodeRecord(r));
 
-export const predictionRows = (records: PredictionRecord[]) => records.map((r) => predictionRow(MANIFEST, throughLog(r)));
+export const predictionRows = (records: PredictionRecord[], manifest = MANIFEST) =>
+  records.map((r) => predictionRow(manifest, throughLog(r)));
 export const feedbackRows = (records: PredictionRecord[]) => records.flatMap((r) => feedbackRow(throughLog(r)) ?? []);
 
 /** Writes rows as the store does (same keys, same Parquet) into a folder laid out like the bucket. */
@@ -110,8 +161,9 @@ export async function writeStore(
   root: string,
   table: AnalyticsTable,
   rows: ReturnType<typeof predictionRows> | ReturnType<typeof feedbackRows>,
+  manifest = MANIFEST,
 ): Promise<string[]> {
-  return (await objectsOf(table, rows, MANIFEST)).map((o) => {
+  return (await objectsOf(table, rows, manifest)).map((o) => {
     const file = join(root, o.key);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, o.body);
@@ -121,4 +173,24 @@ export async function writeStore(
 
 export function tempStore(): string {
   return mkdtempSync(join(tmpdir(), 'mlship-analytics-'));
+}
+
+/** DuckDB answers counts as BIGINT (JSON strings) and sums of them as HUGEINT: compare as numbers. */
+export function normalize(rows: Record<string, unknown>[]): Record<string, unknown>[] {
+  return rows.map((r) =>
+    Object.fromEntries(
+      Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) && k !== 'version' && k !== 'day' ? Number(v) : v]),
+    ),
+  );
+}
+
+export function expectRows(got: Record<string, unknown>[], want: Record<string, unknown>[]): void {
+  const g = normalize(got);
+  expect(g.map((r) => Object.keys(r))).toEqual(want.map((r) => Object.keys(r)));
+  g.forEach((row, i) => {
+    for (const [k, v] of Object.entries(want[i])) {
+      if (typeof v === 'number' && !Number.isInteger(v)) expect({ row: i, [k]: row[k] }).toEqual({ row: i, [k]: expect.closeTo(v, 9) });
+      else expect({ row: i, [k]: row[k] }).toEqual({ row: i, [k]: v });
+    }
+  });
 }

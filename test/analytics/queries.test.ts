@@ -23,15 +23,30 @@ import { objectsOf } from '../../lambda/analytics/store';
 import { type AnalyticsDb, openAnalyticsDb } from '../../local/analytics/duckdb';
 import { folderObjectStore } from '../../local/analytics/folder-store';
 import { defined } from '../support/defined';
-import { BASELINE, EARLIER_FEEDBACK, feedbackRows, MANIFEST, predictionRows, RECORDS, tempStore, throughLog, writeStore } from './fixtures';
+import {
+  BASELINE,
+  EARLIER_FEEDBACK,
+  expectRows,
+  feedbackRows,
+  MANIFEST,
+  normalize,
+  OTHER_MODEL_RECORDS,
+  predictionRows,
+  RECORDS,
+  tempStore,
+  throughLog,
+  writeStore,
+} from './fixtures';
 
 const SINCE = '2026-01-01';
+/** The queries of the classifier fixture. */
+const CLASSIFIER_QUERIES = namedQueriesFor(MANIFEST, BASELINE).filter((q) => q !== 'regression-error-by-day');
 
 /**
  * How the fixture log reached the store: once; a second time in other batches; compacted (both days
- * closed) and then delivered again, stale feedback included; with only day 1 compacted.
+ * closed) and then delivered again, stale feedback included; with only day 1 compacted; beside another model's rows.
  */
-const DELIVERIES = ['once', 'twice', 'compacted, then again', 'day 1 compacted'] as const;
+const DELIVERIES = ['once', 'twice', 'compacted, then again', 'day 1 compacted', 'beside another model'] as const;
 type Delivery = (typeof DELIVERIES)[number];
 
 /** The same rows again in other batches (other keys): a redelivery that did not land on the same objects. */
@@ -53,6 +68,10 @@ async function openWith(delivery: Delivery | boolean): Promise<{ db: AnalyticsDb
     await deliverAgain(root);
     await writeStore(root, 'feedback', feedbackRows([EARLIER_FEEDBACK]));
   }
+  if (how === 'beside another model') {
+    await writeStore(root, 'predictions', predictionRows(OTHER_MODEL_RECORDS));
+    await writeStore(root, 'feedback', feedbackRows(OTHER_MODEL_RECORDS));
+  }
   if (how === 'day 1 compacted') await compactClosedDays(folderObjectStore(root), MANIFEST, { now: new Date('2026-01-02T12:00:00Z') });
   return { db: await openAnalyticsDb(root, MANIFEST, { threads: 1 }), root };
 }
@@ -69,7 +88,8 @@ const psiV2c = (eps - 0.5) * ln(eps / 0.5) + (1 - 0.3) * ln(1 / 0.3) + (eps - 0.
 // Bool d against true .75, false .25, other 0: version 1 has the training shares (the empty bin's 0 meets 0 → 0);
 // version 2 is one false → 0/1/0.
 const psiV2d = (eps - 0.75) * ln(eps / 0.75) + (1 - 0.25) * ln(1 / 0.25);
-const EXPECTED: Record<NamedQuery, Record<string, unknown>[]> = {
+/** The classifier fixture's answers (regression-error-by-day is a regressor's: quality-queries.test.ts). */
+const EXPECTED: Record<Exclude<NamedQuery, 'regression-error-by-day'>, Record<string, unknown>[]> = {
   // day 1: p1 right, p2 wrong, p4 right (its corrected label), p3 without feedback.
   'accuracy-by-day': [
     { day: '2026-01-01', version: '1', predictions: 4, with_feedback: 3, correct: 2, accuracy: 2 / 3 },
@@ -80,6 +100,54 @@ const EXPECTED: Record<NamedQuery, Record<string, unknown>[]> = {
     { day: '2026-01-01', version: '1', predicted: 'yes', actual: 'no', n: 1 },
     { day: '2026-01-01', version: '1', predicted: 'yes', actual: 'yes', n: 1 },
     { day: '2026-01-02', version: '2', predicted: 'yes', actual: 'yes', n: 1 },
+  ],
+  // Latest labels: version 1 p1 yes→yes, p2 yes→no, p4 no→no (p3 has no feedback); version 2 p5 yes→yes.
+  // v1 no: support 2 (p2, p4), predicted 1 (p4), TP 1 → P 1, R 1/2, F1 2·1/(2 + 1) = 2/3.
+  // v1 yes: support 1 (p1), predicted 2 (p1, p2), TP 1 → P 1/2, R 1, F1 2/3. Macro 2/3; weighted (2·2/3 + 1·2/3)/3 = 2/3.
+  // v2 yes: everything 1; "no" occurs in no version-2 pair, so it has no row.
+  'class-metrics': [
+    {
+      version: '1',
+      label: 'no',
+      support: 2,
+      predicted: 1,
+      true_positives: 1,
+      precision: 1,
+      recall: 0.5,
+      f1: 2 / 3,
+      macro_f1: 2 / 3,
+      weighted_f1: 2 / 3,
+    },
+    {
+      version: '1',
+      label: 'yes',
+      support: 1,
+      predicted: 2,
+      true_positives: 1,
+      precision: 0.5,
+      recall: 1,
+      f1: 2 / 3,
+      macro_f1: 2 / 3,
+      weighted_f1: 2 / 3,
+    },
+    {
+      version: '2',
+      label: 'yes',
+      support: 1,
+      predicted: 1,
+      true_positives: 1,
+      precision: 1,
+      recall: 1,
+      f1: 1,
+      macro_f1: 1,
+      weighted_f1: 1,
+    },
+  ],
+  // Every fixture prediction has probability 0.75 for its label → bin ⌊7.5⌋ = 7 of 10, [0.7, 0.8).
+  // Version 1: p1 right, p2 wrong, p4 right → accuracy 2/3, ECE |2/3 − 0.75| = 1/12. Version 2: p5 right → ECE 0.25.
+  calibration: [
+    { version: '1', bin: 7, lower: 0.7, upper: 0.8, n: 3, mean_confidence: 0.75, accuracy: 2 / 3, ece: 1 / 12 },
+    { version: '2', bin: 7, lower: 0.7, upper: 0.8, n: 1, mean_confidence: 0.75, accuracy: 1, ece: 0.25 },
   ],
   // Version 1, a = [0.5, 1, 1.5, 3] → bins 0,0,1,2: shares .5/.25/.25 against .25/.5/.25 → 0.5·ln 2.
   // b = [5, 15, 25, 10] → bins 0,1,2,0: the training shares exactly → 0. Ordered by PSI, then name.
@@ -118,26 +186,6 @@ const EXPECTED: Record<NamedQuery, Record<string, unknown>[]> = {
   ],
 };
 
-/** DuckDB answers counts as BIGINT (JSON strings) and sums of them as HUGEINT: compare as numbers. */
-function normalize(rows: Record<string, unknown>[]): Record<string, unknown>[] {
-  return rows.map((r) =>
-    Object.fromEntries(
-      Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) && k !== 'version' && k !== 'day' ? Number(v) : v]),
-    ),
-  );
-}
-
-function expectRows(got: Record<string, unknown>[], want: Record<string, unknown>[]): void {
-  const g = normalize(got);
-  expect(g.map((r) => Object.keys(r))).toEqual(want.map((r) => Object.keys(r)));
-  g.forEach((row, i) => {
-    for (const [k, v] of Object.entries(want[i])) {
-      if (typeof v === 'number' && !Number.isInteger(v)) expect({ row: i, [k]: row[k] }).toEqual({ row: i, [k]: expect.closeTo(v, 9) });
-      else expect({ row: i, [k]: row[k] }).toEqual({ row: i, [k]: v });
-    }
-  });
-}
-
 describe.each(DELIVERIES)('named queries on DuckDB (rows delivered %s)', (delivery) => {
   let db: AnalyticsDb;
   let root: string;
@@ -147,7 +195,7 @@ describe.each(DELIVERIES)('named queries on DuckDB (rows delivered %s)', (delive
     rmSync(root, { recursive: true, force: true });
   });
 
-  it.each(NAMED_QUERIES)('%s equals the hand-computed answer', async (name) => {
+  it.each(CLASSIFIER_QUERIES)('%s equals the hand-computed answer', async (name) => {
     const got = await db.named(name, BASELINE, SINCE);
     expectRows(got.rows, EXPECTED[name]);
   });
@@ -173,8 +221,8 @@ describe('the dashboard summary of a long window', () => {
       expect(await rows('2026-01-02')).toEqual([
         { predicted_label: 'yes', predictions: '1', with_feedback: '1', correct: '1', p50: 5, p90: 5, p99: 5 },
       ]);
-      // AND another model's name finds nothing
-      expect((await db.query(summarySql({ name: 'other' }), new Array<string>(parameterCount(sql)).fill(SINCE))).rows).toEqual([]);
+      // AND a model the store does not hold finds nothing
+      expect((await db.query(summarySql({ name: 'absent' }), new Array<string>(parameterCount(sql)).fill(SINCE))).rows).toEqual([]);
     } finally {
       db.close();
       rmSync(root, { recursive: true, force: true });
@@ -317,6 +365,8 @@ describe('Athena dialect', () => {
     expect(namedQueriesFor(MANIFEST, undefined)).toEqual([
       'accuracy-by-day',
       'confusion-matrix',
+      'class-metrics',
+      'calibration',
       'latency-percentiles',
       'volume-by-api-key',
     ]);
@@ -325,7 +375,17 @@ describe('Athena dialect', () => {
     expect(namedQueriesFor(image, BASELINE)).toEqual([
       'accuracy-by-day',
       'confusion-matrix',
+      'class-metrics',
+      'calibration',
       'prediction-drift',
+      'latency-percentiles',
+      'volume-by-api-key',
+    ]);
+    // A regressor gets its error query and none about labels.
+    const regressor = parseManifest({ ...MANIFEST, output: { kind: 'regression', tensor: 'y' } });
+    expect(namedQueriesFor(regressor, { ...BASELINE, classPriors: undefined })).toEqual([
+      'regression-error-by-day',
+      'feature-drift',
       'latency-percentiles',
       'volume-by-api-key',
     ]);

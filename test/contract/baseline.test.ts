@@ -1,4 +1,5 @@
-import { parseBaseline } from '../../contract/baseline';
+import { checkBaselineMatches, parseBaseline } from '../../contract/baseline';
+import { parseManifest } from '../../contract/manifest';
 
 const feature = { name: 'a', mean: 0, std: 1, min: 0, max: 1, edges: [0.5], proportions: [0.5, 0.5] };
 
@@ -20,5 +21,37 @@ describe('baseline', () => {
     expect(() => parseBaseline({ rows: 'ten', bins: 2, features: [feature] })).toThrow(
       /rows: Invalid input: expected (int|number), received string/,
     );
+  });
+
+  it('takes a regressor’s predicted-value bins and held-out metrics, checked like a feature’s', () => {
+    const prediction = { mean: 10, std: 2, min: 5, max: 15, edges: [10], proportions: [0.5, 0.5] };
+    const b = parseBaseline({ rows: 10, bins: 2, features: [feature], prediction, evaluation: { rows: 4, mae: 1.5, rmse: 2 } });
+    expect(b.prediction).toEqual(prediction);
+    expect(b.evaluation).toEqual({ rows: 4, mae: 1.5, rmse: 2 });
+    expect(() => parseBaseline({ rows: 10, bins: 2, features: [feature], prediction: { ...prediction, edges: [10, 12] } })).toThrow(
+      /prediction\.edges: expected 1 edges/,
+    );
+    expect(() => parseBaseline({ rows: 10, bins: 2, features: [feature], evaluation: { rows: 4, accuracy: 1.5 } })).toThrow(
+      /evaluation\.accuracy/,
+    );
+  });
+
+  it('refuses a predicted-value distribution or regression metrics for a classifier, and accuracy for a regressor', () => {
+    const base = {
+      name: 'm',
+      version: '1',
+      file: 'm.onnx',
+      inputTensor: 'x',
+      input: { kind: 'tabular', features: [{ name: 'a', type: 'float' }] },
+    };
+    const classifier = parseManifest({ ...base, output: { kind: 'classification', labels: ['no', 'yes'], tensor: 'p' } });
+    const regressor = parseManifest({ ...base, output: { kind: 'regression', tensor: 'y' } });
+    const prediction = { mean: 10, std: 2, min: 5, max: 15, edges: [10], proportions: [0.5, 0.5] };
+    const withPrediction = parseBaseline({ rows: 10, bins: 2, features: [feature], prediction, evaluation: { rows: 4, mae: 1 } });
+    expect(() => checkBaselineMatches(regressor, withPrediction)).not.toThrow();
+    expect(() => checkBaselineMatches(classifier, withPrediction)).toThrow(/only a regression model has/);
+    const withAccuracy = parseBaseline({ rows: 10, bins: 2, features: [feature], evaluation: { rows: 4, accuracy: 0.9 } });
+    expect(() => checkBaselineMatches(classifier, withAccuracy)).not.toThrow();
+    expect(() => checkBaselineMatches(regressor, withAccuracy)).toThrow(/held-out accuracy does not apply/);
   });
 });
