@@ -17,17 +17,12 @@ import { newPredictionId } from '../../lambda/commons/ids';
 import { createLogger } from '../../lambda/commons/logger';
 import { requestParser } from '../../lambda/commons/route-parse';
 import { PROJECT_ROOT } from '../../local/paths';
+import { TINY_MANIFEST } from '../support/tiny-onnx';
 import { type EventSpec, jsonBody, proxyEvent } from './events';
 
 const breastCancer = readManifestFile(join(PROJECT_ROOT, 'models', 'breast-cancer', 'model.json'));
-const regression: ModelManifest = parseManifest({
-  name: 'house-prices',
-  version: '2',
-  file: 'model.onnx',
-  inputTensor: 'x',
-  input: { kind: 'tabular', features: [{ name: 'rooms', type: 'int' }] },
-  output: { kind: 'regression', tensor: 'y' },
-});
+/** A regression model: its feedback label is a number. */
+const regression = parseManifest(TINY_MANIFEST);
 const ID = newPredictionId();
 
 /** Each function's routes answer what they were given: the parsed params, query and body. */
