@@ -11,7 +11,7 @@ import { BACKENDS, LIMITS } from './limits';
 import { BASE64, FLOAT32_MAX, MAX_STRING_FEATURE, type ModelManifest, manifestSchema, S3_KEY, type TabularInput } from './manifest';
 import { modelRefSchema } from './prediction';
 import { metricsSummarySchema, predictionPageSchema, predictionRecordSchema } from './prediction-log';
-import { PARAMETERS, refusing } from './route-schemas';
+import { feedbackRequestSchema, PARAMETERS } from './route-schemas';
 import type { RouteSpec } from './routes';
 
 // ---- errors ----------------------------------------------------------------------------------------
@@ -179,40 +179,6 @@ export function modelPredictionSchema(m: ModelManifest) {
 
 export function predictResponseSchema(m: ModelManifest) {
   return z.object({ predictions: z.array(z.extend(modelPredictionSchema(m), { id: PARAMETERS.id })), model: modelRefSchema });
-}
-
-/** Labels a refused feedback names (a model may have many). */
-const LABELS_NAMED = 20;
-
-/**
- * `POST /predictions/{id}/feedback`: the label (one of the model's labels, or a number for regression) and
- * whether it replaces feedback given before. Unknown fields are refused rather than ignored.
- */
-export function feedbackRequestSchema(m: ModelManifest) {
-  const label =
-    m.output.kind === 'classification'
-      ? refusing(
-          z.enum(m.output.labels as [string, ...string[]]),
-          'INVALID_LABEL',
-          `"label" must be one of the model's labels: ${m.output.labels.slice(0, LABELS_NAMED).join(', ')}${m.output.labels.length > LABELS_NAMED ? ', …' : ''}.`,
-        )
-      : refusing(z.number(), 'INVALID_LABEL', '"label" must be a finite number for a regression model.');
-  return refusing(
-    z.strictObject({
-      label,
-      replace: z.optional(
-        refusing(
-          z
-            .boolean()
-            .check(z.describe('Replace the feedback given before (it moves to `feedbackHistory`); without it a second feedback is 409.')),
-          'INVALID_BODY',
-          '"replace" must be true or false.',
-        ),
-      ),
-    }),
-    'INVALID_BODY',
-    'Send {"label": …, "replace"?: true}.',
-  );
 }
 
 /** A logged prediction of this model: the log's record with the model's own labels and feature types. */

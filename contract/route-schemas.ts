@@ -156,10 +156,12 @@ export const PARAMETERS = {
 
 // ---- what each route reads -------------------------------------------------------------------------
 
-/** Path parameters: one string schema per `{name}` of the route's path. */
-export type ParamsSchema = z.ZodMiniObject<Record<string, z.core.$ZodType<unknown, string | undefined>>>;
+/** An object whose fields are read from strings (path segments, query string parameters). */
+type StringFields = z.ZodMiniObject<Record<string, z.core.$ZodType<unknown, string | undefined>>>;
+/** Path parameters: one schema per `{name}` of the route's path. */
+export type ParamsSchema = StringFields;
 /** Query string parameters the route reads (anything else is ignored); each optional or defaulted. */
-export type QuerySchema = z.ZodMiniObject<Record<string, z.core.$ZodType<unknown, string | undefined>>>;
+export type QuerySchema = StringFields;
 
 /** A request body: the model's schema of it (by its OpenAPI component name) and who parses it. */
 export type BodySpec =
@@ -203,3 +205,39 @@ export const METRICS_SUMMARY_QUERY = refusing(
   'INVALID_QUERY',
   'Query parameters: window.',
 );
+
+// ---- bodies ----------------------------------------------------------------------------------------
+
+/** Labels a refused feedback names (a model may have many). */
+const LABELS_NAMED = 20;
+
+/**
+ * `POST /predictions/{id}/feedback`: the label (one of the model's labels, or a number for regression) and
+ * whether it replaces feedback given before. Unknown fields are refused rather than ignored.
+ */
+export function feedbackRequestSchema(m: ModelManifest) {
+  const label =
+    m.output.kind === 'classification'
+      ? refusing(
+          z.enum(m.output.labels as [string, ...string[]]),
+          'INVALID_LABEL',
+          `"label" must be one of the model's labels: ${m.output.labels.slice(0, LABELS_NAMED).join(', ')}${m.output.labels.length > LABELS_NAMED ? ', …' : ''}.`,
+        )
+      : refusing(z.number(), 'INVALID_LABEL', '"label" must be a finite number for a regression model.');
+  return refusing(
+    z.strictObject({
+      label,
+      replace: z.optional(
+        refusing(
+          z
+            .boolean()
+            .check(z.describe('Replace the feedback given before (it moves to `feedbackHistory`); without it a second feedback is 409.')),
+          'INVALID_BODY',
+          '"replace" must be true or false.',
+        ),
+      ),
+    }),
+    'INVALID_BODY',
+    'Send {"label": …, "replace"?: true}.',
+  );
+}

@@ -6,11 +6,11 @@
  * document it.
  */
 import type * as z from 'zod/mini';
-import { feedbackRequestSchema } from './api-schemas';
 import { LIMITS } from './limits';
 import {
   type BodySpec,
   DASHBOARD_FILE_PARAMS,
+  feedbackRequestSchema,
   LIST_PREDICTIONS_QUERY,
   METRICS_SUMMARY_QUERY,
   type ParamsSchema,
