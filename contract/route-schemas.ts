@@ -93,7 +93,7 @@ function isoTime(field: 'from' | 'to', description: string) {
   );
 }
 
-/** Path, query and header parameters, each with its refusal. */
+/** Path, query and header parameters; each one a request can fail carries its refusal. */
 export const PARAMETERS = {
   id: refusing(
     z.string().check(pattern(FORMATS.predictionId), z.describe('A prediction id: 26 characters of Crockford base32.')),
@@ -140,18 +140,15 @@ export const PARAMETERS = {
     'INVALID_QUERY',
     `window must look like 15m, 1h, 24h or 7d (at most ${FORMATS.maxSummaryWindowDays}d).`,
   ),
-  idempotencyKey: refusing(
-    z
-      .string()
-      .check(
-        z.minLength(1),
-        z.maxLength(LIMITS.maxIdempotencyKeyLength),
-        pattern(FORMATS.idempotencyKey),
-        z.describe('Repeat-safe key: the same key and body within a day return the first answer and log nothing.'),
-      ),
-    'INVALID_HEADER',
-    `Idempotency-Key must be 1-${LIMITS.maxIdempotencyKeyLength} printable ASCII characters without spaces.`,
-  ),
+  // Documents the header; `POST /predict` checks it itself, with its body (lambda/commons/idempotency.ts).
+  idempotencyKey: z
+    .string()
+    .check(
+      z.minLength(1),
+      z.maxLength(LIMITS.maxIdempotencyKeyLength),
+      pattern(FORMATS.idempotencyKey),
+      z.describe('Repeat-safe key: the same key and body within a day return the first answer and log nothing.'),
+    ),
 } as const;
 
 // ---- what each route reads -------------------------------------------------------------------------
@@ -201,7 +198,7 @@ export const LIST_PREDICTIONS_QUERY = refusing(
 );
 
 export const METRICS_SUMMARY_QUERY = refusing(
-  z.object({ window: z._default(PARAMETERS.window, '24h' as SummaryWindow) }),
+  z.object({ window: z._default(PARAMETERS.window, PARAMETERS.window.parse('24h')) }),
   'INVALID_QUERY',
   'Query parameters: window.',
 );

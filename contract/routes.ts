@@ -37,6 +37,7 @@ export interface RouteSpec {
   readonly params?: ParamsSchema;
   /** Query string parameters the route reads (anything else is ignored). */
   readonly query?: QuerySchema;
+  /** The request body: parsed by the common handler, or documented here and read by the route itself. */
   readonly body?: BodySpec;
 }
 

@@ -154,7 +154,7 @@ function operation(r: RouteSpec, m: ModelManifest): Record<string, unknown> {
 /** The document for model `m`; `serverUrl` is the API's base URL as the caller reached it. */
 export function buildOpenApi(m: ModelManifest, serverUrl?: string): OpenApiDocument {
   const paths: OpenApiDocument['paths'] = {};
-  for (const r of ROUTES as readonly RouteSpec[]) paths[r.path] = { ...paths[r.path], [r.method.toLowerCase()]: operation(r, m) };
+  for (const r of ROUTES) paths[r.path] = { ...paths[r.path], [r.method.toLowerCase()]: operation(r, m) };
   return {
     openapi: '3.1.0',
     info: {
