@@ -15,6 +15,7 @@ import { type HandlerName, ROUTES, type RouteSpec } from '../../contract/routes'
 import { apiHandler, json } from '../../lambda/commons/http';
 import { newPredictionId } from '../../lambda/commons/ids';
 import { createLogger } from '../../lambda/commons/logger';
+import { buildOpenApi } from '../../lambda/commons/openapi';
 import { requestParser } from '../../lambda/commons/route-parse';
 import { PROJECT_ROOT } from '../../local/paths';
 import { TINY_MANIFEST } from '../support/tiny-onnx';
@@ -242,6 +243,18 @@ describe('the route table', () => {
       const declared = ROUTE_ERRORS[r.id] ?? [];
       expect({ route: r.id, undeclared: [...codes].filter((c) => !declared.includes(c)) }).toEqual({ route: r.id, undeclared: [] });
     }
+  });
+
+  it('documents in OpenAPI the defaults it applies and every body field it takes', async () => {
+    const doc = buildOpenApi(breastCancer);
+    const defaultOf = (path: string, name: string) =>
+      (doc.paths[path].get as { parameters: { name: string; schema: { default?: unknown } }[] }).parameters.find((p) => p.name === name)
+        ?.schema.default;
+    expect((await list({})).body.query).toEqual({ limit: defaultOf('/predictions', 'limit') });
+    expect((await summary({})).body.query).toEqual({ window: defaultOf('/metrics/summary', 'window') });
+    const feedbackBody = doc.components.schemas.Feedback as { properties: Record<string, unknown>; additionalProperties: unknown };
+    expect(Object.keys(feedbackBody.properties)).toEqual(['label', 'replace']);
+    expect(feedbackBody.additionalProperties).toBe(false);
   });
 
   it('needs the manifest for a route whose body the model describes', () => {
