@@ -46,7 +46,7 @@ function jsonBodyReader(
 }
 
 /** `input` parsed by `schema` (an object of fields), or the refusal of its first problem. */
-export function parseWith(schema: z.core.$ZodType, input: unknown): unknown {
+function parseWith(schema: z.core.$ZodType, input: unknown): unknown {
   const result = z.safeParse(schema, input);
   if (result.success) return result.data;
   throw refusal(schema, result.error.issues, input);
