@@ -7,10 +7,11 @@
 import * as z from 'zod/mini';
 import { baselineSchema, MODEL_INFO_BASELINE_FIELD } from './baseline';
 import { ERROR_STATUS, type ErrorCode } from './errors';
-import { BACKENDS, FORMATS, LIMITS } from './limits';
+import { BACKENDS, LIMITS } from './limits';
 import { BASE64, FLOAT32_MAX, MAX_STRING_FEATURE, type ModelManifest, manifestSchema, S3_KEY, type TabularInput } from './manifest';
 import { modelRefSchema } from './prediction';
 import { metricsSummarySchema, predictionPageSchema, predictionRecordSchema } from './prediction-log';
+import { feedbackRequestSchema, PARAMETERS } from './route-schemas';
 import type { RouteSpec } from './routes';
 
 // ---- errors ----------------------------------------------------------------------------------------
@@ -100,39 +101,7 @@ export function routeErrorsByStatus(route: RouteSpec): Map<number, ErrorCode[]> 
   return new Map([...byStatus].sort((a, b) => a[0] - b[0]));
 }
 
-// ---- parameters ------------------------------------------------------------------------------------
-
 const pattern = (re: RegExp) => z.regex(new RegExp(re.source));
-
-export const PARAMETER_SCHEMAS = {
-  id: z.string().check(pattern(FORMATS.predictionId), z.describe('A prediction id: 26 characters of Crockford base32.')),
-  limit: z.int().check(z.minimum(1), z.maximum(LIMITS.maxPageSize), z.describe(`Items per page (default ${LIMITS.defaultPageSize}).`)),
-  cursor: z.string().check(z.minLength(1), z.describe('The `cursor` of the previous page, as it was answered.')),
-  version: z.string().check(z.minLength(1), z.maxLength(FORMATS.maxVersionLength), z.describe('Only predictions of this model version.')),
-  from: z
-    .string()
-    .check(pattern(FORMATS.isoTime), z.describe('Oldest prediction time, inclusive: an ISO 8601 date, or date and time with a zone.')),
-  to: z
-    .string()
-    .check(pattern(FORMATS.isoTime), z.describe('Newest prediction time, inclusive: an ISO 8601 date, or date and time with a zone.')),
-  window: z
-    .string()
-    .check(
-      pattern(FORMATS.summaryWindow),
-      z.describe(
-        `Minutes, hours or days back from now (15m, 1h, 24h, 7d, 90d), at most ${FORMATS.maxSummaryWindowDays}d; default 24h. ` +
-          `Windows over ${FORMATS.maxLogSummaryWindowHours}h are answered from the analytics store over whole UTC days (ANALYTICS_OFF where the deployment has none).`,
-      ),
-    ),
-  idempotencyKey: z
-    .string()
-    .check(
-      z.minLength(1),
-      z.maxLength(LIMITS.maxIdempotencyKeyLength),
-      pattern(FORMATS.idempotencyKey),
-      z.describe('Repeat-safe key: the same key and body within a day return the first answer and log nothing.'),
-    ),
-} as const;
 
 // ---- the served model's instances, predictions and records ------------------------------------------
 
@@ -209,12 +178,7 @@ export function modelPredictionSchema(m: ModelManifest) {
 }
 
 export function predictResponseSchema(m: ModelManifest) {
-  return z.object({ predictions: z.array(z.extend(modelPredictionSchema(m), { id: PARAMETER_SCHEMAS.id })), model: modelRefSchema });
-}
-
-/** The label a feedback carries: one of the model's labels, or a number for regression. */
-export function feedbackRequestSchema(m: ModelManifest) {
-  return z.object({ label: m.output.kind === 'classification' ? z.enum(m.output.labels as [string, ...string[]]) : z.number() });
+  return z.object({ predictions: z.array(z.extend(modelPredictionSchema(m), { id: PARAMETERS.id })), model: modelRefSchema });
 }
 
 /** A logged prediction of this model: the log's record with the model's own labels and feature types. */
@@ -254,3 +218,26 @@ export const modelInfoSchema = z.extend(manifestSchema, {
   backend: z.enum(BACKENDS),
   [MODEL_INFO_BASELINE_FIELD]: z.optional(baselineSchema),
 });
+
+/**
+ * The request and answer schemas of model `m`, by the name the OpenAPI document gives them, built together
+ * so that one refers to another as the same object (a reference in the document, not a copy).
+ */
+export function modelSchemas(m: ModelManifest) {
+  const instance = instanceSchema(m);
+  const record = modelPredictionRecordSchema(m);
+  return {
+    Error: errorBodySchema,
+    Instance: instance,
+    PredictRequest: predictRequestSchema(instance),
+    PredictResponse: predictResponseSchema(m),
+    PredictionRecord: record,
+    PredictionPage: modelPredictionPageSchema(record),
+    Feedback: feedbackRequestSchema(m),
+    MetricsSummary: metricsSummarySchema,
+    ModelInfo: modelInfoSchema,
+    Health: healthSchema,
+  } as const;
+}
+
+export type ModelSchemas = ReturnType<typeof modelSchemas>;

@@ -54,6 +54,8 @@ export const LIMITS = {
   replayMaxReceives: 4,
   /** The log dead-letter queue's redrive count to its own dead-letter queue. */
   logDlqMaxReceives: 6,
+  /** `POST /predictions/{id}/feedback` bodies are one small object. */
+  maxFeedbackBodyBytes: 4096,
   /** `GET /predictions` page size. */
   defaultPageSize: 50,
   maxPageSize: 200,

@@ -1,8 +1,23 @@
 /**
  * The route table: the single source of truth for the API Gateway REST API (lib/), the local gateway
  * (local/) and the OpenAPI document. Each route names the Lambda function that serves it; one function
- * may serve several routes of the same privilege (it dispatches on `routeId`).
+ * may serve several routes of the same privilege (it dispatches on `routeId`). A route carries the schemas
+ * of what it reads (`contract/route-schemas.ts`): they parse the request before the route runs and
+ * document it.
  */
+import type * as z from 'zod/mini';
+import { LIMITS } from './limits';
+import {
+  type BodySpec,
+  DASHBOARD_FILE_PARAMS,
+  feedbackRequestSchema,
+  LIST_PREDICTIONS_QUERY,
+  METRICS_SUMMARY_QUERY,
+  type ParamsSchema,
+  PREDICTION_PARAMS,
+  type QuerySchema,
+} from './route-schemas';
+
 export type HttpMethod = 'GET' | 'POST';
 
 /** Lambda functions behind the API, named for what they may touch (each has its own IAM role). */
@@ -18,11 +33,15 @@ export interface RouteSpec {
   /** Whether the caller must send `x-api-key`. */
   readonly apiKey: boolean;
   readonly summary: string;
-  /** Query string parameters the route reads (documented in OpenAPI; anything else is ignored). */
-  readonly query?: readonly string[];
+  /** Path parameters, one per `{name}` of `path`. */
+  readonly params?: ParamsSchema;
+  /** Query string parameters the route reads (anything else is ignored). */
+  readonly query?: QuerySchema;
+  /** The request body: parsed by the common handler, or documented here and read by the route itself. */
+  readonly body?: BodySpec;
 }
 
-export const ROUTES: readonly RouteSpec[] = [
+export const ROUTES = [
   {
     id: 'predict',
     method: 'POST',
@@ -30,6 +49,7 @@ export const ROUTES: readonly RouteSpec[] = [
     handler: 'predict',
     apiKey: true,
     summary: 'Validate instances, run the model, log one item per instance and answer',
+    body: { parsedBy: 'route', component: 'PredictRequest', csv: true },
   },
   {
     id: 'listPredictions',
@@ -38,9 +58,17 @@ export const ROUTES: readonly RouteSpec[] = [
     handler: 'query',
     apiKey: true,
     summary: 'Logged predictions, newest first',
-    query: ['limit', 'cursor', 'version', 'from', 'to'],
+    query: LIST_PREDICTIONS_QUERY,
   },
-  { id: 'getPrediction', method: 'GET', path: '/predictions/{id}', handler: 'query', apiKey: true, summary: 'One logged prediction' },
+  {
+    id: 'getPrediction',
+    method: 'GET',
+    path: '/predictions/{id}',
+    handler: 'query',
+    apiKey: true,
+    summary: 'One logged prediction',
+    params: PREDICTION_PARAMS,
+  },
   {
     id: 'postFeedback',
     method: 'POST',
@@ -48,6 +76,8 @@ export const ROUTES: readonly RouteSpec[] = [
     handler: 'feedback',
     apiKey: true,
     summary: 'Record the ground-truth label of a prediction',
+    params: PREDICTION_PARAMS,
+    body: { parsedBy: 'handler', component: 'Feedback', schema: feedbackRequestSchema, maxBytes: LIMITS.maxFeedbackBodyBytes },
   },
   {
     id: 'metricsSummary',
@@ -56,7 +86,7 @@ export const ROUTES: readonly RouteSpec[] = [
     handler: 'query',
     apiKey: true,
     summary: 'Counts per class, latency percentiles and accuracy over a window',
-    query: ['window'],
+    query: METRICS_SUMMARY_QUERY,
   },
   { id: 'getModel', method: 'GET', path: '/model', handler: 'meta', apiKey: true, summary: "The served model's manifest" },
   { id: 'health', method: 'GET', path: '/health', handler: 'meta', apiKey: false, summary: 'Liveness of the API' },
@@ -71,8 +101,30 @@ export const ROUTES: readonly RouteSpec[] = [
     handler: 'meta',
     apiKey: false,
     summary: "The dashboard's scripts and styles",
+    params: DASHBOARD_FILE_PARAMS,
   },
-];
+] as const satisfies readonly RouteSpec[];
+
+export type Route = (typeof ROUTES)[number];
+export type RouteId = Route['id'];
+/** The ids of the routes `handler` serves. */
+export type RouteIdOf<H extends HandlerName> = Extract<Route, { handler: H }>['id'];
+
+type RouteById = { readonly [R in Route as R['id']]: R };
+
+/** What the route's schemas parse a request into: the values the route receives. */
+export interface ParsedRequest<Id extends RouteId = RouteId> {
+  readonly params: ParamsOf<RouteById[Id]>;
+  readonly query: QueryOf<RouteById[Id]>;
+  /** The body when the handler parses it; undefined when the route reads the body itself (or takes none). */
+  readonly body: BodyOf<RouteById[Id]>;
+}
+// Each distributes over a union of routes, so a context of any route takes the context of one.
+type ParamsOf<R> = R extends { params: infer P extends z.core.$ZodType } ? z.output<P> : Record<string, never>;
+type QueryOf<R> = R extends { query: infer Q extends z.core.$ZodType } ? z.output<Q> : Record<string, never>;
+type BodyOf<R> = R extends { body: { parsedBy: 'handler'; schema: (schemas: never) => infer S extends z.core.$ZodType } }
+  ? z.output<S>
+  : undefined;
 
 /** Where the dashboard page finds its files, relative to the API root (the `dashboardFile` route). */
 export const DASHBOARD_PATH_PREFIX = 'dashboard/';

@@ -13,8 +13,7 @@ import { readManifestFile } from '../contract/model-files';
 import { decodeRecord, type Feedback, LOG_TABLE, toAttributeValue } from '../contract/prediction-log';
 import { dynamoOptions } from './commons/clients';
 import { readConfig, required } from './commons/config';
-import { apiHandler, bodyBytes, json, mediaType, parseJsonBody } from './commons/http';
-import { isPredictionId } from './commons/ids';
+import { apiHandler, json, type RequestContext } from './commons/http';
 import { createLogger } from './commons/logger';
 import { storageUnavailable } from './commons/storage-errors';
 import { callerOf, maySee, operatorKeyIds } from './commons/tenancy';
@@ -25,22 +24,15 @@ const table = required(config, ENV.PREDICTION_TABLE);
 const operators = operatorKeyIds(required(config, ENV.OPERATOR_KEY_IDS));
 const ddb = new DynamoDBClient(dynamoOptions());
 const log = createLogger('feedback', { model: manifest.name });
-const labels = manifest.output.kind === 'classification' ? new Set(manifest.output.labels) : undefined;
-/** Feedback bodies are one small object. */
-const MAX_BODY_BYTES = 4096;
 
-export const handler = apiHandler('feedback', log, { postFeedback });
+export const handler = apiHandler('feedback', log, { postFeedback }, manifest);
 
-async function postFeedback(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+async function postFeedback(event: APIGatewayProxyEvent, ctx: RequestContext<'postFeedback'>): Promise<APIGatewayProxyResult> {
   const caller = callerOf(event, operators);
-  const id = event.pathParameters?.id ?? '';
-  if (!isPredictionId(id)) throw new ApiError('INVALID_ID', 'Not a prediction id (26 characters of Crockford base32).', 'id');
-  const type = mediaType(event) ?? 'application/json';
-  if (type !== 'application/json')
-    throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${type} is not accepted; send application/json.`, 'Content-Type');
-  const bytes = bodyBytes(event);
-  if (bytes.length > MAX_BODY_BYTES) throw new ApiError('PAYLOAD_TOO_LARGE', `Feedback bodies are at most ${MAX_BODY_BYTES} bytes.`);
-  const { label, replace } = parseBody(parseJsonBody(bytes));
+  const { id } = ctx.params;
+  const { replace = false } = ctx.body;
+  // Stored as a string: a label of the manifest, or a regression value as written.
+  const label = String(ctx.body.label);
 
   const key = { [LOG_TABLE.partitionKey]: { S: id } };
   const current = await ddb.send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true })).catch((e: unknown) => {
@@ -102,29 +94,4 @@ function alreadyGiven(id: string, existing: Feedback | undefined): ApiError {
     'label',
     { feedback: existing },
   );
-}
-
-/** The ground truth as stored (a label of the manifest, or a regression value written as a string) and whether to replace. */
-function parseBody(body: unknown): { label: string; replace: boolean } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError('INVALID_BODY', 'Send {"label": …}.');
-  const extra = Object.keys(body).find((k) => k !== 'label' && k !== 'replace');
-  if (extra !== undefined) throw new ApiError('INVALID_BODY', `Unknown field "${extra}"; send {"label": …, "replace"?: true}.`, extra);
-  const replace = (body as { replace?: unknown }).replace;
-  if (replace !== undefined && typeof replace !== 'boolean')
-    throw new ApiError('INVALID_BODY', '"replace" must be true or false.', 'replace');
-  return { label: labelOf((body as { label?: unknown }).label), replace: replace === true };
-}
-
-function labelOf(label: unknown): string {
-  if (label === undefined) throw new ApiError('INVALID_BODY', 'Missing "label".', 'label');
-  if (labels !== undefined) {
-    if (typeof label !== 'string' || !labels.has(label)) {
-      const known = [...labels].slice(0, 20).join(', ');
-      throw new ApiError('INVALID_LABEL', `"label" must be one of the model's labels: ${known}${labels.size > 20 ? ', …' : ''}.`, 'label');
-    }
-    return label;
-  }
-  if (typeof label !== 'number' || !Number.isFinite(label))
-    throw new ApiError('INVALID_LABEL', '"label" must be a finite number for a regression model.', 'label');
-  return String(label);
 }

@@ -12,15 +12,15 @@ import { ApiError } from '../contract/errors';
 import { FORMATS, LIMITS } from '../contract/limits';
 import { readManifestFile } from '../contract/model-files';
 import { callerModelOf, decodeRecord, LOG_TABLE, type PredictionPage, type PredictionRecord } from '../contract/prediction-log';
+import { summaryWindowMs } from '../contract/route-schemas';
 import { analyticsEngineOf, cachedAnalyticsEngine } from './commons/analytics-engine';
 import { dynamoOptions } from './commons/clients';
 import { readConfig, required } from './commons/config';
 import { decodeCursor, encodeCursor, type IndexPartition } from './commons/cursor';
 import { apiHandler, json, type RequestContext } from './commons/http';
-import { isPredictionId } from './commons/ids';
 import { createLogger } from './commons/logger';
 import { storageUnavailable } from './commons/storage-errors';
-import { MAX_LOG_WINDOW_MS, parseWindow, summarize, summarizeAnalytics } from './commons/summary';
+import { MAX_LOG_WINDOW_MS, summarize, summarizeAnalytics } from './commons/summary';
 import { type Caller, callerOf, maySee, operatorKeyIds } from './commons/tenancy';
 
 const config = readConfig('query');
@@ -43,16 +43,9 @@ const LIST_MAX_ROUNDS = 10;
 
 export const handler = apiHandler('query', log, { listPredictions, getPrediction, metricsSummary });
 
-async function listPredictions(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+async function listPredictions(event: APIGatewayProxyEvent, ctx: RequestContext<'listPredictions'>): Promise<APIGatewayProxyResult> {
   const caller = callerOf(event, operators);
-  const q = event.queryStringParameters ?? {};
-  const limit = pageSize(q.limit);
-  const version = q.version;
-  if (version !== undefined && (version.length === 0 || version.length > FORMATS.maxVersionLength))
-    throw new ApiError('INVALID_QUERY', `version must be 1-${FORMATS.maxVersionLength} characters.`, 'version');
-  const from = q.from === undefined ? undefined : isoTime(q.from, 'from');
-  const to = q.to === undefined ? undefined : isoTime(q.to, 'to');
-  if (from !== undefined && to !== undefined && from > to) throw new ApiError('INVALID_QUERY', '"from" is after "to".', 'from');
+  const { limit, cursor, version, from, to } = ctx.query;
 
   // Operators read the model's index; a client key reads its own partition of the caller index.
   const at = partitionFor(caller);
@@ -61,7 +54,7 @@ async function listPredictions(event: APIGatewayProxyEvent): Promise<APIGatewayP
     input.FilterExpression = 'modelVersion = :v';
     input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ':v': { S: version } };
   }
-  let startKey = q.cursor === undefined ? undefined : decodeCursor(q.cursor, at);
+  let startKey = cursor === undefined ? undefined : decodeCursor(cursor, at);
   const items: Record<string, AttributeValue>[] = [];
   // One item more than the page: a cursor is given only when a next item exists, so the last page has
   // none (DynamoDB alone returns a LastEvaluatedKey whenever it stops at the Limit, even at the end).
@@ -90,11 +83,10 @@ function partitionFor(caller: Caller): IndexPartition {
     : { index: LOG_TABLE.byCallerIndex, value: callerModelOf(caller.apiKeyId, manifest.name) };
 }
 
-async function getPrediction(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+async function getPrediction(event: APIGatewayProxyEvent, ctx: RequestContext<'getPrediction'>): Promise<APIGatewayProxyResult> {
   const caller = callerOf(event, operators);
-  const id = event.pathParameters?.id ?? '';
-  // Rejects idempotency records (`idem#…`) and anything else that is not a prediction id.
-  if (!isPredictionId(id)) throw new ApiError('INVALID_ID', 'Not a prediction id (26 characters of Crockford base32).', 'id');
+  // A prediction id: never an idempotency record's key (`idem#…`).
+  const { id } = ctx.params;
   const out = await ddb.send(new GetItemCommand({ TableName: table, Key: { [LOG_TABLE.partitionKey]: { S: id } } })).catch((e: unknown) => {
     throw storageUnavailable(e) ?? e;
   });
@@ -104,13 +96,11 @@ async function getPrediction(event: APIGatewayProxyEvent): Promise<APIGatewayPro
   return json(200, decodeRecord(out.Item));
 }
 
-async function metricsSummary(event: APIGatewayProxyEvent, ctx: RequestContext): Promise<APIGatewayProxyResult> {
+async function metricsSummary(event: APIGatewayProxyEvent, ctx: RequestContext<'metricsSummary'>): Promise<APIGatewayProxyResult> {
   if (!callerOf(event, operators).operator)
     throw new ApiError('FORBIDDEN', 'The metrics are for operator keys; this key reads its own predictions only.');
-  const window = event.queryStringParameters?.window ?? '24h';
-  const ms = parseWindow(window);
-  if (ms === undefined)
-    throw new ApiError('INVALID_QUERY', `window must look like 15m, 1h, 24h or 7d (at most ${FORMATS.maxSummaryWindowDays}d).`, 'window');
+  const { window } = ctx.query;
+  const ms = summaryWindowMs(window);
   if (ms > MAX_LOG_WINDOW_MS) return analyticsSummary(window, ms, ctx);
   const to = new Date();
   const from = new Date(to.getTime() - ms);
@@ -188,19 +178,4 @@ async function query(input: QueryCommandInput) {
     }
     throw storageUnavailable(e) ?? e;
   }
-}
-
-function pageSize(raw: string | undefined): number {
-  if (raw === undefined) return LIMITS.defaultPageSize;
-  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > LIMITS.maxPageSize) {
-    throw new ApiError('INVALID_QUERY', `limit must be an integer from 1 to ${LIMITS.maxPageSize}.`, 'limit');
-  }
-  return Number(raw);
-}
-
-/** An ISO 8601 time with a zone, normalized to the form the log's keys use. */
-function isoTime(raw: string, field: string): string {
-  const t = FORMATS.isoTime.test(raw) ? Date.parse(raw) : NaN;
-  if (Number.isNaN(t)) throw new ApiError('INVALID_QUERY', `${field} must be an ISO 8601 time such as 2025-01-31T12:00:00Z.`, field);
-  return new Date(t).toISOString();
 }

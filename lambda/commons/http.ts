@@ -4,10 +4,19 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { ApiError, isApiError } from '../../contract/errors';
-import { parseJsonBounded } from '../../contract/json';
 import { SERVICE_LIMITS } from '../../contract/limits';
-import { type HandlerName, type RouteSpec, routeFor } from '../../contract/routes';
+import type { ModelManifest } from '../../contract/manifest';
+import {
+  type HandlerName,
+  type ParsedRequest,
+  type RouteId,
+  type RouteIdOf,
+  type RouteSpec,
+  routeFor,
+  routesOf,
+} from '../../contract/routes';
 import type { Logger } from './logger';
+import { requestParser } from './route-parse';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
@@ -19,9 +28,13 @@ export function errorResponse(e: ApiError): APIGatewayProxyResult {
   return json(e.status, e.toBody());
 }
 
-export type RouteHandler = (event: APIGatewayProxyEvent, ctx: RequestContext) => Promise<APIGatewayProxyResult>;
+export type RouteHandler<Id extends RouteId = RouteId> = (
+  event: APIGatewayProxyEvent,
+  ctx: RequestContext<Id>,
+) => Promise<APIGatewayProxyResult>;
 
-export interface RequestContext {
+/** What a route receives besides the event: its parsed `params`, `query` and `body`, and the request's facts. */
+export interface RequestContext<Id extends RouteId = RouteId> extends ParsedRequest<Id> {
   readonly requestId: string;
   readonly route: RouteSpec;
   readonly log: Logger;
@@ -47,23 +60,30 @@ export function requestDeadline(
 
 /**
  * Builds a Lambda handler that dispatches on the event's `resource` + `httpMethod` to the routes this
- * function serves, and maps every failure to a response.
+ * function serves, parses the request with the route's schemas before it runs, and maps every failure
+ * to a response. `manifest`: the served model, for routes whose body the model's schemas describe.
  */
-export function apiHandler(
-  name: HandlerName,
+export function apiHandler<N extends HandlerName>(
+  name: N,
   log: Logger,
-  routes: Record<string, RouteHandler>,
+  routes: { readonly [Id in RouteIdOf<N>]: RouteHandler<Id> },
+  manifest?: ModelManifest,
 ): (event: APIGatewayProxyEvent, context?: Context) => Promise<APIGatewayProxyResult> {
+  // One place where the route's id picks both its handler and its parser: the pair always agrees.
+  const served = new Map(
+    routesOf(name).map((r) => [r.id, { serve: routes[r.id as RouteIdOf<N>] as RouteHandler, parse: requestParser(r, manifest) }]),
+  );
   return async (event, context) => {
     const requestId = event.requestContext?.requestId ?? 'unknown';
     const reqLog = log.child({ requestId });
     const route = routeFor(event.httpMethod, event.resource);
-    const serve = route !== undefined && route.handler === name ? routes[route.id] : undefined;
-    if (route === undefined || serve === undefined) {
+    const target = route !== undefined && route.handler === name ? served.get(route.id) : undefined;
+    if (route === undefined || target === undefined) {
       return errorResponse(new ApiError('ROUTE_NOT_FOUND', `No route ${event.httpMethod} ${event.resource} on the ${name} function.`));
     }
     try {
-      return await serve(event, { requestId, route, log: reqLog, deadline: requestDeadline(event, context) });
+      const request = target.parse(event);
+      return await target.serve(event, { requestId, route, log: reqLog, deadline: requestDeadline(event, context), ...request });
     } catch (e) {
       if (isApiError(e)) {
         if (e.status >= 500) reqLog.warn('request failed', { route: route.id, code: e.code, reason: e.message });
@@ -75,31 +95,5 @@ export function apiHandler(
   };
 }
 
-/** Case-insensitive header lookup (API Gateway keeps the caller's spelling). */
-export function header(event: APIGatewayProxyEvent, name: string): string | undefined {
-  const want = name.toLowerCase();
-  for (const [k, v] of Object.entries(event.headers ?? {})) {
-    if (k.toLowerCase() === want && v !== undefined) return v;
-  }
-  return undefined;
-}
-
-/** The raw body as bytes (API Gateway base64-encodes binary media types). */
-export function bodyBytes(event: APIGatewayProxyEvent): Buffer {
-  if (event.body === null || event.body === undefined) return Buffer.alloc(0);
-  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
-}
-
-/** Parses a JSON body; an empty, malformed or too deeply nested body is 400 INVALID_JSON. */
-export function parseJsonBody(bytes: Buffer): unknown {
-  if (bytes.length === 0) throw new ApiError('INVALID_JSON', 'The body is empty; send a JSON document.');
-  return parseJsonBounded(bytes.toString('utf8'));
-}
-
-/** The media type of the body without parameters, lower-cased (`application/json; charset=utf-8` → `application/json`). */
-export function mediaType(event: APIGatewayProxyEvent): string | undefined {
-  const raw = header(event, 'content-type');
-  if (raw === undefined) return undefined;
-  const [type = ''] = raw.split(';'); // split always yields at least one part
-  return type.trim().toLowerCase();
-}
+// The event readers live beside the request parser; the routes keep importing them from here.
+export { bodyBytes, header, mediaType, parseJsonBody } from './request';

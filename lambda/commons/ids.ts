@@ -19,7 +19,3 @@ export function newPredictionId(now = Date.now()): string {
   for (const byte of randomBytes(16)) rand += ALPHABET.charAt(byte % 32);
   return time + rand;
 }
-
-export function isPredictionId(s: string): boolean {
-  return PREDICTION_ID.test(s);
-}

@@ -1,26 +1,15 @@
 /**
- * The OpenAPI 3.1 document of the API, built from the route table and the zod schemas of
- * `contract/api-schemas.ts` (the shapes the handlers answer, narrowed to the served model's features and
- * labels) so it cannot drift from what the stack deploys. The meta function serves it at
+ * The OpenAPI 3.1 document of the API, built from the route table, the schemas each route parses its
+ * requests with (`contract/route-schemas.ts`) and the zod schemas of `contract/api-schemas.ts` (the shapes
+ * the handlers answer, narrowed to the served model's features and labels) so it cannot drift from what
+ * the stack deploys and the handlers accept. The meta function serves it at
  * `GET /openapi.json` with the caller's base URL as its server.
  */
 import * as z from 'zod/mini';
-import {
-  errorBodySchema,
-  feedbackRequestSchema,
-  healthSchema,
-  instanceSchema,
-  metricsSummarySchema,
-  modelInfoSchema,
-  modelPredictionPageSchema,
-  modelPredictionRecordSchema,
-  PARAMETER_SCHEMAS,
-  predictRequestSchema,
-  predictResponseSchema,
-  routeErrorsByStatus,
-} from '../../contract/api-schemas';
+import { type ModelSchemas, modelSchemas, routeErrorsByStatus } from '../../contract/api-schemas';
 import type { ModelManifest } from '../../contract/manifest';
 import { MODEL_VERSION_HEADER } from '../../contract/prediction';
+import { PARAMETERS } from '../../contract/route-schemas';
 import { API_KEY_HEADER, IDEMPOTENCY_HEADER, ROUTES, type RouteSpec } from '../../contract/routes';
 
 export interface OpenApiDocument {
@@ -36,35 +25,33 @@ const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}
 const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
 
 /** The component schemas, each generated once from its zod schema; references between them stay references. */
-function componentSchemas(m: ModelManifest): Record<string, JsonSchema> {
+function componentSchemas(schemas: ModelSchemas): Record<string, JsonSchema> {
   const registry = z.registry<{ id: string }>();
-  const record = modelPredictionRecordSchema(m);
-  const instance = instanceSchema(m);
-  const named: [string, z.core.$ZodType][] = [
-    ['Error', errorBodySchema],
-    ['Instance', instance],
-    ['PredictRequest', predictRequestSchema(instance)],
-    ['PredictResponse', predictResponseSchema(m)],
-    ['PredictionRecord', record],
-    ['PredictionPage', modelPredictionPageSchema(record)],
-    ['Feedback', feedbackRequestSchema(m)],
-    ['MetricsSummary', metricsSummarySchema],
-    ['ModelInfo', modelInfoSchema],
-    ['Health', healthSchema],
-  ];
-  for (const [id, schema] of named) registry.add(schema, { id });
+  for (const [id, schema] of Object.entries(schemas)) registry.add(schema, { id });
   const out = z.toJSONSchema(registry, { io: 'output', uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' }).schemas;
-  const schemas: Record<string, JsonSchema> = {};
+  const components: Record<string, JsonSchema> = {};
   for (const [id, s] of Object.entries(out)) {
     const { $schema: _dialect, $id: _id, ...rest } = s as JsonSchema;
-    schemas[id] = rest;
+    components[id] = rest;
   }
-  return schemas;
+  return components;
 }
 
-function parameterSchema(name: keyof typeof PARAMETER_SCHEMAS): JsonSchema {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(PARAMETER_SCHEMAS[name]) as JsonSchema;
+/** One parameter's schema as parsed, in its typed form (`limit` is an integer, not the digits sent). */
+function parameterSchema(schema: z.core.$ZodType): JsonSchema {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'output' }) as JsonSchema;
   return rest;
+}
+
+/** The parameters of a route's params or query schema, in the order of its fields. */
+function parameters(where: 'path' | 'query', object: z.ZodMiniObject | undefined): unknown[] {
+  return Object.entries(object?.shape ?? {}).map(([name, field]) => {
+    const schema = parameterSchema(field);
+    // A path parameter is always there; a query parameter may be left out (optional or defaulted).
+    const required = where === 'path' || field._zod.optin === undefined;
+    const description = where === 'query' && typeof schema.description === 'string' ? { description: schema.description } : {};
+    return { name, in: where, required, ...description, schema };
+  });
 }
 
 /** The successful answers of each route, with the bodies their handlers write. */
@@ -128,49 +115,26 @@ function successResponses(r: RouteSpec): Record<string, unknown> {
 }
 
 function requestBody(r: RouteSpec, m: ModelManifest): Record<string, unknown> | undefined {
-  if (r.id === 'predict') {
-    const csv =
-      m.input.kind === 'tabular'
-        ? {
-            'text/csv': {
-              schema: {
-                type: 'string',
-                description: `One instance per line: ${m.input.features.length} comma-separated values in manifest order, no header.`,
-              },
+  if (r.body === undefined) return undefined;
+  const csv =
+    r.body.parsedBy === 'route' && r.body.csv && m.input.kind === 'tabular'
+      ? {
+          'text/csv': {
+            schema: {
+              type: 'string',
+              description: `One instance per line: ${m.input.features.length} comma-separated values in manifest order, no header.`,
             },
-          }
-        : {};
-    return { required: true, content: { ...json(ref('PredictRequest')), ...csv } };
-  }
-  if (r.id === 'postFeedback') return { required: true, content: json(ref('Feedback')) };
-  return undefined;
+          },
+        }
+      : {};
+  return { required: true, content: { ...json(ref(r.body.component)), ...csv } };
 }
 
 function operation(r: RouteSpec, m: ModelManifest): Record<string, unknown> {
-  const parameters: unknown[] = [];
-  for (const p of r.path.matchAll(/\{(\w+)\}/g)) {
-    const name = p[1] as string; // the pattern's one group always takes part in a match
-    parameters.push({
-      name,
-      in: 'path',
-      required: true,
-      schema: name in PARAMETER_SCHEMAS ? parameterSchema(name as keyof typeof PARAMETER_SCHEMAS) : { type: 'string' },
-    });
-  }
-  for (const q of r.query ?? []) {
-    if (!(q in PARAMETER_SCHEMAS)) throw new Error(`No schema for query parameter ${q} of route ${r.id}: add it to PARAMETER_SCHEMAS.`);
-    const schema = parameterSchema(q as keyof typeof PARAMETER_SCHEMAS);
-    parameters.push({
-      name: q,
-      in: 'query',
-      required: false,
-      ...(typeof schema.description === 'string' ? { description: schema.description } : {}),
-      schema,
-    });
-  }
+  const params = [...parameters('path', r.params), ...parameters('query', r.query)];
   if (r.id === 'predict') {
-    const schema = parameterSchema('idempotencyKey');
-    parameters.push({ name: IDEMPOTENCY_HEADER, in: 'header', required: false, description: schema.description, schema });
+    const schema = parameterSchema(PARAMETERS.idempotencyKey);
+    params.push({ name: IDEMPOTENCY_HEADER, in: 'header', required: false, description: schema.description, schema });
   }
   const responses: Record<string, unknown> = successResponses(r);
   for (const [status, codes] of routeErrorsByStatus(r)) {
@@ -181,7 +145,7 @@ function operation(r: RouteSpec, m: ModelManifest): Record<string, unknown> {
     operationId: r.id,
     summary: r.summary,
     security: r.apiKey ? [{ apiKey: [] }] : [],
-    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(params.length > 0 ? { parameters: params } : {}),
     ...(body !== undefined ? { requestBody: body } : {}),
     responses,
   };
@@ -202,7 +166,7 @@ export function buildOpenApi(m: ModelManifest, serverUrl?: string): OpenApiDocum
     paths,
     components: {
       securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: API_KEY_HEADER } },
-      schemas: componentSchemas(m),
+      schemas: componentSchemas(modelSchemas(m)),
     },
   };
 }

@@ -87,17 +87,6 @@ export function summarizeAnalytics(rows: AnalyticsRow[], meta: Pick<MetricsSumma
   };
 }
 
-const WINDOW = FORMATS.summaryWindow;
-const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-/** Longest window (answered from the analytics store; the log's items may have expired by then). */
-export const MAX_WINDOW_MS = FORMATS.maxSummaryWindowDays * UNIT_MS.d;
+const HOUR_MS = 3_600_000;
 /** Longest window read from the log (a bounded number of pages of its index); longer ones come from the analytics store. */
-export const MAX_LOG_WINDOW_MS = FORMATS.maxLogSummaryWindowHours * UNIT_MS.h;
-
-/** `15m`, `1h`, `24h`, `7d`… → milliseconds, or undefined when malformed or longer than `maxSummaryWindowDays`. */
-export function parseWindow(w: string): number | undefined {
-  const m = WINDOW.exec(w);
-  if (m === null) return undefined;
-  const ms = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
-  return ms > MAX_WINDOW_MS ? undefined : ms;
-}
+export const MAX_LOG_WINDOW_MS = FORMATS.maxLogSummaryWindowHours * HOUR_MS;
