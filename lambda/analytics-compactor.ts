@@ -10,9 +10,9 @@ import { ENV } from '../contract/env';
 import { readManifestFile } from '../contract/model-files';
 import { type CompactionResult, compactClosedDays } from './analytics/compact';
 import { s3ObjectStore } from './analytics/store';
-import { s3Options } from './commons/clients';
-import { readConfig, required } from './commons/config';
-import { createLogger } from './commons/logger';
+import { s3Options } from './runtime/clients';
+import { readConfig, required } from './runtime/config';
+import { createLogger } from './runtime/logger';
 
 const config = readConfig('analytics-compactor');
 const manifest = readManifestFile(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);

@@ -15,9 +15,9 @@ import { readManifestFile } from '../contract/model-files';
 import { decodeRecord, isPredictionItem } from '../contract/prediction-log';
 import { feedbackRow, predictionRow } from './analytics/log-rows';
 import { writeRows } from './analytics/store';
-import { s3Options } from './commons/clients';
-import { readConfig, required } from './commons/config';
-import { createLogger } from './commons/logger';
+import { s3Options } from './runtime/clients';
+import { readConfig, required } from './runtime/config';
+import { createLogger } from './runtime/logger';
 
 const config = readConfig('analytics-writer');
 const manifest = readManifestFile(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);

@@ -4,8 +4,6 @@
  */
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { ENV } from '../contract/env';
-import { readConfig, required } from './commons/config';
-import { createLogger } from './commons/logger';
 import { sendResponse } from './rollout/cfn-response';
 import {
   decideCustomResource,
@@ -16,6 +14,8 @@ import {
   loadGoldenSet,
 } from './rollout/check';
 import { checkRuntimeClient, httpInvoker, sageMakerInvoker } from './rollout/replay';
+import { readConfig, required } from './runtime/config';
+import { createLogger } from './runtime/logger';
 
 /** Time kept from the function's own timeout to send the answer to CloudFormation (the PUT allows 10 s). */
 export const RESPONSE_MARGIN_MS = 15_000;

@@ -12,10 +12,10 @@ import { checkBaselineMatches, MODEL_INFO_BASELINE_FIELD } from '../contract/bas
 import { ENV } from '../contract/env';
 import { ApiError, errorCode } from '../contract/errors';
 import { readBaselineFile, readManifestFile } from '../contract/model-files';
-import { readConfig, required } from './commons/config';
-import { apiHandler, header, json } from './commons/http';
-import { createLogger } from './commons/logger';
-import { buildOpenApi, type OpenApiDocument } from './commons/openapi';
+import { apiHandler, header, json } from './http/api-handler';
+import { buildOpenApi, type OpenApiDocument } from './http/openapi';
+import { readConfig, required } from './runtime/config';
+import { createLogger } from './runtime/logger';
 
 const config = readConfig('meta');
 const manifest = readManifestFile(required(config, ENV.MODEL_MANIFEST_PATH), __dirname);

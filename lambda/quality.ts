@@ -6,12 +6,12 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ScheduledEvent } from 'aws-lambda';
-import { dynamoOptions } from './commons/clients';
-import { createLogger } from './commons/logger';
 import { analyzeWindow, type VersionQuality } from './quality/analyze';
 import { type QualityConfig, readQualityConfig } from './quality/config';
 import { qualityDocuments } from './quality/publish';
 import { readWindow } from './quality/read-window';
+import { dynamoOptions } from './runtime/clients';
+import { createLogger } from './runtime/logger';
 
 export interface QualityRunResult {
   model: string;

@@ -13,12 +13,12 @@ import { ENV } from '../contract/env';
 import { errorMessage } from '../contract/errors';
 import { LIMITS } from '../contract/limits';
 import type { PredictionRecord } from '../contract/prediction-log';
-import { dynamoOptions } from './commons/clients';
-import { readConfig, required } from './commons/config';
-import { lazyS3 } from './commons/lazy-clients';
-import { parseQueuedRecord, putRecordWithRetry } from './commons/log-writer';
-import { createLogger } from './commons/logger';
-import { emfCount, PARKED_RECORDS_METRIC } from './commons/metrics';
+import { parseQueuedRecord, putRecordWithRetry } from './log/log-writer';
+import { dynamoOptions } from './runtime/clients';
+import { readConfig, required } from './runtime/config';
+import { lazyS3 } from './runtime/lazy-clients';
+import { createLogger } from './runtime/logger';
+import { emfCount, PARKED_RECORDS_METRIC } from './runtime/metrics';
 
 const config = readConfig('replay');
 const table = required(config, ENV.PREDICTION_TABLE);

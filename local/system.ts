@@ -25,7 +25,7 @@ import { readManifestFile } from '../contract/model-files';
 import { packModel } from '../contract/model-package';
 import type { HandlerName } from '../contract/routes';
 import type { CompactionResult } from '../lambda/analytics/compact';
-import { useLocalAnalyticsEngine } from '../lambda/commons/analytics-engine';
+import { useLocalAnalyticsEngine } from '../lambda/analytics/engine';
 import { ensureWebBuilt, WEB_DIST } from '../web/build';
 import { duckdbEngine } from './analytics/engine';
 import { lockDataDir } from './data-dir-lock';

@@ -9,9 +9,9 @@ import { rmSync } from 'node:fs';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { summarySql } from '../../contract/analytics-queries';
 import type { MetricsSummary } from '../../contract/prediction-log';
-import { type AnalyticsEngine, cachedAnalyticsEngine } from '../../lambda/commons/analytics-engine';
-import { type AthenaSender, athenaEngine } from '../../lambda/commons/athena-engine';
-import { summarizeAnalytics } from '../../lambda/commons/summary';
+import { type AthenaSender, athenaEngine } from '../../lambda/analytics/athena-engine';
+import { type AnalyticsEngine, cachedAnalyticsEngine } from '../../lambda/analytics/engine';
+import { summarizeAnalytics } from '../../lambda/log/summary';
 import { openAnalyticsDb } from '../../local/analytics/duckdb';
 import { EARLIER_FEEDBACK, feedbackRows, MANIFEST, predictionRows, RECORDS, tempStore, writeStore } from '../analytics/fixtures';
 import { defined } from '../support/defined';
@@ -233,7 +233,7 @@ describe('GET /metrics/summary over 24 h through the query function', () => {
     Object.assign(process.env, queryEnv(h, { workgroup: 'Mlship-analytics', database: 'mlship_analytics' }));
     let handler: ((e: ReturnType<typeof proxyEvent>) => Promise<APIGatewayProxyResult>) | undefined;
     jest.isolateModules(() => {
-      (require('../../lambda/commons/analytics-engine') as typeof import('../../lambda/commons/analytics-engine')).useLocalAnalyticsEngine(
+      (require('../../lambda/analytics/engine') as typeof import('../../lambda/analytics/engine')).useLocalAnalyticsEngine(
         make(require('../../contract/errors')),
       );
       handler = (require('../../lambda/query') as { handler: typeof handler }).handler;

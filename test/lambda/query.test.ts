@@ -1,7 +1,7 @@
 /** The read side against dynalite: pages, filters, single items, feedback and the summary. */
 import type { MetricsSummary, PredictionPage, PredictionRecord } from '../../contract/prediction-log';
-import { newPredictionId } from '../../lambda/commons/ids';
-import { putRecordOnce } from '../../lambda/commons/log-writer';
+import { newPredictionId } from '../../lambda/log/ids';
+import { putRecordOnce } from '../../lambda/log/log-writer';
 import { defined } from '../support/defined';
 import { jsonBody, proxyEvent } from './events';
 import { dynamoClient, type Harness, loadHandler, OPERATOR_KEY_ID, queryEnv, startHarness, TABLE } from './harness';

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { LIMITS, SERVICE_LIMITS } from '../../contract/limits';
-import { sagemakerBackend } from '../../lambda/commons/sagemaker-backend';
+import { sagemakerBackend } from '../../lambda/model/sagemaker-backend';
 import { closeServer, listen } from '../../local/listen';
 import { type RunningSageMakerRuntime, startSageMakerRuntime } from '../../local/sagemaker-runtime';
 import { defined } from '../support/defined';

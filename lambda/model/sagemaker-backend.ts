@@ -12,8 +12,8 @@ import { ENV } from '../../contract/env';
 import { ApiError } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
 import { DEADLINE_ATTRIBUTE } from '../../contract/prediction';
+import { endpointOverride } from '../runtime/config';
 import { type Backend, isConnectionError, modelAnswerError, modelTimeLeft, parseInvocationResponse } from './backend';
-import { endpointOverride } from './config';
 
 export interface SageMakerBackendOptions {
   endpointName: string;

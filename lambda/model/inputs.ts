@@ -7,7 +7,7 @@
  */
 import { ApiError, isApiError } from '../../contract/errors';
 import { type Instance, type ModelManifest, validateInstances } from '../../contract/manifest';
-import type { S3Handle } from './lazy-clients';
+import type { S3Handle } from '../runtime/lazy-clients';
 
 /** An instance with its values ready for the model: numbers or a base64 image. */
 export type ResolvedInstance = Exclude<Instance, { s3Key: string }>;

@@ -5,8 +5,8 @@
  * SQL it sends are the same either way; DuckDB, a native dev dependency, never enters a Lambda bundle.
  */
 import { ANALYTICS_OFF, ENV } from '../../contract/env';
+import { type FunctionConfig, required } from '../runtime/config';
 import { athenaEngine } from './athena-engine';
-import { type FunctionConfig, required } from './config';
 
 /** One answer row: column name → value. Athena answers every value as text, DuckDB as typed values. */
 export type AnalyticsRow = Record<string, string | number | null>;

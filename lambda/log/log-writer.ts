@@ -6,7 +6,7 @@
 import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { LIMITS } from '../../contract/limits';
 import { encodeRecord, LOG_TABLE, type PredictionRecord, UnstorableValueError } from '../../contract/prediction-log';
-import type { SqsHandle } from './lazy-clients';
+import type { SqsHandle } from '../runtime/lazy-clients';
 
 export interface PutOutcome {
   ok: boolean;

@@ -7,7 +7,7 @@ import { ApiError, isApiError } from '../../contract/errors';
 import { parseJsonBounded } from '../../contract/json';
 import { SERVICE_LIMITS } from '../../contract/limits';
 import { type HandlerName, type RouteSpec, routeFor } from '../../contract/routes';
-import type { Logger } from './logger';
+import type { Logger } from '../runtime/logger';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 

@@ -9,7 +9,7 @@ import type { AthenaClient } from '@aws-sdk/client-athena';
 import { parameterCount } from '../../contract/analytics-queries';
 import { ApiError } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
-import type { AnalyticsEngine, AnalyticsRow } from './analytics-engine';
+import type { AnalyticsEngine, AnalyticsRow } from './engine';
 
 type AthenaModule = typeof import('@aws-sdk/client-athena');
 /** What the engine needs of a client: `send` (a test hands in a recording stand-in). */
