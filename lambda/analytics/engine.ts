@@ -1,12 +1,10 @@
 /**
- * How the query function reaches the analytics store: one interface, two engines. On AWS it is Athena
- * (`athena-engine.ts`, from the function's environment); the local runner hands in DuckDB over the local
- * bucket's Parquet (`local/analytics/engine.ts`) before it loads the handlers. The handler's code and the
- * SQL it sends are the same either way; DuckDB, a native dev dependency, never enters a Lambda bundle.
+ * How the query function reaches the analytics store: one interface, two engines, handed to the query
+ * function as a dependency. On AWS it is Athena (`athena-engine.ts`, from the function's environment);
+ * the local runner passes DuckDB over the local bucket's Parquet (`local/analytics/engine.ts`). The
+ * handler's code and the SQL it sends are the same either way; DuckDB, a native dev dependency, never
+ * enters a Lambda bundle.
  */
-import { ANALYTICS_OFF, ENV } from '../../contract/env';
-import { type FunctionConfig, required } from '../runtime/config';
-import { athenaEngine } from './athena-engine';
 
 /** One answer row: column name → value. Athena answers every value as text, DuckDB as typed values. */
 export type AnalyticsRow = Record<string, string | number | null>;
@@ -20,26 +18,6 @@ export interface AnalyticsEngine {
    * finish before `deadline` (epoch ms, when the caller stops waiting).
    */
   run(sql: string, since: string, deadline: number): Promise<AnalyticsRow[]>;
-}
-
-let localEngine: AnalyticsEngine | undefined;
-
-/** The local runner's engine, set before the handlers are loaded (the AWS deployment never sets one). */
-export function useLocalAnalyticsEngine(engine: AnalyticsEngine | undefined): void {
-  localEngine = engine;
-}
-
-/**
- * The engine of the query function: the local one when the runner set it, else Athena in the workgroup
- * and database the environment names, or undefined when both say `off` (no analytics store deployed).
- */
-export function analyticsEngineOf(config: FunctionConfig): AnalyticsEngine | undefined {
-  if (localEngine !== undefined) return localEngine;
-  const workgroup = required(config, ENV.ANALYTICS_WORKGROUP);
-  const database = required(config, ENV.ANALYTICS_DATABASE);
-  if ((workgroup === ANALYTICS_OFF) !== (database === ANALYTICS_OFF))
-    throw new Error(`${ENV.ANALYTICS_WORKGROUP} and ${ENV.ANALYTICS_DATABASE} must both name the store or both be "${ANALYTICS_OFF}"`);
-  return workgroup === ANALYTICS_OFF ? undefined : athenaEngine({ workgroup, database });
 }
 
 /**

@@ -1,22 +1,20 @@
 /**
- * `Idempotency-Key` for `POST /predict`: the first request with a key reserves `idem#<apiKeyId>#<key>`
- * in the prediction table (the sparse index never lists it), and its answer is stored there. A repeat
- * with the same body gets that answer and logs nothing; a different body under the same key is 409.
- * A reservation whose request died mid-way can be taken over once it is stale.
+ * `Idempotency-Key` for `POST /predict`, as a wrapper around the route (the way Powertools'
+ * `makeIdempotent` wraps a function): the first request with a key reserves `idem#<apiKeyId>#<key>` in
+ * the prediction table (the sparse index never lists it), and its answer is stored there. A repeat with
+ * the same body gets that answer and runs nothing; a different body under the same key is 409. A failed
+ * request releases its key, so the caller's retry runs for real; a reservation whose request died
+ * mid-way can be taken over once it is stale.
  */
 
 import { createHash } from 'node:crypto';
-import {
-  type AttributeValue,
-  DeleteItemCommand,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ApiError } from '../../contract/errors';
 import { FORMATS, LIMITS } from '../../contract/limits';
 import { LOG_TABLE } from '../../contract/prediction-log';
+import { IDEMPOTENCY_HEADER } from '../../contract/routes';
+import { bodyBytes, header, mediaType, type RequestContext } from '../http/api-handler';
+import type { PredictionLogStore } from './prediction-log-store';
 
 const KEY_PATTERN = FORMATS.idempotencyKey;
 /** Answers are replayed for a day, like most payment APIs. */
@@ -25,6 +23,14 @@ const RETENTION_SECONDS = 24 * 3600;
 const STALE_MS = 60_000;
 
 export type Begin = { kind: 'new' } | { kind: 'replay'; statusCode: number; body: string };
+
+export interface IdempotencyOptions {
+  readonly store: PredictionLogStore;
+  /** Headers a replayed answer carries besides its content type (e.g. the model version). */
+  readonly replayHeaders?: Record<string, string>;
+  /** @default Date.now */
+  readonly clock?: () => number;
+}
 
 export function checkIdempotencyKey(key: string): void {
   if (key.length === 0 || key.length > LIMITS.maxIdempotencyKeyLength || !KEY_PATTERN.test(key)) {
@@ -40,86 +46,66 @@ export function bodyHash(contentType: string, body: Buffer): string {
   return createHash('sha256').update(contentType).update('\n').update(body).digest('base64url');
 }
 
-export class IdempotencyStore {
-  constructor(
-    private readonly ddb: DynamoDBClient,
-    private readonly table: string,
-  ) {}
-
-  itemId(apiKeyId: string, key: string): string {
-    return `${LOG_TABLE.idempotencyPrefix}${apiKeyId}#${key}`;
-  }
-
-  async begin(id: string, hash: string, now = Date.now()): Promise<Begin> {
-    try {
-      await this.ddb.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: {
-            id: { S: id },
-            bodyHash: { S: hash },
-            state: { S: 'pending' },
-            startedAt: { N: String(now) },
-            [LOG_TABLE.ttlAttribute]: { N: String(Math.floor(now / 1000) + RETENTION_SECONDS) },
-          },
-          ConditionExpression: 'attribute_not_exists(#id) OR (#state = :pending AND startedAt < :stale)',
-          ExpressionAttributeNames: { '#id': LOG_TABLE.partitionKey, '#state': 'state' },
-          ExpressionAttributeValues: { ':pending': { S: 'pending' }, ':stale': { N: String(now - STALE_MS) } },
-        }),
-      );
-      return { kind: 'new' };
-    } catch (e) {
-      if ((e as { name?: string }).name !== 'ConditionalCheckFailedException') throw storageError();
-    }
-    const existing = await this.read(id);
-    if (existing === undefined) return this.begin(id, hash, now); // expired between the two calls
-    if (existing.bodyHash !== hash) {
-      throw new ApiError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used with a different request body.', 'Idempotency-Key');
-    }
-    if (existing.state !== 'done' || existing.body === undefined) {
-      throw new ApiError(
-        'IDEMPOTENCY_CONFLICT',
-        'A request with this Idempotency-Key is still in progress; retry shortly.',
-        'Idempotency-Key',
-      );
-    }
-    return { kind: 'replay', statusCode: existing.statusCode, body: existing.body };
-  }
-
-  async complete(id: string, statusCode: number, body: string): Promise<void> {
-    await this.ddb.send(
-      new UpdateItemCommand({
-        TableName: this.table,
-        Key: { id: { S: id } },
-        UpdateExpression: 'SET #state = :done, statusCode = :s, responseBody = :b',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':done': { S: 'done' }, ':s': { N: String(statusCode) }, ':b': { S: body } },
-      }),
-    );
-  }
-
-  /** Frees the key after a failed request, so the caller's retry runs for real. */
-  async abandon(id: string): Promise<void> {
-    await this.ddb.send(new DeleteItemCommand({ TableName: this.table, Key: { id: { S: id } } }));
-  }
-
-  private async read(id: string): Promise<{ bodyHash: string; state: string; statusCode: number; body?: string } | undefined> {
-    let item: Record<string, AttributeValue> | undefined;
-    try {
-      item = (await this.ddb.send(new GetItemCommand({ TableName: this.table, Key: { id: { S: id } }, ConsistentRead: true }))).Item;
-    } catch {
-      throw storageError();
-    }
-    if (item === undefined) return undefined;
-    return {
-      bodyHash: item.bodyHash?.S ?? '',
-      state: item.state?.S ?? '',
-      statusCode: Number(item.statusCode?.N ?? 0),
-      body: item.responseBody?.S,
-    };
-  }
+export function idempotencyItemId(apiKeyId: string, key: string): string {
+  return `${LOG_TABLE.idempotencyPrefix}${apiKeyId}#${key}`;
 }
 
-function storageError(): ApiError {
-  return new ApiError('STORAGE_UNAVAILABLE', 'The prediction log is unavailable; retry shortly.');
+/** A route given what was parsed from its request before the key is looked at (so a bad body reserves nothing). */
+export type ParsedRoute<A> = (event: APIGatewayProxyEvent, ctx: RequestContext, parsed: A) => Promise<APIGatewayProxyResult>;
+
+/**
+ * The route, made idempotent for requests that carry an Idempotency-Key: its answer is stored and
+ * replayed; an error releases the key. Requests without the header run the route as they are.
+ */
+export function withIdempotency<A>(route: ParsedRoute<A>, opts: IdempotencyOptions): ParsedRoute<A> {
+  const clock = opts.clock ?? Date.now;
+  return async (event, ctx, parsed) => {
+    const key = header(event, IDEMPOTENCY_HEADER);
+    if (key === undefined) return route(event, ctx, parsed);
+    checkIdempotencyKey(key);
+    const id = idempotencyItemId(event.requestContext?.identity?.apiKeyId ?? 'anonymous', key);
+    const begun = await begin(opts.store, id, requestHash(event), clock());
+    if (begun.kind === 'replay') {
+      ctx.log.info('idempotent replay');
+      return {
+        statusCode: begun.statusCode,
+        headers: { 'content-type': 'application/json', ...opts.replayHeaders, 'idempotent-replay': 'true' },
+        body: begun.body,
+      };
+    }
+    let result: APIGatewayProxyResult;
+    try {
+      result = await route(event, ctx, parsed);
+    } catch (e) {
+      await opts.store.releaseIdempotency(id).catch((err) => ctx.log.warn('idempotency record not released', { error: err }));
+      throw e;
+    }
+    await opts.store
+      .completeIdempotency(id, result.statusCode, result.body)
+      .catch((e) => ctx.log.warn('idempotency record not completed', { error: e }));
+    return result;
+  };
+}
+
+function requestHash(event: APIGatewayProxyEvent): string {
+  return bodyHash(mediaType(event) ?? 'application/json', bodyBytes(event));
+}
+
+/** Reserves the key, or answers the stored response of an earlier request with the same body. */
+export async function begin(store: PredictionLogStore, id: string, hash: string, now: number): Promise<Begin> {
+  const expiresAt = Math.floor(now / 1000) + RETENTION_SECONDS;
+  if (await store.reserveIdempotency(id, hash, now, now - STALE_MS, expiresAt)) return { kind: 'new' };
+  const existing = await store.readIdempotency(id);
+  if (existing === undefined) return begin(store, id, hash, now); // expired between the two calls
+  if (existing.bodyHash !== hash) {
+    throw new ApiError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used with a different request body.', 'Idempotency-Key');
+  }
+  if (existing.state !== 'done' || existing.body === undefined) {
+    throw new ApiError(
+      'IDEMPOTENCY_CONFLICT',
+      'A request with this Idempotency-Key is still in progress; retry shortly.',
+      'Idempotency-Key',
+    );
+  }
+  return { kind: 'replay', statusCode: existing.statusCode, body: existing.body };
 }

@@ -75,8 +75,7 @@ describe('sagemaker backend', () => {
     const stall = await stalledServer();
     const rt = await startSageMakerRuntime({ endpoints: { slow: stall.url } });
     try {
-      process.env.MLSHIP_SAGEMAKER_RUNTIME_URL = rt.url;
-      const b = sagemakerBackend({ endpointName: 'slow', attemptTimeoutMs: 300, maxAttempts: 1 });
+      const b = sagemakerBackend({ endpointName: 'slow', runtimeUrl: rt.url, attemptTimeoutMs: 300, maxAttempts: 1 });
       await expect(b.invoke(body([rows[0].input]), 1)).rejects.toMatchObject({ code: 'BACKEND_TIMEOUT', status: 504 });
     } finally {
       await rt.close();

@@ -40,13 +40,30 @@ export interface IamRequest {
 }
 
 /**
+ * The module that builds each function's handler from its dependencies (the entry `lambda/<fn>.ts` only
+ * calls it): a call with one of them on its stack is that function's.
+ */
+const HANDLER_MODULES: Record<string, Caller> = {
+  'api/predict': 'predict',
+  'api/query': 'query',
+  'api/feedback': 'feedback',
+  'api/meta': 'meta',
+  'log/replay': 'replay',
+  'analytics/writer': 'analytics-writer',
+  'analytics/compactor': 'analytics-compactor',
+  'quality/job': 'quality',
+  'rollout/handler': 'golden-check',
+};
+
+/**
  * Who made a call, from the source files on its stack. The local replay loop stands in for Lambda's
  * SQS event source mapping, which polls and deletes with the replay function's role.
  */
 export function callerOf(files: string[]): Caller | 'unattributed' | undefined {
   for (const f of files) {
-    const m = /\/lambda\/(predict|query|feedback|meta|replay|analytics-writer|analytics-compactor|quality|golden-check)\.ts$/.exec(f);
-    if (m) return m[1] as Caller;
+    const m = /\/lambda\/([a-z-]+\/[a-z-]+|[a-z-]+)\.ts$/.exec(f);
+    const caller = m === null ? undefined : HANDLER_MODULES[m[1] as string];
+    if (caller !== undefined) return caller;
   }
   if (files.some((f) => /\/local\/replay-loop\.ts$/.test(f))) return 'replay';
   if (files.some((f) => f.includes('/container/src/'))) return 'container';
