@@ -18,7 +18,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResult, ScheduledEvent } from 'aws-lambda';
 import { PNG } from 'pngjs';
-import { s3Client as batchS3Client, openOutput } from '../../container/src/batch/locations';
+import { openOutput } from '../../container/src/batch/locations';
 import { resolveModelDir } from '../../container/src/model-source';
 import { startServer } from '../../container/src/server';
 import { BASELINE_FILE } from '../../contract/baseline';
@@ -137,7 +137,13 @@ export async function exerciseLocalSystem(local: LocalSystem, setPhase: (p: Phas
   setPhase('undeployed');
   const prefixUri = `s3://${local.bucketName}/${prefix}`;
   await resolveModelDir({
-    env: { [ENV.MODEL_S3_URI]: prefixUri, [ENV.S3_URL]: local.s3Url, AWS_REGION: LOCAL_NAMES.region },
+    env: {
+      [ENV.MODEL_S3_URI]: prefixUri,
+      [ENV.S3_URL]: local.s3Url,
+      AWS_REGION: LOCAL_NAMES.region,
+      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    },
     cacheDir: mkdtempSync(join(tmpdir(), 'mlship-iam-cache-')),
   });
   s3.destroy();
@@ -416,8 +422,8 @@ export async function runBatchTask(local: LocalSystem, callLog: string): Promise
  * Resolves once `seen` reports the abort; the calls are the batch task's (the caller attributes them).
  */
 export async function abortBatchOutput(local: LocalSystem, seen: (command: string) => boolean): Promise<boolean> {
-  const env = { [ENV.S3_URL]: local.s3Url, AWS_REGION: LOCAL_NAMES.region };
-  const client = batchS3Client(env);
+  // The stand-in's client, with its credentials (the task's own client takes its role's from the environment).
+  const client = s3Client(local.s3Url);
   const until = async (command: string) => {
     for (let waited = 0; !seen(command); waited += 20) {
       if (waited > 20_000) return false;
