@@ -40,8 +40,11 @@ export interface LocalFunctionsOptions {
   readonly tableName: string;
   readonly bucketName: string;
   readonly logDlqUrl: string;
-  /** Addresses of the embedded DynamoDB, S3 and SQS. */
-  readonly endpoints: { readonly dynamodb: string; readonly s3: string; readonly sqs: string };
+  /**
+   * Addresses of the embedded DynamoDB, S3 and SQS; `predictS3` is where the predict function reaches S3
+   * (a fault test puts a switch there). @default predictS3 - `s3`
+   */
+  readonly endpoints: { readonly dynamodb: string; readonly s3: string; readonly sqs: string; readonly predictS3?: string };
   /** Ids of the operator keys. */
   readonly operatorKeyIds: readonly string[];
   /** Days a log item is kept (0: forever). */
@@ -67,6 +70,7 @@ export function buildLocalFunctions(opts: LocalFunctionsOptions): LocalFunctions
   // One attempt per SDK call where the log writer runs its own bounded retries before dead-lettering.
   const logWrites = new DynamoDBClient({ ...aws, endpoint: endpoints.dynamodb, maxAttempts: 1 });
   const s3 = new S3Client({ ...aws, endpoint: endpoints.s3, forcePathStyle: true });
+  const predictS3 = endpoints.predictS3 === undefined ? s3 : new S3Client({ ...aws, endpoint: endpoints.predictS3, forcePathStyle: true });
   const sqs = new SQSClient({ ...aws, endpoint: endpoints.sqs });
   const reads = new PredictionLogStore(dynamodb, opts.tableName);
   const writes = new PredictionLogStore(logWrites, opts.tableName);
@@ -81,7 +85,7 @@ export function buildLocalFunctions(opts: LocalFunctionsOptions): LocalFunctions
       backend: fargateBackend({ url: opts.modelUrl }),
       log: writes,
       deadLetters: { sqs: lazySqs(sqs), url: opts.logDlqUrl },
-      inputs: { s3: lazyS3(s3), bucket: opts.bucketName },
+      inputs: { s3: lazyS3(predictS3), bucket: opts.bucketName },
       ttlDays: opts.logTtlDays,
     }),
     query: createQueryHandler({ manifest, log: reads, operatorKeyIds, analytics: opts.analytics }),
@@ -99,7 +103,7 @@ export function buildLocalFunctions(opts: LocalFunctionsOptions): LocalFunctions
     analyticsWriter: createAnalyticsWriter({ manifest, s3, bucket: opts.bucketName }),
     analyticsCompactor: createAnalyticsCompactor({ manifest, s3, bucket: opts.bucketName }),
     close() {
-      for (const c of [dynamodb, logWrites, s3, sqs]) c.destroy();
+      for (const c of new Set([dynamodb, logWrites, s3, predictS3, sqs])) c.destroy();
     },
   };
 }

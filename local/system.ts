@@ -86,6 +86,11 @@ export interface StartLocalOptions {
    * @default 1
    */
   modelWorkers?: number;
+  /**
+   * Where the predict function reaches S3, given the embedded S3's address: a fault test puts a switch
+   * in between. @default - the embedded S3 itself
+   */
+  predictS3Via?: (s3Url: string) => Promise<string>;
   /** Called after each API request (the CLI prints an access log). */
   onRequest?: (entry: AccessLogEntry) => void;
   /** Called with each API answer as sent (tests check them against the OpenAPI document). */
@@ -249,7 +254,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     tableName: LOCAL_NAMES.table,
     bucketName: LOCAL_NAMES.bucket,
     logDlqUrl,
-    endpoints: { dynamodb: ddb.url, s3: s3.url, sqs: sqsServer.url },
+    endpoints: { dynamodb: ddb.url, s3: s3.url, sqs: sqsServer.url, predictS3: await opts.predictS3Via?.(s3.url) },
     operatorKeyIds: [apiKeyId],
     logTtlDays: opts.logTtlDays ?? 0,
     analytics: duckdbEngine({ s3: analyticsS3, bucket: LOCAL_NAMES.bucket, root: join(workDir, 'analytics-mirror'), manifest }),
