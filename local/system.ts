@@ -15,7 +15,6 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { resolveModelDir } from '../container/src/model-source';
 import { type RunningServer, startServer } from '../container/src/server';
 import { modelPackageKey, PACKAGE_DIGEST_LENGTH } from '../contract/bucket';
-import { ENV } from '../contract/env';
 import { errorMessage } from '../contract/errors';
 import type { Backend } from '../contract/limits';
 import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
@@ -36,13 +35,12 @@ import {
   dataPaths,
   LOCAL_NAMES,
   resolveApiKey,
-  S3RVER_CREDENTIALS,
   type ServicePorts,
   servicePortsFor,
   writeState,
 } from './paths';
 import { type DrainResult, drainQueue } from './replay-loop';
-import { type EmbeddedS3, s3Client, startS3, uploadFile } from './s3';
+import { type EmbeddedS3, modelSourceEnv, s3Client, startS3, uploadFile } from './s3';
 import { startSqsServer } from './sqs-server';
 
 export interface StartLocalOptions {
@@ -228,13 +226,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   const cacheDir = join(workDir, 'model-cache');
   rmSync(cacheDir, { recursive: true, force: true });
   const servedDir = await resolveModelDir({
-    env: {
-      [ENV.MODEL_S3_URI]: modelS3Uri,
-      [ENV.S3_URL]: s3.url,
-      AWS_REGION: LOCAL_NAMES.region,
-      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-    },
+    env: modelSourceEnv(modelS3Uri, s3.url),
     cacheDir,
   });
   const model = await startModel(servedDir, opts.modelWorkers ?? 1, ports.model);

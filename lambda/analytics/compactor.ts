@@ -4,34 +4,17 @@
  * Runs one at a time (reserved concurrency 1): two runs over the same day could each write it from a
  * different listing. Locally the runner calls the same handler at start-up and every hour.
  */
-import { S3Client } from '@aws-sdk/client-s3';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { ENV } from '../../contract/env';
-import type { ModelManifest } from '../../contract/manifest';
-import { readManifestFile } from '../../contract/model-files';
-import { s3Options } from '../runtime/clients';
-import { readConfig, required } from '../runtime/config';
-import { createLogger, type Logger } from '../runtime/logger';
+import { createLogger } from '../runtime/logger';
 import { type CompactionResult, compactClosedDays } from './compact';
+import { type AnalyticsStoreDeps, analyticsStoreDepsFromEnv } from './deps';
 import { s3ObjectStore } from './store';
 
-export interface AnalyticsCompactorDeps {
-  readonly manifest: ModelManifest;
-  readonly s3: S3Client;
-  /** The data bucket, which holds the Parquet store. */
-  readonly bucket: string;
-  /** @default - a logger of the analytics compactor */
-  readonly logger?: Logger;
-}
+export type AnalyticsCompactorDeps = AnalyticsStoreDeps;
 
 /** The compactor's dependencies as the CDK configures it: config from `env`, an S3 client. */
 export function analyticsCompactorDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: string): AnalyticsCompactorDeps {
-  const config = readConfig('analytics-compactor', env);
-  return {
-    manifest: readManifestFile(required(config, ENV.MODEL_MANIFEST_PATH), baseDir),
-    s3: new S3Client(s3Options(env)),
-    bucket: required(config, ENV.DATA_BUCKET),
-  };
+  return analyticsStoreDepsFromEnv('analytics-compactor', env, baseDir);
 }
 
 export type AnalyticsCompactor = (
@@ -50,10 +33,7 @@ export function createAnalyticsCompactor(deps: AnalyticsCompactorDeps): Analytic
    * Compacts the closed days. `now` (an ISO time) is for the local runner and tests; the schedule's event
    * carries none, and the days before today (UTC) are closed.
    */
-  return async (
-    event: Partial<ScheduledEvent> & { now?: string },
-    context?: Pick<Context, 'getRemainingTimeInMillis'>,
-  ): Promise<CompactionResult> => {
+  return async (event, context) => {
     const now = event.now === undefined ? new Date() : new Date(event.now);
     if (Number.isNaN(now.getTime())) throw new Error(`now must be an ISO time, got "${event.now}"`);
     const deadline = context === undefined ? undefined : Date.now() + context.getRemainingTimeInMillis() - DAY_MARGIN_MS;

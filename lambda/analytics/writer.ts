@@ -7,36 +7,20 @@
  */
 
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import type { FeedbackRow, PredictionRow } from '../../contract/analytics';
-import { ENV } from '../../contract/env';
 import type { ModelManifest } from '../../contract/manifest';
-import { readManifestFile } from '../../contract/model-files';
 import { decodeRecord, isPredictionItem } from '../../contract/prediction-log';
-import { s3Options } from '../runtime/clients';
-import { readConfig, required } from '../runtime/config';
-import { createLogger, type Logger } from '../runtime/logger';
+import { createLogger } from '../runtime/logger';
+import { type AnalyticsStoreDeps, analyticsStoreDepsFromEnv } from './deps';
 import { feedbackRow, predictionRow } from './log-rows';
 import { writeRows } from './store';
 
-export interface AnalyticsWriterDeps {
-  readonly manifest: ModelManifest;
-  readonly s3: S3Client;
-  /** The data bucket, which holds the Parquet store. */
-  readonly bucket: string;
-  /** @default - a logger of the analytics writer */
-  readonly logger?: Logger;
-}
+export type AnalyticsWriterDeps = AnalyticsStoreDeps;
 
 /** The writer's dependencies as the CDK configures it: config from `env`, an S3 client. */
 export function analyticsWriterDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: string): AnalyticsWriterDeps {
-  const config = readConfig('analytics-writer', env);
-  return {
-    manifest: readManifestFile(required(config, ENV.MODEL_MANIFEST_PATH), baseDir),
-    s3: new S3Client(s3Options(env)),
-    bucket: required(config, ENV.DATA_BUCKET),
-  };
+  return analyticsStoreDepsFromEnv('analytics-writer', env, baseDir);
 }
 
 export interface StreamRows {

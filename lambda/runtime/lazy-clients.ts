@@ -21,20 +21,19 @@ export interface SqsHandle {
 
 /** An S3 client built with `config` (or the given one) on first use. */
 export function lazyS3(from: S3ClientConfig | S3Handle['client']): () => Promise<S3Handle> {
-  let handle: Promise<S3Handle> | undefined;
-  return () =>
-    (handle ??= import('@aws-sdk/client-s3').then((sdk) => ({
-      sdk,
-      client: from instanceof sdk.S3Client ? from : new sdk.S3Client(from),
-    })));
+  return once(() =>
+    import('@aws-sdk/client-s3').then((sdk) => ({ sdk, client: from instanceof sdk.S3Client ? from : new sdk.S3Client(from) })),
+  );
 }
 
 /** An SQS client built with `config` (or the given one) on first use. */
 export function lazySqs(from: SQSClientConfig | SqsHandle['client']): () => Promise<SqsHandle> {
-  let handle: Promise<SqsHandle> | undefined;
-  return () =>
-    (handle ??= import('@aws-sdk/client-sqs').then((sdk) => ({
-      sdk,
-      client: from instanceof sdk.SQSClient ? from : new sdk.SQSClient(from),
-    })));
+  return once(() =>
+    import('@aws-sdk/client-sqs').then((sdk) => ({ sdk, client: from instanceof sdk.SQSClient ? from : new sdk.SQSClient(from) })),
+  );
+}
+
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => (loaded ??= load());
 }

@@ -34,7 +34,7 @@ import { loadGoldenSet } from '../../lambda/rollout/check';
 import { createGoldenCheckHandler } from '../../lambda/rollout/handler';
 import { checkRuntimeClient } from '../../lambda/rollout/replay';
 import { LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS } from '../../local/paths';
-import { s3Client } from '../../local/s3';
+import { modelSourceEnv, s3Client } from '../../local/s3';
 import { startSageMakerRuntime } from '../../local/sagemaker-runtime';
 import type { LocalSystem } from '../../local/system';
 import { proxyEvent } from '../lambda/events';
@@ -137,13 +137,7 @@ export async function exerciseLocalSystem(local: LocalSystem, setPhase: (p: Phas
   setPhase('undeployed');
   const prefixUri = `s3://${local.bucketName}/${prefix}`;
   await resolveModelDir({
-    env: {
-      [ENV.MODEL_S3_URI]: prefixUri,
-      [ENV.S3_URL]: local.s3Url,
-      AWS_REGION: LOCAL_NAMES.region,
-      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-    },
+    env: modelSourceEnv(prefixUri, local.s3Url),
     cacheDir: mkdtempSync(join(tmpdir(), 'mlship-iam-cache-')),
   });
   s3.destroy();
