@@ -24,7 +24,7 @@ const MAX_MODEL_BYTES = 2 * 1024 * 1024 * 1024;
 export interface ModelSourceOptions {
   /** `--model DIR` from the command line. */
   readonly modelDir?: string;
-  /** Environment to read `MODEL_DIR`, `MODEL_S3_URI` and `MLSHIP_S3_URL` from. @default process.env */
+  /** Environment to read `MODEL_DIR`, `MODEL_S3_URI`, `MLSHIP_S3_URL` (and access keys, when it holds them) from. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
   /** Local cache for downloaded models. @default <tmpdir>/mlship-model-cache */
   readonly cacheDir?: string;
@@ -56,14 +56,15 @@ export interface DownloadOptions {
   readonly s3Url?: string;
   readonly region?: string;
   /** @default - the SDK's default chain */
-  readonly credentials?: { accessKeyId: string; secretAccessKey: string };
+  readonly credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   readonly cacheDir?: string;
 }
 
 /** Keys given in the environment a caller passed (the local runner's for its S3 stand-in); else the default chain. */
 function credentialsOf(env: NodeJS.ProcessEnv): DownloadOptions['credentials'] {
-  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = env;
-  return accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined;
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
+  if (!accessKeyId || !secretAccessKey) return undefined;
+  return sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };
 }
 
 /**
