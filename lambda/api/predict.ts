@@ -6,26 +6,18 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ENV } from '../../contract/env';
 import { ApiError } from '../../contract/errors';
-import { type Backend as BackendKind, LIMITS, maxPredictBodyBytes } from '../../contract/limits';
-import {
-  csvRecords,
-  csvRow,
-  type FeatureValue,
-  type Instance,
-  type ModelManifest,
-  packsFloat32,
-  validateInstances,
-} from '../../contract/manifest';
+import { type Backend as BackendKind, maxPredictBodyBytes } from '../../contract/limits';
+import type { Instance, ModelManifest } from '../../contract/manifest';
 import { readManifestFile } from '../../contract/model-files';
 import { type InvocationResponse, MODEL_VERSION_HEADER, type PredictResponse } from '../../contract/prediction';
-import { apiHandler, bodyBytes, mediaType, parseJsonBody, type RequestContext } from '../http/api-handler';
+import { apiHandler, bodyBytes, mediaType, type RequestContext } from '../http/api-handler';
 import { withIdempotency } from '../log/idempotency';
 import { type DeadLetterQueue, logRecords } from '../log/log-writer';
 import { PredictionLogStore } from '../log/prediction-log-store';
 import { type RecordBuilder, recordBuilder } from '../log/record-builder';
 import type { Backend } from '../model/backend';
 import { fargateBackend } from '../model/fargate-backend';
-import { fetchInstance, type ResolvedInstance, storeInput } from '../model/inputs';
+import { fetchInstance, modelInput, parseInstances, storeInput } from '../model/inputs';
 import { sagemakerBackend } from '../model/sagemaker-backend';
 import { dynamoOptions, s3Options, sqsOptions } from '../runtime/clients';
 import { endpointOverride, intValue, readConfig, required } from '../runtime/config';
@@ -98,23 +90,9 @@ export function createPredictHandler(deps: PredictDeps) {
     if (bytes.length > maxBodyBytes) {
       throw new ApiError('PAYLOAD_TOO_LARGE', `The body is ${bytes.length} bytes; at most ${maxBodyBytes} for the ${backendKind} backend.`);
     }
-    const instances = parseInstances(mediaType(event) ?? 'application/json', bytes);
+    const instances = parseInstances(manifest, mediaType(event) ?? 'application/json', bytes);
     // Awaited, not returned: this route stays on the async stack of every call the wrapper makes.
     return await predictOnce(event, ctx, { instances, started });
-  }
-
-  function parseInstances(type: string, bytes: Buffer): Instance[] {
-    if (type === 'application/json') return validateInstances(manifest, parseJsonBody(bytes), { allowS3Keys: true });
-    if (type === 'text/csv' && manifest.input.kind === 'tabular') {
-      // Parsing stops after the rows one request may hold; a header row is matched by feature names.
-      const features = manifest.input.features;
-      const float32 = packsFloat32(manifest);
-      return csvRecords(manifest, bytes.toString('utf8'), LIMITS.maxInstancesPerRequest).map((r) => ({
-        values: csvRow(features, r.cells, `rows[${r.line}]`, float32),
-      }));
-    }
-    const accepted = manifest.input.kind === 'tabular' ? 'application/json or text/csv' : 'application/json';
-    throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${type} is not accepted; send ${accepted}.`, 'Content-Type');
   }
 
   async function run(
@@ -182,12 +160,4 @@ export function createPredictHandler(deps: PredictDeps) {
   }
 
   return apiHandler('predict', logger, { predict });
-}
-
-/**
- * What the model is sent for an instance: the checked values (float32, as the model server reads them,
- * so the log and the model see the same numbers whatever form the caller used) or the encoded image.
- */
-function modelInput(inst: ResolvedInstance): FeatureValue[] | { b64: string } {
-  return 'values' in inst ? Array.from(inst.values) : { b64: inst.image };
 }

@@ -22,7 +22,7 @@ const RETENTION_SECONDS = 24 * 3600;
 /** A reservation older than this belongs to a request that cannot still be running (API Gateway gives up at 29 s). */
 const STALE_MS = 60_000;
 
-export type Begin = { kind: 'new' } | { kind: 'replay'; statusCode: number; body: string };
+type Begin = { kind: 'new' } | { kind: 'replay'; statusCode: number; body: string };
 
 export interface IdempotencyOptions {
   readonly store: PredictionLogStore;
@@ -32,7 +32,7 @@ export interface IdempotencyOptions {
   readonly clock?: () => number;
 }
 
-export function checkIdempotencyKey(key: string): void {
+function checkIdempotencyKey(key: string): void {
   if (key.length === 0 || key.length > LIMITS.maxIdempotencyKeyLength || !KEY_PATTERN.test(key)) {
     throw new ApiError(
       'INVALID_HEADER',
@@ -42,11 +42,11 @@ export function checkIdempotencyKey(key: string): void {
   }
 }
 
-export function bodyHash(contentType: string, body: Buffer): string {
+function bodyHash(contentType: string, body: Buffer): string {
   return createHash('sha256').update(contentType).update('\n').update(body).digest('base64url');
 }
 
-export function idempotencyItemId(apiKeyId: string, key: string): string {
+function idempotencyItemId(apiKeyId: string, key: string): string {
   return `${LOG_TABLE.idempotencyPrefix}${apiKeyId}#${key}`;
 }
 
@@ -92,7 +92,7 @@ function requestHash(event: APIGatewayProxyEvent): string {
 }
 
 /** Reserves the key, or answers the stored response of an earlier request with the same body. */
-export async function begin(store: PredictionLogStore, id: string, hash: string, now: number): Promise<Begin> {
+async function begin(store: PredictionLogStore, id: string, hash: string, now: number): Promise<Begin> {
   const expiresAt = Math.floor(now / 1000) + RETENTION_SECONDS;
   if (await store.reserveIdempotency(id, hash, now, now - STALE_MS, expiresAt)) return { kind: 'new' };
   const existing = await store.readIdempotency(id);
