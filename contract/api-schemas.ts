@@ -2,7 +2,7 @@
  * The API's request and response shapes as zod schemas: the response types the handlers use
  * (`contract/prediction.ts`, `contract/prediction-log.ts`) narrowed to the served model (its features and
  * labels), the limits the handlers enforce, and the error codes each route can answer. The OpenAPI
- * document (`lambda/commons/openapi.ts`) is generated from them with `z.toJSONSchema`.
+ * document (`lambda/http/openapi.ts`) is generated from them with `z.toJSONSchema`.
  */
 import * as z from 'zod/mini';
 import { baselineSchema, MODEL_INFO_BASELINE_FIELD } from './baseline';

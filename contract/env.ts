@@ -93,7 +93,7 @@ export type AnyFunctionName = FunctionName | ScheduledFunctionName | DeploymentF
 
 /**
  * The one registry of what each function reads, for a backend. The stacks set exactly these on each
- * function, the functions' one config reader (lambda/commons/config.ts) fails the cold start naming every
+ * function, the functions' one config reader (lambda/runtime/config.ts) fails the cold start naming every
  * missing one, the local runner gives each a value, and tests check all of them agree.
  */
 const FUNCTION_ENV: Record<AnyFunctionName, (backend: Backend) => EnvName[]> = {

@@ -1,7 +1,7 @@
 /**
  * What the routes read from a request, as zod schemas that parse and document at once: path parameters,
  * query strings and JSON bodies. The functions' common handler parses each request with its route's
- * schemas before the route runs (`lambda/commons/route-parse.ts`), and the OpenAPI document is drawn from
+ * schemas before the route runs (`lambda/http/route-parse.ts`), and the OpenAPI document is drawn from
  * the same objects. A schema that can fail carries its refusal: the stable code and message a caller gets.
  */
 import * as z from 'zod/mini';
@@ -140,7 +140,7 @@ export const PARAMETERS = {
     'INVALID_QUERY',
     `window must look like 15m, 1h, 24h or 7d (at most ${FORMATS.maxSummaryWindowDays}d).`,
   ),
-  // Documents the header; `POST /predict` checks it itself, with its body (lambda/commons/idempotency.ts).
+  // Documents the header; `POST /predict` checks it itself, with its body (lambda/log/idempotency.ts).
   idempotencyKey: z
     .string()
     .check(

@@ -249,7 +249,7 @@ export class AnalyticsStack extends Stack {
     ];
     const statements: [string[], string[], Record<string, unknown>?][] = [
       [
-        // What the query function's Athena engine calls (lambda/commons/athena-engine.ts).
+        // What the query function's Athena engine calls (lambda/analytics/athena-engine.ts).
         ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'],
         [workgroupArn],
       ],

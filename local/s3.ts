@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ENV } from '../contract/env';
 import { errorCode } from '../contract/errors';
 import { PortInUseError } from './listen';
 import { LOCAL_NAMES, S3RVER_CREDENTIALS } from './paths';
@@ -103,6 +104,17 @@ export function listWithDelimiterAsS3(store: S3rverStore): void {
       else isTruncated = true;
     }
     return { objects, commonPrefixes: [...commonPrefixes].sort(), isTruncated };
+  };
+}
+
+/** The environment the model server's download reads: the model's S3 URI, the stand-in's address and its credentials. */
+export function modelSourceEnv(modelS3Uri: string, s3Url: string): NodeJS.ProcessEnv {
+  return {
+    [ENV.MODEL_S3_URI]: modelS3Uri,
+    [ENV.S3_URL]: s3Url,
+    AWS_REGION: LOCAL_NAMES.region,
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
   };
 }
 

@@ -8,7 +8,7 @@
 import { relative } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { errorMessage } from '../contract/errors';
-import { setLineSink } from '../lambda/commons/log-output';
+import { setLineSink } from '../lambda/runtime/log-output';
 import { DataDirBusyError } from './data-dir-lock';
 import { exampleCurl, exampleInstance } from './example';
 import type { AccessLogEntry } from './gateway';

@@ -3,8 +3,8 @@
  * uploaded as the deploy path does, the model server started from `MODEL_S3_URI` as on Fargate, and the
  * API gateway in front of the same Lambda handlers.
  *
- * The handlers read their configuration when first imported, and Node keeps one copy of a module per
- * process: one local system runs per process (tests run each file in its own module registry).
+ * The functions are built from their factories with this system's endpoints and clients
+ * (`local/functions.ts`): several local systems can run in one process, each on its own ports and data.
  */
 
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -12,28 +12,23 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { resolveModelDir } from '../container/src/model-source';
 import { type RunningServer, startServer } from '../container/src/server';
-import { athenaWorkgroupName, glueDatabaseName } from '../contract/analytics';
 import { modelPackageKey, PACKAGE_DIGEST_LENGTH } from '../contract/bucket';
-import { ENV } from '../contract/env';
 import { errorMessage } from '../contract/errors';
 import type { Backend } from '../contract/limits';
 import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
 import { readManifestFile } from '../contract/model-files';
 import { packModel } from '../contract/model-package';
-import type { HandlerName } from '../contract/routes';
 import type { CompactionResult } from '../lambda/analytics/compact';
-import { useLocalAnalyticsEngine } from '../lambda/commons/analytics-engine';
 import { ensureWebBuilt, WEB_DIST } from '../web/build';
 import { duckdbEngine } from './analytics/engine';
 import { lockDataDir } from './data-dir-lock';
 import { dynamoClient, type EmbeddedDynamoDb, ensureTable, startDynamoDbThread } from './dynamodb';
-import { type AccessLogEntry, apiKeyIdOf, createGateway, type GatewayOptions, type ProxyHandler } from './gateway';
-import { handlerEnv } from './handler-env';
+import { buildLocalFunctions } from './functions';
+import { type AccessLogEntry, apiKeyIdOf, createGateway, type GatewayOptions } from './gateway';
 import { checkPortFree, closeServer, listen } from './listen';
-import { createLogStreamFeeder, type LogStreamFeeder, type StreamHandler } from './log-stream';
+import { createLogStreamFeeder, type LogStreamFeeder } from './log-stream';
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_MODEL_DIR,
@@ -45,7 +40,7 @@ import {
   writeState,
 } from './paths';
 import { type DrainResult, drainQueue } from './replay-loop';
-import { type EmbeddedS3, s3Client, startS3, uploadFile } from './s3';
+import { type EmbeddedS3, modelSourceEnv, s3Client, startS3, uploadFile } from './s3';
 import { startSqsServer } from './sqs-server';
 
 export interface StartLocalOptions {
@@ -89,6 +84,11 @@ export interface StartLocalOptions {
    * @default 1
    */
   modelWorkers?: number;
+  /**
+   * Where the predict function reaches S3, given the embedded S3's address: a fault test puts a switch
+   * in between. @default - the embedded S3 itself
+   */
+  predictS3Via?: (s3Url: string) => Promise<string>;
   /** Called after each API request (the CLI prints an access log). */
   onRequest?: (entry: AccessLogEntry) => void;
   /** Called with each API answer as sent (tests check them against the OpenAPI document). */
@@ -137,18 +137,12 @@ export interface LocalSystem {
   stop(): Promise<void>;
 }
 
-let running = false;
-let loadedSignature: string | undefined;
-
 export async function startLocal(opts: StartLocalOptions = {}): Promise<LocalSystem> {
-  if (running) throw new Error('A local system is already running in this process; stop() it first.');
-  running = true;
   const cleanups: (() => Promise<void>)[] = [];
   try {
     return await boot(opts, cleanups);
   } catch (e) {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
-    running = false;
     throw e;
   }
 }
@@ -227,48 +221,38 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   s3c.destroy();
   const modelS3Uri = `s3://${LOCAL_NAMES.bucket}/${key}`;
 
-  // From here on the handlers and the model download read the same environment as in AWS.
-  const env = handlerEnv({
-    backend,
-    tableName: LOCAL_NAMES.table,
-    bucketName: LOCAL_NAMES.bucket,
-    logDlqUrl,
-    manifestPath,
-    dashboardDir: opts.staticDir ?? WEB_DIST,
-    modelUrl: 'http://127.0.0.1:0',
-    dynamodbUrl: ddb.url,
-    s3Url: s3.url,
-    sqsUrl: sqsServer.url,
-    logTtlDays: opts.logTtlDays ?? 0,
-    operatorKeyIds: [apiKeyId],
-    // The names the deployed stack would have; locally DuckDB answers in their place (below).
-    analyticsWorkgroup: athenaWorkgroupName('mlship-local'),
-    analyticsDatabase: glueDatabaseName('mlship-local'),
-  });
-  applyEnv(env);
-
   progress('starting the model server from MODEL_S3_URI');
   // A fresh cache each start: the archive may hold a retrained model under the same version.
   const cacheDir = join(workDir, 'model-cache');
   rmSync(cacheDir, { recursive: true, force: true });
   const servedDir = await resolveModelDir({
-    env: { [ENV.MODEL_S3_URI]: modelS3Uri, [ENV.S3_URL]: s3.url, AWS_REGION: LOCAL_NAMES.region },
+    env: modelSourceEnv(modelS3Uri, s3.url),
     cacheDir,
   });
   const model = await startModel(servedDir, opts.modelWorkers ?? 1, ports.model);
   cleanups.push(() => model.close());
-  process.env[ENV.MODEL_URL] = model.url;
 
   // The query function's long summary windows: DuckDB over the bucket's Parquet, where Athena runs on AWS.
   const analyticsS3 = s3Client(s3.url);
-  cleanups.push(async () => {
-    useLocalAnalyticsEngine(undefined);
-    analyticsS3.destroy();
-  });
-  useLocalAnalyticsEngine(duckdbEngine({ s3: analyticsS3, bucket: LOCAL_NAMES.bucket, root: join(workDir, 'analytics-mirror'), manifest }));
+  cleanups.push(async () => analyticsS3.destroy());
 
-  progress('loading the handlers');
-  const { handlers, replay, analyticsWriter, analyticsCompactor } = loadHandlers(JSON.stringify({ ...env, [ENV.MODEL_URL]: model.url }));
+  progress('building the functions');
+  const functions = buildLocalFunctions({
+    manifest,
+    manifestPath,
+    backend,
+    modelUrl: model.url,
+    dashboardDir: opts.staticDir ?? WEB_DIST,
+    tableName: LOCAL_NAMES.table,
+    bucketName: LOCAL_NAMES.bucket,
+    logDlqUrl,
+    endpoints: { dynamodb: ddb.url, s3: s3.url, sqs: sqsServer.url, predictS3: await opts.predictS3Via?.(s3.url) },
+    operatorKeyIds: [apiKeyId],
+    logTtlDays: opts.logTtlDays ?? 0,
+    analytics: duckdbEngine({ s3: analyticsS3, bucket: LOCAL_NAMES.bucket, root: join(workDir, 'analytics-mirror'), manifest }),
+  });
+  cleanups.push(async () => functions.close());
+  const { handlers, replay, analyticsWriter, analyticsCompactor } = functions;
   const streamFeeder = createLogStreamFeeder({
     table: LOCAL_NAMES.table,
     handler: analyticsWriter,
@@ -373,7 +357,6 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
       stopped = true;
       // Reverse order: the gateway stops taking requests before what it calls goes away.
       for (const c of cleanups.reverse()) await c();
-      running = false;
     },
   };
 }
@@ -381,13 +364,6 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
 function envApiKey(name: 'MLSHIP_API_KEY' | 'MLSHIP_CLIENT_API_KEY'): string | undefined {
   const v = process.env[name];
   return v === undefined || v === '' ? undefined : v;
-}
-
-function applyEnv(env: Record<string, string>): void {
-  // A session token or profile from the caller's shell would be sent to the local servers: drop them.
-  delete process.env.AWS_SESSION_TOKEN;
-  delete process.env.AWS_PROFILE;
-  Object.assign(process.env, env);
 }
 
 /** The model server on a fixed port once started, so a fault test can stop it and start it again. */
@@ -404,31 +380,4 @@ async function startModel(modelDir: string, workers: number, port0: number): Pro
     if (!server) server = await startServer({ modelDir, port, host: '127.0.0.1', workers });
   };
   return { url, stop, start, close: stop };
-}
-
-function loadHandlers(signature: string): {
-  handlers: Record<HandlerName, ProxyHandler>;
-  replay: (e: SQSEvent) => Promise<SQSBatchResponse>;
-  analyticsWriter: StreamHandler;
-  analyticsCompactor: (event: { now?: string }) => Promise<CompactionResult>;
-} {
-  if (loadedSignature !== undefined && loadedSignature !== signature) {
-    throw new Error('The handlers were loaded for another local system in this process; start one local system per process.');
-  }
-  loadedSignature = signature;
-  // require(), not import(): the handlers must load after the environment is set, under tsx's require
-  // hook (the `mlship` bin) as well as under the tsx CLI and jest.
-  const predict = require('../lambda/predict') as typeof import('../lambda/predict');
-  const query = require('../lambda/query') as typeof import('../lambda/query');
-  const feedback = require('../lambda/feedback') as typeof import('../lambda/feedback');
-  const meta = require('../lambda/meta') as typeof import('../lambda/meta');
-  const replay = require('../lambda/replay') as typeof import('../lambda/replay');
-  const analyticsWriter = require('../lambda/analytics-writer') as typeof import('../lambda/analytics-writer');
-  const analyticsCompactor = require('../lambda/analytics-compactor') as typeof import('../lambda/analytics-compactor');
-  return {
-    handlers: { predict: predict.handler, query: query.handler, feedback: feedback.handler, meta: meta.handler },
-    replay: replay.handler,
-    analyticsWriter: analyticsWriter.handler,
-    analyticsCompactor: (event) => analyticsCompactor.handler(event),
-  };
 }

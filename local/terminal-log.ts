@@ -5,7 +5,7 @@
  * structured JSON lines and metrics exactly as Lambda writes them to CloudWatch.
  */
 import { matchRoute } from '../contract/routes';
-import type { LineKind } from '../lambda/commons/log-output';
+import type { LineKind } from '../lambda/runtime/log-output';
 import type { AccessLogEntry } from './gateway';
 
 /** Requests seen since the last summary, grouped by route. */

@@ -22,7 +22,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { startServer } from '../../container/src/server';
-import { ENV } from '../../contract/env';
+import { ANALYTICS_OFF, ENV } from '../../contract/env';
 import { ENTRY_NAME, lambdaBuildOptions } from '../../lib/constructs/lambda-bundle';
 import { dynamoClient, ensureTable, startDynamoDb } from '../../local/dynamodb';
 import { startS3 } from '../../local/s3';
@@ -65,6 +65,10 @@ async function main(): Promise<void> {
     [ENV.MODEL_BASELINE_PATH]: join(MODEL_DIR, 'baseline.json'),
     [ENV.DASHBOARD_DIR]: join(ROOT, 'web', 'dist'),
     [ENV.LOG_TTL_DAYS]: '0',
+    [ENV.OPERATOR_KEY_IDS]: 'bench',
+    // No analytics store: the query function's long windows are off, as with analytics=false.
+    [ENV.ANALYTICS_WORKGROUP]: ANALYTICS_OFF,
+    [ENV.ANALYTICS_DATABASE]: ANALYTICS_OFF,
     [ENV.DYNAMODB_URL]: ddb.url,
     [ENV.S3_URL]: s3.url,
     [ENV.SQS_URL]: sqs.url,

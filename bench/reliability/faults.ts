@@ -7,13 +7,13 @@
  *
  * Exits 1 when a check fails.
  */
-import { ENV } from '../../contract/env';
 import { errorStack } from '../../contract/errors';
 import { startLocal } from '../../local/system';
+import { defined } from '../../test/support/defined';
 import { dynamoDbOutage, modelOutage, type OutageReport, s3Outage } from '../../test/support/fault-scenarios';
 import { MODEL_DIR } from '../../test/support/load-runner';
 import { quietHandlerLogs } from '../../test/support/quiet-logs';
-import { startTcpSwitch } from '../../test/support/tcp-switch';
+import { startTcpSwitch, type TcpSwitch } from '../../test/support/tcp-switch';
 import { numberFlags } from './cli-args';
 
 function print(name: string, r: OutageReport): boolean {
@@ -45,15 +45,19 @@ function print(name: string, r: OutageReport): boolean {
 async function main(): Promise<void> {
   const flags = numberFlags(process.argv.slice(2), { 'down-seconds': 10, concurrency: 64 });
   const quiet = quietHandlerLogs();
+  let s3Switch: TcpSwitch | undefined;
   const local = await startLocal({
     port: 0,
     inMemory: true,
     modelDir: MODEL_DIR,
     apiKey: 'faults-key-0123456789abcdef',
     replayIntervalMs: 0,
+    // The predict function reaches S3 through a switch the S3 scenario turns off.
+    predictS3Via: async (s3Url) => {
+      s3Switch = await startTcpSwitch(Number(new URL(s3Url).port));
+      return s3Switch.url;
+    },
   });
-  const s3Switch = await startTcpSwitch(Number(new URL(local.s3Url).port));
-  process.env[ENV.S3_URL] = s3Switch.url;
   const log = (line: string) => console.log(line);
   try {
     const timing = { leadSeconds: 5, downSeconds: flags['down-seconds'], tailSeconds: 5, concurrency: flags.concurrency };
@@ -65,7 +69,7 @@ async function main(): Promise<void> {
     );
     const modelOk =
       print(`model server stopped for ${timing.downSeconds} s`, model) && wrong.length === 0 && model.after.some((a) => a.status === 200);
-    const s3 = await s3Outage(local, s3Switch, 13);
+    const s3 = await s3Outage(local, defined(s3Switch, 'the S3 switch'), 13);
     log(
       `\nS3 unreachable for an S3 input\n  while down: ${s3.down.status} ${s3.down.body.error?.code} "${s3.down.body.error?.message}"; log items naming it: ${s3.itemsAfterFailure}`,
     );
@@ -83,7 +87,7 @@ async function main(): Promise<void> {
   } finally {
     quiet.restore();
     await local.stop();
-    await s3Switch.close();
+    await s3Switch?.close();
   }
 }
 

@@ -24,7 +24,7 @@ const MAX_MODEL_BYTES = 2 * 1024 * 1024 * 1024;
 export interface ModelSourceOptions {
   /** `--model DIR` from the command line. */
   readonly modelDir?: string;
-  /** Environment to read `MODEL_DIR`, `MODEL_S3_URI` and `MLSHIP_S3_URL` from. @default process.env */
+  /** Environment to read `MODEL_DIR`, `MODEL_S3_URI`, `MLSHIP_S3_URL` (and access keys, when it holds them) from. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
   /** Local cache for downloaded models. @default <tmpdir>/mlship-model-cache */
   readonly cacheDir?: string;
@@ -36,7 +36,8 @@ export async function resolveModelDir(opts: ModelSourceOptions = {}): Promise<st
   const dir = env[ENV.MODEL_DIR];
   if (dir) return dir;
   const uri = env[ENV.MODEL_S3_URI];
-  if (uri) return downloadModel(uri, { s3Url: env[ENV.S3_URL], region: env.AWS_REGION, cacheDir: opts.cacheDir });
+  if (uri)
+    return downloadModel(uri, { s3Url: env[ENV.S3_URL], region: env.AWS_REGION, credentials: credentialsOf(env), cacheDir: opts.cacheDir });
   if (existsSync(path.join(SAGEMAKER_MODEL_DIR, MANIFEST_FILE))) return SAGEMAKER_MODEL_DIR;
   throw new Error(
     `No model to serve: pass --model DIR, or set ${ENV.MODEL_DIR} or ${ENV.MODEL_S3_URI}, or mount one at ${SAGEMAKER_MODEL_DIR}.`,
@@ -54,7 +55,16 @@ export interface DownloadOptions {
   /** Endpoint override (s3rver locally); path-style addressing is used with it. */
   readonly s3Url?: string;
   readonly region?: string;
+  /** @default - the SDK's default chain */
+  readonly credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   readonly cacheDir?: string;
+}
+
+/** Keys given in the environment a caller passed (the local runner's for its S3 stand-in); else the default chain. */
+function credentialsOf(env: NodeJS.ProcessEnv): DownloadOptions['credentials'] {
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
+  if (!accessKeyId || !secretAccessKey) return undefined;
+  return sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };
 }
 
 /**
@@ -70,6 +80,7 @@ export async function downloadModel(uri: string, opts: DownloadOptions = {}): Pr
   const s3 = new S3Client({
     region: opts.region ?? 'us-east-1',
     ...(opts.s3Url ? { endpoint: opts.s3Url, forcePathStyle: true } : {}),
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
   });
   await mkdir(cacheDir, { recursive: true });
   // Download into a scratch directory and rename: a crash mid-download never leaves a half model cached.

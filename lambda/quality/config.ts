@@ -7,7 +7,7 @@ import { checkBaselineMatches, type ModelBaseline } from '../../contract/baselin
 import { ENV, type EnvName } from '../../contract/env';
 import type { ModelManifest } from '../../contract/manifest';
 import { readBaselineFile, readManifestFile } from '../../contract/model-files';
-import { readConfig, required } from '../commons/config';
+import { readConfig, required } from '../runtime/config';
 
 export interface QualityConfig {
   table: string;

@@ -11,7 +11,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { CloudFormationCustomResourceEvent, CloudFormationCustomResourceResponse } from 'aws-lambda';
 import { errorMessage } from '../../contract/errors';
 import type { GoldenSet } from '../../contract/rollout';
-import type { Logger } from '../commons/logger';
+import type { Logger } from '../runtime/logger';
 import { responseOf } from './cfn-response';
 import { describeVerdict, parseGoldenSet } from './golden';
 import { type Invoke, replayGoldenSet } from './replay';

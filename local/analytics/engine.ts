@@ -7,7 +7,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { parameterCount } from '../../contract/analytics-queries';
 import { ApiError } from '../../contract/errors';
 import type { ModelManifest } from '../../contract/manifest';
-import type { AnalyticsEngine, AnalyticsRow } from '../../lambda/commons/analytics-engine';
+import type { AnalyticsEngine, AnalyticsRow } from '../../lambda/analytics/engine';
 import { mirrorAnalytics } from './mirror';
 
 export interface DuckDbEngineOptions {

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { modelPackageKey, PACKAGE_DIGEST_LENGTH } from '../../contract/bucket';
@@ -13,6 +14,9 @@ import { readManifestFile } from '../../contract/model-files';
 import { packModel } from '../../contract/model-package';
 import type { PredictResponse } from '../../contract/prediction';
 import type { PredictionRecord } from '../../contract/prediction-log';
+import { PredictionLogStore } from '../../lambda/log/prediction-log-store';
+import { createReplayHandler } from '../../lambda/log/replay';
+import { lazyS3 } from '../../lambda/runtime/lazy-clients';
 import { PROJECT_ROOT } from '../paths';
 import { type DrainResult, drainQueue } from '../replay-loop';
 import { callApi } from './api';
@@ -138,17 +142,25 @@ export async function feedback(target: Target, id: string, label: string): Promi
 
 /**
  * Drains the log dead-letter queue through the replay handler itself (the same code the deployed replay
- * function runs), pointed at the target's table and queue.
+ * function runs), given the target's table, queue and bucket.
  */
 export async function replay(target: Target, maxBatches: number): Promise<DrainResult> {
-  Object.assign(process.env, target.awsEnv, { [ENV.PREDICTION_TABLE]: target.tableName, [ENV.LOG_DLQ_URL]: target.logDlqUrl });
-  // Loaded after the environment is set: the handler reads it at module load.
-  const { handler } = require('../../lambda/replay') as typeof import('../../lambda/replay');
+  const ddb = new DynamoDBClient({
+    endpoint: target.awsEnv[ENV.DYNAMODB_URL],
+    region: target.awsEnv.AWS_REGION,
+    credentials: target.s3.credentials,
+  });
+  const s3 = new S3Client(target.s3);
   const sqs = new SQSClient(target.sqs);
+  const handler = createReplayHandler({
+    log: new PredictionLogStore(ddb, target.tableName),
+    parking: { s3: lazyS3(s3), bucket: target.bucketName },
+    queueUrl: target.logDlqUrl,
+  });
   try {
     return await drainQueue(sqs, target.logDlqUrl, handler, { maxBatches });
   } finally {
-    sqs.destroy();
+    for (const c of [ddb, s3, sqs]) c.destroy();
   }
 }
 

@@ -11,6 +11,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { PREFIX } from '../../contract/bucket';
 import type { MetricsSummary } from '../../contract/prediction-log';
+import { createAnalyticsWriter } from '../../lambda/analytics/writer';
 import { openAnalyticsDb } from '../../local/analytics/duckdb';
 import { exportLog } from '../../local/analytics/export';
 import { mirrorAnalytics } from '../../local/analytics/mirror';
@@ -128,9 +129,9 @@ describe('the local analytics store', () => {
     const stored = (await db0.query('SELECT count(*) AS n FROM predictions')).rows[0].n;
     db0.close();
 
-    // WHEN the writer (the handler the stream function runs) gets the log's records again: the whole
+    // WHEN the writer (the handler the stream function runs, built for this system's bucket) gets the log's records again: the whole
     // batch twice (the second lands on the first's keys) and a part of it (new keys)
-    const writer = require('../../lambda/analytics-writer') as typeof import('../../lambda/analytics-writer');
+    const writer = { handler: createAnalyticsWriter({ manifest: local.manifest, s3, bucket: local.bucketName }) };
     const ddb = dynamoClient(local.dynamodbUrl);
     const items = ((await ddb.send(new ScanCommand({ TableName: local.tableName }))).Items ?? []).filter((i) => i.model !== undefined);
     ddb.destroy();
@@ -234,7 +235,7 @@ describe('the local analytics store', () => {
     expect(await accuracy()).toEqual(before);
 
     // AND a stream batch redelivered after compaction is counted once
-    const writer = require('../../lambda/analytics-writer') as typeof import('../../lambda/analytics-writer');
+    const writer = { handler: createAnalyticsWriter({ manifest: local.manifest, s3, bucket: local.bucketName }) };
     const ddb = dynamoClient(local.dynamodbUrl);
     const items = ((await ddb.send(new ScanCommand({ TableName: local.tableName }))).Items ?? []).filter((i) => i.model !== undefined);
     ddb.destroy();

@@ -8,10 +8,12 @@
 import { rmSync } from 'node:fs';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { summarySql } from '../../contract/analytics-queries';
+import { ApiError } from '../../contract/errors';
 import type { MetricsSummary } from '../../contract/prediction-log';
-import { type AnalyticsEngine, cachedAnalyticsEngine } from '../../lambda/commons/analytics-engine';
-import { type AthenaSender, athenaEngine } from '../../lambda/commons/athena-engine';
-import { summarizeAnalytics } from '../../lambda/commons/summary';
+import { type AthenaSender, athenaEngine } from '../../lambda/analytics/athena-engine';
+import { type AnalyticsEngine, cachedAnalyticsEngine } from '../../lambda/analytics/engine';
+import { createQueryHandler, queryDepsFromEnv } from '../../lambda/api/query';
+import { summarizeAnalytics } from '../../lambda/log/summary';
 import { openAnalyticsDb } from '../../local/analytics/duckdb';
 import { EARLIER_FEEDBACK, feedbackRows, MANIFEST, predictionRows, RECORDS, tempStore, writeStore } from '../analytics/fixtures';
 import { defined } from '../support/defined';
@@ -223,22 +225,10 @@ describe('GET /metrics/summary over 24 h through the query function', () => {
   });
   afterAll(async () => h.close());
 
-  /**
-   * The query handler, loaded cold with the engine `make` builds in place of the one its environment
-   * names (`make` gets the handler's own error module, so its ApiErrors are the handler's).
-   */
-  function handlerWith(
-    make: (errors: typeof import('../../contract/errors')) => AnalyticsEngine,
-  ): (e: ReturnType<typeof proxyEvent>) => Promise<APIGatewayProxyResult> {
-    Object.assign(process.env, queryEnv(h, { workgroup: 'Mlship-analytics', database: 'mlship_analytics' }));
-    let handler: ((e: ReturnType<typeof proxyEvent>) => Promise<APIGatewayProxyResult>) | undefined;
-    jest.isolateModules(() => {
-      (require('../../lambda/commons/analytics-engine') as typeof import('../../lambda/commons/analytics-engine')).useLocalAnalyticsEngine(
-        make(require('../../contract/errors')),
-      );
-      handler = (require('../../lambda/query') as { handler: typeof handler }).handler;
-    });
-    return defined(handler, 'the query handler loaded in isolation');
+  /** The query function built from its environment, with the engine `make` builds in place of the one the environment names. */
+  function handlerWith(make: () => AnalyticsEngine): (e: ReturnType<typeof proxyEvent>) => Promise<APIGatewayProxyResult> {
+    const deps = queryDepsFromEnv(queryEnv(h, { workgroup: 'Mlship-analytics', database: 'mlship_analytics' }), __dirname);
+    return createQueryHandler({ ...deps, analytics: make() });
   }
   const summary = (handler: ReturnType<typeof handlerWith>, window: string) =>
     handler(proxyEvent({ method: 'GET', resource: '/metrics/summary', query: { window }, apiKeyId: OPERATOR_KEY_ID }));
@@ -282,13 +272,13 @@ describe('GET /metrics/summary over 24 h through the query function', () => {
     // GIVEN an engine that counts its runs, failing the first 30-day one
     const asked: string[] = [];
     let failNext = true;
-    const handler = handlerWith((errors) => ({
+    const handler = handlerWith(() => ({
       name: 'counting',
       run: async (_sql, since) => {
         asked.push(since);
         if (since === new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10) && failNext) {
           failNext = false;
-          throw new errors.ApiError('ANALYTICS_UNAVAILABLE', 'not now');
+          throw new ApiError('ANALYTICS_UNAVAILABLE', 'not now');
         }
         return [{ predicted_label: 'benign', predictions: String(asked.length), with_feedback: '0', correct: '0', p50: 1, p90: 1, p99: 1 }];
       },
@@ -337,9 +327,9 @@ describe('GET /metrics/summary over 24 h through the query function', () => {
       ['ANALYTICS_TIMEOUT', 504],
       ['ANALYTICS_UNAVAILABLE', 503],
     ] as const) {
-      const handler = handlerWith((errors) => ({
+      const handler = handlerWith(() => ({
         name: 'failing',
-        run: async () => Promise.reject(new errors.ApiError(code, 'no answer')),
+        run: async () => Promise.reject(new ApiError(code, 'no answer')),
       }));
       const res = await summary(handler, '30d');
       expect(res.statusCode).toBe(status);

@@ -9,8 +9,8 @@ import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { type RunningServer, startServer } from '../../container/src/server';
 import type { PredictResponse } from '../../contract/prediction';
-import { fargateBackend } from '../../lambda/commons/fargate-backend';
-import { sagemakerBackend } from '../../lambda/commons/sagemaker-backend';
+import { fargateBackend } from '../../lambda/model/fargate-backend';
+import { sagemakerBackend } from '../../lambda/model/sagemaker-backend';
 import { closeServer, listen } from '../../local/listen';
 import { type RunningSageMakerRuntime, startSageMakerRuntime } from '../../local/sagemaker-runtime';
 import { jsonBody, proxyEvent } from './events';
@@ -75,8 +75,7 @@ describe('sagemaker backend', () => {
     const stall = await stalledServer();
     const rt = await startSageMakerRuntime({ endpoints: { slow: stall.url } });
     try {
-      process.env.MLSHIP_SAGEMAKER_RUNTIME_URL = rt.url;
-      const b = sagemakerBackend({ endpointName: 'slow', attemptTimeoutMs: 300, maxAttempts: 1 });
+      const b = sagemakerBackend({ endpointName: 'slow', runtimeUrl: rt.url, attemptTimeoutMs: 300, maxAttempts: 1 });
       await expect(b.invoke(body([rows[0].input]), 1)).rejects.toMatchObject({ code: 'BACKEND_TIMEOUT', status: 504 });
     } finally {
       await rt.close();

@@ -11,13 +11,12 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { type RunningServer, startServer } from '../../container/src/server';
-import { ENV } from '../../contract/env';
 import { ApiError } from '../../contract/errors';
 import { DEADLINE_HEADER } from '../../contract/prediction';
-import { LOG_RESERVE_MS } from '../../lambda/commons/backend';
-import { fargateBackend } from '../../lambda/commons/fargate-backend';
-import { requestDeadline } from '../../lambda/commons/http';
-import { sagemakerBackend } from '../../lambda/commons/sagemaker-backend';
+import { requestDeadline } from '../../lambda/http/api-handler';
+import { LOG_RESERVE_MS } from '../../lambda/model/backend';
+import { fargateBackend } from '../../lambda/model/fargate-backend';
+import { sagemakerBackend } from '../../lambda/model/sagemaker-backend';
 import { type RunningSageMakerRuntime, startSageMakerRuntime } from '../../local/sagemaker-runtime';
 import { largePng } from '../support/image-attacks';
 import { proxyEvent } from './events';
@@ -43,7 +42,6 @@ beforeAll(async () => {
   await new Promise<void>((r) => hop.listen(0, '127.0.0.1', r));
   hopUrl = `http://127.0.0.1:${(hop.address() as AddressInfo).port}`;
   runtime = await startSageMakerRuntime({ endpoints: { digits: hopUrl } });
-  process.env[ENV.SAGEMAKER_RUNTIME_URL] = runtime.url;
   process.env.AWS_REGION = 'us-east-1';
   process.env.AWS_ACCESS_KEY_ID = 'local';
   process.env.AWS_SECRET_ACCESS_KEY = 'local';
@@ -68,7 +66,8 @@ describe('the request deadline', () => {
   });
 
   it.each(['fargate', 'sagemaker'])('reaches the model server through the %s backend', async (kind) => {
-    const backend = kind === 'fargate' ? fargateBackend({ url: hopUrl }) : sagemakerBackend({ endpointName: 'digits' });
+    const backend =
+      kind === 'fargate' ? fargateBackend({ url: hopUrl }) : sagemakerBackend({ endpointName: 'digits', runtimeUrl: runtime.url });
     const deadline = Date.now() + 5000;
     const answer = await backend.invoke(JSON.stringify(pixels), 1, deadline);
     expect(answer.predictions).toHaveLength(1);
@@ -81,7 +80,8 @@ describe('the request deadline', () => {
   });
 
   it.each(['fargate', 'sagemaker'])('makes the model server abandon work the caller will not wait for (%s)', async (kind) => {
-    const backend = kind === 'fargate' ? fargateBackend({ url: hopUrl }) : sagemakerBackend({ endpointName: 'digits' });
+    const backend =
+      kind === 'fargate' ? fargateBackend({ url: hopUrl }) : sagemakerBackend({ endpointName: 'digits', runtimeUrl: runtime.url });
     // Already past: the model server gets 1 ms and answers 504 instead of decoding four 1024x1024 images.
     const err = await backend.invoke(images, 4, Date.now() - 1).then(
       () => undefined,

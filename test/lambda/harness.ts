@@ -1,7 +1,7 @@
 /**
  * The real parts the handler tests run against: dynalite with the prediction table, s3rver with the
  * data bucket, the local SQS with the dead-letter queue, and the container's model server with the
- * example model. Handlers are loaded fresh (cold start) with the environment the CDK would set.
+ * example model. Each function is built fresh (a cold start) from the environment the CDK would set.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,11 +10,18 @@ import { join, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { type RunningServer, startServer } from '../../container/src/server';
 import { ENV } from '../../contract/env';
+import { createFeedbackHandler, feedbackDepsFromEnv } from '../../lambda/api/feedback';
+import { createMetaHandler, metaDepsFromEnv } from '../../lambda/api/meta';
+import { createPredictHandler, predictDepsFromEnv } from '../../lambda/api/predict';
+import { createQueryHandler, queryDepsFromEnv } from '../../lambda/api/query';
+import { createReplayHandler, replayDepsFromEnv } from '../../lambda/log/replay';
 import { dynamoClient, type EmbeddedDynamoDb, ensureTable, startDynamoDb } from '../../local/dynamodb';
 import { type EmbeddedS3, s3Client, startS3 } from '../../local/s3';
 import { type RunningSqsServer, startSqsServer } from '../../local/sqs-server';
 
 export const MODEL_DIR = resolve(__dirname, '../../models/breast-cancer');
+/** Where a function's entry lives: relative paths of its environment are read from there. */
+const LAMBDA_DIR = resolve(__dirname, '../../lambda');
 export const MANIFEST_PATH = join(MODEL_DIR, 'model.json');
 export const TABLE = 'predictions-test';
 export const BUCKET = 'mlship-test-data';
@@ -75,23 +82,21 @@ export async function startHarness(opts: { model?: boolean; modelDir?: string } 
 
 type ApiHandler = (e: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
-/** Sets the environment the CDK sets for the function and loads it as a cold start. */
-export function loadHandler(file: 'predict' | 'query' | 'feedback' | 'meta', env: Record<string, string>): ApiHandler {
-  return loadModule<{ handler: ApiHandler }>(file, env).handler;
+/** What each function's entry does at cold start, with `env` in place of the one the CDK sets. */
+const FACTORIES = {
+  predict: (env: NodeJS.ProcessEnv) => createPredictHandler(predictDepsFromEnv(env, LAMBDA_DIR)),
+  query: (env: NodeJS.ProcessEnv) => createQueryHandler(queryDepsFromEnv(env, LAMBDA_DIR)),
+  feedback: (env: NodeJS.ProcessEnv) => createFeedbackHandler(feedbackDepsFromEnv(env, LAMBDA_DIR)),
+  meta: (env: NodeJS.ProcessEnv) => createMetaHandler(metaDepsFromEnv(env, LAMBDA_DIR)),
+};
+
+/** The function built from the environment the CDK sets for it, as a cold start does. */
+export function loadHandler(file: keyof typeof FACTORIES, env: Record<string, string>): ApiHandler {
+  return FACTORIES[file](env);
 }
 
 export function loadReplay(env: Record<string, string>): (e: SQSEvent) => Promise<SQSBatchResponse> {
-  return loadModule<{ handler: (e: SQSEvent) => Promise<SQSBatchResponse> }>('replay', env).handler;
-}
-
-function loadModule<T>(file: string, env: Record<string, string>): T {
-  for (const name of Object.values(ENV)) if (name.startsWith('MLSHIP_')) delete process.env[name];
-  Object.assign(process.env, env);
-  let mod: T | undefined;
-  jest.isolateModules(() => {
-    mod = require(`../../lambda/${file}`) as T;
-  });
-  return mod as T;
+  return createReplayHandler(replayDepsFromEnv(env));
 }
 
 /** The environment of the predict function for a harness and backend. */

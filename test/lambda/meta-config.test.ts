@@ -1,7 +1,7 @@
 /** Cold-start configuration, the meta routes and the OpenAPI document built from the route table. */
 import { type AnyFunctionName, ENV, functionEnv } from '../../contract/env';
 import { ROUTES } from '../../contract/routes';
-import { readConfig, required } from '../../lambda/commons/config';
+import { readConfig, required } from '../../lambda/runtime/config';
 import { jsonBody, proxyEvent } from './events';
 import { loadHandler, MANIFEST_PATH } from './harness';
 

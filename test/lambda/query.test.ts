@@ -1,7 +1,7 @@
 /** The read side against dynalite: pages, filters, single items, feedback and the summary. */
 import type { MetricsSummary, PredictionPage, PredictionRecord } from '../../contract/prediction-log';
-import { newPredictionId } from '../../lambda/commons/ids';
-import { putRecordOnce } from '../../lambda/commons/log-writer';
+import { newPredictionId } from '../../lambda/log/ids';
+import { PredictionLogStore } from '../../lambda/log/prediction-log-store';
 import { defined } from '../support/defined';
 import { jsonBody, proxyEvent } from './events';
 import { dynamoClient, type Harness, loadHandler, OPERATOR_KEY_ID, queryEnv, startHarness, TABLE } from './harness';
@@ -37,11 +37,11 @@ beforeAll(async () => {
       apiKeyId: i % 2 === 0 ? 'key-1' : 'key-2',
     };
     seeded.push(rec);
-    await putRecordOnce(ddb, TABLE, rec);
+    await new PredictionLogStore(ddb, TABLE).putRecord(rec);
   }
   // Records of another model share the table but never show up in this model's pages.
   const other = newPredictionId();
-  await putRecordOnce(ddb, TABLE, { ...seeded[0], id: other, model: 'other-model' });
+  await new PredictionLogStore(ddb, TABLE).putRecord({ ...seeded[0], id: other, model: 'other-model' });
 });
 afterAll(async () => h.close());
 

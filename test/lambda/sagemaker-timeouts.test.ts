@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { LIMITS, SERVICE_LIMITS } from '../../contract/limits';
-import { sagemakerBackend } from '../../lambda/commons/sagemaker-backend';
+import { sagemakerBackend } from '../../lambda/model/sagemaker-backend';
 import { closeServer, listen } from '../../local/listen';
 import { type RunningSageMakerRuntime, startSageMakerRuntime } from '../../local/sagemaker-runtime';
 import { defined } from '../support/defined';
@@ -41,15 +41,15 @@ afterEach(async () => {
   process.env = { ...saved };
 });
 
-async function endpointFor(url: string): Promise<string> {
+/** The endpoint `ep` on a fresh runtime stand-in in front of `url`: its name and the runtime's address. */
+async function endpointFor(url: string): Promise<{ endpointName: string; runtimeUrl: string }> {
   runtime = await startSageMakerRuntime({ endpoints: { ep: url } });
   Object.assign(process.env, {
-    MLSHIP_SAGEMAKER_RUNTIME_URL: runtime.url,
     AWS_REGION: 'eu-west-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
   });
-  return 'ep';
+  return { endpointName: 'ep', runtimeUrl: runtime.url };
 }
 
 describe('SageMaker backend timing', () => {
@@ -57,7 +57,7 @@ describe('SageMaker backend timing', () => {
     // GIVEN a real-time endpoint whose model takes longer than an attempt may
     const c = await container([1500, 1500]);
     try {
-      const b = sagemakerBackend({ endpointName: await endpointFor(c.url), attemptTimeoutMs: 300, budgetMs: 2000, maxAttempts: 2 });
+      const b = sagemakerBackend({ ...(await endpointFor(c.url)), attemptTimeoutMs: 300, budgetMs: 2000, maxAttempts: 2 });
       // WHEN it is called THEN it gives up after one attempt, and the container saw one request
       await expect(b.invoke(BODY, 1)).rejects.toMatchObject({ code: 'BACKEND_TIMEOUT', status: 504 });
       expect(c.calls()).toBe(1);
@@ -71,8 +71,7 @@ describe('SageMaker backend timing', () => {
     // GIVEN a cold serverless endpoint: the first answer takes longer than a real-time attempt is allowed
     const c = await container([800]);
     try {
-      const name = await endpointFor(c.url);
-      const b = sagemakerBackend({ endpointName: name, serverless: true, budgetMs: 2000 });
+      const b = sagemakerBackend({ ...(await endpointFor(c.url)), serverless: true, budgetMs: 2000 });
       // THEN the one attempt may use the whole budget, and the prediction comes back
       await expect(b.invoke(BODY, 1)).resolves.toMatchObject({ model: { name: 'm', version: '1' } });
       expect(c.calls()).toBe(1);
@@ -84,7 +83,7 @@ describe('SageMaker backend timing', () => {
   it('retries only what surely did not run: a container 503, then answers', async () => {
     const c = await container([0, 0], [503, 200]);
     try {
-      const b = sagemakerBackend({ endpointName: await endpointFor(c.url), attemptTimeoutMs: 1000, budgetMs: 3000, maxAttempts: 2 });
+      const b = sagemakerBackend({ ...(await endpointFor(c.url)), attemptTimeoutMs: 1000, budgetMs: 3000, maxAttempts: 2 });
       await expect(b.invoke(BODY, 1)).resolves.toMatchObject({ predictions: [expect.objectContaining({ label: 'benign' })] });
       expect(c.calls()).toBe(2);
     } finally {

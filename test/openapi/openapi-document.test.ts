@@ -12,7 +12,7 @@ import { FORMATS, LIMITS } from '../../contract/limits';
 import { type ModelManifest, parseManifest } from '../../contract/manifest';
 import { readManifestFile } from '../../contract/model-files';
 import { ROUTES } from '../../contract/routes';
-import { buildOpenApi } from '../../lambda/commons/openapi';
+import { buildOpenApi } from '../../lambda/http/openapi';
 import { PROJECT_ROOT } from '../../local/paths';
 
 const BIN = join(PROJECT_ROOT, 'node_modules', '.bin');

@@ -5,9 +5,9 @@ import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ENV } from '../../contract/env';
 import { encodeRecord, type PredictionRecord } from '../../contract/prediction-log';
 import { QUALITY_METRICS } from '../../contract/quality';
-import { runQuality } from '../../lambda/quality';
+import { PredictionLogStore } from '../../lambda/log/prediction-log-store';
 import { readQualityConfig } from '../../lambda/quality/config';
-import { readWindow } from '../../lambda/quality/read-window';
+import { runQuality } from '../../lambda/quality/job';
 import { dynamoClient, type EmbeddedDynamoDb, ensureTable, startDynamoDb } from '../../local/dynamodb';
 
 const MODELS = join(__dirname, '../../models');
@@ -80,7 +80,7 @@ describe('quality job', () => {
   test('reads the window per version and publishes accuracy and drift as EMF with Model and ModelVersion', async () => {
     const config = readQualityConfig(envFor('breast-cancer'), __dirname);
     const lines: string[] = [];
-    const result = await runQuality(config, ddb, NOW, (l) => lines.push(l));
+    const result = await runQuality(config, new PredictionLogStore(ddb, TABLE), NOW, (l) => lines.push(l));
 
     expect(result).toMatchObject({ model: 'breast-cancer', from: '2024-05-01T11:00:00.000Z', to: NOW.toISOString(), truncated: false });
     const [v1, v2] = result.versions;
@@ -122,12 +122,12 @@ describe('quality job', () => {
   });
 
   test('reads at most the item bound, newest first, and says it left some out', async () => {
-    const w = await readWindow(ddb, TABLE, 'breast-cancer', new Date(NOW.getTime() - 3_600_000), NOW, 10);
+    const w = await new PredictionLogStore(ddb, TABLE).readWindow('breast-cancer', new Date(NOW.getTime() - 3_600_000), NOW, 10);
     expect(w.truncated).toBe(true);
     expect(w.records).toHaveLength(10);
     const times = w.records.map((r) => r.createdAt);
     expect([...times].sort().reverse()).toEqual(times);
-    const all = await readWindow(ddb, TABLE, 'breast-cancer', new Date(NOW.getTime() - 3_600_000), NOW, 71);
+    const all = await new PredictionLogStore(ddb, TABLE).readWindow('breast-cancer', new Date(NOW.getTime() - 3_600_000), NOW, 71);
     expect(all).toMatchObject({ truncated: false });
     expect(all.records).toHaveLength(71);
   });
@@ -135,7 +135,7 @@ describe('quality job', () => {
   test('an empty window publishes nothing and reports no versions', async () => {
     const config = readQualityConfig(envFor('breast-cancer'), __dirname);
     const lines: string[] = [];
-    const result = await runQuality(config, ddb, new Date('2020-01-01T00:00:00Z'), (l) => lines.push(l));
+    const result = await runQuality(config, new PredictionLogStore(ddb, TABLE), new Date('2020-01-01T00:00:00Z'), (l) => lines.push(l));
     expect(result.versions).toEqual([]);
     expect(lines).toEqual([]);
   });

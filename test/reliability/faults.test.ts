@@ -4,7 +4,6 @@
  * system recovers without a restart. The full-length version is `npx tsx bench/reliability/faults.ts`.
  */
 
-import { ENV } from '../../contract/env';
 import { ERROR_STATUS } from '../../contract/errors';
 import { type LocalSystem, startLocal } from '../../local/system';
 import { openApiResponseCheck } from '../openapi/response-check';
@@ -29,10 +28,12 @@ describe('faults under load', () => {
       apiKey: 'faults-key-0123456789abcdef',
       replayIntervalMs: 0,
       onResponse: openapi.record,
+      // The predict function reaches S3 through a switch the S3 scenario turns off.
+      predictS3Via: async (s3Url) => {
+        s3Switch = await startTcpSwitch(Number(new URL(s3Url).port));
+        return s3Switch.url;
+      },
     });
-    // The predict function builds its S3 client on first use: point it through a switch we can turn off.
-    s3Switch = await startTcpSwitch(Number(new URL(local.s3Url).port));
-    process.env[ENV.S3_URL] = s3Switch.url;
   });
 
   afterAll(async () => {

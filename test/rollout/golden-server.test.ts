@@ -11,10 +11,10 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { CloudFormationCustomResourceUpdateEvent } from 'aws-lambda';
 import { type RunningServer, startServer } from '../../container/src/server';
-import { createLogger } from '../../lambda/commons/logger';
 import { sendResponse } from '../../lambda/rollout/cfn-response';
 import { decideCustomResource, decideLifecycleHook, HOOK_ATTEMPTS, loadGoldenSet } from '../../lambda/rollout/check';
 import { checkRuntimeClient, httpInvoker, replayGoldenSet, sageMakerInvoker } from '../../lambda/rollout/replay';
+import { createLogger } from '../../lambda/runtime/logger';
 import { startSageMakerRuntime } from '../../local/sagemaker-runtime';
 import { until } from '../support/poll';
 

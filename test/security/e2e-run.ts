@@ -18,7 +18,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResult, ScheduledEvent } from 'aws-lambda';
 import { PNG } from 'pngjs';
-import { s3Client as batchS3Client, openOutput } from '../../container/src/batch/locations';
+import { openOutput } from '../../container/src/batch/locations';
 import { resolveModelDir } from '../../container/src/model-source';
 import { startServer } from '../../container/src/server';
 import { BASELINE_FILE } from '../../contract/baseline';
@@ -28,8 +28,13 @@ import { ENV } from '../../contract/env';
 import { MANIFEST_FILE } from '../../contract/manifest';
 import { GOLDEN_SET_FILE } from '../../contract/rollout';
 import { API_KEY_HEADER, IDEMPOTENCY_HEADER } from '../../contract/routes';
+import { createPredictHandler, predictDepsFromEnv } from '../../lambda/api/predict';
+import { createQualityHandler, qualityDepsFromEnv } from '../../lambda/quality/job';
+import { loadGoldenSet } from '../../lambda/rollout/check';
+import { createGoldenCheckHandler } from '../../lambda/rollout/handler';
+import { checkRuntimeClient } from '../../lambda/rollout/replay';
 import { LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS } from '../../local/paths';
-import { s3Client } from '../../local/s3';
+import { modelSourceEnv, s3Client } from '../../local/s3';
 import { startSageMakerRuntime } from '../../local/sagemaker-runtime';
 import type { LocalSystem } from '../../local/system';
 import { proxyEvent } from '../lambda/events';
@@ -132,7 +137,7 @@ export async function exerciseLocalSystem(local: LocalSystem, setPhase: (p: Phas
   setPhase('undeployed');
   const prefixUri = `s3://${local.bucketName}/${prefix}`;
   await resolveModelDir({
-    env: { [ENV.MODEL_S3_URI]: prefixUri, [ENV.S3_URL]: local.s3Url, AWS_REGION: LOCAL_NAMES.region },
+    env: modelSourceEnv(prefixUri, local.s3Url),
     cacheDir: mkdtempSync(join(tmpdir(), 'mlship-iam-cache-')),
   });
   s3.destroy();
@@ -148,41 +153,35 @@ function noisePng(side: number): string {
 }
 
 /**
- * The predict function on the SageMaker path, loaded in its own module registry with the digits model:
- * InvokeEndpoint through the local runtime stand-in, a large image stored under `predictions/`, and that
- * stored input read back as an S3 key.
+ * The predict function on the SageMaker path, built from the environment its function gets, with the
+ * digits model: InvokeEndpoint through the local runtime stand-in, a large image stored under
+ * `predictions/`, and that stored input read back as an S3 key.
  */
-export async function exerciseSageMakerPredict(
-  local: LocalSystem,
-  install: () => () => void,
-  setPhase: (p: Phase) => void,
-): Promise<number[]> {
+export async function exerciseSageMakerPredict(local: LocalSystem, setPhase: (p: Phase) => void): Promise<number[]> {
   const digits = join(PROJECT_ROOT, 'models', 'digits');
   // In its own process, as in the local system: onnxruntime's tensors must stay in one JavaScript realm.
   const model = await startServer({ modelDir: digits, port: 0, host: '127.0.0.1', workers: 1 });
   const runtime = await startSageMakerRuntime({ endpoints: { 'mlship-iam-proof': model.url } });
   const saved = { ...process.env };
-  Object.assign(process.env, {
-    [ENV.BACKEND]: 'sagemaker',
-    [ENV.SAGEMAKER_ENDPOINT]: 'mlship-iam-proof',
-    [ENV.SAGEMAKER_RUNTIME_URL]: runtime.url,
-    [ENV.MODEL_MANIFEST_PATH]: join(digits, 'model.json'),
-  });
-  delete process.env[ENV.MODEL_URL];
+  useLocalCredentials();
   setPhase('sagemaker');
   const statuses: number[] = [];
   try {
-    let predict: typeof import('../../lambda/predict') | undefined;
-    let uninstall: (() => void) | undefined;
-    jest.isolateModules(() => {
-      // This registry has its own copy of the SDK: record it too.
-      uninstall = install();
-      predict = require('../../lambda/predict');
-    });
-    if (!predict) throw new Error('predict did not load');
-    const loaded = predict;
+    const predict = createPredictHandler(
+      predictDepsFromEnv(
+        {
+          ...localDataEnv(local),
+          [ENV.BACKEND]: 'sagemaker',
+          [ENV.SAGEMAKER_ENDPOINT]: 'mlship-iam-proof',
+          [ENV.SAGEMAKER_RUNTIME_URL]: runtime.url,
+          [ENV.MODEL_MANIFEST_PATH]: join(digits, 'model.json'),
+          [ENV.LOG_TTL_DAYS]: '0',
+        },
+        PROJECT_ROOT,
+      ),
+    );
     const send = async (body: unknown) => {
-      const res = (await loaded.handler(
+      const res = (await predict(
         proxyEvent({
           method: 'POST',
           resource: '/predict',
@@ -199,7 +198,6 @@ export async function exerciseSageMakerPredict(
     const { scanPredictions } = await import('../support/log-scan');
     const stored = (await scanPredictions(local.dynamodbUrl, local.tableName)).find((i) => i.id === id)?.inputKey;
     if (stored) await send({ instances: [{ s3Key: stored }] });
-    uninstall?.();
   } finally {
     process.env = saved;
     setPhase('all');
@@ -209,21 +207,52 @@ export async function exerciseSageMakerPredict(
   return statuses;
 }
 
+/** The local system's table, bucket and queue, and the endpoints of its stand-ins, as a function's environment names them. */
+function localDataEnv(local: LocalSystem): Record<string, string> {
+  return {
+    [ENV.PREDICTION_TABLE]: local.tableName,
+    [ENV.DATA_BUCKET]: local.bucketName,
+    [ENV.LOG_DLQ_URL]: local.logDlqUrl,
+    [ENV.DYNAMODB_URL]: local.dynamodbUrl,
+    [ENV.S3_URL]: local.s3Url,
+    [ENV.SQS_URL]: local.sqsUrl,
+  };
+}
+
+/**
+ * The stand-ins' credentials and region for the clients a function builds from its environment (the
+ * SDK's default chain reads them here; in AWS, the function's role). The caller restores process.env.
+ */
+function useLocalCredentials(): void {
+  Object.assign(process.env, {
+    AWS_REGION: LOCAL_NAMES.region,
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+  });
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+}
+
 /**
  * The scheduled quality job over the window just logged, as its EventBridge rule runs it, with the
  * environment its function gets. Returns how many model versions it measured.
  */
 export async function runQualityJob(local: LocalSystem): Promise<number> {
   const env: Record<string, string> = {
-    [ENV.PREDICTION_TABLE]: local.tableName,
+    ...localDataEnv(local),
     [ENV.MODEL_MANIFEST_PATH]: join(MODEL_DIR, MANIFEST_FILE),
     [ENV.MODEL_BASELINE_PATH]: join(MODEL_DIR, BASELINE_FILE),
     [ENV.QUALITY_WINDOW_MINUTES]: '60',
   };
-  Object.assign(process.env, env);
-  const quality = require('../../lambda/quality') as typeof import('../../lambda/quality');
-  const result = await quality.handler({ time: new Date().toISOString() } as ScheduledEvent);
-  return result.versions.length;
+  const saved = { ...process.env };
+  useLocalCredentials();
+  try {
+    const quality = createQualityHandler(qualityDepsFromEnv(env, PROJECT_ROOT));
+    const result = await quality({ time: new Date().toISOString() } as ScheduledEvent);
+    return result.versions.length;
+  } finally {
+    process.env = saved;
+  }
 }
 
 /** The name the golden-check custom resource is given for the local SageMaker runtime's endpoint. */
@@ -237,17 +266,13 @@ export interface GoldenCheckOutcome {
 }
 
 /**
- * The golden-set check function both ways its deployment calls it, with the environment its function
- * gets: as the Fargate service's lifecycle hook against the served model over HTTP, and as the custom
- * resource after a SageMaker endpoint update, through InvokeEndpoint on the local runtime stand-in (its
- * module-scope client is pointed there with the SDK's own `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`) and a
- * local server standing in for CloudFormation's pre-signed response URL.
+ * The golden-set check function both ways its deployment calls it, built from the golden set its
+ * function gets: as the Fargate service's lifecycle hook against the served model over HTTP, and as the
+ * custom resource after a SageMaker endpoint update, through InvokeEndpoint on the local runtime
+ * stand-in (its client pointed there) and a local server standing in for CloudFormation's pre-signed
+ * response URL.
  */
-export async function runGoldenCheck(
-  local: LocalSystem,
-  install: () => () => void,
-  setPhase: (p: Phase) => void,
-): Promise<GoldenCheckOutcome> {
+export async function runGoldenCheck(local: LocalSystem, setPhase: (p: Phase) => void): Promise<GoldenCheckOutcome> {
   const goldenSetPath = join(MODEL_DIR, GOLDEN_SET_FILE);
   const answers: string[] = [];
   const cfn = createServer((req, res) => {
@@ -262,19 +287,16 @@ export async function runGoldenCheck(
   const responseUrl = `http://127.0.0.1:${(cfn.address() as AddressInfo).port}/cfn-response`;
   const runtime = await startSageMakerRuntime({ endpoints: { [GOLDEN_ENDPOINT]: local.modelUrl } });
   const saved = { ...process.env };
-  Object.assign(process.env, {
-    [ENV.GOLDEN_SET_PATH]: goldenSetPath,
-    [ENV.MODEL_URL]: local.modelUrl,
-    AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: runtime.url,
-  });
-  let uninstall: (() => void) | undefined;
+  useLocalCredentials();
+  const sagemaker = checkRuntimeClient(runtime.url);
   try {
-    let check: typeof import('../../lambda/golden-check') | undefined;
-    jest.isolateModules(() => {
-      uninstall = install();
-      check = require('../../lambda/golden-check');
-    });
-    if (!check) throw new Error('golden-check did not load');
+    const check = {
+      handler: createGoldenCheckHandler({
+        golden: loadGoldenSet(goldenSetPath, PROJECT_ROOT),
+        modelUrl: () => local.modelUrl,
+        sagemaker,
+      }),
+    };
     setPhase('fargate');
     const context = { getRemainingTimeInMillis: () => 120_000 };
     const hook = await check.handler({ executionId: 'iam-proof', lifecycleStage: 'POST_TEST_TRAFFIC_SHIFT', hookDetails: {} }, context);
@@ -304,7 +326,7 @@ export async function runGoldenCheck(
         : { Status: `${answers.length} answers`, Reason: '' };
     return { hookStatus: hook?.hookStatus ?? 'none', customResourceStatus: `${answer.Status}: ${answer.Reason}` };
   } finally {
-    uninstall?.();
+    sagemaker.destroy();
     process.env = saved;
     setPhase('all');
     await runtime.close();
@@ -394,8 +416,8 @@ export async function runBatchTask(local: LocalSystem, callLog: string): Promise
  * Resolves once `seen` reports the abort; the calls are the batch task's (the caller attributes them).
  */
 export async function abortBatchOutput(local: LocalSystem, seen: (command: string) => boolean): Promise<boolean> {
-  const env = { [ENV.S3_URL]: local.s3Url, AWS_REGION: LOCAL_NAMES.region };
-  const client = batchS3Client(env);
+  // The stand-in's client, with its credentials (the task's own client takes its role's from the environment).
+  const client = s3Client(local.s3Url);
   const until = async (command: string) => {
     for (let waited = 0; !seen(command); waited += 20) {
       if (waited > 20_000) return false;

@@ -3,7 +3,10 @@
  * with the templates: `table`, `table/index/<name>`, `bucket`, `bucket/<key>`, `queue`, `endpoint`) and
  * the request values IAM conditions look at. And from a rendered policy statement to the same form.
  */
+import { resolve } from 'node:path';
 import type { Statement } from '../infra/synth';
+
+const PROJECT = resolve(__dirname, '../..');
 
 /**
  * Whose role a call is made with: a function, the model container (Fargate task or SageMaker model), or
@@ -40,18 +43,37 @@ export interface IamRequest {
 }
 
 /**
+ * The module that builds each function's handler from its dependencies (the entry `lambda/<fn>.ts` only
+ * calls it): a call with one of them on its stack is that function's.
+ */
+const HANDLER_MODULES: Record<string, Caller> = {
+  'api/predict': 'predict',
+  'api/query': 'query',
+  'api/feedback': 'feedback',
+  'api/meta': 'meta',
+  'log/replay': 'replay',
+  'analytics/writer': 'analytics-writer',
+  'analytics/compactor': 'analytics-compactor',
+  'quality/job': 'quality',
+  'rollout/handler': 'golden-check',
+};
+
+/**
  * Who made a call, from the source files on its stack. The local replay loop stands in for Lambda's
  * SQS event source mapping, which polls and deletes with the replay function's role.
  */
 export function callerOf(files: string[]): Caller | 'unattributed' | undefined {
-  for (const f of files) {
-    const m = /\/lambda\/(predict|query|feedback|meta|replay|analytics-writer|analytics-compactor|quality|golden-check)\.ts$/.exec(f);
-    if (m) return m[1] as Caller;
+  // Paths from the project root: the checkout's own folder name says nothing.
+  const inProject = files.map((f) => (f.startsWith(`${PROJECT}/`) ? f.slice(PROJECT.length + 1) : f));
+  for (const f of inProject) {
+    const m = /^lambda\/(.+)\.ts$/.exec(f);
+    const caller = m === null ? undefined : HANDLER_MODULES[m[1] as string];
+    if (caller !== undefined) return caller;
   }
-  if (files.some((f) => /\/local\/replay-loop\.ts$/.test(f))) return 'replay';
+  if (inProject.includes('local/replay-loop.ts')) return 'replay';
   if (files.some((f) => f.includes('/container/src/'))) return 'container';
   // Runtime code with no handler on the stack would escape the check: make it visible.
-  if (files.some((f) => f.includes('/lambda/'))) return 'unattributed';
+  if (inProject.some((f) => f.startsWith('lambda/'))) return 'unattributed';
   return undefined;
 }
 

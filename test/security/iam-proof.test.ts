@@ -320,19 +320,11 @@ describe('IAM proof from recorded AWS calls', () => {
     // (2) the run's log writes reach the analytics writer, as the table stream hands them over in AWS
     await local.flushAnalytics();
     // (3) predict calls a SageMaker endpoint, the SageMaker backends' way
-    sagemakerStatuses = await exerciseSageMakerPredict(
-      local,
-      () => (require('./record-aws-calls') as Recorder).install(sink),
-      (p) => (phase = p),
-    );
+    sagemakerStatuses = await exerciseSageMakerPredict(local, (p) => (phase = p));
     // (4) the quality job runs once
     qualityVersions = await runQualityJob(local);
     // (5) the golden-set check runs
-    golden = await runGoldenCheck(
-      local,
-      () => (require('./record-aws-calls') as Recorder).install(sink),
-      (p) => (phase = p),
-    );
+    golden = await runGoldenCheck(local, (p) => (phase = p));
     // (6) the batch task scores a dataset in its own process. It exists on the Fargate backend only: its
     // calls are checked against that backend.
     batchTask = await runBatchTask(local, batchLog);

@@ -46,11 +46,15 @@ export function required(config: FunctionConfig, name: EnvName): string {
   throw new Error(`${name} is not part of the ${config.fn} function's environment`);
 }
 
-/** Optional endpoint overrides for the local stand-ins; unset in AWS. */
+/**
+ * Optional endpoint overrides, unset in AWS: a bundled function run against local stand-ins (the bundle
+ * benchmark and tests) is pointed at them this way. The local runner passes its own clients instead.
+ */
 export function endpointOverride(
   name: typeof ENV.DYNAMODB_URL | typeof ENV.S3_URL | typeof ENV.SQS_URL | typeof ENV.SAGEMAKER_RUNTIME_URL,
+  env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
-  const v = process.env[name];
+  const v = env[name];
   return v === undefined || v === '' ? undefined : v;
 }
 

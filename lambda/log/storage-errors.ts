@@ -1,5 +1,5 @@
 import { ApiError } from '../../contract/errors';
-import { isConnectionError } from './backend';
+import { isConnectionError } from '../model/backend';
 
 const TRANSIENT = new Set([
   'ProvisionedThroughputExceededException',

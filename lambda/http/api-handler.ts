@@ -15,7 +15,7 @@ import {
   routeFor,
   routesOf,
 } from '../../contract/routes';
-import type { Logger } from './logger';
+import type { Logger } from '../runtime/logger';
 import { requestParser } from './route-parse';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };

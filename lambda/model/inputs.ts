@@ -1,16 +1,50 @@
 /**
- * Inputs kept in the data bucket. Instances sent as `{"s3Key": …}` are fetched before the model call and
+ * The instances of a predict request: its body parsed against the manifest (JSON, or CSV rows for a
+ * tabular model), and what the model is sent for each. Inputs kept in the data bucket. Instances sent as `{"s3Key": …}` are fetched before the model call and
  * checked like inline ones: an encoded image (PNG/JPEG bytes) is sent on as base64, anything else is read
  * as one JSON instance. Inputs too large to keep inline in the log are written under `predictions/` in
  * the same forms (numbers as a JSON array, images as their own bytes), so a stored input can be sent back
  * as an s3Key.
  */
 import { ApiError, isApiError } from '../../contract/errors';
-import { type Instance, type ModelManifest, validateInstances } from '../../contract/manifest';
-import type { S3Handle } from './lazy-clients';
+import { LIMITS } from '../../contract/limits';
+import {
+  csvRecords,
+  csvRow,
+  type FeatureValue,
+  type Instance,
+  type ModelManifest,
+  packsFloat32,
+  validateInstances,
+} from '../../contract/manifest';
+import { parseJsonBody } from '../http/api-handler';
+import type { S3Handle } from '../runtime/lazy-clients';
 
 /** An instance with its values ready for the model: numbers or a base64 image. */
 export type ResolvedInstance = Exclude<Instance, { s3Key: string }>;
+
+/** The instances of a predict body of media type `type`; a CSV header row is matched by feature names. */
+export function parseInstances(manifest: ModelManifest, type: string, bytes: Buffer): Instance[] {
+  if (type === 'application/json') return validateInstances(manifest, parseJsonBody(bytes), { allowS3Keys: true });
+  if (type === 'text/csv' && manifest.input.kind === 'tabular') {
+    // Parsing stops after the rows one request may hold.
+    const features = manifest.input.features;
+    const float32 = packsFloat32(manifest);
+    return csvRecords(manifest, bytes.toString('utf8'), LIMITS.maxInstancesPerRequest).map((r) => ({
+      values: csvRow(features, r.cells, `rows[${r.line}]`, float32),
+    }));
+  }
+  const accepted = manifest.input.kind === 'tabular' ? 'application/json or text/csv' : 'application/json';
+  throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${type} is not accepted; send ${accepted}.`, 'Content-Type');
+}
+
+/**
+ * What the model is sent for an instance: the checked values (float32, as the model server reads them,
+ * so the log and the model see the same numbers whatever form the caller used) or the encoded image.
+ */
+export function modelInput(inst: ResolvedInstance): FeatureValue[] | { b64: string } {
+  return 'values' in inst ? Array.from(inst.values) : { b64: inst.image };
+}
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 

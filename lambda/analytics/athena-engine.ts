@@ -7,9 +7,11 @@
  */
 import type { AthenaClient } from '@aws-sdk/client-athena';
 import { parameterCount } from '../../contract/analytics-queries';
+import { ANALYTICS_OFF, ENV } from '../../contract/env';
 import { ApiError } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
-import type { AnalyticsEngine, AnalyticsRow } from './analytics-engine';
+import { type FunctionConfig, required } from '../runtime/config';
+import type { AnalyticsEngine, AnalyticsRow } from './engine';
 
 type AthenaModule = typeof import('@aws-sdk/client-athena');
 /** What the engine needs of a client: `send` (a test hands in a recording stand-in). */
@@ -24,6 +26,18 @@ export interface AthenaEngineOptions {
   readonly pollFirstMs?: number;
   readonly pollMaxMs?: number;
   readonly answerMarginMs?: number;
+}
+
+/**
+ * The query function's engine on AWS: Athena in the workgroup and database the environment names, or
+ * undefined when both say `off` (no analytics store deployed).
+ */
+export function athenaEngineOf(config: FunctionConfig): AnalyticsEngine | undefined {
+  const workgroup = required(config, ENV.ANALYTICS_WORKGROUP);
+  const database = required(config, ENV.ANALYTICS_DATABASE);
+  if ((workgroup === ANALYTICS_OFF) !== (database === ANALYTICS_OFF))
+    throw new Error(`${ENV.ANALYTICS_WORKGROUP} and ${ENV.ANALYTICS_DATABASE} must both name the store or both be "${ANALYTICS_OFF}"`);
+  return workgroup === ANALYTICS_OFF ? undefined : athenaEngine({ workgroup, database });
 }
 
 /** Rows of a GetQueryResults page asked for at once (Athena's maximum). */

@@ -8,15 +8,15 @@
  * attempt's bound.
  */
 
-import { ENV } from '../../contract/env';
 import { ApiError } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
 import { DEADLINE_ATTRIBUTE } from '../../contract/prediction';
 import { type Backend, isConnectionError, modelAnswerError, modelTimeLeft, parseInvocationResponse } from './backend';
-import { endpointOverride } from './config';
 
 export interface SageMakerBackendOptions {
   endpointName: string;
+  /** The SageMaker runtime's address. @default - the region's (a local stand-in's in tests) */
+  runtimeUrl?: string;
   /** A serverless endpoint: one attempt may take the whole budget (cold starts). @default false */
   serverless?: boolean;
   /** Longest single attempt. @default the whole budget for serverless, LIMITS.backendAttemptTimeoutMs otherwise */
@@ -48,7 +48,7 @@ export function sagemakerBackend(opts: SageMakerBackendOptions): Backend {
   const sdk = import('@aws-sdk/client-sagemaker-runtime').then((m) => ({
     m,
     client: new m.SageMakerRuntimeClient({
-      endpoint: endpointOverride(ENV.SAGEMAKER_RUNTIME_URL),
+      endpoint: opts.runtimeUrl,
       maxAttempts: 1,
       // A backstop: each attempt is cut by its own abort signal first.
       requestHandler: { requestTimeout: budgetMs, connectionTimeout: Math.min(attemptMs, 3000), throwOnRequestTimeout: true },

@@ -1,12 +1,15 @@
 /**
- * Writes prediction records so that none is lost and none is doubled: a conditional PutItem
+ * Writes prediction records so that none is lost and none is doubled: the store's conditional write
  * (`attribute_not_exists(id)`, so a retry that already landed counts as written), retried with
  * exponential backoff; what still fails goes, whole, to the dead-letter queue for the replay handler.
  */
-import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { ApiError } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
-import { encodeRecord, LOG_TABLE, type PredictionRecord, UnstorableValueError } from '../../contract/prediction-log';
-import type { SqsHandle } from './lazy-clients';
+import { LOG_TABLE, type PredictionRecord, UnstorableValueError } from '../../contract/prediction-log';
+import type { SqsHandle } from '../runtime/lazy-clients';
+import type { Logger } from '../runtime/logger';
+import type { Metrics } from '../runtime/metrics';
+import type { PredictionLogStore } from './prediction-log-store';
 
 export interface PutOutcome {
   ok: boolean;
@@ -16,26 +19,8 @@ export interface PutOutcome {
   permanent?: boolean;
 }
 
-/** One conditional write; `ok` is true also when the item is already there (an earlier attempt landed). */
-export async function putRecordOnce(ddb: DynamoDBClient, table: string, record: PredictionRecord): Promise<void> {
-  try {
-    await ddb.send(
-      new PutItemCommand({
-        TableName: table,
-        Item: encodeRecord(record),
-        ConditionExpression: 'attribute_not_exists(#id)',
-        ExpressionAttributeNames: { '#id': LOG_TABLE.partitionKey },
-      }),
-    );
-  } catch (e) {
-    if ((e as { name?: string }).name === 'ConditionalCheckFailedException') return;
-    throw e;
-  }
-}
-
 export async function putRecordWithRetry(
-  ddb: DynamoDBClient,
-  table: string,
+  store: PredictionLogStore,
   record: PredictionRecord,
   opts: { maxAttempts?: number; baseDelayMs?: number } = {},
 ): Promise<PutOutcome> {
@@ -44,7 +29,7 @@ export async function putRecordWithRetry(
   let lastError: unknown;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     try {
-      await putRecordOnce(ddb, table, record);
+      await store.putRecord(record);
       return { ok: true, attempts: attempt };
     } catch (e) {
       lastError = e;
@@ -53,6 +38,38 @@ export async function putRecordWithRetry(
     }
   }
   return { ok: false, attempts: maxAttempts, error: lastError, permanent: false };
+}
+
+/** Where records the table refused wait for the replay function. */
+export interface DeadLetterQueue {
+  readonly sqs: () => Promise<SqsHandle>;
+  readonly url: string;
+}
+
+/**
+ * Every record reaches the table or the dead-letter queue before the caller gets a 200. If both refuse,
+ * the caller gets a 503 rather than an answer nobody can find later.
+ */
+export async function logRecords(
+  records: PredictionRecord[],
+  to: { store: PredictionLogStore; deadLetters: DeadLetterQueue; metrics: Metrics; log: Logger },
+): Promise<void> {
+  const outcomes = await Promise.all(records.map((r) => putRecordWithRetry(to.store, r)));
+  const failed = records.filter((_, i) => outcomes[i]?.ok === false);
+  if (failed.length === 0) return;
+  to.metrics.count('LogWriteFailures', failed.length);
+  to.log.warn('log write failed; dead-lettering', {
+    failed: failed.length,
+    ids: failed.map((r) => r.id),
+    error: outcomes.find((o) => !o.ok)?.error,
+  });
+  try {
+    await sendToDeadLetterQueue(to.deadLetters.sqs, to.deadLetters.url, failed);
+  } catch (e) {
+    to.log.error('dead-letter queue refused records', { ids: failed.map((r) => r.id), error: e });
+    throw new ApiError('STORAGE_UNAVAILABLE', 'The prediction could not be logged; retry shortly.');
+  }
+  to.metrics.count('DlqSends', failed.length);
 }
 
 /** Sends records to the dead-letter queue in batches of ten (SQS's batch limit); throws if any is refused. */

@@ -1,7 +1,7 @@
 /** Pure arithmetic of `GET /metrics/summary`, kept apart from the DynamoDB paging and the analytics engine. */
 import { FORMATS } from '../../contract/limits';
 import type { MetricsSummary, PredictionRecord } from '../../contract/prediction-log';
-import type { AnalyticsRow } from './analytics-engine';
+import type { AnalyticsRow } from '../analytics/engine';
 
 /** Nearest-rank percentile of sorted values; null when there are none. */
 export function percentile(sorted: number[], p: number): number | null {

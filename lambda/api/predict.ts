@@ -1,0 +1,163 @@
+/**
+ * `POST /predict`: check the body against the model manifest, run the model through the configured
+ * backend, log one item per instance (never losing one), and answer with each prediction's id.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { ENV } from '../../contract/env';
+import { ApiError } from '../../contract/errors';
+import { type Backend as BackendKind, maxPredictBodyBytes } from '../../contract/limits';
+import type { Instance, ModelManifest } from '../../contract/manifest';
+import { readManifestFile } from '../../contract/model-files';
+import { type InvocationResponse, MODEL_VERSION_HEADER, type PredictResponse } from '../../contract/prediction';
+import { apiHandler, bodyBytes, mediaType, type RequestContext } from '../http/api-handler';
+import { withIdempotency } from '../log/idempotency';
+import { type DeadLetterQueue, logRecords } from '../log/log-writer';
+import { PredictionLogStore } from '../log/prediction-log-store';
+import { type RecordBuilder, recordBuilder } from '../log/record-builder';
+import type { Backend } from '../model/backend';
+import { fargateBackend } from '../model/fargate-backend';
+import { fetchInstance, modelInput, parseInstances, storeInput } from '../model/inputs';
+import { sagemakerBackend } from '../model/sagemaker-backend';
+import { dynamoOptions, s3Options, sqsOptions } from '../runtime/clients';
+import { endpointOverride, intValue, readConfig, required } from '../runtime/config';
+import { lazyS3, lazySqs, type S3Handle } from '../runtime/lazy-clients';
+import { createLogger, type Logger } from '../runtime/logger';
+import { Metrics } from '../runtime/metrics';
+
+export interface PredictDeps {
+  readonly manifest: ModelManifest;
+  /** Which backend serves the model (it sets the body limit). */
+  readonly backendKind: BackendKind;
+  readonly backend: Backend;
+  readonly log: PredictionLogStore;
+  readonly deadLetters: DeadLetterQueue;
+  /** The data bucket: inputs given as keys, inputs too large to log inline. */
+  readonly inputs: { readonly s3: () => Promise<S3Handle>; readonly bucket: string };
+  /** Days a log item is kept (0: forever). */
+  readonly ttlDays: number;
+  /** @default - a logger of the predict function */
+  readonly logger?: Logger;
+  /** @default - EMF lines with the model's dimensions */
+  readonly metrics?: Metrics;
+  /** @default () => new Date() */
+  readonly clock?: () => Date;
+}
+
+/** The predict function's dependencies as the CDK configures it: config from `env`, AWS clients. */
+export function predictDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: string): PredictDeps {
+  const config = readConfig('predict', env);
+  const backendKind = config.backend;
+  return {
+    manifest: readManifestFile(required(config, ENV.MODEL_MANIFEST_PATH), baseDir),
+    backendKind,
+    backend:
+      backendKind === 'fargate'
+        ? fargateBackend({ url: required(config, ENV.MODEL_URL) })
+        : sagemakerBackend({
+            endpointName: required(config, ENV.SAGEMAKER_ENDPOINT),
+            serverless: backendKind === 'sagemaker-serverless',
+            runtimeUrl: endpointOverride(ENV.SAGEMAKER_RUNTIME_URL, env),
+          }),
+    // One attempt per SDK call: the log writer runs its own bounded retries before dead-lettering.
+    log: new PredictionLogStore(new DynamoDBClient(dynamoOptions(env, 1)), required(config, ENV.PREDICTION_TABLE)),
+    deadLetters: { sqs: lazySqs(sqsOptions(env)), url: required(config, ENV.LOG_DLQ_URL) },
+    inputs: { s3: lazyS3(s3Options(env)), bucket: required(config, ENV.DATA_BUCKET) },
+    ttlDays: intValue(config, ENV.LOG_TTL_DAYS),
+  };
+}
+
+export function createPredictHandler(deps: PredictDeps) {
+  const { manifest, backendKind, backend, inputs } = deps;
+  const maxBodyBytes = maxPredictBodyBytes(backendKind);
+  const clock = deps.clock ?? (() => new Date());
+  const logger = deps.logger ?? createLogger('predict', { model: manifest.name, modelVersion: manifest.version, backend: backendKind });
+  const metrics = deps.metrics ?? new Metrics({ name: manifest.name, version: manifest.version });
+  const buildRecord: RecordBuilder = recordBuilder({
+    manifest,
+    ttlDays: deps.ttlDays,
+    storeInput: (key, body, type) => storeInput(inputs.s3, inputs.bucket, key, body, type),
+  });
+  const predictOnce = withIdempotency(run, {
+    store: deps.log,
+    replayHeaders: { [MODEL_VERSION_HEADER]: `${manifest.name}/${manifest.version}` },
+    clock: () => clock().getTime(),
+  });
+
+  async function predict(event: APIGatewayProxyEvent, ctx: RequestContext): Promise<APIGatewayProxyResult> {
+    const started = clock().getTime();
+    const bytes = bodyBytes(event);
+    if (bytes.length > maxBodyBytes) {
+      throw new ApiError('PAYLOAD_TOO_LARGE', `The body is ${bytes.length} bytes; at most ${maxBodyBytes} for the ${backendKind} backend.`);
+    }
+    const instances = parseInstances(manifest, mediaType(event) ?? 'application/json', bytes);
+    // Awaited, not returned: this route stays on the async stack of every call the wrapper makes.
+    return await predictOnce(event, ctx, { instances, started });
+  }
+
+  async function run(
+    event: APIGatewayProxyEvent,
+    ctx: RequestContext,
+    { instances, started }: { instances: Instance[]; started: number },
+  ): Promise<APIGatewayProxyResult> {
+    const apiKeyId = event.requestContext?.identity?.apiKeyId ?? undefined;
+    // Instances given as S3 keys are fetched and checked; the model sees the object, the log keeps the key.
+    const resolved = await Promise.all(
+      instances.map((inst, i) =>
+        's3Key' in inst
+          ? fetchInstance(inputs.s3, inputs.bucket, manifest, inst.s3Key, `instances[${i}].s3Key`, maxBodyBytes)
+          : Promise.resolve(inst),
+      ),
+    );
+    const invocation = JSON.stringify({ instances: resolved.map(modelInput) });
+    if (Buffer.byteLength(invocation) > maxBodyBytes) {
+      throw new ApiError('PAYLOAD_TOO_LARGE', `The instances add up to more than ${maxBodyBytes} bytes for the ${backendKind} backend.`);
+    }
+
+    const t0 = Date.now();
+    const answer = await backend.invoke(invocation, resolved.length, ctx.deadline).catch((e: unknown) => {
+      // The model answered NaN or Infinity: no prediction to log, but a count to alarm on.
+      if (e instanceof ApiError && e.code === 'NON_FINITE_OUTPUT') metrics.count('NonFiniteOutputs', 1);
+      throw e;
+    });
+    const backendMs = Date.now() - t0;
+
+    const now = clock();
+    const records = await Promise.all(
+      answer.predictions.map((prediction, i) => {
+        // backend.invoke has checked one prediction per instance, and resolved maps instances one to one.
+        const sent = instances[i];
+        const seen = resolved[i];
+        if (sent === undefined || seen === undefined)
+          throw new ApiError('BACKEND_ERROR', 'The backend answered more predictions than instances.');
+        const latencyMs = clock().getTime() - started;
+        return buildRecord({ prediction, sent, seen, model: answer.model, requestId: ctx.requestId, apiKeyId, now, latencyMs });
+      }),
+    );
+    await logRecords(records, { store: deps.log, deadLetters: deps.deadLetters, metrics, log: ctx.log });
+    emitMetrics(answer, backendMs);
+    ctx.log.info('predicted', { instances: records.length, backendMs, ids: records.map((r) => r.id) });
+
+    const body: PredictResponse = {
+      predictions: answer.predictions.map((p, i) => ({ id: records[i]?.id ?? '', ...p })),
+      model: answer.model,
+    };
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'application/json', [MODEL_VERSION_HEADER]: `${answer.model.name}/${answer.model.version}` },
+      body: JSON.stringify(body),
+    };
+  }
+
+  function emitMetrics(answer: InvocationResponse, backendMs: number): void {
+    metrics.emit({
+      Predictions: { value: answer.predictions.length, unit: 'Count' },
+      BackendLatency: { value: backendMs, unit: 'Milliseconds' },
+    });
+    const perLabel = new Map<string, number>();
+    for (const p of answer.predictions) if ('label' in p) perLabel.set(p.label, (perLabel.get(p.label) ?? 0) + 1);
+    for (const [label, n] of perLabel) metrics.count('Predictions', n, { Label: label });
+  }
+
+  return apiHandler('predict', logger, { predict });
+}

@@ -1,0 +1,109 @@
+/**
+ * The local system's functions: the same factories the Lambda entries call, given the local endpoints,
+ * names and clients instead of an environment. Nothing here is global, so two local systems (or two
+ * model versions) live side by side in one process.
+ */
+import { dirname, join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { BASELINE_FILE } from '../contract/baseline';
+import type { ModelManifest } from '../contract/manifest';
+import type { HandlerName } from '../contract/routes';
+import { type AnalyticsCompactor, createAnalyticsCompactor } from '../lambda/analytics/compactor';
+import type { AnalyticsEngine } from '../lambda/analytics/engine';
+import { createAnalyticsWriter } from '../lambda/analytics/writer';
+import { createFeedbackHandler } from '../lambda/api/feedback';
+import { createMetaHandler, optionalBaseline } from '../lambda/api/meta';
+import { createPredictHandler } from '../lambda/api/predict';
+import { createQueryHandler } from '../lambda/api/query';
+import { PredictionLogStore } from '../lambda/log/prediction-log-store';
+import { createReplayHandler } from '../lambda/log/replay';
+import { fargateBackend } from '../lambda/model/fargate-backend';
+import { lazyS3, lazySqs } from '../lambda/runtime/lazy-clients';
+import type { ProxyHandler } from './gateway';
+import type { StreamHandler } from './log-stream';
+import { LOCAL_NAMES, S3RVER_CREDENTIALS } from './paths';
+
+export interface LocalFunctionsOptions {
+  readonly manifest: ModelManifest;
+  /** The model's drift baseline (served by `GET /model` when the file exists). @default `baseline.json` beside the manifest */
+  readonly baselinePath?: string;
+  readonly manifestPath: string;
+  /** The backend path of `POST /predict`: the model server over HTTP, as on Fargate. @default 'fargate' */
+  readonly backend?: 'fargate';
+  /** The model server (the Fargate backend's URL). */
+  readonly modelUrl: string;
+  /** The built dashboard served by the meta function. */
+  readonly dashboardDir: string;
+  readonly tableName: string;
+  readonly bucketName: string;
+  readonly logDlqUrl: string;
+  /**
+   * Addresses of the embedded DynamoDB, S3 and SQS; `predictS3` is where the predict function reaches S3
+   * (a fault test puts a switch there). @default predictS3 - `s3`
+   */
+  readonly endpoints: { readonly dynamodb: string; readonly s3: string; readonly sqs: string; readonly predictS3?: string };
+  /** Ids of the operator keys. */
+  readonly operatorKeyIds: readonly string[];
+  /** Days a log item is kept (0: forever). */
+  readonly logTtlDays: number;
+  /** The engine of summary windows over 24 h. @default - none (answered ANALYTICS_OFF) */
+  readonly analytics?: AnalyticsEngine;
+}
+
+export interface LocalFunctions {
+  readonly handlers: Record<HandlerName, ProxyHandler>;
+  readonly replay: (event: SQSEvent) => Promise<SQSBatchResponse>;
+  readonly analyticsWriter: StreamHandler;
+  readonly analyticsCompactor: AnalyticsCompactor;
+  /** Closes the functions' clients. */
+  close(): void;
+}
+
+export function buildLocalFunctions(opts: LocalFunctionsOptions): LocalFunctions {
+  const { manifest, endpoints } = opts;
+  // s3rver checks signatures against its fixed credentials; dynalite and the SQS stand-in accept any.
+  const aws = { region: LOCAL_NAMES.region, credentials: { ...S3RVER_CREDENTIALS } };
+  const dynamodb = new DynamoDBClient({ ...aws, endpoint: endpoints.dynamodb });
+  // One attempt per SDK call where the log writer runs its own bounded retries before dead-lettering.
+  const logWrites = new DynamoDBClient({ ...aws, endpoint: endpoints.dynamodb, maxAttempts: 1 });
+  const s3 = new S3Client({ ...aws, endpoint: endpoints.s3, forcePathStyle: true });
+  const predictS3 = endpoints.predictS3 === undefined ? s3 : new S3Client({ ...aws, endpoint: endpoints.predictS3, forcePathStyle: true });
+  const sqs = new SQSClient({ ...aws, endpoint: endpoints.sqs });
+  const reads = new PredictionLogStore(dynamodb, opts.tableName);
+  const writes = new PredictionLogStore(logWrites, opts.tableName);
+  const operatorKeyIds = new Set(opts.operatorKeyIds);
+  const baselinePath = opts.baselinePath ?? join(dirname(opts.manifestPath), BASELINE_FILE);
+
+  const backendKind = opts.backend ?? 'fargate';
+  const handlers: Record<HandlerName, ProxyHandler> = {
+    predict: createPredictHandler({
+      manifest,
+      backendKind,
+      backend: fargateBackend({ url: opts.modelUrl }),
+      log: writes,
+      deadLetters: { sqs: lazySqs(sqs), url: opts.logDlqUrl },
+      inputs: { s3: lazyS3(predictS3), bucket: opts.bucketName },
+      ttlDays: opts.logTtlDays,
+    }),
+    query: createQueryHandler({ manifest, log: reads, operatorKeyIds, analytics: opts.analytics }),
+    feedback: createFeedbackHandler({ manifest, log: reads, operatorKeyIds }),
+    meta: createMetaHandler({
+      manifest,
+      backendKind,
+      baseline: optionalBaseline(manifest, baselinePath),
+      dashboardDir: opts.dashboardDir,
+    }),
+  };
+  return {
+    handlers,
+    replay: createReplayHandler({ log: writes, parking: { s3: lazyS3(s3), bucket: opts.bucketName }, queueUrl: opts.logDlqUrl }),
+    analyticsWriter: createAnalyticsWriter({ manifest, s3, bucket: opts.bucketName }),
+    analyticsCompactor: createAnalyticsCompactor({ manifest, s3, bucket: opts.bucketName }),
+    close() {
+      for (const c of new Set([dynamodb, logWrites, s3, predictS3, sqs])) c.destroy();
+    },
+  };
+}
