@@ -223,16 +223,22 @@ describe('script mode in detail', () => {
     expect(await expectServedParity(outTwo)).toBe(42);
   }, 120_000);
 
-  test('without SM_MODEL_DIR the files go into the model folder, as committed, and no metrics.json', async () => {
-    // GIVEN a copy of the models folder's scripts (the committed files stay untouched)
+  test("without SM_MODEL_DIR the files go into the model folder, and no metrics.json; a training job's flat source folder trains the same", async () => {
+    // GIVEN copies of the scripts (the committed files stay untouched): as in the repository, and flat, as a
+    // training job's source folder holds them (train.py with the helpers beside it)
     const copy = path.join(scratch, 'copy');
-    for (const f of ['export_tools.py', 'script_mode.py', `${MODEL}/train.py`]) cpSync(path.join(MODELS, f), path.join(copy, f));
+    const flat = path.join(scratch, 'flat');
+    for (const f of ['export_tools.py', 'script_mode.py', `${MODEL}/train.py`]) {
+      cpSync(path.join(MODELS, f), path.join(copy, f));
+      cpSync(path.join(MODELS, f), path.join(flat, path.basename(f)));
+    }
     const sm = path.join(scratch, 'sm-out');
-    // WHEN it runs with no script-mode variable, and again with SM_MODEL_DIR only
+    // WHEN the repository copy runs with no script-mode variable, and the flat one with SM_MODEL_DIR only
     expect(await runScript(path.join(copy, MODEL, 'train.py'), {})).toMatchObject({ status: 0 });
-    expect(await runScript(path.join(copy, MODEL, 'train.py'), { SM_MODEL_DIR: sm })).toMatchObject({ status: 0 });
-    // THEN the model folder gets the four files a training job gets, byte for byte, and no metrics file
+    expect(await runScript(path.join(flat, 'train.py'), { SM_MODEL_DIR: sm })).toMatchObject({ status: 0 });
+    // THEN the model folder gets the four files the training job gets, byte for byte, and no metrics file
     expect(readdirSync(path.join(copy, MODEL)).sort()).toEqual(['baseline.json', 'model.json', 'model.onnx', 'parity.json', 'train.py']);
+    expect(readdirSync(sm).sort()).toEqual(SM_FILES);
     for (const file of ['baseline.json', 'model.json', 'model.onnx', 'parity.json'])
       expect(readFileSync(path.join(copy, MODEL, file)).equals(readFileSync(path.join(sm, file)))).toBe(true);
   }, 120_000);
