@@ -21,6 +21,7 @@ import math
 import os
 
 import numpy as np
+from sklearn.model_selection import train_test_split
 
 TRAIN_CHANNEL = "SM_CHANNEL_TRAIN"
 VALIDATION_CHANNEL = "SM_CHANNEL_VALIDATION"
@@ -154,7 +155,6 @@ def training_data(read, bundled, bundled_text, test_size, seed, stratify):
 
     read(folder) -> (X, y, description) reads a channel; bundled() -> (X, y) loads scikit-learn's data set.
     """
-    from sklearn.model_selection import train_test_split
     train = channel(TRAIN_CHANNEL)
     if train is None:
         X, y = bundled()
