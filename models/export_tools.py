@@ -70,33 +70,61 @@ def mlp_layers(clf):
     return [(np.asarray(w), np.asarray(b)) for w, b in zip(clf.coefs_, clf.intercepts_)]
 
 
+def distribution(values):
+    """Summary statistics and decile bins of numbers (a feature's column, or a regressor's predictions)."""
+    col = np.asarray(values).astype(np.float64)
+    edges = np.quantile(col, np.linspace(0, 1, BINS + 1)[1:-1])
+    # Bin i holds values v with edges[i-1] < v <= edges[i]; the first and last bins are open-ended.
+    idx = np.searchsorted(edges, col, side="left")
+    counts = np.bincount(idx, minlength=BINS)
+    return {
+        "mean": float(col.mean()),
+        "std": float(col.std()),
+        "min": float(col.min()),
+        "max": float(col.max()),
+        "edges": [float(e) for e in edges],
+        "proportions": [float(c) / len(col) for c in counts],
+    }
+
+
+def feature_baselines(X, feature_names):
+    return [{"name": fname, **distribution(X[:, j])} for j, fname in enumerate(feature_names)]
+
+
 def baseline(X, y, feature_names, labels):
     """Training statistics the drift monitor compares live inputs with (shape documented in README.md)."""
-    features = []
-    qs = np.linspace(0, 1, BINS + 1)[1:-1]
-    for j, fname in enumerate(feature_names):
-        col = X[:, j].astype(np.float64)
-        edges = np.quantile(col, qs)
-        # Bin i holds values v with edges[i-1] < v <= edges[i]; the first and last bins are open-ended.
-        idx = np.searchsorted(edges, col, side="left")
-        counts = np.bincount(idx, minlength=BINS)
-        features.append({
-            "name": fname,
-            "mean": float(col.mean()),
-            "std": float(col.std()),
-            "min": float(col.min()),
-            "max": float(col.max()),
-            "edges": [float(e) for e in edges],
-            "proportions": [float(c) / len(col) for c in counts],
-        })
     priors = {labels[k]: float(np.mean(y == k)) for k in range(len(labels))}
-    return {"rows": int(len(X)), "bins": BINS, "features": features, "classPriors": priors}
+    return {"rows": int(len(X)), "bins": BINS, "features": feature_baselines(X, feature_names), "classPriors": priors}
+
+
+def regression_baseline(X, predictions, feature_names):
+    """A regressor's baseline: the features, and its predicted values on the training rows binned the same way."""
+    return {"rows": int(len(X)), "bins": BINS, "features": feature_baselines(X, feature_names), "prediction": distribution(predictions)}
+
+
+def classification_evaluation(y_true, y_pred):
+    """Held-out accuracy and macro-averaged F1: the reference the quality alerts measure live feedback against."""
+    from sklearn.metrics import accuracy_score, f1_score
+    return {"rows": int(len(y_true)), "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
+            "macroF1": round(float(f1_score(y_true, y_pred, average="macro")), 4)}
+
+
+def regression_evaluation(y_true, y_pred):
+    """Held-out mean absolute and root-mean-square error."""
+    err = np.asarray(y_pred, dtype=np.float64) - np.asarray(y_true, dtype=np.float64)
+    return {"rows": int(len(err)), "mae": round(float(np.mean(np.abs(err))), 4), "rmse": round(float(np.sqrt(np.mean(err ** 2))), 4)}
 
 
 def write_json(path, obj):
     with open(path, "w") as f:
         json.dump(obj, f, indent=1)
         f.write("\n")
+
+
+def regression_parity(X, predict, n=50):
+    """Held-out inputs with the framework's own predicted values."""
+    X = X[:n]
+    return {"rows": [{"input": [float(v) for v in row], "value": float(p)} for row, p in zip(X, predict(X))]}
 
 
 def parity(X, clf_predict, clf_proba, labels, n=50):
@@ -205,6 +233,30 @@ def forest_regressor_node(forest, input_name, output_name):
                             post_transform="NONE", aggregate_function="SUM", name="TreeEnsembleRegressor", **attrs)
 
 
+def gradient_boosting_regressor_node(gbr, input_name, output_name):
+    """TreeEnsembleRegressor of a fitted GradientBoostingRegressor as skl2onnx writes it: the initial
+    estimate (the init estimator's constant) as base_values, plus each tree's leaf value times the
+    learning rate."""
+    if gbr.init_ == "zero":
+        base = 0.0
+    elif hasattr(gbr.init_, "constant_"):
+        base = float(np.ravel(gbr.init_.constant_)[0])
+    else:
+        raise ValueError("only a constant initial estimate (the default DummyRegressor, or init='zero') fits base_values")
+    attrs = _empty_tree_attrs()
+    attrs.update({"target_treeids": [], "target_nodeids": [], "target_ids": [], "target_weights": []})
+    for tree_id, tree in enumerate(gbr.estimators_[:, 0]):
+        t = _tree_nodes(tree, tree_id, attrs)
+        for node in range(t.node_count):
+            if t.children_left[node] == -1:
+                attrs["target_treeids"].append(tree_id)
+                attrs["target_nodeids"].append(node)
+                attrs["target_ids"].append(0)
+                attrs["target_weights"].append(float(t.value[node][0][0]) * gbr.learning_rate)
+    return helper.make_node("TreeEnsembleRegressor", [input_name], [output_name], domain=ML_DOMAIN, n_targets=1, base_values=[base],
+                            post_transform="NONE", aggregate_function="SUM", name="TreeEnsembleRegressor", **attrs)
+
+
 def linear_classifier_node(clf, input_name, label_name, proba_name):
     """LinearClassifier of a fitted LogisticRegression as skl2onnx writes it: binary models get the
     rows [-w, w] with LOGISTIC (so the two scores are 1-p and p), multinomial ones SOFTMAX."""
@@ -268,7 +320,7 @@ def column_baseline(name, values):
     """One baseline feature: decile bins for numbers, category shares (then "any other value") for strings and bools."""
     values = np.asarray(values)
     if values.dtype.kind in "fiu":
-        return baseline(values.reshape(-1, 1).astype(np.float64), np.zeros(len(values)), [name], ["_"])["features"][0]
+        return {"name": name, **distribution(values)}
     text = np.array(["true" if v is True or v is np.True_ else "false" if v is False or v is np.False_ else str(v) for v in values.tolist()])
     categories, counts = np.unique(text, return_counts=True)
     return {"name": name, "kind": "categorical", "categories": [str(c) for c in categories],
