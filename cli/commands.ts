@@ -1,4 +1,4 @@
-/** What each `mlship` subcommand does, apart from its command-line wiring (bin/mlship-cli.ts). */
+/** What each `mlship` subcommand does, apart from its command-line wiring (cli/program.ts). */
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -6,15 +6,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { modelPackageKey, PACKAGE_DIGEST_LENGTH } from '../../contract/bucket';
-import { ENV } from '../../contract/env';
-import { MANIFEST_FILE, type ModelManifest } from '../../contract/manifest';
-import { readManifestFile } from '../../contract/model-files';
-import { packModel } from '../../contract/model-package';
-import type { PredictResponse } from '../../contract/prediction';
-import type { PredictionRecord } from '../../contract/prediction-log';
-import { PROJECT_ROOT } from '../paths';
-import { type DrainResult, drainQueue } from '../replay-loop';
+import { modelPackageKey, PACKAGE_DIGEST_LENGTH } from '../contract/bucket';
+import { ENV } from '../contract/env';
+import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
+import { readManifestFile } from '../contract/model-files';
+import { packModel } from '../contract/model-package';
+import type { PredictResponse } from '../contract/prediction';
+import type { PredictionRecord } from '../contract/prediction-log';
+import { PROJECT_ROOT } from '../local/paths';
+import { type DrainResult, drainQueue } from '../local/replay-loop';
 import { callApi } from './api';
 import { predictBody } from './invoke-input';
 import type { Target } from './target';
@@ -143,7 +143,7 @@ export async function feedback(target: Target, id: string, label: string): Promi
 export async function replay(target: Target, maxBatches: number): Promise<DrainResult> {
   Object.assign(process.env, target.awsEnv, { [ENV.PREDICTION_TABLE]: target.tableName, [ENV.LOG_DLQ_URL]: target.logDlqUrl });
   // Loaded after the environment is set: the handler reads it at module load.
-  const { handler } = require('../../lambda/replay') as typeof import('../../lambda/replay');
+  const { handler } = require('../lambda/replay') as typeof import('../lambda/replay');
   const sqs = new SQSClient(target.sqs);
   try {
     return await drainQueue(sqs, target.logDlqUrl, handler, { maxBatches });

@@ -9,9 +9,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
+import { initModel } from '../../cli/init';
 import { startServer } from '../../container/src/server';
 import { parseBaseline } from '../../contract/baseline';
-import { initModel } from '../../local/cli/init';
 import { closeAgent, postJson, ROOT } from '../container/helpers';
 import { defined } from '../support/defined';
 import { tinyLinearOnnx } from '../support/tiny-onnx';

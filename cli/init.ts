@@ -7,10 +7,10 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { loadModel } from '../../container/src/model';
-import { BASELINE_FILE } from '../../contract/baseline';
-import { type CsvRecord, parseCsv } from '../../contract/csv';
-import { errorMessage } from '../../contract/errors';
+import { loadModel } from '../container/src/model';
+import { BASELINE_FILE } from '../contract/baseline';
+import { type CsvRecord, parseCsv } from '../contract/csv';
+import { errorMessage } from '../contract/errors';
 import {
   cellValue,
   type FeatureType,
@@ -19,11 +19,11 @@ import {
   type ModelManifest,
   parseManifest,
   type Row,
-} from '../../contract/manifest';
-import { planModel, suggest } from '../../contract/model-plan';
-import { type GraphSignature, readOnnx, type ValueSignature } from '../../contract/onnx-graph';
-import type { Prediction } from '../../contract/prediction';
-import { GOLDEN_SET_FILE } from '../../contract/rollout';
+} from '../contract/manifest';
+import { planModel, suggest } from '../contract/model-plan';
+import { type GraphSignature, readOnnx, type ValueSignature } from '../contract/onnx-graph';
+import type { Prediction } from '../contract/prediction';
+import { GOLDEN_SET_FILE } from '../contract/rollout';
 
 export interface InitOptions {
   /** The ONNX file. */
