@@ -1,29 +1,15 @@
 /**
  * The commands of `mlship`, the command line of the kit (its entry is bin/mlship-cli.ts). Commands go to
  * the local system by default (`npm start`) or to a deployed stack with `--stack NAME` (found through its
- * CloudFormation outputs).
+ * CloudFormation outputs). Each command loads what it runs (the SDK clients, onnxruntime, DuckDB, the
+ * local system) only when it runs: the help and a light command never wait for the heavy ones.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { batchCommand } from '../container/src/batch/cli';
 import { NAMED_QUERIES } from '../contract/analytics-queries';
-import { loadConfig, modelDirOf } from '../lib/config';
 import { DEFAULT_DATA_DIR } from '../local/paths';
-import { addStartOptions, runStart, type StartFlags, startOptionsOf } from '../local/start';
-import { formatResult, runExport, runQuery } from './analytics';
-import {
-  feedback,
-  followPredictions,
-  formatTable,
-  invoke,
-  listPredictions,
-  progress,
-  progressDone,
-  replay,
-  serve,
-  uploadModel,
-} from './commands';
-import { formatInit, initModel } from './init';
-import { resolveTarget, type TargetOptions } from './target';
+import { addStartOptions, type StartFlags, startOptionsOf } from '../local/start-options';
+import { batchCommand } from './batch';
+import type { TargetOptions } from './target';
 
 function intOption(name: string, min: number, max: number) {
   return (raw: string): number => {
@@ -34,7 +20,8 @@ function intOption(name: string, min: number, max: number) {
 }
 
 /** The global options, whatever subcommand is running. */
-function target(cmd: Command) {
+async function target(cmd: Command) {
+  const { resolveTarget } = await import('./target');
   return resolveTarget(cmd.optsWithGlobals<TargetOptions>());
 }
 
@@ -52,6 +39,7 @@ export function mlshipProgram(): Command {
   addStartOptions(program.command('start'))
     .description('Run the whole system on 127.0.0.1: DynamoDB, S3 and SQS stand-ins, the model server and the API (same as npm start)')
     .action(async (flags: StartFlags, cmd: Command) => {
+      const { runStart } = await import('../local/start');
       await runStart(startOptionsOf(flags, cmd.optsWithGlobals<{ dataDir: string }>().dataDir));
     });
 
@@ -73,6 +61,7 @@ export function mlshipProgram(): Command {
         model: string,
         flags: { out: string; name?: string; version: string; data?: string; labels?: string; expectedColumn?: string },
       ) => {
+        const { formatInit, initModel } = await import('./init');
         const result = await initModel({ model, ...flags, labels: flags.labels?.split(',').map((l) => l.trim()) });
         process.stdout.write(`${formatInit(result)}\n`);
         if (result.parityMismatches > 0) process.exitCode = 1;
@@ -90,6 +79,7 @@ export function mlshipProgram(): Command {
       const args = ['--model', flags.model, '--host', flags.host];
       if (flags.port !== undefined) args.push('--port', flags.port);
       if (flags.workers !== undefined) args.push('--workers', flags.workers);
+      const { serve } = await import('./commands');
       process.exitCode = await serve(args);
     });
 
@@ -103,6 +93,7 @@ export function mlshipProgram(): Command {
       '\nExamples:\n  mlship invoke \'{"instances": [[1, 2, 3]]}\'\n  mlship invoke rows.csv            (one instance per row; a header row names the features)\n  mlship invoke seven.png three.png (images are sent base64)',
     )
     .action(async (inputs: string[], flags: { idempotencyKey?: string }, cmd: Command) => {
+      const { invoke } = await import('./commands');
       const answer = await invoke(await target(cmd), inputs, flags);
       process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
     });
@@ -112,6 +103,7 @@ export function mlshipProgram(): Command {
     .description('Pack a model folder into model.tar.gz (as the deploy does) and upload it under models/<name>/<version>/')
     .argument('<dir>', 'model folder (model.json + the ONNX file)')
     .action(async (dir: string, _flags: object, cmd: Command) => {
+      const { uploadModel } = await import('./commands');
       const r = await uploadModel(await target(cmd), dir);
       process.stdout.write(`${r.s3Uri}\n  ${r.manifest.name} ${r.manifest.version}, ${r.bytes} bytes, sha256 ${r.sha256}\n`);
     });
@@ -131,6 +123,7 @@ export function mlshipProgram(): Command {
         flags: { limit: number; version?: string; from?: string; to?: string; follow: boolean; interval: number; json: boolean },
         cmd: Command,
       ) => {
+        const { followPredictions, formatTable, listPredictions } = await import('./commands');
         const t = await target(cmd);
         const query = { limit: flags.limit, version: flags.version, from: flags.from, to: flags.to };
         if (flags.follow) {
@@ -152,6 +145,7 @@ export function mlshipProgram(): Command {
     .argument('<id>', 'prediction id')
     .argument('<label>', 'the true label')
     .action(async (id: string, label: string, _flags: object, cmd: Command) => {
+      const { feedback } = await import('./commands');
       const answer = await feedback(await target(cmd), id, label);
       process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
     });
@@ -161,6 +155,7 @@ export function mlshipProgram(): Command {
     .description("Drain the prediction log's dead-letter queue into the table (exactly once per record)")
     .option('--max-batches <n>', 'stop after this many batches of 10', intOption('--max-batches', 1, 100_000), 1000)
     .action(async (flags: { maxBatches: number }, cmd: Command) => {
+      const { replay } = await import('./commands');
       const r = await replay(await target(cmd), flags.maxBatches);
       process.stdout.write(`received ${r.received}, replayed ${r.replayed}, failed ${r.failed}\n`);
       if (r.failed > 0) process.exitCode = 1;
@@ -178,6 +173,7 @@ export function mlshipProgram(): Command {
       '\nExamples:\n  mlship query --named accuracy-by-day\n  mlship query "SELECT version, count(*) FROM predictions GROUP BY version"',
     )
     .action(async (sql: string | undefined, flags: { named?: string; since?: string; json: boolean }, cmd: Command) => {
+      const { formatResult, runQuery } = await import('./analytics');
       const t = await target(cmd);
       const result = await runQuery(t, {
         sql,
@@ -192,6 +188,8 @@ export function mlshipProgram(): Command {
     .command('export')
     .description('Backfill the analytics store from the prediction log table (logs that predate the stream); local system only')
     .action(async (_flags: object, cmd: Command) => {
+      const { runExport } = await import('./analytics');
+      const { progress, progressDone } = await import('./commands');
       const r = await runExport(await target(cmd), (p) => progress(`scanned ${p.scanned} items, wrote ${p.predictions} predictions…`));
       progressDone();
       process.stdout.write(
@@ -200,6 +198,11 @@ export function mlshipProgram(): Command {
     });
 
   // `batch`: a local dataset through the same code as the container's batch mode, or the state machine in AWS.
-  program.addCommand(batchCommand(() => modelDirOf(loadConfig({ context: () => undefined, rootDir: process.cwd() }), process.cwd())));
+  program.addCommand(
+    batchCommand(async () => {
+      const { loadConfig, modelDirOf } = await import('../lib/config');
+      return modelDirOf(loadConfig({ context: () => undefined, rootDir: process.cwd() }), process.cwd());
+    }),
+  );
   return program;
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { batchCommand } from '../../container/src/batch/cli';
+import { batchCommand } from '../../cli/batch';
 import { batchContainerCommand } from '../../container/src/batch/command';
 
 const MODEL_DIR = path.join(__dirname, '../../models/breast-cancer');
