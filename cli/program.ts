@@ -4,7 +4,7 @@
  * CloudFormation outputs). Each command loads what it runs (the SDK clients, onnxruntime, DuckDB, the
  * local system) only when it runs: the help and a light command never wait for the heavy ones.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Help, InvalidArgumentError, Option } from 'commander';
 import { NAMED_QUERIES } from '../contract/analytics-queries';
 import { DEFAULT_DATA_DIR } from '../local/paths';
 import { addStartOptions, type StartFlags, startOptionsOf } from '../local/start-options';
@@ -25,26 +25,51 @@ async function target(cmd: Command) {
   return resolveTarget(cmd.optsWithGlobals<TargetOptions>());
 }
 
+/** The global options, by attribute name: where a command goes (a deployed stack or the local system) and with which key. */
+type GlobalOption = 'stack' | 'region' | 'dataDir' | 'apiKey';
+/** Commands that talk to a deployed stack or the local system. */
+const TARGET: readonly GlobalOption[] = ['stack', 'region', 'dataDir', 'apiKey'];
+/** Commands that run against the local system only. */
+const LOCAL_API: readonly GlobalOption[] = ['dataDir', 'apiKey'];
+const STACK = 'Options for a deployed stack:';
+const LOCAL = 'Options for the local system:';
+const globalsRead = new WeakMap<Command, readonly GlobalOption[]>();
+
+/** A subcommand of `program` that reads these global options (and lists only them in its help). */
+function subcommand(program: Command, name: string, globals: readonly GlobalOption[] = []): Command {
+  const cmd = program.command(name);
+  globalsRead.set(cmd, globals);
+  return cmd;
+}
+
 /** The `mlship` program: every command and the global options. */
 export function mlshipProgram(): Command {
   const program = new Command('mlship')
     .description('Take a trained ONNX model to an inference API — on this machine or on AWS.')
-    .addOption(new Option('--stack <name>', 'deployed stack (or stack prefix) to talk to, instead of the local system'))
+    .addOption(new Option('--stack <name>', 'deployed stack (or stack prefix) to talk to, instead of the local system').helpGroup(STACK))
+    .addOption(new Option('--region <region>', "AWS region of the stack (default: the SDK's configuration)").helpGroup(STACK))
+    .addOption(
+      new Option('--data-dir <dir>', 'data folder of the local system').default(DEFAULT_DATA_DIR, '.mlship/local').helpGroup(LOCAL),
+    )
     .addOption(new Option('--api-key <key>', "API key (default: MLSHIP_API_KEY, or the local system's key)"))
-    .addOption(new Option('--data-dir <dir>', 'data folder of the local system').default(DEFAULT_DATA_DIR, '.mlship/local'))
-    .addOption(new Option('--region <region>', "AWS region of the stack (default: the SDK's configuration)"))
     .showHelpAfterError()
-    .configureHelp({ showGlobalOptions: true });
+    .configureHelp({
+      showGlobalOptions: true,
+      // A command's help lists only the global options it reads: `init` and `serve` read none.
+      visibleGlobalOptions(this: Help, cmd: Command): Option[] {
+        const reads = globalsRead.get(cmd) ?? [];
+        return Help.prototype.visibleGlobalOptions.call(this, cmd).filter((o) => (reads as string[]).includes(o.attributeName()));
+      },
+    });
 
-  addStartOptions(program.command('start'))
+  addStartOptions(subcommand(program, 'start', ['dataDir']))
     .description('Run the whole system on 127.0.0.1: DynamoDB, S3 and SQS stand-ins, the model server and the API (same as npm start)')
     .action(async (flags: StartFlags, cmd: Command) => {
       const { runStart } = await import('../local/start');
       await runStart(startOptionsOf(flags, cmd.optsWithGlobals<{ dataDir: string }>().dataDir));
     });
 
-  program
-    .command('init')
+  subcommand(program, 'init')
     .description('Write a model folder (model.json, baseline.json, parity.json) for an ONNX file a converter exported')
     .argument('<model.onnx>', 'the ONNX file (skl2onnx, onnxmltools, torch.onnx.export, tf2onnx)')
     .requiredOption('--out <dir>', 'model folder to write')
@@ -68,8 +93,7 @@ export function mlshipProgram(): Command {
       },
     );
 
-  program
-    .command('serve')
+  subcommand(program, 'serve')
     .description("Run the model server alone (the container's `serve` command)")
     .requiredOption('--model <dir>', 'model folder (model.json + the ONNX file)')
     .option('--port <n>', 'port (default: SAGEMAKER_BIND_TO_PORT, PORT or 8080)')
@@ -83,8 +107,7 @@ export function mlshipProgram(): Command {
       process.exitCode = await serve(args);
     });
 
-  program
-    .command('invoke')
+  subcommand(program, 'invoke', TARGET)
     .description('Send instances to POST /predict: a JSON string or file, a CSV file, image files, or - for stdin')
     .argument('<input...>', '\'{"instances": [...]}\', data.json, rows.csv, digit.png…')
     .option('--idempotency-key <key>', 'repeat-safe key: the same key and body return the first answer')
@@ -98,8 +121,7 @@ export function mlshipProgram(): Command {
       process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
     });
 
-  program
-    .command('upload-model')
+  subcommand(program, 'upload-model', TARGET)
     .description('Pack a model folder into model.tar.gz (as the deploy does) and upload it under models/<name>/<version>/')
     .argument('<dir>', 'model folder (model.json + the ONNX file)')
     .action(async (dir: string, _flags: object, cmd: Command) => {
@@ -108,8 +130,7 @@ export function mlshipProgram(): Command {
       process.stdout.write(`${r.s3Uri}\n  ${r.manifest.name} ${r.manifest.version}, ${r.bytes} bytes, sha256 ${r.sha256}\n`);
     });
 
-  program
-    .command('predictions')
+  subcommand(program, 'predictions', TARGET)
     .description('List logged predictions, newest first; --follow prints new ones as they come')
     .option('--limit <n>', 'page size', intOption('--limit', 1, 200), 20)
     .option('--version <v>', 'only this model version')
@@ -139,8 +160,7 @@ export function mlshipProgram(): Command {
       },
     );
 
-  program
-    .command('feedback')
+  subcommand(program, 'feedback', TARGET)
     .description('Record the true label of a prediction (a number for regression models)')
     .argument('<id>', 'prediction id')
     .argument('<label>', 'the true label')
@@ -150,8 +170,7 @@ export function mlshipProgram(): Command {
       process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
     });
 
-  program
-    .command('replay')
+  subcommand(program, 'replay', TARGET)
     .description("Drain the prediction log's dead-letter queue into the table (exactly once per record)")
     .option('--max-batches <n>', 'stop after this many batches of 10', intOption('--max-batches', 1, 100_000), 1000)
     .action(async (flags: { maxBatches: number }, cmd: Command) => {
@@ -161,8 +180,7 @@ export function mlshipProgram(): Command {
       if (r.failed > 0) process.exitCode = 1;
     });
 
-  program
-    .command('query')
+  subcommand(program, 'query', LOCAL_API)
     .description('Run SQL or a named query over the analytics tables (predictions, feedback) with DuckDB; local system only')
     .argument('[sql]', 'SQL over the tables `predictions` and `feedback`')
     .option('--named <name>', `a named query: ${NAMED_QUERIES.join(', ')}`)
@@ -184,8 +202,7 @@ export function mlshipProgram(): Command {
       process.stdout.write(`${flags.json ? JSON.stringify(result.rows, null, 2) : formatResult(result)}\n`);
     });
 
-  program
-    .command('export')
+  subcommand(program, 'export', LOCAL_API)
     .description('Backfill the analytics store from the prediction log table (logs that predate the stream); local system only')
     .action(async (_flags: object, cmd: Command) => {
       const { runExport } = await import('./analytics');
