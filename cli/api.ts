@@ -9,9 +9,10 @@ export class ApiCallError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
-    message: string,
+    /** The API's message, without the code. */
+    readonly reason: string,
   ) {
-    super(`${code} (${status}): ${message}`);
+    super(`${code} (${status}): ${reason}`);
     this.name = 'ApiCallError';
   }
 }

@@ -15,7 +15,7 @@ import type { PredictResponse } from '../contract/prediction';
 import type { PredictionRecord } from '../contract/prediction-log';
 import { PROJECT_ROOT } from '../local/paths';
 import { type DrainResult, drainQueue } from '../local/replay-loop';
-import { callApi } from './api';
+import { ApiCallError, callApi } from './api';
 import { predictBody } from './invoke-input';
 import type { Target } from './target';
 
@@ -124,8 +124,8 @@ function formatRow(item: PredictionRecord): string {
   return `${item.createdAt.padEnd(24)}  ${item.id.padEnd(26)}  ${predicted.padEnd(16)}  ${String(item.latencyMs).padStart(6)}  ${item.feedback?.label ?? ''}`;
 }
 
-/** Records the true label; regression models take a number. */
-export async function feedback(target: Target, id: string, label: string): Promise<unknown> {
+/** Records the true label; regression models take a number. `replace` replaces a label already given (else 409). */
+export async function feedback(target: Target, id: string, label: string, opts: { replace?: boolean } = {}): Promise<unknown> {
   const model = await callApi<ModelManifest>(target, '/model');
   let value: string | number = label;
   if (model.output.kind === 'regression') {
@@ -133,7 +133,14 @@ export async function feedback(target: Target, id: string, label: string): Promi
     if (label.trim() === '' || !Number.isFinite(value))
       throw new Error(`This is a regression model: the label must be a number, got "${label}".`);
   }
-  return callApi(target, `/predictions/${encodeURIComponent(id)}/feedback`, { method: 'POST', body: JSON.stringify({ label: value }) });
+  const body = JSON.stringify(opts.replace ? { label: value, replace: true } : { label: value });
+  try {
+    return await callApi(target, `/predictions/${encodeURIComponent(id)}/feedback`, { method: 'POST', body });
+  } catch (e) {
+    if (!(e instanceof ApiCallError && e.status === 409)) throw e;
+    const arg = /^[\w.+-]+$/.test(label) ? label : JSON.stringify(label);
+    throw new ApiCallError(e.status, e.code, `${e.reason} With mlship: mlship feedback ${id} ${arg} --replace`);
+  }
 }
 
 /**

@@ -164,9 +164,10 @@ export function mlshipProgram(): Command {
     .description('Record the true label of a prediction (a number for regression models)')
     .argument('<id>', 'prediction id')
     .argument('<label>', 'the true label')
-    .action(async (id: string, label: string, _flags: object, cmd: Command) => {
+    .option('--replace', 'replace the label the prediction already has (without it, a second label is refused)', false)
+    .action(async (id: string, label: string, flags: { replace: boolean }, cmd: Command) => {
       const { feedback } = await import('./commands');
-      const answer = await feedback(await target(cmd), id, label);
+      const answer = await feedback(await target(cmd), id, label, { replace: flags.replace });
       process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
     });
 

@@ -30,4 +30,8 @@ describe('mlship --help', () => {
   ])('%s lists the global options it reads', (name, expected) => {
     expect(globalOptions(help(name))).toEqual(expected);
   });
+
+  it('offers feedback --replace, which the 409 of a second label asks for', () => {
+    expect(help('feedback')).toMatch(/--replace +replace the label the prediction already has/);
+  });
 });
