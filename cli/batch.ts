@@ -9,20 +9,25 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { addBatchOptions, type BatchFlags, batchOptionsOf, printSummary } from '../container/src/batch/options';
 
+/** The model a local run scores with when `--model` is not given. */
+export interface ConfiguredModel {
+  /** Where it comes from, as the help states it. */
+  readonly described: string;
+  /** Its folder. */
+  dir(): string | Promise<string>;
+}
+
 /** The configured model, unless `--model` names one. */
-async function localModelDir(flag: string | undefined, configuredModelDir: () => string | Promise<string>): Promise<string> {
+async function localModelDir(flag: string | undefined, configured: ConfiguredModel): Promise<string> {
   if (flag) return flag;
-  const dir = await configuredModelDir();
+  const dir = await configured.dir();
   if (!existsSync(path.join(dir, 'model.json'))) throw new Error(`No model at ${dir}: pass --model DIR.`);
   return dir;
 }
 
-/**
- * @param configuredModelDir the model folder to score with when `--model` is not given: the CLI reads it
- * from `mlship.config.json` (or the default example model).
- */
-export function batchCommand(configuredModelDir: () => string | Promise<string>): Command {
-  const cmd = addBatchOptions(new Command('batch'), false)
+/** @param configured the model to score with when `--model` is not given (the CLI reads `mlship.config.json`). */
+export function batchCommand(configured: ConfiguredModel): Command {
+  const cmd = addBatchOptions(new Command('batch'), { inputRequired: false, modelDefault: configured.described })
     .description('Predict a whole dataset: locally (--input data.csv --output preds.csv) or in AWS (--input s3://… --stack NAME)')
     .option('--stack <name>', 'run in AWS: start the batch state machine of this stack')
     .action(async (flags: BatchFlags & { stack?: string }) => {
@@ -36,7 +41,7 @@ export function batchCommand(configuredModelDir: () => string | Promise<string>)
         return;
       }
       if (!flags.output) throw new Error('--output is required for a local run.');
-      const options = batchOptionsOf(flags, await localModelDir(flags.model, configuredModelDir));
+      const options = batchOptionsOf(flags, await localModelDir(flags.model, configured));
       const { runBatch } = await import('../container/src/batch/run-batch');
       printSummary(await runBatch(options), flags.json === true);
     });

@@ -217,9 +217,12 @@ export function mlshipProgram(): Command {
 
   // `batch`: a local dataset through the same code as the container's batch mode, or the state machine in AWS.
   program.addCommand(
-    batchCommand(async () => {
-      const { loadConfig, modelDirOf } = await import('../lib/config');
-      return modelDirOf(loadConfig({ context: () => undefined, rootDir: process.cwd() }), process.cwd());
+    batchCommand({
+      described: 'modelDir of ./mlship.config.json, else models/breast-cancer',
+      async dir() {
+        const { loadConfig, modelDirOf } = await import('../lib/config');
+        return modelDirOf(loadConfig({ context: () => undefined, rootDir: process.cwd() }), process.cwd());
+      },
     }),
   );
   return program;

@@ -1,6 +1,7 @@
 /** The help of `mlship`: the global options grouped by where a command goes, and each command listing only those it reads. */
 import type { Command } from 'commander';
 import { mlshipProgram } from '../../cli/program';
+import { batchContainerCommand } from '../../container/src/batch/command';
 
 const program = mlshipProgram();
 const help = (name: string) => {
@@ -33,5 +34,13 @@ describe('mlship --help', () => {
 
   it('offers feedback --replace, which the 409 of a second label asks for', () => {
     expect(help('feedback')).toMatch(/--replace +replace the label the prediction already has/);
+  });
+
+  it("batch states the model it uses without --model: the configured one, not the container's", () => {
+    const modelLine = (text: string) => /--model <dir> +([\s\S]*?)\n {2}--/.exec(text)?.[1].replace(/\s+/g, ' ');
+    expect(modelLine(help('batch'))).toBe('model directory (default: modelDir of ./mlship.config.json, else models/breast-cancer)');
+    expect(modelLine(batchContainerCommand().helpInformation())).toBe(
+      'model directory (default: MODEL_DIR, MODEL_S3_URI or /opt/ml/model)',
+    );
   });
 });

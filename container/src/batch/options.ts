@@ -19,13 +19,21 @@ export interface BatchFlags {
   readonly json?: boolean;
 }
 
+export interface BatchOptionsHelp {
+  /** Whether `--input` is required (`mlship batch status` needs none). @default true */
+  readonly inputRequired?: boolean;
+  /** Where the model comes from without `--model`, as the help states it. @default - the container's: MODEL_DIR, MODEL_S3_URI or /opt/ml/model */
+  readonly modelDefault?: string;
+}
+
 /** Adds the options shared by the container command and `mlship batch`. */
-export function addBatchOptions(cmd: Command, inputRequired = true): Command {
+export function addBatchOptions(cmd: Command, help: BatchOptionsHelp = {}): Command {
+  const { inputRequired = true, modelDefault = 'MODEL_DIR, MODEL_S3_URI or /opt/ml/model' } = help;
   const input = '--input <path|s3://bucket/key>';
   const inputHelp = 'dataset: CSV with a header row, or JSON Lines';
   (inputRequired ? cmd.requiredOption(input, inputHelp) : cmd.option(input, inputHelp))
     .option('--output <path|s3://bucket/key>', 'predictions; a trailing / writes <input name>.out there')
-    .option('--model <dir>', 'model directory (default: MODEL_DIR, MODEL_S3_URI or /opt/ml/model)')
+    .option('--model <dir>', `model directory (default: ${modelDefault})`)
     .addOption(new Option('--format <format>', 'input format (default: from the extension)').choices(BATCH_FORMATS))
     .addOption(
       new Option('--output-format <format>', 'output format (default: from the extension, else the input format)').choices(BATCH_FORMATS),
