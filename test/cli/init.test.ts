@@ -5,13 +5,13 @@
  * `mlship init` on converter-style ONNX files: the manifest inferred from the signature and the ML ops,
  * baseline and parity from a sample CSV, flags asked for by name, and the written folder served as is.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
+import { formatInit, initModel } from '../../cli/init';
 import { startServer } from '../../container/src/server';
 import { parseBaseline } from '../../contract/baseline';
-import { initModel } from '../../local/cli/init';
 import { closeAgent, postJson, ROOT } from '../container/helpers';
 import { defined } from '../support/defined';
 import { tinyLinearOnnx } from '../support/tiny-onnx';
@@ -286,6 +286,36 @@ test('external data files are copied beside the ONNX file, and listed', async ()
   expect(r.files).toEqual(['tiny.onnx', 'tiny.onnx.data', 'model.json']);
   expect(readFileSync(path.join(r.dir, 'tiny.onnx.data'))).toEqual(Buffer.from(defined(tiny.external, 'the external data')));
   expect(r.notes).toContain('external data: tiny.onnx.data (copied beside tiny.onnx; deployed with it)');
+});
+
+test('a failing --expected-column names the first differing rows with both answers, writes no parity.json and suggests no next step', async () => {
+  // GIVEN a sample whose expected column disagrees with the model on rows 2 and 5, and a parity.json left by an earlier run
+  const wrong = (label: string) => String((Number(label) + 1) % 3);
+  let row = 0;
+  const data = sampleCsv('iris-forest-int', ['sepal_length', 'sepal_width', 'petal_length', 'petal_width', 'predicted'], (r) => {
+    row++;
+    return row === 2 || row === 5 ? wrong(r.label as string) : (r.label as string);
+  });
+  const out = path.join(scratch, 'iris-parity-fails');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(path.join(out, 'parity.json'), '{"rows": []}\n');
+  // WHEN init checks parity
+  const r = await initModel({ model: path.join(FIXTURES, 'iris-forest-int/model.onnx'), out, data, expectedColumn: 'predicted' });
+  // THEN it names both rows with the framework's and the served answer
+  const served = JSON.parse(readFileSync(path.join(FIXTURES, 'iris-forest-int/parity.json'), 'utf8')).rows as { label: string }[];
+  expect(r.parityMismatches).toBe(2);
+  expect(r.parityDiffs).toEqual([
+    { row: 2, expected: wrong(served[1].label), served: served[1].label },
+    { row: 5, expected: wrong(served[4].label), served: served[4].label },
+  ]);
+  // AND no parity.json stays for the deploy to check against, and the output stops at the failure
+  expect(r.files).not.toContain('parity.json');
+  expect(existsSync(path.join(out, 'parity.json'))).toBe(false);
+  const text = formatInit(r);
+  expect(text).toContain(`2 of ${served.length} parity rows differ from --expected-column`);
+  expect(text).toContain(`  row 2: expected "${wrong(served[1].label)}", served "${served[1].label}"`);
+  expect(text).not.toContain('next:');
+  expect(text).not.toContain('npm start');
 });
 
 test('the sample CSV is read like the API reads CSV: byte order mark, quoted header cells, CRLF, blank lines; a broken quote names --data', async () => {

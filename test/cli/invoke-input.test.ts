@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { predictBody } from '../../local/cli/invoke-input';
+import { predictBody } from '../../cli/invoke-input';
 
 describe('mlship invoke input', () => {
   let dir: string;

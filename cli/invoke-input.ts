@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { parseCsv } from '../../contract/csv';
-import { errorMessage } from '../../contract/errors';
-import { LIMITS } from '../../contract/limits';
+import { parseCsv } from '../contract/csv';
+import { errorMessage } from '../contract/errors';
+import { LIMITS } from '../contract/limits';
 
 export interface PredictBody {
   instances: unknown[];
