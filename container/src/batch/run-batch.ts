@@ -112,8 +112,14 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
     if (failure !== undefined) throw failure;
   };
 
+  const stages = { readMs: 0, parseMs: 0, runMs: 0, formatMs: 0, writeMs: 0 };
   const writeDone = async (d: Done) => {
-    if (d.output) await write(out.stream, d.output);
+    stages.parseMs += d.stages.parseMs;
+    stages.runMs += d.stages.runMs;
+    stages.formatMs += d.stages.formatMs;
+    const t = performance.now();
+    if (d.output.byteLength > 0) await write(out.stream, d.output);
+    stages.writeMs += performance.now() - t;
     if (d.rejects) {
       rejectsOut ??= await openOutput(rejectsAt, s3, 'application/jsonlines');
       await write(rejectsOut.stream, d.rejects);
@@ -161,7 +167,9 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
         data = pending;
         pending = undefined;
       } else {
+        const t = performance.now();
         const next = await chunks.next();
+        stages.readMs += performance.now() - t;
         if (next.done) break;
         data = next.value;
         bytesRead += data.byteLength;
@@ -201,13 +209,18 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
     elapsedMs,
     rowsPerSecond: Math.round((totals.rows * 1000) / Math.max(elapsedMs, 1)),
     peakRssMiB: Math.round(progress.peakRssMiB()),
+    stages: roundStages(stages),
     output: describeLocation(output),
     ...(rejectsOut ? { rejects: describeLocation(rejectsAt) } : {}),
   };
 }
 
-function write(stream: Writable, text: string): Promise<void> {
-  if (stream.write(text)) return Promise.resolve();
+function roundStages<T extends Record<string, number>>(s: T): T {
+  return Object.fromEntries(Object.entries(s).map(([k, v]) => [k, Math.round(v)])) as T;
+}
+
+function write(stream: Writable, data: string | Uint8Array): Promise<void> {
+  if (stream.write(data)) return Promise.resolve();
   return once(stream, 'drain').then(() => undefined);
 }
 

@@ -40,6 +40,11 @@ export interface BatchSummary {
   readonly rowsPerSecond: number;
   /** Largest resident set of the process (main thread and workers) during the run. */
   readonly peakRssMiB: number;
+  /**
+   * Where the time went, in milliseconds: reading (the main thread waiting for input) and writing (waiting
+   * for the output to take each chunk) are wall time; parse, run and format are summed over the workers.
+   */
+  readonly stages: BatchStages;
   /** Where predictions and rejects were written (rejects only when there were any). */
   readonly output: string;
   readonly rejects?: string;
@@ -78,9 +83,26 @@ export type WorkerMessage =
   | {
       readonly kind: 'done';
       readonly seq: number;
-      /** Formatted prediction lines and reject lines, ready to write. */
-      readonly output: string;
+      /** Formatted prediction lines (UTF-8, transferred) and reject lines, ready to write. */
+      readonly output: Uint8Array;
       readonly rejects: string;
       readonly rows: number;
       readonly rejected: number;
+      /** Where the worker's time on this chunk went. */
+      readonly stages: WorkerStages;
     };
+
+export interface BatchStages {
+  readonly readMs: number;
+  readonly parseMs: number;
+  readonly runMs: number;
+  readonly formatMs: number;
+  readonly writeMs: number;
+}
+
+/** Milliseconds a worker spent on a chunk, by stage (format includes the copy out of the worker). */
+export interface WorkerStages {
+  readonly parseMs: number;
+  readonly runMs: number;
+  readonly formatMs: number;
+}
