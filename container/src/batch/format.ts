@@ -10,9 +10,9 @@ import type { ByteSink } from './byte-sink';
 import type { ParsedChunk, Reject } from './rows';
 import type { BatchFormat } from './types';
 
-/** First line of a CSV output (JSON Lines has none). */
+/** First line of a CSV output (JSON Lines has none; Parquet names its columns in its footer). */
 export function outputHeader(m: ModelManifest, format: BatchFormat): string {
-  if (format === 'jsonl') return '';
+  if (format !== 'csv') return '';
   const columns = m.output.kind === 'classification' ? ['label', ...m.output.labels.map((l) => `p_${l}`)] : ['value'];
   return `id,${columns.map(csvCell).join(',')}\n`;
 }
