@@ -24,7 +24,7 @@ export interface BatchFlags {
 /** Adds the options shared by the container command and `mlship batch`. */
 export function addBatchOptions(cmd: Command, inputRequired = true): Command {
   const input = '--input <path|s3://bucket/key>';
-  const inputHelp = 'dataset: CSV with a header row, or JSON Lines';
+  const inputHelp = 'dataset: CSV with a header row, JSON Lines, or Parquet';
   (inputRequired ? cmd.requiredOption(input, inputHelp) : cmd.option(input, inputHelp))
     .option('--output <path|s3://bucket/key>', 'predictions; a trailing / writes <input name>.out there')
     .option('--model <dir>', 'model directory (default: MODEL_DIR, MODEL_S3_URI or /opt/ml/model)')
@@ -67,7 +67,7 @@ export function printSummary(s: BatchSummary, json: boolean): void {
 /** The container's `batch` command. Register it with `program.addCommand(batchContainerCommand())`. */
 export function batchContainerCommand(): Command {
   return addBatchOptions(
-    new Command('batch').description('Predict every row of a CSV or JSON Lines dataset (local path or s3://) and exit'),
+    new Command('batch').description('Predict every row of a CSV, JSON Lines or Parquet dataset (local path or s3://) and exit'),
   ).action(async (flags: BatchFlags) => {
     if (!flags.output) throw new Error('--output is required');
     const modelDir = await resolveModelDir({ modelDir: flags.model });

@@ -29,7 +29,8 @@ import {
   resolveOutput,
   s3Client,
 } from './locations';
-import { openParquet, ParquetAnswers, type ParquetInit } from './parquet';
+import { openParquet, ParquetAnswers } from './parquet';
+import type { ParquetInit } from './parquet-read';
 import { WorkerPool } from './pool';
 import { Progress } from './progress';
 import { csvLayout } from './rows';

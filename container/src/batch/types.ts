@@ -1,5 +1,5 @@
 /** Options, results and the messages the batch mode's main thread and its model workers exchange. */
-import type { AnswerColumns, ParquetInit, RowGroupBytes } from './parquet';
+import type { AnswerColumns, ParquetInit, RowGroupBytes } from './parquet-read';
 
 /** Dataset formats: CSV with a header row, one JSON value per line, or Parquet (columns named as the features). */
 export type BatchFormat = 'csv' | 'jsonl' | 'parquet';

@@ -10,7 +10,7 @@ import type { Prediction } from '../../../contract/prediction';
 import { type LoadedModel, loadModel, type PackedAnswers } from '../model';
 import { ByteSink } from './byte-sink';
 import { AnswerWriter, formatPredictions, formatRejects } from './format';
-import { type AnswerColumns, parseParquetRows, RowGroupReader } from './parquet';
+import { type AnswerColumns, parseParquetRows, RowGroupReader } from './parquet-read';
 import { idsOf, type ParsedChunk, parseJsonChunk, scanCsvChunk } from './rows';
 import type { ChunkRequest, WorkerInit, WorkerMessage } from './types';
 
