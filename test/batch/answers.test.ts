@@ -13,20 +13,12 @@ import type { PackedAnswers } from '../../container/src/model';
 import type { ModelManifest, TabularInput } from '../../contract/manifest';
 import { readManifestFile } from '../../contract/model-files';
 import type { Prediction } from '../../contract/prediction';
+import { seededRng } from '../support/seeded';
 
 const breastCancer = readManifestFile(path.join(__dirname, '../../models/breast-cancer/model.json'));
 
 /** Seeded, so a failure is the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = (seed: number) => seededRng(seed).next;
 
 /** Numbers that test the nine-digit rounding: float32 values, their complements, ties, powers of ten, extremes. */
 function awkwardNumbers(count: number): number[] {

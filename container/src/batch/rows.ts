@@ -211,9 +211,9 @@ export function idsOf(parsed: ParsedChunk): (string | number)[] {
 
 /**
  * Parses CSV lines, leaving plain ids as byte ranges (`idSpans`) so the answers copy them without a
- * string per row.
+ * string per row. `lines`, when the caller knows it (the chunker counts them), spares a counting pass.
  */
-export function scanCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Array, firstLine: number): ParsedChunk {
+export function scanCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Array, firstLine: number, lines?: number): ParsedChunk {
   if (!input.features.every((x) => x.type === 'float' || x.type === 'int')) return parseTypedCsvChunk(input, layout, b, firstLine);
   const f = input.features.length;
   const featureOf = layout.featureOf;
@@ -224,8 +224,8 @@ export function scanCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Arr
   const rejects: Reject[] = [];
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   // At most one row per newline: size the packed rows once, trim at the end.
-  let capacity = 1;
-  for (let i = buf.indexOf(NL); i !== -1; i = buf.indexOf(NL, i + 1)) capacity++;
+  let capacity = lines ?? 1;
+  if (lines === undefined) for (let i = buf.indexOf(NL); i !== -1; i = buf.indexOf(NL, i + 1)) capacity++;
   const packed = new Float32Array(capacity * f);
   const idSpans = new Int32Array(capacity * 2);
   let accepted = 0;

@@ -81,6 +81,8 @@ export interface ChunkRequest {
   readonly seq: number;
   readonly bytes: Uint8Array;
   readonly firstLine: number;
+  /** Lines in `bytes` (a last one without a newline counts), when the sender counted them. */
+  readonly lines?: number;
   readonly group?: Omit<RowGroupBytes, 'bytes'>;
 }
 

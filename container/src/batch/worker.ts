@@ -42,7 +42,7 @@ async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Pr
       return parseParquetRows(manifest, init.parquet, columns, req.group.rows, req.firstLine, packs);
     }
     if (fastCsv && manifest.input.kind === 'tabular' && init.layout)
-      return scanCsvChunk(manifest.input, init.layout, req.bytes, req.firstLine);
+      return scanCsvChunk(manifest.input, init.layout, req.bytes, req.firstLine, req.lines);
     return parseJsonChunk(manifest, init.idColumn, decoder.decode(req.bytes), req.firstLine);
   }
 
