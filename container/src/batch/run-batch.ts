@@ -1,11 +1,13 @@
 /**
- * The batch mode: streams a CSV or JSON Lines dataset through the model on every core and writes one
- * prediction per accepted row, in input order, with the row's id. Bad rows go to a rejects file with the
- * contract's error code and message, and the run still finishes.
+ * The batch mode: streams a CSV, JSON Lines or Parquet dataset through the model on every core and writes
+ * one prediction per accepted row, in input order, with the row's id. Bad rows go to a rejects file with
+ * the contract's error code and message, and the run still finishes.
  *
  * Memory stays flat whatever the input size: the main thread only cuts the byte stream into chunks of
- * whole lines, at most a few chunks per worker are in hand at once (reading waits for room), and a chunk
- * counts as in hand until its predictions are written (writing waits for the output to drain).
+ * whole lines (or reads a Parquet file's row groups by byte range), at most a few chunks per worker are in
+ * hand at once (reading waits for room), and a chunk counts as in hand until its predictions are written
+ * (writing waits for the output to drain). The workers parse, predict and format; the summary says how
+ * long each stage took.
  */
 
 import { once } from 'node:events';
