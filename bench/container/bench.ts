@@ -186,7 +186,7 @@ async function ourServer(system: string, bundle: ServerBundle, body: string, lab
  * (0): the floor, a bare node:http server answering the model server's bytes without parsing or predicting
  * (`bare-http.ts`), measured like the servers, in a process of its own.
  */
-async function bareHttp(answer: string): Promise<Cell[]> {
+async function bareHttp(answer: string, body: string): Promise<Cell[]> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mlship-bare-'));
   const file = path.join(dir, 'answer.json');
   writeFileSync(file, answer);
@@ -202,7 +202,8 @@ async function bareHttp(answer: string): Promise<Cell[]> {
     for (const c of CONCURRENCY) {
       const pid = defined(child.pid, 'the bare server pid');
       const before = processTreeCpuSeconds(pid);
-      const measured = await load('(0) bare node:http, same answer, no model (floor)', url, answer, c);
+      // The same request bodies as the servers get (the load generator's script is written once, with the first body).
+      const measured = await load('(0) bare node:http, same answer, no model (floor)', url, body, c);
       const seconds = processTreeCpuSeconds(pid) - before;
       out.push({ ...measured, cpuUs: (seconds / (measured.rps * (SECONDS + WARMUP_SECONDS))) * 1e6 });
     }
@@ -312,7 +313,7 @@ async function main(): Promise<void> {
   await inProcess.close();
   const cells = [
     ...(await rawRun(Float32Array.from(input))),
-    ...(await bareHttp(answer)),
+    ...(await bareHttp(answer, body)),
     ...(await serving('2', 0, 'no batching')),
     ...(await serving('3', 500, 'batching')),
     ...(FLASK ? await flask(body, label, 'gthread') : []),
