@@ -10,7 +10,7 @@ import { runBatch } from './run-batch';
 /** The container's `batch` command. Register it with `program.addCommand(batchContainerCommand())`. */
 export function batchContainerCommand(): Command {
   return addBatchOptions(
-    new Command('batch').description('Predict every row of a CSV or JSON Lines dataset (local path or s3://) and exit'),
+    new Command('batch').description('Predict every row of a CSV, JSON Lines or Parquet dataset (local path or s3://) and exit'),
   ).action(async (flags: BatchFlags) => {
     if (!flags.output) throw new Error('--output is required');
     const modelDir = await resolveModelDir({ modelDir: flags.model });

@@ -30,7 +30,7 @@ export interface BatchOptionsHelp {
 export function addBatchOptions(cmd: Command, help: BatchOptionsHelp = {}): Command {
   const { inputRequired = true, modelDefault = 'MODEL_DIR, MODEL_S3_URI or /opt/ml/model' } = help;
   const input = '--input <path|s3://bucket/key>';
-  const inputHelp = 'dataset: CSV with a header row, or JSON Lines';
+  const inputHelp = 'dataset: CSV with a header row, JSON Lines, or Parquet';
   (inputRequired ? cmd.requiredOption(input, inputHelp) : cmd.option(input, inputHelp))
     .option('--output <path|s3://bucket/key>', 'predictions; a trailing / writes <input name>.out there')
     .option('--model <dir>', `model directory (default: ${modelDefault})`)
