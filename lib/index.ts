@@ -33,10 +33,10 @@ export {
   type QualityThresholds,
 } from './observability/model-monitoring';
 export { QualityFunction, type QualityFunctionProps } from './observability/quality-function';
-export { GoldenSetCheck, type GoldenSetCheckProps, type SageMakerCheckTarget } from './rollout/golden-set-check';
+export { GoldenSetCheck, type GoldenSetCheckProps } from './rollout/golden-set-check';
 // Serving.
 export { FargateModelService, type FargateModelServiceProps, REQUESTS_PER_TASK_PER_MINUTE } from './serving/fargate-model-service';
-export type { ModelBackend, ModelIdentity, RolloutCheckPlacement } from './serving/model-backend';
+export type { ModelBackend, ModelIdentity, RolloutCheck, RolloutCheckPlacement, SageMakerCheckTarget } from './serving/model-backend';
 export { ModelImage, type ModelImageProps } from './serving/model-image';
 export { CONTAINER_PORT, LISTENER_PORT, ModelNetwork, type ModelNetworkProps, TEST_LISTENER_PORT } from './serving/model-network';
 export { ModelPackage, type ModelPackageProps } from './serving/model-package';

@@ -22,8 +22,7 @@ import { acknowledgeWildcardResource } from '../constructs/nag';
 import { DATA_BUCKET_ACTIONS } from '../constructs/perms';
 import type { MonitoredBackend } from '../observability/backend-metrics';
 import { fargateDeploymentAlarms } from '../rollout/deployment-alarms';
-import type { GoldenSetCheck } from '../rollout/golden-set-check';
-import type { ModelBackend, ModelIdentity, RolloutCheckPlacement } from './model-backend';
+import type { ModelBackend, ModelIdentity, RolloutCheck, RolloutCheckPlacement } from './model-backend';
 import { CONTAINER_PORT, LISTENER_PORT, ModelNetwork, TEST_LISTENER_PORT } from './model-network';
 
 export { CONTAINER_PORT, TEST_LISTENER_PORT } from './model-network';
@@ -237,9 +236,9 @@ export class FargateModelService extends Construct implements ModelBackend {
    * ECS runs `check` as the deployment lifecycle hook after test traffic reaches the new tasks and before
    * production traffic moves: a failed check rolls the deployment back.
    */
-  public checkRolloutsWith(check: GoldenSetCheck, _model: string): void {
+  public checkRolloutsWith(check: RolloutCheck, _model: string): void {
     this.service.addLifecycleHook(
-      new ecs.DeploymentLifecycleLambdaTarget(check.handler.function, 'GoldenSetHook', {
+      new ecs.DeploymentLifecycleLambdaTarget(check.checkFunction, 'GoldenSetHook', {
         lifecycleStages: [ecs.DeploymentLifecycleStage.POST_TEST_TRAFFIC_SHIFT],
       }),
     );
@@ -250,7 +249,7 @@ export class FargateModelService extends Construct implements ModelBackend {
     });
     acknowledgeWildcardResource(
       this.service,
-      `${check.handler.function.functionArn}:*`,
+      `${check.checkFunction.functionArn}:*`,
       'ECS invokes the golden-set hook function; the grant covers that one function and its versions.',
     );
   }

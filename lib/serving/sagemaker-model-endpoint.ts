@@ -17,8 +17,7 @@ import { grantActions } from '../constructs/grant-actions';
 import { DATA_BUCKET_ACTIONS, ENDPOINT_INVOKE_ACTIONS, PUT_METRIC_DATA_ACTIONS, SAGEMAKER_ENDPOINT_LOG_ACTIONS } from '../constructs/perms';
 import type { MonitoredBackend } from '../observability/backend-metrics';
 import { sageMakerDeploymentAlarms } from '../rollout/deployment-alarms';
-import type { GoldenSetCheck } from '../rollout/golden-set-check';
-import type { ModelBackend, RolloutCheckPlacement } from './model-backend';
+import type { ModelBackend, RolloutCheck, RolloutCheckPlacement } from './model-backend';
 
 const VARIANT = 'AllTraffic';
 
@@ -242,7 +241,7 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
    * Runs `check` after every update of the endpoint (a custom resource): a failed check fails the stack
    * update, and CloudFormation rolls the endpoint back.
    */
-  public checkRolloutsWith(check: GoldenSetCheck, model: string): void {
+  public checkRolloutsWith(check: RolloutCheck, model: string): void {
     check.checkSageMakerEndpoint(this, model);
   }
 
