@@ -4,7 +4,14 @@
  * returning `iam.Grant`; the stacks and `buildMlshipApp` assemble them the way `cdk deploy` here does.
  */
 
+export {
+  COMPACTION_SCHEDULE,
+  PROJECTION_FIRST_DAY,
+  PredictionAnalytics,
+  type PredictionAnalyticsProps,
+} from './analytics/prediction-analytics';
 export { AnalyticsStack, type AnalyticsStackProps } from './analytics-stack';
+export { InferenceApi, type InferenceApiProps } from './api/inference-api';
 export { ApiStack, type ApiStackProps } from './api-stack';
 // Batch and monitoring.
 export { BatchJobGrants } from './batch/batch-grants';
@@ -21,6 +28,7 @@ export {
 // Functions and grants.
 export { HandlerFunction, type HandlerFunctionProps, QUALITY_FUNCTION } from './constructs/handler-function';
 export { acknowledgeWildcardResource } from './constructs/nag';
+export { PredictionLog, type PredictionLogProps } from './data/prediction-log';
 export { DataStack, type DataStackProps } from './data-stack';
 export { contextFromParts, type DeploymentContext, deploymentContext, PACKAGE_ROOT } from './deployment-context';
 // The whole system, as bin/mlship.ts builds it.

@@ -50,19 +50,19 @@ export class ServingStack extends Stack {
   constructor(scope: Construct, id: string, props: ServingStackProps) {
     super(scope, id, props);
     const { config, deployment, manifest } = props;
-    const data = importDataBucket(this, 'DataBucket', props.bucketArnExport);
+    const bucket = importDataBucket(this, 'DataBucket', props.bucketArnExport);
 
     // Built at deploy time from the repository root (the server imports contract/); synth needs no Docker.
     this.image = new ModelImage(this, 'ModelImage', { rootDir: deployment.rootDir }).asset;
 
     this.modelPackage = new ModelPackage(this, 'ModelPackage', {
-      bucket: data.bucket,
+      bucket,
       manifest,
       modelDir: deployment.modelDir,
       buildDir: props.buildDir,
     });
 
-    const model = { image: this.image, bucket: data.bucket, modelKey: this.modelPackage.key, modelUpload: this.modelPackage.deployment };
+    const model = { image: this.image, bucket, modelKey: this.modelPackage.key, modelUpload: this.modelPackage.deployment };
     if (config.backend === 'fargate') {
       this.fargate = new FargateModelService(this, 'Fargate', {
         ...model,
@@ -102,7 +102,7 @@ export class ServingStack extends Stack {
 
     this.batch = new BatchInference(this, 'Batch', {
       backend: config.backend,
-      bucket: data.bucket,
+      bucket,
       logRetention: deployment.logRetention,
       fargate: this.fargate?.batchTask([this.batchTaskSecurityGroup(this.fargate.vpc)]),
       // Batch Transform always runs on instances, serverless endpoints' models included.
