@@ -21,6 +21,7 @@ import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   ANALYTICS_TABLES,
@@ -39,6 +40,7 @@ import { DataBucketAccess } from '../constructs/data-grants';
 import { grantActions } from '../constructs/grant-actions';
 import { HandlerFunction } from '../constructs/handler-function';
 import { acknowledgeWildcardResource } from '../constructs/nag';
+import { SQS_EVENT_SOURCE_ACTIONS } from '../constructs/perms';
 import type { DeploymentContext } from '../deployment-context';
 
 /** First day Athena's date projection lists; predictions logged before it are not visible to Athena. */
@@ -49,6 +51,12 @@ export const PROJECTION_FIRST_DAY = '2020-01-01';
  * just closed, later runs fold late batches in; a run with nothing to do lists the model's prefix only.
  */
 export const COMPACTION_SCHEDULE = Duration.hours(1);
+
+/** The compactor's timeout: the longest Lambda allows. */
+const COMPACTOR_TIMEOUT = Duration.minutes(15);
+
+/** The one FIFO message group of the compaction runs: one group, one run at a time. */
+const COMPACTION_GROUP = 'compaction';
 
 /** Athena's smallest per-query scan limit, in MiB. */
 const ATHENA_MIN_CUTOFF_MIB = 10;
@@ -84,9 +92,12 @@ export interface PredictionAnalyticsProps {
 export class PredictionAnalytics extends Construct {
   /** Writes each batch of the log's stream as Parquet (lambda/analytics-writer.ts). */
   public readonly writer: HandlerFunction;
-  /** Rewrites closed days as one object per version (lambda/analytics-compactor.ts), on `compactionSchedule`. */
+  /** Rewrites closed days as one object per version (lambda/analytics-compactor.ts), one run per message of `compactionRuns`. */
   public readonly compactor: HandlerFunction;
+  /** Sends a run to `compactionRuns` every COMPACTION_SCHEDULE. */
   public readonly compactionSchedule: events.Rule;
+  /** The scheduled runs, in one FIFO message group: the compactor takes them one at a time. */
+  public readonly compactionRuns: sqs.Queue;
   public readonly database: glue.CfnDatabase;
   public readonly tables: Record<AnalyticsTable, glue.CfnTable>;
   public readonly workgroup: athena.CfnWorkGroup;
@@ -143,17 +154,39 @@ export class PredictionAnalytics extends Construct {
       // A day's rows are held in memory while the day is rewritten (about 0.5 KB each).
       memorySize: 2048,
       // A run starts no day in its last two minutes; days left over go to the next run.
-      timeout: Duration.minutes(15),
-      // Runs must not overlap: two runs could each rewrite a day from a different listing of its files.
-      reservedConcurrentExecutions: 1,
+      timeout: COMPACTOR_TIMEOUT,
     });
     this.compactor.bindDataBucket(props.bucket, DataBucketAccess.COMPACT_ANALYTICS);
+    // Runs must not overlap: two runs could each rewrite a day from a different listing of its files. The
+    // schedule sends each run as a message of one FIFO message group, and Lambda's FIFO event source
+    // invokes at most one batch of a group at a time, so runs queue up instead of overlapping: no reserved
+    // concurrency, which an account with a small concurrency quota cannot grant.
+    this.compactionRuns = new sqs.Queue(this, 'CompactionRuns', {
+      fifo: true,
+      // Each scheduled event has its own id and time, so its body is its deduplication id.
+      contentBasedDeduplication: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // Lambda needs at least the function's timeout; a failed run is tried again once it has passed.
+      visibilityTimeout: COMPACTOR_TIMEOUT,
+      // A run not started within the hour is no loss: the next one finds the same days.
+      retentionPeriod: COMPACTION_SCHEDULE,
+    });
+    Validations.of(this.compactionRuns).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'A compaction run that keeps failing needs no keeping: its message expires within the hour and the next run compacts the same days.',
+    });
     this.compactionSchedule = new events.Rule(this, 'CompactionSchedule', {
       description: 'mlship analytics: compact the closed days of the Parquet store',
       schedule: events.Schedule.rate(COMPACTION_SCHEDULE),
-      // A run missed or throttled is no loss: the next one finds the same days.
-      targets: [new targets.LambdaFunction(this.compactor.function, { retryAttempts: 2, maxEventAge: COMPACTION_SCHEDULE })],
+      targets: [new targets.SqsQueue(this.compactionRuns, { messageGroupId: COMPACTION_GROUP })],
     });
+    this.compactor.function.addEventSourceMapping('CompactionRunsSource', {
+      eventSourceArn: this.compactionRuns.queueArn,
+      batchSize: 1,
+    });
+    grantActions(this.compactor, SQS_EVENT_SOURCE_ACTIONS, [this.compactionRuns.queueArn]);
 
     this.databaseName = glueDatabaseName(props.namePrefix);
     this.workgroupName = athenaWorkgroupName(props.namePrefix);

@@ -56,7 +56,11 @@ test('the writer reads the stream, the compactor runs on its schedule, the catal
   });
   t.hasResourceProperties('AWS::Events::Rule', {
     ScheduleExpression: 'rate(1 hour)',
-    Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalIdIn(analytics.compactor.function), 'Arn'] } })],
+    Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalIdIn(analytics.compactionRuns), 'Arn'] } })],
+  });
+  t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+    EventSourceArn: { 'Fn::GetAtt': [logicalIdIn(analytics.compactionRuns), 'Arn'] },
+    FunctionName: { Ref: logicalIdIn(analytics.compactor.function) },
   });
   t.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: Match.objectLike({ Name: glueDatabaseName('Test') }) });
   t.resourceCountIs('AWS::Glue::Table', 2);
