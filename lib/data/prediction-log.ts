@@ -10,7 +10,7 @@
  * (aws-cdk-lib core/lib/private/uniqueid.ts), so a deployed table and its queues keep their logical IDs and
  * are not replaced. Another app gives it any id; its resources are then named below that id.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -38,6 +38,11 @@ export interface PredictionLogProps {
    * @default false
    */
   readonly stream?: boolean;
+  /**
+   * Protect the table this construct makes from deletion (DynamoDB refuses DeleteTable until it is turned off).
+   * @default - on, unless the deployment's removal policy is DESTROY (a throw-away stack must be able to go)
+   */
+  readonly deletionProtection?: boolean;
   /**
    * A table the app already has, used instead of a new one. It must have the key design of
    * contract/prediction-log.ts (`LOG_TABLE`): its partition key and both indexes (checked when it is a
@@ -150,6 +155,9 @@ function checkPredictionLogProps(props: PredictionLogProps): void {
       }
     }
   }
+  if (table && props.deletionProtection !== undefined) {
+    problems.push('`deletionProtection` applies to a table this construct makes: set it on `existingTableObj` itself, or leave it out.');
+  }
   const queue = props.existingQueueObj;
   if (queue?.fifo) problems.push('`existingQueueObj` is a FIFO queue: the log dead-letter queue must be a standard queue.');
   if (problems.length) throw new Error(`PredictionLog:\n  - ${problems.join('\n  - ')}`);
@@ -176,6 +184,8 @@ function newTable(scope: Construct, props: PredictionLogProps): dynamodb.Table {
     // The analytics writer reads new and updated items from the stream; the new image is all it needs.
     stream: props.stream ? dynamodb.StreamViewType.NEW_IMAGE : undefined,
     removalPolicy: props.deployment.removalPolicy,
+    // A stack deletion or a replacing change leaves a retained table, but only this stops a DeleteTable call.
+    deletionProtection: props.deletionProtection ?? props.deployment.removalPolicy !== RemovalPolicy.DESTROY,
   });
   for (const ix of [LOG_TABLE.byModelIndex, LOG_TABLE.byCallerIndex]) {
     table.addGlobalSecondaryIndex({

@@ -3,7 +3,7 @@
  * queue, the replay function bound to both; the same logical IDs as the Data stack's own resources had;
  * adoption of an existing table and queue; validation that says how to fix the props.
  */
-import { Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -66,6 +66,19 @@ test('makes the table with the contract keys and both indexes, the queues with t
   });
 });
 
+test('protects the table from deletion unless the stack is a throw-away one', () => {
+  // GIVEN a retained deployment and a throw-away one (the fixture's removal policy is DESTROY)
+  const { stack, deployment, bucket } = fixture();
+  new PredictionLog(stack, 'Kept', { deployment: { ...deployment, removalPolicy: RemovalPolicy.RETAIN }, bucket });
+  new PredictionLog(stack, 'Dev', { deployment, bucket });
+  // THEN DynamoDB refuses to delete the kept table, and the dev table can go with its stack
+  const tables = Template.fromStack(stack).findResources('AWS::DynamoDB::Table');
+  expect(Object.values(tables).map((r) => [r.DeletionPolicy, r.Properties.DeletionProtectionEnabled])).toEqual([
+    ['Retain', true],
+    ['Delete', false],
+  ]);
+});
+
 test('stream: true turns on the stream of new images that the analytics writer reads', () => {
   const { stack, deployment, bucket } = fixture();
   const log = new PredictionLog(stack, 'Log', { deployment, bucket, stream: true });
@@ -119,7 +132,14 @@ test('refuses an adopted table without the indexes, a stream it lacks and a FIFO
   // WHEN
   let error: Error | undefined;
   try {
-    new PredictionLog(stack, 'Log', { deployment, bucket, stream: true, existingTableObj: table, existingQueueObj: queue });
+    new PredictionLog(stack, 'Log', {
+      deployment,
+      bucket,
+      stream: true,
+      deletionProtection: true,
+      existingTableObj: table,
+      existingQueueObj: queue,
+    });
   } catch (e) {
     error = e as Error;
   }
@@ -128,6 +148,7 @@ test('refuses an adopted table without the indexes, a stream it lacks and a FIFO
   expect(error?.message).toMatch(new RegExp(`no index "${LOG_TABLE.byModelIndex.name}": add it with partition key`));
   expect(error?.message).toMatch(new RegExp(`no index "${LOG_TABLE.byCallerIndex.name}"`));
   expect(error?.message).toMatch(/FIFO queue: the log dead-letter queue must be a standard queue/);
+  expect(error?.message).toMatch(/`deletionProtection` applies to a table this construct makes: set it on `existingTableObj` itself/);
 });
 
 test('grantTable grants each access as one statement on the table or its indexes', () => {

@@ -175,6 +175,8 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         SSESpecification: { SSEEnabled: true },
         TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        // Retained through a stack deletion, and DynamoDB refuses a DeleteTable call until this is turned off.
+        DeletionProtectionEnabled: true,
       });
       r.templates.data.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     });
