@@ -46,7 +46,15 @@ export { GoldenSetCheck, type GoldenSetCheckProps } from './rollout/golden-set-c
 export { FargateModelService, type FargateModelServiceProps, REQUESTS_PER_TASK_PER_MINUTE } from './serving/fargate-model-service';
 export type { ModelBackend, ModelIdentity, RolloutCheck, RolloutCheckPlacement, SageMakerCheckTarget } from './serving/model-backend';
 export { ModelImage, type ModelImageProps } from './serving/model-image';
-export { CONTAINER_PORT, LISTENER_PORT, ModelNetwork, type ModelNetworkProps, TEST_LISTENER_PORT } from './serving/model-network';
+export {
+  CONTAINER_PORT,
+  DEFAULT_VPC_AZS,
+  type DefaultVpcOptions,
+  LISTENER_PORT,
+  ModelNetwork,
+  type ModelNetworkProps,
+  TEST_LISTENER_PORT,
+} from './serving/model-network';
 export { ModelPackage, type ModelPackageProps } from './serving/model-package';
 export {
   type RealtimeCapacity,

@@ -71,6 +71,7 @@ export class ServingStack extends Stack {
         memoryMiB: config.fargateMemoryMiB,
         minCapacity: config.fargateMinCapacity,
         maxCapacity: config.fargateMaxCapacity,
+        natGateways: config.natGateways,
         logRetention: deployment.logRetention,
       });
     } else {

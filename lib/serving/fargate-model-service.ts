@@ -49,6 +49,8 @@ export interface FargateModelServiceProps {
    * @default - a new ModelNetwork (its own VPC)
    */
   readonly network?: ModelNetwork;
+  /** NAT gateways of the new network's VPC (only without `network`), 1 or 2. @default 1 */
+  readonly natGateways?: number;
   /** CPU units of a task (256 = 0.25 vCPU). @default 512 */
   readonly cpu?: number;
   /** Memory of a task, in MiB (allowed values depend on `cpu`). @default 1024 */
@@ -109,7 +111,14 @@ export class FargateModelService extends Construct implements ModelBackend {
     // The default VPC is this construct's own child and the network's id is "Default", which logical ids
     // leave out: the VPC and the security groups keep the logical ids and Name tags they had before
     // ModelNetwork existed, so an update replaces nothing.
-    this.network = props.network ?? new ModelNetwork(this, 'Default', { vpc: ModelNetwork.addDefaultVpc(this, logRetention) });
+    if (props.network && props.natGateways !== undefined) {
+      throw new Error('FargateModelService: `natGateways` shapes the VPC of a new network; with `network`, set it on that VPC instead.');
+    }
+    this.network =
+      props.network ??
+      new ModelNetwork(this, 'Default', {
+        vpc: ModelNetwork.addDefaultVpc(this, { flowLogRetention: logRetention, natGateways: props.natGateways }),
+      });
     this.vpc = this.network.vpc;
     this.clientSecurityGroup = this.network.clientSecurityGroup;
     this.testClientSecurityGroup = this.network.testClientSecurityGroup;
