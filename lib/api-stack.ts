@@ -115,7 +115,7 @@ export class ApiStack extends Stack {
       quotaPerDay: config.apiQuotaPerDay,
       operatorKeyNames: config.operatorKeyNames,
       operatorUsagePlanName: config.operatorUsagePlanName,
-      accessLogRetention: logRetention,
+      logRetention,
       removalPolicy,
     });
     this.api = this.inferenceApi.api;

@@ -60,6 +60,8 @@ export class ServingStack extends Stack {
       manifest,
       modelDir: deployment.modelDir,
       buildDir: props.buildDir,
+      logRetention: deployment.logRetention,
+      removalPolicy: deployment.removalPolicy,
     });
 
     const model = { image: this.image, bucket, modelKey: this.modelPackage.key, modelUpload: this.modelPackage.deployment };
@@ -91,6 +93,7 @@ export class ServingStack extends Stack {
           config.backend === 'sagemaker-serverless'
             ? { memorySizeMb: config.serverlessMemorySizeMb, maxConcurrency: config.serverlessMaxConcurrency }
             : undefined,
+        logRetention: deployment.logRetention,
       });
     }
     const backend: FargateModelService | SageMakerModelEndpoint = this.fargate ?? (this.sagemaker as SageMakerModelEndpoint);

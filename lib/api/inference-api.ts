@@ -38,9 +38,9 @@ export interface InferenceApiProps {
   readonly operatorKeyNames?: readonly string[];
   /** Name of the operators' usage plan. @default - a name CloudFormation generates */
   readonly operatorUsagePlanName?: string;
-  /** Retention of the stage's access log. */
-  readonly accessLogRetention: logs.RetentionDays;
-  /** What happens to the access log when the stack is deleted. @default RemovalPolicy.RETAIN */
+  /** Retention of the stage's access log and execution log. */
+  readonly logRetention: logs.RetentionDays;
+  /** What happens to the access and execution logs when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -59,6 +59,8 @@ export class InferenceApi extends Construct {
   public readonly operatorUsagePlan: apigw.UsagePlan;
   /** The stage's access log. */
   public readonly accessLogs: logs.LogGroup;
+  /** The stage's execution log (`API-Gateway-Execution-Logs_<restApiId>/<stage>`), with the retention. */
+  public readonly executionLogs: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: InferenceApiProps) {
     super(scope, id);
@@ -76,7 +78,7 @@ export class InferenceApi extends Construct {
     );
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
-      retention: props.accessLogRetention,
+      retention: props.logRetention,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     this.api = new apigw.RestApi(this, 'InferenceApi', {
@@ -98,6 +100,14 @@ export class InferenceApi extends Construct {
         throttlingBurstLimit: throttle.burstLimit,
       },
     });
+    // API Gateway writes the execution log (level ERROR) to a group of this name, creating it without an
+    // expiry if it does not exist: made here first, with the retention, before the stage can log.
+    this.executionLogs = new logs.LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${props.stageName}`,
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.api.deploymentStage.node.addDependency(this.executionLogs);
     const validator = this.api.addRequestValidator('Parameters', { validateRequestParameters: true, validateRequestBody: true });
 
     const integrations = new Map(HANDLERS.map((h) => [h, new apigw.LambdaIntegration(props.handlers[h], { allowTestInvoke: false })]));

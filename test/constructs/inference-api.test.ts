@@ -37,7 +37,7 @@ function fixture(overrides: Partial<InferenceApiProps> = {}, id = 'Api') {
     quotaPerDay: 1000,
     operatorKeyNames: ['ops', 'oncall'],
     operatorUsagePlanName: 'operators',
-    accessLogRetention: logs.RetentionDays.ONE_WEEK,
+    logRetention: logs.RetentionDays.ONE_WEEK,
     removalPolicy: RemovalPolicy.DESTROY,
     ...overrides,
   };
