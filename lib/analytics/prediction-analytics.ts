@@ -40,7 +40,7 @@ import { DataBucketAccess } from '../constructs/data-grants';
 import { grantActions } from '../constructs/grant-actions';
 import { HandlerFunction } from '../constructs/handler-function';
 import { acknowledgeWildcardResource } from '../constructs/nag';
-import { SQS_EVENT_SOURCE_ACTIONS } from '../constructs/perms';
+import { QUEUE_SEND_ACTIONS, SQS_EVENT_SOURCE_ACTIONS } from '../constructs/perms';
 import type { DeploymentContext } from '../deployment-context';
 
 /** First day Athena's date projection lists; predictions logged before it are not visible to Athena. */
@@ -92,6 +92,8 @@ export interface PredictionAnalyticsProps {
 export class PredictionAnalytics extends Construct {
   /** Writes each batch of the log's stream as Parquet (lambda/analytics-writer.ts). */
   public readonly writer: HandlerFunction;
+  /** Where Lambda describes a stream batch the writer still failed on after its retries. */
+  public readonly writerFailures: sqs.Queue;
   /** Rewrites closed days as one object per version (lambda/analytics-compactor.ts), one run per message of `compactionRuns`. */
   public readonly compactor: HandlerFunction;
   /** Sends a run to `compactionRuns` every COMPACTION_SCHEDULE. */
@@ -127,8 +129,25 @@ export class PredictionAnalytics extends Construct {
       memorySize: 1024,
       timeout: Duration.seconds(60),
     });
+    // A batch still failing after its retries is described (shard, sequence numbers) in this queue, where
+    // an alarm sees it, instead of being skipped unseen.
+    this.writerFailures = new sqs.Queue(this, 'WriterFailures', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy,
+    });
+    Validations.of(this.writerFailures).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the on-failure destination of the analytics writer; a person reads it.',
+    });
+    // Lambda sends the failure record with the function's role: SendMessage on this one queue (SqsDlq would
+    // add sqs:GetQueueAttributes and sqs:GetQueueUrl, which nothing calls).
+    grantActions(this.writer, QUEUE_SEND_ACTIONS, [this.writerFailures.queueArn]);
+    const onFailure: lambda.IEventSourceDlq = { bind: () => ({ destination: this.writerFailures.queueArn }) };
     // A plain event source mapping with exactly the rights Lambda's stream poller uses.
     this.writer.function.addEventSourceMapping('LogStream', {
+      onFailure,
       eventSourceArn: streamArn,
       startingPosition: lambda.StartingPosition.TRIM_HORIZON,
       batchSize: 1000,

@@ -25,9 +25,12 @@ export const SQS_EVENT_SOURCE_ACTIONS = [
   'sqs:GetQueueAttributes',
 ] as const;
 
+/** Sending one message to a queue. */
+export const QUEUE_SEND_ACTIONS = ['sqs:SendMessage'] as const;
+
 /** The dead-letter queue of log records the table refused. */
 export const LOG_DLQ_ACTIONS = {
-  send: ['sqs:SendMessage'],
+  send: QUEUE_SEND_ACTIONS,
   /** The replay function's event source mapping polls and deletes. */
   consume: SQS_EVENT_SOURCE_ACTIONS,
 } as const;

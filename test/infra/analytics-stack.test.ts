@@ -88,11 +88,13 @@ describe('Analytics stack', () => {
     });
   });
 
-  it('grants the writer exactly the stream reads and PutObject under analytics/', () => {
-    const w = defined(stacks.analytics, 'the analytics stack').writer;
+  it('grants the writer exactly the stream reads, its failure queue and PutObject under analytics/', () => {
+    const { analytics } = defined(stacks.analytics, 'the analytics stack');
+    const w = analytics.writer;
     expect(statementsOfRole(t, logicalIdOf(w.role))).toEqual([
       { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`<${bare(logicalIdOf(w.logGroup))}.Arn>`] },
       { actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] },
+      { actions: ['sqs:SendMessage'], resources: [`<${bare(logicalIdOf(analytics.writerFailures))}.Arn>`] },
       { actions: ['dynamodb:ListStreams'], resources: ['*'] },
       {
         actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
@@ -100,6 +102,15 @@ describe('Analytics stack', () => {
       },
       { actions: ['s3:PutObject'], resources: ['<import:Mlship-Data-DataBucketArn>/analytics/*'] },
     ]);
+  });
+
+  it('describes a batch the writer still fails on after its retries in a queue of its own, which an alarm watches', () => {
+    const { analytics } = defined(stacks.analytics, 'the analytics stack');
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalIdOf(analytics.writer.function) },
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalIdOf(analytics.writerFailures), 'Arn'] } } },
+    });
+    t.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
   });
 
   it('compacts closed days hourly, one run at a time, with exactly the object rights under analytics/ it uses', () => {

@@ -72,6 +72,7 @@ const USED_BY_AWS: Partial<Record<Caller, Record<string, string>>> & { all: Reco
     'dynamodb:GetShardIterator': "Lambda's stream event source mapping opens each shard",
     'dynamodb:GetRecords': "Lambda's stream event source mapping reads the records it hands to the function",
     'dynamodb:ListStreams': "Lambda's stream event source mapping lists the table's streams",
+    'sqs:SendMessage': "Lambda's stream event source mapping describes a batch still failing after its retries in the on-failure queue",
   },
   'analytics-compactor': {
     // The compactor takes its scheduled runs from a FIFO queue through an SQS event source mapping, which
