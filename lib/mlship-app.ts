@@ -104,16 +104,6 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
     modelBackend: serving.modelBackend,
     dashboardDir: options.dashboardDir,
   });
-  const monitoring = new MonitoringStack(app, name('Monitoring'), {
-    description: `mlship: dashboard, alarms and quality job of model ${manifest.name}`,
-    config,
-    deployment,
-    manifest,
-    data,
-    serving,
-    api,
-  });
-
   let analytics: AnalyticsStack | undefined;
   if (config.analytics) {
     const baselinePath = join(modelDir, BASELINE_FILE);
@@ -131,6 +121,17 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
     analytics.grantQuery(api.functions.query.role);
     api.addStackDependency(analytics);
   }
+
+  const monitoring = new MonitoringStack(app, name('Monitoring'), {
+    description: `mlship: dashboard, alarms and quality job of model ${manifest.name}`,
+    config,
+    deployment,
+    manifest,
+    data,
+    serving,
+    api,
+    analytics,
+  });
 
   // The bucket is imported by export name, which CloudFormation does not order by itself.
   serving.addStackDependency(data);
