@@ -56,6 +56,7 @@ export const ROUTE_ERRORS: Readonly<Record<string, readonly ErrorCode[]>> = {
     ...INSTANCE_ERRORS,
     'INVALID_HEADER',
     'IDEMPOTENCY_CONFLICT',
+    'NOT_ACCEPTABLE',
     'PAYLOAD_TOO_LARGE',
     'UNSUPPORTED_MEDIA_TYPE',
     'NON_FINITE_OUTPUT',
@@ -134,6 +135,15 @@ const s3Reference = z.object({
     .check(pattern(S3_KEY), z.describe('An object under datasets/ or predictions/ in the data bucket holding one instance as JSON.')),
 });
 
+/** A tabular instance as an object keyed by feature name. */
+function namedInstanceSchema(input: TabularInput) {
+  return z.object(
+    Object.fromEntries(
+      input.features.map((f) => [f.name, f.description ? featureValueSchema(f).check(z.describe(f.description)) : featureValueSchema(f)]),
+    ),
+  );
+}
+
 /** One instance of `POST /predict` for this model: its features (or image), or an S3 reference. */
 export function instanceSchema(m: ModelManifest) {
   if (m.input.kind === 'tabular') {
@@ -141,12 +151,7 @@ export function instanceSchema(m: ModelManifest) {
     const row = z
       .tuple(features.map(featureValueSchema) as [ReturnType<typeof featureValueSchema>])
       .check(z.describe(`Feature values in manifest order: ${features.map((f) => f.name).join(', ')}.`));
-    const named = z.object(
-      Object.fromEntries(
-        features.map((f) => [f.name, f.description ? featureValueSchema(f).check(z.describe(f.description)) : featureValueSchema(f)]),
-      ),
-    );
-    return z.union([row, named, s3Reference]);
+    return z.union([row, namedInstanceSchema(m.input), s3Reference]);
   }
   const { width, height, channels } = m.input;
   const base64 = z.string().check(z.minLength(4), pattern(BASE64), z.describe('A PNG or JPEG file, base64-encoded.'));
@@ -163,6 +168,43 @@ export function instanceSchema(m: ModelManifest) {
 /** `{"instances": [...]}` of `instance`s (`instanceSchema(manifest)`). */
 export function predictRequestSchema(instance: ReturnType<typeof instanceSchema>) {
   return z.object({ instances: z.array(instance).check(z.minLength(1), z.maxLength(LIMITS.maxInstancesPerRequest)) });
+}
+
+/** MLflow's and TF-Serving's `{"inputs": …}`: rows like `instances`, or (tabular) one array of values per feature. */
+export function inputsRequestSchema(m: ModelManifest, instance: ReturnType<typeof instanceSchema>) {
+  const rows = z.array(instance).check(z.minLength(1), z.maxLength(LIMITS.maxInstancesPerRequest));
+  if (m.input.kind !== 'tabular') return z.object({ inputs: rows });
+  const columns = z
+    .object(
+      Object.fromEntries(
+        m.input.features.map((f) => [
+          f.name,
+          z.array(featureValueSchema(f)).check(z.minLength(1), z.maxLength(LIMITS.maxInstancesPerRequest)),
+        ]),
+      ),
+    )
+    .check(z.describe('Columns: one array per feature, all of one length (an instance per position).'));
+  return z.object({ inputs: z.union([rows, columns]) });
+}
+
+/** pandas' split orient (`dataframe_split`), as MLflow clients send a DataFrame: columns in any order. */
+export function dataframeSplitRequestSchema(input: TabularInput) {
+  const names = input.features.map((f) => f.name) as [string, ...string[]];
+  const cell = z.union(input.features.map(featureValueSchema) as [ReturnType<typeof featureValueSchema>]);
+  return z.object({
+    dataframe_split: z.object({
+      columns: z.array(z.enum(names)).check(z.describe('Every feature name once, in any order.')),
+      data: z
+        .array(z.array(cell).check(z.describe('One value per column, in the order of `columns`.')))
+        .check(z.minLength(1), z.maxLength(LIMITS.maxInstancesPerRequest)),
+      index: z.optional(z.array(z.union([z.string(), z.number()])).check(z.describe('Row labels (not used).'))),
+    }),
+  });
+}
+
+/** pandas' records orient (`dataframe_records`): one object per instance, keyed by feature name. */
+export function dataframeRecordsRequestSchema(named: z.core.$ZodType) {
+  return z.object({ dataframe_records: z.array(named).check(z.minLength(1), z.maxLength(LIMITS.maxInstancesPerRequest)) });
 }
 
 /** The model's answer for one instance, with this model's labels. */
@@ -230,6 +272,13 @@ export function modelSchemas(m: ModelManifest) {
     Error: errorBodySchema,
     Instance: instance,
     PredictRequest: predictRequestSchema(instance),
+    InputsRequest: inputsRequestSchema(m, instance),
+    ...(m.input.kind === 'tabular'
+      ? {
+          DataframeSplitRequest: dataframeSplitRequestSchema(m.input),
+          DataframeRecordsRequest: dataframeRecordsRequestSchema(namedInstanceSchema(m.input)),
+        }
+      : {}),
     PredictResponse: predictResponseSchema(m),
     PredictionRecord: record,
     PredictionPage: modelPredictionPageSchema(record),
@@ -241,3 +290,10 @@ export function modelSchemas(m: ModelManifest) {
 }
 
 export type ModelSchemas = ReturnType<typeof modelSchemas>;
+
+/** The bodies `POST /predict` takes as JSON for model `m`, by component name (one of them per request). */
+export function predictBodyComponents(m: ModelManifest): (keyof ModelSchemas)[] {
+  return m.input.kind === 'tabular'
+    ? ['PredictRequest', 'InputsRequest', 'DataframeSplitRequest', 'DataframeRecordsRequest']
+    : ['PredictRequest', 'InputsRequest'];
+}

@@ -6,7 +6,7 @@
  * `GET /openapi.json` with the caller's base URL as its server.
  */
 import * as z from 'zod/mini';
-import { type ModelSchemas, modelSchemas, routeErrorsByStatus } from '../../contract/api-schemas';
+import { type ModelSchemas, modelSchemas, predictBodyComponents, routeErrorsByStatus } from '../../contract/api-schemas';
 import type { ModelManifest } from '../../contract/manifest';
 import { MODEL_VERSION_HEADER } from '../../contract/prediction';
 import { PARAMETERS } from '../../contract/route-schemas';
@@ -68,7 +68,16 @@ function successResponses(r: RouteSpec): Record<string, unknown> {
               schema: { type: 'string', enum: ['true'] },
             },
           },
-          content: json(ref('PredictResponse')),
+          content: {
+            ...json(ref('PredictResponse')),
+            'text/csv': {
+              schema: {
+                type: 'string',
+                description:
+                  'With `Accept: text/csv`: a header line, then one line per prediction: `id,label,probability_<label>…` (classifier) or `id,value` (regressor).',
+              },
+            },
+          },
         },
       };
     case 'listPredictions':
@@ -127,7 +136,9 @@ function requestBody(r: RouteSpec, m: ModelManifest): Record<string, unknown> | 
           },
         }
       : {};
-  return { required: true, content: { ...json(ref(r.body.component)), ...csv } };
+  // `POST /predict` takes any one of the scoring formats (MLflow's and TF-Serving's bodies beside its own).
+  const schema = r.id === 'predict' ? { oneOf: predictBodyComponents(m).map(ref) } : ref(r.body.component);
+  return { required: true, content: { ...json(schema), ...csv } };
 }
 
 function operation(r: RouteSpec, m: ModelManifest): Record<string, unknown> {
