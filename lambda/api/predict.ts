@@ -24,6 +24,7 @@ import { endpointOverride, intValue, readConfig, required } from '../runtime/con
 import { lazyS3, lazySqs, type S3Handle } from '../runtime/lazy-clients';
 import { createLogger, type Logger } from '../runtime/logger';
 import { Metrics } from '../runtime/metrics';
+import { inferRoutes } from './open-inference';
 import { answerAs, answerMediaType } from './predict-answer';
 
 export interface PredictDeps {
@@ -176,5 +177,5 @@ export function createPredictHandler(deps: PredictDeps) {
     for (const [label, n] of perLabel) metrics.count('Predictions', n, { Label: label });
   }
 
-  return apiHandler('predict', logger, { predict });
+  return apiHandler('predict', logger, { predict, ...inferRoutes(manifest, predictCore) });
 }

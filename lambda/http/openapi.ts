@@ -118,6 +118,27 @@ function successResponses(r: RouteSpec): Record<string, unknown> {
         },
         '301': { description: '`index.html` is served at the API root.', headers: { location: { schema: { type: 'string' } } } },
       };
+    case 'v2Live':
+      return { '200': { description: 'The API answers.', content: json(ref('ServerLive')) } };
+    case 'v2Ready':
+      return { '200': { description: 'The API serves its model.', content: json(ref('Ready')) } };
+    case 'v2Model':
+    case 'v2ModelVersion':
+      return { '200': { description: "The model's input and output tensors.", content: json(ref('ModelMetadata')) } };
+    case 'v2ModelReady':
+    case 'v2ModelVersionReady':
+      return { '200': { description: 'The model is served here.', content: json(ref('Ready')) } };
+    case 'v2Infer':
+    case 'v2InferVersion':
+      return {
+        '200': {
+          description: 'The output tensors, with the id each instance is logged under in `parameters.prediction_ids`.',
+          headers: {
+            [MODEL_VERSION_HEADER]: { description: 'The model that answered, as `<name>/<version>`.', schema: { type: 'string' } },
+          },
+          content: json(ref('InferenceResponse')),
+        },
+      };
     default:
       throw new Error(`The OpenAPI document has no answer for route ${r.id}: add it to successResponses().`);
   }
@@ -148,8 +169,10 @@ function operation(r: RouteSpec, m: ModelManifest): Record<string, unknown> {
     params.push({ name: IDEMPOTENCY_HEADER, in: 'header', required: false, description: schema.description, schema });
   }
   const responses: Record<string, unknown> = successResponses(r);
+  // The protocol's routes answer their own errors in its form; the gateway's (403, 429, …) keep the API's.
+  const error = r.path.startsWith('/v2/') ? { anyOf: [ref('InferenceError'), ref('Error')] } : ref('Error');
   for (const [status, codes] of routeErrorsByStatus(r)) {
-    responses[String(status)] = { description: codes.join(', '), content: json(ref('Error')) };
+    responses[String(status)] = { description: codes.join(', '), content: json(error) };
   }
   const body = requestBody(r, m);
   return {

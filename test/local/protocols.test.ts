@@ -11,6 +11,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { dynamoClient } from '../../local/dynamodb';
 import { PROJECT_ROOT } from '../../local/paths';
 import { type LocalSystem, startLocal } from '../../local/system';
+import { openInferenceSpec } from '../openapi/open-inference-spec';
 import { openApiResponseCheck } from '../openapi/response-check';
 
 const MODEL_DIR = join(PROJECT_ROOT, 'models', 'breast-cancer');
@@ -128,6 +129,91 @@ describe('client protocols through the local system', () => {
         body: JSON.stringify({ instances: rows }),
       });
       expect([refused.status, (await refused.json()).error.code]).toEqual([406, 'NOT_ACCEPTABLE']);
+    });
+  });
+
+  describe('the Open Inference Protocol (V2)', () => {
+    const spec = openInferenceSpec();
+    const base = '/v2/models/breast-cancer';
+    const tensor = { name: 'input', datatype: 'FP32', shape: [rows.length, names.length], data: rows.flat() };
+
+    /** Sends an inference request checked against the protocol's schema; answers are checked by the caller. */
+    async function infer(body: unknown, path = `${base}/infer`): Promise<{ status: number; body: Record<string, unknown> }> {
+      expect(spec.errors('inference_request', body)).toEqual([]);
+      const res = await call(path, { method: 'POST', body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    }
+
+    it('answers health, readiness and metadata as the specification describes them', async () => {
+      for (const path of ['/v2/health/live', '/v2/health/ready', `${base}/ready`, `${base}/versions/1.0.0/ready`]) {
+        const res = await call(path);
+        expect([path, res.status]).toEqual([path, 200]);
+        await res.arrayBuffer();
+      }
+      for (const path of [base, `${base}/versions/1.0.0`]) {
+        const res = await call(path);
+        const metadata = await res.json();
+        expect([res.status, spec.errors('metadata_model_response', metadata)]).toEqual([200, []]);
+        expect(metadata).toMatchObject({ name: 'breast-cancer', versions: ['1.0.0'], platform: 'onnx' });
+        expect(metadata.inputs).toEqual([{ name: 'input', datatype: 'FP32', shape: [-1, names.length] }]);
+      }
+      const unknown = await call('/v2/models/iris');
+      const error = await unknown.json();
+      expect([unknown.status, spec.errors('metadata_model_error_response', error), error.code]).toEqual([404, [], 'NOT_FOUND']);
+      const otherVersion = await call(`${base}/versions/2/ready`);
+      expect([otherVersion.status, (await otherVersion.json()).code]).toEqual([404, 'NOT_FOUND']);
+      const noKey = await fetch(`${local.url}/v2/health/live`);
+      expect(noKey.status).toBe(403);
+      await noKey.arrayBuffer();
+    });
+
+    it.each([
+      ['one [N, F] tensor, flat', { id: 'flat-1', inputs: [tensor] }, `${base}/infer`],
+      ['one [N, F] tensor, nested', { inputs: [{ ...tensor, datatype: 'FP64', data: rows }] }, `${base}/infer`],
+      [
+        'one [N] tensor per feature',
+        { inputs: names.map((n, j) => ({ name: n, datatype: 'FP32', shape: [rows.length], data: rows.map((r) => r[j]) })) },
+        `${base}/infer`,
+      ],
+      [
+        'one [N, 1] tensor per feature, on the version route',
+        { inputs: names.map((n, j) => ({ name: n, datatype: 'FP64', shape: [rows.length, 1], data: rows.map((r) => [r[j]]) })) },
+        `${base}/versions/1.0.0/infer`,
+      ],
+    ])('infers on %s, answering tensors and logging each prediction once', async (_form, request, path) => {
+      const before = new Set(await loggedIds());
+      const { status, body } = await infer(request, path);
+      expect([status, spec.errors('inference_response', body)]).toEqual([200, []]);
+      expect(body).toMatchObject({ model_name: 'breast-cancer', model_version: '1.0.0' });
+      expect(body.id).toBe((request as { id?: string }).id);
+      const [label, probabilities] = body.outputs as { name: string; shape: number[]; data: unknown[] }[];
+      expect(label).toMatchObject({ name: 'label', datatype: 'BYTES', shape: [rows.length], data: labels });
+      expect(probabilities).toMatchObject({ name: 'probabilities', datatype: 'FP32', shape: [rows.length, 2] });
+      const ids = (body.parameters as { prediction_ids: string[] }).prediction_ids;
+      expect((await loggedIds()).filter((id) => !before.has(id)).sort()).toEqual([...ids].sort());
+      for (const [i, id] of ids.entries()) expect(await logged(id)).toMatchObject({ label: labels[i] });
+    });
+
+    it('answers only the outputs asked for', async () => {
+      const { status, body } = await infer({ inputs: [tensor], outputs: [{ name: 'probabilities' }] });
+      expect([status, (body.outputs as { name: string }[]).map((o) => o.name)]).toEqual([200, ['probabilities']]);
+    });
+
+    it("answers errors in the protocol's form with the API's status and stable code", async () => {
+      const cases: [unknown, string, number, string][] = [
+        [{ inputs: [{ ...tensor, shape: [1, 29], data: rows[0].slice(1) }] }, `${base}/infer`, 400, 'WRONG_FEATURE_COUNT'],
+        [{ inputs: [{ ...tensor, data: [...rows.flat().slice(1), Number.MAX_VALUE] }] }, `${base}/infer`, 400, 'NON_FINITE_NUMBER'],
+        [{ inputs: [tensor], outputs: [{ name: 'output0' }] }, `${base}/infer`, 400, 'INVALID_BODY'],
+        [{ inputs: [tensor] }, '/v2/models/iris/infer', 404, 'NOT_FOUND'],
+        [{ inputs: [tensor] }, `${base}/versions/0.9/infer`, 404, 'NOT_FOUND'],
+      ];
+      for (const [request, path, status, code] of cases) {
+        const before = (await loggedIds()).length;
+        const res = await infer(request, path);
+        expect([path, res.status, spec.errors('inference_error_response', res.body), res.body.code]).toEqual([path, status, [], code]);
+        expect(typeof res.body.error).toBe('string');
+        expect((await loggedIds()).length).toBe(before);
+      }
     });
   });
 
