@@ -7,7 +7,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ApiError, isApiError } from '../../contract/errors';
 import { type ModelManifest, validateInstances } from '../../contract/manifest';
-import { MODEL_VERSION_HEADER, type PredictResponse } from '../../contract/prediction';
+import type { PredictResponse } from '../../contract/prediction';
 import {
   checkModelAddress,
   type InferenceAsk,
@@ -57,10 +57,9 @@ export function inferRoutes(manifest: ModelManifest, core: PredictCore): { [Id i
       return validateInstances(manifest, { instances: request.instances });
     });
     if (result.statusCode !== 200) return result;
+    // The core's headers stay (model version, idempotent replay); only the body changes form.
     const answer = JSON.parse(result.body) as PredictResponse;
-    return json(200, inferenceResponse(manifest, answer, ask), {
-      [MODEL_VERSION_HEADER]: `${answer.model.name}/${answer.model.version}`,
-    });
+    return { ...result, body: JSON.stringify(inferenceResponse(manifest, answer, ask)) };
   });
   return { v2Infer: infer, v2InferVersion: infer };
 }

@@ -54,6 +54,18 @@ function parameters(where: 'path' | 'query', object: z.ZodMiniObject | undefined
   });
 }
 
+/** Headers of an answer holding predictions (`POST /predict` and the protocol's inference). */
+const PREDICTION_HEADERS = {
+  [MODEL_VERSION_HEADER]: { description: 'The model that answered, as `<name>/<version>`.', schema: { type: 'string' } },
+  'idempotent-replay': {
+    description: '`true` when this is the stored answer to an earlier request with the same Idempotency-Key.',
+    schema: { type: 'string', enum: ['true'] },
+  },
+};
+
+/** The routes that run the predict function's core: they take an Idempotency-Key. */
+const PREDICTING_ROUTES = new Set(['predict', 'v2Infer', 'v2InferVersion']);
+
 /** The successful answers of each route, with the bodies their handlers write. */
 function successResponses(r: RouteSpec): Record<string, unknown> {
   switch (r.id) {
@@ -61,13 +73,7 @@ function successResponses(r: RouteSpec): Record<string, unknown> {
       return {
         '200': {
           description: 'One prediction per instance, each with the id it is logged under.',
-          headers: {
-            [MODEL_VERSION_HEADER]: { description: 'The model that answered, as `<name>/<version>`.', schema: { type: 'string' } },
-            'idempotent-replay': {
-              description: '`true` when this is the stored answer to an earlier request with the same Idempotency-Key.',
-              schema: { type: 'string', enum: ['true'] },
-            },
-          },
+          headers: PREDICTION_HEADERS,
           content: {
             ...json(ref('PredictResponse')),
             'text/csv': {
@@ -133,9 +139,7 @@ function successResponses(r: RouteSpec): Record<string, unknown> {
       return {
         '200': {
           description: 'The output tensors, with the id each instance is logged under in `parameters.prediction_ids`.',
-          headers: {
-            [MODEL_VERSION_HEADER]: { description: 'The model that answered, as `<name>/<version>`.', schema: { type: 'string' } },
-          },
+          headers: PREDICTION_HEADERS,
           content: json(ref('InferenceResponse')),
         },
       };
@@ -164,7 +168,7 @@ function requestBody(r: RouteSpec, m: ModelManifest): Record<string, unknown> | 
 
 function operation(r: RouteSpec, m: ModelManifest): Record<string, unknown> {
   const params = [...parameters('path', r.params), ...parameters('query', r.query)];
-  if (r.id === 'predict') {
+  if (PREDICTING_ROUTES.has(r.id)) {
     const schema = parameterSchema(PARAMETERS.idempotencyKey);
     params.push({ name: IDEMPOTENCY_HEADER, in: 'header', required: false, description: schema.description, schema });
   }

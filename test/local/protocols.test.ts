@@ -123,6 +123,24 @@ describe('client protocols through the local system', () => {
       expect([json.status, json.headers.get('content-type')]).toEqual([200, 'application/json']);
       await json.arrayBuffer();
 
+      // A repeat with the same Idempotency-Key is answered in the form its own Accept asks for.
+      const keyed = (accept: string) =>
+        call('/predict', {
+          method: 'POST',
+          headers: { accept, 'idempotency-key': 'csv-repeat-1' },
+          body: JSON.stringify({ inputs: rows }),
+        });
+      const first = (await (await keyed('application/json')).json()) as { predictions: { id: string }[] };
+      const replay = await keyed('text/csv');
+      expect([replay.status, replay.headers.get('idempotent-replay')]).toEqual([200, 'true']);
+      expect(
+        (await replay.text())
+          .trimEnd()
+          .split('\r\n')
+          .slice(1)
+          .map((l) => l.split(',')[0]),
+      ).toEqual(first.predictions.map((p) => p.id));
+
       const refused = await call('/predict', {
         method: 'POST',
         headers: { accept: 'text/html' },
@@ -192,6 +210,26 @@ describe('client protocols through the local system', () => {
       const ids = (body.parameters as { prediction_ids: string[] }).prediction_ids;
       expect((await loggedIds()).filter((id) => !before.has(id)).sort()).toEqual([...ids].sort());
       for (const [i, id] of ids.entries()) expect(await logged(id)).toMatchObject({ label: labels[i] });
+    });
+
+    it('replays a repeated request with the same Idempotency-Key, logging nothing more', async () => {
+      const send = () =>
+        call(`${base}/infer`, {
+          method: 'POST',
+          headers: { 'idempotency-key': 'oip-repeat-1' },
+          body: JSON.stringify({ inputs: [tensor] }),
+        });
+      const first = await send();
+      const firstBody = await first.json();
+      const logged = (await loggedIds()).length;
+      const again = await send();
+      expect([again.status, again.headers.get('idempotent-replay'), again.headers.get('x-mlship-model')]).toEqual([
+        200,
+        'true',
+        'breast-cancer/1.0.0',
+      ]);
+      expect(await again.json()).toEqual(firstBody);
+      expect((await loggedIds()).length).toBe(logged);
     });
 
     it('answers only the outputs asked for', async () => {
