@@ -12,6 +12,7 @@
 import { ApiError } from '../errors';
 import { featureCount, type ModelManifest, packsFloat32 } from '../manifest';
 import type { PredictResponse } from '../prediction';
+import { isObject } from './scoring-formats';
 
 /** The datatypes a request tensor may have, with the JSON type of each element. */
 export const DATATYPES: Record<string, 'number' | 'string' | 'boolean'> = {
@@ -269,8 +270,4 @@ export function inferenceResponse(m: ModelManifest, answer: PredictResponse, ask
 /** The protocol's error body, `{"error": "<message>"}`, keeping the API's stable code and field beside it. */
 export function inferenceError(e: ApiError): { error: string; code: string; field?: string } {
   return { error: e.message, code: e.code, ...(e.field !== undefined ? { field: e.field } : {}) };
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -146,6 +146,7 @@ function checkColumns(
   if (missing !== undefined) throw new ApiError('MISSING_FEATURE', `Missing column "${missing}".`, `${field}.${missing}`);
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
+/** A JSON object (not an array, not null). */
+export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
