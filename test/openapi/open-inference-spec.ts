@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import { PROJECT_ROOT } from '../../local/paths';
 
-// js-yaml comes with the OpenAPI tooling (redocly); the specification is published as YAML.
+// The specification is published as YAML; js-yaml (a devDependency) reads it.
 const yaml = require('js-yaml') as { load(text: string): unknown };
 
 export const OPEN_INFERENCE_SPEC = join(PROJECT_ROOT, 'test', 'fixtures', 'open-inference', 'rest_predict_v2.yaml');
