@@ -1,6 +1,8 @@
 /** Pure arithmetic of `GET /metrics/summary`, kept apart from the DynamoDB paging and the analytics engine. */
 import { FORMATS } from '../../contract/limits';
-import type { MetricsSummary, PredictionRecord } from '../../contract/prediction-log';
+import type { ModelManifest } from '../../contract/manifest';
+import { regressionMetrics, type ValuePair } from '../../contract/metrics/regression';
+import { feedbackValue, type MetricsSummary, type PredictionRecord, type VersionSummary } from '../../contract/prediction-log';
 import type { AnalyticsRow } from '../analytics/engine';
 
 /** Nearest-rank percentile of sorted values; null when there are none. */
@@ -10,32 +12,72 @@ export function percentile(sorted: number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] ?? null;
 }
 
+/** What the summary reads of a logged prediction. */
+export type SummaryRecord = Pick<
+  PredictionRecord,
+  'modelVersion' | 'label' | 'probabilities' | 'predictedValue' | 'latencyMs' | 'feedback'
+>;
+
+/** The attributes `summarize` reads, as a DynamoDB projection. */
+export const SUMMARY_PROJECTION = 'modelVersion, label, probabilities, predictedValue, latencyMs, feedback';
+
 export function summarize(
-  records: Pick<PredictionRecord, 'label' | 'latencyMs' | 'feedback'>[],
+  records: readonly SummaryRecord[],
   meta: Pick<MetricsSummary, 'model' | 'window' | 'from' | 'to' | 'truncated'>,
+  manifest: Pick<ModelManifest, 'output'>,
 ): MetricsSummary {
   const countsByLabel: Record<string, number> = {};
   const latencies: number[] = [];
-  let feedbackCount = 0;
+  const byVersion = new Map<string, SummaryRecord[]>();
   let correct = 0;
   for (const r of records) {
     if (r.label !== undefined) countsByLabel[r.label] = (countsByLabel[r.label] ?? 0) + 1;
     latencies.push(r.latencyMs);
-    if (r.feedback !== undefined && r.label !== undefined) {
-      feedbackCount++;
-      if (r.feedback.label === r.label) correct++;
-    }
+    if (r.feedback !== undefined && r.label !== undefined && String(r.feedback.label) === r.label) correct++;
+    const group = byVersion.get(r.modelVersion);
+    if (group === undefined) byVersion.set(r.modelVersion, [r]);
+    else group.push(r);
   }
   latencies.sort((a, b) => a - b);
+  const versions = [...byVersion.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([v, group]) => versionSummary(v, group, manifest));
+  const feedbackCount = versions.reduce((s, v) => s + v.feedbackCount, 0);
   return {
     ...meta,
     count: records.length,
     countsByLabel,
     latencyMs: { p50: percentile(latencies, 50), p90: percentile(latencies, 90), p99: percentile(latencies, 99) },
     feedbackCount,
-    accuracy: feedbackCount === 0 ? null : correct / feedbackCount,
+    accuracy: manifest.output.kind === 'classification' && feedbackCount > 0 ? correct / feedbackCount : null,
+    versions,
     source: 'log',
   };
+}
+
+/**
+ * One version's predictions and the quality of those with feedback: a classifier's predictions that carry
+ * a label, a regressor's that carry a predicted value and a numeric true value.
+ */
+export function versionSummary(
+  modelVersion: string,
+  records: readonly SummaryRecord[],
+  manifest: Pick<ModelManifest, 'output'>,
+): VersionSummary {
+  if (manifest.output.kind === 'regression') {
+    const pairs: ValuePair[] = [];
+    for (const r of records) {
+      const actual = r.feedback === undefined ? undefined : feedbackValue(r.feedback);
+      if (actual !== undefined && typeof r.predictedValue === 'number') pairs.push({ predicted: r.predictedValue, actual });
+    }
+    const m = regressionMetrics(pairs);
+    return {
+      modelVersion,
+      count: records.length,
+      feedbackCount: pairs.length,
+      ...(m === undefined ? {} : { regression: { count: m.count, mae: m.mae, rmse: m.rmse, r2: m.r2, meanError: m.meanError } }),
+    };
+  }
+  const fed = records.filter((r) => r.feedback !== undefined && r.label !== undefined);
+  return { modelVersion, count: records.length, feedbackCount: fed.length };
 }
 
 /** A count or measure of an analytics row: Athena answers text, DuckDB numbers (counts as text too). */
@@ -83,6 +125,8 @@ export function summarizeAnalytics(rows: AnalyticsRow[], meta: Pick<MetricsSumma
     },
     feedbackCount,
     accuracy: feedbackCount === 0 ? null : correct / feedbackCount,
+    // Per-version quality over long windows is what the named queries answer (regression-error-by-day, class-metrics).
+    versions: [],
     source: 'analytics',
   };
 }

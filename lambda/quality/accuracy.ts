@@ -4,7 +4,7 @@
  */
 import { accuracyOf } from '../../contract/metrics/classification';
 import { regressionMetrics } from '../../contract/metrics/regression';
-import type { PredictionRecord } from '../../contract/prediction-log';
+import { feedbackValue, type PredictionRecord } from '../../contract/prediction-log';
 
 export interface ClassifierQuality {
   kind: 'classification';
@@ -52,21 +52,20 @@ export function classifierQuality(records: readonly PredictionRecord[]): Classif
   const pairs: { predicted: string; actual: string }[] = [];
   for (const r of records) {
     const predicted = predictedLabel(r);
-    if (r.feedback !== undefined && predicted !== undefined) pairs.push({ predicted, actual: r.feedback.label });
+    if (r.feedback !== undefined && predicted !== undefined) pairs.push({ predicted, actual: String(r.feedback.label) });
   }
   return accuracy(pairs);
 }
 
-/** MAE/RMSE of the regression records that carry feedback; the fed-back label is the true value as text. */
+/** MAE/RMSE of the regression records that carry feedback (a number, or decimal text in older items). */
 export function regressionQuality(records: readonly PredictionRecord[]): RegressionQuality {
   const pairs: { predicted: number; actual: number }[] = [];
   let invalid = 0;
   for (const r of records) {
     const predicted = predictedValue(r);
     if (r.feedback === undefined || predicted === undefined) continue;
-    const text = r.feedback.label.trim();
-    const actual = text === '' ? NaN : Number(text);
-    if (Number.isFinite(actual)) pairs.push({ predicted, actual });
+    const actual = feedbackValue(r.feedback);
+    if (actual !== undefined) pairs.push({ predicted, actual });
     else invalid++;
   }
   return regressionError(pairs, invalid);

@@ -158,6 +158,7 @@ describe('Athena engine', () => {
       latencyMs: { p50: 20, p90: 40, p99: 40 },
       feedbackCount: 4,
       accuracy: 0.75,
+      versions: [],
       source: 'analytics',
     });
   });
