@@ -238,6 +238,40 @@ export const regressionSummarySchema = z.object({
   meanError: z.number().check(z.describe('Mean of predicted − actual (bias): positive when the model predicts too high.')),
 });
 
+const share = z.number().check(z.minimum(0), z.maximum(1));
+const nullableShare = z.nullable(share);
+
+/** One class of a classifier's fed-back predictions. */
+export const classSummarySchema = z.object({
+  label: z.string(),
+  /** Fed-back predictions whose true label is this one. */
+  support: z.int().check(z.minimum(0)),
+  /** Fed-back predictions of this label. */
+  predicted: z.int().check(z.minimum(0)),
+  precision: nullableShare.check(z.describe('True positives / predicted; null when the label was never predicted.')),
+  recall: nullableShare.check(z.describe('True positives / support; null when the label never was the true one.')),
+  f1: nullableShare.check(z.describe('2·TP / (2·TP + FP + FN); null when the label was neither predicted nor true.')),
+});
+
+/** Classifier quality of a version's fed-back predictions. */
+export const classificationSummarySchema = z.object({
+  count: z.int().check(z.minimum(1)),
+  accuracy: share,
+  classes: z.array(classSummarySchema),
+  macroF1: nullableShare.check(z.describe('Unweighted mean F1 of the labels that were predicted or true.')),
+  weightedF1: nullableShare.check(z.describe('Mean F1 weighted by support.')),
+  /** Rows the true labels, columns the predicted ones, in `labels` order (the model's labels, then any other seen). */
+  confusion: z.object({ labels: z.array(z.string()), counts: z.array(z.array(z.int().check(z.minimum(0)))) }),
+  rocAuc: nullableShare.check(
+    z.describe(
+      "ROC AUC of the probabilities: two labels, the second label's; more, the mean of each label's one-vs-rest AUC. Null without probabilities or without both outcomes.",
+    ),
+  ),
+  ece: nullableShare.check(
+    z.describe("Expected calibration error of the predicted label's probability (equal-width bins); null without probabilities."),
+  ),
+});
+
 /** One model version's share of the window and the quality of its fed-back predictions. */
 export const versionSummarySchema = z.object({
   modelVersion: z.string(),
@@ -245,6 +279,8 @@ export const versionSummarySchema = z.object({
   feedbackCount: z.int().check(z.minimum(0)),
   /** Regression models with numeric feedback in the window. */
   regression: z.optional(regressionSummarySchema),
+  /** Classifiers with feedback in the window. */
+  classification: z.optional(classificationSummarySchema),
 });
 export type VersionSummary = z.output<typeof versionSummarySchema>;
 

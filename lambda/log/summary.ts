@@ -1,7 +1,10 @@
 /** Pure arithmetic of `GET /metrics/summary`, kept apart from the DynamoDB paging and the analytics engine. */
 import { FORMATS } from '../../contract/limits';
 import type { ModelManifest } from '../../contract/manifest';
+import { confidencePoints, reliabilityCurve } from '../../contract/metrics/calibration';
+import { classificationMetrics } from '../../contract/metrics/classification';
 import { regressionMetrics, type ValuePair } from '../../contract/metrics/regression';
+import { classifierAuc } from '../../contract/metrics/roc-auc';
 import { feedbackValue, type MetricsSummary, type PredictionRecord, type VersionSummary } from '../../contract/prediction-log';
 import type { AnalyticsRow } from '../analytics/engine';
 
@@ -76,8 +79,39 @@ export function versionSummary(
       ...(m === undefined ? {} : { regression: { count: m.count, mae: m.mae, rmse: m.rmse, r2: m.r2, meanError: m.meanError } }),
     };
   }
-  const fed = records.filter((r) => r.feedback !== undefined && r.label !== undefined);
-  return { modelVersion, count: records.length, feedbackCount: fed.length };
+  const rows: { predicted: string; actual: string; probabilities?: Readonly<Record<string, number>> }[] = [];
+  for (const r of records) {
+    if (r.feedback !== undefined && r.label !== undefined)
+      rows.push({ predicted: r.label, actual: String(r.feedback.label), probabilities: r.probabilities });
+  }
+  if (rows.length === 0) return { modelVersion, count: records.length, feedbackCount: 0 };
+  const { labels } = manifest.output;
+  const m = classificationMetrics(labels, rows);
+  const scored = rows.flatMap((r) => (r.probabilities === undefined ? [] : [{ ...r, probabilities: r.probabilities }]));
+  const auc = scored.length === 0 ? undefined : classifierAuc(labels, scored);
+  const calibration = reliabilityCurve(confidencePoints(scored));
+  return {
+    modelVersion,
+    count: records.length,
+    feedbackCount: rows.length,
+    classification: {
+      count: m.count,
+      accuracy: m.accuracy ?? 0,
+      classes: m.classes.map(({ label, support, predicted, precision, recall, f1 }) => ({
+        label,
+        support,
+        predicted,
+        precision,
+        recall,
+        f1,
+      })),
+      macroF1: m.macroF1,
+      weightedF1: m.weightedF1,
+      confusion: { labels: m.confusion.labels, counts: m.confusion.counts },
+      rocAuc: auc === undefined ? null : auc.kind === 'binary' ? auc.auc : auc.macro,
+      ece: calibration.ece,
+    },
+  };
 }
 
 /** A count or measure of an analytics row: Athena answers text, DuckDB numbers (counts as text too). */
