@@ -4,10 +4,10 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { batchCommand } from '../container/src/batch/cli';
-import { NAMED_QUERIES } from '../contract/analytics-queries';
+import { NAMED_QUERIES, type NamedQuery } from '../contract/analytics-queries';
 import { loadConfig, modelDirOf } from '../lib/config';
 import { formatResult, runExport, runQuery } from '../local/cli/analytics';
-import { ApiCallError } from '../local/cli/api';
+import { ApiCallError, callApi } from '../local/cli/api';
 import {
   feedback,
   followPredictions,
@@ -23,6 +23,7 @@ import {
 import { formatInit, initModel } from '../local/cli/init';
 import { resolveTarget, type TargetOptions } from '../local/cli/target';
 import { DEFAULT_DATA_DIR } from '../local/paths';
+import { writeReport } from '../local/report/write';
 import { addStartOptions, runStart, type StartFlags, startOptionsOf } from '../local/start';
 
 function intOption(name: string, min: number, max: number) {
@@ -181,6 +182,20 @@ program
       dataDir: cmd.optsWithGlobals<{ dataDir: string }>().dataDir,
     });
     process.stdout.write(`${flags.json ? JSON.stringify(result.rows, null, 2) : formatResult(result)}\n`);
+  });
+
+program
+  .command('report')
+  .description('Write one self-contained HTML file: quality, drift, missing values and latency per model version')
+  .option('--since <window>', 'how far back, 1h to 90d', '7d')
+  .option('--out <file>', 'the HTML file to write', 'report.html')
+  .action(async (flags: { since: string; out: string }, cmd: Command) => {
+    const t = await target(cmd);
+    const { dataDir } = cmd.optsWithGlobals<{ dataDir: string }>();
+    // The analytics store is queried on the local system; a stack's report leaves the per-day section out.
+    const named = (name: NamedQuery, since: string) => runQuery(t, { named: name, since, dataDir });
+    const source = { getJson: <T>(path: string) => callApi<T>(t, path), ...(t.kind === 'local' ? { named } : {}) };
+    process.stdout.write(`${await writeReport(source, flags)}\n`);
   });
 
 program
