@@ -3,7 +3,9 @@ import type { ModelManifest } from '../../contract/manifest';
 import { type SummaryRecord, summarize } from '../../lambda/log/summary';
 
 const META = { model: 'toy', window: '1h', from: 'a', to: 'b', truncated: false };
-const CLASSIFIER: Pick<ModelManifest, 'output'> = { output: { kind: 'classification', labels: ['no', 'yes'], tensor: 'p', softmax: false } };
+const CLASSIFIER: Pick<ModelManifest, 'output'> = {
+  output: { kind: 'classification', labels: ['no', 'yes'], tensor: 'p', softmax: false },
+};
 
 /** A fed-back binary prediction of version 1; `pYes` is the probability of "yes", the positive class. */
 function pred(label: string, pYes: number, actual?: string): SummaryRecord {

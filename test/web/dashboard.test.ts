@@ -54,6 +54,26 @@ async function open(settings: { apiKey?: string; baseUrl?: string }): Promise<Pa
   return page;
 }
 
+/**
+ * A page opened on `url` with the API key saved and the content shown, and the problems it reports:
+ * console errors and warnings, uncaught errors, and HTTP answers of 400 or more.
+ */
+async function watchedPage(url: string, viewport = { width: 1360, height: 1500 }): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport });
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
+  });
+  await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
+  await page.goto(url);
+  await page.waitForSelector('#content:not([hidden])');
+  return { page, problems };
+}
+
 async function statusText(page: Page): Promise<string> {
   return (await page.locator('#status').textContent()) ?? '';
 }
@@ -114,15 +134,7 @@ describe('dashboard with real predictions', () => {
         label: i < 17 ? parity[i].label : parity[i].label === 'benign' ? 'malignant' : 'benign',
       });
 
-    const page = await browser.newPage({ viewport: { width: 1360, height: 1500 } });
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
-    await page.goto(`${system.url}/`);
-    await page.waitForSelector('#content:not([hidden])');
+    const { page, problems } = await watchedPage(`${system.url}/`);
 
     expect(await page.locator('#model-name').textContent()).toBe('breast-cancer 1.0.0');
     expect(await page.locator('#stat-count').textContent()).toBe('50');
@@ -173,18 +185,7 @@ describe('dashboard with real predictions', () => {
   test('a 30-day window is answered from the analytics store with the figures of the same predictions', async () => {
     // GIVEN the 50 predictions and 20 feedbacks above, handed to the analytics writer as the stream does
     await system.flushAnalytics();
-    const page = await browser.newPage({ viewport: { width: 1360, height: 1500 } });
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('response', (r) => {
-      if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
-    });
-    await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
-    await page.goto(`${system.url}/`);
-    await page.waitForSelector('#content:not([hidden])');
+    const { page, problems } = await watchedPage(`${system.url}/`);
     expect(await page.locator('#window option').allTextContents()).toEqual(['1 hour', '24 hours', '7 days', '30 days', '90 days']);
 
     // WHEN the operator picks 30 days
@@ -209,18 +210,7 @@ describe('dashboard with real predictions', () => {
   });
 
   test.each([1400, 390])('at %i px: fits the width, dates in the table on one line, no console error (screenshot)', async (width) => {
-    const page = await browser.newPage({ viewport: { width, height: 900 } });
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('response', (r) => {
-      if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
-    });
-    await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
-    await page.goto(`${system.url}/`);
-    await page.waitForSelector('#content:not([hidden])');
+    const { page, problems } = await watchedPage(`${system.url}/`, { width, height: 900 });
     await page.waitForSelector('#chart-drift[data-points]');
 
     // Nothing wider than the window: no sideways scrolling of the page (the table scrolls in its own box).
@@ -277,15 +267,7 @@ describe('dashboard of a regression model', () => {
     for (const [i, p] of predictions.entries())
       await send(`/predictions/${p.id}/feedback`, { label: i % 2 === 0 ? p.value - 5 : p.value + 15 });
 
-    const page = await browser.newPage({ viewport: { width: 1360, height: 1500 } });
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
-    await page.goto(`${regression.url}/`);
-    await page.waitForSelector('#content:not([hidden])');
+    const { page, problems } = await watchedPage(`${regression.url}/`);
 
     // THEN the stat is the served version's MAE: (5 + 15) / 2 = 10
     expect(await page.locator('#stat-quality-label').textContent()).toBe('Mean absolute error');
