@@ -272,6 +272,8 @@ export const classificationSummarySchema = z.object({
   ),
 });
 
+export type ClassificationSummary = z.output<typeof classificationSummarySchema>;
+
 /** One model version's share of the window and the quality of its fed-back predictions. */
 export const versionSummarySchema = z.object({
   modelVersion: z.string(),
@@ -300,8 +302,8 @@ export const metricsSummarySchema = z.object({
   feedbackCount: z.int().check(z.minimum(0)),
   accuracy: z.nullable(z.number().check(z.minimum(0), z.maximum(1))),
   /**
-   * Per model version (sorted): its predictions and the quality of those with feedback. Windows read from
-   * the log only; a window from the analytics store leaves it empty (its named queries answer per version).
+   * Per model version (sorted): its predictions and the quality of those with feedback. A window from the
+   * analytics store has no ROC AUC or ECE (its rows keep the predicted label's probability only).
    */
   versions: z.array(versionSummarySchema),
   /** Where the figures come from: the prediction log (windows up to 24 h) or the analytics store (longer ones, whole UTC days). */

@@ -6,7 +6,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { partitionDate } from '../../contract/analytics';
-import { summarySql } from '../../contract/analytics-queries';
+import { summarySql, versionQualitySql } from '../../contract/analytics-queries';
 import { ENV } from '../../contract/env';
 import { ApiError } from '../../contract/errors';
 import { FORMATS, LIMITS } from '../../contract/limits';
@@ -20,7 +20,14 @@ import { apiHandler, json, type RequestContext } from '../http/api-handler';
 import { type Caller, callerOf, maySee, operatorKeyIds } from '../http/tenancy';
 import { decodeCursor, encodeCursor } from '../log/cursor';
 import { type LogItem, type PartitionQuery, PredictionLogStore } from '../log/prediction-log-store';
-import { MAX_LOG_WINDOW_MS, SUMMARY_PROJECTION, type SummaryRecord, summarize, summarizeAnalytics } from '../log/summary';
+import {
+  analyticsVersions,
+  MAX_LOG_WINDOW_MS,
+  SUMMARY_PROJECTION,
+  type SummaryRecord,
+  summarize,
+  summarizeAnalytics,
+} from '../log/summary';
 import { dynamoOptions } from '../runtime/clients';
 import { readConfig, required } from '../runtime/config';
 import { createLogger, type Logger } from '../runtime/logger';
@@ -163,9 +170,13 @@ export function createQueryHandler(deps: QueryDeps) {
     const to = clock();
     const since = partitionDate(new Date(to.getTime() - ms));
     const started = Date.now();
-    const rows = await analytics.run(summarySql(manifest), since, ctx.deadline);
+    const [rows, versionRows] = await Promise.all([
+      analytics.run(summarySql(manifest), since, ctx.deadline),
+      analytics.run(versionQualitySql(manifest), since, ctx.deadline),
+    ]);
     ctx.log.info('analytics summary', { engine: analytics.name, window, since, rows: rows.length, ms: Date.now() - started });
-    return json(200, summarizeAnalytics(rows, { model: manifest.name, window, from: `${since}T00:00:00.000Z`, to: to.toISOString() }));
+    const meta = { model: manifest.name, window, from: `${since}T00:00:00.000Z`, to: to.toISOString() };
+    return json(200, summarizeAnalytics(rows, meta, analyticsVersions(versionRows, manifest)));
   }
 
   return apiHandler('query', logger, { listPredictions, getPrediction, metricsSummary });

@@ -2,10 +2,16 @@
 import { FORMATS } from '../../contract/limits';
 import type { ModelManifest } from '../../contract/manifest';
 import { confidencePoints, reliabilityCurve } from '../../contract/metrics/calibration';
-import { classificationMetrics } from '../../contract/metrics/classification';
+import { type ClassificationMetrics, classificationMetrics, type LabelPair } from '../../contract/metrics/classification';
 import { regressionMetrics, type ValuePair } from '../../contract/metrics/regression';
 import { classifierAuc } from '../../contract/metrics/roc-auc';
-import { feedbackValue, type MetricsSummary, type PredictionRecord, type VersionSummary } from '../../contract/prediction-log';
+import {
+  type ClassificationSummary,
+  feedbackValue,
+  type MetricsSummary,
+  type PredictionRecord,
+  type VersionSummary,
+} from '../../contract/prediction-log';
 import type { AnalyticsRow } from '../analytics/engine';
 
 /** Nearest-rank percentile of sorted values; null when there are none. */
@@ -94,23 +100,28 @@ export function versionSummary(
     modelVersion,
     count: records.length,
     feedbackCount: rows.length,
-    classification: {
-      count: m.count,
-      accuracy: m.accuracy ?? 0,
-      classes: m.classes.map(({ label, support, predicted, precision, recall, f1 }) => ({
-        label,
-        support,
-        predicted,
-        precision,
-        recall,
-        f1,
-      })),
-      macroF1: m.macroF1,
-      weightedF1: m.weightedF1,
-      confusion: { labels: m.confusion.labels, counts: m.confusion.counts },
-      rocAuc: auc === undefined ? null : auc.kind === 'binary' ? auc.auc : auc.macro,
-      ece: calibration.ece,
-    },
+    classification: classificationSummary(m, auc === undefined ? null : auc.kind === 'binary' ? auc.auc : auc.macro, calibration.ece),
+  };
+}
+
+/** The summary's classifier figures of fed-back pairs' metrics (at least one pair). */
+function classificationSummary(m: ClassificationMetrics, rocAuc: number | null, ece: number | null): ClassificationSummary {
+  return {
+    count: m.count,
+    accuracy: m.accuracy ?? 0,
+    classes: m.classes.map(({ label, support, predicted, precision, recall, f1 }) => ({
+      label,
+      support,
+      predicted,
+      precision,
+      recall,
+      f1,
+    })),
+    macroF1: m.macroF1,
+    weightedF1: m.weightedF1,
+    confusion: { labels: m.confusion.labels, counts: m.confusion.counts },
+    rocAuc,
+    ece,
   };
 }
 
@@ -132,16 +143,22 @@ function least(values: (number | null)[]): number | null {
  * The summary from the rows of `summarySql` (one per predicted label, a null label for regression):
  * the same figures as `summarize` gives from log items, counted once per prediction id.
  */
-export function summarizeAnalytics(rows: AnalyticsRow[], meta: Pick<MetricsSummary, 'model' | 'window' | 'from' | 'to'>): MetricsSummary {
+export function summarizeAnalytics(
+  rows: AnalyticsRow[],
+  meta: Pick<MetricsSummary, 'model' | 'window' | 'from' | 'to'>,
+  versions: VersionSummary[] = [],
+): MetricsSummary {
   const countsByLabel: Record<string, number> = {};
   let count = 0;
   let feedbackCount = 0;
   let correct = 0;
+  let labelled = false;
   for (const r of rows) {
     const n = num(r.predictions) ?? 0;
     count += n;
     const label = r.predicted_label;
     if (label === null || label === undefined) continue;
+    labelled = true;
     // As from the log: feedback and accuracy count for predictions that carry a label (classifiers).
     countsByLabel[String(label)] = n;
     feedbackCount += num(r.with_feedback) ?? 0;
@@ -157,12 +174,53 @@ export function summarizeAnalytics(rows: AnalyticsRow[], meta: Pick<MetricsSumma
       p90: least(rows.map((r) => num(r.p90))),
       p99: least(rows.map((r) => num(r.p99))),
     },
-    feedbackCount,
+    // A regressor's rows carry no label: its feedback is counted per version.
+    feedbackCount: labelled ? feedbackCount : versions.reduce((sum, v) => sum + v.feedbackCount, 0),
     accuracy: feedbackCount === 0 ? null : correct / feedbackCount,
-    // Per-version quality over long windows is what the named queries answer (regression-error-by-day, class-metrics).
-    versions: [],
+    versions,
     source: 'analytics',
   };
+}
+
+/**
+ * The per-version quality of a long window from the rows of `versionQualitySql`: a regressor's figures
+ * as the query computed them; a classifier's confusion matrix (and from it the per-class figures) from
+ * its (version, predicted, actual, n) cells. ROC AUC and ECE need each prediction's probabilities, which
+ * the store's rows do not carry: they are null here (the named query `calibration` has the ECE).
+ */
+export function analyticsVersions(rows: AnalyticsRow[], manifest: Pick<ModelManifest, 'output'>): VersionSummary[] {
+  const { output } = manifest;
+  if (output.kind === 'regression') {
+    return rows.map((r) => {
+      const n = num(r.n) ?? 0;
+      const [mae, rmse, meanError] = [num(r.mae), num(r.rmse), num(r.mean_error)];
+      return {
+        modelVersion: String(r.version),
+        count: num(r.predictions) ?? 0,
+        feedbackCount: n,
+        ...(n === 0 || mae === null || rmse === null || meanError === null
+          ? {}
+          : { regression: { count: n, mae, rmse, r2: num(r.r2), meanError } }),
+      };
+    });
+  }
+  const byVersion = new Map<string, { count: number; pairs: LabelPair[] }>();
+  for (const r of rows) {
+    const version = String(r.version);
+    const group = byVersion.get(version) ?? { count: 0, pairs: [] };
+    byVersion.set(version, group);
+    const n = num(r.n) ?? 0;
+    group.count += n;
+    if (r.actual === null || r.actual === undefined || r.predicted === null || r.predicted === undefined) continue;
+    for (let i = 0; i < n; i++) group.pairs.push({ predicted: String(r.predicted), actual: String(r.actual) });
+  }
+  return [...byVersion.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([modelVersion, { count, pairs }]) => {
+      if (pairs.length === 0) return { modelVersion, count, feedbackCount: 0 };
+      const m = classificationMetrics(output.labels, pairs);
+      return { modelVersion, count, feedbackCount: pairs.length, classification: classificationSummary(m, null, null) };
+    });
 }
 
 const HOUR_MS = 3_600_000;

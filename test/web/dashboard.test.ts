@@ -201,6 +201,11 @@ describe('dashboard with real predictions', () => {
     expect(await page.locator('#stat-accuracy').textContent()).toBe('85.0%');
     expect(await page.locator('#stat-p99').textContent()).toMatch(/^\d+ ms$/);
     expect(await page.locator('#note-classes').textContent()).toBe('predicted classes, last 30d');
+    // Per-class quality from the store too, without ROC AUC and ECE (its rows hold no probabilities per label)
+    expect(await page.locator('#class-metrics-body tr').count()).toBe(2);
+    expect(await page.locator('#note-class-metrics').textContent()).toMatch(
+      /^1\.0\.0: macro F1 \d+\.\d%, weighted F1 \d+\.\d% \(20 fed back\)$/,
+    );
     expect(Number(await page.locator('#chart-classes').getAttribute('data-points'))).toBe(2);
     expect(await page.locator('#status').isHidden()).toBe(true);
     mkdirSync(ARTIFACTS, { recursive: true });

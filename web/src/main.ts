@@ -196,11 +196,7 @@ function renderClassMetrics(body: HTMLTableSectionElement, summary: MetricsSumma
 
 function classMetricsNote(summary: MetricsSummary): string {
   const scored = summary.versions.filter((v) => v.classification !== undefined);
-  if (scored.length === 0) {
-    return summary.source === 'analytics'
-      ? 'Per-class figures of windows over 24 h: mlship query --named class-metrics.'
-      : 'No feedback in this window yet.';
-  }
+  if (scored.length === 0) return 'No feedback in this window yet.';
   return scored
     .map((v) => {
       const c = v.classification;
