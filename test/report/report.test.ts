@@ -14,6 +14,7 @@ import { runQuery } from '../../local/cli/analytics';
 import { callApi } from '../../local/cli/api';
 import { localTarget } from '../../local/cli/target';
 import { collectReport } from '../../local/report/collect';
+import { reportHtml } from '../../local/report/html';
 import { versionReports } from '../../local/report/versions';
 import { writeReport } from '../../local/report/write';
 import { type LocalSystem, startLocal } from '../../local/system';
@@ -64,6 +65,63 @@ describe('report figures per version', () => {
       { metric: 'driftedFeatureShare', status: 'insufficient-data', n: 4, minimum: 100 },
     ]);
     expect(v?.analysis.missing.every((m) => m.rate === 0)).toBe(true);
+  });
+});
+
+describe('the report of a classifier', () => {
+  it('holds the per-class table and the confusion matrix of each version, escaped', () => {
+    const classifier = parseManifest(JSON.parse(readFileSync(join(__dirname, '../../models/breast-cancer/model.json'), 'utf8')));
+    const at = new Date(Date.UTC(2026, 0, 1)).toISOString();
+    const rec = (id: string, label: string, actual: string): PredictionRecord => ({
+      id,
+      model: classifier.name,
+      modelVersion: '<v1>',
+      createdAt: at,
+      label,
+      latencyMs: 5,
+      requestId: id,
+      feedback: { label: actual, givenAt: at },
+    });
+    // malignant→malignant, malignant→benign (true benign), benign→benign
+    const versions = versionReports(classifier, undefined, [
+      rec('a', 'malignant', 'malignant'),
+      rec('b', 'malignant', 'benign'),
+      rec('c', 'benign', 'benign'),
+    ]);
+    const html = reportHtml({
+      manifest: classifier,
+      window: '24h',
+      from: at,
+      to: at,
+      generatedAt: at,
+      summary: {
+        model: classifier.name,
+        window: '24h',
+        from: at,
+        to: at,
+        count: 3,
+        truncated: false,
+        countsByLabel: {},
+        latencyMs: { p50: 5, p90: 5, p99: 5 },
+        feedbackCount: 3,
+        accuracy: 2 / 3,
+        versions: [],
+        source: 'log',
+      },
+      recordsRead: 3,
+      truncated: false,
+      versions,
+      analytics: [],
+    });
+    // malignant: precision 1/2, recall 1/1; benign: precision 1/1, recall 1/2
+    expect(html).toContain('<tr><td>malignant</td><td>50.0%</td><td>100.0%</td><td>66.7%</td><td>1</td></tr>');
+    expect(html).toContain('<tr><td>benign</td><td>100.0%</td><td>50.0%</td><td>66.7%</td><td>2</td></tr>');
+    // Rows the true label: malignant [1, 0], benign [1, 1]
+    expect(html).toContain('<tr><td>malignant</td><td>1</td><td>0</td></tr><tr><td>benign</td><td>1</td><td>1</td></tr>');
+    // A version name is text, never markup; without a baseline drift says so
+    expect(html).toContain('Version &#60;v1&#62;');
+    expect(html).not.toContain('<v1>');
+    expect(html).toContain('The model has no baseline.json: drift is not measured.');
   });
 });
 
