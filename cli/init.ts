@@ -442,10 +442,10 @@ function baselineOf(m: ModelManifest, rows: Row[], predictions: Prediction[], cs
       };
     }
     // Missing values (a nullable feature's NaN) are no part of the distribution.
-    return numericBaseline(
-      f.name,
-      (column as number[]).filter((v) => !Number.isNaN(v)),
-    );
+    const present = (column as number[]).filter((v) => !Number.isNaN(v));
+    if (present.length === 0)
+      throw new InitError(`--data holds no value of feature "${f.name}" (every one is missing): the baseline needs some.`);
+    return numericBaseline(f.name, present);
   });
   const out: Record<string, unknown> = { rows: rows.length, bins: BINS, features };
   if (m.output.kind === 'classification') {

@@ -332,11 +332,9 @@ function float32Row(features: readonly Feature[], inst: unknown[], field: string
   return row;
 }
 
-/** The largest finite float32 (FLT_MAX). */
-export const FLOAT32_MAX = 3.4028234663852886e38;
 /**
- * Numbers of smaller magnitude round to a finite float32 (at most FLT_MAX); from here on (FLT_MAX plus
- * half a unit in the last place) they round to Infinity, which the model must never see.
+ * Numbers of smaller magnitude round to a finite float32 (at most FLT_MAX, 3.4028234663852886e38); from
+ * here on (FLT_MAX plus half a unit in the last place) they round to Infinity, which the model must never see.
  */
 export const FLOAT32_ROUNDS_FINITE_BELOW = 2 ** 128 - 2 ** 103;
 
