@@ -422,3 +422,11 @@ test('a model with no Imputer and no missing-value routing marks nothing nullabl
   expect(r.manifest.input.kind === 'tabular' && r.manifest.input.features.some((f) => f.nullable === true)).toBe(false);
   expect(r.notes.join('\n')).not.toContain('nullable');
 });
+
+test('a sample whose nullable column is all missing is named instead of giving a baseline of nothing', async () => {
+  const data = path.join(scratch, 'all-missing.csv');
+  writeFileSync(data, 'age,bmi,bp,s5\n0.01,,0.02,0.03\n0.02,,0.01,0.04\n');
+  await expect(
+    initModel({ model: path.join(FIXTURES, 'diabetes-imputer/model.onnx'), out: path.join(scratch, 'all-missing'), data }),
+  ).rejects.toThrow('--data holds no value of feature "bmi" (every one is missing): the baseline needs some.');
+});
