@@ -5,25 +5,11 @@
  */
 import { rmSync } from 'node:fs';
 import { parseBaseline } from '../../contract/baseline';
-import { parseManifest } from '../../contract/manifest';
 import { featureDrift } from '../../lambda/quality/analyze';
 import { openAnalyticsDb } from '../../local/analytics/duckdb';
-import { normalize, predictionRows, RECORDS, tempStore, throughLog, writeStore } from './fixtures';
+import { NULLABLE_MANIFEST, normalize, predictionRows, RECORDS, tempStore, throughLog, writeStore } from './fixtures';
 
-const manifest = parseManifest({
-  name: 'toy',
-  version: '1',
-  file: 'toy.onnx',
-  inputTensor: 'x',
-  input: {
-    kind: 'tabular',
-    features: [
-      { name: 'a', type: 'float', nullable: true },
-      { name: 'b', type: 'float' },
-    ],
-  },
-  output: { kind: 'classification', labels: ['no', 'yes'], tensor: 'p' },
-});
+const manifest = NULLABLE_MANIFEST;
 const baseline = parseBaseline({
   rows: 100,
   bins: 3,

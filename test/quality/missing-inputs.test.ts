@@ -3,23 +3,10 @@
  * null as a missing value (never a number, never a reason to drop the row), and drift compares only
  * the values that were sent.
  */
-import { parseManifest } from '../../contract/manifest';
 import { featureDrift, inputValues } from '../../lambda/quality/analyze';
+import { NULLABLE_MANIFEST } from '../analytics/fixtures';
 
-const manifest = parseManifest({
-  name: 'm',
-  version: '1',
-  file: 'model.onnx',
-  inputTensor: 'x',
-  input: {
-    kind: 'tabular',
-    features: [
-      { name: 'a', type: 'float', nullable: true },
-      { name: 'b', type: 'float' },
-    ],
-  },
-  output: { kind: 'regression', tensor: 'y' },
-});
+const manifest = NULLABLE_MANIFEST;
 
 const numeric = (name: string) => ({
   name,
