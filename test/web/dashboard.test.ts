@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { type LocalSystem, startLocal } from '../../local/system';
 import { ensureWebBuilt } from '../../web/build';
+import { CHROMIUM, describeWithTools } from '../support/external-tools';
 
 jest.setTimeout(120_000);
 
@@ -18,213 +19,215 @@ const parity = (
   JSON.parse(readFileSync(join(ROOT, 'models/breast-cancer/parity.json'), 'utf8')) as { rows: { input: number[]; label: string }[] }
 ).rows;
 
-let system: LocalSystem;
-let browser: Browser;
+describeWithTools(['chromium'], 'the dashboard in a browser', () => {
+  let system: LocalSystem;
+  let browser: Browser;
 
-beforeAll(async () => {
-  await ensureWebBuilt();
-  system = await startLocal({ port: 0, inMemory: true, apiKey: API_KEY, replayIntervalMs: 0 });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await system?.stop();
-});
-
-/** A page with the given saved settings, opened on the dashboard and settled after its first load. */
-async function open(settings: { apiKey?: string; baseUrl?: string }): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1360, height: 1500 } });
-  await page.addInitScript((s) => {
-    if (s.apiKey !== undefined) localStorage.setItem('mlship.apiKey', s.apiKey);
-    if (s.baseUrl !== undefined) localStorage.setItem('mlship.baseUrl', s.baseUrl);
-  }, settings);
-  await page.goto(`${system.url}/`);
-  await page.waitForSelector('body[data-loaded="true"]');
-  return page;
-}
-
-async function statusText(page: Page): Promise<string> {
-  return (await page.locator('#status').textContent()) ?? '';
-}
-
-async function post(path: string, body: unknown): Promise<unknown> {
-  const res = await fetch(system.url + path, {
-    method: 'POST',
-    headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  expect(res.status).toBe(200);
-  return res.json();
-}
-
-describe('dashboard states before any prediction', () => {
-  test('no key: asks for it and says where to find it', async () => {
-    const page = await open({});
-    expect(await statusText(page)).toMatch(/Enter the API key.*npm start/);
-    // An instruction before anything went wrong, not a red error.
-    expect(await page.locator('#status').getAttribute('class')).toBe('status status-info');
-    expect(await page.locator('#content').isHidden()).toBe(true);
-    await page.close();
+  beforeAll(async () => {
+    await ensureWebBuilt();
+    system = await startLocal({ port: 0, inMemory: true, apiKey: API_KEY, replayIntervalMs: 0 });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
   });
 
-  test('wrong key: says the API refused it', async () => {
-    const page = await open({ apiKey: 'not-the-key-0000000000000' });
-    expect(await statusText(page)).toMatch(/refused the key \(403 FORBIDDEN\)/);
-    await page.close();
+  afterAll(async () => {
+    await browser?.close();
+    await system?.stop();
   });
 
-  test('API down: says it cannot reach it', async () => {
-    const page = await open({ apiKey: API_KEY, baseUrl: 'http://127.0.0.1:9' });
-    expect(await statusText(page)).toMatch(/Cannot reach the API at http:\/\/127\.0\.0\.1:9/);
-    await page.close();
+  /** A page with the given saved settings, opened on the dashboard and settled after its first load. */
+  async function open(settings: { apiKey?: string; baseUrl?: string }): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 1360, height: 1500 } });
+    await page.addInitScript((s) => {
+      if (s.apiKey !== undefined) localStorage.setItem('mlship.apiKey', s.apiKey);
+      if (s.baseUrl !== undefined) localStorage.setItem('mlship.baseUrl', s.baseUrl);
+    }, settings);
+    await page.goto(`${system.url}/`);
+    await page.waitForSelector('body[data-loaded="true"]');
+    return page;
+  }
+
+  async function statusText(page: Page): Promise<string> {
+    return (await page.locator('#status').textContent()) ?? '';
+  }
+
+  async function post(path: string, body: unknown): Promise<unknown> {
+    const res = await fetch(system.url + path, {
+      method: 'POST',
+      headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(res.status).toBe(200);
+    return res.json();
+  }
+
+  describe('dashboard states before any prediction', () => {
+    test('no key: asks for it and says where to find it', async () => {
+      const page = await open({});
+      expect(await statusText(page)).toMatch(/Enter the API key.*npm start/);
+      // An instruction before anything went wrong, not a red error.
+      expect(await page.locator('#status').getAttribute('class')).toBe('status status-info');
+      expect(await page.locator('#content').isHidden()).toBe(true);
+      await page.close();
+    });
+
+    test('wrong key: says the API refused it', async () => {
+      const page = await open({ apiKey: 'not-the-key-0000000000000' });
+      expect(await statusText(page)).toMatch(/refused the key \(403 FORBIDDEN\)/);
+      await page.close();
+    });
+
+    test('API down: says it cannot reach it', async () => {
+      const page = await open({ apiKey: API_KEY, baseUrl: 'http://127.0.0.1:9' });
+      expect(await statusText(page)).toMatch(/Cannot reach the API at http:\/\/127\.0\.0\.1:9/);
+      await page.close();
+    });
+
+    test('no predictions yet: shows how to send one', async () => {
+      const page = await open({ apiKey: API_KEY });
+      expect(await statusText(page)).toMatch(/No predictions yet.*\/predict/);
+      await page.close();
+    });
   });
 
-  test('no predictions yet: shows how to send one', async () => {
-    const page = await open({ apiKey: API_KEY });
-    expect(await statusText(page)).toMatch(/No predictions yet.*\/predict/);
-    await page.close();
-  });
-});
+  describe('dashboard with real predictions', () => {
+    test('loads, draws every chart, lists the predictions, logs no console error', async () => {
+      // 50 held-out rows in 5 requests (arrays and named features), then feedback on 20 of them.
+      const names = system.manifest.input.kind === 'tabular' ? system.manifest.input.features.map((f) => f.name) : [];
+      const ids: string[] = [];
+      for (let i = 0; i < parity.length; i += 10) {
+        const instances = parity
+          .slice(i, i + 10)
+          .map((r, j) => (j % 2 === 0 ? r.input : Object.fromEntries(names.map((n, k) => [n, r.input[k]]))));
+        const answer = (await post('/predict', { instances })) as { predictions: { id: string }[] };
+        ids.push(...answer.predictions.map((p) => p.id));
+      }
+      for (let i = 0; i < 20; i++)
+        await post(`/predictions/${ids[i]}/feedback`, {
+          label: i < 17 ? parity[i].label : parity[i].label === 'benign' ? 'malignant' : 'benign',
+        });
 
-describe('dashboard with real predictions', () => {
-  test('loads, draws every chart, lists the predictions, logs no console error', async () => {
-    // 50 held-out rows in 5 requests (arrays and named features), then feedback on 20 of them.
-    const names = system.manifest.input.kind === 'tabular' ? system.manifest.input.features.map((f) => f.name) : [];
-    const ids: string[] = [];
-    for (let i = 0; i < parity.length; i += 10) {
-      const instances = parity
-        .slice(i, i + 10)
-        .map((r, j) => (j % 2 === 0 ? r.input : Object.fromEntries(names.map((n, k) => [n, r.input[k]]))));
-      const answer = (await post('/predict', { instances })) as { predictions: { id: string }[] };
-      ids.push(...answer.predictions.map((p) => p.id));
-    }
-    for (let i = 0; i < 20; i++)
-      await post(`/predictions/${ids[i]}/feedback`, {
-        label: i < 17 ? parity[i].label : parity[i].label === 'benign' ? 'malignant' : 'benign',
+      const page = await browser.newPage({ viewport: { width: 1360, height: 1500 } });
+      const problems: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
       });
+      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+      await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
+      await page.goto(`${system.url}/`);
+      await page.waitForSelector('#content:not([hidden])');
 
-    const page = await browser.newPage({ viewport: { width: 1360, height: 1500 } });
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+      expect(await page.locator('#model-name').textContent()).toBe('breast-cancer 1.0.0');
+      expect(await page.locator('#stat-count').textContent()).toBe('50');
+      expect(await page.locator('#stat-feedback').textContent()).toBe('20 with feedback');
+      expect(await page.locator('#stat-accuracy').textContent()).toBe('85.0%');
+      expect(await page.locator('#stat-p99').textContent()).toMatch(/^\d+ ms$/);
+
+      // Every chart drew points: uPlot's canvas is there and the chart reports its point count.
+      for (const id of ['chart-volume', 'chart-latency', 'chart-classes', 'chart-accuracy', 'chart-drift']) {
+        const chart = page.locator(`#${id}`);
+        expect(await chart.locator('canvas').count()).toBeGreaterThan(0);
+        expect(Number(await chart.getAttribute('data-points'))).toBeGreaterThan(0);
+      }
+      expect(Number(await page.locator('#chart-classes').getAttribute('data-points'))).toBe(2);
+      // GET /model carries the baseline, so drift is measured against training, not older predictions.
+      expect(await page.locator('#note-drift').textContent()).toMatch(/PSI of \d+ recent inputs against the training baseline/);
+
+      // The table lists the newest predictions with their inputs.
+      const rows = page.locator('#predictions-body tr');
+      expect(await rows.count()).toBe(25);
+      const tableText = (await page.locator('#predictions-body').textContent()) ?? '';
+      expect(tableText).toContain(ids[ids.length - 1]);
+      expect(tableText).toMatch(/(benign|malignant) \(\d+\.\d%\)/);
+      expect(await page.locator('#status').isHidden()).toBe(true);
+
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+      expect(problems).toEqual([]);
+      await page.close();
     });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
-    await page.goto(`${system.url}/`);
-    await page.waitForSelector('#content:not([hidden])');
 
-    expect(await page.locator('#model-name').textContent()).toBe('breast-cancer 1.0.0');
-    expect(await page.locator('#stat-count').textContent()).toBe('50');
-    expect(await page.locator('#stat-feedback').textContent()).toBe('20 with feedback');
-    expect(await page.locator('#stat-accuracy').textContent()).toBe('85.0%');
-    expect(await page.locator('#stat-p99').textContent()).toMatch(/^\d+ ms$/);
+    test('a 30-day window is answered from the analytics store with the figures of the same predictions', async () => {
+      // GIVEN the 50 predictions and 20 feedbacks above, handed to the analytics writer as the stream does
+      await system.flushAnalytics();
+      const page = await browser.newPage({ viewport: { width: 1360, height: 1500 } });
+      const problems: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+      });
+      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+      page.on('response', (r) => {
+        if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
+      });
+      await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
+      await page.goto(`${system.url}/`);
+      await page.waitForSelector('#content:not([hidden])');
+      expect(await page.locator('#window option').allTextContents()).toEqual(['1 hour', '24 hours', '7 days', '30 days', '90 days']);
 
-    // Every chart drew points: uPlot's canvas is there and the chart reports its point count.
-    for (const id of ['chart-volume', 'chart-latency', 'chart-classes', 'chart-accuracy', 'chart-drift']) {
-      const chart = page.locator(`#${id}`);
-      expect(await chart.locator('canvas').count()).toBeGreaterThan(0);
-      expect(Number(await chart.getAttribute('data-points'))).toBeGreaterThan(0);
-    }
-    expect(Number(await page.locator('#chart-classes').getAttribute('data-points'))).toBe(2);
-    // GET /model carries the baseline, so drift is measured against training, not older predictions.
-    expect(await page.locator('#note-drift').textContent()).toMatch(/PSI of \d+ recent inputs against the training baseline/);
+      // WHEN the operator picks 30 days
+      await page.selectOption('#window', '30d');
 
-    // The table lists the newest predictions with their inputs.
-    const rows = page.locator('#predictions-body tr');
-    expect(await rows.count()).toBe(25);
-    const tableText = (await page.locator('#predictions-body').textContent()) ?? '';
-    expect(tableText).toContain(ids[ids.length - 1]);
-    expect(tableText).toMatch(/(benign|malignant) \(\d+\.\d%\)/);
-    expect(await page.locator('#status').isHidden()).toBe(true);
-
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
-    expect(problems).toEqual([]);
-    await page.close();
-  });
-
-  test('a 30-day window is answered from the analytics store with the figures of the same predictions', async () => {
-    // GIVEN the 50 predictions and 20 feedbacks above, handed to the analytics writer as the stream does
-    await system.flushAnalytics();
-    const page = await browser.newPage({ viewport: { width: 1360, height: 1500 } });
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+      // THEN the summary says it comes from the store (whole days), with the counts the log gave for the day
+      await page.waitForFunction(() => document.getElementById('stat-window')?.textContent?.includes('analytics store'), undefined, {
+        timeout: 60_000,
+      });
+      expect(await page.locator('#stat-window').textContent()).toMatch(/^since \d{4}-\d{2}-\d{2} \(last 30d, analytics store\)$/);
+      expect(await page.locator('#stat-count').textContent()).toBe('50');
+      expect(await page.locator('#stat-feedback').textContent()).toBe('20 with feedback');
+      expect(await page.locator('#stat-accuracy').textContent()).toBe('85.0%');
+      expect(await page.locator('#stat-p99').textContent()).toMatch(/^\d+ ms$/);
+      expect(await page.locator('#note-classes').textContent()).toBe('predicted classes, last 30d');
+      expect(Number(await page.locator('#chart-classes').getAttribute('data-points'))).toBe(2);
+      expect(await page.locator('#status').isHidden()).toBe(true);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-30d.png'), fullPage: true });
+      expect(problems).toEqual([]);
+      await page.close();
     });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('response', (r) => {
-      if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
+
+    test.each([1400, 390])('at %i px: fits the width, dates in the table on one line, no console error (screenshot)', async (width) => {
+      const page = await browser.newPage({ viewport: { width, height: 900 } });
+      const problems: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+      });
+      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+      page.on('response', (r) => {
+        if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
+      });
+      await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
+      await page.goto(`${system.url}/`);
+      await page.waitForSelector('#content:not([hidden])');
+      await page.waitForSelector('#chart-drift[data-points]');
+
+      // Nothing wider than the window: no sideways scrolling of the page (the table scrolls in its own box).
+      const widths = await page.evaluate(() => ({
+        page: document.documentElement.scrollWidth,
+        view: document.documentElement.clientWidth,
+        widest: Math.max(...Array.from(document.querySelectorAll('.card, .stat, canvas'), (e) => e.getBoundingClientRect().right)),
+      }));
+      expect(widths.page).toBeLessThanOrEqual(widths.view);
+      expect(widths.widest).toBeLessThanOrEqual(widths.view);
+
+      // The time column shows the date and stays on one line.
+      const time = page.locator('#predictions-body td.time').first();
+      expect(await time.textContent()).toMatch(/\d{1,2}\/\d{1,2}\/\d{2,4}.*\d{1,2}:\d{2}:\d{2}/);
+      const box = await time.evaluate((td) => ({ whiteSpace: getComputedStyle(td).whiteSpace }));
+      expect(box.whiteSpace).toBe('nowrap');
+
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, `dashboard-${width}.png`), fullPage: true });
+      expect(problems).toEqual([]);
+      await page.close();
     });
-    await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
-    await page.goto(`${system.url}/`);
-    await page.waitForSelector('#content:not([hidden])');
-    expect(await page.locator('#window option').allTextContents()).toEqual(['1 hour', '24 hours', '7 days', '30 days', '90 days']);
-
-    // WHEN the operator picks 30 days
-    await page.selectOption('#window', '30d');
-
-    // THEN the summary says it comes from the store (whole days), with the counts the log gave for the day
-    await page.waitForFunction(() => document.getElementById('stat-window')?.textContent?.includes('analytics store'), undefined, {
-      timeout: 60_000,
-    });
-    expect(await page.locator('#stat-window').textContent()).toMatch(/^since \d{4}-\d{2}-\d{2} \(last 30d, analytics store\)$/);
-    expect(await page.locator('#stat-count').textContent()).toBe('50');
-    expect(await page.locator('#stat-feedback').textContent()).toBe('20 with feedback');
-    expect(await page.locator('#stat-accuracy').textContent()).toBe('85.0%');
-    expect(await page.locator('#stat-p99').textContent()).toMatch(/^\d+ ms$/);
-    expect(await page.locator('#note-classes').textContent()).toBe('predicted classes, last 30d');
-    expect(Number(await page.locator('#chart-classes').getAttribute('data-points'))).toBe(2);
-    expect(await page.locator('#status').isHidden()).toBe(true);
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-30d.png'), fullPage: true });
-    expect(problems).toEqual([]);
-    await page.close();
-  });
-
-  test.each([1400, 390])('at %i px: fits the width, dates in the table on one line, no console error (screenshot)', async (width) => {
-    const page = await browser.newPage({ viewport: { width, height: 900 } });
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('response', (r) => {
-      if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
-    });
-    await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
-    await page.goto(`${system.url}/`);
-    await page.waitForSelector('#content:not([hidden])');
-    await page.waitForSelector('#chart-drift[data-points]');
-
-    // Nothing wider than the window: no sideways scrolling of the page (the table scrolls in its own box).
-    const widths = await page.evaluate(() => ({
-      page: document.documentElement.scrollWidth,
-      view: document.documentElement.clientWidth,
-      widest: Math.max(...Array.from(document.querySelectorAll('.card, .stat, canvas'), (e) => e.getBoundingClientRect().right)),
-    }));
-    expect(widths.page).toBeLessThanOrEqual(widths.view);
-    expect(widths.widest).toBeLessThanOrEqual(widths.view);
-
-    // The time column shows the date and stays on one line.
-    const time = page.locator('#predictions-body td.time').first();
-    expect(await time.textContent()).toMatch(/\d{1,2}\/\d{1,2}\/\d{2,4}.*\d{1,2}:\d{2}:\d{2}/);
-    const box = await time.evaluate((td) => ({ whiteSpace: getComputedStyle(td).whiteSpace }));
-    expect(box.whiteSpace).toBe('nowrap');
-
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, `dashboard-${width}.png`), fullPage: true });
-    expect(problems).toEqual([]);
-    await page.close();
   });
 });
