@@ -84,11 +84,11 @@ export function exampleLines(url: string, apiKey: string, manifest: ModelManifes
     return [`Try a prediction (${example.from}):`, `  ${curl} -d '${JSON.stringify({ instances: [example.instance] })}'`];
   const shape =
     manifest.input.kind === 'tabular'
-      ? `${manifest.input.features.length} values in the order ${manifest.input.features.map((f) => f.name).join(', ')}`
-      : `${featureCount(manifest)} pixel values, or {"b64": "<a PNG or JPEG, base64>"}`;
+      ? `[${manifest.input.features.length} values in the order ${manifest.input.features.map((f) => f.name).join(', ')}]`
+      : `[${featureCount(manifest)} pixel values] or {"b64": "<a PNG or JPEG, base64>"}`;
   return [
     `Try a prediction: the model folder has no ${GOLDEN_SET_FILE} or ${BASELINE_FILE} to take an example row from. Put one of your rows`,
-    `in row.json as {"instances": [[...]]} (${shape}) and send it:`,
+    `in row.json as {"instances": [ROW]}, ROW being ${shape}, and send it:`,
     `  ${curl} -d @row.json`,
   ];
 }

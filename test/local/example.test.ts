@@ -61,7 +61,7 @@ test('with neither file, asks for a row of the user, naming the features in orde
   expect(exampleRow(dir, manifest)).toBeUndefined();
   const lines = exampleLines('http://127.0.0.1:3000', 'k', manifest, undefined);
   expect(lines.join('\n')).toContain('has no parity.json or baseline.json');
-  expect(lines.join('\n')).toContain('10 values in the order age, bmi, bp, s1, s2, s3, s4, s5, s6, sex');
+  expect(lines.join('\n')).toContain('{"instances": [ROW]}, ROW being [10 values in the order age, bmi, bp, s1, s2, s3, s4, s5, s6, sex]');
   expect(lines[lines.length - 1]).toBe(
     "  curl -s -X POST http://127.0.0.1:3000/predict -H 'x-api-key: k' -H 'content-type: application/json' -d @row.json",
   );
