@@ -11,11 +11,19 @@ function barPaths(): uPlot.Series.PathBuilder {
   return bars({ size: [0.6, 80] });
 }
 
+/** The spacing of the x values (time buckets are even); 1 with fewer than two. */
+function bucketOf(u: uPlot): number {
+  const xs = u.data[0];
+  return xs.length > 1 ? (xs[1] as number) - (xs[0] as number) : 1;
+}
+
 export interface ChartSpec {
   /** Series labels (after the x axis). */
   series: string[];
   /** Category labels: draws bars over indices instead of a time axis. */
   categories?: boolean;
+  /** Counts per time bucket: bars, not a line that would ramp between buckets. */
+  timeBars?: boolean;
   yRange?: [number, number];
   yLabel?: string;
 }
@@ -67,7 +75,7 @@ export class Chart {
         label,
         stroke: COLORS[i % COLORS.length],
         width: 2,
-        ...(bars
+        ...(bars || this.spec.timeBars === true
           ? { fill: `${COLORS[i % COLORS.length]}99`, paths: barPaths(), points: { show: false } }
           : { spanGaps: false, points: { show: true, size: 6 } }),
       })),
@@ -76,7 +84,12 @@ export class Chart {
       ...this.size(),
       series,
       scales: {
-        x: bars ? { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] } : { time: true },
+        x: bars
+          ? { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] }
+          : this.spec.timeBars === true
+            ? // Half a bucket on each side, so the first and last bars are whole.
+              { time: true, range: (u, min, max) => [min - bucketOf(u) / 2, max + bucketOf(u) / 2] }
+            : { time: true },
         y: this.spec.yRange ? { range: this.spec.yRange } : { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
       },
       axes: [
