@@ -56,6 +56,7 @@ export const ROUTE_ERRORS: Readonly<Record<string, readonly ErrorCode[]>> = {
     ...INSTANCE_ERRORS,
     'INVALID_HEADER',
     'IDEMPOTENCY_CONFLICT',
+    'UNKNOWN_MODEL_VERSION',
     'PAYLOAD_TOO_LARGE',
     'UNSUPPORTED_MEDIA_TYPE',
     'NON_FINITE_OUTPUT',

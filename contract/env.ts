@@ -43,6 +43,9 @@ export const ENV = {
   MODEL_S3_URI: 'MODEL_S3_URI',
   /** Container: directory holding `model.json` and the ONNX file (SageMaker mounts `/opt/ml/model`). */
   MODEL_DIR: 'MODEL_DIR',
+  /** Container: the challenger hosted beside the champion (docs/versions.md), as a package in S3 or a directory. */
+  CHALLENGER_MODEL_S3_URI: 'CHALLENGER_MODEL_S3_URI',
+  CHALLENGER_MODEL_DIR: 'CHALLENGER_MODEL_DIR',
   /** Container: listening port (SageMaker sets SAGEMAKER_BIND_TO_PORT). */
   PORT: 'PORT',
   SAGEMAKER_BIND_TO_PORT: 'SAGEMAKER_BIND_TO_PORT',

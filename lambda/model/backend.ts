@@ -40,7 +40,8 @@ export function passOnClientError(status: number, body: string, backendName: str
     if (err !== undefined && typeof err.code === 'string' && err.code in ERROR_STATUS && typeof err.message === 'string') {
       const code = err.code as ErrorCode;
       if (ERROR_STATUS[code] === status || (status >= 400 && status < 500 && ERROR_STATUS[code] < 500)) {
-        return new ApiError(code, err.message, typeof err.field === 'string' ? err.field : undefined);
+        const details = typeof err.details === 'object' && err.details !== null ? err.details : undefined;
+        return new ApiError(code, err.message, typeof err.field === 'string' ? err.field : undefined, details);
       }
     }
   } catch {

@@ -1,0 +1,127 @@
+/**
+ * Model versions side by side: a champion that answers and an optional challenger beside it in the same
+ * model server, chosen per request by a header (or, through SageMaker, a custom attribute). The routing
+ * state (which version is champion, shadow or split, the split's percent) lives outside the image, so
+ * promoting or rolling back needs no redeploy. The model server, the predict function, the local runner
+ * and the CLI all read these names and rules from here.
+ */
+import { createHash } from 'node:crypto';
+import * as z from 'zod/mini';
+
+/** Request header naming the version that must answer; also how a caller pins one through the API. */
+export const MODEL_VERSION_REQUEST_HEADER = 'x-mlship-model-version';
+/** The same in SageMaker's `CustomAttributes` (`mlship-model-version=2.0.0`), which reach the container as a header. */
+export const MODEL_VERSION_ATTRIBUTE = 'mlship-model-version';
+
+export const ROUTING_MODES = ['shadow', 'split'] as const;
+export type RoutingMode = (typeof ROUTING_MODES)[number];
+export type VersionRole = 'champion' | 'challenger';
+
+/** Percent of requests a split challenger may answer (a larger share is a promotion, not a split). */
+export const SPLIT_PERCENT = { min: 1, max: 50 } as const;
+
+/**
+ * The longest the predict function waits, after the champion has answered, for the shadow challenger's
+ * answer to the same instances. A challenger slower than this is logged as a shadow error; the caller's
+ * answer never waits longer than this for it, and never changes because of it.
+ */
+export const SHADOW_GRACE_MS = 200;
+
+/** Manifest versions are header-safe (letters, digits, `.`, `_`, `-`): the same rule applies here. */
+const versionSchema = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, dots, dashes and underscores (max 64)'));
+
+/**
+ * Who answers: the champion always hosted; the challenger (when hosted) shadowing it or answering
+ * `percent` % of requests; `percent: 0` is a rolled-back challenger (hosted, no traffic, no shadow).
+ */
+export const routingStateSchema = z.object({
+  champion: versionSchema,
+  challenger: z.optional(versionSchema),
+  mode: z.enum(ROUTING_MODES),
+  /** Split share answered by the challenger, 0 (rolled back) to 100 (promoted through the split). */
+  percent: z.number().check(z.int(), z.minimum(0), z.maximum(100)),
+  /** ISO time of the last change and who made it (`deploy`, `cli`, `policy`). */
+  updatedAt: z.string(),
+  updatedBy: z.string(),
+});
+export type RoutingState = z.output<typeof routingStateSchema>;
+
+/** Parses a stored routing state, naming what is wrong. */
+export function parseRoutingState(raw: string, source: string): RoutingState {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new Error(`${source} is not JSON`);
+  }
+  const parsed = routingStateSchema.safeParse(json);
+  if (!parsed.success)
+    throw new Error(`${source} is not a routing state: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (parsed.data.challenger === parsed.data.champion)
+    throw new Error(`${source}: the challenger and the champion are both ${parsed.data.champion}`);
+  return parsed.data;
+}
+
+/**
+ * A request's place in 0..99, from a key that a retry repeats (the idempotency key, else the request id):
+ * the same key always lands on the same version.
+ */
+export function splitBucket(key: string): number {
+  return createHash('sha256').update(key).digest().readUInt32BE(0) % 100;
+}
+
+/** What happens to one request under `state`: the version that answers and the one that shadows it, if any. */
+export interface Route {
+  readonly answer: string;
+  readonly shadow?: string;
+}
+
+export function routeRequest(state: RoutingState, key: string): Route {
+  const { champion, challenger, mode, percent } = state;
+  if (challenger === undefined || percent === 0) return { answer: champion };
+  if (mode === 'shadow') return { answer: champion, shadow: challenger };
+  return { answer: splitBucket(key) < percent ? challenger : champion };
+}
+
+/** The role a version plays under `state`, or undefined when it is not hosted. */
+export function roleOf(state: RoutingState, version: string): VersionRole | undefined {
+  if (version === state.champion) return 'champion';
+  if (version === state.challenger) return 'challenger';
+  return undefined;
+}
+
+/** The challenger becomes the champion; the former champion stays hosted as a challenger without traffic. */
+export function promoted(state: RoutingState, by: string, now: Date): RoutingState {
+  if (state.challenger === undefined) throw new Error('There is no challenger to promote.');
+  return { ...state, champion: state.challenger, challenger: state.champion, percent: 0, updatedAt: now.toISOString(), updatedBy: by };
+}
+
+/** The challenger keeps being hosted, with no traffic and no shadow. */
+export function rolledBack(state: RoutingState, by: string, now: Date): RoutingState {
+  if (state.challenger === undefined) throw new Error('There is no challenger to roll back.');
+  return { ...state, percent: 0, updatedAt: now.toISOString(), updatedBy: by };
+}
+
+/** The state a deployment or `npm start` begins with. */
+export function initialRoutingState(
+  champion: string,
+  challenger: { version: string; mode: RoutingMode; percent?: number } | undefined,
+  now: Date,
+  by: string,
+): RoutingState {
+  const base = { champion, updatedAt: now.toISOString(), updatedBy: by };
+  if (challenger === undefined) return { ...base, mode: 'shadow', percent: 0 };
+  // Shadow runs the challenger on every request; its `percent` only says it is live (100) or rolled back (0).
+  const percent = challenger.mode === 'shadow' ? 100 : (challenger.percent ?? SPLIT_PERCENT.min);
+  return { ...base, challenger: challenger.version, mode: challenger.mode, percent };
+}
+
+/** The split percent as given on a command line or in config, checked against SPLIT_PERCENT. */
+export function checkSplitPercent(raw: unknown, where: string): number {
+  const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < SPLIT_PERCENT.min || n > SPLIT_PERCENT.max)
+    throw new Error(`${where} must be a whole percent from ${SPLIT_PERCENT.min} to ${SPLIT_PERCENT.max}, got ${JSON.stringify(raw)}`);
+  return n;
+}
