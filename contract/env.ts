@@ -31,6 +31,11 @@ export const ENV = {
    * predictions and the metrics; any other key sees only its own predictions.
    */
   OPERATOR_KEY_IDS: 'MLSHIP_OPERATOR_KEY_IDS',
+  /**
+   * Predict function: the challenger the model server hosts beside the champion, as JSON
+   * `{"version","mode","percent"}` (contract/versions.ts), or `none`.
+   */
+  CHALLENGER: 'MLSHIP_CHALLENGER',
   /** Days a prediction log item is kept; `0` keeps it forever. */
   LOG_TTL_DAYS: 'MLSHIP_LOG_TTL_DAYS',
   /** Override of the DynamoDB endpoint URL (local only). */
@@ -108,6 +113,7 @@ const FUNCTION_ENV: Record<AnyFunctionName, (backend: Backend) => EnvName[]> = {
     ENV.LOG_DLQ_URL,
     ENV.MODEL_MANIFEST_PATH,
     ENV.LOG_TTL_DAYS,
+    ENV.CHALLENGER,
   ],
   query: () => [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH, ENV.OPERATOR_KEY_IDS, ENV.ANALYTICS_WORKGROUP, ENV.ANALYTICS_DATABASE],
   feedback: () => [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH, ENV.OPERATOR_KEY_IDS],

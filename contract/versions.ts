@@ -105,17 +105,38 @@ export function rolledBack(state: RoutingState, by: string, now: Date): RoutingS
 }
 
 /** The state a deployment or `npm start` begins with. */
-export function initialRoutingState(
-  champion: string,
-  challenger: { version: string; mode: RoutingMode; percent?: number } | undefined,
-  now: Date,
-  by: string,
-): RoutingState {
+export function initialRoutingState(champion: string, challenger: ChallengerSetting | undefined, now: Date, by: string): RoutingState {
   const base = { champion, updatedAt: now.toISOString(), updatedBy: by };
   if (challenger === undefined) return { ...base, mode: 'shadow', percent: 0 };
   // Shadow runs the challenger on every request; its `percent` only says it is live (100) or rolled back (0).
   const percent = challenger.mode === 'shadow' ? 100 : (challenger.percent ?? SPLIT_PERCENT.min);
   return { ...base, challenger: challenger.version, mode: challenger.mode, percent };
+}
+
+/** A deployment's challenger: its version and how it takes traffic. */
+export const challengerSettingSchema = z.object({
+  version: versionSchema,
+  mode: z.enum(ROUTING_MODES),
+  percent: z.optional(z.number().check(z.int(), z.minimum(SPLIT_PERCENT.min), z.maximum(SPLIT_PERCENT.max))),
+});
+export type ChallengerSetting = z.output<typeof challengerSettingSchema>;
+
+/** The value of MLSHIP_CHALLENGER when no challenger is hosted. */
+export const NO_CHALLENGER = 'none';
+
+/** MLSHIP_CHALLENGER's value: the challenger setting, or undefined for `none`. */
+export function parseChallengerSetting(raw: string): ChallengerSetting | undefined {
+  if (raw === NO_CHALLENGER) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new Error(`The challenger setting must be JSON or "${NO_CHALLENGER}", got ${raw}`);
+  }
+  const parsed = challengerSettingSchema.safeParse(json);
+  if (!parsed.success)
+    throw new Error(`The challenger setting is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
 }
 
 /** The split percent as given on a command line or in config, checked against SPLIT_PERCENT. */

@@ -13,6 +13,7 @@ import type { Construct } from 'constructs';
 import { athenaWorkgroupName, glueDatabaseName } from '../contract/analytics';
 import { ANALYTICS_OFF, ENV } from '../contract/env';
 import { HANDLERS, type HandlerName, ROUTES } from '../contract/routes';
+import { NO_CHALLENGER } from '../contract/versions';
 import { addGatewayResponses } from './api/gateway-responses';
 import type { MlshipConfig } from './config';
 import { importDataBucket } from './constructs/data-bucket-import';
@@ -67,7 +68,7 @@ export class ApiStack extends Stack {
       memorySize: 1024,
       // Two backend attempts with backoff fit in API Gateway's 29 s; the function must outlive them.
       timeout: Duration.seconds(29),
-      environment: { [ENV.BACKEND]: config.backend, [ENV.LOG_TTL_DAYS]: String(config.predictionTtlDays) },
+      environment: { [ENV.BACKEND]: config.backend, [ENV.LOG_TTL_DAYS]: String(config.predictionTtlDays), [ENV.CHALLENGER]: NO_CHALLENGER },
       vpc: modelBackend.clientVpc,
       securityGroups: modelBackend.clientSecurityGroups,
     });

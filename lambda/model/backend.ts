@@ -12,8 +12,10 @@ export interface Backend {
   /**
    * Sends the serialized `{"instances": [...]}` body; resolves with the parsed answer. `deadline`
    * (epoch ms) is when the caller stops waiting: the model server is told, and abandons work past it.
+   * `version` names the hosted model version that must answer (docs/versions.md); without it the
+   * server's champion does.
    */
-  invoke(body: string, expectedPredictions: number, deadline?: number): Promise<InvocationResponse>;
+  invoke(body: string, expectedPredictions: number, deadline?: number, version?: string): Promise<InvocationResponse>;
 }
 
 /** Time the predict handler keeps after the model call to log the predictions and answer. */
