@@ -5,9 +5,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { batchCommand } from '../container/src/batch/cli';
 import { NAMED_QUERIES } from '../contract/analytics-queries';
+import type { ModelManifest } from '../contract/manifest';
 import { loadConfig, modelDirOf } from '../lib/config';
 import { formatResult, runExport, runQuery } from '../local/cli/analytics';
-import { ApiCallError } from '../local/cli/api';
+import { ApiCallError, callApi } from '../local/cli/api';
 import {
   feedback,
   followPredictions,
@@ -24,6 +25,7 @@ import { formatInit, initModel } from '../local/cli/init';
 import { resolveTarget, type TargetOptions } from '../local/cli/target';
 import { DEFAULT_DATA_DIR } from '../local/paths';
 import { addStartOptions, runStart, type StartFlags, startOptionsOf } from '../local/start';
+import { versionsCommands } from '../local/versions-command';
 
 function intOption(name: string, min: number, max: number) {
   return (raw: string): number => {
@@ -193,6 +195,9 @@ program
       `scanned ${r.scanned} items: ${r.predictions} predictions and ${r.feedback} feedback rows in ${r.objects} Parquet objects\n`,
     );
   });
+
+// `versions`, `promote`, `rollback`: the champion and challenger side by side (docs/versions.md).
+for (const c of versionsCommands({ target, manifest: (t) => callApi<ModelManifest>(t, '/model') })) program.addCommand(c);
 
 // `batch`: a local dataset through the same code as the container's batch mode, or the state machine in AWS.
 program.addCommand(batchCommand(() => modelDirOf(loadConfig({ context: () => undefined, rootDir: process.cwd() }), process.cwd())));

@@ -9,6 +9,7 @@ import { relative } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { errorMessage } from '../contract/errors';
 import { setLineSink } from '../lambda/runtime/log-output';
+import { type ChallengerFlags, challengerLine, localChallenger } from './challenger';
 import { DataDirBusyError } from './data-dir-lock';
 import { exampleCurl, exampleInstance } from './example';
 import type { AccessLogEntry } from './gateway';
@@ -30,6 +31,8 @@ export interface RunStartOptions {
   dataDir?: string;
   inMemory?: boolean;
   modelDir?: string;
+  /** A challenger beside the model: its folder, and `--shadow` (the default) or `--split PERCENT`. */
+  challenger?: ChallengerFlags;
   /** Print one line per API request. */
   accessLog?: boolean;
   /** Print the handlers' structured JSON lines and metrics as Lambda writes them. */
@@ -51,6 +54,9 @@ export function addStartOptions(cmd: Command): Command {
     .addOption(
       new Option('--model <dir>', 'model folder to serve (model.json + the ONNX file)').default(DEFAULT_MODEL_DIR, 'models/breast-cancer'),
     )
+    .option('--challenger <dir>', 'a second model version beside --model: shadows it (default) or answers --split PERCENT of requests')
+    .option('--shadow', 'the challenger runs on every request beside the model; the model answers (the default)')
+    .addOption(new Option('--split <percent>', 'the challenger answers this share of requests (1-50)').conflicts('shadow'))
     .option('--access-log', 'print one line per API request', false)
     .option('--verbose', "print the handlers' structured JSON logs and metrics (as in CloudWatch) instead of summaries", false)
     .addOption(new Option('--summary-every <seconds>', 'seconds between request summaries (0: none)').default(10).argParser(asSeconds));
@@ -61,6 +67,9 @@ export interface StartFlags {
   port?: number;
   inMemory: boolean;
   model: string;
+  challenger?: string;
+  shadow?: boolean;
+  split?: string;
   accessLog: boolean;
   verbose: boolean;
   summaryEvery: number;
@@ -72,6 +81,7 @@ export function startOptionsOf(flags: StartFlags, dataDir: string): RunStartOpti
     dataDir,
     inMemory: flags.inMemory,
     modelDir: flags.model,
+    challenger: { dir: flags.challenger, shadow: flags.shadow, split: flags.split },
     accessLog: flags.accessLog,
     verbose: flags.verbose,
     summaryEvery: flags.summaryEvery,
@@ -125,6 +135,7 @@ export async function runStart(opts: RunStartOptions): Promise<void> {
       dataDir: opts.dataDir,
       inMemory: opts.inMemory,
       modelDir: opts.modelDir,
+      challenger: localChallenger(opts.challenger),
       buildDashboard: true,
       onProgress: (m) => process.stderr.write(tty ? `\r\x1b[2K… ${m}` : `… ${m}\n`),
       onRequest: output.onRequest,
@@ -224,6 +235,7 @@ function printBanner(local: LocalSystem, opts: RunStartOptions): void {
     `  API key    ${local.apiKey}   operator: every prediction and the metrics ${keyNote}`,
     `  Client key ${local.clientApiKey}   its own predictions only${opts.inMemory || process.env.MLSHIP_CLIENT_API_KEY ? '' : ` (kept in ${shortPath(dataPaths(local.dataDir).clientApiKey)})`}`,
     `  Model      ${m.name} ${m.version}   ${local.modelUrl}   from ${local.modelS3Uri}`,
+    ...(opts.challenger?.dir ? [`  Challenger ${challengerLine(opts.challenger)}   (mlship versions | promote | rollback)`] : []),
     `  DynamoDB   ${local.dynamodbUrl}   table ${local.tableName}`,
     `  S3         ${local.s3Url}   bucket ${local.bucketName}`,
     `  SQS        ${local.sqsUrl}   queue ${local.logDlqUrl}`,

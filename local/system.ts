@@ -23,6 +23,7 @@ import { packModel } from '../contract/model-package';
 import type { CompactionResult } from '../lambda/analytics/compact';
 import { ensureWebBuilt, WEB_DIST } from '../web/build';
 import { duckdbEngine } from './analytics/engine';
+import { type LocalChallenger, localVersions } from './challenger';
 import { lockDataDir } from './data-dir-lock';
 import { dynamoClient, type EmbeddedDynamoDb, ensureTable, startDynamoDbThread } from './dynamodb';
 import { buildLocalFunctions } from './functions';
@@ -54,6 +55,8 @@ export interface StartLocalOptions {
   inMemory?: boolean;
   /** Model directory (model.json + the ONNX file). @default models/breast-cancer */
   modelDir?: string;
+  /** A second version hosted beside the model, shadowing it or answering a split (docs/versions.md). @default - none */
+  challenger?: LocalChallenger;
   /** Operator API key; else MLSHIP_API_KEY, else the one kept in the data folder, else a new one. */
   apiKey?: string;
   /** Client API key (own predictions only); else MLSHIP_CLIENT_API_KEY, else the one kept in the data folder, else a new one. */
@@ -229,7 +232,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     env: modelSourceEnv(modelS3Uri, s3.url),
     cacheDir,
   });
-  const model = await startModel(servedDir, opts.modelWorkers ?? 1, ports.model);
+  const model = await startModel(servedDir, opts.modelWorkers ?? 1, ports.model, opts.challenger?.dir);
   cleanups.push(() => model.close());
 
   // The query function's long summary windows: DuckDB over the bucket's Parquet, where Athena runs on AWS.
@@ -250,6 +253,9 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     operatorKeyIds: [apiKeyId],
     logTtlDays: opts.logTtlDays ?? 0,
     analytics: duckdbEngine({ s3: analyticsS3, bucket: LOCAL_NAMES.bucket, root: join(workDir, 'analytics-mirror'), manifest }),
+    versions:
+      opts.challenger &&
+      (await localVersions({ challenger: opts.challenger, manifest, dynamodb: ddbClient, tableName: LOCAL_NAMES.table })),
   });
   cleanups.push(async () => functions.close());
   const { handlers, replay, analyticsWriter, analyticsCompactor } = functions;
@@ -367,9 +373,14 @@ function envApiKey(name: 'MLSHIP_API_KEY' | 'MLSHIP_CLIENT_API_KEY'): string | u
 }
 
 /** The model server on a fixed port once started, so a fault test can stop it and start it again. */
-async function startModel(modelDir: string, workers: number, port0: number): Promise<Switchable & { close(): Promise<void> }> {
+async function startModel(
+  modelDir: string,
+  workers: number,
+  port0: number,
+  challengerDir?: string,
+): Promise<Switchable & { close(): Promise<void> }> {
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`modelWorkers must be a positive integer, got ${workers}`);
-  let server: RunningServer | undefined = await startServer({ modelDir, port: port0, host: '127.0.0.1', workers });
+  let server: RunningServer | undefined = await startServer({ modelDir, challengerDir, port: port0, host: '127.0.0.1', workers });
   const { url, port } = server;
   const stop = async () => {
     const s = server;
@@ -377,7 +388,7 @@ async function startModel(modelDir: string, workers: number, port0: number): Pro
     await s?.close();
   };
   const start = async () => {
-    if (!server) server = await startServer({ modelDir, port, host: '127.0.0.1', workers });
+    if (!server) server = await startServer({ modelDir, challengerDir, port, host: '127.0.0.1', workers });
   };
   return { url, stop, start, close: stop };
 }

@@ -119,8 +119,9 @@ export interface RoutingReaderOptions {
 
 /**
  * The routing state in force, read through a cache. A store that cannot be read keeps the last state
- * in force (a prediction never fails for it); a stored state from another deployed state, or naming a
- * version the deployment does not host, is ignored.
+ * in force (a prediction never fails for it). A stored state from another deployed state, or naming a
+ * version the deployment does not host, is replaced by this deployment's (a conditional write: when
+ * another writer came first, its state is read again).
  */
 export function routingReader(store: RoutingStore, opts: RoutingReaderOptions): () => Promise<RoutingState> {
   const clock = opts.clock ?? Date.now;
@@ -130,17 +131,18 @@ export function routingReader(store: RoutingStore, opts: RoutingReaderOptions): 
   let readAt = Number.NEGATIVE_INFINITY;
   let pending: Promise<RoutingState> | undefined;
 
-  const refresh = async (): Promise<RoutingState> => {
+  const refresh = async (retry = true): Promise<RoutingState> => {
     let next = opts.deployed;
     try {
       const stored = await store.read();
-      if (
+      const valid =
         stored !== undefined &&
         stored.basis === basis &&
         hosted.has(stored.state.champion) &&
-        (stored.state.challenger === undefined || hosted.has(stored.state.challenger))
-      )
-        next = stored.state;
+        (stored.state.challenger === undefined || hosted.has(stored.state.challenger));
+      if (valid) next = stored.state;
+      // Nothing stored for this deployment yet: store its state, so `mlship versions` and `promote` start from it.
+      else if (!(await store.write(opts.deployed, basis, stored?.revision ?? 0)) && retry) return await refresh(false);
     } catch (e) {
       opts.onError?.(errorMessage(e));
       next = current;

@@ -183,23 +183,48 @@ describe('routing state from the store', () => {
       logger: createLogger('test'),
     });
     const predict = createPredictHandler({ ...predictDepsFromEnv(env, LAMBDA_DIR), versions });
+    // The first read stores the deployment's own state
     const deployed = await versions.routing();
+    expect((await store.read())?.state).toEqual(deployed);
     // A request id whose bucket keeps it on the champion at 1 %
     const id = Array.from({ length: 50 }, () => randomUUID()).find((x) => splitBucket(x) >= 1) ?? '';
     expect(answeredBy(await predict(event([rows[0].input], {}, id)))).toBe('breast-cancer/1.0.0');
     // WHEN the challenger is promoted
     const now = new Date();
     const promotedState = promoted(deployed, 'test', now);
-    expect(await store.write(promotedState, basisOf(deployed), 0)).toBe(true);
+    expect(await store.write(promotedState, basisOf(deployed), 1)).toBe(true);
     // THEN the next request is answered by 2.0.0, the new champion
     expect(answeredBy(await predict(event([rows[0].input], {}, id)))).toBe('breast-cancer/2.0.0');
     // AND a stale writer cannot overwrite it
-    expect(await store.write(rolledBack(deployed, 'stale', now), basisOf(deployed), 0)).toBe(false);
+    expect(await store.write(rolledBack(deployed, 'stale', now), basisOf(deployed), 1)).toBe(false);
     // WHEN rolled back (no traffic to the challenger, now 1.0.0) THEN the champion 2.0.0 answers every request
-    expect(await store.write(rolledBack(promotedState, 'test', now), basisOf(deployed), 1)).toBe(true);
+    expect(await store.write(rolledBack(promotedState, 'test', now), basisOf(deployed), 2)).toBe(true);
     expect(answeredBy(await predict(event([rows[0].input], {}, randomUUID())))).toBe('breast-cancer/2.0.0');
     const stored = await store.read();
-    expect(stored?.revision).toBe(2);
-    expect(stored?.history.map((s) => s.champion)).toEqual(['2.0.0']);
+    expect(stored?.revision).toBe(3);
+    expect(stored?.history.map((s) => s.champion)).toEqual(['1.0.0', '2.0.0']);
+  });
+});
+
+describe('a new deployment', () => {
+  it("replaces a stored state made from another deployment's state, and keeps one made from its own", async () => {
+    const store = new TableRoutingStore(dynamoClient(h.ddb.url), TABLE, 'breast-cancer-redeploy-test');
+    const deploy = (percent: number) =>
+      versionsDeps({
+        store,
+        champion: '1.0.0',
+        challenger: { version: '2.0.0', mode: 'split', percent },
+        cacheMs: 0,
+        logger: createLogger('test'),
+      });
+    // GIVEN a deployment at 10 % whose challenger was rolled back
+    const first = await deploy(10).routing();
+    const stored = await store.read();
+    expect(await store.write(rolledBack(first, 'cli', new Date()), stored?.basis ?? '', stored?.revision ?? 0)).toBe(true);
+    // THEN a cold start of the same deployment keeps the rollback
+    expect((await deploy(10).routing()).percent).toBe(0);
+    // AND a deployment at 20 % starts from its own config
+    expect((await deploy(20).routing()).percent).toBe(20);
+    expect((await store.read())?.state.percent).toBe(20);
   });
 });
