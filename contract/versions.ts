@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
+import type { ModelManifest } from './manifest';
 
 /** Request header naming the version that must answer; also how a caller pins one through the API. */
 export const MODEL_VERSION_REQUEST_HEADER = 'x-mlship-model-version';
@@ -145,4 +146,31 @@ export function checkSplitPercent(raw: unknown, where: string): number {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < SPLIT_PERCENT.min || n > SPLIT_PERCENT.max)
     throw new Error(`${where} must be a whole percent from ${SPLIT_PERCENT.min} to ${SPLIT_PERCENT.max}, got ${JSON.stringify(raw)}`);
   return n;
+}
+
+/**
+ * A challenger must take the champion's requests as they are (the API checks them against one manifest)
+ * and answer in the same shape: same name, task, input and labels; a different version.
+ */
+export function checkChallenger(champion: ModelManifest, challenger: ModelManifest): void {
+  const problems: string[] = [];
+  if (challenger.name !== champion.name) problems.push(`its name is "${challenger.name}", the champion's "${champion.name}"`);
+  if (challenger.version === champion.version) problems.push(`its version is the champion's (${champion.version}): give it a new one`);
+  if (challenger.output.kind !== champion.output.kind)
+    problems.push(`it answers ${challenger.output.kind}, the champion ${champion.output.kind}`);
+  if (JSON.stringify(callerInput(challenger)) !== JSON.stringify(callerInput(champion)))
+    problems.push("its input differs from the champion's");
+  if (JSON.stringify(labelsOf(challenger)) !== JSON.stringify(labelsOf(champion))) problems.push("its labels differ from the champion's");
+  if (problems.length > 0) throw new Error(`The challenger cannot stand beside the champion: ${problems.join('; ')}.`);
+}
+
+/** The input as callers send it (tensor names are the model's own business). */
+function callerInput(m: ModelManifest): unknown {
+  if (m.input.kind === 'image') return m.input;
+  return m.input.features.map((f) => ({ ...f, tensor: undefined }));
+}
+
+function labelsOf(m: ModelManifest): unknown {
+  // A set: the order is the model's own class order, which a retrained model may change.
+  return m.output.kind === 'classification' ? [...m.output.labels].sort() : undefined;
 }

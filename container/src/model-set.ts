@@ -7,9 +7,8 @@
  */
 import type * as http from 'node:http';
 import { ApiError } from '../../contract/errors';
-import type { ModelManifest } from '../../contract/manifest';
 import { SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER } from '../../contract/prediction';
-import { MODEL_VERSION_ATTRIBUTE, MODEL_VERSION_REQUEST_HEADER } from '../../contract/versions';
+import { checkChallenger, MODEL_VERSION_ATTRIBUTE, MODEL_VERSION_REQUEST_HEADER } from '../../contract/versions';
 import { type LoadedModel, loadModel } from './model';
 import { resolveChallengerDir } from './model-source';
 
@@ -58,33 +57,6 @@ export function requestedVersion(req: http.IncomingMessage): string | undefined 
   const attrs = req.headers[SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER];
   if (typeof attrs !== 'string' || !attrs.includes(MODEL_VERSION_ATTRIBUTE)) return undefined;
   return ATTRIBUTE_PATTERN.exec(attrs)?.[1] || undefined;
-}
-
-/**
- * A challenger must take the champion's requests as they are (the API checks them against one manifest)
- * and answer in the same shape: same name, task, input and labels; a different version.
- */
-export function checkChallenger(champion: ModelManifest, challenger: ModelManifest): void {
-  const problems: string[] = [];
-  if (challenger.name !== champion.name) problems.push(`its name is "${challenger.name}", the champion's "${champion.name}"`);
-  if (challenger.version === champion.version) problems.push(`its version is the champion's (${champion.version}): give it a new one`);
-  if (challenger.output.kind !== champion.output.kind)
-    problems.push(`it answers ${challenger.output.kind}, the champion ${champion.output.kind}`);
-  if (JSON.stringify(callerInput(challenger)) !== JSON.stringify(callerInput(champion)))
-    problems.push("its input differs from the champion's");
-  if (JSON.stringify(labelsOf(challenger)) !== JSON.stringify(labelsOf(champion))) problems.push("its labels differ from the champion's");
-  if (problems.length > 0) throw new Error(`The challenger cannot stand beside the champion: ${problems.join('; ')}.`);
-}
-
-/** The input as callers send it (tensor names are the model's own business). */
-function callerInput(m: ModelManifest): unknown {
-  if (m.input.kind === 'image') return m.input;
-  return m.input.features.map((f) => ({ ...f, tensor: undefined }));
-}
-
-function labelsOf(m: ModelManifest): unknown {
-  // A set: the order is the model's own class order, which a retrained model may change.
-  return m.output.kind === 'classification' ? [...m.output.labels].sort() : undefined;
 }
 
 export interface LoadChallengerOptions {

@@ -8,10 +8,10 @@
  */
 import { rmSync } from 'node:fs';
 import { loadModel } from '../../container/src/model';
-import { checkChallenger, ModelSet } from '../../container/src/model-set';
+import { ModelSet } from '../../container/src/model-set';
 import { type RunningServer, startServer } from '../../container/src/server';
 import { MODEL_VERSION_HEADER, SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER } from '../../contract/prediction';
-import { MODEL_VERSION_REQUEST_HEADER } from '../../contract/versions';
+import { checkChallenger, MODEL_VERSION_REQUEST_HEADER } from '../../contract/versions';
 import { modelVersionCopy } from '../support/model-version';
 import { BREAST_CANCER, closeAgent, parity, postJson, request } from './helpers';
 
