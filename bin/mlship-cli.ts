@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { batchCommand } from '../container/src/batch/cli';
 import { NAMED_QUERIES } from '../contract/analytics-queries';
 import type { ModelManifest } from '../contract/manifest';
-import { loadConfig, modelDirOf } from '../lib/config';
+import { loadConfig, modelDirOf, promoteInConfigFile } from '../lib/config';
 import { formatResult, runExport, runQuery } from '../local/cli/analytics';
 import { ApiCallError, callApi } from '../local/cli/api';
 import {
@@ -197,7 +197,8 @@ program
   });
 
 // `versions`, `promote`, `rollback`: the champion and challenger side by side (docs/versions.md).
-for (const c of versionsCommands({ target, manifest: (t) => callApi<ModelManifest>(t, '/model') })) program.addCommand(c);
+const onPromoted = (t: { kind: string }) => (t.kind === 'stack' ? promoteInConfigFile(process.cwd()) : undefined);
+for (const c of versionsCommands({ target, manifest: (t) => callApi<ModelManifest>(t, '/model'), onPromoted })) program.addCommand(c);
 
 // `batch`: a local dataset through the same code as the container's batch mode, or the state machine in AWS.
 program.addCommand(batchCommand(() => modelDirOf(loadConfig({ context: () => undefined, rootDir: process.cwd() }), process.cwd())));

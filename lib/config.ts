@@ -4,7 +4,7 @@
  * (`npx cdk synth -c backend=sagemaker -c logRetentionDays=30`). All values are checked at synth time and
  * every bad key is reported in one error naming the key, the value and what is allowed.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { errorMessage } from '../contract/errors';
@@ -323,6 +323,21 @@ export function challengerOf(config: MlshipConfig, rootDir: string, champion: Mo
     manifest,
     setting: { version: manifest.version, mode, ...(mode === 'split' ? { percent: config.challengerPercent } : {}) },
   };
+}
+
+/**
+ * After `mlship promote` on a deployed stack: the challenger becomes `modelDir` in `mlship.config.json`
+ * and the challenger keys go, so the next deploy serves what the promotion made the champion. Returns
+ * what changed, or undefined when the file names no challenger.
+ */
+export function promoteInConfigFile(rootDir: string): string | undefined {
+  const file = join(rootDir, CONFIG_FILE);
+  if (!existsSync(file)) return undefined;
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  if (typeof raw.challengerDir !== 'string') return undefined;
+  const { challengerDir, challengerMode: _mode, challengerPercent: _percent, ...rest } = raw;
+  writeFileSync(file, `${JSON.stringify({ ...rest, modelDir: challengerDir }, null, 2)}\n`);
+  return `${CONFIG_FILE}: modelDir is now ${challengerDir} and the challenger keys are gone; the next cdk deploy serves it alone.`;
 }
 
 /** The model directory as an absolute path. */

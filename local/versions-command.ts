@@ -158,6 +158,8 @@ function windowOf(raw: string): number {
 export function versionsCommands<T extends VersionsTarget>(deps: {
   target: (cmd: Command) => Promise<T>;
   manifest: (t: T) => Promise<ModelManifest>;
+  /** Runs after a promotion (a stack's config follows it); what it returns is printed. */
+  onPromoted?: (t: T) => string | undefined;
 }): Command[] {
   const versions = new Command('versions')
     .description('The hosted model versions: role, traffic, and live figures from the prediction log')
@@ -173,6 +175,8 @@ export function versionsCommands<T extends VersionsTarget>(deps: {
       const t = await deps.target(cmd);
       const c = await changeRouting(t, await deps.manifest(t), name);
       process.stdout.write(`${formatChange(name, c, t)}\n`);
+      const note = name === 'promote' ? deps.onPromoted?.(t) : undefined;
+      if (note !== undefined) process.stdout.write(`${note}\n`);
     });
   return [
     versions,

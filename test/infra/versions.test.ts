@@ -4,12 +4,13 @@
  * predict function given the challenger setting and the routing item (and nothing else of the table
  * more), cdk-nag and CloudFormation Validate clean. The config refuses challenger keys that do not fit.
  */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { ENV } from '../../contract/env';
 import { BACKENDS } from '../../contract/limits';
-import { type ConfigError, parseConfig } from '../../lib/config';
+import { CONFIG_FILE, type ConfigError, parseConfig, promoteInConfigFile } from '../../lib/config';
 import { modelVersionCopy } from '../support/model-version';
 import { ROOT, type SynthResult, synthBackend } from './synth';
 
@@ -110,6 +111,29 @@ describe('config', () => {
       'challengerMode = "canary": expected one of shadow, split',
     ]);
     expect(problems({ challengerDir: 'v2', challengerMode: 'split', challengerPercent: 10 })).toEqual([]);
+  });
+
+  it('after a promotion on a stack, the config serves the challenger alone', () => {
+    const root = mkdtempSync(join(tmpdir(), 'mlship-config-'));
+    try {
+      const file = join(root, CONFIG_FILE);
+      writeFileSync(
+        file,
+        JSON.stringify({
+          backend: 'fargate',
+          modelDir: 'models/v1',
+          challengerDir: 'models/v2',
+          challengerMode: 'split',
+          challengerPercent: 5,
+        }),
+      );
+      expect(promoteInConfigFile(root)).toMatch(/modelDir is now models\/v2/);
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ backend: 'fargate', modelDir: 'models/v2' });
+      // Nothing to follow once the file names no challenger.
+      expect(promoteInConfigFile(root)).toBeUndefined();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('refuses at synth a challenger that cannot stand beside the model', () => {
