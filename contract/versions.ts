@@ -5,7 +5,6 @@
  * promoting or rolling back needs no redeploy. The model server, the predict function, the local runner
  * and the CLI all read these names and rules from here.
  */
-import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import type { ModelManifest } from './manifest';
 
@@ -28,10 +27,9 @@ export const SPLIT_PERCENT = { min: 1, max: 50 } as const;
  */
 export const SHADOW_GRACE_MS = 200;
 
-/** Manifest versions are header-safe (letters, digits, `.`, `_`, `-`): the same rule applies here. */
-const versionSchema = z
-  .string()
-  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, dots, dashes and underscores (max 64)'));
+/** A model version: header-safe (letters, digits, `.`, `_`, `-`), so it travels in a header and a custom attribute. */
+export const MODEL_VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const versionSchema = z.string().check(z.regex(MODEL_VERSION_PATTERN, 'letters, digits, dots, dashes and underscores (max 64)'));
 
 /**
  * Who answers: the champion always hosted; the challenger (when hosted) shadowing it or answering
@@ -70,7 +68,13 @@ export function parseRoutingState(raw: string, source: string): RoutingState {
  * the same key always lands on the same version.
  */
 export function splitBucket(key: string): number {
-  return createHash('sha256').update(key).digest().readUInt32BE(0) % 100;
+  // FNV-1a over the UTF-16 code units, then murmur3's finalizer to spread the bits: no crypto module, so
+  // the contract stays loadable in the dashboard's bundle, and the same everywhere.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return ((h ^ (h >>> 16)) >>> 0) % 100;
 }
 
 /** What happens to one request under `state`: the version that answers and the one that shadows it, if any. */

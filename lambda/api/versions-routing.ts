@@ -14,6 +14,7 @@ import { IDEMPOTENCY_HEADER } from '../../contract/routes';
 import {
   type ChallengerSetting,
   initialRoutingState,
+  MODEL_VERSION_PATTERN,
   MODEL_VERSION_REQUEST_HEADER,
   type Route,
   type RoutingState,
@@ -59,8 +60,6 @@ export function versionsDeps(opts: VersionsOptions): VersionsDeps {
   };
 }
 
-const VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
 /**
  * The route of one request: a pinned version answers alone; without versions configured (and no pin)
  * the model server's own champion answers (`answer` undefined).
@@ -68,7 +67,7 @@ const VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export async function routeOf(versions: VersionsDeps | undefined, event: APIGatewayProxyEvent, requestId: string): Promise<Partial<Route>> {
   const pinned = header(event, MODEL_VERSION_REQUEST_HEADER);
   if (pinned !== undefined) {
-    if (!VERSION.test(pinned))
+    if (!MODEL_VERSION_PATTERN.test(pinned))
       throw new ApiError(
         'INVALID_HEADER',
         `${MODEL_VERSION_REQUEST_HEADER} must be a model version (letters, digits, . _ -).`,
