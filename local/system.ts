@@ -240,6 +240,9 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
   cleanups.push(async () => analyticsS3.destroy());
 
   progress('building the functions');
+  const challenger =
+    opts.challenger && (await localVersions({ challenger: opts.challenger, manifest, dynamodb: ddbClient, tableName: LOCAL_NAMES.table }));
+  if (challenger) cleanups.push(challenger.stop);
   const functions = buildLocalFunctions({
     manifest,
     manifestPath,
@@ -253,9 +256,7 @@ async function boot(opts: StartLocalOptions, cleanups: (() => Promise<void>)[]):
     operatorKeyIds: [apiKeyId],
     logTtlDays: opts.logTtlDays ?? 0,
     analytics: duckdbEngine({ s3: analyticsS3, bucket: LOCAL_NAMES.bucket, root: join(workDir, 'analytics-mirror'), manifest }),
-    versions:
-      opts.challenger &&
-      (await localVersions({ challenger: opts.challenger, manifest, dynamodb: ddbClient, tableName: LOCAL_NAMES.table })),
+    versions: challenger?.versions,
   });
   cleanups.push(async () => functions.close());
   const { handlers, replay, analyticsWriter, analyticsCompactor } = functions;

@@ -10,7 +10,9 @@ import { ENV } from '../../contract/env';
 import { MODEL_VERSION_HEADER } from '../../contract/prediction';
 import { MODEL_VERSION_REQUEST_HEADER } from '../../contract/versions';
 import { localChallenger } from '../../local/challenger';
+import { dynamoClient } from '../../local/dynamodb';
 import { LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS } from '../../local/paths';
+import { evaluatePromotion } from '../../local/promotion';
 import { type LocalSystem, startLocal } from '../../local/system';
 import { changeRouting, formatVersions, type VersionsTarget, versionsReport } from '../../local/versions-command';
 import { modelVersionCopy } from '../support/model-version';
@@ -20,20 +22,29 @@ const rows = (JSON.parse(readFileSync(join(MODEL, 'parity.json'), 'utf8')) as { 
 const HOUR = 3_600_000;
 /** The same weights under a new version: it agrees with the champion on every instance. */
 const twin = modelVersionCopy(MODEL, '2.0.0');
+/** The labels the other way round: wrong wherever the champion is right. */
+const worse = modelVersionCopy(MODEL, '3.0.0', (m) => {
+  const output = m.output as { labels: string[] };
+  output.labels = [...output.labels].reverse();
+});
+const policy = { steps: [30, 50], minLabeled: 5, tolerance: 0.02, maxErrorRate: 0.01, maxP99Ms: 5000 };
 const quiet = { port: 0, inMemory: true, replayIntervalMs: 0, analyticsIntervalMs: 0, analyticsCompactionIntervalMs: 0, modelDir: MODEL };
 
 let shadow: LocalSystem;
 let split: LocalSystem;
+let bad: LocalSystem;
 
 beforeAll(async () => {
-  [shadow, split] = await Promise.all([
+  [shadow, split, bad] = await Promise.all([
     startLocal({ ...quiet, challenger: { dir: twin, mode: 'shadow' } }),
     startLocal({ ...quiet, challenger: { dir: twin, mode: 'split', percent: 30 } }),
+    startLocal({ ...quiet, challenger: { dir: worse, mode: 'split', percent: 50 } }),
   ]);
 }, 120_000);
 afterAll(async () => {
-  await Promise.all([shadow?.stop(), split?.stop()]);
+  await Promise.all([shadow?.stop(), split?.stop(), bad?.stop()]);
   rmSync(twin, { recursive: true, force: true });
+  rmSync(worse, { recursive: true, force: true });
 });
 
 const targetOf = (s: LocalSystem): VersionsTarget => ({
@@ -142,12 +153,55 @@ describe('split', () => {
   });
 });
 
+/** `n` requests, each instance labeled with its parity label (what the champion answers). */
+async function labeledTraffic(s: LocalSystem, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const row = rows[i % rows.length];
+    const p = (await predict(s, [row.input])).predictions[0];
+    await feedback(s, p?.id ?? '', row.label);
+  }
+}
+
+const promotionOf = (s: LocalSystem) => ({ dynamodb: dynamoClient(s.dynamodbUrl), tableName: s.tableName, manifest: s.manifest, policy });
+
+describe('automatic promotion', () => {
+  it('moves a challenger as good as the champion up a step, then promotes it', async () => {
+    // GIVEN the 30 % split (the split test's traffic has no labels: the policy holds)
+    expect((await evaluatePromotion(promotionOf(split)))?.action).toBe('hold');
+    // WHEN labeled traffic comes THEN it steps to 50 %
+    await labeledTraffic(split, 40);
+    const step = await evaluatePromotion(promotionOf(split));
+    expect(step).toMatchObject({ action: 'step', state: { percent: 50, updatedBy: 'policy' } });
+    expect(step?.challenger?.accuracy).toBe(1);
+    // WHEN more labeled traffic comes at 50 % THEN it becomes the champion, and answers at once
+    await labeledTraffic(split, 30);
+    expect((await evaluatePromotion(promotionOf(split)))?.action).toBe('promote');
+    expect((await predict(split, [rows[0].input])).version).toBe('breast-cancer/2.0.0');
+  });
+
+  it('rolls a worse challenger back at once', async () => {
+    // WHEN half the labeled traffic is answered by a challenger that is always wrong
+    await labeledTraffic(bad, 30);
+    const decision = await evaluatePromotion(promotionOf(bad));
+    // THEN it is rolled back, saying why, and the champion answers everything from then on
+    expect(decision).toMatchObject({ action: 'rollback', state: { percent: 0, updatedBy: 'policy' } });
+    expect(decision?.reason).toMatch(/^accuracy 0\.000 below the champion's 1\.000/);
+    const versions = new Set<string | null>();
+    for (let i = 0; i < 20; i++) versions.add((await predict(bad, [rows[i].input])).version);
+    expect([...versions]).toEqual(['breast-cancer/1.0.0']);
+  });
+});
+
 describe('the start flags', () => {
   it('read --challenger with --shadow (the default) or --split, and refuse what makes no sense', () => {
     expect(localChallenger({ dir: 'v2' })).toEqual({ dir: 'v2', mode: 'shadow' });
     expect(localChallenger({ dir: 'v2', split: '25' })).toEqual({ dir: 'v2', mode: 'split', percent: 25 });
     expect(localChallenger({})).toBeUndefined();
+    expect(localChallenger({ dir: 'v2', split: '5', autoPromote: true })?.autoPromote?.policy.steps).toEqual([5, 25, 50]);
+    expect(() => localChallenger({ dir: 'v2', autoPromote: true })).toThrow(
+      '--auto-promote moves a split challenger up: give --split PERCENT (e.g. 5).',
+    );
     expect(() => localChallenger({ dir: 'v2', split: '60' })).toThrow('--split must be a whole percent from 1 to 50, got "60"');
-    expect(() => localChallenger({ split: '10' })).toThrow('--shadow and --split go with --challenger DIR.');
+    expect(() => localChallenger({ split: '10' })).toThrow('--shadow, --split and --auto-promote go with --challenger DIR.');
   });
 });
