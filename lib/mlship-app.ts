@@ -62,7 +62,7 @@ export const MODEL_TAG_EXCLUDED = ['aws:cdk:stack', LISTENER_RULE];
  * One serving stack per backend (`<prefix>-Serving-<backend>`). Switching the backend then creates the new
  * backend's stack beside the old one, moves the Api and Monitoring stacks over to it, and leaves the old
  * stack, whose exports nothing imports any more, to be deleted: no deploy ever removes an export another
- * stack still imports (README, "Switching the backend").
+ * stack still imports (docs/deploying.md, "Switching the backend").
  */
 export function servingStackName(config: Pick<MlshipConfig, 'stackPrefix' | 'backend'>): string {
   return `${config.stackPrefix}-Serving-${config.backend}`;
@@ -112,16 +112,6 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
     dashboardDir: options.dashboardDir,
     challenger: challenger?.setting,
   });
-  const monitoring = new MonitoringStack(app, name('Monitoring'), {
-    description: `mlship: dashboard, alarms and quality job of model ${manifest.name}`,
-    config,
-    deployment,
-    manifest,
-    data,
-    serving,
-    api,
-  });
-
   let analytics: AnalyticsStack | undefined;
   if (config.analytics) {
     const baselinePath = join(modelDir, BASELINE_FILE);
@@ -139,6 +129,17 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
     analytics.grantQuery(api.functions.query.role);
     api.addStackDependency(analytics);
   }
+
+  const monitoring = new MonitoringStack(app, name('Monitoring'), {
+    description: `mlship: dashboard, alarms and quality job of model ${manifest.name}`,
+    config,
+    deployment,
+    manifest,
+    data,
+    serving,
+    api,
+    analytics,
+  });
 
   // The bucket is imported by export name, which CloudFormation does not order by itself.
   serving.addStackDependency(data);

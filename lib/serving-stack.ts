@@ -54,30 +54,34 @@ export class ServingStack extends Stack {
   constructor(scope: Construct, id: string, props: ServingStackProps) {
     super(scope, id, props);
     const { config, deployment, manifest } = props;
-    const data = importDataBucket(this, 'DataBucket', props.bucketArnExport);
+    const bucket = importDataBucket(this, 'DataBucket', props.bucketArnExport);
 
     // Built at deploy time from the repository root (the server imports contract/); synth needs no Docker.
     this.image = new ModelImage(this, 'ModelImage', { rootDir: deployment.rootDir }).asset;
 
     this.modelPackage = new ModelPackage(this, 'ModelPackage', {
-      bucket: data.bucket,
+      bucket,
       manifest,
       modelDir: deployment.modelDir,
       buildDir: props.buildDir,
+      logRetention: deployment.logRetention,
+      removalPolicy: deployment.removalPolicy,
     });
 
     // The challenger's package goes beside the model's; the same image loads both (CHALLENGER_MODEL_S3_URI).
     this.challengerPackage =
       props.challenger &&
       new ModelPackage(this, 'ChallengerPackage', {
-        bucket: data.bucket,
+        bucket,
         manifest: props.challenger.manifest,
         modelDir: props.challenger.dir,
         buildDir: props.buildDir,
+        logRetention: deployment.logRetention,
+        removalPolicy: deployment.removalPolicy,
       });
     const model = {
       image: this.image,
-      bucket: data.bucket,
+      bucket,
       modelKey: this.modelPackage.key,
       modelUpload: this.modelPackage.deployment,
       challenger: this.challengerPackage && { key: this.challengerPackage.key, upload: this.challengerPackage.deployment },
@@ -90,6 +94,7 @@ export class ServingStack extends Stack {
         memoryMiB: config.fargateMemoryMiB,
         minCapacity: config.fargateMinCapacity,
         maxCapacity: config.fargateMaxCapacity,
+        natGateways: config.natGateways,
         logRetention: deployment.logRetention,
       });
     } else {
@@ -109,6 +114,7 @@ export class ServingStack extends Stack {
           config.backend === 'sagemaker-serverless'
             ? { memorySizeMb: config.serverlessMemorySizeMb, maxConcurrency: config.serverlessMaxConcurrency }
             : undefined,
+        logRetention: deployment.logRetention,
       });
     }
     const backend: FargateModelService | SageMakerModelEndpoint = this.fargate ?? (this.sagemaker as SageMakerModelEndpoint);
@@ -121,7 +127,7 @@ export class ServingStack extends Stack {
 
     this.batch = new BatchInference(this, 'Batch', {
       backend: config.backend,
-      bucket: data.bucket,
+      bucket,
       logRetention: deployment.logRetention,
       fargate: this.fargate?.batchTask([this.batchTaskSecurityGroup(this.fargate.vpc)]),
       // Batch Transform always runs on instances, serverless endpoints' models included.

@@ -6,100 +6,17 @@
  */
 
 import { relative } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { errorMessage } from '../contract/errors';
+import { Command, Option } from 'commander';
 import { setLineSink } from '../lambda/runtime/log-output';
-import { type ChallengerFlags, challengerLine, localChallenger } from './challenger';
+import { challengerLine, localChallenger } from './challenger';
 import { DataDirBusyError } from './data-dir-lock';
 import { exampleCurl, exampleInstance } from './example';
 import type { AccessLogEntry } from './gateway';
 import { PortInUseError } from './listen';
-import {
-  DEFAULT_DATA_DIR,
-  DEFAULT_MODEL_DIR,
-  dataPaths,
-  LOCAL_NAMES,
-  PROJECT_ROOT,
-  S3RVER_CREDENTIALS,
-  SERVICE_PORT_OFFSETS,
-} from './paths';
+import { DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR, dataPaths, LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS } from './paths';
+import { addStartOptions, parsePort, type RunStartOptions, type StartFlags, startOptionsOf } from './start-options';
 import { type LocalSystem, startLocal } from './system';
 import { RequestSummary, requestLine, shortHandlerLine } from './terminal-log';
-
-export interface RunStartOptions {
-  port?: number;
-  dataDir?: string;
-  inMemory?: boolean;
-  modelDir?: string;
-  /** A challenger beside the model: its folder, and `--shadow` (the default) or `--split PERCENT`. */
-  challenger?: ChallengerFlags;
-  /** Print one line per API request. */
-  accessLog?: boolean;
-  /** Print the handlers' structured JSON lines and metrics as Lambda writes them. */
-  verbose?: boolean;
-  /** Seconds between request summaries; 0 turns them off. @default 10 */
-  summaryEvery?: number;
-}
-
-/** The options of `npm start` and `mlship start`, defined once (the CLI adds --data-dir globally). */
-export function addStartOptions(cmd: Command): Command {
-  return cmd
-    .addOption(
-      new Option(
-        '--port <n>',
-        `API port (default: PORT, else 3000); the embedded DynamoDB, S3, SQS and model server take the next ${Object.keys(SERVICE_PORT_OFFSETS).length} (0: free ones)`,
-      ).argParser((raw) => asPort(raw, '--port')),
-    )
-    .option('--in-memory', 'keep nothing: the log and queue in memory, the bucket in a temporary folder', false)
-    .addOption(
-      new Option('--model <dir>', 'model folder to serve (model.json + the ONNX file)').default(DEFAULT_MODEL_DIR, 'models/breast-cancer'),
-    )
-    .option('--challenger <dir>', 'a second model version beside --model: shadows it (default) or answers --split PERCENT of requests')
-    .option('--shadow', 'the challenger runs on every request beside the model; the model answers (the default)')
-    .addOption(new Option('--split <percent>', 'the challenger answers this share of requests (1-50)').conflicts('shadow'))
-    .option('--access-log', 'print one line per API request', false)
-    .option('--verbose', "print the handlers' structured JSON logs and metrics (as in CloudWatch) instead of summaries", false)
-    .addOption(new Option('--summary-every <seconds>', 'seconds between request summaries (0: none)').default(10).argParser(asSeconds));
-}
-
-/** The flags `addStartOptions` defines, as commander hands them over. */
-export interface StartFlags {
-  port?: number;
-  inMemory: boolean;
-  model: string;
-  challenger?: string;
-  shadow?: boolean;
-  split?: string;
-  accessLog: boolean;
-  verbose: boolean;
-  summaryEvery: number;
-}
-
-export function startOptionsOf(flags: StartFlags, dataDir: string): RunStartOptions {
-  return {
-    port: flags.port,
-    dataDir,
-    inMemory: flags.inMemory,
-    modelDir: flags.model,
-    challenger: { dir: flags.challenger, shadow: flags.shadow, split: flags.split },
-    accessLog: flags.accessLog,
-    verbose: flags.verbose,
-    summaryEvery: flags.summaryEvery,
-  };
-}
-
-function asPort(raw: string, what: string): number {
-  try {
-    return parsePort(raw, what);
-  } catch (e) {
-    throw new InvalidArgumentError(errorMessage(e));
-  }
-}
-
-function asSeconds(raw: string): number {
-  if (!/^\d{1,5}$/.test(raw)) throw new InvalidArgumentError('--summary-every must be a whole number of seconds.');
-  return Number(raw);
-}
 
 /** Starts the system, prints the banner and stops on SIGINT/SIGTERM. Resolves once it has stopped. */
 export async function runStart(opts: RunStartOptions): Promise<void> {
@@ -263,11 +180,6 @@ function portFromEnv(): number | undefined {
   const raw = process.env.PORT;
   if (raw === undefined || raw === '') return undefined;
   return parsePort(raw, 'PORT');
-}
-
-export function parsePort(raw: string, what: string): number {
-  if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw new Error(`${what} must be a port number from 0 to 65535, got "${raw}"`);
-  return Number(raw);
 }
 
 function shortPath(p: string): string {

@@ -1,6 +1,11 @@
 /**
- * Batch scoring benchmark: the batch mode against the usual course recipe (pandas reads the whole CSV,
- * scikit-learn predicts, pandas writes), on the same generated file, in the same run.
+ * Batch scoring benchmark: the batch mode against the usual course recipe (pandas reads the whole file,
+ * scikit-learn predicts, pandas writes), on the same generated rows, in the same run: CSV on `--rows` rows,
+ * JSON Lines and Parquet on a fifth of them (pandas reads Parquet only with pyarrow or fastparquet; without
+ * either, Parquet is set against pandas reading the CSV copy of the same rows). Beside them, the floor:
+ * reading the CSV's bytes plus raw `session.run` over its rows on every worker, with no parsing or
+ * formatting; a goal above the floor is out of reach for any parser. Each batch row prints where its time
+ * went (read and write: wall time of the main thread waiting; parse, run, format: summed over workers).
  *
  *   npx tsx bench/batch/bench.ts [--rows 1000000] [--workers 0] [--keep]
  *
@@ -8,13 +13,16 @@
  * image. Wall time and rows/s depend on what else the machine runs; CPU seconds much less so. The batch mode also runs on a fifth of
  * the rows: flat memory means the two peaks are about the same, while pandas grows with the file.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { runBatch } from '../../container/src/batch/run-batch';
+import type { BatchStages } from '../../container/src/batch/types';
+import { loadModel } from '../../container/src/model';
 import { writeDataset } from '../../test/support/dataset';
+import { csvToParquet } from '../../test/support/dataset-parquet';
 
 const ROOT = path.resolve(__dirname, '../..');
 const MODEL = path.join(ROOT, 'models/breast-cancer');
@@ -27,6 +35,7 @@ interface Result {
   readonly peakRssMiB: number;
   /** User + system CPU of the whole process: a figure that holds when the machine is busy. */
   readonly cpuSeconds: number;
+  readonly stages?: BatchStages;
 }
 
 function flag(name: string, fallback: string): string {
@@ -65,23 +74,32 @@ function bundleWorker(): string {
   return outfile;
 }
 
+const extension = (file: string) => path.extname(file).slice(1);
+
 async function batchMode(input: string, output: string, workers: number, workerScript: string): Promise<Result> {
   const line = await run(process.execPath, ['--import', 'tsx', __filename, 'child', input, output, String(workers), workerScript]);
-  const s = JSON.parse(line) as { rows: number; elapsedMs: number; peakRssMiB: number; cpuSeconds: number };
+  const s = JSON.parse(line) as { rows: number; elapsedMs: number; peakRssMiB: number; cpuSeconds: number; stages: BatchStages };
   return {
-    engine: `mlship batch (${workers || os.availableParallelism()} workers)`,
+    engine: `mlship batch ${extension(input)} → ${extension(output)} (${workers || os.availableParallelism()} workers)`,
     rows: s.rows,
     seconds: s.elapsedMs / 1000,
     peakRssMiB: s.peakRssMiB,
     cpuSeconds: s.cpuSeconds,
+    stages: s.stages,
   };
+}
+
+/** The floor, in a process of its own: the CSV's bytes read, and raw `session.run` over as many rows on every worker. */
+async function floor(input: string, rows: number, workers: number): Promise<Result> {
+  const line = await run(process.execPath, ['--import', 'tsx', __filename, 'floor', input, String(rows), String(workers)]);
+  return JSON.parse(line) as Result;
 }
 
 async function pandas(input: string, output: string): Promise<Result> {
   const line = await run(PYTHON, [path.join(__dirname, 'sklearn_baseline.py'), input, output]);
   const s = JSON.parse(line) as { rows: number; seconds: number; peakRssMiB: number; cpuSeconds: number };
   return {
-    engine: 'pandas + scikit-learn',
+    engine: `pandas + scikit-learn ${extension(input)} → ${extension(output)}`,
     rows: s.rows,
     seconds: s.seconds,
     peakRssMiB: Math.round(s.peakRssMiB),
@@ -104,27 +122,45 @@ function labelAgreement(a: string, b: string, rows: number): number {
 async function main(): Promise<void> {
   const rows = Number(flag('rows', '1000000'));
   const workers = Number(flag('workers', '0'));
+  const cores = workers || os.availableParallelism();
+  const fifth = Math.round(rows / 5);
   const dir = path.join(os.tmpdir(), 'mlship-batch-bench');
   mkdirSync(dir, { recursive: true });
   const big = path.join(dir, `data-${rows}.csv`);
-  const small = path.join(dir, `data-${Math.round(rows / 5)}.csv`);
-  for (const [file, n] of [
-    [big, rows],
-    [small, Math.round(rows / 5)],
+  const small = path.join(dir, `data-${fifth}.csv`);
+  const smallJsonl = path.join(dir, `data-${fifth}.jsonl`);
+  const smallParquet = path.join(dir, `data-${fifth}.parquet`);
+  for (const [file, n, format] of [
+    [big, rows, 'csv'],
+    [small, fifth, 'csv'],
+    [smallJsonl, fifth, 'jsonl'],
   ] as const) {
     if (!existsSync(file)) {
       process.stderr.write(`generating ${n} rows → ${file}\n`);
-      await writeDataset(file, { modelDir: MODEL, rows: n, format: 'csv', seed: 11 });
+      await writeDataset(file, { modelDir: MODEL, rows: n, format, seed: 11 });
     }
   }
-  process.stderr.write(`input: ${(statSync(big).size / 1e6).toFixed(0)} MB, ${rows} rows; ${os.availableParallelism()} cores\n`);
+  if (!existsSync(smallParquet)) csvToParquet(small, smallParquet, { rowGroupSize: 65_536 });
+  const pandasParquet = spawnSync(PYTHON, ['-c', 'import pandas; pandas.io.parquet.get_engine("auto")']).status === 0;
+  process.stderr.write(
+    `input: ${(statSync(big).size / 1e6).toFixed(0)} MB, ${rows} rows; ${os.availableParallelism()} cores; pandas ${pandasParquet ? 'reads' : 'cannot read (no pyarrow or fastparquet)'} Parquet\n`,
+  );
 
   const workerScript = bundleWorker();
+  const out = (name: string) => path.join(dir, name);
   const results: Result[] = [];
-  results.push(await batchMode(small, path.join(dir, 'mlship-small.csv'), workers, workerScript));
-  results.push(await batchMode(big, path.join(dir, 'mlship.csv'), workers, workerScript));
-  results.push(await pandas(big, path.join(dir, 'pandas.csv')));
-  results.push(await pandas(small, path.join(dir, 'pandas-small.csv')));
+  // CSV on all the rows, each side also on a fifth (flat memory: the batch mode's two peaks are alike).
+  results.push(await batchMode(small, out('mlship-small.csv'), workers, workerScript));
+  results.push(await batchMode(big, out('mlship.csv'), workers, workerScript));
+  results.push(await pandas(big, out('pandas.csv')));
+  results.push(await pandas(small, out('pandas-small.csv')));
+  results.push(await floor(big, rows, cores));
+  // JSON Lines and Parquet on a fifth of the rows.
+  results.push(await batchMode(smallJsonl, out('mlship-small.jsonl'), workers, workerScript));
+  results.push(await pandas(smallJsonl, out('pandas-small.jsonl')));
+  results.push(await batchMode(smallParquet, out('mlship-small.parquet'), workers, workerScript));
+  results.push(await batchMode(smallParquet, out('mlship-small-from-parquet.csv'), workers, workerScript));
+  if (pandasParquet) results.push(await pandas(smallParquet, out('pandas-small.parquet')));
 
   const table = results.map((r) => ({
     engine: r.engine,
@@ -133,22 +169,72 @@ async function main(): Promise<void> {
     'rows/s': Math.round(r.rows / r.seconds),
     'peak RSS MiB': r.peakRssMiB,
     'CPU s': r.cpuSeconds.toFixed(2),
+    'read/parse/run/format/write ms': r.stages
+      ? [r.stages.readMs, r.stages.parseMs, r.stages.runMs, r.stages.formatMs, r.stages.writeMs].join(' / ')
+      : '',
   }));
   console.table(table);
-  const ours = results[1];
-  const theirs = results[2];
-  const ratio = ours.rows / ours.seconds / (theirs.rows / theirs.seconds);
-  console.log(`rows/s ratio (mlship / pandas+sklearn) on ${rows} rows: ${ratio.toFixed(2)}x (target >= 3x)`);
+  const find = (prefix: string, n: number) => {
+    const r = results.find((x) => x.engine.startsWith(prefix) && x.rows === n);
+    if (!r) throw new Error(`no result ${prefix} on ${n} rows`);
+    return r;
+  };
+  const rate = (r: Result) => r.rows / r.seconds;
+  const ratio = (a: Result, b: Result) =>
+    `${(rate(a) / rate(b)).toFixed(2)}x rows/s, ${(b.cpuSeconds / b.rows / (a.cpuSeconds / a.rows)).toFixed(2)}x less CPU per row`;
+  const load = os.loadavg()[0].toFixed(1);
+  const ours = find('mlship batch csv → csv', rows);
+  const theirs = find('pandas + scikit-learn csv', rows);
+  const bottom = find('floor', rows);
+  console.log(`load average ${load} on ${os.availableParallelism()} cores`);
+  console.log(`CSV, ${rows} rows: mlship / pandas+sklearn ${ratio(ours, theirs)} (target >= 10x rows/s)`);
   console.log(
-    `CPU per row: pandas+sklearn uses ${(theirs.cpuSeconds / ours.cpuSeconds).toFixed(2)}x the CPU seconds of mlship (load ${os.loadavg()[0].toFixed(1)} on ${os.availableParallelism()} cores)`,
+    `floor (read + session.run only) / pandas+sklearn: ${(rate(bottom) / rate(theirs)).toFixed(2)}x rows/s; mlship reaches ${((100 * rate(ours)) / rate(bottom)).toFixed(0)}% of the floor`,
+  );
+  console.log(`JSON Lines, ${fifth} rows: ${ratio(find('mlship batch jsonl', fifth), find('pandas + scikit-learn jsonl', fifth))}`);
+  const parquetBase = pandasParquet ? find('pandas + scikit-learn parquet', fifth) : find('pandas + scikit-learn csv', fifth);
+  console.log(
+    `Parquet, ${fifth} rows: mlship parquet → parquet / pandas+sklearn ${pandasParquet ? 'parquet' : 'reading the CSV copy'}: ${ratio(find('mlship batch parquet → parquet', fifth), parquetBase)}; parquet → csv: ${ratio(find('mlship batch parquet → csv', fifth), parquetBase)}`,
   );
   console.log(
-    `peak RSS: mlship ${results[0].peakRssMiB} → ${ours.peakRssMiB} MiB for 5x the rows; pandas ${results[3].peakRssMiB} → ${theirs.peakRssMiB} MiB`,
+    `peak RSS: mlship ${find('mlship batch csv', fifth).peakRssMiB} → ${ours.peakRssMiB} MiB for 5x the rows; pandas ${find('pandas + scikit-learn csv', fifth).peakRssMiB} → ${theirs.peakRssMiB} MiB`,
   );
-  console.log(
-    `same label on the first 100000 rows: ${(100 * labelAgreement(path.join(dir, 'mlship.csv'), path.join(dir, 'pandas.csv'), 100_000)).toFixed(3)}%`,
-  );
+  console.log(`same label on the first 100000 rows: ${(100 * labelAgreement(out('mlship.csv'), out('pandas.csv'), 100_000)).toFixed(3)}%`);
   if (!process.argv.includes('--keep')) rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * The floor: the file's bytes read (nothing parsed), then raw `session.run` at 2048 rows a call on one
+ * thread, scaled to `workers` threads as if they shared nothing. Prints one JSON line like the others.
+ */
+async function floorChild(input: string, rows: number, workers: number): Promise<void> {
+  const model = await loadModel(MODEL);
+  const packed = new Float32Array(2048 * model.featureCount).map((_, i) => (i % 7) / 7);
+  for (let i = 0; i < 20; i++) await model.runPacked(packed, 2048);
+  const before = process.cpuUsage();
+  const t0 = performance.now();
+  for await (const _ of createReadStream(input, { highWaterMark: 1 << 20 }));
+  const readSeconds = (performance.now() - t0) / 1000;
+  const readCpu = process.cpuUsage(before);
+  const t1 = performance.now();
+  let done = 0;
+  while (performance.now() - t1 < 2000) {
+    await model.runPacked(packed, 2048);
+    done += 2048;
+  }
+  const runSeconds = (rows * (performance.now() - t1)) / 1000 / done / workers;
+  const runCpu = process.cpuUsage(before);
+  const seconds = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1e6;
+  const cpuSeconds = seconds(readCpu) + ((seconds(runCpu) - seconds(readCpu)) * rows) / done;
+  const result: Result = {
+    engine: `floor: read + session.run only (${workers} workers)`,
+    rows,
+    seconds: readSeconds + runSeconds,
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    cpuSeconds,
+  };
+  console.log(JSON.stringify(result));
+  await model.close();
 }
 
 /** The batch mode in a process of its own, printing its summary as JSON. */
@@ -161,7 +247,12 @@ async function child(input: string, output: string, workers: number, workerScrip
 }
 
 const [mode, ...args] = process.argv.slice(2);
-(mode === 'child' ? child(args[0], args[1], Number(args[2]), args[3]) : main()).catch((e: unknown) => {
+(mode === 'child'
+  ? child(args[0], args[1], Number(args[2]), args[3])
+  : mode === 'floor'
+    ? floorChild(args[0], Number(args[1]), Number(args[2]))
+    : main()
+).catch((e: unknown) => {
   console.error(e);
   process.exit(1);
 });

@@ -4,7 +4,11 @@ scikit-learn predicts, pandas writes id, label and class probabilities.
 The model is trained at start exactly as models/breast-cancer/train.py does (same data, split, seed),
 so both sides score the same MLP. Only reading, predicting and writing are timed.
 
-Usage: /usr/bin/python3 bench/batch/sklearn_baseline.py INPUT.csv OUTPUT.csv
+JSON Lines go through pandas.read_json(lines=True) and to_json(orient="records", lines=True). Parquet needs
+pyarrow or fastparquet, which Debian does not package: without either, the benchmark compares Parquet
+against this script reading the CSV copy of the same rows.
+
+Usage: /usr/bin/python3 bench/batch/sklearn_baseline.py INPUT.{csv,jsonl,parquet} OUTPUT.{csv,jsonl,parquet}
 Prints one JSON line: {"rows", "seconds", "peakRssMiB", "cpuSeconds"}.
 """
 import json
@@ -31,17 +35,34 @@ def train():
     return model, [str(n) for n in data.target_names]
 
 
+def read(src):
+    if src.endswith(".jsonl"):
+        return pd.read_json(src, lines=True, dtype={"id": str})
+    if src.endswith(".parquet"):
+        return pd.read_parquet(src)
+    return pd.read_csv(src)
+
+
+def write(out, dst):
+    if dst.endswith(".jsonl"):
+        out.to_json(dst, orient="records", lines=True)
+    elif dst.endswith(".parquet"):
+        out.to_parquet(dst, index=False)
+    else:
+        out.to_csv(dst, index=False)
+
+
 def main(src, dst):
     model, labels = train()
     cpu_start = time.process_time()
     start = time.perf_counter()
-    df = pd.read_csv(src)
+    df = read(src)
     ids = df.pop("id")
     proba = model.predict_proba(df.to_numpy(dtype=np.float64))
     out = pd.DataFrame({"id": ids, "label": np.asarray(labels)[proba.argmax(axis=1)]})
     for j, label in enumerate(labels):
         out[f"p_{label}"] = proba[:, j]
-    out.to_csv(dst, index=False)
+    write(out, dst)
     seconds = time.perf_counter() - start
     cpu_seconds = time.process_time() - cpu_start
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -1,8 +1,9 @@
 /**
  * Adaptive micro-batching: rows of concurrent requests are coalesced into one `session.run`.
  *
- * - Nothing running: the queue is flushed at the end of the current event-loop turn, so a lone request
- *   runs at once and requests parsed in the same turn share a run.
+ * - Nothing running: the queue is flushed once the code that submitted has run to its end (a microtask),
+ *   so a lone request runs at once, with no wait for the event loop's next phase, and requests submitted
+ *   together share a run. Requests that arrive apart share the next run: they queue behind this one.
  * - A run in flight: rows wait for it to finish (the natural batching window), but never longer than
  *   `maxDelayUs`; after that a second run starts beside the first.
  * - `maxBatchSize` rows flush at once. A request larger than that runs alone, unsplit.
@@ -67,7 +68,7 @@ export class Batcher {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
+    queueMicrotask(() => {
       this.flushScheduled = false;
       if (this.queue.length > 0) this.flush();
     });

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import * as tar from 'tar';
 import { ENV } from '../../contract/env';
 import { MANIFEST_FILE } from '../../contract/manifest';
@@ -28,6 +28,8 @@ export interface ModelSourceOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Local cache for downloaded models. @default <tmpdir>/mlship-model-cache */
   readonly cacheDir?: string;
+  /** Credentials of the download (s3rver's fixed pair locally). @default - the SDK's default chain (the task or execution role on AWS) */
+  readonly credentials?: S3ClientConfig['credentials'];
 }
 
 export async function resolveModelDir(opts: ModelSourceOptions = {}): Promise<string> {
@@ -37,7 +39,12 @@ export async function resolveModelDir(opts: ModelSourceOptions = {}): Promise<st
   if (dir) return dir;
   const uri = env[ENV.MODEL_S3_URI];
   if (uri)
-    return downloadModel(uri, { s3Url: env[ENV.S3_URL], region: env.AWS_REGION, credentials: credentialsOf(env), cacheDir: opts.cacheDir });
+    return downloadModel(uri, {
+      s3Url: env[ENV.S3_URL],
+      region: env.AWS_REGION,
+      cacheDir: opts.cacheDir,
+      credentials: opts.credentials ?? credentialsOf(env),
+    });
   if (existsSync(path.join(SAGEMAKER_MODEL_DIR, MANIFEST_FILE))) return SAGEMAKER_MODEL_DIR;
   throw new Error(
     `No model to serve: pass --model DIR, or set ${ENV.MODEL_DIR} or ${ENV.MODEL_S3_URI}, or mount one at ${SAGEMAKER_MODEL_DIR}.`,
@@ -74,9 +81,9 @@ export interface DownloadOptions {
   /** Endpoint override (s3rver locally); path-style addressing is used with it. */
   readonly s3Url?: string;
   readonly region?: string;
-  /** @default - the SDK's default chain */
-  readonly credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   readonly cacheDir?: string;
+  /** @default - the SDK's default chain */
+  readonly credentials?: S3ClientConfig['credentials'];
 }
 
 /** Keys given in the environment a caller passed (the local runner's for its S3 stand-in); else the default chain. */

@@ -43,6 +43,14 @@ export interface LoadedModel {
   toRows(instances: ReadonlyArray<Row | Instance>): Row[];
   /** Predicts rows already in model space with one `session.run` (one per row for a batch-of-one model). */
   run(rows: readonly Row[]): Promise<Prediction[]>;
+  /**
+   * Predicts `n` rows packed one after another in `values` (float32 features in manifest order) with one
+   * `session.run`, and answers in arrays rather than objects: the batch mode's hot path. Throws
+   * NON_FINITE_OUTPUT for the first row answered NaN or Infinity, as `run` does.
+   */
+  runPacked(values: Float32Array, n: number): Promise<PackedAnswers>;
+  /** Whether `runPacked` can take this model (float32 tabular features fed as one tensor, batches of any size). */
+  readonly takesPacked: boolean;
   /** `toRows` then `run`: one `session.run` for all the given rows or instances. */
   predict(rows: ReadonlyArray<Row | Instance>): Promise<Prediction[]>;
   /** Releases the onnxruntime session. */
@@ -92,6 +100,15 @@ function sampleRow(m: ModelManifest): Row {
 }
 
 type ScoreData = Float32Array | Float64Array;
+
+/**
+ * Predictions of a run as arrays: for classifiers the label index of each row and its probabilities in
+ * the manifest's label order (`k` per row); for regression one value per row. `run` builds its objects
+ * from these, so both carry exactly the same numbers.
+ */
+export type PackedAnswers =
+  | { readonly kind: 'classification'; readonly n: number; readonly label: Uint32Array; readonly probabilities: Float64Array }
+  | { readonly kind: 'regression'; readonly n: number; readonly values: ScoreData };
 
 class OnnxModel implements LoadedModel {
   readonly featureCount: number;
@@ -153,27 +170,68 @@ class OnnxModel implements LoadedModel {
     return this.runBatch(rows);
   }
 
+  get takesPacked(): boolean {
+    const only = this.plan.inputs.length === 1 ? this.plan.inputs[0] : undefined;
+    return (
+      only !== undefined &&
+      !this.plan.batchOfOne &&
+      only.elementType === 'float32' &&
+      only.features.length === this.featureCount &&
+      only.features.every((f, i) => f === i)
+    );
+  }
+
+  async runPacked(values: Float32Array, n: number): Promise<PackedAnswers> {
+    if (n === 0)
+      return this.labels
+        ? { kind: 'classification', n, label: new Uint32Array(0), probabilities: new Float64Array(0) }
+        : { kind: 'regression', n, values: new Float64Array(0) };
+    const only = this.plan.inputs[0];
+    if (!this.takesPacked || only === undefined) throw new Error('This model cannot take packed rows: predict with run().');
+    // onnxruntime reads the tensor from the start of its buffer: a view into a larger one is copied.
+    const data =
+      values.byteOffset === 0 && values.buffer.byteLength === n * this.featureCount * 4 ? values : values.slice(0, n * this.featureCount);
+    return this.answer(await this.session.run({ [only.tensor]: new ort.Tensor('float32', data, only.dims(n)) }, this.fetches), n);
+  }
+
   private async runBatch(rows: readonly Row[]): Promise<Prediction[]> {
     const n = rows.length;
     const feeds: Record<string, ort.Tensor> = {};
     for (const input of this.plan.inputs) feeds[input.tensor] = feed(input, rows, n);
-    const out = await this.session.run(feeds, this.fetches);
+    const a = this.answer(await this.session.run(feeds, this.fetches), n);
+    const out = new Array<Prediction>(n);
+    if (a.kind === 'regression') {
+      for (let i = 0; i < n; i++) out[i] = { value: a.values[i] as number }; // i < n = values.length
+      return out;
+    }
+    const labels = this.labels as readonly string[];
+    const k = labels.length;
+    for (let i = 0; i < n; i++) {
+      const probabilities: Record<string, number> = {};
+      for (let j = 0; j < k; j++) probabilities[labels[j] as string] = a.probabilities[i * k + j] as number; // j < k, i < n
+      out[i] = { label: labels[a.label[i] as number] as string, probabilities }; // label[i] < k, checked by classify
+    }
+    return out;
+  }
+
+  private answer(out: ort.InferenceSession.OnnxValueMapType, n: number): PackedAnswers {
     const scores = fetched(out, this.plan.scoreTensor).data as ScoreData;
-    if (!this.labels) return regress(scores, n);
+    if (!this.labels) return { kind: 'regression', n, values: regress(scores, n) };
     const labelData = this.plan.labelTensor ? (fetched(out, this.plan.labelTensor).data as ArrayLike<bigint | number | string>) : undefined;
     return this.classify(scores, labelData, n);
   }
 
-  private classify(data: ScoreData, labelData: ArrayLike<bigint | number | string> | undefined, n: number): Prediction[] {
+  private classify(data: ScoreData, labelData: ArrayLike<bigint | number | string> | undefined, n: number): PackedAnswers {
     const labels = this.labels as readonly string[];
     const k = labels.length;
-    if (k === 2 && data.length === n) return this.classifyOneScore(data, labelData, labels, n);
+    if (k === 2 && data.length === n) return this.classifyOneScore(data, labelData, n);
     if (data.length !== n * k)
       throw new ManifestMismatchError(
         'output.labels',
         `model.json lists ${k} labels, but the model answered ${data.length / n} scores per row.`,
       );
-    const out = new Array<Prediction>(n);
+    const label = new Uint32Array(n);
+    const probabilities = new Float64Array(n * k);
     const row = new Float64Array(k);
     for (let i = 0; i < n; i++) {
       let best = 0;
@@ -188,37 +246,31 @@ class OnnxModel implements LoadedModel {
         }
       }
       if (this.softmax) softmaxInPlace(row);
-      const probabilities: Record<string, number> = {};
-      for (let j = 0; j < k; j++) probabilities[labels[j] as string] = row[j] as number; // j < k = labels.length = row.length
+      probabilities.set(row, i * k);
       if (labelData) best = this.labelAt(labelData[i], k);
       // best < k: an index of the scores, or of the graph's labels, which the plan checked are k too
-      out[i] = { label: labels[best] as string, probabilities };
+      label[i] = best;
     }
-    return out;
+    return { kind: 'classification', n, label, probabilities };
   }
 
   /**
    * A binary classifier answering one score per row: the second label's probability, or its logit when
    * the manifest says softmax (softmax over [0, z] is the sigmoid of z).
    */
-  private classifyOneScore(
-    data: ScoreData,
-    labelData: ArrayLike<bigint | number | string> | undefined,
-    labels: readonly string[],
-    n: number,
-  ): Prediction[] {
-    const [negative, positive] = labels as readonly [string, string];
-    const out = new Array<Prediction>(n);
+  private classifyOneScore(data: ScoreData, labelData: ArrayLike<bigint | number | string> | undefined, n: number): PackedAnswers {
+    const label = new Uint32Array(n);
+    const probabilities = new Float64Array(n * 2);
     for (let i = 0; i < n; i++) {
       const score = data[i] as number; // i < n = data.length
       if (!Number.isFinite(score)) throw nonFinite(i);
       const p = this.softmax ? 1 / (1 + Math.exp(-score)) : score;
+      probabilities[2 * i] = 1 - p;
+      probabilities[2 * i + 1] = p;
       // Ties go to the first label, as the highest score does over two equal scores.
-      let label = p > 0.5 ? positive : negative;
-      if (labelData) label = labels[this.labelAt(labelData[i], 2)] as string;
-      out[i] = { label, probabilities: { [negative]: 1 - p, [positive]: p } };
+      label[i] = labelData ? this.labelAt(labelData[i], 2) : p > 0.5 ? 1 : 0;
     }
-    return out;
+    return { kind: 'classification', n, label, probabilities };
   }
 
   /** Index into the manifest's labels of what the label output answered. */
@@ -338,17 +390,12 @@ function softmaxInPlace(row: Float64Array): void {
   for (let j = 0; j < row.length; j++) row[j] = (row[j] as number) / sum;
 }
 
-function regress(data: ScoreData, n: number): Prediction[] {
+function regress(data: ScoreData, n: number): ScoreData {
   if (data.length !== n)
     throw new ManifestMismatchError(
       'output.tensor',
       `The model answered ${data.length} values for ${n} rows; a regression output is [N] or [N, 1].`,
     );
-  const out = new Array<Prediction>(n);
-  for (let i = 0; i < n; i++) {
-    const v = data[i] as number; // i < n = data.length
-    if (!Number.isFinite(v)) throw nonFinite(i);
-    out[i] = { value: v };
-  }
-  return out;
+  for (let i = 0; i < n; i++) if (!Number.isFinite(data[i] as number)) throw nonFinite(i); // i < n = data.length
+  return data;
 }

@@ -27,6 +27,9 @@ import { lazyS3, lazySqs, type S3Handle } from '../runtime/lazy-clients';
 import { createLogger, type Logger } from '../runtime/logger';
 import { Metrics } from '../runtime/metrics';
 import { type RoutingStore, TableRoutingStore } from '../versions/routing-store';
+import { inferRoutes } from './open-inference';
+import { answerAs, answerMediaType } from './predict-answer';
+import type { PredictCore } from './predict-core';
 import { routeOf, type ShadowRun, startShadow, type VersionsDeps, versionsDeps } from './versions-routing';
 
 export interface PredictDeps {
@@ -105,15 +108,24 @@ export function createPredictHandler(deps: PredictDeps) {
     clock: () => clock().getTime(),
   });
 
-  async function predict(event: APIGatewayProxyEvent, ctx: RequestContext): Promise<APIGatewayProxyResult> {
+  /**
+   * The core every predict route shares: the body's size, its instances read by the route's own format
+   * (`parse`), then one idempotent run (resolve, invoke, log, metrics) answering the house JSON.
+   */
+  const predictCore: PredictCore = async (event, ctx, parse) => {
     const started = clock().getTime();
     const bytes = bodyBytes(event);
     if (bytes.length > maxBodyBytes) {
       throw new ApiError('PAYLOAD_TOO_LARGE', `The body is ${bytes.length} bytes; at most ${maxBodyBytes} for the ${backendKind} backend.`);
     }
-    const instances = parseInstances(manifest, mediaType(event) ?? 'application/json', bytes);
+    const instances = parse(bytes, mediaType(event) ?? 'application/json');
     // Awaited, not returned: this route stays on the async stack of every call the wrapper makes.
     return await predictOnce(event, ctx, { instances, started });
+  };
+
+  async function predict(event: APIGatewayProxyEvent, ctx: RequestContext): Promise<APIGatewayProxyResult> {
+    const answerType = answerMediaType(event);
+    return answerAs(answerType, await predictCore(event, ctx, (bytes, type) => parseInstances(manifest, type, bytes)));
   }
 
   async function run(
@@ -135,6 +147,7 @@ export function createPredictHandler(deps: PredictDeps) {
       throw new ApiError('PAYLOAD_TOO_LARGE', `The instances add up to more than ${maxBodyBytes} bytes for the ${backendKind} backend.`);
     }
 
+    // Routed here, in the core, so a pin, a split and a shadow apply to every predict route alike.
     const route = await routeOf(deps.versions, event, ctx.requestId);
     const shadowStart = clock().getTime() - started;
     const shadow = route.shadow === undefined ? undefined : startShadow(backend, invocation, resolved.length, route.shadow, ctx.deadline);
@@ -207,5 +220,5 @@ export function createPredictHandler(deps: PredictDeps) {
     for (const [label, n] of perLabel) metrics.count('Predictions', n, { Label: label });
   }
 
-  return apiHandler('predict', logger, { predict });
+  return apiHandler('predict', logger, { predict, ...inferRoutes(manifest, predictCore) });
 }

@@ -4,7 +4,7 @@
  * its quality on the requests that got feedback (the feedback on an answered prediction grades its
  * shadow too), its error rate as a shadow, and latency. Pure arithmetic over records already read.
  */
-import type { PredictionRecord } from '../../contract/prediction-log';
+import { feedbackValue, type PredictionRecord } from '../../contract/prediction-log';
 import { type RoutingState, roleOf, type VersionRole } from '../../contract/versions';
 import { percentile } from '../log/summary';
 
@@ -45,8 +45,9 @@ function agrees(a: PredictionRecord, b: PredictionRecord): boolean {
 function gradeOf(p: PredictionRecord, truth: PredictionRecord['feedback']): number | undefined {
   if (truth === undefined) return undefined;
   if (p.label !== undefined) return p.label === truth.label ? 0 : 1;
-  const value = Number(truth.label);
-  return p.predictedValue === undefined || !Number.isFinite(value) ? undefined : Math.abs(p.predictedValue - value);
+  // A number, or decimal text on items logged before regression feedback was numeric.
+  const value = feedbackValue(truth);
+  return p.predictedValue === undefined || value === undefined ? undefined : Math.abs(p.predictedValue - value);
 }
 
 export function versionFigures(

@@ -111,7 +111,7 @@ export const OTHER_MODEL_RECORDS: PredictionRecord[] = RECORDS.map((r) => {
     model: 'other',
     label: flip(r.label as string),
     inputValues: [9, 99, 'blue', false],
-    ...(r.feedback === undefined ? {} : { feedback: { ...r.feedback, label: flip(r.feedback.label) } }),
+    ...(r.feedback === undefined ? {} : { feedback: { ...r.feedback, label: flip(String(r.feedback.label)) } }),
   };
 });
 
@@ -194,3 +194,15 @@ export function expectRows(got: Record<string, unknown>[], want: Record<string, 
     }
   });
 }
+
+/** The toy model with two float features, the first nullable: its missing values are logged as null. */
+export const NULLABLE_MANIFEST = parseManifest({
+  ...MANIFEST,
+  input: {
+    kind: 'tabular',
+    features: [
+      { name: 'a', type: 'float', nullable: true },
+      { name: 'b', type: 'float' },
+    ],
+  },
+});

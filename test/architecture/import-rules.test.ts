@@ -2,7 +2,8 @@
  * The layering in one table: which top-level folder may import which. The contract is shared by all and
  * imports nothing of ours; the runtime (lambda, container), the infrastructure (lib) and the dashboard
  * (web) build on the contract alone; the local runner assembles the runtime and the dashboard on one
- * machine; the apps (bin), the benchmarks and the tests may use anything (tests never bench: shared test
+ * machine; the command line (cli) drives the local runner and deployed stacks, reading the app's
+ * configuration but never building the app; the apps (bin), the benchmarks and the tests may use anything (tests never bench: shared test
  * helpers live in test/support). Every import of every .ts file is read with the TypeScript compiler's
  * own pre-processor, so `import type`, `export … from`, `require()` and `import()` count too.
  */
@@ -12,8 +13,8 @@ import * as ts from 'typescript';
 
 const ROOT = resolve(__dirname, '../..');
 
-type Folder = 'contract' | 'lambda' | 'container' | 'lib' | 'web' | 'local' | 'bin' | 'bench' | 'test' | 'examples';
-const EVERYTHING: readonly Folder[] = ['contract', 'lambda', 'container', 'lib', 'web', 'local', 'bin', 'bench', 'test', 'examples'];
+type Folder = 'contract' | 'lambda' | 'container' | 'lib' | 'web' | 'local' | 'cli' | 'bin' | 'bench' | 'test' | 'examples';
+const EVERYTHING: readonly Folder[] = ['contract', 'lambda', 'container', 'lib', 'web', 'local', 'cli', 'bin', 'bench', 'test', 'examples'];
 
 /** Which of our folders each folder may import (its own always). */
 const MAY_IMPORT: Record<Folder, readonly Folder[]> = {
@@ -25,15 +26,23 @@ const MAY_IMPORT: Record<Folder, readonly Folder[]> = {
   web: ['contract'],
   // `npm start` runs the handlers, the model server and the dashboard in one process; it never needs the CDK app.
   local: ['contract', 'lambda', 'container', 'web'],
+  // `mlship` starts and talks to the local system, runs the replay handler and the batch code itself, and
+  // finds the configured model in the app's configuration (lib/config.ts alone: see below).
+  cli: ['contract', 'lambda', 'container', 'local', 'lib'],
   bin: EVERYTHING,
   examples: ['contract', 'lib', 'web'],
   bench: EVERYTHING,
   test: EVERYTHING.filter((f) => f !== 'bench'),
 };
 
-/** Packages that only the infrastructure may load: runtime code and the dashboard never carry the CDK. */
+/**
+ * Packages that only the infrastructure may load: the runtime, the dashboard, the local runner and the
+ * command line never carry the CDK.
+ */
 const CDK_PACKAGES = /^(aws-cdk-lib|constructs|cdk-nag)(\/|$)/;
-const NO_CDK: readonly Folder[] = ['contract', 'lambda', 'container', 'web'];
+const NO_CDK: readonly Folder[] = ['contract', 'lambda', 'container', 'web', 'local', 'cli'];
+/** The one file of lib the command line reads: the configuration, which carries no CDK. */
+const CLI_READS_OF_LIB = ['lib/config.ts'];
 
 const SKIP = new Set(['node_modules', 'dist', 'cdk.out', '.mlship', 'fixtures', '__snapshots__']);
 
@@ -62,6 +71,13 @@ function importsOf(file: string, text = readFileSync(file, 'utf8')): Import[] {
   }));
 }
 
+/** The repository path a relative specifier names, as a .ts file (`lib/config.ts`). */
+function targetOf(imp: Import): string {
+  return `${relative(ROOT, resolve(ROOT, dirname(imp.file), imp.specifier))
+    .split(sep)
+    .join('/')}.ts`;
+}
+
 /** The top-level folder a relative specifier lands in, or a note when it leaves the repository. */
 function folderOf(imp: Import): string {
   const target = relative(ROOT, resolve(ROOT, dirname(imp.file), imp.specifier));
@@ -77,9 +93,37 @@ const all = present.flatMap((folder) =>
 );
 const where = (imp: Import) => `${imp.file}:${imp.line} imports '${imp.specifier}'`;
 
+/** The repository file a relative specifier names (`x` is `x.ts` or `x/index.ts`), or undefined. */
+function fileOf(imp: Import): string | undefined {
+  const base = relative(ROOT, resolve(ROOT, dirname(imp.file), imp.specifier));
+  const files = new Set(all.map((a) => a.imp.file));
+  return [`${base}.ts`, join(base, 'index.ts'), base].find((f) => files.has(f));
+}
+
+/** Every import cycle among the files of `folder`, each as its files in order (first repeated last). */
+function cyclesIn(folder: Folder): string[][] {
+  const edges = new Map<string, string[]>();
+  for (const { folder: f, imp } of all) {
+    if (f !== folder || !imp.specifier.startsWith('.')) continue;
+    const target = fileOf(imp);
+    if (target?.startsWith(`${folder}${sep}`)) edges.set(imp.file, [...(edges.get(imp.file) ?? []), target]);
+  }
+  const cycles: string[][] = [];
+  const done = new Set<string>();
+  const visit = (file: string, path: string[]) => {
+    const at = path.indexOf(file);
+    if (at >= 0) return void cycles.push([...path.slice(at), file]);
+    if (done.has(file)) return;
+    for (const next of edges.get(file) ?? []) visit(next, [...path, file]);
+    done.add(file);
+  };
+  for (const file of edges.keys()) visit(file, []);
+  return cycles;
+}
+
 describe('import rules', () => {
   it('reads the imports of every folder in the table', () => {
-    for (const folder of ['contract', 'lambda', 'container', 'lib', 'web', 'local', 'bin', 'test'] as const) {
+    for (const folder of ['contract', 'lambda', 'container', 'lib', 'web', 'local', 'cli', 'bin', 'test'] as const) {
       expect(all.filter((a) => a.folder === folder).length).toBeGreaterThan(0);
     }
     // A top-level folder with TypeScript the table does not name would escape the rules.
@@ -102,6 +146,19 @@ describe('import rules', () => {
   it.each(NO_CDK)('%s never loads the CDK', (folder) => {
     const offending = all.filter((a) => a.folder === folder && CDK_PACKAGES.test(a.imp.specifier)).map((a) => where(a.imp));
     expect(offending).toEqual([]);
+  });
+
+  it('cli reads only the configuration of lib, so the command line never loads the CDK app', () => {
+    const offending = all
+      .filter((a) => a.folder === 'cli' && a.imp.specifier.startsWith('.') && folderOf(a.imp) === 'lib')
+      .filter((a) => !CLI_READS_OF_LIB.includes(targetOf(a.imp)))
+      .map((a) => where(a.imp));
+    expect(offending).toEqual([]);
+  });
+
+  it('lib and lambda have no import cycles, type-only imports included', () => {
+    // A cycle makes a module's meaning depend on load order and keeps its parts from being read alone.
+    expect(['lib', 'lambda'].flatMap((f) => cyclesIn(f as Folder)).map((c) => c.join(' -> '))).toEqual([]);
   });
 
   it('sees every form of import', () => {

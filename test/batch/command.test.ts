@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { batchCommand } from '../../container/src/batch/cli';
+import { batchCommand } from '../../cli/batch';
 import { batchContainerCommand } from '../../container/src/batch/command';
 
 const MODEL_DIR = path.join(__dirname, '../../models/breast-cancer');
@@ -83,7 +83,12 @@ it('container: a malformed number flag stops with the flag named', async () => {
 
 it('user CLI: a local run needs --output, and `status` needs --stack', async () => {
   await expect(
-    program(batchCommand(() => MODEL_DIR)).parseAsync(['batch', '--input', 'a.csv', '--model', MODEL_DIR], { from: 'user' }),
+    program(batchCommand({ described: 'the test model', dir: () => MODEL_DIR })).parseAsync(
+      ['batch', '--input', 'a.csv', '--model', MODEL_DIR],
+      { from: 'user' },
+    ),
   ).rejects.toThrow(/--output is required/);
-  await expect(program(batchCommand(() => MODEL_DIR)).parseAsync(['batch', 'status'], { from: 'user' })).rejects.toThrow(/--stack/);
+  await expect(
+    program(batchCommand({ described: 'the test model', dir: () => MODEL_DIR })).parseAsync(['batch', 'status'], { from: 'user' }),
+  ).rejects.toThrow(/--stack/);
 });

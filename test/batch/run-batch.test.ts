@@ -4,7 +4,7 @@
 /**
  * The batch mode end to end with the real model on worker threads: every row answered exactly once by
  * id, bad rows in the rejects file with the contract's codes, outputs equal to predicting each row on
- * its own, JSON Lines in and out, and S3 in and out against s3rver.
+ * its own, JSON Lines in and out, and S3 in and out against s3rver (CSV, and Parquet by ranged reads).
  */
 
 import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { parquetReadObjects } from 'hyparquet';
 import { runBatch } from '../../container/src/batch/run-batch';
 import { type LoadedModel, loadModel } from '../../container/src/model';
 import { ENV } from '../../contract/env';
@@ -20,6 +21,7 @@ import type { Prediction } from '../../contract/prediction';
 import { S3RVER_CREDENTIALS } from '../../local/paths';
 import { type EmbeddedS3, startS3 } from '../../local/s3';
 import { type DatasetInfo, writeDataset } from '../support/dataset';
+import { csvToParquet as toParquet } from '../support/dataset-parquet';
 
 const MODEL_DIR = path.join(__dirname, '../../models/breast-cancer');
 const LABELS = ['malignant', 'benign'];
@@ -266,6 +268,28 @@ describe('S3 in and out (s3rver)', () => {
     expect(out[1].startsWith('r1,')).toBe(true);
     const rejects = (await text('batch/output/run-1/data.csv.out.rejects.jsonl')).trim().split('\n');
     expect(rejects.map((l) => (JSON.parse(l) as { id: string }).id)).toEqual([...info.bad.keys()]);
+  });
+
+  it('reads the row groups of a Parquet input by range and uploads a Parquet output named after the input', async () => {
+    const csv = path.join(dir, 's3-pq.csv');
+    await writeDataset(csv, { modelDir: MODEL_DIR, rows: 3000, format: 'csv', seed: 5 });
+    const file = path.join(dir, 's3-pq.parquet');
+    toParquet(csv, file, { rowGroupSize: 1000 });
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'batch/input/day1/data.parquet', Body: readFileSync(file) }));
+    const s = await runBatch({
+      model: MODEL_DIR,
+      input: `s3://${BUCKET}/batch/input/day1/data.parquet`,
+      output: `s3://${BUCKET}/batch/output/run-pq/`,
+      workers: 2,
+      progress: false,
+      env: { [ENV.S3_URL]: s3.url, AWS_REGION: 'us-east-1' },
+    });
+    expect(s).toMatchObject({ rows: 3000, rejected: 0, output: `s3://${BUCKET}/batch/output/run-pq/data.parquet.out` });
+    const obj = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'batch/output/run-pq/data.parquet.out' }));
+    expect(obj.ContentType).toBe('application/vnd.apache.parquet');
+    const bytes = await (obj.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+    const rows = (await parquetReadObjects({ file: bytes.slice().buffer as ArrayBuffer })) as { id: string }[];
+    expect(rows.map((r) => r.id)).toEqual(Array.from({ length: 3000 }, (_, i) => `r${i + 1}`));
   });
 
   it('fails with the S3 error when the input object is missing, leaving no output behind', async () => {

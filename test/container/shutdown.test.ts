@@ -100,6 +100,8 @@ test('close() releases the model only after invocations whose client has gone ar
     plan: real.plan,
     toRows: (i) => real.toRows(i),
     predict: (i) => real.predict(i),
+    takesPacked: real.takesPacked,
+    runPacked: (values, n) => real.runPacked(values, n),
     run: async (rows) => {
       running = true;
       await gate;

@@ -26,6 +26,7 @@ describe('config', () => {
       driftPsiThreshold: 0.25,
       qualityScheduleMinutes: 15,
       qualityWindowMinutes: 60,
+      natGateways: 1,
     });
   });
 
@@ -35,6 +36,8 @@ describe('config', () => {
     [{ fargateCpu: 256, fargateMemoryMiB: 4096 }, 'fargateMemoryMiB = 4096: expected with fargateCpu 256: one of 512, 1024, 2048'],
     [{ fargateMinCapacity: 0 }, 'fargateMinCapacity = 0: expected an integer from 1 to 100'],
     [{ fargateMinCapacity: 5, fargateMaxCapacity: 2 }, 'fargateMinCapacity = 5: expected at most fargateMaxCapacity (2)'],
+    [{ natGateways: 0 }, 'natGateways = 0: expected an integer from 1 to 2'],
+    [{ natGateways: 3 }, 'natGateways = 3: expected an integer from 1 to 2'],
     [
       { sagemakerInstanceType: 'm5.large' },
       'sagemakerInstanceType = "m5.large": expected a SageMaker hosting instance type such as ml.m5.large',
@@ -116,7 +119,7 @@ describe('config', () => {
       writeFileSync(join(dir, 'mlship.config.json'), JSON.stringify({ backend: 'sagemaker' }));
       // WHEN a deploy names another backend on the command line THEN it is refused, saying where the choice lives
       expect(() => loadConfig({ context: (k) => (k === 'backend' ? 'fargate' : undefined), rootDir: dir })).toThrow(
-        'backend = "fargate" from -c: the deployed backend is kept in mlship.config.json ("sagemaker"). To switch, set "backend": "fargate" in mlship.config.json and follow the README\'s "Switching the backend".',
+        'backend = "fargate" from -c: the deployed backend is kept in mlship.config.json ("sagemaker"). To switch, set "backend": "fargate" in mlship.config.json and follow "Switching the backend" in docs/deploying.md.',
       );
       // WHEN a later deploy forgets -c THEN the file's backend applies, not the default
       expect(loadConfig({ context: () => undefined, rootDir: dir }).backend).toBe('sagemaker');

@@ -6,6 +6,7 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { changeRouting, formatVersions, type VersionsTarget, versionsReport } from '../../cli/versions';
 import { ENV } from '../../contract/env';
 import { MODEL_VERSION_HEADER } from '../../contract/prediction';
 import { MODEL_VERSION_REQUEST_HEADER } from '../../contract/versions';
@@ -14,7 +15,6 @@ import { dynamoClient } from '../../local/dynamodb';
 import { LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS } from '../../local/paths';
 import { evaluatePromotion } from '../../local/promotion';
 import { type LocalSystem, startLocal } from '../../local/system';
-import { changeRouting, formatVersions, type VersionsTarget, versionsReport } from '../../local/versions-command';
 import { modelVersionCopy } from '../support/model-version';
 
 const MODEL = join(PROJECT_ROOT, 'models', 'breast-cancer');

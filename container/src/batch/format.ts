@@ -5,12 +5,14 @@
  */
 import type { ModelManifest } from '../../../contract/manifest';
 import type { Prediction } from '../../../contract/prediction';
-import type { Reject } from './rows';
+import type { PackedAnswers } from '../model';
+import type { ByteSink } from './byte-sink';
+import type { ParsedChunk, Reject } from './rows';
 import type { BatchFormat } from './types';
 
-/** First line of a CSV output (JSON Lines has none). */
+/** First line of a CSV output (JSON Lines has none; Parquet names its columns in its footer). */
 export function outputHeader(m: ModelManifest, format: BatchFormat): string {
-  if (format === 'jsonl') return '';
+  if (format !== 'csv') return '';
   const columns = m.output.kind === 'classification' ? ['label', ...m.output.labels.map((l) => `p_${l}`)] : ['value'];
   return `id,${columns.map(csvCell).join(',')}\n`;
 }
@@ -69,3 +71,72 @@ function num(v: number | undefined): string {
 function csvCell(s: string): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
+
+/**
+ * Writes answers straight from the model's arrays into bytes: the same lines `formatPredictions` gives
+ * for the same predictions, byte for byte, without an object or a string per row. Labels, keys and the
+ * fixed parts of each line are encoded once.
+ */
+export class AnswerWriter {
+  private readonly csv: boolean;
+  /** Each label as it stands in a line (CSV cell or JSON string), and JSON keys `"<label>":`. */
+  private readonly labelCells: Uint8Array[];
+  private readonly keys: Uint8Array[];
+
+  constructor(
+    m: ModelManifest,
+    format: BatchFormat,
+    private readonly sink: ByteSink,
+  ) {
+    this.csv = format === 'csv';
+    const labels = m.output.kind === 'classification' ? m.output.labels : [];
+    this.labelCells = labels.map((l) => encode(this.csv ? csvCell(l) : JSON.stringify(l)));
+    this.keys = labels.map((l) => encode(`${JSON.stringify(l)}:`));
+  }
+
+  /** The lines of `a.n` answers; `parsed` gives the ids (plain ones as bytes). */
+  write(parsed: Pick<ParsedChunk, 'ids' | 'idSpans' | 'source'>, a: PackedAnswers): void {
+    const out = this.sink;
+    const { ids, idSpans, source } = parsed;
+    const k = this.keys.length;
+    for (let i = 0; i < a.n; i++) {
+      if (!this.csv) out.bytes(OPEN_ID);
+      const s = idSpans && source ? (idSpans[2 * i] as number) : -1; // 2i < spans.length (two per id)
+      if (s >= 0 && source && idSpans) {
+        if (!this.csv) out.byte(QUOTE);
+        out.bytes(source, s, idSpans[2 * i + 1]);
+        if (!this.csv) out.byte(QUOTE);
+      } else {
+        const id = ids[i] as string | number; // i < n = ids.length
+        out.text(this.csv ? csvCell(String(id)) : JSON.stringify(id));
+      }
+      if (a.kind === 'regression') {
+        out.bytes(this.csv ? COMMA_ : VALUE);
+        out.float9(a.values[i] as number); // i < n = values.length
+        out.bytes(this.csv ? NL : CLOSE_VALUE);
+        continue;
+      }
+      out.bytes(this.csv ? COMMA_ : LABEL);
+      out.bytes(this.labelCells[a.label[i] as number] as Uint8Array); // label[i] < k = labelCells.length
+      if (!this.csv) out.bytes(PROBABILITIES);
+      for (let j = 0; j < k; j++) {
+        if (this.csv || j > 0) out.byte(COMMA);
+        if (!this.csv) out.bytes(this.keys[j] as Uint8Array); // j < k = keys.length
+        out.float9(a.probabilities[i * k + j] as number); // i * k + j < n * k
+      }
+      out.bytes(this.csv ? NL : CLOSE_PROBABILITIES);
+    }
+  }
+}
+
+const QUOTE = 34;
+const COMMA = 44;
+const encode = (s: string) => new TextEncoder().encode(s);
+const COMMA_ = encode(',');
+const NL = encode('\n');
+const OPEN_ID = encode('{"id":');
+const VALUE = encode(',"value":');
+const CLOSE_VALUE = encode('}\n');
+const LABEL = encode(',"label":');
+const PROBABILITIES = encode(',"probabilities":{');
+const CLOSE_PROBABILITIES = encode('}}\n');

@@ -20,8 +20,14 @@ export interface Reject {
 }
 
 export interface ParsedChunk {
-  /** Ids of the accepted rows, in file order. */
+  /** Ids of the accepted rows, in file order ('' where `idSpans` holds the id). */
   readonly ids: (string | number)[];
+  /**
+   * Plain ids (printable ASCII without quotes or backslashes, so written as they stand in CSV and JSON)
+   * as byte ranges of `source`: `[start, end)` of row i at `2i`, start -1 where `ids` holds the id.
+   */
+  readonly idSpans?: Int32Array;
+  readonly source?: Uint8Array;
   /** Accepted rows: tabular values packed row after row, or instances still to decode (images). */
   readonly packed: Float32Array;
   readonly instances?: Instance[];
@@ -114,9 +120,44 @@ export function scanNumber(b: Uint8Array, p: number, e: number): number {
   return neg ? -v : v;
 }
 
-/** `scanNumber` over a whole cell `[s, e)`, for tests and one-off use. */
+/**
+ * `scanNumber` for the cells most files hold, `[-]digits[.digits]` with at most 15 digits in all: small
+ * enough to be inlined into the row loop. Anything else goes to `scanNumber`, so the two agree on every
+ * cell (leading zeros count as digits here, which only sends a few more cells the long way).
+ */
+function scanDecimal(b: Uint8Array, p: number, e: number): number {
+  let i = p;
+  let c = b[i] as number;
+  const neg = c === 45;
+  if (neg) c = b[++i] as number;
+  const start = i;
+  let m = 0;
+  while (c >= 48 && c <= 57) {
+    m = m * 10 + (c - 48);
+    c = b[++i] as number;
+  }
+  let fraction = 0;
+  let dot = 0;
+  if (c === 46) {
+    dot = 1;
+    const from = ++i;
+    c = b[i] as number;
+    while (c >= 48 && c <= 57) {
+      m = m * 10 + (c - 48);
+      c = b[++i] as number;
+    }
+    fraction = i - from;
+  }
+  const digits = i - start - dot;
+  if (digits === 0 || digits > 15 || (i < e && c !== COMMA) || i > e) return scanNumber(b, p, e);
+  scanEnd = i;
+  const v = fraction === 0 ? m : m / (POW10[fraction] as number); // fraction <= 15 < POW10.length
+  return neg ? -v : v;
+}
+
+/** What the row loop reads from a whole cell `[s, e)` (`scanDecimal`, else `scanNumber`), for tests and one-off use. */
 export function fastNumber(b: Uint8Array, s: number, e: number): number {
-  const v = scanNumber(b, s, e);
+  const v = scanDecimal(b, s, e);
   return scanEnd === e ? v : NaN;
 }
 
@@ -149,23 +190,45 @@ export function csvLayout(m: ModelManifest, headerLine: string, idColumn: string
 }
 
 /**
- * Parses CSV lines. `rowBase` turns a line number into a row number for files without an id column
- * (the header is line 1, so the first data row is row 1).
+ * Parses CSV lines, with every id as a value (see `scanCsvChunk`). Rows without an id column are numbered
+ * by line (the header is line 1, so the first data row is row 1).
  */
 export function parseCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Array, firstLine: number): ParsedChunk {
+  const parsed = scanCsvChunk(input, layout, b, firstLine);
+  return { ...parsed, ids: idsOf(parsed) };
+}
+
+/** Every id of a chunk as a value (plain ids read from their bytes). */
+export function idsOf(parsed: ParsedChunk): (string | number)[] {
+  const { idSpans, source } = parsed;
+  if (!idSpans || !source) return parsed.ids;
+  const buf = Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+  return parsed.ids.map((id, i) => {
+    const s = idSpans[2 * i] as number; // i < ids.length, spans hold two per id
+    return s < 0 ? id : buf.toString('latin1', s, idSpans[2 * i + 1]);
+  });
+}
+
+/**
+ * Parses CSV lines, leaving plain ids as byte ranges (`idSpans`) so the answers copy them without a
+ * string per row. `lines`, when the caller knows it (the chunker counts them), spares a counting pass.
+ */
+export function scanCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Array, firstLine: number, lines?: number): ParsedChunk {
   if (!input.features.every((x) => x.type === 'float' || x.type === 'int')) return parseTypedCsvChunk(input, layout, b, firstLine);
   const f = input.features.length;
   const featureOf = layout.featureOf;
   const columns = layout.columns;
   const idIndex = layout.idIndex;
   const isInt = Uint8Array.from(input.features, (x) => (x.type === 'int' ? 1 : 0));
+  const nullable = Uint8Array.from(input.features, (x) => (x.nullable === true ? 1 : 0));
   const ids: (string | number)[] = [];
   const rejects: Reject[] = [];
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   // At most one row per newline: size the packed rows once, trim at the end.
-  let capacity = 1;
-  for (let i = buf.indexOf(NL); i !== -1; i = buf.indexOf(NL, i + 1)) capacity++;
+  let capacity = lines ?? 1;
+  if (lines === undefined) for (let i = buf.indexOf(NL); i !== -1; i = buf.indexOf(NL, i + 1)) capacity++;
   const packed = new Float32Array(capacity * f);
+  const idSpans = new Int32Array(capacity * 2);
   let accepted = 0;
   let rows = 0;
   let line = firstLine;
@@ -181,33 +244,51 @@ export function parseCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Ar
       let col = 0;
       let ok = true;
       let id: string | number = line - 1;
+      let idStart = -1;
+      let idEnd = -1;
       let p = s;
       for (;;) {
         const fi = col < columns ? (featureOf[col] as number) : -1; // col < columns = featureOf.length
         if (fi >= 0) {
-          const v = scanNumber(b, p, e);
-          if (Number.isNaN(v) || (isInt[fi] === 1 && !Number.isInteger(v))) ok = false;
+          const v = scanDecimal(b, p, e);
+          if (Number.isNaN(v)) {
+            // An empty cell (nothing up to the comma) of a nullable feature is a missing value; any other
+            // cell that is not a plain decimal (`NaN`, spaces, quotes) takes the slow path.
+            if (nullable[fi] === 1 && scanEnd === p) packed[base + fi] = Number.NaN;
+            else ok = false;
+          } else if (isInt[fi] === 1 && !Number.isInteger(v)) ok = false;
           else packed[base + fi] = v;
           p = scanEnd;
         } else {
           const cellStart = p;
-          while (p < e && b[p] !== COMMA) p++;
-          if (col === idIndex) id = unquote(buf.toString('latin1', cellStart, p), b, cellStart, p, buf);
+          let plain = true;
+          for (let c = b[p] as number; p < e && c !== COMMA; c = b[++p] as number)
+            if (c <= 32 || c >= 127 || c === 34 || c === 92) plain = false;
+          if (col === idIndex) {
+            if (plain && p > cellStart) {
+              idStart = cellStart;
+              idEnd = p;
+              id = '';
+            } else id = unquote(buf.toString('latin1', cellStart, p), b, cellStart, p, buf);
+          }
         }
         col++;
         if (p >= e) break;
         p++;
       }
-      if (col !== layout.columns || (layout.idIndex >= 0 && id === '')) ok = false;
+      if (col !== layout.columns || (layout.idIndex >= 0 && id === '' && idStart < 0)) ok = false;
       if (!ok) {
         const fixed = slowCsvRow(input, layout, buf.toString('utf8', s, e), line);
         if ('reject' in fixed) rejects.push(fixed.reject);
         else {
           packed.set(fixed.values as Float32Array, base);
+          idSpans[2 * accepted] = -1;
           ids.push(fixed.id);
           accepted++;
         }
       } else {
+        idSpans[2 * accepted] = idStart;
+        idSpans[2 * accepted + 1] = idEnd;
         ids.push(id);
         accepted++;
       }
@@ -215,7 +296,7 @@ export function parseCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Ar
     s = nl + 1;
     line++;
   }
-  return { ids, packed: packed.subarray(0, accepted * f), rejects, rows };
+  return { ids, idSpans, source: b, packed: packed.subarray(0, accepted * f), rejects, rows };
 }
 
 /** CSV lines of a model with categorical, bool or double features: each line through the contract's `csvRow`. */

@@ -1,11 +1,13 @@
 /**
- * The batch mode: streams a CSV or JSON Lines dataset through the model on every core and writes one
- * prediction per accepted row, in input order, with the row's id. Bad rows go to a rejects file with the
- * contract's error code and message, and the run still finishes.
+ * The batch mode: streams a CSV, JSON Lines or Parquet dataset through the model on every core and writes
+ * one prediction per accepted row, in input order, with the row's id. Bad rows go to a rejects file with
+ * the contract's error code and message, and the run still finishes.
  *
  * Memory stays flat whatever the input size: the main thread only cuts the byte stream into chunks of
- * whole lines, at most a few chunks per worker are in hand at once (reading waits for room), and a chunk
- * counts as in hand until its predictions are written (writing waits for the output to drain).
+ * whole lines (or reads a Parquet file's row groups by byte range), at most a few chunks per worker are in
+ * hand at once (reading waits for room), and a chunk counts as in hand until its predictions are written
+ * (writing waits for the output to drain). The workers parse, predict and format; the summary says how
+ * long each stage took.
  */
 
 import { once } from 'node:events';
@@ -14,11 +16,11 @@ import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { LIMITS } from '../../../contract/limits';
-import { MANIFEST_FILE } from '../../../contract/manifest';
+import { MANIFEST_FILE, type ModelManifest } from '../../../contract/manifest';
 import { readManifestFile } from '../../../contract/model-files';
 import { outputHeader } from './format';
 import { contentTypeOf, formatOf } from './formats';
-import { type LineChunk, LineChunker, readFirstLine } from './lines';
+import { LineChunker, readFirstLine } from './lines';
 import {
   describeLocation,
   type Location,
@@ -29,10 +31,12 @@ import {
   resolveOutput,
   s3Client,
 } from './locations';
+import { openParquet, ParquetAnswers } from './parquet';
+import type { ParquetInit } from './parquet-read';
 import { WorkerPool } from './pool';
 import { Progress } from './progress';
 import { csvLayout } from './rows';
-import type { BatchOptions, BatchSummary, CsvLayout, WorkerMessage } from './types';
+import type { BatchFormat, BatchOptions, BatchSummary, ChunkRequest, CsvLayout, WorkerMessage } from './types';
 
 export const DEFAULT_CHUNK_ROWS = 2048;
 /** Chunks in hand per worker: one being predicted, one queued, one waiting to be written. */
@@ -58,40 +62,53 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
   const s3 = () => (client ??= s3Client(env));
   const manifest = readManifestFile(path.join(opts.model, MANIFEST_FILE));
 
-  const source = await openInput(input, s3);
-  const chunks = source.stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
-  let layout: CsvLayout | undefined;
-  let pending: Uint8Array | undefined;
-  let bytesRead = 0;
+  const stages = { readMs: 0, parseMs: 0, runMs: 0, formatMs: 0, writeMs: 0 };
+  const timeRead = async <T>(p: Promise<T>): Promise<T> => {
+    const t = performance.now();
+    try {
+      return await p;
+    } finally {
+      stages.readMs += performance.now() - t;
+    }
+  };
+  let source: BatchInput;
   let pool: WorkerPool;
   let out: OpenedOutput;
   try {
-    if (format === 'csv') {
-      const header = await readFirstLine(chunks);
-      layout = csvLayout(manifest, header.line, idColumn);
-      pending = header.rest;
-      bytesRead = Buffer.byteLength(header.line) + 1;
-    }
-    pool = await WorkerPool.start(workers, { modelDir: opts.model, format, outputFormat, idColumn, layout }, opts.workerScript);
+    source =
+      format === 'parquet'
+        ? await parquetInput(input, s3, manifest, idColumn)
+        : await textInput(input, s3, format, manifest, idColumn, chunkRows);
   } catch (e) {
-    source.stream.destroy();
+    client?.destroy();
+    throw e;
+  }
+  try {
+    pool = await WorkerPool.start(
+      workers,
+      { modelDir: opts.model, format, outputFormat, idColumn, layout: source.layout, parquet: source.parquet },
+      opts.workerScript,
+    );
+  } catch (e) {
+    await source.close();
     client?.destroy();
     throw e;
   }
   try {
     out = await openOutput(output, s3, contentTypeOf(outputFormat));
   } catch (e) {
-    source.stream.destroy();
+    await source.close();
     await pool.close();
     client?.destroy();
     throw e;
   }
+  const parquetOut = outputFormat === 'parquet' ? new ParquetAnswers(manifest, (bytes) => write(out.stream, bytes)) : undefined;
   let rejectsOut: OpenedOutput | undefined;
   const totals = { rows: 0, rejected: 0, bytes: 0 };
   const progress = new Progress(
     startedAt,
     source.bytes,
-    () => ({ ...totals, bytes: bytesRead }),
+    () => ({ ...totals, bytes: source.bytesRead() }),
     opts.progress ?? process.stderr.isTTY === true,
   );
 
@@ -113,7 +130,13 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
   };
 
   const writeDone = async (d: Done) => {
-    if (d.output) await write(out.stream, d.output);
+    stages.parseMs += d.stages.parseMs;
+    stages.runMs += d.stages.runMs;
+    stages.formatMs += d.stages.formatMs;
+    const t = performance.now();
+    if (d.output.byteLength > 0) await write(out.stream, d.output);
+    if (d.columns) await parquetOut?.add(d.columns);
+    stages.writeMs += performance.now() - t;
     if (d.rejects) {
       rejectsOut ??= await openOutput(rejectsAt, s3, 'application/jsonlines');
       await write(rejectsOut.stream, d.rejects);
@@ -121,10 +144,10 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
     totals.rows += d.rows;
     totals.rejected += d.rejected;
   };
-  const dispatch = (chunk: LineChunk) => {
+  const dispatch = (chunk: Omit<ChunkRequest, 'seq'>) => {
     const seq = nextSeq++;
     inHand++;
-    pool.submit({ seq, bytes: chunk.bytes, firstLine: chunk.firstLine }).then(
+    pool.submit({ seq, ...chunk }).then(
       (d) => {
         ready.set(seq, d);
         while (ready.has(nextToWrite)) {
@@ -154,27 +177,22 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
   try {
     const header = outputHeader(manifest, outputFormat);
     if (header) await write(out.stream, header);
-    const chunker = new LineChunker(chunkRows, format === 'csv' ? 2 : 1);
+    const chunks = source.chunks(timeRead);
     for (;;) {
-      let data: Uint8Array;
-      if (pending) {
-        data = pending;
-        pending = undefined;
-      } else {
-        const next = await chunks.next();
-        if (next.done) break;
-        data = next.value;
-        bytesRead += data.byteLength;
-      }
-      for (const chunk of chunker.push(data)) {
-        await waitForRoom(workers * IN_FLIGHT_PER_WORKER - 1);
-        dispatch(chunk);
-      }
+      // Room first, then read: at most a few chunks are in hand at any time.
+      await waitForRoom(workers * IN_FLIGHT_PER_WORKER - 1);
+      const next = await chunks.next();
+      if (next.done) break;
+      dispatch(next.value);
     }
-    for (const chunk of chunker.end()) dispatch(chunk);
     await waitForRoom(0);
     await writing;
     if (failure !== undefined) throw failure;
+    if (parquetOut) {
+      const t = performance.now();
+      await parquetOut.finish();
+      stages.writeMs += performance.now() - t;
+    }
     out.stream.end();
     await out.done();
     if (rejectsOut) {
@@ -183,12 +201,13 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
     }
   } catch (e) {
     failure ??= e;
-    source.stream.destroy();
+    await source.close();
     await out.abort();
     await rejectsOut?.abort();
     throw failure;
   } finally {
     progress.stop();
+    await source.close();
     await pool.close();
     client?.destroy();
   }
@@ -201,13 +220,96 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
     elapsedMs,
     rowsPerSecond: Math.round((totals.rows * 1000) / Math.max(elapsedMs, 1)),
     peakRssMiB: Math.round(progress.peakRssMiB()),
+    stages: roundStages(stages),
     output: describeLocation(output),
     ...(rejectsOut ? { rejects: describeLocation(rejectsAt) } : {}),
   };
 }
 
-function write(stream: Writable, text: string): Promise<void> {
-  if (stream.write(text)) return Promise.resolve();
+/** Where the chunks come from: lines of a CSV or JSON Lines stream, or the row groups of a Parquet file. */
+interface BatchInput {
+  readonly bytes?: number;
+  readonly layout?: CsvLayout;
+  readonly parquet?: ParquetInit;
+  bytesRead(): number;
+  /** The chunks in order; `timed` wraps every wait for input. */
+  chunks(timed: <T>(p: Promise<T>) => Promise<T>): AsyncGenerator<Omit<ChunkRequest, 'seq'>>;
+  close(): Promise<void>;
+}
+
+async function textInput(
+  l: Location,
+  s3: () => S3Client,
+  format: BatchFormat,
+  manifest: ModelManifest,
+  idColumn: string,
+  chunkRows: number,
+): Promise<BatchInput> {
+  const source = await openInput(l, s3);
+  const reader = source.stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+  let layout: CsvLayout | undefined;
+  let pending: Uint8Array | undefined;
+  let bytesRead = 0;
+  if (format === 'csv') {
+    try {
+      const header = await readFirstLine(reader);
+      layout = csvLayout(manifest, header.line, idColumn);
+      pending = header.rest;
+      bytesRead = Buffer.byteLength(header.line) + 1;
+    } catch (e) {
+      source.stream.destroy();
+      throw e;
+    }
+  }
+  return {
+    bytes: source.bytes,
+    layout,
+    bytesRead: () => bytesRead,
+    async *chunks(timed) {
+      const chunker = new LineChunker(chunkRows, format === 'csv' ? 2 : 1);
+      for (;;) {
+        let data: Uint8Array;
+        if (pending) {
+          data = pending;
+          pending = undefined;
+        } else {
+          const next = await timed(reader.next());
+          if (next.done) break;
+          data = next.value;
+          bytesRead += data.byteLength;
+        }
+        yield* chunker.push(data);
+      }
+      yield* chunker.end();
+    },
+    close: async () => void source.stream.destroy(),
+  };
+}
+
+async function parquetInput(l: Location, s3: () => S3Client, manifest: ModelManifest, idColumn: string): Promise<BatchInput> {
+  const file = await openParquet(l, s3, manifest, idColumn);
+  let bytesRead = 0;
+  return {
+    bytes: file.init.fileBytes,
+    parquet: file.init,
+    bytesRead: () => bytesRead,
+    async *chunks(timed) {
+      for (const [group, g] of file.groups.entries()) {
+        const bytes = await timed(file.read(g.byteStart, g.byteEnd));
+        bytesRead += bytes.byteLength;
+        yield { bytes, firstLine: g.rowStart + 1, group: { group, rowStart: g.rowStart, rows: g.rows, byteStart: g.byteStart } };
+      }
+    },
+    close: () => file.close(),
+  };
+}
+
+function roundStages<T extends Record<string, number>>(s: T): T {
+  return Object.fromEntries(Object.entries(s).map(([k, v]) => [k, Math.round(v)])) as T;
+}
+
+function write(stream: Writable, data: string | Uint8Array): Promise<void> {
+  if (stream.write(data)) return Promise.resolve();
   return once(stream, 'drain').then(() => undefined);
 }
 

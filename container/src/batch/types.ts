@@ -1,8 +1,9 @@
 /** Options, results and the messages the batch mode's main thread and its model workers exchange. */
+import type { AnswerColumns, ParquetInit, RowGroupBytes } from './parquet-read';
 
-/** Dataset formats: CSV with a header row, or one JSON value per line. */
-export type BatchFormat = 'csv' | 'jsonl';
-export const BATCH_FORMATS: readonly BatchFormat[] = ['csv', 'jsonl'];
+/** Dataset formats: CSV with a header row, one JSON value per line, or Parquet (columns named as the features). */
+export type BatchFormat = 'csv' | 'jsonl' | 'parquet';
+export const BATCH_FORMATS: readonly BatchFormat[] = ['csv', 'jsonl', 'parquet'];
 
 export interface BatchOptions {
   /** Model directory (`model.json` + ONNX file). */
@@ -11,7 +12,7 @@ export interface BatchOptions {
   readonly input: string;
   /** Local path or `s3://bucket/key`; a trailing `/` names a prefix and the file is `<input name>.out`. */
   readonly output: string;
-  /** Input format. @default - from the input's extension: `.jsonl`/`.ndjson` are JSON Lines, anything else CSV */
+  /** Input format. @default - from the input's extension: `.jsonl`/`.ndjson` are JSON Lines, `.parquet` Parquet, anything else CSV */
   readonly format?: BatchFormat;
   /** Output format. @default - from the output's extension, else the input format */
   readonly outputFormat?: BatchFormat;
@@ -40,6 +41,11 @@ export interface BatchSummary {
   readonly rowsPerSecond: number;
   /** Largest resident set of the process (main thread and workers) during the run. */
   readonly peakRssMiB: number;
+  /**
+   * Where the time went, in milliseconds: reading (the main thread waiting for input) and writing (waiting
+   * for the output to take each chunk) are wall time; parse, run and format are summed over the workers.
+   */
+  readonly stages: BatchStages;
   /** Where predictions and rejects were written (rejects only when there were any). */
   readonly output: string;
   readonly rejects?: string;
@@ -63,13 +69,21 @@ export interface WorkerInit {
   readonly idColumn: string;
   /** CSV only. */
   readonly layout?: CsvLayout;
+  /** Parquet input only. */
+  readonly parquet?: ParquetInit;
 }
 
-/** One chunk of whole lines. `firstLine` is the 1-based line number of its first line in the file. */
+/**
+ * One chunk of whole lines (`firstLine` is the 1-based line number of its first line in the file), or of
+ * a Parquet file one row group (`group`; `firstLine` is then the 1-based number of its first row).
+ */
 export interface ChunkRequest {
   readonly seq: number;
   readonly bytes: Uint8Array;
   readonly firstLine: number;
+  /** Lines in `bytes` (a last one without a newline counts), when the sender counted them. */
+  readonly lines?: number;
+  readonly group?: Omit<RowGroupBytes, 'bytes'>;
 }
 
 export type WorkerMessage =
@@ -78,9 +92,28 @@ export type WorkerMessage =
   | {
       readonly kind: 'done';
       readonly seq: number;
-      /** Formatted prediction lines and reject lines, ready to write. */
-      readonly output: string;
+      /** Formatted prediction lines (UTF-8, transferred) and reject lines, ready to write. */
+      readonly output: Uint8Array;
+      /** For a Parquet output, the answers as columns instead (`output` is then empty). */
+      readonly columns?: AnswerColumns;
       readonly rejects: string;
       readonly rows: number;
       readonly rejected: number;
+      /** Where the worker's time on this chunk went. */
+      readonly stages: WorkerStages;
     };
+
+export interface BatchStages {
+  readonly readMs: number;
+  readonly parseMs: number;
+  readonly runMs: number;
+  readonly formatMs: number;
+  readonly writeMs: number;
+}
+
+/** Milliseconds a worker spent on a chunk, by stage (format includes the copy out of the worker). */
+export interface WorkerStages {
+  readonly parseMs: number;
+  readonly runMs: number;
+  readonly formatMs: number;
+}

@@ -5,15 +5,17 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage, isApiError } from '../../../contract/errors';
-import type { Row } from '../../../contract/manifest';
+import { packsFloat32, type Row } from '../../../contract/manifest';
 import type { Prediction } from '../../../contract/prediction';
-import { type LoadedModel, loadModel } from '../model';
-import { formatPredictions, formatRejects } from './format';
-import { type ParsedChunk, parseCsvChunk, parseJsonChunk } from './rows';
+import { type LoadedModel, loadModel, type PackedAnswers } from '../model';
+import { ByteSink } from './byte-sink';
+import { AnswerWriter, formatPredictions, formatRejects } from './format';
+import { type AnswerColumns, parseParquetRows, RowGroupReader } from './parquet-read';
+import { idsOf, type ParsedChunk, parseJsonChunk, scanCsvChunk } from './rows';
 import type { ChunkRequest, WorkerInit, WorkerMessage } from './types';
 
 async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Promise<void> {
-  const send = (m: WorkerMessage) => port.postMessage(m);
+  const send = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
   let model: LoadedModel;
   try {
     model = await loadModel(init.modelDir);
@@ -26,31 +28,79 @@ async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Pr
   const decoder = new TextDecoder();
   const f = model.featureCount;
 
+  const sink = new ByteSink(1 << 20);
+  const answers = new AnswerWriter(manifest, init.outputFormat, sink);
+  const fastCsv = init.format === 'csv' && manifest.input.kind === 'tabular' && init.layout !== undefined;
+  const groups = init.parquet ? new RowGroupReader(init.parquet) : undefined;
+  const packs = model.takesPacked && packsFloat32(manifest);
+  const parquetOut = init.outputFormat === 'parquet';
+
+  /** The chunk's rows: CSV bytes, JSON Lines text, or a Parquet row group. */
+  async function parse(req: ChunkRequest): Promise<ParsedChunk> {
+    if (req.group && groups && init.parquet) {
+      const columns = await groups.columns({ ...req.group, bytes: req.bytes });
+      return parseParquetRows(manifest, init.parquet, columns, req.group.rows, req.firstLine, packs);
+    }
+    if (fastCsv && manifest.input.kind === 'tabular' && init.layout)
+      return scanCsvChunk(manifest.input, init.layout, req.bytes, req.firstLine, req.lines);
+    return parseJsonChunk(manifest, init.idColumn, decoder.decode(req.bytes), req.firstLine);
+  }
+
   // Chunks are handled one at a time, in arrival order, even though predicting awaits.
   let queue = Promise.resolve();
   port.on('message', (req: ChunkRequest) => {
     queue = queue.then(async () => {
       try {
-        const parsed: ParsedChunk =
-          init.format === 'csv' && manifest.input.kind === 'tabular' && init.layout
-            ? parseCsvChunk(manifest.input, init.layout, req.bytes, req.firstLine)
-            : parseJsonChunk(manifest, init.idColumn, decoder.decode(req.bytes), req.firstLine);
-        const { ids, rows } = decodeInstances(model, parsed);
-        const predictions = rows.length ? await runRows(model, ids, rows, parsed) : [];
-        send({
-          kind: 'done',
-          seq: req.seq,
-          output: formatPredictions(ids, predictions, labels, init.outputFormat),
-          rejects: formatRejects(parsed.rejects),
-          rows: parsed.rows,
-          rejected: parsed.rejects.length,
-        });
+        const t0 = performance.now();
+        const parsed = await parse(req);
+        const t1 = performance.now();
+        let t2: number;
+        let columns: AnswerColumns | undefined;
+        const packed = !parsed.instances && model.takesPacked ? await runPacked(model, parsed) : undefined;
+        if (packed) {
+          t2 = performance.now();
+          if (parquetOut) columns = packedColumns(idsOf(parsed), packed);
+          else answers.write(parsed, packed);
+        } else {
+          const { ids, rows } = decodeInstances(model, parsed);
+          const predictions = rows.length ? await runRows(model, ids, rows, parsed) : [];
+          t2 = performance.now();
+          if (parquetOut) columns = predictionColumns(ids, predictions, labels);
+          else sink.text(formatPredictions(ids, predictions, labels, init.outputFormat));
+        }
+        const output = sink.take();
+        const t3 = performance.now();
+        const transfer = [output.buffer as ArrayBuffer];
+        for (const a of [columns?.label, columns?.probabilities, columns?.values]) if (a) transfer.push(a.buffer as ArrayBuffer);
+        send(
+          {
+            kind: 'done',
+            seq: req.seq,
+            output,
+            ...(columns ? { columns } : {}),
+            rejects: formatRejects(parsed.rejects),
+            rows: parsed.rows,
+            rejected: parsed.rejects.length,
+            stages: { parseMs: t1 - t0, runMs: t2 - t1, formatMs: t3 - t2 },
+          },
+          transfer,
+        );
       } catch (e) {
         send({ kind: 'failed', message: `chunk at line ${req.firstLine}: ${errorMessage(e)}` });
       }
     });
   });
   send({ kind: 'ready' });
+
+  /** One run over the packed rows, or undefined when some row is answered NaN (the row-by-row path finds which). */
+  async function runPacked(m: LoadedModel, parsed: ParsedChunk): Promise<PackedAnswers | undefined> {
+    try {
+      return await m.runPacked(parsed.packed, parsed.ids.length);
+    } catch (e) {
+      if (!isApiError(e) || e.code !== 'NON_FINITE_OUTPUT') throw e;
+      return undefined;
+    }
+  }
 
   /** Views into the packed values, or decoded instances (images), dropping rows that fail to decode. */
   /**
@@ -86,9 +136,10 @@ async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Pr
 
   function decodeInstances(m: LoadedModel, parsed: ParsedChunk): { ids: (string | number)[]; rows: Row[] } {
     if (!parsed.instances) {
+      const ids = idsOf(parsed);
       const rows = new Array<Float32Array>(parsed.ids.length);
       for (let i = 0; i < rows.length; i++) rows[i] = parsed.packed.subarray(i * f, (i + 1) * f);
-      return { ids: parsed.ids, rows };
+      return { ids, rows };
     }
     const ids: (string | number)[] = [];
     const rows: Row[] = [];
@@ -104,6 +155,33 @@ async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Pr
     }
     return { ids, rows };
   }
+}
+
+/** Packed answers as the columns of a Parquet output. */
+function packedColumns(ids: readonly (string | number)[], a: PackedAnswers): AnswerColumns {
+  const text = ids.map(String);
+  return a.kind === 'regression'
+    ? { ids: text, values: Float64Array.from(a.values) }
+    : { ids: text, label: a.label, probabilities: a.probabilities };
+}
+
+/** Prediction objects (the row-by-row and image paths) as the columns of a Parquet output. */
+function predictionColumns(
+  ids: readonly (string | number)[],
+  predictions: readonly Prediction[],
+  labels: readonly string[] | undefined,
+): AnswerColumns {
+  const text = ids.map(String);
+  if (!labels) return { ids: text, values: Float64Array.from(predictions, (p) => ('value' in p ? p.value : Number.NaN)) };
+  const k = labels.length;
+  const label = new Uint32Array(predictions.length);
+  const probabilities = new Float64Array(predictions.length * k);
+  predictions.forEach((p, i) => {
+    if (!('label' in p)) return;
+    label[i] = labels.indexOf(p.label);
+    for (const [j, l] of labels.entries()) probabilities[i * k + j] = p.probabilities[l] ?? Number.NaN;
+  });
+  return { ids: text, label, probabilities };
 }
 
 /** The id of row `i` of a chunk, whose ids and rows are parallel arrays. */

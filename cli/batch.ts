@@ -1,34 +1,39 @@
 /**
  * `mlship batch`: score a dataset on this machine (the same code as the container's batch mode), or,
  * with `--stack`, start the batch state machine in AWS; `mlship batch status --stack NAME` lists runs.
+ * The batch code and the AWS clients load only when a command runs, so the help answers at once.
  */
 
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { findBatchStack, listBatchRuns, startBatch } from './cloud';
-import { addBatchOptions, type BatchFlags, batchOptionsOf, printSummary } from './command';
-import { runBatch } from './run-batch';
+import { addBatchOptions, type BatchFlags, batchOptionsOf, printSummary } from '../container/src/batch/options';
+
+/** The model a local run scores with when `--model` is not given. */
+export interface ConfiguredModel {
+  /** Where it comes from, as the help states it. */
+  readonly described: string;
+  /** Its folder. */
+  dir(): string | Promise<string>;
+}
 
 /** The configured model, unless `--model` names one. */
-function localModelDir(flag: string | undefined, configuredModelDir: () => string): string {
+async function localModelDir(flag: string | undefined, configured: ConfiguredModel): Promise<string> {
   if (flag) return flag;
-  const dir = configuredModelDir();
+  const dir = await configured.dir();
   if (!existsSync(path.join(dir, 'model.json'))) throw new Error(`No model at ${dir}: pass --model DIR.`);
   return dir;
 }
 
-/**
- * @param configuredModelDir the model folder to score with when `--model` is not given: the CLI reads it
- * from `mlship.config.json` (or the default example model).
- */
-export function batchCommand(configuredModelDir: () => string): Command {
-  const cmd = addBatchOptions(new Command('batch'), false)
+/** @param configured the model to score with when `--model` is not given (the CLI reads `mlship.config.json`). */
+export function batchCommand(configured: ConfiguredModel): Command {
+  const cmd = addBatchOptions(new Command('batch'), { inputRequired: false, modelDefault: configured.described })
     .description('Predict a whole dataset: locally (--input data.csv --output preds.csv) or in AWS (--input s3://… --stack NAME)')
     .option('--stack <name>', 'run in AWS: start the batch state machine of this stack')
     .action(async (flags: BatchFlags & { stack?: string }) => {
       if (!flags.input) throw new Error('--input is required (or use `mlship batch status --stack NAME`).');
       if (flags.stack) {
+        const { findBatchStack, startBatch } = await import('../container/src/batch/cloud');
         const run = await startBatch(await findBatchStack(flags.stack), flags.input);
         process.stdout.write(
           `started ${run.executionArn}\nresults will be under ${run.outputPrefix}\nfollow with: mlship batch status --stack ${flags.stack}\n`,
@@ -36,7 +41,9 @@ export function batchCommand(configuredModelDir: () => string): Command {
         return;
       }
       if (!flags.output) throw new Error('--output is required for a local run.');
-      printSummary(await runBatch(batchOptionsOf(flags, localModelDir(flags.model, configuredModelDir))), flags.json === true);
+      const options = batchOptionsOf(flags, await localModelDir(flags.model, configured));
+      const { runBatch } = await import('../container/src/batch/run-batch');
+      printSummary(await runBatch(options), flags.json === true);
     });
   cmd
     .command('status')
@@ -44,6 +51,7 @@ export function batchCommand(configuredModelDir: () => string): Command {
     .requiredOption('--stack <name>', 'stack holding the batch state machine')
     .option('--max <n>', 'runs to list', '10')
     .action(async (flags: { stack: string; max: string }) => {
+      const { findBatchStack, listBatchRuns } = await import('../container/src/batch/cloud');
       const runs = await listBatchRuns(await findBatchStack(flags.stack), Math.min(Math.max(Number(flags.max) || 10, 1), 100));
       if (runs.length === 0) process.stdout.write('no batch runs yet\n');
       for (const r of runs) {

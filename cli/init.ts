@@ -5,12 +5,12 @@
  * training framework's own predictions in a column of that sample. What cannot be inferred is asked for
  * by naming the flag. The result is checked exactly as the model server checks it at start.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { loadModel } from '../../container/src/model';
-import { BASELINE_FILE } from '../../contract/baseline';
-import { type CsvRecord, parseCsv } from '../../contract/csv';
-import { errorMessage } from '../../contract/errors';
+import { loadModel } from '../container/src/model';
+import { BASELINE_FILE } from '../contract/baseline';
+import { type CsvRecord, parseCsv } from '../contract/csv';
+import { errorMessage } from '../contract/errors';
 import {
   cellValue,
   type FeatureType,
@@ -19,11 +19,11 @@ import {
   type ModelManifest,
   parseManifest,
   type Row,
-} from '../../contract/manifest';
-import { planModel, suggest } from '../../contract/model-plan';
-import { type GraphSignature, readOnnx, type ValueSignature } from '../../contract/onnx-graph';
-import type { Prediction } from '../../contract/prediction';
-import { GOLDEN_SET_FILE } from '../../contract/rollout';
+} from '../contract/manifest';
+import { planModel, suggest } from '../contract/model-plan';
+import { type GraphSignature, readOnnx, type ValueSignature } from '../contract/onnx-graph';
+import type { Prediction } from '../contract/prediction';
+import { GOLDEN_SET_FILE } from '../contract/rollout';
 
 export interface InitOptions {
   /** The ONNX file. */
@@ -50,8 +50,22 @@ export interface InitResult {
   readonly notes: string[];
   /** Predictions of up to five sample rows. */
   readonly predictions: { input: FeatureValue[] | string; prediction: Prediction }[];
-  /** Rows whose served answer differs from the expected column. */
+  /** Rows whose served answer differs from the expected column (parity.json is then not written). */
   readonly parityMismatches: number;
+  /** Rows checked against the expected column. */
+  readonly parityRows: number;
+  /** The first rows that differ, with both answers. */
+  readonly parityDiffs: readonly ParityDiff[];
+}
+
+/** A sample row whose served answer differs from the training framework's. */
+export interface ParityDiff {
+  /** Data row of the sample, from 1 (the header row not counted). */
+  readonly row: number;
+  /** The framework's answer (`--expected-column`), as the model names it. */
+  readonly expected: string;
+  /** The served model's answer. */
+  readonly served: string;
 }
 
 /** A problem the user fixes with a flag; the message names it. */
@@ -72,6 +86,8 @@ const REGRESSOR_OPS = new Set(['TreeEnsembleRegressor', 'LinearRegressor', 'SVMR
 /** skl2onnx's name for a regressor's output. */
 const SKL2ONNX_REGRESSION_OUTPUT = 'variable';
 const PARITY_ROWS = 50;
+/** Differing parity rows named in the result. */
+const PARITY_DIFFS_SHOWN = 5;
 const BINS = 10;
 
 export async function initModel(opts: InitOptions): Promise<InitResult> {
@@ -116,16 +132,20 @@ export async function initModel(opts: InitOptions): Promise<InitResult> {
   try {
     const rows = sample ? sampleRows(manifest, sample) : [];
     const predictions = rows.length > 0 ? await model.run(rows.slice(0, Math.max(5, PARITY_ROWS))) : [];
-    let parityMismatches = 0;
+    let parity = { rows: 0, mismatches: 0, diffs: [] as ParityDiff[] };
     if (sample) {
       const all = rows.length > PARITY_ROWS ? await model.run(rows) : predictions;
       writeJson(path.join(opts.out, BASELINE_FILE), baselineOf(manifest, rows, all, sample, opts.expectedColumn));
       files.push(BASELINE_FILE);
       if (opts.expectedColumn !== undefined) {
         const golden = parityOf(manifest, rows, predictions, sample, opts.expectedColumn);
-        writeJson(path.join(opts.out, GOLDEN_SET_FILE), golden.set);
-        files.push(GOLDEN_SET_FILE);
-        parityMismatches = golden.mismatches;
+        parity = golden;
+        // A parity file the served model fails would fail the deploy's rollout check: none, not even an older one.
+        if (golden.mismatches > 0) rmSync(path.join(opts.out, GOLDEN_SET_FILE), { force: true });
+        else {
+          writeJson(path.join(opts.out, GOLDEN_SET_FILE), golden.set);
+          files.push(GOLDEN_SET_FILE);
+        }
       }
     } else {
       notes.push(
@@ -142,7 +162,9 @@ export async function initModel(opts: InitOptions): Promise<InitResult> {
         input: Array.from(r as ArrayLike<FeatureValue>),
         prediction: nth(predictions, i, 'prediction'),
       })),
-      parityMismatches,
+      parityMismatches: parity.mismatches,
+      parityRows: parity.rows,
+      parityDiffs: parity.diffs,
     };
   } finally {
     await model.close();
@@ -160,7 +182,12 @@ function inferInput(sig: GraphSignature, sample: Csv | undefined, expected: stri
     // One input per column, as skl2onnx writes a ColumnTransformer pipeline.
     const typed = inputs.map((v) => ({ name: v.name, type: featureType(v) }));
     notes.push(`inputs: one [N, 1] tensor per feature (${typed.map((f) => `${f.name}: ${f.type}`).join(', ')})`);
-    const features = typed.map((f) => withCategories(f, sig, f.name, 0, notes));
+    const features = withMissing(
+      typed.map((f) => withCategories(f, sig, f.name, 0, notes)),
+      typed.map((f) => ({ input: f.name, column: 0 })),
+      sig,
+      notes,
+    );
     return { input: { kind: 'tabular', features } };
   }
   const dims = v.dims;
@@ -206,8 +233,43 @@ function inferInput(sig: GraphSignature, sample: Csv | undefined, expected: stri
   } else {
     throw new InitError(`Input "${v.name}" has no fixed feature count: pass --data SAMPLE.csv with a header row naming the features.`);
   }
-  const features = names.map((n, column) => withCategories({ name: n, type }, sig, v.name, column, notes));
+  const features = withMissing(
+    names.map((n, column) => withCategories({ name: n, type }, sig, v.name, column, notes)),
+    names.map((_n, column) => ({ input: v.name, column })),
+    sig,
+    notes,
+  );
   return { inputTensor: v.name, input: { kind: 'tabular', features } };
+}
+
+/** Features named in a note, at most this many. */
+const NAMED_IN_NOTE = 8;
+
+/**
+ * Marks nullable the numeric features whose missing values the graph handles (an Imputer replacing NaN,
+ * or trees routing missing values: `GraphSignature.missingValues`), so the API lets them be missing
+ * instead of refusing null; one note per operator says which and why. `at[i]` is feature i's input column.
+ */
+function withMissing(
+  features: TabularFeature[],
+  at: readonly { input: string; column: number }[],
+  sig: GraphSignature,
+  notes: string[],
+): TabularFeature[] {
+  const byOp = new Map<string, string[]>();
+  const out = features.map((f, i) => {
+    const where = at[i];
+    const handled = sig.missingValues.find((m) => m.input === where?.input && m.column === where.column);
+    if (handled === undefined || (f.type !== 'float' && f.type !== 'double')) return f;
+    byOp.set(handled.by, [...(byOp.get(handled.by) ?? []), f.name]);
+    return { ...f, nullable: true };
+  });
+  for (const [op, names] of byOp) {
+    const why = op === 'Imputer' ? 'an Imputer replaces NaN' : `${op} routes missing values (nodes_missing_value_tracks_true)`;
+    const shown = names.slice(0, NAMED_IN_NOTE).join(', ') + (names.length > NAMED_IN_NOTE ? `, … (${names.length} in all)` : '');
+    notes.push(`nullable: ${shown} may be missing (JSON null or "NaN", an empty CSV cell), sent to the model as NaN: ${why} in the graph`);
+  }
+  return out;
 }
 
 type TabularFeature = Extract<ModelManifest['input'], { kind: 'tabular' }>['features'][number];
@@ -379,7 +441,11 @@ function baselineOf(m: ModelManifest, rows: Row[], predictions: Prediction[], cs
         proportions: [...categories.map((c) => text.filter((t) => t === c).length / text.length), 0],
       };
     }
-    return numericBaseline(f.name, column as number[]);
+    // Missing values (a nullable feature's NaN) are no part of the distribution.
+    const present = (column as number[]).filter((v) => !Number.isNaN(v));
+    if (present.length === 0)
+      throw new InitError(`--data holds no value of feature "${f.name}" (every one is missing): the baseline needs some.`);
+    return numericBaseline(f.name, present);
   });
   const out: Record<string, unknown> = { rows: rows.length, bins: BINS, features };
   if (m.output.kind === 'classification') {
@@ -419,11 +485,16 @@ function parityOf(
   predictions: Prediction[],
   csv: Csv,
   expected: string,
-): { set: unknown; mismatches: number } {
+): { set: unknown; rows: number; mismatches: number; diffs: ParityDiff[] } {
   const e = csv.header.indexOf(expected);
   if (e === -1) throw new InitError(`--expected-column "${expected}" is not in the --data header.`);
   const n = Math.min(PARITY_ROWS, rows.length);
   let mismatches = 0;
+  const diffs: ParityDiff[] = [];
+  const differs = (row: number, want: string, served: string) => {
+    mismatches++;
+    if (diffs.length < PARITY_DIFFS_SHOWN) diffs.push({ row, expected: want, served });
+  };
   const out = [];
   for (let i = 0; i < n; i++) {
     const cell = nth(csv.rows, i, 'sample row')[e] ?? '';
@@ -431,17 +502,17 @@ function parityOf(
     const input = Array.from(nth(rows, i, 'row') as ArrayLike<FeatureValue>);
     if (m.output.kind === 'regression') {
       const value = Number(cell);
-      if ('value' in p && Math.abs(p.value - value) > 1e-4 * Math.max(1, Math.abs(value))) mismatches++;
+      if ('value' in p && !(Math.abs(p.value - value) <= 1e-4 * Math.max(1, Math.abs(value)))) differs(i + 1, cell, String(p.value));
       out.push({ input, value });
     } else {
       // The framework's label as the model names it (a class index or the label itself).
       const labels = m.output.labels;
       const label = labels.includes(cell) ? cell : (labels[Number(cell)] ?? cell);
-      if (!('label' in p) || p.label !== label) mismatches++;
+      if (!('label' in p) || p.label !== label) differs(i + 1, label, 'label' in p ? p.label : JSON.stringify(p));
       out.push({ input, label, probabilities: 'label' in p ? labels.map((l) => p.probabilities[l]) : [] });
     }
   }
-  return { set: m.output.kind === 'classification' ? { labels: m.output.labels, rows: out } : { rows: out }, mismatches };
+  return { set: m.output.kind === 'classification' ? { labels: m.output.labels, rows: out } : { rows: out }, rows: n, mismatches, diffs };
 }
 
 /** Item `i` of one of the parallel lists (sample rows, model rows, predictions), which all hold it. */
@@ -455,17 +526,22 @@ function writeJson(file: string, value: unknown): void {
   writeFileSync(file, `${JSON.stringify(value, null, 1)}\n`);
 }
 
-/** What init prints: the inferred model, five predictions and the next commands. */
+/** What init prints: the inferred model, five predictions, and the next commands, or the rows that failed the parity check. */
 export function formatInit(r: InitResult): string {
   const lines = [`wrote ${r.dir}: ${r.files.join(', ')}`, ...r.notes.map((n) => `  ${n}`)];
   if (r.predictions.length > 0) {
     lines.push('sample predictions:');
     for (const p of r.predictions) lines.push(`  ${JSON.stringify(p.input).slice(0, 80)} → ${JSON.stringify(p.prediction).slice(0, 120)}`);
   }
-  if (r.parityMismatches > 0)
+  if (r.parityMismatches > 0) {
+    // A failed check is the last word: the folder is not ready for the next step.
     lines.push(
-      `${r.parityMismatches} parity row(s) differ from --expected-column: the served model does not reproduce the training framework.`,
+      `${r.parityMismatches} of ${r.parityRows} parity rows differ from --expected-column: the served model does not reproduce the training framework, so ${GOLDEN_SET_FILE} was not written.`,
+      ...r.parityDiffs.map((d) => `  row ${d.row}: expected ${JSON.stringify(d.expected)}, served ${JSON.stringify(d.served)}`),
     );
+    if (r.parityMismatches > r.parityDiffs.length) lines.push(`  … and ${r.parityMismatches - r.parityDiffs.length} more`);
+    return lines.join('\n');
+  }
   lines.push('next:', `  npm start -- --model ${r.dir}`, `  npx cdk deploy --all -c modelDir=${r.dir}`);
   return lines.join('\n');
 }

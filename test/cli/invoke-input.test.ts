@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { predictBody } from '../../local/cli/invoke-input';
+import { predictBody } from '../../cli/invoke-input';
 
 describe('mlship invoke input', () => {
   let dir: string;
@@ -38,6 +38,20 @@ describe('mlship invoke input', () => {
     const quoted = join(dir, 'quoted.csv');
     writeFileSync(quoted, '"mean radius","a, b"\r\n1,"2"\r\n');
     expect(predictBody([quoted])).toEqual({ instances: [{ 'mean radius': 1, 'a, b': 2 }] });
+  });
+
+  it('sends an empty CSV cell as null (a missing value), and reads a first row with one as data, not a header', () => {
+    const file = join(dir, 'missing.csv');
+    writeFileSync(file, '1,,3\n,5,6\n');
+    expect(predictBody([file])).toEqual({
+      instances: [
+        [1, null, 3],
+        [null, 5, 6],
+      ],
+    });
+    const named = join(dir, 'named-missing.csv');
+    writeFileSync(named, 'a,b\n1,\n');
+    expect(predictBody([named])).toEqual({ instances: [{ a: 1, b: null }] });
   });
 
   it('sends image files base64-encoded, one instance each', () => {

@@ -6,9 +6,9 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
-import { ENV } from '../../contract/env';
-import { isAlive } from '../data-dir-lock';
-import { DEFAULT_DATA_DIR, dataPaths, LOCAL_NAMES, readState, S3RVER_CREDENTIALS } from '../paths';
+import { ENV } from '../contract/env';
+import { isAlive } from '../local/data-dir-lock';
+import { DEFAULT_DATA_DIR, dataPaths, LOCAL_NAMES, readState, S3RVER_CREDENTIALS } from '../local/paths';
 
 export interface TargetOptions {
   stack?: string;

@@ -6,13 +6,13 @@
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { NAMED_QUERIES, type NamedQuery, namedQueriesFor } from '../../contract/analytics-queries';
-import { type ModelBaseline, parseBaseline } from '../../contract/baseline';
-import { ENV } from '../../contract/env';
-import type { ModelManifest } from '../../contract/manifest';
-import { openAnalyticsDb, type QueryResult } from '../analytics/duckdb';
-import { type ExportResult, exportLog } from '../analytics/export';
-import { mirrorAnalytics } from '../analytics/mirror';
+import { NAMED_QUERIES, type NamedQuery, namedQueriesFor } from '../contract/analytics-queries';
+import { type ModelBaseline, parseBaseline } from '../contract/baseline';
+import { ENV } from '../contract/env';
+import type { ModelManifest } from '../contract/manifest';
+import { openAnalyticsDb, type QueryResult } from '../local/analytics/duckdb';
+import { type ExportResult, exportLog } from '../local/analytics/export';
+import { mirrorAnalytics } from '../local/analytics/mirror';
 import { callApi } from './api';
 import type { Target } from './target';
 

@@ -1,4 +1,4 @@
-/** What each `mlship` subcommand does, apart from its command-line wiring (bin/mlship-cli.ts). */
+/** What each `mlship` subcommand does, apart from its command-line wiring (cli/program.ts). */
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -7,19 +7,19 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { modelPackageKey, PACKAGE_DIGEST_LENGTH } from '../../contract/bucket';
-import { ENV } from '../../contract/env';
-import { MANIFEST_FILE, type ModelManifest } from '../../contract/manifest';
-import { readManifestFile } from '../../contract/model-files';
-import { packModel } from '../../contract/model-package';
-import type { PredictResponse } from '../../contract/prediction';
-import type { PredictionRecord } from '../../contract/prediction-log';
-import { PredictionLogStore } from '../../lambda/log/prediction-log-store';
-import { createReplayHandler } from '../../lambda/log/replay';
-import { lazyS3 } from '../../lambda/runtime/lazy-clients';
-import { PROJECT_ROOT } from '../paths';
-import { type DrainResult, drainQueue } from '../replay-loop';
-import { callApi } from './api';
+import { modelPackageKey, PACKAGE_DIGEST_LENGTH } from '../contract/bucket';
+import { ENV } from '../contract/env';
+import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
+import { readManifestFile } from '../contract/model-files';
+import { packModel } from '../contract/model-package';
+import type { PredictResponse } from '../contract/prediction';
+import type { PredictionRecord } from '../contract/prediction-log';
+import { PredictionLogStore } from '../lambda/log/prediction-log-store';
+import { createReplayHandler } from '../lambda/log/replay';
+import { lazyS3 } from '../lambda/runtime/lazy-clients';
+import { PROJECT_ROOT } from '../local/paths';
+import { type DrainResult, drainQueue } from '../local/replay-loop';
+import { ApiCallError, callApi } from './api';
 import { predictBody } from './invoke-input';
 import type { Target } from './target';
 
@@ -128,8 +128,8 @@ function formatRow(item: PredictionRecord): string {
   return `${item.createdAt.padEnd(24)}  ${item.id.padEnd(26)}  ${predicted.padEnd(16)}  ${String(item.latencyMs).padStart(6)}  ${item.feedback?.label ?? ''}`;
 }
 
-/** Records the true label; regression models take a number. */
-export async function feedback(target: Target, id: string, label: string): Promise<unknown> {
+/** Records the true label; regression models take a number. `replace` replaces a label already given (else 409). */
+export async function feedback(target: Target, id: string, label: string, opts: { replace?: boolean } = {}): Promise<unknown> {
   const model = await callApi<ModelManifest>(target, '/model');
   let value: string | number = label;
   if (model.output.kind === 'regression') {
@@ -137,7 +137,14 @@ export async function feedback(target: Target, id: string, label: string): Promi
     if (label.trim() === '' || !Number.isFinite(value))
       throw new Error(`This is a regression model: the label must be a number, got "${label}".`);
   }
-  return callApi(target, `/predictions/${encodeURIComponent(id)}/feedback`, { method: 'POST', body: JSON.stringify({ label: value }) });
+  const body = JSON.stringify(opts.replace ? { label: value, replace: true } : { label: value });
+  try {
+    return await callApi(target, `/predictions/${encodeURIComponent(id)}/feedback`, { method: 'POST', body });
+  } catch (e) {
+    if (!(e instanceof ApiCallError && e.status === 409)) throw e;
+    const arg = /^[\w.+-]+$/.test(label) ? label : JSON.stringify(label);
+    throw new ApiCallError(e.status, e.code, `${e.reason} With mlship: mlship feedback ${id} ${arg} --replace`);
+  }
 }
 
 /**

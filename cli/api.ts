@@ -1,7 +1,7 @@
 /** A small client of the inference API for the CLI: JSON in and out, errors with their stable code. */
 
-import { errorMessage } from '../../contract/errors';
-import { API_KEY_HEADER, IDEMPOTENCY_HEADER } from '../../contract/routes';
+import { errorMessage } from '../contract/errors';
+import { API_KEY_HEADER, IDEMPOTENCY_HEADER } from '../contract/routes';
 import type { Target } from './target';
 
 /** An error answer of the API, shown as `CODE: message`. */
@@ -9,9 +9,10 @@ export class ApiCallError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
-    message: string,
+    /** The API's message, without the code. */
+    readonly reason: string,
   ) {
-    super(`${code} (${status}): ${message}`);
+    super(`${code} (${status}): ${reason}`);
     this.name = 'ApiCallError';
   }
 }

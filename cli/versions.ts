@@ -1,15 +1,14 @@
 /**
- * `mlship versions`, `mlship promote` and `mlship rollback` (docs/versions.md): the hosted versions with
- * their live figures from the prediction log, and the two changes of the routing state. The state is
+ * What `mlship versions`, `mlship promote` and `mlship rollback` do (docs/versions.md; the commands are
+ * in program.ts): the hosted versions with their live figures from the prediction log, and the two
+ * changes of the routing state. The state is
  * one item of the prediction table, changed by a conditional write; the local system reads it on every
  * request, a deployed predict function within ROUTING_CACHE_MS.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { Command, InvalidArgumentError, Option } from 'commander';
 import { ENV } from '../contract/env';
 import type { ModelManifest } from '../contract/manifest';
 import { shadowLogModel } from '../contract/prediction-log';
-import { PARAMETERS, summaryWindowMs } from '../contract/route-schemas';
 import { promoted, type RoutingState, rolledBack } from '../contract/versions';
 import { ROUTING_CACHE_MS } from '../lambda/api/versions-routing';
 import { PredictionLogStore } from '../lambda/log/prediction-log-store';
@@ -146,41 +145,4 @@ export function formatChange(
   return change === 'promote'
     ? `${c.after.champion} is the champion ${when}; ${c.before.champion} stays hosted as the challenger, without traffic.`
     : `${c.after.challenger} takes no traffic and runs no shadow ${when}; ${c.after.champion} answers every request.`;
-}
-
-function windowOf(raw: string): number {
-  const parsed = PARAMETERS.window.safeParse(raw);
-  if (!parsed.success) throw new InvalidArgumentError('--since takes minutes, hours or days, e.g. 30m, 24h, 7d.');
-  return summaryWindowMs(parsed.data);
-}
-
-/** The three commands, for the CLI program to add; `target` and `manifest` find what they talk to. */
-export function versionsCommands<T extends VersionsTarget>(deps: {
-  target: (cmd: Command) => Promise<T>;
-  manifest: (t: T) => Promise<ModelManifest>;
-  /** Runs after a promotion (a stack's config follows it); what it returns is printed. */
-  onPromoted?: (t: T) => string | undefined;
-}): Command[] {
-  const versions = new Command('versions')
-    .description('The hosted model versions: role, traffic, and live figures from the prediction log')
-    .addOption(new Option('--since <window>', 'window of the figures (30m, 24h, 7d)').default(windowOf('24h'), '24h').argParser(windowOf))
-    .option('--json', 'print JSON instead of a table', false)
-    .action(async (flags: { since: number; json: boolean }, cmd: Command) => {
-      const t = await deps.target(cmd);
-      const report = await versionsReport(t, await deps.manifest(t), flags.since);
-      process.stdout.write(`${flags.json ? JSON.stringify(report, null, 2) : formatVersions(report)}\n`);
-    });
-  const change = (name: 'promote' | 'rollback', description: string) =>
-    new Command(name).description(description).action(async (_flags: object, cmd: Command) => {
-      const t = await deps.target(cmd);
-      const c = await changeRouting(t, await deps.manifest(t), name);
-      process.stdout.write(`${formatChange(name, c, t)}\n`);
-      const note = name === 'promote' ? deps.onPromoted?.(t) : undefined;
-      if (note !== undefined) process.stdout.write(`${note}\n`);
-    });
-  return [
-    versions,
-    change('promote', 'Make the challenger the champion (the former champion stays hosted, without traffic)'),
-    change('rollback', "Drop the challenger's traffic and shadow to 0 (it stays hosted)"),
-  ];
 }

@@ -1,0 +1,156 @@
+/**
+ * A growing byte buffer the batch workers write answers into: ASCII, copied byte ranges and numbers go
+ * straight in, with no string per cell. `float9` writes exactly what `Number.prototype.toPrecision(9)`
+ * writes, so the bytes are the ones the string formatter (`format.ts`) gives.
+ */
+
+const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
+const NEG10 = Array.from({ length: 23 }, (_, i) => Number(`1e-${i}`));
+const utf8 = new TextEncoder();
+
+export class ByteSink {
+  private buf: Uint8Array;
+  private at = 0;
+
+  constructor(initialBytes = 1 << 16) {
+    this.buf = new Uint8Array(initialBytes);
+  }
+
+  get length(): number {
+    return this.at;
+  }
+
+  /** Makes room for `n` more bytes. */
+  private room(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.at + n));
+    next.set(this.buf.subarray(0, this.at));
+    this.buf = next;
+  }
+
+  byte(c: number): void {
+    this.room(1);
+    this.buf[this.at++] = c;
+  }
+
+  /** Bytes already encoded (a label, a JSON key). */
+  bytes(src: Uint8Array, start = 0, end = src.length): void {
+    const n = end - start;
+    this.room(n);
+    const b = this.buf;
+    if (n > 32) {
+      b.set(src.subarray(start, end), this.at);
+      this.at += n;
+      return;
+    }
+    // A view per short copy costs more than the copy.
+    let at = this.at;
+    for (let i = start; i < end; i++) b[at++] = src[i] as number; // i < end <= src.length
+    this.at = at;
+  }
+
+  /** Any text, as UTF-8. */
+  text(s: string): void {
+    this.room(s.length * 3);
+    this.at += utf8.encodeInto(s, this.buf.subarray(this.at)).written;
+  }
+
+  /** A non-negative integer below 2^53, in decimal. */
+  uint(v: number): void {
+    if (v < 10) {
+      this.byte(48 + v);
+      return;
+    }
+    this.text(String(v));
+  }
+
+  /** `v.toPrecision(9)` for finite `v`, `null` otherwise (the formatter's rule for a broken model's answer). */
+  float9(v: number): void {
+    this.room(24);
+    if (!Number.isFinite(v)) {
+      this.at += utf8.encodeInto('null', this.buf.subarray(this.at)).written;
+      return;
+    }
+    const n = writePrecision9(this.buf, this.at, v);
+    if (n > 0) this.at += n;
+    else this.at += utf8.encodeInto(v.toPrecision(9), this.buf.subarray(this.at)).written;
+  }
+
+  /** The bytes written, in a buffer of their own (transferable), and a fresh start. */
+  take(): Uint8Array {
+    const out = this.buf.slice(0, this.at);
+    this.at = 0;
+    return out;
+  }
+}
+
+/**
+ * Writes `v.toPrecision(9)` (finite `v`) at `b[at]` and returns the bytes written, or 0 when the fast
+ * way cannot be sure of the rounding, and the caller writes `toPrecision`'s own answer. The nine digits
+ * are `round(|v| * 10^(8-e))`: one multiplication or division by an exact power of ten, off by at most
+ * half a unit in the last place (6e-8 here), so unless the product lies within 1e-6 of a rounding tie
+ * the rounded digits are the ones of the exact decimal value. Zero and exponents past ±22 go the slow way.
+ */
+export function writePrecision9(b: Uint8Array, at: number, v: number): number {
+  const a = v < 0 ? -v : v;
+  if (a === 0 || a < 1e-300) return 0;
+  // A first guess at the decimal exponent (checked below): a table walk costs less than Math.log10.
+  let e = 0;
+  if (a < 1) {
+    e = -1;
+    while (e > -22 && a < (NEG10[-e] as number)) e--; // -e <= 22 < NEG10.length
+  } else while (e < 22 && a >= (POW10[e + 1] as number)) e++; // e + 1 <= 22 < POW10.length
+  let scaled = 0;
+  for (let tries = 0; ; tries++) {
+    const k = 8 - e;
+    if (k > 22 || k < -22 || tries > 2) return 0;
+    scaled = k >= 0 ? a * (POW10[k] as number) : a / (POW10[-k] as number); // |k| <= 22 < POW10.length
+    if (scaled < 1e8) e--;
+    else if (scaled >= 1e9) e++;
+    else break;
+  }
+  const floor = Math.floor(scaled);
+  const frac = scaled - floor;
+  if (Math.abs(frac - 0.5) < 1e-6 || scaled - 1e8 < 1e-6 || 1e9 - scaled < 1e-6) return 0;
+  let digits = frac > 0.5 ? floor + 1 : floor;
+  if (digits === 1e9) {
+    digits = 1e8;
+    e++;
+  }
+  let p = at;
+  if (v < 0) b[p++] = 45;
+  if (e < -6 || e >= 9) {
+    // d.dddddddde±x
+    p = writeDigits(b, p, digits, 1);
+    b[p++] = 101;
+    b[p++] = e < 0 ? 45 : 43;
+    const x = e < 0 ? -e : e;
+    if (x >= 100) b[p++] = 48 + Math.floor(x / 100);
+    if (x >= 10) b[p++] = 48 + (Math.floor(x / 10) % 10);
+    b[p++] = 48 + (x % 10);
+    return p - at;
+  }
+  if (e < 0) {
+    b[p++] = 48;
+    b[p++] = 46;
+    for (let z = -1; z > e; z--) b[p++] = 48;
+    p = writeDigits(b, p, digits, 0);
+    return p - at;
+  }
+  p = writeDigits(b, p, digits, e + 1);
+  return p - at;
+}
+
+/** The nine digits of `d` (1e8 <= d < 1e9), with a decimal point after `intDigits` of them (none after all nine). */
+function writeDigits(b: Uint8Array, p: number, d: number, intDigits: number): number {
+  const dot = intDigits > 0 && intDigits < 9;
+  const end = p + 9 + (dot ? 1 : 0);
+  let q = end - 1;
+  let rest = d;
+  for (let i = 8; i >= 0; i--) {
+    if (dot && i === intDigits - 1) b[q--] = 46;
+    b[q--] = 48 + (rest % 10);
+    rest = Math.floor(rest / 10);
+  }
+  return end;
+}

@@ -1,0 +1,216 @@
+/**
+ * The worker's side of a Parquet input: decodes one row group's column bytes (read by the main thread,
+ * see `parquet.ts`) and turns its rows into model rows and rejects.
+ *
+ * Rows are judged as JSON instances are: a row whose feature values are all plain numbers in range goes
+ * straight into the packed rows; any other goes through the contract's `validateInstances` (as an object
+ * of its feature values), so a reject says what the API would say of the same values. INT64 values are
+ * read as numbers when they are safe integers.
+ */
+import { gunzipSync } from 'node:zlib';
+import { Zstd } from '@hpcc-js/wasm-zstd';
+import { type AsyncBuffer, type FileMetaData, parquetMetadata, parquetRead } from 'hyparquet';
+import { ApiError } from '../../../contract/errors';
+import { FLOAT32_ROUNDS_FINITE_BELOW, type Instance, type ModelManifest, validateInstances } from '../../../contract/manifest';
+import type { ParsedChunk, Reject } from './rows';
+
+/** What every worker needs to decode the row groups: the footer, parsed once per worker. */
+export interface ParquetInit {
+  /** The file's last bytes, holding the footer (metadata) and the closing magic. */
+  readonly footer: Uint8Array;
+  readonly fileBytes: number;
+  /** Columns read: the model's features, then the id column when the file has one. */
+  readonly columns: readonly string[];
+  readonly idColumn?: string;
+}
+
+/** One row group's column bytes, as a worker gets them. */
+export interface RowGroupBytes {
+  readonly group: number;
+  readonly rowStart: number;
+  readonly rows: number;
+  /** File offset of `bytes[0]`. */
+  readonly byteStart: number;
+  readonly bytes: Uint8Array;
+}
+
+/** Answers of one chunk as columns, for a Parquet output. */
+export interface AnswerColumns {
+  readonly ids: string[];
+  /** Classifiers: label index and probabilities (k per row, the manifest's label order). */
+  readonly label?: Uint32Array;
+  readonly probabilities?: Float64Array;
+  /** Regression. */
+  readonly values?: Float64Array;
+}
+
+/** A view's bytes as an ArrayBuffer of their own (the view's buffer itself when it spans all of it). */
+export function toArrayBuffer(b: Uint8Array): ArrayBuffer {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? (b.buffer as ArrayBuffer) : (b.slice().buffer as ArrayBuffer);
+}
+
+let zstd: Promise<Zstd> | undefined;
+
+/** hyparquet decodes SNAPPY and uncompressed pages itself; GZIP and ZSTD (pandas', polars' and Spark's choices) are added here. */
+async function decompressors(metadata: FileMetaData): Promise<Record<string, (input: Uint8Array, outputLength: number) => Uint8Array>> {
+  const codecs = new Set(metadata.row_groups.flatMap((g) => g.columns.map((c) => c.meta_data?.codec)));
+  if (codecs.has('ZSTD')) zstd ??= Zstd.load();
+  const z = codecs.has('ZSTD') ? await zstd : undefined;
+  return {
+    GZIP: (input) => new Uint8Array(gunzipSync(input)),
+    ...(z ? { ZSTD: (input: Uint8Array) => z.decompress(input) } : {}),
+  };
+}
+
+/** A worker's decoder of row groups: the footer parsed once. */
+export class RowGroupReader {
+  private readonly metadata: FileMetaData;
+  private compressors: Promise<Record<string, (input: Uint8Array, outputLength: number) => Uint8Array>> | undefined;
+
+  constructor(private readonly init: ParquetInit) {
+    this.metadata = parquetMetadata(toArrayBuffer(init.footer));
+  }
+
+  private decompressors(): Promise<Record<string, (input: Uint8Array, outputLength: number) => Uint8Array>> {
+    this.compressors ??= decompressors(this.metadata);
+    return this.compressors;
+  }
+
+  /** The needed columns of one row group, one array per column (index = row within the group). */
+  async columns(g: RowGroupBytes): Promise<Map<string, ArrayLike<unknown>>> {
+    const file: AsyncBuffer = {
+      byteLength: this.init.fileBytes,
+      slice: (s, e) => {
+        const from = s - g.byteStart;
+        const to = (e ?? this.init.fileBytes) - g.byteStart;
+        if (from < 0 || to > g.bytes.length) throw new Error(`Row group ${g.group}: bytes ${s}-${e} lie outside what was read.`);
+        return g.bytes.buffer.slice(g.bytes.byteOffset + from, g.bytes.byteOffset + to) as ArrayBuffer;
+      },
+    };
+    const pieces = new Map<string, { rowStart: number; data: ArrayLike<unknown> }[]>();
+    await parquetRead({
+      file,
+      metadata: this.metadata,
+      columns: [...this.init.columns],
+      rowStart: g.rowStart,
+      rowEnd: g.rowStart + g.rows,
+      compressors: await this.decompressors(),
+      onChunk: (c) => {
+        const list = pieces.get(c.columnName) ?? [];
+        list.push({ rowStart: c.rowStart, data: c.columnData as ArrayLike<unknown> });
+        pieces.set(c.columnName, list);
+      },
+    });
+    const out = new Map<string, ArrayLike<unknown>>();
+    for (const name of this.init.columns) {
+      const list = pieces.get(name) ?? [];
+      const only = list.length === 1 ? list[0] : undefined;
+      if (only && only.rowStart === g.rowStart && only.data.length === g.rows) {
+        out.set(name, only.data);
+        continue;
+      }
+      const whole = new Array<unknown>(g.rows).fill(null);
+      for (const p of list) for (let i = 0; i < p.data.length; i++) whole[p.rowStart - g.rowStart + i] = p.data[i];
+      out.set(name, whole);
+    }
+    return out;
+  }
+}
+
+/** Read once: an imported binding can be a getter per access. */
+const BOUND = FLOAT32_ROUNDS_FINITE_BELOW;
+
+/** A Parquet value as the contract sees a JSON value: safe INT64 integers as numbers, dates as ISO text. */
+function plain(v: unknown): unknown {
+  if (typeof v === 'bigint')
+    return v >= -BigInt(Number.MAX_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  if (v instanceof Date) return v.toISOString();
+  return v;
+}
+
+/**
+ * Turns the columns of `rows` rows into model rows and rejects. `firstRow` is the 1-based number of the
+ * first row in the file: rows without an id column are numbered by it, and rejects name it as `line`.
+ */
+export function parseParquetRows(
+  m: ModelManifest,
+  init: ParquetInit,
+  columns: Map<string, ArrayLike<unknown>>,
+  rows: number,
+  firstRow: number,
+  packs: boolean,
+): ParsedChunk {
+  if (m.input.kind !== 'tabular') throw new Error('Parquet datasets are for tabular models.');
+  const features = m.input.features;
+  const f = features.length;
+  const data = features.map((x) => columns.get(x.name) ?? []);
+  const idData = init.idColumn ? columns.get(init.idColumn) : undefined;
+  const ints = features.map((x) => x.type === 'int');
+  const ids: (string | number)[] = [];
+  const rejects: Reject[] = [];
+  const instances: Instance[] = [];
+  const lines: number[] = [];
+  // The fast way, a column at a time: every value a number float32 holds (a safe integer for int
+  // features) goes straight into its row; a row with any other value is marked for the contract.
+  const packed = new Float32Array(packs ? rows * f : 0);
+  const slow = new Uint8Array(rows);
+  if (packs) {
+    for (let j = 0; j < f; j++) {
+      const col = data[j] as ArrayLike<unknown>; // j < f = data.length
+      const int = ints[j] === true;
+      for (let r = 0; r < rows; r++) {
+        const v = col[r];
+        if (typeof v !== 'number' || !(Math.abs(v) < BOUND) || (int && !Number.isSafeInteger(v))) slow[r] = 1;
+        else packed[r * f + j] = v;
+      }
+    }
+  } else slow.fill(1);
+  let accepted = 0;
+  for (let r = 0; r < rows; r++) {
+    const line = firstRow + r;
+    let id: string | number = line;
+    if (idData) {
+      const given = plain(idData[r]);
+      if ((typeof given !== 'string' || given === '') && typeof given !== 'number') {
+        rejects.push({
+          id: line,
+          line,
+          code: 'INVALID_ID',
+          field: init.idColumn,
+          message: `"${init.idColumn}" must be a non-empty string or a number.`,
+        });
+        continue;
+      }
+      id = given;
+    }
+    if (slow[r] === 0) {
+      if (accepted !== r) packed.copyWithin(accepted * f, r * f, (r + 1) * f);
+      ids.push(id);
+      accepted++;
+      continue;
+    }
+    const values: Record<string, unknown> = {};
+    for (let j = 0; j < f; j++) values[(features[j] as { name: string }).name] = plain((data[j] as ArrayLike<unknown>)[r]); // j < f
+    try {
+      const [inst] = validateInstances(m, { instances: [values] }, { maxInstances: 1 });
+      if (inst === undefined) throw new Error('validateInstances answered no instance');
+      if (packs) {
+        const row = 'values' in inst ? inst.values : inst;
+        if (!(row instanceof Float32Array)) throw new Error('A float32 model was validated into a row of another type.');
+        packed.set(row, accepted * f);
+      } else {
+        instances.push(inst);
+        lines.push(line);
+      }
+      ids.push(id);
+      accepted++;
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      const field = e.field?.replace(/^instances\[0\]\.?/, '') || undefined;
+      rejects.push({ id, line, code: e.code, ...(field ? { field } : {}), message: e.message });
+    }
+  }
+  return packs
+    ? { ids, packed: packed.subarray(0, accepted * f), rejects, rows }
+    : { ids, packed: new Float32Array(0), instances, lines, rejects, rows };
+}

@@ -1,0 +1,209 @@
+/**
+ * Parquet datasets for the batch mode, the main thread's side. Input is read a row group at a time: the
+ * footer first, then for each row group only the byte range of the columns the model needs (a ranged
+ * GetObject on S3), which a worker decodes (`parquet-read.ts`); so memory holds a few row groups, never
+ * the file. Output is written a row group per batch of answers through hyparquet-writer, each flushed
+ * to the output stream at once.
+ */
+import { open } from 'node:fs/promises';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type AsyncBuffer, type FileMetaData, parquetMetadataAsync } from 'hyparquet';
+import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import { ApiError } from '../../../contract/errors';
+import type { ModelManifest } from '../../../contract/manifest';
+import type { Location } from './locations';
+import { type AnswerColumns, type ParquetInit, toArrayBuffer } from './parquet-read';
+
+/** A Parquet input opened for ranged reads. */
+export interface ParquetSource {
+  readonly init: ParquetInit;
+  readonly metadata: FileMetaData;
+  /** Row groups in file order, each with the byte range of the needed columns. */
+  readonly groups: readonly { readonly rowStart: number; readonly rows: number; readonly byteStart: number; readonly byteEnd: number }[];
+  read(start: number, end: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** Reads the footer and checks the columns against the model; throws INVALID_HEADER naming missing features. */
+export async function openParquet(l: Location, s3: () => S3Client, m: ModelManifest, idColumn: string): Promise<ParquetSource> {
+  if (m.input.kind !== 'tabular') {
+    throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Parquet datasets are for tabular models; send images as JSON Lines.');
+  }
+  const { byteLength, read, close } = await rangeReader(l, s3);
+  try {
+    const file: AsyncBuffer = { byteLength, slice: async (s, e) => toArrayBuffer(await read(s, e ?? byteLength)) };
+    const metadata = await parquetMetadataAsync(file);
+    const names = new Set(metadata.schema.slice(1).map((e) => e.name));
+    const features = m.input.features.map((f) => f.name);
+    const missing = features.filter((n) => !names.has(n));
+    if (missing.length > 0) {
+      throw new ApiError(
+        'INVALID_HEADER',
+        `The Parquet file lacks ${missing.length} of the model's features (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}). ` +
+          `Its columns must be named as the features: ${features.slice(0, 3).join(', ')}, …`,
+        missing[0],
+      );
+    }
+    const hasId = names.has(idColumn);
+    const columns = hasId ? [...features, idColumn] : features;
+    const wanted = new Set(columns);
+    const groups = metadata.row_groups.map((g, i) => {
+      let byteStart = Number.POSITIVE_INFINITY;
+      let byteEnd = 0;
+      for (const c of g.columns) {
+        const md = c.meta_data;
+        if (!md || !wanted.has(md.path_in_schema[0] ?? '')) continue;
+        const start = Number(md.dictionary_page_offset ?? md.data_page_offset);
+        byteStart = Math.min(byteStart, start);
+        byteEnd = Math.max(byteEnd, start + Number(md.total_compressed_size));
+      }
+      if (byteEnd === 0) throw new Error(`Row group ${i} of the Parquet file holds none of the model's columns.`);
+      return { rowStart: 0, rows: Number(g.num_rows), byteStart, byteEnd };
+    });
+    let at = 0;
+    for (const g of groups) {
+      g.rowStart = at;
+      at += g.rows;
+    }
+    const footerLength = new DataView(toArrayBuffer(await read(byteLength - 8, byteLength - 4))).getUint32(0, true) + 8;
+    const footer = await read(byteLength - footerLength, byteLength);
+    return {
+      init: { footer, fileBytes: byteLength, columns, ...(hasId ? { idColumn } : {}) },
+      metadata,
+      groups,
+      read,
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+async function rangeReader(
+  l: Location,
+  s3: () => S3Client,
+): Promise<{ byteLength: number; read: (s: number, e: number) => Promise<Uint8Array>; close: () => Promise<void> }> {
+  if (l.kind === 'file') {
+    const fh = await open(l.path, 'r').catch(() => {
+      throw new Error(`The input ${l.path} does not exist.`);
+    });
+    const { size } = await fh.stat();
+    let closed: Promise<void> | undefined;
+    return {
+      byteLength: size,
+      read: async (s, e) => {
+        const out = new Uint8Array(e - s);
+        let got = 0;
+        while (got < out.length) {
+          const { bytesRead } = await fh.read(out, got, out.length - got, s + got);
+          if (bytesRead === 0) throw new Error(`${l.path} ended at byte ${s + got} while reading to ${e}.`);
+          got += bytesRead;
+        }
+        return out;
+      },
+      close: () => {
+        closed ??= fh.close();
+        return closed;
+      },
+    };
+  }
+  const head = await s3().send(new HeadObjectCommand({ Bucket: l.bucket, Key: l.key }));
+  const size = head.ContentLength;
+  if (size === undefined) throw new Error(`s3://${l.bucket}/${l.key} has no length`);
+  return {
+    byteLength: size,
+    read: async (s, e) => {
+      const obj = await s3().send(new GetObjectCommand({ Bucket: l.bucket, Key: l.key, Range: `bytes=${s}-${e - 1}` }));
+      if (!obj.Body) throw new Error(`s3://${l.bucket}/${l.key} has no body`);
+      return obj.Body.transformToByteArray();
+    },
+    close: async () => undefined,
+  };
+}
+
+/** Rows per row group of a Parquet output: answers are gathered until there are this many. */
+const OUTPUT_ROW_GROUP = 65_536;
+
+/**
+ * Writes answers as Parquet: `id` (text), then `label` and `p_<label>` (double) for classifiers, or
+ * `value` (double), the columns of the CSV output. Each row group is handed to `emit` when written; the
+ * footer last, by `finish`.
+ */
+export class ParquetAnswers {
+  private readonly writer: ParquetWriter;
+  private readonly bytes = new ByteWriter();
+  private readonly labels: readonly string[];
+  private pending: AnswerColumns[] = [];
+  private pendingRows = 0;
+
+  constructor(
+    m: ModelManifest,
+    private readonly emit: (bytes: Uint8Array) => Promise<void>,
+  ) {
+    this.labels = m.output.kind === 'classification' ? m.output.labels : [];
+    const text = (name: string) => ({ name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' });
+    // Never null: a row answered NaN or Infinity is rejected, not written.
+    const double = (name: string) => ({ name, type: 'DOUBLE', repetition_type: 'REQUIRED' });
+    const columns =
+      m.output.kind === 'classification'
+        ? [text('id'), text('label'), ...this.labels.map((l) => double(`p_${l}`))]
+        : [text('id'), double('value')];
+    this.writer = new ParquetWriter({
+      writer: this.bytes,
+      schema: [{ name: 'root', num_children: columns.length }, ...columns],
+      codec: 'SNAPPY',
+      createdBy: 'mlship batch',
+    } as unknown as ConstructorParameters<typeof ParquetWriter>[0]);
+  }
+
+  async add(a: AnswerColumns): Promise<void> {
+    this.pending.push(a);
+    this.pendingRows += a.ids.length;
+    if (this.pendingRows >= OUTPUT_ROW_GROUP) await this.flush();
+  }
+
+  async finish(): Promise<void> {
+    await this.flush();
+    this.writer.finish();
+    await this.drain();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pendingRows === 0) return;
+    const parts = this.pending;
+    const n = this.pendingRows;
+    this.pending = [];
+    this.pendingRows = 0;
+    const ids = parts.flatMap((p) => p.ids);
+    const k = this.labels.length;
+    // Ids are mostly distinct: plain encoding spares the writer a dictionary it would throw away.
+    const columnData: { name: string; data: unknown[] | Float64Array; encoding?: string }[] = [
+      { name: 'id', data: ids, encoding: 'PLAIN' },
+    ];
+    const doubles = (name: string, width: number, at: number, of: (p: AnswerColumns) => Float64Array | undefined) => {
+      const col = new Float64Array(n);
+      let r = 0;
+      for (const p of parts) {
+        const src = of(p) ?? new Float64Array(0);
+        for (let i = 0; i < p.ids.length; i++) col[r++] = src[i * width + at] as number; // i * width + at < rows * width
+      }
+      columnData.push({ name, data: col, encoding: 'PLAIN' });
+    };
+    if (k > 0) {
+      columnData.push({ name: 'label', data: parts.flatMap((p) => Array.from(p.label ?? [], (i) => this.labels[i] as string)) });
+      for (let j = 0; j < k; j++) doubles(`p_${this.labels[j]}`, k, j, (p) => p.probabilities);
+    } else doubles('value', 1, 0, (p) => p.values);
+    this.writer.write({ columnData, rowGroupSize: n } as unknown as Parameters<ParquetWriter['write']>[0]);
+    await this.drain();
+  }
+
+  /** Hands what the writer has written so far to `emit` and starts its buffer again (file offsets go on). */
+  private async drain(): Promise<void> {
+    const w = this.bytes;
+    if (w.index === 0) return;
+    const out = new Uint8Array(w.buffer.slice(0, w.index));
+    w.index = 0;
+    await this.emit(out);
+  }
+}

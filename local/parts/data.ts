@@ -1,0 +1,89 @@
+/**
+ * The Data stack on this machine: the prediction log table in an embedded DynamoDB (on its own thread),
+ * the data bucket in s3rver and the log's dead-letter queue in the SQS stand-in. The table's accepted
+ * writes are reported to subscribers, as the table's stream reports them on AWS.
+ */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { dynamoClient, ensureTable, type ItemChange, startDynamoDbThread } from '../dynamodb';
+import { LOCAL_NAMES } from '../paths';
+import { startS3 } from '../s3';
+import { startSqsServer } from '../sqs-server';
+import { type Switchable, startPart } from './part';
+
+export interface DataPartOptions {
+  /** Folder of the table's LevelDB. @default - in memory */
+  dynamodbDir?: string;
+  /** Folder of the bucket. */
+  s3Dir: string;
+  /** File the queue is kept in. @default - in memory */
+  sqsFile?: string;
+  ports: { dynamodb: number; s3: number; sqs: number };
+  onProgress: (message: string) => void;
+}
+
+export interface DataPart {
+  readonly tableName: string;
+  readonly bucketName: string;
+  readonly logDlqUrl: string;
+  readonly dynamodbUrl: string;
+  readonly s3Url: string;
+  readonly sqsUrl: string;
+  /** A client of the queue stand-in, open until stop(). */
+  readonly sqs: SQSClient;
+  /** The embedded DynamoDB as a fault handle. */
+  readonly dynamodb: Switchable;
+  /** Reports each accepted write of the table (the table's stream); returns the unsubscribe. */
+  onTableChange(listener: (change: ItemChange) => void): () => void;
+  stop(): Promise<void>;
+}
+
+export function startData(opts: DataPartOptions): Promise<DataPart> {
+  return startPart(async (started) => {
+    const listeners = new Set<(change: ItemChange) => void>();
+
+    opts.onProgress('starting DynamoDB (dynalite)');
+    // On its own thread: dynalite's work runs beside the gateway and the handlers, not between their requests.
+    const ddb = await startDynamoDbThread({
+      dir: opts.dynamodbDir,
+      port: opts.ports.dynamodb,
+      onChange: (c) => {
+        for (const listener of listeners) listener(c);
+      },
+    });
+    started.defer(() => ddb.close());
+    const ddbClient = dynamoClient(ddb.url);
+    started.defer(() => ddbClient.destroy());
+    await ensureTable(ddbClient, LOCAL_NAMES.table);
+
+    opts.onProgress('starting S3 (s3rver)');
+    const s3 = await startS3({ dir: opts.s3Dir, bucket: LOCAL_NAMES.bucket, port: opts.ports.s3 });
+    started.defer(() => s3.close());
+
+    opts.onProgress('starting SQS');
+    const sqsServer = await startSqsServer({ port: opts.ports.sqs, file: opts.sqsFile, queues: [LOCAL_NAMES.logDlq] });
+    started.defer(() => sqsServer.close());
+    const sqs = new SQSClient({
+      endpoint: sqsServer.url,
+      region: LOCAL_NAMES.region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    started.defer(() => sqs.destroy());
+
+    return {
+      tableName: LOCAL_NAMES.table,
+      bucketName: LOCAL_NAMES.bucket,
+      logDlqUrl: sqsServer.queueUrl(LOCAL_NAMES.logDlq),
+      dynamodbUrl: ddb.url,
+      s3Url: s3.url,
+      sqsUrl: sqsServer.url,
+      sqs,
+      dynamodb: { url: ddb.url, stop: () => ddb.stop(), start: () => ddb.start() },
+      onTableChange(listener: (change: ItemChange) => void) {
+        listeners.add(listener);
+        return () => {
+          listeners.delete(listener);
+        };
+      },
+    };
+  });
+}
