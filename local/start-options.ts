@@ -38,6 +38,7 @@ export function addStartOptions(cmd: Command): Command {
     .option('--challenger <dir>', 'a second model version beside --model: shadows it (default) or answers --split PERCENT of requests')
     .option('--shadow', 'the challenger runs on every request beside the model; the model answers (the default)')
     .addOption(new Option('--split <percent>', 'the challenger answers this share of requests (1-50)').conflicts('shadow'))
+    .option('--auto-promote', "with --split: step the challenger's share up, promote it or roll it back on the log's figures")
     .option('--access-log', 'print one line per API request', false)
     .option('--verbose', "print the handlers' structured JSON logs and metrics (as in CloudWatch) instead of summaries", false)
     .addOption(new Option('--summary-every <seconds>', 'seconds between request summaries (0: none)').default(10).argParser(asSeconds));
@@ -51,6 +52,7 @@ export interface StartFlags {
   challenger?: string;
   shadow?: boolean;
   split?: string;
+  autoPromote?: boolean;
   accessLog: boolean;
   verbose: boolean;
   summaryEvery: number;
@@ -62,7 +64,7 @@ export function startOptionsOf(flags: StartFlags, dataDir: string): RunStartOpti
     dataDir,
     inMemory: flags.inMemory,
     modelDir: flags.model,
-    challenger: { dir: flags.challenger, shadow: flags.shadow, split: flags.split },
+    challenger: { dir: flags.challenger, shadow: flags.shadow, split: flags.split, autoPromote: flags.autoPromote },
     accessLog: flags.accessLog,
     verbose: flags.verbose,
     summaryEvery: flags.summaryEvery,
