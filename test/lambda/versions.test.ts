@@ -131,6 +131,42 @@ describe('pin', () => {
   });
 });
 
+describe('the Open Inference Protocol infer route', () => {
+  /** `POST /v2/models/breast-cancer/infer` with the instances as one [N, F] tensor. */
+  const inferEvent = (instances: number[][], headers: Record<string, string> = {}) =>
+    proxyEvent({
+      method: 'POST',
+      resource: '/v2/models/{name}/infer',
+      pathParameters: { name: 'breast-cancer' },
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({
+        inputs: [{ name: 'input', datatype: 'FP64', shape: [instances.length, instances[0]?.length ?? 0], data: instances }],
+      }),
+    });
+
+  it('is routed by the same core as POST /predict: a shadow is logged beside the answer, a pin answers', async () => {
+    // GIVEN a deployment with a shadow challenger
+    const predict = loadHandler('predict', { ...predictEnv(h, 'fargate'), [ENV.CHALLENGER]: challenger('shadow') });
+    const from = new Date();
+    // WHEN an inference request comes through the protocol's route
+    const res = await predict(inferEvent([rows[0].input, rows[1].input]));
+    // THEN the champion answered in the protocol's form
+    expect(res.statusCode).toBe(200);
+    expect(answeredBy(res)).toBe('breast-cancer/1.0.0');
+    expect(jsonBody<{ model_version: string }>(res).model_version).toBe('1.0.0');
+    // AND the challenger's shadow of each instance is logged, linked to the answered prediction
+    const answered = await logged('breast-cancer', from);
+    expect(answered.map((r) => r.modelVersion)).toEqual(['1.0.0', '1.0.0']);
+    const shadows = (await logged(shadowLogModel('breast-cancer'), from)).filter((r) => answered.some((a) => a.id === r.shadowOf));
+    expect(shadows.map((r) => r.modelVersion)).toEqual(['2.0.0', '2.0.0']);
+    // AND a pinned request is answered by the challenger alone
+    const pinned = await predict(inferEvent([rows[0].input], { [MODEL_VERSION_REQUEST_HEADER]: '2.0.0' }));
+    expect(pinned.statusCode).toBe(200);
+    expect(answeredBy(pinned)).toBe('breast-cancer/2.0.0');
+    expect(jsonBody<{ model_version: string }>(pinned).model_version).toBe('2.0.0');
+  });
+});
+
 describe('split', () => {
   it("sends each request to the version its id's bucket names, the same on a retry", async () => {
     const predict = loadHandler('predict', { ...predictEnv(h, 'fargate'), [ENV.CHALLENGER]: challenger('split', 30) });
