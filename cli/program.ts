@@ -6,6 +6,8 @@
  */
 import { Command, Help, InvalidArgumentError, Option } from 'commander';
 import { NAMED_QUERIES, type NamedQuery } from '../contract/analytics-queries';
+import type { ModelManifest } from '../contract/manifest';
+import { PARAMETERS, summaryWindowMs } from '../contract/route-schemas';
 import { DEFAULT_DATA_DIR } from '../local/paths';
 import { addStartOptions, type StartFlags, startOptionsOf } from '../local/start-options';
 import { batchCommand } from './batch';
@@ -23,6 +25,13 @@ function intOption(name: string, min: number, max: number) {
 async function target(cmd: Command) {
   const { resolveTarget } = await import('./target');
   return resolveTarget(cmd.optsWithGlobals<TargetOptions>());
+}
+
+/** `--since` of `mlship versions`: a window in minutes, hours or days, as milliseconds. */
+function windowOption(raw: string): number {
+  const parsed = PARAMETERS.window.safeParse(raw);
+  if (!parsed.success) throw new InvalidArgumentError('--since takes minutes, hours or days, e.g. 30m, 24h, 7d.');
+  return summaryWindowMs(parsed.data);
 }
 
 /** The global options, by attribute name: where a command goes (a deployed stack or the local system) and with which key. */
@@ -232,6 +241,38 @@ export function mlshipProgram(): Command {
         `scanned ${r.scanned} items: ${r.predictions} predictions and ${r.feedback} feedback rows in ${r.objects} Parquet objects\n`,
       );
     });
+
+  // `versions`, `promote`, `rollback`: the champion and challenger side by side (docs/versions.md).
+  subcommand(program, 'versions', TARGET)
+    .description('The hosted model versions: role, traffic, and live figures from the prediction log')
+    .addOption(
+      new Option('--since <window>', 'window of the figures (30m, 24h, 7d)').default(windowOption('24h'), '24h').argParser(windowOption),
+    )
+    .option('--json', 'print JSON instead of a table', false)
+    .action(async (flags: { since: number; json: boolean }, cmd: Command) => {
+      const [{ callApi }, { formatVersions, versionsReport }] = await Promise.all([import('./api'), import('./versions')]);
+      const t = await target(cmd);
+      const report = await versionsReport(t, await callApi<ModelManifest>(t, '/model'), flags.since);
+      process.stdout.write(`${flags.json ? JSON.stringify(report, null, 2) : formatVersions(report)}\n`);
+    });
+
+  const routingChange = (name: 'promote' | 'rollback', description: string) =>
+    subcommand(program, name, TARGET)
+      .description(description)
+      .action(async (_flags: object, cmd: Command) => {
+        const [{ callApi }, { changeRouting, formatChange }] = await Promise.all([import('./api'), import('./versions')]);
+        const t = await target(cmd);
+        const c = await changeRouting(t, await callApi<ModelManifest>(t, '/model'), name);
+        process.stdout.write(`${formatChange(name, c, t)}\n`);
+        if (name === 'promote' && t.kind === 'stack') {
+          // The stack's config follows the promotion, so the next deploy serves the promoted version alone.
+          const { promoteInConfigFile } = await import('../lib/config');
+          const note = promoteInConfigFile(process.cwd());
+          if (note !== undefined) process.stdout.write(`${note}\n`);
+        }
+      });
+  routingChange('promote', 'Make the challenger the champion (the former champion stays hosted, without traffic)');
+  routingChange('rollback', "Drop the challenger's traffic and shadow to 0 (it stays hosted)");
 
   // `batch`: a local dataset through the same code as the container's batch mode, or the state machine in AWS.
   program.addCommand(

@@ -31,6 +31,11 @@ export const ENV = {
    * predictions and the metrics; any other key sees only its own predictions.
    */
   OPERATOR_KEY_IDS: 'MLSHIP_OPERATOR_KEY_IDS',
+  /**
+   * Predict function: the challenger the model server hosts beside the champion, as JSON
+   * `{"version","mode","percent"}` (contract/versions.ts), or `none`.
+   */
+  CHALLENGER: 'MLSHIP_CHALLENGER',
   /** Days a prediction log item is kept; `0` keeps it forever. */
   LOG_TTL_DAYS: 'MLSHIP_LOG_TTL_DAYS',
   /** Override of the DynamoDB endpoint URL (local only). */
@@ -43,6 +48,9 @@ export const ENV = {
   MODEL_S3_URI: 'MODEL_S3_URI',
   /** Container: directory holding `model.json` and the ONNX file (SageMaker mounts `/opt/ml/model`). */
   MODEL_DIR: 'MODEL_DIR',
+  /** Container: the challenger hosted beside the champion (docs/versions.md), as a package in S3 or a directory. */
+  CHALLENGER_MODEL_S3_URI: 'CHALLENGER_MODEL_S3_URI',
+  CHALLENGER_MODEL_DIR: 'CHALLENGER_MODEL_DIR',
   /** Container: listening port (SageMaker sets SAGEMAKER_BIND_TO_PORT). */
   PORT: 'PORT',
   SAGEMAKER_BIND_TO_PORT: 'SAGEMAKER_BIND_TO_PORT',
@@ -105,6 +113,7 @@ const FUNCTION_ENV: Record<AnyFunctionName, (backend: Backend) => EnvName[]> = {
     ENV.LOG_DLQ_URL,
     ENV.MODEL_MANIFEST_PATH,
     ENV.LOG_TTL_DAYS,
+    ENV.CHALLENGER,
   ],
   query: () => [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH, ENV.OPERATOR_KEY_IDS, ENV.ANALYTICS_WORKGROUP, ENV.ANALYTICS_DATABASE],
   feedback: () => [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH, ENV.OPERATOR_KEY_IDS],

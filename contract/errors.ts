@@ -31,6 +31,8 @@ export const ERROR_STATUS = {
   MALFORMED_REQUEST: 400,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
+  /** A pinned model version (`x-mlship-model-version`) that is not hosted; `details.versions` lists those that are. */
+  UNKNOWN_MODEL_VERSION: 404,
   REQUEST_TIMEOUT: 408,
   ROUTE_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,

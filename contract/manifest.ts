@@ -10,6 +10,7 @@ import { type CsvRecord, cellsInFeatureOrder, csvHeader, parseCsv } from './csv'
 import { ApiError } from './errors';
 import { LIMITS } from './limits';
 import { DYNAMODB_NUMBER } from './prediction-log';
+import { versionSchema } from './versions';
 import './zod-messages';
 
 const name = z
@@ -108,7 +109,7 @@ const regressionOutput = z.object({
 export const manifestSchema = z
   .object({
     name,
-    version: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, dots, dashes and underscores (max 64)')),
+    version: versionSchema,
     description: z.optional(z.string()),
     /** ONNX file name inside the model directory. */
     file: z.string().check(z.regex(/^[A-Za-z0-9._-]+\.onnx$/, 'a file name ending in .onnx')),

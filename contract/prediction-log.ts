@@ -10,7 +10,11 @@
  * - the same for one caller (client keys): Query `byCaller` on `callerModel` (`<apiKeyId>#<model>`),
  *   same sort key;
  * - idempotency records live in the same table under `id = idem#<apiKeyId>#<key>`; they carry no `model`
- *   or `callerModel`, so the sparse indexes never list them.
+ *   or `callerModel`, so the sparse indexes never list them;
+ * - shadow predictions (a challenger run beside the champion, docs/versions.md) are stored under the
+ *   model `<model>#shadow`: Query `byModel` there; no count, list or summary of answered predictions
+ *   ever reads them. Each names the answered prediction of the same instance in `shadowOf`;
+ * - the versions' routing state is one item `id = routing#<model>`, without `model` like idempotency records.
  *
  * Attribute names are none of DynamoDB's reserved words (a test checks every name, nested ones too), so
  * AWS CLI query and scan expressions over the log need no `#placeholders`.
@@ -32,7 +36,15 @@ export const LOG_TABLE = {
     sortKey: 'createdAtId',
   },
   idempotencyPrefix: 'idem#',
+  routingPrefix: 'routing#',
+  /** Appended to the model name to make the partition of its shadow predictions. */
+  shadowSuffix: '#shadow',
 } as const;
+
+/** The `model` value (byModel partition) of a model's shadow predictions. */
+export function shadowLogModel(model: string): string {
+  return `${model}${LOG_TABLE.shadowSuffix}`;
+}
 
 /**
  * Ground truth given through the feedback route: one of a classifier's labels, or a regression model's
@@ -92,6 +104,13 @@ export const predictionRecordSchema = z.object({
   feedbackHistory: z.optional(z.array(feedbackSchema)),
   /** Epoch seconds after which DynamoDB may delete the item. */
   expiresAt: z.optional(z.number()),
+  /**
+   * Set on shadow predictions only (a challenger's prediction nobody was answered with): the id of the
+   * answered prediction of the same instance, whose feedback grades both.
+   */
+  shadowOf: z.optional(z.string()),
+  /** Shadow predictions: the error code when the challenger failed or was too slow (no prediction then). */
+  shadowError: z.optional(z.string()),
 });
 export type PredictionRecord = z.output<typeof predictionRecordSchema>;
 

@@ -9,6 +9,7 @@ import type { ModelSchemas } from './api-schemas';
 import type { ErrorCode } from './errors';
 import { FORMATS, LIMITS } from './limits';
 import type { ModelManifest } from './manifest';
+import { MODEL_VERSION_PATTERN } from './versions';
 
 // ---- refusals --------------------------------------------------------------------------------------
 
@@ -148,6 +149,13 @@ export const PARAMETERS = {
       z.maxLength(LIMITS.maxIdempotencyKeyLength),
       pattern(FORMATS.idempotencyKey),
       z.describe('Repeat-safe key: the same key and body within a day return the first answer and log nothing.'),
+    ),
+  // Documents the header; `POST /predict` checks it itself (lambda/api/versions-routing.ts).
+  modelVersion: z
+    .string()
+    .check(
+      pattern(MODEL_VERSION_PATTERN),
+      z.describe('The hosted model version that must answer (a pin); UNKNOWN_MODEL_VERSION (404) lists those hosted.'),
     ),
 } as const;
 

@@ -13,6 +13,7 @@ import type { Construct } from 'constructs';
 import { athenaWorkgroupName, glueDatabaseName } from '../contract/analytics';
 import { ANALYTICS_OFF, ENV } from '../contract/env';
 import type { HandlerName } from '../contract/routes';
+import { type ChallengerSetting, NO_CHALLENGER } from '../contract/versions';
 import { InferenceApi } from './api/inference-api';
 import type { MlshipConfig } from './config';
 import { importDataBucket } from './constructs/data-bucket-import';
@@ -36,6 +37,8 @@ export interface ApiStackProps extends StackProps {
   readonly modelBackend: ModelBackend;
   /** Absolute folder of the built web dashboard (`web/dist`), bundled beside the meta function. */
   readonly dashboardDir: string;
+  /** The challenger the model server hosts beside the model, and how it takes traffic (docs/versions.md). @default - none */
+  readonly challenger?: ChallengerSetting;
 }
 
 export class ApiStack extends Stack {
@@ -68,7 +71,11 @@ export class ApiStack extends Stack {
       memorySize: 1024,
       // Two backend attempts with backoff fit in API Gateway's 29 s; the function must outlive them.
       timeout: Duration.seconds(29),
-      environment: { [ENV.BACKEND]: config.backend, [ENV.LOG_TTL_DAYS]: String(config.predictionTtlDays) },
+      environment: {
+        [ENV.BACKEND]: config.backend,
+        [ENV.LOG_TTL_DAYS]: String(config.predictionTtlDays),
+        [ENV.CHALLENGER]: props.challenger === undefined ? NO_CHALLENGER : JSON.stringify(props.challenger),
+      },
       vpc: modelBackend.clientVpc,
       securityGroups: modelBackend.clientSecurityGroups,
     });
@@ -95,7 +102,13 @@ export class ApiStack extends Stack {
     this.functions = { predict, query, feedback, meta };
 
     // predict: write log items; read, update and delete only its idempotency records (ids `idem#...`).
-    predict.bindPredictionLog(table, PredictionLogAccess.WRITE, PredictionLogAccess.IDEMPOTENCY);
+    predict.bindPredictionLog(
+      table,
+      PredictionLogAccess.WRITE,
+      PredictionLogAccess.IDEMPOTENCY,
+      // The champion and challenger's routing state is an item of the table (docs/versions.md).
+      ...(props.challenger ? [PredictionLogAccess.ROUTING] : []),
+    );
     predict.bindLogDlq(logDlq, LogDlqAccess.SEND);
     // Large inputs are stored and read under predictions/, referenced instances under datasets/ (acknowledged by the binding).
     predict.bindDataBucket(bucket, DataBucketAccess.WRITE_PREDICTION_INPUTS, DataBucketAccess.READ_PREDICTION_INPUTS);

@@ -4,11 +4,14 @@
  * (`npx cdk synth -c backend=sagemaker -c logRetentionDays=30`). All values are checked at synth time and
  * every bad key is reported in one error naming the key, the value and what is allowed.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { errorMessage } from '../contract/errors';
 import { BACKENDS } from '../contract/limits';
+import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
+import { readManifestFile } from '../contract/model-files';
+import { type ChallengerSetting, checkChallenger, ROUTING_MODES, type RoutingMode, SPLIT_PERCENT } from '../contract/versions';
 
 /** CloudWatch Logs accepts only these retention periods (days). */
 export const LOG_RETENTION_DAYS = [
@@ -41,6 +44,15 @@ export const configSchema = z
     /** Directory holding `model.json` and the ONNX file, relative to the repository root. */
     modelDir: z.string({ error: 'a directory path' }).min(1, { error: 'a directory path' }).default('models/breast-cancer'),
     backend: z.enum(BACKENDS).default('fargate'),
+    /**
+     * A second version of the model hosted beside it in the same image (docs/versions.md): its folder,
+     * relative to the repository root. Same name, input and labels as the model; another version.
+     */
+    challengerDir: z.string({ error: 'a directory path' }).min(1, { error: 'a directory path' }).optional(),
+    /** How the challenger takes traffic: `shadow` (runs beside every request; the model answers) or `split`. @default shadow */
+    challengerMode: z.enum(ROUTING_MODES).optional(),
+    /** `split` only: percent of requests the challenger answers. */
+    challengerPercent: int(SPLIT_PERCENT.min, SPLIT_PERCENT.max).optional(),
     /** Prefix of the stack names (`<prefix>-Data`, `<prefix>-Serving-<backend>`, `<prefix>-Api`, `<prefix>-Monitoring`). */
     stackPrefix: z
       .string()
@@ -170,6 +182,9 @@ export const configSchema = z
         message: `at least qualityScheduleMinutes (${c.qualityScheduleMinutes}), or predictions between runs are never measured`,
       });
     }
+    const challengerProblem = challengerProblemOf(c);
+    if (challengerProblem !== undefined)
+      ctx.addIssue({ code: 'custom', path: [challengerProblem.key], message: challengerProblem.message });
     if (c.apiThrottleBurstLimit < c.apiThrottleRateLimit) {
       ctx.addIssue({
         code: 'custom',
@@ -178,6 +193,29 @@ export const configSchema = z
       });
     }
   });
+
+/** The challenger keys that do not fit together, named by the key to fix. */
+function challengerProblemOf(c: {
+  challengerDir?: string;
+  challengerMode?: RoutingMode;
+  challengerPercent?: number;
+}): { key: string; message: string } | undefined {
+  if (c.challengerDir === undefined) {
+    if (c.challengerMode !== undefined)
+      return { key: 'challengerMode', message: 'nothing: set challengerDir first (the challenger to host)' };
+    if (c.challengerPercent !== undefined)
+      return { key: 'challengerPercent', message: 'nothing: set challengerDir first (the challenger to host)' };
+    return undefined;
+  }
+  if (c.challengerMode === 'split' && c.challengerPercent === undefined)
+    return { key: 'challengerPercent', message: `a percent from ${SPLIT_PERCENT.min} to ${SPLIT_PERCENT.max} with challengerMode "split"` };
+  if (c.challengerMode !== 'split' && c.challengerPercent !== undefined)
+    return {
+      key: 'challengerPercent',
+      message: 'nothing with challengerMode "shadow" (a shadow runs on every request): set challengerMode "split"',
+    };
+  return undefined;
+}
 
 export type MlshipConfig = z.infer<typeof configSchema>;
 export type ConfigKey = keyof MlshipConfig;
@@ -264,6 +302,47 @@ export function loadConfig({ context, rootDir }: LoadConfigOptions): MlshipConfi
     }
   }
   return config;
+}
+
+/** A deployment's challenger: its folder, manifest, and the setting the predict function is given. */
+export interface DeployedChallenger {
+  readonly dir: string;
+  readonly manifest: ModelManifest;
+  readonly setting: ChallengerSetting;
+}
+
+/** The configured challenger, its manifest read and checked beside the champion's; undefined without one. */
+export function challengerOf(config: MlshipConfig, rootDir: string, champion: ModelManifest): DeployedChallenger | undefined {
+  if (config.challengerDir === undefined) return undefined;
+  const dir = isAbsolute(config.challengerDir) ? config.challengerDir : resolve(rootDir, config.challengerDir);
+  let manifest: ModelManifest;
+  try {
+    manifest = readManifestFile(join(dir, MANIFEST_FILE));
+    checkChallenger(champion, manifest);
+  } catch (e) {
+    throw new ConfigError([`challengerDir = ${show(config.challengerDir)}: ${errorMessage(e)}`]);
+  }
+  const mode = config.challengerMode ?? 'shadow';
+  return {
+    dir,
+    manifest,
+    setting: { version: manifest.version, mode, ...(mode === 'split' ? { percent: config.challengerPercent } : {}) },
+  };
+}
+
+/**
+ * After `mlship promote` on a deployed stack: the challenger becomes `modelDir` in `mlship.config.json`
+ * and the challenger keys go, so the next deploy serves what the promotion made the champion. Returns
+ * what changed, or undefined when the file names no challenger.
+ */
+export function promoteInConfigFile(rootDir: string): string | undefined {
+  const file = join(rootDir, CONFIG_FILE);
+  if (!existsSync(file)) return undefined;
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  if (typeof raw.challengerDir !== 'string') return undefined;
+  const { challengerDir, challengerMode: _mode, challengerPercent: _percent, ...rest } = raw;
+  writeFileSync(file, `${JSON.stringify({ ...rest, modelDir: challengerDir }, null, 2)}\n`);
+  return `${CONFIG_FILE}: modelDir is now ${challengerDir} and the challenger keys are gone; the next cdk deploy serves it alone.`;
 }
 
 /** The model directory as an absolute path. */

@@ -14,7 +14,7 @@ import { planModel } from '../contract/model-plan';
 import { readOnnx } from '../contract/onnx-graph';
 import { AnalyticsStack } from './analytics-stack';
 import { ApiStack } from './api-stack';
-import type { MlshipConfig } from './config';
+import { challengerOf, type MlshipConfig } from './config';
 import { DataStack } from './data-stack';
 import { deploymentContext } from './deployment-context';
 import { MonitoringStack } from './monitoring-stack';
@@ -79,6 +79,12 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
   // The same check the model server runs at start, from the graph signature alone (no onnxruntime):
   // a manifest that does not fit its model fails the synth, not every request after the deploy.
   planModel(manifest, readOnnx(readFileSync(join(modelDir, manifest.file)), manifest.file).signature);
+  const challenger = challengerOf(config, rootDir, manifest);
+  if (challenger)
+    planModel(
+      challenger.manifest,
+      readOnnx(readFileSync(join(challenger.dir, challenger.manifest.file)), challenger.manifest.file).signature,
+    );
   const name = (suffix: string) => `${config.stackPrefix}-${suffix}`;
 
   const data = new DataStack(app, name('Data'), {
@@ -92,6 +98,7 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
     deployment,
     bucketArnExport: data.bucketArnExport,
     manifest,
+    challenger,
     buildDir: options.buildDir ?? join(rootDir, '.mlship', 'build'),
   });
   const api = new ApiStack(app, name('Api'), {
@@ -103,6 +110,7 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
     logDlq: data.logDlq,
     modelBackend: serving.modelBackend,
     dashboardDir: options.dashboardDir,
+    challenger: challenger?.setting,
   });
   let analytics: AnalyticsStack | undefined;
   if (config.analytics) {

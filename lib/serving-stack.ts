@@ -8,7 +8,7 @@ import type * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import type { Construct } from 'constructs';
 import type { ModelManifest } from '../contract/manifest';
 import { BatchInference } from './batch/batch-inference';
-import type { MlshipConfig } from './config';
+import type { DeployedChallenger, MlshipConfig } from './config';
 import { importDataBucket } from './constructs/data-bucket-import';
 import type { DeploymentContext } from './deployment-context';
 import { GoldenSetCheck } from './rollout/golden-set-check';
@@ -29,6 +29,8 @@ export interface ServingStackProps extends StackProps {
   readonly manifest: ModelManifest;
   /** Where build products (the model archive) are staged. */
   readonly buildDir: string;
+  /** A second version hosted beside the model in the same image (docs/versions.md). @default - none */
+  readonly challenger?: DeployedChallenger;
 }
 
 export class ServingStack extends Stack {
@@ -36,6 +38,8 @@ export class ServingStack extends Stack {
   public readonly image: ecrAssets.DockerImageAsset;
   /** The model package in the data bucket. */
   public readonly modelPackage: ModelPackage;
+  /** The challenger's package, when one is hosted beside the model. */
+  public readonly challengerPackage?: ModelPackage;
   /** The configured backend, whichever it is. */
   public readonly modelBackend: ModelBackend;
   /** Set for the `fargate` backend. */
@@ -64,7 +68,24 @@ export class ServingStack extends Stack {
       removalPolicy: deployment.removalPolicy,
     });
 
-    const model = { image: this.image, bucket, modelKey: this.modelPackage.key, modelUpload: this.modelPackage.deployment };
+    // The challenger's package goes beside the model's; the same image loads both (CHALLENGER_MODEL_S3_URI).
+    this.challengerPackage =
+      props.challenger &&
+      new ModelPackage(this, 'ChallengerPackage', {
+        bucket,
+        manifest: props.challenger.manifest,
+        modelDir: props.challenger.dir,
+        buildDir: props.buildDir,
+        logRetention: deployment.logRetention,
+        removalPolicy: deployment.removalPolicy,
+      });
+    const model = {
+      image: this.image,
+      bucket,
+      modelKey: this.modelPackage.key,
+      modelUpload: this.modelPackage.deployment,
+      challenger: this.challengerPackage && { key: this.challengerPackage.key, upload: this.challengerPackage.deployment },
+    };
     if (config.backend === 'fargate') {
       this.fargate = new FargateModelService(this, 'Fargate', {
         ...model,

@@ -18,6 +18,7 @@ import { createFeedbackHandler } from '../lambda/api/feedback';
 import { createMetaHandler, optionalBaseline } from '../lambda/api/meta';
 import { createPredictHandler } from '../lambda/api/predict';
 import { createQueryHandler } from '../lambda/api/query';
+import type { VersionsDeps } from '../lambda/api/versions-routing';
 import { PredictionLogStore } from '../lambda/log/prediction-log-store';
 import { createReplayHandler } from '../lambda/log/replay';
 import { fargateBackend } from '../lambda/model/fargate-backend';
@@ -51,6 +52,8 @@ export interface LocalFunctionsOptions {
   readonly logTtlDays: number;
   /** The engine of summary windows over 24 h. @default - none (answered ANALYTICS_OFF) */
   readonly analytics?: AnalyticsEngine;
+  /** A challenger beside the champion and its routing. @default - the champion only */
+  readonly versions?: VersionsDeps;
 }
 
 export interface LocalFunctions {
@@ -87,6 +90,7 @@ export function buildLocalFunctions(opts: LocalFunctionsOptions): LocalFunctions
       deadLetters: { sqs: lazySqs(sqs), url: opts.logDlqUrl },
       inputs: { s3: lazyS3(predictS3), bucket: opts.bucketName },
       ttlDays: opts.logTtlDays,
+      versions: opts.versions,
     }),
     query: createQueryHandler({ manifest, log: reads, operatorKeyIds, analytics: opts.analytics }),
     feedback: createFeedbackHandler({ manifest, log: reads, operatorKeyIds }),

@@ -4,6 +4,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { errorMessage } from '../contract/errors';
+import type { ChallengerFlags } from './challenger';
 import { DEFAULT_MODEL_DIR, SERVICE_PORT_OFFSETS } from './paths';
 
 export interface RunStartOptions {
@@ -11,6 +12,8 @@ export interface RunStartOptions {
   dataDir?: string;
   inMemory?: boolean;
   modelDir?: string;
+  /** A challenger beside the model: its folder, and `--shadow` (the default) or `--split PERCENT` (docs/versions.md). */
+  challenger?: ChallengerFlags;
   /** Print one line per API request. */
   accessLog?: boolean;
   /** Print the handlers' structured JSON lines and metrics as Lambda writes them. */
@@ -32,6 +35,10 @@ export function addStartOptions(cmd: Command): Command {
     .addOption(
       new Option('--model <dir>', 'model folder to serve (model.json + the ONNX file)').default(DEFAULT_MODEL_DIR, 'models/breast-cancer'),
     )
+    .option('--challenger <dir>', 'a second model version beside --model: shadows it (default) or answers --split PERCENT of requests')
+    .option('--shadow', 'the challenger runs on every request beside the model; the model answers (the default)')
+    .addOption(new Option('--split <percent>', 'the challenger answers this share of requests (1-50)').conflicts('shadow'))
+    .option('--auto-promote', "with --split: step the challenger's share up, promote it or roll it back on the log's figures")
     .option('--access-log', 'print one line per API request', false)
     .option('--verbose', "print the handlers' structured JSON logs and metrics (as in CloudWatch) instead of summaries", false)
     .addOption(new Option('--summary-every <seconds>', 'seconds between request summaries (0: none)').default(10).argParser(asSeconds));
@@ -42,6 +49,10 @@ export interface StartFlags {
   port?: number;
   inMemory: boolean;
   model: string;
+  challenger?: string;
+  shadow?: boolean;
+  split?: string;
+  autoPromote?: boolean;
   accessLog: boolean;
   verbose: boolean;
   summaryEvery: number;
@@ -53,6 +64,7 @@ export function startOptionsOf(flags: StartFlags, dataDir: string): RunStartOpti
     dataDir,
     inMemory: flags.inMemory,
     modelDir: flags.model,
+    challenger: { dir: flags.challenger, shadow: flags.shadow, split: flags.split, autoPromote: flags.autoPromote },
     accessLog: flags.accessLog,
     verbose: flags.verbose,
     summaryEvery: flags.summaryEvery,

@@ -8,6 +8,7 @@
 import { relative } from 'node:path';
 import { Command, Option } from 'commander';
 import { setLineSink } from '../lambda/runtime/log-output';
+import { challengerLine, localChallenger } from './challenger';
 import { DataDirBusyError } from './data-dir-lock';
 import { exampleLines, exampleRow } from './example';
 import type { AccessLogEntry } from './gateway';
@@ -51,6 +52,7 @@ export async function runStart(opts: RunStartOptions): Promise<void> {
       dataDir: opts.dataDir,
       inMemory: opts.inMemory,
       modelDir: opts.modelDir,
+      challenger: localChallenger(opts.challenger),
       buildDashboard: true,
       onProgress: (m) => process.stderr.write(tty ? `\r\x1b[2K… ${m}` : `… ${m}\n`),
       onRequest: output.onRequest,
@@ -150,6 +152,7 @@ function printBanner(local: LocalSystem, opts: RunStartOptions): void {
     `  API key    ${local.apiKey}   operator: every prediction and the metrics ${keyNote}`,
     `  Client key ${local.clientApiKey}   its own predictions only${opts.inMemory || process.env.MLSHIP_CLIENT_API_KEY ? '' : ` (kept in ${shortPath(dataPaths(local.dataDir).clientApiKey)})`}`,
     `  Model      ${m.name} ${m.version}   ${local.modelUrl}   from ${local.modelS3Uri}`,
+    ...(opts.challenger?.dir ? [`  Challenger ${challengerLine(opts.challenger)}   (mlship versions | promote | rollback)`] : []),
     `  DynamoDB   ${local.dynamodbUrl}   table ${local.tableName}`,
     `  S3         ${local.s3Url}   bucket ${local.bucketName}`,
     `  SQS        ${local.sqsUrl}   queue ${local.logDlqUrl}`,

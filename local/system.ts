@@ -15,6 +15,7 @@ import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
 import { readManifestFile } from '../contract/model-files';
 import type { CompactionResult } from '../lambda/analytics/compact';
 import { WEB_DIST } from '../web/build';
+import type { LocalChallenger } from './challenger';
 import { lockDataDir } from './data-dir-lock';
 import { type AccessLogEntry, apiKeyIdOf, type GatewayOptions } from './gateway';
 import { checkPortFree } from './listen';
@@ -40,6 +41,8 @@ export interface StartLocalOptions {
   inMemory?: boolean;
   /** Model directory (model.json + the ONNX file). @default models/breast-cancer */
   modelDir?: string;
+  /** A second version hosted beside the model, shadowing it or answering a split (docs/versions.md). @default - none */
+  challenger?: LocalChallenger;
   /** Operator API key; else MLSHIP_API_KEY, else the one kept in the data folder, else a new one. */
   apiKey?: string;
   /** Client API key (own predictions only); else MLSHIP_CLIENT_API_KEY, else the one kept in the data folder, else a new one. */
@@ -162,6 +165,7 @@ export async function startLocal(opts: StartLocalOptions = {}): Promise<LocalSys
         s3Url: data.s3Url,
         port: ports.model,
         workers: opts.modelWorkers ?? 1,
+        challengerDir: opts.challenger?.dir,
         onProgress: progress,
       }),
     );
@@ -176,6 +180,7 @@ export async function startLocal(opts: StartLocalOptions = {}): Promise<LocalSys
         operatorKeyIds: [keys.apiKeyId],
         workDir,
         predictS3Url: await opts.predictS3Via?.(data.s3Url),
+        challenger: opts.challenger,
         onProgress: progress,
       }),
     );

@@ -10,17 +10,18 @@ import { errorMessage } from '../../contract/errors';
 import type { ServeSettings } from './config';
 import { log } from './log';
 import { loadModel } from './model';
-import { resolveModelDir } from './model-source';
+import { resolveChallengerDir, resolveModelDir } from './model-source';
 import { startInProcess } from './server';
 
 const RESTART_DELAY_MS = 1000;
 
 /** Worker → primary: listening (model still loading), model loaded, or asking where the model is. */
 type WorkerMessage = { type: 'listening'; port: number } | { type: 'ready'; port: number } | { type: 'model?' };
-/** Primary → worker: the model directory. */
+/** Primary → worker: the model directory, and the challenger's when one is hosted beside it. */
 interface ModelMessage {
   type: 'model';
   dir: string;
+  challengerDir?: string;
 }
 
 function isWorkerMessage(m: unknown): m is WorkerMessage {
@@ -49,6 +50,7 @@ async function runPrimary(settings: ServeSettings): Promise<void> {
   const ready = new Set<number>();
   // Settles once the model is on local disk; the workers ask for it (a restarted one too).
   let modelDir: string | undefined;
+  let challengerDir: string | undefined;
   const waiting: Worker[] = [];
 
   const fork = (): Worker => {
@@ -56,7 +58,7 @@ async function runPrimary(settings: ServeSettings): Promise<void> {
     worker.on('message', (m: unknown) => {
       if (!isWorkerMessage(m)) return;
       if (m.type === 'model?') {
-        if (modelDir !== undefined) worker.send({ type: 'model', dir: modelDir } satisfies ModelMessage);
+        if (modelDir !== undefined) worker.send({ type: 'model', dir: modelDir, challengerDir } satisfies ModelMessage);
         else waiting.push(worker);
       } else if (m.type === 'listening') {
         listening.add(worker.id);
@@ -68,7 +70,7 @@ async function runPrimary(settings: ServeSettings): Promise<void> {
         ready.add(worker.id);
         if (!announced && ready.size >= settings.workers) {
           announced = true;
-          log('info', 'ready', { port: m.port, workers: settings.workers, model: modelDir });
+          log('info', 'ready', { port: m.port, workers: settings.workers, model: modelDir, challenger: challengerDir });
         }
       }
     });
@@ -110,20 +112,28 @@ async function runPrimary(settings: ServeSettings): Promise<void> {
 
   // Download from S3 once, here, rather than once per worker.
   try {
-    modelDir = await resolveModelDir({ modelDir: settings.modelDir });
+    [modelDir, challengerDir] = await Promise.all([
+      resolveModelDir({ modelDir: settings.modelDir }),
+      resolveChallengerDir({ challengerDir: settings.challengerDir }),
+    ]);
   } catch (e) {
     log('error', 'the model could not be fetched', { error: errorMessage(e) });
     stop('failure', 1);
     return;
   }
-  for (const w of waiting.splice(0)) if (w.isConnected()) w.send({ type: 'model', dir: modelDir } satisfies ModelMessage);
+  for (const w of waiting.splice(0)) if (w.isConnected()) w.send({ type: 'model', dir: modelDir, challengerDir } satisfies ModelMessage);
 }
 
 async function runWorker(settings: ServeSettings, host: string): Promise<void> {
+  const dirs = modelDirFromPrimary();
   const server = await startInProcess({
     host,
     port: settings.port,
-    load: async () => loadModel(await modelDirFromPrimary()),
+    load: async () => loadModel((await dirs).dir),
+    loadChallenger: async () => {
+      const dir = (await dirs).challengerDir;
+      return dir === undefined ? undefined : loadModel(dir);
+    },
     maxBatchSize: settings.maxBatchSize,
     maxBatchDelayUs: settings.maxBatchDelayUs,
     concurrency: settings.workers,
@@ -151,13 +161,13 @@ async function runWorker(settings: ServeSettings, host: string): Promise<void> {
   process.send?.({ type: 'ready', port: server.port } satisfies WorkerMessage);
 }
 
-/** Asks the primary for the model directory; it answers once the model is on local disk. */
-function modelDirFromPrimary(): Promise<string> {
-  return new Promise<string>((resolve) => {
+/** Asks the primary for the model directories; it answers once they are on local disk. */
+function modelDirFromPrimary(): Promise<ModelMessage> {
+  return new Promise<ModelMessage>((resolve) => {
     const onMessage = (m: unknown) => {
       if (!isModelMessage(m)) return;
       process.off('message', onMessage);
-      resolve(m.dir);
+      resolve(m);
     };
     process.on('message', onMessage);
     process.send?.({ type: 'model?' } satisfies WorkerMessage);

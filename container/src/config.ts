@@ -12,12 +12,15 @@ export interface ServeSettings {
   readonly maxBatchSize: number;
   readonly maxBatchDelayUs: number;
   readonly modelDir?: string;
+  /** A challenger hosted beside the model. @default - CHALLENGER_MODEL_DIR or CHALLENGER_MODEL_S3_URI, else none */
+  readonly challengerDir?: string;
 }
 
 export interface CliFlags {
   readonly port?: string;
   readonly workers?: string;
   readonly model?: string;
+  readonly challenger?: string;
 }
 
 /** Flags win over the environment; SageMaker's SAGEMAKER_BIND_TO_PORT wins over PORT. */
@@ -34,6 +37,7 @@ export function serveSettings(flags: CliFlags, env: NodeJS.ProcessEnv = process.
     maxBatchSize: intSetting(ENV.MAX_BATCH_SIZE, env[ENV.MAX_BATCH_SIZE], 1, LIMITS.maxRowsPerInvocation) ?? LIMITS.defaultMaxBatchSize,
     maxBatchDelayUs: intSetting(ENV.MAX_BATCH_DELAY_US, env[ENV.MAX_BATCH_DELAY_US], 0, 1_000_000) ?? LIMITS.defaultMaxBatchDelayUs,
     modelDir: flags.model,
+    challengerDir: flags.challenger,
   };
 }
 

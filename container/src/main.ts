@@ -15,10 +15,11 @@ program
   .command('serve')
   .description('Load the model and answer /ping and /invocations')
   .option('--model <dir>', 'model directory (default: MODEL_DIR, MODEL_S3_URI or /opt/ml/model)')
+  .option('--challenger <dir>', 'a second model version hosted beside it (default: CHALLENGER_MODEL_DIR, CHALLENGER_MODEL_S3_URI or none)')
   .option('--port <n>', 'port (default: SAGEMAKER_BIND_TO_PORT, PORT or 8080)')
   .option('--workers <n>', 'worker processes, 0 = one per core (default: MLSHIP_WORKERS or 0)')
   .option('--host <addr>', 'address to listen on', '0.0.0.0')
-  .action(async (flags: { model?: string; port?: string; workers?: string; host: string }) => {
+  .action(async (flags: { model?: string; challenger?: string; port?: string; workers?: string; host: string }) => {
     await serveCluster(serveSettings(flags), flags.host);
   });
 

@@ -1,8 +1,9 @@
 /**
  * The model server's routes and state: SageMaker's container contract over node:http.
  *
- *   GET  /ping                  200 once the model is loaded, 503 MODEL_LOADING before
+ *   GET  /ping                  200 once every hosted version is loaded, 503 MODEL_LOADING before
  *   POST /invocations           application/json {"instances": [...]} or text/csv rows → predictions
+ *                               (the version named by x-mlship-model-version answers; model-set.ts)
  *   GET  /execution-parameters  what Batch Transform asks before sending work
  */
 import type * as http from 'node:http';
@@ -18,6 +19,7 @@ import { acceptFormat, CSV_TYPE, callerDeadlineMs, checkContentEncoding, content
 import { ImageDecoder } from './image-decoder';
 import { log } from './log';
 import type { LoadedModel } from './model';
+import { ModelSet, requestedVersion } from './model-set';
 
 const MB = 1024 * 1024;
 
@@ -44,7 +46,10 @@ export interface ModelServerOptions {
 }
 
 export class ModelServer {
+  /** The champion (answers requests naming no version). */
   private serving: Serving | undefined;
+  /** Every hosted version, the champion first. */
+  private models: ModelSet<Serving> | undefined;
   private decoder: ImageDecoder | undefined;
   /** Set once shutdown starts: answers then ask keep-alive clients to reconnect elsewhere. */
   private stopping = false;
@@ -78,11 +83,17 @@ export class ModelServer {
     else route.handle(req, res);
   };
 
-  /** Starts serving `model` (until then /ping and /invocations answer 503 MODEL_LOADING). */
-  serve(model: LoadedModel): void {
+  /** Starts serving `model` and any challengers beside it (until then /ping and /invocations answer 503 MODEL_LOADING). */
+  serve(model: LoadedModel, ...challengers: LoadedModel[]): void {
+    const entries = [model, ...challengers].map((m) => ({ version: m.manifest.version, serving: this.servingOf(m) }));
+    this.models = new ModelSet(entries);
+    this.serving = entries[0]?.serving;
+  }
+
+  private servingOf(model: LoadedModel): Serving {
     const { name, version } = model.manifest;
     const info: InvocationResponse['model'] = { name, version };
-    this.serving = {
+    return {
       model,
       batcher: new Batcher((rows) => model.run(rows), this.opts.batching),
       header: `${name}/${version}`,
@@ -99,7 +110,7 @@ export class ModelServer {
     this.stopping = true;
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     await this.decoder?.close();
-    await this.serving?.model.close();
+    await Promise.all((this.models?.all() ?? []).map((s) => s.model.close()));
   }
 
   /** Marks the server as stopping (answers carry `connection: close`) without waiting. */
@@ -108,14 +119,22 @@ export class ModelServer {
   }
 
   private ping(req: http.IncomingMessage, res: http.ServerResponse): void {
-    if (this.serving) this.answer(res, 200, JSON_TYPE, `{"status":"ok","model":${JSON.stringify(this.serving.header)}}`);
+    if (this.serving && this.models)
+      this.answer(res, 200, JSON_TYPE, JSON.stringify({ status: 'ok', model: this.serving.header, versions: this.models.versions }));
     else this.fail(req, res, loading());
   }
 
   private invocations(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const serving = this.serving;
-    if (!serving) {
+    const models = this.models;
+    if (!models) {
       this.fail(req, res, loading());
+      return;
+    }
+    let serving: Serving;
+    try {
+      serving = models.pick(requestedVersion(req));
+    } catch (e) {
+      this.fail(req, res, e);
       return;
     }
     this.inFlight++;

@@ -51,6 +51,25 @@ export async function resolveModelDir(opts: ModelSourceOptions = {}): Promise<st
   );
 }
 
+export interface ChallengerSourceOptions {
+  /** `--challenger DIR` from the command line. */
+  readonly challengerDir?: string;
+  /** @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cacheDir?: string;
+}
+
+/** The challenger's directory: `--challenger DIR`, `CHALLENGER_MODEL_DIR`, `CHALLENGER_MODEL_S3_URI` (downloaded); undefined for none. */
+export async function resolveChallengerDir(opts: ChallengerSourceOptions = {}): Promise<string | undefined> {
+  const env = opts.env ?? process.env;
+  if (opts.challengerDir) return opts.challengerDir;
+  const dir = env[ENV.CHALLENGER_MODEL_DIR];
+  if (dir) return dir;
+  const uri = env[ENV.CHALLENGER_MODEL_S3_URI];
+  if (!uri) return undefined;
+  return downloadModel(uri, { s3Url: env[ENV.S3_URL], region: env.AWS_REGION, credentials: credentialsOf(env), cacheDir: opts.cacheDir });
+}
+
 export function parseS3Uri(uri: string): { bucket: string; key: string } {
   const [, bucket, key] = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/.exec(uri) ?? [];
   if (bucket === undefined || key === undefined)

@@ -13,6 +13,7 @@ import { answerParserErrors } from './early-answer';
 import { readLogLines } from './log';
 import { type LoadedModel, loadModel } from './model';
 import { ModelServer } from './model-server';
+import { loadModels } from './model-set';
 import { resolveModelDir } from './model-source';
 
 export interface StartServerOptions {
@@ -20,6 +21,10 @@ export interface StartServerOptions {
   readonly modelDir?: string;
   /** Supplies the model instead of loading `modelDir` (a caller that already holds one shares it). */
   readonly load?: () => Promise<LoadedModel>;
+  /** A challenger hosted beside the model (docs/versions.md). @default - CHALLENGER_MODEL_DIR or CHALLENGER_MODEL_S3_URI, else none */
+  readonly challengerDir?: string;
+  /** Supplies the challenger instead of loading `challengerDir`. */
+  readonly loadChallenger?: () => Promise<LoadedModel | undefined>;
   /** @default 0 - a free port */
   readonly port?: number;
   /** @default '127.0.0.1' */
@@ -80,7 +85,9 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
   const port = await listen(server, opts.port ?? 0, host);
 
   const ready = (async () => {
-    modelServer.serve(opts.load ? await opts.load() : await loadModel(await resolveModelDir({ modelDir: opts.modelDir })));
+    const champion = async () => (opts.load ? opts.load() : loadModel(await resolveModelDir({ modelDir: opts.modelDir })));
+    const [model, ...challengers] = await loadModels(champion, opts);
+    if (model) modelServer.serve(model, ...challengers);
   })();
   // Callers that do not wait still see a failed load through `ready`; avoid an unhandled rejection.
   ready.catch(() => undefined);
@@ -139,7 +146,7 @@ function closeServer(server: http.Server): Promise<void> {
 
 /** The cluster (`main.ts serve --workers N`) in a child process, for tests, the benchmark and the local runner. */
 async function startCluster(opts: StartServerOptions): Promise<RunningServer> {
-  if (opts.load) throw new Error('`load` works in-process only; pass `modelDir` with `workers` > 0.');
+  if (opts.load || opts.loadChallenger) throw new Error('`load` works in-process only; pass `modelDir` with `workers` > 0.');
   // Under tsx this file is TypeScript and the child needs the loader; in the bundle main and server are one file.
   const entry = opts.bundle
     ? [opts.bundle]
@@ -148,6 +155,7 @@ async function startCluster(opts: StartServerOptions): Promise<RunningServer> {
       : [__filename];
   const args = [...entry, 'serve', '--port', String(opts.port ?? 0), '--workers', String(opts.workers), '--host', opts.host ?? '127.0.0.1'];
   if (opts.modelDir) args.push('--model', opts.modelDir);
+  if (opts.challengerDir) args.push('--challenger', opts.challengerDir);
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (opts.maxBatchSize !== undefined) env[ENV.MAX_BATCH_SIZE] = String(opts.maxBatchSize);
   if (opts.maxBatchDelayUs !== undefined) env[ENV.MAX_BATCH_DELAY_US] = String(opts.maxBatchDelayUs);

@@ -28,7 +28,7 @@ export interface StreamRows {
   feedback: FeedbackRow[];
 }
 
-/** The rows a stream batch carries. Removals (TTL expiry) and non-prediction items are skipped. */
+/** The rows a stream batch carries. Removals (TTL expiry), non-prediction items and shadow predictions are skipped. */
 export function rowsOfStream(event: DynamoDBStreamEvent, manifest: ModelManifest): StreamRows {
   const out: StreamRows = { predictions: [], feedback: [] };
   for (const record of event.Records) {
@@ -38,6 +38,8 @@ export function rowsOfStream(event: DynamoDBStreamEvent, manifest: ModelManifest
     const item = image as Record<string, AttributeValue>;
     if (!isPredictionItem(item)) continue;
     const r = decodeRecord(item);
+    // Shadow predictions answered nobody: the store's rows are answered predictions (docs/versions.md).
+    if (r.shadowOf !== undefined) continue;
     if (record.eventName === 'INSERT') out.predictions.push(predictionRow(manifest, r));
     // Feedback is the one update a logged prediction gets; a repeated one is a correction (queries keep the latest).
     const fb = feedbackRow(r);

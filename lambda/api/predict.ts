@@ -10,11 +10,13 @@ import { type Backend as BackendKind, maxPredictBodyBytes } from '../../contract
 import type { Instance, ModelManifest } from '../../contract/manifest';
 import { readManifestFile } from '../../contract/model-files';
 import { type InvocationResponse, MODEL_VERSION_HEADER, type PredictResponse } from '../../contract/prediction';
+import type { PredictionRecord } from '../../contract/prediction-log';
+import { parseChallengerSetting } from '../../contract/versions';
 import { apiHandler, bodyBytes, mediaType, type RequestContext } from '../http/api-handler';
 import { withIdempotency } from '../log/idempotency';
 import { type DeadLetterQueue, logRecords } from '../log/log-writer';
 import { PredictionLogStore } from '../log/prediction-log-store';
-import { type RecordBuilder, recordBuilder } from '../log/record-builder';
+import { type RecordBuilder, recordBuilder, shadowRecord } from '../log/record-builder';
 import type { Backend } from '../model/backend';
 import { fargateBackend } from '../model/fargate-backend';
 import { fetchInstance, modelInput, parseInstances, storeInput } from '../model/inputs';
@@ -24,9 +26,11 @@ import { endpointOverride, intValue, readConfig, required } from '../runtime/con
 import { lazyS3, lazySqs, type S3Handle } from '../runtime/lazy-clients';
 import { createLogger, type Logger } from '../runtime/logger';
 import { Metrics } from '../runtime/metrics';
+import { type RoutingStore, TableRoutingStore } from '../versions/routing-store';
 import { inferRoutes } from './open-inference';
 import { answerAs, answerMediaType } from './predict-answer';
 import type { PredictCore } from './predict-core';
+import { routeOf, type ShadowRun, startShadow, type VersionsDeps, versionsDeps } from './versions-routing';
 
 export interface PredictDeps {
   readonly manifest: ModelManifest;
@@ -45,14 +49,18 @@ export interface PredictDeps {
   readonly metrics?: Metrics;
   /** @default () => new Date() */
   readonly clock?: () => Date;
+  /** A challenger hosted beside the champion, and the routing state that says who answers. @default - the champion only */
+  readonly versions?: VersionsDeps;
 }
 
 /** The predict function's dependencies as the CDK configures it: config from `env`, AWS clients. */
 export function predictDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: string): PredictDeps {
   const config = readConfig('predict', env);
   const backendKind = config.backend;
+  const manifest = readManifestFile(required(config, ENV.MODEL_MANIFEST_PATH), baseDir);
+  const table = required(config, ENV.PREDICTION_TABLE);
   return {
-    manifest: readManifestFile(required(config, ENV.MODEL_MANIFEST_PATH), baseDir),
+    manifest,
     backendKind,
     backend:
       backendKind === 'fargate'
@@ -63,11 +71,24 @@ export function predictDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: string): Pre
             runtimeUrl: endpointOverride(ENV.SAGEMAKER_RUNTIME_URL, env),
           }),
     // One attempt per SDK call: the log writer runs its own bounded retries before dead-lettering.
-    log: new PredictionLogStore(new DynamoDBClient(dynamoOptions(env, 1)), required(config, ENV.PREDICTION_TABLE)),
+    log: new PredictionLogStore(new DynamoDBClient(dynamoOptions(env, 1)), table),
     deadLetters: { sqs: lazySqs(sqsOptions(env)), url: required(config, ENV.LOG_DLQ_URL) },
     inputs: { s3: lazyS3(s3Options(env)), bucket: required(config, ENV.DATA_BUCKET) },
     ttlDays: intValue(config, ENV.LOG_TTL_DAYS),
+    versions: challengerVersions(
+      required(config, ENV.CHALLENGER),
+      manifest,
+      () => new TableRoutingStore(new DynamoDBClient(dynamoOptions(env)), table, manifest.name),
+    ),
   };
+}
+
+/** The champion and challenger side by side, when the deployment hosts a challenger (docs/versions.md). */
+function challengerVersions(setting: string, manifest: ModelManifest, store: () => RoutingStore): VersionsDeps | undefined {
+  const challenger = parseChallengerSetting(setting);
+  if (challenger === undefined) return undefined;
+  const logger = createLogger('predict', { model: manifest.name });
+  return versionsDeps({ store: store(), champion: manifest.version, challenger, logger });
 }
 
 export function createPredictHandler(deps: PredictDeps) {
@@ -126,8 +147,12 @@ export function createPredictHandler(deps: PredictDeps) {
       throw new ApiError('PAYLOAD_TOO_LARGE', `The instances add up to more than ${maxBodyBytes} bytes for the ${backendKind} backend.`);
     }
 
+    // Routed here, in the core, so a pin, a split and a shadow apply to every predict route alike.
+    const route = await routeOf(deps.versions, event, ctx.requestId);
+    const shadowStart = clock().getTime() - started;
+    const shadow = route.shadow === undefined ? undefined : startShadow(backend, invocation, resolved.length, route.shadow, ctx.deadline);
     const t0 = Date.now();
-    const answer = await backend.invoke(invocation, resolved.length, ctx.deadline).catch((e: unknown) => {
+    const answer = await backend.invoke(invocation, resolved.length, ctx.deadline, route.answer).catch((e: unknown) => {
       // The model answered NaN or Infinity: no prediction to log, but a count to alarm on.
       if (e instanceof ApiError && e.code === 'NON_FINITE_OUTPUT') metrics.count('NonFiniteOutputs', 1);
       throw e;
@@ -146,9 +171,16 @@ export function createPredictHandler(deps: PredictDeps) {
         return buildRecord({ prediction, sent, seen, model: answer.model, requestId: ctx.requestId, apiKeyId, now, latencyMs });
       }),
     );
-    await logRecords(records, { store: deps.log, deadLetters: deps.deadLetters, metrics, log: ctx.log });
+    const shadows = shadow === undefined ? [] : await shadowRecords(shadow, records, shadowStart, ctx);
+    await logRecords([...records, ...shadows], { store: deps.log, deadLetters: deps.deadLetters, metrics, log: ctx.log });
     emitMetrics(answer, backendMs);
-    ctx.log.info('predicted', { instances: records.length, backendMs, ids: records.map((r) => r.id) });
+    ctx.log.info('predicted', {
+      instances: records.length,
+      backendMs,
+      ids: records.map((r) => r.id),
+      version: answer.model.version,
+      ...(shadow ? { shadow: shadow.version } : {}),
+    });
 
     const body: PredictResponse = {
       predictions: answer.predictions.map((p, i) => ({ id: records[i]?.id ?? '', ...p })),
@@ -159,6 +191,23 @@ export function createPredictHandler(deps: PredictDeps) {
       headers: { 'content-type': 'application/json', [MODEL_VERSION_HEADER]: `${answer.model.name}/${answer.model.version}` },
       body: JSON.stringify(body),
     };
+  }
+
+  /** The challenger's outcome for each answered record, waited for within its grace period; errors are counted, never thrown. */
+  async function shadowRecords(
+    shadow: ShadowRun,
+    answered: PredictionRecord[],
+    startMs: number,
+    ctx: RequestContext,
+  ): Promise<PredictionRecord[]> {
+    const { outcomes, ms } = await shadow.settle(deps.versions?.shadowGraceMs);
+    const now = clock();
+    const failed = outcomes.find((o) => 'error' in o);
+    if (failed !== undefined) {
+      metrics.count('ShadowErrors', outcomes.length);
+      ctx.log.warn('shadow prediction failed', { version: shadow.version, error: 'error' in failed ? failed.error : undefined, ms });
+    }
+    return answered.map((r, i) => shadowRecord(r, shadow.version, outcomes[i] ?? { error: 'BACKEND_ERROR' }, now, startMs + ms));
   }
 
   function emitMetrics(answer: InvocationResponse, backendMs: number): void {

@@ -11,6 +11,7 @@ import type { ModelManifest } from '../../contract/manifest';
 import { MODEL_VERSION_HEADER } from '../../contract/prediction';
 import { PARAMETERS } from '../../contract/route-schemas';
 import { API_KEY_HEADER, IDEMPOTENCY_HEADER, ROUTES, type RouteSpec } from '../../contract/routes';
+import { MODEL_VERSION_REQUEST_HEADER } from '../../contract/versions';
 
 export interface OpenApiDocument {
   openapi: '3.1.0';
@@ -171,6 +172,8 @@ function operation(r: RouteSpec, m: ModelManifest): Record<string, unknown> {
   if (PREDICTING_ROUTES.has(r.id)) {
     const schema = parameterSchema(PARAMETERS.idempotencyKey);
     params.push({ name: IDEMPOTENCY_HEADER, in: 'header', required: false, description: schema.description, schema });
+    const version = parameterSchema(PARAMETERS.modelVersion);
+    params.push({ name: MODEL_VERSION_REQUEST_HEADER, in: 'header', required: false, description: version.description, schema: version });
   }
   const responses: Record<string, unknown> = successResponses(r);
   // The protocol's routes answer their own errors in its form; the gateway's (403, 429, …) keep the API's.

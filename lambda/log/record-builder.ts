@@ -6,7 +6,7 @@ import { predictionInputKey } from '../../contract/bucket';
 import { LIMITS } from '../../contract/limits';
 import type { FeatureValue, Instance, ModelManifest, Row } from '../../contract/manifest';
 import type { InvocationResponse, Prediction } from '../../contract/prediction';
-import { float32Decimal, type PredictionRecord } from '../../contract/prediction-log';
+import { float32Decimal, type PredictionRecord, shadowLogModel } from '../../contract/prediction-log';
 import { imageFormatOf, type ResolvedInstance } from '../model/inputs';
 import { newPredictionId } from './ids';
 
@@ -88,5 +88,36 @@ export function recordBuilder(opts: RecordBuilderOptions): RecordBuilder {
       await storeInput(record.inputKey, bytes, format === 'png' ? 'image/png' : 'image/jpeg');
     }
     return record;
+  };
+}
+
+/** What the challenger made of one instance a shadow run gave it: its prediction, or why there is none. */
+export type ShadowOutcome = { readonly prediction: Prediction } | { readonly error: string };
+
+/**
+ * The shadow record of one instance: the challenger's prediction (or its error code) under the model's
+ * shadow partition, linked to the answered record, whose input, caller and expiry it shares (the input
+ * itself stays with the answered record).
+ */
+export function shadowRecord(
+  of: PredictionRecord,
+  version: string,
+  outcome: ShadowOutcome,
+  now: Date,
+  latencyMs: number,
+): PredictionRecord {
+  const p = 'prediction' in outcome ? outcome.prediction : undefined;
+  return {
+    id: newPredictionId(now.getTime()),
+    model: shadowLogModel(of.model),
+    modelVersion: version,
+    createdAt: now.toISOString(),
+    ...(p === undefined ? {} : 'label' in p ? { label: p.label, probabilities: p.probabilities } : { predictedValue: p.value }),
+    ...('error' in outcome ? { shadowError: outcome.error } : {}),
+    latencyMs,
+    requestId: of.requestId,
+    ...(of.apiKeyId !== undefined ? { apiKeyId: of.apiKeyId } : {}),
+    ...(of.expiresAt !== undefined ? { expiresAt: of.expiresAt } : {}),
+    shadowOf: of.id,
   };
 }

@@ -12,8 +12,10 @@ export interface Backend {
   /**
    * Sends the serialized `{"instances": [...]}` body; resolves with the parsed answer. `deadline`
    * (epoch ms) is when the caller stops waiting: the model server is told, and abandons work past it.
+   * `version` names the hosted model version that must answer (docs/versions.md); without it the
+   * server's champion does.
    */
-  invoke(body: string, expectedPredictions: number, deadline?: number): Promise<InvocationResponse>;
+  invoke(body: string, expectedPredictions: number, deadline?: number, version?: string): Promise<InvocationResponse>;
 }
 
 /** Time the predict handler keeps after the model call to log the predictions and answer. */
@@ -40,7 +42,8 @@ export function passOnClientError(status: number, body: string, backendName: str
     if (err !== undefined && typeof err.code === 'string' && err.code in ERROR_STATUS && typeof err.message === 'string') {
       const code = err.code as ErrorCode;
       if (ERROR_STATUS[code] === status || (status >= 400 && status < 500 && ERROR_STATUS[code] < 500)) {
-        return new ApiError(code, err.message, typeof err.field === 'string' ? err.field : undefined);
+        const details = typeof err.details === 'object' && err.details !== null ? err.details : undefined;
+        return new ApiError(code, err.message, typeof err.field === 'string' ? err.field : undefined, details);
       }
     }
   } catch {

@@ -8,6 +8,7 @@ import * as https from 'node:https';
 import { ApiError, errorMessage } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
 import { DEADLINE_HEADER } from '../../contract/prediction';
+import { MODEL_VERSION_REQUEST_HEADER } from '../../contract/versions';
 import { type Backend, isConnectionError, modelAnswerError, modelTimeLeft, parseInvocationResponse, unavailable } from './backend';
 
 export interface FargateBackendOptions {
@@ -26,7 +27,12 @@ export function fargateBackend(opts: FargateBackendOptions): Backend {
   const timeoutMs = opts.attemptTimeoutMs ?? LIMITS.backendAttemptTimeoutMs;
   const maxAttempts = opts.maxAttempts ?? LIMITS.backendMaxAttempts;
 
-  async function attempt(body: string, timeoutMs: number, left: number | undefined): Promise<{ status: number; text: string }> {
+  async function attempt(
+    body: string,
+    timeoutMs: number,
+    left: number | undefined,
+    version?: string,
+  ): Promise<{ status: number; text: string }> {
     const headers: http.OutgoingHttpHeaders = {
       'content-type': 'application/json',
       accept: 'application/json',
@@ -34,6 +40,7 @@ export function fargateBackend(opts: FargateBackendOptions): Backend {
     };
     // The model server stops working on the request when the caller will no longer wait for it.
     if (left !== undefined) headers[DEADLINE_HEADER] = String(Math.min(timeoutMs, left));
+    if (version !== undefined) headers[MODEL_VERSION_REQUEST_HEADER] = version;
     return new Promise((resolve, reject) => {
       const req = lib.request(target, { method: 'POST', agent, headers }, (res) => {
         const chunks: Buffer[] = [];
@@ -49,7 +56,7 @@ export function fargateBackend(opts: FargateBackendOptions): Backend {
 
   return {
     kind: 'fargate',
-    async invoke(body, expected, deadline) {
+    async invoke(body, expected, deadline, version) {
       let last: ApiError | undefined;
       for (let i = 1; i <= maxAttempts; i++) {
         const left = modelTimeLeft(deadline);
@@ -57,7 +64,7 @@ export function fargateBackend(opts: FargateBackendOptions): Backend {
         const attemptMs = Math.min(timeoutMs, left ?? timeoutMs);
         let res: { status: number; text: string };
         try {
-          res = await attempt(body, attemptMs, left);
+          res = await attempt(body, attemptMs, left, version);
         } catch (e) {
           if (e instanceof TimeoutError) throw new ApiError('BACKEND_TIMEOUT', `The ${NAME} did not answer within ${attemptMs} ms.`);
           if (!isConnectionError(e)) throw new ApiError('BACKEND_ERROR', `Calling the ${NAME} failed: ${errorMessage(e)}`);

@@ -11,6 +11,7 @@
 import { ApiError } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
 import { DEADLINE_ATTRIBUTE } from '../../contract/prediction';
+import { MODEL_VERSION_ATTRIBUTE } from '../../contract/versions';
 import { type Backend, isConnectionError, modelAnswerError, modelTimeLeft, parseInvocationResponse } from './backend';
 
 export interface SageMakerBackendOptions {
@@ -57,7 +58,7 @@ export function sagemakerBackend(opts: SageMakerBackendOptions): Backend {
 
   return {
     kind: 'sagemaker',
-    async invoke(body, expected, callerDeadline) {
+    async invoke(body, expected, callerDeadline, version) {
       const { m, client } = await sdk;
       const deadline = Date.now() + budgetMs;
       let last: unknown;
@@ -67,7 +68,12 @@ export function sagemakerBackend(opts: SageMakerBackendOptions): Backend {
         const timeoutMs = Math.min(attemptMs, left);
         // SageMaker hands CustomAttributes to the container, which stops working past the caller's deadline.
         const callerLeft = modelTimeLeft(callerDeadline);
-        const CustomAttributes = callerLeft === undefined ? undefined : `${DEADLINE_ATTRIBUTE}=${Math.min(timeoutMs, callerLeft)}`;
+        // The model version travels the same way (the container routes on it; docs/versions.md).
+        const attributes = [
+          ...(callerLeft === undefined ? [] : [`${DEADLINE_ATTRIBUTE}=${Math.min(timeoutMs, callerLeft)}`]),
+          ...(version === undefined ? [] : [`${MODEL_VERSION_ATTRIBUTE}=${version}`]),
+        ];
+        const CustomAttributes = attributes.length === 0 ? undefined : attributes.join(';');
         try {
           const out = await client.send(
             new m.InvokeEndpointCommand({

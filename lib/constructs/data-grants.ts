@@ -28,6 +28,8 @@ export enum PredictionLogAccess {
   QUERY = 'query',
   /** Query on the by-model index only. */
   QUERY_BY_MODEL = 'query-by-model',
+  /** GetItem and PutItem of the versions' routing item only (ids `routing#…`, docs/versions.md). */
+  ROUTING = 'routing',
 }
 
 /** Grants on the prediction log table. */
@@ -51,6 +53,10 @@ export class PredictionLogGrants {
         return this.grant(grantee, LOG_TABLE_ACTIONS.label, [table]);
       case PredictionLogAccess.QUERY:
         return this.grant(grantee, LOG_TABLE_ACTIONS.query, [index(LOG_TABLE.byModelIndex.name), index(LOG_TABLE.byCallerIndex.name)]);
+      case PredictionLogAccess.ROUTING:
+        return this.grant(grantee, LOG_TABLE_ACTIONS.routing, [table], {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${LOG_TABLE.routingPrefix}*`] },
+        });
       case PredictionLogAccess.QUERY_BY_MODEL:
         return this.grant(grantee, LOG_TABLE_ACTIONS.query, [index(LOG_TABLE.byModelIndex.name)]);
     }

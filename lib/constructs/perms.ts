@@ -15,6 +15,8 @@ export const LOG_TABLE_ACTIONS = {
   label: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   /** Query an index. */
   query: ['dynamodb:Query'],
+  /** Read the versions' routing item, and store the deployment's own when none is stored (granted with a condition on the leading key). */
+  routing: ['dynamodb:GetItem', 'dynamodb:PutItem'],
 } as const;
 
 /** What Lambda's SQS event source mapping calls with the function's role (no sqs:GetQueueUrl, which nothing calls). */

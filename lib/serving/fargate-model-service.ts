@@ -22,7 +22,7 @@ import { acknowledgeWildcardResource } from '../constructs/nag';
 import { DATA_BUCKET_ACTIONS } from '../constructs/perms';
 import type { MonitoredBackend } from '../observability/backend-metrics';
 import { fargateDeploymentAlarms } from '../rollout/deployment-alarms';
-import type { ModelBackend, ModelIdentity, RolloutCheck, RolloutCheckPlacement } from './model-backend';
+import type { ChallengerPackageRef, ModelBackend, ModelIdentity, RolloutCheck, RolloutCheckPlacement } from './model-backend';
 import { CONTAINER_PORT, LISTENER_PORT, ModelNetwork, TEST_LISTENER_PORT } from './model-network';
 
 export { CONTAINER_PORT, TEST_LISTENER_PORT } from './model-network';
@@ -44,6 +44,8 @@ export interface FargateModelServiceProps {
    * @default - nothing to wait for: the package is already in the bucket
    */
   readonly modelUpload?: IDependable;
+  /** A second version the tasks host beside the model (docs/versions.md). @default - none */
+  readonly challenger?: ChallengerPackageRef;
   /**
    * The VPC and security groups.
    * @default - a new ModelNetwork (its own VPC)
@@ -149,6 +151,7 @@ export class FargateModelService extends Construct implements ModelBackend {
     });
     // Tasks must not start before their model package is in the bucket.
     if (props.modelUpload) this.service.node.addDependency(props.modelUpload);
+    if (props.challenger?.upload) this.service.node.addDependency(props.challenger.upload);
 
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc: this.vpc,
@@ -272,7 +275,12 @@ export class FargateModelService extends Construct implements ModelBackend {
     taskDefinition.addContainer('Model', {
       image: ecs.ContainerImage.fromDockerImageAsset(props.image),
       portMappings: [{ containerPort: CONTAINER_PORT }],
-      environment: { [ENV.MODEL_S3_URI]: props.bucket.s3UrlForObject(props.modelKey), [ENV.PORT]: String(CONTAINER_PORT) },
+      environment: {
+        [ENV.MODEL_S3_URI]: props.bucket.s3UrlForObject(props.modelKey),
+        [ENV.PORT]: String(CONTAINER_PORT),
+        // Read with the model's packages grant: the challenger's key is under the same models/<name>/.
+        ...(props.challenger ? { [ENV.CHALLENGER_MODEL_S3_URI]: props.bucket.s3UrlForObject(props.challenger.key) } : {}),
+      },
       logging: ecs.LogDrivers.awsLogs({
         streamPrefix: 'model',
         logGroup: new logs.LogGroup(this, 'ContainerLogs', { retention: logRetention }),

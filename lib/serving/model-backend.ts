@@ -8,6 +8,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import type { IDependable } from 'constructs';
 import type { EnvName } from '../../contract/env';
 import type { Backend } from '../../contract/limits';
 import type { MonitoredBackend } from '../observability/backend-metrics';
@@ -18,6 +19,14 @@ export interface ModelIdentity {
   readonly name: string;
   /** The model's version. */
   readonly version: string;
+}
+
+/** A challenger's package hosted beside the model in the same image (docs/versions.md). */
+export interface ChallengerPackageRef {
+  /** Key of its package in the bucket (under the same `models/<name>/` as the model's). */
+  readonly key: string;
+  /** What puts the package in the bucket: the model starts after it. @default - nothing to wait for */
+  readonly upload?: IDependable;
 }
 
 /** Where a rollout check must run to reach the new version (the network props of GoldenSetCheck). */

@@ -18,7 +18,7 @@ import { grantActions } from '../constructs/grant-actions';
 import { DATA_BUCKET_ACTIONS, ENDPOINT_INVOKE_ACTIONS, PUT_METRIC_DATA_ACTIONS, SAGEMAKER_ENDPOINT_LOG_ACTIONS } from '../constructs/perms';
 import type { MonitoredBackend } from '../observability/backend-metrics';
 import { sageMakerDeploymentAlarms } from '../rollout/deployment-alarms';
-import type { ModelBackend, RolloutCheck, RolloutCheckPlacement } from './model-backend';
+import type { ChallengerPackageRef, ModelBackend, RolloutCheck, RolloutCheckPlacement } from './model-backend';
 
 const VARIANT = 'AllTraffic';
 
@@ -68,6 +68,12 @@ export interface SageMakerModelEndpointProps {
    * @default - nothing to wait for: the package is already in the bucket
    */
   readonly modelUpload?: IDependable;
+  /**
+   * A second version the container hosts beside the model (docs/versions.md), downloaded from the bucket
+   * at start, as on Fargate (a SageMaker model has one ModelDataUrl).
+   * @default - none
+   */
+  readonly challenger?: ChallengerPackageRef;
   /**
    * Real-time instances. Exactly one of `realtime` and `serverless`.
    * @default - none: `serverless` must be given
@@ -123,7 +129,10 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
       description: 'mlship SageMaker model: pull the image, read the model package, write logs and metrics',
     });
     props.image.repository.grantPull(this.role);
-    grantActions(this.role, DATA_BUCKET_ACTIONS.get, [props.bucket.arnForObjects(props.modelKey)]);
+    grantActions(this.role, DATA_BUCKET_ACTIONS.get, [
+      props.bucket.arnForObjects(props.modelKey),
+      ...(props.challenger ? [props.bucket.arnForObjects(props.challenger.key)] : []),
+    ]);
     const endpointLogs = Arn.format(
       { service: 'logs', resource: 'log-group', resourceName: '/aws/sagemaker/Endpoints/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME },
       stack,
@@ -136,12 +145,19 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
       primaryContainer: {
         image: props.image.imageUri,
         modelDataUrl: props.bucket.s3UrlForObject(props.modelKey),
-        environment: { [ENV.MODEL_DIR]: '/opt/ml/model' },
+        environment: {
+          [ENV.MODEL_DIR]: '/opt/ml/model',
+          // The container fetches the challenger itself, from the bucket's region.
+          ...(props.challenger
+            ? { [ENV.CHALLENGER_MODEL_S3_URI]: props.bucket.s3UrlForObject(props.challenger.key), AWS_REGION: stack.region }
+            : {}),
+        },
       },
     });
     // The role's policy must exist before SageMaker checks it can pull the image.
     this.model.node.addDependency(this.role);
     if (props.modelUpload) this.model.node.addDependency(props.modelUpload);
+    if (props.challenger?.upload) this.model.node.addDependency(props.challenger.upload);
 
     this.endpointConfig = new sagemaker.CfnEndpointConfig(this, 'EndpointConfig', {
       productionVariants: [

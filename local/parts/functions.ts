@@ -5,7 +5,10 @@
  */
 import { join } from 'node:path';
 import type { ModelManifest } from '../../contract/manifest';
+import type { VersionsDeps } from '../../lambda/api/versions-routing';
 import { duckdbEngine } from '../analytics/engine';
+import { type LocalChallenger, localVersions } from '../challenger';
+import { dynamoClient } from '../dynamodb';
 import { buildLocalFunctions, type LocalFunctions } from '../functions';
 import { s3Client } from '../s3';
 import type { DataPart } from './data';
@@ -24,6 +27,8 @@ export interface FunctionsPartOptions {
   workDir: string;
   /** Where the predict function reaches S3 (a fault test puts a switch there). @default - the embedded S3 */
   predictS3Url?: string;
+  /** A challenger beside the model: the predict function routes by the state in the table (docs/versions.md). @default - none */
+  challenger?: LocalChallenger;
   onProgress: (message: string) => void;
 }
 
@@ -36,6 +41,20 @@ export function startFunctions(opts: FunctionsPartOptions): Promise<FunctionsPar
     const analyticsS3 = s3Client(data.s3Url);
     started.defer(() => analyticsS3.destroy());
     opts.onProgress('building the functions');
+    // The routing state is stored at once, so `mlship versions` finds it before the first prediction.
+    let versions: VersionsDeps | undefined;
+    if (opts.challenger) {
+      const routingDb = dynamoClient(data.dynamodbUrl);
+      started.defer(() => routingDb.destroy());
+      const local = await localVersions({
+        challenger: opts.challenger,
+        manifest: opts.manifest,
+        dynamodb: routingDb,
+        tableName: data.tableName,
+      });
+      started.defer(local.stop);
+      versions = local.versions;
+    }
     const functions = buildLocalFunctions({
       manifest: opts.manifest,
       manifestPath: opts.manifestPath,
@@ -53,6 +72,7 @@ export function startFunctions(opts: FunctionsPartOptions): Promise<FunctionsPar
         root: join(opts.workDir, 'analytics-mirror'),
         manifest: opts.manifest,
       }),
+      versions,
     });
     started.defer(() => functions.close());
     const { close: _close, ...rest } = functions;

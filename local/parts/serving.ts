@@ -1,6 +1,7 @@
 /**
  * The Serving stack on this machine: the model packed and uploaded to the data bucket as the deploy does,
- * and the model server started from `MODEL_S3_URI` as the container starts on Fargate, in its own process.
+ * and the model server started from `MODEL_S3_URI` as the container starts on Fargate, in its own process;
+ * a challenger, when given, is hosted beside the model in the same server.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +27,8 @@ export interface ServingPartOptions {
   port: number;
   /** Model server worker processes. */
   workers: number;
+  /** A challenger's model folder, hosted beside the model in the same server (docs/versions.md). @default - none */
+  challengerDir?: string;
   onProgress: (message: string) => void;
 }
 
@@ -66,15 +69,15 @@ export function startServing(opts: ServingPartOptions): Promise<ServingPart> {
       cacheDir,
       credentials: { ...S3RVER_CREDENTIALS },
     });
-    const model = await startModelServer(servedDir, opts.workers, opts.port);
+    const model = await startModelServer(servedDir, opts.workers, opts.port, opts.challengerDir);
     started.defer(() => model.stop());
     return { modelUrl: model.url, modelS3Uri, model };
   });
 }
 
 /** The model server on a fixed port once started, so a fault test can stop it and start it again. */
-async function startModelServer(modelDir: string, workers: number, port0: number): Promise<Switchable> {
-  let server: RunningServer | undefined = await startServer({ modelDir, port: port0, host: '127.0.0.1', workers });
+async function startModelServer(modelDir: string, workers: number, port0: number, challengerDir?: string): Promise<Switchable> {
+  let server: RunningServer | undefined = await startServer({ modelDir, challengerDir, port: port0, host: '127.0.0.1', workers });
   const { url, port } = server;
   return {
     url,
@@ -84,7 +87,7 @@ async function startModelServer(modelDir: string, workers: number, port0: number
       await s?.close();
     },
     async start() {
-      if (!server) server = await startServer({ modelDir, port, host: '127.0.0.1', workers });
+      if (!server) server = await startServer({ modelDir, challengerDir, port, host: '127.0.0.1', workers });
     },
   };
 }

@@ -61,6 +61,8 @@ function fullRecord(): PredictionRecord {
     feedback: { label: 'benign', givenAt: '2026-11-30T10:01:00.000Z', apiKeyId: 'key-1' },
     feedbackHistory: [{ label: 'malignant', givenAt: '2026-11-30T10:00:30.000Z', apiKeyId: 'key-1' }],
     expiresAt: 1_900_000_000,
+    shadowOf: '01JABCDEFGHJKMNPQRSTVWXYZ1',
+    shadowError: 'BACKEND_TIMEOUT',
   };
 }
 

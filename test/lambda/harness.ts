@@ -39,7 +39,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { model?: boolean; modelDir?: string } = {}): Promise<Harness> {
+export async function startHarness(opts: { model?: boolean; modelDir?: string; challengerDir?: string } = {}): Promise<Harness> {
   const modelDir = opts.modelDir ?? MODEL_DIR;
   process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
   process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
@@ -52,7 +52,7 @@ export async function startHarness(opts: { model?: boolean; modelDir?: string } 
     opts.model === false
       ? Promise.resolve(undefined as unknown as RunningServer)
       : // A worker process: onnxruntime rejects typed arrays made in jest's sandboxed globals.
-        startServer({ modelDir, workers: 1, port: 0 }),
+        startServer({ modelDir, challengerDir: opts.challengerDir, workers: 1, port: 0 }),
   ]);
   await ensureTable(dynamoClient(ddb.url), TABLE);
   const stdout: Record<string, unknown>[] = [];
@@ -111,6 +111,7 @@ export function predictEnv(
     [ENV.LOG_DLQ_URL]: h.sqs.queueUrl(QUEUE),
     [ENV.MODEL_MANIFEST_PATH]: h.manifestPath,
     [ENV.LOG_TTL_DAYS]: '30',
+    [ENV.CHALLENGER]: 'none',
     [ENV.DYNAMODB_URL]: h.ddb.url,
     [ENV.S3_URL]: h.s3.url,
     [ENV.SQS_URL]: h.sqs.url,

@@ -1,0 +1,119 @@
+/**
+ * Which model version answers a `POST /predict`, and the shadow run beside it (docs/versions.md):
+ * a caller's pin (`x-mlship-model-version`) wins; otherwise the routing state in force decides —
+ * the champion answers and the challenger shadows it, or a split sends a stable share of requests
+ * (by the idempotency key, else the request id, so a retry lands on the same version) to the challenger.
+ *
+ * A shadow run starts with the champion's call and is waited for at most SHADOW_GRACE_MS after the
+ * champion answered: its outcome is only ever logged, never part of the caller's answer or status.
+ */
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { ApiError, errorMessage, isApiError } from '../../contract/errors';
+import type { InvocationResponse } from '../../contract/prediction';
+import { IDEMPOTENCY_HEADER } from '../../contract/routes';
+import {
+  type ChallengerSetting,
+  initialRoutingState,
+  MODEL_VERSION_PATTERN,
+  MODEL_VERSION_REQUEST_HEADER,
+  type Route,
+  type RoutingState,
+  routeRequest,
+  SHADOW_GRACE_MS,
+} from '../../contract/versions';
+import { header } from '../http/request';
+import type { ShadowOutcome } from '../log/record-builder';
+import type { Backend } from '../model/backend';
+import type { Logger } from '../runtime/logger';
+import { type RoutingStore, routingReader } from '../versions/routing-store';
+
+export interface VersionsDeps {
+  /** The routing state in force (a cached reader of the routing store). */
+  readonly routing: () => Promise<RoutingState>;
+  /** @default SHADOW_GRACE_MS */
+  readonly shadowGraceMs?: number;
+}
+
+/** How long the predict function on AWS reuses a read routing state: a promotion takes effect within it. */
+export const ROUTING_CACHE_MS = 15_000;
+
+export interface VersionsOptions {
+  readonly store: RoutingStore;
+  /** The champion's version (the served manifest's). */
+  readonly champion: string;
+  readonly challenger: ChallengerSetting;
+  /** @default ROUTING_CACHE_MS */
+  readonly cacheMs?: number;
+  readonly logger: Logger;
+}
+
+/** The versions of a deployment with a challenger: its own state by default, a stored change once made. */
+export function versionsDeps(opts: VersionsOptions): VersionsDeps {
+  const deployed = initialRoutingState(opts.champion, opts.challenger, new Date(), 'deploy');
+  return {
+    routing: routingReader(opts.store, {
+      deployed,
+      cacheMs: opts.cacheMs ?? ROUTING_CACHE_MS,
+      onChange: (state) => opts.logger.info('routing state changed', { state }),
+      onError: (error) => opts.logger.warn('routing state unreadable; keeping the one in force', { error }),
+    }),
+  };
+}
+
+/**
+ * The route of one request: a pinned version answers alone; without versions configured (and no pin)
+ * the model server's own champion answers (`answer` undefined).
+ */
+export async function routeOf(versions: VersionsDeps | undefined, event: APIGatewayProxyEvent, requestId: string): Promise<Partial<Route>> {
+  const pinned = header(event, MODEL_VERSION_REQUEST_HEADER);
+  if (pinned !== undefined) {
+    if (!MODEL_VERSION_PATTERN.test(pinned))
+      throw new ApiError(
+        'INVALID_HEADER',
+        `${MODEL_VERSION_REQUEST_HEADER} must be a model version (letters, digits, . _ -).`,
+        MODEL_VERSION_REQUEST_HEADER,
+      );
+    return { answer: pinned };
+  }
+  if (versions === undefined) return {};
+  return routeRequest(await versions.routing(), header(event, IDEMPOTENCY_HEADER) ?? requestId);
+}
+
+/** A challenger's call running beside the champion's. */
+export interface ShadowRun {
+  readonly version: string;
+  /** Per-instance outcomes, once the call ended or `graceMs` after now, whichever comes first. */
+  settle(graceMs?: number): Promise<{ outcomes: ShadowOutcome[]; ms: number }>;
+}
+
+/** Why a shadow run has no prediction when the grace period ran out first. */
+export const SHADOW_TIMEOUT = 'SHADOW_TIMEOUT';
+
+export function startShadow(
+  backend: Backend,
+  invocation: string,
+  expected: number,
+  version: string,
+  deadline: number | undefined,
+): ShadowRun {
+  const t0 = Date.now();
+  const each = (o: ShadowOutcome) => Array.from({ length: expected }, () => o);
+  const call: Promise<{ outcomes: ShadowOutcome[]; ms: number }> = backend.invoke(invocation, expected, deadline, version).then(
+    (a: InvocationResponse) => ({ outcomes: a.predictions.map((prediction) => ({ prediction })), ms: Date.now() - t0 }),
+    (e: unknown) => ({ outcomes: each({ error: isApiError(e) ? e.code : `ERROR: ${errorMessage(e)}` }), ms: Date.now() - t0 }),
+  );
+  return {
+    version,
+    async settle(graceMs = SHADOW_GRACE_MS) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<{ outcomes: ShadowOutcome[]; ms: number }>((resolve) => {
+        timer = setTimeout(() => resolve({ outcomes: each({ error: SHADOW_TIMEOUT }), ms: Date.now() - t0 }), graceMs);
+      });
+      try {
+        return await Promise.race([call, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

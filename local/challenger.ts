@@ -1,0 +1,99 @@
+/**
+ * The local system's challenger (`npm start -- --challenger DIR [--shadow | --split PERCENT]`): its
+ * manifest checked beside the champion's, and the predict function's routing read from the local table
+ * on every request, so `mlship promote` and `rollback` take effect at once.
+ */
+import { join } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { errorMessage } from '../contract/errors';
+import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
+import { readManifestFile } from '../contract/model-files';
+import { checkSplitPercent, type RoutingMode } from '../contract/versions';
+import { type VersionsDeps, versionsDeps } from '../lambda/api/versions-routing';
+import { createLogger } from '../lambda/runtime/logger';
+import { DEFAULT_PROMOTION_POLICY, type PromotionPolicy } from '../lambda/versions/policy';
+import { TableRoutingStore } from '../lambda/versions/routing-store';
+import { startPromotionLoop } from './promotion';
+
+export interface LocalChallenger {
+  /** Model folder of the challenger (model.json + the ONNX file). */
+  readonly dir: string;
+  readonly mode: RoutingMode;
+  /** Split only: percent of requests it answers (1–50). */
+  readonly percent?: number;
+  /** Split only: move it up or roll it back by this policy, evaluated every `intervalMs`. @default - by hand only */
+  readonly autoPromote?: { readonly policy: PromotionPolicy; readonly intervalMs: number };
+}
+
+/** How often `--auto-promote` evaluates the policy. */
+export const AUTO_PROMOTE_INTERVAL_MS = 60_000;
+
+/**
+ * The predict function's versions; the system's state (from the flags) is stored at once. With
+ * `autoPromote`, the policy runs until `stop()`.
+ */
+export async function localVersions(opts: {
+  readonly challenger: LocalChallenger;
+  readonly manifest: ModelManifest;
+  readonly dynamodb: DynamoDBClient;
+  readonly tableName: string;
+}): Promise<{ versions: VersionsDeps; stop: () => Promise<void> }> {
+  const { challenger, manifest } = opts;
+  const version = readManifestFile(join(challenger.dir, MANIFEST_FILE)).version;
+  const logger = createLogger('predict', { model: manifest.name });
+  const versions = versionsDeps({
+    store: new TableRoutingStore(opts.dynamodb, opts.tableName, manifest.name),
+    champion: manifest.version,
+    challenger: { version, mode: challenger.mode, percent: challenger.percent },
+    cacheMs: 0,
+    logger,
+  });
+  await versions.routing();
+  const auto = challenger.autoPromote;
+  const stop =
+    auto === undefined
+      ? async () => undefined
+      : startPromotionLoop({
+          dynamodb: opts.dynamodb,
+          tableName: opts.tableName,
+          manifest,
+          policy: auto.policy,
+          intervalMs: auto.intervalMs,
+          report: (d) =>
+            logger.info('promotion policy', {
+              action: d.action,
+              reason: d.reason,
+              state: d.state,
+              challenger: d.challenger,
+              champion: d.champion,
+            }),
+          onError: (e) => logger.warn('promotion policy failed', { error: errorMessage(e) }),
+        });
+  return { versions, stop };
+}
+
+/** `--challenger DIR`, `--shadow`, `--split PERCENT` as given. */
+export interface ChallengerFlags {
+  readonly dir?: string;
+  readonly shadow?: boolean;
+  readonly split?: string;
+  readonly autoPromote?: boolean;
+}
+
+/** The challenger the flags ask for, or undefined; flags that make no sense alone say so. */
+export function localChallenger(flags: ChallengerFlags | undefined): LocalChallenger | undefined {
+  if (flags?.dir === undefined) {
+    if (flags?.shadow || flags?.split !== undefined || flags?.autoPromote)
+      throw new Error('--shadow, --split and --auto-promote go with --challenger DIR.');
+    return undefined;
+  }
+  const autoPromote = flags.autoPromote ? { policy: DEFAULT_PROMOTION_POLICY, intervalMs: AUTO_PROMOTE_INTERVAL_MS } : undefined;
+  if (flags.split !== undefined) return { dir: flags.dir, mode: 'split', percent: checkSplitPercent(flags.split, '--split'), autoPromote };
+  if (autoPromote) throw new Error('--auto-promote moves a split challenger up: give --split PERCENT (e.g. 5).');
+  return { dir: flags.dir, mode: 'shadow' };
+}
+
+/** The banner's line for the challenger. */
+export function challengerLine(flags: ChallengerFlags): string {
+  return `${flags.dir}   ${flags.split === undefined ? 'shadow: runs beside every request' : `split: answers ${flags.split} % of requests`}`;
+}

@@ -1,0 +1,266 @@
+/**
+ * A challenger beside the champion through `POST /predict`, against real parts (dynalite, a model
+ * server hosting both versions, the SageMaker runtime stand-in): shadow, split, pin, a failing or slow
+ * shadow, and a promotion read from the routing store. The challenger answers the opposite label (its
+ * manifest's labels reversed), so every answer shows which version gave it.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { ENV } from '../../contract/env';
+import { MODEL_VERSION_HEADER, type PredictResponse } from '../../contract/prediction';
+import { type PredictionRecord, shadowLogModel } from '../../contract/prediction-log';
+import { MODEL_VERSION_REQUEST_HEADER, promoted, rolledBack, splitBucket } from '../../contract/versions';
+import { createPredictHandler, predictDepsFromEnv } from '../../lambda/api/predict';
+import { versionsDeps } from '../../lambda/api/versions-routing';
+import { PredictionLogStore } from '../../lambda/log/prediction-log-store';
+import type { Backend } from '../../lambda/model/backend';
+import { createLogger } from '../../lambda/runtime/logger';
+import { basisOf, TableRoutingStore } from '../../lambda/versions/routing-store';
+import { dynamoClient } from '../../local/dynamodb';
+import { type RunningSageMakerRuntime, startSageMakerRuntime } from '../../local/sagemaker-runtime';
+import { modelVersionCopy } from '../support/model-version';
+import { jsonBody, proxyEvent } from './events';
+import { type Harness, loadHandler, MODEL_DIR, predictEnv, startHarness, TABLE } from './harness';
+
+const rows = (JSON.parse(readFileSync(join(MODEL_DIR, 'parity.json'), 'utf8')) as { rows: { input: number[]; label: string }[] }).rows;
+const challengerDir = modelVersionCopy(MODEL_DIR, '2.0.0', (m) => {
+  const output = m.output as { labels: string[] };
+  output.labels = [...output.labels].reverse();
+});
+const LAMBDA_DIR = join(__dirname, '../../lambda');
+
+let h: Harness;
+let runtime: RunningSageMakerRuntime;
+let log: PredictionLogStore;
+
+beforeAll(async () => {
+  h = await startHarness({ challengerDir });
+  runtime = await startSageMakerRuntime({ endpoints: { both: h.model.url } });
+  log = new PredictionLogStore(dynamoClient(h.ddb.url), TABLE);
+});
+afterAll(async () => {
+  await runtime.close();
+  await h.close();
+  rmSync(challengerDir, { recursive: true, force: true });
+});
+
+const challenger = (mode: 'shadow' | 'split', percent?: number) =>
+  JSON.stringify({ version: '2.0.0', mode, ...(percent ? { percent } : {}) });
+
+function event(instances: unknown[], headers: Record<string, string> = {}, requestId?: string) {
+  const e = proxyEvent({
+    method: 'POST',
+    resource: '/predict',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ instances }),
+  });
+  if (requestId !== undefined) e.requestContext.requestId = requestId;
+  return e;
+}
+
+/** Every record of a partition since `from`, oldest first. */
+async function logged(model: string, from: Date): Promise<PredictionRecord[]> {
+  const { records } = await log.readWindow(model, from, new Date(Date.now() + 1000), 10_000);
+  return records.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+}
+
+const labelOf = (p: PredictResponse['predictions'][number]) => ('label' in p ? p.label : '');
+const answeredBy = (res: APIGatewayProxyResult) => res.headers?.[MODEL_VERSION_HEADER];
+
+describe.each([
+  ['fargate', () => predictEnv(h, 'fargate')],
+  ['sagemaker', () => predictEnv(h, { sagemakerEndpoint: 'both', runtimeUrl: runtime.url })],
+] as const)('shadow on %s', (_name, env) => {
+  it('answers from the champion and logs each instance twice: answered, and shadowed by the challenger', async () => {
+    // GIVEN a deployment with a shadow challenger
+    const predict = loadHandler('predict', { ...env(), [ENV.CHALLENGER]: challenger('shadow') });
+    const from = new Date();
+    // WHEN a request of three instances comes
+    const res = await predict(event([rows[0].input, rows[1].input, rows[2].input]));
+    // THEN the champion answered, with the labels it always gives
+    expect(res.statusCode).toBe(200);
+    expect(answeredBy(res)).toBe('breast-cancer/1.0.0');
+    const out = jsonBody<PredictResponse>(res);
+    expect(out.predictions.map(labelOf)).toEqual([rows[0].label, rows[1].label, rows[2].label]);
+    // AND each answered prediction is logged once, and its shadow once, linked to it
+    const answered = (await logged('breast-cancer', from)).filter((r) => out.predictions.some((p) => p.id === r.id));
+    expect(answered.map((r) => r.modelVersion)).toEqual(['1.0.0', '1.0.0', '1.0.0']);
+    const shadows = (await logged(shadowLogModel('breast-cancer'), from)).filter((r) => answered.some((a) => a.id === r.shadowOf));
+    expect(shadows).toHaveLength(3);
+    for (const s of shadows) {
+      const of = answered.find((a) => a.id === s.shadowOf);
+      expect(s).toMatchObject({ modelVersion: '2.0.0', requestId: of?.requestId, apiKeyId: of?.apiKeyId });
+      expect(s.label).not.toBe(of?.label);
+      expect(s.inputValues).toBeUndefined();
+    }
+  });
+});
+
+describe('pin', () => {
+  it('answers with the pinned version, and logs it with no shadow', async () => {
+    const predict = loadHandler('predict', { ...predictEnv(h, 'fargate'), [ENV.CHALLENGER]: challenger('shadow') });
+    const from = new Date();
+    const res = await predict(event([rows[0].input], { [MODEL_VERSION_REQUEST_HEADER]: '2.0.0' }));
+    expect(res.statusCode).toBe(200);
+    expect(answeredBy(res)).toBe('breast-cancer/2.0.0');
+    const id = jsonBody<PredictResponse>(res).predictions[0]?.id;
+    expect((await logged('breast-cancer', from)).find((r) => r.id === id)?.modelVersion).toBe('2.0.0');
+    expect((await logged(shadowLogModel('breast-cancer'), from)).filter((r) => r.shadowOf === id)).toEqual([]);
+  });
+
+  it('refuses a version not hosted: 404 UNKNOWN_MODEL_VERSION listing the hosted ones', async () => {
+    for (const env of [predictEnv(h, 'fargate'), predictEnv(h, { sagemakerEndpoint: 'both', runtimeUrl: runtime.url })]) {
+      const res = await loadHandler('predict', env)(event([rows[0].input], { [MODEL_VERSION_REQUEST_HEADER]: '7.0.0' }));
+      expect(res.statusCode).toBe(404);
+      expect(jsonBody(res)).toEqual({
+        error: expect.objectContaining({
+          code: 'UNKNOWN_MODEL_VERSION',
+          field: MODEL_VERSION_REQUEST_HEADER,
+          details: { versions: ['1.0.0', '2.0.0'] },
+        }),
+      });
+    }
+  });
+
+  it('refuses a malformed version as INVALID_HEADER', async () => {
+    const res = await loadHandler('predict', predictEnv(h, 'fargate'))(event([rows[0].input], { [MODEL_VERSION_REQUEST_HEADER]: '../x' }));
+    expect(res.statusCode).toBe(400);
+    expect(jsonBody<{ error: { code: string } }>(res).error.code).toBe('INVALID_HEADER');
+  });
+});
+
+describe('the Open Inference Protocol infer route', () => {
+  /** `POST /v2/models/breast-cancer/infer` with the instances as one [N, F] tensor. */
+  const inferEvent = (instances: number[][], headers: Record<string, string> = {}) =>
+    proxyEvent({
+      method: 'POST',
+      resource: '/v2/models/{name}/infer',
+      pathParameters: { name: 'breast-cancer' },
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({
+        inputs: [{ name: 'input', datatype: 'FP64', shape: [instances.length, instances[0]?.length ?? 0], data: instances }],
+      }),
+    });
+
+  it('is routed by the same core as POST /predict: a shadow is logged beside the answer, a pin answers', async () => {
+    // GIVEN a deployment with a shadow challenger
+    const predict = loadHandler('predict', { ...predictEnv(h, 'fargate'), [ENV.CHALLENGER]: challenger('shadow') });
+    const from = new Date();
+    // WHEN an inference request comes through the protocol's route
+    const res = await predict(inferEvent([rows[0].input, rows[1].input]));
+    // THEN the champion answered in the protocol's form
+    expect(res.statusCode).toBe(200);
+    expect(answeredBy(res)).toBe('breast-cancer/1.0.0');
+    expect(jsonBody<{ model_version: string }>(res).model_version).toBe('1.0.0');
+    // AND the challenger's shadow of each instance is logged, linked to the answered prediction
+    const answered = await logged('breast-cancer', from);
+    expect(answered.map((r) => r.modelVersion)).toEqual(['1.0.0', '1.0.0']);
+    const shadows = (await logged(shadowLogModel('breast-cancer'), from)).filter((r) => answered.some((a) => a.id === r.shadowOf));
+    expect(shadows.map((r) => r.modelVersion)).toEqual(['2.0.0', '2.0.0']);
+    // AND a pinned request is answered by the challenger alone
+    const pinned = await predict(inferEvent([rows[0].input], { [MODEL_VERSION_REQUEST_HEADER]: '2.0.0' }));
+    expect(pinned.statusCode).toBe(200);
+    expect(answeredBy(pinned)).toBe('breast-cancer/2.0.0');
+    expect(jsonBody<{ model_version: string }>(pinned).model_version).toBe('2.0.0');
+  });
+});
+
+describe('split', () => {
+  it("sends each request to the version its id's bucket names, the same on a retry", async () => {
+    const predict = loadHandler('predict', { ...predictEnv(h, 'fargate'), [ENV.CHALLENGER]: challenger('split', 30) });
+    const ids = Array.from({ length: 24 }, () => randomUUID());
+    for (const id of [...ids, ...ids.slice(0, 4)]) {
+      const res = await predict(event([rows[0].input], {}, id));
+      expect(res.statusCode).toBe(200);
+      expect(answeredBy(res)).toBe(splitBucket(id) < 30 ? 'breast-cancer/2.0.0' : 'breast-cancer/1.0.0');
+    }
+  });
+});
+
+describe('a challenger that fails or is slow', () => {
+  const slowOrBroken = (real: Backend, mode: 'slow' | 'broken'): Backend => ({
+    kind: real.kind,
+    invoke: async (body, n, deadline, version) => {
+      if (version !== '2.0.0') return real.invoke(body, n, deadline, version);
+      if (mode === 'broken') throw new Error('socket hang up');
+      await new Promise((r) => setTimeout(r, 1500));
+      return real.invoke(body, n, deadline, version);
+    },
+  });
+
+  it.each(['slow', 'broken'] as const)('a %s shadow is logged as a shadow error and changes nothing for the caller', async (mode) => {
+    const deps = predictDepsFromEnv({ ...predictEnv(h, 'fargate'), [ENV.CHALLENGER]: challenger('shadow') }, LAMBDA_DIR);
+    const predict = createPredictHandler({ ...deps, backend: slowOrBroken(deps.backend, mode) });
+    const from = new Date();
+    const res = await predict(event([rows[0].input, rows[1].input]));
+    expect(res.statusCode).toBe(200);
+    expect(jsonBody<PredictResponse>(res).predictions.map(labelOf)).toEqual([rows[0].label, rows[1].label]);
+    const ids = jsonBody<PredictResponse>(res).predictions.map((p) => p.id);
+    const shadows = (await logged(shadowLogModel('breast-cancer'), from)).filter((r) => ids.includes(r.shadowOf ?? ''));
+    expect(shadows.map((s) => s.shadowError)).toEqual(
+      mode === 'slow' ? ['SHADOW_TIMEOUT', 'SHADOW_TIMEOUT'] : ['ERROR: socket hang up', 'ERROR: socket hang up'],
+    );
+    expect(shadows.every((s) => s.label === undefined)).toBe(true);
+  });
+});
+
+describe('routing state from the store', () => {
+  it('a promotion, then a rollback, take effect on the next request', async () => {
+    // GIVEN a split deployment (its state is the default) and a function that reads the store every time
+    const env = { ...predictEnv(h, 'fargate'), [ENV.CHALLENGER]: challenger('split', 1) };
+    const store = new TableRoutingStore(dynamoClient(h.ddb.url), TABLE, 'breast-cancer-promote-test');
+    const versions = versionsDeps({
+      store,
+      champion: '1.0.0',
+      challenger: { version: '2.0.0', mode: 'split', percent: 1 },
+      cacheMs: 0,
+      logger: createLogger('test'),
+    });
+    const predict = createPredictHandler({ ...predictDepsFromEnv(env, LAMBDA_DIR), versions });
+    // The first read stores the deployment's own state
+    const deployed = await versions.routing();
+    expect((await store.read())?.state).toEqual(deployed);
+    // A request id whose bucket keeps it on the champion at 1 %
+    const id = Array.from({ length: 50 }, () => randomUUID()).find((x) => splitBucket(x) >= 1) ?? '';
+    expect(answeredBy(await predict(event([rows[0].input], {}, id)))).toBe('breast-cancer/1.0.0');
+    // WHEN the challenger is promoted
+    const now = new Date();
+    const promotedState = promoted(deployed, 'test', now);
+    expect(await store.write(promotedState, basisOf(deployed), 1)).toBe(true);
+    // THEN the next request is answered by 2.0.0, the new champion
+    expect(answeredBy(await predict(event([rows[0].input], {}, id)))).toBe('breast-cancer/2.0.0');
+    // AND a stale writer cannot overwrite it
+    expect(await store.write(rolledBack(deployed, 'stale', now), basisOf(deployed), 1)).toBe(false);
+    // WHEN rolled back (no traffic to the challenger, now 1.0.0) THEN the champion 2.0.0 answers every request
+    expect(await store.write(rolledBack(promotedState, 'test', now), basisOf(deployed), 2)).toBe(true);
+    expect(answeredBy(await predict(event([rows[0].input], {}, randomUUID())))).toBe('breast-cancer/2.0.0');
+    const stored = await store.read();
+    expect(stored?.revision).toBe(3);
+    expect(stored?.history.map((s) => s.champion)).toEqual(['1.0.0', '2.0.0']);
+  });
+});
+
+describe('a new deployment', () => {
+  it("replaces a stored state made from another deployment's state, and keeps one made from its own", async () => {
+    const store = new TableRoutingStore(dynamoClient(h.ddb.url), TABLE, 'breast-cancer-redeploy-test');
+    const deploy = (percent: number) =>
+      versionsDeps({
+        store,
+        champion: '1.0.0',
+        challenger: { version: '2.0.0', mode: 'split', percent },
+        cacheMs: 0,
+        logger: createLogger('test'),
+      });
+    // GIVEN a deployment at 10 % whose challenger was rolled back
+    const first = await deploy(10).routing();
+    const stored = await store.read();
+    expect(await store.write(rolledBack(first, 'cli', new Date()), stored?.basis ?? '', stored?.revision ?? 0)).toBe(true);
+    // THEN a cold start of the same deployment keeps the rollback
+    expect((await deploy(10).routing()).percent).toBe(0);
+    // AND a deployment at 20 % starts from its own config
+    expect((await deploy(20).routing()).percent).toBe(20);
+    expect((await store.read())?.state.percent).toBe(20);
+  });
+});
