@@ -6,6 +6,8 @@ export const PREFIX = {
   trainingSnapshots: 'training/snapshots/',
   /** What a training run writes while it runs (`training/runs/<model>/<run>/`): the job's output and the evaluation. */
   trainingRuns: 'training/runs/',
+  /** What a SageMaker training job writes (`training/output/<model>/<job>/output/model.tar.gz`): its role writes here only. */
+  trainingOutput: 'training/output/',
   /** One object per model while a training run holds it (`training/locks/<model>`). */
   trainingLocks: 'training/locks/',
   models: 'models/',
@@ -91,6 +93,11 @@ export function trainingRunPrefix(model: string, run: string): string {
 
 /** A run's record under its prefix: the evaluation and the verdict, written whatever the verdict. */
 export const DECISION_FILE = 'decision.json';
+
+/** Where a model's training jobs write: `training/output/<model>/`. */
+export function trainingOutputPrefix(model: string): string {
+  return `${PREFIX.trainingOutput}${segment('model name', model)}/`;
+}
 
 /** The object that holds a model's training lock: `training/locks/<model>`. */
 export function trainingLockKey(model: string): string {

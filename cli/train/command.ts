@@ -1,12 +1,12 @@
 /** `mlship train` and `mlship registry` as the command line runs them: options checked, results printed. */
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import { breakTrainingLock, listVersions } from '../../container/src/training/registry';
 import { MANIFEST_FILE } from '../../contract/manifest';
 import { readManifestFile } from '../../contract/model-files';
 import type { Evaluation } from '../../contract/training';
 import { progress, progressDone } from '../commands';
 import type { Target } from '../target';
-import { breakTrainingLock, listVersions } from './registry';
 import { reproduce } from './reproduce';
 import { describeRun, parseParameters, parseSince, train } from './train';
 

@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import * as tar from 'tar';
 import { loadModel } from '../../container/src/model';
+import { CODE_FOLDER, downloadVersion, readVersion } from '../../container/src/training/registry';
+import { readSnapshot } from '../../container/src/training/snapshot';
 import { compareGolden, describeVerdict, parseGoldenSet } from '../../contract/golden';
 import { packsFloat32, type Row } from '../../contract/manifest';
 import type { Target } from '../target';
-import { CODE_FOLDER, downloadVersion, readVersion } from './registry';
 import { runTrainingScript, SCRIPT_HELPERS, TRAIN_SCRIPT } from './run-script';
-import { readSnapshot } from './snapshot';
 
 export interface Reproduction {
   model: string;

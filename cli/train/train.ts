@@ -6,19 +6,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { evaluateCandidate } from '../../container/src/evaluate/evaluate';
-import { DECISION_FILE, trainingRunPrefix } from '../../contract/bucket';
+import { handOver } from '../../container/src/training/handover';
+import { listVersions, nextVersion, takeTrainingLock } from '../../container/src/training/registry';
+import { buildSnapshot, labeledQuery, readDataset, trafficRows, writeSnapshot } from '../../container/src/training/snapshot';
 import { MANIFEST_FILE, type ModelManifest } from '../../contract/manifest';
 import { readManifestFile } from '../../contract/model-files';
-import { packModel } from '../../contract/model-package';
 import { type Evaluation, type HandOverPolicy, handOverPolicy } from '../../contract/training';
 import { openAnalyticsDb } from '../../local/analytics/duckdb';
 import { mirrorAnalytics } from '../../local/analytics/mirror';
 import type { Target } from '../target';
-import { listVersions, nextVersion, registerVersion, takeTrainingLock } from './registry';
 import { libraryVersions, runTrainingScript, trainingCode } from './run-script';
-import { buildSnapshot, labeledQuery, readDataset, trafficRows, writeSnapshot } from './snapshot';
 
 export interface TrainOptions {
   /** The model folder: train.py and the champion (model.json + its ONNX file). */
@@ -156,47 +155,20 @@ export async function train(target: Target, opts: TrainOptions): Promise<TrainRe
       libraries: await libraryVersions(),
     };
     const result: TrainResult = { evaluation, snapshotWritten: snapshot.written, trainLog: run.log, trainSeconds: run.seconds };
-    result.registered = await handOver(s3, target.bucketName, { modelDir: run.modelDir, scratch, code: code.files, evaluation, progress });
+    result.registered = await handOver(s3, target.bucketName, {
+      run: `${evaluation.createdAt.replace(/[:.]/g, '-')}-${version}`,
+      modelDir: run.modelDir,
+      scratch,
+      code: code.files,
+      evaluation,
+      progress,
+    });
     return result;
   } finally {
     await release?.().catch(() => undefined);
     s3.destroy();
     rmSync(scratch, { recursive: true, force: true });
   }
-}
-
-/**
- * The last step, apart from the rest: the decision is recorded under the run's prefix whatever it is;
- * a candidate the policy accepts (and whose parity holds) is registered, one it refuses is not, and the
- * run ends with the reasons. Making the registered version the challenger in shadow is the model-versions
- * feature's step (`mlship promote`); this run stops at the registry.
- */
-async function handOver(
-  s3: S3Client,
-  bucket: string,
-  opts: {
-    modelDir: string;
-    scratch: string;
-    code: { name: string; path: string }[];
-    evaluation: Evaluation;
-    progress: (m: string) => void;
-  },
-): Promise<string | undefined> {
-  const { evaluation } = opts;
-  const run = `${evaluation.createdAt.replace(/[:.]/g, '-')}-${evaluation.version}`;
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: `${trainingRunPrefix(evaluation.model, run)}${DECISION_FILE}`,
-      Body: `${JSON.stringify(evaluation, null, 1)}\n`,
-      ContentType: 'application/json',
-    }),
-  );
-  if (!evaluation.verdict.handOver) return undefined;
-  opts.progress(`registering ${evaluation.model} ${evaluation.version}`);
-  const archive = join(opts.scratch, 'package', 'model.tar.gz');
-  await packModel(opts.modelDir, archive);
-  return registerVersion(s3, bucket, { modelDir: opts.modelDir, archive, code: opts.code, evaluation });
 }
 
 /** A run's outcome in a few lines: the metrics of both, the parity, where it is registered and the verdict. */

@@ -12,13 +12,17 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { answerColumn } from '../../container/src/evaluate/held-out';
-import { featureColumnsOf, labeledPredictionsSql, parameterCount } from '../../contract/analytics-queries';
-import { DATASET_FILE, datasetPrefix, SNAPSHOT_FILES, trainingSnapshotPrefix } from '../../contract/bucket';
-import { parseCsv } from '../../contract/csv';
-import type { ModelManifest } from '../../contract/manifest';
-import { TRAINING_LIMITS } from '../../contract/training';
-import type { QueryResult } from '../../local/analytics/duckdb';
+import { featureColumnsOf, labeledPredictionsSql, parameterCount } from '../../../contract/analytics-queries';
+import { DATASET_FILE, datasetPrefix, SNAPSHOT_FILES, trainingSnapshotPrefix } from '../../../contract/bucket';
+import { parseCsv } from '../../../contract/csv';
+import type { ModelManifest } from '../../../contract/manifest';
+import { TRAINING_LIMITS } from '../../../contract/training';
+import { answerColumn } from '../evaluate/held-out';
+/** Rows of a query result, as DuckDB's and Athena's readers give them. */
+export interface QueryRows {
+  rows: Record<string, unknown>[];
+}
+
 import { getText, isMissing, objectExists } from './s3-objects';
 
 /** The most rows a snapshot's dataset may hold (the CSV is read into memory). */
@@ -83,7 +87,7 @@ function datasetRows(text: string, source: string, header: readonly string[]): s
 }
 
 /** Labeled traffic rows (oldest first) in the snapshot's column order, from the analytics query's result. */
-export function trafficRows(manifest: ModelManifest, result: QueryResult): string[][] {
+export function trafficRows(manifest: ModelManifest, result: QueryRows): string[][] {
   const columns = featureColumnsOf(manifest).map((c) => c.name);
   return result.rows.map((row) => [...columns.map((c) => cellText(row[c])), cellText(row.actual)]);
 }

@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { modelPackageKey, modelPrefix, REGISTRY_FILES, registryPrefix, trainingLockKey } from '../../contract/bucket';
-import type { Evaluation } from '../../contract/training';
+import { modelPackageKey, modelPrefix, REGISTRY_FILES, registryPrefix, trainingLockKey } from '../../../contract/bucket';
+import type { Evaluation } from '../../../contract/training';
 import { getJson, isMissing, isPreconditionFailed, objectExists } from './s3-objects';
 
 /** A version's prefix for code files: `models/<name>/<version>/code/<file>`. */
