@@ -136,6 +136,7 @@ export function trainingContainerCommands(): Command[] {
         const registered = await handOver(s3, flags.bucket, {
           modelDir: candidateDir,
           scratch,
+          run: flags.run,
           code: [],
           evaluation,
           progress: () => undefined,
