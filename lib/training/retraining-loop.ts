@@ -67,7 +67,7 @@ export interface RetrainingLoopProps {
   /** Alarms that start a run when `onAlarm` is set (drift, accuracy or error). @default - none */
   readonly triggerAlarms?: readonly cloudwatch.IAlarm[];
   /** The analytics workgroup and the grant to query it, for `withFeedback`. @default - no labeled predictions */
-  readonly athena?: { readonly workgroup: string; readonly grantQuery: (grantee: iam.IGrantable) => void };
+  readonly athena?: { readonly workgroup: string; readonly database: string; readonly grantQuery: (grantee: iam.IGrantable) => void };
   readonly training: TrainingConfig;
   /** Days CloudWatch keeps the state machine's log. */
   readonly logRetention: logs.RetentionDays;
@@ -230,11 +230,11 @@ export class RetrainingLoop extends Construct {
     const lit = (s: string) => `'${formatLiteral(s)}'`;
     const runArg = '$$.Execution.Name';
 
-    let labeled: sfn.IChainable | undefined;
+    let labeled: sfn.CustomState | undefined;
     const snapshotArgs = [
       lit('snapshot'),
       lit('--bucket'),
-      lit(bucket.bucketName),
+      `'${bucket.bucketName}'`,
       lit('--champion'),
       lit(`${PROCESSING_INPUT}/champion`),
       lit('--run'),
@@ -244,15 +244,20 @@ export class RetrainingLoop extends Construct {
       // Athena takes no parameters in an UNLOAD: the window's first day is computed by the query itself.
       const since = `date_format(date_add('day', -${training.sinceDays}, current_date), '%Y-%m-%d')`;
       const sql = labeledPredictionsSql(manifest).replace(/\?/g, since);
-      labeled = new tasks.AthenaStartQueryExecution(this, 'Unload labeled predictions', {
-        queryString: sfn.JsonPath.format(
-          `UNLOAD (${formatLiteral(sql)}) TO 's3://${bucket.bucketName}/${runPrefix}labeled/' WITH (format = 'TEXTFILE', field_delimiter = ',')`,
-          run,
-        ),
-        workGroup: props.athena.workgroup,
-        integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-        resultPath: sfn.JsonPath.DISCARD,
+      // A custom state, not the L2 task: its default grants reach every bucket; the role gets the workgroup's query grant instead.
+      const unload = new sfn.CustomState(this, 'Unload labeled predictions', {
+        stateJson: {
+          Type: 'Task',
+          Resource: `arn:${Aws.PARTITION}:states:::athena:startQueryExecution.sync`,
+          Parameters: {
+            'QueryString.$': `States.Format('UNLOAD (${formatLiteral(sql)}) TO \\'s3://${bucket.bucketName}/${runPrefix}labeled/\\' WITH (format = \\'TEXTFILE\\', field_delimiter = \\',\\')', $$.Execution.Name)`,
+            WorkGroup: props.athena.workgroup,
+            QueryExecutionContext: { Database: props.athena.database },
+          },
+          ResultPath: null,
+        },
       });
+      labeled = unload;
       snapshotArgs.push(lit('--labeled-prefix'), `States.Format('${formatLiteral(runPrefix)}labeled/', $$.Execution.Name)`);
     }
     const snapshot = processingJob('Snapshot', snapshotArgs, [{ name: 'champion', uri: championUri }]);
@@ -313,7 +318,7 @@ export class RetrainingLoop extends Construct {
       [
         lit('evaluate'),
         lit('--bucket'),
-        lit(bucket.bucketName),
+        `'${bucket.bucketName}'`,
         lit('--candidate'),
         lit(`${PROCESSING_INPUT}/candidate`),
         lit('--champion'),
@@ -361,7 +366,8 @@ export class RetrainingLoop extends Construct {
     const work = sfn.Chain.start(snapshot).next(readSnapshot).next(trainJob).next(evaluate).next(readDecision);
     for (const s of [snapshot, trainJob, evaluate]) s.addCatch(failed, { resultPath: '$.error' });
     for (const s of [readSnapshot, readDecision]) s.addCatch(failed, { resultPath: '$.error' });
-    const start = labeled ? (labeled as tasks.AthenaStartQueryExecution).addCatch(failed, { resultPath: '$.error' }).next(work) : work;
+    labeled?.addCatch(failed, { resultPath: '$.error' });
+    const start = labeled ? labeled.next(work) : work;
     const definition = oneAtATime.next(
       new sfn.Choice(this, 'One run at a time?')
         .when(sfn.Condition.numberGreaterThan('$.running.count', 1), busy)

@@ -18,7 +18,7 @@ import { readManifestFile } from '../../contract/model-files';
 import { parseConfig } from '../../lib/config';
 import { RetrainingLoop, type RetrainingLoopProps } from '../../lib/training/retraining-loop';
 import { PROJECT_ROOT } from '../../local/paths';
-import { render, statementsOfRole } from './synth';
+import { render, statementsOfRole, synthBackend } from './synth';
 
 const MODEL_DIR = join(PROJECT_ROOT, 'models', 'breast-cancer');
 const manifest = readManifestFile(join(MODEL_DIR, 'model.json'));
@@ -138,4 +138,26 @@ describe('the training configuration', () => {
     expect(() => synth({ onAlarm: true }, { triggerAlarms: [] })).toThrow(/onAlarm needs alarms/);
     expect(() => synth({ policy: { acuracy: 0.1 } })).toThrow(/"acuracy" is not a policy field/);
   });
+});
+
+describe('the Training stack in the app', () => {
+  it('composes with the serving image, the alarm topic and the analytics workgroup, cdk-nag clean', () => {
+    // GIVEN the app with a training schedule, the alarm trigger and labeled predictions
+    const r = synthBackend('fargate', {
+      training: parseConfig({ training: { schedule: 'rate(7 days)', onAlarm: true, withFeedback: true } }).training,
+    });
+    // THEN it synthesizes without findings, and the state machine unloads from the stack's workgroup
+    expect(r.synthError).toBeUndefined();
+    expect(r.violations).toEqual([]);
+    const t = Template.fromStack(r.training as Stack);
+    expect(render(t.toJSON())).toContain(':states:::athena:startQueryExecution.sync');
+    t.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    // AND every token resolved (the bucket's name included), no grant on every bucket
+    expect(JSON.stringify(t.toJSON())).not.toContain('Token[');
+    const machineRole = Object.keys(t.findResources('AWS::IAM::Role')).find((id) => id.includes('StateMachineRole')) as string;
+    const s3OnAll = statementsOfRole(t, machineRole).filter(
+      (st) => st.actions.some((a) => a.toLowerCase().startsWith('s3:')) && st.resources.includes('*'),
+    );
+    expect(s3OnAll).toEqual([]);
+  }, 300_000);
 });
