@@ -10,6 +10,7 @@ import { DEFAULT_DATA_DIR } from '../local/paths';
 import { addStartOptions, type StartFlags, startOptionsOf } from '../local/start-options';
 import { batchCommand } from './batch';
 import type { TargetOptions } from './target';
+import type { TrainFlags } from './train/command';
 
 function intOption(name: string, min: number, max: number) {
   return (raw: string): number => {
@@ -238,27 +239,13 @@ export function mlshipProgram(): Command {
       'after',
       '\nExamples:\n  mlship train --model models/breast-cancer\n  mlship train --with-feedback --since 14d --param hidden-units=64\n  mlship train --reproduce 1.0.1',
     )
-    .action(
-      async (
-        flags: {
-          model: string;
-          data?: string;
-          withFeedback: boolean;
-          since: string;
-          param?: string[];
-          shadow: boolean;
-          reproduce?: string;
-          breakLock: boolean;
-        },
-        cmd: Command,
-      ) => {
-        const { runTrainCommand } = await import('./train/command');
-        process.exitCode = await runTrainCommand(await target(cmd), {
-          ...flags,
-          dataDir: cmd.optsWithGlobals<{ dataDir: string }>().dataDir,
-        });
-      },
-    );
+    .action(async (flags: Omit<TrainFlags, 'dataDir'>, cmd: Command) => {
+      const { runTrainCommand } = await import('./train/command');
+      process.exitCode = await runTrainCommand(await target(cmd), {
+        ...flags,
+        dataDir: cmd.optsWithGlobals<{ dataDir: string }>().dataDir,
+      });
+    });
 
   subcommand(program, 'registry', LOCAL_API)
     .description("List a model's registered versions with their held-out metrics")
