@@ -11,6 +11,7 @@ import { BACKENDS, LIMITS } from './limits';
 import { BASE64, FLOAT32_MAX, MAX_STRING_FEATURE, type ModelManifest, manifestSchema, S3_KEY, type TabularInput } from './manifest';
 import { modelRefSchema } from './prediction';
 import { metricsSummarySchema, predictionPageSchema, predictionRecordSchema } from './prediction-log';
+import { inputMetadata, DATATYPES as OIP_DATATYPES, outputMetadata } from './protocols/open-inference';
 import { feedbackRequestSchema, PARAMETERS } from './route-schemas';
 import type { RouteSpec } from './routes';
 
@@ -48,23 +49,30 @@ const INSTANCE_ERRORS: ErrorCode[] = [
   'S3_OBJECT_NOT_FOUND',
 ];
 
+/** What `POST /predict` can answer besides 200. */
+const PREDICT_ERRORS: ErrorCode[] = [
+  'INVALID_JSON',
+  'INVALID_BODY',
+  ...INSTANCE_ERRORS,
+  'INVALID_HEADER',
+  'IDEMPOTENCY_CONFLICT',
+  'NOT_ACCEPTABLE',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'NON_FINITE_OUTPUT',
+  'BACKEND_ERROR',
+  'BACKEND_UNAVAILABLE',
+  'MODEL_LOADING',
+  'STORAGE_UNAVAILABLE',
+  'BACKEND_TIMEOUT',
+];
+
+/** The Open Inference Protocol's inference routes: `POST /predict`'s errors (JSON answers only), and 404 for a model not served. */
+const INFER_ERRORS: ErrorCode[] = [...PREDICT_ERRORS.filter((c) => c !== 'NOT_ACCEPTABLE'), 'NOT_FOUND'];
+
 /** What each route's function can answer besides 200 (the gateway adds `GATEWAY_ERRORS`). */
 export const ROUTE_ERRORS: Readonly<Record<string, readonly ErrorCode[]>> = {
-  predict: [
-    'INVALID_JSON',
-    'INVALID_BODY',
-    ...INSTANCE_ERRORS,
-    'INVALID_HEADER',
-    'IDEMPOTENCY_CONFLICT',
-    'PAYLOAD_TOO_LARGE',
-    'UNSUPPORTED_MEDIA_TYPE',
-    'NON_FINITE_OUTPUT',
-    'BACKEND_ERROR',
-    'BACKEND_UNAVAILABLE',
-    'MODEL_LOADING',
-    'STORAGE_UNAVAILABLE',
-    'BACKEND_TIMEOUT',
-  ],
+  predict: PREDICT_ERRORS,
   listPredictions: ['INVALID_QUERY', 'INVALID_CURSOR', 'STORAGE_UNAVAILABLE'],
   getPrediction: ['INVALID_ID', 'NOT_FOUND', 'STORAGE_UNAVAILABLE'],
   postFeedback: [
@@ -84,6 +92,14 @@ export const ROUTE_ERRORS: Readonly<Record<string, readonly ErrorCode[]>> = {
   openapi: [],
   dashboard: ['NOT_FOUND'],
   dashboardFile: ['NOT_FOUND'],
+  v2Live: [],
+  v2Ready: [],
+  v2Model: ['NOT_FOUND'],
+  v2ModelVersion: ['NOT_FOUND'],
+  v2ModelReady: ['NOT_FOUND'],
+  v2ModelVersionReady: ['NOT_FOUND'],
+  v2Infer: INFER_ERRORS,
+  v2InferVersion: INFER_ERRORS,
 };
 
 /** API Gateway's own answers on any route: throttling, a function that failed or did not answer in time. */
@@ -134,6 +150,15 @@ const s3Reference = z.object({
     .check(pattern(S3_KEY), z.describe('An object under datasets/ or predictions/ in the data bucket holding one instance as JSON.')),
 });
 
+/** A tabular instance as an object keyed by feature name. */
+function namedInstanceSchema(input: TabularInput) {
+  return z.object(
+    Object.fromEntries(
+      input.features.map((f) => [f.name, f.description ? featureValueSchema(f).check(z.describe(f.description)) : featureValueSchema(f)]),
+    ),
+  );
+}
+
 /** One instance of `POST /predict` for this model: its features (or image), or an S3 reference. */
 export function instanceSchema(m: ModelManifest) {
   if (m.input.kind === 'tabular') {
@@ -141,12 +166,7 @@ export function instanceSchema(m: ModelManifest) {
     const row = z
       .tuple(features.map(featureValueSchema) as [ReturnType<typeof featureValueSchema>])
       .check(z.describe(`Feature values in manifest order: ${features.map((f) => f.name).join(', ')}.`));
-    const named = z.object(
-      Object.fromEntries(
-        features.map((f) => [f.name, f.description ? featureValueSchema(f).check(z.describe(f.description)) : featureValueSchema(f)]),
-      ),
-    );
-    return z.union([row, named, s3Reference]);
+    return z.union([row, namedInstanceSchema(m.input), s3Reference]);
   }
   const { width, height, channels } = m.input;
   const base64 = z.string().check(z.minLength(4), pattern(BASE64), z.describe('A PNG or JPEG file, base64-encoded.'));
@@ -163,6 +183,43 @@ export function instanceSchema(m: ModelManifest) {
 /** `{"instances": [...]}` of `instance`s (`instanceSchema(manifest)`). */
 export function predictRequestSchema(instance: ReturnType<typeof instanceSchema>) {
   return z.object({ instances: z.array(instance).check(z.minLength(1), z.maxLength(LIMITS.maxInstancesPerRequest)) });
+}
+
+/** MLflow's and TF-Serving's `{"inputs": …}`: rows like `instances`, or (tabular) one array of values per feature. */
+export function inputsRequestSchema(m: ModelManifest, instance: ReturnType<typeof instanceSchema>) {
+  const rows = z.array(instance).check(z.minLength(1), z.maxLength(LIMITS.maxInstancesPerRequest));
+  if (m.input.kind !== 'tabular') return z.object({ inputs: rows });
+  const columns = z
+    .object(
+      Object.fromEntries(
+        m.input.features.map((f) => [
+          f.name,
+          z.array(featureValueSchema(f)).check(z.minLength(1), z.maxLength(LIMITS.maxInstancesPerRequest)),
+        ]),
+      ),
+    )
+    .check(z.describe('Columns: one array per feature, all of one length (an instance per position).'));
+  return z.object({ inputs: z.union([rows, columns]) });
+}
+
+/** pandas' split orient (`dataframe_split`), as MLflow clients send a DataFrame: columns in any order. */
+export function dataframeSplitRequestSchema(input: TabularInput) {
+  const names = input.features.map((f) => f.name) as [string, ...string[]];
+  const cell = z.union(input.features.map(featureValueSchema) as [ReturnType<typeof featureValueSchema>]);
+  return z.object({
+    dataframe_split: z.object({
+      columns: z.array(z.enum(names)).check(z.describe('Every feature name once, in any order.')),
+      data: z
+        .array(z.array(cell).check(z.describe('One value per column, in the order of `columns`.')))
+        .check(z.minLength(1), z.maxLength(LIMITS.maxInstancesPerRequest)),
+      index: z.optional(z.array(z.union([z.string(), z.number()])).check(z.describe('Row labels (not used).'))),
+    }),
+  });
+}
+
+/** pandas' records orient (`dataframe_records`): one object per instance, keyed by feature name. */
+export function dataframeRecordsRequestSchema(named: z.core.$ZodType) {
+  return z.object({ dataframe_records: z.array(named).check(z.minLength(1), z.maxLength(LIMITS.maxInstancesPerRequest)) });
 }
 
 /** The model's answer for one instance, with this model's labels. */
@@ -211,6 +268,70 @@ export function modelPredictionPageSchema(record: ReturnType<typeof modelPredict
 
 export { metricsSummarySchema };
 
+// ---- the Open Inference Protocol (V2) ----------------------------------------------------------------
+
+const parametersSchema = z.record(z.string(), z.unknown()).check(z.describe('Protocol parameters (not used).'));
+const tensorMetadataSchema = z.object({
+  name: z.string(),
+  datatype: z.string(),
+  shape: z.array(z.int()).check(z.describe('Dimensions; -1 is the batch (instances).')),
+});
+
+/** An inference request to model `m`: its tensors (`contract/protocols/open-inference.ts` reads them). */
+export function inferenceRequestSchema(m: ModelManifest) {
+  const inputs = inputMetadata(m);
+  return z.object({
+    id: z.optional(z.string().check(z.describe('Echoed in the answer.'))),
+    parameters: z.optional(parametersSchema),
+    inputs: z
+      .array(
+        z.object({
+          name: z
+            .string()
+            .check(z.describe(`The input tensor: ${inputs.map((i) => `${i.name} ${i.datatype} [${i.shape.join(', ')}]`).join('; ')}.`)),
+          shape: z.array(z.int().check(z.minimum(0))).check(z.minLength(1)),
+          datatype: z.enum(Object.keys(OIP_DATATYPES) as [string, ...string[]]),
+          parameters: z.optional(parametersSchema),
+          data: z.array(z.unknown()).check(z.describe('Values in row-major order, flat or nested.')),
+        }),
+      )
+      .check(z.minLength(1)),
+    outputs: z.optional(
+      z.array(
+        z.object({ name: z.enum(outputMetadata(m).map((o) => o.name) as [string, ...string[]]), parameters: z.optional(parametersSchema) }),
+      ),
+    ),
+  });
+}
+
+export const inferenceResponseSchema = z.object({
+  model_name: z.string(),
+  model_version: z.string(),
+  id: z.optional(z.string()),
+  parameters: z.object({ prediction_ids: z.array(PARAMETERS.id).check(z.describe('The id each instance is logged under, in order.')) }),
+  outputs: z.array(
+    z.extend(tensorMetadataSchema, { data: z.array(z.union([z.number(), z.string()])), parameters: z.optional(parametersSchema) }),
+  ),
+});
+
+export const modelMetadataSchema = z.object({
+  name: z.string(),
+  versions: z.array(z.string()),
+  platform: z.literal('onnx'),
+  inputs: z.array(tensorMetadataSchema),
+  outputs: z.array(tensorMetadataSchema),
+});
+
+/** The protocol's error body, with the API's stable code and field beside its message. */
+export const inferenceErrorSchema = z.object({
+  error: z.string(),
+  code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
+  field: z.optional(z.string()),
+});
+
+export const serverLiveSchema = z.object({ live: z.literal(true) });
+export const readySchema = z.object({ ready: z.literal(true), name: z.optional(z.string()), version: z.optional(z.string()) });
+
 export const healthSchema = z.object({ status: z.literal('ok'), model: modelRefSchema, backend: z.enum(BACKENDS) });
 
 /** `GET /model`: the manifest, the backend, and the drift baseline when the model has one. */
@@ -230,14 +351,34 @@ export function modelSchemas(m: ModelManifest) {
     Error: errorBodySchema,
     Instance: instance,
     PredictRequest: predictRequestSchema(instance),
+    InputsRequest: inputsRequestSchema(m, instance),
+    ...(m.input.kind === 'tabular'
+      ? {
+          DataframeSplitRequest: dataframeSplitRequestSchema(m.input),
+          DataframeRecordsRequest: dataframeRecordsRequestSchema(namedInstanceSchema(m.input)),
+        }
+      : {}),
     PredictResponse: predictResponseSchema(m),
     PredictionRecord: record,
     PredictionPage: modelPredictionPageSchema(record),
     Feedback: feedbackRequestSchema(m),
     MetricsSummary: metricsSummarySchema,
+    InferenceRequest: inferenceRequestSchema(m),
+    InferenceResponse: inferenceResponseSchema,
+    InferenceError: inferenceErrorSchema,
+    ModelMetadata: modelMetadataSchema,
+    ServerLive: serverLiveSchema,
+    Ready: readySchema,
     ModelInfo: modelInfoSchema,
     Health: healthSchema,
   } as const;
 }
 
 export type ModelSchemas = ReturnType<typeof modelSchemas>;
+
+/** The bodies `POST /predict` takes as JSON for model `m`, by component name (one of them per request). */
+export function predictBodyComponents(m: ModelManifest): (keyof ModelSchemas)[] {
+  return m.input.kind === 'tabular'
+    ? ['PredictRequest', 'InputsRequest', 'DataframeSplitRequest', 'DataframeRecordsRequest']
+    : ['PredictRequest', 'InputsRequest'];
+}

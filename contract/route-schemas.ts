@@ -181,6 +181,14 @@ export type BodySpec =
 
 export const PREDICTION_PARAMS = refusing(z.object({ id: PARAMETERS.id }), 'INVALID_ID', 'Send a prediction id in the path.');
 
+/** The Open Inference Protocol's model address; a name or version not served is the route's 404. */
+export const V2_MODEL_PARAMS = refusing(z.object({ name: z.string() }), 'NOT_FOUND', 'Name the model in the path.');
+export const V2_MODEL_VERSION_PARAMS = refusing(
+  z.object({ name: z.string(), version: z.string() }),
+  'NOT_FOUND',
+  'Name the model and its version in the path.',
+);
+
 export const DASHBOARD_FILE_PARAMS = refusing(z.object({ file: z.string() }), 'NOT_FOUND', 'Name a dashboard file in the path.');
 
 export const LIST_PREDICTIONS_QUERY = refusing(

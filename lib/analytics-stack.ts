@@ -1,49 +1,21 @@
 /**
- * The analytics store on AWS: the prediction log's DynamoDB stream feeds the analytics writer, which
- * writes each batch as Parquet under `analytics/` in the data bucket, and a scheduled compactor folds each
- * closed day into one object per version; a Glue database describes the two
- * tables with partition projection (no crawler, no partition list), and an Athena workgroup with an
- * enforced, encrypted result location and a per-query scan limit holds the named queries. It holds no
- * data of its own besides query results, so it can be removed and redeployed without touching the log.
+ * The analytics store on AWS, as a stack: a PredictionAnalytics over the prediction log's stream and the
+ * data bucket's `analytics/` prefix (the writer, the compactor, the Glue tables and the Athena workgroup).
+ * It holds no data of its own besides query results, so it can be removed and redeployed without touching
+ * the log.
  */
-import { Aws, CfnOutput, type CfnResource, Duration, Fn, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import * as athena from 'aws-cdk-lib/aws-athena';
+import { Stack, type StackProps } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
-import {
-  ANALYTICS_TABLES,
-  type AnalyticsTable,
-  athenaWorkgroupName,
-  glueDatabaseName,
-  PARTITION_KEYS,
-  tableColumns,
-  tablePrefix,
-} from '../contract/analytics';
-import { namedQueriesFor, namedQuerySql, QUERY_DESCRIPTIONS } from '../contract/analytics-queries';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
 import type { ModelBaseline } from '../contract/baseline';
-import { PREFIX } from '../contract/bucket';
 import type { ModelManifest } from '../contract/manifest';
+import { PredictionAnalytics } from './analytics/prediction-analytics';
 import type { MlshipConfig } from './config';
 import { importDataBucket } from './constructs/data-bucket-import';
-import { DataBucketAccess } from './constructs/data-grants';
-import { grantActions } from './constructs/grant-actions';
-import { HandlerFunction } from './constructs/handler-function';
+import type { HandlerFunction } from './constructs/handler-function';
 import type { DeploymentContext } from './deployment-context';
-
-/** First day Athena's date projection lists; predictions logged before it are not visible to Athena. */
-export const PROJECTION_FIRST_DAY = '2020-01-01';
-
-/**
- * How often closed days are compacted. Hourly: the first run after midnight (UTC) folds the day that
- * just closed, later runs fold late batches in; a run with nothing to do lists the model's prefix only.
- */
-export const COMPACTION_SCHEDULE = Duration.hours(1);
 
 export interface AnalyticsStackProps extends StackProps {
   /** The validated configuration (stack prefix, Athena limits). */
@@ -61,226 +33,43 @@ export interface AnalyticsStackProps extends StackProps {
 }
 
 export class AnalyticsStack extends Stack {
+  /** The writer, compactor, Glue tables, Athena workgroup and its named queries. */
+  public readonly analytics: PredictionAnalytics;
+  /** Writes each batch of the log's stream as Parquet (`analytics.writer`). */
   public readonly writer: HandlerFunction;
-  /** Rewrites closed days as one object per version (lambda/analytics-compactor.ts), on `compactionSchedule`. */
+  /** Rewrites closed days as one object per version (`analytics.compactor`). */
   public readonly compactor: HandlerFunction;
-  public readonly compactionSchedule: events.Rule;
-  public readonly database: glue.CfnDatabase;
-  public readonly tables: Record<AnalyticsTable, glue.CfnTable>;
-  public readonly workgroup: athena.CfnWorkGroup;
-  /** Athena query results (encrypted, expiring). */
+  /** Athena query results (`analytics.resultsBucket`). */
   public readonly resultsBucket: s3.Bucket;
-  public readonly namedQueries: athena.CfnNamedQuery[];
   /** Export name of the results bucket ARN: a role of another stack (the query function's) imports it by name. */
   public readonly resultsBucketArnExport: string;
-  private readonly dataBucketArn: string;
-  private readonly workgroupName: string;
-  private readonly databaseName: string;
-  private readonly dataWildcardFinding: (objectPattern: string) => string;
 
   constructor(scope: Construct, id: string, props: AnalyticsStackProps) {
     super(scope, id, props);
-    const { config, table, manifest } = props;
-    const streamArn = table.tableStreamArn;
-    if (streamArn === undefined)
-      throw new Error('The Analytics stack reads the prediction log stream: turn the table stream on (config `analytics: true` does).');
-    const data = importDataBucket(this, 'DataBucket', props.bucketArnExport);
-    this.dataBucketArn = data.bucket.bucketArn;
-    this.dataWildcardFinding = data.wildcardFinding;
-    const { removalPolicy, autoDeleteObjects } = props.deployment;
-
-    this.writer = new HandlerFunction(this, 'Writer', {
-      name: 'analytics-writer',
-      deployment: props.deployment,
-      // Encoding a 1,000-record batch takes well under a second; the margin covers slow S3 writes.
-      memorySize: 1024,
-      timeout: Duration.seconds(60),
-    });
-    // A plain event source mapping with exactly the rights Lambda's stream poller uses.
-    this.writer.function.addEventSourceMapping('LogStream', {
-      eventSourceArn: streamArn,
-      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-      batchSize: 1000,
-      // Larger, fewer files: Parquet pays off per row group, and "within minutes" is the promise.
-      maxBatchingWindow: Duration.seconds(60),
-      // A retried batch is the same batch (no bisecting), so it rewrites the same object keys.
-      bisectBatchOnError: false,
-      retryAttempts: 10,
-    });
-    // Exactly what Lambda's stream poller calls: DescribeStream, GetRecords and GetShardIterator on the one
-    // stream, and dynamodb:ListStreams, which takes no resource narrower than "*".
-    table.grantStreamRead(this.writer);
-    this.writer.bindDataBucket(data.bucket, DataBucketAccess.WRITE_ANALYTICS);
-    Validations.of(this.writer).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'X-Ray tracing and dynamodb:ListStreams (which Lambda stream polling uses) have no resource-level permissions; the stream reads themselves name the one stream.',
-    });
-
-    this.compactor = new HandlerFunction(this, 'Compactor', {
-      name: 'analytics-compactor',
-      deployment: props.deployment,
-      // A day's rows are held in memory while the day is rewritten (about 0.5 KB each).
-      memorySize: 2048,
-      // A run starts no day in its last two minutes; days left over go to the next run.
-      timeout: Duration.minutes(15),
-      // Runs must not overlap: two runs could each rewrite a day from a different listing of its files.
-      reservedConcurrentExecutions: 1,
-    });
-    this.compactor.bindDataBucket(data.bucket, DataBucketAccess.COMPACT_ANALYTICS);
-    this.compactionSchedule = new events.Rule(this, 'CompactionSchedule', {
-      description: 'mlship analytics: compact the closed days of the Parquet store',
-      schedule: events.Schedule.rate(COMPACTION_SCHEDULE),
-      // A run missed or throttled is no loss: the next one finds the same days.
-      targets: [new targets.LambdaFunction(this.compactor.function, { retryAttempts: 2, maxEventAge: COMPACTION_SCHEDULE })],
-    });
-
-    this.database = new glue.CfnDatabase(this, 'Database', {
-      catalogId: Aws.ACCOUNT_ID,
-      databaseInput: { name: glueDatabaseName(config.stackPrefix), description: `mlship prediction analytics of model ${manifest.name}` },
-    });
-    const bucketName = data.bucket.bucketName;
-    const tableOf = (name: AnalyticsTable) => {
-      const location = `s3://${bucketName}/${tablePrefix(name)}`;
-      const t = new glue.CfnTable(this, `${name === 'predictions' ? 'Predictions' : 'Feedback'}Table`, {
-        catalogId: Aws.ACCOUNT_ID,
-        databaseName: this.database.ref,
-        tableInput: {
-          name,
-          tableType: 'EXTERNAL_TABLE',
-          parameters: {
-            classification: 'parquet',
-            // Partition projection: Athena computes the partitions from these rules, no crawler or partition list.
-            'projection.enabled': 'true',
-            'projection.model.type': 'enum',
-            'projection.model.values': manifest.name,
-            'projection.dt.type': 'date',
-            'projection.dt.format': 'yyyy-MM-dd',
-            'projection.dt.range': `${PROJECTION_FIRST_DAY},NOW`,
-            'projection.dt.interval': '1',
-            'projection.dt.interval.unit': 'DAYS',
-            'storage.location.template': `${location}model=\${model}/dt=\${dt}/`,
-          },
-          partitionKeys: PARTITION_KEYS.map((k) => ({ name: k, type: 'string' })),
-          storageDescriptor: {
-            location,
-            columns: tableColumns(name, manifest).map((c) => ({ name: c.name, type: c.type, comment: c.comment })),
-            inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
-            outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
-            serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
-          },
-        },
-      });
-      return t;
-    };
-    this.tables = { predictions: tableOf('predictions'), feedback: tableOf('feedback') };
-
-    this.resultsBucket = new s3.Bucket(this, 'QueryResults', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      lifecycleRules: [
-        { expiration: Duration.days(config.analyticsResultsExpirationDays) },
-        { abortIncompleteMultipartUploadAfter: Duration.days(1) },
-      ],
-      removalPolicy,
-      autoDeleteObjects,
-    });
-    Validations.of(this.resultsBucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'Athena query results only, expiring after analyticsResultsExpirationDays; the queries themselves are recorded in the workgroup history and CloudTrail.',
-    });
-
+    const { config } = props;
     this.resultsBucketArnExport = `${this.stackName}-QueryResultsArn`;
-    new CfnOutput(this, 'QueryResultsArn', { value: this.resultsBucket.bucketArn, exportName: this.resultsBucketArnExport });
-
-    this.workgroupName = athenaWorkgroupName(config.stackPrefix);
-    this.databaseName = glueDatabaseName(config.stackPrefix);
-    this.workgroup = new athena.CfnWorkGroup(this, 'Workgroup', {
-      name: this.workgroupName,
-      description: 'mlship prediction analytics: encrypted results, per-query scan limit',
-      state: 'ENABLED',
-      // Deleting the stack deletes the named queries and the query history with the workgroup.
-      recursiveDeleteOption: true,
-      workGroupConfiguration: {
-        enforceWorkGroupConfiguration: true,
-        bytesScannedCutoffPerQuery: config.analyticsBytesScannedCutoffMiB * 1024 * 1024,
-        publishCloudWatchMetricsEnabled: true,
-        engineVersion: { selectedEngineVersion: 'Athena engine version 3' },
-        resultConfiguration: {
-          outputLocation: `s3://${this.resultsBucket.bucketName}/results/`,
-          encryptionConfiguration: { encryptionOption: 'SSE_S3' },
-        },
-      },
+    // Id `Default` keeps the resources' logical IDs as they were before the construct (see PredictionAnalytics).
+    this.analytics = new PredictionAnalytics(this, 'Default', {
+      deployment: props.deployment,
+      manifest: props.manifest,
+      baseline: props.baseline,
+      bucket: importDataBucket(this, 'DataBucket', props.bucketArnExport),
+      table: props.table,
+      namePrefix: config.stackPrefix,
+      bytesScannedCutoffMiB: config.analyticsBytesScannedCutoffMiB,
+      resultsExpirationDays: config.analyticsResultsExpirationDays,
+      resultsBucketArnExportName: this.resultsBucketArnExport,
     });
-
-    this.namedQueries = namedQueriesFor(manifest, props.baseline).map((name) => {
-      // The workgroup Ref orders the creation: a named query needs its workgroup.
-      return new athena.CfnNamedQuery(this, `Query-${name}`, {
-        name,
-        description: `${QUERY_DESCRIPTIONS[name]}. Parameters: the first day (yyyy-mm-dd) of the window, once per ?.`,
-        database: this.database.ref,
-        workGroup: this.workgroup.ref,
-        queryString: namedQuerySql(name, manifest, props.baseline),
-      });
-    });
+    this.writer = this.analytics.writer;
+    this.compactor = this.analytics.compactor;
+    this.resultsBucket = this.analytics.resultsBucket;
   }
 
   /**
-   * Lets `grantee` run queries in the workgroup over the two tables: start and read its queries, read
-   * the catalog entries, the Parquet objects and the results it writes. Nothing else in the bucket.
-   * A grantee of another stack names the workgroup and database by their fixed names and imports the
-   * results bucket by its export, so that stack depends on this one only by name (add the stack dependency).
+   * Lets `grantee` run queries in the workgroup over the two tables (PredictionAnalytics.grantQuery). A
+   * grantee of another stack depends on this one only by name: add the stack dependency.
    */
   public grantQuery(grantee: iam.IGrantable): iam.Grant {
-    const local = !Construct.isConstruct(grantee) || Stack.of(grantee) === this;
-    const workgroupArn = this.formatArn({
-      service: 'athena',
-      resource: 'workgroup',
-      resourceName: local ? this.workgroup.ref : this.workgroupName,
-    });
-    const database = local ? this.database.ref : this.databaseName;
-    const resultsBucketArn = local ? this.resultsBucket.bucketArn : Fn.importValue(this.resultsBucketArnExport);
-    const catalog = [
-      this.formatArn({ service: 'glue', resource: 'catalog' }),
-      this.formatArn({ service: 'glue', resource: 'database', resourceName: database }),
-      ...ANALYTICS_TABLES.map((t) => this.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/${t}` })),
-    ];
-    const statements: [string[], string[], Record<string, unknown>?][] = [
-      [
-        // What the query function's Athena engine calls (lambda/analytics/athena-engine.ts).
-        ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'],
-        [workgroupArn],
-      ],
-      [['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'], catalog],
-      [['s3:GetObject'], [`${this.dataBucketArn}/${PREFIX.analytics}*`]],
-      [['s3:ListBucket'], [this.dataBucketArn], { StringLike: { 's3:prefix': [`${PREFIX.analytics}*`] } }],
-      [['s3:GetBucketLocation'], [this.dataBucketArn, resultsBucketArn]],
-      [['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'], [`${resultsBucketArn}/results/*`]],
-      [['s3:ListBucket'], [resultsBucketArn], { StringLike: { 's3:prefix': ['results/*'] } }],
-    ];
-    let grant: iam.Grant | undefined;
-    for (const [actions, resourceArns, conditions] of statements) {
-      const g = grantActions(grantee, actions, resourceArns, conditions as Record<string, Record<string, unknown>> | undefined);
-      grant = grant === undefined ? g : grant.combine(g);
-    }
-    if (Construct.isConstruct(grantee)) {
-      const results = local
-        ? `<${this.getLogicalId(this.resultsBucket.node.defaultChild as CfnResource)}.Arn>/results/*`
-        : `${this.resultsBucketArnExport}/results/*`;
-      Validations.of(grantee).acknowledge(
-        {
-          id: this.dataWildcardFinding(`${PREFIX.analytics}*`),
-          reason: 'Athena reads the Parquet objects of the two tables, which live under analytics/ only.',
-        },
-        {
-          id: `AwsSolutions-IAM5[Resource::${results}]`,
-          reason: 'Athena writes and reads query results under results/ of the results bucket, one object per query.',
-        },
-      );
-    }
-    if (grant === undefined) throw new Error('grantQuery: no statements to grant');
-    return grant;
+    return this.analytics.grantQuery(grantee);
   }
 }

@@ -91,6 +91,11 @@ export const configSchema = z
     fargateMemoryMiB: int(512, 30720).default(1024),
     fargateMinCapacity: int(1, 100).default(1),
     fargateMaxCapacity: int(1, 100).default(4),
+    /**
+     * NAT gateways of the fargate backend's VPC: 1, shared by both AZs, or 2, one per AZ, so that an AZ
+     * outage does not cut the other AZ's egress (each costs about $33 a month plus data).
+     */
+    natGateways: int(1, 2).default(1),
     sagemakerInstanceType: z
       .string()
       .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'a SageMaker hosting instance type such as ml.m5.large')

@@ -1,18 +1,17 @@
 /**
- * Stateful resources, apart from everything that can be recreated: the data bucket, the prediction log
- * table and the dead-letter queue of log records the table refused, with the function that replays them.
+ * Stateful resources, apart from everything that can be recreated: the data bucket with its access-log
+ * bucket, and the prediction log (a PredictionLog: the table, the dead-letter queue of log records the
+ * table refused and the function that replays them).
  * Everything here is retained when the stack is deleted unless the config says `removalPolicy: destroy`.
  */
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { LIMITS } from '../contract/limits';
-import { LOG_TABLE } from '../contract/prediction-log';
 import type { MlshipConfig } from './config';
-import { DataBucketAccess, LogDlqAccess, PredictionLogAccess } from './constructs/data-grants';
-import { HandlerFunction } from './constructs/handler-function';
+import type { HandlerFunction } from './constructs/handler-function';
+import { PredictionLog } from './data/prediction-log';
 import type { DeploymentContext } from './deployment-context';
 
 const ACCESS_LOGS_BY_BUCKET_POLICY = '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy';
@@ -29,10 +28,12 @@ export class DataStack extends Stack {
   public readonly bucket: s3.Bucket;
   /** Receives the data bucket's server access logs. */
   public readonly accessLogBucket: s3.Bucket;
-  /** The prediction log. */
-  public readonly table: dynamodb.Table;
-  /** Log records the table refused; the replay function writes them later. */
-  public readonly logDlq: sqs.Queue;
+  /** The prediction log: table, dead-letter queue, poison queue and replay. */
+  public readonly predictionLog: PredictionLog;
+  /** The prediction log table (`predictionLog.table`). */
+  public readonly table: dynamodb.ITable;
+  /** Log records the table refused; the replay function writes them later (`predictionLog.logDlq`). */
+  public readonly logDlq: sqs.IQueue;
   /** Messages the replay function failed on repeatedly, kept for a person to look at. */
   public readonly poisonQueue: sqs.Queue;
   /** Writes the dead-lettered log records back to the table. */
@@ -94,60 +95,12 @@ export class DataStack extends Stack {
     this.bucketArnExport = `${this.stackName}-DataBucketArn`;
     new CfnOutput(this, 'DataBucketArn', { value: this.bucket.bucketArn, exportName: this.bucketArnExport });
 
-    this.table = new dynamodb.Table(this, 'PredictionLog', {
-      partitionKey: { name: LOG_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      timeToLiveAttribute: LOG_TABLE.ttlAttribute,
-      // The analytics writer reads new and updated items from the stream; the new image is all it needs.
-      stream: config.analytics ? dynamodb.StreamViewType.NEW_IMAGE : undefined,
-      removalPolicy,
-    });
-    for (const ix of [LOG_TABLE.byModelIndex, LOG_TABLE.byCallerIndex]) {
-      this.table.addGlobalSecondaryIndex({
-        indexName: ix.name,
-        partitionKey: { name: ix.partitionKey, type: dynamodb.AttributeType.STRING },
-        sortKey: { name: ix.sortKey, type: dynamodb.AttributeType.STRING },
-        projectionType: dynamodb.ProjectionType.ALL,
-      });
-    }
-
-    this.poisonQueue = new sqs.Queue(this, 'LogReplayFailures', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy,
-    });
-    Validations.of(this.poisonQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the log dead-letter queue; it is the end of the line.',
-    });
-    this.logDlq = new sqs.Queue(this, 'LogDeadLetters', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      // Six times the replay function's timeout, as Lambda's SQS event source recommends.
-      visibilityTimeout: Duration.seconds(180),
-      // Replay parks a record in the bucket after LIMITS.replayMaxReceives deliveries; the redrive is the
-      // backstop for when parking itself fails.
-      deadLetterQueue: { queue: this.poisonQueue, maxReceiveCount: LIMITS.logDlqMaxReceives },
-      removalPolicy,
-    });
-
-    this.replay = new HandlerFunction(this, 'Replay', { name: 'replay', deployment, timeout: Duration.seconds(30) });
-    // A conditional PutItem makes each replay write exactly-once; nothing else on the table.
-    this.replay.bindPredictionLog(this.table, PredictionLogAccess.WRITE);
-    // Records it cannot write are parked under their own prefix, never anywhere else in the bucket.
-    this.replay.bindDataBucket(this.bucket, DataBucketAccess.PARK_LOG_RECORDS);
-    // A plain event source mapping with the exact rights Lambda's poller uses: `SqsEventSource` would grant
-    // `grantConsumeMessages`, which adds sqs:GetQueueUrl that nothing calls.
-    this.replay.function.addEventSourceMapping('LogDlqSource', {
-      eventSourceArn: this.logDlq.queueArn,
-      batchSize: 10,
-      maxBatchingWindow: Duration.seconds(5),
-      reportBatchItemFailures: true,
-    });
-    this.replay.bindLogDlq(this.logDlq, LogDlqAccess.CONSUME);
+    // Id `Default` keeps the table's and queues' logical IDs as they were before the construct (see PredictionLog).
+    this.predictionLog = new PredictionLog(this, 'Default', { deployment, bucket: this.bucket, stream: config.analytics });
+    this.table = this.predictionLog.table;
+    this.logDlq = this.predictionLog.logDlq;
+    this.replay = this.predictionLog.replay;
+    if (this.predictionLog.poisonQueue === undefined) throw new Error('DataStack: the prediction log made no poison queue.');
+    this.poisonQueue = this.predictionLog.poisonQueue;
   }
 }

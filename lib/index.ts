@@ -4,7 +4,14 @@
  * returning `iam.Grant`; the stacks and `buildMlshipApp` assemble them the way `cdk deploy` here does.
  */
 
+export {
+  COMPACTION_SCHEDULE,
+  PROJECTION_FIRST_DAY,
+  PredictionAnalytics,
+  type PredictionAnalyticsProps,
+} from './analytics/prediction-analytics';
 export { AnalyticsStack, type AnalyticsStackProps } from './analytics-stack';
+export { InferenceApi, type InferenceApiProps } from './api/inference-api';
 export { ApiStack, type ApiStackProps } from './api-stack';
 // Batch and monitoring.
 export { BatchJobGrants } from './batch/batch-grants';
@@ -21,6 +28,7 @@ export {
 // Functions and grants.
 export { HandlerFunction, type HandlerFunctionProps, QUALITY_FUNCTION } from './constructs/handler-function';
 export { acknowledgeWildcardResource } from './constructs/nag';
+export { PredictionLog, type PredictionLogProps } from './data/prediction-log';
 export { DataStack, type DataStackProps } from './data-stack';
 export { contextFromParts, type DeploymentContext, deploymentContext, PACKAGE_ROOT } from './deployment-context';
 // The whole system, as bin/mlship.ts builds it.
@@ -33,12 +41,20 @@ export {
   type QualityThresholds,
 } from './observability/model-monitoring';
 export { QualityFunction, type QualityFunctionProps } from './observability/quality-function';
-export { GoldenSetCheck, type GoldenSetCheckProps, type SageMakerCheckTarget } from './rollout/golden-set-check';
+export { GoldenSetCheck, type GoldenSetCheckProps } from './rollout/golden-set-check';
 // Serving.
 export { FargateModelService, type FargateModelServiceProps, REQUESTS_PER_TASK_PER_MINUTE } from './serving/fargate-model-service';
-export type { ModelBackend, ModelIdentity, RolloutCheckPlacement } from './serving/model-backend';
+export type { ModelBackend, ModelIdentity, RolloutCheck, RolloutCheckPlacement, SageMakerCheckTarget } from './serving/model-backend';
 export { ModelImage, type ModelImageProps } from './serving/model-image';
-export { CONTAINER_PORT, LISTENER_PORT, ModelNetwork, type ModelNetworkProps, TEST_LISTENER_PORT } from './serving/model-network';
+export {
+  CONTAINER_PORT,
+  DEFAULT_VPC_AZS,
+  type DefaultVpcOptions,
+  LISTENER_PORT,
+  ModelNetwork,
+  type ModelNetworkProps,
+  TEST_LISTENER_PORT,
+} from './serving/model-network';
 export { ModelPackage, type ModelPackageProps } from './serving/model-package';
 export {
   type RealtimeCapacity,

@@ -107,16 +107,6 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
     modelBackend: serving.modelBackend,
     dashboardDir: options.dashboardDir,
   });
-  const monitoring = new MonitoringStack(app, name('Monitoring'), {
-    description: `mlship: dashboard, alarms and quality job of model ${manifest.name}`,
-    config,
-    deployment,
-    manifest,
-    data,
-    serving,
-    api,
-  });
-
   let analytics: AnalyticsStack | undefined;
   if (config.analytics) {
     const baselinePath = join(modelDir, BASELINE_FILE);
@@ -134,6 +124,17 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
     analytics.grantQuery(api.functions.query.role);
     api.addStackDependency(analytics);
   }
+
+  const monitoring = new MonitoringStack(app, name('Monitoring'), {
+    description: `mlship: dashboard, alarms and quality job of model ${manifest.name}`,
+    config,
+    deployment,
+    manifest,
+    data,
+    serving,
+    api,
+    analytics,
+  });
 
   const training =
     config.training &&

@@ -1,12 +1,14 @@
 /**
  * Monitoring of the deployed model in a stack of its own: the CloudWatch dashboard, the service and
- * model-quality alarms with their SNS topic, and the scheduled quality job. It holds no data, so it can
+ * model-quality alarms with their SNS topic (the poison queue and the analytics writer and compactor
+ * included), and the scheduled quality job. It holds no data, so it can
  * be torn down, re-tuned or redeployed without touching the API or the model; it reads the other stacks'
  * resources through CloudFormation exports, and deploys after them.
  */
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ModelManifest } from '../contract/manifest';
+import type { AnalyticsStack } from './analytics-stack';
 import type { ApiStack } from './api-stack';
 import type { MlshipConfig } from './config';
 import type { DataStack } from './data-stack';
@@ -27,6 +29,8 @@ export interface MonitoringStackProps extends StackProps {
   readonly serving: ServingStack;
   /** The API and its functions to watch. */
   readonly api: ApiStack;
+  /** The analytics writer's failures and the compactor to watch. @default - none (analytics off) */
+  readonly analytics?: AnalyticsStack;
 }
 
 export class MonitoringStack extends Stack {
@@ -47,6 +51,11 @@ export class MonitoringStack extends Stack {
         replay: data.replay.function,
       },
       deadLetterQueue: data.logDlq,
+      watchedFailures: {
+        poisonQueue: data.poisonQueue,
+        analyticsWriterFailures: props.analytics?.analytics.writerFailures,
+        analyticsCompactor: props.analytics?.compactor.function,
+      },
       backend: serving.modelBackend.monitored,
       // The accuracy floor is a classifier's alarm; a regression model is watched through its error.
       quality: {

@@ -50,19 +50,21 @@ export class ServingStack extends Stack {
   constructor(scope: Construct, id: string, props: ServingStackProps) {
     super(scope, id, props);
     const { config, deployment, manifest } = props;
-    const data = importDataBucket(this, 'DataBucket', props.bucketArnExport);
+    const bucket = importDataBucket(this, 'DataBucket', props.bucketArnExport);
 
     // Built at deploy time from the repository root (the server imports contract/); synth needs no Docker.
     this.image = new ModelImage(this, 'ModelImage', { rootDir: deployment.rootDir }).asset;
 
     this.modelPackage = new ModelPackage(this, 'ModelPackage', {
-      bucket: data.bucket,
+      bucket,
       manifest,
       modelDir: deployment.modelDir,
       buildDir: props.buildDir,
+      logRetention: deployment.logRetention,
+      removalPolicy: deployment.removalPolicy,
     });
 
-    const model = { image: this.image, bucket: data.bucket, modelKey: this.modelPackage.key, modelUpload: this.modelPackage.deployment };
+    const model = { image: this.image, bucket, modelKey: this.modelPackage.key, modelUpload: this.modelPackage.deployment };
     if (config.backend === 'fargate') {
       this.fargate = new FargateModelService(this, 'Fargate', {
         ...model,
@@ -71,6 +73,7 @@ export class ServingStack extends Stack {
         memoryMiB: config.fargateMemoryMiB,
         minCapacity: config.fargateMinCapacity,
         maxCapacity: config.fargateMaxCapacity,
+        natGateways: config.natGateways,
         logRetention: deployment.logRetention,
       });
     } else {
@@ -90,6 +93,7 @@ export class ServingStack extends Stack {
           config.backend === 'sagemaker-serverless'
             ? { memorySizeMb: config.serverlessMemorySizeMb, maxConcurrency: config.serverlessMaxConcurrency }
             : undefined,
+        logRetention: deployment.logRetention,
       });
     }
     const backend: FargateModelService | SageMakerModelEndpoint = this.fargate ?? (this.sagemaker as SageMakerModelEndpoint);
@@ -102,7 +106,7 @@ export class ServingStack extends Stack {
 
     this.batch = new BatchInference(this, 'Batch', {
       backend: config.backend,
-      bucket: data.bucket,
+      bucket,
       logRetention: deployment.logRetention,
       fargate: this.fargate?.batchTask([this.batchTaskSecurityGroup(this.fargate.vpc)]),
       // Batch Transform always runs on instances, serverless endpoints' models included.

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
  * A CDK app of your own that serves an mlship model with resources it already has: its own VPC, data
- * bucket, prediction log table and dead-letter queue. mlship's constructs add the model package, the
- * Fargate service behind an internal load balancer (with its security groups in your VPC), the predict
- * function bound to your table, queue and bucket, and the golden-set check of every rollout.
+ * bucket, prediction log table and dead-letter queue (the table and queue made outside this app, imported
+ * by name). mlship's constructs add the model package, the Fargate service behind an internal load
+ * balancer (with its security groups in your VPC), the prediction log's replay over your table and queue
+ * (PredictionLog with `existingTableObj` and `existingQueueObj`), the predict function bound to your
+ * table, queue and bucket, and the golden-set check of every rollout.
  *
  *   npx cdk synth --app "npx tsx examples/own-resources/app.ts"
  *
@@ -21,7 +23,6 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { ENV } from '../../contract/env';
 import { parseManifest } from '../../contract/manifest';
-import { LOG_TABLE } from '../../contract/prediction-log';
 import {
   contextFromParts,
   DataBucketAccess,
@@ -32,6 +33,7 @@ import {
   ModelImage,
   ModelNetwork,
   ModelPackage,
+  PredictionLog,
   PredictionLogAccess,
 } from '../../lib';
 
@@ -42,12 +44,19 @@ export interface OwnResourcesStackProps extends StackProps {
   readonly modelDir?: string;
   /** Where the model archive is staged. @default - `.mlship/build` under `rootDir` */
   readonly buildDir?: string;
+  /** Name of your prediction log table, with the key design of contract/prediction-log.ts. @default 'mlship-predictions' */
+  readonly tableName?: string;
+  /** Name of your standard queue for log records the table refused. @default 'mlship-log-dead-letters' */
+  readonly logDlqName?: string;
 }
 
 export class OwnResourcesStack extends Stack {
   public readonly service: FargateModelService;
   public readonly predict: HandlerFunction;
-  public readonly table: dynamodb.Table;
+  /** The prediction log over your own table and queue, with its replay function. */
+  public readonly predictionLog: PredictionLog;
+  /** Your table, as the functions are bound to it. */
+  public readonly table: dynamodb.ITable;
 
   constructor(scope: Construct, id: string, props: OwnResourcesStackProps) {
     super(scope, id, props);
@@ -83,31 +92,24 @@ export class OwnResourcesStack extends Stack {
       id: 'AwsSolutions-S1',
       reason: 'Example app: server access logging of this bucket is configured account-wide by its owner.',
     });
-    // The prediction log's key design is the contract's (contract/prediction-log.ts): the handlers query these indexes.
-    this.table = new dynamodb.Table(this, 'Predictions', {
-      partitionKey: { name: LOG_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: LOG_TABLE.ttlAttribute,
-    });
-    for (const ix of [LOG_TABLE.byModelIndex, LOG_TABLE.byCallerIndex]) {
-      this.table.addGlobalSecondaryIndex({
-        indexName: ix.name,
-        partitionKey: { name: ix.partitionKey, type: dynamodb.AttributeType.STRING },
-        sortKey: { name: ix.sortKey, type: dynamodb.AttributeType.STRING },
-      });
-    }
-    const logDlq = new sqs.Queue(this, 'LogDlq', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(logDlq).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'Example app: this queue is itself a dead-letter queue (of prediction log records).',
-    });
+    // Your prediction log table (with the key design of contract/prediction-log.ts) and its dead-letter queue.
+    const table = dynamodb.Table.fromTableName(this, 'Predictions', props.tableName ?? 'mlship-predictions');
+    const logDlq = sqs.Queue.fromQueueArn(
+      this,
+      'LogDlq',
+      this.formatArn({ service: 'sqs', resource: props.logDlqName ?? 'mlship-log-dead-letters' }),
+    );
 
     // ---- mlship's constructs -----------------------------------------------------------------------
+    // The table and queue are adopted, not made: PredictionLog adds the function that replays the records
+    // the table refused (and parks the ones it cannot write in your bucket).
+    this.predictionLog = new PredictionLog(this, 'PredictionLog', {
+      deployment,
+      bucket,
+      existingTableObj: table,
+      existingQueueObj: logDlq,
+    });
+    this.table = this.predictionLog.table;
     const network = new ModelNetwork(this, 'Network', { vpc });
     const image = new ModelImage(this, 'ModelImage', { rootDir: deployment.rootDir }).asset;
     const modelPackage = new ModelPackage(this, 'ModelPackage', {
@@ -137,7 +139,7 @@ export class OwnResourcesStack extends Stack {
       securityGroups: this.service.clientSecurityGroups,
     });
     this.predict.bindPredictionLog(this.table, PredictionLogAccess.WRITE, PredictionLogAccess.IDEMPOTENCY);
-    this.predict.bindLogDlq(logDlq, LogDlqAccess.SEND);
+    this.predict.bindLogDlq(this.predictionLog.logDlq, LogDlqAccess.SEND);
     this.predict.bindDataBucket(bucket, DataBucketAccess.WRITE_PREDICTION_INPUTS, DataBucketAccess.READ_PREDICTION_INPUTS);
     this.predict.bindModel(this.service);
 

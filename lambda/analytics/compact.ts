@@ -14,7 +14,7 @@
  *   and the next run folds it in;
  * - a batch written while a run works on its day is not in the run's listing, so it is neither merged
  *   nor deleted. Runs must not overlap (two could each rewrite a day from a different listing and the
- *   older PUT could win): on AWS the function has a reserved concurrency of 1, locally one loop runs it.
+ *   older PUT could win): on AWS runs queue in one FIFO message group, locally one loop runs them.
  */
 import { parquetReadObjects } from 'hyparquet';
 import {

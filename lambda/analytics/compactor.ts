@@ -1,7 +1,7 @@
 /**
  * The analytics compactor: on a schedule, folds each closed day's Parquet files into one object per
  * version (lambda/analytics/compact.ts), so the named queries dedupe only the open day and late batches.
- * Runs one at a time (reserved concurrency 1): two runs over the same day could each write it from a
+ * Runs one at a time (its schedule queues runs in one FIFO message group): two runs over the same day could each write it from a
  * different listing. Locally the runner calls the same handler at start-up and every hour.
  */
 import type { Context, ScheduledEvent } from 'aws-lambda';

@@ -18,6 +18,7 @@ import { apiHandler, header, json } from '../http/api-handler';
 import { buildOpenApi, type OpenApiDocument } from '../http/openapi';
 import { readConfig, required } from '../runtime/config';
 import { createLogger, type Logger } from '../runtime/logger';
+import { openInferenceMetaRoutes } from './open-inference';
 
 export interface MetaDeps {
   readonly manifest: ModelManifest;
@@ -138,6 +139,7 @@ export function createMetaHandler(deps: MetaDeps) {
       body: openapiFor(event),
     }),
     dashboard: dashboardPage,
+    ...openInferenceMetaRoutes(manifest),
     dashboardFile: async (event): Promise<APIGatewayProxyResult> => {
       const name = event.pathParameters?.file ?? '';
       // The page lives at the API root; under `dashboard/` its relative links would break.

@@ -24,6 +24,8 @@ import { endpointOverride, intValue, readConfig, required } from '../runtime/con
 import { lazyS3, lazySqs, type S3Handle } from '../runtime/lazy-clients';
 import { createLogger, type Logger } from '../runtime/logger';
 import { Metrics } from '../runtime/metrics';
+import { inferRoutes } from './open-inference';
+import { answerAs, answerMediaType } from './predict-answer';
 
 export interface PredictDeps {
   readonly manifest: ModelManifest;
@@ -67,6 +69,13 @@ export function predictDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: string): Pre
   };
 }
 
+/** Runs a predict request whose body `parse` reads into instances, answering the house JSON (`PredictResponse`). */
+export type PredictCore = (
+  event: APIGatewayProxyEvent,
+  ctx: RequestContext,
+  parse: (bytes: Buffer, mediaType: string) => Instance[],
+) => Promise<APIGatewayProxyResult>;
+
 export function createPredictHandler(deps: PredictDeps) {
   const { manifest, backendKind, backend, inputs } = deps;
   const maxBodyBytes = maxPredictBodyBytes(backendKind);
@@ -84,15 +93,24 @@ export function createPredictHandler(deps: PredictDeps) {
     clock: () => clock().getTime(),
   });
 
-  async function predict(event: APIGatewayProxyEvent, ctx: RequestContext): Promise<APIGatewayProxyResult> {
+  /**
+   * The core every predict route shares: the body's size, its instances read by the route's own format
+   * (`parse`), then one idempotent run (resolve, invoke, log, metrics) answering the house JSON.
+   */
+  const predictCore: PredictCore = async (event, ctx, parse) => {
     const started = clock().getTime();
     const bytes = bodyBytes(event);
     if (bytes.length > maxBodyBytes) {
       throw new ApiError('PAYLOAD_TOO_LARGE', `The body is ${bytes.length} bytes; at most ${maxBodyBytes} for the ${backendKind} backend.`);
     }
-    const instances = parseInstances(manifest, mediaType(event) ?? 'application/json', bytes);
+    const instances = parse(bytes, mediaType(event) ?? 'application/json');
     // Awaited, not returned: this route stays on the async stack of every call the wrapper makes.
     return await predictOnce(event, ctx, { instances, started });
+  };
+
+  async function predict(event: APIGatewayProxyEvent, ctx: RequestContext): Promise<APIGatewayProxyResult> {
+    const answerType = answerMediaType(event);
+    return answerAs(answerType, await predictCore(event, ctx, (bytes, type) => parseInstances(manifest, type, bytes)));
   }
 
   async function run(
@@ -159,5 +177,5 @@ export function createPredictHandler(deps: PredictDeps) {
     for (const [label, n] of perLabel) metrics.count('Predictions', n, { Label: label });
   }
 
-  return apiHandler('predict', logger, { predict });
+  return apiHandler('predict', logger, { predict, ...inferRoutes(manifest, predictCore) });
 }

@@ -6,7 +6,7 @@
  * `GET /openapi.json` with the caller's base URL as its server.
  */
 import * as z from 'zod/mini';
-import { type ModelSchemas, modelSchemas, routeErrorsByStatus } from '../../contract/api-schemas';
+import { type ModelSchemas, modelSchemas, predictBodyComponents, routeErrorsByStatus } from '../../contract/api-schemas';
 import type { ModelManifest } from '../../contract/manifest';
 import { MODEL_VERSION_HEADER } from '../../contract/prediction';
 import { PARAMETERS } from '../../contract/route-schemas';
@@ -54,6 +54,18 @@ function parameters(where: 'path' | 'query', object: z.ZodMiniObject | undefined
   });
 }
 
+/** Headers of an answer holding predictions (`POST /predict` and the protocol's inference). */
+const PREDICTION_HEADERS = {
+  [MODEL_VERSION_HEADER]: { description: 'The model that answered, as `<name>/<version>`.', schema: { type: 'string' } },
+  'idempotent-replay': {
+    description: '`true` when this is the stored answer to an earlier request with the same Idempotency-Key.',
+    schema: { type: 'string', enum: ['true'] },
+  },
+};
+
+/** The routes that run the predict function's core: they take an Idempotency-Key. */
+const PREDICTING_ROUTES = new Set(['predict', 'v2Infer', 'v2InferVersion']);
+
 /** The successful answers of each route, with the bodies their handlers write. */
 function successResponses(r: RouteSpec): Record<string, unknown> {
   switch (r.id) {
@@ -61,14 +73,17 @@ function successResponses(r: RouteSpec): Record<string, unknown> {
       return {
         '200': {
           description: 'One prediction per instance, each with the id it is logged under.',
-          headers: {
-            [MODEL_VERSION_HEADER]: { description: 'The model that answered, as `<name>/<version>`.', schema: { type: 'string' } },
-            'idempotent-replay': {
-              description: '`true` when this is the stored answer to an earlier request with the same Idempotency-Key.',
-              schema: { type: 'string', enum: ['true'] },
+          headers: PREDICTION_HEADERS,
+          content: {
+            ...json(ref('PredictResponse')),
+            'text/csv': {
+              schema: {
+                type: 'string',
+                description:
+                  'With `Accept: text/csv`: a header line, then one line per prediction: `id,label,probability_<label>…` (classifier) or `id,value` (regressor).',
+              },
             },
           },
-          content: json(ref('PredictResponse')),
         },
       };
     case 'listPredictions':
@@ -109,6 +124,25 @@ function successResponses(r: RouteSpec): Record<string, unknown> {
         },
         '301': { description: '`index.html` is served at the API root.', headers: { location: { schema: { type: 'string' } } } },
       };
+    case 'v2Live':
+      return { '200': { description: 'The API answers.', content: json(ref('ServerLive')) } };
+    case 'v2Ready':
+      return { '200': { description: 'The API serves its model.', content: json(ref('Ready')) } };
+    case 'v2Model':
+    case 'v2ModelVersion':
+      return { '200': { description: "The model's input and output tensors.", content: json(ref('ModelMetadata')) } };
+    case 'v2ModelReady':
+    case 'v2ModelVersionReady':
+      return { '200': { description: 'The model is served here.', content: json(ref('Ready')) } };
+    case 'v2Infer':
+    case 'v2InferVersion':
+      return {
+        '200': {
+          description: 'The output tensors, with the id each instance is logged under in `parameters.prediction_ids`.',
+          headers: PREDICTION_HEADERS,
+          content: json(ref('InferenceResponse')),
+        },
+      };
     default:
       throw new Error(`The OpenAPI document has no answer for route ${r.id}: add it to successResponses().`);
   }
@@ -127,18 +161,22 @@ function requestBody(r: RouteSpec, m: ModelManifest): Record<string, unknown> | 
           },
         }
       : {};
-  return { required: true, content: { ...json(ref(r.body.component)), ...csv } };
+  // `POST /predict` takes any one of the scoring formats (MLflow's and TF-Serving's bodies beside its own).
+  const schema = r.id === 'predict' ? { oneOf: predictBodyComponents(m).map(ref) } : ref(r.body.component);
+  return { required: true, content: { ...json(schema), ...csv } };
 }
 
 function operation(r: RouteSpec, m: ModelManifest): Record<string, unknown> {
   const params = [...parameters('path', r.params), ...parameters('query', r.query)];
-  if (r.id === 'predict') {
+  if (PREDICTING_ROUTES.has(r.id)) {
     const schema = parameterSchema(PARAMETERS.idempotencyKey);
     params.push({ name: IDEMPOTENCY_HEADER, in: 'header', required: false, description: schema.description, schema });
   }
   const responses: Record<string, unknown> = successResponses(r);
+  // The protocol's routes answer their own errors in its form; the gateway's (403, 429, …) keep the API's.
+  const error = r.path.startsWith('/v2/') ? { anyOf: [ref('InferenceError'), ref('Error')] } : ref('Error');
   for (const [status, codes] of routeErrorsByStatus(r)) {
-    responses[String(status)] = { description: codes.join(', '), content: json(ref('Error')) };
+    responses[String(status)] = { description: codes.join(', '), content: json(error) };
   }
   const body = requestBody(r, m);
   return {

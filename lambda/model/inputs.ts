@@ -17,15 +17,19 @@ import {
   packsFloat32,
   validateInstances,
 } from '../../contract/manifest';
+import { scoringInstances } from '../../contract/protocols/scoring-formats';
 import { parseJsonBody } from '../http/api-handler';
 import type { S3Handle } from '../runtime/lazy-clients';
 
 /** An instance with its values ready for the model: numbers or a base64 image. */
 export type ResolvedInstance = Exclude<Instance, { s3Key: string }>;
 
-/** The instances of a predict body of media type `type`; a CSV header row is matched by feature names. */
+/**
+ * The instances of a predict body of media type `type`: JSON in any of the scoring formats (MLflow's and
+ * TF-Serving's), or CSV rows whose header row is matched by feature names.
+ */
 export function parseInstances(manifest: ModelManifest, type: string, bytes: Buffer): Instance[] {
-  if (type === 'application/json') return validateInstances(manifest, parseJsonBody(bytes), { allowS3Keys: true });
+  if (type === 'application/json') return scoringInstances(manifest, parseJsonBody(bytes), { allowS3Keys: true });
   if (type === 'text/csv' && manifest.input.kind === 'tabular') {
     // Parsing stops after the rows one request may hold.
     const features = manifest.input.features;

@@ -69,11 +69,6 @@ export interface HandlerFunctionProps {
   readonly memorySize?: number;
   /** @default - 10 seconds */
   readonly timeout?: Duration;
-  /**
-   * Concurrent executions reserved for (and limiting) the function: 1 for a job whose runs must not overlap.
-   * @default - the account's unreserved pool, no limit of its own
-   */
-  readonly reservedConcurrentExecutions?: number;
   /** Runs the function in this VPC's private subnets. @default - not in a VPC */
   readonly vpc?: ec2.IVpc;
   /** Security groups of the function in `vpc`. @default - a security group Lambda creates, when `vpc` is set */
@@ -123,7 +118,6 @@ export class HandlerFunction extends Construct implements iam.IGrantable {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(10),
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       tracing: lambda.Tracing.ACTIVE,
       role: this.role,
       logGroup: this.logGroup,

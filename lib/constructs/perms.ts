@@ -17,11 +17,22 @@ export const LOG_TABLE_ACTIONS = {
   query: ['dynamodb:Query'],
 } as const;
 
+/** What Lambda's SQS event source mapping calls with the function's role (no sqs:GetQueueUrl, which nothing calls). */
+export const SQS_EVENT_SOURCE_ACTIONS = [
+  'sqs:ReceiveMessage',
+  'sqs:DeleteMessage',
+  'sqs:ChangeMessageVisibility',
+  'sqs:GetQueueAttributes',
+] as const;
+
+/** Sending one message to a queue. */
+export const QUEUE_SEND_ACTIONS = ['sqs:SendMessage'] as const;
+
 /** The dead-letter queue of log records the table refused. */
 export const LOG_DLQ_ACTIONS = {
-  send: ['sqs:SendMessage'],
-  /** What Lambda's SQS poller calls with the function's role (no sqs:GetQueueUrl, which nothing calls). */
-  consume: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+  send: QUEUE_SEND_ACTIONS,
+  /** The replay function's event source mapping polls and deletes. */
+  consume: SQS_EVENT_SOURCE_ACTIONS,
 } as const;
 
 /** Objects of the data bucket (always on one key prefix). */

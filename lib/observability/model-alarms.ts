@@ -3,9 +3,12 @@
  * and parked records, backend health, the quality job, drift, and accuracy (classifiers) or mean absolute
  * error (regression). Each sends ALARM and OK to the alarm topic.
  */
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { PREFIX } from '../../contract/bucket';
 import type { ModelMetrics } from './model-metrics';
@@ -45,15 +48,79 @@ export interface ModelAlarms {
   readonly meanAbsoluteError?: cloudwatch.Alarm;
 }
 
-/** Adds the alarms to `scope` (their logical ids are the scope's), each notifying `topic`. */
-export function addModelAlarms(scope: Construct, topic: sns.ITopic, metrics: ModelMetrics, thresholds: AlarmThresholds): ModelAlarms {
-  const { serverErrorRate, p99, dlqDepth, parkedRecords, backend, qualityJobErrors, maxPsi, accuracy, mae } = metrics;
-  const alarm = (alarmId: string, { metric, ...options }: cloudwatch.CreateAlarmOptions & { metric: cloudwatch.IMetric }) => {
+/** Parts that fail without an API error to show it; each one given is watched by an alarm. */
+export interface WatchedFailures {
+  /** Log records the replay failed on repeatedly (DataStack `poisonQueue`). @default - not watched */
+  readonly poisonQueue?: sqs.IQueue;
+  /** Stream batches the analytics writer dropped after its retries (PredictionAnalytics `writerFailures`). @default - not watched */
+  readonly analyticsWriterFailures?: sqs.IQueue;
+  /** The analytics compactor (PredictionAnalytics `compactor.function`). @default - not watched */
+  readonly analyticsCompactor?: lambda.IFunction;
+}
+
+type AlarmFactory = (alarmId: string, options: cloudwatch.CreateAlarmOptions & { metric: cloudwatch.IMetric }) => cloudwatch.Alarm;
+
+/** Alarms in `scope` that send ALARM and OK to `topic`. */
+function alarmsNotifying(scope: Construct, topic: sns.ITopic): AlarmFactory {
+  return (alarmId, { metric, ...options }) => {
     const a = new cloudwatch.Alarm(scope, alarmId, { metric, ...options });
     a.addAlarmAction(new actions.SnsAction(topic));
     a.addOkAction(new actions.SnsAction(topic));
     return a;
   };
+}
+
+/** One message or more in a queue that should stay empty, within five minutes. */
+const ANY_MESSAGE = {
+  threshold: 1,
+  evaluationPeriods: 1,
+  comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+  treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+};
+
+/** Adds an alarm, notifying `topic`, for each watched part given. */
+export function addFailureAlarms(scope: Construct, topic: sns.ITopic, watched: WatchedFailures): cloudwatch.Alarm[] {
+  const alarm = alarmsNotifying(scope, topic);
+  const period = Duration.minutes(5);
+  const depth = (q: sqs.IQueue) => q.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' });
+  const alarms: cloudwatch.Alarm[] = [];
+  if (watched.poisonQueue) {
+    alarms.push(
+      alarm('PoisonMessages', {
+        ...ANY_MESSAGE,
+        metric: depth(watched.poisonQueue),
+        alarmDescription:
+          'Prediction log records the replay function failed on repeatedly wait in its poison queue: they are not in the table. Look at the replay logs, fix the cause and redrive them.',
+      }),
+    );
+  }
+  if (watched.analyticsWriterFailures) {
+    alarms.push(
+      alarm('AnalyticsWriterFailures', {
+        ...ANY_MESSAGE,
+        metric: depth(watched.analyticsWriterFailures),
+        alarmDescription:
+          'The analytics writer dropped a stream batch after its retries: those predictions are missing from the Parquet store. Each message names the shard and sequence numbers; look at the writer logs.',
+      }),
+    );
+  }
+  if (watched.analyticsCompactor) {
+    alarms.push(
+      alarm('AnalyticsCompactorErrors', {
+        ...ANY_MESSAGE,
+        metric: watched.analyticsCompactor.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
+        alarmDescription:
+          'The analytics compactor failed: closed days stay in many small files (queries still answer, more slowly). Look at the compactor logs.',
+      }),
+    );
+  }
+  return alarms;
+}
+
+/** Adds the alarms to `scope` (their logical ids are the scope's), each notifying `topic`. */
+export function addModelAlarms(scope: Construct, topic: sns.ITopic, metrics: ModelMetrics, thresholds: AlarmThresholds): ModelAlarms {
+  const { serverErrorRate, p99, dlqDepth, parkedRecords, backend, qualityJobErrors, maxPsi, accuracy, mae } = metrics;
+  const alarm = alarmsNotifying(scope, topic);
   const service = { evaluationPeriods: 3, datapointsToAlarm: 2, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING };
   return {
     serverErrorRate: alarm('ServerErrorRate', {

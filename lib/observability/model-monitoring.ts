@@ -27,7 +27,7 @@ import { grantActions } from '../constructs/grant-actions';
 import { ALARM_TOPIC_KEY_ACTIONS, READ_METRICS_ACTIONS } from '../constructs/perms';
 import { contextFromParts, PACKAGE_ROOT } from '../deployment-context';
 import { type MonitoredBackend, monitoredBackendProblems } from './backend-metrics';
-import { type AlarmThresholds, addModelAlarms, type ModelAlarms } from './model-alarms';
+import { type AlarmThresholds, addFailureAlarms, addModelAlarms, type ModelAlarms, type WatchedFailures } from './model-alarms';
 import { addModelDashboard } from './model-dashboard';
 import { modelMetrics } from './model-metrics';
 import { MONITORING_DEFAULTS } from './monitoring-defaults';
@@ -61,6 +61,8 @@ export interface ModelMonitoringProps {
   readonly functions: { readonly [name: string]: lambda.IFunction };
   /** Queue of log records the table refused (DataStack `logDlq`). */
   readonly deadLetterQueue: sqs.IQueue;
+  /** Parts that fail without an API error to show it, each watched by an alarm. @default - none watched */
+  readonly watchedFailures?: WatchedFailures;
   /** The serving backend (ServingStack `fargate` or `sagemaker`). */
   readonly backend: MonitoredBackend;
   /** Model-quality alarm thresholds. @default - a drift alarm at PSI 0.25, no accuracy or error alarm */
@@ -94,6 +96,8 @@ export class ModelMonitoring extends Construct {
   public readonly schedule: events.Rule;
   /** The alarms, each notifying `alarmTopic`. */
   public readonly alarms: ModelAlarms;
+  /** The alarms of `watchedFailures`, each notifying `alarmTopic`. */
+  public readonly failureAlarms: cloudwatch.Alarm[];
   /** The model the metrics are about. */
   public readonly manifest: ModelManifest;
 
@@ -159,6 +163,7 @@ export class ModelMonitoring extends Construct {
       maxMeanAbsoluteError: props.quality?.maxMeanAbsoluteError,
     };
     this.alarms = addModelAlarms(this, this.alarmTopic, metrics, thresholds);
+    this.failureAlarms = addFailureAlarms(this, this.alarmTopic, props.watchedFailures ?? {});
     this.dashboard = addModelDashboard(this, {
       manifest: this.manifest,
       metrics,

@@ -10,13 +10,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CustomResource, Duration } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as iam from 'aws-cdk-lib/aws-iam';
-import type * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { ENV } from '../../contract/env';
 import { GOLDEN_SET_FILE } from '../../contract/rollout';
 import { HandlerFunction } from '../constructs/handler-function';
 import type { DeploymentContext } from '../deployment-context';
+import type { RolloutCheck, SageMakerCheckTarget } from '../serving/model-backend';
 
 /** The check function's timeout. */
 export const CHECK_TIMEOUT = Duration.minutes(2);
@@ -46,20 +46,11 @@ export interface GoldenSetCheckProps {
   readonly securityGroups?: ec2.ISecurityGroup[];
 }
 
-/** The SageMaker endpoint a check runs against after each update (a SageMakerModelEndpoint). */
-export interface SageMakerCheckTarget {
-  /** The endpoint's name. */
-  readonly endpointName: string;
-  /** Its endpoint config: a new one with each model version. */
-  readonly endpointConfig: sagemaker.CfnEndpointConfig;
-  /** The endpoint resource: the check runs after it is updated. */
-  readonly endpoint: sagemaker.CfnEndpoint;
-  grantInvoke(grantee: iam.IGrantable): iam.Grant;
-}
-
-export class GoldenSetCheck extends Construct {
+export class GoldenSetCheck extends Construct implements RolloutCheck {
   /** The check function. */
   public readonly handler: HandlerFunction;
+  /** The check's Lambda function (`handler.function`), which the Fargate service's lifecycle hook calls. */
+  public readonly checkFunction: lambda.IFunction;
   /** sha256 of the bundled golden set (the custom resource names it, so a rollback is recognised). */
   public readonly goldenSetSha256: string;
 
@@ -82,6 +73,7 @@ export class GoldenSetCheck extends Construct {
       vpc: props.vpc,
       securityGroups: props.securityGroups,
     });
+    this.checkFunction = this.handler.function;
   }
 
   /**

@@ -22,8 +22,7 @@ import { acknowledgeWildcardResource } from '../constructs/nag';
 import { DATA_BUCKET_ACTIONS } from '../constructs/perms';
 import type { MonitoredBackend } from '../observability/backend-metrics';
 import { fargateDeploymentAlarms } from '../rollout/deployment-alarms';
-import type { GoldenSetCheck } from '../rollout/golden-set-check';
-import type { ModelBackend, ModelIdentity, RolloutCheckPlacement } from './model-backend';
+import type { ModelBackend, ModelIdentity, RolloutCheck, RolloutCheckPlacement } from './model-backend';
 import { CONTAINER_PORT, LISTENER_PORT, ModelNetwork, TEST_LISTENER_PORT } from './model-network';
 
 export { CONTAINER_PORT, TEST_LISTENER_PORT } from './model-network';
@@ -50,6 +49,8 @@ export interface FargateModelServiceProps {
    * @default - a new ModelNetwork (its own VPC)
    */
   readonly network?: ModelNetwork;
+  /** NAT gateways of the new network's VPC (only without `network`), 1 or 2. @default 1 */
+  readonly natGateways?: number;
   /** CPU units of a task (256 = 0.25 vCPU). @default 512 */
   readonly cpu?: number;
   /** Memory of a task, in MiB (allowed values depend on `cpu`). @default 1024 */
@@ -110,7 +111,14 @@ export class FargateModelService extends Construct implements ModelBackend {
     // The default VPC is this construct's own child and the network's id is "Default", which logical ids
     // leave out: the VPC and the security groups keep the logical ids and Name tags they had before
     // ModelNetwork existed, so an update replaces nothing.
-    this.network = props.network ?? new ModelNetwork(this, 'Default', { vpc: ModelNetwork.addDefaultVpc(this, logRetention) });
+    if (props.network && props.natGateways !== undefined) {
+      throw new Error('FargateModelService: `natGateways` shapes the VPC of a new network; with `network`, set it on that VPC instead.');
+    }
+    this.network =
+      props.network ??
+      new ModelNetwork(this, 'Default', {
+        vpc: ModelNetwork.addDefaultVpc(this, { flowLogRetention: logRetention, natGateways: props.natGateways }),
+      });
     this.vpc = this.network.vpc;
     this.clientSecurityGroup = this.network.clientSecurityGroup;
     this.testClientSecurityGroup = this.network.testClientSecurityGroup;
@@ -237,9 +245,9 @@ export class FargateModelService extends Construct implements ModelBackend {
    * ECS runs `check` as the deployment lifecycle hook after test traffic reaches the new tasks and before
    * production traffic moves: a failed check rolls the deployment back.
    */
-  public checkRolloutsWith(check: GoldenSetCheck, _model: string): void {
+  public checkRolloutsWith(check: RolloutCheck, _model: string): void {
     this.service.addLifecycleHook(
-      new ecs.DeploymentLifecycleLambdaTarget(check.handler.function, 'GoldenSetHook', {
+      new ecs.DeploymentLifecycleLambdaTarget(check.checkFunction, 'GoldenSetHook', {
         lifecycleStages: [ecs.DeploymentLifecycleStage.POST_TEST_TRAFFIC_SHIFT],
       }),
     );
@@ -250,7 +258,7 @@ export class FargateModelService extends Construct implements ModelBackend {
     });
     acknowledgeWildcardResource(
       this.service,
-      `${check.handler.function.functionArn}:*`,
+      `${check.checkFunction.functionArn}:*`,
       'ECS invokes the golden-set hook function; the grant covers that one function and its versions.',
     );
   }

@@ -4,6 +4,7 @@
  * production port, only the rollout check (`testClientSecurityGroup`) its test port, and only the load
  * balancer reaches the tasks. Nothing is reachable from an address range.
  */
+import { Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -28,6 +29,23 @@ export interface ModelNetworkProps {
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly flowLogRetention?: logs.RetentionDays;
+  /**
+   * NAT gateways of the new VPC (only without `vpc`): 1, shared by both AZs, or 2, one per AZ, so that an
+   * AZ outage does not cut the other AZ's egress (each costs about $33 a month plus data).
+   * @default 1
+   */
+  readonly natGateways?: number;
+}
+
+/** The default VPC spans this many AZs: at most one NAT gateway each. */
+export const DEFAULT_VPC_AZS = 2;
+
+/** Options of `ModelNetwork.addDefaultVpc`. */
+export interface DefaultVpcOptions {
+  /** Retention of the flow log. @default logs.RetentionDays.THREE_MONTHS */
+  readonly flowLogRetention?: logs.RetentionDays;
+  /** NAT gateways, 1 or 2. @default 1 */
+  readonly natGateways?: number;
 }
 
 export class ModelNetwork extends Construct {
@@ -44,7 +62,10 @@ export class ModelNetwork extends Construct {
 
   constructor(scope: Construct, id: string, props: ModelNetworkProps = {}) {
     super(scope, id);
-    this.vpc = props.vpc ?? ModelNetwork.addDefaultVpc(this, props.flowLogRetention);
+    if (props.vpc && (props.flowLogRetention !== undefined || props.natGateways !== undefined)) {
+      throw new Error('ModelNetwork: `flowLogRetention` and `natGateways` shape a new VPC; with `vpc`, set them on that VPC instead.');
+    }
+    this.vpc = props.vpc ?? ModelNetwork.addDefaultVpc(this, props);
 
     const group = (groupId: string, description: string) =>
       new ec2.SecurityGroup(this, groupId, { vpc: this.vpc, description, allowAllOutbound: false });
@@ -67,15 +88,21 @@ export class ModelNetwork extends Construct {
 
   /**
    * Adds mlship's default VPC to `scope` (children `Vpc` and `FlowLogs`): two AZs, public and private
-   * subnets, one NAT gateway and the S3 and DynamoDB gateway endpoints, with a flow log of rejected traffic.
-   * One NAT gateway for the few calls that leave the VPC (ECR API, CloudWatch Logs, SQS, X-Ray) costs less
-   * than an interface endpoint for each of them in two AZs; S3 (image layers, model) and DynamoDB (the
-   * log) go through the free gateway endpoints.
+   * subnets, one NAT gateway (or two) and the S3 and DynamoDB gateway endpoints, with a flow log of
+   * rejected traffic. One NAT gateway for the few calls that leave the VPC (ECR API, CloudWatch Logs, SQS,
+   * X-Ray) costs less than an interface endpoint for each of them in two AZs; S3 (image layers, model) and
+   * DynamoDB (the log) go through the free gateway endpoints.
    */
-  public static addDefaultVpc(scope: Construct, flowLogRetention = logs.RetentionDays.THREE_MONTHS): ec2.Vpc {
+  public static addDefaultVpc(scope: Construct, options: DefaultVpcOptions = {}): ec2.Vpc {
+    const natGateways = options.natGateways ?? 1;
+    if (!Token.isUnresolved(natGateways) && !(Number.isInteger(natGateways) && natGateways >= 1 && natGateways <= DEFAULT_VPC_AZS)) {
+      throw new Error(
+        `ModelNetwork: \`natGateways\` must be 1 or ${DEFAULT_VPC_AZS} (the private subnets need egress, and there is one NAT gateway per AZ at most); got ${natGateways}.`,
+      );
+    }
     const vpc = new ec2.Vpc(scope, 'Vpc', {
-      maxAzs: 2,
-      natGateways: 1,
+      maxAzs: DEFAULT_VPC_AZS,
+      natGateways,
       subnetConfiguration: [
         { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
         { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
@@ -86,7 +113,9 @@ export class ModelNetwork extends Construct {
       },
     });
     vpc.addFlowLog('FlowLog', {
-      destination: ec2.FlowLogDestination.toCloudWatchLogs(new logs.LogGroup(scope, 'FlowLogs', { retention: flowLogRetention })),
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(
+        new logs.LogGroup(scope, 'FlowLogs', { retention: options.flowLogRetention ?? logs.RetentionDays.THREE_MONTHS }),
+      ),
       trafficType: ec2.FlowLogTrafficType.REJECT,
     });
     return vpc;

@@ -5,7 +5,8 @@
  * key instead of overwriting the package a running endpoint or task was started from.
  */
 import { join } from 'node:path';
-import { Stack, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
@@ -23,6 +24,10 @@ export interface ModelPackageProps {
   readonly modelDir: string;
   /** Directory the archive is staged in before it becomes an asset (kept out of git). */
   readonly buildDir: string;
+  /** Retention of the upload function's log group. @default logs.RetentionDays.THREE_MONTHS */
+  readonly logRetention?: logs.RetentionDays;
+  /** What happens to the upload function's log group when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 export class ModelPackage extends Construct {
@@ -30,6 +35,8 @@ export class ModelPackage extends Construct {
   public readonly key: string;
   /** The upload: whatever loads the package must depend on it. */
   public readonly deployment: s3deploy.BucketDeployment;
+  /** The upload function's logs (without it Lambda would create a group that never expires). */
+  public readonly uploadLogs: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: ModelPackageProps) {
     super(scope, id);
@@ -40,7 +47,12 @@ export class ModelPackage extends Construct {
     const { sha256 } = packModelSync(props.modelDir, join(staging, 'model.tar.gz'));
     this.key = modelPackageKey(name, version, sha256.slice(0, PACKAGE_DIGEST_LENGTH));
 
+    this.uploadLogs = new logs.LogGroup(this, 'UploadLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
     this.deployment = new s3deploy.BucketDeployment(this, 'Upload', {
+      logGroup: this.uploadLogs,
       sources: [s3deploy.Source.asset(staging)],
       destinationBucket: props.bucket,
       destinationKeyPrefix: this.key.slice(0, -'model.tar.gz'.length),

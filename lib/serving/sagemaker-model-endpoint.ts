@@ -3,11 +3,12 @@
  * invocations per instance, or serverless (memory + max concurrency, scales to zero). The execution role
  * may pull the one image repository, read the one model package and write the endpoint's logs.
  */
-import { Arn, ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct, type IDependable } from 'constructs';
@@ -17,8 +18,7 @@ import { grantActions } from '../constructs/grant-actions';
 import { DATA_BUCKET_ACTIONS, ENDPOINT_INVOKE_ACTIONS, PUT_METRIC_DATA_ACTIONS, SAGEMAKER_ENDPOINT_LOG_ACTIONS } from '../constructs/perms';
 import type { MonitoredBackend } from '../observability/backend-metrics';
 import { sageMakerDeploymentAlarms } from '../rollout/deployment-alarms';
-import type { GoldenSetCheck } from '../rollout/golden-set-check';
-import type { ModelBackend, RolloutCheckPlacement } from './model-backend';
+import type { ModelBackend, RolloutCheck, RolloutCheckPlacement } from './model-backend';
 
 const VARIANT = 'AllTraffic';
 
@@ -78,6 +78,8 @@ export interface SageMakerModelEndpointProps {
    * @default - none: `realtime` must be given
    */
   readonly serverless?: ServerlessCapacity;
+  /** Retention of the endpoint's log group (`/aws/sagemaker/Endpoints/<name>`). @default logs.RetentionDays.THREE_MONTHS */
+  readonly logRetention?: logs.RetentionDays;
 }
 
 export class SageMakerModelEndpoint extends Construct implements ModelBackend {
@@ -92,6 +94,8 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
   public readonly endpoint: sagemaker.CfnEndpoint;
   /** The endpoint's fixed name. */
   public readonly endpointName: string;
+  /** The endpoint's container logs, made before the endpoint so that SageMaker does not make them without an expiry. */
+  public readonly endpointLogs: logs.LogGroup;
   /** The production variant that serves all traffic (the dimension of its CloudWatch metrics). */
   public readonly variantName = VARIANT;
   /** ARN of the endpoint (what `InvokeEndpoint` is granted on). */
@@ -165,6 +169,13 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
       variantName: VARIANT,
       maxModelLatency: ROLLOUT.maxModelLatency,
     });
+    this.endpointLogs = new logs.LogGroup(this, 'EndpointLogs', {
+      logGroupName: `/aws/sagemaker/Endpoints/${this.endpointName}`,
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      // Deleted with the stack: the name is fixed, and a retained group would make the next create of
+      // this stack fail on it. The retention bounds what is kept meanwhile.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.endpoint = new sagemaker.CfnEndpoint(this, 'Endpoint', {
       endpointName: this.endpointName,
       endpointConfigName: this.endpointConfig.attrEndpointConfigName,
@@ -194,6 +205,7 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
       // always comes from the new endpoint config.
       ...(props.realtime ? { retainAllVariantProperties: true } : {}),
     });
+    this.endpoint.node.addDependency(this.endpointLogs);
     // `Ref` of AWS::SageMaker::Endpoint is its ARN.
     this.endpointArn = this.endpoint.ref;
     this.clientEnvironment = { [ENV.SAGEMAKER_ENDPOINT]: this.endpointName };
@@ -242,7 +254,7 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
    * Runs `check` after every update of the endpoint (a custom resource): a failed check fails the stack
    * update, and CloudFormation rolls the endpoint back.
    */
-  public checkRolloutsWith(check: GoldenSetCheck, model: string): void {
+  public checkRolloutsWith(check: RolloutCheck, model: string): void {
     check.checkSageMakerEndpoint(this, model);
   }
 

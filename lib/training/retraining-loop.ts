@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ArnFormat, Aws, CfnMapping, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, CfnMapping, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -34,6 +34,7 @@ import { DECISION_FILE, datasetPrefix, modelPrefix, PREFIX, trainingOutputPrefix
 import type { ModelManifest } from '../../contract/manifest';
 import { handOverPolicy } from '../../contract/training';
 import type { MlshipConfig } from '../config';
+import { acknowledgeWildcardResource } from '../constructs/nag';
 import { SKLEARN_IMAGE_VERSION, SKLEARN_REPOSITORY, SKLEARN_TRAINING_ACCOUNTS } from './sklearn-images';
 
 type TrainingConfig = NonNullable<MlshipConfig['training']>;
@@ -56,8 +57,6 @@ export interface RetrainingLoopProps {
   readonly buildDir: string;
   /** Key of the champion's package in the bucket (`models/<name>/<version>/<digest>/model.tar.gz`). */
   readonly championPackageKey: string;
-  /** The cdk-nag finding id of a wildcard grant on the bucket's objects (`importDataBucket(...).wildcardFinding`). */
-  readonly wildcardFinding: (objectPattern: string) => string;
   /** The mlship image (the model server's), which runs `snapshot` and `evaluate`. */
   readonly mlshipImageUri: string;
   /** Grants pulling the mlship image. */
@@ -492,50 +491,46 @@ export class RetrainingLoop extends Construct {
   /** Each wildcard finding with what it is: every one ends a prefix or a name of this model's. */
   private acknowledge(props: RetrainingLoopProps, prefixes: { snapshots: string; output: string; runs: string }): void {
     const stack = Stack.of(this);
-    const show = (v: string, name: string) => (Token.isUnresolved(v) ? `<AWS::${name}>` : v);
-    const arn = (service: string, resource: string) =>
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:${service}:${show(stack.region, 'Region')}:${show(stack.account, 'AccountId')}:${resource}]`;
     const model = props.manifest.name;
     const job = model.slice(0, 20);
-    const reasons: [string, string][] = [
+    Validations.of(this).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Action::ecr:GetAuthorizationToken]',
+        reason: 'ECR grants GetAuthorizationToken on * only; pulls are limited to the named repositories.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'cloudwatch:PutMetricData has no resource-level permissions; the grant is limited to /aws/sagemaker/ by condition.',
+      },
+    );
+    const objects = (prefix: string) => props.bucket.arnForObjects(`${prefix}*`);
+    const arn = (service: string, resource: string, resourceName: string, arnFormat = ArnFormat.SLASH_RESOURCE_NAME) =>
+      stack.formatArn({ service, resource, resourceName, arnFormat });
+    const found: [string, string][] = [
       [
-        'AwsSolutions-IAM5[Action::ecr:GetAuthorizationToken]',
-        'ECR grants GetAuthorizationToken on * only; pulls are limited to the named repositories.',
-      ],
-      [
-        'AwsSolutions-IAM5[Resource::*]',
-        'cloudwatch:PutMetricData has no resource-level permissions; the grant is limited to /aws/sagemaker/ by condition.',
-      ],
-      [
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:*:repository/${SKLEARN_REPOSITORY}]`,
+        `arn:${Aws.PARTITION}:ecr:${Aws.REGION}:*:repository/${SKLEARN_REPOSITORY}`,
         "AWS's scikit-learn images live in a registry account per region (a mapping); the grant names the repository only.",
       ],
+      [objects(prefixes.snapshots), 'Snapshots are named by their content hash, known only when a run writes one; only this model’s.'],
+      [objects(prefixes.output), 'Training jobs write under a folder named by the job; only this model’s output prefix.'],
+      [objects(prefixes.runs), 'Each run keeps its pointer, unload and decision under a folder named by the run; only this model’s.'],
+      [objects(modelPrefix(model)), 'The evaluation reads the champion package and registers versions under this model’s prefix only.'],
+      [objects(datasetPrefix(model)), 'The snapshot reads this model’s training dataset only.'],
       [
-        props.wildcardFinding(`${prefixes.snapshots}*`),
-        'Snapshots are named by their content hash, known only when a run writes one; only this model’s.',
+        arn('logs', 'log-group', '/aws/sagemaker/TrainingJobs:*', ArnFormat.COLON_RESOURCE_NAME),
+        'SageMaker writes one log stream per training job in this group.',
       ],
       [
-        props.wildcardFinding(`${prefixes.output}*`),
-        'Training jobs write under a folder named by the job; only this model’s output prefix.',
+        arn('logs', 'log-group', '/aws/sagemaker/ProcessingJobs:*', ArnFormat.COLON_RESOURCE_NAME),
+        'SageMaker writes one log stream per Processing job in this group.',
       ],
+      [arn('sagemaker', 'training-job', `${job}-*`), 'Training jobs are named <model>-<run>; only this model’s.'],
+      [arn('sagemaker', 'processing-job', `${job}-*`), 'Processing jobs are named <model>-<step>-<run>; only this model’s.'],
       [
-        props.wildcardFinding(`${prefixes.runs}*`),
-        'Each run keeps its pointer, unload and decision under a folder named by the run; only this model’s.',
-      ],
-      [
-        props.wildcardFinding(`${modelPrefix(model)}*`),
-        'The evaluation reads the champion package and registers versions under this model’s prefix only.',
-      ],
-      [props.wildcardFinding(`${datasetPrefix(model)}*`), 'The snapshot reads this model’s training dataset only.'],
-      [arn('logs', 'log-group:/aws/sagemaker/TrainingJobs:*'), 'SageMaker writes one log stream per training job in this group.'],
-      [arn('logs', 'log-group:/aws/sagemaker/ProcessingJobs:*'), 'SageMaker writes one log stream per Processing job in this group.'],
-      [arn('sagemaker', `training-job/${job}-*`), 'Training jobs are named <model>-<run>; only this model’s.'],
-      [arn('sagemaker', `processing-job/${job}-*`), 'Processing jobs are named <model>-<step>-<run>; only this model’s.'],
-      [
-        arn('states', `stateMachine/${stack.stackName}-Training*`),
+        arn('states', 'stateMachine', `${stack.stackName}-Training*`),
         'The state machine counts its own running executions (one run at a time).',
       ],
     ];
-    for (const [id, reason] of reasons) Validations.of(this).acknowledge({ id, reason });
+    for (const [resource, reason] of found) acknowledgeWildcardResource(this, resource, reason);
   }
 }

@@ -35,11 +35,10 @@ export class TrainingStack extends Stack {
   constructor(scope: Construct, id: string, props: TrainingStackProps) {
     super(scope, id, props);
     const { config, serving, monitoring, analytics } = props;
-    const data = importDataBucket(this, 'DataBucket', props.bucketArnExport);
+    const bucket = importDataBucket(this, 'DataBucket', props.bucketArnExport);
     const alarms = monitoring.monitoring.alarms;
     this.loop = new RetrainingLoop(this, 'Retraining', {
-      bucket: data.bucket,
-      wildcardFinding: data.wildcardFinding,
+      bucket,
       manifest: props.manifest,
       modelDir: props.deployment.modelDir,
       buildDir: props.buildDir,

@@ -93,6 +93,34 @@ const all = present.flatMap((folder) =>
 );
 const where = (imp: Import) => `${imp.file}:${imp.line} imports '${imp.specifier}'`;
 
+/** The repository file a relative specifier names (`x` is `x.ts` or `x/index.ts`), or undefined. */
+function fileOf(imp: Import): string | undefined {
+  const base = relative(ROOT, resolve(ROOT, dirname(imp.file), imp.specifier));
+  const files = new Set(all.map((a) => a.imp.file));
+  return [`${base}.ts`, join(base, 'index.ts'), base].find((f) => files.has(f));
+}
+
+/** Every import cycle among the files of `folder`, each as its files in order (first repeated last). */
+function cyclesIn(folder: Folder): string[][] {
+  const edges = new Map<string, string[]>();
+  for (const { folder: f, imp } of all) {
+    if (f !== folder || !imp.specifier.startsWith('.')) continue;
+    const target = fileOf(imp);
+    if (target?.startsWith(`${folder}${sep}`)) edges.set(imp.file, [...(edges.get(imp.file) ?? []), target]);
+  }
+  const cycles: string[][] = [];
+  const done = new Set<string>();
+  const visit = (file: string, path: string[]) => {
+    const at = path.indexOf(file);
+    if (at >= 0) return void cycles.push([...path.slice(at), file]);
+    if (done.has(file)) return;
+    for (const next of edges.get(file) ?? []) visit(next, [...path, file]);
+    done.add(file);
+  };
+  for (const file of edges.keys()) visit(file, []);
+  return cycles;
+}
+
 describe('import rules', () => {
   it('reads the imports of every folder in the table', () => {
     for (const folder of ['contract', 'lambda', 'container', 'lib', 'web', 'local', 'cli', 'bin', 'test'] as const) {
@@ -126,6 +154,11 @@ describe('import rules', () => {
       .filter((a) => !CLI_READS_OF_LIB.includes(targetOf(a.imp)))
       .map((a) => where(a.imp));
     expect(offending).toEqual([]);
+  });
+
+  it('lib and lambda have no import cycles, type-only imports included', () => {
+    // A cycle makes a module's meaning depend on load order and keeps its parts from being read alone.
+    expect(['lib', 'lambda'].flatMap((f) => cyclesIn(f as Folder)).map((c) => c.join(' -> '))).toEqual([]);
   });
 
   it('sees every form of import', () => {

@@ -4,31 +4,19 @@
  * and a Fargate model's grantInvoke is a Grant without a statement.
  */
 import { join } from 'node:path';
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { ENV } from '../../contract/env';
 import { LOG_TABLE } from '../../contract/prediction-log';
-import { contextFromParts, FargateModelService, HandlerFunction, PredictionLogAccess } from '../../lib';
-
-const ROOT = join(__dirname, '..', '..');
+import { FargateModelService, HandlerFunction, PredictionLogAccess } from '../../lib';
+import { constructStack, ROOT } from '../support/construct-stack';
 
 function fixture() {
-  // Bundling skipped (as `cdk synth --exclusively` does): these checks read the template, not the code.
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new Stack(app, 'Test');
+  const { app, stack, deployment } = constructStack();
   const table = new dynamodb.Table(stack, 'Log', { partitionKey: { name: LOG_TABLE.partitionKey, type: dynamodb.AttributeType.STRING } });
-  const deployment = contextFromParts({
-    rootDir: ROOT,
-    modelDir: join(ROOT, 'models', 'breast-cancer'),
-    backend: 'fargate',
-    logRetention: logs.RetentionDays.ONE_WEEK,
-    removalPolicy: RemovalPolicy.DESTROY,
-  });
   return { app, stack, table, deployment };
 }
 

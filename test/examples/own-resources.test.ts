@@ -1,6 +1,6 @@
 /**
  * The example app under examples/own-resources composes mlship's constructs with its own VPC, bucket,
- * table and queue: it synthesizes with the AwsSolutions checks as a validation plugin (as the main app
+ * table and queue (the last two adopted by PredictionLog, not declared again): it synthesizes with the AwsSolutions checks as a validation plugin (as the main app
  * does) and with aws-cdk-lib's CloudFormation validation, with zero unacknowledged findings of either,
  * and its function reaches the resources it was bound to.
  */
@@ -71,6 +71,21 @@ describe('examples/own-resources', () => {
           { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: Stack.of(stack).resolve(stack.table.tableArn) },
         ]),
       },
+    });
+  });
+
+  it("adopts the app's own table and queue: it declares neither, and the replay reads that queue", () => {
+    // THEN no table or queue is made here: PredictionLog took them as existingTableObj and existingQueueObj
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    template.resourceCountIs('AWS::SQS::Queue', 0);
+    expect(stack.predictionLog.poisonQueue).toBeUndefined();
+    const queueArn = Stack.of(stack).resolve(stack.predictionLog.logDlq.queueArn);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: queueArn,
+      FunctionName: { Ref: Stack.of(stack).getLogicalId(stack.predictionLog.replay.function.node.defaultChild as never) },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [ENV.LOG_DLQ_URL]: Stack.of(stack).resolve(stack.predictionLog.logDlq.queueUrl) }) },
     });
   });
 });

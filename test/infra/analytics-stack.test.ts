@@ -88,11 +88,13 @@ describe('Analytics stack', () => {
     });
   });
 
-  it('grants the writer exactly the stream reads and PutObject under analytics/', () => {
-    const w = defined(stacks.analytics, 'the analytics stack').writer;
+  it('grants the writer exactly the stream reads, its failure queue and PutObject under analytics/', () => {
+    const { analytics } = defined(stacks.analytics, 'the analytics stack');
+    const w = analytics.writer;
     expect(statementsOfRole(t, logicalIdOf(w.role))).toEqual([
       { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`<${bare(logicalIdOf(w.logGroup))}.Arn>`] },
       { actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] },
+      { actions: ['sqs:SendMessage'], resources: [`<${bare(logicalIdOf(analytics.writerFailures))}.Arn>`] },
       { actions: ['dynamodb:ListStreams'], resources: ['*'] },
       {
         actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
@@ -102,32 +104,49 @@ describe('Analytics stack', () => {
     ]);
   });
 
+  it('describes a batch the writer still fails on after its retries in a queue of its own, which an alarm watches', () => {
+    const { analytics } = defined(stacks.analytics, 'the analytics stack');
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalIdOf(analytics.writer.function) },
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalIdOf(analytics.writerFailures), 'Arn'] } } },
+    });
+    t.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+  });
+
   it('compacts closed days hourly, one run at a time, with exactly the object rights under analytics/ it uses', () => {
     // GIVEN the compactor of the default app
-    const c = defined(stacks.analytics, 'the analytics stack').compactor;
-    // THEN it is scheduled every hour and never runs twice at once
+    const analytics = defined(stacks.analytics, 'the analytics stack');
+    const c = analytics.compactor;
+    const runs = logicalIdOf(analytics.analytics.compactionRuns);
+    // THEN every hour the schedule queues a run in the one message group of a FIFO queue...
     t.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 hour)',
       State: 'ENABLED',
-      Targets: [
-        Match.objectLike({
-          Arn: { 'Fn::GetAtt': [logicalIdOf(c.function), 'Arn'] },
-          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
-        }),
-      ],
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [runs, 'Arn'] }, SqsParameters: { MessageGroupId: 'compaction' } })],
     });
+    t.hasResourceProperties('AWS::SQS::Queue', {
+      FifoQueue: true,
+      ContentBasedDeduplication: true,
+      VisibilityTimeout: 900,
+      MessageRetentionPeriod: 3600,
+      SqsManagedSseEnabled: true,
+    });
+    // ...which the compactor takes one message at a time: Lambda runs one batch of a FIFO group at once
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [runs, 'Arn'] },
+      FunctionName: { Ref: logicalIdOf(c.function) },
+      BatchSize: 1,
+    });
+    // AND it reserves no concurrency: a new account's quota of 10 leaves nothing to reserve
     t.hasResourceProperties('AWS::Lambda::Function', {
-      Description: Match.absent(),
-      ReservedConcurrentExecutions: 1,
+      ReservedConcurrentExecutions: Match.absent(),
       Timeout: 900,
       MemorySize: 2048,
       Role: { 'Fn::GetAtt': [logicalIdOf(c.role), 'Arn'] },
     });
-    t.hasResourceProperties('AWS::Lambda::Permission', {
-      Action: 'lambda:InvokeFunction',
-      Principal: 'events.amazonaws.com',
-      FunctionName: { 'Fn::GetAtt': [logicalIdOf(c.function), 'Arn'] },
-    });
+    expect(
+      Object.values(t.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.ReservedConcurrentExecutions !== undefined),
+    ).toEqual([]);
     // AND its role reads, writes and deletes objects under analytics/ and lists that prefix only
     expect(statementsOfRole(t, logicalIdOf(c.role))).toEqual([
       { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`<${bare(logicalIdOf(c.logGroup))}.Arn>`] },
@@ -137,6 +156,10 @@ describe('Analytics stack', () => {
         actions: ['s3:ListBucket'],
         resources: ['<import:Mlship-Data-DataBucketArn>'],
         condition: { StringLike: { 's3:prefix': ['analytics/*'] } },
+      },
+      {
+        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+        resources: [`<${bare(runs)}.Arn>`],
       },
     ]);
   });

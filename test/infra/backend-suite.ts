@@ -175,6 +175,8 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         SSESpecification: { SSEEnabled: true },
         TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        // Retained through a stack deletion, and DynamoDB refuses a DeleteTable call until this is turned off.
+        DeletionProtectionEnabled: true,
       });
       r.templates.data.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     });
@@ -252,6 +254,47 @@ export function describeBackend(backend: Backend, synth: () => SynthResult): voi
         Extract: true,
       });
       expect(r.serving.modelPackage.key).toBe(`models/${name}/${version}/${digest}/model.tar.gz`);
+    });
+  });
+
+  describe(`${backend}: service-created logs`, () => {
+    it('pre-creates, with the retention, every log group a service would otherwise create without an expiry', () => {
+      const days = r.config.logRetentionDays;
+      // Every function, the upload function of the model package included, logs to a group of the template...
+      for (const [stack, t] of Object.entries(r.templates)) {
+        for (const [id, fn] of Object.entries(t.findResources('AWS::Lambda::Function'))) {
+          expect({ stack, id, logGroup: fn.Properties.LoggingConfig?.LogGroup }).toEqual({
+            stack,
+            id,
+            logGroup: { Ref: expect.any(String) },
+          });
+        }
+        // ...and every group of every template expires.
+        for (const [id, group] of Object.entries(t.findResources('AWS::Logs::LogGroup'))) {
+          expect({ stack, id, days: group.Properties.RetentionInDays }).toEqual({ stack, id, days });
+        }
+      }
+      // API Gateway's execution log, before the stage can write to it.
+      const api = r.api.inferenceApi;
+      const executionLogs = logicalIdOf(api.executionLogs);
+      r.templates.api.hasResource('AWS::Logs::LogGroup', {
+        Properties: {
+          LogGroupName: { 'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: logicalIdOf(api.api) }, `/${r.config.stageName}`]] },
+          RetentionInDays: days,
+        },
+      });
+      expect(r.templates.api.toJSON().Resources[logicalIdOf(api.api.deploymentStage)].DependsOn).toContain(executionLogs);
+      // SageMaker's endpoint log, before the endpoint exists.
+      if (r.serving.sagemaker) {
+        const endpoint = r.serving.sagemaker;
+        r.templates.serving.hasResourceProperties('AWS::Logs::LogGroup', {
+          LogGroupName: `/aws/sagemaker/Endpoints/${endpoint.endpointName}`,
+          RetentionInDays: days,
+        });
+        expect(r.templates.serving.toJSON().Resources[r.serving.getLogicalId(endpoint.endpoint)].DependsOn).toContain(
+          logicalIdOf(endpoint.endpointLogs),
+        );
+      }
     });
   });
 

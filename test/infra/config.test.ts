@@ -26,6 +26,7 @@ describe('config', () => {
       driftPsiThreshold: 0.25,
       qualityScheduleMinutes: 15,
       qualityWindowMinutes: 60,
+      natGateways: 1,
     });
   });
 
@@ -35,6 +36,8 @@ describe('config', () => {
     [{ fargateCpu: 256, fargateMemoryMiB: 4096 }, 'fargateMemoryMiB = 4096: expected with fargateCpu 256: one of 512, 1024, 2048'],
     [{ fargateMinCapacity: 0 }, 'fargateMinCapacity = 0: expected an integer from 1 to 100'],
     [{ fargateMinCapacity: 5, fargateMaxCapacity: 2 }, 'fargateMinCapacity = 5: expected at most fargateMaxCapacity (2)'],
+    [{ natGateways: 0 }, 'natGateways = 0: expected an integer from 1 to 2'],
+    [{ natGateways: 3 }, 'natGateways = 3: expected an integer from 1 to 2'],
     [
       { sagemakerInstanceType: 'm5.large' },
       'sagemakerInstanceType = "m5.large": expected a SageMaker hosting instance type such as ml.m5.large',

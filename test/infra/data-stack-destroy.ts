@@ -27,6 +27,8 @@ export function describeDataStackDestroy(): void {
         for (const r of Object.values(t.findResources(type)))
           expect({ type, policy: r.DeletionPolicy }).toEqual({ type, policy: 'Delete' });
       }
+      // Deletion protection would make DynamoDB refuse the stack deletion.
+      for (const r of Object.values(t.findResources('AWS::DynamoDB::Table'))) expect(r.Properties.DeletionProtectionEnabled).toBe(false);
       // Versioned objects are emptied by the auto-delete custom resource, or CloudFormation could not delete the bucket.
       t.resourceCountIs('Custom::S3AutoDeleteObjects', 2);
       const report = join(outdir, 'validation-report.json');

@@ -23,6 +23,10 @@ const ALARMS = [
   'QualityJobErrors',
   'Drift',
   'Accuracy',
+  // The parts that fail without an API error: the replay's poison queue, the analytics writer and compactor.
+  'PoisonMessages',
+  'AnalyticsWriterFailures',
+  'AnalyticsCompactorErrors',
 ];
 
 export function describeMonitoring(backend: Backend, synth: () => SynthResult): void {
@@ -32,10 +36,10 @@ export function describeMonitoring(backend: Backend, synth: () => SynthResult): 
   });
 
   describe(`${backend}: monitoring`, () => {
-    it('is its own stack, deployed after the API and the model', () => {
+    it('is its own stack, deployed after the API and the model (and the analytics it watches)', () => {
       expect(r.monitoring.stackName).toBe(`${r.config.stackPrefix}-Monitoring`);
       expect(r.monitoring.dependencies.map((s) => s.stackName).sort()).toEqual(
-        [r.api.stackName, r.data.stackName, r.serving.stackName].sort(),
+        [r.api.stackName, r.data.stackName, r.serving.stackName, ...(r.analytics ? [r.analytics.stackName] : [])].sort(),
       );
       // Stateless: nothing in it keeps data (the topic's key follows the configured removal policy).
       expect(Object.keys(r.templates.monitoring.findResources('AWS::DynamoDB::Table'))).toEqual([]);
@@ -56,6 +60,16 @@ export function describeMonitoring(backend: Backend, synth: () => SynthResult): 
       });
       // A log record replay could not write is parked for a person: one is enough to raise the alarm.
       expect(byName.ParkedLogRecords).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+      // So is one message in the replay's poison queue or the analytics writer's failure queue, or one compactor error.
+      for (const name of ['PoisonMessages', 'AnalyticsWriterFailures', 'AnalyticsCompactorErrors']) {
+        expect(byName[name]).toMatchObject({
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          OKActions: [{ Ref: topic }],
+        });
+      }
+      expect(byName.PoisonMessages).toMatchObject({ MetricName: 'ApproximateNumberOfMessagesVisible', Namespace: 'AWS/SQS' });
+      expect(byName.AnalyticsCompactorErrors).toMatchObject({ MetricName: 'Errors', Namespace: 'AWS/Lambda' });
       expect(byName.Drift).toMatchObject({
         Threshold: r.config.driftPsiThreshold,
         ComparisonOperator: 'GreaterThanThreshold',

@@ -40,7 +40,6 @@ function synth(training: Record<string, unknown>, extra: Partial<RetrainingLoopP
     championPackageKey: 'models/breast-cancer/1.0.0/0123456789abcdef/model.tar.gz',
     mlshipImageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/mlship:latest',
     grantImagePull: () => undefined,
-    wildcardFinding: (p) => `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::mlship-data/${p}]`,
     alarmTopic: topic,
     triggerAlarms: [drift],
     training: config.training as NonNullable<typeof config.training>,

@@ -32,10 +32,18 @@ function echoing(manifest: ModelManifest) {
   const echo = async (_e: unknown, ctx: { params: unknown; query: unknown; body: unknown }): Promise<APIGatewayProxyResult> =>
     json(200, { params: ctx.params, query: ctx.query, body: ctx.body ?? null });
   const handlers: Record<HandlerName, (e: ReturnType<typeof proxyEvent>) => Promise<APIGatewayProxyResult>> = {
-    predict: apiHandler('predict', log, { predict: echo }, manifest),
+    predict: apiHandler('predict', log, { predict: echo, v2Infer: echo, v2InferVersion: echo }, manifest),
     query: apiHandler('query', log, { listPredictions: echo, getPrediction: echo, metricsSummary: echo }, manifest),
     feedback: apiHandler('feedback', log, { postFeedback: echo }, manifest),
-    meta: apiHandler('meta', log, { getModel: echo, health: echo, openapi: echo, dashboard: echo, dashboardFile: echo }, manifest),
+    meta: apiHandler(
+      'meta',
+      log,
+      {
+        ...{ getModel: echo, health: echo, openapi: echo, dashboard: echo, dashboardFile: echo },
+        ...{ v2Live: echo, v2Ready: echo, v2Model: echo, v2ModelVersion: echo, v2ModelReady: echo, v2ModelVersionReady: echo },
+      },
+      manifest,
+    ),
   };
   return async (spec: EventSpec) => {
     const route = ROUTES.find((r) => r.path === spec.resource && r.method === spec.method) as RouteSpec;

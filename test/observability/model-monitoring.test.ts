@@ -67,7 +67,11 @@ function fargateBackend(stack: Stack): MonitoredBackend {
 
 const SAGEMAKER: MonitoredBackend = { kind: 'sagemaker', endpointName: 'mlship-breast-cancer', variantName: 'AllTraffic' };
 
-function build(overrides: Partial<ModelMonitoringProps> = {}, backend?: (s: Stack) => MonitoredBackend) {
+function build(
+  overrides: Partial<ModelMonitoringProps> = {},
+  backend?: (s: Stack) => MonitoredBackend,
+  inStack?: (s: Stack) => Partial<ModelMonitoringProps>,
+) {
   const app = new App();
   const stack = new Stack(app, 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
   const monitoring = new ModelMonitoring(stack, 'Monitoring', {
@@ -79,6 +83,7 @@ function build(overrides: Partial<ModelMonitoringProps> = {}, backend?: (s: Stac
     logRetention: logs.RetentionDays.ONE_MONTH,
     removalPolicy: RemovalPolicy.RETAIN,
     ...overrides,
+    ...inStack?.(stack),
   });
   return { app, stack, monitoring, template: Template.fromStack(stack) };
 }
@@ -349,6 +354,38 @@ describe('ModelMonitoring props', () => {
 
   test('a model without a matching baseline is refused at synth', () => {
     expect(() => build({ modelDir: join(ROOT, 'models/does-not-exist') })).toThrow(/model\.json|ENOENT/);
+  });
+
+  test('watchedFailures: an alarm on the poison queue, the analytics writer failures and the compactor errors, to the topic', () => {
+    // GIVEN the queues and the compactor to watch
+    const { template, monitoring, stack } = build({ quality: {} }, undefined, (s) => ({
+      watchedFailures: {
+        poisonQueue: new sqs.Queue(s, 'Poison', { enforceSSL: true }),
+        analyticsWriterFailures: new sqs.Queue(s, 'WriterFailures', { enforceSSL: true }),
+        analyticsCompactor: new lambda.Function(s, 'Compactor', {
+          runtime: lambda.Runtime.NODEJS_22_X,
+          handler: 'index.handler',
+          code: lambda.Code.fromInline('exports.handler=async()=>({})'),
+        }),
+      },
+    }));
+    // THEN three more alarms, one message or one error each, sent to the topic
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7 + 3);
+    expect(monitoring.failureAlarms.map((a) => a.node.id)).toEqual([
+      'PoisonMessages',
+      'AnalyticsWriterFailures',
+      'AnalyticsCompactorErrors',
+    ]);
+    const topic = { Ref: stack.getLogicalId(monitoring.alarmTopic.node.defaultChild as CfnElement) };
+    for (const alarm of monitoring.failureAlarms) {
+      const p = template.toJSON().Resources[stack.getLogicalId(alarm.node.defaultChild as CfnElement)].Properties;
+      expect(p).toMatchObject({
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        AlarmActions: [topic],
+        OKActions: [topic],
+      });
+    }
   });
 
   test('no e-mail, no subscription; no accuracy floor, no accuracy alarm', () => {

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
 import { ERROR_STATUS } from '../../contract/errors';
 import { FORMATS, LIMITS } from '../../contract/limits';
 import { type ModelManifest, parseManifest } from '../../contract/manifest';
@@ -105,6 +106,33 @@ describe('OpenAPI document', () => {
     expect(schema(reg, 'Feedback').properties.label).toEqual({ type: 'number' });
   });
 
+  it('describes every body POST /predict takes, one of them per request', () => {
+    const content = op(doc, '/predict', 'post').requestBody?.content ?? {};
+    const bodies = ['PredictRequest', 'InputsRequest', 'DataframeSplitRequest', 'DataframeRecordsRequest'];
+    expect(content['application/json'].schema).toEqual({ oneOf: bodies.map((b) => ({ $ref: `#/components/schemas/${b}` })) });
+    expect(Object.keys(op(doc, '/predict', 'post').responses['200'] as object)).toContain('content');
+    const ajv = new Ajv2020({ strict: false });
+    ajv.addSchema(doc, 'api');
+    const valid = ajv.compile({ $ref: 'api#/paths/~1predict/post/requestBody/content/application~1json/schema' });
+    const features = breastCancer.input.kind === 'tabular' ? breastCancer.input.features.map((f) => f.name) : [];
+    const row = features.map(() => 1);
+    const named = Object.fromEntries(features.map((f) => [f, 1]));
+    for (const body of [
+      { instances: [row] },
+      { inputs: [row] },
+      { inputs: Object.fromEntries(features.map((f) => [f, [1, 2]])) },
+      { dataframe_records: [named] },
+      { dataframe_split: { columns: [...features].reverse(), data: [row], index: [0] } },
+    ])
+      expect([body, valid(body)]).toEqual([body, true]);
+    for (const body of [{ instances: [row], inputs: [row] }, { dataframe_split: { columns: ['radius'], data: [[1]] } }, { inputs: 1 }])
+      expect([body, valid(body)]).toEqual([body, false]);
+    const image = op(buildOpenApi(digits), '/predict', 'post').requestBody?.content ?? {};
+    expect(image['application/json'].schema).toEqual({
+      oneOf: ['PredictRequest', 'InputsRequest'].map((b) => ({ $ref: `#/components/schemas/${b}` })),
+    });
+  });
+
   it('lists only the statuses each route can answer', () => {
     const statuses = (path: string, method: string) => Object.keys(op(doc, path, method).responses).sort();
     expect(statuses('/predictions', 'get')).toEqual(['200', '400', '403', '429', '500', '503', '504']);
@@ -126,7 +154,8 @@ describe('OpenAPI document', () => {
       const got = Object.keys(op(doc, r.path, r.method.toLowerCase()).responses);
       // API Gateway answers a missing key with 403 (INVALID_API_KEY), never 401.
       expect(got).not.toContain('401');
-      expect(got).not.toContain(String(ERROR_STATUS.NOT_ACCEPTABLE));
+      // Only `POST /predict` negotiates its answer (JSON or CSV) by Accept.
+      if (r.id !== 'predict') expect(got).not.toContain(String(ERROR_STATUS.NOT_ACCEPTABLE));
       if (!r.apiKey) expect(got).not.toContain('403');
     }
   });

@@ -72,6 +72,15 @@ const USED_BY_AWS: Partial<Record<Caller, Record<string, string>>> & { all: Reco
     'dynamodb:GetShardIterator': "Lambda's stream event source mapping opens each shard",
     'dynamodb:GetRecords': "Lambda's stream event source mapping reads the records it hands to the function",
     'dynamodb:ListStreams': "Lambda's stream event source mapping lists the table's streams",
+    'sqs:SendMessage': "Lambda's stream event source mapping describes a batch still failing after its retries in the on-failure queue",
+  },
+  'analytics-compactor': {
+    // The compactor takes its scheduled runs from a FIFO queue through an SQS event source mapping, which
+    // polls with the function's role; locally the runner calls the handler on its own timer.
+    'sqs:ReceiveMessage': "Lambda's SQS event source mapping receives the scheduled run",
+    'sqs:DeleteMessage': "Lambda's SQS event source mapping deletes a run the function finished",
+    'sqs:ChangeMessageVisibility': "Lambda's SQS event source mapping returns a failed run to the queue",
+    'sqs:GetQueueAttributes': "Lambda's SQS event source mapping reads the queue attributes",
   },
   query: {
     // Summary windows over 24 h: locally DuckDB answers them (no AWS call to record). On AWS the Athena

@@ -1,6 +1,6 @@
 /** The hand-over policy and the version numbering of the registry, on their own. */
-import { nextVersion } from '../../cli/train/registry';
 import { parseParameters, parseSince } from '../../cli/train/train';
+import { nextVersion } from '../../container/src/training/registry';
 import { DEFAULT_HAND_OVER_POLICY, type HeldOutMetrics, handOverPolicy, judgeCandidate } from '../../contract/training';
 
 const cls = (accuracy: number, macroF1 = accuracy, rocAuc = accuracy): HeldOutMetrics => ({
