@@ -5,7 +5,7 @@
  * local system) only when it runs: the help and a light command never wait for the heavy ones.
  */
 import { Command, Help, InvalidArgumentError, Option } from 'commander';
-import { NAMED_QUERIES } from '../contract/analytics-queries';
+import { NAMED_QUERIES, type NamedQuery } from '../contract/analytics-queries';
 import { DEFAULT_DATA_DIR } from '../local/paths';
 import { addStartOptions, type StartFlags, startOptionsOf } from '../local/start-options';
 import { batchCommand } from './batch';
@@ -202,6 +202,24 @@ export function mlshipProgram(): Command {
         dataDir: cmd.optsWithGlobals<{ dataDir: string }>().dataDir,
       });
       process.stdout.write(`${flags.json ? JSON.stringify(result.rows, null, 2) : formatResult(result)}\n`);
+    });
+
+  subcommand(program, 'report', TARGET)
+    .description('Write one self-contained HTML file: quality, drift, missing values and latency per model version')
+    .option('--since <window>', 'how far back, 1h to 90d', '7d')
+    .option('--out <file>', 'the HTML file to write', 'report.html')
+    .action(async (flags: { since: string; out: string }, cmd: Command) => {
+      const [{ runQuery }, { callApi }, { writeReport }] = await Promise.all([
+        import('./analytics'),
+        import('./api'),
+        import('../local/report/write'),
+      ]);
+      const t = await target(cmd);
+      const { dataDir } = cmd.optsWithGlobals<{ dataDir: string }>();
+      // The analytics store is queried on the local system; a stack's report leaves the per-day section out.
+      const named = (name: NamedQuery, since: string) => runQuery(t, { named: name, since, dataDir });
+      const source = { getJson: <T>(path: string) => callApi<T>(t, path), ...(t.kind === 'local' ? { named } : {}) };
+      process.stdout.write(`${await writeReport(source, flags)}\n`);
     });
 
   subcommand(program, 'export', LOCAL_API)

@@ -228,21 +228,47 @@ ORDER BY version, bin`;
  * NaN and infinities fail the range test) counts as feedback but not in `n`.
  */
 function regressionErrorByDay(model: string): string {
+  return regressionError(model, ['dt', 'version']);
+}
+
+/**
+ * MAE, RMSE, mean error and R² of fed-back regression predictions per group (`dt` and `version`, or
+ * `version` alone); a label that is no number counts as feedback but not in the error.
+ */
+function regressionError(model: string, groups: readonly ('dt' | 'version')[]): string {
   const actual = 'try_cast(f.actual AS DOUBLE)';
-  return `WITH ${predictionsOnce(['dt', 'version', 'predicted_value'], model)},
+  const by = groups.join(', ');
+  return `WITH ${predictionsOnce([...groups, 'predicted_value'], model)},
 ${latestFeedback(model)},
-e AS (SELECT p.dt, p.version, f.id AS fid, p.predicted_value AS predicted,
+e AS (SELECT ${groups.map((g) => `p.${g}`).join(', ')}, f.id AS fid, p.predicted_value AS predicted,
   CASE WHEN p.predicted_value IS NOT NULL AND abs(${actual}) <= ${dbl(Number.MAX_VALUE)} THEN ${actual} END AS actual
   FROM p LEFT JOIN f ON f.id = p.id),
-m AS (SELECT dt, version, fid, actual, predicted - actual AS err, avg(actual) OVER (PARTITION BY dt, version) AS mean_actual FROM e)
-SELECT dt AS day, version, count(*) AS predictions, count(fid) AS with_feedback, count(err) AS n,
+m AS (SELECT ${by}, fid, actual, predicted - actual AS err, avg(actual) OVER (PARTITION BY ${by}) AS mean_actual FROM e)
+SELECT ${groups.includes('dt') ? 'dt AS day, version' : 'version'}, count(*) AS predictions, count(fid) AS with_feedback, count(err) AS n,
   sum(abs(err)) / nullif(count(err), 0) AS mae,
   sqrt(sum(err * err) / nullif(count(err), 0)) AS rmse,
   sum(err) / nullif(count(err), 0) AS mean_error,
   CASE WHEN min(actual) < max(actual) THEN 1.0E0 - sum(err * err) / sum((actual - mean_actual) * (actual - mean_actual)) END AS r2
 FROM m
-GROUP BY dt, version
-ORDER BY day, version`;
+GROUP BY ${by}
+ORDER BY ${groups.includes('dt') ? 'day, version' : 'version'}`;
+}
+
+/**
+ * The per-version quality of a long `GET /metrics/summary` window. Regression: the figures of
+ * `regression-error-by-day` over the whole window, one row per version. Classifiers: one row per
+ * version, predicted label and fed-back label (NULL for predictions without feedback) with its count,
+ * from which the summary builds the confusion matrix and the per-class figures.
+ */
+export function versionQualitySql(manifest: Pick<ModelManifest, 'name' | 'output'>): string {
+  const model = ofModel(manifest);
+  if (manifest.output.kind === 'regression') return regressionError(model, ['version']);
+  return `WITH ${predictionsOnce(['version', 'predicted_label'], model)},
+${latestFeedback(model)}
+SELECT p.version, p.predicted_label AS predicted, f.actual, count(*) AS n
+FROM p LEFT JOIN f ON f.id = p.id
+GROUP BY p.version, p.predicted_label, f.actual
+ORDER BY version, predicted, actual`;
 }
 
 /** A double literal both engines read as DOUBLE. */

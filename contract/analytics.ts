@@ -6,7 +6,7 @@
  * Layout: `analytics/<table>/model=<name>/dt=<yyyy-mm-dd>/<version>~<batch>.parquet`. `model` and `dt`
  * are Hive partitions that Athena projects (no crawler, no partition list to maintain); the version is
  * a column, one value per file, so a version filter still skips whole files by their statistics (see the
- * README's design notes for why it is not a projected partition).
+ * design notes of docs/analytics.md for why it is not a projected partition).
  */
 import { PREFIX } from './bucket';
 import type { ModelManifest } from './manifest';

@@ -243,7 +243,9 @@ export function modelPredictionRecordSchema(m: ModelManifest) {
   const classifier = m.output.kind === 'classification';
   const label = classifier
     ? z.enum((m.output as { labels: string[] }).labels as [string, ...string[]])
-    : z.string().check(z.describe('The value sent, as a string.'));
+    : z
+        .union([z.number(), z.string()])
+        .check(z.describe('The true value sent (predictions fed back before numeric feedback hold it as decimal text).'));
   const feedback = z.object({ label, givenAt: z.string(), apiKeyId: z.optional(z.string()) });
   const values =
     m.input.kind === 'tabular'

@@ -34,15 +34,25 @@ export const LOG_TABLE = {
   idempotencyPrefix: 'idem#',
 } as const;
 
-/** Ground truth given through the feedback route. */
+/**
+ * Ground truth given through the feedback route: one of a classifier's labels, or a regression model's
+ * true value as a number (items logged before regression feedback was numeric hold it as decimal text;
+ * `feedbackValue` reads both).
+ */
 export const feedbackSchema = z.object({
-  label: z.string(),
+  label: z.union([z.string(), z.number()]),
   /** ISO time the label was given. */
   givenAt: z.string(),
   /** API key id of the caller who gave it. */
   apiKeyId: z.optional(z.string()),
 });
 export type Feedback = z.output<typeof feedbackSchema>;
+
+/** A regression feedback's true value: the stored number, or the decimal text older items hold; undefined when it is no finite number. */
+export function feedbackValue(f: Pick<Feedback, 'label'>): number | undefined {
+  const v = typeof f.label === 'number' ? f.label : f.label.trim() === '' ? Number.NaN : Number(f.label);
+  return Number.isFinite(v) ? v : undefined;
+}
 
 /**
  * One logged prediction (one item per instance of a request), as stored and as the API answers it.
@@ -218,6 +228,64 @@ export type PredictionPage = z.output<typeof predictionPageSchema>;
 
 const nullableMs = z.nullable(z.number());
 
+/** Regression quality of a version's fed-back predictions; error is predicted − actual. */
+export const regressionSummarySchema = z.object({
+  /** Fed-back predictions with a numeric true value. */
+  count: z.int().check(z.minimum(1)),
+  mae: z.number().check(z.describe('Mean absolute error.')),
+  rmse: z.number().check(z.describe('Root-mean-square error.')),
+  r2: z.nullable(z.number()).check(z.describe('Coefficient of determination; null when every true value is the same.')),
+  meanError: z.number().check(z.describe('Mean of predicted − actual (bias): positive when the model predicts too high.')),
+});
+
+const share = z.number().check(z.minimum(0), z.maximum(1));
+const nullableShare = z.nullable(share);
+
+/** One class of a classifier's fed-back predictions. */
+export const classSummarySchema = z.object({
+  label: z.string(),
+  /** Fed-back predictions whose true label is this one. */
+  support: z.int().check(z.minimum(0)),
+  /** Fed-back predictions of this label. */
+  predicted: z.int().check(z.minimum(0)),
+  precision: nullableShare.check(z.describe('True positives / predicted; null when the label was never predicted.')),
+  recall: nullableShare.check(z.describe('True positives / support; null when the label never was the true one.')),
+  f1: nullableShare.check(z.describe('2·TP / (2·TP + FP + FN); null when the label was neither predicted nor true.')),
+});
+
+/** Classifier quality of a version's fed-back predictions. */
+export const classificationSummarySchema = z.object({
+  count: z.int().check(z.minimum(1)),
+  accuracy: share,
+  classes: z.array(classSummarySchema),
+  macroF1: nullableShare.check(z.describe('Unweighted mean F1 of the labels that were predicted or true.')),
+  weightedF1: nullableShare.check(z.describe('Mean F1 weighted by support.')),
+  /** Rows the true labels, columns the predicted ones, in `labels` order (the model's labels, then any other seen). */
+  confusion: z.object({ labels: z.array(z.string()), counts: z.array(z.array(z.int().check(z.minimum(0)))) }),
+  rocAuc: nullableShare.check(
+    z.describe(
+      "ROC AUC of the probabilities: two labels, the second label's; more, the mean of each label's one-vs-rest AUC. Null without probabilities or without both outcomes.",
+    ),
+  ),
+  ece: nullableShare.check(
+    z.describe("Expected calibration error of the predicted label's probability (equal-width bins); null without probabilities."),
+  ),
+});
+
+export type ClassificationSummary = z.output<typeof classificationSummarySchema>;
+
+/** One model version's share of the window and the quality of its fed-back predictions. */
+export const versionSummarySchema = z.object({
+  modelVersion: z.string(),
+  count: z.int().check(z.minimum(0)),
+  feedbackCount: z.int().check(z.minimum(0)),
+  /** Regression models with numeric feedback in the window. */
+  regression: z.optional(regressionSummarySchema),
+  /** Classifiers with feedback in the window. */
+  classification: z.optional(classificationSummarySchema),
+});
+export type VersionSummary = z.output<typeof versionSummarySchema>;
+
 /** Body of a `GET /metrics/summary` answer. */
 export const metricsSummarySchema = z.object({
   model: z.string(),
@@ -230,9 +298,14 @@ export const metricsSummarySchema = z.object({
   /** Classifiers: predictions per label. */
   countsByLabel: z.record(z.string(), z.int()),
   latencyMs: z.object({ p50: nullableMs, p90: nullableMs, p99: nullableMs }),
-  /** Predictions with recorded ground truth, and the share predicted right (null when none). */
+  /** Predictions with recorded ground truth, and the share a classifier predicted right (null when none, and for regression). */
   feedbackCount: z.int().check(z.minimum(0)),
   accuracy: z.nullable(z.number().check(z.minimum(0), z.maximum(1))),
+  /**
+   * Per model version (sorted): its predictions and the quality of those with feedback. A window from the
+   * analytics store has no ROC AUC or ECE (its rows keep the predicted label's probability only).
+   */
+  versions: z.array(versionSummarySchema),
   /** Where the figures come from: the prediction log (windows up to 24 h) or the analytics store (longer ones, whole UTC days). */
   source: z.enum(['log', 'analytics']),
 });

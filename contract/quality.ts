@@ -20,6 +20,22 @@ export const QUALITY_METRICS = {
   /** Per feature (dimension `Feature`): PSI and binned Kolmogorov-Smirnov distance. */
   featurePsi: 'FeaturePsi',
   featureKs: 'FeatureKs',
+  /** Per feature: p-value of its drift test (KS for numbers, chi-square for categories), when the sample was large enough. */
+  featureDriftPValue: 'FeatureDriftPValue',
+  /** Per feature (tabular models): share of logged values that were missing (null), 0..1. */
+  featureMissingRate: 'FeatureMissingRate',
+  /** Regression: mean of predicted − actual (bias; positive when the model predicts too high) and R². */
+  meanError: 'MeanError',
+  r2: 'RSquared',
+  /** Classifiers: unweighted mean F1 over the labels of fed-back predictions (0..1). */
+  macroF1: 'MacroF1',
+  /** Share of the features whose drift test rejects "same distribution" (0..1): the drifted-share alarm's metric. */
+  driftedFeatureShare: 'DriftedFeatureShare',
+  /** P-value of the predictions' drift test: chi-square of the classes against the priors, KS of regression values against the baseline's. */
+  predictionDriftPValue: 'PredictionDriftPValue',
+  /** Time from a prediction to its first feedback, nearest-rank p50 and p90 (milliseconds). */
+  labelDelayP50: 'LabelDelayP50',
+  labelDelayP90: 'LabelDelayP90',
 } as const;
 
 /** Dimension names the quality metrics carry. */

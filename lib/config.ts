@@ -106,7 +106,7 @@ export const configSchema = z
     /**
      * Auto scaling of the real-time endpoint. Set it to false for one deploy before changing
      * `sagemakerInstanceType` (SageMaker refuses a new instance type while the variant is registered), then
-     * change the type and set it back to true (README, "Changing the SageMaker instance type").
+     * change the type and set it back to true (docs/deploying.md, "Changing the SageMaker instance type").
      */
     sagemakerAutoScaling: z.boolean({ error: 'true or false' }).default(true),
     serverlessMemorySizeMb: z
@@ -267,7 +267,7 @@ export interface LoadConfigOptions {
 /**
  * Defaults, then `mlship.config.json` (if present), then CDK context. The backend is the one key context
  * may not change: it is the deployed choice, kept in the file, because a deploy with another backend
- * switches the serving stack (README, "Switching the backend"), and a forgotten `-c backend=` would do so
+ * switches the serving stack (docs/deploying.md, "Switching the backend"), and a forgotten `-c backend=` would do so
  * by accident.
  */
 export function loadConfig({ context, rootDir }: LoadConfigOptions): MlshipConfig {
@@ -291,14 +291,14 @@ export function loadConfig({ context, rootDir }: LoadConfigOptions): MlshipConfi
     if (value !== undefined) raw[key] = fromContext(value);
   }
   const config = parseConfig(raw);
-  // Once the file names the deployed backend, -c cannot switch it by accident (a switch is the README's
-  // sequence). Without one, -c picks it: a first synth or deploy, which the README's checklist records.
+  // Once the file names the deployed backend, -c cannot switch it by accident (a switch is the sequence in
+  // docs/deploying.md). Without one, -c picks it: a first synth or deploy, as that page's checklist has it.
   if (fromFile.backend !== undefined) {
     const kept = parseConfig({ backend: fromFile.backend }).backend;
     if (config.backend !== kept) {
       throw new ConfigError([
         `backend = "${config.backend}" from -c: the deployed backend is kept in ${CONFIG_FILE} ("${kept}"). ` +
-          `To switch, set "backend": "${config.backend}" in ${CONFIG_FILE} and follow the README's "Switching the backend".`,
+          `To switch, set "backend": "${config.backend}" in ${CONFIG_FILE} and follow "Switching the backend" in docs/deploying.md.`,
       ]);
     }
   }

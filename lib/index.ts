@@ -1,6 +1,6 @@
 /**
- * mlship's constructs and stacks, for use in another CDK app (README, "Use the constructs in your own CDK
- * app"). The constructs take what they need as props, with defaults in words, and offer `grant*()` methods
+ * mlship's constructs and stacks, for use in another CDK app (docs/deploying.md, "Use the constructs in
+ * your own CDK app"). The constructs take what they need as props, with defaults in words, and offer `grant*()` methods
  * returning `iam.Grant`; the stacks and `buildMlshipApp` assemble them the way `cdk deploy` here does.
  */
 

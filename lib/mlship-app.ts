@@ -65,7 +65,7 @@ export const MODEL_TAG_EXCLUDED = ['aws:cdk:stack', LISTENER_RULE];
  * One serving stack per backend (`<prefix>-Serving-<backend>`). Switching the backend then creates the new
  * backend's stack beside the old one, moves the Api and Monitoring stacks over to it, and leaves the old
  * stack, whose exports nothing imports any more, to be deleted: no deploy ever removes an export another
- * stack still imports (README, "Switching the backend").
+ * stack still imports (docs/deploying.md, "Switching the backend").
  */
 export function servingStackName(config: Pick<MlshipConfig, 'stackPrefix' | 'backend'>): string {
   return `${config.stackPrefix}-Serving-${config.backend}`;

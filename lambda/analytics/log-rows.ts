@@ -37,7 +37,8 @@ export function feedbackRow(r: PredictionRecord): FeedbackRow | undefined {
     model: r.model,
     version: r.modelVersion,
     ts: timeOf(r.createdAt, 'createdAt', r.id),
-    label: r.feedback.label,
+    // The table's label column is text (regression values as decimal text, as older items hold them).
+    label: String(r.feedback.label),
     received_at: timeOf(r.feedback.givenAt, 'feedback.givenAt', r.id),
   };
 }

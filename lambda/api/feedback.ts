@@ -49,8 +49,8 @@ export function createFeedbackHandler(deps: FeedbackDeps) {
     const caller = callerOf(event, operators);
     const { id } = ctx.params;
     const { replace = false } = ctx.body;
-    // Stored as a string: a label of the manifest, or a regression value as written.
-    const label = String(ctx.body.label);
+    // A classifier's label as text; a regression model's true value as a number, so it reads back as one.
+    const label = manifest.output.kind === 'regression' ? Number(ctx.body.label) : String(ctx.body.label);
 
     // Only logged predictions take feedback, never idempotency records.
     const item = await store.getPrediction(id, { consistent: true });

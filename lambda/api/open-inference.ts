@@ -18,7 +18,7 @@ import {
   readInferenceRequest,
 } from '../../contract/protocols/open-inference';
 import { json, parseJsonBody, type RequestContext, type RouteHandler } from '../http/api-handler';
-import type { PredictCore } from './predict';
+import type { PredictCore } from './predict-core';
 
 /** A protocol route: its errors answered in the protocol's form. Anything else goes on to the common handler (500). */
 function protocolRoute<Id extends InferRouteId | MetaRouteId>(

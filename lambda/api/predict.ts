@@ -26,6 +26,7 @@ import { createLogger, type Logger } from '../runtime/logger';
 import { Metrics } from '../runtime/metrics';
 import { inferRoutes } from './open-inference';
 import { answerAs, answerMediaType } from './predict-answer';
+import type { PredictCore } from './predict-core';
 
 export interface PredictDeps {
   readonly manifest: ModelManifest;
@@ -68,13 +69,6 @@ export function predictDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: string): Pre
     ttlDays: intValue(config, ENV.LOG_TTL_DAYS),
   };
 }
-
-/** Runs a predict request whose body `parse` reads into instances, answering the house JSON (`PredictResponse`). */
-export type PredictCore = (
-  event: APIGatewayProxyEvent,
-  ctx: RequestContext,
-  parse: (bytes: Buffer, mediaType: string) => Instance[],
-) => Promise<APIGatewayProxyResult>;
 
 export function createPredictHandler(deps: PredictDeps) {
   const { manifest, backendKind, backend, inputs } = deps;

@@ -6,13 +6,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { partitionDate } from '../../contract/analytics';
-import { summarySql } from '../../contract/analytics-queries';
+import { summarySql, versionQualitySql } from '../../contract/analytics-queries';
 import { ENV } from '../../contract/env';
 import { ApiError } from '../../contract/errors';
 import { FORMATS, LIMITS } from '../../contract/limits';
 import type { ModelManifest } from '../../contract/manifest';
 import { readManifestFile } from '../../contract/model-files';
-import { callerModelOf, decodeRecord, LOG_TABLE, type PredictionPage, type PredictionRecord } from '../../contract/prediction-log';
+import { callerModelOf, decodeRecord, LOG_TABLE, type PredictionPage } from '../../contract/prediction-log';
 import { summaryWindowMs } from '../../contract/route-schemas';
 import { athenaEngineOf } from '../analytics/athena-engine';
 import { type AnalyticsEngine, cachedAnalyticsEngine } from '../analytics/engine';
@@ -20,7 +20,14 @@ import { apiHandler, json, type RequestContext } from '../http/api-handler';
 import { type Caller, callerOf, maySee, operatorKeyIds } from '../http/tenancy';
 import { decodeCursor, encodeCursor } from '../log/cursor';
 import { type LogItem, type PartitionQuery, PredictionLogStore } from '../log/prediction-log-store';
-import { MAX_LOG_WINDOW_MS, summarize, summarizeAnalytics } from '../log/summary';
+import {
+  analyticsVersions,
+  MAX_LOG_WINDOW_MS,
+  SUMMARY_PROJECTION,
+  type SummaryRecord,
+  summarize,
+  summarizeAnalytics,
+} from '../log/summary';
 import { dynamoOptions } from '../runtime/clients';
 import { readConfig, required } from '../runtime/config';
 import { createLogger, type Logger } from '../runtime/logger';
@@ -118,14 +125,14 @@ export function createQueryHandler(deps: QueryDeps) {
     const to = clock();
     const from = new Date(to.getTime() - ms);
     const at: Partition = { index: LOG_TABLE.byModelIndex, value: manifest.name };
-    const records: Pick<PredictionRecord, 'label' | 'latencyMs' | 'feedback'>[] = [];
+    const records: SummaryRecord[] = [];
     let startKey: LogItem | undefined;
     do {
       const out = await store.queryPartition({
         at,
         from: from.toISOString(),
         to: to.toISOString(),
-        projection: 'label, latencyMs, feedback',
+        projection: SUMMARY_PROJECTION,
         limit: Math.min(SUMMARY_PAGE, SUMMARY_MAX_ITEMS - records.length),
         startKey,
       });
@@ -134,13 +141,17 @@ export function createQueryHandler(deps: QueryDeps) {
     } while (startKey !== undefined && records.length < SUMMARY_MAX_ITEMS);
     return json(
       200,
-      summarize(records, {
-        model: manifest.name,
-        window,
-        from: from.toISOString(),
-        to: to.toISOString(),
-        truncated: startKey !== undefined,
-      }),
+      summarize(
+        records,
+        {
+          model: manifest.name,
+          window,
+          from: from.toISOString(),
+          to: to.toISOString(),
+          truncated: startKey !== undefined,
+        },
+        manifest,
+      ),
     );
   }
 
@@ -159,9 +170,13 @@ export function createQueryHandler(deps: QueryDeps) {
     const to = clock();
     const since = partitionDate(new Date(to.getTime() - ms));
     const started = Date.now();
-    const rows = await analytics.run(summarySql(manifest), since, ctx.deadline);
+    const [rows, versionRows] = await Promise.all([
+      analytics.run(summarySql(manifest), since, ctx.deadline),
+      analytics.run(versionQualitySql(manifest), since, ctx.deadline),
+    ]);
     ctx.log.info('analytics summary', { engine: analytics.name, window, since, rows: rows.length, ms: Date.now() - started });
-    return json(200, summarizeAnalytics(rows, { model: manifest.name, window, from: `${since}T00:00:00.000Z`, to: to.toISOString() }));
+    const meta = { model: manifest.name, window, from: `${since}T00:00:00.000Z`, to: to.toISOString() };
+    return json(200, summarizeAnalytics(rows, meta, analyticsVersions(versionRows, manifest)));
   }
 
   return apiHandler('query', logger, { listPredictions, getPrediction, metricsSummary });

@@ -1,11 +1,25 @@
 /**
  * One window of the prediction log compared with the model's baseline: per model version, the
- * per-feature drift of the logged inputs, the drift of the predicted classes against the class priors,
- * and the accuracy (or error) of the predictions that received feedback.
+ * per-feature drift of the logged inputs (PSI, and KS or chi-square tests with the share of features that
+ * drifted), the missing rate per feature, the drift of the predictions, the quality of the predictions
+ * that received feedback, and how long that feedback took.
  */
 import { type FeatureBaseline, isCategorical, type ModelBaseline } from '../../contract/baseline';
 import { categoricalPsi, featureKs, featurePsi, ks, psi } from '../../contract/drift';
 import type { FeatureValue, ModelManifest } from '../../contract/manifest';
+import {
+  type DriftedShare,
+  type DriftTestOptions,
+  type DriftTestResult,
+  driftedShare,
+  type FeatureDriftTest,
+  featureDriftTests,
+  predictedValueDriftTest,
+  predictionDriftTest,
+} from '../../contract/metrics/drift-tests';
+import { type LabelDelay, labelDelayStats, labelDelays } from '../../contract/metrics/label-delay';
+import { type MissingRate, missingRates } from '../../contract/metrics/missing-values';
+import { DEFAULT_QUALITY_THRESHOLDS, type QualityThresholds } from '../../contract/metrics/thresholds';
 import type { PredictionRecord } from '../../contract/prediction-log';
 import { type ClassifierQuality, classifierQuality, predictedLabel, type RegressionQuality, regressionQuality } from './accuracy';
 
@@ -27,6 +41,19 @@ export interface VersionQuality {
   /** Drift of the predicted classes against the training class priors (classifiers with priors). */
   predictionPsi?: number;
   quality: ClassifierQuality | RegressionQuality;
+  /** Each baseline feature's drift test (KS or chi-square) over the logged rows, in baseline order. */
+  driftTests: FeatureDriftTest[];
+  /** Share of the tested features that drifted, or why none could be tested. */
+  driftedShare: DriftedShare;
+  /**
+   * The predictions' drift test: chi-square of the classes against the priors, KS of regression values
+   * against the baseline's predicted-value bins; undefined when the baseline holds neither.
+   */
+  predictionDrift?: DriftTestResult;
+  /** Tabular models: per feature, the share of logged values that were missing. */
+  missing: MissingRate[];
+  /** Time from prediction to first feedback of the window's fed-back predictions. */
+  labelDelay: LabelDelay;
 }
 
 /** The model-input values of a logged instance, or undefined when the log does not hold them inline. */
@@ -60,11 +87,24 @@ function isNumber(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }
 
+/**
+ * The logged values of a tabular instance as a row of the model's features, missing ones (null) kept:
+ * the drift tests leave them out and the missing rates count them. Undefined for other inputs.
+ */
+export function loggedRow(manifest: ModelManifest, input: unknown): readonly unknown[] | undefined {
+  if (manifest.input.kind !== 'tabular') return undefined;
+  const features = manifest.input.features;
+  if (Array.isArray(input)) return input.length === features.length ? input : undefined;
+  if (input !== null && typeof input === 'object') return features.map((f) => (input as Record<string, unknown>)[f.name] ?? null);
+  return undefined;
+}
+
 /** Groups the window by model version and measures each group. */
 export function analyzeWindow(
   manifest: ModelManifest,
   baseline: ModelBaseline | undefined,
   records: readonly PredictionRecord[],
+  thresholds: QualityThresholds = DEFAULT_QUALITY_THRESHOLDS,
 ): VersionQuality[] {
   const byVersion = new Map<string, PredictionRecord[]>();
   for (const r of records) {
@@ -74,7 +114,7 @@ export function analyzeWindow(
   }
   return [...byVersion.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([modelVersion, group]) => analyzeVersion(manifest, baseline, modelVersion, group));
+    .map(([modelVersion, group]) => analyzeVersion(manifest, baseline, modelVersion, group, thresholds));
 }
 
 function analyzeVersion(
@@ -82,15 +122,45 @@ function analyzeVersion(
   baseline: ModelBaseline | undefined,
   modelVersion: string,
   records: PredictionRecord[],
+  thresholds: QualityThresholds,
 ): VersionQuality {
-  const quality = manifest.output.kind === 'classification' ? classifierQuality(records) : regressionQuality(records);
+  const { output } = manifest;
+  const quality = output.kind === 'classification' ? classifierQuality(records, output.labels) : regressionQuality(records);
   const rows: FeatureValue[][] = [];
+  const logged: (readonly unknown[])[] = [];
   for (const r of records) {
     const values = inputValues(manifest, r.inputValues);
     if (values !== undefined) rows.push(values);
+    const row = loggedRow(manifest, r.inputValues);
+    if (row !== undefined) logged.push(row);
   }
   const features = baseline !== undefined && rows.length > 0 ? featureDrift(baseline.features, rows) : [];
-  const out: VersionQuality = { modelVersion, predictions: records.length, comparableInputs: rows.length, features, quality };
+  const options = { minimumSample: thresholds.minimumSample, pValue: thresholds.driftPValue };
+  // Tabular rows with their missing values; image models test the comparable pixel rows.
+  const tested = manifest.input.kind === 'tabular' ? logged : rows;
+  const driftTests = baseline === undefined ? [] : featureDriftTests(baseline, tested, options);
+  const out: VersionQuality = {
+    modelVersion,
+    predictions: records.length,
+    comparableInputs: rows.length,
+    features,
+    quality,
+    driftTests,
+    driftedShare: driftedShare(
+      driftTests.map((t) => t.result),
+      thresholds.driftedFeatureShare,
+    ),
+    missing:
+      manifest.input.kind === 'tabular'
+        ? missingRates(
+            manifest.input.features.map((f) => f.name),
+            logged,
+          )
+        : [],
+    labelDelay: labelDelayStats(labelDelays(records)),
+  };
+  const predictionDrift = predictionDriftOf(manifest, baseline, records, options);
+  if (predictionDrift !== undefined) out.predictionDrift = predictionDrift;
   const [largest] = features;
   if (largest !== undefined) out.maxFeaturePsi = largest.psi;
   if (manifest.output.kind === 'classification' && baseline?.classPriors !== undefined) {
@@ -105,6 +175,23 @@ function analyzeVersion(
     if (labelled > 0) out.predictionPsi = categoricalPsi(baseline.classPriors, counts);
   }
   return out;
+}
+
+/** The predictions' drift test against the baseline, when it holds class priors (classifiers) or predicted-value bins (regression). */
+function predictionDriftOf(
+  manifest: ModelManifest,
+  baseline: ModelBaseline | undefined,
+  records: readonly PredictionRecord[],
+  options: DriftTestOptions,
+): DriftTestResult | undefined {
+  if (baseline === undefined) return undefined;
+  if (manifest.output.kind === 'regression') {
+    const values = records.flatMap((r) => (typeof r.predictedValue === 'number' ? [r.predictedValue] : []));
+    return predictedValueDriftTest(baseline, values, options);
+  }
+  if (baseline.classPriors === undefined) return undefined;
+  const labels = records.flatMap((r) => predictedLabel(r) ?? []);
+  return predictionDriftTest(baseline.classPriors, baseline.rows, labels, options);
 }
 
 /** Per-feature PSI and KS over the rows (column j of every row against baseline feature j), largest PSI first. */

@@ -6,6 +6,7 @@
 import { checkBaselineMatches, type ModelBaseline } from '../../contract/baseline';
 import { ENV, type EnvName } from '../../contract/env';
 import type { ModelManifest } from '../../contract/manifest';
+import type { QualityThresholds } from '../../contract/metrics/thresholds';
 import { readBaselineFile, readManifestFile } from '../../contract/model-files';
 import { readConfig, required } from '../runtime/config';
 
@@ -14,6 +15,8 @@ export interface QualityConfig {
   manifest: ModelManifest;
   baseline: ModelBaseline;
   windowMinutes: number;
+  /** Drift-test significance, minimum sample and drifted-share limit. @default DEFAULT_QUALITY_THRESHOLDS */
+  thresholds?: QualityThresholds;
 }
 
 export function readQualityConfig(env: NodeJS.ProcessEnv, baseDir: string): QualityConfig {

@@ -32,7 +32,7 @@ export async function runQuality(
   const to = now;
   const from = new Date(now.getTime() - config.windowMinutes * 60_000);
   const window = await store.readWindow(config.manifest.name, from, to, MAX_QUALITY_ITEMS);
-  const versions = analyzeWindow(config.manifest, config.baseline, window.records);
+  const versions = analyzeWindow(config.manifest, config.baseline, window.records, config.thresholds);
   for (const v of versions) for (const line of qualityDocuments(config.manifest.name, v, now.getTime())) write(line);
   return { model: config.manifest.name, from: from.toISOString(), to: to.toISOString(), truncated: window.truncated, versions };
 }

@@ -8,7 +8,7 @@
 import { QUALITY_DIMENSIONS as D, QUALITY_METRICS as M, MAX_FEATURE_METRICS, METRICS_NAMESPACE } from '../../contract/quality';
 import type { VersionQuality } from './analyze';
 
-type Unit = 'None' | 'Count';
+type Unit = 'None' | 'Count' | 'Milliseconds';
 
 /** One EMF document: the metric values plus the dimension values, all at the top level. */
 export function emfDocument(
@@ -36,7 +36,9 @@ export function emfDocument(
 
 /**
  * The EMF lines for one model version: a summary document, then one per feature for the features that
- * drifted most (at most MAX_FEATURE_METRICS, as each is a billed custom metric).
+ * drifted most by PSI, then the others (at most MAX_FEATURE_METRICS, as each is a billed custom metric).
+ * A figure without data (no feedback, too small a sample) is left out: a metric with no data point is
+ * "missing" to an alarm, which is the honest state.
  */
 export function qualityDocuments(model: string, q: VersionQuality, timestamp: number): string[] {
   const dims = { [D.model]: model, [D.modelVersion]: q.modelVersion };
@@ -44,27 +46,42 @@ export function qualityDocuments(model: string, q: VersionQuality, timestamp: nu
     [M.windowPredictions]: { value: q.predictions, unit: 'Count' },
     [M.feedbackCount]: { value: q.quality.count, unit: 'Count' },
   };
-  // A metric with no data point is "missing" to an alarm, which is the honest state without feedback.
-  if (q.quality.kind === 'classification' && q.quality.accuracy !== undefined)
-    values[M.accuracy] = { value: q.quality.accuracy, unit: 'None' };
-  if (q.quality.kind === 'regression' && q.quality.mae !== undefined && q.quality.rmse !== undefined) {
-    values[M.mae] = { value: q.quality.mae, unit: 'None' };
-    values[M.rmse] = { value: q.quality.rmse, unit: 'None' };
+  const put = (name: string, value: number | null | undefined, unit: Unit = 'None') => {
+    if (value !== undefined && value !== null) values[name] = { value, unit };
+  };
+  if (q.quality.kind === 'classification') {
+    put(M.accuracy, q.quality.accuracy);
+    put(M.macroF1, q.quality.macroF1);
+  } else {
+    put(M.mae, q.quality.mae);
+    put(M.rmse, q.quality.rmse);
+    put(M.meanError, q.quality.meanError);
+    put(M.r2, q.quality.r2);
   }
-  if (q.maxFeaturePsi !== undefined) values[M.maxFeaturePsi] = { value: q.maxFeaturePsi, unit: 'None' };
-  if (q.predictionPsi !== undefined) values[M.predictionPsi] = { value: q.predictionPsi, unit: 'None' };
+  put(M.maxFeaturePsi, q.maxFeaturePsi);
+  put(M.predictionPsi, q.predictionPsi);
+  if (q.driftedShare.status === 'tested') put(M.driftedFeatureShare, q.driftedShare.share);
+  if (q.predictionDrift?.status === 'tested') put(M.predictionDriftPValue, q.predictionDrift.pValue);
+  put(M.labelDelayP50, q.labelDelay.p50Ms, 'Milliseconds');
+  put(M.labelDelayP90, q.labelDelay.p90Ms, 'Milliseconds');
   const lines = [emfDocument(timestamp, dims, values)];
-  for (const f of q.features.slice(0, MAX_FEATURE_METRICS)) {
-    lines.push(
-      emfDocument(
-        timestamp,
-        { ...dims, [D.feature]: f.feature },
-        {
-          [M.featurePsi]: { value: f.psi, unit: 'None' },
-          [M.featureKs]: { value: f.ks, unit: 'None' },
-        },
-      ),
-    );
+
+  const psi = new Map(q.features.map((f) => [f.feature, f]));
+  const test = new Map(q.driftTests.map((t) => [t.feature, t.result]));
+  const missing = new Map(q.missing.map((m) => [m.feature, m.rate]));
+  const names = [...new Set([...q.features.map((f) => f.feature), ...q.driftTests.map((t) => t.feature), ...missing.keys()])];
+  for (const feature of names.slice(0, MAX_FEATURE_METRICS)) {
+    const f: Record<string, { value: number; unit: Unit }> = {};
+    const drift = psi.get(feature);
+    if (drift !== undefined) {
+      f[M.featurePsi] = { value: drift.psi, unit: 'None' };
+      f[M.featureKs] = { value: drift.ks, unit: 'None' };
+    }
+    const t = test.get(feature);
+    if (t?.status === 'tested') f[M.featureDriftPValue] = { value: t.pValue, unit: 'None' };
+    const rate = missing.get(feature);
+    if (rate !== undefined && rate !== null) f[M.featureMissingRate] = { value: rate, unit: 'None' };
+    if (Object.keys(f).length > 0) lines.push(emfDocument(timestamp, { ...dims, [D.feature]: feature }, f));
   }
   return lines;
 }

@@ -44,7 +44,7 @@ export function startAnalytics(opts: AnalyticsPartOptions): Promise<AnalyticsPar
     });
 
     // The compactor's schedule: once at start, then every interval; runs queue behind each other, as the
-    // function's reserved concurrency of 1 makes them on AWS.
+    // one message group of the compaction runs' FIFO queue makes them on AWS.
     let compacting: Promise<unknown> = Promise.resolve();
     const compact = (now?: Date): Promise<CompactionResult> => {
       const run = compacting.then(() => analyticsCompactor(now === undefined ? {} : { now: now.toISOString() }));

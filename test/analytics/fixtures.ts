@@ -111,7 +111,7 @@ export const OTHER_MODEL_RECORDS: PredictionRecord[] = RECORDS.map((r) => {
     model: 'other',
     label: flip(r.label as string),
     inputValues: [9, 99, 'blue', false],
-    ...(r.feedback === undefined ? {} : { feedback: { ...r.feedback, label: flip(r.feedback.label) } }),
+    ...(r.feedback === undefined ? {} : { feedback: { ...r.feedback, label: flip(String(r.feedback.label)) } }),
   };
 });
 

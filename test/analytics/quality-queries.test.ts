@@ -4,11 +4,14 @@
  * contract's metrics over a larger generated log.
  */
 import { rmSync } from 'node:fs';
+import { parameterCount, versionQualitySql } from '../../contract/analytics-queries';
 import { confidencePoints, reliabilityCurve } from '../../contract/metrics/calibration';
 import { classificationMetrics } from '../../contract/metrics/classification';
 import { regressionMetrics } from '../../contract/metrics/regression';
 import type { PredictionRecord } from '../../contract/prediction-log';
 import { compactClosedDays } from '../../lambda/analytics/compact';
+import type { AnalyticsRow } from '../../lambda/analytics/engine';
+import { analyticsVersions } from '../../lambda/log/summary';
 import { type AnalyticsDb, openAnalyticsDb } from '../../local/analytics/duckdb';
 import { folderObjectStore } from '../../local/analytics/folder-store';
 import {
@@ -82,6 +85,24 @@ describe.each(DELIVERIES)('regression-error-by-day (rows delivered %s)', (how) =
       },
       { day: '2026-01-02', version: '2', predictions: 1, with_feedback: 1, n: 1, mae: 0.5, rmse: 0.5, mean_error: -0.5, r2: null },
     ]);
+  });
+
+  it("gives a long window's summary the same figures per version", async () => {
+    // The days above are one version each: the same figures, counted over fed-back numbers.
+    const sql = versionQualitySql(REGRESSION_MANIFEST);
+    const rows = (await db.query(sql, new Array<string>(parameterCount(sql)).fill(SINCE))).rows;
+    const [v1, v2] = analyticsVersions(rows as AnalyticsRow[], REGRESSION_MANIFEST);
+    expect(v1).toMatchObject({ modelVersion: '1', count: 6, feedbackCount: 4, regression: { count: 4 } });
+    expect(v1?.regression?.mae).toBeCloseTo(1, 12);
+    expect(v1?.regression?.rmse).toBeCloseTo(Math.sqrt(1.5), 12);
+    expect(v1?.regression?.meanError).toBeCloseTo(-0.5, 12);
+    expect(v1?.regression?.r2).toBeCloseTo(11 / 17, 12);
+    expect(v2).toEqual({
+      modelVersion: '2',
+      count: 1,
+      feedbackCount: 1,
+      regression: { count: 1, mae: 0.5, rmse: 0.5, r2: null, meanError: -0.5 },
+    });
   });
 });
 

@@ -14,12 +14,15 @@ import {
   parameterCount,
   QUERY_PSI_EPSILON,
   summarySql,
+  versionQualitySql,
 } from '../../contract/analytics-queries';
 import { featurePsi, PSI_EPSILON } from '../../contract/drift';
 import { parseManifest } from '../../contract/manifest';
 import { compactClosedDays } from '../../lambda/analytics/compact';
+import type { AnalyticsRow } from '../../lambda/analytics/engine';
 import { predictionRow } from '../../lambda/analytics/log-rows';
 import { objectsOf } from '../../lambda/analytics/store';
+import { analyticsVersions } from '../../lambda/log/summary';
 import { type AnalyticsDb, openAnalyticsDb } from '../../local/analytics/duckdb';
 import { folderObjectStore } from '../../local/analytics/folder-store';
 import { defined } from '../support/defined';
@@ -223,6 +226,34 @@ describe('the dashboard summary of a long window', () => {
       ]);
       // AND a model the store does not hold finds nothing
       expect((await db.query(summarySql({ name: 'absent' }), new Array<string>(parameterCount(sql)).fill(SINCE))).rows).toEqual([]);
+
+      // AND per version, by hand: version 1 predicted yes, yes, no, no against yes, no, –, no (p4's latest);
+      // version 2 yes against yes. Rows actual no/yes, columns predicted no/yes.
+      const vsql = versionQualitySql(MANIFEST);
+      const cells = (await db.query(vsql, new Array<string>(parameterCount(vsql)).fill(SINCE))).rows;
+      const [v1, v2] = analyticsVersions(cells as AnalyticsRow[], MANIFEST);
+      expect(v1).toMatchObject({ modelVersion: '1', count: 4, feedbackCount: 3 });
+      expect(v1?.classification).toEqual({
+        count: 3,
+        accuracy: 2 / 3,
+        classes: [
+          { label: 'no', support: 2, predicted: 1, precision: 1, recall: 0.5, f1: 2 / 3 },
+          { label: 'yes', support: 1, predicted: 2, precision: 0.5, recall: 1, f1: 2 / 3 },
+        ],
+        macroF1: 2 / 3,
+        weightedF1: 2 / 3,
+        confusion: {
+          labels: ['no', 'yes'],
+          counts: [
+            [1, 1],
+            [0, 1],
+          ],
+        },
+        // The store's rows carry no probabilities for every label.
+        rocAuc: null,
+        ece: null,
+      });
+      expect(v2).toMatchObject({ modelVersion: '2', count: 1, feedbackCount: 1, classification: { accuracy: 1, macroF1: 1 } });
     } finally {
       db.close();
       rmSync(root, { recursive: true, force: true });
@@ -323,6 +354,8 @@ describe('Athena dialect', () => {
   const queries = [
     ...NAMED_QUERIES.map((name) => [name, namedQuerySql(name, MANIFEST, BASELINE)] as const),
     ['dashboard summary', summarySql(MANIFEST)] as const,
+    ['per-version quality of a classifier', versionQualitySql(MANIFEST)] as const,
+    ['per-version quality of a regressor', versionQualitySql({ ...MANIFEST, output: { kind: 'regression', tensor: 'y' } })] as const,
   ];
 
   it.each(queries)('%s calls only functions both engines define alike', (_name, sql) => {

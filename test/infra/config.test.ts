@@ -119,7 +119,7 @@ describe('config', () => {
       writeFileSync(join(dir, 'mlship.config.json'), JSON.stringify({ backend: 'sagemaker' }));
       // WHEN a deploy names another backend on the command line THEN it is refused, saying where the choice lives
       expect(() => loadConfig({ context: (k) => (k === 'backend' ? 'fargate' : undefined), rootDir: dir })).toThrow(
-        'backend = "fargate" from -c: the deployed backend is kept in mlship.config.json ("sagemaker"). To switch, set "backend": "fargate" in mlship.config.json and follow the README\'s "Switching the backend".',
+        'backend = "fargate" from -c: the deployed backend is kept in mlship.config.json ("sagemaker"). To switch, set "backend": "fargate" in mlship.config.json and follow "Switching the backend" in docs/deploying.md.',
       );
       // WHEN a later deploy forgets -c THEN the file's backend applies, not the default
       expect(loadConfig({ context: () => undefined, rootDir: dir }).backend).toBe('sagemaker');

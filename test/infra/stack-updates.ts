@@ -111,7 +111,7 @@ export function describeStackUpdates(synths: Record<string, () => SynthResult>, 
         const b = deployedApp(synths[to]());
         const { refused, leftOver } = refusedSteps(a, b);
         expect(refused).toEqual([]);
-        // The old backend's serving stack stays until it is deleted (README), and nothing imports from it any more.
+        // The old backend's serving stack stays until it is deleted (docs/deploying.md), and nothing imports from it any more.
         expect(leftOver).toEqual([{ stack: synths[from]().serving.stackName, importedBy: [] }]);
       },
     );

@@ -7,8 +7,9 @@
  */
 import { rmSync } from 'node:fs';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { summarySql } from '../../contract/analytics-queries';
+import { summarySql, versionQualitySql } from '../../contract/analytics-queries';
 import { ApiError } from '../../contract/errors';
+import { readManifestFile } from '../../contract/model-files';
 import type { MetricsSummary } from '../../contract/prediction-log';
 import { type AthenaSender, athenaEngine } from '../../lambda/analytics/athena-engine';
 import { type AnalyticsEngine, cachedAnalyticsEngine } from '../../lambda/analytics/engine';
@@ -158,6 +159,7 @@ describe('Athena engine', () => {
       latencyMs: { p50: 20, p90: 40, p99: 40 },
       feedbackCount: 4,
       accuracy: 0.75,
+      versions: [],
       source: 'analytics',
     });
   });
@@ -240,20 +242,24 @@ describe('GET /metrics/summary over 24 h through the query function', () => {
       name: 'recording',
       run: async (sql, since, deadline) => {
         asked.push({ sql, since, deadline });
-        return [{ predicted_label: 'benign', predictions: '7', with_feedback: '2', correct: '1', p50: 3, p90: 4, p99: 5 }];
+        return sql === summarySql({ name: 'breast-cancer' })
+          ? [{ predicted_label: 'benign', predictions: '7', with_feedback: '2', correct: '1', p50: 3, p90: 4, p99: 5 }]
+          : [
+              { version: '1.0.0', predicted: 'benign', actual: 'benign', n: '1' },
+              { version: '1.0.0', predicted: 'benign', actual: 'malignant', n: '1' },
+              { version: '1.0.0', predicted: 'benign', actual: null, n: '5' },
+            ];
       },
     }));
     // WHEN the dashboard asks for 7 days
     const before = Date.now();
     const res = await summary(handler, '7d');
-    // THEN the engine ran the summary SQL of the served model from the day 7 days ago, within API Gateway's 29 s
+    // THEN the engine ran the summary and per-version SQL of the served model from the day 7 days ago, within API Gateway's 29 s
     expect(res.statusCode).toBe(200);
+    const since = new Date(before - 7 * 86_400_000).toISOString().slice(0, 10);
     expect(asked).toEqual([
-      {
-        sql: summarySql({ name: 'breast-cancer' }),
-        since: new Date(before - 7 * 86_400_000).toISOString().slice(0, 10),
-        deadline: expect.any(Number),
-      },
+      { sql: summarySql({ name: 'breast-cancer' }), since, deadline: expect.any(Number) },
+      { sql: versionQualitySql(readManifestFile(h.manifestPath, __dirname)), since, deadline: expect.any(Number) },
     ]);
     expect(asked[0].deadline - before).toBeLessThanOrEqual(29_000 + 1000);
     expect(jsonBody<MetricsSummary>(res)).toMatchObject({
@@ -266,6 +272,15 @@ describe('GET /metrics/summary over 24 h through the query function', () => {
       accuracy: 0.5,
       source: 'analytics',
     });
+    // Per version from the cells: two of seven fed back, one right
+    expect(jsonBody<MetricsSummary>(res).versions).toEqual([
+      expect.objectContaining({
+        modelVersion: '1.0.0',
+        count: 7,
+        feedbackCount: 2,
+        classification: expect.objectContaining({ accuracy: 0.5 }),
+      }),
+    ]);
   });
 
   it('asks the engine once a minute per window, however often the dashboard refreshes, and again after a failure', async () => {
@@ -288,9 +303,10 @@ describe('GET /metrics/summary over 24 h through the query function', () => {
     for (let i = 0; i < 6; i++) counts.push(jsonBody<MetricsSummary>(await summary(handler, '7d')).count);
     expect((await summary(handler, '30d')).statusCode).toBe(503);
     expect((await summary(handler, '30d')).statusCode).toBe(200);
-    // THEN the engine ran once for 7 days (every answer the first one's) and twice for 30 days (the failure was not kept)
+    // THEN the engine ran each of the two queries once for 7 days (every answer the first one's), and for 30
+    // days the failed summary query twice (the failure was not kept) beside one per-version run (its answer was)
     expect(counts).toEqual([1, 1, 1, 1, 1, 1]);
-    expect(asked).toHaveLength(3);
+    expect(asked).toHaveLength(5);
   });
 
   it('keeps an answer for the time given, shares a run in flight, and forgets a failed one', async () => {

@@ -219,6 +219,30 @@ describe('feedback and the summary', () => {
     expect(s.feedbackCount).toBe(4);
     expect(s.accuracy).toBeCloseTo(0.75);
     expect(s.truncated).toBe(false);
+    // Per version, by hand: 0.9.0 predicted malignant once, rightly; 1.0.0 predicted benign, benign,
+    // malignant against three benign (labels in manifest order, rows actual, columns predicted).
+    expect(s.versions.map((v) => [v.modelVersion, v.count, v.feedbackCount, v.classification?.accuracy])).toEqual([
+      ['0.9.0', inWindow.filter((r) => r.modelVersion === '0.9.0').length, 1, 1],
+      ['1.0.0', inWindow.filter((r) => r.modelVersion === '1.0.0').length, 3, 2 / 3],
+    ]);
+    expect(s.versions[1]?.classification).toMatchObject({
+      confusion: {
+        labels: ['malignant', 'benign'],
+        counts: [
+          [0, 0],
+          [1, 2],
+        ],
+      },
+      classes: [
+        { label: 'malignant', support: 0, predicted: 1, precision: 0, recall: null, f1: 0 },
+        { label: 'benign', support: 3, predicted: 2, precision: 1, recall: 2 / 3, f1: 0.8 },
+      ],
+      macroF1: 0.4,
+      // Every true label benign: no AUC. Every confidence 0.5, right 2 of 3 times: ECE |2/3 − 0.5|.
+      rocAuc: null,
+    });
+    expect(s.versions[1]?.classification?.weightedF1).toBeCloseTo(0.8, 12);
+    expect(s.versions[1]?.classification?.ece).toBeCloseTo(1 / 6, 12);
 
     const day = jsonBody<MetricsSummary>(await summary('24h'));
     expect(day.count).toBe(25);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ENV } from '../../contract/env';
+import { qualityThresholds } from '../../contract/metrics/thresholds';
 import { encodeRecord, type PredictionRecord } from '../../contract/prediction-log';
 import { QUALITY_METRICS } from '../../contract/quality';
 import { PredictionLogStore } from '../../lambda/log/prediction-log-store';
@@ -85,7 +86,17 @@ describe('quality job', () => {
     expect(result).toMatchObject({ model: 'breast-cancer', from: '2024-05-01T11:00:00.000Z', to: NOW.toISOString(), truncated: false });
     const [v1, v2] = result.versions;
     expect(v1).toMatchObject({ modelVersion: '1.0.0', predictions: 51, comparableInputs: 50 });
-    expect(v1.quality).toEqual({ kind: 'classification', count: 40, accuracy: 0.75 });
+    expect(v1.quality).toMatchObject({ kind: 'classification', count: 40, accuracy: 0.75 });
+    // Macro F1 by hand: rows 0–29 fed back their own label, rows 30–39 the other one, so per label
+    // TP = its rows among 0–29, predicted = its rows among 0–39, actual = TP + the other label's rows among 30–39.
+    const f1 = (l: string) => {
+      const tp = parity.slice(0, 30).filter((r) => r.label === l).length;
+      const predicted = parity.slice(0, 40).filter((r) => r.label === l).length;
+      const actual = tp + parity.slice(30, 40).filter((r) => r.label !== l).length;
+      return (2 * tp) / (predicted + actual);
+    };
+    const macroF1 = (f1('malignant') + f1('benign')) / 2;
+    expect(v1.quality.kind === 'classification' && v1.quality.macroF1).toBeCloseTo(macroF1, 12);
     // The held-out rows come from the training distribution; the shifted ones do not.
     expect(v1.maxFeaturePsi).toBeLessThan(2);
     expect(v2).toMatchObject({ modelVersion: '2.0.0', predictions: 20, comparableInputs: 20, quality: { count: 0 } });
@@ -107,6 +118,9 @@ describe('quality job', () => {
       [QUALITY_METRICS.feedbackCount]: 40,
       [QUALITY_METRICS.windowPredictions]: 51,
     });
+    expect(summary?.[QUALITY_METRICS.macroF1]).toBeCloseTo(macroF1, 12);
+    // Feedback given at prediction time: no delay.
+    expect(summary?.[QUALITY_METRICS.labelDelayP90]).toBe(0);
     expect(summary?._aws.Timestamp).toBe(NOW.getTime());
     expect(summary?._aws.CloudWatchMetrics[0].Dimensions).toEqual([['Model', 'ModelVersion']]);
     // Every metric a document declares has its value in the document.
@@ -138,6 +152,83 @@ describe('quality job', () => {
     const result = await runQuality(config, new PredictionLogStore(ddb, TABLE), new Date('2020-01-01T00:00:00Z'), (l) => lines.push(l));
     expect(result.versions).toEqual([]);
     expect(lines).toEqual([]);
+  });
+});
+
+describe('quality job of a regression model', () => {
+  const at = (minutesAgo: number, plusSeconds = 0) => new Date(NOW.getTime() - minutesAgo * 60_000 + plusSeconds * 1000).toISOString();
+  /** 20 predictions of diabetes-progression, every input far above the training range; the first has no bmi. */
+  function regressionRecord(
+    i: number,
+    predictedValue: number,
+    feedback?: { label: string | number; afterSeconds: number },
+  ): PredictionRecord {
+    const inputValues = new Array<number | null>(10).fill(1e6);
+    if (i === 0) inputValues[2] = null;
+    return {
+      id: `RG${String(i).padStart(24, '0')}`,
+      model: 'diabetes-progression',
+      modelVersion: '1.0.0',
+      createdAt: at(30),
+      // A missing value is logged as null (the record type does not list it yet).
+      inputValues: inputValues as number[],
+      predictedValue,
+      latencyMs: 2,
+      requestId: `rg-${i}`,
+      ...(feedback === undefined ? {} : { feedback: { label: feedback.label, givenAt: at(30, feedback.afterSeconds) } }),
+    };
+  }
+
+  beforeAll(async () => {
+    const records = [
+      regressionRecord(0, 100, { label: 110, afterSeconds: 60 }),
+      regressionRecord(1, 150, { label: 140, afterSeconds: 120 }),
+      // Stored as text by an older release.
+      regressionRecord(2, 200, { label: '230', afterSeconds: 600 }),
+      ...Array.from({ length: 17 }, (_, k) => regressionRecord(3 + k, 150)),
+    ];
+    await Promise.all(records.map((r) => ddb.send(new PutItemCommand({ TableName: TABLE, Item: encodeRecord(r) }))));
+  });
+
+  test('publishes error, bias, R², drifted share, missing rates and label delay', async () => {
+    const config = {
+      ...readQualityConfig(envFor('diabetes-progression'), __dirname),
+      thresholds: qualityThresholds({ minimumSample: 20 }),
+    };
+    const lines: string[] = [];
+    const { versions } = await runQuality(config, new PredictionLogStore(ddb, TABLE), NOW, (l) => lines.push(l));
+    const [v] = versions;
+
+    // Errors (predicted − actual) −10, +10, −30; actuals 110, 140, 230 (mean 160, squares about it 7800).
+    expect(v.quality).toMatchObject({ kind: 'regression', count: 3, invalid: 0 });
+    const summary = JSON.parse(lines[0] as string) as Record<string, number>;
+    expect(summary[QUALITY_METRICS.mae]).toBeCloseTo(50 / 3, 12);
+    expect(summary[QUALITY_METRICS.rmse]).toBeCloseTo(Math.sqrt(1100 / 3), 12);
+    expect(summary[QUALITY_METRICS.meanError]).toBeCloseTo(-10, 12);
+    expect(summary[QUALITY_METRICS.r2]).toBeCloseTo(1 - 1100 / 7800, 12);
+    // Delays 60 s, 120 s, 600 s: nearest rank 2 of 3 is p50, rank 3 is p90.
+    expect(summary[QUALITY_METRICS.labelDelayP50]).toBe(120_000);
+    expect(summary[QUALITY_METRICS.labelDelayP90]).toBe(600_000);
+    // Every value above the last training decile: each numeric feature drifts; bmi has 19 values, under
+    // the minimum sample of 20, so it has no verdict and the share is 9 of 9 tested.
+    expect(v.driftTests.find((t) => t.feature === 'bmi')?.result).toEqual({ status: 'insufficient-data', n: 19, minimum: 20 });
+    expect(v.driftedShare).toEqual({ status: 'tested', tested: 9, drifted: 9, share: 1, alert: true });
+    expect(summary[QUALITY_METRICS.driftedFeatureShare]).toBe(1);
+    expect(v.predictionDrift?.status).toBe('tested');
+    expect(summary[QUALITY_METRICS.predictionDriftPValue]).toBe(v.predictionDrift?.status === 'tested' ? v.predictionDrift.pValue : NaN);
+    // No accuracy or F1 for a regression model.
+    expect(summary[QUALITY_METRICS.accuracy]).toBeUndefined();
+    expect(summary[QUALITY_METRICS.macroF1]).toBeUndefined();
+
+    // Per feature: the missing rate (1 of 20 for bmi) and the drift test's p-value where there was one.
+    const perFeature = lines.slice(1).map((l) => JSON.parse(l) as Record<string, number | string>);
+    expect(perFeature).toHaveLength(10);
+    const bmi = perFeature.find((d) => d.Feature === 'bmi');
+    expect(bmi?.[QUALITY_METRICS.featureMissingRate]).toBe(0.05);
+    expect(bmi?.[QUALITY_METRICS.featureDriftPValue]).toBeUndefined();
+    const age = perFeature.find((d) => d.Feature === 'age');
+    expect(age?.[QUALITY_METRICS.featureMissingRate]).toBe(0);
+    expect(age?.[QUALITY_METRICS.featureDriftPValue]).toBeLessThan(0.05);
   });
 });
 

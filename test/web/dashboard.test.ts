@@ -54,6 +54,26 @@ async function open(settings: { apiKey?: string; baseUrl?: string }): Promise<Pa
   return page;
 }
 
+/**
+ * A page opened on `url` with the API key saved and the content shown, and the problems it reports:
+ * console errors and warnings, uncaught errors, and HTTP answers of 400 or more.
+ */
+async function watchedPage(url: string, viewport = { width: 1360, height: 1500 }): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport });
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
+  });
+  await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
+  await page.goto(url);
+  await page.waitForSelector('#content:not([hidden])');
+  return { page, problems };
+}
+
 async function statusText(page: Page): Promise<string> {
   return (await page.locator('#status').textContent()) ?? '';
 }
@@ -114,15 +134,7 @@ describe('dashboard with real predictions', () => {
         label: i < 17 ? parity[i].label : parity[i].label === 'benign' ? 'malignant' : 'benign',
       });
 
-    const page = await browser.newPage({ viewport: { width: 1360, height: 1500 } });
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
-    await page.goto(`${system.url}/`);
-    await page.waitForSelector('#content:not([hidden])');
+    const { page, problems } = await watchedPage(`${system.url}/`);
 
     expect(await page.locator('#model-name').textContent()).toBe('breast-cancer 1.0.0');
     expect(await page.locator('#stat-count').textContent()).toBe('50');
@@ -148,6 +160,22 @@ describe('dashboard with real predictions', () => {
     expect(tableText).toMatch(/(benign|malignant) \(\d+\.\d%\)/);
     expect(await page.locator('#status').isHidden()).toBe(true);
 
+    // Per-class quality of the served version (figures by hand in test/lambda/summary.test.ts); no regression charts.
+    const classRows = page.locator('#class-metrics-body tr');
+    expect(await classRows.count()).toBe(2);
+    expect(await classRows.nth(0).locator('td').allTextContents()).toEqual([
+      '1.0.0',
+      'malignant',
+      expect.stringMatching(/%$/),
+      expect.stringMatching(/%$/),
+      expect.stringMatching(/%$/),
+      expect.stringMatching(/^\d+$/),
+    ]);
+    expect(await page.locator('#note-class-metrics').textContent()).toMatch(
+      /^1\.0\.0: macro F1 \d+\.\d%, weighted F1 \d+\.\d%, ROC AUC 0\.\d{3}, ECE 0\.\d{3} \(20 fed back\)$/,
+    );
+    for (const id of ['chart-predicted', 'chart-error', 'chart-residuals']) expect(await page.locator(`#${id}`).isHidden()).toBe(true);
+
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
     expect(problems).toEqual([]);
@@ -157,18 +185,7 @@ describe('dashboard with real predictions', () => {
   test('a 30-day window is answered from the analytics store with the figures of the same predictions', async () => {
     // GIVEN the 50 predictions and 20 feedbacks above, handed to the analytics writer as the stream does
     await system.flushAnalytics();
-    const page = await browser.newPage({ viewport: { width: 1360, height: 1500 } });
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('response', (r) => {
-      if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
-    });
-    await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
-    await page.goto(`${system.url}/`);
-    await page.waitForSelector('#content:not([hidden])');
+    const { page, problems } = await watchedPage(`${system.url}/`);
     expect(await page.locator('#window option').allTextContents()).toEqual(['1 hour', '24 hours', '7 days', '30 days', '90 days']);
 
     // WHEN the operator picks 30 days
@@ -184,6 +201,11 @@ describe('dashboard with real predictions', () => {
     expect(await page.locator('#stat-accuracy').textContent()).toBe('85.0%');
     expect(await page.locator('#stat-p99').textContent()).toMatch(/^\d+ ms$/);
     expect(await page.locator('#note-classes').textContent()).toBe('predicted classes, last 30d');
+    // Per-class quality from the store too, without ROC AUC and ECE (its rows hold no probabilities per label)
+    expect(await page.locator('#class-metrics-body tr').count()).toBe(2);
+    expect(await page.locator('#note-class-metrics').textContent()).toMatch(
+      /^1\.0\.0: macro F1 \d+\.\d%, weighted F1 \d+\.\d% \(20 fed back\)$/,
+    );
     expect(Number(await page.locator('#chart-classes').getAttribute('data-points'))).toBe(2);
     expect(await page.locator('#status').isHidden()).toBe(true);
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -193,18 +215,7 @@ describe('dashboard with real predictions', () => {
   });
 
   test.each([1400, 390])('at %i px: fits the width, dates in the table on one line, no console error (screenshot)', async (width) => {
-    const page = await browser.newPage({ viewport: { width, height: 900 } });
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('response', (r) => {
-      if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
-    });
-    await page.addInitScript((key) => localStorage.setItem('mlship.apiKey', key), API_KEY);
-    await page.goto(`${system.url}/`);
-    await page.waitForSelector('#content:not([hidden])');
+    const { page, problems } = await watchedPage(`${system.url}/`, { width, height: 900 });
     await page.waitForSelector('#chart-drift[data-points]');
 
     // Nothing wider than the window: no sideways scrolling of the page (the table scrolls in its own box).
@@ -224,6 +235,63 @@ describe('dashboard with real predictions', () => {
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, `dashboard-${width}.png`), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('dashboard of a regression model', () => {
+  let regression: LocalSystem;
+  const rows = (JSON.parse(readFileSync(join(ROOT, 'models/diabetes-progression/parity.json'), 'utf8')) as { rows: { input: number[] }[] })
+    .rows;
+
+  beforeAll(async () => {
+    regression = await startLocal({
+      port: 0,
+      inMemory: true,
+      apiKey: API_KEY,
+      replayIntervalMs: 0,
+      modelDir: join(ROOT, 'models/diabetes-progression'),
+    });
+  });
+  afterAll(async () => regression?.stop());
+
+  test('shows predicted values against training, error and residuals, and no class charts', async () => {
+    // GIVEN 30 predictions in two requests, the 10 newest fed back: true values 5 below (error +5) and 15 above (error −15) in turn
+    const send = async (path: string, body: unknown) => {
+      const res = await fetch(regression.url + path, {
+        method: 'POST',
+        headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(200);
+      return res.json() as Promise<{ predictions: { id: string; value: number }[] }>;
+    };
+    await send('/predict', { instances: rows.slice(0, 20).map((r) => r.input) });
+    const { predictions } = await send('/predict', { instances: rows.slice(20, 30).map((r) => r.input) });
+    for (const [i, p] of predictions.entries())
+      await send(`/predictions/${p.id}/feedback`, { label: i % 2 === 0 ? p.value - 5 : p.value + 15 });
+
+    const { page, problems } = await watchedPage(`${regression.url}/`);
+
+    // THEN the stat is the served version's MAE: (5 + 15) / 2 = 10
+    expect(await page.locator('#stat-quality-label').textContent()).toBe('Mean absolute error');
+    expect(await page.locator('#stat-accuracy').textContent()).toBe('10.00');
+    expect(await page.locator('#stat-feedback').textContent()).toBe('10 with feedback (version 1.0.0)');
+    // The predicted values over the baseline's bins, the error per bucket and one residual per fed-back prediction
+    expect(await page.locator('#chart-predicted canvas').count()).toBeGreaterThan(0);
+    expect(await page.locator('#note-predicted').textContent()).toBe(
+      'share of 30 recent predicted values per training bin, beside the training share',
+    );
+    expect(Number(await page.locator('#chart-error').getAttribute('data-points'))).toBeGreaterThan(0);
+    expect(Number(await page.locator('#chart-residuals').getAttribute('data-points'))).toBe(10);
+    // No class charts and no per-class table for a regression model
+    for (const id of ['chart-classes', 'chart-accuracy', 'class-metrics-body']) expect(await page.locator(`#${id}`).isHidden()).toBe(true);
+    // The table shows each true value with the error
+    expect((await page.locator('#predictions-body').textContent()) ?? '').toMatch(/\(error \+5\.00\)/);
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-regression.png'), fullPage: true });
     expect(problems).toEqual([]);
     await page.close();
   });

@@ -1,6 +1,15 @@
 import { psi } from '../../contract/drift';
 import type { PredictionRecord } from '../../contract/prediction-log';
-import { bucketSeconds, categoryAxis, decileBins, featureDrift, percentile, timeBuckets } from '../../web/src/series';
+import {
+  bucketSeconds,
+  categoryAxis,
+  decileBins,
+  featureDrift,
+  percentile,
+  predictedValueHistogram,
+  residualSeries,
+  timeBuckets,
+} from '../../web/src/series';
 
 function rec(i: number, secondsAfter: number, latencyMs: number, label: string, input: unknown, feedback?: string): PredictionRecord {
   const timestamp = new Date(Date.UTC(2024, 4, 1, 12, 0, 0) + secondsAfter * 1000).toISOString();
@@ -69,6 +78,56 @@ describe('dashboard series', () => {
     expect(vsBaseline?.reference).toBe('baseline');
     expect(vsBaseline?.features[0].psi).toBeCloseTo(0, 12);
     expect(featureDrift(items.slice(0, 5), ['x'], undefined)).toBeUndefined();
+  });
+});
+
+describe('regression series', () => {
+  /** A regression prediction `secondsAfter` the start, with its true value (a number, or text as older items hold it). */
+  const value = (i: number, secondsAfter: number, predictedValue: number, actual?: number | string): PredictionRecord => {
+    const createdAt = new Date(Date.UTC(2024, 4, 1, 12, 0, 0) + secondsAfter * 1000).toISOString();
+    return {
+      id: `v${i}`,
+      model: 'm',
+      modelVersion: '1',
+      createdAt,
+      predictedValue,
+      latencyMs: 1,
+      requestId: 'r',
+      ...(actual === undefined ? {} : { feedback: { label: actual, givenAt: createdAt } }),
+    };
+  };
+
+  test('MAE and mean error per bucket of the fed-back predictions, null without any', () => {
+    // Buckets of 10 s: [0,10) errors +2 and −4; [10,20) none fed back; [20,30) error +1 (text "9").
+    const b = timeBuckets([value(1, 0, 10, 8), value(2, 5, 10, 14), value(3, 12, 5), value(4, 25, 10, '9')]);
+    expect(b.mae).toEqual([3, null, 1]);
+    expect(b.meanError).toEqual([-1, null, 1]);
+    expect(b.accuracy).toEqual([null, null, null]);
+  });
+
+  test('residuals against predicted, in predicted order', () => {
+    expect(residualSeries([value(1, 0, 30, 20), value(2, 1, 10, 12), value(3, 2, 20)])).toEqual({
+      predicted: [10, 30],
+      residual: [-2, 10],
+    });
+  });
+
+  test("predicted values over the baseline's bins beside the training shares", () => {
+    const baseline = {
+      rows: 10,
+      bins: 3,
+      features: [],
+      prediction: { mean: 0, std: 1, min: 0, max: 100, edges: [10, 20], proportions: [0.2, 0.5, 0.3] },
+    };
+    // 5 and 10 fall in (−∞, 10], 15 in (10, 20], 25 in (20, ∞): a bin holds lower < v <= upper.
+    const h = predictedValueHistogram([value(1, 0, 5), value(2, 0, 10), value(3, 0, 15), value(4, 0, 25)], baseline);
+    expect(h?.labels).toEqual(['≤ 10', '10–20', '> 20']);
+    expect(h?.bins.map((x) => [x.count, x.share, x.baselineShare])).toEqual([
+      [2, 0.5, 0.2],
+      [1, 0.25, 0.5],
+      [1, 0.25, 0.3],
+    ]);
+    expect(predictedValueHistogram([value(1, 0, 5)], { ...baseline, prediction: undefined })).toBeUndefined();
   });
 });
 

@@ -11,11 +11,21 @@ function barPaths(): uPlot.Series.PathBuilder {
   return bars({ size: [0.6, 80] });
 }
 
+/** A y range around 0 that holds both signs, with a margin. */
+function signedRange(min: number | null, max: number | null): uPlot.Range.MinMax {
+  const m = Math.max(Math.abs(min ?? 0), Math.abs(max ?? 0)) * 1.1 || 1;
+  return [-m, m];
+}
+
 export interface ChartSpec {
   /** Series labels (after the x axis). */
   series: string[];
   /** Category labels: draws bars over indices instead of a time axis. */
   categories?: boolean;
+  /** Points only over a numeric x axis (e.g. residuals against predicted values). */
+  scatter?: boolean;
+  /** Lets the y axis go below 0 (errors, residuals). */
+  signed?: boolean;
   yRange?: [number, number];
   yLabel?: string;
 }
@@ -69,15 +79,21 @@ export class Chart {
         width: 2,
         ...(bars
           ? { fill: `${COLORS[i % COLORS.length]}99`, paths: barPaths(), points: { show: false } }
-          : { spanGaps: false, points: { show: true, size: 6 } }),
+          : this.spec.scatter === true
+            ? { paths: () => null, points: { show: true, size: 5 } }
+            : { spanGaps: false, points: { show: true, size: 6 } }),
       })),
     ];
     return {
       ...this.size(),
       series,
       scales: {
-        x: bars ? { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] } : { time: true },
-        y: this.spec.yRange ? { range: this.spec.yRange } : { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+        x: bars ? { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] } : { time: this.spec.scatter !== true },
+        y: this.spec.yRange
+          ? { range: this.spec.yRange }
+          : this.spec.signed === true
+            ? { range: (_u, min, max) => signedRange(min, max) }
+            : { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
       },
       axes: [
         bars

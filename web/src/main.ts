@@ -1,13 +1,15 @@
 /**
  * The mlship dashboard: asks for the API's base URL and key (kept in localStorage), then every few
  * seconds reads `GET /model`, `GET /metrics/summary` and `GET /predictions` and draws volume, latency,
- * classes, accuracy from feedback, feature drift and the latest predictions.
+ * feature drift and the latest predictions, and by the model's output kind: classes, accuracy and
+ * per-class quality (classifiers), or predicted values against training, error and residuals (regression).
  */
 
 import { errorMessage } from '../../contract/errors';
+import type { MetricsSummary, VersionSummary } from '../../contract/prediction-log';
 import { type ApiSettings, type DashboardData, DashboardError, loadDashboard } from './api';
 import { Chart } from './charts';
-import { featureDrift, timeBuckets, topDrift } from './series';
+import { featureDrift, predictedValueHistogram, residualSeries, type TimeBuckets, timeBuckets, topDrift } from './series';
 import { renderTable } from './table';
 
 const STORAGE = { baseUrl: 'mlship.baseUrl', apiKey: 'mlship.apiKey', window: 'mlship.window' } as const;
@@ -33,6 +35,9 @@ const charts = {
   classes: new Chart($('chart-classes'), { series: ['predictions'], categories: true }),
   accuracy: new Chart($('chart-accuracy'), { series: ['accuracy'], yRange: [0, 1] }),
   drift: new Chart($('chart-drift'), { series: ['PSI'], categories: true }),
+  predicted: new Chart($('chart-predicted'), { series: ['live', 'training'], categories: true, yLabel: 'share' }),
+  error: new Chart($('chart-error'), { series: ['MAE', 'mean error'], signed: true }),
+  residuals: new Chart($('chart-residuals'), { series: ['residual'], scatter: true, signed: true }),
 };
 
 function settings(): ApiSettings {
@@ -66,8 +71,20 @@ function render(d: DashboardData): void {
       : `in the last ${summary.window}${summary.truncated ? ' (partial)' : ''}`;
   $('stat-p50').textContent = fmt(summary.latencyMs.p50, 0, ' ms');
   $('stat-p99').textContent = fmt(summary.latencyMs.p99, 0, ' ms');
-  $('stat-accuracy').textContent = summary.accuracy === null ? '–' : `${(summary.accuracy * 100).toFixed(1)}%`;
-  $('stat-feedback').textContent = `${summary.feedbackCount} with feedback`;
+  const regression = model.output.kind === 'regression';
+  // The view follows the model's output: class charts for classifiers, value and error charts for regression.
+  document.querySelectorAll<HTMLElement>('[data-kind]').forEach((el) => {
+    el.hidden = el.dataset.kind !== model.output.kind;
+  });
+  $('stat-quality-label').textContent = regression ? 'Mean absolute error' : 'Accuracy';
+  $('stat-accuracy').textContent = regression
+    ? fmt(servedVersion(d)?.regression?.mae, 2)
+    : summary.accuracy === null
+      ? '–'
+      : `${(summary.accuracy * 100).toFixed(1)}%`;
+  $('stat-feedback').textContent = regression
+    ? `${servedVersion(d)?.feedbackCount ?? 0} with feedback (version ${model.version})`
+    : `${summary.feedbackCount} with feedback`;
 
   if (items.length === 0) {
     content.hidden = true;
@@ -85,20 +102,22 @@ function render(d: DashboardData): void {
   note('note-volume', `${items.length} latest predictions`);
   charts.latency.update([b.t, b.p50, b.p99]);
 
-  const labels = model.output.kind === 'classification' ? model.output.labels : Object.keys(summary.countsByLabel);
-  charts.classes.update([labels.map((_l, i) => i), labels.map((l) => summary.countsByLabel[l] ?? 0)], labels);
-  note(
-    'note-classes',
-    model.output.kind === 'classification' ? `predicted classes, last ${summary.window}` : 'regression model: no classes',
-  );
-
-  charts.accuracy.update([b.t, b.accuracy]);
-  note(
-    'note-accuracy',
-    summary.feedbackCount === 0
-      ? 'No feedback yet: POST /predictions/{id}/feedback {"label": …} records the true label.'
-      : `running accuracy of ${summary.feedbackCount} fed-back predictions`,
-  );
+  if (model.output.kind === 'classification') {
+    const labels = model.output.labels;
+    charts.classes.update([labels.map((_l, i) => i), labels.map((l) => summary.countsByLabel[l] ?? 0)], labels);
+    note('note-classes', `predicted classes, last ${summary.window}`);
+    charts.accuracy.update([b.t, b.accuracy]);
+    note(
+      'note-accuracy',
+      summary.feedbackCount === 0
+        ? 'No feedback yet: POST /predictions/{id}/feedback {"label": …} records the true label.'
+        : `running accuracy of ${summary.feedbackCount} fed-back predictions`,
+    );
+    renderClassMetrics($('class-metrics-body') as HTMLTableSectionElement, summary);
+    note('note-class-metrics', classMetricsNote(summary));
+  } else {
+    renderRegression(d, b);
+  }
 
   const names =
     model.input.kind === 'tabular'
@@ -126,6 +145,66 @@ function render(d: DashboardData): void {
   }
   renderTable($('predictions-body') as HTMLTableSectionElement, items.slice(0, 25), model);
   $('updated').textContent = `Updated ${new Date().toLocaleTimeString()}`;
+}
+
+/** The summary's figures of the version the API serves now. */
+function servedVersion(d: DashboardData): VersionSummary | undefined {
+  return d.summary.versions.find((v) => v.modelVersion === d.model.version);
+}
+
+/** The regression view: predicted values against the training baseline's, error over time, residuals. */
+function renderRegression(d: DashboardData, b: TimeBuckets): void {
+  const { model, items } = d;
+  const hist = predictedValueHistogram(items, model.baseline);
+  if (hist === undefined) {
+    charts.predicted.update([[], [], []], []);
+    note('note-predicted', 'The training baseline holds no predicted-value bins (mlship baseline writes them for regression models).');
+  } else {
+    charts.predicted.update(
+      [hist.bins.map((_b, i) => i), hist.bins.map((x) => x.share), hist.bins.map((x) => x.baselineShare)],
+      hist.labels,
+    );
+    note('note-predicted', `share of ${hist.n} recent predicted values per training bin, beside the training share`);
+  }
+  charts.error.update([b.t, b.mae, b.meanError]);
+  const fed = items.filter((r) => r.feedback !== undefined).length;
+  note(
+    'note-error',
+    fed === 0
+      ? 'No feedback yet: POST /predictions/{id}/feedback {"label": <true value>} records the true value.'
+      : 'mean absolute error and mean error (predicted − actual: above 0, the model predicts too high) per time bucket',
+  );
+  const r = residualSeries(items);
+  charts.residuals.update([r.predicted, r.residual]);
+  note('note-residuals', r.predicted.length === 0 ? 'No fed-back predictions yet.' : `${r.predicted.length} fed-back predictions`);
+}
+
+const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)}%`);
+
+/** Per version and class: precision, recall, F1 and support of the window's fed-back predictions. */
+function renderClassMetrics(body: HTMLTableSectionElement, summary: MetricsSummary): void {
+  body.replaceChildren();
+  for (const v of summary.versions) {
+    for (const c of v.classification?.classes ?? []) {
+      const row = body.insertRow();
+      for (const text of [v.modelVersion, c.label, pct(c.precision), pct(c.recall), pct(c.f1), String(c.support)]) {
+        row.insertCell().textContent = text;
+      }
+    }
+  }
+}
+
+function classMetricsNote(summary: MetricsSummary): string {
+  const scored = summary.versions.filter((v) => v.classification !== undefined);
+  if (scored.length === 0) return 'No feedback in this window yet.';
+  return scored
+    .map((v) => {
+      const c = v.classification;
+      const auc = c?.rocAuc === null || c?.rocAuc === undefined ? '' : `, ROC AUC ${c.rocAuc.toFixed(3)}`;
+      const ece = c?.ece === null || c?.ece === undefined ? '' : `, ECE ${c.ece.toFixed(3)}`;
+      return `${v.modelVersion}: macro F1 ${pct(c?.macroF1 ?? null)}, weighted F1 ${pct(c?.weightedF1 ?? null)}${auc}${ece} (${v.feedbackCount} fed back)`;
+    })
+    .join(' · ');
 }
 
 let inFlight = false;

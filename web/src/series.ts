@@ -4,7 +4,8 @@
  */
 import type { ModelBaseline } from '../../contract/baseline';
 import { type BinnedDistribution, featurePsi, referenceOf } from '../../contract/drift';
-import type { PredictionRecord } from '../../contract/prediction-log';
+import { predictionHistogram, residuals, type ValuePair } from '../../contract/metrics/regression';
+import { feedbackValue, type PredictionRecord } from '../../contract/prediction-log';
 
 export interface TimeBuckets {
   /** Bucket start times, epoch seconds (uPlot's x axis). */
@@ -14,6 +15,9 @@ export interface TimeBuckets {
   p99: (number | null)[];
   /** Cumulative accuracy of fed-back predictions up to each bucket; null before the first feedback. */
   accuracy: (number | null)[];
+  /** Regression: mean absolute error and mean error (predicted − actual) of the bucket's fed-back predictions; null without any. */
+  mae: (number | null)[];
+  meanError: (number | null)[];
 }
 
 /** Nearest-rank percentile of sorted values. */
@@ -31,7 +35,7 @@ export function bucketSeconds(spanSeconds: number): number {
 
 /** Volume, latency percentiles and running accuracy per time bucket, oldest first, empty buckets kept. */
 export function timeBuckets(items: readonly PredictionRecord[]): TimeBuckets {
-  const out: TimeBuckets = { t: [], count: [], p50: [], p99: [], accuracy: [] };
+  const out: TimeBuckets = { t: [], count: [], p50: [], p99: [], accuracy: [], mae: [], meanError: [] };
   if (items.length === 0) return out;
   const times = items.map((r) => Date.parse(r.createdAt) / 1000);
   const min = Math.min(...times);
@@ -43,14 +47,17 @@ export function timeBuckets(items: readonly PredictionRecord[]): TimeBuckets {
   const latencies: number[][] = Array.from({ length: n }, () => []);
   const hits = new Array<number>(n).fill(0);
   const fed = new Array<number>(n).fill(0);
-  // Every bucket index b lies in 0..n-1 (first <= times[i] <= max), the length of the three arrays.
+  const errors: number[][] = Array.from({ length: n }, () => []);
+  // Every bucket index b lies in 0..n-1 (first <= times[i] <= max), the length of the arrays.
   items.forEach((r, i) => {
     const b = Math.floor(((times[i] as number) - first) / width);
     (latencies[b] as number[]).push(r.latencyMs);
     if (r.feedback !== undefined && r.label !== undefined) {
       (fed[b] as number)++;
-      if (r.feedback.label === r.label) (hits[b] as number)++;
+      if (String(r.feedback.label) === r.label) (hits[b] as number)++;
     }
+    const actual = r.feedback === undefined ? undefined : feedbackValue(r.feedback);
+    if (actual !== undefined && typeof r.predictedValue === 'number') (errors[b] as number[]).push(r.predictedValue - actual);
   });
   let hitSum = 0;
   let fedSum = 0;
@@ -64,8 +71,39 @@ export function timeBuckets(items: readonly PredictionRecord[]): TimeBuckets {
     out.p50.push(percentile(sorted, 50));
     out.p99.push(percentile(sorted, 99));
     out.accuracy.push(fedSum === 0 ? null : hitSum / fedSum);
+    const e = errors[b] as number[];
+    out.mae.push(e.length === 0 ? null : e.reduce((acc, x) => acc + Math.abs(x), 0) / e.length);
+    out.meanError.push(e.length === 0 ? null : e.reduce((acc, x) => acc + x, 0) / e.length);
   }
   return out;
+}
+
+/**
+ * Residual (predicted − actual) against predicted value of the fed-back regression predictions, sorted
+ * by predicted value (uPlot wants its x values in order).
+ */
+export function residualSeries(items: readonly PredictionRecord[]): { predicted: number[]; residual: number[] } {
+  const pairs: ValuePair[] = [];
+  for (const r of items) {
+    const actual = r.feedback === undefined ? undefined : feedbackValue(r.feedback);
+    if (actual !== undefined && typeof r.predictedValue === 'number') pairs.push({ predicted: r.predictedValue, actual });
+  }
+  const points = residuals(pairs).sort((a, b) => a.predicted - b.predicted);
+  return { predicted: points.map((p) => p.predicted), residual: points.map((p) => p.residual) };
+}
+
+/** The loaded predicted values over the training baseline's predicted-value bins; undefined when the baseline has none. */
+export function predictedValueHistogram(items: readonly PredictionRecord[], baseline: ModelBaseline | undefined) {
+  if (baseline?.prediction === undefined) return undefined;
+  const values = items.flatMap((r) => (typeof r.predictedValue === 'number' ? [r.predictedValue] : []));
+  const h = predictionHistogram(baseline.prediction, values);
+  const num = (v: number) => Number(v.toPrecision(3));
+  return {
+    ...h,
+    labels: h.bins.map((b) =>
+      b.lower === null ? `≤ ${num(b.upper as number)}` : b.upper === null ? `> ${num(b.lower)}` : `${num(b.lower)}–${num(b.upper)}`,
+    ),
+  };
 }
 
 /** Numeric model inputs of a logged prediction, when the log holds them inline. */

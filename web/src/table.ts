@@ -1,5 +1,5 @@
 /** The table of the latest predictions, with a preview of each input or a reference to where it is kept. */
-import type { PredictionRecord } from '../../contract/prediction-log';
+import { feedbackValue, type PredictionRecord } from '../../contract/prediction-log';
 import type { ModelInfo } from './api';
 
 function cell(row: HTMLTableRowElement, text: string, className?: string): HTMLTableCellElement {
@@ -16,6 +16,19 @@ export function describeOutput(r: PredictionRecord): string {
   if (label === undefined) return '–';
   const p = r.probabilities?.[label];
   return p === undefined ? label : `${label} (${(p * 100).toFixed(1)}%)`;
+}
+
+/** The feedback in a few words and its cell class: right or wrong for a label, the true value and the error for regression. */
+export function feedbackCell(r: PredictionRecord): [string, string] {
+  if (r.feedback === undefined) return ['–', ''];
+  if (typeof r.predictedValue === 'number') {
+    const actual = feedbackValue(r.feedback);
+    if (actual === undefined) return [String(r.feedback.label), 'bad'];
+    const error = r.predictedValue - actual;
+    return [`${Number(actual.toPrecision(6))} (error ${error >= 0 ? '+' : ''}${error.toPrecision(3)})`, ''];
+  }
+  const label = String(r.feedback.label);
+  return label === r.label ? [`✓ ${label}`, 'ok'] : [`✗ ${label}`, 'bad'];
 }
 
 /** Draws an inline grayscale pixel array (already preprocessed) as a small image. */
@@ -84,8 +97,7 @@ export function renderTable(body: HTMLTableSectionElement, items: readonly Predi
     cell(row, r.modelVersion);
     cell(row, describeOutput(r));
     cell(row, `${r.latencyMs} ms`, 'num');
-    const fb = r.feedback === undefined ? '–' : r.feedback.label === (r.label ?? '') ? `✓ ${r.feedback.label}` : `✗ ${r.feedback.label}`;
-    cell(row, fb, r.feedback === undefined ? '' : r.feedback.label === r.label ? 'ok' : 'bad');
+    cell(row, ...feedbackCell(r));
     inputCell(row, r, model);
   }
 }
