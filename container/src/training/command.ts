@@ -15,6 +15,7 @@ import { Command } from 'commander';
 import * as tar from 'tar';
 import { trainingRunPrefix } from '../../../contract/bucket';
 import { parseCsv } from '../../../contract/csv';
+import { ENV } from '../../../contract/env';
 import { MANIFEST_FILE } from '../../../contract/manifest';
 import { readManifestFile } from '../../../contract/model-files';
 import { type Evaluation, handOverPolicy } from '../../../contract/training';
@@ -63,7 +64,7 @@ export function trainingContainerCommands(): Command[] {
     .option('--labeled-prefix <prefix>', 'where the Athena UNLOAD of the labeled predictions wrote (key prefix)')
     .action(async (flags: { bucket: string; champion: string; run: string; labeledPrefix?: string }) => {
       const scratch = mkdtempSync(join(tmpdir(), 'mlship-snapshot-'));
-      const s3 = new S3Client({});
+      const s3 = bucketClient();
       try {
         const champion = readManifestFile(join(modelFolder(flags.champion, scratch, 'champion'), MANIFEST_FILE));
         const dataset = await readDataset(s3, flags.bucket, champion.name, undefined);
@@ -102,7 +103,7 @@ export function trainingContainerCommands(): Command[] {
     .option('--provenance <json>', 'code hash, parameters and libraries of the training job', '{}')
     .action(async (flags: { bucket: string; candidate: string; champion: string; run: string; policy: string; provenance: string }) => {
       const scratch = mkdtempSync(join(tmpdir(), 'mlship-evaluate-'));
-      const s3 = new S3Client({});
+      const s3 = bucketClient();
       try {
         const championDir = modelFolder(flags.champion, scratch, 'champion');
         const candidateDir = modelFolder(flags.candidate, scratch, 'candidate');
@@ -149,6 +150,12 @@ export function trainingContainerCommands(): Command[] {
       }
     });
   return [snapshot, evaluate];
+}
+
+/** The bucket's client: AWS's endpoint, or the one MLSHIP_S3_URL names (the local S3, path-style), as the model download does. */
+function bucketClient(): S3Client {
+  const url = process.env[ENV.S3_URL];
+  return new S3Client(url ? { endpoint: url, forcePathStyle: true } : {});
 }
 
 function onnxruntimeVersion(): string {
