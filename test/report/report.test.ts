@@ -5,14 +5,14 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runQuery } from '../../cli/analytics';
+import { callApi } from '../../cli/api';
+import { localTarget } from '../../cli/target';
 import type { NamedQuery } from '../../contract/analytics-queries';
 import type { ModelBaseline } from '../../contract/baseline';
 import { type ModelManifest, parseManifest } from '../../contract/manifest';
 import { qualityThresholds } from '../../contract/metrics/thresholds';
 import type { PredictionRecord } from '../../contract/prediction-log';
-import { runQuery } from '../../cli/analytics';
-import { callApi } from '../../cli/api';
-import { localTarget } from '../../cli/target';
 import { collectReport } from '../../local/report/collect';
 import { reportHtml } from '../../local/report/html';
 import { versionReports } from '../../local/report/versions';
