@@ -182,7 +182,12 @@ function inferInput(sig: GraphSignature, sample: Csv | undefined, expected: stri
     // One input per column, as skl2onnx writes a ColumnTransformer pipeline.
     const typed = inputs.map((v) => ({ name: v.name, type: featureType(v) }));
     notes.push(`inputs: one [N, 1] tensor per feature (${typed.map((f) => `${f.name}: ${f.type}`).join(', ')})`);
-    const features = typed.map((f) => withCategories(f, sig, f.name, 0, notes));
+    const features = withMissing(
+      typed.map((f) => withCategories(f, sig, f.name, 0, notes)),
+      typed.map((f) => ({ input: f.name, column: 0 })),
+      sig,
+      notes,
+    );
     return { input: { kind: 'tabular', features } };
   }
   const dims = v.dims;
@@ -228,8 +233,43 @@ function inferInput(sig: GraphSignature, sample: Csv | undefined, expected: stri
   } else {
     throw new InitError(`Input "${v.name}" has no fixed feature count: pass --data SAMPLE.csv with a header row naming the features.`);
   }
-  const features = names.map((n, column) => withCategories({ name: n, type }, sig, v.name, column, notes));
+  const features = withMissing(
+    names.map((n, column) => withCategories({ name: n, type }, sig, v.name, column, notes)),
+    names.map((_n, column) => ({ input: v.name, column })),
+    sig,
+    notes,
+  );
   return { inputTensor: v.name, input: { kind: 'tabular', features } };
+}
+
+/** Features named in a note, at most this many. */
+const NAMED_IN_NOTE = 8;
+
+/**
+ * Marks nullable the numeric features whose missing values the graph handles (an Imputer replacing NaN,
+ * or trees routing missing values: `GraphSignature.missingValues`), so the API lets them be missing
+ * instead of refusing null; one note per operator says which and why. `at[i]` is feature i's input column.
+ */
+function withMissing(
+  features: TabularFeature[],
+  at: readonly { input: string; column: number }[],
+  sig: GraphSignature,
+  notes: string[],
+): TabularFeature[] {
+  const byOp = new Map<string, string[]>();
+  const out = features.map((f, i) => {
+    const where = at[i];
+    const handled = sig.missingValues.find((m) => m.input === where?.input && m.column === where.column);
+    if (handled === undefined || (f.type !== 'float' && f.type !== 'double')) return f;
+    byOp.set(handled.by, [...(byOp.get(handled.by) ?? []), f.name]);
+    return { ...f, nullable: true };
+  });
+  for (const [op, names] of byOp) {
+    const why = op === 'Imputer' ? 'an Imputer replaces NaN' : `${op} routes missing values (nodes_missing_value_tracks_true)`;
+    const shown = names.slice(0, NAMED_IN_NOTE).join(', ') + (names.length > NAMED_IN_NOTE ? `, … (${names.length} in all)` : '');
+    notes.push(`nullable: ${shown} may be missing (JSON null or "NaN", an empty CSV cell), sent to the model as NaN: ${why} in the graph`);
+  }
+  return out;
 }
 
 type TabularFeature = Extract<ModelManifest['input'], { kind: 'tabular' }>['features'][number];
@@ -401,7 +441,11 @@ function baselineOf(m: ModelManifest, rows: Row[], predictions: Prediction[], cs
         proportions: [...categories.map((c) => text.filter((t) => t === c).length / text.length), 0],
       };
     }
-    return numericBaseline(f.name, column as number[]);
+    // Missing values (a nullable feature's NaN) are no part of the distribution.
+    const present = (column as number[]).filter((v) => !Number.isNaN(v));
+    if (present.length === 0)
+      throw new InitError(`--data holds no value of feature "${f.name}" (every one is missing): the baseline needs some.`);
+    return numericBaseline(f.name, present);
   });
   const out: Record<string, unknown> = { rows: rows.length, bins: BINS, features };
   if (m.output.kind === 'classification') {

@@ -47,7 +47,7 @@ function fromJson(text: string, source: string): PredictBody {
 /**
  * One instance per CSV record (the rules of contract/csv.ts: RFC 4180 quoting, blank lines skipped).
  * A first record that is not all numbers is taken as a header and its names key the instances, so
- * columns may come in any order; the API checks names and values.
+ * columns may come in any order; the API checks names and values. An empty cell is sent as null.
  */
 export function fromCsv(text: string, source: string): PredictBody {
   let records: string[][];
@@ -59,9 +59,10 @@ export function fromCsv(text: string, source: string): PredictBody {
   const [first] = records;
   if (first === undefined) throw new Error(`${source} has no rows.`);
   const isNumber = (c: string) => c !== '' && Number.isFinite(Number(c));
-  const header = first.every(isNumber) ? undefined : first;
+  // An empty cell is a missing value (null), which the API accepts for nullable features only.
+  const header = first.every((c) => c === '' || isNumber(c)) ? undefined : first;
   const rows = (header ? records.slice(1) : records).map((cells, i) => {
-    const values = cells.map((c) => (isNumber(c) ? Number(c) : c));
+    const values = cells.map((c) => (c === '' ? null : isNumber(c) ? Number(c) : c));
     if (!header) return values;
     if (values.length !== header.length)
       throw new Error(`${source} row ${i + 2} has ${values.length} values for ${header.length} columns.`);

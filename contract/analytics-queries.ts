@@ -303,7 +303,7 @@ GROUP BY t.version, e.feature_index, e.feature`;
  * value equal to an edge lands where it did in training. Categories land in the bin of their value,
  * and any value training did not see (or a missing one) in the last bin, the baseline's "any other".
  */
-function binCase(f: FeatureBaseline, column: ColumnSpec): string {
+function binCase(f: FeatureBaseline, column: ColumnSpec, nullable: boolean): string {
   if (isCategorical(f)) {
     if (column.type !== 'string')
       throw new Error(
@@ -316,7 +316,9 @@ function binCase(f: FeatureBaseline, column: ColumnSpec): string {
       `Feature "${f.name}" has decile bins in the baseline but a ${column.type} column; the baseline does not fit the manifest`,
     );
   const edge = (x: number) => (column.type === 'float' ? `CAST(${dbl(x)} AS REAL)` : dbl(x));
-  return `CASE ${f.edges.map((x, i) => `WHEN ${column.name} <= ${edge(x)} THEN ${i}`).join(' ')} ELSE ${f.edges.length} END`;
+  // A nullable feature's missing value has no bin: its grouping row is left out of the counts and totals.
+  const missing = nullable ? `WHEN ${column.name} IS NULL THEN NULL ` : '';
+  return `CASE ${missing}${f.edges.map((x, i) => `WHEN ${column.name} <= ${edge(x)} THEN ${i}`).join(' ')} ELSE ${f.edges.length} END`;
 }
 
 /**
@@ -333,16 +335,21 @@ function featureDrift(manifest: ModelManifest, baseline: ModelBaseline): string 
     const column = columns.find((c) => c.featureIndex !== undefined && c.featureIndex === at);
     if (column?.featureIndex === undefined)
       throw new Error(`Baseline feature "${f.name}" is not an input feature of model ${manifest.name}`);
-    return { column: column.name, bin: `b${j + 1}`, f, binOf: binCase(f, column) };
+    const nullable = inputs[at]?.nullable === true;
+    return { column: column.name, bin: `b${j + 1}`, f, nullable, binOf: binCase(f, column, nullable) };
   });
   const [first] = features;
   if (first === undefined) throw new Error(`The baseline of model ${manifest.name} describes no features`);
+  // Rows whose inputs are inline: a feature that is never missing is set, or else any feature is.
+  const present = features.find((x) => !x.nullable);
+  const inline =
+    present !== undefined ? `${present.column} IS NOT NULL` : `(${features.map((x) => `${x.column} IS NOT NULL`).join(' OR ')})`;
   const binOf = features.map(({ bin, binOf }) => `  ${binOf} AS ${bin}`).join(',\n');
   const bins = features.map((x) => x.bin);
   const expected = features
     .flatMap(({ f }, j) => f.proportions.map((share, bin) => `(${j + 1}, ${str(f.name)}, ${bin}, ${dbl(share)})`))
     .join(',\n  ');
-  return `WITH ${predictionsOnce(['version', ...features.map((x) => x.column)], `${ofModel(manifest)} AND ${first.column} IS NOT NULL`)},
+  return `WITH ${predictionsOnce(['version', ...features.map((x) => x.column)], `${ofModel(manifest)} AND ${inline}`)},
 binned AS (SELECT version,
 ${binOf}
   FROM p),

@@ -8,7 +8,15 @@ import * as z from 'zod/mini';
 import { baselineSchema, MODEL_INFO_BASELINE_FIELD } from './baseline';
 import { ERROR_STATUS, type ErrorCode } from './errors';
 import { BACKENDS, LIMITS } from './limits';
-import { BASE64, FLOAT32_MAX, MAX_STRING_FEATURE, type ModelManifest, manifestSchema, S3_KEY, type TabularInput } from './manifest';
+import {
+  BASE64,
+  FLOAT32_ROUNDS_FINITE_BELOW,
+  MAX_STRING_FEATURE,
+  type ModelManifest,
+  manifestSchema,
+  S3_KEY,
+  type TabularInput,
+} from './manifest';
 import { modelRefSchema } from './prediction';
 import { metricsSummarySchema, predictionPageSchema, predictionRecordSchema } from './prediction-log';
 import { inputMetadata, DATATYPES as OIP_DATATYPES, outputMetadata } from './protocols/open-inference';
@@ -128,7 +136,8 @@ export function featureValueSchema(feature: Feature) {
   const type = feature.type;
   switch (type) {
     case 'float':
-      return z.number().check(z.minimum(-FLOAT32_MAX), z.maximum(FLOAT32_MAX));
+      // Every number that rounds to a finite float32.
+      return z.number().check(z.gt(-FLOAT32_ROUNDS_FINITE_BELOW), z.lt(FLOAT32_ROUNDS_FINITE_BELOW));
     case 'int':
       return z.int();
     case 'double':
@@ -144,6 +153,12 @@ export function featureValueSchema(feature: Feature) {
   }
 }
 
+/** A feature's value in a request: a nullable feature also takes a missing value, `null` or `"NaN"` (see `isMissingValue`). */
+function sentValueSchema(feature: Feature) {
+  const value = featureValueSchema(feature);
+  return feature.nullable === true ? z.union([value, z.null(), z.literal('NaN')]) : value;
+}
+
 const s3Reference = z.object({
   s3Key: z
     .string()
@@ -154,7 +169,7 @@ const s3Reference = z.object({
 function namedInstanceSchema(input: TabularInput) {
   return z.object(
     Object.fromEntries(
-      input.features.map((f) => [f.name, f.description ? featureValueSchema(f).check(z.describe(f.description)) : featureValueSchema(f)]),
+      input.features.map((f) => [f.name, f.description ? sentValueSchema(f).check(z.describe(f.description)) : sentValueSchema(f)]),
     ),
   );
 }
@@ -164,7 +179,7 @@ export function instanceSchema(m: ModelManifest) {
   if (m.input.kind === 'tabular') {
     const features = m.input.features;
     const row = z
-      .tuple(features.map(featureValueSchema) as [ReturnType<typeof featureValueSchema>])
+      .tuple(features.map(sentValueSchema) as [ReturnType<typeof sentValueSchema>])
       .check(z.describe(`Feature values in manifest order: ${features.map((f) => f.name).join(', ')}.`));
     return z.union([row, namedInstanceSchema(m.input), s3Reference]);
   }
@@ -247,12 +262,15 @@ export function modelPredictionRecordSchema(m: ModelManifest) {
         .union([z.number(), z.string()])
         .check(z.describe('The true value sent (predictions fed back before numeric feedback hold it as decimal text).'));
   const feedback = z.object({ label, givenAt: z.string(), apiKeyId: z.optional(z.string()) });
+  // A missing value of a nullable feature is logged as null.
+  type Value = ReturnType<typeof featureValueSchema> | z.ZodMiniNull;
   const values =
     m.input.kind === 'tabular'
       ? z.array(
-          z.union(
-            m.input.features.map(featureValueSchema) as [ReturnType<typeof featureValueSchema>, ...ReturnType<typeof featureValueSchema>[]],
-          ),
+          z.union([
+            ...m.input.features.map(featureValueSchema),
+            ...(m.input.features.some((f) => f.nullable === true) ? [z.null()] : []),
+          ] as [Value, ...Value[]]),
         )
       : z.array(z.number());
   return z.extend(predictionRecordSchema, {

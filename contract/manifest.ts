@@ -38,6 +38,13 @@ const feature = z.object({
    * @default - the feature's name
    */
   tensor: z.optional(text(1)),
+  /**
+   * The value may be missing (a numeric feature the model imputes: an ONNX `Imputer` on its path, or tree
+   * ensembles that route missing values): JSON `null` or `"NaN"`, an empty CSV cell or `NaN` reach the
+   * model as NaN. Other features refuse a missing value. `mlship init` sets it from the graph.
+   * @default false
+   */
+  nullable: z.optional(z.boolean()),
 });
 
 const tabularInput = z.object({
@@ -126,6 +133,8 @@ export const manifestSchema = z
         names.add(f.name);
         if (f.values !== undefined && f.type !== 'string')
           issue(['input', 'features', i, 'values'], 'allowed values are for string features');
+        if (f.nullable === true && f.type !== 'float' && f.type !== 'double')
+          issue(['input', 'features', i, 'nullable'], 'only float and double features can be missing (they reach the model as NaN)');
         if (f.tensor !== undefined && m.inputTensor !== undefined)
           issue(['input', 'features', i, 'tensor'], 'a feature names its own tensor only when the manifest has no inputTensor');
       });
@@ -283,8 +292,7 @@ function tabularRow(input: TabularInput, inst: unknown, field: string, float32: 
     for (let j = 0; j < features.length; j++) {
       const v: unknown = inst[j];
       const f = features[j] as Feature; // j < features.length
-      if (!isFeatureValue(v, f)) throw featureError(v, f, `${field}[${j}]`);
-      row[j] = v;
+      row[j] = isFeatureValue(v, f) ? v : nanIfMissing(v, f, `${field}[${j}]`);
     }
     return row;
   }
@@ -297,8 +305,7 @@ function tabularRow(input: TabularInput, inst: unknown, field: string, float32: 
     const f = features[j] as Feature; // j < features.length
     const v = o[f.name];
     if (v === undefined) throw new ApiError('MISSING_FEATURE', `Missing feature "${f.name}".`, `${field}.${f.name}`);
-    if (!isFeatureValue(v, f)) throw featureError(v, f, `${field}.${f.name}`);
-    row[j] = v;
+    row[j] = isFeatureValue(v, f) ? v : nanIfMissing(v, f, `${field}.${f.name}`);
     seen++;
   }
   const keys = Object.keys(o);
@@ -317,17 +324,36 @@ function float32Row(features: readonly Feature[], inst: unknown[], field: string
   for (let j = 0; j < n; j++) {
     const v = inst[j];
     const f = features[j] as Feature; // j < n = features.length
-    // `!(|v| <= max)` is also true for NaN and ±Infinity.
-    if (typeof v !== 'number' || !(Math.abs(v) <= FLOAT32_MAX) || (f.type === 'int' && !Number.isSafeInteger(v))) {
-      throw featureError(v, f, `${field}[${j}]`);
-    }
-    row[j] = v;
+    // `!(|v| < bound)` is also true for NaN and ±Infinity.
+    if (typeof v !== 'number' || !(Math.abs(v) < FLOAT32_ROUNDS_FINITE_BELOW) || (f.type === 'int' && !Number.isSafeInteger(v))) {
+      row[j] = nanIfMissing(v, f, `${field}[${j}]`);
+    } else row[j] = v;
   }
   return row;
 }
 
-/** Beyond float32's range the model would see Infinity. */
-export const FLOAT32_MAX = 3.4e38;
+/**
+ * Numbers of smaller magnitude round to a finite float32 (at most FLT_MAX, 3.4028234663852886e38); from
+ * here on (FLT_MAX plus half a unit in the last place) they round to Infinity, which the model must never see.
+ */
+export const FLOAT32_ROUNDS_FINITE_BELOW = 2 ** 128 - 2 ** 103;
+
+/**
+ * How a missing value is written: JSON `null`, or the text `"NaN"` (JSON has no NaN token; Python's
+ * `json.dumps` writes a bare `NaN`, which is not JSON). A NaN number counts too, for in-process callers.
+ */
+export function isMissingValue(v: unknown): boolean {
+  return v === null || v === 'NaN' || (typeof v === 'number' && Number.isNaN(v));
+}
+
+/**
+ * A value that is not of feature `f`'s type: NaN when the feature is nullable and the value is a missing
+ * one (`isMissingValue`), else the error naming why (call only when `isFeatureValue` is false).
+ */
+function nanIfMissing(v: unknown, f: Feature, field: string): number {
+  if (f.nullable === true && isMissingValue(v)) return Number.NaN;
+  throw featureError(v, f, field);
+}
 /** Longest categorical value accepted. */
 export const MAX_STRING_FEATURE = 1024;
 
@@ -337,9 +363,9 @@ type Feature = TabularInput['features'][number];
 function isFeatureValue(v: unknown, f: Feature): v is FeatureValue {
   switch (f.type) {
     case 'float':
-      return typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= FLOAT32_MAX;
+      return typeof v === 'number' && Math.abs(v) < FLOAT32_ROUNDS_FINITE_BELOW;
     case 'int':
-      return typeof v === 'number' && Number.isSafeInteger(v) && Math.abs(v) <= FLOAT32_MAX;
+      return typeof v === 'number' && Number.isSafeInteger(v);
     case 'double':
       return typeof v === 'number' && Number.isFinite(v) && storableMagnitude(v);
     case 'string':
@@ -553,13 +579,15 @@ export function csvRow(
 
 /**
  * A CSV cell (already unquoted) as the typed value of feature `f`, checked as a JSON value would be.
- * Numbers in plain decimal notation; bool as true/false or 1/0; strings as they are.
+ * Numbers in plain decimal notation; bool as true/false or 1/0; strings as they are. For a nullable
+ * feature, an empty cell (what pandas writes for a missing value) or `NaN` in any case (numpy's `nan`) is NaN.
  */
 export function cellValue(f: Feature, raw: string, field: string): FeatureValue {
   let v: FeatureValue;
   if (f.type === 'string') v = raw;
   else {
     const cell = raw.trim();
+    if (f.nullable === true && (cell === '' || /^nan$/i.test(cell))) return Number.NaN;
     if (f.type === 'bool') {
       const b = /^(true|1)$/i.test(cell) ? true : /^(false|0)$/i.test(cell) ? false : undefined;
       if (b === undefined) throw new ApiError('INVALID_FEATURE_TYPE', `"${cell.slice(0, 40)}" is not true, false, 1 or 0.`, field);

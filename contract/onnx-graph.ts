@@ -72,6 +72,15 @@ export interface InputCategories {
   readonly unknownAsZeros: boolean;
 }
 
+/** A column of a graph input whose missing values (NaN) the graph itself handles. */
+export interface MissingValueColumn {
+  readonly input: string;
+  /** The column of the input (0 for a [N, 1] input). */
+  readonly column: number;
+  /** The operator that handles it: `Imputer` (replaced_value NaN), or a tree ensemble that routes missing values. */
+  readonly by: string;
+}
+
 export interface GraphSignature {
   /** Inputs the caller must feed (initializers excluded). */
   readonly inputs: readonly ValueSignature[];
@@ -85,6 +94,8 @@ export interface GraphSignature {
   readonly producers: Readonly<Record<string, string>>;
   /** String categories of graph input columns that feed a OneHotEncoder. */
   readonly categories: readonly InputCategories[];
+  /** Input columns the graph takes missing (NaN), as an imputing pipeline or a tree model trained with missing values does. */
+  readonly missingValues: readonly MissingValueColumn[];
 }
 
 /** A parsed ONNX model: its signature and the bytes onnxruntime should load. */
@@ -140,6 +151,7 @@ export function readOnnx(bytes: Uint8Array, source = 'model.onnx'): OnnxGraph {
     if (node?.opType) producers[o.name] = node.opType;
   }
   const categories = inputCategories(graph, writer, new Set(inputs.map((v) => v.name)));
+  const missingValues = missingValueColumns(graph, writer, new Map(inputs.map((v) => [v.name, v])));
   const signature: GraphSignature = {
     inputs,
     outputs,
@@ -148,6 +160,7 @@ export function readOnnx(bytes: Uint8Array, source = 'model.onnx'): OnnxGraph {
     ops: [...ops],
     producers,
     categories,
+    missingValues,
   };
   const outputNames = new Set(outputs.map((o) => o.name));
   const exposed = zipMaps.filter((z) => outputNames.has(z.output) && !outputNames.has(z.source)).map((z) => z.source);
@@ -235,17 +248,115 @@ function inputCategories(graph: onnx.IGraphProto, writer: Map<string, onnx.INode
   return out;
 }
 
+const TREE_ENSEMBLES = new Set(['TreeEnsembleRegressor', 'TreeEnsembleClassifier']);
+/** Ops that keep each column where it is and a NaN a NaN (a missing value passes through them). */
+const COLUMNWISE = new Set(['Identity', 'Cast', 'Scaler']);
+
+/**
+ * The graph input columns that may be missing: those an ai.onnx.ml `Imputer` replaces when NaN
+ * (`replaced_value_float` NaN, as skl2onnx writes SimpleImputer(missing_values=np.nan)), and the features
+ * on which a tree ensemble routes missing values (`nodes_missing_value_tracks_true`, as XGBoost,
+ * LightGBM and HistGradientBoosting converters write trees that learnt where missing values go). Columns
+ * are followed back through Identity, Cast, Scaler, Gather (one column) and Concat (axis 1).
+ */
+function missingValueColumns(
+  graph: onnx.IGraphProto,
+  writer: Map<string, onnx.INodeProto>,
+  inputs: Map<string, ValueSignature>,
+): MissingValueColumn[] {
+  const constants = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const attr = (node: onnx.INodeProto, name: string) => (node.attribute ?? []).find((a) => a.name === name);
+  const axis = (node: onnx.INodeProto) => Number(attr(node, 'axis')?.i ?? 0);
+  // Column selection by constant indices: Gather on axis 1, or ai.onnx.ml ArrayFeatureExtractor (skl2onnx's ColumnTransformer).
+  const picksColumns = (node: onnx.INodeProto) => (node.opType === 'Gather' && axis(node) === 1) || node.opType === 'ArrayFeatureExtractor';
+  /** How many columns a tensor has, when the graph says. */
+  const width = (name: string, depth = 0): number | undefined => {
+    const v = inputs.get(name);
+    if (v !== undefined) return v.dims?.length === 2 ? (v.dims[1] ?? undefined) : v.dims?.length === 1 ? 1 : undefined;
+    const w = writer.get(name);
+    if (w === undefined || depth > 32) return undefined;
+    if (COLUMNWISE.has(w.opType ?? '') || w.opType === 'Imputer') return width(w.input?.[0] ?? '', depth + 1);
+    if (picksColumns(w)) return constantInts(constants.get(w.input?.[1] ?? ''))?.length;
+    if (w.opType === 'Concat' && axis(w) === 1) {
+      let sum = 0;
+      for (const part of w.input ?? []) {
+        const p = width(part, depth + 1);
+        if (p === undefined) return undefined;
+        sum += p;
+      }
+      return sum;
+    }
+    return undefined;
+  };
+  /** The graph input column that column `col` of tensor `name` holds, when it is one. */
+  const source = (name: string, col: number, depth = 0): { input: string; column: number } | undefined => {
+    if (inputs.has(name)) return { input: name, column: col };
+    const w = writer.get(name);
+    if (w === undefined || depth > 32) return undefined;
+    const [first = ''] = w.input ?? [];
+    if (COLUMNWISE.has(w.opType ?? '') || w.opType === 'Imputer') return source(first, col, depth + 1);
+    if (picksColumns(w)) {
+      const index = constantInts(constants.get(w.input?.[1] ?? ''))?.[col];
+      return index === undefined ? undefined : source(first, index, depth + 1);
+    }
+    if (w.opType === 'Concat' && axis(w) === 1) {
+      let at = col;
+      for (const part of w.input ?? []) {
+        const p = width(part, depth + 1);
+        if (p === undefined) return undefined;
+        if (at < p) return source(part, at, depth + 1);
+        at -= p;
+      }
+    }
+    return undefined;
+  };
+  const found = new Map<string, MissingValueColumn>();
+  const add = (tensor: string, col: number, by: string) => {
+    const s = source(tensor, col);
+    const key = s && `${s.input}\u0000${s.column}`;
+    if (s !== undefined && key !== undefined && !found.has(key)) found.set(key, { ...s, by });
+  };
+  for (const node of graph.node ?? []) {
+    const op = node.opType ?? '';
+    const [input = ''] = node.input ?? [];
+    if (op === 'Imputer') {
+      const replaced = attr(node, 'replaced_value_float');
+      if (replaced === undefined || !Number.isNaN(replaced.f)) continue;
+      const columns = width(input) ?? attr(node, 'imputed_value_floats')?.floats?.length ?? 0;
+      for (let c = 0; c < columns; c++) add(input, c, op);
+    } else if (TREE_ENSEMBLES.has(op)) {
+      const tracks = attr(node, 'nodes_missing_value_tracks_true')?.ints ?? [];
+      const features = attr(node, 'nodes_featureids')?.ints ?? [];
+      const modes = attr(node, 'nodes_modes')?.strings ?? [];
+      tracks.forEach((t, i) => {
+        const mode = modes[i];
+        if (Number(t) !== 1 || mode === undefined || Buffer.from(mode).toString() === 'LEAF') return;
+        add(input, Number(features[i] ?? -1), op);
+      });
+    }
+  }
+  return [...found.values()].sort((a, b) => a.input.localeCompare(b.input) || a.column - b.column);
+}
+
+/** The integers of an int64/int32 initializer. */
+function constantInts(t: onnx.ITensorProto | undefined): number[] | undefined {
+  if (!t) return undefined;
+  if (t.int64Data && t.int64Data.length > 0) return t.int64Data.map(Number);
+  if (t.int32Data && t.int32Data.length > 0) return [...t.int32Data];
+  const raw = t.rawData;
+  if (!raw || raw.length === 0) return undefined;
+  const view = Buffer.from(raw.buffer, raw.byteOffset, raw.length);
+  if (t.dataType === onnx.TensorProto.DataType.INT64 && raw.length % 8 === 0)
+    return Array.from({ length: raw.length / 8 }, (_v, i) => Number(view.readBigInt64LE(8 * i)));
+  if (t.dataType === onnx.TensorProto.DataType.INT32 && raw.length % 4 === 0)
+    return Array.from({ length: raw.length / 4 }, (_v, i) => view.readInt32LE(4 * i));
+  return undefined;
+}
+
 /** The single integer of a one-element int64/int32 initializer. */
 function scalarInt(t: onnx.ITensorProto | undefined): number | undefined {
-  if (!t) return undefined;
-  if (t.int64Data && t.int64Data.length === 1) return Number(t.int64Data[0]);
-  if (t.int32Data && t.int32Data.length === 1) return t.int32Data[0];
-  const raw = t.rawData;
-  if (raw && raw.length === 8 && t.dataType === onnx.TensorProto.DataType.INT64)
-    return Number(Buffer.from(raw.buffer, raw.byteOffset, 8).readBigInt64LE(0));
-  if (raw && raw.length === 4 && t.dataType === onnx.TensorProto.DataType.INT32)
-    return Buffer.from(raw.buffer, raw.byteOffset, 4).readInt32LE(0);
-  return undefined;
+  const ints = constantInts(t);
+  return ints?.length === 1 ? ints[0] : undefined;
 }
 
 /**

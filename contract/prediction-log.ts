@@ -74,7 +74,8 @@ export const predictionRecordSchema = z.object({
   modelVersion: z.string(),
   /** ISO time of the prediction. */
   createdAt: z.string(),
-  inputValues: z.optional(z.array(z.union([z.number(), z.string(), z.boolean()]))),
+  /** A missing value of a nullable feature (sent as null, "NaN" or an empty CSV cell) is null. */
+  inputValues: z.optional(z.array(z.union([z.number(), z.string(), z.boolean(), z.null()]))),
   inputImage: z.optional(z.string()),
   inputKey: z.optional(z.string()),
   /** Classifiers: the predicted label and each label's probability. */

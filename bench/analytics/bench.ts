@@ -37,13 +37,12 @@ import { partitionDate, tableColumns } from '../../contract/analytics';
 import { parameterCount, summarySql } from '../../contract/analytics-queries';
 import { parseBaseline } from '../../contract/baseline';
 import { errorStack } from '../../contract/errors';
-import type { FeatureValue } from '../../contract/manifest';
 import { readManifestFile } from '../../contract/model-files';
 import { decodeRecord, encodeRecord, type PredictionRecord } from '../../contract/prediction-log';
 import { compactClosedDays } from '../../lambda/analytics/compact';
 import { feedbackRow, predictionRow } from '../../lambda/analytics/log-rows';
 import { objectsOf } from '../../lambda/analytics/store';
-import { featureDrift, inputValues } from '../../lambda/quality/analyze';
+import { featureDrift, inputValues, type LoggedValue } from '../../lambda/quality/analyze';
 import { DUCKDB_TYPE, openAnalyticsDb } from '../../local/analytics/duckdb';
 import { folderObjectStore } from '../../local/analytics/folder-store';
 import { dynamoClient, ensureTable, startDynamoDbThread } from '../../local/dynamodb';
@@ -395,7 +394,7 @@ async function scanBaseline(): Promise<{ loadSeconds: number; seconds: number; c
     // accuracy-by-day: predictions, feedback and hits per day and version
     const acc = new Map<string, { n: number; fb: number; hit: number }>();
     // feature-drift: inputs per version, then the quality job's PSI per feature
-    const inputs = new Map<string, FeatureValue[][]>();
+    const inputs = new Map<string, LoggedValue[][]>();
     for (const r of scanned) {
       const k = `${r.createdAt.slice(0, 10)} ${r.modelVersion}`;
       const a = acc.get(k) ?? { n: 0, fb: 0, hit: 0 };

@@ -36,17 +36,22 @@ export interface RecordInput {
 
 export type RecordBuilder = (input: RecordInput) => Promise<PredictionRecord>;
 
+function loggedFloat32(v: number): number | null {
+  return Number.isNaN(v) ? null : float32Decimal(v);
+}
+
 export function recordBuilder(opts: RecordBuilderOptions): RecordBuilder {
   const { manifest, ttlDays, storeInput } = opts;
 
   /**
    * The values the model saw, as the log keeps them: float32 numbers as their shortest decimal; int, double,
-   * string and bool features (fed through their own typed tensors) as they are.
+   * string and bool features (fed through their own typed tensors) as they are; a missing value (NaN, only
+   * nullable features have one) as null.
    */
-  const loggedValues = (row: Row): FeatureValue[] => {
-    if (row instanceof Float32Array) return Array.from(row, float32Decimal);
+  const loggedValues = (row: Row): (FeatureValue | null)[] => {
+    if (row instanceof Float32Array) return Array.from(row, loggedFloat32);
     const features = manifest.input.kind === 'tabular' ? manifest.input.features : [];
-    return row.map((v, i) => (typeof v === 'number' && features[i]?.type === 'float' ? float32Decimal(v) : v));
+    return row.map((v, i) => (typeof v !== 'number' ? v : features[i]?.type === 'float' ? loggedFloat32(v) : Number.isNaN(v) ? null : v));
   };
 
   return async ({ prediction: p, sent, seen, model, requestId, apiKeyId, now, latencyMs }) => {

@@ -56,22 +56,26 @@ export interface VersionQuality {
   labelDelay: LabelDelay;
 }
 
+/** A logged input value; null is a nullable feature's missing value. */
+export type LoggedValue = FeatureValue | null;
+
 /** The model-input values of a logged instance, or undefined when the log does not hold them inline. */
-export function inputValues(manifest: ModelManifest, input: unknown): FeatureValue[] | undefined {
+export function inputValues(manifest: ModelManifest, input: unknown): LoggedValue[] | undefined {
   if (manifest.input.kind === 'tabular') {
     const features = manifest.input.features;
-    // Numbers for numeric features, strings for categorical ones, booleans for bool ones.
-    // Rows given to it have one value per feature.
+    // Numbers for numeric features (or null for a nullable one's missing value), strings for categorical
+    // ones, booleans for bool ones. Rows given to it have one value per feature.
     const fits = (row: unknown[]) =>
       features.every((f, j) => {
         const v = row[j];
+        if (v === null) return f.nullable === true;
         return f.type === 'string' ? typeof v === 'string' : f.type === 'bool' ? typeof v === 'boolean' : isNumber(v);
       });
-    if (Array.isArray(input)) return input.length === features.length && fits(input) ? (input as FeatureValue[]) : undefined;
+    if (Array.isArray(input)) return input.length === features.length && fits(input) ? (input as LoggedValue[]) : undefined;
     if (input !== null && typeof input === 'object') {
       const o = input as Record<string, unknown>;
       const row = features.map((f) => o[f.name]);
-      return fits(row) ? (row as FeatureValue[]) : undefined;
+      return fits(row) ? (row as LoggedValue[]) : undefined;
     }
     return undefined;
   }
@@ -126,7 +130,7 @@ function analyzeVersion(
 ): VersionQuality {
   const { output } = manifest;
   const quality = output.kind === 'classification' ? classifierQuality(records, output.labels) : regressionQuality(records);
-  const rows: FeatureValue[][] = [];
+  const rows: LoggedValue[][] = [];
   const logged: (readonly unknown[])[] = [];
   for (const r of records) {
     const values = inputValues(manifest, r.inputValues);
@@ -194,8 +198,11 @@ function predictionDriftOf(
   return predictionDriftTest(baseline.classPriors, baseline.rows, labels, options);
 }
 
-/** Per-feature PSI and KS over the rows (column j of every row against baseline feature j), largest PSI first. */
-export function featureDrift(baseline: readonly FeatureBaseline[], rows: readonly (readonly FeatureValue[])[]): FeatureDrift[] {
+/**
+ * Per-feature PSI and KS over the rows (column j of every row against baseline feature j), largest PSI
+ * first. Missing values (null) are left out of a numeric feature's distribution.
+ */
+export function featureDrift(baseline: readonly FeatureBaseline[], rows: readonly (readonly LoggedValue[])[]): FeatureDrift[] {
   const column = new Float64Array(rows.length);
   const out: FeatureDrift[] = [];
   for (const [j, f] of baseline.entries()) {
@@ -205,8 +212,12 @@ export function featureDrift(baseline: readonly FeatureBaseline[], rows: readonl
       continue;
     }
     let i = 0;
-    for (const r of rows) column[i++] = r[j] as number;
-    out.push({ feature: f.name, psi: psi(f, column), ks: ks(f, column) });
+    for (const r of rows) {
+      const v = r[j];
+      if (typeof v === 'number') column[i++] = v;
+    }
+    const present = column.subarray(0, i);
+    out.push({ feature: f.name, psi: psi(f, present), ks: ks(f, present) });
   }
   return out.sort((a, b) => b.psi - a.psi || a.feature.localeCompare(b.feature));
 }

@@ -194,3 +194,15 @@ export function expectRows(got: Record<string, unknown>[], want: Record<string, 
     }
   });
 }
+
+/** The toy model with two float features, the first nullable: its missing values are logged as null. */
+export const NULLABLE_MANIFEST = parseManifest({
+  ...MANIFEST,
+  input: {
+    kind: 'tabular',
+    features: [
+      { name: 'a', type: 'float', nullable: true },
+      { name: 'b', type: 'float' },
+    ],
+  },
+});

@@ -343,3 +343,90 @@ test('the sample CSV is read like the API reads CSV: byte order mark, quoted hea
     initModel({ model: path.join(FIXTURES, 'iris-forest-int/model.onnx'), out: path.join(scratch, 'broken'), data: file }),
   ).rejects.toThrow(/--data .*excel\.csv: A quoted cell is never closed/);
 });
+
+/** A fixture's parity rows as a sample CSV: a missing value as an empty cell, the framework's value last. */
+function sampleWithMissing(fixture: string, header: string[]): string {
+  const { rows } = JSON.parse(readFileSync(path.join(FIXTURES, fixture, 'parity.json'), 'utf8')) as {
+    rows: { input: (number | null)[]; value: number }[];
+  };
+  const file = path.join(scratch, `${fixture}.csv`);
+  const lines = rows.map((r) => [...r.input.map((v) => (v === null ? '' : String(v))), String(r.value)].join(','));
+  writeFileSync(file, `${[header.join(','), ...lines].join('\n')}\n`);
+  return file;
+}
+
+test('an imputing pipeline: the features its Imputer fills are nullable, init says why, parity holds with missing values, then served', async () => {
+  // GIVEN skl2onnx's ColumnTransformer(SimpleImputer on bmi and bp, passthrough age and s5) and a sample with empty cells
+  const data = sampleWithMissing('diabetes-imputer', ['age', 'bmi', 'bp', 's5', 'predicted']);
+  const out = path.join(scratch, 'imputer');
+  // WHEN init reads it
+  const r = await initModel({ model: path.join(FIXTURES, 'diabetes-imputer/model.onnx'), out, data, expectedColumn: 'predicted' });
+  // THEN bmi and bp (and only they) are nullable, as the hand-written fixture manifest says
+  const fixture = JSON.parse(readFileSync(path.join(FIXTURES, 'diabetes-imputer/model.json'), 'utf8'));
+  expect(r.manifest.input).toEqual(fixture.input);
+  const text = formatInit(r);
+  expect(text).toContain(
+    'nullable: bmi, bp may be missing (JSON null or "NaN", an empty CSV cell), sent to the model as NaN: an Imputer replaces NaN',
+  );
+  // AND the served model reproduces scikit-learn on rows with missing values; parity.json keeps them as null
+  expect(r.parityMismatches).toBe(0);
+  const golden = JSON.parse(readFileSync(path.join(out, 'parity.json'), 'utf8')) as { rows: { input: (number | null)[] }[] };
+  expect(golden.rows.some((row) => row.input.includes(null))).toBe(true);
+  // AND the folder is served: null where the model imputes, today's 400 where it does not
+  const server = await startServer({ modelDir: out });
+  try {
+    const missing = golden.rows.find((row) => row.input[1] === null && row.input[2] !== null) as {
+      input: (number | null)[];
+      value: number;
+    };
+    const sent = await postJson(server.url, {
+      instances: [missing.input, { age: missing.input[0], bmi: 'NaN', bp: missing.input[2], s5: missing.input[3] }],
+    });
+    expect(sent.status).toBe(200);
+    for (const p of sent.json().predictions) expect(p.value).toBeCloseTo(missing.value, 3);
+    const refused = await postJson(server.url, { instances: [[null, 0.01, 0.02, 0.03]] });
+    expect(refused.status).toBe(400);
+    expect(refused.json().error).toMatchObject({
+      code: 'INVALID_FEATURE_TYPE',
+      field: 'instances[0][0]',
+      message: 'Expected a number (float), got null.',
+    });
+  } finally {
+    await server.close();
+  }
+});
+
+test('trees that route missing values: every feature a branch sends NaN somewhere is nullable, and init names the operator', async () => {
+  const data = sampleWithMissing('hgb-missing', ['x0', 'x1', 'x2', 'predicted']);
+  const r = await initModel({
+    model: path.join(FIXTURES, 'hgb-missing/model.onnx'),
+    out: path.join(scratch, 'hgb'),
+    data,
+    expectedColumn: 'predicted',
+  });
+  expect(r.manifest.input.kind === 'tabular' && r.manifest.input.features.map((f) => [f.name, f.nullable])).toEqual([
+    ['x0', true],
+    ['x1', true],
+    ['x2', true],
+  ]);
+  expect(formatInit(r)).toContain('nullable: x0, x1, x2 may be missing');
+  expect(r.notes.join('\n')).toContain('TreeEnsembleRegressor routes missing values (nodes_missing_value_tracks_true) in the graph');
+  expect(r.parityMismatches).toBe(0);
+  // The baseline leaves missing values out of the distributions.
+  const baseline = parseBaseline(JSON.parse(readFileSync(path.join(scratch, 'hgb', 'baseline.json'), 'utf8')));
+  for (const f of baseline.features) expect(JSON.stringify(f)).not.toContain('null');
+});
+
+test('a model with no Imputer and no missing-value routing marks nothing nullable', async () => {
+  const r = await initModel({ model: path.join(FIXTURES, 'diabetes-forest/model.onnx'), out: path.join(scratch, 'no-missing') });
+  expect(r.manifest.input.kind === 'tabular' && r.manifest.input.features.some((f) => f.nullable === true)).toBe(false);
+  expect(r.notes.join('\n')).not.toContain('nullable');
+});
+
+test('a sample whose nullable column is all missing is named instead of giving a baseline of nothing', async () => {
+  const data = path.join(scratch, 'all-missing.csv');
+  writeFileSync(data, 'age,bmi,bp,s5\n0.01,,0.02,0.03\n0.02,,0.01,0.04\n');
+  await expect(
+    initModel({ model: path.join(FIXTURES, 'diabetes-imputer/model.onnx'), out: path.join(scratch, 'all-missing'), data }),
+  ).rejects.toThrow('--data holds no value of feature "bmi" (every one is missing): the baseline needs some.');
+});

@@ -40,6 +40,20 @@ describe('mlship invoke input', () => {
     expect(predictBody([quoted])).toEqual({ instances: [{ 'mean radius': 1, 'a, b': 2 }] });
   });
 
+  it('sends an empty CSV cell as null (a missing value), and reads a first row with one as data, not a header', () => {
+    const file = join(dir, 'missing.csv');
+    writeFileSync(file, '1,,3\n,5,6\n');
+    expect(predictBody([file])).toEqual({
+      instances: [
+        [1, null, 3],
+        [null, 5, 6],
+      ],
+    });
+    const named = join(dir, 'named-missing.csv');
+    writeFileSync(named, 'a,b\n1,\n');
+    expect(predictBody([named])).toEqual({ instances: [{ a: 1, b: null }] });
+  });
+
   it('sends image files base64-encoded, one instance each', () => {
     const png = join(dir, 'a.png');
     const jpg = join(dir, 'b.JPG');

@@ -55,6 +55,8 @@ describe.each([
   ['cnn-logits', 'NCHW image CNN answering logits, softmax from the manifest'],
   ['binary-sigmoid', 'Keras-style Dense(1, sigmoid): one probability [N,1] for the second label'],
   ['binary-logit', 'torch-style BCE head: one logit [N,1], sigmoid from the manifest'],
+  ['diabetes-imputer', 'ArrayFeatureExtractor + Imputer(NaN) + Concat + LinearRegressor; parity rows with missing values'],
+  ['hgb-missing', 'HistGradientBoosting trees routing missing values; parity rows with missing values'],
 ])('%s (%s)', (name) => {
   const dir = path.join(FIXTURES, name);
 

@@ -221,3 +221,95 @@ describe('the s3Key form', () => {
     );
   });
 });
+
+describe('nullable features (missing values)', () => {
+  const withMissing = (float32: boolean) =>
+    parseManifest({
+      name: 'imputed',
+      version: '1',
+      file: 'model.onnx',
+      ...(float32 ? { inputTensor: 'input' } : {}),
+      input: {
+        kind: 'tabular',
+        features: [
+          { name: 'a', type: 'float', nullable: true },
+          { name: 'b', type: float32 ? 'float' : 'double' },
+        ],
+      },
+      output: { kind: 'regression', tensor: 'y' },
+    });
+  const values = (rows: ReturnType<typeof parseCsvRows>) => rows.map((r) => Array.from(r));
+
+  it.each([
+    ['float32 rows', true],
+    ['typed rows', false],
+  ])('takes null and "NaN" as NaN for a nullable feature (%s), in arrays and objects', (_what, float32) => {
+    const m = withMissing(float32);
+    const out = validateInstances(m, { instances: [[null, 1], ['NaN', 2], { a: null, b: 3 }, [0.5, 4]] });
+    expect(out.map((i) => ('values' in i ? Array.from(i.values) : i))).toEqual([
+      [Number.NaN, 1],
+      [Number.NaN, 2],
+      [Number.NaN, 3],
+      [0.5, 4],
+    ]);
+  });
+
+  it.each([
+    ['null', [1, null], 'INVALID_FEATURE_TYPE'],
+    ['"NaN"', [1, 'NaN'], 'INVALID_FEATURE_TYPE'],
+    ['"nan" (only "NaN" is a missing value in JSON)', ['nan', 1], 'INVALID_FEATURE_TYPE'],
+  ])('keeps refusing %s where the feature is not nullable, with today’s code', (_what, row, code) => {
+    for (const float32 of [true, false]) {
+      const field = row[0] === 'nan' ? 'instances[0][0]' : 'instances[0][1]';
+      expect(codeOf(() => validateInstances(withMissing(float32), { instances: [row] }))).toEqual({ code, field });
+    }
+  });
+
+  it('reads an empty CSV cell and NaN in any case as a missing value, only for the nullable feature', () => {
+    for (const float32 of [true, false]) {
+      const m = withMissing(float32);
+      expect(values(parseCsvRows(m, ',1\n nan ,2\nNaN,3\n"",4\n'))).toEqual([
+        [Number.NaN, 1],
+        [Number.NaN, 2],
+        [Number.NaN, 3],
+        [Number.NaN, 4],
+      ]);
+      expect(codeOf(() => parseCsvRows(m, '1,\n'))).toEqual({ code: 'INVALID_FEATURE_TYPE', field: 'rows[0][1]' });
+      expect(codeOf(() => parseCsvRows(m, '1,NaN\n'))).toEqual({ code: 'NON_FINITE_NUMBER', field: 'rows[0][1]' });
+    }
+  });
+
+  it('is for float and double features only', () => {
+    expect(() =>
+      parseManifest({
+        name: 'm',
+        version: '1',
+        file: 'model.onnx',
+        input: { kind: 'tabular', features: [{ name: 'n', type: 'int', nullable: true }] },
+        output: { kind: 'regression', tensor: 'y' },
+      }),
+    ).toThrow(/input\.features\.0\.nullable: only float and double features can be missing/);
+  });
+});
+
+describe('the float32 range', () => {
+  // FLT_MAX is 3.4028234663852886e38; numbers below FLT_MAX + half an ulp round to it, the rest to Infinity.
+  const FLT_MAX = 3.4028234663852886e38;
+  const HALF_ULP_ABOVE = 2 ** 128 - 2 ** 103;
+
+  it.each([3.4028235e38, -3.4028235e38, FLT_MAX, 3.4028235677973362e38])('accepts %d, which rounds to a finite float32', (v) => {
+    expect(Number.isFinite(Math.fround(v))).toBe(true);
+    const [json] = validateInstances(tabular, { instances: [[v, 1]] });
+    expect(json && 'values' in json && json.values[0]).toBe(Math.fround(v));
+    expect(Array.from(parseCsvRows(tabular, `${v},1\n`)[0] ?? [])).toEqual([Math.fround(v), 1]);
+  });
+
+  it.each([HALF_ULP_ABOVE, -HALF_ULP_ABOVE, 3.5e38, 1e39])('refuses %d, which rounds to Infinity, as NON_FINITE_NUMBER', (v) => {
+    expect(Math.fround(v)).toBe(v > 0 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY);
+    expect(codeOf(() => validateInstances(tabular, { instances: [[v, 1]] }))).toEqual({
+      code: 'NON_FINITE_NUMBER',
+      field: 'instances[0][0]',
+    });
+    expect(codeOf(() => parseCsvRows(tabular, `${v},1\n`))).toEqual({ code: 'NON_FINITE_NUMBER', field: 'rows[0][0]' });
+  });
+});

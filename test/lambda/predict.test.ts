@@ -335,6 +335,19 @@ describe('POST /predict (fargate backend)', () => {
     expect(rec?.inputValues?.map((v) => Math.fround(v as number))).toEqual(Array.from(new Float32Array(row)));
   });
 
+  it('accepts FLT_MAX (3.4028235e38, a valid float32) and logs it as the model saw it; refuses what rounds to Infinity', async () => {
+    const row = [...rows[0]];
+    row[2] = 3.4028235e38;
+    const ok = await post({ instances: [row] });
+    expect(ok.statusCode).toBe(200);
+    const rec = await getRecord(jsonBody<PredictResponse>(ok).predictions[0].id);
+    expect(rec?.inputValues?.[2]).toBe(3.4028235e38);
+    row[2] = 3.4028236e38;
+    const refused = await post({ instances: [row] });
+    expect(refused.statusCode).toBe(400);
+    expect(JSON.parse(refused.body).error).toMatchObject({ code: 'NON_FINITE_NUMBER', field: 'instances[0][2]' });
+  });
+
   it('the replay parks what it can never write in the bucket, with the reason, and deletes it from the queue', async () => {
     const replay = loadReplay(replayEnv(h));
     h.stdout.length = 0;

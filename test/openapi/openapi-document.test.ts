@@ -30,6 +30,7 @@ const regression: ModelManifest = parseManifest({
     features: [
       { name: 'rooms', type: 'int' },
       { name: 'area', type: 'float', description: 'square metres' },
+      { name: 'garden', type: 'float', nullable: true },
     ],
   },
   output: { kind: 'regression', tensor: 'y' },
@@ -100,8 +101,21 @@ describe('OpenAPI document', () => {
     const reg = buildOpenApi(regression);
     expect(schema(reg, 'Instance').anyOf[0].prefixItems).toEqual([
       { type: 'integer', minimum: expect.any(Number), maximum: expect.any(Number) },
-      { type: 'number', minimum: -3.4e38, maximum: 3.4e38 },
+      // Every number that rounds to a finite float32 (FLT_MAX included).
+      { type: 'number', exclusiveMinimum: -(2 ** 128 - 2 ** 103), exclusiveMaximum: 2 ** 128 - 2 ** 103 },
+      // A nullable feature also takes a missing value.
+      {
+        anyOf: [
+          { type: 'number', exclusiveMinimum: -(2 ** 128 - 2 ** 103), exclusiveMaximum: 2 ** 128 - 2 ** 103 },
+          { type: 'null' },
+          { type: 'string', const: 'NaN' },
+        ],
+      },
     ]);
+    expect(schema(reg, 'Instance').anyOf[1].properties.garden.anyOf).toHaveLength(3);
+    // The log holds a missing value as null.
+    expect(schema(reg, 'PredictionRecord').properties.inputValues.items.anyOf).toContainEqual({ type: 'null' });
+    expect(schema(doc, 'PredictionRecord').properties.inputValues.items.anyOf).not.toContainEqual({ type: 'null' });
     expect(schema(reg, 'PredictResponse').properties.predictions.items.properties).toHaveProperty('value', { type: 'number' });
     expect(schema(reg, 'Feedback').properties.label).toEqual({ type: 'number' });
   });

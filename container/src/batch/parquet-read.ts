@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { Zstd } from '@hpcc-js/wasm-zstd';
 import { type AsyncBuffer, type FileMetaData, parquetMetadata, parquetRead } from 'hyparquet';
 import { ApiError } from '../../../contract/errors';
-import { FLOAT32_MAX, type Instance, type ModelManifest, validateInstances } from '../../../contract/manifest';
+import { FLOAT32_ROUNDS_FINITE_BELOW, type Instance, type ModelManifest, validateInstances } from '../../../contract/manifest';
 import type { ParsedChunk, Reject } from './rows';
 
 /** What every worker needs to decode the row groups: the footer, parsed once per worker. */
@@ -118,7 +118,7 @@ export class RowGroupReader {
 }
 
 /** Read once: an imported binding can be a getter per access. */
-const MAX = FLOAT32_MAX;
+const BOUND = FLOAT32_ROUNDS_FINITE_BELOW;
 
 /** A Parquet value as the contract sees a JSON value: safe INT64 integers as numbers, dates as ISO text. */
 function plain(v: unknown): unknown {
@@ -160,7 +160,7 @@ export function parseParquetRows(
       const int = ints[j] === true;
       for (let r = 0; r < rows; r++) {
         const v = col[r];
-        if (typeof v !== 'number' || !(Math.abs(v) <= MAX) || (int && !Number.isSafeInteger(v))) slow[r] = 1;
+        if (typeof v !== 'number' || !(Math.abs(v) < BOUND) || (int && !Number.isSafeInteger(v))) slow[r] = 1;
         else packed[r * f + j] = v;
       }
     }

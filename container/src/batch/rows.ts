@@ -220,6 +220,7 @@ export function scanCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Arr
   const columns = layout.columns;
   const idIndex = layout.idIndex;
   const isInt = Uint8Array.from(input.features, (x) => (x.type === 'int' ? 1 : 0));
+  const nullable = Uint8Array.from(input.features, (x) => (x.nullable === true ? 1 : 0));
   const ids: (string | number)[] = [];
   const rejects: Reject[] = [];
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
@@ -250,7 +251,12 @@ export function scanCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Arr
         const fi = col < columns ? (featureOf[col] as number) : -1; // col < columns = featureOf.length
         if (fi >= 0) {
           const v = scanDecimal(b, p, e);
-          if (Number.isNaN(v) || (isInt[fi] === 1 && !Number.isInteger(v))) ok = false;
+          if (Number.isNaN(v)) {
+            // An empty cell (nothing up to the comma) of a nullable feature is a missing value; any other
+            // cell that is not a plain decimal (`NaN`, spaces, quotes) takes the slow path.
+            if (nullable[fi] === 1 && scanEnd === p) packed[base + fi] = Number.NaN;
+            else ok = false;
+          } else if (isInt[fi] === 1 && !Number.isInteger(v)) ok = false;
           else packed[base + fi] = v;
           p = scanEnd;
         } else {
