@@ -10,6 +10,9 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!(hyparquet(-writer)?|@hpcc-js/wasm-zstd)/)'],
   testTimeout: 60000,
+  // Checks skipped for want of an external tool (chromium, cfn-lint, curl, Python) are named in one line after the summary.
+  globalSetup: '<rootDir>/test/support/skipped-tools-setup.js',
+  globalTeardown: '<rootDir>/test/support/skipped-tools-teardown.js',
   // Synth and end-to-end suites each start servers or esbuild; two workers match the two cores.
   maxWorkers: 2,
 };

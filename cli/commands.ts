@@ -20,7 +20,7 @@ import { lazyS3 } from '../lambda/runtime/lazy-clients';
 import { PROJECT_ROOT } from '../local/paths';
 import { type DrainResult, drainQueue } from '../local/replay-loop';
 import { ApiCallError, callApi } from './api';
-import { predictBody } from './invoke-input';
+import { predictRequest } from './invoke-input';
 import type { Target } from './target';
 
 /** One line of progress on a terminal (rewritten in place); nothing when stderr is a pipe or file. */
@@ -32,8 +32,8 @@ export function progressDone(): void {
 }
 
 export async function invoke(target: Target, inputs: string[], opts: { idempotencyKey?: string }): Promise<PredictResponse> {
-  const body = predictBody(inputs);
-  return callApi<PredictResponse>(target, '/predict', { method: 'POST', body: JSON.stringify(body), idempotencyKey: opts.idempotencyKey });
+  const { contentType, body } = predictRequest(inputs);
+  return callApi<PredictResponse>(target, '/predict', { method: 'POST', body, contentType, idempotencyKey: opts.idempotencyKey });
 }
 
 export interface UploadResult {

@@ -13,7 +13,7 @@
  *   or `callerModel`, so the sparse indexes never list them.
  *
  * Attribute names are none of DynamoDB's reserved words (a test checks every name, nested ones too), so
- * AWS CLI and PartiQL queries of the log need no `#placeholders`.
+ * AWS CLI query and scan expressions over the log need no `#placeholders`.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod/mini';

@@ -9,7 +9,7 @@ import { relative } from 'node:path';
 import { Command, Option } from 'commander';
 import { setLineSink } from '../lambda/runtime/log-output';
 import { DataDirBusyError } from './data-dir-lock';
-import { exampleCurl, exampleInstance } from './example';
+import { exampleLines, exampleRow } from './example';
 import type { AccessLogEntry } from './gateway';
 import { PortInUseError } from './listen';
 import { DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR, dataPaths, LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS } from './paths';
@@ -156,8 +156,7 @@ function printBanner(local: LocalSystem, opts: RunStartOptions): void {
     `  AWS keys   ${S3RVER_CREDENTIALS.accessKeyId} / ${S3RVER_CREDENTIALS.secretAccessKey}, region ${LOCAL_NAMES.region}   (S3 checks them; DynamoDB and SQS take any)`,
     `  Data       ${opts.inMemory ? 'in memory (gone at stop)' : shortPath(local.dataDir)}`,
     '',
-    'Try a prediction:',
-    `  ${exampleCurl(local.url, local.apiKey, exampleInstance(opts.modelDir ?? DEFAULT_MODEL_DIR, m))}`,
+    ...exampleLines(local.url, local.apiKey, m, exampleRow(opts.modelDir ?? DEFAULT_MODEL_DIR, m)),
     '',
     'Read the prediction log and the bucket with the AWS CLI:',
     `  export AWS_ACCESS_KEY_ID=${S3RVER_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${S3RVER_CREDENTIALS.secretAccessKey} AWS_DEFAULT_REGION=${LOCAL_NAMES.region}`,

@@ -156,7 +156,7 @@ function requestBody(r: RouteSpec, m: ModelManifest): Record<string, unknown> | 
           'text/csv': {
             schema: {
               type: 'string',
-              description: `One instance per line: ${m.input.features.length} comma-separated values in manifest order, no header.`,
+              description: `One instance per line: ${m.input.features.length} comma-separated values (RFC 4180 quoting). An optional header line naming every feature once sets the column order; without one, the values are in manifest order.`,
             },
           },
         }

@@ -15,6 +15,7 @@ import { errorMessage } from '../../contract/errors';
 import { HANDLERS, type HandlerName } from '../../contract/routes';
 import { apiKeyIdOf, createGateway, type ProxyHandler } from '../../local/gateway';
 import { closeServer, listen } from '../../local/listen';
+import { describeWithTools, PYTHON } from '../support/external-tools';
 import { BREAST_CANCER, closeAgent } from './helpers';
 
 const run = promisify(execFile);
@@ -87,43 +88,45 @@ test.each([
   expect(outcomes).toEqual(Array(TRIES).fill('413 PAYLOAD_TOO_LARGE'));
 });
 
-test.each([0, 1])('curl and Python read the JSON 413 too (target %#)', async (t) => {
-  const [, url, headers] = targets()[t];
-  const file = `${require('node:os').tmpdir()}/mlship-30mb-${process.pid}`;
-  require('node:fs').writeFileSync(file, BODY);
-  try {
-    const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
-    for (let i = 0; i < 3; i++) {
-      const curl = await run('curl', [
-        '-sS',
-        '-X',
-        'POST',
-        url,
-        '-H',
-        'content-type: application/json',
-        ...h,
-        '--data-binary',
-        `@${file}`,
-        '-w',
-        '\n%{http_code}',
-      ]);
-      expect(curl.stdout.trim().split('\n').pop()).toBe('413');
-      expect(JSON.parse(curl.stdout.trim().split('\n')[0]).error.code).toBe('PAYLOAD_TOO_LARGE');
+describeWithTools(['curl', 'python3'], 'curl and Python read the JSON 413', () => {
+  test.each([0, 1])('curl and Python read the JSON 413 too (target %#)', async (t) => {
+    const [, url, headers] = targets()[t];
+    const file = `${require('node:os').tmpdir()}/mlship-30mb-${process.pid}`;
+    require('node:fs').writeFileSync(file, BODY);
+    try {
+      const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+      for (let i = 0; i < 3; i++) {
+        const curl = await run('curl', [
+          '-sS',
+          '-X',
+          'POST',
+          url,
+          '-H',
+          'content-type: application/json',
+          ...h,
+          '--data-binary',
+          `@${file}`,
+          '-w',
+          '\n%{http_code}',
+        ]);
+        expect(curl.stdout.trim().split('\n').pop()).toBe('413');
+        expect(JSON.parse(curl.stdout.trim().split('\n')[0]).error.code).toBe('PAYLOAD_TOO_LARGE');
+      }
+      // Python's http.client: what requests and urllib3 send through (Debian's python3 has no requests).
+      const py = [
+        'import http.client, json, sys, urllib.parse',
+        'u = urllib.parse.urlsplit(sys.argv[1]); body = open(sys.argv[2], "rb").read()',
+        'headers = dict([("content-type", "application/json")] + [tuple(a.split(": ", 1)) for a in sys.argv[3:]])',
+        'for _ in range(3):',
+        '  c = http.client.HTTPConnection(u.hostname, u.port); c.request("POST", u.path, body=body, headers=headers)',
+        '  r = c.getresponse(); print(r.status, json.loads(r.read())["error"]["code"]); c.close()',
+      ].join('\n');
+      const out = await run(PYTHON, ['-c', py, url, file, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)]);
+      expect(out.stdout.trim().split('\n')).toEqual(Array(3).fill('413 PAYLOAD_TOO_LARGE'));
+    } finally {
+      require('node:fs').rmSync(file, { force: true });
     }
-    // Python's http.client: what requests and urllib3 send through (Debian's python3 has no requests).
-    const py = [
-      'import http.client, json, sys, urllib.parse',
-      'u = urllib.parse.urlsplit(sys.argv[1]); body = open(sys.argv[2], "rb").read()',
-      'headers = dict([("content-type", "application/json")] + [tuple(a.split(": ", 1)) for a in sys.argv[3:]])',
-      'for _ in range(3):',
-      '  c = http.client.HTTPConnection(u.hostname, u.port); c.request("POST", u.path, body=body, headers=headers)',
-      '  r = c.getresponse(); print(r.status, json.loads(r.read())["error"]["code"]); c.close()',
-    ].join('\n');
-    const out = await run('/usr/bin/python3', ['-c', py, url, file, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)]);
-    expect(out.stdout.trim().split('\n')).toEqual(Array(3).fill('413 PAYLOAD_TOO_LARGE'));
-  } finally {
-    require('node:fs').rmSync(file, { force: true });
-  }
+  });
 });
 
 /** Sends raw bytes and returns everything the server answers until it closes. */

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorCode } from '../../contract/errors';
 import { SUPPORTED_REGIONS } from '../../lib/supported-regions';
+import { describeWithTools, installCommand } from '../support/external-tools';
 
 export interface CfnLintIgnore {
   rule: string;
@@ -38,7 +39,7 @@ interface RawMatch {
 
 export const IGNORES: CfnLintIgnore[] = JSON.parse(readFileSync(join(__dirname, 'cfn-lint-ignores.json'), 'utf8')).ignores;
 
-export const INSTALL_HINT = 'cfn-lint is not installed: pip install cfn-lint';
+export const INSTALL_HINT = `cfn-lint is not installed: ${installCommand('cfn-lint')}`;
 
 /** Runs cfn-lint over every `*.template.json` in the cloud assembly directories; returns every finding above informational. */
 export function cfnLint(assemblyDirs: string[], command = 'cfn-lint'): CfnLintFinding[] {
@@ -84,23 +85,25 @@ export function isIgnored(f: CfnLintFinding, ignores = IGNORES): boolean {
 /** Lints the templates of every backend's synthesis once (one cfn-lint process: its start-up is the slow part). */
 export function describeCfnLint(synths: Record<string, () => { app: { outdir: string } }>): void {
   describe('cfn-lint', () => {
-    let findings: CfnLintFinding[];
-    beforeAll(() => {
-      findings = cfnLint(Object.values(synths).map((s) => s().app.outdir));
-    }, 180_000);
+    describeWithTools(['cfn-lint'], "cfn-lint over every backend's templates", () => {
+      let findings: CfnLintFinding[];
+      beforeAll(() => {
+        findings = cfnLint(Object.values(synths).map((s) => s().app.outdir));
+      }, 180_000);
 
-    it(`finds no error or warning in any backend's templates for ${SUPPORTED_REGIONS.join(', ')}, apart from the acknowledged false positives`, () => {
-      expect(findings.filter((f) => !isIgnored(f))).toEqual([]);
-    });
+      it(`finds no error or warning in any backend's templates for ${SUPPORTED_REGIONS.join(', ')}, apart from the acknowledged false positives`, () => {
+        expect(findings.filter((f) => !isIgnored(f))).toEqual([]);
+      });
 
-    it('acknowledges each false positive by rule and resource type with a reason, and only ones that still occur', () => {
-      for (const i of IGNORES) {
-        expect({ ...i, reason: i.reason.length > 30, used: findings.some((f) => isIgnored(f, [i])) }).toEqual({
-          ...i,
-          reason: true,
-          used: true,
-        });
-      }
+      it('acknowledges each false positive by rule and resource type with a reason, and only ones that still occur', () => {
+        for (const i of IGNORES) {
+          expect({ ...i, reason: i.reason.length > 30, used: findings.some((f) => isIgnored(f, [i])) }).toEqual({
+            ...i,
+            reason: true,
+            used: true,
+          });
+        }
+      });
     });
 
     it('fails with one line saying how to install it when it is missing', () => {

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS, servicePortsFor } from '../../local/paths';
+import { withTools } from '../support/external-tools';
 
 const TSX = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
 const START = join(PROJECT_ROOT, 'local', 'start.ts');
@@ -154,16 +155,18 @@ describe('npm start in a terminal', () => {
     expect(lines.filter((l) => l.trimStart().startsWith('{'))).toEqual([]);
 
     // AND the README's curl, pasted as is (KEY from the key file, the default port moved to this run's), predicts
-    const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
-    const block = /```sh\n(KEY=[^\n]*\ncurl [\s\S]*?)```/.exec(readme)?.[1];
-    if (block === undefined) throw new Error('README: no ```sh block that sets KEY and then runs curl');
-    const keyDir = mkdtempSync(join(tmpdir(), 'mlship-readme-'));
-    writeFileSync(join(keyDir, 'api-key'), `${apiKey}\n`);
-    const script = block.replaceAll('http://127.0.0.1:3000', url).replaceAll('.mlship/local/api-key', join(keyDir, 'api-key'));
-    const curl = spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, MLSHIP_API_KEY: '' } });
-    rmSync(keyDir, { recursive: true, force: true });
-    expect(curl.status).toBe(0);
-    expect(JSON.parse(curl.stdout)).toMatchObject({ predictions: [{ label: expect.any(String) }] });
+    await withTools(['curl'], "the README's curl against npm start", () => {
+      const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+      const block = /```sh\n(KEY=[^\n]*\ncurl [\s\S]*?)```/.exec(readme)?.[1];
+      if (block === undefined) throw new Error('README: no ```sh block that sets KEY and then runs curl');
+      const keyDir = mkdtempSync(join(tmpdir(), 'mlship-readme-'));
+      writeFileSync(join(keyDir, 'api-key'), `${apiKey}\n`);
+      const script = block.replaceAll('http://127.0.0.1:3000', url).replaceAll('.mlship/local/api-key', join(keyDir, 'api-key'));
+      const curl = spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, MLSHIP_API_KEY: '' } });
+      rmSync(keyDir, { recursive: true, force: true });
+      expect(curl.status).toBe(0);
+      expect(JSON.parse(curl.stdout)).toMatchObject({ predictions: [{ label: expect.any(String) }] });
+    });
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(0);
   });

@@ -151,4 +151,14 @@ describe('category axis labels', () => {
     expect(axis.labels.filter((l) => l !== '').length).toBeLessThan(64);
     expect(axis.labels[0]).toBe('px0');
   });
+  test('angled labels shown stand at least a line (14 px) apart across their slant, as on a 390 px screen', () => {
+    // 30 features over the ~280 px a phone leaves the plot
+    const axis = categoryAxis(
+      Array.from({ length: 30 }, (_v, i) => `mean feature ${i}`),
+      280,
+    );
+    const shown = axis.labels.flatMap((l, i) => (l === '' ? [] : [i]));
+    const gapPx = ((shown[1] as number) - (shown[0] as number)) * (280 / 30);
+    expect(gapPx * Math.SQRT1_2).toBeGreaterThanOrEqual(14);
+  });
 });

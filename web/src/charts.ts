@@ -17,6 +17,12 @@ function signedRange(min: number | null, max: number | null): uPlot.Range.MinMax
   return [-m, m];
 }
 
+/** The spacing of the x values (time buckets are even); 1 with fewer than two. */
+function bucketOf(u: uPlot): number {
+  const xs = u.data[0];
+  return xs.length > 1 ? (xs[1] as number) - (xs[0] as number) : 1;
+}
+
 export interface ChartSpec {
   /** Series labels (after the x axis). */
   series: string[];
@@ -26,6 +32,8 @@ export interface ChartSpec {
   scatter?: boolean;
   /** Lets the y axis go below 0 (errors, residuals). */
   signed?: boolean;
+  /** Counts per time bucket: bars, not a line that would ramp between buckets. */
+  timeBars?: boolean;
   yRange?: [number, number];
   yLabel?: string;
 }
@@ -77,7 +85,7 @@ export class Chart {
         label,
         stroke: COLORS[i % COLORS.length],
         width: 2,
-        ...(bars
+        ...(bars || this.spec.timeBars === true
           ? { fill: `${COLORS[i % COLORS.length]}99`, paths: barPaths(), points: { show: false } }
           : this.spec.scatter === true
             ? { paths: () => null, points: { show: true, size: 5 } }
@@ -88,7 +96,12 @@ export class Chart {
       ...this.size(),
       series,
       scales: {
-        x: bars ? { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] } : { time: this.spec.scatter !== true },
+        x: bars
+          ? { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] }
+          : this.spec.timeBars === true
+            ? // Half a bucket on each side, so the first and last bars are whole.
+              { time: true, range: (u, min, max) => [min - bucketOf(u) / 2, max + bucketOf(u) / 2] }
+            : { time: this.spec.scatter !== true },
         y: this.spec.yRange
           ? { range: this.spec.yRange }
           : this.spec.signed === true

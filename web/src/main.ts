@@ -30,7 +30,7 @@ const status = $('status');
 const content = $('content');
 
 const charts = {
-  volume: new Chart($('chart-volume'), { series: ['predictions'], yLabel: 'per bucket' }),
+  volume: new Chart($('chart-volume'), { series: ['predictions'], yLabel: 'per bucket', timeBars: true }),
   latency: new Chart($('chart-latency'), { series: ['p50', 'p99'], yLabel: 'ms' }),
   classes: new Chart($('chart-classes'), { series: ['predictions'], categories: true }),
   accuracy: new Chart($('chart-accuracy'), { series: ['accuracy'], yRange: [0, 1] }),

@@ -226,7 +226,8 @@ export function categoryAxis(labels: readonly string[], plotWidth: number): { la
   const cut = labels.map((l) => shorten(l, MAX_LABEL_CHARS));
   const widest = Math.max(...cut.map((l) => l.length)) * CHAR_PX + 8;
   if (widest <= perBar) return { labels: cut, rotate: 0, size: 40 };
-  const every = Math.max(1, Math.ceil(ROTATED_LINE_PX / perBar));
+  // Parallel lines at 45° a line apart stand a line × √2 apart along the axis.
+  const every = Math.max(1, Math.ceil((ROTATED_LINE_PX * Math.SQRT2) / perBar));
   return { labels: cut.map((l, i) => (i % every === 0 ? l : '')), rotate: -45, size: 24 + Math.ceil(widest * Math.SQRT1_2) };
 }
 

@@ -206,7 +206,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
     await rejectsOut?.abort();
     throw failure;
   } finally {
-    progress.stop();
+    progress.stop(failure === undefined);
     await source.close();
     await pool.close();
     client?.destroy();
