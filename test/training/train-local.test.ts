@@ -23,6 +23,7 @@ import { modelPackageKey, REGISTRY_FILES, registryPrefix } from '../../contract/
 import { parseCsv } from '../../contract/csv';
 import { LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS } from '../../local/paths';
 import { type LocalSystem, startLocal } from '../../local/system';
+import { describeWithTools } from '../support/external-tools';
 
 const MODEL_DIR = join(PROJECT_ROOT, 'models', 'breast-cancer');
 const SERVED = 100;
@@ -43,7 +44,8 @@ function targetOf(local: LocalSystem): Target {
   };
 }
 
-describe('mlship train on the local system', () => {
+// train.py needs Python's training stack (scikit-learn, onnx); without it the suite is skipped and named.
+describeWithTools(['python3-sklearn'], 'mlship train on the local system', () => {
   let local: LocalSystem;
   let target: Target;
   let s3: S3Client;
