@@ -12,6 +12,7 @@ import { DEFAULT_DATA_DIR } from '../local/paths';
 import { addStartOptions, type StartFlags, startOptionsOf } from '../local/start-options';
 import { batchCommand } from './batch';
 import type { TargetOptions } from './target';
+import type { TrainFlags } from './train/command';
 
 function intOption(name: string, min: number, max: number) {
   return (raw: string): number => {
@@ -273,6 +274,46 @@ export function mlshipProgram(): Command {
       });
   routingChange('promote', 'Make the challenger the champion (the former champion stays hosted, without traffic)');
   routingChange('rollback', "Drop the challenger's traffic and shadow to 0 (it stays hosted)");
+
+  subcommand(program, 'train', LOCAL_API)
+    .description(
+      'Retrain a model: snapshot its data, run its train.py, evaluate against the serving model, register a version the policy accepts',
+    )
+    .option('--model <dir>', 'model folder with train.py (its model is the champion)', 'models/breast-cancer')
+    .option('--data <file|s3://…>', 'training CSV (default: datasets/<name>/dataset.csv in the bucket)')
+    .option(
+      '--with-feedback',
+      'add the labeled predictions (inputs as served, latest feedback as the label); the most recent are held out',
+      false,
+    )
+    .option('--since <days>', 'how far back --with-feedback reads, e.g. 30d', '30d')
+    .option('--param <name=value...>', 'a hyperparameter for train.py (repeatable)')
+    .option('--shadow', 'hand an accepted version over as challenger in shadow (needs model versions)', false)
+    .option(
+      '--reproduce <version>',
+      'retrain a registered version from its snapshot, code and parameters and compare its parity predictions',
+    )
+    .option('--break-lock', 'remove a training lock a crashed run left behind, then run', false)
+    .addHelpText(
+      'after',
+      '\nExamples:\n  mlship train --model models/breast-cancer\n  mlship train --with-feedback --since 14d --param hidden-units=64\n  mlship train --reproduce 1.0.1',
+    )
+    .action(async (flags: Omit<TrainFlags, 'dataDir'>, cmd: Command) => {
+      const { runTrainCommand } = await import('./train/command');
+      process.exitCode = await runTrainCommand(await target(cmd), {
+        ...flags,
+        dataDir: cmd.optsWithGlobals<{ dataDir: string }>().dataDir,
+      });
+    });
+
+  subcommand(program, 'registry', LOCAL_API)
+    .description("List a model's registered versions with their held-out metrics")
+    .option('--model <dir>', 'model folder (its model.json names the model)', 'models/breast-cancer')
+    .option('--json', 'print the evaluations as JSON', false)
+    .action(async (flags: { model: string; json: boolean }, cmd: Command) => {
+      const { runRegistryCommand } = await import('./train/command');
+      process.stdout.write(`${await runRegistryCommand(await target(cmd), flags)}\n`);
+    });
 
   // `batch`: a local dataset through the same code as the container's batch mode, or the state machine in AWS.
   program.addCommand(

@@ -444,3 +444,27 @@ ORDER BY predicted_label`;
 export function parameterCount(sql: string): number {
   return (sql.replace(/'(?:[^']|'')*'/g, '').match(/\?/g) ?? []).length;
 }
+
+/**
+ * The labeled predictions of a tabular model, for a training snapshot: each prediction once, its inputs
+ * as the model saw them (the feature columns), the latest feedback as `actual`, oldest first — the
+ * snapshot holds the most recent rows out. Same dialect and `dt >= ?` parameters as the named queries;
+ * Athena runs it inside an `UNLOAD`, DuckDB as it is.
+ */
+export function labeledPredictionsSql(manifest: ModelManifest): string {
+  const model = ofModel(manifest);
+  const features = featureColumnsOf(manifest).map((c) => c.name);
+  return `WITH ${predictionsOnce([...features, 'ts'], model)},
+${latestFeedback(model)}
+SELECT ${features.map((c) => `p.${c}`).join(', ')}, f.actual, p.ts
+FROM p JOIN f ON f.id = p.id
+ORDER BY p.ts, p.id`;
+}
+
+/** A tabular model's feature columns in manifest order (the analytics column of each feature). */
+export function featureColumnsOf(manifest: ModelManifest): ColumnSpec[] {
+  if (manifest.input.kind !== 'tabular') throw new Error('Only a tabular model keeps its inputs as columns of the analytics store.');
+  return tableColumns('predictions', manifest)
+    .filter((c) => c.featureIndex !== undefined)
+    .sort((a, b) => (a.featureIndex as number) - (b.featureIndex as number));
+}

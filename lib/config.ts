@@ -39,6 +39,40 @@ function int(min: number, max: number) {
   return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
 }
 
+/** The `training` key: the retraining state machine's schedule, triggers, training job and policy. */
+export const trainingSchema = z
+  .object({
+    /** An EventBridge schedule expression that starts a run, e.g. `rate(7 days)` or `cron(0 3 ? * MON *)`. */
+    schedule: z
+      .string()
+      .regex(/^(rate|cron)\(.+\)$/, 'an EventBridge schedule expression such as rate(7 days)')
+      .optional(),
+    /** Start a run when the drift or accuracy (error) alarm goes into ALARM. */
+    onAlarm: z.boolean({ error: 'true or false' }).default(false),
+    /** Add the labeled predictions (an Athena UNLOAD of the analytics store) to the snapshot; needs `analytics`. */
+    withFeedback: z.boolean({ error: 'true or false' }).default(false),
+    /** Days of labeled predictions the snapshot reads. */
+    sinceDays: int(1, 3650).default(30),
+    instanceType: z
+      .string()
+      .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'a SageMaker training instance type such as ml.m5.large')
+      .default('ml.m5.large'),
+    /** Longest a training job may run (SageMaker stops it then). */
+    maxRuntimeSeconds: int(60, 432_000).default(3600),
+    /** Managed spot training: cheaper, may wait for capacity (up to twice the runtime). */
+    spot: z.boolean({ error: 'true or false' }).default(false),
+    /** A training image of your own (ECR URI); the default is AWS's scikit-learn image of the region. */
+    image: z
+      .string()
+      .regex(/^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[a-z0-9._/-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$/, 'an ECR image URI')
+      .optional(),
+    /** Hyperparameters of train.py (`--name value`). */
+    hyperparameters: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'train.py option names'), z.string()).default({}),
+    /** Overrides of the hand-over policy's tolerances (contract/training.ts). */
+    policy: z.record(z.string(), z.number()).default({}),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     /** Directory holding `model.json` and the ONNX file, relative to the repository root. */
@@ -151,6 +185,8 @@ export const configSchema = z
     analyticsBytesScannedCutoffMiB: int(10, 10_485_760).default(10_240),
     /** Days Athena query results are kept in the results bucket. */
     analyticsResultsExpirationDays: int(1, 3650).default(30),
+    /** The retraining loop on AWS (lib/training/, docs/retraining.md). @default - no training state machine */
+    training: trainingSchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -185,6 +221,9 @@ export const configSchema = z
     const challengerProblem = challengerProblemOf(c);
     if (challengerProblem !== undefined)
       ctx.addIssue({ code: 'custom', path: [challengerProblem.key], message: challengerProblem.message });
+    if (c.training?.withFeedback && !c.analytics) {
+      ctx.addIssue({ code: 'custom', path: ['training'], message: 'withFeedback reads the analytics store: set analytics to true' });
+    }
     if (c.apiThrottleBurstLimit < c.apiThrottleRateLimit) {
       ctx.addIssue({
         code: 'custom',

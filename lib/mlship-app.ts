@@ -19,6 +19,7 @@ import { DataStack } from './data-stack';
 import { deploymentContext } from './deployment-context';
 import { MonitoringStack } from './monitoring-stack';
 import { ServingStack } from './serving-stack';
+import { TrainingStack } from './training/training-stack';
 
 export interface MlshipStacks {
   /** The validated configuration the app was built from. */
@@ -35,6 +36,8 @@ export interface MlshipStacks {
   readonly monitoring: MonitoringStack;
   /** The Analytics stack. @default - none when the config turns analytics off */
   readonly analytics?: AnalyticsStack;
+  /** The retraining loop. @default - none without the config's `training` key */
+  readonly training?: TrainingStack;
 }
 
 export interface BuildOptions {
@@ -141,6 +144,21 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
     analytics,
   });
 
+  const training =
+    config.training &&
+    new TrainingStack(app, name('Training'), {
+      description: `mlship: retraining of model ${manifest.name}`,
+      config: { ...config, training: config.training },
+      deployment,
+      manifest,
+      bucketArnExport: data.bucketArnExport,
+      serving,
+      monitoring,
+      analytics,
+      buildDir: options.buildDir ?? join(rootDir, '.mlship', 'build'),
+    });
+  training?.addStackDependency(data);
+
   // The bucket is imported by export name, which CloudFormation does not order by itself.
   serving.addStackDependency(data);
   api.addStackDependency(data);
@@ -150,5 +168,5 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
   Tags.of(app).add('project', 'mlship', { excludeResourceTypes: [LISTENER_RULE] });
   Tags.of(app).add('mlship:model', manifest.name, { excludeResourceTypes: MODEL_TAG_EXCLUDED });
   if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { config, manifest, data, serving, api, monitoring, analytics };
+  return { config, manifest, data, serving, api, monitoring, analytics, training: training || undefined };
 }

@@ -1,13 +1,15 @@
 /**
  * Command line of the model server. SageMaker starts the image as `docker run IMAGE serve`; without
  * Docker, `npm run serve -- --model models/breast-cancer --port 8080` starts the same server.
- * `batch` runs a dataset through the model in chunks (the Fargate backend's batch task).
+ * `batch` runs a dataset through the model in chunks (the Fargate backend's batch task); `snapshot` and
+ * `evaluate` are the training state machine's steps.
  */
 import { Command } from 'commander';
 import { batchContainerCommand } from './batch/command';
 import { serveCluster } from './cluster';
 import { serveSettings } from './config';
 import { log } from './log';
+import { trainingContainerCommands } from './training/command';
 
 const program = new Command('mlship-model-server').description('ONNX inference server speaking the SageMaker container contract');
 
@@ -25,6 +27,9 @@ program
 
 // `batch --input s3://… --output s3://…`: the ECS RunTask of the batch state machine runs this.
 program.addCommand(batchContainerCommand());
+
+// `snapshot` and `evaluate`: the training state machine's Processing jobs (docs/retraining.md).
+for (const command of trainingContainerCommands()) program.addCommand(command);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   log('error', 'the model server could not start', { error: e instanceof Error ? e.message : String(e) });

@@ -10,10 +10,10 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { CloudFormationCustomResourceEvent, CloudFormationCustomResourceResponse } from 'aws-lambda';
 import { errorMessage } from '../../contract/errors';
+import { describeVerdict, parseGoldenSet } from '../../contract/golden';
 import type { GoldenSet } from '../../contract/rollout';
 import type { Logger } from '../runtime/logger';
 import { responseOf } from './cfn-response';
-import { describeVerdict, parseGoldenSet } from './golden';
 import { type Invoke, replayGoldenSet } from './replay';
 
 export interface LoadedGoldenSet {

@@ -4,10 +4,10 @@
  * reproduces the golden set may take traffic.
  */
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { compareGolden, type GoldenVerdict } from '../../contract/golden';
 import { LIMITS, SERVICE_LIMITS } from '../../contract/limits';
 import type { InvocationResponse, Prediction } from '../../contract/prediction';
 import type { GoldenSet } from '../../contract/rollout';
-import { compareGolden, type GoldenVerdict } from './golden';
 
 /** Posts one `{"instances": [...]}` body to the model and returns its answer text. */
 export type Invoke = (body: string) => Promise<string>;

@@ -11,6 +11,7 @@ import { modelPackageKey, PACKAGE_DIGEST_LENGTH } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
 import type { ModelManifest } from '../../contract/manifest';
 import { packModel } from '../../contract/model-package';
+import { datasetFolders, uploadDatasets } from '../datasets';
 import { LOCAL_NAMES, S3RVER_CREDENTIALS } from '../paths';
 import { s3Client, uploadFile } from '../s3';
 import { type Switchable, startPart } from './part';
@@ -55,6 +56,9 @@ export function startServing(opts: ServingPartOptions): Promise<ServingPart> {
     const s3 = s3Client(opts.s3Url);
     try {
       await uploadFile(s3, LOCAL_NAMES.bucket, key, archive);
+      // The training datasets beside the model, where `mlship train` finds them (datasets/<model>/).
+      const datasets = await uploadDatasets(s3, LOCAL_NAMES.bucket, datasetFolders(opts.modelDir));
+      if (datasets.length > 0) opts.onProgress(`uploaded ${datasets.length} training datasets under datasets/`);
     } finally {
       s3.destroy();
     }

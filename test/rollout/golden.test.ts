@@ -1,9 +1,9 @@
 /** The golden-set comparison on the real parity files: scikit-learn's answers pass, any change fails. */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { compareGolden, describeVerdict, parseGoldenSet } from '../../contract/golden';
 import type { Prediction } from '../../contract/prediction';
 import { GOLDEN_TOLERANCE, type GoldenSet } from '../../contract/rollout';
-import { compareGolden, describeVerdict, parseGoldenSet } from '../../lambda/rollout/golden';
 import { defined } from '../support/defined';
 
 const ROOT = resolve(__dirname, '..', '..');

@@ -3,8 +3,8 @@
  * decides in the deployment hook, in the tests and anywhere else a version is vetted.
  */
 
-import type { Prediction } from '../../contract/prediction';
-import { GOLDEN_TOLERANCE, type GoldenRow, type GoldenSet } from '../../contract/rollout';
+import type { Prediction } from './prediction';
+import { GOLDEN_TOLERANCE, type GoldenRow, type GoldenSet } from './rollout';
 
 export interface Mismatch {
   row: number;
