@@ -42,6 +42,8 @@ export const ERROR_STATUS = {
   THROTTLED: 429,
   HEADERS_TOO_LARGE: 431,
   INTERNAL: 500,
+  /** A transfer coding besides `chunked` (`Transfer-Encoding: gzip, chunked`): RFC 9112 asks for 501. */
+  UNSUPPORTED_TRANSFER_ENCODING: 501,
   /** The model answered NaN or Infinity for an instance: no prediction is made from it. */
   NON_FINITE_OUTPUT: 500,
   BACKEND_ERROR: 502,

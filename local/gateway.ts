@@ -6,13 +6,13 @@
 
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import * as zlib from 'node:zlib';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { answerParserErrors, drainUnreadBody } from '../container/src/early-answer';
 import { ApiError, errorStack } from '../contract/errors';
 import { SERVICE_LIMITS } from '../contract/limits';
 import { API_KEY_HEADER, type HandlerName, matchRoute, type RouteSpec } from '../contract/routes';
 import { lambdaContext, toProxyEvent } from './proxy-event';
+import { decodeContent, unsupportedTransferCoding } from './request-codings';
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -96,6 +96,13 @@ export function createGateway(opts: GatewayOptions): Server {
     const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
     const query = q === -1 ? '' : rawUrl.slice(q + 1);
 
+    // A transfer coding is the connection's, refused before anything else is read (as a front end would).
+    const refused = unsupportedTransferCoding(req.headers['transfer-encoding']);
+    if (refused !== undefined) {
+      drain(req);
+      return sendError(res, refused);
+    }
+
     const match = matchRoute(method, path);
     if (match === undefined || 'methodNotAllowed' in match) {
       drain(req);
@@ -121,7 +128,7 @@ export function createGateway(opts: GatewayOptions): Server {
     }
     let body: Buffer;
     try {
-      body = decodeContent(raw, req.headers['content-encoding'], maxBodyBytes);
+      body = await decodeContent(raw, req.headers['content-encoding'], maxBodyBytes);
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
       return sendError(res, e);
@@ -162,42 +169,6 @@ export function createGateway(opts: GatewayOptions): Server {
 
   answerParserErrors(server);
   return server;
-}
-
-/** The content codings API Gateway decompresses before the integration sees the body. */
-const DECODERS: Readonly<Record<string, (b: Buffer, o: zlib.ZlibOptions) => Buffer>> = {
-  gzip: zlib.gunzipSync,
-  deflate: zlib.inflateSync,
-};
-
-/**
- * The body as the function sees it: API Gateway decompresses gzip and deflate bodies (Content-Encoding)
- * and answers 415 for another coding or a body that is not what the header says.
- */
-function decodeContent(body: Buffer, header: string | undefined, limit: number): Buffer {
-  if (header === undefined) return body;
-  const codings = header
-    .split(',')
-    .map((c) => c.trim().toLowerCase())
-    .filter((c) => c !== '' && c !== 'identity');
-  let out = body;
-  // Codings are listed in the order they were applied: undo them from the last.
-  for (const coding of codings.reverse()) {
-    const decode = DECODERS[coding];
-    if (decode === undefined)
-      throw new ApiError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        `Content-Encoding ${coding.slice(0, 40)} is not supported: send gzip, deflate or identity.`,
-      );
-    try {
-      out = decode(out, { maxOutputLength: limit });
-    } catch (e) {
-      if (e instanceof RangeError)
-        throw new ApiError('PAYLOAD_TOO_LARGE', `The request body is larger than ${limit} bytes once decompressed.`);
-      throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `The body is not ${coding} data, as its Content-Encoding says.`);
-    }
-  }
-  return out;
 }
 
 /** Reads the whole body, or stops at `limit` bytes. */

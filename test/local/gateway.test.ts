@@ -4,6 +4,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { HANDLERS, type HandlerName, ROUTES } from '../../contract/routes';
 import { apiKeyIdOf, createGateway, type ProxyHandler } from '../../local/gateway';
 import { closeServer, listen } from '../../local/listen';
+import { rawRequest } from '../support/raw-http';
 
 const API_KEY = 'test-key-0123456789abcdef';
 
@@ -129,6 +130,48 @@ describe('local API gateway', () => {
       expect({ encoding, status: res.status, code: (await res.json()).error.code }).toEqual({ encoding, status, code });
     }
     expect(seen).toHaveLength(0);
+  });
+
+  it('decompresses one content coding, as API Gateway does: a stack of them is refused before any is opened', async () => {
+    const json = JSON.stringify({ instances: [[1, 2, 3]] });
+    const post = (body: Buffer, encoding: string) =>
+      fetch(`${url}/predict`, {
+        method: 'POST',
+        headers: { 'x-api-key': API_KEY, 'content-type': 'application/json', 'content-encoding': encoding },
+        body: new Uint8Array(body),
+      });
+    // GIVEN bodies compressed twice (and a header naming 1,000 layers) WHEN posted THEN 415, and the function sees none
+    for (const [body, encoding] of [
+      [gzipSync(gzipSync(json)), 'gzip, gzip'],
+      [gzipSync(deflateSync(json)), 'deflate, identity, gzip'],
+      [gzipSync(json), Array(1000).fill('gzip').join(', ')],
+    ] as const) {
+      const res = await post(body, encoding);
+      expect({ status: res.status, code: (await res.json()).error.code }).toEqual({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+    }
+    expect(seen).toHaveLength(0);
+    // AND one coding with identity beside it still passes
+    expect((await post(gzipSync(json), 'identity, gzip')).status).toBe(200);
+    expect(seen[0]?.body).toBe(json);
+  });
+
+  it('refuses a transfer coding besides chunked with 501 (RFC 9112) rather than pass its bytes on', async () => {
+    const body = gzipSync('{"instances":[[1]]}');
+    const request = (te: string) =>
+      Buffer.concat([
+        Buffer.from(
+          `POST /predict HTTP/1.1\r\nHost: x\r\nx-api-key: ${API_KEY}\r\nContent-Type: application/json\r\nTransfer-Encoding: ${te}\r\n\r\n`,
+        ),
+        Buffer.from(`${body.length.toString(16)}\r\n`),
+        body,
+        Buffer.from('\r\n0\r\n\r\n'),
+      ]);
+    // GIVEN a gzip transfer coding under the chunking WHEN sent THEN 501 with the JSON error, and the function never runs
+    const answer = await rawRequest(url, request('gzip, chunked'));
+    expect({ status: answer.status, code: answer.code }).toEqual({ status: 501, code: 'UNSUPPORTED_TRANSFER_ENCODING' });
+    expect(seen).toHaveLength(0);
+    // AND plain chunking still reaches it
+    expect((await rawRequest(url, request('chunked'))).status).toBe(200);
   });
 
   it('answers API Gateway errors with the contract shape', async () => {
