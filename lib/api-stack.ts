@@ -82,6 +82,7 @@ export class ApiStack extends Stack {
         this.operatorKeys.map((k) => k.keyId),
       ),
     };
+    predict.setVariable(ENV.OPERATOR_KEY_IDS, tenancy[ENV.OPERATOR_KEY_IDS]);
     const query = new HandlerFunction(this, 'Query', {
       name: 'query',
       deployment,

@@ -46,11 +46,12 @@ export function rawRequest(url: string, bytes: string | Buffer, opts: RawOptions
 }
 
 function parseAnswer(text: string): RawAnswer {
-  const statuses = [...text.matchAll(/(?:^|\r\n)HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
+  // Status lines start the answer or follow the blank line of the one before (a body may say "HTTP/1.1" too).
+  const lines = [...text.matchAll(/(?:^|\r\n\r\n)HTTP\/1\.1 (\d{3})/g)];
+  const statuses = lines.map((m) => Number(m[1]));
   const status = statuses.at(-1) ?? 0;
   let code: string | undefined;
-  const lastHead = text.lastIndexOf('HTTP/1.1 ');
-  const body = text.slice(text.indexOf('\r\n\r\n', lastHead) + 4);
+  const body = text.slice(text.indexOf('\r\n\r\n', lines.at(-1)?.index ?? 0) + 4);
   try {
     code = (JSON.parse(body) as { error?: { code?: string } }).error?.code;
   } catch {
