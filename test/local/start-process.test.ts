@@ -1,83 +1,16 @@
 /** `npm start` as a person runs it: a real process, its banner, SIGTERM, a restart on the same data, a taken port. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../local/paths';
 import { defined } from '../support/defined';
+import { processesIn, spawnStart, startSystem, until } from '../support/npm-start';
 
-const START = join(PROJECT_ROOT, 'local', 'start.ts');
 const parity = JSON.parse(readFileSync(join(PROJECT_ROOT, 'models', 'breast-cancer', 'parity.json'), 'utf8')) as {
   rows: { input: number[]; label: string }[];
 };
-
-interface Started {
-  child: ChildProcess;
-  url: string;
-  apiKey: string;
-  exit: Promise<number | null>;
-  stderr: () => string;
-}
-
-function spawnStart(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): { child: ChildProcess; exit: Promise<number | null>; stdout: () => string; stderr: () => string } {
-  // As `npm start` runs it: node with tsx's loader, no tsx CLI process in between.
-  const child = spawn(process.execPath, ['--import', 'tsx', START, ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, MLSHIP_API_KEY: '', PORT: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
-  const exit = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  return { child, exit, stdout: () => out, stderr: () => err };
-}
-
-async function startSystem(dataDir: string): Promise<Started> {
-  const p = spawnStart(['--port', '0', '--data-dir', dataDir]);
-  // A busy machine (two cores shared with other work) can take a minute to start everything.
-  const deadline = Date.now() + 90_000;
-  while (!p.stdout().includes('Ctrl-C stops everything')) {
-    if (p.child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not come up:\n${p.stderr()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const url = /API {8}(http:\/\/127\.0\.0\.1:\d+)/.exec(p.stdout())?.[1];
-  const apiKey = /API key {4}(\S+)/.exec(p.stdout())?.[1];
-  if (!url || !apiKey) throw new Error(`no URL or key in the banner:\n${p.stdout()}`);
-  return { child: p.child, url, apiKey, exit: p.exit, stderr: p.stderr };
-}
-
-/** Pids of the live processes in process group `pgid` (zombies excluded), read from /proc. */
-function processesIn(pgid: number): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // pid (comm) state ppid pgrp …: comm may hold spaces, so split after its closing parenthesis.
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(pgrp) === pgid && state !== 'Z') pids.push(Number(entry));
-  }
-  return pids;
-}
-
-/** Polls `done` every 100 ms until it holds or `ms` pass (then fails with `why()`). */
-async function until(done: () => boolean, ms: number, why: () => string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(why());
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('npm start', () => {
   let dataDir: string;
