@@ -150,6 +150,7 @@ export async function startLocal(opts: StartLocalOptions = {}): Promise<LocalSys
         dynamodbDir: inMemory ? undefined : paths.dynamodb,
         s3Dir: scratch ? join(scratch, 's3') : paths.s3,
         sqsFile: inMemory ? undefined : paths.sqs,
+        streamDir: inMemory ? undefined : paths.stream,
         ports,
         onProgress: progress,
       }),

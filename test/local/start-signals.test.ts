@@ -124,4 +124,20 @@ describe('npm start under load, signalled', () => {
       expect(answered.size).toBeGreaterThanOrEqual(60);
     },
   );
+
+  it('SIGKILL to the process group (a crash): after a restart, every answered prediction is logged and in the store', async () => {
+    // GIVEN npm start in its own process group, under load
+    const dir = mkdtempSync(join(tmpdir(), 'mlship-crash-'));
+    dirs.push(dir);
+    const started = await startSystem(dir, true);
+    // WHEN the whole group is killed mid-load, with writes not yet handed to the analytics writer
+    const { answers } = await loadThenSignal(started, 'SIGKILL', 60);
+    // THEN after a restart on the same data every answered prediction is in the log and reaches the Parquet store
+    const { answered, answeredTwice } = answeredIds(answers);
+    expect(answered.size).toBeGreaterThanOrEqual(60);
+    const { logged, inStore } = await afterRestart(dir);
+    const r = reconcile(answered, answeredTwice, logged, markerOf(7));
+    expect({ lost: r.lost, duplicated: r.duplicated }).toEqual({ lost: [], duplicated: [] });
+    expect([...answered.keys()].filter((id) => !inStore.has(id))).toEqual([]);
+  });
 });
