@@ -192,6 +192,36 @@ export function attackCases(tabularFeatures: readonly string[] = []): AttackCase
       },
     },
     {
+      name: 'Expect: 100-continue with a 30 MB Content-Length',
+      model: 'image',
+      expect: { status: 413, code: 'PAYLOAD_TOO_LARGE' },
+      send: async (u, k) => {
+        const a = await rawRequest(
+          u,
+          `POST /predict HTTP/1.1\r\nHost: x\r\n${API_KEY_HEADER}: ${k}\r\nContent-Type: application/json\r\nContent-Length: ${30 * 1024 * 1024}\r\nExpect: 100-continue\r\n\r\n`,
+          { afterWrite: () => undefined },
+        );
+        // A 100 Continue before the refusal would invite the 30 MB: it counts as a wrong answer.
+        return a.statuses.includes(100) ? { status: 100, code: 'sent 100 Continue first' } : { status: a.status, code: a.code };
+      },
+    },
+    {
+      name: 'Expect: foo',
+      model: 'image',
+      expect: { status: 417, code: 'EXPECTATION_FAILED' },
+      send: (u, k) => raw(u, `GET /predictions HTTP/1.1\r\nHost: x\r\n${API_KEY_HEADER}: ${k}\r\nExpect: foo\r\n\r\n`),
+    },
+    {
+      name: '2,100 headers',
+      model: 'image',
+      expect: { status: 431, code: 'HEADERS_TOO_LARGE' },
+      send: (u, k) =>
+        raw(
+          u,
+          `GET /predictions HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 2100 }, (_v, i) => `x-h${i}: v\r\n`).join('')}${API_KEY_HEADER}: ${k}\r\n\r\n`,
+        ),
+    },
+    {
       name: 'CSV of 100,000 rows',
       model: 'tabular',
       expect: { status: 400, code: 'TOO_MANY_INSTANCES' },

@@ -174,6 +174,51 @@ describe('local API gateway', () => {
     expect((await rawRequest(url, request('chunked'))).status).toBe(200);
   });
 
+  it('answers Expect: 100-continue with the 413 before any 100 Continue, sends 100 only for a body it will read, and 417 for another expectation', async () => {
+    const head = (expect: string, length: number) =>
+      `POST /predict HTTP/1.1\r\nHost: x\r\nx-api-key: ${API_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nExpect: ${expect}\r\n\r\n`;
+    // GIVEN a declared body over the limit WHEN the client waits for 100 Continue THEN it gets the 413 alone
+    const big = await rawRequest(url, head('100-continue', 5000), { afterWrite: () => undefined });
+    expect({ statuses: big.statuses, code: big.code }).toEqual({ statuses: [413], code: 'PAYLOAD_TOO_LARGE' });
+    // AND a body within it is asked for, then answered
+    const body = '{"instances":[[1]]}';
+    const small = await rawRequest(url, head('100-continue', body.length), {
+      afterWrite: (socket) => socket.once('data', () => socket.end(body)),
+    });
+    expect(small.statuses).toEqual([100, 200]);
+    // AND an expectation it does not know is a JSON 417
+    const other = await rawRequest(url, `${head('foo', body.length)}${body}`);
+    expect({ status: other.status, code: other.code }).toEqual({ status: 417, code: 'EXPECTATION_FAILED' });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('answers a request with more headers than it keeps with a JSON 431, not a missing key', async () => {
+    const filler = Array.from({ length: 2100 }, (_v, i) => `x-h${i}: v\r\n`).join('');
+    const answer = await rawRequest(url, `GET /predictions HTTP/1.1\r\nHost: x\r\n${filler}x-api-key: ${API_KEY}\r\n\r\n`);
+    expect({ status: answer.status, code: answer.code }).toEqual({ status: 431, code: 'HEADERS_TOO_LARGE' });
+  });
+
+  it('lets a client go mid-body without an error line', async () => {
+    const lines: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return write(chunk);
+    });
+    try {
+      // GIVEN a request that declares 900 bytes WHEN the client sends 10 and goes away THEN nothing is logged as a gateway error
+      await rawRequest(url, `POST /predict HTTP/1.1\r\nHost: x\r\nx-api-key: ${API_KEY}\r\nContent-Length: 900\r\n\r\n0123456789`, {
+        afterWrite: (socket) => setTimeout(() => socket.destroy(), 50),
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(lines.filter((l) => l.includes('gateway:'))).toEqual([]);
+      // AND it still serves
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('answers API Gateway errors with the contract shape', async () => {
     const cases: [string, RequestInit, number, string][] = [
       ['/predict', { method: 'POST', body: '{}' }, 403, 'FORBIDDEN'],

@@ -19,8 +19,8 @@ export interface RawAnswer {
 export interface RawOptions {
   /** Close the connection after this many ms instead of waiting for the server to close it. @default 5000 */
   waitMs?: number;
-  /** Send `bytes`, then keep the connection open for `then` (e.g. more body after an answer) instead of half-closing. */
-  then?: (socket: Socket) => void;
+  /** Send `bytes`, then keep the connection open for `afterWrite` (e.g. more body after an answer) instead of half-closing. */
+  afterWrite?: (socket: Socket) => void;
 }
 
 /** Sends `bytes` to the server at `url` and reads until it closes the connection (or `waitMs`). */
@@ -31,9 +31,9 @@ export function rawRequest(url: string, bytes: string | Buffer, opts: RawOptions
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => socket.destroy(), opts.waitMs ?? 5000);
     socket.connect(Number(port), hostname, () => {
-      if (opts.then) {
+      if (opts.afterWrite) {
         socket.write(bytes);
-        opts.then(socket);
+        opts.afterWrite(socket);
       } else socket.end(bytes);
     });
     socket.on('data', (c: Buffer) => chunks.push(c));
