@@ -228,6 +228,13 @@ export function attackCases(tabularFeatures: readonly string[] = []): AttackCase
       send: (u, k) => post(u, k, `${tabularRow.join(',')}\n`.repeat(100_000).slice(0, 5_000_000), 'text/csv'),
     },
     {
+      name: 'one 5.9 MB CSV row',
+      model: 'tabular',
+      tries: 16,
+      expect: { status: 400, code: 'INVALID_CSV' },
+      send: (u, k) => post(u, k, `${'1,'.repeat(2_950_000)}1\n`, 'text/csv'),
+    },
+    {
       name: 'CSV with a header row (columns reversed)',
       model: 'tabular',
       expect: { status: 200 },
