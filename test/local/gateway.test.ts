@@ -101,14 +101,16 @@ describe('local API gateway', () => {
     expect(seen[0].queryStringParameters).toBeNull();
   });
 
+  const json = JSON.stringify({ instances: [[1, 2, 3]] });
+  /** POSTs `body` to /predict with the Content-Encoding `encoding`. */
+  const post = (body: Buffer, encoding: string) =>
+    fetch(`${url}/predict`, {
+      method: 'POST',
+      headers: { 'x-api-key': API_KEY, 'content-type': 'application/json', 'content-encoding': encoding },
+      body: new Uint8Array(body),
+    });
+
   it('decompresses gzip and deflate bodies as API Gateway does, and refuses other codings, bad data and bombs', async () => {
-    const json = JSON.stringify({ instances: [[1, 2, 3]] });
-    const post = (body: Buffer, encoding: string) =>
-      fetch(`${url}/predict`, {
-        method: 'POST',
-        headers: { 'x-api-key': API_KEY, 'content-type': 'application/json', 'content-encoding': encoding },
-        body: new Uint8Array(body),
-      });
     // GIVEN the same JSON sent gzip-, deflate- and not compressed WHEN posted THEN the function sees the JSON
     for (const [body, encoding] of [
       [gzipSync(json), 'gzip'],
@@ -133,13 +135,6 @@ describe('local API gateway', () => {
   });
 
   it('decompresses one content coding, as API Gateway does: a stack of them is refused before any is opened', async () => {
-    const json = JSON.stringify({ instances: [[1, 2, 3]] });
-    const post = (body: Buffer, encoding: string) =>
-      fetch(`${url}/predict`, {
-        method: 'POST',
-        headers: { 'x-api-key': API_KEY, 'content-type': 'application/json', 'content-encoding': encoding },
-        body: new Uint8Array(body),
-      });
     // GIVEN bodies compressed twice (and a header naming 1,000 layers) WHEN posted THEN 415, and the function sees none
     for (const [body, encoding] of [
       [gzipSync(gzipSync(json)), 'gzip, gzip'],
