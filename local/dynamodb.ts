@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { createTableInput } from '../contract/prediction-log';
 import { ChangeJournal } from './change-journal';
+import { REPAIR_MARKER } from './index-repair';
 import { listen, PortInUseError } from './listen';
 import { LOCAL_NAMES } from './paths';
 
@@ -73,7 +74,8 @@ function tapChanges(server: Server, onChange: (c: ItemChange) => void, journal?:
               : request.ReturnValues === 'ALL_NEW'
                 ? (JSON.parse(String(body)) as { Attributes?: Record<string, unknown> }).Attributes
                 : undefined;
-          if (newImage !== undefined) {
+          // The start-up repair's own puts (index-repair.ts) are no write of the log.
+          if (newImage !== undefined && request.Item?.[REPAIR_MARKER] === undefined) {
             const change: ItemChange = { operation, table: request.TableName, newImage };
             onChange(log === undefined ? change : { ...change, seq: log.append(change) });
           }

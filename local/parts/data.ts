@@ -6,6 +6,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { readJournal, writeCheckpoint } from '../change-journal';
 import { dynamoClient, ensureTable, type ItemChange, startDynamoDbThread } from '../dynamodb';
+import { removeDanglingIndexEntries } from '../index-repair';
 import { LOCAL_NAMES } from '../paths';
 import { startS3 } from '../s3';
 import { startSqsServer } from '../sqs-server';
@@ -23,6 +24,8 @@ export interface DataPartOptions {
    * written them, so a crash loses none. @default - none (in memory: nothing outlives the run anyway)
    */
   streamDir?: string;
+  /** The last run did not stop cleanly: remove index entries a killed write left without their item. @default false */
+  repairIndexes?: boolean;
   ports: { dynamodb: number; s3: number; sqs: number };
   onProgress: (message: string) => void;
 }
@@ -68,6 +71,10 @@ export function startData(opts: DataPartOptions): Promise<DataPart> {
     const ddbClient = dynamoClient(ddb.url);
     started.defer(() => ddbClient.destroy());
     await ensureTable(ddbClient, LOCAL_NAMES.table);
+    if (opts.repairIndexes) {
+      const removed = await removeDanglingIndexEntries(ddbClient, LOCAL_NAMES.table);
+      if (removed.length > 0) opts.onProgress(`removed ${removed.length} index entries a stopped write left without their item`);
+    }
 
     opts.onProgress('starting S3 (s3rver)');
     const s3 = await startS3({ dir: opts.s3Dir, bucket: LOCAL_NAMES.bucket, port: opts.ports.s3 });
