@@ -176,6 +176,7 @@ export async function exerciseSageMakerPredict(local: LocalSystem, setPhase: (p:
           [ENV.SAGEMAKER_RUNTIME_URL]: runtime.url,
           [ENV.MODEL_MANIFEST_PATH]: join(digits, 'model.json'),
           [ENV.LOG_TTL_DAYS]: '0',
+          [ENV.OPERATOR_KEY_IDS]: local.apiKeyId,
         },
         PROJECT_ROOT,
       ),
