@@ -88,12 +88,18 @@ function tapChanges(server: Server, onChange: (c: ItemChange) => void, journal?:
   });
 }
 
-export async function startDynamoDb(opts: {
+export interface EmbeddedDynamoDbOptions {
+  /** Folder of the LevelDB store. @default - in memory */
   dir?: string;
+  /** @default 0 - a free port */
   port?: number;
+  /** Called with each accepted item write (the table stream stand-in). */
   onChange?: (c: ItemChange) => void;
+  /** Journal each accepted write there before it is answered. @default - no journal */
   journal?: JournalOptions;
-}): Promise<EmbeddedDynamoDb> {
+}
+
+export async function startDynamoDb(opts: EmbeddedDynamoDbOptions): Promise<EmbeddedDynamoDb> {
   if (opts.dir) mkdirSync(opts.dir, { recursive: true });
   // Tables are ACTIVE at once: dynalite otherwise mimics the seconds DynamoDB spends creating them.
   const server = dynalite({ path: opts.dir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
@@ -145,12 +151,7 @@ export type DynamoDbThreadReply =
  * The same embedded DynamoDB in a worker thread: `npm start` uses it so that dynalite's CPU (about a third
  * of a logged prediction's) runs on the other core, beside the gateway and the handlers.
  */
-export async function startDynamoDbThread(opts: {
-  dir?: string;
-  port?: number;
-  onChange?: (c: ItemChange) => void;
-  journal?: JournalOptions;
-}): Promise<EmbeddedDynamoDb> {
+export async function startDynamoDbThread(opts: EmbeddedDynamoDbOptions): Promise<EmbeddedDynamoDb> {
   const { onChange, ...workerOpts } = opts;
   const worker = spawnDynamoDbWorker({ ...workerOpts, tapChanges: onChange !== undefined });
   const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
