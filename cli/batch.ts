@@ -9,6 +9,12 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { addBatchOptions, type BatchFlags, batchOptionsOf, printSummary } from '../container/src/batch/options';
 
+/**
+ * Exit code of a local run that finished but rejected rows (they are in the rejects file): neither
+ * success (0) nor a failed run (1), so a script can tell the three apart.
+ */
+export const REJECTED_ROWS_EXIT_CODE = 3;
+
 /** The model a local run scores with when `--model` is not given. */
 export interface ConfiguredModel {
   /** Where it comes from, as the help states it. */
@@ -30,6 +36,10 @@ export function batchCommand(configured: ConfiguredModel): Command {
   const cmd = addBatchOptions(new Command('batch'), { inputRequired: false, modelDefault: configured.described })
     .description('Predict a whole dataset: locally (--input data.csv --output preds.csv) or in AWS (--input s3://… --stack NAME)')
     .option('--stack <name>', 'run in AWS: start the batch state machine of this stack')
+    .addHelpText(
+      'after',
+      `\nExit code of a local run: 0 when every row was predicted, ${REJECTED_ROWS_EXIT_CODE} when some were rejected (see the rejects file), 1 when the run failed.`,
+    )
     .action(async (flags: BatchFlags & { stack?: string }) => {
       if (!flags.input) throw new Error('--input is required (or use `mlship batch status --stack NAME`).');
       if (flags.stack) {
@@ -43,7 +53,9 @@ export function batchCommand(configured: ConfiguredModel): Command {
       if (!flags.output) throw new Error('--output is required for a local run.');
       const options = batchOptionsOf(flags, await localModelDir(flags.model, configured));
       const { runBatch } = await import('../container/src/batch/run-batch');
-      printSummary(await runBatch(options), flags.json === true);
+      const summary = await runBatch(options);
+      printSummary(summary, flags.json === true);
+      if (summary.rejected > 0) process.exitCode = REJECTED_ROWS_EXIT_CODE;
     });
   cmd
     .command('status')

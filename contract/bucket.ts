@@ -58,6 +58,12 @@ export function predictionInputKey(
   return `${PREFIX.predictions}${model}/${isoTimestamp.slice(0, 10)}/${predictionId}.${ext}`;
 }
 
+/**
+ * The S3 user metadata (`x-amz-meta-…`) naming the API key id a stored prediction input belongs to: an
+ * `s3Key` under `predictions/` is read back only for that key (or an operator's).
+ */
+export const INPUT_OWNER_METADATA = 'api-key-id';
+
 /** Where replay parks a log record it cannot write: `parked/log-records/<yyyy-mm-dd>/<predictionId>.json`. */
 export function parkedRecordKey(isoTimestamp: string, predictionId: string): string {
   return `${PREFIX.parkedLogRecords}${isoTimestamp.slice(0, 10)}/${predictionId}.json`;

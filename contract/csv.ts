@@ -28,18 +28,21 @@ export interface CsvRecord {
 /**
  * Splits `text` into records of string cells, skipping blank lines and a leading byte order mark (so a
  * quoted first header cell stays quoted). Throws TOO_MANY_INSTANCES as soon as record `maxRecords + 1`
- * begins, and INVALID_CSV for a quote left open or text after a closing quote.
+ * begins, INVALID_CSV as soon as one record runs past `maxRecordChars` characters (so one huge row costs
+ * no more cells than a legitimate one), and INVALID_CSV for a quote left open or text after a closing quote.
  */
-export function parseCsv(text: string, maxRecords: number): CsvRecord[] {
+export function parseCsv(text: string, maxRecords: number, maxRecordChars = Number.POSITIVE_INFINITY): CsvRecord[] {
   const records: CsvRecord[] = [];
   const n = text.length;
   let i = text.charCodeAt(0) === BYTE_ORDER_MARK ? 1 : 0;
   let line = 0;
   while (i < n) {
     const startLine = line;
+    const start = i;
     const cells: string[] = [];
     let blank = true;
     for (;;) {
+      if (i - start > maxRecordChars) throw rowTooLong(maxRecordChars, startLine);
       // One cell, from i up to the next comma or line end.
       let cell: string;
       let j = i;
@@ -90,6 +93,7 @@ export function parseCsv(text: string, maxRecords: number): CsvRecord[] {
         continue;
       }
       // End of the record: CRLF, LF, a lone CR, or the end of the text.
+      if (i - start > maxRecordChars) throw rowTooLong(maxRecordChars, startLine);
       if (i < n && text.charCodeAt(i) === CR) i++;
       if (i < n && text.charCodeAt(i) === LF) i++;
       line++;
@@ -100,6 +104,10 @@ export function parseCsv(text: string, maxRecords: number): CsvRecord[] {
     records.push({ cells, line: startLine });
   }
   return records;
+}
+
+function rowTooLong(maxRecordChars: number, line: number): ApiError {
+  return new ApiError('INVALID_CSV', `A row is longer than ${maxRecordChars} characters.`, `rows[${line}]`);
 }
 
 /** Where each feature sits in a row: `columnOf[f]` is the column holding feature f. */

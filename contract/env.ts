@@ -114,6 +114,8 @@ const FUNCTION_ENV: Record<AnyFunctionName, (backend: Backend) => EnvName[]> = {
     ENV.MODEL_MANIFEST_PATH,
     ENV.LOG_TTL_DAYS,
     ENV.CHALLENGER,
+    // Operators may send any stored input back as an s3Key; other keys only their own.
+    ENV.OPERATOR_KEY_IDS,
   ],
   query: () => [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH, ENV.OPERATOR_KEY_IDS, ENV.ANALYTICS_WORKGROUP, ENV.ANALYTICS_DATABASE],
   feedback: () => [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH, ENV.OPERATOR_KEY_IDS],

@@ -37,6 +37,8 @@ export const ERROR_STATUS = {
   ROUTE_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   NOT_ACCEPTABLE: 406,
+  /** An `Expect` header other than `100-continue`. */
+  EXPECTATION_FAILED: 417,
   IDEMPOTENCY_CONFLICT: 409,
   FEEDBACK_EXISTS: 409,
   PAYLOAD_TOO_LARGE: 413,
@@ -44,6 +46,8 @@ export const ERROR_STATUS = {
   THROTTLED: 429,
   HEADERS_TOO_LARGE: 431,
   INTERNAL: 500,
+  /** A transfer coding besides `chunked` (`Transfer-Encoding: gzip, chunked`): RFC 9112 asks for 501. */
+  UNSUPPORTED_TRANSFER_ENCODING: 501,
   /** The model answered NaN or Infinity for an instance: no prediction is made from it. */
   NON_FINITE_OUTPUT: 500,
   BACKEND_ERROR: 502,

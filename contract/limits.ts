@@ -70,6 +70,11 @@ export const LIMITS = {
    */
   maxJsonDepth: 32,
   /**
+   * Content codings one request body may list (identity aside): API Gateway decompresses one supported
+   * coding, so a stack of them (`gzip, gzip, …`) is refused with 415 before any is decoded.
+   */
+  maxContentCodings: 1,
+  /**
    * Analytics queries of the summary's long windows: the first wait before asking whether the query is
    * done, growing by half each time up to the last, and the time kept before the caller's deadline to
    * stop the query and answer 504 instead of letting API Gateway cut the connection.

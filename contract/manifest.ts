@@ -531,7 +531,8 @@ export function csvRecords(m: ModelManifest, text: string, maxRows: number = LIM
   // One more record than the rows allowed: the first may be a header.
   let records: CsvRecord[];
   try {
-    records = parseCsv(text, maxRows + 1);
+    // A row holds the features and perhaps an id: anything longer is refused before it is split into cells.
+    records = parseCsv(text, maxRows + 1, (features.length + 1) * (MAX_STRING_FEATURE + 3));
   } catch (e) {
     if (e instanceof ApiError && e.code === 'TOO_MANY_INSTANCES')
       throw new ApiError('TOO_MANY_INSTANCES', `More than ${maxRows} rows in one request.`, 'rows');

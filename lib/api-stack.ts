@@ -138,7 +138,8 @@ export class ApiStack extends Stack {
     this.operatorUsagePlan = this.inferenceApi.operatorUsagePlan;
     this.accessLogs = this.inferenceApi.accessLogs;
     // query and feedback tell operator keys from client keys by id.
-    for (const fn of [query, feedback]) fn.setVariable(ENV.OPERATOR_KEY_IDS, this.inferenceApi.operatorKeyIds);
+    // Operators may send any stored input back as an s3Key (predict); they read every caller's predictions (query, feedback).
+    for (const fn of [predict, query, feedback]) fn.setVariable(ENV.OPERATOR_KEY_IDS, this.inferenceApi.operatorKeyIds);
 
     const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     out('ApiUrl', this.api.url, 'Base URL of the inference API');

@@ -4,13 +4,13 @@
  * the other core instead of between their requests.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { type DynamoDbThreadReply, type DynamoDbThreadRequest, type ItemChange, startDynamoDb } from './dynamodb';
+import { type DynamoDbThreadReply, type DynamoDbThreadRequest, type ItemChange, type JournalOptions, startDynamoDb } from './dynamodb';
 import { PortInUseError } from './listen';
 
 const port = parentPort;
 if (port === null) throw new Error('dynamodb-worker runs as a worker thread');
 
-const { tapChanges, ...options } = workerData as { dir?: string; port?: number; tapChanges?: boolean };
+const { tapChanges, ...options } = workerData as { dir?: string; port?: number; tapChanges?: boolean; journal?: JournalOptions };
 // Accepted item writes go to the main thread, which feeds them to the analytics writer as stream records.
 const onChange = tapChanges
   ? (change: ItemChange) => port.postMessage({ kind: 'change', change } satisfies DynamoDbThreadReply)

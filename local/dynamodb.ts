@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { createTableInput } from '../contract/prediction-log';
+import { ChangeJournal } from './change-journal';
+import { REPAIR_MARKER } from './index-repair';
 import { listen, PortInUseError } from './listen';
 import { LOCAL_NAMES } from './paths';
 
@@ -36,10 +38,22 @@ export interface ItemChange {
   readonly operation: 'PutItem' | 'UpdateItem';
   readonly table: string;
   readonly newImage: Record<string, unknown>;
+  /** Its number in the change journal, when the table keeps one (`journal`). */
+  readonly seq?: number;
 }
 
-/** Watches dynalite's answers and reports accepted PutItem/UpdateItem writes (the local stand-in for a table stream). */
-function tapChanges(server: Server, onChange: (c: ItemChange) => void): void {
+/** Where accepted writes are journaled (`change-journal.ts`), and the number the next one gets. */
+export interface JournalOptions {
+  readonly dir: string;
+  readonly nextSeq: number;
+}
+
+/**
+ * Watches dynalite's answers and reports accepted PutItem/UpdateItem writes (the local stand-in for a table
+ * stream), each journaled first when `journal` is given: before the caller reads the write's answer.
+ */
+function tapChanges(server: Server, onChange: (c: ItemChange) => void, journal?: JournalOptions): void {
+  const log = journal === undefined ? undefined : new ChangeJournal<ItemChange>(journal.dir, journal.nextSeq);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1];
     if (operation !== 'PutItem' && operation !== 'UpdateItem') return;
@@ -60,7 +74,11 @@ function tapChanges(server: Server, onChange: (c: ItemChange) => void): void {
               : request.ReturnValues === 'ALL_NEW'
                 ? (JSON.parse(String(body)) as { Attributes?: Record<string, unknown> }).Attributes
                 : undefined;
-          if (newImage !== undefined) onChange({ operation, table: request.TableName, newImage });
+          // The start-up repair's own puts (index-repair.ts) are no write of the log.
+          if (newImage !== undefined && request.Item?.[REPAIR_MARKER] === undefined) {
+            const change: ItemChange = { operation, table: request.TableName, newImage };
+            onChange(log === undefined ? change : { ...change, seq: log.append(change) });
+          }
         } catch {
           // A body dynalite accepted is JSON; anything else is not a write to report.
         }
@@ -70,11 +88,22 @@ function tapChanges(server: Server, onChange: (c: ItemChange) => void): void {
   });
 }
 
-export async function startDynamoDb(opts: { dir?: string; port?: number; onChange?: (c: ItemChange) => void }): Promise<EmbeddedDynamoDb> {
+export interface EmbeddedDynamoDbOptions {
+  /** Folder of the LevelDB store. @default - in memory */
+  dir?: string;
+  /** @default 0 - a free port */
+  port?: number;
+  /** Called with each accepted item write (the table stream stand-in). */
+  onChange?: (c: ItemChange) => void;
+  /** Journal each accepted write there before it is answered. @default - no journal */
+  journal?: JournalOptions;
+}
+
+export async function startDynamoDb(opts: EmbeddedDynamoDbOptions): Promise<EmbeddedDynamoDb> {
   if (opts.dir) mkdirSync(opts.dir, { recursive: true });
   // Tables are ACTIVE at once: dynalite otherwise mimics the seconds DynamoDB spends creating them.
   const server = dynalite({ path: opts.dir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  if (opts.onChange) tapChanges(server, opts.onChange);
+  if (opts.onChange) tapChanges(server, opts.onChange, opts.journal);
   // dynalite wraps listen()/close() to reopen and close its store; the fault switch uses the plain
   // node:http ones so the store (and an in-memory table) survives a stop/start.
   const plainListen = (p: number, h: string) => (Server.prototype.listen as (port: number, host: string) => Server).call(server, p, h);
@@ -122,11 +151,7 @@ export type DynamoDbThreadReply =
  * The same embedded DynamoDB in a worker thread: `npm start` uses it so that dynalite's CPU (about a third
  * of a logged prediction's) runs on the other core, beside the gateway and the handlers.
  */
-export async function startDynamoDbThread(opts: {
-  dir?: string;
-  port?: number;
-  onChange?: (c: ItemChange) => void;
-}): Promise<EmbeddedDynamoDb> {
+export async function startDynamoDbThread(opts: EmbeddedDynamoDbOptions): Promise<EmbeddedDynamoDb> {
   const { onChange, ...workerOpts } = opts;
   const worker = spawnDynamoDbWorker({ ...workerOpts, tapChanges: onChange !== undefined });
   const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
@@ -175,7 +200,7 @@ export async function startDynamoDbThread(opts: {
 }
 
 /** The worker from the TypeScript source (tsx: `npm start`, tests) or from compiled JavaScript beside this file. */
-function spawnDynamoDbWorker(opts: { dir?: string; port?: number; tapChanges: boolean }): Worker {
+function spawnDynamoDbWorker(opts: { dir?: string; port?: number; tapChanges: boolean; journal?: JournalOptions }): Worker {
   // A roomy young generation: dynalite makes many short-lived objects per request.
   const options = { workerData: opts, resourceLimits: { maxYoungGenerationSizeMb: 64 } };
   const source = join(__dirname, 'dynamodb-worker.ts');

@@ -88,7 +88,7 @@ export function buildLocalFunctions(opts: LocalFunctionsOptions): LocalFunctions
       backend: fargateBackend({ url: opts.modelUrl }),
       log: writes,
       deadLetters: { sqs: lazySqs(sqs), url: opts.logDlqUrl },
-      inputs: { s3: lazyS3(predictS3), bucket: opts.bucketName },
+      inputs: { s3: lazyS3(predictS3), bucket: opts.bucketName, operatorKeyIds },
       ttlDays: opts.logTtlDays,
       versions: opts.versions,
     }),

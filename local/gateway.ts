@@ -6,13 +6,13 @@
 
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import * as zlib from 'node:zlib';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { answerParserErrors, drainUnreadBody } from '../container/src/early-answer';
 import { ApiError, errorStack } from '../contract/errors';
 import { SERVICE_LIMITS } from '../contract/limits';
 import { API_KEY_HEADER, type HandlerName, matchRoute, type RouteSpec } from '../contract/routes';
 import { lambdaContext, toProxyEvent } from './proxy-event';
+import { decodeContent, unsupportedTransferCoding } from './request-codings';
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -66,6 +66,11 @@ export function createGateway(opts: GatewayOptions): Server {
 
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const started = performance.now();
+    // Node keeps the first maxHeadersCount headers and drops the rest: one more tells a request that had too many.
+    if (req.rawHeaders.length / 2 > MAX_HEADERS) {
+      drain(req, res);
+      return sendError(res, new ApiError('HEADERS_TOO_LARGE', `The request has more than ${MAX_HEADERS} headers.`));
+    }
     const requestId = randomUUID();
     res.setHeader('x-amzn-requestid', requestId);
     if (opts.onRequest) {
@@ -96,9 +101,16 @@ export function createGateway(opts: GatewayOptions): Server {
     const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
     const query = q === -1 ? '' : rawUrl.slice(q + 1);
 
+    // A transfer coding is the connection's, refused before anything else is read (as a front end would).
+    const refused = unsupportedTransferCoding(req.headers['transfer-encoding']);
+    if (refused !== undefined) {
+      drain(req, res);
+      return sendError(res, refused);
+    }
+
     const match = matchRoute(method, path);
     if (match === undefined || 'methodNotAllowed' in match) {
-      drain(req);
+      drain(req, res);
       if (match === undefined) return sendError(res, new ApiError('ROUTE_NOT_FOUND', `No route for ${method} ${path}.`));
       return sendError(res, new ApiError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}.`));
     }
@@ -107,21 +119,24 @@ export function createGateway(opts: GatewayOptions): Server {
     // API Gateway checks the key before it reads anything else.
     const key = route.apiKey ? keyOf(req.headers[API_KEY_HEADER]) : undefined;
     if (route.apiKey && key === undefined) {
-      drain(req);
+      drain(req, res);
       return sendError(
         res,
         new ApiError('FORBIDDEN', `Missing or invalid API key: send it in the ${API_KEY_HEADER} header.`, API_KEY_HEADER),
       );
     }
 
+    if (awaitingContinue.has(req) && !tooLarge(req, maxBodyBytes)) res.writeContinue();
     const raw = await readBody(req, maxBodyBytes);
+    // A client gone mid-body has no one to answer.
+    if (raw === 'aborted') return;
     if (raw === 'too-large') {
-      drain(req);
+      drain(req, res);
       return sendError(res, new ApiError('PAYLOAD_TOO_LARGE', `The request body is larger than ${maxBodyBytes} bytes.`));
     }
     let body: Buffer;
     try {
-      body = decodeContent(raw, req.headers['content-encoding'], maxBodyBytes);
+      body = await decodeContent(raw, req.headers['content-encoding'], maxBodyBytes);
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
       return sendError(res, e);
@@ -160,51 +175,44 @@ export function createGateway(opts: GatewayOptions): Server {
     }
   }
 
+  server.maxHeadersCount = MAX_HEADERS + 1;
+  // `Expect: 100-continue`: the checks that need no body (route, key, declared size) answer first, so an
+  // oversized body is refused before the client sends it; `100 Continue` goes only before it is read.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    awaitingContinue.add(req);
+    server.emit('request', req, res);
+  });
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    drain(req, res);
+    sendError(
+      res,
+      new ApiError(
+        'EXPECTATION_FAILED',
+        `Expect ${String(req.headers.expect).slice(0, 40)} is not supported: only 100-continue is.`,
+        'expect',
+      ),
+    );
+  });
   answerParserErrors(server);
   return server;
 }
 
-/** The content codings API Gateway decompresses before the integration sees the body. */
-const DECODERS: Readonly<Record<string, (b: Buffer, o: zlib.ZlibOptions) => Buffer>> = {
-  gzip: zlib.gunzipSync,
-  deflate: zlib.inflateSync,
-};
+/** Most headers one request may have (Node's own default count; API Gateway caps their total size). */
+const MAX_HEADERS = 2000;
 
-/**
- * The body as the function sees it: API Gateway decompresses gzip and deflate bodies (Content-Encoding)
- * and answers 415 for another coding or a body that is not what the header says.
- */
-function decodeContent(body: Buffer, header: string | undefined, limit: number): Buffer {
-  if (header === undefined) return body;
-  const codings = header
-    .split(',')
-    .map((c) => c.trim().toLowerCase())
-    .filter((c) => c !== '' && c !== 'identity');
-  let out = body;
-  // Codings are listed in the order they were applied: undo them from the last.
-  for (const coding of codings.reverse()) {
-    const decode = DECODERS[coding];
-    if (decode === undefined)
-      throw new ApiError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        `Content-Encoding ${coding.slice(0, 40)} is not supported: send gzip, deflate or identity.`,
-      );
-    try {
-      out = decode(out, { maxOutputLength: limit });
-    } catch (e) {
-      if (e instanceof RangeError)
-        throw new ApiError('PAYLOAD_TOO_LARGE', `The request body is larger than ${limit} bytes once decompressed.`);
-      throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `The body is not ${coding} data, as its Content-Encoding says.`);
-    }
-  }
-  return out;
+/** Requests whose client waits for `100 Continue` before it sends the body. */
+const awaitingContinue = new WeakSet<IncomingMessage>();
+
+/** Whether the declared body is over `limit`. */
+function tooLarge(req: IncomingMessage, limit: number): boolean {
+  const declared = Number(req.headers['content-length']);
+  return Number.isFinite(declared) && declared > limit;
 }
 
-/** Reads the whole body, or stops at `limit` bytes. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.resolve('too-large');
-  return new Promise((done, fail) => {
+/** Reads the whole body, or stops at `limit` bytes; 'aborted' when the client goes away before its end. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large' | 'aborted'> {
+  if (tooLarge(req, limit)) return Promise.resolve('too-large');
+  return new Promise((done) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let over = false;
@@ -225,16 +233,21 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
       const [first] = chunks;
       done(chunks.length === 1 && first !== undefined ? first : Buffer.concat(chunks, size));
     });
-    req.on('error', fail);
+    req.on('error', () => done('aborted'));
+    req.on('close', () => {
+      if (!req.complete) done('aborted');
+    });
   });
 }
 
 /**
  * Discards a body we will not read (for a bounded time and size), so the answer reaches the caller
- * rather than a reset, and the connection stays usable.
+ * rather than a reset, and the connection stays usable. A client waiting for `100 Continue` has not sent
+ * its body and will not: its connection closes after the answer instead.
  */
-function drain(req: IncomingMessage): void {
-  drainUnreadBody(req);
+function drain(req: IncomingMessage, res: ServerResponse): void {
+  if (awaitingContinue.has(req)) res.shouldKeepAlive = false;
+  else drainUnreadBody(req);
 }
 
 function errorResult(err: ApiError): APIGatewayProxyResult {

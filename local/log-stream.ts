@@ -28,12 +28,16 @@ export interface FeederOptions {
   /** Records per event at most (the deployed mapping's batch size). @default 1000 */
   batchSize?: number;
   onError?: (e: unknown) => void;
+  /** Called after each batch the handler took, with the journal number of its last change (journaled changes only). */
+  onWritten?: (seq: number) => void;
 }
 
 export function createLogStreamFeeder(opts: FeederOptions): LogStreamFeeder {
   const batchSize = opts.batchSize ?? 1000;
   let buffer: DynamoDBRecord[] = [];
   let sequence = 0;
+  /** Journal numbers of the buffered records that have one, by event id. */
+  const journaled = new Map<string, number>();
   let chain: Promise<void> = Promise.resolve();
   const flush = (): Promise<void> => {
     // One batch at a time, in order, as a stream shard is read.
@@ -42,6 +46,9 @@ export function createLogStreamFeeder(opts: FeederOptions): LogStreamFeeder {
         const batch = buffer.slice(0, batchSize);
         await opts.handler({ Records: batch });
         buffer = buffer.slice(batch.length);
+        const last = journaled.get(batch.at(-1)?.eventID ?? '');
+        if (last !== undefined) opts.onWritten?.(last);
+        for (const r of batch) journaled.delete(r.eventID ?? '');
       }
     });
     return chain.catch((e: unknown) => {
@@ -58,8 +65,10 @@ export function createLogStreamFeeder(opts: FeederOptions): LogStreamFeeder {
       const image = change.newImage as NonNullable<DynamoDBRecord['dynamodb']>['NewImage'];
       const id = (image as Record<string, { S?: string }>)[LOG_TABLE.partitionKey]?.S ?? '';
       sequence++;
+      const eventID = `local-${sequence}`;
+      if (change.seq !== undefined) journaled.set(eventID, change.seq);
       buffer.push({
-        eventID: `local-${sequence}`,
+        eventID,
         eventName: change.operation === 'PutItem' ? 'INSERT' : 'MODIFY',
         eventVersion: '1.1',
         eventSource: 'aws:dynamodb',

@@ -48,6 +48,8 @@ export function dataPaths(dataDir: string) {
     dynamodb: join(dataDir, 'dynamodb'),
     s3: join(dataDir, 's3'),
     sqs: join(dataDir, 'sqs.json'),
+    /** The table stream's journal and the analytics writer's checkpoint in it. */
+    stream: join(dataDir, 'stream'),
     /** The operator key (every prediction and the metrics). */
     apiKey: join(dataDir, 'api-key'),
     /** The client key (its own predictions only). */

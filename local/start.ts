@@ -1,6 +1,6 @@
 /**
  * `npm start`: the whole system on 127.0.0.1. Prints where everything is, the API key and a curl to try;
- * Ctrl-C, SIGTERM, SIGINT or the end of the process that started it (npm, an IDE, a process manager)
+ * Ctrl-C, SIGTERM, SIGINT, SIGHUP (a closed terminal) or the end of the process that started it (npm, an IDE, a process manager)
  * stops everything cleanly. A port in use or a data folder another run holds is one line on stderr and
  * exit code 1.
  */
@@ -18,7 +18,7 @@ import { addStartOptions, parsePort, type RunStartOptions, type StartFlags, star
 import { type LocalSystem, startLocal } from './system';
 import { RequestSummary, requestLine, shortHandlerLine } from './terminal-log';
 
-/** Starts the system, prints the banner and stops on SIGINT/SIGTERM. Resolves once it has stopped. */
+/** Starts the system, prints the banner and stops on SIGINT, SIGTERM or SIGHUP. Resolves once it has stopped. */
 export async function runStart(opts: RunStartOptions): Promise<void> {
   const tty = process.stderr.isTTY;
   // Signals are taken from the first moment: one during start-up stops the system as soon as it is up,
@@ -27,10 +27,9 @@ export async function runStart(opts: RunStartOptions): Promise<void> {
   let onSignal: (signal: string) => void = (signal) => {
     signalled = signal;
   };
-  const handleInt = () => onSignal('SIGINT');
-  const handleTerm = () => onSignal('SIGTERM');
-  process.on('SIGINT', handleInt);
-  process.on('SIGTERM', handleTerm);
+  // A closed terminal (SIGHUP) stops it the same way: requests in flight answered, the log handed on.
+  const handlers = STOP_SIGNALS.map((signal) => [signal, () => onSignal(signal)] as const);
+  for (const [signal, handler] of handlers) process.on(signal, handler);
   // npm runs this under `sh -c`, and a signal to npm stops the shell, not us: when the process that
   // started us goes away (we are re-parented), stop as on a signal rather than serve on, orphaned.
   const parent = process.ppid;
@@ -64,8 +63,7 @@ export async function runStart(opts: RunStartOptions): Promise<void> {
     process.stderr.write(`mlship: ${e instanceof PortInUseError || e instanceof DataDirBusyError ? e.message : firstLine(e)}\n`);
     process.exitCode = 1;
     output.close();
-    process.off('SIGINT', handleInt);
-    process.off('SIGTERM', handleTerm);
+    for (const [signal, handler] of handlers) process.off(signal, handler);
     process.off('beforeExit', onBeforeExit);
     clearInterval(watchParent);
     return;
@@ -93,11 +91,13 @@ export async function runStart(opts: RunStartOptions): Promise<void> {
     if (signalled) stop(signalled);
   });
   output.close();
-  process.off('SIGINT', handleInt);
-  process.off('SIGTERM', handleTerm);
+  for (const [signal, handler] of handlers) process.off(signal, handler);
   process.off('beforeExit', onBeforeExit);
   clearInterval(watchParent);
 }
+
+/** The signals that stop the system cleanly. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /** How often the parent process is checked. */
 const PARENT_POLL_MS = 500;

@@ -7,7 +7,7 @@
  * them in reverse order, and a failed start stops what had started.
  */
 
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Backend } from '../contract/limits';
@@ -136,6 +136,7 @@ export async function startLocal(opts: StartLocalOptions = {}): Promise<LocalSys
     mkdirSync(dataDir, { recursive: true });
     // Before anything starts: a second run on the same folder would fight over LevelDB's lock.
     if (!inMemory) parts.defer(lockDataDir(dataDir));
+    const uncleanStop = !inMemory && existsSync(paths.state);
     // Fail fast, before the slower start-up work, when any of the fixed ports is taken.
     await checkPortFree(apiPort, 'API gateway');
     await checkPortFree(ports.dynamodb, 'embedded DynamoDB');
@@ -153,6 +154,9 @@ export async function startLocal(opts: StartLocalOptions = {}): Promise<LocalSys
         dynamodbDir: inMemory ? undefined : paths.dynamodb,
         s3Dir: scratch ? join(scratch, 's3') : paths.s3,
         sqsFile: inMemory ? undefined : paths.sqs,
+        streamDir: inMemory ? undefined : paths.stream,
+        // The state file outlives only a run that did not stop cleanly.
+        repairIndexes: !inMemory && uncleanStop,
         ports,
         onProgress: progress,
       }),

@@ -104,9 +104,17 @@ async function runPrimary(settings: ServeSettings): Promise<void> {
   };
   // A signal listener gets (name, number): pass the name only, so the exit code stays 0.
   process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  // Started by a local process with an IPC channel (startServer): stop with it, never outlive it.
-  if (process.channel) process.once('disconnect', () => stop('parent exited'));
+  if (process.channel) {
+    // Started by a local process with an IPC channel (startServer): stop with it, never outlive it. Ctrl-C
+    // and a closed terminal reach the whole process group: that process decides when to stop us (SIGTERM,
+    // once the requests it has in flight are answered), so the model stays up for them.
+    process.once('disconnect', () => stop('parent exited'));
+    process.on('SIGINT', () => undefined);
+    process.on('SIGHUP', () => undefined);
+  } else {
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => stop('SIGHUP'));
+  }
 
   for (let i = 0; i < settings.workers; i++) fork();
 
@@ -149,8 +157,9 @@ async function runWorker(settings: ServeSettings, host: string): Promise<void> {
     );
   };
   process.on('SIGTERM', stop);
-  // The primary forwards SIGTERM; Ctrl-C reaches every process of the group, so wait for the primary's.
+  // The primary forwards SIGTERM; Ctrl-C and a closed terminal reach every process of the group, so wait for the primary's.
   process.on('SIGINT', () => undefined);
+  process.on('SIGHUP', () => undefined);
   process.send?.({ type: 'listening', port: server.port } satisfies WorkerMessage);
   try {
     await server.ready;

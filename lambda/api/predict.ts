@@ -13,17 +13,18 @@ import { type InvocationResponse, MODEL_VERSION_HEADER, type PredictResponse } f
 import type { PredictionRecord } from '../../contract/prediction-log';
 import { parseChallengerSetting } from '../../contract/versions';
 import { apiHandler, bodyBytes, mediaType, type RequestContext } from '../http/api-handler';
+import { operatorKeyIds } from '../http/tenancy';
 import { withIdempotency } from '../log/idempotency';
 import { type DeadLetterQueue, logRecords } from '../log/log-writer';
 import { PredictionLogStore } from '../log/prediction-log-store';
 import { type RecordBuilder, recordBuilder, shadowRecord } from '../log/record-builder';
 import type { Backend } from '../model/backend';
 import { fargateBackend } from '../model/fargate-backend';
-import { fetchInstance, modelInput, parseInstances, storeInput } from '../model/inputs';
+import { fetchInstance, modelInput, parseInstances, type StoredInputs, storeInput } from '../model/inputs';
 import { sagemakerBackend } from '../model/sagemaker-backend';
 import { dynamoOptions, s3Options, sqsOptions } from '../runtime/clients';
 import { endpointOverride, intValue, readConfig, required } from '../runtime/config';
-import { lazyS3, lazySqs, type S3Handle } from '../runtime/lazy-clients';
+import { lazyS3, lazySqs } from '../runtime/lazy-clients';
 import { createLogger, type Logger } from '../runtime/logger';
 import { Metrics } from '../runtime/metrics';
 import { type RoutingStore, TableRoutingStore } from '../versions/routing-store';
@@ -40,7 +41,7 @@ export interface PredictDeps {
   readonly log: PredictionLogStore;
   readonly deadLetters: DeadLetterQueue;
   /** The data bucket: inputs given as keys, inputs too large to log inline. */
-  readonly inputs: { readonly s3: () => Promise<S3Handle>; readonly bucket: string };
+  readonly inputs: StoredInputs;
   /** Days a log item is kept (0: forever). */
   readonly ttlDays: number;
   /** @default - a logger of the predict function */
@@ -73,7 +74,11 @@ export function predictDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: string): Pre
     // One attempt per SDK call: the log writer runs its own bounded retries before dead-lettering.
     log: new PredictionLogStore(new DynamoDBClient(dynamoOptions(env, 1)), table),
     deadLetters: { sqs: lazySqs(sqsOptions(env)), url: required(config, ENV.LOG_DLQ_URL) },
-    inputs: { s3: lazyS3(s3Options(env)), bucket: required(config, ENV.DATA_BUCKET) },
+    inputs: {
+      s3: lazyS3(s3Options(env)),
+      bucket: required(config, ENV.DATA_BUCKET),
+      operatorKeyIds: operatorKeyIds(required(config, ENV.OPERATOR_KEY_IDS)),
+    },
     ttlDays: intValue(config, ENV.LOG_TTL_DAYS),
     versions: challengerVersions(
       required(config, ENV.CHALLENGER),
@@ -100,7 +105,7 @@ export function createPredictHandler(deps: PredictDeps) {
   const buildRecord: RecordBuilder = recordBuilder({
     manifest,
     ttlDays: deps.ttlDays,
-    storeInput: (key, body, type) => storeInput(inputs.s3, inputs.bucket, key, body, type),
+    storeInput: (key, body, type, owner) => storeInput(inputs, key, body, type, owner),
   });
   const predictOnce = withIdempotency(run, {
     store: deps.log,
@@ -138,7 +143,7 @@ export function createPredictHandler(deps: PredictDeps) {
     const resolved = await Promise.all(
       instances.map((inst, i) =>
         's3Key' in inst
-          ? fetchInstance(inputs.s3, inputs.bucket, manifest, inst.s3Key, `instances[${i}].s3Key`, maxBodyBytes)
+          ? fetchInstance(inputs, manifest, inst.s3Key, `instances[${i}].s3Key`, maxBodyBytes, apiKeyId)
           : Promise.resolve(inst),
       ),
     );

@@ -10,8 +10,8 @@ import { float32Decimal, type PredictionRecord, shadowLogModel } from '../../con
 import { imageFormatOf, type ResolvedInstance } from '../model/inputs';
 import { newPredictionId } from './ids';
 
-/** Stores an input too large for the log item under `key`. */
-export type InputWriter = (key: string, body: Uint8Array | string, contentType: string) => Promise<void>;
+/** Stores an input too large for the log item under `key`, for the API key id `owner`. */
+export type InputWriter = (key: string, body: Uint8Array | string, contentType: string, owner: string | undefined) => Promise<void>;
 
 export interface RecordBuilderOptions {
   readonly manifest: ModelManifest;
@@ -75,7 +75,7 @@ export function recordBuilder(opts: RecordBuilderOptions): RecordBuilder {
       if (Buffer.byteLength(text) <= LIMITS.maxInlineInputBytes) record.inputValues = values;
       else if (record.inputKey === undefined) {
         record.inputKey = predictionInputKey(record.model, createdAt, id, 'json');
-        await storeInput(record.inputKey, text, 'application/json');
+        await storeInput(record.inputKey, text, 'application/json', apiKeyId);
       }
     } else if (record.inputKey !== undefined) {
       // An image sent by key: the bucket holds its bytes already.
@@ -85,7 +85,7 @@ export function recordBuilder(opts: RecordBuilderOptions): RecordBuilder {
       const bytes = Buffer.from(seen.image, 'base64');
       const format = imageFormatOf(bytes) ?? 'png';
       record.inputKey = predictionInputKey(record.model, createdAt, id, format);
-      await storeInput(record.inputKey, bytes, format === 'png' ? 'image/png' : 'image/jpeg');
+      await storeInput(record.inputKey, bytes, format === 'png' ? 'image/png' : 'image/jpeg', apiKeyId);
     }
     return record;
   };

@@ -4,8 +4,10 @@
  * checked like inline ones: an encoded image (PNG/JPEG bytes) is sent on as base64, anything else is read
  * as one JSON instance. Inputs too large to keep inline in the log are written under `predictions/` in
  * the same forms (numbers as a JSON array, images as their own bytes), so a stored input can be sent back
- * as an s3Key.
+ * as an s3Key — by the key that sent it (the object names its owner) or an operator's: a client key
+ * cannot run the model on another tenant's stored input. Other prefixes keep the bucket's own rules.
  */
+import { INPUT_OWNER_METADATA, PREFIX } from '../../contract/bucket';
 import { ApiError, isApiError } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
 import {
@@ -20,6 +22,14 @@ import {
 import { scoringInstances } from '../../contract/protocols/scoring-formats';
 import { parseJsonBody } from '../http/api-handler';
 import type { S3Handle } from '../runtime/lazy-clients';
+
+/** The data bucket as the predict function uses it: inputs given as keys, inputs too large to log inline. */
+export interface StoredInputs {
+  readonly s3: () => Promise<S3Handle>;
+  readonly bucket: string;
+  /** Keys that may read any stored input back. @default - none: each stored input only by its owner */
+  readonly operatorKeyIds?: ReadonlySet<string>;
+}
 
 /** An instance with its values ready for the model: numbers or a base64 image. */
 export type ResolvedInstance = Exclude<Instance, { s3Key: string }>;
@@ -59,22 +69,40 @@ export function imageFormatOf(bytes: Uint8Array): 'png' | 'jpg' | undefined {
   return undefined;
 }
 
+/**
+ * The instance kept at `key`, for the caller with API key id `apiKeyId`. A stored prediction input
+ * (`predictions/…`) is refused to any key but its owner's and the operators' as if it were missing (403,
+ * as S3 answers for a missing key), so one tenant can neither use nor probe another's inputs.
+ */
 export async function fetchInstance(
-  s3: () => Promise<S3Handle>,
-  bucket: string,
+  inputs: StoredInputs,
   m: ModelManifest,
   key: string,
   field: string,
   maxBytes: number,
+  apiKeyId: string | undefined,
 ): Promise<ResolvedInstance> {
   let bytes: Uint8Array;
   try {
-    const { sdk, client } = await s3();
-    const out = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }));
-    if (out.ContentLength !== undefined && out.ContentLength > maxBytes) {
-      throw new ApiError('PAYLOAD_TOO_LARGE', `The object ${key} is ${out.ContentLength} bytes; at most ${maxBytes}.`, field);
+    const { sdk, client } = await inputs.s3();
+    const out = await client.send(new sdk.GetObjectCommand({ Bucket: inputs.bucket, Key: key }));
+    try {
+      if (!mayRead(inputs, key, out.Metadata?.[INPUT_OWNER_METADATA], apiKeyId)) {
+        throw new ApiError(
+          'S3_ACCESS_DENIED',
+          `The API may not read ${key} for this API key: it does not exist or is not this key's.`,
+          field,
+        );
+      }
+      if (out.ContentLength !== undefined && out.ContentLength > maxBytes) {
+        throw new ApiError('PAYLOAD_TOO_LARGE', `The object ${key} is ${out.ContentLength} bytes; at most ${maxBytes}.`, field);
+      }
+      if (out.Body === undefined) throw new ApiError('INVALID_S3_KEY', `The object ${key} is empty.`, field);
+    } catch (e) {
+      // An answer left unread holds its connection: let it go.
+      (out.Body as { destroy?: () => void } | undefined)?.destroy?.();
+      throw e;
     }
-    if (out.Body === undefined) throw new ApiError('INVALID_S3_KEY', `The object ${key} is empty.`, field);
     bytes = await out.Body.transformToByteArray();
   } catch (e) {
     throw s3ReadError(e, key, field);
@@ -93,6 +121,13 @@ export async function fetchInstance(
     if (isApiError(e)) throw new ApiError(e.code, `In ${key}: ${e.message}`, field);
     throw e;
   }
+}
+
+/** Whether the key `apiKeyId` may use the object at `key`, kept for `owner` (inputs stored before owners were kept: operators only). */
+function mayRead(inputs: StoredInputs, key: string, owner: string | undefined, apiKeyId: string | undefined): boolean {
+  if (!key.startsWith(PREFIX.predictions)) return true;
+  if (apiKeyId !== undefined && inputs.operatorKeyIds?.has(apiKeyId)) return true;
+  return owner !== undefined && owner === apiKeyId;
 }
 
 /**
@@ -120,17 +155,21 @@ export function s3ReadError(e: unknown, key: string, field: string): ApiError {
   return new ApiError('STORAGE_UNAVAILABLE', `Reading ${key} from the data bucket failed; retry shortly.`);
 }
 
-/** Stores an input too large for the log item: numbers as a JSON array, an encoded image as its bytes. */
+/**
+ * Stores an input too large for the log item: numbers as a JSON array, an encoded image as its bytes,
+ * with the API key id it belongs to (`owner`), which alone may send it back as an s3Key.
+ */
 export async function storeInput(
-  s3: () => Promise<S3Handle>,
-  bucket: string,
+  inputs: StoredInputs,
   key: string,
   body: Uint8Array | string,
   contentType: string,
+  owner: string | undefined,
 ): Promise<void> {
   try {
-    const { sdk, client } = await s3();
-    await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+    const { sdk, client } = await inputs.s3();
+    const Metadata = owner === undefined ? undefined : { [INPUT_OWNER_METADATA]: owner };
+    await client.send(new sdk.PutObjectCommand({ Bucket: inputs.bucket, Key: key, Body: body, ContentType: contentType, Metadata }));
   } catch {
     throw new ApiError('STORAGE_UNAVAILABLE', 'Storing the prediction input failed; retry shortly.');
   }

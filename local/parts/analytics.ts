@@ -11,7 +11,7 @@ import type { FunctionsPart } from './functions';
 import { startPart } from './part';
 
 export interface AnalyticsPartOptions {
-  data: Pick<DataPart, 'tableName' | 'onTableChange'>;
+  data: Pick<DataPart, 'tableName' | 'onTableChange' | 'pendingChanges' | 'checkpoint'>;
   functions: Pick<FunctionsPart, 'analyticsWriter' | 'analyticsCompactor'>;
   /** How often log writes are handed to the writer; 0 only on `flush()` and at stop. @default 2000 */
   intervalMs?: number;
@@ -35,7 +35,10 @@ export function startAnalytics(opts: AnalyticsPartOptions): Promise<AnalyticsPar
       handler: analyticsWriter,
       intervalMs: opts.intervalMs === 0 ? 2 ** 31 - 1 : opts.intervalMs,
       onError: (e) => process.stderr.write(`analytics: ${errorMessage(e)}\n`),
+      onWritten: (seq) => opts.data.checkpoint(seq),
     });
+    // What a crash kept from the writer first, then the writes as they come: the stream resumed at its checkpoint.
+    for (const c of opts.data.pendingChanges) feeder.push(c);
     const unsubscribe = opts.data.onTableChange((c) => feeder.push(c));
     // Stopped after the gateway (nothing more to log) and before S3 (the last batch still lands).
     started.defer(async () => {

@@ -4,9 +4,10 @@
  * its event source mapping feeds it there (the functions themselves are built by `startFunctions`).
  */
 import { errorMessage } from '../../contract/errors';
+import { SERVICE_LIMITS } from '../../contract/limits';
 import { ensureWebBuilt } from '../../web/build';
 import { type AccessLogEntry, createGateway, type GatewayOptions } from '../gateway';
-import { closeServer, listen } from '../listen';
+import { gracefulStop, listen } from '../listen';
 import { LOCAL_NAMES } from '../paths';
 import { type DrainResult, drainQueue } from '../replay-loop';
 import type { DataPart } from './data';
@@ -48,6 +49,9 @@ export interface ApiPart {
   stop(): Promise<void>;
 }
 
+/** Time past the integration timeout a stop waits for a request in flight to send its answer. */
+const STOP_MARGIN_MS = 1_000;
+
 export function startApi(opts: ApiPartOptions): Promise<ApiPart> {
   return startPart(async (started) => {
     if (opts.buildDashboard) {
@@ -67,8 +71,10 @@ export function startApi(opts: ApiPartOptions): Promise<ApiPart> {
       onRequest: opts.onRequest,
       onResponse: opts.onResponse,
     });
+    const stopGateway = gracefulStop(gateway);
     const port = await listen(gateway, opts.port, 'API gateway');
-    started.defer(() => closeServer(gateway));
+    // Requests in flight are answered (each within the integration timeout) before the functions stop.
+    started.defer(() => stopGateway(SERVICE_LIMITS.apiGatewayIntegrationTimeoutMs + STOP_MARGIN_MS));
 
     const drain = () => drainQueue(opts.data.sqs, opts.data.logDlqUrl, opts.functions.replay);
     if (opts.replayIntervalMs > 0) {

@@ -4,7 +4,9 @@
  * writes are reported to subscribers, as the table's stream reports them on AWS.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { readJournal, writeCheckpoint } from '../change-journal';
 import { dynamoClient, ensureTable, type ItemChange, startDynamoDbThread } from '../dynamodb';
+import { removeDanglingIndexEntries } from '../index-repair';
 import { LOCAL_NAMES } from '../paths';
 import { startS3 } from '../s3';
 import { startSqsServer } from '../sqs-server';
@@ -17,6 +19,13 @@ export interface DataPartOptions {
   s3Dir: string;
   /** File the queue is kept in. @default - in memory */
   sqsFile?: string;
+  /**
+   * Folder of the table stream's journal: accepted writes are kept there until the analytics writer has
+   * written them, so a crash loses none. @default - none (in memory: nothing outlives the run anyway)
+   */
+  streamDir?: string;
+  /** The last run did not stop cleanly: remove index entries a killed write left without their item. @default false */
+  repairIndexes?: boolean;
   ports: { dynamodb: number; s3: number; sqs: number };
   onProgress: (message: string) => void;
 }
@@ -34,6 +43,10 @@ export interface DataPart {
   readonly dynamodb: Switchable;
   /** Reports each accepted write of the table (the table's stream); returns the unsubscribe. */
   onTableChange(listener: (change: ItemChange) => void): () => void;
+  /** The journaled writes a run before this one did not see written (a crash), in order: for the first subscriber. */
+  readonly pendingChanges: readonly ItemChange[];
+  /** Records that every change up to number `seq` is written (the stream consumer's checkpoint). */
+  checkpoint(seq: number): void;
   stop(): Promise<void>;
 }
 
@@ -42,10 +55,14 @@ export function startData(opts: DataPartOptions): Promise<DataPart> {
     const listeners = new Set<(change: ItemChange) => void>();
 
     opts.onProgress('starting DynamoDB (dynalite)');
+    // Read before the table takes writes: what the last run journaled and did not see written.
+    const { streamDir } = opts;
+    const resumed = streamDir === undefined ? undefined : readJournal<ItemChange>(streamDir);
     // On its own thread: dynalite's work runs beside the gateway and the handlers, not between their requests.
     const ddb = await startDynamoDbThread({
       dir: opts.dynamodbDir,
       port: opts.ports.dynamodb,
+      journal: streamDir === undefined || resumed === undefined ? undefined : { dir: streamDir, nextSeq: resumed.nextSeq },
       onChange: (c) => {
         for (const listener of listeners) listener(c);
       },
@@ -54,6 +71,10 @@ export function startData(opts: DataPartOptions): Promise<DataPart> {
     const ddbClient = dynamoClient(ddb.url);
     started.defer(() => ddbClient.destroy());
     await ensureTable(ddbClient, LOCAL_NAMES.table);
+    if (opts.repairIndexes) {
+      const removed = await removeDanglingIndexEntries(ddbClient, LOCAL_NAMES.table);
+      if (removed.length > 0) opts.onProgress(`removed ${removed.length} index entries a stopped write left without their item`);
+    }
 
     opts.onProgress('starting S3 (s3rver)');
     const s3 = await startS3({ dir: opts.s3Dir, bucket: LOCAL_NAMES.bucket, port: opts.ports.s3 });
@@ -78,6 +99,10 @@ export function startData(opts: DataPartOptions): Promise<DataPart> {
       sqsUrl: sqsServer.url,
       sqs,
       dynamodb: { url: ddb.url, stop: () => ddb.stop(), start: () => ddb.start() },
+      pendingChanges: (resumed?.pending ?? []).map((e) => ({ ...e.change, seq: e.seq })),
+      checkpoint: (seq: number) => {
+        if (streamDir !== undefined) writeCheckpoint(streamDir, seq);
+      },
       onTableChange(listener: (change: ItemChange) => void) {
         listeners.add(listener);
         return () => {

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { batchCommand } from '../../cli/batch';
+import { batchCommand, REJECTED_ROWS_EXIT_CODE } from '../../cli/batch';
 import { batchContainerCommand } from '../../container/src/batch/command';
 
 const MODEL_DIR = path.join(__dirname, '../../models/breast-cancer');
@@ -91,4 +91,32 @@ it('user CLI: a local run needs --output, and `status` needs --stack', async () 
   await expect(
     program(batchCommand({ described: 'the test model', dir: () => MODEL_DIR })).parseAsync(['batch', 'status'], { from: 'user' }),
   ).rejects.toThrow(/--stack/);
+});
+
+it('user CLI: a local run that rejected rows exits with its own documented code, one without rejects with 0', async () => {
+  const parity = JSON.parse(readFileSync(path.join(MODEL_DIR, 'parity.json'), 'utf8')) as { rows: { input: number[] }[] };
+  const names = (
+    JSON.parse(readFileSync(path.join(MODEL_DIR, 'model.json'), 'utf8')) as { input: { features: { name: string }[] } }
+  ).input.features.map((f) => f.name);
+  const good = parity.rows.slice(0, 3).map((r) => r.input.join(','));
+  const run = async (name: string, lines: string[]) => {
+    const input = path.join(dir, name);
+    writeFileSync(input, `${[names.join(','), ...lines].join('\n')}\n`);
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const before = process.exitCode;
+    try {
+      await program(batchCommand({ described: 'the test model', dir: () => MODEL_DIR })).parseAsync(
+        ['batch', '--input', input, '--output', `${input}.out`, '--workers', '1'],
+        { from: 'user' },
+      );
+      return process.exitCode;
+    } finally {
+      process.exitCode = before;
+      stderr.mockRestore();
+    }
+  };
+  // GIVEN one dataset with a row that is not numbers WHEN scored THEN the exit code says rows were rejected
+  expect(await run('some-bad.csv', [...good, names.map(() => 'x').join(',')])).toBe(REJECTED_ROWS_EXIT_CODE);
+  // AND a clean dataset leaves it unset (0)
+  expect(await run('all-good.csv', good)).toBeUndefined();
 });

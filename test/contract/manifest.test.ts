@@ -161,6 +161,19 @@ describe('CSV rules (contract/csv.ts)', () => {
     expect(codeOf(() => parseCsvRows(tabular, text))).toEqual({ code, field });
   });
 
+  it('refuses a row longer than the features can fill before splitting it, so one huge row costs no more than a legitimate one', () => {
+    // GIVEN a 5.9 MB row of one-character cells for a two-feature model WHEN parsed THEN INVALID_CSV names the row
+    const huge = '1,'.repeat(2_950_000);
+    expect(codeOf(() => parseCsvRows(tabular, `1,2\n${huge}\n`))).toEqual({ code: 'INVALID_CSV', field: 'rows[1]' });
+    // AND one huge cell too; the splitter refuses at the bound it is given, rows within it pass
+    expect(codeOf(() => parseCsvRows(tabular, `1,${'9'.repeat(5_000_000)}\n`))).toEqual({ code: 'INVALID_CSV', field: 'rows[0]' });
+    expect(() => parseCsv('1,2,3,4\n', 10, 6)).toThrow(/longer than 6 characters/);
+    expect(parseCsv('1,2,3\r\n4,5,6\n', 10, 5).map((r) => r.cells)).toEqual([
+      ['1', '2', '3'],
+      ['4', '5', '6'],
+    ]);
+  });
+
   it('reads RFC 4180 quoting: commas, quotes and line breaks inside quotes are data', () => {
     expect(parseCsv('"x,1","say ""hi"""\n"two\nlines",3\r\n', 10).map((r) => r.cells)).toEqual([
       ['x,1', 'say "hi"'],

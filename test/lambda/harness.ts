@@ -99,6 +99,9 @@ export function loadReplay(env: Record<string, string>): (e: SQSEvent) => Promis
   return createReplayHandler(replayDepsFromEnv(env));
 }
 
+/** The operator key id the functions are given in the tests (events default to the client key `key-1`). */
+export const OPERATOR_KEY_ID = 'operator-1';
+
 /** The environment of the predict function for a harness and backend. */
 export function predictEnv(
   h: Harness,
@@ -112,6 +115,7 @@ export function predictEnv(
     [ENV.MODEL_MANIFEST_PATH]: h.manifestPath,
     [ENV.LOG_TTL_DAYS]: '30',
     [ENV.CHALLENGER]: 'none',
+    [ENV.OPERATOR_KEY_IDS]: OPERATOR_KEY_ID,
     [ENV.DYNAMODB_URL]: h.ddb.url,
     [ENV.S3_URL]: h.s3.url,
     [ENV.SQS_URL]: h.sqs.url,
@@ -124,9 +128,6 @@ export function predictEnv(
         }),
   };
 }
-
-/** The operator key id the query and feedback functions are given in the tests (events default to the client key `key-1`). */
-export const OPERATOR_KEY_ID = 'operator-1';
 
 /** The query function's environment; `analytics` names the Athena workgroup and database (default: none deployed). */
 export function queryEnv(

@@ -14,7 +14,7 @@ import type { PredictResponse } from '../../contract/prediction';
 import { decodeRecord, type PredictionRecord } from '../../contract/prediction-log';
 import { defined } from '../support/defined';
 import { jsonBody, proxyEvent } from './events';
-import { BUCKET, dynamoClient, type Harness, loadHandler, predictEnv, s3Client, startHarness, TABLE } from './harness';
+import { BUCKET, dynamoClient, type Harness, loadHandler, OPERATOR_KEY_ID, predictEnv, s3Client, startHarness, TABLE } from './harness';
 
 const DIGITS_DIR = resolve(__dirname, '../../models/digits');
 let h: Harness;
@@ -39,13 +39,14 @@ async function record(id: string): Promise<PredictionRecord> {
   return decodeRecord(defined(out.Item, `the record ${id}`));
 }
 
-const post = (instances: unknown[]) =>
+const post = (instances: unknown[], apiKeyId?: string) =>
   predict(
     proxyEvent({
       method: 'POST',
       resource: '/predict',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ instances }),
+      apiKeyId,
     }),
   );
 
@@ -84,6 +85,37 @@ it('stores an inline image above the inline limit under predictions/ and logs it
   const inlineRec = await record(inline.id);
   expect(inlineRec.inputImage).toBe(small);
   expect(inlineRec.inputKey).toBeUndefined();
+});
+
+it("sends a stored input back as an s3Key for its owner and the operators only, never for another tenant's key", async () => {
+  // GIVEN an input the client key key-1 sent, stored under predictions/
+  const res = await post([{ b64: noisePng(48).toString('base64') }]);
+  const stored = defined((await record(jsonBody<PredictResponse>(res).predictions[0].id)).inputKey, 'the stored input key');
+  expect(stored.startsWith('predictions/')).toBe(true);
+  // AND one kept before stored inputs named their owner
+  const unowned = stored.replace(/[^/]+\.png$/, 'from-before.png');
+  await s3Client(h.s3.url).send(new PutObjectCommand({ Bucket: BUCKET, Key: unowned, Body: noisePng(16), ContentType: 'image/png' }));
+  const statusFor = async (key: string, apiKeyId: string) => {
+    const r = await post([{ s3Key: key }], apiKeyId);
+    return r.statusCode === 200 ? '200' : `${r.statusCode} ${jsonBody<{ error: { code: string } }>(r).error.code}`;
+  };
+  // WHEN each key sends them back THEN the owner and the operator run the model, another client key is refused as if missing
+  expect({
+    owner: await statusFor(stored, 'key-1'),
+    operator: await statusFor(stored, OPERATOR_KEY_ID),
+    otherTenant: await statusFor(stored, 'key-2'),
+    unownedByClient: await statusFor(unowned, 'key-1'),
+    unownedByOperator: await statusFor(unowned, OPERATOR_KEY_ID),
+    // AND keys outside predictions/ keep the bucket's own rules
+    datasetByOtherTenant: await statusFor('datasets/digits/7.png', 'key-2'),
+  }).toEqual({
+    owner: '200',
+    operator: '200',
+    otherTenant: '403 S3_ACCESS_DENIED',
+    unownedByClient: '403 S3_ACCESS_DENIED',
+    unownedByOperator: '200',
+    datasetByOtherTenant: '200',
+  });
 });
 
 it('answers INVALID_IMAGE for bytes that are not an image', async () => {

@@ -4,6 +4,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { HANDLERS, type HandlerName, ROUTES } from '../../contract/routes';
 import { apiKeyIdOf, createGateway, type ProxyHandler } from '../../local/gateway';
 import { closeServer, listen } from '../../local/listen';
+import { rawRequest } from '../support/raw-http';
 
 const API_KEY = 'test-key-0123456789abcdef';
 
@@ -100,14 +101,16 @@ describe('local API gateway', () => {
     expect(seen[0].queryStringParameters).toBeNull();
   });
 
+  const json = JSON.stringify({ instances: [[1, 2, 3]] });
+  /** POSTs `body` to /predict with the Content-Encoding `encoding`. */
+  const post = (body: Buffer, encoding: string) =>
+    fetch(`${url}/predict`, {
+      method: 'POST',
+      headers: { 'x-api-key': API_KEY, 'content-type': 'application/json', 'content-encoding': encoding },
+      body: new Uint8Array(body),
+    });
+
   it('decompresses gzip and deflate bodies as API Gateway does, and refuses other codings, bad data and bombs', async () => {
-    const json = JSON.stringify({ instances: [[1, 2, 3]] });
-    const post = (body: Buffer, encoding: string) =>
-      fetch(`${url}/predict`, {
-        method: 'POST',
-        headers: { 'x-api-key': API_KEY, 'content-type': 'application/json', 'content-encoding': encoding },
-        body: new Uint8Array(body),
-      });
     // GIVEN the same JSON sent gzip-, deflate- and not compressed WHEN posted THEN the function sees the JSON
     for (const [body, encoding] of [
       [gzipSync(json), 'gzip'],
@@ -129,6 +132,86 @@ describe('local API gateway', () => {
       expect({ encoding, status: res.status, code: (await res.json()).error.code }).toEqual({ encoding, status, code });
     }
     expect(seen).toHaveLength(0);
+  });
+
+  it('decompresses one content coding, as API Gateway does: a stack of them is refused before any is opened', async () => {
+    // GIVEN bodies compressed twice (and a header naming 1,000 layers) WHEN posted THEN 415, and the function sees none
+    for (const [body, encoding] of [
+      [gzipSync(gzipSync(json)), 'gzip, gzip'],
+      [gzipSync(deflateSync(json)), 'deflate, identity, gzip'],
+      [gzipSync(json), Array(1000).fill('gzip').join(', ')],
+    ] as const) {
+      const res = await post(body, encoding);
+      expect({ status: res.status, code: (await res.json()).error.code }).toEqual({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+    }
+    expect(seen).toHaveLength(0);
+    // AND one coding with identity beside it still passes
+    expect((await post(gzipSync(json), 'identity, gzip')).status).toBe(200);
+    expect(seen[0]?.body).toBe(json);
+  });
+
+  it('refuses a transfer coding besides chunked with 501 (RFC 9112) rather than pass its bytes on', async () => {
+    const body = gzipSync('{"instances":[[1]]}');
+    const request = (te: string) =>
+      Buffer.concat([
+        Buffer.from(
+          `POST /predict HTTP/1.1\r\nHost: x\r\nx-api-key: ${API_KEY}\r\nContent-Type: application/json\r\nTransfer-Encoding: ${te}\r\n\r\n`,
+        ),
+        Buffer.from(`${body.length.toString(16)}\r\n`),
+        body,
+        Buffer.from('\r\n0\r\n\r\n'),
+      ]);
+    // GIVEN a gzip transfer coding under the chunking WHEN sent THEN 501 with the JSON error, and the function never runs
+    const answer = await rawRequest(url, request('gzip, chunked'));
+    expect({ status: answer.status, code: answer.code }).toEqual({ status: 501, code: 'UNSUPPORTED_TRANSFER_ENCODING' });
+    expect(seen).toHaveLength(0);
+    // AND plain chunking still reaches it
+    expect((await rawRequest(url, request('chunked'))).status).toBe(200);
+  });
+
+  it('answers Expect: 100-continue with the 413 before any 100 Continue, sends 100 only for a body it will read, and 417 for another expectation', async () => {
+    const head = (expect: string, length: number) =>
+      `POST /predict HTTP/1.1\r\nHost: x\r\nx-api-key: ${API_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nExpect: ${expect}\r\n\r\n`;
+    // GIVEN a declared body over the limit WHEN the client waits for 100 Continue THEN it gets the 413 alone
+    const big = await rawRequest(url, head('100-continue', 5000), { afterWrite: () => undefined });
+    expect({ statuses: big.statuses, code: big.code }).toEqual({ statuses: [413], code: 'PAYLOAD_TOO_LARGE' });
+    // AND a body within it is asked for, then answered
+    const body = '{"instances":[[1]]}';
+    const small = await rawRequest(url, head('100-continue', body.length), {
+      afterWrite: (socket) => socket.once('data', () => socket.end(body)),
+    });
+    expect(small.statuses).toEqual([100, 200]);
+    // AND an expectation it does not know is a JSON 417
+    const other = await rawRequest(url, `${head('foo', body.length)}${body}`);
+    expect({ status: other.status, code: other.code }).toEqual({ status: 417, code: 'EXPECTATION_FAILED' });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('answers a request with more headers than it keeps with a JSON 431, not a missing key', async () => {
+    const filler = Array.from({ length: 2100 }, (_v, i) => `x-h${i}: v\r\n`).join('');
+    const answer = await rawRequest(url, `GET /predictions HTTP/1.1\r\nHost: x\r\n${filler}x-api-key: ${API_KEY}\r\n\r\n`);
+    expect({ status: answer.status, code: answer.code }).toEqual({ status: 431, code: 'HEADERS_TOO_LARGE' });
+  });
+
+  it('lets a client go mid-body without an error line', async () => {
+    const lines: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return write(chunk);
+    });
+    try {
+      // GIVEN a request that declares 900 bytes WHEN the client sends 10 and goes away THEN nothing is logged as a gateway error
+      await rawRequest(url, `POST /predict HTTP/1.1\r\nHost: x\r\nx-api-key: ${API_KEY}\r\nContent-Length: 900\r\n\r\n0123456789`, {
+        afterWrite: (socket) => setTimeout(() => socket.destroy(), 50),
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(lines.filter((l) => l.includes('gateway:'))).toEqual([]);
+      // AND it still serves
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('answers API Gateway errors with the contract shape', async () => {

@@ -1,83 +1,16 @@
 /** `npm start` as a person runs it: a real process, its banner, SIGTERM, a restart on the same data, a taken port. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../local/paths';
 import { defined } from '../support/defined';
+import { processesIn, spawnStart, startSystem, until } from '../support/npm-start';
 
-const START = join(PROJECT_ROOT, 'local', 'start.ts');
 const parity = JSON.parse(readFileSync(join(PROJECT_ROOT, 'models', 'breast-cancer', 'parity.json'), 'utf8')) as {
   rows: { input: number[]; label: string }[];
 };
-
-interface Started {
-  child: ChildProcess;
-  url: string;
-  apiKey: string;
-  exit: Promise<number | null>;
-  stderr: () => string;
-}
-
-function spawnStart(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): { child: ChildProcess; exit: Promise<number | null>; stdout: () => string; stderr: () => string } {
-  // As `npm start` runs it: node with tsx's loader, no tsx CLI process in between.
-  const child = spawn(process.execPath, ['--import', 'tsx', START, ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, MLSHIP_API_KEY: '', PORT: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
-  const exit = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  return { child, exit, stdout: () => out, stderr: () => err };
-}
-
-async function startSystem(dataDir: string): Promise<Started> {
-  const p = spawnStart(['--port', '0', '--data-dir', dataDir]);
-  // A busy machine (two cores shared with other work) can take a minute to start everything.
-  const deadline = Date.now() + 90_000;
-  while (!p.stdout().includes('Ctrl-C stops everything')) {
-    if (p.child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not come up:\n${p.stderr()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const url = /API {8}(http:\/\/127\.0\.0\.1:\d+)/.exec(p.stdout())?.[1];
-  const apiKey = /API key {4}(\S+)/.exec(p.stdout())?.[1];
-  if (!url || !apiKey) throw new Error(`no URL or key in the banner:\n${p.stdout()}`);
-  return { child: p.child, url, apiKey, exit: p.exit, stderr: p.stderr };
-}
-
-/** Pids of the live processes in process group `pgid` (zombies excluded), read from /proc. */
-function processesIn(pgid: number): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // pid (comm) state ppid pgrp …: comm may hold spaces, so split after its closing parenthesis.
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(pgrp) === pgid && state !== 'Z') pids.push(Number(entry));
-  }
-  return pids;
-}
-
-/** Polls `done` every 100 ms until it holds or `ms` pass (then fails with `why()`). */
-async function until(done: () => boolean, ms: number, why: () => string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(why());
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('npm start', () => {
   let dataDir: string;
@@ -118,12 +51,40 @@ describe('npm start', () => {
     expect(await second.exit).toBe(0);
   }, 240_000);
 
-  it.each(['SIGTERM', 'SIGINT'] as const)(
-    '`npm start` stops every process it started when npm alone gets %s',
-    async (signal) => {
-      // GIVEN `npm start` in its own process group, as an IDE or a process manager runs it
+  const MODEL = join(PROJECT_ROOT, 'models', 'breast-cancer');
+  it.each([
+    ['npm start', 'SIGTERM', (dir: string) => ['start', '--', '--port', '0', '--data-dir', dir], 'Ctrl-C stops everything'],
+    ['npm start', 'SIGINT', (dir: string) => ['start', '--', '--port', '0', '--data-dir', dir], 'Ctrl-C stops everything'],
+    [
+      'npm run mlship -- start',
+      'SIGINT',
+      (dir: string) => ['run', 'mlship', '--', 'start', '--port', '0', '--data-dir', dir],
+      'Ctrl-C stops everything',
+    ],
+    [
+      'npm run mlship -- start',
+      'SIGTERM',
+      (dir: string) => ['run', 'mlship', '--', 'start', '--port', '0', '--data-dir', dir],
+      'Ctrl-C stops everything',
+    ],
+    [
+      'npm run mlship -- serve',
+      'SIGINT',
+      () => ['run', 'mlship', '--', 'serve', '--model', MODEL, '--port', '0', '--workers', '1', '--host', '127.0.0.1'],
+      '"msg":"ready"',
+    ],
+    [
+      'npm run mlship -- serve',
+      'SIGTERM',
+      () => ['run', 'mlship', '--', 'serve', '--model', MODEL, '--port', '0', '--workers', '1', '--host', '127.0.0.1'],
+      '"msg":"ready"',
+    ],
+  ] as const)(
+    '`%s` stops every process it started when npm alone gets %s',
+    async (_name, signal, npmArgs, ready) => {
+      // GIVEN the command run through npm in its own process group, as an IDE or a process manager runs it
       const dir = mkdtempSync(join(tmpdir(), 'mlship-npm-'));
-      const npm = spawn('npm', ['start', '--', '--port', '0', '--data-dir', dir], {
+      const npm = spawn('npm', npmArgs(dir), {
         cwd: PROJECT_ROOT,
         env: { ...process.env, MLSHIP_API_KEY: '', PORT: '' },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -136,14 +97,14 @@ describe('npm start', () => {
       const group = defined(npm.pid, 'the npm pid');
       try {
         await until(
-          () => out.includes('Ctrl-C stops everything'),
+          () => out.includes(ready),
           90_000,
-          () => `npm start did not come up:\n${out}`,
+          () => `${_name} did not come up:\n${out}`,
         );
-        // npm, the shell, mlship, the model server's primary and worker at least
-        expect(processesIn(group).length).toBeGreaterThanOrEqual(4);
+        // npm, the command, the model server's primary and worker at least
+        expect(processesIn(group).length).toBeGreaterThanOrEqual(3);
 
-        // WHEN only npm's own pid gets the signal
+        // WHEN only npm's own pid gets the signal (an IDE's stop button)
         process.kill(group, signal);
 
         // THEN every process of the group is gone shortly after

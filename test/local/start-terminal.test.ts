@@ -1,11 +1,12 @@
 /** What a person sees in the terminal of `npm start`: the options, the banner, and a quiet log by default. */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS, servicePortsFor } from '../../local/paths';
 import { withTools } from '../support/external-tools';
+import { type Spawned, spawnStart } from '../support/npm-start';
 
 const TSX = join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
 const START = join(PROJECT_ROOT, 'local', 'start.ts');
@@ -16,26 +17,7 @@ const parity = JSON.parse(readFileSync(join(PROJECT_ROOT, 'models', 'breast-canc
 // Each test starts the whole system in its own process: slow on a busy machine.
 jest.setTimeout(180_000);
 
-interface Run {
-  child: ChildProcess;
-  exit: Promise<number | null>;
-  stdout: () => string;
-  stderr: () => string;
-}
-
-function spawnStart(args: string[]): Run {
-  const child = spawn(TSX, [START, ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, MLSHIP_API_KEY: '', PORT: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
-  const exit = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  return { child, exit, stdout: () => out, stderr: () => err };
-}
+type Run = Spawned;
 
 /** Sums the request summary lines (`… 2 requests in 1 s: 2 POST /predict · 1 ok, 1 4xx · p50 …`) of a run. */
 function summaryTotals(text: string): { requests: number; predicts: number; ok: number; clientErrors: number } {

@@ -177,6 +177,7 @@ export async function exerciseSageMakerPredict(local: LocalSystem, setPhase: (p:
           [ENV.MODEL_MANIFEST_PATH]: join(digits, 'model.json'),
           [ENV.LOG_TTL_DAYS]: '0',
           [ENV.CHALLENGER]: 'none',
+          [ENV.OPERATOR_KEY_IDS]: local.apiKeyId,
         },
         PROJECT_ROOT,
       ),

@@ -41,6 +41,8 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** Stops sending once this returns true (fault scenarios end the load a while after recovery). */
   until?: () => boolean;
+  /** Called with each answer as it arrives (a signal test acts once enough have come). */
+  onAnswer?: (answer: Answer) => void;
 }
 
 export interface Answer {
@@ -82,7 +84,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       const seq = next++;
       const body = JSON.stringify({ instances: [markedRow(seq, opts.tag)] });
       const answer = await postJson(`${opts.url}/predict`, body, { [API_KEY_HEADER]: opts.apiKey }, agent, seq, opts.timeoutMs ?? 35_000);
-      answers.push({ ...answer, at: Number(process.hrtime.bigint() - t0) / 1e6 });
+      const a = { ...answer, at: Number(process.hrtime.bigint() - t0) / 1e6 };
+      answers.push(a);
+      opts.onAnswer?.(a);
     }
   };
   try {

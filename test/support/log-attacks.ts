@@ -1,11 +1,15 @@
 /**
- * The prediction-log attacks of issue 12 (items 1, 8, 9) and the paging case, each with its expected
- * answer, against the whole local system: numbers the log once could not store, S3 keys that once read
- * as an outage, tenancy between two API keys, a second feedback, and the last page of a listing.
+ * The prediction-log attacks of issue 12 (items 1, 8, 9), issue 26 (item 11) and the paging case, each
+ * with its expected answer, against the whole local system: numbers the log once could not store, S3 keys
+ * that once read as an outage, tenancy between two API keys (a stored input sent back by another tenant's
+ * key among them), a second feedback, and the last page of a listing.
  * Run by test/reliability/log-attacks.test.ts and by `npx tsx bench/reliability/log-attacks.ts`.
  */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { INPUT_OWNER_METADATA, predictionInputKey } from '../../contract/bucket';
 import { float32Decimal } from '../../contract/prediction-log';
 import { API_KEY_HEADER } from '../../contract/routes';
+import { s3Client } from '../../local/s3';
 import type { LocalSystem } from '../../local/system';
 import { scanPredictions } from './log-scan';
 
@@ -93,6 +97,31 @@ export async function runLogAttacks(local: LocalSystem): Promise<AttackReport> {
   check('second feedback without replace', '409 FEEDBACK_EXISTS', `${second.status} ${second.body.error?.code ?? ''}`);
   const replaced = await call(`/predictions/${mine}/feedback`, { body: { label: 'malignant', replace: true }, key: local.clientApiKey });
   check('second feedback with replace', '200', String(replaced.status));
+  // Issue 26 item 11: a stored input (predictions/) is sent back as an s3Key only by its owner or an operator.
+  const storedFor = async (owner: string, name: string) => {
+    const key = predictionInputKey(local.manifest.name, new Date().toISOString(), name, 'json');
+    const s3 = s3Client(local.s3Url);
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: local.bucketName,
+        Key: key,
+        Body: JSON.stringify(row({})),
+        Metadata: { [INPUT_OWNER_METADATA]: owner },
+      }),
+    );
+    s3.destroy();
+    return key;
+  };
+  const operatorsInput = await storedFor(local.apiKeyId, 'OPERATORS-INPUT');
+  const clientsInput = await storedFor(local.clientApiKeyId, 'CLIENTS-INPUT');
+  for (const [name, key, apiKey, want] of [
+    ["client sends the operator's stored input as s3Key", operatorsInput, local.clientApiKey, '403 S3_ACCESS_DENIED'],
+    ['client sends its own stored input as s3Key', clientsInput, local.clientApiKey, '200 '],
+    ["operator sends the client's stored input as s3Key", clientsInput, local.apiKey, '200 '],
+  ] as const) {
+    const r = await call('/predict', { body: { instances: [{ s3Key: key }] }, key: apiKey });
+    check(name, want, `${r.status} ${r.body.error?.code ?? ''}`);
+  }
   // Paging: a page that ends exactly at the last item carries no cursor.
   const all = (await call('/predictions?limit=200')).body.items?.length ?? 0;
   const exact = await call(`/predictions?limit=${all}`);
