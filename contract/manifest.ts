@@ -9,8 +9,8 @@ import * as z from 'zod/mini';
 import { type CsvRecord, cellsInFeatureOrder, csvHeader, parseCsv } from './csv';
 import { ApiError } from './errors';
 import { LIMITS } from './limits';
+import { versionSchema } from './model-version';
 import { DYNAMODB_NUMBER } from './prediction-log';
-import { versionSchema } from './versions';
 import './zod-messages';
 
 const name = z

@@ -7,6 +7,7 @@
  */
 import * as z from 'zod/mini';
 import type { ModelManifest } from './manifest';
+import { versionSchema } from './model-version';
 
 /** Request header naming the version that must answer; also how a caller pins one through the API. */
 export const MODEL_VERSION_REQUEST_HEADER = 'x-mlship-model-version';
@@ -27,9 +28,7 @@ export const SPLIT_PERCENT = { min: 1, max: 50 } as const;
  */
 export const SHADOW_GRACE_MS = 200;
 
-/** A model version: header-safe (letters, digits, `.`, `_`, `-`), so it travels in a header and a custom attribute. */
-export const MODEL_VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-export const versionSchema = z.string().check(z.regex(MODEL_VERSION_PATTERN, 'letters, digits, dots, dashes and underscores (max 64)'));
+export { MODEL_VERSION_PATTERN, versionSchema } from './model-version';
 
 /**
  * Who answers: the champion always hosted; the challenger (when hosted) shadowing it or answering

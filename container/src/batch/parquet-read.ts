@@ -13,36 +13,7 @@ import { type AsyncBuffer, type FileMetaData, parquetMetadata, parquetRead } fro
 import { ApiError } from '../../../contract/errors';
 import { FLOAT32_ROUNDS_FINITE_BELOW, type Instance, type ModelManifest, validateInstances } from '../../../contract/manifest';
 import type { ParsedChunk, Reject } from './rows';
-
-/** What every worker needs to decode the row groups: the footer, parsed once per worker. */
-export interface ParquetInit {
-  /** The file's last bytes, holding the footer (metadata) and the closing magic. */
-  readonly footer: Uint8Array;
-  readonly fileBytes: number;
-  /** Columns read: the model's features, then the id column when the file has one. */
-  readonly columns: readonly string[];
-  readonly idColumn?: string;
-}
-
-/** One row group's column bytes, as a worker gets them. */
-export interface RowGroupBytes {
-  readonly group: number;
-  readonly rowStart: number;
-  readonly rows: number;
-  /** File offset of `bytes[0]`. */
-  readonly byteStart: number;
-  readonly bytes: Uint8Array;
-}
-
-/** Answers of one chunk as columns, for a Parquet output. */
-export interface AnswerColumns {
-  readonly ids: string[];
-  /** Classifiers: label index and probabilities (k per row, the manifest's label order). */
-  readonly label?: Uint32Array;
-  readonly probabilities?: Float64Array;
-  /** Regression. */
-  readonly values?: Float64Array;
-}
+import type { ParquetInit, RowGroupBytes } from './types';
 
 /** A view's bytes as an ArrayBuffer of their own (the view's buffer itself when it spans all of it). */
 export function toArrayBuffer(b: Uint8Array): ArrayBuffer {

@@ -12,7 +12,8 @@ import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import { ApiError } from '../../../contract/errors';
 import type { ModelManifest } from '../../../contract/manifest';
 import type { Location } from './locations';
-import { type AnswerColumns, type ParquetInit, toArrayBuffer } from './parquet-read';
+import { toArrayBuffer } from './parquet-read';
+import type { AnswerColumns, ParquetInit } from './types';
 
 /** A Parquet input opened for ranged reads. */
 export interface ParquetSource {

@@ -32,11 +32,10 @@ import {
   s3Client,
 } from './locations';
 import { openParquet, ParquetAnswers } from './parquet';
-import type { ParquetInit } from './parquet-read';
 import { WorkerPool } from './pool';
 import { Progress } from './progress';
 import { csvLayout } from './rows';
-import type { BatchFormat, BatchOptions, BatchSummary, ChunkRequest, CsvLayout, WorkerMessage } from './types';
+import type { BatchFormat, BatchOptions, BatchSummary, ChunkRequest, CsvLayout, ParquetInit, WorkerMessage } from './types';
 
 export const DEFAULT_CHUNK_ROWS = 2048;
 /** Chunks in hand per worker: one being predicted, one queued, one waiting to be written. */

@@ -1,5 +1,4 @@
 /** Options, results and the messages the batch mode's main thread and its model workers exchange. */
-import type { AnswerColumns, ParquetInit, RowGroupBytes } from './parquet-read';
 
 /** Dataset formats: CSV with a header row, one JSON value per line, or Parquet (columns named as the features). */
 export type BatchFormat = 'csv' | 'jsonl' | 'parquet';
@@ -116,4 +115,34 @@ export interface WorkerStages {
   readonly parseMs: number;
   readonly runMs: number;
   readonly formatMs: number;
+}
+
+/** What every worker needs to decode the row groups: the footer, parsed once per worker. */
+export interface ParquetInit {
+  /** The file's last bytes, holding the footer (metadata) and the closing magic. */
+  readonly footer: Uint8Array;
+  readonly fileBytes: number;
+  /** Columns read: the model's features, then the id column when the file has one. */
+  readonly columns: readonly string[];
+  readonly idColumn?: string;
+}
+
+/** One row group's column bytes, as a worker gets them. */
+export interface RowGroupBytes {
+  readonly group: number;
+  readonly rowStart: number;
+  readonly rows: number;
+  /** File offset of `bytes[0]`. */
+  readonly byteStart: number;
+  readonly bytes: Uint8Array;
+}
+
+/** Answers of one chunk as columns, for a Parquet output. */
+export interface AnswerColumns {
+  readonly ids: string[];
+  /** Classifiers: label index and probabilities (k per row, the manifest's label order). */
+  readonly label?: Uint32Array;
+  readonly probabilities?: Float64Array;
+  /** Regression. */
+  readonly values?: Float64Array;
 }

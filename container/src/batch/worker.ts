@@ -10,9 +10,9 @@ import type { Prediction } from '../../../contract/prediction';
 import { type LoadedModel, loadModel, type PackedAnswers } from '../model';
 import { ByteSink } from './byte-sink';
 import { AnswerWriter, formatPredictions, formatRejects } from './format';
-import { type AnswerColumns, parseParquetRows, RowGroupReader } from './parquet-read';
+import { parseParquetRows, RowGroupReader } from './parquet-read';
 import { idsOf, type ParsedChunk, parseJsonChunk, scanCsvChunk } from './rows';
-import type { ChunkRequest, WorkerInit, WorkerMessage } from './types';
+import type { AnswerColumns, ChunkRequest, WorkerInit, WorkerMessage } from './types';
 
 async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Promise<void> {
   const send = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
