@@ -186,13 +186,7 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
       variantName: VARIANT,
       maxModelLatency: ROLLOUT.maxModelLatency,
     });
-    this.endpointLogs = new logs.LogGroup(this, 'EndpointLogs', {
-      logGroupName: `/aws/sagemaker/Endpoints/${this.endpointName}`,
-      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-      // Deleted with the stack: the name is fixed, and a retained group would make the next create of
-      // this stack fail on it. The retention bounds what is kept meanwhile.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    this.endpointLogs = endpointLogGroup(this, 'EndpointLogs', this.endpointName, props.logRetention);
     this.endpoint = new sagemaker.CfnEndpoint(this, 'Endpoint', {
       endpointName: this.endpointName,
       endpointConfigName: this.endpointConfig.attrEndpointConfigName,
@@ -246,12 +240,7 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
         },
       ],
     });
-    const checkLogs = new logs.LogGroup(this, 'CheckEndpointLogs', {
-      logGroupName: `/aws/sagemaker/Endpoints/${this.checkEndpointName}`,
-      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-      // As the serving endpoint's logs: a fixed name, deleted with the stack.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    const checkLogs = endpointLogGroup(this, 'CheckEndpointLogs', this.checkEndpointName, props.logRetention);
     this.checkEndpoint = new sagemaker.CfnEndpoint(this, 'CheckEndpoint', {
       endpointName: this.checkEndpointName,
       endpointConfigName: this.checkEndpointConfig.attrEndpointConfigName,
@@ -336,4 +325,17 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
 /** The fewest instances the endpoint can run: the scaler's minimum, or the fixed count without scaling. */
 function fewestInstances(realtime: RealtimeCapacity): number {
   return (realtime.autoScaling ?? true) ? realtime.minCapacity : realtime.initialInstanceCount;
+}
+
+/**
+ * The log group SageMaker writes an endpoint's container logs to, made first so that it expires. Deleted
+ * with the stack: the name is fixed, and a retained group would make the next create of this stack fail
+ * on it. The retention bounds what is kept meanwhile.
+ */
+function endpointLogGroup(scope: Construct, id: string, endpointName: string, retention?: logs.RetentionDays): logs.LogGroup {
+  return new logs.LogGroup(scope, id, {
+    logGroupName: `/aws/sagemaker/Endpoints/${endpointName}`,
+    retention: retention ?? logs.RetentionDays.THREE_MONTHS,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
 }
