@@ -191,6 +191,17 @@ export function mlshipProgram(): Command {
       if (r.failed > 0) process.exitCode = 1;
     });
 
+  subcommand(program, 'preflight', ['region'])
+    .description("Before a first deploy: check the account's Lambda quotas against what mlship needs (exit 1 if one is short)")
+    .action(async (_flags: unknown, cmd: Command) => {
+      const { formatPreflight, lambdaAccountSettings, preflight } = await import('./preflight');
+      const region = cmd.optsWithGlobals<TargetOptions>().region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+      if (region === undefined) throw new InvalidArgumentError('Give --region (or set AWS_REGION): the quotas are per region.');
+      const checks = await preflight(lambdaAccountSettings({ region }));
+      process.stdout.write(`${formatPreflight(checks)}\n`);
+      if (checks.some((c) => !c.ok)) process.exitCode = 1;
+    });
+
   subcommand(program, 'query', LOCAL_API)
     .description('Run SQL or a named query over the analytics tables (predictions, feedback) with DuckDB; local system only')
     .argument('[sql]', 'SQL over the tables `predictions` and `feedback`')

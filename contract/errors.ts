@@ -53,6 +53,8 @@ export const ERROR_STATUS = {
   BACKEND_ERROR: 502,
   BACKEND_UNAVAILABLE: 503,
   MODEL_LOADING: 503,
+  /** The model server answered as a model version the API was not configured with (a model update is under way). */
+  MODEL_VERSION_MISMATCH: 503,
   STORAGE_UNAVAILABLE: 503,
   /** The analytics engine (Athena) refused or failed the query. */
   ANALYTICS_UNAVAILABLE: 503,
@@ -62,6 +64,12 @@ export const ERROR_STATUS = {
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** Seconds a caller should wait before retrying, sent as `Retry-After` with these codes. */
+export const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
+  /** About the time the Api stack's update takes to give the predict function the new manifest. */
+  MODEL_VERSION_MISMATCH: 30,
+};
 
 export interface ErrorBody {
   /** `details`: machine-readable facts of some errors (e.g. FEEDBACK_EXISTS carries the existing feedback). */

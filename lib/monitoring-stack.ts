@@ -55,6 +55,8 @@ export class MonitoringStack extends Stack {
         poisonQueue: data.poisonQueue,
         analyticsWriterFailures: props.analytics?.analytics.writerFailures,
         analyticsCompactor: props.analytics?.compactor.function,
+        batchRuns: serving.batch.stateMachine,
+        actionlessAlarms: (serving.fargate ?? serving.sagemaker)?.deploymentAlarms,
       },
       backend: serving.modelBackend.monitored,
       // The accuracy floor is a classifier's alarm; a regression model is watched through its error.

@@ -22,6 +22,7 @@ import type { Backend } from '../model/backend';
 import { fargateBackend } from '../model/fargate-backend';
 import { fetchInstance, modelInput, parseInstances, type StoredInputs, storeInput } from '../model/inputs';
 import { sagemakerBackend } from '../model/sagemaker-backend';
+import { versionChecked } from '../model/version-check';
 import { dynamoOptions, s3Options, sqsOptions } from '../runtime/clients';
 import { endpointOverride, intValue, readConfig, required } from '../runtime/config';
 import { lazyS3, lazySqs } from '../runtime/lazy-clients';
@@ -97,11 +98,13 @@ function challengerVersions(setting: string, manifest: ModelManifest, store: () 
 }
 
 export function createPredictHandler(deps: PredictDeps) {
-  const { manifest, backendKind, backend, inputs } = deps;
+  const { manifest, backendKind, inputs } = deps;
   const maxBodyBytes = maxPredictBodyBytes(backendKind);
   const clock = deps.clock ?? (() => new Date());
   const logger = deps.logger ?? createLogger('predict', { model: manifest.name, modelVersion: manifest.version, backend: backendKind });
   const metrics = deps.metrics ?? new Metrics({ name: manifest.name, version: manifest.version });
+  // Only answers of the versions this function checks bodies for: never another schema's output.
+  const backend = versionChecked(deps.backend, [manifest], () => metrics.count('ModelVersionMismatches', 1));
   const buildRecord: RecordBuilder = recordBuilder({
     manifest,
     ttlDays: deps.ttlDays,

@@ -3,7 +3,7 @@
  * shape, and unknown exceptions turned into a 500 carrying the request id (and logged) instead of a crash.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { ApiError, isApiError } from '../../contract/errors';
+import { ApiError, isApiError, RETRY_AFTER_SECONDS } from '../../contract/errors';
 import { SERVICE_LIMITS } from '../../contract/limits';
 import type { ModelManifest } from '../../contract/manifest';
 import {
@@ -25,7 +25,8 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
 }
 
 export function errorResponse(e: ApiError): APIGatewayProxyResult {
-  return json(e.status, e.toBody());
+  const retryAfter = RETRY_AFTER_SECONDS[e.code];
+  return json(e.status, e.toBody(), retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) });
 }
 
 export type RouteHandler<Id extends RouteId = RouteId> = (

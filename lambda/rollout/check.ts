@@ -1,7 +1,7 @@
 /**
  * The golden-set check as the two deployment systems call it:
- * - a CloudFormation custom resource after a SageMaker endpoint update: FAILED fails the stack update,
- *   and CloudFormation rolls the endpoint back to its previous configuration;
+ * - a CloudFormation custom resource against a SageMaker check endpoint that serves the new model before
+ *   the serving endpoint is updated: FAILED fails the stack update before any traffic moves;
  * - an ECS lifecycle hook at POST_TEST_TRAFFIC_SHIFT, against the load balancer's test listener (green
  *   tasks only): `hookStatus: FAILED` makes ECS roll back before production traffic moves.
  */
@@ -76,6 +76,14 @@ export async function decideCustomResource(
     ]);
     const reason = `${describeVerdict(verdict)} Model ${model} on endpoint ${props.EndpointName}.`;
     log[verdict.passed ? 'info' : 'error'](reason, { model, expectedModel: props.Model, mismatches: verdict.mismatches });
+    const previous = event.RequestType === 'Update' ? (event.OldResourceProperties as Partial<GoldenCheckProperties>).Model : undefined;
+    if (model !== props.Model && model === previous) {
+      // CloudFormation rolling back: this resource goes back before the check endpoint it depends on, which
+      // still serves the version being rolled back from. Failing here would leave UPDATE_ROLLBACK_FAILED.
+      const rollback = `The check endpoint still serves ${model} while the stack rolls back to ${props.Model}: a rollback, not checked again.`;
+      log.warn(rollback, { model: props.Model });
+      return responseOf(event, 'SUCCESS', rollback, physicalId);
+    }
     if (verdict.passed && model !== props.Model) {
       return responseOf(event, 'FAILED', `The endpoint answered as ${model}, not ${props.Model}.`, physicalId);
     }

@@ -3,10 +3,10 @@
  * SageMaker Batch Transform job on the deployed model (sagemaker backends) or a Fargate task of the
  * model image's batch mode (fargate backend). An object landing under `batch/input/` starts a run
  * (EventBridge), and so does `mlship batch --input s3://… --stack NAME`; results go to
- * `batch/output/<execution name>/<input file name>.out`.
+ * `batch/output/<execution name>/<input file name>.out`. A failed run is alarmed on by ModelMonitoring
+ * (`watchedFailures.batchRuns`), whose stack holds the alarm topic.
  */
 import { Annotations, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -104,8 +104,6 @@ function checkProps(p: BatchInferenceProps): string[] {
 export class BatchInference extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   public readonly logGroup: logs.LogGroup;
-  /** In alarm when a run fails (Step Functions `ExecutionsFailed`). */
-  public readonly failureAlarm: cloudwatch.Alarm;
   /** The rule that starts a run for each object created under `batch/input/`. */
   public readonly trigger: events.Rule;
   /** Fargate backend: the task definition running `batch`. */
@@ -175,15 +173,6 @@ export class BatchInference extends Construct {
     Annotations.of(this).addInfo(
       `The bucket must send events to EventBridge (eventBridgeEnabled: true) for uploads under ${PREFIX.batchInput} to start runs.`,
     );
-
-    this.failureAlarm = new cloudwatch.Alarm(this, 'RunFailed', {
-      alarmDescription: 'A batch inference run failed: see `mlship batch status` or the state machine log group.',
-      metric: this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
 
     if (props.stackOutputs ?? true) {
       new CfnOutput(this, 'StateMachineArn', {

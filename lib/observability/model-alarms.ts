@@ -9,6 +9,7 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { PREFIX } from '../../contract/bucket';
 import type { ModelMetrics } from './model-metrics';
@@ -56,6 +57,14 @@ export interface WatchedFailures {
   readonly analyticsWriterFailures?: sqs.IQueue;
   /** The analytics compactor (PredictionAnalytics `compactor.function`). @default - not watched */
   readonly analyticsCompactor?: lambda.IFunction;
+  /** The batch inference state machine (BatchInference `stateMachine`): a failed run. @default - not watched */
+  readonly batchRuns?: sfn.IStateMachine;
+  /**
+   * Alarms made elsewhere without an action, sent to the topic through one composite alarm: the rollout
+   * alarms of the serving backend, which must live beside the endpoint or service that names them (the
+   * topic's stack deploys after it). @default - none
+   */
+  readonly actionlessAlarms?: cloudwatch.IAlarm[];
 }
 
 type AlarmFactory = (alarmId: string, options: cloudwatch.CreateAlarmOptions & { metric: cloudwatch.IMetric }) => cloudwatch.Alarm;
@@ -114,7 +123,30 @@ export function addFailureAlarms(scope: Construct, topic: sns.ITopic, watched: W
       }),
     );
   }
+  if (watched.batchRuns) {
+    alarms.push(
+      alarm('BatchRunFailed', {
+        ...ANY_MESSAGE,
+        metric: watched.batchRuns.metricFailed({ period, statistic: 'Sum' }),
+        alarmDescription: 'A batch inference run failed: see `mlship batch status` or the state machine log group.',
+      }),
+    );
+  }
   return alarms;
+}
+
+/** One composite alarm over `watched.actionlessAlarms` (any of them in ALARM), notifying `topic`; none without them. */
+export function addForwardedAlarms(scope: Construct, topic: sns.ITopic, watched: WatchedFailures): cloudwatch.CompositeAlarm | undefined {
+  const children = watched.actionlessAlarms ?? [];
+  if (children.length === 0) return undefined;
+  const forwarded = new cloudwatch.CompositeAlarm(scope, 'ServingAlarms', {
+    alarmRule: cloudwatch.AlarmRule.anyOf(...children),
+    alarmDescription:
+      'The model backend answers 5xx, fails health checks or is slow (the alarms that roll a deployment back). Look at the serving dashboard and the model logs.',
+  });
+  forwarded.addAlarmAction(new actions.SnsAction(topic));
+  forwarded.addOkAction(new actions.SnsAction(topic));
+  return forwarded;
 }
 
 /** Adds the alarms to `scope` (their logical ids are the scope's), each notifying `topic`. */

@@ -27,7 +27,14 @@ import { grantActions } from '../constructs/grant-actions';
 import { ALARM_TOPIC_KEY_ACTIONS, READ_METRICS_ACTIONS } from '../constructs/perms';
 import { contextFromParts, PACKAGE_ROOT } from '../deployment-context';
 import { type MonitoredBackend, monitoredBackendProblems } from './backend-metrics';
-import { type AlarmThresholds, addFailureAlarms, addModelAlarms, type ModelAlarms, type WatchedFailures } from './model-alarms';
+import {
+  type AlarmThresholds,
+  addFailureAlarms,
+  addForwardedAlarms,
+  addModelAlarms,
+  type ModelAlarms,
+  type WatchedFailures,
+} from './model-alarms';
 import { addModelDashboard } from './model-dashboard';
 import { modelMetrics } from './model-metrics';
 import { MONITORING_DEFAULTS } from './monitoring-defaults';
@@ -98,6 +105,8 @@ export class ModelMonitoring extends Construct {
   public readonly alarms: ModelAlarms;
   /** The alarms of `watchedFailures`, each notifying `alarmTopic`. */
   public readonly failureAlarms: cloudwatch.Alarm[];
+  /** The composite alarm that sends `watchedFailures.actionlessAlarms` to `alarmTopic`. @default - none without them */
+  public readonly forwardedAlarm?: cloudwatch.CompositeAlarm;
   /** The model the metrics are about. */
   public readonly manifest: ModelManifest;
 
@@ -129,6 +138,12 @@ export class ModelMonitoring extends Construct {
       enforceSSL: true,
     });
     if (props.alarmEmail !== undefined) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    else {
+      Annotations.of(this).addWarningV2(
+        'mlship:noAlarmEmail',
+        'No `alarmEmail`: every alarm goes to an SNS topic nobody is subscribed to, so no one hears of a failure. Set `alarmEmail` in the configuration (docs/deploying.md, pre-deploy checklist) or subscribe to the topic yourself.',
+      );
+    }
 
     this.qualityFunction = new QualityFunction(this, 'Quality', {
       deployment: contextFromParts({
@@ -164,6 +179,7 @@ export class ModelMonitoring extends Construct {
     };
     this.alarms = addModelAlarms(this, this.alarmTopic, metrics, thresholds);
     this.failureAlarms = addFailureAlarms(this, this.alarmTopic, props.watchedFailures ?? {});
+    this.forwardedAlarm = addForwardedAlarms(this, this.alarmTopic, props.watchedFailures ?? {});
     this.dashboard = addModelDashboard(this, {
       manifest: this.manifest,
       metrics,

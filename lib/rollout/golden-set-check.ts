@@ -1,7 +1,7 @@
 /**
  * The golden-set check of a rollout (`lambda/golden-check.ts`, with the model's `parity.json` bundled
- * beside it). For a SageMaker endpoint it is a custom resource that runs after every endpoint update and
- * fails the stack update (so CloudFormation rolls the endpoint back) when the new version's answers differ;
+ * beside it). For a SageMaker endpoint it is a custom resource that runs against a check endpoint serving
+ * the new version, before the serving endpoint is updated, and fails the stack update when its answers differ;
  * for the Fargate service it is the ECS lifecycle hook that calls the test listener before production
  * traffic moves. Its role may invoke that one endpoint, or nothing beyond the VPC attachment.
  */
@@ -77,9 +77,9 @@ export class GoldenSetCheck extends Construct implements RolloutCheck {
   }
 
   /**
-   * Runs the check after every update of `endpoint`: `endpointConfigName` changes with each new model
-   * version, so CloudFormation sends the custom resource an Update each time. `model` names the model
-   * version being checked (`<name>/<version>`).
+   * Runs the check after every update of `endpoint` (the check endpoint serving the new version):
+   * `endpointConfigName` changes with each new model version, so CloudFormation sends the custom resource
+   * an Update each time. `model` names the model version being checked (`<name>/<version>`).
    */
   checkSageMakerEndpoint(endpoint: SageMakerCheckTarget, model: string): CustomResource {
     endpoint.grantInvoke(this.handler);

@@ -22,9 +22,17 @@ import type { ChallengerPackageRef, ModelBackend, RolloutCheck, RolloutCheckPlac
 
 const VARIANT = 'AllTraffic';
 
+/**
+ * The check endpoint: serverless (no cost while idle, no instance quota), one concurrent invocation, with
+ * the serving endpoint's memory when that is serverless too.
+ */
+const CHECK_ENDPOINT = { memorySizeMb: 3072, maxConcurrency: 1 };
+
 /** Endpoint updates: how long SageMaker may take, and how long the old fleet is kept to roll back to. */
 const ROLLOUT = {
   canaryPercent: 25,
+  /** Below this many instances a canary share is the whole fleet: all at once with the bake time instead. */
+  canaryMinInstances: 2,
   canaryWait: Duration.minutes(5),
   terminationWait: Duration.minutes(10),
   maximumExecutionTimeout: Duration.hours(1),
@@ -100,6 +108,15 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
   public readonly endpoint: sagemaker.CfnEndpoint;
   /** The endpoint's fixed name. */
   public readonly endpointName: string;
+  /**
+   * A serverless endpoint serving the same model, updated before the serving endpoint: the rollout check
+   * runs against it, so a model that fails the check never receives traffic.
+   */
+  public readonly checkEndpoint: sagemaker.CfnEndpoint;
+  /** The check endpoint's config (a new one with each model version). */
+  public readonly checkEndpointConfig: sagemaker.CfnEndpointConfig;
+  /** The check endpoint's fixed name. */
+  public readonly checkEndpointName: string;
   /** The endpoint's container logs, made before the endpoint so that SageMaker does not make them without an expiry. */
   public readonly endpointLogs: logs.LogGroup;
   /** The production variant that serves all traffic (the dimension of its CloudWatch metrics). */
@@ -185,32 +202,29 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
       variantName: VARIANT,
       maxModelLatency: ROLLOUT.maxModelLatency,
     });
-    this.endpointLogs = new logs.LogGroup(this, 'EndpointLogs', {
-      logGroupName: `/aws/sagemaker/Endpoints/${this.endpointName}`,
-      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-      // Deleted with the stack: the name is fixed, and a retained group would make the next create of
-      // this stack fail on it. The retention bounds what is kept meanwhile.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    this.endpointLogs = endpointLogGroup(this, 'EndpointLogs', this.endpointName, props.logRetention);
     this.endpoint = new sagemaker.CfnEndpoint(this, 'Endpoint', {
       endpointName: this.endpointName,
       endpointConfigName: this.endpointConfig.attrEndpointConfigName,
       // Blue/green updates: SageMaker starts the new fleet beside the old one, shifts traffic, watches the
-      // alarms until the old fleet is terminated, and shifts back if one fires. Real-time endpoints take a
-      // canary first; serverless endpoints support blue/green only with all-at-once shifting (canary and
-      // linear shifting size the new fleet in instances, which serverless endpoints have none of; rolling
-      // updates exclude serverless), so they get the alarms and the bake time without the canary.
+      // alarms until the old fleet is terminated, and shifts back if one fires. Real-time endpoints of two
+      // or more instances take a canary first. One instance has no canary: 25 % of it rounds up to the
+      // whole fleet, so it shifts all at once with the same bake time. Serverless endpoints support
+      // blue/green only with all-at-once shifting (canary and linear shifting size the new fleet in
+      // instances, which serverless endpoints have none of; rolling updates exclude serverless), so they
+      // get the alarms and the bake time without the canary.
       deploymentConfig: {
         blueGreenUpdatePolicy: {
-          trafficRoutingConfiguration: props.realtime
-            ? {
-                type: 'CANARY',
-                canarySize: { type: 'CAPACITY_PERCENT', value: ROLLOUT.canaryPercent },
-                waitIntervalInSeconds: ROLLOUT.canaryWait.toSeconds(),
-              }
-            : // The API requires WaitIntervalInSeconds for every type, ALL_AT_ONCE included, although
-              // CloudFormation's schema marks it optional (a ValidationException at deploy without it).
-              { type: 'ALL_AT_ONCE', waitIntervalInSeconds: ROLLOUT.canaryWait.toSeconds() },
+          trafficRoutingConfiguration:
+            realtime && fewestInstances(realtime) >= ROLLOUT.canaryMinInstances
+              ? {
+                  type: 'CANARY',
+                  canarySize: { type: 'CAPACITY_PERCENT', value: ROLLOUT.canaryPercent },
+                  waitIntervalInSeconds: ROLLOUT.canaryWait.toSeconds(),
+                }
+              : // The API requires WaitIntervalInSeconds for every type, ALL_AT_ONCE included, although
+                // CloudFormation's schema marks it optional (a ValidationException at deploy without it).
+                { type: 'ALL_AT_ONCE', waitIntervalInSeconds: ROLLOUT.canaryWait.toSeconds() },
           terminationWaitInSeconds: ROLLOUT.terminationWait.toSeconds(),
           maximumExecutionTimeoutInSeconds: ROLLOUT.maximumExecutionTimeout.toSeconds(),
         },
@@ -222,6 +236,32 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
       ...(props.realtime ? { retainAllVariantProperties: true } : {}),
     });
     this.endpoint.node.addDependency(this.endpointLogs);
+
+    // SageMaker's deployment guardrails watch alarms only after traffic has moved; they have no hook that
+    // runs before it (unlike ECS's lifecycle hooks). So the new model is first served by a second,
+    // serverless endpoint that CloudFormation updates before the serving endpoint, and the rollout check
+    // (checkRolloutsWith) runs against it in between: a failed check fails the stack update before the
+    // serving endpoint changes. Serverless: it costs nothing while idle and needs no instance quota.
+    this.checkEndpointName = `${this.endpointName.slice(0, 57)}-check`;
+    this.checkEndpointConfig = new sagemaker.CfnEndpointConfig(this, 'CheckEndpointConfig', {
+      productionVariants: [
+        {
+          variantName: VARIANT,
+          modelName: this.model.attrModelName,
+          initialVariantWeight: 1,
+          serverlessConfig: {
+            memorySizeInMb: serverless?.memorySizeMb ?? CHECK_ENDPOINT.memorySizeMb,
+            maxConcurrency: CHECK_ENDPOINT.maxConcurrency,
+          },
+        },
+      ],
+    });
+    const checkLogs = endpointLogGroup(this, 'CheckEndpointLogs', this.checkEndpointName, props.logRetention);
+    this.checkEndpoint = new sagemaker.CfnEndpoint(this, 'CheckEndpoint', {
+      endpointName: this.checkEndpointName,
+      endpointConfigName: this.checkEndpointConfig.attrEndpointConfigName,
+    });
+    this.checkEndpoint.node.addDependency(checkLogs);
     // `Ref` of AWS::SageMaker::Endpoint is its ARN.
     this.endpointArn = this.endpoint.ref;
     this.clientEnvironment = { [ENV.SAGEMAKER_ENDPOINT]: this.endpointName };
@@ -267,11 +307,21 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
   }
 
   /**
-   * Runs `check` after every update of the endpoint (a custom resource): a failed check fails the stack
-   * update, and CloudFormation rolls the endpoint back.
+   * Runs `check` on every new model version (a custom resource) against the check endpoint, after it is
+   * updated and before the serving endpoint is: a failed check fails the stack update before any traffic moves.
    */
   public checkRolloutsWith(check: RolloutCheck, model: string): void {
-    check.checkSageMakerEndpoint(this, model);
+    const checkArn = this.checkEndpoint.ref;
+    const verdict = check.checkSageMakerEndpoint(
+      {
+        endpointName: this.checkEndpointName,
+        endpointConfig: this.checkEndpointConfig,
+        endpoint: this.checkEndpoint,
+        grantInvoke: (grantee) => grantActions(grantee, ENDPOINT_INVOKE_ACTIONS, [checkArn]),
+      },
+      model,
+    );
+    this.endpoint.node.addDependency(verdict);
   }
 
   /**
@@ -286,4 +336,22 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
   public grantInvoke(grantee: iam.IGrantable): iam.Grant {
     return grantActions(grantee, ENDPOINT_INVOKE_ACTIONS, [this.endpointArn]);
   }
+}
+
+/** The fewest instances the endpoint can run: the scaler's minimum, or the fixed count without scaling. */
+function fewestInstances(realtime: RealtimeCapacity): number {
+  return (realtime.autoScaling ?? true) ? realtime.minCapacity : realtime.initialInstanceCount;
+}
+
+/**
+ * The log group SageMaker writes an endpoint's container logs to, made first so that it expires. Deleted
+ * with the stack: the name is fixed, and a retained group would make the next create of this stack fail
+ * on it. The retention bounds what is kept meanwhile.
+ */
+function endpointLogGroup(scope: Construct, id: string, endpointName: string, retention?: logs.RetentionDays): logs.LogGroup {
+  return new logs.LogGroup(scope, id, {
+    logGroupName: `/aws/sagemaker/Endpoints/${endpointName}`,
+    retention: retention ?? logs.RetentionDays.THREE_MONTHS,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
 }

@@ -28,6 +28,7 @@ describe('mlship --help', () => {
     ['invoke', ['--stack', '--region', '--data-dir', '--api-key']],
     ['predictions', ['--stack', '--region', '--data-dir', '--api-key']],
     ['query', ['--data-dir', '--api-key']],
+    ['preflight', ['--region']],
   ])('%s lists the global options it reads', (name, expected) => {
     expect(globalOptions(help(name))).toEqual(expected);
   });

@@ -27,6 +27,8 @@ const ALARMS = [
   'PoisonMessages',
   'AnalyticsWriterFailures',
   'AnalyticsCompactorErrors',
+  // A failed batch run (the state machine's ExecutionsFailed), beside the topic rather than the state machine.
+  'BatchRunFailed',
 ];
 
 export function describeMonitoring(backend: Backend, synth: () => SynthResult): void {
@@ -70,6 +72,9 @@ export function describeMonitoring(backend: Backend, synth: () => SynthResult): 
       }
       expect(byName.PoisonMessages).toMatchObject({ MetricName: 'ApproximateNumberOfMessagesVisible', Namespace: 'AWS/SQS' });
       expect(byName.AnalyticsCompactorErrors).toMatchObject({ MetricName: 'Errors', Namespace: 'AWS/Lambda' });
+      expect(byName.BatchRunFailed).toMatchObject({ MetricName: 'ExecutionsFailed', Namespace: 'AWS/States', Threshold: 1 });
+      // The serving backend's rollout alarms reach the topic through one composite alarm.
+      t.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', { AlarmActions: [{ Ref: topic }], OKActions: [{ Ref: topic }] });
       expect(byName.Drift).toMatchObject({
         Threshold: r.config.driftPsiThreshold,
         ComparisonOperator: 'GreaterThanThreshold',

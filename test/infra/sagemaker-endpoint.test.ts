@@ -53,9 +53,43 @@ describe('SageMakerModelEndpoint updates', () => {
     expect(props(t, 'AWS::SageMaker::Endpoint')).toEqual(props(withScaling, 'AWS::SageMaker::Endpoint'));
   });
 
+  it.each([
+    [
+      'one instance at the least: all at once with the bake time (a 25 % canary of one instance is all of it)',
+      REALTIME,
+      { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 300 },
+    ],
+    [
+      'one fixed instance without scaling: all at once',
+      { ...REALTIME, minCapacity: 2, autoScaling: false },
+      { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 300 },
+    ],
+    [
+      'two instances at the least: a canary first',
+      { ...REALTIME, initialInstanceCount: 2, minCapacity: 2 },
+      { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 25 }, WaitIntervalInSeconds: 300 },
+    ],
+  ])('routes a real-time update with %s', (_name, realtime, routing) => {
+    const t = endpoint({ realtime });
+    t.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      EndpointName: 'Serving-model',
+      DeploymentConfig: Match.objectLike({ BlueGreenUpdatePolicy: Match.objectLike({ TrafficRoutingConfiguration: routing }) }),
+    });
+    expect(sageMakerApiProblems(t.toJSON())).toEqual([]);
+  });
+
+  it('serves the new model on a serverless check endpoint with its own expiring logs', () => {
+    const t = endpoint({ realtime: REALTIME });
+    t.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: 'Serving-model-check', DeploymentConfig: Match.absent() });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/sagemaker/Endpoints/Serving-model-check', RetentionInDays: 90 });
+    t.resourceCountIs('AWS::SageMaker::Model', 1);
+    expect(sageMakerApiProblems(t.toJSON())).toEqual([]);
+  });
+
   it('gives a serverless endpoint an all-at-once routing with the wait interval the API requires', () => {
     const t = endpoint({ serverless: { memorySizeMb: 2048, maxConcurrency: 5 } });
     t.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      EndpointName: 'Serving-model',
       DeploymentConfig: Match.objectLike({
         BlueGreenUpdatePolicy: Match.objectLike({ TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 300 } }),
       }),

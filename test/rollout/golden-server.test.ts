@@ -182,6 +182,17 @@ describe('the CloudFormation custom resource', () => {
     expect(del.Status).toBe('SUCCESS');
   });
 
+  it('lets a rollback through while the check endpoint still serves the version rolled back from', async () => {
+    // GIVEN CloudFormation rolling 1.0.0 back to 0.9.0 while the check endpoint still serves 1.0.0
+    const back = {
+      ...update(golden['breast-cancer'].sha256, 'breast-cancer/0.9.0'),
+      OldResourceProperties: { ServiceToken: 'x', Model: 'breast-cancer/1.0.0' },
+    };
+    const response = await decideCustomResource(back, golden['breast-cancer'], invokerFor('breast-cancer'), quiet);
+    // THEN the rollback is not refused (UPDATE_ROLLBACK_FAILED otherwise)
+    expect(response).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/a rollback, not checked again/) });
+  });
+
   describe('whatever the endpoint does, answers FAILED by its own deadline', () => {
     // A model server that accepts the request and never answers; it records when the caller gives up.
     let stall: Server;

@@ -74,11 +74,9 @@ describe.each(['sagemaker', 'sagemaker-serverless'] as const)('%s', (backend) =>
       EndpointName: sm.endpointName,
       DeploymentConfig: {
         BlueGreenUpdatePolicy: {
-          TrafficRoutingConfiguration:
-            backend === 'sagemaker'
-              ? { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 25 }, WaitIntervalInSeconds: 300 }
-              : // Required by the SageMaker API even for ALL_AT_ONCE (optional in CloudFormation's schema).
-                { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 300 },
+          // The default fleet is one instance, where a canary would be all of it; serverless has no instances.
+          // The wait is required by the SageMaker API even for ALL_AT_ONCE (optional in CloudFormation's schema).
+          TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 300 },
           TerminationWaitInSeconds: 600,
           MaximumExecutionTimeoutInSeconds: 3600,
         },
@@ -97,26 +95,37 @@ describe.each(['sagemaker', 'sagemaker-serverless'] as const)('%s', (backend) =>
     }
   });
 
-  it('checks the golden set after each endpoint update, allowed to invoke that endpoint only', () => {
+  it('checks the golden set on the check endpoint before the serving endpoint is updated, allowed to invoke the check endpoint only', () => {
     const r = synth(backend);
     const s = r.templates.serving;
     const check = r.serving.goldenCheck;
     const sm = defined(r.serving.sagemaker, 'the SageMaker endpoint');
     const [id, resource] = Object.entries(s.findResources('Custom::GoldenSetCheck'))[0];
     expect(id).toBeDefined();
-    expect(resource.DependsOn).toEqual(expect.arrayContaining([r.serving.getLogicalId(sm.endpoint)]));
+    // Check endpoint (new model) -> golden-set check -> serving endpoint: a failed check stops the update before traffic moves.
+    expect(resource.DependsOn).toEqual(expect.arrayContaining([r.serving.getLogicalId(sm.checkEndpoint)]));
+    expect(resource.DependsOn).not.toContain(r.serving.getLogicalId(sm.endpoint));
+    expect(s.toJSON().Resources[r.serving.getLogicalId(sm.endpoint)].DependsOn).toContain(id);
+    s.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [
+        Match.objectLike({
+          ModelName: { 'Fn::GetAtt': [r.serving.getLogicalId(sm.model), 'ModelName'] },
+          ServerlessConfig: Match.objectLike({ MaxConcurrency: 1 }),
+        }),
+      ],
+    });
     // CloudFormation gives up on a silent custom resource after minutes, not its default hour.
     expect(resource.Properties.ServiceTimeout).toBe('480');
     expect(resource.Properties).toMatchObject({
       ServiceToken: { 'Fn::GetAtt': [logicalIdOf(check.handler.function), 'Arn'] },
-      EndpointName: sm.endpointName,
-      EndpointConfigName: { 'Fn::GetAtt': [r.serving.getLogicalId(sm.endpointConfig), 'EndpointConfigName'] },
+      EndpointName: sm.checkEndpointName,
+      EndpointConfigName: { 'Fn::GetAtt': [r.serving.getLogicalId(sm.checkEndpointConfig), 'EndpointConfigName'] },
       Model: `${r.manifest.name}/${r.manifest.version}`,
       GoldenSetSha256: check.goldenSetSha256,
     });
     expect(statementsOfRole(s, logicalIdOf(check.handler.role))).toEqual([
       ...baseStatements(logicalIdOf(check.handler.logGroup)),
-      { actions: ['sagemaker:InvokeEndpoint'], resources: ['<SageMakerEndpoint>'] },
+      { actions: ['sagemaker:InvokeEndpoint'], resources: ['<SageMakerCheckEndpoint>'] },
     ]);
     const fn = s.toJSON().Resources[logicalIdOf(check.handler.function)].Properties;
     expect(Object.keys(fn.Environment.Variables).sort()).toEqual([ENV.GOLDEN_SET_PATH, 'NODE_OPTIONS']);

@@ -1,6 +1,6 @@
 /**
  * From a recorded SDK call to what IAM must allow: the action, the resource (in symbolic form shared
- * with the templates: `table`, `table/index/<name>`, `bucket`, `bucket/<key>`, `queue`, `endpoint`) and
+ * with the templates: `table`, `table/index/<name>`, `bucket`, `bucket/<key>`, `queue`, `endpoint`, `check-endpoint`) and
  * the request values IAM conditions look at. And from a rendered policy statement to the same form.
  */
 import { resolve } from 'node:path';
@@ -135,7 +135,8 @@ export function iamRequestsOf(caller: Caller, call: RecordedCall): IamRequest[] 
       break;
     }
     case 'SageMakerRuntimeClient':
-      if (op === 'InvokeEndpoint') return [req('sagemaker:InvokeEndpoint', 'endpoint')];
+      // The golden-set check calls the check endpoint (the new model before the serving endpoint has it).
+      if (op === 'InvokeEndpoint') return [req('sagemaker:InvokeEndpoint', caller === 'golden-check' ? 'check-endpoint' : 'endpoint')];
       break;
   }
   throw new Error(`No IAM mapping for ${name} (made by ${caller}): add it to test/security/iam-map.ts`);
@@ -151,6 +152,7 @@ export function symbolicResource(rendered: string): string {
       .replace(/^<DataBucket[^>]*\.Arn>/, 'bucket')
       .replace(/^<(?:import:)?[^>]*LogDeadLetters[^>]*\.Arn>/, 'queue')
       .replace(/^<(?:import:)?SageMakerEndpoint>$/, 'endpoint')
+      .replace(/^<(?:import:)?SageMakerCheckEndpoint>$/, 'check-endpoint')
   );
 }
 

@@ -482,7 +482,7 @@ describe('IAM proof from recorded AWS calls', () => {
         'replay dynamodb:PutItem table',
         'quality dynamodb:Query table/index/byModel',
         'container s3:ListBucket bucket',
-        'golden-check sagemaker:InvokeEndpoint endpoint',
+        'golden-check sagemaker:InvokeEndpoint check-endpoint',
         'batch s3:GetObject bucket/batch/input/iam-proof/rows.csv',
         'batch s3:PutObject bucket/batch/output/iam-proof-run/rows.csv.out',
         'batch s3:PutObject bucket/batch/output/iam-proof-run/rows.csv.out.rejects.jsonl',
@@ -522,7 +522,7 @@ describe('IAM proof from recorded AWS calls', () => {
         roles[caller]
           .filter((st) => st.actions.some((a) => a.startsWith('s3:') || a.startsWith('sagemaker:')))
           .flatMap((st) => st.resources);
-      expect(objectResources('golden-check')).toEqual(backend === 'fargate' ? [] : ['<SageMakerEndpoint>']);
+      expect(objectResources('golden-check')).toEqual(backend === 'fargate' ? [] : ['<SageMakerCheckEndpoint>']);
       expect(objectResources('batch').sort()).toEqual(
         backend === 'fargate'
           ? [

@@ -1,0 +1,40 @@
+/**
+ * The model/manifest version check behind `POST /predict`. During a model update the Serving stack moves
+ * traffic to the new model before the Api stack gives the predict function the new manifest: for that
+ * window the function would check bodies against one schema and answer with another model's output.
+ * An answer from a model the function was not configured with is refused as 503 MODEL_VERSION_MISMATCH
+ * (with Retry-After: the window closes when the Api stack's update lands), never passed on.
+ */
+import { ApiError } from '../../contract/errors';
+import type { InvocationResponse } from '../../contract/prediction';
+import type { Backend } from './backend';
+
+type ModelRef = InvocationResponse['model'];
+
+const refOf = (m: ModelRef): string => `${m.name}/${m.version}`;
+
+/**
+ * `backend`, answering only for the models in `configured` (every version the function serves: one, or
+ * a champion and a challenger); `onMismatch` sees each refused answer (for a metric).
+ */
+export function versionChecked(backend: Backend, configured: readonly ModelRef[], onMismatch?: (answered: ModelRef) => void): Backend {
+  if (configured.length === 0) throw new Error('versionChecked needs at least one configured model version.');
+  const accepted = new Set(configured.map(refOf));
+  const expected = [...accepted].join(', ');
+  return {
+    kind: backend.kind,
+    async invoke(body, expectedPredictions, deadline) {
+      const answer = await backend.invoke(body, expectedPredictions, deadline);
+      if (!accepted.has(refOf(answer.model))) {
+        onMismatch?.(answer.model);
+        throw new ApiError(
+          'MODEL_VERSION_MISMATCH',
+          `The model server answered as ${refOf(answer.model)}; this API is configured for ${expected}. A model update is in progress; retry shortly.`,
+          undefined,
+          { answered: refOf(answer.model), configured: [...accepted] },
+        );
+      }
+      return answer;
+    },
+  };
+}
