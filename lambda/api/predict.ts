@@ -104,7 +104,12 @@ export function createPredictHandler(deps: PredictDeps) {
   const logger = deps.logger ?? createLogger('predict', { model: manifest.name, modelVersion: manifest.version, backend: backendKind });
   const metrics = deps.metrics ?? new Metrics({ name: manifest.name, version: manifest.version });
   // Only answers of the versions this function checks bodies for: never another schema's output.
-  const backend = versionChecked(deps.backend, [manifest], () => metrics.count('ModelVersionMismatches', 1));
+  const hosted = deps.versions?.hosted ?? [manifest.version];
+  const backend = versionChecked(
+    deps.backend,
+    hosted.map((version) => ({ name: manifest.name, version })),
+    () => metrics.count('ModelVersionMismatches', 1),
+  );
   const buildRecord: RecordBuilder = recordBuilder({
     manifest,
     ttlDays: deps.ttlDays,

@@ -30,6 +30,8 @@ import { type RoutingStore, routingReader } from '../versions/routing-store';
 export interface VersionsDeps {
   /** The routing state in force (a cached reader of the routing store). */
   readonly routing: () => Promise<RoutingState>;
+  /** Every version the deployment hosts (champion and challenger): the only ones whose answers are taken. */
+  readonly hosted: readonly string[];
   /** @default SHADOW_GRACE_MS */
   readonly shadowGraceMs?: number;
 }
@@ -51,6 +53,7 @@ export interface VersionsOptions {
 export function versionsDeps(opts: VersionsOptions): VersionsDeps {
   const deployed = initialRoutingState(opts.champion, opts.challenger, new Date(), 'deploy');
   return {
+    hosted: [opts.champion, opts.challenger.version],
     routing: routingReader(opts.store, {
       deployed,
       cacheMs: opts.cacheMs ?? ROUTING_CACHE_MS,

@@ -23,8 +23,8 @@ export function versionChecked(backend: Backend, configured: readonly ModelRef[]
   const expected = [...accepted].join(', ');
   return {
     kind: backend.kind,
-    async invoke(body, expectedPredictions, deadline) {
-      const answer = await backend.invoke(body, expectedPredictions, deadline);
+    async invoke(body, expectedPredictions, deadline, version) {
+      const answer = await backend.invoke(body, expectedPredictions, deadline, version);
       if (!accepted.has(refOf(answer.model))) {
         onMismatch?.(answer.model);
         throw new ApiError(
