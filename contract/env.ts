@@ -81,6 +81,9 @@ export const ENV = {
 /** The value of the analytics variables on a deployment without the analytics store. */
 export const ANALYTICS_OFF = 'off';
 
+/** The value of MLSHIP_OPERATOR_KEY_IDS for a function that no operator key calls (an app without the API's keys). */
+export const NO_OPERATOR_KEYS = 'none';
+
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
 /**

@@ -21,8 +21,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { ENV } from '../../contract/env';
+import { ENV, NO_OPERATOR_KEYS } from '../../contract/env';
 import { parseManifest } from '../../contract/manifest';
+import { NO_CHALLENGER } from '../../contract/versions';
 import {
   contextFromParts,
   DataBucketAccess,
@@ -48,6 +49,11 @@ export interface OwnResourcesStackProps extends StackProps {
   readonly tableName?: string;
   /** Name of your standard queue for log records the table refused. @default 'mlship-log-dead-letters' */
   readonly logDlqName?: string;
+  /**
+   * Ids of your API's operator keys: callers that may send any stored input back as an `s3Key` (others
+   * only their own). @default - none: every caller reads only its own stored inputs
+   */
+  readonly operatorKeyIds?: string[];
 }
 
 export class OwnResourcesStack extends Stack {
@@ -134,7 +140,13 @@ export class OwnResourcesStack extends Stack {
       deployment,
       memorySize: 1024,
       timeout: Duration.seconds(29),
-      environment: { [ENV.BACKEND]: deployment.backend, [ENV.LOG_TTL_DAYS]: '30' },
+      environment: {
+        [ENV.BACKEND]: deployment.backend,
+        [ENV.LOG_TTL_DAYS]: '30',
+        [ENV.OPERATOR_KEY_IDS]: props.operatorKeyIds?.length ? props.operatorKeyIds.join(',') : NO_OPERATOR_KEYS,
+        // This app hosts one model version (docs/versions.md adds a challenger through the full app's config).
+        [ENV.CHALLENGER]: NO_CHALLENGER,
+      },
       vpc: this.service.clientVpc,
       securityGroups: this.service.clientSecurityGroups,
     });

@@ -4,6 +4,7 @@
  * gives the functions — see every caller's predictions and the metrics; any other key only its own.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { NO_OPERATOR_KEYS } from '../../contract/env';
 import { ApiError } from '../../contract/errors';
 
 export interface Caller {
@@ -13,6 +14,7 @@ export interface Caller {
 
 /** Parses the comma-separated operator key ids of the function's environment. */
 export function operatorKeyIds(raw: string): ReadonlySet<string> {
+  if (raw === NO_OPERATOR_KEYS) return new Set();
   return new Set(
     raw
       .split(',')
