@@ -7,6 +7,7 @@
 import { join, resolve } from 'node:path';
 import { downloadModel } from '../../container/src/model-source';
 import { modelPackageKey } from '../../contract/bucket';
+import { DEFAULT_DATA_DIR } from '../../local/paths';
 import type { Target } from '../target';
 
 export interface ShadowHandOver {
@@ -28,5 +29,7 @@ export async function prepareShadowChallenger(
     credentials: target.s3.credentials,
     cacheDir: join(resolve(opts.dataDir), 'challengers'),
   });
-  return { dir, command: `npm start -- --challenger ${dir} --shadow` };
+  // The restart must open the same data folder, where the log, the bucket and the registry are.
+  const dataDir = resolve(opts.dataDir) === DEFAULT_DATA_DIR ? '' : ` --data-dir ${resolve(opts.dataDir)}`;
+  return { dir, command: `npm start --${dataDir} --challenger ${dir} --shadow` };
 }

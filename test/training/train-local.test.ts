@@ -149,7 +149,7 @@ describeWithTools(['python3-sklearn'], 'mlship train on the local system', () =>
     await model.close();
     expect(model.manifest.version).toBe('1.0.1');
     // AND the command hosts it beside the champion in shadow
-    expect(h.command).toBe(`npm start -- --challenger ${h.dir} --shadow`);
+    expect(h.command).toBe(`npm start -- --data-dir ${dataDir} --challenger ${h.dir} --shadow`);
   }, 60_000);
 
   it('reproduces the registered version from its snapshot, code and parameters', async () => {
