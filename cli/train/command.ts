@@ -55,10 +55,14 @@ export async function runTrainCommand(target: Target, flags: TrainFlags): Promis
   });
   progressDone();
   process.stdout.write(`${describeRun(result)}\n`);
-  if (result.registered && flags.shadow)
+  if (flags.shadow && !result.registered) process.stdout.write('  --shadow: nothing handed over; the routing is unchanged.\n');
+  if (flags.shadow && result.registered) {
+    const { prepareShadowChallenger } = await import('./hand-over');
+    const h = await prepareShadowChallenger(target, { model: manifest.name, version: result.evaluation.version, dataDir: flags.dataDir });
     process.stdout.write(
-      `  --shadow: this build has no model versions to switch; serve ${result.evaluation.version} by pointing the model at ${result.registered}model.tar.gz.\n`,
+      `  --shadow: ${result.evaluation.version} is extracted to ${h.dir}; the running server does not load versions, so host it as the challenger in shadow with:\n    ${h.command}\n`,
     );
+  }
   return result.registered ? 0 : 1;
 }
 

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import * as tar from 'tar';
 import type { Target } from '../../cli/target';
+import { prepareShadowChallenger } from '../../cli/train/hand-over';
 import { reproduce } from '../../cli/train/reproduce';
 import { train } from '../../cli/train/train';
 import { heldOutMetrics } from '../../container/src/evaluate/evaluate';
@@ -138,6 +139,18 @@ describeWithTools(['python3-sklearn'], 'mlship train on the local system', () =>
     const pkg = await s3.send(new HeadObjectCommand({ Bucket: local.bucketName, Key: modelPackageKey('breast-cancer', version) }));
     expect(pkg.ContentLength).toBeGreaterThan(0);
   }, 120_000);
+
+  it('--shadow: extracts the accepted version as a challenger folder and names the npm start line that hosts it', async () => {
+    // WHEN the registered version is handed over in shadow
+    const h = await prepareShadowChallenger(target, { model: 'breast-cancer', version, dataDir });
+    // THEN its folder is under the data dir and loads as the server loads it, as that version
+    expect(h.dir.startsWith(join(dataDir, 'challengers'))).toBe(true);
+    const model = await loadModel(h.dir);
+    await model.close();
+    expect(model.manifest.version).toBe('1.0.1');
+    // AND the command hosts it beside the champion in shadow
+    expect(h.command).toBe(`npm start -- --data-dir ${dataDir} --challenger ${h.dir} --shadow`);
+  }, 60_000);
 
   it('reproduces the registered version from its snapshot, code and parameters', async () => {
     const r = await reproduce(target, 'breast-cancer', version);
