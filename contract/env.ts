@@ -63,6 +63,8 @@ export const ENV = {
   MODEL_BASELINE_PATH: 'MLSHIP_MODEL_BASELINE_PATH',
   /** Quality job: minutes of prediction log read per run. */
   QUALITY_WINDOW_MINUTES: 'MLSHIP_QUALITY_WINDOW_MINUTES',
+  /** Quality job: its thresholds as JSON, the same ones the alarms compare with (read through `qualityThresholds`). */
+  QUALITY_THRESHOLDS: 'MLSHIP_QUALITY_THRESHOLDS',
   /**
    * Meta function: folder of the built web dashboard (`web/dist`), absolute or relative to the bundle
    * (the CDK bundling copies it beside the code as `dashboard/`).
@@ -129,7 +131,13 @@ const FUNCTION_ENV: Record<AnyFunctionName, (backend: Backend) => EnvName[]> = {
   'analytics-writer': () => [ENV.DATA_BUCKET, ENV.MODEL_MANIFEST_PATH],
   // Rewrites closed days of the Parquet store; the manifest names the model's partition and its columns.
   'analytics-compactor': () => [ENV.DATA_BUCKET, ENV.MODEL_MANIFEST_PATH],
-  quality: () => [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH, ENV.MODEL_BASELINE_PATH, ENV.QUALITY_WINDOW_MINUTES],
+  quality: () => [
+    ENV.PREDICTION_TABLE,
+    ENV.MODEL_MANIFEST_PATH,
+    ENV.MODEL_BASELINE_PATH,
+    ENV.QUALITY_WINDOW_MINUTES,
+    ENV.QUALITY_THRESHOLDS,
+  ],
   // The SageMaker endpoint comes with the custom resource's properties; on Fargate the check calls the
   // load balancer's test listener at MLSHIP_MODEL_URL.
   'golden-check': (backend) => (backend === 'fargate' ? [ENV.GOLDEN_SET_PATH, ENV.MODEL_URL] : [ENV.GOLDEN_SET_PATH]),

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { errorMessage } from '../contract/errors';
 import { BACKENDS } from '../contract/limits';
 import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
+import { qualityThresholds } from '../contract/metrics/thresholds';
 import { readManifestFile } from '../contract/model-files';
 import { type ChallengerSetting, checkChallenger, ROUTING_MODES, type RoutingMode, SPLIT_PERCENT } from '../contract/versions';
 
@@ -156,14 +157,46 @@ export const configSchema = z
     /** Days a prediction log item is kept (DynamoDB TTL); 0 keeps items forever. */
     predictionTtlDays: int(0, 3650).default(365),
     alarmEmail: z.email({ error: 'an e-mail address' }).optional(),
-    /** Classifiers: the accuracy alarm fires when accuracy from feedback falls below this share. */
+    /**
+     * Classifiers: the accuracy alarm fires when accuracy from feedback falls below this share. Unset, it is
+     * the baseline's held-out accuracy minus `qualityThresholds.accuracyDrop` (no alarm if the baseline has none).
+     */
     accuracyFloor: z
       .number({ error: 'a share from 0 to 1' })
       .gt(0, { error: 'a share above 0, at most 1' })
       .max(1, { error: 'a share above 0, at most 1' })
-      .default(0.8),
-    /** Regression models: the error alarm fires when the mean absolute error from feedback rises above this. */
+      .optional(),
+    /**
+     * Classifiers: the F1 alarm fires when macro-averaged F1 from feedback falls below this share. Unset, it is
+     * the baseline's held-out macro F1 minus `qualityThresholds.macroF1Drop` (no alarm if the baseline has none).
+     */
+    macroF1Floor: z
+      .number({ error: 'a share from 0 to 1' })
+      .gt(0, { error: 'a share above 0, at most 1' })
+      .max(1, { error: 'a share above 0, at most 1' })
+      .optional(),
+    /**
+     * Regression models: the error alarm fires when the mean absolute error from feedback rises above this.
+     * Unset, it is the baseline's held-out MAE times `qualityThresholds.maeRatio` (no alarm if the baseline has none).
+     */
     maxMeanAbsoluteError: z.number({ error: 'a number above 0' }).positive({ error: 'a number above 0' }).optional(),
+    /**
+     * Overrides of the relative quality thresholds, used by the alarms and by the quality job:
+     * `accuracyDrop` and `macroF1Drop` (below the baseline, default 0.05), `maeRatio` (times the baseline MAE,
+     * default 1.25), `driftedFeatureShare` (share of drifted features that alarms, default 0.3), `driftPValue`,
+     * `psi`, `minimumSample`, `calibrationBins`. Each value is checked by `qualityThresholds`.
+     */
+    qualityThresholds: z
+      // Any key here, so an unknown threshold is named by `qualityThresholds` with the known ones.
+      .record(z.string(), z.number({ error: 'a number' }), { error: 'an object of threshold names to numbers' })
+      .superRefine((t, ctx) => {
+        try {
+          qualityThresholds(t);
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: errorMessage(e).replace(/^Invalid quality thresholds:\s*-\s*/, '') });
+        }
+      })
+      .default({}),
     /** The drift alarm fires when the largest per-feature PSI rises above this (0.25 is a significant shift). */
     driftPsiThreshold: z
       .number({ error: 'a number above 0, at most 10' })

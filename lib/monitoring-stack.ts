@@ -59,11 +59,14 @@ export class MonitoringStack extends Stack {
         actionlessAlarms: (serving.fargate ?? serving.sagemaker)?.deploymentAlarms,
       },
       backend: serving.modelBackend.monitored,
-      // The accuracy floor is a classifier's alarm; a regression model is watched through its error.
+      // Accuracy and F1 floors are a classifier's alarms; a regression model is watched through its error.
+      // Unset, each is derived from the baseline's held-out evaluation and `qualityThresholds`.
       quality: {
         accuracyFloor: classifier ? config.accuracyFloor : undefined,
+        macroF1Floor: classifier ? config.macroF1Floor : undefined,
         maxMeanAbsoluteError: classifier ? undefined : config.maxMeanAbsoluteError,
         driftPsiThreshold: config.driftPsiThreshold,
+        thresholds: config.qualityThresholds,
       },
       alarmEmail: config.alarmEmail,
       qualitySchedule: Duration.minutes(config.qualityScheduleMinutes),

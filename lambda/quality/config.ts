@@ -6,7 +6,7 @@
 import { checkBaselineMatches, type ModelBaseline } from '../../contract/baseline';
 import { ENV, type EnvName } from '../../contract/env';
 import type { ModelManifest } from '../../contract/manifest';
-import type { QualityThresholds } from '../../contract/metrics/thresholds';
+import { type QualityThresholds, qualityThresholds } from '../../contract/metrics/thresholds';
 import { readBaselineFile, readManifestFile } from '../../contract/model-files';
 import { readConfig, required } from '../runtime/config';
 
@@ -15,8 +15,8 @@ export interface QualityConfig {
   manifest: ModelManifest;
   baseline: ModelBaseline;
   windowMinutes: number;
-  /** Drift-test significance, minimum sample and drifted-share limit. @default DEFAULT_QUALITY_THRESHOLDS */
-  thresholds?: QualityThresholds;
+  /** Drift-test significance, minimum sample and drifted-share limit: the defaults with the configured overrides. */
+  thresholds: QualityThresholds;
 }
 
 export function readQualityConfig(env: NodeJS.ProcessEnv, baseDir: string): QualityConfig {
@@ -29,5 +29,24 @@ export function readQualityConfig(env: NodeJS.ProcessEnv, baseDir: string): Qual
   const manifest = readManifestFile(get(ENV.MODEL_MANIFEST_PATH), baseDir);
   const baseline = readBaselineFile(get(ENV.MODEL_BASELINE_PATH), baseDir);
   checkBaselineMatches(manifest, baseline);
-  return { table: get(ENV.PREDICTION_TABLE), manifest, baseline, windowMinutes: Number(rawWindow) };
+  return {
+    table: get(ENV.PREDICTION_TABLE),
+    manifest,
+    baseline,
+    windowMinutes: Number(rawWindow),
+    thresholds: parseThresholds(get(ENV.QUALITY_THRESHOLDS)),
+  };
+}
+
+/** The thresholds variable: a JSON object of overrides (`{}` keeps every default), checked by `qualityThresholds`. */
+function parseThresholds(raw: string): QualityThresholds {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new Error(`${ENV.QUALITY_THRESHOLDS} must be a JSON object; got "${raw}"`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error(`${ENV.QUALITY_THRESHOLDS} must be a JSON object; got "${raw}"`);
+  return qualityThresholds(parsed as Record<string, number>);
 }

@@ -26,6 +26,10 @@ export interface AlarmThresholds {
   readonly accuracyFloor?: number;
   /** Regression: mean absolute error above this. @default - no error alarm */
   readonly maxMeanAbsoluteError?: number;
+  /** Classifiers: macro-averaged F1 from feedback below this. @default - no F1 alarm */
+  readonly macroF1Floor?: number;
+  /** Share of the tested features drifted at or above this. */
+  readonly driftedFeatureShare: number;
 }
 
 export interface ModelAlarms {
@@ -47,6 +51,10 @@ export interface ModelAlarms {
   readonly accuracy?: cloudwatch.Alarm;
   /** Mean absolute error above the ceiling. @default - none without an error ceiling (classifiers) */
   readonly meanAbsoluteError?: cloudwatch.Alarm;
+  /** Share of drifted features at or above the threshold. */
+  readonly driftedFeatureShare: cloudwatch.Alarm;
+  /** Macro F1 below the floor. @default - none without an F1 floor (regression models, or no baseline macro F1) */
+  readonly macroF1?: cloudwatch.Alarm;
 }
 
 /** Parts that fail without an API error to show it; each one given is watched by an alarm. */
@@ -151,7 +159,8 @@ export function addForwardedAlarms(scope: Construct, topic: sns.ITopic, watched:
 
 /** Adds the alarms to `scope` (their logical ids are the scope's), each notifying `topic`. */
 export function addModelAlarms(scope: Construct, topic: sns.ITopic, metrics: ModelMetrics, thresholds: AlarmThresholds): ModelAlarms {
-  const { serverErrorRate, p99, dlqDepth, parkedRecords, backend, qualityJobErrors, maxPsi, accuracy, mae } = metrics;
+  const { serverErrorRate, p99, dlqDepth, parkedRecords, backend, qualityJobErrors, maxPsi, accuracy, mae, macroF1, driftedFeatureShare } =
+    metrics;
   const alarm = alarmsNotifying(scope, topic);
   const service = { evaluationPeriods: 3, datapointsToAlarm: 2, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING };
   return {
@@ -210,6 +219,26 @@ export function addModelAlarms(scope: Construct, topic: sns.ITopic, metrics: Mod
       treatMissingData: cloudwatch.TreatMissingData.MISSING,
       alarmDescription: `An input feature drifted from the training baseline: largest PSI above ${thresholds.driftPsi} in two runs in a row. The FeaturePsi metrics name the feature.`,
     }),
+    driftedFeatureShare: alarm('DriftedFeatureShare', {
+      metric: driftedFeatureShare,
+      threshold: thresholds.driftedFeatureShare,
+      evaluationPeriods: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.MISSING,
+      alarmDescription: `At least ${thresholds.driftedFeatureShare} of the tested input features drifted from the training baseline (KS or chi-square test) in two runs in a row. Run \`mlship report\` to see which.`,
+    }),
+    ...(thresholds.macroF1Floor !== undefined
+      ? {
+          macroF1: alarm('MacroF1', {
+            metric: macroF1,
+            threshold: thresholds.macroF1Floor,
+            evaluationPeriods: 2,
+            comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            treatMissingData: cloudwatch.TreatMissingData.MISSING,
+            alarmDescription: `Macro-averaged F1 from feedback below ${thresholds.macroF1Floor} in two runs in a row.`,
+          }),
+        }
+      : {}),
     ...(thresholds.accuracyFloor !== undefined
       ? {
           accuracy: alarm('Accuracy', {

@@ -56,6 +56,10 @@ export interface ModelMetrics {
   readonly accuracy: cloudwatch.IMetric;
   /** Mean absolute error from feedback. */
   readonly mae: cloudwatch.IMetric;
+  /** Macro-averaged F1 from feedback. */
+  readonly macroF1: cloudwatch.IMetric;
+  /** Share of the tested features that drifted. */
+  readonly driftedFeatureShare: cloudwatch.IMetric;
   /** Largest per-feature PSI. */
   readonly maxPsi: cloudwatch.IMetric;
 }
@@ -87,6 +91,8 @@ export function modelMetrics(src: ModelMetricsSource): ModelMetrics {
     qualityJobErrors: src.qualityFunction.metricErrors({ period: schedule, statistic: 'Sum' }),
     accuracy: quality(Q.accuracy, 'Average'),
     mae: quality(Q.mae, 'Average'),
+    macroF1: quality(Q.macroF1, 'Average'),
+    driftedFeatureShare: quality(Q.driftedFeatureShare, 'Maximum'),
     maxPsi: quality(Q.maxFeaturePsi, 'Maximum'),
   };
 }

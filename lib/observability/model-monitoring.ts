@@ -22,6 +22,7 @@ import { Construct } from 'constructs';
 import { BASELINE_FILE, checkBaselineMatches, type ModelBaseline } from '../../contract/baseline';
 import { errorMessage } from '../../contract/errors';
 import { MANIFEST_FILE, type ModelManifest } from '../../contract/manifest';
+import { type QualityThresholds as JobThresholds, qualityThresholds } from '../../contract/metrics/thresholds';
 import { readBaselineFile, readManifestFile } from '../../contract/model-files';
 import { grantActions } from '../constructs/grant-actions';
 import { ALARM_TOPIC_KEY_ACTIONS, READ_METRICS_ACTIONS } from '../constructs/perms';
@@ -44,10 +45,27 @@ export type { MonitoredBackend } from './backend-metrics';
 
 /** Model-quality alarm thresholds. */
 export interface QualityThresholds {
-  /** Classifiers: alarm when accuracy from feedback falls below this share (0..1). @default - no accuracy alarm */
+  /**
+   * Classifiers: alarm when accuracy from feedback falls below this share (0..1).
+   * @default - the baseline's held-out accuracy minus `thresholds.accuracyDrop`; no alarm without it
+   */
   readonly accuracyFloor?: number;
-  /** Regression: alarm when the mean absolute error from feedback rises above this. @default - no error alarm */
+  /**
+   * Classifiers: alarm when macro-averaged F1 from feedback falls below this share (0..1).
+   * @default - the baseline's held-out macro F1 minus `thresholds.macroF1Drop`; no alarm without it
+   */
+  readonly macroF1Floor?: number;
+  /**
+   * Regression: alarm when the mean absolute error from feedback rises above this.
+   * @default - the baseline's held-out MAE times `thresholds.maeRatio`; no alarm without it
+   */
   readonly maxMeanAbsoluteError?: number;
+  /**
+   * Overrides of the relative defaults (accuracy and F1 drop, MAE ratio, drifted-feature share, drift test
+   * p-value, minimum sample), used by the alarms and passed to the quality job.
+   * @default - DEFAULT_QUALITY_THRESHOLDS
+   */
+  readonly thresholds?: Partial<JobThresholds>;
   /** Alarm when the largest per-feature PSI rises above this. @default 0.25 */
   readonly driftPsiThreshold?: number;
 }
@@ -109,11 +127,15 @@ export class ModelMonitoring extends Construct {
   public readonly forwardedAlarm?: cloudwatch.CompositeAlarm;
   /** The model the metrics are about. */
   public readonly manifest: ModelManifest;
+  /** The thresholds the alarms compare with, defaults resolved against the baseline's evaluation. */
+  public readonly thresholds: AlarmThresholds;
 
   constructor(scope: Construct, id: string, props: ModelMonitoringProps) {
     super(scope, id);
-    this.manifest = readModel(props.modelDir);
+    const { manifest, baseline } = readModel(props.modelDir);
+    this.manifest = manifest;
     checkProps(props, this.manifest);
+    const jobThresholds = qualityThresholds(props.quality?.thresholds);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const schedule = props.qualitySchedule ?? MONITORING_DEFAULTS.qualitySchedule;
     const window = props.qualityWindow ?? MONITORING_DEFAULTS.qualityWindow;
@@ -155,6 +177,7 @@ export class ModelMonitoring extends Construct {
       }),
       table: props.table,
       windowMinutes: window.toMinutes(),
+      thresholds: props.quality?.thresholds ?? {},
     });
     this.schedule = new events.Rule(this, 'QualitySchedule', {
       description: `Publishes drift and accuracy of model ${this.manifest.name} every ${schedule.toMinutes()} minutes`,
@@ -170,13 +193,20 @@ export class ModelMonitoring extends Construct {
       qualityFunction: this.qualityFunction.function,
       schedule,
     });
+    const classifier = manifest.output.kind === 'classification';
+    const held: { accuracy?: number; macroF1?: number; mae?: number } = baseline.evaluation ?? {};
     const thresholds: AlarmThresholds = {
       errorRate: props.serverErrorRatePercent ?? MONITORING_DEFAULTS.serverErrorRatePercent,
       p99: props.p99LatencyMs ?? MONITORING_DEFAULTS.p99LatencyMs,
       driftPsi: props.quality?.driftPsiThreshold ?? MONITORING_DEFAULTS.driftPsiThreshold,
-      accuracyFloor: props.quality?.accuracyFloor,
-      maxMeanAbsoluteError: props.quality?.maxMeanAbsoluteError,
+      driftedFeatureShare: jobThresholds.driftedFeatureShare,
+      accuracyFloor:
+        props.quality?.accuracyFloor ?? (classifier ? relative(held.accuracy, (a) => a - jobThresholds.accuracyDrop) : undefined),
+      macroF1Floor: props.quality?.macroF1Floor ?? (classifier ? relative(held.macroF1, (f) => f - jobThresholds.macroF1Drop) : undefined),
+      maxMeanAbsoluteError:
+        props.quality?.maxMeanAbsoluteError ?? (classifier ? undefined : relative(held.mae, (m) => m * jobThresholds.maeRatio)),
     };
+    this.thresholds = thresholds;
     this.alarms = addModelAlarms(this, this.alarmTopic, metrics, thresholds);
     this.failureAlarms = addFailureAlarms(this, this.alarmTopic, props.watchedFailures ?? {});
     this.forwardedAlarm = addForwardedAlarms(this, this.alarmTopic, props.watchedFailures ?? {});
@@ -202,7 +232,14 @@ export class ModelMonitoring extends Construct {
   }
 }
 
-function readModel(modelDir: string): ModelManifest {
+/** A threshold derived from a held-out baseline value, rounded to 6 decimals (float noise off, the baseline's 4 kept exact); none without it. */
+function relative(held: number | undefined, derive: (v: number) => number): number | undefined {
+  if (held === undefined) return undefined;
+  const v = Math.round(derive(held) * 1e6) / 1e6;
+  return v > 0 ? v : undefined;
+}
+
+function readModel(modelDir: string): { manifest: ModelManifest; baseline: ModelBaseline } {
   const manifestPath = join(modelDir, MANIFEST_FILE);
   const baselinePath = join(modelDir, BASELINE_FILE);
   const manifest = readManifestFile(manifestPath);
@@ -213,7 +250,7 @@ function readModel(modelDir: string): ModelManifest {
     throw new Error(`ModelMonitoring needs ${baselinePath} (training statistics for drift): ${errorMessage(e)}`);
   }
   checkBaselineMatches(manifest, baseline);
-  return manifest;
+  return { manifest, baseline };
 }
 
 /** Collects every problem with the props in one error, so one synth shows them all. */
@@ -236,6 +273,19 @@ function checkProps(props: ModelMonitoringProps, manifest: ModelManifest): void 
       );
     else if (!(q.maxMeanAbsoluteError > 0))
       problems.push(`\`quality.maxMeanAbsoluteError\` must be above 0; got ${q.maxMeanAbsoluteError}`);
+  }
+  if (q.macroF1Floor !== undefined) {
+    if (!classifier)
+      problems.push(
+        `\`quality.macroF1Floor\` applies to classifiers; ${manifest.name} is a regression model: use \`quality.maxMeanAbsoluteError\``,
+      );
+    else if (!(q.macroF1Floor > 0 && q.macroF1Floor <= 1))
+      problems.push(`\`quality.macroF1Floor\` must be a share in (0, 1]; got ${q.macroF1Floor}`);
+  }
+  try {
+    qualityThresholds(q.thresholds);
+  } catch (e) {
+    problems.push(`\`quality.thresholds\`: ${errorMessage(e)}`);
   }
   if (q.driftPsiThreshold !== undefined && !(q.driftPsiThreshold > 0))
     problems.push(`\`quality.driftPsiThreshold\` must be above 0; got ${q.driftPsiThreshold}`);

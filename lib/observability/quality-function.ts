@@ -13,6 +13,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BASELINE_FILE } from '../../contract/baseline';
 import { ENV } from '../../contract/env';
+import type { QualityThresholds } from '../../contract/metrics/thresholds';
 import { PredictionLogAccess } from '../constructs/data-grants';
 import { HandlerFunction, QUALITY_FUNCTION } from '../constructs/handler-function';
 import type { DeploymentContext } from '../deployment-context';
@@ -24,6 +25,8 @@ export interface QualityFunctionProps {
   readonly table: dynamodb.ITable;
   /** Minutes of log read per run. */
   readonly windowMinutes: number;
+  /** Overrides of the job's thresholds (drift test, drifted share, minimum sample), passed as JSON. */
+  readonly thresholds: Partial<QualityThresholds>;
 }
 
 export class QualityFunction extends Construct {
@@ -40,7 +43,10 @@ export class QualityFunction extends Construct {
       name: QUALITY_FUNCTION,
       deployment: props.deployment,
       baselinePath: join(props.deployment.modelDir, BASELINE_FILE),
-      environment: { [ENV.QUALITY_WINDOW_MINUTES]: String(props.windowMinutes) },
+      environment: {
+        [ENV.QUALITY_WINDOW_MINUTES]: String(props.windowMinutes),
+        [ENV.QUALITY_THRESHOLDS]: JSON.stringify(props.thresholds),
+      },
       // Reading and binning up to 20,000 items: more memory buys CPU and keeps the run short.
       memorySize: 1024,
       timeout: Duration.minutes(2),

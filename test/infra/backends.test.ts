@@ -39,6 +39,7 @@ describeMonitoring(
       alarmEmail: 'ops@example.com',
       accuracyFloor: 0.9,
       driftPsiThreshold: 0.4,
+      qualityThresholds: { driftedFeatureShare: 0.5, minimumSample: 200 },
       qualityScheduleMinutes: 30,
       qualityWindowMinutes: 120,
     }),

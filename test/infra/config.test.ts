@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_QUALITY_THRESHOLDS } from '../../contract/metrics/thresholds';
 import { ConfigError, LOG_RETENTION_DAYS, loadConfig, parseConfig } from '../../lib/config';
 
 function problemsOf(raw: Record<string, unknown>): string[] {
@@ -22,8 +23,9 @@ describe('config', () => {
       removalPolicy: 'retain',
       logRetentionDays: 90,
       serverlessMemorySizeMb: 2048,
-      accuracyFloor: 0.8,
       driftPsiThreshold: 0.25,
+      // Accuracy, F1 and error alarms derive their thresholds from the model's baseline unless set.
+      qualityThresholds: {},
       qualityScheduleMinutes: 15,
       qualityWindowMinutes: 60,
       natGateways: 1,
@@ -61,6 +63,12 @@ describe('config', () => {
     [{ accuracyFloor: 0 }, 'accuracyFloor = 0: expected a share above 0, at most 1'],
     [{ accuracyFloor: 1.5 }, 'accuracyFloor = 1.5: expected a share above 0, at most 1'],
     [{ maxMeanAbsoluteError: -2 }, 'maxMeanAbsoluteError = -2: expected a number above 0'],
+    [{ macroF1Floor: 1.2 }, 'macroF1Floor = 1.2: expected a share above 0, at most 1'],
+    [{ qualityThresholds: { maeRatio: 0.9 } }, 'qualityThresholds = {"maeRatio":0.9}: expected maeRatio must be greater than 1, got 0.9'],
+    [
+      { qualityThresholds: { f1Drop: 0.1 } },
+      `qualityThresholds = {"f1Drop":0.1}: expected unknown threshold "f1Drop" (known: ${Object.keys(DEFAULT_QUALITY_THRESHOLDS).join(', ')})`,
+    ],
     [{ driftPsiThreshold: 0 }, 'driftPsiThreshold = 0: expected a number above 0, at most 10'],
     [{ qualityScheduleMinutes: 0.5 }, 'qualityScheduleMinutes = 0.5: expected an integer from 1 to 1440'],
     [

@@ -21,8 +21,11 @@ const ALARMS = [
   'ParkedLogRecords',
   'BackendUnhealthy',
   'QualityJobErrors',
+  // Before 'Drift', which its name contains.
+  'DriftedFeatureShare',
   'Drift',
   'Accuracy',
+  'MacroF1',
   // The parts that fail without an API error: the replay's poison queue, the analytics writer and compactor.
   'PoisonMessages',
   'AnalyticsWriterFailures',
@@ -55,10 +58,20 @@ export function describeMonitoring(backend: Backend, synth: () => SynthResult): 
       expect(Object.keys(byName).sort()).toEqual([...ALARMS].sort());
       const topic = logicalIdOf(r.monitoring.monitoring.alarmTopic);
       for (const p of Object.values(byName)) expect(p.AlarmActions).toEqual([{ Ref: topic }]);
+      // The suites synthesize breast-cancer: unconfigured, the floors are its held-out accuracy 0.9561 and
+      // macro F1 0.9535 less the default drop of 0.05.
+      expect(r.manifest.name).toBe('breast-cancer');
       expect(byName.Accuracy).toMatchObject({
-        Threshold: r.config.accuracyFloor,
+        Threshold: r.config.accuracyFloor ?? 0.9061,
         ComparisonOperator: 'LessThanThreshold',
         MetricName: 'Accuracy',
+      });
+      expect(byName.MacroF1).toMatchObject({ Threshold: 0.9035, ComparisonOperator: 'LessThanThreshold', MetricName: 'MacroF1' });
+      expect(byName.DriftedFeatureShare).toMatchObject({
+        Threshold: r.config.qualityThresholds.driftedFeatureShare ?? 0.3,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 2,
+        MetricName: 'DriftedFeatureShare',
       });
       // A log record replay could not write is parked for a person: one is enough to raise the alarm.
       expect(byName.ParkedLogRecords).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
@@ -138,6 +151,7 @@ export function describeMonitoring(backend: Backend, synth: () => SynthResult): 
           .sort(),
       ).toEqual([...functionEnv('quality', r.config.backend)].sort());
       expect(vars[ENV.QUALITY_WINDOW_MINUTES]).toBe(String(r.config.qualityWindowMinutes));
+      expect(JSON.parse(vars[ENV.QUALITY_THRESHOLDS])).toEqual(r.config.qualityThresholds);
       expect(vars[ENV.MODEL_BASELINE_PATH]).toBe(BASELINE_FILE);
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
       expect(statementsOfRole(t, logicalIdOf(quality.role))).toEqual([

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -92,8 +93,8 @@ describe('ModelMonitoring', () => {
   // One synth (it bundles the quality function with esbuild) shared by the read-only checks.
   const { stack, monitoring, template } = build({ alarmEmail: 'ops@example.com' });
 
-  test('alarms: 5xx rate, p99 latency, dead letters, parked log records, unhealthy backend, quality job, drift and accuracy', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+  test('alarms: 5xx rate, p99 latency, dead letters, parked log records, unhealthy backend, quality job, drift, drifted share, accuracy and F1', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ParkedLogRecords',
       Namespace: 'mlship',
@@ -188,6 +189,7 @@ describe('ModelMonitoring', () => {
           [ENV.MODEL_MANIFEST_PATH]: 'model.json',
           [ENV.MODEL_BASELINE_PATH]: 'baseline.json',
           [ENV.QUALITY_WINDOW_MINUTES]: '60',
+          [ENV.QUALITY_THRESHOLDS]: '{}',
           NODE_OPTIONS: '--enable-source-maps',
         },
       },
@@ -293,6 +295,85 @@ describe('ModelMonitoring', () => {
   });
 });
 
+/** The quality alarms of a template, by metric name: threshold, comparison and runs. */
+function qualityAlarms(template: Template): Record<string, { Threshold: number; ComparisonOperator: string; EvaluationPeriods: number }> {
+  const quality = ['Accuracy', 'MacroF1', 'MeanAbsoluteError', 'DriftedFeatureShare'];
+  return Object.fromEntries(
+    Object.values(template.findResources('AWS::CloudWatch::Alarm'))
+      .filter((a) => quality.includes(a.Properties.MetricName))
+      .map((a) => [
+        a.Properties.MetricName,
+        {
+          Threshold: a.Properties.Threshold,
+          ComparisonOperator: a.Properties.ComparisonOperator,
+          EvaluationPeriods: a.Properties.EvaluationPeriods,
+        },
+      ]),
+  );
+}
+
+describe('ModelMonitoring default quality thresholds, from the baseline', () => {
+  test('a classifier: accuracy and macro F1 floors at its held-out values less 0.05, drifted share 0.3', () => {
+    // breast-cancer's baseline: held-out accuracy 0.9561, macro F1 0.9535.
+    const { template, monitoring } = build({ quality: {} });
+    expect(qualityAlarms(template)).toEqual({
+      Accuracy: { Threshold: 0.9061, ComparisonOperator: 'LessThanThreshold', EvaluationPeriods: 2 },
+      MacroF1: { Threshold: 0.9035, ComparisonOperator: 'LessThanThreshold', EvaluationPeriods: 2 },
+      DriftedFeatureShare: { Threshold: 0.3, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 2 },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'MacroF1',
+      Namespace: 'mlship',
+      Dimensions: [
+        { Name: 'Model', Value: 'breast-cancer' },
+        { Name: 'ModelVersion', Value: '1.0.0' },
+      ],
+      TreatMissingData: 'missing',
+    });
+    expect(monitoring.thresholds).toMatchObject({ accuracyFloor: 0.9061, macroF1Floor: 0.9035, driftedFeatureShare: 0.3 });
+  });
+
+  test('a regression model: an error ceiling at its held-out MAE times 1.25, no accuracy or F1 alarm', () => {
+    // diabetes-progression's baseline: held-out MAE 42.5461.
+    const { template } = build({ modelDir: join(ROOT, 'models/diabetes-progression'), quality: {} });
+    expect(qualityAlarms(template)).toEqual({
+      MeanAbsoluteError: { Threshold: 53.182625, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 2 },
+      DriftedFeatureShare: { Threshold: 0.3, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 2 },
+    });
+  });
+
+  test('configured floors and relative thresholds override the defaults, and reach the quality job', () => {
+    const classifier = build({
+      quality: { macroF1Floor: 0.8, thresholds: { accuracyDrop: 0.1, driftedFeatureShare: 0.5, minimumSample: 300 } },
+    }).template;
+    expect(qualityAlarms(classifier)).toEqual({
+      Accuracy: { Threshold: 0.8561, ComparisonOperator: 'LessThanThreshold', EvaluationPeriods: 2 },
+      MacroF1: { Threshold: 0.8, ComparisonOperator: 'LessThanThreshold', EvaluationPeriods: 2 },
+      DriftedFeatureShare: { Threshold: 0.5, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 2 },
+    });
+    const vars = Object.values(classifier.findResources('AWS::Lambda::Function'))
+      .map((f) => f.Properties.Environment?.Variables ?? {})
+      .find((v) => ENV.QUALITY_THRESHOLDS in v);
+    expect(JSON.parse(defined(vars, 'the quality function environment')[ENV.QUALITY_THRESHOLDS])).toEqual({
+      accuracyDrop: 0.1,
+      driftedFeatureShare: 0.5,
+      minimumSample: 300,
+    });
+    const regression = build({ modelDir: join(ROOT, 'models/diabetes-progression'), quality: { thresholds: { maeRatio: 1.5 } } }).template;
+    expect(qualityAlarms(regression).MeanAbsoluteError?.Threshold).toBe(63.81915);
+    const ceiling = build({ modelDir: join(ROOT, 'models/diabetes-progression'), quality: { maxMeanAbsoluteError: 40 } }).template;
+    expect(qualityAlarms(ceiling).MeanAbsoluteError?.Threshold).toBe(40);
+  });
+
+  test('refuses an F1 floor on a regression model and an invalid relative threshold', () => {
+    expect(() =>
+      build({ modelDir: join(ROOT, 'models/diabetes-progression'), quality: { macroF1Floor: 0.9, thresholds: { maeRatio: 0.8 } } }),
+    ).toThrow(
+      /macroF1Floor` applies to classifiers[\s\S]*quality\.thresholds`: Invalid quality thresholds:[\s\S]*maeRatio must be greater than 1, got 0\.8/,
+    );
+  });
+});
+
 describe('ModelMonitoring with the Fargate backend', () => {
   test('graphs and alarms on both blue/green target groups, the load balancer and the service', () => {
     const { template } = build({}, fargateBackend);
@@ -370,7 +451,7 @@ describe('ModelMonitoring props', () => {
       },
     }));
     // THEN three more alarms, one message or one error each, sent to the topic
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 7 + 3);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 10 + 3);
     expect(monitoring.failureAlarms.map((a) => a.node.id)).toEqual([
       'PoisonMessages',
       'AnalyticsWriterFailures',
@@ -388,10 +469,22 @@ describe('ModelMonitoring props', () => {
     }
   });
 
-  test('no e-mail, no subscription; no accuracy floor, no accuracy alarm', () => {
-    const { template, monitoring } = build({ quality: {} }, undefined);
-    template.resourceCountIs('AWS::SNS::Subscription', 0);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
-    expect(monitoring.alarms.accuracy).toBeUndefined();
+  test('no e-mail, no subscription; a baseline without held-out evaluation and no floors: no accuracy or F1 alarm', () => {
+    // GIVEN breast-cancer with its baseline's `evaluation` removed
+    const dir = mkdtempSync(join(tmpdir(), 'mlship-no-evaluation-'));
+    for (const f of ['model.json', 'model.onnx']) copyFileSync(join(BREAST_CANCER, f), join(dir, f));
+    const { evaluation, ...baseline } = JSON.parse(readFileSync(join(BREAST_CANCER, 'baseline.json'), 'utf8'));
+    expect(evaluation).toBeDefined();
+    writeFileSync(join(dir, 'baseline.json'), JSON.stringify(baseline));
+    try {
+      const { template, monitoring } = build({ modelDir: dir, quality: {} }, undefined);
+      template.resourceCountIs('AWS::SNS::Subscription', 0);
+      // THEN the service alarms, the job, drift and drifted share only
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+      expect(monitoring.alarms.accuracy).toBeUndefined();
+      expect(monitoring.alarms.macroF1).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ENV } from '../../contract/env';
-import { qualityThresholds } from '../../contract/metrics/thresholds';
+import { DEFAULT_QUALITY_THRESHOLDS, qualityThresholds } from '../../contract/metrics/thresholds';
 import { encodeRecord, type PredictionRecord } from '../../contract/prediction-log';
 import { QUALITY_METRICS } from '../../contract/quality';
 import { PredictionLogStore } from '../../lambda/log/prediction-log-store';
@@ -27,6 +27,7 @@ function envFor(model: string, extra: Record<string, string> = {}): NodeJS.Proce
     [ENV.MODEL_MANIFEST_PATH]: join(MODELS, model, 'model.json'),
     [ENV.MODEL_BASELINE_PATH]: join(MODELS, model, 'baseline.json'),
     [ENV.QUALITY_WINDOW_MINUTES]: '60',
+    [ENV.QUALITY_THRESHOLDS]: '{}',
     ...extra,
   };
 }
@@ -242,6 +243,26 @@ describe('quality job configuration', () => {
   test('a bad window is refused', () => {
     expect(() => readQualityConfig(envFor('breast-cancer', { [ENV.QUALITY_WINDOW_MINUTES]: '0' }), __dirname)).toThrow(/1 to 10080/);
     expect(() => readQualityConfig(envFor('breast-cancer', { [ENV.QUALITY_WINDOW_MINUTES]: '15m' }), __dirname)).toThrow(/whole number/);
+  });
+
+  test('reads its thresholds from the environment: the defaults with the configured overrides', () => {
+    expect(readQualityConfig(envFor('breast-cancer'), __dirname).thresholds).toEqual(DEFAULT_QUALITY_THRESHOLDS);
+    const env = envFor('breast-cancer', { [ENV.QUALITY_THRESHOLDS]: '{"driftedFeatureShare":0.5,"minimumSample":300}' });
+    expect(readQualityConfig(env, __dirname).thresholds).toEqual({
+      ...DEFAULT_QUALITY_THRESHOLDS,
+      driftedFeatureShare: 0.5,
+      minimumSample: 300,
+    });
+  });
+
+  test('bad thresholds stop the cold start', () => {
+    const withThresholds = (raw: string) => envFor('breast-cancer', { [ENV.QUALITY_THRESHOLDS]: raw });
+    expect(() => readQualityConfig(withThresholds('0.3'), __dirname)).toThrow(/MLSHIP_QUALITY_THRESHOLDS must be a JSON object/);
+    expect(() => readQualityConfig(withThresholds('{oops'), __dirname)).toThrow(/MLSHIP_QUALITY_THRESHOLDS must be a JSON object/);
+    expect(() => readQualityConfig(withThresholds('{"maeRatio":0.5}'), __dirname)).toThrow(/maeRatio must be greater than 1, got 0.5/);
+    const env = envFor('breast-cancer');
+    delete env[ENV.QUALITY_THRESHOLDS];
+    expect(() => readQualityConfig(env, __dirname)).toThrow(/missing environment variable\(s\): MLSHIP_QUALITY_THRESHOLDS/);
   });
 
   test("another model's baseline is refused", () => {

@@ -245,6 +245,7 @@ export async function runQualityJob(local: LocalSystem): Promise<number> {
     [ENV.MODEL_MANIFEST_PATH]: join(MODEL_DIR, MANIFEST_FILE),
     [ENV.MODEL_BASELINE_PATH]: join(MODEL_DIR, BASELINE_FILE),
     [ENV.QUALITY_WINDOW_MINUTES]: '60',
+    [ENV.QUALITY_THRESHOLDS]: '{}',
   };
   const saved = { ...process.env };
   useLocalCredentials();
