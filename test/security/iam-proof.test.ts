@@ -320,6 +320,10 @@ describe('IAM proof from recorded AWS calls', () => {
       modelDir: MODEL_DIR,
       apiKey: 'iam-proof-key-0123456789ab',
       replayIntervalMs: 0,
+      // The stream stand-in and the compactor run only when a step asks (2, and the compaction in 1): a
+      // background batch landing during step 7 would be recorded as the batch task's.
+      analyticsIntervalMs: 0,
+      analyticsCompactionIntervalMs: 0,
       staticDir: '/nonexistent-dashboard',
     });
     // Only the model server's processes (started above) record to the file; this process records in memory.
