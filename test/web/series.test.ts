@@ -5,6 +5,7 @@ import {
   categoryAxis,
   decileBins,
   featureDrift,
+  missingShares,
   percentile,
   predictedValueHistogram,
   residualSeries,
@@ -160,5 +161,32 @@ describe('category axis labels', () => {
     const shown = axis.labels.flatMap((l, i) => (l === '' ? [] : [i]));
     const gapPx = ((shown[1] as number) - (shown[0] as number)) * (280 / 30);
     expect(gapPx * Math.SQRT1_2).toBeGreaterThanOrEqual(14);
+  });
+});
+
+describe('missing values per feature', () => {
+  it('counts nulls per feature over the inline tabular inputs, most missing first', () => {
+    // 4 comparable rows: a is missing in 1 (1/4), c in 3 (3/4), b never; the image row and the row of the
+    // wrong width are not counted.
+    const items = [
+      rec(0, 0, 1, 'x', [null, 1, null]),
+      rec(1, 1, 1, 'x', [2, 1, null]),
+      rec(2, 2, 1, 'x', [3, 1, null]),
+      rec(3, 3, 1, 'x', [4, 1, 5]),
+      rec(4, 4, 1, 'x', { b64: 'iVBORw==' }),
+      rec(5, 5, 1, 'x', [null, null]),
+    ];
+    expect(missingShares(items, ['a', 'b', 'c'])).toEqual({
+      rows: 4,
+      features: [
+        { name: 'c', share: 0.75 },
+        { name: 'a', share: 0.25 },
+      ],
+    });
+  });
+
+  it('answers nothing without inline tabular inputs, and no features when none is missing', () => {
+    expect(missingShares([rec(0, 0, 1, 'x', { b64: 'x' })], ['a'])).toBeUndefined();
+    expect(missingShares([rec(0, 0, 1, 'x', [1, 2])], ['a', 'b'])).toEqual({ rows: 1, features: [] });
   });
 });

@@ -9,7 +9,7 @@ import { errorMessage } from '../../contract/errors';
 import type { MetricsSummary, VersionSummary } from '../../contract/prediction-log';
 import { type ApiSettings, type DashboardData, DashboardError, loadDashboard } from './api';
 import { Chart } from './charts';
-import { featureDrift, predictedValueHistogram, residualSeries, type TimeBuckets, timeBuckets, topDrift } from './series';
+import { featureDrift, missingShares, predictedValueHistogram, residualSeries, type TimeBuckets, timeBuckets, topDrift } from './series';
 import { renderTable } from './table';
 
 const STORAGE = { baseUrl: 'mlship.baseUrl', apiKey: 'mlship.apiKey', window: 'mlship.window' } as const;
@@ -35,6 +35,7 @@ const charts = {
   classes: new Chart($('chart-classes'), { series: ['predictions'], categories: true }),
   accuracy: new Chart($('chart-accuracy'), { series: ['accuracy'], yRange: [0, 1] }),
   drift: new Chart($('chart-drift'), { series: ['PSI'], categories: true }),
+  missing: new Chart($('chart-missing'), { series: ['missing'], categories: true, yRange: [0, 1] }),
   predicted: new Chart($('chart-predicted'), { series: ['live', 'training'], categories: true, yLabel: 'share' }),
   error: new Chart($('chart-error'), { series: ['MAE', 'mean error'], signed: true }),
   residuals: new Chart($('chart-residuals'), { series: ['residual'], scatter: true, signed: true }),
@@ -143,8 +144,26 @@ function render(d: DashboardData): void {
         : `PSI of the newest ${drift.rows} inputs against the ${drift.referenceRows} before them (the API does not expose the training baseline)`,
     );
   }
+  renderMissing(model.input.kind === 'tabular' ? missingShares(items, names) : undefined);
   renderTable($('predictions-body') as HTMLTableSectionElement, items.slice(0, 25), model);
   $('updated').textContent = `Updated ${new Date().toLocaleTimeString()}`;
+}
+
+/** The share of missing values per feature (nullable features sent empty): a drift signal of its own. */
+function renderMissing(missing: ReturnType<typeof missingShares>): void {
+  const top = missing?.features.slice(0, 10) ?? [];
+  charts.missing.update(
+    [top.map((_f, i) => i), top.map((f) => f.share)],
+    top.map((f) => f.name),
+  );
+  note(
+    'note-missing',
+    missing === undefined
+      ? 'No recent predictions with inline tabular inputs.'
+      : top.length === 0
+        ? `No missing values in ${missing.rows} recent inputs.`
+        : `Share of ${missing.rows} recent inputs with the feature missing (sent as null or an empty CSV cell)`,
+  );
 }
 
 /** The summary's figures of the version the API serves now. */

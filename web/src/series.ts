@@ -210,6 +210,34 @@ export function topDrift(d: DriftResult, n = 10): { name: string; psi: number }[
   return [...d.features].sort((a, b) => b.psi - a.psi || a.name.localeCompare(b.name)).slice(0, n);
 }
 
+/** Share of missing values (null: a nullable feature sent empty) per feature, over the recent predictions. */
+export interface MissingShares {
+  /** Predictions whose inputs the log holds inline, one value per feature. */
+  rows: number;
+  /** Features with at least one missing value, most missing first. */
+  features: { name: string; share: number }[];
+}
+
+/** Missing values per feature of the predictions logged with inline tabular inputs; undefined without any. */
+export function missingShares(items: readonly PredictionRecord[], featureNames: readonly string[]): MissingShares | undefined {
+  const counts = new Array<number>(featureNames.length).fill(0);
+  let rows = 0;
+  for (const r of items) {
+    const input: unknown = r.inputValues;
+    if (!Array.isArray(input) || input.length !== featureNames.length) continue;
+    rows++;
+    input.forEach((v, j) => {
+      if (v === null) counts[j] = (counts[j] ?? 0) + 1;
+    });
+  }
+  if (rows === 0) return undefined;
+  const features = featureNames
+    .map((name, j) => ({ name, share: (counts[j] ?? 0) / rows }))
+    .filter((f) => f.share > 0)
+    .sort((a, b) => b.share - a.share || a.name.localeCompare(b.name));
+  return { rows, features };
+}
+
 /** Characters of a category label at most, and the width of one in the axis font. */
 const MAX_LABEL_CHARS = 14;
 const CHAR_PX = 7;
