@@ -219,6 +219,14 @@ def forest_classifier_node(forest, classes, input_name, label_name, proba_name):
 def forest_regressor_node(forest, input_name, output_name):
     """TreeEnsembleRegressor of a fitted RandomForestRegressor: the average of the trees' leaf values."""
     trees = getattr(forest, "estimators_", [forest])
+    attrs = _regressor_tree_attrs(trees, lambda leaf: leaf / len(trees))
+    return helper.make_node("TreeEnsembleRegressor", [input_name], [output_name], domain=ML_DOMAIN, n_targets=1,
+                            post_transform="NONE", aggregate_function="SUM", name="TreeEnsembleRegressor", **attrs)
+
+
+def _regressor_tree_attrs(trees, weight):
+    """TreeEnsembleRegressor attributes of fitted trees: their nodes, and each leaf's value through `weight`
+    (a forest averages its trees; gradient boosting scales each by the learning rate)."""
     attrs = _empty_tree_attrs()
     attrs.update({"target_treeids": [], "target_nodeids": [], "target_ids": [], "target_weights": []})
     for tree_id, tree in enumerate(trees):
@@ -228,9 +236,8 @@ def forest_regressor_node(forest, input_name, output_name):
                 attrs["target_treeids"].append(tree_id)
                 attrs["target_nodeids"].append(node)
                 attrs["target_ids"].append(0)
-                attrs["target_weights"].append(float(t.value[node][0][0]) / len(trees))
-    return helper.make_node("TreeEnsembleRegressor", [input_name], [output_name], domain=ML_DOMAIN, n_targets=1,
-                            post_transform="NONE", aggregate_function="SUM", name="TreeEnsembleRegressor", **attrs)
+                attrs["target_weights"].append(weight(float(t.value[node][0][0])))
+    return attrs
 
 
 def gradient_boosting_regressor_node(gbr, input_name, output_name):
@@ -243,16 +250,7 @@ def gradient_boosting_regressor_node(gbr, input_name, output_name):
         base = float(np.ravel(gbr.init_.constant_)[0])
     else:
         raise ValueError("only a constant initial estimate (the default DummyRegressor, or init='zero') fits base_values")
-    attrs = _empty_tree_attrs()
-    attrs.update({"target_treeids": [], "target_nodeids": [], "target_ids": [], "target_weights": []})
-    for tree_id, tree in enumerate(gbr.estimators_[:, 0]):
-        t = _tree_nodes(tree, tree_id, attrs)
-        for node in range(t.node_count):
-            if t.children_left[node] == -1:
-                attrs["target_treeids"].append(tree_id)
-                attrs["target_nodeids"].append(node)
-                attrs["target_ids"].append(0)
-                attrs["target_weights"].append(float(t.value[node][0][0]) * gbr.learning_rate)
+    attrs = _regressor_tree_attrs(gbr.estimators_[:, 0], lambda leaf: leaf * gbr.learning_rate)
     return helper.make_node("TreeEnsembleRegressor", [input_name], [output_name], domain=ML_DOMAIN, n_targets=1, base_values=[base],
                             post_transform="NONE", aggregate_function="SUM", name="TreeEnsembleRegressor", **attrs)
 
