@@ -1,8 +1,10 @@
 /** Pure arithmetic of `GET /metrics/summary`, kept apart from the DynamoDB paging and the analytics engine. */
+
 import { FORMATS } from '../../contract/limits';
 import type { ModelManifest } from '../../contract/manifest';
 import { confidencePoints, reliabilityCurve } from '../../contract/metrics/calibration';
 import { type ClassificationMetrics, classificationMetrics, type LabelPair } from '../../contract/metrics/classification';
+import { nearestRank as percentile } from '../../contract/metrics/percentile';
 import { regressionMetrics, type ValuePair } from '../../contract/metrics/regression';
 import { classifierAuc } from '../../contract/metrics/roc-auc';
 import {
@@ -14,12 +16,8 @@ import {
 } from '../../contract/prediction-log';
 import type { AnalyticsRow } from '../analytics/engine';
 
-/** Nearest-rank percentile of sorted values; null when there are none. */
-export function percentile(sorted: number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] ?? null;
-}
+/** Nearest-rank percentile of sorted values; null when there are none (the monitor's one definition). */
+export { percentile };
 
 /** What the summary reads of a logged prediction. */
 export type SummaryRecord = Pick<

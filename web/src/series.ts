@@ -2,8 +2,10 @@
  * What the dashboard draws, computed from the API's answers: pure functions over logged predictions,
  * so they are tested without a browser.
  */
+
 import type { ModelBaseline } from '../../contract/baseline';
 import { type BinnedDistribution, featurePsi, referenceOf } from '../../contract/drift';
+import { nearestRank as percentile } from '../../contract/metrics/percentile';
 import { predictionHistogram, residuals, type ValuePair } from '../../contract/metrics/regression';
 import { feedbackValue, type PredictionRecord } from '../../contract/prediction-log';
 
@@ -20,12 +22,8 @@ export interface TimeBuckets {
   meanError: (number | null)[];
 }
 
-/** Nearest-rank percentile of sorted values. */
-export function percentile(sorted: readonly number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1] ?? null;
-}
+/** Nearest-rank percentile of sorted values; null when there are none (the monitor's one definition). */
+export { percentile };
 
 /** A bucket width that gives at most ~60 points over the span (10 s, 1 min, 5 min, 15 min, 1 h, 6 h, 1 d). */
 export function bucketSeconds(spanSeconds: number): number {
