@@ -2,100 +2,27 @@
  * `POST /predict`: check the body against the model manifest, run the model through the configured
  * backend, log one item per instance (never losing one), and answer with each prediction's id.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { ENV } from '../../contract/env';
 import { ApiError } from '../../contract/errors';
-import { type Backend as BackendKind, maxPredictBodyBytes } from '../../contract/limits';
-import type { Instance, ModelManifest } from '../../contract/manifest';
-import { readManifestFile } from '../../contract/model-files';
+import { maxPredictBodyBytes } from '../../contract/limits';
+import type { Instance } from '../../contract/manifest';
 import { type InvocationResponse, MODEL_VERSION_HEADER, type PredictResponse } from '../../contract/prediction';
 import type { PredictionRecord } from '../../contract/prediction-log';
-import { parseChallengerSetting } from '../../contract/versions';
 import { apiHandler, bodyBytes, mediaType, type RequestContext } from '../http/api-handler';
-import { operatorKeyIds } from '../http/tenancy';
 import { withIdempotency } from '../log/idempotency';
-import { type DeadLetterQueue, logRecords } from '../log/log-writer';
-import { PredictionLogStore } from '../log/prediction-log-store';
+import { logRecords } from '../log/log-writer';
 import { type RecordBuilder, recordBuilder, shadowRecord } from '../log/record-builder';
-import type { Backend } from '../model/backend';
-import { fargateBackend } from '../model/fargate-backend';
-import { fetchInstance, modelInput, parseInstances, type StoredInputs, storeInput } from '../model/inputs';
-import { sagemakerBackend } from '../model/sagemaker-backend';
+import { fetchInstance, modelInput, parseInstances, storeInput } from '../model/inputs';
 import { versionChecked } from '../model/version-check';
-import { dynamoOptions, s3Options, sqsOptions } from '../runtime/clients';
-import { endpointOverride, intValue, readConfig, required } from '../runtime/config';
-import { lazyS3, lazySqs } from '../runtime/lazy-clients';
-import { createLogger, type Logger } from '../runtime/logger';
+import { createLogger } from '../runtime/logger';
 import { Metrics } from '../runtime/metrics';
-import { type RoutingStore, TableRoutingStore } from '../versions/routing-store';
 import { inferRoutes } from './open-inference';
 import { answerAs, answerMediaType } from './predict-answer';
 import type { PredictCore } from './predict-core';
-import { routeOf, type ShadowRun, startShadow, type VersionsDeps, versionsDeps } from './versions-routing';
+import type { PredictDeps } from './predict-deps';
+import { routeOf, type ShadowRun, startShadow } from './versions-routing';
 
-export interface PredictDeps {
-  readonly manifest: ModelManifest;
-  /** Which backend serves the model (it sets the body limit). */
-  readonly backendKind: BackendKind;
-  readonly backend: Backend;
-  readonly log: PredictionLogStore;
-  readonly deadLetters: DeadLetterQueue;
-  /** The data bucket: inputs given as keys, inputs too large to log inline. */
-  readonly inputs: StoredInputs;
-  /** Days a log item is kept (0: forever). */
-  readonly ttlDays: number;
-  /** @default - a logger of the predict function */
-  readonly logger?: Logger;
-  /** @default - EMF lines with the model's dimensions */
-  readonly metrics?: Metrics;
-  /** @default () => new Date() */
-  readonly clock?: () => Date;
-  /** A challenger hosted beside the champion, and the routing state that says who answers. @default - the champion only */
-  readonly versions?: VersionsDeps;
-}
-
-/** The predict function's dependencies as the CDK configures it: config from `env`, AWS clients. */
-export function predictDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: string): PredictDeps {
-  const config = readConfig('predict', env);
-  const backendKind = config.backend;
-  const manifest = readManifestFile(required(config, ENV.MODEL_MANIFEST_PATH), baseDir);
-  const table = required(config, ENV.PREDICTION_TABLE);
-  return {
-    manifest,
-    backendKind,
-    backend:
-      backendKind === 'fargate'
-        ? fargateBackend({ url: required(config, ENV.MODEL_URL) })
-        : sagemakerBackend({
-            endpointName: required(config, ENV.SAGEMAKER_ENDPOINT),
-            serverless: backendKind === 'sagemaker-serverless',
-            runtimeUrl: endpointOverride(ENV.SAGEMAKER_RUNTIME_URL, env),
-          }),
-    // One attempt per SDK call: the log writer runs its own bounded retries before dead-lettering.
-    log: new PredictionLogStore(new DynamoDBClient(dynamoOptions(env, 1)), table),
-    deadLetters: { sqs: lazySqs(sqsOptions(env)), url: required(config, ENV.LOG_DLQ_URL) },
-    inputs: {
-      s3: lazyS3(s3Options(env)),
-      bucket: required(config, ENV.DATA_BUCKET),
-      operatorKeyIds: operatorKeyIds(required(config, ENV.OPERATOR_KEY_IDS)),
-    },
-    ttlDays: intValue(config, ENV.LOG_TTL_DAYS),
-    versions: challengerVersions(
-      required(config, ENV.CHALLENGER),
-      manifest,
-      () => new TableRoutingStore(new DynamoDBClient(dynamoOptions(env)), table, manifest.name),
-    ),
-  };
-}
-
-/** The champion and challenger side by side, when the deployment hosts a challenger (docs/versions.md). */
-function challengerVersions(setting: string, manifest: ModelManifest, store: () => RoutingStore): VersionsDeps | undefined {
-  const challenger = parseChallengerSetting(setting);
-  if (challenger === undefined) return undefined;
-  const logger = createLogger('predict', { model: manifest.name });
-  return versionsDeps({ store: store(), champion: manifest.version, challenger, logger });
-}
+export { type PredictDeps, predictDepsFromEnv } from './predict-deps';
 
 export function createPredictHandler(deps: PredictDeps) {
   const { manifest, backendKind, inputs } = deps;
