@@ -33,7 +33,8 @@ export const ENV = {
   OPERATOR_KEY_IDS: 'MLSHIP_OPERATOR_KEY_IDS',
   /**
    * Predict function: the challenger the model server hosts beside the champion, as JSON
-   * `{"version","mode","percent"}` (contract/versions.ts), or `none`.
+   * `{"version","mode","percent"}` (contract/versions.ts), or `none`, or `registry` (none at deploy; a
+   * training run may hand one over).
    */
   CHALLENGER: 'MLSHIP_CHALLENGER',
   /** Days a prediction log item is kept; `0` keeps it forever. */
@@ -51,6 +52,11 @@ export const ENV = {
   /** Container: the challenger hosted beside the champion (docs/versions.md), as a package in S3 or a directory. */
   CHALLENGER_MODEL_S3_URI: 'CHALLENGER_MODEL_S3_URI',
   CHALLENGER_MODEL_DIR: 'CHALLENGER_MODEL_DIR',
+  /**
+   * Container: the model's registry prefix (`s3://bucket/models/<name>/`). A request naming a version
+   * the server does not host loads it from `<prefix><version>/` when it is registered (docs/retraining.md).
+   */
+  MODEL_REGISTRY_S3_URI: 'MLSHIP_MODEL_REGISTRY_S3_URI',
   /** Container: listening port (SageMaker sets SAGEMAKER_BIND_TO_PORT). */
   PORT: 'PORT',
   SAGEMAKER_BIND_TO_PORT: 'SAGEMAKER_BIND_TO_PORT',

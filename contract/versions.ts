@@ -40,9 +40,15 @@ export const routingStateSchema = z.object({
   mode: z.enum(ROUTING_MODES),
   /** Split share answered by the challenger, 0 (rolled back) to 100 (promoted through the split). */
   percent: z.number().check(z.int(), z.minimum(0), z.maximum(100)),
-  /** ISO time of the last change and who made it (`deploy`, `cli`, `policy`). */
+  /** ISO time of the last change and who made it (`deploy`, `cli`, `policy`, `training`). */
   updatedAt: z.string(),
   updatedBy: z.string(),
+  /**
+   * Versions of this state that the deployment did not start with: registered versions a training run
+   * handed over, which the model server loads from the registry (`models/<name>/<version>/`) on their
+   * first request. @default - none
+   */
+  registered: z.optional(z.array(versionSchema)),
 });
 export type RoutingState = z.output<typeof routingStateSchema>;
 
@@ -108,6 +114,23 @@ export function rolledBack(state: RoutingState, by: string, now: Date): RoutingS
   return { ...state, percent: 0, updatedAt: now.toISOString(), updatedBy: by };
 }
 
+/**
+ * A registered version handed over by a training run: it becomes the challenger in shadow (the model
+ * server loads it from the registry), replacing a challenger that shadowed or was rolled back. The
+ * champion is kept, and stays marked as registered when it came from the registry too.
+ */
+export function handedOver(state: RoutingState, version: string, by: string, now: Date): RoutingState {
+  if (version === state.champion) throw new Error(`${version} is the champion already.`);
+  const registered = [...(state.registered ?? []).filter((v) => v === state.champion), version];
+  return { ...state, challenger: version, mode: 'shadow', percent: 100, registered, updatedAt: now.toISOString(), updatedBy: by };
+}
+
+/** Why a hand-over must wait: a challenger answering a share of requests is an experiment under way. */
+export function handOverBlocked(state: RoutingState): string | undefined {
+  if (state.challenger === undefined || state.mode !== 'split' || state.percent === 0) return undefined;
+  return `${state.challenger} answers ${state.percent} % of requests (a split under way): promote or roll it back first.`;
+}
+
 /** The state a deployment or `npm start` begins with. */
 export function initialRoutingState(champion: string, challenger: ChallengerSetting | undefined, now: Date, by: string): RoutingState {
   const base = { champion, updatedAt: now.toISOString(), updatedBy: by };
@@ -127,15 +150,20 @@ export type ChallengerSetting = z.output<typeof challengerSettingSchema>;
 
 /** The value of MLSHIP_CHALLENGER when no challenger is hosted. */
 export const NO_CHALLENGER = 'none';
+/**
+ * The value of MLSHIP_CHALLENGER when none is hosted at deploy but a training run may hand one over:
+ * the routing state is read, and a registered version it names is accepted (docs/retraining.md).
+ */
+export const REGISTRY_CHALLENGER = 'registry';
 
 /** MLSHIP_CHALLENGER's value: the challenger setting, or undefined for `none`. */
 export function parseChallengerSetting(raw: string): ChallengerSetting | undefined {
-  if (raw === NO_CHALLENGER) return undefined;
+  if (raw === NO_CHALLENGER || raw === REGISTRY_CHALLENGER) return undefined;
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch {
-    throw new Error(`The challenger setting must be JSON or "${NO_CHALLENGER}", got ${raw}`);
+    throw new Error(`The challenger setting must be JSON, "${NO_CHALLENGER}" or "${REGISTRY_CHALLENGER}", got ${raw}`);
   }
   const parsed = challengerSettingSchema.safeParse(json);
   if (!parsed.success)

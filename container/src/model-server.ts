@@ -3,15 +3,17 @@
  *
  *   GET  /ping                  200 once every hosted version is loaded, 503 MODEL_LOADING before
  *   POST /invocations           application/json {"instances": [...]} or text/csv rows → predictions
- *                               (the version named by x-mlship-model-version answers; model-set.ts)
+ *                               (the version named by x-mlship-model-version answers; model-set.ts;
+ *                               a registered version not hosted yet is loaded first: model-registry.ts)
  *   GET  /execution-parameters  what Batch Transform asks before sending work
  */
 import type * as http from 'node:http';
-import { ApiError, errorStack, isApiError } from '../../contract/errors';
+import { ApiError, errorMessage, errorStack, isApiError } from '../../contract/errors';
 import { parseJsonBounded } from '../../contract/json';
 import { LIMITS } from '../../contract/limits';
 import { type Instance, parseCsvRows, type Row, validateInstances } from '../../contract/manifest';
 import type { InvocationResponse } from '../../contract/prediction';
+import { MODEL_VERSION_REQUEST_HEADER } from '../../contract/versions';
 import { Batcher, type BatcherOptions } from './batcher';
 import { CallerWatch } from './caller-watch';
 import { drainUnreadBody } from './early-answer';
@@ -19,6 +21,7 @@ import { acceptFormat, CSV_TYPE, callerDeadlineMs, checkContentEncoding, content
 import { ImageDecoder } from './image-decoder';
 import { log } from './log';
 import type { LoadedModel } from './model';
+import { NotRegisteredError, type RegisteredLoader } from './model-registry';
 import { ModelSet, requestedVersion } from './model-set';
 
 const MB = 1024 * 1024;
@@ -31,7 +34,16 @@ interface Serving {
   readonly header: string;
   /** Closes a JSON answer: `,"model":{...}}`. */
   readonly jsonSuffix: string;
+  /** Invocations using it now: a version dropped from the set is released once this is 0. */
+  active: number;
+  /** Dropped from the set (replaced by a newer registered version). */
+  retired?: boolean;
 }
+
+/** Registered versions hosted at once besides the start-up ones; a newer one replaces the oldest. */
+export const MAX_REGISTERED_VERSIONS = 2;
+/** How long a version found not registered (or failing to load) is answered from memory before S3 is asked again. */
+const NOT_REGISTERED_TTL_MS = 30_000;
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 interface Route {
@@ -43,6 +55,8 @@ export interface ModelServerOptions {
   readonly batching: BatcherOptions;
   /** Reported to Batch Transform as MaxConcurrentTransforms. */
   readonly concurrency: number;
+  /** Loads a registered version a request names that is not hosted. @default - none: such a request is 404 UNKNOWN_MODEL_VERSION */
+  readonly registry?: RegisteredLoader;
 }
 
 export class ModelServer {
@@ -58,6 +72,10 @@ export class ModelServer {
   private drained: (() => void) | undefined;
   private readonly executionParameters: string;
   private readonly routes: Readonly<Record<string, Route>>;
+  /** Registered versions being loaded (concurrent requests share one load), loaded (oldest first), and recently refused. */
+  private readonly loading = new Map<string, Promise<Serving>>();
+  private readonly registered: string[] = [];
+  private readonly refused = new Map<string, { error: unknown; at: number }>();
 
   constructor(private readonly opts: ModelServerOptions) {
     this.executionParameters = JSON.stringify({
@@ -98,7 +116,59 @@ export class ModelServer {
       batcher: new Batcher((rows) => model.run(rows), this.opts.batching),
       header: `${name}/${version}`,
       jsonSuffix: `,"model":${JSON.stringify(info)}}`,
+      active: 0,
     };
+  }
+
+  /** The serving of a request's version: hosted, or a registered one loaded now (once; refusals are remembered a while). */
+  private servingFor(models: ModelSet<Serving>, version: string | undefined): Serving | Promise<Serving> {
+    if (version === undefined || models.has(version) || this.opts.registry === undefined || this.serving === undefined)
+      return models.pick(version);
+    const refused = this.refused.get(version);
+    if (refused !== undefined && Date.now() - refused.at < NOT_REGISTERED_TTL_MS) throw this.unknown(models, version, refused.error);
+    let load = this.loading.get(version);
+    if (load === undefined) {
+      load = this.loadRegistered(version, this.opts.registry, this.serving.model).finally(() => this.loading.delete(version));
+      this.loading.set(version, load);
+    }
+    return load.catch((e: unknown) => {
+      throw this.unknown(models, version, e);
+    });
+  }
+
+  private async loadRegistered(version: string, registry: RegisteredLoader, champion: LoadedModel): Promise<Serving> {
+    const started = Date.now();
+    let model: LoadedModel;
+    try {
+      model = await registry(version, champion.manifest);
+    } catch (e) {
+      this.refused.set(version, { error: e, at: Date.now() });
+      if (!(e instanceof NotRegisteredError)) log('error', 'registered version failed to load', { version, error: errorStack(e) });
+      throw e;
+    }
+    const models = this.models;
+    if (this.stopping || models === undefined) {
+      await model.close();
+      throw new ApiError('MODEL_LOADING', 'The model server is stopping.');
+    }
+    const serving = this.servingOf(model);
+    const drop = this.registered.length >= MAX_REGISTERED_VERSIONS ? this.registered.shift() : undefined;
+    const dropped = drop === undefined ? undefined : models.pick(drop);
+    this.models = models.with(version, serving, drop);
+    this.registered.push(version);
+    this.refused.delete(version);
+    log('info', 'registered version loaded', { version, ms: Date.now() - started, ...(drop ? { replaced: drop } : {}) });
+    if (dropped !== undefined) {
+      dropped.retired = true;
+      if (dropped.active === 0) await dropped.model.close();
+    }
+    return serving;
+  }
+
+  private unknown(models: ModelSet<Serving>, version: string, e: unknown): ApiError {
+    if (isApiError(e)) return e;
+    const message = e instanceof NotRegisteredError ? e.message : `Model version "${version}" could not be loaded: ${errorMessage(e)}`;
+    return new ApiError('UNKNOWN_MODEL_VERSION', message, MODEL_VERSION_REQUEST_HEADER, { versions: models.versions });
   }
 
   get stats(): Batcher['stats'] | undefined {
@@ -130,17 +200,26 @@ export class ModelServer {
       this.fail(req, res, loading());
       return;
     }
-    let serving: Serving;
+    let serving: Serving | Promise<Serving>;
     try {
-      serving = models.pick(requestedVersion(req));
+      serving = this.servingFor(models, requestedVersion(req));
     } catch (e) {
       this.fail(req, res, e);
       return;
     }
     this.inFlight++;
-    this.invoke(req, res, serving)
+    let used: Serving | undefined;
+    Promise.resolve(serving)
+      .then((s) => {
+        used = s;
+        s.active++;
+        return this.invoke(req, res, s);
+      })
       .catch((e) => this.fail(req, res, e))
-      .finally(() => --this.inFlight === 0 && this.drained?.());
+      .finally(() => {
+        if (used && --used.active === 0 && used.retired) void used.model.close();
+        if (--this.inFlight === 0) this.drained?.();
+      });
   }
 
   private async invoke(req: http.IncomingMessage, res: http.ServerResponse, s: Serving): Promise<void> {

@@ -34,6 +34,15 @@ export class ModelSet<S> {
     return this.entries.map((e) => e.serving);
   }
 
+  has(version: string): boolean {
+    return this.byVersion.has(version);
+  }
+
+  /** This set with `version` added (a version loaded while the server runs), and `drop` removed. */
+  with(version: string, serving: S, drop?: string): ModelSet<S> {
+    return new ModelSet([...this.entries.filter((e) => e.version !== drop), { version, serving }]);
+  }
+
   /** The serving for a request's version (the default when it names none); UNKNOWN_MODEL_VERSION (404) otherwise. */
   pick(version: string | undefined): S {
     if (version === undefined) return this.fallback;

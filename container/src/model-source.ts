@@ -87,7 +87,7 @@ export interface DownloadOptions {
 }
 
 /** Keys given in the environment a caller passed (the local runner's for its S3 stand-in); else the default chain. */
-function credentialsOf(env: NodeJS.ProcessEnv): DownloadOptions['credentials'] {
+export function credentialsOf(env: NodeJS.ProcessEnv): DownloadOptions['credentials'] {
   const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
   if (!accessKeyId || !secretAccessKey) return undefined;
   return sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };

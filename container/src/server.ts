@@ -12,6 +12,7 @@ import type { Batcher } from './batcher';
 import { answerParserErrors } from './early-answer';
 import { readLogLines } from './log';
 import { type LoadedModel, loadModel } from './model';
+import { type RegistrySource, registeredLoader, registryEnv, registrySourceFromEnv } from './model-registry';
 import { ModelServer } from './model-server';
 import { loadModels } from './model-set';
 import { resolveModelDir } from './model-source';
@@ -25,6 +26,11 @@ export interface StartServerOptions {
   readonly challengerDir?: string;
   /** Supplies the challenger instead of loading `challengerDir`. */
   readonly loadChallenger?: () => Promise<LoadedModel | undefined>;
+  /**
+   * The model's registry: a request naming a registered version the server does not host loads it from
+   * there (docs/retraining.md). @default - MLSHIP_MODEL_REGISTRY_S3_URI, else none
+   */
+  readonly registry?: RegistrySource;
   /** @default 0 - a free port */
   readonly port?: number;
   /** @default '127.0.0.1' */
@@ -78,6 +84,7 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
       maxDelayUs: opts.maxBatchDelayUs ?? LIMITS.defaultMaxBatchDelayUs,
     },
     concurrency: opts.concurrency ?? 1,
+    registry: registryOf(opts),
   });
   const server = http.createServer({ keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: KEEP_ALIVE_MS + 1000 }, modelServer.listener);
   answerParserErrors(server);
@@ -121,6 +128,11 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
   return running;
 }
 
+function registryOf(opts: StartServerOptions) {
+  const source = opts.registry ?? registrySourceFromEnv();
+  return source === undefined ? undefined : registeredLoader(source);
+}
+
 function listen(server: http.Server, port: number, host: string): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     server.once('error', reject);
@@ -159,6 +171,8 @@ async function startCluster(opts: StartServerOptions): Promise<RunningServer> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (opts.maxBatchSize !== undefined) env[ENV.MAX_BATCH_SIZE] = String(opts.maxBatchSize);
   if (opts.maxBatchDelayUs !== undefined) env[ENV.MAX_BATCH_DELAY_US] = String(opts.maxBatchDelayUs);
+  // Each worker loads a registered version itself when a request names it (into its own cache).
+  if (opts.registry) Object.assign(env, registryEnv(opts.registry));
   // The IPC channel is a lifeline: the cluster stops when this process goes away, even by SIGKILL.
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   child.channel?.unref();
