@@ -261,11 +261,21 @@ export function mlshipProgram(): Command {
       new Option('--since <window>', 'window of the figures (30m, 24h, 7d)').default(windowOption('24h'), '24h').argParser(windowOption),
     )
     .option('--json', 'print JSON instead of a table', false)
-    .action(async (flags: { since: number; json: boolean }, cmd: Command) => {
+    .option('--all', 'also every registered version (models/<name>/<version>/) with its held-out metrics', false)
+    .action(async (flags: { since: number; json: boolean; all: boolean }, cmd: Command) => {
       const [{ callApi }, { formatVersions, versionsReport }] = await Promise.all([import('./api'), import('./versions')]);
       const t = await target(cmd);
-      const report = await versionsReport(t, await callApi<ModelManifest>(t, '/model'), flags.since);
-      process.stdout.write(`${flags.json ? JSON.stringify(report, null, 2) : formatVersions(report)}\n`);
+      const manifest = await callApi<ModelManifest>(t, '/model');
+      const report = await versionsReport(t, manifest, flags.since);
+      if (!flags.all) {
+        process.stdout.write(`${flags.json ? JSON.stringify(report, null, 2) : formatVersions(report)}\n`);
+        return;
+      }
+      const { registeredVersions, formatRegistered } = await import('./train/command');
+      const registered = await registeredVersions(t, manifest.name);
+      process.stdout.write(
+        `${flags.json ? JSON.stringify({ ...report, registered }, null, 2) : `${formatVersions(report)}\n\nregistered:\n${formatRegistered(manifest.name, registered)}`}\n`,
+      );
     });
 
   const routingChange = (name: 'promote' | 'rollback', description: string) =>

@@ -107,8 +107,11 @@ export type ScheduledFunctionName = 'quality';
 /** Functions CloudFormation or ECS run during a deployment, not the API. */
 export type DeploymentFunctionName = 'golden-check';
 
+/** The retraining loop's step that puts an accepted version in the shadow (the Training stack's). */
+export type TrainingFunctionName = 'hand-over';
+
 /** Every function the CDK app deploys. */
-export type AnyFunctionName = FunctionName | ScheduledFunctionName | DeploymentFunctionName;
+export type AnyFunctionName = FunctionName | ScheduledFunctionName | DeploymentFunctionName | TrainingFunctionName;
 
 /**
  * The one registry of what each function reads, for a backend. The stacks set exactly these on each
@@ -147,6 +150,8 @@ const FUNCTION_ENV: Record<AnyFunctionName, (backend: Backend) => EnvName[]> = {
   // The SageMaker endpoint comes with the custom resource's properties; on Fargate the check calls the
   // load balancer's test listener at MLSHIP_MODEL_URL.
   'golden-check': (backend) => (backend === 'fargate' ? [ENV.GOLDEN_SET_PATH, ENV.MODEL_URL] : [ENV.GOLDEN_SET_PATH]),
+  // Writes the routing item; the deployed state (manifest and challenger) stands in for one not stored yet.
+  'hand-over': () => [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH, ENV.CHALLENGER],
 };
 
 /** The environment a function reads on a backend. */

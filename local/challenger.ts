@@ -29,27 +29,31 @@ export interface LocalChallenger {
 export const AUTO_PROMOTE_INTERVAL_MS = 60_000;
 
 /**
- * The predict function's versions; the system's state (from the flags) is stored at once. With
- * `autoPromote`, the policy runs until `stop()`.
+ * The predict function's versions; the system's state (from the flags) is stored at once. Without a
+ * challenger the state names the champion alone, until `mlship train --shadow` hands a registered
+ * version over (docs/retraining.md). With `autoPromote`, the policy runs until `stop()`.
  */
 export async function localVersions(opts: {
-  readonly challenger: LocalChallenger;
+  readonly challenger?: LocalChallenger;
   readonly manifest: ModelManifest;
   readonly dynamodb: DynamoDBClient;
   readonly tableName: string;
 }): Promise<{ versions: VersionsDeps; stop: () => Promise<void> }> {
   const { challenger, manifest } = opts;
-  const version = readManifestFile(join(challenger.dir, MANIFEST_FILE)).version;
   const logger = createLogger('predict', { model: manifest.name });
   const versions = versionsDeps({
     store: new TableRoutingStore(opts.dynamodb, opts.tableName, manifest.name),
     champion: manifest.version,
-    challenger: { version, mode: challenger.mode, percent: challenger.percent },
+    challenger: challenger && {
+      version: readManifestFile(join(challenger.dir, MANIFEST_FILE)).version,
+      mode: challenger.mode,
+      percent: challenger.percent,
+    },
     cacheMs: 0,
     logger,
   });
   await versions.routing();
-  const auto = challenger.autoPromote;
+  const auto = challenger?.autoPromote;
   const stop =
     auto === undefined
       ? async () => undefined

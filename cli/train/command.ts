@@ -57,11 +57,9 @@ export async function runTrainCommand(target: Target, flags: TrainFlags): Promis
   process.stdout.write(`${describeRun(result)}\n`);
   if (flags.shadow && !result.registered) process.stdout.write('  --shadow: nothing handed over; the routing is unchanged.\n');
   if (flags.shadow && result.registered) {
-    const { prepareShadowChallenger } = await import('./hand-over');
-    const h = await prepareShadowChallenger(target, { model: manifest.name, version: result.evaluation.version, dataDir: flags.dataDir });
-    process.stdout.write(
-      `  --shadow: ${result.evaluation.version} is extracted to ${h.dir}; the running server does not load versions, so host it as the challenger in shadow with:\n    ${h.command}\n`,
-    );
+    const { describeHandOver, handOverToShadow } = await import('./hand-over');
+    const version = result.evaluation.version;
+    process.stdout.write(`${describeHandOver(version, await handOverToShadow(target, { model: manifest.name, version }))}\n`);
   }
   return result.registered ? 0 : 1;
 }
@@ -69,16 +67,21 @@ export async function runTrainCommand(target: Target, flags: TrainFlags): Promis
 /** The registered versions as a table (or JSON). */
 export async function runRegistryCommand(target: Target, flags: { model: string; json: boolean }): Promise<string> {
   const manifest = readManifestFile(join(resolve(flags.model), MANIFEST_FILE));
+  const versions = await registeredVersions(target, manifest.name);
+  return flags.json ? JSON.stringify(versions, null, 2) : formatRegistered(manifest.name, versions);
+}
+
+/** The model's registered versions with their evaluations, oldest first (`mlship registry`, `mlship versions --all`). */
+export async function registeredVersions(target: Pick<Target, 's3' | 'bucketName'>, model: string): Promise<Evaluation[]> {
   const s3 = new S3Client(target.s3);
   try {
-    const versions = await listVersions(s3, target.bucketName, manifest.name);
-    return flags.json ? JSON.stringify(versions, null, 2) : formatVersions(manifest.name, versions);
+    return await listVersions(s3, target.bucketName, model);
   } finally {
     s3.destroy();
   }
 }
 
-export function formatVersions(model: string, versions: readonly Evaluation[]): string {
+export function formatRegistered(model: string, versions: readonly Evaluation[]): string {
   if (versions.length === 0) return `${model} has no registered versions yet (mlship train registers one).`;
   const metric = (e: Evaluation) =>
     e.candidate.kind === 'classification'

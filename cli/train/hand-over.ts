@@ -1,35 +1,32 @@
 /**
- * `mlship train --shadow`: an accepted version made ready to serve as the challenger in shadow. The
- * running model server does not load a new version while it runs, so the registered package is
- * extracted into a local model folder and the exact `npm start` line that hosts it beside the champion
- * is given; nothing is routed to a version no server hosts.
+ * `mlship train --shadow`: an accepted version put in the shadow of the running system. The routing
+ * state (an item of the prediction table) is given the registered version as its challenger, in one
+ * conditional write: the predict function reads it on the next request, and the model server loads the
+ * version from the registry when that request names it. No restart; the same step the Training stack's
+ * hand-over function takes on AWS (lambda/versions/hand-over.ts).
  */
-import { join, resolve } from 'node:path';
-import { downloadModel } from '../../container/src/model-source';
-import { modelPackageKey } from '../../contract/bucket';
-import { DEFAULT_DATA_DIR } from '../../local/paths';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ENV } from '../../contract/env';
+import { type HandOverResult, handOverInShadow } from '../../lambda/versions/hand-over';
+import { TableRoutingStore } from '../../lambda/versions/routing-store';
 import type { Target } from '../target';
 
-export interface ShadowHandOver {
-  /** The extracted model folder (model.json + the ONNX file) of the registered version. */
-  readonly dir: string;
-  /** The command that serves it as the challenger in shadow. */
-  readonly command: string;
+/** Hands `version` of `model` over to the running system's shadow; the answer says whether, or why not. */
+export async function handOverToShadow(target: Target, opts: { model: string; version: string }): Promise<HandOverResult> {
+  const ddb = new DynamoDBClient({
+    endpoint: target.awsEnv[ENV.DYNAMODB_URL],
+    region: target.awsEnv.AWS_REGION,
+    credentials: target.s3.credentials,
+  });
+  try {
+    return await handOverInShadow(new TableRoutingStore(ddb, target.tableName, opts.model), { version: opts.version, by: 'training' });
+  } finally {
+    ddb.destroy();
+  }
 }
 
-/** Extracts the registered package of `model` `version` under `<dataDir>/challengers/` and returns its folder. */
-export async function prepareShadowChallenger(
-  target: Target,
-  opts: { model: string; version: string; dataDir: string },
-): Promise<ShadowHandOver> {
-  const uri = `s3://${target.bucketName}/${modelPackageKey(opts.model, opts.version)}`;
-  const dir = await downloadModel(uri, {
-    s3Url: target.s3.endpoint,
-    region: target.s3.region,
-    credentials: target.s3.credentials,
-    cacheDir: join(resolve(opts.dataDir), 'challengers'),
-  });
-  // The restart must open the same data folder, where the log, the bucket and the registry are.
-  const dataDir = resolve(opts.dataDir) === DEFAULT_DATA_DIR ? '' : ` --data-dir ${resolve(opts.dataDir)}`;
-  return { dir, command: `npm start --${dataDir} --challenger ${dir} --shadow` };
+/** The run's last lines for `--shadow`. */
+export function describeHandOver(version: string, r: HandOverResult): string {
+  if (!r.handedOver) return `  --shadow: ${version} is registered but not handed over: ${r.reason}`;
+  return `  --shadow: ${version} is the challenger in shadow of ${r.after.champion} from the next request on (the model server loads it from the registry); see mlship versions.`;
 }

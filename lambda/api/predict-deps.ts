@@ -8,7 +8,7 @@ import { ENV } from '../../contract/env';
 import type { Backend as BackendKind } from '../../contract/limits';
 import type { ModelManifest } from '../../contract/manifest';
 import { readManifestFile } from '../../contract/model-files';
-import { parseChallengerSetting } from '../../contract/versions';
+import { parseChallengerSetting, REGISTRY_CHALLENGER } from '../../contract/versions';
 import { operatorKeyIds } from '../http/tenancy';
 import type { DeadLetterQueue } from '../log/log-writer';
 import { PredictionLogStore } from '../log/prediction-log-store';
@@ -79,10 +79,13 @@ export function predictDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: string): Pre
   };
 }
 
-/** The champion and challenger side by side, when the deployment hosts a challenger (docs/versions.md). */
+/**
+ * The champion and challenger side by side, when the deployment hosts a challenger (docs/versions.md)
+ * or a training run may hand a registered one over (`registry`, docs/retraining.md).
+ */
 function challengerVersions(setting: string, manifest: ModelManifest, store: () => RoutingStore): VersionsDeps | undefined {
   const challenger = parseChallengerSetting(setting);
-  if (challenger === undefined) return undefined;
+  if (challenger === undefined && setting !== REGISTRY_CHALLENGER) return undefined;
   const logger = createLogger('predict', { model: manifest.name });
   return versionsDeps({ store: store(), champion: manifest.version, challenger, logger });
 }

@@ -30,12 +30,15 @@ export function createPredictHandler(deps: PredictDeps) {
   const clock = deps.clock ?? (() => new Date());
   const logger = deps.logger ?? createLogger('predict', { model: manifest.name, modelVersion: manifest.version, backend: backendKind });
   const metrics = deps.metrics ?? new Metrics({ name: manifest.name, version: manifest.version });
-  // Only answers of the versions this function checks bodies for: never another schema's output.
+  // Only answers of the versions this function checks bodies for: never another schema's output. A
+  // registered version the routing state names was checked beside the champion when it was loaded.
   const hosted = deps.versions?.hosted ?? [manifest.version];
+  const accepted = deps.versions?.accepted;
   const backend = versionChecked(
     deps.backend,
     hosted.map((version) => ({ name: manifest.name, version })),
     () => metrics.count('ModelVersionMismatches', 1),
+    accepted && (() => accepted().map((version) => ({ name: manifest.name, version }))),
   );
   const buildRecord: RecordBuilder = recordBuilder({
     manifest,

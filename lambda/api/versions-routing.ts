@@ -30,8 +30,13 @@ import { type RoutingStore, routingReader } from '../versions/routing-store';
 export interface VersionsDeps {
   /** The routing state in force (a cached reader of the routing store). */
   readonly routing: () => Promise<RoutingState>;
-  /** Every version the deployment hosts (champion and challenger): the only ones whose answers are taken. */
+  /** Every version the deployment hosts (champion and challenger). */
   readonly hosted: readonly string[];
+  /**
+   * The versions whose answers are taken: the hosted ones, and the registered ones the state in force
+   * names (handed over by a training run). @default - `hosted`
+   */
+  readonly accepted?: () => readonly string[];
   /** @default SHADOW_GRACE_MS */
   readonly shadowGraceMs?: number;
 }
@@ -43,23 +48,34 @@ export interface VersionsOptions {
   readonly store: RoutingStore;
   /** The champion's version (the served manifest's). */
   readonly champion: string;
-  readonly challenger: ChallengerSetting;
+  /** The configured challenger; none when only a training run's hand-over may name one. */
+  readonly challenger: ChallengerSetting | undefined;
   /** @default ROUTING_CACHE_MS */
   readonly cacheMs?: number;
   readonly logger: Logger;
 }
 
-/** The versions of a deployment with a challenger: its own state by default, a stored change once made. */
+/**
+ * The versions of a deployment with a challenger, or one a training run may hand a registered version
+ * over to: its own state by default, a stored change once made.
+ */
 export function versionsDeps(opts: VersionsOptions): VersionsDeps {
   const deployed = initialRoutingState(opts.champion, opts.challenger, new Date(), 'deploy');
+  const hosted = opts.challenger === undefined ? [opts.champion] : [opts.champion, opts.challenger.version];
+  let inForce = deployed;
+  const read = routingReader(opts.store, {
+    deployed,
+    cacheMs: opts.cacheMs ?? ROUTING_CACHE_MS,
+    onChange: (state) => opts.logger.info('routing state changed', { state }),
+    onError: (error) => opts.logger.warn('routing state unreadable; keeping the one in force', { error }),
+  });
   return {
-    hosted: [opts.champion, opts.challenger.version],
-    routing: routingReader(opts.store, {
-      deployed,
-      cacheMs: opts.cacheMs ?? ROUTING_CACHE_MS,
-      onChange: (state) => opts.logger.info('routing state changed', { state }),
-      onError: (error) => opts.logger.warn('routing state unreadable; keeping the one in force', { error }),
-    }),
+    hosted,
+    accepted: () => [...hosted, ...(inForce.registered ?? [])],
+    routing: async () => {
+      inForce = await read();
+      return inForce;
+    },
   };
 }
 
@@ -76,6 +92,8 @@ export async function routeOf(versions: VersionsDeps | undefined, event: APIGate
         `${MODEL_VERSION_REQUEST_HEADER} must be a model version (letters, digits, . _ -).`,
         MODEL_VERSION_REQUEST_HEADER,
       );
+    // Read all the same: a pinned registered version is accepted once the state in force names it.
+    await versions?.routing();
     return { answer: pinned };
   }
   if (versions === undefined) return {};

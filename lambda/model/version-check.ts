@@ -15,17 +15,25 @@ const refOf = (m: ModelRef): string => `${m.name}/${m.version}`;
 
 /**
  * `backend`, answering only for the models in `configured` (every version the function serves: one, or
- * a champion and a challenger); `onMismatch` sees each refused answer (for a metric).
+ * a champion and a challenger), or in `current()` when given (those and the registered versions the
+ * routing state in force names); `onMismatch` sees each refused answer (for a metric).
  */
-export function versionChecked(backend: Backend, configured: readonly ModelRef[], onMismatch?: (answered: ModelRef) => void): Backend {
+export function versionChecked(
+  backend: Backend,
+  configured: readonly ModelRef[],
+  onMismatch?: (answered: ModelRef) => void,
+  current?: () => readonly ModelRef[],
+): Backend {
   if (configured.length === 0) throw new Error('versionChecked needs at least one configured model version.');
-  const accepted = new Set(configured.map(refOf));
-  const expected = [...accepted].join(', ');
+  const fixed = new Set(configured.map(refOf));
+  const acceptedNow = current === undefined ? () => fixed : () => new Set([...fixed, ...current().map(refOf)]);
   return {
     kind: backend.kind,
     async invoke(body, expectedPredictions, deadline, version) {
       const answer = await backend.invoke(body, expectedPredictions, deadline, version);
+      const accepted = acceptedNow();
       if (!accepted.has(refOf(answer.model))) {
+        const expected = [...accepted].join(', ');
         onMismatch?.(answer.model);
         throw new ApiError(
           'MODEL_VERSION_MISMATCH',

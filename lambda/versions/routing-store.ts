@@ -6,7 +6,8 @@
  *
  * The deployment's own state (from mlship.config.json, or `npm start`'s flags) is the default: a stored
  * state counts only while it was made from the same deployed state (its `basis`) and names versions
- * the deployment hosts, so a `cdk deploy` with a new challenger starts from its config again.
+ * the deployment hosts or a training run handed over from the registry (its `registered`), so a
+ * `cdk deploy` with a new challenger starts from its config again.
  */
 
 import { createHash } from 'node:crypto';
@@ -135,11 +136,9 @@ export function routingReader(store: RoutingStore, opts: RoutingReaderOptions): 
     let next = opts.deployed;
     try {
       const stored = await store.read();
-      const valid =
-        stored !== undefined &&
-        stored.basis === basis &&
-        hosted.has(stored.state.champion) &&
-        (stored.state.challenger === undefined || hosted.has(stored.state.challenger));
+      // A version the deployment does not host counts only when a hand-over marked it registered (the model server loads it).
+      const known = (v: string | undefined) => v === undefined || hosted.has(v) || (stored?.state.registered ?? []).includes(v);
+      const valid = stored !== undefined && stored.basis === basis && known(stored.state.champion) && known(stored.state.challenger);
       if (valid) next = stored.state;
       // Nothing stored for this deployment yet: store its state, so `mlship versions` and `promote` start from it.
       else if (!(await store.write(opts.deployed, basis, stored?.revision ?? 0)) && retry) return await refresh(false);

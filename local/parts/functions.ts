@@ -41,20 +41,18 @@ export function startFunctions(opts: FunctionsPartOptions): Promise<FunctionsPar
     const analyticsS3 = s3Client(data.s3Url);
     started.defer(() => analyticsS3.destroy());
     opts.onProgress('building the functions');
-    // The routing state is stored at once, so `mlship versions` finds it before the first prediction.
-    let versions: VersionsDeps | undefined;
-    if (opts.challenger) {
-      const routingDb = dynamoClient(data.dynamodbUrl);
-      started.defer(() => routingDb.destroy());
-      const local = await localVersions({
-        challenger: opts.challenger,
-        manifest: opts.manifest,
-        dynamodb: routingDb,
-        tableName: data.tableName,
-      });
-      started.defer(local.stop);
-      versions = local.versions;
-    }
+    // The routing state is stored at once, so `mlship versions` and `mlship train --shadow` find it before
+    // the first prediction; with no challenger it names the champion alone until a hand-over.
+    const routingDb = dynamoClient(data.dynamodbUrl);
+    started.defer(() => routingDb.destroy());
+    const local = await localVersions({
+      challenger: opts.challenger,
+      manifest: opts.manifest,
+      dynamodb: routingDb,
+      tableName: data.tableName,
+    });
+    started.defer(local.stop);
+    const versions: VersionsDeps = local.versions;
     const functions = buildLocalFunctions({
       manifest: opts.manifest,
       manifestPath: opts.manifestPath,

@@ -1,13 +1,15 @@
 /**
  * The Serving stack on this machine: the model packed and uploaded to the data bucket as the deploy does,
  * and the model server started from `MODEL_S3_URI` as the container starts on Fargate, in its own process;
- * a challenger, when given, is hosted beside the model in the same server.
+ * a challenger, when given, is hosted beside the model in the same server, and a registered version the
+ * routing state names is loaded from the model's registry prefix while it runs.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RegistrySource } from '../../container/src/model-registry';
 import { resolveModelDir } from '../../container/src/model-source';
-import { type RunningServer, startServer } from '../../container/src/server';
-import { modelPackageKey, PACKAGE_DIGEST_LENGTH } from '../../contract/bucket';
+import { type RunningServer, type StartServerOptions, startServer } from '../../container/src/server';
+import { modelPackageKey, modelPrefix, PACKAGE_DIGEST_LENGTH } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
 import type { ModelManifest } from '../../contract/manifest';
 import { packModel } from '../../contract/model-package';
@@ -73,15 +75,29 @@ export function startServing(opts: ServingPartOptions): Promise<ServingPart> {
       cacheDir,
       credentials: { ...S3RVER_CREDENTIALS },
     });
-    const model = await startModelServer(servedDir, opts.workers, opts.port, opts.challengerDir);
+    // A registered version the routing state names is loaded from the bucket while the server runs, as on AWS.
+    const registry: RegistrySource = {
+      uri: `s3://${LOCAL_NAMES.bucket}/${modelPrefix(manifest.name)}`,
+      s3Url: opts.s3Url,
+      region: LOCAL_NAMES.region,
+      credentials: { ...S3RVER_CREDENTIALS },
+      cacheDir: join(workDir, 'registry-cache'),
+    };
+    const model = await startModelServer(
+      { modelDir: servedDir, challengerDir: opts.challengerDir, registry, workers: opts.workers },
+      opts.port,
+    );
     started.defer(() => model.stop());
     return { modelUrl: model.url, modelS3Uri, model };
   });
 }
 
 /** The model server on a fixed port once started, so a fault test can stop it and start it again. */
-async function startModelServer(modelDir: string, workers: number, port0: number, challengerDir?: string): Promise<Switchable> {
-  let server: RunningServer | undefined = await startServer({ modelDir, challengerDir, port: port0, host: '127.0.0.1', workers });
+async function startModelServer(
+  opts: Required<Pick<StartServerOptions, 'modelDir' | 'registry' | 'workers'>> & Pick<StartServerOptions, 'challengerDir'>,
+  port0: number,
+): Promise<Switchable> {
+  let server: RunningServer | undefined = await startServer({ ...opts, port: port0, host: '127.0.0.1' });
   const { url, port } = server;
   return {
     url,
@@ -91,7 +107,7 @@ async function startModelServer(modelDir: string, workers: number, port0: number
       await s?.close();
     },
     async start() {
-      if (!server) server = await startServer({ modelDir, challengerDir, port, host: '127.0.0.1', workers });
+      if (!server) server = await startServer({ ...opts, port, host: '127.0.0.1' });
     },
   };
 }

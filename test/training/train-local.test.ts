@@ -6,7 +6,8 @@
  * `datasets/<name>/`; predictions are served and fed back; `train` snapshots the dataset and the labeled
  * traffic (holding the most recent out), runs breast-cancer's train.py under the script-mode contract,
  * evaluates the candidate and the champion, and registers a version that serves and that
- * `--reproduce` retrains to the same predictions. A poisoned run (labels shuffled) is refused.
+ * `--reproduce` retrains to the same predictions; `--shadow` puts it in the shadow of the running system
+ * without a restart. A poisoned run (labels shuffled) is refused.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,17 +15,24 @@ import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import * as tar from 'tar';
 import type { Target } from '../../cli/target';
-import { prepareShadowChallenger } from '../../cli/train/hand-over';
+import { formatRegistered, registeredVersions } from '../../cli/train/command';
+import { describeHandOver, handOverToShadow } from '../../cli/train/hand-over';
 import { reproduce } from '../../cli/train/reproduce';
 import { train } from '../../cli/train/train';
+import { versionsReport } from '../../cli/versions';
 import { heldOutMetrics } from '../../container/src/evaluate/evaluate';
 import { loadModel } from '../../container/src/model';
 import { downloadVersion, listVersions, registerVersion, TrainingBusyError, takeTrainingLock } from '../../container/src/training/registry';
 import { modelPackageKey, REGISTRY_FILES, registryPrefix } from '../../contract/bucket';
 import { parseCsv } from '../../contract/csv';
+import { ENV } from '../../contract/env';
+import { type PredictionRecord, shadowLogModel } from '../../contract/prediction-log';
+import { PredictionLogStore } from '../../lambda/log/prediction-log-store';
+import { dynamoClient } from '../../local/dynamodb';
 import { LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS } from '../../local/paths';
 import { type LocalSystem, startLocal } from '../../local/system';
 import { describeWithTools } from '../support/external-tools';
+import { until } from '../support/poll';
 
 const MODEL_DIR = join(PROJECT_ROOT, 'models', 'breast-cancer');
 const SERVED = 100;
@@ -39,7 +47,7 @@ function targetOf(local: LocalSystem): Target {
     bucketName: local.bucketName,
     tableName: local.tableName,
     logDlqUrl: local.logDlqUrl,
-    awsEnv: { AWS_REGION: LOCAL_NAMES.region },
+    awsEnv: { AWS_REGION: LOCAL_NAMES.region, [ENV.DYNAMODB_URL]: local.dynamodbUrl },
     s3: { endpoint: local.s3Url, forcePathStyle: true, credentials, region: LOCAL_NAMES.region },
     sqs: { endpoint: local.sqsUrl, region: LOCAL_NAMES.region, credentials },
   };
@@ -140,16 +148,40 @@ describeWithTools(['python3-sklearn'], 'mlship train on the local system', () =>
     expect(pkg.ContentLength).toBeGreaterThan(0);
   }, 120_000);
 
-  it('--shadow: extracts the accepted version as a challenger folder and names the npm start line that hosts it', async () => {
-    // WHEN the registered version is handed over in shadow
-    const h = await prepareShadowChallenger(target, { model: 'breast-cancer', version, dataDir });
-    // THEN its folder is under the data dir and loads as the server loads it, as that version
-    expect(h.dir.startsWith(join(dataDir, 'challengers'))).toBe(true);
-    const model = await loadModel(h.dir);
-    await model.close();
-    expect(model.manifest.version).toBe('1.0.1');
-    // AND the command hosts it beside the champion in shadow
-    expect(h.command).toBe(`npm start -- --data-dir ${dataDir} --challenger ${h.dir} --shadow`);
+  it('--shadow: puts the accepted version in the shadow of the running system, without a restart', async () => {
+    // WHEN the registered version is handed over while the system runs
+    const h = await handOverToShadow(target, { model: 'breast-cancer', version });
+    // THEN the routing state names it as the challenger in shadow, marked as taken from the registry
+    expect(h).toMatchObject({ handedOver: true, after: { champion: '1.0.0', challenger: version, mode: 'shadow', percent: 100 } });
+    expect(h.handedOver && h.after.registered).toEqual([version]);
+    expect(describeHandOver(version, h)).toMatch(/1\.0\.1 is the challenger in shadow of 1\.0\.0/);
+    // AND the next predictions are answered by the champion and shadowed by the new version, which the
+    // model server loaded from the registry on the first request naming it (its first shadows may time out)
+    const from = new Date();
+    const log = new PredictionLogStore(dynamoClient(local.dynamodbUrl), local.tableName);
+    let shadowed: PredictionRecord | undefined;
+    await until(`a shadow prediction of ${version}`, async () => {
+      const res = await fetch(`${local.url}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': local.apiKey },
+        body: JSON.stringify({ instances: [served[0]?.input] }),
+      });
+      expect(res.headers.get('x-mlship-model')).toBe('breast-cancer/1.0.0');
+      const { records } = await log.readWindow(shadowLogModel('breast-cancer'), from, new Date(Date.now() + 1000), 1000);
+      shadowed = records.find((r) => r.modelVersion === version && r.shadowError === undefined);
+      return shadowed !== undefined;
+    });
+    expect(shadowed?.label).toBe(served[0]?.label);
+    // AND mlship versions shows it as the challenger in shadow, with its shadow predictions
+    const report = await versionsReport(target, local.manifest, 3_600_000);
+    expect(report.state).toMatchObject({ challenger: version, mode: 'shadow', updatedBy: 'training' });
+    expect(report.versions.find((v) => v.version === version)).toMatchObject({ role: 'challenger', shadowing: true });
+    expect(report.versions.find((v) => v.version === version)?.shadow).toBeGreaterThan(0);
+    // AND `mlship versions --all` lists it among the registered versions with its held-out metrics
+    const registered = await registeredVersions(target, 'breast-cancer');
+    expect(formatRegistered('breast-cancer', registered)).toMatch(/^1\.0\.1 .* acc [01]\.\d{4}/m);
+    // AND a second hand-over of the same version changes nothing
+    expect(await handOverToShadow(target, { model: 'breast-cancer', version })).toMatchObject({ handedOver: true });
   }, 60_000);
 
   it('reproduces the registered version from its snapshot, code and parameters', async () => {
