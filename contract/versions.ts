@@ -156,7 +156,13 @@ export const NO_CHALLENGER = 'none';
  */
 export const REGISTRY_CHALLENGER = 'registry';
 
-/** MLSHIP_CHALLENGER's value: the challenger setting, or undefined for `none`. */
+/** MLSHIP_CHALLENGER of the predict function and the hand-over step: the configured challenger, else whether one may be handed over. */
+export function challengerSetting(challenger: ChallengerSetting | undefined, handOver: boolean): string {
+  if (challenger !== undefined) return JSON.stringify(challenger);
+  return handOver ? REGISTRY_CHALLENGER : NO_CHALLENGER;
+}
+
+/** MLSHIP_CHALLENGER's value: the challenger setting, or undefined for `none` and `registry`. */
 export function parseChallengerSetting(raw: string): ChallengerSetting | undefined {
   if (raw === NO_CHALLENGER || raw === REGISTRY_CHALLENGER) return undefined;
   let json: unknown;

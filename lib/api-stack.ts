@@ -13,7 +13,7 @@ import type { Construct } from 'constructs';
 import { athenaWorkgroupName, glueDatabaseName } from '../contract/analytics';
 import { ANALYTICS_OFF, ENV } from '../contract/env';
 import type { HandlerName } from '../contract/routes';
-import { type ChallengerSetting, NO_CHALLENGER } from '../contract/versions';
+import { type ChallengerSetting, challengerSetting } from '../contract/versions';
 import { InferenceApi } from './api/inference-api';
 import type { MlshipConfig } from './config';
 import { importDataBucket } from './constructs/data-bucket-import';
@@ -39,6 +39,11 @@ export interface ApiStackProps extends StackProps {
   readonly dashboardDir: string;
   /** The challenger the model server hosts beside the model, and how it takes traffic (docs/versions.md). @default - none */
   readonly challenger?: ChallengerSetting;
+  /**
+   * The retraining loop may hand a registered version over as the challenger (docs/retraining.md): the
+   * predict function reads the routing state even with no challenger configured. @default false
+   */
+  readonly handOver?: boolean;
 }
 
 export class ApiStack extends Stack {
@@ -74,7 +79,7 @@ export class ApiStack extends Stack {
       environment: {
         [ENV.BACKEND]: config.backend,
         [ENV.LOG_TTL_DAYS]: String(config.predictionTtlDays),
-        [ENV.CHALLENGER]: props.challenger === undefined ? NO_CHALLENGER : JSON.stringify(props.challenger),
+        [ENV.CHALLENGER]: challengerSetting(props.challenger, props.handOver ?? false),
       },
       vpc: modelBackend.clientVpc,
       securityGroups: modelBackend.clientSecurityGroups,
@@ -107,7 +112,7 @@ export class ApiStack extends Stack {
       PredictionLogAccess.WRITE,
       PredictionLogAccess.IDEMPOTENCY,
       // The champion and challenger's routing state is an item of the table (docs/versions.md).
-      ...(props.challenger ? [PredictionLogAccess.ROUTING] : []),
+      ...(props.challenger || props.handOver ? [PredictionLogAccess.ROUTING] : []),
     );
     predict.bindLogDlq(logDlq, LogDlqAccess.SEND);
     // Large inputs are stored and read under predictions/, referenced instances under datasets/ (acknowledged by the binding).

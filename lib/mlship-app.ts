@@ -114,6 +114,7 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
     modelBackend: serving.modelBackend,
     dashboardDir: options.dashboardDir,
     challenger: challenger?.setting,
+    handOver: config.training !== undefined,
   });
   let analytics: AnalyticsStack | undefined;
   if (config.analytics) {
@@ -152,6 +153,8 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
       deployment,
       manifest,
       bucketArnExport: data.bucketArnExport,
+      table: data.table,
+      challenger: challenger?.setting,
       serving,
       monitoring,
       analytics,

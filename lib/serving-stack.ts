@@ -6,6 +6,7 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import type { Construct } from 'constructs';
+import { modelPrefix } from '../contract/bucket';
 import type { ModelManifest } from '../contract/manifest';
 import { BatchInference } from './batch/batch-inference';
 import type { DeployedChallenger, MlshipConfig } from './config';
@@ -85,6 +86,8 @@ export class ServingStack extends Stack {
       modelKey: this.modelPackage.key,
       modelUpload: this.modelPackage.deployment,
       challenger: this.challengerPackage && { key: this.challengerPackage.key, upload: this.challengerPackage.deployment },
+      // With the retraining loop, a version it hands over is loaded from the registry without a deploy.
+      registry: config.training ? modelPrefix(manifest.name) : undefined,
     };
     if (config.backend === 'fargate') {
       this.fargate = new FargateModelService(this, 'Fargate', {

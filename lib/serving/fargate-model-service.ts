@@ -47,6 +47,11 @@ export interface FargateModelServiceProps {
   /** A second version the tasks host beside the model (docs/versions.md). @default - none */
   readonly challenger?: ChallengerPackageRef;
   /**
+   * The model's registry prefix (`models/<name>/`): the tasks load a registered version a request names
+   * from there while they run (docs/retraining.md), with the model's packages grant. @default - none
+   */
+  readonly registry?: string;
+  /**
    * The VPC and security groups.
    * @default - a new ModelNetwork (its own VPC)
    */
@@ -280,6 +285,7 @@ export class FargateModelService extends Construct implements ModelBackend {
         [ENV.PORT]: String(CONTAINER_PORT),
         // Read with the model's packages grant: the challenger's key is under the same models/<name>/.
         ...(props.challenger ? { [ENV.CHALLENGER_MODEL_S3_URI]: props.bucket.s3UrlForObject(props.challenger.key) } : {}),
+        ...(props.registry !== undefined ? { [ENV.MODEL_REGISTRY_S3_URI]: props.bucket.s3UrlForObject(props.registry) } : {}),
       },
       logging: ecs.LogDrivers.awsLogs({
         streamPrefix: 'model',

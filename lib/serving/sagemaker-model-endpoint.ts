@@ -15,6 +15,7 @@ import { Construct, type IDependable } from 'constructs';
 import { ENV } from '../../contract/env';
 import type { SageMakerBatchModel } from '../batch/batch-inference';
 import { grantActions } from '../constructs/grant-actions';
+import { acknowledgeWildcardResource } from '../constructs/nag';
 import { DATA_BUCKET_ACTIONS, ENDPOINT_INVOKE_ACTIONS, PUT_METRIC_DATA_ACTIONS, SAGEMAKER_ENDPOINT_LOG_ACTIONS } from '../constructs/perms';
 import type { MonitoredBackend } from '../observability/backend-metrics';
 import { sageMakerDeploymentAlarms } from '../rollout/deployment-alarms';
@@ -67,6 +68,12 @@ export interface ServerlessCapacity {
 export interface SageMakerModelEndpointProps {
   /** The model server image (built from `container/`). */
   readonly image: DockerImageAsset;
+  /**
+   * The model's registry prefix (`models/<name>/`): the container loads a registered version a request
+   * names from there while it runs (docs/retraining.md), so the role reads that prefix.
+   * @default - no registry: the role reads the two package keys only
+   */
+  readonly registry?: string;
   /** The bucket holding the model package. */
   readonly bucket: s3.IBucket;
   /** Key of `model.tar.gz` in the bucket. */
@@ -146,10 +153,20 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
       description: 'mlship SageMaker model: pull the image, read the model package, write logs and metrics',
     });
     props.image.repository.grantPull(this.role);
-    grantActions(this.role, DATA_BUCKET_ACTIONS.get, [
-      props.bucket.arnForObjects(props.modelKey),
-      ...(props.challenger ? [props.bucket.arnForObjects(props.challenger.key)] : []),
-    ]);
+    if (props.registry !== undefined) {
+      // The packages the endpoint starts with are under the same prefix.
+      const registry = props.bucket.arnForObjects(`${props.registry}*`);
+      grantActions(this.role, DATA_BUCKET_ACTIONS.get, [registry]);
+      acknowledgeWildcardResource(
+        this,
+        registry,
+        "The container loads registered versions of this model (models/<name>/<version>/) while it runs; only this model's prefix.",
+      );
+    } else
+      grantActions(this.role, DATA_BUCKET_ACTIONS.get, [
+        props.bucket.arnForObjects(props.modelKey),
+        ...(props.challenger ? [props.bucket.arnForObjects(props.challenger.key)] : []),
+      ]);
     const endpointLogs = Arn.format(
       { service: 'logs', resource: 'log-group', resourceName: '/aws/sagemaker/Endpoints/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME },
       stack,
@@ -164,10 +181,10 @@ export class SageMakerModelEndpoint extends Construct implements ModelBackend {
         modelDataUrl: props.bucket.s3UrlForObject(props.modelKey),
         environment: {
           [ENV.MODEL_DIR]: '/opt/ml/model',
-          // The container fetches the challenger itself, from the bucket's region.
-          ...(props.challenger
-            ? { [ENV.CHALLENGER_MODEL_S3_URI]: props.bucket.s3UrlForObject(props.challenger.key), AWS_REGION: stack.region }
-            : {}),
+          // The container fetches the challenger and registered versions itself, from the bucket's region.
+          ...(props.challenger ? { [ENV.CHALLENGER_MODEL_S3_URI]: props.bucket.s3UrlForObject(props.challenger.key) } : {}),
+          ...(props.registry !== undefined ? { [ENV.MODEL_REGISTRY_S3_URI]: props.bucket.s3UrlForObject(props.registry) } : {}),
+          ...(props.challenger || props.registry !== undefined ? { AWS_REGION: stack.region } : {}),
         },
       },
     });

@@ -11,7 +11,9 @@
  * - Evaluate and register: a Processing job running the mlship image's `evaluate` command (the model
  *   server's loader, the monitor's metrics, the hand-over policy); it records the decision and registers
  *   an accepted version under `models/<name>/<version>/`.
- * - A refused candidate or a failed run is published to the alarm topic.
+ * - Hand over: an accepted version becomes the challenger in shadow through the hand-over function (one
+ *   conditional write of the routing item; the model server loads the version from the registry).
+ * - A refused candidate, a version that could not be handed over or a failed run is published to the alarm topic.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,6 +23,7 @@ import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
@@ -70,6 +73,11 @@ export interface RetrainingLoopProps {
   readonly training: TrainingConfig;
   /** Days CloudWatch keeps the state machine's log. */
   readonly logRetention: logs.RetentionDays;
+  /**
+   * The hand-over step (lambda/hand-over.ts): invoked with an accepted version, it writes the routing
+   * state that puts the version in the shadow, without a deploy. @default - an accepted version is registered only
+   */
+  readonly handOver?: lambda.IFunction;
 }
 
 /** Escapes text for a `States.Format` template (quotes, braces and backslashes are its syntax). */
@@ -354,13 +362,14 @@ export class RetrainingLoop extends Construct {
       message: sfn.TaskInput.fromJsonPathAt('$.error'),
       resultPath: sfn.JsonPath.DISCARD,
     });
-    const registered = new sfn.Succeed(this, 'Registered');
+    const registered = props.handOver ? this.handOverStep(props.handOver, props.alarmTopic, model) : new sfn.Succeed(this, 'Registered');
     const ended = new sfn.Succeed(this, 'Ended with the reason');
     const failure = new sfn.Fail(this, 'Run failed', {
       error: 'TrainingFailed',
       cause: 'A step of the run failed; see the execution history.',
     });
     failed.next(failure);
+    if (props.handOver) (registered as sfn.TaskStateBase).addCatch(failed, { resultPath: '$.error' });
 
     const work = sfn.Chain.start(snapshot).next(readSnapshot).next(trainJob).next(evaluate).next(readDecision);
     for (const s of [snapshot, trainJob, evaluate]) s.addCatch(failed, { resultPath: '$.error' });
@@ -449,6 +458,36 @@ export class RetrainingLoop extends Construct {
     }
 
     this.acknowledge(props, { snapshots, output, runs });
+  }
+
+  /**
+   * The last step of an accepted run: the hand-over function writes the routing state (the registered
+   * version as the challenger in shadow); a hand-over it declines (a split under way) is published with its reason.
+   */
+  private handOverStep(fn: lambda.IFunction, topic: sns.ITopic, model: string): tasks.LambdaInvoke {
+    const step = new tasks.LambdaInvoke(this, 'Hand over in shadow', {
+      lambdaFunction: fn,
+      payload: sfn.TaskInput.fromObject({ version: sfn.JsonPath.stringAt('$.decision.decision.version') }),
+      resultSelector: { 'result.$': '$.Payload' },
+      resultPath: '$.handOver',
+    });
+    acknowledgeWildcardResource(
+      this,
+      `${fn.functionArn}:*`,
+      "Step Functions' Lambda task grants the hand-over function and its versions; it invokes that one function only.",
+    );
+    const declined = new tasks.SnsPublish(this, 'Publish why it was not handed over', {
+      topic,
+      subject: `mlship: retrained ${model} registered, not handed over`,
+      message: sfn.TaskInput.fromJsonPathAt('$.handOver.result.reason'),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    step.next(
+      new sfn.Choice(this, 'In the shadow?')
+        .when(sfn.Condition.booleanEquals('$.handOver.result.handedOver', true), new sfn.Succeed(this, 'Registered and in the shadow'))
+        .otherwise(declined.next(new sfn.Succeed(this, 'Registered, not handed over'))),
+    );
+    return step;
   }
 
   private grantLogs(role: iam.Role, kind: 'TrainingJobs' | 'ProcessingJobs'): void {

@@ -7,17 +7,21 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, type CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { modelPrefix } from '../../contract/bucket';
+import { ENV } from '../../contract/env';
 import { readManifestFile } from '../../contract/model-files';
+import { REGISTRY_CHALLENGER } from '../../contract/versions';
 import { parseConfig } from '../../lib/config';
 import { RetrainingLoop, type RetrainingLoopProps } from '../../lib/training/retraining-loop';
 import { PROJECT_ROOT } from '../../local/paths';
+import { defined } from '../support/defined';
 import { render, statementsOfRole, synthBackend } from './synth';
 
 const MODEL_DIR = join(PROJECT_ROOT, 'models', 'breast-cancer');
@@ -159,4 +163,71 @@ describe('the Training stack in the app', () => {
     );
     expect(s3OnAll).toEqual([]);
   }, 300_000);
+});
+
+describe('the hand-over, without a deploy', () => {
+  // GIVEN the app with the retraining loop, on Fargate and on SageMaker
+  const apps = (['fargate', 'sagemaker'] as const).map((backend) => ({
+    backend,
+    r: synthBackend(backend, { training: parseConfig({ training: { schedule: 'rate(7 days)' } }).training }),
+  }));
+  const [fargate, sagemaker] = apps.map((a) => a.r);
+
+  it('ends an accepted run with the hand-over function, and publishes a declined hand-over', () => {
+    const r = defined(fargate, 'the fargate app');
+    expect(r.synthError).toBeUndefined();
+    expect(r.violations).toEqual([]);
+    const t = Template.fromStack(r.training as Stack);
+    const definition = render(Object.values(t.findResources('AWS::StepFunctions::StateMachine'))[0]?.Properties.DefinitionString);
+    expect(definition).toContain('"BooleanEquals":true,"Next":"Hand over in shadow"}],"Default":"Publish the refusal"');
+    expect(definition).toMatch(
+      /"Hand over in shadow":\{"Next":"In the shadow\?".*"Resource":"arn:<AWS::Partition>:states:::lambda:invoke"/,
+    );
+    expect(definition).toContain('"Payload":{"version.$":"$.decision.decision.version"}');
+    expect(definition).toMatch(
+      /"In the shadow\?":\{"Type":"Choice","Choices":\[\{"Variable":"\$\.handOver\.result\.handedOver","BooleanEquals":true,"Next":"Registered and in the shadow"\}\],"Default":"Publish why it was not handed over"/,
+    );
+    // AND the function is the only writer, of the routing item only: no other table key, no bucket
+    const fn = r.training?.handOver;
+    const statements = statementsOfRole(t, Stack.of(defined(fn, 'the hand-over')).getLogicalId(fn?.role.node.defaultChild as CfnResource));
+    const data = statements.filter((st) => !st.actions.every((a) => a.startsWith('logs:') || a.startsWith('xray:')));
+    expect(data).toEqual([
+      {
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        resources: ['<import:PredictionLog.Arn>'],
+        condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['routing#*'] } },
+      },
+    ]);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [ENV.CHALLENGER]: REGISTRY_CHALLENGER }) },
+    });
+  });
+
+  it('lets the predict function read the routing state and the model server load registered versions', () => {
+    for (const { backend, r } of apps) {
+      expect({ backend, synthError: r.synthError, violations: r.violations }).toEqual({ backend, synthError: undefined, violations: [] });
+      const api = r.templates.api;
+      api.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ [ENV.CHALLENGER]: REGISTRY_CHALLENGER }) },
+      });
+      const predict = statementsOfRole(api, Stack.of(r.api).getLogicalId(r.api.functions.predict.role.node.defaultChild as CfnResource));
+      expect(predict.filter((st) => JSON.stringify(st.condition ?? {}).includes('routing#'))).toHaveLength(1);
+      const serving = render(r.templates.serving.toJSON());
+      const at = serving.indexOf(`"${ENV.MODEL_REGISTRY_S3_URI}"`);
+      expect(at).toBeGreaterThan(0);
+      expect(serving.slice(at, at + 400)).toContain(`/${modelPrefix(r.manifest.name)}"`);
+    }
+    // The SageMaker role reads the model's prefix (the registry) for models, nothing wider (batch/ is Batch Transform's)
+    const sm = defined(sagemaker, 'the sagemaker app');
+    const role = statementsOfRole(
+      sm.templates.serving,
+      Stack.of(sm.serving).getLogicalId(sm.serving.sagemaker?.role.node.defaultChild as CfnResource),
+    );
+    expect(
+      role
+        .filter((st) => st.actions.includes('s3:GetObject'))
+        .flatMap((st) => st.resources)
+        .filter((res) => res.includes('/models/')),
+    ).toEqual([`<import:Mlship-Data-DataBucketArn>/${modelPrefix(sm.manifest.name)}*`]);
+  });
 });
