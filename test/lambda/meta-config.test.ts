@@ -9,7 +9,7 @@ const fullEnv = (fn: AnyFunctionName, backend: 'fargate' | 'sagemaker') =>
   Object.fromEntries(functionEnv(fn, backend).map((n) => [n, n === ENV.BACKEND ? backend : n === ENV.LOG_TTL_DAYS ? '0' : 'x']));
 
 describe('config', () => {
-  it.each(['predict', 'query', 'feedback', 'meta', 'replay', 'analytics-writer', 'analytics-compactor', 'quality'] as const)(
+  it.each(['predict', 'query', 'feedback', 'meta', 'replay', 'analytics-writer', 'analytics-compactor', 'quality', 'hand-over'] as const)(
     'the %s function reads exactly functionEnv() and names every missing variable',
     (fn) => {
       for (const backend of ['fargate', 'sagemaker'] as const) {
