@@ -26,13 +26,16 @@ import { batchOutputPrefix } from '../../contract/batch';
 import { modelPrefix, PREFIX } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
 import { MANIFEST_FILE } from '../../contract/manifest';
+import { packModel } from '../../contract/model-package';
 import { GOLDEN_SET_FILE } from '../../contract/rollout';
 import { API_KEY_HEADER, IDEMPOTENCY_HEADER } from '../../contract/routes';
+import { REGISTRY_CHALLENGER } from '../../contract/versions';
 import { createPredictHandler, predictDepsFromEnv } from '../../lambda/api/predict';
 import { createQualityHandler, qualityDepsFromEnv } from '../../lambda/quality/job';
 import { loadGoldenSet } from '../../lambda/rollout/check';
 import { createGoldenCheckHandler } from '../../lambda/rollout/handler';
 import { checkRuntimeClient } from '../../lambda/rollout/replay';
+import { createHandOverHandler, handOverDepsFromEnv } from '../../lambda/versions/hand-over';
 import { LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS } from '../../local/paths';
 import { modelSourceEnv, s3Client } from '../../local/s3';
 import { startSageMakerRuntime } from '../../local/sagemaker-runtime';
@@ -40,6 +43,7 @@ import type { LocalSystem } from '../../local/system';
 import { proxyEvent } from '../lambda/events';
 import { defined } from '../support/defined';
 import { MODEL_DIR } from '../support/load-runner';
+import { modelVersionCopy } from '../support/model-version';
 
 /**
  * Which backends' roles a recorded call must be checked against. `undeployed`: a form the code accepts
@@ -256,6 +260,56 @@ export async function runQualityJob(local: LocalSystem): Promise<number> {
   } finally {
     process.env = saved;
   }
+}
+
+/**
+ * The retraining loop's hand-over, as the Training stack's function runs it, then a prediction routed by
+ * it: a version registered in the bucket (written here as the evaluate job writes it) is put in the
+ * shadow, and the model server loads it from the registry when the shadow call names it. Returns the
+ * hand-over's outcome and the status and shadow version of the prediction.
+ */
+export async function runHandOver(local: LocalSystem): Promise<{ handedOver: boolean; status: number; shadowVersion?: string }> {
+  const version = '1.0.1';
+  const prefix = `${modelPrefix('breast-cancer')}${version}/`;
+  const archive = join(mkdtempSync(join(tmpdir(), 'mlship-iam-registered-')), 'model.tar.gz');
+  const dir = modelVersionCopy(MODEL_DIR, version);
+  await packModel(dir, archive);
+  const s3 = s3Client(local.s3Url);
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: local.bucketName, Key: `${prefix}model.tar.gz`, Body: readFileSync(archive) }));
+    const evaluation = { model: 'breast-cancer', version, verdict: { handOver: true, reasons: [] } };
+    await s3.send(new PutObjectCommand({ Bucket: local.bucketName, Key: `${prefix}evaluation.json`, Body: JSON.stringify(evaluation) }));
+  } finally {
+    s3.destroy();
+  }
+  const saved = { ...process.env };
+  useLocalCredentials();
+  let handedOver: boolean;
+  try {
+    const env = {
+      ...localDataEnv(local),
+      [ENV.MODEL_MANIFEST_PATH]: join(MODEL_DIR, MANIFEST_FILE),
+      [ENV.CHALLENGER]: REGISTRY_CHALLENGER,
+    };
+    handedOver = (await createHandOverHandler(handOverDepsFromEnv(env, PROJECT_ROOT))({ version })).handedOver;
+  } finally {
+    process.env = saved;
+  }
+  // The first shadow call loads the version; the next ones are answered by it.
+  let status = 0;
+  let shadowVersion: string | undefined;
+  for (let i = 0; i < 50 && shadowVersion === undefined; i++) {
+    const res = await fetch(`${local.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [API_KEY_HEADER]: local.apiKey },
+      body: JSON.stringify({ instances: [distinctiveRow()] }),
+    });
+    status = res.status;
+    const ping = (await (await fetch(`${local.modelUrl}/ping`)).json()) as { versions: string[] };
+    if (ping.versions.includes(version)) shadowVersion = version;
+    else await new Promise((r) => setTimeout(r, 100));
+  }
+  return { handedOver, status, shadowVersion };
 }
 
 /** The name the golden-check custom resource is given for the local SageMaker runtime's endpoint. */

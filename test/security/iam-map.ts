@@ -22,6 +22,7 @@ export type Caller =
   | 'analytics-compactor'
   | 'quality'
   | 'golden-check'
+  | 'hand-over'
   | 'container'
   | 'batch';
 
@@ -56,6 +57,7 @@ const HANDLER_MODULES: Record<string, Caller> = {
   'analytics/compactor': 'analytics-compactor',
   'quality/job': 'quality',
   'rollout/handler': 'golden-check',
+  'versions/hand-over': 'hand-over',
 };
 
 /**
@@ -71,6 +73,8 @@ export function callerOf(files: string[]): Caller | 'unattributed' | undefined {
     if (caller !== undefined) return caller;
   }
   if (inProject.includes('local/replay-loop.ts')) return 'replay';
+  // The local system stores the routing state at start, as the predict function does at its first request.
+  if (inProject.includes('local/challenger.ts')) return 'predict';
   if (files.some((f) => f.includes('/container/src/'))) return 'container';
   // Runtime code with no handler on the stack would escape the check: make it visible.
   if (inProject.some((f) => f.startsWith('lambda/'))) return 'unattributed';

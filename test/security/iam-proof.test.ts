@@ -30,6 +30,7 @@ import {
   type Phase,
   runBatchTask,
   runGoldenCheck,
+  runHandOver,
   runQualityJob,
 } from './e2e-run';
 import { allows, type Caller, callerOf, type IamRequest, iamRequestsOf, type RecordedCall } from './iam-map';
@@ -258,8 +259,8 @@ function logicalIdOf(c: IConstruct): string {
 
 /** Each caller's role statements in a backend's templates. */
 function roleStatements(s: SynthesizedBackend): Record<Caller, Statement[]> {
-  const { api, data, serving, monitoring, analytics } = s.stacks;
-  const of = (stack: 'api' | 'data' | 'serving' | 'monitoring' | 'analytics', role: IConstruct) =>
+  const { api, data, serving, monitoring, analytics, training } = s.stacks;
+  const of = (stack: 'api' | 'data' | 'serving' | 'monitoring' | 'analytics' | 'training', role: IConstruct) =>
     statementsOfRole(s.templates[stack], logicalIdOf(role));
   const containerRole = serving.fargate ? serving.fargate.service.taskDefinition.taskRole : serving.sagemaker?.role;
   if (!containerRole) throw new Error(`${s.backend}: no container role found`);
@@ -278,6 +279,7 @@ function roleStatements(s: SynthesizedBackend): Record<Caller, Statement[]> {
     'analytics-writer': of('analytics', defined(analytics, 'the analytics stack').writer.role),
     'analytics-compactor': of('analytics', defined(analytics, 'the analytics stack').compactor.role),
     quality: of('monitoring', monitoring.monitoring.qualityFunction.role),
+    'hand-over': of('training', defined(training, 'the training stack').handOver.role),
     container: of('serving', containerRole),
   };
 }
@@ -295,6 +297,7 @@ describe('IAM proof from recorded AWS calls', () => {
   let statuses: Record<string, number>;
   let sagemakerStatuses: number[];
   let qualityVersions: number;
+  let handOver: Awaited<ReturnType<typeof runHandOver>>;
   let golden: GoldenCheckOutcome;
   let batchTask: BatchTaskOutcome;
   let batchAborted: boolean;
@@ -336,6 +339,8 @@ describe('IAM proof from recorded AWS calls', () => {
     sagemakerStatuses = await exerciseSageMakerPredict(local, (p) => (phase = p));
     // (4) the quality job runs once
     qualityVersions = await runQualityJob(local);
+    // (4b) the retraining loop's hand-over puts a registered version in the shadow; the model server loads it
+    handOver = await runHandOver(local);
     // (5) the golden-set check runs
     golden = await runGoldenCheck(local, (p) => (phase = p));
     // (6) the batch task scores a dataset in its own process. It exists on the Fargate backend only: its
@@ -450,6 +455,8 @@ describe('IAM proof from recorded AWS calls', () => {
     expect(sagemakerStatuses).toHaveLength(2);
     // The scheduled quality job read the window the run logged.
     expect(qualityVersions).toBe(1);
+    // The hand-over wrote the routing state, and the model server loaded the version while predictions went on.
+    expect(handOver).toEqual({ handedOver: true, status: 200, shadowVersion: '1.0.1' });
     // The golden set passed both ways the deployment runs it.
     expect(golden).toEqual({ hookStatus: 'SUCCEEDED', customResourceStatus: expect.stringMatching(/^SUCCESS: Golden set passed/) });
     // The batch task scored the dataset and wrote the predictions and the rejected row.
@@ -487,6 +494,9 @@ describe('IAM proof from recorded AWS calls', () => {
         'quality dynamodb:Query table/index/byModel',
         'container s3:ListBucket bucket',
         'golden-check sagemaker:InvokeEndpoint check-endpoint',
+        'hand-over dynamodb:GetItem table',
+        'hand-over dynamodb:PutItem table',
+        'predict dynamodb:GetItem table',
         'batch s3:GetObject bucket/batch/input/iam-proof/rows.csv',
         'batch s3:PutObject bucket/batch/output/iam-proof-run/rows.csv.out',
         'batch s3:PutObject bucket/batch/output/iam-proof-run/rows.csv.out.rejects.jsonl',
@@ -510,6 +520,9 @@ describe('IAM proof from recorded AWS calls', () => {
         expect.stringMatching(/^predict s3:GetObject bucket\/predictions\//),
         expect.stringMatching(/^predict s3:GetObject bucket\/datasets\//),
         expect.stringMatching(/^container s3:GetObject bucket\/models\/.*model\.tar\.gz$/),
+        // A registered version loaded while the server runs: its evaluation, then its package
+        'container s3:GetObject bucket/models/breast-cancer/1.0.1/evaluation.json',
+        'container s3:GetObject bucket/models/breast-cancer/1.0.1/model.tar.gz',
         expect.stringMatching(/^batch s3:GetObject bucket\/models\/.*model\.tar\.gz$/),
       ]),
     );

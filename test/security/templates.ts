@@ -20,7 +20,7 @@ export const ROOT = resolve(__dirname, '..', '..');
 export interface SynthesizedBackend {
   backend: Backend;
   stacks: MlshipStacks;
-  templates: { data: Template; serving: Template; api: Template; monitoring: Template; analytics: Template };
+  templates: { data: Template; serving: Template; api: Template; monitoring: Template; analytics: Template; training: Template };
   /** Unacknowledged validation findings (cdk-nag, CloudFormation Validate). */
   violations: { plugin: string; rule: string }[];
 }
@@ -29,7 +29,8 @@ export function synthesize(backend: Backend): SynthesizedBackend {
   const outdir = mkdtempSync(join(tmpdir(), `mlship-security-${backend}-`));
   // An empty bundling-stacks list is what `cdk synth --exclusively` uses to skip asset bundling.
   const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-  const stacks = buildMlshipApp(app, parseConfig({ backend }), {
+  // With the retraining loop: its hand-over function, and the routing and registry grants it brings.
+  const stacks = buildMlshipApp(app, parseConfig({ backend, training: { schedule: 'rate(7 days)' } }), {
     rootDir: ROOT,
     buildDir: join(outdir, 'build'),
     dashboardDir: ensureWebBuiltSync(),
@@ -48,6 +49,7 @@ export function synthesize(backend: Backend): SynthesizedBackend {
       api: Template.fromStack(stacks.api),
       monitoring: Template.fromStack(stacks.monitoring),
       analytics: Template.fromStack(defined(stacks.analytics, 'the analytics stack')),
+      training: Template.fromStack(defined(stacks.training, 'the training stack')),
     },
     violations: report.pluginReports.flatMap((p) => p.violations.map((v) => ({ plugin: p.pluginName, rule: v.ruleName }))),
   };
