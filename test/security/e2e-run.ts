@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,15 +18,16 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResult, ScheduledEvent } from 'aws-lambda';
 import { PNG } from 'pngjs';
+import * as tar from 'tar';
 import { openOutput } from '../../container/src/batch/locations';
 import { resolveModelDir } from '../../container/src/model-source';
 import { startServer } from '../../container/src/server';
+import { trainingContainerCommands } from '../../container/src/training/command';
 import { BASELINE_FILE } from '../../contract/baseline';
 import { batchOutputPrefix } from '../../contract/batch';
 import { modelPrefix, PREFIX } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
 import { MANIFEST_FILE } from '../../contract/manifest';
-import { packModel } from '../../contract/model-package';
 import { GOLDEN_SET_FILE } from '../../contract/rollout';
 import { API_KEY_HEADER, IDEMPOTENCY_HEADER } from '../../contract/routes';
 import { REGISTRY_CHALLENGER } from '../../contract/versions';
@@ -263,25 +264,56 @@ export async function runQualityJob(local: LocalSystem): Promise<number> {
 }
 
 /**
- * The retraining loop's hand-over, as the Training stack's function runs it, then a prediction routed by
- * it: a version registered in the bucket (written here as the evaluate job writes it) is put in the
- * shadow, and the model server loads it from the registry when the shadow call names it. Returns the
- * hand-over's outcome and the status and shadow version of the prediction.
+ * The retraining loop's two Processing jobs as the state machine runs them (the mlship image's
+ * `snapshot` and `evaluate` commands, with the bucket as their only AWS): a snapshot of the dataset
+ * `npm start` uploaded, then a candidate (a copy of the champion as the training job's `model.tar.gz`)
+ * judged and registered. Returns the version registered.
  */
-export async function runHandOver(local: LocalSystem): Promise<{ handedOver: boolean; status: number; shadowVersion?: string }> {
+export async function runTrainingJobs(local: LocalSystem): Promise<string | undefined> {
   const version = '1.0.1';
-  const prefix = `${modelPrefix('breast-cancer')}${version}/`;
-  const archive = join(mkdtempSync(join(tmpdir(), 'mlship-iam-registered-')), 'model.tar.gz');
+  const archive = join(mkdtempSync(join(tmpdir(), 'mlship-iam-candidate-')), 'model.tar.gz');
+  // As a training job leaves SM_MODEL_DIR: the model, its manifest, baseline and parity vectors.
   const dir = modelVersionCopy(MODEL_DIR, version);
-  await packModel(dir, archive);
+  await tar.c({ gzip: true, file: archive, cwd: dir }, readdirSync(dir));
+  const saved = { ...process.env };
+  useLocalCredentials();
+  process.env[ENV.S3_URL] = local.s3Url;
+  const run = async (args: string[]) => {
+    const [command] = trainingContainerCommands().filter((c) => c.name() === args[0]);
+    await defined(command, args[0] ?? '').parseAsync(args.slice(1), { from: 'user' });
+  };
+  const out = process.stdout.write;
+  // The commands print their outcome for the job's log: keep it out of the test's output.
+  const printed: string[] = [];
+  process.stdout.write = (chunk: string | Uint8Array) => printed.push(String(chunk)) > 0;
+  try {
+    await run(['snapshot', '--bucket', local.bucketName, '--champion', MODEL_DIR, '--run', 'iam-proof-run']);
+    await run(['evaluate', '--bucket', local.bucketName, '--candidate', archive, '--champion', MODEL_DIR, '--run', 'iam-proof-run']);
+  } finally {
+    process.stdout.write = out;
+    process.env = saved;
+  }
   const s3 = s3Client(local.s3Url);
   try {
-    await s3.send(new PutObjectCommand({ Bucket: local.bucketName, Key: `${prefix}model.tar.gz`, Body: readFileSync(archive) }));
-    const evaluation = { model: 'breast-cancer', version, verdict: { handOver: true, reasons: [] } };
-    await s3.send(new PutObjectCommand({ Bucket: local.bucketName, Key: `${prefix}evaluation.json`, Body: JSON.stringify(evaluation) }));
+    const key = `${modelPrefix('breast-cancer')}${version}/evaluation.json`;
+    await s3.send(new GetObjectCommand({ Bucket: local.bucketName, Key: key }));
+    return version;
+  } catch {
+    throw new Error(`The evaluate job registered nothing: ${printed.join('')}`);
   } finally {
     s3.destroy();
   }
+}
+
+/**
+ * The retraining loop's hand-over, as the Training stack's function runs it, then a prediction routed by
+ * it: the registered version is put in the shadow, and the model server loads it from the registry when
+ * the shadow call names it. Returns the hand-over's outcome and the status and shadow version of the prediction.
+ */
+export async function runHandOver(
+  local: LocalSystem,
+  version: string,
+): Promise<{ handedOver: boolean; status: number; shadowVersion?: string }> {
   const saved = { ...process.env };
   useLocalCredentials();
   let handedOver: boolean;

@@ -9,7 +9,8 @@ import type { Statement } from '../infra/synth';
 const PROJECT = resolve(__dirname, '../..');
 
 /**
- * Whose role a call is made with: a function, the model container (Fargate task or SageMaker model), or
+ * Whose role a call is made with: a function, the model container (Fargate task or SageMaker model), the
+ * retraining loop's Processing jobs (`processing`, the same image run as `snapshot` / `evaluate`), or
  * the Fargate batch task (`batch`, the same image run as `batch …`; its process is attributed whole).
  */
 export type Caller =
@@ -23,6 +24,7 @@ export type Caller =
   | 'quality'
   | 'golden-check'
   | 'hand-over'
+  | 'processing'
   | 'container'
   | 'batch';
 

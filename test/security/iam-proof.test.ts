@@ -1,7 +1,11 @@
 /**
+ * @jest-environment ./test/container/onnx-environment.js
+ */
+/**
  * Least privilege, proven from what the code does: every AWS SDK call the handlers, the golden-set check,
- * the container and the batch task make in an end-to-end run of the local system is recorded (the model
- * server's and the batch task's own processes too), mapped to its IAM action and resource, and checked
+ * the container, the batch task and the retraining loop's Processing jobs and hand-over make in an
+ * end-to-end run of the local system is recorded (the model server's and the batch task's own
+ * processes too), mapped to its IAM action and resource, and checked
  * against the roles of each backend's synthesized templates. The test fails when code gains a call
  * without its grant, or a grant outlives its call.
  *
@@ -32,6 +36,7 @@ import {
   runGoldenCheck,
   runHandOver,
   runQualityJob,
+  runTrainingJobs,
 } from './e2e-run';
 import { allows, type Caller, callerOf, type IamRequest, iamRequestsOf, type RecordedCall } from './iam-map';
 import { type SynthesizedBackend, synthesizeAll } from './templates';
@@ -105,6 +110,16 @@ const USED_BY_AWS: Partial<Record<Caller, Record<string, string>>> & { all: Reco
     // it with ReceiveMessage/DeleteMessageBatch only.
     'sqs:GetQueueAttributes': 'Lambda SQS event source mapping reads the queue attributes',
     'sqs:ChangeMessageVisibility': 'Lambda SQS event source mapping returns failed batch items to the queue',
+  },
+  processing: {
+    // SageMaker Processing, not the job's code, pulls the image, writes the job's logs and metrics, and
+    // downloads the job's inputs (the champion package, the training job's output) with the role.
+    'ecr:BatchCheckLayerAvailability': 'SageMaker pulls the mlship image for the job',
+    'ecr:GetDownloadUrlForLayer': 'SageMaker pulls the mlship image for the job',
+    'ecr:BatchGetImage': 'SageMaker pulls the mlship image for the job',
+    'ecr:GetAuthorizationToken': 'SageMaker pulls the mlship image for the job',
+    'logs:CreateLogGroup': 'SageMaker creates /aws/sagemaker/ProcessingJobs',
+    'cloudwatch:PutMetricData': 'SageMaker publishes the job metrics',
   },
   container: {
     // SageMaker, not the container, pulls the image and writes logs and metrics with the execution role.
@@ -280,6 +295,7 @@ function roleStatements(s: SynthesizedBackend): Record<Caller, Statement[]> {
     'analytics-compactor': of('analytics', defined(analytics, 'the analytics stack').compactor.role),
     quality: of('monitoring', monitoring.monitoring.qualityFunction.role),
     'hand-over': of('training', defined(training, 'the training stack').handOver.role),
+    processing: of('training', defined(training, 'the training stack').loop.processingRole),
     container: of('serving', containerRole),
   };
 }
@@ -298,6 +314,7 @@ describe('IAM proof from recorded AWS calls', () => {
   let sagemakerStatuses: number[];
   let qualityVersions: number;
   let handOver: Awaited<ReturnType<typeof runHandOver>>;
+  let registered: string | undefined;
   let golden: GoldenCheckOutcome;
   let batchTask: BatchTaskOutcome;
   let batchAborted: boolean;
@@ -339,8 +356,12 @@ describe('IAM proof from recorded AWS calls', () => {
     sagemakerStatuses = await exerciseSageMakerPredict(local, (p) => (phase = p));
     // (4) the quality job runs once
     qualityVersions = await runQualityJob(local);
-    // (4b) the retraining loop's hand-over puts a registered version in the shadow; the model server loads it
-    handOver = await runHandOver(local);
+    // (4b) the retraining loop's Processing jobs snapshot the dataset and register a candidate (their role's calls)
+    asCaller = 'processing';
+    registered = await runTrainingJobs(local);
+    asCaller = undefined;
+    // (4c) its hand-over puts the registered version in the shadow; the model server loads it from the registry
+    handOver = await runHandOver(local, registered ?? 'none');
     // (5) the golden-set check runs
     golden = await runGoldenCheck(local, (p) => (phase = p));
     // (6) the batch task scores a dataset in its own process. It exists on the Fargate backend only: its
@@ -455,7 +476,9 @@ describe('IAM proof from recorded AWS calls', () => {
     expect(sagemakerStatuses).toHaveLength(2);
     // The scheduled quality job read the window the run logged.
     expect(qualityVersions).toBe(1);
-    // The hand-over wrote the routing state, and the model server loaded the version while predictions went on.
+    // The evaluate job registered the candidate; the hand-over wrote the routing state, and the model
+    // server loaded the version while predictions went on.
+    expect(registered).toBe('1.0.1');
     expect(handOver).toEqual({ handedOver: true, status: 200, shadowVersion: '1.0.1' });
     // The golden set passed both ways the deployment runs it.
     expect(golden).toEqual({ hookStatus: 'SUCCEEDED', customResourceStatus: expect.stringMatching(/^SUCCESS: Golden set passed/) });
@@ -520,6 +543,11 @@ describe('IAM proof from recorded AWS calls', () => {
         expect.stringMatching(/^predict s3:GetObject bucket\/predictions\//),
         expect.stringMatching(/^predict s3:GetObject bucket\/datasets\//),
         expect.stringMatching(/^container s3:GetObject bucket\/models\/.*model\.tar\.gz$/),
+        // The retraining loop's Processing jobs: the dataset read, the snapshot, the decision and the registered version written
+        expect.stringMatching(/^processing s3:GetObject bucket\/datasets\/breast-cancer\//),
+        expect.stringMatching(/^processing s3:PutObject bucket\/training\/snapshots\/breast-cancer\/[0-9a-f]{64}\//),
+        'processing s3:PutObject bucket/training/runs/breast-cancer/iam-proof-run/decision.json',
+        'processing s3:PutObject bucket/models/breast-cancer/1.0.1/evaluation.json',
         // A registered version loaded while the server runs: its evaluation, then its package
         'container s3:GetObject bucket/models/breast-cancer/1.0.1/evaluation.json',
         'container s3:GetObject bucket/models/breast-cancer/1.0.1/model.tar.gz',
