@@ -187,6 +187,17 @@ describe('CSV layouts', () => {
     const rejects = readFileSync(`${output}.rejects.jsonl`, 'utf8').trim().split('\n');
     // Header: lines 1-2; r0: 3-5; r1: 6-7; r2: 8-12; r3: 13-14; r4: 15-16; bad: 17.
     expect(rejects.map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ id: 'bad', line: 17, code: 'INVALID_FEATURE_TYPE' })]);
+    // Without an id column, rows are numbered from the line after the header, however many lines it spans.
+    const numbered = path.join(dir, 'notes-noid.csv');
+    const plain = parity.rows.slice(0, 3).map((r) => ['x', ...r.input].join(','));
+    writeFileSync(numbered, `"note\n(free text)",${names.join(',')}\n${plain.join('\n')}\n`);
+    await runBatch({ model: MODEL_DIR, input: numbered, output, workers: 1, progress: false });
+    expect(
+      readFileSync(output, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).id),
+    ).toEqual([1, 2, 3]);
   });
 
   it('stops before predicting when the header lacks features, naming them', async () => {

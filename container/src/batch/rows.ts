@@ -220,6 +220,7 @@ export function scanCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Arr
   const featureOf = layout.featureOf;
   const columns = layout.columns;
   const idIndex = layout.idIndex;
+  const headerLines = layout.headerLines ?? 1;
   const isInt = Uint8Array.from(input.features, (x) => (x.type === 'int' ? 1 : 0));
   const nullable = Uint8Array.from(input.features, (x) => (x.nullable === true ? 1 : 0));
   const ids: (string | number)[] = [];
@@ -249,7 +250,7 @@ export function scanCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Arr
       const base = accepted * f;
       let col = 0;
       let ok = true;
-      let id: string | number = line - 1;
+      let id: string | number = line - headerLines;
       let idStart = -1;
       let idEnd = -1;
       let p = s;
@@ -363,9 +364,9 @@ function slowCsvRow(
   try {
     cells = csvCells(text);
   } catch (e) {
-    return { reject: rejectOf(e, line - 1, line, () => undefined) };
+    return { reject: rejectOf(e, line - (layout.headerLines ?? 1), line, () => undefined) };
   }
-  const id = (layout.idIndex >= 0 ? cells[layout.idIndex] : undefined) ?? line - 1;
+  const id = (layout.idIndex >= 0 ? cells[layout.idIndex] : undefined) ?? line - (layout.headerLines ?? 1);
   if (cells.length !== layout.columns) {
     return {
       reject: {

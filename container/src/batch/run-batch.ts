@@ -253,7 +253,7 @@ async function textInput(
   if (format === 'csv') {
     try {
       const header = await readFirstLine(reader);
-      layout = csvLayout(manifest, header.line, idColumn);
+      layout = { ...csvLayout(manifest, header.line, idColumn), headerLines: header.lines };
       pending = header.rest;
       bytesRead = Buffer.byteLength(header.line) + 1;
       firstLine = 1 + header.lines;
