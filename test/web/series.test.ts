@@ -80,6 +80,37 @@ describe('dashboard series', () => {
     expect(vsBaseline?.features[0].psi).toBeCloseTo(0, 12);
     expect(featureDrift(items.slice(0, 5), ['x'], undefined)).toBeUndefined();
   });
+
+  test('each feature on its own present values: a row missing one feature still counts for the others', () => {
+    // 15 rows; a is missing in 3 of them (6 left at or below its edge 50, 6 above), b is always 1.
+    const items = Array.from({ length: 15 }, (_v, i) => rec(i, i, 1, 'a', [i % 5 === 4 ? null : i < 7 ? 10 : 90, 1]));
+    const edge = { mean: 0, std: 1, min: 0, max: 100, edges: [50], proportions: [0.5, 0.5] };
+    const baseline = {
+      rows: 10,
+      bins: 2,
+      features: [
+        { name: 'a', ...edge },
+        { name: 'b', ...edge },
+      ],
+    };
+    const d = featureDrift(items, ['a', 'b'], baseline);
+    expect(d).toMatchObject({ reference: 'baseline', rows: 15 });
+    expect(d?.features.map((f) => [f.name, f.n])).toEqual([
+      ['a', 12],
+      ['b', 15],
+    ]);
+    expect(d?.features[0]?.psi).toBeCloseTo(0, 12);
+    expect(d?.features[1]?.psi).toBeCloseTo(psi(edge, new Array(15).fill(1)), 12);
+    // A feature with fewer than 10 present values has no figure; the others keep theirs.
+    const sparse = items.map((r, i) => ({ ...r, inputValues: [i < 9 ? 10 : null, 1] }));
+    expect(featureDrift(sparse, ['a', 'b'], baseline)?.features.map((f) => f.name)).toEqual(['b']);
+    // Newer against older predictions: each side needs 10 present values of the feature.
+    const twice = [...items, ...items].map((r, i) => ({ ...r, id: `t${i}` }));
+    expect(featureDrift(twice, ['a', 'b'], undefined)?.features.map((f) => [f.name, f.n, f.psi])).toEqual([
+      ['a', 12, 0],
+      ['b', 15, 0],
+    ]);
+  });
 });
 
 describe('regression series', () => {

@@ -104,11 +104,11 @@ export function predictedValueHistogram(items: readonly PredictionRecord[], base
   };
 }
 
-/** Numeric model inputs of a logged prediction, when the log holds them inline. */
-/** A logged feature value: a number, a categorical string or a bool. */
-type Value = number | string | boolean;
-const isValue = (v: unknown): v is Value => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean';
+/** A logged feature value: a number, a categorical string or a bool; null is a nullable feature's missing value. */
+type Value = number | string | boolean | null;
+const isValue = (v: unknown): v is Value => v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean';
 
+/** The model inputs of a logged prediction, missing values as null, when the log holds them inline. */
 export function inlineValues(r: PredictionRecord, featureNames: readonly string[] | undefined): Value[] | undefined {
   const input: unknown = r.inputValues;
   if (Array.isArray(input)) {
@@ -117,7 +117,7 @@ export function inlineValues(r: PredictionRecord, featureNames: readonly string[
   }
   if (featureNames !== undefined && input !== null && typeof input === 'object') {
     const o = input as Record<string, unknown>;
-    const row = featureNames.map((n) => o[n]);
+    const row = featureNames.map((n) => o[n] ?? null);
     return row.every(isValue) ? row : undefined;
   }
   return undefined;
@@ -129,7 +129,12 @@ export interface DriftResult {
   /** Rows compared (and, for `older-predictions`, the reference rows). */
   rows: number;
   referenceRows?: number;
-  features: { name: string; psi: number }[];
+  /**
+   * Each feature with at least MIN_DRIFT_ROWS present values (on both sides, against older predictions):
+   * its PSI over those values, and how many live values that was. Missing values are left out here;
+   * the missing-values chart counts them.
+   */
+  features: { name: string; psi: number; n: number }[];
 }
 
 /** Decile bins of a reference sample, in the baseline's format (interior cut points + shares). */
@@ -156,9 +161,19 @@ export function decileBins(values: readonly number[]): BinnedDistribution {
 /** Minimum rows for a drift figure worth drawing. */
 export const MIN_DRIFT_ROWS = 10;
 
+/** Column j of the rows without its missing values. */
+function present(rows: readonly Value[][], j: number): Exclude<Value, null>[] {
+  return rows.flatMap((r) => {
+    const v = r[j];
+    return v === null || v === undefined ? [] : [v];
+  });
+}
+
 /**
  * PSI per feature of the loaded predictions' inputs: against the training baseline when the API
  * exposes it, else the newer half of the predictions against the older half (items come newest first).
+ * Each feature is measured on its own present values, so a row missing one feature still counts for
+ * the others.
  */
 export function featureDrift(
   items: readonly PredictionRecord[],
@@ -173,13 +188,10 @@ export function featureDrift(
     return {
       reference: 'baseline',
       rows: rows.length,
-      features: baseline.features.map((f, j) => ({
-        name: f.name,
-        psi: featurePsi(
-          f,
-          rows.map((r) => r[j]),
-        ),
-      })),
+      features: baseline.features.flatMap((f, j) => {
+        const values = present(rows, j);
+        return values.length < MIN_DRIFT_ROWS ? [] : [{ name: f.name, psi: featurePsi(f, values), n: values.length }];
+      }),
     };
   }
   if (rows.length < 2 * MIN_DRIFT_ROWS) return undefined;
@@ -190,16 +202,11 @@ export function featureDrift(
     reference: 'older-predictions',
     rows: recent.length,
     referenceRows: older.length,
-    features: featureNames.map((name, j) => ({
-      name,
-      psi: featurePsi(
-        referenceOf(
-          older.map((r) => r[j]),
-          decileBins,
-        ),
-        recent.map((r) => r[j]),
-      ),
-    })),
+    features: featureNames.flatMap((name, j) => {
+      const [live, earlier] = [present(recent, j), present(older, j)];
+      if (live.length < MIN_DRIFT_ROWS || earlier.length < MIN_DRIFT_ROWS) return [];
+      return [{ name, psi: featurePsi(referenceOf(earlier, decileBins), live), n: live.length }];
+    }),
   };
 }
 
