@@ -192,7 +192,8 @@ export function summarizeAnalytics(
  * The per-version quality of a long window from the rows of `versionQualitySql`: a regressor's figures
  * as the query computed them; a classifier's confusion matrix (and from it the per-class figures) from
  * its (version, predicted, actual, n) cells. ROC AUC and ECE need each prediction's probabilities, which
- * the store's rows do not carry: they are null here (the named query `calibration` has the ECE).
+ * the store's rows do not carry: they are null here (the named queries `calibration` and, for binary
+ * classifiers, `roc-auc` have them).
  */
 export function analyticsVersions(rows: AnalyticsRow[], manifest: Pick<ModelManifest, 'output'>): VersionSummary[] {
   const { output } = manifest;

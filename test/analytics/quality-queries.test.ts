@@ -11,7 +11,7 @@ import { regressionMetrics } from '../../contract/metrics/regression';
 import type { PredictionRecord } from '../../contract/prediction-log';
 import { compactClosedDays } from '../../lambda/analytics/compact';
 import type { AnalyticsRow } from '../../lambda/analytics/engine';
-import { analyticsVersions } from '../../lambda/log/summary';
+import { analyticsVersions, versionSummary } from '../../lambda/log/summary';
 import { type AnalyticsDb, openAnalyticsDb } from '../../local/analytics/duckdb';
 import { folderObjectStore } from '../../local/analytics/folder-store';
 import {
@@ -252,6 +252,46 @@ describe('the quality queries agree with the contract metrics on a generated log
           curves.filter((r) => r.version === version),
           bins,
         );
+      }
+    } finally {
+      db.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+  it("roc-auc: each version's ROC AUC as GET /metrics/summary computes it from the log", async () => {
+    const records: PredictionRecord[] = Array.from({ length: 160 }, (_, i) => {
+      // P(yes) in multiples of 1/64 (exact in float32, and so is 1 − it): many ties, which count one half.
+      const pYes = Math.floor(next() * 65) / 64;
+      const predicted = pYes >= 0.5 ? 'yes' : 'no';
+      // True about as often as the model says, and now and then a label the model does not know (a negative).
+      const u = next();
+      const actual = i % 23 === 0 ? 'maybe' : u < pYes ? 'yes' : 'no';
+      return generated(`r${i}`, 'toy', i % 9 === 0 ? undefined : actual, {
+        modelVersion: i % 3 === 0 ? '2' : '1',
+        createdAt: days[i % 2],
+        label: predicted,
+        probabilities: { no: 1 - pYes, yes: pYes },
+      });
+    });
+    const root = tempStore();
+    await writeStore(root, 'predictions', predictionRows(records));
+    await writeStore(root, 'feedback', feedbackRows(records));
+    const db = await openAnalyticsDb(root, MANIFEST, { threads: 1 });
+    try {
+      const rows = normalize((await db.named('roc-auc', undefined, SINCE)).rows);
+      expect(rows.map((r) => r.version)).toEqual(['1', '2']);
+      for (const row of rows) {
+        const own = records.filter((r) => r.modelVersion === row.version);
+        const fedBack = own.filter((r) => r.feedback !== undefined);
+        const auc = versionSummary(String(row.version), own, MANIFEST).classification?.rocAuc;
+        expect(auc).toBeGreaterThan(0.6);
+        expect(row).toEqual({
+          version: row.version,
+          positive_label: 'yes',
+          positives: fedBack.filter((r) => r.feedback?.label === 'yes').length,
+          negatives: fedBack.filter((r) => r.feedback?.label !== 'yes').length,
+          roc_auc: expect.closeTo(auc as number, 12),
+        });
       }
     } finally {
       db.close();
