@@ -7,7 +7,7 @@ import type { ModelBaseline } from '../../contract/baseline';
 import { type BinnedDistribution, featurePsi, referenceOf } from '../../contract/drift';
 import { nearestRank as percentile } from '../../contract/metrics/percentile';
 import { predictionHistogram, residuals, type ValuePair } from '../../contract/metrics/regression';
-import { feedbackValue, type PredictionRecord } from '../../contract/prediction-log';
+import { feedbackValue, type PredictionRecord, type VersionSummary } from '../../contract/prediction-log';
 
 export interface TimeBuckets {
   /** Bucket start times, epoch seconds (uPlot's x axis). */
@@ -267,4 +267,75 @@ export function categoryAxis(labels: readonly string[], plotWidth: number): { la
 /** Category labels longer than this are cut so neighbouring bars' labels never overlap. */
 function shorten(label: string, max = 16): string {
   return label.length > max ? `${label.slice(0, max - 1)}…` : label;
+}
+
+/** A confusion matrix holds at most this many labels on screen: the ones with the most fed-back predictions. */
+export const MAX_CONFUSION_LABELS = 12;
+
+export interface ConfusionView {
+  /** The labels shown, in the summary's order (the model's labels first). */
+  labels: string[];
+  /** counts[i][j]: fed-back predictions of true label labels[i] predicted as labels[j]. */
+  counts: number[][];
+  /** Fed-back predictions of each shown true label (the whole row, left-out columns included). */
+  rowTotals: number[];
+  /** Labels left out (fewest true and predicted), so the note can say how many. */
+  hidden: number;
+}
+
+/**
+ * The part of a version's confusion matrix worth drawing: labels with no fed-back prediction at all are
+ * left out, and beyond `max` labels only those with the most true plus predicted counts are kept.
+ */
+export function confusionView(
+  confusion: { labels: readonly string[]; counts: readonly (readonly number[])[] },
+  max = MAX_CONFUSION_LABELS,
+): ConfusionView {
+  const { labels, counts } = confusion;
+  const row = (i: number) => counts[i] ?? [];
+  const weight = labels.map((_l, i) => row(i).reduce((s, c) => s + c, 0) + counts.reduce((s, r) => s + (r[i] ?? 0), 0));
+  const seen = labels.map((_l, i) => i).filter((i) => (weight[i] as number) > 0);
+  const kept = [...seen]
+    .sort((a, b) => (weight[b] as number) - (weight[a] as number) || a - b)
+    .slice(0, max)
+    .sort((a, b) => a - b);
+  return {
+    labels: kept.map((i) => labels[i] as string),
+    counts: kept.map((i) => kept.map((j) => row(i)[j] ?? 0)),
+    rowTotals: kept.map((i) => row(i).reduce((s, c) => s + c, 0)),
+    hidden: seen.length - kept.length,
+  };
+}
+
+/** What the reliability chart draws: bin centres on x, the diagonal of perfect calibration, each version's observed rate. */
+export interface ReliabilitySeries {
+  x: number[];
+  perfect: number[];
+  versions: { modelVersion: string; observed: (number | null)[]; count: number }[];
+}
+
+/**
+ * The reliability curves of the versions whose summary holds one (classifiers whose log holds their
+ * probabilities): per bin, the share of its predictions that were right (null for an empty bin), at
+ * the bin's centre. Undefined when no version has one.
+ */
+export function reliabilitySeries(
+  versions: readonly Pick<VersionSummary, 'modelVersion' | 'classification'>[],
+): ReliabilitySeries | undefined {
+  const curves = versions.flatMap((v) => {
+    const bins = v.classification?.calibration;
+    return bins === undefined || bins.length === 0 ? [] : [{ modelVersion: v.modelVersion, bins }];
+  });
+  const [first] = curves;
+  if (first === undefined) return undefined;
+  const x = first.bins.map((b) => (b.lower + b.upper) / 2);
+  return {
+    x,
+    perfect: x,
+    versions: curves.map(({ modelVersion, bins }) => ({
+      modelVersion,
+      observed: bins.map((b) => b.observedRate),
+      count: bins.reduce((s, b) => s + b.count, 0),
+    })),
+  };
 }
