@@ -5,6 +5,7 @@
  */
 import { rmSync } from 'node:fs';
 import { parameterCount, versionQualitySql } from '../../contract/analytics-queries';
+import type { ModelManifest } from '../../contract/manifest';
 import { confidencePoints, reliabilityCurve } from '../../contract/metrics/calibration';
 import { classificationMetrics } from '../../contract/metrics/classification';
 import { regressionMetrics } from '../../contract/metrics/regression';
@@ -106,6 +107,20 @@ describe.each(DELIVERIES)('regression-error-by-day (rows delivered %s)', (how) =
   });
 });
 
+/** Runs `test` on a store holding `records` (predictions and their feedback) of one model, then removes it. */
+async function withStore(records: PredictionRecord[], manifest: ModelManifest, test: (db: AnalyticsDb) => Promise<void>): Promise<void> {
+  const root = tempStore();
+  await writeStore(root, 'predictions', predictionRows(records, manifest), manifest);
+  await writeStore(root, 'feedback', feedbackRows(records), manifest);
+  const db = await openAnalyticsDb(root, manifest, { threads: 1 });
+  try {
+    await test(db);
+  } finally {
+    db.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 /** A deterministic pseudo-random sequence in [0, 1) (a linear congruential generator), so the generated log is the same every run. */
 function sequence(seed: number): () => number {
   let x = seed;
@@ -140,11 +155,7 @@ describe('the quality queries agree with the contract metrics on a generated log
         predictedValue: actual + (next() - 0.4) * 20,
       });
     });
-    const root = tempStore();
-    await writeStore(root, 'predictions', predictionRows(records, REGRESSION_MANIFEST), REGRESSION_MANIFEST);
-    await writeStore(root, 'feedback', feedbackRows(records), REGRESSION_MANIFEST);
-    const db = await openAnalyticsDb(root, REGRESSION_MANIFEST, { threads: 1 });
-    try {
+    await withStore(records, REGRESSION_MANIFEST, async (db) => {
       const rows = normalize((await db.named('regression-error-by-day', undefined, SINCE)).rows);
       expect(rows).toHaveLength(4);
       for (const row of rows) {
@@ -166,10 +177,7 @@ describe('the quality queries agree with the contract metrics on a generated log
           r2: expect.closeTo(m?.r2 as number, 9),
         });
       }
-    } finally {
-      db.close();
-      rmSync(root, { recursive: true, force: true });
-    }
+    });
   });
 
   it('class-metrics and calibration: each version as classificationMetrics and reliabilityCurve compute them', async () => {
@@ -189,11 +197,7 @@ describe('the quality queries agree with the contract metrics on a generated log
         probabilities: { [predicted]: (16 + Math.floor(next() * 49)) / 64 },
       });
     });
-    const root = tempStore();
-    await writeStore(root, 'predictions', predictionRows(records));
-    await writeStore(root, 'feedback', feedbackRows(records));
-    const db = await openAnalyticsDb(root, MANIFEST, { threads: 1 });
-    try {
+    await withStore(records, MANIFEST, async (db) => {
       const rows = normalize((await db.named('class-metrics', undefined, SINCE)).rows);
       const curves = normalize((await db.named('calibration', undefined, SINCE)).rows);
       for (const version of ['1', '2']) {
@@ -253,10 +257,7 @@ describe('the quality queries agree with the contract metrics on a generated log
           bins,
         );
       }
-    } finally {
-      db.close();
-      rmSync(root, { recursive: true, force: true });
-    }
+    });
   });
   it("roc-auc: each version's ROC AUC as GET /metrics/summary computes it from the log", async () => {
     const records: PredictionRecord[] = Array.from({ length: 160 }, (_, i) => {
@@ -273,11 +274,7 @@ describe('the quality queries agree with the contract metrics on a generated log
         probabilities: { no: 1 - pYes, yes: pYes },
       });
     });
-    const root = tempStore();
-    await writeStore(root, 'predictions', predictionRows(records));
-    await writeStore(root, 'feedback', feedbackRows(records));
-    const db = await openAnalyticsDb(root, MANIFEST, { threads: 1 });
-    try {
+    await withStore(records, MANIFEST, async (db) => {
       const rows = normalize((await db.named('roc-auc', undefined, SINCE)).rows);
       expect(rows.map((r) => r.version)).toEqual(['1', '2']);
       for (const row of rows) {
@@ -293,9 +290,6 @@ describe('the quality queries agree with the contract metrics on a generated log
           roc_auc: expect.closeTo(auc as number, 12),
         });
       }
-    } finally {
-      db.close();
-      rmSync(root, { recursive: true, force: true });
-    }
+    });
   });
 });
