@@ -19,7 +19,7 @@ export interface ClassifierQuality {
   macroF1?: number;
   /** Mean F1 weighted by support; undefined with no feedback. */
   weightedF1?: number;
-  /** Per label predicted or fed back (the model's labels first): precision, recall, F1 (null where undefined) and support. */
+  /** Per label, the model's in its order and then any other fed back: precision, recall, F1 (null where undefined) and support. */
   classes?: ClassQuality[];
   /** ROC AUC of the probabilities (binary: the second label's; more: the mean one-vs-rest); undefined without both outcomes. */
   rocAuc?: number;
