@@ -24,12 +24,14 @@ describe('Dockerfile invariants', () => {
   // The last stage, with continuation lines joined.
   const runtime = instructions.slice(instructions.lastIndexOf(froms[froms.length - 1])).join('\n');
 
-  test('is multi-stage on pinned node:22 slim images, never `latest`', () => {
+  test('is multi-stage on node:22 slim images pinned by digest, the tag kept for readers, never `latest`', () => {
     expect(froms.length).toBeGreaterThanOrEqual(2);
     for (const f of froms) {
-      expect(f).toMatch(/^FROM node:22[\w.-]*-slim\b/);
+      expect(f).toMatch(/^FROM node:22[\w.-]*-slim@sha256:[0-9a-f]{64}(\s+AS\s+\w+)?$/);
       expect(f).not.toMatch(/:latest\b/);
     }
+    // One base for both stages: the bundle is built by the Node it runs on.
+    expect(new Set(froms.map((f) => f.split(/\s+/)[1])).size).toBe(1);
   });
 
   test('the runtime stage runs as a non-root user with a HEALTHCHECK on /ping', () => {
@@ -45,8 +47,8 @@ describe('Dockerfile invariants', () => {
     expect(instructions[instructions.length - 1]).toBe('CMD ["serve"]');
   });
 
-  test('installs the locked dependencies with the repository .npmrc and keeps only linux/x64 onnxruntime binaries', () => {
-    expect(dockerfile).toMatch(/COPY package\.json package-lock\.json \.npmrc/);
+  test("installs the image's own locked dependencies with the repository .npmrc and keeps only linux/x64 onnxruntime binaries", () => {
+    expect(dockerfile).toMatch(/^COPY container\/package\.json container\/package-lock\.json \.npmrc \.\/$/m);
     expect(dockerfile).toMatch(/RUN npm ci /);
     expect(dockerfile).toMatch(/! -name linux/);
     expect(dockerfile).toMatch(/! -name x64/);
