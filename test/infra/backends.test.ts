@@ -6,6 +6,7 @@ import { describeBackend } from './backend-suite';
 import { describeCfnLint } from './cfn-lint';
 import { describeDataStackDestroy } from './data-stack-destroy';
 import { describeFargateServing } from './fargate-serving';
+import { describeIdleCost } from './idle-cost';
 import { describeMonitoring } from './monitoring-wiring';
 import { describeRetainedResources } from './retained-resources';
 import { describeSageMakerApiShapes } from './sagemaker-api-shapes';
@@ -50,6 +51,7 @@ describeDataStackDestroy();
 describeCfnLint({ fargate, sagemaker, 'sagemaker-serverless': serverless });
 describeSageMakerApiShapes({ sagemaker, 'sagemaker-serverless': serverless });
 describeRetainedResources({ fargate, sagemaker, 'sagemaker-serverless': serverless });
+describeIdleCost({ fargate, sagemaker, 'sagemaker-serverless': serverless });
 // Another model on the same backend: what a model update changes in the deployed stacks.
 const fargateDigits = once(() => synthBackend('fargate', { modelDir: 'models/digits' }));
 describeStackUpdates({ fargate, sagemaker, 'sagemaker-serverless': serverless }, fargateDigits);
