@@ -3,12 +3,10 @@
  * esbuild command of the Dockerfile is run: the bundle must start as the ENTRYPOINT starts it, answer
  * /ping and /invocations, and exit 0 on SIGTERM.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { defined } from '../support/defined';
-import { buildServerBundle, dockerfileInstructions, type ServerBundle } from '../support/server-bundle';
+import { buildServerBundle, dockerfileInstructions, type ServerBundle, startBundle } from '../support/server-bundle';
 import { BREAST_CANCER, parity, ROOT } from './helpers';
 
 const dockerfile = readFileSync(path.join(ROOT, 'container/Dockerfile'), 'utf8');
@@ -78,36 +76,22 @@ describe('the bundle the Dockerfile builds', () => {
     bundle = buildServerBundle();
     expect(bundle.args.find((a) => !a.startsWith('--'))).toBe('container/src/main.ts');
     const outfile = bundle.file;
-    const dir = path.dirname(outfile);
 
     // WHEN it starts as `node /app/server.js serve`
-    const child = spawn(
-      process.execPath,
-      [outfile, 'serve', '--model', BREAST_CANCER, '--port', '0', '--workers', '1', '--host', '127.0.0.1'],
-      { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const server = await startBundle(outfile, BREAST_CANCER);
+    let code: number | null | undefined;
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        let out = '';
-        defined(child.stdout, 'the server stdout').on('data', (c: Buffer) => {
-          out += c.toString();
-          const m = /"msg":"ready".*?"port":(\d+)/.exec(out);
-          if (m) resolve(Number(m[1]));
-        });
-        void exited.then((code) => reject(new Error(`bundle exited ${code}: ${out}`)));
-      });
       // THEN it answers /ping and /invocations
-      expect(await get(port, '/ping')).toMatchObject({ status: 200 });
+      expect(await get(server.port, '/ping')).toMatchObject({ status: 200 });
       const row = parity(BREAST_CANCER).rows[0];
-      const reply = await post(port, JSON.stringify({ instances: [row.input] }));
+      const reply = await post(server.port, JSON.stringify({ instances: [row.input] }));
       expect(reply.status).toBe(200);
       expect(JSON.parse(reply.text).predictions[0].label).toBe(row.label);
     } finally {
-      child.kill('SIGTERM');
+      code = await server.stop();
     }
     // AND exits 0 on SIGTERM
-    expect(await exited).toBe(0);
+    expect(code).toBe(0);
   });
 });
 

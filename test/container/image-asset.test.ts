@@ -7,14 +7,15 @@
  * together from what the build left, and every command of its entry point runs from it: nothing it loads
  * may come from the kit's own install.
  */
-import { execFileSync, execSync, spawn } from 'node:child_process';
+import { execFileSync, execSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, posix } from 'node:path';
+import { basename, join, posix } from 'node:path';
 import { PNG } from 'pngjs';
 import { synthBackend } from '../infra/synth';
 import { csvToParquet } from '../support/dataset-parquet';
 import { defined } from '../support/defined';
+import { startBundle } from '../support/server-bundle';
 import { BREAST_CANCER, DIGITS, parity } from './helpers';
 
 interface DockerImageSource {
@@ -84,25 +85,13 @@ function copyInto(copy: string, context: string, workdir: string, from?: { from:
 }
 
 /** Starts `node server.js serve` on a model, posts one body to /invocations, and stops it with SIGTERM. */
-async function servesFrom(server: string, model: string, body: unknown): Promise<void> {
-  const child = spawn(process.execPath, [server, 'serve', '--model', model, '--port', '0', '--workers', '1', '--host', '127.0.0.1'], {
-    cwd: dirname(server),
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+async function servesFrom(file: string, model: string, body: unknown): Promise<void> {
+  const server = await startBundle(file, model);
+  let code: number | null | undefined;
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      let out = '';
-      defined(child.stdout, 'the server stdout').on('data', (c: Buffer) => {
-        out += c.toString();
-        const m = /"msg":"ready".*?"port":(\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-      void exited.then((code) => reject(new Error(`the server exited ${code}: ${out}`)));
-    });
-    const ping = await fetch(`http://127.0.0.1:${port}/ping`);
+    const ping = await fetch(`http://127.0.0.1:${server.port}/ping`);
     expect(ping.status).toBe(200);
-    const reply = await fetch(`http://127.0.0.1:${port}/invocations`, {
+    const reply = await fetch(`http://127.0.0.1:${server.port}/invocations`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
@@ -110,9 +99,9 @@ async function servesFrom(server: string, model: string, body: unknown): Promise
     expect({ model, status: reply.status, text: reply.status === 200 ? '' : await reply.text() }).toEqual({ model, status: 200, text: '' });
     expect(((await reply.json()) as { predictions: unknown[] }).predictions).toHaveLength(1);
   } finally {
-    child.kill('SIGTERM');
+    code = await server.stop();
   }
-  expect(await exited).toBe(0);
+  expect(code).toBe(0);
 }
 
 /** An 8x8 PNG of the first digit of the digits model's parity file (0..16 pixels scaled to 0..255). */
