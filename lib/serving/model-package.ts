@@ -82,6 +82,8 @@ export class ModelPackage extends Construct {
         resources: [props.bucket.arnForObjects(`${prefix}*`)],
       }),
     );
+    // A bucket of your own may encrypt with a KMS key: a put needs a data key, a multipart one to decrypt it.
+    props.bucket.encryptionKey?.grant(this.uploadRole, 'kms:GenerateDataKey', 'kms:Decrypt');
     this.uploadLogs.grantWrite(this.uploadRole);
 
     this.deployment = new s3deploy.BucketDeployment(this, 'Upload', {

@@ -21,12 +21,12 @@ const MODEL_DIR = join(ROOT, 'models', 'breast-cancer');
 const outdir = mkdtempSync(join(tmpdir(), 'mlship-model-package-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-function twoPackages() {
+function twoPackages(encryption = s3.BucketEncryption.S3_MANAGED) {
   // GIVEN a stack with a data bucket, cdk-nag on
   const app = new App({ outdir });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const stack = new Stack(app, 'Test');
-  const bucket = new s3.Bucket(stack, 'Data', { enforceSSL: true, serverAccessLogsPrefix: 'access/' });
+  const bucket = new s3.Bucket(stack, 'Data', { enforceSSL: true, serverAccessLogsPrefix: 'access/', encryption });
   const manifest = readManifestFile(join(MODEL_DIR, 'model.json'));
   // WHEN the model and a challenger version are packaged into it
   const buildDir = join(outdir, 'build');
@@ -96,4 +96,14 @@ test('the upload waits for its role policy, and the stack holds no unacknowledge
     ? (JSON.parse(readFileSync(report, 'utf8')).pluginReports as { violations: unknown[] }[]).flatMap((p) => p.violations)
     : [];
   expect(violations).toEqual([]);
+});
+
+test('a bucket encrypted with a KMS key of its own: the role may use that key, and only it', () => {
+  const { packages, template } = twoPackages(s3.BucketEncryption.KMS);
+  const kms = statementsOfRole(template, logicalIdIn(packages[0]?.uploadRole as never)).filter((s) =>
+    s.actions.some((a) => a.startsWith('kms:')),
+  );
+  expect(kms).toHaveLength(1);
+  expect(kms[0]?.actions).toEqual(['kms:GenerateDataKey', 'kms:Decrypt']);
+  expect(kms[0]?.resources).toEqual([expect.stringMatching(/^<DataKey[0-9A-F]*\.Arn>$/)]);
 });
