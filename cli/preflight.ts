@@ -2,16 +2,11 @@
  * `mlship preflight`: before a first deploy, checks the account's Lambda quotas against what the kit needs
  * (lambda:GetAccountSettings). A new account may allow 10 concurrent executions in total instead of the
  * default 1,000: the deploy succeeds (nothing reserves concurrency), but the API then throttles at a
- * handful of parallel requests. The call is a signed HTTPS GET (the Lambda REST API); `settings` is
- * injectable so a test can aim it at a local stand-in or a recorded fault.
+ * handful of parallel requests. `settings` is injectable; the default sends GetAccountSettings with the
+ * Lambda client, which a test aims at a local stand-in.
  * @see https://docs.aws.amazon.com/lambda/latest/api/API_GetAccountSettings.html
  */
-import { createHash, createHmac } from 'node:crypto';
-import * as http from 'node:http';
-import * as https from 'node:https';
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentityProvider, Checksum, SourceData } from '@smithy/types';
+import { GetAccountSettingsCommand, LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { errorMessage } from '../contract/errors';
 
 /** The part of GetAccountSettings' answer the checks read. */
@@ -80,85 +75,33 @@ export function formatPreflight(checks: readonly PreflightCheck[]): string {
   return checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}`).join('\n');
 }
 
-/** sha256 for the signer, from node:crypto. */
-class Sha256 implements Checksum {
-  private readonly hash;
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(secret));
-  }
-  update(data: Uint8Array): void {
-    this.hash.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {
-    throw new Error('not reusable');
-  }
-}
-
-function toBuffer(data: SourceData): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
-}
-
 export interface AccountSettingsOptions {
   readonly region: string;
   /** @default - Lambda's regional endpoint (a local stand-in's in tests) */
   readonly endpoint?: string;
   /** @default - the SDK's credential chain */
-  readonly credentials?: AwsCredentialIdentityProvider;
+  readonly credentials?: LambdaClientConfig['credentials'];
   /** @default 10000 */
   readonly timeoutMs?: number;
 }
 
-/** GetAccountSettings as a signed GET of `/2016-08-19/account-settings/`. */
+/** GetAccountSettings through the Lambda client (one attempt: a preflight reports, it does not wait). */
 export function lambdaAccountSettings(opts: AccountSettingsOptions): GetAccountSettings {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const client = new LambdaClient({
+    region: opts.region,
+    endpoint: opts.endpoint,
+    credentials: opts.credentials,
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
+  });
   return async () => {
-    const url = new URL('/2016-08-19/account-settings/', opts.endpoint ?? `https://lambda.${opts.region}.amazonaws.com`);
-    const signer = new SignatureV4({
-      credentials: opts.credentials ?? defaultProvider(),
-      region: opts.region,
-      service: 'lambda',
-      sha256: Sha256,
-    });
-    const signed = await signer.sign({
-      method: 'GET',
-      protocol: url.protocol,
-      hostname: url.hostname,
-      port: url.port === '' ? undefined : Number(url.port),
-      path: url.pathname,
-      query: {},
-      headers: { host: url.host, accept: 'application/json' },
-    });
-    const lib = url.protocol === 'https:' ? https : http;
-    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = lib.request(url, { method: 'GET', headers: signed.headers }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        res.on('error', reject);
-      });
-      req.setTimeout(opts.timeoutMs ?? 10_000, () => req.destroy(new Error('no answer from Lambda in time')));
-      req.on('error', reject);
-      req.end();
-    });
-    if (status !== 200) {
-      const type = (safeJson(body) as { Type?: string; message?: string; Message?: string } | undefined) ?? {};
-      throw new Error(
-        `Lambda answered ${status}${type.Type ? ` ${type.Type}` : ''}: ${type.message ?? type.Message ?? body.slice(0, 200)}`,
-      );
+    try {
+      return await client.send(new GetAccountSettingsCommand({}));
+    } catch (e) {
+      const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === undefined) throw e;
+      throw new Error(`Lambda answered ${status} ${(e as Error).name}: ${errorMessage(e)}`);
     }
-    return safeJson(body) as LambdaAccountSettings;
   };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

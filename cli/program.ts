@@ -309,7 +309,7 @@ export function mlshipProgram(): Command {
     )
     .option('--since <days>', 'how far back --with-feedback reads, e.g. 30d', '30d')
     .option('--param <name=value...>', 'a hyperparameter for train.py (repeatable)')
-    .option('--shadow', 'hand an accepted version over as challenger in shadow (needs model versions)', false)
+    .option('--shadow', 'put an accepted version in the shadow of the running system as the challenger (no restart)', false)
     .option(
       '--reproduce <version>',
       'retrain a registered version from its snapshot, code and parameters and compare its parity predictions',

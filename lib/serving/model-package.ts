@@ -3,11 +3,19 @@
  * `models/<name>/<version>/<digest>/model.tar.gz`, where SageMaker's `ModelDataUrl` and the Fargate
  * container read it. The digest (of the archive) makes a retrained model without a version bump a new
  * key instead of overwriting the package a running endpoint or task was started from.
+ *
+ * aws-s3-deployment grants its upload function read, write and delete on the whole destination bucket,
+ * which here also holds datasets, stored prediction inputs and the analytics store. So the function runs
+ * with a role of ours that its grants cannot change, and that role may only read this package's asset and
+ * list and write under this package's own key prefix (`models/<name>/<version>/<digest>/`): never delete,
+ * since the upload keeps what it wrote (`prune: false`, `retainOnDelete: true`).
  */
 import { join } from 'node:path';
 import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { modelPackageKey, PACKAGE_DIGEST_LENGTH } from '../../contract/bucket';
@@ -37,6 +45,8 @@ export class ModelPackage extends Construct {
   public readonly deployment: s3deploy.BucketDeployment;
   /** The upload function's logs (without it Lambda would create a group that never expires). */
   public readonly uploadLogs: logs.LogGroup;
+  /** The upload function's role, shared by the packages of a stack as the function is (see `uploadRole`). */
+  public readonly uploadRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: ModelPackageProps) {
     super(scope, id);
@@ -51,41 +61,72 @@ export class ModelPackage extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
+    // The archive as an asset of our own, so the role reads this one object rather than the asset bucket.
+    const archive = new s3assets.Asset(this, 'Archive', { path: staging });
+    const prefix = this.key.slice(0, -'model.tar.gz'.length);
+    this.uploadRole = uploadRole(this);
+    this.uploadRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [archive.bucket.arnForObjects(archive.s3ObjectKey)] }),
+    );
+    // `aws s3 sync` lists the destination prefix, then puts (multipart for a large archive) what is missing.
+    this.uploadRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [props.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+      }),
+    );
+    this.uploadRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        resources: [props.bucket.arnForObjects(`${prefix}*`)],
+      }),
+    );
+    // A bucket of your own may encrypt with a KMS key: a put needs a data key, a multipart one to decrypt it.
+    props.bucket.encryptionKey?.grant(this.uploadRole, 'kms:GenerateDataKey', 'kms:Decrypt');
+    this.uploadLogs.grantWrite(this.uploadRole);
+
     this.deployment = new s3deploy.BucketDeployment(this, 'Upload', {
       logGroup: this.uploadLogs,
-      sources: [s3deploy.Source.asset(staging)],
+      sources: [s3deploy.Source.bucket(archive.bucket, archive.s3ObjectKey)],
       destinationBucket: props.bucket,
-      destinationKeyPrefix: this.key.slice(0, -'model.tar.gz'.length),
+      destinationKeyPrefix: prefix,
       extract: true,
       // Other versions' packages and datasets live in the same bucket: never delete what we did not write.
       prune: false,
       retainOnDelete: true,
       memoryLimit: 512,
+      // Its grants (read-write on the whole bucket) land nowhere: the statements above are the role's policy.
+      role: this.uploadRole.withoutPolicyUpdates(),
     });
+    // The immutable view hides the role's policy from the function's dependencies: the upload waits for it.
+    this.deployment.node.addDependency(this.uploadRole);
 
-    const s3Wildcards = 'aws-s3-deployment grants its upload function these object and bucket actions to copy from the CDK asset bucket.';
-    const reasons = {
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]':
-        'The upload function of aws-s3-deployment uses AWSLambdaBasicExecutionRole only to write its own logs.',
-      'AwsSolutions-IAM5[Action::s3:GetObject*]': s3Wildcards,
-      'AwsSolutions-IAM5[Action::s3:GetBucket*]': s3Wildcards,
-      'AwsSolutions-IAM5[Action::s3:List*]': s3Wildcards,
-      'AwsSolutions-IAM5[Action::s3:DeleteObject*]': s3Wildcards,
-      'AwsSolutions-IAM5[Action::s3:Abort*]': s3Wildcards,
-      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]':
-        'Reads the model archive from the CDK asset bucket, whose object keys are content hashes.',
-      'AwsSolutions-L1': 'The runtime of the aws-s3-deployment upload function is chosen by aws-cdk-lib and updated with it.',
-    };
-    const stack = Stack.of(this);
+    acknowledgeWildcardResource(
+      this.uploadRole,
+      props.bucket.arnForObjects(`${prefix}*`),
+      "The upload writes the files of one model package, named as in the archive, under the package's own key prefix.",
+    );
     // The upload function is a singleton at stack level, created by BucketDeployment.
-    const uploaders = stack.node.children.filter((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
-    for (const target of [this, ...uploaders]) {
-      for (const [id, reason] of Object.entries(reasons)) Validations.of(target).acknowledge({ id, reason });
-      acknowledgeWildcardResource(
-        target,
-        props.bucket.arnForObjects('*'),
-        'aws-s3-deployment grants its upload function object access in the destination bucket; it writes only under models/.',
-      );
-    }
+    for (const uploader of Stack.of(this).node.children.filter((c) => c.node.id.startsWith('Custom::CDKBucketDeployment')))
+      Validations.of(uploader).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason: 'The runtime of the aws-s3-deployment upload function is chosen by aws-cdk-lib and updated with it.',
+      });
   }
+}
+
+/**
+ * aws-s3-deployment runs one upload function per stack (a singleton, whatever role a later deployment
+ * asks for), so every package of a stack adds its statements to one role.
+ */
+function uploadRole(scope: Construct): iam.Role {
+  const stack = Stack.of(scope);
+  const id = 'ModelPackageUploadRole';
+  const existing = stack.node.tryFindChild(id);
+  if (existing instanceof iam.Role) return existing;
+  return new iam.Role(stack, id, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: 'Uploads model packages into the data bucket, each under its own models/ key prefix',
+  });
 }

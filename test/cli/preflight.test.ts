@@ -1,5 +1,6 @@
 /**
- * `mlship preflight` against a local stand-in of Lambda's GetAccountSettings (a real signed HTTP GET):
+ * `mlship preflight` against a local stand-in of Lambda's GetAccountSettings (the Lambda client's real
+ * signed request):
  * an account with the default quotas passes, a new account's 10 concurrent executions fails with the fix,
  * and a refused call (AccessDeniedException, as Lambda answers it) is reported instead of thrown.
  */
@@ -9,13 +10,15 @@ import { formatPreflight, type LambdaAccountSettings, lambdaAccountSettings, pre
 
 let server: Server;
 let url = '';
-let answer: { status: number; body: unknown } = { status: 200, body: {} };
+let answer: { status: number; body: unknown; errorType?: string } = { status: 200, body: {} };
 const seen: IncomingMessage[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     seen.push(req);
-    res.writeHead(answer.status, { 'content-type': 'application/json' });
+    // Lambda names an error's type in this header (the REST JSON protocol).
+    const errorType = answer.errorType === undefined ? {} : { 'x-amzn-errortype': answer.errorType };
+    res.writeHead(answer.status, { 'content-type': 'application/json', ...errorType });
     res.end(JSON.stringify(answer.body));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -40,7 +43,7 @@ test('the default quotas pass, with a SigV4-signed GetAccountSettings call', asy
   expect(checks.every((c) => c.ok)).toBe(true);
   const req = seen.at(-1);
   expect(req?.method).toBe('GET');
-  expect(req?.url).toBe('/2016-08-19/account-settings/');
+  expect(req?.url).toMatch(/^\/2016-08-19\/account-settings\/?$/);
   expect(req?.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/lambda\/aws4_request/);
 });
 
@@ -58,13 +61,17 @@ test("a new account's 10 concurrent executions and full code storage fail, each 
 
 test('a refused call is a failed check naming the permission, not a crash', async () => {
   // Lambda's answer to an identity without lambda:GetAccountSettings.
-  answer = { status: 403, body: { Type: 'User', message: 'User is not authorized to perform: lambda:GetAccountSettings' } };
+  answer = {
+    status: 403,
+    errorType: 'AccessDeniedException',
+    body: { Type: 'User', message: 'User is not authorized to perform: lambda:GetAccountSettings' },
+  };
   const checks = await preflight(settings());
   expect(checks).toEqual([
     {
       name: 'lambda:GetAccountSettings',
       ok: false,
-      detail: expect.stringMatching(/Lambda answered 403 User: User is not authorized.*needs lambda:GetAccountSettings/),
+      detail: expect.stringMatching(/Lambda answered 403 AccessDeniedException: User is not authorized.*needs lambda:GetAccountSettings/),
     },
   ]);
 });

@@ -3,12 +3,10 @@
  * esbuild command of the Dockerfile is run: the bundle must start as the ENTRYPOINT starts it, answer
  * /ping and /invocations, and exit 0 on SIGTERM.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { defined } from '../support/defined';
-import { buildServerBundle, dockerfileInstructions, type ServerBundle } from '../support/server-bundle';
+import { buildServerBundle, dockerfileInstructions, type ServerBundle, startBundle } from '../support/server-bundle';
 import { BREAST_CANCER, parity, ROOT } from './helpers';
 
 const dockerfile = readFileSync(path.join(ROOT, 'container/Dockerfile'), 'utf8');
@@ -24,12 +22,14 @@ describe('Dockerfile invariants', () => {
   // The last stage, with continuation lines joined.
   const runtime = instructions.slice(instructions.lastIndexOf(froms[froms.length - 1])).join('\n');
 
-  test('is multi-stage on pinned node:22 slim images, never `latest`', () => {
+  test('is multi-stage on node:22 slim images pinned by digest, the tag kept for readers, never `latest`', () => {
     expect(froms.length).toBeGreaterThanOrEqual(2);
     for (const f of froms) {
-      expect(f).toMatch(/^FROM node:22[\w.-]*-slim\b/);
+      expect(f).toMatch(/^FROM node:22[\w.-]*-slim@sha256:[0-9a-f]{64}(\s+AS\s+\w+)?$/);
       expect(f).not.toMatch(/:latest\b/);
     }
+    // One base for both stages: the bundle is built by the Node it runs on.
+    expect(new Set(froms.map((f) => f.split(/\s+/)[1])).size).toBe(1);
   });
 
   test('the runtime stage runs as a non-root user with a HEALTHCHECK on /ping', () => {
@@ -45,8 +45,8 @@ describe('Dockerfile invariants', () => {
     expect(instructions[instructions.length - 1]).toBe('CMD ["serve"]');
   });
 
-  test('installs the locked dependencies with the repository .npmrc and keeps only linux/x64 onnxruntime binaries', () => {
-    expect(dockerfile).toMatch(/COPY package\.json package-lock\.json \.npmrc/);
+  test("installs the image's own locked dependencies with the repository .npmrc and keeps only linux/x64 onnxruntime binaries", () => {
+    expect(dockerfile).toMatch(/^COPY container\/package\.json container\/package-lock\.json \.npmrc \.\/$/m);
     expect(dockerfile).toMatch(/RUN npm ci /);
     expect(dockerfile).toMatch(/! -name linux/);
     expect(dockerfile).toMatch(/! -name x64/);
@@ -76,36 +76,22 @@ describe('the bundle the Dockerfile builds', () => {
     bundle = buildServerBundle();
     expect(bundle.args.find((a) => !a.startsWith('--'))).toBe('container/src/main.ts');
     const outfile = bundle.file;
-    const dir = path.dirname(outfile);
 
     // WHEN it starts as `node /app/server.js serve`
-    const child = spawn(
-      process.execPath,
-      [outfile, 'serve', '--model', BREAST_CANCER, '--port', '0', '--workers', '1', '--host', '127.0.0.1'],
-      { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const server = await startBundle(outfile, BREAST_CANCER);
+    let code: number | null | undefined;
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        let out = '';
-        defined(child.stdout, 'the server stdout').on('data', (c: Buffer) => {
-          out += c.toString();
-          const m = /"msg":"ready".*?"port":(\d+)/.exec(out);
-          if (m) resolve(Number(m[1]));
-        });
-        void exited.then((code) => reject(new Error(`bundle exited ${code}: ${out}`)));
-      });
       // THEN it answers /ping and /invocations
-      expect(await get(port, '/ping')).toMatchObject({ status: 200 });
+      expect(await get(server.port, '/ping')).toMatchObject({ status: 200 });
       const row = parity(BREAST_CANCER).rows[0];
-      const reply = await post(port, JSON.stringify({ instances: [row.input] }));
+      const reply = await post(server.port, JSON.stringify({ instances: [row.input] }));
       expect(reply.status).toBe(200);
       expect(JSON.parse(reply.text).predictions[0].label).toBe(row.label);
     } finally {
-      child.kill('SIGTERM');
+      code = await server.stop();
     }
     // AND exits 0 on SIGTERM
-    expect(await exited).toBe(0);
+    expect(code).toBe(0);
   });
 });
 

@@ -6,7 +6,9 @@ import { describeBackend } from './backend-suite';
 import { describeCfnLint } from './cfn-lint';
 import { describeDataStackDestroy } from './data-stack-destroy';
 import { describeFargateServing } from './fargate-serving';
+import { describeIdleCost } from './idle-cost';
 import { describeMonitoring } from './monitoring-wiring';
+import { describeRetainedResources } from './retained-resources';
 import { describeSageMakerApiShapes } from './sagemaker-api-shapes';
 import { describeSageMakerServing } from './sagemaker-serving';
 import { describeServerlessServing } from './serverless-serving';
@@ -48,6 +50,8 @@ describeMonitoring(
 describeDataStackDestroy();
 describeCfnLint({ fargate, sagemaker, 'sagemaker-serverless': serverless });
 describeSageMakerApiShapes({ sagemaker, 'sagemaker-serverless': serverless });
+describeRetainedResources({ fargate, sagemaker, 'sagemaker-serverless': serverless });
+describeIdleCost({ fargate, sagemaker, 'sagemaker-serverless': serverless });
 // Another model on the same backend: what a model update changes in the deployed stacks.
 const fargateDigits = once(() => synthBackend('fargate', { modelDir: 'models/digits' }));
 describeStackUpdates({ fargate, sagemaker, 'sagemaker-serverless': serverless }, fargateDigits);

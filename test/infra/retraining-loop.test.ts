@@ -22,6 +22,7 @@ import { parseConfig } from '../../lib/config';
 import { RetrainingLoop, type RetrainingLoopProps } from '../../lib/training/retraining-loop';
 import { PROJECT_ROOT } from '../../local/paths';
 import { defined } from '../support/defined';
+import { expectRetainedDocumented } from './retained-resources';
 import { render, statementsOfRole, synthBackend } from './synth';
 
 const MODEL_DIR = join(PROJECT_ROOT, 'models', 'breast-cancer');
@@ -155,6 +156,8 @@ describe('the Training stack in the app', () => {
     const t = Template.fromStack(r.training as Stack);
     expect(render(t.toJSON())).toContain(':states:::athena:startQueryExecution.sync');
     t.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    // AND what `cdk destroy` keeps, the Training stack's included, is what docs/deploying.md lists
+    expectRetainedDocumented({ ...(r.templates as unknown as Record<string, Template>), training: t }, 'fargate', ['training']);
     // AND every token resolved (the bucket's name included), no grant on every bucket
     expect(JSON.stringify(t.toJSON())).not.toContain('Token[');
     const machineRole = Object.keys(t.findResources('AWS::IAM::Role')).find((id) => id.includes('StateMachineRole')) as string;

@@ -7,11 +7,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { ENV } from '../../contract/env';
 import { BACKENDS } from '../../contract/limits';
 import { CONFIG_FILE, type ConfigError, parseConfig, promoteInConfigFile } from '../../lib/config';
 import { modelVersionCopy } from '../support/model-version';
+import { expectRetainedDocumented } from './retained-resources';
 import { ROOT, type SynthResult, synthBackend } from './synth';
 
 const challengerDir = modelVersionCopy(join(ROOT, 'models/breast-cancer'), '2.0.0');
@@ -40,6 +41,10 @@ describe.each(BACKENDS)('a challenger on %s', (backend) => {
 
   it("uploads the challenger's package beside the model's", () => {
     synth(backend).templates.serving.resourceCountIs('Custom::CDKBucketDeployment', 2);
+  });
+
+  it('keeps on delete exactly what docs/deploying.md lists with a challenger', () => {
+    expectRetainedDocumented(synth(backend).templates as unknown as Record<string, Template>, backend, ['challengerDir']);
   });
 
   it('gives the predict function the challenger setting and the routing item only', () => {

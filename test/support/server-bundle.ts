@@ -4,7 +4,7 @@
  * Tests start it to prove the image's entry point serves; benchmarks measure it, since what runs under
  * tsx (a module per file, exports read through getters) is not what a deployment runs.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -58,6 +58,40 @@ export function buildServerBundle(ref?: string): ServerBundle {
     return { file, args, remove: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export interface RunningBundle {
+  readonly port: number;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts a server bundle as the image does (`node server.js serve`) on `model`, one worker on a free port, once it logs ready. */
+export async function startBundle(file: string, model: string): Promise<RunningBundle> {
+  const child = spawn(process.execPath, [file, 'serve', '--model', model, '--port', '0', '--workers', '1', '--host', '127.0.0.1'], {
+    cwd: path.dirname(file),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const stop = () => {
+    child.kill('SIGTERM');
+    return exited;
+  };
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      child.stdout?.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /"msg":"ready".*?"port":(\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      void exited.then((code) => reject(new Error(`the bundle exited ${code}: ${out}`)));
+    });
+    return { port, stop };
+  } catch (e) {
+    await stop();
     throw e;
   }
 }
