@@ -59,14 +59,7 @@ export async function localVersions(opts: {
           manifest,
           policy: auto.policy,
           intervalMs: auto.intervalMs,
-          report: (d) =>
-            logger.info('promotion policy', {
-              action: d.action,
-              reason: d.reason,
-              state: d.state,
-              challenger: d.challenger,
-              champion: d.champion,
-            }),
+          logger,
           onError: (e) => logger.warn('promotion policy failed', { error: errorMessage(e) }),
         });
   return { versions, stop };

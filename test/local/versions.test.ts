@@ -10,10 +10,12 @@ import { changeRouting, formatVersions, type VersionsTarget, versionsReport } fr
 import { ENV } from '../../contract/env';
 import { MODEL_VERSION_HEADER } from '../../contract/prediction';
 import { MODEL_VERSION_REQUEST_HEADER } from '../../contract/versions';
+import { createLogger } from '../../lambda/runtime/logger';
+import { evaluatePromotion } from '../../lambda/versions/promotion';
 import { localChallenger } from '../../local/challenger';
 import { dynamoClient } from '../../local/dynamodb';
 import { LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS } from '../../local/paths';
-import { evaluatePromotion } from '../../local/promotion';
+import { localPromotionDeps } from '../../local/promotion';
 import { type LocalSystem, startLocal } from '../../local/system';
 import { modelVersionCopy } from '../support/model-version';
 
@@ -162,7 +164,14 @@ async function labeledTraffic(s: LocalSystem, n: number): Promise<void> {
   }
 }
 
-const promotionOf = (s: LocalSystem) => ({ dynamodb: dynamoClient(s.dynamodbUrl), tableName: s.tableName, manifest: s.manifest, policy });
+const promotionOf = (s: LocalSystem) =>
+  localPromotionDeps({
+    dynamodb: dynamoClient(s.dynamodbUrl),
+    tableName: s.tableName,
+    manifest: s.manifest,
+    policy,
+    logger: createLogger('test'),
+  });
 
 describe('automatic promotion', () => {
   it('moves a challenger as good as the champion up a step, then promotes it', async () => {
