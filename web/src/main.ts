@@ -11,6 +11,7 @@ import { type ApiSettings, type DashboardData, DashboardError, loadDashboard } f
 import { Chart } from './charts';
 import { featureDrift, missingShares, predictedValueHistogram, residualSeries, type TimeBuckets, timeBuckets, topDrift } from './series';
 import { renderTable } from './table';
+import { VersionsView } from './versions';
 
 const STORAGE = { baseUrl: 'mlship.baseUrl', apiKey: 'mlship.apiKey', window: 'mlship.window' } as const;
 const REFRESH_MS = 10_000;
@@ -40,6 +41,13 @@ const charts = {
   error: new Chart($('chart-error'), { series: ['MAE', 'mean error'], signed: true }),
   residuals: new Chart($('chart-residuals'), { series: ['residual'], scatter: true, signed: true }),
 };
+
+const versionsView = new VersionsView(
+  $('versions'),
+  $('chart-versions-volume'),
+  $('chart-versions-latency'),
+  $('versions-body') as HTMLTableSectionElement,
+);
 
 function settings(): ApiSettings {
   return { baseUrl: baseUrlInput.value.trim(), apiKey: apiKeyInput.value.trim() };
@@ -146,6 +154,7 @@ function render(d: DashboardData): void {
   }
   renderMissing(model.input.kind === 'tabular' ? missingShares(items, names) : undefined);
   renderTable($('predictions-body') as HTMLTableSectionElement, items.slice(0, 25), model);
+  versionsView.render(d);
   $('updated').textContent = `Updated ${new Date().toLocaleTimeString()}`;
 }
 
