@@ -207,6 +207,18 @@ describe('the start flags', () => {
     expect(localChallenger({ dir: 'v2', split: '25' })).toEqual({ dir: 'v2', mode: 'split', percent: 25 });
     expect(localChallenger({})).toBeUndefined();
     expect(localChallenger({ dir: 'v2', split: '5', autoPromote: true })?.autoPromote?.policy.steps).toEqual([5, 25, 50]);
+    // Settings as `autoPromote` in mlship.config.json takes them, checked alike.
+    expect(localChallenger({ dir: 'v2', split: '5', autoPromote: '{"steps":[10,40],"minLabeled":20}' })?.autoPromote?.policy).toMatchObject(
+      {
+        steps: [10, 40],
+        minLabeled: 20,
+        tolerance: 0.02,
+      },
+    );
+    expect(() => localChallenger({ dir: 'v2', split: '5', autoPromote: '{"steps":[40,10]}' })).toThrow(
+      '--auto-promote: the promotion policy is invalid: steps must ascend, got [40,10]',
+    );
+    expect(() => localChallenger({ dir: 'v2', split: '5', autoPromote: 'fast' })).toThrow(/--auto-promote takes its settings as JSON/);
     expect(() => localChallenger({ dir: 'v2', autoPromote: true })).toThrow(
       '--auto-promote moves a split challenger up: give --split PERCENT (e.g. 5).',
     );
