@@ -4,6 +4,7 @@
  * and the local system's `--auto-promote` all resolve to one `PromotionPolicy` here.
  */
 import * as z from 'zod/mini';
+import { jsonOrNone, NONE_SETTING } from './json-setting';
 
 export interface PromotionPolicy {
   /** Split percents to climb, ascending; the step after the last promotes. */
@@ -49,16 +50,10 @@ export function promotionPolicy(overrides: unknown): PromotionPolicy {
 }
 
 /** MLSHIP_PROMOTION_POLICY when the policy is off. */
-export const NO_PROMOTION = 'none';
+export const NO_PROMOTION = NONE_SETTING;
 
 /** MLSHIP_PROMOTION_POLICY's value: the policy as JSON, or `none`. */
 export function parsePromotionPolicy(raw: string): PromotionPolicy | undefined {
-  if (raw === NO_PROMOTION) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new Error(`The promotion policy must be JSON or "${NO_PROMOTION}", got ${raw}`);
-  }
-  return promotionPolicy(json);
+  const json = jsonOrNone(raw, 'The promotion policy');
+  return json === undefined ? undefined : promotionPolicy(json);
 }
