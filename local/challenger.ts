@@ -59,7 +59,8 @@ export async function localVersions(opts: {
           manifest,
           policy: auto.policy,
           intervalMs: auto.intervalMs,
-          logger,
+          // Its own service name, as the quality job's runs log under `quality` on AWS.
+          logger: createLogger('promotion', { model: manifest.name }),
           onError: (e) => logger.warn('promotion policy failed', { error: errorMessage(e) }),
         });
   return { versions, stop };

@@ -14,6 +14,7 @@ import { NO_PROMOTION } from '../../contract/promotion';
 import type { RoutingState } from '../../contract/versions';
 import { shadowRecord } from '../../lambda/log/record-builder';
 import { createQualityHandler, qualityDepsFromEnv } from '../../lambda/quality/job';
+import { setLineSink } from '../../lambda/runtime/log-output';
 import { basisOf, TableRoutingStore } from '../../lambda/versions/routing-store';
 import { dynamoClient, type EmbeddedDynamoDb, ensureTable, startDynamoDb } from '../../local/dynamodb';
 import { LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS } from '../../local/paths';
@@ -167,6 +168,30 @@ describe('the quality job with the promotion policy', () => {
     expect(result.versions).toHaveLength(2);
     expect(stored).toMatchObject({ revision: 1, state: { percent: 25, updatedBy: 'deploy' } });
     expect(published).toEqual([]);
+  });
+
+  test('a topic it cannot reach: the change is made and logged all the same, and the run does not fail', async () => {
+    const table = await tableWith(split, [...answered('1.0.0', 40, true, 0), ...answered('2.0.0', 25, false, 100)]);
+    // GIVEN an SNS endpoint that refuses connections (the client is built at cold start, from the environment)
+    process.env.AWS_ENDPOINT_URL_SNS = 'http://127.0.0.1:1';
+    const logged: Record<string, unknown>[] = [];
+    setLineSink((line, kind) => kind !== 'METRIC' && logged.push(JSON.parse(line)));
+    try {
+      const { result, stored, published } = await runJob(table);
+      // THEN the rollback stands, and the failed notice is logged as an error
+      expect(result.promotion?.action).toBe('rollback');
+      expect(stored?.state.percent).toBe(0);
+      expect(published).toEqual([]);
+    } finally {
+      setLineSink();
+      process.env.AWS_ENDPOINT_URL_SNS = sns.url;
+    }
+    expect(logged.find((l) => l.message === 'promotion policy')).toMatchObject({
+      level: 'INFO',
+      action: 'rollback',
+      state: { percent: 0 },
+    });
+    expect(logged.find((l) => l.message === 'promotion decision not published')).toMatchObject({ level: 'ERROR', action: 'rollback' });
   });
 
   test('refuses a policy it cannot read at cold start, naming the variable', () => {
