@@ -36,6 +36,7 @@ export const NAMED_QUERIES = [
   'confusion-matrix',
   'class-metrics',
   'calibration',
+  'roc-auc',
   'regression-error-by-day',
   'feature-drift',
   'prediction-drift',
@@ -49,6 +50,8 @@ export const QUERY_DESCRIPTIONS: Record<NamedQuery, string> = {
   'confusion-matrix': 'Predicted against fed-back label counts, per day and model version',
   'class-metrics': 'Per-class precision, recall, F1 and support, with macro and weighted F1, per model version',
   calibration: `Reliability curve of the predicted label's probability against accuracy (${CALIBRATION_BINS} equal-width bins) and the expected calibration error, per model version`,
+  'roc-auc':
+    "ROC AUC of the positive (second) label's probability, binary classifiers only (the store keeps the predicted label's probability alone), per model version",
   'regression-error-by-day': 'MAE, RMSE, mean error (predicted minus actual) and R2 of fed-back predictions, per day and model version',
   'feature-drift': 'PSI of each input feature against the training baseline, per model version',
   'prediction-drift': 'PSI of the predicted classes against the training class priors, per model version',
@@ -113,7 +116,10 @@ function ofModel(manifest: Pick<ModelManifest, 'name'>): string {
 }
 
 /** The queries that need nothing but the tables (and the model's name). */
-function fixedQuery(name: Exclude<NamedQuery, 'feature-drift' | 'prediction-drift'>, manifest: Pick<ModelManifest, 'name'>): string {
+function fixedQuery(
+  name: Exclude<NamedQuery, 'feature-drift' | 'prediction-drift' | 'roc-auc'>,
+  manifest: Pick<ModelManifest, 'name'>,
+): string {
   const model = ofModel(manifest);
   const feedback = latestFeedback(model);
   switch (name) {
@@ -283,6 +289,40 @@ function str(s: string): string {
 }
 
 /**
+ * ROC AUC per model version of a binary classifier's fed-back predictions, as contract/metrics/roc-auc.ts
+ * computes it: the positive label is the second one, and its probability is the stored `score` where it
+ * was predicted and 1 − score where the other label was (the two sum to 1, up to the model's float32
+ * rounding: a tie in the log may become a near-tie here, which moves the AUC by at most half a pair over
+ * positives·negatives). A fed-back label other than the positive one
+ * counts as negative. Tied probabilities count one half: AUC = Σ over distinct probabilities of
+ * positives·(negatives below + negatives at / 2), over positives·negatives; NULL without both outcomes.
+ * The store keeps only the predicted label's probability, so a model of three labels or more has no
+ * one-vs-rest AUC here (`GET /metrics/summary` computes it from the log).
+ */
+export function rocAucSql(manifest: Pick<ModelManifest, 'name' | 'output'>): string {
+  const { output } = manifest;
+  if (output.kind !== 'classification' || output.labels.length !== 2)
+    throw new Error("roc-auc is for binary classifiers: the analytics store keeps only the predicted label's probability");
+  const positive = str(output.labels[1] as string);
+  const model = ofModel(manifest);
+  return `WITH ${predictionsOnce(['version', 'predicted_label', 'score'], `${model} AND score >= ${dbl(0)} AND score <= ${dbl(1)}`)},
+${latestFeedback(model)},
+s AS (SELECT p.version,
+  CASE WHEN p.predicted_label = ${positive} THEN CAST(p.score AS DOUBLE) ELSE ${dbl(1)} - CAST(p.score AS DOUBLE) END AS probability,
+  CASE WHEN f.actual = ${positive} THEN 1 ELSE 0 END AS positive
+  FROM p JOIN f ON f.id = p.id),
+g AS (SELECT version, probability, sum(positive) AS pos, count(*) - sum(positive) AS neg FROM s GROUP BY version, probability),
+r AS (SELECT version, pos, neg,
+  coalesce(sum(neg) OVER (PARTITION BY version ORDER BY probability ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS neg_below
+  FROM g)
+SELECT version, ${positive} AS positive_label, sum(pos) AS positives, sum(neg) AS negatives,
+  CASE WHEN sum(pos) > 0 AND sum(neg) > 0 THEN sum(pos * (neg_below + ${dbl(0.5)} * neg)) / (CAST(sum(pos) AS DOUBLE) * sum(neg)) END AS roc_auc
+FROM r
+GROUP BY version
+ORDER BY version`;
+}
+
+/**
  * PSI per version and feature from `expected(feature_index, feature, bin, share)` (the training shares)
  * and `counts(version, feature_index, bin, n)` (the live counts). Bins no live row fell in count as 0.
  */
@@ -383,6 +423,7 @@ export function namedQuerySql(name: NamedQuery, manifest: ModelManifest, baselin
     if (baseline === undefined) throw new Error(`${name} needs the model's baseline.json`);
     return name === 'feature-drift' ? featureDrift(manifest, baseline) : predictionDrift(manifest, baseline);
   }
+  if (name === 'roc-auc') return rocAucSql(manifest);
   return fixedQuery(name, manifest);
 }
 
@@ -392,6 +433,7 @@ const CLASSIFIER_QUERIES: readonly NamedQuery[] = [
   'confusion-matrix',
   'class-metrics',
   'calibration',
+  'roc-auc',
   'prediction-drift',
 ];
 const REGRESSOR_QUERIES: readonly NamedQuery[] = ['regression-error-by-day'];
@@ -399,12 +441,13 @@ const REGRESSOR_QUERIES: readonly NamedQuery[] = ['regression-error-by-day'];
 /**
  * The named queries a model supports: label queries for classifiers, error queries for regressors;
  * feature drift needs a baseline and tabular inputs (the store keeps no pixel columns), prediction
- * drift a classifier's class priors.
+ * drift a classifier's class priors, ROC AUC two labels.
  */
 export function namedQueriesFor(manifest: ModelManifest, baseline: ModelBaseline | undefined): NamedQuery[] {
   const other = manifest.output.kind === 'classification' ? REGRESSOR_QUERIES : CLASSIFIER_QUERIES;
+  const binary = manifest.output.kind === 'classification' && manifest.output.labels.length === 2;
   return NAMED_QUERIES.filter((q) =>
-    other.includes(q)
+    other.includes(q) || (q === 'roc-auc' && !binary)
       ? false
       : q === 'feature-drift'
         ? baseline !== undefined && manifest.input.kind === 'tabular'

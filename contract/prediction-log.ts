@@ -290,6 +290,22 @@ export const classificationSummarySchema = z.object({
   ece: nullableShare.check(
     z.describe("Expected calibration error of the predicted label's probability (equal-width bins); null without probabilities."),
   ),
+  /**
+   * The reliability curve behind `ece`: equal-width bins of the predicted label's probability, each with
+   * its count, mean probability and the share of its predictions that were right (null when empty).
+   * Absent without probabilities (and in windows from the analytics store).
+   */
+  calibration: z.optional(
+    z.array(
+      z.object({
+        lower: share,
+        upper: share,
+        count: z.int().check(z.minimum(0)),
+        meanProbability: nullableShare,
+        observedRate: nullableShare,
+      }),
+    ),
+  ),
 });
 
 export type ClassificationSummary = z.output<typeof classificationSummarySchema>;

@@ -36,10 +36,29 @@ export const QUALITY_METRICS = {
   /** Time from a prediction to its first feedback, nearest-rank p50 and p90 (milliseconds). */
   labelDelayP50: 'LabelDelayP50',
   labelDelayP90: 'LabelDelayP90',
+  /** Classifiers: F1 of each label weighted by its support (0..1). */
+  weightedF1: 'WeightedF1',
+  /** Classifiers with probabilities: ROC AUC (binary: the second label's probability; more labels: mean one-vs-rest), 0..1. */
+  rocAuc: 'RocAuc',
+  /** Classifiers with probabilities: expected calibration error of the predicted label's probability (0..1). */
+  calibrationError: 'CalibrationError',
+  /** Per class (dimension `Class`): precision, recall and F1 (0..1) and support (fed-back predictions of that true label). */
+  classPrecision: 'ClassPrecision',
+  classRecall: 'ClassRecall',
+  classF1: 'ClassF1',
+  classSupport: 'ClassSupport',
+  /** Per class, models of three labels or more: one-vs-rest ROC AUC of the label's probability. */
+  classRocAuc: 'ClassRocAuc',
 } as const;
 
 /** Dimension names the quality metrics carry. */
-export const QUALITY_DIMENSIONS = { model: 'Model', modelVersion: 'ModelVersion', feature: 'Feature' } as const;
+export const QUALITY_DIMENSIONS = { model: 'Model', modelVersion: 'ModelVersion', feature: 'Feature', class: 'Class' } as const;
+
+/**
+ * Per-class metrics are published for at most this many classes (the largest supports): each class is
+ * five custom metrics, and a classifier may have thousands of labels.
+ */
+export const MAX_CLASS_METRICS = 20;
 
 /** Minutes of prediction log the job reads per run, and its default. */
 export const DEFAULT_QUALITY_WINDOW_MINUTES = 60;

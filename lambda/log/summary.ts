@@ -2,11 +2,10 @@
 
 import { FORMATS } from '../../contract/limits';
 import type { ModelManifest } from '../../contract/manifest';
-import { confidencePoints, reliabilityCurve } from '../../contract/metrics/calibration';
 import { type ClassificationMetrics, classificationMetrics, type LabelPair } from '../../contract/metrics/classification';
 import { nearestRank as percentile } from '../../contract/metrics/percentile';
+import { type ProbabilityQuality, probabilityQuality } from '../../contract/metrics/probability-quality';
 import { regressionMetrics, type ValuePair } from '../../contract/metrics/regression';
-import { classifierAuc } from '../../contract/metrics/roc-auc';
 import {
   type ClassificationSummary,
   feedbackValue,
@@ -91,19 +90,17 @@ export function versionSummary(
   if (rows.length === 0) return { modelVersion, count: records.length, feedbackCount: 0 };
   const { labels } = manifest.output;
   const m = classificationMetrics(labels, rows);
-  const scored = rows.flatMap((r) => (r.probabilities === undefined ? [] : [{ ...r, probabilities: r.probabilities }]));
-  const auc = scored.length === 0 ? undefined : classifierAuc(labels, scored);
-  const calibration = reliabilityCurve(confidencePoints(scored));
   return {
     modelVersion,
     count: records.length,
     feedbackCount: rows.length,
-    classification: classificationSummary(m, auc === undefined ? null : auc.kind === 'binary' ? auc.auc : auc.macro, calibration.ece),
+    classification: classificationSummary(m, probabilityQuality(labels, rows)),
   };
 }
 
-/** The summary's classifier figures of fed-back pairs' metrics (at least one pair). */
-function classificationSummary(m: ClassificationMetrics, rocAuc: number | null, ece: number | null): ClassificationSummary {
+/** The summary's classifier figures of fed-back pairs' metrics (at least one pair), with what their probabilities say when they carry any. */
+function classificationSummary(m: ClassificationMetrics, probabilities: ProbabilityQuality | undefined): ClassificationSummary {
+  const calibration = probabilities?.calibration;
   return {
     count: m.count,
     accuracy: m.accuracy ?? 0,
@@ -118,8 +115,19 @@ function classificationSummary(m: ClassificationMetrics, rocAuc: number | null, 
     macroF1: m.macroF1,
     weightedF1: m.weightedF1,
     confusion: { labels: m.confusion.labels, counts: m.confusion.counts },
-    rocAuc,
-    ece,
+    rocAuc: probabilities?.rocAuc ?? null,
+    ece: calibration?.ece ?? null,
+    ...(calibration === undefined || calibration.count === 0
+      ? {}
+      : {
+          calibration: calibration.bins.map(({ lower, upper, count, meanProbability, observedRate }) => ({
+            lower,
+            upper,
+            count,
+            meanProbability,
+            observedRate,
+          })),
+        }),
   };
 }
 
@@ -184,7 +192,8 @@ export function summarizeAnalytics(
  * The per-version quality of a long window from the rows of `versionQualitySql`: a regressor's figures
  * as the query computed them; a classifier's confusion matrix (and from it the per-class figures) from
  * its (version, predicted, actual, n) cells. ROC AUC and ECE need each prediction's probabilities, which
- * the store's rows do not carry: they are null here (the named query `calibration` has the ECE).
+ * the store's rows do not carry: they are null here (the named queries `calibration` and, for binary
+ * classifiers, `roc-auc` have them).
  */
 export function analyticsVersions(rows: AnalyticsRow[], manifest: Pick<ModelManifest, 'output'>): VersionSummary[] {
   const { output } = manifest;
@@ -217,7 +226,7 @@ export function analyticsVersions(rows: AnalyticsRow[], manifest: Pick<ModelMani
     .map(([modelVersion, { count, pairs }]) => {
       if (pairs.length === 0) return { modelVersion, count, feedbackCount: 0 };
       const m = classificationMetrics(output.labels, pairs);
-      return { modelVersion, count, feedbackCount: pairs.length, classification: classificationSummary(m, null, null) };
+      return { modelVersion, count, feedbackCount: pairs.length, classification: classificationSummary(m, undefined) };
     });
 }
 

@@ -129,7 +129,8 @@ function analyzeVersion(
   thresholds: QualityThresholds,
 ): VersionQuality {
   const { output } = manifest;
-  const quality = output.kind === 'classification' ? classifierQuality(records, output.labels) : regressionQuality(records);
+  const quality =
+    output.kind === 'classification' ? classifierQuality(records, output.labels, thresholds.calibrationBins) : regressionQuality(records);
   const rows: LoggedValue[][] = [];
   const logged: (readonly unknown[])[] = [];
   for (const r of records) {

@@ -5,7 +5,14 @@
  * the metrics still carry exact values and dimensions.
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
-import { QUALITY_DIMENSIONS as D, QUALITY_METRICS as M, MAX_FEATURE_METRICS, METRICS_NAMESPACE } from '../../contract/quality';
+import {
+  QUALITY_DIMENSIONS as D,
+  QUALITY_METRICS as M,
+  MAX_CLASS_METRICS,
+  MAX_FEATURE_METRICS,
+  METRICS_NAMESPACE,
+} from '../../contract/quality';
+import type { ClassQuality } from './accuracy';
 import type { VersionQuality } from './analyze';
 
 type Unit = 'None' | 'Count' | 'Milliseconds';
@@ -52,6 +59,9 @@ export function qualityDocuments(model: string, q: VersionQuality, timestamp: nu
   if (q.quality.kind === 'classification') {
     put(M.accuracy, q.quality.accuracy);
     put(M.macroF1, q.quality.macroF1);
+    put(M.weightedF1, q.quality.weightedF1);
+    put(M.rocAuc, q.quality.rocAuc);
+    put(M.calibrationError, q.quality.ece);
   } else {
     put(M.mae, q.quality.mae);
     put(M.rmse, q.quality.rmse);
@@ -65,6 +75,7 @@ export function qualityDocuments(model: string, q: VersionQuality, timestamp: nu
   put(M.labelDelayP50, q.labelDelay.p50Ms, 'Milliseconds');
   put(M.labelDelayP90, q.labelDelay.p90Ms, 'Milliseconds');
   const lines = [emfDocument(timestamp, dims, values)];
+  if (q.quality.kind === 'classification') lines.push(...classDocuments(timestamp, dims, q.quality.classes ?? []));
 
   const psi = new Map(q.features.map((f) => [f.feature, f]));
   const test = new Map(q.driftTests.map((t) => [t.feature, t.result]));
@@ -84,4 +95,29 @@ export function qualityDocuments(model: string, q: VersionQuality, timestamp: nu
     if (Object.keys(f).length > 0) lines.push(emfDocument(timestamp, { ...dims, [D.feature]: feature }, f));
   }
   return lines;
+}
+
+/**
+ * One EMF document per class with the `Class` dimension: precision, recall, F1, support and (three labels
+ * or more) one-vs-rest ROC AUC, for the classes the window's fed-back predictions hold (predicted or
+ * true). At most MAX_CLASS_METRICS of them, the largest supports first (ties in the model's label order);
+ * a figure that is undefined for the window (precision of a class never predicted) is left out.
+ */
+export function classDocuments(timestamp: number, dims: Record<string, string>, classes: readonly ClassQuality[]): string[] {
+  const bySupport = classes
+    .map((c, order) => ({ c, order }))
+    .filter(({ c }) => c.f1 !== null)
+    .sort((a, b) => b.c.support - a.c.support || a.order - b.order);
+  return bySupport.slice(0, MAX_CLASS_METRICS).map(({ c }) => {
+    const v: Record<string, { value: number; unit: Unit }> = { [M.classSupport]: { value: c.support, unit: 'Count' } };
+    for (const [name, value] of [
+      [M.classPrecision, c.precision],
+      [M.classRecall, c.recall],
+      [M.classF1, c.f1],
+      [M.classRocAuc, c.rocAuc],
+    ] as const) {
+      if (value !== undefined && value !== null) v[name] = { value, unit: 'None' };
+    }
+    return emfDocument(timestamp, { ...dims, [D.class]: c.label }, v);
+  });
 }

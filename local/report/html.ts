@@ -95,6 +95,15 @@ function quality(v: VersionReport): string {
         c.confusion.labels.map((l, i) => [l, ...(c.confusion.counts[i] ?? []).map(String)]),
       ),
     );
+    const bins = (c.calibration ?? []).filter((b) => b.count > 0);
+    if (bins.length > 0)
+      parts.push(
+        `<p class="muted">Reliability: per bin of the predicted label's probability, how often it was right (calibrated: the share equals the mean probability).</p>`,
+        table(
+          ['Probability', 'Predictions', 'Mean probability', 'Share right'],
+          bins.map((b) => [`${n(b.lower, 2)}–${n(b.upper, 2)}`, String(b.count), n(b.meanProbability, 3), pct(b.observedRate)]),
+        ),
+      );
   }
   if (v.predictedValues !== undefined) {
     const bins = v.predictedValues;

@@ -5,13 +5,14 @@
  */
 import { rmSync } from 'node:fs';
 import { parameterCount, versionQualitySql } from '../../contract/analytics-queries';
+import type { ModelManifest } from '../../contract/manifest';
 import { confidencePoints, reliabilityCurve } from '../../contract/metrics/calibration';
 import { classificationMetrics } from '../../contract/metrics/classification';
 import { regressionMetrics } from '../../contract/metrics/regression';
 import type { PredictionRecord } from '../../contract/prediction-log';
 import { compactClosedDays } from '../../lambda/analytics/compact';
 import type { AnalyticsRow } from '../../lambda/analytics/engine';
-import { analyticsVersions } from '../../lambda/log/summary';
+import { analyticsVersions, versionSummary } from '../../lambda/log/summary';
 import { type AnalyticsDb, openAnalyticsDb } from '../../local/analytics/duckdb';
 import { folderObjectStore } from '../../local/analytics/folder-store';
 import {
@@ -106,6 +107,20 @@ describe.each(DELIVERIES)('regression-error-by-day (rows delivered %s)', (how) =
   });
 });
 
+/** Runs `test` on a store holding `records` (predictions and their feedback) of one model, then removes it. */
+async function withStore(records: PredictionRecord[], manifest: ModelManifest, test: (db: AnalyticsDb) => Promise<void>): Promise<void> {
+  const root = tempStore();
+  await writeStore(root, 'predictions', predictionRows(records, manifest), manifest);
+  await writeStore(root, 'feedback', feedbackRows(records), manifest);
+  const db = await openAnalyticsDb(root, manifest, { threads: 1 });
+  try {
+    await test(db);
+  } finally {
+    db.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 /** A deterministic pseudo-random sequence in [0, 1) (a linear congruential generator), so the generated log is the same every run. */
 function sequence(seed: number): () => number {
   let x = seed;
@@ -140,11 +155,7 @@ describe('the quality queries agree with the contract metrics on a generated log
         predictedValue: actual + (next() - 0.4) * 20,
       });
     });
-    const root = tempStore();
-    await writeStore(root, 'predictions', predictionRows(records, REGRESSION_MANIFEST), REGRESSION_MANIFEST);
-    await writeStore(root, 'feedback', feedbackRows(records), REGRESSION_MANIFEST);
-    const db = await openAnalyticsDb(root, REGRESSION_MANIFEST, { threads: 1 });
-    try {
+    await withStore(records, REGRESSION_MANIFEST, async (db) => {
       const rows = normalize((await db.named('regression-error-by-day', undefined, SINCE)).rows);
       expect(rows).toHaveLength(4);
       for (const row of rows) {
@@ -166,10 +177,7 @@ describe('the quality queries agree with the contract metrics on a generated log
           r2: expect.closeTo(m?.r2 as number, 9),
         });
       }
-    } finally {
-      db.close();
-      rmSync(root, { recursive: true, force: true });
-    }
+    });
   });
 
   it('class-metrics and calibration: each version as classificationMetrics and reliabilityCurve compute them', async () => {
@@ -189,11 +197,7 @@ describe('the quality queries agree with the contract metrics on a generated log
         probabilities: { [predicted]: (16 + Math.floor(next() * 49)) / 64 },
       });
     });
-    const root = tempStore();
-    await writeStore(root, 'predictions', predictionRows(records));
-    await writeStore(root, 'feedback', feedbackRows(records));
-    const db = await openAnalyticsDb(root, MANIFEST, { threads: 1 });
-    try {
+    await withStore(records, MANIFEST, async (db) => {
       const rows = normalize((await db.named('class-metrics', undefined, SINCE)).rows);
       const curves = normalize((await db.named('calibration', undefined, SINCE)).rows);
       for (const version of ['1', '2']) {
@@ -253,9 +257,39 @@ describe('the quality queries agree with the contract metrics on a generated log
           bins,
         );
       }
-    } finally {
-      db.close();
-      rmSync(root, { recursive: true, force: true });
-    }
+    });
+  });
+  it("roc-auc: each version's ROC AUC as GET /metrics/summary computes it from the log", async () => {
+    const records: PredictionRecord[] = Array.from({ length: 160 }, (_, i) => {
+      // P(yes) in multiples of 1/64 (exact in float32, and so is 1 − it): many ties, which count one half.
+      const pYes = Math.floor(next() * 65) / 64;
+      const predicted = pYes >= 0.5 ? 'yes' : 'no';
+      // True about as often as the model says, and now and then a label the model does not know (a negative).
+      const u = next();
+      const actual = i % 23 === 0 ? 'maybe' : u < pYes ? 'yes' : 'no';
+      return generated(`r${i}`, 'toy', i % 9 === 0 ? undefined : actual, {
+        modelVersion: i % 3 === 0 ? '2' : '1',
+        createdAt: days[i % 2],
+        label: predicted,
+        probabilities: { no: 1 - pYes, yes: pYes },
+      });
+    });
+    await withStore(records, MANIFEST, async (db) => {
+      const rows = normalize((await db.named('roc-auc', undefined, SINCE)).rows);
+      expect(rows.map((r) => r.version)).toEqual(['1', '2']);
+      for (const row of rows) {
+        const own = records.filter((r) => r.modelVersion === row.version);
+        const fedBack = own.filter((r) => r.feedback !== undefined);
+        const auc = versionSummary(String(row.version), own, MANIFEST).classification?.rocAuc;
+        expect(auc).toBeGreaterThan(0.6);
+        expect(row).toEqual({
+          version: row.version,
+          positive_label: 'yes',
+          positives: fedBack.filter((r) => r.feedback?.label === 'yes').length,
+          negatives: fedBack.filter((r) => r.feedback?.label !== 'yes').length,
+          roc_auc: expect.closeTo(auc as number, 12),
+        });
+      }
+    });
   });
 });

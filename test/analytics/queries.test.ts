@@ -152,6 +152,12 @@ const EXPECTED: Record<Exclude<NamedQuery, 'regression-error-by-day'>, Record<st
     { version: '1', bin: 7, lower: 0.7, upper: 0.8, n: 3, mean_confidence: 0.75, accuracy: 2 / 3, ece: 1 / 12 },
     { version: '2', bin: 7, lower: 0.7, upper: 0.8, n: 1, mean_confidence: 0.75, accuracy: 1, ece: 0.25 },
   ],
+  // P(yes): p1 predicted yes at 0.75 (a positive), p2 yes at 0.75 and p4 no at 0.75, so 0.25 (negatives).
+  // Version 1: the positive ties one negative (1/2) and beats the other (1) → 1.5/2. Version 2: no negative, no AUC.
+  'roc-auc': [
+    { version: '1', positive_label: 'yes', positives: 1, negatives: 2, roc_auc: 0.75 },
+    { version: '2', positive_label: 'yes', positives: 1, negatives: 0, roc_auc: null },
+  ],
   // Version 1, a = [0.5, 1, 1.5, 3] → bins 0,0,1,2: shares .5/.25/.25 against .25/.5/.25 → 0.5·ln 2.
   // b = [5, 15, 25, 10] → bins 0,1,2,0: the training shares exactly → 0. Ordered by PSI, then name.
   'feature-drift': [
@@ -400,6 +406,7 @@ describe('Athena dialect', () => {
       'confusion-matrix',
       'class-metrics',
       'calibration',
+      'roc-auc',
       'latency-percentiles',
       'volume-by-api-key',
     ]);
@@ -410,6 +417,7 @@ describe('Athena dialect', () => {
       'confusion-matrix',
       'class-metrics',
       'calibration',
+      'roc-auc',
       'prediction-drift',
       'latency-percentiles',
       'volume-by-api-key',
@@ -422,5 +430,10 @@ describe('Athena dialect', () => {
       'latency-percentiles',
       'volume-by-api-key',
     ]);
+    // Three labels: the store's one probability per row cannot rank one-vs-rest, so no ROC AUC query.
+    const threeLabels = parseManifest({ ...MANIFEST, output: { kind: 'classification', labels: ['a', 'b', 'c'], tensor: 'p' } });
+    expect(namedQueriesFor(threeLabels, undefined)).not.toContain('roc-auc');
+    expect(() => namedQuerySql('roc-auc', threeLabels, undefined)).toThrow(/binary classifiers/);
+    expect(() => namedQuerySql('roc-auc', regressor, undefined)).toThrow(/binary classifiers/);
   });
 });

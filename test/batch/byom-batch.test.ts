@@ -19,7 +19,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-test('a CSV with a categorical column, by header name, equals scikit-learn on the parity rows; unknown categories are rejected', async () => {
+test('a CSV with a categorical column and multi-line quoted cells, by header name, equals scikit-learn on the parity rows; unknown categories are rejected', async () => {
   // GIVEN the parity rows of diabetes-risk as a CSV with an id column and the columns in another order
   const model = path.join(ROOT, 'models/diabetes-risk');
   const manifest = JSON.parse(readFileSync(path.join(model, 'model.json'), 'utf8'));
@@ -27,9 +27,11 @@ test('a CSV with a categorical column, by header name, equals scikit-learn on th
   const parity = JSON.parse(readFileSync(path.join(model, 'parity.json'), 'utf8')) as {
     rows: { input: (number | string)[]; label: string }[];
   };
-  const header = ['id', ...[...names].reverse()];
-  const lines = parity.rows.map((r, i) => [`p${i}`, ...[...r.input].reverse()].join(','));
-  lines.push(['bad', ...[...parity.rows[0].input].reverse().map((v, j) => (j === 0 ? '3' : v))].join(','));
+  // and a free-text column whose quoted cells hold line breaks (each row spans two lines of the file)
+  const header = ['id', 'note', ...[...names].reverse()];
+  const note = (i: number) => `"seen ${i},\nby ""clinic"""`;
+  const lines = parity.rows.map((r, i) => [`p${i}`, note(i), ...[...r.input].reverse()].join(','));
+  lines.push(['bad', 'none', ...[...parity.rows[0].input].reverse().map((v, j) => (j === 0 ? '3' : v))].join(','));
   const input = path.join(dir, 'diabetes.csv');
   writeFileSync(input, `${header.join(',')}\n${lines.join('\n')}\n`);
   const output = path.join(dir, 'diabetes.out.jsonl');
@@ -43,7 +45,7 @@ test('a CSV with a categorical column, by header name, equals scikit-learn on th
     .map((l) => JSON.parse(l) as { id: string; label: string });
   expect(out.map((o) => o.label)).toEqual(parity.rows.map((r) => r.label));
   const reject = JSON.parse(readFileSync(`${output}.rejects.jsonl`, 'utf8').trim());
-  expect(reject).toMatchObject({ id: 'bad', code: 'UNKNOWN_CATEGORY', field: 'sex' });
+  expect(reject).toMatchObject({ id: 'bad', line: 2 + 2 * parity.rows.length, code: 'UNKNOWN_CATEGORY', field: 'sex' });
 });
 
 test('rows the model answers NaN for are rejected with NON_FINITE_OUTPUT; the rest of the chunk is predicted', async () => {

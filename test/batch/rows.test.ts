@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { LineChunker } from '../../container/src/batch/lines';
 import { csvLayout, fastNumber, parseCsvChunk } from '../../container/src/batch/rows';
+import { parseCsv } from '../../contract/csv';
 import { csvRow, type TabularInput } from '../../contract/manifest';
 import { readManifestFile } from '../../contract/model-files';
 
@@ -74,6 +75,38 @@ describe('LineChunker', () => {
       expect(chunks.map((c) => c.firstLine)).toEqual(chunks.map((_, i) => 2 + i * 97));
       for (const c of chunks.slice(0, -1)) expect(c.bytes[c.bytes.length - 1]).toBe(10);
     }
+  });
+});
+
+describe('LineChunker on CSV', () => {
+  it('never cuts inside a quoted cell, whatever the split of the stream', () => {
+    const records = Array.from({ length: 300 }, (_, i) =>
+      i % 5 === 0 ? `${i},"note ""${i}""\nspans\r\nlines",1` : i % 5 === 1 ? `${i},"",2` : `${i},plain,3`,
+    );
+    const text = `${records.join('\n')}\n`;
+    const data = bytes(text);
+    for (const piece of [1, 2, 7, 64, data.length]) {
+      const chunker = new LineChunker(16, 2, true);
+      const chunks = [];
+      for (let i = 0; i < data.length; i += piece) chunks.push(...chunker.push(data.slice(i, i + piece)));
+      chunks.push(...chunker.end());
+      expect(Buffer.concat(chunks.map((c) => c.bytes)).toString()).toBe(text);
+      // Each chunk holds whole records, 16 of them (the contract's parser agrees), and lines add up.
+      const counts = chunks.map((c) => parseCsv(Buffer.from(c.bytes).toString(), 1000).length);
+      expect(counts).toEqual([...Array(18).fill(16), 300 - 18 * 16]);
+      let line = 2;
+      for (const c of chunks) {
+        expect(c.firstLine).toBe(line);
+        expect(c.lines).toBe(Buffer.from(c.bytes).toString().split('\n').length - 1);
+        line += c.lines;
+      }
+    }
+  });
+
+  it('cuts JSON Lines at every newline, quotes or not', () => {
+    const chunker = new LineChunker(1, 1);
+    const chunks = [...chunker.push(bytes('{"a":"\\"x"}\n{"a":"y\\""}\n')), ...chunker.end()];
+    expect(chunks.map((c) => c.lines)).toEqual([1, 1]);
   });
 });
 

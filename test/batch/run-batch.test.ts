@@ -165,6 +165,41 @@ describe('CSV layouts', () => {
     expect(out.map((o) => o.label)).toEqual(want.map((p) => ('label' in p ? p.label : '')));
   });
 
+  it('reads quoted cells holding line breaks as the API does, across chunk boundaries, and numbers lines by the file', async () => {
+    const input = path.join(dir, 'notes.csv');
+    const names = (model.manifest.input as TabularInput).features.map((f) => f.name);
+    const parity = JSON.parse(readFileSync(path.join(MODEL_DIR, 'parity.json'), 'utf8')) as { rows: { input: number[] }[] };
+    const notes = ['"first line\nsecond, with a comma"', 'plain', '"say ""hi""\r\nthen\n\nbye"', '""', '"one"'];
+    const rows = parity.rows.slice(0, 5).map((r, i) => [`"r${i}\n"`, notes[i], ...r.input].join(','));
+    // A bad row after the multi-line ones: its reject names the line it starts on in the file.
+    rows.push(['bad', '"x\ny"', 'oops', ...(parity.rows[0]?.input.slice(1) ?? [])].join(','));
+    writeFileSync(input, `id,"note\n(free text)",${names.join(',')}\n${rows.join('\n')}\n`);
+    const output = path.join(dir, 'notes.jsonl');
+    const s = await runBatch({ model: MODEL_DIR, input, output, workers: 1, chunkRows: 2, progress: false });
+    expect(s).toMatchObject({ rows: 6, rejected: 1 });
+    const out = readFileSync(output, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; label: string });
+    const want = await model.predict(parity.rows.slice(0, 5).map((r) => Float32Array.from(r.input)));
+    expect(out.map((o) => o.id)).toEqual(['r0\n', 'r1\n', 'r2\n', 'r3\n', 'r4\n']);
+    expect(out.map((o) => o.label)).toEqual(want.map((p) => ('label' in p ? p.label : '')));
+    const rejects = readFileSync(`${output}.rejects.jsonl`, 'utf8').trim().split('\n');
+    // Header: lines 1-2; r0: 3-5; r1: 6-7; r2: 8-12; r3: 13-14; r4: 15-16; bad: 17.
+    expect(rejects.map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ id: 'bad', line: 17, code: 'INVALID_FEATURE_TYPE' })]);
+    // Without an id column, rows are numbered from the line after the header, however many lines it spans.
+    const numbered = path.join(dir, 'notes-noid.csv');
+    const plain = parity.rows.slice(0, 3).map((r) => ['x', ...r.input].join(','));
+    writeFileSync(numbered, `"note\n(free text)",${names.join(',')}\n${plain.join('\n')}\n`);
+    await runBatch({ model: MODEL_DIR, input: numbered, output, workers: 1, progress: false });
+    expect(
+      readFileSync(output, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).id),
+    ).toEqual([1, 2, 3]);
+  });
+
   it('stops before predicting when the header lacks features, naming them', async () => {
     const input = path.join(dir, 'bad-header.csv');
     writeFileSync(input, 'id,a,b\n1,2,3\n');

@@ -57,6 +57,16 @@ describe('the summary of a classifier', () => {
     // Confidence of the predicted label: 0.6 wrong, 0.7 wrong, 0.8 and 0.8 right, 0.9 right (bins of 0.1):
     // (1·0.6 + 1·0.7 + 2·0.2 + 1·0.1) / 5
     expect(c?.ece).toBeCloseTo(0.36, 12);
+    // The curve behind it: bins 6 to 9 hold them, the others are empty.
+    const bins = c?.calibration ?? [];
+    expect(bins).toHaveLength(10);
+    expect(bins.filter((b) => b.count > 0)).toEqual([
+      { lower: 0.6, upper: 0.7, count: 1, meanProbability: 0.6, observedRate: 0 },
+      { lower: 0.7, upper: 0.8, count: 1, meanProbability: 0.7, observedRate: 0 },
+      { lower: 0.8, upper: 0.9, count: 2, meanProbability: 0.8, observedRate: 1 },
+      { lower: 0.9, upper: 1, count: 1, meanProbability: 0.9, observedRate: 1 },
+    ]);
+    expect(bins[0]).toEqual({ lower: 0, upper: 0.1, count: 0, meanProbability: null, observedRate: null });
   });
 
   it('leaves AUC and ECE null without probabilities and quality out without feedback', () => {
@@ -73,5 +83,6 @@ describe('the summary of a classifier', () => {
     ]);
     expect(s.versions[0]?.classification).toBeUndefined();
     expect(s.versions[1]?.classification).toMatchObject({ count: 2, accuracy: 0.5, rocAuc: null, ece: null, macroF1: (2 / 3 + 0) / 2 });
+    expect(s.versions[1]?.classification?.calibration).toBeUndefined();
   });
 });

@@ -72,21 +72,22 @@ describe('the report of a classifier', () => {
   it('holds the per-class table and the confusion matrix of each version, escaped', () => {
     const classifier = parseManifest(JSON.parse(readFileSync(join(__dirname, '../../models/breast-cancer/model.json'), 'utf8')));
     const at = new Date(Date.UTC(2026, 0, 1)).toISOString();
-    const rec = (id: string, label: string, actual: string): PredictionRecord => ({
+    const rec = (id: string, label: string, actual: string, p: number): PredictionRecord => ({
       id,
       model: classifier.name,
       modelVersion: '<v1>',
       createdAt: at,
       label,
+      probabilities: { [label]: p, [label === 'benign' ? 'malignant' : 'benign']: 1 - p },
       latencyMs: 5,
       requestId: id,
       feedback: { label: actual, givenAt: at },
     });
     // malignant→malignant, malignant→benign (true benign), benign→benign
     const versions = versionReports(classifier, undefined, [
-      rec('a', 'malignant', 'malignant'),
-      rec('b', 'malignant', 'benign'),
-      rec('c', 'benign', 'benign'),
+      rec('a', 'malignant', 'malignant', 0.9),
+      rec('b', 'malignant', 'benign', 0.6),
+      rec('c', 'benign', 'benign', 0.8),
     ]);
     const html = reportHtml({
       manifest: classifier,
@@ -118,6 +119,10 @@ describe('the report of a classifier', () => {
     expect(html).toContain('<tr><td>benign</td><td>100.0%</td><td>50.0%</td><td>66.7%</td><td>2</td></tr>');
     // Rows the true label: malignant [1, 0], benign [1, 1]
     expect(html).toContain('<tr><td>malignant</td><td>1</td><td>0</td></tr><tr><td>benign</td><td>1</td><td>1</td></tr>');
+    // Reliability of the predicted label's probability: 0.6 wrong, 0.8 and 0.9 right, one a bin
+    expect(html).toContain(
+      '<tr><td>0.6–0.7</td><td>1</td><td>0.6</td><td>0.0%</td></tr><tr><td>0.8–0.9</td><td>1</td><td>0.8</td><td>100.0%</td></tr><tr><td>0.9–1</td><td>1</td><td>0.9</td><td>100.0%</td></tr>',
+    );
     // A version name is text, never markup; without a baseline drift says so
     expect(html).toContain('Version &#60;v1&#62;');
     expect(html).not.toContain('<v1>');

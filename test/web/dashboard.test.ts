@@ -178,6 +178,33 @@ describeWithTools(['chromium'], 'the dashboard in a browser', () => {
       );
       for (const id of ['chart-predicted', 'chart-error', 'chart-residuals']) expect(await page.locator(`#${id}`).isHidden()).toBe(true);
 
+      // The confusion matrix of the version: the first 17 fed back the predicted label, the last 3 the other one.
+      const flip = (l: string) => (l === 'benign' ? 'malignant' : 'benign');
+      const cell = (actual: string, predicted: string) =>
+        parity.slice(0, 20).filter((r, i) => (i < 17 ? r.label : flip(r.label)) === actual && r.label === predicted).length;
+      const matrix = page.locator('#confusion-matrices .confusion');
+      expect(await matrix.count()).toBe(1);
+      expect(await matrix.getAttribute('data-version')).toBe('1.0.0');
+      expect(await matrix.locator('h3').textContent()).toMatch(/^Version 1\.0\.0 20 fed back · ROC AUC 0\.\d{3} · ECE 0\.\d{3}$/);
+      expect(await matrix.locator('thead th').allTextContents()).toEqual(['true ↓ predicted →', 'malignant', 'benign']);
+      const body = matrix.locator('tbody tr');
+      expect(await body.nth(0).locator('th, td').allTextContents()).toEqual([
+        'malignant',
+        String(cell('malignant', 'malignant')),
+        String(cell('malignant', 'benign')),
+      ]);
+      expect(await body.nth(1).locator('th, td').allTextContents()).toEqual([
+        'benign',
+        String(cell('benign', 'malignant')),
+        String(cell('benign', 'benign')),
+      ]);
+      expect(cell('malignant', 'malignant') + cell('benign', 'benign')).toBe(17);
+      // The reliability curve of the served version, beside the dashed diagonal.
+      expect(await page.locator('#card-reliability').isVisible()).toBe(true);
+      expect(await page.locator('#chart-reliability canvas').count()).toBeGreaterThan(0);
+      expect(Number(await page.locator('#chart-reliability').getAttribute('data-points'))).toBeGreaterThan(0);
+      expect(await page.locator('#note-reliability').textContent()).toMatch(/\(1\.0\.0: 20 fed back\)/);
+
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
       expect(problems).toEqual([]);
@@ -209,6 +236,10 @@ describeWithTools(['chromium'], 'the dashboard in a browser', () => {
         /^1\.0\.0: macro F1 \d+\.\d%, weighted F1 \d+\.\d% \(20 fed back\)$/,
       );
       expect(Number(await page.locator('#chart-classes').getAttribute('data-points'))).toBe(2);
+      // The confusion matrix from the store's cells; no reliability curve (no probabilities per bin there), no AUC.
+      expect(await page.locator('#confusion-matrices .confusion h3').textContent()).toBe('Version 1.0.0 20 fed back');
+      expect(await page.locator('#confusion-matrices .confusion td').allTextContents()).toHaveLength(4);
+      expect(await page.locator('#card-reliability').isHidden()).toBe(true);
       expect(await page.locator('#status').isHidden()).toBe(true);
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-30d.png'), fullPage: true });
@@ -289,7 +320,7 @@ describeWithTools(['chromium'], 'the dashboard in a browser', () => {
       expect(Number(await page.locator('#chart-error').getAttribute('data-points'))).toBeGreaterThan(0);
       expect(Number(await page.locator('#chart-residuals').getAttribute('data-points'))).toBe(10);
       // No class charts and no per-class table for a regression model
-      for (const id of ['chart-classes', 'chart-accuracy', 'class-metrics-body'])
+      for (const id of ['chart-classes', 'chart-accuracy', 'class-metrics-body', 'confusion-matrices', 'chart-reliability'])
         expect(await page.locator(`#${id}`).isHidden()).toBe(true);
       // The table shows each true value with the error
       expect((await page.locator('#predictions-body').textContent()) ?? '').toMatch(/\(error \+5\.00\)/);

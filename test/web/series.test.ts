@@ -3,11 +3,13 @@ import type { PredictionRecord } from '../../contract/prediction-log';
 import {
   bucketSeconds,
   categoryAxis,
+  confusionView,
   decileBins,
   featureDrift,
   missingShares,
   percentile,
   predictedValueHistogram,
+  reliabilitySeries,
   residualSeries,
   timeBuckets,
 } from '../../web/src/series';
@@ -79,6 +81,37 @@ describe('dashboard series', () => {
     expect(vsBaseline?.reference).toBe('baseline');
     expect(vsBaseline?.features[0].psi).toBeCloseTo(0, 12);
     expect(featureDrift(items.slice(0, 5), ['x'], undefined)).toBeUndefined();
+  });
+
+  test('each feature on its own present values: a row missing one feature still counts for the others', () => {
+    // 15 rows; a is missing in 3 of them (6 left at or below its edge 50, 6 above), b is always 1.
+    const items = Array.from({ length: 15 }, (_v, i) => rec(i, i, 1, 'a', [i % 5 === 4 ? null : i < 7 ? 10 : 90, 1]));
+    const edge = { mean: 0, std: 1, min: 0, max: 100, edges: [50], proportions: [0.5, 0.5] };
+    const baseline = {
+      rows: 10,
+      bins: 2,
+      features: [
+        { name: 'a', ...edge },
+        { name: 'b', ...edge },
+      ],
+    };
+    const d = featureDrift(items, ['a', 'b'], baseline);
+    expect(d).toMatchObject({ reference: 'baseline', rows: 15 });
+    expect(d?.features.map((f) => [f.name, f.n])).toEqual([
+      ['a', 12],
+      ['b', 15],
+    ]);
+    expect(d?.features[0]?.psi).toBeCloseTo(0, 12);
+    expect(d?.features[1]?.psi).toBeCloseTo(psi(edge, new Array(15).fill(1)), 12);
+    // A feature with fewer than 10 present values has no figure; the others keep theirs.
+    const sparse = items.map((r, i) => ({ ...r, inputValues: [i < 9 ? 10 : null, 1] }));
+    expect(featureDrift(sparse, ['a', 'b'], baseline)?.features.map((f) => f.name)).toEqual(['b']);
+    // Newer against older predictions: each side needs 10 present values of the feature.
+    const twice = [...items, ...items].map((r, i) => ({ ...r, id: `t${i}` }));
+    expect(featureDrift(twice, ['a', 'b'], undefined)?.features.map((f) => [f.name, f.n, f.psi])).toEqual([
+      ['a', 12, 0],
+      ['b', 15, 0],
+    ]);
   });
 });
 
@@ -188,5 +221,80 @@ describe('missing values per feature', () => {
   it('answers nothing without inline tabular inputs, and no features when none is missing', () => {
     expect(missingShares([rec(0, 0, 1, 'x', { b64: 'x' })], ['a'])).toBeUndefined();
     expect(missingShares([rec(0, 0, 1, 'x', [1, 2])], ['a', 'b'])).toEqual({ rows: 1, features: [] });
+  });
+});
+
+describe('classifier quality views', () => {
+  const confusion = {
+    labels: ['a', 'b', 'c', 'd'],
+    // rows true a..d, columns predicted a..d; d never occurs nor is predicted
+    counts: [
+      [5, 1, 0, 0],
+      [2, 3, 0, 0],
+      [0, 1, 1, 0],
+      [0, 0, 0, 0],
+    ],
+  };
+
+  it('a confusion matrix without the labels no fed-back prediction had, rows totalled', () => {
+    expect(confusionView(confusion)).toEqual({
+      labels: ['a', 'b', 'c'],
+      counts: [
+        [5, 1, 0],
+        [2, 3, 0],
+        [0, 1, 1],
+      ],
+      rowTotals: [6, 5, 2],
+      hidden: 0,
+    });
+  });
+
+  it('beyond the maximum, the labels with the most true plus predicted counts, in the model order', () => {
+    // Weights: a 6 + 7 = 13, b 5 + 5 = 10, c 2 + 1 = 3. Keeping two: a and b; c is left out but its row total is whole.
+    expect(confusionView(confusion, 2)).toEqual({
+      labels: ['a', 'b'],
+      counts: [
+        [5, 1],
+        [2, 3],
+      ],
+      rowTotals: [6, 5],
+      hidden: 1,
+    });
+  });
+
+  it('reliability curves at the bin centres for the versions that have one', () => {
+    const bin = (lower: number, count: number, observedRate: number | null) => ({
+      lower,
+      upper: lower + 0.5,
+      count,
+      meanProbability: count === 0 ? null : lower + 0.25,
+      observedRate,
+    });
+    const classification = (calibration?: ReturnType<typeof bin>[]) => ({
+      count: 1,
+      accuracy: 1,
+      classes: [],
+      macroF1: null,
+      weightedF1: null,
+      confusion: { labels: [], counts: [] },
+      rocAuc: null,
+      ece: null,
+      ...(calibration === undefined ? {} : { calibration }),
+    });
+    const r = reliabilitySeries([
+      { modelVersion: '1', classification: classification([bin(0, 0, null), bin(0.5, 4, 0.75)]) },
+      { modelVersion: '2', classification: classification() },
+      { modelVersion: '3' },
+      { modelVersion: '4', classification: classification([bin(0, 2, 0.5), bin(0.5, 2, 1)]) },
+    ]);
+    expect(r).toEqual({
+      x: [0.25, 0.75],
+      perfect: [0.25, 0.75],
+      versions: [
+        { modelVersion: '1', observed: [null, 0.75], count: 4 },
+        { modelVersion: '4', observed: [0.5, 1], count: 4 },
+      ],
+    });
+    expect(reliabilitySeries([{ modelVersion: '2', classification: classification() }])).toBeUndefined();
   });
 });

@@ -35,6 +35,10 @@ export interface ChartSpec {
   /** Counts per time bucket: bars, not a line that would ramp between buckets. */
   timeBars?: boolean;
   yRange?: [number, number];
+  /** A numeric x axis over this fixed range, lines through points (e.g. probabilities). */
+  xRange?: [number, number];
+  /** Series (by label) drawn as a dashed line without points, e.g. a reference diagonal. */
+  dashed?: string[];
   yLabel?: string;
 }
 
@@ -51,6 +55,14 @@ export class Chart {
 
   private size() {
     return { width: Math.max(200, this.host.clientWidth), height: 220 };
+  }
+
+  /** Replaces the series labels (e.g. one per model version); the chart is drawn anew when they change. */
+  setSeries(labels: string[]): void {
+    if (labels.join('\n') === this.spec.series.join('\n')) return;
+    this.spec.series = labels;
+    this.plot?.destroy();
+    this.plot = undefined;
   }
 
   /** Draws `data` (x values, then one array per series); category charts take labels for x. */
@@ -89,7 +101,9 @@ export class Chart {
           ? { fill: `${COLORS[i % COLORS.length]}99`, paths: barPaths(), points: { show: false } }
           : this.spec.scatter === true
             ? { paths: () => null, points: { show: true, size: 5 } }
-            : { spanGaps: false, points: { show: true, size: 6 } }),
+            : this.spec.dashed?.includes(label) === true
+              ? { dash: [6, 4], width: 1, points: { show: false } }
+              : { spanGaps: this.spec.xRange !== undefined, points: { show: true, size: 6 } }),
       })),
     ];
     return {
@@ -101,7 +115,9 @@ export class Chart {
           : this.spec.timeBars === true
             ? // Half a bucket on each side, so the first and last bars are whole.
               { time: true, range: (u, min, max) => [min - bucketOf(u) / 2, max + bucketOf(u) / 2] }
-            : { time: this.spec.scatter !== true },
+            : this.spec.xRange !== undefined
+              ? { time: false, range: this.spec.xRange }
+              : { time: this.spec.scatter !== true },
         y: this.spec.yRange
           ? { range: this.spec.yRange }
           : this.spec.signed === true

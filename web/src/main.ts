@@ -9,7 +9,17 @@ import { errorMessage } from '../../contract/errors';
 import type { MetricsSummary, VersionSummary } from '../../contract/prediction-log';
 import { type ApiSettings, type DashboardData, DashboardError, loadDashboard } from './api';
 import { Chart } from './charts';
-import { featureDrift, missingShares, predictedValueHistogram, residualSeries, type TimeBuckets, timeBuckets, topDrift } from './series';
+import { renderConfusions } from './confusion';
+import {
+  featureDrift,
+  missingShares,
+  predictedValueHistogram,
+  reliabilitySeries,
+  residualSeries,
+  type TimeBuckets,
+  timeBuckets,
+  topDrift,
+} from './series';
 import { renderTable } from './table';
 import { VersionsView } from './versions';
 
@@ -40,6 +50,13 @@ const charts = {
   predicted: new Chart($('chart-predicted'), { series: ['live', 'training'], categories: true, yLabel: 'share' }),
   error: new Chart($('chart-error'), { series: ['MAE', 'mean error'], signed: true }),
   residuals: new Chart($('chart-residuals'), { series: ['residual'], scatter: true, signed: true }),
+  reliability: new Chart($('chart-reliability'), {
+    series: ['perfect'],
+    xRange: [0, 1],
+    yRange: [0, 1],
+    dashed: ['perfect'],
+    yLabel: 'share right',
+  }),
 };
 
 const versionsView = new VersionsView(
@@ -124,6 +141,8 @@ function render(d: DashboardData): void {
     );
     renderClassMetrics($('class-metrics-body') as HTMLTableSectionElement, summary);
     note('note-class-metrics', classMetricsNote(summary));
+    note('note-confusion', renderConfusions($('confusion-matrices'), summary.versions));
+    renderReliability(summary);
   } else {
     renderRegression(d, b);
   }
@@ -156,6 +175,25 @@ function render(d: DashboardData): void {
   renderTable($('predictions-body') as HTMLTableSectionElement, items.slice(0, 25), model);
   versionsView.render(d);
   $('updated').textContent = `Updated ${new Date().toLocaleTimeString()}`;
+}
+
+/**
+ * The reliability curve of each version whose summary has one: only classifiers whose log holds their
+ * probabilities (not a window from the analytics store), so the card is hidden otherwise.
+ */
+function renderReliability(summary: MetricsSummary): void {
+  const r = reliabilitySeries(summary.versions);
+  $('card-reliability').hidden = r === undefined;
+  if (r === undefined) return;
+  // The versions first: the chart's point count (data-points) is the first version's non-empty bins.
+  charts.reliability.setSeries([...r.versions.map((v) => v.modelVersion), 'perfect']);
+  charts.reliability.update([r.x, ...r.versions.map((v) => v.observed), r.perfect]);
+  note(
+    'note-reliability',
+    `share of predictions right per bin of the predicted label's probability (${r.versions
+      .map((v) => `${v.modelVersion}: ${v.count} fed back`)
+      .join(', ')}); on the dashed diagonal a model's probabilities are calibrated`,
+  );
 }
 
 /** The share of missing values per feature (nullable features sent empty): a drift signal of its own. */

@@ -7,7 +7,7 @@ import type { ModelBaseline } from '../../contract/baseline';
 import { type BinnedDistribution, featurePsi, referenceOf } from '../../contract/drift';
 import { nearestRank as percentile } from '../../contract/metrics/percentile';
 import { predictionHistogram, residuals, type ValuePair } from '../../contract/metrics/regression';
-import { feedbackValue, type PredictionRecord } from '../../contract/prediction-log';
+import { feedbackValue, type PredictionRecord, type VersionSummary } from '../../contract/prediction-log';
 
 export interface TimeBuckets {
   /** Bucket start times, epoch seconds (uPlot's x axis). */
@@ -104,11 +104,11 @@ export function predictedValueHistogram(items: readonly PredictionRecord[], base
   };
 }
 
-/** Numeric model inputs of a logged prediction, when the log holds them inline. */
-/** A logged feature value: a number, a categorical string or a bool. */
-type Value = number | string | boolean;
-const isValue = (v: unknown): v is Value => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean';
+/** A logged feature value: a number, a categorical string or a bool; null is a nullable feature's missing value. */
+type Value = number | string | boolean | null;
+const isValue = (v: unknown): v is Value => v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean';
 
+/** The model inputs of a logged prediction, missing values as null, when the log holds them inline. */
 export function inlineValues(r: PredictionRecord, featureNames: readonly string[] | undefined): Value[] | undefined {
   const input: unknown = r.inputValues;
   if (Array.isArray(input)) {
@@ -117,7 +117,7 @@ export function inlineValues(r: PredictionRecord, featureNames: readonly string[
   }
   if (featureNames !== undefined && input !== null && typeof input === 'object') {
     const o = input as Record<string, unknown>;
-    const row = featureNames.map((n) => o[n]);
+    const row = featureNames.map((n) => o[n] ?? null);
     return row.every(isValue) ? row : undefined;
   }
   return undefined;
@@ -129,7 +129,12 @@ export interface DriftResult {
   /** Rows compared (and, for `older-predictions`, the reference rows). */
   rows: number;
   referenceRows?: number;
-  features: { name: string; psi: number }[];
+  /**
+   * Each feature with at least MIN_DRIFT_ROWS present values (on both sides, against older predictions):
+   * its PSI over those values, and how many live values that was. Missing values are left out here;
+   * the missing-values chart counts them.
+   */
+  features: { name: string; psi: number; n: number }[];
 }
 
 /** Decile bins of a reference sample, in the baseline's format (interior cut points + shares). */
@@ -156,9 +161,19 @@ export function decileBins(values: readonly number[]): BinnedDistribution {
 /** Minimum rows for a drift figure worth drawing. */
 export const MIN_DRIFT_ROWS = 10;
 
+/** Column j of the rows without its missing values. */
+function present(rows: readonly Value[][], j: number): Exclude<Value, null>[] {
+  return rows.flatMap((r) => {
+    const v = r[j];
+    return v === null || v === undefined ? [] : [v];
+  });
+}
+
 /**
  * PSI per feature of the loaded predictions' inputs: against the training baseline when the API
  * exposes it, else the newer half of the predictions against the older half (items come newest first).
+ * Each feature is measured on its own present values, so a row missing one feature still counts for
+ * the others.
  */
 export function featureDrift(
   items: readonly PredictionRecord[],
@@ -173,13 +188,10 @@ export function featureDrift(
     return {
       reference: 'baseline',
       rows: rows.length,
-      features: baseline.features.map((f, j) => ({
-        name: f.name,
-        psi: featurePsi(
-          f,
-          rows.map((r) => r[j]),
-        ),
-      })),
+      features: baseline.features.flatMap((f, j) => {
+        const values = present(rows, j);
+        return values.length < MIN_DRIFT_ROWS ? [] : [{ name: f.name, psi: featurePsi(f, values), n: values.length }];
+      }),
     };
   }
   if (rows.length < 2 * MIN_DRIFT_ROWS) return undefined;
@@ -190,16 +202,11 @@ export function featureDrift(
     reference: 'older-predictions',
     rows: recent.length,
     referenceRows: older.length,
-    features: featureNames.map((name, j) => ({
-      name,
-      psi: featurePsi(
-        referenceOf(
-          older.map((r) => r[j]),
-          decileBins,
-        ),
-        recent.map((r) => r[j]),
-      ),
-    })),
+    features: featureNames.flatMap((name, j) => {
+      const [live, earlier] = [present(recent, j), present(older, j)];
+      if (live.length < MIN_DRIFT_ROWS || earlier.length < MIN_DRIFT_ROWS) return [];
+      return [{ name, psi: featurePsi(referenceOf(earlier, decileBins), live), n: live.length }];
+    }),
   };
 }
 
@@ -260,4 +267,75 @@ export function categoryAxis(labels: readonly string[], plotWidth: number): { la
 /** Category labels longer than this are cut so neighbouring bars' labels never overlap. */
 function shorten(label: string, max = 16): string {
   return label.length > max ? `${label.slice(0, max - 1)}…` : label;
+}
+
+/** A confusion matrix holds at most this many labels on screen: the ones with the most fed-back predictions. */
+export const MAX_CONFUSION_LABELS = 12;
+
+export interface ConfusionView {
+  /** The labels shown, in the summary's order (the model's labels first). */
+  labels: string[];
+  /** counts[i][j]: fed-back predictions of true label labels[i] predicted as labels[j]. */
+  counts: number[][];
+  /** Fed-back predictions of each shown true label (the whole row, left-out columns included). */
+  rowTotals: number[];
+  /** Labels left out (fewest true and predicted), so the note can say how many. */
+  hidden: number;
+}
+
+/**
+ * The part of a version's confusion matrix worth drawing: labels with no fed-back prediction at all are
+ * left out, and beyond `max` labels only those with the most true plus predicted counts are kept.
+ */
+export function confusionView(
+  confusion: { labels: readonly string[]; counts: readonly (readonly number[])[] },
+  max = MAX_CONFUSION_LABELS,
+): ConfusionView {
+  const { labels, counts } = confusion;
+  const row = (i: number) => counts[i] ?? [];
+  const weight = labels.map((_l, i) => row(i).reduce((s, c) => s + c, 0) + counts.reduce((s, r) => s + (r[i] ?? 0), 0));
+  const seen = labels.map((_l, i) => i).filter((i) => (weight[i] as number) > 0);
+  const kept = [...seen]
+    .sort((a, b) => (weight[b] as number) - (weight[a] as number) || a - b)
+    .slice(0, max)
+    .sort((a, b) => a - b);
+  return {
+    labels: kept.map((i) => labels[i] as string),
+    counts: kept.map((i) => kept.map((j) => row(i)[j] ?? 0)),
+    rowTotals: kept.map((i) => row(i).reduce((s, c) => s + c, 0)),
+    hidden: seen.length - kept.length,
+  };
+}
+
+/** What the reliability chart draws: bin centres on x, the diagonal of perfect calibration, each version's observed rate. */
+export interface ReliabilitySeries {
+  x: number[];
+  perfect: number[];
+  versions: { modelVersion: string; observed: (number | null)[]; count: number }[];
+}
+
+/**
+ * The reliability curves of the versions whose summary holds one (classifiers whose log holds their
+ * probabilities): per bin, the share of its predictions that were right (null for an empty bin), at
+ * the bin's centre. Undefined when no version has one.
+ */
+export function reliabilitySeries(
+  versions: readonly Pick<VersionSummary, 'modelVersion' | 'classification'>[],
+): ReliabilitySeries | undefined {
+  const curves = versions.flatMap((v) => {
+    const bins = v.classification?.calibration;
+    return bins === undefined || bins.length === 0 ? [] : [{ modelVersion: v.modelVersion, bins }];
+  });
+  const [first] = curves;
+  if (first === undefined) return undefined;
+  const x = first.bins.map((b) => (b.lower + b.upper) / 2);
+  return {
+    x,
+    perfect: x,
+    versions: curves.map(({ modelVersion, bins }) => ({
+      modelVersion,
+      observed: bins.map((b) => b.observedRate),
+      count: bins.reduce((s, b) => s + b.count, 0),
+    })),
+  };
 }

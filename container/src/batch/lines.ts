@@ -1,14 +1,18 @@
 /**
- * Cuts a byte stream into chunks of whole lines, `rows` lines each (the last may be shorter), without
- * looking at the content beyond finding newlines: parsing is the workers' job. Each chunk is a fresh
- * copy that owns its buffer, so it can be transferred to a worker.
+ * Cuts a byte stream into chunks of whole records, `rows` records each (the last may be shorter), without
+ * looking at the content beyond finding record ends: parsing is the workers' job. A record is a line,
+ * except that in CSV a quoted cell may hold line breaks (RFC 4180, as the API reads it: contract/csv.ts),
+ * so there a record ends at the first LF outside quotes. Each chunk is a fresh copy that owns its
+ * buffer, so it can be transferred to a worker.
  */
 const NL = 10;
+const QUOTE = 34;
 
 export interface LineChunk {
   readonly bytes: Uint8Array;
   /** 1-based line number of the chunk's first line. */
   readonly firstLine: number;
+  /** Lines in the chunk (a record with quoted line breaks counts each of its lines). */
   readonly lines: number;
 }
 
@@ -16,14 +20,21 @@ export class LineChunker {
   /** Bytes of the unfinished chunk, still in the stream's own buffers (copied once, when the chunk is cut). */
   private pieces: Uint8Array[] = [];
   private pieceBytes = 0;
-  /** Newlines in `pieces`. */
+  /** Newlines in `pieces`, and the records they end. */
   private lines = 0;
+  private records = 0;
   private nextLine: number;
+  /** Inside a quoted CSV cell at the end of the bytes pushed so far. */
+  private open = false;
 
-  /** `firstLine`: line number of the first byte pushed (2 after a CSV header). */
+  /**
+   * `firstLine`: line number of the first byte pushed (2 after a CSV header). `csv`: quotes may hide
+   * line breaks (JSON Lines escapes them inside strings, so there every LF ends a record).
+   */
   constructor(
     private readonly rows: number,
     firstLine = 1,
+    private readonly csv = false,
   ) {
     this.nextLine = firstLine;
   }
@@ -34,11 +45,26 @@ export class LineChunker {
     const out: LineChunk[] = [];
     let start = 0;
     let pos = 0;
+    // The next quote at or after `pos` (buf.length: none). Found once per quote, so quote-free data
+    // costs one search per buffer.
+    let quote = this.csv ? -1 : buf.length;
     for (;;) {
       const nl = buf.indexOf(NL, pos);
+      if (quote < pos) {
+        const q = buf.indexOf(QUOTE, pos);
+        quote = q === -1 ? buf.length : q;
+      }
+      if (quote < buf.length && (nl === -1 || quote < nl)) {
+        // `""` inside a quoted cell closes and reopens it, which leaves it open, as it should.
+        this.open = !this.open;
+        pos = quote + 1;
+        continue;
+      }
       if (nl === -1) break;
       pos = nl + 1;
-      if (++this.lines === this.rows) {
+      this.lines++;
+      if (this.open) continue; // a line break inside a quoted cell
+      if (++this.records === this.rows) {
         out.push(this.cut(buf.subarray(start, pos)));
         start = pos;
       }
@@ -72,22 +98,74 @@ export class LineChunker {
     this.pieces = [];
     this.pieceBytes = 0;
     this.lines = 0;
+    this.records = 0;
     return chunk;
   }
 }
 
 /**
- * Reads the first line of a stream (a CSV header) and gives back the bytes after it, so the rest of
- * the stream is read as usual. Lines longer than `maxBytes` are refused.
+ * The end of the CSV record starting at `s`: the first LF outside quotes, or `b.length` when there is
+ * none (the last record, or a quote never closed, which the contract's parser then refuses).
  */
-export async function readFirstLine(chunks: AsyncIterator<Uint8Array>, maxBytes = 1 << 20): Promise<{ line: string; rest: Buffer }> {
+export function csvRecordEnd(b: Buffer, s: number): number {
+  let open = false;
+  let i = s;
+  for (;;) {
+    const q = b.indexOf(QUOTE, i);
+    if (!open) {
+      const nl = b.indexOf(NL, i);
+      if (nl !== -1 && (q === -1 || nl < q)) return nl;
+      if (q === -1) return b.length;
+    } else if (q === -1) return b.length;
+    open = !open;
+    i = q + 1;
+  }
+}
+
+/**
+ * Finds CSV record ends in one buffer, line by line: a record whose first line holds no quote ends with
+ * that line, at the cost of one quote search per quote in the buffer, not per line.
+ */
+export class CsvRecords {
+  /** The next quote at or after the last record start (b.length: none). */
+  private quote = -1;
+
+  constructor(private readonly b: Buffer) {}
+
+  /** The end of the record starting at `s`, whose first line ends at `nl`. */
+  end(s: number, nl: number): number {
+    if (this.quote < s) {
+      const q = this.b.indexOf(QUOTE, s);
+      this.quote = q === -1 ? this.b.length : q;
+    }
+    return this.quote < nl ? csvRecordEnd(this.b, s) : nl;
+  }
+}
+
+/** Line breaks in `b[s, e)`: the extra lines a record with quoted line breaks spans. */
+export function countLines(b: Buffer, s: number, e: number): number {
+  let n = 0;
+  for (let i = b.indexOf(NL, s); i !== -1 && i < e; i = b.indexOf(NL, i + 1)) n++;
+  return n;
+}
+
+/**
+ * Reads the first record of a CSV stream (its header; quoted cells may hold line breaks) and gives back
+ * the bytes after it, so the rest of the stream is read as usual. Headers longer than `maxBytes` are
+ * refused.
+ */
+export async function readFirstLine(
+  chunks: AsyncIterator<Uint8Array>,
+  maxBytes = 1 << 20,
+): Promise<{ line: string; rest: Buffer; lines: number }> {
   let buf = Buffer.alloc(0);
   for (;;) {
-    const nl = buf.indexOf(NL);
-    if (nl !== -1) return { line: buf.toString('utf8', 0, nl).replace(/\r$/, ''), rest: buf.subarray(nl + 1) };
+    const nl = csvRecordEnd(buf, 0);
+    if (nl < buf.length)
+      return { line: buf.toString('utf8', 0, nl).replace(/\r$/, ''), rest: buf.subarray(nl + 1), lines: 1 + countLines(buf, 0, nl) };
     if (buf.length > maxBytes) throw new Error(`The first line is longer than ${maxBytes} bytes: is this a CSV file with a header?`);
     const next = await chunks.next();
-    if (next.done) return { line: buf.toString('utf8').replace(/\r$/, ''), rest: Buffer.alloc(0) };
+    if (next.done) return { line: buf.toString('utf8').replace(/\r$/, ''), rest: Buffer.alloc(0), lines: 1 };
     buf = Buffer.concat([buf, next.value]);
   }
 }

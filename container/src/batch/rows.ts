@@ -8,6 +8,7 @@
 import { parseCsv } from '../../../contract/csv';
 import { ApiError, type ErrorCode, errorMessage, isApiError } from '../../../contract/errors';
 import { csvRow, type Instance, type ModelManifest, type Row, type TabularInput, validateInstances } from '../../../contract/manifest';
+import { CsvRecords, countLines } from './lines';
 import type { CsvLayout } from './types';
 
 export interface Reject {
@@ -219,6 +220,7 @@ export function scanCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Arr
   const featureOf = layout.featureOf;
   const columns = layout.columns;
   const idIndex = layout.idIndex;
+  const headerLines = layout.headerLines ?? 1;
   const isInt = Uint8Array.from(input.features, (x) => (x.type === 'int' ? 1 : 0));
   const nullable = Uint8Array.from(input.features, (x) => (x.nullable === true ? 1 : 0));
   const ids: (string | number)[] = [];
@@ -233,9 +235,14 @@ export function scanCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Arr
   let rows = 0;
   let line = firstLine;
   let s = 0;
+  const records = new CsvRecords(buf);
   while (s < b.length) {
     let nl = buf.indexOf(NL, s);
     if (nl === -1) nl = b.length;
+    // A quoted cell may hold line breaks: the record then spans more than one line.
+    const end = records.end(s, nl);
+    const span = end === nl ? 1 : 1 + countLines(buf, s, end);
+    nl = end;
     let e = nl;
     if (e > s && b[e - 1] === CR) e--;
     if (!isBlank(b, s, e)) {
@@ -243,7 +250,7 @@ export function scanCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Arr
       const base = accepted * f;
       let col = 0;
       let ok = true;
-      let id: string | number = line - 1;
+      let id: string | number = line - headerLines;
       let idStart = -1;
       let idEnd = -1;
       let p = s;
@@ -294,22 +301,28 @@ export function scanCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Arr
       }
     }
     s = nl + 1;
-    line++;
+    line += span;
   }
   return { ids, idSpans, source: b, packed: packed.subarray(0, accepted * f), rejects, rows };
 }
 
 /** CSV lines of a model with categorical, bool or double features: each line through the contract's `csvRow`. */
 function parseTypedCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Array, firstLine: number): ParsedChunk {
-  const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   const ids: (string | number)[] = [];
   const instances: Instance[] = [];
   const lines: number[] = [];
   const rejects: Reject[] = [];
+  const records = new CsvRecords(buf);
   let rows = 0;
   let line = firstLine;
-  for (const raw of text.split('\n')) {
-    const at = line++;
+  for (let s = 0; s <= buf.length; ) {
+    const first = buf.indexOf(NL, s);
+    const nl = records.end(s, first === -1 ? buf.length : first);
+    const raw = buf.toString('utf8', s, nl);
+    const at = line;
+    line += 1 + countLines(buf, s, nl);
+    s = nl + 1;
     const l = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (l.trim() === '') continue;
     rows++;
@@ -351,9 +364,9 @@ function slowCsvRow(
   try {
     cells = csvCells(text);
   } catch (e) {
-    return { reject: rejectOf(e, line - 1, line, () => undefined) };
+    return { reject: rejectOf(e, line - (layout.headerLines ?? 1), line, () => undefined) };
   }
-  const id = (layout.idIndex >= 0 ? cells[layout.idIndex] : undefined) ?? line - 1;
+  const id = (layout.idIndex >= 0 ? cells[layout.idIndex] : undefined) ?? line - (layout.headerLines ?? 1);
   if (cells.length !== layout.columns) {
     return {
       reject: {

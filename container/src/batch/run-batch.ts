@@ -249,12 +249,14 @@ async function textInput(
   let layout: CsvLayout | undefined;
   let pending: Uint8Array | undefined;
   let bytesRead = 0;
+  let firstLine = 1;
   if (format === 'csv') {
     try {
       const header = await readFirstLine(reader);
-      layout = csvLayout(manifest, header.line, idColumn);
+      layout = { ...csvLayout(manifest, header.line, idColumn), headerLines: header.lines };
       pending = header.rest;
       bytesRead = Buffer.byteLength(header.line) + 1;
+      firstLine = 1 + header.lines;
     } catch (e) {
       source.stream.destroy();
       throw e;
@@ -265,7 +267,7 @@ async function textInput(
     layout,
     bytesRead: () => bytesRead,
     async *chunks(timed) {
-      const chunker = new LineChunker(chunkRows, format === 'csv' ? 2 : 1);
+      const chunker = new LineChunker(chunkRows, firstLine, format === 'csv');
       for (;;) {
         let data: Uint8Array;
         if (pending) {

@@ -58,6 +58,8 @@ export interface CsvLayout {
   readonly idIndex: number;
   /** For each column, the feature it feeds, or -1. */
   readonly featureOf: readonly number[];
+  /** Lines the header spans (its quoted cells may hold line breaks): rows are numbered from the line after it. */
+  readonly headerLines?: number;
 }
 
 /** What a worker is started with. */
