@@ -66,6 +66,13 @@ export const ENV = {
   /** Quality job: its thresholds as JSON, the same ones the alarms compare with (read through `qualityThresholds`). */
   QUALITY_THRESHOLDS: 'MLSHIP_QUALITY_THRESHOLDS',
   /**
+   * Quality job: the automatic promotion policy it evaluates each run, as JSON (contract/promotion.ts),
+   * or `none` (no challenger, or `autoPromote` off).
+   */
+  PROMOTION_POLICY: 'MLSHIP_PROMOTION_POLICY',
+  /** Quality job: the alarm topic its promotion decisions are published to. */
+  ALARM_TOPIC_ARN: 'MLSHIP_ALARM_TOPIC_ARN',
+  /**
    * Meta function: folder of the built web dashboard (`web/dist`), absolute or relative to the bundle
    * (the CDK bundling copies it beside the code as `dashboard/`).
    */
@@ -137,6 +144,8 @@ const FUNCTION_ENV: Record<AnyFunctionName, (backend: Backend) => EnvName[]> = {
     ENV.MODEL_BASELINE_PATH,
     ENV.QUALITY_WINDOW_MINUTES,
     ENV.QUALITY_THRESHOLDS,
+    ENV.PROMOTION_POLICY,
+    ENV.ALARM_TOPIC_ARN,
   ],
   // The SageMaker endpoint comes with the custom resource's properties; on Fargate the check calls the
   // load balancer's test listener at MLSHIP_MODEL_URL.

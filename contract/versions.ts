@@ -6,6 +6,7 @@
  * and the CLI all read these names and rules from here.
  */
 import * as z from 'zod/mini';
+import { jsonOrNone, NONE_SETTING } from './json-setting';
 import type { ModelManifest } from './manifest';
 import { versionSchema } from './model-version';
 
@@ -126,17 +127,12 @@ export const challengerSettingSchema = z.object({
 export type ChallengerSetting = z.output<typeof challengerSettingSchema>;
 
 /** The value of MLSHIP_CHALLENGER when no challenger is hosted. */
-export const NO_CHALLENGER = 'none';
+export const NO_CHALLENGER = NONE_SETTING;
 
 /** MLSHIP_CHALLENGER's value: the challenger setting, or undefined for `none`. */
 export function parseChallengerSetting(raw: string): ChallengerSetting | undefined {
-  if (raw === NO_CHALLENGER) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new Error(`The challenger setting must be JSON or "${NO_CHALLENGER}", got ${raw}`);
-  }
+  const json = jsonOrNone(raw, 'The challenger setting');
+  if (json === undefined) return undefined;
   const parsed = challengerSettingSchema.safeParse(json);
   if (!parsed.success)
     throw new Error(`The challenger setting is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);

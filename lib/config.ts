@@ -12,6 +12,7 @@ import { BACKENDS } from '../contract/limits';
 import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
 import { qualityThresholds } from '../contract/metrics/thresholds';
 import { readManifestFile } from '../contract/model-files';
+import { type PromotionPolicy, promotionPolicy } from '../contract/promotion';
 import { type ChallengerSetting, checkChallenger, ROUTING_MODES, type RoutingMode, SPLIT_PERCENT } from '../contract/versions';
 
 /** CloudWatch Logs accepts only these retention periods (days). */
@@ -88,6 +89,14 @@ export const configSchema = z
     challengerMode: z.enum(ROUTING_MODES).optional(),
     /** `split` only: percent of requests the challenger answers. */
     challengerPercent: int(SPLIT_PERCENT.min, SPLIT_PERCENT.max).optional(),
+    /**
+     * The automatic promotion policy of a split challenger, evaluated by the scheduled quality job
+     * (docs/versions.md): `true` for the defaults, or overrides of them (`steps`, `minLabeled`,
+     * `tolerance`, `maxErrorRate`, `maxP99Ms`). @default - promotion by hand only
+     */
+    autoPromote: z
+      .union([z.boolean(), z.record(z.string(), z.unknown())], { error: 'true, false or an object of policy settings' })
+      .optional(),
     /** Prefix of the stack names (`<prefix>-Data`, `<prefix>-Serving-<backend>`, `<prefix>-Api`, `<prefix>-Monitoring`). */
     stackPrefix: z
       .string()
@@ -271,7 +280,20 @@ function challengerProblemOf(c: {
   challengerDir?: string;
   challengerMode?: RoutingMode;
   challengerPercent?: number;
+  autoPromote?: boolean | Record<string, unknown>;
 }): { key: string; message: string } | undefined {
+  if (c.autoPromote !== undefined && c.autoPromote !== false) {
+    if (c.challengerDir === undefined || c.challengerMode !== 'split')
+      return {
+        key: 'autoPromote',
+        message: 'a split challenger to move up: set challengerDir, challengerMode "split" and challengerPercent',
+      };
+    try {
+      promotionPolicy(c.autoPromote);
+    } catch (e) {
+      return { key: 'autoPromote', message: errorMessage(e) };
+    }
+  }
   if (c.challengerDir === undefined) {
     if (c.challengerMode !== undefined)
       return { key: 'challengerMode', message: 'nothing: set challengerDir first (the challenger to host)' };
@@ -381,6 +403,8 @@ export interface DeployedChallenger {
   readonly dir: string;
   readonly manifest: ModelManifest;
   readonly setting: ChallengerSetting;
+  /** The automatic promotion policy (`autoPromote`). @default - promotion by hand only */
+  readonly promotionPolicy?: PromotionPolicy;
 }
 
 /** The configured challenger, its manifest read and checked beside the champion's; undefined without one. */
@@ -399,6 +423,7 @@ export function challengerOf(config: MlshipConfig, rootDir: string, champion: Mo
     dir,
     manifest,
     setting: { version: manifest.version, mode, ...(mode === 'split' ? { percent: config.challengerPercent } : {}) },
+    ...(config.autoPromote === undefined || config.autoPromote === false ? {} : { promotionPolicy: promotionPolicy(config.autoPromote) }),
   };
 }
 
@@ -412,7 +437,7 @@ export function promoteInConfigFile(rootDir: string): string | undefined {
   if (!existsSync(file)) return undefined;
   const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   if (typeof raw.challengerDir !== 'string') return undefined;
-  const { challengerDir, challengerMode: _mode, challengerPercent: _percent, ...rest } = raw;
+  const { challengerDir, challengerMode: _mode, challengerPercent: _percent, autoPromote: _auto, ...rest } = raw;
   writeFileSync(file, `${JSON.stringify({ ...rest, modelDir: challengerDir }, null, 2)}\n`);
   return `${CONFIG_FILE}: modelDir is now ${challengerDir} and the challenger keys are gone; the next cdk deploy serves it alone.`;
 }

@@ -142,6 +142,7 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
     serving,
     api,
     analytics,
+    challenger,
   });
 
   const training =
