@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { API_KEY_ONLY, AUTH_MODES, COGNITO_USER_POOL_ARN, type RouteAuthModes } from '../contract/auth';
 import { errorMessage } from '../contract/errors';
 import { BACKENDS } from '../contract/limits';
 import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
@@ -71,6 +72,80 @@ export const trainingSchema = z
     hyperparameters: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'train.py option names'), z.string()).default({}),
     /** Overrides of the hand-over policy's tolerances (contract/training.ts). */
     policy: z.record(z.string(), z.number()).default({}),
+  })
+  .strict();
+
+/** An https URL (an issuer or a JWKS address: API Gateway and the authorizer fetch them over TLS only). */
+const httpsUrl = z.url({ protocol: /^https$/, error: 'an https:// URL' });
+
+/** The `jwt` key of `auth`: any OIDC issuer (`issuer`, `audience`, `jwksUri`) or a Cognito user pool (`userPoolArn`). */
+export const jwtSchema = z
+  .object({
+    /** The tokens' `iss`, exactly as they carry it. */
+    issuer: httpsUrl.optional(),
+    /** The `aud` (or `client_id`) the tokens must carry: one value or a list. */
+    audience: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1, { error: 'at least one audience' })], {
+        error: 'a string or a non-empty list of strings',
+      })
+      .transform((a) => (Array.isArray(a) ? a : [a]))
+      .optional(),
+    /** Where the issuer publishes its signing keys. @default `<issuer>/.well-known/jwks.json` */
+    jwksUri: httpsUrl.optional(),
+    /** A Cognito user pool: API Gateway's own user-pools authorizer checks its ID tokens. */
+    userPoolArn: z
+      .string()
+      .regex(COGNITO_USER_POOL_ARN, 'a Cognito user pool ARN (arn:aws:cognito-idp:<region>:<account>:userpool/<id>)')
+      .optional(),
+  })
+  .strict();
+
+/**
+ * The `auth` key (docs/auth.md): what operator routes and all other routes with a key ask for besides the
+ * key. `allRoutes` sets every route with a key; `operatorRoutes` (default: `allRoutes`) the operator routes.
+ */
+export const authSchema = z
+  .object({
+    operatorRoutes: z.enum(AUTH_MODES).optional(),
+    allRoutes: z.enum(AUTH_MODES).optional(),
+    jwt: jwtSchema.optional(),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    const all = a.allRoutes ?? 'apiKey';
+    const operator = a.operatorRoutes ?? all;
+    if (operator === 'apiKey' && all !== 'apiKey')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['operatorRoutes'],
+        message: `iam or jwt with allRoutes "${all}": operator routes are never the weakest`,
+      });
+    const usesJwt = operator === 'jwt' || all === 'jwt';
+    const jwt = a.jwt;
+    if (usesJwt && jwt === undefined)
+      ctx.addIssue({ code: 'custom', path: ['jwt'], message: 'the token issuer: {"issuer", "audience"} or {"userPoolArn"}' });
+    if (!usesJwt && jwt !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['jwt'], message: 'nothing: no route uses jwt (set operatorRoutes or allRoutes to "jwt")' });
+    if (jwt === undefined) return;
+    if (jwt.userPoolArn !== undefined && (jwt.issuer ?? jwt.audience ?? jwt.jwksUri) !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['jwt'],
+        message: 'either userPoolArn (Cognito) or issuer and audience (any OIDC issuer), not both',
+      });
+    if (jwt.userPoolArn === undefined && jwt.issuer === undefined)
+      ctx.addIssue({ code: 'custom', path: ['jwt', 'issuer'], message: 'an https:// URL (or give userPoolArn instead)' });
+    if (jwt.issuer !== undefined && jwt.audience === undefined)
+      ctx.addIssue({ code: 'custom', path: ['jwt', 'audience'], message: 'the aud your tokens carry (a string or a list)' });
+  });
+
+/** The `waf` key: an AWS WAF web ACL in front of the API's stage. */
+export const wafSchema = z
+  .object({
+    /** Requests one IP address may make in 5 minutes before the web ACL blocks it (until its rate falls again). */
+    rateLimit: int(100, 2_000_000_000),
+    /** Add AWS's managed common rule set (AWSManagedRulesCommonRuleSet) and known-bad-inputs rule set. @default true */
+    managedRules: z.boolean({ error: 'true or false' }).default(true),
   })
   .strict();
 
@@ -218,6 +293,10 @@ export const configSchema = z
     analyticsBytesScannedCutoffMiB: int(10, 10_485_760).default(10_240),
     /** Days Athena query results are kept in the results bucket. */
     analyticsResultsExpirationDays: int(1, 3650).default(30),
+    /** IAM or a JWT authorizer besides the API keys (docs/auth.md). @default - API keys alone */
+    auth: authSchema.optional(),
+    /** An AWS WAF web ACL with a per-IP rate-based rule on the API's stage (docs/auth.md). @default - none */
+    waf: wafSchema.optional(),
     /** The retraining loop on AWS (lib/training/, docs/retraining.md). @default - no training state machine */
     training: trainingSchema.optional(),
   })
@@ -318,12 +397,20 @@ export function parseConfig(raw: Record<string, unknown>): MlshipConfig {
   const result = configSchema.safeParse(raw);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys' && issue.path.length > 0) {
+      return `${issue.path.map(String).join('.')}: unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    }
     if (issue.code === 'unrecognized_keys') {
       return `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}: allowed keys are ${CONFIG_KEYS.join(', ')}`;
     }
-    const key = String(issue.path[0]);
+    // A nested key is named by its path (`auth.jwt.issuer`), with its own value.
+    const key = issue.path.map(String).join('.');
+    const value = issue.path.reduce<unknown>(
+      (v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
+      raw,
+    );
     const allowed = issue.code === 'invalid_value' ? `one of ${issue.values.map((v) => String(v)).join(', ')}` : issue.message;
-    return `${key} = ${show(raw[key])}: expected ${allowed}`;
+    return `${key} = ${show(value)}: expected ${allowed}`;
   });
   throw new ConfigError(problems);
 }
@@ -415,6 +502,13 @@ export function promoteInConfigFile(rootDir: string): string | undefined {
   const { challengerDir, challengerMode: _mode, challengerPercent: _percent, ...rest } = raw;
   writeFileSync(file, `${JSON.stringify({ ...rest, modelDir: challengerDir }, null, 2)}\n`);
   return `${CONFIG_FILE}: modelDir is now ${challengerDir} and the challenger keys are gone; the next cdk deploy serves it alone.`;
+}
+
+/** The authorization modes of the routes (docs/auth.md). */
+export function authModesOf(config: Pick<MlshipConfig, 'auth'>): RouteAuthModes {
+  if (config.auth === undefined) return API_KEY_ONLY;
+  const otherRoutes = config.auth.allRoutes ?? API_KEY_ONLY.otherRoutes;
+  return { operatorRoutes: config.auth.operatorRoutes ?? otherRoutes, otherRoutes };
 }
 
 /** The model directory as an absolute path. */
