@@ -7,7 +7,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { API_KEY_ONLY, AUTH_MODES, COGNITO_USER_POOL_ARN, type RouteAuthModes } from '../contract/auth';
+import { authModesOfSetting, authSchema, CONFIG_FILE } from '../contract/app-config';
+import type { RouteAuthModes } from '../contract/auth';
 import { errorMessage } from '../contract/errors';
 import { BACKENDS } from '../contract/limits';
 import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
@@ -74,70 +75,6 @@ export const trainingSchema = z
     policy: z.record(z.string(), z.number()).default({}),
   })
   .strict();
-
-/** An https URL (an issuer or a JWKS address: API Gateway and the authorizer fetch them over TLS only). */
-const httpsUrl = z.url({ protocol: /^https$/, error: 'an https:// URL' });
-
-/** The `jwt` key of `auth`: any OIDC issuer (`issuer`, `audience`, `jwksUri`) or a Cognito user pool (`userPoolArn`). */
-export const jwtSchema = z
-  .object({
-    /** The tokens' `iss`, exactly as they carry it. */
-    issuer: httpsUrl.optional(),
-    /** The `aud` (or `client_id`) the tokens must carry: one value or a list. */
-    audience: z
-      .union([z.string().min(1), z.array(z.string().min(1)).min(1, { error: 'at least one audience' })], {
-        error: 'a string or a non-empty list of strings',
-      })
-      .transform((a) => (Array.isArray(a) ? a : [a]))
-      .optional(),
-    /** Where the issuer publishes its signing keys. @default `<issuer>/.well-known/jwks.json` */
-    jwksUri: httpsUrl.optional(),
-    /** A Cognito user pool: API Gateway's own user-pools authorizer checks its ID tokens. */
-    userPoolArn: z
-      .string()
-      .regex(COGNITO_USER_POOL_ARN, 'a Cognito user pool ARN (arn:aws:cognito-idp:<region>:<account>:userpool/<id>)')
-      .optional(),
-  })
-  .strict();
-
-/**
- * The `auth` key (docs/auth.md): what operator routes and all other routes with a key ask for besides the
- * key. `allRoutes` sets every route with a key; `operatorRoutes` (default: `allRoutes`) the operator routes.
- */
-export const authSchema = z
-  .object({
-    operatorRoutes: z.enum(AUTH_MODES).optional(),
-    allRoutes: z.enum(AUTH_MODES).optional(),
-    jwt: jwtSchema.optional(),
-  })
-  .strict()
-  .superRefine((a, ctx) => {
-    const all = a.allRoutes ?? 'apiKey';
-    const operator = a.operatorRoutes ?? all;
-    if (operator === 'apiKey' && all !== 'apiKey')
-      ctx.addIssue({
-        code: 'custom',
-        path: ['operatorRoutes'],
-        message: `iam or jwt with allRoutes "${all}": operator routes are never the weakest`,
-      });
-    const usesJwt = operator === 'jwt' || all === 'jwt';
-    const jwt = a.jwt;
-    if (usesJwt && jwt === undefined)
-      ctx.addIssue({ code: 'custom', path: ['jwt'], message: 'the token issuer: {"issuer", "audience"} or {"userPoolArn"}' });
-    if (!usesJwt && jwt !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['jwt'], message: 'nothing: no route uses jwt (set operatorRoutes or allRoutes to "jwt")' });
-    if (jwt === undefined) return;
-    if (jwt.userPoolArn !== undefined && (jwt.issuer ?? jwt.audience ?? jwt.jwksUri) !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['jwt'],
-        message: 'either userPoolArn (Cognito) or issuer and audience (any OIDC issuer), not both',
-      });
-    if (jwt.userPoolArn === undefined && jwt.issuer === undefined)
-      ctx.addIssue({ code: 'custom', path: ['jwt', 'issuer'], message: 'an https:// URL (or give userPoolArn instead)' });
-    if (jwt.issuer !== undefined && jwt.audience === undefined)
-      ctx.addIssue({ code: 'custom', path: ['jwt', 'audience'], message: 'the aud your tokens carry (a string or a list)' });
-  });
 
 /** The `waf` key: an AWS WAF web ACL in front of the API's stage. */
 export const wafSchema = z
@@ -371,7 +308,7 @@ function challengerProblemOf(c: {
 export type MlshipConfig = z.infer<typeof configSchema>;
 export type ConfigKey = keyof MlshipConfig;
 export const CONFIG_KEYS = Object.keys(configSchema.shape) as ConfigKey[];
-export const CONFIG_FILE = 'mlship.config.json';
+export { CONFIG_FILE };
 
 /** A config that failed validation; `problems` holds one line per bad key. */
 export class ConfigError extends Error {
@@ -506,9 +443,7 @@ export function promoteInConfigFile(rootDir: string): string | undefined {
 
 /** The authorization modes of the routes (docs/auth.md). */
 export function authModesOf(config: Pick<MlshipConfig, 'auth'>): RouteAuthModes {
-  if (config.auth === undefined) return API_KEY_ONLY;
-  const otherRoutes = config.auth.allRoutes ?? API_KEY_ONLY.otherRoutes;
-  return { operatorRoutes: config.auth.operatorRoutes ?? otherRoutes, otherRoutes };
+  return authModesOfSetting(config.auth);
 }
 
 /** The model directory as an absolute path. */

@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { operatorHandlers } from '../contract/auth';
+import { operatorHandlers, type RouteAuthModes } from '../contract/auth';
 import type { Backend } from '../contract/limits';
 import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
 import { readManifestFile } from '../contract/model-files';
@@ -103,6 +103,8 @@ export interface LocalSystem {
   /** The client key: its own predictions only. */
   readonly clientApiKey: string;
   readonly clientApiKeyId: string;
+  /** What the routes ask for besides the keys, when more than the keys (docs/auth.md). */
+  readonly auth?: RouteAuthModes;
   readonly tableName: string;
   readonly bucketName: string;
   readonly dynamodbUrl: string;
@@ -244,6 +246,7 @@ export async function startLocal(opts: StartLocalOptions = {}): Promise<LocalSys
     return {
       ...endpoints,
       ...keys,
+      ...(opts.auth ? { auth: opts.auth.modes } : {}),
       modelS3Uri: serving.modelS3Uri,
       manifest,
       dataDir,
