@@ -3,11 +3,20 @@
  * JWKS served on 127.0.0.1: what passes, what is refused (401 `Unauthorized`), what fails (the issuer's keys
  * unreachable: never an allow), and that answers and keys are kept.
  */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import type { APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
+import { build } from 'esbuild';
 import { SignJWT } from 'jose';
+import { ENV } from '../../contract/env';
 import { createJwtAuthorizer, stageArnOf, UNAUTHORIZED } from '../../lambda/auth/jwt-authorizer';
 import { createJwtVerifier } from '../../lambda/auth/jwt-verifier';
 import type { Logger } from '../../lambda/runtime/logger';
+import { ENTRY_NAME, lambdaBuildOptions } from '../../lib/constructs/lambda-bundle';
 import { startIssuer, type TestIssuer } from '../support/jwt-issuer';
 
 let issuer: TestIssuer;
@@ -138,5 +147,31 @@ describe('TOKEN authorizer', () => {
       verify: createJwtVerifier({ issuer: gone.issuer, audience: ['mlship-api'], jwksUri: gone.jwksUri, fetchTimeoutMs: 500 }),
     });
     await expect(authorize(event(`Bearer ${token}`))).rejects.toThrow(/JWKS unavailable/);
+  });
+});
+
+describe('the bundled authorizer', () => {
+  const out = mkdtempSync(join(tmpdir(), 'mlship-jwt-authorizer-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  /** One invocation of the esbuild bundle, as deployed, in a fresh process. */
+  async function invoke(token: string): Promise<string> {
+    const script = `import(${JSON.stringify(pathToFileURL(join(out, `${ENTRY_NAME}.mjs`)).href)})
+      .then((m) => m.handler(${JSON.stringify(event(token))}))
+      .then((r) => process.stderr.write('RESULT ' + JSON.stringify(r) + '\\n'), (e) => process.stderr.write('ERROR ' + e.message + '\\n'))`;
+    const env = {
+      PATH: process.env.PATH ?? '',
+      [ENV.JWT_ISSUER]: issuer.issuer,
+      [ENV.JWT_AUDIENCE]: 'mlship-api',
+      [ENV.JWT_JWKS_URI]: issuer.jwksUri,
+    };
+    const { stderr } = await promisify(execFile)(process.execPath, ['--no-warnings', '-e', script], { env, cwd: tmpdir() });
+    return stderr.split('\n').find((l) => l.startsWith('RESULT ') || l.startsWith('ERROR ')) ?? stderr;
+  }
+
+  it('bundles jose and verifies from a fresh process: allows a good token, refuses a bad one', async () => {
+    await build(lambdaBuildOptions(join(__dirname, '..', '..', 'lambda', 'jwt-authorizer.ts'), out));
+    expect(await invoke(`Bearer ${await issuer.sign()}`)).toMatch(/^RESULT .*"Effect":"Allow"/);
+    expect(await invoke(`Bearer ${await issuer.sign({ aud: 'another-api' })}`)).toBe(`ERROR ${UNAUTHORIZED}`);
   });
 });
