@@ -34,6 +34,12 @@ function methodOf(r: SynthResult, id: string): Record<string, unknown> {
   return m.Properties as Record<string, unknown>;
 }
 
+/** Every route's method has the authorization type `typeOf` gives it. */
+function expectAuthorizationTypes(r: SynthResult, typeOf: (route: (typeof ROUTES)[number]) => string): void {
+  for (const route of ROUTES)
+    expect({ id: route.id, type: methodOf(r, route.id).AuthorizationType }).toEqual({ id: route.id, type: typeOf(route) });
+}
+
 function variableOf(r: SynthResult, fn: 'predict' | 'query' | 'feedback'): unknown {
   const logical = r.api.getLogicalId(r.api.functions[fn].function.node.defaultChild as never);
   return (r.templates.api.toJSON().Resources[logical].Properties.Environment.Variables as Record<string, unknown>)[ENV.OPERATOR_KEY_IDS];
@@ -59,11 +65,7 @@ describe.each([
 describe('iam on operator routes', () => {
   it('puts IAM on the operator routes only, and NONE on the others', () => {
     const r = iamWaf();
-    for (const route of ROUTES)
-      expect({ id: route.id, type: methodOf(r, route.id).AuthorizationType }).toEqual({
-        id: route.id,
-        type: isOperatorRoute(route) ? 'AWS_IAM' : 'NONE',
-      });
+    expectAuthorizationTypes(r, (route) => (isOperatorRoute(route) ? 'AWS_IAM' : 'NONE'));
   });
 
   it('gives operator privilege only to the functions behind IAM (predict treats every key as a client)', () => {
@@ -130,11 +132,7 @@ describe('jwt on all routes (OIDC issuer)', () => {
       IdentitySource: 'method.request.header.authorization',
       AuthorizerResultTtlInSeconds: 300,
     });
-    for (const route of ROUTES)
-      expect({ id: route.id, type: methodOf(r, route.id).AuthorizationType }).toEqual({
-        id: route.id,
-        type: route.apiKey ? 'CUSTOM' : 'NONE',
-      });
+    expectAuthorizationTypes(r, (route) => (route.apiKey ? 'CUSTOM' : 'NONE'));
     t.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
@@ -157,12 +155,12 @@ describe('jwt on operator routes (Cognito)', () => {
       Type: 'COGNITO_USER_POOLS',
       ProviderARNs: ['arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_AbCdEf'],
     });
-    for (const route of ROUTES)
-      expect({ id: route.id, type: methodOf(r, route.id).AuthorizationType }).toEqual({
-        id: route.id,
-        type: isOperatorRoute(route) ? 'COGNITO_USER_POOLS' : 'NONE',
-      });
+    expectAuthorizationTypes(r, (route) => (isOperatorRoute(route) ? 'COGNITO_USER_POOLS' : 'NONE'));
     t.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: 'UNAUTHORIZED', StatusCode: '401' });
+    const issuers = Object.values(t.findResources('AWS::Lambda::Function')).filter(
+      (f) => f.Properties.Environment?.Variables?.[ENV.JWT_ISSUER],
+    );
+    expect(issuers).toEqual([]);
   });
 });
 

@@ -72,7 +72,7 @@ describe('jwt on operator routes', () => {
   it('answers 401 UNAUTHORIZED without a token, or with a bad one, in the contract body', async () => {
     const wrongAudience = await issuer.sign({ aud: 'another-api' });
     const stranger = await issuer.sign({}, { key: 'stranger' });
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       {},
       { authorization: `Bearer ${wrongAudience}` },
       { authorization: `Bearer ${stranger}` },
@@ -95,7 +95,10 @@ describe('iam on every route', () => {
     url = await gateway({ operatorRoutes: 'iam', otherRoutes: 'iam' });
   });
 
-  const signed = async (path: string, init: { method?: string; body?: string; credentials?: typeof S3RVER_CREDENTIALS } = {}) => {
+  const signed = async (
+    path: string,
+    init: { method?: string; body?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } = {},
+  ) => {
     const headers = { [API_KEY_HEADER]: KEY, ...(init.body ? { 'content-type': 'application/json' } : {}) };
     const sig = await signCall(
       { method: init.method ?? 'GET', url: `${url}${path}`, headers, body: init.body },
