@@ -142,7 +142,7 @@ describe('auth beyond the key (docs/auth.md)', () => {
       const policy = Object.values(t.findResources('AWS::IAM::Policy')).find((p) =>
         (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === logicalIdIn(role)),
       );
-      const [statement] = policy?.Properties.PolicyDocument.Statement as { Action: string; Resource: unknown[] }[];
+      const [statement] = (policy?.Properties.PolicyDocument.Statement ?? []) as { Action: string; Resource: unknown[] }[];
       expect(statement?.Action).toBe('execute-api:Invoke');
       return (statement?.Resource ?? []).map((r) => JSON.stringify(r));
     };
