@@ -92,12 +92,11 @@ export class ApiWebAcl extends Construct {
           : []),
       ],
     });
-    const association = new wafv2.CfnWebACLAssociation(this, 'Association', {
+    // The stage's ARN refers to the stage (a Ref): the association waits for it, as WAF needs.
+    new wafv2.CfnWebACLAssociation(this, 'Association', {
       resourceArn: props.stage.stageArn,
       webAclArn: this.webAcl.attrArn,
     });
-    // WAF refuses to associate with a stage that does not exist yet.
-    association.node.addDependency(props.stage);
 
     // WAF writes only to log groups named aws-waf-logs-*: the one physical name here, made unique by the path.
     this.logGroup = new logs.LogGroup(this, 'Logs', {
