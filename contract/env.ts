@@ -85,6 +85,12 @@ export const ENV = {
    */
   ANALYTICS_WORKGROUP: 'MLSHIP_ANALYTICS_WORKGROUP',
   ANALYTICS_DATABASE: 'MLSHIP_ANALYTICS_DATABASE',
+  /** JWT authorizer: the issuer its tokens must carry (`iss`). */
+  JWT_ISSUER: 'MLSHIP_JWT_ISSUER',
+  /** JWT authorizer: the accepted audiences (`aud` or `client_id`), comma-separated. */
+  JWT_AUDIENCE: 'MLSHIP_JWT_AUDIENCE',
+  /** JWT authorizer: the address of the issuer's signing keys (JWKS). */
+  JWT_JWKS_URI: 'MLSHIP_JWT_JWKS_URI',
 } as const;
 
 /** The value of the analytics variables on a deployment without the analytics store. */
@@ -108,8 +114,11 @@ export type ScheduledFunctionName = 'quality';
 /** Functions CloudFormation or ECS run during a deployment, not the API. */
 export type DeploymentFunctionName = 'golden-check';
 
+/** API Gateway's authorizer of bearer tokens (auth mode `jwt` with an OIDC issuer; docs/auth.md). */
+export type AuthorizerFunctionName = 'jwt-authorizer';
+
 /** Every function the CDK app deploys. */
-export type AnyFunctionName = FunctionName | ScheduledFunctionName | DeploymentFunctionName;
+export type AnyFunctionName = FunctionName | ScheduledFunctionName | DeploymentFunctionName | AuthorizerFunctionName;
 
 /**
  * The one registry of what each function reads, for a backend. The stacks set exactly these on each
@@ -149,6 +158,7 @@ const FUNCTION_ENV: Record<AnyFunctionName, (backend: Backend) => EnvName[]> = {
   ],
   // The SageMaker endpoint comes with the custom resource's properties; on Fargate the check calls the
   // load balancer's test listener at MLSHIP_MODEL_URL.
+  'jwt-authorizer': () => [ENV.JWT_ISSUER, ENV.JWT_AUDIENCE, ENV.JWT_JWKS_URI],
   'golden-check': (backend) => (backend === 'fargate' ? [ENV.GOLDEN_SET_PATH, ENV.MODEL_URL] : [ENV.GOLDEN_SET_PATH]),
 };
 

@@ -20,7 +20,14 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BASELINE_FILE } from '../../contract/baseline';
-import { type DeploymentFunctionName, ENV, type EnvName, type FunctionName, functionEnv } from '../../contract/env';
+import {
+  type AuthorizerFunctionName,
+  type DeploymentFunctionName,
+  ENV,
+  type EnvName,
+  type FunctionName,
+  functionEnv,
+} from '../../contract/env';
 import { MANIFEST_FILE } from '../../contract/manifest';
 import type { DeploymentContext } from '../deployment-context';
 import type { ModelBackend } from '../serving/model-backend';
@@ -46,7 +53,7 @@ export interface HandlerFunctionProps {
   /**
    * Which function: its code is `lambda/<name>.ts` and its environment is `functionEnv(name, backend)`.
    */
-  readonly name: FunctionName | DeploymentFunctionName | typeof QUALITY_FUNCTION;
+  readonly name: FunctionName | DeploymentFunctionName | AuthorizerFunctionName | typeof QUALITY_FUNCTION;
   /** Where the code and the model are, the backend, log retention and removal policy of the log group. */
   readonly deployment: DeploymentContext;
   /**
