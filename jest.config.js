@@ -5,10 +5,10 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.tsx?$': ['ts-jest', { diagnostics: false }],
-    // hyparquet, hyparquet-writer and @hpcc-js/wasm-zstd ship only ES modules, which jest's CommonJS runtime cannot load as they are.
-    '/node_modules/(hyparquet(-writer)?|@hpcc-js/wasm-zstd)/.+\\.js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true } }],
+    // hyparquet, hyparquet-writer, @hpcc-js/wasm-zstd and jose ship only ES modules, which jest's CommonJS runtime cannot load as they are.
+    '/node_modules/(hyparquet(-writer)?|@hpcc-js/wasm-zstd|jose)/.+\\.js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(hyparquet(-writer)?|@hpcc-js/wasm-zstd)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(hyparquet(-writer)?|@hpcc-js/wasm-zstd|jose)/)'],
   testTimeout: 60000,
   // Checks skipped for want of an external tool (chromium, cfn-lint, curl, Python) are named in one line after the summary.
   globalSetup: '<rootDir>/test/support/skipped-tools-setup.js',

@@ -6,6 +6,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
+import { API_AUTH_OUTPUT, AUTH_MODES, type AuthMode, type RouteAuthModes } from '../contract/auth';
 import { ENV } from '../contract/env';
 import { isAlive } from '../local/data-dir-lock';
 import { DEFAULT_DATA_DIR, dataPaths, LOCAL_NAMES, readState, S3RVER_CREDENTIALS } from '../local/paths';
@@ -32,6 +33,12 @@ export interface Target {
   /** Endpoint overrides and credentials for SDK clients built by the CLI itself. */
   s3: { endpoint?: string; forcePathStyle?: boolean; credentials?: { accessKeyId: string; secretAccessKey: string }; region?: string };
   sqs: { endpoint?: string; region?: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
+  /**
+   * What the routes ask for besides the key (docs/auth.md), and how the CLI meets it: the region and
+   * credentials it signs IAM routes with (the local credentials, or the default AWS chain for a stack).
+   * @default - the key alone
+   */
+  auth?: { modes: RouteAuthModes; region: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
 }
 
 /** Output keys the API stack publishes. */
@@ -53,6 +60,7 @@ export function localTarget(dataDir: string, givenKey: string | undefined): Targ
   const apiKey = givenKey ?? (existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : undefined);
   const credentials = { ...S3RVER_CREDENTIALS };
   return {
+    ...(state.auth ? { auth: { modes: state.auth, region: LOCAL_NAMES.region, credentials } } : {}),
     kind: 'local',
     label: `local system at ${state.url}`,
     apiUrl: state.url,
@@ -85,7 +93,9 @@ async function stackTarget(stack: string, givenKey: string | undefined, region: 
       return v;
     };
     const resolvedRegion = region ?? (await cfn.config.region());
+    const modes = authModesOutput(outputs.find((o) => o.OutputKey === API_AUTH_OUTPUT)?.OutputValue);
     return {
+      ...(modes ? { auth: { modes, region: resolvedRegion } } : {}),
       kind: 'stack',
       label: `stack ${stack}`,
       apiUrl: get('ApiUrl').replace(/\/+$/, ''),
@@ -112,6 +122,18 @@ async function outputsOf(cfn: CloudFormationClient, name: string): Promise<Outpu
     if ((e as { name?: string }).name === 'ValidationError') return undefined;
     throw e;
   }
+}
+
+/** The `ApiAuth` output of a stack (absent on a stack whose routes take the key alone, or one deployed before it existed). */
+function authModesOutput(raw: string | undefined): RouteAuthModes | undefined {
+  if (raw === undefined) return undefined;
+  const parsed = JSON.parse(raw) as Record<string, unknown>;
+  const mode = (v: unknown): AuthMode => {
+    if (!(AUTH_MODES as readonly unknown[]).includes(v))
+      throw new Error(`The stack's ${API_AUTH_OUTPUT} output names an unknown mode: ${raw}`);
+    return v as AuthMode;
+  };
+  return { operatorRoutes: mode(parsed.operatorRoutes), otherRoutes: mode(parsed.otherRoutes) };
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

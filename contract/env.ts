@@ -72,6 +72,13 @@ export const ENV = {
   /** Quality job: its thresholds as JSON, the same ones the alarms compare with (read through `qualityThresholds`). */
   QUALITY_THRESHOLDS: 'MLSHIP_QUALITY_THRESHOLDS',
   /**
+   * Quality job: the automatic promotion policy it evaluates each run, as JSON (contract/promotion.ts),
+   * or `none` (no challenger, or `autoPromote` off).
+   */
+  PROMOTION_POLICY: 'MLSHIP_PROMOTION_POLICY',
+  /** Quality job: the alarm topic its promotion decisions are published to. */
+  ALARM_TOPIC_ARN: 'MLSHIP_ALARM_TOPIC_ARN',
+  /**
    * Meta function: folder of the built web dashboard (`web/dist`), absolute or relative to the bundle
    * (the CDK bundling copies it beside the code as `dashboard/`).
    */
@@ -84,6 +91,12 @@ export const ENV = {
    */
   ANALYTICS_WORKGROUP: 'MLSHIP_ANALYTICS_WORKGROUP',
   ANALYTICS_DATABASE: 'MLSHIP_ANALYTICS_DATABASE',
+  /** JWT authorizer: the issuer its tokens must carry (`iss`). */
+  JWT_ISSUER: 'MLSHIP_JWT_ISSUER',
+  /** JWT authorizer: the accepted audiences (`aud` or `client_id`), comma-separated. */
+  JWT_AUDIENCE: 'MLSHIP_JWT_AUDIENCE',
+  /** JWT authorizer: the address of the issuer's signing keys (JWKS). */
+  JWT_JWKS_URI: 'MLSHIP_JWT_JWKS_URI',
 } as const;
 
 /** The value of the analytics variables on a deployment without the analytics store. */
@@ -107,11 +120,14 @@ export type ScheduledFunctionName = 'quality';
 /** Functions CloudFormation or ECS run during a deployment, not the API. */
 export type DeploymentFunctionName = 'golden-check';
 
+/** API Gateway's authorizer of bearer tokens (auth mode `jwt` with an OIDC issuer; docs/auth.md). */
+export type AuthorizerFunctionName = 'jwt-authorizer';
+
 /** The retraining loop's step that puts an accepted version in the shadow (the Training stack's). */
 export type TrainingFunctionName = 'hand-over';
 
 /** Every function the CDK app deploys. */
-export type AnyFunctionName = FunctionName | ScheduledFunctionName | DeploymentFunctionName | TrainingFunctionName;
+export type AnyFunctionName = FunctionName | ScheduledFunctionName | DeploymentFunctionName | AuthorizerFunctionName | TrainingFunctionName;
 
 /**
  * The one registry of what each function reads, for a backend. The stacks set exactly these on each
@@ -146,9 +162,12 @@ const FUNCTION_ENV: Record<AnyFunctionName, (backend: Backend) => EnvName[]> = {
     ENV.MODEL_BASELINE_PATH,
     ENV.QUALITY_WINDOW_MINUTES,
     ENV.QUALITY_THRESHOLDS,
+    ENV.PROMOTION_POLICY,
+    ENV.ALARM_TOPIC_ARN,
   ],
   // The SageMaker endpoint comes with the custom resource's properties; on Fargate the check calls the
   // load balancer's test listener at MLSHIP_MODEL_URL.
+  'jwt-authorizer': () => [ENV.JWT_ISSUER, ENV.JWT_AUDIENCE, ENV.JWT_JWKS_URI],
   'golden-check': (backend) => (backend === 'fargate' ? [ENV.GOLDEN_SET_PATH, ENV.MODEL_URL] : [ENV.GOLDEN_SET_PATH]),
   // Writes the routing item; the deployed state (manifest and challenger) stands in for one not stored yet.
   'hand-over': () => [ENV.PREDICTION_TABLE, ENV.MODEL_MANIFEST_PATH, ENV.CHALLENGER],

@@ -29,6 +29,8 @@ export const ERROR_STATUS = {
   INVALID_LABEL: 400,
   INVALID_HEADER: 400,
   MALFORMED_REQUEST: 400,
+  /** No valid bearer token on a route that asks for one (auth mode `jwt`, docs/auth.md). */
+  UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   /** A pinned model version (`x-mlship-model-version`) that is not hosted; `details.versions` lists those that are. */

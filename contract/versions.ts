@@ -6,6 +6,7 @@
  * and the CLI all read these names and rules from here.
  */
 import * as z from 'zod/mini';
+import { jsonOrNone, NONE_SETTING } from './json-setting';
 import type { ModelManifest } from './manifest';
 import { versionSchema } from './model-version';
 
@@ -149,7 +150,7 @@ export const challengerSettingSchema = z.object({
 export type ChallengerSetting = z.output<typeof challengerSettingSchema>;
 
 /** The value of MLSHIP_CHALLENGER when no challenger is hosted. */
-export const NO_CHALLENGER = 'none';
+export const NO_CHALLENGER = NONE_SETTING;
 /**
  * The value of MLSHIP_CHALLENGER when none is hosted at deploy but a training run may hand one over:
  * the routing state is read, and a registered version it names is accepted (docs/retraining.md).
@@ -164,13 +165,9 @@ export function challengerSetting(challenger: ChallengerSetting | undefined, han
 
 /** MLSHIP_CHALLENGER's value: the challenger setting, or undefined for `none` and `registry`. */
 export function parseChallengerSetting(raw: string): ChallengerSetting | undefined {
-  if (raw === NO_CHALLENGER || raw === REGISTRY_CHALLENGER) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new Error(`The challenger setting must be JSON, "${NO_CHALLENGER}" or "${REGISTRY_CHALLENGER}", got ${raw}`);
-  }
+  if (raw === REGISTRY_CHALLENGER) return undefined;
+  const json = jsonOrNone(raw, 'The challenger setting');
+  if (json === undefined) return undefined;
   const parsed = challengerSettingSchema.safeParse(json);
   if (!parsed.success)
     throw new Error(`The challenger setting is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);

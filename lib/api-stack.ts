@@ -7,18 +7,22 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { athenaWorkgroupName, glueDatabaseName } from '../contract/analytics';
-import { ANALYTICS_OFF, ENV } from '../contract/env';
+import { API_AUTH_OUTPUT, defaultJwksUri, operatorPrivilegeOf } from '../contract/auth';
+import { ANALYTICS_OFF, ENV, NO_OPERATOR_KEYS } from '../contract/env';
 import type { HandlerName } from '../contract/routes';
 import { type ChallengerSetting, challengerSetting } from '../contract/versions';
 import { InferenceApi } from './api/inference-api';
-import type { MlshipConfig } from './config';
+import { type JwtAuthorizerSource, routeAuthorization } from './api/route-authorization';
+import { authModesOf, type MlshipConfig } from './config';
 import { importDataBucket } from './constructs/data-bucket-import';
 import { DataBucketAccess, LogDlqAccess, PredictionLogAccess } from './constructs/data-grants';
 import { HandlerFunction } from './constructs/handler-function';
+import { acknowledgeWildcardResource } from './constructs/nag';
 import type { DeploymentContext } from './deployment-context';
 import type { ModelBackend } from './serving/model-backend';
 
@@ -124,6 +128,10 @@ export class ApiStack extends Stack {
     feedback.bindPredictionLog(table, PredictionLogAccess.LABEL);
     // meta: serves the bundled manifest, baseline, route table and dashboard; it needs no permission.
 
+    // IAM or a JWT authorizer besides the keys, where the config asks (docs/auth.md).
+    const authModes = authModesOf(config);
+    const authorization = routeAuthorization(this, authModes, this.jwtAuthorizerSource(config, deployment));
+
     // Id `Default` keeps the API's, its keys' and its log group's logical IDs as they were before the construct (see InferenceApi).
     this.inferenceApi = new InferenceApi(this, 'Default', {
       handlers: { predict: predict.function, query: query.function, feedback: feedback.function, meta: meta.function },
@@ -135,6 +143,8 @@ export class ApiStack extends Stack {
       operatorUsagePlanName: config.operatorUsagePlanName,
       logRetention,
       removalPolicy,
+      authorization,
+      waf: config.waf,
     });
     this.api = this.inferenceApi.api;
     this.apiKey = this.inferenceApi.apiKey;
@@ -144,7 +154,13 @@ export class ApiStack extends Stack {
     this.accessLogs = this.inferenceApi.accessLogs;
     // query and feedback tell operator keys from client keys by id.
     // Operators may send any stored input back as an s3Key (predict); they read every caller's predictions (query, feedback).
-    for (const fn of [predict, query, feedback]) fn.setVariable(ENV.OPERATOR_KEY_IDS, this.inferenceApi.operatorKeyIds);
+    // A function reached under the key alone while operator routes ask for more treats every key as a client's (contract/auth.ts).
+    for (const [name, fn] of [
+      ['predict', predict],
+      ['query', query],
+      ['feedback', feedback],
+    ] as const)
+      fn.setVariable(ENV.OPERATOR_KEY_IDS, operatorPrivilegeOf(name, authModes) ? this.inferenceApi.operatorKeyIds : NO_OPERATOR_KEYS);
 
     const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     out('ApiUrl', this.api.url, 'Base URL of the inference API');
@@ -157,6 +173,24 @@ export class ApiStack extends Stack {
         `Id of operator key "${config.operatorKeyNames[i]}" (aws apigateway get-api-key --include-value --api-key <id>)`,
       );
     });
+    if (authModes.operatorRoutes !== 'apiKey' || authModes.otherRoutes !== 'apiKey') {
+      // The CLI reads it to sign its requests or send a token (docs/auth.md).
+      out(API_AUTH_OUTPUT, JSON.stringify(authModes), 'What the routes ask for besides the API key');
+    }
+    const iamScope = authModes.otherRoutes === 'iam' ? 'allRoutes' : authModes.operatorRoutes === 'iam' ? 'operatorRoutes' : undefined;
+    if (iamScope !== undefined) {
+      const policy = new iam.ManagedPolicy(this, 'ApiInvokePolicy', {
+        description: `Calls the mlship API's ${iamScope === 'allRoutes' ? 'routes' : 'operator routes'} with SigV4 (attach to operators' roles)`,
+        statements: [this.inferenceApi.invokeStatement(iamScope)],
+      });
+      for (const arn of this.inferenceApi.invokeStatement(iamScope).resources.filter((r) => r.includes('*')))
+        acknowledgeWildcardResource(
+          policy,
+          arn,
+          'A path parameter of a route is one segment of any value: the ARN names the route and method, `*` the parameter.',
+        );
+      out('ApiInvokePolicyArn', policy.managedPolicyArn, 'Managed policy allowing SigV4 calls to the IAM routes (attach to operators)');
+    }
     out('BucketName', bucket.bucketName, 'Data bucket');
     out('TableName', table.tableName, 'Prediction log table');
     out('DlqUrl', logDlq.queueUrl, 'Dead-letter queue of prediction log records');
@@ -164,5 +198,25 @@ export class ApiStack extends Stack {
     const modelTarget = modelBackend.clientEnvironment[ENV.MODEL_URL] ?? modelBackend.clientEnvironment[ENV.SAGEMAKER_ENDPOINT];
     if (modelTarget)
       out(config.backend === 'fargate' ? 'ModelUrl' : 'EndpointName', modelTarget, 'Where the predict function sends instances');
+  }
+
+  /** The JWT authorizer's source when a route uses jwt: the user pool, or the authorizer function of the issuer. */
+  private jwtAuthorizerSource(config: MlshipConfig, deployment: DeploymentContext): JwtAuthorizerSource | undefined {
+    const jwt = config.auth?.jwt;
+    if (jwt === undefined) return undefined;
+    if (jwt.userPoolArn !== undefined) return { userPoolArn: jwt.userPoolArn };
+    if (jwt.issuer === undefined || jwt.audience === undefined)
+      throw new Error('auth.jwt: issuer and audience are required without userPoolArn');
+    const authorizer = new HandlerFunction(this, 'JwtAuthorizerFunction', {
+      name: 'jwt-authorizer',
+      deployment,
+      memorySize: 256,
+      environment: {
+        [ENV.JWT_ISSUER]: jwt.issuer,
+        [ENV.JWT_AUDIENCE]: jwt.audience.join(','),
+        [ENV.JWT_JWKS_URI]: jwt.jwksUri ?? defaultJwksUri(jwt.issuer),
+      },
+    });
+    return { handler: authorizer.function };
   }
 }

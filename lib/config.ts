@@ -7,11 +7,14 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { authModesOfSetting, authSchema, CONFIG_FILE } from '../contract/app-config';
+import type { RouteAuthModes } from '../contract/auth';
 import { errorMessage } from '../contract/errors';
 import { BACKENDS } from '../contract/limits';
 import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
 import { qualityThresholds } from '../contract/metrics/thresholds';
 import { readManifestFile } from '../contract/model-files';
+import { type PromotionPolicy, promotionPolicy } from '../contract/promotion';
 import { type ChallengerSetting, checkChallenger, ROUTING_MODES, type RoutingMode, SPLIT_PERCENT } from '../contract/versions';
 
 /** CloudWatch Logs accepts only these retention periods (days). */
@@ -74,6 +77,16 @@ export const trainingSchema = z
   })
   .strict();
 
+/** The `waf` key: an AWS WAF web ACL in front of the API's stage. */
+export const wafSchema = z
+  .object({
+    /** Requests one IP address may make in 5 minutes before the web ACL blocks it (until its rate falls again). */
+    rateLimit: int(100, 2_000_000_000),
+    /** Add AWS's managed common rule set (AWSManagedRulesCommonRuleSet) and known-bad-inputs rule set. @default true */
+    managedRules: z.boolean({ error: 'true or false' }).default(true),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     /** Directory holding `model.json` and the ONNX file, relative to the repository root. */
@@ -88,6 +101,14 @@ export const configSchema = z
     challengerMode: z.enum(ROUTING_MODES).optional(),
     /** `split` only: percent of requests the challenger answers. */
     challengerPercent: int(SPLIT_PERCENT.min, SPLIT_PERCENT.max).optional(),
+    /**
+     * The automatic promotion policy of a split challenger, evaluated by the scheduled quality job
+     * (docs/versions.md): `true` for the defaults, or overrides of them (`steps`, `minLabeled`,
+     * `tolerance`, `maxErrorRate`, `maxP99Ms`). @default - promotion by hand only
+     */
+    autoPromote: z
+      .union([z.boolean(), z.record(z.string(), z.unknown())], { error: 'true, false or an object of policy settings' })
+      .optional(),
     /** Prefix of the stack names (`<prefix>-Data`, `<prefix>-Serving-<backend>`, `<prefix>-Api`, `<prefix>-Monitoring`). */
     stackPrefix: z
       .string()
@@ -218,6 +239,10 @@ export const configSchema = z
     analyticsBytesScannedCutoffMiB: int(10, 10_485_760).default(10_240),
     /** Days Athena query results are kept in the results bucket. */
     analyticsResultsExpirationDays: int(1, 3650).default(30),
+    /** IAM or a JWT authorizer besides the API keys (docs/auth.md). @default - API keys alone */
+    auth: authSchema.optional(),
+    /** An AWS WAF web ACL with a per-IP rate-based rule on the API's stage (docs/auth.md). @default - none */
+    waf: wafSchema.optional(),
     /** The retraining loop on AWS (lib/training/, docs/retraining.md). @default - no training state machine */
     training: trainingSchema.optional(),
   })
@@ -271,7 +296,20 @@ function challengerProblemOf(c: {
   challengerDir?: string;
   challengerMode?: RoutingMode;
   challengerPercent?: number;
+  autoPromote?: boolean | Record<string, unknown>;
 }): { key: string; message: string } | undefined {
+  if (c.autoPromote !== undefined && c.autoPromote !== false) {
+    if (c.challengerDir === undefined || c.challengerMode !== 'split')
+      return {
+        key: 'autoPromote',
+        message: 'a split challenger to move up: set challengerDir, challengerMode "split" and challengerPercent',
+      };
+    try {
+      promotionPolicy(c.autoPromote);
+    } catch (e) {
+      return { key: 'autoPromote', message: errorMessage(e) };
+    }
+  }
   if (c.challengerDir === undefined) {
     if (c.challengerMode !== undefined)
       return { key: 'challengerMode', message: 'nothing: set challengerDir first (the challenger to host)' };
@@ -292,7 +330,7 @@ function challengerProblemOf(c: {
 export type MlshipConfig = z.infer<typeof configSchema>;
 export type ConfigKey = keyof MlshipConfig;
 export const CONFIG_KEYS = Object.keys(configSchema.shape) as ConfigKey[];
-export const CONFIG_FILE = 'mlship.config.json';
+export { CONFIG_FILE };
 
 /** A config that failed validation; `problems` holds one line per bad key. */
 export class ConfigError extends Error {
@@ -318,12 +356,20 @@ export function parseConfig(raw: Record<string, unknown>): MlshipConfig {
   const result = configSchema.safeParse(raw);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys' && issue.path.length > 0) {
+      return `${issue.path.map(String).join('.')}: unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    }
     if (issue.code === 'unrecognized_keys') {
       return `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}: allowed keys are ${CONFIG_KEYS.join(', ')}`;
     }
-    const key = String(issue.path[0]);
+    // A nested key is named by its path (`auth.jwt.issuer`), with its own value.
+    const key = issue.path.map(String).join('.');
+    const value = issue.path.reduce<unknown>(
+      (v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
+      raw,
+    );
     const allowed = issue.code === 'invalid_value' ? `one of ${issue.values.map((v) => String(v)).join(', ')}` : issue.message;
-    return `${key} = ${show(raw[key])}: expected ${allowed}`;
+    return `${key} = ${show(value)}: expected ${allowed}`;
   });
   throw new ConfigError(problems);
 }
@@ -381,6 +427,8 @@ export interface DeployedChallenger {
   readonly dir: string;
   readonly manifest: ModelManifest;
   readonly setting: ChallengerSetting;
+  /** The automatic promotion policy (`autoPromote`). @default - promotion by hand only */
+  readonly promotionPolicy?: PromotionPolicy;
 }
 
 /** The configured challenger, its manifest read and checked beside the champion's; undefined without one. */
@@ -399,6 +447,7 @@ export function challengerOf(config: MlshipConfig, rootDir: string, champion: Mo
     dir,
     manifest,
     setting: { version: manifest.version, mode, ...(mode === 'split' ? { percent: config.challengerPercent } : {}) },
+    ...(config.autoPromote === undefined || config.autoPromote === false ? {} : { promotionPolicy: promotionPolicy(config.autoPromote) }),
   };
 }
 
@@ -412,9 +461,14 @@ export function promoteInConfigFile(rootDir: string): string | undefined {
   if (!existsSync(file)) return undefined;
   const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   if (typeof raw.challengerDir !== 'string') return undefined;
-  const { challengerDir, challengerMode: _mode, challengerPercent: _percent, ...rest } = raw;
+  const { challengerDir, challengerMode: _mode, challengerPercent: _percent, autoPromote: _auto, ...rest } = raw;
   writeFileSync(file, `${JSON.stringify({ ...rest, modelDir: challengerDir }, null, 2)}\n`);
   return `${CONFIG_FILE}: modelDir is now ${challengerDir} and the challenger keys are gone; the next cdk deploy serves it alone.`;
+}
+
+/** The authorization modes of the routes (docs/auth.md). */
+export function authModesOf(config: Pick<MlshipConfig, 'auth'>): RouteAuthModes {
+  return authModesOfSetting(config.auth);
 }
 
 /** The model directory as an absolute path. */

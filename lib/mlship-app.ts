@@ -143,6 +143,7 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
     serving,
     api,
     analytics,
+    challenger,
   });
 
   const training =

@@ -10,7 +10,7 @@ import type { Construct } from 'constructs';
 import type { ModelManifest } from '../contract/manifest';
 import type { AnalyticsStack } from './analytics-stack';
 import type { ApiStack } from './api-stack';
-import type { MlshipConfig } from './config';
+import type { DeployedChallenger, MlshipConfig } from './config';
 import type { DataStack } from './data-stack';
 import type { DeploymentContext } from './deployment-context';
 import { ModelMonitoring } from './observability/model-monitoring';
@@ -29,6 +29,8 @@ export interface MonitoringStackProps extends StackProps {
   readonly serving: ServingStack;
   /** The API and its functions to watch. */
   readonly api: ApiStack;
+  /** The challenger beside the model: both versions on the dashboard, and its promotion policy. @default - none */
+  readonly challenger?: DeployedChallenger;
   /** The analytics writer's failures and the compactor to watch. @default - none (analytics off) */
   readonly analytics?: AnalyticsStack;
 }
@@ -68,6 +70,7 @@ export class MonitoringStack extends Stack {
         driftPsiThreshold: config.driftPsiThreshold,
         thresholds: config.qualityThresholds,
       },
+      versions: props.challenger && { challenger: props.challenger.setting.version, promotionPolicy: props.challenger.promotionPolicy },
       alarmEmail: config.alarmEmail,
       qualitySchedule: Duration.minutes(config.qualityScheduleMinutes),
       qualityWindow: Duration.minutes(config.qualityWindowMinutes),

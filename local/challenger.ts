@@ -8,10 +8,10 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { errorMessage } from '../contract/errors';
 import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
 import { readManifestFile } from '../contract/model-files';
+import { DEFAULT_PROMOTION_POLICY, type PromotionPolicy, promotionPolicy } from '../contract/promotion';
 import { checkSplitPercent, type RoutingMode } from '../contract/versions';
 import { type VersionsDeps, versionsDeps } from '../lambda/api/versions-routing';
 import { createLogger } from '../lambda/runtime/logger';
-import { DEFAULT_PROMOTION_POLICY, type PromotionPolicy } from '../lambda/versions/policy';
 import { TableRoutingStore } from '../lambda/versions/routing-store';
 import { startPromotionLoop } from './promotion';
 
@@ -63,14 +63,8 @@ export async function localVersions(opts: {
           manifest,
           policy: auto.policy,
           intervalMs: auto.intervalMs,
-          report: (d) =>
-            logger.info('promotion policy', {
-              action: d.action,
-              reason: d.reason,
-              state: d.state,
-              challenger: d.challenger,
-              champion: d.champion,
-            }),
+          // Its own service name, as the quality job's runs log under `quality` on AWS.
+          logger: createLogger('promotion', { model: manifest.name }),
           onError: (e) => logger.warn('promotion policy failed', { error: errorMessage(e) }),
         });
   return { versions, stop };
@@ -81,7 +75,8 @@ export interface ChallengerFlags {
   readonly dir?: string;
   readonly shadow?: boolean;
   readonly split?: string;
-  readonly autoPromote?: boolean;
+  /** `--auto-promote` alone (the default policy), or with settings as JSON, as `autoPromote` in mlship.config.json. */
+  readonly autoPromote?: boolean | string;
 }
 
 /** The challenger the flags ask for, or undefined; flags that make no sense alone say so. */
@@ -91,10 +86,28 @@ export function localChallenger(flags: ChallengerFlags | undefined): LocalChalle
       throw new Error('--shadow, --split and --auto-promote go with --challenger DIR.');
     return undefined;
   }
-  const autoPromote = flags.autoPromote ? { policy: DEFAULT_PROMOTION_POLICY, intervalMs: AUTO_PROMOTE_INTERVAL_MS } : undefined;
+  const autoPromote = flags.autoPromote
+    ? { policy: autoPromotePolicy(flags.autoPromote), intervalMs: AUTO_PROMOTE_INTERVAL_MS }
+    : undefined;
   if (flags.split !== undefined) return { dir: flags.dir, mode: 'split', percent: checkSplitPercent(flags.split, '--split'), autoPromote };
   if (autoPromote) throw new Error('--auto-promote moves a split challenger up: give --split PERCENT (e.g. 5).');
   return { dir: flags.dir, mode: 'shadow' };
+}
+
+/** The policy of `--auto-promote [settings]`: the same settings and checks as `autoPromote` in mlship.config.json. */
+function autoPromotePolicy(flag: true | string): PromotionPolicy {
+  if (flag === true) return DEFAULT_PROMOTION_POLICY;
+  let settings: unknown;
+  try {
+    settings = JSON.parse(flag);
+  } catch {
+    throw new Error(`--auto-promote takes its settings as JSON (e.g. '{"steps":[10,50]}'), got ${flag}`);
+  }
+  try {
+    return promotionPolicy(settings);
+  } catch (e) {
+    throw new Error(`--auto-promote: ${errorMessage(e)}`);
+  }
 }
 
 /** The banner's line for the challenger. */

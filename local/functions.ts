@@ -48,6 +48,11 @@ export interface LocalFunctionsOptions {
   readonly endpoints: { readonly dynamodb: string; readonly s3: string; readonly sqs: string; readonly predictS3?: string };
   /** Ids of the operator keys. */
   readonly operatorKeyIds: readonly string[];
+  /**
+   * The functions that treat operator keys as operators: as on AWS, one reached by the key alone while the
+   * operator routes ask for more treats every key as a client's (contract/auth.ts). @default - all
+   */
+  readonly operatorHandlers?: readonly HandlerName[];
   /** Days a log item is kept (0: forever). */
   readonly logTtlDays: number;
   /** The engine of summary windows over 24 h. @default - none (answered ANALYTICS_OFF) */
@@ -77,7 +82,9 @@ export function buildLocalFunctions(opts: LocalFunctionsOptions): LocalFunctions
   const sqs = new SQSClient({ ...aws, endpoint: endpoints.sqs });
   const reads = new PredictionLogStore(dynamodb, opts.tableName);
   const writes = new PredictionLogStore(logWrites, opts.tableName);
-  const operatorKeyIds = new Set(opts.operatorKeyIds);
+  const operators = new Set(opts.operatorKeyIds);
+  const operatorKeyIdsOf = (h: HandlerName): ReadonlySet<string> =>
+    opts.operatorHandlers === undefined || opts.operatorHandlers.includes(h) ? operators : new Set();
   const baselinePath = opts.baselinePath ?? join(dirname(opts.manifestPath), BASELINE_FILE);
 
   const backendKind = opts.backend ?? 'fargate';
@@ -88,12 +95,12 @@ export function buildLocalFunctions(opts: LocalFunctionsOptions): LocalFunctions
       backend: fargateBackend({ url: opts.modelUrl }),
       log: writes,
       deadLetters: { sqs: lazySqs(sqs), url: opts.logDlqUrl },
-      inputs: { s3: lazyS3(predictS3), bucket: opts.bucketName, operatorKeyIds },
+      inputs: { s3: lazyS3(predictS3), bucket: opts.bucketName, operatorKeyIds: operatorKeyIdsOf('predict') },
       ttlDays: opts.logTtlDays,
       versions: opts.versions,
     }),
-    query: createQueryHandler({ manifest, log: reads, operatorKeyIds, analytics: opts.analytics }),
-    feedback: createFeedbackHandler({ manifest, log: reads, operatorKeyIds }),
+    query: createQueryHandler({ manifest, log: reads, operatorKeyIds: operatorKeyIdsOf('query'), analytics: opts.analytics }),
+    feedback: createFeedbackHandler({ manifest, log: reads, operatorKeyIds: operatorKeyIdsOf('feedback') }),
     meta: createMetaHandler({
       manifest,
       backendKind,

@@ -11,6 +11,7 @@ import { answerParserErrors, drainUnreadBody } from '../container/src/early-answ
 import { ApiError, errorStack } from '../contract/errors';
 import { SERVICE_LIMITS } from '../contract/limits';
 import { API_KEY_HEADER, type HandlerName, matchRoute, type RouteSpec } from '../contract/routes';
+import type { RequestAuthorizer } from './auth/gateway-auth';
 import { lambdaContext, toProxyEvent } from './proxy-event';
 import { decodeContent, unsupportedTransferCoding } from './request-codings';
 
@@ -37,6 +38,8 @@ export interface GatewayOptions {
   timeoutMs?: number;
   /** Largest accepted request body (API Gateway's 10 MB by default). */
   maxBodyBytes?: number;
+  /** IAM or JWT on the routes, as the deployed API has them (local/auth/gateway-auth.ts). @default - the key alone */
+  authorize?: RequestAuthorizer;
   onRequest?: (entry: AccessLogEntry) => void;
   /** Called with every answer as sent (tests check them against the OpenAPI document). */
   onResponse?: (request: { method: string; path: string }, result: APIGatewayProxyResult) => void;
@@ -134,6 +137,11 @@ export function createGateway(opts: GatewayOptions): Server {
       drain(req, res);
       return sendError(res, new ApiError('PAYLOAD_TOO_LARGE', `The request body is larger than ${maxBodyBytes} bytes.`));
     }
+    // Auth beyond the key: a signature covers the body as sent, so the check comes once it is read.
+    const refusedAuth = route.apiKey
+      ? await opts.authorize?.(route, { method, url: rawUrl, rawHeaders: req.rawHeaders, body: raw })
+      : undefined;
+    if (refusedAuth !== undefined) return sendError(res, refusedAuth);
     let body: Buffer;
     try {
       body = await decodeContent(raw, req.headers['content-encoding'], maxBodyBytes);

@@ -3,9 +3,11 @@
  * project, git-ignored) so a restart finds the prediction log, the bucket and the API key again, and the
  * CLI finds the running system from `state.json`.
  */
+
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { RouteAuthModes } from '../contract/auth';
 
 /** The project root: local/ sits one level below it. */
 export const PROJECT_ROOT = resolve(__dirname, '..');
@@ -98,6 +100,8 @@ export interface LocalState {
   logDlqUrl: string;
   modelUrl: string;
   startedAt: string;
+  /** What the routes ask for besides the key, when more than the key (docs/auth.md): the CLI signs or sends a token. */
+  auth?: RouteAuthModes;
 }
 
 export function writeState(dataDir: string, state: LocalState): void {

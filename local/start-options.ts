@@ -38,7 +38,10 @@ export function addStartOptions(cmd: Command): Command {
     .option('--challenger <dir>', 'a second model version beside --model: shadows it (default) or answers --split PERCENT of requests')
     .option('--shadow', 'the challenger runs on every request beside the model; the model answers (the default)')
     .addOption(new Option('--split <percent>', 'the challenger answers this share of requests (1-50)').conflicts('shadow'))
-    .option('--auto-promote', "with --split: step the challenger's share up, promote it or roll it back on the log's figures")
+    .option(
+      '--auto-promote [settings]',
+      "with --split: step the challenger's share up, promote it or roll it back on the log's figures; settings as autoPromote in mlship.config.json (JSON)",
+    )
     .option('--access-log', 'print one line per API request', false)
     .option('--verbose', "print the handlers' structured JSON logs and metrics (as in CloudWatch) instead of summaries", false)
     .addOption(new Option('--summary-every <seconds>', 'seconds between request summaries (0: none)').default(10).argParser(asSeconds));
@@ -52,7 +55,7 @@ export interface StartFlags {
   challenger?: string;
   shadow?: boolean;
   split?: string;
-  autoPromote?: boolean;
+  autoPromote?: boolean | string;
   accessLog: boolean;
   verbose: boolean;
   summaryEvery: number;

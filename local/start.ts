@@ -8,6 +8,7 @@
 import { relative } from 'node:path';
 import { Command, Option } from 'commander';
 import { setLineSink } from '../lambda/runtime/log-output';
+import { localAuthFromConfigFile } from './auth/config-auth';
 import { challengerLine, localChallenger } from './challenger';
 import { DataDirBusyError } from './data-dir-lock';
 import { exampleLines, exampleRow } from './example';
@@ -53,6 +54,8 @@ export async function runStart(opts: RunStartOptions): Promise<void> {
       modelDir: opts.modelDir,
       challenger: localChallenger(opts.challenger),
       buildDashboard: true,
+      // The routes ask for what the deployed API's do (docs/auth.md).
+      auth: localAuthFromConfigFile(PROJECT_ROOT, { credentials: S3RVER_CREDENTIALS, region: LOCAL_NAMES.region }),
       onProgress: (m) => process.stderr.write(tty ? `\r\x1b[2K… ${m}` : `… ${m}\n`),
       onRequest: output.onRequest,
     });
@@ -152,6 +155,11 @@ function printBanner(local: LocalSystem, opts: RunStartOptions): void {
     `  API key    ${local.apiKey}   operator: every prediction and the metrics ${keyNote}`,
     `  Client key ${local.clientApiKey}   its own predictions only${opts.inMemory || process.env.MLSHIP_CLIENT_API_KEY ? '' : ` (kept in ${shortPath(dataPaths(local.dataDir).clientApiKey)})`}`,
     `  Model      ${m.name} ${m.version}   ${local.modelUrl}   from ${local.modelS3Uri}`,
+    ...(local.auth
+      ? [
+          `  Auth       operator routes: ${local.auth.operatorRoutes}, other routes: ${local.auth.otherRoutes}   (mlship.config.json; docs/auth.md)`,
+        ]
+      : []),
     ...(opts.challenger?.dir ? [`  Challenger ${challengerLine(opts.challenger)}   (mlship versions | promote | rollback)`] : []),
     `  DynamoDB   ${local.dynamodbUrl}   table ${local.tableName}`,
     `  S3         ${local.s3Url}   bucket ${local.bucketName}`,

@@ -10,11 +10,13 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { operatorHandlers, type RouteAuthModes } from '../contract/auth';
 import type { Backend } from '../contract/limits';
 import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
 import { readManifestFile } from '../contract/model-files';
 import type { CompactionResult } from '../lambda/analytics/compact';
 import { WEB_DIST } from '../web/build';
+import type { LocalAuthOptions } from './auth/gateway-auth';
 import type { LocalChallenger } from './challenger';
 import { lockDataDir } from './data-dir-lock';
 import { type AccessLogEntry, apiKeyIdOf, type GatewayOptions } from './gateway';
@@ -78,6 +80,12 @@ export interface StartLocalOptions {
    * in between. @default - the embedded S3 itself
    */
   predictS3Via?: (s3Url: string) => Promise<string>;
+  /**
+   * IAM or JWT on the routes besides the keys, as a deployment's `auth` has them (docs/auth.md); IAM checks
+   * signatures by the local credentials. Operator keys act as operators only where the deployed API lets them.
+   * @default - the keys alone
+   */
+  auth?: LocalAuthOptions;
   /** Called after each API request (the CLI prints an access log). */
   onRequest?: (entry: AccessLogEntry) => void;
   /** Called with each API answer as sent (tests check them against the OpenAPI document). */
@@ -95,6 +103,8 @@ export interface LocalSystem {
   /** The client key: its own predictions only. */
   readonly clientApiKey: string;
   readonly clientApiKeyId: string;
+  /** What the routes ask for besides the keys, when more than the keys (docs/auth.md). */
+  readonly auth?: RouteAuthModes;
   readonly tableName: string;
   readonly bucketName: string;
   readonly dynamodbUrl: string;
@@ -182,6 +192,7 @@ export async function startLocal(opts: StartLocalOptions = {}): Promise<LocalSys
         dashboardDir: staticDir,
         logTtlDays: opts.logTtlDays ?? 0,
         operatorKeyIds: [keys.apiKeyId],
+        operatorHandlers: opts.auth ? operatorHandlers(opts.auth.modes) : undefined,
         workDir,
         predictS3Url: await opts.predictS3Via?.(data.s3Url),
         challenger: opts.challenger,
@@ -205,6 +216,7 @@ export async function startLocal(opts: StartLocalOptions = {}): Promise<LocalSys
         buildDashboard: opts.buildDashboard ?? false,
         data,
         replayIntervalMs: opts.replayIntervalMs ?? 5000,
+        auth: opts.auth,
         onRequest: opts.onRequest,
         onResponse: opts.onResponse,
         onProgress: progress,
@@ -223,12 +235,18 @@ export async function startLocal(opts: StartLocalOptions = {}): Promise<LocalSys
       modelUrl: serving.modelUrl,
     };
     if (!inMemory) {
-      writeState(dataDir, { pid: process.pid, ...endpoints, startedAt: new Date().toISOString() });
+      writeState(dataDir, {
+        pid: process.pid,
+        ...endpoints,
+        startedAt: new Date().toISOString(),
+        ...(opts.auth ? { auth: opts.auth.modes } : {}),
+      });
       parts.defer(() => rmSync(paths.state, { force: true }));
     }
     return {
       ...endpoints,
       ...keys,
+      ...(opts.auth ? { auth: opts.auth.modes } : {}),
       modelS3Uri: serving.modelS3Uri,
       manifest,
       dataDir,

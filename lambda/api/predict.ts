@@ -6,6 +6,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ApiError } from '../../contract/errors';
 import { maxPredictBodyBytes } from '../../contract/limits';
 import type { Instance } from '../../contract/manifest';
+import { PREDICT_METRICS as M } from '../../contract/metrics/predict-metrics';
 import { type InvocationResponse, MODEL_VERSION_HEADER, type PredictResponse } from '../../contract/prediction';
 import type { PredictionRecord } from '../../contract/prediction-log';
 import { apiHandler, bodyBytes, mediaType, type RequestContext } from '../http/api-handler';
@@ -37,7 +38,7 @@ export function createPredictHandler(deps: PredictDeps) {
   const backend = versionChecked(
     deps.backend,
     hosted.map((version) => ({ name: manifest.name, version })),
-    () => metrics.count('ModelVersionMismatches', 1),
+    () => metrics.count(M.modelVersionMismatches, 1),
     accepted && (() => accepted().map((version) => ({ name: manifest.name, version }))),
   );
   const buildRecord: RecordBuilder = recordBuilder({
@@ -96,8 +97,11 @@ export function createPredictHandler(deps: PredictDeps) {
     const shadow = route.shadow === undefined ? undefined : startShadow(backend, invocation, resolved.length, route.shadow, ctx.deadline);
     const t0 = Date.now();
     const answer = await backend.invoke(invocation, resolved.length, ctx.deadline, route.answer).catch((e: unknown) => {
+      const of = metrics.forVersion(route.answer ?? manifest.version);
       // The model answered NaN or Infinity: no prediction to log, but a count to alarm on.
-      if (e instanceof ApiError && e.code === 'NON_FINITE_OUTPUT') metrics.count('NonFiniteOutputs', 1);
+      if (e instanceof ApiError && e.code === 'NON_FINITE_OUTPUT') of.count(M.nonFiniteOutputs, 1);
+      // Failures of the version's model call (not the caller's mistakes), so versions compare on errors too.
+      if (!(e instanceof ApiError) || e.status >= 500) of.count(M.backendErrors, 1);
       throw e;
     });
     const backendMs = Date.now() - t0;
@@ -147,20 +151,22 @@ export function createPredictHandler(deps: PredictDeps) {
     const now = clock();
     const failed = outcomes.find((o) => 'error' in o);
     if (failed !== undefined) {
-      metrics.count('ShadowErrors', outcomes.length);
+      metrics.forVersion(shadow.version).count(M.shadowErrors, outcomes.length);
       ctx.log.warn('shadow prediction failed', { version: shadow.version, error: 'error' in failed ? failed.error : undefined, ms });
     }
     return answered.map((r, i) => shadowRecord(r, shadow.version, outcomes[i] ?? { error: 'BACKEND_ERROR' }, now, startMs + ms));
   }
 
+  /** Under the version that answered: champion, challenger or pinned. */
   function emitMetrics(answer: InvocationResponse, backendMs: number): void {
-    metrics.emit({
-      Predictions: { value: answer.predictions.length, unit: 'Count' },
-      BackendLatency: { value: backendMs, unit: 'Milliseconds' },
+    const of = metrics.forVersion(answer.model.version);
+    of.emit({
+      [M.predictions]: { value: answer.predictions.length, unit: 'Count' },
+      [M.backendLatency]: { value: backendMs, unit: 'Milliseconds' },
     });
     const perLabel = new Map<string, number>();
     for (const p of answer.predictions) if ('label' in p) perLabel.set(p.label, (perLabel.get(p.label) ?? 0) + 1);
-    for (const [label, n] of perLabel) metrics.count('Predictions', n, { Label: label });
+    for (const [label, n] of perLabel) of.count(M.predictions, n, { Label: label });
   }
 
   return apiHandler('predict', logger, { predict, ...inferRoutes(manifest, predictCore) });

@@ -5,9 +5,11 @@
  */
 import { checkBaselineMatches, type ModelBaseline } from '../../contract/baseline';
 import { ENV, type EnvName } from '../../contract/env';
+import { errorMessage } from '../../contract/errors';
 import type { ModelManifest } from '../../contract/manifest';
 import { type QualityThresholds, qualityThresholds } from '../../contract/metrics/thresholds';
 import { readBaselineFile, readManifestFile } from '../../contract/model-files';
+import { type PromotionPolicy, parsePromotionPolicy } from '../../contract/promotion';
 import { readConfig, required } from '../runtime/config';
 
 export interface QualityConfig {
@@ -17,6 +19,8 @@ export interface QualityConfig {
   windowMinutes: number;
   /** Drift-test significance, minimum sample and drifted-share limit: the defaults with the configured overrides. */
   thresholds: QualityThresholds;
+  /** The automatic promotion policy each run evaluates, and the topic its decisions go to; undefined when off. */
+  promotion?: { policy: PromotionPolicy; topicArn: string };
 }
 
 export function readQualityConfig(env: NodeJS.ProcessEnv, baseDir: string): QualityConfig {
@@ -35,7 +39,18 @@ export function readQualityConfig(env: NodeJS.ProcessEnv, baseDir: string): Qual
     baseline,
     windowMinutes: Number(rawWindow),
     thresholds: parseThresholds(get(ENV.QUALITY_THRESHOLDS)),
+    ...promotionOf(get(ENV.PROMOTION_POLICY), get(ENV.ALARM_TOPIC_ARN)),
   };
+}
+
+function promotionOf(rawPolicy: string, topicArn: string): Pick<QualityConfig, 'promotion'> {
+  let policy: PromotionPolicy | undefined;
+  try {
+    policy = parsePromotionPolicy(rawPolicy);
+  } catch (e) {
+    throw new Error(`${ENV.PROMOTION_POLICY}: ${errorMessage(e)}`);
+  }
+  return policy === undefined ? {} : { promotion: { policy, topicArn } };
 }
 
 /** The thresholds variable: a JSON object of overrides (`{}` keeps every default), checked by `qualityThresholds`. */

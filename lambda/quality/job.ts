@@ -5,11 +5,17 @@
  * as CloudWatch metrics per model version. It reads only the log, so it works for every backend.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
 import type { ScheduledEvent } from 'aws-lambda';
+import { errorMessage } from '../../contract/errors';
 import { MAX_QUALITY_ITEMS } from '../../contract/quality';
 import { PredictionLogStore } from '../log/prediction-log-store';
 import { dynamoOptions } from '../runtime/clients';
 import { createLogger, type Logger } from '../runtime/logger';
+import type { PolicyDecision } from '../versions/policy';
+import { type PromotionDeps, runPromotion } from '../versions/promotion';
+import { TableRoutingStore } from '../versions/routing-store';
+import { snsPublisher } from '../versions/sns-publisher';
 import { analyzeWindow, type VersionQuality } from './analyze';
 import { type QualityConfig, readQualityConfig } from './config';
 import { qualityDocuments } from './publish';
@@ -20,6 +26,8 @@ export interface QualityRunResult {
   to: string;
   truncated: boolean;
   versions: VersionQuality[];
+  /** The automatic promotion policy's decision, when it is configured and the routing item exists. */
+  promotion?: PolicyDecision;
 }
 
 /** Runs one window ending at `now`; the handler and the local runner's `quality` command share it. */
@@ -28,13 +36,32 @@ export async function runQuality(
   store: PredictionLogStore,
   now: Date,
   write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+  promotion?: PromotionDeps,
 ): Promise<QualityRunResult> {
   const to = now;
   const from = new Date(now.getTime() - config.windowMinutes * 60_000);
   const window = await store.readWindow(config.manifest.name, from, to, MAX_QUALITY_ITEMS);
   const versions = analyzeWindow(config.manifest, config.baseline, window.records, config.thresholds);
   for (const v of versions) for (const line of qualityDocuments(config.manifest.name, v, now.getTime())) write(line);
-  return { model: config.manifest.name, from: from.toISOString(), to: to.toISOString(), truncated: window.truncated, versions };
+  const decision = promotion && (await promotionRun(promotion, now));
+  return {
+    model: config.manifest.name,
+    from: from.toISOString(),
+    to: to.toISOString(),
+    truncated: window.truncated,
+    versions,
+    ...(decision ? { promotion: decision } : {}),
+  };
+}
+
+/** The policy after the metrics are out: a failure is logged, not thrown, so a retry does not publish the window twice. */
+async function promotionRun(deps: PromotionDeps, now: Date): Promise<PolicyDecision | undefined> {
+  try {
+    return await runPromotion(deps, now);
+  } catch (e) {
+    deps.logger.error('promotion policy failed', { model: deps.manifest.name, error: errorMessage(e) });
+    return undefined;
+  }
 }
 
 export interface QualityDeps {
@@ -42,12 +69,25 @@ export interface QualityDeps {
   readonly log: PredictionLogStore;
   /** @default - a logger of the quality job */
   readonly logger?: Logger;
+  /** The automatic promotion policy's run. @default - none */
+  readonly promotion?: PromotionDeps;
 }
 
 /** The quality job's dependencies as the CDK configures it: config from `env`, a DynamoDB client. */
 export function qualityDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: string): QualityDeps {
   const config = readQualityConfig(env, baseDir);
-  return { config, log: new PredictionLogStore(new DynamoDBClient(dynamoOptions(env)), config.table) };
+  const ddb = new DynamoDBClient(dynamoOptions(env));
+  const log = new PredictionLogStore(ddb, config.table);
+  const p = config.promotion;
+  const promotion: PromotionDeps | undefined = p && {
+    manifest: config.manifest,
+    policy: p.policy,
+    routing: new TableRoutingStore(ddb, config.table, config.manifest.name),
+    log,
+    logger: createLogger('quality'),
+    publish: snsPublisher(new SNSClient({}), p.topicArn),
+  };
+  return { config, log, promotion };
 }
 
 export function createQualityHandler(deps: QualityDeps): (event: ScheduledEvent) => Promise<QualityRunResult> {
@@ -56,7 +96,7 @@ export function createQualityHandler(deps: QualityDeps): (event: ScheduledEvent)
     // The rule's scheduled time, not the start of this invocation, so a late or retried run reads the same window.
     const scheduled = Date.parse(event.time);
     const now = Number.isNaN(scheduled) ? new Date() : new Date(scheduled);
-    const result = await runQuality(deps.config, deps.log, now);
+    const result = await runQuality(deps.config, deps.log, now, undefined, deps.promotion);
     log.info('quality window published', {
       model: result.model,
       from: result.from,

@@ -1,6 +1,7 @@
 /**
  * CloudWatch Embedded Metric Format: a JSON log line that CloudWatch turns into metrics, with no API
- * call on the request path. Every metric carries the Model and ModelVersion dimensions.
+ * call on the request path. Every metric carries the Model and ModelVersion dimensions; a request's
+ * metrics name the version that answered it (`forVersion`), not only the one deployed as the champion.
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
 import { METRICS_NAMESPACE } from '../../contract/quality';
@@ -42,6 +43,11 @@ export class Metrics {
 
   count(name: string, value = 1, extraDimensions: Record<string, string> = {}): void {
     this.emit({ [name]: { value, unit: 'Count' } }, extraDimensions);
+  }
+
+  /** The same metrics about another version of the model (the one that answered, or shadowed, a request). */
+  forVersion(version: string): Metrics {
+    return version === this.model.version ? this : new Metrics({ name: this.model.name, version }, this.sink);
   }
 }
 

@@ -5,29 +5,11 @@
  * p99 latency stay within bounds; it is rolled back at once when it falls below. Pure: the caller reads
  * the figures (since the state's last change) and writes the decision.
  */
+import type { PromotionPolicy } from '../../contract/promotion';
 import { promoted, type RoutingState, rolledBack } from '../../contract/versions';
 import type { VersionFigures } from './figures';
 
-export interface PromotionPolicy {
-  /** Split percents to climb, ascending; the step after the last promotes. */
-  readonly steps: readonly number[];
-  /** Graded predictions of the challenger (since the last change) before any step. */
-  readonly minLabeled: number;
-  /** How much worse the challenger may be: accuracy points (classification), or a share of the champion's MAE (regression). */
-  readonly tolerance: number;
-  /** Highest share of failed challenger runs. */
-  readonly maxErrorRate: number;
-  /** Highest p99 latency of the challenger, in milliseconds. */
-  readonly maxP99Ms: number;
-}
-
-export const DEFAULT_PROMOTION_POLICY: PromotionPolicy = {
-  steps: [5, 25, 50],
-  minLabeled: 50,
-  tolerance: 0.02,
-  maxErrorRate: 0.01,
-  maxP99Ms: 1000,
-};
+export { DEFAULT_PROMOTION_POLICY, type PromotionPolicy } from '../../contract/promotion';
 
 export interface PolicyDecision {
   readonly action: 'hold' | 'step' | 'promote' | 'rollback';

@@ -60,8 +60,72 @@ export const GATEWAY_ERRORS: readonly GatewayErrorSpec[] = [
   { type: apigw.ResponseType.DEFAULT_5XX, code: 'INTERNAL', message: 'Internal error.', keepStatus: true },
 ];
 
-export function addGatewayResponses(api: apigw.RestApi): void {
-  for (const spec of GATEWAY_ERRORS) {
+/** API Gateway's answers for a JWT authorizer's refusals and failures (401 for a missing or invalid token). */
+export const JWT_GATEWAY_ERRORS: readonly GatewayErrorSpec[] = [
+  {
+    type: apigw.ResponseType.UNAUTHORIZED,
+    code: 'UNAUTHORIZED',
+    message: 'Missing or invalid bearer token: send Authorization: Bearer <JWT> from the configured issuer.',
+  },
+  {
+    type: apigw.ResponseType.AUTHORIZER_FAILURE,
+    code: 'INTERNAL',
+    message: 'The authorizer could not check the token; retry.',
+    keepStatus: true,
+  },
+  {
+    type: apigw.ResponseType.AUTHORIZER_CONFIGURATION_ERROR,
+    code: 'INTERNAL',
+    message: 'The authorizer could not check the token; retry.',
+    keepStatus: true,
+  },
+];
+
+/** API Gateway's answers for a bad or expired SigV4 signature (IAM routes; a denied one is ACCESS_DENIED). */
+export const IAM_GATEWAY_ERRORS: readonly GatewayErrorSpec[] = [
+  {
+    type: apigw.ResponseType.INVALID_SIGNATURE,
+    code: 'FORBIDDEN',
+    message: 'The request signature (SigV4) does not match: sign the request for execute-api in the API region.',
+  },
+  { type: apigw.ResponseType.EXPIRED_TOKEN, code: 'FORBIDDEN', message: 'The credentials that signed the request have expired.' },
+];
+
+/** API Gateway's answer for a request the web ACL's managed rules blocked (the rate rule answers 429 itself). */
+export const WAF_GATEWAY_ERRORS: readonly GatewayErrorSpec[] = [
+  { type: apigw.ResponseType.WAF_FILTERED, code: 'FORBIDDEN', message: "The request was blocked by the API's web ACL." },
+];
+
+/**
+ * With IAM on some routes, API Gateway answers an unsigned request to them as it answers an unknown route
+ * (MISSING_AUTHENTICATION_TOKEN): the answer then names both causes, with IAM's 403.
+ */
+export const UNSIGNED_OR_NO_ROUTE: GatewayErrorSpec = {
+  type: apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+  code: 'FORBIDDEN',
+  message: 'No such route, or the route needs a SigV4-signed request (docs/auth.md): see GET /openapi.json for the routes.',
+};
+
+/** What an API uses besides API keys: each brings the answers API Gateway gives for it. */
+export interface GatewayErrorOptions {
+  readonly iam?: boolean;
+  readonly jwt?: boolean;
+  readonly waf?: boolean;
+}
+
+/** The gateway errors of an API: the common ones, and those of IAM, a JWT authorizer and a web ACL where used. */
+export function gatewayErrorsOf(opts: GatewayErrorOptions = {}): readonly GatewayErrorSpec[] {
+  const common = opts.iam ? GATEWAY_ERRORS.map((s) => (s.type === UNSIGNED_OR_NO_ROUTE.type ? UNSIGNED_OR_NO_ROUTE : s)) : GATEWAY_ERRORS;
+  return [
+    ...common,
+    ...(opts.iam ? IAM_GATEWAY_ERRORS : []),
+    ...(opts.jwt ? JWT_GATEWAY_ERRORS : []),
+    ...(opts.waf ? WAF_GATEWAY_ERRORS : []),
+  ];
+}
+
+export function addGatewayResponses(api: apigw.RestApi, opts: GatewayErrorOptions = {}): void {
+  for (const spec of gatewayErrorsOf(opts)) {
     api.addGatewayResponse(`Error${spec.type.responseType}`, {
       type: spec.type,
       statusCode: spec.keepStatus ? undefined : String(ERROR_STATUS[spec.code]),

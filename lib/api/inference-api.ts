@@ -13,11 +13,15 @@
  */
 import { Fn, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { API_KEY_ONLY, authModeOf, isOperatorRoute } from '../../contract/auth';
 import { HANDLERS, type HandlerName, ROUTES } from '../../contract/routes';
+import { ApiWebAcl } from './api-web-acl';
 import { addGatewayResponses } from './gateway-responses';
+import { methodAuthOptions, modesOf, type RouteAuthorization } from './route-authorization';
 
 export interface InferenceApiProps {
   /** The function serving each handler of the route table. */
@@ -42,6 +46,18 @@ export interface InferenceApiProps {
   readonly logRetention: logs.RetentionDays;
   /** What happens to the access and execution logs when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * What the operator routes and the other routes with a key ask for besides the key: IAM or a JWT
+   * authorizer (`routeAuthorization()`, docs/auth.md). The keys stay required: they meter and tell operators apart.
+   * @default - the API key alone on every route
+   */
+  readonly authorization?: RouteAuthorization;
+  /**
+   * An AWS WAF web ACL on the stage: `rateLimit` requests per 5 minutes per IP address, and AWS's managed
+   * rule sets unless `managedRules` is false (`ApiWebAcl`).
+   * @default - no web ACL
+   */
+  readonly waf?: { readonly rateLimit: number; readonly managedRules?: boolean };
 }
 
 export class InferenceApi extends Construct {
@@ -61,11 +77,16 @@ export class InferenceApi extends Construct {
   public readonly accessLogs: logs.LogGroup;
   /** The stage's execution log (`API-Gateway-Execution-Logs_<restApiId>/<stage>`), with the retention. */
   public readonly executionLogs: logs.LogGroup;
+  /** The web ACL on the stage, when `waf` is given. */
+  public readonly webAcl?: ApiWebAcl;
+  private readonly authorization: RouteAuthorization;
 
   constructor(scope: Construct, id: string, props: InferenceApiProps) {
     super(scope, id);
     checkInferenceApiProps(props);
     const throttle = { rateLimit: props.throttleRateLimit, burstLimit: props.throttleBurstLimit };
+    this.authorization = props.authorization ?? { operatorRoutes: { mode: 'apiKey' }, otherRoutes: { mode: 'apiKey' } };
+    const modes = props.authorization ? modesOf(props.authorization) : API_KEY_ONLY;
 
     // Operator keys are made apart from the API's stage (their usage plan binds them to it), so the
     // functions can be given their ids without a dependency cycle through the deployment.
@@ -114,14 +135,22 @@ export class InferenceApi extends Construct {
     for (const route of ROUTES) {
       const resource = this.api.root.resourceForPath(route.path);
       const pathParams = route.path.match(/\{[^}]+\}/g)?.map((p) => p.slice(1, -1)) ?? [];
+      const auth =
+        authModeOf(route, modes) === 'none'
+          ? undefined
+          : isOperatorRoute(route)
+            ? this.authorization.operatorRoutes
+            : this.authorization.otherRoutes;
       resource.addMethod(route.method, integrations.get(route.handler), {
         operationName: route.id,
         apiKeyRequired: route.apiKey,
+        ...(auth ? methodAuthOptions(auth) : {}),
         requestParameters: Object.fromEntries(pathParams.map((p) => [`method.request.path.${p}`, true])),
         requestValidator: pathParams.length > 0 ? validator : undefined,
       });
     }
-    addGatewayResponses(this.api);
+    const uses = (mode: string) => modes.operatorRoutes === mode || modes.otherRoutes === mode;
+    addGatewayResponses(this.api, { iam: uses('iam'), jwt: uses('jwt'), waf: props.waf !== undefined });
 
     this.apiKey = this.api.addApiKey('ApiKey', { description: 'mlship default API key' });
     this.usagePlan = this.api.addUsagePlan('UsagePlan', {
@@ -138,25 +167,64 @@ export class InferenceApi extends Construct {
     });
     for (const key of this.operatorKeys) this.operatorUsagePlan.addApiKey(key);
 
-    Validations.of(this.api).acknowledge(
-      {
+    if (props.waf) {
+      this.webAcl = new ApiWebAcl(this, 'WebAcl', {
+        stage: this.api.deploymentStage,
+        rateLimit: props.waf.rateLimit,
+        managedRules: props.waf.managedRules,
+        logRetention: props.logRetention,
+        removalPolicy: props.removalPolicy,
+      });
+    } else {
+      Validations.of(this.api).acknowledge({
         id: 'AwsSolutions-APIG3',
         reason:
-          'No WAF by default: it costs from $5/month plus rules; API keys, the usage plan and stage throttling bound abuse. Attach a web ACL for public production use.',
-      },
+          'No WAF unless the `waf` setting asks for one: it costs from $5/month plus rules; API keys, the usage plan and stage throttling bound abuse (docs/auth.md).',
+      });
+    }
+    Validations.of(this.api).acknowledge(
       {
         id: 'AwsSolutions-APIG4',
         reason:
-          'Callers are identified by API key and limited by the usage plan; health, OpenAPI and the dashboard page (which holds no data and asks for the key) are public on purpose.',
+          'Every data route takes an API key (metering, operator or client), with IAM or a JWT authorizer where `auth` asks for one (docs/auth.md); health, OpenAPI and the dashboard page (which holds no data) are public on purpose.',
       },
-      { id: 'AwsSolutions-COG4', reason: 'No Cognito user pool: machine clients authenticate with API keys.' },
+      {
+        id: 'AwsSolutions-COG4',
+        reason:
+          'Routes without a Cognito authorizer authenticate with API keys, IAM or a JWT authorizer of any OIDC issuer, as `auth` configures (docs/auth.md).',
+      },
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
         reason: "The API Gateway account role uses AWS's AmazonAPIGatewayPushToCloudWatchLogs, the documented policy for execution logs.",
       },
     );
   }
+
+  /**
+   * Lets `grantee` call the routes of `scope` with IAM authorization (SigV4, `execute-api:Invoke` on their
+   * methods of this stage). It grants the call, not the data: the caller's API key still decides between
+   * an operator's view and a client's.
+   */
+  public grantInvoke(grantee: iam.IGrantable, scope: InvokeScope = 'operatorRoutes'): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: this.invokeArns(scope) });
+  }
+
+  /** The statement `grantInvoke` adds, for a policy of its own (a managed policy operators attach). */
+  public invokeStatement(scope: InvokeScope = 'operatorRoutes'): iam.PolicyStatement {
+    return new iam.PolicyStatement({ actions: ['execute-api:Invoke'], resources: this.invokeArns(scope) });
+  }
+
+  private invokeArns(scope: InvokeScope): string[] {
+    const stage = this.api.deploymentStage.stageName;
+    return ROUTES.filter((r) => r.apiKey && (scope === 'allRoutes' || isOperatorRoute(r))).map((r) =>
+      // A path parameter is one segment: `*` stands for it.
+      this.api.arnForExecuteApi(r.method, r.path.replace(/\{[^}]+\}/g, '*'), stage),
+    );
+  }
 }
+
+/** Which routes an IAM grant covers: the operator routes, or every route with a key. */
+export type InvokeScope = 'operatorRoutes' | 'allRoutes';
 
 /** Every problem with the props, in one error, each saying how to fix it. */
 function checkInferenceApiProps(props: InferenceApiProps): void {

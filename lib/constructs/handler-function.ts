@@ -21,6 +21,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BASELINE_FILE } from '../../contract/baseline';
 import {
+  type AuthorizerFunctionName,
   type DeploymentFunctionName,
   ENV,
   type EnvName,
@@ -53,7 +54,7 @@ export interface HandlerFunctionProps {
   /**
    * Which function: its code is `lambda/<name>.ts` and its environment is `functionEnv(name, backend)`.
    */
-  readonly name: FunctionName | DeploymentFunctionName | TrainingFunctionName | typeof QUALITY_FUNCTION;
+  readonly name: FunctionName | DeploymentFunctionName | AuthorizerFunctionName | TrainingFunctionName | typeof QUALITY_FUNCTION;
   /** Where the code and the model are, the backend, log retention and removal policy of the log group. */
   readonly deployment: DeploymentContext;
   /**

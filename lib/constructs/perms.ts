@@ -66,6 +66,12 @@ export const TRANSFORM_JOB_LOG_ACTIONS = {
 /** A KMS key CloudWatch alarms publish through (an SNS topic encrypted with it). */
 export const ALARM_TOPIC_KEY_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey*'] as const;
 
+/** Publishing to an SNS topic (the quality job's promotion decisions). */
+export const TOPIC_PUBLISH_ACTIONS = ['sns:Publish'] as const;
+
+/** A publisher's calls on an encrypted topic's key: SNS makes a data key and decrypts it on its behalf. */
+export const PUBLISH_ENCRYPTED_TOPIC_KEY_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'] as const;
+
 /** Calling a SageMaker endpoint. */
 export const ENDPOINT_INVOKE_ACTIONS = ['sagemaker:InvokeEndpoint'] as const;
 

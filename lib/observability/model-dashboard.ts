@@ -16,6 +16,7 @@ import { METRICS_NAMESPACE, QUALITY_METRICS as Q } from '../../contract/quality'
 import type { AlarmThresholds, ModelAlarms } from './model-alarms';
 import type { ModelMetrics } from './model-metrics';
 import { MONITORING_DEFAULTS } from './monitoring-defaults';
+import { versionWidgets } from './version-widgets';
 
 /** What the dashboard shows. */
 export interface ModelDashboardSource {
@@ -43,6 +44,8 @@ export interface ModelDashboardSource {
   readonly schedule: Duration;
   /** How much prediction log each run reads. */
   readonly window: Duration;
+  /** The challenger's version: a row shows both versions side by side. @default - the model alone */
+  readonly challenger?: string;
 }
 
 /** Adds the dashboard to `scope` (id `Dashboard`). */
@@ -122,6 +125,9 @@ export function addModelDashboard(scope: Construct, src: ModelDashboardSource): 
         ),
         graph('API errors', [clientErrors, serverErrors], { right: [serverErrorRate] }),
       ],
+      ...(src.challenger === undefined
+        ? []
+        : [versionWidgets({ model: manifest.name, champion: manifest.version, challenger: src.challenger, period })]),
       [
         graph(
           'Lambda errors',

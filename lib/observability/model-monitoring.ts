@@ -24,6 +24,7 @@ import { errorMessage } from '../../contract/errors';
 import { MANIFEST_FILE, type ModelManifest } from '../../contract/manifest';
 import { type QualityThresholds as JobThresholds, qualityThresholds } from '../../contract/metrics/thresholds';
 import { readBaselineFile, readManifestFile } from '../../contract/model-files';
+import type { PromotionPolicy } from '../../contract/promotion';
 import { grantActions } from '../constructs/grant-actions';
 import { ALARM_TOPIC_KEY_ACTIONS, READ_METRICS_ACTIONS } from '../constructs/perms';
 import { contextFromParts, PACKAGE_ROOT } from '../deployment-context';
@@ -70,6 +71,14 @@ export interface QualityThresholds {
   readonly driftPsiThreshold?: number;
 }
 
+/** A challenger beside the served model, as monitoring sees it. */
+export interface ModelVersionsMonitoring {
+  /** The challenger's version. */
+  readonly challenger: string;
+  /** The automatic promotion policy the quality job evaluates (a split challenger only). @default - promotion by hand only */
+  readonly promotionPolicy?: PromotionPolicy;
+}
+
 export interface ModelMonitoringProps {
   /**
    * The mlship folder (holds `lambda/` and `package-lock.json`), for bundling the quality function.
@@ -98,6 +107,12 @@ export interface ModelMonitoringProps {
   readonly p99LatencyMs?: number;
   /** Address that receives the alarms by e-mail (the subscription must be confirmed). @default - no e-mail subscription */
   readonly alarmEmail?: string;
+  /**
+   * The challenger hosted beside the model (docs/versions.md): the dashboard shows both versions side by
+   * side, and with `promotionPolicy` the quality job moves it up, promotes or rolls it back each run.
+   * @default - the model alone
+   */
+  readonly versions?: ModelVersionsMonitoring;
   /** How often the quality job runs. @default Duration.minutes(15) */
   readonly qualitySchedule?: Duration;
   /** How much prediction log each run reads. @default Duration.minutes(60) */
@@ -178,6 +193,8 @@ export class ModelMonitoring extends Construct {
       table: props.table,
       windowMinutes: window.toMinutes(),
       thresholds: props.quality?.thresholds ?? {},
+      topic: this.alarmTopic,
+      promotionPolicy: props.versions?.promotionPolicy,
     });
     this.schedule = new events.Rule(this, 'QualitySchedule', {
       description: `Publishes drift and accuracy of model ${this.manifest.name} every ${schedule.toMinutes()} minutes`,
@@ -223,6 +240,7 @@ export class ModelMonitoring extends Construct {
       backendKind: props.backend.kind,
       schedule,
       window,
+      challenger: props.versions?.challenger,
     });
   }
 
@@ -305,6 +323,8 @@ function checkProps(props: ModelMonitoringProps, manifest: ModelManifest): void 
   if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
     problems.push(`\`alarmEmail\` is not an e-mail address: "${props.alarmEmail}"`);
   }
+  if (props.versions !== undefined && props.versions.challenger === manifest.version)
+    problems.push(`\`versions.challenger\` is the model's own version ${manifest.version}: a challenger is another version`);
   problems.push(...monitoredBackendProblems(props.backend));
   if (Object.keys(props.functions).length === 0)
     problems.push('`functions` is empty: pass the API functions to graph their errors, throttles and duration');

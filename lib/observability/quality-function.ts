@@ -1,8 +1,9 @@
 /**
  * The scheduled model-quality function (`lambda/quality.ts`), built by HandlerFunction like every mlship
  * function (Node 22 on arm64, local esbuild, SDK bundled, source maps, X-Ray, its own log group and role),
- * which also copies `model.json` and `baseline.json` beside the code. Its only data permission is Query
- * on the log's `byModel` index.
+ * which also copies `model.json` and `baseline.json` beside the code. Its data permission is Query on the
+ * log's `byModel` index; with the automatic promotion policy, also GetItem and PutItem of the routing
+ * item and Publish to the alarm topic.
  */
 import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
@@ -10,12 +11,16 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { BASELINE_FILE } from '../../contract/baseline';
 import { ENV } from '../../contract/env';
 import type { QualityThresholds } from '../../contract/metrics/thresholds';
+import { NO_PROMOTION, type PromotionPolicy } from '../../contract/promotion';
 import { PredictionLogAccess } from '../constructs/data-grants';
+import { grantActions } from '../constructs/grant-actions';
 import { HandlerFunction, QUALITY_FUNCTION } from '../constructs/handler-function';
+import { PUBLISH_ENCRYPTED_TOPIC_KEY_ACTIONS, TOPIC_PUBLISH_ACTIONS } from '../constructs/perms';
 import type { DeploymentContext } from '../deployment-context';
 
 export interface QualityFunctionProps {
@@ -27,6 +32,13 @@ export interface QualityFunctionProps {
   readonly windowMinutes: number;
   /** Overrides of the job's thresholds (drift test, drifted share, minimum sample), passed as JSON. */
   readonly thresholds: Partial<QualityThresholds>;
+  /** Where the job's notices go (the alarm topic): promotion decisions. */
+  readonly topic: sns.ITopic;
+  /**
+   * The automatic promotion policy each run evaluates (docs/versions.md); only with a split challenger.
+   * @default - none: the job neither reads nor writes the routing item, nor publishes
+   */
+  readonly promotionPolicy?: PromotionPolicy;
 }
 
 export class QualityFunction extends Construct {
@@ -46,6 +58,8 @@ export class QualityFunction extends Construct {
       environment: {
         [ENV.QUALITY_WINDOW_MINUTES]: String(props.windowMinutes),
         [ENV.QUALITY_THRESHOLDS]: JSON.stringify(props.thresholds),
+        [ENV.PROMOTION_POLICY]: props.promotionPolicy === undefined ? NO_PROMOTION : JSON.stringify(props.promotionPolicy),
+        [ENV.ALARM_TOPIC_ARN]: props.topic.topicArn,
       },
       // Reading and binning up to 20,000 items: more memory buys CPU and keeps the run short.
       memorySize: 1024,
@@ -54,8 +68,17 @@ export class QualityFunction extends Construct {
     this.function = fn.function;
     this.role = fn.role;
     this.logGroup = fn.logGroup;
-    // Query on the index only: the job never reads items by id, scans, or writes. (A table encrypted with a
+    // Query on the index: the job never reads items by id, scans, or writes the log. With the policy, the
+    // routing item too (its leading key only, as the predict function has it). (A table encrypted with a
     // customer key also gets Decrypt; the log uses an AWS-owned or managed key.)
-    fn.bindPredictionLog(props.table, PredictionLogAccess.QUERY_BY_MODEL);
+    const routing = props.promotionPolicy === undefined ? [] : [PredictionLogAccess.ROUTING];
+    fn.bindPredictionLog(props.table, PredictionLogAccess.QUERY_BY_MODEL, ...routing);
+    if (props.promotionPolicy !== undefined) this.grantPublish(props.topic);
+  }
+
+  /** Publish to this topic only, with its key's data-key calls when it is encrypted (the alarm topic is). */
+  private grantPublish(topic: sns.ITopic): void {
+    grantActions(this.role, TOPIC_PUBLISH_ACTIONS, [topic.topicArn]);
+    if (topic.masterKey !== undefined) grantActions(this.role, PUBLISH_ENCRYPTED_TOPIC_KEY_ACTIONS, [topic.masterKey.keyArn]);
   }
 }

@@ -6,6 +6,7 @@
 import { errorMessage } from '../../contract/errors';
 import { SERVICE_LIMITS } from '../../contract/limits';
 import { ensureWebBuilt } from '../../web/build';
+import { createRequestAuthorizer, type LocalAuthOptions } from '../auth/gateway-auth';
 import { type AccessLogEntry, createGateway, type GatewayOptions } from '../gateway';
 import { gracefulStop, listen } from '../listen';
 import { LOCAL_NAMES } from '../paths';
@@ -36,6 +37,8 @@ export interface ApiPartOptions {
   data: Pick<DataPart, 'sqs' | 'logDlqUrl'>;
   /** How often the dead-letter queue is drained into the replay function; 0 turns it off. */
   replayIntervalMs: number;
+  /** IAM or JWT on the routes besides the keys (docs/auth.md). @default - the keys alone */
+  auth?: LocalAuthOptions;
   onRequest?: (entry: AccessLogEntry) => void;
   onResponse?: GatewayOptions['onResponse'];
   onProgress: (message: string) => void;
@@ -68,6 +71,7 @@ export function startApi(opts: ApiPartOptions): Promise<ApiPart> {
       apiKeyId: keys.apiKeyId,
       extraApiKeys: [{ value: keys.clientApiKey, id: keys.clientApiKeyId }],
       stage: LOCAL_NAMES.stage,
+      authorize: opts.auth ? createRequestAuthorizer(opts.auth) : undefined,
       onRequest: opts.onRequest,
       onResponse: opts.onResponse,
     });

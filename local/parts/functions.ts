@@ -3,8 +3,10 @@
  * same factories the Lambda entries call, with this system's endpoints and clients. Nothing is global,
  * so several local systems live in one process.
  */
+
 import { join } from 'node:path';
 import type { ModelManifest } from '../../contract/manifest';
+import type { HandlerName } from '../../contract/routes';
 import type { VersionsDeps } from '../../lambda/api/versions-routing';
 import { duckdbEngine } from '../analytics/engine';
 import { type LocalChallenger, localVersions } from '../challenger';
@@ -23,6 +25,8 @@ export interface FunctionsPartOptions {
   dashboardDir: string;
   logTtlDays: number;
   operatorKeyIds: string[];
+  /** The functions that treat operator keys as operators (contract/auth.ts `operatorHandlers`). @default - all */
+  operatorHandlers?: readonly HandlerName[];
   /** Where the DuckDB engine mirrors the bucket's Parquet. */
   workDir: string;
   /** Where the predict function reaches S3 (a fault test puts a switch there). @default - the embedded S3 */
@@ -63,6 +67,7 @@ export function startFunctions(opts: FunctionsPartOptions): Promise<FunctionsPar
       logDlqUrl: data.logDlqUrl,
       endpoints: { dynamodb: data.dynamodbUrl, s3: data.s3Url, sqs: data.sqsUrl, predictS3: opts.predictS3Url },
       operatorKeyIds: opts.operatorKeyIds,
+      operatorHandlers: opts.operatorHandlers,
       logTtlDays: opts.logTtlDays,
       analytics: duckdbEngine({
         s3: analyticsS3,

@@ -6,8 +6,10 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { OPERATOR_ROUTE_IDS } from '../../contract/auth';
 import { HANDLERS, type HandlerName, ROUTES } from '../../contract/routes';
 import { InferenceApi, type InferenceApiProps } from '../../lib';
 import { GATEWAY_ERRORS } from '../../lib/api/gateway-responses';
@@ -122,4 +124,43 @@ test('refuses a missing handler, a burst below the rate, a bad quota and a repea
   expect(error?.message).toMatch(/`throttleBurstLimit` \(10\) is below `throttleRateLimit` \(50\): raise the burst/);
   expect(error?.message).toMatch(/`quotaPerDay` must be a whole number above 0; got 0/);
   expect(error?.message).toMatch(/`operatorKeyNames` repeats ops: give each operator key its own name/);
+});
+
+describe('auth beyond the key (docs/auth.md)', () => {
+  it('grants execute-api:Invoke on the operator routes, or on every route with a key, of this stage', () => {
+    // GIVEN
+    const { stack, make } = fixture({ authorization: { operatorRoutes: { mode: 'iam' }, otherRoutes: { mode: 'apiKey' } } });
+    const api = make();
+    const ops = new iam.Role(stack, 'Ops', { assumedBy: new iam.AccountRootPrincipal() });
+    const all = new iam.Role(stack, 'All', { assumedBy: new iam.AccountRootPrincipal() });
+    // WHEN
+    api.grantInvoke(ops);
+    api.grantInvoke(all, 'allRoutes');
+    // THEN
+    const t = Template.fromStack(stack);
+    const resourcesOf = (role: iam.Role) => {
+      const policy = Object.values(t.findResources('AWS::IAM::Policy')).find((p) =>
+        (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === logicalIdIn(role)),
+      );
+      const [statement] = (policy?.Properties.PolicyDocument.Statement ?? []) as { Action: string; Resource: unknown[] }[];
+      expect(statement?.Action).toBe('execute-api:Invoke');
+      return (statement?.Resource ?? []).map((r) => JSON.stringify(r));
+    };
+    expect(resourcesOf(ops)).toHaveLength(OPERATOR_ROUTE_IDS.length);
+    expect(resourcesOf(ops).some((r) => r.includes('/GET/predictions/*'))).toBe(true);
+    expect(resourcesOf(all)).toHaveLength(ROUTES.filter((r) => r.apiKey).length);
+  });
+
+  it('puts the web ACL on the stage only once the stage exists, and answers blocked requests in the contract body', () => {
+    // GIVEN / WHEN
+    const { stack, make } = fixture({ waf: { rateLimit: 500 } });
+    make();
+    // THEN
+    const t = Template.fromStack(stack);
+    const [association] = Object.values(t.findResources('AWS::WAFv2::WebACLAssociation'));
+    const [stageId] = Object.keys(t.findResources('AWS::ApiGateway::Stage'));
+    expect(JSON.stringify(association?.Properties.ResourceArn)).toContain(JSON.stringify({ Ref: stageId }));
+    t.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: 'WAF_FILTERED', StatusCode: '403' });
+    expect(() => fixture({ waf: { rateLimit: 10 } }, 'Other').make()).toThrow(/`rateLimit` must be a whole number from 100/);
+  });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_QUALITY_THRESHOLDS } from '../../contract/metrics/thresholds';
-import { ConfigError, LOG_RETENTION_DAYS, loadConfig, parseConfig } from '../../lib/config';
+import { authModesOf, ConfigError, LOG_RETENTION_DAYS, loadConfig, parseConfig } from '../../lib/config';
 
 function problemsOf(raw: Record<string, unknown>): string[] {
   try {
@@ -149,6 +149,52 @@ describe('config', () => {
       expect(() => loadConfig({ context: (k) => (k === 'fargateCpu' ? '3' : undefined), rootDir: dir })).toThrow(
         'fargateCpu = 3: expected one of 256, 512, 1024, 2048, 4096',
       );
+    });
+  });
+
+  describe('auth and waf (docs/auth.md)', () => {
+    it('resolves the modes: the key alone by default, allRoutes for every key route, operatorRoutes over it', () => {
+      expect(authModesOf(parseConfig({}))).toEqual({ operatorRoutes: 'apiKey', otherRoutes: 'apiKey' });
+      expect(authModesOf(parseConfig({ auth: { operatorRoutes: 'iam' } }))).toEqual({ operatorRoutes: 'iam', otherRoutes: 'apiKey' });
+      expect(authModesOf(parseConfig({ auth: { allRoutes: 'iam' } }))).toEqual({ operatorRoutes: 'iam', otherRoutes: 'iam' });
+      expect(
+        parseConfig({ auth: { operatorRoutes: 'jwt', jwt: { issuer: 'https://id.example.com/', audience: 'api' } } }).auth?.jwt,
+      ).toEqual({
+        issuer: 'https://id.example.com/',
+        audience: ['api'],
+      });
+      expect(parseConfig({ waf: { rateLimit: 2000 } }).waf).toEqual({ rateLimit: 2000, managedRules: true });
+    });
+
+    it.each([
+      [{ auth: { operatorRoutes: 'oauth' } }, 'auth.operatorRoutes = "oauth": expected one of apiKey, iam, jwt'],
+      [
+        { auth: { allRoutes: 'iam', operatorRoutes: 'apiKey' } },
+        'auth.operatorRoutes = "apiKey": expected iam or jwt with allRoutes "iam": operator routes are never the weakest',
+      ],
+      [{ auth: { operatorRoutes: 'jwt' } }, 'auth.jwt = (missing): expected the token issuer: {"issuer", "audience"} or {"userPoolArn"}'],
+      [
+        { auth: { operatorRoutes: 'jwt', jwt: { issuer: 'http://id.example.com/', audience: 'api' } } },
+        'auth.jwt.issuer = "http://id.example.com/": expected an https:// URL',
+      ],
+      [
+        { auth: { operatorRoutes: 'jwt', jwt: { issuer: 'https://id.example.com/' } } },
+        'auth.jwt.audience = (missing): expected the aud your tokens carry (a string or a list)',
+      ],
+      [
+        { auth: { operatorRoutes: 'iam', jwt: { issuer: 'https://id.example.com/', audience: 'api' } } },
+        'auth.jwt = {"issuer":"https://id.example.com/","audience":"api"}: expected nothing: no route uses jwt (set operatorRoutes or allRoutes to "jwt")',
+      ],
+      [
+        { auth: { operatorRoutes: 'jwt', jwt: { userPoolArn: 'arn:aws:cognito-idp:us-east-1:1:userpool/x' } } },
+        /^auth\.jwt\.userPoolArn = .*: expected a Cognito user pool ARN/,
+      ],
+      [{ auth: { operatorRoutes: 'iam', scopes: ['x'] } }, 'auth: unknown key(s) "scopes"'],
+      [{ waf: { rateLimit: 50 } }, 'waf.rateLimit = 50: expected an integer from 100 to 2000000000'],
+    ])('refuses %j: %s', (raw, problem) => {
+      const problems = problemsOf(raw);
+      if (typeof problem === 'string') expect(problems).toContain(problem);
+      else expect(problems.some((p) => problem.test(p))).toBe(true);
     });
   });
 });

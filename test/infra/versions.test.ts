@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { ENV } from '../../contract/env';
 import { BACKENDS } from '../../contract/limits';
+import { DEFAULT_PROMOTION_POLICY } from '../../contract/promotion';
 import { CONFIG_FILE, type ConfigError, parseConfig, promoteInConfigFile } from '../../lib/config';
 import { modelVersionCopy } from '../support/model-version';
 import { expectRetainedDocumented } from './retained-resources';
@@ -22,7 +23,7 @@ const results = new Map<string, SynthResult>();
 const synth = (backend: (typeof BACKENDS)[number]) => {
   let r = results.get(backend);
   if (r === undefined) {
-    r = synthBackend(backend, { challengerDir, challengerMode: 'split', challengerPercent: 10 });
+    r = synthBackend(backend, { challengerDir, challengerMode: 'split', challengerPercent: 10, autoPromote: { steps: [10, 50] } });
     results.set(backend, r);
   }
   return r;
@@ -37,6 +38,30 @@ describe.each(BACKENDS)('a challenger on %s', (backend) => {
     const r = synth(backend);
     expect(r.synthError).toBeUndefined();
     expect(r.violations).toEqual([]);
+  });
+
+  it('gives the quality job the promotion policy, the routing item and Publish on the alarm topic', () => {
+    const { monitoring } = synth(backend).templates;
+    monitoring.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          [ENV.PROMOTION_POLICY]: JSON.stringify({ ...DEFAULT_PROMOTION_POLICY, steps: [10, 50] }),
+          [ENV.ALARM_TOPIC_ARN]: { Ref: Match.stringLikeRegexp('^MonitoringAlarmTopic') },
+        }),
+      },
+    });
+    monitoring.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyName: Match.stringLikeRegexp('^MonitoringQualityHandlerRole'),
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['routing#*'] } },
+          }),
+          Match.objectLike({ Action: 'sns:Publish', Resource: { Ref: Match.stringLikeRegexp('^MonitoringAlarmTopic') } }),
+        ]),
+      },
+    });
   });
 
   it("uploads the challenger's package beside the model's", () => {
@@ -118,6 +143,25 @@ describe('config', () => {
     expect(problems({ challengerDir: 'v2', challengerMode: 'split', challengerPercent: 10 })).toEqual([]);
   });
 
+  it('takes autoPromote for a split challenger only, and checks its settings', () => {
+    const split = { challengerDir: 'v2', challengerMode: 'split', challengerPercent: 5 };
+    expect(problems({ ...split, autoPromote: true })).toEqual([]);
+    expect(problems({ ...split, autoPromote: { steps: [10, 30], minLabeled: 200 } })).toEqual([]);
+    expect(problems({ challengerDir: 'v2', autoPromote: true })).toEqual([
+      expect.stringMatching(/^autoPromote = true: expected a split challenger to move up/),
+    ]);
+    expect(problems({ autoPromote: true })).toEqual([expect.stringMatching(/^autoPromote = true: expected a split challenger/)]);
+    expect(problems({ ...split, autoPromote: { steps: [30, 10] } })).toEqual([
+      expect.stringMatching(/^autoPromote = .*steps must ascend, got \[30,10\]/),
+    ]);
+    expect(problems({ ...split, autoPromote: { tolerance: 2, typo: 1 } })).toEqual([
+      expect.stringMatching(/^autoPromote = .*: expected the promotion policy is invalid: .*(tolerance.*typo|typo.*tolerance)/),
+    ]);
+    expect(problems({ ...split, autoPromote: 'yes' })).toEqual([
+      'autoPromote = "yes": expected true, false or an object of policy settings',
+    ]);
+  });
+
   it('after a promotion on a stack, the config serves the challenger alone', () => {
     const root = mkdtempSync(join(tmpdir(), 'mlship-config-'));
     try {
@@ -130,6 +174,7 @@ describe('config', () => {
           challengerDir: 'models/v2',
           challengerMode: 'split',
           challengerPercent: 5,
+          autoPromote: true,
         }),
       );
       expect(promoteInConfigFile(root)).toMatch(/modelDir is now models\/v2/);

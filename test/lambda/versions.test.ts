@@ -110,6 +110,18 @@ describe('pin', () => {
     expect((await logged(shadowLogModel('breast-cancer'), from)).filter((r) => r.shadowOf === id)).toEqual([]);
   });
 
+  it("counts a request's metrics under the version that answered it", async () => {
+    const predict = loadHandler('predict', { ...predictEnv(h, 'fargate'), [ENV.CHALLENGER]: challenger('shadow') });
+    const seen = h.stdout.length;
+    await predict(event([rows[0].input], { [MODEL_VERSION_REQUEST_HEADER]: '2.0.0' }));
+    await predict(event([rows[0].input]));
+    const emf = h.stdout.slice(seen).filter((l) => l._aws !== undefined && l.BackendLatency !== undefined);
+    expect(emf.map((l) => [l.ModelVersion, l.Predictions])).toEqual([
+      ['2.0.0', 1],
+      ['1.0.0', 1],
+    ]);
+  });
+
   it('refuses a version not hosted: 404 UNKNOWN_MODEL_VERSION listing the hosted ones', async () => {
     for (const env of [predictEnv(h, 'fargate'), predictEnv(h, { sagemakerEndpoint: 'both', runtimeUrl: runtime.url })]) {
       const res = await loadHandler('predict', env)(event([rows[0].input], { [MODEL_VERSION_REQUEST_HEADER]: '7.0.0' }));
@@ -203,6 +215,18 @@ describe('a challenger that fails or is slow', () => {
       mode === 'slow' ? ['SHADOW_TIMEOUT', 'SHADOW_TIMEOUT'] : ['ERROR: socket hang up', 'ERROR: socket hang up'],
     );
     expect(shadows.every((s) => s.label === undefined)).toBe(true);
+    const errors = h.stdout.filter((l) => l.ShadowErrors !== undefined && l.ModelVersion === '2.0.0');
+    expect(errors.length).toBeGreaterThan(0);
+  });
+
+  it("counts a split challenger's failed answers as its own BackendErrors", async () => {
+    const deps = predictDepsFromEnv({ ...predictEnv(h, 'fargate'), [ENV.CHALLENGER]: challenger('split', 50) }, LAMBDA_DIR);
+    const predict = createPredictHandler({ ...deps, backend: slowOrBroken(deps.backend, 'broken') });
+    const toChallenger = Array.from({ length: 100 }, () => randomUUID()).find((id) => splitBucket(id) < 50) ?? '';
+    const seen = h.stdout.length;
+    expect((await predict(event([rows[0].input], {}, toChallenger))).statusCode).toBeGreaterThanOrEqual(500);
+    const counted = h.stdout.slice(seen).filter((l) => l.BackendErrors !== undefined);
+    expect(counted.map((l) => [l.ModelVersion, l.BackendErrors])).toEqual([['2.0.0', 1]]);
   });
 });
 

@@ -10,10 +10,12 @@ import { changeRouting, formatVersions, type VersionsTarget, versionsReport } fr
 import { ENV } from '../../contract/env';
 import { MODEL_VERSION_HEADER } from '../../contract/prediction';
 import { MODEL_VERSION_REQUEST_HEADER } from '../../contract/versions';
+import { createLogger } from '../../lambda/runtime/logger';
+import { evaluatePromotion } from '../../lambda/versions/promotion';
 import { localChallenger } from '../../local/challenger';
 import { dynamoClient } from '../../local/dynamodb';
 import { LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS } from '../../local/paths';
-import { evaluatePromotion } from '../../local/promotion';
+import { localPromotionDeps } from '../../local/promotion';
 import { type LocalSystem, startLocal } from '../../local/system';
 import { modelVersionCopy } from '../support/model-version';
 
@@ -162,7 +164,14 @@ async function labeledTraffic(s: LocalSystem, n: number): Promise<void> {
   }
 }
 
-const promotionOf = (s: LocalSystem) => ({ dynamodb: dynamoClient(s.dynamodbUrl), tableName: s.tableName, manifest: s.manifest, policy });
+const promotionOf = (s: LocalSystem) =>
+  localPromotionDeps({
+    dynamodb: dynamoClient(s.dynamodbUrl),
+    tableName: s.tableName,
+    manifest: s.manifest,
+    policy,
+    logger: createLogger('test'),
+  });
 
 describe('automatic promotion', () => {
   it('moves a challenger as good as the champion up a step, then promotes it', async () => {
@@ -198,6 +207,18 @@ describe('the start flags', () => {
     expect(localChallenger({ dir: 'v2', split: '25' })).toEqual({ dir: 'v2', mode: 'split', percent: 25 });
     expect(localChallenger({})).toBeUndefined();
     expect(localChallenger({ dir: 'v2', split: '5', autoPromote: true })?.autoPromote?.policy.steps).toEqual([5, 25, 50]);
+    // Settings as `autoPromote` in mlship.config.json takes them, checked alike.
+    expect(localChallenger({ dir: 'v2', split: '5', autoPromote: '{"steps":[10,40],"minLabeled":20}' })?.autoPromote?.policy).toMatchObject(
+      {
+        steps: [10, 40],
+        minLabeled: 20,
+        tolerance: 0.02,
+      },
+    );
+    expect(() => localChallenger({ dir: 'v2', split: '5', autoPromote: '{"steps":[40,10]}' })).toThrow(
+      '--auto-promote: the promotion policy is invalid: steps must ascend, got [40,10]',
+    );
+    expect(() => localChallenger({ dir: 'v2', split: '5', autoPromote: 'fast' })).toThrow(/--auto-promote takes its settings as JSON/);
     expect(() => localChallenger({ dir: 'v2', autoPromote: true })).toThrow(
       '--auto-promote moves a split challenger up: give --split PERCENT (e.g. 5).',
     );

@@ -15,6 +15,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { ENV } from '../../contract/env';
 import { errorMessage } from '../../contract/errors';
 import { LOG_TABLE } from '../../contract/prediction-log';
+import { DEFAULT_PROMOTION_POLICY, NO_PROMOTION } from '../../contract/promotion';
 import { ModelMonitoring, type ModelMonitoringProps, type MonitoredBackend } from '../../lib/observability/model-monitoring';
 import { defined } from '../support/defined';
 
@@ -190,6 +191,8 @@ describe('ModelMonitoring', () => {
           [ENV.MODEL_BASELINE_PATH]: 'baseline.json',
           [ENV.QUALITY_WINDOW_MINUTES]: '60',
           [ENV.QUALITY_THRESHOLDS]: '{}',
+          [ENV.PROMOTION_POLICY]: NO_PROMOTION,
+          [ENV.ALARM_TOPIC_ARN]: { Ref: Match.stringLikeRegexp('^MonitoringAlarmTopic') },
           NODE_OPTIONS: '--enable-source-maps',
         },
       },
@@ -204,9 +207,10 @@ describe('ModelMonitoring', () => {
     expect(dynamo).toHaveLength(1);
     expect(dynamo[0].Action).toBe('dynamodb:Query');
     expect(JSON.stringify(dynamo[0].Resource)).toContain('/index/byModel');
-    // Nothing else of the data: no S3, SQS or CloudWatch API rights (metrics go out as EMF log lines).
+    // Nothing else of the data: no S3, SQS or CloudWatch API rights (metrics go out as EMF log lines), and
+    // without a promotion policy neither the routing item nor the topic.
     expect(
-      statements.flatMap((s) => [s.Action].flat()).filter((a) => /^(s3|sqs|cloudwatch|dynamodb:(Scan|GetItem|PutItem))/.test(a)),
+      statements.flatMap((s) => [s.Action].flat()).filter((a) => /^(s3|sqs|sns|kms|cloudwatch|dynamodb:(Scan|GetItem|PutItem))/.test(a)),
     ).toEqual([]);
   });
 
@@ -271,6 +275,8 @@ describe('ModelMonitoring', () => {
       ...fixture(stack),
       backend: SAGEMAKER,
       quality: { accuracyFloor: 0.9 },
+      // The promotion policy's grants (routing item, topic, its key) are checked too.
+      versions: { challenger: '2.0.0', promotionPolicy: DEFAULT_PROMOTION_POLICY },
       logRetention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -311,6 +317,64 @@ function qualityAlarms(template: Template): Record<string, { Threshold: number; 
       ]),
   );
 }
+
+describe('ModelMonitoring with a challenger', () => {
+  const statementsOf = (template: Template) =>
+    Object.values(
+      template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^MonitoringQualityHandlerRole') } }),
+    ).flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown; Condition?: unknown }[]);
+  const dashboardOf = (template: Template) =>
+    JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody);
+
+  test('with the promotion policy, the quality job gets it, the routing item, and Publish on the alarm topic only', () => {
+    // GIVEN a challenger and a policy WHEN synthesized
+    const policy = { ...DEFAULT_PROMOTION_POLICY, steps: [10, 50] };
+    const { template } = build({ versions: { challenger: '2.0.0', promotionPolicy: policy } });
+    // THEN the job is told the policy and the topic
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          [ENV.PROMOTION_POLICY]: JSON.stringify(policy),
+          [ENV.ALARM_TOPIC_ARN]: { Ref: Match.stringLikeRegexp('^MonitoringAlarmTopic') },
+        }),
+      },
+    });
+    // AND may read and write the routing item by its leading key, publish to the topic, and use its key for that
+    const statements = statementsOf(template);
+    const byAction = (prefix: string) => statements.filter((s) => [s.Action].flat().some((a) => a.startsWith(prefix)));
+    expect(byAction('dynamodb:').map((s) => [s.Action, s.Condition ?? null])).toEqual([
+      ['dynamodb:Query', null],
+      [['dynamodb:GetItem', 'dynamodb:PutItem'], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['routing#*'] } }],
+    ]);
+    expect(byAction('sns:')).toEqual([
+      expect.objectContaining({ Action: 'sns:Publish', Resource: { Ref: expect.stringMatching(/^MonitoringAlarmTopic/) } }),
+    ]);
+    expect(byAction('kms:')).toEqual([
+      expect.objectContaining({
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^MonitoringAlarmTopicKey/), 'Arn'] },
+      }),
+    ]);
+  });
+
+  test('the dashboard shows both versions side by side: predictions, latency and errors', () => {
+    const { template } = build({ versions: { challenger: '2.0.0' } });
+    const body = dashboardOf(template);
+    for (const title of ['Predictions per version', 'Model latency per version (ms)', 'Errors per version'])
+      expect(body).toContain(`\\"title\\":\\"${title}\\"`);
+    for (const version of ['1.0.0', '2.0.0'])
+      for (const metric of ['Predictions', 'BackendLatency', 'BackendErrors', 'ShadowErrors'])
+        expect(body).toContain(`\\"${metric}\\",\\"Model\\",\\"breast-cancer\\",\\"ModelVersion\\",\\"${version}\\"`);
+    // Without a policy, nothing of the routing item or the topic.
+    expect(statementsOf(template).flatMap((s) => [s.Action].flat())).not.toContain('sns:Publish');
+    // Without a challenger, no such row.
+    expect(dashboardOf(build().template)).not.toContain('per version');
+  });
+
+  test("refuses a challenger of the model's own version", () => {
+    expect(() => build({ versions: { challenger: '1.0.0' } })).toThrow(/`versions.challenger` is the model's own version 1.0.0/);
+  });
+});
 
 describe('ModelMonitoring default quality thresholds, from the baseline', () => {
   test('a classifier: accuracy and macro F1 floors at its held-out values less 0.05, drifted share 0.3', () => {

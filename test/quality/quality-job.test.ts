@@ -5,6 +5,7 @@ import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ENV } from '../../contract/env';
 import { DEFAULT_QUALITY_THRESHOLDS, qualityThresholds } from '../../contract/metrics/thresholds';
 import { encodeRecord, type PredictionRecord } from '../../contract/prediction-log';
+import { NO_PROMOTION } from '../../contract/promotion';
 import { QUALITY_METRICS } from '../../contract/quality';
 import { PredictionLogStore } from '../../lambda/log/prediction-log-store';
 import { readQualityConfig } from '../../lambda/quality/config';
@@ -28,6 +29,8 @@ function envFor(model: string, extra: Record<string, string> = {}): NodeJS.Proce
     [ENV.MODEL_BASELINE_PATH]: join(MODELS, model, 'baseline.json'),
     [ENV.QUALITY_WINDOW_MINUTES]: '60',
     [ENV.QUALITY_THRESHOLDS]: '{}',
+    [ENV.PROMOTION_POLICY]: NO_PROMOTION,
+    [ENV.ALARM_TOPIC_ARN]: 'arn:aws:sns:us-east-1:123456789012:alarms',
     ...extra,
   };
 }

@@ -28,6 +28,7 @@ import { batchOutputPrefix } from '../../contract/batch';
 import { modelPrefix, PREFIX } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
 import { MANIFEST_FILE } from '../../contract/manifest';
+import { NO_PROMOTION } from '../../contract/promotion';
 import { GOLDEN_SET_FILE } from '../../contract/rollout';
 import { API_KEY_HEADER, IDEMPOTENCY_HEADER } from '../../contract/routes';
 import { REGISTRY_CHALLENGER } from '../../contract/versions';
@@ -251,6 +252,8 @@ export async function runQualityJob(local: LocalSystem): Promise<number> {
     [ENV.MODEL_BASELINE_PATH]: join(MODEL_DIR, BASELINE_FILE),
     [ENV.QUALITY_WINDOW_MINUTES]: '60',
     [ENV.QUALITY_THRESHOLDS]: '{}',
+    [ENV.PROMOTION_POLICY]: NO_PROMOTION,
+    [ENV.ALARM_TOPIC_ARN]: 'arn:aws:sns:us-east-1:123456789012:alarms',
   };
   const saved = { ...process.env };
   useLocalCredentials();

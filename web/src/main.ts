@@ -21,6 +21,7 @@ import {
   topDrift,
 } from './series';
 import { renderTable } from './table';
+import { VersionsView } from './versions';
 
 const STORAGE = { baseUrl: 'mlship.baseUrl', apiKey: 'mlship.apiKey', window: 'mlship.window' } as const;
 const REFRESH_MS = 10_000;
@@ -57,6 +58,13 @@ const charts = {
     yLabel: 'share right',
   }),
 };
+
+const versionsView = new VersionsView(
+  $('versions'),
+  $('chart-versions-volume'),
+  $('chart-versions-latency'),
+  $('versions-body') as HTMLTableSectionElement,
+);
 
 function settings(): ApiSettings {
   return { baseUrl: baseUrlInput.value.trim(), apiKey: apiKeyInput.value.trim() };
@@ -165,6 +173,7 @@ function render(d: DashboardData): void {
   }
   renderMissing(model.input.kind === 'tabular' ? missingShares(items, names) : undefined);
   renderTable($('predictions-body') as HTMLTableSectionElement, items.slice(0, 25), model);
+  versionsView.render(d);
   $('updated').textContent = `Updated ${new Date().toLocaleTimeString()}`;
 }
 
