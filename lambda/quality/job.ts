@@ -4,9 +4,10 @@
  * prediction drift against the class priors, and accuracy (or error) from feedback, and publishes them
  * as CloudWatch metrics per model version. It reads only the log, so it works for every backend.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ScheduledEvent } from 'aws-lambda';
 import { MAX_QUALITY_ITEMS } from '../../contract/quality';
-import { logTableClient, PredictionLogStore } from '../log/prediction-log-store';
+import { PredictionLogStore } from '../log/prediction-log-store';
 import { dynamoOptions } from '../runtime/clients';
 import { createLogger, type Logger } from '../runtime/logger';
 import { analyzeWindow, type VersionQuality } from './analyze';
@@ -46,7 +47,7 @@ export interface QualityDeps {
 /** The quality job's dependencies as the CDK configures it: config from `env`, a DynamoDB client. */
 export function qualityDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: string): QualityDeps {
   const config = readQualityConfig(env, baseDir);
-  return { config, log: new PredictionLogStore(logTableClient(dynamoOptions(env)), config.table) };
+  return { config, log: new PredictionLogStore(new DynamoDBClient(dynamoOptions(env)), config.table) };
 }
 
 export function createQualityHandler(deps: QualityDeps): (event: ScheduledEvent) => Promise<QualityRunResult> {
