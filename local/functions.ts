@@ -4,7 +4,6 @@
  * model versions) live side by side in one process.
  */
 import { dirname, join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -19,7 +18,7 @@ import { createMetaHandler, optionalBaseline } from '../lambda/api/meta';
 import { createPredictHandler } from '../lambda/api/predict';
 import { createQueryHandler } from '../lambda/api/query';
 import type { VersionsDeps } from '../lambda/api/versions-routing';
-import { PredictionLogStore } from '../lambda/log/prediction-log-store';
+import { logTableClient, PredictionLogStore } from '../lambda/log/prediction-log-store';
 import { createReplayHandler } from '../lambda/log/replay';
 import { fargateBackend } from '../lambda/model/fargate-backend';
 import { lazyS3, lazySqs } from '../lambda/runtime/lazy-clients';
@@ -74,9 +73,9 @@ export function buildLocalFunctions(opts: LocalFunctionsOptions): LocalFunctions
   const { manifest, endpoints } = opts;
   // s3rver checks signatures against its fixed credentials; dynalite and the SQS stand-in accept any.
   const aws = { region: LOCAL_NAMES.region, credentials: { ...S3RVER_CREDENTIALS } };
-  const dynamodb = new DynamoDBClient({ ...aws, endpoint: endpoints.dynamodb });
+  const dynamodb = logTableClient({ ...aws, endpoint: endpoints.dynamodb });
   // One attempt per SDK call where the log writer runs its own bounded retries before dead-lettering.
-  const logWrites = new DynamoDBClient({ ...aws, endpoint: endpoints.dynamodb, maxAttempts: 1 });
+  const logWrites = logTableClient({ ...aws, endpoint: endpoints.dynamodb, maxAttempts: 1 });
   const s3 = new S3Client({ ...aws, endpoint: endpoints.s3, forcePathStyle: true });
   const predictS3 = endpoints.predictS3 === undefined ? s3 : new S3Client({ ...aws, endpoint: endpoints.predictS3, forcePathStyle: true });
   const sqs = new SQSClient({ ...aws, endpoint: endpoints.sqs });

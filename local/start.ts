@@ -114,10 +114,14 @@ function terminalOutput(opts: RunStartOptions): { onRequest?: (e: AccessLogEntry
   if (opts.verbose) {
     setLineSink();
   } else {
-    setLineSink((line, kind) => {
-      const short = shortHandlerLine(line, kind);
-      if (short !== undefined) err(short);
-    });
+    // Only warnings and errors are shown: the handlers build no other lines.
+    setLineSink(
+      (line, kind) => {
+        const short = shortHandlerLine(line, kind);
+        if (short !== undefined) err(short);
+      },
+      ['WARN', 'ERROR'],
+    );
   }
   const every = opts.summaryEvery ?? 10;
   const summary = every > 0 && !opts.verbose && !opts.accessLog ? new RequestSummary() : undefined;

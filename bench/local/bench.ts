@@ -1,25 +1,52 @@
 /**
- * Local end-to-end benchmark: `POST /predict` through the gateway, the predict handler and the prediction
- * log (DynamoDB), beside a direct `POST /invocations` to the same model server, in the same run.
- * The local system runs as `npm start` does, in its own processes; autocannon drives the load from here.
+ * Local API benchmark (issue 28): `POST /predict` end to end through the local system — gateway, proxy
+ * event, predict handler, model server, log write — beside the log write alone, in the same run: the
+ * conditional PutItem of a record of the same shape, to the same table of the same embedded DynamoDB,
+ * through a client built as the predict function builds its own. Every accepted prediction waits for that
+ * write on purpose, so the write alone is the ceiling; the target is end to end >= 0.8x its req/s at c=32.
  *
- *   npx tsx bench/local/bench.ts [--duration 5]
+ * The local system runs as `npm start` runs it (`node --import tsx local/start.ts`, in memory), in its own
+ * processes; autocannon drives the API from here, and the write alone runs from here too, so each side
+ * pays its own client. The two alternate for `--rounds` rounds (ABBA order, so a drift of the shared
+ * machine's load falls on both); the ratio is taken per round and its median reported, with the load
+ * average beside it and the CPU each side spent per request (the system's processes from /proc, this
+ * process from `process.cpuUsage`). A third path runs each round: the floor, `floor-api.ts` — the gateway,
+ * the predict handler and the log write in a process of their own, the model call answered in-process —
+ * what is left of the end to end without a model. Context rows follow: the model server called directly,
+ * and the same PutItem to an endpoint that answers `{}` at once (the SDK client's own cost), through the
+ * log's client and through one with the SDK's defaults.
  *
- * Target (issue 4): end-to-end p50 ≤ 2× direct p50. Two more rows measure what every accepted prediction
- * must pay before it is answered whatever the gateway and handler do: one conditional PutItem of a log
- * item through the SDK to the same embedded DynamoDB, and the same call to an endpoint that answers `{}`
- * at once (the SDK client's own cost, the least any DynamoDB could leave).
+ *   npx tsx bench/local/bench.ts [--duration 5] [--rounds 3] [--warmup 3] [--connections 32] [--profile <dir>] [--root <checkout>]
+ *
+ * `--root <checkout>` runs the system of another checkout (an earlier commit, its node_modules linked) with
+ * this bench, so two trees are compared with one write-alone client.
+ * `--profile <dir>` runs the system under `node --cpu-prof` (profiles written to <dir> at stop) and prints
+ * where each thread's CPU went per end-to-end request, by stage (`cpu-stages.ts`), counting only the
+ * end-to-end cells' time. Profiling slows the system: read its req/s apart.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { errorMessage } from '../../contract/errors';
-import { dynamoClient, ensureTable } from '../../local/dynamodb';
-import { PROJECT_ROOT } from '../../local/paths';
+import type { ModelManifest } from '../../contract/manifest';
+import type { InvocationResponse } from '../../contract/prediction';
+import type { PredictionRecord } from '../../contract/prediction-log';
+import { newPredictionId } from '../../lambda/log/ids';
+import { putRecordWithRetry } from '../../lambda/log/log-writer';
+import { logTableClient, PredictionLogStore } from '../../lambda/log/prediction-log-store';
+import { recordBuilder } from '../../lambda/log/record-builder';
+import { parseInstances, type ResolvedInstance } from '../../lambda/model/inputs';
+import { apiKeyIdOf } from '../../local/gateway';
+import { LOCAL_NAMES, PROJECT_ROOT } from '../../local/paths';
+import { processTreeCpuSeconds, threadCpuSeconds } from '../support/process-cpu';
+import { readProfiles, stageTimes } from './cpu-stages';
+import type { FloorSettings } from './floor-api';
 
 interface AutocannonResult {
   duration: number;
@@ -40,30 +67,57 @@ type Autocannon = (opts: {
 }) => AutocannonRun;
 const autocannon = require('autocannon') as Autocannon;
 
-const { values } = parseArgs({ options: { duration: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '32' },
+    profile: { type: 'string' },
+    root: { type: 'string' },
+  },
+});
 const duration = Number(values.duration);
-const parity = JSON.parse(readFileSync(join(PROJECT_ROOT, 'models', 'breast-cancer', 'parity.json'), 'utf8')) as {
-  rows: { input: number[] }[];
-};
-const body = JSON.stringify({ instances: [parity.rows[0].input] });
+const rounds = Number(values.rounds);
+/** Seconds of load on each path before the measured rounds: the JIT settles faster with more. */
+const warmup = Number(values.warmup);
+const connections = Number(values.connections);
+const profileDir = values.profile === undefined ? undefined : resolve(values.profile);
+/** The checkout whose system runs (another one measures an earlier release beside this one's bench). */
+const systemRoot = resolve(values.root ?? PROJECT_ROOT);
+const API_KEY = 'bench-key-0123456789abcdef';
+const MODEL_DIR = join(PROJECT_ROOT, 'models', 'breast-cancer');
+const manifest = JSON.parse(readFileSync(join(MODEL_DIR, 'model.json'), 'utf8')) as ModelManifest;
+const parity = JSON.parse(readFileSync(join(MODEL_DIR, 'parity.json'), 'utf8')) as { rows: { input: number[] }[] };
+const body = JSON.stringify({ instances: [parity.rows[0]?.input] });
 
-async function startSystem() {
-  const child = spawn(
-    join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'),
-    [join(PROJECT_ROOT, 'local', 'start.ts'), '--port', '0', '--in-memory'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, MLSHIP_API_KEY: 'bench-key-0123456789abcdef', PORT: '' },
-    },
+interface System {
+  apiUrl: string;
+  modelUrl: string;
+  dynamoUrl: string;
+  s3Url: string;
+  sqsUrl: string;
+  logDlqUrl: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** The system as `npm start` runs it, in memory; under `--cpu-prof` when profiling. */
+async function startSystem(): Promise<System> {
+  if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
+  const prof = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...prof, '--import', 'tsx', join(systemRoot, 'local', 'start.ts'), '--port', '0', '--in-memory'],
+    { cwd: systemRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MLSHIP_API_KEY: API_KEY, PORT: '' } },
   );
   let out = '';
-  // Keep reading: the handlers' log lines go to stdout as they would to CloudWatch.
-  child.stdout.on('data', (c: Buffer) => {
+  child.stdout?.on('data', (c: Buffer) => {
     if (out.length < 100_000) out += c.toString();
   });
-  child.stderr.resume();
+  child.stderr?.resume();
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 90_000;
   while (!out.includes('Ctrl-C stops everything')) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error('the local system did not start');
     await new Promise((r) => setTimeout(r, 100));
@@ -71,11 +125,18 @@ async function startSystem() {
   const apiUrl = /API {8}(\S+)/.exec(out)?.[1];
   const modelUrl = /Model {6}.*?(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
   const dynamoUrl = /DynamoDB {3}(\S+)/.exec(out)?.[1];
-  if (!apiUrl || !modelUrl || !dynamoUrl) throw new Error(`cannot read the banner:\n${out}`);
+  const s3Url = /S3 {9}(\S+)/.exec(out)?.[1];
+  const [, sqsUrl, logDlqUrl] = /SQS {8}(\S+) +queue (\S+)/.exec(out) ?? [];
+  if (!apiUrl || !modelUrl || !dynamoUrl || !s3Url || !sqsUrl || !logDlqUrl || child.pid === undefined)
+    throw new Error(`cannot read the banner:\n${out}`);
   return {
     apiUrl,
     modelUrl,
     dynamoUrl,
+    s3Url,
+    sqsUrl,
+    logDlqUrl,
+    pid: child.pid,
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
@@ -83,70 +144,183 @@ async function startSystem() {
   };
 }
 
-/** Latencies come from each response (sub-millisecond), not from autocannon's whole-millisecond histogram. */
-async function run(name: string, url: string, headers: Record<string, string>, connections: number) {
+interface Cell {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  /**
+   * CPU µs per request: the system's main thread (gateway, handlers, SDK clients, table stream), its
+   * busiest other thread (the embedded DynamoDB's), its remaining threads (GC helpers, libuv), its child
+   * processes (the model server; S3 and SQS live in the main process), the floor API's process (its own
+   * gateway, handler and SDK client) and this process.
+   */
+  cpu: { main: number; dynamodb: number; threads: number; children: number; floor: number; bench: number };
+  load: [number, number];
+  /** hrtime µs (the clock V8's profiles use) at the start and end of the load. */
+  window: { from: number; to: number };
+  requests: number;
+}
+
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+/** Runs `load`, timing it and reading the CPU the system and this process spent. */
+async function measure(
+  name: string,
+  { pid, floorPid }: { pid: number; floorPid: number },
+  load: () => Promise<{ latencies: number[]; seconds: number }>,
+): Promise<Cell> {
+  const load0 = loadavg()[0] ?? Number.NaN;
+  const floor0 = processTreeCpuSeconds(floorPid);
+  const tree0 = processTreeCpuSeconds(pid);
+  const threads0 = threadCpuSeconds(pid);
+  const own0 = process.cpuUsage();
+  const from = nowUs();
+  const { latencies, seconds } = await load();
+  const to = nowUs();
+  const own = process.cpuUsage(own0);
+  const threads = threadCpuSeconds(pid);
+  const tree = processTreeCpuSeconds(pid) - tree0;
+  const floor = processTreeCpuSeconds(floorPid) - floor0;
+  latencies.sort((a, b) => a - b);
+  const n = latencies.length;
+  const spent = [...threads].map(([tid, s]) => ({ tid, s: s - (threads0.get(tid) ?? 0) }));
+  const main = spent.find((t) => t.tid === pid)?.s ?? Number.NaN;
+  const others = spent.filter((t) => t.tid !== pid).sort((a, b) => b.s - a.s);
+  const dynamodb = others[0]?.s ?? 0;
+  const rest = others.slice(1).reduce((a, t) => a + t.s, 0);
+  const perRequest = (seconds: number) => (seconds * 1e6) / n;
+  return {
+    name,
+    rps: n / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    cpu: {
+      main: perRequest(main),
+      dynamodb: perRequest(dynamodb),
+      threads: perRequest(rest),
+      children: perRequest(Math.max(0, tree - main - dynamodb - rest)),
+      floor: perRequest(floor),
+      bench: (own.user + own.system) / n,
+    },
+    load: [load0, loadavg()[0] ?? Number.NaN],
+    window: { from, to },
+    requests: n,
+  };
+}
+
+/** autocannon at `c` connections; latencies from each response (sub-millisecond), not its whole-ms histogram. */
+async function httpLoad(url: string, headers: Record<string, string>, c: number, seconds: number) {
   const latencies: number[] = [];
   const instance = autocannon({
     url,
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body,
-    connections,
-    duration,
+    connections: c,
+    duration: seconds,
   });
   instance.on('response', (_client, status, _bytes, ms) => {
     if (status === 200) latencies.push(ms);
   });
   const r = await instance;
   if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0)
-    throw new Error(`${name} c=${connections}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
-  latencies.sort((a, b) => a - b);
-  const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-  return { name, connections, rps: latencies.length / r.duration, p50: at(50), p99: at(99) };
+    throw new Error(`${url} c=${c}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+  return { latencies, seconds: r.duration };
 }
 
-/** Conditional PutItems of a log-sized item, `connections` at a time, for `duration` seconds. */
-async function runPutItem(name: string, dynamoUrl: string, connections: number, createTable = true) {
-  const client = dynamoClient(dynamoUrl);
-  const table = 'mlship-bench-floor';
-  if (createTable) await ensureTable(client, table);
-  const input = JSON.stringify(parity.rows[0].input);
-  const output = JSON.stringify({ label: 'benign', probabilities: { malignant: 0.02, benign: 0.98 } });
-  const latencies: number[] = [];
-  const end = Date.now() + duration * 1000;
-  let n = 0;
-  const worker = async () => {
-    while (Date.now() < end) {
-      const id = `bench-c${connections}-${n++}`;
-      const t = performance.now();
-      await client.send(
-        new PutItemCommand({
-          TableName: table,
-          Item: {
-            id: { S: id },
-            model: { S: 'breast-cancer#1.0.0' },
-            createdAt: { S: new Date().toISOString() },
-            input: { S: input },
-            output: { S: output },
-          },
-          ConditionExpression: 'attribute_not_exists(#id)',
-          ExpressionAttributeNames: { '#id': 'id' },
-        }),
-      );
-      latencies.push(performance.now() - t);
-    }
+/** The model server's answer to the bench body. */
+async function modelAnswer(modelUrl: string): Promise<InvocationResponse> {
+  const res = await fetch(`${modelUrl}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  if (!res.ok) throw new Error(`the model server answered ${res.status}`);
+  return (await res.json()) as InvocationResponse;
+}
+
+/** The floor API (`floor-api.ts`) in its own process, logging to the system's table. */
+async function startFloor(sys: System, answer: InvocationResponse): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const settings: FloorSettings = {
+    apiKey: API_KEY,
+    dynamodbUrl: sys.dynamoUrl,
+    s3Url: sys.s3Url,
+    sqsUrl: sys.sqsUrl,
+    logDlqUrl: sys.logDlqUrl,
+    answer,
   };
-  await Promise.all(Array.from({ length: connections }, worker));
-  client.destroy();
-  latencies.sort((a, b) => a - b);
-  const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-  return { name, connections, rps: latencies.length / duration, p50: at(50), p99: at(99) };
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'floor-api.ts'), JSON.stringify(settings)], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const url = await new Promise<string>((done, fail) => {
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening (\S+)/.exec(out);
+      if (m?.[1] !== undefined) done(m[1]);
+    });
+    child.once('exit', () => fail(new Error(`the floor API exited: ${out}`)));
+  });
+  if (child.pid === undefined) throw new Error('the floor API has no pid');
+  return {
+    url,
+    pid: child.pid,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 /**
- * An endpoint that answers every DynamoDB call with `{}` at once, in this process: writing to it
- * measures what the SDK client alone costs per write (a DynamoDB infinitely fast would leave this).
+ * A record as the predict handler logs it for the bench's body, from the model's own answer: built once,
+ * then each write gets a new id and time (the handler's record builder runs per request in the API).
  */
+function loggedRecord(answer: InvocationResponse): Promise<PredictionRecord> {
+  const [sent] = parseInstances(manifest, 'application/json', Buffer.from(body));
+  if (sent === undefined || 's3Key' in sent) throw new Error('the bench body has no inline instance');
+  const [prediction] = answer.predictions;
+  if (prediction === undefined) throw new Error('the model server answered no prediction');
+  const build = recordBuilder({
+    manifest,
+    ttlDays: 0,
+    storeInput: () => Promise.reject(new Error('the bench record is logged inline')),
+  });
+  const seen: ResolvedInstance = sent;
+  return build({
+    prediction,
+    sent,
+    seen,
+    model: answer.model,
+    requestId: randomUUID(),
+    apiKeyId: apiKeyIdOf(API_KEY),
+    now: new Date(),
+    latencyMs: 1.5,
+  });
+}
+
+/** Conditional PutItems of `record` (fresh id each), `c` at a time, as the log writer sends them. */
+async function writeLoad(store: PredictionLogStore, record: PredictionRecord, c: number, seconds: number) {
+  const latencies: number[] = [];
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < end) {
+      const now = Date.now();
+      const t = performance.now();
+      const out = await putRecordWithRetry(store, { ...record, id: newPredictionId(now), createdAt: new Date(now).toISOString() });
+      if (!out.ok) throw new Error(`the log write failed: ${errorMessage(out.error)}`);
+      latencies.push(performance.now() - t);
+    }
+  };
+  await Promise.all(Array.from({ length: c }, worker));
+  return { latencies, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** An endpoint answering every DynamoDB call `{}` at once: writing there costs the SDK client alone. */
 async function startNoopDynamoDb(): Promise<{ url: string; close: () => Promise<void> }> {
   const server = createServer((req, res) => {
     req.resume();
@@ -162,52 +336,133 @@ async function startNoopDynamoDb(): Promise<{ url: string; close: () => Promise<
   };
 }
 
+/**
+ * The log-write client as the predict function builds it: one attempt per call (the writer retries);
+ * `plain`: the SDK's defaults instead (middleware resolved per call, logger middleware in), for comparison.
+ */
+function logStore(endpoint: string, plain = false): { store: PredictionLogStore; close: () => void } {
+  const config = { endpoint, region: LOCAL_NAMES.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 };
+  const client = plain ? new DynamoDBClient(config) : logTableClient(config);
+  return { store: new PredictionLogStore(client, LOCAL_NAMES.table), close: () => client.destroy() };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+};
+
+function printCells(cells: Cell[]): void {
+  const cols = ['req/s', 'p50 ms', 'p99 ms', 'main', 'dynamodb', 'threads', 'children', 'floor', 'bench', 'load avg'];
+  process.stdout.write(`${''.padEnd(36)} ${''.padStart(23)}  CPU µs per request\n`);
+  process.stdout.write(`${'path'.padEnd(36)}${cols.map((c) => c.padStart(c === 'load avg' ? 12 : 9)).join('')}\n`);
+  for (const c of cells) {
+    const figures = [c.rps.toFixed(0), c.p50.toFixed(2), c.p99.toFixed(2), ...Object.values(c.cpu).map((us) => us.toFixed(0))];
+    const load = `${c.load[0].toFixed(1)}→${c.load[1].toFixed(1)}`;
+    process.stdout.write(`${c.name.padEnd(36)}${figures.map((f) => f.padStart(9)).join('')}${load.padStart(12)}\n`);
+  }
+}
+
+function printStages(cells: Cell[]): void {
+  if (profileDir === undefined) return;
+  const profiles = readProfiles(profileDir);
+  for (const kind of ['end to end', 'log write alone']) {
+    const mine = cells.filter((c) => c.name.startsWith(kind));
+    const requests = mine.reduce((n, c) => n + c.requests, 0);
+    process.stdout.write(
+      `\nsampled time of the system's threads per ${kind} request by stage, µs (V8 profiles, ${mine.length} cells; a preempted thread charges the wait to where it stopped)\n`,
+    );
+    const threads = profiles
+      .map(({ file, profile }) => {
+        const total = new Map<string, number>();
+        for (const c of mine) for (const [stage, us] of stageTimes(profile, c.window)) total.set(stage, (total.get(stage) ?? 0) + us);
+        return { file, total };
+      })
+      .filter((t) => [...t.total.values()].reduce((a, b) => a + b, 0) / requests >= 5);
+    for (const [i, { file, total }] of threads.entries()) {
+      const sum = [...total.values()].reduce((a, b) => a + b, 0);
+      const top = [...total].sort((a, b) => b[1] - a[1])[0]?.[0];
+      const name = i === 0 ? 'main thread' : top === 'embedded DynamoDB' ? 'DynamoDB thread' : `thread ${i}`;
+      process.stdout.write(`  ${name} (${file}): ${(sum / requests).toFixed(0)} µs\n`);
+      for (const [stage, us] of [...total].sort((a, b) => b[1] - a[1])) {
+        process.stdout.write(`    ${(us / requests).toFixed(0).padStart(6)}  ${stage}\n`);
+      }
+    }
+  }
+}
+
 async function main() {
   const sys = await startSystem();
   const noop = await startNoopDynamoDb();
+  const log = logStore(sys.dynamoUrl);
+  const noopLog = logStore(noop.url);
+  const plainNoopLog = logStore(noop.url, true);
+  const { store } = log;
+  let floorApi: { url: string; pid: number; stop(): Promise<void> } | undefined;
   try {
-    const key = { 'x-api-key': 'bench-key-0123456789abcdef' };
-    // Warm-up: cold handler start, connection pools, the model's first runs.
-    await autocannon({
-      url: `${sys.apiUrl}/predict`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...key },
-      body,
-      connections: 4,
-      duration: 1,
-    });
-    const rows = [];
-    for (const c of [1, 32]) {
-      rows.push(await run('direct model server', `${sys.modelUrl}/invocations`, {}, c));
-      rows.push(await run('end to end (API + log)', `${sys.apiUrl}/predict`, key, c));
-      rows.push(await runPutItem('log write alone (PutItem)', sys.dynamoUrl, c));
-      rows.push(await runPutItem('SDK alone (no-op endpoint)', noop.url, c, false));
+    const key = { 'x-api-key': API_KEY };
+    const answer = await modelAnswer(sys.modelUrl);
+    const record = await loggedRecord(answer);
+    const floor = await startFloor(sys, answer);
+    floorApi = floor;
+    const pids = { pid: sys.pid, floorPid: floor.pid };
+    // Warm-up: the handlers' first runs, connection pools, JIT on every side.
+    await httpLoad(`${sys.apiUrl}/predict`, key, connections, warmup);
+    await httpLoad(`${floor.url}/predict`, key, connections, warmup);
+    await writeLoad(store, record, connections, warmup);
+
+    const runs = {
+      write: () => measure('log write alone (PutItem)', pids, () => writeLoad(store, record, connections, duration)),
+      e2e: () => measure('end to end (POST /predict)', pids, () => httpLoad(`${sys.apiUrl}/predict`, key, connections, duration)),
+      floor: () =>
+        measure('floor: no model call (POST /predict)', pids, () => httpLoad(`${floor.url}/predict`, key, connections, duration)),
+    };
+    const cells: Cell[] = [];
+    const ratios: { e2e: number; floor: number }[] = [];
+    for (let r = 0; r < rounds; r++) {
+      // ABBA: the write first in even rounds, last in odd ones.
+      const order = r % 2 === 0 ? (['write', 'e2e', 'floor'] as const) : (['floor', 'e2e', 'write'] as const);
+      const round: Partial<Record<keyof typeof runs, Cell>> = {};
+      for (const k of order) round[k] = await runs[k]();
+      const { write, e2e, floor: bare } = round;
+      if (write === undefined || e2e === undefined || bare === undefined) throw new Error('a round lost a cell');
+      cells.push(write, e2e, bare);
+      ratios.push({ e2e: e2e.rps / write.rps, floor: bare.rps / write.rps });
     }
-    process.stdout.write(`\nlocal end-to-end vs direct model server, ${duration} s per cell, one-row JSON bodies\n\n`);
+    const context = [
+      await measure('direct model server', pids, () => httpLoad(`${sys.modelUrl}/invocations`, {}, connections, duration)),
+      await measure('SDK alone (PutItem, no-op endpoint)', pids, () => writeLoad(noopLog.store, record, connections, duration)),
+      await measure('  the same, SDK default client', pids, () => writeLoad(plainNoopLog.store, record, connections, duration)),
+    ];
+
+    const cpu = cpus();
     process.stdout.write(
-      `${'path'.padEnd(26)} ${'c'.padStart(3)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)}\n`,
+      `\nlocal API vs its log write, c=${connections}, ${duration} s per cell after ${warmup} s of warm-up each, ${rounds} rounds (ABBA), one-row JSON bodies; ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, node ${process.version}\n\n`,
     );
-    for (const r of rows) {
-      process.stdout.write(
-        `${r.name.padEnd(26)} ${String(r.connections).padStart(3)} ${r.rps.toFixed(0).padStart(8)} ${r.p50.toFixed(3).padStart(7)} ${r.p99.toFixed(3).padStart(7)}\n`,
-      );
-    }
-    process.stdout.write('\n');
-    for (const c of [1, 32]) {
-      const direct = rows.find((r) => r.connections === c && r.name.startsWith('direct'));
-      const e2e = rows.find((r) => r.connections === c && r.name.startsWith('end'));
-      if (!direct || !e2e) continue;
-      const ratio = e2e.p50 / Math.max(direct.p50, 0.001);
-      const put = rows.find((r) => r.connections === c && r.name.startsWith('log write'));
-      const sdk = rows.find((r) => r.connections === c && r.name.startsWith('SDK alone'));
-      const times = (r: { p50: number } | undefined) => (r ? (r.p50 / Math.max(direct.p50, 0.001)).toFixed(2) : '?');
-      const floor = `; the log write alone is ${times(put)}x direct, the SDK alone ${times(sdk)}x`;
-      process.stdout.write(
-        `c=${c}: end-to-end p50 = ${ratio.toFixed(2)}x direct (target <= 2x) ${ratio <= 2 ? 'MET' : 'NOT MET'}${floor}\n`,
-      );
-    }
+    printCells(cells);
+    process.stdout.write('\ncontext (once)\n');
+    printCells(context);
+    const med = (name: string) => median(cells.filter((c) => c.name.startsWith(name)).map((c) => c.rps)).toFixed(0);
+    process.stdout.write(`\nmedian req/s: end to end ${med('end')}, floor ${med('floor')}, log write alone ${med('log')}\n`);
+    const e2e = median(ratios.map((r) => r.e2e));
+    const bare = median(ratios.map((r) => r.floor));
+    const each = (f: (r: { e2e: number; floor: number }) => number) => ratios.map((r) => f(r).toFixed(2)).join(', ');
+    process.stdout.write(
+      `end to end / log write alone, c=${connections}: ${e2e.toFixed(2)}x (rounds ${each((r) => r.e2e)}; target >= 0.8x) ${e2e >= 0.8 ? 'MET' : 'NOT MET'}\n`,
+    );
+    process.stdout.write(`floor (no model call) / log write alone: ${bare.toFixed(2)}x (rounds ${each((r) => r.floor)})\n`);
+    process.stdout.write(
+      `load average at the end: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}\n`,
+    );
+    await Promise.all([sys.stop(), floor.stop()]);
+    printStages(cells);
   } finally {
-    await Promise.all([sys.stop(), noop.close()]);
+    log.close();
+    noopLog.close();
+    plainNoopLog.close();
+    await Promise.all([sys.stop(), noop.close(), floorApi?.stop()]);
   }
 }
 

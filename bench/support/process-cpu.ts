@@ -38,3 +38,24 @@ export function processTreeCpuSeconds(root: number): number {
   }
   return total / TICKS_PER_SECOND;
 }
+
+/** CPU seconds of each thread of one process (by thread id), from /proc/<pid>/task; empty elsewhere. */
+export function threadCpuSeconds(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND);
+    } catch {
+      // the thread ended while we listed
+    }
+  }
+  return out;
+}

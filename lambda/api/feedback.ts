@@ -5,7 +5,6 @@
  * a second one is 409 with the label in force, unless the caller sends `"replace": true`; the replaced
  * feedback moves to `feedbackHistory`, so every label given stays in the log.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ENV } from '../../contract/env';
 import { ApiError } from '../../contract/errors';
@@ -14,7 +13,7 @@ import { readManifestFile } from '../../contract/model-files';
 import { decodeRecord, type Feedback } from '../../contract/prediction-log';
 import { apiHandler, json, type RequestContext } from '../http/api-handler';
 import { callerOf, maySee, operatorKeyIds } from '../http/tenancy';
-import { PredictionLogStore } from '../log/prediction-log-store';
+import { logTableClient, PredictionLogStore } from '../log/prediction-log-store';
 import { dynamoOptions } from '../runtime/clients';
 import { readConfig, required } from '../runtime/config';
 import { createLogger, type Logger } from '../runtime/logger';
@@ -35,7 +34,7 @@ export function feedbackDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: string): Fe
   const config = readConfig('feedback', env);
   return {
     manifest: readManifestFile(required(config, ENV.MODEL_MANIFEST_PATH), baseDir),
-    log: new PredictionLogStore(new DynamoDBClient(dynamoOptions(env)), required(config, ENV.PREDICTION_TABLE)),
+    log: new PredictionLogStore(logTableClient(dynamoOptions(env)), required(config, ENV.PREDICTION_TABLE)),
     operatorKeyIds: operatorKeyIds(required(config, ENV.OPERATOR_KEY_IDS)),
   };
 }

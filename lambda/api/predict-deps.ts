@@ -11,7 +11,7 @@ import { readManifestFile } from '../../contract/model-files';
 import { parseChallengerSetting, REGISTRY_CHALLENGER } from '../../contract/versions';
 import { operatorKeyIds } from '../http/tenancy';
 import type { DeadLetterQueue } from '../log/log-writer';
-import { PredictionLogStore } from '../log/prediction-log-store';
+import { logTableClient, PredictionLogStore } from '../log/prediction-log-store';
 import type { Backend } from '../model/backend';
 import { fargateBackend } from '../model/fargate-backend';
 import type { StoredInputs } from '../model/inputs';
@@ -63,7 +63,7 @@ export function predictDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: string): Pre
             runtimeUrl: endpointOverride(ENV.SAGEMAKER_RUNTIME_URL, env),
           }),
     // One attempt per SDK call: the log writer runs its own bounded retries before dead-lettering.
-    log: new PredictionLogStore(new DynamoDBClient(dynamoOptions(env, 1)), table),
+    log: new PredictionLogStore(logTableClient(dynamoOptions(env, 1)), table),
     deadLetters: { sqs: lazySqs(sqsOptions(env)), url: required(config, ENV.LOG_DLQ_URL) },
     inputs: {
       s3: lazyS3(s3Options(env)),

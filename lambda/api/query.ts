@@ -3,7 +3,6 @@
  * filters), `GET /predictions/{id}` and `GET /metrics/summary` — windows up to 24 h from the log's index,
  * longer ones from the analytics store (Athena on AWS, DuckDB locally: the same SQL either way).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { partitionDate } from '../../contract/analytics';
 import { summarySql, versionQualitySql } from '../../contract/analytics-queries';
@@ -19,7 +18,7 @@ import { type AnalyticsEngine, cachedAnalyticsEngine } from '../analytics/engine
 import { apiHandler, json, type RequestContext } from '../http/api-handler';
 import { type Caller, callerOf, maySee, operatorKeyIds } from '../http/tenancy';
 import { decodeCursor, encodeCursor } from '../log/cursor';
-import { type LogItem, type PartitionQuery, PredictionLogStore } from '../log/prediction-log-store';
+import { type LogItem, logTableClient, type PartitionQuery, PredictionLogStore } from '../log/prediction-log-store';
 import {
   analyticsVersions,
   MAX_LOG_WINDOW_MS,
@@ -50,7 +49,7 @@ export function queryDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: string): Query
   const config = readConfig('query', env);
   return {
     manifest: readManifestFile(required(config, ENV.MODEL_MANIFEST_PATH), baseDir),
-    log: new PredictionLogStore(new DynamoDBClient(dynamoOptions(env)), required(config, ENV.PREDICTION_TABLE)),
+    log: new PredictionLogStore(logTableClient(dynamoOptions(env)), required(config, ENV.PREDICTION_TABLE)),
     operatorKeyIds: operatorKeyIds(required(config, ENV.OPERATOR_KEY_IDS)),
     analytics: athenaEngineOf(config),
   };

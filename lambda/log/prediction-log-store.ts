@@ -7,7 +7,8 @@
 import {
   type AttributeValue,
   DeleteItemCommand,
-  type DynamoDBClient,
+  DynamoDBClient,
+  type DynamoDBClientConfig,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
@@ -48,6 +49,19 @@ export interface IdempotencyItem {
   state: string;
   statusCode: number;
   body?: string;
+}
+
+/**
+ * The DynamoDB client of a function that reads or writes the prediction log, lean on the request path:
+ * its middleware stack is resolved once per command type rather than at every call (`cacheMiddleware`),
+ * and the logger middleware is left out — it runs every item through the schema's sensitive-data filter
+ * for a logger these functions never set (the SDK's default logs nothing). About a sixth less CPU per
+ * PutItem (bench/local).
+ */
+export function logTableClient(config: DynamoDBClientConfig): DynamoDBClient {
+  const client = new DynamoDBClient({ ...config, cacheMiddleware: true });
+  client.middlewareStack.remove('loggerMiddleware');
+  return client;
 }
 
 export class PredictionLogStore {

@@ -6,7 +6,6 @@
  * `parked/log-records/` with the reason, counted in the ParkedLogRecords metric (alarmed), and removed
  * from the queue: never cycled for good, never dropped. If parking fails too, it stays in the queue.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { parkedRecordKey } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
@@ -19,7 +18,7 @@ import { lazyS3, type S3Handle } from '../runtime/lazy-clients';
 import { createLogger, type Logger } from '../runtime/logger';
 import { emfCount, PARKED_RECORDS_METRIC } from '../runtime/metrics';
 import { parseQueuedRecord, putRecordWithRetry } from './log-writer';
-import { PredictionLogStore } from './prediction-log-store';
+import { logTableClient, PredictionLogStore } from './prediction-log-store';
 
 export interface ReplayDeps {
   readonly log: PredictionLogStore;
@@ -37,7 +36,7 @@ export interface ReplayDeps {
 export function replayDepsFromEnv(env: NodeJS.ProcessEnv): ReplayDeps {
   const config = readConfig('replay', env);
   return {
-    log: new PredictionLogStore(new DynamoDBClient(dynamoOptions(env, 1)), required(config, ENV.PREDICTION_TABLE)),
+    log: new PredictionLogStore(logTableClient(dynamoOptions(env, 1)), required(config, ENV.PREDICTION_TABLE)),
     parking: { s3: lazyS3(s3Options(env)), bucket: required(config, ENV.DATA_BUCKET) },
     queueUrl: required(config, ENV.LOG_DLQ_URL),
   };

@@ -8,12 +8,23 @@ export type LineSink = (line: string, kind: LineKind) => void;
 
 const standardSink: LineSink = (line, kind) => (kind === 'ERROR' ? process.stderr : process.stdout).write(`${line}\n`);
 let sink: LineSink = standardSink;
+/** The kinds the sink keeps; undefined: every kind. */
+let kept: ReadonlySet<LineKind> | undefined;
 
 export function writeLine(line: string, kind: LineKind): void {
-  sink(line, kind);
+  if (keepsLine(kind)) sink(line, kind);
 }
 
-/** Routes every later line to `next`; without an argument, back to stdout/stderr. */
-export function setLineSink(next?: LineSink): void {
+/**
+ * Routes every later line to `next`; without an argument, back to stdout/stderr. `kinds`: the only kinds
+ * `next` keeps — lines of the others are then not even built. @default every kind
+ */
+export function setLineSink(next?: LineSink, kinds?: readonly LineKind[]): void {
   sink = next ?? standardSink;
+  kept = next === undefined || kinds === undefined ? undefined : new Set(kinds);
+}
+
+/** Whether a line of `kind` goes anywhere: callers skip serializing the ones nobody reads. */
+export function keepsLine(kind: LineKind): boolean {
+  return kept === undefined || kept.has(kind);
 }

@@ -3,7 +3,7 @@
  * logging library: the handlers need only leveled JSON lines, and every kilobyte in the bundle is paid
  * at each cold start. Callers pass facts (ids, codes, counts), never API keys or instance values.
  */
-import { writeLine } from './log-output';
+import { keepsLine, writeLine } from './log-output';
 
 type Level = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
@@ -16,8 +16,10 @@ export interface Logger {
 
 export function createLogger(service: string, base: Record<string, unknown> = {}): Logger {
   const write = (level: Level, message: string, fields?: Record<string, unknown>) => {
+    const kind = level === 'DEBUG' ? 'INFO' : level;
+    if (!keepsLine(kind)) return;
     const line = JSON.stringify({ timestamp: new Date().toISOString(), level, service, message, ...base, ...fields }, errorReplacer);
-    writeLine(line, level === 'DEBUG' ? 'INFO' : level);
+    writeLine(line, kind);
   };
   return {
     info: (m, f) => write('INFO', m, f),

@@ -5,7 +5,7 @@
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
 import { METRICS_NAMESPACE } from '../../contract/quality';
-import { writeLine } from './log-output';
+import { keepsLine, writeLine } from './log-output';
 
 export { PARKED_RECORDS_METRIC } from '../../contract/quality';
 
@@ -13,16 +13,20 @@ export type MetricUnit = 'Count' | 'Milliseconds';
 
 export type MetricSink = (line: string) => void;
 
+/** The function's log, where CloudWatch reads EMF lines. */
+const logSink: MetricSink = (line) => writeLine(line, 'METRIC');
+
 export class Metrics {
   constructor(
     private readonly model: { name: string; version: string },
-    private readonly sink: MetricSink = (line) => writeLine(line, 'METRIC'),
+    private readonly sink: MetricSink = logSink,
   ) {}
 
   /** Emits one or more metrics sharing the model dimensions plus any extra ones (e.g. Label). */
   emit(values: Record<string, { value: number; unit: MetricUnit }>, extraDimensions: Record<string, string> = {}): void {
     const entries = Object.entries(values);
-    if (entries.length === 0) return;
+    // A log that keeps no metric lines (the local terminal without --verbose) gets none built.
+    if (entries.length === 0 || (this.sink === logSink && !keepsLine('METRIC'))) return;
     const dimensions = { Model: this.model.name, ModelVersion: this.model.version, ...extraDimensions };
     const doc: Record<string, unknown> = {
       _aws: {
