@@ -1,18 +1,18 @@
 /**
  * From a prediction log item to analytics rows. The one place that reads log attributes for the
  * analytics store: `id`, `model`, `modelVersion`, `createdAt`, `label`, `probabilities`,
- * `predictedValue`, `latencyMs`, `apiKeyId`, `inputValues`, `inputKey` and `feedback.{label,givenAt}`. The request id is
+ * `predictedValue`, `latencyMs`, `apiKeyId`, `inputValues`, `inputKey`, `feedback.{label,givenAt}`, and of shadow
+ * predictions `shadowOf` and `shadowError`. The request id is
  * left out: no analytics question needs it, it is the costliest column (random text), and the log item
  * keeps it.
  */
-import type { FeedbackRow, PredictionRow } from '../../contract/analytics';
+import type { FeedbackRow, PredictionRow, ShadowRow } from '../../contract/analytics';
 import type { ModelManifest } from '../../contract/manifest';
-import type { PredictionRecord } from '../../contract/prediction-log';
+import { LOG_TABLE, type PredictionRecord } from '../../contract/prediction-log';
 import { inputValues } from '../quality/analyze';
 
 export function predictionRow(manifest: ModelManifest, r: PredictionRecord): PredictionRow {
-  const label = typeof r.label === 'string' ? r.label : null;
-  const score = label !== null && typeof r.probabilities?.[label] === 'number' ? r.probabilities[label] : null;
+  const { label, score } = labelOf(r);
   const values = r.inputValues === undefined ? undefined : inputValues(manifest, r.inputValues);
   return {
     id: r.id,
@@ -29,6 +29,27 @@ export function predictionRow(manifest: ModelManifest, r: PredictionRecord): Pre
   };
 }
 
+/**
+ * The row of a shadow prediction (an item with `shadowOf`), under the partition of the model it shadows.
+ * Its score is the predicted label's probability, as for answered predictions.
+ */
+export function shadowRow(r: PredictionRecord & { shadowOf: string }): ShadowRow {
+  const { label, score } = labelOf(r);
+  const suffix = LOG_TABLE.shadowSuffix;
+  return {
+    id: r.id,
+    model: r.model.endsWith(suffix) ? r.model.slice(0, -suffix.length) : r.model,
+    shadow_of: r.shadowOf,
+    version: r.modelVersion,
+    ts: timeOf(r.createdAt, 'createdAt', r.id),
+    predicted_label: label,
+    score,
+    predicted_value: typeof r.predictedValue === 'number' ? r.predictedValue : null,
+    latency_ms: r.latencyMs,
+    shadow_error: r.shadowError ?? null,
+  };
+}
+
 /** The feedback row of an item that carries feedback, else undefined. */
 export function feedbackRow(r: PredictionRecord): FeedbackRow | undefined {
   if (r.feedback === undefined) return undefined;
@@ -41,6 +62,12 @@ export function feedbackRow(r: PredictionRecord): FeedbackRow | undefined {
     label: String(r.feedback.label),
     received_at: timeOf(r.feedback.givenAt, 'feedback.givenAt', r.id),
   };
+}
+
+/** A classifier's predicted label and its probability (the row's `score`); nulls for a regressor. */
+function labelOf(r: PredictionRecord): { label: string | null; score: number | null } {
+  const label = typeof r.label === 'string' ? r.label : null;
+  return { label, score: label !== null && typeof r.probabilities?.[label] === 'number' ? r.probabilities[label] : null };
 }
 
 function timeOf(iso: string, field: string, id: string): Date {
