@@ -37,14 +37,19 @@ export interface ColumnSpec {
   readonly featureIndex?: number;
 }
 
+/** The model's answer, in answered and shadow prediction rows alike. */
+const ANSWER_COLUMNS: readonly ColumnSpec[] = [
+  { name: 'predicted_label', type: 'string', nullable: true, comment: 'classifiers: the predicted label' },
+  { name: 'score', type: 'float', nullable: true, comment: 'classifiers: probability of the predicted label' },
+  { name: 'predicted_value', type: 'double', nullable: true, comment: 'regression: the predicted value' },
+];
+
 /** The columns every prediction row has, whatever the model; a tabular model adds one column per feature. */
 export const PREDICTION_COLUMNS: readonly ColumnSpec[] = [
   { name: 'id', type: 'string', nullable: false, comment: 'prediction id (the log key)' },
   { name: 'version', type: 'string', nullable: false, comment: 'model version that answered' },
   { name: 'ts', type: 'timestamp', nullable: false, comment: 'time of the prediction (UTC)' },
-  { name: 'predicted_label', type: 'string', nullable: true, comment: 'classifiers: the predicted label' },
-  { name: 'score', type: 'float', nullable: true, comment: 'classifiers: probability of the predicted label' },
-  { name: 'predicted_value', type: 'double', nullable: true, comment: 'regression: the predicted value' },
+  ...ANSWER_COLUMNS,
   { name: 'latency_ms', type: 'double', nullable: false, comment: 'time to answer, milliseconds' },
   { name: 'api_key_id', type: 'string', nullable: true, comment: 'API key the caller used' },
   { name: 'input_key', type: 'string', nullable: true, comment: 'S3 key of the input when it was kept in the bucket' },
@@ -84,9 +89,7 @@ export const SHADOW_COLUMNS: readonly ColumnSpec[] = [
   { name: 'shadow_of', type: 'string', nullable: false, comment: 'id of the answered prediction of the same instance' },
   { name: 'version', type: 'string', nullable: false, comment: 'model version that ran in the shadow' },
   { name: 'ts', type: 'timestamp', nullable: false, comment: 'time of the shadow prediction (UTC)' },
-  { name: 'predicted_label', type: 'string', nullable: true, comment: 'classifiers: the predicted label' },
-  { name: 'score', type: 'float', nullable: true, comment: 'classifiers: probability of the predicted label' },
-  { name: 'predicted_value', type: 'double', nullable: true, comment: 'regression: the predicted value' },
+  ...ANSWER_COLUMNS,
   { name: 'latency_ms', type: 'double', nullable: false, comment: 'time to the shadow answer from the start of the request, milliseconds' },
   {
     name: 'shadow_error',
@@ -157,15 +160,19 @@ function featureColumnType(type: 'float' | 'int' | 'double' | 'string' | 'bool')
 /** A feature value as its analytics column holds it. */
 export type FeatureCell = number | string | null;
 
-export interface PredictionRow {
-  id: string;
-  model: string;
+/** What answered and shadow prediction rows say alike: who answered, when, what and how fast. */
+export interface AnswerCells {
   version: string;
   ts: Date;
   predicted_label: string | null;
   score: number | null;
   predicted_value: number | null;
   latency_ms: number;
+}
+
+export interface PredictionRow extends AnswerCells {
+  id: string;
+  model: string;
   api_key_id: string | null;
   /** Input values in the manifest's order (tabular, logged inline); written as one column per feature. */
   features: FeatureCell[] | null;
@@ -186,17 +193,11 @@ export interface FeedbackRow {
   compacted_at?: Date | null;
 }
 
-export interface ShadowRow {
+export interface ShadowRow extends AnswerCells {
   id: string;
   /** The model it shadows (the partition), not the log's `<model>#shadow`. */
   model: string;
   shadow_of: string;
-  version: string;
-  ts: Date;
-  predicted_label: string | null;
-  score: number | null;
-  predicted_value: number | null;
-  latency_ms: number;
   shadow_error: string | null;
   /** Set by compaction only. @default - NULL */
   compacted_at?: Date | null;

@@ -6,46 +6,31 @@
  * left out: no analytics question needs it, it is the costliest column (random text), and the log item
  * keeps it.
  */
-import type { FeedbackRow, PredictionRow, ShadowRow } from '../../contract/analytics';
+import type { AnswerCells, FeedbackRow, PredictionRow, ShadowRow } from '../../contract/analytics';
 import type { ModelManifest } from '../../contract/manifest';
 import { LOG_TABLE, type PredictionRecord } from '../../contract/prediction-log';
 import { inputValues } from '../quality/analyze';
 
 export function predictionRow(manifest: ModelManifest, r: PredictionRecord): PredictionRow {
-  const { label, score } = labelOf(r);
   const values = r.inputValues === undefined ? undefined : inputValues(manifest, r.inputValues);
   return {
     id: r.id,
     model: r.model,
-    version: r.modelVersion,
-    ts: timeOf(r.createdAt, 'createdAt', r.id),
-    predicted_label: label,
-    score,
-    predicted_value: typeof r.predictedValue === 'number' ? r.predictedValue : null,
-    latency_ms: r.latencyMs,
+    ...answerOf(r),
     api_key_id: r.apiKeyId ?? null,
     features: values === undefined ? null : values.map((v) => (typeof v === 'boolean' ? String(v) : v)),
     input_key: r.inputKey ?? null,
   };
 }
 
-/**
- * The row of a shadow prediction (an item with `shadowOf`), under the partition of the model it shadows.
- * Its score is the predicted label's probability, as for answered predictions.
- */
+/** The row of a shadow prediction (an item with `shadowOf`), under the partition of the model it shadows. */
 export function shadowRow(r: PredictionRecord & { shadowOf: string }): ShadowRow {
-  const { label, score } = labelOf(r);
   const suffix = LOG_TABLE.shadowSuffix;
   return {
     id: r.id,
     model: r.model.endsWith(suffix) ? r.model.slice(0, -suffix.length) : r.model,
     shadow_of: r.shadowOf,
-    version: r.modelVersion,
-    ts: timeOf(r.createdAt, 'createdAt', r.id),
-    predicted_label: label,
-    score,
-    predicted_value: typeof r.predictedValue === 'number' ? r.predictedValue : null,
-    latency_ms: r.latencyMs,
+    ...answerOf(r),
     shadow_error: r.shadowError ?? null,
   };
 }
@@ -64,10 +49,20 @@ export function feedbackRow(r: PredictionRecord): FeedbackRow | undefined {
   };
 }
 
-/** A classifier's predicted label and its probability (the row's `score`); nulls for a regressor. */
-function labelOf(r: PredictionRecord): { label: string | null; score: number | null } {
+/**
+ * What answered and shadow rows say alike of a prediction: the version, time, answer and latency. The
+ * score is the predicted label's probability.
+ */
+function answerOf(r: PredictionRecord): AnswerCells {
   const label = typeof r.label === 'string' ? r.label : null;
-  return { label, score: label !== null && typeof r.probabilities?.[label] === 'number' ? r.probabilities[label] : null };
+  return {
+    version: r.modelVersion,
+    ts: timeOf(r.createdAt, 'createdAt', r.id),
+    predicted_label: label,
+    score: label !== null && typeof r.probabilities?.[label] === 'number' ? r.probabilities[label] : null,
+    predicted_value: typeof r.predictedValue === 'number' ? r.predictedValue : null,
+    latency_ms: r.latencyMs,
+  };
 }
 
 function timeOf(iso: string, field: string, id: string): Date {
