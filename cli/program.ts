@@ -250,7 +250,7 @@ export function mlshipProgram(): Command {
       const r = await runExport(await target(cmd), (p) => progress(`scanned ${p.scanned} items, wrote ${p.predictions} predictions…`));
       progressDone();
       process.stdout.write(
-        `scanned ${r.scanned} items: ${r.predictions} predictions and ${r.feedback} feedback rows in ${r.objects} Parquet objects\n`,
+        `scanned ${r.scanned} items: ${r.predictions} predictions, ${r.feedback} feedback rows and ${r.shadows} shadow predictions in ${r.objects} Parquet objects\n`,
       );
     });
 

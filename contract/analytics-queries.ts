@@ -24,6 +24,7 @@ import { type ColumnSpec, tableColumns } from './analytics';
 import { type FeatureBaseline, isCategorical, type ModelBaseline } from './baseline';
 import type { ModelManifest } from './manifest';
 import { DEFAULT_QUALITY_THRESHOLDS } from './metrics/thresholds';
+import { AGREEMENT_RELATIVE_TOLERANCE } from './versions';
 
 /** Equal-width probability bins of the calibration query. */
 const CALIBRATION_BINS = DEFAULT_QUALITY_THRESHOLDS.calibrationBins;
@@ -42,6 +43,7 @@ export const NAMED_QUERIES = [
   'prediction-drift',
   'latency-percentiles',
   'volume-by-api-key',
+  'versions-side-by-side',
 ] as const;
 export type NamedQuery = (typeof NAMED_QUERIES)[number];
 
@@ -57,6 +59,8 @@ export const QUERY_DESCRIPTIONS: Record<NamedQuery, string> = {
   'prediction-drift': 'PSI of the predicted classes against the training class priors, per model version',
   'latency-percentiles': 'Latency p50, p90, p99 and max (nearest rank), per day and model version',
   'volume-by-api-key': 'Predictions per day and API key',
+  'versions-side-by-side':
+    'Predictions answered and shadowed, agreement with the answered prediction of the same instance, graded predictions with their accuracy (MAE for regression), shadow error rate and latency p50 and p99, per day and model version',
 };
 
 /**
@@ -90,11 +94,17 @@ export const PORTABLE_FUNCTIONS = [
  * on the small side: DuckDB ran `NOT IN (subquery)` at twice its CPU time (accuracy-by-day, 1 M rows).
  */
 function predictionsOnce(columns: readonly string[], filter = ''): string {
+  return rowsOnce('predictions', 'p', columns, filter);
+}
+
+/** CTE `name` (with `<name>r` beside it): `predictionsOnce` over any table whose rows are fixed by their id. */
+function rowsOnce(table: 'predictions' | 'shadow_predictions', name: string, columns: readonly string[], filter = ''): string {
   const where = `dt >= ?${filter === '' ? '' : ` AND ${filter}`}`;
-  return `pr AS (SELECT id, ${columns.map((c) => `max(${c}) AS ${c}`).join(', ')} FROM predictions WHERE ${where} AND compacted_at IS NULL GROUP BY id),
-p AS (SELECT c.id, ${columns.map((x) => `c.${x}`).join(', ')}
-  FROM (SELECT id, ${columns.join(', ')} FROM predictions WHERE ${where} AND compacted_at IS NOT NULL) c LEFT JOIN pr ON pr.id = c.id WHERE pr.id IS NULL
-  UNION ALL SELECT id, ${columns.join(', ')} FROM pr)`;
+  const raw = `${name}r`;
+  return `${raw} AS (SELECT id, ${columns.map((c) => `max(${c}) AS ${c}`).join(', ')} FROM ${table} WHERE ${where} AND compacted_at IS NULL GROUP BY id),
+${name} AS (SELECT c.id, ${columns.map((x) => `c.${x}`).join(', ')}
+  FROM (SELECT id, ${columns.join(', ')} FROM ${table} WHERE ${where} AND compacted_at IS NOT NULL) c LEFT JOIN ${raw} ON ${raw}.id = c.id WHERE ${raw}.id IS NULL
+  UNION ALL SELECT id, ${columns.join(', ')} FROM ${raw})`;
 }
 
 /**
@@ -117,7 +127,7 @@ function ofModel(manifest: Pick<ModelManifest, 'name'>): string {
 
 /** The queries that need nothing but the tables (and the model's name). */
 function fixedQuery(
-  name: Exclude<NamedQuery, 'feature-drift' | 'prediction-drift' | 'roc-auc'>,
+  name: Exclude<NamedQuery, 'feature-drift' | 'prediction-drift' | 'roc-auc' | 'versions-side-by-side'>,
   manifest: Pick<ModelManifest, 'name'>,
 ): string {
   const model = ofModel(manifest);
@@ -277,6 +287,59 @@ GROUP BY p.version, p.predicted_label, f.actual
 ORDER BY version, predicted, actual`;
 }
 
+/**
+ * Champion and challenger side by side, per day and model version, as `mlship versions` computes its
+ * figures from the log (lambda/versions/figures.ts): predictions it answered; shadow predictions it made
+ * or failed to make; agreement, the share of its made shadow predictions whose answered prediction of the
+ * same instance (`shadow_of`, in the window) has the same label, or for regression a value within
+ * AGREEMENT_RELATIVE_TOLERANCE (contract/versions.ts); graded, its answered predictions with feedback and
+ * its paired shadow predictions whose answered prediction got feedback (for regression, feedback that is
+ * a number), with accuracy (1 − mean error of 0/1) or MAE on them; the share of its shadow runs that
+ * failed; and the nearest-rank p50 and p99 latency of its answered and made shadow predictions. A shadow
+ * prediction counts on its own day.
+ */
+function versionsSideBySide(manifest: Pick<ModelManifest, 'name' | 'output'>): string {
+  const model = ofModel(manifest);
+  const classifier = manifest.output.kind === 'classification';
+  const answer = classifier ? 'predicted_label' : 'predicted_value';
+  const actual = 'try_cast(f.actual AS DOUBLE)';
+  // How far prediction `x` is from the feedback `f`: 0 or 1 for a label, the absolute error for a value; NULL without.
+  const grade = (x: string) =>
+    classifier
+      ? `CASE WHEN f.actual IS NULL OR ${x}.predicted_label IS NULL THEN NULL WHEN f.actual = ${x}.predicted_label THEN 0 ELSE 1 END`
+      : `CASE WHEN abs(${actual}) <= ${dbl(Number.MAX_VALUE)} THEN abs(${x}.predicted_value - ${actual}) END`;
+  const agrees = classifier
+    ? 's.predicted_label = a.predicted_label'
+    : `abs(s.predicted_value - a.predicted_value) <= ${dbl(AGREEMENT_RELATIVE_TOLERANCE)} * greatest(${dbl(1)}, abs(a.predicted_value))`;
+  const made = 's.shadow_error IS NULL';
+  return `WITH ${predictionsOnce(['dt', 'version', answer, 'latency_ms'], model)},
+${rowsOnce('shadow_predictions', 's', ['dt', 'version', 'shadow_of', answer, 'latency_ms', 'shadow_error'], model)},
+${latestFeedback(model)},
+v AS (SELECT p.dt, p.version, 0 AS is_shadow, 0 AS failed, 0 AS paired, 0 AS agreeing, p.latency_ms, ${grade('p')} AS grade
+  FROM p LEFT JOIN f ON f.id = p.id
+  UNION ALL
+  SELECT s.dt, s.version, 1 AS is_shadow, CASE WHEN ${made} THEN 0 ELSE 1 END AS failed,
+  CASE WHEN ${made} AND a.id IS NOT NULL THEN 1 ELSE 0 END AS paired,
+  CASE WHEN ${made} AND a.id IS NOT NULL AND ${agrees} THEN 1 ELSE 0 END AS agreeing,
+  CASE WHEN ${made} THEN s.latency_ms END AS latency_ms,
+  CASE WHEN ${made} AND a.id IS NOT NULL THEN ${grade('s')} END AS grade
+  FROM s LEFT JOIN p a ON a.id = s.shadow_of LEFT JOIN f ON f.id = a.id),
+r AS (SELECT dt, version, is_shadow, failed, paired, agreeing, latency_ms, grade,
+  row_number() OVER (PARTITION BY dt, version ORDER BY latency_ms NULLS LAST) AS rn,
+  count(latency_ms) OVER (PARTITION BY dt, version) AS n
+  FROM v)
+SELECT dt AS day, version, count(*) - sum(is_shadow) AS answered, sum(is_shadow) AS shadow,
+  CAST(sum(agreeing) AS DOUBLE) / nullif(sum(paired), 0) AS agreement,
+  count(grade) AS graded,
+  ${classifier ? `${dbl(1)} - avg(grade) AS accuracy` : 'avg(grade) AS mae'},
+  CAST(sum(failed) AS DOUBLE) / nullif(sum(is_shadow), 0) AS error_rate,
+  min(CASE WHEN rn >= ceil(5.0E-1 * n) THEN latency_ms END) AS p50,
+  min(CASE WHEN rn >= ceil(9.9E-1 * n) THEN latency_ms END) AS p99
+FROM r
+GROUP BY dt, version
+ORDER BY day, version`;
+}
+
 /** A double literal both engines read as DOUBLE. */
 function dbl(x: number): string {
   if (!Number.isFinite(x)) throw new Error(`Not a finite number: ${x}`);
@@ -424,6 +487,7 @@ export function namedQuerySql(name: NamedQuery, manifest: ModelManifest, baselin
     return name === 'feature-drift' ? featureDrift(manifest, baseline) : predictionDrift(manifest, baseline);
   }
   if (name === 'roc-auc') return rocAucSql(manifest);
+  if (name === 'versions-side-by-side') return versionsSideBySide(manifest);
   return fixedQuery(name, manifest);
 }
 

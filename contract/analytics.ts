@@ -1,5 +1,5 @@
 /**
- * The analytics store: the prediction log as two Parquet tables under `analytics/` in the data bucket,
+ * The analytics store: the prediction log as Parquet tables under `analytics/` in the data bucket,
  * read by Athena (through the Glue catalog) on AWS and by DuckDB locally. The Glue table columns, the
  * Parquet writer's schema and the local DuckDB views are all built from the definitions here.
  *
@@ -11,8 +11,15 @@
 import { PREFIX } from './bucket';
 import type { ModelManifest } from './manifest';
 
-export const ANALYTICS_TABLES = ['predictions', 'feedback'] as const;
+/**
+ * Answered predictions, feedback, and shadow predictions (a challenger run beside the champion,
+ * docs/versions.md), which live apart as in the log, so no query of answered predictions counts them.
+ */
+export const ANALYTICS_TABLES = ['predictions', 'feedback', 'shadow_predictions'] as const;
 export type AnalyticsTable = (typeof ANALYTICS_TABLES)[number];
+
+/** The tables of answered predictions and their feedback: what the dashboard's long windows and training snapshots read. */
+export const ANSWERED_TABLES = ['predictions', 'feedback'] as const satisfies readonly AnalyticsTable[];
 
 /** Partition columns, in path order. Both are strings (Athena's `date` projection reads `dt` as yyyy-MM-dd). */
 export const PARTITION_KEYS = ['model', 'dt'] as const;
@@ -30,21 +37,26 @@ export interface ColumnSpec {
   readonly featureIndex?: number;
 }
 
+/** The model's answer, in answered and shadow prediction rows alike. */
+const ANSWER_COLUMNS: readonly ColumnSpec[] = [
+  { name: 'predicted_label', type: 'string', nullable: true, comment: 'classifiers: the predicted label' },
+  { name: 'score', type: 'float', nullable: true, comment: 'classifiers: probability of the predicted label' },
+  { name: 'predicted_value', type: 'double', nullable: true, comment: 'regression: the predicted value' },
+];
+
 /** The columns every prediction row has, whatever the model; a tabular model adds one column per feature. */
 export const PREDICTION_COLUMNS: readonly ColumnSpec[] = [
   { name: 'id', type: 'string', nullable: false, comment: 'prediction id (the log key)' },
   { name: 'version', type: 'string', nullable: false, comment: 'model version that answered' },
   { name: 'ts', type: 'timestamp', nullable: false, comment: 'time of the prediction (UTC)' },
-  { name: 'predicted_label', type: 'string', nullable: true, comment: 'classifiers: the predicted label' },
-  { name: 'score', type: 'float', nullable: true, comment: 'classifiers: probability of the predicted label' },
-  { name: 'predicted_value', type: 'double', nullable: true, comment: 'regression: the predicted value' },
+  ...ANSWER_COLUMNS,
   { name: 'latency_ms', type: 'double', nullable: false, comment: 'time to answer, milliseconds' },
   { name: 'api_key_id', type: 'string', nullable: true, comment: 'API key the caller used' },
   { name: 'input_key', type: 'string', nullable: true, comment: 'S3 key of the input when it was kept in the bucket' },
 ];
 
 /**
- * The last column of both tables: when compaction wrote the row (see `compactedObjectKey`), NULL in the
+ * The last column of every table: when compaction wrote the row (see `compactedObjectKey`), NULL in the
  * files the stream and `mlship export` write. Compacted rows hold each id once, so queries dedupe only
  * the rows where it is NULL.
  */
@@ -64,6 +76,27 @@ export const FEEDBACK_COLUMNS: readonly ColumnSpec[] = [
   { name: 'version', type: 'string', nullable: false, comment: 'model version of the prediction' },
   { name: 'label', type: 'string', nullable: false, comment: 'ground truth (regression values as decimal text)' },
   { name: 'received_at', type: 'timestamp', nullable: false, comment: 'when the feedback was recorded (UTC)' },
+  COMPACTED_COLUMN,
+];
+
+/**
+ * One row per shadow prediction, made or failed, under the partition of the model it shadows (`model`
+ * is the model's name, not the log's `<model>#shadow`). No input columns: the input stays with the
+ * answered prediction, which `shadow_of` names, and whose feedback grades the shadow too.
+ */
+export const SHADOW_COLUMNS: readonly ColumnSpec[] = [
+  { name: 'id', type: 'string', nullable: false, comment: 'shadow prediction id (the log key)' },
+  { name: 'shadow_of', type: 'string', nullable: false, comment: 'id of the answered prediction of the same instance' },
+  { name: 'version', type: 'string', nullable: false, comment: 'model version that ran in the shadow' },
+  { name: 'ts', type: 'timestamp', nullable: false, comment: 'time of the shadow prediction (UTC)' },
+  ...ANSWER_COLUMNS,
+  { name: 'latency_ms', type: 'double', nullable: false, comment: 'time to the shadow answer from the start of the request, milliseconds' },
+  {
+    name: 'shadow_error',
+    type: 'string',
+    nullable: true,
+    comment: 'error code when the shadow run failed or ran out of time (no prediction then)',
+  },
   COMPACTED_COLUMN,
 ];
 
@@ -97,6 +130,7 @@ function featureColumnNames(features: readonly { name: string }[]): string[] {
  */
 export function tableColumns(table: AnalyticsTable, manifest: ModelManifest): ColumnSpec[] {
   if (table === 'feedback') return [...FEEDBACK_COLUMNS];
+  if (table === 'shadow_predictions') return [...SHADOW_COLUMNS];
   const columns = [...PREDICTION_COLUMNS, COMPACTED_COLUMN];
   if (manifest.input.kind === 'tabular') {
     const names = featureColumnNames(manifest.input.features);
@@ -126,15 +160,19 @@ function featureColumnType(type: 'float' | 'int' | 'double' | 'string' | 'bool')
 /** A feature value as its analytics column holds it. */
 export type FeatureCell = number | string | null;
 
-export interface PredictionRow {
-  id: string;
-  model: string;
+/** What answered and shadow prediction rows say alike: who answered, when, what and how fast. */
+export interface AnswerCells {
   version: string;
   ts: Date;
   predicted_label: string | null;
   score: number | null;
   predicted_value: number | null;
   latency_ms: number;
+}
+
+export interface PredictionRow extends AnswerCells {
+  id: string;
+  model: string;
   api_key_id: string | null;
   /** Input values in the manifest's order (tabular, logged inline); written as one column per feature. */
   features: FeatureCell[] | null;
@@ -151,6 +189,16 @@ export interface FeedbackRow {
   ts: Date;
   label: string;
   received_at: Date;
+  /** Set by compaction only. @default - NULL */
+  compacted_at?: Date | null;
+}
+
+export interface ShadowRow extends AnswerCells {
+  id: string;
+  /** The model it shadows (the partition), not the log's `<model>#shadow`. */
+  model: string;
+  shadow_of: string;
+  shadow_error: string | null;
   /** Set by compaction only. @default - NULL */
   compacted_at?: Date | null;
 }

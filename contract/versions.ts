@@ -32,6 +32,18 @@ export const SHADOW_GRACE_MS = 200;
 export { MODEL_VERSION_PATTERN, versionSchema } from './model-version';
 
 /**
+ * Two regression answers to the same instance agree when they differ by at most this share of the
+ * answered value (of 1 when that is smaller): `mlship versions` and the `versions-side-by-side` named
+ * query both judge agreement by it.
+ */
+export const AGREEMENT_RELATIVE_TOLERANCE = 1e-6;
+
+/** Whether a shadow's predicted value agrees with the answered one (AGREEMENT_RELATIVE_TOLERANCE). */
+export function valuesAgree(shadow: number, answered: number): boolean {
+  return Math.abs(shadow - answered) <= AGREEMENT_RELATIVE_TOLERANCE * Math.max(1, Math.abs(answered));
+}
+
+/**
  * Who answers: the champion always hosted; the challenger (when hosted) shadowing it or answering
  * `percent` % of requests; `percent: 0` is a rolled-back challenger (hosted, no traffic, no shadow).
  */

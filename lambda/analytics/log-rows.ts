@@ -1,31 +1,37 @@
 /**
  * From a prediction log item to analytics rows. The one place that reads log attributes for the
  * analytics store: `id`, `model`, `modelVersion`, `createdAt`, `label`, `probabilities`,
- * `predictedValue`, `latencyMs`, `apiKeyId`, `inputValues`, `inputKey` and `feedback.{label,givenAt}`. The request id is
+ * `predictedValue`, `latencyMs`, `apiKeyId`, `inputValues`, `inputKey`, `feedback.{label,givenAt}`, and of shadow
+ * predictions `shadowOf` and `shadowError`. The request id is
  * left out: no analytics question needs it, it is the costliest column (random text), and the log item
  * keeps it.
  */
-import type { FeedbackRow, PredictionRow } from '../../contract/analytics';
+import type { AnswerCells, FeedbackRow, PredictionRow, ShadowRow } from '../../contract/analytics';
 import type { ModelManifest } from '../../contract/manifest';
-import type { PredictionRecord } from '../../contract/prediction-log';
+import { LOG_TABLE, type PredictionRecord } from '../../contract/prediction-log';
 import { inputValues } from '../quality/analyze';
 
 export function predictionRow(manifest: ModelManifest, r: PredictionRecord): PredictionRow {
-  const label = typeof r.label === 'string' ? r.label : null;
-  const score = label !== null && typeof r.probabilities?.[label] === 'number' ? r.probabilities[label] : null;
   const values = r.inputValues === undefined ? undefined : inputValues(manifest, r.inputValues);
   return {
     id: r.id,
     model: r.model,
-    version: r.modelVersion,
-    ts: timeOf(r.createdAt, 'createdAt', r.id),
-    predicted_label: label,
-    score,
-    predicted_value: typeof r.predictedValue === 'number' ? r.predictedValue : null,
-    latency_ms: r.latencyMs,
+    ...answerOf(r),
     api_key_id: r.apiKeyId ?? null,
     features: values === undefined ? null : values.map((v) => (typeof v === 'boolean' ? String(v) : v)),
     input_key: r.inputKey ?? null,
+  };
+}
+
+/** The row of a shadow prediction (an item with `shadowOf`), under the partition of the model it shadows. */
+export function shadowRow(r: PredictionRecord & { shadowOf: string }): ShadowRow {
+  const suffix = LOG_TABLE.shadowSuffix;
+  return {
+    id: r.id,
+    model: r.model.endsWith(suffix) ? r.model.slice(0, -suffix.length) : r.model,
+    shadow_of: r.shadowOf,
+    ...answerOf(r),
+    shadow_error: r.shadowError ?? null,
   };
 }
 
@@ -40,6 +46,22 @@ export function feedbackRow(r: PredictionRecord): FeedbackRow | undefined {
     // The table's label column is text (regression values as decimal text, as older items hold them).
     label: String(r.feedback.label),
     received_at: timeOf(r.feedback.givenAt, 'feedback.givenAt', r.id),
+  };
+}
+
+/**
+ * What answered and shadow rows say alike of a prediction: the version, time, answer and latency. The
+ * score is the predicted label's probability.
+ */
+function answerOf(r: PredictionRecord): AnswerCells {
+  const label = typeof r.label === 'string' ? r.label : null;
+  return {
+    version: r.modelVersion,
+    ts: timeOf(r.createdAt, 'createdAt', r.id),
+    predicted_label: label,
+    score: label !== null && typeof r.probabilities?.[label] === 'number' ? r.probabilities[label] : null,
+    predicted_value: typeof r.predictedValue === 'number' ? r.predictedValue : null,
+    latency_ms: r.latencyMs,
   };
 }
 

@@ -7,7 +7,14 @@
  */
 import { createHash } from 'node:crypto';
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type AnalyticsTable, analyticsObjectKey, type FeedbackRow, type PredictionRow, partitionDate } from '../../contract/analytics';
+import {
+  type AnalyticsTable,
+  analyticsObjectKey,
+  type FeedbackRow,
+  type PredictionRow,
+  partitionDate,
+  type ShadowRow,
+} from '../../contract/analytics';
 import type { ModelManifest } from '../../contract/manifest';
 import type { ObjectStore } from './compact';
 import { toParquet } from './parquet';
@@ -18,7 +25,7 @@ export interface WrittenObject {
   bytes: number;
 }
 
-type Row = PredictionRow | FeedbackRow;
+type Row = PredictionRow | FeedbackRow | ShadowRow;
 
 /** Groups rows by model, day and version: each group is one object. */
 export function groupRows<R extends Row>(rows: readonly R[]): Map<string, R[]> {

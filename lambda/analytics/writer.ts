@@ -1,6 +1,7 @@
 /**
  * The analytics writer: takes a batch of the prediction log's DynamoDB stream and writes it to the
- * Parquet store. New items become `predictions` rows; items that gain feedback become `feedback` rows.
+ * Parquet store. New items become `predictions` rows (shadow predictions `shadow_predictions` rows); items
+ * that gain feedback become `feedback` rows.
  * A failed write throws, and Lambda retries the same batch; the objects' keys come from their rows, so
  * the retry overwrites what the failed attempt already wrote. Locally the same handler is fed by the
  * embedded DynamoDB's change tap (`local/log-stream.ts`).
@@ -8,12 +9,12 @@
 
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import type { FeedbackRow, PredictionRow } from '../../contract/analytics';
+import type { FeedbackRow, PredictionRow, ShadowRow } from '../../contract/analytics';
 import type { ModelManifest } from '../../contract/manifest';
 import { decodeRecord, isPredictionItem } from '../../contract/prediction-log';
 import { createLogger } from '../runtime/logger';
 import { type AnalyticsStoreDeps, analyticsStoreDepsFromEnv } from './deps';
-import { feedbackRow, predictionRow } from './log-rows';
+import { feedbackRow, predictionRow, shadowRow } from './log-rows';
 import { writeRows } from './store';
 
 export type AnalyticsWriterDeps = AnalyticsStoreDeps;
@@ -26,11 +27,13 @@ export function analyticsWriterDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: stri
 export interface StreamRows {
   predictions: PredictionRow[];
   feedback: FeedbackRow[];
+  /** Shadow predictions, apart from the answered ones (docs/versions.md). */
+  shadows: ShadowRow[];
 }
 
-/** The rows a stream batch carries. Removals (TTL expiry), non-prediction items and shadow predictions are skipped. */
+/** The rows a stream batch carries. Removals (TTL expiry) and non-prediction items are skipped. */
 export function rowsOfStream(event: DynamoDBStreamEvent, manifest: ModelManifest): StreamRows {
-  const out: StreamRows = { predictions: [], feedback: [] };
+  const out: StreamRows = { predictions: [], feedback: [], shadows: [] };
   for (const record of event.Records) {
     const image = record.dynamodb?.NewImage;
     if (image === undefined || (record.eventName !== 'INSERT' && record.eventName !== 'MODIFY')) continue;
@@ -38,8 +41,11 @@ export function rowsOfStream(event: DynamoDBStreamEvent, manifest: ModelManifest
     const item = image as Record<string, AttributeValue>;
     if (!isPredictionItem(item)) continue;
     const r = decodeRecord(item);
-    // Shadow predictions answered nobody: the store's rows are answered predictions (docs/versions.md).
-    if (r.shadowOf !== undefined) continue;
+    // Shadow predictions answered nobody: their own table, so no query of answered predictions counts them.
+    if (r.shadowOf !== undefined) {
+      if (record.eventName === 'INSERT') out.shadows.push(shadowRow({ ...r, shadowOf: r.shadowOf }));
+      continue;
+    }
     if (record.eventName === 'INSERT') out.predictions.push(predictionRow(manifest, r));
     // Feedback is the one update a logged prediction gets; a repeated one is a correction (queries keep the latest).
     const fb = feedbackRow(r);
@@ -56,11 +62,13 @@ export function createAnalyticsWriter(deps: AnalyticsWriterDeps): (event: Dynamo
     const written = [
       ...(rows.predictions.length > 0 ? await writeRows(s3, bucket, 'predictions', rows.predictions, manifest) : []),
       ...(rows.feedback.length > 0 ? await writeRows(s3, bucket, 'feedback', rows.feedback, manifest) : []),
+      ...(rows.shadows.length > 0 ? await writeRows(s3, bucket, 'shadow_predictions', rows.shadows, manifest) : []),
     ];
     log.info('written', {
       records: event.Records.length,
       predictions: rows.predictions.length,
       feedback: rows.feedback.length,
+      shadows: rows.shadows.length,
       objects: written.length,
     });
   };

@@ -5,7 +5,7 @@
  * shadow too), its error rate as a shadow, and latency. Pure arithmetic over records already read.
  */
 import { feedbackValue, type PredictionRecord } from '../../contract/prediction-log';
-import { type RoutingState, roleOf, type VersionRole } from '../../contract/versions';
+import { type RoutingState, roleOf, type VersionRole, valuesAgree } from '../../contract/versions';
 import { percentile } from '../log/summary';
 
 export interface VersionFigures {
@@ -32,13 +32,10 @@ export interface VersionFigures {
   readonly latencyMs: { readonly p50: number | null; readonly p99: number | null };
 }
 
-/** Regression answers this close (relative) count as agreeing. */
-const SAME_VALUE = 1e-6;
-
 function agrees(a: PredictionRecord, b: PredictionRecord): boolean {
   if (a.label !== undefined || b.label !== undefined) return a.label === b.label;
   if (a.predictedValue === undefined || b.predictedValue === undefined) return false;
-  return Math.abs(a.predictedValue - b.predictedValue) <= SAME_VALUE * Math.max(1, Math.abs(b.predictedValue));
+  return valuesAgree(a.predictedValue, b.predictedValue);
 }
 
 /** How far a prediction is from the truth: 0 or 1 for a label, the absolute error for a value; undefined without feedback. */

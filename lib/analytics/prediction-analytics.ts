@@ -1,7 +1,7 @@
 /**
  * Prediction analytics as one construct: the prediction log's DynamoDB stream feeds the analytics writer,
  * which writes each batch as Parquet under `analytics/` in the data bucket, and a scheduled compactor folds
- * each closed day into one object per version; a Glue database describes the two tables with partition
+ * each closed day into one object per version; a Glue database describes the tables with partition
  * projection (no crawler, no partition list), and an Athena workgroup with an enforced, encrypted result
  * location and a per-query scan limit holds the named queries. `grantQuery()` lets a role run them.
  *
@@ -24,7 +24,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
-  ANALYTICS_TABLES,
+  ANSWERED_TABLES,
   type AnalyticsTable,
   athenaWorkgroupName,
   glueDatabaseName,
@@ -58,6 +58,13 @@ const COMPACTOR_TIMEOUT = Duration.minutes(15);
 /** The one FIFO message group of the compaction runs: one group, one run at a time. */
 const COMPACTION_GROUP = 'compaction';
 
+/** The construct id of each table's Glue table. */
+const TABLE_IDS: Record<AnalyticsTable, string> = {
+  predictions: 'PredictionsTable',
+  feedback: 'FeedbackTable',
+  shadow_predictions: 'ShadowPredictionsTable',
+};
+
 /** Athena's smallest per-query scan limit, in MiB. */
 const ATHENA_MIN_CUTOFF_MIB = 10;
 
@@ -87,6 +94,14 @@ export interface PredictionAnalyticsProps {
    * @default - no export; a role of another stack gets the results bucket by CDK's own cross-stack reference
    */
   readonly resultsBucketArnExportName?: string;
+}
+
+export interface GrantQueryOptions {
+  /**
+   * Also the shadow predictions' table, which only the `versions-side-by-side` named query reads.
+   * @default false - the answered predictions and feedback only, what the summary windows and the training snapshots read
+   */
+  readonly shadowPredictions?: boolean;
 }
 
 export class PredictionAnalytics extends Construct {
@@ -213,7 +228,11 @@ export class PredictionAnalytics extends Construct {
       catalogId: Aws.ACCOUNT_ID,
       databaseInput: { name: this.databaseName, description: `mlship prediction analytics of model ${manifest.name}` },
     });
-    this.tables = { predictions: this.newTable('predictions', manifest), feedback: this.newTable('feedback', manifest) };
+    this.tables = {
+      predictions: this.newTable('predictions', manifest),
+      feedback: this.newTable('feedback', manifest),
+      shadow_predictions: this.newTable('shadow_predictions', manifest),
+    };
 
     this.resultsBucket = new s3.Bucket(this, 'QueryResults', {
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -266,13 +285,14 @@ export class PredictionAnalytics extends Construct {
   }
 
   /**
-   * Lets `grantee` run queries in the workgroup over the two tables: start and read its queries, read
-   * the catalog entries, the Parquet objects and the results it writes. Nothing else in the bucket.
+   * Lets `grantee` run queries in the workgroup over the two tables of answered predictions and feedback
+   * (and, with `shadowPredictions`, the shadow predictions): start and read its queries, read the catalog
+   * entries, the Parquet objects and the results it writes. Nothing else in the bucket.
    * A grantee of another stack names the workgroup and database by their fixed names and, with
    * `resultsBucketArnExportName`, imports the results bucket by that export, so its stack depends on this
    * one only by name (add the stack dependency).
    */
-  public grantQuery(grantee: iam.IGrantable): iam.Grant {
+  public grantQuery(grantee: iam.IGrantable, opts: GrantQueryOptions = {}): iam.Grant {
     const stack = Stack.of(this);
     const local = !Construct.isConstruct(grantee) || Stack.of(grantee) === stack;
     const workgroupArn = stack.formatArn({
@@ -287,7 +307,9 @@ export class PredictionAnalytics extends Construct {
     const catalog = [
       stack.formatArn({ service: 'glue', resource: 'catalog' }),
       stack.formatArn({ service: 'glue', resource: 'database', resourceName: database }),
-      ...ANALYTICS_TABLES.map((t) => stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/${t}` })),
+      ...[...ANSWERED_TABLES, ...(opts.shadowPredictions === true ? (['shadow_predictions'] as const) : [])].map((t) =>
+        stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/${t}` }),
+      ),
     ];
     const statements: [readonly string[], string[], Record<string, Record<string, unknown>>?][] = [
       [
@@ -307,7 +329,7 @@ export class PredictionAnalytics extends Construct {
       acknowledgeWildcardResource(
         grantee,
         `${dataBucketArn}/${PREFIX.analytics}*`,
-        'Athena reads the Parquet objects of the two tables, which live under analytics/ only.',
+        'Athena reads the Parquet objects of the tables, which live under analytics/ only.',
       );
       acknowledgeWildcardResource(
         grantee,
@@ -321,7 +343,7 @@ export class PredictionAnalytics extends Construct {
   /** One Glue table over the Parquet objects of `name`, with partition projection on model and day. */
   private newTable(name: AnalyticsTable, manifest: ModelManifest): glue.CfnTable {
     const location = `s3://${this.dataBucket.bucketName}/${tablePrefix(name)}`;
-    return new glue.CfnTable(this, `${name === 'predictions' ? 'Predictions' : 'Feedback'}Table`, {
+    return new glue.CfnTable(this, TABLE_IDS[name], {
       catalogId: Aws.ACCOUNT_ID,
       databaseName: this.database.ref,
       tableInput: {

@@ -6,16 +6,18 @@
  */
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { FeedbackRow, PredictionRow } from '../../contract/analytics';
+import type { FeedbackRow, PredictionRow, ShadowRow } from '../../contract/analytics';
 import type { ModelManifest } from '../../contract/manifest';
-import { decodeRecord, isPredictionItem } from '../../contract/prediction-log';
-import { feedbackRow, predictionRow } from '../../lambda/analytics/log-rows';
+import { decodeRecord, isPredictionItem, shadowLogModel } from '../../contract/prediction-log';
+import { feedbackRow, predictionRow, shadowRow } from '../../lambda/analytics/log-rows';
 import { writeRows } from '../../lambda/analytics/store';
 
 export interface ExportResult {
   scanned: number;
   predictions: number;
   feedback: number;
+  /** Shadow predictions (docs/versions.md). */
+  shadows: number;
   objects: number;
 }
 
@@ -34,31 +36,40 @@ export async function exportLog(
   opts: ExportOptions = {},
 ): Promise<ExportResult> {
   const chunk = opts.chunkRows ?? 100_000;
-  const result: ExportResult = { scanned: 0, predictions: 0, feedback: 0, objects: 0 };
+  const result: ExportResult = { scanned: 0, predictions: 0, feedback: 0, shadows: 0, objects: 0 };
   let predictions: PredictionRow[] = [];
   let feedback: FeedbackRow[] = [];
+  let shadows: ShadowRow[] = [];
   const write = async () => {
     if (predictions.length > 0) result.objects += (await writeRows(s3, bucket, 'predictions', predictions, manifest)).length;
     if (feedback.length > 0) result.objects += (await writeRows(s3, bucket, 'feedback', feedback, manifest)).length;
+    if (shadows.length > 0) result.objects += (await writeRows(s3, bucket, 'shadow_predictions', shadows, manifest)).length;
     result.predictions += predictions.length;
     result.feedback += feedback.length;
+    result.shadows += shadows.length;
     predictions = [];
     feedback = [];
+    shadows = [];
     opts.onProgress?.({ ...result });
   };
+  const shadowModel = shadowLogModel(manifest.name);
   let startKey: Record<string, AttributeValue> | undefined;
   do {
     const page = await ddb.send(new ScanCommand({ TableName: table, ExclusiveStartKey: startKey }));
     for (const raw of page.Items ?? []) {
       result.scanned++;
-      // Only this model's predictions: the writer decodes inputs with its manifest.
-      if (!isPredictionItem(raw) || raw.model?.S !== manifest.name) continue;
+      // Only this model's predictions and its shadow predictions: the writer decodes inputs with its manifest.
+      if (!isPredictionItem(raw) || (raw.model?.S !== manifest.name && raw.model?.S !== shadowModel)) continue;
       const r = decodeRecord(raw);
+      if (r.shadowOf !== undefined) {
+        shadows.push(shadowRow({ ...r, shadowOf: r.shadowOf }));
+        continue;
+      }
       predictions.push(predictionRow(manifest, r));
       const fb = feedbackRow(r);
       if (fb !== undefined) feedback.push(fb);
     }
-    if (predictions.length >= chunk) await write();
+    if (predictions.length + shadows.length >= chunk) await write();
     startKey = page.LastEvaluatedKey;
   } while (startKey !== undefined);
   await write();

@@ -6,7 +6,7 @@ import type { AnalyticsTable } from '../../contract/analytics';
 import { parseBaseline } from '../../contract/baseline';
 import { parseManifest } from '../../contract/manifest';
 import { decodeRecord, encodeRecord, type Feedback, type PredictionRecord } from '../../contract/prediction-log';
-import { feedbackRow, predictionRow } from '../../lambda/analytics/log-rows';
+import { feedbackRow, predictionRow, shadowRow } from '../../lambda/analytics/log-rows';
 import { objectsOf } from '../../lambda/analytics/store';
 
 export const MANIFEST = parseManifest({
@@ -155,12 +155,18 @@ export const throughLog = (r: PredictionRecord): PredictionRecord => decodeRecor
 export const predictionRows = (records: PredictionRecord[], manifest = MANIFEST) =>
   records.map((r) => predictionRow(manifest, throughLog(r)));
 export const feedbackRows = (records: PredictionRecord[]) => records.flatMap((r) => feedbackRow(throughLog(r)) ?? []);
+export const shadowRows = (records: PredictionRecord[]) =>
+  records.map((r) => {
+    const logged = throughLog(r);
+    if (logged.shadowOf === undefined) throw new Error(`${r.id} is no shadow prediction`);
+    return shadowRow({ ...logged, shadowOf: logged.shadowOf });
+  });
 
 /** Writes rows as the store does (same keys, same Parquet) into a folder laid out like the bucket. */
 export async function writeStore(
   root: string,
   table: AnalyticsTable,
-  rows: ReturnType<typeof predictionRows> | ReturnType<typeof feedbackRows>,
+  rows: ReturnType<typeof predictionRows> | ReturnType<typeof feedbackRows> | ReturnType<typeof shadowRows>,
   manifest = MANIFEST,
 ): Promise<string[]> {
   return (await objectsOf(table, rows, manifest)).map((o) => {

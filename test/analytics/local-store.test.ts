@@ -6,12 +6,13 @@
 
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { PREFIX } from '../../contract/bucket';
-import type { MetricsSummary } from '../../contract/prediction-log';
+import { decodeRecord, encodeRecord, type MetricsSummary } from '../../contract/prediction-log';
 import { createAnalyticsWriter } from '../../lambda/analytics/writer';
+import { shadowRecord } from '../../lambda/log/record-builder';
 import { openAnalyticsDb } from '../../local/analytics/duckdb';
 import { exportLog } from '../../local/analytics/export';
 import { mirrorAnalytics } from '../../local/analytics/mirror';
@@ -162,17 +163,34 @@ describe('the local analytics store', () => {
     }
   });
 
-  it('mlship export backfills the same rows from the table', async () => {
-    // The export writes every row again, beside what the stream wrote; the queries count each id once.
+  it('mlship export backfills the same rows from the table, shadow predictions in their own table', async () => {
+    // GIVEN a challenger's shadow prediction of one of the logged predictions, in the table as the predict function logs it
     const ddb = dynamoClient(local.dynamodbUrl);
+    const items = (await ddb.send(new ScanCommand({ TableName: local.tableName }))).Items ?? [];
+    const of = decodeRecord(items.find((i) => i.model?.S === local.manifest.name) ?? {});
+    const shadow = shadowRecord(
+      of,
+      '2.0.0',
+      { prediction: { label: 'benign', probabilities: { benign: 1, malignant: 0 } } },
+      new Date(),
+      3,
+    );
+    await ddb.send(new PutItemCommand({ TableName: local.tableName, Item: encodeRecord(shadow) }));
+    // WHEN the export writes every row again, beside what the stream wrote
     const result = await exportLog(ddb, local.tableName, s3, local.bucketName, local.manifest);
     ddb.destroy();
-    expect(result).toMatchObject({ predictions: 8, feedback: 2 });
+    // THEN the queries count each id once, and the shadow prediction only beside its version's figures
+    expect(result).toMatchObject({ predictions: 8, feedback: 2, shadows: 1 });
     const db = await open();
     try {
       const accuracy = await db.named('accuracy-by-day', undefined, today());
       expect(accuracy.rows).toEqual([
         { day: today(), version: '1.0.0', predictions: '8', with_feedback: '2', correct: '1', accuracy: 0.5 },
+      ]);
+      const versions = await db.named('versions-side-by-side', undefined, today());
+      expect(versions.rows.map((r) => [r.version, r.answered, r.shadow, r.agreement])).toEqual([
+        ['1.0.0', '8', '0', null],
+        ['2.0.0', '0', '1', of.label === 'benign' ? 1 : 0],
       ]);
     } finally {
       db.close();
@@ -221,16 +239,20 @@ describe('the local analytics store', () => {
     const before = await accuracy();
     // WHEN the compactor runs as if the day had closed (a run two days on)
     const run = await local.compactAnalytics(new Date(Date.now() + 2 * 86_400_000));
-    // THEN today's files of both tables are one compacted object each, holding the eight predictions once
+    // THEN today's files of each table are one compacted object each, holding the eight predictions (and the shadow one) once
     expect(run.partitions.map((p) => [p.table, p.rowsOut])).toEqual([
       ['predictions', 8],
       ['feedback', 2],
+      ['shadow_predictions', 1],
     ]);
     const keys = ((await s3.send(new ListObjectsV2Command({ Bucket: local.bucketName, Prefix: PREFIX.analytics }))).Contents ?? []).map(
       (o) => o.Key,
     );
     expect(keys.sort()).toEqual(
-      ['feedback', 'predictions'].map((t) => `${PREFIX.analytics}${t}/model=breast-cancer/dt=${today()}/1.0.0~compacted.parquet`),
+      [
+        ...['feedback', 'predictions'].map((t) => `${t}/model=breast-cancer/dt=${today()}/1.0.0~compacted.parquet`),
+        `shadow_predictions/model=breast-cancer/dt=${today()}/2.0.0~compacted.parquet`,
+      ].map((k) => `${PREFIX.analytics}${k}`),
     );
     expect(await accuracy()).toEqual(before);
 

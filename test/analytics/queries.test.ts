@@ -187,6 +187,22 @@ const EXPECTED: Record<Exclude<NamedQuery, 'regression-error-by-day'>, Record<st
     { day: '2026-01-01', version: '1', predictions: 4, p50: 20, p90: 40, p99: 40, max_ms: 40 },
     { day: '2026-01-02', version: '2', predictions: 1, p50: 5, p90: 5, p99: 5, max_ms: 5 },
   ],
+  // No shadow predictions in this log: each version's answered ones, graded by feedback, and their latency.
+  'versions-side-by-side': [
+    {
+      day: '2026-01-01',
+      version: '1',
+      answered: 4,
+      shadow: 0,
+      agreement: null,
+      graded: 3,
+      accuracy: 2 / 3,
+      error_rate: null,
+      p50: 20,
+      p99: 40,
+    },
+    { day: '2026-01-02', version: '2', answered: 1, shadow: 0, agreement: null, graded: 1, accuracy: 1, error_rate: null, p50: 5, p99: 5 },
+  ],
   'volume-by-api-key': [
     { day: '2026-01-01', api_key_id: 'k1', predictions: 2 },
     { day: '2026-01-01', api_key_id: '(none)', predictions: 1 },
@@ -362,6 +378,10 @@ describe('Athena dialect', () => {
     ['dashboard summary', summarySql(MANIFEST)] as const,
     ['per-version quality of a classifier', versionQualitySql(MANIFEST)] as const,
     ['per-version quality of a regressor', versionQualitySql({ ...MANIFEST, output: { kind: 'regression', tensor: 'y' } })] as const,
+    [
+      'versions side by side of a regressor',
+      namedQuerySql('versions-side-by-side', { ...MANIFEST, output: { kind: 'regression', tensor: 'y' } }, undefined),
+    ] as const,
   ];
 
   it.each(queries)('%s calls only functions both engines define alike', (_name, sql) => {
@@ -409,6 +429,7 @@ describe('Athena dialect', () => {
       'roc-auc',
       'latency-percentiles',
       'volume-by-api-key',
+      'versions-side-by-side',
     ]);
     expect(namedQueriesFor(MANIFEST, { ...BASELINE, classPriors: undefined })).not.toContain('prediction-drift');
     const image = parseManifest({ ...MANIFEST, input: { kind: 'image', width: 2, height: 1, channels: 1 } });
@@ -421,6 +442,7 @@ describe('Athena dialect', () => {
       'prediction-drift',
       'latency-percentiles',
       'volume-by-api-key',
+      'versions-side-by-side',
     ]);
     // A regressor gets its error query and none about labels.
     const regressor = parseManifest({ ...MANIFEST, output: { kind: 'regression', tensor: 'y' } });
@@ -429,6 +451,7 @@ describe('Athena dialect', () => {
       'feature-drift',
       'latency-percentiles',
       'volume-by-api-key',
+      'versions-side-by-side',
     ]);
     // Three labels: the store's one probability per row cannot rank one-vs-rest, so no ROC AUC query.
     const threeLabels = parseManifest({ ...MANIFEST, output: { kind: 'classification', labels: ['a', 'b', 'c'], tensor: 'p' } });

@@ -1,6 +1,7 @@
 /**
- * Shadow predictions (a challenger run beside the champion) answered nobody: the analytics export
- * writes rows for answered predictions only, so its counts agree with the log's summary.
+ * Shadow predictions (a challenger run beside the champion) answered nobody: the analytics writer keeps
+ * them in their own table, under the model they shadow, linked to the answered prediction, so the
+ * answered predictions' counts agree with the log's summary.
  */
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { readManifestFile } from '../../contract/model-files';
@@ -27,10 +28,45 @@ const shadow: PredictionRecord = {
   shadowOf: answered.id,
 };
 
-it('writes a row for the answered prediction and none for its shadow', () => {
+const failed: PredictionRecord = {
+  ...shadow,
+  id: '01JABCDEFGHJKMNPQRSTVWXYZ2',
+  label: undefined,
+  probabilities: undefined,
+  shadowError: 'SHADOW_TIMEOUT',
+};
+
+it('writes the answered prediction to predictions and its shadows, made or failed, to shadow_predictions', () => {
   const event = {
-    Records: [answered, shadow].map((r) => ({ eventName: 'INSERT', dynamodb: { NewImage: encodeRecord(r) } })),
+    Records: [answered, shadow, failed].map((r) => ({ eventName: 'INSERT', dynamodb: { NewImage: encodeRecord(r) } })),
   } as unknown as DynamoDBStreamEvent;
   const rows = rowsOfStream(event, manifest);
   expect(rows.predictions.map((r) => [r.id, r.version])).toEqual([[answered.id, '1.0.0']]);
+  expect(rows.feedback).toEqual([]);
+  expect(rows.shadows).toEqual([
+    {
+      id: shadow.id,
+      model: 'breast-cancer',
+      shadow_of: answered.id,
+      version: '2.0.0',
+      ts: new Date(shadow.createdAt),
+      predicted_label: 'benign',
+      score: 0.9,
+      predicted_value: null,
+      latency_ms: 4,
+      shadow_error: null,
+    },
+    {
+      id: failed.id,
+      model: 'breast-cancer',
+      shadow_of: answered.id,
+      version: '2.0.0',
+      ts: new Date(shadow.createdAt),
+      predicted_label: null,
+      score: null,
+      predicted_value: null,
+      latency_ms: 4,
+      shadow_error: 'SHADOW_TIMEOUT',
+    },
+  ]);
 });

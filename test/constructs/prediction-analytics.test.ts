@@ -63,7 +63,8 @@ test('the writer reads the stream, the compactor runs on its schedule, the catal
     FunctionName: { Ref: logicalIdIn(analytics.compactor.function) },
   });
   t.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: Match.objectLike({ Name: glueDatabaseName('Test') }) });
-  t.resourceCountIs('AWS::Glue::Table', 2);
+  // Predictions, feedback and shadow predictions.
+  t.resourceCountIs('AWS::Glue::Table', 3);
   t.hasResourceProperties('AWS::Athena::WorkGroup', {
     Name: athenaWorkgroupName('Test'),
     WorkGroupConfiguration: Match.objectLike({ BytesScannedCutoffPerQuery: 100 * 1024 * 1024, EnforceWorkGroupConfiguration: true }),
@@ -97,15 +98,20 @@ test('grantQuery gives a role of the stack the workgroup, the catalog, the analy
   const { stack, bucket, props } = fixture();
   const analytics = new PredictionAnalytics(stack, 'Analytics', props);
   const role = new iam.Role(stack, 'Reader', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+  const analyst = new iam.Role(stack, 'Analyst', { assumedBy: new iam.AccountRootPrincipal() });
   // WHEN
   const grant = analytics.grantQuery(role);
+  analytics.grantQuery(analyst, { shadowPredictions: true });
   // THEN
   expect(grant.success).toBe(true);
-  const statements = Object.values(
-    Template.fromStack(stack).findResources('AWS::IAM::Policy', {
-      Properties: { Roles: [{ Ref: stack.getLogicalId(role.node.defaultChild as iam.CfnRole) }] },
-    }),
-  ).flatMap((p) => p.Properties.PolicyDocument.Statement);
+  const template = Template.fromStack(stack);
+  const statementsOf = (r: iam.Role) =>
+    Object.values(
+      template.findResources('AWS::IAM::Policy', {
+        Properties: { Roles: [{ Ref: stack.getLogicalId(r.node.defaultChild as iam.CfnRole) }] },
+      }),
+    ).flatMap((p) => p.Properties.PolicyDocument.Statement);
+  const statements = statementsOf(role);
   expect(JSON.stringify(statements[0].Resource)).toContain(JSON.stringify(stack.resolve(analytics.workgroup.ref)));
   expect(statements.map((s) => s.Action)).toEqual([
     ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'],
@@ -117,6 +123,11 @@ test('grantQuery gives a role of the stack the workgroup, the catalog, the analy
     's3:ListBucket',
   ]);
   expect(statements[2].Resource).toEqual({ 'Fn::Join': ['', [stack.resolve(bucket.bucketArn), '/analytics/*']] });
+  // The answered predictions and feedback only: the shadow predictions' table when asked for
+  // (each table's ARN ends in `"/<table>"` after the database's Ref)
+  const tables = (of: unknown) => [...JSON.stringify(of).matchAll(/"\/([a-z_]+)"/g)].map((m) => m[1]);
+  expect(tables(statements[1].Resource)).toEqual(['predictions', 'feedback']);
+  expect(tables(statementsOf(analyst)[1].Resource)).toEqual(['predictions', 'feedback', 'shadow_predictions']);
 });
 
 test("with the id 'Default' its resources keep the logical IDs they had as the stack's own children", () => {

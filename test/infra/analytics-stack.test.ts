@@ -164,8 +164,8 @@ describe('Analytics stack', () => {
     ]);
   });
 
-  it('describes both tables in Glue with partition projection on model and day, and the columns of the contract', () => {
-    t.resourceCountIs('AWS::Glue::Table', 2);
+  it('describes the tables in Glue with partition projection on model and day, and the columns of the contract', () => {
+    t.resourceCountIs('AWS::Glue::Table', 3);
     t.hasResourceProperties('AWS::Glue::Table', {
       TableInput: Match.objectLike({
         Name: 'predictions',
@@ -200,7 +200,24 @@ describe('Analytics stack', () => {
         }),
       }),
     });
-    // AND both end with the compaction marker the queries read
+    // AND the shadow predictions, under the partition of the model they shadow
+    t.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'shadow_predictions',
+        Parameters: Match.objectLike({
+          'projection.model.values': 'breast-cancer',
+          'storage.location.template': Match.objectLike({
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena partition projection placeholders in the Glue table's location template
+            'Fn::Join': Match.arrayWith([Match.arrayWith(['/analytics/shadow_predictions/model=${model}/dt=${dt}/'])]),
+          }),
+        }),
+        StorageDescriptor: Match.objectLike({
+          Columns: tableColumns('shadow_predictions', stacks.manifest).map((c) => ({ Name: c.name, Type: c.type, Comment: c.comment })),
+        }),
+      }),
+    });
+    // AND all end with the compaction marker the queries read
+    expect(tableColumns('shadow_predictions', stacks.manifest).at(-1)?.name).toBe('compacted_at');
     expect(tableColumns('feedback', stacks.manifest).at(-1)?.name).toBe('compacted_at');
     expect(tableColumns('predictions', stacks.manifest).map((c) => c.name)).toContain('compacted_at');
   });
