@@ -21,6 +21,12 @@
  *    documented size rules, over the log items of a sample as `encodeRecord` writes them).
  * 3. Queries: accuracy-by-day and feature-drift over all rows with DuckDB (`--threads` cores), the
  *    median of three runs after one warm-up; a floor row runs accuracy-by-day without the per-id dedupe.
+ *    Feature drift twice on the same store: the named query, which reads the binned counts the
+ *    compactor writes for closed days (contract/feature-bins.ts), and the query before the counts
+ *    (`featureDriftRowsSql`), which bins every row; their answers are checked equal, and the floor of
+ *    reading the 32 columns the latter needs is printed beside them. A store without counts gets them
+ *    first, as the next compaction run would add them (`countCompactedClosedDays`, timed): every closed
+ *    day but day 1, which holds the late batch, and the open last day.
  * 4. Baseline: the same two answers from a Scan of the embedded DynamoDB (dynalite, as `npm start` runs
  *    it) over `--sample` items, computed with the quality job's own functions, extrapolated linearly to
  *    all rows (a Scan reads every item once, so its time grows with the item count).
@@ -34,12 +40,12 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { type AttributeValue, BatchWriteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { partitionDate, tableColumns } from '../../contract/analytics';
-import { parameterCount, summarySql } from '../../contract/analytics-queries';
+import { featureDriftRowsSql, parameterCount, summarySql } from '../../contract/analytics-queries';
 import { parseBaseline } from '../../contract/baseline';
 import { errorStack } from '../../contract/errors';
 import { readManifestFile } from '../../contract/model-files';
 import { decodeRecord, encodeRecord, type PredictionRecord } from '../../contract/prediction-log';
-import { compactClosedDays } from '../../lambda/analytics/compact';
+import { compactClosedDays, countCompactedClosedDays } from '../../lambda/analytics/compact';
 import { feedbackRow, predictionRow } from '../../lambda/analytics/log-rows';
 import { objectsOf } from '../../lambda/analytics/store';
 import { featureDrift, inputValues, type LoggedValue } from '../../lambda/quality/analyze';
@@ -328,6 +334,39 @@ async function time<T>(f: () => Promise<T>, runs = 3): Promise<{ seconds: number
 const fmt = (t: { seconds: number; cpu: number; load: number }) =>
   `${t.seconds.toFixed(2)} s (${t.cpu.toFixed(2)} s CPU, load ${t.load.toFixed(1)})`;
 
+/** The last day of the generated log, which the store keeps open. */
+const LAST_DAY = new Date(shape.start.getTime() + (shape.days - 1) * 86_400_000);
+
+/**
+ * The binned counts of the closed days compacted without them (all of them in a store written before
+ * the counts existed; none on a second run): rows read per second, with the load at the end.
+ */
+async function ensureFeatureBins(): Promise<{ days: number; rows: number; seconds: number; load: number }> {
+  process.stderr.write('counting the closed days into binned feature counts (only those without)\n');
+  const t = process.hrtime.bigint();
+  const r = await countCompactedClosedDays(folderObjectStore(STORE), manifest, { now: LAST_DAY, baseline });
+  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+  return { days: r.featureBins.length, rows: r.featureBins.reduce((n, b) => n + b.rowsIn, 0), seconds, load: loadavg()[0] };
+}
+
+type DriftRow = { version: unknown; feature_index: unknown; predictions: unknown; psi: unknown };
+
+/** Throws unless the two drift answers agree: the same rows and counts, PSI to 1e-9. */
+function checkSameDrift(a: DriftRow[], b: DriftRow[]): string {
+  const key = (r: DriftRow) => `${r.version} ${r.feature_index}`;
+  const byKey = new Map(b.map((r) => [key(r), r]));
+  if (a.length !== b.length) throw new Error(`feature-drift: ${a.length} rows from the counts, ${b.length} from the rows`);
+  let worst = 0;
+  for (const r of a) {
+    const o = byKey.get(key(r));
+    if (o === undefined || String(o.predictions) !== String(r.predictions))
+      throw new Error(`feature-drift ${key(r)}: ${r.predictions} predictions from the counts, ${o?.predictions} from the rows`);
+    worst = Math.max(worst, Math.abs(Number(o.psi) - Number(r.psi)));
+  }
+  if (!(worst <= 1e-9)) throw new Error(`feature-drift: PSI differs by ${worst}`);
+  return `same ${a.length} rows, counts equal, PSI within ${worst.toExponential(1)}`;
+}
+
 /** The queries and their floors over a store: what the query costs, and reading the same columns with no work on them. */
 async function measureQueries(root: string, threadCount: number) {
   const db = await openAnalyticsDb(root, manifest, { threads: threadCount });
@@ -335,6 +374,9 @@ async function measureQueries(root: string, threadCount: number) {
     const features = tableColumns('predictions', manifest).filter((c) => c.featureIndex !== undefined);
     const accuracy = await time(() => db.named('accuracy-by-day', baseline, since));
     const drift = await time(() => db.named('feature-drift', baseline, since));
+    const rowsSql = featureDriftRowsSql(manifest, baseline);
+    const driftFromRows = await time(() => db.query(rowsSql, new Array<string>(parameterCount(rowsSql)).fill(since)));
+    const sameDrift = checkSameDrift(drift.result.rows as DriftRow[], driftFromRows.result.rows as DriftRow[]);
     const summary = await time(() => db.query(summarySql(manifest), new Array<string>(parameterCount(summarySql(manifest))).fill(since)));
     // Floors: the columns each query needs, decompressed and decoded, with the least work on them.
     const accuracyColumns = await time(() =>
@@ -353,7 +395,7 @@ async function measureQueries(root: string, threadCount: number) {
       ),
     );
     const count = Number((await db.query('SELECT count(*) AS n FROM predictions')).rows[0].n);
-    return { accuracy, drift, summary, accuracyColumns, driftColumns, noDedupe, count };
+    return { accuracy, drift, driftFromRows, sameDrift, summary, accuracyColumns, driftColumns, noDedupe, count };
   } finally {
     db.close();
   }
@@ -428,6 +470,7 @@ async function scanBaseline(): Promise<{ loadSeconds: number; seconds: number; c
 
 /** `--queries-only`: the queries and floors over an existing store (e.g. one rewritten with another codec by codecs.ts). */
 async function queriesOnly(): Promise<void> {
+  const bins = await ensureFeatureBins();
   const q = await measureQueries(STORE, threads);
   const bytes = dirBytes(STORE);
   const lines = [
@@ -435,8 +478,11 @@ async function queriesOnly(): Promise<void> {
     `| accuracy-by-day | ${fmt(q.accuracy)} |`,
     `| floor: its columns read | ${fmt(q.accuracyColumns)} |`,
     `| floor: join without dedupe | ${fmt(q.noDedupe)} |`,
-    `| feature-drift | ${fmt(q.drift)} |`,
-    `| floor: its columns read | ${fmt(q.driftColumns)} |`,
+    `| feature-drift (closed days from the binned counts) | ${fmt(q.drift)} |`,
+    `| feature-drift before the counts (every row binned) | ${fmt(q.driftFromRows)} |`,
+    `| floor: the columns the latter reads | ${fmt(q.driftColumns)} |`,
+    `| (the two answers: ${q.sameDrift}) | |`,
+    `| counts written for ${bins.days} closed days (${bins.rows.toLocaleString('en-US')} rows read) | ${bins.seconds.toFixed(1)} s (load ${bins.load.toFixed(1)}) |`,
     `| dashboard summary | ${fmt(q.summary)} |`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -453,10 +499,14 @@ async function main(): Promise<void> {
   const probe = dayOfLog(shape, 0).slice(0, 10_000);
   const ddbBytes = probe.reduce((s, r) => s + dynamoItemSize(encodeRecord(r)), 0) / probe.length;
 
-  const { accuracy, drift, summary, accuracyColumns, driftColumns, noDedupe, count } = await measureQueries(STORE, threads);
+  const bins = await ensureFeatureBins();
+  const { accuracy, drift, driftFromRows, sameDrift, summary, accuracyColumns, driftColumns, noDedupe, count } = await measureQueries(
+    STORE,
+    threads,
+  );
   // The query figures first (the scan baseline below takes minutes to load).
   process.stderr.write(
-    `queries: accuracy-by-day ${fmt(accuracy)}; its columns ${fmt(accuracyColumns)}; join without dedupe ${fmt(noDedupe)}; feature-drift ${fmt(drift)}; its columns ${fmt(driftColumns)}; summary ${fmt(summary)}\n`,
+    `queries: accuracy-by-day ${fmt(accuracy)}; its columns ${fmt(accuracyColumns)}; join without dedupe ${fmt(noDedupe)}; feature-drift ${fmt(drift)}; before the counts ${fmt(driftFromRows)}; its columns ${fmt(driftColumns)}; ${sameDrift}; summary ${fmt(summary)}\n`,
   );
 
   const scan = await scanBaseline();
@@ -480,8 +530,10 @@ async function main(): Promise<void> {
     `| DuckDB accuracy-by-day, all rows (target ≤ 2 s) | ${fmt(accuracy)}, ${accuracy.result.rows.length} rows |`,
     `| floor: reading its columns (id, dt, version, label; feedback id, label, time), no dedupe, no join | ${fmt(accuracyColumns)} |`,
     `| floor: its join without the per-id dedupe | ${fmt(noDedupe)} |`,
-    `| DuckDB feature-drift, all rows (target ≤ 2 s) | ${fmt(drift)}, ${drift.result.rows.length} rows |`,
-    `| floor: reading its columns (id, version, 30 features), no dedupe, no binning | ${fmt(driftColumns)} |`,
+    `| DuckDB feature-drift, all rows, closed days from the binned counts (target ≤ 2 s) | ${fmt(drift)}, ${drift.result.rows.length} rows |`,
+    `| DuckDB feature-drift before the counts, every row binned | ${fmt(driftFromRows)} (${sameDrift}) |`,
+    `| floor: reading the latter's columns (id, version, 30 features), no dedupe, no binning | ${fmt(driftColumns)} |`,
+    `| binned counts written for ${bins.days} closed days (${bins.rows.toLocaleString('en-US')} rows read, one thread) | ${bins.seconds.toFixed(1)} s (load ${bins.load.toFixed(1)}) |`,
     `| DuckDB dashboard summary (90 days), all rows | ${fmt(summary)} |`,
     `| DynamoDB Scan + both answers, ${sample.toLocaleString('en-US')} items (measured) | ${scan.seconds.toFixed(3)} s (${scan.cpu.toFixed(2)} s CPU, ${scan.accuracyRows} day-version rows, ${scan.driftRows} drift rows) |`,
     `| DynamoDB Scan + both answers, ${rows.toLocaleString('en-US')} items (extrapolated) | ${scanAll.toFixed(1)} s (${((scan.cpu / sample) * rows).toFixed(1)} s CPU) |`,

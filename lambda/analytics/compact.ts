@@ -247,20 +247,50 @@ export async function compactClosedDays(
       result.partitions.push(done.partition);
       if (done.featureBins !== undefined) result.featureBins.push(done.featureBins);
     }
-    if (table !== 'predictions' || bins === undefined) continue;
-    // Days compacted without counts of these bins: only their feature columns are read.
-    const columns = ['version', ...bins.specs.map((s) => s.column.name)];
-    for (const [dt, objects] of days) {
-      const counted = (bins.objects.get(dt) ?? []).includes(featureBinsKey(manifest.name, dt, bins.fingerprint));
-      if (objects.raw.length > 0 || objects.compacted.length === 0 || counted) continue;
-      if (late()) {
-        result.remaining++;
-        continue;
-      }
-      const rows = await readRows(store, objects.compacted, table, manifest, columns);
-      result.featureBins.push(await writeFeatureBins(store, manifest.name, dt, rows, bins, true));
-    }
+    if (table === 'predictions' && bins !== undefined) await countCompactedDays(store, manifest, days, bins, late, result);
   }
+  return result;
+}
+
+/**
+ * Writes the counts of the closed days that were compacted without counts of these bins and hold no raw
+ * files (a day with raw files gets them when it is compacted), oldest first: only their feature columns are read.
+ */
+async function countCompactedDays(
+  store: ObjectStore,
+  manifest: ModelManifest,
+  days: [string, { raw: string[]; compacted: string[] }][],
+  bins: FeatureBinsPlan,
+  late: () => boolean,
+  result: CompactionResult,
+): Promise<void> {
+  const columns = ['version', ...bins.specs.map((s) => s.column.name)];
+  for (const [dt, objects] of days) {
+    const counted = (bins.objects.get(dt) ?? []).includes(featureBinsKey(manifest.name, dt, bins.fingerprint));
+    if (objects.raw.length > 0 || objects.compacted.length === 0 || counted) continue;
+    if (late()) {
+      result.remaining++;
+      continue;
+    }
+    const rows = await readRows(store, objects.compacted, 'predictions', manifest, columns);
+    result.featureBins.push(await writeFeatureBins(store, manifest.name, dt, rows, bins, true));
+  }
+}
+
+/**
+ * Only the counts of closed days compacted without them (no compaction): what the next compaction run
+ * would add to a store compacted before the counts existed. The benchmark fills its store's counts so.
+ */
+export async function countCompactedClosedDays(
+  store: ObjectStore,
+  manifest: ModelManifest,
+  opts: CompactionOptions & { baseline: ModelBaseline },
+): Promise<CompactionResult> {
+  const result: CompactionResult = { partitions: [], featureBins: [], remaining: 0 };
+  const bins = await featureBinsPlan(store, manifest, opts.baseline);
+  if (bins === undefined) return result;
+  const days = await closedDays(store, 'predictions', manifest.name, partitionDate(opts.now ?? new Date()));
+  await countCompactedDays(store, manifest, days, bins, () => opts.deadline !== undefined && Date.now() > opts.deadline, result);
   return result;
 }
 

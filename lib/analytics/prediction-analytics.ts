@@ -27,6 +27,7 @@ import {
   ANALYTICS_TABLES,
   type AnalyticsTable,
   athenaWorkgroupName,
+  type ColumnSpec,
   glueDatabaseName,
   PARTITION_KEYS,
   tableColumns,
@@ -35,6 +36,7 @@ import {
 import { namedQueriesFor, namedQuerySql, QUERY_DESCRIPTIONS } from '../../contract/analytics-queries';
 import type { ModelBaseline } from '../../contract/baseline';
 import { PREFIX } from '../../contract/bucket';
+import { FEATURE_BINS_COLUMNS, FEATURE_BINS_PREFIX, FEATURE_BINS_TABLE } from '../../contract/feature-bins';
 import type { ModelManifest } from '../../contract/manifest';
 import { DataBucketAccess } from '../constructs/data-grants';
 import { grantActions } from '../constructs/grant-actions';
@@ -102,6 +104,11 @@ export class PredictionAnalytics extends Construct {
   public readonly compactionRuns: sqs.Queue;
   public readonly database: glue.CfnDatabase;
   public readonly tables: Record<AnalyticsTable, glue.CfnTable>;
+  /**
+   * The compactor's binned feature counts of closed days (contract/feature-bins.ts), which the
+   * feature-drift query reads; only when that query exists (a baseline and tabular inputs).
+   */
+  public readonly featureBinsTable?: glue.CfnTable;
   public readonly workgroup: athena.CfnWorkGroup;
   /** Athena query results (encrypted, expiring). */
   public readonly resultsBucket: s3.Bucket;
@@ -213,7 +220,12 @@ export class PredictionAnalytics extends Construct {
       catalogId: Aws.ACCOUNT_ID,
       databaseInput: { name: this.databaseName, description: `mlship prediction analytics of model ${manifest.name}` },
     });
-    this.tables = { predictions: this.newTable('predictions', manifest), feedback: this.newTable('feedback', manifest) };
+    const tableOf = (name: AnalyticsTable, id: string) =>
+      this.newTable(name, id, tablePrefix(name), tableColumns(name, manifest), manifest);
+    this.tables = { predictions: tableOf('predictions', 'PredictionsTable'), feedback: tableOf('feedback', 'FeedbackTable') };
+    const queries = namedQueriesFor(manifest, props.baseline);
+    if (queries.includes('feature-drift'))
+      this.featureBinsTable = this.newTable(FEATURE_BINS_TABLE, 'FeatureBinsTable', FEATURE_BINS_PREFIX, FEATURE_BINS_COLUMNS, manifest);
 
     this.resultsBucket = new s3.Bucket(this, 'QueryResults', {
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -253,7 +265,7 @@ export class PredictionAnalytics extends Construct {
       },
     });
 
-    this.namedQueries = namedQueriesFor(manifest, props.baseline).map((name) => {
+    this.namedQueries = queries.map((name) => {
       // The workgroup Ref orders the creation: a named query needs its workgroup.
       return new athena.CfnNamedQuery(this, `Query-${name}`, {
         name,
@@ -287,7 +299,9 @@ export class PredictionAnalytics extends Construct {
     const catalog = [
       stack.formatArn({ service: 'glue', resource: 'catalog' }),
       stack.formatArn({ service: 'glue', resource: 'database', resourceName: database }),
-      ...ANALYTICS_TABLES.map((t) => stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/${t}` })),
+      ...[...ANALYTICS_TABLES, ...(this.featureBinsTable === undefined ? [] : [FEATURE_BINS_TABLE])].map((t) =>
+        stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/${t}` }),
+      ),
     ];
     const statements: [readonly string[], string[], Record<string, Record<string, unknown>>?][] = [
       [
@@ -318,10 +332,10 @@ export class PredictionAnalytics extends Construct {
     return grants.reduce((all, g) => all.combine(g));
   }
 
-  /** One Glue table over the Parquet objects of `name`, with partition projection on model and day. */
-  private newTable(name: AnalyticsTable, manifest: ModelManifest): glue.CfnTable {
-    const location = `s3://${this.dataBucket.bucketName}/${tablePrefix(name)}`;
-    return new glue.CfnTable(this, `${name === 'predictions' ? 'Predictions' : 'Feedback'}Table`, {
+  /** One Glue table over the Parquet objects under `prefix`, with partition projection on model and day. */
+  private newTable(name: string, id: string, prefix: string, columns: readonly ColumnSpec[], manifest: ModelManifest): glue.CfnTable {
+    const location = `s3://${this.dataBucket.bucketName}/${prefix}`;
+    return new glue.CfnTable(this, id, {
       catalogId: Aws.ACCOUNT_ID,
       databaseName: this.database.ref,
       tableInput: {
@@ -343,7 +357,7 @@ export class PredictionAnalytics extends Construct {
         partitionKeys: PARTITION_KEYS.map((k) => ({ name: k, type: 'string' })),
         storageDescriptor: {
           location,
-          columns: tableColumns(name, manifest).map((c) => ({ name: c.name, type: c.type, comment: c.comment })),
+          columns: columns.map((c) => ({ name: c.name, type: c.type, comment: c.comment })),
           inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
           outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
           serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },

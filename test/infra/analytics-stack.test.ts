@@ -15,6 +15,7 @@ import { tableColumns } from '../../contract/analytics';
 import { NAMED_QUERIES, namedQueriesFor, namedQuerySql } from '../../contract/analytics-queries';
 import { parseBaseline } from '../../contract/baseline';
 import { ANALYTICS_OFF, ENV } from '../../contract/env';
+import { FEATURE_BINS_COLUMNS, FEATURE_BINS_TABLE } from '../../contract/feature-bins';
 import { parseConfig } from '../../lib/config';
 import { buildMlshipApp, type MlshipStacks } from '../../lib/mlship-app';
 import { ensureWebBuiltSync } from '../../web/build';
@@ -164,8 +165,9 @@ describe('Analytics stack', () => {
     ]);
   });
 
-  it('describes both tables in Glue with partition projection on model and day, and the columns of the contract', () => {
-    t.resourceCountIs('AWS::Glue::Table', 2);
+  it('describes the tables in Glue with partition projection on model and day, and the columns of the contract', () => {
+    // The two log tables, and the compactor's binned feature counts (the model has a baseline)
+    t.resourceCountIs('AWS::Glue::Table', 3);
     t.hasResourceProperties('AWS::Glue::Table', {
       TableInput: Match.objectLike({
         Name: 'predictions',
@@ -200,7 +202,26 @@ describe('Analytics stack', () => {
         }),
       }),
     });
-    // AND both end with the compaction marker the queries read
+    t.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: FEATURE_BINS_TABLE,
+        PartitionKeys: [
+          { Name: 'model', Type: 'string' },
+          { Name: 'dt', Type: 'string' },
+        ],
+        Parameters: Match.objectLike({
+          'projection.enabled': 'true',
+          'storage.location.template': Match.objectLike({
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena partition projection placeholders in the Glue table's location template
+            'Fn::Join': Match.arrayWith([Match.arrayWith(['/analytics/feature_bins/model=${model}/dt=${dt}/'])]),
+          }),
+        }),
+        StorageDescriptor: Match.objectLike({
+          Columns: FEATURE_BINS_COLUMNS.map((c) => ({ Name: c.name, Type: c.type, Comment: c.comment })),
+        }),
+      }),
+    });
+    // AND both log tables end with the compaction marker the queries read
     expect(tableColumns('feedback', stacks.manifest).at(-1)?.name).toBe('compacted_at');
     expect(tableColumns('predictions', stacks.manifest).map((c) => c.name)).toContain('compacted_at');
   });
@@ -287,6 +308,7 @@ describe('Analytics stack', () => {
       'arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:database/mlship_analytics',
       'arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/mlship_analytics/predictions',
       'arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/mlship_analytics/feedback',
+      'arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/mlship_analytics/feature_bins',
     ]);
     // AND S3: the Parquet objects and the results prefix, the results bucket imported by its fixed export name
     expect(of('s3:GetObject').sort()).toEqual([
