@@ -11,7 +11,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { ModelBaseline } from '../contract/baseline';
 import type { ModelManifest } from '../contract/manifest';
-import { PredictionAnalytics } from './analytics/prediction-analytics';
+import { type GrantQueryOptions, PredictionAnalytics } from './analytics/prediction-analytics';
 import type { MlshipConfig } from './config';
 import { importDataBucket } from './constructs/data-bucket-import';
 import type { HandlerFunction } from './constructs/handler-function';
@@ -66,10 +66,11 @@ export class AnalyticsStack extends Stack {
   }
 
   /**
-   * Lets `grantee` run queries in the workgroup over the two tables (PredictionAnalytics.grantQuery). A
-   * grantee of another stack depends on this one only by name: add the stack dependency.
+   * Lets `grantee` run queries in the workgroup over the two tables, and with `featureBins` the binned
+   * feature counts (PredictionAnalytics.grantQuery). A grantee of another stack depends on this one only
+   * by name: add the stack dependency.
    */
-  public grantQuery(grantee: iam.IGrantable): iam.Grant {
-    return this.analytics.grantQuery(grantee);
+  public grantQuery(grantee: iam.IGrantable, opts: GrantQueryOptions = {}): iam.Grant {
+    return this.analytics.grantQuery(grantee, opts);
   }
 }

@@ -91,6 +91,15 @@ export interface PredictionAnalyticsProps {
   readonly resultsBucketArnExportName?: string;
 }
 
+export interface GrantQueryOptions {
+  /**
+   * Also the table of binned feature counts, which the feature-drift named query reads (the model must
+   * have that query: a baseline and tabular inputs).
+   * @default false - the two log tables only, what the summary windows and the training snapshots read
+   */
+  readonly featureBins?: boolean;
+}
+
 export class PredictionAnalytics extends Construct {
   /** Writes each batch of the log's stream as Parquet (lambda/analytics-writer.ts). */
   public readonly writer: HandlerFunction;
@@ -278,13 +287,16 @@ export class PredictionAnalytics extends Construct {
   }
 
   /**
-   * Lets `grantee` run queries in the workgroup over the two tables: start and read its queries, read
-   * the catalog entries, the Parquet objects and the results it writes. Nothing else in the bucket.
+   * Lets `grantee` run queries in the workgroup over the two tables (and, with `featureBins`, the binned
+   * counts): start and read its queries, read the catalog entries, the Parquet objects and the results it
+   * writes. Nothing else in the bucket.
    * A grantee of another stack names the workgroup and database by their fixed names and, with
    * `resultsBucketArnExportName`, imports the results bucket by that export, so its stack depends on this
    * one only by name (add the stack dependency).
    */
-  public grantQuery(grantee: iam.IGrantable): iam.Grant {
+  public grantQuery(grantee: iam.IGrantable, opts: GrantQueryOptions = {}): iam.Grant {
+    if (opts.featureBins === true && this.featureBinsTable === undefined)
+      throw new Error('grantQuery: `featureBins` needs the feature-drift query, which needs a baseline and tabular inputs; leave it out.');
     const stack = Stack.of(this);
     const local = !Construct.isConstruct(grantee) || Stack.of(grantee) === stack;
     const workgroupArn = stack.formatArn({
@@ -299,7 +311,7 @@ export class PredictionAnalytics extends Construct {
     const catalog = [
       stack.formatArn({ service: 'glue', resource: 'catalog' }),
       stack.formatArn({ service: 'glue', resource: 'database', resourceName: database }),
-      ...[...ANALYTICS_TABLES, ...(this.featureBinsTable === undefined ? [] : [FEATURE_BINS_TABLE])].map((t) =>
+      ...[...ANALYTICS_TABLES, ...(opts.featureBins === true ? [FEATURE_BINS_TABLE] : [])].map((t) =>
         stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/${t}` }),
       ),
     ];

@@ -88,6 +88,9 @@ test('without a baseline there is no feature-drift query, and no table of binned
   t.resourceCountIs('AWS::Glue::Table', 2);
   expect(analytics.featureBinsTable).toBeUndefined();
   expect(analytics.namedQueries.map((q) => q.name)).not.toContain('feature-drift');
+  // AND a grant on that table says why it cannot be had
+  const role = new iam.Role(stack, 'Reader', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+  expect(() => analytics.grantQuery(role, { featureBins: true })).toThrow(/`featureBins` needs the feature-drift query/);
 });
 
 test('resultsBucketArnExportName exports the results bucket, and a role of another stack imports it by that name', () => {

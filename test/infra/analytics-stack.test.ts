@@ -272,7 +272,7 @@ describe('Analytics stack', () => {
     const { stacks: s, violations: v } = synth({}, (st) => {
       const analytics = defined(st.analytics, 'the analytics stack');
       role = new iam.Role(analytics, 'Analyst', { assumedBy: new iam.AccountRootPrincipal() });
-      analytics.grantQuery(role);
+      analytics.grantQuery(role, { featureBins: true });
     });
     // THEN it holds exactly the query rights, on exact resources, and cdk-nag still passes
     const statements = statementsOfRole(
@@ -280,6 +280,14 @@ describe('Analytics stack', () => {
       logicalIdOf(defined(role, 'the granted role')),
     );
     expect(statements.flatMap((s) => s.actions).sort()).toEqual(QUERY_ACTIONS);
+    // (with `featureBins`, the table the feature-drift query reads too)
+    expect(statements.find((st) => st.actions.includes('glue:GetTable'))?.resources.map((r) => r.split(':').at(-1))).toEqual([
+      'catalog',
+      'database/<Database>',
+      'table/<Database>/predictions',
+      'table/<Database>/feedback',
+      'table/<Database>/feature_bins',
+    ]);
     expect(statements.find((st) => st.actions.includes('s3:GetObject') && st.actions.length === 1)?.resources).toEqual([
       '<import:Mlship-Data-DataBucketArn>/analytics/*',
     ]);
@@ -308,7 +316,6 @@ describe('Analytics stack', () => {
       'arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:database/mlship_analytics',
       'arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/mlship_analytics/predictions',
       'arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/mlship_analytics/feedback',
-      'arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/mlship_analytics/feature_bins',
     ]);
     // AND S3: the Parquet objects and the results prefix, the results bucket imported by its fixed export name
     expect(of('s3:GetObject').sort()).toEqual([
