@@ -35,11 +35,11 @@
  * rewrites it; the writer figures are then printed from the run that wrote it).
  */
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { type AttributeValue, BatchWriteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { partitionDate, tableColumns } from '../../contract/analytics';
+import { partitionDate, tableColumns, tablePrefix } from '../../contract/analytics';
 import { featureDriftRowsSql, parameterCount, summarySql } from '../../contract/analytics-queries';
 import { parseBaseline } from '../../contract/baseline';
 import { errorStack } from '../../contract/errors';
@@ -47,6 +47,7 @@ import { readManifestFile } from '../../contract/model-files';
 import { decodeRecord, encodeRecord, type PredictionRecord } from '../../contract/prediction-log';
 import { compactClosedDays, countCompactedClosedDays } from '../../lambda/analytics/compact';
 import { feedbackRow, predictionRow } from '../../lambda/analytics/log-rows';
+import { parquetDecompressors } from '../../lambda/analytics/parquet';
 import { objectsOf } from '../../lambda/analytics/store';
 import { featureDrift, inputValues, type LoggedValue } from '../../lambda/quality/analyze';
 import { DUCKDB_TYPE, openAnalyticsDb } from '../../local/analytics/duckdb';
@@ -260,6 +261,7 @@ async function writeStore(): Promise<WriteFigures> {
     process.stderr.write(`\rwriting the store: day ${day + 1}/${days}, ${written.toLocaleString('en-US')} predictions`);
   }
   await duck.finish();
+  await nameDuckdbFiles();
   process.stderr.write('\ncompacting the days the analytics writer wrote\n');
   const c = process.hrtime.bigint();
   const compacted = await compactClosedDays(folderObjectStore(STORE), manifest, { now: COMPACTED_AT });
@@ -334,6 +336,39 @@ async function time<T>(f: () => Promise<T>, runs = 3): Promise<{ seconds: number
 const fmt = (t: { seconds: number; cpu: number; load: number }) =>
   `${t.seconds.toFixed(2)} s (${t.cpu.toFixed(2)} s CPU, load ${t.load.toFixed(1)})`;
 
+/**
+ * DuckDB's COPY names its files `duckdb_<i>.parquet`; compaction (and its counts) only knows the store's
+ * own keys. Each day's file is one version's: it takes the name compaction gives a closed day
+ * (`<version>~compacted.parquet`), or a batch name on the open day. Files already named are left as they are.
+ */
+async function nameDuckdbFiles(): Promise<number> {
+  const { parquetReadObjects } = await import('hyparquet');
+  const compressors = await parquetDecompressors();
+  let renamed = 0;
+  for (const table of ['predictions', 'feedback'] as const) {
+    const dir = join(STORE, tablePrefix(table), `model=${manifest.name}`);
+    if (!existsSync(dir)) continue;
+    for (const day of readdirSync(dir)) {
+      const files = readdirSync(join(dir, day)).filter((f) => /^duckdb_\d+\.parquet$/.test(f));
+      if (files.length > 1) throw new Error(`${table} ${day}: ${files.length} DuckDB files, one expected`);
+      const [file] = files;
+      if (file === undefined) continue;
+      const body = readFileSync(join(dir, day, file));
+      const [first] = (await parquetReadObjects({
+        file: body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer,
+        compressors,
+        columns: ['version', 'compacted_at'],
+        rowEnd: 1,
+      })) as { version: string; compacted_at: Date | null }[];
+      if (first === undefined) throw new Error(`${table} ${day}/${file} is empty`);
+      const batch = first.compacted_at === null ? 'duckdb' : 'compacted';
+      renameSync(join(dir, day, file), join(dir, day, `${first.version}~${batch}.parquet`));
+      renamed++;
+    }
+  }
+  return renamed;
+}
+
 /** The last day of the generated log, which the store keeps open. */
 const LAST_DAY = new Date(shape.start.getTime() + (shape.days - 1) * 86_400_000);
 
@@ -342,6 +377,8 @@ const LAST_DAY = new Date(shape.start.getTime() + (shape.days - 1) * 86_400_000)
  * the counts existed; none on a second run): rows read per second, with the load at the end.
  */
 async function ensureFeatureBins(): Promise<{ days: number; rows: number; seconds: number; load: number }> {
+  const renamed = await nameDuckdbFiles();
+  if (renamed > 0) process.stderr.write(`named ${renamed} files of DuckDB's COPY as the store names them\n`);
   process.stderr.write('counting the closed days into binned feature counts (only those without)\n');
   const t = process.hrtime.bigint();
   const r = await countCompactedClosedDays(folderObjectStore(STORE), manifest, { now: LAST_DAY, baseline });

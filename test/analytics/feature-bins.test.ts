@@ -17,7 +17,7 @@ import {
 } from '../../contract/feature-bins';
 import type { ModelManifest } from '../../contract/manifest';
 import type { PredictionRecord } from '../../contract/prediction-log';
-import { compactClosedDays } from '../../lambda/analytics/compact';
+import { compactClosedDays, countCompactedClosedDays } from '../../lambda/analytics/compact';
 import { featureBinsToParquet } from '../../lambda/analytics/parquet';
 import { openAnalyticsDb } from '../../local/analytics/duckdb';
 import { folderObjectStore } from '../../local/analytics/folder-store';
@@ -147,8 +147,14 @@ describe.each([
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  it('answers from the rows of days compacted without counts', async () => {
+  it('answers from the rows of days compacted without counts, and the same once only their counts are added', async () => {
     expect(await binKeys(root)).toEqual([]);
+    await expectSameAnswer(root, manifest, baseline);
+
+    // WHEN only the counts are added (no compaction), as the bench fills its store
+    const result = await countCompactedClosedDays(store(), manifest, { now: NOW, baseline });
+    // THEN every closed day got its counts from its compacted rows, and the answer stands
+    expect([result.partitions, result.featureBins.map((b) => [b.dt, b.backfill])]).toEqual([[], DAYS.slice(0, 4).map((dt) => [dt, true])]);
     await expectSameAnswer(root, manifest, baseline);
   });
 
