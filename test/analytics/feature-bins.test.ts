@@ -21,19 +21,8 @@ import { compactClosedDays, countCompactedClosedDays } from '../../lambda/analyt
 import { featureBinsToParquet } from '../../lambda/analytics/parquet';
 import { openAnalyticsDb } from '../../local/analytics/duckdb';
 import { folderObjectStore } from '../../local/analytics/folder-store';
+import { random } from '../support/dataset';
 import { BASELINE, MANIFEST, NULLABLE_MANIFEST, normalize, predictionRows, tempStore, writeStore } from './fixtures';
-
-/** mulberry32: the same log every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DAYS = ['2026-01-01', '2026-01-02', '2026-01-03', '2026-01-04', '2026-01-05'];
 /** The last day stays open. */
@@ -46,7 +35,7 @@ const SINCE = '2026-01-01';
  * feature is nullable, and now and then a row whose inputs were not kept inline.
  */
 function generatedLog(manifest: ModelManifest, perDay: number): PredictionRecord[] {
-  const r = rng(28);
+  const r = random(28);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
   const features = manifest.input.kind === 'tabular' ? manifest.input.features : [];
   return DAYS.flatMap((day, d) =>
