@@ -21,7 +21,8 @@
  * one day's ids, not the window's.
  */
 import { type ColumnSpec, tableColumns } from './analytics';
-import { type FeatureBaseline, isCategorical, type ModelBaseline } from './baseline';
+import { isCategorical, type ModelBaseline } from './baseline';
+import { FEATURE_BINS_TABLE, type FeatureBinSpec, featureBinSpecs, featureBinsFingerprint, inlineFeatureColumns } from './feature-bins';
 import type { ModelManifest } from './manifest';
 import { DEFAULT_QUALITY_THRESHOLDS } from './metrics/thresholds';
 import { AGREEMENT_RELATIVE_TOLERANCE } from './versions';
@@ -405,19 +406,11 @@ GROUP BY t.version, e.feature_index, e.feature`;
  * the quality job's rule; the edges are compared in the column's type (REAL for float features), so a
  * value equal to an edge lands where it did in training. Categories land in the bin of their value,
  * and any value training did not see (or a missing one) in the last bin, the baseline's "any other".
+ * The compactor's counts follow the same rule (`binOfValue`, contract/feature-bins.ts).
  */
-function binCase(f: FeatureBaseline, column: ColumnSpec, nullable: boolean): string {
-  if (isCategorical(f)) {
-    if (column.type !== 'string')
-      throw new Error(
-        `Feature "${f.name}" has categories in the baseline but a ${column.type} column; the baseline does not fit the manifest`,
-      );
+function binCase({ feature: f, column, nullable }: FeatureBinSpec): string {
+  if (isCategorical(f))
     return `CASE ${f.categories.map((c, i) => `WHEN ${column.name} = ${str(c)} THEN ${i}`).join(' ')} ELSE ${f.categories.length} END`;
-  }
-  if (column.type !== 'float' && column.type !== 'double')
-    throw new Error(
-      `Feature "${f.name}" has decile bins in the baseline but a ${column.type} column; the baseline does not fit the manifest`,
-    );
   const edge = (x: number) => (column.type === 'float' ? `CAST(${dbl(x)} AS REAL)` : dbl(x));
   // A nullable feature's missing value has no bin: its grouping row is left out of the counts and totals.
   const missing = nullable ? `WHEN ${column.name} IS NULL THEN NULL ` : '';
@@ -425,41 +418,78 @@ function binCase(f: FeatureBaseline, column: ColumnSpec, nullable: boolean): str
 }
 
 /**
+ * CTEs `binned`, `sets` and `<name>(version, feature_index, bin, n)`: the rows of `p` counted per
+ * version, feature and bin in one pass (the grouping sets count every feature's bins together).
+ */
+function binnedCounts(specs: readonly FeatureBinSpec[], name: string): string {
+  const bins = specs.map((s) => `b${s.featureIndex}`);
+  return `binned AS (SELECT version,
+${specs.map((s, j) => `  ${binCase(s)} AS ${bins[j]}`).join(',\n')}
+  FROM p),
+sets AS (SELECT version, ${bins.join(', ')}, count(*) AS n FROM binned GROUP BY GROUPING SETS (${bins.map((b) => `(version, ${b})`).join(', ')})),
+${name} AS (SELECT version, CASE ${bins.map((b, j) => `WHEN ${b} IS NOT NULL THEN ${j + 1}`).join(' ')} END AS feature_index, coalesce(${bins.join(', ')}) AS bin, n FROM sets)`;
+}
+
+/** The condition keeping the rows whose inputs are inline (`inlineFeatureColumns`). */
+function inlineCondition(specs: readonly FeatureBinSpec[]): string {
+  const { all, columns } = inlineFeatureColumns(specs);
+  return all ? `${columns[0]} IS NOT NULL` : `(${columns.map((c) => `${c} IS NOT NULL`).join(' OR ')})`;
+}
+
+/** The training shares as VALUES rows `(feature_index, feature, bin, share)`. */
+function expectedShares(specs: readonly FeatureBinSpec[]): string {
+  return specs
+    .flatMap(({ feature: f, featureIndex }) =>
+      f.proportions.map((share, bin) => `(${featureIndex}, ${str(f.name)}, ${bin}, ${dbl(share)})`),
+    )
+    .join(',\n  ');
+}
+
+/**
  * Per-feature PSI of the inline inputs against the baseline: decile bins for numeric features, one bin
  * per category (and one for any other value) for string and bool features. The baseline is written
  * into the query (bins as one CASE per feature column, training shares as VALUES), so it runs on the
- * tables alone. One pass over the data: the grouping sets count every feature's bins together.
+ * tables alone.
+ *
+ * A closed day whose counts the compactor wrote with these bins (`feature_bins`, contract/feature-bins.ts)
+ * and which holds no rows the stream wrote since is read from its counts; every other day (the open day,
+ * a day with a late batch not yet folded in, a day compacted before the counts existed or under another
+ * baseline) is binned from its rows, each prediction once. Both engines read only the days' files each
+ * side needs (DuckDB's and Trino's dynamic filters on `dt IN (…)`), and the answer is the one binning
+ * every row gives (`featureDriftRowsSql`).
  */
 function featureDrift(manifest: ModelManifest, baseline: ModelBaseline): string {
-  const inputs = manifest.input.kind === 'tabular' ? manifest.input.features : [];
-  const columns = tableColumns('predictions', manifest);
-  const features = baseline.features.map((f, j) => {
-    const at = inputs.findIndex((x) => x.name === f.name);
-    const column = columns.find((c) => c.featureIndex !== undefined && c.featureIndex === at);
-    if (column?.featureIndex === undefined)
-      throw new Error(`Baseline feature "${f.name}" is not an input feature of model ${manifest.name}`);
-    const nullable = inputs[at]?.nullable === true;
-    return { column: column.name, bin: `b${j + 1}`, f, nullable, binOf: binCase(f, column, nullable) };
-  });
-  const [first] = features;
-  if (first === undefined) throw new Error(`The baseline of model ${manifest.name} describes no features`);
-  // Rows whose inputs are inline: a feature that is never missing is set, or else any feature is.
-  const present = features.find((x) => !x.nullable);
-  const inline =
-    present !== undefined ? `${present.column} IS NOT NULL` : `(${features.map((x) => `${x.column} IS NOT NULL`).join(' OR ')})`;
-  const binOf = features.map(({ bin, binOf }) => `  ${binOf} AS ${bin}`).join(',\n');
-  const bins = features.map((x) => x.bin);
-  const expected = features
-    .flatMap(({ f }, j) => f.proportions.map((share, bin) => `(${j + 1}, ${str(f.name)}, ${bin}, ${dbl(share)})`))
-    .join(',\n  ');
-  return `WITH ${predictionsOnce(['version', ...features.map((x) => x.column)], `${ofModel(manifest)} AND ${inline}`)},
-binned AS (SELECT version,
-${binOf}
-  FROM p),
-sets AS (SELECT version, ${bins.join(', ')}, count(*) AS n FROM binned GROUP BY GROUPING SETS (${bins.map((b) => `(version, ${b})`).join(', ')})),
-counts AS (SELECT version, CASE ${bins.map((b, j) => `WHEN ${b} IS NOT NULL THEN ${j + 1}`).join(' ')} END AS feature_index, coalesce(${bins.join(', ')}) AS bin, n FROM sets),
+  const specs = featureBinSpecs(manifest, baseline);
+  const model = ofModel(manifest);
+  const counted = `${FEATURE_BINS_TABLE} WHERE dt >= ? AND ${model} AND baseline = ${str(featureBinsFingerprint(specs))}`;
+  const columns = specs.map((s) => s.column.name);
+  return `WITH days AS (SELECT DISTINCT dt FROM predictions WHERE dt >= ? AND ${model}),
+raw_days AS (SELECT DISTINCT dt FROM predictions WHERE dt >= ? AND ${model} AND compacted_at IS NULL),
+counted_days AS (SELECT DISTINCT dt FROM ${counted}),
+count_days AS (SELECT d.dt FROM days d JOIN counted_days c ON c.dt = d.dt LEFT JOIN raw_days r ON r.dt = d.dt WHERE r.dt IS NULL),
+row_days AS (SELECT d.dt FROM days d LEFT JOIN count_days c ON c.dt = d.dt WHERE c.dt IS NULL),
+${predictionsOnce(['version', ...columns], `${model} AND ${inlineCondition(specs)} AND dt IN (SELECT dt FROM row_days)`)},
+${binnedCounts(specs, 'live')},
+counts AS (SELECT version, feature_index, bin, sum(n) AS n FROM (SELECT version, feature_index, bin, n FROM live
+  UNION ALL SELECT version, CAST(feature_index AS INTEGER), CAST(bin AS INTEGER), CAST(n AS BIGINT) FROM ${counted} AND bin IS NOT NULL AND dt IN (SELECT dt FROM count_days)) u
+  GROUP BY version, feature_index, bin),
 expected(feature_index, feature, bin, share) AS (VALUES
-  ${expected}),
+  ${expectedShares(specs)}),
+${psiSelect()}
+ORDER BY t.version, psi DESC, e.feature`;
+}
+
+/**
+ * The feature-drift query as it was before the compactor's counts: every row of the window binned
+ * (one pass, the grouping sets counting every feature's bins together). The bench runs it beside the
+ * named query, and the tests hold the two answers equal.
+ */
+export function featureDriftRowsSql(manifest: ModelManifest, baseline: ModelBaseline): string {
+  const specs = featureBinSpecs(manifest, baseline);
+  return `WITH ${predictionsOnce(['version', ...specs.map((s) => s.column.name)], `${ofModel(manifest)} AND ${inlineCondition(specs)}`)},
+${binnedCounts(specs, 'counts')},
+expected(feature_index, feature, bin, share) AS (VALUES
+  ${expectedShares(specs)}),
 ${psiSelect()}
 ORDER BY t.version, psi DESC, e.feature`;
 }

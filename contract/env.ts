@@ -154,8 +154,9 @@ const FUNCTION_ENV: Record<AnyFunctionName, (backend: Backend) => EnvName[]> = {
   replay: () => [ENV.PREDICTION_TABLE, ENV.LOG_DLQ_URL, ENV.DATA_BUCKET],
   // Fed by the table's stream: it writes Parquet to the bucket and never calls the table.
   'analytics-writer': () => [ENV.DATA_BUCKET, ENV.MODEL_MANIFEST_PATH],
-  // Rewrites closed days of the Parquet store; the manifest names the model's partition and its columns.
-  'analytics-compactor': () => [ENV.DATA_BUCKET, ENV.MODEL_MANIFEST_PATH],
+  // Rewrites closed days of the Parquet store; the manifest names the model's partition and its columns,
+  // the baseline (optional, as for meta) the bins of each closed day's feature counts.
+  'analytics-compactor': () => [ENV.DATA_BUCKET, ENV.MODEL_MANIFEST_PATH, ENV.MODEL_BASELINE_PATH],
   quality: () => [
     ENV.PREDICTION_TABLE,
     ENV.MODEL_MANIFEST_PATH,

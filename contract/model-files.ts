@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { type ModelBaseline, parseBaseline } from './baseline';
+import { checkBaselineMatches, type ModelBaseline, parseBaseline } from './baseline';
 import { errorMessage } from './errors';
 import { type ModelManifest, parseManifest } from './manifest';
 
@@ -24,6 +24,17 @@ export function readBaselineFile(path: string, baseDir = process.cwd()): ModelBa
   const full = absolute(path, baseDir);
   if (!existsSync(full)) throw new Error(`The model baseline ${full} does not exist; the training script writes it beside model.json`);
   return parseBaseline(readJson(full, 'the model baseline'), full);
+}
+
+/**
+ * The model's baseline when the file exists (a model trained without statistics has none); a broken or
+ * mismatched one fails.
+ */
+export function optionalBaseline(manifest: ModelManifest, path: string, baseDir?: string): ModelBaseline | undefined {
+  if (!existsSync(absolute(path, baseDir ?? process.cwd()))) return undefined;
+  const baseline = readBaselineFile(path, baseDir);
+  checkBaselineMatches(manifest, baseline);
+  return baseline;
 }
 
 function absolute(path: string, baseDir: string): string {

@@ -66,10 +66,11 @@ export class AnalyticsStack extends Stack {
   }
 
   /**
-   * Lets `grantee` run queries in the workgroup over the tables (PredictionAnalytics.grantQuery). A
-   * grantee of another stack depends on this one only by name: add the stack dependency.
+   * Lets `grantee` run queries in the workgroup over the tables, with `featureBins` the binned
+   * feature counts (PredictionAnalytics.grantQuery). A grantee of another stack depends on this one only
+   * by name: add the stack dependency.
    */
-  public grantQuery(grantee: iam.IGrantable, opts?: GrantQueryOptions): iam.Grant {
+  public grantQuery(grantee: iam.IGrantable, opts: GrantQueryOptions = {}): iam.Grant {
     return this.analytics.grantQuery(grantee, opts);
   }
 }

@@ -6,6 +6,7 @@
 
 export {
   COMPACTION_SCHEDULE,
+  type GrantQueryOptions,
   PROJECTION_FIRST_DAY,
   PredictionAnalytics,
   type PredictionAnalyticsProps,

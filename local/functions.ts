@@ -9,12 +9,13 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { BASELINE_FILE } from '../contract/baseline';
 import type { ModelManifest } from '../contract/manifest';
+import { optionalBaseline } from '../contract/model-files';
 import type { HandlerName } from '../contract/routes';
 import { type AnalyticsCompactor, createAnalyticsCompactor } from '../lambda/analytics/compactor';
 import type { AnalyticsEngine } from '../lambda/analytics/engine';
 import { createAnalyticsWriter } from '../lambda/analytics/writer';
 import { createFeedbackHandler } from '../lambda/api/feedback';
-import { createMetaHandler, optionalBaseline } from '../lambda/api/meta';
+import { createMetaHandler } from '../lambda/api/meta';
 import { createPredictHandler } from '../lambda/api/predict';
 import { createQueryHandler } from '../lambda/api/query';
 import type { VersionsDeps } from '../lambda/api/versions-routing';
@@ -85,6 +86,7 @@ export function buildLocalFunctions(opts: LocalFunctionsOptions): LocalFunctions
   const operatorKeyIdsOf = (h: HandlerName): ReadonlySet<string> =>
     opts.operatorHandlers === undefined || opts.operatorHandlers.includes(h) ? operators : new Set();
   const baselinePath = opts.baselinePath ?? join(dirname(opts.manifestPath), BASELINE_FILE);
+  const baseline = optionalBaseline(manifest, baselinePath);
 
   const backendKind = opts.backend ?? 'fargate';
   const handlers: Record<HandlerName, ProxyHandler> = {
@@ -103,7 +105,7 @@ export function buildLocalFunctions(opts: LocalFunctionsOptions): LocalFunctions
     meta: createMetaHandler({
       manifest,
       backendKind,
-      baseline: optionalBaseline(manifest, baselinePath),
+      baseline,
       dashboardDir: opts.dashboardDir,
     }),
   };
@@ -111,7 +113,7 @@ export function buildLocalFunctions(opts: LocalFunctionsOptions): LocalFunctions
     handlers,
     replay: createReplayHandler({ log: writes, parking: { s3: lazyS3(s3), bucket: opts.bucketName }, queueUrl: opts.logDlqUrl }),
     analyticsWriter: createAnalyticsWriter({ manifest, s3, bucket: opts.bucketName }),
-    analyticsCompactor: createAnalyticsCompactor({ manifest, s3, bucket: opts.bucketName }),
+    analyticsCompactor: createAnalyticsCompactor({ manifest, s3, bucket: opts.bucketName, baseline }),
     close() {
       for (const c of new Set([dynamodb, logWrites, s3, predictS3, sqs])) c.destroy();
     },

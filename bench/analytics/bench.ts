@@ -21,6 +21,12 @@
  *    documented size rules, over the log items of a sample as `encodeRecord` writes them).
  * 3. Queries: accuracy-by-day and feature-drift over all rows with DuckDB (`--threads` cores), the
  *    median of three runs after one warm-up; a floor row runs accuracy-by-day without the per-id dedupe.
+ *    Feature drift twice on the same store: the named query, which reads the binned counts the
+ *    compactor writes for closed days (contract/feature-bins.ts), and the query before the counts
+ *    (`featureDriftRowsSql`), which bins every row; their answers are checked equal, and the floor of
+ *    reading the 32 columns the latter needs is printed beside them. A store without counts gets them
+ *    first, as the next compaction run would add them (`countCompactedClosedDays`, timed): every closed
+ *    day but day 1, which holds the late batch, and the open last day.
  * 4. Baseline: the same two answers from a Scan of the embedded DynamoDB (dynalite, as `npm start` runs
  *    it) over `--sample` items, computed with the quality job's own functions, extrapolated linearly to
  *    all rows (a Scan reads every item once, so its time grows with the item count).
@@ -29,18 +35,19 @@
  * rewrites it; the writer figures are then printed from the run that wrote it).
  */
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { type AttributeValue, BatchWriteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { partitionDate, tableColumns } from '../../contract/analytics';
-import { parameterCount, summarySql } from '../../contract/analytics-queries';
+import { partitionDate, tableColumns, tablePrefix } from '../../contract/analytics';
+import { featureDriftRowsSql, parameterCount, summarySql } from '../../contract/analytics-queries';
 import { parseBaseline } from '../../contract/baseline';
 import { errorStack } from '../../contract/errors';
 import { readManifestFile } from '../../contract/model-files';
 import { decodeRecord, encodeRecord, type PredictionRecord } from '../../contract/prediction-log';
-import { compactClosedDays } from '../../lambda/analytics/compact';
+import { compactClosedDays, countCompactedClosedDays } from '../../lambda/analytics/compact';
 import { feedbackRow, predictionRow } from '../../lambda/analytics/log-rows';
+import { parquetDecompressors } from '../../lambda/analytics/parquet';
 import { objectsOf } from '../../lambda/analytics/store';
 import { featureDrift, inputValues, type LoggedValue } from '../../lambda/quality/analyze';
 import { DUCKDB_TYPE, openAnalyticsDb } from '../../local/analytics/duckdb';
@@ -254,6 +261,7 @@ async function writeStore(): Promise<WriteFigures> {
     process.stderr.write(`\rwriting the store: day ${day + 1}/${days}, ${written.toLocaleString('en-US')} predictions`);
   }
   await duck.finish();
+  await nameDuckdbFiles();
   process.stderr.write('\ncompacting the days the analytics writer wrote\n');
   const c = process.hrtime.bigint();
   const compacted = await compactClosedDays(folderObjectStore(STORE), manifest, { now: COMPACTED_AT });
@@ -328,6 +336,74 @@ async function time<T>(f: () => Promise<T>, runs = 3): Promise<{ seconds: number
 const fmt = (t: { seconds: number; cpu: number; load: number }) =>
   `${t.seconds.toFixed(2)} s (${t.cpu.toFixed(2)} s CPU, load ${t.load.toFixed(1)})`;
 
+/**
+ * DuckDB's COPY names its files `duckdb_<i>.parquet`; compaction (and its counts) only knows the store's
+ * own keys. Each day's file is one version's: it takes the name compaction gives a closed day
+ * (`<version>~compacted.parquet`), or a batch name on the open day. Files already named are left as they are.
+ */
+async function nameDuckdbFiles(): Promise<number> {
+  const { parquetReadObjects } = await import('hyparquet');
+  const compressors = await parquetDecompressors();
+  let renamed = 0;
+  for (const table of ['predictions', 'feedback'] as const) {
+    const dir = join(STORE, tablePrefix(table), `model=${manifest.name}`);
+    if (!existsSync(dir)) continue;
+    for (const day of readdirSync(dir)) {
+      const files = readdirSync(join(dir, day)).filter((f) => /^duckdb_\d+\.parquet$/.test(f));
+      if (files.length > 1) throw new Error(`${table} ${day}: ${files.length} DuckDB files, one expected`);
+      const [file] = files;
+      if (file === undefined) continue;
+      const body = readFileSync(join(dir, day, file));
+      const [first] = (await parquetReadObjects({
+        file: body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer,
+        compressors,
+        columns: ['version', 'compacted_at'],
+        rowEnd: 1,
+      })) as { version: string; compacted_at: Date | null }[];
+      if (first === undefined) throw new Error(`${table} ${day}/${file} is empty`);
+      const batch = first.compacted_at === null ? 'duckdb' : 'compacted';
+      renameSync(join(dir, day, file), join(dir, day, `${first.version}~${batch}.parquet`));
+      renamed++;
+    }
+  }
+  return renamed;
+}
+
+/** The last day of the generated log, which the store keeps open. */
+const LAST_DAY = new Date(shape.start.getTime() + (shape.days - 1) * 86_400_000);
+
+/**
+ * The binned counts of the closed days compacted without them (all of them in a store written before
+ * the counts existed; none on a second run): rows read per second, with the load at the end.
+ */
+async function ensureFeatureBins(): Promise<{ days: number; rows: number; seconds: number; load: number }> {
+  const renamed = await nameDuckdbFiles();
+  if (renamed > 0) process.stderr.write(`named ${renamed} files of DuckDB's COPY as the store names them\n`);
+  process.stderr.write('counting the closed days into binned feature counts (only those without)\n');
+  const t = process.hrtime.bigint();
+  const r = await countCompactedClosedDays(folderObjectStore(STORE), manifest, { now: LAST_DAY, baseline });
+  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+  return { days: r.featureBins.length, rows: r.featureBins.reduce((n, b) => n + b.rowsIn, 0), seconds, load: loadavg()[0] };
+}
+
+type DriftRow = { version: unknown; feature_index: unknown; predictions: unknown; psi: unknown };
+
+/** Throws unless the two drift answers agree: the same rows and counts, PSI to 1e-9. */
+function checkSameDrift(a: DriftRow[], b: DriftRow[]): string {
+  const key = (r: DriftRow) => `${r.version} ${r.feature_index}`;
+  const byKey = new Map(b.map((r) => [key(r), r]));
+  if (a.length !== b.length) throw new Error(`feature-drift: ${a.length} rows from the counts, ${b.length} from the rows`);
+  let worst = 0;
+  for (const r of a) {
+    const o = byKey.get(key(r));
+    if (o === undefined || String(o.predictions) !== String(r.predictions))
+      throw new Error(`feature-drift ${key(r)}: ${r.predictions} predictions from the counts, ${o?.predictions} from the rows`);
+    worst = Math.max(worst, Math.abs(Number(o.psi) - Number(r.psi)));
+  }
+  if (!(worst <= 1e-9)) throw new Error(`feature-drift: PSI differs by ${worst}`);
+  return `same ${a.length} rows, counts equal, PSI within ${worst.toExponential(1)}`;
+}
+
 /** The queries and their floors over a store: what the query costs, and reading the same columns with no work on them. */
 async function measureQueries(root: string, threadCount: number) {
   const db = await openAnalyticsDb(root, manifest, { threads: threadCount });
@@ -335,6 +411,9 @@ async function measureQueries(root: string, threadCount: number) {
     const features = tableColumns('predictions', manifest).filter((c) => c.featureIndex !== undefined);
     const accuracy = await time(() => db.named('accuracy-by-day', baseline, since));
     const drift = await time(() => db.named('feature-drift', baseline, since));
+    const rowsSql = featureDriftRowsSql(manifest, baseline);
+    const driftFromRows = await time(() => db.query(rowsSql, new Array<string>(parameterCount(rowsSql)).fill(since)));
+    const sameDrift = checkSameDrift(drift.result.rows as DriftRow[], driftFromRows.result.rows as DriftRow[]);
     const summary = await time(() => db.query(summarySql(manifest), new Array<string>(parameterCount(summarySql(manifest))).fill(since)));
     // Floors: the columns each query needs, decompressed and decoded, with the least work on them.
     const accuracyColumns = await time(() =>
@@ -353,7 +432,7 @@ async function measureQueries(root: string, threadCount: number) {
       ),
     );
     const count = Number((await db.query('SELECT count(*) AS n FROM predictions')).rows[0].n);
-    return { accuracy, drift, summary, accuracyColumns, driftColumns, noDedupe, count };
+    return { accuracy, drift, driftFromRows, sameDrift, summary, accuracyColumns, driftColumns, noDedupe, count };
   } finally {
     db.close();
   }
@@ -428,6 +507,7 @@ async function scanBaseline(): Promise<{ loadSeconds: number; seconds: number; c
 
 /** `--queries-only`: the queries and floors over an existing store (e.g. one rewritten with another codec by codecs.ts). */
 async function queriesOnly(): Promise<void> {
+  const bins = await ensureFeatureBins();
   const q = await measureQueries(STORE, threads);
   const bytes = dirBytes(STORE);
   const lines = [
@@ -435,8 +515,11 @@ async function queriesOnly(): Promise<void> {
     `| accuracy-by-day | ${fmt(q.accuracy)} |`,
     `| floor: its columns read | ${fmt(q.accuracyColumns)} |`,
     `| floor: join without dedupe | ${fmt(q.noDedupe)} |`,
-    `| feature-drift | ${fmt(q.drift)} |`,
-    `| floor: its columns read | ${fmt(q.driftColumns)} |`,
+    `| feature-drift (closed days from the binned counts) | ${fmt(q.drift)} |`,
+    `| feature-drift before the counts (every row binned) | ${fmt(q.driftFromRows)} |`,
+    `| floor: the columns the latter reads | ${fmt(q.driftColumns)} |`,
+    `| (the two answers: ${q.sameDrift}) | |`,
+    `| counts written for ${bins.days} closed days (${bins.rows.toLocaleString('en-US')} rows read) | ${bins.seconds.toFixed(1)} s (load ${bins.load.toFixed(1)}) |`,
     `| dashboard summary | ${fmt(q.summary)} |`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -453,10 +536,14 @@ async function main(): Promise<void> {
   const probe = dayOfLog(shape, 0).slice(0, 10_000);
   const ddbBytes = probe.reduce((s, r) => s + dynamoItemSize(encodeRecord(r)), 0) / probe.length;
 
-  const { accuracy, drift, summary, accuracyColumns, driftColumns, noDedupe, count } = await measureQueries(STORE, threads);
+  const bins = await ensureFeatureBins();
+  const { accuracy, drift, driftFromRows, sameDrift, summary, accuracyColumns, driftColumns, noDedupe, count } = await measureQueries(
+    STORE,
+    threads,
+  );
   // The query figures first (the scan baseline below takes minutes to load).
   process.stderr.write(
-    `queries: accuracy-by-day ${fmt(accuracy)}; its columns ${fmt(accuracyColumns)}; join without dedupe ${fmt(noDedupe)}; feature-drift ${fmt(drift)}; its columns ${fmt(driftColumns)}; summary ${fmt(summary)}\n`,
+    `queries: accuracy-by-day ${fmt(accuracy)}; its columns ${fmt(accuracyColumns)}; join without dedupe ${fmt(noDedupe)}; feature-drift ${fmt(drift)}; before the counts ${fmt(driftFromRows)}; its columns ${fmt(driftColumns)}; ${sameDrift}; summary ${fmt(summary)}\n`,
   );
 
   const scan = await scanBaseline();
@@ -480,8 +567,10 @@ async function main(): Promise<void> {
     `| DuckDB accuracy-by-day, all rows (target ≤ 2 s) | ${fmt(accuracy)}, ${accuracy.result.rows.length} rows |`,
     `| floor: reading its columns (id, dt, version, label; feedback id, label, time), no dedupe, no join | ${fmt(accuracyColumns)} |`,
     `| floor: its join without the per-id dedupe | ${fmt(noDedupe)} |`,
-    `| DuckDB feature-drift, all rows (target ≤ 2 s) | ${fmt(drift)}, ${drift.result.rows.length} rows |`,
-    `| floor: reading its columns (id, version, 30 features), no dedupe, no binning | ${fmt(driftColumns)} |`,
+    `| DuckDB feature-drift, all rows, closed days from the binned counts (target ≤ 2 s) | ${fmt(drift)}, ${drift.result.rows.length} rows |`,
+    `| DuckDB feature-drift before the counts, every row binned | ${fmt(driftFromRows)} (${sameDrift}) |`,
+    `| floor: reading the latter's columns (id, version, 30 features), no dedupe, no binning | ${fmt(driftColumns)} |`,
+    `| binned counts written for ${bins.days} closed days (${bins.rows.toLocaleString('en-US')} rows read, one thread) | ${bins.seconds.toFixed(1)} s (load ${bins.load.toFixed(1)}) |`,
     `| DuckDB dashboard summary (90 days), all rows | ${fmt(summary)} |`,
     `| DynamoDB Scan + both answers, ${sample.toLocaleString('en-US')} items (measured) | ${scan.seconds.toFixed(3)} s (${scan.cpu.toFixed(2)} s CPU, ${scan.accuracyRows} day-version rows, ${scan.driftRows} drift rows) |`,
     `| DynamoDB Scan + both answers, ${rows.toLocaleString('en-US')} items (extrapolated) | ${scanAll.toFixed(1)} s (${((scan.cpu / sample) * rows).toFixed(1)} s CPU) |`,

@@ -15,6 +15,12 @@
  * - a batch written while a run works on its day is not in the run's listing, so it is neither merged
  *   nor deleted. Runs must not overlap (two could each rewrite a day from a different listing and the
  *   older PUT could win): on AWS runs queue in one FIFO message group, locally one loop runs them.
+ *
+ * With the model's baseline, closing a day also writes its binned feature counts (contract/feature-bins.ts),
+ * after the compacted objects and before the merged files are deleted: while a day still holds files the
+ * stream wrote, the feature-drift query bins its rows instead of reading its counts, so counts and rows
+ * never disagree. A closed day compacted without counts (before they existed, or under another baseline)
+ * gets them on a later run, oldest first, as the deadline allows; until then the query bins its rows.
  */
 import { parquetReadObjects } from 'hyparquet';
 import {
@@ -28,8 +34,18 @@ import {
   tableColumns,
   tablePrefix,
 } from '../../contract/analytics';
+import type { ModelBaseline } from '../../contract/baseline';
+import {
+  countFeatureBins,
+  FEATURE_BINS_PREFIX,
+  type FeatureBinSpec,
+  featureBinSpecs,
+  featureBinsFingerprint,
+  featureBinsKey,
+  parseFeatureBinsKey,
+} from '../../contract/feature-bins';
 import type { ModelManifest } from '../../contract/manifest';
-import { parquetDecompressors, toParquet } from './parquet';
+import { featureBinsToParquet, parquetDecompressors, toParquet } from './parquet';
 
 /** What compaction needs of a bucket: the S3 adapter (`s3ObjectStore`) on AWS and locally, a folder in tests and the bench. */
 export interface ObjectStore {
@@ -45,6 +61,8 @@ export interface CompactionOptions {
   now?: Date;
   /** Stop starting new partitions after this time (epoch ms): a Lambda's deadline. @default - no limit */
   deadline?: number;
+  /** The model's drift baseline: each closed day's binned feature counts are written with its bins. @default - no counts */
+  baseline?: ModelBaseline;
 }
 
 export interface PartitionCompaction {
@@ -58,16 +76,27 @@ export interface PartitionCompaction {
   bytesOut: number;
 }
 
+/** Binned feature counts written for a closed day. */
+export interface FeatureBinsWrite {
+  dt: string;
+  /** Predictions counted, and count rows written. */
+  rowsIn: number;
+  rowsOut: number;
+  /** True when the day was compacted before and only its counts were missing. */
+  backfill: boolean;
+}
+
 export interface CompactionResult {
   partitions: PartitionCompaction[];
-  /** Closed partitions left with raw files for the next run (the deadline came first). */
+  featureBins: FeatureBinsWrite[];
+  /** Closed partitions left with raw files, or without counts, for the next run (the deadline came first). */
   remaining: number;
 }
 
 type Row = Record<string, unknown>;
 
-/** Closed days of one table and model that hold raw objects, each with all its objects. */
-async function partitionsToCompact(store: ObjectStore, table: AnalyticsTable, model: string, today: string) {
+/** Closed days of one table and model, each with all its objects, oldest first. */
+async function closedDays(store: ObjectStore, table: AnalyticsTable, model: string, today: string) {
   const byDay = new Map<string, { raw: string[]; compacted: string[] }>();
   for (const key of await store.list(`${tablePrefix(table)}model=${model}/`)) {
     const name = parseAnalyticsKey(key);
@@ -79,19 +108,67 @@ async function partitionsToCompact(store: ObjectStore, table: AnalyticsTable, mo
     }
     (name.compacted ? day.compacted : day.raw).push(key);
   }
-  return [...byDay.entries()].filter(([, d]) => d.raw.length > 0).sort(([a], [b]) => (a < b ? -1 : 1));
+  return [...byDay.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
 }
 
-/** The rows of objects as the writer's row shape: input features back into `features`, in the manifest's order. */
-async function readRows(store: ObjectStore, keys: readonly string[], table: AnalyticsTable, manifest: ModelManifest): Promise<Row[]> {
+/** The counts objects of a model's days: day → keys (one per fingerprint the day was counted with). */
+async function featureBinsObjects(store: ObjectStore, model: string): Promise<Map<string, string[]>> {
+  const byDay = new Map<string, string[]>();
+  for (const key of await store.list(`${FEATURE_BINS_PREFIX}model=${model}/`)) {
+    const name = parseFeatureBinsKey(key);
+    if (name === undefined || name.model !== model) continue;
+    byDay.set(name.dt, [...(byDay.get(name.dt) ?? []), key]);
+  }
+  return byDay;
+}
+
+interface FeatureBinsPlan {
+  specs: FeatureBinSpec[];
+  fingerprint: string;
+  /** Day → its counts objects, as listed at the start of the run. */
+  objects: Map<string, string[]>;
+}
+
+/**
+ * Writes a day's counts (one object for every version) and then deletes its counts of other bins. The
+ * caller deletes the day's merged files only after this: a day with such files is binned from its rows.
+ */
+async function writeFeatureBins(
+  store: ObjectStore,
+  model: string,
+  dt: string,
+  rows: readonly Row[],
+  plan: FeatureBinsPlan,
+  backfill: boolean,
+): Promise<FeatureBinsWrite> {
+  const counts = countFeatureBins(plan.specs, rows);
+  const key = featureBinsKey(model, dt, plan.fingerprint);
+  await store.put(key, await featureBinsToParquet(counts));
+  const stale = (plan.objects.get(dt) ?? []).filter((k) => k !== key);
+  if (stale.length > 0) await store.delete(stale);
+  return { dt, rowsIn: rows.length, rowsOut: counts.length, backfill };
+}
+
+/**
+ * The rows of objects as the writer's row shape: input features back into `features`, in the manifest's
+ * order. With `columns`, only those columns are read (and no `features`).
+ */
+async function readRows(
+  store: ObjectStore,
+  keys: readonly string[],
+  table: AnalyticsTable,
+  manifest: ModelManifest,
+  columns?: string[],
+): Promise<Row[]> {
   const compressors = await parquetDecompressors();
   const features = tableColumns(table, manifest).filter((c) => c.featureIndex !== undefined);
   const rows: Row[] = [];
   for (const key of keys) {
     const body = await store.get(key);
     const file = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
-    for (const r of (await parquetReadObjects({ file, compressors })) as Row[]) {
-      if (table === 'predictions') r.features = features.length > 0 ? features.map((c) => r[c.name] ?? null) : null;
+    for (const r of (await parquetReadObjects({ file, compressors, columns })) as Row[]) {
+      if (table === 'predictions' && columns === undefined)
+        r.features = features.length > 0 ? features.map((c) => r[c.name] ?? null) : null;
       rows.push(r);
     }
   }
@@ -121,10 +198,12 @@ async function compactPartition(
   dt: string,
   objects: { raw: string[]; compacted: string[] },
   now: Date,
-): Promise<PartitionCompaction> {
+  bins: FeatureBinsPlan | undefined,
+): Promise<{ partition: PartitionCompaction; featureBins?: FeatureBinsWrite }> {
   const rows = await readRows(store, [...objects.compacted, ...objects.raw], table, manifest);
+  const once = dedupe(table, rows);
   const byVersion = new Map<string, Row[]>();
-  for (const r of dedupe(table, rows)) {
+  for (const r of once) {
     r.compacted_at = now;
     const version = String(r.version);
     const group = byVersion.get(version);
@@ -139,9 +218,11 @@ async function compactPartition(
     bytesOut += body.byteLength;
     rowsOut += group.length;
   }
-  // Only after every version's object is in place: until then the raw files still count.
+  const featureBins =
+    table === 'predictions' && bins !== undefined ? await writeFeatureBins(store, manifest.name, dt, once, bins, false) : undefined;
+  // Only after every version's object (and the day's counts) is in place: until then the raw files still count.
   await store.delete(objects.raw);
-  return { table, dt, merged: objects.raw.length, rowsIn: rows.length, rowsOut, bytesOut };
+  return { partition: { table, dt, merged: objects.raw.length, rowsIn: rows.length, rowsOut, bytesOut }, featureBins };
 }
 
 /** Compacts every closed day of the model that holds raw objects, oldest first. */
@@ -152,15 +233,74 @@ export async function compactClosedDays(
 ): Promise<CompactionResult> {
   const now = opts.now ?? new Date();
   const today = partitionDate(now);
-  const result: CompactionResult = { partitions: [], remaining: 0 };
+  const result: CompactionResult = { partitions: [], featureBins: [], remaining: 0 };
+  const late = () => opts.deadline !== undefined && Date.now() > opts.deadline;
+  const bins = await featureBinsPlan(store, manifest, opts.baseline);
   for (const table of ANALYTICS_TABLES) {
-    for (const [dt, objects] of await partitionsToCompact(store, table, manifest.name, today)) {
-      if (opts.deadline !== undefined && Date.now() > opts.deadline) {
+    const days = await closedDays(store, table, manifest.name, today);
+    for (const [dt, objects] of days.filter(([, d]) => d.raw.length > 0)) {
+      if (late()) {
         result.remaining++;
         continue;
       }
-      result.partitions.push(await compactPartition(store, table, manifest, dt, objects, now));
+      const done = await compactPartition(store, table, manifest, dt, objects, now, bins);
+      result.partitions.push(done.partition);
+      if (done.featureBins !== undefined) result.featureBins.push(done.featureBins);
     }
+    if (table === 'predictions' && bins !== undefined) await countCompactedDays(store, manifest, days, bins, late, result);
   }
   return result;
+}
+
+/**
+ * Writes the counts of the closed days that were compacted without counts of these bins and hold no raw
+ * files (a day with raw files gets them when it is compacted), oldest first: only their feature columns are read.
+ */
+async function countCompactedDays(
+  store: ObjectStore,
+  manifest: ModelManifest,
+  days: [string, { raw: string[]; compacted: string[] }][],
+  bins: FeatureBinsPlan,
+  late: () => boolean,
+  result: CompactionResult,
+): Promise<void> {
+  const columns = ['version', ...bins.specs.map((s) => s.column.name)];
+  for (const [dt, objects] of days) {
+    const counted = (bins.objects.get(dt) ?? []).includes(featureBinsKey(manifest.name, dt, bins.fingerprint));
+    if (objects.raw.length > 0 || objects.compacted.length === 0 || counted) continue;
+    if (late()) {
+      result.remaining++;
+      continue;
+    }
+    const rows = await readRows(store, objects.compacted, 'predictions', manifest, columns);
+    result.featureBins.push(await writeFeatureBins(store, manifest.name, dt, rows, bins, true));
+  }
+}
+
+/**
+ * Only the counts of closed days compacted without them (no compaction): what the next compaction run
+ * would add to a store compacted before the counts existed. The benchmark fills its store's counts so.
+ */
+export async function countCompactedClosedDays(
+  store: ObjectStore,
+  manifest: ModelManifest,
+  opts: CompactionOptions & { baseline: ModelBaseline },
+): Promise<CompactionResult> {
+  const result: CompactionResult = { partitions: [], featureBins: [], remaining: 0 };
+  const bins = await featureBinsPlan(store, manifest, opts.baseline);
+  if (bins === undefined) return result;
+  const days = await closedDays(store, 'predictions', manifest.name, partitionDate(opts.now ?? new Date()));
+  await countCompactedDays(store, manifest, days, bins, () => opts.deadline !== undefined && Date.now() > opts.deadline, result);
+  return result;
+}
+
+/** What writing counts needs: the baseline's bins and the counts already written; undefined without a baseline or tabular inputs. */
+async function featureBinsPlan(
+  store: ObjectStore,
+  manifest: ModelManifest,
+  baseline: ModelBaseline | undefined,
+): Promise<FeatureBinsPlan | undefined> {
+  if (baseline === undefined || manifest.input.kind !== 'tabular') return undefined;
+  const specs = featureBinSpecs(manifest, baseline);
+  return { specs, fingerprint: featureBinsFingerprint(specs), objects: await featureBinsObjects(store, manifest.name) };
 }

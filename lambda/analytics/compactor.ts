@@ -5,16 +5,25 @@
  * different listing. Locally the runner calls the same handler at start-up and every hour.
  */
 import type { Context, ScheduledEvent } from 'aws-lambda';
+import type { ModelBaseline } from '../../contract/baseline';
+import { ENV } from '../../contract/env';
+import { optionalBaseline } from '../../contract/model-files';
+import { readConfig, required } from '../runtime/config';
 import { createLogger } from '../runtime/logger';
 import { type CompactionResult, compactClosedDays } from './compact';
 import { type AnalyticsStoreDeps, analyticsStoreDepsFromEnv } from './deps';
 import { s3ObjectStore } from './store';
 
-export type AnalyticsCompactorDeps = AnalyticsStoreDeps;
+export interface AnalyticsCompactorDeps extends AnalyticsStoreDeps {
+  /** The model's drift baseline: closing a day writes its binned feature counts. @default - no counts */
+  readonly baseline?: ModelBaseline;
+}
 
-/** The compactor's dependencies as the CDK configures it: config from `env`, an S3 client. */
+/** The compactor's dependencies as the CDK configures it: config from `env`, an S3 client, the bundled baseline when the model has one. */
 export function analyticsCompactorDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: string): AnalyticsCompactorDeps {
-  return analyticsStoreDepsFromEnv('analytics-compactor', env, baseDir);
+  const deps = analyticsStoreDepsFromEnv('analytics-compactor', env, baseDir);
+  const baselinePath = required(readConfig('analytics-compactor', env), ENV.MODEL_BASELINE_PATH);
+  return { ...deps, baseline: optionalBaseline(deps.manifest, baselinePath, baseDir) };
 }
 
 export type AnalyticsCompactor = (
@@ -37,12 +46,13 @@ export function createAnalyticsCompactor(deps: AnalyticsCompactorDeps): Analytic
     const now = event.now === undefined ? new Date() : new Date(event.now);
     if (Number.isNaN(now.getTime())) throw new Error(`now must be an ISO time, got "${event.now}"`);
     const deadline = context === undefined ? undefined : Date.now() + context.getRemainingTimeInMillis() - DAY_MARGIN_MS;
-    const result = await compactClosedDays(store, manifest, { now, deadline });
+    const result = await compactClosedDays(store, manifest, { now, deadline, baseline: deps.baseline });
     log.info('compacted', {
       partitions: result.partitions.length,
       merged: result.partitions.reduce((n, p) => n + p.merged, 0),
       rowsIn: result.partitions.reduce((n, p) => n + p.rowsIn, 0),
       rowsOut: result.partitions.reduce((n, p) => n + p.rowsOut, 0),
+      featureBinDays: result.featureBins.length,
       remaining: result.remaining,
     });
     return result;

@@ -8,6 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import { Zstd } from '@hpcc-js/wasm-zstd';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { type AnalyticsTable, type ColumnSpec, type FeatureCell, tableColumns } from '../../contract/analytics';
+import { FEATURE_BINS_COLUMNS, type FeatureBinCount } from '../../contract/feature-bins';
 import type { ModelManifest } from '../../contract/manifest';
 
 type SchemaElement = Record<string, unknown>;
@@ -109,9 +110,23 @@ export async function parquetDecompressors(): Promise<Record<string, (input: Uin
 
 /** One Parquet file of `rows` (objects holding at least the table's columns). Throws on an empty list. */
 export async function toParquet(table: AnalyticsTable, rows: readonly object[], manifest: ModelManifest): Promise<Uint8Array> {
+  return writeParquet(layoutOf(table, manifest), rows);
+}
+
+let binsLayout: { columns: readonly ColumnSpec[]; schema: SchemaElement[] } | undefined;
+
+/** The compactor's binned counts of a day (contract/feature-bins.ts) as one Parquet file. Throws on an empty list. */
+export async function featureBinsToParquet(rows: readonly FeatureBinCount[]): Promise<Uint8Array> {
+  binsLayout ??= { columns: FEATURE_BINS_COLUMNS, schema: schemaOf(FEATURE_BINS_COLUMNS) };
+  return writeParquet(binsLayout, rows);
+}
+
+async function writeParquet(
+  { columns, schema }: { columns: readonly ColumnSpec[]; schema: SchemaElement[] },
+  rows: readonly object[],
+): Promise<Uint8Array> {
   if (rows.length === 0) throw new Error('A Parquet file needs at least one row');
   const z = await loadZstd();
-  const { columns, schema } = layoutOf(table, manifest);
   const columnData = columns.map((c) => ({
     name: c.name,
     data: columnValues(c, rows),

@@ -4,16 +4,15 @@
  * `GET /dashboard/{file}`, served from the folder bundled beside this code.
  */
 
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, isAbsolute, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { checkBaselineMatches, MODEL_INFO_BASELINE_FIELD, type ModelBaseline } from '../../contract/baseline';
+import { MODEL_INFO_BASELINE_FIELD, type ModelBaseline } from '../../contract/baseline';
 import { ENV } from '../../contract/env';
 import { ApiError, errorCode } from '../../contract/errors';
 import type { Backend as BackendKind } from '../../contract/limits';
 import type { ModelManifest } from '../../contract/manifest';
-import { readBaselineFile, readManifestFile } from '../../contract/model-files';
+import { optionalBaseline, readManifestFile } from '../../contract/model-files';
 import { apiHandler, header, json } from '../http/api-handler';
 import { buildOpenApi, type OpenApiDocument } from '../http/openapi';
 import { readConfig, required } from '../runtime/config';
@@ -38,14 +37,6 @@ export function metaDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: string): MetaDe
   const manifest = readManifestFile(required(config, ENV.MODEL_MANIFEST_PATH), baseDir);
   const baseline = optionalBaseline(manifest, absolute(required(config, ENV.MODEL_BASELINE_PATH)), baseDir);
   return { manifest, backendKind: config.backend, baseline, dashboardDir: absolute(required(config, ENV.DASHBOARD_DIR)) };
-}
-
-/** The baseline is optional (a model trained without statistics); a broken or mismatched one stops the cold start. */
-export function optionalBaseline(manifest: ModelManifest, path: string, baseDir?: string): ModelBaseline | undefined {
-  if (!existsSync(path)) return undefined;
-  const baseline = readBaselineFile(path, baseDir);
-  checkBaselineMatches(manifest, baseline);
-  return baseline;
 }
 
 // ---- dashboard -------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import {
   ANSWERED_TABLES,
   type AnalyticsTable,
   athenaWorkgroupName,
+  type ColumnSpec,
   glueDatabaseName,
   PARTITION_KEYS,
   tableColumns,
@@ -35,6 +36,7 @@ import {
 import { namedQueriesFor, namedQuerySql, QUERY_DESCRIPTIONS } from '../../contract/analytics-queries';
 import type { ModelBaseline } from '../../contract/baseline';
 import { PREFIX } from '../../contract/bucket';
+import { FEATURE_BINS_COLUMNS, FEATURE_BINS_PREFIX, FEATURE_BINS_TABLE } from '../../contract/feature-bins';
 import type { ModelManifest } from '../../contract/manifest';
 import { DataBucketAccess } from '../constructs/data-grants';
 import { grantActions } from '../constructs/grant-actions';
@@ -99,9 +101,15 @@ export interface PredictionAnalyticsProps {
 export interface GrantQueryOptions {
   /**
    * Also the shadow predictions' table, which only the `versions-side-by-side` named query reads.
-   * @default false - the answered predictions and feedback only, what the summary windows and the training snapshots read
+   * @default false
    */
   readonly shadowPredictions?: boolean;
+  /**
+   * Also the table of binned feature counts, which the feature-drift named query reads (the model must
+   * have that query: a baseline and tabular inputs).
+   * @default false - the answered predictions and feedback only, what the summary windows and the training snapshots read
+   */
+  readonly featureBins?: boolean;
 }
 
 export class PredictionAnalytics extends Construct {
@@ -117,6 +125,11 @@ export class PredictionAnalytics extends Construct {
   public readonly compactionRuns: sqs.Queue;
   public readonly database: glue.CfnDatabase;
   public readonly tables: Record<AnalyticsTable, glue.CfnTable>;
+  /**
+   * The compactor's binned feature counts of closed days (contract/feature-bins.ts), which the
+   * feature-drift query reads; only when that query exists (a baseline and tabular inputs).
+   */
+  public readonly featureBinsTable?: glue.CfnTable;
   public readonly workgroup: athena.CfnWorkGroup;
   /** Athena query results (encrypted, expiring). */
   public readonly resultsBucket: s3.Bucket;
@@ -228,11 +241,12 @@ export class PredictionAnalytics extends Construct {
       catalogId: Aws.ACCOUNT_ID,
       databaseInput: { name: this.databaseName, description: `mlship prediction analytics of model ${manifest.name}` },
     });
-    this.tables = {
-      predictions: this.newTable('predictions', manifest),
-      feedback: this.newTable('feedback', manifest),
-      shadow_predictions: this.newTable('shadow_predictions', manifest),
-    };
+    const tableOf = (name: AnalyticsTable) =>
+      this.newTable(name, TABLE_IDS[name], tablePrefix(name), tableColumns(name, manifest), manifest);
+    this.tables = { predictions: tableOf('predictions'), feedback: tableOf('feedback'), shadow_predictions: tableOf('shadow_predictions') };
+    const queries = namedQueriesFor(manifest, props.baseline);
+    if (queries.includes('feature-drift'))
+      this.featureBinsTable = this.newTable(FEATURE_BINS_TABLE, 'FeatureBinsTable', FEATURE_BINS_PREFIX, FEATURE_BINS_COLUMNS, manifest);
 
     this.resultsBucket = new s3.Bucket(this, 'QueryResults', {
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -272,7 +286,7 @@ export class PredictionAnalytics extends Construct {
       },
     });
 
-    this.namedQueries = namedQueriesFor(manifest, props.baseline).map((name) => {
+    this.namedQueries = queries.map((name) => {
       // The workgroup Ref orders the creation: a named query needs its workgroup.
       return new athena.CfnNamedQuery(this, `Query-${name}`, {
         name,
@@ -286,13 +300,16 @@ export class PredictionAnalytics extends Construct {
 
   /**
    * Lets `grantee` run queries in the workgroup over the two tables of answered predictions and feedback
-   * (and, with `shadowPredictions`, the shadow predictions): start and read its queries, read the catalog
-   * entries, the Parquet objects and the results it writes. Nothing else in the bucket.
+   * (and, with `shadowPredictions`, the shadow predictions; with `featureBins`, the binned counts): start
+   * and read its queries, read the catalog entries, the Parquet objects and the results it writes.
+   * Nothing else in the bucket.
    * A grantee of another stack names the workgroup and database by their fixed names and, with
    * `resultsBucketArnExportName`, imports the results bucket by that export, so its stack depends on this
    * one only by name (add the stack dependency).
    */
   public grantQuery(grantee: iam.IGrantable, opts: GrantQueryOptions = {}): iam.Grant {
+    if (opts.featureBins === true && this.featureBinsTable === undefined)
+      throw new Error('grantQuery: `featureBins` needs the feature-drift query, which needs a baseline and tabular inputs; leave it out.');
     const stack = Stack.of(this);
     const local = !Construct.isConstruct(grantee) || Stack.of(grantee) === stack;
     const workgroupArn = stack.formatArn({
@@ -307,9 +324,11 @@ export class PredictionAnalytics extends Construct {
     const catalog = [
       stack.formatArn({ service: 'glue', resource: 'catalog' }),
       stack.formatArn({ service: 'glue', resource: 'database', resourceName: database }),
-      ...[...ANSWERED_TABLES, ...(opts.shadowPredictions === true ? (['shadow_predictions'] as const) : [])].map((t) =>
-        stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/${t}` }),
-      ),
+      ...[
+        ...ANSWERED_TABLES,
+        ...(opts.shadowPredictions === true ? (['shadow_predictions'] as const) : []),
+        ...(opts.featureBins === true ? [FEATURE_BINS_TABLE] : []),
+      ].map((t) => stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/${t}` })),
     ];
     const statements: [readonly string[], string[], Record<string, Record<string, unknown>>?][] = [
       [
@@ -340,10 +359,10 @@ export class PredictionAnalytics extends Construct {
     return grants.reduce((all, g) => all.combine(g));
   }
 
-  /** One Glue table over the Parquet objects of `name`, with partition projection on model and day. */
-  private newTable(name: AnalyticsTable, manifest: ModelManifest): glue.CfnTable {
-    const location = `s3://${this.dataBucket.bucketName}/${tablePrefix(name)}`;
-    return new glue.CfnTable(this, TABLE_IDS[name], {
+  /** One Glue table over the Parquet objects under `prefix`, with partition projection on model and day. */
+  private newTable(name: string, id: string, prefix: string, columns: readonly ColumnSpec[], manifest: ModelManifest): glue.CfnTable {
+    const location = `s3://${this.dataBucket.bucketName}/${prefix}`;
+    return new glue.CfnTable(this, id, {
       catalogId: Aws.ACCOUNT_ID,
       databaseName: this.database.ref,
       tableInput: {
@@ -365,7 +384,7 @@ export class PredictionAnalytics extends Construct {
         partitionKeys: PARTITION_KEYS.map((k) => ({ name: k, type: 'string' })),
         storageDescriptor: {
           location,
-          columns: tableColumns(name, manifest).map((c) => ({ name: c.name, type: c.type, comment: c.comment })),
+          columns: columns.map((c) => ({ name: c.name, type: c.type, comment: c.comment })),
           inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
           outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
           serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },

@@ -1,22 +1,17 @@
 /**
- * The analytics tables in DuckDB: views `predictions` and `feedback` over a folder of Parquet files laid
- * out as in the bucket (`analytics/<table>/model=…/dt=…/*.parquet`), with the Hive partitions read from
- * the path as strings, as Athena's projection reads them. The named queries run here unchanged.
+ * The analytics tables in DuckDB: views `predictions`, `feedback` and `feature_bins` (the compactor's
+ * binned counts) over a folder of Parquet files laid out as in the bucket
+ * (`analytics/<table>/model=…/dt=…/*.parquet`), with the Hive partitions read from the path as strings,
+ * as Athena's projection reads them. The named queries run here unchanged.
  */
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import {
-  ANALYTICS_TABLES,
-  type AnalyticsTable,
-  type ColumnType,
-  PARTITION_KEYS,
-  tableColumns,
-  tablePrefix,
-} from '../../contract/analytics';
+import { ANALYTICS_TABLES, type ColumnSpec, type ColumnType, PARTITION_KEYS, tableColumns, tablePrefix } from '../../contract/analytics';
 import { type NamedQuery, namedQuerySql, parameterCount } from '../../contract/analytics-queries';
 import type { ModelBaseline } from '../../contract/baseline';
+import { FEATURE_BINS_COLUMNS, FEATURE_BINS_PREFIX, FEATURE_BINS_TABLE } from '../../contract/feature-bins';
 import type { ModelManifest } from '../../contract/manifest';
 
 /** The DuckDB type of each analytics column type (the views and the bench's staging table use it). */
@@ -54,9 +49,7 @@ function hasParquet(dir: string): boolean {
  * column no file has yet (`compacted_at` in a store written before compaction existed) reads as NULL, as
  * Athena reads a Glue column a file lacks.
  */
-async function viewSql(conn: DuckDBConnection, root: string, table: AnalyticsTable, manifest: ModelManifest): Promise<string> {
-  const dir = join(root, tablePrefix(table));
-  const specs = tableColumns(table, manifest);
+async function viewSql(conn: DuckDBConnection, table: string, dir: string, specs: readonly ColumnSpec[]): Promise<string> {
   if (hasParquet(dir)) {
     const glob = join(dir, '**', '*.parquet').replace(/'/g, "''");
     const files = `read_parquet('${glob}', hive_partitioning = true, hive_types_autocast = false, union_by_name = true)`;
@@ -75,7 +68,9 @@ async function viewSql(conn: DuckDBConnection, root: string, table: AnalyticsTab
 export async function openAnalyticsDb(root: string, manifest: ModelManifest, opts: { threads?: number } = {}): Promise<AnalyticsDb> {
   const instance = await DuckDBInstance.create(':memory:', opts.threads !== undefined ? { threads: String(opts.threads) } : {});
   const conn: DuckDBConnection = await instance.connect();
-  for (const table of ANALYTICS_TABLES) await conn.run(await viewSql(conn, root, table, manifest));
+  for (const table of ANALYTICS_TABLES)
+    await conn.run(await viewSql(conn, table, join(root, tablePrefix(table)), tableColumns(table, manifest)));
+  await conn.run(await viewSql(conn, FEATURE_BINS_TABLE, join(root, FEATURE_BINS_PREFIX), FEATURE_BINS_COLUMNS));
   const query = async (sql: string, params: (string | number)[] = []): Promise<QueryResult> => {
     const reader = await conn.runAndReadAll(sql, params.length > 0 ? params : undefined);
     return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Record<string, unknown>[] };

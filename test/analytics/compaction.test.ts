@@ -146,6 +146,6 @@ describe('compaction of closed days', () => {
     ]);
     // AND a run whose deadline has passed starts no day and says how many are left
     const late = await compactClosedDays(store, MANIFEST, { now: AFTER_BOTH_DAYS, deadline: Date.now() - 1 });
-    expect(late).toEqual({ partitions: [], remaining: 2 });
+    expect(late).toEqual({ partitions: [], featureBins: [], remaining: 2 });
   });
 });

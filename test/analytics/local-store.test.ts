@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { BASELINE_FILE } from '../../contract/baseline';
 import { PREFIX } from '../../contract/bucket';
+import { featureBinSpecs, featureBinsFingerprint, featureBinsKey } from '../../contract/feature-bins';
+import { readBaselineFile } from '../../contract/model-files';
 import { decodeRecord, encodeRecord, type MetricsSummary } from '../../contract/prediction-log';
 import { createAnalyticsWriter } from '../../lambda/analytics/writer';
 import { shadowRecord } from '../../lambda/log/record-builder';
@@ -239,21 +242,25 @@ describe('the local analytics store', () => {
     const before = await accuracy();
     // WHEN the compactor runs as if the day had closed (a run two days on)
     const run = await local.compactAnalytics(new Date(Date.now() + 2 * 86_400_000));
-    // THEN today's files of each table are one compacted object each, holding the eight predictions (and the shadow one) once
+    // THEN today's files of each table are one compacted object each, holding the eight predictions (and the shadow one) once,
+    // beside the day's binned feature counts (the model has a baseline)
     expect(run.partitions.map((p) => [p.table, p.rowsOut])).toEqual([
       ['predictions', 8],
       ['feedback', 2],
       ['shadow_predictions', 1],
     ]);
+    expect(run.featureBins.map((b) => [b.dt, b.rowsIn, b.backfill])).toEqual([[today(), 8, false]]);
+    const fingerprint = featureBinsFingerprint(featureBinSpecs(local.manifest, readBaselineFile(join(MODEL_DIR, BASELINE_FILE))));
     const keys = ((await s3.send(new ListObjectsV2Command({ Bucket: local.bucketName, Prefix: PREFIX.analytics }))).Contents ?? []).map(
       (o) => o.Key,
     );
-    expect(keys.sort()).toEqual(
-      [
+    expect(keys.sort()).toEqual([
+      featureBinsKey('breast-cancer', today(), fingerprint),
+      ...[
         ...['feedback', 'predictions'].map((t) => `${t}/model=breast-cancer/dt=${today()}/1.0.0~compacted.parquet`),
         `shadow_predictions/model=breast-cancer/dt=${today()}/2.0.0~compacted.parquet`,
       ].map((k) => `${PREFIX.analytics}${k}`),
-    );
+    ]);
     expect(await accuracy()).toEqual(before);
 
     // AND a stream batch redelivered after compaction is counted once

@@ -11,6 +11,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { athenaWorkgroupName, glueDatabaseName } from '../../contract/analytics';
 import { namedQueriesFor } from '../../contract/analytics-queries';
+import { FEATURE_BINS_TABLE } from '../../contract/feature-bins';
 import { readBaselineFile, readManifestFile } from '../../contract/model-files';
 import { LOG_TABLE } from '../../contract/prediction-log';
 import { PredictionAnalytics, type PredictionAnalyticsProps } from '../../lib';
@@ -63,8 +64,9 @@ test('the writer reads the stream, the compactor runs on its schedule, the catal
     FunctionName: { Ref: logicalIdIn(analytics.compactor.function) },
   });
   t.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: Match.objectLike({ Name: glueDatabaseName('Test') }) });
-  // Predictions, feedback and shadow predictions.
-  t.resourceCountIs('AWS::Glue::Table', 3);
+  // Predictions, feedback and shadow predictions, and the binned feature counts the feature-drift query reads
+  t.resourceCountIs('AWS::Glue::Table', 4);
+  expect(analytics.featureBinsTable?.tableInput).toMatchObject({ name: FEATURE_BINS_TABLE });
   t.hasResourceProperties('AWS::Athena::WorkGroup', {
     Name: athenaWorkgroupName('Test'),
     WorkGroupConfiguration: Match.objectLike({ BytesScannedCutoffPerQuery: 100 * 1024 * 1024, EnforceWorkGroupConfiguration: true }),
@@ -75,6 +77,20 @@ test('the writer reads the stream, the compactor runs on its schedule, the catal
   });
   // No export unless one is named.
   expect(t.toJSON().Outputs ?? {}).toEqual({});
+});
+
+test('without a baseline there is no feature-drift query, and no table of binned counts for it', () => {
+  // GIVEN / WHEN
+  const { stack, props } = fixture({ baseline: undefined });
+  const analytics = new PredictionAnalytics(stack, 'Analytics', props);
+  // THEN
+  const t = Template.fromStack(stack);
+  t.resourceCountIs('AWS::Glue::Table', 3);
+  expect(analytics.featureBinsTable).toBeUndefined();
+  expect(analytics.namedQueries.map((q) => q.name)).not.toContain('feature-drift');
+  // AND a grant on that table says why it cannot be had
+  const role = new iam.Role(stack, 'Reader', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+  expect(() => analytics.grantQuery(role, { featureBins: true })).toThrow(/`featureBins` needs the feature-drift query/);
 });
 
 test('resultsBucketArnExportName exports the results bucket, and a role of another stack imports it by that name', () => {

@@ -15,6 +15,7 @@ import { tableColumns } from '../../contract/analytics';
 import { NAMED_QUERIES, namedQueriesFor, namedQuerySql } from '../../contract/analytics-queries';
 import { parseBaseline } from '../../contract/baseline';
 import { ANALYTICS_OFF, ENV } from '../../contract/env';
+import { FEATURE_BINS_COLUMNS, FEATURE_BINS_TABLE } from '../../contract/feature-bins';
 import { parseConfig } from '../../lib/config';
 import { buildMlshipApp, type MlshipStacks } from '../../lib/mlship-app';
 import { ensureWebBuiltSync } from '../../web/build';
@@ -165,7 +166,8 @@ describe('Analytics stack', () => {
   });
 
   it('describes the tables in Glue with partition projection on model and day, and the columns of the contract', () => {
-    t.resourceCountIs('AWS::Glue::Table', 3);
+    // Predictions, feedback, shadow predictions, and the compactor's binned feature counts (the model has a baseline)
+    t.resourceCountIs('AWS::Glue::Table', 4);
     t.hasResourceProperties('AWS::Glue::Table', {
       TableInput: Match.objectLike({
         Name: 'predictions',
@@ -216,10 +218,30 @@ describe('Analytics stack', () => {
         }),
       }),
     });
-    // AND all end with the compaction marker the queries read
-    expect(tableColumns('shadow_predictions', stacks.manifest).at(-1)?.name).toBe('compacted_at');
+    // AND the binned feature counts
+    t.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: FEATURE_BINS_TABLE,
+        PartitionKeys: [
+          { Name: 'model', Type: 'string' },
+          { Name: 'dt', Type: 'string' },
+        ],
+        Parameters: Match.objectLike({
+          'projection.enabled': 'true',
+          'storage.location.template': Match.objectLike({
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena partition projection placeholders in the Glue table's location template
+            'Fn::Join': Match.arrayWith([Match.arrayWith(['/analytics/feature_bins/model=${model}/dt=${dt}/'])]),
+          }),
+        }),
+        StorageDescriptor: Match.objectLike({
+          Columns: FEATURE_BINS_COLUMNS.map((c) => ({ Name: c.name, Type: c.type, Comment: c.comment })),
+        }),
+      }),
+    });
+    // AND all the log tables end with the compaction marker the queries read
     expect(tableColumns('feedback', stacks.manifest).at(-1)?.name).toBe('compacted_at');
     expect(tableColumns('predictions', stacks.manifest).map((c) => c.name)).toContain('compacted_at');
+    expect(tableColumns('shadow_predictions', stacks.manifest).at(-1)?.name).toBe('compacted_at');
   });
 
   it('enforces the workgroup: encrypted results in its own closed bucket and a bytes-scanned limit', () => {
@@ -268,7 +290,7 @@ describe('Analytics stack', () => {
     const { stacks: s, violations: v } = synth({}, (st) => {
       const analytics = defined(st.analytics, 'the analytics stack');
       role = new iam.Role(analytics, 'Analyst', { assumedBy: new iam.AccountRootPrincipal() });
-      analytics.grantQuery(role);
+      analytics.grantQuery(role, { featureBins: true });
     });
     // THEN it holds exactly the query rights, on exact resources, and cdk-nag still passes
     const statements = statementsOfRole(
@@ -276,6 +298,14 @@ describe('Analytics stack', () => {
       logicalIdOf(defined(role, 'the granted role')),
     );
     expect(statements.flatMap((s) => s.actions).sort()).toEqual(QUERY_ACTIONS);
+    // (with `featureBins`, the table the feature-drift query reads too)
+    expect(statements.find((st) => st.actions.includes('glue:GetTable'))?.resources.map((r) => r.split(':').at(-1))).toEqual([
+      'catalog',
+      'database/<Database>',
+      'table/<Database>/predictions',
+      'table/<Database>/feedback',
+      'table/<Database>/feature_bins',
+    ]);
     expect(statements.find((st) => st.actions.includes('s3:GetObject') && st.actions.length === 1)?.resources).toEqual([
       '<import:Mlship-Data-DataBucketArn>/analytics/*',
     ]);

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { BASELINE_FILE } from '../../contract/baseline';
 import { ENV } from '../../contract/env';
 import { MANIFEST_FILE } from '../../contract/manifest';
 import { readManifestFile } from '../../contract/model-files';
@@ -49,6 +50,8 @@ beforeAll(async () => {
   for (const fn of ['predict', 'query', 'feedback', 'replay', 'analytics-writer', 'analytics-compactor'] as const) {
     bundles[fn] = join(root, fn);
     const copies = fn === 'replay' ? [] : [{ from: MANIFEST_PATH, to: MANIFEST_FILE }];
+    // The compactor counts closed days with the baseline's bins: as deployed, the file beside the code.
+    if (fn === 'analytics-compactor') copies.push({ from: join(MODEL_DIR, BASELINE_FILE), to: BASELINE_FILE });
     new LocalLambdaBundling(resolve(__dirname, `../../lambda/${fn}.ts`), copies).tryBundle(bundles[fn], {} as never);
   }
   out = bundles.predict;
@@ -203,13 +206,14 @@ test('the analytics writer and compactor bundles load as deployed (ZSTD from Web
   const env = { [ENV.DATA_BUCKET]: BUCKET, [ENV.S3_URL]: h.s3.url, [ENV.MODEL_MANIFEST_PATH]: MANIFEST_FILE };
   // WHEN the writer bundle takes the batch and the compactor bundle runs two days later
   await invokeBundle('analytics-writer', { Records: [{ eventName: 'INSERT', dynamodb: { NewImage: encodeRecord(record) } }] }, env);
-  const result = await invokeBundle<{ partitions: { rowsOut: number }[]; remaining: number }>(
+  const result = await invokeBundle<{ partitions: { rowsOut: number }[]; featureBins: { dt: string }[]; remaining: number }>(
     'analytics-compactor',
     { now: '2026-01-07T00:00:00.000Z' },
-    env,
+    { ...env, [ENV.MODEL_BASELINE_PATH]: BASELINE_FILE },
   );
-  // THEN the day is one compacted object holding the one prediction
+  // THEN the day is one compacted object holding the one prediction, beside the day's binned feature counts
   expect(result.partitions.map((p) => p.rowsOut)).toEqual([1]);
+  expect(result.featureBins.map((b) => b.dt)).toEqual(['2026-01-05']);
   expect(result.remaining).toBe(0);
   const listed = await s3Client(h.s3.url).send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'analytics/predictions/' }));
   expect((listed.Contents ?? []).map((o) => o.Key).filter((k) => k?.includes('dt=2026-01-05'))).toEqual([

@@ -539,6 +539,10 @@ describe('IAM proof from recorded AWS calls', () => {
           /^analytics-compactor s3:PutObject bucket\/analytics\/predictions\/model=[^/]+\/dt=[^/]+\/[^/]+~compacted\.parquet$/,
         ),
         expect.stringMatching(/^analytics-compactor s3:DeleteObject bucket\/analytics\/feedback\/model=[^/]+\/dt=[^/]+\/[^/]+\.parquet$/),
+        // ...and the day's binned feature counts the feature-drift query reads (the model has a baseline).
+        expect.stringMatching(
+          /^analytics-compactor s3:PutObject bucket\/analytics\/feature_bins\/model=[^/]+\/dt=[^/]+\/[0-9a-f]{16}\.parquet$/,
+        ),
         expect.stringMatching(/^predict s3:PutObject bucket\/predictions\//),
         expect.stringMatching(/^predict s3:GetObject bucket\/predictions\//),
         expect.stringMatching(/^predict s3:GetObject bucket\/datasets\//),

@@ -30,7 +30,7 @@ export interface DatasetInfo {
 }
 
 /** Small, fast, seeded generator (mulberry32): the same seed gives the same file everywhere. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
