@@ -26,7 +26,8 @@
  * write logs and metrics; train.py itself reads and writes local folders only (`SM_CHANNEL_*`,
  * `SM_MODEL_DIR`), and the local `mlship train` runs it without SageMaker. Every call of the state
  * machine's role (its job starts, `.sync` rules, PassRole, the hand-over invoke, the declined
- * hand-over's Publish) is made by Step Functions. Neither has a call of ours to record.
+ * hand-over's Publish) is made by Step Functions. Neither has a call of ours to record, so both are
+ * checked like the batch state machine: against what AWS needs, both ways.
  */
 
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -34,7 +35,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CfnResource, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { modelPrefix } from '../../contract/bucket';
+import { modelPrefix, PREFIX, trainingOutputPrefix, trainingSnapshotPrefix } from '../../contract/bucket';
 import type { RoutingState } from '../../contract/versions';
 import type { QualityRunResult } from '../../lambda/quality/job';
 import { TableRoutingStore } from '../../lambda/versions/routing-store';
@@ -230,14 +231,9 @@ function syncRuleGrants(rule: string, what: string) {
   }));
 }
 
-/**
- * The grants of the batch state machine's role, by the service integration its definition uses; Step
- * Functions makes these calls itself (none is our code, so none can be recorded locally: there is no
- * local Step Functions, ECS or SageMaker control plane). Documented per integration:
- * https://docs.aws.amazon.com/step-functions/latest/dg/ecs-iam.html and .../sagemaker-iam.html.
- */
-function stateMachineGrants(definition: string, passedRoles: string[], taskDefinitionFamilyId: string | undefined): AwsGrant[] {
-  const grants: AwsGrant[] = [
+/** What every state machine's role grants Step Functions for its execution log and its traces. */
+function machineLogAndTraceGrants(): AwsGrant[] {
+  return [
     ...[
       'logs:CreateLogDelivery',
       'logs:GetLogDelivery',
@@ -258,6 +254,16 @@ function stateMachineGrants(definition: string, passedRoles: string[], taskDefin
       reason: 'state machine tracing',
     })),
   ];
+}
+
+/**
+ * The grants of the batch state machine's role, by the service integration its definition uses; Step
+ * Functions makes these calls itself (none is our code, so none can be recorded locally: there is no
+ * local Step Functions, ECS or SageMaker control plane). Documented per integration:
+ * https://docs.aws.amazon.com/step-functions/latest/dg/ecs-iam.html and .../sagemaker-iam.html.
+ */
+function stateMachineGrants(definition: string, passedRoles: string[], taskDefinitionFamilyId: string | undefined): AwsGrant[] {
+  const grants = machineLogAndTraceGrants();
   const passRole = (reason: string) => passedRoles.map((r) => ({ action: 'iam:PassRole', resource: `<${r}.Arn>`, reason }));
   if (definition.includes(':states:::ecs:runTask.sync')) {
     if (!taskDefinitionFamilyId) throw new Error('an ECS run needs its task definition');
@@ -288,6 +294,102 @@ function stateMachineGrants(definition: string, passedRoles: string[], taskDefin
       ...passRole("the transform job runs with the model's execution role"),
     );
   }
+  return grants;
+}
+
+/**
+ * The grants of the retraining loop's training job role. SageMaker, and the training toolkit in AWS's
+ * scikit-learn image, make every call with it (pull, the snapshot channel, the code archive, the model
+ * upload, logs, metrics); train.py reads and writes local folders only. `codeKey` is the archive the
+ * definition names as `sagemaker_submit_directory`.
+ */
+function trainingJobGrants(model: string, codeKey: string): AwsGrant[] {
+  const bucket = '<import:Mlship-Data-DataBucketArn>';
+  const snapshots = trainingSnapshotPrefix(model, '0'.repeat(64)).replace(/0{64}\/$/, '');
+  const group = 'arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/TrainingJobs:*';
+  const repository = 'arn:<AWS::Partition>:ecr:<AWS::Region>:*:repository/sagemaker-scikit-learn';
+  return [
+    { action: 's3:GetObject', resource: `${bucket}/${snapshots}*`, reason: 'SageMaker downloads the snapshot channel' },
+    {
+      action: 's3:ListBucket',
+      resource: bucket,
+      reason: "SageMaker lists the channel's S3Prefix (the grant is limited to it by condition)",
+    },
+    { action: 's3:PutObject', resource: `${bucket}/${trainingOutputPrefix(model)}*`, reason: 'SageMaker uploads model.tar.gz' },
+    { action: 's3:GetObject', resource: new RegExp(`/${codeKey}$`), reason: "the image's training toolkit downloads the code archive" },
+    ...['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({
+      action,
+      resource: group,
+      reason: "SageMaker writes the job's log",
+    })),
+    { action: 'cloudwatch:PutMetricData', resource: '*', reason: 'SageMaker publishes the job metrics (no resource-level scope)' },
+    ...['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'].map((action) => ({
+      action,
+      resource: repository,
+      reason: "SageMaker pulls AWS's scikit-learn image (its registry account differs per region)",
+    })),
+    { action: 'ecr:GetAuthorizationToken', resource: '*', reason: 'SageMaker logs in to the registry; the action takes only Resource "*"' },
+  ];
+}
+
+/**
+ * The grants of the retraining state machine's role, by the states its definition has; Step Functions
+ * makes every call. The alarm topic is encrypted, so its publish steps need the topic's key as well.
+ */
+function retrainingMachineGrants(
+  definition: string,
+  model: string,
+  roles: { training: string; processing: string; handOver: string },
+): AwsGrant[] {
+  const job = (kind: string) => `arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:${kind}/${model.slice(0, 20)}-*`;
+  const grants = [
+    ...machineLogAndTraceGrants(),
+    {
+      action: 'states:listExecutions',
+      resource: /^arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine\/[^*]+\*$/,
+      reason: 'the first step counts the running executions of this state machine',
+    },
+    ...['sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob', 'sagemaker:AddTags'].map((action) => ({
+      action,
+      resource: job('training-job'),
+      reason: 'the run creates, watches, stops and tags its training job, named after the model',
+    })),
+    ...['sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob', 'sagemaker:AddTags'].map(
+      (action) => ({ action, resource: job('processing-job'), reason: 'the snapshot and evaluate jobs, named after the model' }),
+    ),
+    ...syncRuleGrants('StepFunctionsGetEventsForSageMakerTrainingJobsRule', 'training job'),
+    ...syncRuleGrants('StepFunctionsGetEventsForSageMakerProcessingJobsRule', 'processing job'),
+    ...[roles.training, roles.processing].map((r) => ({
+      action: 'iam:PassRole',
+      resource: `<${r}.Arn>`,
+      reason: 'each job runs with its own role',
+    })),
+    {
+      action: 's3:getObject',
+      resource: `<import:Mlship-Data-DataBucketArn>/${PREFIX.trainingRuns}${model}/*`,
+      reason: "a step reads the run's decision",
+    },
+    { action: 'sns:Publish', resource: '<import:MonitoringAlarmTopic>', reason: 'the refusal, failure and declined hand-over notices' },
+    ...['kms:GenerateDataKey', 'kms:Decrypt'].map((action) => ({
+      action,
+      resource: /^<import:MonitoringAlarmTopicKey[^>]*>$/,
+      reason: 'SNS asks the alarm topic key for the data key with the publisher credentials',
+    })),
+    ...['', ':*'].map((v) => ({
+      action: 'lambda:InvokeFunction',
+      resource: `<${roles.handOver}.Arn>${v}`,
+      reason: 'the hand-over step invokes its one function',
+    })),
+  ];
+  for (const integration of [
+    'aws-sdk:sfn:listExecutions',
+    'sagemaker:createTrainingJob.sync',
+    'sagemaker:createProcessingJob.sync',
+    'aws-sdk:s3:getObject',
+    'sns:publish',
+    'lambda:invoke',
+  ])
+    if (!definition.includes(`:states:::${integration}`)) throw new Error(`the retraining definition has no ${integration} state`);
   return grants;
 }
 
@@ -763,6 +865,36 @@ describe('IAM proof from recorded AWS calls', () => {
         }));
         expect(compareWithAwsUse(statementsOfRole(template, getAttId(hook.RoleArn)), invoke)).toEqual({ unexplained: [], missing: [] });
       }
+    },
+  );
+
+  it.each(['fargate', 'sagemaker', 'sagemaker-serverless'])(
+    '%s: the retraining loop’s training job and state machine roles grant exactly what AWS uses',
+    (backend) => {
+      const s = synthOf(backend);
+      const { loop, handOver } = defined(s.stacks.training, 'the training stack');
+      const template = s.templates.training;
+      const definition = render((template.toJSON().Resources as CfnResources)[logicalIdOf(loop.stateMachine)].Properties.DefinitionString);
+      const codeKey = defined(
+        /sagemaker_submit_directory":"s3:\/\/[^"]*\/([0-9a-f]{64}\.[a-z.]+)"/.exec(definition)?.[1],
+        'the code archive',
+      );
+      const model = s.stacks.manifest.name;
+      expect(compareWithAwsUse(statementsOfRole(template, logicalIdOf(loop.trainingRole)), trainingJobGrants(model, codeKey))).toEqual({
+        unexplained: [],
+        missing: [],
+      });
+      const roles = {
+        training: bare(logicalIdOf(loop.trainingRole)),
+        processing: bare(logicalIdOf(loop.processingRole)),
+        handOver: bare(logicalIdOf(handOver.function)),
+      };
+      expect(
+        compareWithAwsUse(
+          statementsOfRole(template, logicalIdOf(loop.stateMachine.role)),
+          retrainingMachineGrants(definition, model, roles),
+        ),
+      ).toEqual({ unexplained: [], missing: [] });
     },
   );
 
