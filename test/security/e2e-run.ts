@@ -4,6 +4,8 @@
  * both forms the container accepts, and the predict function on the SageMaker path with an image model
  * (large inputs stored under `predictions/`), the golden-set check both ways a rollout calls it, and the
  * Fargate batch task on a dataset in the bucket. Each step is tagged with the backends it applies to.
+ * For a deployment with a split challenger: requests routed by the split, and the quality job's
+ * promotion run publishing its decision.
  */
 
 import { spawn } from 'node:child_process';

@@ -481,7 +481,7 @@ function deniedCalls(roles: Record<Caller, Statement[]>, reqs: IamRequest[]): st
 }
 
 /** The split the variant runs: its share, how many requests it routes, and the policy that moves it up. */
-const SPLIT = { percent: 25, requests: 40, policy: { minLabeled: 3 } } as const;
+const SPLIT = { percent: 25, requests: 40, policy: { minLabeled: 3, steps: [25, 50] } } as const;
 
 /** The main run's Fargate synth, for the variant below to tell its own grants from those the main run proves. */
 let mainFargate: SynthesizedBackend | undefined;
@@ -996,7 +996,7 @@ describe('IAM proof with a split challenger and automatic promotion', () => {
       [`${local?.manifest.name}/2.0.0`]: expect.any(Number),
     });
     expect(quality.promotion).toMatchObject({ action: 'step', reason: `held at ${SPLIT.percent} %` });
-    expect(routingAfter).toMatchObject({ challenger: '2.0.0', percent: 50, updatedBy: 'policy' });
+    expect(routingAfter).toMatchObject({ challenger: '2.0.0', percent: SPLIT.policy.steps[1], updatedBy: 'policy' });
     expect(sns?.published.map((p) => p.topicArn)).toEqual([ALARM_TOPIC_ARN]);
     const seen = new Set(reqs().map((r) => `${r.caller} ${r.action} ${r.resource} ${r.context['dynamodb:LeadingKeys'] ?? ''}`.trim()));
     const routingKey = `routing#${local?.manifest.name}`;
