@@ -18,9 +18,8 @@ import { ENV } from '../../contract/env';
 import type { QualityThresholds } from '../../contract/metrics/thresholds';
 import { NO_PROMOTION, type PromotionPolicy } from '../../contract/promotion';
 import { PredictionLogAccess } from '../constructs/data-grants';
-import { grantActions } from '../constructs/grant-actions';
 import { HandlerFunction, QUALITY_FUNCTION } from '../constructs/handler-function';
-import { PUBLISH_ENCRYPTED_TOPIC_KEY_ACTIONS, TOPIC_PUBLISH_ACTIONS } from '../constructs/perms';
+import { grantTopicPublish } from '../constructs/topic-grants';
 import type { DeploymentContext } from '../deployment-context';
 
 export interface QualityFunctionProps {
@@ -73,12 +72,6 @@ export class QualityFunction extends Construct {
     // customer key also gets Decrypt; the log uses an AWS-owned or managed key.)
     const routing = props.promotionPolicy === undefined ? [] : [PredictionLogAccess.ROUTING];
     fn.bindPredictionLog(props.table, PredictionLogAccess.QUERY_BY_MODEL, ...routing);
-    if (props.promotionPolicy !== undefined) this.grantPublish(props.topic);
-  }
-
-  /** Publish to this topic only, with its key's data-key calls when it is encrypted (the alarm topic is). */
-  private grantPublish(topic: sns.ITopic): void {
-    grantActions(this.role, TOPIC_PUBLISH_ACTIONS, [topic.topicArn]);
-    if (topic.masterKey !== undefined) grantActions(this.role, PUBLISH_ENCRYPTED_TOPIC_KEY_ACTIONS, [topic.masterKey.keyArn]);
+    if (props.promotionPolicy !== undefined) grantTopicPublish(this.role, props.topic);
   }
 }

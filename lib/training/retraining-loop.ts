@@ -38,6 +38,7 @@ import type { ModelManifest } from '../../contract/manifest';
 import { handOverPolicy } from '../../contract/training';
 import type { MlshipConfig } from '../config';
 import { acknowledgeWildcardResource } from '../constructs/nag';
+import { grantTopicKeyToPublisher } from '../constructs/topic-grants';
 import { SKLEARN_IMAGE_VERSION, SKLEARN_REPOSITORY, SKLEARN_TRAINING_ACCOUNTS } from './sklearn-images';
 
 type TrainingConfig = NonNullable<MlshipConfig['training']>;
@@ -421,6 +422,9 @@ export class RetrainingLoop extends Construct {
         resources: SYNC_RULES.map((r) => Stack.of(this).formatArn({ service: 'events', resource: 'rule', resourceName: r })),
       }),
     );
+    // The publish steps' Publish is granted by their tasks; the alarm topic's key is not, and without it
+    // SNS refuses the message (KMS access denied).
+    grantTopicKeyToPublisher(role, props.alarmTopic);
     // The jobs' roles, and only those, to SageMaker only.
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({

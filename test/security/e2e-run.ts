@@ -4,6 +4,8 @@
  * both forms the container accepts, and the predict function on the SageMaker path with an image model
  * (large inputs stored under `predictions/`), the golden-set check both ways a rollout calls it, and the
  * Fargate batch task on a dataset in the bucket. Each step is tagged with the backends it applies to.
+ * For a deployment with a split challenger: requests routed by the split, and the quality job's
+ * promotion run publishing its decision.
  */
 
 import { spawn } from 'node:child_process';
@@ -28,12 +30,13 @@ import { batchOutputPrefix } from '../../contract/batch';
 import { modelPrefix, PREFIX } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
 import { MANIFEST_FILE } from '../../contract/manifest';
+import { MODEL_VERSION_HEADER } from '../../contract/prediction';
 import { NO_PROMOTION } from '../../contract/promotion';
 import { GOLDEN_SET_FILE } from '../../contract/rollout';
 import { API_KEY_HEADER, IDEMPOTENCY_HEADER } from '../../contract/routes';
 import { REGISTRY_CHALLENGER } from '../../contract/versions';
 import { createPredictHandler, predictDepsFromEnv } from '../../lambda/api/predict';
-import { createQualityHandler, qualityDepsFromEnv } from '../../lambda/quality/job';
+import { createQualityHandler, type QualityRunResult, qualityDepsFromEnv } from '../../lambda/quality/job';
 import { loadGoldenSet } from '../../lambda/rollout/check';
 import { createGoldenCheckHandler } from '../../lambda/rollout/handler';
 import { checkRuntimeClient } from '../../lambda/rollout/replay';
@@ -241,29 +244,68 @@ function useLocalCredentials(): void {
   delete process.env.AWS_PROFILE;
 }
 
+/** The automatic promotion policy for a quality job run, and where its SNS client publishes. */
+export interface PromotionSetting {
+  /** `MLSHIP_PROMOTION_POLICY`: the policy as JSON. */
+  policy: string;
+  /** The SNS stand-in's address (the SDK's `AWS_ENDPOINT_URL_SNS`). */
+  snsUrl: string;
+}
+
+/** The alarm topic the quality job is given; the stand-in answers for any. */
+export const ALARM_TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:alarms';
+
 /**
  * The scheduled quality job over the window just logged, as its EventBridge rule runs it, with the
- * environment its function gets. Returns how many model versions it measured.
+ * environment its function gets; with `promotion`, the policy's run after the metrics, as `autoPromote`
+ * configures it.
  */
-export async function runQualityJob(local: LocalSystem): Promise<number> {
+export async function runQualityJob(local: LocalSystem, promotion?: PromotionSetting): Promise<QualityRunResult> {
   const env: Record<string, string> = {
     ...localDataEnv(local),
     [ENV.MODEL_MANIFEST_PATH]: join(MODEL_DIR, MANIFEST_FILE),
     [ENV.MODEL_BASELINE_PATH]: join(MODEL_DIR, BASELINE_FILE),
     [ENV.QUALITY_WINDOW_MINUTES]: '60',
     [ENV.QUALITY_THRESHOLDS]: '{}',
-    [ENV.PROMOTION_POLICY]: NO_PROMOTION,
-    [ENV.ALARM_TOPIC_ARN]: 'arn:aws:sns:us-east-1:123456789012:alarms',
+    [ENV.PROMOTION_POLICY]: promotion?.policy ?? NO_PROMOTION,
+    [ENV.ALARM_TOPIC_ARN]: ALARM_TOPIC_ARN,
   };
   const saved = { ...process.env };
   useLocalCredentials();
+  // The SNS client is built from the SDK's defaults, as on AWS: only its endpoint is the stand-in's.
+  if (promotion) process.env.AWS_ENDPOINT_URL_SNS = promotion.snsUrl;
   try {
     const quality = createQualityHandler(qualityDepsFromEnv(env, PROJECT_ROOT));
-    const result = await quality({ time: new Date().toISOString() } as ScheduledEvent);
-    return result.versions.length;
+    return await quality({ time: new Date().toISOString() } as ScheduledEvent);
   } finally {
     process.env = saved;
   }
+}
+
+/**
+ * Predictions routed by a split: `n` requests under fixed idempotency keys (so each lands on the same
+ * version in every run), each given feedback with the label it got. Returns how many each version answered.
+ */
+export async function exerciseSplit(local: LocalSystem, n: number): Promise<Record<string, number>> {
+  const answeredBy: Record<string, number> = {};
+  const headers = { 'content-type': 'application/json', [API_KEY_HEADER]: local.apiKey };
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(`${local.url}/predict`, {
+      method: 'POST',
+      headers: { ...headers, [IDEMPOTENCY_HEADER]: `iam-proof-split-${i}` },
+      body: JSON.stringify({ instances: [distinctiveRow()] }),
+    });
+    const version = res.headers.get(MODEL_VERSION_HEADER) ?? `status ${res.status}`;
+    answeredBy[version] = (answeredBy[version] ?? 0) + 1;
+    const [prediction] = ((await res.json()) as { predictions?: { id: string; label: string }[] }).predictions ?? [];
+    if (prediction === undefined) continue;
+    await fetch(`${local.url}/predictions/${prediction.id}/feedback`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ label: prediction.label }),
+    });
+  }
+  return answeredBy;
 }
 
 /**

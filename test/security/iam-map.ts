@@ -1,6 +1,7 @@
 /**
  * From a recorded SDK call to what IAM must allow: the action, the resource (in symbolic form shared
- * with the templates: `table`, `table/index/<name>`, `bucket`, `bucket/<key>`, `queue`, `endpoint`, `check-endpoint`) and
+ * with the templates: `table`, `table/index/<name>`, `bucket`, `bucket/<key>`, `queue`, `endpoint`, `check-endpoint`,
+ * `topic` and `topic-key`, the alarm topic and its key) and
  * the request values IAM conditions look at. And from a rendered policy statement to the same form.
  */
 import { resolve } from 'node:path';
@@ -140,6 +141,11 @@ export function iamRequestsOf(caller: Caller, call: RecordedCall): IamRequest[] 
       if (actions[op]) return [req(actions[op], 'queue')];
       break;
     }
+    case 'SNSClient':
+      // The alarm topic is encrypted with its own key: SNS asks KMS for the message's data key with the
+      // publisher's credentials, so a Publish needs both key actions too.
+      if (op === 'Publish') return [req('sns:Publish', 'topic'), req('kms:GenerateDataKey', 'topic-key'), req('kms:Decrypt', 'topic-key')];
+      break;
     case 'SageMakerRuntimeClient':
       // The golden-set check calls the check endpoint (the new model before the serving endpoint has it).
       if (op === 'InvokeEndpoint') return [req('sagemaker:InvokeEndpoint', caller === 'golden-check' ? 'check-endpoint' : 'endpoint')];
@@ -159,6 +165,8 @@ export function symbolicResource(rendered: string): string {
       .replace(/^<(?:import:)?[^>]*LogDeadLetters[^>]*\.Arn>/, 'queue')
       .replace(/^<(?:import:)?SageMakerEndpoint>$/, 'endpoint')
       .replace(/^<(?:import:)?SageMakerCheckEndpoint>$/, 'check-endpoint')
+      .replace(/^<[^>]*AlarmTopicKey[^>]*\.Arn>$/, 'topic-key')
+      .replace(/^<[^>]*AlarmTopic(?!Key)[^>.]*>$/, 'topic')
   );
 }
 

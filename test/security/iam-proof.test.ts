@@ -9,27 +9,51 @@
  * against the roles of each backend's synthesized templates. The test fails when code gains a call
  * without its grant, or a grant outlives its call.
  *
+ * A second run covers what a deployment with a split challenger and `autoPromote` adds: the predict
+ * function routing each request by the routing item, and the scheduled quality job deciding a step,
+ * writing it to the routing item and publishing it to the alarm topic (an SNS stand-in; the topic's key
+ * is used with the publisher's credentials, so a Publish needs it too). Its synth's grants that the main
+ * synth also holds are proven by the main run; every other one must be used by this run's calls.
+ *
  * Roles no code of ours runs under (ECS task execution roles, the batch state machine, its EventBridge
  * trigger, the ECS rollout hook) cannot be recorded: AWS makes their calls, and there is no local ECS,
  * Step Functions or EventBridge. Each of their grants is checked against the list of what AWS needs,
  * with the exact resource and who uses it, both ways.
+ *
+ * The retraining loop's SageMaker training job role and its state machine's role are of that kind too.
+ * With the training role, SageMaker and the training toolkit of AWS's scikit-learn image (not our
+ * code) pull the image, download the snapshot channel and the code archive, upload `model.tar.gz` and
+ * write logs and metrics; train.py itself reads and writes local folders only (`SM_CHANNEL_*`,
+ * `SM_MODEL_DIR`), and the local `mlship train` runs it without SageMaker. Every call of the state
+ * machine's role (its job starts, `.sync` rules, PassRole, the hand-over invoke, the declined
+ * hand-over's Publish) is made by Step Functions. Neither has a call of ours to record, so both are
+ * checked like the batch state machine: against what AWS needs, both ways.
  */
 
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CfnResource, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { modelPrefix } from '../../contract/bucket';
+import { modelPrefix, PREFIX, trainingOutputPrefix, trainingSnapshotPrefix } from '../../contract/bucket';
+import type { RoutingState } from '../../contract/versions';
+import type { QualityRunResult } from '../../lambda/quality/job';
+import { TableRoutingStore } from '../../lambda/versions/routing-store';
+import { dynamoClient } from '../../local/dynamodb';
 import { type LocalSystem, startLocal } from '../../local/system';
 import { bare, render, type Statement, statementsOfRole } from '../infra/synth';
 import { defined } from '../support/defined';
 import { MODEL_DIR } from '../support/load-runner';
+import { modelVersionCopy } from '../support/model-version';
+import { quietHandlerLogs } from '../support/quiet-logs';
+import { startSnsStandIn } from '../support/sns-stand-in';
 import {
+  ALARM_TOPIC_ARN,
   abortBatchOutput,
   type BatchTaskOutcome,
   exerciseLocalSystem,
   exerciseSageMakerPredict,
+  exerciseSplit,
   type GoldenCheckOutcome,
   type Phase,
   runBatchTask,
@@ -38,8 +62,8 @@ import {
   runQualityJob,
   runTrainingJobs,
 } from './e2e-run';
-import { allows, type Caller, callerOf, type IamRequest, iamRequestsOf, type RecordedCall } from './iam-map';
-import { type SynthesizedBackend, synthesizeAll } from './templates';
+import { allows, type Caller, callerOf, type IamRequest, iamRequestsOf, type RecordedCall, symbolicResource } from './iam-map';
+import { type SynthesizedBackend, synthesize, synthesizeAll } from './templates';
 
 jest.setTimeout(180_000);
 
@@ -207,14 +231,9 @@ function syncRuleGrants(rule: string, what: string) {
   }));
 }
 
-/**
- * The grants of the batch state machine's role, by the service integration its definition uses; Step
- * Functions makes these calls itself (none is our code, so none can be recorded locally: there is no
- * local Step Functions, ECS or SageMaker control plane). Documented per integration:
- * https://docs.aws.amazon.com/step-functions/latest/dg/ecs-iam.html and .../sagemaker-iam.html.
- */
-function stateMachineGrants(definition: string, passedRoles: string[], taskDefinitionFamilyId: string | undefined): AwsGrant[] {
-  const grants: AwsGrant[] = [
+/** What every state machine's role grants Step Functions for its execution log and its traces. */
+function machineLogAndTraceGrants(): AwsGrant[] {
+  return [
     ...[
       'logs:CreateLogDelivery',
       'logs:GetLogDelivery',
@@ -235,6 +254,16 @@ function stateMachineGrants(definition: string, passedRoles: string[], taskDefin
       reason: 'state machine tracing',
     })),
   ];
+}
+
+/**
+ * The grants of the batch state machine's role, by the service integration its definition uses; Step
+ * Functions makes these calls itself (none is our code, so none can be recorded locally: there is no
+ * local Step Functions, ECS or SageMaker control plane). Documented per integration:
+ * https://docs.aws.amazon.com/step-functions/latest/dg/ecs-iam.html and .../sagemaker-iam.html.
+ */
+function stateMachineGrants(definition: string, passedRoles: string[], taskDefinitionFamilyId: string | undefined): AwsGrant[] {
+  const grants = machineLogAndTraceGrants();
   const passRole = (reason: string) => passedRoles.map((r) => ({ action: 'iam:PassRole', resource: `<${r}.Arn>`, reason }));
   if (definition.includes(':states:::ecs:runTask.sync')) {
     if (!taskDefinitionFamilyId) throw new Error('an ECS run needs its task definition');
@@ -265,6 +294,102 @@ function stateMachineGrants(definition: string, passedRoles: string[], taskDefin
       ...passRole("the transform job runs with the model's execution role"),
     );
   }
+  return grants;
+}
+
+/**
+ * The grants of the retraining loop's training job role. SageMaker, and the training toolkit in AWS's
+ * scikit-learn image, make every call with it (pull, the snapshot channel, the code archive, the model
+ * upload, logs, metrics); train.py reads and writes local folders only. `codeKey` is the archive the
+ * definition names as `sagemaker_submit_directory`.
+ */
+function trainingJobGrants(model: string, codeKey: string): AwsGrant[] {
+  const bucket = '<import:Mlship-Data-DataBucketArn>';
+  const snapshots = trainingSnapshotPrefix(model, '0'.repeat(64)).replace(/0{64}\/$/, '');
+  const group = 'arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/TrainingJobs:*';
+  const repository = 'arn:<AWS::Partition>:ecr:<AWS::Region>:*:repository/sagemaker-scikit-learn';
+  return [
+    { action: 's3:GetObject', resource: `${bucket}/${snapshots}*`, reason: 'SageMaker downloads the snapshot channel' },
+    {
+      action: 's3:ListBucket',
+      resource: bucket,
+      reason: "SageMaker lists the channel's S3Prefix (the grant is limited to it by condition)",
+    },
+    { action: 's3:PutObject', resource: `${bucket}/${trainingOutputPrefix(model)}*`, reason: 'SageMaker uploads model.tar.gz' },
+    { action: 's3:GetObject', resource: new RegExp(`/${codeKey}$`), reason: "the image's training toolkit downloads the code archive" },
+    ...['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({
+      action,
+      resource: group,
+      reason: "SageMaker writes the job's log",
+    })),
+    { action: 'cloudwatch:PutMetricData', resource: '*', reason: 'SageMaker publishes the job metrics (no resource-level scope)' },
+    ...['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'].map((action) => ({
+      action,
+      resource: repository,
+      reason: "SageMaker pulls AWS's scikit-learn image (its registry account differs per region)",
+    })),
+    { action: 'ecr:GetAuthorizationToken', resource: '*', reason: 'SageMaker logs in to the registry; the action takes only Resource "*"' },
+  ];
+}
+
+/**
+ * The grants of the retraining state machine's role, by the states its definition has; Step Functions
+ * makes every call. The alarm topic is encrypted, so its publish steps need the topic's key as well.
+ */
+function retrainingMachineGrants(
+  definition: string,
+  model: string,
+  roles: { training: string; processing: string; handOver: string },
+): AwsGrant[] {
+  const job = (kind: string) => `arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:${kind}/${model.slice(0, 20)}-*`;
+  const grants = [
+    ...machineLogAndTraceGrants(),
+    {
+      action: 'states:listExecutions',
+      resource: /^arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine\/[^*]+\*$/,
+      reason: 'the first step counts the running executions of this state machine',
+    },
+    ...['sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob', 'sagemaker:AddTags'].map((action) => ({
+      action,
+      resource: job('training-job'),
+      reason: 'the run creates, watches, stops and tags its training job, named after the model',
+    })),
+    ...['sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob', 'sagemaker:AddTags'].map(
+      (action) => ({ action, resource: job('processing-job'), reason: 'the snapshot and evaluate jobs, named after the model' }),
+    ),
+    ...syncRuleGrants('StepFunctionsGetEventsForSageMakerTrainingJobsRule', 'training job'),
+    ...syncRuleGrants('StepFunctionsGetEventsForSageMakerProcessingJobsRule', 'processing job'),
+    ...[roles.training, roles.processing].map((r) => ({
+      action: 'iam:PassRole',
+      resource: `<${r}.Arn>`,
+      reason: 'each job runs with its own role',
+    })),
+    {
+      action: 's3:getObject',
+      resource: `<import:Mlship-Data-DataBucketArn>/${PREFIX.trainingRuns}${model}/*`,
+      reason: "a step reads the run's decision",
+    },
+    { action: 'sns:Publish', resource: '<import:MonitoringAlarmTopic>', reason: 'the refusal, failure and declined hand-over notices' },
+    ...['kms:GenerateDataKey', 'kms:Decrypt'].map((action) => ({
+      action,
+      resource: /^<import:MonitoringAlarmTopicKey[^>]*>$/,
+      reason: 'SNS asks the alarm topic key for the data key with the publisher credentials',
+    })),
+    ...['', ':*'].map((v) => ({
+      action: 'lambda:InvokeFunction',
+      resource: `<${roles.handOver}.Arn>${v}`,
+      reason: 'the hand-over step invokes its one function',
+    })),
+  ];
+  for (const integration of [
+    'aws-sdk:sfn:listExecutions',
+    'sagemaker:createTrainingJob.sync',
+    'sagemaker:createProcessingJob.sync',
+    'aws-sdk:s3:getObject',
+    'sns:publish',
+    'lambda:invoke',
+  ])
+    if (!definition.includes(`:states:::${integration}`)) throw new Error(`the retraining definition has no ${integration} state`);
   return grants;
 }
 
@@ -299,6 +424,67 @@ function roleStatements(s: SynthesizedBackend): Record<Caller, Statement[]> {
     container: of('serving', containerRole),
   };
 }
+
+/** The calls a child process appended to its log (none when it made none). */
+function readCallLog(file: string): RecordedCall[] {
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
+}
+
+/** A call of the model server's processes: the container's, whatever module of it made the call. */
+const fromModelServer = (call: RecordedCall): RecordedCall => ({ ...call, files: [...call.files, '/container/src/'] });
+
+/** Recorded calls as IAM requests, each attributed to the caller given or found on its stack. */
+function requestsOf(recorded: { call: RecordedCall; phase: Phase; caller?: Caller }[]): { req: IamRequest; phase: Phase }[] {
+  return recorded.flatMap(({ call, phase, caller: given }) => {
+    const caller = given ?? callerOf(call.files);
+    if (caller === undefined) return [];
+    if (caller === 'unattributed')
+      throw new Error(`${call.client}.${call.command} from runtime code with no handler on the stack: ${call.files.join(' < ')}`);
+    return iamRequestsOf(caller, call).map((req) => ({ req, phase }));
+  });
+}
+
+/** Granted actions no recorded call uses and AWS does not use either, as `caller: action on resources`. */
+function unusedGrants(
+  roles: Record<Caller, Statement[]>,
+  reqs: IamRequest[],
+  backend: string,
+  skip: (caller: Caller, st: Statement) => boolean = () => false,
+): string[] {
+  const unused: string[] = [];
+  for (const [caller, statements] of Object.entries(roles) as [Caller, Statement[]][]) {
+    for (const st of statements) {
+      if (skip(caller, st)) continue;
+      for (const action of st.actions) {
+        const used = reqs.some((r) => r.caller === caller && allows({ ...st, actions: [action] }, r));
+        // The container's list names what SageMaker does with the model's role; on Fargate AWS uses none of it.
+        const awsUse = caller === 'container' && backend === 'fargate' ? undefined : USED_BY_AWS[caller];
+        const byAws = USED_BY_AWS.all[action] ?? awsUse?.[action];
+        if (!used && byAws === undefined) unused.push(`${caller}: ${action} on ${st.resources.join(', ')}`);
+      }
+    }
+  }
+  return unused;
+}
+
+/** Recorded calls no role of their caller grants, as `caller: action on resource (call)`. */
+function deniedCalls(roles: Record<Caller, Statement[]>, reqs: IamRequest[]): string[] {
+  const denied = reqs
+    .filter((r) => !roles[r.caller].some((st) => allows(st, r)))
+    .map((r) => `${r.caller}: ${r.action} on ${r.resource} ${JSON.stringify(r.context)} (${r.call})`);
+  return [...new Set(denied)];
+}
+
+/** The split the variant runs: its share, how many requests it routes, and the policy that moves it up. */
+const SPLIT = { percent: 25, requests: 40, policy: { minLabeled: 3, steps: [25, 50] } } as const;
+
+/** The main run's Fargate synth, for the variant below to tell its own grants from those the main run proves. */
+let mainFargate: SynthesizedBackend | undefined;
 
 describe('IAM proof from recorded AWS calls', () => {
   let phase: Phase = 'all';
@@ -355,7 +541,7 @@ describe('IAM proof from recorded AWS calls', () => {
     // (3) predict calls a SageMaker endpoint, the SageMaker backends' way
     sagemakerStatuses = await exerciseSageMakerPredict(local, (p) => (phase = p));
     // (4) the quality job runs once
-    qualityVersions = await runQualityJob(local);
+    qualityVersions = (await runQualityJob(local)).versions.length;
     // (4b) the retraining loop's Processing jobs snapshot the dataset and register a candidate (their role's calls)
     asCaller = 'processing';
     registered = await runTrainingJobs(local);
@@ -376,6 +562,7 @@ describe('IAM proof from recorded AWS calls', () => {
     phase = 'all';
     // THEN (in the tests below) each recorded call is checked against the roles of every backend's templates
     backends = synthesizeAll();
+    mainFargate = synthOf('fargate');
   });
 
   afterAll(async () => {
@@ -386,31 +573,11 @@ describe('IAM proof from recorded AWS calls', () => {
   });
 
   /** The IAM requests of the run, with the phases they belong to. */
-  const requests = (): { req: IamRequest; phase: Phase }[] => {
-    const read = (file: string): RecordedCall[] =>
-      existsSync(file)
-        ? readFileSync(file, 'utf8')
-            .split('\n')
-            .filter(Boolean)
-            .map((l) => JSON.parse(l))
-        : [];
-    const all = [
-      ...calls,
-      ...read(childLog).map((call) => ({
-        call: { ...call, files: [...call.files, '/container/src/'] },
-        phase: 'all' as Phase,
-        caller: undefined,
-      })),
-      ...read(batchLog).map((call) => ({ call, phase: 'fargate' as Phase, caller: 'batch' as Caller })),
-    ];
-    return all.flatMap(({ call, phase: p, caller: given }) => {
-      const caller = given ?? callerOf(call.files);
-      if (caller === undefined) return [];
-      if (caller === 'unattributed')
-        throw new Error(`${call.client}.${call.command} from runtime code with no handler on the stack: ${call.files.join(' < ')}`);
-      return iamRequestsOf(caller, call).map((req) => ({ req, phase: p }));
-    });
-  };
+  const requests = (): { req: IamRequest; phase: Phase }[] => [
+    ...requestsOf(calls),
+    ...requestsOf(readCallLog(childLog).map((call) => ({ call: fromModelServer(call), phase: 'all' as Phase }))),
+    ...requestsOf(readCallLog(batchLog).map((call) => ({ call, phase: 'fargate' as Phase, caller: 'batch' as Caller }))),
+  ];
   // The SageMaker run's log and S3 calls are what predict does on every backend; only its model call
   // (InvokeEndpoint) is SageMaker's. The container's prefix download is no backend's.
   const forBackend = (backend: string) =>
@@ -706,36 +873,179 @@ describe('IAM proof from recorded AWS calls', () => {
   );
 
   it.each(['fargate', 'sagemaker', 'sagemaker-serverless'])(
-    '%s: every recorded call is granted to the role of the code that makes it',
+    '%s: the retraining loop’s training job and state machine roles grant exactly what AWS uses',
     (backend) => {
       const s = synthOf(backend);
-      const roles = roleStatements(s);
-      const denied = forBackend(backend)
-        .filter((r) => !roles[r.caller].some((st) => allows(st, r)))
-        .map((r) => `${r.caller}: ${r.action} on ${r.resource} ${JSON.stringify(r.context)} (${r.call})`);
-      expect([...new Set(denied)]).toEqual([]);
+      const { loop, handOver } = defined(s.stacks.training, 'the training stack');
+      const template = s.templates.training;
+      const definition = render((template.toJSON().Resources as CfnResources)[logicalIdOf(loop.stateMachine)].Properties.DefinitionString);
+      const codeKey = defined(
+        /sagemaker_submit_directory":"s3:\/\/[^"]*\/([0-9a-f]{64}\.[a-z.]+)"/.exec(definition)?.[1],
+        'the code archive',
+      );
+      const model = s.stacks.manifest.name;
+      expect(compareWithAwsUse(statementsOfRole(template, logicalIdOf(loop.trainingRole)), trainingJobGrants(model, codeKey))).toEqual({
+        unexplained: [],
+        missing: [],
+      });
+      const roles = {
+        training: bare(logicalIdOf(loop.trainingRole)),
+        processing: bare(logicalIdOf(loop.processingRole)),
+        handOver: bare(logicalIdOf(handOver.function)),
+      };
+      expect(
+        compareWithAwsUse(
+          statementsOfRole(template, logicalIdOf(loop.stateMachine.role)),
+          retrainingMachineGrants(definition, model, roles),
+        ),
+      ).toEqual({ unexplained: [], missing: [] });
+    },
+  );
+
+  it.each(['fargate', 'sagemaker', 'sagemaker-serverless'])(
+    '%s: every recorded call is granted to the role of the code that makes it',
+    (backend) => {
+      expect(deniedCalls(roleStatements(synthOf(backend)), forBackend(backend))).toEqual([]);
     },
   );
 
   it.each(['fargate', 'sagemaker', 'sagemaker-serverless'])(
     '%s: every granted action is used by a recorded call or by AWS itself',
     (backend) => {
-      const s = synthOf(backend);
-      const roles = roleStatements(s);
-      const reqs = forBackend(backend);
-      const unused: string[] = [];
-      for (const [caller, statements] of Object.entries(roles) as [Caller, Statement[]][]) {
-        for (const st of statements) {
-          for (const action of st.actions) {
-            const used = reqs.some((r) => r.caller === caller && allows({ ...st, actions: [action] }, r));
-            // The container's list names what SageMaker does with the model's role; on Fargate AWS uses none of it.
-            const awsUse = caller === 'container' && backend === 'fargate' ? undefined : USED_BY_AWS[caller];
-            const byAws = USED_BY_AWS.all[action] ?? awsUse?.[action];
-            if (!used && byAws === undefined) unused.push(`${caller}: ${action} on ${st.resources.join(', ')}`);
-          }
-        }
-      }
-      expect(unused).toEqual([]);
+      expect(unusedGrants(roleStatements(synthOf(backend)), forBackend(backend), backend)).toEqual([]);
     },
   );
+});
+
+/**
+ * The variant a main run cannot cover: a split challenger with `autoPromote`, where the predict function
+ * routes each request by the routing item and the scheduled quality job decides a step, writes it to the
+ * routing item and publishes it to the alarm topic (an SNS stand-in). Synthesized for Fargate only: the
+ * grants it adds (the quality job's routing, publish and topic-key grants) are the same on every backend.
+ * A grant the main synth holds too is proven by the main run above; every other one must be used here.
+ */
+describe('IAM proof with a split challenger and automatic promotion', () => {
+  const challengerDir = modelVersionCopy(MODEL_DIR, '2.0.0');
+  const childLog = join(mkdtempSync(join(tmpdir(), 'mlship-iam-split-')), 'calls.jsonl');
+  const savedNodeOptions = process.env.NODE_OPTIONS;
+  const calls: { call: RecordedCall; phase: Phase }[] = [];
+  let local: LocalSystem | undefined;
+  let sns: Awaited<ReturnType<typeof startSnsStandIn>> | undefined;
+  let uninstall: (() => void) | undefined;
+  let answeredBy: Record<string, number>;
+  let quality: QualityRunResult;
+  let routingAfter: RoutingState | undefined;
+  let variant: SynthesizedBackend;
+  let main: SynthesizedBackend;
+  // The handlers' JSON lines (and the quality job's metrics for two versions) stay out of the output.
+  let quiet: ReturnType<typeof quietHandlerLogs> | undefined;
+
+  beforeAll(async () => {
+    quiet = quietHandlerLogs();
+    // GIVEN every AWS SDK call recorded, in this process and the model server's
+    uninstall = (require('./record-aws-calls') as Recorder).install((call) => calls.push({ call, phase: 'all' }));
+    process.env.MLSHIP_AWS_CALL_LOG = childLog;
+    process.env.NODE_OPTIONS = `${savedNodeOptions ?? ''} --require ${join(__dirname, 'record-aws-calls.js')}`.trim();
+    [local, sns] = await Promise.all([
+      startLocal({
+        port: 0,
+        inMemory: true,
+        modelDir: MODEL_DIR,
+        challenger: { dir: challengerDir, mode: 'split', percent: SPLIT.percent },
+        apiKey: 'iam-proof-key-0123456789ab',
+        replayIntervalMs: 0,
+        analyticsIntervalMs: 0,
+        analyticsCompactionIntervalMs: 0,
+        staticDir: '/nonexistent-dashboard',
+      }),
+      startSnsStandIn(),
+    ]);
+    delete process.env.MLSHIP_AWS_CALL_LOG;
+    // WHEN (1) predictions are routed by the split and each gets feedback
+    answeredBy = await exerciseSplit(local, SPLIT.requests);
+    // (2) the quality job runs with the policy: the challenger held, so it steps up
+    quality = await runQualityJob(local, { policy: JSON.stringify(SPLIT.policy), snsUrl: sns.url });
+    // The test's own read of the outcome is no role's call: recorded no more.
+    uninstall?.();
+    uninstall = undefined;
+    const ddb = dynamoClient(local.dynamodbUrl);
+    routingAfter = (await new TableRoutingStore(ddb, local.tableName, local.manifest.name).read())?.state;
+    ddb.destroy();
+    // THEN (below) the calls are checked against the synth with the same challenger and policy
+    variant = synthesize('fargate', {
+      challengerDir,
+      challengerMode: 'split',
+      challengerPercent: SPLIT.percent,
+      autoPromote: SPLIT.policy,
+    });
+    main = mainFargate ?? synthesize('fargate');
+  });
+
+  afterAll(async () => {
+    await Promise.all([local?.stop(), sns?.close()]);
+    uninstall?.();
+    quiet?.restore();
+    process.env.NODE_OPTIONS = savedNodeOptions;
+    rmSync(challengerDir, { recursive: true, force: true });
+  });
+
+  const reqs = () =>
+    requestsOf([...calls, ...readCallLog(childLog).map((call) => ({ call: fromModelServer(call), phase: 'all' as Phase }))]).map(
+      ({ req }) => req,
+    );
+
+  it('routed by the split, decided a step, wrote it and published it', () => {
+    expect(answeredBy).toEqual({
+      [`${local?.manifest.name}/1.0.0`]: expect.any(Number),
+      [`${local?.manifest.name}/2.0.0`]: expect.any(Number),
+    });
+    expect(quality.promotion).toMatchObject({ action: 'step', reason: `held at ${SPLIT.percent} %` });
+    expect(routingAfter).toMatchObject({ challenger: '2.0.0', percent: SPLIT.policy.steps[1], updatedBy: 'policy' });
+    expect(sns?.published.map((p) => p.topicArn)).toEqual([ALARM_TOPIC_ARN]);
+    const seen = new Set(reqs().map((r) => `${r.caller} ${r.action} ${r.resource} ${r.context['dynamodb:LeadingKeys'] ?? ''}`.trim()));
+    const routingKey = `routing#${local?.manifest.name}`;
+    expect([...seen]).toEqual(
+      expect.arrayContaining([
+        `predict dynamodb:GetItem table ${routingKey}`,
+        `quality dynamodb:GetItem table ${routingKey}`,
+        `quality dynamodb:PutItem table ${routingKey}`,
+        'quality sns:Publish topic',
+        'quality kms:GenerateDataKey topic-key',
+        'quality kms:Decrypt topic-key',
+      ]),
+    );
+  });
+
+  it('every recorded call is granted to the role of the code that makes it', () => {
+    expect(deniedCalls(roleStatements(variant), reqs())).toEqual([]);
+  });
+
+  it('every grant the main run does not prove is used here', () => {
+    const mainRoles = roleStatements(main);
+    const inMain = (caller: Caller, st: Statement) => mainRoles[caller].some((m) => JSON.stringify(m) === JSON.stringify(st));
+    expect(unusedGrants(roleStatements(variant), reqs(), 'fargate', inMain)).toEqual([]);
+    // What the variant adds: the quality job's routing, publish and topic-key grants (predict's routing
+    // grant is the main synth's too: the retraining loop's hand-over brings it)
+    const added = (Object.entries(roleStatements(variant)) as [Caller, Statement[]][]).flatMap(([caller, sts]) =>
+      sts
+        .filter((st) => !inMain(caller, st))
+        .map((st) => `${caller}: ${st.actions.join(', ')} on ${st.resources.map(symbolicResource).join(', ')}`),
+    );
+    expect(added).toEqual([
+      'quality: dynamodb:GetItem, dynamodb:PutItem on table',
+      'quality: sns:Publish on topic',
+      'quality: kms:GenerateDataKey, kms:Decrypt on topic-key',
+    ]);
+    // The routing grants of both functions, in particular, are used by this run's calls
+    const routing = (Object.entries(roleStatements(variant)) as [Caller, Statement[]][]).flatMap(([caller, sts]) =>
+      sts.filter((st) => JSON.stringify(st.condition ?? {}).includes('routing#')).map((st) => ({ caller, st })),
+    );
+    expect(routing.map(({ caller }) => caller).sort()).toEqual(['hand-over', 'predict', 'quality']);
+    const unproven = routing
+      .filter(({ caller }) => caller !== 'hand-over')
+      .flatMap(({ caller, st }) =>
+        st.actions.filter((a) => !reqs().some((r) => r.caller === caller && allows({ ...st, actions: [a] }, r))),
+      );
+    expect(unproven).toEqual([]);
+  });
 });

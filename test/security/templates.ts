@@ -25,12 +25,15 @@ export interface SynthesizedBackend {
   violations: { plugin: string; rule: string }[];
 }
 
-export function synthesize(backend: Backend): SynthesizedBackend {
+/** Config keys a variant of the proof adds to the one every synth has (the retraining loop). */
+export type ConfigExtras = Record<string, unknown>;
+
+export function synthesize(backend: Backend, extras: ConfigExtras = {}): SynthesizedBackend {
   const outdir = mkdtempSync(join(tmpdir(), `mlship-security-${backend}-`));
   // An empty bundling-stacks list is what `cdk synth --exclusively` uses to skip asset bundling.
   const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
   // With the retraining loop: its hand-over function, and the routing and registry grants it brings.
-  const stacks = buildMlshipApp(app, parseConfig({ backend, training: { schedule: 'rate(7 days)' } }), {
+  const stacks = buildMlshipApp(app, parseConfig({ backend, training: { schedule: 'rate(7 days)' }, ...extras }), {
     rootDir: ROOT,
     buildDir: join(outdir, 'build'),
     dashboardDir: ensureWebBuiltSync(),
@@ -56,5 +59,5 @@ export function synthesize(backend: Backend): SynthesizedBackend {
 }
 
 export function synthesizeAll(): SynthesizedBackend[] {
-  return BACKENDS.map(synthesize);
+  return BACKENDS.map((backend) => synthesize(backend));
 }
