@@ -119,14 +119,13 @@ export function createGateway(opts: GatewayOptions): Server {
     }
 
     const { route, pathParameters } = match;
-    // API Gateway checks the key before it reads anything else.
     const key = route.apiKey ? keyOf(req.headers[API_KEY_HEADER]) : undefined;
-    if (route.apiKey && key === undefined) {
+    // API Gateway checks a route's authorization (IAM or its authorizer) before its key, and the key
+    // before it reads anything else; a signature covers the body as sent, so that check needs the body.
+    const authorizer = route.apiKey && opts.authorize?.covers(route) ? opts.authorize : undefined;
+    if (route.apiKey && key === undefined && authorizer === undefined) {
       drain(req, res);
-      return sendError(
-        res,
-        new ApiError('FORBIDDEN', `Missing or invalid API key: send it in the ${API_KEY_HEADER} header.`, API_KEY_HEADER),
-      );
+      return sendError(res, missingKey());
     }
 
     if (awaitingContinue.has(req) && !tooLarge(req, maxBodyBytes)) res.writeContinue();
@@ -137,11 +136,11 @@ export function createGateway(opts: GatewayOptions): Server {
       drain(req, res);
       return sendError(res, new ApiError('PAYLOAD_TOO_LARGE', `The request body is larger than ${maxBodyBytes} bytes.`));
     }
-    // Auth beyond the key: a signature covers the body as sent, so the check comes once it is read.
-    const refusedAuth = route.apiKey
-      ? await opts.authorize?.(route, { method, url: rawUrl, rawHeaders: req.rawHeaders, body: raw })
-      : undefined;
-    if (refusedAuth !== undefined) return sendError(res, refusedAuth);
+    if (authorizer !== undefined) {
+      const refusedAuth = await authorizer.check(route, { method, url: rawUrl, rawHeaders: req.rawHeaders, body: raw });
+      if (refusedAuth !== undefined) return sendError(res, refusedAuth);
+      if (key === undefined) return sendError(res, missingKey());
+    }
     let body: Buffer;
     try {
       body = await decodeContent(raw, req.headers['content-encoding'], maxBodyBytes);
@@ -184,7 +183,8 @@ export function createGateway(opts: GatewayOptions): Server {
   }
 
   server.maxHeadersCount = MAX_HEADERS + 1;
-  // `Expect: 100-continue`: the checks that need no body (route, key, declared size) answer first, so an
+  // `Expect: 100-continue`: the checks that need no body (route, declared size, the key of a route
+  // without a signature or token) answer first, so an
   // oversized body is refused before the client sends it; `100 Continue` goes only before it is read.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     awaitingContinue.add(req);
@@ -256,6 +256,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
 function drain(req: IncomingMessage, res: ServerResponse): void {
   if (awaitingContinue.has(req)) res.shouldKeepAlive = false;
   else drainUnreadBody(req);
+}
+
+function missingKey(): ApiError {
+  return new ApiError('FORBIDDEN', `Missing or invalid API key: send it in the ${API_KEY_HEADER} header.`, API_KEY_HEADER);
 }
 
 function errorResult(err: ApiError): APIGatewayProxyResult {

@@ -2,7 +2,7 @@
  * The local gateway's auth beyond the key, the same modes as the deployed API (contract/auth.ts,
  * docs/auth.md): a JWT route takes `Authorization: Bearer <JWT>` checked by the authorizer's own verifier
  * (401 `UNAUTHORIZED`, as API Gateway answers), an IAM route a SigV4 signature by the local credentials
- * (403 `FORBIDDEN`). One hook of the gateway calls `authorize` for every route with a key.
+ * (403 `FORBIDDEN`). The gateway checks them before the key, as API Gateway checks authorization first.
  */
 import { AUTHORIZATION_HEADER, type AuthMode, authModeOf, bearerTokenOf, type RouteAuthModes } from '../../contract/auth';
 import { ApiError } from '../../contract/errors';
@@ -18,8 +18,13 @@ export interface LocalAuthOptions {
   readonly iam?: SigV4CheckOptions;
 }
 
-/** A refusal for the request, or undefined to let it through. */
-export type RequestAuthorizer = (route: RouteSpec, call: ReceivedCall) => Promise<ApiError | undefined>;
+/** The gateway's check of a route's signature or token. */
+export interface RequestAuthorizer {
+  /** Whether `route` asks for more than its key (an IAM signature or a token). */
+  covers(route: RouteSpec): boolean;
+  /** A refusal for the request, or undefined to let it through. */
+  check(route: RouteSpec, call: ReceivedCall): Promise<ApiError | undefined>;
+}
 
 export function createRequestAuthorizer(opts: LocalAuthOptions): RequestAuthorizer {
   const uses = (mode: AuthMode) => opts.modes.operatorRoutes === mode || opts.modes.otherRoutes === mode;
@@ -28,7 +33,11 @@ export function createRequestAuthorizer(opts: LocalAuthOptions): RequestAuthoriz
   const verify = opts.jwt === undefined ? undefined : createJwtVerifier(opts.jwt);
   const iam = opts.iam;
 
-  return async (route, call) => {
+  const covers = (route: RouteSpec) => {
+    const mode = authModeOf(route, opts.modes);
+    return mode === 'iam' || mode === 'jwt';
+  };
+  const check = async (route: RouteSpec, call: ReceivedCall): Promise<ApiError | undefined> => {
     const mode = authModeOf(route, opts.modes);
     if (mode === 'iam' && iam !== undefined) return checkSigV4(call, iam);
     if (mode !== 'jwt' || verify === undefined) return undefined;
@@ -44,6 +53,7 @@ export function createRequestAuthorizer(opts: LocalAuthOptions): RequestAuthoriz
     }
     return new ApiError('UNAUTHORIZED', `Invalid bearer token: ${verdict.message}.`);
   };
+  return { covers, check };
 }
 
 function headerOf(raw: readonly string[], name: string): string | undefined {

@@ -87,6 +87,21 @@ describe('jwt on operator routes', () => {
     const res = await fetch(`${url}/predictions`, { headers: { authorization: `Bearer ${await issuer.sign()}` } });
     expect(res.status).toBe(403);
   });
+
+  it('checks the token before the key, as API Gateway does: neither gets 401 UNAUTHORIZED', async () => {
+    // API Gateway runs a method's authorizer before its key check (the INVALID_API_KEY answer comes after).
+    for (const [path, init] of <[string, RequestInit][]>[
+      ['/predictions', {}],
+      ['/predictions/abc/feedback', { method: 'POST', body: '{"label":"benign"}' }],
+    ]) {
+      const res = await fetch(`${url}${path}`, init);
+      const body = (await res.json()) as { error?: { code: string; message: string } };
+      expect({ status: res.status, code: body.error?.code }).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+      expect(body.error?.message).toMatch(/bearer token/);
+    }
+    // A key-only route still refuses a missing key at once.
+    expect((await fetch(`${url}/model`)).status).toBe(403);
+  });
 });
 
 describe('iam on every route', () => {
@@ -137,6 +152,18 @@ describe('iam on every route', () => {
       const r = await call(url, path, headers, init);
       expect({ path, status: r.status, code: r.body.error?.code }).toEqual({ path, status: 403, code: 'FORBIDDEN' });
     }
+  });
+
+  it('checks the signature before the key: a request with neither is refused for its signature', async () => {
+    const res = await fetch(`${url}/predictions`);
+    const body = (await res.json()) as { error?: { code: string; message: string } };
+    expect({ status: res.status, code: body.error?.code }).toEqual({ status: 403, code: 'FORBIDDEN' });
+    expect(body.error?.message).toMatch(/SigV4/);
+    // Signed but without the key: the key is checked next.
+    const signedOnly = await signCall({ method: 'GET', url: `${url}/predictions`, headers: {} }, S3RVER_CREDENTIALS, LOCAL_NAMES.region);
+    const r = await fetch(`${url}/predictions`, { headers: signedOnly });
+    expect(r.status).toBe(403);
+    expect(((await r.json()) as { error?: { message: string } }).error?.message).toMatch(/API key/);
   });
 });
 
