@@ -120,10 +120,18 @@ export function createGateway(opts: GatewayOptions): Server {
 
     const { route, pathParameters } = match;
     const key = route.apiKey ? keyOf(req.headers[API_KEY_HEADER]) : undefined;
-    // API Gateway checks a route's authorization (IAM or its authorizer) before its key, and the key
-    // before it reads anything else; a signature covers the body as sent, so that check needs the body.
-    const authorizer = route.apiKey && opts.authorize?.covers(route) ? opts.authorize : undefined;
-    if (route.apiKey && key === undefined && authorizer === undefined) {
+    // API Gateway checks a route's authorizer or IAM before its key, and the key before it reads the body;
+    // a signature covers the body as sent, so an IAM route's checks wait for it.
+    const auth = route.apiKey ? opts.authorize : undefined;
+    const mode = auth?.modeOf(route);
+    if (auth !== undefined && mode === 'jwt') {
+      const refusedToken = await auth.checkToken(req.rawHeaders);
+      if (refusedToken !== undefined) {
+        drain(req, res);
+        return sendError(res, refusedToken);
+      }
+    }
+    if (route.apiKey && key === undefined && mode !== 'iam') {
       drain(req, res);
       return sendError(res, missingKey());
     }
@@ -136,9 +144,9 @@ export function createGateway(opts: GatewayOptions): Server {
       drain(req, res);
       return sendError(res, new ApiError('PAYLOAD_TOO_LARGE', `The request body is larger than ${maxBodyBytes} bytes.`));
     }
-    if (authorizer !== undefined) {
-      const refusedAuth = await authorizer.check(route, { method, url: rawUrl, rawHeaders: req.rawHeaders, body: raw });
-      if (refusedAuth !== undefined) return sendError(res, refusedAuth);
+    if (auth !== undefined && mode === 'iam') {
+      const refusedSignature = await auth.checkSignature({ method, url: rawUrl, rawHeaders: req.rawHeaders, body: raw });
+      if (refusedSignature !== undefined) return sendError(res, refusedSignature);
       if (key === undefined) return sendError(res, missingKey());
     }
     let body: Buffer;
@@ -183,9 +191,8 @@ export function createGateway(opts: GatewayOptions): Server {
   }
 
   server.maxHeadersCount = MAX_HEADERS + 1;
-  // `Expect: 100-continue`: the checks that need no body (route, declared size, the key of a route
-  // without a signature or token) answer first, so an
-  // oversized body is refused before the client sends it; `100 Continue` goes only before it is read.
+  // `Expect: 100-continue`: the checks that need no body (route, token, key, declared size; an IAM
+  // route's key after its signature) answer first, so an oversized body is refused before the client sends it; `100 Continue` goes only before it is read.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     awaitingContinue.add(req);
     server.emit('request', req, res);

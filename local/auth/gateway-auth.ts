@@ -18,12 +18,14 @@ export interface LocalAuthOptions {
   readonly iam?: SigV4CheckOptions;
 }
 
-/** The gateway's check of a route's signature or token. */
+/** The gateway's checks of a route's token or signature, by the route's mode. */
 export interface RequestAuthorizer {
-  /** Whether `route` asks for more than its key (an IAM signature or a token). */
-  covers(route: RouteSpec): boolean;
-  /** A refusal for the request, or undefined to let it through. */
-  check(route: RouteSpec, call: ReceivedCall): Promise<ApiError | undefined>;
+  /** What `route` asks for besides its key; undefined for the key alone. */
+  modeOf(route: RouteSpec): 'iam' | 'jwt' | undefined;
+  /** A JWT route's bearer token, from the headers alone: a refusal, or undefined to let it through. */
+  checkToken(rawHeaders: readonly string[]): Promise<ApiError | undefined>;
+  /** An IAM route's signature, which covers the body as sent: a refusal, or undefined. */
+  checkSignature(call: ReceivedCall): Promise<ApiError | undefined>;
 }
 
 export function createRequestAuthorizer(opts: LocalAuthOptions): RequestAuthorizer {
@@ -33,27 +35,32 @@ export function createRequestAuthorizer(opts: LocalAuthOptions): RequestAuthoriz
   const verify = opts.jwt === undefined ? undefined : createJwtVerifier(opts.jwt);
   const iam = opts.iam;
 
-  const covers = (route: RouteSpec) => {
-    const mode = authModeOf(route, opts.modes);
-    return mode === 'iam' || mode === 'jwt';
+  return {
+    modeOf(route) {
+      const mode = authModeOf(route, opts.modes);
+      return mode === 'iam' || mode === 'jwt' ? mode : undefined;
+    },
+    async checkSignature(call) {
+      return iam === undefined ? undefined : checkSigV4(call, iam);
+    },
+    async checkToken(rawHeaders) {
+      if (verify === undefined) return undefined;
+      const token = bearerTokenOf(headerOf(rawHeaders, AUTHORIZATION_HEADER));
+      if (token === undefined)
+        return new ApiError(
+          'UNAUTHORIZED',
+          'Missing or invalid bearer token: send Authorization: Bearer <JWT> from the configured issuer.',
+        );
+      const verdict = await verify(token);
+      if (verdict.ok) return undefined;
+      // API Gateway answers an authorizer that failed 500; the reason stays in the log, as there.
+      if (verdict.reason === 'unavailable') {
+        process.stderr.write(`gateway: jwt authorizer: ${verdict.message}\n`);
+        return new ApiError('INTERNAL', 'The authorizer could not check the token; retry.');
+      }
+      return new ApiError('UNAUTHORIZED', `Invalid bearer token: ${verdict.message}.`);
+    },
   };
-  const check = async (route: RouteSpec, call: ReceivedCall): Promise<ApiError | undefined> => {
-    const mode = authModeOf(route, opts.modes);
-    if (mode === 'iam' && iam !== undefined) return checkSigV4(call, iam);
-    if (mode !== 'jwt' || verify === undefined) return undefined;
-    const token = bearerTokenOf(headerOf(call.rawHeaders, AUTHORIZATION_HEADER));
-    if (token === undefined)
-      return new ApiError('UNAUTHORIZED', 'Missing or invalid bearer token: send Authorization: Bearer <JWT> from the configured issuer.');
-    const verdict = await verify(token);
-    if (verdict.ok) return undefined;
-    // API Gateway answers an authorizer that failed 500; the reason stays in the log, as there.
-    if (verdict.reason === 'unavailable') {
-      process.stderr.write(`gateway: jwt authorizer: ${verdict.message}\n`);
-      return new ApiError('INTERNAL', 'The authorizer could not check the token; retry.');
-    }
-    return new ApiError('UNAUTHORIZED', `Invalid bearer token: ${verdict.message}.`);
-  };
-  return { covers, check };
 }
 
 function headerOf(raw: readonly string[], name: string): string | undefined {

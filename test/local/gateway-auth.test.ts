@@ -4,7 +4,7 @@
  * routes a SigV4 signature by the local credentials (403 FORBIDDEN otherwise), the key is still required,
  * and the CLI's client signs or sends the token as the target says.
  */
-import type { Server } from 'node:http';
+import { request, type Server } from 'node:http';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { ApiCallError, callApi } from '../../cli/api';
 import type { Target } from '../../cli/target';
@@ -101,6 +101,27 @@ describe('jwt on operator routes', () => {
     }
     // A key-only route still refuses a missing key at once.
     expect((await fetch(`${url}/model`)).status).toBe(403);
+  });
+
+  it('refuses a missing token before the body is sent: no 100 Continue', async () => {
+    const { status, continued } = await new Promise<{ status: number; continued: boolean }>((done, fail) => {
+      let continued = false;
+      const req = request(`${url}/predictions/abc/feedback`, {
+        method: 'POST',
+        headers: { [API_KEY_HEADER]: KEY, 'content-type': 'application/json', 'content-length': '18', expect: '100-continue' },
+      });
+      req.on('continue', () => {
+        continued = true;
+        req.end('{"label":"benign"}');
+      });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => done({ status: res.statusCode ?? 0, continued }));
+      });
+      req.on('error', fail);
+      req.flushHeaders();
+    });
+    expect({ status, continued }).toEqual({ status: 401, continued: false });
   });
 });
 
