@@ -40,6 +40,11 @@ export interface JwtIssuerSettings {
   readonly audience: readonly string[];
   /** Where the issuer's signing keys are. */
   readonly jwksUri: string;
+  /**
+   * The Cognito `token_use` a token must carry: `id` for a user pool, whose API Gateway authorizer (with
+   * no OAuth scopes on the methods) takes ID tokens only. @default - any (an OIDC issuer's tokens carry none)
+   */
+  readonly tokenUse?: 'id';
 }
 
 /** The mode of one route; `none` for the public routes (health, OpenAPI, the dashboard page). */

@@ -119,14 +119,21 @@ export function createGateway(opts: GatewayOptions): Server {
     }
 
     const { route, pathParameters } = match;
-    // API Gateway checks the key before it reads anything else.
     const key = route.apiKey ? keyOf(req.headers[API_KEY_HEADER]) : undefined;
-    if (route.apiKey && key === undefined) {
+    // API Gateway checks a route's authorizer or IAM before its key, and the key before it reads the body;
+    // a signature covers the body as sent, so an IAM route's checks wait for it.
+    const auth = route.apiKey ? opts.authorize : undefined;
+    const mode = auth?.modeOf(route);
+    if (auth !== undefined && mode === 'jwt') {
+      const refusedToken = await auth.checkToken(req.rawHeaders);
+      if (refusedToken !== undefined) {
+        drain(req, res);
+        return sendError(res, refusedToken);
+      }
+    }
+    if (route.apiKey && key === undefined && mode !== 'iam') {
       drain(req, res);
-      return sendError(
-        res,
-        new ApiError('FORBIDDEN', `Missing or invalid API key: send it in the ${API_KEY_HEADER} header.`, API_KEY_HEADER),
-      );
+      return sendError(res, missingKey());
     }
 
     if (awaitingContinue.has(req) && !tooLarge(req, maxBodyBytes)) res.writeContinue();
@@ -137,11 +144,11 @@ export function createGateway(opts: GatewayOptions): Server {
       drain(req, res);
       return sendError(res, new ApiError('PAYLOAD_TOO_LARGE', `The request body is larger than ${maxBodyBytes} bytes.`));
     }
-    // Auth beyond the key: a signature covers the body as sent, so the check comes once it is read.
-    const refusedAuth = route.apiKey
-      ? await opts.authorize?.(route, { method, url: rawUrl, rawHeaders: req.rawHeaders, body: raw })
-      : undefined;
-    if (refusedAuth !== undefined) return sendError(res, refusedAuth);
+    if (auth !== undefined && mode === 'iam') {
+      const refusedSignature = await auth.checkSignature({ method, url: rawUrl, rawHeaders: req.rawHeaders, body: raw });
+      if (refusedSignature !== undefined) return sendError(res, refusedSignature);
+      if (key === undefined) return sendError(res, missingKey());
+    }
     let body: Buffer;
     try {
       body = await decodeContent(raw, req.headers['content-encoding'], maxBodyBytes);
@@ -184,8 +191,8 @@ export function createGateway(opts: GatewayOptions): Server {
   }
 
   server.maxHeadersCount = MAX_HEADERS + 1;
-  // `Expect: 100-continue`: the checks that need no body (route, key, declared size) answer first, so an
-  // oversized body is refused before the client sends it; `100 Continue` goes only before it is read.
+  // `Expect: 100-continue`: the checks that need no body (route, token, key, declared size; an IAM
+  // route's key after its signature) answer first, so an oversized body is refused before the client sends it; `100 Continue` goes only before it is read.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     awaitingContinue.add(req);
     server.emit('request', req, res);
@@ -256,6 +263,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
 function drain(req: IncomingMessage, res: ServerResponse): void {
   if (awaitingContinue.has(req)) res.shouldKeepAlive = false;
   else drainUnreadBody(req);
+}
+
+function missingKey(): ApiError {
+  return new ApiError('FORBIDDEN', `Missing or invalid API key: send it in the ${API_KEY_HEADER} header.`, API_KEY_HEADER);
 }
 
 function errorResult(err: ApiError): APIGatewayProxyResult {

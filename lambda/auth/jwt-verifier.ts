@@ -1,7 +1,8 @@
 /**
  * Checks a bearer token against its issuer: signature by a key of the issuer's JWKS (asymmetric
  * algorithms only, so `none` and HMAC tokens are refused), `iss` exactly, `aud` (or an access token's
- * `client_id`) among the accepted audiences, `exp` present and not past, `nbf` reached. The API's JWT
+ * `client_id`) among the accepted audiences, `exp` present and not past, `nbf` reached, and for a Cognito
+ * user pool `token_use` (an ID token). The API's JWT
  * authorizer on AWS and the local gateway both use this one module, so a token is accepted alike in both.
  * Answers are kept per token for a few minutes (never past the token's expiry), as API Gateway keeps an
  * authorizer's answer, and the JWKS is fetched once and again only for an unknown key id.
@@ -51,6 +52,8 @@ export function createJwtVerifier(opts: JwtVerifierOptions): JwtVerifier {
       });
       if (audiences.size > 0 && !audienceOf(payload).some((a) => audiences.has(a)))
         return { ok: false, reason: 'invalid', message: 'the token is not for this API (aud / client_id)' };
+      if (opts.tokenUse !== undefined && payload.token_use !== opts.tokenUse)
+        return { ok: false, reason: 'invalid', message: `the token is not an ${opts.tokenUse} token (token_use)` };
       return { ok: true, claims: payload };
     } catch (e) {
       return verdictOf(e);

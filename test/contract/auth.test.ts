@@ -80,7 +80,7 @@ describe('npm start reads the auth setting of mlship.config.json', () => {
     expect(withAuth({ allRoutes: 'apiKey' })).toBeUndefined();
   });
 
-  it('gives the modes, the issuer (a Cognito pool by its ARN) and the local principal', () => {
+  it('gives the modes, the issuer (a Cognito pool by its ARN, its ID tokens only) and the local principal', () => {
     expect(withAuth({ operatorRoutes: 'jwt', jwt: { issuer: 'https://id.example.com', audience: 'api' } })).toEqual({
       modes: { operatorRoutes: 'jwt', otherRoutes: 'apiKey' },
       iam: principal,
@@ -92,6 +92,8 @@ describe('npm start reads the auth setting of mlship.config.json', () => {
       issuer: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_X1',
       audience: [],
       jwksUri: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_X1/.well-known/jwks.json',
+      // API Gateway's user-pools authorizer without OAuth scopes takes ID tokens, of any app client of the pool.
+      tokenUse: 'id',
     });
   });
 

@@ -70,6 +70,18 @@ describe('jwt verifier', () => {
     expect(verdict.ok ? '' : verdict.message).toMatch(reason);
   });
 
+  it("takes a Cognito pool's ID tokens only when told to, as API Gateway's user-pools authorizer does", async () => {
+    // A user pool's settings name no audience: any of the pool's app clients, as on AWS.
+    const pool = verifierOf(issuer, { audience: [], tokenUse: 'id' });
+    expect(await pool(await issuer.sign({ token_use: 'id', aud: 'any-app-client' }))).toMatchObject({ ok: true });
+    expect(await pool(await issuer.sign({ token_use: 'access', aud: undefined, client_id: 'c1' }))).toMatchObject({
+      ok: false,
+      reason: 'invalid',
+      message: expect.stringMatching(/not an id token \(token_use\)/),
+    });
+    expect(await pool(await issuer.sign({ aud: 'x' }))).toMatchObject({ ok: false });
+  });
+
   it('keeps answers per token and fetches the JWKS once', async () => {
     const other = await startIssuer();
     try {

@@ -4,7 +4,7 @@
  * routes a SigV4 signature by the local credentials (403 FORBIDDEN otherwise), the key is still required,
  * and the CLI's client signs or sends the token as the target says.
  */
-import type { Server } from 'node:http';
+import { request, type Server } from 'node:http';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { ApiCallError, callApi } from '../../cli/api';
 import type { Target } from '../../cli/target';
@@ -87,6 +87,42 @@ describe('jwt on operator routes', () => {
     const res = await fetch(`${url}/predictions`, { headers: { authorization: `Bearer ${await issuer.sign()}` } });
     expect(res.status).toBe(403);
   });
+
+  it('checks the token before the key, as API Gateway does: neither gets 401 UNAUTHORIZED', async () => {
+    // API Gateway runs a method's authorizer before its key check (the INVALID_API_KEY answer comes after).
+    for (const [path, init] of <[string, RequestInit][]>[
+      ['/predictions', {}],
+      ['/predictions/abc/feedback', { method: 'POST', body: '{"label":"benign"}' }],
+    ]) {
+      const res = await fetch(`${url}${path}`, init);
+      const body = (await res.json()) as { error?: { code: string; message: string } };
+      expect({ status: res.status, code: body.error?.code }).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+      expect(body.error?.message).toMatch(/bearer token/);
+    }
+    // A key-only route still refuses a missing key at once.
+    expect((await fetch(`${url}/model`)).status).toBe(403);
+  });
+
+  it('refuses a missing token before the body is sent: no 100 Continue', async () => {
+    const { status, continued } = await new Promise<{ status: number; continued: boolean }>((done, fail) => {
+      let continued = false;
+      const req = request(`${url}/predictions/abc/feedback`, {
+        method: 'POST',
+        headers: { [API_KEY_HEADER]: KEY, 'content-type': 'application/json', 'content-length': '18', expect: '100-continue' },
+      });
+      req.on('continue', () => {
+        continued = true;
+        req.end('{"label":"benign"}');
+      });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => done({ status: res.statusCode ?? 0, continued }));
+      });
+      req.on('error', fail);
+      req.flushHeaders();
+    });
+    expect({ status, continued }).toEqual({ status: 401, continued: false });
+  });
 });
 
 describe('iam on every route', () => {
@@ -137,6 +173,18 @@ describe('iam on every route', () => {
       const r = await call(url, path, headers, init);
       expect({ path, status: r.status, code: r.body.error?.code }).toEqual({ path, status: 403, code: 'FORBIDDEN' });
     }
+  });
+
+  it('checks the signature before the key: a request with neither is refused for its signature', async () => {
+    const res = await fetch(`${url}/predictions`);
+    const body = (await res.json()) as { error?: { code: string; message: string } };
+    expect({ status: res.status, code: body.error?.code }).toEqual({ status: 403, code: 'FORBIDDEN' });
+    expect(body.error?.message).toMatch(/SigV4/);
+    // Signed but without the key: the key is checked next.
+    const signedOnly = await signCall({ method: 'GET', url: `${url}/predictions`, headers: {} }, S3RVER_CREDENTIALS, LOCAL_NAMES.region);
+    const r = await fetch(`${url}/predictions`, { headers: signedOnly });
+    expect(r.status).toBe(403);
+    expect(((await r.json()) as { error?: { message: string } }).error?.message).toMatch(/API key/);
   });
 });
 

@@ -1,14 +1,18 @@
 /**
  * The dashboard in a real browser (Debian's chromium through playwright-core) against a real local
  * system: empty and error states first, then real predictions and feedback, every chart drawn, the
- * table filled, no console errors; a screenshot goes to test-artifacts/dashboard.png.
+ * table filled, no console errors; a screenshot goes to test-artifacts/dashboard.png. Then deployments
+ * with a JWT or IAM on the operator routes: the token field, its refusals, and IAM's limit.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { API_KEY_HEADER } from '../../contract/routes';
+import { LOCAL_NAMES, S3RVER_CREDENTIALS } from '../../local/paths';
 import { type LocalSystem, startLocal } from '../../local/system';
 import { ensureWebBuilt } from '../../web/build';
 import { CHROMIUM, describeWithTools } from '../support/external-tools';
+import { startIssuer, type TestIssuer } from '../support/jwt-issuer';
 
 jest.setTimeout(120_000);
 
@@ -328,6 +332,106 @@ describeWithTools(['chromium'], 'the dashboard in a browser', () => {
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-regression.png'), fullPage: true });
       expect(problems).toEqual([]);
+      await page.close();
+    });
+  });
+
+  describe('dashboard of a deployment with more than keys on its operator routes (docs/auth.md)', () => {
+    let issuer: TestIssuer;
+    let jwtSystem: LocalSystem;
+    let iamSystem: LocalSystem;
+    beforeAll(async () => {
+      issuer = await startIssuer();
+      jwtSystem = await startLocal({
+        port: 0,
+        inMemory: true,
+        apiKey: API_KEY,
+        replayIntervalMs: 0,
+        auth: {
+          modes: { operatorRoutes: 'jwt', otherRoutes: 'apiKey' },
+          jwt: { issuer: issuer.issuer, audience: ['mlship-api'], jwksUri: issuer.jwksUri },
+        },
+      });
+      iamSystem = await startLocal({
+        port: 0,
+        inMemory: true,
+        apiKey: API_KEY,
+        replayIntervalMs: 0,
+        auth: {
+          modes: { operatorRoutes: 'iam', otherRoutes: 'apiKey' },
+          iam: { credentials: S3RVER_CREDENTIALS, region: LOCAL_NAMES.region },
+        },
+      });
+      const row = parity[0]?.input;
+      const res = await fetch(`${jwtSystem.url}/predict`, {
+        method: 'POST',
+        headers: { [API_KEY_HEADER]: API_KEY, 'content-type': 'application/json' },
+        body: JSON.stringify({ instances: [row] }),
+      });
+      expect(res.status).toBe(200);
+    });
+    afterAll(async () => {
+      await jwtSystem?.stop();
+      await iamSystem?.stop();
+      await issuer?.close();
+    });
+
+    /** A page on `system` with the key saved and `token` in the tab's session, settled after its first load. */
+    async function openOn(system: LocalSystem, token?: string): Promise<Page> {
+      const page = await browser.newPage({ viewport: { width: 1360, height: 1500 } });
+      await page.addInitScript(
+        (s) => {
+          localStorage.setItem('mlship.apiKey', s.key);
+          if (s.token !== undefined) sessionStorage.setItem('mlship.token', s.token);
+        },
+        { key: API_KEY, token },
+      );
+      await page.goto(`${system.url}/`);
+      await page.waitForSelector('body[data-loaded="true"]');
+      return page;
+    }
+
+    test('jwt: asks for a token when the API wants one, sends it as a bearer token, keeps it in the tab only', async () => {
+      // GIVEN the key alone: the API's 401 shows the token field and names what is missing
+      const page = await openOn(jwtSystem);
+      expect(await statusText(page)).toMatch(
+        /asks for a bearer token on \/(predictions|metrics\/summary) \(auth mode jwt; 401 UNAUTHORIZED\)/,
+      );
+      expect(await page.locator('#token').isVisible()).toBe(true);
+      expect(await page.locator('#content').isHidden()).toBe(true);
+
+      // WHEN a token from the issuer is entered
+      const token = await issuer.sign();
+      const sent: (string | undefined)[] = [];
+      page.on('request', (r) => {
+        if (new URL(r.url()).pathname === '/predictions') sent.push(r.headers().authorization);
+      });
+      await page.fill('#token', token);
+      await page.click('#settings button[type="submit"]');
+      await page.waitForSelector('#content:not([hidden])');
+
+      // THEN the views load with it, sent as Authorization: Bearer, and only the session holds it
+      expect(await page.locator('#stat-count').textContent()).toBe('1');
+      expect(sent).toContain(`Bearer ${token}`);
+      expect(await page.evaluate(() => sessionStorage.getItem('mlship.token'))).toBe(token);
+      expect(await page.evaluate(() => JSON.stringify(localStorage)).then((l) => l.includes(token))).toBe(false);
+      await page.close();
+    });
+
+    test('jwt: a token the API refuses is named as the problem, not the key', async () => {
+      const page = await openOn(jwtSystem, await issuer.sign({ aud: 'another-api' }));
+      expect(await statusText(page)).toMatch(/refused the bearer token on \/(predictions|metrics\/summary) \(401 UNAUTHORIZED: .*aud/);
+      expect(await page.locator('#token').isVisible()).toBe(true);
+      await page.close();
+    });
+
+    test('iam: says a browser cannot sign, and what to use instead', async () => {
+      const page = await openOn(iamSystem);
+      expect(await statusText(page)).toMatch(
+        /needs a SigV4-signed request \(auth mode iam; 403 FORBIDDEN\).*cannot show it.*mlship predictions/,
+      );
+      // No token would help: the field stays hidden.
+      expect(await page.locator('#token').isHidden()).toBe(true);
       await page.close();
     });
   });

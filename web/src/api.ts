@@ -1,4 +1,5 @@
 /** The dashboard's calls to the inference API, with every failure turned into a message that says what to do. */
+import { AUTHORIZATION_HEADER } from '../../contract/auth';
 import type { ModelBaseline } from '../../contract/baseline';
 import type { ModelManifest } from '../../contract/manifest';
 import type { MetricsSummary, PredictionPage, PredictionRecord } from '../../contract/prediction-log';
@@ -9,7 +10,7 @@ export type ModelInfo = ModelManifest & { backend?: string; baseline?: ModelBase
 /** A failure the page shows in its status banner. */
 export class DashboardError extends Error {
   constructor(
-    readonly kind: 'no-key' | 'bad-key' | 'unreachable' | 'api',
+    readonly kind: 'no-key' | 'bad-key' | 'no-token' | 'bad-token' | 'needs-signature' | 'unreachable' | 'api',
     message: string,
   ) {
     super(message);
@@ -19,6 +20,8 @@ export class DashboardError extends Error {
 export interface ApiSettings {
   baseUrl: string;
   apiKey: string;
+  /** A bearer token for the routes a deployment puts behind a JWT (`auth` mode `jwt`); empty when none. */
+  token: string;
 }
 
 /** Pages of `GET /predictions` read per refresh (the page size is the API's maximum, 200). */
@@ -37,7 +40,14 @@ async function getJson<T>(s: ApiSettings, path: string): Promise<T> {
   const url = s.baseUrl === '' ? path.replace(/^\//, '') : `${s.baseUrl.replace(/\/+$/, '')}${path}`;
   let res: Response;
   try {
-    res = await fetch(url, { headers: { [API_KEY_HEADER]: s.apiKey.trim(), accept: 'application/json' } });
+    const token = s.token.trim();
+    res = await fetch(url, {
+      headers: {
+        [API_KEY_HEADER]: s.apiKey.trim(),
+        accept: 'application/json',
+        ...(token === '' ? {} : { [AUTHORIZATION_HEADER]: `Bearer ${token}` }),
+      },
+    });
   } catch {
     throw new DashboardError(
       'unreachable',
@@ -53,17 +63,44 @@ async function getJson<T>(s: ApiSettings, path: string): Promise<T> {
   }
   if (!res.ok) {
     const err = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
-    if (res.status === 401 || res.status === 403) {
-      throw new DashboardError(
-        'bad-key',
-        `The API refused the key (${res.status} ${err?.code ?? ''}). Check the API key above: it must be the key of this deployment.`,
-      );
-    }
+    if (res.status === 401 || res.status === 403) throw refusal(s, path, res.status, err);
     throw new DashboardError('api', `${path} answered ${res.status}${err ? ` ${err.code}: ${err.message}` : ''}.`);
   }
   if (body === undefined)
     throw new DashboardError('api', `${path} did not answer JSON. Is ${s.baseUrl || 'this origin'} the API's base URL?`);
   return body as T;
+}
+
+/**
+ * What a 401 or 403 says is missing. API Gateway checks a route's token or signature before its key, so
+ * a 401 is the token (the route's mode is `jwt`), a 403 naming SigV4 the signature (mode `iam`), and any
+ * other 403 the key.
+ */
+function refusal(s: ApiSettings, path: string, status: number, err: { code?: string; message?: string } | undefined): DashboardError {
+  const answer = `${status} ${err?.code ?? ''}`.trim();
+  const route = path.replace(/\?.*$/, '');
+  if (status === 401 && s.token.trim() === '') {
+    return new DashboardError(
+      'no-token',
+      `This deployment asks for a bearer token on ${route} (auth mode jwt; ${answer}). Paste a token from its issuer in the Bearer token field above: it is kept for this browser tab only.`,
+    );
+  }
+  if (status === 401) {
+    return new DashboardError(
+      'bad-token',
+      `The API refused the bearer token on ${route} (${answer}${err?.message ? `: ${err.message}` : ''}). Paste a current token from the configured issuer.`,
+    );
+  }
+  if (/SigV4|signature|signed/i.test(err?.message ?? '')) {
+    return new DashboardError(
+      'needs-signature',
+      `${route} needs a SigV4-signed request (auth mode iam; ${answer}). A browser page holds no AWS credentials to sign with, so the dashboard cannot show it: use the CLI (mlship predictions, mlship report), or give these routes the jwt mode.`,
+    );
+  }
+  return new DashboardError(
+    'bad-key',
+    `The API refused the key (${answer}). Check the API key above: it must be the key of this deployment.`,
+  );
 }
 
 export interface DashboardData {

@@ -1,5 +1,7 @@
 /**
- * The mlship dashboard: asks for the API's base URL and key (kept in localStorage), then every few
+ * The mlship dashboard: asks for the API's base URL and key (kept in localStorage) and, when the API
+ * answers that a route needs one, a bearer token (kept in sessionStorage: a short-lived credential that
+ * should not outlive the tab), then every few
  * seconds reads `GET /model`, `GET /metrics/summary` and `GET /predictions` and draws volume, latency,
  * feature drift and the latest predictions, and by the model's output kind: classes, accuracy and
  * per-class quality (classifiers), or predicted values against training, error and residuals (regression).
@@ -23,7 +25,7 @@ import {
 import { renderTable } from './table';
 import { VersionsView } from './versions';
 
-const STORAGE = { baseUrl: 'mlship.baseUrl', apiKey: 'mlship.apiKey', window: 'mlship.window' } as const;
+const STORAGE = { baseUrl: 'mlship.baseUrl', apiKey: 'mlship.apiKey', window: 'mlship.window', token: 'mlship.token' } as const;
 const REFRESH_MS = 10_000;
 
 function $(id: string): HTMLElement {
@@ -35,6 +37,8 @@ function $(id: string): HTMLElement {
 const form = $('settings') as HTMLFormElement;
 const baseUrlInput = $('base-url') as HTMLInputElement;
 const apiKeyInput = $('api-key') as HTMLInputElement;
+const tokenField = $('token-field');
+const tokenInput = $('token') as HTMLInputElement;
 const windowSelect = $('window') as HTMLSelectElement;
 const autoRefresh = $('auto-refresh') as HTMLInputElement;
 const status = $('status');
@@ -67,7 +71,7 @@ const versionsView = new VersionsView(
 );
 
 function settings(): ApiSettings {
-  return { baseUrl: baseUrlInput.value.trim(), apiKey: apiKeyInput.value.trim() };
+  return { baseUrl: baseUrlInput.value.trim(), apiKey: apiKeyInput.value.trim(), token: tokenInput.value.trim() };
 }
 
 function showStatus(kind: 'info' | 'error' | 'empty' | 'none', message = ''): void {
@@ -284,6 +288,8 @@ async function refresh(): Promise<void> {
     content.hidden = !(e instanceof DashboardError && e.kind === 'api');
     // No key yet is the first step, not a failure: an instruction, not a red error.
     if (e instanceof DashboardError && e.kind === 'no-key') return showStatus('info', e.message);
+    // The token field appears once the API says a route needs a token (the mode is the deployment's).
+    if (e instanceof DashboardError && (e.kind === 'no-token' || e.kind === 'bad-token')) tokenField.hidden = false;
     showStatus('error', e instanceof DashboardError ? e.message : `Unexpected error: ${errorMessage(e)}`);
     if (!(e instanceof DashboardError)) console.error(e);
   } finally {
@@ -295,11 +301,15 @@ async function refresh(): Promise<void> {
 
 baseUrlInput.value = localStorage.getItem(STORAGE.baseUrl) ?? '';
 apiKeyInput.value = localStorage.getItem(STORAGE.apiKey) ?? '';
+tokenInput.value = sessionStorage.getItem(STORAGE.token) ?? '';
+tokenField.hidden = tokenInput.value === '';
 windowSelect.value = localStorage.getItem(STORAGE.window) ?? '24h';
 form.addEventListener('submit', (ev) => {
   ev.preventDefault();
   localStorage.setItem(STORAGE.baseUrl, baseUrlInput.value.trim());
   localStorage.setItem(STORAGE.apiKey, apiKeyInput.value.trim());
+  if (tokenInput.value.trim() === '') sessionStorage.removeItem(STORAGE.token);
+  else sessionStorage.setItem(STORAGE.token, tokenInput.value.trim());
   localStorage.setItem(STORAGE.window, windowSelect.value);
   void refresh();
 });
