@@ -12,7 +12,14 @@ import type { Batcher } from './batcher';
 import { answerParserErrors } from './early-answer';
 import { readLogLines } from './log';
 import { type LoadedModel, loadModel } from './model';
-import { type RegistrySource, registeredLoader, registryEnv, registrySourceFromEnv } from './model-registry';
+import {
+  loaderOver,
+  type RegisteredFetcher,
+  type RegistrySource,
+  registeredLoader,
+  registryEnv,
+  registrySourceFromEnv,
+} from './model-registry';
 import { ModelServer } from './model-server';
 import { loadModels } from './model-set';
 import { resolveModelDir } from './model-source';
@@ -31,6 +38,8 @@ export interface StartServerOptions {
    * there (docs/retraining.md). @default - MLSHIP_MODEL_REGISTRY_S3_URI, else none
    */
   readonly registry?: RegistrySource;
+  /** Puts a registered version on disk instead of reading `registry` here (a cluster worker asks its primary, so an instance downloads once). */
+  readonly fetchRegistered?: RegisteredFetcher;
   /** @default 0 - a free port */
   readonly port?: number;
   /** @default '127.0.0.1' */
@@ -76,8 +85,13 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   return startInProcess(opts);
 }
 
+/** A server in this process, which can load a registered version ahead of the requests naming it. */
+export interface InProcessServer extends RunningServer {
+  warm(version: string): Promise<void>;
+}
+
 /** One server in this process. */
-export async function startInProcess(opts: StartServerOptions): Promise<RunningServer> {
+export async function startInProcess(opts: StartServerOptions): Promise<InProcessServer> {
   const modelServer = new ModelServer({
     batching: {
       maxBatchSize: opts.maxBatchSize ?? LIMITS.defaultMaxBatchSize,
@@ -108,7 +122,7 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
       await modelServer.stop();
     })());
 
-  const running: RunningServer = {
+  const running: InProcessServer = {
     url: `http://${host}:${port}`,
     port,
     ready,
@@ -116,6 +130,7 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
       return modelServer.stats;
     },
     close,
+    warm: (version) => modelServer.warm(version),
   };
   if (opts.waitForModel ?? true) {
     try {
@@ -129,6 +144,7 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
 }
 
 function registryOf(opts: StartServerOptions) {
+  if (opts.fetchRegistered) return loaderOver(opts.fetchRegistered);
   const source = opts.registry ?? registrySourceFromEnv();
   return source === undefined ? undefined : registeredLoader(source);
 }
@@ -171,7 +187,7 @@ async function startCluster(opts: StartServerOptions): Promise<RunningServer> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (opts.maxBatchSize !== undefined) env[ENV.MAX_BATCH_SIZE] = String(opts.maxBatchSize);
   if (opts.maxBatchDelayUs !== undefined) env[ENV.MAX_BATCH_DELAY_US] = String(opts.maxBatchDelayUs);
-  // Each worker loads a registered version itself when a request names it (into its own cache).
+  // The primary fetches a registered version once for the instance; each worker loads it from there.
   if (opts.registry) Object.assign(env, registryEnv(opts.registry));
   // The IPC channel is a lifeline: the cluster stops when this process goes away, even by SIGKILL.
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
