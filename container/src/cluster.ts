@@ -4,6 +4,7 @@
  *
  * Workers listen at once and answer `/ping` 503 while the primary fetches the model (an S3 download on
  * Fargate can take a while); each asks the primary for the model directory and loads it when it comes.
+ * Registered versions go the same way: the primary fetches, the workers load (cluster-registry.ts).
  */
 import cluster, { type Worker } from 'node:cluster';
 import { errorMessage } from '../../contract/errors';
@@ -25,6 +26,7 @@ interface ModelMessage {
   dir: string;
   challengerDir?: string;
 }
+
 function isWorkerMessage(m: unknown): m is WorkerMessage {
   const type = typeof m === 'object' && m !== null ? (m as { type?: unknown }).type : undefined;
   if (type === 'registered?') return typeof (m as Partial<RegisteredRequest>).version === 'string';
@@ -143,8 +145,8 @@ async function runWorker(settings: ServeSettings, host: string): Promise<void> {
   const registry = registrySourceFromEnv() === undefined ? undefined : registryFromPrimary();
   const server = await startInProcess({
     host,
-    fetchRegistered: registry?.fetch,
     port: settings.port,
+    fetchRegistered: registry?.fetch,
     load: async () => loadModel((await dirs).dir),
     loadChallenger: async () => {
       const dir = (await dirs).challengerDir;

@@ -80,6 +80,7 @@ const KEEP_ALIVE_MS = 65_000;
 const DRAIN_TIMEOUT_MS = 25_000;
 
 export async function startServer(opts: StartServerOptions = {}): Promise<RunningServer> {
+  if (opts.registry && opts.fetchRegistered) throw new Error('Pass either `registry` or `fetchRegistered`, not both.');
   if ((opts.workers ?? 0) > 0) return startCluster(opts);
   if (opts.bundle) throw new Error('`bundle` starts the cluster: pass `workers` > 0 with it.');
   return startInProcess(opts);
@@ -175,6 +176,7 @@ function closeServer(server: http.Server): Promise<void> {
 /** The cluster (`main.ts serve --workers N`) in a child process, for tests, the benchmark and the local runner. */
 async function startCluster(opts: StartServerOptions): Promise<RunningServer> {
   if (opts.load || opts.loadChallenger) throw new Error('`load` works in-process only; pass `modelDir` with `workers` > 0.');
+  if (opts.fetchRegistered) throw new Error('`fetchRegistered` works in-process only; pass `registry` with `workers` > 0.');
   // Under tsx this file is TypeScript and the child needs the loader; in the bundle main and server are one file.
   const entry = opts.bundle
     ? [opts.bundle]

@@ -167,6 +167,14 @@ describe('registered versions loaded while running', () => {
   });
 });
 
+describe('options', () => {
+  it('refuses `registry` with `fetchRegistered`, and `fetchRegistered` in the cluster, instead of ignoring one', async () => {
+    const fetchRegistered = async () => scratch;
+    await expect(startServer({ modelDir: BREAST_CANCER, registry: countedRegistry(), fetchRegistered })).rejects.toThrow(/not both/);
+    await expect(startServer({ modelDir: BREAST_CANCER, workers: 1, fetchRegistered })).rejects.toThrow(/in-process only/);
+  });
+});
+
 describe('lookups of versions not hosted', () => {
   it('reads S3 for at most the lookup budget of new versions; beyond it answers 404 without a read', async () => {
     // GIVEN a fresh server (a full budget) reading the registry through the counting proxy
