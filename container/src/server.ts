@@ -59,6 +59,8 @@ export interface StartServerOptions {
    * sources (workers > 0 only). @default - the sources (through tsx when they are TypeScript)
    */
   readonly bundle?: string;
+  /** Called with each JSON log line of the cluster's processes, primary and workers (workers > 0 only). @default - none */
+  readonly onLog?: (rec: Record<string, unknown>) => void;
 }
 
 export interface RunningServer {
@@ -83,6 +85,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
   if (opts.registry && opts.fetchRegistered) throw new Error('Pass either `registry` or `fetchRegistered`, not both.');
   if ((opts.workers ?? 0) > 0) return startCluster(opts);
   if (opts.bundle) throw new Error('`bundle` starts the cluster: pass `workers` > 0 with it.');
+  if (opts.onLog) throw new Error("`onLog` reads the cluster's output: pass `workers` > 0 with it.");
   return startInProcess(opts);
 }
 
@@ -203,6 +206,7 @@ async function startCluster(opts: StartServerOptions): Promise<RunningServer> {
 
   const port = await new Promise<number>((resolve, reject) => {
     readLogLines(stdout, (rec) => {
+      opts.onLog?.(rec);
       if (rec.msg === 'ready' && typeof rec.port === 'number') resolve(rec.port);
     });
     void exited.then((code) => reject(new Error(`The model server exited with code ${code} before it was ready`)));

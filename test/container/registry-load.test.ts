@@ -25,7 +25,7 @@ import { MODEL_VERSION_REQUEST_HEADER } from '../../contract/versions';
 import { type EmbeddedS3, startS3 } from '../../local/s3';
 import { modelVersionCopy } from '../support/model-version';
 import { until } from '../support/poll';
-import { BREAST_CANCER, closeAgent, parity, postJson, request } from './helpers';
+import { BREAST_CANCER, closeAgent, parity, postJson } from './helpers';
 
 const BUCKET = 'mlship-test-registry';
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -172,6 +172,7 @@ describe('options', () => {
     const fetchRegistered = async () => scratch;
     await expect(startServer({ modelDir: BREAST_CANCER, registry: countedRegistry(), fetchRegistered })).rejects.toThrow(/not both/);
     await expect(startServer({ modelDir: BREAST_CANCER, workers: 1, fetchRegistered })).rejects.toThrow(/in-process only/);
+    await expect(startServer({ modelDir: BREAST_CANCER, onLog: () => undefined })).rejects.toThrow(/workers` > 0/);
   });
 });
 
@@ -209,19 +210,26 @@ describe('lookups of versions not hosted', () => {
 describe('the cluster', () => {
   const WORKERS = 2;
   let clustered: RunningServer;
+  /** Worker pids that logged loading each registered version. */
+  const loadedBy = new Map<string, Set<number>>();
 
   beforeAll(async () => {
-    clustered = await startServer({ modelDir: BREAST_CANCER, workers: WORKERS, registry: countedRegistry() });
+    clustered = await startServer({
+      modelDir: BREAST_CANCER,
+      workers: WORKERS,
+      registry: countedRegistry(),
+      onLog: (rec) => {
+        if (rec.msg !== 'registered version loaded' || typeof rec.version !== 'string' || typeof rec.pid !== 'number') return;
+        loadedBy.set(rec.version, (loadedBy.get(rec.version) ?? new Set()).add(rec.pid));
+      },
+    });
   }, 60_000);
 
   afterAll(async () => {
     await clustered?.close();
   });
 
-  /** Each on a new connection, so the cluster spreads them over its workers. */
-  const pingVersions = async () =>
-    ((await request(clustered.url, 'GET', '/ping', undefined, { connection: 'close' })).json() as unknown as { versions: string[] })
-      .versions;
+  const loaders = (version: string) => [...(loadedBy.get(version) ?? [])];
 
   it('downloads a registered version once for all its workers, and warms every worker with it', async () => {
     // GIVEN 1.1.0 registered after the cluster started
@@ -229,24 +237,28 @@ describe('the cluster', () => {
     // WHEN one request names it
     const first = await postJson(clustered.url, { instances: [row] }, { [MODEL_VERSION_REQUEST_HEADER]: '1.1.0' });
     expect(first.headers['x-mlship-model']).toBe('breast-cancer/1.1.0');
-    // THEN soon every worker hosts it without a request of its own naming it
-    await until(
-      'every worker to host 1.1.0',
-      async () => {
-        const seen = await Promise.all(Array.from({ length: WORKERS * 3 }, pingVersions));
-        return seen.every((v) => v.includes('1.1.0'));
-      },
-      { timeoutMs: 30_000, everyMs: 100 },
-    );
-    // AND requests naming it on new connections (every worker) are answered by it at once
+    // THEN soon every worker has loaded it, though one request named it
+    await until(`all ${WORKERS} workers to load 1.1.0`, () => loaders('1.1.0').length === WORKERS, { timeoutMs: 30_000 });
+    // AND requests naming it on new connections (spread over the workers) are answered by it
     const asks = await Promise.all(
       Array.from({ length: WORKERS * 3 }, () =>
         postJson(clustered.url, { instances: [row] }, { [MODEL_VERSION_REQUEST_HEADER]: '1.1.0', connection: 'close' }),
       ),
     );
     for (const a of asks) expect(a.headers['x-mlship-model']).toBe('breast-cancer/1.1.0');
-    // AND the instance read the registry once: one evaluation.json and one package
+    // AND no worker loaded it twice, and the instance read the registry once: one evaluation.json, one package
+    expect(loaders('1.1.0')).toHaveLength(WORKERS);
     expect(counting.gets(`${registryPrefix('breast-cancer', '1.1.0')}${REGISTRY_FILES.evaluation}`)).toBe(1);
+    expect(counting.gets(modelPackageKey('breast-cancer', '1.1.0'))).toBe(1);
+  }, 60_000);
+
+  it('warms a restarted worker with the versions the others host, still without reading S3 again', async () => {
+    // GIVEN the warmed cluster of the test before; WHEN one of its workers dies (the primary restarts it)
+    const before = loaders('1.1.0');
+    expect(before).toHaveLength(WORKERS);
+    process.kill(before[0] as number, 'SIGKILL');
+    // THEN its replacement loads 1.1.0 too, with no request naming it, and the package was still read once
+    await until('the restarted worker to load 1.1.0', () => loaders('1.1.0').length === WORKERS + 1, { timeoutMs: 30_000 });
     expect(counting.gets(modelPackageKey('breast-cancer', '1.1.0'))).toBe(1);
   }, 60_000);
 
