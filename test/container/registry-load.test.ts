@@ -226,7 +226,10 @@ describe('the cluster', () => {
   }, 60_000);
 
   afterAll(async () => {
+    const pid = clustered?.pid;
     await clustered?.close();
+    // The primary downloads into its default cache (named by its pid): the cluster takes no cache option.
+    if (pid !== undefined) rmSync(path.join(os.tmpdir(), `mlship-registry-${pid}`), { recursive: true, force: true });
   });
 
   const loaders = (version: string) => [...(loadedBy.get(version) ?? [])];
