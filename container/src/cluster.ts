@@ -4,19 +4,22 @@
  *
  * Workers listen at once and answer `/ping` 503 while the primary fetches the model (an S3 download on
  * Fargate can take a while); each asks the primary for the model directory and loads it when it comes.
+ * Registered versions go the same way: the primary fetches, the workers load (cluster-registry.ts).
  */
 import cluster, { type Worker } from 'node:cluster';
 import { errorMessage } from '../../contract/errors';
+import { type RegisteredRequest, registryFromPrimary, registryOfInstance } from './cluster-registry';
 import type { ServeSettings } from './config';
 import { log } from './log';
 import { loadModel } from './model';
+import { registrySourceFromEnv } from './model-registry';
 import { resolveChallengerDir, resolveModelDir } from './model-source';
 import { startInProcess } from './server';
 
 const RESTART_DELAY_MS = 1000;
 
-/** Worker → primary: listening (model still loading), model loaded, or asking where the model is. */
-type WorkerMessage = { type: 'listening'; port: number } | { type: 'ready'; port: number } | { type: 'model?' };
+/** Worker → primary: listening (model still loading), model loaded, asking where the model is, or where a registered version is. */
+type WorkerMessage = { type: 'listening'; port: number } | { type: 'ready'; port: number } | { type: 'model?' } | RegisteredRequest;
 /** Primary → worker: the model directory, and the challenger's when one is hosted beside it. */
 interface ModelMessage {
   type: 'model';
@@ -26,6 +29,7 @@ interface ModelMessage {
 
 function isWorkerMessage(m: unknown): m is WorkerMessage {
   const type = typeof m === 'object' && m !== null ? (m as { type?: unknown }).type : undefined;
+  if (type === 'registered?') return typeof (m as Partial<RegisteredRequest>).version === 'string';
   return type === 'listening' || type === 'ready' || type === 'model?';
 }
 
@@ -53,11 +57,14 @@ async function runPrimary(settings: ServeSettings): Promise<void> {
   let challengerDir: string | undefined;
   const waiting: Worker[] = [];
 
+  const registry = registryOfInstance();
+
   const fork = (): Worker => {
     const worker = cluster.fork();
     worker.on('message', (m: unknown) => {
       if (!isWorkerMessage(m)) return;
-      if (m.type === 'model?') {
+      if (m.type === 'registered?') registry.answer(worker, m.version);
+      else if (m.type === 'model?') {
         if (modelDir !== undefined) worker.send({ type: 'model', dir: modelDir, challengerDir } satisfies ModelMessage);
         else waiting.push(worker);
       } else if (m.type === 'listening') {
@@ -68,6 +75,7 @@ async function runPrimary(settings: ServeSettings): Promise<void> {
         }
       } else {
         ready.add(worker.id);
+        registry.warmRestarted(worker);
         if (!announced && ready.size >= settings.workers) {
           announced = true;
           log('info', 'ready', { port: m.port, workers: settings.workers, model: modelDir, challenger: challengerDir });
@@ -134,9 +142,11 @@ async function runPrimary(settings: ServeSettings): Promise<void> {
 
 async function runWorker(settings: ServeSettings, host: string): Promise<void> {
   const dirs = modelDirFromPrimary();
+  const registry = registrySourceFromEnv() === undefined ? undefined : registryFromPrimary();
   const server = await startInProcess({
     host,
     port: settings.port,
+    fetchRegistered: registry?.fetch,
     load: async () => loadModel((await dirs).dir),
     loadChallenger: async () => {
       const dir = (await dirs).challengerDir;
@@ -167,6 +177,7 @@ async function runWorker(settings: ServeSettings, host: string): Promise<void> {
     log('error', 'model failed to load', { error: errorMessage(e) });
     process.exit(MODEL_LOAD_FAILED);
   }
+  registry?.onWarm((version) => void server.warm(version));
   process.send?.({ type: 'ready', port: server.port } satisfies WorkerMessage);
 }
 

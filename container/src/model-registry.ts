@@ -54,7 +54,11 @@ export function registryEnv(source: RegistrySource): Record<string, string> {
 
 /** A version the registry does not hold (or holds refused): the request gets 404 UNKNOWN_MODEL_VERSION. */
 export class NotRegisteredError extends Error {
-  constructor(version: string, why: string) {
+  constructor(
+    version: string,
+    /** Why, as the sentence ends ("is not registered"): a cluster worker rebuilds the error from it. */
+    readonly why: string,
+  ) {
     super(`Model version "${version}" is not hosted and ${why}.`);
     this.name = 'NotRegisteredError';
   }
@@ -63,7 +67,15 @@ export class NotRegisteredError extends Error {
 /** Loads one registered version; rejects with NotRegisteredError or the reason it could not be loaded. */
 export type RegisteredLoader = (version: string, champion: ModelManifest) => Promise<LoadedModel>;
 
+/** Puts one registered version's files on local disk and gives their directory; rejects with NotRegisteredError. */
+export type RegisteredFetcher = (version: string) => Promise<string>;
+
 export function registeredLoader(source: RegistrySource): RegisteredLoader {
+  return loaderOver(registeredFetcher(source));
+}
+
+/** Reads the registry itself: checks the version is registered and downloads its package. */
+export function registeredFetcher(source: RegistrySource): RegisteredFetcher {
   const { bucket, key } = parseS3Uri(source.uri);
   const prefix = key.endsWith('/') ? key : `${key}/`;
   const cacheDir = source.cacheDir ?? path.join(os.tmpdir(), `mlship-registry-${process.pid}`);
@@ -72,17 +84,24 @@ export function registeredLoader(source: RegistrySource): RegisteredLoader {
     ...(source.s3Url ? { endpoint: source.s3Url, forcePathStyle: true } : {}),
     ...(source.credentials ? { credentials: source.credentials } : {}),
   };
-  return async (version, champion) => {
+  return async (version) => {
     if (!MODEL_VERSION_PATTERN.test(version)) throw new NotRegisteredError(version, 'is not a version name');
     await checkRegistered(new S3Client(clientConfig), bucket, `${prefix}${version}/evaluation.json`, version);
     // The cache folder is named by the package's URI: versions are immutable, so a download is reused.
-    const dir = await downloadModel(`s3://${bucket}/${prefix}${version}/model.tar.gz`, {
+    return downloadModel(`s3://${bucket}/${prefix}${version}/model.tar.gz`, {
       s3Url: source.s3Url,
       region: source.region,
       credentials: source.credentials,
       cacheDir: path.join(cacheDir, createHash('sha256').update(source.uri).digest('hex').slice(0, 8)),
     });
-    const model = await loadModel(dir);
+  };
+}
+
+/** Loads what `fetch` put on disk and checks it is that version and can stand beside the champion. */
+export function loaderOver(fetch: RegisteredFetcher): RegisteredLoader {
+  return async (version, champion) => {
+    if (!MODEL_VERSION_PATTERN.test(version)) throw new NotRegisteredError(version, 'is not a version name');
+    const model = await loadModel(await fetch(version));
     try {
       if (model.manifest.version !== version) throw new Error(`its package holds version ${model.manifest.version}`);
       checkChallenger(champion, model.manifest);

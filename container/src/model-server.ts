@@ -23,6 +23,7 @@ import { log } from './log';
 import type { LoadedModel } from './model';
 import { NotRegisteredError, type RegisteredLoader } from './model-registry';
 import { ModelSet, requestedVersion } from './model-set';
+import { VersionLookups, type VersionLookupsOptions } from './version-lookups';
 
 const MB = 1024 * 1024;
 
@@ -42,8 +43,6 @@ interface Serving {
 
 /** Registered versions hosted at once besides the start-up ones; a newer one replaces the oldest. */
 export const MAX_REGISTERED_VERSIONS = 2;
-/** How long a version found not registered (or failing to load) is answered from memory before S3 is asked again. */
-const NOT_REGISTERED_TTL_MS = 30_000;
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 interface Route {
@@ -57,6 +56,8 @@ export interface ModelServerOptions {
   readonly concurrency: number;
   /** Loads a registered version a request names that is not hosted. @default - none: such a request is 404 UNKNOWN_MODEL_VERSION */
   readonly registry?: RegisteredLoader;
+  /** Limits on looking up versions not hosted. @default - VersionLookups' defaults */
+  readonly lookups?: VersionLookupsOptions;
 }
 
 export class ModelServer {
@@ -75,9 +76,10 @@ export class ModelServer {
   /** Registered versions being loaded (concurrent requests share one load), loaded (oldest first), and recently refused. */
   private readonly loading = new Map<string, Promise<Serving>>();
   private readonly registered: string[] = [];
-  private readonly refused = new Map<string, { error: unknown; at: number }>();
+  private readonly lookups: VersionLookups;
 
   constructor(private readonly opts: ModelServerOptions) {
+    this.lookups = new VersionLookups(opts.lookups);
     this.executionParameters = JSON.stringify({
       MaxConcurrentTransforms: opts.concurrency,
       BatchStrategy: 'MULTI_RECORD',
@@ -124,10 +126,17 @@ export class ModelServer {
   private servingFor(models: ModelSet<Serving>, version: string | undefined): Serving | Promise<Serving> {
     if (version === undefined || models.has(version) || this.opts.registry === undefined || this.serving === undefined)
       return models.pick(version);
-    const refused = this.refused.get(version);
-    if (refused !== undefined && Date.now() - refused.at < NOT_REGISTERED_TTL_MS) throw this.unknown(models, version, refused.error);
+    const refused = this.lookups.refusal(version);
+    if (refused !== undefined) throw this.unknown(models, version, refused);
     let load = this.loading.get(version);
     if (load === undefined) {
+      // Not remembered: the budget decides whether S3 is asked (a refusal here is not remembered, so it is asked later).
+      if (!this.lookups.allowLookup())
+        throw this.unknown(
+          models,
+          version,
+          new NotRegisteredError(version, 'too many unknown versions were named just now; try again shortly'),
+        );
       load = this.loadRegistered(version, this.opts.registry, this.serving.model).finally(() => this.loading.delete(version));
       this.loading.set(version, load);
     }
@@ -136,13 +145,24 @@ export class ModelServer {
     });
   }
 
+  /** Loads a registered version before a request names it (another worker of the instance has loaded it); failures are only logged. */
+  async warm(version: string): Promise<void> {
+    const models = this.models;
+    if (models === undefined || this.stopping) return;
+    try {
+      await this.servingFor(models, version);
+    } catch (e) {
+      log('warn', 'registered version not warmed', { version, error: errorMessage(e) });
+    }
+  }
+
   private async loadRegistered(version: string, registry: RegisteredLoader, champion: LoadedModel): Promise<Serving> {
     const started = Date.now();
     let model: LoadedModel;
     try {
       model = await registry(version, champion.manifest);
     } catch (e) {
-      this.refused.set(version, { error: e, at: Date.now() });
+      this.lookups.refuse(version, e);
       if (!(e instanceof NotRegisteredError)) log('error', 'registered version failed to load', { version, error: errorStack(e) });
       throw e;
     }
@@ -156,7 +176,7 @@ export class ModelServer {
     const dropped = drop === undefined ? undefined : models.pick(drop);
     this.models = models.with(version, serving, drop);
     this.registered.push(version);
-    this.refused.delete(version);
+    this.lookups.forget(version);
     log('info', 'registered version loaded', { version, ms: Date.now() - started, ...(drop ? { replaced: drop } : {}) });
     if (dropped !== undefined) {
       dropped.retired = true;

@@ -12,7 +12,14 @@ import type { Batcher } from './batcher';
 import { answerParserErrors } from './early-answer';
 import { readLogLines } from './log';
 import { type LoadedModel, loadModel } from './model';
-import { type RegistrySource, registeredLoader, registryEnv, registrySourceFromEnv } from './model-registry';
+import {
+  loaderOver,
+  type RegisteredFetcher,
+  type RegistrySource,
+  registeredLoader,
+  registryEnv,
+  registrySourceFromEnv,
+} from './model-registry';
 import { ModelServer } from './model-server';
 import { loadModels } from './model-set';
 import { resolveModelDir } from './model-source';
@@ -31,6 +38,8 @@ export interface StartServerOptions {
    * there (docs/retraining.md). @default - MLSHIP_MODEL_REGISTRY_S3_URI, else none
    */
   readonly registry?: RegistrySource;
+  /** Puts a registered version on disk instead of reading `registry` here (a cluster worker asks its primary, so an instance downloads once). */
+  readonly fetchRegistered?: RegisteredFetcher;
   /** @default 0 - a free port */
   readonly port?: number;
   /** @default '127.0.0.1' */
@@ -50,6 +59,8 @@ export interface StartServerOptions {
    * sources (workers > 0 only). @default - the sources (through tsx when they are TypeScript)
    */
   readonly bundle?: string;
+  /** Called with each JSON log line of the cluster's processes, primary and workers (workers > 0 only). @default - none */
+  readonly onLog?: (rec: Record<string, unknown>) => void;
 }
 
 export interface RunningServer {
@@ -71,13 +82,20 @@ const KEEP_ALIVE_MS = 65_000;
 const DRAIN_TIMEOUT_MS = 25_000;
 
 export async function startServer(opts: StartServerOptions = {}): Promise<RunningServer> {
+  if (opts.registry && opts.fetchRegistered) throw new Error('Pass either `registry` or `fetchRegistered`, not both.');
   if ((opts.workers ?? 0) > 0) return startCluster(opts);
   if (opts.bundle) throw new Error('`bundle` starts the cluster: pass `workers` > 0 with it.');
+  if (opts.onLog) throw new Error("`onLog` reads the cluster's output: pass `workers` > 0 with it.");
   return startInProcess(opts);
 }
 
+/** A server in this process, which can load a registered version ahead of the requests naming it. */
+export interface InProcessServer extends RunningServer {
+  warm(version: string): Promise<void>;
+}
+
 /** One server in this process. */
-export async function startInProcess(opts: StartServerOptions): Promise<RunningServer> {
+export async function startInProcess(opts: StartServerOptions): Promise<InProcessServer> {
   const modelServer = new ModelServer({
     batching: {
       maxBatchSize: opts.maxBatchSize ?? LIMITS.defaultMaxBatchSize,
@@ -108,7 +126,7 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
       await modelServer.stop();
     })());
 
-  const running: RunningServer = {
+  const running: InProcessServer = {
     url: `http://${host}:${port}`,
     port,
     ready,
@@ -116,6 +134,7 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
       return modelServer.stats;
     },
     close,
+    warm: (version) => modelServer.warm(version),
   };
   if (opts.waitForModel ?? true) {
     try {
@@ -129,6 +148,7 @@ export async function startInProcess(opts: StartServerOptions): Promise<RunningS
 }
 
 function registryOf(opts: StartServerOptions) {
+  if (opts.fetchRegistered) return loaderOver(opts.fetchRegistered);
   const source = opts.registry ?? registrySourceFromEnv();
   return source === undefined ? undefined : registeredLoader(source);
 }
@@ -159,6 +179,7 @@ function closeServer(server: http.Server): Promise<void> {
 /** The cluster (`main.ts serve --workers N`) in a child process, for tests, the benchmark and the local runner. */
 async function startCluster(opts: StartServerOptions): Promise<RunningServer> {
   if (opts.load || opts.loadChallenger) throw new Error('`load` works in-process only; pass `modelDir` with `workers` > 0.');
+  if (opts.fetchRegistered) throw new Error('`fetchRegistered` works in-process only; pass `registry` with `workers` > 0.');
   // Under tsx this file is TypeScript and the child needs the loader; in the bundle main and server are one file.
   const entry = opts.bundle
     ? [opts.bundle]
@@ -171,7 +192,7 @@ async function startCluster(opts: StartServerOptions): Promise<RunningServer> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (opts.maxBatchSize !== undefined) env[ENV.MAX_BATCH_SIZE] = String(opts.maxBatchSize);
   if (opts.maxBatchDelayUs !== undefined) env[ENV.MAX_BATCH_DELAY_US] = String(opts.maxBatchDelayUs);
-  // Each worker loads a registered version itself when a request names it (into its own cache).
+  // The primary fetches a registered version once for the instance; each worker loads it from there.
   if (opts.registry) Object.assign(env, registryEnv(opts.registry));
   // The IPC channel is a lifeline: the cluster stops when this process goes away, even by SIGKILL.
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
@@ -185,6 +206,7 @@ async function startCluster(opts: StartServerOptions): Promise<RunningServer> {
 
   const port = await new Promise<number>((resolve, reject) => {
     readLogLines(stdout, (rec) => {
+      opts.onLog?.(rec);
       if (rec.msg === 'ready' && typeof rec.port === 'number') resolve(rec.port);
     });
     void exited.then((code) => reject(new Error(`The model server exited with code ${code} before it was ready`)));
