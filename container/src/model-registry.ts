@@ -9,6 +9,7 @@
  * names the version is what loads it, on Fargate, SageMaker and the local system alike.
  */
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { GetObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
@@ -74,11 +75,22 @@ export function registeredLoader(source: RegistrySource): RegisteredLoader {
   return loaderOver(registeredFetcher(source));
 }
 
+/** Folders of this process's own, removed when it exits (a folder given by the caller is the caller's to keep). */
+const ownFolders = new Set<string>();
+function removeAtExit(dir: string): void {
+  if (ownFolders.size === 0)
+    process.once('exit', () => {
+      for (const d of ownFolders) rmSync(d, { recursive: true, force: true });
+    });
+  ownFolders.add(dir);
+}
+
 /** Reads the registry itself: checks the version is registered and downloads its package. */
 export function registeredFetcher(source: RegistrySource): RegisteredFetcher {
   const { bucket, key } = parseS3Uri(source.uri);
   const prefix = key.endsWith('/') ? key : `${key}/`;
   const cacheDir = source.cacheDir ?? path.join(os.tmpdir(), `mlship-registry-${process.pid}`);
+  if (source.cacheDir === undefined) removeAtExit(cacheDir);
   const clientConfig: S3ClientConfig = {
     region: source.region ?? 'us-east-1',
     ...(source.s3Url ? { endpoint: source.s3Url, forcePathStyle: true } : {}),

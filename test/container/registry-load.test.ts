@@ -10,7 +10,7 @@
  * not seen are rate-limited (no S3 read beyond the budget), and the cluster fetches a version once for the
  * instance and warms every worker with it; S3 reads are counted by a proxy in front of s3rver.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
@@ -228,8 +228,8 @@ describe('the cluster', () => {
   afterAll(async () => {
     const pid = clustered?.pid;
     await clustered?.close();
-    // The primary downloads into its default cache (named by its pid): the cluster takes no cache option.
-    if (pid !== undefined) rmSync(path.join(os.tmpdir(), `mlship-registry-${pid}`), { recursive: true, force: true });
+    // The primary downloads into its default cache (named by its pid), and removes it as it exits.
+    if (pid !== undefined) expect(existsSync(path.join(os.tmpdir(), `mlship-registry-${pid}`))).toBe(false);
   });
 
   const loaders = (version: string) => [...(loadedBy.get(version) ?? [])];
