@@ -275,16 +275,54 @@ ORDER BY ${groups.includes('dt') ? 'day, version' : 'version'}`;
  * The per-version quality of a long `GET /metrics/summary` window. Regression: the figures of
  * `regression-error-by-day` over the whole window, one row per version. Classifiers: one row per
  * version, predicted label and fed-back label (NULL for predictions without feedback) with its count,
- * from which the summary builds the confusion matrix and the per-class figures.
+ * from which the summary builds the confusion matrix and the per-class figures; a binary classifier's
+ * rows also carry their version's `roc_auc`.
  */
 export function versionQualitySql(manifest: Pick<ModelManifest, 'name' | 'output'>): string {
   const model = ofModel(manifest);
-  if (manifest.output.kind === 'regression') return regressionError(model, ['version']);
+  const { output } = manifest;
+  if (output.kind === 'regression') return regressionError(model, ['version']);
+  if (output.labels.length === 2) return binaryVersionQuality(model, str(output.labels[1] as string));
   return `WITH ${predictionsOnce(['version', 'predicted_label'], model)},
 ${latestFeedback(model)}
 SELECT p.version, p.predicted_label AS predicted, f.actual, count(*) AS n
 FROM p LEFT JOIN f ON f.id = p.id
 GROUP BY p.version, p.predicted_label, f.actual
+ORDER BY version, predicted, actual`;
+}
+
+/**
+ * `versionQualitySql` of a binary classifier: the same cells, each row also carrying its version's ROC AUC
+ * as `roc-auc` computes it, in the same pass over the store (every CTE is read once: Athena inlines a CTE
+ * at each reference, so a second reference would scan the store again). Cells are first grouped with the
+ * stored score; the ties of `roc-auc` are the rows of one version at one probability, the negatives below
+ * a running sum over the probabilities, and the area is summed back per cell and then per version.
+ */
+function binaryVersionQuality(model: string, positive: string): string {
+  const version = 'PARTITION BY version';
+  return `WITH ${predictionsOnce(['version', 'predicted_label', 'score'], model)},
+${latestFeedback(model)},
+j AS (SELECT p.version, p.predicted_label AS predicted, f.actual, count(*) AS n,
+  CASE WHEN p.score >= ${dbl(0)} AND p.score <= ${dbl(1)}
+    THEN CASE WHEN p.predicted_label = ${positive} THEN CAST(p.score AS DOUBLE) ELSE ${dbl(1)} - CAST(p.score AS DOUBLE) END END AS probability
+  FROM p LEFT JOIN f ON f.id = p.id
+  GROUP BY p.version, p.predicted_label, f.actual, p.score),
+k AS (SELECT version, predicted, actual, n, probability,
+  CASE WHEN probability IS NOT NULL AND actual = ${positive} THEN n ELSE 0 END AS pos,
+  CASE WHEN probability IS NOT NULL AND actual <> ${positive} THEN n ELSE 0 END AS neg
+  FROM j),
+w AS (SELECT version, predicted, actual, n, pos, neg,
+  sum(neg) OVER (${version} ORDER BY probability RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+    - sum(neg) OVER (${version}, probability) AS neg_below,
+  sum(neg) OVER (${version}, probability) AS neg_at
+  FROM k),
+c AS (SELECT version, predicted, actual, sum(n) AS n, sum(pos) AS pos, sum(neg) AS neg,
+  sum(pos * (neg_below + ${dbl(0.5)} * neg_at)) AS area
+  FROM w GROUP BY version, predicted, actual)
+SELECT version, predicted, actual, n,
+  CASE WHEN sum(pos) OVER (${version}) > 0 AND sum(neg) OVER (${version}) > 0
+    THEN sum(area) OVER (${version}) / (CAST(sum(pos) OVER (${version}) AS DOUBLE) * sum(neg) OVER (${version})) END AS roc_auc
+FROM c
 ORDER BY version, predicted, actual`;
 }
 

@@ -271,11 +271,18 @@ describe('the dashboard summary of a long window', () => {
             [0, 1],
           ],
         },
-        // The store's rows carry no probabilities for every label.
-        rocAuc: null,
+        // P(yes) 0.75 (p1, yes), 0.75 (p2, no), 0.25 (p4, no): the positive outranks one negative and ties one.
+        rocAuc: (1 + 0.5) / (1 * 2),
+        // Calibration needs each prediction's probability, which the summary's query does not read.
         ece: null,
       });
-      expect(v2).toMatchObject({ modelVersion: '2', count: 1, feedbackCount: 1, classification: { accuracy: 1, macroF1: 1 } });
+      // Version 2 has one outcome only: no AUC.
+      expect(v2).toMatchObject({
+        modelVersion: '2',
+        count: 1,
+        feedbackCount: 1,
+        classification: { accuracy: 1, macroF1: 1, rocAuc: null },
+      });
     } finally {
       db.close();
       rmSync(root, { recursive: true, force: true });
@@ -376,7 +383,11 @@ describe('Athena dialect', () => {
   const queries = [
     ...NAMED_QUERIES.map((name) => [name, namedQuerySql(name, MANIFEST, BASELINE)] as const),
     ['dashboard summary', summarySql(MANIFEST)] as const,
-    ['per-version quality of a classifier', versionQualitySql(MANIFEST)] as const,
+    ['per-version quality of a binary classifier (with its ROC AUC)', versionQualitySql(MANIFEST)] as const,
+    [
+      'per-version quality of a classifier of three labels',
+      versionQualitySql({ ...MANIFEST, output: { kind: 'classification', tensor: 'p', softmax: false, labels: ['no', 'yes', 'maybe'] } }),
+    ] as const,
     ['per-version quality of a regressor', versionQualitySql({ ...MANIFEST, output: { kind: 'regression', tensor: 'y' } })] as const,
     [
       'versions side by side of a regressor',
