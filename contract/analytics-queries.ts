@@ -45,6 +45,7 @@ export const NAMED_QUERIES = [
   'latency-percentiles',
   'volume-by-api-key',
   'versions-side-by-side',
+  'missing-rate-by-day',
 ] as const;
 export type NamedQuery = (typeof NAMED_QUERIES)[number];
 
@@ -60,6 +61,7 @@ export const QUERY_DESCRIPTIONS: Record<NamedQuery, string> = {
   'prediction-drift': 'PSI of the predicted classes against the training class priors, per model version',
   'latency-percentiles': 'Latency p50, p90, p99 and max (nearest rank), per day and model version',
   'volume-by-api-key': 'Predictions per day and API key',
+  'missing-rate-by-day': "Predictions and the share of them missing each input feature's value, per day, model version and feature",
   'versions-side-by-side':
     'Predictions answered and shadowed, agreement with the answered prediction of the same instance, graded predictions with their accuracy (MAE for regression), shadow error rate and latency p50 and p99, per day and model version',
 };
@@ -128,7 +130,7 @@ function ofModel(manifest: Pick<ModelManifest, 'name'>): string {
 
 /** The queries that need nothing but the tables (and the model's name). */
 function fixedQuery(
-  name: Exclude<NamedQuery, 'feature-drift' | 'prediction-drift' | 'roc-auc' | 'versions-side-by-side'>,
+  name: Exclude<NamedQuery, 'feature-drift' | 'prediction-drift' | 'missing-rate-by-day' | 'roc-auc' | 'versions-side-by-side'>,
   manifest: Pick<ModelManifest, 'name'>,
 ): string {
   const model = ofModel(manifest);
@@ -483,6 +485,55 @@ function expectedShares(specs: readonly FeatureBinSpec[]): string {
     .join(',\n  ');
 }
 
+/** The window's rows of `feature_bins` made with these bins (a FROM … WHERE to extend with AND). */
+function countedBins(model: string, specs: readonly FeatureBinSpec[]): string {
+  return `${FEATURE_BINS_TABLE} WHERE dt >= ? AND ${model} AND baseline = ${str(featureBinsFingerprint(specs))}`;
+}
+
+/**
+ * CTEs `count_days` (closed days whose `counted` rows cover them: no row the stream wrote since) and
+ * `row_days` (every other day of the window, binned from its rows).
+ */
+function countAndRowDays(model: string, counted: string): string {
+  return `days AS (SELECT DISTINCT dt FROM predictions WHERE dt >= ? AND ${model}),
+raw_days AS (SELECT DISTINCT dt FROM predictions WHERE dt >= ? AND ${model} AND compacted_at IS NULL),
+counted_days AS (SELECT DISTINCT dt FROM ${counted}),
+count_days AS (SELECT d.dt FROM days d JOIN counted_days c ON c.dt = d.dt LEFT JOIN raw_days r ON r.dt = d.dt WHERE r.dt IS NULL),
+row_days AS (SELECT d.dt FROM days d LEFT JOIN count_days c ON c.dt = d.dt WHERE c.dt IS NULL)`;
+}
+
+/**
+ * Per day, version and baseline feature, the inline predictions and how many of them had no value
+ * (`missing_rate` = missing / predictions), as the quality job's missing rates count them. A counted
+ * closed day is read from the compactor's counts (their NULL bin is the missing values; a feature never
+ * missing has none), every other day from its rows, each prediction once, in one grouped pass whose
+ * per-feature sums are then unfolded into rows.
+ */
+function missingRateByDay(manifest: ModelManifest, baseline: ModelBaseline): string {
+  const specs = featureBinSpecs(manifest, baseline);
+  const model = ofModel(manifest);
+  const counted = countedBins(model, specs);
+  const sums = specs.map((s) => `m${s.featureIndex}`);
+  return `WITH ${countAndRowDays(model, counted)},
+${predictionsOnce(['dt', 'version', ...specs.map((s) => s.column.name)], `${model} AND ${inlineCondition(specs)} AND dt IN (SELECT dt FROM row_days)`)},
+live AS (SELECT dt, version, count(*) AS n,
+${specs.map((s, j) => `  sum(CASE WHEN ${s.column.name} IS NULL THEN 1 ELSE 0 END) AS ${sums[j]}`).join(',\n')}
+  FROM p GROUP BY dt, version),
+features(feature_index, feature) AS (VALUES
+  ${specs.map((s) => `(${s.featureIndex}, ${str(s.feature.name)})`).join(',\n  ')}),
+u AS (SELECT l.dt, l.version, x.feature_index, l.n,
+  CASE x.feature_index ${sums.map((m, j) => `WHEN ${j + 1} THEN ${m}`).join(' ')} END AS missing
+  FROM live l CROSS JOIN features x
+  UNION ALL SELECT dt, version, CAST(feature_index AS INTEGER), CAST(sum(n) AS BIGINT),
+  CAST(sum(CASE WHEN bin IS NULL THEN n ELSE 0 END) AS BIGINT)
+  FROM ${counted} AND dt IN (SELECT dt FROM count_days)
+  GROUP BY dt, version, feature_index)
+SELECT u.dt AS day, u.version, x.feature, u.n AS predictions, u.missing, CAST(u.missing AS DOUBLE) / u.n AS missing_rate
+FROM u JOIN features x ON x.feature_index = u.feature_index
+WHERE u.n > 0
+ORDER BY day, version, u.feature_index`;
+}
+
 /**
  * Per-feature PSI of the inline inputs against the baseline: decile bins for numeric features, one bin
  * per category (and one for any other value) for string and bool features. The baseline is written
@@ -499,13 +550,9 @@ function expectedShares(specs: readonly FeatureBinSpec[]): string {
 function featureDrift(manifest: ModelManifest, baseline: ModelBaseline): string {
   const specs = featureBinSpecs(manifest, baseline);
   const model = ofModel(manifest);
-  const counted = `${FEATURE_BINS_TABLE} WHERE dt >= ? AND ${model} AND baseline = ${str(featureBinsFingerprint(specs))}`;
+  const counted = countedBins(model, specs);
   const columns = specs.map((s) => s.column.name);
-  return `WITH days AS (SELECT DISTINCT dt FROM predictions WHERE dt >= ? AND ${model}),
-raw_days AS (SELECT DISTINCT dt FROM predictions WHERE dt >= ? AND ${model} AND compacted_at IS NULL),
-counted_days AS (SELECT DISTINCT dt FROM ${counted}),
-count_days AS (SELECT d.dt FROM days d JOIN counted_days c ON c.dt = d.dt LEFT JOIN raw_days r ON r.dt = d.dt WHERE r.dt IS NULL),
-row_days AS (SELECT d.dt FROM days d LEFT JOIN count_days c ON c.dt = d.dt WHERE c.dt IS NULL),
+  return `WITH ${countAndRowDays(model, counted)},
 ${predictionsOnce(['version', ...columns], `${model} AND ${inlineCondition(specs)} AND dt IN (SELECT dt FROM row_days)`)},
 ${binnedCounts(specs, 'live')},
 counts AS (SELECT version, feature_index, bin, sum(n) AS n FROM (SELECT version, feature_index, bin, n FROM live
@@ -550,8 +597,9 @@ ORDER BY t.version`;
  * queries need one; the others ignore it).
  */
 export function namedQuerySql(name: NamedQuery, manifest: ModelManifest, baseline: ModelBaseline | undefined): string {
-  if (name === 'feature-drift' || name === 'prediction-drift') {
+  if (name === 'feature-drift' || name === 'prediction-drift' || name === 'missing-rate-by-day') {
     if (baseline === undefined) throw new Error(`${name} needs the model's baseline.json`);
+    if (name === 'missing-rate-by-day') return missingRateByDay(manifest, baseline);
     return name === 'feature-drift' ? featureDrift(manifest, baseline) : predictionDrift(manifest, baseline);
   }
   if (name === 'roc-auc') return rocAucSql(manifest);
@@ -572,7 +620,7 @@ const REGRESSOR_QUERIES: readonly NamedQuery[] = ['regression-error-by-day'];
 
 /**
  * The named queries a model supports: label queries for classifiers, error queries for regressors;
- * feature drift needs a baseline and tabular inputs (the store keeps no pixel columns), prediction
+ * feature drift and missing rates need a baseline and tabular inputs (the store keeps no pixel columns), prediction
  * drift a classifier's class priors, ROC AUC two labels.
  */
 export function namedQueriesFor(manifest: ModelManifest, baseline: ModelBaseline | undefined): NamedQuery[] {
@@ -581,7 +629,7 @@ export function namedQueriesFor(manifest: ModelManifest, baseline: ModelBaseline
   return NAMED_QUERIES.filter((q) =>
     other.includes(q) || (q === 'roc-auc' && !binary)
       ? false
-      : q === 'feature-drift'
+      : q === 'feature-drift' || q === 'missing-rate-by-day'
         ? baseline !== undefined && manifest.input.kind === 'tabular'
         : q === 'prediction-drift'
           ? baseline?.classPriors !== undefined

@@ -203,6 +203,11 @@ const EXPECTED: Record<Exclude<NamedQuery, 'regression-error-by-day'>, Record<st
     },
     { day: '2026-01-02', version: '2', answered: 1, shadow: 0, agreement: null, graded: 1, accuracy: 1, error_rate: null, p50: 5, p99: 5 },
   ],
+  // Every input of this log is present: 4 predictions of version 1 on day 1 and 1 of version 2 on day 2, none missing.
+  'missing-rate-by-day': [
+    ...['a', 'b', 'c', 'd'].map((feature) => ({ day: '2026-01-01', version: '1', feature, predictions: 4, missing: 0, missing_rate: 0 })),
+    ...['a', 'b', 'c', 'd'].map((feature) => ({ day: '2026-01-02', version: '2', feature, predictions: 1, missing: 0, missing_rate: 0 })),
+  ],
   'volume-by-api-key': [
     { day: '2026-01-01', api_key_id: 'k1', predictions: 2 },
     { day: '2026-01-01', api_key_id: '(none)', predictions: 1 },
@@ -416,7 +421,7 @@ describe('Athena dialect', () => {
     expect(parameterCount(sql)).toBeGreaterThanOrEqual(1);
   });
 
-  it('drift queries need a baseline; prediction drift class priors; feature drift tabular inputs', () => {
+  it('drift queries need a baseline; prediction drift class priors; feature drift and missing rates tabular inputs', () => {
     expect(() => namedQuerySql('feature-drift', MANIFEST, undefined)).toThrow(/baseline/);
     // A baseline that does not fit the manifest's feature types fails with the feature named.
     const [a, b, c, d] = BASELINE.features;
@@ -463,7 +468,9 @@ describe('Athena dialect', () => {
       'latency-percentiles',
       'volume-by-api-key',
       'versions-side-by-side',
+      'missing-rate-by-day',
     ]);
+    expect(() => namedQuerySql('missing-rate-by-day', MANIFEST, undefined)).toThrow(/baseline/);
     // Three labels: the store's one probability per row cannot rank one-vs-rest, so no ROC AUC query.
     const threeLabels = parseManifest({ ...MANIFEST, output: { kind: 'classification', labels: ['a', 'b', 'c'], tensor: 'p' } });
     expect(namedQueriesFor(threeLabels, undefined)).not.toContain('roc-auc');
