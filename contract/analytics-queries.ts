@@ -297,18 +297,20 @@ ORDER BY version, predicted, actual`;
  * `versionQualitySql` of a binary classifier: the same cells, each row also carrying its version's ROC AUC
  * as `roc-auc` computes it, in the same pass over the store (every CTE is read once: Athena inlines a CTE
  * at each reference, so a second reference would scan the store again). Cells are first grouped with the
- * stored score; the ties of `roc-auc` are the rows of one version at one probability, the negatives below
- * a running sum over the probabilities, and the area is summed back per cell and then per version.
+ * positive label's probability of fed-back predictions (NULL for the others, which then group by cell
+ * alone: bench/analytics measured 0.47 s CPU against 1.26 s grouping every prediction by its score); the
+ * ties of `roc-auc` are the rows of one version at one probability, the negatives below a running sum
+ * over the probabilities, and the area is summed back per cell and then per version.
  */
 function binaryVersionQuality(model: string, positive: string): string {
   const version = 'PARTITION BY version';
   return `WITH ${predictionsOnce(['version', 'predicted_label', 'score'], model)},
 ${latestFeedback(model)},
-j AS (SELECT p.version, p.predicted_label AS predicted, f.actual, count(*) AS n,
-  CASE WHEN p.score >= ${dbl(0)} AND p.score <= ${dbl(1)}
+j AS (SELECT version, predicted, actual, probability, count(*) AS n FROM (SELECT p.version, p.predicted_label AS predicted, f.actual,
+  CASE WHEN f.actual IS NOT NULL AND p.score >= ${dbl(0)} AND p.score <= ${dbl(1)}
     THEN CASE WHEN p.predicted_label = ${positive} THEN CAST(p.score AS DOUBLE) ELSE ${dbl(1)} - CAST(p.score AS DOUBLE) END END AS probability
-  FROM p LEFT JOIN f ON f.id = p.id
-  GROUP BY p.version, p.predicted_label, f.actual, p.score),
+  FROM p LEFT JOIN f ON f.id = p.id) pf
+  GROUP BY version, predicted, actual, probability),
 k AS (SELECT version, predicted, actual, n, probability,
   CASE WHEN probability IS NOT NULL AND actual = ${positive} THEN n ELSE 0 END AS pos,
   CASE WHEN probability IS NOT NULL AND actual <> ${positive} THEN n ELSE 0 END AS neg
