@@ -40,7 +40,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { type AttributeValue, BatchWriteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { partitionDate, tableColumns, tablePrefix } from '../../contract/analytics';
-import { featureDriftRowsSql, parameterCount, summarySql } from '../../contract/analytics-queries';
+import { featureDriftRowsSql, parameterCount, summarySql, versionQualitySql } from '../../contract/analytics-queries';
 import { parseBaseline } from '../../contract/baseline';
 import { errorStack } from '../../contract/errors';
 import { readManifestFile } from '../../contract/model-files';
@@ -415,6 +415,16 @@ async function measureQueries(root: string, threadCount: number) {
     const driftFromRows = await time(() => db.query(rowsSql, new Array<string>(parameterCount(rowsSql)).fill(since)));
     const sameDrift = checkSameDrift(drift.result.rows as DriftRow[], driftFromRows.result.rows as DriftRow[]);
     const summary = await time(() => db.query(summarySql(manifest), new Array<string>(parameterCount(summarySql(manifest))).fill(since)));
+    const run = (sql: string) => db.query(sql, new Array<string>(parameterCount(sql)).fill(since));
+    // The summary's second query: a binary classifier's cells with its ROC AUC; beside it the same cells
+    // alone (the query a classifier of three labels gets) and the roc-auc query run on its own.
+    const versionQuality = await time(() => run(versionQualitySql(manifest)));
+    const threeLabels = {
+      name: manifest.name,
+      output: { kind: 'classification' as const, tensor: 'p', softmax: false, labels: [...shape.labels, 'other'] },
+    };
+    const versionCells = await time(() => run(versionQualitySql(threeLabels)));
+    const rocAuc = await time(() => db.named('roc-auc', baseline, since));
     // Floors: the columns each query needs, decompressed and decoded, with the least work on them.
     const accuracyColumns = await time(() =>
       db.query(
@@ -432,7 +442,20 @@ async function measureQueries(root: string, threadCount: number) {
       ),
     );
     const count = Number((await db.query('SELECT count(*) AS n FROM predictions')).rows[0].n);
-    return { accuracy, drift, driftFromRows, sameDrift, summary, accuracyColumns, driftColumns, noDedupe, count };
+    return {
+      accuracy,
+      drift,
+      driftFromRows,
+      sameDrift,
+      summary,
+      versionQuality,
+      versionCells,
+      rocAuc,
+      accuracyColumns,
+      driftColumns,
+      noDedupe,
+      count,
+    };
   } finally {
     db.close();
   }
@@ -505,6 +528,15 @@ async function scanBaseline(): Promise<{ loadSeconds: number; seconds: number; c
   }
 }
 
+/** The summary's per-version quality query, its ROC AUC in the same pass against the cells alone and a separate roc-auc query. */
+function versionQualityLines(q: Awaited<ReturnType<typeof measureQueries>>): string[] {
+  return [
+    `| summary's per-version quality, cells and ROC AUC in one pass | ${fmt(q.versionQuality)} |`,
+    `| beside it: the same cells alone | ${fmt(q.versionCells)} |`,
+    `| beside it: roc-auc as a query of its own | ${fmt(q.rocAuc)} |`,
+  ];
+}
+
 /** `--queries-only`: the queries and floors over an existing store (e.g. one rewritten with another codec by codecs.ts). */
 async function queriesOnly(): Promise<void> {
   const bins = await ensureFeatureBins();
@@ -521,6 +553,7 @@ async function queriesOnly(): Promise<void> {
     `| (the two answers: ${q.sameDrift}) | |`,
     `| counts written for ${bins.days} closed days (${bins.rows.toLocaleString('en-US')} rows read) | ${bins.seconds.toFixed(1)} s (load ${bins.load.toFixed(1)}) |`,
     `| dashboard summary | ${fmt(q.summary)} |`,
+    ...versionQualityLines(q),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -537,10 +570,8 @@ async function main(): Promise<void> {
   const ddbBytes = probe.reduce((s, r) => s + dynamoItemSize(encodeRecord(r)), 0) / probe.length;
 
   const bins = await ensureFeatureBins();
-  const { accuracy, drift, driftFromRows, sameDrift, summary, accuracyColumns, driftColumns, noDedupe, count } = await measureQueries(
-    STORE,
-    threads,
-  );
+  const queries = await measureQueries(STORE, threads);
+  const { accuracy, drift, driftFromRows, sameDrift, summary, accuracyColumns, driftColumns, noDedupe, count } = queries;
   // The query figures first (the scan baseline below takes minutes to load).
   process.stderr.write(
     `queries: accuracy-by-day ${fmt(accuracy)}; its columns ${fmt(accuracyColumns)}; join without dedupe ${fmt(noDedupe)}; feature-drift ${fmt(drift)}; before the counts ${fmt(driftFromRows)}; its columns ${fmt(driftColumns)}; ${sameDrift}; summary ${fmt(summary)}\n`,
@@ -572,6 +603,7 @@ async function main(): Promise<void> {
     `| floor: reading the latter's columns (id, version, 30 features), no dedupe, no binning | ${fmt(driftColumns)} |`,
     `| binned counts written for ${bins.days} closed days (${bins.rows.toLocaleString('en-US')} rows read, one thread) | ${bins.seconds.toFixed(1)} s (load ${bins.load.toFixed(1)}) |`,
     `| DuckDB dashboard summary (90 days), all rows | ${fmt(summary)} |`,
+    ...versionQualityLines(queries),
     `| DynamoDB Scan + both answers, ${sample.toLocaleString('en-US')} items (measured) | ${scan.seconds.toFixed(3)} s (${scan.cpu.toFixed(2)} s CPU, ${scan.accuracyRows} day-version rows, ${scan.driftRows} drift rows) |`,
     `| DynamoDB Scan + both answers, ${rows.toLocaleString('en-US')} items (extrapolated) | ${scanAll.toFixed(1)} s (${((scan.cpu / sample) * rows).toFixed(1)} s CPU) |`,
     `| speed-up, both DuckDB queries against the scan path (target ≥ 100×) | ${(scanAll / (accuracy.seconds + drift.seconds)).toFixed(0)}× wall, ${(((scan.cpu / sample) * rows) / (accuracy.cpu + drift.cpu)).toFixed(0)}× CPU |`,

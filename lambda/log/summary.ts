@@ -191,9 +191,10 @@ export function summarizeAnalytics(
 /**
  * The per-version quality of a long window from the rows of `versionQualitySql`: a regressor's figures
  * as the query computed them; a classifier's confusion matrix (and from it the per-class figures) from
- * its (version, predicted, actual, n) cells. ROC AUC and ECE need each prediction's probabilities, which
- * the store's rows do not carry: they are null here (the named queries `calibration` and, for binary
- * classifiers, `roc-auc` have them).
+ * its (version, predicted, actual, n) cells, and a binary classifier's ROC AUC as the query computed it
+ * (`roc_auc` on every row of the version). A one-vs-rest AUC needs every label's probability and the ECE
+ * each prediction's, which the store's rows do not carry: they are null here (the named query
+ * `calibration` has the reliability curve).
  */
 export function analyticsVersions(rows: AnalyticsRow[], manifest: Pick<ModelManifest, 'output'>): VersionSummary[] {
   const { output } = manifest;
@@ -211,22 +212,23 @@ export function analyticsVersions(rows: AnalyticsRow[], manifest: Pick<ModelMani
       };
     });
   }
-  const byVersion = new Map<string, { count: number; pairs: LabelPair[] }>();
+  const byVersion = new Map<string, { count: number; pairs: LabelPair[]; rocAuc: number | null }>();
   for (const r of rows) {
     const version = String(r.version);
-    const group = byVersion.get(version) ?? { count: 0, pairs: [] };
+    const group = byVersion.get(version) ?? { count: 0, pairs: [], rocAuc: null };
     byVersion.set(version, group);
     const n = num(r.n) ?? 0;
     group.count += n;
+    group.rocAuc = num(r.roc_auc) ?? group.rocAuc;
     if (r.actual === null || r.actual === undefined || r.predicted === null || r.predicted === undefined) continue;
     for (let i = 0; i < n; i++) group.pairs.push({ predicted: String(r.predicted), actual: String(r.actual) });
   }
   return [...byVersion.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([modelVersion, { count, pairs }]) => {
+    .map(([modelVersion, { count, pairs, rocAuc }]) => {
       if (pairs.length === 0) return { modelVersion, count, feedbackCount: 0 };
       const m = classificationMetrics(output.labels, pairs);
-      return { modelVersion, count, feedbackCount: pairs.length, classification: classificationSummary(m, undefined) };
+      return { modelVersion, count, feedbackCount: pairs.length, classification: { ...classificationSummary(m, undefined), rocAuc } };
     });
 }
 

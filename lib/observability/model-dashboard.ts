@@ -1,7 +1,8 @@
 /**
  * The CloudWatch dashboard of a served model, apart from its alarms: the service (API, functions,
  * backend, table, dead-letter queue, quality job) and the model's quality (per-class counts or
- * predictions, accuracy or error from feedback, drift overall and per feature).
+ * predictions, accuracy or error from feedback; F1, ROC AUC and calibration error or R² and bias; label
+ * delay; drift overall, per feature and as the drifted share; missing values per feature).
  */
 import { Duration } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
@@ -12,7 +13,8 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { Backend } from '../../contract/limits';
 import type { ModelManifest } from '../../contract/manifest';
-import { METRICS_NAMESPACE, QUALITY_METRICS as Q } from '../../contract/quality';
+import { PREDICT_METRICS } from '../../contract/metrics/predict-metrics';
+import { QUALITY_DIMENSIONS as D, METRICS_NAMESPACE, QUALITY_METRICS as Q } from '../../contract/quality';
 import type { AlarmThresholds, ModelAlarms } from './model-alarms';
 import type { ModelMetrics } from './model-metrics';
 import { MONITORING_DEFAULTS } from './monitoring-defaults';
@@ -51,14 +53,26 @@ export interface ModelDashboardSource {
 /** Adds the dashboard to `scope` (id `Dashboard`). */
 export function addModelDashboard(scope: Construct, src: ModelDashboardSource): cloudwatch.Dashboard {
   const { manifest, thresholds, schedule, window } = src;
-  const { quality, accuracy, mae, maxPsi, modelDims, requests, clientErrors, serverErrors, serverErrorRate, backend, dlqDepth } =
-    src.metrics;
+  const {
+    quality,
+    accuracy,
+    mae,
+    maxPsi,
+    driftedFeatureShare,
+    modelDims,
+    requests,
+    clientErrors,
+    serverErrors,
+    serverErrorRate,
+    backend,
+    dlqDepth,
+  } = src.metrics;
   const period = MONITORING_DEFAULTS.period;
   const fns = Object.entries(src.functions);
   const perFunction = (f: (fn: lambda.IFunction, name: string) => cloudwatch.IMetric) => fns.map(([name, fn]) => f(fn, name));
   const search = (metric: string, dims: string[], extra: string, statistic: string, p: Duration) =>
     new cloudwatch.MathExpression({
-      expression: `SEARCH('{${METRICS_NAMESPACE},${dims.join(',')}} MetricName="${metric}" Model="${manifest.name}"${extra}', '${statistic}', ${p.toSeconds()})`,
+      expression: `SEARCH('{${METRICS_NAMESPACE},${dims.join(',')}} MetricName="${metric}" ${D.model}="${manifest.name}"${extra}', '${statistic}', ${p.toSeconds()})`,
       usingMetrics: {},
       period: p,
     });
@@ -67,7 +81,7 @@ export function addModelDashboard(scope: Construct, src: ModelDashboardSource): 
   const qualityWidgets =
     manifest.output.kind === 'classification'
       ? [
-          graph('Predictions per class', [search('Predictions', ['Label', 'Model', 'ModelVersion'], '', 'Sum', period)], {
+          graph('Predictions per class', [search(PREDICT_METRICS.predictions, ['Label', D.model, D.modelVersion], '', 'Sum', period)], {
             stacked: true,
           }),
           graph('Accuracy from feedback', [accuracy], {
@@ -82,7 +96,7 @@ export function addModelDashboard(scope: Construct, src: ModelDashboardSource): 
           graph('Predictions', [
             new cloudwatch.Metric({
               namespace: METRICS_NAMESPACE,
-              metricName: 'Predictions',
+              metricName: PREDICT_METRICS.predictions,
               dimensionsMap: modelDims,
               statistic: 'Sum',
               period,
@@ -95,6 +109,27 @@ export function addModelDashboard(scope: Construct, src: ModelDashboardSource): 
               thresholds.maxMeanAbsoluteError !== undefined
                 ? [{ value: thresholds.maxMeanAbsoluteError, label: 'MAE ceiling', color: '#d62728' }]
                 : [],
+          }),
+        ];
+
+  const share = { leftYAxis: { min: 0, max: 1 }, period: schedule };
+  const floor = (value: number | undefined, label: string) => (value === undefined ? [] : [{ value, label, color: '#d62728' }]);
+  // The job's figures beyond accuracy and MAE, chosen by the output kind as the alarms are.
+  const qualityDetail =
+    manifest.output.kind === 'classification'
+      ? [
+          graph('F1 from feedback', [quality(Q.macroF1, 'Average'), quality(Q.weightedF1, 'Average')], {
+            ...share,
+            leftAnnotations: floor(thresholds.macroF1Floor, 'macro F1 floor'),
+          }),
+          graph('ROC AUC and calibration error', [quality(Q.rocAuc, 'Average'), quality(Q.calibrationError, 'Average')], share),
+          graph('F1 per class', [search(Q.classF1, [D.class, D.model, D.modelVersion], '', 'Average', schedule)], share),
+        ]
+      : [
+          graph('R² from feedback', [quality(Q.r2, 'Average')], { period: schedule, leftYAxis: { max: 1 } }),
+          graph('Bias (mean error, predicted − actual)', [quality(Q.meanError, 'Average')], {
+            period: schedule,
+            leftAnnotations: [{ value: 0, label: 'unbiased' }],
           }),
         ];
 
@@ -168,7 +203,29 @@ export function addModelDashboard(scope: Construct, src: ModelDashboardSource): 
         }),
       ],
       [
-        graph('Drift per feature (PSI)', [search(Q.featurePsi, ['Feature', 'Model', 'ModelVersion'], '', 'Maximum', schedule)], {
+        ...qualityDetail,
+        graph('Label delay (ms)', [quality(Q.labelDelayP50, 'Average'), quality(Q.labelDelayP90, 'Average')], { period: schedule }),
+      ],
+      [
+        graph('Drifted-feature share', [driftedFeatureShare], {
+          ...share,
+          leftAnnotations: floor(thresholds.driftedFeatureShare, 'alarm'),
+        }),
+        ...(manifest.input.kind === 'tabular'
+          ? [
+              graph(
+                'Missing values per feature',
+                [search(Q.featureMissingRate, [D.feature, D.model, D.modelVersion], '', 'Maximum', schedule)],
+                {
+                  ...share,
+                  width: 16,
+                },
+              ),
+            ]
+          : []),
+      ],
+      [
+        graph('Drift per feature (PSI)', [search(Q.featurePsi, [D.feature, D.model, D.modelVersion], '', 'Maximum', schedule)], {
           width: 24,
           period: schedule,
         }),

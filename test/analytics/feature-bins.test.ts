@@ -16,6 +16,7 @@ import {
   featureBinsKey,
 } from '../../contract/feature-bins';
 import type { ModelManifest } from '../../contract/manifest';
+import { missingRates } from '../../contract/metrics/missing-values';
 import type { PredictionRecord } from '../../contract/prediction-log';
 import { compactClosedDays, countCompactedClosedDays } from '../../lambda/analytics/compact';
 import { featureBinsToParquet } from '../../lambda/analytics/parquet';
@@ -60,6 +61,15 @@ function generatedLog(manifest: ModelManifest, perDay: number): PredictionRecord
       };
     }),
   );
+}
+
+/** Writes each day of `log` in two batches that overlap (five predictions delivered twice). */
+async function writeDays(root: string, manifest: ModelManifest, log: readonly PredictionRecord[]): Promise<void> {
+  for (const day of DAYS) {
+    const ofDay = log.filter((r) => r.createdAt.startsWith(day));
+    await writeStore(root, 'predictions', predictionRows(ofDay.slice(0, 25), manifest), manifest);
+    await writeStore(root, 'predictions', predictionRows(ofDay.slice(20), manifest), manifest);
+  }
 }
 
 /** Edges that float32 cannot hold exactly, and other categories: another baseline of the same features. */
@@ -127,11 +137,7 @@ describe.each([
   beforeEach(async () => {
     // GIVEN a store of five days, each delivered in two batches, compacted before counts existed (no baseline)
     root = tempStore();
-    for (const day of DAYS) {
-      const ofDay = log.filter((r) => r.createdAt.startsWith(day));
-      await writeStore(root, 'predictions', predictionRows(ofDay.slice(0, 25), manifest), manifest);
-      await writeStore(root, 'predictions', predictionRows(ofDay.slice(20), manifest), manifest);
-    }
+    await writeDays(root, manifest, log);
     await compactClosedDays(store(), manifest, { now: NOW });
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
@@ -208,6 +214,67 @@ describe.each([
     expect(result.featureBins.map((b) => b.dt)).toEqual(DAYS.slice(0, 4));
     expect(await binKeys(root)).toEqual(DAYS.slice(0, 4).map((dt) => featureBinsKey(manifest.name, dt, otherFingerprint)));
     await expectSameAnswer(root, manifest, other);
+  });
+});
+
+describe('missing-rate-by-day from binned counts, a nullable feature', () => {
+  const manifest = NULLABLE_MANIFEST;
+  const baseline = NULLABLE_BASELINE;
+  const log = generatedLog(manifest, 60);
+  let root: string;
+  const store = () => folderObjectStore(root);
+  const answer = async () => {
+    const db = await openAnalyticsDb(root, manifest, { threads: 1 });
+    try {
+      return normalize((await db.named('missing-rate-by-day', baseline, SINCE)).rows);
+    } finally {
+      db.close();
+    }
+  };
+  /** The quality job's figure (missingRates) over each day's and version's inline predictions. */
+  const fromRecords = () =>
+    DAYS.flatMap((day) =>
+      ['1', '2'].flatMap((version) => {
+        const rows = log.filter((r) => r.createdAt.startsWith(day) && r.modelVersion === version && r.inputValues !== undefined);
+        if (rows.length === 0) return [];
+        return missingRates(
+          baseline.features.map((f) => f.name),
+          rows.map((r) => r.inputValues ?? []),
+        ).map((m) => ({ day, version, feature: m.feature, predictions: m.n, missing: m.missing, missing_rate: m.rate }));
+      }),
+    );
+
+  beforeEach(async () => {
+    // GIVEN five days, each delivered in two overlapping batches, the first four closed
+    root = tempStore();
+    await writeDays(root, manifest, log);
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it("equals the rows' figure before the counts exist and once the closed days are read from them", async () => {
+    const want = fromRecords();
+    // Feature a is missing now and then; b never is.
+    expect(want.some((r) => r.feature === 'a' && r.missing > 0)).toBe(true);
+    expect(await answer()).toEqual(want);
+
+    // WHEN the compactor closes days 1 to 4 with their counts
+    await compactClosedDays(store(), manifest, { now: NOW, baseline });
+    expect((await binKeys(root)).length).toBe(4);
+    // THEN the same answer, and it comes from the counts: bogus counts for day 1 move it
+    expect(await answer()).toEqual(want);
+    const fingerprint = featureBinsFingerprint(featureBinSpecs(manifest, baseline));
+    await store().put(
+      featureBinsKey(manifest.name, DAYS[0] as string, fingerprint),
+      await featureBinsToParquet([
+        { version: '1', feature: 'a', feature_index: 1, bin: null, n: 7, baseline: fingerprint },
+        { version: '1', feature: 'a', feature_index: 1, bin: 0, n: 3, baseline: fingerprint },
+      ]),
+    );
+    const bogus = await answer();
+    expect(bogus.filter((r) => r.day === DAYS[0])).toEqual([
+      { day: DAYS[0], version: '1', feature: 'a', predictions: 10, missing: 7, missing_rate: 0.7 },
+    ]);
+    expect(bogus.filter((r) => r.day !== DAYS[0])).toEqual(want.filter((r) => r.day !== DAYS[0]));
   });
 });
 

@@ -290,6 +290,18 @@ describe('the quality queries agree with the contract metrics on a generated log
           roc_auc: expect.closeTo(auc as number, 12),
         });
       }
+      // A long window's summary has it from the query it already runs for the confusion matrix.
+      const sql = versionQualitySql(MANIFEST);
+      const cells = (await db.query(sql, new Array<string>(parameterCount(sql)).fill(SINCE))).rows as AnalyticsRow[];
+      const summaries = analyticsVersions(cells, MANIFEST);
+      expect(summaries.map((v) => v.modelVersion)).toEqual(['1', '2']);
+      for (const v of summaries) {
+        const own = records.filter((r) => r.modelVersion === v.modelVersion);
+        const fromLog = versionSummary(v.modelVersion, own, MANIFEST).classification;
+        expect(v.classification?.rocAuc).toBeCloseTo(fromLog?.rocAuc as number, 12);
+        expect(v.classification?.confusion).toEqual(fromLog?.confusion);
+        expect(v).toMatchObject({ count: own.length, feedbackCount: own.filter((r) => r.feedback !== undefined).length });
+      }
     });
   });
 });

@@ -203,6 +203,11 @@ const EXPECTED: Record<Exclude<NamedQuery, 'regression-error-by-day'>, Record<st
     },
     { day: '2026-01-02', version: '2', answered: 1, shadow: 0, agreement: null, graded: 1, accuracy: 1, error_rate: null, p50: 5, p99: 5 },
   ],
+  // Every input of this log is present: 4 predictions of version 1 on day 1 and 1 of version 2 on day 2, none missing.
+  'missing-rate-by-day': [
+    ...['a', 'b', 'c', 'd'].map((feature) => ({ day: '2026-01-01', version: '1', feature, predictions: 4, missing: 0, missing_rate: 0 })),
+    ...['a', 'b', 'c', 'd'].map((feature) => ({ day: '2026-01-02', version: '2', feature, predictions: 1, missing: 0, missing_rate: 0 })),
+  ],
   'volume-by-api-key': [
     { day: '2026-01-01', api_key_id: 'k1', predictions: 2 },
     { day: '2026-01-01', api_key_id: '(none)', predictions: 1 },
@@ -271,11 +276,18 @@ describe('the dashboard summary of a long window', () => {
             [0, 1],
           ],
         },
-        // The store's rows carry no probabilities for every label.
-        rocAuc: null,
+        // P(yes) 0.75 (p1, yes), 0.75 (p2, no), 0.25 (p4, no): the positive outranks one negative and ties one.
+        rocAuc: (1 + 0.5) / (1 * 2),
+        // Calibration needs each prediction's probability, which the summary's query does not read.
         ece: null,
       });
-      expect(v2).toMatchObject({ modelVersion: '2', count: 1, feedbackCount: 1, classification: { accuracy: 1, macroF1: 1 } });
+      // Version 2 has one outcome only: no AUC.
+      expect(v2).toMatchObject({
+        modelVersion: '2',
+        count: 1,
+        feedbackCount: 1,
+        classification: { accuracy: 1, macroF1: 1, rocAuc: null },
+      });
     } finally {
       db.close();
       rmSync(root, { recursive: true, force: true });
@@ -376,7 +388,11 @@ describe('Athena dialect', () => {
   const queries = [
     ...NAMED_QUERIES.map((name) => [name, namedQuerySql(name, MANIFEST, BASELINE)] as const),
     ['dashboard summary', summarySql(MANIFEST)] as const,
-    ['per-version quality of a classifier', versionQualitySql(MANIFEST)] as const,
+    ['per-version quality of a binary classifier (with its ROC AUC)', versionQualitySql(MANIFEST)] as const,
+    [
+      'per-version quality of a classifier of three labels',
+      versionQualitySql({ ...MANIFEST, output: { kind: 'classification', tensor: 'p', softmax: false, labels: ['no', 'yes', 'maybe'] } }),
+    ] as const,
     ['per-version quality of a regressor', versionQualitySql({ ...MANIFEST, output: { kind: 'regression', tensor: 'y' } })] as const,
     [
       'versions side by side of a regressor',
@@ -405,7 +421,7 @@ describe('Athena dialect', () => {
     expect(parameterCount(sql)).toBeGreaterThanOrEqual(1);
   });
 
-  it('drift queries need a baseline; prediction drift class priors; feature drift tabular inputs', () => {
+  it('drift queries need a baseline; prediction drift class priors; feature drift and missing rates tabular inputs', () => {
     expect(() => namedQuerySql('feature-drift', MANIFEST, undefined)).toThrow(/baseline/);
     // A baseline that does not fit the manifest's feature types fails with the feature named.
     const [a, b, c, d] = BASELINE.features;
@@ -452,7 +468,9 @@ describe('Athena dialect', () => {
       'latency-percentiles',
       'volume-by-api-key',
       'versions-side-by-side',
+      'missing-rate-by-day',
     ]);
+    expect(() => namedQuerySql('missing-rate-by-day', MANIFEST, undefined)).toThrow(/baseline/);
     // Three labels: the store's one probability per row cannot rank one-vs-rest, so no ROC AUC query.
     const threeLabels = parseManifest({ ...MANIFEST, output: { kind: 'classification', labels: ['a', 'b', 'c'], tensor: 'p' } });
     expect(namedQueriesFor(threeLabels, undefined)).not.toContain('roc-auc');

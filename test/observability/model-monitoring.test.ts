@@ -16,6 +16,7 @@ import { ENV } from '../../contract/env';
 import { errorMessage } from '../../contract/errors';
 import { LOG_TABLE } from '../../contract/prediction-log';
 import { DEFAULT_PROMOTION_POLICY, NO_PROMOTION } from '../../contract/promotion';
+import { QUALITY_METRICS as Q } from '../../contract/quality';
 import { ModelMonitoring, type ModelMonitoringProps, type MonitoredBackend } from '../../lib/observability/model-monitoring';
 import { defined } from '../support/defined';
 
@@ -265,6 +266,24 @@ describe('ModelMonitoring', () => {
     expect(body).toContain('MetricName=\\\\\\"FeaturePsi\\\\\\"');
   });
 
+  test("a classifier's quality row: accuracy, macro and weighted F1, ROC AUC, calibration error, per-class F1, missing values, drifted share", () => {
+    const graphs = dashboardGraphs(template);
+    expect(graphs).toMatchObject({
+      'Accuracy from feedback': [Q.accuracy, Q.feedbackCount],
+      'F1 from feedback': [Q.macroF1, Q.weightedF1],
+      'ROC AUC and calibration error': [Q.rocAuc, Q.calibrationError],
+      'F1 per class': [Q.classF1],
+      'Label delay (ms)': [Q.labelDelayP50, Q.labelDelayP90],
+      'Drifted-feature share': [Q.driftedFeatureShare],
+      'Missing values per feature': [Q.featureMissingRate],
+    });
+    const drawn = Object.values(graphs).flat();
+    for (const regression of [Q.mae, Q.rmse, Q.r2, Q.meanError]) expect(drawn).not.toContain(regression);
+    // The alarms' thresholds are drawn on the graphs they watch.
+    const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody);
+    expect(body).toContain(`\\"label\\":\\"macro F1 floor\\"`);
+  });
+
   test('synthesizes with no cdk-nag or CloudFormation validation finding in the monitoring resources', () => {
     const app = new App();
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -300,6 +319,24 @@ describe('ModelMonitoring', () => {
     expect(ours).toEqual([]);
   });
 });
+
+/** Each graph of a template's dashboard, by title: the metric names it draws (a SEARCH is named by its MetricName). */
+function dashboardGraphs(template: Template): Record<string, string[]> {
+  const body = Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody;
+  // The body is a Fn::Join of JSON text and tokens that sit inside its strings: a placeholder keeps it JSON.
+  const parts: unknown[] = typeof body === 'string' ? [body] : body['Fn::Join'][1];
+  const text = parts.map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
+  const widgets = (JSON.parse(text) as { widgets: { properties: { title?: string; metrics?: unknown[][] } }[] }).widgets;
+  const nameOf = (m: unknown[]) => {
+    const [first, second] = m;
+    if (typeof first === 'string') return String(second);
+    const expression = String((first as { expression?: string }).expression);
+    return /MetricName="([^"]+)"/.exec(expression)?.[1] ?? expression;
+  };
+  return Object.fromEntries(
+    widgets.filter((w) => w.properties.metrics !== undefined).map((w) => [w.properties.title, (w.properties.metrics ?? []).map(nameOf)]),
+  );
+}
 
 /** The quality alarms of a template, by metric name: threshold, comparison and runs. */
 function qualityAlarms(template: Template): Record<string, { Threshold: number; ComparisonOperator: string; EvaluationPeriods: number }> {
@@ -404,6 +441,22 @@ describe('ModelMonitoring default quality thresholds, from the baseline', () => 
       MeanAbsoluteError: { Threshold: 53.182625, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 2 },
       DriftedFeatureShare: { Threshold: 0.3, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 2 },
     });
+  });
+
+  test("a regression model's dashboard: MAE, RMSE, R² and bias, missing values and drifted share; no class charts", () => {
+    const { template } = build({ modelDir: join(ROOT, 'models/diabetes-progression'), quality: {} });
+    const graphs = dashboardGraphs(template);
+    expect(graphs).toMatchObject({
+      'Error from feedback': [Q.mae, Q.rmse, Q.feedbackCount],
+      'R² from feedback': [Q.r2],
+      'Bias (mean error, predicted − actual)': [Q.meanError],
+      'Drifted-feature share': [Q.driftedFeatureShare],
+      'Missing values per feature': [Q.featureMissingRate],
+    });
+    const drawn = Object.values(graphs).flat();
+    for (const classifier of [Q.accuracy, Q.macroF1, Q.weightedF1, Q.rocAuc, Q.calibrationError, Q.classF1]) {
+      expect(drawn).not.toContain(classifier);
+    }
   });
 
   test('configured floors and relative thresholds override the defaults, and reach the quality job', () => {
