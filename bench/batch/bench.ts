@@ -7,13 +7,18 @@
  * formatting; a goal above the floor is out of reach for any parser. Each batch row prints where its time
  * went (read and write: wall time of the main thread waiting; parse, run, format: summed over workers).
  *
- *   npx tsx bench/batch/bench.ts [--rows 1000000] [--workers 0] [--keep]
+ *   npx tsx bench/batch/bench.ts [--rows 1000000] [--workers 0] [--keep] [--baseline earlier-mlship.csv]
+ *
+ * It prints the SHA-256 of the CSV it wrote on `--rows` rows; `--baseline` compares it byte for byte with
+ * an output an earlier version wrote from the same generated rows (kept with `--keep`), so a speed-up is
+ * shown to change no answer.
  *
  * Each side runs in its own process so its peak RSS is its own; the batch worker runs bundled, as in the
  * image. Wall time and rows/s depend on what else the machine runs; CPU seconds much less so. The batch mode also runs on a fifth of
  * the rows: flat memory means the two peaks are about the same, while pandas grows with the file.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -200,7 +205,21 @@ async function main(): Promise<void> {
     `peak RSS: mlship ${find('mlship batch csv', fifth).peakRssMiB} → ${ours.peakRssMiB} MiB for 5x the rows; pandas ${find('pandas + scikit-learn csv', fifth).peakRssMiB} → ${theirs.peakRssMiB} MiB`,
   );
   console.log(`same label on the first 100000 rows: ${(100 * labelAgreement(out('mlship.csv'), out('pandas.csv'), 100_000)).toFixed(3)}%`);
+  const written = await sha256(out('mlship.csv'));
+  console.log(`mlship CSV output on ${rows} rows: sha256 ${written}`);
+  const baseline = flag('baseline', '');
+  if (baseline) {
+    const same = (await sha256(baseline)) === written;
+    console.log(`byte-identical to ${baseline}: ${same ? 'yes' : 'NO'}`);
+    if (!same) process.exitCode = 1;
+  }
   if (!process.argv.includes('--keep')) rmSync(dir, { recursive: true, force: true });
+}
+
+async function sha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 /**

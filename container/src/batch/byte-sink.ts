@@ -146,11 +146,13 @@ function writeDigits(b: Uint8Array, p: number, d: number, intDigits: number): nu
   const dot = intDigits > 0 && intDigits < 9;
   const end = p + 9 + (dot ? 1 : 0);
   let q = end - 1;
-  let rest = d;
+  // d < 2^31: integer division by 10 stays in small integers, cheaper than Math.floor on doubles.
+  let rest = d | 0;
   for (let i = 8; i >= 0; i--) {
     if (dot && i === intDigits - 1) b[q--] = 46;
-    b[q--] = 48 + (rest % 10);
-    rest = Math.floor(rest / 10);
+    const next = (rest / 10) | 0;
+    b[q--] = 48 + rest - next * 10;
+    rest = next;
   }
   return end;
 }

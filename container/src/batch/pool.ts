@@ -30,8 +30,31 @@ function spawn(init: WorkerInit, script?: string): Worker {
     throw new Error(
       `The batch worker script ${file} is missing: bundle container/src/batch/worker.ts as batch-worker.js beside the entry.`,
     );
-  return new Worker(file, { workerData: init, resourceLimits: RESOURCE_LIMITS });
+  return new Worker(file, { workerData: init, resourceLimits: RESOURCE_LIMITS, execArgv: withoutTsx(process.execArgv) });
 }
+
+const PRELOAD_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
+
+/**
+ * The parent's node flags minus TypeScript loaders: a bundled worker is plain JavaScript, and a worker
+ * inherits `--import tsx` (the bench, `npx tsx`), whose loader costs about 0.14 CPU s per worker at start.
+ */
+export function withoutTsx(execArgv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i] as string; // i < length
+    const eq = a.indexOf('=');
+    const [flag, value] = eq > 0 ? [a.slice(0, eq), a.slice(eq + 1)] : [a, execArgv[i + 1]];
+    if (PRELOAD_FLAGS.has(flag) && value !== undefined && isTsx(value)) {
+      if (eq < 0) i++;
+      continue;
+    }
+    kept.push(a);
+  }
+  return kept;
+}
+
+const isTsx = (module: string) => module === 'tsx' || module.startsWith('tsx/') || /[\\/]node_modules[\\/]tsx[\\/]/.test(module);
 
 export class WorkerPool {
   private failure: Error | undefined;
