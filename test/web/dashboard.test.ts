@@ -124,6 +124,8 @@ describeWithTools(['chromium'], 'the dashboard in a browser', () => {
   });
 
   describe('dashboard with real predictions', () => {
+    /** The 24-hour window's ROC AUC (from the log), which the 30-day window (from the store) must repeat. */
+    let auc24h: string | undefined;
     test('loads, draws every chart, lists the predictions, logs no console error', async () => {
       // 50 held-out rows in 5 requests (arrays and named features), then feedback on 20 of them.
       const names = system.manifest.input.kind === 'tabular' ? system.manifest.input.features.map((f) => f.name) : [];
@@ -177,9 +179,9 @@ describeWithTools(['chromium'], 'the dashboard in a browser', () => {
         expect.stringMatching(/%$/),
         expect.stringMatching(/^\d+$/),
       ]);
-      expect(await page.locator('#note-class-metrics').textContent()).toMatch(
-        /^1\.0\.0: macro F1 \d+\.\d%, weighted F1 \d+\.\d%, ROC AUC 0\.\d{3}, ECE 0\.\d{3} \(20 fed back\)$/,
-      );
+      const note24h = (await page.locator('#note-class-metrics').textContent()) ?? '';
+      expect(note24h).toMatch(/^1\.0\.0: macro F1 \d+\.\d%, weighted F1 \d+\.\d%, ROC AUC 0\.\d{3}, ECE 0\.\d{3} \(20 fed back\)$/);
+      auc24h = note24h.match(/ROC AUC (0\.\d{3})/)?.[1];
       for (const id of ['chart-predicted', 'chart-error', 'chart-residuals']) expect(await page.locator(`#${id}`).isHidden()).toBe(true);
 
       // The confusion matrix of the version: the first 17 fed back the predicted label, the last 3 the other one.
@@ -234,14 +236,15 @@ describeWithTools(['chromium'], 'the dashboard in a browser', () => {
       expect(await page.locator('#stat-accuracy').textContent()).toBe('85.0%');
       expect(await page.locator('#stat-p99').textContent()).toMatch(/^\d+ ms$/);
       expect(await page.locator('#note-classes').textContent()).toBe('predicted classes, last 30d');
-      // Per-class quality from the store too, without ROC AUC and ECE (its rows hold no probabilities per label)
+      // Per-class quality from the store too, with the binary classifier's ROC AUC from the stored scores (the
+      // same figure as the log's), without ECE (the store holds no probabilities per bin)
       expect(await page.locator('#class-metrics-body tr').count()).toBe(2);
       expect(await page.locator('#note-class-metrics').textContent()).toMatch(
-        /^1\.0\.0: macro F1 \d+\.\d%, weighted F1 \d+\.\d% \(20 fed back\)$/,
+        new RegExp(`^1\\.0\\.0: macro F1 \\d+\\.\\d%, weighted F1 \\d+\\.\\d%, ROC AUC ${auc24h} \\(20 fed back\\)$`),
       );
       expect(Number(await page.locator('#chart-classes').getAttribute('data-points'))).toBe(2);
-      // The confusion matrix from the store's cells; no reliability curve (no probabilities per bin there), no AUC.
-      expect(await page.locator('#confusion-matrices .confusion h3').textContent()).toBe('Version 1.0.0 20 fed back');
+      // The confusion matrix from the store's cells, with the AUC; no reliability curve (no probabilities per bin there).
+      expect(await page.locator('#confusion-matrices .confusion h3').textContent()).toBe(`Version 1.0.0 20 fed back · ROC AUC ${auc24h}`);
       expect(await page.locator('#confusion-matrices .confusion td').allTextContents()).toHaveLength(4);
       expect(await page.locator('#card-reliability').isHidden()).toBe(true);
       expect(await page.locator('#status').isHidden()).toBe(true);
