@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -82,11 +82,14 @@ async function main(): Promise<void> {
     });
     const variants: Record<string, Handler> = {
       'champion only': createPredictHandler(base),
+      // The same variant twice: the gap between the two is the noise a difference must stand out of.
+      'champion only, again': createPredictHandler(base),
       'shadow challenger': createPredictHandler({ ...base, versions: shadowVersions }),
       'slow shadow challenger (1 s)': createPredictHandler({ ...base, backend: slow, versions: shadowVersions }),
     };
     const body = JSON.stringify({ instances: [Array.from({ length: 30 }, (_, i) => i / 10)] });
     const latencies: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+    const roundP50s: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
     // Handlers write JSON log lines to stdout; the bench prints only its result.
     process.stdout.write = (() => true) as typeof process.stdout.write;
     for (let round = 0; round < ROUNDS; round++) {
@@ -104,7 +107,10 @@ async function main(): Promise<void> {
             if (res.statusCode !== 200) throw new Error(`${name}: status ${res.statusCode}`);
           }
         };
+        const before = latencies[name]?.length ?? 0;
         await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+        const round = (latencies[name] ?? []).slice(before).sort((a, b) => a - b);
+        roundP50s[name]?.push(percentile(round, 50) ?? Number.NaN);
       }
     }
     process.stdout.write = quiet;
@@ -120,8 +126,18 @@ async function main(): Promise<void> {
       p50Ms: Number(p(name, 50).toFixed(2)),
       p99Ms: Number(p(name, 99).toFixed(2)),
       p50VsChampionOnly: Number((p(name, 50) / baseline).toFixed(2)),
+      p50MinusChampionOnlyMs: Number((p(name, 50) - baseline).toFixed(2)),
+      // Each round's p50: their spread is the round-to-round noise of this variant.
+      roundP50sMs: (roundP50s[name] ?? []).map((x) => Number(x.toFixed(2))),
     }));
-    process.stdout.write(`${JSON.stringify({ concurrency: CONCURRENCY, shadowGraceMs: SHADOW_GRACE_MS, rows }, null, 1)}\n`);
+    const noise = Math.abs(p('champion only, again', 50) - baseline);
+    process.stdout.write(
+      `${JSON.stringify({ concurrency: CONCURRENCY, shadowGraceMs: SHADOW_GRACE_MS, load: loadavg().map((x) => Number(x.toFixed(1))), rows }, null, 1)}\n`,
+    );
+    const shadow = p('shadow challenger', 50) - baseline;
+    process.stdout.write(
+      `shadow challenger: p50 ${shadow >= 0 ? '+' : ''}${shadow.toFixed(2)} ms over the champion alone; the champion alone against itself: ${noise.toFixed(2)} ms\n`,
+    );
   } finally {
     process.stdout.write = quiet;
     await server.close();
