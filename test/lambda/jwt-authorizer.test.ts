@@ -171,8 +171,8 @@ describe('the bundled authorizer', () => {
     const script = `import(${JSON.stringify(pathToFileURL(join(out, `${ENTRY_NAME}.mjs`)).href)})
       .then((m) => m.handler(${JSON.stringify(event(token))}))
       .then((r) => process.stderr.write('RESULT ' + JSON.stringify(r) + '\\n'), (e) => process.stderr.write('ERROR ' + e.message + '\\n'))`;
+    // Only the authorizer's variables: the bundle must need nothing else from its environment.
     const env = {
-      PATH: process.env.PATH ?? '',
       [ENV.JWT_ISSUER]: issuer.issuer,
       [ENV.JWT_AUDIENCE]: 'mlship-api',
       [ENV.JWT_JWKS_URI]: issuer.jwksUri,
