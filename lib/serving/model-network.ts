@@ -4,7 +4,7 @@
  * production port, only the rollout check (`testClientSecurityGroup`) its test port, and only the load
  * balancer reaches the tasks. Nothing is reachable from an address range.
  */
-import { Token } from 'aws-cdk-lib';
+import { CfnResource, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -102,6 +102,9 @@ export class ModelNetwork extends Construct {
     }
     const vpc = new ec2.Vpc(scope, 'Vpc', {
       maxAzs: DEFAULT_VPC_AZS,
+      // The default security group keeps no rules (what CDK's recommended flag does for every VPC): nothing
+      // placed in it by mistake can reach or be reached.
+      restrictDefaultSecurityGroup: true,
       natGateways,
       subnetConfiguration: [
         { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
@@ -112,6 +115,7 @@ export class ModelNetwork extends Construct {
         DynamoDB: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
       },
     });
+    keepProviderLogs(scope, options.flowLogRetention ?? logs.RetentionDays.THREE_MONTHS);
     vpc.addFlowLog('FlowLog', {
       destination: ec2.FlowLogDestination.toCloudWatchLogs(
         new logs.LogGroup(scope, 'FlowLogs', { retention: options.flowLogRetention ?? logs.RetentionDays.THREE_MONTHS }),
@@ -120,4 +124,19 @@ export class ModelNetwork extends Construct {
     });
     return vpc;
   }
+}
+
+/** The construct id aws-cdk-lib gives the stack's provider of `restrictDefaultSecurityGroup`. */
+const RESTRICT_SG_PROVIDER_ID = 'Custom::VpcRestrictDefaultSGCustomResourceProvider';
+
+/**
+ * The provider function that empties the default security group writes to a log group of its own,
+ * pre-created with a retention (Lambda would otherwise create one that never expires).
+ */
+function keepProviderLogs(scope: Construct, retention: logs.RetentionDays): void {
+  const stack = Stack.of(scope);
+  const handler = stack.node.tryFindChild(RESTRICT_SG_PROVIDER_ID)?.node.tryFindChild('Handler');
+  if (!(handler instanceof CfnResource)) throw new Error(`ModelNetwork: no ${RESTRICT_SG_PROVIDER_ID} handler to give a log group to.`);
+  const group = new logs.LogGroup(stack, 'RestrictDefaultSgLogs', { retention });
+  handler.addPropertyOverride('LoggingConfig', { LogGroup: group.logGroupName });
 }

@@ -4,7 +4,7 @@
  * is refused saying how to fix it.
  */
 import { join } from 'node:path';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -36,6 +36,21 @@ test.each([
   const t = Template.fromStack(stack);
   t.resourceCountIs('AWS::EC2::NatGateway', count);
   t.resourceCountIs('AWS::EC2::Subnet', 4);
+});
+
+test("empties the default VPC's default security group, its provider logging to a log group that expires", () => {
+  // GIVEN / WHEN
+  const { stack } = service();
+  // THEN the default security group loses its rules
+  const t = Template.fromStack(stack);
+  t.resourceCountIs('Custom::VpcRestrictDefaultSG', 1);
+  // AND the function doing it writes to a log group of its own with a retention, not one Lambda creates
+  const [handler] = Object.values(
+    t.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('default security group') } }),
+  );
+  const groups = t.findResources('AWS::Logs::LogGroup');
+  const ref = (handler?.Properties.LoggingConfig?.LogGroup as { Ref?: string } | undefined)?.Ref ?? '';
+  expect(groups[ref]?.Properties.RetentionInDays).toBeGreaterThan(0);
 });
 
 test('refuses a count the two-AZ VPC cannot have', () => {
