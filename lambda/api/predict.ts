@@ -48,7 +48,7 @@ export function createPredictHandler(deps: PredictDeps) {
   });
   const predictOnce = withIdempotency(run, {
     store: deps.log,
-    replayHeaders: { [MODEL_VERSION_HEADER]: `${manifest.name}/${manifest.version}` },
+    replayHeaders: [MODEL_VERSION_HEADER],
     clock: () => clock().getTime(),
   });
 

@@ -1,8 +1,9 @@
 /**
  * `Idempotency-Key` for `POST /predict`, as a wrapper around the route (the way Powertools'
  * `makeIdempotent` wraps a function): the first request with a key reserves `idem#<apiKeyId>#<key>` in
- * the prediction table (the sparse index never lists it), and its answer is stored there. A repeat with
- * the same body gets that answer and runs nothing; a different body under the same key is 409. A failed
+ * the prediction table (the sparse index never lists it), and its answer is stored there, with the
+ * headers that describe it (the model version that answered, which a split or a promotion may change
+ * between two requests). A repeat with the same body gets that answer and runs nothing; a different body under the same key is 409. A failed
  * request releases its key, so the caller's retry runs for real; a reservation whose request died
  * mid-way can be taken over once it is stale.
  */
@@ -22,12 +23,15 @@ const RETENTION_SECONDS = 24 * 3600;
 /** A reservation older than this belongs to a request that cannot still be running (API Gateway gives up at 29 s). */
 const STALE_MS = 60_000;
 
-type Begin = { kind: 'new' } | { kind: 'replay'; statusCode: number; body: string };
+type Begin = { kind: 'new' } | { kind: 'replay'; statusCode: number; body: string; headers: Record<string, string> };
 
 export interface IdempotencyOptions {
   readonly store: PredictionLogStore;
-  /** Headers a replayed answer carries besides its content type (e.g. the model version). */
-  readonly replayHeaders?: Record<string, string>;
+  /**
+   * Headers of the route's answer stored with it and given again on a replay, besides its content type
+   * (e.g. the model version that answered). @default - none
+   */
+  readonly replayHeaders?: readonly string[];
   /** @default Date.now */
   readonly clock?: () => number;
 }
@@ -69,7 +73,7 @@ export function withIdempotency<A>(route: ParsedRoute<A>, opts: IdempotencyOptio
       ctx.log.info('idempotent replay');
       return {
         statusCode: begun.statusCode,
-        headers: { 'content-type': 'application/json', ...opts.replayHeaders, 'idempotent-replay': 'true' },
+        headers: { 'content-type': 'application/json', ...begun.headers, 'idempotent-replay': 'true' },
         body: begun.body,
       };
     }
@@ -81,10 +85,20 @@ export function withIdempotency<A>(route: ParsedRoute<A>, opts: IdempotencyOptio
       throw e;
     }
     await opts.store
-      .completeIdempotency(id, result.statusCode, result.body)
+      .completeIdempotency(id, result.statusCode, result.body, kept(result, opts.replayHeaders ?? []))
       .catch((e) => ctx.log.warn('idempotency record not completed', { error: e }));
     return result;
   };
+}
+
+/** The answer's headers named in `names` (matched without regard to case), as the answer spelled them. */
+function kept(result: APIGatewayProxyResult, names: readonly string[]): Record<string, string> {
+  const wanted = new Set(names.map((n) => n.toLowerCase()));
+  return Object.fromEntries(
+    Object.entries(result.headers ?? {})
+      .filter(([name]) => wanted.has(name.toLowerCase()))
+      .map(([name, value]) => [name, String(value)]),
+  );
 }
 
 function requestHash(event: APIGatewayProxyEvent): string {
@@ -107,5 +121,5 @@ async function begin(store: PredictionLogStore, id: string, hash: string, now: n
       'Idempotency-Key',
     );
   }
-  return { kind: 'replay', statusCode: existing.statusCode, body: existing.body };
+  return { kind: 'replay', statusCode: existing.statusCode, body: existing.body, headers: existing.headers ?? {} };
 }

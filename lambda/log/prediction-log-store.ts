@@ -49,6 +49,8 @@ export interface IdempotencyItem {
   state: string;
   statusCode: number;
   body?: string;
+  /** Headers of the stored answer that a replay gives again (IdempotencyOptions.replayHeaders). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -228,17 +230,25 @@ export class PredictionLogStore {
       state: item.state?.S ?? '',
       statusCode: Number(item.statusCode?.N ?? 0),
       body: item.responseBody?.S,
+      ...(item.responseHeaders?.M === undefined
+        ? {}
+        : { headers: Object.fromEntries(Object.entries(item.responseHeaders.M).map(([k, v]) => [k, v.S ?? ''])) }),
     };
   }
 
-  async completeIdempotency(id: string, statusCode: number, body: string): Promise<void> {
+  async completeIdempotency(id: string, statusCode: number, body: string, headers: Record<string, string> = {}): Promise<void> {
     await this.ddb.send(
       new UpdateItemCommand({
         TableName: this.table,
         Key: keyOf(id),
-        UpdateExpression: 'SET #state = :done, statusCode = :s, responseBody = :b',
+        UpdateExpression: 'SET #state = :done, statusCode = :s, responseBody = :b, responseHeaders = :h',
         ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':done': { S: 'done' }, ':s': { N: String(statusCode) }, ':b': { S: body } },
+        ExpressionAttributeValues: {
+          ':done': { S: 'done' },
+          ':s': { N: String(statusCode) },
+          ':b': { S: body },
+          ':h': { M: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, { S: v }])) },
+        },
       }),
     );
   }

@@ -189,6 +189,24 @@ describe('split', () => {
       expect(answeredBy(res)).toBe(splitBucket(id) < 30 ? 'breast-cancer/2.0.0' : 'breast-cancer/1.0.0');
     }
   });
+
+  it('replays an idempotent request under the version that answered it', async () => {
+    // GIVEN a 30 % split, and one key the split sends to the challenger and one it keeps on the champion
+    const predict = loadHandler('predict', { ...predictEnv(h, 'fargate'), [ENV.CHALLENGER]: challenger('split', 30) });
+    const keys = Array.from({ length: 100 }, () => randomUUID());
+    for (const [key, version] of [
+      [keys.find((k) => splitBucket(k) < 30), 'breast-cancer/2.0.0'],
+      [keys.find((k) => splitBucket(k) >= 30), 'breast-cancer/1.0.0'],
+    ] as const) {
+      const headers = { 'Idempotency-Key': String(key) };
+      const first = await predict(event([rows[0].input], headers));
+      expect(answeredBy(first)).toBe(version);
+      // WHEN the same request comes again THEN the stored answer is replayed, naming the version that gave it
+      const again = await predict(event([rows[0].input], headers));
+      expect(again.headers).toMatchObject({ 'idempotent-replay': 'true', [MODEL_VERSION_HEADER]: version });
+      expect(again.body).toBe(first.body);
+    }
+  });
 });
 
 describe('a challenger that fails or is slow', () => {
