@@ -35,6 +35,12 @@ function windowOption(raw: string): number {
   return summaryWindowMs(parsed.data);
 }
 
+/** The `sync-config` command line for the stack `cmd` talks to, as `mlship versions` suggests it. */
+function syncCommand(cmd: Command): string {
+  const { stack, region } = cmd.optsWithGlobals<TargetOptions>();
+  return `mlship --stack ${stack ?? 'NAME'}${region === undefined ? '' : ` --region ${region}`} sync-config`;
+}
+
 /** The global options, by attribute name: where a command goes (a deployed stack or the local system) and with which key. */
 type GlobalOption = 'stack' | 'region' | 'dataDir' | 'apiKey';
 /** Commands that talk to a deployed stack or the local system. */
@@ -263,19 +269,35 @@ export function mlshipProgram(): Command {
     .option('--json', 'print JSON instead of a table', false)
     .option('--all', 'also every registered version (models/<name>/<version>/) with its held-out metrics', false)
     .action(async (flags: { since: number; json: boolean; all: boolean }, cmd: Command) => {
-      const [{ callApi }, { formatVersions, versionsReport }] = await Promise.all([import('./api'), import('./versions')]);
+      const [{ callApi }, { formatVersions, versionsReport, configNote }] = await Promise.all([import('./api'), import('./versions')]);
       const t = await target(cmd);
       const manifest = await callApi<ModelManifest>(t, '/model');
       const report = await versionsReport(t, manifest, flags.since);
+      // On a stack, whether the config file still names the champion in force (a promotion on AWS changes only the store).
+      const note = t.kind === 'stack' ? configNote(report, process.cwd(), syncCommand(cmd)) : undefined;
+      const table = `${formatVersions(report)}${note === undefined ? '' : `\n\n${note}`}`;
       if (!flags.all) {
-        process.stdout.write(`${flags.json ? JSON.stringify(report, null, 2) : formatVersions(report)}\n`);
+        process.stdout.write(`${flags.json ? JSON.stringify(report, null, 2) : table}\n`);
         return;
       }
       const { registeredVersions, formatRegistered } = await import('./train/command');
       const registered = await registeredVersions(t, manifest.name);
       process.stdout.write(
-        `${flags.json ? JSON.stringify({ ...report, registered }, null, 2) : `${formatVersions(report)}\n\nregistered:\n${formatRegistered(manifest.name, registered)}`}\n`,
+        `${flags.json ? JSON.stringify({ ...report, registered }, null, 2) : `${table}\n\nregistered:\n${formatRegistered(manifest.name, registered)}`}\n`,
       );
+    });
+
+  subcommand(program, 'sync-config', TARGET)
+    .description(
+      "Bring mlship.config.json in line with a stack's routing state after a promotion made on AWS (e.g. by the automatic policy); nothing when they agree",
+    )
+    .action(async (_flags: object, cmd: Command) => {
+      const [{ callApi }, { formatSync, syncConfig }] = await Promise.all([import('./api'), import('./versions')]);
+      const t = await target(cmd);
+      if (t.kind !== 'stack')
+        throw new Error('sync-config follows a deployed stack (--stack NAME): the local system takes its versions from its start flags.');
+      const r = await syncConfig(t, await callApi<ModelManifest>(t, '/model'), process.cwd());
+      process.stdout.write(`${formatSync(r, t.label)}\n`);
     });
 
   const routingChange = (name: 'promote' | 'rollback', description: string) =>

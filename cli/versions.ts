@@ -6,14 +6,17 @@
  * request, a deployed predict function within ROUTING_CACHE_MS.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CONFIG_FILE } from '../contract/app-config';
 import { ENV } from '../contract/env';
+import { errorMessage } from '../contract/errors';
 import type { ModelManifest } from '../contract/manifest';
 import { shadowLogModel } from '../contract/prediction-log';
-import { promoted, type RoutingState, rolledBack } from '../contract/versions';
+import { initialRoutingState, promoted, type RoutingState, rolledBack } from '../contract/versions';
 import { ROUTING_CACHE_MS } from '../lambda/api/versions-routing';
 import { PredictionLogStore } from '../lambda/log/prediction-log-store';
 import { type VersionFigures, versionFigures } from '../lambda/versions/figures';
-import { type StoredRouting, TableRoutingStore } from '../lambda/versions/routing-store';
+import { basisOf, type StoredRouting, TableRoutingStore } from '../lambda/versions/routing-store';
+import { type ConfiguredVersions, configuredVersions, promoteInConfigFile } from '../lib/config';
 
 /** What these commands need of a CLI target (the local system or a stack). */
 export interface VersionsTarget {
@@ -29,6 +32,8 @@ const MAX_ITEMS = 100_000;
 export interface VersionsReport {
   readonly model: string;
   readonly state: RoutingState;
+  /** Which deployed state the state in force was made from (`basisOf`): a deploy of another one replaces it. */
+  readonly basis: string;
   readonly revision: number;
   readonly from: string;
   readonly to: string;
@@ -70,6 +75,7 @@ export async function versionsReport(
     return {
       model: manifest.name,
       state: stored.state,
+      basis: stored.basis,
       revision: stored.revision,
       from: from.toISOString(),
       to: now.toISOString(),
@@ -145,4 +151,138 @@ export function formatChange(
   return change === 'promote'
     ? `${c.after.champion} is the champion ${when}; ${c.before.champion} stays hosted as the challenger, without traffic.`
     : `${c.after.challenger} takes no traffic and runs no shadow ${when}; ${c.after.champion} answers every request.`;
+}
+
+/**
+ * How `mlship.config.json` stands beside the routing state stored on a stack. A promotion made on AWS
+ * (by the policy in the quality job, or `mlship promote` run elsewhere) changes the stored state only:
+ * the file must follow before the next deploy, or the deploy serves what the file says.
+ */
+export interface ConfigStatus {
+  /**
+   * `in-line`: the file's champion is the one in force (a rollback or a step of the policy needs no
+   * change of the file); `promoted`: the file's challenger was made the champion, `mlship sync-config`
+   * rewrites the file as `mlship promote` does; `foreign`: the champion in force is none of the file's
+   * versions (a registered version the retraining loop handed over, or a file changed since the deploy).
+   */
+  readonly kind: 'in-line' | 'promoted' | 'foreign';
+  readonly file: ConfiguredVersions;
+  readonly state: RoutingState;
+  /**
+   * What a deploy of the file as it stands does to the state in force: `kept` (it was made from the same
+   * deployed state), `same` (replaced by the file's own state, which routes every request alike) or
+   * `replaced` (the file's own state routes otherwise: a promotion or rollback is undone).
+   */
+  readonly atDeploy: 'kept' | 'same' | 'replaced';
+  /** The file's challenger, hosted without traffic under the state in force. @default - none */
+  readonly rolledBack?: string;
+  /** The champion in force is a registered version (docs/retraining.md). */
+  readonly registered: boolean;
+}
+
+export function configStatus(stored: Pick<StoredRouting, 'state' | 'basis'>, file: ConfiguredVersions, now = new Date()): ConfigStatus {
+  const { state } = stored;
+  const kind = state.champion === file.champion ? 'in-line' : state.champion === file.challenger?.version ? 'promoted' : 'foreign';
+  const rolledBack = state.percent === 0 && state.challenger !== undefined && state.challenger === file.challenger?.version;
+  const deployed = initialRoutingState(file.champion, file.challenger, now, 'deploy');
+  return {
+    kind,
+    file,
+    state,
+    atDeploy: basisOf(deployed) === stored.basis ? 'kept' : sameTraffic(state, deployed) ? 'same' : 'replaced',
+    ...(rolledBack && kind === 'in-line' ? { rolledBack: state.challenger } : {}),
+    registered: (state.registered ?? []).includes(state.champion),
+  };
+}
+
+const changed = (s: RoutingState) => `routing changed by ${s.updatedBy} at ${s.updatedAt}`;
+const atDeploy = (c: ConfigStatus, kept: string) =>
+  c.atDeploy === 'kept'
+    ? `a deploy of the file as it stands keeps ${kept} in force`
+    : `a deploy of the file as it stands starts again from the file's own state, with ${c.file.champion} as the champion`;
+
+/**
+ * What `mlship versions` says of the config file when it is not in line with the stored state (undefined
+ * when it is): which version the file serves, which one is in force, and the command that brings the file
+ * in line.
+ */
+export function formatConfigStatus(c: ConfigStatus, syncCommand: string): string | undefined {
+  const { file, state } = c;
+  if (c.kind === 'promoted')
+    return `${CONFIG_FILE} serves ${file.champion} as the champion, but ${state.champion} is the champion in force (${changed(state)}): run \`${syncCommand}\` to bring the file in line before the next cdk deploy (${atDeploy(c, 'the promotion')}).`;
+  if (c.kind === 'foreign') return foreignChampion(c);
+  if (c.atDeploy === 'replaced') return `${CONFIG_FILE} has changed since the routing state in force was made: ${atDeploy(c, 'it')}.`;
+  return undefined;
+}
+
+/**
+ * The note of `mlship versions` on a stack about `mlship.config.json` in `rootDir`: undefined when the file
+ * is in line (or absent, or about another model).
+ */
+export function configNote(r: VersionsReport, rootDir: string, syncCommand: string): string | undefined {
+  let file: ConfiguredVersions | undefined;
+  try {
+    file = configuredVersions(rootDir);
+  } catch (e) {
+    return `${CONFIG_FILE} could not be compared with the routing state: ${errorMessage(e)}`;
+  }
+  if (file === undefined || file.model !== r.model) return undefined;
+  return formatConfigStatus(configStatus(r, file), syncCommand);
+}
+
+/** Whether two states send every request the same way (a challenger without traffic is none). */
+function sameTraffic(a: RoutingState, b: RoutingState): boolean {
+  const routes = (s: RoutingState) =>
+    JSON.stringify(s.challenger === undefined || s.percent === 0 ? [s.champion] : [s.champion, s.challenger, s.mode, s.percent]);
+  return routes(a) === routes(b);
+}
+
+function foreignChampion(c: ConfigStatus): string {
+  const { file, state } = c;
+  const names = [file.champion, file.challenger?.version].filter((v) => v !== undefined).join(' and ');
+  const what = c.registered
+    ? `a registered version the retraining loop handed over (models/${file.model}/${state.champion}/ in the bucket): copy that folder beside the app and set modelDir to it`
+    : 'the file changed since the last deploy, or names other model folders';
+  return `${state.champion}, the champion in force, is none of the versions ${CONFIG_FILE} names (${names}): ${what}; ${atDeploy(c, 'it')}.`;
+}
+
+/** The outcome of `mlship sync-config`: how the file stood, and what was written to it. */
+export interface SyncResult {
+  readonly status: ConfigStatus;
+  /** What changed in the file. @default - nothing changed */
+  readonly written?: string;
+}
+
+/**
+ * Brings `mlship.config.json` in `rootDir` in line with the routing state stored on the target: after a
+ * promotion, the file is rewritten as `mlship promote` rewrites it; otherwise it is left alone.
+ */
+export async function syncConfig(t: VersionsTarget, manifest: ModelManifest, rootDir: string, now = new Date()): Promise<SyncResult> {
+  const file = configuredVersions(rootDir);
+  if (file === undefined) throw new Error(`No ${CONFIG_FILE} in ${rootDir}: run this where the app's config is.`);
+  if (file.model !== manifest.name) throw new Error(`${CONFIG_FILE} deploys the model ${file.model}; the stack serves ${manifest.name}.`);
+  const ddb = clientOf(t);
+  let stored: StoredRouting;
+  try {
+    stored = await storedRouting(new TableRoutingStore(ddb, t.tableName, manifest.name), manifest.name);
+  } finally {
+    ddb.destroy();
+  }
+  const status = configStatus(stored, file, now);
+  if (status.kind === 'foreign') throw new Error(`${foreignChampion(status)} Nothing was changed.`);
+  const written = status.kind === 'promoted' ? promoteInConfigFile(rootDir) : undefined;
+  return { status, ...(written === undefined ? {} : { written }) };
+}
+
+export function formatSync(r: SyncResult, target: string): string {
+  const { file, state } = r.status;
+  if (r.written !== undefined) return `${state.champion} is the champion on ${target} (${changed(state)}). ${r.written}`;
+  const lines = [`${CONFIG_FILE} is in line with ${target}: ${file.champion} is the champion in force; nothing to change.`];
+  if (r.status.rolledBack !== undefined)
+    lines.push(
+      `The challenger ${r.status.rolledBack} takes no traffic (${changed(state)}). The file keeps it, so it stays hosted without traffic: ${atDeploy(r.status, 'the rollback')}. Remove challengerDir and the other challenger keys to stop hosting it.`,
+    );
+  else if (r.status.atDeploy === 'replaced')
+    lines.push(`The file has changed since the routing state in force was made: ${atDeploy(r.status, 'it')}.`);
+  return lines.join('\n');
 }

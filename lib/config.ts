@@ -466,6 +466,23 @@ export function promoteInConfigFile(rootDir: string): string | undefined {
   return `${CONFIG_FILE}: modelDir is now ${challengerDir} and the challenger keys are gone; the next cdk deploy serves it alone.`;
 }
 
+/** The versions a config deploys: its model's name and version, and its challenger's setting. */
+export interface ConfiguredVersions {
+  readonly model: string;
+  readonly champion: string;
+  /** @default - no challenger */
+  readonly challenger?: ChallengerSetting;
+}
+
+/** What `mlship.config.json` in `rootDir` deploys, read and checked as synth reads it; undefined without the file. */
+export function configuredVersions(rootDir: string): ConfiguredVersions | undefined {
+  if (!existsSync(join(rootDir, CONFIG_FILE))) return undefined;
+  const config = loadConfig({ context: () => undefined, rootDir });
+  const manifest = readManifestFile(join(modelDirOf(config, rootDir), MANIFEST_FILE));
+  const challenger = challengerOf(config, rootDir, manifest)?.setting;
+  return { model: manifest.name, champion: manifest.version, ...(challenger === undefined ? {} : { challenger }) };
+}
+
 /** The authorization modes of the routes (docs/auth.md). */
 export function authModesOf(config: Pick<MlshipConfig, 'auth'>): RouteAuthModes {
   return authModesOfSetting(config.auth);

@@ -68,6 +68,8 @@ export function versionsDeps(opts: VersionsOptions): VersionsDeps {
     cacheMs: opts.cacheMs ?? ROUTING_CACHE_MS,
     onChange: (state) => opts.logger.info('routing state changed', { state }),
     onError: (error) => opts.logger.warn('routing state unreadable; keeping the one in force', { error }),
+    onReplace: (replaced) =>
+      opts.logger.warn("routing state of another deployment replaced: the deployment's champion answers again", { replaced, deployed }),
   });
   return {
     hosted,

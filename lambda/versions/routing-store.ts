@@ -116,6 +116,11 @@ export interface RoutingReaderOptions {
   /** Told when the state in force changes (logged), and when the store could not be read. */
   readonly onChange?: (state: RoutingState) => void;
   readonly onError?: (message: string) => void;
+  /**
+   * Told when this deployment's state replaced a stored one of another deployed state that named another
+   * champion: a promotion the deployed config does not carry is undone (docs/versions.md).
+   */
+  readonly onReplace?: (replaced: RoutingState) => void;
 }
 
 /**
@@ -141,7 +146,9 @@ export function routingReader(store: RoutingStore, opts: RoutingReaderOptions): 
       const valid = stored !== undefined && stored.basis === basis && known(stored.state.champion) && known(stored.state.challenger);
       if (valid) next = stored.state;
       // Nothing stored for this deployment yet: store its state, so `mlship versions` and `promote` start from it.
-      else if (!(await store.write(opts.deployed, basis, stored?.revision ?? 0)) && retry) return await refresh(false);
+      else if (await store.write(opts.deployed, basis, stored?.revision ?? 0)) {
+        if (stored !== undefined && stored.state.champion !== opts.deployed.champion) opts.onReplace?.(stored.state);
+      } else if (retry) return await refresh(false);
     } catch (e) {
       opts.onError?.(errorMessage(e));
       next = current;
