@@ -1,7 +1,8 @@
 /**
- * The metrics the predict function emits (EMF, namespace METRICS_NAMESPACE), each with the Model and
- * ModelVersion dimensions of the version that answered or shadowed the request; the dashboard graphs
- * them per version.
+ * The metrics the predict function emits (EMF, namespace METRICS_NAMESPACE), each under two dimension
+ * sets: Model and ModelVersion, the version that answered or shadowed the request (the dashboard's row of
+ * versions graphs these), and Model alone, whichever version answered (what the model's own graphs and
+ * alarms watch, so they follow a promotion made without a deploy).
  */
 export const PREDICT_METRICS = {
   /** Predictions answered (also per `Label` for a classifier). */
@@ -16,4 +17,14 @@ export const PREDICT_METRICS = {
   nonFiniteOutputs: 'NonFiniteOutputs',
   /** Answers from a model version the function does not check bodies for. */
   modelVersionMismatches: 'ModelVersionMismatches',
+  /** Prediction log records the table refused, sent on to the dead-letter queue. */
+  logWriteFailures: 'LogWriteFailures',
+  /** Of those, the records the dead-letter queue took. */
+  dlqSends: 'DlqSends',
+} as const;
+
+/** Dimensions the predict function adds to some metrics, besides the model's (QUALITY_DIMENSIONS). */
+export const PREDICT_DIMENSIONS = {
+  /** `Predictions` per predicted label, of a classifier. */
+  label: 'Label',
 } as const;

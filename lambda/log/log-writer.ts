@@ -5,6 +5,7 @@
  */
 import { ApiError } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
+import { PREDICT_METRICS as M } from '../../contract/metrics/predict-metrics';
 import { LOG_TABLE, type PredictionRecord, UnstorableValueError } from '../../contract/prediction-log';
 import type { SqsHandle } from '../runtime/lazy-clients';
 import type { Logger } from '../runtime/logger';
@@ -57,7 +58,7 @@ export async function logRecords(
   const outcomes = await Promise.all(records.map((r) => putRecordWithRetry(to.store, r)));
   const failed = records.filter((_, i) => outcomes[i]?.ok === false);
   if (failed.length === 0) return;
-  to.metrics.count('LogWriteFailures', failed.length);
+  to.metrics.count(M.logWriteFailures, failed.length);
   to.log.warn('log write failed; dead-lettering', {
     failed: failed.length,
     ids: failed.map((r) => r.id),
@@ -69,7 +70,7 @@ export async function logRecords(
     to.log.error('dead-letter queue refused records', { ids: failed.map((r) => r.id), error: e });
     throw new ApiError('STORAGE_UNAVAILABLE', 'The prediction could not be logged; retry shortly.');
   }
-  to.metrics.count('DlqSends', failed.length);
+  to.metrics.count(M.dlqSends, failed.length);
 }
 
 /** Sends records to the dead-letter queue in batches of ten (SQS's batch limit); throws if any is refused. */

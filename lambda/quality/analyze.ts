@@ -121,6 +121,22 @@ export function analyzeWindow(
     .map(([modelVersion, group]) => analyzeVersion(manifest, baseline, modelVersion, group, thresholds));
 }
 
+/**
+ * The model as served: every answered prediction of the window together, whichever version answered it
+ * (its `modelVersion` names them, joined by `+`); undefined for an empty window. What the alarms judge,
+ * so they follow a promotion made without a deploy.
+ */
+export function analyzeServed(
+  manifest: ModelManifest,
+  baseline: ModelBaseline | undefined,
+  records: readonly PredictionRecord[],
+  thresholds: QualityThresholds = DEFAULT_QUALITY_THRESHOLDS,
+): VersionQuality | undefined {
+  if (records.length === 0) return undefined;
+  const versions = [...new Set(records.map((r) => r.modelVersion))].sort((a, b) => a.localeCompare(b));
+  return analyzeVersion(manifest, baseline, versions.join('+'), [...records], thresholds);
+}
+
 function analyzeVersion(
   manifest: ModelManifest,
   baseline: ModelBaseline | undefined,

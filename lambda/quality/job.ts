@@ -2,7 +2,8 @@
  * The scheduled model-quality job (EventBridge rule, e.g. every 15 minutes): reads the last window of the
  * prediction log for the served model, measures per-feature input drift against the training baseline,
  * prediction drift against the class priors, and accuracy (or error) from feedback, and publishes them
- * as CloudWatch metrics per model version. It reads only the log, so it works for every backend.
+ * as CloudWatch metrics per model version, and for the model as served (every version's answers
+ * together), which the alarms watch. It reads only the log, so it works for every backend.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -16,9 +17,9 @@ import type { PolicyDecision } from '../versions/policy';
 import { type PromotionDeps, runPromotion } from '../versions/promotion';
 import { TableRoutingStore } from '../versions/routing-store';
 import { snsPublisher } from '../versions/sns-publisher';
-import { analyzeWindow, type VersionQuality } from './analyze';
+import { analyzeServed, analyzeWindow, type VersionQuality } from './analyze';
 import { type QualityConfig, readQualityConfig } from './config';
-import { qualityDocuments } from './publish';
+import { windowDocuments } from './publish';
 
 export interface QualityRunResult {
   model: string;
@@ -26,6 +27,11 @@ export interface QualityRunResult {
   to: string;
   truncated: boolean;
   versions: VersionQuality[];
+  /**
+   * Every answered prediction of the window together, whichever version answered, when it held several.
+   * @default - one version or none: `versions` says it all
+   */
+  served?: VersionQuality;
   /** The automatic promotion policy's decision, when it is configured and the routing item exists. */
   promotion?: PolicyDecision;
 }
@@ -42,7 +48,9 @@ export async function runQuality(
   const from = new Date(now.getTime() - config.windowMinutes * 60_000);
   const window = await store.readWindow(config.manifest.name, from, to, MAX_QUALITY_ITEMS);
   const versions = analyzeWindow(config.manifest, config.baseline, window.records, config.thresholds);
-  for (const v of versions) for (const line of qualityDocuments(config.manifest.name, v, now.getTime())) write(line);
+  // A split, a pin or a promotion within the window: the model as served is more than one version.
+  const served = versions.length > 1 ? analyzeServed(config.manifest, config.baseline, window.records, config.thresholds) : undefined;
+  for (const line of windowDocuments(config.manifest.name, versions, served, now.getTime())) write(line);
   const decision = promotion && (await promotionRun(promotion, now));
   return {
     model: config.manifest.name,
@@ -50,6 +58,7 @@ export async function runQuality(
     to: to.toISOString(),
     truncated: window.truncated,
     versions,
+    ...(served ? { served } : {}),
     ...(decision ? { promotion: decision } : {}),
   };
 }

@@ -22,6 +22,7 @@ export function emfDocument(
   timestamp: number,
   dimensions: Record<string, string>,
   values: Record<string, { value: number; unit: Unit }>,
+  dimensionSets: readonly string[][] = [Object.keys(dimensions)],
 ): string {
   const entries = Object.entries(values);
   const doc: Record<string, unknown> = {
@@ -30,7 +31,7 @@ export function emfDocument(
       CloudWatchMetrics: [
         {
           Namespace: METRICS_NAMESPACE,
-          Dimensions: [Object.keys(dimensions)],
+          Dimensions: dimensionSets,
           Metrics: entries.map(([name, v]) => ({ Name: name, Unit: v.unit })),
         },
       ],
@@ -42,13 +43,58 @@ export function emfDocument(
 }
 
 /**
+ * The EMF lines of one window: each version's (qualityDocuments), and the summary of the model as served
+ * (`served`, every answered prediction whichever version answered) under the Model dimension alone, which
+ * the alarms and the dashboard's quality graphs watch. When the window holds one version, its summary is
+ * the model's: one line carries both dimension sets.
+ */
+export function windowDocuments(
+  model: string,
+  versions: readonly VersionQuality[],
+  served: VersionQuality | undefined,
+  timestamp: number,
+): string[] {
+  const single = versions.length === 1;
+  const lines = versions.flatMap((v) => qualityDocuments(model, v, timestamp, single));
+  if (!single && served !== undefined) lines.push(emfDocument(timestamp, { [D.model]: model }, summaryValues(served)));
+  return lines;
+}
+
+/**
  * The EMF lines for one model version: a summary document, then one per feature for the features that
  * drifted most by PSI, then the others (at most MAX_FEATURE_METRICS, as each is a billed custom metric).
  * A figure without data (no feedback, too small a sample) is left out: a metric with no data point is
- * "missing" to an alarm, which is the honest state.
+ * "missing" to an alarm, which is the honest state. `asServed`: the version answered the whole window, so
+ * its summary is also the model's (the Model dimension alone).
  */
-export function qualityDocuments(model: string, q: VersionQuality, timestamp: number): string[] {
+export function qualityDocuments(model: string, q: VersionQuality, timestamp: number, asServed = false): string[] {
   const dims = { [D.model]: model, [D.modelVersion]: q.modelVersion };
+  const sets = asServed ? [[D.model, D.modelVersion], [D.model]] : [[D.model, D.modelVersion]];
+  const lines = [emfDocument(timestamp, dims, summaryValues(q), sets)];
+  if (q.quality.kind === 'classification') lines.push(...classDocuments(timestamp, dims, q.quality.classes ?? []));
+
+  const psi = new Map(q.features.map((f) => [f.feature, f]));
+  const test = new Map(q.driftTests.map((t) => [t.feature, t.result]));
+  const missing = new Map(q.missing.map((m) => [m.feature, m.rate]));
+  const names = [...new Set([...q.features.map((f) => f.feature), ...q.driftTests.map((t) => t.feature), ...missing.keys()])];
+  for (const feature of names.slice(0, MAX_FEATURE_METRICS)) {
+    const f: Record<string, { value: number; unit: Unit }> = {};
+    const drift = psi.get(feature);
+    if (drift !== undefined) {
+      f[M.featurePsi] = { value: drift.psi, unit: 'None' };
+      f[M.featureKs] = { value: drift.ks, unit: 'None' };
+    }
+    const t = test.get(feature);
+    if (t?.status === 'tested') f[M.featureDriftPValue] = { value: t.pValue, unit: 'None' };
+    const rate = missing.get(feature);
+    if (rate !== undefined && rate !== null) f[M.featureMissingRate] = { value: rate, unit: 'None' };
+    if (Object.keys(f).length > 0) lines.push(emfDocument(timestamp, { ...dims, [D.feature]: feature }, f));
+  }
+  return lines;
+}
+
+/** The summary figures of a version (or of the model as served), those without data left out. */
+function summaryValues(q: VersionQuality): Record<string, { value: number; unit: Unit }> {
   const values: Record<string, { value: number; unit: Unit }> = {
     [M.windowPredictions]: { value: q.predictions, unit: 'Count' },
     [M.feedbackCount]: { value: q.quality.count, unit: 'Count' },
@@ -74,27 +120,7 @@ export function qualityDocuments(model: string, q: VersionQuality, timestamp: nu
   if (q.predictionDrift?.status === 'tested') put(M.predictionDriftPValue, q.predictionDrift.pValue);
   put(M.labelDelayP50, q.labelDelay.p50Ms, 'Milliseconds');
   put(M.labelDelayP90, q.labelDelay.p90Ms, 'Milliseconds');
-  const lines = [emfDocument(timestamp, dims, values)];
-  if (q.quality.kind === 'classification') lines.push(...classDocuments(timestamp, dims, q.quality.classes ?? []));
-
-  const psi = new Map(q.features.map((f) => [f.feature, f]));
-  const test = new Map(q.driftTests.map((t) => [t.feature, t.result]));
-  const missing = new Map(q.missing.map((m) => [m.feature, m.rate]));
-  const names = [...new Set([...q.features.map((f) => f.feature), ...q.driftTests.map((t) => t.feature), ...missing.keys()])];
-  for (const feature of names.slice(0, MAX_FEATURE_METRICS)) {
-    const f: Record<string, { value: number; unit: Unit }> = {};
-    const drift = psi.get(feature);
-    if (drift !== undefined) {
-      f[M.featurePsi] = { value: drift.psi, unit: 'None' };
-      f[M.featureKs] = { value: drift.ks, unit: 'None' };
-    }
-    const t = test.get(feature);
-    if (t?.status === 'tested') f[M.featureDriftPValue] = { value: t.pValue, unit: 'None' };
-    const rate = missing.get(feature);
-    if (rate !== undefined && rate !== null) f[M.featureMissingRate] = { value: rate, unit: 'None' };
-    if (Object.keys(f).length > 0) lines.push(emfDocument(timestamp, { ...dims, [D.feature]: feature }, f));
-  }
-  return lines;
+  return values;
 }
 
 /**

@@ -1,10 +1,12 @@
 /**
  * CloudWatch Embedded Metric Format: a JSON log line that CloudWatch turns into metrics, with no API
- * call on the request path. Every metric carries the Model and ModelVersion dimensions; a request's
- * metrics name the version that answered it (`forVersion`), not only the one deployed as the champion.
+ * call on the request path. Every metric is kept under two dimension sets of one line: Model and
+ * ModelVersion, where a request's metrics name the version that answered it (`forVersion`), not only the
+ * one deployed as the champion; and Model alone, so what watches the model follows whichever version
+ * answers, a promotion made without a deploy included.
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
-import { METRICS_NAMESPACE } from '../../contract/quality';
+import { QUALITY_DIMENSIONS as D, METRICS_NAMESPACE } from '../../contract/quality';
 import { keepsLine, writeLine } from './log-output';
 
 export { PARKED_RECORDS_METRIC } from '../../contract/quality';
@@ -27,14 +29,18 @@ export class Metrics {
     const entries = Object.entries(values);
     // A log that keeps no metric lines (the local terminal without --verbose) gets none built.
     if (entries.length === 0 || (this.sink === logSink && !keepsLine('METRIC'))) return;
-    const dimensions = { Model: this.model.name, ModelVersion: this.model.version, ...extraDimensions };
+    const dimensions = { [D.model]: this.model.name, [D.modelVersion]: this.model.version, ...extraDimensions };
+    const extra = Object.keys(extraDimensions);
     const doc: Record<string, unknown> = {
       _aws: {
         Timestamp: Date.now(),
         CloudWatchMetrics: [
           {
             Namespace: METRICS_NAMESPACE,
-            Dimensions: [Object.keys(dimensions)],
+            Dimensions: [
+              [D.model, D.modelVersion, ...extra],
+              [D.model, ...extra],
+            ],
             Metrics: entries.map(([name, v]) => ({ Name: name, Unit: v.unit })),
           },
         ],

@@ -13,7 +13,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { Backend } from '../../contract/limits';
 import type { ModelManifest } from '../../contract/manifest';
-import { PREDICT_METRICS } from '../../contract/metrics/predict-metrics';
+import { PREDICT_DIMENSIONS, PREDICT_METRICS } from '../../contract/metrics/predict-metrics';
 import { QUALITY_DIMENSIONS as D, METRICS_NAMESPACE, QUALITY_METRICS as Q } from '../../contract/quality';
 import type { AlarmThresholds, ModelAlarms } from './model-alarms';
 import type { ModelMetrics } from './model-metrics';
@@ -81,7 +81,8 @@ export function addModelDashboard(scope: Construct, src: ModelDashboardSource): 
   const qualityWidgets =
     manifest.output.kind === 'classification'
       ? [
-          graph('Predictions per class', [search(PREDICT_METRICS.predictions, ['Label', D.model, D.modelVersion], '', 'Sum', period)], {
+          // Per class over every version that answered (the model-level dimension set).
+          graph('Predictions per class', [search(PREDICT_METRICS.predictions, [PREDICT_DIMENSIONS.label, D.model], '', 'Sum', period)], {
             stacked: true,
           }),
           graph('Accuracy from feedback', [accuracy], {
@@ -138,7 +139,7 @@ export function addModelDashboard(scope: Construct, src: ModelDashboardSource): 
     widgets: [
       [
         new cloudwatch.TextWidget({
-          markdown: `# mlship · ${manifest.name} ${manifest.version}\nBackend: **${src.backendKind}**. Quality metrics are published every ${schedule.toMinutes()} min over the last ${window.toMinutes()} min of predictions.`,
+          markdown: `# mlship · ${manifest.name}\nDeployed with ${manifest.version} as the champion${src.challenger === undefined ? '' : ` and ${src.challenger} as the challenger`} on **${src.backendKind}**; graphs and alarms follow whichever version answers (\`mlship versions\`). Quality metrics every ${schedule.toMinutes()} min over the last ${window.toMinutes()} min of predictions.`,
           width: 12,
           height: 3,
         }),

@@ -1,7 +1,11 @@
 /**
  * The metrics a served model is watched with, built once for its alarms and its dashboard: the API's
  * requests, errors and latency, the log dead-letter queue, parked log records, the backend's health and
- * latency, the quality job's errors, and the quality metrics the job publishes per model and version.
+ * latency, the quality job's errors, and the quality metrics the job publishes for the model as served.
+ * The model's own metrics (predictions, quality, drift) are read under the Model dimension alone, which
+ * the predict function and the quality job publish whichever version answered: the alarms and graphs
+ * follow a promotion made without a deploy (docs/versions.md). Per-version figures are graphed apart
+ * (version-widgets.ts).
  */
 import type { Duration } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
@@ -30,9 +34,9 @@ export interface ModelMetricsSource {
 }
 
 export interface ModelMetrics {
-  /** Dimensions of the quality metrics (model and version). */
+  /** Dimensions of the model's own metrics: the model alone, whichever version answered. */
   readonly modelDims: Record<string, string>;
-  /** A quality metric of this model and version, over the job's schedule. */
+  /** A quality metric of the model as served, over the job's schedule. */
   readonly quality: (metricName: string, statistic: string) => cloudwatch.Metric;
   /** API requests (sum per period). */
   readonly requests: cloudwatch.IMetric;
@@ -67,7 +71,7 @@ export interface ModelMetrics {
 export function modelMetrics(src: ModelMetricsSource): ModelMetrics {
   const { api, schedule } = src;
   const period = MONITORING_DEFAULTS.period;
-  const modelDims = { [D.model]: src.manifest.name, [D.modelVersion]: src.manifest.version };
+  const modelDims = { [D.model]: src.manifest.name };
   const quality = (metricName: string, statistic: string) =>
     new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: modelDims, statistic, period: schedule });
   const requests = api.metricCount({ period, statistic: 'Sum', label: 'requests' });

@@ -9,6 +9,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { ENV } from '../../contract/env';
+import { PREDICT_DIMENSIONS } from '../../contract/metrics/predict-metrics';
 import { MODEL_VERSION_HEADER, type PredictResponse } from '../../contract/prediction';
 import { type PredictionRecord, shadowLogModel } from '../../contract/prediction-log';
 import { MODEL_VERSION_REQUEST_HEADER, promoted, rolledBack, splitBucket } from '../../contract/versions';
@@ -120,6 +121,19 @@ describe('pin', () => {
       ['2.0.0', 1],
       ['1.0.0', 1],
     ]);
+    // AND under the model alone too, whichever version answered: what the alarms and the model's graphs read
+    for (const l of emf)
+      expect((l._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] }).CloudWatchMetrics[0]?.Dimensions).toEqual([
+        ['Model', 'ModelVersion'],
+        ['Model'],
+      ]);
+    const perLabel = h.stdout.slice(seen).filter((l) => l._aws !== undefined && l.Label !== undefined);
+    expect(perLabel.length).toBeGreaterThan(0);
+    for (const l of perLabel)
+      expect((l._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] }).CloudWatchMetrics[0]?.Dimensions).toEqual([
+        ['Model', 'ModelVersion', PREDICT_DIMENSIONS.label],
+        ['Model', PREDICT_DIMENSIONS.label],
+      ]);
   });
 
   it('refuses a version not hosted: 404 UNKNOWN_MODEL_VERSION listing the hosted ones', async () => {

@@ -114,10 +114,8 @@ describe('ModelMonitoring', () => {
       ComparisonOperator: 'LessThanThreshold',
       MetricName: 'Accuracy',
       Namespace: 'mlship',
-      Dimensions: [
-        { Name: 'Model', Value: 'breast-cancer' },
-        { Name: 'ModelVersion', Value: '1.0.0' },
-      ],
+      // The model as served, whichever version answers: the alarm follows a promotion made without a deploy.
+      Dimensions: [{ Name: 'Model', Value: 'breast-cancer' }],
       TreatMissingData: 'missing',
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -320,13 +318,18 @@ describe('ModelMonitoring', () => {
   });
 });
 
-/** Each graph of a template's dashboard, by title: the metric names it draws (a SEARCH is named by its MetricName). */
-function dashboardGraphs(template: Template): Record<string, string[]> {
+/** The widgets of a template's dashboard, as CloudWatch reads them. */
+function dashboardWidgets(template: Template): { properties: { title?: string; markdown?: string; metrics?: unknown[][] } }[] {
   const body = Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody;
   // The body is a Fn::Join of JSON text and tokens that sit inside its strings: a placeholder keeps it JSON.
   const parts: unknown[] = typeof body === 'string' ? [body] : body['Fn::Join'][1];
   const text = parts.map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
-  const widgets = (JSON.parse(text) as { widgets: { properties: { title?: string; metrics?: unknown[][] } }[] }).widgets;
+  return (JSON.parse(text) as { widgets: { properties: { title?: string; markdown?: string; metrics?: unknown[][] } }[] }).widgets;
+}
+
+/** Each graph of a template's dashboard, by title: the metric names it draws (a SEARCH is named by its MetricName). */
+function dashboardGraphs(template: Template): Record<string, string[]> {
+  const widgets = dashboardWidgets(template);
   const nameOf = (m: unknown[]) => {
     const [first, second] = m;
     if (typeof first === 'string') return String(second);
@@ -408,6 +411,39 @@ describe('ModelMonitoring with a challenger', () => {
     expect(dashboardOf(build().template)).not.toContain('per version');
   });
 
+  test('the alarms and the model graphs follow whichever version answers; only the version row names versions', () => {
+    // GIVEN a challenger WHEN synthesized
+    const { template } = build({ versions: { challenger: '2.0.0' }, quality: { accuracyFloor: 0.9 } });
+    // THEN no alarm watches a version: each reads the model as served (a promotion is watched without a deploy)
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    const mlship = alarms.filter((a) => a.Properties.Namespace === 'mlship' && a.Properties.Dimensions !== undefined);
+    expect(mlship.map((a) => a.Properties.MetricName).sort()).toEqual(['Accuracy', 'DriftedFeatureShare', 'MacroF1', 'MaxFeaturePsi']);
+    for (const a of mlship) expect(a.Properties.Dimensions).toEqual([{ Name: 'Model', Value: 'breast-cancer' }]);
+    expect(JSON.stringify(alarms)).not.toContain('ModelVersion');
+    // AND the dashboard's graphs name a version only in the versions row and in the per-feature and per-class searches
+    const widgets = dashboardWidgets(template);
+    const naming = widgets
+      .filter((w) => JSON.stringify(w.properties.metrics ?? []).includes('ModelVersion'))
+      .map((w) => w.properties.title);
+    expect(naming.sort()).toEqual(
+      [
+        'Drift per feature (PSI)',
+        'Errors per version',
+        'F1 per class',
+        'Missing values per feature',
+        'Model latency per version (ms)',
+        'Predictions per version',
+      ].sort(),
+    );
+    const accuracy = widgets.find((w) => w.properties.title === 'Accuracy from feedback')?.properties.metrics?.[0];
+    expect(accuracy?.slice(0, 4)).toEqual(['mlship', 'Accuracy', 'Model', 'breast-cancer']);
+    expect(JSON.stringify(widgets)).toContain('{mlship,Label,Model} MetricName=\\"Predictions\\"');
+    // AND its heading says which versions were deployed, not which one answers
+    expect(widgets[0]?.properties.markdown).toMatch(
+      /^# mlship · breast-cancer\nDeployed with 1\.0\.0 as the champion and 2\.0\.0 as the challenger/,
+    );
+  });
+
   test("refuses a challenger of the model's own version", () => {
     expect(() => build({ versions: { challenger: '1.0.0' } })).toThrow(/`versions.challenger` is the model's own version 1.0.0/);
   });
@@ -425,10 +461,7 @@ describe('ModelMonitoring default quality thresholds, from the baseline', () => 
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'MacroF1',
       Namespace: 'mlship',
-      Dimensions: [
-        { Name: 'Model', Value: 'breast-cancer' },
-        { Name: 'ModelVersion', Value: '1.0.0' },
-      ],
+      Dimensions: [{ Name: 'Model', Value: 'breast-cancer' }],
       TreatMissingData: 'missing',
     });
     expect(monitoring.thresholds).toMatchObject({ accuracyFloor: 0.9061, macroF1Floor: 0.9035, driftedFeatureShare: 0.3 });

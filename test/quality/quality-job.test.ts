@@ -82,7 +82,7 @@ afterAll(async () => {
 });
 
 describe('quality job', () => {
-  test('reads the window per version and publishes accuracy and drift as EMF with Model and ModelVersion', async () => {
+  test('reads the window per version and publishes accuracy and drift as EMF with Model and ModelVersion, and the model as served with Model alone', async () => {
     const config = readQualityConfig(envFor('breast-cancer'), __dirname);
     const lines: string[] = [];
     const result = await runQuality(config, new PredictionLogStore(ddb, TABLE), NOW, (l) => lines.push(l));
@@ -137,6 +137,22 @@ describe('quality job', () => {
     const perFeature = docs.filter((d) => d.ModelVersion === '1.0.0' && d.Feature !== undefined);
     expect(perFeature).toHaveLength(30);
     expect(perFeature[0]._aws.CloudWatchMetrics[0].Dimensions).toEqual([['Model', 'ModelVersion', 'Feature']]);
+    // Two versions answered in the window: the model as served, what the alarms watch, is both together,
+    // under the Model dimension alone (one summary, no per-feature or per-class documents).
+    const served = docs.filter((d) => d.ModelVersion === undefined);
+    expect(served).toHaveLength(1);
+    expect(served[0]?._aws.CloudWatchMetrics[0].Dimensions).toEqual([['Model']]);
+    expect(served[0]).toMatchObject({
+      Model: 'breast-cancer',
+      [QUALITY_METRICS.windowPredictions]: 71,
+      [QUALITY_METRICS.feedbackCount]: 40,
+      [QUALITY_METRICS.accuracy]: 0.75,
+    });
+    expect(result.served).toMatchObject({ modelVersion: '1.0.0+2.0.0', predictions: 71 });
+    // 2.0.0's shifted inputs are a fifth of what was served: the model's drift lies between the two versions'.
+    const servedPsi = served[0]?.[QUALITY_METRICS.maxFeaturePsi] as number;
+    expect(servedPsi).toBeGreaterThan(v1.maxFeaturePsi as number);
+    expect(servedPsi).toBeLessThan(v2.maxFeaturePsi as number);
   });
 
   test('reads at most the item bound, newest first, and says it left some out', async () => {
@@ -205,7 +221,11 @@ describe('quality job of a regression model', () => {
 
     // Errors (predicted − actual) −10, +10, −30; actuals 110, 140, 230 (mean 160, squares about it 7800).
     expect(v.quality).toMatchObject({ kind: 'regression', count: 3, invalid: 0 });
-    const summary = JSON.parse(lines[0] as string) as Record<string, number>;
+    const summary = JSON.parse(lines[0] as string) as Record<string, number> & {
+      _aws: { CloudWatchMetrics: { Dimensions: string[][] }[] };
+    };
+    // One version answered the whole window: its summary is the model's too, in the same line.
+    expect(summary._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['Model', 'ModelVersion'], ['Model']]);
     expect(summary[QUALITY_METRICS.mae]).toBeCloseTo(50 / 3, 12);
     expect(summary[QUALITY_METRICS.rmse]).toBeCloseTo(Math.sqrt(1100 / 3), 12);
     expect(summary[QUALITY_METRICS.meanError]).toBeCloseTo(-10, 12);
