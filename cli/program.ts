@@ -287,15 +287,17 @@ export function mlshipProgram(): Command {
       );
     });
 
-  subcommand(program, 'sync-config', TARGET)
+  subcommand(program, 'sync-config', ['stack', 'region', 'apiKey'])
     .description(
       "Bring mlship.config.json in line with a stack's routing state after a promotion made on AWS (e.g. by the automatic policy); nothing when they agree",
     )
     .action(async (_flags: object, cmd: Command) => {
+      if (cmd.optsWithGlobals<TargetOptions>().stack === undefined)
+        throw new Error(
+          'sync-config follows a deployed stack: give --stack NAME (the local system takes its versions from its start flags).',
+        );
       const [{ callApi }, { formatSync, syncConfig }] = await Promise.all([import('./api'), import('./versions')]);
       const t = await target(cmd);
-      if (t.kind !== 'stack')
-        throw new Error('sync-config follows a deployed stack (--stack NAME): the local system takes its versions from its start flags.');
       const r = await syncConfig(t, await callApi<ModelManifest>(t, '/model'), process.cwd());
       process.stdout.write(`${formatSync(r, t.label)}\n`);
     });

@@ -29,12 +29,19 @@ describe('mlship --help', () => {
     ['predictions', ['--stack', '--region', '--data-dir', '--api-key']],
     ['query', ['--data-dir', '--api-key']],
     ['preflight', ['--region']],
+    ['sync-config', ['--stack', '--region', '--api-key']],
   ])('%s lists the global options it reads', (name, expected) => {
     expect(globalOptions(help(name))).toEqual(expected);
   });
 
   it('offers feedback --replace, which the 409 of a second label asks for', () => {
     expect(help('feedback')).toMatch(/--replace +replace the label the prediction already has/);
+  });
+
+  it('sync-config goes to a stack only: without --stack it says so before reaching anything', async () => {
+    await expect(mlshipProgram().exitOverride().parseAsync(['node', 'mlship', 'sync-config'])).rejects.toThrow(
+      'sync-config follows a deployed stack: give --stack NAME',
+    );
   });
 
   it("batch states the model it uses without --model: the configured one, not the container's", () => {
