@@ -1,9 +1,9 @@
 /**
- * What `mlship versions`, `mlship promote` and `mlship rollback` do (docs/versions.md; the commands are
- * in program.ts): the hosted versions with their live figures from the prediction log, and the two
- * changes of the routing state. The state is
- * one item of the prediction table, changed by a conditional write; the local system reads it on every
- * request, a deployed predict function within ROUTING_CACHE_MS.
+ * What `mlship versions`, `mlship promote`, `mlship rollback` and `mlship sync-config` do
+ * (docs/versions.md; the commands are in program.ts): the hosted versions with their live figures from
+ * the prediction log, the two changes of the routing state, and `mlship.config.json` brought in line with
+ * a change made on AWS. The state is one item of the prediction table, changed by a conditional write;
+ * the local system reads it on every request, a deployed predict function within ROUTING_CACHE_MS.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CONFIG_FILE } from '../contract/app-config';
