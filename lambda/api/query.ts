@@ -117,8 +117,10 @@ export function createQueryHandler(deps: QueryDeps) {
     // A prediction id: never an idempotency record's key (`idem#…`).
     const { id } = ctx.params;
     const item = await store.getPrediction(id);
-    // Another caller's prediction is "not found" too: its existence is not this caller's business.
-    if (item === undefined || !maySee(caller, item.apiKeyId?.S)) throw new ApiError('NOT_FOUND', `No prediction ${id}.`, 'id');
+    // Another caller's prediction is "not found" too: its existence is not this caller's business. So is,
+    // for a client key, a shadow prediction an earlier release logged as an item of its own (see visibleTo).
+    const hidden = item !== undefined && !caller.operator && item.shadowOf !== undefined;
+    if (item === undefined || hidden || !maySee(caller, item.apiKeyId?.S)) throw new ApiError('NOT_FOUND', `No prediction ${id}.`, 'id');
     return json(200, visibleTo(caller, decodeRecord(item)));
   }
 

@@ -1,5 +1,5 @@
 /** The read side against dynalite: pages, filters, single items, feedback and the summary. */
-import type { MetricsSummary, PredictionPage, PredictionRecord } from '../../contract/prediction-log';
+import { type MetricsSummary, type PredictionPage, type PredictionRecord, shadowRecordsOf } from '../../contract/prediction-log';
 import { newPredictionId } from '../../lambda/log/ids';
 import { PredictionLogStore } from '../../lambda/log/prediction-log-store';
 import { defined } from '../support/defined';
@@ -186,6 +186,11 @@ describe('GET /predictions/{id}', () => {
     expect(shadow).toBeDefined();
     expect(jsonBody(own)).toEqual(answered);
     expect(jsonBody(await get(seeded[4].id))).toEqual(seeded[4]);
+    // A shadow prediction an earlier release logged as an item of its own: the operator's, not the client key's
+    const apart = defined(shadowRecordsOf([seeded[4]])[0], 'the shadow record');
+    await new PredictionLogStore(dynamoClient(h.ddb.url), TABLE).putRecord(apart);
+    expect(jsonBody(await get(apart.id))).toEqual(apart);
+    expect((await get(apart.id, 'key-1')).statusCode).toBe(404);
     const other = await get(seeded[3].id, 'key-1');
     expect(other.statusCode).toBe(404);
     expect(jsonBody(other)).toEqual({ error: expect.objectContaining({ code: 'NOT_FOUND' }) });
