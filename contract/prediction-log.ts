@@ -131,8 +131,9 @@ export const predictionRecordSchema = z.object({
   /** Epoch seconds after which DynamoDB may delete the item. */
   expiresAt: z.optional(z.number()),
   /**
-   * Set on shadow predictions only (a challenger's prediction nobody was answered with): the id of the
-   * answered prediction of the same instance, whose feedback grades both.
+   * Set on shadow records only (a challenger's prediction nobody was answered with, as `shadowRecordsOf`
+   * gives it, or an earlier release's separate item): the id of the answered prediction of the same
+   * instance, whose feedback grades both.
    */
   shadowOf: z.optional(z.string()),
   /** Shadow predictions: the error code when the challenger failed or was too slow (no prediction then). */
