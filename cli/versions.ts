@@ -10,11 +10,11 @@ import { CONFIG_FILE } from '../contract/app-config';
 import { ENV } from '../contract/env';
 import { errorMessage } from '../contract/errors';
 import type { ModelManifest } from '../contract/manifest';
-import { shadowLogModel } from '../contract/prediction-log';
 import { initialRoutingState, promoted, type RoutingState, rolledBack } from '../contract/versions';
 import { ROUTING_CACHE_MS } from '../lambda/api/versions-routing';
 import { PredictionLogStore } from '../lambda/log/prediction-log-store';
 import { type VersionFigures, versionFigures } from '../lambda/versions/figures';
+import { readVersionsWindow } from '../lambda/versions/log-window';
 import { basisOf, type StoredRouting, TableRoutingStore } from '../lambda/versions/routing-store';
 import { type ConfiguredVersions, configuredVersions, promoteInConfigFile } from '../lib/config';
 
@@ -68,10 +68,7 @@ export async function versionsReport(
     const stored = await storedRouting(new TableRoutingStore(ddb, t.tableName, manifest.name), manifest.name);
     const log = new PredictionLogStore(ddb, t.tableName);
     const from = new Date(now.getTime() - windowMs);
-    const [answered, shadows] = await Promise.all([
-      log.readWindow(manifest.name, from, now, MAX_ITEMS),
-      log.readWindow(shadowLogModel(manifest.name), from, now, MAX_ITEMS),
-    ]);
+    const { answered, shadows, truncated } = await readVersionsWindow(log, manifest.name, from, now, MAX_ITEMS);
     return {
       model: manifest.name,
       state: stored.state,
@@ -79,8 +76,8 @@ export async function versionsReport(
       revision: stored.revision,
       from: from.toISOString(),
       to: now.toISOString(),
-      truncated: answered.truncated || shadows.truncated,
-      versions: versionFigures(stored.state, answered.records, shadows.records, manifest.output.kind),
+      truncated,
+      versions: versionFigures(stored.state, answered, shadows, manifest.output.kind),
       history: stored.history,
     };
   } finally {

@@ -18,7 +18,13 @@ import {
   type TabularInput,
 } from './manifest';
 import { modelRefSchema } from './prediction';
-import { metricsSummarySchema, predictionPageSchema, predictionRecordSchema } from './prediction-log';
+import {
+  metricsSummarySchema,
+  predictionPageSchema,
+  predictionRecordSchema,
+  SHADOW_DESCRIPTION,
+  shadowOutcomeSchema,
+} from './prediction-log';
 import { inputMetadata, DATATYPES as OIP_DATATYPES, outputMetadata } from './protocols/open-inference';
 import { feedbackRequestSchema, PARAMETERS } from './route-schemas';
 import type { RouteSpec } from './routes';
@@ -278,6 +284,10 @@ export function modelPredictionRecordSchema(m: ModelManifest) {
   return z.extend(predictionRecordSchema, {
     inputValues: z.optional(values),
     ...(classifier ? { label: z.optional(label) } : {}),
+    // A challenger stands beside the model only with the same labels (synth checks it).
+    ...(classifier
+      ? { shadow: z.optional(z.extend(shadowOutcomeSchema, { label: z.optional(label) }).check(z.describe(SHADOW_DESCRIPTION))) }
+      : {}),
     feedback: z.optional(feedback),
     feedbackHistory: z.optional(z.array(feedback)),
   });

@@ -11,9 +11,12 @@
  *   same sort key;
  * - idempotency records live in the same table under `id = idem#<apiKeyId>#<key>`; they carry no `model`
  *   or `callerModel`, so the sparse indexes never list them;
- * - shadow predictions (a challenger run beside the champion, docs/versions.md) are stored under the
- *   model `<model>#shadow`: Query `byModel` there; no count, list or summary of answered predictions
- *   ever reads them. Each names the answered prediction of the same instance in `shadowOf`;
+ * - shadow predictions (a challenger run beside the champion, docs/versions.md) are stored inside the
+ *   answered item of the same instance, as its `shadow` map: one write per instance with or without a
+ *   shadow, so a shadow adds no log write to the caller's wait. `shadowRecordsOf` gives readers each as
+ *   its own record (model `<model>#shadow`, `shadowOf` = the answered id). Items of earlier releases hold
+ *   them apart under the model `<model>#shadow` (Query `byModel` there); readers read both. No count,
+ *   list or summary of answered predictions reads a shadow prediction either way;
  * - the versions' routing state is one item `id = routing#<model>`, without `model` like idempotency records.
  *
  * Attribute names are none of DynamoDB's reserved words (a test checks every name, nested ones too), so
@@ -37,11 +40,11 @@ export const LOG_TABLE = {
   },
   idempotencyPrefix: 'idem#',
   routingPrefix: 'routing#',
-  /** Appended to the model name to make the partition of its shadow predictions. */
+  /** Appended to the model name to name its shadow predictions (the partition where earlier releases stored them apart). */
   shadowSuffix: '#shadow',
 } as const;
 
-/** The `model` value (byModel partition) of a model's shadow predictions. */
+/** The `model` of a model's shadow records (and the byModel partition of those stored apart by earlier releases). */
 export function shadowLogModel(model: string): string {
   return `${model}${LOG_TABLE.shadowSuffix}`;
 }
@@ -65,6 +68,29 @@ export function feedbackValue(f: Pick<Feedback, 'label'>): number | undefined {
   const v = typeof f.label === 'number' ? f.label : f.label.trim() === '' ? Number.NaN : Number(f.label);
   return Number.isFinite(v) ? v : undefined;
 }
+
+/**
+ * What a shadow challenger made of an answered instance, kept inside the answered item: its own
+ * prediction id, version, time and latency (from the start of the request), and either its answer or
+ * the error code of the run (`errorCode`: `error` is a DynamoDB reserved word). The request, caller,
+ * expiry and model are the answered record's.
+ */
+export const shadowOutcomeSchema = z.object({
+  id: z.string(),
+  modelVersion: z.string(),
+  createdAt: z.string(),
+  label: z.optional(z.string()),
+  probabilities: z.optional(z.record(z.string(), z.number())),
+  predictedValue: z.optional(z.number()),
+  /** The challenger failed or was too slow (e.g. SHADOW_TIMEOUT): no prediction then. */
+  errorCode: z.optional(z.string()),
+  latencyMs: z.number(),
+});
+export type ShadowOutcomeRecord = z.output<typeof shadowOutcomeSchema>;
+
+/** The API's documentation of a record's `shadow` (here and in each model's own record schema). */
+export const SHADOW_DESCRIPTION =
+  "A shadow challenger's outcome on the same instance: its prediction, or errorCode when it failed or was too slow. In answers to operator keys only.";
 
 /**
  * One logged prediction (one item per instance of a request), as stored and as the API answers it.
@@ -105,14 +131,55 @@ export const predictionRecordSchema = z.object({
   /** Epoch seconds after which DynamoDB may delete the item. */
   expiresAt: z.optional(z.number()),
   /**
-   * Set on shadow predictions only (a challenger's prediction nobody was answered with): the id of the
-   * answered prediction of the same instance, whose feedback grades both.
+   * Set on shadow records only (a challenger's prediction nobody was answered with, as `shadowRecordsOf`
+   * gives it, or an earlier release's separate item): the id of the answered prediction of the same
+   * instance, whose feedback grades both.
    */
   shadowOf: z.optional(z.string()),
   /** Shadow predictions: the error code when the challenger failed or was too slow (no prediction then). */
   shadowError: z.optional(z.string()),
+  /**
+   * Answered predictions a shadow challenger ran beside: its outcome on the same instance. Only operator
+   * keys see it through the API (a client key is answered by one version and sees no other's prediction).
+   */
+  shadow: z.optional(shadowOutcomeSchema.check(z.describe(SHADOW_DESCRIPTION))),
 });
 export type PredictionRecord = z.output<typeof predictionRecordSchema>;
+
+/**
+ * The shadow predictions of answered records, each as its own record, the form every reader takes:
+ * under the model `<model>#shadow`, linked by `shadowOf`, with the answered record's request, caller and
+ * expiry, and `shadowError` for a failed run — what earlier releases stored as separate items.
+ */
+export function shadowRecordsOf(answered: readonly PredictionRecord[]): PredictionRecord[] {
+  return answered.flatMap((of) => {
+    const s = of.shadow;
+    if (s === undefined) return [];
+    const shadow: PredictionRecord = {
+      id: s.id,
+      model: shadowLogModel(of.model),
+      modelVersion: s.modelVersion,
+      createdAt: s.createdAt,
+      ...(s.label !== undefined ? { label: s.label } : {}),
+      ...(s.probabilities !== undefined ? { probabilities: s.probabilities } : {}),
+      ...(s.predictedValue !== undefined ? { predictedValue: s.predictedValue } : {}),
+      ...(s.errorCode !== undefined ? { shadowError: s.errorCode } : {}),
+      latencyMs: s.latencyMs,
+      requestId: of.requestId,
+      ...(of.apiKeyId !== undefined ? { apiKeyId: of.apiKeyId } : {}),
+      ...(of.expiresAt !== undefined ? { expiresAt: of.expiresAt } : {}),
+      shadowOf: of.id,
+    };
+    return [shadow];
+  });
+}
+
+/** A record as a client key sees it: without the shadow outcome of another version. */
+export function withoutShadow(r: PredictionRecord): PredictionRecord {
+  if (r.shadow === undefined) return r;
+  const { shadow: _, ...rest } = r;
+  return rest;
+}
 
 /** Attributes that exist only for the indexes: stored, never part of an API answer. */
 export const STORAGE_ONLY_ATTRIBUTES = [LOG_TABLE.byModelIndex.sortKey, LOG_TABLE.byCallerIndex.partitionKey] as const;

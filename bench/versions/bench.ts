@@ -2,7 +2,9 @@
  * What a shadow challenger costs the caller of `POST /predict`: the predict handler in this process
  * against the real prediction log (dynalite) and one model server hosting both versions, measured in
  * the same run with no challenger, with a shadow challenger (the same weights under a new version), and
- * with a shadow challenger that takes a second to answer (the wait is cut at SHADOW_GRACE_MS).
+ * with a shadow challenger that answers at once without a model call (what the shadow costs besides
+ * its HTTP call: the log), and with a shadow challenger that takes a second to answer (the wait is cut
+ * at SHADOW_GRACE_MS).
  *
  *   npx tsx bench/versions/bench.ts [--requests 400] [--concurrency 1]
  *
@@ -63,6 +65,13 @@ async function main(): Promise<void> {
         return backend.invoke(body, n, deadline, version);
       },
     };
+    // A challenger that answers at once, with no model call: the shadow's cost left once its HTTP call is gone.
+    const body = JSON.stringify({ instances: [Array.from({ length: 30 }, (_, i) => i / 10)] });
+    const canned = await backend.invoke(body, 1, undefined, '2.0.0');
+    const instant: Backend = {
+      kind: backend.kind,
+      invoke: async (b, n, deadline, version) => (version === '2.0.0' ? canned : backend.invoke(b, n, deadline, version)),
+    };
     // No dead letters and no large inputs in this run: those clients are never called.
     const aws = { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } };
     const base: PredictDeps = {
@@ -85,9 +94,9 @@ async function main(): Promise<void> {
       // The same variant twice: the gap between the two is the noise a difference must stand out of.
       'champion only, again': createPredictHandler(base),
       'shadow challenger': createPredictHandler({ ...base, versions: shadowVersions }),
+      'instant shadow challenger (no model call)': createPredictHandler({ ...base, backend: instant, versions: shadowVersions }),
       'slow shadow challenger (1 s)': createPredictHandler({ ...base, backend: slow, versions: shadowVersions }),
     };
-    const body = JSON.stringify({ instances: [Array.from({ length: 30 }, (_, i) => i / 10)] });
     const latencies: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
     const roundP50s: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
     // Handlers write JSON log lines to stdout; the bench prints only its result.

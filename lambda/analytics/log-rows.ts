@@ -2,13 +2,14 @@
  * From a prediction log item to analytics rows. The one place that reads log attributes for the
  * analytics store: `id`, `model`, `modelVersion`, `createdAt`, `label`, `probabilities`,
  * `predictedValue`, `latencyMs`, `apiKeyId`, `inputValues`, `inputKey`, `feedback.{label,givenAt}`, and of shadow
- * predictions `shadowOf` and `shadowError`. The request id is
+ * predictions (`shadowRecordsOf` of the `shadow` inside an answered item, or an earlier release's separate
+ * item) `shadowOf` and `shadowError`. The request id is
  * left out: no analytics question needs it, it is the costliest column (random text), and the log item
  * keeps it.
  */
 import type { AnswerCells, FeedbackRow, PredictionRow, ShadowRow } from '../../contract/analytics';
 import type { ModelManifest } from '../../contract/manifest';
-import { LOG_TABLE, type PredictionRecord } from '../../contract/prediction-log';
+import { LOG_TABLE, type PredictionRecord, shadowRecordsOf } from '../../contract/prediction-log';
 import { inputValues } from '../quality/analyze';
 
 export function predictionRow(manifest: ModelManifest, r: PredictionRecord): PredictionRow {
@@ -23,8 +24,16 @@ export function predictionRow(manifest: ModelManifest, r: PredictionRecord): Pre
   };
 }
 
-/** The row of a shadow prediction (an item with `shadowOf`), under the partition of the model it shadows. */
-export function shadowRow(r: PredictionRecord & { shadowOf: string }): ShadowRow {
+/**
+ * The shadow rows of a log item: the shadow prediction inside an answered item, or the item itself when
+ * it is one (a separate `#shadow` item of an earlier release); none for an answered item without one.
+ */
+export function shadowRowsOf(r: PredictionRecord): ShadowRow[] {
+  return (r.shadowOf !== undefined ? [r] : shadowRecordsOf([r])).map((s) => shadowRow({ ...s, shadowOf: s.shadowOf ?? r.id }));
+}
+
+/** The row of a shadow prediction (a record with `shadowOf`), under the partition of the model it shadows. */
+function shadowRow(r: PredictionRecord & { shadowOf: string }): ShadowRow {
   const suffix = LOG_TABLE.shadowSuffix;
   return {
     id: r.id,

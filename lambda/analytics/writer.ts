@@ -1,7 +1,8 @@
 /**
  * The analytics writer: takes a batch of the prediction log's DynamoDB stream and writes it to the
- * Parquet store. New items become `predictions` rows (shadow predictions `shadow_predictions` rows); items
- * that gain feedback become `feedback` rows.
+ * Parquet store. New items become `predictions` rows, and the shadow prediction inside one (or an item
+ * of the `#shadow` partition earlier releases wrote) a `shadow_predictions` row; items that gain
+ * feedback become `feedback` rows.
  * A failed write throws, and Lambda retries the same batch; the objects' keys come from their rows, so
  * the retry overwrites what the failed attempt already wrote. Locally the same handler is fed by the
  * embedded DynamoDB's change tap (`local/log-stream.ts`).
@@ -14,7 +15,7 @@ import type { ModelManifest } from '../../contract/manifest';
 import { decodeRecord, isPredictionItem } from '../../contract/prediction-log';
 import { createLogger } from '../runtime/logger';
 import { type AnalyticsStoreDeps, analyticsStoreDepsFromEnv } from './deps';
-import { feedbackRow, predictionRow, shadowRow } from './log-rows';
+import { feedbackRow, predictionRow, shadowRowsOf } from './log-rows';
 import { writeRows } from './store';
 
 export type AnalyticsWriterDeps = AnalyticsStoreDeps;
@@ -42,10 +43,8 @@ export function rowsOfStream(event: DynamoDBStreamEvent, manifest: ModelManifest
     if (!isPredictionItem(item)) continue;
     const r = decodeRecord(item);
     // Shadow predictions answered nobody: their own table, so no query of answered predictions counts them.
-    if (r.shadowOf !== undefined) {
-      if (record.eventName === 'INSERT') out.shadows.push(shadowRow({ ...r, shadowOf: r.shadowOf }));
-      continue;
-    }
+    if (record.eventName === 'INSERT') out.shadows.push(...shadowRowsOf(r));
+    if (r.shadowOf !== undefined) continue;
     if (record.eventName === 'INSERT') out.predictions.push(predictionRow(manifest, r));
     // Feedback is the one update a logged prediction gets; a repeated one is a correction (queries keep the latest).
     const fb = feedbackRow(r);

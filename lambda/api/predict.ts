@@ -12,7 +12,7 @@ import type { PredictionRecord } from '../../contract/prediction-log';
 import { apiHandler, bodyBytes, mediaType, type RequestContext } from '../http/api-handler';
 import { withIdempotency } from '../log/idempotency';
 import { logRecords } from '../log/log-writer';
-import { type RecordBuilder, recordBuilder, shadowRecord } from '../log/record-builder';
+import { type RecordBuilder, recordBuilder, withShadow } from '../log/record-builder';
 import { fetchInstance, modelInput, parseInstances, storeInput } from '../model/inputs';
 import { versionChecked } from '../model/version-check';
 import { createLogger } from '../runtime/logger';
@@ -118,8 +118,9 @@ export function createPredictHandler(deps: PredictDeps) {
         return buildRecord({ prediction, sent, seen, model: answer.model, requestId: ctx.requestId, apiKeyId, now, latencyMs });
       }),
     );
-    const shadows = shadow === undefined ? [] : await shadowRecords(shadow, records, shadowStart, ctx);
-    await logRecords([...records, ...shadows], { store: deps.log, deadLetters: deps.deadLetters, metrics, log: ctx.log });
+    // The shadow's outcome rides in the answered item: one write per instance, shadow or not.
+    const logged = shadow === undefined ? records : await withShadows(shadow, records, shadowStart, ctx);
+    await logRecords(logged, { store: deps.log, deadLetters: deps.deadLetters, metrics, log: ctx.log });
     emitMetrics(answer, backendMs);
     ctx.log.info('predicted', {
       instances: records.length,
@@ -140,8 +141,8 @@ export function createPredictHandler(deps: PredictDeps) {
     };
   }
 
-  /** The challenger's outcome for each answered record, waited for within its grace period; errors are counted, never thrown. */
-  async function shadowRecords(
+  /** Each answered record with the challenger's outcome, waited for within its grace period; errors are counted, never thrown. */
+  async function withShadows(
     shadow: ShadowRun,
     answered: PredictionRecord[],
     startMs: number,
@@ -154,7 +155,7 @@ export function createPredictHandler(deps: PredictDeps) {
       metrics.forVersion(shadow.version).count(M.shadowErrors, outcomes.length);
       ctx.log.warn('shadow prediction failed', { version: shadow.version, error: 'error' in failed ? failed.error : undefined, ms });
     }
-    return answered.map((r, i) => shadowRecord(r, shadow.version, outcomes[i] ?? { error: 'BACKEND_ERROR' }, now, startMs + ms));
+    return answered.map((r, i) => withShadow(r, shadow.version, outcomes[i] ?? { error: 'BACKEND_ERROR' }, now, startMs + ms));
   }
 
   /** Under the version that answered: champion, challenger or pinned. */

@@ -11,7 +11,14 @@ import { ApiError } from '../../contract/errors';
 import { FORMATS, LIMITS } from '../../contract/limits';
 import type { ModelManifest } from '../../contract/manifest';
 import { readManifestFile } from '../../contract/model-files';
-import { callerModelOf, decodeRecord, LOG_TABLE, type PredictionPage } from '../../contract/prediction-log';
+import {
+  callerModelOf,
+  decodeRecord,
+  LOG_TABLE,
+  type PredictionPage,
+  type PredictionRecord,
+  withoutShadow,
+} from '../../contract/prediction-log';
 import { summaryWindowMs } from '../../contract/route-schemas';
 import { athenaEngineOf } from '../analytics/athena-engine';
 import { type AnalyticsEngine, cachedAnalyticsEngine } from '../analytics/engine';
@@ -93,7 +100,7 @@ export function createQueryHandler(deps: QueryDeps) {
       cursorKey = items[limit - 1];
     }
     const page: PredictionPage = {
-      items: items.map(decodeRecord),
+      items: items.map((it) => visibleTo(caller, decodeRecord(it))),
       ...(cursorKey !== undefined ? { cursor: encodeCursor(cursorKey, at) } : {}),
     };
     return json(200, page);
@@ -110,9 +117,19 @@ export function createQueryHandler(deps: QueryDeps) {
     // A prediction id: never an idempotency record's key (`idem#…`).
     const { id } = ctx.params;
     const item = await store.getPrediction(id);
-    // Another caller's prediction is "not found" too: its existence is not this caller's business.
-    if (item === undefined || !maySee(caller, item.apiKeyId?.S)) throw new ApiError('NOT_FOUND', `No prediction ${id}.`, 'id');
-    return json(200, decodeRecord(item));
+    // Another caller's prediction is "not found" too: its existence is not this caller's business. So is,
+    // for a client key, a shadow prediction an earlier release logged as an item of its own (see visibleTo).
+    const hidden = item !== undefined && !caller.operator && item.shadowOf !== undefined;
+    if (item === undefined || hidden || !maySee(caller, item.apiKeyId?.S)) throw new ApiError('NOT_FOUND', `No prediction ${id}.`, 'id');
+    return json(200, visibleTo(caller, decodeRecord(item)));
+  }
+
+  /**
+   * A record as `caller` may read it: a client key was answered by one version and does not see the
+   * prediction another version made in its shadow; operators compare versions and see it.
+   */
+  function visibleTo(caller: Caller, r: PredictionRecord): PredictionRecord {
+    return caller.operator ? r : withoutShadow(r);
   }
 
   async function metricsSummary(event: APIGatewayProxyEvent, ctx: RequestContext<'metricsSummary'>): Promise<APIGatewayProxyResult> {

@@ -6,7 +6,7 @@ import { predictionInputKey } from '../../contract/bucket';
 import { LIMITS } from '../../contract/limits';
 import type { FeatureValue, Instance, ModelManifest, Row } from '../../contract/manifest';
 import type { InvocationResponse, Prediction } from '../../contract/prediction';
-import { float32Decimal, type PredictionRecord, shadowLogModel } from '../../contract/prediction-log';
+import { float32Decimal, type PredictionRecord } from '../../contract/prediction-log';
 import { imageFormatOf, type ResolvedInstance } from '../model/inputs';
 import { newPredictionId } from './ids';
 
@@ -95,29 +95,21 @@ export function recordBuilder(opts: RecordBuilderOptions): RecordBuilder {
 export type ShadowOutcome = { readonly prediction: Prediction } | { readonly error: string };
 
 /**
- * The shadow record of one instance: the challenger's prediction (or its error code) under the model's
- * shadow partition, linked to the answered record, whose input, caller and expiry it shares (the input
- * itself stays with the answered record).
+ * The answered record of one instance with the challenger's outcome inside it (`shadow`): its own
+ * prediction id, version, time and latency, and its prediction or error code. One item holds both, so a
+ * shadow adds no write to the caller's wait; readers take it apart with `shadowRecordsOf`.
  */
-export function shadowRecord(
-  of: PredictionRecord,
-  version: string,
-  outcome: ShadowOutcome,
-  now: Date,
-  latencyMs: number,
-): PredictionRecord {
+export function withShadow(of: PredictionRecord, version: string, outcome: ShadowOutcome, now: Date, latencyMs: number): PredictionRecord {
   const p = 'prediction' in outcome ? outcome.prediction : undefined;
   return {
-    id: newPredictionId(now.getTime()),
-    model: shadowLogModel(of.model),
-    modelVersion: version,
-    createdAt: now.toISOString(),
-    ...(p === undefined ? {} : 'label' in p ? { label: p.label, probabilities: p.probabilities } : { predictedValue: p.value }),
-    ...('error' in outcome ? { shadowError: outcome.error } : {}),
-    latencyMs,
-    requestId: of.requestId,
-    ...(of.apiKeyId !== undefined ? { apiKeyId: of.apiKeyId } : {}),
-    ...(of.expiresAt !== undefined ? { expiresAt: of.expiresAt } : {}),
-    shadowOf: of.id,
+    ...of,
+    shadow: {
+      id: newPredictionId(now.getTime()),
+      modelVersion: version,
+      createdAt: now.toISOString(),
+      ...(p === undefined ? {} : 'label' in p ? { label: p.label, probabilities: p.probabilities } : { predictedValue: p.value }),
+      ...('error' in outcome ? { errorCode: outcome.error } : {}),
+      latencyMs,
+    },
   };
 }

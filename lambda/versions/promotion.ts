@@ -7,10 +7,10 @@
  */
 import { errorMessage } from '../../contract/errors';
 import type { ModelManifest } from '../../contract/manifest';
-import { shadowLogModel } from '../../contract/prediction-log';
 import type { PredictionLogStore } from '../log/prediction-log-store';
 import type { Logger } from '../runtime/logger';
 import { versionFigures } from './figures';
+import { readVersionsWindow } from './log-window';
 import { decide, type PolicyDecision, type PromotionPolicy } from './policy';
 import type { RoutingStore } from './routing-store';
 
@@ -36,11 +36,8 @@ export async function evaluatePromotion(deps: PromotionDeps, now = new Date()): 
   const stored = await deps.routing.read();
   if (stored === undefined) return undefined;
   const since = new Date(stored.state.updatedAt);
-  const [answered, shadows] = await Promise.all([
-    deps.log.readWindow(deps.manifest.name, since, now, MAX_ITEMS),
-    deps.log.readWindow(shadowLogModel(deps.manifest.name), since, now, MAX_ITEMS),
-  ]);
-  const figures = versionFigures(stored.state, answered.records, shadows.records, deps.manifest.output.kind);
+  const { answered, shadows } = await readVersionsWindow(deps.log, deps.manifest.name, since, now, MAX_ITEMS);
+  const figures = versionFigures(stored.state, answered, shadows, deps.manifest.output.kind);
   const decision = decide(stored.state, figures, deps.policy, now);
   if (decision.action === 'hold') return decision;
   return (await deps.routing.write(decision.state, stored.basis, stored.revision))

@@ -9,7 +9,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { FeedbackRow, PredictionRow, ShadowRow } from '../../contract/analytics';
 import type { ModelManifest } from '../../contract/manifest';
 import { decodeRecord, isPredictionItem, shadowLogModel } from '../../contract/prediction-log';
-import { feedbackRow, predictionRow, shadowRow } from '../../lambda/analytics/log-rows';
+import { feedbackRow, predictionRow, shadowRowsOf } from '../../lambda/analytics/log-rows';
 import { writeRows } from '../../lambda/analytics/store';
 
 export interface ExportResult {
@@ -61,10 +61,8 @@ export async function exportLog(
       // Only this model's predictions and its shadow predictions: the writer decodes inputs with its manifest.
       if (!isPredictionItem(raw) || (raw.model?.S !== manifest.name && raw.model?.S !== shadowModel)) continue;
       const r = decodeRecord(raw);
-      if (r.shadowOf !== undefined) {
-        shadows.push(shadowRow({ ...r, shadowOf: r.shadowOf }));
-        continue;
-      }
+      shadows.push(...shadowRowsOf(r));
+      if (r.shadowOf !== undefined) continue;
       predictions.push(predictionRow(manifest, r));
       const fb = feedbackRow(r);
       if (fb !== undefined) feedback.push(fb);

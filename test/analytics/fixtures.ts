@@ -6,7 +6,7 @@ import type { AnalyticsTable } from '../../contract/analytics';
 import { parseBaseline } from '../../contract/baseline';
 import { parseManifest } from '../../contract/manifest';
 import { decodeRecord, encodeRecord, type Feedback, type PredictionRecord } from '../../contract/prediction-log';
-import { feedbackRow, predictionRow, shadowRow } from '../../lambda/analytics/log-rows';
+import { feedbackRow, predictionRow, shadowRowsOf } from '../../lambda/analytics/log-rows';
 import { objectsOf } from '../../lambda/analytics/store';
 
 export const MANIFEST = parseManifest({
@@ -156,10 +156,10 @@ export const predictionRows = (records: PredictionRecord[], manifest = MANIFEST)
   records.map((r) => predictionRow(manifest, throughLog(r)));
 export const feedbackRows = (records: PredictionRecord[]) => records.flatMap((r) => feedbackRow(throughLog(r)) ?? []);
 export const shadowRows = (records: PredictionRecord[]) =>
-  records.map((r) => {
+  records.flatMap((r) => {
     const logged = throughLog(r);
-    if (logged.shadowOf === undefined) throw new Error(`${r.id} is no shadow prediction`);
-    return shadowRow({ ...logged, shadowOf: logged.shadowOf });
+    if (logged.shadowOf === undefined && logged.shadow === undefined) throw new Error(`${r.id} holds no shadow prediction`);
+    return shadowRowsOf(logged);
   });
 
 /** Writes rows as the store does (same keys, same Parquet) into a folder laid out like the bucket. */

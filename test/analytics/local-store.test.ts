@@ -13,9 +13,9 @@ import { BASELINE_FILE } from '../../contract/baseline';
 import { PREFIX } from '../../contract/bucket';
 import { featureBinSpecs, featureBinsFingerprint, featureBinsKey } from '../../contract/feature-bins';
 import { readBaselineFile } from '../../contract/model-files';
-import { decodeRecord, encodeRecord, type MetricsSummary } from '../../contract/prediction-log';
+import { decodeRecord, encodeRecord, type MetricsSummary, shadowRecordsOf } from '../../contract/prediction-log';
 import { createAnalyticsWriter } from '../../lambda/analytics/writer';
-import { shadowRecord } from '../../lambda/log/record-builder';
+import { withShadow } from '../../lambda/log/record-builder';
 import { openAnalyticsDb } from '../../local/analytics/duckdb';
 import { exportLog } from '../../local/analytics/export';
 import { mirrorAnalytics } from '../../local/analytics/mirror';
@@ -167,23 +167,24 @@ describe('the local analytics store', () => {
   });
 
   it('mlship export backfills the same rows from the table, shadow predictions in their own table', async () => {
-    // GIVEN a challenger's shadow prediction of one of the logged predictions, in the table as the predict function logs it
+    // GIVEN a challenger's shadow prediction of one of the logged predictions, inside its item as the predict
+    // function logs it, and one of another, as an item of its own as an earlier release logged it
     const ddb = dynamoClient(local.dynamodbUrl);
     const items = (await ddb.send(new ScanCommand({ TableName: local.tableName }))).Items ?? [];
-    const of = decodeRecord(items.find((i) => i.model?.S === local.manifest.name) ?? {});
-    const shadow = shadowRecord(
-      of,
-      '2.0.0',
-      { prediction: { label: 'benign', probabilities: { benign: 1, malignant: 0 } } },
-      new Date(),
-      3,
-    );
-    await ddb.send(new PutItemCommand({ TableName: local.tableName, Item: encodeRecord(shadow) }));
+    const [of, ofEarlier] = items
+      .filter((i) => i.model?.S === local.manifest.name && i.feedback === undefined)
+      .map(decodeRecord)
+      .sort((a, b) => a.id.localeCompare(b.id));
+    if (of === undefined || ofEarlier === undefined) throw new Error('two predictions without feedback expected');
+    const benign = { prediction: { label: 'benign', probabilities: { benign: 1, malignant: 0 } } };
+    const shadowed = withShadow(of, '2.0.0', benign, new Date(), 3);
+    const [earlier] = shadowRecordsOf([withShadow(ofEarlier, '2.0.0', benign, new Date(), 3)]);
+    for (const r of [shadowed, earlier]) await ddb.send(new PutItemCommand({ TableName: local.tableName, Item: encodeRecord(r) }));
     // WHEN the export writes every row again, beside what the stream wrote
     const result = await exportLog(ddb, local.tableName, s3, local.bucketName, local.manifest);
     ddb.destroy();
-    // THEN the queries count each id once, and the shadow prediction only beside its version's figures
-    expect(result).toMatchObject({ predictions: 8, feedback: 2, shadows: 1 });
+    // THEN the queries count each id once, and the shadow predictions only beside their version's figures
+    expect(result).toMatchObject({ predictions: 8, feedback: 2, shadows: 2 });
     const db = await open();
     try {
       const accuracy = await db.named('accuracy-by-day', undefined, today());
@@ -193,7 +194,7 @@ describe('the local analytics store', () => {
       const versions = await db.named('versions-side-by-side', undefined, today());
       expect(versions.rows.map((r) => [r.version, r.answered, r.shadow, r.agreement])).toEqual([
         ['1.0.0', '8', '0', null],
-        ['2.0.0', '0', '1', of.label === 'benign' ? 1 : 0],
+        ['2.0.0', '0', '2', [of, ofEarlier].filter((r) => r.label === 'benign').length / 2],
       ]);
     } finally {
       db.close();
@@ -242,12 +243,12 @@ describe('the local analytics store', () => {
     const before = await accuracy();
     // WHEN the compactor runs as if the day had closed (a run two days on)
     const run = await local.compactAnalytics(new Date(Date.now() + 2 * 86_400_000));
-    // THEN today's files of each table are one compacted object each, holding the eight predictions (and the shadow one) once,
+    // THEN today's files of each table are one compacted object each, holding the eight predictions (and the two shadow ones) once,
     // beside the day's binned feature counts (the model has a baseline)
     expect(run.partitions.map((p) => [p.table, p.rowsOut])).toEqual([
       ['predictions', 8],
       ['feedback', 2],
-      ['shadow_predictions', 1],
+      ['shadow_predictions', 2],
     ]);
     expect(run.featureBins.map((b) => [b.dt, b.rowsIn, b.backfill])).toEqual([[today(), 8, false]]);
     const fingerprint = featureBinsFingerprint(featureBinSpecs(local.manifest, readBaselineFile(join(MODEL_DIR, BASELINE_FILE))));

@@ -8,10 +8,10 @@
 import { rmSync } from 'node:fs';
 import type { ModelManifest } from '../../contract/manifest';
 import type { Prediction } from '../../contract/prediction';
-import type { PredictionRecord } from '../../contract/prediction-log';
+import { type PredictionRecord, shadowRecordsOf } from '../../contract/prediction-log';
 import { AGREEMENT_RELATIVE_TOLERANCE, type RoutingState } from '../../contract/versions';
 import { compactClosedDays } from '../../lambda/analytics/compact';
-import { shadowRecord } from '../../lambda/log/record-builder';
+import { withShadow } from '../../lambda/log/record-builder';
 import { versionFigures } from '../../lambda/versions/figures';
 import { openAnalyticsDb } from '../../local/analytics/duckdb';
 import { folderObjectStore } from '../../local/analytics/folder-store';
@@ -39,7 +39,9 @@ function sequence(seed: number): () => number {
 }
 
 interface Log {
+  /** Answered predictions, shadowed ones with the shadow's outcome inside (as the predict function logs them). */
   answered: PredictionRecord[];
+  /** Their shadow predictions as records, as `mlship versions` reads them. */
   shadows: PredictionRecord[];
 }
 
@@ -52,7 +54,7 @@ interface Log {
 function generatedLog(manifest: ModelManifest, seed: number): Log {
   const next = sequence(seed);
   const classifier = manifest.output.kind === 'classification';
-  const log: Log = { answered: [], shadows: [] };
+  const answeredLog: PredictionRecord[] = [];
   for (let i = 0; i < 240; i++) {
     const day = DAYS[i < 120 ? 0 : 1] as string;
     const createdAt = new Date(`${day}T08:00:00.000Z`);
@@ -77,8 +79,10 @@ function generatedLog(manifest: ModelManifest, seed: number): Log {
       requestId: `req-${i}`,
       ...(u < 0.7 ? { feedback: { label: truth, givenAt: `${DAYS[1]}T20:00:00.000Z` } } : {}),
     };
-    log.answered.push(answered);
-    if (shadowBy === undefined) continue;
+    if (shadowBy === undefined) {
+      answeredLog.push(answered);
+      continue;
+    }
     const w = next();
     // The classifier's shadow agrees about 80 % of the time; the regressor's within, just beyond or far beyond the tolerance.
     const step = AGREEMENT_RELATIVE_TOLERANCE * Math.max(1, Math.abs(value));
@@ -87,11 +91,11 @@ function generatedLog(manifest: ModelManifest, seed: number): Log {
       ? { label: w < 0.8 ? label : label === 'yes' ? 'no' : 'yes', probabilities: { yes: 0.5, no: 0.5 } }
       : { value: shadowValue };
     const outcome = next() < 0.1 ? { error: 'SHADOW_TIMEOUT' } : { prediction };
-    log.shadows.push(
-      shadowRecord(answered, shadowBy, outcome, new Date(createdAt.getTime() + 1), latencyMs + Math.round(next() * 2000) / 100),
+    answeredLog.push(
+      withShadow(answered, shadowBy, outcome, new Date(createdAt.getTime() + 1), latencyMs + Math.round(next() * 2000) / 100),
     );
   }
-  return log;
+  return { answered: answeredLog, shadows: shadowRecordsOf(answeredLog) };
 }
 
 const DELIVERIES = ['once', 'twice', 'compacted, then again'] as const;
@@ -99,13 +103,15 @@ const DELIVERIES = ['once', 'twice', 'compacted, then again'] as const;
 /** A store holding `log` as `how` says: written once; its shadow rows again in other batches; or both days compacted and then delivered again. */
 async function storeOf(manifest: ModelManifest, log: Log, how: (typeof DELIVERIES)[number]): Promise<string> {
   const root = tempStore();
-  const write = async (part: Log) => {
-    await writeStore(root, 'predictions', predictionRows(part.answered, manifest), manifest);
-    await writeStore(root, 'feedback', feedbackRows(part.answered), manifest);
-    await writeStore(root, 'shadow_predictions', shadowRows(part.shadows), manifest);
+  const shadowed = log.answered.filter((r) => r.shadow !== undefined);
+  const write = async (answered: PredictionRecord[], withShadows: PredictionRecord[]) => {
+    await writeStore(root, 'predictions', predictionRows(answered, manifest), manifest);
+    await writeStore(root, 'feedback', feedbackRows(answered), manifest);
+    // The shadow rows the writer takes out of the answered items.
+    await writeStore(root, 'shadow_predictions', shadowRows(withShadows), manifest);
   };
-  await write(log);
-  const again = () => write({ answered: log.answered.slice(100), shadows: log.shadows.slice(30) });
+  await write(log.answered, shadowed);
+  const again = () => write(log.answered.slice(100), shadowed.slice(30));
   if (how === 'twice') await again();
   if (how === 'compacted, then again') {
     const result = await compactClosedDays(folderObjectStore(root), manifest, { now: new Date('2026-02-01T00:00:00Z') });

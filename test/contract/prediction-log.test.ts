@@ -7,8 +7,11 @@ import {
   LOG_TABLE,
   numberText,
   type PredictionRecord,
+  shadowLogModel,
+  shadowRecordsOf,
   toAttributeValue,
   UnstorableValueError,
+  withoutShadow,
 } from '../../contract/prediction-log';
 
 /** DynamoDB's reserved words (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ReservedWords.html). */
@@ -63,6 +66,16 @@ function fullRecord(): PredictionRecord {
     expiresAt: 1_900_000_000,
     shadowOf: '01JABCDEFGHJKMNPQRSTVWXYZ1',
     shadowError: 'BACKEND_TIMEOUT',
+    shadow: {
+      id: '01JABCDEFGHJKMNPQRSTVWXYZ2',
+      modelVersion: '2.0.0',
+      createdAt: '2026-11-30T10:00:00.001Z',
+      label: 'malignant',
+      probabilities: { benign: 0.25, malignant: 0.75 },
+      predictedValue: 2.5,
+      errorCode: 'SHADOW_TIMEOUT',
+      latencyMs: 4,
+    },
   };
 }
 
@@ -95,7 +108,18 @@ describe('float32 values in the log', () => {
 describe('prediction log item', () => {
   it('uses no DynamoDB reserved word as an attribute name, nested ones included', () => {
     const used = names(encodeRecord(fullRecord()) as never);
-    expect(used).toEqual(expect.arrayContaining(['createdAt', 'createdAtId', 'callerModel', 'inputValues', 'givenAt', 'feedbackHistory']));
+    expect(used).toEqual(
+      expect.arrayContaining([
+        'createdAt',
+        'createdAtId',
+        'callerModel',
+        'inputValues',
+        'givenAt',
+        'feedbackHistory',
+        'shadow',
+        'errorCode',
+      ]),
+    );
     expect(used.filter((n) => RESERVED.has(n.toUpperCase()))).toEqual([]);
     for (const ix of [LOG_TABLE.byModelIndex, LOG_TABLE.byCallerIndex])
       for (const n of [ix.partitionKey, ix.sortKey]) expect(RESERVED.has(n.toUpperCase())).toBe(false);
@@ -119,5 +143,99 @@ describe('prediction log item', () => {
       /record\.probabilities\.benign = 1e\+200 is outside DynamoDB's number range/,
     );
     expect(numberText(-0, 'x')).toBe('0');
+  });
+});
+
+describe('shadow predictions inside answered items', () => {
+  const answered: PredictionRecord = {
+    id: 'a1',
+    model: 'breast-cancer',
+    modelVersion: '1.0.0',
+    createdAt: '2026-11-30T10:00:00.000Z',
+    inputValues: [1, 2],
+    label: 'benign',
+    probabilities: { benign: 0.75, malignant: 0.25 },
+    latencyMs: 3,
+    requestId: 'req-1',
+    apiKeyId: 'key-1',
+    expiresAt: 1_900_000_000,
+    feedback: { label: 'benign', givenAt: '2026-11-30T10:01:00.000Z' },
+  };
+
+  it('reads each back as the record an earlier release stored apart: its own id and answer, the request, caller and expiry of the answered one', () => {
+    const made = {
+      ...answered,
+      shadow: {
+        id: 's1',
+        modelVersion: '2.0.0',
+        createdAt: '2026-11-30T10:00:00.001Z',
+        label: 'malignant',
+        probabilities: { benign: 0.4, malignant: 0.6 },
+        latencyMs: 5,
+      },
+    };
+    const failed = {
+      ...answered,
+      id: 'a2',
+      shadow: { id: 's2', modelVersion: '2.0.0', createdAt: '2026-11-30T10:00:00.201Z', errorCode: 'SHADOW_TIMEOUT', latencyMs: 204 },
+    };
+    const value = {
+      ...answered,
+      id: 'a3',
+      label: undefined,
+      probabilities: undefined,
+      predictedValue: 1.5,
+      apiKeyId: undefined,
+      expiresAt: undefined,
+      shadow: { id: 's3', modelVersion: '2.0.0', createdAt: '2026-11-30T10:00:00.001Z', predictedValue: 1.25, latencyMs: 4 },
+    };
+    // Through the log and back, as every reader gets them
+    const read = [made, answered, failed, value].map((r) => decodeRecord(encodeRecord(r)));
+    expect(shadowRecordsOf(read)).toEqual([
+      {
+        id: 's1',
+        model: shadowLogModel('breast-cancer'),
+        modelVersion: '2.0.0',
+        createdAt: '2026-11-30T10:00:00.001Z',
+        label: 'malignant',
+        probabilities: { benign: 0.4, malignant: 0.6 },
+        latencyMs: 5,
+        requestId: 'req-1',
+        apiKeyId: 'key-1',
+        expiresAt: 1_900_000_000,
+        shadowOf: 'a1',
+      },
+      {
+        id: 's2',
+        model: 'breast-cancer#shadow',
+        modelVersion: '2.0.0',
+        createdAt: '2026-11-30T10:00:00.201Z',
+        shadowError: 'SHADOW_TIMEOUT',
+        latencyMs: 204,
+        requestId: 'req-1',
+        apiKeyId: 'key-1',
+        expiresAt: 1_900_000_000,
+        shadowOf: 'a2',
+      },
+      {
+        id: 's3',
+        model: 'breast-cancer#shadow',
+        modelVersion: '2.0.0',
+        createdAt: '2026-11-30T10:00:00.001Z',
+        predictedValue: 1.25,
+        latencyMs: 4,
+        requestId: 'req-1',
+        shadowOf: 'a3',
+      },
+    ]);
+  });
+
+  it("leaves a client key's view without the other version's prediction, and changes nothing else", () => {
+    const shadowed = {
+      ...answered,
+      shadow: { id: 's1', modelVersion: '2.0.0', createdAt: answered.createdAt, label: 'malignant', latencyMs: 5 },
+    };
+    expect(withoutShadow(shadowed)).toEqual(answered);
+    expect(withoutShadow(answered)).toBe(answered);
   });
 });

@@ -1,5 +1,5 @@
 /** The read side against dynalite: pages, filters, single items, feedback and the summary. */
-import type { MetricsSummary, PredictionPage, PredictionRecord } from '../../contract/prediction-log';
+import { type MetricsSummary, type PredictionPage, type PredictionRecord, shadowRecordsOf } from '../../contract/prediction-log';
 import { newPredictionId } from '../../lambda/log/ids';
 import { PredictionLogStore } from '../../lambda/log/prediction-log-store';
 import { defined } from '../support/defined';
@@ -11,7 +11,7 @@ let query: ReturnType<typeof loadHandler>;
 let feedback: ReturnType<typeof loadHandler>;
 const HOUR = 3_600_000;
 const now = Date.now();
-/** 25 records, one every 10 minutes going back; every fifth from an older model version. */
+/** 25 records, one every 10 minutes going back; every fifth from an older model version; every fourth shadowed. */
 const seeded: PredictionRecord[] = [];
 
 beforeAll(async () => {
@@ -35,6 +35,17 @@ beforeAll(async () => {
       requestId: `req-${i}`,
       // Two client keys: even records are key-1's (the events' default key), odd ones key-2's.
       apiKeyId: i % 2 === 0 ? 'key-1' : 'key-2',
+      ...(i % 4 === 0
+        ? {
+            shadow: {
+              id: newPredictionId(t),
+              modelVersion: '2.0.0',
+              createdAt: new Date(t).toISOString(),
+              label: 'benign',
+              latencyMs: i + 2,
+            },
+          }
+        : {}),
     };
     seeded.push(rec);
     await new PredictionLogStore(ddb, TABLE).putRecord(rec);
@@ -101,8 +112,12 @@ describe('GET /predictions', () => {
   });
 
   it("lists a client key's own predictions only, through its own index partition", async () => {
-    const own = (await allPages({ limit: '4' }, 'key-1')).flatMap((p) => p.items.map((r) => r.id));
-    expect(own).toEqual(seeded.filter((r) => r.apiKeyId === 'key-1').map((r) => r.id));
+    const own = (await allPages({ limit: '4' }, 'key-1')).flatMap((p) => p.items);
+    expect(own.map((r) => r.id)).toEqual(seeded.filter((r) => r.apiKeyId === 'key-1').map((r) => r.id));
+    // Answered by one version, a client key sees no other version's shadow prediction; an operator does.
+    expect(own.filter((r) => r.shadow !== undefined)).toEqual([]);
+    const all = (await allPages({ limit: '10' })).flatMap((p) => p.items);
+    expect(all.filter((r) => r.shadow !== undefined).map((r) => r.id)).toEqual(seeded.filter((r) => r.shadow).map((r) => r.id));
     const none = await allPages({}, 'key-without-predictions');
     expect(none.flatMap((p) => p.items)).toEqual([]);
     // A cursor issued to one key is refused for another.
@@ -164,8 +179,18 @@ describe('GET /predictions/{id}', () => {
     expect(jsonBody(res)).toEqual(seeded[3]);
   });
 
-  it("shows a client key its own prediction and answers 404 for another key's", async () => {
-    expect((await get(seeded[4].id, 'key-1')).statusCode).toBe(200);
+  it("shows a client key its own prediction, without another version's shadow, and answers 404 for another key's", async () => {
+    const own = await get(seeded[4].id, 'key-1');
+    expect(own.statusCode).toBe(200);
+    const { shadow, ...answered } = seeded[4];
+    expect(shadow).toBeDefined();
+    expect(jsonBody(own)).toEqual(answered);
+    expect(jsonBody(await get(seeded[4].id))).toEqual(seeded[4]);
+    // A shadow prediction an earlier release logged as an item of its own: the operator's, not the client key's
+    const apart = defined(shadowRecordsOf([seeded[4]])[0], 'the shadow record');
+    await new PredictionLogStore(dynamoClient(h.ddb.url), TABLE).putRecord(apart);
+    expect(jsonBody(await get(apart.id))).toEqual(apart);
+    expect((await get(apart.id, 'key-1')).statusCode).toBe(404);
     const other = await get(seeded[3].id, 'key-1');
     expect(other.statusCode).toBe(404);
     expect(jsonBody(other)).toEqual({ error: expect.objectContaining({ code: 'NOT_FOUND' }) });

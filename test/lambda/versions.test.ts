@@ -2,22 +2,26 @@
  * A challenger beside the champion through `POST /predict`, against real parts (dynalite, a model
  * server hosting both versions, the SageMaker runtime stand-in): shadow, split, pin, a failing or slow
  * shadow, and a promotion read from the routing store. The challenger answers the opposite label (its
- * manifest's labels reversed), so every answer shows which version gave it.
+ * manifest's labels reversed), so every answer shows which version gave it. A shadow's outcome is logged
+ * inside the answered item; items an earlier release logged apart still count.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { ENV } from '../../contract/env';
 import { PREDICT_DIMENSIONS } from '../../contract/metrics/predict-metrics';
 import { MODEL_VERSION_HEADER, type PredictResponse } from '../../contract/prediction';
-import { type PredictionRecord, shadowLogModel } from '../../contract/prediction-log';
+import { decodeRecord, type PredictionRecord, shadowLogModel, shadowRecordsOf } from '../../contract/prediction-log';
 import { MODEL_VERSION_REQUEST_HEADER, promoted, rolledBack, splitBucket } from '../../contract/versions';
 import { createPredictHandler, predictDepsFromEnv } from '../../lambda/api/predict';
 import { versionsDeps } from '../../lambda/api/versions-routing';
 import { PredictionLogStore } from '../../lambda/log/prediction-log-store';
 import type { Backend } from '../../lambda/model/backend';
 import { createLogger } from '../../lambda/runtime/logger';
+import { versionFigures } from '../../lambda/versions/figures';
+import { readVersionsWindow } from '../../lambda/versions/log-window';
 import { basisOf, TableRoutingStore } from '../../lambda/versions/routing-store';
 import { dynamoClient } from '../../local/dynamodb';
 import { type RunningSageMakerRuntime, startSageMakerRuntime } from '../../local/sagemaker-runtime';
@@ -61,6 +65,19 @@ function event(instances: unknown[], headers: Record<string, string> = {}, reque
   return e;
 }
 
+/** Every item the log holds for one request (both partitions, any model), decoded. */
+async function itemsOfRequest(requestId: string): Promise<PredictionRecord[]> {
+  const ddb = dynamoClient(h.ddb.url);
+  try {
+    const out = await ddb.send(
+      new ScanCommand({ TableName: TABLE, FilterExpression: 'requestId = :r', ExpressionAttributeValues: { ':r': { S: requestId } } }),
+    );
+    return (out.Items ?? []).map(decodeRecord);
+  } finally {
+    ddb.destroy();
+  }
+}
+
 /** Every record of a partition since `from`, oldest first. */
 async function logged(model: string, from: Date): Promise<PredictionRecord[]> {
   const { records } = await log.readWindow(model, from, new Date(Date.now() + 1000), 10_000);
@@ -74,28 +91,82 @@ describe.each([
   ['fargate', () => predictEnv(h, 'fargate')],
   ['sagemaker', () => predictEnv(h, { sagemakerEndpoint: 'both', runtimeUrl: runtime.url })],
 ] as const)('shadow on %s', (_name, env) => {
-  it('answers from the champion and logs each instance twice: answered, and shadowed by the challenger', async () => {
+  it("answers from the champion and logs one item per instance, the challenger's prediction inside it", async () => {
     // GIVEN a deployment with a shadow challenger
     const predict = loadHandler('predict', { ...env(), [ENV.CHALLENGER]: challenger('shadow') });
     const from = new Date();
+    const requestId = randomUUID();
     // WHEN a request of three instances comes
-    const res = await predict(event([rows[0].input, rows[1].input, rows[2].input]));
+    const res = await predict(event([rows[0].input, rows[1].input, rows[2].input], {}, requestId));
     // THEN the champion answered, with the labels it always gives
     expect(res.statusCode).toBe(200);
     expect(answeredBy(res)).toBe('breast-cancer/1.0.0');
     const out = jsonBody<PredictResponse>(res);
     expect(out.predictions.map(labelOf)).toEqual([rows[0].label, rows[1].label, rows[2].label]);
-    // AND each answered prediction is logged once, and its shadow once, linked to it
-    const answered = (await logged('breast-cancer', from)).filter((r) => out.predictions.some((p) => p.id === r.id));
-    expect(answered.map((r) => r.modelVersion)).toEqual(['1.0.0', '1.0.0', '1.0.0']);
-    const shadows = (await logged(shadowLogModel('breast-cancer'), from)).filter((r) => answered.some((a) => a.id === r.shadowOf));
+    // AND the log holds exactly one item per instance, each the answered prediction with its shadow inside
+    const items = await itemsOfRequest(requestId);
+    expect(items.map((r) => r.id).sort()).toEqual(out.predictions.map((p) => p.id).sort());
+    expect(items.map((r) => [r.model, r.modelVersion, r.shadow?.modelVersion])).toEqual(Array(3).fill(['breast-cancer', '1.0.0', '2.0.0']));
+    expect((await logged(shadowLogModel('breast-cancer'), from)).filter((r) => r.requestId === requestId)).toEqual([]);
+    // AND each shadow prediction reads as one record linked to its answered one, with its own id
+    const answered = (await logged('breast-cancer', from)).filter((r) => r.requestId === requestId);
+    const shadows = shadowRecordsOf(answered);
     expect(shadows).toHaveLength(3);
+    expect(new Set([...answered, ...shadows].map((r) => r.id)).size).toBe(6);
     for (const s of shadows) {
       const of = answered.find((a) => a.id === s.shadowOf);
       expect(s).toMatchObject({ modelVersion: '2.0.0', requestId: of?.requestId, apiKeyId: of?.apiKeyId });
       expect(s.label).not.toBe(of?.label);
       expect(s.inputValues).toBeUndefined();
+      expect(s.latencyMs).toBeGreaterThanOrEqual(0);
     }
+  });
+});
+
+describe('mlship versions over shadowed traffic', () => {
+  it('gives the same figures whether the shadows are inside the answered items or, as an earlier release logged them, apart', async () => {
+    // GIVEN shadowed traffic, some of it graded by feedback
+    const predict = loadHandler('predict', { ...predictEnv(h, 'fargate'), [ENV.CHALLENGER]: challenger('shadow') });
+    const from = new Date();
+    for (let i = 0; i < 4; i++) expect((await predict(event([rows[i].input, rows[i + 4].input]))).statusCode).toBe(200);
+    const to = new Date(Date.now() + 1000);
+    const now = await readVersionsWindow(log, 'breast-cancer', from, to, 10_000);
+    const graded = now.answered.map((r, i) => (i % 3 === 0 ? { ...r, feedback: { label: 'malignant', givenAt: r.createdAt } } : r));
+    // AND the same traffic laid out as an earlier release logged it, and half of it so (a window spanning
+    // the upgrade), each copy under a model and ids of its own
+    const copy = (model: string) =>
+      graded.map((r) => ({
+        ...r,
+        id: `${model}-${r.id}`,
+        model,
+        ...(r.shadow ? { shadow: { ...r.shadow, id: `${model}-${r.shadow.id}` } } : {}),
+      }));
+    const apart = (records: PredictionRecord[]) => [...records.map((r) => ({ ...r, shadow: undefined })), ...shadowRecordsOf(records)];
+    const upgrade = copy('bc-upgrade');
+    for (const r of [...copy('bc-now'), ...apart(copy('bc-earlier')), ...apart(upgrade.slice(0, 4)), ...upgrade.slice(4)])
+      await log.putRecord(r);
+    // WHEN mlship versions reads each
+    const state = {
+      champion: '1.0.0',
+      challenger: '2.0.0',
+      mode: 'shadow',
+      percent: 100,
+      updatedAt: from.toISOString(),
+      updatedBy: 'deploy',
+    } as const;
+    const figures = async (model: string) => {
+      const w = await readVersionsWindow(log, model, from, to, 10_000);
+      return versionFigures(state, w.answered, w.shadows, 'classification');
+    };
+    const want = await figures('bc-now');
+    // THEN every layout gives the same figures: 8 answered by the champion, 8 shadow predictions of the
+    // challenger, which never agrees (its labels are reversed), graded through its answered predictions
+    expect(await figures('bc-earlier')).toEqual(want);
+    expect(await figures('bc-upgrade')).toEqual(want);
+    expect(want.map((f) => [f.version, f.answered, f.shadow, f.agreement, f.graded, f.errorRate])).toEqual([
+      ['1.0.0', 8, 0, null, 3, null],
+      ['2.0.0', 0, 8, 0, 3, 0],
+    ]);
   });
 });
 
@@ -108,6 +179,8 @@ describe('pin', () => {
     expect(answeredBy(res)).toBe('breast-cancer/2.0.0');
     const id = jsonBody<PredictResponse>(res).predictions[0]?.id;
     expect((await logged('breast-cancer', from)).find((r) => r.id === id)?.modelVersion).toBe('2.0.0');
+    const item = (await logged('breast-cancer', from)).find((r) => r.id === id);
+    expect(item?.shadow).toBeUndefined();
     expect((await logged(shadowLogModel('breast-cancer'), from)).filter((r) => r.shadowOf === id)).toEqual([]);
   });
 
@@ -183,8 +256,7 @@ describe('the Open Inference Protocol infer route', () => {
     // AND the challenger's shadow of each instance is logged, linked to the answered prediction
     const answered = await logged('breast-cancer', from);
     expect(answered.map((r) => r.modelVersion)).toEqual(['1.0.0', '1.0.0']);
-    const shadows = (await logged(shadowLogModel('breast-cancer'), from)).filter((r) => answered.some((a) => a.id === r.shadowOf));
-    expect(shadows.map((r) => r.modelVersion)).toEqual(['2.0.0', '2.0.0']);
+    expect(shadowRecordsOf(answered).map((r) => r.modelVersion)).toEqual(['2.0.0', '2.0.0']);
     // AND a pinned request is answered by the challenger alone
     const pinned = await predict(inferEvent([rows[0].input], { [MODEL_VERSION_REQUEST_HEADER]: '2.0.0' }));
     expect(pinned.statusCode).toBe(200);
@@ -242,7 +314,8 @@ describe('a challenger that fails or is slow', () => {
     expect(res.statusCode).toBe(200);
     expect(jsonBody<PredictResponse>(res).predictions.map(labelOf)).toEqual([rows[0].label, rows[1].label]);
     const ids = jsonBody<PredictResponse>(res).predictions.map((p) => p.id);
-    const shadows = (await logged(shadowLogModel('breast-cancer'), from)).filter((r) => ids.includes(r.shadowOf ?? ''));
+    const answered = (await logged('breast-cancer', from)).filter((r) => ids.includes(r.id));
+    const shadows = shadowRecordsOf(answered);
     expect(shadows.map((s) => s.shadowError)).toEqual(
       mode === 'slow' ? ['SHADOW_TIMEOUT', 'SHADOW_TIMEOUT'] : ['ERROR: socket hang up', 'ERROR: socket hang up'],
     );

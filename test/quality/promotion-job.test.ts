@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { ScheduledEvent } from 'aws-lambda';
 import { ENV } from '../../contract/env';
-import { encodeRecord, type PredictionRecord } from '../../contract/prediction-log';
+import { encodeRecord, type PredictionRecord, shadowRecordsOf } from '../../contract/prediction-log';
 import { NO_PROMOTION } from '../../contract/promotion';
 import type { RoutingState } from '../../contract/versions';
-import { shadowRecord } from '../../lambda/log/record-builder';
+import { withShadow } from '../../lambda/log/record-builder';
 import { createQualityHandler, qualityDepsFromEnv } from '../../lambda/quality/job';
 import { setLineSink } from '../../lambda/runtime/log-output';
 import { basisOf, TableRoutingStore } from '../../lambda/versions/routing-store';
@@ -148,12 +148,14 @@ describe('the quality job with the promotion policy', () => {
   });
 
   test('leaves a shadow challenger alone: nothing written, nothing published', async () => {
-    // GIVEN a shadow with its shadow predictions logged beside the answered ones
-    const champion = answered('1.0.0', 30, true, 0);
-    const shadows = champion.map((r) =>
-      shadowRecord(r, '2.0.0', { prediction: { label: r.label ?? '', probabilities: {} } }, new Date(NOW.getTime() - 60_000), 4),
+    // GIVEN a shadow with its shadow predictions logged inside the answered items, and (as an earlier
+    // release logged them) a third of them as items of their own
+    const shadowed = answered('1.0.0', 30, true, 0).map((r) =>
+      withShadow(r, '2.0.0', { prediction: { label: r.label ?? '', probabilities: {} } }, new Date(NOW.getTime() - 60_000), 4),
     );
-    const table = await tableWith({ ...split, mode: 'shadow', percent: 100 }, [...champion, ...shadows]);
+    const earlier = shadowed.slice(0, 10);
+    const items = [...earlier.map((r) => ({ ...r, shadow: undefined })), ...shadowRecordsOf(earlier), ...shadowed.slice(10)];
+    const table = await tableWith({ ...split, mode: 'shadow', percent: 100 }, items);
     const { result, stored, published } = await runJob(table);
     expect(result.promotion).toMatchObject({ action: 'hold', reason: 'no split challenger with traffic' });
     expect(result.promotion?.challenger).toMatchObject({ version: '2.0.0', shadow: 30, agreement: 1, graded: 30 });

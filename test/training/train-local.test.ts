@@ -26,7 +26,7 @@ import { downloadVersion, listVersions, registerVersion, TrainingBusyError, take
 import { modelPackageKey, REGISTRY_FILES, registryPrefix } from '../../contract/bucket';
 import { parseCsv } from '../../contract/csv';
 import { ENV } from '../../contract/env';
-import { type PredictionRecord, shadowLogModel } from '../../contract/prediction-log';
+import { type PredictionRecord, shadowRecordsOf } from '../../contract/prediction-log';
 import { PredictionLogStore } from '../../lambda/log/prediction-log-store';
 import { dynamoClient } from '../../local/dynamodb';
 import { LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS } from '../../local/paths';
@@ -167,8 +167,9 @@ describeWithTools(['python3-sklearn'], 'mlship train on the local system', () =>
         body: JSON.stringify({ instances: [served[0]?.input] }),
       });
       expect(res.headers.get('x-mlship-model')).toBe('breast-cancer/1.0.0');
-      const { records } = await log.readWindow(shadowLogModel('breast-cancer'), from, new Date(Date.now() + 1000), 1000);
-      shadowed = records.find((r) => r.modelVersion === version && r.shadowError === undefined);
+      // The shadow prediction is logged inside the answered item.
+      const { records } = await log.readWindow('breast-cancer', from, new Date(Date.now() + 1000), 1000);
+      shadowed = shadowRecordsOf(records).find((r) => r.modelVersion === version && r.shadowError === undefined);
       return shadowed !== undefined;
     });
     expect(shadowed?.label).toBe(served[0]?.label);
