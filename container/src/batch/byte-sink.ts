@@ -66,14 +66,22 @@ export class ByteSink {
 
   /** `v.toPrecision(9)` for finite `v`, `null` otherwise (the formatter's rule for a broken model's answer). */
   float9(v: number): void {
-    this.room(24);
-    if (!Number.isFinite(v)) {
-      this.at += utf8.encodeInto('null', this.buf.subarray(this.at)).written;
-      return;
-    }
-    const n = writePrecision9(this.buf, this.at, v);
-    if (n > 0) this.at += n;
-    else this.at += utf8.encodeInto(v.toPrecision(9), this.buf.subarray(this.at)).written;
+    this.room(FLOAT9_BYTES);
+    this.at = writeFloat9(this.buf, this.at, v);
+  }
+
+  /**
+   * Room for `n` more bytes, and the buffer to write them into from `length` on, followed by `advance`:
+   * for writers that put a whole line in with one check for room.
+   */
+  reserve(n: number): Uint8Array {
+    this.room(n);
+    return this.buf;
+  }
+
+  /** Marks the bytes up to `at` (written into `reserve`'s buffer) as written. */
+  advance(at: number): void {
+    this.at = at;
   }
 
   /** The bytes written, in a buffer of their own (transferable), and a fresh start. */
@@ -82,6 +90,16 @@ export class ByteSink {
     this.at = 0;
     return out;
   }
+}
+
+/** Room `writeFloat9` may need: `toPrecision(9)` of a double is at most 16 characters (`-1.23456789e-308`). */
+export const FLOAT9_BYTES = 24;
+
+/** Writes `v.toPrecision(9)` for finite `v`, `null` otherwise, at `b[at]` (with `FLOAT9_BYTES` of room); returns the end. */
+export function writeFloat9(b: Uint8Array, at: number, v: number): number {
+  if (!Number.isFinite(v)) return at + utf8.encodeInto('null', b.subarray(at)).written;
+  const n = writePrecision9(b, at, v);
+  return n > 0 ? at + n : at + utf8.encodeInto(v.toPrecision(9), b.subarray(at)).written;
 }
 
 /**
