@@ -72,6 +72,9 @@ async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Pr
         const t3 = performance.now();
         const transfer = [output.buffer as ArrayBuffer];
         for (const a of [columns?.label, columns?.probabilities, columns?.values]) if (a) transfer.push(a.buffer as ArrayBuffer);
+        // Nothing reads the chunk's bytes any more (ids and rejects are written): back to the chunker.
+        const spent = req.group ? undefined : (req.bytes.buffer as ArrayBuffer);
+        if (spent) transfer.push(spent);
         send(
           {
             kind: 'done',
@@ -82,6 +85,7 @@ async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Pr
             rows: parsed.rows,
             rejected: parsed.rejects.length,
             stages: { parseMs: t1 - t0, runMs: t2 - t1, formatMs: t3 - t2 },
+            ...(spent ? { spent } : {}),
           },
           transfer,
         );
