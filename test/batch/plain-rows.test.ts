@@ -137,6 +137,18 @@ describe('plain CSV rows', () => {
     expect(fast.rejects.length).toBeLessThan(cells.length * 0.05);
   });
 
+  it('refill the values of an earlier chunk when it has the size, leaving nothing of it behind', () => {
+    const lines = 40;
+    const first = chunk(lines);
+    const second = chunk(lines);
+    const count = (b: Uint8Array) => b.filter((c) => c === 10).length + (b.at(-1) === 10 ? 0 : 1);
+    const spare = new Float32Array(count(second) * input.features.length).fill(-1);
+    scanCsvChunk(input, layout, first, 2);
+    const reused = scanCsvChunk(input, layout, second, 2, count(second), true, spare);
+    expect(reused.packed.buffer).toBe(spare.buffer);
+    expect(view(reused)).toEqual(view(scanCsvChunk(input, layout, second, 2, count(second))));
+  });
+
   it('number rows by line when there is no id column, through both readers alike', () => {
     const numbered: CsvLayout = { columns: 4, idIndex: -1, featureOf: [3, 0, 2, 1], headerLines: 1 };
     const bytes = new TextEncoder().encode('1,2,3,4\n\n5,6,7,\r\n"9",10,11,12');

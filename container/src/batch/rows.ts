@@ -300,7 +300,8 @@ export function idsOf(parsed: ParsedChunk): (string | number)[] {
  * Parses CSV lines, leaving plain ids as byte ranges (`idSpans`) so the answers copy them without a
  * string per row. `lines`, when the caller knows it (the chunker counts them), spares a counting pass.
  * Each row is first offered to `plainRow`; `plainRows: false` reads every row cell by cell instead (the
- * tests hold the two against each other).
+ * tests hold the two against each other). `spare`, the packed values of an earlier chunk no longer read,
+ * is filled again when it has the size this chunk needs (a run's chunks mostly have the same rows).
  */
 export function scanCsvChunk(
   input: TabularInput,
@@ -309,6 +310,7 @@ export function scanCsvChunk(
   firstLine: number,
   lines?: number,
   plainRows = true,
+  spare?: Float32Array,
 ): ParsedChunk {
   if (!input.features.every((x) => x.type === 'float' || x.type === 'int')) return parseTypedCsvChunk(input, layout, b, firstLine);
   const f = input.features.length;
@@ -324,7 +326,7 @@ export function scanCsvChunk(
   // At most one row per newline: size the packed rows once, trim at the end.
   let capacity = lines ?? 1;
   if (lines === undefined) for (let i = buf.indexOf(NL); i !== -1; i = buf.indexOf(NL, i + 1)) capacity++;
-  const packed = new Float32Array(capacity * f);
+  const packed = spare?.length === capacity * f ? spare : new Float32Array(capacity * f);
   const idSpans = new Int32Array(capacity * 2);
   let accepted = 0;
   let rows = 0;
