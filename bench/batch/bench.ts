@@ -19,7 +19,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -162,6 +162,18 @@ async function main(): Promise<void> {
   const out = (name: string) => path.join(dir, name);
   const results: Result[] = [];
   // CSV on all the rows, each side also on a fifth (flat memory: the batch mode's two peaks are alike).
+  // What a run costs before its first row (workers started, model loaded): the same file cut to ten rows.
+  const tiny = path.join(dir, 'data-10.csv');
+  writeFileSync(
+    tiny,
+    `${readFileSync(small)
+      .subarray(0, 1 << 16)
+      .toString()
+      .split('\n', 11)
+      .join('\n')}\n`,
+  );
+  const startUp = await batchMode(tiny, out('mlship-10.csv'), workers, workerScript);
+  results.push({ ...startUp, engine: `${startUp.engine}, start-up` });
   results.push(await batchMode(small, out('mlship-small.csv'), workers, workerScript));
   results.push(await batchMode(big, out('mlship.csv'), workers, workerScript));
   results.push(await pandas(big, out('pandas.csv')));
@@ -214,8 +226,10 @@ async function main(): Promise<void> {
     `floor (read + session.run only) / pandas+sklearn: ${(rate(bottom) / rate(theirs)).toFixed(2)}x rows/s; mlship reaches ${((100 * rate(ours)) / rate(bottom)).toFixed(0)}% of the floor`,
   );
   const scanned = find('floor: byte scan +', rows);
+  const budget = rows / (10 * rate(theirs));
+  const left = budget - startUp.seconds - scanned.seconds;
   console.log(
-    `10x pandas+sklearn leaves ${((10 * rows) / rate(theirs) / 1e6).toFixed(3)} s; ${rows} rows take ${scanned.seconds.toFixed(3)} s to byte-scan and run the model alone (${(rate(scanned) / rate(theirs)).toFixed(2)}x pandas rows/s), before converting numbers, formatting answers, writing or starting the workers`,
+    `10x pandas+sklearn: ${rows} rows in ${budget.toFixed(3)} s; start-up takes ${startUp.seconds.toFixed(3)} s and the byte scan + session.run floor ${scanned.seconds.toFixed(3)} s, which leaves ${left.toFixed(3)} s to convert numbers, check rows, format and write answers (mlship spent ${(((ours.stages?.parseMs ?? 0) + (ours.stages?.formatMs ?? 0)) / 1000 / cores).toFixed(3)} s a worker parsing and formatting)`,
   );
   console.log(`JSON Lines, ${fifth} rows: ${ratio(find('mlship batch jsonl', fifth), find('pandas + scikit-learn jsonl', fifth))}`);
   const parquetBase = pandasParquet ? find('pandas + scikit-learn parquet', fifth) : find('pandas + scikit-learn csv', fifth);
@@ -287,7 +301,7 @@ async function floorChild(input: string, rows: number, workers: number): Promise
 const SCAN_THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { openSync, readSync, closeSync } = require('node:fs');
-parentPort.once('message', () => {
+parentPort.on('message', () => {
   const { file, start, end } = workerData;
   const fd = openSync(file, 'r');
   const block = new Uint8Array(1 << 20);
@@ -321,28 +335,33 @@ async function scanChild(input: string, rows: number, workers: number): Promise<
     return new Worker(SCAN_THREAD, { eval: true, workerData: range });
   });
   await Promise.all(threads.map((t) => new Promise((resolve) => t.once('online', resolve))));
-  const before = process.cpuUsage();
-  const t0 = performance.now();
-  const counts = await Promise.all(
-    threads.map(
-      (t) =>
-        new Promise<{ lines: number }>((resolve) => {
-          t.once('message', resolve);
-          t.postMessage('go');
-        }),
-    ),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(before);
+  // A floor is the best the machine gives: the fastest of three passes (the machine may be shared).
+  let best = { seconds: Number.POSITIVE_INFINITY, cpuSeconds: 0 };
+  for (let pass = 0; pass < 3; pass++) {
+    const before = process.cpuUsage();
+    const t0 = performance.now();
+    const counts = await Promise.all(
+      threads.map(
+        (t) =>
+          new Promise<{ lines: number }>((resolve) => {
+            t.once('message', resolve);
+            t.postMessage('go');
+          }),
+      ),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(before);
+    const lines = counts.reduce((n, c) => n + c.lines, 0);
+    if (lines < rows) throw new Error(`The scan found ${lines} lines, fewer than ${rows} rows.`);
+    if (seconds < best.seconds) best = { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  }
   await Promise.all(threads.map((t) => t.terminate()));
-  const lines = counts.reduce((n, c) => n + c.lines, 0);
-  if (lines < rows) throw new Error(`The scan found ${lines} lines, fewer than ${rows} rows.`);
   const result: Result = {
     engine: `floor: byte scan only (${workers} workers)`,
     rows,
-    seconds,
+    seconds: best.seconds,
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
-    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    cpuSeconds: best.cpuSeconds,
   };
   console.log(JSON.stringify(result));
 }
