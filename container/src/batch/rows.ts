@@ -156,10 +156,6 @@ function scanDecimal(b: Uint8Array, p: number, e: number): number {
   return neg ? -v : v;
 }
 
-/** Where the id cell of the last row `plainRow` took starts and ends (start -1: the row has no id column). */
-let rowIdStart = -1;
-let rowIdEnd = -1;
-
 /** What `plainRow` does with each column: `ID`, `SKIP`, or the index of the feature it feeds. */
 const ID = -1;
 const SKIP = -2;
@@ -168,15 +164,25 @@ const SKIP = -2;
  * Reads a whole row of the commonest shape in one pass over its bytes: no quotes, a plain non-empty id,
  * and `[-]digits[.digits]` numbers of at most 15 digits (`scanDecimal`'s own cells, with its own
  * arithmetic, so the values are the same), the last cell ending the line (LF, CRLF or the end of the
- * bytes). Writes the row's values at `packed[base]` and returns where its line ends (the LF, or
- * `b.length`), or -1 when the row is anything else: the caller then reads it cell by cell, from scratch.
- * Finding the line's end as it goes spares a search for the newline per row.
+ * bytes). Writes the values as packed row `row` and the id's byte range as its `idSpans` pair (start
+ * -1 without an id column), and returns where the line ends (the LF, or `b.length`), or -1 when the row
+ * is anything else: the caller then reads it cell by cell, from scratch, and rewrites both. Finding the
+ * line's end as it goes spares a search for the newline per row.
  */
-function plainRow(b: Uint8Array, s: number, kinds: Int32Array, isInt: Uint8Array, packed: Float32Array, base: number): number {
+function plainRow(
+  b: Uint8Array,
+  s: number,
+  kinds: Int32Array,
+  isInt: Uint8Array,
+  packed: Float32Array,
+  row: number,
+  idSpans: Int32Array,
+): number {
   const last = kinds.length - 1;
+  const base = row * isInt.length;
   let i = s;
   let c = 0;
-  rowIdStart = -1;
+  idSpans[2 * row] = -1;
   // Reads past the end give undefined (`as number`), which matches no byte test below, like any byte
   // that ends a cell.
   for (let col = 0; ; col++) {
@@ -216,8 +222,8 @@ function plainRow(b: Uint8Array, s: number, kinds: Int32Array, isInt: Uint8Array
       const start = i;
       while (c > 32 && c < 127 && c !== COMMA && c !== 34 && c !== 92) c = b[++i] as number;
       if (i === start) return -1;
-      rowIdStart = start;
-      rowIdEnd = i;
+      idSpans[2 * row] = start;
+      idSpans[2 * row + 1] = i;
     } else {
       while (c !== COMMA && c !== NL && c !== CR && c !== 34 && i < b.length) c = b[++i] as number;
     }
@@ -336,11 +342,9 @@ export function scanCsvChunk(
   const kinds = Int32Array.from(featureOf, (fi, col) => (fi >= 0 ? fi : col === idIndex ? ID : SKIP));
   while (s < b.length) {
     if (plainRows) {
-      const end = plainRow(b, s, kinds, isInt, packed, accepted * f);
+      const end = plainRow(b, s, kinds, isInt, packed, accepted, idSpans);
       if (end >= 0) {
-        idSpans[2 * accepted] = rowIdStart;
-        idSpans[2 * accepted + 1] = rowIdEnd;
-        ids.push(rowIdStart < 0 ? line - headerLines : '');
+        ids.push(idSpans[2 * accepted] === -1 ? line - headerLines : '');
         accepted++;
         rows++;
         line++;
