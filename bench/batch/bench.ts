@@ -2,10 +2,12 @@
  * Batch scoring benchmark: the batch mode against the usual course recipe (pandas reads the whole file,
  * scikit-learn predicts, pandas writes), on the same generated rows, in the same run: CSV on `--rows` rows,
  * JSON Lines and Parquet on a fifth of them (pandas reads Parquet only with pyarrow or fastparquet; without
- * either, Parquet is set against pandas reading the CSV copy of the same rows). Beside them, the floor:
+ * either, Parquet is set against pandas reading the CSV copy of the same rows). Beside them, the floors:
  * reading the CSV's bytes plus raw `session.run` over its rows on every worker, with no parsing or
- * formatting; a goal above the floor is out of reach for any parser. Each batch row prints where its time
- * went (read and write: wall time of the main thread waiting; parse, run, format: summed over workers).
+ * formatting; and the fastest byte scan of the CSV on the workers' threads (cell ends found, digits
+ * summed, nothing converted), alone and with `session.run`; a goal above these is out of reach for any
+ * parser. A ten-row run gives the start-up every run pays. Each batch row prints where its time went
+ * (read and write: wall time of the main thread waiting; parse, run, format: summed over workers).
  *
  *   npx tsx bench/batch/bench.ts [--rows 1000000] [--workers 0] [--keep] [--baseline earlier-mlship.csv]
  *
