@@ -7,8 +7,8 @@
  */
 const NL = 10;
 const QUOTE = 34;
-/** Recycled chunk buffers kept at most (more than the chunks a run has in hand at once). */
-const MAX_SPARE = 64;
+/** Recycled chunk buffers kept at most (as many as a run of a few workers has in hand at once). */
+const MAX_SPARE = 16;
 
 export interface LineChunk {
   readonly bytes: Uint8Array;
@@ -96,12 +96,15 @@ export class LineChunker {
     if (this.spare.length < MAX_SPARE) this.spare.push(buffer);
   }
 
-  /** `n` bytes for a chunk: a recycled buffer when one is large enough, else a new one with some slack. */
+  /**
+   * `n` bytes for a chunk: the last recycled buffer when it is large enough, else a new one with some slack
+   * (a recycled buffer too small for this chunk is dropped: chunks of a run are mostly alike, so it would
+   * seldom fit a later one either).
+   */
   private alloc(n: number): Uint8Array {
-    const i = this.spare.findIndex((b) => b.byteLength >= n);
-    if (i < 0) return new Uint8Array(new ArrayBuffer(n + (n >> 3)), 0, n);
-    const [buffer] = this.spare.splice(i, 1);
-    return new Uint8Array(buffer as ArrayBuffer, 0, n);
+    const buffer = this.spare.pop();
+    if (buffer && buffer.byteLength >= n) return new Uint8Array(buffer, 0, n);
+    return new Uint8Array(new ArrayBuffer(n + (n >> 3)), 0, n);
   }
 
   /** One copy of the pending pieces and `tail` into a buffer of the chunk's own (not shared with another chunk). */
