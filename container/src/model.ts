@@ -246,7 +246,8 @@ class OnnxModel implements LoadedModel {
         }
       }
       if (this.softmax) softmaxInPlace(row);
-      probabilities.set(row, i * k);
+      // A loop, not `probabilities.set(row, i * k)`: a builtin call per row costs more than k copies.
+      for (let j = 0; j < k; j++) probabilities[i * k + j] = row[j] as number; // j < k = row.length
       if (labelData) best = this.labelAt(labelData[i], k);
       // best < k: an index of the scores, or of the graph's labels, which the plan checked are k too
       label[i] = best;

@@ -66,14 +66,22 @@ export class ByteSink {
 
   /** `v.toPrecision(9)` for finite `v`, `null` otherwise (the formatter's rule for a broken model's answer). */
   float9(v: number): void {
-    this.room(24);
-    if (!Number.isFinite(v)) {
-      this.at += utf8.encodeInto('null', this.buf.subarray(this.at)).written;
-      return;
-    }
-    const n = writePrecision9(this.buf, this.at, v);
-    if (n > 0) this.at += n;
-    else this.at += utf8.encodeInto(v.toPrecision(9), this.buf.subarray(this.at)).written;
+    this.room(FLOAT9_BYTES);
+    this.at = writeFloat9(this.buf, this.at, v);
+  }
+
+  /**
+   * Room for `n` more bytes, and the buffer to write them into from `length` on, followed by `advance`:
+   * for writers that put a whole line in with one check for room.
+   */
+  reserve(n: number): Uint8Array {
+    this.room(n);
+    return this.buf;
+  }
+
+  /** Marks the bytes up to `at` (written into `reserve`'s buffer) as written. */
+  advance(at: number): void {
+    this.at = at;
   }
 
   /** The bytes written, in a buffer of their own (transferable), and a fresh start. */
@@ -82,6 +90,16 @@ export class ByteSink {
     this.at = 0;
     return out;
   }
+}
+
+/** Room `writeFloat9` may need: `toPrecision(9)` of a double is at most 16 characters (`-1.23456789e-308`). */
+export const FLOAT9_BYTES = 24;
+
+/** Writes `v.toPrecision(9)` for finite `v`, `null` otherwise, at `b[at]` (with `FLOAT9_BYTES` of room); returns the end. */
+export function writeFloat9(b: Uint8Array, at: number, v: number): number {
+  if (!Number.isFinite(v)) return at + utf8.encodeInto('null', b.subarray(at)).written;
+  const n = writePrecision9(b, at, v);
+  return n > 0 ? at + n : at + utf8.encodeInto(v.toPrecision(9), b.subarray(at)).written;
 }
 
 /**
@@ -141,18 +159,24 @@ export function writePrecision9(b: Uint8Array, at: number, v: number): number {
   return p - at;
 }
 
+/** Two-digit groups `00`…`99` as ASCII, for writing digits in pairs. */
+const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, i) => 48 + (i % 2 === 0 ? Math.floor(i / 20) : (i >> 1) % 10));
+
 /** The nine digits of `d` (1e8 <= d < 1e9), with a decimal point after `intDigits` of them (none after all nine). */
 function writeDigits(b: Uint8Array, p: number, d: number, intDigits: number): number {
-  const dot = intDigits > 0 && intDigits < 9;
-  const end = p + 9 + (dot ? 1 : 0);
-  let q = end - 1;
-  // d < 2^31: integer division by 10 stays in small integers, cheaper than Math.floor on doubles.
+  // Two digits per division: d < 2^31, so the division by 100 stays in small integers.
   let rest = d | 0;
-  for (let i = 8; i >= 0; i--) {
-    if (dot && i === intDigits - 1) b[q--] = 46;
-    const next = (rest / 10) | 0;
-    b[q--] = 48 + rest - next * 10;
+  for (let q = p + 7; q > p; q -= 2) {
+    const next = (rest / 100) | 0;
+    const pair = (rest - next * 100) << 1;
+    b[q] = DIGIT_PAIRS[pair] as number; // pair <= 198 < DIGIT_PAIRS.length
+    b[q + 1] = DIGIT_PAIRS[pair + 1] as number;
     rest = next;
   }
-  return end;
+  b[p] = 48 + rest;
+  if (intDigits <= 0 || intDigits >= 9) return p + 9;
+  // The point goes in after `intDigits` digits: the ones after it move up one byte.
+  for (let q = p + 9; q > p + intDigits; q--) b[q] = b[q - 1] as number;
+  b[p + intDigits] = 46;
+  return p + 10;
 }

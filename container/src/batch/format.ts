@@ -6,7 +6,7 @@
 import type { ModelManifest } from '../../../contract/manifest';
 import type { Prediction } from '../../../contract/prediction';
 import type { PackedAnswers } from '../model';
-import type { ByteSink } from './byte-sink';
+import { type ByteSink, FLOAT9_BYTES, writeFloat9 } from './byte-sink';
 import type { ParsedChunk, Reject } from './rows';
 import type { BatchFormat } from './types';
 
@@ -96,6 +96,10 @@ export class AnswerWriter {
 
   /** The lines of `a.n` answers; `parsed` gives the ids (plain ones as bytes). */
   write(parsed: Pick<ParsedChunk, 'ids' | 'idSpans' | 'source'>, a: PackedAnswers): void {
+    if (this.csv && a.kind === 'classification') {
+      this.writeCsvClasses(parsed, a);
+      return;
+    }
     const out = this.sink;
     const { ids, idSpans, source } = parsed;
     const k = this.keys.length;
@@ -127,10 +131,40 @@ export class AnswerWriter {
       out.bytes(this.csv ? NL : CLOSE_PROBABILITIES);
     }
   }
+  /**
+   * `id,label,p_…` lines, each written into the sink's buffer after one check for room: the commonest
+   * output, where a call and a check per cell cost about as much as the numbers.
+   */
+  private writeCsvClasses(parsed: Pick<ParsedChunk, 'ids' | 'idSpans' | 'source'>, a: PackedAnswers & { kind: 'classification' }): void {
+    const out = this.sink;
+    const { ids, idSpans, source } = parsed;
+    const cells = this.labelCells;
+    const k = cells.length;
+    const room = Math.max(...cells.map((c) => c.length)) + k * (1 + FLOAT9_BYTES) + 2;
+    const p = a.probabilities;
+    for (let i = 0; i < a.n; i++) {
+      const s = idSpans && source ? (idSpans[2 * i] as number) : -1; // 2i < spans.length (two per id)
+      if (s < 0) out.text(csvCell(String(ids[i] as string | number))); // i < n = ids.length
+      const e = s < 0 ? s : (idSpans?.[2 * i + 1] as number);
+      const b = out.reserve(e - s + room);
+      let at = out.length;
+      if (source) for (let j = s; j < e; j++) b[at++] = source[j] as number; // s <= j < e <= source.length
+      b[at++] = COMMA;
+      const cell = cells[a.label[i] as number] as Uint8Array; // label[i] < k = cells.length
+      for (let j = 0; j < cell.length; j++) b[at++] = cell[j] as number;
+      for (let j = 0; j < k; j++) {
+        b[at++] = COMMA;
+        at = writeFloat9(b, at, p[i * k + j] as number); // i * k + j < n * k
+      }
+      b[at++] = NEWLINE;
+      out.advance(at);
+    }
+  }
 }
 
 const QUOTE = 34;
 const COMMA = 44;
+const NEWLINE = 10;
 const encode = (s: string) => new TextEncoder().encode(s);
 const COMMA_ = encode(',');
 const NL = encode('\n');

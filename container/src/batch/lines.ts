@@ -2,11 +2,13 @@
  * Cuts a byte stream into chunks of whole records, `rows` records each (the last may be shorter), without
  * looking at the content beyond finding record ends: parsing is the workers' job. A record is a line,
  * except that in CSV a quoted cell may hold line breaks (RFC 4180, as the API reads it: contract/csv.ts),
- * so there a record ends at the first LF outside quotes. Each chunk is a fresh copy that owns its
- * buffer, so it can be transferred to a worker.
+ * so there a record ends at the first LF outside quotes. Each chunk is a copy in a buffer of its own
+ * (which may be larger than the chunk), so it can be transferred to a worker, and handed back.
  */
 const NL = 10;
 const QUOTE = 34;
+/** Recycled chunk buffers kept at most (as many as a run of a few workers has in hand at once). */
+const MAX_SPARE = 16;
 
 export interface LineChunk {
   readonly bytes: Uint8Array;
@@ -26,6 +28,8 @@ export class LineChunker {
   private nextLine: number;
   /** Inside a quoted CSV cell at the end of the bytes pushed so far. */
   private open = false;
+  /** Buffers of earlier chunks handed back (`recycle`), for the next chunks to be copied into. */
+  private readonly spare: ArrayBuffer[] = [];
 
   /**
    * `firstLine`: line number of the first byte pushed (2 after a CSV header). `csv`: quotes may hide
@@ -84,9 +88,28 @@ export class LineChunker {
     return [this.cut(new Uint8Array(0))];
   }
 
-  /** One copy of the pending pieces and `tail` into a buffer of the chunk's own. */
+  /**
+   * Hands back the buffer of a chunk whose bytes are no longer read, to hold a later chunk: a fresh
+   * buffer of a few hundred kilobytes per chunk costs more to allocate and fault in than to fill.
+   */
+  recycle(buffer: ArrayBuffer): void {
+    if (this.spare.length < MAX_SPARE) this.spare.push(buffer);
+  }
+
+  /**
+   * `n` bytes for a chunk: the last recycled buffer when it is large enough, else a new one with some slack
+   * (a recycled buffer too small for this chunk is dropped: chunks of a run are mostly alike, so it would
+   * seldom fit a later one either).
+   */
+  private alloc(n: number): Uint8Array {
+    const buffer = this.spare.pop();
+    if (buffer && buffer.byteLength >= n) return new Uint8Array(buffer, 0, n);
+    return new Uint8Array(new ArrayBuffer(n + (n >> 3)), 0, n);
+  }
+
+  /** One copy of the pending pieces and `tail` into a buffer of the chunk's own (not shared with another chunk). */
   private cut(tail: Uint8Array): LineChunk {
-    const bytes = new Uint8Array(this.pieceBytes + tail.length);
+    const bytes = this.alloc(this.pieceBytes + tail.length);
     let at = 0;
     for (const p of this.pieces) {
       bytes.set(p, at);

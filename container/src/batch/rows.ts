@@ -121,12 +121,25 @@ export function scanNumber(b: Uint8Array, p: number, e: number): number {
   return neg ? -v : v;
 }
 
+/** The digits of `b[s, e)` (a dot among them skipped) as a double: exact for up to 15 digits, as `scanDecimal` sums them. */
+function longMantissa(b: Uint8Array, s: number, e: number): number {
+  let m = 0;
+  for (let i = s; i < e; i++) {
+    const c = b[i] as number; // i < e <= b.length
+    if (c !== 46) m = m * 10 + (c - 48);
+  }
+  return m;
+}
+
 /**
- * `scanNumber` for the cells most files hold, `[-]digits[.digits]` with at most 15 digits in all: small
- * enough to be inlined into the row loop. Anything else goes to `scanNumber`, so the two agree on every
- * cell (leading zeros count as digits here, which only sends a few more cells the long way).
+ * A cell of the form most files hold, `[-]digits[.digits]` with 1 to 15 digits in all, read at `p`: its
+ * value (exactly `Number(text)`: the digits make an exact integer, divided once by an exact power of ten),
+ * with `scanEnd` left on the byte after it; NaN for anything else. Up to nine digits are summed as a small
+ * integer (an integer multiply-add per digit, instead of a floating-point one whose latency chains through
+ * every digit); longer cells are summed again as a double. Leading zeros count as digits, which only sends
+ * a few more cells the long way.
  */
-function scanDecimal(b: Uint8Array, p: number, e: number): number {
+function plainDecimal(b: Uint8Array, p: number): number {
   let i = p;
   let c = b[i] as number;
   const neg = c === 45;
@@ -134,7 +147,7 @@ function scanDecimal(b: Uint8Array, p: number, e: number): number {
   const start = i;
   let m = 0;
   while (c >= 48 && c <= 57) {
-    m = m * 10 + (c - 48);
+    m = (m * 10 + (c - 48)) | 0;
     c = b[++i] as number;
   }
   let fraction = 0;
@@ -144,16 +157,86 @@ function scanDecimal(b: Uint8Array, p: number, e: number): number {
     const from = ++i;
     c = b[i] as number;
     while (c >= 48 && c <= 57) {
-      m = m * 10 + (c - 48);
+      m = (m * 10 + (c - 48)) | 0;
       c = b[++i] as number;
     }
     fraction = i - from;
   }
-  const digits = i - start - dot;
-  if (digits === 0 || digits > 15 || (i < e && c !== COMMA) || i > e) return scanNumber(b, p, e);
   scanEnd = i;
-  const v = fraction === 0 ? m : m / (POW10[fraction] as number); // fraction <= 15 < POW10.length
+  const digits = i - start - dot;
+  if (digits === 0 || digits > 15) return Number.NaN;
+  const mantissa = digits > 9 ? longMantissa(b, start, i) : m;
+  const v = fraction === 0 ? mantissa : mantissa / (POW10[fraction] as number); // fraction <= 15 < POW10.length
   return neg ? -v : v;
+}
+
+/**
+ * `scanNumber` for the cells most files hold (`plainDecimal`'s), small enough to be inlined into the row
+ * loop. Anything else goes to `scanNumber`, so the two agree on every cell.
+ */
+function scanDecimal(b: Uint8Array, p: number, e: number): number {
+  const v = plainDecimal(b, p);
+  const i = scanEnd;
+  if (Number.isNaN(v) || (i < e && b[i] !== COMMA) || i > e) return scanNumber(b, p, e);
+  return v;
+}
+
+/** What `plainRow` does with each column: `ID`, `SKIP`, or the index of the feature it feeds. */
+const ID = -1;
+const SKIP = -2;
+
+/**
+ * Reads a whole row of the commonest shape in one pass over its bytes: no quotes, a plain non-empty id,
+ * and `plainDecimal` numbers (`scanDecimal`'s own cells, read the same way, so the values are the same),
+ * the last cell ending the line (LF, CRLF or the end of the
+ * bytes). Writes the values as packed row `row` and the id's byte range as its `idSpans` pair (start
+ * -1 without an id column), and returns where the line ends (the LF, or `b.length`), or -1 when the row
+ * is anything else: the caller then reads it cell by cell, from scratch, and rewrites both. Finding the
+ * line's end as it goes spares a search for the newline per row.
+ */
+function plainRow(
+  b: Uint8Array,
+  s: number,
+  kinds: Int32Array,
+  isInt: Uint8Array,
+  packed: Float32Array,
+  row: number,
+  idSpans: Int32Array,
+): number {
+  const last = kinds.length - 1;
+  const base = row * isInt.length;
+  let i = s;
+  let c = 0;
+  idSpans[2 * row] = -1;
+  // Reads past the end give undefined (`as number`), which matches no byte test below, like any byte
+  // that ends a cell.
+  for (let col = 0; ; col++) {
+    const k = kinds[col] as number; // col <= last < kinds.length
+    c = b[i] as number;
+    if (k >= 0) {
+      const v = plainDecimal(b, i);
+      if (Number.isNaN(v) || (isInt[k] === 1 && !Number.isInteger(v))) return -1;
+      packed[base + k] = v;
+      i = scanEnd;
+      c = b[i] as number;
+    } else if (k === ID) {
+      const start = i;
+      while (c > 32 && c < 127 && c !== COMMA && c !== 34 && c !== 92) c = b[++i] as number;
+      if (i === start) return -1;
+      idSpans[2 * row] = start;
+      idSpans[2 * row + 1] = i;
+    } else {
+      while (c !== COMMA && c !== NL && c !== CR && c !== 34 && i < b.length) c = b[++i] as number;
+    }
+    if (col < last) {
+      if (c !== COMMA) return -1;
+      i++;
+      continue;
+    }
+    if (c === NL || i >= b.length) return i;
+    if (c === CR && (i + 1 >= b.length || b[i + 1] === NL)) return Math.min(i + 1, b.length);
+    return -1;
+  }
 }
 
 /** What the row loop reads from a whole cell `[s, e)` (`scanDecimal`, else `scanNumber`), for tests and one-off use. */
@@ -213,8 +296,19 @@ export function idsOf(parsed: ParsedChunk): (string | number)[] {
 /**
  * Parses CSV lines, leaving plain ids as byte ranges (`idSpans`) so the answers copy them without a
  * string per row. `lines`, when the caller knows it (the chunker counts them), spares a counting pass.
+ * Each row is first offered to `plainRow`; `plainRows: false` reads every row cell by cell instead (the
+ * tests hold the two against each other). `spare`, the packed values of an earlier chunk no longer read,
+ * is filled again when it has the size this chunk needs (a run's chunks mostly have the same rows).
  */
-export function scanCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Array, firstLine: number, lines?: number): ParsedChunk {
+export function scanCsvChunk(
+  input: TabularInput,
+  layout: CsvLayout,
+  b: Uint8Array,
+  firstLine: number,
+  lines?: number,
+  plainRows = true,
+  spare?: Float32Array,
+): ParsedChunk {
   if (!input.features.every((x) => x.type === 'float' || x.type === 'int')) return parseTypedCsvChunk(input, layout, b, firstLine);
   const f = input.features.length;
   const featureOf = layout.featureOf;
@@ -229,14 +323,26 @@ export function scanCsvChunk(input: TabularInput, layout: CsvLayout, b: Uint8Arr
   // At most one row per newline: size the packed rows once, trim at the end.
   let capacity = lines ?? 1;
   if (lines === undefined) for (let i = buf.indexOf(NL); i !== -1; i = buf.indexOf(NL, i + 1)) capacity++;
-  const packed = new Float32Array(capacity * f);
+  const packed = spare?.length === capacity * f ? spare : new Float32Array(capacity * f);
   const idSpans = new Int32Array(capacity * 2);
   let accepted = 0;
   let rows = 0;
   let line = firstLine;
   let s = 0;
   const records = new CsvRecords(buf);
+  const kinds = Int32Array.from(featureOf, (fi, col) => (fi >= 0 ? fi : col === idIndex ? ID : SKIP));
   while (s < b.length) {
+    if (plainRows) {
+      const end = plainRow(b, s, kinds, isInt, packed, accepted, idSpans);
+      if (end >= 0) {
+        ids.push(idSpans[2 * accepted] === -1 ? line - headerLines : '');
+        accepted++;
+        rows++;
+        line++;
+        s = end + 1;
+        continue;
+      }
+    }
     let nl = buf.indexOf(NL, s);
     if (nl === -1) nl = b.length;
     // A quoted cell may hold line breaks: the record then spans more than one line.

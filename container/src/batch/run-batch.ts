@@ -148,6 +148,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
     inHand++;
     pool.submit({ seq, ...chunk }).then(
       (d) => {
+        if (d.spent) source.recycle?.(d.spent);
         ready.set(seq, d);
         while (ready.has(nextToWrite)) {
           const next = ready.get(nextToWrite) as Done;
@@ -233,6 +234,8 @@ interface BatchInput {
   bytesRead(): number;
   /** The chunks in order; `timed` wraps every wait for input. */
   chunks(timed: <T>(p: Promise<T>) => Promise<T>): AsyncGenerator<Omit<ChunkRequest, 'seq'>>;
+  /** Takes back the buffer of a chunk the workers are done with. */
+  recycle?(buffer: ArrayBuffer): void;
   close(): Promise<void>;
 }
 
@@ -262,12 +265,13 @@ async function textInput(
       throw e;
     }
   }
+  const chunker = new LineChunker(chunkRows, firstLine, format === 'csv');
   return {
     bytes: source.bytes,
     layout,
     bytesRead: () => bytesRead,
+    recycle: (buffer) => chunker.recycle(buffer),
     async *chunks(timed) {
-      const chunker = new LineChunker(chunkRows, firstLine, format === 'csv');
       for (;;) {
         let data: Uint8Array;
         if (pending) {

@@ -102,6 +102,8 @@ export type WorkerMessage =
       readonly rejected: number;
       /** Where the worker's time on this chunk went. */
       readonly stages: WorkerStages;
+      /** The request's buffer (CSV and JSON Lines), transferred back for a later chunk to reuse. */
+      readonly spent?: ArrayBuffer;
     };
 
 export interface BatchStages {

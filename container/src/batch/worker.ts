@@ -35,14 +35,21 @@ async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Pr
   const packs = model.takesPacked && packsFloat32(manifest);
   const parquetOut = init.outputFormat === 'parquet';
 
+  /** Packed values of the last CSV chunk, for the next one to reuse. */
+  let spare: Float32Array | undefined;
+
   /** The chunk's rows: CSV bytes, JSON Lines text, or a Parquet row group. */
   async function parse(req: ChunkRequest): Promise<ParsedChunk> {
     if (req.group && groups && init.parquet) {
       const columns = await groups.columns({ ...req.group, bytes: req.bytes });
       return parseParquetRows(manifest, init.parquet, columns, req.group.rows, req.firstLine, packs);
     }
-    if (fastCsv && manifest.input.kind === 'tabular' && init.layout)
-      return scanCsvChunk(manifest.input, init.layout, req.bytes, req.firstLine, req.lines);
+    if (fastCsv && manifest.input.kind === 'tabular' && init.layout) {
+      const parsed = scanCsvChunk(manifest.input, init.layout, req.bytes, req.firstLine, req.lines, true, spare);
+      // The next chunk may refill these values once the model has read them (chunks go one at a time).
+      spare = parsed.packed.byteOffset === 0 ? new Float32Array(parsed.packed.buffer) : undefined;
+      return parsed;
+    }
     return parseJsonChunk(manifest, init.idColumn, decoder.decode(req.bytes), req.firstLine);
   }
 
@@ -72,6 +79,9 @@ async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Pr
         const t3 = performance.now();
         const transfer = [output.buffer as ArrayBuffer];
         for (const a of [columns?.label, columns?.probabilities, columns?.values]) if (a) transfer.push(a.buffer as ArrayBuffer);
+        // Nothing reads the chunk's bytes any more (ids and rejects are written): back to the chunker.
+        const spent = req.group ? undefined : (req.bytes.buffer as ArrayBuffer);
+        if (spent) transfer.push(spent);
         send(
           {
             kind: 'done',
@@ -82,6 +92,7 @@ async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Pr
             rows: parsed.rows,
             rejected: parsed.rejects.length,
             stages: { parseMs: t1 - t0, runMs: t2 - t1, formatMs: t3 - t2 },
+            ...(spent ? { spent } : {}),
           },
           transfer,
         );
