@@ -206,7 +206,20 @@ export const DYNAMODB_NUMBER = { minMagnitude: 1e-130, magnitudeBelow: 1e126 } a
 export function float32Decimal(v: number): number {
   const f = Math.fround(v);
   if (!Number.isFinite(f) || f === 0) return f === 0 ? 0 : f;
-  for (let p = 1; p < 9; p++) {
+  const a = Math.abs(f);
+  // More than a float32's half gap at |f| (2^-24 relative, doubled for safety; far above float64 error).
+  const gap = a * 2 ** -23;
+  const e = Math.floor(Math.log10(a));
+  // Only inside a decade, away from its ends, are the p-digit decimals near f the multiples of 10^(e-p+1).
+  const skip = a > 1e-30 && a - gap > 10 ** e * (1 + 1e-9) && a + gap < 10 ** (e + 1) * (1 - 1e-9);
+  let step = skip ? 10 ** e : 0;
+  for (let p = 1; p < 9; p++, step /= 10) {
+    // A precision whose nearest decimal lies farther from f than the gap cannot read back as f: not
+    // formatted (the common case: a value sent with 4 digits takes one toPrecision, not four).
+    if (skip) {
+      const q = a / step;
+      if (Math.abs(q - Math.round(q)) * step > gap) continue;
+    }
     const d = Number(f.toPrecision(p));
     if (Math.fround(d) === f) return d;
   }

@@ -1,7 +1,8 @@
 /**
  * The local system's challenger (`npm start -- --challenger DIR [--shadow | --split PERCENT]`): its
  * manifest checked beside the champion's, and the predict function's routing read from the local table
- * on every request, so `mlship promote` and `rollback` take effect at once.
+ * for every request (from memory until the table reports a routing write: `routing-cache.ts`), so
+ * `mlship promote` and `rollback` take effect at once.
  */
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -13,7 +14,9 @@ import { checkSplitPercent, type RoutingMode } from '../contract/versions';
 import { type VersionsDeps, versionsDeps } from '../lambda/api/versions-routing';
 import { createLogger } from '../lambda/runtime/logger';
 import { TableRoutingStore } from '../lambda/versions/routing-store';
+import type { ItemChange } from './dynamodb';
 import { startPromotionLoop } from './promotion';
+import { cachedRoutingStore } from './routing-cache';
 
 export interface LocalChallenger {
   /** Model folder of the challenger (model.json + the ONNX file). */
@@ -38,11 +41,17 @@ export async function localVersions(opts: {
   readonly manifest: ModelManifest;
   readonly dynamodb: DynamoDBClient;
   readonly tableName: string;
+  /** The table's accepted writes (the local stream), which tell a routing change. */
+  readonly onTableChange: (listener: (change: ItemChange) => void) => () => void;
 }): Promise<{ versions: VersionsDeps; stop: () => Promise<void> }> {
   const { challenger, manifest } = opts;
   const logger = createLogger('predict', { model: manifest.name });
+  const routing = cachedRoutingStore(new TableRoutingStore(opts.dynamodb, opts.tableName, manifest.name), {
+    table: opts.tableName,
+    onTableChange: opts.onTableChange,
+  });
   const versions = versionsDeps({
-    store: new TableRoutingStore(opts.dynamodb, opts.tableName, manifest.name),
+    store: routing.store,
     champion: manifest.version,
     challenger: challenger && {
       version: readManifestFile(join(challenger.dir, MANIFEST_FILE)).version,
@@ -54,7 +63,7 @@ export async function localVersions(opts: {
   });
   await versions.routing();
   const auto = challenger?.autoPromote;
-  const stop =
+  const stopLoop =
     auto === undefined
       ? async () => undefined
       : startPromotionLoop({
@@ -67,6 +76,10 @@ export async function localVersions(opts: {
           logger: createLogger('promotion', { model: manifest.name }),
           onError: (e) => logger.warn('promotion policy failed', { error: errorMessage(e) }),
         });
+  const stop = async () => {
+    await stopLoop();
+    routing.stop();
+  };
   return { versions, stop };
 }
 

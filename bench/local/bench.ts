@@ -14,7 +14,12 @@
  * the predict handler and the log write in a process of their own, the model call answered in-process —
  * what is left of the end to end without a model. Context rows follow: the model server called directly,
  * and the same PutItem to an endpoint that answers `{}` at once (the SDK client's own cost), through the
- * log's client and through one with the SDK's defaults.
+ * log's client and through one with the SDK's defaults. Last, the floor of the parts no change of ours can
+ * remove, at 0.8x the write alone's req/s (the target rate) from the same load generator: a bare node:http
+ * server answering a fixed body (`bare-server.ts`: the gateway's HTTP at the least), and a bare chain, that
+ * server answering through a keep-alive node:http call to a second one in its own process (the gateway's
+ * and the model call's HTTP at the least). The chain's CPU added to the write alone's is the least an
+ * end-to-end request can cost; on this machine's cores that caps its req/s, printed against the target.
  *
  *   npx tsx bench/local/bench.ts [--duration 5] [--rounds 3] [--warmup 3] [--connections 32] [--profile <dir>] [--root <checkout>]
  *
@@ -26,7 +31,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
@@ -48,6 +53,8 @@ import { processTreeCpuSeconds, threadCpuSeconds } from '../support/process-cpu'
 import { readProfiles, stageTimes } from './cpu-stages';
 import type { FloorSettings } from './floor-api';
 
+const BARE_SERVER = join(__dirname, 'bare-server.ts');
+
 interface AutocannonResult {
   duration: number;
   non2xx: number;
@@ -64,6 +71,8 @@ type Autocannon = (opts: {
   body: string;
   connections: number;
   duration: number;
+  /** Requests per second across all connections. @default - as fast as answers come */
+  overallRate?: number;
 }) => AutocannonRun;
 const autocannon = require('autocannon') as Autocannon;
 
@@ -152,10 +161,10 @@ interface Cell {
   /**
    * CPU µs per request: the system's main thread (gateway, handlers, SDK clients, table stream), its
    * busiest other thread (the embedded DynamoDB's), its remaining threads (GC helpers, libuv), its child
-   * processes (the model server; S3 and SQS live in the main process), the floor API's process (its own
-   * gateway, handler and SDK client) and this process.
+   * processes (the model server; S3 and SQS live in the main process), the process beside it (`aside`:
+   * the floor API's, with its own gateway, handler and SDK client, or the bare server's) and this process.
    */
-  cpu: { main: number; dynamodb: number; threads: number; children: number; floor: number; bench: number };
+  cpu: { main: number; dynamodb: number; threads: number; children: number; aside: number; bench: number };
   load: [number, number];
   /** hrtime µs (the clock V8's profiles use) at the start and end of the load. */
   window: { from: number; to: number };
@@ -171,11 +180,11 @@ function percentile(sorted: number[], p: number): number {
 /** Runs `load`, timing it and reading the CPU the system and this process spent. */
 async function measure(
   name: string,
-  { pid, floorPid }: { pid: number; floorPid: number },
+  { pid, asidePid }: { pid: number; asidePid: number },
   load: () => Promise<{ latencies: number[]; seconds: number }>,
 ): Promise<Cell> {
   const load0 = loadavg()[0] ?? Number.NaN;
-  const floor0 = processTreeCpuSeconds(floorPid);
+  const aside0 = processTreeCpuSeconds(asidePid);
   const tree0 = processTreeCpuSeconds(pid);
   const threads0 = threadCpuSeconds(pid);
   const own0 = process.cpuUsage();
@@ -185,7 +194,7 @@ async function measure(
   const own = process.cpuUsage(own0);
   const threads = threadCpuSeconds(pid);
   const tree = processTreeCpuSeconds(pid) - tree0;
-  const floor = processTreeCpuSeconds(floorPid) - floor0;
+  const aside = processTreeCpuSeconds(asidePid) - aside0;
   latencies.sort((a, b) => a - b);
   const n = latencies.length;
   const spent = [...threads].map(([tid, s]) => ({ tid, s: s - (threads0.get(tid) ?? 0) }));
@@ -204,7 +213,7 @@ async function measure(
       dynamodb: perRequest(dynamodb),
       threads: perRequest(rest),
       children: perRequest(Math.max(0, tree - main - dynamodb - rest)),
-      floor: perRequest(floor),
+      aside: perRequest(aside),
       bench: (own.user + own.system) / n,
     },
     load: [load0, loadavg()[0] ?? Number.NaN],
@@ -214,7 +223,7 @@ async function measure(
 }
 
 /** autocannon at `c` connections; latencies from each response (sub-millisecond), not its whole-ms histogram. */
-async function httpLoad(url: string, headers: Record<string, string>, c: number, seconds: number) {
+async function httpLoad(url: string, headers: Record<string, string>, c: number, seconds: number, overallRate?: number) {
   const latencies: number[] = [];
   const instance = autocannon({
     url,
@@ -223,6 +232,7 @@ async function httpLoad(url: string, headers: Record<string, string>, c: number,
     body,
     connections: c,
     duration: seconds,
+    ...(overallRate === undefined ? {} : { overallRate }),
   });
   instance.on('response', (_client, status, _bytes, ms) => {
     if (status === 200) latencies.push(ms);
@@ -240,8 +250,14 @@ async function modelAnswer(modelUrl: string): Promise<InvocationResponse> {
   return (await res.json()) as InvocationResponse;
 }
 
+interface Aside {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
 /** The floor API (`floor-api.ts`) in its own process, logging to the system's table. */
-async function startFloor(sys: System, answer: InvocationResponse): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+function startFloor(sys: System, answer: InvocationResponse): Promise<Aside> {
   const settings: FloorSettings = {
     apiKey: API_KEY,
     dynamodbUrl: sys.dynamoUrl,
@@ -250,7 +266,12 @@ async function startFloor(sys: System, answer: InvocationResponse): Promise<{ ur
     logDlqUrl: sys.logDlqUrl,
     answer,
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'floor-api.ts'), JSON.stringify(settings)], {
+  return startAside(join(__dirname, 'floor-api.ts'), JSON.stringify(settings));
+}
+
+/** A bench server (`script`, which prints `listening <url>`) in a process of its own. */
+async function startAside(script: string, ...args: string[]): Promise<Aside> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -262,9 +283,9 @@ async function startFloor(sys: System, answer: InvocationResponse): Promise<{ ur
       const m = /listening (\S+)/.exec(out);
       if (m?.[1] !== undefined) done(m[1]);
     });
-    child.once('exit', () => fail(new Error(`the floor API exited: ${out}`)));
+    child.once('exit', () => fail(new Error(`${script} exited: ${out}`)));
   });
-  if (child.pid === undefined) throw new Error('the floor API has no pid');
+  if (child.pid === undefined) throw new Error(`${script} has no pid`);
   return {
     url,
     pid: child.pid,
@@ -353,7 +374,7 @@ const median = (xs: number[]) => {
 };
 
 function printCells(cells: Cell[]): void {
-  const cols = ['req/s', 'p50 ms', 'p99 ms', 'main', 'dynamodb', 'threads', 'children', 'floor', 'bench', 'load avg'];
+  const cols = ['req/s', 'p50 ms', 'p99 ms', 'main', 'dynamodb', 'threads', 'children', 'aside', 'bench', 'load avg'];
   process.stdout.write(`${''.padEnd(36)} ${''.padStart(23)}  CPU µs per request\n`);
   process.stdout.write(`${'path'.padEnd(36)}${cols.map((c) => c.padStart(c === 'load avg' ? 12 : 9)).join('')}\n`);
   for (const c of cells) {
@@ -366,6 +387,8 @@ function printCells(cells: Cell[]): void {
 function printStages(cells: Cell[]): void {
   if (profileDir === undefined) return;
   const profiles = readProfiles(profileDir);
+  // The cells' windows beside the profiles, for a closer look at them than the stages below.
+  writeFileSync(join(profileDir, 'windows.json'), JSON.stringify(cells.map((c) => ({ name: c.name, requests: c.requests, ...c.window }))));
   for (const kind of ['end to end', 'log write alone']) {
     const mine = cells.filter((c) => c.name.startsWith(kind));
     const requests = mine.reduce((n, c) => n + c.requests, 0);
@@ -391,6 +414,33 @@ function printStages(cells: Cell[]): void {
   }
 }
 
+const cpuOf = (c: Cell) => Object.values(c.cpu).reduce((a, b) => a + b, 0);
+
+/**
+ * The cap the floor puts on the end to end: every end-to-end request spends at least the write alone's CPU
+ * (SDK client, DynamoDB, table stream) and the bare chain's (the load generator, an HTTP request served, a
+ * keep-alive call and the server answering it); on `cores` cores that caps its req/s. The system's main
+ * thread runs at least the SDK client, the table stream, the served HTTP and the call's client side (the
+ * chain less its second server, taken as the bare server's), on one core. On a shared machine the write
+ * alone may not fill the cores: the last line holds the end to end to the CPU the write alone takes.
+ */
+function printFloorBound(write: Cell[], e2e: Cell[], server: Cell, chain: Cell, cores: number): void {
+  const w = median(write.map(cpuOf));
+  const least = w + cpuOf(chain);
+  const writeRps = median(write.map((c) => c.rps));
+  const cap = (cores * 1e6) / least;
+  const sdkAndStream = median(write.map((c) => c.cpu.bench + c.cpu.main));
+  const http = Math.max(0, chain.cpu.aside - server.cpu.aside);
+  const mainCap = 1e6 / (sdkAndStream + http);
+  const f = (n: number) => n.toFixed(0);
+  process.stdout.write(
+    `least CPU of an end-to-end request: ${f(least)} µs (the write alone ${f(w)} + the bare chain ${f(cpuOf(chain))})\n` +
+      `  cap on ${cores} cores: ${f(cap)} req/s = ${(cap / writeRps).toFixed(2)}x the write alone's median ${f(writeRps)} (target 0.8x)\n` +
+      `  the main thread's least: ${f(sdkAndStream + http)} µs (SDK client and table stream ${f(sdkAndStream)} + HTTP served and called ${f(http)}): cap ${f(mainCap)} req/s = ${(mainCap / writeRps).toFixed(2)}x\n` +
+      `  0.8x on the CPU the write alone takes: at most ${f(w / 0.8)} µs an end-to-end request; the floor takes ${f(least)}, the end to end ${f(median(e2e.map(cpuOf)))} (main thread ${f(median(e2e.map((c) => c.cpu.main)))})\n`,
+  );
+}
+
 async function main() {
   const sys = await startSystem();
   const noop = await startNoopDynamoDb();
@@ -398,14 +448,15 @@ async function main() {
   const noopLog = logStore(noop.url);
   const plainNoopLog = logStore(noop.url, true);
   const { store } = log;
-  let floorApi: { url: string; pid: number; stop(): Promise<void> } | undefined;
+  let floorApi: Aside | undefined;
+  const bareServers: Aside[] = [];
   try {
     const key = { 'x-api-key': API_KEY };
     const answer = await modelAnswer(sys.modelUrl);
     const record = await loggedRecord(answer);
     const floor = await startFloor(sys, answer);
     floorApi = floor;
-    const pids = { pid: sys.pid, floorPid: floor.pid };
+    const pids = { pid: sys.pid, asidePid: floor.pid };
     // Warm-up: the handlers' first runs, connection pools, JIT on every side.
     await httpLoad(`${sys.apiUrl}/predict`, key, connections, warmup);
     await httpLoad(`${floor.url}/predict`, key, connections, warmup);
@@ -435,6 +486,22 @@ async function main() {
       await measure('  the same, SDK default client', pids, () => writeLoad(plainNoopLog.store, record, connections, duration)),
     ];
 
+    // The floor of what no change of ours removes, at the target rate (0.8x the write alone's median).
+    const writeCells = cells.filter((c) => c.name.startsWith('log write'));
+    const targetRate = Math.round(0.8 * median(writeCells.map((c) => c.rps)));
+    const bareRow = async (name: string, ...args: string[]) => {
+      const bare = await startAside(BARE_SERVER, JSON.stringify(answer), ...args);
+      bareServers.push(bare);
+      await httpLoad(`${bare.url}/invocations`, {}, connections, warmup, targetRate);
+      const cell = await measure(name, { pid: sys.pid, asidePid: bare.pid }, () =>
+        httpLoad(`${bare.url}/invocations`, {}, connections, duration, targetRate),
+      );
+      await bare.stop();
+      return cell;
+    };
+    const server = await bareRow('bare HTTP server, fixed answer');
+    const chain = await bareRow('bare chain: server -> keep-alive call', 'chain');
+
     const cpu = cpus();
     process.stdout.write(
       `\nlocal API vs its log write, c=${connections}, ${duration} s per cell after ${warmup} s of warm-up each, ${rounds} rounds (ABBA), one-row JSON bodies; ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, node ${process.version}\n\n`,
@@ -442,6 +509,15 @@ async function main() {
     printCells(cells);
     process.stdout.write('\ncontext (once)\n');
     printCells(context);
+    process.stdout.write(`\nthe floor of the parts no change of ours removes, at ${targetRate} req/s (0.8x the write alone)\n`);
+    printCells([server, chain]);
+    printFloorBound(
+      writeCells,
+      cells.filter((c) => c.name.startsWith('end to end')),
+      server,
+      chain,
+      cpu.length,
+    );
     const med = (name: string) => median(cells.filter((c) => c.name.startsWith(name)).map((c) => c.rps)).toFixed(0);
     process.stdout.write(`\nmedian req/s: end to end ${med('end')}, floor ${med('floor')}, log write alone ${med('log')}\n`);
     const e2e = median(ratios.map((r) => r.e2e));
@@ -462,7 +538,7 @@ async function main() {
     log.close();
     noopLog.close();
     plainNoopLog.close();
-    await Promise.all([sys.stop(), noop.close(), floorApi?.stop()]);
+    await Promise.all([sys.stop(), noop.close(), floorApi?.stop(), ...bareServers.map((b) => b.stop())]);
   }
 }
 

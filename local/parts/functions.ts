@@ -17,7 +17,7 @@ import type { DataPart } from './data';
 import { startPart } from './part';
 
 export interface FunctionsPartOptions {
-  data: Pick<DataPart, 'tableName' | 'bucketName' | 'logDlqUrl' | 'dynamodbUrl' | 's3Url' | 'sqsUrl'>;
+  data: Pick<DataPart, 'tableName' | 'bucketName' | 'logDlqUrl' | 'dynamodbUrl' | 's3Url' | 'sqsUrl' | 'onTableChange'>;
   modelUrl: string;
   manifestPath: string;
   manifest: ModelManifest;
@@ -54,6 +54,7 @@ export function startFunctions(opts: FunctionsPartOptions): Promise<FunctionsPar
       manifest: opts.manifest,
       dynamodb: routingDb,
       tableName: data.tableName,
+      onTableChange: data.onTableChange,
     });
     started.defer(local.stop);
     const versions: VersionsDeps = local.versions;

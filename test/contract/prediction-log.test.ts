@@ -103,6 +103,31 @@ describe('float32 values in the log', () => {
       expect(d.toPrecision(9).replace(/e.*$/, '').replace(/0+$/, '').replace('.', '').replace(/^-?0*/, '').length).toBeLessThanOrEqual(9);
     }
   });
+
+  it('writes no more digits than needed, at the ends of binades and decades too', () => {
+    // The definition: the first precision whose decimal reads back as the float32.
+    const shortest = (f: number) => {
+      for (let p = 1; p < 9; p++) if (Math.fround(Number(f.toPrecision(p))) === f) return Number(f.toPrecision(p));
+      return Number(f.toPrecision(9));
+    };
+    const bits = new Uint32Array(1);
+    const float = new Float32Array(bits.buffer);
+    const near = (x: number) =>
+      Array.from({ length: 41 }, (_v, i) => {
+        float[0] = x;
+        bits[0] = (bits[0] ?? 0) + i - 20;
+        return float[0] ?? 0;
+      });
+    const values = [
+      ...Array.from({ length: 80 }, (_v, k) => near(Math.fround(10 ** (k - 40)))).flat(),
+      ...Array.from({ length: 250 }, (_v, k) => near(2 ** (k - 124))).flat(),
+      ...Array.from({ length: 5000 }, (_v, i) => Number(((i * 7919) % 100_003).toPrecision(1 + (i % 9))) / 10 ** (i % 13)),
+    ].filter((f) => Number.isFinite(f) && f > 0);
+    for (const f of values) {
+      const f32 = Math.fround(f);
+      expect([f32, float32Decimal(f32)]).toEqual([f32, shortest(f32)]);
+    }
+  });
 });
 
 describe('prediction log item', () => {
