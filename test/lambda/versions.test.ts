@@ -272,6 +272,23 @@ describe('the Open Inference Protocol infer route', () => {
   });
 });
 
+it('one model call carries the champion and the shadow', async () => {
+  // GIVEN a shadow deployment on SageMaker, whose runtime stand-in counts InvokeEndpoint calls
+  const predict = loadHandler('predict', {
+    ...predictEnv(h, { sagemakerEndpoint: 'both', runtimeUrl: runtime.url }),
+    [ENV.CHALLENGER]: challenger('shadow'),
+  });
+  const requestId = randomUUID();
+  const before = runtime.invocations.both ?? 0;
+  // WHEN one request comes
+  expect((await predict(event([rows[0].input], {}, requestId))).statusCode).toBe(200);
+  // THEN the endpoint was called once, and the challenger's prediction is logged all the same
+  expect(runtime.invocations.both).toBe(before + 1);
+  const [item] = await itemsOfRequest(requestId);
+  expect(item?.shadow).toMatchObject({ modelVersion: '2.0.0', label: expect.any(String) });
+  expect(item?.shadow?.label).not.toBe(item?.label);
+});
+
 describe('split', () => {
   it("sends each request to the version its id's bucket names, the same on a retry", async () => {
     const predict = loadHandler('predict', { ...predictEnv(h, 'fargate'), [ENV.CHALLENGER]: challenger('split', 30) });
