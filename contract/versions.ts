@@ -31,9 +31,10 @@ export type VersionRole = 'champion' | 'challenger';
 export const SPLIT_PERCENT = { min: 1, max: 50 } as const;
 
 /**
- * The longest the predict function waits, after the champion has answered, for the shadow challenger's
- * answer to the same instances. A challenger slower than this is logged as a shadow error; the caller's
- * answer never waits longer than this for it, and never changes because of it.
+ * The longest the model server waits, once the champion's predictions are made, for the shadow version's
+ * predictions of the same rows (never past the caller's deadline). A shadow slower than this is answered
+ * and logged as SHADOW_TIMEOUT; the caller's answer never waits longer than this for it, and never changes
+ * because of it.
  */
 export const SHADOW_GRACE_MS = 200;
 
