@@ -9,11 +9,19 @@ import * as z from 'zod/mini';
 import { jsonOrNone, NONE_SETTING } from './json-setting';
 import type { ModelManifest } from './manifest';
 import { versionSchema } from './model-version';
+import type { Prediction } from './prediction';
 
 /** Request header naming the version that must answer; also how a caller pins one through the API. */
 export const MODEL_VERSION_REQUEST_HEADER = 'x-mlship-model-version';
 /** The same in SageMaker's `CustomAttributes` (`mlship-model-version=2.0.0`), which reach the container as a header. */
 export const MODEL_VERSION_ATTRIBUTE = 'mlship-model-version';
+/**
+ * Request header naming the version that shadows the one answering: the model server runs it on the same
+ * rows and answers its outcome beside the answer (`shadow`), within SHADOW_GRACE_MS. Model server only.
+ */
+export const SHADOW_VERSION_REQUEST_HEADER = 'x-mlship-shadow-version';
+/** The same in SageMaker's `CustomAttributes` (`mlship-shadow-version=2.0.0`). */
+export const SHADOW_VERSION_ATTRIBUTE = 'mlship-shadow-version';
 
 export const ROUTING_MODES = ['shadow', 'split'] as const;
 export type RoutingMode = (typeof ROUTING_MODES)[number];
@@ -23,11 +31,25 @@ export type VersionRole = 'champion' | 'challenger';
 export const SPLIT_PERCENT = { min: 1, max: 50 } as const;
 
 /**
- * The longest the predict function waits, after the champion has answered, for the shadow challenger's
- * answer to the same instances. A challenger slower than this is logged as a shadow error; the caller's
- * answer never waits longer than this for it, and never changes because of it.
+ * The longest the model server waits, once the champion's predictions are made, for the shadow version's
+ * predictions of the same rows (never past the caller's deadline). A shadow slower than this is answered
+ * and logged as SHADOW_TIMEOUT; the caller's answer never waits longer than this for it, and never changes
+ * because of it.
  */
 export const SHADOW_GRACE_MS = 200;
+
+/** Why a shadow run has no predictions when the grace period ran out first. */
+export const SHADOW_TIMEOUT = 'SHADOW_TIMEOUT';
+
+/**
+ * The shadow version's outcome in a model server's JSON answer (`"shadow": {...}`): its predictions of the
+ * same instances, or why there are none (SHADOW_TIMEOUT or an ApiError code), and the milliseconds from
+ * the start of its run to the outcome.
+ */
+export type ShadowAnswer = { readonly version: string; readonly ms: number } & (
+  | { readonly predictions: Prediction[] }
+  | { readonly error: string }
+);
 
 export { MODEL_VERSION_PATTERN, versionSchema } from './model-version';
 

@@ -1,15 +1,16 @@
 /**
  * What a shadow challenger costs the caller of `POST /predict`: the predict handler in this process
  * against the real prediction log (dynalite) and one model server hosting both versions, measured in
- * the same run with no challenger, with a shadow challenger (the same weights under a new version), and
- * with a shadow challenger that answers at once without a model call (what the shadow costs besides
- * its HTTP call: the log), and with a shadow challenger that takes a second to answer (the wait is cut
- * at SHADOW_GRACE_MS).
+ * the same run with no challenger, with a shadow challenger (the same weights under a new version, run by
+ * the model server in the champion's own call), with a shadow whose outcome is made up without running
+ * the challenger (what the shadow costs besides its run: the log), and with a challenger whose run takes
+ * a second (the model server cuts the wait at SHADOW_GRACE_MS; that variant's server runs in this process).
  *
  *   npx tsx bench/versions/bench.ts [--requests 400] [--concurrency 1]
  *
- * The variants take turns in rounds, so a busy machine slows them alike. Printed: p50 and p99 of the
- * caller's latency per variant, in milliseconds, and each one's p50 against the champion alone.
+ * The variants take turns in rounds (after one uncounted warm-up round), so a busy machine slows them
+ * alike. Printed: p50 and p99 of the caller's latency per variant, in milliseconds, and each one's p50
+ * against the champion alone.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +23,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 
 type Handler = (e: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
+import { loadModel } from '../../container/src/model';
 import { startServer } from '../../container/src/server';
 import { readManifestFile } from '../../contract/model-files';
 import { SHADOW_GRACE_MS } from '../../contract/versions';
@@ -37,7 +39,7 @@ import { TableRoutingStore } from '../../lambda/versions/routing-store';
 import { dynamoClient, ensureTable, startDynamoDbThread } from '../../local/dynamodb';
 import { PROJECT_ROOT } from '../../local/paths';
 import { proxyEvent } from '../../test/lambda/events';
-import { modelVersionCopy } from '../../test/support/model-version';
+import { modelVersionCopy, slowedModel } from '../../test/support/model-version';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '400' }, concurrency: { type: 'string', default: '1' } } });
 const REQUESTS = Number(values.requests);
@@ -52,25 +54,29 @@ async function main(): Promise<void> {
   // In a worker thread, as `npm start` runs it: its CPU is not the handler's.
   const ddb = await startDynamoDbThread({ dir: join(dir, 'ddb') });
   const server = await startServer({ modelDir: MODEL, challengerDir, workers: 1 });
+  const stops: (() => Promise<void>)[] = [];
   const quiet = process.stdout.write.bind(process.stdout);
   try {
     const client = dynamoClient(ddb.url);
     await ensureTable(client, TABLE);
     const manifest = readManifestFile(join(MODEL, 'model.json'));
     const backend = fargateBackend({ url: server.url });
-    const slow: Backend = {
-      kind: backend.kind,
-      invoke: async (body, n, deadline, version) => {
-        if (version === '2.0.0') await new Promise((r) => setTimeout(r, 1000));
-        return backend.invoke(body, n, deadline, version);
-      },
-    };
-    // A challenger that answers at once, with no model call: the shadow's cost left once its HTTP call is gone.
+    // The real model server whose challenger's every run takes a second.
+    const slowServer = await startServer({
+      modelDir: MODEL,
+      loadChallenger: async () => slowedModel(await loadModel(challengerDir), 1000),
+    });
+    stops.push(() => slowServer.close());
+    const slow = fargateBackend({ url: slowServer.url });
+    // A shadow outcome made up at once, with no challenger run: what the shadow costs besides its run.
     const body = JSON.stringify({ instances: [Array.from({ length: 30 }, (_, i) => i / 10)] });
     const canned = await backend.invoke(body, 1, undefined, '2.0.0');
     const instant: Backend = {
       kind: backend.kind,
-      invoke: async (b, n, deadline, version) => (version === '2.0.0' ? canned : backend.invoke(b, n, deadline, version)),
+      invoke: async (b, n, deadline, version, shadow) => {
+        const answer = await backend.invoke(b, n, deadline, version);
+        return shadow === undefined ? answer : { ...answer, shadow: { version: shadow, ms: 0, predictions: canned.predictions } };
+      },
     };
     // No dead letters and no large inputs in this run: those clients are never called.
     const aws = { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } };
@@ -94,14 +100,16 @@ async function main(): Promise<void> {
       // The same variant twice: the gap between the two is the noise a difference must stand out of.
       'champion only, again': createPredictHandler(base),
       'shadow challenger': createPredictHandler({ ...base, versions: shadowVersions }),
-      'instant shadow challenger (no model call)': createPredictHandler({ ...base, backend: instant, versions: shadowVersions }),
-      'slow shadow challenger (1 s)': createPredictHandler({ ...base, backend: slow, versions: shadowVersions }),
+      'instant shadow challenger (no challenger run)': createPredictHandler({ ...base, backend: instant, versions: shadowVersions }),
+      'slow shadow challenger (1 s run)': createPredictHandler({ ...base, backend: slow, versions: shadowVersions }),
     };
     const latencies: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
     const roundP50s: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
     // Handlers write JSON log lines to stdout; the bench prints only its result.
     process.stdout.write = (() => true) as typeof process.stdout.write;
-    for (let round = 0; round < ROUNDS; round++) {
+    // Round -1 warms every variant up (JIT, connections, the table's first pages) and is not counted:
+    // without it the first variant measured pays for the run's start alone.
+    for (let round = -1; round < ROUNDS; round++) {
       for (const [name, handler] of Object.entries(variants)) {
         // The slow variant waits out the grace on every request: fewer of them say as much.
         const n = Math.ceil((name.startsWith('slow') ? REQUESTS / 10 : REQUESTS) / ROUNDS);
@@ -118,8 +126,12 @@ async function main(): Promise<void> {
         };
         const before = latencies[name]?.length ?? 0;
         await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-        const round = (latencies[name] ?? []).slice(before).sort((a, b) => a - b);
-        roundP50s[name]?.push(percentile(round, 50) ?? Number.NaN);
+        if (round < 0) {
+          latencies[name]?.splice(before);
+          continue;
+        }
+        const taken = (latencies[name] ?? []).slice(before).sort((a, b) => a - b);
+        roundP50s[name]?.push(percentile(taken, 50) ?? Number.NaN);
       }
     }
     process.stdout.write = quiet;
@@ -149,6 +161,7 @@ async function main(): Promise<void> {
     );
   } finally {
     process.stdout.write = quiet;
+    for (const stop of stops) await stop();
     await server.close();
     await ddb.close();
     rmSync(dir, { recursive: true, force: true });

@@ -29,6 +29,11 @@ export class CallerWatch {
     if (reason) throw reason;
   }
 
+  /** Milliseconds until the deadline (0 once passed); undefined without one. */
+  msLeft(): number | undefined {
+    return this.deadlineAt === undefined ? undefined : Math.max(0, this.deadlineAt - performance.now());
+  }
+
   /** A signal that aborts (with the BACKEND_TIMEOUT error) at the deadline or when the caller disconnects. */
   signal(): AbortSignal {
     if (this.controller) return this.controller.signal;

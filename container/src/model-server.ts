@@ -4,7 +4,9 @@
  *   GET  /ping                  200 once every hosted version is loaded, 503 MODEL_LOADING before
  *   POST /invocations           application/json {"instances": [...]} or text/csv rows → predictions
  *                               (the version named by x-mlship-model-version answers; model-set.ts;
- *                               a registered version not hosted yet is loaded first: model-registry.ts)
+ *                               a registered version not hosted yet is loaded first: model-registry.ts;
+ *                               x-mlship-shadow-version runs another on the same rows, its outcome
+ *                               answered beside as "shadow" within SHADOW_GRACE_MS: JSON answers only)
  *   GET  /execution-parameters  what Batch Transform asks before sending work
  */
 import type * as http from 'node:http';
@@ -13,7 +15,7 @@ import { parseJsonBounded } from '../../contract/json';
 import { LIMITS } from '../../contract/limits';
 import { type Instance, parseCsvRows, type Row, validateInstances } from '../../contract/manifest';
 import type { InvocationResponse } from '../../contract/prediction';
-import { MODEL_VERSION_REQUEST_HEADER } from '../../contract/versions';
+import { MODEL_VERSION_REQUEST_HEADER, SHADOW_GRACE_MS, SHADOW_TIMEOUT, type ShadowAnswer } from '../../contract/versions';
 import { Batcher, type BatcherOptions } from './batcher';
 import { CallerWatch } from './caller-watch';
 import { drainUnreadBody } from './early-answer';
@@ -22,7 +24,7 @@ import { ImageDecoder } from './image-decoder';
 import { log } from './log';
 import type { LoadedModel } from './model';
 import { NotRegisteredError, type RegisteredLoader } from './model-registry';
-import { ModelSet, requestedVersion } from './model-set';
+import { ModelSet, requestedShadowVersion, requestedVersion } from './model-set';
 import { VersionLookups, type VersionLookupsOptions } from './version-lookups';
 
 const MB = 1024 * 1024;
@@ -39,6 +41,13 @@ interface Serving {
   active: number;
   /** Dropped from the set (replaced by a newer registered version). */
   retired?: boolean;
+}
+
+/** A shadow version's run beside an invocation: when it started, and its outcome once it ends. */
+interface ShadowRun {
+  readonly version: string;
+  readonly started: number;
+  readonly outcome: Promise<ShadowAnswer>;
 }
 
 /** Registered versions hosted at once besides the start-up ones; a newer one replaces the oldest. */
@@ -227,22 +236,30 @@ export class ModelServer {
       this.fail(req, res, e);
       return;
     }
-    this.inFlight++;
     let used: Serving | undefined;
-    Promise.resolve(serving)
-      .then((s) => {
-        used = s;
-        s.active++;
-        return this.invoke(req, res, s);
-      })
-      .catch((e) => this.fail(req, res, e))
-      .finally(() => {
-        if (used && --used.active === 0 && used.retired) void used.model.close();
-        if (--this.inFlight === 0) this.drained?.();
-      });
+    void this.tracked(
+      Promise.resolve(serving)
+        .then((s) => {
+          used = s;
+          s.active++;
+          return this.invoke(req, res, s, models);
+        })
+        .catch((e) => this.fail(req, res, e))
+        .finally(() => {
+          if (used && --used.active === 0 && used.retired) void used.model.close();
+        }),
+    );
   }
 
-  private async invoke(req: http.IncomingMessage, res: http.ServerResponse, s: Serving): Promise<void> {
+  /** Counts `work` as an invocation still working until it settles (stop() waits for every one). */
+  private tracked(work: Promise<unknown>): Promise<unknown> {
+    this.inFlight++;
+    return work.finally(() => {
+      if (--this.inFlight === 0) this.drained?.();
+    });
+  }
+
+  private async invoke(req: http.IncomingMessage, res: http.ServerResponse, s: Serving, models: ModelSet<Serving>): Promise<void> {
     const inFormat = contentFormat(req.headers['content-type']);
     checkContentEncoding(req.headers['content-encoding']);
     const outFormat = acceptFormat(req.headers.accept);
@@ -250,6 +267,11 @@ export class ModelServer {
     const image = s.model.manifest.input.kind === 'image';
     // Image models always watch the caller (decoding is the long step); other requests only when they carry a deadline.
     const watch = deadlineMs !== undefined || image ? new CallerWatch(req, res, deadlineMs) : undefined;
+    // A CSV answer has no place for a shadow's outcome: CSV answers (and so Batch Transform) never run one.
+    const shadowVersion = outFormat === 'json' ? requestedShadowVersion(req) : undefined;
+    // Looked up (a registered version loaded) while the body is read; its failure is the shadow's, not the request's.
+    const shadowOf =
+      shadowVersion === undefined ? undefined : { version: shadowVersion, serving: this.shadowServing(models, shadowVersion) };
     const text = await readBody(req);
     watch?.check();
     let rows: Row[];
@@ -261,9 +283,65 @@ export class ModelServer {
       rows = s.model.toRows(image && watch ? await this.decodeImages(s.model, instances, watch) : instances);
     }
     watch?.check();
+    // The rows are built once; both versions take the same input (checked when the shadow version was loaded).
+    const shadowRun = shadowOf === undefined ? undefined : this.runShadow(shadowOf.serving, shadowOf.version, rows);
     const predictions = await s.batcher.submit(rows);
-    if (outFormat === 'csv') this.answer(res, 200, CSV_TYPE, toCsv(predictions), s.header);
-    else this.answer(res, 200, JSON_TYPE, `{"predictions":${JSON.stringify(predictions)}${s.jsonSuffix}`, s.header);
+    if (outFormat === 'csv') return this.answer(res, 200, CSV_TYPE, toCsv(predictions), s.header);
+    const shadow = shadowRun === undefined ? '' : `,"shadow":${JSON.stringify(await this.withinGrace(shadowRun, watch?.msLeft()))}`;
+    this.answer(res, 200, JSON_TYPE, `{"predictions":${JSON.stringify(predictions)}${shadow}${s.jsonSuffix}`, s.header);
+  }
+
+  /** The shadow version's serving, as a promise that is never left rejected unhandled (the request may fail first). */
+  private shadowServing(models: ModelSet<Serving>, version: string): Promise<Serving> {
+    let serving: Promise<Serving>;
+    try {
+      serving = Promise.resolve(this.servingFor(models, version));
+    } catch (e) {
+      serving = Promise.reject(e);
+    }
+    serving.catch(() => undefined);
+    return serving;
+  }
+
+  /**
+   * The shadow version's run on `rows`, which settles with its outcome and never rejects; it holds its
+   * serving (and counts as working) until its predictions come, even once the answer has gone without them.
+   */
+  private runShadow(serving: Promise<Serving>, version: string, rows: Row[]): ShadowRun {
+    const started = Date.now();
+    let used: Serving | undefined;
+    const outcome = serving
+      .then((s) => {
+        used = s;
+        s.active++;
+        return s.batcher.submit(rows);
+      })
+      .then(
+        (predictions): ShadowAnswer => ({ version, predictions, ms: Date.now() - started }),
+        (e: unknown): ShadowAnswer => {
+          if (!isApiError(e)) log('error', 'shadow run failed', { version, error: errorStack(e) });
+          return { version, error: isApiError(e) ? e.code : 'INTERNAL', ms: Date.now() - started };
+        },
+      )
+      .finally(() => {
+        if (used && --used.active === 0 && used.retired) void used.model.close();
+      });
+    void this.tracked(outcome);
+    return { started, version, outcome };
+  }
+
+  /** The shadow's outcome, or SHADOW_TIMEOUT once the grace (never past the caller's deadline) has run out after the answer. */
+  private async withinGrace(run: ShadowRun, msLeft: number | undefined): Promise<ShadowAnswer> {
+    const graceMs = Math.min(SHADOW_GRACE_MS, msLeft ?? SHADOW_GRACE_MS);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<ShadowAnswer>((resolve) => {
+      timer = setTimeout(() => resolve({ version: run.version, error: SHADOW_TIMEOUT, ms: Date.now() - run.started }), graceMs);
+    });
+    try {
+      return await Promise.race([run.outcome, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Image instances decoded on the decoding thread (off the event loop that answers /ping). */

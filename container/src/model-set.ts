@@ -2,13 +2,20 @@
  * The versions one model server hosts: the champion (`--model`) and an optional challenger
  * (`--challenger`) beside it, each with its own session and batcher. A request names the version it wants
  * in `x-mlship-model-version` (SageMaker: `mlship-model-version=…` in the custom attributes); without
- * one the champion answers. Which version is champion for the API is decided outside the image (the
+ * one the champion answers; `x-mlship-shadow-version` (`mlship-shadow-version=…`) names a version run beside
+ * it on the same rows. Which version is champion for the API is decided outside the image (the
  * routing state the predict function reads), so the server only hosts and routes.
  */
 import type * as http from 'node:http';
 import { ApiError } from '../../contract/errors';
 import { SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER } from '../../contract/prediction';
-import { checkChallenger, MODEL_VERSION_ATTRIBUTE, MODEL_VERSION_REQUEST_HEADER } from '../../contract/versions';
+import {
+  checkChallenger,
+  MODEL_VERSION_ATTRIBUTE,
+  MODEL_VERSION_REQUEST_HEADER,
+  SHADOW_VERSION_ATTRIBUTE,
+  SHADOW_VERSION_REQUEST_HEADER,
+} from '../../contract/versions';
 import { type LoadedModel, loadModel } from './model';
 import { resolveChallengerDir } from './model-source';
 
@@ -57,16 +64,22 @@ export class ModelSet<S> {
   }
 }
 
-const ATTRIBUTE_PATTERN = new RegExp(`(?:^|[;,\\s])${MODEL_VERSION_ATTRIBUTE}=([^;,\\s]*)`);
-
-/** The version a request names, from the header or SageMaker's custom attributes; undefined when it names none. */
-export function requestedVersion(req: http.IncomingMessage): string | undefined {
-  const h = req.headers[MODEL_VERSION_REQUEST_HEADER];
-  if (typeof h === 'string' && h !== '') return h;
-  const attrs = req.headers[SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER];
-  if (typeof attrs !== 'string' || !attrs.includes(MODEL_VERSION_ATTRIBUTE)) return undefined;
-  return ATTRIBUTE_PATTERN.exec(attrs)?.[1] || undefined;
+/** The version a request names in `header`, or in SageMaker's custom attributes as `attribute=…`; undefined when none. */
+function namedVersion(header: string, attribute: string): (req: http.IncomingMessage) => string | undefined {
+  const pattern = new RegExp(`(?:^|[;,\\s])${attribute}=([^;,\\s]*)`);
+  return (req) => {
+    const h = req.headers[header];
+    if (typeof h === 'string' && h !== '') return h;
+    const attrs = req.headers[SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER];
+    if (typeof attrs !== 'string' || !attrs.includes(attribute)) return undefined;
+    return pattern.exec(attrs)?.[1] || undefined;
+  };
 }
+
+/** The version that must answer a request. */
+export const requestedVersion = namedVersion(MODEL_VERSION_REQUEST_HEADER, MODEL_VERSION_ATTRIBUTE);
+/** The version that shadows the answering one on the same rows (JSON answers only). */
+export const requestedShadowVersion = namedVersion(SHADOW_VERSION_REQUEST_HEADER, SHADOW_VERSION_ATTRIBUTE);
 
 export interface LoadChallengerOptions {
   /** `--challenger DIR`. @default - CHALLENGER_MODEL_DIR or CHALLENGER_MODEL_S3_URI, else none */

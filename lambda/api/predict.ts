@@ -9,6 +9,7 @@ import type { Instance } from '../../contract/manifest';
 import { PREDICT_METRICS as M } from '../../contract/metrics/predict-metrics';
 import { type InvocationResponse, MODEL_VERSION_HEADER, type PredictResponse } from '../../contract/prediction';
 import type { PredictionRecord } from '../../contract/prediction-log';
+import type { ShadowAnswer } from '../../contract/versions';
 import { apiHandler, bodyBytes, mediaType, type RequestContext } from '../http/api-handler';
 import { withIdempotency } from '../log/idempotency';
 import { logRecords } from '../log/log-writer';
@@ -21,7 +22,7 @@ import { inferRoutes } from './open-inference';
 import { answerAs, answerMediaType } from './predict-answer';
 import type { PredictCore } from './predict-core';
 import type { PredictDeps } from './predict-deps';
-import { routeOf, type ShadowRun, startShadow } from './versions-routing';
+import { routeOf } from './versions-routing';
 
 export { type PredictDeps, predictDepsFromEnv } from './predict-deps';
 
@@ -91,12 +92,12 @@ export function createPredictHandler(deps: PredictDeps) {
       throw new ApiError('PAYLOAD_TOO_LARGE', `The instances add up to more than ${maxBodyBytes} bytes for the ${backendKind} backend.`);
     }
 
-    // Routed here, in the core, so a pin, a split and a shadow apply to every predict route alike.
+    // Routed here, in the core, so a pin, a split and a shadow apply to every predict route alike. The
+    // shadow rides in the same model call: the server runs it on the same rows and answers its outcome beside.
     const route = await routeOf(deps.versions, event, ctx.requestId);
     const shadowStart = clock().getTime() - started;
-    const shadow = route.shadow === undefined ? undefined : startShadow(backend, invocation, resolved.length, route.shadow, ctx.deadline);
     const t0 = Date.now();
-    const answer = await backend.invoke(invocation, resolved.length, ctx.deadline, route.answer).catch((e: unknown) => {
+    const answer = await backend.invoke(invocation, resolved.length, ctx.deadline, route.answer, route.shadow).catch((e: unknown) => {
       const of = metrics.forVersion(route.answer ?? manifest.version);
       // The model answered NaN or Infinity: no prediction to log, but a count to alarm on.
       if (e instanceof ApiError && e.code === 'NON_FINITE_OUTPUT') of.count(M.nonFiniteOutputs, 1);
@@ -119,7 +120,8 @@ export function createPredictHandler(deps: PredictDeps) {
       }),
     );
     // The shadow's outcome rides in the answered item: one write per instance, shadow or not.
-    const logged = shadow === undefined ? records : await withShadows(shadow, records, shadowStart, ctx);
+    const shadow = answer.shadow;
+    const logged = shadow === undefined ? records : withShadows(shadow, records, shadowStart, ctx);
     await logRecords(logged, { store: deps.log, deadLetters: deps.deadLetters, metrics, log: ctx.log });
     emitMetrics(answer, backendMs);
     ctx.log.info('predicted', {
@@ -141,21 +143,19 @@ export function createPredictHandler(deps: PredictDeps) {
     };
   }
 
-  /** Each answered record with the challenger's outcome, waited for within its grace period; errors are counted, never thrown. */
-  async function withShadows(
-    shadow: ShadowRun,
-    answered: PredictionRecord[],
-    startMs: number,
-    ctx: RequestContext,
-  ): Promise<PredictionRecord[]> {
-    const { outcomes, ms } = await shadow.settle(deps.versions?.shadowGraceMs);
+  /** Each answered record with the shadow version's outcome (one for all its instances); errors are counted, never thrown. */
+  function withShadows(shadow: ShadowAnswer, answered: PredictionRecord[], startMs: number, ctx: RequestContext): PredictionRecord[] {
     const now = clock();
-    const failed = outcomes.find((o) => 'error' in o);
-    if (failed !== undefined) {
-      metrics.forVersion(shadow.version).count(M.shadowErrors, outcomes.length);
-      ctx.log.warn('shadow prediction failed', { version: shadow.version, error: 'error' in failed ? failed.error : undefined, ms });
+    const latencyMs = startMs + shadow.ms;
+    if ('error' in shadow) {
+      metrics.forVersion(shadow.version).count(M.shadowErrors, answered.length);
+      ctx.log.warn('shadow prediction failed', { version: shadow.version, error: shadow.error, ms: shadow.ms });
+      return answered.map((r) => withShadow(r, shadow.version, { error: shadow.error }, now, latencyMs));
     }
-    return answered.map((r, i) => withShadow(r, shadow.version, outcomes[i] ?? { error: 'BACKEND_ERROR' }, now, startMs + ms));
+    return answered.map((r, i) => {
+      const prediction = shadow.predictions[i];
+      return withShadow(r, shadow.version, prediction === undefined ? { error: 'BACKEND_ERROR' } : { prediction }, now, latencyMs);
+    });
   }
 
   /** Under the version that answered: champion, challenger or pinned. */

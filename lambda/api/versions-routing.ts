@@ -4,12 +4,12 @@
  * the champion answers and the challenger shadows it, or a split sends a stable share of requests
  * (by the idempotency key, else the request id, so a retry lands on the same version) to the challenger.
  *
- * A shadow run starts with the champion's call and is waited for at most SHADOW_GRACE_MS after the
- * champion answered: its outcome is only ever logged, never part of the caller's answer or status.
+ * A shadow version travels in the champion's own model call: the model server runs it on the same rows and
+ * answers its outcome beside the champion's within SHADOW_GRACE_MS; it is only ever logged, never part of
+ * the caller's answer or status.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { ApiError, errorMessage, isApiError } from '../../contract/errors';
-import type { InvocationResponse } from '../../contract/prediction';
+import { ApiError } from '../../contract/errors';
 import { IDEMPOTENCY_HEADER } from '../../contract/routes';
 import {
   type ChallengerSetting,
@@ -19,11 +19,8 @@ import {
   type Route,
   type RoutingState,
   routeRequest,
-  SHADOW_GRACE_MS,
 } from '../../contract/versions';
 import { header } from '../http/request';
-import type { ShadowOutcome } from '../log/record-builder';
-import type { Backend } from '../model/backend';
 import type { Logger } from '../runtime/logger';
 import { type RoutingStore, routingReader } from '../versions/routing-store';
 
@@ -37,8 +34,6 @@ export interface VersionsDeps {
    * names (handed over by a training run). @default - `hosted`
    */
   readonly accepted?: () => readonly string[];
-  /** @default SHADOW_GRACE_MS */
-  readonly shadowGraceMs?: number;
 }
 
 /** How long the predict function on AWS reuses a read routing state: a promotion takes effect within it. */
@@ -100,43 +95,4 @@ export async function routeOf(versions: VersionsDeps | undefined, event: APIGate
   }
   if (versions === undefined) return {};
   return routeRequest(await versions.routing(), header(event, IDEMPOTENCY_HEADER) ?? requestId);
-}
-
-/** A challenger's call running beside the champion's. */
-export interface ShadowRun {
-  readonly version: string;
-  /** Per-instance outcomes, once the call ended or `graceMs` after now, whichever comes first. */
-  settle(graceMs?: number): Promise<{ outcomes: ShadowOutcome[]; ms: number }>;
-}
-
-/** Why a shadow run has no prediction when the grace period ran out first. */
-export const SHADOW_TIMEOUT = 'SHADOW_TIMEOUT';
-
-export function startShadow(
-  backend: Backend,
-  invocation: string,
-  expected: number,
-  version: string,
-  deadline: number | undefined,
-): ShadowRun {
-  const t0 = Date.now();
-  const each = (o: ShadowOutcome) => Array.from({ length: expected }, () => o);
-  const call: Promise<{ outcomes: ShadowOutcome[]; ms: number }> = backend.invoke(invocation, expected, deadline, version).then(
-    (a: InvocationResponse) => ({ outcomes: a.predictions.map((prediction) => ({ prediction })), ms: Date.now() - t0 }),
-    (e: unknown) => ({ outcomes: each({ error: isApiError(e) ? e.code : `ERROR: ${errorMessage(e)}` }), ms: Date.now() - t0 }),
-  );
-  return {
-    version,
-    async settle(graceMs = SHADOW_GRACE_MS) {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<{ outcomes: ShadowOutcome[]; ms: number }>((resolve) => {
-        timer = setTimeout(() => resolve({ outcomes: each({ error: SHADOW_TIMEOUT }), ms: Date.now() - t0 }), graceMs);
-      });
-      try {
-        return await Promise.race([call, late]);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-  };
 }

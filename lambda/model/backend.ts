@@ -6,6 +6,12 @@
  */
 import { ApiError, ERROR_STATUS, type ErrorBody, type ErrorCode } from '../../contract/errors';
 import type { InvocationResponse } from '../../contract/prediction';
+import type { ShadowAnswer } from '../../contract/versions';
+
+/** The model's answer, with the shadow version's outcome when one was asked for. */
+export interface BackendAnswer extends InvocationResponse {
+  readonly shadow?: ShadowAnswer;
+}
 
 export interface Backend {
   readonly kind: string;
@@ -13,9 +19,11 @@ export interface Backend {
    * Sends the serialized `{"instances": [...]}` body; resolves with the parsed answer. `deadline`
    * (epoch ms) is when the caller stops waiting: the model server is told, and abandons work past it.
    * `version` names the hosted model version that must answer (docs/versions.md); without it the
-   * server's champion does.
+   * server's champion does. `shadow` names a version the model server runs on the same instances: its
+   * outcome comes back as `shadow` (predictions, or an error code such as SHADOW_TIMEOUT), never as a
+   * failed call.
    */
-  invoke(body: string, expectedPredictions: number, deadline?: number, version?: string): Promise<InvocationResponse>;
+  invoke(body: string, expectedPredictions: number, deadline?: number, version?: string, shadow?: string): Promise<BackendAnswer>;
 }
 
 /** Time the predict handler keeps after the model call to log the predictions and answer. */
@@ -81,20 +89,37 @@ export function modelAnswerError(status: number, body: string, backendName: stri
   return serverError(status, body, backendName);
 }
 
-/** Checks the model's answer has the shape and count the API promises its callers. */
-export function parseInvocationResponse(raw: string, expected: number, backendName: string): InvocationResponse {
+/**
+ * Checks the model's answer has the shape and count the API promises its callers, and the shadow
+ * version's outcome when `shadow` named one: a missing or malformed one becomes that shadow's
+ * BACKEND_ERROR, never a failed request.
+ */
+export function parseInvocationResponse(raw: string, expected: number, backendName: string, shadow?: string): BackendAnswer {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
     throw new ApiError('BACKEND_ERROR', `The ${backendName} answered with a body that is not JSON.`);
   }
-  const r = parsed as Partial<InvocationResponse>;
+  const r = parsed as Partial<BackendAnswer>;
   if (!Array.isArray(r.predictions) || typeof r.model?.name !== 'string' || typeof r.model?.version !== 'string') {
     throw new ApiError('BACKEND_ERROR', `The ${backendName} answered without "predictions" and "model".`);
   }
   if (r.predictions.length !== expected) {
     throw new ApiError('BACKEND_ERROR', `The ${backendName} answered ${r.predictions.length} predictions for ${expected} instances.`);
   }
-  return r as InvocationResponse;
+  const answer = { predictions: r.predictions, model: r.model };
+  return shadow === undefined ? answer : { ...answer, shadow: shadowOf(r.shadow, shadow, expected) };
+}
+
+/** The shadow's outcome as answered when it has the shape and count asked for, else its BACKEND_ERROR. */
+function shadowOf(raw: unknown, version: string, expected: number): ShadowAnswer {
+  const s = (typeof raw === 'object' && raw !== null ? raw : {}) as Partial<Record<'version' | 'ms' | 'predictions' | 'error', unknown>>;
+  const ms = typeof s.ms === 'number' && Number.isFinite(s.ms) && s.ms >= 0 ? s.ms : undefined;
+  if (s.version === version && ms !== undefined) {
+    if (s.error === undefined && Array.isArray(s.predictions) && s.predictions.length === expected)
+      return { version, ms, predictions: s.predictions };
+    if (s.predictions === undefined && typeof s.error === 'string' && s.error !== '') return { version, ms, error: s.error };
+  }
+  return { version, ms: ms ?? 0, error: 'BACKEND_ERROR' };
 }

@@ -8,7 +8,7 @@ import * as https from 'node:https';
 import { ApiError, errorMessage } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
 import { DEADLINE_HEADER } from '../../contract/prediction';
-import { MODEL_VERSION_REQUEST_HEADER } from '../../contract/versions';
+import { MODEL_VERSION_REQUEST_HEADER, SHADOW_VERSION_REQUEST_HEADER } from '../../contract/versions';
 import { type Backend, isConnectionError, modelAnswerError, modelTimeLeft, parseInvocationResponse, unavailable } from './backend';
 
 export interface FargateBackendOptions {
@@ -32,6 +32,7 @@ export function fargateBackend(opts: FargateBackendOptions): Backend {
     timeoutMs: number,
     left: number | undefined,
     version?: string,
+    shadow?: string,
   ): Promise<{ status: number; text: string }> {
     const headers: http.OutgoingHttpHeaders = {
       'content-type': 'application/json',
@@ -41,6 +42,7 @@ export function fargateBackend(opts: FargateBackendOptions): Backend {
     // The model server stops working on the request when the caller will no longer wait for it.
     if (left !== undefined) headers[DEADLINE_HEADER] = String(Math.min(timeoutMs, left));
     if (version !== undefined) headers[MODEL_VERSION_REQUEST_HEADER] = version;
+    if (shadow !== undefined) headers[SHADOW_VERSION_REQUEST_HEADER] = shadow;
     return new Promise((resolve, reject) => {
       const req = lib.request(target, { method: 'POST', agent, headers }, (res) => {
         const chunks: Buffer[] = [];
@@ -56,7 +58,7 @@ export function fargateBackend(opts: FargateBackendOptions): Backend {
 
   return {
     kind: 'fargate',
-    async invoke(body, expected, deadline, version) {
+    async invoke(body, expected, deadline, version, shadow) {
       let last: ApiError | undefined;
       for (let i = 1; i <= maxAttempts; i++) {
         const left = modelTimeLeft(deadline);
@@ -64,14 +66,14 @@ export function fargateBackend(opts: FargateBackendOptions): Backend {
         const attemptMs = Math.min(timeoutMs, left ?? timeoutMs);
         let res: { status: number; text: string };
         try {
-          res = await attempt(body, attemptMs, left, version);
+          res = await attempt(body, attemptMs, left, version, shadow);
         } catch (e) {
           if (e instanceof TimeoutError) throw new ApiError('BACKEND_TIMEOUT', `The ${NAME} did not answer within ${attemptMs} ms.`);
           if (!isConnectionError(e)) throw new ApiError('BACKEND_ERROR', `Calling the ${NAME} failed: ${errorMessage(e)}`);
           last = new ApiError('BACKEND_UNAVAILABLE', `The ${NAME} cannot be reached (${(e as { code?: string }).code}); retry shortly.`);
           continue;
         }
-        if (res.status >= 200 && res.status < 300) return parseInvocationResponse(res.text, expected, NAME);
+        if (res.status >= 200 && res.status < 300) return parseInvocationResponse(res.text, expected, NAME, shadow);
         if (res.status === 503) {
           last = unavailable(res.status, res.text, NAME);
           continue;

@@ -11,7 +11,7 @@
 import { ApiError } from '../../contract/errors';
 import { LIMITS } from '../../contract/limits';
 import { DEADLINE_ATTRIBUTE } from '../../contract/prediction';
-import { MODEL_VERSION_ATTRIBUTE } from '../../contract/versions';
+import { MODEL_VERSION_ATTRIBUTE, SHADOW_VERSION_ATTRIBUTE } from '../../contract/versions';
 import { type Backend, isConnectionError, modelAnswerError, modelTimeLeft, parseInvocationResponse } from './backend';
 
 export interface SageMakerBackendOptions {
@@ -58,7 +58,7 @@ export function sagemakerBackend(opts: SageMakerBackendOptions): Backend {
 
   return {
     kind: 'sagemaker',
-    async invoke(body, expected, callerDeadline, version) {
+    async invoke(body, expected, callerDeadline, version, shadow) {
       const { m, client } = await sdk;
       const deadline = Date.now() + budgetMs;
       let last: unknown;
@@ -68,10 +68,11 @@ export function sagemakerBackend(opts: SageMakerBackendOptions): Backend {
         const timeoutMs = Math.min(attemptMs, left);
         // SageMaker hands CustomAttributes to the container, which stops working past the caller's deadline.
         const callerLeft = modelTimeLeft(callerDeadline);
-        // The model version travels the same way (the container routes on it; docs/versions.md).
+        // The model version and the shadow version travel the same way (the container routes on them; docs/versions.md).
         const attributes = [
           ...(callerLeft === undefined ? [] : [`${DEADLINE_ATTRIBUTE}=${Math.min(timeoutMs, callerLeft)}`]),
           ...(version === undefined ? [] : [`${MODEL_VERSION_ATTRIBUTE}=${version}`]),
+          ...(shadow === undefined ? [] : [`${SHADOW_VERSION_ATTRIBUTE}=${shadow}`]),
         ];
         const CustomAttributes = attributes.length === 0 ? undefined : attributes.join(';');
         try {
@@ -86,7 +87,7 @@ export function sagemakerBackend(opts: SageMakerBackendOptions): Backend {
             { abortSignal: AbortSignal.timeout(timeoutMs) },
           );
           const text = out.Body === undefined ? '' : Buffer.from(out.Body).toString('utf8');
-          return parseInvocationResponse(text, expected, NAME);
+          return parseInvocationResponse(text, expected, NAME, shadow);
         } catch (e) {
           if (e instanceof ApiError) throw e;
           if (isTimeout(e)) throw new ApiError('BACKEND_TIMEOUT', `The ${NAME} did not answer within ${timeoutMs} ms.`);

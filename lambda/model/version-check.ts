@@ -3,7 +3,8 @@
  * traffic to the new model before the Api stack gives the predict function the new manifest: for that
  * window the function would check bodies against one schema and answer with another model's output.
  * An answer from a model the function was not configured with is refused as 503 MODEL_VERSION_MISMATCH
- * (with Retry-After: the window closes when the Api stack's update lands), never passed on.
+ * (with Retry-After: the window closes when the Api stack's update lands), never passed on. A shadow's
+ * predictions from a version not accepted become that shadow's MODEL_VERSION_MISMATCH: the answer stands.
  */
 import { ApiError } from '../../contract/errors';
 import type { InvocationResponse } from '../../contract/prediction';
@@ -29,8 +30,8 @@ export function versionChecked(
   const acceptedNow = current === undefined ? () => fixed : () => new Set([...fixed, ...current().map(refOf)]);
   return {
     kind: backend.kind,
-    async invoke(body, expectedPredictions, deadline, version) {
-      const answer = await backend.invoke(body, expectedPredictions, deadline, version);
+    async invoke(body, expectedPredictions, deadline, version, shadow) {
+      const answer = await backend.invoke(body, expectedPredictions, deadline, version, shadow);
       const accepted = acceptedNow();
       if (!accepted.has(refOf(answer.model))) {
         const expected = [...accepted].join(', ');
@@ -42,7 +43,9 @@ export function versionChecked(
           { answered: refOf(answer.model), configured: [...accepted] },
         );
       }
-      return answer;
+      const s = answer.shadow;
+      if (s === undefined || !('predictions' in s) || accepted.has(refOf({ name: answer.model.name, version: s.version }))) return answer;
+      return { ...answer, shadow: { version: s.version, ms: s.ms, error: 'MODEL_VERSION_MISMATCH' } };
     },
   };
 }

@@ -1,14 +1,17 @@
 /**
  * Both backends' failure mapping against real servers: the SageMaker path through the local
  * InvokeEndpoint stand-in, a model server that serves another model (its 4xx passed on), a server that
- * stalls (504) and one that is overloaded (503, retried).
+ * stalls (504) and one that is overloaded (503, retried). A shadow version's outcome beside the answer:
+ * named to the container through either backend, and a malformed one (which the model server never
+ * answers: a stand-in does) becomes that shadow's error, never a failed request.
  */
 
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { type RunningServer, startServer } from '../../container/src/server';
-import type { PredictResponse } from '../../contract/prediction';
+import { type PredictResponse, SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER } from '../../contract/prediction';
+import { SHADOW_VERSION_REQUEST_HEADER } from '../../contract/versions';
 import { fargateBackend } from '../../lambda/model/fargate-backend';
 import { sagemakerBackend } from '../../lambda/model/sagemaker-backend';
 import { closeServer, listen } from '../../local/listen';
@@ -118,6 +121,60 @@ describe('fargate backend', () => {
       expect(hits).toBe(2);
     } finally {
       await closeServer(server);
+    }
+  });
+});
+
+describe("the shadow's outcome beside the answer", () => {
+  const ANSWER = {
+    predictions: [{ label: 'benign', probabilities: { malignant: 0.1, benign: 0.9 } }],
+    model: { name: 'breast-cancer', version: '1.0.0' },
+  };
+  const shadows: Record<string, unknown> = {
+    missing: undefined,
+    'not an object': 'oops',
+    'another version': { version: '9.9.9', ms: 3, predictions: ANSWER.predictions },
+    'another count': { version: '2.0.0', ms: 3, predictions: [] },
+    'no ms': { version: '2.0.0', predictions: ANSWER.predictions },
+    'both predictions and an error': { version: '2.0.0', ms: 3, predictions: ANSWER.predictions, error: 'SHADOW_TIMEOUT' },
+  };
+
+  it.each(Object.keys(shadows))('a shadow that is %s: the answer stands, the shadow is BACKEND_ERROR (both backends)', async (kind) => {
+    // GIVEN a stand-in model server answering the champion well and the shadow malformed
+    const seen: (string | undefined)[] = [];
+    const server = createServer((req, res) => {
+      seen.push(String(req.headers[SHADOW_VERSION_REQUEST_HEADER] ?? req.headers[SAGEMAKER_CUSTOM_ATTRIBUTES_HEADER]));
+      req
+        .resume()
+        .on('end', () =>
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...ANSWER, shadow: shadows[kind] })),
+        );
+    });
+    const port = await listen(server, 0, 'malformed shadow server');
+    const rt = await startSageMakerRuntime({ endpoints: { bad: `http://127.0.0.1:${port}` } });
+    try {
+      for (const b of [
+        fargateBackend({ url: `http://127.0.0.1:${port}` }),
+        sagemakerBackend({ endpointName: 'bad', runtimeUrl: rt.url }),
+      ]) {
+        // WHEN a shadow version is asked for
+        const answer = await b.invoke(body([rows[0].input]), 1, undefined, undefined, '2.0.0');
+        // THEN the answer passes, and the shadow is an error under the version asked for
+        expect(answer.predictions).toEqual(ANSWER.predictions);
+        expect(answer.shadow).toEqual({ version: '2.0.0', ms: expect.any(Number), error: 'BACKEND_ERROR' });
+      }
+      expect(seen).toEqual(['2.0.0', 'mlship-shadow-version=2.0.0']);
+    } finally {
+      await rt.close();
+      await closeServer(server);
+    }
+  });
+
+  it('the real model server runs the named shadow through either backend; no shadow is answered when none is named', async () => {
+    for (const b of [fargateBackend({ url: h.model.url }), sagemakerBackend({ endpointName: 'bc-endpoint', runtimeUrl: runtime.url })]) {
+      const asked = await b.invoke(body([rows[0].input]), 1, Date.now() + 10_000, undefined, '1.0.0');
+      expect(asked.shadow).toEqual({ version: '1.0.0', ms: expect.any(Number), predictions: asked.predictions });
+      expect((await b.invoke(body([rows[0].input]), 1)).shadow).toBeUndefined();
     }
   });
 });

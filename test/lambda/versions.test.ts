@@ -1,4 +1,7 @@
 /**
+ * @jest-environment ./test/container/onnx-environment.js
+ */
+/**
  * A challenger beside the champion through `POST /predict`, against real parts (dynalite, a model
  * server hosting both versions, the SageMaker runtime stand-in): shadow, split, pin, a failing or slow
  * shadow, and a promotion read from the routing store. The challenger answers the opposite label (its
@@ -10,6 +13,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import { loadModel } from '../../container/src/model';
+import { type RunningServer, startServer } from '../../container/src/server';
 import { ENV } from '../../contract/env';
 import { PREDICT_DIMENSIONS } from '../../contract/metrics/predict-metrics';
 import { MODEL_VERSION_HEADER, type PredictResponse } from '../../contract/prediction';
@@ -19,13 +24,15 @@ import { createPredictHandler, predictDepsFromEnv } from '../../lambda/api/predi
 import { versionsDeps } from '../../lambda/api/versions-routing';
 import { PredictionLogStore } from '../../lambda/log/prediction-log-store';
 import type { Backend } from '../../lambda/model/backend';
+import { fargateBackend } from '../../lambda/model/fargate-backend';
+import { versionChecked } from '../../lambda/model/version-check';
 import { createLogger } from '../../lambda/runtime/logger';
 import { versionFigures } from '../../lambda/versions/figures';
 import { readVersionsWindow } from '../../lambda/versions/log-window';
 import { basisOf, TableRoutingStore } from '../../lambda/versions/routing-store';
 import { dynamoClient } from '../../local/dynamodb';
 import { type RunningSageMakerRuntime, startSageMakerRuntime } from '../../local/sagemaker-runtime';
-import { modelVersionCopy } from '../support/model-version';
+import { modelVersionCopy, slowedModel } from '../support/model-version';
 import { jsonBody, proxyEvent } from './events';
 import { type Harness, loadHandler, MODEL_DIR, predictEnv, startHarness, TABLE } from './harness';
 
@@ -265,6 +272,23 @@ describe('the Open Inference Protocol infer route', () => {
   });
 });
 
+it('one model call carries the champion and the shadow', async () => {
+  // GIVEN a shadow deployment on SageMaker, whose runtime stand-in counts InvokeEndpoint calls
+  const predict = loadHandler('predict', {
+    ...predictEnv(h, { sagemakerEndpoint: 'both', runtimeUrl: runtime.url }),
+    [ENV.CHALLENGER]: challenger('shadow'),
+  });
+  const requestId = randomUUID();
+  const before = runtime.invocations.both ?? 0;
+  // WHEN one request comes
+  expect((await predict(event([rows[0].input], {}, requestId))).statusCode).toBe(200);
+  // THEN the endpoint was called once, and the challenger's prediction is logged all the same
+  expect(runtime.invocations.both).toBe(before + 1);
+  const [item] = await itemsOfRequest(requestId);
+  expect(item?.shadow).toMatchObject({ modelVersion: '2.0.0', label: expect.any(String) });
+  expect(item?.shadow?.label).not.toBe(item?.label);
+});
+
 describe('split', () => {
   it("sends each request to the version its id's bucket names, the same on a retry", async () => {
     const predict = loadHandler('predict', { ...predictEnv(h, 'fargate'), [ENV.CHALLENGER]: challenger('split', 30) });
@@ -296,37 +320,90 @@ describe('split', () => {
 });
 
 describe('a challenger that fails or is slow', () => {
-  const slowOrBroken = (real: Backend, mode: 'slow' | 'broken'): Backend => ({
-    kind: real.kind,
-    invoke: async (body, n, deadline, version) => {
-      if (version !== '2.0.0') return real.invoke(body, n, deadline, version);
-      if (mode === 'broken') throw new Error('socket hang up');
-      await new Promise((r) => setTimeout(r, 1500));
-      return real.invoke(body, n, deadline, version);
-    },
+  let slow: RunningServer;
+  let slowRuntime: RunningSageMakerRuntime;
+  beforeAll(async () => {
+    // The real model server, whose challenger takes 3 s per run: its grace, not the challenger, bounds the wait.
+    slow = await startServer({ modelDir: MODEL_DIR, loadChallenger: async () => slowedModel(await loadModel(challengerDir), 3000) });
+    slowRuntime = await startSageMakerRuntime({ endpoints: { slow: slow.url } });
+  });
+  afterAll(async () => {
+    await slowRuntime.close();
+    await slow.close();
   });
 
-  it.each(['slow', 'broken'] as const)('a %s shadow is logged as a shadow error and changes nothing for the caller', async (mode) => {
-    const deps = predictDepsFromEnv({ ...predictEnv(h, 'fargate'), [ENV.CHALLENGER]: challenger('shadow') }, LAMBDA_DIR);
-    const predict = createPredictHandler({ ...deps, backend: slowOrBroken(deps.backend, mode) });
-    const from = new Date();
+  /** A request of two instances through `predict`: the caller's answer and wait, and the shadows logged with it. */
+  async function shadowed(predict: ReturnType<typeof loadHandler>) {
+    const t0 = Date.now();
     const res = await predict(event([rows[0].input, rows[1].input]));
+    const ms = Date.now() - t0;
     expect(res.statusCode).toBe(200);
+    expect(answeredBy(res)).toBe('breast-cancer/1.0.0');
     expect(jsonBody<PredictResponse>(res).predictions.map(labelOf)).toEqual([rows[0].label, rows[1].label]);
     const ids = jsonBody<PredictResponse>(res).predictions.map((p) => p.id);
-    const answered = (await logged('breast-cancer', from)).filter((r) => ids.includes(r.id));
-    const shadows = shadowRecordsOf(answered);
-    expect(shadows.map((s) => s.shadowError)).toEqual(
-      mode === 'slow' ? ['SHADOW_TIMEOUT', 'SHADOW_TIMEOUT'] : ['ERROR: socket hang up', 'ERROR: socket hang up'],
+    const answered = (await logged('breast-cancer', new Date(t0 - 1000))).filter((r) => ids.includes(r.id));
+    expect(answered).toHaveLength(2);
+    return { ms, shadows: shadowRecordsOf(answered) };
+  }
+
+  it.each([
+    ['fargate', () => predictEnv(h, 'fargate', slow.url)],
+    ['sagemaker', () => predictEnv(h, { sagemakerEndpoint: 'slow', runtimeUrl: slowRuntime.url })],
+  ] as const)('on %s, a slow shadow costs the caller at most its grace and is logged as SHADOW_TIMEOUT', async (_name, env) => {
+    const predict = loadHandler('predict', { ...env(), [ENV.CHALLENGER]: challenger('shadow') });
+    const seen = h.stdout.length;
+    const { ms, shadows } = await shadowed(predict);
+    expect(shadows.map((s) => [s.modelVersion, s.shadowError, s.label])).toEqual(Array(2).fill(['2.0.0', 'SHADOW_TIMEOUT', undefined]));
+    // Far under the challenger's 3 s (a waited-out challenger would take them all).
+    expect(ms).toBeLessThan(2000);
+    const errors = h.stdout.slice(seen).filter((l) => l.ShadowErrors !== undefined && l.ModelVersion === '2.0.0');
+    expect(errors.map((l) => l.ShadowErrors)).toEqual([2]);
+  });
+
+  it.each([
+    ['fargate', () => predictEnv(h, 'fargate')],
+    ['sagemaker', () => predictEnv(h, { sagemakerEndpoint: 'both', runtimeUrl: runtime.url })],
+  ] as const)(
+    "on %s, a shadow the model server cannot run leaves the answer untouched and logs the server's error code",
+    async (_name, env) => {
+      // GIVEN a deployment whose challenger 3.0.0 the model server does not host
+      const predict = loadHandler('predict', { ...env(), [ENV.CHALLENGER]: JSON.stringify({ version: '3.0.0', mode: 'shadow' }) });
+      const seen = h.stdout.length;
+      const { shadows } = await shadowed(predict);
+      expect(shadows.map((s) => [s.modelVersion, s.shadowError])).toEqual(Array(2).fill(['3.0.0', 'UNKNOWN_MODEL_VERSION']));
+      const errors = h.stdout.slice(seen).filter((l) => l.ShadowErrors !== undefined && l.ModelVersion === '3.0.0');
+      expect(errors.map((l) => l.ShadowErrors)).toEqual([2]);
+    },
+  );
+
+  it('a shadow answered by a version the function does not accept is its MODEL_VERSION_MISMATCH; the answer stands', async () => {
+    // GIVEN a function that accepts 1.0.0 alone, before the challenger 2.0.0 the model server hosts
+    const backend = versionChecked(fargateBackend({ url: h.model.url }), [{ name: 'breast-cancer', version: '1.0.0' }]);
+    const answer = await backend.invoke(JSON.stringify({ instances: [rows[0].input] }), 1, undefined, undefined, '2.0.0');
+    expect(answer.model.version).toBe('1.0.0');
+    expect(answer.shadow).toEqual({ version: '2.0.0', ms: expect.any(Number), error: 'MODEL_VERSION_MISMATCH' });
+    // AND once it accepts 2.0.0 the shadow's predictions pass
+    const both = versionChecked(
+      fargateBackend({ url: h.model.url }),
+      ['1.0.0', '2.0.0'].map((version) => ({ name: 'breast-cancer', version })),
     );
-    expect(shadows.every((s) => s.label === undefined)).toBe(true);
-    const errors = h.stdout.filter((l) => l.ShadowErrors !== undefined && l.ModelVersion === '2.0.0');
-    expect(errors.length).toBeGreaterThan(0);
+    expect((await both.invoke(JSON.stringify({ instances: [rows[0].input] }), 1, undefined, undefined, '2.0.0')).shadow).toMatchObject({
+      version: '2.0.0',
+      predictions: [expect.objectContaining({ label: expect.any(String) })],
+    });
   });
 
   it("counts a split challenger's failed answers as its own BackendErrors", async () => {
     const deps = predictDepsFromEnv({ ...predictEnv(h, 'fargate'), [ENV.CHALLENGER]: challenger('split', 50) }, LAMBDA_DIR);
-    const predict = createPredictHandler({ ...deps, backend: slowOrBroken(deps.backend, 'broken') });
+    // A connection failure of the answering version's call (a fault the model server cannot be asked for).
+    const broken: Backend = {
+      kind: deps.backend.kind,
+      invoke: async (body, n, deadline, version, shadow) => {
+        if (version === '2.0.0') throw new Error('socket hang up');
+        return deps.backend.invoke(body, n, deadline, version, shadow);
+      },
+    };
+    const predict = createPredictHandler({ ...deps, backend: broken });
     const toChallenger = Array.from({ length: 100 }, () => randomUUID()).find((id) => splitBucket(id) < 50) ?? '';
     const seen = h.stdout.length;
     expect((await predict(event([rows[0].input], {}, toChallenger))).statusCode).toBeGreaterThanOrEqual(500);

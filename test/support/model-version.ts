@@ -17,3 +17,21 @@ export function modelVersionCopy(modelDir: string, version: string, edit: (manif
   writeFileSync(path.join(dir, 'model.json'), JSON.stringify(manifest, null, 1));
   return dir;
 }
+
+/**
+ * `model` whose every run first waits `ms`: a challenger slower than the shadow's grace, served by the real
+ * model server (its batcher, its answer) with nothing else changed.
+ */
+export function slowedModel<M extends { run(rows: never[]): Promise<unknown> }>(model: M, ms: number): M {
+  return new Proxy(model, {
+    get(target, key) {
+      if (key === 'run')
+        return async (rows: never[]) => {
+          await new Promise((r) => setTimeout(r, ms));
+          return target.run(rows);
+        };
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
