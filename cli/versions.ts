@@ -5,11 +5,13 @@
  * a change made on AWS. The state is one item of the prediction table, changed by a conditional write;
  * the local system reads it on every request, a deployed predict function within ROUTING_CACHE_MS.
  */
+import { dirname, join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CONFIG_FILE } from '../contract/app-config';
 import { ENV } from '../contract/env';
 import { errorMessage } from '../contract/errors';
-import type { ModelManifest } from '../contract/manifest';
+import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
+import { readManifestFile } from '../contract/model-files';
 import { initialRoutingState, promoted, type RoutingState, rolledBack } from '../contract/versions';
 import { ROUTING_CACHE_MS } from '../lambda/api/versions-routing';
 import { PredictionLogStore } from '../lambda/log/prediction-log-store';
@@ -17,6 +19,7 @@ import { type VersionFigures, versionFigures } from '../lambda/versions/figures'
 import { readVersionsWindow } from '../lambda/versions/log-window';
 import { basisOf, type StoredRouting, TableRoutingStore } from '../lambda/versions/routing-store';
 import { type ConfiguredVersions, configuredVersions, promoteInConfigFile } from '../lib/config';
+import { type AdoptedVersion, adoptRegisteredVersion, type RegistryTarget } from './registered-champion';
 
 /** What these commands need of a CLI target (the local system or a stack). */
 export interface VersionsTarget {
@@ -207,7 +210,7 @@ export function formatConfigStatus(c: ConfigStatus, syncCommand: string): string
   const { file, state } = c;
   if (c.kind === 'promoted')
     return `${CONFIG_FILE} serves ${file.champion} as the champion, but ${state.champion} is the champion in force (${changed(state)}): run \`${syncCommand}\` to bring the file in line before the next cdk deploy (${atDeploy(c, 'the promotion')}).`;
-  if (c.kind === 'foreign') return foreignChampion(c);
+  if (c.kind === 'foreign') return foreignChampion(c, syncCommand);
   if (c.atDeploy === 'replaced') return `${CONFIG_FILE} has changed since the routing state in force was made: ${atDeploy(c, 'it')}.`;
   return undefined;
 }
@@ -234,13 +237,22 @@ function sameTraffic(a: RoutingState, b: RoutingState): boolean {
   return routes(a) === routes(b);
 }
 
-function foreignChampion(c: ConfigStatus): string {
+function foreignChampion(c: ConfigStatus, syncCommand = 'mlship --stack NAME sync-config'): string {
   const { file, state } = c;
   const names = [file.champion, file.challenger?.version].filter((v) => v !== undefined).join(' and ');
   const what = c.registered
-    ? `a registered version the retraining loop handed over (models/${file.model}/${state.champion}/ in the bucket): copy that folder beside the app and set modelDir to it`
+    ? `a registered version the retraining loop handed over (models/${file.model}/${state.champion}/ in the bucket): run \`${syncCommand}\` to download it to ${registeredDir(file, state.champion)} and make it modelDir`
     : 'the file changed since the last deploy, or names other model folders';
   return `${state.champion}, the champion in force, is none of the versions ${CONFIG_FILE} names (${names}): ${what}; ${atDeploy(c, 'it')}.`;
+}
+
+/**
+ * Where sync-config puts a registered champion: beside the champion's folder, named `<name>-<version>`.
+ * Beside it, so the app's models stay in one place and a relative `modelDir` stays relative; named by the
+ * version, so it never meets the champion's own folder and a run again finds the same folder.
+ */
+export function registeredDir(file: Pick<ConfiguredVersions, 'model' | 'modelDir'>, version: string): string {
+  return join(dirname(file.modelDir), `${file.model}-${version}`);
 }
 
 /** The outcome of `mlship sync-config`: how the file stood, and what was written to it. */
@@ -248,13 +260,22 @@ export interface SyncResult {
   readonly status: ConfigStatus;
   /** What changed in the file. @default - nothing changed */
   readonly written?: string;
+  /** The registered champion put in the app's folder. @default - none (the champion is one of the file's) */
+  readonly adopted?: AdoptedVersion;
 }
 
 /**
  * Brings `mlship.config.json` in `rootDir` in line with the routing state stored on the target: after a
- * promotion, the file is rewritten as `mlship promote` rewrites it; otherwise it is left alone.
+ * promotion, the file is rewritten as `mlship promote` rewrites it; when the promoted champion is a
+ * registered version, it is first downloaded and checked into `registeredDir` and becomes `modelDir`;
+ * otherwise the file is left alone.
  */
-export async function syncConfig(t: VersionsTarget, manifest: ModelManifest, rootDir: string, now = new Date()): Promise<SyncResult> {
+export async function syncConfig(
+  t: VersionsTarget & RegistryTarget,
+  manifest: ModelManifest,
+  rootDir: string,
+  now = new Date(),
+): Promise<SyncResult> {
   const file = configuredVersions(rootDir);
   if (file === undefined) throw new Error(`No ${CONFIG_FILE} in ${rootDir}: run this where the app's config is.`);
   if (file.model !== manifest.name) throw new Error(`${CONFIG_FILE} deploys the model ${file.model}; the stack serves ${manifest.name}.`);
@@ -266,6 +287,12 @@ export async function syncConfig(t: VersionsTarget, manifest: ModelManifest, roo
     ddb.destroy();
   }
   const status = configStatus(stored, file, now);
+  if (status.kind === 'foreign' && status.registered) {
+    // Checked beside the file's champion, as the model server checked it beside the deployed one.
+    const champion = readManifestFile(join(file.modelDir, MANIFEST_FILE));
+    const adopted = await adoptRegisteredVersion(t, champion, status.state.champion, registeredDir(file, status.state.champion));
+    return { status, adopted, written: promoteInConfigFile(rootDir, adopted.dir) };
+  }
   if (status.kind === 'foreign') throw new Error(`${foreignChampion(status)} Nothing was changed.`);
   const written = status.kind === 'promoted' ? promoteInConfigFile(rootDir) : undefined;
   return { status, ...(written === undefined ? {} : { written }) };
@@ -273,7 +300,13 @@ export async function syncConfig(t: VersionsTarget, manifest: ModelManifest, roo
 
 export function formatSync(r: SyncResult, target: string): string {
   const { file, state } = r.status;
-  if (r.written !== undefined) return `${state.champion} is the champion on ${target} (${changed(state)}). ${r.written}`;
+  const fetched =
+    r.adopted === undefined
+      ? ''
+      : r.adopted.reused
+        ? `${r.adopted.dir} holds registered version ${r.adopted.version} already (${r.adopted.files.join(', ')}), the same as ${r.adopted.from}; checked as the model server checks it.\n`
+        : `Downloaded registered version ${r.adopted.version} from ${r.adopted.from} to ${r.adopted.dir} (${r.adopted.files.join(', ')}); checked as the model server checks it.\n`;
+  if (r.written !== undefined) return `${fetched}${state.champion} is the champion on ${target} (${changed(state)}). ${r.written}`;
   const lines = [`${CONFIG_FILE} is in line with ${target}: ${file.champion} is the champion in force; nothing to change.`];
   if (r.status.rolledBack !== undefined)
     lines.push(

@@ -5,7 +5,7 @@
  * every bad key is reported in one error naming the key, the value and what is allowed.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { authModesOfSetting, authSchema, CONFIG_FILE } from '../contract/app-config';
 import type { RouteAuthModes } from '../contract/auth';
@@ -453,22 +453,33 @@ export function challengerOf(config: MlshipConfig, rootDir: string, champion: Mo
 
 /**
  * After `mlship promote` on a deployed stack: the challenger becomes `modelDir` in `mlship.config.json`
- * and the challenger keys go, so the next deploy serves what the promotion made the champion. Returns
- * what changed, or undefined when the file names no challenger.
+ * and the challenger keys go, so the next deploy serves what the promotion made the champion. With
+ * `championDir` (a registered version `mlship sync-config` put in the app), that folder becomes
+ * `modelDir` instead, written relative to `rootDir` when `modelDir` was. Returns what changed, or
+ * undefined when the file names no challenger and no `championDir` is given.
  */
-export function promoteInConfigFile(rootDir: string): string | undefined {
+export function promoteInConfigFile(rootDir: string, championDir?: string): string | undefined {
   const file = join(rootDir, CONFIG_FILE);
   if (!existsSync(file)) return undefined;
   const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  if (typeof raw.challengerDir !== 'string') return undefined;
+  if (typeof raw.challengerDir !== 'string' && championDir === undefined) return undefined;
   const { challengerDir, challengerMode: _mode, challengerPercent: _percent, autoPromote: _auto, ...rest } = raw;
-  writeFileSync(file, `${JSON.stringify({ ...rest, modelDir: challengerDir }, null, 2)}\n`);
-  return `${CONFIG_FILE}: modelDir is now ${challengerDir} and the challenger keys are gone; the next cdk deploy serves it alone.`;
+  const modelDir =
+    championDir === undefined
+      ? challengerDir
+      : typeof raw.modelDir === 'string' && !isAbsolute(raw.modelDir)
+        ? relative(rootDir, championDir)
+        : championDir;
+  writeFileSync(file, `${JSON.stringify({ ...rest, modelDir }, null, 2)}\n`);
+  const gone = challengerDir === undefined ? '' : ' and the challenger keys are gone';
+  return `${CONFIG_FILE}: modelDir is now ${modelDir}${gone}; the next cdk deploy serves it alone.`;
 }
 
 /** The versions a config deploys: its model's name and version, and its challenger's setting. */
 export interface ConfiguredVersions {
   readonly model: string;
+  /** The champion's folder, absolute. */
+  readonly modelDir: string;
   readonly champion: string;
   /** @default - no challenger */
   readonly challenger?: ChallengerSetting;
@@ -478,9 +489,10 @@ export interface ConfiguredVersions {
 export function configuredVersions(rootDir: string): ConfiguredVersions | undefined {
   if (!existsSync(join(rootDir, CONFIG_FILE))) return undefined;
   const config = loadConfig({ context: () => undefined, rootDir });
-  const manifest = readManifestFile(join(modelDirOf(config, rootDir), MANIFEST_FILE));
+  const modelDir = modelDirOf(config, rootDir);
+  const manifest = readManifestFile(join(modelDir, MANIFEST_FILE));
   const challenger = challengerOf(config, rootDir, manifest)?.setting;
-  return { model: manifest.name, champion: manifest.version, ...(challenger === undefined ? {} : { challenger }) };
+  return { model: manifest.name, modelDir, champion: manifest.version, ...(challenger === undefined ? {} : { challenger }) };
 }
 
 /** The authorization modes of the routes (docs/auth.md). */

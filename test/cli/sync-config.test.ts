@@ -1,13 +1,19 @@
 /**
+ * @jest-environment ./test/container/onnx-environment.js
+ */
+/**
  * `mlship sync-config` and the note of `mlship versions` on a stack, against a real DynamoDB (dynalite):
  * the routing item stored as the predict function stores it from the config's own state, changed as the
  * promotion policy changes it, and the config file read as synth reads it. A promotion made on AWS is
  * written back to the file as `mlship promote` writes it; a rollback leaves the file alone; a deploy of
- * the file before or after keeps or replaces the state in force as the note says.
+ * the file before or after keeps or replaces the state in force as the note says. A registered version
+ * promoted on AWS is fetched from the registry in a real bucket (s3rver), checked as the model server
+ * checks it, and put beside the champion's folder before the file names it.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RegistryTarget } from '../../cli/registered-champion';
 import { configNote, formatSync, type SyncResult, syncConfig, type VersionsTarget, versionsReport } from '../../cli/versions';
 import { CONFIG_FILE } from '../../contract/app-config';
 import { ENV } from '../../contract/env';
@@ -20,24 +26,32 @@ import { TableRoutingStore } from '../../lambda/versions/routing-store';
 import { configuredVersions } from '../../lib/config';
 import { dynamoClient, type EmbeddedDynamoDb, ensureTable, startDynamoDb } from '../../local/dynamodb';
 import { LOCAL_NAMES, PROJECT_ROOT, S3RVER_CREDENTIALS } from '../../local/paths';
+import { type EmbeddedS3, s3Client, startS3 } from '../../local/s3';
 import { modelVersionCopy } from '../support/model-version';
+import { type RegisterOptions, registerCopy } from '../support/registered-version';
 
 const MODEL = join(PROJECT_ROOT, 'models', 'breast-cancer');
 const manifest = readManifestFile(join(MODEL, MANIFEST_FILE));
 const v2 = modelVersionCopy(MODEL, '2.0.0');
 const HOUR = 3_600_000;
 const SYNC = 'mlship --stack Mlship sync-config';
+const BUCKET = 'mlship-sync-registry';
 
 let db: EmbeddedDynamoDb;
+let s3: EmbeddedS3;
+let scratch: string;
 let root: string;
 let tables = 0;
+const copies: string[] = [];
 
 beforeAll(async () => {
-  db = await startDynamoDb({});
+  scratch = mkdtempSync(join(tmpdir(), 'mlship-sync-s3-'));
+  [db, s3] = await Promise.all([startDynamoDb({}), startS3({ dir: join(scratch, 's3'), bucket: BUCKET })]);
 });
 afterAll(async () => {
   await db?.close();
-  rmSync(v2, { recursive: true, force: true });
+  await s3?.close();
+  for (const d of [v2, scratch, ...copies]) rmSync(d, { recursive: true, force: true });
 });
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'mlship-sync-'));
@@ -45,7 +59,7 @@ beforeEach(() => {
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 /** A stack of its own: a fresh table, reached as the CLI reaches a stack's. */
-async function stack(): Promise<{ target: VersionsTarget; store: TableRoutingStore }> {
+async function stack(): Promise<{ target: VersionsTarget & RegistryTarget; store: TableRoutingStore }> {
   const tableName = `mlship-sync-${++tables}`;
   const ddb = dynamoClient(db.url);
   await ensureTable(ddb, tableName);
@@ -54,7 +68,8 @@ async function stack(): Promise<{ target: VersionsTarget; store: TableRoutingSto
       kind: 'stack',
       tableName,
       awsEnv: { AWS_REGION: LOCAL_NAMES.region, [ENV.DYNAMODB_URL]: db.url },
-      s3: { credentials: { ...S3RVER_CREDENTIALS } },
+      bucketName: BUCKET,
+      s3: { endpoint: s3.url, forcePathStyle: true, credentials: { ...S3RVER_CREDENTIALS }, region: LOCAL_NAMES.region },
     },
     store: new TableRoutingStore(ddb, tableName, manifest.name),
   };
@@ -93,7 +108,7 @@ async function policyChanges(store: TableRoutingStore, change: typeof promoted):
 }
 
 const note = async (target: VersionsTarget) => configNote(await versionsReport(target, manifest, HOUR), root, SYNC);
-const sync = (target: VersionsTarget): Promise<SyncResult> => syncConfig(target, manifest, root);
+const sync = (target: VersionsTarget & RegistryTarget): Promise<SyncResult> => syncConfig(target, manifest, root);
 
 describe('after the policy promotes the challenger on AWS', () => {
   it('versions names the command; sync-config rewrites the file as promote does, once', async () => {
@@ -186,22 +201,128 @@ describe('after the policy rolls the challenger back on AWS', () => {
   });
 });
 
-describe('what sync-config cannot bring in line', () => {
-  it('a registered version the retraining loop handed over and that was promoted: says what to do, changes nothing', async () => {
-    const { target, store } = await stack();
-    writeConfig(SPLIT);
-    const written = readConfig();
-    await deployOfFile(store);
-    await policyChanges(store, rolledBack);
-    await policyChanges(store, (s, by, now) => handedOver(s, '3.0.0', by, now));
-    await policyChanges(store, promoted);
-    const why =
-      /3\.0\.0, the champion in force, is none of the versions mlship\.config\.json names \(1\.0\.0 and 2\.0\.0\): a registered version the retraining loop handed over \(models\/breast-cancer\/3\.0\.0\/ in the bucket\)/;
-    expect(await note(target)).toMatch(why);
-    await expect(sync(target)).rejects.toThrow(why);
-    expect(readConfig()).toBe(written);
+/** Registers `version` in the stack's bucket as a training run does. */
+async function register(version: string, opts: RegisterOptions = {}): Promise<string> {
+  const client = s3Client(s3.url);
+  try {
+    const dir = await registerCopy(client, BUCKET, scratch, MODEL, version, opts);
+    copies.push(dir);
+    return dir;
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * An app whose champion lives in its own folder (`models/breast-cancer`, named relative to the config),
+ * deployed with the split config; then the policy rolls 2.0.0 back, the retraining loop hands `version`
+ * over and the policy promotes it.
+ */
+async function registeredPromoted(version: string) {
+  const { target, store } = await stack();
+  cpSync(MODEL, join(root, 'models', 'breast-cancer'), { recursive: true });
+  writeConfig({ ...SPLIT, modelDir: 'models/breast-cancer' });
+  await deployOfFile(store);
+  await policyChanges(store, rolledBack);
+  await policyChanges(store, (s, by, now) => handedOver(s, version, by, now));
+  await policyChanges(store, promoted);
+  return { target, store, dir: join(root, 'models', `breast-cancer-${version}`) };
+}
+
+describe('after the policy promotes a registered version the retraining loop handed over', () => {
+  it('sync-config downloads it beside the champion, checked as the model server checks it, and makes it modelDir; once', async () => {
+    // GIVEN 3.0.0 registered and promoted on the stack
+    const registered = await register('3.0.0');
+    const { target, store, dir } = await registeredPromoted('3.0.0');
+    // THEN versions says where it is and what sync-config does with it
+    expect(await note(target)).toMatch(
+      /3\.0\.0, the champion in force, is none of the versions mlship\.config\.json names \(1\.0\.0 and 2\.0\.0\): a registered version the retraining loop handed over \(models\/breast-cancer\/3\.0\.0\/ in the bucket\): run `mlship --stack Mlship sync-config` to download it to .*breast-cancer-3\.0\.0 and make it modelDir/,
+    );
+
+    // WHEN synced
+    const r = await sync(target);
+    // THEN the package is unpacked beside the champion's folder with the files a deploy reads, as registered
+    const files = ['baseline.json', 'model.json', 'model.onnx', 'parity.json'];
+    expect(r.adopted).toEqual({ version: '3.0.0', from: `s3://${BUCKET}/models/breast-cancer/3.0.0/`, dir, files, reused: false });
+    for (const f of files) expect(readFileSync(join(dir, f)).equals(readFileSync(join(registered, f)))).toBe(true);
+    // AND the file names it, relative as modelDir was, alone
+    expect(JSON.parse(readConfig())).toEqual({ backend: 'fargate', modelDir: 'models/breast-cancer-3.0.0' });
+    expect(configuredVersions(root)).toMatchObject({ champion: '3.0.0', modelDir: dir });
+    expect(formatSync(r, 'stack Mlship')).toMatch(
+      new RegExp(
+        `^Downloaded registered version 3\\.0\\.0 from s3://${BUCKET}/models/breast-cancer/3\\.0\\.0/ to .*breast-cancer-3\\.0\\.0 \\(baseline\\.json, model\\.json, model\\.onnx, parity\\.json\\); checked as the model server checks it\\.\\n3\\.0\\.0 is the champion on stack Mlship \\(routing changed by policy at [^)]+\\)\\. mlship\\.config\\.json: modelDir is now models/breast-cancer-3\\.0\\.0 and the challenger keys are gone`,
+      ),
+    );
+
+    // AND a second run finds the file in line and fetches nothing
+    const synced = readConfig();
+    const again = await sync(target);
+    expect(again).toMatchObject({ status: { kind: 'in-line' } });
+    expect(again.adopted).toBeUndefined();
+    expect(again.written).toBeUndefined();
+    expect(readConfig()).toBe(synced);
+    expect(await note(target)).toBeUndefined();
+    // AND a deploy of the synced file serves 3.0.0 alone, undoing nothing
+    const warnings: string[] = [];
+    expect(await deployOfFile(store, warnings)).toMatchObject({ champion: '3.0.0', percent: 0 });
+    expect(warnings).toEqual([]);
   });
 
+  it.each<[string, string, RegisterOptions, RegExp]>([
+    ['its evaluation refused it', '3.1.0', { handOver: false }, /is not hosted and its evaluation did not accept it/],
+    [
+      'its labels differ from the champion',
+      '3.2.0',
+      {
+        edit: (m) => {
+          (m.output as { labels: string[] }).labels = ['negative', 'positive'];
+        },
+      },
+      /cannot be served: The challenger cannot stand beside the champion: its labels differ from the champion's/,
+    ],
+    [
+      'its package holds another version',
+      '3.3.0',
+      {
+        edit: (m) => {
+          m.version = '9.9.9';
+        },
+      },
+      /its package holds version 9\.9\.9/,
+    ],
+  ])('a version that fails the check (%s): a clear message, nothing written', async (_why, version, opts, message) => {
+    await register(version, opts);
+    const { target, dir } = await registeredPromoted(version);
+    const written = readConfig();
+    const failed = sync(target);
+    await expect(failed).rejects.toThrow(`s3://${BUCKET}/models/breast-cancer/${version}/ cannot be the champion of the app: `);
+    await expect(failed).rejects.toThrow(message);
+    expect(readConfig()).toBe(written);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('refuses a folder of that name holding other files; reuses one holding the same', async () => {
+    await register('3.4.0');
+    const { target, dir } = await registeredPromoted('3.4.0');
+    const written = readConfig();
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'notes.txt'), 'mine');
+    await expect(sync(target)).rejects.toThrow(`${dir} holds other files than registered version 3.4.0: move it away`);
+    expect(readConfig()).toBe(written);
+    expect(readdirSync(dir)).toEqual(['notes.txt']);
+
+    // GIVEN the same files there already (a run stopped after the copy) THEN they are kept and the file follows
+    rmSync(dir, { recursive: true });
+    await sync(target);
+    writeFileSync(join(root, CONFIG_FILE), written);
+    const r = await sync(target);
+    expect(r.adopted).toMatchObject({ dir, reused: true });
+    expect(formatSync(r, 'stack Mlship')).toMatch(/holds registered version 3\.4\.0 already/);
+    expect(JSON.parse(readConfig())).toEqual({ backend: 'fargate', modelDir: 'models/breast-cancer-3.4.0' });
+  });
+});
+
+describe('what sync-config cannot bring in line', () => {
   it('a file about another model, or none', async () => {
     const { target } = await stack();
     await expect(sync(target)).rejects.toThrow(`No ${CONFIG_FILE} in ${root}`);

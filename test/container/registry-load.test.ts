@@ -10,21 +10,20 @@
  * not seen are rate-limited (no S3 read beyond the budget), and the cluster fetches a version once for the
  * instance and warms every worker with it; S3 reads are counted by a proxy in front of s3rver.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { MAX_REGISTERED_VERSIONS } from '../../container/src/model-server';
 import { type RunningServer, type StartServerOptions, startServer } from '../../container/src/server';
 import { LOOKUP_BURST, LOOKUP_REFILL_MS } from '../../container/src/version-lookups';
 import { modelPackageKey, REGISTRY_FILES, registryPrefix } from '../../contract/bucket';
-import { packModel } from '../../contract/model-package';
 import { MODEL_VERSION_REQUEST_HEADER } from '../../contract/versions';
 import { type EmbeddedS3, startS3 } from '../../local/s3';
-import { modelVersionCopy } from '../support/model-version';
 import { until } from '../support/poll';
+import { type RegisterOptions, registerCopy } from '../support/registered-version';
 import { BREAST_CANCER, closeAgent, parity, postJson } from './helpers';
 
 const BUCKET = 'mlship-test-registry';
@@ -73,20 +72,8 @@ const countedRegistry = (): StartServerOptions['registry'] => ({
 });
 
 /** Registers `version` as a training run does: the package, then evaluation.json with the verdict. */
-async function register(version: string, opts: { handOver?: boolean; edit?: (m: Record<string, unknown>) => void } = {}) {
-  const dir = modelVersionCopy(BREAST_CANCER, version, opts.edit);
-  copies.push(dir);
-  const archive = path.join(scratch, `${version}.tar.gz`);
-  await packModel(dir, archive);
-  await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: modelPackageKey('breast-cancer', version), Body: readFileSync(archive) }));
-  const evaluation = { model: 'breast-cancer', version, verdict: { handOver: opts.handOver ?? true, reasons: [] } };
-  await client.send(
-    new PutObjectCommand({
-      Bucket: BUCKET,
-      Key: `${registryPrefix('breast-cancer', version)}${REGISTRY_FILES.evaluation}`,
-      Body: JSON.stringify(evaluation),
-    }),
-  );
+async function register(version: string, opts: RegisterOptions = {}) {
+  copies.push(await registerCopy(client, BUCKET, scratch, BREAST_CANCER, version, opts));
 }
 
 const row = parity(BREAST_CANCER).rows[0]?.input;
