@@ -71,6 +71,8 @@ export class MonitoringStack extends Stack {
         thresholds: config.qualityThresholds,
       },
       versions: props.challenger && { challenger: props.challenger.setting.version, promotionPolicy: props.challenger.promotionPolicy },
+      // The predict function keeps a routing state with a challenger or the retraining loop's hand-over.
+      routingState: props.challenger !== undefined || config.training !== undefined,
       alarmEmail: config.alarmEmail,
       qualitySchedule: Duration.minutes(config.qualityScheduleMinutes),
       qualityWindow: Duration.minutes(config.qualityWindowMinutes),

@@ -13,6 +13,7 @@ import { DEFAULT_PROMOTION_POLICY, type PromotionPolicy, promotionPolicy } from 
 import { checkSplitPercent, type RoutingMode } from '../contract/versions';
 import { type VersionsDeps, versionsDeps } from '../lambda/api/versions-routing';
 import { createLogger } from '../lambda/runtime/logger';
+import { Metrics } from '../lambda/runtime/metrics';
 import { TableRoutingStore } from '../lambda/versions/routing-store';
 import type { ItemChange } from './dynamodb';
 import { startPromotionLoop } from './promotion';
@@ -60,6 +61,7 @@ export async function localVersions(opts: {
     },
     cacheMs: 0,
     logger,
+    metrics: new Metrics({ name: manifest.name, version: manifest.version }),
   });
   await versions.routing();
   const auto = challenger?.autoPromote;

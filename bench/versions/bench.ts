@@ -35,6 +35,7 @@ import type { Backend } from '../../lambda/model/backend';
 import { fargateBackend } from '../../lambda/model/fargate-backend';
 import { lazyS3, lazySqs } from '../../lambda/runtime/lazy-clients';
 import { createLogger } from '../../lambda/runtime/logger';
+import { Metrics } from '../../lambda/runtime/metrics';
 import { TableRoutingStore } from '../../lambda/versions/routing-store';
 import { dynamoClient, ensureTable, startDynamoDbThread } from '../../local/dynamodb';
 import { PROJECT_ROOT } from '../../local/paths';
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
       champion: '1.0.0',
       challenger: { version: '2.0.0', mode: 'shadow' },
       logger: createLogger('bench'),
+      metrics: new Metrics({ name: manifest.name, version: '1.0.0' }),
     });
     const variants: Record<string, Handler> = {
       'champion only': createPredictHandler(base),

@@ -21,6 +21,11 @@ export const PREDICT_METRICS = {
   logWriteFailures: 'LogWriteFailures',
   /** Of those, the records the dead-letter queue took. */
   dlqSends: 'DlqSends',
+  /**
+   * A deploy's own routing state replaced a stored one that named another champion: a promotion made on
+   * AWS was undone by a deploy of a config that does not carry it (counted once, by the writer that won).
+   */
+  routingStateReplaced: 'RoutingStateReplaced',
 } as const;
 
 /** Dimensions the predict function adds to some metrics, besides the model's (QUALITY_DIMENSIONS). */

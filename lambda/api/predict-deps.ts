@@ -20,7 +20,7 @@ import { dynamoOptions, s3Options, sqsOptions } from '../runtime/clients';
 import { endpointOverride, intValue, readConfig, required } from '../runtime/config';
 import { lazyS3, lazySqs } from '../runtime/lazy-clients';
 import { createLogger, type Logger } from '../runtime/logger';
-import type { Metrics } from '../runtime/metrics';
+import { Metrics } from '../runtime/metrics';
 import { type RoutingStore, TableRoutingStore } from '../versions/routing-store';
 import { type VersionsDeps, versionsDeps } from './versions-routing';
 
@@ -87,5 +87,6 @@ function challengerVersions(setting: string, manifest: ModelManifest, store: () 
   const challenger = parseChallengerSetting(setting);
   if (challenger === undefined && setting !== REGISTRY_CHALLENGER) return undefined;
   const logger = createLogger('predict', { model: manifest.name });
-  return versionsDeps({ store: store(), champion: manifest.version, challenger, logger });
+  const metrics = new Metrics({ name: manifest.name, version: manifest.version });
+  return versionsDeps({ store: store(), champion: manifest.version, challenger, logger, metrics });
 }

@@ -10,6 +10,7 @@
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { ApiError } from '../../contract/errors';
+import { PREDICT_METRICS } from '../../contract/metrics/predict-metrics';
 import { IDEMPOTENCY_HEADER } from '../../contract/routes';
 import {
   type ChallengerSetting,
@@ -22,6 +23,7 @@ import {
 } from '../../contract/versions';
 import { header } from '../http/request';
 import type { Logger } from '../runtime/logger';
+import type { Metrics } from '../runtime/metrics';
 import { type RoutingStore, routingReader } from '../versions/routing-store';
 
 export interface VersionsDeps {
@@ -48,6 +50,8 @@ export interface VersionsOptions {
   /** @default ROUTING_CACHE_MS */
   readonly cacheMs?: number;
   readonly logger: Logger;
+  /** Where a replaced state is counted (PREDICT_METRICS.routingStateReplaced, which the alarm topic hears of). */
+  readonly metrics: Metrics;
 }
 
 /**
@@ -63,8 +67,10 @@ export function versionsDeps(opts: VersionsOptions): VersionsDeps {
     cacheMs: opts.cacheMs ?? ROUTING_CACHE_MS,
     onChange: (state) => opts.logger.info('routing state changed', { state }),
     onError: (error) => opts.logger.warn('routing state unreadable; keeping the one in force', { error }),
-    onReplace: (replaced) =>
-      opts.logger.warn("routing state of another deployment replaced: the deployment's champion answers again", { replaced, deployed }),
+    onReplace: (replaced) => {
+      opts.logger.warn("routing state of another deployment replaced: the deployment's champion answers again", { replaced, deployed });
+      opts.metrics.count(PREDICT_METRICS.routingStateReplaced, 1);
+    },
   });
   return {
     hosted,

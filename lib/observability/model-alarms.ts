@@ -1,7 +1,8 @@
 /**
  * The alarms of a served model, apart from its dashboard: API errors and latency, the log dead-letter queue
- * and parked records, backend health, the quality job, drift, and accuracy (classifiers) or mean absolute
- * error (regression). Each sends ALARM and OK to the alarm topic.
+ * and parked records, backend health, the quality job, drift, accuracy (classifiers) or mean absolute
+ * error (regression), and a deploy that undid a promotion made on AWS. Each sends ALARM and OK to the
+ * alarm topic.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -28,6 +29,8 @@ export interface AlarmThresholds {
   readonly maxMeanAbsoluteError?: number;
   /** Classifiers: macro-averaged F1 from feedback below this. @default - no F1 alarm */
   readonly macroF1Floor?: number;
+  /** Alarm on a deploy that undid a promotion (the deployment keeps a routing state). @default false */
+  readonly promotionUndone?: boolean;
   /** Share of the tested features drifted at or above this. */
   readonly driftedFeatureShare: number;
 }
@@ -41,6 +44,11 @@ export interface ModelAlarms {
   readonly deadLetters: cloudwatch.Alarm;
   /** Log records the replay could not write and parked in the bucket (`parked/log-records/`). */
   readonly parkedLogRecords: cloudwatch.Alarm;
+  /**
+   * A deploy replaced the routing state in force and its champion answers again: a promotion was undone.
+   * @default - none when the deployment keeps no routing state (no challenger, no retraining loop)
+   */
+  readonly promotionUndone?: cloudwatch.Alarm;
   /** The model backend is unhealthy. */
   readonly backendUnhealthy: cloudwatch.Alarm;
   /** The quality job failed twice in a row. */
@@ -159,8 +167,20 @@ export function addForwardedAlarms(scope: Construct, topic: sns.ITopic, watched:
 
 /** Adds the alarms to `scope` (their logical ids are the scope's), each notifying `topic`. */
 export function addModelAlarms(scope: Construct, topic: sns.ITopic, metrics: ModelMetrics, thresholds: AlarmThresholds): ModelAlarms {
-  const { serverErrorRate, p99, dlqDepth, parkedRecords, backend, qualityJobErrors, maxPsi, accuracy, mae, macroF1, driftedFeatureShare } =
-    metrics;
+  const {
+    serverErrorRate,
+    p99,
+    dlqDepth,
+    parkedRecords,
+    routingStateReplaced,
+    backend,
+    qualityJobErrors,
+    maxPsi,
+    accuracy,
+    mae,
+    macroF1,
+    driftedFeatureShare,
+  } = metrics;
   const alarm = alarmsNotifying(scope, topic);
   const service = { evaluationPeriods: 3, datapointsToAlarm: 2, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING };
   return {
@@ -227,6 +247,21 @@ export function addModelAlarms(scope: Construct, topic: sns.ITopic, metrics: Mod
       treatMissingData: cloudwatch.TreatMissingData.MISSING,
       alarmDescription: `At least ${thresholds.driftedFeatureShare} of the tested input features drifted from the training baseline (KS or chi-square test) in two runs in a row. Run \`mlship report\` to see which.`,
     }),
+    // The predict function cannot publish to the topic (no grant, by design): it counts the replacement,
+    // and this alarm is how a promotion undone by a deploy of a stale config reaches a person.
+    ...(thresholds.promotionUndone === true
+      ? {
+          promotionUndone: alarm('PromotionUndone', {
+            metric: routingStateReplaced,
+            threshold: 1,
+            evaluationPeriods: 1,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarmDescription:
+              'A deploy replaced the routing state in force: its champion answers again, and a promotion made on AWS (by the policy or `mlship promote`) is undone. If that was not meant, promote again and run `mlship --stack NAME sync-config` before the next deploy.',
+          }),
+        }
+      : {}),
     ...(thresholds.macroF1Floor !== undefined
       ? {
           macroF1: alarm('MacroF1', {

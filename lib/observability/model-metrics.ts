@@ -13,6 +13,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { ModelManifest } from '../../contract/manifest';
+import { PREDICT_METRICS } from '../../contract/metrics/predict-metrics';
 import { QUALITY_DIMENSIONS as D, METRICS_NAMESPACE, PARKED_RECORDS_METRIC, QUALITY_METRICS as Q } from '../../contract/quality';
 import { type BackendMetrics, backendMetrics, type MonitoredBackend } from './backend-metrics';
 import { MONITORING_DEFAULTS } from './monitoring-defaults';
@@ -52,6 +53,8 @@ export interface ModelMetrics {
   readonly dlqDepth: cloudwatch.IMetric;
   /** Log records the replay parked in the bucket. */
   readonly parkedRecords: cloudwatch.IMetric;
+  /** Routing states a deploy replaced, undoing a promotion made on AWS (the predict function counts them). */
+  readonly routingStateReplaced: cloudwatch.IMetric;
   /** The backend's latency, health and utilization. */
   readonly backend: BackendMetrics;
   /** Errors of the quality job. */
@@ -91,6 +94,13 @@ export function modelMetrics(src: ModelMetricsSource): ModelMetrics {
     p99: api.metricLatency({ period, statistic: 'p99', label: 'latency p99' }),
     dlqDepth: src.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: 'messages waiting' }),
     parkedRecords: new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: PARKED_RECORDS_METRIC, statistic: 'Sum', period }),
+    routingStateReplaced: new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: PREDICT_METRICS.routingStateReplaced,
+      dimensionsMap: modelDims,
+      statistic: 'Sum',
+      period,
+    }),
     backend: backendMetrics(src.backend, period),
     qualityJobErrors: src.qualityFunction.metricErrors({ period: schedule, statistic: 'Sum' }),
     accuracy: quality(Q.accuracy, 'Average'),

@@ -113,6 +113,12 @@ export interface ModelMonitoringProps {
    * @default - the model alone
    */
   readonly versions?: ModelVersionsMonitoring;
+  /**
+   * The predict function keeps a routing state (a challenger, or the retraining loop's hand-over), so a
+   * deploy can undo a promotion made on AWS: the `PromotionUndone` alarm watches for it.
+   * @default - true with `versions`, false without
+   */
+  readonly routingState?: boolean;
   /** How often the quality job runs. @default Duration.minutes(15) */
   readonly qualitySchedule?: Duration;
   /** How much prediction log each run reads. @default Duration.minutes(60) */
@@ -222,6 +228,7 @@ export class ModelMonitoring extends Construct {
       macroF1Floor: props.quality?.macroF1Floor ?? (classifier ? relative(held.macroF1, (f) => f - jobThresholds.macroF1Drop) : undefined),
       maxMeanAbsoluteError:
         props.quality?.maxMeanAbsoluteError ?? (classifier ? undefined : relative(held.mae, (m) => m * jobThresholds.maeRatio)),
+      promotionUndone: props.routingState ?? props.versions !== undefined,
     };
     this.thresholds = thresholds;
     this.alarms = addModelAlarms(this, this.alarmTopic, metrics, thresholds);

@@ -18,10 +18,12 @@ import { configNote, formatSync, type SyncResult, syncConfig, type VersionsTarge
 import { CONFIG_FILE } from '../../contract/app-config';
 import { ENV } from '../../contract/env';
 import { MANIFEST_FILE } from '../../contract/manifest';
+import { PREDICT_METRICS } from '../../contract/metrics/predict-metrics';
 import { readManifestFile } from '../../contract/model-files';
 import { handedOver, promoted, rolledBack } from '../../contract/versions';
 import { versionsDeps } from '../../lambda/api/versions-routing';
 import type { Logger } from '../../lambda/runtime/logger';
+import { Metrics } from '../../lambda/runtime/metrics';
 import { TableRoutingStore } from '../../lambda/versions/routing-store';
 import { configuredVersions } from '../../lib/config';
 import { dynamoClient, type EmbeddedDynamoDb, ensureTable, startDynamoDb } from '../../local/dynamodb';
@@ -86,8 +88,17 @@ function recordingLogger(warnings: string[]): Logger {
   return logger;
 }
 
-/** A cold start of the predict function deployed from the config file as it stands (its MLSHIP_CHALLENGER). */
-async function deployOfFile(store: TableRoutingStore, warnings: string[] = []) {
+/** The `RoutingStateReplaced` counts of EMF lines the predict function wrote. */
+const replacedCounts = (lines: string[]) =>
+  lines
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .flatMap((m) => (PREDICT_METRICS.routingStateReplaced in m ? [m[PREDICT_METRICS.routingStateReplaced]] : []));
+
+/**
+ * A cold start of the predict function deployed from the config file as it stands (its MLSHIP_CHALLENGER),
+ * with what it warns of and the EMF lines it writes.
+ */
+async function deployOfFile(store: TableRoutingStore, warnings: string[] = [], metricLines: string[] = []) {
   const deployed = configuredVersions(root);
   if (deployed === undefined) throw new Error('no config');
   const versions = versionsDeps({
@@ -96,6 +107,7 @@ async function deployOfFile(store: TableRoutingStore, warnings: string[] = []) {
     challenger: deployed.challenger,
     cacheMs: 0,
     logger: recordingLogger(warnings),
+    metrics: new Metrics({ name: deployed.model, version: deployed.champion }, (line) => metricLines.push(line)),
   });
   return versions.routing();
 }
@@ -158,8 +170,11 @@ describe('after the policy promotes the challenger on AWS', () => {
     writeConfig({ ...SPLIT, challengerPercent: 10 });
     // WHEN deployed THEN the file's own state answers, and the predict function says what it undid
     const warnings: string[] = [];
-    expect(await deployOfFile(store, warnings)).toMatchObject({ champion: '1.0.0', challenger: '2.0.0', percent: 10 });
+    const metricLines: string[] = [];
+    expect(await deployOfFile(store, warnings, metricLines)).toMatchObject({ champion: '1.0.0', challenger: '2.0.0', percent: 10 });
     expect(warnings).toEqual(["routing state of another deployment replaced: the deployment's champion answers again"]);
+    // AND counts it once, for the alarm that tells the topic
+    expect(replacedCounts(metricLines)).toEqual([1]);
 
     // GIVEN a promotion followed by sync-config WHEN the synced file is deployed (with the retraining loop, so the state is read)
     const other = await stack();
@@ -168,10 +183,12 @@ describe('after the policy promotes the challenger on AWS', () => {
     await policyChanges(other.store, promoted);
     await sync(other.target);
     const quiet: string[] = [];
+    const noMetrics: string[] = [];
     // THEN the promoted version answers alone, and nothing was undone
-    expect(await deployOfFile(other.store, quiet)).toMatchObject({ champion: '2.0.0', percent: 0 });
+    expect(await deployOfFile(other.store, quiet, noMetrics)).toMatchObject({ champion: '2.0.0', percent: 0 });
     expect((await other.store.read())?.state.challenger).toBeUndefined();
     expect(quiet).toEqual([]);
+    expect(replacedCounts(noMetrics)).toEqual([]);
   });
 });
 

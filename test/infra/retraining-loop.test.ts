@@ -16,6 +16,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { modelPrefix } from '../../contract/bucket';
 import { ENV } from '../../contract/env';
+import { PREDICT_METRICS } from '../../contract/metrics/predict-metrics';
 import { readManifestFile } from '../../contract/model-files';
 import { REGISTRY_CHALLENGER } from '../../contract/versions';
 import { parseConfig } from '../../lib/config';
@@ -232,5 +233,19 @@ describe('the hand-over, without a deploy', () => {
         .flatMap((st) => st.resources)
         .filter((res) => res.includes('/models/')),
     ).toEqual([`<import:Mlship-Data-DataBucketArn>/${modelPrefix(sm.manifest.name)}*`]);
+  });
+
+  it('sends a deploy that undoes a promotion to the alarm topic (the predict function keeps a routing state)', () => {
+    const r = defined(fargate, 'the fargate app');
+    const alarm = r.monitoring.monitoring.alarms.promotionUndone;
+    const props =
+      r.templates.monitoring.toJSON().Resources[
+        Stack.of(r.monitoring).getLogicalId(defined(alarm, 'the alarm').node.defaultChild as CfnResource)
+      ]?.Properties;
+    expect(props).toMatchObject({
+      MetricName: PREDICT_METRICS.routingStateReplaced,
+      Dimensions: [{ Name: 'Model', Value: r.manifest.name }],
+      AlarmActions: [{ Ref: Stack.of(r.monitoring).getLogicalId(r.monitoring.monitoring.alarmTopic.node.defaultChild as CfnResource) }],
+    });
   });
 });

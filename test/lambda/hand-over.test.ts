@@ -10,6 +10,7 @@ import { ENV } from '../../contract/env';
 import { initialRoutingState, REGISTRY_CHALLENGER, rolledBack } from '../../contract/versions';
 import { versionsDeps } from '../../lambda/api/versions-routing';
 import { createLogger } from '../../lambda/runtime/logger';
+import { Metrics } from '../../lambda/runtime/metrics';
 import { createHandOverHandler, handOverDepsFromEnv, handOverInShadow } from '../../lambda/versions/hand-over';
 import { basisOf, TableRoutingStore } from '../../lambda/versions/routing-store';
 import { dynamoClient, type EmbeddedDynamoDb, ensureTable, startDynamoDb } from '../../local/dynamodb';
@@ -55,7 +56,14 @@ describe('handOverInShadow', () => {
     expect(await handOverInShadow(s, { version: '1.0.1', by: 'training' })).toMatchObject({ handedOver: true });
     expect((await s.read())?.revision).toBe(2);
     // AND the predict function's reader takes the state, and accepts the registered version's answers
-    const versions = versionsDeps({ store: s, champion: '1.0.0', challenger: undefined, cacheMs: 0, logger: createLogger('test') });
+    const versions = versionsDeps({
+      store: s,
+      champion: '1.0.0',
+      challenger: undefined,
+      cacheMs: 0,
+      logger: createLogger('test'),
+      metrics: new Metrics({ name: 'breast-cancer', version: '1.0.0' }, () => {}),
+    });
     expect(await versions.routing()).toMatchObject({ challenger: '1.0.1', mode: 'shadow' });
     expect(versions.accepted?.()).toEqual(['1.0.0', '1.0.1']);
   });

@@ -27,6 +27,7 @@ import type { Backend } from '../../lambda/model/backend';
 import { fargateBackend } from '../../lambda/model/fargate-backend';
 import { versionChecked } from '../../lambda/model/version-check';
 import { createLogger } from '../../lambda/runtime/logger';
+import { Metrics } from '../../lambda/runtime/metrics';
 import { versionFigures } from '../../lambda/versions/figures';
 import { readVersionsWindow } from '../../lambda/versions/log-window';
 import { basisOf, TableRoutingStore } from '../../lambda/versions/routing-store';
@@ -423,6 +424,7 @@ describe('routing state from the store', () => {
       challenger: { version: '2.0.0', mode: 'split', percent: 1 },
       cacheMs: 0,
       logger: createLogger('test'),
+      metrics: new Metrics({ name: 'breast-cancer', version: '1.0.0' }, () => {}),
     });
     const predict = createPredictHandler({ ...predictDepsFromEnv(env, LAMBDA_DIR), versions });
     // The first read stores the deployment's own state
@@ -458,6 +460,7 @@ describe('a new deployment', () => {
         challenger: { version: '2.0.0', mode: 'split', percent },
         cacheMs: 0,
         logger: createLogger('test'),
+        metrics: new Metrics({ name: 'breast-cancer', version: '1.0.0' }, () => {}),
       });
     // GIVEN a deployment at 10 % whose challenger was rolled back
     const first = await deploy(10).routing();

@@ -14,6 +14,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ENV } from '../../contract/env';
 import { errorMessage } from '../../contract/errors';
+import { PREDICT_METRICS } from '../../contract/metrics/predict-metrics';
 import { LOG_TABLE } from '../../contract/prediction-log';
 import { DEFAULT_PROMOTION_POLICY, NO_PROMOTION } from '../../contract/promotion';
 import { QUALITY_METRICS as Q } from '../../contract/quality';
@@ -97,6 +98,8 @@ describe('ModelMonitoring', () => {
 
   test('alarms: 5xx rate, p99 latency, dead letters, parked log records, unhealthy backend, quality job, drift, drifted share, accuracy and F1', () => {
     template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+    // No routing state without a challenger or the retraining loop: no deploy can undo a promotion.
+    expect(monitoring.alarms.promotionUndone).toBeUndefined();
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ParkedLogRecords',
       Namespace: 'mlship',
@@ -417,9 +420,23 @@ describe('ModelMonitoring with a challenger', () => {
     // THEN no alarm watches a version: each reads the model as served (a promotion is watched without a deploy)
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     const mlship = alarms.filter((a) => a.Properties.Namespace === 'mlship' && a.Properties.Dimensions !== undefined);
-    expect(mlship.map((a) => a.Properties.MetricName).sort()).toEqual(['Accuracy', 'DriftedFeatureShare', 'MacroF1', 'MaxFeaturePsi']);
+    expect(mlship.map((a) => a.Properties.MetricName).sort()).toEqual([
+      'Accuracy',
+      'DriftedFeatureShare',
+      'MacroF1',
+      'MaxFeaturePsi',
+      'RoutingStateReplaced',
+    ]);
     for (const a of mlship) expect(a.Properties.Dimensions).toEqual([{ Name: 'Model', Value: 'breast-cancer' }]);
     expect(JSON.stringify(alarms)).not.toContain('ModelVersion');
+    // AND a deploy that undoes a promotion reaches the topic: one count of the predict function is enough
+    expect(mlship.find((a) => a.Properties.MetricName === PREDICT_METRICS.routingStateReplaced)?.Properties).toMatchObject({
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      OKActions: [{ Ref: expect.stringMatching(/AlarmTopic/) }],
+    });
     // AND the dashboard's graphs name a version only in the versions row and in the per-feature and per-class searches
     const widgets = dashboardWidgets(template);
     const naming = widgets
