@@ -289,7 +289,7 @@ export function mlshipProgram(): Command {
 
   subcommand(program, 'sync-config', ['stack', 'region', 'apiKey'])
     .description(
-      "Bring mlship.config.json in line with a stack's routing state after a promotion made on AWS (e.g. by the automatic policy); nothing when they agree",
+      "Bring mlship.config.json in line with a stack's routing state after a promotion made on AWS (e.g. by the automatic policy), downloading a promoted registered version beside the champion; nothing when they agree",
     )
     .action(async (_flags: object, cmd: Command) => {
       if (cmd.optsWithGlobals<TargetOptions>().stack === undefined)
