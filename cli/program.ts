@@ -306,14 +306,18 @@ export function mlshipProgram(): Command {
     subcommand(program, name, TARGET)
       .description(description)
       .action(async (_flags: object, cmd: Command) => {
-        const [{ callApi }, { changeRouting, formatChange }] = await Promise.all([import('./api'), import('./versions')]);
+        const [{ callApi }, { changeRouting, configAfterPromotion, formatChange }] = await Promise.all([
+          import('./api'),
+          import('./versions'),
+        ]);
         const t = await target(cmd);
-        const c = await changeRouting(t, await callApi<ModelManifest>(t, '/model'), name);
+        const manifest = await callApi<ModelManifest>(t, '/model');
+        const c = await changeRouting(t, manifest, name);
         process.stdout.write(`${formatChange(name, c, t)}\n`);
         if (name === 'promote' && t.kind === 'stack') {
-          // The stack's config follows the promotion, so the next deploy serves the promoted version alone.
-          const { promoteInConfigFile } = await import('../lib/config');
-          const note = promoteInConfigFile(process.cwd());
+          // The stack's config follows the promotion as sync-config makes it follow (a registered champion
+          // included), so the next deploy serves the promoted version alone.
+          const note = await configAfterPromotion(t, manifest, process.cwd());
           if (note !== undefined) process.stdout.write(`${note}\n`);
         }
       });

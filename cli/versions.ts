@@ -5,6 +5,7 @@
  * a change made on AWS. The state is one item of the prediction table, changed by a conditional write;
  * the local system reads it on every request, a deployed predict function within ROUTING_CACHE_MS.
  */
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CONFIG_FILE } from '../contract/app-config';
@@ -298,15 +299,39 @@ export async function syncConfig(
   return { status, ...(written === undefined ? {} : { written }) };
 }
 
+/**
+ * What `mlship promote` on a stack does to `mlship.config.json` in `rootDir` once the promotion is stored:
+ * what sync-config does (the file's challenger becomes `modelDir`, or a registered champion is downloaded
+ * beside it first), so the next deploy serves the promoted version. Undefined without the file; a
+ * sentence rather than an error when the file cannot follow, since the promotion stands.
+ */
+export async function configAfterPromotion(
+  t: VersionsTarget & RegistryTarget,
+  manifest: ModelManifest,
+  rootDir: string,
+): Promise<string | undefined> {
+  if (!existsSync(join(rootDir, CONFIG_FILE))) return undefined;
+  try {
+    const r = await syncConfig(t, manifest, rootDir);
+    return r.written === undefined ? undefined : `${adoptedLine(r)}${r.written}`;
+  } catch (e) {
+    return `${CONFIG_FILE} was not changed: ${errorMessage(e)}`;
+  }
+}
+
+/** What sync-config downloaded (or found in place), as a line; empty when it fetched nothing. */
+function adoptedLine(r: SyncResult): string {
+  const a = r.adopted;
+  if (a === undefined) return '';
+  const files = a.files.join(', ');
+  return a.reused
+    ? `${a.dir} holds registered version ${a.version} already (${files}), the same as ${a.from}; checked as the model server checks it.\n`
+    : `Downloaded registered version ${a.version} from ${a.from} to ${a.dir} (${files}); checked as the model server checks it.\n`;
+}
+
 export function formatSync(r: SyncResult, target: string): string {
   const { file, state } = r.status;
-  const fetched =
-    r.adopted === undefined
-      ? ''
-      : r.adopted.reused
-        ? `${r.adopted.dir} holds registered version ${r.adopted.version} already (${r.adopted.files.join(', ')}), the same as ${r.adopted.from}; checked as the model server checks it.\n`
-        : `Downloaded registered version ${r.adopted.version} from ${r.adopted.from} to ${r.adopted.dir} (${r.adopted.files.join(', ')}); checked as the model server checks it.\n`;
-  if (r.written !== undefined) return `${fetched}${state.champion} is the champion on ${target} (${changed(state)}). ${r.written}`;
+  if (r.written !== undefined) return `${adoptedLine(r)}${state.champion} is the champion on ${target} (${changed(state)}). ${r.written}`;
   const lines = [`${CONFIG_FILE} is in line with ${target}: ${file.champion} is the champion in force; nothing to change.`];
   if (r.status.rolledBack !== undefined)
     lines.push(

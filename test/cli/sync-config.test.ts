@@ -14,7 +14,16 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RegistryTarget } from '../../cli/registered-champion';
-import { configNote, formatSync, type SyncResult, syncConfig, type VersionsTarget, versionsReport } from '../../cli/versions';
+import {
+  changeRouting,
+  configAfterPromotion,
+  configNote,
+  formatSync,
+  type SyncResult,
+  syncConfig,
+  type VersionsTarget,
+  versionsReport,
+} from '../../cli/versions';
 import { CONFIG_FILE } from '../../contract/app-config';
 import { ENV } from '../../contract/env';
 import { MANIFEST_FILE } from '../../contract/manifest';
@@ -336,6 +345,43 @@ describe('after the policy promotes a registered version the retraining loop han
     expect(r.adopted).toMatchObject({ dir, reused: true });
     expect(formatSync(r, 'stack Mlship')).toMatch(/holds registered version 3\.4\.0 already/);
     expect(JSON.parse(readConfig())).toEqual({ backend: 'fargate', modelDir: 'models/breast-cancer-3.4.0' });
+  });
+});
+
+describe('mlship promote on a stack: the file follows as sync-config makes it follow', () => {
+  it("the file's own challenger, or, after a hand-over, the registered version (not the file's replaced challenger)", async () => {
+    // GIVEN the split config deployed WHEN its challenger is promoted by hand THEN it becomes modelDir, as before
+    const first = await stack();
+    writeConfig(SPLIT);
+    await deployOfFile(first.store);
+    await changeRouting(first.target, manifest, 'promote');
+    expect(await configAfterPromotion(first.target, manifest, root)).toBe(
+      `${CONFIG_FILE}: modelDir is now ${v2} and the challenger keys are gone; the next cdk deploy serves it alone.`,
+    );
+    expect(JSON.parse(readConfig())).toEqual({ backend: 'fargate', modelDir: v2 });
+
+    // GIVEN a hand-over that replaced the rolled-back 2.0.0 with registered 3.5.0 in the shadow
+    await register('3.5.0');
+    const { target, store, dir } = await stack().then(async (s) => {
+      cpSync(MODEL, join(root, 'models', 'breast-cancer'), { recursive: true });
+      writeConfig({ ...SPLIT, modelDir: 'models/breast-cancer' });
+      await deployOfFile(s.store);
+      await policyChanges(s.store, rolledBack);
+      await policyChanges(s.store, (st, by, now) => handedOver(st, '3.5.0', by, now));
+      return { ...s, dir: join(root, 'models', 'breast-cancer-3.5.0') };
+    });
+    // WHEN promoted by hand THEN the file names the registered version, downloaded and checked, never 2.0.0
+    expect((await changeRouting(target, manifest, 'promote')).after.champion).toBe('3.5.0');
+    expect(await configAfterPromotion(target, manifest, root)).toMatch(
+      /^Downloaded registered version 3\.5\.0 from .*\nmlship\.config\.json: modelDir is now models\/breast-cancer-3\.5\.0 and the challenger keys are gone/,
+    );
+    expect(JSON.parse(readConfig())).toEqual({ backend: 'fargate', modelDir: 'models/breast-cancer-3.5.0' });
+    expect(existsSync(join(dir, 'model.onnx'))).toBe(true);
+    expect(await deployOfFile(store)).toMatchObject({ champion: '3.5.0' });
+
+    // AND without a config file, nothing to follow
+    rmSync(file());
+    expect(await configAfterPromotion(target, manifest, root)).toBeUndefined();
   });
 });
 
