@@ -29,6 +29,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { buildSync } from 'esbuild';
+import { writeCodeCache } from '../../container/src/batch/code-cache';
 import { withoutTsx } from '../../container/src/batch/pool';
 import { runBatch } from '../../container/src/batch/run-batch';
 import type { BatchStages } from '../../container/src/batch/types';
@@ -83,6 +84,8 @@ function bundleWorker(): string {
     external: ['onnxruntime-node'],
     logLevel: 'warning',
   });
+  // As the image does: V8's code cache beside the bundle (`container/src/batch/code-cache.ts`).
+  writeCodeCache(outfile);
   return outfile;
 }
 

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { cachedEntry } from './code-cache';
 import type { ChunkRequest, WorkerBoot, WorkerInit, WorkerMessage } from './types';
 
 type Done = Extract<WorkerMessage, { kind: 'done' }>;
@@ -30,7 +31,13 @@ function spawn(boot: WorkerBoot, script?: string): Worker {
     throw new Error(
       `The batch worker script ${file} is missing: bundle container/src/batch/worker.ts as batch-worker.js beside the entry.`,
     );
-  return new Worker(file, { workerData: boot, resourceLimits: RESOURCE_LIMITS, execArgv: withoutTsx(process.execArgv) });
+  // Run from V8's code cache beside the bundle when there is one (`code-cache.ts`).
+  return new Worker(cachedEntry(file), {
+    eval: true,
+    workerData: boot,
+    resourceLimits: RESOURCE_LIMITS,
+    execArgv: withoutTsx(process.execArgv),
+  });
 }
 
 const PRELOAD_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
