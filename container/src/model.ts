@@ -29,6 +29,11 @@ export interface LoadModelOptions {
    * @default 1
    */
   readonly intraOpThreads?: number;
+  /**
+   * The directory's `model.json`, already read and checked (a batch run reads it once for all its workers).
+   * @default - read from the directory
+   */
+  readonly manifest?: ModelManifest;
 }
 
 export interface LoadedModel {
@@ -63,7 +68,7 @@ export interface LoadedModel {
  * a model that cannot answer fails here, at start, naming the manifest field.
  */
 export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promise<LoadedModel> {
-  const manifest = readManifestFile(path.join(dir, MANIFEST_FILE));
+  const manifest = opts.manifest ?? readManifestFile(path.join(dir, MANIFEST_FILE));
   const graph = readOnnx(await readFile(path.join(dir, manifest.file)), manifest.file);
   const plan = planModel(manifest, graph.signature);
   const missing = graph.externalData.filter((f) => !existsSync(path.join(dir, f)));

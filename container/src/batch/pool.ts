@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { ChunkRequest, WorkerInit, WorkerMessage } from './types';
+import { cachedEntry } from './code-cache';
+import type { ChunkRequest, WorkerBoot, WorkerInit, WorkerMessage } from './types';
 
 type Done = Extract<WorkerMessage, { kind: 'done' }>;
 
@@ -18,19 +19,25 @@ interface Slot {
 const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 64 };
 
 /** How to start a worker: from the TypeScript source (tsx, tests) or from the bundle's own worker file. */
-function spawn(init: WorkerInit, script?: string): Worker {
+function spawn(boot: WorkerBoot, script?: string): Worker {
   const source = path.join(__dirname, 'worker.ts');
   if (!script && __filename.endsWith('.ts') && existsSync(source)) {
     // Running from source: let tsx compile the worker too.
     const code = `require('tsx/cjs/api').register(); require(${JSON.stringify(source)});`;
-    return new Worker(code, { eval: true, workerData: init, resourceLimits: RESOURCE_LIMITS });
+    return new Worker(code, { eval: true, workerData: boot, resourceLimits: RESOURCE_LIMITS });
   }
   const file = script ?? path.join(__dirname, 'batch-worker.js');
   if (!existsSync(file))
     throw new Error(
       `The batch worker script ${file} is missing: bundle container/src/batch/worker.ts as batch-worker.js beside the entry.`,
     );
-  return new Worker(file, { workerData: init, resourceLimits: RESOURCE_LIMITS, execArgv: withoutTsx(process.execArgv) });
+  // Run from V8's code cache beside the bundle when there is one (`code-cache.ts`).
+  return new Worker(cachedEntry(file), {
+    eval: true,
+    workerData: boot,
+    resourceLimits: RESOURCE_LIMITS,
+    execArgv: withoutTsx(process.execArgv),
+  });
 }
 
 const PRELOAD_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
@@ -60,12 +67,15 @@ export class WorkerPool {
   private failure: Error | undefined;
   private constructor(private readonly slots: Slot[]) {}
 
-  /** Starts `count` workers and waits until each has loaded the model. */
-  static async start(count: number, init: WorkerInit, script?: string): Promise<WorkerPool> {
+  /**
+   * Starts `count` workers and waits until each has loaded the model; `configure` then gives them the
+   * run's settings, so the caller can open its input while the workers start.
+   */
+  static async start(count: number, boot: WorkerBoot, script?: string): Promise<WorkerPool> {
     const slots: Slot[] = [];
     const ready: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
-      const worker = spawn(init, script);
+      const worker = spawn(boot, script);
       const slot: Slot = { worker, pending: new Map() };
       slots.push(slot);
       ready.push(
@@ -89,6 +99,11 @@ export class WorkerPool {
     }
     for (const slot of slots) pool.listen(slot);
     return pool;
+  }
+
+  /** The run's settings, every worker's first message: chunks may follow at once. */
+  configure(init: WorkerInit): void {
+    for (const slot of this.slots) slot.worker.postMessage(init);
   }
 
   /** Chunks sent and not yet answered. */

@@ -73,26 +73,30 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
   let source: BatchInput;
   let pool: WorkerPool;
   let out: OpenedOutput;
+  // The workers load the model while the input is opened and its header read (the start-up's larger part).
+  const starting = WorkerPool.start(workers, { modelDir: opts.model, manifest }, opts.workerScript);
+  starting.catch(() => undefined); // awaited below, once the input is open
   try {
     source =
       format === 'parquet'
         ? await parquetInput(input, s3, manifest, idColumn)
         : await textInput(input, s3, format, manifest, idColumn, chunkRows);
   } catch (e) {
+    await starting.then(
+      (p) => p.close(),
+      () => undefined,
+    );
     client?.destroy();
     throw e;
   }
   try {
-    pool = await WorkerPool.start(
-      workers,
-      { modelDir: opts.model, format, outputFormat, idColumn, layout: source.layout, parquet: source.parquet },
-      opts.workerScript,
-    );
+    pool = await starting;
   } catch (e) {
     await source.close();
     client?.destroy();
     throw e;
   }
+  pool.configure({ format, outputFormat, idColumn, layout: source.layout, parquet: source.parquet });
   try {
     out = await openOutput(output, s3, contentTypeOf(outputFormat));
   } catch (e) {

@@ -1,4 +1,5 @@
 /** Options, results and the messages the batch mode's main thread and its model workers exchange. */
+import type { ModelManifest } from '../../../contract/manifest';
 
 /** Dataset formats: CSV with a header row, one JSON value per line, or Parquet (columns named as the features). */
 export type BatchFormat = 'csv' | 'jsonl' | 'parquet';
@@ -62,9 +63,15 @@ export interface CsvLayout {
   readonly headerLines?: number;
 }
 
-/** What a worker is started with. */
-export interface WorkerInit {
+/** What a worker is started with: enough to load the model, before the input is opened. */
+export interface WorkerBoot {
   readonly modelDir: string;
+  /** The model's manifest as the main thread read and checked it. */
+  readonly manifest: ModelManifest;
+}
+
+/** The run's settings, a worker's first message once the input's header is read. */
+export interface WorkerInit {
   readonly format: BatchFormat;
   readonly outputFormat: BatchFormat;
   readonly idColumn: string;

@@ -12,17 +12,35 @@ import { ByteSink } from './byte-sink';
 import { AnswerWriter, formatPredictions, formatRejects } from './format';
 import { parseParquetRows, RowGroupReader } from './parquet-read';
 import { idsOf, type ParsedChunk, parseJsonChunk, scanCsvChunk } from './rows';
-import type { AnswerColumns, ChunkRequest, WorkerInit, WorkerMessage } from './types';
+import type { AnswerColumns, ChunkRequest, WorkerBoot, WorkerInit, WorkerMessage } from './types';
 
-async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Promise<void> {
+async function start(port: NonNullable<typeof parentPort>, boot: WorkerBoot): Promise<void> {
   const send = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+  // The first message is the run's settings (the main thread opens the input while the model loads); the
+  // chunks that follow wait for the handler those settings make, then go one at a time, in arrival order.
+  let settle: (init: WorkerInit) => void = () => undefined;
+  const settings = new Promise<WorkerInit>((resolve) => (settle = resolve));
+  let handlerReady: (handle: (req: ChunkRequest) => Promise<void>) => void = () => undefined;
+  const handler = new Promise<(req: ChunkRequest) => Promise<void>>((resolve) => (handlerReady = resolve));
+  let queue = Promise.resolve();
+  let configured = false;
+  port.on('message', (m: WorkerInit | ChunkRequest) => {
+    if (!configured) {
+      configured = true;
+      settle(m as WorkerInit);
+      return;
+    }
+    queue = queue.then(async () => (await handler)(m as ChunkRequest));
+  });
   let model: LoadedModel;
   try {
-    model = await loadModel(init.modelDir);
+    model = await loadModel(boot.modelDir, { manifest: boot.manifest });
   } catch (e) {
     send({ kind: 'failed', message: errorMessage(e) });
     return;
   }
+  send({ kind: 'ready' });
+  const init = await settings;
   const manifest = model.manifest;
   const labels = manifest.output.kind === 'classification' ? manifest.output.labels : undefined;
   const decoder = new TextDecoder();
@@ -53,55 +71,50 @@ async function start(port: NonNullable<typeof parentPort>, init: WorkerInit): Pr
     return parseJsonChunk(manifest, init.idColumn, decoder.decode(req.bytes), req.firstLine);
   }
 
-  // Chunks are handled one at a time, in arrival order, even though predicting awaits.
-  let queue = Promise.resolve();
-  port.on('message', (req: ChunkRequest) => {
-    queue = queue.then(async () => {
-      try {
-        const t0 = performance.now();
-        const parsed = await parse(req);
-        const t1 = performance.now();
-        let t2: number;
-        let columns: AnswerColumns | undefined;
-        const packed = !parsed.instances && model.takesPacked ? await runPacked(model, parsed) : undefined;
-        if (packed) {
-          t2 = performance.now();
-          if (parquetOut) columns = packedColumns(idsOf(parsed), packed);
-          else answers.write(parsed, packed);
-        } else {
-          const { ids, rows } = decodeInstances(model, parsed);
-          const predictions = rows.length ? await runRows(model, ids, rows, parsed) : [];
-          t2 = performance.now();
-          if (parquetOut) columns = predictionColumns(ids, predictions, labels);
-          else sink.text(formatPredictions(ids, predictions, labels, init.outputFormat));
-        }
-        const output = sink.take();
-        const t3 = performance.now();
-        const transfer = [output.buffer as ArrayBuffer];
-        for (const a of [columns?.label, columns?.probabilities, columns?.values]) if (a) transfer.push(a.buffer as ArrayBuffer);
-        // Nothing reads the chunk's bytes any more (ids and rejects are written): back to the chunker.
-        const spent = req.group ? undefined : (req.bytes.buffer as ArrayBuffer);
-        if (spent) transfer.push(spent);
-        send(
-          {
-            kind: 'done',
-            seq: req.seq,
-            output,
-            ...(columns ? { columns } : {}),
-            rejects: formatRejects(parsed.rejects),
-            rows: parsed.rows,
-            rejected: parsed.rejects.length,
-            stages: { parseMs: t1 - t0, runMs: t2 - t1, formatMs: t3 - t2 },
-            ...(spent ? { spent } : {}),
-          },
-          transfer,
-        );
-      } catch (e) {
-        send({ kind: 'failed', message: `chunk at line ${req.firstLine}: ${errorMessage(e)}` });
+  handlerReady(async (req: ChunkRequest) => {
+    try {
+      const t0 = performance.now();
+      const parsed = await parse(req);
+      const t1 = performance.now();
+      let t2: number;
+      let columns: AnswerColumns | undefined;
+      const packed = !parsed.instances && model.takesPacked ? await runPacked(model, parsed) : undefined;
+      if (packed) {
+        t2 = performance.now();
+        if (parquetOut) columns = packedColumns(idsOf(parsed), packed);
+        else answers.write(parsed, packed);
+      } else {
+        const { ids, rows } = decodeInstances(model, parsed);
+        const predictions = rows.length ? await runRows(model, ids, rows, parsed) : [];
+        t2 = performance.now();
+        if (parquetOut) columns = predictionColumns(ids, predictions, labels);
+        else sink.text(formatPredictions(ids, predictions, labels, init.outputFormat));
       }
-    });
+      const output = sink.take();
+      const t3 = performance.now();
+      const transfer = [output.buffer as ArrayBuffer];
+      for (const a of [columns?.label, columns?.probabilities, columns?.values]) if (a) transfer.push(a.buffer as ArrayBuffer);
+      // Nothing reads the chunk's bytes any more (ids and rejects are written): back to the chunker.
+      const spent = req.group ? undefined : (req.bytes.buffer as ArrayBuffer);
+      if (spent) transfer.push(spent);
+      send(
+        {
+          kind: 'done',
+          seq: req.seq,
+          output,
+          ...(columns ? { columns } : {}),
+          rejects: formatRejects(parsed.rejects),
+          rows: parsed.rows,
+          rejected: parsed.rejects.length,
+          stages: { parseMs: t1 - t0, runMs: t2 - t1, formatMs: t3 - t2 },
+          ...(spent ? { spent } : {}),
+        },
+        transfer,
+      );
+    } catch (e) {
+      send({ kind: 'failed', message: `chunk at line ${req.firstLine}: ${errorMessage(e)}` });
+    }
   });
-  send({ kind: 'ready' });
 
   /** One run over the packed rows, or undefined when some row is answered NaN (the row-by-row path finds which). */
   async function runPacked(m: LoadedModel, parsed: ParsedChunk): Promise<PackedAnswers | undefined> {
@@ -202,4 +215,4 @@ function idOf(ids: readonly (string | number)[], i: number): string | number {
   return id;
 }
 
-if (parentPort) void start(parentPort, workerData as WorkerInit);
+if (parentPort) void start(parentPort, workerData as WorkerBoot);
