@@ -71,10 +71,11 @@ function run(cmd: string, args: string[]): Promise<string> {
 
 /**
  * The worker bundled as the image ships it (`batch-worker.js`), so the run does not compile TypeScript
- * in every worker. It sits under node_modules/.cache so `onnxruntime-node` resolves from it.
+ * in every worker. It sits in the checkout's own `.bench/` (git ignores it), so `onnxruntime-node` resolves
+ * from the checkout's node_modules and two checkouts sharing one install never run each other's bundle.
  */
 function bundleWorker(): string {
-  const outfile = path.join(ROOT, 'node_modules/.cache/mlship-batch-bench/batch-worker.js');
+  const outfile = path.join(ROOT, '.bench/batch-worker.js');
   buildSync({
     entryPoints: [path.join(ROOT, 'container/src/batch/worker.ts')],
     bundle: true,
@@ -151,7 +152,8 @@ async function main(): Promise<void> {
   const workers = Number(flag('workers', '0'));
   const cores = workers || os.availableParallelism();
   const fifth = Math.round(rows / 5);
-  const dir = path.join(os.tmpdir(), 'mlship-batch-bench');
+  // One folder per checkout: two checkouts benchmarking at once must not share generated inputs or outputs.
+  const dir = path.join(os.tmpdir(), `mlship-batch-bench-${createHash('sha256').update(ROOT).digest('hex').slice(0, 8)}`);
   mkdirSync(dir, { recursive: true });
   const big = path.join(dir, `data-${rows}.csv`);
   const small = path.join(dir, `data-${fifth}.csv`);
