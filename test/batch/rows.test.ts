@@ -78,6 +78,28 @@ describe('LineChunker', () => {
   });
 });
 
+describe('LineChunker fed from one reused buffer', () => {
+  it('keeps a copy of every byte it holds, so the reader may overwrite its buffer after each push', () => {
+    // As a file is read: each block into the same buffer, overwritten (here with garbage) once pushed.
+    const text = `${Array.from({ length: 3000 }, (_, i) => `${i},${'y'.repeat(i % 90)}`).join('\n')}\n`;
+    const data = bytes(text);
+    for (const piece of [1, 50, 999, 8192]) {
+      const chunker = new LineChunker(41, 2, true);
+      const block = new Uint8Array(piece);
+      const seen: string[] = [];
+      for (let i = 0; i < data.length; i += piece) {
+        const n = Math.min(piece, data.length - i);
+        block.set(data.subarray(i, i + n));
+        for (const c of chunker.push(block.subarray(0, n))) seen.push(Buffer.from(c.bytes).toString());
+        block.fill(35);
+      }
+      for (const c of chunker.end()) seen.push(Buffer.from(c.bytes).toString());
+      expect(seen.join('')).toBe(text);
+      expect(seen.slice(0, -1).every((c) => c.split('\n').length === 42)).toBe(true);
+    }
+  });
+});
+
 describe('LineChunker with recycled buffers', () => {
   it('fills buffers handed back without letting the bytes of an earlier chunk through', () => {
     // Lines of varied length: a recycled buffer is often larger than the chunk it then holds.

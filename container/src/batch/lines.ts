@@ -3,7 +3,8 @@
  * looking at the content beyond finding record ends: parsing is the workers' job. A record is a line,
  * except that in CSV a quoted cell may hold line breaks (RFC 4180, as the API reads it: contract/csv.ts),
  * so there a record ends at the first LF outside quotes. Each chunk is a copy in a buffer of its own
- * (which may be larger than the chunk), so it can be transferred to a worker, and handed back.
+ * (which may be larger than the chunk), so it can be transferred to a worker, and handed back; the bytes
+ * pushed are copied before `push` returns, so a reader may read the next bytes into the same buffer.
  */
 const NL = 10;
 const QUOTE = 34;
@@ -19,9 +20,11 @@ export interface LineChunk {
 }
 
 export class LineChunker {
-  /** Bytes of the unfinished chunk, still in the stream's own buffers (copied once, when the chunk is cut). */
-  private pieces: Uint8Array[] = [];
-  private pieceBytes = 0;
+  /** The buffer of the unfinished chunk, holding its first `pendingBytes` bytes (each byte is copied once, here). */
+  private pending: Uint8Array | undefined;
+  private pendingBytes = 0;
+  /** Size of the last chunk cut: a new chunk's buffer is made for about as much. */
+  private lastBytes = 0;
   /** Newlines in `pieces`, and the records they end. */
   private lines = 0;
   private records = 0;
@@ -73,18 +76,14 @@ export class LineChunker {
         start = pos;
       }
     }
-    if (start < buf.length) {
-      this.pieces.push(buf.subarray(start));
-      this.pieceBytes += buf.length - start;
-    }
+    if (start < buf.length) this.keep(buf.subarray(start));
     return out;
   }
 
   /** The rest, at the end of the stream (a last line without a newline counts). */
   end(): LineChunk[] {
-    const last = this.pieces.at(-1);
-    if (this.pieceBytes === 0 || last === undefined) return [];
-    if (last.at(-1) !== NL) this.lines++;
+    if (this.pendingBytes === 0 || this.pending === undefined) return [];
+    if (this.pending[this.pendingBytes - 1] !== NL) this.lines++;
     return [this.cut(new Uint8Array(0))];
   }
 
@@ -107,19 +106,33 @@ export class LineChunker {
     return new Uint8Array(new ArrayBuffer(n + (n >> 3)), 0, n);
   }
 
-  /** One copy of the pending pieces and `tail` into a buffer of the chunk's own (not shared with another chunk). */
+  /** Room for `n` bytes in the unfinished chunk's buffer: a larger one when it is full (what it holds copied over). */
+  private room(n: number): Uint8Array {
+    const held = this.pending;
+    if (held && held.length >= n) return held;
+    const next = this.alloc(Math.max(n, this.lastBytes, held ? 2 * held.length : 0));
+    const whole = new Uint8Array(next.buffer, 0, next.buffer.byteLength);
+    if (held && this.pendingBytes > 0) whole.set(held.subarray(0, this.pendingBytes));
+    this.pending = whole;
+    return whole;
+  }
+
+  /** Copies the start of a chunk into its buffer. */
+  private keep(bytes: Uint8Array): void {
+    this.room(this.pendingBytes + bytes.length).set(bytes, this.pendingBytes);
+    this.pendingBytes += bytes.length;
+  }
+
+  /** The chunk: the bytes kept so far and `tail`, in a buffer of the chunk's own (not shared with another chunk). */
   private cut(tail: Uint8Array): LineChunk {
-    const bytes = this.alloc(this.pieceBytes + tail.length);
-    let at = 0;
-    for (const p of this.pieces) {
-      bytes.set(p, at);
-      at += p.length;
-    }
-    bytes.set(tail, at);
-    const chunk = { bytes, firstLine: this.nextLine, lines: this.lines };
+    const n = this.pendingBytes + tail.length;
+    const whole = this.room(n);
+    whole.set(tail, this.pendingBytes);
+    const chunk = { bytes: new Uint8Array(whole.buffer, 0, n), firstLine: this.nextLine, lines: this.lines };
     this.nextLine += this.lines;
-    this.pieces = [];
-    this.pieceBytes = 0;
+    this.lastBytes = n;
+    this.pending = undefined;
+    this.pendingBytes = 0;
     this.lines = 0;
     this.records = 0;
     return chunk;
