@@ -4,8 +4,8 @@
  * `MLSHIP_S3_URL` points both at a local S3 (path-style addressing).
  */
 
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -46,22 +46,60 @@ export function s3Client(env: NodeJS.ProcessEnv): S3Client {
 }
 
 export interface OpenedInput {
-  readonly stream: Readable;
+  /**
+   * The input's bytes, in order. A block is only valid until the next is asked for (a file is read into
+   * the same buffers over and over): copy what must be kept.
+   */
+  readonly blocks: AsyncIterator<Uint8Array>;
   /** Size in bytes, for progress. */
   readonly bytes?: number;
+  /** Stops reading and releases the file or the connection. */
+  close(): Promise<void>;
 }
+
+/** Bytes a local file is read by at a time: large reads keep the per-block overhead of the main thread small. */
+const FILE_BLOCK_BYTES = 1 << 20;
 
 export async function openInput(l: Location, s3: () => S3Client): Promise<OpenedInput> {
   if (l.kind === 'file') {
     const st = await stat(l.path).catch(() => {
       throw new Error(`The input ${l.path} does not exist.`);
     });
-    // Large reads keep the per-chunk overhead of the main thread small.
-    return { stream: createReadStream(l.path, { highWaterMark: 1 << 20 }), bytes: st.size };
+    const file = await open(l.path, 'r');
+    return { blocks: fileBlocks(file), bytes: st.size, close: () => file.close() };
   }
   const obj = await s3().send(new GetObjectCommand({ Bucket: l.bucket, Key: l.key }));
   if (!obj.Body) throw new Error(`s3://${l.bucket}/${l.key} has no body`);
-  return { stream: obj.Body as Readable, bytes: obj.ContentLength };
+  const body = obj.Body as Readable;
+  return {
+    blocks: body[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>,
+    bytes: obj.ContentLength,
+    close: async () => void body.destroy(),
+  };
+}
+
+/**
+ * A file's bytes, read into the same two buffers again and again, the next block read while the caller
+ * works on the last: a read stream's fresh buffer per read costs more than twice the CPU (about 70 ms
+ * against 30 ms for 227 MB here), in allocation, page faults and garbage collection.
+ */
+async function* fileBlocks(file: FileHandle): AsyncGenerator<Uint8Array> {
+  const buffers = [Buffer.allocUnsafe(FILE_BLOCK_BYTES), Buffer.allocUnsafe(FILE_BLOCK_BYTES)];
+  const read = (i: number) => {
+    const p = file.read(buffers[i] as Buffer, 0, FILE_BLOCK_BYTES, null);
+    // A run that stops early closes the file (`close` waits for this read) and never asks for the block.
+    p.catch(() => undefined);
+    return p;
+  };
+  let next = 0;
+  let reading = read(next);
+  for (;;) {
+    const { bytesRead, buffer } = await reading;
+    if (bytesRead === 0) return;
+    next ^= 1;
+    reading = read(next);
+    yield buffer.subarray(0, bytesRead);
+  }
 }
 
 /** A stream to write to, and `done()` to await once it has been ended (the upload completes then). */

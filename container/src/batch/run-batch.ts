@@ -252,7 +252,7 @@ async function textInput(
   chunkRows: number,
 ): Promise<BatchInput> {
   const source = await openInput(l, s3);
-  const reader = source.stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+  const reader = source.blocks;
   let layout: CsvLayout | undefined;
   let pending: Uint8Array | undefined;
   let bytesRead = 0;
@@ -265,7 +265,7 @@ async function textInput(
       bytesRead = Buffer.byteLength(header.line) + 1;
       firstLine = 1 + header.lines;
     } catch (e) {
-      source.stream.destroy();
+      await source.close();
       throw e;
     }
   }
@@ -291,7 +291,7 @@ async function textInput(
       }
       yield* chunker.end();
     },
-    close: async () => void source.stream.destroy(),
+    close: () => source.close(),
   };
 }
 
