@@ -18,6 +18,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { LIMITS } from '../../../contract/limits';
 import { MANIFEST_FILE, type ModelManifest } from '../../../contract/manifest';
 import { readManifestFile } from '../../../contract/model-files';
+import { detachOnce } from './detach';
 import { outputHeader } from './format';
 import { contentTypeOf, formatOf } from './formats';
 import { LineChunker, readFirstLine } from './lines';
@@ -45,6 +46,7 @@ type Done = Extract<WorkerMessage, { kind: 'done' }>;
 
 export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
   const startedAt = Date.now();
+  detachOnce(); // chunks go to the workers by transfer (see detach.ts)
   const env = opts.env ?? process.env;
   const idColumn = opts.idColumn ?? 'id';
   const chunkRows = checkedInt('chunkRows', opts.chunkRows ?? DEFAULT_CHUNK_ROWS, 1, LIMITS.maxRowsPerInvocation);

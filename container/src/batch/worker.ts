@@ -9,12 +9,14 @@ import { packsFloat32, type Row } from '../../../contract/manifest';
 import type { Prediction } from '../../../contract/prediction';
 import { type LoadedModel, loadModel, type PackedAnswers } from '../model';
 import { ByteSink } from './byte-sink';
+import { detachOnce } from './detach';
 import { AnswerWriter, formatPredictions, formatRejects } from './format';
 import { parseParquetRows, RowGroupReader } from './parquet-read';
 import { idsOf, type ParsedChunk, parseJsonChunk, scanCsvChunk } from './rows';
 import type { AnswerColumns, ChunkRequest, WorkerBoot, WorkerInit, WorkerMessage } from './types';
 
 async function start(port: NonNullable<typeof parentPort>, boot: WorkerBoot): Promise<void> {
+  detachOnce();
   const send = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
   // The first message is the run's settings (the main thread opens the input while the model loads); the
   // chunks that follow wait for the handler those settings make, then go one at a time, in arrival order.
