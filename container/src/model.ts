@@ -237,7 +237,24 @@ class OnnxModel implements LoadedModel {
       );
     const label = new Uint32Array(n);
     const probabilities = new Float64Array(n * k);
-    const row = new Float64Array(k);
+    this.pickLabels(data, labelData, n, label, probabilities, new Float64Array(k));
+    return { kind: 'classification', n, label, probabilities };
+  }
+
+  /**
+   * Fills each row's label index and probabilities (softmax applied when the manifest says so; `row`, of
+   * one score per label, is room to work in). A loop with nothing before or after it: V8 optimizes it while it runs, and code around such a loop, not yet run at
+   * that point, would have the optimized code thrown away as soon as it is reached.
+   */
+  private pickLabels(
+    data: ScoreData,
+    labelData: ArrayLike<bigint | number | string> | undefined,
+    n: number,
+    label: Uint32Array,
+    probabilities: Float64Array,
+    row: Float64Array,
+  ): void {
+    const k = row.length;
     for (let i = 0; i < n; i++) {
       let best = 0;
       let bestScore = -Infinity;
@@ -257,7 +274,6 @@ class OnnxModel implements LoadedModel {
       // best < k: an index of the scores, or of the graph's labels, which the plan checked are k too
       label[i] = best;
     }
-    return { kind: 'classification', n, label, probabilities };
   }
 
   /**
