@@ -113,7 +113,8 @@ export interface OpenedOutput {
 export async function openOutput(l: Location, s3: () => S3Client, contentType: string): Promise<OpenedOutput> {
   if (l.kind === 'file') {
     await mkdir(path.dirname(l.path), { recursive: true });
-    const stream = createWriteStream(l.path);
+    // Room for a megabyte of answers: chunks written while a write is under way go out together in one call.
+    const stream = createWriteStream(l.path, { highWaterMark: FILE_BLOCK_BYTES });
     return { stream, done: () => finished(stream), abort: async () => void stream.destroy() };
   }
   // The stream's buffer and the upload's part queue bound the memory, whatever the output size.
