@@ -117,6 +117,13 @@ describe('AnswerWriter', () => {
   const outputs: ModelManifest['output'][] = [
     { kind: 'classification', tensor: 'scores', labels: ['malignant', 'benign'], softmax: false },
     { kind: 'classification', tensor: 'scores', labels: ['a,b', 'say "hi"', 'ü', 'tab\tlabel'], softmax: true },
+    // Label cells of every length around the writer's four-byte steps, and one far longer.
+    {
+      kind: 'classification',
+      tensor: 'scores',
+      labels: ['x', 'ab', 'abc', 'abcd', 'abcde', 'a label far longer than sixteen bytes, "quoted", with commas', 'é'],
+      softmax: false,
+    },
     { kind: 'regression', tensor: 'value' },
   ];
 
@@ -144,6 +151,32 @@ describe('AnswerWriter', () => {
       });
     }
   }
+
+  it('copies plain ids of every length from the CSV bytes, up to the last byte of the chunk', () => {
+    // One feature, so the last id of a chunk ends two or three bytes before the end of its buffer.
+    const one: ModelManifest = { ...breastCancer, input: { kind: 'tabular', features: [{ name: 'a', type: 'float' }] } };
+    const layout = csvLayout(one, 'id,a', 'id');
+    const labels = one.output.kind === 'classification' ? one.output.labels : [];
+    for (let length = 1; length <= 12; length++) {
+      for (const last of ['\n', '']) {
+        const idCells = Array.from({ length: 9 }, (_, i) => 'abcdefghijklmnopqrstuvwxyz'.slice(i, i + 1 + ((length + i) % 12)));
+        idCells.push('z'.repeat(length));
+        const chunk = new TextEncoder().encode(idCells.map((id, i) => `${id},${i % 10}`).join('\n') + last);
+        const scanned = scanCsvChunk(one.input as TabularInput, layout, chunk, 2);
+        expect(idsOf(scanned)).toEqual(idCells);
+        const n = idCells.length;
+        const a: PackedAnswers = {
+          kind: 'classification',
+          n,
+          label: Uint32Array.from({ length: n }, (_, i) => i % 2),
+          probabilities: Float64Array.from({ length: 2 * n }, (_, i) => 1 / (i + 2)),
+        };
+        const sink = new ByteSink(16);
+        new AnswerWriter(one, 'csv', sink).write(scanned, a);
+        expect(Buffer.from(sink.take()).toString()).toBe(formatPredictions(idCells, toPredictions(one, a), labels, 'csv'));
+      }
+    }
+  });
 
   it('copies plain ids from the CSV bytes and writes the others as the string formatter does', () => {
     const input = breastCancer.input as TabularInput;

@@ -11,9 +11,12 @@ const utf8 = new TextEncoder();
 export class ByteSink {
   private buf: Uint8Array;
   private at = 0;
+  /** The buffer as a DataView, for writers that put in several bytes at once. */
+  private dataView: DataView;
 
   constructor(initialBytes = 1 << 16) {
     this.buf = new Uint8Array(initialBytes);
+    this.dataView = new DataView(this.buf.buffer);
   }
 
   get length(): number {
@@ -26,6 +29,7 @@ export class ByteSink {
     const next = new Uint8Array(Math.max(this.buf.length * 2, this.at + n));
     next.set(this.buf.subarray(0, this.at));
     this.buf = next;
+    this.dataView = new DataView(next.buffer);
   }
 
   byte(c: number): void {
@@ -77,6 +81,11 @@ export class ByteSink {
   reserve(n: number): Uint8Array {
     this.room(n);
     return this.buf;
+  }
+
+  /** `reserve`'s buffer as a DataView (valid until the next call that may make room). */
+  get view(): DataView {
+    return this.dataView;
   }
 
   /** Marks the bytes up to `at` (written into `reserve`'s buffer) as written. */

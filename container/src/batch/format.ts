@@ -82,6 +82,9 @@ export class AnswerWriter {
   /** Each label as it stands in a line (CSV cell or JSON string), and JSON keys `"<label>":`. */
   private readonly labelCells: Uint8Array[];
   private readonly keys: Uint8Array[];
+  /** Each label cell as 32-bit words (little-endian, zero-padded), `labelStride` words a label. */
+  private readonly labelWords: Uint32Array;
+  private readonly labelStride: number;
 
   constructor(
     m: ModelManifest,
@@ -92,6 +95,10 @@ export class AnswerWriter {
     const labels = m.output.kind === 'classification' ? m.output.labels : [];
     this.labelCells = labels.map((l) => encode(this.csv ? csvCell(l) : JSON.stringify(l)));
     this.keys = labels.map((l) => encode(`${JSON.stringify(l)}:`));
+    this.labelStride = Math.ceil(Math.max(0, ...this.labelCells.map((c) => c.length)) / 4);
+    this.labelWords = new Uint32Array(labels.length * this.labelStride);
+    const bytes = new Uint8Array(this.labelWords.buffer);
+    for (const [i, c] of this.labelCells.entries()) bytes.set(c, i * 4 * this.labelStride);
   }
 
   /** The lines of `a.n` answers; `parsed` gives the ids (plain ones as bytes). */
@@ -133,25 +140,38 @@ export class AnswerWriter {
   }
   /**
    * `id,label,p_…` lines, each written into the sink's buffer after one check for room: the commonest
-   * output, where a call and a check per cell cost about as much as the numbers.
+   * output, where a call and a check per cell cost about as much as the numbers. The id and the label go
+   * in four bytes at a time (a few bytes past them are written, then overwritten by what follows): a byte
+   * loop of varying length per cell cost a fifth of the formatting.
    */
   private writeCsvClasses(parsed: Pick<ParsedChunk, 'ids' | 'idSpans' | 'source'>, a: PackedAnswers & { kind: 'classification' }): void {
     const out = this.sink;
     const { ids, idSpans, source } = parsed;
     const cells = this.labelCells;
+    const words = this.labelWords;
+    const stride = this.labelStride;
     const k = cells.length;
-    const room = Math.max(...cells.map((c) => c.length)) + k * (1 + FLOAT9_BYTES) + 2;
+    const room = 3 + 1 + 4 * stride + k * (1 + FLOAT9_BYTES) + 1;
     const p = a.probabilities;
+    const from = source ? new DataView(source.buffer, source.byteOffset, source.byteLength) : undefined;
+    const end = source ? source.length - 4 : 0;
     for (let i = 0; i < a.n; i++) {
       const s = idSpans && source ? (idSpans[2 * i] as number) : -1; // 2i < spans.length (two per id)
       if (s < 0) out.text(csvCell(String(ids[i] as string | number))); // i < n = ids.length
       const e = s < 0 ? s : (idSpans?.[2 * i + 1] as number);
       const b = out.reserve(e - s + room);
+      const to = out.view;
       let at = out.length;
-      if (source) for (let j = s; j < e; j++) b[at++] = source[j] as number; // s <= j < e <= source.length
+      if (from && source) {
+        let j = s;
+        for (; j < e && j <= end; j += 4, at += 4) to.setUint32(at, from.getUint32(j, true), true);
+        if (j > e) at -= j - e;
+        else for (; j < e; j++) b[at++] = source[j] as number; // the last bytes of the source: j < e <= source.length
+      }
       b[at++] = COMMA;
-      const cell = cells[a.label[i] as number] as Uint8Array; // label[i] < k = cells.length
-      for (let j = 0; j < cell.length; j++) b[at++] = cell[j] as number;
+      const label = a.label[i] as number; // label[i] < k = cells.length
+      for (let w = 0; w < stride; w++) to.setUint32(at + 4 * w, words[label * stride + w] as number, true);
+      at += (cells[label] as Uint8Array).length;
       for (let j = 0; j < k; j++) {
         b[at++] = COMMA;
         at = writeFloat9(b, at, p[i * k + j] as number); // i * k + j < n * k
