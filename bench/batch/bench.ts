@@ -299,26 +299,20 @@ async function main(): Promise<void> {
   results.push(await pandas(small, out('pandas-small.csv')));
   const runFloor = await floor(big, rows, cores);
   results.push(runFloor);
-  const scan = await scanFloor(big, rows, cores);
-  results.push(scan);
-  results.push({
-    engine: `floor: byte scan + session.run (${cores} workers)`,
+  // Each parsing floor alone, then with session.run beside it.
+  const withRun = (f: Result, what: string): Result => ({
+    engine: `floor: ${what} + session.run (${cores} workers)`,
     rows,
-    seconds: scan.seconds + runFloor.runSeconds,
+    seconds: f.seconds + runFloor.runSeconds,
     peakRssMiB: 0,
-    cpuSeconds: scan.cpuSeconds + runFloor.runCpuSeconds,
+    cpuSeconds: f.cpuSeconds + runFloor.runCpuSeconds,
   });
+  const scan = await scanFloor(big, rows, cores);
+  results.push(scan, withRun(scan, 'byte scan'));
   // Once more, the thread CPU watched (the polling costs the machine a little, so not in the rows above).
   const watched = await batchMode(big, out('mlship-watched.csv'), workers, workerScript, watchThreads(cores));
   const converted = await scanFloor(big, rows, cores, true);
-  results.push(converted);
-  results.push({
-    engine: `floor: float32 conversion + session.run (${cores} workers)`,
-    rows,
-    seconds: converted.seconds + runFloor.runSeconds,
-    peakRssMiB: 0,
-    cpuSeconds: converted.cpuSeconds + runFloor.runCpuSeconds,
-  });
+  results.push(converted, withRun(converted, 'float32 conversion'));
   // JSON Lines and Parquet on a fifth of the rows.
   results.push(await batchMode(smallJsonl, out('mlship-small.jsonl'), workers, workerScript));
   results.push(await pandas(smallJsonl, out('pandas-small.jsonl')));
@@ -444,24 +438,44 @@ async function floorChild(input: string, rows: number, workers: number): Promise
 }
 
 /**
- * One scan thread: reads its byte range of the file in 1 MiB blocks and walks every byte once, summing
- * each cell's digits into an integer at commas and line ends. That is the least any CSV parser does —
- * no conversion to floats, no checks, no model, no output — so no parser is faster on these threads.
+ * A floor thread's source: it reads its byte range of the file (`workerData`) in 1 MiB blocks and runs
+ * `perByte` (with `c`, the byte) on every byte, counting cells and lines where it says so; `state` declares
+ * the variables of a pass, `prelude` what the thread keeps between passes, `result` what a pass posts back.
  */
-const SCAN_THREAD = `
+function floorThread(parts: { prelude?: string; state: string; perByte: string; result: string }): string {
+  return `
 const { parentPort, workerData } = require('node:worker_threads');
 const { openSync, readSync, closeSync } = require('node:fs');
+${parts.prelude ?? ''}
 parentPort.on('message', () => {
   const { file, start, end } = workerData;
   const fd = openSync(file, 'r');
   const block = new Uint8Array(1 << 20);
-  let sum = 0, m = 0, cells = 0, lines = 0;
+  let cells = 0, lines = 0;
+  ${parts.state}
   for (let at = start; at < end; ) {
     const n = readSync(fd, block, 0, Math.min(block.length, end - at), at);
     if (n <= 0) break;
     at += n;
     for (let i = 0; i < n; i++) {
       const c = block[i];
+      ${parts.perByte}
+    }
+  }
+  closeSync(fd);
+  parentPort.postMessage({ ${parts.result}, cells, lines });
+});
+`;
+}
+
+/**
+ * One scan thread: walks every byte once, summing each cell's digits into an integer at commas and line
+ * ends. That is the least any CSV parser does — no conversion to floats, no checks, no model, no output —
+ * so no parser is faster on these threads.
+ */
+const SCAN_THREAD = floorThread({
+  state: 'let sum = 0, m = 0;',
+  perByte: `
       const d = c - 48;
       if (d >= 0 && d <= 9) m = (m * 10 + d) | 0;
       else if (c === 44 || c === 10) {
@@ -469,13 +483,9 @@ parentPort.on('message', () => {
         m = 0;
         cells++;
         if (c === 10) lines++;
-      }
-    }
-  }
-  closeSync(fd);
-  parentPort.postMessage({ sum, cells, lines });
+      }`,
+  result: 'sum',
 });
-`;
 
 /**
  * One conversion thread: the scan, plus what any converter adds for each cell of this file — the digits
@@ -484,22 +494,12 @@ parentPort.on('message', () => {
  * any kind (a stray byte is skipped), no rows, no ids; cells of up to nine digits only, as this file's are.
  * The least CPU any CSV-to-float32 reader of these bytes needs on these threads.
  */
-const CONVERT_THREAD = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { openSync, readSync, closeSync } = require('node:fs');
+const CONVERT_THREAD = floorThread({
+  prelude: `
 const POW10 = Float64Array.from({ length: 23 }, (_, i) => Number('1e' + i));
-const values = new Float32Array(1 << 16);
-parentPort.on('message', () => {
-  const { file, start, end } = workerData;
-  const fd = openSync(file, 'r');
-  const block = new Uint8Array(1 << 20);
-  let m = 0, after = 0, dot = 0, neg = false, cells = 0, lines = 0;
-  for (let at = start; at < end; ) {
-    const n = readSync(fd, block, 0, Math.min(block.length, end - at), at);
-    if (n <= 0) break;
-    at += n;
-    for (let i = 0; i < n; i++) {
-      const c = block[i];
+const values = new Float32Array(1 << 16);`,
+  state: 'let m = 0, after = 0, dot = 0, neg = false;',
+  perByte: `
       const d = c - 48;
       if (d >= 0 && d <= 9) {
         m = (m * 10 + d) | 0;
@@ -515,13 +515,9 @@ parentPort.on('message', () => {
         neg = false;
         cells++;
         if (c === 10) lines++;
-      }
-    }
-  }
-  closeSync(fd);
-  parentPort.postMessage({ sum: values[cells & 0xffff], cells, lines });
+      }`,
+  result: 'sum: values[cells & 0xffff]',
 });
-`;
 
 /**
  * The scan floor: the file split into `workers` byte ranges, each scanned by a thread of its own (started
