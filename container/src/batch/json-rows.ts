@@ -15,8 +15,10 @@ import { type ParsedChunk, parseJsonChunk, plainDecimal, type Reject, scanEnd, s
 export interface JsonLayout {
   readonly manifest: ModelManifest;
   readonly idColumn: string;
-  /** Each feature's name as the UTF-8 bytes between a key's quotes, then the id key's (at index `features`). */
+  /** Each feature's name as a key's UTF-8 bytes and its closing quote, then the id key's (at index `features`). */
   readonly keys: readonly Uint8Array[];
+  /** The same bytes as little-endian 32-bit words, as far as they fill whole words (`keyAt` compares four at a time). */
+  readonly words: readonly Int32Array[];
   readonly isInt: Uint8Array;
   readonly nullable: Uint8Array;
   /** Open addressing by `keyHash`: index + 1 into `keys`, 0 for an empty slot. */
@@ -33,11 +35,12 @@ export function jsonLayout(m: ModelManifest, idColumn: string): JsonLayout | und
   const features = m.input.features;
   const names = [...features.map((f) => f.name), idColumn];
   if (new Set(names).size !== names.length || !names.every(byteKey)) return undefined;
-  const keys = names.map((n) => new Uint8Array(Buffer.from(n, 'utf8')));
+  const keys = names.map((n) => new Uint8Array(Buffer.from(`${n}"`, 'utf8')));
+  const words = keys.map((k) => Int32Array.from({ length: k.length >> 2 }, (_, j) => new DataView(k.buffer).getInt32(4 * j, true)));
   const size = 2 ** Math.ceil(Math.log2(4 * keys.length));
   const table = new Int32Array(size);
   keys.forEach((k, i) => {
-    let slot = keyHash(k, 0, k.length) & (size - 1);
+    let slot = keyHash(k, 0, k.length - 1) & (size - 1);
     while (table[slot] !== 0) slot = (slot + 1) & (size - 1);
     table[slot] = i + 1;
   });
@@ -45,6 +48,7 @@ export function jsonLayout(m: ModelManifest, idColumn: string): JsonLayout | und
     manifest: m,
     idColumn,
     keys,
+    words,
     isInt: Uint8Array.from(features, (f) => (f.type === 'int' ? 1 : 0)),
     nullable: Uint8Array.from(features, (f) => (f.nullable === true ? 1 : 0)),
     table,
@@ -133,11 +137,14 @@ function skipSpace(b: Uint8Array, i: number): number {
   return i;
 }
 
-/** Whether the bytes at `p` are `key` and its closing quote. */
-function keyAt(b: Uint8Array, p: number, key: Uint8Array): boolean {
+/** Whether the bytes at `p` are `key` (with its closing quote), `words` its whole words: four bytes a compare. */
+function keyAt(b: Uint8Array, view: DataView, p: number, key: Uint8Array, words: Int32Array): boolean {
   const n = key.length;
-  for (let j = 0; j < n; j++) if (b[p + j] !== key[j]) return false;
-  return b[p + n] === QUOTE;
+  if (p + n > b.length) return false;
+  const whole = words.length;
+  for (let j = 0; j < whole; j++) if (view.getInt32(p + 4 * j, true) !== words[j]) return false;
+  for (let j = 4 * whole; j < n; j++) if (b[p + j] !== key[j]) return false;
+  return true;
 }
 
 /** Reads the commonest lines into packed rows; the caller hands it every non-blank line in turn. */
@@ -149,6 +156,7 @@ class LineReader {
   /** Per feature, the object line (`stamp`) that last gave it a value: a repeated key is caught. */
   private readonly seen: Int32Array;
   private stamp = 0;
+  private readonly view: DataView;
 
   constructor(
     private readonly layout: JsonLayout,
@@ -159,6 +167,7 @@ class LineReader {
     this.f = layout.isInt.length;
     this.mask = layout.table.length - 1;
     this.seen = new Int32Array(this.f);
+    this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
 
   /**
@@ -239,18 +248,19 @@ class LineReader {
    */
   private key(p: number, expected: number, withId: boolean): number {
     const b = this.b;
-    const keys = this.layout.keys;
+    const view = this.view;
+    const { keys, words } = this.layout;
     const f = this.f;
     if (expected < f) {
       const key = keys[expected] as Uint8Array; // expected < f < keys.length
-      if (keyAt(b, p, key)) {
-        end = p + key.length + 1;
+      if (keyAt(b, view, p, key, words[expected] as Int32Array)) {
+        end = p + key.length;
         return expected;
       }
     }
     const id = keys[f] as Uint8Array; // the id key is last
-    if (!withId && keyAt(b, p, id)) {
-      end = p + id.length + 1;
+    if (!withId && keyAt(b, view, p, id, words[f] as Int32Array)) {
+      end = p + id.length;
       return f;
     }
     let h = 0;
@@ -264,8 +274,8 @@ class LineReader {
     const table = this.layout.table;
     for (let slot = h & this.mask; table[slot] !== 0; slot = (slot + 1) & this.mask) {
       const k = (table[slot] as number) - 1; // slot <= mask < table.length
-      const key = keys[k] as Uint8Array; // table entries index keys
-      if (key.length === j - p && keyAt(b, p, key)) {
+      const key = keys[k] as Uint8Array; // table entries index keys and words
+      if (key.length === j + 1 - p && keyAt(b, view, p, key, words[k] as Int32Array)) {
         end = j + 1;
         return k;
       }
