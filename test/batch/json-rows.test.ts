@@ -7,13 +7,9 @@
  * for bit, and rejects with the same codes and messages.
  */
 
-import { ByteSink } from '../../container/src/batch/byte-sink';
-import { AnswerWriter, formatPredictions } from '../../container/src/batch/format';
 import { jsonLayout, jsonNumber, scanJsonChunk } from '../../container/src/batch/json-rows';
 import * as rowsModule from '../../container/src/batch/rows';
 import { idsOf, type ParsedChunk, parseJsonChunk } from '../../container/src/batch/rows';
-import type { BatchFormat } from '../../container/src/batch/types';
-import type { PackedAnswers } from '../../container/src/model';
 import { type ModelManifest, parseManifest } from '../../contract/manifest';
 import { seededRng } from '../support/seeded';
 
@@ -330,29 +326,5 @@ describe('JSON Lines read from bytes', () => {
     expect(withKey('__proto__')).toBeUndefined();
     expect(withKey('back\\slash')).toBeUndefined();
     expect(withKey('x')).toBeDefined();
-  });
-
-  it('leave ids as bytes the answers copy, writing what the string formatter writes', () => {
-    const ids = ['"r1"', '" spaced "', '"é"', '"a,b"', '"a\\\\b"', '42', '-0', '1e21', '"x\'y"'];
-    const b = bytes(ids.map((id) => `{"id":${id},"a":1,"b":2,"n":3,"mean radius":4,"température":5}`).join('\n'));
-    const scanned = scanJsonChunk(layout, b, 1);
-    expect(idsOf(scanned)).toEqual(['r1', ' spaced ', 'é', 'a,b', 'a\\b', 42, -0, 1e21, "x'y"]);
-    expect(Array.from(scanned.idSpans ?? []).filter((s, i) => i % 2 === 0 && s >= 0)).toHaveLength(3);
-    const n = ids.length;
-    const a: PackedAnswers = {
-      kind: 'classification',
-      n,
-      label: Uint32Array.from({ length: n }, (_, i) => i % 2),
-      probabilities: Float64Array.from({ length: 2 * n }, (_, i) => (i % 2 ? 1 / (i + 3) : 1 - 1 / (i + 4))),
-    };
-    for (const format of ['csv', 'jsonl'] as BatchFormat[]) {
-      const sink = new ByteSink();
-      new AnswerWriter(manifest, format, sink).write(scanned, a);
-      const predictions = Array.from({ length: n }, (_, i) => ({
-        label: ['no', 'yes'][i % 2] as string,
-        probabilities: { no: a.probabilities[2 * i] as number, yes: a.probabilities[2 * i + 1] as number },
-      }));
-      expect(Buffer.from(sink.take()).toString()).toBe(formatPredictions(idsOf(slow(b, 1)), predictions, ['no', 'yes'], format));
-    }
   });
 });

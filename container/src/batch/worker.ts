@@ -58,7 +58,7 @@ async function start(port: NonNullable<typeof parentPort>, boot: WorkerBoot): Pr
   /** Packed values of the last CSV or JSON Lines chunk, for the next one to reuse. */
   let spare: Float32Array | undefined;
 
-  /** The chunk's rows: CSV or JSON Lines bytes (JSON Lines text when the model takes no packed rows), or a Parquet row group. */
+  /** The chunk's rows: CSV bytes, JSON Lines bytes (as text for models whose rows are not float32), or a Parquet row group. */
   async function parse(req: ChunkRequest): Promise<ParsedChunk> {
     if (req.group && groups && init.parquet) {
       const columns = await groups.columns({ ...req.group, bytes: req.bytes });
