@@ -125,9 +125,22 @@ export function jsonNumber(b: Uint8Array, p: number): number {
   // A number ends where JSON's grammar lets a value end, or the bytes do.
   if (!(c === COMMA || c === ARRAY_CLOSE || c === OBJECT_CLOSE || c === SPACE || c === TAB || c === CR || c === NL || e >= b.length))
     return Number.NaN;
-  if (Number.isNaN(v)) v = Number(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1', p, e));
+  if (Number.isNaN(v)) v = Number(latin1(b, p, e));
   end = e;
   return v;
+}
+
+/** The bytes `latin1` last read, as a Buffer (made once per chunk, not once per number). */
+let textBytes: Uint8Array | undefined;
+let textBuffer: Buffer = Buffer.alloc(0);
+
+/** `b[p, e)` as text, one character a byte. */
+function latin1(b: Uint8Array, p: number, e: number): string {
+  if (b !== textBytes) {
+    textBytes = b;
+    textBuffer = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  }
+  return textBuffer.toString('latin1', p, e);
 }
 
 /** The first byte at or after `i` that is not JSON white space within a line (space, tab, CR). */
