@@ -7,7 +7,7 @@
  * for bit, and rejects with the same codes and messages.
  */
 
-import { jsonLayout, jsonNumber, scanJsonChunk } from '../../container/src/batch/json-rows';
+import { jsonLayout, jsonNumber, longFloat32, scanJsonChunk } from '../../container/src/batch/json-rows';
 import * as rowsModule from '../../container/src/batch/rows';
 import { idsOf, type ParsedChunk, parseJsonChunk } from '../../container/src/batch/rows';
 import { type ModelManifest, parseManifest } from '../../contract/manifest';
@@ -225,20 +225,50 @@ describe('JSON Lines read from bytes', () => {
     expect(rejects).toBeGreaterThan(rows * 0.1);
   });
 
-  it('read numbers to the same double as JSON.parse, or hand them over', () => {
+  it('read numbers to the same double as JSON.parse (the same float32, for a float), or hand them over', () => {
     const texts = [...ODD_VALUES];
     for (let i = 0; i < 100_000; i++) texts.push(rand() < 0.5 ? exported() : jsonDecimal());
-    const wrong = texts.filter((t) => {
-      const v = jsonNumber(bytes(`${t}${pick([',', ']', '}', ' ', '\r', ''])}`), 0);
-      let want: unknown;
-      try {
-        want = JSON.parse(t);
-      } catch {
-        want = undefined;
-      }
-      return typeof want === 'number' ? !Object.is(v, want) : !Number.isNaN(v);
+    for (const float32 of [false, true]) {
+      const wrong = texts.filter((t) => {
+        const v = jsonNumber(bytes(`${t}${pick([',', ']', '}', ' ', '\r', ''])}`), 0, float32);
+        let want: unknown;
+        try {
+          want = JSON.parse(t);
+        } catch {
+          want = undefined;
+        }
+        if (typeof want !== 'number') return !Number.isNaN(v);
+        return float32 ? !Object.is(Math.fround(v), Math.fround(want)) : !Object.is(v, want);
+      });
+      expect(wrong).toEqual([]);
+    }
+  });
+
+  it('read long numbers to the float32 of their double without a string, or say they cannot', () => {
+    const f32 = new Float32Array(1);
+    const bits = new Uint32Array(f32.buffer);
+    const texts: string[] = [];
+    const nearBoundaries: string[] = [];
+    for (let i = 0; i < 50_000; i++) {
+      // Doubles at full precision (as JSON.stringify and json.dumps write them), long decimals, and
+      // decimals next to the midpoint of two float32 values, where the double's own rounding decides.
+      const v = (rand() - 0.5) * 10 ** Math.floor(rand() * 90 - 45);
+      texts.push(JSON.stringify(v), `${jsonDecimal().replace(/[eE].*/, '')}${rand() < 0.5 ? '' : `e${Math.floor(rand() * 90) - 45}`}`);
+      bits[0] = Math.floor(rand() * 0x7f000000);
+      const f = f32[0] as number;
+      bits[0]++;
+      const mid = (f + (f32[0] as number)) / 2;
+      for (const digits of [17, 18, 21]) nearBoundaries.push(mid.toPrecision(digits).replace('+', ''));
+    }
+    const read = (t: string) => longFloat32(bytes(t), 0, t.length);
+    const wrong = [...texts, ...nearBoundaries].filter((t) => {
+      const v = read(t);
+      return !Number.isNaN(v) && !Object.is(v, Math.fround(JSON.parse(t) as number));
     });
     expect(wrong).toEqual([]);
+    // Almost all are read; next to a boundary the double has to settle it.
+    expect(texts.filter((t) => Number.isNaN(read(t))).length).toBeLessThan(texts.length * 0.05);
+    expect(nearBoundaries.filter((t) => Number.isNaN(read(t))).length).toBeGreaterThan(nearBoundaries.length * 0.5);
   });
 
   it.each([

@@ -9,7 +9,7 @@
  */
 
 import { FLOAT32_ROUNDS_FINITE_BELOW, type ModelManifest, packsFloat32 } from '../../../contract/manifest';
-import { type ParsedChunk, parseJsonChunk, plainDecimal, type Reject, scanEnd, scanNumber } from './rows';
+import { type ParsedChunk, POW10, parseJsonChunk, plainDecimal, type Reject, scanEnd, scanNumber } from './rows';
 
 /** What the reader needs to know of a model's lines, worked out once per run. */
 export interface JsonLayout {
@@ -100,10 +100,12 @@ const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 /**
  * A number in JSON's syntax (`-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?`) at `p`, ended by white space,
  * `,`, `]`, `}` or the end of the bytes: its double, exactly what `JSON.parse` gives, with `end` after it;
- * NaN when the bytes are no such number (the line goes to `JSON.parse` for its verdict). Plain decimals are the CSV reader's (`plainDecimal`), exponents its
- * `scanNumber`; the few numbers neither reads exactly (over 15 digits, exponents beyond ±22) go to `Number`.
+ * NaN when the bytes are no such number (the line goes to `JSON.parse` for its verdict). Plain decimals
+ * are the CSV reader's (`plainDecimal`), exponents its `scanNumber`; the numbers neither reads exactly
+ * (over 15 digits, exponents beyond ±22) go to `Number`, or with `float32` (the value is only stored as
+ * float32) to `longFloat32` first, which gives that double's float32 value.
  */
-export function jsonNumber(b: Uint8Array, p: number): number {
+export function jsonNumber(b: Uint8Array, p: number, float32 = false): number {
   let i = p;
   if (b[i] === MINUS) i++;
   const first = b[i] as number; // reads past the end are undefined, which no test below takes
@@ -125,9 +127,68 @@ export function jsonNumber(b: Uint8Array, p: number): number {
   // A number ends where JSON's grammar lets a value end, or the bytes do.
   if (!(c === COMMA || c === ARRAY_CLOSE || c === OBJECT_CLOSE || c === SPACE || c === TAB || c === CR || c === NL || e >= b.length))
     return Number.NaN;
+  if (Number.isNaN(v) && float32) v = longFloat32(b, p, e);
   if (Number.isNaN(v)) v = Number(latin1(b, p, e));
   end = e;
   return v;
+}
+
+/** 2^-47: a margin far wider than the rounding errors of `longFloat32`'s sums (at most 14 units of 2^-53). */
+const MARGIN = 2 ** -47;
+
+/**
+ * The float32 value of a JSON number the exact readers leave (`b[p, e)`, its grammar already checked: over
+ * 15 digits, as doubles are written at full precision, or an exponent beyond ±22), which is what the
+ * float32 of the double `JSON.parse` gives is, without making a string. Its first 19 significant digits are
+ * summed and scaled in doubles, which leaves the sum within a few units of 2^-53 of the number, and so of
+ * that double; when every value within `MARGIN` of the sum rounds to one float32 (rounding is monotonic),
+ * the double does too. NaN when a float32 rounding boundary lies that close (about one number in 10^7):
+ * the caller then reads the double with `Number`.
+ */
+export function longFloat32(b: Uint8Array, p: number, e: number): number {
+  let i = p;
+  const neg = b[i] === MINUS;
+  if (neg) i++;
+  let m = 0;
+  let digits = 0;
+  let q = 0;
+  let c = b[i] as number; // i < e until the number's last byte; then the byte after it, no digit
+  for (; c >= ZERO && c <= NINE; c = b[++i] as number) {
+    if (digits === 0 && c === ZERO) continue;
+    if (digits < 19) {
+      m = m * 10 + (c - ZERO);
+      digits++;
+    } else q++; // a dropped digit of the whole part
+  }
+  if (c === DOT)
+    for (c = b[++i] as number; c >= ZERO && c <= NINE; c = b[++i] as number) {
+      if (digits === 0 && c === ZERO) q--;
+      else if (digits < 19) {
+        m = m * 10 + (c - ZERO);
+        digits++;
+        q--;
+      }
+    }
+  if (i < e) {
+    // The exponent (`e`, a sign, digits), capped where it no longer matters.
+    c = b[++i] as number;
+    const eneg = c === MINUS;
+    if (eneg || c === 43) c = b[++i] as number;
+    let x = 0;
+    for (; c >= ZERO && c <= NINE; c = b[++i] as number) if (x < 10_000) x = x * 10 + (c - ZERO);
+    q += eneg ? -x : x;
+  }
+  // Beyond 10^110 every float32 is Infinity, and below 10^-92 (19 digits, 10^-111) zero.
+  if (digits === 0 || q < -110) return neg ? -0 : 0;
+  if (q > 110) return neg ? -Infinity : Infinity;
+  // At most five steps by exact powers of ten (POW10 holds 10^0 to 10^22), one rounding each.
+  let y = m;
+  for (; q > 22; q -= 22) y *= 1e22;
+  for (; q < -22; q += 22) y /= 1e22;
+  y = q >= 0 ? y * (POW10[q] as number) : y / (POW10[-q] as number);
+  const low = Math.fround(y * (1 - MARGIN));
+  if (low !== Math.fround(y * (1 + MARGIN))) return Number.NaN;
+  return neg ? -low : low;
 }
 
 /** The bytes `latin1` last read, as a Buffer (made once per chunk, not once per number). */
@@ -247,9 +308,11 @@ class LineReader {
       end = i + 4;
       return true;
     }
-    const v = jsonNumber(b, i);
+    const isInt = this.layout.isInt[k] === 1;
+    // An int's value must be the exact double (a safe integer or not); a float's only its float32.
+    const v = jsonNumber(b, i, !isInt);
     // The contract's checks (`isFeatureValue`): `!(|v| < bound)` also holds for NaN.
-    if (this.layout.isInt[k] === 1 ? !Number.isSafeInteger(v) : !(Math.abs(v) < FLOAT32_ROUNDS_FINITE_BELOW)) return false;
+    if (isInt ? !Number.isSafeInteger(v) : !(Math.abs(v) < FLOAT32_ROUNDS_FINITE_BELOW)) return false;
     this.packed[base + k] = v;
     return true;
   }

@@ -44,7 +44,7 @@ const CR = 13;
 const COMMA = 44;
 
 /** Powers of ten a double holds exactly: one multiply or divide by them rounds correctly. */
-const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
+export const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
 
 /** Where the last `scanNumber` stopped: the comma after the cell, or the end of the line. */
 export let scanEnd = 0;
