@@ -15,7 +15,7 @@ import { type ParsedChunk, POW10, parseJsonChunk, plainDecimal, type Reject, sca
 export interface JsonLayout {
   readonly manifest: ModelManifest;
   readonly idColumn: string;
-  /** Each feature's name as a key's UTF-8 bytes and its closing quote, then the id key's (at index `features`). */
+  /** Each feature's name as a key's UTF-8 bytes and its closing quote, then the id key's (last, at the features' count). */
   readonly keys: readonly Uint8Array[];
   /** The same bytes as little-endian 32-bit words, as far as they fill whole words (`keyAt` compares four at a time). */
   readonly words: readonly Int32Array[];
@@ -137,9 +137,9 @@ export function jsonNumber(b: Uint8Array, p: number, float32 = false): number {
 const MARGIN = 2 ** -47;
 
 /**
- * The float32 value of a JSON number the exact readers leave (`b[p, e)`, its grammar already checked: over
- * 15 digits, as doubles are written at full precision, or an exponent beyond ±22), which is what the
- * float32 of the double `JSON.parse` gives is, without making a string. Its first 19 significant digits are
+ * The float32 value of the double `JSON.parse` gives for a number the exact readers leave (`b[p, e)`, its
+ * grammar already checked: over 15 digits, as doubles are written at full precision, or an exponent beyond
+ * ±22), found without making a string. Its first 19 significant digits are
  * summed and scaled in doubles, which leaves the sum within a few units of 2^-53 of the number, and so of
  * that double; when every value within `MARGIN` of the sum rounds to one float32 (rounding is monotonic),
  * the double does too. NaN when a float32 rounding boundary lies that close (about one number in 10^7):
