@@ -44,10 +44,10 @@ const CR = 13;
 const COMMA = 44;
 
 /** Powers of ten a double holds exactly: one multiply or divide by them rounds correctly. */
-const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
+export const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
 
 /** Where the last `scanNumber` stopped: the comma after the cell, or the end of the line. */
-let scanEnd = 0;
+export let scanEnd = 0;
 
 /**
  * Reads a plain decimal (`-12.5`, `3e-4`, `.5`) from the bytes at `p` up to the next comma or `e`, and
@@ -139,7 +139,7 @@ function longMantissa(b: Uint8Array, s: number, e: number): number {
  * every digit); longer cells are summed again as a double. Leading zeros count as digits, which only sends
  * a few more cells the long way.
  */
-function plainDecimal(b: Uint8Array, p: number): number {
+export function plainDecimal(b: Uint8Array, p: number): number {
   let i = p;
   let c = b[i] as number;
   const neg = c === 45;
