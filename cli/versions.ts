@@ -11,8 +11,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CONFIG_FILE } from '../contract/app-config';
 import { ENV } from '../contract/env';
 import { errorMessage } from '../contract/errors';
-import { MANIFEST_FILE, type ModelManifest } from '../contract/manifest';
-import { readManifestFile } from '../contract/model-files';
+import type { ModelManifest } from '../contract/manifest';
 import { initialRoutingState, promoted, type RoutingState, rolledBack } from '../contract/versions';
 import { ROUTING_CACHE_MS } from '../lambda/api/versions-routing';
 import { PredictionLogStore } from '../lambda/log/prediction-log-store';
@@ -290,8 +289,7 @@ export async function syncConfig(
   const status = configStatus(stored, file, now);
   if (status.kind === 'foreign' && status.registered) {
     // Checked beside the file's champion, as the model server checked it beside the deployed one.
-    const champion = readManifestFile(join(file.modelDir, MANIFEST_FILE));
-    const adopted = await adoptRegisteredVersion(t, champion, status.state.champion, registeredDir(file, status.state.champion));
+    const adopted = await adoptRegisteredVersion(t, file.manifest, status.state.champion, registeredDir(file, status.state.champion));
     return { status, adopted, written: promoteInConfigFile(rootDir, adopted.dir) };
   }
   if (status.kind === 'foreign') throw new Error(`${foreignChampion(status)} Nothing was changed.`);

@@ -481,6 +481,8 @@ export interface ConfiguredVersions {
   /** The champion's folder, absolute. */
   readonly modelDir: string;
   readonly champion: string;
+  /** The champion's manifest, as read from `modelDir`. */
+  readonly manifest: ModelManifest;
   /** @default - no challenger */
   readonly challenger?: ChallengerSetting;
 }
@@ -492,7 +494,7 @@ export function configuredVersions(rootDir: string): ConfiguredVersions | undefi
   const modelDir = modelDirOf(config, rootDir);
   const manifest = readManifestFile(join(modelDir, MANIFEST_FILE));
   const challenger = challengerOf(config, rootDir, manifest)?.setting;
-  return { model: manifest.name, modelDir, champion: manifest.version, ...(challenger === undefined ? {} : { challenger }) };
+  return { model: manifest.name, modelDir, champion: manifest.version, manifest, ...(challenger === undefined ? {} : { challenger }) };
 }
 
 /** The authorization modes of the routes (docs/auth.md). */

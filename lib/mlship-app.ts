@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type App, Tags, Validations } from 'aws-cdk-lib';
+import { type App, RemovalPolicies, RemovalPolicy, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { BASELINE_FILE } from '../contract/baseline';
 import type { ModelManifest } from '../contract/manifest';
@@ -58,6 +58,7 @@ const CROSS_STACK_REFERENCES = '@aws-cdk/core:defaultCrossStackReferences';
  * (aws-cdk issue 36649): the rules' template must never change after creation, so they carry no tags.
  */
 export const LISTENER_RULE = 'AWS::ElasticLoadBalancingV2::ListenerRule';
+const LOG_GROUP = 'AWS::Logs::LogGroup';
 /** The model tag changes with the model: not a stack tag, which CloudFormation would copy onto every resource (the rules too). */
 export const MODEL_TAG_EXCLUDED = ['aws:cdk:stack', LISTENER_RULE];
 
@@ -169,6 +170,9 @@ export function buildMlshipApp(app: App, config: MlshipConfig, options: BuildOpt
   monitoring.addStackDependency(api);
   monitoring.addStackDependency(serving);
 
+  // A throw-away deployment deletes its logs too, those of constructs that take no removal policy (the
+  // state machines', the ECS tasks', the VPC's flow logs) included.
+  if (deployment.removalPolicy === RemovalPolicy.DESTROY) RemovalPolicies.of(app).destroy({ applyToResourceTypes: [LOG_GROUP] });
   Tags.of(app).add('project', 'mlship', { excludeResourceTypes: [LISTENER_RULE] });
   Tags.of(app).add('mlship:model', manifest.name, { excludeResourceTypes: MODEL_TAG_EXCLUDED });
   if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

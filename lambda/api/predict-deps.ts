@@ -51,9 +51,14 @@ export function predictDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: string): Pre
   const backendKind = config.backend;
   const manifest = readManifestFile(required(config, ENV.MODEL_MANIFEST_PATH), baseDir);
   const table = required(config, ENV.PREDICTION_TABLE);
+  // One logger and one metrics sink for the handler and its versions routing alike.
+  const logger = createLogger('predict', { model: manifest.name, modelVersion: manifest.version, backend: backendKind });
+  const metrics = new Metrics({ name: manifest.name, version: manifest.version });
   return {
     manifest,
     backendKind,
+    logger,
+    metrics,
     backend:
       backendKind === 'fargate'
         ? fargateBackend({ url: required(config, ENV.MODEL_URL) })
@@ -75,6 +80,7 @@ export function predictDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: string): Pre
       required(config, ENV.CHALLENGER),
       manifest,
       () => new TableRoutingStore(new DynamoDBClient(dynamoOptions(env)), table, manifest.name),
+      { logger, metrics },
     ),
   };
 }
@@ -83,10 +89,13 @@ export function predictDepsFromEnv(env: NodeJS.ProcessEnv, baseDir: string): Pre
  * The champion and challenger side by side, when the deployment hosts a challenger (docs/versions.md)
  * or a training run may hand a registered one over (`registry`, docs/retraining.md).
  */
-function challengerVersions(setting: string, manifest: ModelManifest, store: () => RoutingStore): VersionsDeps | undefined {
+function challengerVersions(
+  setting: string,
+  manifest: ModelManifest,
+  store: () => RoutingStore,
+  telemetry: { logger: Logger; metrics: Metrics },
+): VersionsDeps | undefined {
   const challenger = parseChallengerSetting(setting);
   if (challenger === undefined && setting !== REGISTRY_CHALLENGER) return undefined;
-  const logger = createLogger('predict', { model: manifest.name });
-  const metrics = new Metrics({ name: manifest.name, version: manifest.version });
-  return versionsDeps({ store: store(), champion: manifest.version, challenger, logger, metrics });
+  return versionsDeps({ store: store(), champion: manifest.version, challenger, ...telemetry });
 }

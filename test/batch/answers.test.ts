@@ -2,12 +2,13 @@
  * The batch workers write answers as bytes straight from the model's arrays (`AnswerWriter`, `ByteSink`):
  * their lines must be byte for byte the ones the string formatter (`formatPredictions`) writes for the
  * same predictions, whatever the ids, labels and numbers, including floats whose shortest decimal
- * form differs from their nine-digit one.
+ * form differs from their nine-digit one; plain ids copied from CSV or JSON Lines bytes included.
  */
 import * as path from 'node:path';
 import { ByteSink, writePrecision9 } from '../../container/src/batch/byte-sink';
 import { AnswerWriter, formatPredictions } from '../../container/src/batch/format';
-import { csvLayout, idsOf, parseCsvChunk, scanCsvChunk } from '../../container/src/batch/rows';
+import { jsonLayout, scanJsonChunk } from '../../container/src/batch/json-rows';
+import { csvLayout, idsOf, type ParsedChunk, parseCsvChunk, parseJsonChunk, scanCsvChunk } from '../../container/src/batch/rows';
 import type { BatchFormat } from '../../container/src/batch/types';
 import type { PackedAnswers } from '../../container/src/model';
 import type { ModelManifest, TabularInput } from '../../contract/manifest';
@@ -189,18 +190,36 @@ describe('AnswerWriter', () => {
     const scanned = scanCsvChunk(input, layout, chunk, 2);
     expect(idsOf(scanned)).toEqual(parseCsvChunk(input, layout, chunk, 2).ids);
     expect(idsOf(scanned)).toEqual(['r1', 'quoted', 'a "b"', 'spaced', 'ünï', 'x\\y', '42', 'with,comma']);
-    const n = idCells.length;
-    const a: PackedAnswers = {
-      kind: 'classification',
-      n,
-      label: Uint32Array.from({ length: n }, (_, i) => i % 2),
-      probabilities: Float64Array.from({ length: 2 * n }, (_, i) => (i % 2 ? 1 / (i + 3) : 1 - 1 / (i + 4))),
-    };
-    for (const format of ['csv', 'jsonl'] as BatchFormat[]) {
-      const sink = new ByteSink();
-      new AnswerWriter(breastCancer, format, sink).write(scanned, a);
-      const labels = breastCancer.output.kind === 'classification' ? breastCancer.output.labels : [];
-      expect(Buffer.from(sink.take()).toString()).toBe(formatPredictions(idsOf(scanned), toPredictions(breastCancer, a), labels, format));
-    }
+    writesWhatTheFormatterWrites(scanned);
+  });
+
+  it('copies plain ids from the JSON Lines bytes and writes the others as the string formatter does', () => {
+    const input = breastCancer.input as TabularInput;
+    const layout = jsonLayout(breastCancer, 'id');
+    if (!layout) throw new Error('breast-cancer takes packed rows');
+    const values = input.features.map((f, i) => `"${f.name}":${i / 7}`).join(',');
+    const idValues = ['"r1"', '" spaced "', '"ünï"', '"with,comma"', '"a\\\\b"', '"say \\"hi\\""', '42', '-0', '1e21', '"x\'y"'];
+    const chunk = new TextEncoder().encode(idValues.map((id) => `{"id":${id},${values}}`).join('\r\n'));
+    const scanned = scanJsonChunk(layout, chunk, 1);
+    expect(idsOf(scanned)).toEqual(parseJsonChunk(breastCancer, 'id', new TextDecoder().decode(chunk), 1).ids);
+    expect(idsOf(scanned)).toEqual(['r1', ' spaced ', 'ünï', 'with,comma', 'a\\b', 'say "hi"', 42, -0, 1e21, "x'y"]);
+    writesWhatTheFormatterWrites(scanned);
   });
 });
+
+/** The writer's bytes for a chunk's ids (plain ones as byte ranges) are the string formatter's, in both text formats. */
+function writesWhatTheFormatterWrites(scanned: ParsedChunk): void {
+  const n = scanned.ids.length;
+  const a: PackedAnswers = {
+    kind: 'classification',
+    n,
+    label: Uint32Array.from({ length: n }, (_, i) => i % 2),
+    probabilities: Float64Array.from({ length: 2 * n }, (_, i) => (i % 2 ? 1 / (i + 3) : 1 - 1 / (i + 4))),
+  };
+  for (const format of ['csv', 'jsonl'] as BatchFormat[]) {
+    const sink = new ByteSink();
+    new AnswerWriter(breastCancer, format, sink).write(scanned, a);
+    const labels = breastCancer.output.kind === 'classification' ? breastCancer.output.labels : [];
+    expect(Buffer.from(sink.take()).toString()).toBe(formatPredictions(idsOf(scanned), toPredictions(breastCancer, a), labels, format));
+  }
+}

@@ -2,9 +2,11 @@
  * The whole app synthesized for each backend, in one file on purpose: the first synthesis in a process
  * pays a fixed ~15 s for aws-cdk-lib's CloudFormation validator, later ones do not.
  */
+
+import { parseConfig } from '../../lib/config';
 import { describeBackend } from './backend-suite';
 import { describeCfnLint } from './cfn-lint';
-import { describeDataStackDestroy } from './data-stack-destroy';
+import { describeAppDestroy, describeDataStackDestroy } from './data-stack-destroy';
 import { describeFargateServing } from './fargate-serving';
 import { describeIdleCost } from './idle-cost';
 import { describeMonitoring } from './monitoring-wiring';
@@ -48,6 +50,11 @@ describeMonitoring(
   ),
 );
 describeDataStackDestroy();
+describeAppDestroy(
+  once(() =>
+    synthBackend('fargate', { removalPolicy: 'destroy', training: parseConfig({ training: { schedule: 'rate(7 days)' } }).training }),
+  ),
+);
 describeCfnLint({ fargate, sagemaker, 'sagemaker-serverless': serverless });
 describeSageMakerApiShapes({ sagemaker, 'sagemaker-serverless': serverless });
 describeRetainedResources({ fargate, sagemaker, 'sagemaker-serverless': serverless });

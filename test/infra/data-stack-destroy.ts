@@ -7,7 +7,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseConfig } from '../../lib/config';
 import { DataStack } from '../../lib/data-stack';
 import { deploymentContext } from '../../lib/deployment-context';
-import { ROOT } from './synth';
+import { documentedFor, documentedRetained, retainedIn } from './retained-resources';
+import { ROOT, type SynthResult } from './synth';
 
 /** The data stack alone with `removalPolicy: destroy`, the setting for throw-away dev deployments. */
 export function describeDataStackDestroy(): void {
@@ -36,6 +37,33 @@ export function describeDataStackDestroy(): void {
         ? (JSON.parse(readFileSync(report, 'utf8')).pluginReports as { violations: unknown[] }[]).flatMap((p) => p.violations)
         : [];
       expect(violations).toEqual([]);
+    });
+  });
+}
+
+/**
+ * The whole app with `removalPolicy: destroy`, every optional stack on: `cdk destroy` keeps only what
+ * docs/deploying.md says no setting deletes (API Gateway's account setting and role, shared by the region).
+ */
+export function describeAppDestroy(synth: () => SynthResult): void {
+  describe('the app with removalPolicy destroy', () => {
+    it('deletes every log group with its stack, and keeps only the region-wide API Gateway setting', () => {
+      // GIVEN the app on fargate (the most log groups) with training and analytics, destroy on
+      const r = synth();
+      expect(r.synthError).toBeUndefined();
+      expect(r.violations).toEqual([]);
+      // THEN what the templates keep is the region's API Gateway account and its role, nothing else
+      const templates = { ...r.templates, ...(r.training ? { training: Template.fromStack(r.training) } : {}) };
+      expect(Object.keys(templates)).toEqual(expect.arrayContaining(['analytics', 'training']));
+      expect(retainedIn(templates as unknown as Record<string, Template>)).toEqual([
+        'Api InferenceApiAccount AWS::ApiGateway::Account',
+        'Api InferenceApiCloudWatchRole AWS::IAM::Role',
+      ]);
+      const logGroups = Object.values(templates).flatMap((t) => Object.values(t.findResources('AWS::Logs::LogGroup')));
+      // (as many as the default config keeps: every one of them now goes with its stack)
+      const keptByDefault = documentedFor(documentedRetained(), 'fargate', ['training'], Object.keys(templates));
+      expect(logGroups).toHaveLength(keptByDefault.filter((row) => row.endsWith(' AWS::Logs::LogGroup')).length);
+      for (const g of logGroups) expect(g.DeletionPolicy).toBe('Delete');
     });
   });
 }

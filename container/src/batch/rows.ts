@@ -44,7 +44,7 @@ const CR = 13;
 const COMMA = 44;
 
 /** Powers of ten a double holds exactly: one multiply or divide by them rounds correctly. */
-const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
+export const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
 
 /** Where the last `scanNumber` stopped: the comma after the cell, or the end of the line. */
 let scanEnd = 0;
@@ -137,16 +137,17 @@ const DIVISORS = Float64Array.from(POW10);
 /**
  * A cell of the form most files hold, `[-]digits[.digits]` with 1 to 15 digits in all, read at `p`: stores
  * its value (exactly `Number(text)`: the digits make an exact integer, divided once by an exact power of
- * ten) at `out[at]`, and returns where the cell ends (the byte after it); -1 for anything else, and for a
- * value that is not an integer when `int`. It returns the end, not the value, so the row loop keeps its
+ * ten) at `out[at]`, and returns where the cell ends (the byte after its digits). When it does not take
+ * the cell (no digits, over 15, or a value that is not an integer when `int`) it stores nothing and returns
+ * `~end`, a negative number. It returns the end, not the value, so the row loop keeps its
  * position in a register from cell to cell (a value handed back with the end in a variable outside costs
  * a store and a load per cell on the loop's critical path). Up to nine digits are summed as a small integer
  * (an integer multiply-add per digit, instead of a floating-point one whose latency chains through every
  * digit); longer cells are summed again as a double. Leading zeros count as digits, which only sends a few
- * more cells the long way. The one reader of such cells: `plainRow`, the cell-by-cell loop and `fastNumber`
- * all call it (`scanNumber` takes what it refuses).
+ * more cells the long way. The one reader of such cells: `plainRow`, the cell-by-cell loop, `fastNumber`
+ * and the JSON Lines reader all call it (`scanNumber` takes what it refuses).
  */
-function plainDecimal(b: Uint8Array, p: number, out: Float32Array | Float64Array, at: number, int: boolean): number {
+export function plainDecimal(b: Uint8Array, p: number, out: Float32Array | Float64Array, at: number, int: boolean): number {
   let i = p;
   let c = b[i] as number;
   const neg = c === 45;
@@ -170,10 +171,10 @@ function plainDecimal(b: Uint8Array, p: number, out: Float32Array | Float64Array
     fraction = i - from;
   }
   const digits = i - start - dot;
-  if (digits === 0 || digits > 15) return -1;
+  if (digits === 0 || digits > 15) return ~i;
   const mantissa = digits > 9 ? longMantissa(b, start, i) : m;
   const v = fraction === 0 ? mantissa : mantissa / (DIVISORS[fraction] as number); // fraction <= 15 < DIVISORS.length
-  if (int && !Number.isInteger(v)) return -1;
+  if (int && !Number.isInteger(v)) return ~i;
   out[at] = neg ? -v : v;
   return i;
 }

@@ -11,6 +11,7 @@ import { type LoadedModel, loadModel, type PackedAnswers } from '../model';
 import { ByteSink } from './byte-sink';
 import { detachOnce } from './detach';
 import { AnswerWriter, formatPredictions, formatRejects } from './format';
+import { jsonLayout, scanJsonChunk } from './json-rows';
 import { parseParquetRows, RowGroupReader } from './parquet-read';
 import { idsOf, type ParsedChunk, parseJsonChunk, scanCsvChunk } from './rows';
 import type { AnswerColumns, ChunkRequest, WorkerBoot, WorkerInit, WorkerMessage } from './types';
@@ -54,11 +55,12 @@ async function start(port: NonNullable<typeof parentPort>, boot: WorkerBoot): Pr
   const groups = init.parquet ? new RowGroupReader(init.parquet) : undefined;
   const packs = model.takesPacked && packsFloat32(manifest);
   const parquetOut = init.outputFormat === 'parquet';
+  const fastJson = init.format === 'jsonl' ? jsonLayout(manifest, init.idColumn) : undefined;
 
-  /** Packed values of the last CSV chunk, for the next one to reuse. */
+  /** Packed values of the last CSV or JSON Lines chunk, for the next one to reuse. */
   let spare: Float32Array | undefined;
 
-  /** The chunk's rows: CSV bytes, JSON Lines text, or a Parquet row group. */
+  /** The chunk's rows: CSV bytes, JSON Lines bytes (as text for models whose rows are not float32), or a Parquet row group. */
   async function parse(req: ChunkRequest): Promise<ParsedChunk> {
     if (req.group && groups && init.parquet) {
       const columns = await groups.columns({ ...req.group, bytes: req.bytes });
@@ -67,6 +69,11 @@ async function start(port: NonNullable<typeof parentPort>, boot: WorkerBoot): Pr
     if (fastCsv && manifest.input.kind === 'tabular' && init.layout) {
       const parsed = scanCsvChunk(manifest.input, init.layout, req.bytes, req.firstLine, req.lines, true, spare);
       // The next chunk may refill these values once the model has read them (chunks go one at a time).
+      spare = parsed.packed.byteOffset === 0 ? new Float32Array(parsed.packed.buffer) : undefined;
+      return parsed;
+    }
+    if (fastJson) {
+      const parsed = scanJsonChunk(fastJson, req.bytes, req.firstLine, req.lines, spare);
       spare = parsed.packed.byteOffset === 0 ? new Float32Array(parsed.packed.buffer) : undefined;
       return parsed;
     }
