@@ -25,7 +25,7 @@ export class LineChunker {
   private pendingBytes = 0;
   /** Size of the last chunk cut: a new chunk's buffer is made for about as much. */
   private lastBytes = 0;
-  /** Newlines in `pieces`, and the records they end. */
+  /** Newlines in the unfinished chunk, and the records they end. */
   private lines = 0;
   private records = 0;
   private nextLine: number;

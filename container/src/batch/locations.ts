@@ -81,7 +81,7 @@ export async function openInput(l: Location, s3: () => S3Client): Promise<Opened
 /**
  * A file's bytes, read into the same two buffers again and again, the next block read while the caller
  * works on the last: a read stream's fresh buffer per read costs more than twice the CPU (about 70 ms
- * against 30 ms for 227 MB here), in allocation, page faults and garbage collection.
+ * against 30 ms for the batch bench's 227 MB file), in allocation, page faults and garbage collection.
  */
 async function* fileBlocks(file: FileHandle): AsyncGenerator<Uint8Array> {
   const buffers = [Buffer.allocUnsafe(FILE_BLOCK_BYTES), Buffer.allocUnsafe(FILE_BLOCK_BYTES)];
