@@ -150,10 +150,19 @@ export interface RowGroupBytes {
 
 /** Answers of one chunk as columns, for a Parquet output. */
 export interface AnswerColumns {
-  readonly ids: string[];
+  readonly ids: EncodedIds;
   /** Classifiers: label index and probabilities (k per row, the manifest's label order). */
   readonly label?: Uint32Array;
   readonly probabilities?: Float64Array;
   /** Regression. */
   readonly values?: Float64Array;
+}
+
+/** Ids as Parquet writes text: a PLAIN BYTE_ARRAY run (4-byte little-endian length, then UTF-8, each). */
+export interface EncodedIds {
+  readonly bytes: Uint8Array;
+  readonly count: number;
+  /** The least and the greatest id in UTF-8 byte order (absent when there is none). */
+  readonly min?: string;
+  readonly max?: string;
 }

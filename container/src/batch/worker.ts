@@ -11,6 +11,7 @@ import { type LoadedModel, loadModel, type PackedAnswers } from '../model';
 import { ByteSink } from './byte-sink';
 import { AnswerWriter, formatPredictions, formatRejects } from './format';
 import { jsonLayout, scanJsonChunk } from './json-rows';
+import { encodeIds } from './parquet-answers';
 import { parseParquetRows, RowGroupReader } from './parquet-read';
 import { idsOf, type ParsedChunk, parseJsonChunk, scanCsvChunk } from './rows';
 import type { AnswerColumns, ChunkRequest, WorkerBoot, WorkerInit, WorkerMessage } from './types';
@@ -100,7 +101,8 @@ async function start(port: NonNullable<typeof parentPort>, boot: WorkerBoot): Pr
       const output = sink.take();
       const t3 = performance.now();
       const transfer = [output.buffer as ArrayBuffer];
-      for (const a of [columns?.label, columns?.probabilities, columns?.values]) if (a) transfer.push(a.buffer as ArrayBuffer);
+      for (const a of [columns?.ids.bytes, columns?.label, columns?.probabilities, columns?.values])
+        if (a) transfer.push(a.buffer as ArrayBuffer);
       // Nothing reads the chunk's bytes any more (ids and rejects are written): back to the chunker.
       const spent = req.group ? undefined : (req.bytes.buffer as ArrayBuffer);
       if (spent) transfer.push(spent);
@@ -190,7 +192,7 @@ async function start(port: NonNullable<typeof parentPort>, boot: WorkerBoot): Pr
 
 /** Packed answers as the columns of a Parquet output. */
 function packedColumns(ids: readonly (string | number)[], a: PackedAnswers): AnswerColumns {
-  const text = ids.map(String);
+  const text = encodeIds(ids);
   return a.kind === 'regression'
     ? { ids: text, values: Float64Array.from(a.values) }
     : { ids: text, label: a.label, probabilities: a.probabilities };
@@ -202,7 +204,7 @@ function predictionColumns(
   predictions: readonly Prediction[],
   labels: readonly string[] | undefined,
 ): AnswerColumns {
-  const text = ids.map(String);
+  const text = encodeIds(ids);
   if (!labels) return { ids: text, values: Float64Array.from(predictions, (p) => ('value' in p ? p.value : Number.NaN)) };
   const k = labels.length;
   const label = new Uint32Array(predictions.length);
