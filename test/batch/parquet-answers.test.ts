@@ -1,7 +1,7 @@
 /**
- * The Parquet output's own column layout (`parquet-answers.ts`) against hyparquet-writer's `ParquetWriter`
- * on the same answers: random classifier and regression answers in parts of random sizes (one larger than
- * a row group, so row groups of several pages), ids ASCII, non-ASCII and numbers. hyparquet and DuckDB
+ * The Parquet output's own pages and layout (`parquet-answers.ts`) against hyparquet-writer's
+ * `ParquetWriter` on the same answers: random classifier and regression answers in parts of random sizes
+ * (one larger than a page, so row groups of several pages a part), ids ASCII, non-ASCII and numbers. hyparquet and DuckDB
  * must read the same rows from both files, and each row group's statistics must be the same.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,8 +10,8 @@ import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { encodeIds, ParquetAnswers } from '../../container/src/batch/parquet-answers';
-import type { AnswerColumns } from '../../container/src/batch/types';
+import { answerPages, ParquetAnswers } from '../../container/src/batch/parquet-answers';
+import type { AnswerPages } from '../../container/src/batch/types';
 import { type ModelManifest, parseManifest } from '../../contract/manifest';
 
 const manifest = (output: unknown): ModelManifest =>
@@ -44,11 +44,12 @@ interface Answers {
   columns: Float64Array[];
 }
 
-/** Random answers in parts: sizes from 1 to 3,000 rows and one of 70,000. */
-function answers(k: number): { parts: AnswerColumns[]; all: Answers; sizes: number[] } {
+/** Random answers as the workers' pages, in parts of 1 to 3,000 rows and one of 70,000 (two pages a column). */
+function answers(labels: readonly string[]): { parts: AnswerPages[]; all: Answers } {
+  const k = labels.length;
   const sizes = [1, 70_000, ...Array.from({ length: 12 }, () => 1 + Math.floor(rand() * 3000))];
   const all: Answers = { ids: [], label: [], columns: [] };
-  const parts: AnswerColumns[] = [];
+  const parts: AnswerPages[] = [];
   const width = Math.max(k, 1);
   for (const n of sizes) {
     const ids = Array.from({ length: n }, (_v, i) => {
@@ -60,9 +61,9 @@ function answers(k: number): { parts: AnswerColumns[]; all: Answers; sizes: numb
     all.ids.push(...ids);
     all.label.push(...label);
     all.columns.push(values);
-    parts.push(k > 0 ? { ids: encodeIds(ids), label, probabilities: values } : { ids: encodeIds(ids), values });
+    parts.push(answerPages(labels, k > 0 ? { ids, label, probabilities: values } : { ids, values }));
   }
-  return { parts, all, sizes };
+  return { parts, all };
 }
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
 
@@ -92,7 +93,7 @@ describe('the Parquet output', () => {
     // GIVEN random answers in parts
     const labels = m.output.kind === 'classification' ? m.output.labels : [];
     const k = labels.length;
-    const { parts, all } = answers(k);
+    const { parts, all } = answers(labels);
 
     // WHEN the output writes them, and hyparquet-writer writes the same columns in the same row groups
     const chunks: Uint8Array[] = [];

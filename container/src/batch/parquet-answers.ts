@@ -3,12 +3,12 @@
  * `p_<label>` (double) for classifiers, or `value` (double); the columns of the CSV output, all required.
  *
  * hyparquet-writer's `ParquetWriter` takes a column as an array of JS values and turns each id into a
- * byte array of its own, then compares and measures every value again: most of the main thread's time on
- * a Parquet output. The schema here is fixed, so the column chunks are laid out directly: the workers send
- * the ids already as a PLAIN byte-array run (`encodeIds`), doubles are their own PLAIN bytes, labels are
- * indexes into a dictionary page of the manifest's labels. The page headers, the RLE/bit-packed indexes,
- * SNAPPY and the footer are hyparquet-writer's own functions. One row group per `OUTPUT_ROW_GROUP` rows
- * (about), each handed to `emit` when written; the footer last, by `finish`.
+ * byte array of its own, then measures and compares every value again, all on the main thread. The
+ * schema here is fixed, so each worker encodes its chunk's answers as finished data pages (`answerPages`:
+ * ids as a PLAIN byte-array run, doubles as their own PLAIN bytes, labels as RLE/bit-packed indexes into a
+ * dictionary of the manifest's labels, each page SNAPPY-compressed), and the main thread only lays the
+ * pages of a row group's chunks end to end, column by column, and writes the footer (`ParquetAnswers`).
+ * Page headers, RLE, SNAPPY and the footer are hyparquet-writer's own functions.
  */
 /// <reference path="./hyparquet-pages.d.ts" />
 import type { ColumnChunk, Encoding, ParquetType, RowGroup, SchemaElement } from 'hyparquet';
@@ -18,7 +18,7 @@ import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
 import type { ModelManifest } from '../../../contract/manifest';
-import type { AnswerColumns, EncodedIds } from './types';
+import type { AnswerColumns, AnswerPages } from './types';
 
 /** Rows per row group of a Parquet output: answers are gathered until there are this many. */
 const OUTPUT_ROW_GROUP = 65_536;
@@ -29,9 +29,9 @@ const utf8 = new TextEncoder();
 
 /**
  * Ids as a PLAIN BYTE_ARRAY run (each a 4-byte little-endian length, then its UTF-8 bytes), with the least
- * and greatest in byte order (the order Parquet statistics of text use). Runs on the workers.
+ * and greatest in byte order (the order Parquet statistics of text use).
  */
-export function encodeIds(ids: readonly (string | number)[]): EncodedIds {
+function encodeIds(ids: readonly (string | number)[]): { bytes: Uint8Array; min?: string; max?: string } {
   let bytes = new Uint8Array(Math.max(64, ids.length * 16));
   let at = 0;
   let min = -1;
@@ -65,7 +65,7 @@ export function encodeIds(ids: readonly (string | number)[]): EncodedIds {
   }
   const decoder = new TextDecoder();
   const entry = (p: number) => decoder.decode(bytes.subarray(p + 4, p + 4 + lengthAt(bytes, p)));
-  return { bytes: bytes.slice(0, at), count: ids.length, ...(min >= 0 ? { min: entry(min), max: entry(max) } : {}) };
+  return { bytes: bytes.subarray(0, at), ...(min >= 0 ? { min: entry(min), max: entry(max) } : {}) };
 }
 
 function lengthAt(b: Uint8Array, p: number): number {
@@ -92,45 +92,162 @@ function compareText(a: string, b: string): number {
   return x.length - y.length;
 }
 
-interface Page {
-  /** Uncompressed values of the page. */
-  readonly data: Uint8Array;
-  readonly rows: number;
-  readonly encoding: Encoding;
+/** The output's columns: name, physical type, encoding. */
+function outputColumns(labels: readonly string[]): { name: string; type: ParquetType; encoding: Encoding }[] {
+  const text = (name: string, encoding: Encoding) => ({ name, type: 'BYTE_ARRAY' as const, encoding });
+  const double = (name: string) => ({ name, type: 'DOUBLE' as const, encoding: 'PLAIN' as const });
+  return labels.length > 0
+    ? [text('id', 'PLAIN'), text('label', 'RLE_DICTIONARY'), ...labels.map((l) => double(`p_${l}`))]
+    : [text('id', 'PLAIN'), double('value')];
 }
 
-/** Writes answers as Parquet (see the file's comment). */
+/**
+ * A chunk's answers as data pages, in the output's column order (see the file's comment): what a worker
+ * sends for a Parquet output. `label` and `probabilities` (k a row) for classifiers, `values` for
+ * regression models.
+ */
+export function answerPages(labels: readonly string[], a: AnswerColumns): AnswerPages {
+  const rows = a.ids.length;
+  const w = new ByteWriter();
+  const facts: AnswerPages['columns'][number][] = [];
+  const ids = encodeIds(a.ids);
+  const idFacts = writePages(w, rows, 'PLAIN', (from, to) => ids.bytes.subarray(offsetOfRow(ids.bytes, from), offsetOfRow(ids.bytes, to)));
+  facts.push({ ...idFacts, ...(ids.min !== undefined ? { min: ids.min, max: ids.max } : {}) });
+  const k = labels.length;
+  if (k > 0) {
+    const label = (a.label ?? new Uint32Array(rows)).subarray(0, rows);
+    const used = new Uint8Array(k);
+    for (let i = 0; i < rows; i++) used[label[i] as number] = 1; // label[i] < k
+    const present = labels.filter((_l, i) => used[i] === 1).sort(compareText);
+    const width = Math.ceil(Math.log2(k));
+    const labelFacts = writePages(w, rows, 'RLE_DICTIONARY', (from, to) => {
+      const page = new ByteWriter();
+      page.appendUint8(width);
+      writeRleBitPackedHybrid(page, label.subarray(from, to), width);
+      return page.getBytes();
+    });
+    facts.push({ ...labelFacts, ...(present.length > 0 ? { min: present[0], max: present[present.length - 1] } : {}) });
+    for (let j = 0; j < k; j++) facts.push(doublePages(w, gather(a.probabilities, rows, k, j)));
+  } else facts.push(doublePages(w, gather(a.values, rows, 1, 0)));
+  return { rows, pages: w.getBytes(), columns: facts };
+}
+
+/** Byte offset of entry `row` in a PLAIN byte-array run (walked from the start). */
+function offsetOfRow(bytes: Uint8Array, row: number): number {
+  let at = 0;
+  for (let i = 0; i < row; i++) at += 4 + lengthAt(bytes, at);
+  return at;
+}
+
+/** Column `at` of `rows` rows `width` wide, as its own array. */
+function gather(values: Float64Array | undefined, rows: number, width: number, at: number): Float64Array {
+  const src = values ?? new Float64Array(0);
+  if (width === 1) return src.slice(0, rows);
+  const col = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) col[i] = src[i * width + at] as number; // i * width + at < rows * width
+  return col;
+}
+
+function doublePages(w: ByteWriter, values: Float64Array): AnswerPages['columns'][number] {
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number; // i < values.length
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const bytes = littleEndian(values);
+  const facts = writePages(w, values.length, 'PLAIN', (from, to) => bytes.subarray(from * 8, to * 8));
+  return values.length > 0 ? { ...facts, min, max } : facts;
+}
+
+/**
+ * Writes `rows` rows of a column as data pages v2 of at most `PAGE_ROWS` rows, each page's values from
+ * `page(from, to)`, SNAPPY-compressed. Answers the bytes written, their uncompressed size and the pages.
+ */
+function writePages(
+  w: ByteWriter,
+  rows: number,
+  encoding: Encoding,
+  page: (from: number, to: number) => Uint8Array,
+): { bytes: number; uncompressed: number; pages: number } {
+  const start = w.offset;
+  let uncompressed = 0;
+  let pages = 0;
+  for (let from = 0; from < rows; from += PAGE_ROWS) {
+    const n = Math.min(PAGE_ROWS, rows - from);
+    const data = page(from, from + n);
+    const compressed = snappyCompress(data);
+    const headerStart = w.offset;
+    writePageHeader(w, {
+      type: 'DATA_PAGE_V2',
+      uncompressed_page_size: data.length,
+      compressed_page_size: compressed.length,
+      data_page_header_v2: {
+        num_values: n,
+        num_nulls: 0,
+        num_rows: n,
+        encoding,
+        definition_levels_byte_length: 0,
+        repetition_levels_byte_length: 0,
+        is_compressed: true,
+      },
+    });
+    uncompressed += w.offset - headerStart + data.length;
+    w.appendBytes(compressed);
+    pages++;
+  }
+  return { bytes: w.offset - start, uncompressed, pages };
+}
+
+/** Writes answers as Parquet: the workers' pages laid out a row group at a time (see the file's comment). */
 export class ParquetAnswers {
   private readonly out = new ByteWriter();
-  private readonly labels: readonly string[];
+  private readonly columns: { name: string; type: ParquetType; encoding: Encoding }[];
   private readonly schema: SchemaElement[];
-  /** The dictionary page's values: the labels, PLAIN-encoded. */
-  private readonly labelDictionary: Uint8Array;
+  /** The label column's dictionary page, SNAPPY-compressed, and its uncompressed size (header included). */
+  private readonly dictionary?: { page: Uint8Array; uncompressed: number };
   private readonly rowGroups: RowGroup[] = [];
   private rows = 0;
-  private pending: AnswerColumns[] = [];
+  private pending: AnswerPages[] = [];
   private pendingRows = 0;
 
   constructor(
     m: ModelManifest,
     private readonly emit: (bytes: Uint8Array) => Promise<void>,
   ) {
-    this.labels = m.output.kind === 'classification' ? m.output.labels : [];
-    const text = (name: string): SchemaElement => ({ name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' });
+    const labels = m.output.kind === 'classification' ? m.output.labels : [];
+    this.columns = outputColumns(labels);
     // Never null: a row answered NaN or Infinity is rejected, not written.
-    const double = (name: string): SchemaElement => ({ name, type: 'DOUBLE', repetition_type: 'REQUIRED' });
-    const columns =
-      m.output.kind === 'classification'
-        ? [text('id'), text('label'), ...this.labels.map((l) => double(`p_${l}`))]
-        : [text('id'), double('value')];
-    this.schema = [{ name: 'root', num_children: columns.length }, ...columns];
-    this.labelDictionary = encodeIds(this.labels).bytes;
+    this.schema = [
+      { name: 'root', num_children: this.columns.length },
+      ...this.columns.map(
+        ({ name, type }): SchemaElement =>
+          type === 'DOUBLE'
+            ? { name, type, repetition_type: 'REQUIRED' }
+            : { name, type, converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+      ),
+    ];
+    if (labels.length > 0) {
+      const values = encodeIds(labels).bytes;
+      const compressed = snappyCompress(values);
+      const w = new ByteWriter();
+      writePageHeader(w, {
+        type: 'DICTIONARY_PAGE',
+        uncompressed_page_size: values.length,
+        compressed_page_size: compressed.length,
+        dictionary_page_header: { num_values: labels.length, encoding: 'PLAIN' },
+      });
+      const headerBytes = w.offset;
+      w.appendBytes(compressed);
+      this.dictionary = { page: w.getBytes(), uncompressed: headerBytes + values.length };
+    }
     this.out.appendUint32(MAGIC);
   }
 
-  async add(a: AnswerColumns): Promise<void> {
+  async add(a: AnswerPages): Promise<void> {
     this.pending.push(a);
-    this.pendingRows += a.ids.count;
+    this.pendingRows += a.rows;
     if (this.pendingRows >= OUTPUT_ROW_GROUP) await this.flush();
   }
 
@@ -148,178 +265,81 @@ export class ParquetAnswers {
     await this.drain();
   }
 
-  /** Writes the pending answers as one row group. */
+  /** Writes the pending chunks' pages as one row group, column by column. */
   private async flush(): Promise<void> {
     const n = this.pendingRows;
     if (n === 0) return;
     const parts = this.pending;
     this.pending = [];
     this.pendingRows = 0;
-    const start = this.out.offset;
-    const columns: ColumnChunk[] = [this.idColumn(parts, n)];
-    const k = this.labels.length;
-    if (k > 0) {
-      const label = new Uint32Array(n);
-      let r = 0;
-      for (const p of parts) {
-        label.set((p.label ?? new Uint32Array(p.ids.count)).subarray(0, p.ids.count), r);
-        r += p.ids.count;
+    const w = this.out;
+    const groupStart = w.offset;
+    const at = parts.map(() => 0); // where each part's next column starts in its pages
+    const chunks: ColumnChunk[] = this.columns.map(({ name, type, encoding }, c) => {
+      const start = w.offset;
+      let uncompressed = 0;
+      let dictionaryOffset: bigint | undefined;
+      if (encoding === 'RLE_DICTIONARY' && this.dictionary) {
+        dictionaryOffset = BigInt(w.offset);
+        w.appendBytes(this.dictionary.page);
+        uncompressed += this.dictionary.uncompressed;
       }
-      columns.push(this.labelColumn(label));
-      for (let j = 0; j < k; j++)
-        columns.push(
-          this.doubleColumn(
-            `p_${this.labels[j]}`,
-            gather(parts, n, k, j, (p) => p.probabilities),
-          ),
-        );
-    } else
-      columns.push(
-        this.doubleColumn(
-          'value',
-          gather(parts, n, 1, 0, (p) => p.values),
-        ),
-      );
+      const dataOffset = BigInt(w.offset);
+      let pages = 0;
+      let min: string | number | undefined;
+      let max: string | number | undefined;
+      const less =
+        type === 'DOUBLE'
+          ? (x: string | number, y: string | number) => x < y
+          : (x: string | number, y: string | number) => compareText(String(x), String(y)) < 0;
+      parts.forEach((p, i) => {
+        const f = p.columns[c];
+        if (!f) throw new Error(`A chunk's answers lack column ${name}.`);
+        const from = at[i] as number; // i < parts.length = at.length
+        w.appendBytes(p.pages.subarray(from, from + f.bytes));
+        at[i] = from + f.bytes;
+        uncompressed += f.uncompressed;
+        pages += f.pages;
+        if (f.min !== undefined && (min === undefined || less(f.min, min))) min = f.min;
+        if (f.max !== undefined && (max === undefined || less(max, f.max))) max = f.max;
+      });
+      // As the format asks of doubles: a zero minimum is -0, a zero maximum +0.
+      if (type === 'DOUBLE' && min === 0) min = -0;
+      if (type === 'DOUBLE' && max === 0) max = 0;
+      return {
+        file_offset: BigInt(start),
+        meta_data: {
+          type,
+          encodings: dictionaryOffset !== undefined ? ['PLAIN', encoding] : [encoding],
+          path_in_schema: [name],
+          codec: 'SNAPPY',
+          num_values: BigInt(n),
+          total_uncompressed_size: BigInt(uncompressed),
+          total_compressed_size: BigInt(w.offset - start),
+          data_page_offset: dataOffset,
+          ...(dictionaryOffset !== undefined ? { dictionary_page_offset: dictionaryOffset } : {}),
+          statistics: {
+            ...(min !== undefined ? { min_value: min, max_value: max } : {}),
+            null_count: 0n,
+            ...(type === 'DOUBLE' ? { nan_count: 0n } : {}),
+          } as NonNullable<ColumnChunk['meta_data']>['statistics'],
+          encoding_stats: [
+            ...(dictionaryOffset !== undefined ? [{ page_type: 'DICTIONARY_PAGE' as const, encoding: 'PLAIN' as const, count: 1 }] : []),
+            { page_type: 'DATA_PAGE_V2', encoding, count: pages },
+          ],
+        },
+      };
+    });
     let uncompressed = 0n;
-    for (const c of columns) uncompressed += c.meta_data?.total_uncompressed_size ?? 0n;
+    for (const c of chunks) uncompressed += c.meta_data?.total_uncompressed_size ?? 0n;
     this.rowGroups.push({
-      columns,
+      columns: chunks,
       num_rows: BigInt(n),
       total_byte_size: uncompressed,
-      total_compressed_size: BigInt(this.out.offset - start),
+      total_compressed_size: BigInt(w.offset - groupStart),
     });
     this.rows += n;
     await this.drain();
-  }
-
-  private idColumn(parts: readonly AnswerColumns[], n: number): ColumnChunk {
-    const all = parts.length === 1 ? (parts[0] as AnswerColumns).ids.bytes : concat(parts.map((p) => p.ids.bytes));
-    const pages: Page[] = [];
-    for (let row = 0, at = 0; row < n; ) {
-      const rows = Math.min(PAGE_ROWS, n - row);
-      let end = at;
-      for (let i = 0; i < rows; i++) end += 4 + lengthAt(all, end);
-      pages.push({ data: all.subarray(at, end), rows, encoding: 'PLAIN' });
-      row += rows;
-      at = end;
-    }
-    let min: string | undefined;
-    let max: string | undefined;
-    for (const { ids } of parts) {
-      if (ids.min !== undefined && (min === undefined || compareText(ids.min, min) < 0)) min = ids.min;
-      if (ids.max !== undefined && (max === undefined || compareText(ids.max, max) > 0)) max = ids.max;
-    }
-    return this.column('id', 'BYTE_ARRAY', n, pages, undefined, { min_value: min, max_value: max, null_count: 0n });
-  }
-
-  private labelColumn(label: Uint32Array): ColumnChunk {
-    const k = this.labels.length;
-    const used = new Uint8Array(k);
-    for (let i = 0; i < label.length; i++) used[label[i] as number] = 1; // label[i] < k
-    const present = this.labels.filter((_l, i) => used[i] === 1).sort(compareText);
-    const width = Math.ceil(Math.log2(k));
-    const pages: Page[] = [];
-    for (let row = 0; row < label.length; row += PAGE_ROWS) {
-      const w = new ByteWriter();
-      w.appendUint8(width);
-      writeRleBitPackedHybrid(w, label.subarray(row, row + PAGE_ROWS), width);
-      pages.push({ data: w.getBytes(), rows: Math.min(PAGE_ROWS, label.length - row), encoding: 'RLE_DICTIONARY' });
-    }
-    const stats = { min_value: present[0], max_value: present[present.length - 1], null_count: 0n };
-    return this.column('label', 'BYTE_ARRAY', label.length, pages, { data: this.labelDictionary, count: k }, stats);
-  }
-
-  private doubleColumn(name: string, values: Float64Array): ColumnChunk {
-    let min = Number.POSITIVE_INFINITY;
-    let max = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i] as number; // i < values.length
-      if (v < min) min = v;
-      if (v > max) max = v;
-    }
-    const pages: Page[] = [];
-    const bytes = littleEndian(values);
-    for (let row = 0; row < values.length; row += PAGE_ROWS) {
-      pages.push({
-        data: bytes.subarray(row * 8, (row + PAGE_ROWS) * 8),
-        rows: Math.min(PAGE_ROWS, values.length - row),
-        encoding: 'PLAIN',
-      });
-    }
-    // As the format asks: a zero minimum is -0, a zero maximum +0.
-    const stats = values.length
-      ? { min_value: min === 0 ? -0 : min, max_value: max === 0 ? 0 : max, null_count: 0n, nan_count: 0n }
-      : undefined;
-    return this.column(name, 'DOUBLE', values.length, pages, undefined, stats);
-  }
-
-  /** Writes a column chunk (its dictionary page first, if any) and answers its metadata. */
-  private column(
-    name: string,
-    type: ParquetType,
-    rows: number,
-    pages: readonly Page[],
-    dictionary: { data: Uint8Array; count: number } | undefined,
-    statistics: Record<string, unknown> | undefined,
-  ): ColumnChunk {
-    const w = this.out;
-    const start = w.offset;
-    let uncompressed = 0;
-    let dictionaryOffset: bigint | undefined;
-    if (dictionary) {
-      dictionaryOffset = BigInt(w.offset);
-      const compressed = snappyCompress(dictionary.data);
-      const headerStart = w.offset;
-      writePageHeader(w, {
-        type: 'DICTIONARY_PAGE',
-        uncompressed_page_size: dictionary.data.length,
-        compressed_page_size: compressed.length,
-        dictionary_page_header: { num_values: dictionary.count, encoding: 'PLAIN' },
-      });
-      uncompressed += w.offset - headerStart + dictionary.data.length;
-      w.appendBytes(compressed);
-    }
-    const dataOffset = BigInt(w.offset);
-    for (const page of pages) {
-      const compressed = snappyCompress(page.data);
-      const headerStart = w.offset;
-      writePageHeader(w, {
-        type: 'DATA_PAGE_V2',
-        uncompressed_page_size: page.data.length,
-        compressed_page_size: compressed.length,
-        data_page_header_v2: {
-          num_values: page.rows,
-          num_nulls: 0,
-          num_rows: page.rows,
-          encoding: page.encoding,
-          definition_levels_byte_length: 0,
-          repetition_levels_byte_length: 0,
-          is_compressed: true,
-        },
-      });
-      uncompressed += w.offset - headerStart + page.data.length;
-      w.appendBytes(compressed);
-    }
-    const encoding = pages[0]?.encoding ?? 'PLAIN';
-    return {
-      file_offset: BigInt(start),
-      meta_data: {
-        type,
-        encodings: dictionary ? ['PLAIN', encoding] : [encoding],
-        path_in_schema: [name],
-        codec: 'SNAPPY',
-        num_values: BigInt(rows),
-        total_uncompressed_size: BigInt(uncompressed),
-        total_compressed_size: BigInt(w.offset - start),
-        data_page_offset: dataOffset,
-        ...(dictionaryOffset !== undefined ? { dictionary_page_offset: dictionaryOffset } : {}),
-        ...(statistics ? { statistics: statistics as NonNullable<ColumnChunk['meta_data']>['statistics'] } : {}),
-        encoding_stats: [
-          ...(dictionary ? [{ page_type: 'DICTIONARY_PAGE' as const, encoding: 'PLAIN' as const, count: 1 }] : []),
-          { page_type: 'DATA_PAGE_V2', encoding, count: pages.length },
-        ],
-      },
-    };
   }
 
   /** Hands what is written so far to `emit` and starts the buffer again (file offsets go on). */
@@ -330,36 +350,6 @@ export class ParquetAnswers {
     w.index = 0;
     await this.emit(bytes);
   }
-}
-
-/** Column `at` of the `width`-wide rows of every part, as one array of `n` doubles. */
-function gather(
-  parts: readonly AnswerColumns[],
-  n: number,
-  width: number,
-  at: number,
-  of: (p: AnswerColumns) => Float64Array | undefined,
-): Float64Array {
-  const col = new Float64Array(n);
-  let r = 0;
-  for (const p of parts) {
-    const src = of(p) ?? new Float64Array(0);
-    const rows = p.ids.count;
-    if (width === 1) col.set(src.subarray(0, rows), r);
-    else for (let i = 0; i < rows; i++) col[r + i] = src[i * width + at] as number; // i * width + at < rows * width
-    r += rows;
-  }
-  return col;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** The PLAIN bytes of doubles: little-endian, which a typed array's own bytes are on the platforms Node runs on. */
