@@ -144,6 +144,10 @@ describe('the Parquet output', () => {
       );
     expect(stats(ours)).toEqual(stats(theirs));
     expect(stats(ours)[0]?.[0]?.min).toBeDefined();
+    // text SNAPPY-compressed, doubles not (see parquet-answers.ts)
+    expect(oursMeta.row_groups[0]?.columns.map((c) => c.meta_data?.codec)).toEqual(
+      names.map((_n, j) => (j < (k > 0 ? 2 : 1) ? 'SNAPPY' : 'UNCOMPRESSED')),
+    );
     // and DuckDB reads the same rows as hyparquet
     const file = path.join(dir, `answers-${k}.parquet`);
     writeFileSync(file, ours);

@@ -5,10 +5,15 @@
  * hyparquet-writer's `ParquetWriter` takes a column as an array of JS values and turns each id into a
  * byte array of its own, then measures and compares every value again, all on the main thread. The
  * schema here is fixed, so each worker encodes its chunk's answers as finished data pages (`answerPages`:
- * ids as a PLAIN byte-array run, doubles as their own PLAIN bytes, labels as RLE/bit-packed indexes into a
- * dictionary of the manifest's labels, each page SNAPPY-compressed), and the main thread only lays the
- * pages of a row group's chunks end to end, column by column, and writes the footer (`ParquetAnswers`).
- * Page headers, RLE, SNAPPY and the footer are hyparquet-writer's own functions.
+ * ids as a PLAIN byte-array run, labels as RLE/bit-packed indexes into a dictionary of the manifest's
+ * labels, both SNAPPY-compressed; doubles as their own PLAIN bytes, uncompressed), and the main thread only
+ * lays the pages of a row group's chunks end to end, column by column, and writes the footer
+ * (`ParquetAnswers`). Page headers, RLE, SNAPPY and the footer are hyparquet-writer's own functions.
+ *
+ * Why the doubles are not compressed: a model's float32 answers widened to doubles leave SNAPPY little
+ * but their zero low bytes (about a quarter of the size saved) at about 0.2 µs a value, the largest part of
+ * the output's work. (BYTE_STREAM_SPLIT would compress them well and fast, but some readers still in use
+ * cannot read it.)
  */
 /// <reference path="./hyparquet-pages.d.ts" />
 import type { ColumnChunk, Encoding, ParquetType, RowGroup, SchemaElement } from 'hyparquet';
@@ -111,7 +116,12 @@ export function answerPages(labels: readonly string[], a: AnswerColumns): Answer
   const w = new ByteWriter();
   const facts: AnswerPages['columns'][number][] = [];
   const ids = encodeIds(a.ids);
-  const idFacts = writePages(w, rows, 'PLAIN', (from, to) => ids.bytes.subarray(offsetOfRow(ids.bytes, from), offsetOfRow(ids.bytes, to)));
+  let idAt = 0; // pages are asked for in row order
+  const idFacts = writePages(w, rows, 'PLAIN', true, (from, to) => {
+    const start = idAt;
+    for (let i = from; i < to; i++) idAt += 4 + lengthAt(ids.bytes, idAt);
+    return ids.bytes.subarray(start, idAt);
+  });
   facts.push({ ...idFacts, ...(ids.min !== undefined ? { min: ids.min, max: ids.max } : {}) });
   const k = labels.length;
   if (k > 0) {
@@ -120,7 +130,7 @@ export function answerPages(labels: readonly string[], a: AnswerColumns): Answer
     for (let i = 0; i < rows; i++) used[label[i] as number] = 1; // label[i] < k
     const present = labels.filter((_l, i) => used[i] === 1).sort(compareText);
     const width = Math.ceil(Math.log2(k));
-    const labelFacts = writePages(w, rows, 'RLE_DICTIONARY', (from, to) => {
+    const labelFacts = writePages(w, rows, 'RLE_DICTIONARY', true, (from, to) => {
       const page = new ByteWriter();
       page.appendUint8(width);
       writeRleBitPackedHybrid(page, label.subarray(from, to), width);
@@ -130,13 +140,6 @@ export function answerPages(labels: readonly string[], a: AnswerColumns): Answer
     for (let j = 0; j < k; j++) facts.push(doublePages(w, gather(a.probabilities, rows, k, j)));
   } else facts.push(doublePages(w, gather(a.values, rows, 1, 0)));
   return { rows, pages: w.getBytes(), columns: facts };
-}
-
-/** Byte offset of entry `row` in a PLAIN byte-array run (walked from the start). */
-function offsetOfRow(bytes: Uint8Array, row: number): number {
-  let at = 0;
-  for (let i = 0; i < row; i++) at += 4 + lengthAt(bytes, at);
-  return at;
 }
 
 /** Column `at` of `rows` rows `width` wide, as its own array. */
@@ -157,18 +160,20 @@ function doublePages(w: ByteWriter, values: Float64Array): AnswerPages['columns'
     if (v > max) max = v;
   }
   const bytes = littleEndian(values);
-  const facts = writePages(w, values.length, 'PLAIN', (from, to) => bytes.subarray(from * 8, to * 8));
+  const facts = writePages(w, values.length, 'PLAIN', false, (from, to) => bytes.subarray(from * 8, to * 8));
   return values.length > 0 ? { ...facts, min, max } : facts;
 }
 
 /**
  * Writes `rows` rows of a column as data pages v2 of at most `PAGE_ROWS` rows, each page's values from
- * `page(from, to)`, SNAPPY-compressed. Answers the bytes written, their uncompressed size and the pages.
+ * `page(from, to)`, SNAPPY-compressed when `snappy`. Answers the bytes written, their uncompressed size
+ * and the pages.
  */
 function writePages(
   w: ByteWriter,
   rows: number,
   encoding: Encoding,
+  snappy: boolean,
   page: (from: number, to: number) => Uint8Array,
 ): { bytes: number; uncompressed: number; pages: number } {
   const start = w.offset;
@@ -177,7 +182,7 @@ function writePages(
   for (let from = 0; from < rows; from += PAGE_ROWS) {
     const n = Math.min(PAGE_ROWS, rows - from);
     const data = page(from, from + n);
-    const compressed = snappyCompress(data);
+    const compressed = snappy ? snappyCompress(data) : data;
     const headerStart = w.offset;
     writePageHeader(w, {
       type: 'DATA_PAGE_V2',
@@ -190,7 +195,7 @@ function writePages(
         encoding,
         definition_levels_byte_length: 0,
         repetition_levels_byte_length: 0,
-        is_compressed: true,
+        is_compressed: snappy,
       },
     });
     uncompressed += w.offset - headerStart + data.length;
@@ -312,7 +317,7 @@ export class ParquetAnswers {
           type,
           encodings: dictionaryOffset !== undefined ? ['PLAIN', encoding] : [encoding],
           path_in_schema: [name],
-          codec: 'SNAPPY',
+          codec: type === 'DOUBLE' ? 'UNCOMPRESSED' : 'SNAPPY',
           num_values: BigInt(n),
           total_uncompressed_size: BigInt(uncompressed),
           total_compressed_size: BigInt(w.offset - start),
