@@ -7,12 +7,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { answerPages, ParquetAnswers } from '../../container/src/batch/parquet-answers';
 import type { AnswerPages } from '../../container/src/batch/types';
 import { type ModelManifest, parseManifest } from '../../contract/manifest';
+import { duckdbForTests } from '../support/duckdb';
 
 const manifest = (output: unknown): ModelManifest =>
   parseManifest({
@@ -75,16 +75,7 @@ function column(all: Answers, width: number, j: number): number[] {
 const toArrayBuffer = (b: Uint8Array) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 
 describe('the Parquet output', () => {
-  let instance: DuckDBInstance;
-  let conn: Awaited<ReturnType<DuckDBInstance['connect']>>;
-  beforeAll(async () => {
-    instance = await DuckDBInstance.create(':memory:', { threads: '1' });
-    conn = await instance.connect();
-  });
-  afterAll(() => {
-    conn.closeSync();
-    instance.closeSync();
-  });
+  const duckdb = duckdbForTests();
 
   it.each([
     { kind: 'classifier', m: CLASSIFIER },
@@ -151,13 +142,13 @@ describe('the Parquet output', () => {
     // and DuckDB reads the same rows as hyparquet
     const file = path.join(dir, `answers-${k}.parquet`);
     writeFileSync(file, ours);
-    const duck = (await conn.runAndReadAll(`SELECT * FROM read_parquet('${file}')`)).getRowObjectsJS();
+    const duck = (await duckdb().runAndReadAll(`SELECT * FROM read_parquet('${file}')`)).getRowObjectsJS();
     expect(duck.length).toBe(read.length);
     for (const [i, r] of duck.entries()) {
       expect(r).toEqual(read[i]);
       if (i > 5000) break;
     }
-    const types = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${file}')`)).getRowObjectsJS();
+    const types = (await duckdb().runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${file}')`)).getRowObjectsJS();
     expect(types.map((t) => [t.column_name, t.column_type])).toEqual(names.map((n, j) => [n, j < (k > 0 ? 2 : 1) ? 'VARCHAR' : 'DOUBLE']));
   });
 });

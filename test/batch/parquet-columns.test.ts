@@ -13,7 +13,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { Zstd } from '@hpcc-js/wasm-zstd';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { parseLocation } from '../../container/src/batch/locations';
@@ -22,6 +21,7 @@ import { isNumericColumn } from '../../container/src/batch/parquet-columns';
 import { type GroupColumn, parseParquetRows, RowGroupReader } from '../../container/src/batch/parquet-read';
 import type { ParsedChunk } from '../../container/src/batch/rows';
 import { type ModelManifest, parseManifest } from '../../contract/manifest';
+import { duckdbForTests } from '../support/duckdb';
 
 const manifest: ModelManifest = parseManifest({
   name: 'mixed',
@@ -192,16 +192,7 @@ describe('numeric columns read into typed arrays', () => {
 });
 
 describe('Parquet files as DuckDB writes them', () => {
-  let conn: Awaited<ReturnType<DuckDBInstance['connect']>>;
-  let instance: DuckDBInstance;
-  beforeAll(async () => {
-    instance = await DuckDBInstance.create(':memory:', { threads: '1' });
-    conn = await instance.connect();
-  });
-  afterAll(() => {
-    conn.closeSync();
-    instance.closeSync();
-  });
+  const duckdb = duckdbForTests();
 
   // Columns in another order than the features, an extra one, nulls, repeated values, INT64, INT32, FLOAT.
   const SELECT = `SELECT
@@ -221,7 +212,7 @@ describe('Parquet files as DuckDB writes them', () => {
     { version: 'V2', compression: 'uncompressed', rowGroup: 2048 },
   ])('take the typed-array path and give the rows hyparquet gives (%o)', async ({ version, compression, rowGroup }) => {
     const file = path.join(dir, `duckdb-${version}-${compression}.parquet`);
-    await conn.run(
+    await duckdb().run(
       `COPY (${SELECT}) TO '${file}' (FORMAT parquet, PARQUET_VERSION ${version}, COMPRESSION ${compression}, ROW_GROUP_SIZE ${rowGroup})`,
     );
     const fast = await readAll(file, false);
