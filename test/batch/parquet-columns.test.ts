@@ -60,7 +60,7 @@ const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T
 
 interface Read {
   chunks: ParsedChunk[];
-  /** Per feature, how many row groups gave it as a typed array. */
+  /** Per feature (and the id column), how many row groups gave it as a typed array. */
   typed: Record<string, number>;
   groups: number;
 }
@@ -78,7 +78,7 @@ async function readAll(file: string, general: boolean, packs = true): Promise<Re
         { group, rowStart: g.rowStart, rows: g.rows, byteStart: g.byteStart, bytes },
         general,
       );
-      for (const f of FEATURES) if (isNumericColumn(columns.get(f))) typed[f] = (typed[f] ?? 0) + 1;
+      for (const f of [...FEATURES, 'id']) if (isNumericColumn(columns.get(f))) typed[f] = (typed[f] ?? 0) + 1;
       chunks.push(parseParquetRows(manifest, src.init, columns, g.rows, g.rowStart + 1, packs));
     }
     return { chunks, typed, groups: src.groups.length };
@@ -183,6 +183,7 @@ describe('numeric columns read into typed arrays', () => {
     // THEN every feature column took the typed-array path, and the rows are the same
     for (const f of FEATURES) expect(fast.typed[f]).toBe(fast.groups);
     expect(general.typed).toEqual(Object.fromEntries(FEATURES.map((f) => [f, 0])));
+    expect(fast.typed.id).toBeUndefined(); // text ids: hyparquet's reader
     expectSame(fast, general);
     expectSame(await readAll(file, false, false), await readAll(file, true, false));
     const rejects = fast.chunks.reduce((n, c) => n + c.rejects.length, 0);
@@ -194,10 +195,11 @@ describe('numeric columns read into typed arrays', () => {
 describe('Parquet files as DuckDB writes them', () => {
   const duckdb = duckdbForTests();
 
-  // Columns in another order than the features, an extra one, nulls, repeated values, INT64, INT32, FLOAT.
-  const SELECT = `SELECT
+  // Columns in another order than the features, an extra one, nulls, repeated values, INT64, INT32, FLOAT;
+  // ids as text, or as numbers (an INT64 column, some beyond safe integers, read the typed-array way too).
+  const select = (id: string) => `SELECT
       (i * 13 % 101)::DOUBLE / 7 AS c,
-      'row' || i AS id,
+      ${id} AS id,
       CASE WHEN i % 11 = 0 THEN NULL WHEN i % 29 = 0 THEN 'NaN'::DOUBLE ELSE (i % 5)::DOUBLE END AS b,
       CASE WHEN i % 17 = 0 THEN NULL ELSE i * 1.25 - 300 END::DOUBLE AS a,
       CASE WHEN i % 31 = 0 THEN 9007199254740993 ELSE i - 500 END::BIGINT AS n,
@@ -206,22 +208,26 @@ describe('Parquet files as DuckDB writes them', () => {
     FROM range(12000) t(i)`;
 
   it.each([
-    { version: 'V1', compression: 'snappy', rowGroup: 3000 },
-    { version: 'V1', compression: 'zstd', rowGroup: 100000 },
-    { version: 'V2', compression: 'gzip', rowGroup: 5000 },
-    { version: 'V2', compression: 'uncompressed', rowGroup: 2048 },
-  ])('take the typed-array path and give the rows hyparquet gives (%o)', async ({ version, compression, rowGroup }) => {
+    { version: 'V1', compression: 'snappy', rowGroup: 3000, id: "'row' || i" },
+    { version: 'V1', compression: 'zstd', rowGroup: 100000, id: 'CASE WHEN i % 1000 = 7 THEN 9007199254740993 ELSE i END::BIGINT' },
+    { version: 'V2', compression: 'gzip', rowGroup: 5000, id: "'row' || i" },
+    { version: 'V2', compression: 'uncompressed', rowGroup: 2048, id: 'i::BIGINT' },
+  ])('take the typed-array path and give the rows hyparquet gives (%o)', async ({ version, compression, rowGroup, id }) => {
     const file = path.join(dir, `duckdb-${version}-${compression}.parquet`);
     await duckdb().run(
-      `COPY (${SELECT}) TO '${file}' (FORMAT parquet, PARQUET_VERSION ${version}, COMPRESSION ${compression}, ROW_GROUP_SIZE ${rowGroup})`,
+      `COPY (${select(id)}) TO '${file}' (FORMAT parquet, PARQUET_VERSION ${version}, COMPRESSION ${compression}, ROW_GROUP_SIZE ${rowGroup})`,
     );
     const fast = await readAll(file, false);
     expect(fast.groups).toBeGreaterThan(rowGroup < 12000 ? 1 : 0);
     for (const f of FEATURES) expect(fast.typed[f]).toBe(fast.groups);
+    expect(fast.typed.id).toBe(id.includes('BIGINT') ? fast.groups : undefined);
     expectSame(fast, await readAll(file, true));
     // Nulls in a and the unsafe INT64 in n are rejects; nulls and NaN in b (nullable) are missing values.
     const rejects = fast.chunks.flatMap((c) => c.rejects);
     expect(rejects.filter((r) => r.field === 'a').length).toBe(Math.ceil(12000 / 17));
     expect(rejects.filter((r) => r.field === 'n').length).toBeGreaterThan(0);
+    // An INT64 id beyond safe integers is kept as its digits, as text.
+    const big = [...fast.chunks.flatMap((c) => c.ids), ...rejects.map((r) => r.id)].filter((x) => x === '9007199254740993');
+    expect(big.length).toBe(id.includes('9007199254740993') ? 12 : 0);
   });
 });
