@@ -9,9 +9,10 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { Zstd } from '@hpcc-js/wasm-zstd';
-import { type AsyncBuffer, type FileMetaData, parquetMetadata, parquetRead } from 'hyparquet';
+import { type AsyncBuffer, type FileMetaData, parquetMetadata, parquetRead, parquetSchema, type SchemaElement } from 'hyparquet';
 import { ApiError } from '../../../contract/errors';
 import { FLOAT32_ROUNDS_FINITE_BELOW, type Instance, type ModelManifest, validateInstances } from '../../../contract/manifest';
+import { decodesAsNumbers, isNumericColumn, type NumericColumn, numericValue, readNumericColumn } from './parquet-columns';
 import type { ParsedChunk, Reject } from './rows';
 import type { ParquetInit, RowGroupBytes } from './types';
 
@@ -33,13 +34,24 @@ async function decompressors(metadata: FileMetaData): Promise<Record<string, (in
   };
 }
 
+/** A column of a row group as the worker holds it: decoded here into typed arrays, or by hyparquet (index = row). */
+export type GroupColumn = NumericColumn | ArrayLike<unknown>;
+
 /** A worker's decoder of row groups: the footer parsed once. */
 export class RowGroupReader {
   private readonly metadata: FileMetaData;
+  /** The schema element of each column read that `readNumericColumn` decodes. */
+  private readonly numeric = new Map<string, SchemaElement>();
   private compressors: Promise<Record<string, (input: Uint8Array, outputLength: number) => Uint8Array>> | undefined;
 
   constructor(private readonly init: ParquetInit) {
     this.metadata = parquetMetadata(toArrayBuffer(init.footer));
+    const top = parquetSchema(this.metadata).children;
+    for (const name of init.columns) {
+      const found = top.filter((c) => c.element.name === name);
+      const e = found.length === 1 ? found[0]?.element : undefined;
+      if (e && found[0]?.children.length === 0 && decodesAsNumbers(e)) this.numeric.set(name, e);
+    }
   }
 
   private decompressors(): Promise<Record<string, (input: Uint8Array, outputLength: number) => Uint8Array>> {
@@ -47,8 +59,44 @@ export class RowGroupReader {
     return this.compressors;
   }
 
-  /** The needed columns of one row group, one array per column (index = row within the group). */
-  async columns(g: RowGroupBytes): Promise<Map<string, ArrayLike<unknown>>> {
+  /**
+   * The needed columns of one row group: plain numeric columns decoded into typed arrays
+   * (`parquet-columns.ts`), any other through hyparquet's `parquetRead`. `general` reads every column
+   * the second way (the equivalence tests set the two against each other).
+   */
+  async columns(g: RowGroupBytes, general = false): Promise<Map<string, GroupColumn>> {
+    const out = new Map<string, GroupColumn>();
+    const compressors = await this.decompressors();
+    const chunks = this.metadata.row_groups[g.group]?.columns ?? [];
+    const rest: string[] = [];
+    for (const name of this.init.columns) {
+      const element = general ? undefined : this.numeric.get(name);
+      const found = element ? chunks.filter((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === name) : [];
+      const meta = found.length === 1 ? found[0]?.meta_data : undefined;
+      const column =
+        element && meta
+          ? readNumericColumn(
+              g.bytes,
+              Number(meta.dictionary_page_offset ?? meta.data_page_offset) - g.byteStart,
+              meta,
+              element,
+              g.rows,
+              compressors,
+            )
+          : undefined;
+      if (column) out.set(name, column);
+      else rest.push(name);
+    }
+    if (rest.length > 0) for (const [name, data] of await this.generalColumns(g, rest, compressors)) out.set(name, data);
+    return out;
+  }
+
+  /** Columns of one row group through hyparquet's `parquetRead`, one array per column. */
+  private async generalColumns(
+    g: RowGroupBytes,
+    columns: string[],
+    compressors: Record<string, (input: Uint8Array, outputLength: number) => Uint8Array>,
+  ): Promise<Map<string, ArrayLike<unknown>>> {
     const file: AsyncBuffer = {
       byteLength: this.init.fileBytes,
       slice: (s, e) => {
@@ -62,10 +110,10 @@ export class RowGroupReader {
     await parquetRead({
       file,
       metadata: this.metadata,
-      columns: [...this.init.columns],
+      columns,
       rowStart: g.rowStart,
       rowEnd: g.rowStart + g.rows,
-      compressors: await this.decompressors(),
+      compressors,
       onChunk: (c) => {
         const list = pieces.get(c.columnName) ?? [];
         list.push({ rowStart: c.rowStart, data: c.columnData as ArrayLike<unknown> });
@@ -73,7 +121,7 @@ export class RowGroupReader {
       },
     });
     const out = new Map<string, ArrayLike<unknown>>();
-    for (const name of this.init.columns) {
+    for (const name of columns) {
       const list = pieces.get(name) ?? [];
       const only = list.length === 1 ? list[0] : undefined;
       if (only && only.rowStart === g.rowStart && only.data.length === g.rows) {
@@ -87,6 +135,9 @@ export class RowGroupReader {
     return out;
   }
 }
+
+/** Rows packed at a time (2,048 rows of 30 features: 240 KiB). */
+const PACK_BLOCK = 2048;
 
 /** Read once: an imported binding can be a getter per access. */
 const BOUND = FLOAT32_ROUNDS_FINITE_BELOW;
@@ -106,7 +157,7 @@ function plain(v: unknown): unknown {
 export function parseParquetRows(
   m: ModelManifest,
   init: ParquetInit,
-  columns: Map<string, ArrayLike<unknown>>,
+  columns: Map<string, GroupColumn>,
   rows: number,
   firstRow: number,
   packs: boolean,
@@ -125,23 +176,30 @@ export function parseParquetRows(
   // features) goes straight into its row; a row with any other value is marked for the contract.
   const packed = new Float32Array(packs ? rows * f : 0);
   const slow = new Uint8Array(rows);
-  if (packs) {
+  // A block of rows at a time, every column into it: the block's packed rows stay in cache.
+  for (let from = 0; packs && from < rows; from += PACK_BLOCK) {
+    const to = Math.min(rows, from + PACK_BLOCK);
     for (let j = 0; j < f; j++) {
-      const col = data[j] as ArrayLike<unknown>; // j < f = data.length
+      const col = data[j] as GroupColumn; // j < f = data.length
       const int = ints[j] === true;
-      for (let r = 0; r < rows; r++) {
-        const v = col[r];
-        if (typeof v !== 'number' || !(Math.abs(v) < BOUND) || (int && !Number.isSafeInteger(v))) slow[r] = 1;
-        else packed[r * f + j] = v;
+      if (!isNumericColumn(col)) packValues(col, int, j, f, from, to, packed, slow);
+      else if (col.values instanceof Float64Array) {
+        if (int) packValues(col.values, true, j, f, from, to, packed, slow);
+        else packDoubles(col.values, j, f, from, to, packed, slow);
+      } else packBigInts(col.values, j, f, from, to, packed, slow);
+      if (isNumericColumn(col) && col.nulls) {
+        const nulls = col.nulls;
+        for (let r = from; r < to; r++) if (nulls[r] === 1) slow[r] = 1;
       }
     }
-  } else slow.fill(1);
+  }
+  if (!packs) slow.fill(1);
   let accepted = 0;
   for (let r = 0; r < rows; r++) {
     const line = firstRow + r;
     let id: string | number = line;
     if (idData) {
-      const given = plain(idData[r]);
+      const given = plain(valueAt(idData, r));
       if ((typeof given !== 'string' || given === '') && typeof given !== 'number') {
         rejects.push({
           id: line,
@@ -161,7 +219,7 @@ export function parseParquetRows(
       continue;
     }
     const values: Record<string, unknown> = {};
-    for (let j = 0; j < f; j++) values[(features[j] as { name: string }).name] = plain((data[j] as ArrayLike<unknown>)[r]); // j < f
+    for (let j = 0; j < f; j++) values[(features[j] as { name: string }).name] = plain(valueAt(data[j] as GroupColumn, r)); // j < f
     try {
       const [inst] = validateInstances(m, { instances: [values] }, { maxInstances: 1 });
       if (inst === undefined) throw new Error('validateInstances answered no instance');
@@ -184,4 +242,51 @@ export function parseParquetRows(
   return packs
     ? { ids, packed: packed.subarray(0, accepted * f), rejects, rows }
     : { ids, packed: new Float32Array(0), instances, lines, rejects, rows };
+}
+
+/** Row `r` of a column as hyparquet's `parquetRead` gives it. */
+function valueAt(c: GroupColumn, r: number): unknown {
+  return isNumericColumn(c) ? numericValue(c, r) : c[r];
+}
+
+/*
+ * The packing loops, one a kind of column so each stays monomorphic: a value goes into `packed` at row
+ * `r`, feature `j`, when the API would take it as it is (a number float32 holds; a safe integer for an
+ * int feature); any other marks its row for the contract's validation.
+ */
+
+function packValues(
+  col: ArrayLike<unknown>,
+  int: boolean,
+  j: number,
+  f: number,
+  from: number,
+  to: number,
+  packed: Float32Array,
+  slow: Uint8Array,
+): void {
+  for (let r = from; r < to; r++) {
+    const v = col[r];
+    if (typeof v !== 'number' || !(Math.abs(v) < BOUND) || (int && !Number.isSafeInteger(v))) slow[r] = 1;
+    else packed[r * f + j] = v;
+  }
+}
+
+function packDoubles(col: Float64Array, j: number, f: number, from: number, to: number, packed: Float32Array, slow: Uint8Array): void {
+  for (let r = from; r < to; r++) {
+    const v = col[r] as number; // r < to <= col.length
+    if (!(Math.abs(v) < BOUND)) slow[r] = 1;
+    else packed[r * f + j] = v;
+  }
+}
+
+/** INT64 values: those that are safe integers are the numbers `plain` makes of them; any other goes to the contract. */
+function packBigInts(col: BigInt64Array, j: number, f: number, from: number, to: number, packed: Float32Array, slow: Uint8Array): void {
+  const most = BigInt(Number.MAX_SAFE_INTEGER);
+  for (let r = from; r < to; r++) {
+    const b = col[r] as bigint; // r < to <= col.length
+    const v = b >= -most && b <= most ? Number(b) : Number.NaN;
+    if (!(Math.abs(v) < BOUND)) slow[r] = 1;
+    else packed[r * f + j] = v;
+  }
 }

@@ -2,18 +2,16 @@
  * Parquet datasets for the batch mode, the main thread's side. Input is read a row group at a time: the
  * footer first, then for each row group only the byte range of the columns the model needs (a ranged
  * GetObject on S3), which a worker decodes (`parquet-read.ts`); so memory holds a few row groups, never
- * the file. Output is written a row group per batch of answers through hyparquet-writer, each flushed
- * to the output stream at once.
+ * the file. (The Parquet output: `parquet-answers.ts`.)
  */
 import { open } from 'node:fs/promises';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type AsyncBuffer, type FileMetaData, parquetMetadataAsync } from 'hyparquet';
-import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import { ApiError } from '../../../contract/errors';
 import type { ModelManifest } from '../../../contract/manifest';
 import type { Location } from './locations';
 import { toArrayBuffer } from './parquet-read';
-import type { AnswerColumns, ParquetInit } from './types';
+import type { ParquetInit } from './types';
 
 /** A Parquet input opened for ranged reads. */
 export interface ParquetSource {
@@ -121,90 +119,4 @@ async function rangeReader(
     },
     close: async () => undefined,
   };
-}
-
-/** Rows per row group of a Parquet output: answers are gathered until there are this many. */
-const OUTPUT_ROW_GROUP = 65_536;
-
-/**
- * Writes answers as Parquet: `id` (text), then `label` and `p_<label>` (double) for classifiers, or
- * `value` (double), the columns of the CSV output. Each row group is handed to `emit` when written; the
- * footer last, by `finish`.
- */
-export class ParquetAnswers {
-  private readonly writer: ParquetWriter;
-  private readonly bytes = new ByteWriter();
-  private readonly labels: readonly string[];
-  private pending: AnswerColumns[] = [];
-  private pendingRows = 0;
-
-  constructor(
-    m: ModelManifest,
-    private readonly emit: (bytes: Uint8Array) => Promise<void>,
-  ) {
-    this.labels = m.output.kind === 'classification' ? m.output.labels : [];
-    const text = (name: string) => ({ name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' });
-    // Never null: a row answered NaN or Infinity is rejected, not written.
-    const double = (name: string) => ({ name, type: 'DOUBLE', repetition_type: 'REQUIRED' });
-    const columns =
-      m.output.kind === 'classification'
-        ? [text('id'), text('label'), ...this.labels.map((l) => double(`p_${l}`))]
-        : [text('id'), double('value')];
-    this.writer = new ParquetWriter({
-      writer: this.bytes,
-      schema: [{ name: 'root', num_children: columns.length }, ...columns],
-      codec: 'SNAPPY',
-      createdBy: 'mlship batch',
-    } as unknown as ConstructorParameters<typeof ParquetWriter>[0]);
-  }
-
-  async add(a: AnswerColumns): Promise<void> {
-    this.pending.push(a);
-    this.pendingRows += a.ids.length;
-    if (this.pendingRows >= OUTPUT_ROW_GROUP) await this.flush();
-  }
-
-  async finish(): Promise<void> {
-    await this.flush();
-    this.writer.finish();
-    await this.drain();
-  }
-
-  private async flush(): Promise<void> {
-    if (this.pendingRows === 0) return;
-    const parts = this.pending;
-    const n = this.pendingRows;
-    this.pending = [];
-    this.pendingRows = 0;
-    const ids = parts.flatMap((p) => p.ids);
-    const k = this.labels.length;
-    // Ids are mostly distinct: plain encoding spares the writer a dictionary it would throw away.
-    const columnData: { name: string; data: unknown[] | Float64Array; encoding?: string }[] = [
-      { name: 'id', data: ids, encoding: 'PLAIN' },
-    ];
-    const doubles = (name: string, width: number, at: number, of: (p: AnswerColumns) => Float64Array | undefined) => {
-      const col = new Float64Array(n);
-      let r = 0;
-      for (const p of parts) {
-        const src = of(p) ?? new Float64Array(0);
-        for (let i = 0; i < p.ids.length; i++) col[r++] = src[i * width + at] as number; // i * width + at < rows * width
-      }
-      columnData.push({ name, data: col, encoding: 'PLAIN' });
-    };
-    if (k > 0) {
-      columnData.push({ name: 'label', data: parts.flatMap((p) => Array.from(p.label ?? [], (i) => this.labels[i] as string)) });
-      for (let j = 0; j < k; j++) doubles(`p_${this.labels[j]}`, k, j, (p) => p.probabilities);
-    } else doubles('value', 1, 0, (p) => p.values);
-    this.writer.write({ columnData, rowGroupSize: n } as unknown as Parameters<ParquetWriter['write']>[0]);
-    await this.drain();
-  }
-
-  /** Hands what the writer has written so far to `emit` and starts its buffer again (file offsets go on). */
-  private async drain(): Promise<void> {
-    const w = this.bytes;
-    if (w.index === 0) return;
-    const out = new Uint8Array(w.buffer.slice(0, w.index));
-    w.index = 0;
-    await this.emit(out);
-  }
 }

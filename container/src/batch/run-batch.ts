@@ -32,7 +32,8 @@ import {
   resolveOutput,
   s3Client,
 } from './locations';
-import { openParquet, ParquetAnswers } from './parquet';
+import { openParquet } from './parquet';
+import { ParquetAnswers } from './parquet-answers';
 import { WorkerPool } from './pool';
 import { Progress } from './progress';
 import { csvLayout } from './rows';

@@ -102,8 +102,8 @@ export type WorkerMessage =
       readonly seq: number;
       /** Formatted prediction lines (UTF-8, transferred) and reject lines, ready to write. */
       readonly output: Uint8Array;
-      /** For a Parquet output, the answers as columns instead (`output` is then empty). */
-      readonly columns?: AnswerColumns;
+      /** For a Parquet output, the answers as data pages instead (`output` is then empty). */
+      readonly columns?: AnswerPages;
       readonly rejects: string;
       readonly rows: number;
       readonly rejected: number;
@@ -148,12 +148,29 @@ export interface RowGroupBytes {
   readonly bytes: Uint8Array;
 }
 
-/** Answers of one chunk as columns, for a Parquet output. */
+/** Answers of one chunk as columns, for a Parquet output (encoded into `AnswerPages` on the worker). */
 export interface AnswerColumns {
-  readonly ids: string[];
+  readonly ids: readonly (string | number)[];
   /** Classifiers: label index and probabilities (k per row, the manifest's label order). */
   readonly label?: Uint32Array;
   readonly probabilities?: Float64Array;
   /** Regression. */
   readonly values?: Float64Array;
+}
+
+/** One chunk's answers as Parquet data pages (`parquet-answers.ts`), ready to lay into a row group. */
+export interface AnswerPages {
+  readonly rows: number;
+  /** Each output column's pages (header and SNAPPY body each), one column after another, in the output's order. */
+  readonly pages: Uint8Array;
+  readonly columns: readonly {
+    /** Bytes of this column's pages in `pages`. */
+    readonly bytes: number;
+    /** Their size uncompressed, headers included. */
+    readonly uncompressed: number;
+    readonly pages: number;
+    /** The least and the greatest value (text in UTF-8 byte order); absent when there is none. */
+    readonly min?: string | number;
+    readonly max?: string | number;
+  }[];
 }

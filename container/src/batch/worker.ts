@@ -12,9 +12,10 @@ import { ByteSink } from './byte-sink';
 import { detachOnce } from './detach';
 import { AnswerWriter, formatPredictions, formatRejects } from './format';
 import { jsonLayout, scanJsonChunk } from './json-rows';
+import { answerPages } from './parquet-answers';
 import { parseParquetRows, RowGroupReader } from './parquet-read';
 import { idsOf, type ParsedChunk, parseJsonChunk, scanCsvChunk } from './rows';
-import type { AnswerColumns, ChunkRequest, WorkerBoot, WorkerInit, WorkerMessage } from './types';
+import type { AnswerColumns, AnswerPages, ChunkRequest, WorkerBoot, WorkerInit, WorkerMessage } from './types';
 
 async function start(port: NonNullable<typeof parentPort>, boot: WorkerBoot): Promise<void> {
   detachOnce();
@@ -86,23 +87,23 @@ async function start(port: NonNullable<typeof parentPort>, boot: WorkerBoot): Pr
       const parsed = await parse(req);
       const t1 = performance.now();
       let t2: number;
-      let columns: AnswerColumns | undefined;
+      let columns: AnswerPages | undefined;
       const packed = !parsed.instances && model.takesPacked ? await runPacked(model, parsed) : undefined;
       if (packed) {
         t2 = performance.now();
-        if (parquetOut) columns = packedColumns(idsOf(parsed), packed);
+        if (parquetOut) columns = answerPages(labels ?? [], packedColumns(idsOf(parsed), packed));
         else answers.write(parsed, packed);
       } else {
         const { ids, rows } = decodeInstances(model, parsed);
         const predictions = rows.length ? await runRows(model, ids, rows, parsed) : [];
         t2 = performance.now();
-        if (parquetOut) columns = predictionColumns(ids, predictions, labels);
+        if (parquetOut) columns = answerPages(labels ?? [], predictionColumns(ids, predictions, labels));
         else sink.text(formatPredictions(ids, predictions, labels, init.outputFormat));
       }
       const output = sink.take();
       const t3 = performance.now();
       const transfer = [output.buffer as ArrayBuffer];
-      for (const a of [columns?.label, columns?.probabilities, columns?.values]) if (a) transfer.push(a.buffer as ArrayBuffer);
+      if (columns) transfer.push(columns.pages.buffer as ArrayBuffer);
       // Nothing reads the chunk's bytes any more (ids and rejects are written): back to the chunker.
       const spent = req.group ? undefined : (req.bytes.buffer as ArrayBuffer);
       if (spent) transfer.push(spent);
@@ -192,10 +193,7 @@ async function start(port: NonNullable<typeof parentPort>, boot: WorkerBoot): Pr
 
 /** Packed answers as the columns of a Parquet output. */
 function packedColumns(ids: readonly (string | number)[], a: PackedAnswers): AnswerColumns {
-  const text = ids.map(String);
-  return a.kind === 'regression'
-    ? { ids: text, values: Float64Array.from(a.values) }
-    : { ids: text, label: a.label, probabilities: a.probabilities };
+  return a.kind === 'regression' ? { ids, values: Float64Array.from(a.values) } : { ids, label: a.label, probabilities: a.probabilities };
 }
 
 /** Prediction objects (the row-by-row and image paths) as the columns of a Parquet output. */
@@ -204,8 +202,7 @@ function predictionColumns(
   predictions: readonly Prediction[],
   labels: readonly string[] | undefined,
 ): AnswerColumns {
-  const text = ids.map(String);
-  if (!labels) return { ids: text, values: Float64Array.from(predictions, (p) => ('value' in p ? p.value : Number.NaN)) };
+  if (!labels) return { ids, values: Float64Array.from(predictions, (p) => ('value' in p ? p.value : Number.NaN)) };
   const k = labels.length;
   const label = new Uint32Array(predictions.length);
   const probabilities = new Float64Array(predictions.length * k);
@@ -214,7 +211,7 @@ function predictionColumns(
     label[i] = labels.indexOf(p.label);
     for (const [j, l] of labels.entries()) probabilities[i * k + j] = p.probabilities[l] ?? Number.NaN;
   });
-  return { ids: text, label, probabilities };
+  return { ids, label, probabilities };
 }
 
 /** The id of row `i` of a chunk, whose ids and rows are parallel arrays. */
