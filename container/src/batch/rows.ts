@@ -238,6 +238,34 @@ function plainRow(
 }
 
 /**
+ * `plainRow` for the commonest layout, the id first and then every feature in order, none of them an int:
+ * the same rows read the same way (the id's bytes, then `plainDecimal` cells), without looking up per
+ * column what the column is, which costs about a tenth of the row.
+ */
+function orderedRow(b: Uint8Array, s: number, features: number, packed: Float32Array, row: number, idSpans: Int32Array): number {
+  let i = s;
+  let c = b[i] as number;
+  while (c > 32 && c < 127 && c !== COMMA && c !== 34 && c !== 92) c = b[++i] as number;
+  if (i === s || c !== COMMA) return -1;
+  idSpans[2 * row] = s;
+  idSpans[2 * row + 1] = i;
+  const base = row * features;
+  const last = features - 1;
+  for (let k = 0; ; k++) {
+    i = plainDecimal(b, i + 1, packed, base + k, false);
+    if (i < 0) return -1;
+    c = b[i] as number;
+    if (k < last) {
+      if (c !== COMMA) return -1;
+      continue;
+    }
+    if (c === NL || i >= b.length) return i;
+    if (c === CR && (i + 1 >= b.length || b[i + 1] === NL)) return Math.min(i + 1, b.length);
+    return -1;
+  }
+}
+
+/**
  * Reads rows with `plainRow` from `s` on for as long as they are plain, as rows `row`, `row + 1`, … of the
  * chunk, and returns the index of the next row; `stop[0]` is then where the first other row, or the end,
  * starts. A row without an id column gets its number (`firstId` on) in `ids`; the others keep the '' the
@@ -251,6 +279,7 @@ function plainRun(
   kinds: Int32Array,
   isInt: Uint8Array,
   anyInt: boolean,
+  ordered: boolean,
   packed: Float32Array,
   idSpans: Int32Array,
   ids: (string | number)[],
@@ -261,7 +290,7 @@ function plainRun(
   let r = row;
   let at = s;
   while (at < b.length) {
-    const end = plainRow(b, at, kinds, isInt, anyInt, packed, r, idSpans);
+    const end = ordered ? orderedRow(b, at, isInt.length, packed, r, idSpans) : plainRow(b, at, kinds, isInt, anyInt, packed, r, idSpans);
     if (end < 0) break;
     if (idSpans[2 * r] === -1) ids[r] = firstId + (r - row);
     r++;
@@ -370,9 +399,11 @@ export function scanCsvChunk(
   let s = 0;
   const records = new CsvRecords(buf);
   const kinds = Int32Array.from(featureOf, (fi, col) => (fi >= 0 ? fi : col === idIndex ? ID : SKIP));
+  // The id first, then every feature in order, none an int: `orderedRow`'s layout.
+  const ordered = !anyInt && f > 0 && columns === f + 1 && idIndex === 0 && featureOf.every((fi, col) => fi === col - 1);
   while (s < b.length) {
     if (plainRows) {
-      const next = plainRun(b, s, kinds, isInt, anyInt, packed, idSpans, ids, accepted, line - headerLines, RUN_STOP);
+      const next = plainRun(b, s, kinds, isInt, anyInt, ordered, packed, idSpans, ids, accepted, line - headerLines, RUN_STOP);
       const taken = next - accepted;
       s = RUN_STOP[0] as number;
       accepted += taken;
