@@ -5,9 +5,9 @@
  * either, Parquet is set against pandas reading the CSV copy of the same rows). Beside them, the floors:
  * reading the CSV's bytes plus raw `session.run` over its rows on every worker, with no parsing or
  * formatting; the fastest byte scan of the CSV on the workers' threads (cell ends found, digits
- * summed, nothing converted), alone and with `session.run`; and that scan making every cell a float32 (the
- * least any reader of these bytes converts), alone and with `session.run`; a goal above these is out of
- * reach for any parser. A ten-row run gives the start-up every run pays, and bare threads that only load onnxruntime
+ * summed, nothing converted), alone and with `session.run`; and every cell made a float32 in the tightest
+ * loop (a digit loop per cell, one division, no checks: the least any reader of these bytes converts), alone
+ * and with `session.run`; a goal above these is out of reach for any parser. A ten-row run gives the start-up every run pays, and bare threads that only load onnxruntime
  * and open the model's session give the least of it any run pays (both the fastest of three, timed alike:
  * from the call, in a fresh process, module loading left out as pandas' imports are). The last line sets
  * the irreducible parts against the 10x budget. Each batch row prints where its time went
