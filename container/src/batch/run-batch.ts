@@ -40,8 +40,12 @@ import { csvLayout } from './rows';
 import type { BatchFormat, BatchOptions, BatchSummary, ChunkRequest, CsvLayout, ParquetInit, WorkerMessage } from './types';
 
 export const DEFAULT_CHUNK_ROWS = 2048;
-/** Chunks in hand per worker: one being predicted, one queued, one waiting to be written. */
-const IN_FLIGHT_PER_WORKER = 3;
+/**
+ * Chunks in hand per worker: one being predicted, some queued, one waiting to be written. When the workers
+ * take every core the main thread runs in the gaps they leave; a deeper queue keeps them fed meanwhile
+ * (5 against 3: a 1 M-row run about 2 % shorter, 8 runs of 9, for a few MiB more).
+ */
+const IN_FLIGHT_PER_WORKER = 5;
 
 type Done = Extract<WorkerMessage, { kind: 'done' }>;
 
