@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runBatch } from '../../container/src/batch/run-batch';
+import { csvToParquet } from '../support/dataset-parquet';
 
 const ROOT = path.join(__dirname, '../..');
 let dir: string;
@@ -48,22 +49,51 @@ test('a CSV with a categorical column and multi-line quoted cells, by header nam
   expect(reject).toMatchObject({ id: 'bad', line: 2 + 2 * parity.rows.length, code: 'UNKNOWN_CATEGORY', field: 'sex' });
 });
 
-test('rows the model answers NaN for are rejected with NON_FINITE_OUTPUT; the rest of the chunk is predicted', async () => {
-  const model = path.join(ROOT, 'models/breast-cancer');
-  const manifest = JSON.parse(readFileSync(path.join(model, 'model.json'), 'utf8'));
-  const names: string[] = manifest.input.features.map((f: { name: string }) => f.name);
-  const parity = JSON.parse(readFileSync(path.join(model, 'parity.json'), 'utf8')) as { rows: { input: number[]; label: string }[] };
-  const rows = parity.rows.slice(0, 10).map((r, i) => `${i},${r.input.join(',')}`);
-  rows.splice(4, 0, `nan,${new Array(30).fill('1e36').join(',')}`);
-  const input = path.join(dir, 'nan.csv');
-  writeFileSync(input, `id,${names.join(',')}\n${rows.join('\n')}\n`);
-  const output = path.join(dir, 'nan.out.jsonl');
-  const s = await runBatch({ model, input, output, workers: 1, progress: false });
-  expect(s).toMatchObject({ rows: 11, predicted: 10, rejected: 1 });
-  const out = readFileSync(output, 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { id: string | number; label: string });
-  expect(out.map((o) => o.label)).toEqual(parity.rows.slice(0, 10).map((r) => r.label));
-  expect(JSON.parse(readFileSync(`${output}.rejects.jsonl`, 'utf8').trim())).toMatchObject({ id: 'nan', code: 'NON_FINITE_OUTPUT' });
-});
+// The rows as CSV (the fast row reader), CSV with a quoted cell (the cell reader), JSON Lines and Parquet;
+// the NaN row is the fifth data row, named by its line (row of a Parquet file).
+test.each([
+  { format: 'csv', nanLine: 6 },
+  { format: 'quoted csv', nanLine: 6 },
+  { format: 'jsonl', nanLine: 5 },
+  { format: 'parquet', nanLine: 5 },
+])(
+  'rows the model answers NaN for are rejected with NON_FINITE_OUTPUT and their line; the rest of the chunk is predicted ($format)',
+  async ({ format, nanLine }) => {
+    // GIVEN ten parity rows of breast-cancer and, fifth, a row the model answers NaN for
+    const model = path.join(ROOT, 'models/breast-cancer');
+    const manifest = JSON.parse(readFileSync(path.join(model, 'model.json'), 'utf8'));
+    const names: string[] = manifest.input.features.map((f: { name: string }) => f.name);
+    const parity = JSON.parse(readFileSync(path.join(model, 'parity.json'), 'utf8')) as { rows: { input: number[]; label: string }[] };
+    const rows: { id: string; values: number[] }[] = parity.rows.slice(0, 10).map((r, i) => ({ id: `r${i}`, values: r.input }));
+    rows.splice(4, 0, { id: 'nan', values: new Array(30).fill(1e36) });
+    const csv = path.join(dir, `nan-${format}.csv`);
+    const quote = format === 'quoted csv' ? '"' : '';
+    writeFileSync(csv, `id,${names.join(',')}\n${rows.map((r) => `${quote}${r.id}${quote},${r.values.join(',')}`).join('\n')}\n`);
+    let input = csv;
+    if (format === 'jsonl') {
+      input = path.join(dir, 'nan.jsonl');
+      writeFileSync(
+        input,
+        `${rows.map((r) => JSON.stringify({ id: r.id, ...Object.fromEntries(names.map((n, j) => [n, r.values[j]])) })).join('\n')}\n`,
+      );
+    } else if (format === 'parquet') {
+      input = path.join(dir, 'nan.parquet');
+      csvToParquet(csv, input);
+    }
+    // WHEN the batch mode scores them in one chunk
+    const output = path.join(dir, `nan-${format}.out.jsonl`);
+    const s = await runBatch({ model, input, output, workers: 1, progress: false });
+    // THEN the NaN row is rejected by its id and line, and the other ten are predicted
+    expect(s).toMatchObject({ rows: 11, predicted: 10, rejected: 1 });
+    const out = readFileSync(output, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string | number; label: string });
+    expect(out.map((o) => o.label)).toEqual(parity.rows.slice(0, 10).map((r) => r.label));
+    expect(JSON.parse(readFileSync(`${output}.rejects.jsonl`, 'utf8').trim())).toMatchObject({
+      id: 'nan',
+      line: nanLine,
+      code: 'NON_FINITE_OUTPUT',
+    });
+  },
+);

@@ -215,6 +215,7 @@ export function parseParquetRows(
     if (slow[r] === 0) {
       if (accepted !== r) packed.copyWithin(accepted * f, r * f, (r + 1) * f);
       ids.push(id);
+      lines.push(line);
       accepted++;
       continue;
     }
@@ -227,11 +228,9 @@ export function parseParquetRows(
         const row = 'values' in inst ? inst.values : inst;
         if (!(row instanceof Float32Array)) throw new Error('A float32 model was validated into a row of another type.');
         packed.set(row, accepted * f);
-      } else {
-        instances.push(inst);
-        lines.push(line);
-      }
+      } else instances.push(inst);
       ids.push(id);
+      lines.push(line);
       accepted++;
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
@@ -240,7 +239,7 @@ export function parseParquetRows(
     }
   }
   return packs
-    ? { ids, packed: packed.subarray(0, accepted * f), rejects, rows }
+    ? { ids, packed: packed.subarray(0, accepted * f), lines, rejects, rows }
     : { ids, packed: new Float32Array(0), instances, lines, rejects, rows };
 }
 

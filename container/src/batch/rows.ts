@@ -32,8 +32,8 @@ export interface ParsedChunk {
   /** Accepted rows: tabular values packed row after row, or instances still to decode (images). */
   readonly packed: Float32Array;
   readonly instances?: Instance[];
-  /** Line of each instance (JSON Lines), for rejects found while decoding. */
-  readonly lines?: number[];
+  /** 1-based line of each accepted row, for rejects found after parsing (decoding, a model answering NaN). */
+  readonly lines?: ArrayLike<number>;
   readonly rejects: Reject[];
   /** Data rows seen (accepted + rejected). */
   readonly rows: number;
@@ -393,6 +393,7 @@ export function scanCsvChunk(
   const ids = new Array<string | number>(capacity).fill('');
   const packed = spare?.length === capacity * f ? spare : new Float32Array(capacity * f);
   const idSpans = new Int32Array(capacity * 2);
+  const acceptedLines = new Int32Array(capacity);
   let accepted = 0;
   let rows = 0;
   let line = firstLine;
@@ -405,6 +406,8 @@ export function scanCsvChunk(
     if (plainRows) {
       const next = plainRun(b, s, kinds, isInt, anyInt, ordered, packed, idSpans, ids, accepted, line - headerLines, RUN_STOP);
       const taken = next - accepted;
+      // A plain row is one line: the run's rows are on consecutive lines.
+      for (let k = 0; k < taken; k++) acceptedLines[accepted + k] = line + k;
       s = RUN_STOP[0] as number;
       accepted += taken;
       rows += taken;
@@ -469,12 +472,14 @@ export function scanCsvChunk(
           packed.set(fixed.values as Float32Array, base);
           idSpans[2 * accepted] = -1;
           ids[accepted] = fixed.id;
+          acceptedLines[accepted] = line;
           accepted++;
         }
       } else {
         idSpans[2 * accepted] = idStart;
         idSpans[2 * accepted + 1] = idEnd;
         ids[accepted] = id;
+        acceptedLines[accepted] = line;
         accepted++;
       }
     }
@@ -482,7 +487,15 @@ export function scanCsvChunk(
     line += span;
   }
   ids.length = accepted;
-  return { ids, idSpans, source: b, packed: packed.subarray(0, accepted * f), rejects, rows };
+  return {
+    ids,
+    idSpans,
+    source: b,
+    packed: packed.subarray(0, accepted * f),
+    lines: acceptedLines.subarray(0, accepted),
+    rejects,
+    rows,
+  };
 }
 
 /** CSV lines of a model with categorical, bool or double features: each line through the contract's `csvRow`. */

@@ -14,7 +14,7 @@ import { AnswerWriter, formatPredictions, formatRejects } from './format';
 import { jsonLayout, scanJsonChunk } from './json-rows';
 import { answerPages } from './parquet-answers';
 import { parseParquetRows, RowGroupReader } from './parquet-read';
-import { idsOf, type ParsedChunk, parseJsonChunk, scanCsvChunk } from './rows';
+import { idsOf, type ParsedChunk, parseJsonChunk, type Reject, scanCsvChunk } from './rows';
 import type { AnswerColumns, AnswerPages, ChunkRequest, WorkerBoot, WorkerInit, WorkerMessage } from './types';
 
 async function start(port: NonNullable<typeof parentPort>, boot: WorkerBoot): Promise<void> {
@@ -94,8 +94,8 @@ async function start(port: NonNullable<typeof parentPort>, boot: WorkerBoot): Pr
         if (parquetOut) columns = answerPages(labels ?? [], packedColumns(idsOf(parsed), packed));
         else answers.write(parsed, packed);
       } else {
-        const { ids, rows } = decodeInstances(model, parsed);
-        const predictions = rows.length ? await runRows(model, ids, rows, parsed) : [];
+        const { ids, rows, lines } = decodeInstances(model, parsed);
+        const predictions = rows.length ? await runRows(model, ids, rows, lines, parsed.rejects) : [];
         t2 = performance.now();
         if (parquetOut) columns = answerPages(labels ?? [], predictionColumns(ids, predictions, labels));
         else sink.text(formatPredictions(ids, predictions, labels, init.outputFormat));
@@ -136,12 +136,17 @@ async function start(port: NonNullable<typeof parentPort>, boot: WorkerBoot): Pr
     }
   }
 
-  /** Views into the packed values, or decoded instances (images), dropping rows that fail to decode. */
   /**
    * Predicts the rows; when the model answers NaN or Infinity for some, those rows are rejected with
-   * NON_FINITE_OUTPUT (found row by row) and the others keep their predictions.
+   * NON_FINITE_OUTPUT (found row by row, named by their line) and the others keep their predictions.
    */
-  async function runRows(m: LoadedModel, ids: (string | number)[], rows: Row[], parsed: ParsedChunk): Promise<Prediction[]> {
+  async function runRows(
+    m: LoadedModel,
+    ids: (string | number)[],
+    rows: Row[],
+    lines: ArrayLike<number> | undefined,
+    rejects: Reject[],
+  ): Promise<Prediction[]> {
     try {
       return await m.run(rows);
     } catch (e) {
@@ -156,9 +161,9 @@ async function start(port: NonNullable<typeof parentPort>, boot: WorkerBoot): Pr
         keptIds.push(id);
       } catch (e) {
         if (!isApiError(e) || e.code !== 'NON_FINITE_OUTPUT') throw e;
-        parsed.rejects.push({
+        rejects.push({
           id,
-          line: parsed.lines?.[i] ?? 0,
+          line: lines?.[i] ?? 0,
           code: e.code,
           message: e.message.replace('instances[0]', 'this row'),
         });
@@ -168,26 +173,36 @@ async function start(port: NonNullable<typeof parentPort>, boot: WorkerBoot): Pr
     return kept;
   }
 
-  function decodeInstances(m: LoadedModel, parsed: ParsedChunk): { ids: (string | number)[]; rows: Row[] } {
+  /**
+   * Views into the packed values, or decoded instances (images), dropping rows that fail to decode; the
+   * lines of the rows kept, so a later reject still names its own.
+   */
+  function decodeInstances(
+    m: LoadedModel,
+    parsed: ParsedChunk,
+  ): { ids: (string | number)[]; rows: Row[]; lines: ArrayLike<number> | undefined } {
     if (!parsed.instances) {
       const ids = idsOf(parsed);
       const rows = new Array<Float32Array>(parsed.ids.length);
       for (let i = 0; i < rows.length; i++) rows[i] = parsed.packed.subarray(i * f, (i + 1) * f);
-      return { ids, rows };
+      return { ids, rows, lines: parsed.lines };
     }
     const ids: (string | number)[] = [];
     const rows: Row[] = [];
+    const lines: number[] = [];
     for (const [i, inst] of parsed.instances.entries()) {
       const id = idOf(parsed.ids, i);
+      const line = parsed.lines?.[i] ?? 0;
       try {
         rows.push(...m.toRows([inst]));
         ids.push(id);
+        lines.push(line);
       } catch (e) {
         if (!isApiError(e)) throw e;
-        parsed.rejects.push({ id, line: parsed.lines?.[i] ?? 0, code: e.code, message: e.message });
+        parsed.rejects.push({ id, line, code: e.code, message: e.message });
       }
     }
-    return { ids, rows };
+    return { ids, rows, lines };
   }
 }
 
