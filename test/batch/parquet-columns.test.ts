@@ -19,6 +19,7 @@ import { parseLocation } from '../../container/src/batch/locations';
 import { openParquet } from '../../container/src/batch/parquet';
 import { isNumericColumn } from '../../container/src/batch/parquet-columns';
 import { type GroupColumn, parseParquetRows, RowGroupReader } from '../../container/src/batch/parquet-read';
+import { SLICE_ROWS } from '../../container/src/batch/parquet-slices';
 import type { ParsedChunk } from '../../container/src/batch/rows';
 import { type ModelManifest, parseManifest } from '../../contract/manifest';
 import { duckdbForTests } from '../support/duckdb';
@@ -60,28 +61,25 @@ const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T
 
 interface Read {
   chunks: ParsedChunk[];
-  /** Per feature (and the id column), how many row groups gave it as a typed array. */
+  /** Per feature (and the id column), how many units gave it as a typed array. */
   typed: Record<string, number>;
+  /** Units of work: row groups, or slices of them. */
   groups: number;
 }
 
-/** Every row group of `file`, decoded the typed-array way or hyparquet's (`general`), then parsed. */
-async function readAll(file: string, general: boolean, packs = true): Promise<Read> {
-  const src = await openParquet(parseLocation(file), noS3, manifest, 'id');
+/** Every unit of `file` (row groups cut into slices of at most `sliceRows`), decoded the typed-array way or hyparquet's (`general`), then parsed. */
+async function readAll(file: string, general: boolean, packs = true, sliceRows = SLICE_ROWS): Promise<Read> {
+  const src = await openParquet(parseLocation(file), noS3, manifest, 'id', sliceRows);
   try {
     const reader = new RowGroupReader(src.init);
     const chunks: ParsedChunk[] = [];
     const typed: Record<string, number> = Object.fromEntries(FEATURES.map((f) => [f, 0]));
-    for (const [group, g] of src.groups.entries()) {
-      const bytes = await src.read(g.byteStart, g.byteEnd);
-      const columns: Map<string, GroupColumn> = await reader.columns(
-        { group, rowStart: g.rowStart, rows: g.rows, byteStart: g.byteStart, bytes },
-        general,
-      );
+    for await (const unit of src.units()) {
+      const columns: Map<string, GroupColumn> = await reader.columns(unit, general);
       for (const f of [...FEATURES, 'id']) if (isNumericColumn(columns.get(f))) typed[f] = (typed[f] ?? 0) + 1;
-      chunks.push(parseParquetRows(manifest, src.init, columns, g.rows, g.rowStart + 1, packs));
+      chunks.push(parseParquetRows(manifest, src.init, columns, unit.rows, unit.rowStart + 1, packs));
     }
-    return { chunks, typed, groups: src.groups.length };
+    return { chunks, typed, groups: chunks.length };
   } finally {
     await src.close();
   }
@@ -100,6 +98,18 @@ function expectSame(fast: Read, general: Read): void {
     expect(c.instances?.length).toEqual(g.instances?.length);
     expect(c.lines).toEqual(g.lines);
   });
+}
+
+/** A read's units run together, as the output holds them: ids, lines, float32 bits, rejects, instances. */
+function joined(r: Read) {
+  return {
+    rows: r.chunks.reduce((n, c) => n + c.rows, 0),
+    ids: r.chunks.flatMap((c) => c.ids),
+    lines: r.chunks.flatMap((c) => Array.from(c.lines ?? [])),
+    bits: r.chunks.flatMap((c) => Array.from(new Uint32Array(c.packed.buffer, c.packed.byteOffset, c.packed.length))),
+    rejects: r.chunks.flatMap((c) => c.rejects),
+    instances: r.chunks.flatMap((c) => c.instances ?? []),
+  };
 }
 
 type Physical = 'DOUBLE' | 'FLOAT' | 'INT32' | 'INT64';
@@ -189,6 +199,16 @@ describe('numeric columns read into typed arrays', () => {
     const rejects = fast.chunks.reduce((n, c) => n + c.rejects.length, 0);
     expect(rejects).toBeGreaterThan(0);
     expect(rejects).toBeLessThan(rows);
+
+    // AND cut into slices of a few hundred rows, each decoded alone from its pages, both ways, the rows,
+    // their numbers and the rejects are the same, in the same order
+    const sliceRows = 50 + Math.floor(rand() * 400);
+    const sliced = await readAll(file, false, true, sliceRows);
+    expect(sliced.groups).toBe(fast.chunks.reduce((n, c) => n + Math.ceil(c.rows / sliceRows), 0));
+    for (const f of FEATURES) expect(sliced.typed[f]).toBe(sliced.groups);
+    expect(joined(sliced)).toEqual(joined(fast));
+    expect(joined(await readAll(file, true, true, sliceRows))).toEqual(joined(fast));
+    expect(joined(await readAll(file, false, false, sliceRows))).toEqual(joined(await readAll(file, true, false)));
   });
 });
 
@@ -229,5 +249,11 @@ describe('Parquet files as DuckDB writes them', () => {
     // An INT64 id beyond safe integers is kept as its digits, as text.
     const big = [...fast.chunks.flatMap((c) => c.ids), ...rejects.map((r) => r.id)].filter((x) => x === '9007199254740993');
     expect(big.length).toBe(id.includes('9007199254740993') ? 12 : 0);
+    // Cut into slices of 1,000 rows, each decoded alone, both ways: the same rows in the same order.
+    const sliced = await readAll(file, false, true, 1000);
+    expect(sliced.groups).toBe(fast.chunks.reduce((n, c) => n + Math.ceil(c.rows / 1000), 0));
+    for (const f of FEATURES) expect(sliced.typed[f]).toBe(sliced.groups);
+    expect(joined(sliced)).toEqual(joined(fast));
+    expect(joined(await readAll(file, true, true, 1000))).toEqual(joined(fast));
   });
 });

@@ -9,7 +9,7 @@
  * Only flat columns of plain numbers are taken: a top-level FLOAT, DOUBLE, INT32 or INT64, required or
  * optional, with no logical type but a signed integer one (no decimals, dates, times or unsigned
  * integers, which hyparquet converts). Anything else in a chunk (an encoding or a page kind not listed
- * here, more values than rows) answers `undefined`, and the caller reads that column the general way.
+ * here, fewer rows than wanted) answers `undefined`, and the caller reads that column the general way.
  */
 /// <reference path="./hyparquet-pages.d.ts" />
 import type {
@@ -59,18 +59,20 @@ export function decodesAsNumbers(e: SchemaElement): boolean {
 }
 
 /**
- * Decodes one column chunk of `rows` rows. `bytes` holds the chunk at `offset` (its dictionary page, or
- * first data page); `element` is its schema element, for which `decodesAsNumbers` holds.
+ * Decodes `rows` rows of a column chunk, or of part of one: `bytes` holds, at `offset` and for `length`
+ * bytes, its dictionary page if any, then data pages whose first `skip` rows come before the wanted ones.
+ * `element` is its schema element, for which `decodesAsNumbers` holds.
  */
 export function readNumericColumn(
   bytes: Uint8Array,
   offset: number,
+  length: number,
   meta: ColumnMetaData,
   element: SchemaElement,
   rows: number,
   compressors: Compressors,
+  skip = 0,
 ): NumericColumn | undefined {
-  const length = Number(meta.total_compressed_size);
   if (offset < 0 || offset + length > bytes.length) return undefined;
   const reader: DataReader = { view: new DataView(bytes.buffer, bytes.byteOffset + offset, length), offset: 0 };
   const type = meta.type;
@@ -78,8 +80,10 @@ export function readNumericColumn(
   let out: NumericValues | undefined;
   let nulls: Uint8Array | undefined;
   let dictionary: NumericValues | undefined;
+  const end = skip + rows;
+  /** Rows of the pages read so far, counted from the first one's first row. */
   let row = 0;
-  while (row < rows) {
+  while (row < end) {
     if (reader.offset >= length) return undefined;
     const header = parquetHeader(reader);
     const body = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, header.compressed_page_size);
@@ -94,8 +98,12 @@ export function readNumericColumn(
       continue;
     }
     const data = dataPage(header, body, optional, meta.codec, compressors);
-    if (!data || row + data.n > rows) return undefined;
+    if (!data) return undefined;
     const { n, levels } = data;
+    if (row + n <= skip) {
+      row += n;
+      continue;
+    }
     let present = n;
     if (levels) {
       present = 0;
@@ -103,11 +111,14 @@ export function readNumericColumn(
     }
     const decoded = decodeValues(data.page, data.encoding, type, dictionary, present);
     if (!decoded) return undefined;
-    // One page of the whole chunk, no null, no dictionary (the common case): its values as they are.
-    if (n === rows && present === n && !decoded.indexes) return { values: decoded.values };
+    // One page holding all the rows wanted, no null, no dictionary (the common case): its values as they are.
+    if (row <= skip && row + n >= end && present === n && !decoded.indexes) {
+      const values = decoded.values;
+      return { values: row === skip && n === rows ? values : values.subarray(skip - row, end - row) };
+    }
     out ??= type === 'INT64' ? new BigInt64Array(rows) : new Float64Array(rows);
     if (present < n) nulls ??= new Uint8Array(rows);
-    place(decoded.indexes, decoded.values, out, row, n, present < n ? levels : undefined, nulls);
+    place(decoded.indexes, decoded.values, out, row - skip, n, rows, present < n ? levels : undefined, nulls);
     row += n;
   }
   return nulls ? { values: out ?? new Float64Array(0), nulls } : { values: out ?? new Float64Array(0) };
@@ -189,28 +200,33 @@ function decodeValues(
 }
 
 /**
- * Writes a page's values (through `indexes` when dictionary-encoded) at rows `row`…`row + n - 1` of
- * `out`; with `levels`, only at the rows whose level is 1, marking the others in `nulls`.
+ * Writes a page's `n` values (through `indexes` when dictionary-encoded) at rows `at`…`at + n - 1` of
+ * `out`, those that fall in its `rows` rows (`at` is below 0 when the page starts before them); with
+ * `levels`, only at the rows whose level is 1, marking the others in `nulls`.
  */
 function place(
   indexes: Int32Array | undefined,
   values: NumericValues,
   out: NumericValues,
-  row: number,
+  at: number,
   n: number,
+  rows: number,
   levels: Uint8Array | undefined,
   nulls: Uint8Array | undefined,
 ): void {
+  const from = Math.max(0, -at);
+  const to = Math.min(n, rows - at);
   if (!indexes && !levels) {
-    (out as Float64Array).set(values as Float64Array, row); // the same kind: both BigInt64Array or both Float64Array
+    (out as Float64Array).set((values as Float64Array).subarray(from, to), at + from); // the same kind: both BigInt64Array or both Float64Array
     return;
   }
   let k = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < to; i++) {
     if (levels && levels[i] === 0) {
-      (nulls as Uint8Array)[row + i] = 1; // given with levels
+      if (i >= from) (nulls as Uint8Array)[at + i] = 1; // given with levels
       continue;
     }
-    out[row + i] = values[indexes ? (indexes[k++] as number) : k++] as number; // k < present; an index < values.length
+    if (i >= from) out[at + i] = values[indexes ? (indexes[k] as number) : k] as number; // k < present; an index < values.length
+    k++;
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The worker's side of a Parquet input: decodes one row group's column bytes (read by the main thread,
- * see `parquet.ts`) and turns its rows into model rows and rejects.
+ * The worker's side of a Parquet input: decodes the column bytes of one row group or slice of one (read
+ * by the main thread, see `parquet.ts`) and turns its rows into model rows and rejects.
  *
  * Rows are judged as JSON instances are: a row whose feature values are all plain numbers in range goes
  * straight into the packed rows; any other goes through the contract's `validateInstances` (as an object
@@ -9,12 +9,21 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { Zstd } from '@hpcc-js/wasm-zstd';
-import { type AsyncBuffer, type FileMetaData, parquetMetadata, parquetRead, parquetSchema, type SchemaElement } from 'hyparquet';
+import {
+  type AsyncBuffer,
+  type ColumnChunk,
+  type ColumnMetaData,
+  type FileMetaData,
+  parquetMetadata,
+  parquetRead,
+  parquetSchema,
+  type SchemaElement,
+} from 'hyparquet';
 import { ApiError } from '../../../contract/errors';
 import { FLOAT32_ROUNDS_FINITE_BELOW, type Instance, type ModelManifest, validateInstances } from '../../../contract/manifest';
 import { decodesAsNumbers, isNumericColumn, type NumericColumn, numericValue, readNumericColumn } from './parquet-columns';
 import type { ParsedChunk, Reject } from './rows';
-import type { ParquetInit, RowGroupBytes } from './types';
+import type { ColumnPages, ParquetInit, RowGroupBytes } from './types';
 
 /** A view's bytes as an ArrayBuffer of their own (the view's buffer itself when it spans all of it). */
 export function toArrayBuffer(b: Uint8Array): ArrayBuffer {
@@ -44,7 +53,7 @@ export class RowGroupReader {
   private readonly numeric = new Map<string, SchemaElement>();
   private compressors: Promise<Record<string, (input: Uint8Array, outputLength: number) => Uint8Array>> | undefined;
 
-  constructor(private readonly init: ParquetInit) {
+  constructor(init: ParquetInit) {
     this.metadata = parquetMetadata(toArrayBuffer(init.footer));
     const top = parquetSchema(this.metadata).children;
     for (const name of init.columns) {
@@ -60,79 +69,90 @@ export class RowGroupReader {
   }
 
   /**
-   * The needed columns of one row group: plain numeric columns decoded into typed arrays
-   * (`parquet-columns.ts`), any other through hyparquet's `parquetRead`. `general` reads every column
-   * the second way (the equivalence tests set the two against each other).
+   * The needed columns of one unit (a row group or a slice of one): plain numeric columns decoded into
+   * typed arrays (`parquet-columns.ts`), any other through hyparquet's `parquetRead`. `general` reads
+   * every column the second way (the equivalence tests set the two against each other).
    */
   async columns(g: RowGroupBytes, general = false): Promise<Map<string, GroupColumn>> {
     const out = new Map<string, GroupColumn>();
     const compressors = await this.decompressors();
     const chunks = this.metadata.row_groups[g.group]?.columns ?? [];
-    const rest: string[] = [];
-    for (const name of this.init.columns) {
-      const element = general ? undefined : this.numeric.get(name);
-      const found = element ? chunks.filter((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === name) : [];
-      const meta = found.length === 1 ? found[0]?.meta_data : undefined;
+    for (const pages of g.columns) {
+      const found = chunks.filter((c) => c.meta_data?.path_in_schema[0] === pages.name);
+      const chunk = found.length === 1 ? found[0] : undefined;
+      const meta = chunk?.meta_data?.path_in_schema.length === 1 ? chunk.meta_data : undefined;
+      const element = general ? undefined : this.numeric.get(pages.name);
       const column =
         element && meta
-          ? readNumericColumn(
-              g.bytes,
-              Number(meta.dictionary_page_offset ?? meta.data_page_offset) - g.byteStart,
-              meta,
-              element,
-              g.rows,
-              compressors,
-            )
+          ? readNumericColumn(g.bytes, pages.offset, pages.length, meta, element, g.rows, compressors, pages.skip)
           : undefined;
-      if (column) out.set(name, column);
-      else rest.push(name);
+      out.set(pages.name, column ?? (await this.generalColumn(g, pages, compressors)));
     }
-    if (rest.length > 0) for (const [name, data] of await this.generalColumns(g, rest, compressors)) out.set(name, data);
     return out;
   }
 
-  /** Columns of one row group through hyparquet's `parquetRead`, one array per column. */
-  private async generalColumns(
+  /**
+   * One column of a unit through hyparquet's `parquetRead`. Its pages are given to it as a file of one
+   * row group holding just them (the group's metadata with this column's offsets and sizes in `g.bytes`),
+   * and it reads the rows from `skip` on.
+   */
+  private async generalColumn(
     g: RowGroupBytes,
-    columns: string[],
+    pages: ColumnPages,
     compressors: Record<string, (input: Uint8Array, outputLength: number) => Uint8Array>,
-  ): Promise<Map<string, ArrayLike<unknown>>> {
+  ): Promise<ArrayLike<unknown>> {
+    const group = this.metadata.row_groups[g.group];
+    const chunks = group?.columns.filter((c) => c.meta_data?.path_in_schema[0] === pages.name) ?? [];
+    if (!group || chunks.length === 0) throw new Error(`Row group ${g.group} holds no column ${pages.name}.`);
+    // A nested column (several chunks, one a leaf) comes whole (`parquet-slices.ts` only cuts flat ones), its chunks side by side.
+    const startOf = (m: ColumnMetaData) => Number(m.dictionary_page_offset ?? m.data_page_offset);
+    const metas = chunks.map((c) => c.meta_data as ColumnMetaData); // chunks of a column have metadata
+    const first = Math.min(...metas.map(startOf));
+    const alone = chunks.map((c, i): ColumnChunk => {
+      const m = metas[i] as ColumnMetaData;
+      const { offset_index_offset, offset_index_length, column_index_offset, column_index_length, ...rest } = c;
+      const size = chunks.length === 1 ? BigInt(pages.length) : m.total_compressed_size;
+      return {
+        ...rest,
+        meta_data: { ...m, dictionary_page_offset: undefined, data_page_offset: BigInt(startOf(m) - first), total_compressed_size: size },
+      };
+    });
+    const covered = pages.skip + g.rows;
+    const metadata: FileMetaData = {
+      ...this.metadata,
+      num_rows: BigInt(covered),
+      row_groups: [{ ...group, num_rows: BigInt(covered), columns: alone }],
+    };
+    const bytes = g.bytes;
+    const base = pages.offset;
     const file: AsyncBuffer = {
-      byteLength: this.init.fileBytes,
+      byteLength: pages.length,
       slice: (s, e) => {
-        const from = s - g.byteStart;
-        const to = (e ?? this.init.fileBytes) - g.byteStart;
-        if (from < 0 || to > g.bytes.length) throw new Error(`Row group ${g.group}: bytes ${s}-${e} lie outside what was read.`);
-        return g.bytes.buffer.slice(g.bytes.byteOffset + from, g.bytes.byteOffset + to) as ArrayBuffer;
+        const to = e ?? pages.length;
+        if (s < 0 || to > pages.length)
+          throw new Error(`Row group ${g.group}: bytes ${s}-${e} of ${pages.name} lie outside what was read.`);
+        return bytes.buffer.slice(bytes.byteOffset + base + s, bytes.byteOffset + base + to) as ArrayBuffer;
       },
     };
-    const pieces = new Map<string, { rowStart: number; data: ArrayLike<unknown> }[]>();
+    const pieces: { rowStart: number; data: ArrayLike<unknown> }[] = [];
     await parquetRead({
       file,
-      metadata: this.metadata,
-      columns,
-      rowStart: g.rowStart,
-      rowEnd: g.rowStart + g.rows,
+      metadata,
+      columns: [pages.name],
+      rowStart: pages.skip,
+      rowEnd: covered,
       compressors,
-      onChunk: (c) => {
-        const list = pieces.get(c.columnName) ?? [];
-        list.push({ rowStart: c.rowStart, data: c.columnData as ArrayLike<unknown> });
-        pieces.set(c.columnName, list);
-      },
+      onChunk: (c) => pieces.push({ rowStart: c.rowStart, data: c.columnData as ArrayLike<unknown> }),
     });
-    const out = new Map<string, ArrayLike<unknown>>();
-    for (const name of columns) {
-      const list = pieces.get(name) ?? [];
-      const only = list.length === 1 ? list[0] : undefined;
-      if (only && only.rowStart === g.rowStart && only.data.length === g.rows) {
-        out.set(name, only.data);
-        continue;
-      }
-      const whole = new Array<unknown>(g.rows).fill(null);
-      for (const p of list) for (let i = 0; i < p.data.length; i++) whole[p.rowStart - g.rowStart + i] = p.data[i];
-      out.set(name, whole);
+    const only = pieces.length === 1 ? pieces[0] : undefined;
+    if (only && only.rowStart === pages.skip && only.data.length === g.rows) return only.data;
+    const whole = new Array<unknown>(g.rows).fill(null);
+    for (const p of pieces) {
+      const from = Math.max(0, pages.skip - p.rowStart);
+      const to = Math.min(p.data.length, covered - p.rowStart);
+      for (let i = from; i < to; i++) whole[p.rowStart - pages.skip + i] = p.data[i];
     }
-    return out;
+    return whole;
   }
 }
 

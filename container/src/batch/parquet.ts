@@ -1,17 +1,19 @@
 /**
  * Parquet datasets for the batch mode, the main thread's side. Input is read a row group at a time: the
  * footer first, then for each row group only the byte range of the columns the model needs (a ranged
- * GetObject on S3), which a worker decodes (`parquet-read.ts`); so memory holds a few row groups, never
- * the file. (The Parquet output: `parquet-answers.ts`.)
+ * GetObject on S3). A large group is cut into slices of rows (`parquet-slices.ts`), so one big group
+ * keeps every worker busy; workers decode a group or a slice (`parquet-read.ts`). Memory holds a row
+ * group's compressed bytes and a few slices decoded, never the file. (The Parquet output: `parquet-answers.ts`.)
  */
 import { open } from 'node:fs/promises';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type AsyncBuffer, type FileMetaData, parquetMetadataAsync } from 'hyparquet';
+import { type AsyncBuffer, type FileMetaData, parquetMetadataAsync, parquetSchema } from 'hyparquet';
 import { ApiError } from '../../../contract/errors';
 import type { ModelManifest } from '../../../contract/manifest';
 import type { Location } from './locations';
 import { toArrayBuffer } from './parquet-read';
-import type { ParquetInit } from './types';
+import { type ChunkRange, groupUnits, SLICE_ROWS } from './parquet-slices';
+import type { ParquetInit, RowGroupBytes } from './types';
 
 /** A Parquet input opened for ranged reads. */
 export interface ParquetSource {
@@ -20,11 +22,24 @@ export interface ParquetSource {
   /** Row groups in file order, each with the byte range of the needed columns. */
   readonly groups: readonly { readonly rowStart: number; readonly rows: number; readonly byteStart: number; readonly byteEnd: number }[];
   read(start: number, end: number): Promise<Uint8Array>;
+  /** The units of work in file order: row groups, large ones cut into slices; `timed` wraps every read. */
+  units(timed?: <T>(p: Promise<T>) => Promise<T>): AsyncGenerator<RowGroupBytes>;
+  /** Bytes `units` has read so far. */
+  bytesRead(): number;
   close(): Promise<void>;
 }
 
-/** Reads the footer and checks the columns against the model; throws INVALID_HEADER naming missing features. */
-export async function openParquet(l: Location, s3: () => S3Client, m: ModelManifest, idColumn: string): Promise<ParquetSource> {
+/**
+ * Reads the footer and checks the columns against the model; throws INVALID_HEADER naming missing features.
+ * Row groups of more than `sliceRows` rows are cut into slices.
+ */
+export async function openParquet(
+  l: Location,
+  s3: () => S3Client,
+  m: ModelManifest,
+  idColumn: string,
+  sliceRows = SLICE_ROWS,
+): Promise<ParquetSource> {
   if (m.input.kind !== 'tabular') {
     throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Parquet datasets are for tabular models; send images as JSON Lines.');
   }
@@ -46,24 +61,35 @@ export async function openParquet(l: Location, s3: () => S3Client, m: ModelManif
     const hasId = names.has(idColumn);
     const columns = hasId ? [...features, idColumn] : features;
     const wanted = new Set(columns);
+    // Slices need each column's pages to count rows: top-level columns without children or repetition.
+    const top = parquetSchema(metadata).children;
+    let flat = columns.every((n) => {
+      const found = top.filter((c) => c.element.name === n);
+      return found.length === 1 && found[0]?.children.length === 0 && found[0].element.repetition_type !== 'REPEATED';
+    });
     const groups = metadata.row_groups.map((g, i) => {
       let byteStart = Number.POSITIVE_INFINITY;
       let byteEnd = 0;
+      const chunks: ChunkRange[] = [];
       for (const c of g.columns) {
         const md = c.meta_data;
-        if (!md || !wanted.has(md.path_in_schema[0] ?? '')) continue;
+        const name = md?.path_in_schema[0] ?? '';
+        if (!md || !wanted.has(name)) continue;
         const start = Number(md.dictionary_page_offset ?? md.data_page_offset);
         byteStart = Math.min(byteStart, start);
         byteEnd = Math.max(byteEnd, start + Number(md.total_compressed_size));
+        chunks.push({ name, start, length: Number(md.total_compressed_size) });
       }
       if (byteEnd === 0) throw new Error(`Row group ${i} of the Parquet file holds none of the model's columns.`);
-      return { rowStart: 0, rows: Number(g.num_rows), byteStart, byteEnd };
+      if (chunks.length !== columns.length) flat = false;
+      return { rowStart: 0, rows: Number(g.num_rows), byteStart, byteEnd, chunks };
     });
     let at = 0;
     for (const g of groups) {
       g.rowStart = at;
       at += g.rows;
     }
+    let bytesRead = 0;
     const footerLength = new DataView(toArrayBuffer(await read(byteLength - 8, byteLength - 4))).getUint32(0, true) + 8;
     const footer = await read(byteLength - footerLength, byteLength);
     return {
@@ -71,6 +97,14 @@ export async function openParquet(l: Location, s3: () => S3Client, m: ModelManif
       metadata,
       groups,
       read,
+      async *units(timed = (p) => p) {
+        for (const [i, g] of groups.entries()) {
+          const bytes = await timed(read(g.byteStart, g.byteEnd));
+          bytesRead += bytes.byteLength;
+          yield* groupUnits(i, g.rowStart, g.rows, g.byteStart, bytes, g.chunks, flat, sliceRows);
+        }
+      },
+      bytesRead: () => bytesRead,
       close,
     };
   } catch (e) {

@@ -304,17 +304,12 @@ async function textInput(
 
 async function parquetInput(l: Location, s3: () => S3Client, manifest: ModelManifest, idColumn: string): Promise<BatchInput> {
   const file = await openParquet(l, s3, manifest, idColumn);
-  let bytesRead = 0;
   return {
     bytes: file.init.fileBytes,
     parquet: file.init,
-    bytesRead: () => bytesRead,
+    bytesRead: () => file.bytesRead(),
     async *chunks(timed) {
-      for (const [group, g] of file.groups.entries()) {
-        const bytes = await timed(file.read(g.byteStart, g.byteEnd));
-        bytesRead += bytes.byteLength;
-        yield { bytes, firstLine: g.rowStart + 1, group: { group, rowStart: g.rowStart, rows: g.rows, byteStart: g.byteStart } };
-      }
+      for await (const { bytes, ...group } of file.units(timed)) yield { bytes, firstLine: group.rowStart + 1, group };
     },
     close: () => file.close(),
   };

@@ -83,7 +83,7 @@ export interface WorkerInit {
 
 /**
  * One chunk of whole lines (`firstLine` is the 1-based line number of its first line in the file), or of
- * a Parquet file one row group (`group`; `firstLine` is then the 1-based number of its first row).
+ * a Parquet file a row group or a slice of one (`group`; `firstLine` is then the 1-based number of its first row).
  */
 export interface ChunkRequest {
   readonly seq: number;
@@ -138,14 +138,27 @@ export interface ParquetInit {
   readonly idColumn?: string;
 }
 
-/** One row group's column bytes, as a worker gets them. */
+/**
+ * A unit of work of a Parquet input, as a worker gets it: rows `rowStart`… of row group `group` (a whole
+ * group, or a slice of a large one), and for each column read its pages overlapping those rows.
+ */
 export interface RowGroupBytes {
   readonly group: number;
+  /** The unit's first row, 0-based in the file. */
   readonly rowStart: number;
   readonly rows: number;
-  /** File offset of `bytes[0]`. */
-  readonly byteStart: number;
+  /** Where each column's pages lie in `bytes`, one entry a column read. */
+  readonly columns: readonly ColumnPages[];
   readonly bytes: Uint8Array;
+}
+
+/** One column's pages in a unit's bytes: its dictionary page if it has one, then the data pages holding the unit's rows. */
+export interface ColumnPages {
+  readonly name: string;
+  readonly offset: number;
+  readonly length: number;
+  /** Rows of its first data page sent that come before the unit's first row. */
+  readonly skip: number;
 }
 
 /** Answers of one chunk as columns, for a Parquet output (encoded into `AnswerPages` on the worker). */
