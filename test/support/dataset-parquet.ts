@@ -10,6 +10,8 @@ export interface ToParquet {
   /** Feature columns OPTIONAL (nullable, as pandas writes them) or REQUIRED. @default true */
   readonly optional?: boolean;
   readonly rowGroupSize?: number;
+  /** Bytes of values a data page holds at most. @default - hyparquet-writer's (1 MiB) */
+  readonly pageSize?: number;
   readonly codec?: 'SNAPPY' | 'UNCOMPRESSED';
   /** Cells to replace: row index (0-based) → column name → value. */
   readonly edits?: ReadonlyMap<number, Record<string, number | null>>;
@@ -44,6 +46,7 @@ export function csvToParquet(csvFile: string, out: string, opts: ToParquet = {})
     schema,
     codec: opts.codec ?? 'SNAPPY',
     rowGroupSize: opts.rowGroupSize ?? 1000,
+    ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
   } as unknown as Parameters<typeof parquetWriteBuffer>[0]);
   writeFileSync(out, new Uint8Array(buffer));
 }
