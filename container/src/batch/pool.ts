@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { cachedEntry } from './code-cache';
+import { startOnnxruntime } from './onnxruntime-start';
 import type { ChunkRequest, WorkerBoot, WorkerInit, WorkerMessage } from './types';
 
 type Done = Extract<WorkerMessage, { kind: 'done' }>;
@@ -90,6 +91,8 @@ export class WorkerPool {
         }),
       );
     }
+    // The workers' threads take tens of milliseconds to boot: onnxruntime's environment is made meanwhile.
+    startOnnxruntime();
     const pool = new WorkerPool(slots);
     try {
       await Promise.all(ready);
