@@ -154,6 +154,76 @@ describe('LineChunker on CSV', () => {
   });
 });
 
+describe('LineChunker read into directly (space and commit)', () => {
+  /** A small seeded generator, so a failure names a case that can be run again. */
+  const random = (seed: number) => () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const cases = [
+    // CSV: quoted cells with line breaks, doubled quotes, CRLF, empty lines, a BOM, no final newline
+    {
+      csv: true,
+      text: `\uFEFF${Array.from({ length: 700 }, (_, i) =>
+        i % 11 === 0 ? `${i},"a ""q""\r\nb\nc",${i}` : i % 13 === 0 ? '' : `${i},${'x'.repeat(i % 300)},-0\r`,
+      ).join('\n')}`,
+    },
+    // JSON Lines: quotes never hide a line break
+    { csv: false, text: `${Array.from({ length: 500 }, (_, i) => `{"id":"${i}","q":"\\"${'y'.repeat(i % 97)}"}`).join('\n')}\n` },
+  ];
+
+  it('cuts exactly the chunks push cuts, whatever the reads return, with recycled buffers too', () => {
+    for (const [k, { csv, text }] of cases.entries()) {
+      const data = bytes(text);
+      for (const rows of [1, 7, 64, 1000]) {
+        const pushed = new LineChunker(rows, 2, csv);
+        const expected = [...pushed.push(data), ...pushed.end()].map((c) => [Buffer.from(c.bytes).toString(), c.firstLine, c.lines]);
+        for (const seed of [1, 2, 3]) {
+          const next = random(seed * 100 + rows + k);
+          const chunker = new LineChunker(rows, 2, csv);
+          const seen: (string | number)[][] = [];
+          const inHand: Uint8Array[] = [];
+          let position = 0;
+          while (position < data.length) {
+            const into = chunker.space();
+            expect(into.length).toBeGreaterThan(0);
+            // A read may return less than asked, down to one byte.
+            const n = Math.min(data.length - position, Math.max(1, Math.floor(into.length * next() ** 3)));
+            into.set(data.subarray(position, position + n));
+            position += n;
+            for (const c of chunker.commit(n)) {
+              seen.push([Buffer.from(c.bytes).toString(), c.firstLine, c.lines]);
+              inHand.push(c.bytes);
+              // A chunk's buffer comes back a few chunks later, as the workers finish with it.
+              if (inHand.length > 2) chunker.recycle((inHand.shift() as Uint8Array).buffer as ArrayBuffer);
+            }
+          }
+          expect(chunker.commit(0)).toEqual([]);
+          for (const c of chunker.end()) seen.push([Buffer.from(c.bytes).toString(), c.firstLine, c.lines]);
+          expect([k, rows, seed, seen]).toEqual([k, rows, seed, expected]);
+        }
+      }
+    }
+  });
+
+  it('never hands out two chunks in one buffer, nor reads over a chunk handed out', () => {
+    const data = bytes(`${Array.from({ length: 400 }, (_, i) => `${i},${'z'.repeat(i % 40)}`).join('\n')}\n`);
+    const chunker = new LineChunker(10, 2, true);
+    const chunks: { bytes: Uint8Array; text: string }[] = [];
+    for (let position = 0; position < data.length; ) {
+      const into = chunker.space();
+      const n = Math.min(into.length, data.length - position);
+      into.set(data.subarray(position, position + n));
+      position += n;
+      for (const c of chunker.commit(n)) chunks.push({ bytes: c.bytes, text: Buffer.from(c.bytes).toString() });
+    }
+    // THEN every chunk still holds what it held when it was cut, in a buffer no other chunk shares
+    expect(new Set(chunks.map((c) => c.bytes.buffer)).size).toBe(chunks.length);
+    for (const c of chunks) expect(Buffer.from(c.bytes).toString()).toBe(c.text);
+    expect(chunks.map((c) => c.text).join('')).toBe(Buffer.from(data).toString());
+  });
+});
+
 describe('parseCsvChunk', () => {
   const header = ['id', ...input.features.map((f) => f.name)].join(',');
   const layout = csvLayout(manifest, header, 'id');

@@ -10,6 +10,8 @@ const NL = 10;
 const QUOTE = 34;
 /** Recycled chunk buffers kept at most (as many as a run of a few workers has in hand at once). */
 const MAX_SPARE = 16;
+/** The least `space()` offers to read into (the first chunk of a stream has no size to go by). */
+const MIN_READ = 1 << 16;
 
 export interface LineChunk {
   readonly bytes: Uint8Array;
@@ -51,9 +53,62 @@ export class LineChunker {
     const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const out: LineChunk[] = [];
     let start = 0;
-    let pos = 0;
+    for (let end = this.recordsEnd(buf, 0); end !== -1; end = this.recordsEnd(buf, start)) {
+      out.push(this.cut(buf.subarray(start, end)));
+      start = end;
+    }
+    if (start < buf.length) this.keep(buf.subarray(start));
+    return out;
+  }
+
+  /**
+   * Room to read the next bytes of the stream straight into, at the end of the unfinished chunk's
+   * buffer: about what the chunk still lacks when it will be as large as the last one, and a little
+   * more, so a read mostly ends just past the chunk's last line. Read into it, then `commit`.
+   */
+  space(): Uint8Array {
+    const lacking = this.lastBytes - this.pendingBytes;
+    const want = Math.max(lacking + (this.lastBytes >> 5), MIN_READ);
+    const whole = this.room(this.pendingBytes + want);
+    return whole.subarray(this.pendingBytes, this.pendingBytes + want);
+  }
+
+  /**
+   * Takes the `n` bytes just read into `space()`; returns the chunks now complete. Only the bytes read
+   * past a chunk's end are copied, into the next chunk's buffer: the rest are never copied at all.
+   */
+  commit(n: number): LineChunk[] {
+    const out: LineChunk[] = [];
+    let whole = this.pending;
+    if (!whole || n === 0) return out;
+    let from = this.pendingBytes;
+    let to = from + n;
+    this.pendingBytes = to;
+    for (;;) {
+      const buf: Buffer = Buffer.from(whole.buffer, whole.byteOffset, to);
+      const end = this.recordsEnd(buf, from);
+      if (end === -1) return out;
+      const rest: Buffer = buf.subarray(end, to);
+      const next: Uint8Array | undefined = rest.length > 0 ? this.alloc(Math.max(rest.length, this.lastBytes, end)) : undefined;
+      if (next) next.set(rest);
+      out.push(this.cut(new Uint8Array(0), end));
+      if (!next) return out;
+      whole = new Uint8Array(next.buffer, 0, next.buffer.byteLength);
+      this.pending = whole;
+      this.pendingBytes = rest.length;
+      from = 0;
+      to = rest.length;
+    }
+  }
+
+  /**
+   * Scans `buf` from `pos` (up to `buf.length`) for record ends, counting lines and records of the
+   * unfinished chunk; returns the end (after its LF) of the record that completes the chunk, or -1
+   * when the bytes end first.
+   */
+  private recordsEnd(buf: Buffer, pos: number): number {
     // The next quote at or after `pos` (buf.length: none). Found once per quote, so quote-free data
-    // costs one search per buffer.
+    // costs one search per call.
     let quote = this.csv ? -1 : buf.length;
     for (;;) {
       const nl = buf.indexOf(NL, pos);
@@ -67,17 +122,12 @@ export class LineChunker {
         pos = quote + 1;
         continue;
       }
-      if (nl === -1) break;
+      if (nl === -1) return -1;
       pos = nl + 1;
       this.lines++;
       if (this.open) continue; // a line break inside a quoted cell
-      if (++this.records === this.rows) {
-        out.push(this.cut(buf.subarray(start, pos)));
-        start = pos;
-      }
+      if (++this.records === this.rows) return pos;
     }
-    if (start < buf.length) this.keep(buf.subarray(start));
-    return out;
   }
 
   /** The rest, at the end of the stream (a last line without a newline counts). */
@@ -123,11 +173,14 @@ export class LineChunker {
     this.pendingBytes += bytes.length;
   }
 
-  /** The chunk: the bytes kept so far and `tail`, in a buffer of the chunk's own (not shared with another chunk). */
-  private cut(tail: Uint8Array): LineChunk {
-    const n = this.pendingBytes + tail.length;
-    const whole = this.room(n);
-    whole.set(tail, this.pendingBytes);
+  /**
+   * The chunk: the bytes kept so far and `tail`, in a buffer of the chunk's own (not shared with another
+   * chunk); or, with `held`, the first `held` bytes of the unfinished chunk's buffer (`commit`).
+   */
+  private cut(tail: Uint8Array, held?: number): LineChunk {
+    const n = held ?? this.pendingBytes + tail.length;
+    const whole = held === undefined ? this.room(n) : (this.pending as Uint8Array); // commit() holds one
+    if (held === undefined) whole.set(tail, this.pendingBytes);
     const chunk = { bytes: new Uint8Array(whole.buffer, 0, n), firstLine: this.nextLine, lines: this.lines };
     this.nextLine += this.lines;
     this.lastBytes = n;
@@ -187,21 +240,26 @@ export function countLines(b: Buffer, s: number, e: number): number {
 
 /**
  * Reads the first record of a CSV stream (its header; quoted cells may hold line breaks) and gives back
- * the bytes after it, so the rest of the stream is read as usual. Headers longer than `maxBytes` are
+ * the bytes after it, so the rest of the stream is read as usual, and its size with its line break. Headers longer than `maxBytes` are
  * refused.
  */
 export async function readFirstLine(
   chunks: AsyncIterator<Uint8Array>,
   maxBytes = 1 << 20,
-): Promise<{ line: string; rest: Buffer; lines: number }> {
+): Promise<{ line: string; rest: Buffer; lines: number; bytes: number }> {
   let buf = Buffer.alloc(0);
   for (;;) {
     const nl = csvRecordEnd(buf, 0);
     if (nl < buf.length)
-      return { line: buf.toString('utf8', 0, nl).replace(/\r$/, ''), rest: buf.subarray(nl + 1), lines: 1 + countLines(buf, 0, nl) };
+      return {
+        line: buf.toString('utf8', 0, nl).replace(/\r$/, ''),
+        rest: buf.subarray(nl + 1),
+        lines: 1 + countLines(buf, 0, nl),
+        bytes: nl + 1,
+      };
     if (buf.length > maxBytes) throw new Error(`The first line is longer than ${maxBytes} bytes: is this a CSV file with a header?`);
     const next = await chunks.next();
-    if (next.done) return { line: buf.toString('utf8').replace(/\r$/, ''), rest: Buffer.alloc(0), lines: 1 };
+    if (next.done) return { line: buf.toString('utf8').replace(/\r$/, ''), rest: Buffer.alloc(0), lines: 1, bytes: buf.length };
     buf = Buffer.concat([buf, next.value]);
   }
 }

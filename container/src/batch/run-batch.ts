@@ -69,10 +69,10 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
   const manifest = readManifestFile(path.join(opts.model, MANIFEST_FILE));
 
   const stages = { readMs: 0, parseMs: 0, runMs: 0, formatMs: 0, writeMs: 0 };
-  const timeRead = async <T>(p: Promise<T>): Promise<T> => {
+  const timeRead = async <T>(read: () => Promise<T>): Promise<T> => {
     const t = performance.now();
     try {
-      return await p;
+      return await read();
     } finally {
       stages.readMs += performance.now() - t;
     }
@@ -244,7 +244,7 @@ interface BatchInput {
   readonly parquet?: ParquetInit;
   bytesRead(): number;
   /** The chunks in order; `timed` wraps every wait for input. */
-  chunks(timed: <T>(p: Promise<T>) => Promise<T>): AsyncGenerator<Omit<ChunkRequest, 'seq'>>;
+  chunks(timed: <T>(read: () => Promise<T>) => Promise<T>): AsyncGenerator<Omit<ChunkRequest, 'seq'>>;
   /** Takes back the buffer of a chunk the workers are done with. */
   recycle?(buffer: ArrayBuffer): void;
   close(): Promise<void>;
@@ -259,6 +259,8 @@ async function textInput(
   chunkRows: number,
 ): Promise<BatchInput> {
   const source = await openInput(l, s3);
+  const readAt = source.readAt;
+  // A file is read straight into the chunks' buffers (`LineChunker.space`); a stream's blocks are copied into them.
   const reader = source.blocks;
   let layout: CsvLayout | undefined;
   let pending: Uint8Array | undefined;
@@ -269,7 +271,7 @@ async function textInput(
       const header = await readFirstLine(reader);
       layout = { ...csvLayout(manifest, header.line, idColumn), headerLines: header.lines };
       pending = header.rest;
-      bytesRead = Buffer.byteLength(header.line) + 1;
+      bytesRead = header.bytes;
       firstLine = 1 + header.lines;
     } catch (e) {
       await source.close();
@@ -283,13 +285,28 @@ async function textInput(
     bytesRead: () => bytesRead,
     recycle: (buffer) => chunker.recycle(buffer),
     async *chunks(timed) {
+      if (readAt) {
+        // The header's read brought some rows too: they go in first, and the reads go on after them.
+        let position = bytesRead + (pending?.byteLength ?? 0);
+        if (pending) yield* chunker.push(pending);
+        bytesRead = position;
+        for (;;) {
+          const n = await timed(() => readAt(chunker.space(), position));
+          if (n === 0) break;
+          position += n;
+          bytesRead = position;
+          yield* chunker.commit(n);
+        }
+        yield* chunker.end();
+        return;
+      }
       for (;;) {
         let data: Uint8Array;
         if (pending) {
           data = pending;
           pending = undefined;
         } else {
-          const next = await timed(reader.next());
+          const next = await timed(() => reader.next());
           if (next.done) break;
           data = next.value;
           bytesRead += data.byteLength;
@@ -309,7 +326,7 @@ async function parquetInput(l: Location, s3: () => S3Client, manifest: ModelMani
     parquet: file.init,
     bytesRead: () => file.bytesRead(),
     async *chunks(timed) {
-      for await (const { bytes, ...group } of file.units(timed)) yield { bytes, firstLine: group.rowStart + 1, group };
+      for await (const { bytes, ...group } of file.units((p) => timed(() => p))) yield { bytes, firstLine: group.rowStart + 1, group };
     },
     close: () => file.close(),
   };
