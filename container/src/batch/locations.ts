@@ -4,10 +4,10 @@
  * `MLSHIP_S3_URL` points both at a local S3 (path-style addressing).
  */
 
-import { createWriteStream, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, writevSync } from 'node:fs';
 import { mkdir, open, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { PassThrough, type Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -59,7 +59,7 @@ export interface OpenedInput {
   close(): Promise<void>;
 }
 
-/** Bytes a local file's `blocks` are read by, and the room its output stream keeps for answers. */
+/** Bytes a local file's `blocks` are read by, and answers its output stream holds before it asks writers to wait. */
 const FILE_BLOCK_BYTES = 1 << 20;
 
 export async function openInput(l: Location, s3: () => S3Client): Promise<OpenedInput> {
@@ -94,6 +94,49 @@ async function* blocksAt(readAt: (into: Uint8Array, position: number) => Promise
   }
 }
 
+/**
+ * A stream that writes a file synchronously, each write as it comes: from the page cache a write is a
+ * copy, cheaper on the writing thread than the hand-off to libuv's threads and back.
+ */
+function fileWriter(fd: number): Writable {
+  const writeAll = (chunks: Uint8Array[]) => {
+    let left = chunks;
+    while (left.length > 0) {
+      let n = writevSync(fd, left);
+      // A short write (rare for a file): skip what went out, and write the rest.
+      let i = 0;
+      while (i < left.length && n >= (left[i] as Uint8Array).byteLength) n -= (left[i++] as Uint8Array).byteLength;
+      left = left.slice(i);
+      if (n > 0) left[0] = (left[0] as Uint8Array).subarray(n);
+    }
+  };
+  const attempt = (chunks: Uint8Array[], callback: (e?: Error | null) => void) => {
+    try {
+      writeAll(chunks);
+      callback();
+    } catch (e) {
+      callback(e as Error);
+    }
+  };
+  return new Writable({
+    highWaterMark: FILE_BLOCK_BYTES,
+    write: (chunk: Uint8Array, _encoding, callback) => attempt([chunk], callback),
+    writev: (chunks, callback) =>
+      attempt(
+        chunks.map((c) => c.chunk as Uint8Array),
+        callback,
+      ),
+    destroy: (e, callback) => {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+      callback(e);
+    },
+  });
+}
+
 /** A stream to write to, and `done()` to await once it has been ended (the upload completes then). */
 export interface OpenedOutput {
   readonly stream: Writable;
@@ -105,8 +148,7 @@ export interface OpenedOutput {
 export async function openOutput(l: Location, s3: () => S3Client, contentType: string): Promise<OpenedOutput> {
   if (l.kind === 'file') {
     await mkdir(path.dirname(l.path), { recursive: true });
-    // Room for a megabyte of answers: chunks written while a write is under way go out together in one call.
-    const stream = createWriteStream(l.path, { highWaterMark: FILE_BLOCK_BYTES });
+    const stream = fileWriter(openSync(l.path, 'w'));
     return { stream, done: () => finished(stream), abort: async () => void stream.destroy() };
   }
   // The stream's buffer and the upload's part queue bound the memory, whatever the output size.
