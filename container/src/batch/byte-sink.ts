@@ -7,12 +7,17 @@
 const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
 const NEG10 = Array.from({ length: 23 }, (_, i) => Number(`1e-${i}`));
 const utf8 = new TextEncoder();
+/** Buffers handed back kept at most (as many as a run has answers in hand at once). */
+const MAX_SPARE = 16;
 
 export class ByteSink {
   private buf: Uint8Array;
   private at = 0;
   /** The buffer as a DataView, for writers that put in several bytes at once. */
   private dataView: DataView;
+
+  /** Buffers handed back (`recycle`), each to replace the sink's own when `take()` hands that out. */
+  private readonly spare: ArrayBuffer[] = [];
 
   constructor(initialBytes = 1 << 16) {
     this.buf = new Uint8Array(initialBytes);
@@ -93,11 +98,29 @@ export class ByteSink {
     this.at = at;
   }
 
-  /** The bytes written, in a buffer of their own (transferable), and a fresh start. */
+  /**
+   * The bytes written, in a buffer of their own (transferable), and a fresh start: the sink's own buffer
+   * when one handed back (`recycle`) can take its place, else a copy in a buffer with some room to spare,
+   * so that, handed back, it holds the answers to a chunk a little larger.
+   */
   take(): Uint8Array {
-    const out = this.buf.slice(0, this.at);
+    const spare = this.spare.pop();
+    if (!spare) {
+      const copy = new Uint8Array(new ArrayBuffer(this.at + (this.at >> 3)), 0, this.at);
+      copy.set(this.buf.subarray(0, this.at));
+      this.at = 0;
+      return copy;
+    }
+    const out = this.buf.subarray(0, this.at);
+    this.buf = new Uint8Array(spare);
+    this.dataView = new DataView(spare);
     this.at = 0;
     return out;
+  }
+
+  /** Takes back the buffer of an earlier `take()` whose bytes have been written out, to write into again. */
+  recycle(buffer: ArrayBuffer): void {
+    if (buffer.byteLength > 0 && this.spare.length < MAX_SPARE) this.spare.push(buffer);
   }
 }
 

@@ -140,6 +140,8 @@ function fileWriter(fd: number): Writable {
 /** A stream to write to, and `done()` to await once it has been ended (the upload completes then). */
 export interface OpenedOutput {
   readonly stream: Writable;
+  /** Bytes given to `stream.write` have been written out by the time it returns: their buffer may be reused at once. */
+  readonly writesAtOnce?: boolean;
   done(): Promise<void>;
   /** Abandons the output after a failure (aborts a multipart upload). */
   abort(): Promise<void>;
@@ -149,7 +151,7 @@ export async function openOutput(l: Location, s3: () => S3Client, contentType: s
   if (l.kind === 'file') {
     await mkdir(path.dirname(l.path), { recursive: true });
     const stream = fileWriter(openSync(l.path, 'w'));
-    return { stream, done: () => finished(stream), abort: async () => void stream.destroy() };
+    return { stream, writesAtOnce: true, done: () => finished(stream), abort: async () => void stream.destroy() };
   }
   // The stream's buffer and the upload's part queue bound the memory, whatever the output size.
   const body = new PassThrough({ highWaterMark: 1 << 20 });

@@ -120,7 +120,7 @@ export class WorkerPool {
     return new Promise<Done>((resolve, reject) => {
       slot.pending.set(req.seq, { resolve, reject });
       const buffer = req.bytes.buffer as ArrayBuffer;
-      slot.worker.postMessage(req, [buffer]);
+      slot.worker.postMessage(req, req.answers ? [buffer, req.answers] : [buffer]);
     });
   }
 

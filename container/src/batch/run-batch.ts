@@ -139,12 +139,18 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
     if (failure !== undefined) throw failure;
   };
 
+  /** Buffers of answers written out, for the workers to write later answers into. */
+  const answerBuffers: ArrayBuffer[] = [];
   const writeDone = async (d: Done) => {
     stages.parseMs += d.stages.parseMs;
     stages.runMs += d.stages.runMs;
     stages.formatMs += d.stages.formatMs;
     const t = performance.now();
-    if (d.output.byteLength > 0) await write(out.stream, d.output);
+    if (d.output.byteLength > 0) {
+      await write(out.stream, d.output);
+      // Written out already: the buffer goes back to a worker with a later chunk, for its answers.
+      if (out.writesAtOnce && answerBuffers.length < workers * IN_FLIGHT_PER_WORKER) answerBuffers.push(d.output.buffer as ArrayBuffer);
+    }
     if (d.columns) await parquetOut?.add(d.columns);
     stages.writeMs += performance.now() - t;
     if (d.rejects) {
@@ -157,7 +163,8 @@ export async function runBatch(opts: BatchOptions): Promise<BatchSummary> {
   const dispatch = (chunk: Omit<ChunkRequest, 'seq'>) => {
     const seq = nextSeq++;
     inHand++;
-    pool.submit({ seq, ...chunk }).then(
+    const answers = answerBuffers.pop();
+    pool.submit({ seq, ...chunk, ...(answers ? { answers } : {}) }).then(
       (d) => {
         if (d.spent) source.recycle?.(d.spent);
         ready.set(seq, d);

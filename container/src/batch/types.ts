@@ -92,6 +92,8 @@ export interface ChunkRequest {
   /** Lines in `bytes` (a last one without a newline counts), when the sender counted them. */
   readonly lines?: number;
   readonly group?: Omit<RowGroupBytes, 'bytes'>;
+  /** The buffer of answers to an earlier chunk, written out: the worker writes later answers into it (transferred). */
+  readonly answers?: ArrayBuffer;
 }
 
 export type WorkerMessage =

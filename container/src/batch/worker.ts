@@ -50,7 +50,8 @@ async function start(port: NonNullable<typeof parentPort>, boot: WorkerBoot): Pr
   const decoder = new TextDecoder();
   const f = model.featureCount;
 
-  const sink = new ByteSink(1 << 20);
+  // Room for a chunk's answers in most runs (2,048 CSV answers of two classes take about 80 KB).
+  const sink = new ByteSink(1 << 18);
   const answers = new AnswerWriter(manifest, init.outputFormat, sink);
   const fastCsv = init.format === 'csv' && manifest.input.kind === 'tabular' && init.layout !== undefined;
   const groups = init.parquet ? new RowGroupReader(init.parquet) : undefined;
@@ -83,6 +84,7 @@ async function start(port: NonNullable<typeof parentPort>, boot: WorkerBoot): Pr
 
   handlerReady(async (req: ChunkRequest) => {
     try {
+      if (req.answers) sink.recycle(req.answers);
       const t0 = performance.now();
       const parsed = await parse(req);
       const t1 = performance.now();
