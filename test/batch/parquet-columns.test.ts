@@ -18,7 +18,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { parseLocation } from '../../container/src/batch/locations';
 import { openParquet } from '../../container/src/batch/parquet';
 import { isNumericColumn } from '../../container/src/batch/parquet-columns';
-import { type GroupColumn, parseParquetRows, RowGroupReader } from '../../container/src/batch/parquet-read';
+import { columnChunkStart, type GroupColumn, parseParquetRows, RowGroupReader } from '../../container/src/batch/parquet-read';
 import { SLICE_ROWS } from '../../container/src/batch/parquet-slices';
 import type { ParsedChunk } from '../../container/src/batch/rows';
 import { type ModelManifest, parseManifest } from '../../contract/manifest';
@@ -255,5 +255,21 @@ describe('Parquet files as DuckDB writes them', () => {
     for (const f of FEATURES) expect(sliced.typed[f]).toBe(sliced.groups);
     expect(joined(sliced)).toEqual(joined(fast));
     expect(joined(await readAll(file, true, true, 1000))).toEqual(joined(fast));
+  });
+});
+
+describe('where a column chunk starts', () => {
+  it.each([
+    { what: 'at its dictionary page', dictionary_page_offset: 4n, data_page_offset: 90n, start: 4 },
+    { what: 'at its first data page, without a dictionary', dictionary_page_offset: undefined, data_page_offset: 90n, start: 90 },
+    { what: 'at its first data page when a writer puts 0 for no dictionary', dictionary_page_offset: 0n, data_page_offset: 90n, start: 90 },
+    {
+      what: 'at the data page offset when the dictionary offset is past it',
+      dictionary_page_offset: 120n,
+      data_page_offset: 90n,
+      start: 90,
+    },
+  ])('$what', ({ start, ...m }) => {
+    expect(columnChunkStart(m)).toBe(start);
   });
 });

@@ -25,6 +25,17 @@ import { decodesAsNumbers, isNumericColumn, type NumericColumn, numericValue, re
 import type { ParsedChunk, Reject } from './rows';
 import type { ColumnPages, ParquetInit, RowGroupBytes } from './types';
 
+/**
+ * Where a column chunk's bytes start: its dictionary page, else its first data page. Some writers put 0
+ * for "no dictionary page" (as hyparquet reads it, 0 is absent), and some leave the offset out while
+ * `data_page_offset` points at the dictionary page itself: either way the chunk starts at the smaller.
+ */
+export function columnChunkStart(m: Pick<ColumnMetaData, 'dictionary_page_offset' | 'data_page_offset'>): number {
+  const data = Number(m.data_page_offset);
+  const dictionary = Number(m.dictionary_page_offset ?? 0);
+  return dictionary > 0 && dictionary < data ? dictionary : data;
+}
+
 /** A view's bytes as an ArrayBuffer of their own (the view's buffer itself when it spans all of it). */
 export function toArrayBuffer(b: Uint8Array): ArrayBuffer {
   return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? (b.buffer as ArrayBuffer) : (b.slice().buffer as ArrayBuffer);
@@ -105,16 +116,20 @@ export class RowGroupReader {
     const chunks = group?.columns.filter((c) => c.meta_data?.path_in_schema[0] === pages.name) ?? [];
     if (!group || chunks.length === 0) throw new Error(`Row group ${g.group} holds no column ${pages.name}.`);
     // A nested column (several chunks, one a leaf) comes whole (`parquet-slices.ts` only cuts flat ones), its chunks side by side.
-    const startOf = (m: ColumnMetaData) => Number(m.dictionary_page_offset ?? m.data_page_offset);
     const metas = chunks.map((c) => c.meta_data as ColumnMetaData); // chunks of a column have metadata
-    const first = Math.min(...metas.map(startOf));
+    const first = Math.min(...metas.map(columnChunkStart));
     const alone = chunks.map((c, i): ColumnChunk => {
       const m = metas[i] as ColumnMetaData;
       const { offset_index_offset, offset_index_length, column_index_offset, column_index_length, ...rest } = c;
       const size = chunks.length === 1 ? BigInt(pages.length) : m.total_compressed_size;
       return {
         ...rest,
-        meta_data: { ...m, dictionary_page_offset: undefined, data_page_offset: BigInt(startOf(m) - first), total_compressed_size: size },
+        meta_data: {
+          ...m,
+          dictionary_page_offset: undefined,
+          data_page_offset: BigInt(columnChunkStart(m) - first),
+          total_compressed_size: size,
+        },
       };
     });
     const covered = pages.skip + g.rows;

@@ -11,7 +11,7 @@ import { type AsyncBuffer, type FileMetaData, parquetMetadataAsync, parquetSchem
 import { ApiError } from '../../../contract/errors';
 import type { ModelManifest } from '../../../contract/manifest';
 import type { Location } from './locations';
-import { toArrayBuffer } from './parquet-read';
+import { columnChunkStart, toArrayBuffer } from './parquet-read';
 import { type ChunkRange, groupUnits, SLICE_ROWS } from './parquet-slices';
 import type { ParquetInit, RowGroupBytes } from './types';
 
@@ -75,7 +75,7 @@ export async function openParquet(
         const md = c.meta_data;
         const name = md?.path_in_schema[0] ?? '';
         if (!md || !wanted.has(name)) continue;
-        const start = Number(md.dictionary_page_offset ?? md.data_page_offset);
+        const start = columnChunkStart(md);
         byteStart = Math.min(byteStart, start);
         byteEnd = Math.max(byteEnd, start + Number(md.total_compressed_size));
         chunks.push({ name, start, length: Number(md.total_compressed_size) });
