@@ -12,7 +12,7 @@ import { ApiError } from '../../../contract/errors';
 import type { ModelManifest } from '../../../contract/manifest';
 import type { Location } from './locations';
 import { columnChunkStart, toArrayBuffer } from './parquet-read';
-import { type ChunkRange, groupUnits, SLICE_ROWS } from './parquet-slices';
+import { type ChunkRange, groupUnits, SLICING, type Slicing } from './parquet-slices';
 import type { ParquetInit, RowGroupBytes } from './types';
 
 /** A Parquet input opened for ranged reads. */
@@ -31,14 +31,14 @@ export interface ParquetSource {
 
 /**
  * Reads the footer and checks the columns against the model; throws INVALID_HEADER naming missing features.
- * Row groups of more than `sliceRows` rows are cut into slices.
+ * Row groups of more than `slicing.rows` rows are cut into slices where their pages allow (`parquet-slices.ts`).
  */
 export async function openParquet(
   l: Location,
   s3: () => S3Client,
   m: ModelManifest,
   idColumn: string,
-  sliceRows = SLICE_ROWS,
+  slicing: Slicing = SLICING,
 ): Promise<ParquetSource> {
   if (m.input.kind !== 'tabular') {
     throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Parquet datasets are for tabular models; send images as JSON Lines.');
@@ -101,7 +101,7 @@ export async function openParquet(
         for (const [i, g] of groups.entries()) {
           const bytes = await timed(read(g.byteStart, g.byteEnd));
           bytesRead += bytes.byteLength;
-          yield* groupUnits(i, g.rowStart, g.rows, g.byteStart, bytes, g.chunks, flat, sliceRows);
+          yield* groupUnits(i, g.rowStart, g.rows, g.byteStart, bytes, g.chunks, flat, slicing);
         }
       },
       bytesRead: () => bytesRead,
