@@ -136,12 +136,16 @@ export const FLOAT9_BYTES = 24;
 export function writeFloat9(b: Uint8Array, view: DataView, at: number, v: number): number {
   const a = v < 0 ? -v : v;
   if (a >= 1e-4 && a < 1 && Math.fround(a) === a) {
-    let k = a >= 0.1 ? 9 : a >= 0.01 ? 10 : a >= 0.001 ? 11 : 12;
+    // Without branches on the number's value (probabilities are random: a mispredicted branch costs
+    // as much as the arithmetic): the exponent guess as a sum of comparisons, and the rounding as
+    // floor(scaled + 0.5). That sum is exact: scaled (exact, below 2^30) and 0.5 are multiples of the
+    // unit in the last place of scaled's binade; a sum crossing into the next binade (scaled at least
+    // 2^m - 0.5, so it rounds up to the integer 2^m) lands, rounded, in [2^m, 2^m + 1): floored, 2^m.
+    let k = 9 + Number(a < 0.1) + Number(a < 0.01) + Number(a < 0.001);
     let scaled = a * (POW10[k] as number); // 9 <= k <= 12 < POW10.length
     if (scaled < 1e8) scaled = a * (POW10[++k] as number); // k <= 13 < POW10.length
     if (k <= 12 && scaled >= 1e8 && scaled < 1e9) {
-      const floor = Math.floor(scaled);
-      const digits = scaled - floor >= 0.5 ? floor + 1 : floor;
+      const digits = Math.floor(scaled + 0.5);
       if (digits < 1e9) return writeFraction9(b, view, v < 0 ? writeMinus(b, at) : at, digits | 0, k);
     }
   }
