@@ -5,7 +5,7 @@
  * form differs from their nine-digit one; plain ids copied from CSV or JSON Lines bytes included.
  */
 import * as path from 'node:path';
-import { ByteSink, writePrecision9 } from '../../container/src/batch/byte-sink';
+import { ByteSink, writeFloat32Precision9, writePrecision9 } from '../../container/src/batch/byte-sink';
 import { AnswerWriter, formatPredictions } from '../../container/src/batch/format';
 import { jsonLayout, scanJsonChunk } from '../../container/src/batch/json-rows';
 import { csvLayout, idsOf, type ParsedChunk, parseCsvChunk, parseJsonChunk, scanCsvChunk } from '../../container/src/batch/rows';
@@ -80,6 +80,54 @@ describe('ByteSink.float9', () => {
     let slow = 0;
     for (let i = 0; i < 100_000; i++) if (writePrecision9(b, 0, rand()) === 0) slow++;
     expect(slow).toBeLessThan(100);
+  });
+
+  it('writes every float32 from 1e-4 to 1e9 the exact way, as toPrecision(9) does', () => {
+    const f32 = new Float32Array(1);
+    const bits = new Uint32Array(f32.buffer);
+    const float32 = (b: number) => {
+      bits[0] = b;
+      return f32[0] as number;
+    };
+    const bitsOf = (v: number) => {
+      f32[0] = v;
+      return bits[0] as number;
+    };
+    const numbers: number[] = [0, -0, 1, -1, 0.5, 1e-4, 1e9, 999999936, float32(1), float32(0x7f7fffff), float32(1), float32(0x800000)];
+    // Every 4,099th bit pattern (all exponents, subnormals and NaNs included), and 300,000 at random.
+    for (let b = 0; b < 2 ** 32; b += 4099) numbers.push(float32(b));
+    const rand = random(11);
+    for (let i = 0; i < 300_000; i++) numbers.push(float32(Math.floor(rand() * 2 ** 32)));
+    // The neighbours of each power of ten and of each bound, where the exponent guess is checked.
+    for (let e = -45; e <= 38; e++) {
+      const c = bitsOf(10 ** e);
+      for (let d = -64; d <= 64; d++) numbers.push(float32(c + d), -float32(c + d));
+    }
+    // Powers of two and their odd multiples: decimal expansions that end in 5 at the tenth digit (ties).
+    for (let q = -149; q < 128; q++) for (let m = 1; m < 2 ** 12; m += 2) numbers.push(Math.fround(m * 2 ** q));
+    const b = new Uint8Array(32);
+    const view = new DataView(b.buffer);
+    const wrong: string[] = [];
+    let exact = 0;
+    for (const v of numbers) {
+      const a = Math.abs(v);
+      if (!(a >= 1e-4 && a < 1e9)) continue;
+      const end = writeFloat32Precision9(b, view, 0, v, a);
+      exact++;
+      const got = end > 0 ? Buffer.from(b.subarray(0, end)).toString() : 'refused';
+      if (got !== v.toPrecision(9) && wrong.length < 20) wrong.push(`${v}: ${got} != ${v.toPrecision(9)}`);
+    }
+    expect(wrong).toEqual([]);
+    expect(exact).toBeGreaterThan(200_000);
+    // And through the sink, all of them (the general way below 1e-4 and from 1e9 up).
+    const sink = new ByteSink(16);
+    for (const v of numbers) {
+      sink.float9(v);
+      const got = Buffer.from(sink.take()).toString();
+      const want = Number.isFinite(v) ? v.toPrecision(9) : 'null';
+      if (got !== want && wrong.length < 20) wrong.push(`${v}: ${got} != ${want}`);
+    }
+    expect(wrong).toEqual([]);
   });
 });
 

@@ -174,7 +174,7 @@ export class AnswerWriter {
       at += (cells[label] as Uint8Array).length;
       for (let j = 0; j < k; j++) {
         b[at++] = COMMA;
-        at = writeFloat9(b, at, p[i * k + j] as number); // i * k + j < n * k
+        at = writeFloat9(b, to, at, p[i * k + j] as number); // i * k + j < n * k
       }
       b[at++] = NEWLINE;
       out.advance(at);
