@@ -171,9 +171,13 @@ export function plainDecimal(b: Uint8Array, p: number, out: Float32Array | Float
     fraction = i - from;
   }
   const digits = i - start - dot;
-  if (digits === 0 || digits > 15) return ~i;
-  const mantissa = digits > 9 ? longMantissa(b, start, i) : m;
-  const v = fraction === 0 ? mantissa : mantissa / (DIVISORS[fraction] as number); // fraction <= 15 < DIVISORS.length
+  let mantissa = m;
+  // One test for the common 1 to 9 digits; the division by 10^0 = 1 of a cell without a fraction is exact.
+  if ((digits - 1) >>> 0 > 8) {
+    if (digits === 0 || digits > 15) return ~i;
+    mantissa = longMantissa(b, start, i);
+  }
+  const v = mantissa / (DIVISORS[fraction] as number); // fraction <= 15 < DIVISORS.length
   if (int && !Number.isInteger(v)) return ~i;
   out[at] = neg ? -v : v;
   return i;
