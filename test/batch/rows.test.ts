@@ -59,6 +59,25 @@ describe('fastNumber', () => {
       expect([c, fastNumber(bytes(c), 0, c.length)]).toEqual([c, NaN]);
     }
   });
+
+  it('reads cells of 0 to 17 digits without a fraction (no dot, or a dot last) as Number(text), or refuses them', () => {
+    const cells: string[] = [];
+    for (let n = 0; n <= 17; n++) {
+      const digits = '9876543210123456789'.slice(0, n);
+      for (const body of [digits, `${digits}.`, `0${digits}`, `.${digits}`, `${digits.slice(0, 1)}.${digits.slice(1)}`]) {
+        cells.push(body, `-${body}`);
+      }
+    }
+    const wrong = cells.filter((c) => {
+      const v = fastNumber(bytes(c), 0, c.length);
+      return !(Object.is(v, Number(c)) || (Number.isNaN(v) && (c.replace(/[-.]/g, '').length === 0 || c.replace(/[-.]/g, '').length > 15)));
+    });
+    expect(wrong).toEqual([]);
+    // Up to 15 digits every such cell is taken; 16 and more are left to the contract.
+    expect(fastNumber(bytes('123456789012345.'), 0, 16)).toBe(123456789012345);
+    expect(fastNumber(bytes('-1234567890'), 0, 11)).toBe(-1234567890);
+    expect(Object.is(fastNumber(bytes('-0.'), 0, 3), -0)).toBe(true);
+  });
 });
 
 describe('LineChunker', () => {

@@ -154,9 +154,20 @@ export function plainDecimal(b: Uint8Array, p: number, out: Float32Array | Float
   if (neg) c = b[++i] as number;
   const start = i;
   let m = 0;
+  // Two digits a turn: each turn of these loops pays for more than its digits (the array checked again,
+  // its length and data reloaded, an interrupt check), so half as many turns cost about a tenth of the row.
+  // `c * 10 + d - 528` is `(c - 48) * 10 + (d - 48)`.
   while (c >= 48 && c <= 57) {
-    m = (m * 10 + (c - 48)) | 0;
-    c = b[++i] as number;
+    const d = b[i + 1] as number;
+    if (!(d >= 48 && d <= 57)) {
+      m = (m * 10 + (c - 48)) | 0;
+      c = d;
+      i++;
+      break;
+    }
+    m = (m * 100 + (c * 10 + d - 528)) | 0;
+    i += 2;
+    c = b[i] as number;
   }
   let fraction = 0;
   let dot = 0;
@@ -165,15 +176,27 @@ export function plainDecimal(b: Uint8Array, p: number, out: Float32Array | Float
     const from = ++i;
     c = b[i] as number;
     while (c >= 48 && c <= 57) {
-      m = (m * 10 + (c - 48)) | 0;
-      c = b[++i] as number;
+      const d = b[i + 1] as number;
+      if (!(d >= 48 && d <= 57)) {
+        m = (m * 10 + (c - 48)) | 0;
+        c = d;
+        i++;
+        break;
+      }
+      m = (m * 100 + (c * 10 + d - 528)) | 0;
+      i += 2;
+      c = b[i] as number;
     }
     fraction = i - from;
   }
   const digits = i - start - dot;
-  if (digits === 0 || digits > 15) return ~i;
-  const mantissa = digits > 9 ? longMantissa(b, start, i) : m;
-  const v = fraction === 0 ? mantissa : mantissa / (DIVISORS[fraction] as number); // fraction <= 15 < DIVISORS.length
+  let mantissa = m;
+  // One test for the common 1 to 9 digits; the division by 10^0 = 1 of a cell without a fraction is exact.
+  if ((digits - 1) >>> 0 > 8) {
+    if (digits === 0 || digits > 15) return ~i;
+    mantissa = longMantissa(b, start, i);
+  }
+  const v = mantissa / (DIVISORS[fraction] as number); // fraction <= 15 < DIVISORS.length
   if (int && !Number.isInteger(v)) return ~i;
   out[at] = neg ? -v : v;
   return i;
