@@ -195,7 +195,7 @@ describe('numeric columns read into typed arrays', () => {
     // THEN every feature column took the typed-array path, and the rows are the same
     for (const f of FEATURES) expect(fast.typed[f]).toBe(fast.groups);
     expect(general.typed).toEqual(Object.fromEntries(FEATURES.map((f) => [f, 0])));
-    expect(fast.typed.id).toBeUndefined(); // text ids: hyparquet's reader
+    expect(fast.typed.id).toBeUndefined(); // text ids: not numbers (`parquet-text.ts` reads them)
     expectSame(fast, general);
     expectSame(await readAll(file, false, false), await readAll(file, true, false));
     const rejects = fast.chunks.reduce((n, c) => n + c.rejects.length, 0);

@@ -125,7 +125,7 @@ export function readNumericColumn(
 }
 
 /** A data page's value bytes (decompressed), its row count and its definition levels (absent when it has no null). */
-function dataPage(
+export function dataPage(
   header: PageHeader,
   body: Uint8Array,
   optional: boolean,
@@ -156,7 +156,7 @@ function dataPage(
   return { page, n: h.num_values, encoding: h.encoding, levels };
 }
 
-function pageReader(page: Uint8Array): DataReader {
+export function pageReader(page: Uint8Array): DataReader {
   return { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 };
 }
 

@@ -22,6 +22,7 @@ import {
 import { ApiError } from '../../../contract/errors';
 import { FLOAT32_ROUNDS_FINITE_BELOW, type Instance, type ModelManifest, validateInstances } from '../../../contract/manifest';
 import { decodesAsNumbers, isNumericColumn, type NumericColumn, numericValue, readNumericColumn } from './parquet-columns';
+import { decodesAsText, readTextColumn } from './parquet-text';
 import type { ParsedChunk, Reject } from './rows';
 import type { ColumnPages, ParquetInit, RowGroupBytes } from './types';
 
@@ -62,6 +63,8 @@ export class RowGroupReader {
   private readonly metadata: FileMetaData;
   /** The schema element of each column read that `readNumericColumn` decodes. */
   private readonly numeric = new Map<string, SchemaElement>();
+  /** The schema element of each column read that `readTextColumn` decodes (the id column, as a rule). */
+  private readonly text = new Map<string, SchemaElement>();
   private compressors: Promise<Record<string, (input: Uint8Array, outputLength: number) => Uint8Array>> | undefined;
 
   constructor(init: ParquetInit) {
@@ -71,6 +74,7 @@ export class RowGroupReader {
       const found = top.filter((c) => c.element.name === name);
       const e = found.length === 1 ? found[0]?.element : undefined;
       if (e && found[0]?.children.length === 0 && decodesAsNumbers(e)) this.numeric.set(name, e);
+      else if (e && found[0]?.children.length === 0 && decodesAsText(e)) this.text.set(name, e);
     }
   }
 
@@ -93,10 +97,14 @@ export class RowGroupReader {
       const chunk = found.length === 1 ? found[0] : undefined;
       const meta = chunk?.meta_data?.path_in_schema.length === 1 ? chunk.meta_data : undefined;
       const element = general ? undefined : this.numeric.get(pages.name);
-      const column =
-        element && meta
+      const text = general ? undefined : this.text.get(pages.name);
+      const column = !meta
+        ? undefined
+        : element
           ? readNumericColumn(g.bytes, pages.offset, pages.length, meta, element, g.rows, compressors, pages.skip)
-          : undefined;
+          : text
+            ? readTextColumn(g.bytes, pages.offset, pages.length, meta, text, g.rows, compressors, pages.skip)
+            : undefined;
       out.set(pages.name, column ?? (await this.generalColumn(g, pages, compressors)));
     }
     return out;
