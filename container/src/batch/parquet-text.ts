@@ -1,7 +1,7 @@
 /**
  * Text columns of a Parquet row group (the id column) decoded into strings, one a row, `null` for a null.
  * hyparquet's `parquetRead` turns each value into a byte array and then decodes it with a TextDecoder,
- * which cost as much as decoding all thirty feature columns of the bench's file; here each value is cut
+ * which on a DuckDB file of the bench's rows cost as much as decoding all thirty feature columns; here each value is cut
  * from the page's bytes once. Page headers, decompression and definition levels are hyparquet's own
  * functions, as in `parquet-columns.ts`.
  *
