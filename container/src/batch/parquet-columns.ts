@@ -104,11 +104,7 @@ export function readNumericColumn(
       row += n;
       continue;
     }
-    let present = n;
-    if (levels) {
-      present = 0;
-      for (let i = 0; i < n; i++) present += levels[i] as number; // i < n = levels.length
-    }
+    const present = presentValues(n, levels);
     const decoded = decodeValues(data.page, data.encoding, type, dictionary, present);
     if (!decoded) return undefined;
     // One page holding all the rows wanted, no null, no dictionary (the common case): its values as they are.
@@ -156,6 +152,26 @@ export function dataPage(
   return { page, n: h.num_values, encoding: h.encoding, levels };
 }
 
+/** The values a data page of `n` rows holds: one a row, or with definition levels one a non-null row. */
+export function presentValues(n: number, levels: Uint8Array | undefined): number {
+  if (!levels) return n;
+  let present = 0;
+  for (let i = 0; i < n; i++) present += levels[i] as number; // i < n = levels.length
+  return present;
+}
+
+/**
+ * A dictionary-encoded data page's `present` indexes (a bit width, then RLE/bit-packed runs); undefined
+ * when one points past a dictionary of `size` entries.
+ */
+export function dictionaryIndexes(page: DataReader, present: number, size: number): Int32Array | undefined {
+  const width = page.view.getUint8(page.offset++);
+  const indexes = new Int32Array(present);
+  if (width > 0) readRleBitPackedHybrid(page, width, indexes, page.view.byteLength - page.offset);
+  for (let i = 0; i < present; i++) if ((indexes[i] as number) >= size) return undefined; // i < present = indexes.length
+  return indexes;
+}
+
 export function pageReader(page: Uint8Array): DataReader {
   return { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 };
 }
@@ -181,12 +197,8 @@ function decodeValues(
 ): { values: NumericValues; indexes?: Int32Array } | undefined {
   if (encoding === 'PLAIN_DICTIONARY' || encoding === 'RLE_DICTIONARY') {
     if (!dictionary) return undefined;
-    const width = page.view.getUint8(page.offset++);
-    const indexes = new Int32Array(present);
-    if (width > 0) readRleBitPackedHybrid(page, width, indexes, page.view.byteLength - page.offset);
-    const size = dictionary.length;
-    for (let i = 0; i < present; i++) if ((indexes[i] as number) >= size) return undefined; // i < present = indexes.length
-    return { values: dictionary, indexes };
+    const indexes = dictionaryIndexes(page, present, dictionary.length);
+    return indexes ? { values: dictionary, indexes } : undefined;
   }
   let values: NumericValues | undefined;
   if (encoding === 'PLAIN') values = physical(readPlain(page, type, present, undefined), type);

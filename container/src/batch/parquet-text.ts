@@ -12,8 +12,7 @@
 import type { ColumnMetaData, Compressors, DataReader, SchemaElement } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { decompressPage } from 'hyparquet/src/datapage.js';
-import { readRleBitPackedHybrid } from 'hyparquet/src/encoding.js';
-import { dataPage, pageReader } from './parquet-columns';
+import { dataPage, dictionaryIndexes, pageReader, presentValues } from './parquet-columns';
 
 /** Whether a top-level schema element (no children) holds text this module decodes. */
 export function decodesAsText(e: SchemaElement): boolean {
@@ -64,19 +63,13 @@ export function readTextColumn(
       row += n;
       continue;
     }
-    let present = n;
-    if (levels) {
-      present = 0;
-      for (let i = 0; i < n; i++) present += levels[i] as number; // i < n = levels.length
-    }
+    const present = presentValues(n, levels);
     let values: string[] | undefined;
     let indexes: Int32Array | undefined;
     if (data.encoding === 'PLAIN') values = plainStrings(page, present);
     else if ((data.encoding === 'PLAIN_DICTIONARY' || data.encoding === 'RLE_DICTIONARY') && dictionary) {
-      const width = page.view.getUint8(page.offset++);
-      indexes = new Int32Array(present);
-      if (width > 0) readRleBitPackedHybrid(page, width, indexes, page.view.byteLength - page.offset);
-      for (let i = 0; i < present; i++) if ((indexes[i] as number) >= dictionary.length) return undefined; // i < present
+      indexes = dictionaryIndexes(page, present, dictionary.length);
+      if (!indexes) return undefined;
       values = dictionary;
     }
     if (!values) return undefined;
